@@ -1,0 +1,201 @@
+package analyze
+
+import (
+	"image"
+	"math"
+	"time"
+
+	"gocv.io/x/gocv"
+)
+
+// Tuning of the motion pipeline that is not worth a config key.
+const (
+	// bgTimeConstant is the time constant of the diff background's running
+	// average; the per-frame weight is 1-exp(-dt/bgTimeConstant), so the
+	// background adapts at the same speed at any frame rate.
+	bgTimeConstant = 2 * time.Second
+	blurSize       = 5   // Gaussian blur kernel, pixels
+	erodeSize      = 3   // erosion kernel, pixels
+	dilateSize     = 5   // dilation kernel, pixels
+	mog2History    = 200 // frames
+	mog2VarThresh  = 16  // squared Mahalanobis distance
+)
+
+// region is one moving blob of a frame.
+type region struct {
+	area float64 // contour area, pixels
+	rect image.Rectangle
+}
+
+// detection is the motion found in one frame. It is reused frame to frame.
+type detection struct {
+	changed  float64 // share of pixels over threshold, before dilation
+	lighting bool    // changed exceeded LightingChange: relearned, no motion
+	moving   bool    // a region reached MinArea/2
+	strong   bool    // a region reached MinArea
+	score    float64 // kept regions' area over the frame area, 0..1
+	n        int
+	regions  [MaxBoxes]region // largest first, regions[:n]
+}
+
+// add keeps r if it is among the MaxBoxes largest regions seen.
+func (d *detection) add(r region) {
+	i := d.n
+	if d.n == MaxBoxes {
+		if r.area <= d.regions[MaxBoxes-1].area {
+			return
+		}
+		i = MaxBoxes - 1
+	} else {
+		d.n++
+	}
+	for i > 0 && d.regions[i-1].area < r.area {
+		d.regions[i] = d.regions[i-1]
+		i--
+	}
+	d.regions[i] = r
+}
+
+// detector is the background model and motion pipeline of one camera. Its
+// Mats are allocated by OpenCV on first use and reused while the frame size
+// stays the same.
+type detector struct {
+	mog2      bool
+	threshold float32
+	minArea   float64 // share of frame area to start
+	lighting  float64 // share of frame area that is a lighting change
+
+	width, height int
+	primed        bool // the background model holds a frame
+
+	blurred      gocv.Mat // 8UC1 blurred input
+	avg          gocv.Mat // 32FC1 running average (diff)
+	avg8         gocv.Mat // 8UC1 running average (diff)
+	diff         gocv.Mat // 8UC1 |blurred-avg8| (diff)
+	mask         gocv.Mat // 8UC1 foreground mask
+	dilateKernel gocv.Mat // dilation kernel: joins a moving object's pieces
+	erodeKernel  gocv.Mat // erosion kernel: drops isolated noise pixels
+	hierarchy    gocv.Mat // FindContours scratch
+	sub          gocv.BackgroundSubtractorMOG2
+	hasSub       bool
+}
+
+func newDetector(cfg MotionConfig) detector {
+	return detector{
+		mog2:         cfg.Algorithm == AlgorithmMOG2,
+		threshold:    float32(cfg.Threshold),
+		minArea:      cfg.MinArea,
+		lighting:     cfg.LightingChange,
+		blurred:      gocv.NewMat(),
+		avg:          gocv.NewMat(),
+		avg8:         gocv.NewMat(),
+		diff:         gocv.NewMat(),
+		mask:         gocv.NewMat(),
+		dilateKernel: gocv.GetStructuringElement(gocv.MorphRect, image.Pt(dilateSize, dilateSize)),
+		hierarchy:    gocv.NewMat(),
+		erodeKernel:  gocv.GetStructuringElement(gocv.MorphRect, image.Pt(erodeSize, erodeSize)),
+	}
+}
+
+// forget drops the background model; the next frame seeds a new one.
+func (d *detector) forget() { d.primed = false }
+
+// process runs one frame through the model and fills out. dt is the time
+// since the previous frame. While learning, or when the frame seeds the
+// model, only the model is updated and out reports no motion.
+func (d *detector) process(f *Frame, dt time.Duration, learning bool, out *detection) {
+	*out = detection{}
+	if f.Width != d.width || f.Height != d.height {
+		d.width, d.height = f.Width, f.Height
+		d.primed = false
+	}
+	gocv.GaussianBlur(f.mat, &d.blurred, image.Pt(blurSize, blurSize), 0, 0, gocv.BorderDefault)
+	if !d.primed {
+		d.seed()
+		return
+	}
+	if d.mog2 {
+		d.sub.Apply(d.blurred, &d.mask)
+	} else {
+		if !learning {
+			d.avg.ConvertTo(&d.avg8, gocv.MatTypeCV8U)
+			gocv.AbsDiff(d.blurred, d.avg8, &d.diff)
+			gocv.Threshold(d.diff, &d.mask, d.threshold, 255, gocv.ThresholdBinary)
+		}
+		gocv.AccumulatedWeighted(d.blurred, &d.avg, runningWeight(dt))
+	}
+	if learning {
+		return
+	}
+	area := float64(d.width * d.height)
+	out.changed = float64(gocv.CountNonZero(d.mask)) / area
+	if out.changed > d.lighting {
+		d.seed()
+		out.lighting = true
+		return
+	}
+	d.regions(out, area)
+}
+
+// seed makes the current blurred frame the whole background.
+func (d *detector) seed() {
+	if d.mog2 {
+		if d.hasSub {
+			d.sub.Close()
+		}
+		d.sub = gocv.NewBackgroundSubtractorMOG2WithParams(mog2History, mog2VarThresh, false)
+		d.hasSub = true
+		d.sub.Apply(d.blurred, &d.mask)
+	} else {
+		d.blurred.ConvertTo(&d.avg, gocv.MatTypeCV32F)
+	}
+	d.primed = true
+}
+
+// regions finds the moving blobs of d.mask after an erosion (isolated
+// noise pixels) and a dilation (joining an object's pieces). Regions under half of MinArea
+// are dropped (hysteresis: MinArea to start, MinArea/2 to continue).
+func (d *detector) regions(out *detection, area float64) {
+	gocv.Erode(d.mask, &d.mask, d.erodeKernel)
+	gocv.Dilate(d.mask, &d.mask, d.dilateKernel)
+	contours := gocv.FindContoursWithParams(d.mask, &d.hierarchy, gocv.RetrievalExternal, gocv.ChainApproxSimple)
+	defer contours.Close()
+	keep, start := d.minArea*area/2, d.minArea*area
+	var total float64
+	for i, n := 0, contours.Size(); i < n; i++ {
+		c := contours.At(i)
+		a := gocv.ContourArea(c)
+		if a < keep {
+			continue
+		}
+		out.moving = true
+		if a >= start {
+			out.strong = true
+		}
+		total += a
+		out.add(region{area: a, rect: gocv.BoundingRect(c)})
+	}
+	out.score = math.Min(total/area, 1)
+}
+
+// runningWeight is the running-average weight of a frame dt after the
+// previous one.
+func runningWeight(dt time.Duration) float64 {
+	if dt <= 0 {
+		return 0
+	}
+	return 1 - math.Exp(-float64(dt)/float64(bgTimeConstant))
+}
+
+// close frees the detector's C memory. It is idempotent.
+func (d *detector) close() {
+	for _, m := range []*gocv.Mat{&d.blurred, &d.avg, &d.avg8, &d.diff, &d.mask, &d.dilateKernel, &d.erodeKernel, &d.hierarchy} {
+		if m.Ptr() != nil {
+			m.Close()
+		}
+	}
+	if d.hasSub {
+		d.sub.Close()
+		d.hasSub = false
+	}
+}

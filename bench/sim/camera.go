@@ -1,0 +1,307 @@
+package sim
+
+import (
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bluenviron/gortsplib/v4"
+	"github.com/bluenviron/gortsplib/v4/pkg/description"
+	"github.com/bluenviron/gortsplib/v4/pkg/format"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+)
+
+// senderReportPeriod is how often a playing, non-stalled camera sends an RTCP
+// sender report (the first one right after its first access unit).
+const senderReportPeriod = 2 * time.Second
+
+// maxLag is how far the pacer may fall behind its schedule before it skips
+// frames instead of bursting to catch up.
+const maxLag = 500 * time.Millisecond
+
+// camera is one simulated camera: a gortsplib stream plus, for supported
+// cameras, a pacer goroutine that writes the clip while someone is playing.
+type camera struct {
+	path   string
+	clip   *Clip // nil for unsupported cameras
+	stream *gortsplib.ServerStream
+	media  *description.Media
+
+	mu       sync.Mutex
+	sessions map[*gortsplib.ServerSession]struct{} // sessions set up on this camera
+	active   map[*gortsplib.ServerSession]struct{} // sessions playing
+	restart  bool                                  // active went 0 -> 1; pacer restarts the clip
+	wake     chan struct{}                         // cap 1; pokes the pacer after a change of active
+
+	stalled       atomic.Bool
+	dropThresh    atomic.Uint64 // drop a packet when rng.Uint32() < dropThresh
+	corruptThresh atomic.Uint64 // corrupt an AU when rng.Uint32() < corruptThresh
+	sentAUs       atomic.Uint64
+
+	// owned by the pacer goroutine
+	pkt        rtp.Packet
+	rng        *rand.Rand
+	tsOffset   uint32
+	frames     uint64 // AUs scheduled since the camera was created: timestamp clock
+	pktCount   uint32 // RTP packets sent, for sender reports
+	octetCount uint32
+	corrupter  corrupter
+}
+
+func newCamera(s *gortsplib.Server, cfg Camera) (*camera, error) {
+	c := &camera{
+		path:     cfg.Path,
+		clip:     cfg.Clip,
+		sessions: make(map[*gortsplib.ServerSession]struct{}),
+		active:   make(map[*gortsplib.ServerSession]struct{}),
+		wake:     make(chan struct{}, 1),
+	}
+	var forma format.Format
+	if cfg.Unsupported {
+		// A video media clients cannot use as H.264/H.265.
+		forma = &format.MJPEG{}
+		c.clip = nil
+	} else {
+		forma = c.clip.newFormat()
+	}
+	c.media = &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{forma}}
+	c.stream = &gortsplib.ServerStream{
+		Server: s,
+		Desc:   &description.Session{Medias: []*description.Media{c.media}},
+	}
+	if err := c.stream.Initialize(); err != nil {
+		return nil, err
+	}
+
+	h := fnv.New64a()
+	h.Write([]byte(cfg.Path))
+	seed := h.Sum64()
+	c.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	c.tsOffset = rand.Uint32()
+	c.pkt = rtp.Packet{Header: rtp.Header{
+		Version:        2,
+		PayloadType:    forma.PayloadType(),
+		SequenceNumber: uint16(rand.Uint32()),
+	}}
+	if c.clip != nil {
+		c.corrupter.codec = c.clip.Codec
+	}
+	return c, nil
+}
+
+// addSession records that ss has set up this camera.
+func (c *camera) addSession(ss *gortsplib.ServerSession) {
+	c.mu.Lock()
+	c.sessions[ss] = struct{}{}
+	c.mu.Unlock()
+}
+
+// removeSession forgets ss (closed).
+func (c *camera) removeSession(ss *gortsplib.ServerSession) {
+	c.mu.Lock()
+	delete(c.sessions, ss)
+	c.mu.Unlock()
+	c.setActive(ss, false)
+}
+
+// setActive marks ss as playing or not; the first reader restarts the clip.
+func (c *camera) setActive(ss *gortsplib.ServerSession, playing bool) {
+	c.mu.Lock()
+	_, was := c.active[ss]
+	if playing == was {
+		c.mu.Unlock()
+		return
+	}
+	if playing {
+		c.active[ss] = struct{}{}
+		if len(c.active) == 1 {
+			c.restart = true
+		}
+	} else {
+		delete(c.active, ss)
+	}
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// kick closes every session of the camera.
+func (c *camera) kick() {
+	c.mu.Lock()
+	sessions := make([]*gortsplib.ServerSession, 0, len(c.sessions))
+	for ss := range c.sessions {
+		sessions = append(sessions, ss)
+	}
+	c.mu.Unlock()
+	for _, ss := range sessions {
+		ss.Close() // asynchronous; OnSessionClose cleans up
+	}
+}
+
+// state reports whether someone is playing and consumes the restart flag.
+func (c *camera) state() (playing, restart bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	playing, restart = len(c.active) > 0, c.restart
+	c.restart = false
+	return playing, restart
+}
+
+// run is the pacer: while someone plays, it writes AU k of the current run
+// at t0 + k/FPS, looping the clip. It returns when done is closed.
+func (c *camera) run(done <-chan struct{}) {
+	clip := c.clip
+	n := uint64(len(clip.AUs))
+	frameDur := float64(time.Second) / clip.FPS
+	tsPerFrame := 90000 / clip.FPS
+
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+
+	var (
+		t0      time.Time
+		k       uint64 // AU index since the run started
+		running bool
+		nextSR  time.Time
+	)
+	for {
+		playing, restart := c.state()
+		if !playing {
+			running = false
+			select {
+			case <-c.wake:
+				continue
+			case <-done:
+				return
+			}
+		}
+		if restart || !running {
+			running = true
+			t0, k = time.Now(), 0
+			nextSR = t0
+		}
+
+		due := t0.Add(time.Duration(float64(k) * frameDur))
+		if wait := time.Until(due); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-c.wake:
+				continue // re-check readers; the schedule is kept
+			case <-done:
+				return
+			}
+		} else if -wait > maxLag {
+			// Far behind (machine overloaded): skip the missed frames
+			// like a real camera would, keeping timestamps on the wall clock.
+			missed := uint64(float64(-wait) / frameDur)
+			k += missed
+			c.frames += missed
+			continue
+		}
+
+		ts := c.tsOffset + uint32(uint64(math.Round(float64(c.frames)*tsPerFrame)))
+		if !c.stalled.Load() {
+			if !c.writeAU(int(k%n), ts, due) {
+				return
+			}
+			c.sentAUs.Add(1)
+			if !due.Before(nextSR) {
+				c.writeSenderReport(ts, due)
+				nextSR = due.Add(senderReportPeriod)
+			}
+		}
+		k++
+		c.frames++
+	}
+}
+
+// writeAU writes access unit i with timestamp ts; it returns false once the
+// stream is closed.
+func (c *camera) writeAU(i int, ts uint32, ntp time.Time) bool {
+	r := &c.clip.rtp
+	if t := c.corruptThresh.Load(); t != 0 && uint64(c.rng.Uint32()) < t {
+		return c.writeCorruptAU(i, ts, ntp)
+	}
+	c.pkt.Timestamp = ts
+	for p := r.auStart[i]; p < r.auStart[i+1]; p++ {
+		c.pkt.Marker = r.markers[p]
+		c.pkt.Payload = r.payloads[p]
+		if !c.writePacket(ntp) {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *camera) writeCorruptAU(i int, ts uint32, ntp time.Time) bool {
+	pkts, err := c.corrupter.encode(c.clip, c.clip.AUs[i], c.rng)
+	if err != nil {
+		return true // nothing sensible to send for this AU; keep going
+	}
+	c.pkt.Timestamp = ts
+	for _, p := range pkts {
+		c.pkt.Marker = p.Marker
+		c.pkt.Payload = p.Payload
+		if !c.writePacket(ntp) {
+			return false
+		}
+	}
+	return true
+}
+
+// writePacket sends c.pkt (with the next sequence number) unless the drop
+// switch discards it; it returns false once the stream is closed.
+func (c *camera) writePacket(ntp time.Time) bool {
+	c.pkt.SequenceNumber++
+	if t := c.dropThresh.Load(); t != 0 && uint64(c.rng.Uint32()) < t {
+		return true
+	}
+	if err := c.stream.WritePacketRTPWithNTP(c.media, &c.pkt, ntp); err != nil {
+		return false
+	}
+	c.pktCount++
+	c.octetCount += uint32(len(c.pkt.Payload))
+	return true
+}
+
+// writeSenderReport sends an RTCP sender report mapping ts to ntp. The
+// camera sends its own reports (gortsplib's are disabled) so that a stalled
+// camera is fully silent.
+func (c *camera) writeSenderReport(ts uint32, ntp time.Time) {
+	if c.pktCount == 0 {
+		return // SSRC not known yet (gortsplib sets it on the first write)
+	}
+	c.stream.WritePacketRTCP(c.media, &rtcp.SenderReport{ //nolint:errcheck // closed stream is seen by writeAU
+		SSRC:        c.pkt.SSRC,
+		NTPTime:     ntpTime(ntp),
+		RTPTime:     ts,
+		PacketCount: c.pktCount,
+		OctetCount:  c.octetCount,
+	})
+}
+
+// ntpTime converts t to the 64-bit NTP format (seconds since 1900, 32.32).
+func ntpTime(t time.Time) uint64 {
+	ns := uint64(t.UnixNano()) + 2208988800*uint64(time.Second)
+	sec, frac := ns/uint64(time.Second), ns%uint64(time.Second)
+	return sec<<32 | (frac<<32)/uint64(time.Second)
+}
+
+// threshold maps a probability to a rng.Uint32 comparison threshold.
+func threshold(p float64) uint64 {
+	switch {
+	case !(p > 0): // also NaN
+		return 0
+	case p >= 1:
+		return 1 << 32
+	default:
+		return uint64(p * (1 << 32))
+	}
+}

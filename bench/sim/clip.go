@@ -1,0 +1,241 @@
+package sim
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
+)
+
+// Timeline of the embedded motion clips ("motion", "motion-h265"), relative
+// to the clip start; see clips/gen.sh. The "static" clip has no motion.
+const (
+	// MotionStart is when the moving box starts entering the frame.
+	MotionStart = 3 * time.Second
+	// MotionEnd is when the box has fully left the frame; nothing moves
+	// outside [MotionStart, MotionEnd).
+	MotionEnd = 7 * time.Second
+	// ClipLength is the duration of every embedded clip (250 frames at 25 fps).
+	ClipLength = 10 * time.Second
+)
+
+// DefaultFPS is the frame rate used when a caller passes fps <= 0.
+const DefaultFPS = 25
+
+// Codec is the video codec of a clip.
+type Codec string
+
+// Supported codecs.
+const (
+	H264 Codec = "h264"
+	H265 Codec = "h265"
+)
+
+// ErrInvalidClip is wrapped by every ParseClip / LoadClip error caused by the
+// content of the stream (as opposed to I/O errors).
+var ErrInvalidClip = errors.New("invalid clip")
+
+// Clip is a parsed elementary stream, immutable after load and safe to share
+// between any number of cameras and goroutines. Callers must not modify the
+// exported slices.
+type Clip struct {
+	Name          string
+	Codec         Codec
+	FPS           float64
+	Width, Height int    // from the SPS
+	VPS, SPS, PPS []byte // first parameter sets found (VPS only for H.265)
+	// AUs holds the NAL units (without start codes) of each access unit, in
+	// decode order.
+	AUs [][][]byte
+
+	rtp rtpClip // pre-packetized payloads, see packetize.go
+}
+
+// Duration is the playing time of one loop of the clip.
+func (c *Clip) Duration() time.Duration {
+	return time.Duration(float64(len(c.AUs)) * float64(time.Second) / c.FPS)
+}
+
+// IsKeyframe reports whether access unit i is a random access point (IDR, or
+// CRA for H.265).
+func (c *Clip) IsKeyframe(i int) bool {
+	if c.Codec == H265 {
+		return h265.IsRandomAccess(c.AUs[i])
+	}
+	return h264.IsRandomAccess(c.AUs[i])
+}
+
+// LoadClip reads an Annex-B elementary stream from path. The codec comes from
+// the extension (.h264/.264 or .h265/.265/.hevc); fps <= 0 means 25. The clip
+// is named after the file name without extension.
+func LoadClip(path string, fps float64) (*Clip, error) {
+	ext := strings.ToLower(filepath.Ext(path))
+	var codec Codec
+	switch ext {
+	case ".h264", ".264":
+		codec = H264
+	case ".h265", ".265", ".hevc":
+		codec = H265
+	default:
+		return nil, fmt.Errorf("load clip %s: unknown extension %q (want .h264, .264, .h265, .265 or .hevc): %w",
+			path, ext, ErrInvalidClip)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load clip: %w", err)
+	}
+	return ParseClip(strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), codec, data, fps)
+}
+
+// ParseClip splits an Annex-B elementary stream into access units, extracts
+// the first parameter sets and the picture size, and pre-packetizes every
+// access unit into RTP payloads. annexB is copied; fps <= 0 means 25.
+// The stream must start with a start code and contain SPS and PPS (and VPS
+// for H.265) before its first picture is useful to clients; errors name the
+// clip and wrap ErrInvalidClip.
+func ParseClip(name string, codec Codec, annexB []byte, fps float64) (*Clip, error) {
+	if !(fps > 0) { // also NaN
+		fps = DefaultFPS
+	}
+	if math.IsInf(fps, 0) {
+		return nil, fmt.Errorf("parse clip %q: infinite fps: %w", name, ErrInvalidClip)
+	}
+	c := &Clip{Name: name, Codec: codec, FPS: fps}
+	if err := c.parse(bytes.Clone(annexB)); err != nil {
+		return nil, fmt.Errorf("parse clip %q: %w", name, err)
+	}
+	if err := c.packetize(); err != nil {
+		return nil, fmt.Errorf("packetize clip %q: %w", name, err)
+	}
+	return c, nil
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrInvalidClip)
+}
+
+func (c *Clip) parse(buf []byte) error {
+	var kind naluKind
+	switch c.Codec {
+	case H264:
+		kind = h264Kind
+	case H265:
+		kind = h265Kind
+	default:
+		return invalid("unsupported codec %q", c.Codec)
+	}
+
+	nalus, err := splitAnnexB(buf)
+	if err != nil {
+		return err
+	}
+
+	var cur [][]byte
+	curHasVCL := false
+	for _, n := range nalus {
+		if len(n) < kind.headerLen {
+			continue // empty / truncated NAL unit, nothing to serve
+		}
+		class := kind.classify(n)
+		if curHasVCL && (class == classAUD || class == classPrefix ||
+			(class == classVCL && kind.firstSliceInPic(n))) {
+			c.AUs = append(c.AUs, cur)
+			cur, curHasVCL = nil, false
+		}
+		switch class {
+		case classVPS:
+			if c.VPS == nil {
+				c.VPS = n
+			}
+		case classSPS:
+			if c.SPS == nil {
+				c.SPS = n
+			}
+		case classPPS:
+			if c.PPS == nil {
+				c.PPS = n
+			}
+		case classVCL:
+			curHasVCL = true
+		}
+		cur = append(cur, n)
+	}
+	if curHasVCL {
+		c.AUs = append(c.AUs, cur)
+	}
+
+	if len(c.AUs) == 0 {
+		return invalid("no picture found")
+	}
+	if c.SPS == nil || c.PPS == nil || (c.Codec == H265 && c.VPS == nil) {
+		return invalid("missing parameter sets")
+	}
+	switch c.Codec {
+	case H264:
+		var sps h264.SPS
+		if err := sps.Unmarshal(c.SPS); err != nil {
+			return invalid("bad SPS: %v", err)
+		}
+		c.Width, c.Height = sps.Width(), sps.Height()
+	case H265:
+		var sps h265.SPS
+		if err := sps.Unmarshal(c.SPS); err != nil {
+			return invalid("bad SPS: %v", err)
+		}
+		c.Width, c.Height = sps.Width(), sps.Height()
+	}
+	return nil
+}
+
+// splitAnnexB returns the NAL units of buf (without start codes), which must
+// begin with a 3- or 4-byte start code. The units alias buf.
+func splitAnnexB(buf []byte) ([][]byte, error) {
+	startLen := func(i int) int {
+		if i+3 <= len(buf) && buf[i] == 0 && buf[i+1] == 0 && buf[i+2] == 1 {
+			return 3
+		}
+		if i+4 <= len(buf) && buf[i] == 0 && buf[i+1] == 0 && buf[i+2] == 0 && buf[i+3] == 1 {
+			return 4
+		}
+		return 0
+	}
+	if len(buf) == 0 {
+		return nil, invalid("empty stream")
+	}
+	n := startLen(0)
+	if n == 0 {
+		return nil, invalid("stream does not start with an Annex-B start code")
+	}
+	var nalus [][]byte
+	start := n
+	for i := n; i+3 <= len(buf); {
+		if buf[i+2] > 1 { // fast skip: no start code can begin at i, i+1 or i+2 ending here
+			i += 3
+			continue
+		}
+		if l := startLen(i); l != 0 {
+			nalus = append(nalus, trimTrailingZeros(buf[start:i]))
+			i += l
+			start = i
+			continue
+		}
+		i++
+	}
+	nalus = append(nalus, buf[start:])
+	return nalus, nil
+}
+
+// trimTrailingZeros drops trailing_zero_8bits that precede a start code.
+func trimTrailingZeros(n []byte) []byte {
+	for len(n) > 0 && n[len(n)-1] == 0 {
+		n = n[:len(n)-1]
+	}
+	return n
+}

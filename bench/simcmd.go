@@ -1,0 +1,126 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-video/vigil/bench/sim"
+	"github.com/vigil-video/vigil/engine"
+)
+
+// SimOptions are the settings of `vigil sim`.
+type SimOptions struct {
+	Addr    string
+	Cameras int
+	// Clips is a comma-separated list of embedded clip names or files;
+	// NAME=PCT% gives a clip a share of the cameras, the others share the rest.
+	Clips      string
+	FPS        float64
+	UDP        bool
+	User, Pass string
+	Out, Logs  io.Writer
+}
+
+// RunSim serves the cameras until ctx is done. It prints one RTSP URL per
+// camera on Out, then "ready".
+func RunSim(ctx context.Context, o SimOptions) error {
+	log, err := engine.NewLogger(o.Logs, "info", "text")
+	if err != nil {
+		return err
+	}
+	assign, err := assignClips(o.Clips, o.Cameras, o.FPS)
+	if err != nil {
+		return err
+	}
+	cams := make([]sim.Camera, len(assign))
+	for i, c := range assign {
+		cams[i] = sim.Camera{Path: fmt.Sprintf("cam%03d", i+1), Clip: c}
+	}
+	srv, err := sim.Start(sim.Config{Address: o.Addr, UDP: o.UDP, User: o.User, Pass: o.Pass, Cameras: cams, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	for _, c := range cams {
+		fmt.Fprintf(o.Out, "%s %s\n", srv.URL(c.Path), c.Clip.Name)
+	}
+	fmt.Fprintln(o.Out, "ready")
+	<-ctx.Done()
+	return nil
+}
+
+// assignClips gives each of n cameras a clip by the spec's shares.
+func assignClips(spec string, n int, fps float64) ([]*sim.Clip, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("cameras: %d must be at least 1", n)
+	}
+	type share struct {
+		clip *sim.Clip
+		pct  float64 // <0: an equal part of the rest
+	}
+	var shares []share
+	fixed := 0.0
+	for _, part := range strings.Split(spec, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, pctStr, hasPct := strings.Cut(part, "=")
+		c, err := loadClip(name, fps)
+		if err != nil {
+			return nil, err
+		}
+		s := share{clip: c, pct: -1}
+		if hasPct {
+			p, err := strconv.ParseFloat(strings.TrimSuffix(pctStr, "%"), 64)
+			if err != nil || p < 0 || p > 100 {
+				return nil, fmt.Errorf("clips: share %q of %s is not a percentage", pctStr, name)
+			}
+			s.pct = p
+			fixed += p
+		}
+		shares = append(shares, s)
+	}
+	if len(shares) == 0 {
+		return nil, fmt.Errorf("clips: none given")
+	}
+	if fixed > 100 {
+		return nil, fmt.Errorf("clips: shares add up to %g%%", fixed)
+	}
+	free := 0
+	for _, s := range shares {
+		if s.pct < 0 {
+			free++
+		}
+	}
+	out := make([]*sim.Clip, 0, n)
+	for i, s := range shares {
+		k := 0
+		switch {
+		case s.pct >= 0:
+			k = int(math.Round(float64(n) * s.pct / 100))
+		case free > 0:
+			k = int(math.Round(float64(n) * (100 - fixed) / 100 / float64(free)))
+		}
+		if i == len(shares)-1 {
+			k = n - len(out) // the last takes the remainder
+		}
+		for j := 0; j < k && len(out) < n; j++ {
+			out = append(out, s.clip)
+		}
+	}
+	return out, nil
+}
+
+func loadClip(name string, fps float64) (*sim.Clip, error) {
+	for _, e := range sim.EmbeddedClipNames() {
+		if e == name {
+			return sim.EmbeddedClip(name)
+		}
+	}
+	return sim.LoadClip(name, fps)
+}

@@ -1,0 +1,86 @@
+// Command vigil is the video ingest and analytics engine.
+//
+//	vigil run [--config cameras.yaml] [--metrics-addr ADDR]   run the engine (the embedded demo without --config)
+//	vigil sim [--addr ADDR] [--cameras N] [--clip NAME|FILE]... serve clips as RTSP cameras
+//	vigil bench offline --clip FILE                             decode + analyze a clip, beside ffmpeg
+//	vigil version
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/vigil-video/vigil/bench"
+	"github.com/vigil-video/vigil/engine"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	if len(args) == 0 {
+		usage()
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch args[0] {
+	case "run":
+		fs := flag.NewFlagSet("run", flag.ExitOnError)
+		o := engine.RunOptions{Events: os.Stdout, Logs: os.Stderr}
+		fs.StringVar(&o.ConfigPath, "config", "", "camera configuration (YAML); empty runs the embedded demo")
+		fs.StringVar(&o.Listen, "metrics-addr", "", "HTTP address of /metrics and the API (overrides the config's listen)")
+		fs.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn or error")
+		fs.StringVar(&o.LogFormat, "log-format", "text", "text or json")
+		fs.Parse(args[1:])
+		err = engine.Run(ctx, o)
+	case "sim":
+		fs := flag.NewFlagSet("sim", flag.ExitOnError)
+		o := bench.SimOptions{Logs: os.Stderr, Out: os.Stdout}
+		fs.StringVar(&o.Addr, "addr", "127.0.0.1:8554", "RTSP listen address")
+		fs.IntVar(&o.Cameras, "cameras", 2, "number of cameras")
+		fs.StringVar(&o.Clips, "clips", "motion,static", "comma-separated clips (embedded names or .h264/.h265 files), assigned round-robin; NAME=PCT% sets a share, e.g. motion=10%,static")
+		fs.Float64Var(&o.FPS, "fps", 25, "frame rate of clip files")
+		fs.BoolVar(&o.UDP, "udp", false, "also serve UDP transport")
+		fs.StringVar(&o.User, "user", "", "require this RTSP user")
+		fs.StringVar(&o.Pass, "pass", "", "require this RTSP password")
+		fs.Parse(args[1:])
+		err = bench.RunSim(ctx, o)
+	case "bench":
+		err = bench.Main(ctx, args[1:], os.Stdout, os.Stderr)
+	case "version":
+		v := "devel"
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version
+		}
+		fmt.Println("vigil", v)
+	case "-h", "--help", "help":
+		usage()
+	default:
+		fmt.Fprintf(os.Stderr, "vigil: unknown command %q\n", args[0])
+		usage()
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vigil:", strings.TrimSpace(err.Error()))
+		return 1
+	}
+	return 0
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage: vigil <command> [flags]
+  run      run the engine (the embedded demo when no --config is given)
+  sim      serve H.264/H.265 clips as RTSP cameras on loopback
+  bench    offline: decode + analyze a clip beside ffmpeg -threads 1
+  version  print the version
+`)
+}

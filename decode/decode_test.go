@@ -1,0 +1,193 @@
+package decode
+
+import (
+	"errors"
+	"math"
+	"testing"
+)
+
+// expandRange maps limited-range luma levels to full range, as ffmpeg's
+// own gray conversion does, so our luma-only output can be compared with it.
+func expandRange(img Image) Image {
+	out := Image{Pix: make([]byte, img.Width*img.Height), Width: img.Width, Height: img.Height, Stride: img.Width}
+	for y := 0; y < img.Height; y++ {
+		for x := 0; x < img.Width; x++ {
+			v := math.Round((float64(img.Pix[y*img.Stride+x]) - 16) * 255 / 219)
+			out.Pix[y*out.Width+x] = byte(min(max(v, 0), 255))
+		}
+	}
+	return out
+}
+
+func TestDecodeClips(t *testing.T) {
+	tests := []struct {
+		name    string
+		spec    clipSpec
+		limited bool // luma-only path: output keeps limited range
+	}{
+		{"h264_yuv420p", h264Clip, true},
+		{"h265_yuv420p", h265Clip, true},
+		{"h264_yuv420p10le", h264Clip10, true},
+		{"h265_gbrp", h265ClipRG, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := sharedClip(t, tt.spec)
+			aus := readAUs(t, path, tt.spec.codec)
+			const w, h = 320, 180
+			ref := refGray(t, path, w, h)
+			if len(ref) != len(aus) {
+				t.Fatalf("ffmpeg decoded %d frames, clip has %d access units", len(ref), len(aus))
+			}
+			d, err := New(tt.spec.codec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			if w, h := d.PictureSize(); w != 0 || h != 0 {
+				t.Fatalf("PictureSize before decoding = %dx%d, want 0x0", w, h)
+			}
+			img := newImage(w, h)
+			if err := d.ScaleGray(img); !errors.Is(err, ErrNoPicture) {
+				t.Fatalf("ScaleGray before decoding: %v, want ErrNoPicture", err)
+			}
+			pictures := 0
+			for i, au := range aus {
+				pts := int64(1000 + 40*i)
+				got, err := d.Decode(au, pts)
+				if err != nil {
+					t.Fatalf("AU %d: %v", i, err)
+				}
+				if !got {
+					t.Fatalf("AU %d: no picture", i)
+				}
+				pictures++
+				if pw, ph := d.PictureSize(); pw != 640 || ph != 360 {
+					t.Fatalf("AU %d: picture %dx%d, want 640x360", i, pw, ph)
+				}
+				if d.PicturePTS() != pts {
+					t.Fatalf("AU %d: PicturePTS %d, want %d", i, d.PicturePTS(), pts)
+				}
+				if err := d.ScaleGray(img); err != nil {
+					t.Fatalf("AU %d: %v", i, err)
+				}
+				cmp := img
+				if tt.limited {
+					cmp = expandRange(img)
+				}
+				refImg := Image{Pix: ref[i], Width: w, Height: h, Stride: w}
+				if diff := math.Abs(mean(cmp) - mean(refImg)); diff > 1.5 {
+					t.Fatalf("AU %d: mean %.1f, ffmpeg's %.1f", i, mean(cmp), mean(refImg))
+				}
+				if mad := meanAbsDiff(cmp, ref[i]); mad > 2 {
+					t.Fatalf("AU %d: mean absolute difference from ffmpeg's picture %.2f", i, mad)
+				}
+			}
+			if pictures != len(aus) {
+				t.Fatalf("%d pictures from %d access units", pictures, len(aus))
+			}
+			if n, fails := d.Stats(); n != uint64(len(aus)) || fails != 0 {
+				t.Fatalf("Stats = %d, %d; want %d, 0", n, fails, len(aus))
+			}
+		})
+	}
+}
+
+func TestSkipNonKey(t *testing.T) {
+	for _, spec := range []clipSpec{h264Clip, h265Clip} {
+		t.Run(spec.codec.String(), func(t *testing.T) {
+			aus := readAUs(t, sharedClip(t, spec), spec.codec)
+			d, err := New(spec.codec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			d.SetSkip(SkipNonKey)
+			keys := 0
+			for i, au := range aus {
+				key := isKeyAU(au, spec.codec)
+				if key {
+					keys++
+				}
+				got, err := d.Decode(au, int64(i))
+				if err != nil {
+					t.Fatalf("AU %d: %v", i, err)
+				}
+				if got != key {
+					t.Fatalf("AU %d: picture %v, keyframe %v", i, got, key)
+				}
+				if got && d.PicturePTS() != int64(i) {
+					t.Fatalf("AU %d: PicturePTS %d", i, d.PicturePTS())
+				}
+			}
+			if keys < 2 {
+				t.Fatalf("clip has %d keyframes, want at least 2", keys)
+			}
+			// Back to full decoding: the next GOP decodes completely.
+			d.SetSkip(SkipNone)
+			d.Reset()
+			for i, au := range aus {
+				if got, err := d.Decode(au, int64(i)); err != nil || !got {
+					t.Fatalf("after SkipNone, AU %d: %v, %v", i, got, err)
+				}
+			}
+		})
+	}
+}
+
+// nextKey returns the index of the first keyframe access unit at or after i.
+func nextKey(t *testing.T, aus [][]byte, i int, codec Codec) int {
+	t.Helper()
+	for ; i < len(aus); i++ {
+		if isKeyAU(aus[i], codec) {
+			return i
+		}
+	}
+	t.Fatal("no keyframe left in clip")
+	return -1
+}
+
+// checkRecovers decodes aus[from:] and checks that every access unit gives
+// a picture matching ffmpeg's reference.
+func checkRecovers(t *testing.T, d *Decoder, aus, ref [][]byte, from int) {
+	t.Helper()
+	img := newImage(320, 180)
+	for i := from; i < len(aus); i++ {
+		got, err := d.Decode(aus[i], int64(i))
+		if err != nil || !got {
+			t.Fatalf("AU %d after recovery point %d: %v, %v", i, from, got, err)
+		}
+		if err := d.ScaleGray(img); err != nil {
+			t.Fatal(err)
+		}
+		if mad := meanAbsDiff(expandRange(img), ref[i]); mad > 3 {
+			t.Fatalf("AU %d after recovery point %d: differs from reference by %.2f", i, from, mad)
+		}
+	}
+}
+
+func TestResetThenNextKeyframe(t *testing.T) {
+	for _, spec := range []clipSpec{h264Clip, h265Clip} {
+		t.Run(spec.codec.String(), func(t *testing.T) {
+			path := sharedClip(t, spec)
+			aus := readAUs(t, path, spec.codec)
+			ref := refGray(t, path, 320, 180)
+			d, err := New(spec.codec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			for i := 0; i < 20; i++ {
+				if _, err := d.Decode(aus[i], int64(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// A dropped GOP: forget references, skip to the next keyframe.
+			d.Reset()
+			if w, h := d.PictureSize(); w != 640 || h != 360 {
+				t.Fatalf("PictureSize after Reset = %dx%d", w, h)
+			}
+			checkRecovers(t, d, aus, ref, nextKey(t, aus, 21, spec.codec))
+		})
+	}
+}

@@ -1,0 +1,191 @@
+package engine
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-video/vigil/analyze"
+	"github.com/vigil-video/vigil/decode"
+	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/ingest"
+	"github.com/vigil-video/vigil/pipeline"
+	"github.com/vigil-video/vigil/sched"
+)
+
+// auMeta travels with an access unit through the camera's queue.
+type auMeta struct {
+	gen      uint64 // stream generation: a new one resets decoder and analyzer
+	codec    ingest.Codec
+	pts      time.Duration
+	capture  time.Time
+	received time.Time
+}
+
+// camera is one configured camera: its session (ingest goroutines), its
+// queue, and its worker-side state, which only the one worker serving the
+// camera's queue touches.
+type camera struct {
+	id  string
+	cfg CameraConfig
+	log *slog.Logger
+	e   *Engine
+
+	sess  *ingest.Session
+	queue *sched.Queue
+	m     cameraMetrics
+	gen   atomic.Uint64 // bumped by StreamStarted (ingest side)
+	codec atomic.Value  // ingest.Codec of the current stream
+
+	// worker side
+	workGen uint64
+	pipe    *pipeline.Pipeline
+
+	mu        sync.Mutex // guards the fields below (read by the API)
+	lastFrame time.Time
+	lastError string
+}
+
+func newCamera(e *Engine, cfg CameraConfig) (*camera, error) {
+	c := &camera{id: cfg.ID, cfg: cfg, e: e, log: e.log.With("camera", cfg.ID)}
+	pipe, err := pipeline.New(pipeline.Config{AnalysisWidth: cfg.AnalysisWidth, AnalysisFPS: cfg.AnalysisFPS, Motion: cfg.Motion})
+	if err != nil {
+		return nil, fmt.Errorf("camera %q: motion: %w", cfg.ID, err)
+	}
+	c.pipe = pipe
+	sc := cfg.sessionConfig()
+	sc.Logger = c.log
+	sc.StartDelay = ingest.Jitter(e.cfg.StartSpread)
+	sess, err := ingest.NewSession(sc, c)
+	if err != nil {
+		pipe.Close()
+		return nil, err
+	}
+	c.sess = sess
+	c.m = e.metrics.forCamera(cfg.ID)
+	c.queue = e.pool.NewQueue(c, cfg.QueueFrames, cfg.QueueBytes)
+	return c, nil
+}
+
+// StreamStarted implements ingest.Handler.
+func (c *camera) StreamStarted(info ingest.StreamInfo) {
+	c.codec.Store(info.Codec)
+	c.gen.Add(1)
+	c.queue.Flush() // units of the previous stream are void
+}
+
+// AccessUnit implements ingest.Handler: it runs on the RTP reader and only
+// queues the unit.
+func (c *camera) AccessUnit(au ingest.AccessUnit) {
+	c.m.received.Inc()
+	c.m.bytes.Add(float64(len(au.Data)))
+	c.m.lastFrame.Set(float64(au.Received.UnixNano()) / 1e9)
+	codec, _ := c.codec.Load().(ingest.Codec)
+	c.queue.Push(sched.Unit{Data: au.Data, Key: au.Key, Payload: auMeta{
+		gen: c.gen.Load(), codec: codec, pts: au.PTS, capture: au.CaptureTime, received: au.Received,
+	}})
+	c.mu.Lock()
+	c.lastFrame = au.Received
+	c.mu.Unlock()
+}
+
+// StateChanged implements ingest.Handler.
+func (c *camera) StateChanged(s ingest.State, reason string, err error) {
+	c.e.metrics.setState(c.id, s)
+	if s == ingest.StateBackingOff {
+		c.e.metrics.reconnects.WithLabelValues(c.id, reason).Inc()
+	}
+	if err != nil {
+		c.mu.Lock()
+		c.lastError = err.Error()
+		c.mu.Unlock()
+	}
+}
+
+// process decodes one access unit and analyzes the picture when the
+// analysis rate asks for it. Only one worker runs it at a time per camera.
+func (c *camera) process(u sched.Unit) {
+	meta := u.Payload.(auMeta)
+	if meta.gen != c.workGen {
+		c.workGen = meta.gen
+		codec := decode.H264
+		if meta.codec == ingest.H265 {
+			codec = decode.H265
+		}
+		if err := c.pipe.Reset(codec); err != nil {
+			c.log.Error("decoder unavailable", "error", err)
+			c.setError(err)
+			return
+		}
+	}
+	r := c.pipe.Process(u.Data, meta.pts, meta.received)
+	c.e.metrics.decodeSeconds.Observe(r.DecodeTime.Seconds())
+	if r.Err != nil {
+		c.m.decodeErrors.Inc()
+		c.setError(r.Err)
+		return
+	}
+	if r.Decoded {
+		c.m.decoded.Inc()
+	}
+	if !r.Analyzed {
+		return
+	}
+	c.m.analyzed.Inc()
+	c.e.metrics.analysisSeconds.Observe((r.ScaleTime + r.AnalyzeTime).Seconds())
+	frameTime, src := meta.received, event.TimeReceipt
+	if !meta.capture.IsZero() {
+		frameTime, src = meta.capture, event.TimeRTCP
+	}
+	for _, tr := range r.Transitions {
+		c.emit(tr, r.Now, frameTime, src)
+	}
+}
+
+// emit turns an analyzer transition into an event. Times of the analysis
+// clock are mapped to the frame's capture clock by their offset.
+func (c *camera) emit(tr analyze.Transition, now, frameTime time.Time, src string) {
+	off := frameTime.Sub(now)
+	inc := event.Incident{
+		IncidentID:      tr.IncidentID,
+		Camera:          c.id,
+		Kind:            tr.Kind,
+		StartedAt:       tr.StartedAt.Add(off).UTC(),
+		FrameTime:       frameTime.UTC(),
+		FrameTimeSource: src,
+		Score:           tr.Score,
+		Boxes:           make([][4]float64, len(tr.Boxes)),
+	}
+	for i, b := range tr.Boxes {
+		inc.Boxes[i] = [4]float64(b)
+	}
+	typ := event.TypeUpdate
+	switch tr.Phase {
+	case analyze.PhaseStart:
+		typ = event.TypeStart
+		c.e.metrics.incidents.WithLabelValues(c.id, tr.Kind).Inc()
+	case analyze.PhaseEnd:
+		typ = event.TypeEnd
+		end := tr.EndedAt.Add(off).UTC()
+		inc.EndedAt = &end
+	}
+	c.e.publish(event.New(typ, inc, time.Now()))
+}
+
+// flush ends open incidents; called after the workers stopped.
+func (c *camera) flush(now time.Time) {
+	for _, tr := range c.pipe.Flush(now) {
+		c.emit(tr, now, now, event.TimeReceipt)
+	}
+}
+
+// close frees the worker-side state; the session and queue are closed first.
+func (c *camera) close() { c.pipe.Close() }
+
+func (c *camera) setError(err error) {
+	c.mu.Lock()
+	c.lastError = err.Error()
+	c.mu.Unlock()
+}

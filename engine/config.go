@@ -1,0 +1,211 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"runtime"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/vigil-video/vigil/analyze"
+	"github.com/vigil-video/vigil/ingest"
+)
+
+// Config is the engine's configuration file. Defaults are applied by
+// LoadConfig / ParseConfig (and only there); unknown keys are errors.
+type Config struct {
+	// Listen is the HTTP address of /metrics, /livez, /readyz and /api.
+	// It defaults to "127.0.0.1:9108".
+	Listen string `yaml:"listen"`
+	// Workers is the size of the decode and analysis pool shared by all cameras.
+	// It defaults to GOMAXPROCS.
+	Workers int `yaml:"workers"`
+	// QueueMemoryMB bounds the compressed video waiting in all queues together.
+	// It defaults to 256.
+	QueueMemoryMB int `yaml:"queue_memory_mb"`
+	// StartSpread staggers the cameras' first connections over this window.
+	// It defaults to 10ms per camera, at most 5s.
+	StartSpread time.Duration `yaml:"start_spread"`
+	// Cameras lists the cameras. At least one is required.
+	Cameras []CameraConfig `yaml:"cameras"`
+}
+
+// CameraConfig is one camera. Every field but id and url is optional.
+type CameraConfig struct {
+	// ID names the camera in events, metrics and the API: 1 to 64 of
+	// [A-Za-z0-9_.-]. Required, unique.
+	ID string `yaml:"id"`
+	// URL is the rtsp:// or rtsps:// address; it may carry credentials. Required.
+	URL string `yaml:"url"`
+	// Username and Password replace the URL's credentials when set.
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// Transport is "tcp" or "udp".
+	// It defaults to "tcp".
+	Transport string `yaml:"transport"`
+	// CAFile is a PEM bundle trusted for rtsps. It defaults to the system roots.
+	CAFile string `yaml:"ca_file"`
+	// TLSSkipVerify disables certificate checks for this camera's rtsps.
+	// It defaults to false.
+	TLSSkipVerify bool `yaml:"tls_skip_verify"`
+	// StallTimeout: no video for this long on an open connection reconnects.
+	// It defaults to 5s.
+	StallTimeout time.Duration `yaml:"stall_timeout"`
+	// AnalysisWidth is the width of the grayscale analysis frame (the
+	// height keeps the aspect ratio).
+	// It defaults to 320.
+	AnalysisWidth int `yaml:"analysis_width"`
+	// AnalysisFPS is the analysis rate; every frame is still decoded as the
+	// reference chain needs.
+	// It defaults to 5.
+	AnalysisFPS float64 `yaml:"analysis_fps"`
+	// QueueFrames bounds the access units waiting for this camera.
+	// It defaults to 100 (4 s at 25 fps).
+	QueueFrames int `yaml:"queue_frames"`
+	// QueueBytes bounds the bytes waiting for this camera.
+	// It defaults to 8 MiB.
+	QueueBytes int `yaml:"queue_bytes"`
+	// Motion tunes motion detection; see analyze.MotionConfig for defaults.
+	Motion analyze.MotionConfig `yaml:"motion"`
+}
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// LoadConfig reads, defaults and validates a configuration file.
+func LoadConfig(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := ParseConfig(b)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// ParseConfig parses, defaults and validates a configuration document.
+// Errors name the YAML key (and the camera) at fault.
+func ParseConfig(b []byte) (Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return Config{}, fmt.Errorf("yaml: %w", err)
+	}
+	if len(root.Content) == 0 {
+		return Config{}, errors.New("empty document")
+	}
+	if err := checkKeys(root.Content[0], typeOf[Config](), ""); err != nil {
+		return Config{}, err
+	}
+	var cfg Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		return Config{}, fmt.Errorf("yaml: %w", err)
+	}
+	cfg.applyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// UnmarshalYAML fills unset camera fields with their defaults.
+func (c *CameraConfig) UnmarshalYAML(n *yaml.Node) error {
+	type plain CameraConfig
+	p := plain(DefaultCamera())
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*c = CameraConfig(p)
+	return nil
+}
+
+// DefaultCamera returns a camera with every optional field at its default.
+func DefaultCamera() CameraConfig {
+	return CameraConfig{
+		Transport:     "tcp",
+		StallTimeout:  5 * time.Second,
+		AnalysisWidth: 320,
+		AnalysisFPS:   5,
+		QueueFrames:   100,
+		QueueBytes:    8 << 20,
+		Motion:        analyze.DefaultMotionConfig(),
+	}
+}
+
+func (c *Config) applyDefaults() {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:9108"
+	}
+	if c.Workers <= 0 {
+		c.Workers = runtime.GOMAXPROCS(0)
+	}
+	if c.QueueMemoryMB <= 0 {
+		c.QueueMemoryMB = 256
+	}
+	if c.StartSpread <= 0 {
+		c.StartSpread = min(time.Duration(len(c.Cameras))*10*time.Millisecond, 5*time.Second)
+	}
+}
+
+// Validate checks the whole configuration; the error names the key.
+func (c *Config) Validate() error {
+	if len(c.Cameras) == 0 {
+		return errors.New("cameras: at least one camera is required")
+	}
+	seen := map[string]int{}
+	for i := range c.Cameras {
+		cam := &c.Cameras[i]
+		at := fmt.Sprintf("cameras[%d]", i)
+		if cam.ID != "" {
+			at = fmt.Sprintf("cameras[%d] (id %q)", i, cam.ID)
+		}
+		if !idPattern.MatchString(cam.ID) {
+			return fmt.Errorf("%s.id: %q must be 1 to 64 of A-Z a-z 0-9 _ . -", at, cam.ID)
+		}
+		if j, dup := seen[cam.ID]; dup {
+			return fmt.Errorf("%s.id: duplicate of cameras[%d]", at, j)
+		}
+		seen[cam.ID] = i
+		if cam.URL == "" {
+			return fmt.Errorf("%s.url: required", at)
+		}
+		if _, err := ingest.NewSession(cam.sessionConfig(), nil); err != nil {
+			return fmt.Errorf("%s: %w", at, err)
+		}
+		switch {
+		case cam.AnalysisWidth < 16 || cam.AnalysisWidth > 1920:
+			return fmt.Errorf("%s.analysis_width: %d is not in 16..1920", at, cam.AnalysisWidth)
+		case cam.AnalysisFPS <= 0 || cam.AnalysisFPS > 60:
+			return fmt.Errorf("%s.analysis_fps: %g is not in (0, 60]", at, cam.AnalysisFPS)
+		case cam.QueueFrames < 1:
+			return fmt.Errorf("%s.queue_frames: %d must be at least 1", at, cam.QueueFrames)
+		case cam.QueueBytes < 64<<10:
+			return fmt.Errorf("%s.queue_bytes: %d must be at least 65536", at, cam.QueueBytes)
+		case cam.StallTimeout < 100*time.Millisecond:
+			return fmt.Errorf("%s.stall_timeout: %s must be at least 100ms", at, cam.StallTimeout)
+		}
+		if err := cam.Motion.Validate(); err != nil {
+			return fmt.Errorf("%s.motion: %w", at, err)
+		}
+	}
+	return nil
+}
+
+func (c *CameraConfig) sessionConfig() ingest.Config {
+	return ingest.Config{
+		ID:           c.ID,
+		URL:          c.URL,
+		User:         c.Username,
+		Pass:         c.Password,
+		Transport:    c.Transport,
+		CAFile:       c.CAFile,
+		SkipVerify:   c.TLSSkipVerify,
+		StallTimeout: c.StallTimeout,
+	}
+}

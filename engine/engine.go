@@ -1,0 +1,190 @@
+// Package engine wires cameras, the worker pool, incident output, metrics
+// and the HTTP API together.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/sched"
+)
+
+// Publisher receives incident events. It is called from worker goroutines
+// and must be safe for concurrent use.
+type Publisher interface {
+	Emit(ev event.Event) error
+}
+
+// Options are the engine's collaborators.
+type Options struct {
+	// Logger receives structured logs. It defaults to discarding them.
+	Logger *slog.Logger
+	// Events receives incident events. Required.
+	Events Publisher
+}
+
+// Engine runs the cameras of one configuration.
+type Engine struct {
+	cfg    Config
+	log    *slog.Logger
+	events Publisher
+
+	pool    *sched.Pool
+	metrics *metrics
+
+	mu      sync.Mutex
+	cameras map[string]*camera
+
+	http     *http.Server
+	listener net.Listener
+	httpDone chan struct{}
+	closed   bool
+}
+
+// New validates the configuration and builds the engine; nothing runs
+// until Start.
+func New(cfg Config, opts Options) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Events == nil {
+		return nil, errors.New("engine: Options.Events is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{cfg: cfg, log: opts.Logger, events: opts.Events, cameras: map[string]*camera{}}
+	e.metrics = newMetrics(func() *sched.Pool { return e.pool }, sessionCollector{e})
+	pool, err := sched.New(sched.Config{
+		Workers:  cfg.Workers,
+		MaxBytes: cfg.QueueMemoryMB << 20,
+		Handler:  func(owner any, u sched.Unit) { owner.(*camera).process(u) },
+		OnDrop: func(owner any, r sched.DropReason, n int) {
+			e.metrics.framesDropped.WithLabelValues(owner.(*camera).id, r.String()).Add(float64(n))
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.pool = pool
+	for _, cc := range cfg.Cameras {
+		c, err := newCamera(e, cc)
+		if err != nil {
+			e.closeCameras()
+			pool.Close()
+			return nil, err
+		}
+		e.cameras[cc.ID] = c
+	}
+	return e, nil
+}
+
+// Start serves HTTP and starts every camera, staggered over StartSpread.
+func (e *Engine) Start() error {
+	ln, err := net.Listen("tcp", e.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	e.listener = ln
+	e.http = &http.Server{Handler: e.routes(), ReadHeaderTimeout: 10 * time.Second}
+	e.httpDone = make(chan struct{})
+	go func() {
+		defer close(e.httpDone)
+		if err := e.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			e.log.Error("http server failed", "error", err)
+		}
+	}()
+	e.log.Info("engine started", "listen", ln.Addr().String(), "cameras", len(e.cameras), "workers", e.pool.Workers())
+	for _, c := range e.snapshot() {
+		c.sess.Start()
+	}
+	return nil
+}
+
+// Addr returns the HTTP listener's address (after Start).
+func (e *Engine) Addr() string { return e.listener.Addr().String() }
+
+// Registry returns the engine's Prometheus registry.
+func (e *Engine) Registry() *prometheus.Registry { return e.metrics.reg }
+
+// Close stops the cameras, lets the workers finish, ends every open
+// incident (publishing its end event), and stops HTTP. It waits for all of
+// it; nothing runs after it returns.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	e.mu.Unlock()
+
+	cams := e.snapshot()
+	var wg sync.WaitGroup
+	for _, c := range cams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.sess.Close()
+			c.queue.Close()
+		}()
+	}
+	wg.Wait()
+	e.pool.Close()
+	now := time.Now()
+	for _, c := range cams {
+		c.flush(now)
+	}
+	e.closeCameras()
+	var err error
+	if e.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = e.http.Shutdown(ctx)
+		cancel()
+		<-e.httpDone
+	}
+	e.log.Info("engine stopped")
+	return err
+}
+
+func (e *Engine) closeCameras() {
+	for _, c := range e.snapshot() {
+		c.close()
+	}
+}
+
+// snapshot returns the cameras sorted by id.
+func (e *Engine) snapshot() []*camera {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]*camera, 0, len(e.cameras))
+	for _, c := range e.cameras {
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b *camera) int {
+		if a.id < b.id {
+			return -1
+		}
+		if a.id > b.id {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+func (e *Engine) publish(ev event.Event) {
+	if err := e.events.Emit(ev); err != nil {
+		e.log.Error("event not published", "camera", ev.Data.Camera, "event_id", ev.ID, "error", err)
+	}
+}

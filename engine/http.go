@@ -1,0 +1,78 @@
+package engine
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+func (e *Engine) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(e.metrics.reg, promhttp.HandlerOpts{Registry: e.metrics.reg}))
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /api/cameras", func(w http.ResponseWriter, _ *http.Request) {
+		cams := e.snapshot()
+		out := make([]CameraStatus, 0, len(cams))
+		for _, c := range cams {
+			out = append(out, c.status())
+		}
+		writeJSON(w, out)
+	})
+	mux.HandleFunc("GET /api/cameras/{id}", func(w http.ResponseWriter, r *http.Request) {
+		e.mu.Lock()
+		c, ok := e.cameras[r.PathValue("id")]
+		e.mu.Unlock()
+		if !ok {
+			http.Error(w, "no such camera", http.StatusNotFound)
+			return
+		}
+		writeJSON(w, c.status())
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v) //nolint:errcheck // the client went away
+}
+
+// CameraStatus is a camera's state in the API. It never holds credentials.
+type CameraStatus struct {
+	ID         string    `json:"id"`
+	URL        string    `json:"url"`
+	State      string    `json:"state"`
+	Reason     string    `json:"reason,omitempty"`
+	Since      time.Time `json:"since"`
+	Codec      string    `json:"codec,omitempty"`
+	Transport  string    `json:"transport"`
+	LastFrame  time.Time `json:"last_frame,omitzero"`
+	LastError  string    `json:"last_error,omitempty"`
+	QueueDepth int       `json:"queue_depth"`
+}
+
+func (c *camera) status() CameraStatus {
+	st := c.sess.Status()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return CameraStatus{
+		ID:         c.id,
+		URL:        c.sess.RedactedURL(),
+		State:      st.State.String(),
+		Reason:     st.Reason,
+		Since:      st.Since.UTC(),
+		Codec:      string(st.Codec),
+		Transport:  c.cfg.Transport,
+		LastFrame:  c.lastFrame.UTC(),
+		LastError:  c.lastError,
+		QueueDepth: c.queue.Len(),
+	}
+}

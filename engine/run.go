@@ -1,0 +1,121 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/vigil-video/vigil/bench/sim"
+	"github.com/vigil-video/vigil/event"
+)
+
+// RunOptions are the settings of `vigil run`.
+type RunOptions struct {
+	// ConfigPath is the YAML file; empty runs the embedded demo.
+	ConfigPath string
+	// Listen overrides the configuration's listen address when set.
+	Listen string
+	// LogLevel is debug, info, warn or error. It defaults to info.
+	LogLevel string
+	// LogFormat is text or json. It defaults to text.
+	LogFormat string
+	// Events receives incident events as JSON lines (stdout).
+	Events io.Writer
+	// Logs receives logs (stderr).
+	Logs io.Writer
+}
+
+// NewLogger returns the slog logger of a log level and format.
+func NewLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(strings.ToUpper(orDefault(level, "info")))); err != nil {
+		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	}
+	ho := &slog.HandlerOptions{Level: lv}
+	switch orDefault(format, "text") {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, ho)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, ho)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", format)
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// Run runs the engine until ctx is done, then shuts it down gracefully:
+// open incidents are ended and every event is written before it returns.
+func Run(ctx context.Context, o RunOptions) (err error) {
+	log, err := NewLogger(o.Logs, o.LogLevel, o.LogFormat)
+	if err != nil {
+		return err
+	}
+	var cfg Config
+	if o.ConfigPath == "" {
+		srv, demo, err := startDemo(log)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		cfg = demo
+		log.Info("running the embedded demo", "simulator", srv.Addr())
+	} else if cfg, err = LoadConfig(o.ConfigPath); err != nil {
+		return err
+	}
+	if o.Listen != "" {
+		cfg.Listen = o.Listen
+	}
+	w := event.NewWriter(o.Events, 0, log)
+	defer func() {
+		if werr := w.Close(); werr != nil && err == nil {
+			err = fmt.Errorf("write events: %w", werr)
+		}
+	}()
+	e, err := New(cfg, Options{Logger: log, Events: w})
+	if err != nil {
+		return err
+	}
+	if err := e.Start(); err != nil {
+		e.Close()
+		return err
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	return e.Close()
+}
+
+// startDemo serves the embedded clips on loopback and returns a
+// configuration that pulls them.
+func startDemo(log *slog.Logger) (*sim.Server, Config, error) {
+	motion, err := sim.EmbeddedClip("motion")
+	if err != nil {
+		return nil, Config{}, err
+	}
+	static, err := sim.EmbeddedClip("static")
+	if err != nil {
+		return nil, Config{}, err
+	}
+	srv, err := sim.Start(sim.Config{
+		Address: "127.0.0.1:0",
+		Logger:  log.With("component", "sim"),
+		Cameras: []sim.Camera{{Path: "demo-motion", Clip: motion}, {Path: "demo-static", Clip: static}},
+	})
+	if err != nil {
+		return nil, Config{}, fmt.Errorf("start demo simulator: %w", err)
+	}
+	cfg := Config{}
+	for _, id := range []string{"demo-motion", "demo-static"} {
+		c := DefaultCamera()
+		c.ID, c.URL = id, srv.URL(id)
+		cfg.Cameras = append(cfg.Cameras, c)
+	}
+	cfg.applyDefaults()
+	return srv, cfg, nil
+}

@@ -1,0 +1,76 @@
+// Package event defines vigil's incident events (CloudEvents 1.0, structured
+// JSON) and writes them to their consumers.
+package event
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Event types.
+const (
+	TypeStart  = "vigil.incident.start"
+	TypeUpdate = "vigil.incident.update"
+	TypeEnd    = "vigil.incident.end"
+)
+
+// SchemaVersion is the version of the data schema (schema/incident-v1.json);
+// it changes when a field changes meaning or goes away, never for an addition.
+const SchemaVersion = "1"
+
+// Frame time sources: where Incident.FrameTime came from.
+const (
+	// TimeRTCP: the camera's clock, from an RTCP sender report (NTP).
+	TimeRTCP = "rtcp"
+	// TimeReceipt: the engine's clock when the frame's last packet arrived.
+	TimeReceipt = "receipt"
+)
+
+// Event is one CloudEvents 1.0 event in structured JSON form.
+type Event struct {
+	SpecVersion     string    `json:"specversion"`
+	ID              string    `json:"id"`
+	Source          string    `json:"source"`
+	Type            string    `json:"type"`
+	Subject         string    `json:"subject"`
+	Time            time.Time `json:"time"`
+	DataContentType string    `json:"datacontenttype"`
+	DataSchema      string    `json:"dataschema"`
+	Data            Incident  `json:"data"`
+}
+
+// Incident is the data of an incident event.
+type Incident struct {
+	IncidentID string `json:"incident_id"`
+	Camera     string `json:"camera"`
+	Kind       string `json:"kind"`
+	// Cause refines the kind (camera_offline: "unreachable", "stalled", ...).
+	Cause     string     `json:"cause,omitempty"`
+	StartedAt time.Time  `json:"started_at"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+	// FrameTime is the capture time of the frame that triggered the event.
+	FrameTime       time.Time    `json:"frame_time"`
+	FrameTimeSource string       `json:"frame_time_source"`
+	Score           float64      `json:"score"`
+	Boxes           [][4]float64 `json:"boxes"`
+}
+
+// New returns an event of type typ for the incident, with a fresh id and
+// the given emission time.
+func New(typ string, inc Incident, now time.Time) Event {
+	if inc.Boxes == nil {
+		inc.Boxes = [][4]float64{}
+	}
+	return Event{
+		SpecVersion:     "1.0",
+		ID:              uuid.Must(uuid.NewV7()).String(),
+		Source:          "/cameras/" + inc.Camera,
+		Type:            typ,
+		Subject:         inc.Camera,
+		Time:            now.UTC(),
+		DataContentType: "application/json",
+		DataSchema:      "https://vigil.dev/schema/incident/v" + SchemaVersion,
+		Data:            inc,
+	}
+}

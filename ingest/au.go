@@ -1,0 +1,127 @@
+package ingest
+
+import (
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
+)
+
+// Codec is a video codec ingest can hand on.
+type Codec string
+
+// Codecs.
+const (
+	H264 Codec = "h264"
+	H265 Codec = "h265"
+)
+
+// AccessUnit is one compressed picture.
+type AccessUnit struct {
+	// Data is the access unit in Annex-B form (start codes). Keyframes carry
+	// the parameter sets in front. Ownership passes to the consumer.
+	Data []byte
+	// Key is true for a random-access picture (H.264 IDR, H.265 IRAP).
+	Key bool
+	// PTS is the presentation time on the stream's RTP clock, from its start.
+	PTS time.Duration
+	// CaptureTime is the camera's capture time from RTCP sender reports,
+	// zero until the first report arrives.
+	CaptureTime time.Time
+	// Received is when the access unit's last packet arrived.
+	Received time.Time
+}
+
+// StreamInfo describes a stream that started playing.
+type StreamInfo struct {
+	Codec     Codec
+	Transport string // "tcp" or "udp"
+}
+
+var startCode = []byte{0, 0, 0, 1}
+
+// params tracks the last parameter sets seen (SDP or in band) so that every
+// keyframe handed on is decodable alone.
+type params struct {
+	codec         Codec
+	vps, sps, pps []byte
+}
+
+func (p *params) isRandomAccess(au [][]byte) bool {
+	if p.codec == H265 {
+		return h265.IsRandomAccess(au)
+	}
+	return h264.IsRandomAccess(au)
+}
+
+// observe records in-band parameter sets and reports which the AU carries.
+func (p *params) observe(au [][]byte) (hasVPS, hasSPS, hasPPS bool) {
+	for _, n := range au {
+		if len(n) == 0 {
+			continue
+		}
+		if p.codec == H265 {
+			if len(n) < 2 {
+				continue
+			}
+			switch h265.NALUType((n[0] >> 1) & 0x3f) {
+			case h265.NALUType_VPS_NUT:
+				p.vps, hasVPS = append(p.vps[:0], n...), true
+			case h265.NALUType_SPS_NUT:
+				p.sps, hasSPS = append(p.sps[:0], n...), true
+			case h265.NALUType_PPS_NUT:
+				p.pps, hasPPS = append(p.pps[:0], n...), true
+			}
+			continue
+		}
+		switch h264.NALUType(n[0] & 0x1f) {
+		case h264.NALUTypeSPS:
+			p.sps, hasSPS = append(p.sps[:0], n...), true
+		case h264.NALUTypePPS:
+			p.pps, hasPPS = append(p.pps[:0], n...), true
+		}
+	}
+	if p.codec != H265 {
+		hasVPS = true
+	}
+	return hasVPS, hasSPS, hasPPS
+}
+
+// annexB returns the access unit in Annex-B form in one new buffer, with the
+// known parameter sets in front of a keyframe that lacks them.
+func (p *params) annexB(au [][]byte, key bool) []byte {
+	var prefix [3][]byte
+	if key {
+		hasVPS, hasSPS, hasPPS := p.observe(au)
+		if !hasVPS {
+			prefix[0] = p.vps
+		}
+		if !hasSPS {
+			prefix[1] = p.sps
+		}
+		if !hasPPS {
+			prefix[2] = p.pps
+		}
+	}
+	size := 0
+	for _, n := range prefix {
+		if len(n) > 0 {
+			size += 4 + len(n)
+		}
+	}
+	for _, n := range au {
+		size += 4 + len(n)
+	}
+	buf := make([]byte, 0, size)
+	for _, n := range prefix {
+		if len(n) > 0 {
+			buf = append(buf, startCode...)
+			buf = append(buf, n...)
+		}
+	}
+	for _, n := range au {
+		buf = append(buf, startCode...)
+		buf = append(buf, n...)
+	}
+	return buf
+}

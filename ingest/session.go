@@ -1,0 +1,290 @@
+package ingest
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bluenviron/gortsplib/v4/pkg/base"
+)
+
+// Handler receives what a Session produces. Its methods are called from the
+// session's goroutines and must not block: AccessUnit in particular runs on
+// the RTP reader and must hand the unit on (to a bounded queue) and return.
+type Handler interface {
+	// StreamStarted is called when a stream starts playing, before its
+	// first access unit. Everything about the previous stream is void.
+	StreamStarted(info StreamInfo)
+	// AccessUnit hands over one access unit; ownership of au.Data passes.
+	AccessUnit(au AccessUnit)
+	// StateChanged reports a state change and its reason ("" when none);
+	// err, when set, is the cause with credentials removed.
+	StateChanged(s State, reason string, err error)
+}
+
+// Config configures one camera's session. Zero fields take their defaults.
+type Config struct {
+	// ID names the camera in errors and logs. Required.
+	ID string
+	// URL is the rtsp:// or rtsps:// address. Required. It may carry
+	// credentials; they never leave this package.
+	URL string
+	// User and Pass, when set, replace the URL's credentials.
+	User, Pass string
+	// Transport is "tcp" or "udp".
+	// It defaults to "tcp".
+	Transport string
+	// CAFile is a PEM file of CAs trusted for rtsps.
+	// It defaults to the system roots.
+	CAFile string
+	// SkipVerify disables certificate verification for rtsps.
+	// It defaults to false.
+	SkipVerify bool
+	// ReadTimeout bounds every network read and write.
+	// It defaults to 10 seconds.
+	ReadTimeout time.Duration
+	// StallTimeout: no video access unit for this long on an open
+	// connection closes it and reconnects.
+	// It defaults to 5 seconds.
+	StallTimeout time.Duration
+	// BackoffMin and BackoffMax bound the wait between reconnections; the
+	// wait doubles from BackoffMin up to BackoffMax, with jitter.
+	// They default to 1 and 30 seconds.
+	BackoffMin, BackoffMax time.Duration
+	// StartDelay is waited before the first connection, to stagger many
+	// cameras starting at once.
+	// It defaults to 0.
+	StartDelay time.Duration
+	// Logger receives the session's logs; it defaults to discarding them.
+	Logger *slog.Logger
+}
+
+// Status is a snapshot of a session's state.
+type Status struct {
+	State  State
+	Reason string
+	// Err is the last error, with credentials removed.
+	Err       string
+	Since     time.Time
+	Codec     Codec
+	Transport string
+}
+
+// Session supervises one camera: connect, play, detect stalls, reconnect.
+type Session struct {
+	cfg     Config
+	u       *base.URL
+	secrets []string
+	tls     *tls.Config
+	h       Handler
+	log     *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu     sync.Mutex
+	status Status
+
+	packetsLost   atomic.Uint64
+	bytesReceived atomic.Uint64
+}
+
+// ErrUnsupported marks a stream without H.264 or H.265 video.
+var ErrUnsupported = errors.New("no H.264 or H.265 video in the stream")
+
+// errStalled is returned by a stream that stopped sending video.
+var errStalled = errors.New("no video received within the stall timeout")
+
+// NewSession validates cfg and returns a session; Start runs it. Errors name
+// the camera and show the URL without credentials.
+func NewSession(cfg Config, h Handler) (*Session, error) {
+	if cfg.ID == "" {
+		return nil, errors.New("camera id is empty")
+	}
+	red := RedactURL(cfg.URL)
+	pu, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("camera %q: url %s: cannot parse", cfg.ID, red)
+	}
+	if pu.Scheme != "rtsp" && pu.Scheme != "rtsps" {
+		return nil, fmt.Errorf("camera %q: url %s: scheme %q is not supported (want rtsp or rtsps)", cfg.ID, red, pu.Scheme)
+	}
+	if pu.Host == "" {
+		return nil, fmt.Errorf("camera %q: url %s: no host", cfg.ID, red)
+	}
+	secrets := []string{}
+	if pu.User != nil {
+		if p, ok := pu.User.Password(); ok {
+			secrets = append(secrets, p, url.QueryEscape(p), pu.User.String())
+		}
+	}
+	if cfg.User != "" || cfg.Pass != "" {
+		pu.User = url.UserPassword(cfg.User, cfg.Pass)
+		secrets = append(secrets, cfg.Pass, url.QueryEscape(cfg.Pass), pu.User.String())
+	}
+	u, err := base.ParseURL(pu.String())
+	if err != nil {
+		return nil, fmt.Errorf("camera %q: url %s: %w", cfg.ID, red, redactError(err, secrets...))
+	}
+	switch cfg.Transport {
+	case "":
+		cfg.Transport = "tcp"
+	case "tcp", "udp":
+	default:
+		return nil, fmt.Errorf("camera %q: transport %q is not supported (want tcp or udp)", cfg.ID, cfg.Transport)
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = 10 * time.Second
+	}
+	if cfg.StallTimeout <= 0 {
+		cfg.StallTimeout = 5 * time.Second
+	}
+	if cfg.BackoffMin <= 0 {
+		cfg.BackoffMin = time.Second
+	}
+	if cfg.BackoffMax <= 0 {
+		cfg.BackoffMax = 30 * time.Second
+	}
+	if cfg.BackoffMax < cfg.BackoffMin {
+		cfg.BackoffMax = cfg.BackoffMin
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	var tlsConf *tls.Config
+	if pu.Scheme == "rtsps" {
+		tlsConf = &tls.Config{InsecureSkipVerify: cfg.SkipVerify} //nolint:gosec // explicit per-camera opt-in
+		if cfg.CAFile != "" {
+			pem, err := os.ReadFile(cfg.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("camera %q: ca_file: %w", cfg.ID, err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("camera %q: ca_file %s: no PEM certificate found", cfg.ID, cfg.CAFile)
+			}
+			tlsConf.RootCAs = pool
+		}
+	}
+	s := &Session{
+		cfg:     cfg,
+		u:       u,
+		secrets: secrets,
+		tls:     tlsConf,
+		h:       h,
+		log:     cfg.Logger,
+		done:    make(chan struct{}),
+	}
+	s.status = Status{State: StateConnecting, Since: time.Now()}
+	return s, nil
+}
+
+// RedactedURL returns the camera's URL without credentials.
+func (s *Session) RedactedURL() string { return RedactURL(s.cfg.URL) }
+
+// Start runs the session in its own goroutine until Close.
+func (s *Session) Start() {
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	go s.run()
+}
+
+// Close stops the session and waits until its goroutines have returned.
+// The handler is not called after Close returns.
+func (s *Session) Close() {
+	if s.cancel == nil {
+		return
+	}
+	s.cancel()
+	<-s.done
+}
+
+// Status returns the session's current state.
+func (s *Session) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.status
+}
+
+// PacketsLost returns the RTP packets lost over the session's life.
+func (s *Session) PacketsLost() uint64 { return s.packetsLost.Load() }
+
+func (s *Session) setState(st State, reason string, err error) {
+	err = redactError(err, s.secrets...)
+	s.mu.Lock()
+	s.status.State, s.status.Reason, s.status.Since = st, reason, time.Now()
+	if err != nil {
+		s.status.Err = err.Error()
+	} else if st == StateStreaming {
+		s.status.Err = ""
+	}
+	s.mu.Unlock()
+	s.h.StateChanged(st, reason, err)
+}
+
+func (s *Session) run() {
+	defer close(s.done)
+	if s.cfg.StartDelay > 0 && !s.sleep(s.cfg.StartDelay) {
+		s.setState(StateStopped, "", nil)
+		return
+	}
+	bo := backoff{min: s.cfg.BackoffMin, max: s.cfg.BackoffMax}
+	for {
+		s.setState(StateConnecting, "", nil)
+		started := time.Now()
+		streamed, err := s.stream()
+		if s.ctx.Err() != nil {
+			s.setState(StateStopped, "", nil)
+			return
+		}
+		reason := classify(err)
+		err = redactError(err, s.secrets...)
+		if reason == ReasonUnsupported || reason == ReasonBadURL {
+			s.log.Error("camera failed", "reason", reason, "error", err)
+			s.setState(StateFailed, reason, err)
+			<-s.ctx.Done()
+			s.setState(StateStopped, "", nil)
+			return
+		}
+		// A stream that played a while earns a fresh, short backoff.
+		if streamed && time.Since(started) > 10*s.cfg.BackoffMin {
+			bo.reset()
+		}
+		wait := bo.next()
+		s.log.Warn("camera disconnected", "reason", reason, "error", err, "retry_in", wait)
+		s.setState(StateBackingOff, reason, err)
+		if !s.sleep(wait) {
+			s.setState(StateStopped, "", nil)
+			return
+		}
+	}
+}
+
+// sleep waits d or until Close; it reports whether d elapsed.
+func (s *Session) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.ctx.Done():
+		return false
+	}
+}
+
+// Jitter returns a random duration in [0, max), for staggering starts.
+func Jitter(max time.Duration) time.Duration {
+	if max <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(max)))
+}

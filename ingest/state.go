@@ -1,0 +1,48 @@
+package ingest
+
+// State is a camera session's state.
+type State int
+
+// States. A session starts in StateConnecting and ends in StateStopped
+// (closed) or StateFailed (a condition that retrying cannot fix, such as an
+// unsupported codec).
+const (
+	StateConnecting State = iota
+	StateStreaming
+	StateBackingOff
+	StateStopped
+	StateFailed
+)
+
+// String returns the state's name as used in metrics and the API.
+func (s State) String() string {
+	switch s {
+	case StateConnecting:
+		return "connecting"
+	case StateStreaming:
+		return "streaming"
+	case StateBackingOff:
+		return "backing_off"
+	case StateStopped:
+		return "stopped"
+	case StateFailed:
+		return "failed"
+	}
+	return "unknown"
+}
+
+// States lists every state, for metrics.
+var States = []State{StateConnecting, StateStreaming, StateBackingOff, StateStopped, StateFailed}
+
+// Reasons for leaving a stream, used as the reason of StateBackingOff and
+// StateFailed and as a metric label.
+const (
+	ReasonUnreachable = "unreachable" // connection refused, DNS, no route, TLS failure
+	ReasonAuth        = "auth"        // 401/403
+	ReasonTimeout     = "timeout"     // a network operation timed out
+	ReasonStalled     = "stalled"     // connected, but no video for StallTimeout
+	ReasonClosed      = "closed"      // the server ended the session
+	ReasonBadStream   = "bad_stream"  // RTSP error status, bad SDP
+	ReasonUnsupported = "unsupported" // no H.264 or H.265 video (failed)
+	ReasonBadURL      = "bad_url"     // the URL cannot be used (failed)
+)

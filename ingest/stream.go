@@ -1,0 +1,185 @@
+package ingest
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/bluenviron/gortsplib/v4"
+	"github.com/bluenviron/gortsplib/v4/pkg/base"
+	"github.com/bluenviron/gortsplib/v4/pkg/description"
+	"github.com/bluenviron/gortsplib/v4/pkg/format"
+	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
+	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph265"
+	"github.com/bluenviron/gortsplib/v4/pkg/liberrors"
+	"github.com/pion/rtp"
+)
+
+// depacketizer is what rtph264.Decoder and rtph265.Decoder have in common.
+type depacketizer interface {
+	Decode(pkt *rtp.Packet) ([][]byte, error)
+}
+
+// stream runs one connection until it ends. streamed reports whether video
+// flowed.
+func (s *Session) stream() (streamed bool, err error) {
+	tr := gortsplib.TransportTCP
+	if s.cfg.Transport == "udp" {
+		tr = gortsplib.TransportUDP
+	}
+	c := &gortsplib.Client{
+		Scheme:       s.u.Scheme,
+		Host:         s.u.Host,
+		ReadTimeout:  s.cfg.ReadTimeout,
+		WriteTimeout: s.cfg.ReadTimeout,
+		TLSConfig:    s.tls,
+		Transport:    &tr,
+		OnPacketsLost: func(n uint64) {
+			s.packetsLost.Add(n)
+		},
+		OnDecodeError: func(error) {},
+	}
+	if err := c.Start2(); err != nil {
+		return false, err
+	}
+	defer c.Close()
+	stop := context.AfterFunc(s.ctx, c.Close)
+	defer stop()
+
+	desc, _, err := c.Describe(s.u)
+	if err != nil {
+		return false, fmt.Errorf("describe: %w", err)
+	}
+	medi, forma, codec, dec, prm, err := pickVideo(desc)
+	if err != nil {
+		return false, err
+	}
+	if _, err := c.Setup(desc.BaseURL, medi, 0, 0); err != nil {
+		return false, fmt.Errorf("setup: %w", err)
+	}
+
+	var lastAU atomic.Int64
+	lastAU.Store(time.Now().UnixNano())
+	gotKey := false
+	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
+		nalus, err := dec.Decode(pkt)
+		if err != nil || len(nalus) == 0 {
+			return // more packets needed, or a broken packet: the decoder resyncs
+		}
+		now := time.Now()
+		key := prm.isRandomAccess(nalus)
+		if !gotKey && !key {
+			return // wait for a decodable start
+		}
+		gotKey = true
+		var pts time.Duration
+		if v, ok := c.PacketPTS2(medi, pkt); ok {
+			pts = time.Duration(v) * time.Second / time.Duration(forma.ClockRate())
+		}
+		au := AccessUnit{Data: prm.annexB(nalus, key), Key: key, PTS: pts, Received: now}
+		if ntp, ok := c.PacketNTP(medi, pkt); ok {
+			au.CaptureTime = ntp
+		}
+		lastAU.Store(now.UnixNano())
+		s.h.AccessUnit(au)
+	})
+	// The handler learns of the new stream before its first access unit,
+	// which may arrive as soon as PLAY is answered.
+	s.mu.Lock()
+	s.status.Codec, s.status.Transport = codec, s.cfg.Transport
+	s.mu.Unlock()
+	s.h.StreamStarted(StreamInfo{Codec: codec, Transport: s.cfg.Transport})
+	if _, err := c.Play(nil); err != nil {
+		return false, fmt.Errorf("play: %w", err)
+	}
+	s.setState(StateStreaming, "", nil)
+
+	wait := make(chan error, 1)
+	go func() { wait <- c.Wait() }()
+	tick := time.NewTicker(s.cfg.StallTimeout / 4)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-wait:
+			return true, err
+		case <-tick.C:
+			if time.Since(time.Unix(0, lastAU.Load())) > s.cfg.StallTimeout {
+				c.Close()
+				<-wait
+				return true, errStalled
+			}
+		}
+	}
+}
+
+// pickVideo finds the first H.264 or H.265 video format of the stream.
+func pickVideo(desc *description.Session) (*description.Media, format.Format, Codec, depacketizer, *params, error) {
+	var found []string
+	for _, m := range desc.Medias {
+		for _, f := range m.Formats {
+			switch f := f.(type) {
+			case *format.H264:
+				d, err := f.CreateDecoder()
+				if err != nil {
+					return nil, nil, "", nil, nil, fmt.Errorf("h264 depacketizer: %w", err)
+				}
+				sps, pps := f.SafeParams()
+				p := &params{codec: H264, sps: sps, pps: pps}
+				return m, f, H264, d, p, nil
+			case *format.H265:
+				d, err := f.CreateDecoder()
+				if err != nil {
+					return nil, nil, "", nil, nil, fmt.Errorf("h265 depacketizer: %w", err)
+				}
+				vps, sps, pps := f.SafeParams()
+				p := &params{codec: H265, vps: vps, sps: sps, pps: pps}
+				return m, f, H265, d, p, nil
+			default:
+				found = append(found, string(m.Type)+"/"+f.Codec())
+			}
+		}
+	}
+	return nil, nil, "", nil, nil, fmt.Errorf("%w (found %s)", ErrUnsupported, strings.Join(found, ", "))
+}
+
+var (
+	_ depacketizer = (*rtph264.Decoder)(nil)
+	_ depacketizer = (*rtph265.Decoder)(nil)
+)
+
+// classify maps a stream's end to a reason.
+func classify(err error) string {
+	var status liberrors.ErrClientBadStatusCode
+	var netErr net.Error
+	var opErr *net.OpError
+	var dnsErr *net.DNSError
+	var certErr *tls.CertificateVerificationError
+	switch {
+	case err == nil:
+		return ReasonClosed
+	case errors.Is(err, ErrUnsupported):
+		return ReasonUnsupported
+	case errors.Is(err, errStalled):
+		return ReasonStalled
+	case errors.As(err, &status):
+		if status.Code == base.StatusUnauthorized || status.Code == base.StatusForbidden {
+			return ReasonAuth
+		}
+		return ReasonBadStream
+	case errors.As(err, &certErr), errors.As(err, &dnsErr):
+		return ReasonUnreachable
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return ReasonTimeout
+	case errors.As(err, &opErr):
+		return ReasonUnreachable
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), strings.Contains(err.Error(), "terminated"):
+		return ReasonClosed
+	}
+	return ReasonBadStream
+}

@@ -1,0 +1,162 @@
+// Package pipeline is one camera's chain from access units to incident
+// transitions: decode every access unit (the reference chain needs them
+// all), and scale and analyze pictures at the analysis rate.
+//
+// The engine runs one Pipeline per camera on its worker pool; the offline
+// benchmark runs the same code on a file, so the two measure one thing.
+package pipeline
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/vigil-video/vigil/analyze"
+	"github.com/vigil-video/vigil/decode"
+)
+
+// Config configures a Pipeline.
+type Config struct {
+	// AnalysisWidth is the analysis frame's width; the height keeps the aspect.
+	AnalysisWidth int
+	// AnalysisFPS is the analysis rate; 0 analyzes every picture.
+	AnalysisFPS float64
+	// Motion configures the motion detector.
+	Motion analyze.MotionConfig
+}
+
+// Result is what one access unit produced.
+type Result struct {
+	// Decoded is true when the access unit completed a picture.
+	Decoded bool
+	// Analyzed is true when that picture was analyzed.
+	Analyzed bool
+	// Err is a decode or scale error (wrapping decode.ErrInvalidData for bad input).
+	Err error
+	// Transitions are the incident transitions of the analyzed picture;
+	// valid until the next call.
+	Transitions []analyze.Transition
+	// Now is the analysis clock of the picture (stream start + PTS).
+	Now time.Time
+	// DecodeTime, ScaleTime and AnalyzeTime are the stages' wall times.
+	DecodeTime, ScaleTime, AnalyzeTime time.Duration
+}
+
+// Pipeline is not safe for concurrent use.
+type Pipeline struct {
+	cfg      Config
+	interval time.Duration
+
+	dec   *decode.Decoder
+	frame *analyze.Frame
+	an    *analyze.Camera
+
+	analyzedOnce bool
+	lastAnalyzed time.Duration
+	base         time.Time
+}
+
+// New returns a pipeline; Reset must be called with the stream's codec
+// before the first Process.
+func New(cfg Config) (*Pipeline, error) {
+	an, err := analyze.NewCamera(cfg.Motion)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pipeline{cfg: cfg, an: an}
+	if cfg.AnalysisFPS > 0 {
+		p.interval = time.Duration(float64(time.Second) / cfg.AnalysisFPS)
+	}
+	return p, nil
+}
+
+// Reset starts a new stream: the decoder forgets its references (or is
+// replaced when the codec changes) and the analyzer learns the scene again,
+// so a reconnect never raises motion by itself.
+func (p *Pipeline) Reset(codec decode.Codec) error {
+	p.analyzedOnce = false
+	p.base = time.Time{}
+	p.an.Reset()
+	if p.dec != nil && p.dec.Codec() == codec {
+		p.dec.Reset()
+		return nil
+	}
+	if p.dec != nil {
+		p.dec.Close()
+		p.dec = nil
+	}
+	d, err := decode.New(codec)
+	if err != nil {
+		return fmt.Errorf("open %s decoder: %w", codec, err)
+	}
+	p.dec = d
+	return nil
+}
+
+// Process decodes one Annex-B access unit; pts is its presentation time on
+// the stream clock and received its arrival (anchoring the analysis clock).
+func (p *Pipeline) Process(au []byte, pts time.Duration, received time.Time) Result {
+	var r Result
+	if p.dec == nil {
+		r.Err = fmt.Errorf("pipeline: Process before Reset")
+		return r
+	}
+	t0 := time.Now()
+	ok, err := p.dec.Decode(au, int64(pts))
+	t1 := time.Now()
+	r.DecodeTime = t1.Sub(t0)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	if !ok {
+		return r
+	}
+	r.Decoded = true
+	pts = time.Duration(p.dec.PicturePTS())
+	if p.analyzedOnce && pts-p.lastAnalyzed < p.interval-p.interval/8 {
+		return r
+	}
+	sw, sh := p.dec.PictureSize()
+	w, h := decode.AnalysisSize(sw, sh, p.cfg.AnalysisWidth)
+	if p.frame == nil || p.frame.Width != w || p.frame.Height != h {
+		if p.frame != nil {
+			p.frame.Close()
+			p.frame = nil
+		}
+		if p.frame, err = analyze.NewFrame(w, h); err != nil {
+			r.Err = err
+			return r
+		}
+	}
+	if err := p.dec.ScaleGray(decode.Image{Pix: p.frame.Pix, Width: w, Height: h, Stride: p.frame.Stride}); err != nil {
+		r.Err = err
+		return r
+	}
+	t2 := time.Now()
+	r.ScaleTime = t2.Sub(t1)
+	p.analyzedOnce, p.lastAnalyzed = true, pts
+	if p.base.IsZero() {
+		p.base = received.Add(-pts)
+	}
+	r.Now = p.base.Add(pts)
+	r.Transitions = p.an.Analyze(p.frame, r.Now)
+	r.Analyzed = true
+	r.AnalyzeTime = time.Since(t2)
+	return r
+}
+
+// Flush ends open incidents at now.
+func (p *Pipeline) Flush(now time.Time) []analyze.Transition { return p.an.Flush(now) }
+
+// Close frees the decoder, the frame and the analyzer; idempotent.
+func (p *Pipeline) Close() {
+	if p.dec != nil {
+		p.dec.Close()
+		p.dec = nil
+	}
+	if p.frame != nil {
+		p.frame.Close()
+		p.frame = nil
+	}
+	p.an.Close()
+}

@@ -1,0 +1,151 @@
+package sched
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config sizes a Pool. Zero fields take their defaults.
+type Config struct {
+	// Workers is the number of worker goroutines.
+	// It defaults to 1 (the engine passes GOMAXPROCS).
+	Workers int
+	// MaxBytes bounds the bytes waiting in all queues together.
+	// It defaults to 256 MiB.
+	MaxBytes int
+	// Handler processes one unit. Required.
+	Handler Handler
+	// OnDrop is told of dropped units. Optional.
+	OnDrop DropFunc
+}
+
+// Pool is a fixed set of workers serving many queues fairly.
+type Pool struct {
+	handler Handler
+	onDrop  DropFunc
+
+	mu       sync.Mutex
+	cond     *sync.Cond
+	ready    []*Queue // FIFO of queues with work, not being served
+	bytes    int
+	maxBytes int
+	queued   int
+	closed   bool
+
+	busy     atomic.Int64 // workers processing a unit
+	busyNano atomic.Int64 // total time spent in the handler
+	workers  int
+	wg       sync.WaitGroup
+}
+
+// New starts a pool with its workers.
+func New(cfg Config) (*Pool, error) {
+	if cfg.Handler == nil {
+		return nil, errors.New("sched: Handler is required")
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 1
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = 256 << 20
+	}
+	p := &Pool{handler: cfg.Handler, onDrop: cfg.OnDrop, maxBytes: cfg.MaxBytes, workers: cfg.Workers}
+	p.cond = sync.NewCond(&p.mu)
+	p.wg.Add(cfg.Workers)
+	for range cfg.Workers {
+		go p.work()
+	}
+	return p, nil
+}
+
+// NewQueue adds a queue bounded by maxUnits and maxBytes. Owner is handed
+// to the handler with each unit.
+func (p *Pool) NewQueue(owner any, maxUnits, maxBytes int) *Queue {
+	if maxUnits <= 0 {
+		maxUnits = 1
+	}
+	return &Queue{pool: p, owner: owner, items: make([]Unit, maxUnits), maxBytes: maxBytes}
+}
+
+// Workers returns the number of workers.
+func (p *Pool) Workers() int { return p.workers }
+
+// Queued returns the units and bytes waiting in all queues.
+func (p *Pool) Queued() (units, bytes int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.queued, p.bytes
+}
+
+// Busy returns the number of workers processing a unit now and the total
+// time all workers have spent processing.
+func (p *Pool) Busy() (int, time.Duration) {
+	return int(p.busy.Load()), time.Duration(p.busyNano.Load())
+}
+
+// Close stops the workers after the units being processed finish, and waits
+// for them. Units still queued are dropped with DropClosed.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	ready := p.ready
+	p.ready = nil
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	p.wg.Wait()
+	for _, q := range ready {
+		q.Close()
+	}
+}
+
+func (p *Pool) work() {
+	defer p.wg.Done()
+	for {
+		p.mu.Lock()
+		for len(p.ready) == 0 && !p.closed {
+			p.cond.Wait()
+		}
+		if p.closed {
+			p.mu.Unlock()
+			return
+		}
+		q := p.ready[0]
+		copy(p.ready, p.ready[1:])
+		p.ready[len(p.ready)-1] = nil
+		p.ready = p.ready[:len(p.ready)-1]
+		if q.n == 0 { // flushed or closed while waiting
+			q.scheduled = false
+			p.mu.Unlock()
+			continue
+		}
+		u := q.popLocked()
+		p.mu.Unlock()
+
+		p.busy.Add(1)
+		start := time.Now()
+		p.handler(q.owner, u)
+		p.busyNano.Add(int64(time.Since(start)))
+		p.busy.Add(-1)
+
+		p.mu.Lock()
+		if q.n > 0 && !q.closed && !p.closed {
+			p.ready = append(p.ready, q) // back of the line: round-robin
+			p.cond.Signal()
+		} else {
+			q.scheduled = false
+		}
+		p.mu.Unlock()
+	}
+}
+
+func (p *Pool) drop(owner any, r DropReason, n int) {
+	if p.onDrop != nil {
+		p.onDrop(owner, r, n)
+	}
+}
