@@ -18,6 +18,7 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph265"
 	"github.com/bluenviron/gortsplib/v4/pkg/liberrors"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 )
 
@@ -64,6 +65,15 @@ func (s *Session) stream() (streamed bool, err error) {
 		return false, fmt.Errorf("setup: %w", err)
 	}
 
+	// Capture times come from sender reports, decoded here rather than by
+	// c.PacketNTP (see ntpToTime).
+	clock := &srClock{clockRate: int64(forma.ClockRate())}
+	c.OnPacketRTCP(medi, func(pkt rtcp.Packet) {
+		if sr, ok := pkt.(*rtcp.SenderReport); ok {
+			clock.senderReport(sr)
+		}
+	})
+
 	var lastAU atomic.Int64
 	lastAU.Store(time.Now().UnixNano())
 	gotKey := false
@@ -83,7 +93,7 @@ func (s *Session) stream() (streamed bool, err error) {
 			pts = time.Duration(v) * time.Second / time.Duration(forma.ClockRate())
 		}
 		au := AccessUnit{Data: prm.annexB(nalus, key), Key: key, PTS: pts, Received: now}
-		if ntp, ok := c.PacketNTP(medi, pkt); ok {
+		if ntp, ok := clock.captureTime(pkt.SSRC, pkt.Timestamp); ok {
 			au.CaptureTime = ntp
 		}
 		lastAU.Store(now.UnixNano())

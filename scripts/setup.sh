@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what vigil needs on Debian 12 when it is missing: OpenCV 4.6 and
+# FFmpeg 5.1 development files (cgo), the ffmpeg CLI (clips and the decode
+# baseline) and Mosquitto (the MQTT sink's tests). Needs root or sudo.
+set -euo pipefail
+pkgs=(gcc pkg-config libopencv-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev ffmpeg mosquitto)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+export PATH="$PATH:/usr/local/go/bin"
+command -v go >/dev/null || { echo "setup: Go 1.26 is required (https://go.dev/dl/)" >&2; exit 1; }
