@@ -43,9 +43,12 @@ type camera struct {
 	workGen uint64
 	pipe    *pipeline.Pipeline
 
+	flowing atomic.Bool // video flows in the current stream (ingest side)
+
 	mu        sync.Mutex // guards the fields below (read by the API)
 	lastFrame time.Time
 	lastError string
+	off       offline
 }
 
 func newCamera(e *Engine, cfg CameraConfig) (*camera, error) {
@@ -71,6 +74,7 @@ func newCamera(e *Engine, cfg CameraConfig) (*camera, error) {
 
 // StreamStarted implements ingest.Handler.
 func (c *camera) StreamStarted(info ingest.StreamInfo) {
+	c.flowing.Store(false)
 	c.codec.Store(info.Codec)
 	c.gen.Add(1)
 	c.queue.Flush() // units of the previous stream are void
@@ -89,6 +93,10 @@ func (c *camera) AccessUnit(au ingest.AccessUnit) {
 	c.mu.Lock()
 	c.lastFrame = au.Received
 	c.mu.Unlock()
+	if !c.flowing.Load() {
+		c.flowing.Store(true)
+		c.markUp(au.Received)
+	}
 }
 
 // StateChanged implements ingest.Handler.
@@ -102,6 +110,22 @@ func (c *camera) StateChanged(s ingest.State, reason string, err error) {
 		c.lastError = err.Error()
 		c.mu.Unlock()
 	}
+	if s == ingest.StateBackingOff || s == ingest.StateFailed {
+		// Video stopped with the last frame (or, if none came, now).
+		since := time.Now()
+		if c.flowing.Swap(false) {
+			c.mu.Lock()
+			since = c.lastFrame
+			c.mu.Unlock()
+		}
+		c.markDown(since, reason)
+	}
+}
+
+// start runs the camera's session; until video flows it counts as down.
+func (c *camera) start() {
+	c.markDown(time.Now(), "")
+	c.sess.Start()
 }
 
 // process decodes one access unit and analyzes the picture when the

@@ -55,6 +55,15 @@ type CameraConfig struct {
 	// StallTimeout: no video for this long on an open connection reconnects.
 	// It defaults to 5s.
 	StallTimeout time.Duration `yaml:"stall_timeout"`
+	// OfflineGrace: a camera unreachable or stalled for this long raises a
+	// camera_offline incident, which ends when video flows again.
+	// It defaults to 10s.
+	OfflineGrace time.Duration `yaml:"offline_grace"`
+	// BackoffMin and BackoffMax bound the wait between reconnections: it
+	// doubles from BackoffMin to BackoffMax, each wait drawn from [d/2, d].
+	// They default to 1s and 30s.
+	BackoffMin time.Duration `yaml:"backoff_min"`
+	BackoffMax time.Duration `yaml:"backoff_max"`
 	// AnalysisWidth is the width of the grayscale analysis frame (the
 	// height keeps the aspect ratio).
 	// It defaults to 320.
@@ -130,6 +139,9 @@ func DefaultCamera() CameraConfig {
 	return CameraConfig{
 		Transport:     "tcp",
 		StallTimeout:  5 * time.Second,
+		OfflineGrace:  10 * time.Second,
+		BackoffMin:    time.Second,
+		BackoffMax:    30 * time.Second,
 		AnalysisWidth: 320,
 		AnalysisFPS:   5,
 		QueueFrames:   100,
@@ -189,6 +201,12 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s.queue_bytes: %d must be at least 65536", at, cam.QueueBytes)
 		case cam.StallTimeout < 100*time.Millisecond:
 			return fmt.Errorf("%s.stall_timeout: %s must be at least 100ms", at, cam.StallTimeout)
+		case cam.OfflineGrace < 0:
+			return fmt.Errorf("%s.offline_grace: %s must not be negative", at, cam.OfflineGrace)
+		case cam.BackoffMin < time.Millisecond:
+			return fmt.Errorf("%s.backoff_min: %s must be at least 1ms", at, cam.BackoffMin)
+		case cam.BackoffMax < cam.BackoffMin:
+			return fmt.Errorf("%s.backoff_max: %s is below backoff_min %s", at, cam.BackoffMax, cam.BackoffMin)
 		}
 		if err := cam.Motion.Validate(); err != nil {
 			return fmt.Errorf("%s.motion: %w", at, err)
@@ -207,5 +225,7 @@ func (c *CameraConfig) sessionConfig() ingest.Config {
 		CAFile:       c.CAFile,
 		SkipVerify:   c.TLSSkipVerify,
 		StallTimeout: c.StallTimeout,
+		BackoffMin:   c.BackoffMin,
+		BackoffMax:   c.BackoffMax,
 	}
 }

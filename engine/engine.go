@@ -19,6 +19,8 @@ import (
 	"github.com/vigil-video/vigil/sched"
 )
 
+var errClosed = errors.New("engine: closed")
+
 // Publisher receives incident events. It is called from worker goroutines
 // and must be safe for concurrent use.
 type Publisher interface {
@@ -42,8 +44,9 @@ type Engine struct {
 	pool    *sched.Pool
 	metrics *metrics
 
-	mu      sync.Mutex
-	cameras map[string]*camera
+	reloadMu sync.Mutex // serializes Apply
+	mu       sync.Mutex
+	cameras  map[string]*camera
 
 	http     *http.Server
 	listener net.Listener
@@ -106,7 +109,7 @@ func (e *Engine) Start() error {
 	}()
 	e.log.Info("engine started", "listen", ln.Addr().String(), "cameras", len(e.cameras), "workers", e.pool.Workers())
 	for _, c := range e.snapshot() {
-		c.sess.Start()
+		c.start()
 	}
 	return nil
 }
@@ -121,6 +124,8 @@ func (e *Engine) Registry() *prometheus.Registry { return e.metrics.reg }
 // incident (publishing its end event), and stops HTTP. It waits for all of
 // it; nothing runs after it returns.
 func (e *Engine) Close() error {
+	e.reloadMu.Lock() // no Apply runs during or after Close
+	defer e.reloadMu.Unlock()
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
@@ -144,6 +149,7 @@ func (e *Engine) Close() error {
 	now := time.Now()
 	for _, c := range cams {
 		c.flush(now)
+		c.closeOffline(now)
 	}
 	e.closeCameras()
 	var err error

@@ -57,22 +57,46 @@ type CameraStatus struct {
 	LastFrame  time.Time `json:"last_frame,omitzero"`
 	LastError  string    `json:"last_error,omitempty"`
 	QueueDepth int       `json:"queue_depth"`
+	// OfflineSince is set while the camera has no video.
+	OfflineSince *time.Time `json:"offline_since,omitempty"`
+	// Incident is the open camera_offline incident's id.
+	OfflineIncident  string  `json:"offline_incident,omitempty"`
+	PacketsLost      uint64  `json:"rtp_packets_lost"`
+	JitterSeconds    float64 `json:"rtp_jitter_seconds"`
+	Bitrate          float64 `json:"bitrate_bits_per_second"`
+	KeyframeInterval float64 `json:"keyframe_interval_seconds"`
 }
 
 func (c *camera) status() CameraStatus {
 	st := c.sess.Status()
+	ts := c.sess.Stats()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	var offSince *time.Time
+	var offID string
+	if c.off.down {
+		t := c.off.since.UTC()
+		offSince = &t
+	}
+	if c.off.incident != nil {
+		offID = c.off.incident.IncidentID
+	}
 	return CameraStatus{
-		ID:         c.id,
-		URL:        c.sess.RedactedURL(),
-		State:      st.State.String(),
-		Reason:     st.Reason,
-		Since:      st.Since.UTC(),
-		Codec:      string(st.Codec),
-		Transport:  c.cfg.Transport,
-		LastFrame:  c.lastFrame.UTC(),
-		LastError:  c.lastError,
-		QueueDepth: c.queue.Len(),
+		OfflineSince:     offSince,
+		OfflineIncident:  offID,
+		PacketsLost:      ts.PacketsLost,
+		JitterSeconds:    ts.Jitter.Seconds(),
+		Bitrate:          ts.Bitrate,
+		KeyframeInterval: ts.KeyframeInterval.Seconds(),
+		ID:               c.id,
+		URL:              c.sess.RedactedURL(),
+		State:            st.State.String(),
+		Reason:           st.Reason,
+		Since:            st.Since.UTC(),
+		Codec:            string(st.Codec),
+		Transport:        c.cfg.Transport,
+		LastFrame:        c.lastFrame.UTC(),
+		LastError:        c.lastError,
+		QueueDepth:       c.queue.Len(),
 	}
 }

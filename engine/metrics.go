@@ -141,7 +141,9 @@ func (m *metrics) forCamera(id string) cameraMetrics {
 	for _, r := range []sched.DropReason{sched.DropQueueFull, sched.DropBudget, sched.DropGOP, sched.DropClosed} {
 		m.framesDropped.WithLabelValues(id, r.String())
 	}
-	m.incidents.WithLabelValues(id, "motion")
+	for _, k := range []string{"motion", KindCameraOffline} {
+		m.incidents.WithLabelValues(id, k)
+	}
 	return cameraMetrics{
 		received:     m.framesReceived.WithLabelValues(id),
 		decoded:      m.framesDecoded.WithLabelValues(id),

@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/vigil-video/vigil/bench/sim"
 	"github.com/vigil-video/vigil/event"
@@ -58,6 +62,7 @@ func Run(ctx context.Context, o RunOptions) (err error) {
 		return err
 	}
 	var cfg Config
+	var sum []byte // of the configuration file, to notice changes
 	if o.ConfigPath == "" {
 		srv, demo, err := startDemo(log)
 		if err != nil {
@@ -66,8 +71,11 @@ func Run(ctx context.Context, o RunOptions) (err error) {
 		defer srv.Close()
 		cfg = demo
 		log.Info("running the embedded demo", "simulator", srv.Addr())
-	} else if cfg, err = LoadConfig(o.ConfigPath); err != nil {
-		return err
+	} else {
+		sum = fileSum(o.ConfigPath)
+		if cfg, err = LoadConfig(o.ConfigPath); err != nil {
+			return err
+		}
 	}
 	if o.Listen != "" {
 		cfg.Listen = o.Listen
@@ -85,6 +93,17 @@ func Run(ctx context.Context, o RunOptions) (err error) {
 	if err := e.Start(); err != nil {
 		e.Close()
 		return err
+	}
+	if o.ConfigPath != "" {
+		wctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		go func() {
+			defer close(done)
+			e.watchConfig(wctx, o.ConfigPath, o.Listen, 2*time.Second, hup, sum)
+		}()
+		defer func() { cancel(); <-done; signal.Stop(hup) }()
 	}
 	<-ctx.Done()
 	log.Info("shutting down")

@@ -95,8 +95,11 @@ type Session struct {
 	mu     sync.Mutex
 	status Status
 
-	packetsLost   atomic.Uint64
-	bytesReceived atomic.Uint64
+	packetsLost     atomic.Uint64
+	bytesReceived   atomic.Uint64
+	jitterNano      atomic.Int64
+	bitrateBits     atomic.Uint64 // float64 bits
+	keyIntervalNano atomic.Int64
 }
 
 // ErrUnsupported marks a stream without H.264 or H.265 video.

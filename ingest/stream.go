@@ -58,6 +58,7 @@ func (s *Session) stream() (streamed bool, err error) {
 		return false, fmt.Errorf("describe: %w", err)
 	}
 	medi, forma, codec, dec, prm, err := pickVideo(desc)
+	dp := &Depacketizer{dec: dec, prm: prm}
 	if err != nil {
 		return false, err
 	}
@@ -76,23 +77,25 @@ func (s *Session) stream() (streamed bool, err error) {
 
 	var lastAU atomic.Int64
 	lastAU.Store(time.Now().UnixNano())
-	gotKey := false
+	s.jitterNano.Store(0)
+	s.bitrateBits.Store(0)
+	st := &streamStats{clockRate: float64(forma.ClockRate()), jitterOut: &s.jitterNano, rateOut: &s.bitrateBits, keyOut: &s.keyIntervalNano}
 	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
-		nalus, err := dec.Decode(pkt)
-		if err != nil || len(nalus) == 0 {
-			return // more packets needed, or a broken packet: the decoder resyncs
+		s.bytesReceived.Add(uint64(len(pkt.Payload)))
+		st.packet(pkt, time.Now())
+		data, key, ok := dp.Packet(pkt)
+		if !ok {
+			return // more packets needed, a broken packet, or no keyframe yet
 		}
 		now := time.Now()
-		key := prm.isRandomAccess(nalus)
-		if !gotKey && !key {
-			return // wait for a decodable start
-		}
-		gotKey = true
 		var pts time.Duration
 		if v, ok := c.PacketPTS2(medi, pkt); ok {
 			pts = time.Duration(v) * time.Second / time.Duration(forma.ClockRate())
 		}
-		au := AccessUnit{Data: prm.annexB(nalus, key), Key: key, PTS: pts, Received: now}
+		if key {
+			st.keyframe(pts)
+		}
+		au := AccessUnit{Data: data, Key: key, PTS: pts, Received: now}
 		if ntp, ok := clock.captureTime(pkt.SSRC, pkt.Timestamp); ok {
 			au.CaptureTime = ntp
 		}
@@ -133,29 +136,35 @@ func pickVideo(desc *description.Session) (*description.Media, format.Format, Co
 	var found []string
 	for _, m := range desc.Medias {
 		for _, f := range m.Formats {
-			switch f := f.(type) {
-			case *format.H264:
-				d, err := f.CreateDecoder()
-				if err != nil {
-					return nil, nil, "", nil, nil, fmt.Errorf("h264 depacketizer: %w", err)
-				}
-				sps, pps := f.SafeParams()
-				p := &params{codec: H264, sps: sps, pps: pps}
-				return m, f, H264, d, p, nil
-			case *format.H265:
-				d, err := f.CreateDecoder()
-				if err != nil {
-					return nil, nil, "", nil, nil, fmt.Errorf("h265 depacketizer: %w", err)
-				}
-				vps, sps, pps := f.SafeParams()
-				p := &params{codec: H265, vps: vps, sps: sps, pps: pps}
-				return m, f, H265, d, p, nil
-			default:
-				found = append(found, string(m.Type)+"/"+f.Codec())
+			if f, codec, dec, prm, err := pickVideoFormat(f); err == nil || !errors.Is(err, ErrUnsupported) {
+				return m, f, codec, dec, prm, err
 			}
+			found = append(found, string(m.Type)+"/"+f.Codec())
 		}
 	}
 	return nil, nil, "", nil, nil, fmt.Errorf("%w (found %s)", ErrUnsupported, strings.Join(found, ", "))
+}
+
+// pickVideoFormat returns the depacketizer and parameter-set tracker of an
+// H.264 or H.265 format, or ErrUnsupported.
+func pickVideoFormat(f format.Format) (format.Format, Codec, depacketizer, *params, error) {
+	switch f := f.(type) {
+	case *format.H264:
+		d, err := f.CreateDecoder()
+		if err != nil {
+			return nil, "", nil, nil, fmt.Errorf("h264 depacketizer: %w", err)
+		}
+		sps, pps := f.SafeParams()
+		return f, H264, d, &params{codec: H264, sps: sps, pps: pps}, nil
+	case *format.H265:
+		d, err := f.CreateDecoder()
+		if err != nil {
+			return nil, "", nil, nil, fmt.Errorf("h265 depacketizer: %w", err)
+		}
+		vps, sps, pps := f.SafeParams()
+		return f, H265, d, &params{codec: H265, vps: vps, sps: sps, pps: pps}, nil
+	}
+	return nil, "", nil, nil, ErrUnsupported
 }
 
 var (

@@ -28,6 +28,7 @@ type Pool struct {
 
 	mu       sync.Mutex
 	cond     *sync.Cond
+	idle     *sync.Cond // signalled when a closed queue's unit finishes
 	ready    []*Queue // FIFO of queues with work, not being served
 	bytes    int
 	maxBytes int
@@ -53,6 +54,7 @@ func New(cfg Config) (*Pool, error) {
 	}
 	p := &Pool{handler: cfg.Handler, onDrop: cfg.OnDrop, maxBytes: cfg.MaxBytes, workers: cfg.Workers}
 	p.cond = sync.NewCond(&p.mu)
+	p.idle = sync.NewCond(&p.mu)
 	p.wg.Add(cfg.Workers)
 	for range cfg.Workers {
 		go p.work()
@@ -125,6 +127,7 @@ func (p *Pool) work() {
 			continue
 		}
 		u := q.popLocked()
+		q.serving = true
 		p.mu.Unlock()
 
 		p.busy.Add(1)
@@ -134,6 +137,10 @@ func (p *Pool) work() {
 		p.busy.Add(-1)
 
 		p.mu.Lock()
+		q.serving = false
+		if q.closed {
+			p.idle.Broadcast()
+		}
 		if q.n > 0 && !q.closed && !p.closed {
 			p.ready = append(p.ready, q) // back of the line: round-robin
 			p.cond.Signal()

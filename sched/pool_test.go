@@ -253,3 +253,41 @@ func TestCloseStopsWorkers(t *testing.T) {
 		t.Fatalf("%d workers busy after Close", busy)
 	}
 }
+
+func TestQueueCloseWaitWaitsForTheUnitInProgress(t *testing.T) {
+	started := make(chan struct{})
+	release := make(chan struct{})
+	var finished atomic.Bool
+	p, _ := New(Config{Workers: 2, Handler: func(any, Unit) {
+		close(started)
+		<-release
+		finished.Store(true)
+	}})
+	defer p.Close()
+	q := p.NewQueue("cam", 10, 1<<20)
+	q.Push(Unit{Key: true, Payload: 1})
+	q.Push(Unit{Payload: 2})
+	<-started
+	q.Close() // unit 2 is dropped now; CloseWait below must still wait for unit 1
+	done := make(chan struct{})
+	go func() {
+		q.CloseWait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		t.Fatal("CloseWait returned while the handler was still running")
+	default:
+	}
+	close(release)
+	<-done
+	if !finished.Load() {
+		t.Fatal("CloseWait returned before the unit in progress finished")
+	}
+	if q.Len() != 0 {
+		t.Fatalf("%d units left after CloseWait", q.Len())
+	}
+	if q.Push(Unit{Key: true}) {
+		t.Fatal("Push accepted a unit after CloseWait")
+	}
+}

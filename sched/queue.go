@@ -71,6 +71,7 @@ type Queue struct {
 	maxBytes  int
 	dropToKey bool // dropping until the next keyframe
 	scheduled bool // in the ready list or being served
+	serving   bool // a worker is processing one of its units
 	closed    bool
 }
 
@@ -156,6 +157,19 @@ func (q *Queue) Close() {
 	if n > 0 {
 		p.drop(q.owner, DropClosed, n)
 	}
+}
+
+// CloseWait closes the queue like Close, then waits until the unit being
+// processed, if any, has finished: after it returns the handler is not
+// running for this queue and will not be called for it again.
+func (q *Queue) CloseWait() {
+	q.Close()
+	p := q.pool
+	p.mu.Lock()
+	for q.serving {
+		p.idle.Wait()
+	}
+	p.mu.Unlock()
 }
 
 func (q *Queue) clearLocked() int {

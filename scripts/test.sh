@@ -10,3 +10,4 @@ go test -count=1 -race -timeout 10m ./sched/ ./ingest/ ./event/
 fuzz=${FUZZTIME:-10s}
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzz" ./decode/
 go test -run '^$' -fuzz '^FuzzParseConfig$' -fuzztime "$fuzz" ./engine/
+go test -run '^$' -fuzz '^FuzzDepacketizeDecode$' -fuzztime "$fuzz" ./engine/

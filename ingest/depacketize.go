@@ -1,0 +1,54 @@
+package ingest
+
+import (
+	"fmt"
+
+	"github.com/bluenviron/gortsplib/v4/pkg/format"
+	"github.com/pion/rtp"
+)
+
+// Depacketizer turns the RTP packets of one H.264 or H.265 stream into
+// Annex-B access units exactly as a Session does: it waits for a random
+// access point, and puts the known parameter sets in front of keyframes.
+// It is not safe for concurrent use.
+type Depacketizer struct {
+	dec    depacketizer
+	prm    *params
+	gotKey bool
+}
+
+// NewDepacketizer returns a depacketizer for codec with no out-of-band
+// parameter sets (they are picked up in band).
+func NewDepacketizer(codec Codec) (*Depacketizer, error) {
+	var f format.Format
+	switch codec {
+	case H264:
+		f = &format.H264{PayloadTyp: 96, PacketizationMode: 1}
+	case H265:
+		f = &format.H265{PayloadTyp: 96}
+	default:
+		return nil, fmt.Errorf("depacketizer: codec %q is not supported", codec)
+	}
+	_, _, dec, prm, err := pickVideoFormat(f)
+	if err != nil {
+		return nil, err
+	}
+	return &Depacketizer{dec: dec, prm: prm}, nil
+}
+
+// Packet consumes one packet. When it completes an access unit that can be
+// handed on, it returns the unit's Annex-B data and whether it is a
+// keyframe; ok is false otherwise (more packets needed, a broken packet, or
+// no keyframe seen yet). Broken input is dropped, never a panic.
+func (d *Depacketizer) Packet(pkt *rtp.Packet) (data []byte, key, ok bool) {
+	nalus, err := d.dec.Decode(pkt)
+	if err != nil || len(nalus) == 0 {
+		return nil, false, false
+	}
+	key = d.prm.isRandomAccess(nalus)
+	if !d.gotKey && !key {
+		return nil, false, false
+	}
+	d.gotKey = true
+	return d.prm.annexB(nalus, key), key, true
+}
