@@ -37,7 +37,8 @@ var States = []State{StateConnecting, StateStreaming, StateBackingOff, StateStop
 // Reasons for leaving a stream, used as the reason of StateBackingOff and
 // StateFailed and as a metric label.
 const (
-	ReasonUnreachable = "unreachable" // connection refused, DNS, no route, TLS failure
+	ReasonUnreachable = "unreachable" // connection refused, DNS, no route
+	ReasonTLS         = "tls"         // the certificate was refused (rtsps)
 	ReasonAuth        = "auth"        // 401/403
 	ReasonTimeout     = "timeout"     // a network operation timed out
 	ReasonStalled     = "stalled"     // connected, but no video for StallTimeout

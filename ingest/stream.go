@@ -191,7 +191,9 @@ func classify(err error) string {
 			return ReasonAuth
 		}
 		return ReasonBadStream
-	case errors.As(err, &certErr), errors.As(err, &dnsErr):
+	case errors.As(err, &certErr):
+		return ReasonTLS
+	case errors.As(err, &dnsErr):
 		return ReasonUnreachable
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return ReasonTimeout

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,8 +33,10 @@ type Config struct {
 	// User and Pass, when User is set, require RTSP authentication (basic or
 	// digest MD5) for DESCRIBE and SETUP.
 	User, Pass string
-	Cameras    []Camera
-	Logger     *slog.Logger // nil: discard
+	// TLS, when set, serves RTSPS (TCP only) with this configuration.
+	TLS     *tls.Config
+	Cameras []Camera
+	Logger  *slog.Logger // nil: discard
 }
 
 // ErrBadConfig is wrapped by Start errors caused by an invalid Config.
@@ -45,6 +48,7 @@ type Server struct {
 	log  *slog.Logger
 	user string
 	pass string
+	tls  bool
 	addr string
 	cams map[string]*camera // filled under mu in Start, then read-only
 	rtsp *gortsplib.Server
@@ -74,6 +78,7 @@ func Start(cfg Config) (*Server, error) {
 		log:     cfg.Logger,
 		user:    cfg.User,
 		pass:    cfg.Pass,
+		tls:     cfg.TLS != nil,
 		cams:    make(map[string]*camera, len(cfg.Cameras)),
 		setups:  make(map[*gortsplib.ServerSession]*camera),
 		pending: make(map[*gortsplib.ServerConn]pendingPlay),
@@ -100,6 +105,7 @@ func Start(cfg Config) (*Server, error) {
 		Listen: func(string, string) (net.Listener, error) {
 			return ln, nil
 		},
+		TLSConfig: cfg.TLS,
 	}
 	if cfg.UDP {
 		rtpConn, rtcpConn, err := listenUDPPair(ln.Addr().(*net.TCPAddr).IP)
@@ -208,7 +214,11 @@ func (s *Server) URL(path string) string {
 	if ap, err := netip.ParseAddrPort(host); err == nil && ap.Addr().IsUnspecified() {
 		host = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), ap.Port()).String()
 	}
-	return "rtsp://" + host + "/" + strings.TrimPrefix(path, "/")
+	scheme := "rtsp://"
+	if s.tls {
+		scheme = "rtsps://"
+	}
+	return scheme + host + "/" + strings.TrimPrefix(path, "/")
 }
 
 // Close disconnects every client, stops all cameras and waits for the

@@ -1,0 +1,89 @@
+package engine
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/vigil-video/vigil/bench/sim"
+)
+
+// selfSigned returns a certificate for 127.0.0.1 and its PEM.
+func selfSigned(t *testing.T) (tls.Certificate, []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "test camera"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key},
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// TestRTSPSAndH265: rtsps with a CA file and with an explicit skip-verify
+// streams; without either the certificate is refused and only that camera
+// fails. An H.265 camera decodes.
+func TestRTSPSAndH265(t *testing.T) {
+	cert, caPEM := selfSigned(t)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, caPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	secure, err := sim.Start(sim.Config{Address: "127.0.0.1:0", TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
+		Cameras: []sim.Camera{{Path: "cam", Clip: clip(t, "static")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer secure.Close()
+	plain := startSim(t, sim.Camera{Path: "hevc", Clip: clip(t, "motion-h265")})
+
+	trusted := fastCamera("trusted", secure.URL("cam"))
+	trusted.CAFile = ca
+	skip := fastCamera("skip", secure.URL("cam"))
+	skip.TLSSkipVerify = true
+	untrusted := fastCamera("untrusted", secure.URL("cam"))
+	hevc := fastCamera("hevc", plain.URL("hevc"))
+	e, _, _ := startEngine(t, trusted, skip, untrusted, hevc)
+
+	decoded := func(id string) float64 { return testutil.ToFloat64(e.metrics.framesDecoded.WithLabelValues(id)) }
+	waitUntil(t, 20*time.Second, "rtsps and h265 cameras decoding", func() bool {
+		return decoded("trusted") > 25 && decoded("skip") > 25 && decoded("hevc") > 25
+	})
+	if s := e.statusOf(t, "hevc"); s.Codec != "h265" {
+		t.Errorf("hevc camera codec %q", s.Codec)
+	}
+	waitUntil(t, 10*time.Second, "the untrusted certificate to be refused", func() bool {
+		return e.statusOf(t, "untrusted").LastError != ""
+	})
+	if s := e.statusOf(t, "untrusted"); s.State == "streaming" || e.received("untrusted") != 0 || s.Reason != "tls" {
+		t.Errorf("a camera with an unknown certificate streams: %+v", s)
+	} else {
+		t.Logf("untrusted camera: %s / %s: %s", s.State, s.Reason, s.LastError)
+	}
+}
