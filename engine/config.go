@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/prometheus/exporter-toolkit/web"
 	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-video/vigil/analyze"
@@ -30,6 +31,10 @@ type Config struct {
 	// StartSpread staggers the cameras' first connections over this window.
 	// It defaults to 10ms per camera, at most 5s.
 	StartSpread time.Duration `yaml:"start_spread"`
+	// WebConfigFile is a Prometheus exporter-toolkit web configuration
+	// (TLS, basic auth) for the HTTP endpoints. A change needs a restart.
+	// It defaults to none: plain HTTP without authentication.
+	WebConfigFile string `yaml:"web_config_file"`
 	// Cameras lists the cameras. At least one is required.
 	Cameras []CameraConfig `yaml:"cameras"`
 }
@@ -169,6 +174,11 @@ func (c *Config) applyDefaults() {
 func (c *Config) Validate() error {
 	if len(c.Cameras) == 0 {
 		return errors.New("cameras: at least one camera is required")
+	}
+	if c.WebConfigFile != "" {
+		if err := web.Validate(c.WebConfigFile); err != nil {
+			return fmt.Errorf("web_config_file: %s: %w", c.WebConfigFile, err)
+		}
 	}
 	seen := map[string]int{}
 	for i := range c.Cameras {

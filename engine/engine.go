@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/sched"
@@ -103,7 +104,8 @@ func (e *Engine) Start() error {
 	e.httpDone = make(chan struct{})
 	go func() {
 		defer close(e.httpDone)
-		if err := e.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		wc := e.cfg.WebConfigFile
+		if err := web.Serve(ln, e.http, &web.FlagConfig{WebConfigFile: &wc}, e.log.With("component", "http")); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			e.log.Error("http server failed", "error", err)
 		}
 	}()

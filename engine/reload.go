@@ -20,7 +20,7 @@ type ReloadResult struct {
 // restarted, and every other camera keeps running untouched. cfg is
 // validated whole first; if it is invalid nothing changes and the error
 // names the key. Settings of the engine itself (listen, workers,
-// queue_memory_mb) need a restart: a change to them is logged and ignored.
+// queue_memory_mb, web_config_file) need a restart: a change to them is logged and ignored.
 // Apply is safe for concurrent use; calls are serialized.
 func (e *Engine) Apply(cfg Config) (ReloadResult, error) {
 	var res ReloadResult
@@ -39,7 +39,8 @@ func (e *Engine) Apply(cfg Config) (ReloadResult, error) {
 	for _, kv := range []struct {
 		key      string
 		was, now any
-	}{{"listen", old.Listen, cfg.Listen}, {"workers", old.Workers, cfg.Workers}, {"queue_memory_mb", old.QueueMemoryMB, cfg.QueueMemoryMB}} {
+	}{{"listen", old.Listen, cfg.Listen}, {"workers", old.Workers, cfg.Workers}, {"queue_memory_mb", old.QueueMemoryMB, cfg.QueueMemoryMB},
+		{"web_config_file", old.WebConfigFile, cfg.WebConfigFile}} {
 		if kv.was != kv.now {
 			e.log.Warn("setting needs a restart; keeping the running value", "key", kv.key, "running", kv.was, "configured", kv.now)
 		}
