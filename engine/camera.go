@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,9 +40,14 @@ type camera struct {
 	gen   atomic.Uint64 // bumped by StreamStarted (ingest side)
 	codec atomic.Value  // ingest.Codec of the current stream
 
+	drops       [4]atomic.Uint64 // by sched.DropReason
+	analyzedFPS atomic.Uint64    // float64 bits, over the last full second
+
 	// worker side
-	workGen uint64
-	pipe    *pipeline.Pipeline
+	workGen     uint64
+	pipe        *pipeline.Pipeline
+	fpsStart    time.Time
+	fpsAnalyzed int
 
 	flowing atomic.Bool // video flows in the current stream (ingest side)
 
@@ -158,6 +164,7 @@ func (c *camera) process(u sched.Unit) {
 		return
 	}
 	c.m.analyzed.Inc()
+	c.countAnalyzed(time.Now())
 	c.e.metrics.analysisSeconds.Observe((r.ScaleTime + r.AnalyzeTime).Seconds())
 	frameTime, src := meta.received, event.TimeReceipt
 	if !meta.capture.IsZero() {
@@ -165,6 +172,18 @@ func (c *camera) process(u sched.Unit) {
 	}
 	for _, tr := range r.Transitions {
 		c.emit(tr, r.Now, frameTime, src)
+	}
+}
+
+// countAnalyzed keeps the analysis rate over the last full second.
+func (c *camera) countAnalyzed(now time.Time) {
+	if c.fpsStart.IsZero() {
+		c.fpsStart = now
+	}
+	c.fpsAnalyzed++
+	if el := now.Sub(c.fpsStart); el >= time.Second {
+		c.analyzedFPS.Store(math.Float64bits(float64(c.fpsAnalyzed) / el.Seconds()))
+		c.fpsStart, c.fpsAnalyzed = now, 0
 	}
 }
 

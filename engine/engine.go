@@ -74,7 +74,11 @@ func New(cfg Config, opts Options) (*Engine, error) {
 		MaxBytes: cfg.QueueMemoryMB << 20,
 		Handler:  func(owner any, u sched.Unit) { owner.(*camera).process(u) },
 		OnDrop: func(owner any, r sched.DropReason, n int) {
-			e.metrics.framesDropped.WithLabelValues(owner.(*camera).id, r.String()).Add(float64(n))
+			c := owner.(*camera)
+			if int(r) < len(c.drops) {
+				c.drops[r].Add(uint64(n))
+			}
+			e.metrics.framesDropped.WithLabelValues(c.id, r.String()).Add(float64(n))
 		},
 	})
 	if err != nil {

@@ -2,10 +2,13 @@ package engine
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/vigil-video/vigil/sched"
 )
 
 func (e *Engine) routes() http.Handler {
@@ -65,6 +68,11 @@ type CameraStatus struct {
 	JitterSeconds    float64 `json:"rtp_jitter_seconds"`
 	Bitrate          float64 `json:"bitrate_bits_per_second"`
 	KeyframeInterval float64 `json:"keyframe_interval_seconds"`
+	// FPSIn is access units received per second; FPSAnalyzed frames analyzed.
+	FPSIn       float64 `json:"fps_in"`
+	FPSAnalyzed float64 `json:"fps_analyzed"`
+	// Dropped counts access units dropped, by reason.
+	Dropped map[string]uint64 `json:"dropped"`
 }
 
 func (c *camera) status() CameraStatus {
@@ -88,6 +96,9 @@ func (c *camera) status() CameraStatus {
 		JitterSeconds:    ts.Jitter.Seconds(),
 		Bitrate:          ts.Bitrate,
 		KeyframeInterval: ts.KeyframeInterval.Seconds(),
+		FPSIn:            ts.FrameRate,
+		FPSAnalyzed:      math.Float64frombits(c.analyzedFPS.Load()),
+		Dropped:          c.dropCounts(),
 		ID:               c.id,
 		URL:              c.sess.RedactedURL(),
 		State:            st.State.String(),
@@ -99,4 +110,12 @@ func (c *camera) status() CameraStatus {
 		LastError:        c.lastError,
 		QueueDepth:       c.queue.Len(),
 	}
+}
+
+func (c *camera) dropCounts() map[string]uint64 {
+	out := make(map[string]uint64, len(c.drops))
+	for r := range c.drops {
+		out[sched.DropReason(r).String()] = c.drops[r].Load()
+	}
+	return out
 }

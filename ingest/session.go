@@ -100,6 +100,7 @@ type Session struct {
 	jitterNano      atomic.Int64
 	bitrateBits     atomic.Uint64 // float64 bits
 	keyIntervalNano atomic.Int64
+	fpsBits         atomic.Uint64 // float64 bits
 }
 
 // ErrUnsupported marks a stream without H.264 or H.265 video.

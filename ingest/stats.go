@@ -21,6 +21,8 @@ type Stats struct {
 	Bitrate float64
 	// KeyframeInterval is the time between the last two keyframes (by PTS).
 	KeyframeInterval time.Duration
+	// FrameRate is access units per second over the last full second.
+	FrameRate float64
 }
 
 // Stats returns the session's transport statistics. Safe for concurrent use.
@@ -31,6 +33,7 @@ func (s *Session) Stats() Stats {
 		Jitter:           time.Duration(s.jitterNano.Load()),
 		Bitrate:          math.Float64frombits(s.bitrateBits.Load()),
 		KeyframeInterval: time.Duration(s.keyIntervalNano.Load()),
+		FrameRate:        math.Float64frombits(s.fpsBits.Load()),
 	}
 }
 
@@ -41,6 +44,7 @@ type streamStats struct {
 	jitterOut *atomic.Int64
 	rateOut   *atomic.Uint64
 	keyOut    *atomic.Int64
+	fpsOut    *atomic.Uint64
 
 	havePrev    bool
 	prevArrival float64 // in RTP clock units
@@ -49,6 +53,9 @@ type streamStats struct {
 
 	windowStart time.Time
 	windowBytes int
+
+	auWindowStart time.Time
+	auWindowCount int
 
 	haveKey bool
 	lastKey time.Duration
@@ -75,6 +82,18 @@ func (st *streamStats) packet(pkt *rtp.Packet, now time.Time) {
 	if el := now.Sub(st.windowStart); el >= time.Second {
 		st.rateOut.Store(math.Float64bits(float64(st.windowBytes) * 8 / el.Seconds()))
 		st.windowStart, st.windowBytes = now, 0
+	}
+}
+
+// accessUnit records an access unit handed on at now.
+func (st *streamStats) accessUnit(now time.Time) {
+	if st.auWindowStart.IsZero() {
+		st.auWindowStart = now
+	}
+	st.auWindowCount++
+	if el := now.Sub(st.auWindowStart); el >= time.Second {
+		st.fpsOut.Store(math.Float64bits(float64(st.auWindowCount) / el.Seconds()))
+		st.auWindowStart, st.auWindowCount = now, 0
 	}
 }
 

@@ -12,7 +12,8 @@ import (
 func TestStreamStats(t *testing.T) {
 	var jit, key atomic.Int64
 	var rate atomic.Uint64
-	st := &streamStats{clockRate: 90000, jitterOut: &jit, rateOut: &rate, keyOut: &key}
+	var fps atomic.Uint64
+	st := &streamStats{clockRate: 90000, jitterOut: &jit, rateOut: &rate, keyOut: &key, fpsOut: &fps}
 	t0 := time.Unix(1000, 0)
 	// 50 frames at exactly 40 ms: no jitter, 2 packets of 1000 bytes each.
 	for i := range 50 {
@@ -20,6 +21,7 @@ func TestStreamStats(t *testing.T) {
 		ts := uint32(4294960000 + i*3600) // wraps around 2^32
 		st.packet(&rtp.Packet{Header: rtp.Header{Timestamp: ts}, Payload: make([]byte, 1000)}, at)
 		st.packet(&rtp.Packet{Header: rtp.Header{Timestamp: ts}, Payload: make([]byte, 1000)}, at.Add(3*time.Millisecond))
+		st.accessUnit(at.Add(3 * time.Millisecond))
 		if i%25 == 0 {
 			st.keyframe(time.Duration(i) * 40 * time.Millisecond)
 		}
@@ -37,6 +39,9 @@ func TestStreamStats(t *testing.T) {
 	got := math.Float64frombits(rate.Load())
 	if got < 380e3 || got > 420e3 {
 		t.Fatalf("bitrate %.0f bit/s, want about 400000", got)
+	}
+	if f := math.Float64frombits(fps.Load()); f < 24 || f > 26 {
+		t.Fatalf("frame rate %.2f, want 25", f)
 	}
 	// Frames arriving alternately 10 ms early and late: jitter near 20 ms.
 	for i := 50; i < 400; i++ {

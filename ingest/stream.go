@@ -79,7 +79,8 @@ func (s *Session) stream() (streamed bool, err error) {
 	lastAU.Store(time.Now().UnixNano())
 	s.jitterNano.Store(0)
 	s.bitrateBits.Store(0)
-	st := &streamStats{clockRate: float64(forma.ClockRate()), jitterOut: &s.jitterNano, rateOut: &s.bitrateBits, keyOut: &s.keyIntervalNano}
+	s.fpsBits.Store(0)
+	st := &streamStats{clockRate: float64(forma.ClockRate()), jitterOut: &s.jitterNano, rateOut: &s.bitrateBits, keyOut: &s.keyIntervalNano, fpsOut: &s.fpsBits}
 	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
 		s.bytesReceived.Add(uint64(len(pkt.Payload)))
 		st.packet(pkt, time.Now())
@@ -92,6 +93,7 @@ func (s *Session) stream() (streamed bool, err error) {
 		if v, ok := c.PacketPTS2(medi, pkt); ok {
 			pts = time.Duration(v) * time.Second / time.Duration(forma.ClockRate())
 		}
+		st.accessUnit(now)
 		if key {
 			st.keyframe(pts)
 		}
