@@ -35,6 +35,7 @@ type camera struct {
 	e   *Engine
 
 	sess  *ingest.Session
+	gate  *gate // ingest side
 	queue *sched.Queue
 	m     cameraMetrics
 	gen   atomic.Uint64 // bumped by StreamStarted (ingest side)
@@ -44,10 +45,11 @@ type camera struct {
 	analyzedFPS atomic.Uint64    // float64 bits, over the last full second
 
 	// worker side
-	workGen     uint64
-	pipe        *pipeline.Pipeline
-	fpsStart    time.Time
-	fpsAnalyzed int
+	openIncidents map[string]bool
+	workGen       uint64
+	pipe          *pipeline.Pipeline
+	fpsStart      time.Time
+	fpsAnalyzed   int
 
 	flowing atomic.Bool // video flows in the current stream (ingest side)
 
@@ -64,6 +66,8 @@ func newCamera(e *Engine, cfg CameraConfig) (*camera, error) {
 		return nil, fmt.Errorf("camera %q: motion: %w", cfg.ID, err)
 	}
 	c.pipe = pipe
+	c.gate = newGate(cfg.DecodeMode, newActivity(cfg), cfg.QueueFrames, max(cfg.QueueBytes/4, 256<<10))
+	c.openIncidents = map[string]bool{}
 	sc := cfg.sessionConfig()
 	sc.Logger = c.log
 	sc.StartDelay = ingest.Jitter(e.cfg.StartSpread)
@@ -83,6 +87,7 @@ func (c *camera) StreamStarted(info ingest.StreamInfo) {
 	c.flowing.Store(false)
 	c.codec.Store(info.Codec)
 	c.gen.Add(1)
+	c.gate.reset()
 	c.queue.Flush() // units of the previous stream are void
 }
 
@@ -92,10 +97,7 @@ func (c *camera) AccessUnit(au ingest.AccessUnit) {
 	c.m.received.Inc()
 	c.m.bytes.Add(float64(len(au.Data)))
 	c.m.lastFrame.Set(float64(au.Received.UnixNano()) / 1e9)
-	codec, _ := c.codec.Load().(ingest.Codec)
-	c.queue.Push(sched.Unit{Data: au.Data, Key: au.Key, Payload: auMeta{
-		gen: c.gen.Load(), codec: codec, pts: au.PTS, capture: au.CaptureTime, received: au.Received,
-	}})
+	c.gate.route(au, c.push)
 	c.mu.Lock()
 	c.lastFrame = au.Received
 	c.mu.Unlock()
@@ -103,6 +105,14 @@ func (c *camera) AccessUnit(au ingest.AccessUnit) {
 		c.flowing.Store(true)
 		c.markUp(au.Received)
 	}
+}
+
+// push queues one access unit for decoding.
+func (c *camera) push(au ingest.AccessUnit) {
+	codec, _ := c.codec.Load().(ingest.Codec)
+	c.queue.Push(sched.Unit{Data: au.Data, Key: au.Key, Payload: auMeta{
+		gen: c.gen.Load(), codec: codec, pts: au.PTS, capture: au.CaptureTime, received: au.Received,
+	}})
 }
 
 // StateChanged implements ingest.Handler.
@@ -172,7 +182,14 @@ func (c *camera) process(u sched.Unit) {
 	}
 	for _, tr := range r.Transitions {
 		c.emit(tr, r.Now, frameTime, src)
+		switch tr.Phase {
+		case analyze.PhaseStart:
+			c.openIncidents[tr.IncidentID] = true
+		case analyze.PhaseEnd:
+			delete(c.openIncidents, tr.IncidentID)
+		}
 	}
+	c.gate.incidentOpen.Store(len(c.openIncidents) > 0)
 }
 
 // countAnalyzed keeps the analysis rate over the last full second.

@@ -83,6 +83,12 @@ type CameraConfig struct {
 	// QueueBytes bounds the bytes waiting for this camera.
 	// It defaults to 8 MiB.
 	QueueBytes int `yaml:"queue_bytes"`
+	// DecodeMode is "all" (decode every frame), "keyframes" (keyframes
+	// only) or "auto" (keyframes while the bitstream is idle, everything
+	// while it is active or an incident is open, catching up from the last
+	// keyframe on waking).
+	// It defaults to "all".
+	DecodeMode string `yaml:"decode_mode"`
 	// Motion tunes motion detection; see analyze.MotionConfig for defaults.
 	Motion analyze.MotionConfig `yaml:"motion"`
 }
@@ -143,6 +149,7 @@ func (c *CameraConfig) UnmarshalYAML(n *yaml.Node) error {
 func DefaultCamera() CameraConfig {
 	return CameraConfig{
 		Transport:     "tcp",
+		DecodeMode:    ModeAll,
 		StallTimeout:  5 * time.Second,
 		OfflineGrace:  10 * time.Second,
 		BackoffMin:    time.Second,
@@ -211,6 +218,8 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s.queue_bytes: %d must be at least 65536", at, cam.QueueBytes)
 		case cam.StallTimeout < 100*time.Millisecond:
 			return fmt.Errorf("%s.stall_timeout: %s must be at least 100ms", at, cam.StallTimeout)
+		case cam.DecodeMode != ModeAll && cam.DecodeMode != ModeKeyframes && cam.DecodeMode != ModeAuto:
+			return fmt.Errorf("%s.decode_mode: %q is not all, keyframes or auto", at, cam.DecodeMode)
 		case cam.OfflineGrace < 0:
 			return fmt.Errorf("%s.offline_grace: %s must not be negative", at, cam.OfflineGrace)
 		case cam.BackoffMin < time.Millisecond:

@@ -1,0 +1,211 @@
+package engine
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-video/vigil/ingest"
+)
+
+// Decode modes (camera key decode_mode).
+const (
+	// ModeAll decodes every access unit.
+	ModeAll = "all"
+	// ModeKeyframes decodes keyframes only.
+	ModeKeyframes = "keyframes"
+	// ModeAuto decodes keyframes while the camera is idle and everything
+	// while the bitstream's activity signal (or an open incident) says
+	// something happens, catching up from the last keyframe on waking.
+	ModeAuto = "auto"
+)
+
+// activitySignal is the compressed-domain activity detector the gate
+// consults for every access unit, on the RTP reader goroutine.
+type activitySignal interface {
+	// Observe takes an Annex-B access unit and reports whether the scene is
+	// active.
+	Observe(au []byte, key bool, pts time.Duration) bool
+	// Reset forgets the stream (a new one starts).
+	Reset()
+}
+
+// gate decides which access units of one camera are queued for decoding.
+// It runs on the camera's RTP reader goroutine only (not safe for concurrent
+// use), except for the atomics, which the API and metrics read.
+type gate struct {
+	mode string
+	act  activitySignal // nil unless mode is auto
+
+	// keyframesOnly is set by the overload ladder's lowest step.
+	keyframesOnly atomic.Bool
+	// incidentOpen is set by the worker while an incident is open: the gate
+	// stays awake until it ends.
+	incidentOpen atomic.Bool
+
+	awake   atomic.Bool
+	wakeups atomic.Uint64
+	skipped atomic.Uint64 // access units not decoded by choice
+
+	// GOP buffer: the units since the last keyframe, kept while idle.
+	buf              []ingest.AccessUnit
+	bufBytes         int
+	maxUnits         int
+	maxBytes         int
+	broken           bool // the buffer overflowed: wait for the next keyframe
+	waitKey          bool // awake, but the chain is broken until a keyframe
+	wasKeyframesOnly bool
+}
+
+func newGate(mode string, act activitySignal, maxUnits, maxBytes int) *gate {
+	return &gate{mode: mode, act: act, maxUnits: maxUnits, maxBytes: maxBytes}
+}
+
+// reset starts a new stream.
+func (g *gate) reset() {
+	g.clear()
+	g.broken, g.waitKey = false, false
+	g.awake.Store(false)
+	if g.act != nil {
+		g.act.Reset()
+	}
+}
+
+func (g *gate) clear() {
+	for i := range g.buf {
+		g.buf[i] = ingest.AccessUnit{}
+	}
+	g.buf, g.bufBytes = g.buf[:0], 0
+}
+
+// route hands the units to decode to push, in order: au itself, nothing
+// (skipped), or on waking the buffered units since the last keyframe
+// followed by au.
+func (g *gate) route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
+	active := false
+	if g.act != nil {
+		active = g.act.Observe(au.Data, au.Key, au.PTS)
+	}
+	if g.keyframesOnly.Load() || g.mode == ModeKeyframes {
+		g.wasKeyframesOnly = true
+		if au.Key {
+			push(au)
+		} else {
+			g.skipped.Add(1)
+		}
+		return
+	}
+	if g.mode == ModeAll {
+		if g.wasKeyframesOnly && !au.Key {
+			g.skipped.Add(1) // back from keyframes-only: resume at a keyframe
+			return
+		}
+		g.wasKeyframesOnly = false
+		push(au)
+		return
+	}
+
+	// auto
+	if g.wasKeyframesOnly {
+		// Back from the ladder's keyframes-only step: the buffer is stale.
+		g.wasKeyframesOnly = false
+		g.clear()
+		g.broken = !au.Key
+	}
+	wantAwake := active || g.incidentOpen.Load()
+	if g.awake.Load() {
+		if !wantAwake {
+			g.awake.Store(false)
+			g.clear()
+			g.broken = !au.Key
+		} else {
+			if g.waitKey {
+				if !au.Key {
+					g.skipped.Add(1)
+					return
+				}
+				g.waitKey = false
+			}
+			push(au)
+			return
+		}
+	}
+	// Idle: decode keyframes, keep the rest of the GOP for a wake-up.
+	if au.Key {
+		g.clear()
+		g.broken = false
+	} else if !g.broken {
+		if len(g.buf) >= g.maxUnits || g.bufBytes+len(au.Data) > g.maxBytes {
+			g.clear()
+			g.broken = true
+		} else {
+			g.buf = append(g.buf, au)
+			g.bufBytes += len(au.Data)
+		}
+	}
+	if !wantAwake {
+		if au.Key {
+			push(au)
+		} else {
+			g.skipped.Add(1)
+		}
+		return
+	}
+	// Wake: decode the GOP so far, then this unit, so analysis starts at the
+	// change rather than at the next keyframe.
+	g.awake.Store(true)
+	g.wakeups.Add(1)
+	switch {
+	case au.Key:
+		push(au)
+	case g.broken:
+		g.waitKey = true // the chain since the keyframe is lost
+		g.skipped.Add(1)
+	default:
+		for _, u := range g.buf { // au is the last buffered unit
+			push(u)
+		}
+		// The units buffered before au were counted as skipped: uncount them.
+		if n := len(g.buf) - 1; n > 0 {
+			g.skipped.Add(^uint64(n - 1)) // subtract n
+		}
+	}
+	g.clear()
+}
+
+// newActivity returns the activity signal of a camera in mode auto.
+func newActivity(cfg CameraConfig) activitySignal {
+	if cfg.DecodeMode != ModeAuto {
+		return nil
+	}
+	return &sizeActivity{}
+}
+
+// sizeActivity is a stand-in activity signal from access-unit sizes alone:
+// a non-key unit much larger than the idle baseline is activity.
+type sizeActivity struct {
+	mean   float64
+	n      int
+	lastOn time.Duration
+	on     bool
+}
+
+func (a *sizeActivity) Reset() { *a = sizeActivity{} }
+
+func (a *sizeActivity) Observe(au []byte, key bool, pts time.Duration) bool {
+	if key {
+		return a.on && pts-a.lastOn < 2*time.Second
+	}
+	size := float64(len(au))
+	if a.n < 25 {
+		a.n++
+		a.mean += (size - a.mean) / float64(a.n)
+		return false
+	}
+	if size > 3*a.mean+200 {
+		a.on, a.lastOn = true, pts
+	} else {
+		a.mean += (size - a.mean) / 64
+	}
+	a.on = a.on && pts-a.lastOn < 2*time.Second
+	return a.on
+}

@@ -1,0 +1,134 @@
+package engine
+
+import (
+	"testing"
+	"time"
+
+	"github.com/vigil-video/vigil/ingest"
+)
+
+// scriptedActivity reports the activity the test scripted per unit index.
+type scriptedActivity struct {
+	active func(i int) bool
+	i      int
+}
+
+func (s *scriptedActivity) Observe([]byte, bool, time.Duration) bool {
+	a := s.active(s.i)
+	s.i++
+	return a
+}
+func (s *scriptedActivity) Reset() {}
+
+// runGate feeds n units of an IPPP stream with a keyframe every gop units
+// (unit i carries i in its PTS) and returns the indexes pushed.
+func runGate(g *gate, n, gop int, between func(i int)) []int {
+	var pushed []int
+	for i := range n {
+		if between != nil {
+			between(i)
+		}
+		au := ingest.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i)}
+		g.route(au, func(u ingest.AccessUnit) { pushed = append(pushed, int(u.PTS)) })
+	}
+	return pushed
+}
+
+// checkChain fails if a pushed non-key unit does not directly follow its
+// reference (the unit before it in the stream): the decoder would see a
+// frame whose reference was never decoded.
+func checkChain(t *testing.T, pushed []int, gop int) {
+	t.Helper()
+	for k, i := range pushed {
+		if i%gop == 0 {
+			continue
+		}
+		if k == 0 || pushed[k-1] != i-1 {
+			t.Fatalf("unit %d pushed after %v: its reference %d was not decoded just before", i, pushed[max(0, k-3):k], i-1)
+		}
+	}
+}
+
+func TestGateModes(t *testing.T) {
+	const gop = 10
+	t.Run("all", func(t *testing.T) {
+		g := newGate(ModeAll, nil, 100, 1<<20)
+		if got := runGate(g, 35, gop, nil); len(got) != 35 {
+			t.Fatalf("pushed %d of 35", len(got))
+		}
+	})
+	t.Run("keyframes", func(t *testing.T) {
+		g := newGate(ModeKeyframes, nil, 100, 1<<20)
+		got := runGate(g, 35, gop, nil)
+		if len(got) != 4 || got[1] != 10 || g.skipped.Load() != 31 {
+			t.Fatalf("pushed %v, skipped %d", got, g.skipped.Load())
+		}
+	})
+	t.Run("auto_idle", func(t *testing.T) {
+		g := newGate(ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, 100, 1<<20)
+		got := runGate(g, 35, gop, nil)
+		if len(got) != 4 || g.wakeups.Load() != 0 {
+			t.Fatalf("idle camera pushed %v, %d wake-ups", got, g.wakeups.Load())
+		}
+	})
+	t.Run("auto_wake_bursts_the_gop", func(t *testing.T) {
+		// Active from unit 14 to 25: units 10..13 are decoded in a burst at 14.
+		g := newGate(ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 14 && i <= 25 }}, 100, 1<<20)
+		got := runGate(g, 50, gop, nil)
+		checkChain(t, got, gop)
+		want := []int{0, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 30, 40}
+		if !equalInts(got, want) {
+			t.Fatalf("pushed %v\nwant   %v", got, want)
+		}
+		if g.wakeups.Load() != 1 || g.skipped.Load() != uint64(50-len(want)) {
+			t.Fatalf("wake-ups %d, skipped %d", g.wakeups.Load(), g.skipped.Load())
+		}
+	})
+	t.Run("auto_open_incident_keeps_it_awake", func(t *testing.T) {
+		g := newGate(ModeAuto, &scriptedActivity{active: func(i int) bool { return i == 3 }}, 100, 1<<20)
+		got := runGate(g, 30, gop, func(i int) { g.incidentOpen.Store(i >= 3 && i < 22) })
+		checkChain(t, got, gop)
+		for i := 3; i < 22; i++ {
+			if !containsInt(got, i) {
+				t.Fatalf("unit %d not decoded while an incident was open: %v", i, got)
+			}
+		}
+	})
+	t.Run("auto_buffer_overflow_waits_for_a_keyframe", func(t *testing.T) {
+		g := newGate(ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 16 }}, 3, 1<<20)
+		got := runGate(g, 30, gop, nil)
+		checkChain(t, got, gop)
+		if containsInt(got, 16) || !containsInt(got, 20) || !containsInt(got, 21) {
+			t.Fatalf("pushed %v: want nothing until keyframe 20, then everything", got)
+		}
+	})
+	t.Run("ladder_keyframes_step_and_back", func(t *testing.T) {
+		g := newGate(ModeAll, nil, 100, 1<<20)
+		got := runGate(g, 40, gop, func(i int) { g.keyframesOnly.Store(i >= 5 && i < 23) })
+		checkChain(t, got, gop)
+		if containsInt(got, 23) || !containsInt(got, 30) || !containsInt(got, 10) || containsInt(got, 11) {
+			t.Fatalf("pushed %v", got)
+		}
+	})
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func containsInt(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
