@@ -43,6 +43,7 @@ type camera struct {
 
 	drops       [4]atomic.Uint64 // by sched.DropReason
 	analyzedFPS atomic.Uint64    // float64 bits, over the last full second
+	lagNano     atomic.Int64     // receipt to processing of the last unit
 
 	// worker side
 	openIncidents map[string]bool
@@ -148,6 +149,7 @@ func (c *camera) start() {
 // analysis rate asks for it. Only one worker runs it at a time per camera.
 func (c *camera) process(u sched.Unit) {
 	meta := u.Payload.(auMeta)
+	c.lagNano.Store(int64(time.Since(meta.received)))
 	if meta.gen != c.workGen {
 		c.workGen = meta.gen
 		codec := decode.H264

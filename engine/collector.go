@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -11,6 +13,16 @@ var (
 		"RFC 3550 interarrival jitter of the current stream.", []string{"camera"}, nil)
 	bitrateDesc = prometheus.NewDesc("vigil_camera_video_bytes_per_second",
 		"Video payload rate (bitrate / 8) over the last full second.", []string{"camera"}, nil)
+	decodeModeDesc = prometheus.NewDesc("vigil_camera_decode_mode",
+		"1 for the camera's configured decode mode.", []string{"camera", "mode"}, nil)
+	awakeDesc = prometheus.NewDesc("vigil_camera_decoding_all_frames",
+		"1 while the camera decodes every frame (mode all, or auto while awake), 0 on keyframes only.", []string{"camera"}, nil)
+	wakeupsDesc = prometheus.NewDesc("vigil_camera_wakeups_total",
+		"Times mode auto woke full decoding.", []string{"camera"}, nil)
+	skippedDesc = prometheus.NewDesc("vigil_camera_frames_skipped_total",
+		"Access units not decoded by choice (keyframes-only decoding), as opposed to dropped.", []string{"camera"}, nil)
+	lagDesc = prometheus.NewDesc("vigil_camera_lag_seconds",
+		"Time from receipt to processing of the camera's last processed access unit.", []string{"camera"}, nil)
 	keyIntervalDesc = prometheus.NewDesc("vigil_camera_keyframe_interval_seconds",
 		"Time between the last two keyframes, by presentation time.", []string{"camera"}, nil)
 )
@@ -24,6 +36,11 @@ func (c sessionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- jitterDesc
 	ch <- bitrateDesc
 	ch <- keyIntervalDesc
+	ch <- decodeModeDesc
+	ch <- awakeDesc
+	ch <- wakeupsDesc
+	ch <- skippedDesc
+	ch <- lagDesc
 }
 
 func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
@@ -33,5 +50,19 @@ func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(jitterDesc, prometheus.GaugeValue, st.Jitter.Seconds(), cam.id)
 		ch <- prometheus.MustNewConstMetric(bitrateDesc, prometheus.GaugeValue, st.Bitrate/8, cam.id)
 		ch <- prometheus.MustNewConstMetric(keyIntervalDesc, prometheus.GaugeValue, st.KeyframeInterval.Seconds(), cam.id)
+		for _, m := range []string{ModeAll, ModeKeyframes, ModeAuto} {
+			ch <- prometheus.MustNewConstMetric(decodeModeDesc, prometheus.GaugeValue, b2f(cam.cfg.DecodeMode == m), cam.id, m)
+		}
+		ch <- prometheus.MustNewConstMetric(awakeDesc, prometheus.GaugeValue, b2f(cam.gate.decodingAll()), cam.id)
+		ch <- prometheus.MustNewConstMetric(wakeupsDesc, prometheus.CounterValue, float64(cam.gate.wakeups.Load()), cam.id)
+		ch <- prometheus.MustNewConstMetric(skippedDesc, prometheus.CounterValue, float64(cam.gate.skipped.Load()), cam.id)
+		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, time.Duration(cam.lagNano.Load()).Seconds(), cam.id)
 	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -56,6 +56,20 @@ type gate struct {
 	wasKeyframesOnly bool
 }
 
+// decodingAll reports whether the camera decodes every frame now.
+func (g *gate) decodingAll() bool {
+	if g.keyframesOnly.Load() {
+		return false
+	}
+	switch g.mode {
+	case ModeAll:
+		return true
+	case ModeAuto:
+		return g.awake.Load()
+	}
+	return false
+}
+
 func newGate(mode string, act activitySignal, maxUnits, maxBytes int) *gate {
 	return &gate{mode: mode, act: act, maxUnits: maxUnits, maxBytes: maxBytes}
 }

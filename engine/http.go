@@ -71,6 +71,13 @@ type CameraStatus struct {
 	// FPSIn is access units received per second; FPSAnalyzed frames analyzed.
 	FPSIn       float64 `json:"fps_in"`
 	FPSAnalyzed float64 `json:"fps_analyzed"`
+	// DecodeMode is the configured mode; DecodingAll says whether every
+	// frame is decoded now (false: keyframes only).
+	DecodeMode  string  `json:"decode_mode"`
+	DecodingAll bool    `json:"decoding_all_frames"`
+	Wakeups     uint64  `json:"wakeups"`
+	Skipped     uint64  `json:"frames_skipped"`
+	LagSeconds  float64 `json:"lag_seconds"`
 	// Dropped counts access units dropped, by reason.
 	Dropped map[string]uint64 `json:"dropped"`
 }
@@ -99,6 +106,11 @@ func (c *camera) status() CameraStatus {
 		FPSIn:            ts.FrameRate,
 		FPSAnalyzed:      math.Float64frombits(c.analyzedFPS.Load()),
 		Dropped:          c.dropCounts(),
+		DecodeMode:       c.cfg.DecodeMode,
+		DecodingAll:      c.gate.decodingAll(),
+		Wakeups:          c.gate.wakeups.Load(),
+		Skipped:          c.gate.skipped.Load(),
+		LagSeconds:       time.Duration(c.lagNano.Load()).Seconds(),
 		ID:               c.id,
 		URL:              c.sess.RedactedURL(),
 		State:            st.State.String(),
