@@ -1,4 +1,34 @@
-// Package bench measures vigil: the simulator's command, the offline
-// benchmark of decode and analysis beside ffmpeg, and (see the live and
-// baseline modes) whole-engine runs against simulated cameras.
+// Package bench measures vigil on recorded streams.
+//
+//	vigil bench offline --clip FILE        decode + analyze a file as fast as possible, beside
+//	                                       `ffmpeg -threads 1 -i FILE -f null -`, with the ratio
+//	vigil bench live --cameras N           `vigil sim` and `vigil run` as separate processes;
+//	                                       the engine measured from outside (/proc, /metrics, stdout)
+//	vigil bench live --ramp                the largest N sustained in real time
+//	vigil bench baseline --cameras N       the same cameras consumed by one ffmpeg process per
+//	                                       camera and by one OpenCV VideoCapture per camera
+//	vigil bench compare --steps 5,10,20    the engine and both baselines at each N, side by side,
+//	                                       with --chart FILE.svg (CPU against cameras)
+//
+// # JSON output (--json, --out FILE)
+//
+// live prints a LiveResult; live --ramp a RampResult {steps: [LiveResult],
+// max_sustained_cameras}; baseline and compare a CompareResult
+// {machine: {cores}, steps: [{cameras, engine: LiveResult, baselines:
+// [BaselineResult], ratio_to_engine: {approach: ratio}}], chart: [{name,
+// points: [[cameras, cores]]}]}; offline an OfflineResult. Units are in the
+// field names or their comments: seconds, bytes, cores (CPU seconds per
+// wall second), milliseconds for latency_ms.
+//
+// A LiveResult's process figures (engine, simulator: cpu_seconds, cores,
+// cores_per_camera, rss_max_bytes, rss_avg_bytes) come from /proc over the
+// measurement window; frames_* are deltas of the engine's own counters over
+// the window; drop_ratio is frames dropped by overload over frames meant for
+// decoding; lag_{mid,end}_seconds the largest receipt-to-processing lag over
+// cameras at the middle and end of the window; latency_ms the percentiles
+// (n, p50, p90, p99, max) of (time an incident start event was read from the
+// engine's stdout - its data.frame_time), where frame_time is the
+// simulator's send time of the triggering frame from its RTCP sender
+// reports. sustained is true when drop_ratio is under --drop-threshold, the
+// lag is not growing and every camera is up; verdict says why not.
 package bench

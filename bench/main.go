@@ -6,41 +6,284 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
 )
 
 // Main runs `vigil bench MODE [flags]`.
 func Main(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("bench: want a mode: offline")
+		return errors.New("bench: want a mode: offline, live, baseline, compare")
 	}
 	switch args[0] {
 	case "offline":
-		fs := flag.NewFlagSet("bench offline", flag.ContinueOnError)
-		fs.SetOutput(errOut)
-		var o OfflineOptions
-		asJSON := fs.Bool("json", false, "print JSON instead of a table")
-		fs.StringVar(&o.Clip, "clip", "", "H.264/H.265 elementary stream (.h264, .h265) (required)")
-		fs.Float64Var(&o.FPS, "fps", 25, "frame rate of the clip")
-		fs.IntVar(&o.Loops, "loops", 3, "passes over the clip")
-		fs.IntVar(&o.Width, "analysis-width", 320, "analysis frame width")
-		fs.Float64Var(&o.AnalysisFPS, "analysis-fps", 5, "analysis rate; 0 analyzes every frame")
-		fs.StringVar(&o.Algorithm, "algorithm", "", "motion algorithm: diff or mog2 (default: the engine's)")
-		fs.BoolVar(&o.NoFFmpeg, "no-ffmpeg", false, "skip the ffmpeg baseline")
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		if o.Clip == "" {
-			return errors.New("bench offline: --clip is required")
-		}
-		r, err := Offline(ctx, o)
+		return mainOffline(ctx, args[1:], out, errOut)
+	case "live":
+		return mainLive(ctx, args[1:], out, errOut)
+	case "baseline", "compare":
+		return mainCompare(ctx, args[0], args[1:], out, errOut)
+	case "capture-worker": // the opencv baseline's child process
+		return CaptureWorker(ctx, args[1:], out)
+	}
+	return fmt.Errorf("bench: unknown mode %q (want offline, live, baseline or compare)", args[0])
+}
+
+func mainOffline(ctx context.Context, args []string, out, errOut io.Writer) error {
+	fs := flag.NewFlagSet("bench offline", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	var o OfflineOptions
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	fs.StringVar(&o.Clip, "clip", "", "H.264/H.265 elementary stream (.h264, .h265) (required)")
+	fs.Float64Var(&o.FPS, "fps", 25, "frame rate of the clip")
+	fs.IntVar(&o.Loops, "loops", 3, "passes over the clip")
+	fs.IntVar(&o.Width, "analysis-width", 320, "analysis frame width")
+	fs.Float64Var(&o.AnalysisFPS, "analysis-fps", 5, "analysis rate; 0 analyzes every frame")
+	fs.StringVar(&o.Algorithm, "algorithm", "", "motion algorithm: diff or mog2 (default: the engine's)")
+	fs.BoolVar(&o.NoFFmpeg, "no-ffmpeg", false, "skip the ffmpeg baseline")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.Clip == "" {
+		return errors.New("bench offline: --clip is required")
+	}
+	r, err := Offline(ctx, o)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(out, r)
+	}
+	PrintOffline(out, r)
+	return nil
+}
+
+// commonFlags are the flags of live, baseline and compare.
+type commonFlags struct {
+	bin, clips, outFile, chart string
+	cameras                    int
+	duration, warmup           time.Duration
+	asJSON                     bool
+	verbose                    bool
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.bin, "vigil", "", "vigil executable run as simulator and engine (default: this one)")
+	fs.StringVar(&c.clips, "clips", "motion=10%,static", "clips per camera share, as for vigil sim")
+	fs.IntVar(&c.cameras, "cameras", 10, "simulated cameras")
+	fs.DurationVar(&c.duration, "duration", 30*time.Second, "measurement window")
+	fs.DurationVar(&c.warmup, "warmup", 5*time.Second, "wait after every camera streams, before measuring")
+	fs.BoolVar(&c.asJSON, "json", false, "print JSON instead of a table")
+	fs.StringVar(&c.outFile, "out", "", "also write the JSON result to this file")
+	fs.StringVar(&c.chart, "chart", "", "write an SVG chart of CPU against cameras to this file")
+	fs.BoolVar(&c.verbose, "v", false, "pass the children's logs to stderr")
+}
+
+func (c *commonFlags) logs(errOut io.Writer) io.Writer {
+	if c.verbose {
+		return errOut
+	}
+	return nil
+}
+
+// emit prints r as a table (print) or JSON, and writes --out.
+func (c *commonFlags) emit(out io.Writer, r any, print func()) error {
+	if c.outFile != "" {
+		f, err := os.Create(c.outFile)
 		if err != nil {
 			return err
 		}
-		if *asJSON {
-			return writeJSON(out, r)
+		if err := writeJSON(f, r); err != nil {
+			f.Close()
+			return err
 		}
-		PrintOffline(out, r)
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	if c.asJSON {
+		return writeJSON(out, r)
+	}
+	print()
+	return nil
+}
+
+func writeChartFile(path, title string, series []Series) error {
+	if path == "" {
 		return nil
 	}
-	return fmt.Errorf("bench: unknown mode %q (want offline)", args[0])
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := WriteChart(f, title, numCPU(), series); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func mainLive(ctx context.Context, args []string, out, errOut io.Writer) error {
+	fs := flag.NewFlagSet("bench live", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	var c commonFlags
+	c.register(fs)
+	mode := fs.String("decode-mode", "", "decode_mode of every camera: all, keyframes or auto (default: the engine's)")
+	udp := fs.Bool("udp", false, "cameras use the UDP transport")
+	ramp := fs.Bool("ramp", false, "find the largest camera count sustained in real time, starting at --cameras")
+	maxCams := fs.Int("max", 1000, "with --ramp: the largest camera count tried")
+	drop := fs.Float64("drop-threshold", 0.005, "largest share of frames dropped that still counts as sustained")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	bin, err := vigilBinary(c.bin)
+	if err != nil {
+		return err
+	}
+	o := LiveOptions{Cameras: c.cameras, Clips: c.clips, Duration: c.duration, Warmup: c.warmup, DecodeMode: *mode,
+		UDP: *udp, DropThreshold: *drop, Progress: newProgress(errOut), Logs: c.logs(errOut)}
+	if *ramp {
+		rr, err := Ramp(ctx, bin, o, *maxCams)
+		if err != nil && rr == nil {
+			return err
+		}
+		s := Series{Name: "vigil (" + orDefault(*mode, "default") + ")"}
+		for _, st := range rr.Steps {
+			s.Points = append(s.Points, [2]float64{float64(st.Cameras), st.Engine.Cores})
+		}
+		if cerr := writeChartFile(c.chart, "vigil bench live --ramp: engine CPU", []Series{s}); cerr != nil {
+			return cerr
+		}
+		if eerr := c.emit(out, rr, func() {
+			PrintLive(out, rr.Steps...)
+			fmt.Fprintf(out, "largest camera count sustained in real time: %d\n", rr.MaxSustained)
+		}); eerr != nil {
+			return eerr
+		}
+		return err
+	}
+	r, err := Live(ctx, bin, o)
+	if err != nil {
+		return err
+	}
+	return c.emit(out, r, func() { PrintLive(out, r) })
+}
+
+// CompareStep is the engine and the baselines at one camera count.
+type CompareStep struct {
+	Cameras   int               `json:"cameras"`
+	Engine    *LiveResult       `json:"engine,omitempty"`
+	Baselines []*BaselineResult `json:"baselines"`
+	// Ratio is each baseline's CPU per camera over the engine's (above 1:
+	// the engine is cheaper).
+	Ratio map[string]float64 `json:"ratio_to_engine,omitempty"`
+}
+
+// CompareResult is the output of `vigil bench baseline` and `compare`.
+type CompareResult struct {
+	Machine struct {
+		Cores int `json:"cores"`
+	} `json:"machine"`
+	Steps []CompareStep `json:"steps"`
+	Chart []Series      `json:"chart"`
+}
+
+func mainCompare(ctx context.Context, mode string, args []string, out, errOut io.Writer) error {
+	fs := flag.NewFlagSet("bench "+mode, flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	var c commonFlags
+	c.register(fs)
+	c.duration = 20 * time.Second
+	steps := fs.String("steps", "", "comma-separated camera counts (default: --cameras)")
+	approaches := fs.String("approaches", "ffmpeg,opencv", "baselines to run: ffmpeg, opencv")
+	decodeMode := fs.String("decode-mode", "", "the engine's decode_mode (compare only)")
+	withEngine := fs.Bool("with-engine", mode == "compare", "also run the engine at each step (compare does)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	bin, err := vigilBinary(c.bin)
+	if err != nil {
+		return err
+	}
+	counts := []int{c.cameras}
+	if *steps != "" {
+		counts = counts[:0]
+		for _, s := range strings.Split(*steps, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || n < 1 {
+				return fmt.Errorf("--steps: %q is not a camera count", s)
+			}
+			counts = append(counts, n)
+		}
+	}
+	prog := newProgress(errOut)
+	res := &CompareResult{}
+	res.Machine.Cores = numCPU()
+	series := map[string]*Series{}
+	add := func(name string, n int, cores float64) {
+		if series[name] == nil {
+			series[name] = &Series{Name: name}
+		}
+		series[name].Points = append(series[name].Points, [2]float64{float64(n), cores})
+	}
+	for _, n := range counts {
+		step := CompareStep{Cameras: n, Ratio: map[string]float64{}}
+		if *withEngine {
+			r, err := Live(ctx, bin, LiveOptions{Cameras: n, Clips: c.clips, Duration: c.duration, Warmup: c.warmup,
+				DecodeMode: *decodeMode, Progress: prog, Logs: c.logs(errOut)})
+			if err != nil {
+				return err
+			}
+			step.Engine = r
+			add("vigil ("+r.DecodeMode+")", n, r.Engine.Cores)
+		}
+		bs, err := Baseline(ctx, bin, BaselineOptions{Cameras: n, Clips: c.clips, Duration: c.duration, Warmup: c.warmup,
+			Approaches: strings.Split(*approaches, ","), Progress: prog, Logs: c.logs(errOut)})
+		if err != nil {
+			return err
+		}
+		step.Baselines = bs
+		for _, b := range bs {
+			add(b.Approach+" per camera", n, b.Process.Cores)
+			if step.Engine != nil && step.Engine.Engine.CoresPerCamera > 0 {
+				step.Ratio[b.Approach] = b.Process.CoresPerCamera / step.Engine.Engine.CoresPerCamera
+			}
+		}
+		res.Steps = append(res.Steps, step)
+	}
+	for _, s := range series {
+		res.Chart = append(res.Chart, *s)
+	}
+	if err := writeChartFile(c.chart, "CPU against cameras: vigil and the usual alternatives", res.Chart); err != nil {
+		return err
+	}
+	return c.emit(out, res, func() { PrintCompare(out, res) })
+}
+
+// PrintCompare writes a compare result as a table for people.
+func PrintCompare(w io.Writer, r *CompareResult) {
+	fmt.Fprintf(w, "%8s %-18s %9s %10s %10s %12s %12s %10s\n", "cameras", "approach", "cores", "core/cam", "rss MiB", "frames", "expected", "max cams")
+	for _, s := range r.Steps {
+		if e := s.Engine; e != nil {
+			fmt.Fprintf(w, "%8d %-18s %9.3f %10.4f %10.1f %12.0f %12s %10.0f\n", s.Cameras, "vigil ("+e.DecodeMode+")",
+				e.Engine.Cores, e.Engine.CoresPerCamera, float64(e.Engine.RSSMaxBytes)/(1<<20), e.FramesReceived, "",
+				sustainable(e.Engine.CoresPerCamera))
+		}
+		for _, b := range s.Baselines {
+			fmt.Fprintf(w, "%8d %-18s %9.3f %10.4f %10.1f %12.0f %12.0f %10.0f\n", s.Cameras, b.Approach,
+				b.Process.Cores, b.Process.CoresPerCamera, float64(b.Process.RSSMaxBytes)/(1<<20), b.FramesRead, b.FramesExpected,
+				b.SustainableCameras)
+		}
+		for a, ratio := range s.Ratio {
+			fmt.Fprintf(w, "%8d %s CPU per camera / vigil's: %.2f\n", s.Cameras, a, ratio)
+		}
+	}
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
 }

@@ -26,7 +26,9 @@ type SimOptions struct {
 }
 
 // RunSim serves the cameras until ctx is done. It prints one RTSP URL per
-// camera on Out, then "ready".
+// camera on Out, then "ready"; when it stops, a last line
+// `summary {"cameras":N,"sent_access_units":M}` with the access units sent
+// (to each camera's readers) over its life.
 func RunSim(ctx context.Context, o SimOptions) error {
 	log, err := engine.NewLogger(o.Logs, "info", "text")
 	if err != nil {
@@ -50,6 +52,11 @@ func RunSim(ctx context.Context, o SimOptions) error {
 	}
 	fmt.Fprintln(o.Out, "ready")
 	<-ctx.Done()
+	var sent uint64
+	for _, c := range cams {
+		sent += srv.SentAccessUnits(c.Path)
+	}
+	fmt.Fprintf(o.Out, "summary {\"cameras\":%d,\"sent_access_units\":%d}\n", len(cams), sent)
 	return nil
 }
 

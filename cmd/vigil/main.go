@@ -3,6 +3,8 @@
 //	vigil run [--config cameras.yaml] [--metrics-addr ADDR]   run the engine (the embedded demo without --config)
 //	vigil sim [--addr ADDR] [--cameras N] [--clip NAME|FILE]... serve clips as RTSP cameras
 //	vigil bench offline --clip FILE                             decode + analyze a clip, beside ffmpeg
+//	vigil bench live --cameras N [--ramp]                       the engine against N simulated cameras, measured from outside
+//	vigil bench compare --steps 5,10,20 [--chart F.svg]         the engine beside ffmpeg and OpenCV per camera
 //	vigil version
 package main
 
@@ -81,6 +83,8 @@ func usage() {
   run      run the engine (the embedded demo when no --config is given)
   sim      serve H.264/H.265 clips as RTSP cameras on loopback
   bench    offline: decode + analyze a clip beside ffmpeg -threads 1
+           live:    the engine against simulated cameras, measured from outside (--ramp)
+           baseline, compare: ffmpeg and OpenCV per camera, beside the engine (--chart)
   version  print the version
 `)
 }

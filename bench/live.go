@@ -1,0 +1,475 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// LiveOptions are the settings of `vigil bench live`.
+type LiveOptions struct {
+	// Binary is the vigil executable started as the simulator and the
+	// engine. It defaults to the running executable.
+	Binary string
+	// Cameras is the number of simulated cameras.
+	Cameras int
+	// Clips assigns clips to cameras as `vigil sim --clips` does.
+	Clips string
+	// Duration is the measurement window, after the warm-up.
+	Duration time.Duration
+	// Warmup is waited after every camera streams, before measuring.
+	Warmup time.Duration
+	// DecodeMode is written into every camera's configuration when set.
+	DecodeMode string
+	// UDP makes the cameras use the UDP transport.
+	UDP bool
+	// DropThreshold is the largest share of frames dropped that still
+	// counts as sustained in real time.
+	DropThreshold float64
+	// Progress receives progress (see newProgress); nil is silent.
+	Progress *progress
+	// Logs receives the children's stderr; nil discards it.
+	Logs io.Writer
+}
+
+// LiveResult is one `vigil bench live` run (JSON schema: bench/doc.go).
+type LiveResult struct {
+	Cameras         int     `json:"cameras"`
+	Clips           string  `json:"clips"`
+	DecodeMode      string  `json:"decode_mode"`
+	Transport       string  `json:"transport"`
+	DurationSeconds float64 `json:"duration_seconds"`
+	// Engine and Simulator are measured from outside, through /proc.
+	Engine    ProcStats `json:"engine"`
+	Simulator ProcStats `json:"simulator"`
+	// Frames over the window, summed over cameras, from the engine's metrics.
+	FramesReceived float64 `json:"frames_received"`
+	FramesDecoded  float64 `json:"frames_decoded"`
+	FramesAnalyzed float64 `json:"frames_analyzed"`
+	FramesSkipped  float64 `json:"frames_skipped"`
+	FramesDropped  float64 `json:"frames_dropped"`
+	// SimulatorSent is the access units the simulator sent over its life;
+	// EngineReceivedTotal what the engine received over its life.
+	SimulatorSent       float64 `json:"simulator_sent"`
+	EngineReceivedTotal float64 `json:"engine_received_total"`
+	// DropRatio is dropped / (received - skipped): the share of the frames
+	// meant for decoding that overload shed.
+	DropRatio float64 `json:"drop_ratio"`
+	// LagMidSeconds and LagEndSeconds are the largest receipt-to-processing
+	// lag over cameras at the middle and the end of the window.
+	LagMidSeconds float64 `json:"lag_mid_seconds"`
+	LagEndSeconds float64 `json:"lag_end_seconds"`
+	CamerasUp     int     `json:"cameras_up"`
+	// Incidents counts incident start events read from the engine's stdout
+	// during the run; Latency is from each start event's frame time (the
+	// simulator's send time, from its RTCP sender reports) to the moment the
+	// event was read.
+	Incidents int          `json:"incidents"`
+	Latency   LatencyStats `json:"latency_ms"`
+	// Sustained: drop ratio under the threshold, lag not growing, every
+	// camera up.
+	Sustained bool   `json:"sustained"`
+	Verdict   string `json:"verdict"`
+}
+
+// LatencyStats are percentiles in milliseconds.
+type LatencyStats struct {
+	N   int     `json:"n"`
+	P50 float64 `json:"p50"`
+	P90 float64 `json:"p90"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+func latencyStats(ms []float64) LatencyStats {
+	if len(ms) == 0 {
+		return LatencyStats{}
+	}
+	s := slices.Clone(ms)
+	slices.Sort(s)
+	q := func(p float64) float64 { return s[min(len(s)-1, int(p*float64(len(s))))] }
+	return LatencyStats{N: len(s), P50: q(0.5), P90: q(0.9), P99: q(0.99), Max: s[len(s)-1]}
+}
+
+// simChild is a running `vigil sim`.
+type simChild struct {
+	*child
+	urls    []string
+	summary chan string
+}
+
+func startSimChild(ctx context.Context, bin string, n int, clips string, udp bool, logs io.Writer) (*simChild, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"sim", "--addr", addr, "--cameras", strconv.Itoa(n), "--clips", clips}
+	if udp {
+		args = append(args, "--udp")
+	}
+	c, out, err := startChild(ctx, bin, args, nil, logs, true)
+	if err != nil {
+		return nil, err
+	}
+	s := &simChild{child: c, summary: make(chan string, 1)}
+	ready := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		isReady := false
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case line == "ready":
+				isReady = true
+				ready <- nil
+			case strings.HasPrefix(line, "summary "):
+				s.summary <- strings.TrimPrefix(line, "summary ")
+			case !isReady:
+				url, _, _ := strings.Cut(line, " ")
+				s.urls = append(s.urls, url)
+			}
+		}
+		if !isReady {
+			ready <- errors.New("simulator exited before it was ready")
+		}
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			c.stop(time.Second)
+			return nil, err
+		}
+	case <-time.After(60 * time.Second):
+		c.stop(time.Second)
+		return nil, errors.New("simulator not ready after 60s")
+	}
+	return s, nil
+}
+
+// sent stops the simulator and returns the access units it sent.
+func (s *simChild) stopAndCount() float64 {
+	s.stop(5 * time.Second)
+	select {
+	case line := <-s.summary:
+		var v struct {
+			Sent float64 `json:"sent_access_units"`
+		}
+		if json.Unmarshal([]byte(line), &v) == nil {
+			return v.Sent
+		}
+	case <-time.After(2 * time.Second):
+	}
+	return 0
+}
+
+// engineChild is a running `vigil run` and what its stdout said.
+type engineChild struct {
+	*child
+	addr string
+	dir  string
+
+	mu        sync.Mutex
+	incidents int
+	latencyMS []float64
+	measuring bool
+}
+
+func startEngineChild(ctx context.Context, bin string, urls []string, mode string, udp bool, logs io.Writer) (*engineChild, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "vigil-bench-")
+	if err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "listen: %q\ncameras:\n", addr)
+	for i, u := range urls {
+		fmt.Fprintf(&b, "  - id: cam%03d\n    url: %q\n", i+1, u)
+		if mode != "" {
+			fmt.Fprintf(&b, "    decode_mode: %s\n", mode)
+		}
+		if udp {
+			b.WriteString("    transport: udp\n")
+		}
+	}
+	cfg := filepath.Join(dir, "cameras.yaml")
+	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	c, out, err := startChild(ctx, bin, []string{"run", "--config", cfg, "--log-level", "warn"}, nil, logs, true)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	e := &engineChild{child: c, addr: addr, dir: dir}
+	go e.readEvents(out)
+	return e, nil
+}
+
+// readEvents reads incident events from the engine's stdout.
+func (e *engineChild) readEvents(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		now := time.Now()
+		var ev struct {
+			Type string `json:"type"`
+			Data struct {
+				FrameTime       time.Time `json:"frame_time"`
+				FrameTimeSource string    `json:"frame_time_source"`
+				Kind            string    `json:"kind"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Type != "vigil.incident.start" || ev.Data.Kind == "camera_offline" {
+			continue
+		}
+		e.mu.Lock()
+		if e.measuring {
+			e.incidents++
+			if ev.Data.FrameTimeSource == "rtcp" {
+				e.latencyMS = append(e.latencyMS, float64(now.Sub(ev.Data.FrameTime).Microseconds())/1000)
+			}
+		}
+		e.mu.Unlock()
+	}
+}
+
+func (e *engineChild) close() {
+	e.stop(10 * time.Second)
+	os.RemoveAll(e.dir)
+}
+
+// Live runs the simulator and the engine as separate processes and
+// measures the engine from outside.
+func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
+	if o.Cameras < 1 {
+		return nil, fmt.Errorf("cameras: %d must be at least 1", o.Cameras)
+	}
+	if o.Duration <= 0 {
+		o.Duration = 30 * time.Second
+	}
+	if o.DropThreshold <= 0 {
+		o.DropThreshold = 0.005
+	}
+	if o.Clips == "" {
+		o.Clips = "motion=10%,static"
+	}
+	logs := o.Logs
+	if logs == nil {
+		logs = io.Discard
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	res := &LiveResult{Cameras: o.Cameras, Clips: o.Clips, DecodeMode: o.DecodeMode, Transport: "tcp"}
+	if o.UDP {
+		res.Transport = "udp"
+	}
+	if res.DecodeMode == "" {
+		res.DecodeMode = "default"
+	}
+	o.Progress.step(fmt.Sprintf("live %d cameras: starting the simulator", o.Cameras), 0)
+	sim, err := startSimChild(ctx, bin, o.Cameras, o.Clips, o.UDP, logs)
+	if err != nil {
+		return nil, err
+	}
+	simStopped := false
+	defer func() {
+		if !simStopped {
+			sim.stop(5 * time.Second)
+		}
+	}()
+	eng, err := startEngineChild(ctx, bin, sim.urls, o.DecodeMode, o.UDP, logs)
+	if err != nil {
+		return nil, err
+	}
+	defer eng.close()
+
+	client := &http.Client{Timeout: 10 * time.Second}
+	o.Progress.step(fmt.Sprintf("live %d cameras: waiting for every camera", o.Cameras), 0)
+	deadline := time.Now().Add(60*time.Second + time.Duration(o.Cameras)*50*time.Millisecond)
+	for {
+		s, err := scrapeMetrics(client, eng.addr)
+		if err == nil && int(s.sum("vigil_camera_up")) == o.Cameras {
+			break
+		}
+		if time.Now().After(deadline) {
+			up := 0.0
+			if s != nil {
+				up = s.sum("vigil_camera_up")
+			}
+			return nil, fmt.Errorf("only %g of %d cameras streaming after the start-up wait", up, o.Cameras)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case err := <-eng.wait:
+			eng.wait <- err
+			return nil, fmt.Errorf("engine exited during start-up: %v", err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	if o.Warmup > 0 {
+		o.Progress.step(fmt.Sprintf("live %d cameras: warming up", o.Cameras), 0)
+		if !sleepCtx(ctx, o.Warmup) {
+			return nil, ctx.Err()
+		}
+	}
+
+	s0, err := scrapeMetrics(client, eng.addr)
+	if err != nil {
+		return nil, err
+	}
+	eng.mu.Lock()
+	eng.measuring = true
+	eng.mu.Unlock()
+	mEng := startMeter([]int{eng.pid()})
+	mSim := startMeter([]int{sim.pid()})
+	start := time.Now()
+	var sMid *scrape
+	for time.Since(start) < o.Duration {
+		el := time.Since(start)
+		o.Progress.step(fmt.Sprintf("live %d cameras: measuring", o.Cameras), float64(el)/float64(o.Duration))
+		if sMid == nil && el >= o.Duration/2 {
+			sMid, _ = scrapeMetrics(client, eng.addr)
+		}
+		if !sleepCtx(ctx, min(time.Second, o.Duration-el)) {
+			return nil, ctx.Err()
+		}
+	}
+	s1, err := scrapeMetrics(client, eng.addr)
+	if err != nil {
+		return nil, err
+	}
+	res.DurationSeconds = time.Since(start).Seconds()
+	res.Engine = mEng.end(o.Cameras)
+	res.Simulator = mSim.end(o.Cameras)
+	o.Progress.done(fmt.Sprintf("live %d cameras: measured", o.Cameras))
+
+	d := func(name string, match ...string) float64 { return s1.sum(name, match...) - s0.sum(name, match...) }
+	res.FramesReceived = d("vigil_camera_frames_received_total")
+	res.FramesDecoded = d("vigil_camera_frames_decoded_total")
+	res.FramesAnalyzed = d("vigil_camera_frames_analyzed_total")
+	res.FramesSkipped = d("vigil_camera_frames_skipped_total")
+	res.FramesDropped = d("vigil_camera_frames_dropped_total", "reason", "!closed")
+	if want := res.FramesReceived - res.FramesSkipped; want > 0 {
+		res.DropRatio = res.FramesDropped / want
+	}
+	res.LagMidSeconds = sMid.maxOf("vigil_camera_lag_seconds")
+	res.LagEndSeconds = s1.maxOf("vigil_camera_lag_seconds")
+	res.CamerasUp = int(s1.sum("vigil_camera_up"))
+	res.EngineReceivedTotal = s1.sum("vigil_camera_frames_received_total")
+	eng.mu.Lock()
+	res.Incidents = eng.incidents
+	res.Latency = latencyStats(eng.latencyMS)
+	eng.mu.Unlock()
+
+	eng.close()
+	res.SimulatorSent = sim.stopAndCount()
+	simStopped = true
+
+	lagGrowing := res.LagEndSeconds > 1 && res.LagEndSeconds > 2*res.LagMidSeconds
+	res.Sustained = res.DropRatio <= o.DropThreshold && !lagGrowing && res.CamerasUp == o.Cameras
+	switch {
+	case res.Sustained:
+		res.Verdict = "sustained in real time"
+	case res.CamerasUp != o.Cameras:
+		res.Verdict = fmt.Sprintf("%d of %d cameras up", res.CamerasUp, o.Cameras)
+	case lagGrowing:
+		res.Verdict = fmt.Sprintf("lag growing (%.2fs → %.2fs)", res.LagMidSeconds, res.LagEndSeconds)
+	default:
+		res.Verdict = fmt.Sprintf("%.2f%% of frames dropped (threshold %.2f%%)", 100*res.DropRatio, 100*o.DropThreshold)
+	}
+	return res, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// RampResult is a `vigil bench live --ramp` run: the steps and the largest
+// camera count sustained.
+type RampResult struct {
+	Steps        []*LiveResult `json:"steps"`
+	MaxSustained int           `json:"max_sustained_cameras"`
+}
+
+// Ramp finds the largest camera count the machine sustains in real time:
+// it doubles from o.Cameras until a step fails (or max), then bisects.
+func Ramp(ctx context.Context, bin string, o LiveOptions, maxCameras int) (*RampResult, error) {
+	rr := &RampResult{}
+	run := func(n int) (bool, error) {
+		oo := o
+		oo.Cameras = n
+		r, err := Live(ctx, bin, oo)
+		if err != nil {
+			return false, err
+		}
+		rr.Steps = append(rr.Steps, r)
+		if r.Sustained {
+			rr.MaxSustained = max(rr.MaxSustained, n)
+		}
+		return r.Sustained, nil
+	}
+	good, bad := 0, 0
+	for n := max(1, o.Cameras); ; n *= 2 {
+		n = min(n, maxCameras)
+		ok, err := run(n)
+		if err != nil {
+			return rr, err
+		}
+		if !ok {
+			bad = n
+			break
+		}
+		good = n
+		if n == maxCameras {
+			return rr, nil
+		}
+	}
+	// Bisect to within 10% (at least 1 camera).
+	for bad-good > max(1, good/10) {
+		mid := (good + bad) / 2
+		ok, err := run(mid)
+		if err != nil {
+			return rr, err
+		}
+		if ok {
+			good = mid
+		} else {
+			bad = mid
+		}
+	}
+	return rr, nil
+}
+
+// PrintLive writes results as a table for people.
+func PrintLive(w io.Writer, rs ...*LiveResult) {
+	fmt.Fprintf(w, "%8s %-10s %9s %9s %10s %9s %9s %8s %8s %9s %9s %s\n",
+		"cameras", "mode", "cores", "core/cam", "rss MiB", "analyzed", "dropped%", "lag s", "events", "p50 ms", "p99 ms", "verdict")
+	for _, r := range rs {
+		fmt.Fprintf(w, "%8d %-10s %9.3f %9.4f %10.1f %9.0f %9.3f %8.2f %8d %9.0f %9.0f %s\n",
+			r.Cameras, r.DecodeMode, r.Engine.Cores, r.Engine.CoresPerCamera, float64(r.Engine.RSSMaxBytes)/(1<<20),
+			r.FramesAnalyzed, 100*r.DropRatio, r.LagEndSeconds, r.Incidents, r.Latency.P50, r.Latency.P99, r.Verdict)
+	}
+}

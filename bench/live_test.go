@@ -1,0 +1,114 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var (
+	buildOnce sync.Once
+	vigilBin  string
+	buildErr  error
+)
+
+// vigilExecutable builds cmd/vigil once for the tests that run it as a
+// child process.
+func vigilExecutable(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "vigil-bench-test-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		vigilBin = filepath.Join(dir, "vigil")
+		out, err := exec.Command("go", "build", "-o", vigilBin, "../cmd/vigil").CombinedOutput()
+		if err != nil {
+			buildErr = err
+			vigilBin = string(out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build vigil: %v\n%s", buildErr, vigilBin)
+	}
+	return vigilBin
+}
+
+// TestLiveShort runs `vigil bench live` for a few seconds against real
+// child processes and checks the JSON is complete and sane.
+func TestLiveShort(t *testing.T) {
+	bin := vigilExecutable(t)
+	var out, errOut bytes.Buffer
+	err := Main(context.Background(), []string{"live", "--vigil", bin, "--cameras", "3", "--clips", "motion=34%,static",
+		"--duration", "5s", "--warmup", "1s", "--json"}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	var r LiveResult
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, out.String())
+	}
+	if r.Cameras != 3 || r.CamerasUp != 3 || r.DurationSeconds < 4.5 {
+		t.Errorf("cameras %d, up %d, duration %g", r.Cameras, r.CamerasUp, r.DurationSeconds)
+	}
+	if r.Engine.CPUSeconds <= 0 || r.Engine.RSSMaxBytes <= 0 || r.Simulator.CPUSeconds <= 0 {
+		t.Errorf("process figures missing: engine %+v, simulator %+v", r.Engine, r.Simulator)
+	}
+	// 3 cameras at 25 fps for ~5 s.
+	if want := 3 * 25 * r.DurationSeconds; r.FramesReceived < 0.8*want || r.FramesReceived > 1.2*want {
+		t.Errorf("frames received in the window %g, want about %g", r.FramesReceived, want)
+	}
+	// Over their whole lives the engine received what the simulator sent,
+	// less what was in flight at the ends.
+	if r.SimulatorSent <= 0 || r.EngineReceivedTotal < 0.9*r.SimulatorSent || r.EngineReceivedTotal > r.SimulatorSent {
+		t.Errorf("engine received %g access units in all, the simulator sent %g", r.EngineReceivedTotal, r.SimulatorSent)
+	}
+	if r.FramesAnalyzed <= 0 || r.Verdict == "" {
+		t.Errorf("analyzed %g, verdict %q", r.FramesAnalyzed, r.Verdict)
+	}
+	if !strings.Contains(errOut.String(), "measuring") {
+		t.Errorf("no progress lines on a non-terminal: %q", errOut.String())
+	}
+}
+
+// TestBaselineShort runs both baselines beside the engine for a few seconds
+// and writes the chart.
+func TestBaselineShort(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg is not installed")
+	}
+	bin := vigilExecutable(t)
+	chart := filepath.Join(t.TempDir(), "cpu.svg")
+	var out, errOut bytes.Buffer
+	err := Main(context.Background(), []string{"compare", "--vigil", bin, "--cameras", "2", "--duration", "4s",
+		"--warmup", "2s", "--json", "--chart", chart}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	var r CompareResult
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, out.String())
+	}
+	if len(r.Steps) != 1 || r.Steps[0].Engine == nil || len(r.Steps[0].Baselines) != 2 {
+		t.Fatalf("steps: %+v", r.Steps)
+	}
+	for _, b := range r.Steps[0].Baselines {
+		if b.Process.CPUSeconds <= 0 || b.FramesRead <= 0 || b.FramesRead > 1.1*b.FramesExpected {
+			t.Errorf("%s: cpu %g s, frames %g of %g expected", b.Approach, b.Process.CPUSeconds, b.FramesRead, b.FramesExpected)
+		}
+		if r.Steps[0].Ratio[b.Approach] <= 0 {
+			t.Errorf("%s: no ratio to the engine", b.Approach)
+		}
+	}
+	svg, err := os.ReadFile(chart)
+	if err != nil || !bytes.Contains(svg, []byte("<svg")) || !bytes.Contains(svg, []byte("ffmpeg per camera")) {
+		t.Errorf("chart: %v %.200s", err, svg)
+	}
+}

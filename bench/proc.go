@@ -1,0 +1,219 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat:
+// 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+// procCPU returns a process's user+system CPU time from /proc/PID/stat.
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; fields resume after ')'.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, errors.New("malformed /proc stat")
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, errors.New("malformed /proc stat")
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
+	st, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("malformed /proc stat")
+	}
+	return time.Duration(ut+st) * time.Second / clockTicks, nil
+}
+
+// procRSS returns a process's resident set size in bytes.
+func procRSS(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no VmRSS")
+}
+
+// ProcStats is what a benchmark measured of one process (or a group of
+// processes, summed) from outside, through /proc.
+type ProcStats struct {
+	// CPUSeconds is user+system CPU time over the measurement window.
+	CPUSeconds float64 `json:"cpu_seconds"`
+	// Cores is CPUSeconds divided by the window's wall time.
+	Cores float64 `json:"cores"`
+	// CoresPerCamera is Cores divided by the camera count.
+	CoresPerCamera float64 `json:"cores_per_camera"`
+	// RSSMaxBytes and RSSAvgBytes are the peak and mean resident set size
+	// sampled over the window (summed over the group).
+	RSSMaxBytes int64 `json:"rss_max_bytes"`
+	RSSAvgBytes int64 `json:"rss_avg_bytes"`
+}
+
+// meter samples the CPU and RSS of a set of processes.
+type meter struct {
+	pids   []int
+	cpu0   time.Duration
+	t0     time.Time
+	mu     sync.Mutex
+	rssMax int64
+	rssSum int64
+	rssN   int64
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+func cpuOf(pids []int) time.Duration {
+	var sum time.Duration
+	for _, p := range pids {
+		c, _ := procCPU(p)
+		sum += c
+	}
+	return sum
+}
+
+// startMeter begins a measurement window now.
+func startMeter(pids []int) *meter {
+	m := &meter{pids: pids, cpu0: cpuOf(pids), t0: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(m.done)
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			var rss int64
+			for _, p := range m.pids {
+				r, _ := procRSS(p)
+				rss += r
+			}
+			m.mu.Lock()
+			m.rssMax = max(m.rssMax, rss)
+			m.rssSum += rss
+			m.rssN++
+			m.mu.Unlock()
+			select {
+			case <-m.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return m
+}
+
+// end closes the window and returns its figures for n cameras.
+func (m *meter) end(n int) ProcStats {
+	cpu := cpuOf(m.pids) - m.cpu0
+	wall := time.Since(m.t0)
+	close(m.stop)
+	<-m.done
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := ProcStats{CPUSeconds: cpu.Seconds(), RSSMaxBytes: m.rssMax}
+	if m.rssN > 0 {
+		s.RSSAvgBytes = m.rssSum / m.rssN
+	}
+	if wall > 0 {
+		s.Cores = cpu.Seconds() / wall.Seconds()
+	}
+	if n > 0 {
+		s.CoresPerCamera = s.Cores / float64(n)
+	}
+	return s
+}
+
+// child is a process the benchmark started, in its own process group so
+// that stopping it stops its children too.
+type child struct {
+	cmd  *exec.Cmd
+	name string
+	wait chan error
+}
+
+// startChild starts name with args; stdout goes to the returned reader
+// when wantStdout, stderr to errOut.
+func startChild(ctx context.Context, name string, args []string, env []string, errOut io.Writer, wantStdout bool) (*child, io.Reader, error) {
+	cmd := exec.Command(name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = errOut
+	var out io.Reader
+	if wantStdout {
+		r, err := cmd.StdoutPipe()
+		if err != nil {
+			return nil, nil, err
+		}
+		out = r
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	c := &child{cmd: cmd, name: name, wait: make(chan error, 1)}
+	go func() { c.wait <- cmd.Wait() }()
+	context.AfterFunc(ctx, func() { c.kill() })
+	return c, out, nil
+}
+
+func (c *child) pid() int { return c.cmd.Process.Pid }
+
+// stop asks the process group to end (SIGTERM), then kills it after grace.
+// It returns once the process has been reaped.
+func (c *child) stop(grace time.Duration) {
+	syscall.Kill(-c.pid(), syscall.SIGTERM) //nolint:errcheck // already gone is fine
+	select {
+	case err := <-c.wait:
+		c.wait <- err
+	case <-time.After(grace):
+		c.kill()
+		err := <-c.wait
+		c.wait <- err
+	}
+}
+
+func (c *child) kill() { syscall.Kill(-c.pid(), syscall.SIGKILL) } //nolint:errcheck
+
+// freeAddr returns a free loopback TCP address.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// vigilBinary returns the vigil executable to run children with.
+func vigilBinary(path string) (string, error) {
+	if path != "" {
+		return path, nil
+	}
+	return os.Executable()
+}
+
+func numCPU() int { return runtime.NumCPU() }

@@ -1,0 +1,103 @@
+package bench
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+)
+
+// scrape is one reading of the engine's /metrics.
+type scrape struct {
+	at       time.Time
+	families map[string]*dto.MetricFamily
+}
+
+func scrapeMetrics(client *http.Client, addr string) (*scrape, error) {
+	res, err := client.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /metrics: %s", res.Status)
+	}
+	var p expfmt.TextParser
+	fams, err := p.TextToMetricFamilies(res.Body)
+	if err != nil {
+		return nil, fmt.Errorf("parse /metrics: %w", err)
+	}
+	return &scrape{at: time.Now(), families: fams}, nil
+}
+
+func value(m *dto.Metric) float64 {
+	switch {
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	case m.Gauge != nil:
+		return m.Gauge.GetValue()
+	case m.Untyped != nil:
+		return m.Untyped.GetValue()
+	}
+	return 0
+}
+
+func label(m *dto.Metric, name string) string {
+	for _, l := range m.Label {
+		if l.GetName() == name {
+			return l.GetValue()
+		}
+	}
+	return ""
+}
+
+// sum adds a family's samples whose labels match every pair of match
+// (a value starting with "!" matches anything but the rest).
+func (s *scrape) sum(name string, match ...string) float64 {
+	if s == nil {
+		return 0
+	}
+	f := s.families[name]
+	if f == nil {
+		return 0
+	}
+	total := 0.0
+next:
+	for _, m := range f.Metric {
+		for i := 0; i+1 < len(match); i += 2 {
+			v, want := label(m, match[i]), match[i+1]
+			if len(want) > 0 && want[0] == '!' {
+				if v == want[1:] {
+					continue next
+				}
+			} else if v != want {
+				continue next
+			}
+		}
+		total += value(m)
+	}
+	return total
+}
+
+// perCamera returns a family's value per camera label.
+func (s *scrape) perCamera(name string) map[string]float64 {
+	out := map[string]float64{}
+	if s == nil || s.families[name] == nil {
+		return out
+	}
+	for _, m := range s.families[name].Metric {
+		out[label(m, "camera")] += value(m)
+	}
+	return out
+}
+
+// maxOf returns the largest sample of a family.
+func (s *scrape) maxOf(name string) float64 {
+	best := 0.0
+	for _, v := range s.perCamera(name) {
+		best = max(best, v)
+	}
+	return best
+}
