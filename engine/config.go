@@ -87,8 +87,11 @@ type CameraConfig struct {
 	// only) or "auto" (keyframes while the bitstream is idle, everything
 	// while it is active or an incident is open, catching up from the last
 	// keyframe on waking).
-	// It defaults to "all".
+	// It defaults to "auto".
 	DecodeMode string `yaml:"decode_mode"`
+	// Activity tunes mode auto's compressed-domain activity signal; see
+	// ingest.ActivityConfig for the keys and defaults.
+	Activity ingest.ActivityConfig `yaml:"activity"`
 	// Motion tunes motion detection; see analyze.MotionConfig for defaults.
 	Motion analyze.MotionConfig `yaml:"motion"`
 }
@@ -149,7 +152,7 @@ func (c *CameraConfig) UnmarshalYAML(n *yaml.Node) error {
 func DefaultCamera() CameraConfig {
 	return CameraConfig{
 		Transport:     "tcp",
-		DecodeMode:    ModeAll,
+		DecodeMode:    ModeAuto,
 		StallTimeout:  5 * time.Second,
 		OfflineGrace:  10 * time.Second,
 		BackoffMin:    time.Second,
@@ -226,6 +229,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s.backoff_min: %s must be at least 1ms", at, cam.BackoffMin)
 		case cam.BackoffMax < cam.BackoffMin:
 			return fmt.Errorf("%s.backoff_max: %s is below backoff_min %s", at, cam.BackoffMax, cam.BackoffMin)
+		}
+		if err := cam.Activity.Validate(); err != nil {
+			return fmt.Errorf("%s.activity.%w", at, err)
 		}
 		if err := cam.Motion.Validate(); err != nil {
 			return fmt.Errorf("%s.motion: %w", at, err)

@@ -79,11 +79,11 @@ func FuzzDepacketizeDecode(f *testing.F) {
 				Timestamp: uint32(seq) * 3600, Marker: marker}, Payload: b[:n]}
 			b = b[n:]
 			seq++
-			au, _, ok := dp.Packet(pkt)
+			au, ok := dp.Packet(pkt)
 			if !ok {
 				continue
 			}
-			if _, err := dec.Decode(au, int64(seq)); err != nil && !errors.Is(err, decode.ErrInvalidData) {
+			if _, err := dec.Decode(au.Data, int64(seq)); err != nil && !errors.Is(err, decode.ErrInvalidData) {
 				t.Fatalf("decode error not marked as invalid data: %v", err)
 			}
 		}
@@ -171,8 +171,8 @@ func TestDepacketizeSeedsDecode(t *testing.T) {
 			n := min(int(b[1])<<8|int(b[2]), len(b)-3)
 			pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Marker: b[0] == 1}, Payload: b[3 : 3+n]}
 			b = b[3+n:]
-			if au, _, ok := dp.Packet(pkt); ok {
-				if got, err := dec.Decode(au, int64(seq)); err == nil && got {
+			if au, ok := dp.Packet(pkt); ok {
+				if got, err := dec.Decode(au.Data, int64(seq)); err == nil && got {
 					pictures++
 				}
 			}

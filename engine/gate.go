@@ -22,9 +22,9 @@ const (
 // activitySignal is the compressed-domain activity detector the gate
 // consults for every access unit, on the RTP reader goroutine.
 type activitySignal interface {
-	// Observe takes an Annex-B access unit and reports whether the scene is
-	// active.
-	Observe(au []byte, key bool, pts time.Duration) bool
+	// Observe takes an access unit's size, keyframe flag, slice QP (-1
+	// unknown) and PTS, and reports whether the scene is active.
+	Observe(size int, key bool, qp int, pts time.Duration) bool
 	// Reset forgets the stream (a new one starts).
 	Reset()
 }
@@ -97,7 +97,7 @@ func (g *gate) clear() {
 func (g *gate) route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
 	active := false
 	if g.act != nil {
-		active = g.act.Observe(au.Data, au.Key, au.PTS)
+		active = g.act.Observe(len(au.Data), au.Key, au.QP, au.PTS)
 	}
 	if g.keyframesOnly.Load() || g.mode == ModeKeyframes {
 		g.wasKeyframesOnly = true
@@ -191,35 +191,5 @@ func newActivity(cfg CameraConfig) activitySignal {
 	if cfg.DecodeMode != ModeAuto {
 		return nil
 	}
-	return &sizeActivity{}
-}
-
-// sizeActivity is a stand-in activity signal from access-unit sizes alone:
-// a non-key unit much larger than the idle baseline is activity.
-type sizeActivity struct {
-	mean   float64
-	n      int
-	lastOn time.Duration
-	on     bool
-}
-
-func (a *sizeActivity) Reset() { *a = sizeActivity{} }
-
-func (a *sizeActivity) Observe(au []byte, key bool, pts time.Duration) bool {
-	if key {
-		return a.on && pts-a.lastOn < 2*time.Second
-	}
-	size := float64(len(au))
-	if a.n < 25 {
-		a.n++
-		a.mean += (size - a.mean) / float64(a.n)
-		return false
-	}
-	if size > 3*a.mean+200 {
-		a.on, a.lastOn = true, pts
-	} else {
-		a.mean += (size - a.mean) / 64
-	}
-	a.on = a.on && pts-a.lastOn < 2*time.Second
-	return a.on
+	return ingest.NewActivity(cfg.Activity)
 }

@@ -13,7 +13,7 @@ type scriptedActivity struct {
 	i      int
 }
 
-func (s *scriptedActivity) Observe([]byte, bool, time.Duration) bool {
+func (s *scriptedActivity) Observe(int, bool, int, time.Duration) bool {
 	a := s.active(s.i)
 	s.i++
 	return a

@@ -44,6 +44,7 @@ func fastCamera(id, url string) CameraConfig {
 	c.BackoffMin, c.BackoffMax = 100*time.Millisecond, 400*time.Millisecond
 	c.OfflineGrace = 500 * time.Millisecond
 	c.StallTimeout = time.Second
+	c.DecodeMode = ModeAll // these tests count decoded frames
 	return c
 }
 

@@ -30,6 +30,9 @@ type AccessUnit struct {
 	CaptureTime time.Time
 	// Received is when the access unit's last packet arrived.
 	Received time.Time
+	// QP is the first slice's quantizer read from its header (H.264), or
+	// -1 when unknown (H.265, or a header the parser does not follow).
+	QP int
 }
 
 // StreamInfo describes a stream that started playing.

@@ -14,7 +14,19 @@ import (
 type Depacketizer struct {
 	dec    depacketizer
 	prm    *params
+	qp     *SliceQP // H.264 only
 	gotKey bool
+}
+
+// newDepacketizer wraps a format's depacketizer and parameter sets.
+func newDepacketizer(dec depacketizer, prm *params) *Depacketizer {
+	d := &Depacketizer{dec: dec, prm: prm}
+	if prm.codec == H264 {
+		d.qp = &SliceQP{}
+		d.qp.Param(prm.sps) //nolint:errcheck // a bad SDP parameter set only costs the QP signal
+		d.qp.Param(prm.pps) //nolint:errcheck
+	}
+	return d
 }
 
 // NewDepacketizer returns a depacketizer for codec with no out-of-band
@@ -33,22 +45,28 @@ func NewDepacketizer(codec Codec) (*Depacketizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Depacketizer{dec: dec, prm: prm}, nil
+	return newDepacketizer(dec, prm), nil
 }
 
 // Packet consumes one packet. When it completes an access unit that can be
-// handed on, it returns the unit's Annex-B data and whether it is a
-// keyframe; ok is false otherwise (more packets needed, a broken packet, or
-// no keyframe seen yet). Broken input is dropped, never a panic.
-func (d *Depacketizer) Packet(pkt *rtp.Packet) (data []byte, key, ok bool) {
+// handed on, it returns the unit with Data, Key and QP set; ok is false
+// otherwise (more packets needed, a broken packet, or no keyframe seen
+// yet). Broken input is dropped, never a panic.
+func (d *Depacketizer) Packet(pkt *rtp.Packet) (au AccessUnit, ok bool) {
 	nalus, err := d.dec.Decode(pkt)
 	if err != nil || len(nalus) == 0 {
-		return nil, false, false
+		return AccessUnit{}, false
 	}
-	key = d.prm.isRandomAccess(nalus)
+	key := d.prm.isRandomAccess(nalus)
 	if !d.gotKey && !key {
-		return nil, false, false
+		return AccessUnit{}, false
 	}
 	d.gotKey = true
-	return d.prm.annexB(nalus, key), key, true
+	au = AccessUnit{Data: d.prm.annexB(nalus, key), Key: key, QP: -1}
+	if d.qp != nil {
+		if qp, err := d.qp.QP(nalus); err == nil {
+			au.QP = qp
+		}
+	}
+	return au, true
 }

@@ -58,10 +58,10 @@ func (s *Session) stream() (streamed bool, err error) {
 		return false, fmt.Errorf("describe: %w", err)
 	}
 	medi, forma, codec, dec, prm, err := pickVideo(desc)
-	dp := &Depacketizer{dec: dec, prm: prm}
 	if err != nil {
 		return false, err
 	}
+	dp := newDepacketizer(dec, prm)
 	if _, err := c.Setup(desc.BaseURL, medi, 0, 0); err != nil {
 		return false, fmt.Errorf("setup: %w", err)
 	}
@@ -84,7 +84,7 @@ func (s *Session) stream() (streamed bool, err error) {
 	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
 		s.bytesReceived.Add(uint64(len(pkt.Payload)))
 		st.packet(pkt, time.Now())
-		data, key, ok := dp.Packet(pkt)
+		au, ok := dp.Packet(pkt)
 		if !ok {
 			return // more packets needed, a broken packet, or no keyframe yet
 		}
@@ -94,10 +94,10 @@ func (s *Session) stream() (streamed bool, err error) {
 			pts = time.Duration(v) * time.Second / time.Duration(forma.ClockRate())
 		}
 		st.accessUnit(now)
-		if key {
+		if au.Key {
 			st.keyframe(pts)
 		}
-		au := AccessUnit{Data: data, Key: key, PTS: pts, Received: now}
+		au.PTS, au.Received = pts, now
 		if ntp, ok := clock.captureTime(pkt.SSRC, pkt.Timestamp); ok {
 			au.CaptureTime = ntp
 		}

@@ -11,3 +11,4 @@ fuzz=${FUZZTIME:-10s}
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzz" ./decode/
 go test -run '^$' -fuzz '^FuzzParseConfig$' -fuzztime "$fuzz" ./engine/
 go test -run '^$' -fuzz '^FuzzDepacketizeDecode$' -fuzztime "$fuzz" ./engine/
+go test -run '^$' -fuzz '^FuzzSliceQP$' -fuzztime "$fuzz" ./ingest/

@@ -30,14 +30,14 @@ BOX_X='-80+180*(t-3)'
 BOX_Y=140
 
 background="color=c=0x505050:s=${W}x${H}:r=${FPS}:d=${DUR},format=yuv420p,geq=lum='60+X/8+Y/8':cb=128:cr=128,drawgrid=w=40:h=40:t=2:c=0xc0c0c0@0.6"
-noise="noise=alls=6:allf=t"
+noise="noise=alls=3:allf=t"
 
 static_graph="${background},${noise}[out]"
 motion_graph="${background}[bg];color=c=white:s=80x80:r=${FPS}:d=${DUR}[box];[bg][box]overlay=x='${BOX_X}':y=${BOX_Y}:enable='between(t,3,7-0.001)':eof_action=pass,${noise}[out]"
 
 common=(-hide_banner -loglevel error -y)
 
-x264=(-c:v libx264 -preset medium -crf 22 -pix_fmt yuv420p -r "${FPS}"
+x264=(-c:v libx264 -preset medium -qp 26 -pix_fmt yuv420p -r "${FPS}"
 	-g 50 -keyint_min 50 -sc_threshold 0 -bf 0
 	-x264-params repeat-headers=1 -f h264)
 

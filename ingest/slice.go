@@ -1,0 +1,348 @@
+package ingest
+
+import (
+	"errors"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/bits"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+)
+
+// ErrNoQP marks an access unit whose slice QP cannot be read: no slice,
+// an unknown parameter set, or a feature the parser does not follow
+// (slice groups). Callers fall back to sizes alone.
+var ErrNoQP = errors.New("slice qp unavailable")
+
+// h264PPS holds the picture parameter set fields a slice header needs.
+type h264PPS struct {
+	spsID                    uint32
+	entropyCABAC             bool
+	bottomFieldPicOrder      bool
+	numRefIdxL0, numRefIdxL1 uint32 // defaults, minus 1
+	weightedPred             bool
+	weightedBipredIdc        uint64
+	picInitQP                int32 // 26 + pic_init_qp_minus26
+	redundantPicCntPresent   bool
+	valid                    bool
+}
+
+// SliceQP reads the quantizer of H.264 slices from their headers, without
+// decoding: SliceQPY = 26 + pic_init_qp_minus26 + slice_qp_delta. It keeps
+// the parameter sets seen in band (or given with Param). Not safe for
+// concurrent use; QP does not allocate.
+type SliceQP struct {
+	sps [32]*h264.SPS
+	pps [256]h264PPS
+	buf [96]byte // the start of a NAL unit without emulation prevention
+}
+
+// Param records an SPS or PPS NAL unit; other units are ignored.
+func (p *SliceQP) Param(nalu []byte) error {
+	if len(nalu) < 2 {
+		return nil
+	}
+	switch h264.NALUType(nalu[0] & 0x1f) {
+	case h264.NALUTypeSPS:
+		var s h264.SPS
+		if err := s.Unmarshal(nalu); err != nil {
+			return err
+		}
+		if s.ID >= uint32(len(p.sps)) {
+			return errors.New("sps id out of range")
+		}
+		p.sps[s.ID] = &s
+	case h264.NALUTypePPS:
+		return p.parsePPS(h264.EmulationPreventionRemove(nalu[1:]))
+	}
+	return nil
+}
+
+func (p *SliceQP) parsePPS(b []byte) error {
+	pos := 0
+	ue := func() uint32 {
+		v, err := bits.ReadGolombUnsigned(b, &pos)
+		if err != nil {
+			panic(errShort)
+		}
+		return v
+	}
+	se := func() int32 {
+		v, err := bits.ReadGolombSigned(b, &pos)
+		if err != nil {
+			panic(errShort)
+		}
+		return v
+	}
+	flag := func() bool {
+		v, err := bits.ReadFlag(b, &pos)
+		if err != nil {
+			panic(errShort)
+		}
+		return v
+	}
+	return catchShort(func() error {
+		id := ue()
+		if id >= uint32(len(p.pps)) {
+			return errors.New("pps id out of range")
+		}
+		var pp h264PPS
+		pp.spsID = ue()
+		pp.entropyCABAC = flag()
+		pp.bottomFieldPicOrder = flag()
+		if ue() != 0 { // num_slice_groups_minus1: slice groups are not followed
+			p.pps[id] = h264PPS{}
+			return nil
+		}
+		pp.numRefIdxL0 = ue()
+		pp.numRefIdxL1 = ue()
+		pp.weightedPred = flag()
+		v, err := bits.ReadBits(b, &pos, 2)
+		if err != nil {
+			return errShort
+		}
+		pp.weightedBipredIdc = v
+		pp.picInitQP = 26 + se()
+		se() // pic_init_qs_minus26
+		se() // chroma_qp_index_offset
+		flag()
+		flag()
+		pp.redundantPicCntPresent = flag()
+		pp.valid = true
+		p.pps[id] = pp
+		return nil
+	})
+}
+
+var errShort = errors.New("truncated header")
+
+// catchShort turns the bit readers' errShort panics into an error.
+func catchShort(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r != errShort {
+				panic(r)
+			}
+			err = errShort
+		}
+	}()
+	return f()
+}
+
+// unescape copies the start of a NAL unit's payload without emulation
+// prevention bytes into p.buf.
+func (p *SliceQP) unescape(nalu []byte) []byte {
+	n, zeros := 0, 0
+	for _, c := range nalu {
+		if n == len(p.buf) {
+			break
+		}
+		if zeros >= 2 && c == 3 {
+			zeros = 0
+			continue
+		}
+		if c == 0 {
+			zeros++
+		} else {
+			zeros = 0
+		}
+		p.buf[n] = c
+		n++
+	}
+	return p.buf[:n]
+}
+
+// QP returns the QP of the access unit's first slice, recording parameter
+// sets it carries on the way.
+func (p *SliceQP) QP(au [][]byte) (int, error) {
+	for _, n := range au {
+		if len(n) < 2 {
+			continue
+		}
+		switch t := h264.NALUType(n[0] & 0x1f); t {
+		case h264.NALUTypeSPS, h264.NALUTypePPS:
+			if err := p.Param(n); err != nil {
+				return 0, err
+			}
+		case h264.NALUTypeIDR, h264.NALUTypeNonIDR:
+			return p.sliceQP(n[0], p.unescape(n[1:]))
+		}
+	}
+	return 0, ErrNoQP
+}
+
+// sliceQP walks a slice header (7.3.3) up to slice_qp_delta.
+func (p *SliceQP) sliceQP(hdr byte, b []byte) (qp int, err error) {
+	idr := hdr&0x1f == byte(h264.NALUTypeIDR)
+	refIdc := hdr >> 5
+	pos := 0
+	ue := func() uint32 {
+		v, err := bits.ReadGolombUnsigned(b, &pos)
+		if err != nil {
+			panic(errShort)
+		}
+		return v
+	}
+	se := func() int32 {
+		v, err := bits.ReadGolombSigned(b, &pos)
+		if err != nil {
+			panic(errShort)
+		}
+		return v
+	}
+	flag := func() bool {
+		v, err := bits.ReadFlag(b, &pos)
+		if err != nil {
+			panic(errShort)
+		}
+		return v
+	}
+	skip := func(n int) {
+		if _, err := bits.ReadBits(b, &pos, n); err != nil {
+			panic(errShort)
+		}
+	}
+	err = catchShort(func() error {
+		ue() // first_mb_in_slice
+		sliceType := ue() % 5
+		ppsID := ue()
+		if ppsID >= uint32(len(p.pps)) || !p.pps[ppsID].valid {
+			return ErrNoQP
+		}
+		pp := &p.pps[ppsID]
+		if pp.spsID >= uint32(len(p.sps)) || p.sps[pp.spsID] == nil {
+			return ErrNoQP
+		}
+		sps := p.sps[pp.spsID]
+		const (
+			sliceP, sliceB, sliceI, sliceSP, sliceSI = 0, 1, 2, 3, 4
+		)
+		if sps.SeparateColourPlaneFlag {
+			skip(2)
+		}
+		skip(int(sps.Log2MaxFrameNumMinus4) + 4) // frame_num
+		field := false
+		if !sps.FrameMbsOnlyFlag {
+			if field = flag(); field {
+				flag() // bottom_field_flag
+			}
+		}
+		if idr {
+			ue() // idr_pic_id
+		}
+		switch sps.PicOrderCntType {
+		case 0:
+			skip(int(sps.Log2MaxPicOrderCntLsbMinus4) + 4)
+			if pp.bottomFieldPicOrder && !field {
+				se()
+			}
+		case 1:
+			if !sps.DeltaPicOrderAlwaysZeroFlag {
+				se()
+				if pp.bottomFieldPicOrder && !field {
+					se()
+				}
+			}
+		}
+		if pp.redundantPicCntPresent {
+			ue()
+		}
+		if sliceType == sliceB {
+			flag() // direct_spatial_mv_pred_flag
+		}
+		l0, l1 := pp.numRefIdxL0, pp.numRefIdxL1
+		if sliceType == sliceP || sliceType == sliceSP || sliceType == sliceB {
+			if flag() { // num_ref_idx_active_override_flag
+				l0 = ue()
+				if sliceType == sliceB {
+					l1 = ue()
+				}
+			}
+		}
+		// ref_pic_list_modification
+		lists := 0
+		if sliceType != sliceI && sliceType != sliceSI {
+			lists = 1
+			if sliceType == sliceB {
+				lists = 2
+			}
+		}
+		for range lists {
+			if flag() {
+				for i := 0; ; i++ {
+					idc := ue()
+					if idc == 3 {
+						break
+					}
+					if idc > 5 || i > 64 {
+						return errors.New("bad ref_pic_list_modification")
+					}
+					ue()
+				}
+			}
+		}
+		chroma := sps.ChromaFormatIdc != 0 && !sps.SeparateColourPlaneFlag
+		if (pp.weightedPred && (sliceType == sliceP || sliceType == sliceSP)) || (pp.weightedBipredIdc == 1 && sliceType == sliceB) {
+			ue() // luma_log2_weight_denom
+			if chroma {
+				ue()
+			}
+			for list := range lists {
+				n := l0
+				if list == 1 {
+					n = l1
+				}
+				if n > 31 {
+					return errors.New("bad num_ref_idx")
+				}
+				for i := uint32(0); i <= n; i++ {
+					if flag() {
+						se()
+						se()
+					}
+					if chroma && flag() {
+						se()
+						se()
+						se()
+						se()
+					}
+				}
+			}
+		}
+		if refIdc != 0 {
+			if idr {
+				flag()
+				flag()
+			} else if flag() { // adaptive_ref_pic_marking_mode_flag
+				for i := 0; ; i++ {
+					op := ue()
+					if op == 0 {
+						break
+					}
+					if op > 6 || i > 64 {
+						return errors.New("bad memory_management_control_operation")
+					}
+					if op == 1 || op == 3 {
+						ue()
+					}
+					if op == 2 {
+						ue()
+					}
+					if op == 3 || op == 6 {
+						ue()
+					}
+					if op == 4 {
+						ue()
+					}
+				}
+			}
+		}
+		if pp.entropyCABAC && sliceType != sliceI && sliceType != sliceSI {
+			ue() // cabac_init_idc
+		}
+		qp = int(pp.picInitQP + se())
+		if qp < 0 || qp > 51 {
+			return errors.New("slice qp out of range")
+		}
+		return nil
+	})
+	return qp, err
+}
