@@ -156,6 +156,11 @@ func (c *Camera) Close() {
 	c.det.close()
 }
 
+// Active reports whether the last analyzed frame was part of motion: a
+// candidate not yet long enough to be an incident, or an open incident.
+// The engine keeps full decoding on while it is true.
+func (c *Camera) Active() bool { return c.cand || c.open }
+
 // gapLimit is the jump in frame times that resets the background.
 func (c *Camera) gapLimit() time.Duration {
 	return max(2*c.cfg.QuietPeriod, 5*time.Second)

@@ -45,7 +45,11 @@ type camera struct {
 	analyzedFPS atomic.Uint64    // float64 bits, over the last full second
 	lagNano     atomic.Int64     // receipt to processing of the last unit
 
+	step atomic.Int32 // sched.Step of the overload ladder
+
 	// worker side
+	ladder        *sched.Ladder
+	dropsSeen     uint64
 	openIncidents map[string]bool
 	workGen       uint64
 	pipe          *pipeline.Pipeline
@@ -69,6 +73,7 @@ func newCamera(e *Engine, cfg CameraConfig) (*camera, error) {
 	c.pipe = pipe
 	c.gate = newGate(cfg.DecodeMode, newActivity(cfg), cfg.QueueFrames, max(cfg.QueueBytes/4, 256<<10))
 	c.openIncidents = map[string]bool{}
+	c.ladder = sched.NewLadder(sched.LadderConfig{})
 	sc := cfg.sessionConfig()
 	sc.Logger = c.log
 	sc.StartDelay = ingest.Jitter(e.cfg.StartSpread)
@@ -149,7 +154,9 @@ func (c *camera) start() {
 // analysis rate asks for it. Only one worker runs it at a time per camera.
 func (c *camera) process(u sched.Unit) {
 	meta := u.Payload.(auMeta)
-	c.lagNano.Store(int64(time.Since(meta.received)))
+	lag := time.Since(meta.received)
+	c.lagNano.Store(int64(lag))
+	defer c.observeLoad(lag)
 	if meta.gen != c.workGen {
 		c.workGen = meta.gen
 		codec := decode.H264
@@ -191,7 +198,33 @@ func (c *camera) process(u sched.Unit) {
 			delete(c.openIncidents, tr.IncidentID)
 		}
 	}
-	c.gate.incidentOpen.Store(len(c.openIncidents) > 0)
+	c.gate.incidentOpen.Store(len(c.openIncidents) > 0 || c.pipe.Active())
+}
+
+// observeLoad feeds the overload ladder after each unit and applies its
+// step: full rate, a lower analysis rate, or keyframes only.
+func (c *camera) observeLoad(lag time.Duration) {
+	var drops uint64
+	for r := range c.drops {
+		if sched.DropReason(r) != sched.DropClosed {
+			drops += c.drops[r].Load()
+		}
+	}
+	dropped := drops > c.dropsSeen
+	c.dropsSeen = drops
+	fill := float64(c.queue.Len()) / float64(c.cfg.QueueFrames)
+	step := c.ladder.Observe(time.Now(), lag, fill, dropped)
+	if sched.Step(c.step.Load()) == step {
+		return
+	}
+	c.step.Store(int32(step))
+	fps := c.cfg.AnalysisFPS
+	if step >= sched.StepReduced {
+		fps = min(fps, 2)
+	}
+	c.pipe.SetAnalysisFPS(fps)
+	c.gate.keyframesOnly.Store(step == sched.StepKeyframes)
+	c.log.Warn("overload step changed", "step", step.String(), "lag", lag, "queue_fill", fill, "dropped", dropped)
 }
 
 // countAnalyzed keeps the analysis rate over the last full second.

@@ -21,6 +21,8 @@ var (
 		"Times mode auto woke full decoding.", []string{"camera"}, nil)
 	skippedDesc = prometheus.NewDesc("vigil_camera_frames_skipped_total",
 		"Access units not decoded by choice (keyframes-only decoding), as opposed to dropped.", []string{"camera"}, nil)
+	stepDesc = prometheus.NewDesc("vigil_camera_overload_step",
+		"Overload ladder step: 0 full analysis rate, 1 reduced rate, 2 keyframes only.", []string{"camera"}, nil)
 	lagDesc = prometheus.NewDesc("vigil_camera_lag_seconds",
 		"Time from receipt to processing of the camera's last processed access unit.", []string{"camera"}, nil)
 	keyIntervalDesc = prometheus.NewDesc("vigil_camera_keyframe_interval_seconds",
@@ -41,6 +43,7 @@ func (c sessionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- wakeupsDesc
 	ch <- skippedDesc
 	ch <- lagDesc
+	ch <- stepDesc
 }
 
 func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
@@ -56,6 +59,7 @@ func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(awakeDesc, prometheus.GaugeValue, b2f(cam.gate.decodingAll()), cam.id)
 		ch <- prometheus.MustNewConstMetric(wakeupsDesc, prometheus.CounterValue, float64(cam.gate.wakeups.Load()), cam.id)
 		ch <- prometheus.MustNewConstMetric(skippedDesc, prometheus.CounterValue, float64(cam.gate.skipped.Load()), cam.id)
+		ch <- prometheus.MustNewConstMetric(stepDesc, prometheus.GaugeValue, float64(cam.step.Load()), cam.id)
 		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, time.Duration(cam.lagNano.Load()).Seconds(), cam.id)
 	}
 }

@@ -78,6 +78,8 @@ type CameraStatus struct {
 	Wakeups     uint64  `json:"wakeups"`
 	Skipped     uint64  `json:"frames_skipped"`
 	LagSeconds  float64 `json:"lag_seconds"`
+	// OverloadStep is "full", "reduced" (lower analysis rate) or "keyframes".
+	OverloadStep string `json:"overload_step"`
 	// Dropped counts access units dropped, by reason.
 	Dropped map[string]uint64 `json:"dropped"`
 }
@@ -111,6 +113,7 @@ func (c *camera) status() CameraStatus {
 		Wakeups:          c.gate.wakeups.Load(),
 		Skipped:          c.gate.skipped.Load(),
 		LagSeconds:       time.Duration(c.lagNano.Load()).Seconds(),
+		OverloadStep:     sched.Step(c.step.Load()).String(),
 		ID:               c.id,
 		URL:              c.sess.RedactedURL(),
 		State:            st.State.String(),

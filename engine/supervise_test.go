@@ -354,16 +354,19 @@ func TestManyCameras(t *testing.T) {
 	}
 	waitUntil(t, 60*time.Second, "every camera to receive video", func() bool {
 		for _, c := range cfgs {
-			if e.received(c.ID) == 0 {
+			if e.received(c.ID) == 0 || e.statusOf(t, c.ID).State != "streaming" {
 				return false
 			}
 		}
 		return true
 	})
+	time.Sleep(2 * time.Second) // and keep streaming
 	streaming := 0
 	for _, c := range cfgs {
-		if e.statusOf(t, c.ID).State == "streaming" {
+		if s := e.statusOf(t, c.ID); s.State == "streaming" {
 			streaming++
+		} else {
+			t.Logf("camera %s: %s (%s) %s", c.ID, s.State, s.Reason, s.LastError)
 		}
 	}
 	if streaming != n {

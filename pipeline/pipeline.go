@@ -145,6 +145,19 @@ func (p *Pipeline) Process(au []byte, pts time.Duration, received time.Time) Res
 	return r
 }
 
+// SetAnalysisFPS changes the analysis rate (0 analyzes every picture); the
+// overload ladder lowers it and restores it.
+func (p *Pipeline) SetAnalysisFPS(fps float64) {
+	p.interval = 0
+	if fps > 0 {
+		p.interval = time.Duration(float64(time.Second) / fps)
+	}
+}
+
+// Active reports whether the analyzer is following motion (a candidate or
+// an open incident).
+func (p *Pipeline) Active() bool { return p.an.Active() }
+
 // Flush ends open incidents at now.
 func (p *Pipeline) Flush(now time.Time) []analyze.Transition { return p.an.Flush(now) }
 

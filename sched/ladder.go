@@ -1,0 +1,114 @@
+package sched
+
+import "time"
+
+// Step is a rung of the overload ladder.
+type Step int
+
+// The ladder's steps, from full work to the least.
+const (
+	// StepFull analyzes at the configured rate.
+	StepFull Step = iota
+	// StepReduced analyzes at a lower rate.
+	StepReduced
+	// StepKeyframes decodes and analyzes keyframes only.
+	StepKeyframes
+)
+
+// String returns "full", "reduced" or "keyframes".
+func (s Step) String() string {
+	switch s {
+	case StepFull:
+		return "full"
+	case StepReduced:
+		return "reduced"
+	case StepKeyframes:
+		return "keyframes"
+	}
+	return "unknown"
+}
+
+// LadderConfig tunes a Ladder. Zero fields take their defaults.
+type LadderConfig struct {
+	// LagHigh: a camera this far behind real time steps down.
+	// It defaults to 1s.
+	LagHigh time.Duration
+	// LagLow: a camera at most this far behind may step back up.
+	// It defaults to 200ms.
+	LagLow time.Duration
+	// FillHigh and FillLow are the same bounds on the queue's fill (0..1).
+	// They default to 0.8 and 0.25.
+	FillHigh, FillLow float64
+	// HoldDown is the least time between two steps down.
+	// It defaults to 2s.
+	HoldDown time.Duration
+	// HoldUp is the calm needed before a step up.
+	// It defaults to 15s.
+	HoldUp time.Duration
+}
+
+func (c *LadderConfig) defaults() {
+	if c.LagHigh <= 0 {
+		c.LagHigh = time.Second
+	}
+	if c.LagLow <= 0 {
+		c.LagLow = 200 * time.Millisecond
+	}
+	if c.FillHigh <= 0 {
+		c.FillHigh = 0.8
+	}
+	if c.FillLow <= 0 {
+		c.FillLow = 0.25
+	}
+	if c.HoldDown <= 0 {
+		c.HoldDown = 2 * time.Second
+	}
+	if c.HoldUp <= 0 {
+		c.HoldUp = 15 * time.Second
+	}
+}
+
+// Ladder steps one camera down under sustained overload and back up when
+// load allows: down quickly (one step per HoldDown) when it lags, its queue
+// fills or it drops; up slowly (one step per HoldUp of calm). Between the
+// two thresholds it holds, so oscillating load does not make it flap. Time
+// comes from the caller, so it is deterministic. Not safe for concurrent
+// use.
+type Ladder struct {
+	cfg        LadderConfig
+	step       Step
+	lastChange time.Time
+	lastBad    time.Time
+}
+
+// NewLadder returns a ladder at StepFull.
+func NewLadder(cfg LadderConfig) *Ladder {
+	cfg.defaults()
+	return &Ladder{cfg: cfg}
+}
+
+// Step returns the current step.
+func (l *Ladder) Step() Step { return l.step }
+
+// Observe records the camera's load at now and returns the step to run at.
+func (l *Ladder) Observe(now time.Time, lag time.Duration, fill float64, dropped bool) Step {
+	if l.lastChange.IsZero() {
+		l.lastChange, l.lastBad = now, now
+	}
+	bad := dropped || lag > l.cfg.LagHigh || fill > l.cfg.FillHigh
+	calm := !dropped && lag <= l.cfg.LagLow && fill <= l.cfg.FillLow
+	switch {
+	case bad:
+		l.lastBad = now
+		if l.step < StepKeyframes && now.Sub(l.lastChange) >= l.cfg.HoldDown {
+			l.step++
+			l.lastChange = now
+		}
+	case !calm:
+		l.lastBad = now // in between: hold, and restart the calm timer
+	case l.step > StepFull && now.Sub(l.lastBad) >= l.cfg.HoldUp && now.Sub(l.lastChange) >= l.cfg.HoldUp:
+		l.step--
+		l.lastChange = now
+	}
+	return l.step
+}

@@ -1,0 +1,77 @@
+package sched
+
+import (
+	"testing"
+	"time"
+)
+
+func TestLadderTransitions(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	l := NewLadder(LadderConfig{})
+	if s := l.Observe(at(0), 0, 0, false); s != StepFull {
+		t.Fatalf("start: %s", s)
+	}
+	// Overload: one step down per HoldDown (2 s), never below keyframes.
+	steps := []Step{}
+	for d := time.Duration(0); d <= 10*time.Second; d += 500 * time.Millisecond {
+		s := l.Observe(at(time.Second+d), 3*time.Second, 0.9, true)
+		if len(steps) == 0 || steps[len(steps)-1] != s {
+			steps = append(steps, s)
+		}
+	}
+	if len(steps) != 3 || steps[0] != StepFull || steps[1] != StepReduced || steps[2] != StepKeyframes {
+		t.Fatalf("under overload: %v, want full, reduced, keyframes", steps)
+	}
+	// Calm: one step up per HoldUp (15 s) of calm.
+	calmFrom := 12 * time.Second
+	var upAt []time.Duration
+	prev := l.Step()
+	for d := calmFrom; d <= calmFrom+40*time.Second; d += time.Second {
+		s := l.Observe(at(d), 50*time.Millisecond, 0.1, false)
+		if s != prev {
+			upAt = append(upAt, d-calmFrom)
+			prev = s
+		}
+	}
+	// The last overload was seen at 11 s: 15 s later is 14 s into the calm,
+	// and the next step 15 s after that.
+	if len(upAt) != 2 || upAt[0] != 14*time.Second || upAt[1] != 29*time.Second || prev != StepFull {
+		t.Fatalf("stepped up after %v to %s, want after 14s and 29s to full", upAt, prev)
+	}
+}
+
+func TestLadderDoesNotFlap(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	l := NewLadder(LadderConfig{})
+	l.Observe(t0, 0, 0, false)
+	changes := 0
+	prev := StepFull
+	// Load oscillating every second between a short lag spike and calm for
+	// two minutes: it steps down once per spike at most, and never back up
+	// because the calm never lasts HoldUp.
+	for i := range 120 {
+		lag, fill := 50*time.Millisecond, 0.1
+		if i%2 == 0 {
+			lag, fill = 1500*time.Millisecond, 0.5
+		}
+		s := l.Observe(t0.Add(time.Duration(i+1)*time.Second), lag, fill, false)
+		if s != prev {
+			changes++
+			if s < prev {
+				t.Fatalf("stepped up to %s at %ds while load kept spiking", s, i+1)
+			}
+			prev = s
+		}
+	}
+	if changes > 2 {
+		t.Fatalf("%d step changes under oscillating load", changes)
+	}
+	// Load between the thresholds holds the step.
+	l2 := NewLadder(LadderConfig{})
+	for i := range 60 {
+		if s := l2.Observe(t0.Add(time.Duration(i)*time.Second), 500*time.Millisecond, 0.5, false); s != StepFull {
+			t.Fatalf("moderate load moved the ladder to %s", s)
+		}
+	}
+}
