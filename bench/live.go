@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vigil-video/vigil/bench/sim"
 )
 
 // LiveOptions are the settings of `vigil bench live`.
@@ -41,6 +43,9 @@ type LiveOptions struct {
 	Progress *progress
 	// Logs receives the children's stderr; nil discards it.
 	Logs io.Writer
+	// FFmpegReference also runs `ffmpeg -threads 1 -i CLIP -f null -` on the
+	// clips of the mix, for the CPU ratio.
+	FFmpegReference bool
 }
 
 // LiveResult is one `vigil bench live` run (JSON schema: bench/doc.go).
@@ -77,6 +82,11 @@ type LiveResult struct {
 	// event was read.
 	Incidents int          `json:"incidents"`
 	Latency   LatencyStats `json:"latency_ms"`
+	// FFmpegCoresPerCamera is the CPU of `ffmpeg -threads 1 -i CLIP -f null -`
+	// on the cameras' clips, per camera in real time (25 fps), weighted by
+	// the mix; CPURatioToFFmpeg is the engine's cores per camera over it.
+	FFmpegCoresPerCamera float64 `json:"ffmpeg_cores_per_camera,omitempty"`
+	CPURatioToFFmpeg     float64 `json:"cpu_ratio_to_ffmpeg,omitempty"`
 	// Sustained: drop ratio under the threshold, lag not growing, every
 	// camera up.
 	Sustained bool   `json:"sustained"`
@@ -381,6 +391,16 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	res.SimulatorSent = sim.stopAndCount()
 	simStopped = true
 
+	if o.FFmpegReference {
+		ref, err := ffmpegReference(ctx, o.Clips, o.Cameras)
+		if err != nil {
+			return nil, err
+		}
+		res.FFmpegCoresPerCamera = ref
+		if ref > 0 {
+			res.CPURatioToFFmpeg = res.Engine.CoresPerCamera / ref
+		}
+	}
 	lagGrowing := res.LagEndSeconds > 1 && res.LagEndSeconds > 2*res.LagMidSeconds
 	res.Sustained = res.DropRatio <= o.DropThreshold && !lagGrowing && res.CamerasUp == o.Cameras
 	switch {
@@ -465,11 +485,53 @@ func Ramp(ctx context.Context, bin string, o LiveOptions, maxCameras int) (*Ramp
 
 // PrintLive writes results as a table for people.
 func PrintLive(w io.Writer, rs ...*LiveResult) {
-	fmt.Fprintf(w, "%8s %-10s %9s %9s %10s %9s %9s %8s %8s %9s %9s %s\n",
-		"cameras", "mode", "cores", "core/cam", "rss MiB", "analyzed", "dropped%", "lag s", "events", "p50 ms", "p99 ms", "verdict")
+	fmt.Fprintf(w, "%8s %-10s %9s %9s %10s %9s %9s %8s %8s %9s %9s %9s %s\n",
+		"cameras", "mode", "cores", "core/cam", "rss MiB", "analyzed", "dropped%", "lag s", "events", "p50 ms", "p99 ms", "/ffmpeg", "verdict")
 	for _, r := range rs {
-		fmt.Fprintf(w, "%8d %-10s %9.3f %9.4f %10.1f %9.0f %9.3f %8.2f %8d %9.0f %9.0f %s\n",
+		ratio := "-"
+		if r.CPURatioToFFmpeg > 0 {
+			ratio = fmt.Sprintf("%.2f", r.CPURatioToFFmpeg)
+		}
+		fmt.Fprintf(w, "%8d %-10s %9.3f %9.4f %10.1f %9.0f %9.3f %8.2f %8d %9.0f %9.0f %9s %s\n",
 			r.Cameras, r.DecodeMode, r.Engine.Cores, r.Engine.CoresPerCamera, float64(r.Engine.RSSMaxBytes)/(1<<20),
-			r.FramesAnalyzed, 100*r.DropRatio, r.LagEndSeconds, r.Incidents, r.Latency.P50, r.Latency.P99, r.Verdict)
+			r.FramesAnalyzed, 100*r.DropRatio, r.LagEndSeconds, r.Incidents, r.Latency.P50, r.Latency.P99, ratio, r.Verdict)
 	}
+}
+
+// ffmpegReference is the CPU per camera of `ffmpeg -threads 1 -f null` on
+// the clips assigned to n cameras, as cores at 25 fps, averaged over cameras.
+func ffmpegReference(ctx context.Context, clips string, n int) (float64, error) {
+	assign, err := assignClips(clips, n, 25)
+	if err != nil {
+		return 0, err
+	}
+	dir, err := os.MkdirTemp("", "vigil-ffmpeg-ref-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	perClip := map[string]float64{}
+	total := 0.0
+	for _, c := range assign {
+		cores, ok := perClip[c.Name]
+		if !ok {
+			file := c.Name
+			if data, ext, err := sim.EmbeddedClipData(c.Name); err == nil {
+				file = filepath.Join(dir, c.Name+ext)
+				if err := os.WriteFile(file, data, 0o600); err != nil {
+					return 0, err
+				}
+			}
+			r, err := FFmpegDecode(ctx, file, 4, 4*len(c.AUs))
+			if err != nil {
+				return 0, err
+			}
+			if r.FramesPerCoreSecond > 0 {
+				cores = c.FPS / r.FramesPerCoreSecond
+			}
+			perClip[c.Name] = cores
+		}
+		total += cores
+	}
+	return total / float64(len(assign)), nil
 }

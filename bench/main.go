@@ -134,6 +134,7 @@ func mainLive(ctx context.Context, args []string, out, errOut io.Writer) error {
 	ramp := fs.Bool("ramp", false, "find the largest camera count sustained in real time, starting at --cameras")
 	maxCams := fs.Int("max", 1000, "with --ramp: the largest camera count tried")
 	drop := fs.Float64("drop-threshold", 0.005, "largest share of frames dropped that still counts as sustained")
+	ffref := fs.Bool("ffmpeg", false, "also run ffmpeg -threads 1 -f null on the clips, for the CPU ratio")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -142,7 +143,7 @@ func mainLive(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return err
 	}
 	o := LiveOptions{Cameras: c.cameras, Clips: c.clips, Duration: c.duration, Warmup: c.warmup, DecodeMode: *mode,
-		UDP: *udp, DropThreshold: *drop, Progress: newProgress(errOut), Logs: c.logs(errOut)}
+		UDP: *udp, DropThreshold: *drop, Progress: newProgress(errOut), Logs: c.logs(errOut), FFmpegReference: *ffref}
 	if *ramp {
 		rr, err := Ramp(ctx, bin, o, *maxCams)
 		if err != nil && rr == nil {

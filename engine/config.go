@@ -35,6 +35,9 @@ type Config struct {
 	// (TLS, basic auth) for the HTTP endpoints. A change needs a restart.
 	// It defaults to none: plain HTTP without authentication.
 	WebConfigFile string `yaml:"web_config_file"`
+	// Pprof serves Go's profiler under /debug/pprof/ on the HTTP address.
+	// It defaults to false.
+	Pprof bool `yaml:"pprof"`
 	// Cameras lists the cameras. At least one is required.
 	Cameras []CameraConfig `yaml:"cameras"`
 }

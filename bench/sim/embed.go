@@ -3,6 +3,7 @@ package sim
 import (
 	"embed"
 	"fmt"
+	"path"
 	"sync"
 )
 
@@ -60,4 +61,16 @@ func EmbeddedClip(name string) (*Clip, error) {
 		return c, nil
 	}
 	return nil, fmt.Errorf("embedded clip %q: unknown name (have %v)", name, EmbeddedClipNames())
+}
+
+// EmbeddedClipData returns an embedded clip's raw Annex-B bytes and its
+// file extension (".h264" or ".h265"), for tools that need a file.
+func EmbeddedClipData(name string) ([]byte, string, error) {
+	for _, e := range embeddedClips {
+		if e.name == name {
+			b, err := clipFS.ReadFile(e.file)
+			return b, path.Ext(e.file), err
+		}
+	}
+	return nil, "", fmt.Errorf("no embedded clip %q", name)
 }
