@@ -3,6 +3,8 @@ package analyze
 import (
 	"errors"
 	"fmt"
+	"image"
+	"image/color"
 
 	"gocv.io/x/gocv"
 )
@@ -52,4 +54,30 @@ func (f *Frame) Close() {
 // valid reports whether the frame can be analyzed.
 func (f *Frame) valid() bool {
 	return f != nil && f.mat.Ptr() != nil && f.Width > 0 && f.Height > 0
+}
+
+// JPEG encodes the frame as a JPEG image, with boxes (normalized) drawn
+// on a copy when given. It allocates: call it per request or per incident,
+// not per frame.
+func (f *Frame) JPEG(boxes []Box) ([]byte, error) {
+	if !f.valid() {
+		return nil, ErrFrameSize
+	}
+	src := f.mat
+	if len(boxes) > 0 {
+		c := f.mat.Clone()
+		defer c.Close()
+		for _, b := range boxes {
+			r := image.Rect(int(b[0]*float64(f.Width)), int(b[1]*float64(f.Height)),
+				int((b[0]+b[2])*float64(f.Width)), int((b[1]+b[3])*float64(f.Height)))
+			gocv.Rectangle(&c, r, color.RGBA{255, 255, 255, 0}, 2)
+		}
+		src = c
+	}
+	buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, src, []int{gocv.IMWriteJpegQuality, 85})
+	if err != nil {
+		return nil, fmt.Errorf("encode jpeg: %w", err)
+	}
+	defer buf.Close()
+	return append([]byte(nil), buf.GetBytes()...), nil
 }

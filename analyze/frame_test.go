@@ -60,3 +60,23 @@ func TestFrameSizeChangeRelearns(t *testing.T) {
 		t.Fatalf("got %+v after a size change, want nothing", got)
 	}
 }
+
+func TestFrameJPEG(t *testing.T) {
+	f, err := NewFrame(64, 36)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for i := range f.Pix {
+		f.Pix[i] = byte(i)
+	}
+	for _, boxes := range [][]Box{nil, {{0.1, 0.1, 0.5, 0.5}}} {
+		b, err := f.JPEG(boxes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) < 100 || b[0] != 0xff || b[1] != 0xd8 {
+			t.Fatalf("not a JPEG: % x", b[:min(4, len(b))])
+		}
+	}
+}

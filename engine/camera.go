@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -47,6 +49,8 @@ type camera struct {
 
 	step atomic.Int32 // sched.Step of the overload ladder
 
+	snapReq chan chan snapResult // served by the worker after an analysis
+
 	// worker side
 	ladder        *sched.Ladder
 	dropsSeen     uint64
@@ -73,6 +77,7 @@ func newCamera(e *Engine, cfg CameraConfig) (*camera, error) {
 	c.pipe = pipe
 	c.gate = newGate(cfg.DecodeMode, newActivity(cfg), cfg.QueueFrames, max(cfg.QueueBytes/4, 256<<10))
 	c.openIncidents = map[string]bool{}
+	c.snapReq = make(chan chan snapResult, 8)
 	c.ladder = sched.NewLadder(sched.LadderConfig{})
 	sc := cfg.sessionConfig()
 	sc.Logger = c.log
@@ -184,6 +189,7 @@ func (c *camera) process(u sched.Unit) {
 	}
 	c.m.analyzed.Inc()
 	c.countAnalyzed(time.Now())
+	c.serveSnapshots()
 	c.e.metrics.analysisSeconds.Observe((r.ScaleTime + r.AnalyzeTime).Seconds())
 	frameTime, src := meta.received, event.TimeReceipt
 	if !meta.capture.IsZero() {
@@ -283,4 +289,43 @@ func (c *camera) setError(err error) {
 	c.mu.Lock()
 	c.lastError = err.Error()
 	c.mu.Unlock()
+}
+
+type snapResult struct {
+	jpg []byte
+	err error
+}
+
+// serveSnapshots answers pending snapshot requests with the frame just
+// analyzed (worker side).
+func (c *camera) serveSnapshots() {
+	for {
+		select {
+		case req := <-c.snapReq:
+			jpg, err := c.pipe.SnapshotJPEG(nil)
+			req <- snapResult{jpg, err}
+		default:
+			return
+		}
+	}
+}
+
+// snapshot returns the next analyzed frame as a JPEG, waiting up to d.
+func (c *camera) snapshot(ctx context.Context, d time.Duration) ([]byte, error) {
+	req := make(chan snapResult, 1)
+	select {
+	case c.snapReq <- req:
+	default:
+		return nil, errors.New("too many snapshot requests")
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case r := <-req:
+		return r.jpg, r.err
+	case <-t.C:
+		return nil, errors.New("no frame analyzed within " + d.String())
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

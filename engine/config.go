@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-video/vigil/analyze"
+	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/ingest"
 )
 
@@ -38,6 +39,11 @@ type Config struct {
 	// Pprof serves Go's profiler under /debug/pprof/ on the HTTP address.
 	// It defaults to false.
 	Pprof bool `yaml:"pprof"`
+	// Outbox is the durable event store; see event.OutboxConfig.
+	Outbox event.OutboxConfig `yaml:"outbox"`
+	// Sinks receive every incident event (stdout, file, webhook, mqtt,
+	// nats); see event.SinkConfig. With none, events go to stdout.
+	Sinks []event.SinkConfig `yaml:"sinks"`
 	// Cameras lists the cameras. At least one is required.
 	Cameras []CameraConfig `yaml:"cameras"`
 }
@@ -188,6 +194,10 @@ func (c *Config) Validate() error {
 	if len(c.Cameras) == 0 {
 		return errors.New("cameras: at least one camera is required")
 	}
+	dc := c.Delivery()
+	if err := dc.Validate(); err != nil {
+		return err
+	}
 	if c.WebConfigFile != "" {
 		if err := web.Validate(c.WebConfigFile); err != nil {
 			return fmt.Errorf("web_config_file: %s: %w", c.WebConfigFile, err)
@@ -241,6 +251,11 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// Delivery returns the outbox and sinks part of the configuration.
+func (c *Config) Delivery() event.DeliveryConfig {
+	return event.DeliveryConfig{Outbox: c.Outbox, Sinks: c.Sinks}
 }
 
 func (c *CameraConfig) sessionConfig() ingest.Config {

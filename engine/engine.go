@@ -34,10 +34,15 @@ type Options struct {
 	Logger *slog.Logger
 	// Events receives incident events. Required.
 	Events Publisher
+	// Incidents serves GET /api/incidents and Live GET /api/events when set.
+	Incidents, Live http.Handler
+	// Collectors are registered beside the engine's own metrics.
+	Collectors []prometheus.Collector
 }
 
 // Engine runs the cameras of one configuration.
 type Engine struct {
+	opts   Options
 	cfg    Config
 	log    *slog.Logger
 	events Publisher
@@ -67,8 +72,13 @@ func New(cfg Config, opts Options) (*Engine, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{cfg: cfg, log: opts.Logger, events: opts.Events, cameras: map[string]*camera{}}
+	e := &Engine{cfg: cfg, log: opts.Logger, events: opts.Events, cameras: map[string]*camera{}, opts: opts}
 	e.metrics = newMetrics(func() *sched.Pool { return e.pool }, sessionCollector{e})
+	for _, c := range opts.Collectors {
+		if err := e.metrics.reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
 	pool, err := sched.New(sched.Config{
 		Workers:  cfg.Workers,
 		MaxBytes: cfg.QueueMemoryMB << 20,

@@ -39,6 +39,29 @@ func (e *Engine) routes() http.Handler {
 		}
 		writeJSON(w, c.status())
 	})
+	if e.opts.Incidents != nil {
+		mux.Handle("GET /api/incidents", e.opts.Incidents)
+	}
+	if e.opts.Live != nil {
+		mux.Handle("GET /api/events", e.opts.Live)
+	}
+	mux.HandleFunc("GET /api/cameras/{id}/snapshot.jpg", func(w http.ResponseWriter, r *http.Request) {
+		e.mu.Lock()
+		c, ok := e.cameras[r.PathValue("id")]
+		e.mu.Unlock()
+		if !ok {
+			http.Error(w, "no such camera", http.StatusNotFound)
+			return
+		}
+		jpg, err := c.snapshot(r.Context(), 5*time.Second)
+		if err != nil {
+			http.Error(w, "no snapshot: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write(jpg) //nolint:errcheck // the client went away
+	})
 	if e.cfg.Pprof {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)

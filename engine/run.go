@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -80,13 +81,24 @@ func Run(ctx context.Context, o RunOptions) (err error) {
 	if o.Listen != "" {
 		cfg.Listen = o.Listen
 	}
-	w := event.NewWriter(o.Events, 0, log)
+	if o.ConfigPath == "" && cfg.Outbox.Path == "" {
+		dir, err := os.MkdirTemp("", "vigil-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		cfg.Outbox.Path = filepath.Join(dir, "outbox.db")
+	}
+	d, err := event.Open(cfg.Delivery(), o.Events, log.With("component", "delivery"))
+	if err != nil {
+		return err
+	}
 	defer func() {
-		if werr := w.Close(); werr != nil && err == nil {
-			err = fmt.Errorf("write events: %w", werr)
+		if derr := d.Close(); derr != nil && err == nil {
+			err = fmt.Errorf("close delivery: %w", derr)
 		}
 	}()
-	e, err := New(cfg, Options{Logger: log, Events: w})
+	e, err := New(cfg, Options{Logger: log, Events: d, Incidents: d.Recent, Live: d.Live, Collectors: d.Collectors()})
 	if err != nil {
 		return err
 	}

@@ -54,6 +54,19 @@ type Incident struct {
 	FrameTimeSource string       `json:"frame_time_source"`
 	Score           float64      `json:"score"`
 	Boxes           [][4]float64 `json:"boxes"`
+	// Zone names the zone of a zone-bound incident.
+	Zone string `json:"zone,omitempty"`
+	// Evidence lists snapshots of the incident.
+	Evidence []Evidence `json:"evidence,omitempty"`
+}
+
+// Evidence is a JPEG snapshot of an incident: a file path, or the image
+// itself in base64.
+type Evidence struct {
+	// Role is "start" (the triggering frame) or "best" (the highest score).
+	Role       string `json:"role"`
+	Path       string `json:"path,omitempty"`
+	JPEGBase64 string `json:"jpeg_base64,omitempty"`
 }
 
 // New returns an event of type typ for the incident, with a fresh id and

@@ -154,6 +154,15 @@ func (p *Pipeline) SetAnalysisFPS(fps float64) {
 	}
 }
 
+// SnapshotJPEG encodes the last analyzed frame (the analysis frame: gray,
+// analysis width) as a JPEG with boxes drawn.
+func (p *Pipeline) SnapshotJPEG(boxes []analyze.Box) ([]byte, error) {
+	if p.frame == nil || !p.analyzedOnce {
+		return nil, fmt.Errorf("no frame analyzed yet")
+	}
+	return p.frame.JPEG(boxes)
+}
+
 // Active reports whether the analyzer is following motion (a candidate or
 // an open incident).
 func (p *Pipeline) Active() bool { return p.an.Active() }

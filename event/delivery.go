@@ -1,0 +1,369 @@
+package event
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// DeliveryConfig is the `outbox` and `sinks` part of the configuration.
+type DeliveryConfig struct {
+	Outbox OutboxConfig `yaml:"outbox"`
+	// Sinks receive every event. With none, events go to stdout.
+	Sinks []SinkConfig `yaml:"sinks"`
+}
+
+// Validate checks the sinks; errors name the key (sinks[2].url).
+func (c *DeliveryConfig) Validate() error {
+	seen := map[string]int{}
+	for i := range c.Sinks {
+		s := &c.Sinks[i]
+		if err := s.Validate(); err != nil {
+			return fmt.Errorf("sinks[%d].%w", i, err)
+		}
+		if j, dup := seen[s.Name]; dup {
+			return fmt.Errorf("sinks[%d].name: %q is also the name of sinks[%d]", i, s.Name, j)
+		}
+		seen[s.Name] = i
+	}
+	if c.Outbox.MaxBytes < 0 {
+		return errors.New("outbox.max_bytes: must not be negative")
+	}
+	return nil
+}
+
+// Delivery takes incident events and delivers every one of them to every
+// sink, at least once, in order per sink: each event is committed to the
+// on-disk outbox before any sink sees it and removed once all sinks have
+// acknowledged it, so a sink outage, a crash or kill -9 loses nothing. Each
+// sink has its own goroutine, cursor and retry state: a slow or dead sink
+// holds back no other. Publish is safe for concurrent use.
+type Delivery struct {
+	log    *slog.Logger
+	box    *outbox
+	sinks  []*sinkRunner
+	m      *deliveryMetrics
+	Recent *Log
+	Live   *Hub
+
+	in     chan Event
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	closed bool
+}
+
+// Open opens the outbox, starts one goroutine per sink and redelivers what
+// a previous run left undelivered. stdout is where a stdout sink writes.
+func Open(cfg DeliveryConfig, stdout io.Writer, log *slog.Logger) (*Delivery, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if len(cfg.Sinks) == 0 {
+		cfg.Sinks = []SinkConfig{{Name: "stdout", Type: "stdout"}}
+	}
+	d := &Delivery{log: log, m: newDeliveryMetrics(), Recent: NewLog(10000), Live: NewHub(256), in: make(chan Event, 4096)}
+	names := make([]string, len(cfg.Sinks))
+	for i, s := range cfg.Sinks {
+		names[i] = s.Name
+	}
+	box, err := openOutbox(cfg.Outbox, names, log, func(reason string) { d.m.dropped.WithLabelValues(reason).Inc() })
+	if err != nil {
+		return nil, err
+	}
+	d.box = box
+	d.m.box = box
+	d.ctx, d.cancel = context.WithCancel(context.Background())
+	for _, sc := range cfg.Sinks {
+		sc.defaults()
+		s, err := newSink(sc, stdout)
+		if err != nil {
+			d.cancel()
+			for _, r := range d.sinks {
+				r.s.close() //nolint:errcheck // failing start
+			}
+			box.close() //nolint:errcheck
+			return nil, err
+		}
+		r := &sinkRunner{d: d, cfg: sc, s: s, wake: make(chan struct{}, 1), log: log.With("sink", sc.Name)}
+		d.m.forSink(sc.Name)
+		d.sinks = append(d.sinks, r)
+	}
+	for _, r := range d.sinks {
+		d.wg.Add(1)
+		go r.run()
+	}
+	d.wg.Add(1)
+	go d.writeLoop()
+	return d, nil
+}
+
+func newSink(c SinkConfig, stdout io.Writer) (sink, error) {
+	switch c.Type {
+	case "stdout":
+		return &writerSink{w: bufio.NewWriter(stdout)}, nil
+	case "file":
+		return newFileSink(c)
+	case "webhook":
+		return newWebhookSink(c)
+	case "mqtt":
+		return newMQTTSink(c)
+	case "nats":
+		return newNATSSink(c)
+	}
+	return nil, fmt.Errorf("sink %s: unknown type %q", c.Name, c.Type)
+}
+
+// Emit publishes an event (it implements the engine's Publisher).
+func (d *Delivery) Emit(ev Event) error { return d.Publish(ev) }
+
+// Publish queues an event for the outbox and returns. It blocks only when
+// 4096 events are waiting for the disk; after Close it returns an error.
+func (d *Delivery) Publish(ev Event) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return errors.New("delivery closed")
+	}
+	d.in <- ev
+	return nil
+}
+
+// writeLoop commits queued events to the outbox in batches, then wakes the
+// sinks and feeds the recent log and the live stream.
+func (d *Delivery) writeLoop() {
+	defer d.wg.Done()
+	batch := make([]Event, 0, 256)
+	for ev := range d.in {
+		batch = append(batch[:0], ev)
+	more:
+		for len(batch) < cap(batch) {
+			select {
+			case ev, ok := <-d.in:
+				if !ok {
+					break more
+				}
+				batch = append(batch, ev)
+			default:
+				break more
+			}
+		}
+		for {
+			err := d.box.append(batch)
+			if err == nil {
+				break
+			}
+			d.log.Error("outbox write failed; retrying", "events", len(batch), "error", err)
+			time.Sleep(time.Second)
+		}
+		for _, ev := range batch {
+			d.Recent.Add(ev)
+			d.Live.Publish(ev)
+		}
+		for _, r := range d.sinks {
+			select {
+			case r.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// Close writes what is queued to the outbox, gives the sinks a moment to
+// deliver it, then stops them; what is undelivered stays in the outbox for
+// the next run. It waits for every goroutine.
+func (d *Delivery) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	close(d.in)
+	d.mu.Unlock()
+	// Let the sinks drain for up to 2 s.
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		if n, _ := d.box.depth(); n == 0 && len(d.in) == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	d.cancel()
+	d.wg.Wait()
+	d.Live.Close()
+	var errs []error
+	for _, r := range d.sinks {
+		errs = append(errs, r.s.close())
+	}
+	errs = append(errs, d.box.close())
+	return errors.Join(errs...)
+}
+
+// Collectors returns the delivery metrics.
+func (d *Delivery) Collectors() []prometheus.Collector { return d.m.collectors() }
+
+// sinkRunner delivers the outbox to one sink, in order, retrying.
+type sinkRunner struct {
+	d    *Delivery
+	cfg  SinkConfig
+	s    sink
+	wake chan struct{}
+	log  *slog.Logger
+}
+
+func (r *sinkRunner) run() {
+	defer r.d.wg.Done()
+	ctx := r.d.ctx
+	m := r.d.m
+	after, err := r.d.box.cursor(r.cfg.Name)
+	if err != nil {
+		r.log.Error("outbox cursor unreadable", "error", err)
+		return
+	}
+	for ctx.Err() == nil {
+		recs, err := r.d.box.next(after, 64)
+		if err != nil {
+			r.log.Error("outbox read failed", "error", err)
+			if !sleepCtx(ctx, time.Second) {
+				return
+			}
+			continue
+		}
+		if len(recs) == 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-r.wake:
+			case <-time.After(5 * time.Second):
+			}
+			continue
+		}
+		for _, rec := range recs {
+			var ev Event
+			if err := json.Unmarshal(rec.json, &ev); err != nil {
+				r.log.Error("undecodable event in the outbox; skipped", "seq", rec.seq, "error", err)
+			} else if !r.deliverOne(ctx, rec, &ev) {
+				return // closing
+			}
+			if err := r.d.box.ack(r.cfg.Name, rec.seq); err != nil {
+				r.log.Error("outbox acknowledgement failed", "seq", rec.seq, "error", err)
+			}
+			after = rec.seq
+			m.delivery.WithLabelValues(r.cfg.Name).Observe(time.Since(rec.stored).Seconds())
+		}
+	}
+}
+
+// deliverOne retries one event until it is delivered or permanently
+// refused; it returns false when the delivery is closing.
+func (r *sinkRunner) deliverOne(ctx context.Context, rec record, ev *Event) bool {
+	m := r.d.m
+	wait := r.cfg.BackoffMin
+	for attempt := 0; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+		err := r.s.deliver(actx, rec, ev)
+		cancel()
+		if err == nil {
+			m.delivered.WithLabelValues(r.cfg.Name).Inc()
+			if attempt > 0 {
+				r.log.Info("sink delivering again", "event_id", ev.ID, "attempts", attempt+1)
+			}
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		var perm permanentError
+		if errors.As(err, &perm) {
+			m.failed.WithLabelValues(r.cfg.Name).Inc()
+			r.log.Error("sink refused event; not retried", "event_id", ev.ID, "camera", ev.Data.Camera, "error", err)
+			return true
+		}
+		m.retried.WithLabelValues(r.cfg.Name).Inc()
+		if attempt == 0 || attempt%10 == 0 {
+			r.log.Warn("sink delivery failed; retrying", "event_id", ev.ID, "attempt", attempt+1, "retry_in", wait, "error", err)
+		}
+		// Jitter: wait in [d/2, d].
+		if !sleepCtx(ctx, wait/2+time.Duration(rand.Int64N(int64(wait/2)+1))) {
+			return false
+		}
+		wait = min(wait*2, r.cfg.BackoffMax)
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// deliveryMetrics are the sinks' and the outbox's metrics.
+type deliveryMetrics struct {
+	box       *outbox
+	delivered *prometheus.CounterVec
+	failed    *prometheus.CounterVec
+	retried   *prometheus.CounterVec
+	dropped   *prometheus.CounterVec
+	delivery  *prometheus.HistogramVec
+}
+
+var (
+	outboxEventsDesc = prometheus.NewDesc("vigil_outbox_events", "Events in the outbox, not yet acknowledged by every sink.", nil, nil)
+	outboxBytesDesc  = prometheus.NewDesc("vigil_outbox_bytes", "Bytes of the events in the outbox.", nil, nil)
+)
+
+func newDeliveryMetrics() *deliveryMetrics {
+	s := []string{"sink"}
+	return &deliveryMetrics{
+		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_sink_events_delivered_total", Help: "Events a sink acknowledged."}, s),
+		failed:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_sink_events_failed_total", Help: "Events a sink refused for good (not retried)."}, s),
+		retried:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_sink_events_retried_total", Help: "Delivery attempts that failed and were retried."}, s),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_outbox_dropped_total",
+			Help: "Events dropped from the full outbox: update events first, then the oldest."}, []string{"reason"}),
+		delivery: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "vigil_sink_delivery_duration_seconds",
+			Help: "Time from an event's commit to the outbox to its acknowledgement by the sink.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}, s),
+	}
+}
+
+func (m *deliveryMetrics) forSink(name string) {
+	m.delivered.WithLabelValues(name)
+	m.failed.WithLabelValues(name)
+	m.retried.WithLabelValues(name)
+	for _, r := range []string{"update", "oldest"} {
+		m.dropped.WithLabelValues(r)
+	}
+}
+
+func (m *deliveryMetrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- outboxEventsDesc
+	ch <- outboxBytesDesc
+}
+
+func (m *deliveryMetrics) Collect(ch chan<- prometheus.Metric) {
+	n, b := m.box.depth()
+	ch <- prometheus.MustNewConstMetric(outboxEventsDesc, prometheus.GaugeValue, float64(n))
+	ch <- prometheus.MustNewConstMetric(outboxBytesDesc, prometheus.GaugeValue, float64(b))
+}
+
+func (m *deliveryMetrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m, m.delivered, m.failed, m.retried, m.dropped, m.delivery}
+}

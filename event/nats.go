@@ -1,0 +1,79 @@
+package event
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// natsSink publishes each event to JetStream with an acknowledgement, on
+// <subject_prefix>.<camera>.<kind>, with Nats-Msg-Id set to the event id so
+// that the server drops a redelivered duplicate.
+type natsSink struct {
+	cfg SinkConfig
+	nc  *nats.Conn
+	js  jetstream.JetStream
+}
+
+func newNATSSink(cfg SinkConfig) (*natsSink, error) {
+	opts := []nats.Option{nats.Name("vigil-" + cfg.Name), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true),
+		nats.ReconnectWait(time.Second), nats.Timeout(cfg.Timeout)}
+	if cfg.Username != "" {
+		opts = append(opts, nats.UserInfo(cfg.Username, cfg.Password))
+	}
+	nc, err := nats.Connect(cfg.URL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("nats sink %s: connect %s: %v", cfg.Name, redactURL(cfg.URL), strings.ReplaceAll(err.Error(), cfg.Password, "REDACTED"))
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("nats sink %s: %w", cfg.Name, err)
+	}
+	return &natsSink{cfg: cfg, nc: nc, js: js}, nil
+}
+
+func (s *natsSink) ensureStream(ctx context.Context) error {
+	if !s.cfg.CreateStream {
+		return nil
+	}
+	_, err := s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: s.cfg.Stream, Subjects: []string{s.cfg.SubjectPrefix + ".>"}, Duplicates: 10 * time.Minute,
+	})
+	return err
+}
+
+// subjectToken makes a camera id or kind safe as a subject token.
+func subjectToken(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '.' || r == '*' || r == '>' || r == ' ' {
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+func (s *natsSink) deliver(ctx context.Context, r record, ev *Event) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	subj := s.cfg.SubjectPrefix + "." + subjectToken(ev.Data.Camera) + "." + subjectToken(ev.Data.Kind)
+	_, err := s.js.Publish(ctx, subj, r.json, jetstream.WithMsgID(ev.ID))
+	if err != nil {
+		if serr := s.ensureStream(ctx); serr == nil && s.cfg.CreateStream {
+			_, err = s.js.Publish(ctx, subj, r.json, jetstream.WithMsgID(ev.ID))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("nats publish %s: %w", subj, err)
+	}
+	return nil
+}
+
+func (s *natsSink) close() error {
+	s.nc.Close()
+	return nil
+}

@@ -1,0 +1,284 @@
+package event
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// OutboxConfig places and bounds the durable outbox.
+type OutboxConfig struct {
+	// Path is the outbox database file (bbolt).
+	// It defaults to "vigil-outbox.db" in the working directory.
+	Path string `yaml:"path"`
+	// MaxBytes bounds the events kept on disk. When an event does not fit,
+	// the oldest update events are dropped first, then the oldest events.
+	// It defaults to 256 MiB.
+	MaxBytes int64 `yaml:"max_bytes"`
+}
+
+var (
+	bucketEvents  = []byte("events")  // seq -> record
+	bucketCursors = []byte("cursors") // sink name -> last acknowledged seq
+)
+
+// record is an event as stored: its type first (so the budget can find
+// updates without decoding), then the time it was stored, then the JSON.
+type record struct {
+	seq    uint64
+	typ    string
+	stored time.Time
+	json   []byte
+}
+
+func encodeRecord(typ string, stored time.Time, js []byte) []byte {
+	b := make([]byte, 0, 1+len(typ)+8+len(js))
+	b = append(b, byte(len(typ)))
+	b = append(b, typ...)
+	b = binary.BigEndian.AppendUint64(b, uint64(stored.UnixNano()))
+	return append(b, js...)
+}
+
+func decodeRecord(seq uint64, v []byte) (record, error) {
+	if len(v) < 1 || len(v) < 1+int(v[0])+8 {
+		return record{}, errors.New("outbox: corrupt record")
+	}
+	n := int(v[0])
+	r := record{seq: seq, typ: string(v[1 : 1+n])}
+	r.stored = time.Unix(0, int64(binary.BigEndian.Uint64(v[1+n:])))
+	r.json = append([]byte(nil), v[1+n+8:]...)
+	return r, nil
+}
+
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+// outbox is the durable, ordered store of events waiting for their sinks.
+// Every event is committed (fsync) before any sink sees it and deleted once
+// every sink's cursor has passed it.
+type outbox struct {
+	db       *bolt.DB
+	maxBytes int64
+	log      *slog.Logger
+	onDrop   func(reason string)
+
+	mu    sync.Mutex
+	seq   uint64
+	bytes int64
+	count int
+	sinks []string
+}
+
+func openOutbox(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop func(string)) (*outbox, error) {
+	if cfg.Path == "" {
+		cfg.Path = "vigil-outbox.db"
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = 256 << 20
+	}
+	db, err := bolt.Open(cfg.Path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open outbox %s: %w", cfg.Path, err)
+	}
+	o := &outbox{db: db, maxBytes: cfg.MaxBytes, log: log, onDrop: onDrop, sinks: sinks}
+	err = db.Update(func(tx *bolt.Tx) error {
+		ev, err := tx.CreateBucketIfNotExists(bucketEvents)
+		if err != nil {
+			return err
+		}
+		cur, err := tx.CreateBucketIfNotExists(bucketCursors)
+		if err != nil {
+			return err
+		}
+		if k, _ := ev.Cursor().Last(); k != nil {
+			o.seq = binary.BigEndian.Uint64(k)
+		}
+		// A sink added since the last run starts after what is stored: the
+		// backlog was meant for the sinks configured then. A sink that is
+		// gone no longer holds events back.
+		known := map[string]bool{}
+		for _, s := range sinks {
+			known[s] = true
+			if cur.Get([]byte(s)) == nil {
+				if err := cur.Put([]byte(s), seqKey(o.seq)); err != nil {
+					return err
+				}
+			}
+		}
+		var gone [][]byte
+		cur.ForEach(func(k, _ []byte) error { //nolint:errcheck // the callback returns nil
+			if !known[string(k)] {
+				gone = append(gone, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		for _, k := range gone {
+			if err := cur.Delete(k); err != nil {
+				return err
+			}
+		}
+		return ev.ForEach(func(_, v []byte) error {
+			o.bytes += int64(len(v))
+			o.count++
+			return nil
+		})
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open outbox %s: %w", cfg.Path, err)
+	}
+	if err := o.collect(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return o, nil
+}
+
+// append stores events durably, in order, making room within the budget.
+func (o *outbox) append(evs []Event) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketEvents)
+		now := time.Now()
+		for _, ev := range evs {
+			js, err := json.Marshal(ev)
+			if err != nil {
+				return fmt.Errorf("marshal event %s: %w", ev.ID, err)
+			}
+			v := encodeRecord(ev.Type, now, js)
+			if err := o.makeRoomLocked(b, int64(len(v))); err != nil {
+				return err
+			}
+			o.seq++
+			if err := b.Put(seqKey(o.seq), v); err != nil {
+				return err
+			}
+			o.bytes += int64(len(v))
+			o.count++
+		}
+		return nil
+	})
+}
+
+// makeRoomLocked drops the oldest update events, then the oldest events,
+// until need more bytes fit.
+func (o *outbox) makeRoomLocked(b *bolt.Bucket, need int64) error {
+	if o.bytes+need <= o.maxBytes {
+		return nil
+	}
+	for _, updatesOnly := range []bool{true, false} {
+		c := b.Cursor()
+		for k, v := c.First(); k != nil && o.bytes+need > o.maxBytes; {
+			isUpdate := len(v) > 0 && int(v[0]) <= len(v)-1 && string(v[1:1+int(v[0])]) == TypeUpdate
+			if updatesOnly && !isUpdate {
+				k, v = c.Next()
+				continue
+			}
+			reason := "oldest"
+			if isUpdate {
+				reason = "update"
+			}
+			size := int64(len(v))
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			o.bytes -= size
+			o.count--
+			o.log.Warn("outbox full: event dropped", "reason", reason, "seq", binary.BigEndian.Uint64(k))
+			if o.onDrop != nil {
+				o.onDrop(reason)
+			}
+			// After Delete the cursor points at the next item.
+			k, v = c.Seek(k)
+		}
+	}
+	return nil
+}
+
+// next returns up to max events after seq, in order.
+func (o *outbox) next(after uint64, max int) ([]record, error) {
+	var out []record
+	err := o.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketEvents).Cursor()
+		for k, v := c.Seek(seqKey(after + 1)); k != nil && len(out) < max; k, v = c.Next() {
+			r, err := decodeRecord(binary.BigEndian.Uint64(k), v)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// cursor returns a sink's last acknowledged sequence number.
+func (o *outbox) cursor(sink string) (uint64, error) {
+	var seq uint64
+	err := o.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketCursors).Get([]byte(sink)); len(v) == 8 {
+			seq = binary.BigEndian.Uint64(v)
+		}
+		return nil
+	})
+	return seq, err
+}
+
+// ack moves a sink's cursor to seq and deletes what every sink has passed.
+func (o *outbox) ack(sink string, seq uint64) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketCursors).Put([]byte(sink), seqKey(seq)); err != nil {
+			return err
+		}
+		return o.collectTx(tx)
+	})
+}
+
+func (o *outbox) collect() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.db.Update(o.collectTx)
+}
+
+// collectTx deletes the events every sink has acknowledged.
+func (o *outbox) collectTx(tx *bolt.Tx) error {
+	low := uint64(1<<64 - 1)
+	cur := tx.Bucket(bucketCursors)
+	if err := cur.ForEach(func(_, v []byte) error {
+		if len(v) == 8 {
+			low = min(low, binary.BigEndian.Uint64(v))
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if len(o.sinks) == 0 {
+		low = o.seq
+	}
+	c := tx.Bucket(bucketEvents).Cursor()
+	for k, v := c.First(); k != nil && binary.BigEndian.Uint64(k) <= low; k, v = c.First() {
+		o.bytes -= int64(len(v))
+		o.count--
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// depth returns the events and bytes stored.
+func (o *outbox) depth() (int, int64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.count, o.bytes
+}
+
+func (o *outbox) close() error { return o.db.Close() }

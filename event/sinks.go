@@ -1,0 +1,372 @@
+package event
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// SinkConfig is one event sink. Type selects which fields apply.
+type SinkConfig struct {
+	// Name identifies the sink in metrics and logs; unique.
+	// It defaults to the type.
+	Name string `yaml:"name"`
+	// Type is stdout, file, webhook, mqtt or nats. Required.
+	Type string `yaml:"type"`
+
+	// file: Path of the JSON-lines file; rotated at MaxBytes, Keep old files.
+	// MaxBytes defaults to 100 MiB, Keep to 5.
+	Path     string `yaml:"path"`
+	MaxBytes int64  `yaml:"max_bytes"`
+	Keep     int    `yaml:"keep"`
+
+	// webhook, mqtt, nats: URL of the receiver or broker (http(s)://,
+	// tcp://host:1883, nats://host:4222). Required for them.
+	URL string `yaml:"url"`
+	// Timeout bounds one delivery attempt.
+	// It defaults to 5s.
+	Timeout time.Duration `yaml:"timeout"`
+	// BackoffMin and BackoffMax bound the wait between retries: it doubles,
+	// each wait drawn from [d/2, d].
+	// They default to 500ms and 30s.
+	BackoffMin time.Duration `yaml:"backoff_min"`
+	BackoffMax time.Duration `yaml:"backoff_max"`
+
+	// webhook: BearerToken sends "Authorization: Bearer <token>"; Headers
+	// are added as they are; Secret ("whsec_" + base64) signs every request
+	// following the Standard Webhooks convention.
+	BearerToken string            `yaml:"bearer_token"`
+	Headers     map[string]string `yaml:"headers"`
+	Secret      string            `yaml:"secret"`
+
+	// mqtt, nats: Username and Password.
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// mqtt: ClientID (defaults to "vigil-" + name), TopicPrefix (defaults to
+	// "vigil"), FrigateCompat also publishes Frigate-style event payloads.
+	ClientID      string `yaml:"client_id"`
+	TopicPrefix   string `yaml:"topic_prefix"`
+	FrigateCompat bool   `yaml:"frigate_compat"`
+	// nats: SubjectPrefix (defaults to "vigil.incidents"); Stream is the
+	// JetStream stream (defaults to "VIGIL_INCIDENTS"), created over
+	// SubjectPrefix.> when CreateStream is set.
+	SubjectPrefix string `yaml:"subject_prefix"`
+	Stream        string `yaml:"stream"`
+	CreateStream  bool   `yaml:"create_stream"`
+}
+
+var sinkName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// Validate checks the sink; errors name the key relative to the sink.
+func (c *SinkConfig) Validate() error {
+	if c.Name == "" {
+		c.Name = c.Type
+	}
+	if !sinkName.MatchString(c.Name) {
+		return fmt.Errorf("name: %q must be 1 to 64 of A-Z a-z 0-9 _ . -", c.Name)
+	}
+	need := func(key, v string) error {
+		if v == "" {
+			return fmt.Errorf("%s: required for a %s sink", key, c.Type)
+		}
+		return nil
+	}
+	switch c.Type {
+	case "stdout":
+	case "file":
+		if err := need("path", c.Path); err != nil {
+			return err
+		}
+	case "webhook", "mqtt", "nats":
+		if err := need("url", c.URL); err != nil {
+			return err
+		}
+		u, err := url.Parse(c.URL)
+		if err != nil {
+			return fmt.Errorf("url: %s cannot be parsed", redactURL(c.URL))
+		}
+		want := map[string][]string{"webhook": {"http", "https"}, "mqtt": {"tcp", "ssl", "tls", "mqtt", "mqtts", "ws", "wss"}, "nats": {"nats", "tls"}}[c.Type]
+		ok := false
+		for _, s := range want {
+			ok = ok || u.Scheme == s
+		}
+		if !ok || u.Host == "" {
+			return fmt.Errorf("url: %s is not a %s URL (%s)", redactURL(c.URL), c.Type, strings.Join(want, ", "))
+		}
+		if c.Secret != "" {
+			if _, err := decodeSecret(c.Secret); err != nil {
+				return fmt.Errorf("secret: %w", err)
+			}
+		}
+	case "":
+		return errors.New("type: required (stdout, file, webhook, mqtt or nats)")
+	default:
+		return fmt.Errorf("type: %q is not stdout, file, webhook, mqtt or nats", c.Type)
+	}
+	if c.Timeout < 0 || c.BackoffMin < 0 || c.BackoffMax < 0 || c.MaxBytes < 0 || c.Keep < 0 {
+		return errors.New("timeout, backoff_min, backoff_max, max_bytes and keep must not be negative")
+	}
+	return nil
+}
+
+func (c *SinkConfig) defaults() {
+	if c.Timeout == 0 {
+		c.Timeout = 5 * time.Second
+	}
+	if c.BackoffMin == 0 {
+		c.BackoffMin = 500 * time.Millisecond
+	}
+	if c.BackoffMax == 0 {
+		c.BackoffMax = 30 * time.Second
+	}
+	if c.BackoffMax < c.BackoffMin {
+		c.BackoffMax = c.BackoffMin
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = 100 << 20
+	}
+	if c.Keep == 0 {
+		c.Keep = 5
+	}
+	if c.TopicPrefix == "" {
+		c.TopicPrefix = "vigil"
+	}
+	if c.ClientID == "" {
+		c.ClientID = "vigil-" + c.Name
+	}
+	if c.SubjectPrefix == "" {
+		c.SubjectPrefix = "vigil.incidents"
+	}
+	if c.Stream == "" {
+		c.Stream = "VIGIL_INCIDENTS"
+	}
+}
+
+// redactURL removes userinfo and secret-looking query values.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<unparsable url>"
+	}
+	u.User = nil
+	q := u.Query()
+	for k := range q {
+		switch strings.ToLower(k) {
+		case "password", "pass", "pwd", "token", "secret", "key", "auth", "signature", "sig":
+			q.Set(k, "REDACTED")
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// sink delivers one event; an error is retried unless it is permanent.
+type sink interface {
+	deliver(ctx context.Context, r record, ev *Event) error
+	close() error
+}
+
+// permanentError marks a delivery the receiver will never accept.
+type permanentError struct{ err error }
+
+func (p permanentError) Error() string { return p.err.Error() }
+func (p permanentError) Unwrap() error { return p.err }
+
+// writerSink writes JSON lines to a writer (stdout).
+type writerSink struct {
+	mu sync.Mutex
+	w  *bufio.Writer
+}
+
+func (s *writerSink) deliver(_ context.Context, r record, _ *Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.w.Write(r.json)   //nolint:errcheck // reported by Flush
+	s.w.WriteByte('\n') //nolint:errcheck
+	return s.w.Flush()
+}
+
+func (s *writerSink) close() error { return nil }
+
+// fileSink writes JSON lines to a file, rotating it by size.
+type fileSink struct {
+	cfg  SinkConfig
+	f    *os.File
+	size int64
+}
+
+func newFileSink(cfg SinkConfig) (*fileSink, error) {
+	f, err := os.OpenFile(cfg.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("file sink %s: %w", cfg.Name, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &fileSink{cfg: cfg, f: f, size: st.Size()}, nil
+}
+
+func (s *fileSink) deliver(_ context.Context, r record, _ *Event) error {
+	line := append(r.json, '\n')
+	if s.size > 0 && s.size+int64(len(line)) > s.cfg.MaxBytes {
+		if err := s.rotate(); err != nil {
+			return err
+		}
+	}
+	n, err := s.f.Write(line)
+	s.size += int64(n)
+	if err != nil {
+		return err
+	}
+	return s.f.Sync()
+}
+
+// rotate renames path.N-1 → path.N ... path → path.1 and reopens path.
+func (s *fileSink) rotate() error {
+	if err := s.f.Close(); err != nil {
+		return err
+	}
+	p := s.cfg.Path
+	os.Remove(p + "." + strconv.Itoa(s.cfg.Keep)) //nolint:errcheck // may not exist
+	for i := s.cfg.Keep - 1; i >= 1; i-- {
+		os.Rename(p+"."+strconv.Itoa(i), p+"."+strconv.Itoa(i+1)) //nolint:errcheck // may not exist
+	}
+	if err := os.Rename(p, p+".1"); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return err
+	}
+	s.f, s.size = f, 0
+	return nil
+}
+
+func (s *fileSink) close() error { return s.f.Close() }
+
+// webhookSink POSTs each event as application/cloudevents+json.
+type webhookSink struct {
+	cfg    SinkConfig
+	secret []byte
+	client *http.Client
+}
+
+func newWebhookSink(cfg SinkConfig) (*webhookSink, error) {
+	s := &webhookSink{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}}
+	if cfg.Secret != "" {
+		key, err := decodeSecret(cfg.Secret)
+		if err != nil {
+			return nil, err
+		}
+		s.secret = key
+	}
+	return s, nil
+}
+
+func (s *webhookSink) deliver(ctx context.Context, r record, ev *Event) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.URL, bytes.NewReader(r.json))
+	if err != nil {
+		return permanentError{fmt.Errorf("webhook request: %s", redactURL(s.cfg.URL))}
+	}
+	req.Header.Set("Content-Type", "application/cloudevents+json")
+	for k, v := range s.cfg.Headers {
+		req.Header.Set(k, v)
+	}
+	if s.cfg.BearerToken != "" {
+		req.Header.Set("Authorization", "Bearer "+s.cfg.BearerToken)
+	}
+	if s.secret != nil {
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		req.Header.Set("webhook-id", ev.ID)
+		req.Header.Set("webhook-timestamp", ts)
+		req.Header.Set("webhook-signature", "v1,"+Sign(s.secret, ev.ID, ts, r.json))
+	}
+	res, err := s.client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the url.Error text would repeat the URL
+		}
+		return fmt.Errorf("post to %s: %w", redactURL(s.cfg.URL), err)
+	}
+	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10)) //nolint:errcheck // draining for reuse
+	res.Body.Close()
+	switch {
+	case res.StatusCode >= 200 && res.StatusCode < 300:
+		return nil
+	case res.StatusCode == 408 || res.StatusCode == 429 || res.StatusCode >= 500:
+		return fmt.Errorf("post to %s: %s", redactURL(s.cfg.URL), res.Status)
+	}
+	return permanentError{fmt.Errorf("post to %s: %s (not retried)", redactURL(s.cfg.URL), res.Status)}
+}
+
+func (s *webhookSink) close() error {
+	s.client.CloseIdleConnections()
+	return nil
+}
+
+// decodeSecret reads a Standard Webhooks secret: "whsec_" + base64.
+func decodeSecret(secret string) ([]byte, error) {
+	b64, ok := strings.CutPrefix(secret, "whsec_")
+	if !ok {
+		return nil, errors.New(`must start with "whsec_" followed by base64`)
+	}
+	key, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(key) < 16 {
+		return nil, errors.New(`must be "whsec_" followed by the base64 of at least 16 bytes`)
+	}
+	return key, nil
+}
+
+// Sign returns the base64 HMAC-SHA256 of "id.timestamp.body" under key:
+// the v1 signature of the Standard Webhooks convention.
+func Sign(key []byte, id, timestamp string, body []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(id))
+	m.Write([]byte{'.'})
+	m.Write([]byte(timestamp))
+	m.Write([]byte{'.'})
+	m.Write(body)
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// Verify checks a Standard Webhooks request: the webhook-signature header
+// must hold a v1 signature of "id.timestamp.body" under secret ("whsec_"
+// + base64), and the timestamp must be within tolerance of now.
+func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance time.Duration) error {
+	key, err := decodeSecret(secret)
+	if err != nil {
+		return fmt.Errorf("secret: %w", err)
+	}
+	id, ts := h.Get("webhook-id"), h.Get("webhook-timestamp")
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if id == "" || err != nil {
+		return errors.New("missing webhook-id or webhook-timestamp")
+	}
+	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
+		return errors.New("webhook-timestamp outside the tolerance")
+	}
+	want := Sign(key, id, ts, body)
+	for _, sig := range strings.Fields(h.Get("webhook-signature")) {
+		if v, ok := strings.CutPrefix(sig, "v1,"); ok && hmac.Equal([]byte(v), []byte(want)) {
+			return nil
+		}
+	}
+	return errors.New("no valid signature")
+}
