@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -15,22 +16,41 @@ import (
 type mqttSink struct {
 	cfg    SinkConfig
 	client mqtt.Client
+	// announce is set on every (re)connect: the next delivery first
+	// publishes the retained "online". (Publishing from the connect handler
+	// races with paho's resume of stored packets.)
+	announce atomic.Bool
 }
 
 func newMQTTSink(cfg SinkConfig) (*mqttSink, error) {
 	avail := cfg.TopicPrefix + "/available"
 	o := mqtt.NewClientOptions().AddBroker(cfg.URL).SetClientID(cfg.ClientID).
 		SetUsername(cfg.Username).SetPassword(cfg.Password).
-		SetCleanSession(false).SetOrderMatters(true).
+		// The outbox, not paho's in-memory store, redelivers after a
+		// reconnect: a clean session keeps paho from resending on its own
+		// (and avoids a data race in its resume path).
+		SetCleanSession(true).SetOrderMatters(true).
 		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(time.Second).
 		SetMaxReconnectInterval(10*time.Second).SetConnectTimeout(cfg.Timeout).SetWriteTimeout(cfg.Timeout).
-		SetWill(avail, "offline", 1, true).
-		SetOnConnectHandler(func(c mqtt.Client) {
-			c.Publish(avail, 1, true, "online") // re-announced on every (re)connect
-		})
-	c := mqtt.NewClient(o)
-	c.Connect() // retries in the background; deliver waits for it
-	return &mqttSink{cfg: cfg, client: c}, nil
+		SetWill(avail, "offline", 1, true)
+	s := &mqttSink{cfg: cfg}
+	o.SetOnConnectHandler(func(mqtt.Client) { s.announce.Store(true) })
+	s.client = mqtt.NewClient(o)
+	s.client.Connect() // retries in the background; deliver waits for it
+	go func() {
+		// Announce availability as soon as the first connection is up, even
+		// before the first event.
+		for range 100 {
+			if s.client.IsConnectionOpen() {
+				if s.announce.Swap(false) {
+					s.client.Publish(avail, 1, true, "online")
+				}
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	return s, nil
 }
 
 func (s *mqttSink) publish(ctx context.Context, topic string, payload []byte) error {
@@ -53,6 +73,12 @@ func (s *mqttSink) publish(ctx context.Context, topic string, payload []byte) er
 
 func (s *mqttSink) deliver(ctx context.Context, r record, ev *Event) error {
 	p := s.cfg.TopicPrefix
+	if s.announce.Swap(false) {
+		t := s.client.Publish(p+"/available", 1, true, "online")
+		if !t.WaitTimeout(s.cfg.Timeout) || t.Error() != nil {
+			s.announce.Store(true)
+		}
+	}
 	if err := s.publish(ctx, p+"/events", r.json); err != nil {
 		return err
 	}

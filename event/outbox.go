@@ -56,6 +56,11 @@ func decodeRecord(seq uint64, v []byte) (record, error) {
 	return r, nil
 }
 
+type drop struct {
+	reason string
+	seq    uint64
+}
+
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
 
 // outbox is the durable, ordered store of events waiting for their sinks.
@@ -68,6 +73,7 @@ type outbox struct {
 	onDrop   func(reason string)
 
 	mu    sync.Mutex
+	drops []drop // of the transaction in progress
 	seq   uint64
 	bytes int64
 	count int
@@ -143,7 +149,9 @@ func openOutbox(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop func(
 func (o *outbox) append(evs []Event) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.db.Update(func(tx *bolt.Tx) error {
+	bytes0, count0 := o.bytes, o.count
+	o.drops = o.drops[:0]
+	err := o.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketEvents)
 		now := time.Now()
 		for _, ev := range evs {
@@ -164,6 +172,18 @@ func (o *outbox) append(evs []Event) error {
 		}
 		return nil
 	})
+	if err != nil {
+		o.bytes, o.count = bytes0, count0 // rolled back
+		return err
+	}
+	// Counted once committed.
+	for _, d := range o.drops {
+		o.log.Warn("outbox full: event dropped", "reason", d.reason, "seq", d.seq)
+		if o.onDrop != nil {
+			o.onDrop(d.reason)
+		}
+	}
+	return nil
 }
 
 // makeRoomLocked drops the oldest update events, then the oldest events,
@@ -190,10 +210,7 @@ func (o *outbox) makeRoomLocked(b *bolt.Bucket, need int64) error {
 			}
 			o.bytes -= size
 			o.count--
-			o.log.Warn("outbox full: event dropped", "reason", reason, "seq", binary.BigEndian.Uint64(k))
-			if o.onDrop != nil {
-				o.onDrop(reason)
-			}
+			o.drops = append(o.drops, drop{reason, binary.BigEndian.Uint64(k)})
 			// After Delete the cursor points at the next item.
 			k, v = c.Seek(k)
 		}

@@ -1,0 +1,242 @@
+package event
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// mosquitto runs Debian's broker on a loopback port, with persistence so
+// that a restart keeps the subscriber's session.
+type mosquitto struct {
+	t    *testing.T
+	port int
+	dir  string
+	cmd  *exec.Cmd
+}
+
+func startMosquitto(t *testing.T, port int, dir string) *mosquitto {
+	t.Helper()
+	bin, err := exec.LookPath("mosquitto")
+	if err != nil {
+		if _, err2 := os.Stat("/usr/sbin/mosquitto"); err2 != nil {
+			t.Skip("mosquitto is not installed (apt-get install mosquitto)")
+		}
+		bin = "/usr/sbin/mosquitto"
+	}
+	conf := filepath.Join(dir, "mosquitto.conf")
+	body := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nautosave_interval 1\n", port, dir)
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := &mosquitto{t: t, port: port, dir: dir, cmd: exec.Command(bin, "-c", conf)}
+	if testing.Verbose() {
+		m.cmd.Stderr = os.Stderr
+	}
+	if err := m.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "mosquitto to listen", func() bool {
+		c, err := netDial(port)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	return m
+}
+
+func (m *mosquitto) stop() {
+	m.cmd.Process.Signal(os.Interrupt) //nolint:errcheck // saves its persistence file
+	m.cmd.Wait()                       //nolint:errcheck
+}
+
+// TestMQTTBrokerRestartLosesNothing: the broker goes away while incidents
+// are produced and comes back; a QoS 1 subscriber gets every event, in order
+// per camera, and the availability topic is retained "online".
+func TestMQTTBrokerRestartLosesNothing(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	broker := startMosquitto(t, port, dir)
+	url := fmt.Sprintf("tcp://127.0.0.1:%d", port)
+
+	rec := newReceiver()
+	var topicsMu sync.Mutex
+	topics := map[string]int{}
+	subOpts := mqtt.NewClientOptions().AddBroker(url).SetClientID("test-subscriber").SetCleanSession(false).
+		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(200 * time.Millisecond).
+		SetMaxReconnectInterval(time.Second).SetOrderMatters(true)
+	subOpts.SetOnConnectHandler(func(c mqtt.Client) {
+		c.Subscribe("site/#", 1, func(_ mqtt.Client, m mqtt.Message) {
+			topicsMu.Lock()
+			topics[m.Topic()]++
+			topicsMu.Unlock()
+			if m.Topic() == "site/events" {
+				var ev Event
+				if json.Unmarshal(m.Payload(), &ev) == nil {
+					rec.add(ev)
+				}
+			}
+		})
+	})
+	sub := mqtt.NewClient(subOpts)
+	if tok := sub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscriber: %v", tok.Error())
+	}
+	defer sub.Disconnect(100)
+
+	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(dir, "outbox.db")}, Sinks: []SinkConfig{
+		{Name: "mqtt", Type: "mqtt", URL: url, TopicPrefix: "site", FrigateCompat: true, Timeout: time.Second,
+			BackoffMin: 50 * time.Millisecond, BackoffMax: 500 * time.Millisecond},
+	}}, io.Discard, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	evs := incidentEvents(30)
+	publishAll(t, d, evs[:10])
+	waitFor(t, "the first events", func() bool { rec.mu.Lock(); defer rec.mu.Unlock(); return len(rec.ids) >= 10 })
+
+	broker.stop()
+	publishAll(t, d, evs[10:])
+	time.Sleep(time.Second)
+	broker = startMosquitto(t, port, dir)
+	defer broker.stop()
+	rec.check(t, evs, 30*time.Second)
+
+	topicsMu.Lock()
+	defer topicsMu.Unlock()
+	for _, want := range []string{"site/cam0/motion", "site/frigate/events", "site/available"} {
+		if topics[want] == 0 {
+			t.Errorf("nothing on %s (topics: %v)", want, topics)
+		}
+	}
+	// A new subscriber gets the retained availability.
+	got := make(chan string, 1)
+	late := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID("late"))
+	if tok := late.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer late.Disconnect(100)
+	late.Subscribe("site/available", 1, func(_ mqtt.Client, m mqtt.Message) {
+		select {
+		case got <- string(m.Payload()):
+		default:
+		}
+	})
+	select {
+	case v := <-got:
+		if v != "online" {
+			t.Errorf("retained availability %q, want online", v)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("no retained availability message")
+	}
+}
+
+func startNATS(t *testing.T, port int, dir string) *server.Server {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats not ready")
+	}
+	return s
+}
+
+// TestNATSRestartLosesNothing: JetStream goes away mid-run and comes back
+// on the same port and store: every event lands in the stream exactly once
+// (Nats-Msg-Id deduplicates redeliveries).
+func TestNATSRestartLosesNothing(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	srv := startNATS(t, port, filepath.Join(dir, "js"))
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(dir, "outbox.db")}, Sinks: []SinkConfig{
+		{Name: "js", Type: "nats", URL: url, CreateStream: true, Timeout: time.Second,
+			BackoffMin: 50 * time.Millisecond, BackoffMax: 500 * time.Millisecond},
+	}}, io.Discard, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	evs := incidentEvents(30)
+	publishAll(t, d, evs[:10])
+	waitFor(t, "the first events", func() bool { return d.m.delivered.WithLabelValues("js") != nil && deliveredCount(d, "js") >= 10 })
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	publishAll(t, d, evs[10:])
+	time.Sleep(time.Second)
+	srv = startNATS(t, port, filepath.Join(dir, "js"))
+	defer srv.Shutdown()
+	waitFor(t, "every event delivered", func() bool { return deliveredCount(d, "js") >= 30 })
+
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := js.Stream(ctx, "VIGIL_INCIDENTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 30 {
+		t.Fatalf("stream holds %d messages, want exactly 30", info.State.Msgs)
+	}
+	rec := newReceiver()
+	for seq := uint64(1); seq <= info.State.LastSeq; seq++ {
+		m, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			continue
+		}
+		var ev Event
+		if err := json.Unmarshal(m.Data, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if m.Header.Get("Nats-Msg-Id") != ev.ID {
+			t.Errorf("Nats-Msg-Id %q, event id %q", m.Header.Get("Nats-Msg-Id"), ev.ID)
+		}
+		rec.add(ev)
+	}
+	rec.check(t, evs, time.Second)
+}
+
+func deliveredCount(d *Delivery, sink string) float64 {
+	return counterValue(d.m.delivered.WithLabelValues(sink))
+}
+
+func counterValue(c interface{ Write(*dto.Metric) error }) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil || m.Counter == nil {
+		return 0
+	}
+	return m.Counter.GetValue()
+}
+
+func netDial(port int) (net.Conn, error) {
+	return net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+}

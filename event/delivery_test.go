@@ -1,0 +1,456 @@
+package event
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+func testLog(t *testing.T) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// incidentEvents returns n events over three cameras, each camera's in
+// start, update..., end order.
+func incidentEvents(n int) []Event {
+	out := make([]Event, n)
+	for i := range out {
+		typ := TypeUpdate
+		switch {
+		case i < 3:
+			typ = TypeStart
+		case i >= n-3:
+			typ = TypeEnd
+		}
+		cam := fmt.Sprintf("cam%d", i%3)
+		out[i] = New(typ, Incident{IncidentID: "inc-" + cam, Camera: cam, Kind: "motion", FrameTimeSource: TimeReceipt,
+			StartedAt: time.Now(), FrameTime: time.Now(), Score: 0.5}, time.Now())
+	}
+	return out
+}
+
+// receiver records event ids in arrival order.
+type receiver struct {
+	mu  sync.Mutex
+	ids []string
+	cam map[string][]string
+}
+
+func newReceiver() *receiver { return &receiver{cam: map[string][]string{}} }
+
+func (r *receiver) add(ev Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ids = append(r.ids, ev.ID)
+	r.cam[ev.Data.Camera] = append(r.cam[ev.Data.Camera], ev.ID)
+}
+
+// check waits until every event arrived, then asserts each camera's order.
+func (r *receiver) check(t *testing.T, evs []Event, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		r.mu.Lock()
+		got := map[string]bool{}
+		for _, id := range r.ids {
+			got[id] = true
+		}
+		r.mu.Unlock()
+		missing := 0
+		for _, ev := range evs {
+			if !got[ev.ID] {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d events never arrived", missing, len(evs))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	want := map[string][]string{}
+	for _, ev := range evs {
+		want[ev.Data.Camera] = append(want[ev.Data.Camera], ev.ID)
+	}
+	for cam, ids := range want {
+		// Duplicates are allowed (at least once); order is not negotiable.
+		var dedup []string
+		seen := map[string]bool{}
+		for _, id := range r.cam[cam] {
+			if !seen[id] {
+				seen[id] = true
+				dedup = append(dedup, id)
+			}
+		}
+		if strings.Join(dedup, ",") != strings.Join(ids, ",") {
+			t.Errorf("camera %s: events out of order", cam)
+		}
+	}
+}
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func publishAll(t *testing.T, d *Delivery, evs []Event) {
+	t.Helper()
+	for _, ev := range evs {
+		if err := d.Publish(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestWebhookOutageLosesNothing: the receiver fails while events are
+// produced, then recovers: every event arrives, in order per camera, signed.
+func TestWebhookOutageLosesNothing(t *testing.T) {
+	var down atomic.Bool
+	down.Store(true)
+	rec := newReceiver()
+	var badSig atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		if err := Verify(testSecret, r.Header, body, time.Now(), 5*time.Minute); err != nil {
+			badSig.Add(1)
+		}
+		if r.Header.Get("Content-Type") != "application/cloudevents+json" || r.Header.Get("Authorization") != "Bearer tok-123" {
+			http.Error(w, "bad headers", http.StatusBadRequest)
+			return
+		}
+		var ev Event
+		if err := json.Unmarshal(body, &ev); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		rec.add(ev)
+	}))
+	defer srv.Close()
+	cfg := DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "outbox.db")}, Sinks: []SinkConfig{
+		{Name: "hook", Type: "webhook", URL: srv.URL, Secret: testSecret, BearerToken: "tok-123", BackoffMin: 20 * time.Millisecond, BackoffMax: 100 * time.Millisecond},
+	}}
+	d, err := Open(cfg, io.Discard, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	evs := incidentEvents(30)
+	publishAll(t, d, evs)
+	time.Sleep(500 * time.Millisecond)
+	if n, _ := d.box.depth(); n != 30 {
+		t.Errorf("outbox holds %d events while the receiver is down, want 30", n)
+	}
+	down.Store(false)
+	rec.check(t, evs, 20*time.Second)
+	if badSig.Load() != 0 {
+		t.Errorf("%d requests failed signature verification", badSig.Load())
+	}
+	if v := testutil.ToFloat64(d.m.retried.WithLabelValues("hook")); v < 1 {
+		t.Errorf("retries not counted: %g", v)
+	}
+	waitFor(t, "the outbox to empty", func() bool { n, _ := d.box.depth(); return n == 0 })
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(d.Collectors()...)
+	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
+		t.Errorf("metrics lint: %v %v", err, problems)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestWebhookSignature(t *testing.T) {
+	body := []byte(`{"id":"x"}`)
+	key, _ := decodeSecret(testSecret)
+	h := http.Header{}
+	ts := fmt.Sprint(time.Now().Unix())
+	h.Set("webhook-id", "msg_1")
+	h.Set("webhook-timestamp", ts)
+	h.Set("webhook-signature", "v1,"+Sign(key, "msg_1", ts, body))
+	if err := Verify(testSecret, h, body, time.Now(), time.Minute); err != nil {
+		t.Fatalf("valid signature rejected: %v", err)
+	}
+	if err := Verify("whsec_"+strings.Repeat("QUJD", 8), h, body, time.Now(), time.Minute); err == nil {
+		t.Fatal("signature verified with the wrong secret")
+	}
+	if err := Verify(testSecret, h, []byte(`{"id":"y"}`), time.Now(), time.Minute); err == nil {
+		t.Fatal("signature verified over a changed body")
+	}
+	if err := Verify(testSecret, h, body, time.Now().Add(time.Hour), time.Minute); err == nil {
+		t.Fatal("stale timestamp accepted")
+	}
+}
+
+// TestCrashLosesNothing: a process publishes events while its sink is down
+// and is killed with SIGKILL; a new process on the same outbox delivers
+// every event, in order.
+func TestCrashLosesNothing(t *testing.T) {
+	if os.Getenv("VIGIL_OUTBOX_CHILD") != "" {
+		return
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "outbox.db")
+	dead := fmt.Sprintf("http://127.0.0.1:%d/hook", freePort(t))
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$")
+	cmd.Env = append(os.Environ(), "VIGIL_OUTBOX_CHILD="+path, "VIGIL_OUTBOX_URL="+dead)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		line := sc.Text()
+		if id, ok := strings.CutPrefix(line, "published "); ok {
+			ids = append(ids, id)
+		}
+		if line == "all published" {
+			break
+		}
+	}
+	cmd.Process.Signal(syscall.SIGKILL) //nolint:errcheck
+	cmd.Wait()                          //nolint:errcheck // killed
+	if len(ids) != 25 {
+		t.Fatalf("child published %d events", len(ids))
+	}
+
+	rec := newReceiver()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev Event
+		json.NewDecoder(r.Body).Decode(&ev) //nolint:errcheck
+		rec.add(ev)
+	}))
+	defer srv.Close()
+	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: path}, Sinks: []SinkConfig{
+		{Name: "hook", Type: "webhook", URL: srv.URL, BackoffMin: 20 * time.Millisecond},
+	}}, io.Discard, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	waitFor(t, "every event after the restart", func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return len(rec.ids) >= len(ids)
+	})
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if strings.Join(rec.ids[:len(ids)], ",") != strings.Join(ids, ",") {
+		t.Fatalf("after the crash: got %v\nwant %v", rec.ids, ids)
+	}
+}
+
+// TestCrashChild is the process TestCrashLosesNothing kills.
+func TestCrashChild(t *testing.T) {
+	path := os.Getenv("VIGIL_OUTBOX_CHILD")
+	if path == "" {
+		t.Skip("helper process")
+	}
+	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: path}, Sinks: []SinkConfig{
+		{Name: "hook", Type: "webhook", URL: os.Getenv("VIGIL_OUTBOX_URL"), BackoffMin: 20 * time.Millisecond},
+	}}, io.Discard, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := incidentEvents(25)
+	for _, ev := range evs {
+		d.Publish(ev) //nolint:errcheck
+	}
+	waitFor(t, "the outbox to hold every event", func() bool { n, _ := d.box.depth(); return n == len(evs) })
+	for _, ev := range evs {
+		fmt.Println("published", ev.ID)
+	}
+	fmt.Println("all published")
+	time.Sleep(time.Minute) // killed before this ends
+}
+
+// TestOutboxBudgetDropsUpdatesFirst: with the sink down and the outbox
+// full, the oldest update events go first, then the oldest events.
+func TestOutboxBudgetDropsUpdatesFirst(t *testing.T) {
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer down.Close()
+	dead := down.URL
+	one, _ := json.Marshal(incidentEvents(1)[0])
+	rec := len(one) + 40 // record overhead: type, time
+	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db"), MaxBytes: int64(10 * rec)},
+		Sinks: []SinkConfig{{Name: "hook", Type: "webhook", URL: dead, BackoffMin: time.Hour}}}, io.Discard, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	evs := incidentEvents(20) // 3 starts, 14 updates, 3 ends
+	publishAll(t, d, evs)
+	waitFor(t, "the writes", func() bool {
+		return testutil.ToFloat64(d.m.dropped.WithLabelValues("update"))+testutil.ToFloat64(d.m.dropped.WithLabelValues("oldest")) >= 10
+	})
+	recs, err := d.box.next(0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := map[string]int{}
+	for _, r := range recs {
+		kept[r.typ]++
+	}
+	if kept[TypeStart] != 3 || kept[TypeEnd] != 3 {
+		t.Errorf("kept %v: starts and ends must survive while updates can be dropped", kept)
+	}
+	if v := testutil.ToFloat64(d.m.dropped.WithLabelValues("oldest")); v != 0 {
+		t.Errorf("%g non-update events dropped while updates remained", v)
+	}
+	// Only starts and ends left to drop: now the oldest go.
+	more := incidentEvents(20)
+	for i := range more {
+		more[i].Type = TypeStart
+	}
+	publishAll(t, d, more[:12])
+	waitFor(t, "oldest drops", func() bool { return testutil.ToFloat64(d.m.dropped.WithLabelValues("oldest")) > 0 })
+}
+
+func TestLogQueryAndPagination(t *testing.T) {
+	l := NewLog(50)
+	evs := incidentEvents(80)
+	for _, ev := range evs {
+		l.Add(ev)
+	}
+	var all []Event
+	cursor := ""
+	for {
+		page, next, err := l.Query("cam1", "", time.Time{}, time.Time{}, cursor, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, page...)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	// The newest 50 events are kept; cam1 has every third of them.
+	want := 0
+	for _, ev := range evs[30:] {
+		if ev.Data.Camera == "cam1" {
+			want++
+		}
+	}
+	if len(all) != want {
+		t.Fatalf("paged %d cam1 events, want %d", len(all), want)
+	}
+	for i := 1; i < len(all); i++ {
+		if all[i].Time.After(all[i-1].Time) {
+			t.Fatal("not newest first")
+		}
+	}
+	if _, _, err := l.Query("", "", time.Time{}, time.Time{}, "garbage!", 5); err == nil {
+		t.Fatal("bad cursor accepted")
+	}
+	srv := httptest.NewServer(l)
+	defer srv.Close()
+	for q, code := range map[string]int{"?limit=5&kind=motion": 200, "?limit=0": 400, "?since=yesterday": 400} {
+		res, err := http.Get(srv.URL + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != code {
+			t.Errorf("GET %s: %d %s, want %d", q, res.StatusCode, b, code)
+		}
+		if code == 400 && !strings.Contains(string(b), strings.Split(strings.TrimPrefix(q, "?"), "=")[0]) {
+			t.Errorf("GET %s: error %q does not name the parameter", q, b)
+		}
+	}
+}
+
+func TestHubStreamsAndDropsSlowSubscribers(t *testing.T) {
+	h := NewHub(2)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	res, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	br := bufio.NewReader(res.Body)
+	br.ReadString('\n') //nolint:errcheck // the opening comment
+	waitFor(t, "the subscriber", func() bool { h.mu.Lock(); defer h.mu.Unlock(); return len(h.subs) == 1 })
+	ev := incidentEvents(1)[0]
+	h.Publish(ev)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(line, "id: ") {
+			if strings.TrimSpace(strings.TrimPrefix(line, "id: ")) != ev.ID {
+				t.Fatalf("stream id %q", line)
+			}
+			break
+		}
+	}
+	// A subscriber that does not read is cut off; Publish never blocks.
+	done := make(chan struct{})
+	go func() {
+		for _, e := range incidentEvents(5000) {
+			h.Publish(e)
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Publish blocked on a slow subscriber")
+	}
+	h.mu.Lock()
+	n := len(h.subs)
+	h.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d slow subscribers still attached", n)
+	}
+}
