@@ -12,8 +12,8 @@ func BenchmarkAnalyze(b *testing.B) {
 	for _, algo := range algorithms {
 		for _, size := range [][2]int{{320, 180}, {640, 360}} {
 			b.Run(fmt.Sprintf("%s_%dx%d", algo, size[0], size[1]), func(b *testing.B) {
-				cfg := DefaultMotionConfig()
-				cfg.Algorithm = algo
+				cfg := DefaultConfig()
+				cfg.Motion.Algorithm = algo
 				c, err := NewCamera(cfg)
 				if err != nil {
 					b.Fatal(err)
@@ -32,7 +32,7 @@ func BenchmarkAnalyze(b *testing.B) {
 					frames[i] = f
 				}
 				at := time.Duration(0)
-				for ; at < cfg.LearnTime+time.Second; at += step {
+				for ; at < cfg.Motion.LearnTime+time.Second; at += step {
 					c.Analyze(frames[int(at/step)%len(frames)], t0.Add(at))
 				}
 				b.ReportAllocs()

@@ -2,24 +2,29 @@ package analyze
 
 import (
 	"fmt"
+	"math"
 	"time"
-
-	"github.com/google/uuid"
 )
 
-// Camera holds one camera's analysis state: background model, motion
-// candidate and open incident. It is not safe for concurrent use (the
-// engine runs one worker at a time per camera). Close frees its C memory.
+// Camera holds one camera's analysis state: background model, tamper
+// baseline, tracked objects and the incidents of every kind. It is not
+// safe for concurrent use (the engine runs one worker at a time per
+// camera). Close frees its C memory.
 //
 // Frame times drive all durations. A jump in frame times, forwards or
-// backwards, larger than max(2*QuietPeriod, 5s) ends an open incident at
-// the last frame time seen and relearns the background. A smaller step
+// backwards, larger than max(2*QuietPeriod, 5s) ends open incidents at the
+// last frame time seen and relearns the background. A smaller step
 // backwards is taken as no time passing (the frame is analyzed as if
 // captured at the last frame time).
 type Camera struct {
-	cfg    MotionConfig
+	cfg    Config
 	det    detector
 	d      detection // scratch for the current frame
+	tam    tamper
+	tr     tamperReading
+	person *personDetector // nil unless Person.Enabled
+	people []Box           // people of the current frame
+	trk    tracker
 	closed bool
 
 	last       time.Time     // last frame time seen; zero before the first frame
@@ -27,16 +32,19 @@ type Camera struct {
 	relearn    bool          // the next frame opens a learning window
 	learnUntil time.Time
 
-	cand      bool // motion seen, not yet an incident
-	candStart time.Time
-	candLast  time.Time // last moving frame of the candidate
+	motion lifecycle
+	seen   lifecycle // person
+	zones  []zoneState
+	tamper [len(tamperCauses)]lifecycle
 
-	open       bool
-	id         string
-	startedAt  time.Time
-	lastMotion time.Time
-	lastUpdate time.Time
-	maxScore   float64
+	boxes []Box // scratch: motion boxes of the current frame
+	shots []Shot
+}
+
+// zoneState is the incidents of one zone.
+type zoneState struct {
+	intrusion, crowd, loiter lifecycle
+	restricted               int // index into detection.zone, or -1
 }
 
 // maxDtSample caps one frame interval's weight in the smoothed interval,
@@ -45,18 +53,50 @@ const maxDtSample = time.Second
 
 // NewCamera validates cfg and returns a Camera that learns its background
 // from the first frames. The caller must Close it.
-func NewCamera(cfg MotionConfig) (*Camera, error) {
+func NewCamera(cfg Config) (*Camera, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("new camera: %w", err)
 	}
-	return &Camera{cfg: cfg, det: newDetector(cfg), relearn: true}, nil
+	m := cfg.Motion
+	c := &Camera{cfg: cfg, relearn: true, tam: newTamper(cfg.Tamper), trk: newTracker(cfg.Zones)}
+	lc := func(kind, zone, cause string, minDuration time.Duration) lifecycle {
+		return lifecycle{kind: kind, zone: zone, cause: cause, minDuration: minDuration, quiet: m.QuietPeriod, update: m.UpdateInterval}
+	}
+	c.motion = lc(KindMotion, "", "", m.MinDuration)
+	c.seen = lc(KindPerson, "", "", m.MinDuration)
+	var restricted []Polygon
+	for _, z := range cfg.Zones {
+		zs := zoneState{
+			intrusion:  lc(KindIntrusion, z.Name, "", m.MinDuration),
+			crowd:      lc(KindCrowd, z.Name, "", z.CrowdTime),
+			loiter:     lc(KindLoitering, z.Name, "", 0),
+			restricted: -1,
+		}
+		if z.Restricted {
+			zs.restricted = len(restricted)
+			restricted = append(restricted, z.Polygon)
+		}
+		c.zones = append(c.zones, zs)
+	}
+	for i, cause := range tamperCauses {
+		c.tamper[i] = lc(KindTamper, "", cause, cfg.Tamper.MinDuration)
+		c.tamper[i].quiet = cfg.Tamper.ClearTime
+	}
+	c.tamper[3].minDuration = cfg.Tamper.FrozenTime
+	c.det = newDetector(m, cfg.Masks, restricted)
+	if cfg.Person.Enabled {
+		c.person = newPersonDetector(cfg.Person)
+	}
+	return c, nil
 }
 
 // Analyze runs one frame captured at frameTime and returns the incident
 // transitions it causes, usually none (nil). The caller keeps ownership
 // of f. In steady state it allocates nothing in Go except the returned
 // transitions. A nil or closed frame, or a closed Camera, yields nil.
+// Shots then lists the snapshots the frame should be kept as.
 func (c *Camera) Analyze(f *Frame, frameTime time.Time) []Transition {
+	c.shots = c.shots[:0]
 	if c.closed || !f.valid() {
 		return nil
 	}
@@ -69,9 +109,7 @@ func (c *Camera) Analyze(f *Frame, frameTime time.Time) []Transition {
 			frameTime, dt = c.last, 0
 		}
 		if dt < 0 || dt > c.gapLimit() {
-			if c.open {
-				out = append(out, c.end(c.last, frameTime))
-			}
+			out = c.endAll(out, c.last, frameTime)
 			c.Reset()
 			dt = 0
 		} else if dt > 0 {
@@ -87,63 +125,228 @@ func (c *Camera) Analyze(f *Frame, frameTime time.Time) []Transition {
 	}
 	if c.relearn {
 		c.relearn = false
-		c.learnUntil = frameTime.Add(c.cfg.LearnTime)
+		c.learnUntil = frameTime.Add(c.cfg.Motion.LearnTime)
 	}
-	learning := frameTime.Before(c.learnUntil)
+	t := frameTime
+	learning := t.Before(c.learnUntil)
 	c.det.process(f, dt, learning, &c.d)
-	c.last = frameTime
+	c.last = t
 	moving := !learning && c.d.moving
 	strong := !learning && c.d.strong
+	gap := c.gapTolerance()
 
-	if c.open {
-		switch {
-		case moving:
-			c.lastMotion = frameTime
-			c.maxScore = max(c.maxScore, c.d.score)
-			if frameTime.Sub(c.lastUpdate) >= c.cfg.UpdateInterval {
-				c.lastUpdate = frameTime
-				out = append(out, c.transition(PhaseUpdate, frameTime))
-			}
-		case frameTime.Sub(c.lastMotion) >= c.cfg.QuietPeriod:
-			out = append(out, c.end(c.lastMotion, frameTime))
+	c.boxes = c.boxes[:0]
+	w, h := float64(c.det.width), float64(c.det.height)
+	for _, r := range c.d.regions[:c.d.n] {
+		c.boxes = append(c.boxes, Box{float64(r.rect.Min.X) / w, float64(r.rect.Min.Y) / h, float64(r.rect.Dx()) / w, float64(r.rect.Dy()) / h})
+	}
+	out = c.advance(out, &c.motion, t, time.Time{}, strong, moving, c.d.score, c.boxes, gap)
+
+	c.people = c.people[:0]
+	if c.person != nil {
+		if moving {
+			c.people = c.person.detect(f, c.d.regions[:c.d.n], c.people)
 		}
-		return out
+		n := len(c.people)
+		out = c.advance(out, &c.seen, t, time.Time{}, n > 0, n > 0, float64(n), c.people, gap)
 	}
 
-	if c.cand && frameTime.Sub(c.candLast) > c.gapTolerance() {
-		c.cand = false
-	}
-	if moving && (c.cand || strong) {
-		if !c.cand {
-			c.cand = true
-			c.candStart = frameTime
+	if len(c.zones) > 0 {
+		objects := c.boxes
+		if c.person != nil && len(c.people) > 0 {
+			objects = c.people
 		}
-		c.candLast = frameTime
-		if frameTime.Sub(c.candStart) >= c.cfg.MinDuration {
-			out = append(out, c.start(frameTime))
+		if !learning {
+			c.trk.update(t, objects)
+		}
+		out = c.advanceZones(out, t, learning, gap)
+	}
+
+	if c.cfg.Tamper.Enabled {
+		quiet := true
+		for i := range c.tamper {
+			quiet = quiet && !c.tamper[i].active()
+		}
+		c.tam.process(f, t, dt, quiet, &c.tr)
+		tgap := max(gap, time.Second)
+		for i := range c.tamper {
+			out = c.advance(out, &c.tamper[i], t, c.tr.since, c.tr.enter[i], c.tr.stay[i], c.tamperScore(i), nil, tgap)
+		}
+		if m := &c.tamper[1]; m.open && t.Sub(m.startedAt) >= c.cfg.Tamper.AcceptMovedAfter {
+			c.tam.acceptView()
 		}
 	}
 	return out
 }
 
+// advanceZones runs the zone rules on the current frame.
+func (c *Camera) advanceZones(out []Transition, t time.Time, learning bool, gap time.Duration) []Transition {
+	minArea := c.cfg.Motion.MinArea
+	for i := range c.zones {
+		z, zs := &c.cfg.Zones[i], &c.zones[i]
+		var inZone []Box
+		if zs.restricted >= 0 || z.Crowd > 0 {
+			inZone = c.inZone(z.Polygon)
+		}
+		if zs.restricted >= 0 {
+			pix := c.d.zone[zs.restricted]
+			var people int
+			for _, p := range c.people {
+				if z.Polygon.Contains(boxFoot(p)) {
+					people++
+				}
+			}
+			enter := !learning && (pix >= minArea || people > 0)
+			stay := !learning && (pix >= minArea/2 || people > 0)
+			out = c.advance(out, &zs.intrusion, t, time.Time{}, enter, stay, pix, inZone, gap)
+		}
+		if z.Crowd > 0 {
+			var n int
+			for _, p := range c.people {
+				if z.Polygon.Contains(boxFoot(p)) {
+					n++
+				}
+			}
+			// Hysteresis: the count may dip by one (a person hidden for a
+			// moment) without ending the crowd.
+			out = c.advance(out, &zs.crowd, t, time.Time{}, n >= z.Crowd, n >= max(z.Crowd-1, 1), float64(n), inZone, gap)
+		}
+		if z.Loiter > 0 {
+			d, since, box := c.trk.dwell(i, t)
+			var boxes []Box
+			if d > 0 {
+				boxes = []Box{box}
+			}
+			out = c.advance(out, &zs.loiter, t, since, d >= z.Loiter, d > 0, d.Seconds(), boxes, max(gap, trackTTL))
+		}
+	}
+	return out
+}
+
+// inZone returns the current frame's objects (people when person
+// detection found some, else moving regions) whose foot point is in p,
+// or all of them when none is.
+func (c *Camera) inZone(p Polygon) []Box {
+	objects := c.boxes
+	if len(c.people) > 0 {
+		objects = c.people
+	}
+	var in []Box
+	for _, b := range objects {
+		if p.Contains(boxFoot(b)) || p.Contains(boxCenter(b)) {
+			in = append(in, b)
+		}
+	}
+	if len(in) == 0 {
+		return objects
+	}
+	return in
+}
+
+// tamperScore is how far cause i's measure is past its start threshold,
+// 0..1.
+func (c *Camera) tamperScore(i int) float64 {
+	cfg, r := &c.cfg.Tamper, &c.tr
+	switch tamperCauses[i] {
+	case CauseCovered:
+		return clamp01(1 - r.contrast/math.Max(cfg.CoveredContrast, 1e-6))
+	case CauseMoved:
+		return clamp01((cfg.MovedCorrelation - r.correlation) / (1 + cfg.MovedCorrelation))
+	case CauseDefocus:
+		return clamp01(1 - r.sharpness/math.Max(c.tam.baseSharp*cfg.DefocusRatio, 1e-6))
+	}
+	if r.identical {
+		return 1
+	}
+	return 0
+}
+
+func clamp01(x float64) float64 { return math.Min(math.Max(x, 0), 1) }
+
+// advance steps one incident and appends its transition, if any; it also
+// asks for evidence shots.
+func (c *Camera) advance(out []Transition, l *lifecycle, t, from time.Time, enter, stay bool, score float64, boxes []Box, gap time.Duration) []Transition {
+	p, ok := l.step(t, from, enter, stay, score, gap)
+	if !ok {
+		if (enter || stay) && l.betterEvidence(t, score) {
+			c.shots = append(c.shots, Shot{IncidentID: l.id, Kind: l.kind, Role: "best", Boxes: clone(boxes)})
+		}
+		return out
+	}
+	tr := Transition{
+		Phase:      p,
+		IncidentID: l.id,
+		Kind:       l.kind,
+		Zone:       l.zone,
+		Cause:      l.cause,
+		StartedAt:  l.startedAt,
+		FrameTime:  t,
+		Score:      score,
+		Boxes:      clone(boxes),
+	}
+	switch p {
+	case PhaseStart:
+		c.shots = append(c.shots, Shot{IncidentID: l.id, Kind: l.kind, Role: "start", Boxes: tr.Boxes})
+	case PhaseEnd:
+		tr.EndedAt, tr.Score, tr.Boxes = l.lastActive, l.maxScore, nil
+	}
+	return append(out, tr)
+}
+
+func clone(b []Box) []Box {
+	if len(b) == 0 {
+		return nil
+	}
+	return append([]Box(nil), b...)
+}
+
+// lifecycles lists every incident the camera follows.
+func (c *Camera) lifecycles(yield func(*lifecycle)) {
+	yield(&c.motion)
+	yield(&c.seen)
+	for i := range c.zones {
+		yield(&c.zones[i].intrusion)
+		yield(&c.zones[i].crowd)
+		yield(&c.zones[i].loiter)
+	}
+	for i := range c.tamper {
+		yield(&c.tamper[i])
+	}
+}
+
+// endAll ends every open incident at endedAt, reported at t.
+func (c *Camera) endAll(out []Transition, endedAt, t time.Time) []Transition {
+	c.lifecycles(func(l *lifecycle) {
+		if l.end() {
+			out = append(out, Transition{
+				Phase: PhaseEnd, IncidentID: l.id, Kind: l.kind, Zone: l.zone, Cause: l.cause,
+				StartedAt: l.startedAt, EndedAt: endedAt, FrameTime: t, Score: l.maxScore,
+			})
+		}
+	})
+	return out
+}
+
+// Shots lists the evidence snapshots the last analyzed frame should be
+// kept as; valid until the next Analyze.
+func (c *Camera) Shots() []Shot { return c.shots }
+
 // Reset forgets the background so that it is learned again for LearnTime
-// from the next frame (use it after a reconnect); a pending motion
-// candidate is dropped. An open incident stays open and ends after
-// QuietPeriod without motion as usual.
+// from the next frame (use it after a reconnect); pending candidates and
+// tracked objects are dropped. Open incidents stay open and end after
+// their quiet period as usual. The tamper baseline is kept.
 func (c *Camera) Reset() {
 	c.det.forget()
 	c.relearn = true
-	c.cand = false
+	c.tam.restart()
+	c.trk.reset()
+	c.lifecycles(func(l *lifecycle) { l.cand = false })
 }
 
-// Flush ends an open incident at now (shutdown) and returns its PhaseEnd
-// transition, or nil if none is open.
+// Flush ends open incidents at now (shutdown) and returns their PhaseEnd
+// transitions, or nil if none is open.
 func (c *Camera) Flush(now time.Time) []Transition {
-	c.cand = false
-	if !c.open {
-		return nil
-	}
-	return []Transition{c.end(now, now)}
+	return c.endAll(nil, now, now)
 }
 
 // Close frees the Camera's C memory. It is idempotent; Analyze does
@@ -154,69 +357,35 @@ func (c *Camera) Close() {
 	}
 	c.closed = true
 	c.det.close()
+	c.tam.close()
+	if c.person != nil {
+		c.person.close()
+	}
 }
 
-// Active reports whether the last analyzed frame was part of motion: a
-// candidate not yet long enough to be an incident, or an open incident.
-// The engine keeps full decoding on while it is true.
-func (c *Camera) Active() bool { return c.cand || c.open }
+// Active reports whether the last analyzed frame was part of something
+// moving: a motion, person or zone candidate or open incident. The engine
+// keeps full decoding on while it is true. Tamper incidents do not count:
+// their measures need no more than keyframes.
+func (c *Camera) Active() bool {
+	if c.motion.active() || c.seen.active() {
+		return true
+	}
+	for i := range c.zones {
+		if z := &c.zones[i]; z.intrusion.active() || z.crowd.active() || z.loiter.active() {
+			return true
+		}
+	}
+	return false
+}
 
 // gapLimit is the jump in frame times that resets the background.
 func (c *Camera) gapLimit() time.Duration {
-	return max(2*c.cfg.QuietPeriod, 5*time.Second)
+	return max(2*c.cfg.Motion.QuietPeriod, 5*time.Second)
 }
 
 // gapTolerance is the longest pause in motion a candidate survives: about
 // three frame intervals.
 func (c *Camera) gapTolerance() time.Duration {
 	return 3 * c.dtAvg
-}
-
-func (c *Camera) start(t time.Time) Transition {
-	id, err := uuid.NewV7()
-	if err != nil {
-		id = uuid.New()
-	}
-	c.cand = false
-	c.open = true
-	c.id = id.String()
-	c.startedAt = c.candStart
-	c.lastMotion = t
-	c.lastUpdate = t
-	c.maxScore = c.d.score
-	return c.transition(PhaseStart, t)
-}
-
-// transition reports the current frame's motion for the open incident.
-func (c *Camera) transition(p Phase, t time.Time) Transition {
-	tr := Transition{
-		Phase:      p,
-		IncidentID: c.id,
-		Kind:       KindMotion,
-		StartedAt:  c.startedAt,
-		FrameTime:  t,
-		Score:      c.d.score,
-	}
-	if c.d.n > 0 {
-		w, h := float64(c.det.width), float64(c.det.height)
-		tr.Boxes = make([]Box, c.d.n)
-		for i, r := range c.d.regions[:c.d.n] {
-			tr.Boxes[i] = Box{float64(r.rect.Min.X) / w, float64(r.rect.Min.Y) / h, float64(r.rect.Dx()) / w, float64(r.rect.Dy()) / h}
-		}
-	}
-	return tr
-}
-
-// end closes the open incident.
-func (c *Camera) end(endedAt, t time.Time) Transition {
-	c.open = false
-	return Transition{
-		Phase:      PhaseEnd,
-		IncidentID: c.id,
-		Kind:       KindMotion,
-		StartedAt:  c.startedAt,
-		EndedAt:    endedAt,
-		FrameTime:  t,
-		Score:      c.maxScore,
-	}
 }

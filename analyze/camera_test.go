@@ -271,9 +271,9 @@ func TestAnalyzeAllocs(t *testing.T) {
 			{"moving", movingRect(320, 5*time.Second, time.Hour), true},
 		} {
 			t.Run(algo+"/"+tc.name, func(t *testing.T) {
-				cfg := DefaultMotionConfig()
-				cfg.Algorithm = algo
-				cfg.UpdateInterval = time.Hour // no transitions while measuring
+				cfg := DefaultConfig()
+				cfg.Motion.Algorithm = algo
+				cfg.Motion.UpdateInterval = time.Hour // no transitions while measuring
 				c, err := NewCamera(cfg)
 				if err != nil {
 					t.Fatal(err)
@@ -316,7 +316,7 @@ func TestAnalyzeAllocs(t *testing.T) {
 				if allocs != 0 {
 					t.Errorf("%.2f allocs per Analyze, want 0", allocs)
 				}
-				if moving := c.open && c.d.n > 0; moving != tc.moving {
+				if moving := c.motion.open && c.d.n > 0; moving != tc.moving {
 					t.Errorf("measured frames moving=%v, want %v", moving, tc.moving)
 				}
 			})

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // ErrInvalidConfig is wrapped by MotionConfig.Validate errors.
-var ErrInvalidConfig = errors.New("analyze: invalid motion config")
+var ErrInvalidConfig = errors.New("analyze: invalid config")
 
 // Motion algorithms accepted in MotionConfig.Algorithm.
 const (
@@ -34,7 +36,8 @@ type MotionConfig struct {
 	// MinDuration is how long motion must persist before an incident
 	// starts. Default 500ms.
 	MinDuration time.Duration `yaml:"min_duration"`
-	// QuietPeriod is how long without motion ends an incident. Default 3s.
+	// QuietPeriod is how long without motion ends an incident; pauses
+	// shorter than this merge into one incident (the merge gap). Default 3s.
 	QuietPeriod time.Duration `yaml:"quiet_period"`
 	// UpdateInterval is the shortest time between updates of an open
 	// incident. Default 5s.
@@ -46,6 +49,201 @@ type MotionConfig struct {
 	// taken as a global lighting change: the background is relearned and no
 	// motion is raised. Default 0.5.
 	LightingChange float64 `yaml:"lighting_change"`
+}
+
+// Config is one camera's analysis: motion, the areas it ignores, its
+// zones and their rules, tamper detection and person detection. Start
+// from DefaultConfig; each part documents its defaults.
+type Config struct {
+	// Motion tunes motion detection and every incident's lifecycle.
+	Motion MotionConfig `yaml:"motion"`
+	// Masks are areas ignored by every detector except tamper (a clock
+	// overlay, a tree, a road outside the site). Default none.
+	Masks []Polygon `yaml:"masks"`
+	// Zones are named areas with rules (intrusion, crowd, loitering).
+	// Default none.
+	Zones []Zone `yaml:"zones"`
+	// Tamper tunes camera tamper detection.
+	Tamper TamperConfig `yaml:"tamper"`
+	// Person tunes the HOG people detector.
+	Person PersonConfig `yaml:"person"`
+}
+
+// Zone is a named area of the picture and its rules. A moving region or a
+// person is in a zone when its foot point (the middle of its box's bottom
+// edge) is; for intrusion, moving pixels inside the polygon count too.
+type Zone struct {
+	// Name identifies the zone in incidents (data.zone); unique per camera.
+	Name string `yaml:"name"`
+	// Polygon is the zone's outline, normalized.
+	Polygon Polygon `yaml:"polygon"`
+	// Restricted raises intrusion incidents for motion (at least
+	// motion.min_area of the frame inside the polygon) or a person in it.
+	// Default false.
+	Restricted bool `yaml:"restricted"`
+	// Crowd raises crowd incidents when at least this many people are in
+	// the zone for CrowdTime. It needs person detection. Default 0 (off).
+	Crowd int `yaml:"crowd"`
+	// CrowdTime is how long the count must hold. Default 5s.
+	CrowdTime time.Duration `yaml:"crowd_time"`
+	// Loiter raises loitering incidents when one tracked object stays in
+	// the zone this long. Default 0 (off).
+	Loiter time.Duration `yaml:"loiter"`
+}
+
+// TamperConfig tunes tamper detection: a covered lens, lost focus, a moved
+// camera, a frozen picture. Each cause compares the picture with the
+// camera's own baseline, learned over LearnTime from the first frames and
+// then followed slowly while no tamper is suspected; a reconnect keeps it.
+type TamperConfig struct {
+	// Enabled turns tamper detection on. Default true.
+	Enabled bool `yaml:"enabled"`
+	// LearnTime is how long the baseline is learned before any tamper
+	// incident can start. Default 5s.
+	LearnTime time.Duration `yaml:"learn_time"`
+	// MinDuration is how long a cause must hold before the incident
+	// starts. Default 2s.
+	MinDuration time.Duration `yaml:"min_duration"`
+	// ClearTime is how long a cause must be gone before the incident
+	// ends. Default 3s.
+	ClearTime time.Duration `yaml:"clear_time"`
+	// CoveredContrast: the picture is covered when its contrast (standard
+	// deviation of a 64x36 thumbnail, gray levels) falls below this and
+	// below a third of the learned contrast. Default 10.
+	CoveredContrast float64 `yaml:"covered_contrast"`
+	// DefocusRatio: the picture is defocused when its sharpness (Laplacian
+	// energy over contrast) falls below this share of the learned
+	// sharpness. Default 0.4.
+	DefocusRatio float64 `yaml:"defocus_ratio"`
+	// MovedCorrelation: the camera has moved when the thumbnail's
+	// correlation with the learned reference view falls below this.
+	// Default 0.5.
+	MovedCorrelation float64 `yaml:"moved_correlation"`
+	// FrozenTime: the picture is frozen when every analyzed frame has been
+	// identical to the previous one for this long. Default 2s.
+	FrozenTime time.Duration `yaml:"frozen_time"`
+	// AcceptMovedAfter: a moved camera's new view becomes the reference
+	// after this long (the incident then ends). Default 10m.
+	AcceptMovedAfter time.Duration `yaml:"accept_moved_after"`
+}
+
+// PersonConfig tunes person detection with OpenCV's built-in HOG people
+// detector. It runs only on frames with motion, on the moving regions.
+type PersonConfig struct {
+	// Enabled turns person (and crowd) detection on. Default false: HOG
+	// costs milliseconds per moving region, far more than the other
+	// detectors together.
+	Enabled bool `yaml:"enabled"`
+	// MinHeight is the smallest person to find, as a share of the frame
+	// height; regions are upscaled so that such a person fills HOG's
+	// 128-pixel window. Default 0.25.
+	MinHeight float64 `yaml:"min_height"`
+	// HitThreshold is the SVM margin a detection needs; higher finds fewer
+	// people and fewer false ones. Default 0.3.
+	HitThreshold float64 `yaml:"hit_threshold"`
+}
+
+// DefaultConfig returns the defaults documented on Config's parts.
+func DefaultConfig() Config {
+	return Config{
+		Motion: DefaultMotionConfig(),
+		Tamper: TamperConfig{
+			Enabled:          true,
+			LearnTime:        5 * time.Second,
+			MinDuration:      2 * time.Second,
+			ClearTime:        3 * time.Second,
+			CoveredContrast:  10,
+			DefocusRatio:     0.4,
+			MovedCorrelation: 0.5,
+			FrozenTime:       2 * time.Second,
+			AcceptMovedAfter: 10 * time.Minute,
+		},
+		Person: PersonConfig{MinHeight: 0.25, HitThreshold: 0.3},
+	}
+}
+
+// UnmarshalYAML fills unset zone fields with their defaults.
+func (z *Zone) UnmarshalYAML(n *yaml.Node) error {
+	type plain Zone
+	p := plain{CrowdTime: 5 * time.Second}
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*z = Zone(p)
+	return nil
+}
+
+// Validate reports the first invalid field by its YAML key path
+// ("zones[1].polygon: ..."). The error wraps ErrInvalidConfig.
+func (c Config) Validate() error {
+	if err := c.Motion.Validate(); err != nil {
+		var ce *ConfigError
+		if errors.As(err, &ce) {
+			return invalid("motion."+ce.Key, ce.Why)
+		}
+		return err
+	}
+	for i, m := range c.Masks {
+		if err := m.validate(); err != nil {
+			return invalid(fmt.Sprintf("masks[%d]", i), err.Error())
+		}
+	}
+	names := map[string]int{}
+	for i, z := range c.Zones {
+		at := fmt.Sprintf("zones[%d]", i)
+		if z.Name != "" {
+			at = fmt.Sprintf("zones[%d] (%q)", i, z.Name)
+		}
+		if z.Name == "" {
+			return invalid(at+".name", "required")
+		}
+		if j, dup := names[z.Name]; dup {
+			return invalid(at+".name", fmt.Sprintf("duplicate of zones[%d]", j))
+		}
+		names[z.Name] = i
+		if err := z.Polygon.validate(); err != nil {
+			return invalid(at+".polygon", err.Error())
+		}
+		switch {
+		case z.Crowd < 0:
+			return invalid(at+".crowd", fmt.Sprintf("%d is negative", z.Crowd))
+		case z.Crowd > 0 && !c.Person.Enabled:
+			return invalid(at+".crowd", "needs person.enabled: true")
+		case z.CrowdTime < 0:
+			return invalid(at+".crowd_time", fmt.Sprintf("%v is negative", z.CrowdTime))
+		case z.Loiter < 0:
+			return invalid(at+".loiter", fmt.Sprintf("%v is negative", z.Loiter))
+		case !z.Restricted && z.Crowd == 0 && z.Loiter == 0:
+			return invalid(at, "has no rule: set restricted, crowd or loiter")
+		}
+	}
+	t := c.Tamper
+	switch {
+	case t.LearnTime < 0:
+		return invalid("tamper.learn_time", fmt.Sprintf("%v is negative", t.LearnTime))
+	case t.MinDuration < 0:
+		return invalid("tamper.min_duration", fmt.Sprintf("%v is negative", t.MinDuration))
+	case t.ClearTime <= 0:
+		return invalid("tamper.clear_time", fmt.Sprintf("%v is not positive", t.ClearTime))
+	case t.CoveredContrast < 0 || t.CoveredContrast > 128:
+		return invalid("tamper.covered_contrast", fmt.Sprintf("%g is not in [0,128]", t.CoveredContrast))
+	case t.DefocusRatio < 0 || t.DefocusRatio >= 1:
+		return invalid("tamper.defocus_ratio", fmt.Sprintf("%g is not in [0,1)", t.DefocusRatio))
+	case t.MovedCorrelation < -1 || t.MovedCorrelation >= 1:
+		return invalid("tamper.moved_correlation", fmt.Sprintf("%g is not in [-1,1)", t.MovedCorrelation))
+	case t.FrozenTime <= 0:
+		return invalid("tamper.frozen_time", fmt.Sprintf("%v is not positive", t.FrozenTime))
+	case t.AcceptMovedAfter <= 0:
+		return invalid("tamper.accept_moved_after", fmt.Sprintf("%v is not positive", t.AcceptMovedAfter))
+	}
+	p := c.Person
+	switch {
+	case !(p.MinHeight > 0 && p.MinHeight <= 1):
+		return invalid("person.min_height", fmt.Sprintf("%g is not in (0,1]", p.MinHeight))
+	case p.HitThreshold < -10 || p.HitThreshold > 10:
+		return invalid("person.hit_threshold", fmt.Sprintf("%g is not in [-10,10]", p.HitThreshold))
+	}
+	return nil
 }
 
 // DefaultMotionConfig returns the defaults documented on MotionConfig.
@@ -86,6 +284,15 @@ func (c MotionConfig) Validate() error {
 	return nil
 }
 
-func invalid(key, why string) error {
-	return fmt.Errorf("%w: %s: %s", ErrInvalidConfig, key, why)
+// ConfigError names the YAML key of an invalid field, relative to the
+// Config (or MotionConfig) validated: "zones[1].polygon". It matches
+// ErrInvalidConfig with errors.Is.
+type ConfigError struct {
+	Key string
+	Why string
 }
+
+func (e *ConfigError) Error() string        { return e.Key + ": " + e.Why }
+func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
+
+func invalid(key, why string) error { return &ConfigError{Key: key, Why: why} }

@@ -48,7 +48,7 @@ func TestValidate(t *testing.T) {
 			if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tc.key+":") {
 				t.Errorf("error %q: want ErrInvalidConfig naming %q", err, tc.key)
 			}
-			if c, err := NewCamera(cfg); err == nil || !errors.Is(err, ErrInvalidConfig) {
+			if c, err := NewCamera(Config{Motion: cfg, Tamper: DefaultConfig().Tamper, Person: DefaultConfig().Person}); err == nil || !errors.Is(err, ErrInvalidConfig) {
 				c.Close()
 				t.Errorf("NewCamera: error %v, want ErrInvalidConfig", err)
 			}

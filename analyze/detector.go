@@ -19,6 +19,15 @@ const (
 	dilateSize     = 5   // dilation kernel, pixels
 	mog2History    = 200 // frames
 	mog2VarThresh  = 16  // squared Mahalanobis distance
+
+	// A change spread over most of the picture is global (lighting, focus,
+	// an IR switch, the camera moving), not an object: the change is
+	// counted in a cellsW x cellsH grid, and a frame where over
+	// globalSpread of the analyzed cells changed, and over globalChanged
+	// of the pixels, relearns instead of raising motion.
+	cellsW, cellsH = 16, 9
+	globalSpread   = 0.6
+	globalChanged  = 0.03
 )
 
 // region is one moving blob of a frame.
@@ -36,6 +45,8 @@ type detection struct {
 	score    float64 // kept regions' area over the frame area, 0..1
 	n        int
 	regions  [MaxBoxes]region // largest first, regions[:n]
+	// zone[i] is the moving share of the frame inside restricted zone i.
+	zone []float64
 }
 
 // add keeps r if it is among the MaxBoxes largest regions seen.
@@ -78,10 +89,26 @@ type detector struct {
 	hierarchy    gocv.Mat // FindContours scratch
 	sub          gocv.BackgroundSubtractorMOG2
 	hasSub       bool
+
+	masks     []Polygon  // ignored areas
+	zones     []Polygon  // restricted zones
+	keep      gocv.Mat   // 8UC1 255 where analyzed; empty without masks
+	keepShare float64    // analyzed share of the frame
+	keepCells int        // analyzed cells of the spread grid
+	zoneMasks []gocv.Mat // 8UC1 per restricted zone
+	cells     gocv.Mat   // spread grid scratch
+	scratch   gocv.Mat
 }
 
-func newDetector(cfg MotionConfig) detector {
+func newDetector(cfg MotionConfig, masks, zones []Polygon) detector {
 	return detector{
+		masks:        masks,
+		zones:        zones,
+		keep:         gocv.NewMat(),
+		keepShare:    1,
+		keepCells:    cellsW * cellsH,
+		cells:        gocv.NewMat(),
+		scratch:      gocv.NewMat(),
 		mog2:         cfg.Algorithm == AlgorithmMOG2,
 		threshold:    float32(cfg.Threshold),
 		minArea:      cfg.MinArea,
@@ -104,11 +131,17 @@ func (d *detector) forget() { d.primed = false }
 // since the previous frame. While learning, or when the frame seeds the
 // model, only the model is updated and out reports no motion.
 func (d *detector) process(f *Frame, dt time.Duration, learning bool, out *detection) {
-	*out = detection{}
+	*out = detection{zone: out.zone}
+	clear(out.zone)
 	if f.Width != d.width || f.Height != d.height {
 		d.width, d.height = f.Width, f.Height
 		d.primed = false
+		d.rasterize()
 	}
+	if cap(out.zone) < len(d.zones) {
+		out.zone = make([]float64, len(d.zones))
+	}
+	out.zone = out.zone[:len(d.zones)]
 	gocv.GaussianBlur(f.mat, &d.blurred, image.Pt(blurSize, blurSize), 0, 0, gocv.BorderDefault)
 	if !d.primed {
 		d.seed()
@@ -128,13 +161,54 @@ func (d *detector) process(f *Frame, dt time.Duration, learning bool, out *detec
 		return
 	}
 	area := float64(d.width * d.height)
-	out.changed = float64(gocv.CountNonZero(d.mask)) / area
-	if out.changed > d.lighting {
+	if !d.keep.Empty() {
+		gocv.BitwiseAnd(d.mask, d.keep, &d.mask)
+	}
+	out.changed = float64(gocv.CountNonZero(d.mask)) / (area * d.keepShare)
+	if out.changed > d.lighting || (out.changed > globalChanged && d.spread() > globalSpread) {
 		d.seed()
 		out.lighting = true
 		return
 	}
 	d.regions(out, area)
+	for i := range d.zoneMasks {
+		gocv.BitwiseAnd(d.mask, d.zoneMasks[i], &d.scratch)
+		out.zone[i] = float64(gocv.CountNonZero(d.scratch)) / area
+	}
+}
+
+// spread is the share of the analyzed cells of the grid where some
+// pixels changed.
+func (d *detector) spread() float64 {
+	gocv.Resize(d.mask, &d.cells, image.Pt(cellsW, cellsH), 0, 0, gocv.InterpolationArea)
+	// A cell counts when over 1% of its pixels changed.
+	gocv.Threshold(d.cells, &d.cells, 2.55, 255, gocv.ThresholdBinary)
+	return float64(gocv.CountNonZero(d.cells)) / float64(d.keepCells)
+}
+
+// rasterize draws the masks and zones at the current frame size.
+func (d *detector) rasterize() {
+	if d.keep.Ptr() != nil {
+		d.keep.Close()
+		d.keep = gocv.NewMat()
+	}
+	for _, m := range d.zoneMasks {
+		m.Close()
+	}
+	d.zoneMasks = d.zoneMasks[:0]
+	d.keepShare, d.keepCells = 1, cellsW*cellsH
+	if len(d.masks) > 0 {
+		ignored := rasterize(d.masks, d.width, d.height)
+		gocv.BitwiseNot(ignored, &ignored)
+		d.keep = ignored
+		d.keepShare = max(float64(gocv.CountNonZero(d.keep))/float64(d.width*d.height), 1e-3)
+		gocv.Resize(d.keep, &d.cells, image.Pt(cellsW, cellsH), 0, 0, gocv.InterpolationArea)
+		gocv.Threshold(d.cells, &d.cells, 127, 255, gocv.ThresholdBinary)
+		d.keepCells = max(gocv.CountNonZero(d.cells), 1)
+	}
+	for _, z := range d.zones {
+		d.zoneMasks = append(d.zoneMasks, rasterize([]Polygon{z}, d.width, d.height))
+	}
 }
 
 // seed makes the current blurred frame the whole background.
@@ -189,11 +263,15 @@ func runningWeight(dt time.Duration) float64 {
 
 // close frees the detector's C memory. It is idempotent.
 func (d *detector) close() {
-	for _, m := range []*gocv.Mat{&d.blurred, &d.avg, &d.avg8, &d.diff, &d.mask, &d.dilateKernel, &d.erodeKernel, &d.hierarchy} {
+	for _, m := range []*gocv.Mat{&d.blurred, &d.avg, &d.avg8, &d.diff, &d.mask, &d.dilateKernel, &d.erodeKernel, &d.hierarchy, &d.keep, &d.cells, &d.scratch} {
 		if m.Ptr() != nil {
 			m.Close()
 		}
 	}
+	for _, m := range d.zoneMasks {
+		m.Close()
+	}
+	d.zoneMasks = nil
 	if d.hasSub {
 		d.sub.Close()
 		d.hasSub = false

@@ -74,8 +74,8 @@ func feed(c *Camera, f *Frame, fps int, from, to time.Duration, sf sceneFunc) []
 // 320x180 frame, both closed at the end of the test.
 func newTestCamera(t testing.TB, algo string) (*Camera, *Frame) {
 	t.Helper()
-	cfg := DefaultMotionConfig()
-	cfg.Algorithm = algo
+	cfg := DefaultConfig()
+	cfg.Motion.Algorithm = algo
 	c, err := NewCamera(cfg)
 	if err != nil {
 		t.Fatal(err)

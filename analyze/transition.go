@@ -33,20 +33,43 @@ func (p Phase) String() string {
 	return "Phase(" + strconv.Itoa(int(p)) + ")"
 }
 
-// KindMotion is the Transition.Kind of motion incidents.
-const KindMotion = "motion"
+// Incident kinds (Transition.Kind).
+const (
+	KindMotion    = "motion"    // moving regions over motion.min_area
+	KindIntrusion = "intrusion" // motion or a person in a restricted zone
+	KindPerson    = "person"    // people found by HOG
+	KindCrowd     = "crowd"     // people in a zone at or above its crowd count
+	KindLoitering = "loitering" // one object in a zone longer than its limit
+	KindTamper    = "tamper"    // Cause: covered, defocus, moved or frozen
+)
 
 // Transition reports a change in an incident's life. The caller owns it,
 // including Boxes.
 type Transition struct {
 	Phase      Phase
 	IncidentID string    // stable for the incident's life (UUID v7)
-	Kind       string    // KindMotion
+	Kind       string    // KindMotion, KindTamper, ...
+	Zone       string    // the zone of intrusion, crowd and loitering
+	Cause      string    // the tamper cause
 	StartedAt  time.Time // frame time of the first frame of the incident's motion
 	EndedAt    time.Time // zero unless Phase == PhaseEnd
 	FrameTime  time.Time // capture time of the frame that triggered this transition
-	Score      float64   // moving share of the frame area, 0..1 (max over the incident for PhaseEnd)
-	Boxes      []Box     // moving regions of the triggering frame, largest first, at most MaxBoxes
+	// Score is the kind's measure on the triggering frame (the maximum over
+	// the incident for PhaseEnd): the moving share of the frame (motion,
+	// intrusion), people (person, crowd), seconds in the zone (loitering),
+	// or the tamper measure's distance past its threshold, 0..1.
+	Score float64
+	Boxes []Box // moving regions or people of the triggering frame, largest first, at most MaxBoxes
+}
+
+// Shot asks for a snapshot of the frame just analyzed as evidence of an
+// incident: Role "start" (its first frame) or "best" (a frame scoring
+// well above the previous best), with Boxes drawn.
+type Shot struct {
+	IncidentID string
+	Kind       string
+	Role       string
+	Boxes      []Box
 }
 
 // MaxBoxes is the most boxes a Transition carries.

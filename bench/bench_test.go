@@ -105,7 +105,7 @@ func BenchmarkPipeline(b *testing.B) {
 			for i, au := range clip.AUs {
 				aus[i] = annexB(au)
 			}
-			p, err := pipeline.New(pipeline.Config{AnalysisWidth: 320, AnalysisFPS: 0, Motion: analyze.DefaultMotionConfig()})
+			p, err := pipeline.New(pipeline.Config{AnalysisWidth: 320, AnalysisFPS: 0, Analysis: analyze.DefaultConfig()})
 			if err != nil {
 				b.Fatal(err)
 			}

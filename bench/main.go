@@ -15,7 +15,7 @@ import (
 // Main runs `vigil bench MODE [flags]`.
 func Main(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("bench: want a mode: offline, live, baseline, compare")
+		return errors.New("bench: want a mode: offline, live, baseline, compare, accuracy")
 	}
 	switch args[0] {
 	case "offline":
@@ -24,10 +24,12 @@ func Main(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return mainLive(ctx, args[1:], out, errOut)
 	case "baseline", "compare":
 		return mainCompare(ctx, args[0], args[1:], out, errOut)
+	case "accuracy":
+		return mainAccuracy(ctx, args[1:], out, errOut)
 	case "capture-worker": // the opencv baseline's child process
 		return CaptureWorker(ctx, args[1:], out)
 	}
-	return fmt.Errorf("bench: unknown mode %q (want offline, live, baseline or compare)", args[0])
+	return fmt.Errorf("bench: unknown mode %q (want offline, live, baseline, compare or accuracy)", args[0])
 }
 
 func mainOffline(ctx context.Context, args []string, out, errOut io.Writer) error {
@@ -287,4 +289,37 @@ func orDefault(s, d string) string {
 		return d
 	}
 	return s
+}
+
+func mainAccuracy(ctx context.Context, args []string, out, errOut io.Writer) error {
+	fs := flag.NewFlagSet("bench accuracy", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	dir := fs.String("scenarios", "", "directory of scenario *.yaml files with their clips (required)")
+	mode := fs.String("decode-mode", "", "cameras' decode_mode: all, keyframes or auto (default: the engine's)")
+	asJSON := fs.Bool("json", false, "print JSON instead of tables")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return errors.New("bench accuracy: --scenarios is required")
+	}
+	sc, err := LoadScenarios(*dir)
+	if err != nil {
+		return err
+	}
+	r, err := Accuracy(ctx, sc, AccuracyOptions{DecodeMode: *mode})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if err := writeJSON(out, r); err != nil {
+			return err
+		}
+	} else {
+		PrintAccuracy(out, r)
+	}
+	if r.Failed > 0 {
+		return fmt.Errorf("bench accuracy: %d of %d scenarios failed", r.Failed, len(r.Scenarios))
+	}
+	return nil
 }

@@ -73,10 +73,11 @@ func Offline(ctx context.Context, o OfflineOptions) (*OfflineResult, error) {
 	if o.Width <= 0 {
 		o.Width = 320
 	}
-	mc := analyze.DefaultMotionConfig()
+	ac := analyze.DefaultConfig()
 	if o.Algorithm != "" {
-		mc.Algorithm = o.Algorithm
+		ac.Motion.Algorithm = o.Algorithm
 	}
+	mc := ac.Motion
 	cpu0 := cpuTime()
 	wall0 := time.Now()
 	clip, err := loadClip(o.Clip, o.FPS)
@@ -91,7 +92,7 @@ func Offline(ctx context.Context, o OfflineOptions) (*OfflineResult, error) {
 		Algorithm: mc.Algorithm, AnalysisWidth: o.Width, AnalysisFPS: o.AnalysisFPS}
 	res.Stages.DemuxSeconds = time.Since(wall0).Seconds()
 
-	p, err := pipeline.New(pipeline.Config{AnalysisWidth: o.Width, AnalysisFPS: o.AnalysisFPS, Motion: mc})
+	p, err := pipeline.New(pipeline.Config{AnalysisWidth: o.Width, AnalysisFPS: o.AnalysisFPS, Analysis: ac})
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,6 +56,7 @@ type camera struct {
 	ladder        *sched.Ladder
 	dropsSeen     uint64
 	openIncidents map[string]bool
+	evidence      map[string][]event.Evidence // by incident id
 	workGen       uint64
 	pipe          *pipeline.Pipeline
 	fpsStart      time.Time
@@ -70,13 +72,14 @@ type camera struct {
 
 func newCamera(e *Engine, cfg CameraConfig) (*camera, error) {
 	c := &camera{id: cfg.ID, cfg: cfg, e: e, log: e.log.With("camera", cfg.ID)}
-	pipe, err := pipeline.New(pipeline.Config{AnalysisWidth: cfg.AnalysisWidth, AnalysisFPS: cfg.AnalysisFPS, Motion: cfg.Motion})
+	pipe, err := pipeline.New(pipeline.Config{AnalysisWidth: cfg.AnalysisWidth, AnalysisFPS: cfg.AnalysisFPS, Analysis: cfg.analysis()})
 	if err != nil {
 		return nil, fmt.Errorf("camera %q: motion: %w", cfg.ID, err)
 	}
 	c.pipe = pipe
 	c.gate = newGate(cfg.DecodeMode, newActivity(cfg), cfg.QueueFrames, max(cfg.QueueBytes/4, 256<<10))
 	c.openIncidents = map[string]bool{}
+	c.evidence = map[string][]event.Evidence{}
 	c.snapReq = make(chan chan snapResult, 8)
 	c.ladder = sched.NewLadder(sched.LadderConfig{})
 	sc := cfg.sessionConfig()
@@ -195,6 +198,7 @@ func (c *camera) process(u sched.Unit) {
 	if !meta.capture.IsZero() {
 		frameTime, src = meta.capture, event.TimeRTCP
 	}
+	c.keepShots(r.Shots)
 	for _, tr := range r.Transitions {
 		c.emit(tr, r.Now, frameTime, src)
 		switch tr.Phase {
@@ -262,6 +266,8 @@ func (c *camera) emit(tr analyze.Transition, now, frameTime time.Time, src strin
 	for i, b := range tr.Boxes {
 		inc.Boxes[i] = [4]float64(b)
 	}
+	inc.Zone, inc.Cause = tr.Zone, tr.Cause
+	inc.Evidence = c.evidenceFor(tr.IncidentID, tr.Phase == analyze.PhaseEnd)
 	typ := event.TypeUpdate
 	switch tr.Phase {
 	case analyze.PhaseStart:
@@ -273,6 +279,56 @@ func (c *camera) emit(tr analyze.Transition, now, frameTime time.Time, src strin
 		inc.EndedAt = &end
 	}
 	c.e.publish(event.New(typ, inc, time.Now()))
+}
+
+// keepShots encodes and stores the evidence snapshots of the frame just
+// analyzed (worker side).
+func (c *camera) keepShots(shots []analyze.Shot) {
+	store := c.e.opts.Evidence
+	if store == nil || len(shots) == 0 {
+		return
+	}
+	for _, s := range shots {
+		jpg, err := c.pipe.SnapshotJPEG(s.Boxes)
+		if err == nil {
+			var ev event.Evidence
+			if ev, err = store.Save(c.id, s.IncidentID, s.Role, jpg, time.Now()); err == nil {
+				c.evidence[s.IncidentID] = appendEvidence(c.evidence[s.IncidentID], ev)
+				continue
+			}
+		}
+		c.e.metrics.evidenceErrors.Inc()
+		c.log.Warn("evidence not kept", "incident_id", s.IncidentID, "kind", s.Kind, "role", s.Role, "error", err)
+	}
+}
+
+// appendEvidence replaces the snapshot of ev's role or adds it.
+func appendEvidence(list []event.Evidence, ev event.Evidence) []event.Evidence {
+	for i := range list {
+		if list[i].Role == ev.Role {
+			list[i] = ev
+			return list
+		}
+	}
+	return append(list, ev)
+}
+
+// evidenceFor returns the snapshots an incident's event carries: every one
+// kept as files; embedded ones only in the first event after they were
+// taken. The incident's entry goes with its end.
+func (c *camera) evidenceFor(id string, end bool) []event.Evidence {
+	list := c.evidence[id]
+	if end {
+		delete(c.evidence, id)
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	out := slices.Clone(list)
+	if !end && list[0].JPEGBase64 != "" {
+		c.evidence[id] = list[:0]
+	}
+	return out
 }
 
 // flush ends open incidents; called after the workers stopped.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strings"
 	"runtime"
 	"time"
 
@@ -44,6 +45,9 @@ type Config struct {
 	// Sinks receive every incident event (stdout, file, webhook, mqtt,
 	// nats); see event.SinkConfig. With none, events go to stdout.
 	Sinks []event.SinkConfig `yaml:"sinks"`
+	// Evidence is where incident snapshots are kept; see
+	// event.EvidenceConfig.
+	Evidence event.EvidenceConfig `yaml:"evidence"`
 	// Cameras lists the cameras. At least one is required.
 	Cameras []CameraConfig `yaml:"cameras"`
 }
@@ -103,6 +107,23 @@ type CameraConfig struct {
 	Activity ingest.ActivityConfig `yaml:"activity"`
 	// Motion tunes motion detection; see analyze.MotionConfig for defaults.
 	Motion analyze.MotionConfig `yaml:"motion"`
+	// Masks are polygons (normalized [x, y] points) that every detector
+	// but tamper ignores; see analyze.Config.
+	Masks []analyze.Polygon `yaml:"masks"`
+	// Zones are named polygons with rules (restricted, crowd, loiter); see
+	// analyze.Zone for the keys and defaults.
+	Zones []analyze.Zone `yaml:"zones"`
+	// Tamper tunes tamper detection (covered, defocus, moved, frozen); see
+	// analyze.TamperConfig for the keys and defaults.
+	Tamper analyze.TamperConfig `yaml:"tamper"`
+	// Person tunes HOG person detection (off by default); see
+	// analyze.PersonConfig.
+	Person analyze.PersonConfig `yaml:"person"`
+}
+
+// analysis returns the camera's analyze.Config.
+func (c *CameraConfig) analysis() analyze.Config {
+	return analyze.Config{Motion: c.Motion, Masks: c.Masks, Zones: c.Zones, Tamper: c.Tamper, Person: c.Person}
 }
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
@@ -125,7 +146,7 @@ func LoadConfig(path string) (Config, error) {
 func ParseConfig(b []byte) (Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
-		return Config{}, fmt.Errorf("yaml: %w", err)
+		return Config{}, yamlError(err)
 	}
 	if len(root.Content) == 0 {
 		return Config{}, errors.New("empty document")
@@ -137,13 +158,24 @@ func ParseConfig(b []byte) (Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil {
-		return Config{}, fmt.Errorf("yaml: %w", err)
+		return Config{}, yamlError(err)
 	}
 	cfg.applyDefaults()
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// quotedUserinfo matches a value yaml.v3 quotes in its errors that holds
+// an "@": it may be a URL with credentials put where another type belongs.
+var quotedUserinfo = regexp.MustCompile("`[^`]*@[^`]*`")
+
+// yamlError hides the values with an "@" that yaml.v3 quotes in its error
+// messages (any other value is shown, to help find the mistake).
+func yamlError(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	return errors.New("yaml: " + quotedUserinfo.ReplaceAllString(msg, "(value hidden)"))
 }
 
 // UnmarshalYAML fills unset camera fields with their defaults.
@@ -171,6 +203,8 @@ func DefaultCamera() CameraConfig {
 		QueueFrames:   100,
 		QueueBytes:    8 << 20,
 		Motion:        analyze.DefaultMotionConfig(),
+		Tamper:        analyze.DefaultConfig().Tamper,
+		Person:        analyze.DefaultConfig().Person,
 	}
 }
 
@@ -196,6 +230,9 @@ func (c *Config) Validate() error {
 	}
 	dc := c.Delivery()
 	if err := dc.Validate(); err != nil {
+		return err
+	}
+	if err := c.Evidence.Validate(); err != nil {
 		return err
 	}
 	if c.WebConfigFile != "" {
@@ -246,8 +283,8 @@ func (c *Config) Validate() error {
 		if err := cam.Activity.Validate(); err != nil {
 			return fmt.Errorf("%s.activity.%w", at, err)
 		}
-		if err := cam.Motion.Validate(); err != nil {
-			return fmt.Errorf("%s.motion: %w", at, err)
+		if err := cam.analysis().Validate(); err != nil {
+			return fmt.Errorf("%s.%w", at, err)
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -38,6 +39,14 @@ type Options struct {
 	Incidents, Live http.Handler
 	// Collectors are registered beside the engine's own metrics.
 	Collectors []prometheus.Collector
+	// Evidence keeps incident snapshots; nil takes none.
+	Evidence EvidenceStore
+}
+
+// EvidenceStore keeps incident snapshots (event.Evidences).
+type EvidenceStore interface {
+	Save(camera, incidentID, role string, jpg []byte, now time.Time) (event.Evidence, error)
+	Open(camera, name string) (*os.File, error)
 }
 
 // Engine runs the cameras of one configuration.

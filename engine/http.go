@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"io"
 	"math"
 	"net/http"
 	"net/http/pprof"
@@ -44,6 +45,19 @@ func (e *Engine) routes() http.Handler {
 	}
 	if e.opts.Live != nil {
 		mux.Handle("GET /api/events", e.opts.Live)
+	}
+	if e.opts.Evidence != nil {
+		mux.HandleFunc("GET /api/evidence/{camera}/{file}", func(w http.ResponseWriter, r *http.Request) {
+			f, err := e.opts.Evidence.Open(r.PathValue("camera"), r.PathValue("file"))
+			if err != nil {
+				http.Error(w, "no such evidence", http.StatusNotFound)
+				return
+			}
+			defer f.Close()
+			w.Header().Set("Content-Type", "image/jpeg")
+			w.Header().Set("Cache-Control", "private, max-age=3600")
+			io.Copy(w, f)
+		})
 	}
 	mux.HandleFunc("GET /api/cameras/{id}/snapshot.jpg", func(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()

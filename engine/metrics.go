@@ -30,6 +30,7 @@ type metrics struct {
 
 	decodeSeconds   prometheus.Histogram
 	analysisSeconds prometheus.Histogram
+	evidenceErrors  prometheus.Counter
 }
 
 func newMetrics(pool func() *sched.Pool, cams prometheus.Collector) *metrics {
@@ -37,6 +38,10 @@ func newMetrics(pool func() *sched.Pool, cams prometheus.Collector) *metrics {
 	cam := []string{"camera"}
 	m := &metrics{
 		reg: reg,
+		evidenceErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vigil_evidence_errors_total",
+			Help: "Incident snapshots that could not be encoded or stored (the events go out without them).",
+		}),
 		framesReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_camera_frames_received_total",
 			Help: "Video access units received from the camera.",
@@ -106,7 +111,7 @@ func newMetrics(pool func() *sched.Pool, cams prometheus.Collector) *metrics {
 		m.framesReceived, m.framesDecoded, m.framesAnalyzed, m.framesDropped,
 		m.decodeErrors, m.bytesReceived, m.reconnects, m.incidents,
 		m.cameraUp, m.cameraState, m.lastFrame, m.decodeSeconds, m.analysisSeconds,
-		buildInfo, cams,
+		m.evidenceErrors, buildInfo, cams,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -88,6 +88,13 @@ func Run(ctx context.Context, o RunOptions) (err error) {
 		}
 		defer os.RemoveAll(dir)
 		cfg.Outbox.Path = filepath.Join(dir, "outbox.db")
+		if cfg.Evidence.Dir == "" {
+			cfg.Evidence.Dir = filepath.Join(dir, "evidence")
+		}
+	}
+	ev, err := event.OpenEvidences(cfg.Evidence)
+	if err != nil {
+		return err
 	}
 	d, err := event.Open(cfg.Delivery(), o.Events, log.With("component", "delivery"))
 	if err != nil {
@@ -98,7 +105,7 @@ func Run(ctx context.Context, o RunOptions) (err error) {
 			err = fmt.Errorf("close delivery: %w", derr)
 		}
 	}()
-	e, err := New(cfg, Options{Logger: log, Events: d, Incidents: d.Recent, Live: d.Live, Collectors: d.Collectors()})
+	e, err := New(cfg, Options{Logger: log, Events: d, Incidents: d.Recent, Live: d.Live, Collectors: d.Collectors(), Evidence: ev})
 	if err != nil {
 		return err
 	}

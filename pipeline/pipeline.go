@@ -20,8 +20,8 @@ type Config struct {
 	AnalysisWidth int
 	// AnalysisFPS is the analysis rate; 0 analyzes every picture.
 	AnalysisFPS float64
-	// Motion configures the motion detector.
-	Motion analyze.MotionConfig
+	// Analysis configures the detectors.
+	Analysis analyze.Config
 }
 
 // Result is what one access unit produced.
@@ -35,6 +35,9 @@ type Result struct {
 	// Transitions are the incident transitions of the analyzed picture;
 	// valid until the next call.
 	Transitions []analyze.Transition
+	// Shots are the evidence snapshots the picture should be kept as (see
+	// SnapshotJPEG); valid until the next call.
+	Shots []analyze.Shot
 	// Now is the analysis clock of the picture (stream start + PTS).
 	Now time.Time
 	// DecodeTime, ScaleTime and AnalyzeTime are the stages' wall times.
@@ -58,7 +61,7 @@ type Pipeline struct {
 // New returns a pipeline; Reset must be called with the stream's codec
 // before the first Process.
 func New(cfg Config) (*Pipeline, error) {
-	an, err := analyze.NewCamera(cfg.Motion)
+	an, err := analyze.NewCamera(cfg.Analysis)
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +143,7 @@ func (p *Pipeline) Process(au []byte, pts time.Duration, received time.Time) Res
 	}
 	r.Now = p.base.Add(pts)
 	r.Transitions = p.an.Analyze(p.frame, r.Now)
+	r.Shots = p.an.Shots()
 	r.Analyzed = true
 	r.AnalyzeTime = time.Since(t2)
 	return r

@@ -41,6 +41,7 @@ type camera struct {
 	dropThresh    atomic.Uint64 // drop a packet when rng.Uint32() < dropThresh
 	corruptThresh atomic.Uint64 // corrupt an AU when rng.Uint32() < corruptThresh
 	sentAUs       atomic.Uint64
+	runStart      atomic.Int64 // unix nanoseconds of the current run's clip start
 
 	// owned by the pacer goroutine
 	pkt        rtp.Packet
@@ -185,6 +186,7 @@ func (c *camera) run(done <-chan struct{}) {
 			running = true
 			t0, k = time.Now(), 0
 			nextSR = t0
+			c.runStart.Store(t0.UnixNano())
 		}
 
 		due := t0.Add(time.Duration(float64(k) * frameDur))

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/bluenviron/gortsplib/v4"
 )
@@ -245,6 +246,18 @@ func (s *Server) SetStalled(path string, stalled bool) bool {
 	}
 	cam.stalled.Store(stalled)
 	return true
+}
+
+// RunStart returns when the camera's current run started playing the
+// clip from its first frame: the NTP time of the sender reports maps clip
+// offset d to RunStart+d (during the first loop). It is zero before
+// anyone played the camera, or for an unknown path.
+func (s *Server) RunStart(path string) time.Time {
+	cam := s.cams[path]
+	if cam == nil || cam.runStart.Load() == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, cam.runStart.Load())
 }
 
 // SetDropRate makes the camera drop share p (0..1) of its RTP packets before

@@ -1,0 +1,204 @@
+package analyze
+
+import (
+	"image"
+	"math"
+	"time"
+
+	"gocv.io/x/gocv"
+)
+
+// Tamper causes (Transition.Cause of KindTamper).
+const (
+	CauseCovered = "covered" // lens covered or picture blacked out
+	CauseDefocus = "defocus" // sharpness far below the learned baseline
+	CauseMoved   = "moved"   // the view no longer matches the learned reference
+	CauseFrozen  = "frozen"  // the picture does not change while the stream flows
+)
+
+// tamperCauses is the order in which causes are checked and reported.
+var tamperCauses = [...]string{CauseCovered, CauseMoved, CauseDefocus, CauseFrozen}
+
+const (
+	thumbW, thumbH = 64, 36  // contrast and reference thumbnail
+	sharpW, sharpH = 160, 90 // sharpness picture: area downscaling halves sensor noise
+	// baselineTimeConstant is how slowly the baseline follows the scene
+	// once learned (dusk, seasons), while no tamper is suspected.
+	baselineTimeConstant = 5 * time.Minute
+	// hysteresis widens each threshold for an incident to continue.
+	coveredKeep = 1.5  // contrast under 1.5x the start threshold
+	ratioKeep   = 0.15 // correlation and sharpness ratio 0.15 above
+	// minTexture is the learned contrast (gray levels) below which a view
+	// has too little structure to judge covered, moved or defocus.
+	// Sensor noise of sigma 30 leaves about 6 on the thumbnail; real
+	// scenes have 20 to 60.
+	minTexture = 12
+)
+
+// tamperReading is one frame's tamper measures and the causes they show,
+// over the start threshold (enter) and over the keep threshold (stay).
+type tamperReading struct {
+	contrast    float64 // thumbnail standard deviation, gray levels
+	sharpness   float64 // Laplacian deviation over picture deviation
+	correlation float64 // normalized cross-correlation with the reference
+	identical   bool    // the frame equals the previous one
+
+	enter, stay [len(tamperCauses)]bool
+	since       time.Time // frozen: the first of the identical frames
+}
+
+// tamper holds one camera's tamper baseline. It is kept across Reset (a
+// camera knocked while offline is still moved when it comes back); only
+// the frozen check starts over with a new stream.
+type tamper struct {
+	cfg TamperConfig
+
+	learnFrom time.Time // first frame
+	learned   bool
+	n         int // frames in the learned average
+
+	baseContrast float64
+	baseSharp    float64
+
+	thumb, thumbF, ref  gocv.Mat // 8U, 32F, 32F reference
+	small, lap          gocv.Mat
+	prev, diff          gocv.Mat
+	mean, std, ncc      gocv.Mat
+	noMask              gocv.Mat // empty: MatchTemplate without a mask
+	hasPrev             bool
+	prevTime            time.Time
+	identicalSince      time.Time
+}
+
+func newTamper(cfg TamperConfig) tamper {
+	t := tamper{cfg: cfg}
+	for _, m := range []*gocv.Mat{&t.thumb, &t.thumbF, &t.ref, &t.small, &t.lap, &t.prev, &t.diff, &t.mean, &t.std, &t.ncc, &t.noMask} {
+		*m = gocv.NewMat()
+	}
+	return t
+}
+
+// restart forgets the previous frame (a new stream) but keeps the
+// baseline.
+func (t *tamper) restart() {
+	t.hasPrev = false
+	t.identicalSince = time.Time{}
+}
+
+// process measures f at frame time now and fills r. During the learning
+// window it learns and reports nothing. quiet reports that no tamper
+// incident is open or pending, so the baseline may follow the scene.
+func (t *tamper) process(f *Frame, now time.Time, dt time.Duration, quiet bool, r *tamperReading) {
+	*r = tamperReading{correlation: 1}
+	gocv.Resize(f.mat, &t.thumb, image.Pt(thumbW, thumbH), 0, 0, gocv.InterpolationArea)
+	gocv.Resize(f.mat, &t.small, image.Pt(sharpW, sharpH), 0, 0, gocv.InterpolationArea)
+	r.contrast = t.stdDev(t.thumb)
+	smallStd := t.stdDev(t.small)
+	gocv.Laplacian(t.small, &t.lap, gocv.MatTypeCV16S, 3, 1, 0, gocv.BorderDefault)
+	r.sharpness = t.stdDev(t.lap) / (smallStd + 1)
+	t.thumb.ConvertTo(&t.thumbF, gocv.MatTypeCV32F)
+
+	// Frozen: bit-identical to the previous analyzed frame.
+	if t.hasPrev && t.prev.Cols() == f.Width && t.prev.Rows() == f.Height {
+		gocv.AbsDiff(f.mat, t.prev, &t.diff)
+		r.identical = gocv.CountNonZero(t.diff) == 0
+	}
+	if r.identical {
+		if t.identicalSince.IsZero() {
+			t.identicalSince = t.prevTime
+		}
+	} else {
+		t.identicalSince = time.Time{}
+	}
+	f.mat.CopyTo(&t.prev)
+	t.hasPrev, t.prevTime = true, now
+
+	if t.learnFrom.IsZero() {
+		t.learnFrom = now
+	}
+	if !t.learned {
+		t.learn(r, 1/float64(t.n+1))
+		t.n++
+		if now.Sub(t.learnFrom) >= t.cfg.LearnTime && t.n >= 3 {
+			t.learned = true
+		}
+		return
+	}
+	gocv.MatchTemplate(t.thumbF, t.ref, &t.ncc, gocv.TmCcoeffNormed, t.noMask)
+	r.correlation = float64(t.ncc.GetFloatAt(0, 0))
+	if math.IsNaN(r.correlation) {
+		r.correlation = 0 // a flat picture matches nothing
+	}
+
+	c := &t.cfg
+	if t.baseContrast < minTexture {
+		// A featureless view (a blank wall, fog): only frozen is judged.
+		if !t.identicalSince.IsZero() {
+			r.enter[3], r.stay[3], r.since = true, true, t.identicalSince
+		}
+		if quiet && !r.identical {
+			t.learn(r, runningWeightTC(dt, baselineTimeConstant))
+		}
+		return
+	}
+	covered := min(c.CoveredContrast, t.baseContrast/3)
+	r.enter[0] = r.contrast < covered
+	r.stay[0] = r.contrast < covered*coveredKeep
+	if !r.stay[0] {
+		r.enter[1] = r.correlation < c.MovedCorrelation
+		r.stay[1] = r.correlation < min(c.MovedCorrelation+ratioKeep, 0.99)
+		if !r.stay[1] {
+			ratio := r.sharpness / math.Max(t.baseSharp, 1e-6)
+			r.enter[2] = ratio < c.DefocusRatio
+			r.stay[2] = ratio < c.DefocusRatio+ratioKeep
+		}
+	}
+	if !t.identicalSince.IsZero() {
+		r.enter[3], r.stay[3], r.since = true, true, t.identicalSince
+	}
+	if quiet && !r.stay[0] && !r.stay[1] && !r.stay[2] && !r.identical {
+		t.learn(r, runningWeightTC(dt, baselineTimeConstant))
+	}
+}
+
+// learn moves the baseline towards the frame's measures by weight w.
+func (t *tamper) learn(r *tamperReading, w float64) {
+	if t.n == 0 || t.ref.Empty() {
+		t.thumbF.CopyTo(&t.ref)
+		t.baseContrast, t.baseSharp = r.contrast, r.sharpness
+		return
+	}
+	if w <= 0 {
+		return
+	}
+	gocv.AccumulatedWeighted(t.thumbF, &t.ref, w)
+	t.baseContrast += (r.contrast - t.baseContrast) * w
+	t.baseSharp += (r.sharpness - t.baseSharp) * w
+}
+
+// acceptView makes the current view the reference (a moved camera whose
+// new view has been accepted).
+func (t *tamper) acceptView() { t.thumbF.CopyTo(&t.ref) }
+
+// stdDev is the standard deviation of m's single channel.
+func (t *tamper) stdDev(m gocv.Mat) float64 {
+	gocv.MeanStdDev(m, &t.mean, &t.std)
+	return t.std.GetDoubleAt(0, 0)
+}
+
+// runningWeightTC is the running-average weight of a frame dt after the
+// previous one for time constant tc.
+func runningWeightTC(dt, tc time.Duration) float64 {
+	if dt <= 0 {
+		return 0
+	}
+	return 1 - math.Exp(-float64(dt)/float64(tc))
+}
+
+func (t *tamper) close() {
+	for _, m := range []*gocv.Mat{&t.thumb, &t.thumbF, &t.ref, &t.small, &t.lap, &t.prev, &t.diff, &t.mean, &t.std, &t.ncc, &t.noMask} {
+		if m.Ptr() != nil {
+			m.Close()
+		}
+	}
+}

@@ -1,0 +1,470 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/vigil-video/vigil/bench/sim"
+	"github.com/vigil-video/vigil/engine"
+	"github.com/vigil-video/vigil/event"
+)
+
+// Scenario is one scored replay: a clip, the camera settings to run it
+// with, and its ground truth. It is read from <name>.yaml in the
+// scenarios directory.
+type Scenario struct {
+	Name string `yaml:"-"`
+	// Clip is the H.264/H.265 elementary stream, relative to the file.
+	Clip string `yaml:"clip"`
+	// FPS is the clip's frame rate.
+	FPS float64 `yaml:"fps"`
+	// Length is how long the clip is watched (one loop at most).
+	Length time.Duration `yaml:"length"`
+	// Camera holds engine camera keys (zones, masks, motion, tamper, ...)
+	// for this clip; id and url are set by the harness.
+	Camera map[string]any `yaml:"camera"`
+	// Expect lists the incidents that must be raised.
+	Expect []Expectation `yaml:"expect"`
+	// Forbid lists incident kinds that must not be raised (beyond the
+	// expected ones).
+	Forbid []string `yaml:"forbid"`
+}
+
+// Expectation is one incident of the ground truth. Times are offsets in
+// the clip.
+type Expectation struct {
+	Kind  string `yaml:"kind"`
+	Zone  string `yaml:"zone"`
+	Cause string `yaml:"cause"`
+	// Start is the window [from, to] in which the start event's frame must
+	// fall; from is when the thing happens, so the start delay is the
+	// start frame's offset minus from.
+	Start []time.Duration `yaml:"start"`
+	// End, when given, is the window in which ended_at (the incident's
+	// last active frame) must fall.
+	End []time.Duration `yaml:"end"`
+}
+
+// LoadScenarios reads every *.yaml in dir. Errors name the file and key.
+func LoadScenarios(dir string) ([]Scenario, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("scenarios %s: no *.yaml file", dir)
+	}
+	sort.Strings(files)
+	var out []Scenario
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var s Scenario
+		dec := yaml.NewDecoder(strings.NewReader(string(b)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&s); err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", f, err)
+		}
+		s.Name = strings.TrimSuffix(filepath.Base(f), ".yaml")
+		if err := s.validate(); err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", f, err)
+		}
+		s.Clip = filepath.Join(filepath.Dir(f), s.Clip)
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func (s *Scenario) validate() error {
+	switch {
+	case s.Clip == "":
+		return errors.New("clip: required")
+	case s.FPS <= 0:
+		return errors.New("fps: must be positive")
+	case s.Length <= 0:
+		return errors.New("length: must be positive")
+	}
+	for i, e := range s.Expect {
+		if e.Kind == "" {
+			return fmt.Errorf("expect[%d].kind: required", i)
+		}
+		if len(e.Start) != 2 || e.Start[1] < e.Start[0] {
+			return fmt.Errorf("expect[%d].start: want [from, to]", i)
+		}
+		if e.End != nil && (len(e.End) != 2 || e.End[1] < e.End[0]) {
+			return fmt.Errorf("expect[%d].end: want [from, to]", i)
+		}
+	}
+	return nil
+}
+
+// AccuracyOptions configures Accuracy.
+type AccuracyOptions struct {
+	// DecodeMode is the cameras' decode_mode ("" keeps the default, auto).
+	DecodeMode string
+	// Logger receives the engine's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Observed is an incident raised during a scenario, in clip offsets.
+type Observed struct {
+	Kind  string `json:"kind"`
+	Zone  string `json:"zone,omitempty"`
+	Cause string `json:"cause,omitempty"`
+	// Start is the start event's frame; StartedAt the incident's first
+	// frame; End its ended_at, -1 if still open when the clip ended.
+	Start     time.Duration `json:"start_ns"`
+	StartedAt time.Duration `json:"started_at_ns"`
+	End       time.Duration `json:"end_ns"`
+	Matched   bool          `json:"matched"`
+}
+
+// ScenarioResult is one scenario's outcome.
+type ScenarioResult struct {
+	Name     string     `json:"name"`
+	Pass     bool       `json:"pass"`
+	Failures []string   `json:"failures,omitempty"`
+	Observed []Observed `json:"observed"`
+	// Hours is the camera time watched.
+	Hours float64 `json:"hours"`
+	// Delays are the start delays of matched incidents, by kind.
+	Delays map[string][]time.Duration `json:"delays_ns"`
+	tp, fp map[string]int
+	fn     map[string]int
+}
+
+// KindScore is one incident kind's score over all scenarios.
+type KindScore struct {
+	Kind      string  `json:"kind"`
+	Expected  int     `json:"expected"`
+	Found     int     `json:"found"` // true positives
+	False     int     `json:"false_alarms"`
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
+	// DelayMedian and DelayMax are start delays in seconds.
+	DelayMedian float64 `json:"start_delay_median_s"`
+	DelayMax    float64 `json:"start_delay_max_s"`
+	// FalsePerHour is false alarms per camera-hour watched.
+	FalsePerHour float64 `json:"false_alarms_per_camera_hour"`
+}
+
+// AccuracyResult is the scored replay of a scenario set.
+type AccuracyResult struct {
+	DecodeMode string           `json:"decode_mode"`
+	Scenarios  []ScenarioResult `json:"scenarios"`
+	Kinds      []KindScore      `json:"kinds"`
+	Failed     int              `json:"failed"`
+}
+
+// collector is the engine's Publisher: it keeps every event.
+type collector struct {
+	mu  sync.Mutex
+	evs []event.Event
+}
+
+func (c *collector) Emit(ev event.Event) error {
+	c.mu.Lock()
+	c.evs = append(c.evs, ev)
+	c.mu.Unlock()
+	return nil
+}
+
+// Accuracy runs the scenarios through the real engine path, all at once,
+// one camera each: the project's RTSP simulator serves the clips over
+// loopback, the engine pulls, decodes and analyzes them, and its incident
+// events are scored against the ground truth.
+func Accuracy(ctx context.Context, scenarios []Scenario, o AccuracyOptions) (*AccuracyResult, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var cams []sim.Camera
+	var longest time.Duration
+	for _, s := range scenarios {
+		clip, err := sim.LoadClip(s.Clip, s.FPS)
+		if err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
+		}
+		if s.Length > clip.Duration() {
+			return nil, fmt.Errorf("scenario %s: length %v is longer than the clip (%v)", s.Name, s.Length, clip.Duration())
+		}
+		cams = append(cams, sim.Camera{Path: s.Name, Clip: clip})
+		longest = max(longest, s.Length)
+	}
+	srv, err := sim.Start(sim.Config{Address: "127.0.0.1:0", Cameras: cams, Logger: log.With("component", "sim")})
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Close()
+
+	doc := map[string]any{"listen": "127.0.0.1:0"}
+	var list []map[string]any
+	for _, s := range scenarios {
+		c := map[string]any{}
+		for k, v := range s.Camera {
+			c[k] = v
+		}
+		c["id"], c["url"] = s.Name, srv.URL(s.Name)
+		if o.DecodeMode != "" {
+			c["decode_mode"] = o.DecodeMode
+		}
+		list = append(list, c)
+	}
+	doc["cameras"] = list
+	b, err := yaml.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := engine.ParseConfig(b)
+	if err != nil {
+		return nil, fmt.Errorf("scenario camera settings: %w", err)
+	}
+	evDir, err := os.MkdirTemp("", "vigil-accuracy-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(evDir)
+	store, err := event.OpenEvidences(event.EvidenceConfig{Dir: evDir})
+	if err != nil {
+		return nil, err
+	}
+	col := &collector{}
+	e, err := engine.New(cfg, engine.Options{Logger: log, Events: col, Evidence: store})
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Start(); err != nil {
+		e.Close()
+		return nil, err
+	}
+	// Watch the longest clip from its first frame; the clock starts when
+	// the simulator starts playing.
+	deadline := time.Now().Add(longest + 15*time.Second)
+	for time.Now().Before(deadline) {
+		started := true
+		var last time.Time
+		for _, s := range scenarios {
+			rs := srv.RunStart(s.Name)
+			started = started && !rs.IsZero()
+			if rs.After(last) {
+				last = rs
+			}
+		}
+		if started && time.Since(last) >= longest {
+			break
+		}
+		if !sleepCtx(ctx, 100*time.Millisecond) {
+			e.Close()
+			return nil, ctx.Err()
+		}
+	}
+	stopped := time.Now()
+	if err := e.Close(); err != nil {
+		return nil, err
+	}
+	col.mu.Lock()
+	evs := slices.Clone(col.evs)
+	col.mu.Unlock()
+
+	res := &AccuracyResult{DecodeMode: o.DecodeMode}
+	if res.DecodeMode == "" {
+		res.DecodeMode = engine.DefaultCamera().DecodeMode
+	}
+	for _, s := range scenarios {
+		base := srv.RunStart(s.Name)
+		res.Scenarios = append(res.Scenarios, score(s, base, stopped, evs))
+	}
+	res.Kinds = kindScores(res.Scenarios)
+	for _, r := range res.Scenarios {
+		if !r.Pass {
+			res.Failed++
+		}
+	}
+	return res, nil
+}
+
+// score matches a scenario's incidents (clip offsets from base) with its
+// ground truth.
+func score(s Scenario, base, stopped time.Time, evs []event.Event) ScenarioResult {
+	r := ScenarioResult{Name: s.Name, Delays: map[string][]time.Duration{},
+		tp: map[string]int{}, fp: map[string]int{}, fn: map[string]int{}}
+	if base.IsZero() {
+		r.Failures = append(r.Failures, "the camera never played")
+		return r
+	}
+	r.Hours = min(stopped.Sub(base), s.Length).Hours()
+	byID := map[string]int{}
+	for _, ev := range evs {
+		d := ev.Data
+		if d.Camera != s.Name || d.Kind == "camera_offline" {
+			continue
+		}
+		switch ev.Type {
+		case event.TypeStart:
+			byID[d.IncidentID] = len(r.Observed)
+			r.Observed = append(r.Observed, Observed{Kind: d.Kind, Zone: d.Zone, Cause: d.Cause,
+				Start: d.FrameTime.Sub(base), StartedAt: d.StartedAt.Sub(base), End: -1})
+		case event.TypeEnd:
+			if i, ok := byID[d.IncidentID]; ok && d.EndedAt != nil && d.EndedAt.Before(base.Add(s.Length)) &&
+				!d.EndedAt.After(stopped.Add(-time.Second)) {
+				r.Observed[i].End = d.EndedAt.Sub(base)
+			}
+		}
+	}
+	for _, e := range s.Expect {
+		found := -1
+		for i, o := range r.Observed {
+			if o.Matched || o.Kind != e.Kind || (e.Zone != "" && o.Zone != e.Zone) || (e.Cause != "" && o.Cause != e.Cause) {
+				continue
+			}
+			if o.Start >= e.Start[0] && o.Start <= e.Start[1] {
+				found = i
+				break
+			}
+		}
+		what := e.Kind + suffix(e.Zone, e.Cause)
+		if found < 0 {
+			r.fn[e.Kind]++
+			r.Failures = append(r.Failures, fmt.Sprintf("%s: no start in [%v, %v]", what, e.Start[0], e.Start[1]))
+			continue
+		}
+		o := &r.Observed[found]
+		o.Matched = true
+		if e.End != nil && (o.End < e.End[0] || o.End > e.End[1]) {
+			r.fn[e.Kind]++
+			end := "still open"
+			if o.End >= 0 {
+				end = o.End.String()
+			}
+			r.Failures = append(r.Failures, fmt.Sprintf("%s: ended at %s, want [%v, %v]", what, end, e.End[0], e.End[1]))
+			continue
+		}
+		r.tp[e.Kind]++
+		r.Delays[e.Kind] = append(r.Delays[e.Kind], o.Start-e.Start[0])
+	}
+	for _, o := range r.Observed {
+		if o.Matched {
+			continue
+		}
+		expected := slices.ContainsFunc(s.Expect, func(e Expectation) bool { return e.Kind == o.Kind })
+		if expected || slices.Contains(s.Forbid, o.Kind) {
+			r.fp[o.Kind]++
+			r.Failures = append(r.Failures, fmt.Sprintf("false %s%s at %v", o.Kind, suffix(o.Zone, o.Cause), o.Start.Round(time.Millisecond)))
+		}
+	}
+	r.Pass = len(r.Failures) == 0
+	return r
+}
+
+func suffix(zone, cause string) string {
+	var parts []string
+	if zone != "" {
+		parts = append(parts, "zone "+zone)
+	}
+	if cause != "" {
+		parts = append(parts, cause)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// kindScores sums the scenarios by kind.
+func kindScores(rs []ScenarioResult) []KindScore {
+	kinds := map[string]*KindScore{}
+	delays := map[string][]time.Duration{}
+	var hours float64
+	get := func(k string) *KindScore {
+		if kinds[k] == nil {
+			kinds[k] = &KindScore{Kind: k}
+		}
+		return kinds[k]
+	}
+	for _, r := range rs {
+		hours += r.Hours
+		for k, n := range r.tp {
+			get(k).Found += n
+			get(k).Expected += n
+		}
+		for k, n := range r.fn {
+			get(k).Expected += n
+		}
+		for k, n := range r.fp {
+			get(k).False += n
+		}
+		for k, d := range r.Delays {
+			delays[k] = append(delays[k], d...)
+		}
+	}
+	var out []KindScore
+	for k, s := range kinds {
+		s.Precision, s.Recall = 1, 1
+		if s.Found+s.False > 0 {
+			s.Precision = float64(s.Found) / float64(s.Found+s.False)
+		}
+		if s.Expected > 0 {
+			s.Recall = float64(s.Found) / float64(s.Expected)
+		}
+		if d := delays[k]; len(d) > 0 {
+			slices.Sort(d)
+			s.DelayMedian = d[len(d)/2].Seconds()
+			s.DelayMax = d[len(d)-1].Seconds()
+		}
+		if hours > 0 {
+			s.FalsePerHour = float64(s.False) / hours
+		}
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(a, b KindScore) int { return strings.Compare(a.Kind, b.Kind) })
+	return out
+}
+
+// PrintAccuracy writes the per-scenario outcome and the per-kind scores.
+func PrintAccuracy(w io.Writer, r *AccuracyResult) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "scenario\tresult\tincidents (kind@start..end, clip seconds)\n")
+	for _, s := range r.Scenarios {
+		res := "pass"
+		if !s.Pass {
+			res = "FAIL: " + strings.Join(s.Failures, "; ")
+		}
+		var inc []string
+		for _, o := range s.Observed {
+			end := "open"
+			if o.End >= 0 {
+				end = fmt.Sprintf("%.2f", o.End.Seconds())
+			}
+			inc = append(inc, fmt.Sprintf("%s%s@%.2f..%s", o.Kind, suffix(o.Zone, o.Cause), o.Start.Seconds(), end))
+		}
+		if len(inc) == 0 {
+			inc = []string{"none"}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, res, strings.Join(inc, ", "))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "kind\texpected\tfound\tfalse\tprecision\trecall\tstart delay median\tmax\tfalse/camera-hour\n")
+	for _, k := range r.Kinds {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.2f\t%.2f\t%.2fs\t%.2fs\t%.1f\n", k.Kind, k.Expected, k.Found, k.False,
+			k.Precision, k.Recall, k.DelayMedian, k.DelayMax, k.FalsePerHour)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\n%d of %d scenarios passed (decode mode %s)\n", len(r.Scenarios)-r.Failed, len(r.Scenarios), r.DecodeMode)
+}

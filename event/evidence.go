@@ -1,0 +1,200 @@
+package event
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sync"
+	"time"
+)
+
+// EvidenceConfig configures where incident snapshots are kept.
+type EvidenceConfig struct {
+	// Dir holds the snapshots, one directory per camera:
+	// <dir>/<camera>/<incident_id>-<role>.jpg. Events reference them by
+	// that relative path, served at /api/evidence/<path>.
+	// It defaults to "vigil-evidence" in the working directory.
+	Dir string `yaml:"dir"`
+	// MaxBytes bounds the snapshots on disk; the oldest go first.
+	// It defaults to 1 GiB.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// MaxAge removes snapshots older than this.
+	// It defaults to 168h (7 days).
+	MaxAge time.Duration `yaml:"max_age"`
+	// Embed puts each snapshot in the event itself (base64, in the first
+	// event after it was taken) instead of a file.
+	// It defaults to false.
+	Embed bool `yaml:"embed"`
+}
+
+// Validate reports the first invalid field by its YAML key.
+func (c EvidenceConfig) Validate() error {
+	switch {
+	case c.MaxBytes < 0:
+		return fmt.Errorf("evidence.max_bytes: %d is negative", c.MaxBytes)
+	case c.MaxAge < 0:
+		return fmt.Errorf("evidence.max_age: %v is negative", c.MaxAge)
+	}
+	return nil
+}
+
+func (c *EvidenceConfig) applyDefaults() {
+	if c.Dir == "" {
+		c.Dir = "vigil-evidence"
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = 1 << 30
+	}
+	if c.MaxAge == 0 {
+		c.MaxAge = 7 * 24 * time.Hour
+	}
+}
+
+// evidenceName is a snapshot's file name; anything else in the directory
+// is left alone and never served.
+var (
+	evidenceName = regexp.MustCompile(`^[0-9a-f-]{36}-(start|best)\.jpg$`)
+	cameraName   = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+)
+
+// Evidences keeps incident snapshots under a size and age budget. Its
+// methods are safe for concurrent use.
+type Evidences struct {
+	cfg EvidenceConfig
+
+	mu    sync.Mutex
+	files []evidenceFile // oldest first
+	total int64
+}
+
+type evidenceFile struct {
+	rel  string
+	size int64
+	mod  time.Time
+}
+
+// OpenEvidences creates the directory if needed and indexes the snapshots
+// already there (pruning them to the budget). With Embed nothing is
+// written to disk.
+func OpenEvidences(cfg EvidenceConfig) (*Evidences, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.applyDefaults()
+	s := &Evidences{cfg: cfg}
+	if cfg.Embed {
+		return s, nil
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("evidence.dir: %w", err)
+	}
+	err := filepath.WalkDir(cfg.Dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !evidenceName.MatchString(d.Name()) {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		rel, _ := filepath.Rel(cfg.Dir, path)
+		s.files = append(s.files, evidenceFile{rel: filepath.ToSlash(rel), size: info.Size(), mod: info.ModTime()})
+		s.total += info.Size()
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("evidence.dir: %w", err)
+	}
+	slices.SortFunc(s.files, func(a, b evidenceFile) int { return a.mod.Compare(b.mod) })
+	s.mu.Lock()
+	s.prune(time.Now())
+	s.mu.Unlock()
+	return s, nil
+}
+
+// Save keeps jpg as the role ("start" or "best") snapshot of an incident
+// and returns the reference to put in its events. A "best" snapshot
+// replaces the previous one of the incident.
+func (s *Evidences) Save(camera, incidentID, role string, jpg []byte, now time.Time) (Evidence, error) {
+	if s.cfg.Embed {
+		return Evidence{Role: role, JPEGBase64: base64.StdEncoding.EncodeToString(jpg)}, nil
+	}
+	name := incidentID + "-" + role + ".jpg"
+	if !validName(camera, name) {
+		return Evidence{}, fmt.Errorf("evidence %s/%s: invalid name", camera, name)
+	}
+	rel := camera + "/" + name
+	dir := filepath.Join(s.cfg.Dir, camera)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return Evidence{}, fmt.Errorf("evidence: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return Evidence{}, fmt.Errorf("evidence: %w", err)
+	}
+	_, werr := tmp.Write(jpg)
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(tmp.Name(), filepath.Join(dir, name))
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+		return Evidence{}, fmt.Errorf("evidence %s: %w", rel, werr)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i := slices.IndexFunc(s.files, func(f evidenceFile) bool { return f.rel == rel }); i >= 0 {
+		s.total -= s.files[i].size
+		s.files = slices.Delete(s.files, i, i+1)
+	}
+	s.files = append(s.files, evidenceFile{rel: rel, size: int64(len(jpg)), mod: now})
+	s.total += int64(len(jpg))
+	s.prune(now)
+	return Evidence{Role: role, Path: rel}, nil
+}
+
+// prune removes the oldest snapshots over the age or size budget; s.mu is
+// held.
+func (s *Evidences) prune(now time.Time) {
+	n := 0
+	for n < len(s.files) && (s.total > s.cfg.MaxBytes || now.Sub(s.files[n].mod) > s.cfg.MaxAge) {
+		os.Remove(filepath.Join(s.cfg.Dir, filepath.FromSlash(s.files[n].rel)))
+		s.total -= s.files[n].size
+		n++
+	}
+	s.files = slices.Delete(s.files, 0, n)
+}
+
+// ErrNoEvidence is returned by Open for a path that is not a kept snapshot.
+var ErrNoEvidence = errors.New("no such evidence")
+
+// Open returns the snapshot at a path from an event ("<camera>/<file>").
+func (s *Evidences) Open(camera, name string) (*os.File, error) {
+	if s.cfg.Embed || !validName(camera, name) {
+		return nil, ErrNoEvidence
+	}
+	f, err := os.Open(filepath.Join(s.cfg.Dir, camera, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrNoEvidence
+	}
+	return f, err
+}
+
+// validName accepts a camera directory and a snapshot file name that stay
+// inside the evidence directory.
+func validName(camera, name string) bool {
+	return cameraName.MatchString(camera) && camera != "." && camera != ".." && evidenceName.MatchString(name)
+}
+
+// Usage returns the snapshots kept and their bytes.
+func (s *Evidences) Usage() (files int, bytes int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.files), s.total
+}
