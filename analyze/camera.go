@@ -129,7 +129,28 @@ func (c *Camera) Analyze(f *Frame, frameTime time.Time) []Transition {
 	}
 	t := frameTime
 	learning := t.Before(c.learnUntil)
-	c.det.process(f, dt, learning, &c.d)
+	// Tamper first: a covered or defocused picture changes edges all over,
+	// which the motion model must take as a global change.
+	var tamperOut []Transition
+	global := false
+	if c.cfg.Tamper.Enabled {
+		quiet := true
+		for i := range c.tamper {
+			quiet = quiet && !c.tamper[i].active()
+		}
+		c.tam.process(f, t, dt, quiet, &c.tr)
+		tgap := max(c.gapTolerance(), time.Second)
+		for i := range c.tamper {
+			tamperOut = c.advance(tamperOut, &c.tamper[i], t, c.tr.since, c.tr.enter[i], c.tr.stay[i], c.tamperScore(i), nil, tgap)
+		}
+		// Covered or defocused, and until that incident ends (the view
+		// coming back is as global a change as it going).
+		global = c.tr.stay[0] || c.tr.stay[2] || c.tamper[0].active() || c.tamper[2].active()
+		if m := &c.tamper[1]; m.open && t.Sub(m.startedAt) >= c.cfg.Tamper.AcceptMovedAfter {
+			c.tam.acceptView()
+		}
+	}
+	c.det.process(f, dt, learning, global, &c.d)
 	c.last = t
 	moving := !learning && c.d.moving
 	strong := !learning && c.d.strong
@@ -162,21 +183,7 @@ func (c *Camera) Analyze(f *Frame, frameTime time.Time) []Transition {
 		out = c.advanceZones(out, t, learning, gap)
 	}
 
-	if c.cfg.Tamper.Enabled {
-		quiet := true
-		for i := range c.tamper {
-			quiet = quiet && !c.tamper[i].active()
-		}
-		c.tam.process(f, t, dt, quiet, &c.tr)
-		tgap := max(gap, time.Second)
-		for i := range c.tamper {
-			out = c.advance(out, &c.tamper[i], t, c.tr.since, c.tr.enter[i], c.tr.stay[i], c.tamperScore(i), nil, tgap)
-		}
-		if m := &c.tamper[1]; m.open && t.Sub(m.startedAt) >= c.cfg.Tamper.AcceptMovedAfter {
-			c.tam.acceptView()
-		}
-	}
-	return out
+	return append(out, tamperOut...)
 }
 
 // advanceZones runs the zone rules on the current frame.

@@ -139,7 +139,8 @@ type PersonConfig struct {
 	// 128-pixel window. Default 0.25.
 	MinHeight float64 `yaml:"min_height"`
 	// HitThreshold is the SVM margin a detection needs; higher finds fewer
-	// people and fewer false ones. Default 0.3.
+	// people and fewer false ones. Default 0.3 (OpenCV's 0 takes plain
+	// moving rectangles for people).
 	HitThreshold float64 `yaml:"hit_threshold"`
 }
 
@@ -162,10 +163,13 @@ func DefaultConfig() Config {
 	}
 }
 
+// DefaultZoneCrowdTime is Zone.CrowdTime's default.
+const DefaultZoneCrowdTime = 5 * time.Second
+
 // UnmarshalYAML fills unset zone fields with their defaults.
 func (z *Zone) UnmarshalYAML(n *yaml.Node) error {
 	type plain Zone
-	p := plain{CrowdTime: 5 * time.Second}
+	p := plain{CrowdTime: DefaultZoneCrowdTime}
 	if err := n.Decode(&p); err != nil {
 		return err
 	}

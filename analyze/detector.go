@@ -130,7 +130,11 @@ func (d *detector) forget() { d.primed = false }
 // process runs one frame through the model and fills out. dt is the time
 // since the previous frame. While learning, or when the frame seeds the
 // model, only the model is updated and out reports no motion.
-func (d *detector) process(f *Frame, dt time.Duration, learning bool, out *detection) {
+//
+// global tells that the frame is known to differ from the scene as a
+// whole (the tamper checks saw it covered or out of focus): the model is
+// reseeded and no motion is raised.
+func (d *detector) process(f *Frame, dt time.Duration, learning, global bool, out *detection) {
 	*out = detection{zone: out.zone}
 	clear(out.zone)
 	if f.Width != d.width || f.Height != d.height {
@@ -145,6 +149,11 @@ func (d *detector) process(f *Frame, dt time.Duration, learning bool, out *detec
 	gocv.GaussianBlur(f.mat, &d.blurred, image.Pt(blurSize, blurSize), 0, 0, gocv.BorderDefault)
 	if !d.primed {
 		d.seed()
+		return
+	}
+	if global {
+		d.seed()
+		out.lighting = true
 		return
 	}
 	if d.mog2 {

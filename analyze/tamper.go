@@ -60,14 +60,14 @@ type tamper struct {
 	baseContrast float64
 	baseSharp    float64
 
-	thumb, thumbF, ref  gocv.Mat // 8U, 32F, 32F reference
-	small, lap          gocv.Mat
-	prev, diff          gocv.Mat
-	mean, std, ncc      gocv.Mat
-	noMask              gocv.Mat // empty: MatchTemplate without a mask
-	hasPrev             bool
-	prevTime            time.Time
-	identicalSince      time.Time
+	thumb, thumbF, ref gocv.Mat // 8U, 32F, 32F reference
+	small, lap         gocv.Mat
+	prev, diff         gocv.Mat
+	mean, std, ncc     gocv.Mat
+	noMask             gocv.Mat // empty: MatchTemplate without a mask
+	hasPrev            bool
+	prevTime           time.Time
+	identicalSince     time.Time
 }
 
 func newTamper(cfg TamperConfig) tamper {

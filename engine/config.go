@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"strings"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/prometheus/exporter-toolkit/web"

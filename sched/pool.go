@@ -29,7 +29,7 @@ type Pool struct {
 	mu       sync.Mutex
 	cond     *sync.Cond
 	idle     *sync.Cond // signalled when a closed queue's unit finishes
-	ready    []*Queue // FIFO of queues with work, not being served
+	ready    []*Queue   // FIFO of queues with work, not being served
 	bytes    int
 	maxBytes int
 	queued   int
