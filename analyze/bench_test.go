@@ -7,12 +7,40 @@ import (
 )
 
 // BenchmarkAnalyze measures one frame's analysis on synthetic noisy frames
-// with a moving rectangle, at 25 fps frame times.
+// with a moving rectangle, at 25 fps frame times: motion only ("motion"),
+// the default set (motion and tamper), and the full set without HOG
+// (motion, tamper, a mask, a restricted zone and a loitering zone).
 func BenchmarkAnalyze(b *testing.B) {
+	zone := Polygon{{0.2, 0.2}, {0.8, 0.2}, {0.8, 0.9}, {0.2, 0.9}}
+	sets := map[string]func(*Config){
+		"motion":  func(c *Config) { c.Tamper.Enabled = false },
+		"default": func(*Config) {},
+		"full": func(c *Config) {
+			c.Masks = []Polygon{{{0, 0}, {0.3, 0}, {0.3, 0.1}, {0, 0.1}}}
+			c.Zones = []Zone{{Name: "yard", Polygon: zone, Restricted: true}, {Name: "door", Polygon: zone, Loiter: time.Minute}}
+		},
+		"person": func(c *Config) { c.Person.Enabled = true },
+	}
 	for _, algo := range algorithms {
 		for _, size := range [][2]int{{320, 180}, {640, 360}} {
-			b.Run(fmt.Sprintf("%s_%dx%d", algo, size[0], size[1]), func(b *testing.B) {
+			for _, set := range []string{"motion", "default", "full", "person"} {
+				if algo == AlgorithmMOG2 && set != "default" {
+					continue
+				}
+				b.Run(fmt.Sprintf("%s_%s_%dx%d", set, algo, size[0], size[1]), func(b *testing.B) {
+					benchAnalyze(b, algo, size, sets[set])
+				})
+			}
+		}
+	}
+}
+
+func benchAnalyze(b *testing.B, algo string, size [2]int, set func(*Config)) {
+	{
+		{
+			{
 				cfg := DefaultConfig()
+				set(&cfg)
 				cfg.Motion.Algorithm = algo
 				c, err := NewCamera(cfg)
 				if err != nil {
@@ -41,7 +69,7 @@ func BenchmarkAnalyze(b *testing.B) {
 					c.Analyze(frames[i%len(frames)], t0.Add(at))
 					at += step
 				}
-			})
+			}
 		}
 	}
 }

@@ -58,6 +58,14 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		{"bad fps", "cameras:\n  - {id: a, url: 'rtsp://h/x', analysis_fps: -1}\n", []string{"analysis_fps"}, ""},
 		{"bad motion", "cameras:\n  - {id: a, url: 'rtsp://h/x', motion: {threshold: 900}}\n", []string{`cameras[0] (id "a").motion`, "threshold"}, ""},
 		{"bad duration", "cameras:\n  - {id: a, url: 'rtsp://h/x', stall_timeout: soon}\n", []string{"soon"}, ""},
+		{"credential where a list belongs", "cameras: rtsp://admin:s3cret@h/x\n", []string{"yaml", "line 1"}, "s3cret"},
+		{"short credential where a map belongs", "u:pw@h\n", []string{"yaml", "(value hidden)"}, "pw@"},
+		{"bad zone polygon", "cameras:\n  - id: a\n    url: rtsp://h/x\n    zones: [{name: door, restricted: true, polygon: [[0,0],[2,0],[1,1]]}]\n", []string{`cameras[0] (id "a").zones[0] ("door").polygon`, "outside"}, ""},
+		{"zone without rule", "cameras:\n  - id: a\n    url: rtsp://h/x\n    zones: [{name: door, polygon: [[0,0],[1,0],[1,1]]}]\n", []string{`zones[0] ("door")`, "no rule"}, ""},
+		{"unknown zone key", "cameras:\n  - id: a\n    url: rtsp://h/x\n    zones: [{name: door, restrcted: true}]\n", []string{"cameras[0].zones[0].restrcted", "unknown key"}, ""},
+		{"bad tamper", "cameras:\n  - {id: a, url: 'rtsp://h/x', tamper: {defocus_ratio: 2}}\n", []string{`cameras[0] (id "a").tamper.defocus_ratio`}, ""},
+		{"crowd without person", "cameras:\n  - id: a\n    url: rtsp://h/x\n    zones: [{name: sq, crowd: 5, polygon: [[0,0],[1,0],[1,1]]}]\n", []string{"crowd", "person.enabled"}, ""},
+		{"bad evidence", "evidence: {max_bytes: -1}\ncameras:\n  - {id: a, url: 'rtsp://h/x'}\n", []string{"evidence.max_bytes"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfig([]byte(tc.yaml))

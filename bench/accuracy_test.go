@@ -1,0 +1,110 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAccuracyScenarios is the scored replay of the shipped scenarios
+// through the real engine path (simulator over RTSP, libavcodec, OpenCV):
+// every scenario passes, with no false alarm, tamper within 5 s and
+// motion within 1 s.
+func TestAccuracyScenarios(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time: 25 s")
+	}
+	sc, err := LoadScenarios("scenarios")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sc) < 8 {
+		t.Fatalf("%d scenarios, want the 8 shipped", len(sc))
+	}
+	r, err := Accuracy(context.Background(), sc, AccuracyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	PrintAccuracy(&b, r)
+	t.Log("\n" + b.String())
+	if r.Failed != 0 {
+		t.Fatalf("%d scenarios failed", r.Failed)
+	}
+	limits := map[string]time.Duration{"tamper": 5 * time.Second, "motion": time.Second, "intrusion": time.Second}
+	for _, k := range r.Kinds {
+		if k.False != 0 || k.Recall != 1 {
+			t.Errorf("%s: %d false alarms, recall %.2f", k.Kind, k.False, k.Recall)
+		}
+		if l, ok := limits[k.Kind]; ok && k.DelayMax > l.Seconds() {
+			t.Errorf("%s: start delay %.2fs, want at most %v", k.Kind, k.DelayMax, l)
+		}
+	}
+}
+
+// TestScoreCountsFailures checks the scorer itself on a scenario whose
+// ground truth the clip does not meet: a missing incident, a false alarm
+// of a forbidden kind, and an end outside its window all fail it.
+func TestScoreCountsFailures(t *testing.T) {
+	dir := t.TempDir()
+	src, err := filepath.Abs("scenarios/crossing.h264")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(src, filepath.Join(dir, "crossing.h264")); err != nil {
+		t.Fatal(err)
+	}
+	truth := `clip: crossing.h264
+fps: 15
+length: 16s
+expect:
+  - kind: tamper
+    cause: covered
+    start: [10s, 12s]
+  - kind: motion
+    start: [10s, 11s]
+    end: [11s, 12s]
+forbid: [motion]
+`
+	if err := os.WriteFile(filepath.Join(dir, "wrong.yaml"), []byte(truth), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := LoadScenarios(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Accuracy(context.Background(), sc, AccuracyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := r.Scenarios[0]
+	if s.Pass || r.Failed != 1 {
+		t.Fatalf("scenario passed: %+v", s)
+	}
+	joined := strings.Join(s.Failures, "; ")
+	for _, want := range []string{"tamper (covered): no start", "motion: ended at"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("failures %q lack %q", joined, want)
+		}
+	}
+}
+
+func TestLoadScenariosErrors(t *testing.T) {
+	for _, tc := range []struct{ doc, want string }{
+		{"clip: a.h264\nfps: 15\nlength: 5s\nexpect: [{kind: motion, start: [2s]}]\n", "expect[0].start"},
+		{"clip: a.h264\nfps: 0\nlength: 5s\n", "fps"},
+		{"clip: a.h264\nfps: 15\nlength: 5s\nforbidden: [motion]\n", "forbidden"},
+	} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(tc.doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadScenarios(dir)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "s.yaml") {
+			t.Errorf("error %v, want one naming s.yaml and %q", err, tc.want)
+		}
+	}
+}
