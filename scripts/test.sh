@@ -7,6 +7,9 @@ source scripts/setup.sh
 go vet ./...
 go test -count=1 -timeout 30m ./...
 go test -count=1 -race -timeout 10m ./sched/ ./ingest/ ./event/
+# The scored replay of the shipped scenarios, through the CLI (non-zero
+# exit on any failed scenario).
+go run ./cmd/vigil bench accuracy --scenarios bench/scenarios
 fuzz=${FUZZTIME:-10s}
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzz" ./decode/
 go test -run '^$' -fuzz '^FuzzParseConfig$' -fuzztime "$fuzz" ./engine/
