@@ -81,3 +81,57 @@ func (f *Frame) JPEG(boxes []Box) ([]byte, error) {
 	defer buf.Close()
 	return append([]byte(nil), buf.GetBytes()...), nil
 }
+
+// Snapshot is an 8-bit BGR picture in an OpenCV Mat (C memory), for
+// evidence in color: a decoder writes Pix, JPEG encodes it with boxes.
+// Close frees it.
+type Snapshot struct {
+	Pix    []byte
+	Width  int
+	Height int
+	Stride int
+
+	mat gocv.Mat
+}
+
+// NewSnapshot allocates a width x height BGR picture.
+func NewSnapshot(width, height int) (*Snapshot, error) {
+	if width <= 0 || height <= 0 {
+		return nil, fmt.Errorf("new snapshot %dx%d: %w", width, height, ErrFrameSize)
+	}
+	m := gocv.NewMatWithSize(height, width, gocv.MatTypeCV8UC3)
+	pix, err := m.DataPtrUint8()
+	if err != nil {
+		m.Close()
+		return nil, fmt.Errorf("new snapshot %dx%d: %w", width, height, err)
+	}
+	return &Snapshot{Pix: pix, Width: width, Height: height, Stride: m.Step(), mat: m}, nil
+}
+
+// JPEG draws boxes (normalized) in red on the picture and encodes it.
+func (s *Snapshot) JPEG(boxes []Box) ([]byte, error) {
+	if s == nil || s.mat.Ptr() == nil {
+		return nil, ErrFrameSize
+	}
+	thick := max(2, s.Width/320)
+	for _, b := range boxes {
+		r := image.Rect(int(b[0]*float64(s.Width)), int(b[1]*float64(s.Height)),
+			int((b[0]+b[2])*float64(s.Width)), int((b[1]+b[3])*float64(s.Height)))
+		gocv.Rectangle(&s.mat, r, color.RGBA{255, 0, 0, 0}, thick)
+	}
+	buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, s.mat, []int{gocv.IMWriteJpegQuality, 85})
+	if err != nil {
+		return nil, fmt.Errorf("encode jpeg: %w", err)
+	}
+	defer buf.Close()
+	return append([]byte(nil), buf.GetBytes()...), nil
+}
+
+// Close frees the picture. It is idempotent.
+func (s *Snapshot) Close() {
+	if s == nil || s.mat.Ptr() == nil {
+		return
+	}
+	s.mat.Close()
+	s.Pix = nil
+}

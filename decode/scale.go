@@ -12,7 +12,8 @@ import (
 	"unsafe"
 )
 
-// Image is an 8-bit grayscale destination owned by the caller. Pix may be
+// Image is an 8-bit grayscale (or, for ScaleBGR, BGR) destination owned
+// by the caller. Pix may be
 // Go or C memory; row y starts at Pix[y*Stride]. The decoder never keeps
 // Pix after a call.
 type Image struct {
@@ -45,6 +46,29 @@ func (d *Decoder) ScaleGray(dst Image) error {
 		C.int(dst.Width), C.int(dst.Height), C.int(dst.Stride))
 	if ret < 0 {
 		return fmt.Errorf("scale to %dx%d gray: %s", dst.Width, dst.Height, avErr(ret))
+	}
+	return nil
+}
+
+// ScaleBGR scales the last picture into dst as 8-bit BGR (3 bytes per
+// pixel, dst.Stride >= 3*dst.Width), for color snapshots. It uses its own
+// cached swscale context, so it does not disturb ScaleGray's.
+func (d *Decoder) ScaleBGR(dst Image) error {
+	if d.c == nil {
+		return ErrClosed
+	}
+	if d.pic.got == 0 {
+		return ErrNoPicture
+	}
+	if dst.Width <= 0 || dst.Height <= 0 || dst.Stride < 3*dst.Width ||
+		len(dst.Pix) < dst.Stride*(dst.Height-1)+3*dst.Width {
+		return fmt.Errorf("scale %dx%d BGR stride %d into %d bytes: %w",
+			dst.Width, dst.Height, dst.Stride, len(dst.Pix), errBadImage)
+	}
+	ret := C.vg_scale_bgr(d.c, (*C.uint8_t)(unsafe.Pointer(&dst.Pix[0])),
+		C.int(dst.Width), C.int(dst.Height), C.int(dst.Stride))
+	if ret < 0 {
+		return fmt.Errorf("scale to %dx%d BGR: %s", dst.Width, dst.Height, avErr(ret))
 	}
 	return nil
 }

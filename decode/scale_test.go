@@ -170,3 +170,56 @@ func TestStreamChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestScaleBGR: the color path fills exactly its rectangle with the same
+// picture as the gray path (its luma follows the gray values), and does
+// not disturb the gray path's cached context.
+func TestScaleBGR(t *testing.T) {
+	d := decodedDecoder(t)
+	const w, h, pad = 160, 90, 7
+	stride := 3*w + pad
+	bgr := bytes.Repeat([]byte{0xAB}, stride*h)
+	if err := d.ScaleBGR(Image{Pix: bgr, Width: w, Height: h, Stride: stride}); err != nil {
+		t.Fatal(err)
+	}
+	gray := make([]byte, w*h)
+	if err := d.ScaleGray(Image{Pix: gray, Width: w, Height: h, Stride: w}); err != nil {
+		t.Fatal(err)
+	}
+	var lo, hi byte = 255, 0
+	off := 0
+	for y := range h {
+		row := bgr[y*stride:]
+		for p := range pad {
+			if row[3*w+p] != 0xAB {
+				t.Fatalf("row %d padding written", y)
+			}
+		}
+		for x := range w {
+			b, g, r := int(row[3*x]), int(row[3*x+1]), int(row[3*x+2])
+			// BT.601 luma of full-range RGB against limited-range Y.
+			luma := (299*r + 587*g + 114*b) / 1000
+			// Saturated colors clip in RGB: allow a few outliers.
+			if want := (int(gray[y*w+x]) - 16) * 255 / 219; abs(luma-want) > 12 {
+				off++
+			}
+			lo, hi = min(lo, byte(luma)), max(hi, byte(luma))
+		}
+	}
+	if hi-lo < 40 {
+		t.Errorf("flat picture (%d..%d)", lo, hi)
+	}
+	if off > w*h/20 {
+		t.Errorf("%d of %d pixels' luma is off the gray path's", off, w*h)
+	}
+	if err := d.ScaleBGR(Image{Pix: make([]byte, 10), Width: w, Height: h, Stride: 3 * w}); err == nil {
+		t.Error("a short buffer was accepted")
+	}
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

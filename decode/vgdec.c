@@ -23,6 +23,7 @@ struct vg_dec {
 	int pool_size;
 
 	struct SwsContext *sws;
+	struct SwsContext *sws_bgr; // snapshots in color, cached by sws_getCachedContext
 	int sws_flags;
 	int src_w, src_h, src_fmt; // last picture geometry the context was built for
 	int dst_w, dst_h;
@@ -45,6 +46,7 @@ void vg_close(vg_dec *d) {
 	av_frame_free(&d->last);
 	av_buffer_pool_uninit(&d->pool);
 	sws_freeContext(d->sws);
+	sws_freeContext(d->sws_bgr);
 	av_free(d);
 }
 
@@ -219,6 +221,24 @@ int vg_scale_gray(vg_dec *d, uint8_t *dst, int dst_w, int dst_h, int dst_stride)
 	uint8_t *dsts[4] = {dst, NULL, NULL, NULL};
 	int dst_ls[4] = {dst_stride, 0, 0, 0};
 	int ret = sws_scale(d->sws, src, src_ls, 0, f->height, dsts, dst_ls);
+	if (ret < 0)
+		return ret;
+	if (ret != dst_h)
+		return AVERROR_EXTERNAL;
+	return 0;
+}
+
+int vg_scale_bgr(vg_dec *d, uint8_t *dst, int dst_w, int dst_h, int dst_stride) {
+	AVFrame *f = d->last;
+	if (!f->buf[0] || f->width <= 0 || f->height <= 0)
+		return AVERROR(EINVAL);
+	d->sws_bgr = sws_getCachedContext(d->sws_bgr, f->width, f->height, f->format, dst_w, dst_h,
+	                                  AV_PIX_FMT_BGR24, SWS_AREA, NULL, NULL, NULL);
+	if (!d->sws_bgr)
+		return AVERROR(EINVAL);
+	uint8_t *dsts[4] = {dst, NULL, NULL, NULL};
+	int dst_ls[4] = {dst_stride, 0, 0, 0};
+	int ret = sws_scale(d->sws_bgr, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dsts, dst_ls);
 	if (ret < 0)
 		return ret;
 	if (ret != dst_h)

@@ -289,7 +289,7 @@ func (c *camera) keepShots(shots []analyze.Shot) {
 		return
 	}
 	for _, s := range shots {
-		jpg, err := c.pipe.SnapshotJPEG(s.Boxes)
+		jpg, err := c.pipe.EvidenceJPEG(s.Boxes)
 		if err == nil {
 			var ev event.Evidence
 			if ev, err = store.Save(c.id, s.IncidentID, s.Role, jpg, time.Now()); err == nil {

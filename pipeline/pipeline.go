@@ -167,6 +167,29 @@ func (p *Pipeline) SnapshotJPEG(boxes []analyze.Box) ([]byte, error) {
 	return p.frame.JPEG(boxes)
 }
 
+// evidenceMaxWidth caps the width of color evidence snapshots.
+const evidenceMaxWidth = 1280
+
+// EvidenceJPEG encodes the last analyzed picture in color, at the source
+// size up to 1280 wide, with boxes drawn: the evidence of an incident.
+// When the color path fails it falls back to the gray analysis frame.
+func (p *Pipeline) EvidenceJPEG(boxes []analyze.Box) ([]byte, error) {
+	if p.dec == nil || p.frame == nil || !p.analyzedOnce {
+		return nil, fmt.Errorf("no frame analyzed yet")
+	}
+	sw, sh := p.dec.PictureSize()
+	w, h := decode.AnalysisSize(sw, sh, min(sw, evidenceMaxWidth))
+	s, err := analyze.NewSnapshot(w, h)
+	if err != nil {
+		return p.frame.JPEG(boxes)
+	}
+	defer s.Close()
+	if err := p.dec.ScaleBGR(decode.Image{Pix: s.Pix, Width: w, Height: h, Stride: s.Stride}); err != nil {
+		return p.frame.JPEG(boxes)
+	}
+	return s.JPEG(boxes)
+}
+
 // Active reports whether the analyzer is following motion (a candidate or
 // an open incident).
 func (p *Pipeline) Active() bool { return p.an.Active() }
