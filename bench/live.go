@@ -205,7 +205,8 @@ func startEngineChild(ctx context.Context, bin string, urls []string, mode strin
 		return nil, err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "listen: %q\ncameras:\n", addr)
+	fmt.Fprintf(&b, "listen: %q\noutbox: {path: %q}\nevidence: {dir: %q}\ncameras:\n", addr,
+		filepath.Join(dir, "outbox.db"), filepath.Join(dir, "evidence"))
 	for i, u := range urls {
 		fmt.Fprintf(&b, "  - id: cam%03d\n    url: %q\n", i+1, u)
 		if mode != "" {

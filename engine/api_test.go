@@ -161,8 +161,8 @@ func TestEngineKilledWhileSinkDown(t *testing.T) {
 	defer hook.Close()
 	cfgPath := filepath.Join(dir, "cameras.yaml")
 	listen := closedPort(t)
-	yaml := fmt.Sprintf("listen: %s\noutbox:\n  path: %s\nsinks:\n  - type: webhook\n    url: %s\n    backoff_min: 50ms\n    backoff_max: 200ms\ncameras:\n  - id: moving\n    url: %s\n",
-		listen, filepath.Join(dir, "outbox.db"), hook.URL, srv.URL("moving"))
+	yaml := fmt.Sprintf("listen: %s\nevidence: {dir: %s}\noutbox:\n  path: %s\nsinks:\n  - type: webhook\n    url: %s\n    backoff_min: 50ms\n    backoff_max: 200ms\ncameras:\n  - id: moving\n    url: %s\n",
+		listen, filepath.Join(dir, "evidence"), filepath.Join(dir, "outbox.db"), hook.URL, srv.URL("moving"))
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -104,4 +104,13 @@ func TestExampleConfigParses(t *testing.T) {
 	if len(cfg.Cameras) != 2 || cfg.Cameras[0].Password != "change-me" {
 		t.Fatalf("%+v", cfg)
 	}
+	c := cfg.Cameras[0]
+	if len(c.Zones) != 2 || !c.Zones[0].Restricted || c.Zones[1].Loiter != 2*time.Minute || c.Zones[1].Crowd != 6 ||
+		len(c.Masks) != 1 || !c.Person.Enabled || c.Tamper.DefocusRatio != 0.4 || cfg.Evidence.MaxAge != 168*time.Hour {
+		t.Errorf("analysis keys not decoded: %+v", c)
+	}
+	// The second camera keeps every analysis default.
+	if d := cfg.Cameras[1]; !d.Tamper.Enabled || d.Person.Enabled || len(d.Zones) != 0 || d.Tamper.FrozenTime != 2*time.Second {
+		t.Errorf("defaults not applied: %+v", d)
+	}
 }
