@@ -15,6 +15,10 @@ const (
 	// trackTTL is how long an object not seen is kept: a loiterer who
 	// stands still fades into the background for a moment.
 	trackTTL = 5 * time.Second
+	// trackFresh: only objects seen this recently are in a zone now (a
+	// lost track keeps its identity for trackTTL but does not hold a
+	// loitering incident open).
+	trackFresh = time.Second
 )
 
 // track is one object followed across frames.
@@ -84,14 +88,14 @@ func (t *tracker) update(now time.Time, boxes []Box) {
 	t.tracks = t.tracks[:n]
 }
 
-// dwell returns the longest time one object has been in zone i and its
-// entry time and box; zero if none is there.
+// dwell returns the longest time one object seen in the last trackFresh
+// has been in zone i, with its entry time and box; zero if none is there.
 func (t *tracker) dwell(i int, now time.Time) (time.Duration, time.Time, Box) {
 	var best time.Duration
 	var since time.Time
 	var box Box
 	for _, tr := range t.tracks {
-		if e := tr.entered[i]; !e.IsZero() && now.Sub(e) > best {
+		if e := tr.entered[i]; !e.IsZero() && now.Sub(e) > best && now.Sub(tr.lastSeen) <= trackFresh {
 			best, since, box = now.Sub(e), e, tr.box
 		}
 	}

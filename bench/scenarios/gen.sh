@@ -20,6 +20,9 @@
 # moved      the camera points elsewhere (another part of the scene) from
 #            t=12 s on
 # frozen     the picture freezes at t=12 s (the encoder keeps sending)
+# loitering  a 30x80 figure walks in at t=4 s; its feet enter the "door"
+#            zone (x 0.25..0.8 of the width) at t=5.75 s; it wanders inside
+#            until t=17 s, then walks out (feet leave the zone at t=18.78 s)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -54,5 +57,10 @@ enc covered "$(bg 0 0),drawbox=x=0:y=0:w=iw:h=ih:color=black@0.92:t=fill:enable=
 enc defocus "$(bg 0 0),gblur=sigma=5:enable='between(t,12,18)',${noise}[out]"
 enc moved "$(bg "if(gte(t,12),520,0)" "if(gte(t,12),300,0)"),${noise}[out]"
 enc frozen "$(bg 0 0),${noise},loop=loop=$((N - 180)):size=1:start=180[out]"
+# Figure x (left edge; feet at x+15): walks in from -30 at t=4 at 100 px/s
+# (x=170 at t=6), wanders 170..410 (x = 290-120*cos(2*pi*(t-6)/6)) until
+# t=17 (x=230), then walks out right at 150 px/s.
+LX="if(lt(t,6),-30+100*(t-4),if(lt(t,17),290-120*cos(2*PI*(t-6)/6),230+150*(t-17)))"
+enc loitering "$(bg 0 0)[bg];color=c=0x181818:s=30x80:r=${FPS}[o];[bg][o]overlay=x='${LX}':y=200:enable='between(t,4,21)',${noise}[out]"
 
 ls -l ./*.h264
