@@ -26,6 +26,7 @@ type auMeta struct {
 	pts      time.Duration
 	capture  time.Time
 	received time.Time
+	buffered bool // replayed from the GOP buffer on a wake-up
 }
 
 // camera is one configured camera: its session (ingest goroutines), its
@@ -122,10 +123,11 @@ func (c *camera) AccessUnit(au ingest.AccessUnit) {
 }
 
 // push queues one access unit for decoding.
-func (c *camera) push(au ingest.AccessUnit) {
+func (c *camera) push(au ingest.AccessUnit, buffered bool) {
 	codec, _ := c.codec.Load().(ingest.Codec)
 	c.queue.Push(sched.Unit{Data: au.Data, Key: au.Key, Payload: auMeta{
 		gen: c.gen.Load(), codec: codec, pts: au.PTS, capture: au.CaptureTime, received: au.Received,
+		buffered: buffered,
 	}})
 }
 
@@ -164,7 +166,9 @@ func (c *camera) process(u sched.Unit) {
 	meta := u.Payload.(auMeta)
 	lag := time.Since(meta.received)
 	c.lagNano.Store(int64(lag))
-	defer c.observeLoad(lag)
+	// A unit replayed from the GOP buffer on a wake-up is late by design:
+	// only its queue fill and drops tell the ladder anything.
+	defer c.observeLoad(lag, meta.buffered)
 	if meta.gen != c.workGen {
 		c.workGen = meta.gen
 		codec := decode.H264
@@ -212,8 +216,10 @@ func (c *camera) process(u sched.Unit) {
 }
 
 // observeLoad feeds the overload ladder after each unit and applies its
-// step: full rate, a lower analysis rate, or keyframes only.
-func (c *camera) observeLoad(lag time.Duration) {
+// step: full rate, a lower analysis rate, or keyframes only. A unit
+// replayed from the GOP buffer on a wake-up (buffered) is late, and fills
+// the queue, by design: only drops count for it.
+func (c *camera) observeLoad(lag time.Duration, buffered bool) {
 	var drops uint64
 	for r := range c.drops {
 		if sched.DropReason(r) != sched.DropClosed {
@@ -223,6 +229,9 @@ func (c *camera) observeLoad(lag time.Duration) {
 	dropped := drops > c.dropsSeen
 	c.dropsSeen = drops
 	fill := float64(c.queue.Len()) / float64(c.cfg.QueueFrames)
+	if buffered {
+		lag, fill = 0, 0
+	}
 	step := c.ladder.Observe(time.Now(), lag, fill, dropped)
 	if sched.Step(c.step.Load()) == step {
 		return

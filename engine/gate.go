@@ -94,7 +94,10 @@ func (g *gate) clear() {
 // route hands the units to decode to push, in order: au itself, nothing
 // (skipped), or on waking the buffered units since the last keyframe
 // followed by au.
-func (g *gate) route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
+//
+// push's buffered is true for units replayed from the GOP buffer on a
+// wake-up: they were received up to a GOP ago, so their lag is by design.
+func (g *gate) route(au ingest.AccessUnit, push func(au ingest.AccessUnit, buffered bool)) {
 	active := false
 	if g.act != nil {
 		active = g.act.Observe(len(au.Data), au.Key, au.QP, au.PTS)
@@ -102,7 +105,7 @@ func (g *gate) route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
 	if g.keyframesOnly.Load() || g.mode == ModeKeyframes {
 		g.wasKeyframesOnly = true
 		if au.Key {
-			push(au)
+			push(au, false)
 		} else {
 			g.skipped.Add(1)
 		}
@@ -114,7 +117,7 @@ func (g *gate) route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
 			return
 		}
 		g.wasKeyframesOnly = false
-		push(au)
+		push(au, false)
 		return
 	}
 
@@ -139,7 +142,7 @@ func (g *gate) route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
 				}
 				g.waitKey = false
 			}
-			push(au)
+			push(au, false)
 			return
 		}
 	}
@@ -158,7 +161,7 @@ func (g *gate) route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
 	}
 	if !wantAwake {
 		if au.Key {
-			push(au)
+			push(au, false)
 		} else {
 			g.skipped.Add(1)
 		}
@@ -170,13 +173,13 @@ func (g *gate) route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
 	g.wakeups.Add(1)
 	switch {
 	case au.Key:
-		push(au)
+		push(au, false)
 	case g.broken:
 		g.waitKey = true // the chain since the keyframe is lost
 		g.skipped.Add(1)
 	default:
-		for _, u := range g.buf { // au is the last buffered unit
-			push(u)
+		for i, u := range g.buf { // au is the last buffered unit
+			push(u, i < len(g.buf)-1)
 		}
 		// The units buffered before au were counted as skipped: uncount them.
 		if n := len(g.buf) - 1; n > 0 {

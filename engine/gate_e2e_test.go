@@ -46,8 +46,14 @@ func TestAutoModeMatchesAll(t *testing.T) {
 	if d := decoded("idle"); d > received/5 {
 		t.Errorf("idle camera in mode auto decoded %g of %g frames", d, received)
 	}
-	if e.statusOf(t, "auto").Wakeups == 0 {
+	st := e.statusOf(t, "auto")
+	if st.Wakeups == 0 {
 		t.Error("auto camera never woke")
+	}
+	// The wake-up burst replays up to a GOP of buffered units: late by
+	// design, it must not be taken for overload.
+	if st.OverloadStep != "full" {
+		t.Errorf("auto camera stepped down to %q after waking on an idle machine", st.OverloadStep)
 	}
 	if delay > 500*time.Millisecond {
 		t.Errorf("mode auto started %s after mode all, want at most 0.5s", delay)
