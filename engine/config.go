@@ -142,8 +142,31 @@ func LoadConfig(path string) (Config, error) {
 }
 
 // ParseConfig parses, defaults and validates a configuration document.
-// Errors name the YAML key (and the camera) at fault.
+// Errors name the YAML key (and the camera) at fault. No error shows a
+// value holding an "@" (it may be a URL with credentials in the wrong
+// place): whatever the check that failed, such words are hidden.
 func ParseConfig(b []byte) (Config, error) {
+	cfg, err := parseConfig(b)
+	if err != nil && strings.Contains(err.Error(), "@") {
+		err = &hiddenError{msg: userinfoWord.ReplaceAllString(err.Error(), "(value hidden)"), err: err}
+	}
+	return cfg, err
+}
+
+// userinfoWord is a word of an error message holding an "@".
+var userinfoWord = regexp.MustCompile("[^\\s\"'()`]*@[^\\s\"'()`]*")
+
+// hiddenError is an error whose message had values hidden; it still
+// unwraps to the original for errors.Is.
+type hiddenError struct {
+	msg string
+	err error
+}
+
+func (e *hiddenError) Error() string { return e.msg }
+func (e *hiddenError) Unwrap() error { return e.err }
+
+func parseConfig(b []byte) (Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
 		return Config{}, yamlError(err)
@@ -244,12 +267,16 @@ func (c *Config) Validate() error {
 	for i := range c.Cameras {
 		cam := &c.Cameras[i]
 		at := fmt.Sprintf("cameras[%d]", i)
-		if cam.ID != "" {
-			at = fmt.Sprintf("cameras[%d] (id %q)", i, cam.ID)
-		}
 		if !idPattern.MatchString(cam.ID) {
-			return fmt.Errorf("%s.id: %q must be 1 to 64 of A-Z a-z 0-9 _ . -", at, cam.ID)
+			// An id with an "@" may be a URL with credentials pasted in the
+			// wrong key: it is not echoed.
+			shown := fmt.Sprintf("%q", cam.ID)
+			if strings.Contains(cam.ID, "@") {
+				shown = "(value hidden: it holds an @)"
+			}
+			return fmt.Errorf("%s.id: %s must be 1 to 64 of A-Z a-z 0-9 _ . -", at, shown)
 		}
+		at = fmt.Sprintf("cameras[%d] (id %q)", i, cam.ID)
 		if j, dup := seen[cam.ID]; dup {
 			return fmt.Errorf("%s.id: duplicate of cameras[%d]", at, j)
 		}

@@ -53,7 +53,8 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		{"bad scheme", "cameras:\n  - id: cam7\n    url: http://admin:s3cret@h/x\n", []string{`cameras[0] (id "cam7")`, `scheme "http"`, "http://h/x"}, "s3cret"},
 		{"bad transport", "cameras:\n  - id: a\n    url: rtsp://h/x\n    transport: sctp\n", []string{`camera "a"`, "sctp"}, ""},
 		{"missing url", "cameras:\n  - id: a\n", []string{"cameras[0]", "url: required"}, ""},
-		{"bad id", "cameras:\n  - id: 'a b'\n    url: rtsp://h/x\n", []string{"cameras[0]", ".id"}, ""},
+		{"bad id", "cameras:\n  - id: 'a b'\n    url: rtsp://h/x\n", []string{"cameras[0]", ".id", `"a b"`}, ""},
+		{"url as id", "cameras:\n  - id: 'rtsp://admin:s3cret@h/x'\n    url: rtsp://h/x\n", []string{"cameras[0].id", "hidden"}, "s3cret"},
 		{"duplicate id", "cameras:\n  - {id: a, url: 'rtsp://h/x'}\n  - {id: a, url: 'rtsp://h/y'}\n", []string{`cameras[1] (id "a").id`, "duplicate of cameras[0]"}, ""},
 		{"bad fps", "cameras:\n  - {id: a, url: 'rtsp://h/x', analysis_fps: -1}\n", []string{"analysis_fps"}, ""},
 		{"bad motion", "cameras:\n  - {id: a, url: 'rtsp://h/x', motion: {threshold: 900}}\n", []string{`cameras[0] (id "a").motion`, "threshold"}, ""},
@@ -112,5 +113,24 @@ func TestExampleConfigParses(t *testing.T) {
 	// The second camera keeps every analysis default.
 	if d := cfg.Cameras[1]; !d.Tamper.Enabled || d.Person.Enabled || len(d.Zones) != 0 || d.Tamper.FrozenTime != 2*time.Second {
 		t.Errorf("defaults not applied: %+v", d)
+	}
+}
+
+// TestConfigErrorsHideUserinfo: whatever check fails, a value holding an
+// "@" never reaches the error.
+func TestConfigErrorsHideUserinfo(t *testing.T) {
+	for _, doc := range []string{
+		"cameras:\n  - id: a\n    url: rtsp://h/x\n    transport: 'u:pw@h'\n",
+		"cameras:\n  - id: a\n    url: rtsp://h/x\n    zones: [{name: 'u:pw@z', restricted: true, polygon: [[0,0],[2,0],[1,1]]}]\n",
+		"cameras:\n  - id: a\n    url: rtsp://h/x\n    'u:pw@k': 1\n",
+		"cameras:\n  - id: a\n    url: rtsp://h/x\n    motion: {algorithm: 'u:pw@m'}\n",
+	} {
+		_, err := ParseConfig([]byte(doc))
+		if err == nil {
+			t.Fatalf("accepted %q", doc)
+		}
+		if strings.Contains(err.Error(), "pw@") || !strings.Contains(err.Error(), "(value hidden)") {
+			t.Errorf("error %q shows the value", err)
+		}
 	}
 }
