@@ -39,7 +39,8 @@ type LadderConfig struct {
 	// FillHigh and FillLow are the same bounds on the queue's fill (0..1).
 	// They default to 0.8 and 0.25.
 	FillHigh, FillLow float64
-	// HoldDown is the least time between two steps down.
+	// HoldDown is how long overload must last, without a calm moment,
+	// before a step down, and the least time between two steps down.
 	// It defaults to 2s.
 	HoldDown time.Duration
 	// HoldUp is the calm needed before a step up.
@@ -70,7 +71,9 @@ func (c *LadderConfig) defaults() {
 
 // Ladder steps one camera down under sustained overload and back up when
 // load allows: down quickly (one step per HoldDown) when it lags, its queue
-// fills or it drops; up slowly (one step per HoldUp of calm). Between the
+// fills or it drops, for HoldDown without a calm moment (a transient, such
+// as hundreds of cameras connecting at once, does not count); up slowly
+// (one step per HoldUp of calm). Between the
 // two thresholds it holds, so oscillating load does not make it flap. Time
 // comes from the caller, so it is deterministic. Not safe for concurrent
 // use.
@@ -79,6 +82,7 @@ type Ladder struct {
 	step       Step
 	lastChange time.Time
 	lastBad    time.Time
+	badSince   time.Time // start of the current overload, zero when calm
 }
 
 // NewLadder returns a ladder at StepFull.
@@ -100,15 +104,21 @@ func (l *Ladder) Observe(now time.Time, lag time.Duration, fill float64, dropped
 	switch {
 	case bad:
 		l.lastBad = now
-		if l.step < StepKeyframes && now.Sub(l.lastChange) >= l.cfg.HoldDown {
+		if l.badSince.IsZero() {
+			l.badSince = now
+		}
+		if l.step < StepKeyframes && now.Sub(l.badSince) >= l.cfg.HoldDown && now.Sub(l.lastChange) >= l.cfg.HoldDown {
 			l.step++
 			l.lastChange = now
 		}
+		return l.step
 	case !calm:
 		l.lastBad = now // in between: hold, and restart the calm timer
+		return l.step
 	case l.step > StepFull && now.Sub(l.lastBad) >= l.cfg.HoldUp && now.Sub(l.lastChange) >= l.cfg.HoldUp:
 		l.step--
 		l.lastChange = now
 	}
+	l.badSince = time.Time{} // calm: an overload starts over
 	return l.step
 }

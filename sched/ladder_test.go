@@ -75,3 +75,32 @@ func TestLadderDoesNotFlap(t *testing.T) {
 		}
 	}
 }
+
+// TestLadderIgnoresTransients: lag spikes separated by calm moments (a
+// burst of cameras connecting at once) never step down; overload without
+// a calm moment for HoldDown does.
+func TestLadderIgnoresTransients(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	l := NewLadder(LadderConfig{})
+	l.Observe(t0, 0, 0, false)
+	for i := range 100 {
+		at := t0.Add(3*time.Second + time.Duration(i)*300*time.Millisecond)
+		lag := 10 * time.Millisecond
+		if i%5 == 0 {
+			lag = 1200 * time.Millisecond
+		}
+		if s := l.Observe(at, lag, 0, false); s != StepFull {
+			t.Fatalf("stepped to %s on a transient at observation %d", s, i)
+		}
+	}
+	start := t0.Add(40 * time.Second)
+	var s Step
+	for d := time.Duration(0); d < 2*time.Second; d += 250 * time.Millisecond {
+		if s = l.Observe(start.Add(d), 1200*time.Millisecond, 0, false); s != StepFull {
+			t.Fatalf("stepped down after %v of overload, want HoldDown (2s)", d)
+		}
+	}
+	if s = l.Observe(start.Add(2*time.Second), 1200*time.Millisecond, 0, false); s != StepReduced {
+		t.Fatalf("after 2s of overload: %s, want reduced", s)
+	}
+}
