@@ -195,28 +195,22 @@ func (c *Camera) advanceZones(out []Transition, t time.Time, learning bool, gap 
 		if zs.restricted >= 0 || z.Crowd > 0 {
 			inZone = c.inZone(z.Polygon)
 		}
+		var people int // with their feet in the zone
+		for _, p := range c.people {
+			if z.Polygon.Contains(boxFoot(p)) {
+				people++
+			}
+		}
 		if zs.restricted >= 0 {
 			pix := c.d.zone[zs.restricted]
-			var people int
-			for _, p := range c.people {
-				if z.Polygon.Contains(boxFoot(p)) {
-					people++
-				}
-			}
 			enter := !learning && (pix >= minArea || people > 0)
 			stay := !learning && (pix >= minArea/2 || people > 0)
 			out = c.advance(out, &zs.intrusion, t, time.Time{}, enter, stay, pix, inZone, gap)
 		}
 		if z.Crowd > 0 {
-			var n int
-			for _, p := range c.people {
-				if z.Polygon.Contains(boxFoot(p)) {
-					n++
-				}
-			}
 			// Hysteresis: the count may dip by one (a person hidden for a
 			// moment) without ending the crowd.
-			out = c.advance(out, &zs.crowd, t, time.Time{}, n >= z.Crowd, n >= max(z.Crowd-1, 1), float64(n), inZone, gap)
+			out = c.advance(out, &zs.crowd, t, time.Time{}, people >= z.Crowd, people >= max(z.Crowd-1, 1), float64(people), inZone, gap)
 		}
 		if z.Loiter > 0 {
 			d, since, box := c.trk.dwell(i, t)

@@ -164,7 +164,7 @@ func (d *detector) process(f *Frame, dt time.Duration, learning, global bool, ou
 			gocv.AbsDiff(d.blurred, d.avg8, &d.diff)
 			gocv.Threshold(d.diff, &d.mask, d.threshold, 255, gocv.ThresholdBinary)
 		}
-		gocv.AccumulatedWeighted(d.blurred, &d.avg, runningWeight(dt))
+		gocv.AccumulatedWeighted(d.blurred, &d.avg, runningWeight(dt, bgTimeConstant))
 	}
 	if learning {
 		return
@@ -262,12 +262,12 @@ func (d *detector) regions(out *detection, area float64) {
 }
 
 // runningWeight is the running-average weight of a frame dt after the
-// previous one.
-func runningWeight(dt time.Duration) float64 {
+// previous one, for time constant tc.
+func runningWeight(dt, tc time.Duration) float64 {
 	if dt <= 0 {
 		return 0
 	}
-	return 1 - math.Exp(-float64(dt)/float64(bgTimeConstant))
+	return 1 - math.Exp(-float64(dt)/float64(tc))
 }
 
 // close frees the detector's C memory. It is idempotent.

@@ -76,17 +76,7 @@ func newTestCamera(t testing.TB, algo string) (*Camera, *Frame) {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Motion.Algorithm = algo
-	c, err := NewCamera(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	f, err := NewFrame(320, 180)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(f.Close)
-	return c, f
+	return newCameraT(t, cfg)
 }
 
 // overlaps reports whether the normalized box b meets r in a w x h frame.

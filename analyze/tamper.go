@@ -137,7 +137,7 @@ func (t *tamper) process(f *Frame, now time.Time, dt time.Duration, quiet bool, 
 			r.enter[3], r.stay[3], r.since = true, true, t.identicalSince
 		}
 		if quiet && !r.identical {
-			t.learn(r, runningWeightTC(dt, baselineTimeConstant))
+			t.learn(r, runningWeight(dt, baselineTimeConstant))
 		}
 		return
 	}
@@ -157,7 +157,7 @@ func (t *tamper) process(f *Frame, now time.Time, dt time.Duration, quiet bool, 
 		r.enter[3], r.stay[3], r.since = true, true, t.identicalSince
 	}
 	if quiet && !r.stay[0] && !r.stay[1] && !r.stay[2] && !r.identical {
-		t.learn(r, runningWeightTC(dt, baselineTimeConstant))
+		t.learn(r, runningWeight(dt, baselineTimeConstant))
 	}
 }
 
@@ -184,15 +184,6 @@ func (t *tamper) acceptView() { t.thumbF.CopyTo(&t.ref) }
 func (t *tamper) stdDev(m gocv.Mat) float64 {
 	gocv.MeanStdDev(m, &t.mean, &t.std)
 	return t.std.GetDoubleAt(0, 0)
-}
-
-// runningWeightTC is the running-average weight of a frame dt after the
-// previous one for time constant tc.
-func runningWeightTC(dt, tc time.Duration) float64 {
-	if dt <= 0 {
-		return 0
-	}
-	return 1 - math.Exp(-float64(dt)/float64(tc))
 }
 
 func (t *tamper) close() {

@@ -57,55 +57,30 @@ func (p *SliceQP) Param(nalu []byte) error {
 }
 
 func (p *SliceQP) parsePPS(b []byte) error {
-	pos := 0
-	ue := func() uint32 {
-		v, err := bits.ReadGolombUnsigned(b, &pos)
-		if err != nil {
-			panic(errShort)
-		}
-		return v
-	}
-	se := func() int32 {
-		v, err := bits.ReadGolombSigned(b, &pos)
-		if err != nil {
-			panic(errShort)
-		}
-		return v
-	}
-	flag := func() bool {
-		v, err := bits.ReadFlag(b, &pos)
-		if err != nil {
-			panic(errShort)
-		}
-		return v
-	}
+	r := bitReader{b: b}
 	return catchShort(func() error {
-		id := ue()
+		id := r.ue()
 		if id >= uint32(len(p.pps)) {
 			return errors.New("pps id out of range")
 		}
 		var pp h264PPS
-		pp.spsID = ue()
-		pp.entropyCABAC = flag()
-		pp.bottomFieldPicOrder = flag()
-		if ue() != 0 { // num_slice_groups_minus1: slice groups are not followed
+		pp.spsID = r.ue()
+		pp.entropyCABAC = r.flag()
+		pp.bottomFieldPicOrder = r.flag()
+		if r.ue() != 0 { // num_slice_groups_minus1: slice groups are not followed
 			p.pps[id] = h264PPS{}
 			return nil
 		}
-		pp.numRefIdxL0 = ue()
-		pp.numRefIdxL1 = ue()
-		pp.weightedPred = flag()
-		v, err := bits.ReadBits(b, &pos, 2)
-		if err != nil {
-			return errShort
-		}
-		pp.weightedBipredIdc = v
-		pp.picInitQP = 26 + se()
-		se() // pic_init_qs_minus26
-		se() // chroma_qp_index_offset
-		flag()
-		flag()
-		pp.redundantPicCntPresent = flag()
+		pp.numRefIdxL0 = r.ue()
+		pp.numRefIdxL1 = r.ue()
+		pp.weightedPred = r.flag()
+		pp.weightedBipredIdc = r.bits(2)
+		pp.picInitQP = 26 + r.se()
+		r.se() // pic_init_qs_minus26
+		r.se() // chroma_qp_index_offset
+		r.flag()
+		r.flag()
+		pp.redundantPicCntPresent = r.flag()
 		pp.valid = true
 		p.pps[id] = pp
 		return nil
@@ -113,6 +88,47 @@ func (p *SliceQP) parsePPS(b []byte) error {
 }
 
 var errShort = errors.New("truncated header")
+
+// bitReader reads Exp-Golomb codes and bits from a header; a read past the
+// end panics with errShort, which catchShort turns into an error.
+type bitReader struct {
+	b   []byte
+	pos int
+}
+
+func (r *bitReader) ue() uint32 {
+	v, err := bits.ReadGolombUnsigned(r.b, &r.pos)
+	if err != nil {
+		panic(errShort)
+	}
+	return v
+}
+
+func (r *bitReader) se() int32 {
+	v, err := bits.ReadGolombSigned(r.b, &r.pos)
+	if err != nil {
+		panic(errShort)
+	}
+	return v
+}
+
+func (r *bitReader) flag() bool {
+	v, err := bits.ReadFlag(r.b, &r.pos)
+	if err != nil {
+		panic(errShort)
+	}
+	return v
+}
+
+func (r *bitReader) bits(n int) uint64 {
+	v, err := bits.ReadBits(r.b, &r.pos, n)
+	if err != nil {
+		panic(errShort)
+	}
+	return v
+}
+
+func (r *bitReader) skip(n int) { r.bits(n) }
 
 // catchShort turns the bit readers' errShort panics into an error.
 func catchShort(f func() error) (err error) {
@@ -173,37 +189,11 @@ func (p *SliceQP) QP(au [][]byte) (int, error) {
 func (p *SliceQP) sliceQP(hdr byte, b []byte) (qp int, err error) {
 	idr := hdr&0x1f == byte(h264.NALUTypeIDR)
 	refIdc := hdr >> 5
-	pos := 0
-	ue := func() uint32 {
-		v, err := bits.ReadGolombUnsigned(b, &pos)
-		if err != nil {
-			panic(errShort)
-		}
-		return v
-	}
-	se := func() int32 {
-		v, err := bits.ReadGolombSigned(b, &pos)
-		if err != nil {
-			panic(errShort)
-		}
-		return v
-	}
-	flag := func() bool {
-		v, err := bits.ReadFlag(b, &pos)
-		if err != nil {
-			panic(errShort)
-		}
-		return v
-	}
-	skip := func(n int) {
-		if _, err := bits.ReadBits(b, &pos, n); err != nil {
-			panic(errShort)
-		}
-	}
+	r := bitReader{b: b}
 	err = catchShort(func() error {
-		ue() // first_mb_in_slice
-		sliceType := ue() % 5
-		ppsID := ue()
+		r.ue() // first_mb_in_slice
+		sliceType := r.ue() % 5
+		ppsID := r.ue()
 		if ppsID >= uint32(len(p.pps)) || !p.pps[ppsID].valid {
 			return ErrNoQP
 		}
@@ -216,44 +206,44 @@ func (p *SliceQP) sliceQP(hdr byte, b []byte) (qp int, err error) {
 			sliceP, sliceB, sliceI, sliceSP, sliceSI = 0, 1, 2, 3, 4
 		)
 		if sps.SeparateColourPlaneFlag {
-			skip(2)
+			r.skip(2)
 		}
-		skip(int(sps.Log2MaxFrameNumMinus4) + 4) // frame_num
+		r.skip(int(sps.Log2MaxFrameNumMinus4) + 4) // frame_num
 		field := false
 		if !sps.FrameMbsOnlyFlag {
-			if field = flag(); field {
-				flag() // bottom_field_flag
+			if field = r.flag(); field {
+				r.flag() // bottom_field_flag
 			}
 		}
 		if idr {
-			ue() // idr_pic_id
+			r.ue() // idr_pic_id
 		}
 		switch sps.PicOrderCntType {
 		case 0:
-			skip(int(sps.Log2MaxPicOrderCntLsbMinus4) + 4)
+			r.skip(int(sps.Log2MaxPicOrderCntLsbMinus4) + 4)
 			if pp.bottomFieldPicOrder && !field {
-				se()
+				r.se()
 			}
 		case 1:
 			if !sps.DeltaPicOrderAlwaysZeroFlag {
-				se()
+				r.se()
 				if pp.bottomFieldPicOrder && !field {
-					se()
+					r.se()
 				}
 			}
 		}
 		if pp.redundantPicCntPresent {
-			ue()
+			r.ue()
 		}
 		if sliceType == sliceB {
-			flag() // direct_spatial_mv_pred_flag
+			r.flag() // direct_spatial_mv_pred_flag
 		}
 		l0, l1 := pp.numRefIdxL0, pp.numRefIdxL1
 		if sliceType == sliceP || sliceType == sliceSP || sliceType == sliceB {
-			if flag() { // num_ref_idx_active_override_flag
-				l0 = ue()
+			if r.flag() { // num_ref_idx_active_override_flag
+				l0 = r.ue()
 				if sliceType == sliceB {
-					l1 = ue()
+					l1 = r.ue()
 				}
 			}
 		}
@@ -266,24 +256,24 @@ func (p *SliceQP) sliceQP(hdr byte, b []byte) (qp int, err error) {
 			}
 		}
 		for range lists {
-			if flag() {
+			if r.flag() {
 				for i := 0; ; i++ {
-					idc := ue()
+					idc := r.ue()
 					if idc == 3 {
 						break
 					}
 					if idc > 5 || i > 64 {
 						return errors.New("bad ref_pic_list_modification")
 					}
-					ue()
+					r.ue()
 				}
 			}
 		}
 		chroma := sps.ChromaFormatIdc != 0 && !sps.SeparateColourPlaneFlag
 		if (pp.weightedPred && (sliceType == sliceP || sliceType == sliceSP)) || (pp.weightedBipredIdc == 1 && sliceType == sliceB) {
-			ue() // luma_log2_weight_denom
+			r.ue() // luma_log2_weight_denom
 			if chroma {
-				ue()
+				r.ue()
 			}
 			for list := range lists {
 				n := l0
@@ -294,26 +284,26 @@ func (p *SliceQP) sliceQP(hdr byte, b []byte) (qp int, err error) {
 					return errors.New("bad num_ref_idx")
 				}
 				for i := uint32(0); i <= n; i++ {
-					if flag() {
-						se()
-						se()
+					if r.flag() {
+						r.se()
+						r.se()
 					}
-					if chroma && flag() {
-						se()
-						se()
-						se()
-						se()
+					if chroma && r.flag() {
+						r.se()
+						r.se()
+						r.se()
+						r.se()
 					}
 				}
 			}
 		}
 		if refIdc != 0 {
 			if idr {
-				flag()
-				flag()
-			} else if flag() { // adaptive_ref_pic_marking_mode_flag
+				r.flag()
+				r.flag()
+			} else if r.flag() { // adaptive_ref_pic_marking_mode_flag
 				for i := 0; ; i++ {
-					op := ue()
+					op := r.ue()
 					if op == 0 {
 						break
 					}
@@ -321,24 +311,24 @@ func (p *SliceQP) sliceQP(hdr byte, b []byte) (qp int, err error) {
 						return errors.New("bad memory_management_control_operation")
 					}
 					if op == 1 || op == 3 {
-						ue()
+						r.ue()
 					}
 					if op == 2 {
-						ue()
+						r.ue()
 					}
 					if op == 3 || op == 6 {
-						ue()
+						r.ue()
 					}
 					if op == 4 {
-						ue()
+						r.ue()
 					}
 				}
 			}
 		}
 		if pp.entropyCABAC && sliceType != sliceI && sliceType != sliceSI {
-			ue() // cabac_init_idc
+			r.ue() // cabac_init_idc
 		}
-		qp = int(pp.picInitQP + se())
+		qp = int(pp.picInitQP + r.se())
 		if qp < 0 || qp > 51 {
 			return errors.New("slice qp out of range")
 		}
