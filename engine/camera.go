@@ -26,7 +26,7 @@ type auMeta struct {
 	pts      time.Duration
 	capture  time.Time
 	received time.Time
-	buffered bool // replayed from the GOP buffer on a wake-up
+	queued   time.Time // when the unit entered the camera's queue
 }
 
 // camera is one configured camera: its session (ingest goroutines), its
@@ -123,11 +123,11 @@ func (c *camera) AccessUnit(au ingest.AccessUnit) {
 }
 
 // push queues one access unit for decoding.
-func (c *camera) push(au ingest.AccessUnit, buffered bool) {
+func (c *camera) push(au ingest.AccessUnit) {
 	codec, _ := c.codec.Load().(ingest.Codec)
 	c.queue.Push(sched.Unit{Data: au.Data, Key: au.Key, Payload: auMeta{
 		gen: c.gen.Load(), codec: codec, pts: au.PTS, capture: au.CaptureTime, received: au.Received,
-		buffered: buffered,
+		queued: time.Now(),
 	}})
 }
 
@@ -166,9 +166,11 @@ func (c *camera) process(u sched.Unit) {
 	meta := u.Payload.(auMeta)
 	lag := time.Since(meta.received)
 	c.lagNano.Store(int64(lag))
-	// A unit replayed from the GOP buffer on a wake-up is late by design:
-	// only its queue fill and drops tell the ladder anything.
-	defer c.observeLoad(lag, meta.buffered)
+	// The ladder judges the wait in the camera's queue: for a live unit it
+	// is the lag, while a GOP replayed on a wake-up was received up to a
+	// GOP ago by design but queued just now.
+	wait := time.Since(meta.queued)
+	defer c.observeLoad(wait)
 	if meta.gen != c.workGen {
 		c.workGen = meta.gen
 		codec := decode.H264
@@ -216,10 +218,8 @@ func (c *camera) process(u sched.Unit) {
 }
 
 // observeLoad feeds the overload ladder after each unit and applies its
-// step: full rate, a lower analysis rate, or keyframes only. A unit
-// replayed from the GOP buffer on a wake-up (buffered) is late, and fills
-// the queue, by design: only drops count for it.
-func (c *camera) observeLoad(lag time.Duration, buffered bool) {
+// step: full rate, a lower analysis rate, or keyframes only.
+func (c *camera) observeLoad(wait time.Duration) {
 	var drops uint64
 	for r := range c.drops {
 		if sched.DropReason(r) != sched.DropClosed {
@@ -229,10 +229,7 @@ func (c *camera) observeLoad(lag time.Duration, buffered bool) {
 	dropped := drops > c.dropsSeen
 	c.dropsSeen = drops
 	fill := float64(c.queue.Len()) / float64(c.cfg.QueueFrames)
-	if buffered {
-		lag, fill = 0, 0
-	}
-	step := c.ladder.Observe(time.Now(), lag, fill, dropped)
+	step := c.ladder.Observe(time.Now(), wait, fill, dropped)
 	if sched.Step(c.step.Load()) == step {
 		return
 	}
@@ -243,7 +240,7 @@ func (c *camera) observeLoad(lag time.Duration, buffered bool) {
 	}
 	c.pipe.SetAnalysisFPS(fps)
 	c.gate.keyframesOnly.Store(step == sched.StepKeyframes)
-	c.log.Warn("overload step changed", "step", step.String(), "lag", lag, "queue_fill", fill, "dropped", dropped)
+	c.log.Warn("overload step changed", "step", step.String(), "queue_wait", wait, "queue_fill", fill, "dropped", dropped)
 }
 
 // countAnalyzed keeps the analysis rate over the last full second.

@@ -94,10 +94,7 @@ func (g *gate) clear() {
 // route hands the units to decode to push, in order: au itself, nothing
 // (skipped), or on waking the buffered units since the last keyframe
 // followed by au.
-//
-// push's buffered is true for units replayed from the GOP buffer on a
-// wake-up: they were received up to a GOP ago, so their lag is by design.
-func (g *gate) route(au ingest.AccessUnit, push func(au ingest.AccessUnit, buffered bool)) {
+func (g *gate) route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
 	active := false
 	if g.act != nil {
 		active = g.act.Observe(len(au.Data), au.Key, au.QP, au.PTS)
@@ -105,7 +102,7 @@ func (g *gate) route(au ingest.AccessUnit, push func(au ingest.AccessUnit, buffe
 	if g.keyframesOnly.Load() || g.mode == ModeKeyframes {
 		g.wasKeyframesOnly = true
 		if au.Key {
-			push(au, false)
+			push(au)
 		} else {
 			g.skipped.Add(1)
 		}
@@ -117,7 +114,7 @@ func (g *gate) route(au ingest.AccessUnit, push func(au ingest.AccessUnit, buffe
 			return
 		}
 		g.wasKeyframesOnly = false
-		push(au, false)
+		push(au)
 		return
 	}
 
@@ -142,7 +139,7 @@ func (g *gate) route(au ingest.AccessUnit, push func(au ingest.AccessUnit, buffe
 				}
 				g.waitKey = false
 			}
-			push(au, false)
+			push(au)
 			return
 		}
 	}
@@ -161,7 +158,7 @@ func (g *gate) route(au ingest.AccessUnit, push func(au ingest.AccessUnit, buffe
 	}
 	if !wantAwake {
 		if au.Key {
-			push(au, false)
+			push(au)
 		} else {
 			g.skipped.Add(1)
 		}
@@ -173,13 +170,13 @@ func (g *gate) route(au ingest.AccessUnit, push func(au ingest.AccessUnit, buffe
 	g.wakeups.Add(1)
 	switch {
 	case au.Key:
-		push(au, false)
+		push(au)
 	case g.broken:
 		g.waitKey = true // the chain since the keyframe is lost
 		g.skipped.Add(1)
 	default:
-		for i, u := range g.buf { // au is the last buffered unit
-			push(u, i < len(g.buf)-1)
+		for _, u := range g.buf { // au is the last buffered unit
+			push(u)
 		}
 		// The units buffered before au were counted as skipped: uncount them.
 		if n := len(g.buf) - 1; n > 0 {

@@ -29,7 +29,7 @@ func runGate(g *gate, n, gop int, between func(i int)) []int {
 			between(i)
 		}
 		au := ingest.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i)}
-		g.route(au, func(u ingest.AccessUnit, _ bool) { pushed = append(pushed, int(u.PTS)) })
+		g.route(au, func(u ingest.AccessUnit) { pushed = append(pushed, int(u.PTS)) })
 	}
 	return pushed
 }
