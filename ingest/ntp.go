@@ -59,3 +59,33 @@ func (k *srClock) captureTime(ssrc, ts uint32) (t time.Time, ok bool) {
 	d := int64(int32(ts-ref)) * int64(time.Second) / k.clockRate
 	return base.Add(time.Duration(d)), true
 }
+
+// Bounds of a camera clock that is believed: a sender-report clock further
+// than maxClockSkew from the host's is not (a camera without NTP, a wrong
+// time zone, drift), until it comes back within trustClockSkew.
+const (
+	maxClockSkew   = 2 * time.Second
+	trustClockSkew = time.Second
+)
+
+// skewGuard decides whether a stream's sender-report clock is believed,
+// with hysteresis so that a clock near the bound does not flap. Not safe
+// for concurrent use: it runs on the stream's RTP reader.
+type skewGuard struct {
+	distrusted bool
+}
+
+// check compares a capture time with its access unit's receipt: ok is
+// false while the camera clock is not believed (the caller falls back to
+// the receipt time); changed reports a change of that verdict.
+func (g *skewGuard) check(capture, received time.Time) (offset time.Duration, ok, changed bool) {
+	offset = capture.Sub(received)
+	abs := max(offset, -offset)
+	switch {
+	case !g.distrusted && abs > maxClockSkew:
+		g.distrusted, changed = true, true
+	case g.distrusted && abs < trustClockSkew:
+		g.distrusted, changed = false, true
+	}
+	return offset, !g.distrusted, changed
+}

@@ -74,3 +74,24 @@ func BenchmarkSRClockCaptureTime(b *testing.B) {
 		k.captureTime(1, uint32(i)*3600)
 	}
 }
+
+func TestSkewGuard(t *testing.T) {
+	host := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	var g skewGuard
+	for i, tc := range []struct {
+		offset      time.Duration
+		ok, changed bool
+	}{
+		{100 * time.Millisecond, true, false},
+		{-1500 * time.Millisecond, true, false},
+		{3 * time.Minute, false, true}, // a camera without NTP
+		{1500 * time.Millisecond, false, false},
+		{500 * time.Millisecond, true, true},
+		{-2500 * time.Millisecond, false, true}, // drifted behind
+	} {
+		off, ok, changed := g.check(host.Add(tc.offset), host)
+		if off != tc.offset || ok != tc.ok || changed != tc.changed {
+			t.Fatalf("step %d: check(%v) = %v, %v, %v; want %v, %v, %v", i, tc.offset, off, ok, changed, tc.offset, tc.ok, tc.changed)
+		}
+	}
+}

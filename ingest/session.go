@@ -101,6 +101,8 @@ type Session struct {
 	bitrateBits     atomic.Uint64 // float64 bits
 	keyIntervalNano atomic.Int64
 	fpsBits         atomic.Uint64 // float64 bits
+	clockOffsetNano atomic.Int64  // camera clock minus host clock
+	discontinuities atomic.Uint64 // RTP timestamp jumps
 }
 
 // ErrUnsupported marks a stream without H.264 or H.265 video.

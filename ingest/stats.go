@@ -23,6 +23,11 @@ type Stats struct {
 	KeyframeInterval time.Duration
 	// FrameRate is access units per second over the last full second.
 	FrameRate float64
+	// ClockOffset is the camera's sender-report clock minus the host's
+	// clock at receipt, for the last access unit (0 before a report).
+	ClockOffset time.Duration
+	// Discontinuities counts RTP timestamp jumps of more than 10 s.
+	Discontinuities uint64
 }
 
 // Stats returns the session's transport statistics. Safe for concurrent use.
@@ -34,6 +39,8 @@ func (s *Session) Stats() Stats {
 		Bitrate:          math.Float64frombits(s.bitrateBits.Load()),
 		KeyframeInterval: time.Duration(s.keyIntervalNano.Load()),
 		FrameRate:        math.Float64frombits(s.fpsBits.Load()),
+		ClockOffset:      time.Duration(s.clockOffsetNano.Load()),
+		Discontinuities:  s.discontinuities.Load(),
 	}
 }
 

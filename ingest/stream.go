@@ -81,6 +81,10 @@ func (s *Session) stream() (streamed bool, err error) {
 	s.bitrateBits.Store(0)
 	s.fpsBits.Store(0)
 	st := &streamStats{clockRate: float64(forma.ClockRate()), jitterOut: &s.jitterNano, rateOut: &s.bitrateBits, keyOut: &s.keyIntervalNano, fpsOut: &s.fpsBits}
+	tl := &timeline{clockRate: int64(forma.ClockRate())}
+	var skew skewGuard
+	var discSeen uint64
+	s.clockOffsetNano.Store(0)
 	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
 		s.bytesReceived.Add(uint64(len(pkt.Payload)))
 		st.packet(pkt, time.Now())
@@ -89,9 +93,13 @@ func (s *Session) stream() (streamed bool, err error) {
 			return // more packets needed, a broken packet, or no keyframe yet
 		}
 		now := time.Now()
-		var pts time.Duration
-		if v, ok := c.PacketPTS2(medi, pkt); ok {
-			pts = time.Duration(v) * time.Second / time.Duration(forma.ClockRate())
+		// Every packet of an access unit carries its timestamp: the last
+		// one's is as good as the first's, however the picture was cut.
+		pts := tl.pts(pkt.Timestamp)
+		if n := tl.discontinuities; n != discSeen {
+			discSeen = n
+			s.discontinuities.Add(1)
+			s.log.Warn("rtp timestamp discontinuity", "timestamp", pkt.Timestamp)
 		}
 		st.accessUnit(now)
 		if au.Key {
@@ -99,7 +107,16 @@ func (s *Session) stream() (streamed bool, err error) {
 		}
 		au.PTS, au.Received = pts, now
 		if ntp, ok := clock.captureTime(pkt.SSRC, pkt.Timestamp); ok {
-			au.CaptureTime = ntp
+			off, trusted, changed := skew.check(ntp, now)
+			s.clockOffsetNano.Store(int64(off))
+			if changed && !trusted {
+				s.log.Warn("camera clock is off, frame times from receipt", "offset", off.Round(time.Millisecond))
+			} else if changed {
+				s.log.Info("camera clock is back in step", "offset", off.Round(time.Millisecond))
+			}
+			if trusted {
+				au.CaptureTime = ntp
+			}
 		}
 		lastAU.Store(now.UnixNano())
 		s.h.AccessUnit(au)

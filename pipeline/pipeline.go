@@ -56,6 +56,7 @@ type Pipeline struct {
 	analyzedOnce bool
 	lastAnalyzed time.Duration
 	base         time.Time
+	lastNow      time.Time // the analysis clock of the last analyzed picture
 }
 
 // New returns a pipeline; Reset must be called with the stream's codec
@@ -78,6 +79,7 @@ func New(cfg Config) (*Pipeline, error) {
 func (p *Pipeline) Reset(codec decode.Codec) error {
 	p.analyzedOnce = false
 	p.base = time.Time{}
+	// lastNow is kept: the analyzer's clock runs on across streams.
 	p.an.Reset()
 	if p.dec != nil && p.dec.Codec() == codec {
 		p.dec.Reset()
@@ -116,7 +118,11 @@ func (p *Pipeline) Process(au []byte, pts time.Duration, received time.Time) Res
 	}
 	r.Decoded = true
 	pts = time.Duration(p.dec.PicturePTS())
-	if p.analyzedOnce && pts-p.lastAnalyzed < p.interval-p.interval/8 {
+	// A picture earlier than the last analyzed one is a discontinuity (a
+	// camera that restarted its clock): it is analyzed, and the rate is
+	// measured from it, so that the gate can never stay shut.
+	back := p.analyzedOnce && pts < p.lastAnalyzed
+	if p.analyzedOnce && !back && pts-p.lastAnalyzed < p.interval-p.interval/8 {
 		return r
 	}
 	sw, sh := p.dec.PictureSize()
@@ -138,10 +144,16 @@ func (p *Pipeline) Process(au []byte, pts time.Duration, received time.Time) Res
 	t2 := time.Now()
 	r.ScaleTime = t2.Sub(t1)
 	p.analyzedOnce, p.lastAnalyzed = true, pts
-	if p.base.IsZero() {
+	if p.base.IsZero() || back {
 		p.base = received.Add(-pts)
 	}
 	r.Now = p.base.Add(pts)
+	if !r.Now.After(p.lastNow) && !p.lastNow.IsZero() {
+		// The analysis clock never runs backwards, whatever the stream does.
+		r.Now = p.lastNow.Add(time.Millisecond)
+		p.base = r.Now.Add(-pts)
+	}
+	p.lastNow = r.Now
 	r.Transitions = p.an.Analyze(p.frame, r.Now)
 	r.Shots = p.an.Shots()
 	r.Analyzed = true

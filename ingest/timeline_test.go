@@ -1,0 +1,116 @@
+package ingest
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
+)
+
+func TestTimeline(t *testing.T) {
+	const rate = 90000
+	frame := uint32(rate / 25) // 40 ms
+	ms := func(v int) time.Duration { return time.Duration(v) * time.Millisecond }
+	for _, tc := range []struct {
+		name string
+		ts   []uint32
+		want []time.Duration
+		disc uint64
+	}{
+		{"random initial value", []uint32{1234567890, 1234567890 + frame, 1234567890 + 2*frame}, []time.Duration{0, ms(40), ms(80)}, 0},
+		{"wrap-around", []uint32{0xFFFFFFFF - frame, 0xFFFFFFFF, frame - 1, 2*frame - 1}, []time.Duration{0, ms(40), ms(80), ms(120)}, 0},
+		{"reordered", []uint32{100, 100 + 2*frame, 100 + frame, 100 + 3*frame}, []time.Duration{0, ms(80), ms(40), ms(120)}, 0},
+		{"same timestamp", []uint32{7, 7, 7 + frame}, []time.Duration{0, 0, ms(40)}, 0},
+		{"before the first", []uint32{5 * frame, 4 * frame, 6 * frame}, []time.Duration{0, -ms(40), ms(40)}, 0},
+		// A clock restart: the timeline goes on one frame after the last.
+		{"jump back", []uint32{1e9, 1e9 + frame, 5, 5 + frame}, []time.Duration{0, ms(40), ms(80), ms(120)}, 1},
+		{"jump forward", []uint32{0, frame, frame + 3600*rate, frame + 3600*rate + frame}, []time.Duration{0, ms(40), ms(80), ms(120)}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tl := &timeline{clockRate: rate}
+			for i, ts := range tc.ts {
+				if got := tl.pts(ts); got != tc.want[i] {
+					t.Fatalf("pts #%d (ts %d) = %v, want %v", i, ts, got, tc.want[i])
+				}
+			}
+			if tl.discontinuities != tc.disc {
+				t.Fatalf("discontinuities = %d, want %d", tl.discontinuities, tc.disc)
+			}
+		})
+	}
+}
+
+func TestTimelineLongStream(t *testing.T) {
+	// Two days at 90 kHz: the product ticks*1e9 overflows int64 after about
+	// a day; the timeline must not.
+	tl := &timeline{clockRate: 90000}
+	ts := uint32(4000000000)
+	tl.pts(ts)
+	step := uint32(90000) // one second
+	var got time.Duration
+	for range 2 * 24 * 3600 {
+		ts += step
+		got = tl.pts(ts)
+	}
+	if want := 48 * time.Hour; got != want {
+		t.Fatalf("pts after 48 h = %v, want %v", got, want)
+	}
+}
+
+// TestFragmentedKeyframesFirst feeds camera-sized access units, cut into
+// MTU-sized FU-A fragments with a random initial timestamp and sequence
+// number, through the depacketizer and the timeline, as a session does:
+// every access unit gets its own presentation time from the first one on
+// (gortsplib's time decoder never starts on such a stream).
+func TestFragmentedKeyframesFirst(t *testing.T) {
+	enc := &rtph264.Encoder{PayloadType: 96, PayloadMaxSize: 1400}
+	ssrc, seq, ts0 := uint32(0x11223344), uint16(65500), uint32(0xFFFF0000)
+	enc.SSRC, enc.InitialSequenceNumber = &ssrc, &seq
+	if err := enc.Init(); err != nil {
+		t.Fatal(err)
+	}
+	sps := []byte{0x67, 0x42, 0xc0, 0x1e, 0xd9, 0x00, 0xa0, 0x47, 0xfe, 0xc8}
+	pps := []byte{0x68, 0xce, 0x3c, 0x80}
+	idr := append([]byte{0x65, 0x88, 0x84}, bytes.Repeat([]byte{0x5a}, 60000)...)
+	p := append([]byte{0x41, 0x9a, 0x02}, bytes.Repeat([]byte{0x3c}, 3000)...)
+	dp, err := NewDepacketizer(H264)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := &timeline{clockRate: 90000}
+	var pts []time.Duration
+	packets := 0
+	for i := range 50 {
+		au := [][]byte{p}
+		if i%25 == 0 {
+			au = [][]byte{sps, pps, idr}
+		}
+		pkts, err := enc.Encode(au)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pkt := range pkts {
+			pkt.Timestamp = ts0 + uint32(i)*3600
+			packets++
+			if got, ok := dp.Packet(pkt); ok {
+				if got.Key != (i%25 == 0) {
+					t.Fatalf("access unit %d: key = %v", i, got.Key)
+				}
+				pts = append(pts, tl.pts(pkt.Timestamp))
+			}
+		}
+	}
+	if packets < 50+2*40 {
+		t.Fatalf("only %d packets: the keyframes were not fragmented", packets)
+	}
+	if len(pts) != 50 {
+		t.Fatalf("%d access units out of 50", len(pts))
+	}
+	for i, v := range pts {
+		if want := time.Duration(i) * 40 * time.Millisecond; v != want {
+			t.Fatalf("access unit %d: pts %v, want %v", i, v, want)
+		}
+	}
+}
+
