@@ -63,12 +63,15 @@ func New(cfg Config) (*Pool, error) {
 }
 
 // NewQueue adds a queue bounded by maxUnits and maxBytes. Owner is handed
-// to the handler with each unit.
+// to the handler with each unit. Nothing is reserved up front: the queue's
+// slots grow with its backlog (doubling, up to maxUnits), so a large
+// maxUnits costs memory only while units actually wait, and those are
+// bounded by the pool's byte budget.
 func (p *Pool) NewQueue(owner any, maxUnits, maxBytes int) *Queue {
 	if maxUnits <= 0 {
 		maxUnits = 1
 	}
-	return &Queue{pool: p, owner: owner, items: make([]Unit, maxUnits), maxBytes: maxBytes}
+	return &Queue{pool: p, owner: owner, maxUnits: maxUnits, maxBytes: maxBytes}
 }
 
 // Workers returns the number of workers.

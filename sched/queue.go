@@ -65,9 +65,10 @@ type Queue struct {
 	owner any
 
 	// guarded by pool.mu
-	items     []Unit // ring buffer
+	items     []Unit // ring buffer, grown on demand up to maxUnits
 	head, n   int
 	bytes     int
+	maxUnits  int
 	maxBytes  int
 	dropToKey bool // dropping until the next keyframe
 	scheduled bool // in the ready list or being served
@@ -107,7 +108,7 @@ func (q *Queue) Push(u Unit) bool {
 	}
 	reason, full := DropReason(0), false
 	switch {
-	case q.n == len(q.items) || q.bytes+len(u.Data) > q.maxBytes:
+	case q.n == q.maxUnits || q.bytes+len(u.Data) > q.maxBytes:
 		reason, full = DropQueueFull, true
 	case p.bytes+len(u.Data) > p.maxBytes:
 		reason, full = DropBudget, true
@@ -119,6 +120,9 @@ func (q *Queue) Push(u Unit) bool {
 		return false
 	}
 	q.dropToKey = false
+	if q.n == len(q.items) {
+		q.growLocked()
+	}
 	q.items[(q.head+q.n)%len(q.items)] = u
 	q.n++
 	q.bytes += len(u.Data)
@@ -172,6 +176,27 @@ func (q *Queue) CloseWait() {
 	p.mu.Unlock()
 }
 
+// minSlots is the first allocation of a queue's ring.
+const minSlots = 16
+
+// growLocked doubles the ring (at least minSlots, at most maxUnits slots),
+// keeping the waiting units in order.
+func (q *Queue) growLocked() {
+	size := min(max(2*len(q.items), minSlots), q.maxUnits)
+	items := make([]Unit, size)
+	for i := 0; i < q.n; i++ {
+		items[i] = q.items[(q.head+i)%len(q.items)]
+	}
+	q.items, q.head = items, 0
+}
+
+// slots returns the allocated ring size (for tests).
+func (q *Queue) slots() int {
+	q.pool.mu.Lock()
+	defer q.pool.mu.Unlock()
+	return len(q.items)
+}
+
 func (q *Queue) clearLocked() int {
 	n := q.n
 	for i := 0; i < q.n; i++ {
@@ -181,6 +206,9 @@ func (q *Queue) clearLocked() int {
 	}
 	q.pool.queued -= n
 	q.head, q.n, q.bytes = 0, 0, 0
+	if len(q.items) > minSlots {
+		q.items = nil // a past backlog's slots are given back
+	}
 	return n
 }
 
