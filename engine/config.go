@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,29 +26,37 @@ type Config struct {
 	// Listen is the HTTP address of /metrics, /livez, /readyz and /api.
 	// It defaults to "127.0.0.1:9108".
 	Listen string `yaml:"listen"`
-	// Workers is the size of the decode and analysis pool shared by all cameras.
-	// It defaults to GOMAXPROCS.
+	// Workers is the size of the decode and analysis pool shared by all
+	// cameras: 1 to 1024. A change needs a restart.
+	// It defaults to GOMAXPROCS (also when 0).
 	Workers int `yaml:"workers"`
-	// QueueMemoryMB bounds the compressed video waiting in all queues together.
-	// It defaults to 256.
+	// QueueMemoryMB bounds the compressed video waiting in all queues
+	// together: 1 to 16384 (16 GiB). It is a bound, not a reservation. A
+	// change needs a restart.
+	// It defaults to 256 (also when 0).
 	QueueMemoryMB int `yaml:"queue_memory_mb"`
-	// StartSpread staggers the cameras' first connections over this window.
-	// It defaults to 10ms per camera, at most 5s.
+	// StartSpread staggers the cameras' first connections over this window:
+	// 0 to 5m.
+	// It defaults to 10ms per camera, at most 5s (also when 0).
 	StartSpread time.Duration `yaml:"start_spread"`
 	// WebConfigFile is a Prometheus exporter-toolkit web configuration
 	// (TLS, basic auth) for the HTTP endpoints. A change needs a restart.
 	// It defaults to none: plain HTTP without authentication.
 	WebConfigFile string `yaml:"web_config_file"`
 	// Pprof serves Go's profiler under /debug/pprof/ on the HTTP address.
+	// A change needs a restart.
 	// It defaults to false.
 	Pprof bool `yaml:"pprof"`
-	// Outbox is the durable event store; see event.OutboxConfig.
+	// Outbox is the durable event store; see event.OutboxConfig. A change
+	// needs a restart (a reload changing it is refused).
 	Outbox event.OutboxConfig `yaml:"outbox"`
 	// Sinks receive every incident event (stdout, file, webhook, mqtt,
-	// nats); see event.SinkConfig. With none, events go to stdout.
+	// nats); see event.SinkConfig. With none, events go to stdout. A change
+	// needs a restart (a reload changing it is refused).
 	Sinks []event.SinkConfig `yaml:"sinks"`
 	// Evidence is where incident snapshots are kept; see
-	// event.EvidenceConfig.
+	// event.EvidenceConfig. A change needs a restart (a reload changing it
+	// is refused).
 	Evidence event.EvidenceConfig `yaml:"evidence"`
 	// Cameras lists the cameras. At least one is required.
 	Cameras []CameraConfig `yaml:"cameras"`
@@ -57,7 +67,8 @@ type CameraConfig struct {
 	// ID names the camera in events, metrics and the API: 1 to 64 of
 	// [A-Za-z0-9_.-]. Required, unique.
 	ID string `yaml:"id"`
-	// URL is the rtsp:// or rtsps:// address; it may carry credentials. Required.
+	// URL is the rtsp:// or rtsps:// address; it may carry credentials. A
+	// port, when given, is 1 to 65535. Required.
 	URL string `yaml:"url"`
 	// Username and Password replace the URL's credentials when set.
 	Username string `yaml:"username"`
@@ -70,30 +81,34 @@ type CameraConfig struct {
 	// TLSSkipVerify disables certificate checks for this camera's rtsps.
 	// It defaults to false.
 	TLSSkipVerify bool `yaml:"tls_skip_verify"`
-	// StallTimeout: no video for this long on an open connection reconnects.
+	// StallTimeout: no video for this long on an open connection
+	// reconnects: 100ms to 10m.
 	// It defaults to 5s.
 	StallTimeout time.Duration `yaml:"stall_timeout"`
 	// OfflineGrace: a camera unreachable or stalled for this long raises a
-	// camera_offline incident, which ends when video flows again.
+	// camera_offline incident, which ends when video flows again: 0 to 24h.
 	// It defaults to 10s.
 	OfflineGrace time.Duration `yaml:"offline_grace"`
 	// BackoffMin and BackoffMax bound the wait between reconnections: it
 	// doubles from BackoffMin to BackoffMax, each wait drawn from [d/2, d].
+	// BackoffMin is 1ms to 1h, BackoffMax BackoffMin to 1h.
 	// They default to 1s and 30s.
 	BackoffMin time.Duration `yaml:"backoff_min"`
 	BackoffMax time.Duration `yaml:"backoff_max"`
 	// AnalysisWidth is the width of the grayscale analysis frame (the
-	// height keeps the aspect ratio).
+	// height keeps the aspect ratio): 16 to 1920.
 	// It defaults to 320.
 	AnalysisWidth int `yaml:"analysis_width"`
 	// AnalysisFPS is the analysis rate; every frame is still decoded as the
-	// reference chain needs.
+	// reference chain needs: above 0, at most 60.
 	// It defaults to 5.
 	AnalysisFPS float64 `yaml:"analysis_fps"`
-	// QueueFrames bounds the access units waiting for this camera.
+	// QueueFrames bounds the access units waiting for this camera: 1 to
+	// 100000. Slots are allocated as units arrive, not up front.
 	// It defaults to 100 (4 s at 25 fps).
 	QueueFrames int `yaml:"queue_frames"`
-	// QueueBytes bounds the bytes waiting for this camera.
+	// QueueBytes bounds the bytes waiting for this camera: 65536 to
+	// 1073741824 (1 GiB); queue_memory_mb bounds all cameras together.
 	// It defaults to 8 MiB.
 	QueueBytes int `yaml:"queue_bytes"`
 	// DecodeMode is "all" (decode every frame), "keyframes" (keyframes
@@ -231,17 +246,39 @@ func DefaultCamera() CameraConfig {
 	}
 }
 
+// Ranges of the numeric keys, checked by Validate (and documented on the
+// fields and in the README). They keep every valid value safe to run and to
+// reload: nothing sized by a key can exhaust memory.
+const (
+	maxWorkers       = 1024
+	maxQueueMemoryMB = 16 << 10 // 16 GiB
+	maxStartSpread   = 5 * time.Minute
+	maxQueueFrames   = 100_000
+	minQueueBytes    = 64 << 10
+	maxQueueBytes    = 1 << 30
+	minStallTimeout  = 100 * time.Millisecond
+	maxStallTimeout  = 10 * time.Minute
+	maxOfflineGrace  = 24 * time.Hour
+	minBackoff       = time.Millisecond
+	maxBackoff       = time.Hour
+	minAnalysisWidth = 16
+	maxAnalysisWidth = 1920
+	maxAnalysisFPS   = 60
+)
+
+// applyDefaults sets every engine key left at zero to its default; a
+// negative or too large value is left for Validate to refuse.
 func (c *Config) applyDefaults() {
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:9108"
 	}
-	if c.Workers <= 0 {
-		c.Workers = runtime.GOMAXPROCS(0)
+	if c.Workers == 0 {
+		c.Workers = min(runtime.GOMAXPROCS(0), maxWorkers)
 	}
-	if c.QueueMemoryMB <= 0 {
+	if c.QueueMemoryMB == 0 {
 		c.QueueMemoryMB = 256
 	}
-	if c.StartSpread <= 0 {
+	if c.StartSpread == 0 {
 		c.StartSpread = min(time.Duration(len(c.Cameras))*10*time.Millisecond, 5*time.Second)
 	}
 }
@@ -250,6 +287,14 @@ func (c *Config) applyDefaults() {
 func (c *Config) Validate() error {
 	if len(c.Cameras) == 0 {
 		return errors.New("cameras: at least one camera is required")
+	}
+	switch {
+	case c.Workers < 0 || c.Workers > maxWorkers:
+		return fmt.Errorf("workers: %d is not in 1..%d (0 means GOMAXPROCS)", c.Workers, maxWorkers)
+	case c.QueueMemoryMB < 0 || c.QueueMemoryMB > maxQueueMemoryMB:
+		return fmt.Errorf("queue_memory_mb: %d is not in 1..%d (0 means 256)", c.QueueMemoryMB, maxQueueMemoryMB)
+	case c.StartSpread < 0 || c.StartSpread > maxStartSpread:
+		return fmt.Errorf("start_spread: %s is not in 0..%s", c.StartSpread, maxStartSpread)
 	}
 	dc := c.Delivery()
 	if err := dc.Validate(); err != nil {
@@ -284,28 +329,33 @@ func (c *Config) Validate() error {
 		if cam.URL == "" {
 			return fmt.Errorf("%s.url: required", at)
 		}
+		if err := checkPort(cam.URL); err != nil {
+			return fmt.Errorf("%s.url: %w", at, err)
+		}
 		if _, err := ingest.NewSession(cam.sessionConfig(), nil); err != nil {
 			return fmt.Errorf("%s: %w", at, err)
 		}
 		switch {
-		case cam.AnalysisWidth < 16 || cam.AnalysisWidth > 1920:
-			return fmt.Errorf("%s.analysis_width: %d is not in 16..1920", at, cam.AnalysisWidth)
-		case cam.AnalysisFPS <= 0 || cam.AnalysisFPS > 60:
-			return fmt.Errorf("%s.analysis_fps: %g is not in (0, 60]", at, cam.AnalysisFPS)
-		case cam.QueueFrames < 1:
-			return fmt.Errorf("%s.queue_frames: %d must be at least 1", at, cam.QueueFrames)
-		case cam.QueueBytes < 64<<10:
-			return fmt.Errorf("%s.queue_bytes: %d must be at least 65536", at, cam.QueueBytes)
-		case cam.StallTimeout < 100*time.Millisecond:
-			return fmt.Errorf("%s.stall_timeout: %s must be at least 100ms", at, cam.StallTimeout)
+		case cam.AnalysisWidth < minAnalysisWidth || cam.AnalysisWidth > maxAnalysisWidth:
+			return fmt.Errorf("%s.analysis_width: %d is not in %d..%d", at, cam.AnalysisWidth, minAnalysisWidth, maxAnalysisWidth)
+		case !(cam.AnalysisFPS > 0 && cam.AnalysisFPS <= maxAnalysisFPS): // also NaN
+			return fmt.Errorf("%s.analysis_fps: %g is not in (0, %d]", at, cam.AnalysisFPS, maxAnalysisFPS)
+		case cam.QueueFrames < 1 || cam.QueueFrames > maxQueueFrames:
+			return fmt.Errorf("%s.queue_frames: %d is not in 1..%d", at, cam.QueueFrames, maxQueueFrames)
+		case cam.QueueBytes < minQueueBytes || cam.QueueBytes > maxQueueBytes:
+			return fmt.Errorf("%s.queue_bytes: %d is not in %d..%d", at, cam.QueueBytes, minQueueBytes, maxQueueBytes)
+		case cam.StallTimeout < minStallTimeout || cam.StallTimeout > maxStallTimeout:
+			return fmt.Errorf("%s.stall_timeout: %s is not in %s..%s", at, cam.StallTimeout, minStallTimeout, maxStallTimeout)
 		case cam.DecodeMode != ModeAll && cam.DecodeMode != ModeKeyframes && cam.DecodeMode != ModeAuto:
 			return fmt.Errorf("%s.decode_mode: %q is not all, keyframes or auto", at, cam.DecodeMode)
-		case cam.OfflineGrace < 0:
-			return fmt.Errorf("%s.offline_grace: %s must not be negative", at, cam.OfflineGrace)
-		case cam.BackoffMin < time.Millisecond:
-			return fmt.Errorf("%s.backoff_min: %s must be at least 1ms", at, cam.BackoffMin)
+		case cam.OfflineGrace < 0 || cam.OfflineGrace > maxOfflineGrace:
+			return fmt.Errorf("%s.offline_grace: %s is not in 0s..%s", at, cam.OfflineGrace, maxOfflineGrace)
+		case cam.BackoffMin < minBackoff || cam.BackoffMin > maxBackoff:
+			return fmt.Errorf("%s.backoff_min: %s is not in %s..%s", at, cam.BackoffMin, minBackoff, maxBackoff)
 		case cam.BackoffMax < cam.BackoffMin:
 			return fmt.Errorf("%s.backoff_max: %s is below backoff_min %s", at, cam.BackoffMax, cam.BackoffMin)
+		case cam.BackoffMax > maxBackoff:
+			return fmt.Errorf("%s.backoff_max: %s is not in backoff_min..%s", at, cam.BackoffMax, maxBackoff)
 		}
 		if err := cam.Activity.Validate(); err != nil {
 			return fmt.Errorf("%s.activity.%w", at, err)
@@ -313,6 +363,24 @@ func (c *Config) Validate() error {
 		if err := cam.analysis().Validate(); err != nil {
 			return fmt.Errorf("%s.%w", at, err)
 		}
+	}
+	return nil
+}
+
+// checkPort refuses a URL whose port is not 1..65535 (net/url only checks
+// that it is digits): such a camera could never connect.
+func checkPort(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil // ingest.NewSession reports it, hiding the credentials
+	}
+	p := u.Port()
+	if p == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("port %q is not in 1..65535", p)
 	}
 	return nil
 }

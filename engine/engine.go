@@ -51,7 +51,10 @@ type EvidenceStore interface {
 
 // Engine runs the cameras of one configuration.
 type Engine struct {
-	opts   Options
+	opts Options
+	// cfg is the configuration the engine was built with. It is never
+	// written after New (the cameras' current settings are each camera's
+	// cfg), so it is read without a lock.
 	cfg    Config
 	log    *slog.Logger
 	events Publisher

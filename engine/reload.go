@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"time"
@@ -19,8 +21,12 @@ type ReloadResult struct {
 // stopped (their open incidents ended), cameras whose settings changed are
 // restarted, and every other camera keeps running untouched. cfg is
 // validated whole first; if it is invalid nothing changes and the error
-// names the key. Settings of the engine itself (listen, workers,
-// queue_memory_mb, web_config_file) need a restart: a change to them is logged and ignored.
+// names the key. A change to sinks, outbox or evidence is refused the same
+// way (ErrNeedsRestart, naming the key): the running delivery and evidence
+// store cannot be swapped under the cameras. Settings of the engine itself
+// (listen, workers, queue_memory_mb, start_spread, web_config_file, pprof)
+// need a restart too: a change to them is logged and ignored, and the
+// cameras are applied.
 // Apply is safe for concurrent use; calls are serialized.
 func (e *Engine) Apply(cfg Config) (ReloadResult, error) {
 	var res ReloadResult
@@ -30,17 +36,25 @@ func (e *Engine) Apply(cfg Config) (ReloadResult, error) {
 	e.reloadMu.Lock()
 	defer e.reloadMu.Unlock()
 	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
+	closed := e.closed
+	e.mu.Unlock()
+	if closed {
 		return res, errClosed
 	}
-	old := e.cfg
-	e.mu.Unlock()
+	old := e.cfg // never written after New: safe to read without e.mu
+	for _, kv := range []struct {
+		key      string
+		was, now any
+	}{{"sinks", old.Sinks, cfg.Sinks}, {"outbox", old.Outbox, cfg.Outbox}, {"evidence", old.Evidence, cfg.Evidence}} {
+		if !reflect.DeepEqual(kv.was, kv.now) {
+			return res, fmt.Errorf("%s: %w", kv.key, ErrNeedsRestart)
+		}
+	}
 	for _, kv := range []struct {
 		key      string
 		was, now any
 	}{{"listen", old.Listen, cfg.Listen}, {"workers", old.Workers, cfg.Workers}, {"queue_memory_mb", old.QueueMemoryMB, cfg.QueueMemoryMB},
-		{"web_config_file", old.WebConfigFile, cfg.WebConfigFile}} {
+		{"start_spread", old.StartSpread, cfg.StartSpread}, {"web_config_file", old.WebConfigFile, cfg.WebConfigFile}, {"pprof", old.Pprof, cfg.Pprof}} {
 		if kv.was != kv.now {
 			e.log.Warn("setting needs a restart; keeping the running value", "key", kv.key, "running", kv.was, "configured", kv.now)
 		}
@@ -89,14 +103,14 @@ func (e *Engine) Apply(cfg Config) (ReloadResult, error) {
 		}
 		c.start()
 	}
-	old.Cameras = cfg.Cameras
-	e.mu.Lock()
-	e.cfg = old
-	e.mu.Unlock()
 	e.log.Info("configuration applied", "added", len(res.Added), "removed", len(res.Removed),
 		"restarted", len(res.Restarted), "unchanged", len(res.Unchanged))
 	return res, nil
 }
+
+// ErrNeedsRestart marks a reload refused because it changes a key that
+// only a restart applies (sinks, outbox, evidence); the error names the key.
+var ErrNeedsRestart = errors.New("changes need a restart; the running configuration is kept")
 
 // stopCamera stops one camera for good: its session, then its queue (waiting
 // for the unit in progress), ends its open incidents and forgets its series.
