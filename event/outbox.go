@@ -101,8 +101,24 @@ func openOutbox(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop func(
 		if err != nil {
 			return err
 		}
+		// The sequence never goes back: it is the largest of the bucket's
+		// persisted sequence, the last stored key and every cursor (an
+		// outbox written before the sequence was persisted has cursors past
+		// its emptied events bucket).
+		o.seq = ev.Sequence()
 		if k, _ := ev.Cursor().Last(); k != nil {
-			o.seq = binary.BigEndian.Uint64(k)
+			o.seq = max(o.seq, binary.BigEndian.Uint64(k))
+		}
+		if err := cur.ForEach(func(_, v []byte) error {
+			if len(v) == 8 {
+				o.seq = max(o.seq, binary.BigEndian.Uint64(v))
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := ev.SetSequence(o.seq); err != nil {
+			return err
 		}
 		// A sink added since the last run starts after what is stored: the
 		// backlog was meant for the sinks configured then. A sink that is
@@ -149,7 +165,7 @@ func openOutbox(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop func(
 func (o *outbox) append(evs []Event) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	bytes0, count0 := o.bytes, o.count
+	bytes0, count0, seq0 := o.bytes, o.count, o.seq
 	o.drops = o.drops[:0]
 	err := o.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketEvents)
@@ -170,10 +186,10 @@ func (o *outbox) append(evs []Event) error {
 			o.bytes += int64(len(v))
 			o.count++
 		}
-		return nil
+		return b.SetSequence(o.seq)
 	})
 	if err != nil {
-		o.bytes, o.count = bytes0, count0 // rolled back
+		o.bytes, o.count, o.seq = bytes0, count0, seq0 // rolled back
 		return err
 	}
 	// Counted once committed.
