@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -175,15 +176,39 @@ func (s *Evidences) prune(now time.Time) {
 var ErrNoEvidence = errors.New("no such evidence")
 
 // Open returns the snapshot at a path from an event ("<camera>/<file>").
+// It never follows a symbolic link: the file is opened through an os.Root
+// on the evidence directory (nothing outside it is reachable), and a
+// camera directory or snapshot that is a link, or anything but a regular
+// file, is ErrNoEvidence (os.Root alone would follow a link that stays
+// inside the directory).
 func (s *Evidences) Open(camera, name string) (*os.File, error) {
 	if s.cfg.Embed || !validName(camera, name) {
 		return nil, ErrNoEvidence
 	}
-	f, err := os.Open(filepath.Join(s.cfg.Dir, camera, name))
-	if errors.Is(err, fs.ErrNotExist) {
+	root, err := os.OpenRoot(s.cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("evidence.dir: %w", err)
+	}
+	defer root.Close()
+	if fi, err := root.Lstat(camera); err != nil || !fi.IsDir() { // a link is not a dir to Lstat
 		return nil, ErrNoEvidence
 	}
-	return f, err
+	rel := camera + "/" + name
+	fi, err := root.Lstat(rel)
+	if err != nil || !fi.Mode().IsRegular() {
+		return nil, ErrNoEvidence
+	}
+	f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, ErrNoEvidence
+	}
+	// The entry may have been swapped between Lstat and open: serve only
+	// the regular file that was checked.
+	if got, err := f.Stat(); err != nil || !got.Mode().IsRegular() || !os.SameFile(fi, got) {
+		f.Close()
+		return nil, ErrNoEvidence
+	}
+	return f, nil
 }
 
 // validName accepts a camera directory and a snapshot file name that stay
