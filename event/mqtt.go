@@ -8,6 +8,8 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/vigil-video/vigil/redact"
 )
 
 // mqttSink publishes each event with QoS 1 to <prefix>/events and
@@ -55,7 +57,7 @@ func newMQTTSink(cfg SinkConfig) (*mqttSink, error) {
 
 func (s *mqttSink) publish(ctx context.Context, topic string, payload []byte) error {
 	if !s.client.IsConnectionOpen() {
-		return fmt.Errorf("mqtt %s: not connected", redactURL(s.cfg.URL))
+		return fmt.Errorf("mqtt %s: not connected", redact.URL(s.cfg.URL))
 	}
 	t := s.client.Publish(topic, 1, false, payload)
 	select {

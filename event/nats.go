@@ -8,6 +8,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vigil-video/vigil/redact"
 )
 
 // natsSink publishes each event to JetStream with an acknowledgement, on
@@ -27,7 +29,7 @@ func newNATSSink(cfg SinkConfig) (*natsSink, error) {
 	}
 	nc, err := nats.Connect(cfg.URL, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("nats sink %s: connect %s: %v", cfg.Name, redactURL(cfg.URL), strings.ReplaceAll(err.Error(), cfg.Password, "REDACTED"))
+		return nil, fmt.Errorf("nats sink %s: connect %s: %v", cfg.Name, redact.URL(cfg.URL), hideSecrets(err, cfg))
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -76,4 +78,14 @@ func (s *natsSink) deliver(ctx context.Context, r record, ev *Event) error {
 func (s *natsSink) close() error {
 	s.nc.Close()
 	return nil
+}
+
+// hideSecrets returns err's message without the sink's URL as written
+// (shown redacted instead) or its password.
+func hideSecrets(err error, cfg SinkConfig) string {
+	msg := strings.ReplaceAll(err.Error(), cfg.URL, redact.URL(cfg.URL))
+	if cfg.Password != "" {
+		msg = strings.ReplaceAll(msg, cfg.Password, redact.Mask)
+	}
+	return msg
 }

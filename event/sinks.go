@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vigil-video/vigil/redact"
 )
 
 // SinkConfig is one event sink. Type selects which fields apply.
@@ -97,7 +99,7 @@ func (c *SinkConfig) Validate() error {
 		}
 		u, err := url.Parse(c.URL)
 		if err != nil {
-			return fmt.Errorf("url: %s cannot be parsed", redactURL(c.URL))
+			return fmt.Errorf("url: %s cannot be parsed", redact.URL(c.URL))
 		}
 		want := map[string][]string{"webhook": {"http", "https"}, "mqtt": {"tcp", "ssl", "tls", "mqtt", "mqtts", "ws", "wss"}, "nats": {"nats", "tls"}}[c.Type]
 		ok := false
@@ -105,7 +107,7 @@ func (c *SinkConfig) Validate() error {
 			ok = ok || u.Scheme == s
 		}
 		if !ok || u.Host == "" {
-			return fmt.Errorf("url: %s is not a %s URL (%s)", redactURL(c.URL), c.Type, strings.Join(want, ", "))
+			return fmt.Errorf("url: %s is not a %s URL (%s)", redact.URL(c.URL), c.Type, strings.Join(want, ", "))
 		}
 		if c.Secret != "" {
 			if _, err := decodeSecret(c.Secret); err != nil {
@@ -154,24 +156,6 @@ func (c *SinkConfig) defaults() {
 	if c.Stream == "" {
 		c.Stream = "VIGIL_INCIDENTS"
 	}
-}
-
-// redactURL removes userinfo and secret-looking query values.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<unparsable url>"
-	}
-	u.User = nil
-	q := u.Query()
-	for k := range q {
-		switch strings.ToLower(k) {
-		case "password", "pass", "pwd", "token", "secret", "key", "auth", "signature", "sig":
-			q.Set(k, "REDACTED")
-		}
-	}
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // sink delivers one event; an error is retried unless it is permanent.
@@ -282,7 +266,7 @@ func newWebhookSink(cfg SinkConfig) (*webhookSink, error) {
 func (s *webhookSink) deliver(ctx context.Context, r record, ev *Event) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.URL, bytes.NewReader(r.json))
 	if err != nil {
-		return permanentError{fmt.Errorf("webhook request: %s", redactURL(s.cfg.URL))}
+		return permanentError{fmt.Errorf("webhook request: %s", redact.URL(s.cfg.URL))}
 	}
 	req.Header.Set("Content-Type", "application/cloudevents+json")
 	for k, v := range s.cfg.Headers {
@@ -303,7 +287,7 @@ func (s *webhookSink) deliver(ctx context.Context, r record, ev *Event) error {
 		if errors.As(err, &ue) {
 			err = ue.Err // the url.Error text would repeat the URL
 		}
-		return fmt.Errorf("post to %s: %w", redactURL(s.cfg.URL), err)
+		return fmt.Errorf("post to %s: %w", redact.URL(s.cfg.URL), err)
 	}
 	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10)) //nolint:errcheck // draining for reuse
 	res.Body.Close()
@@ -311,9 +295,9 @@ func (s *webhookSink) deliver(ctx context.Context, r record, ev *Event) error {
 	case res.StatusCode >= 200 && res.StatusCode < 300:
 		return nil
 	case res.StatusCode == 408 || res.StatusCode == 429 || res.StatusCode >= 500:
-		return fmt.Errorf("post to %s: %s", redactURL(s.cfg.URL), res.Status)
+		return fmt.Errorf("post to %s: %s", redact.URL(s.cfg.URL), res.Status)
 	}
-	return permanentError{fmt.Errorf("post to %s: %s (not retried)", redactURL(s.cfg.URL), res.Status)}
+	return permanentError{fmt.Errorf("post to %s: %s (not retried)", redact.URL(s.cfg.URL), res.Status)}
 }
 
 func (s *webhookSink) close() error {
