@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Makes camera-realistic clips from real footage: vtest.avi from Debian's
+# opencv-doc (768x576, 10 fps, pedestrians filmed by a fixed camera).
+#
+#   scripts/camclips.sh OUTDIR
+#
+# Every clip has sensor noise (so P-frames are the size a real camera
+# sends, not 40 bytes), no B-frames, an IDR every 2 s, and a still view
+# for its first 6 s:
+#   sub-motion.{h264,h265}   640x360 25 fps ~500 kbps: still 6 s, people
+#                            walking 6-16 s, still again 16-22 s
+#   sub-static.{h264,h265}   640x360 25 fps ~500 kbps: the still view, 22 s
+#   main-motion.{h264,h265}  1920x1080 15 fps ~4 Mbps, same timeline,
+#                            4 slices per picture (H.264)
+#   main-static.{h264,h265}  1920x1080 15 fps ~4 Mbps, still
+# H.264 carries AUD and SEI NAL units. Each clip also comes remuxed as
+# NAME.CODEC.mkv (timestamps in the container, for GStreamer's RTSP
+# server and the container inputs of bench). Clips already present are kept
+# (delete OUTDIR to remake them). Takes about a minute on 2 cores.
+set -euo pipefail
+out=${1:?usage: camclips.sh OUTDIR}
+src=/usr/share/doc/opencv-doc/examples/data/vtest.avi
+if [ ! -f "$src" ]; then
+	# Only the clip is needed, not the package's 100 MB of documentation.
+	tmp=$(mktemp -d)
+	(cd "$tmp" && apt-get download -qq opencv-doc >/dev/null && dpkg -x opencv-doc_*.deb x)
+	src="$tmp/x/usr/share/doc/opencv-doc/examples/data/vtest.avi"
+	[ -f "$src" ] || { echo "camclips: vtest.avi not found in opencv-doc" >&2; exit 1; }
+fi
+mkdir -p "$out"
+
+# timeline FPS W H MOTION: the composite picture stream, as a filter graph.
+timeline() {
+	local fps=$1 w=$2 h=$3 motion=$4
+	local still="[0:v]trim=start_frame=0:end_frame=1,loop=loop=59:size=1,setpts=N/10/TB"
+	if [ "$motion" = 1 ]; then
+		echo "$still[a];[0:v]trim=start_frame=1:end_frame=101,setpts=PTS-STARTPTS[b];[0:v]trim=start_frame=100:end_frame=101,loop=loop=59:size=1,setpts=N/10/TB[c];[a][b][c]concat=n=3:v=1,fps=$fps,scale=$w:$h,noise=alls=6:allf=t,format=yuv420p"
+	else
+		echo "[0:v]trim=start_frame=0:end_frame=1,loop=loop=219:size=1,setpts=N/10/TB,fps=$fps,scale=$w:$h,noise=alls=6:allf=t,format=yuv420p"
+	fi
+}
+
+# make NAME FPS W H MOTION KBPS
+make() {
+	local name=$1 fps=$2 w=$3 h=$4 motion=$5 kbps=$6
+	local g=$((fps * 2))
+	local f264="$out/$name.h264" f265="$out/$name.h265"
+	local slices=1
+	[ "$w" -ge 1920 ] && slices=4
+	if [ ! -s "$f264" ]; then
+		ffmpeg -nostdin -loglevel error -y -i "$src" -filter_complex "$(timeline "$fps" "$w" "$h" "$motion")" \
+			-c:v libx264 -preset veryfast -profile:v main -bf 0 -g "$g" -keyint_min "$g" -sc_threshold 0 \
+			-b:v "${kbps}k" -maxrate "$((kbps * 5 / 4))k" -bufsize "$((kbps * 2))k" \
+			-x264-params "aud=1:slices=$slices" -f h264 "$f264.tmp"
+		mv "$f264.tmp" "$f264"
+	fi
+	if [ ! -s "$f265" ]; then
+		ffmpeg -nostdin -loglevel error -y -i "$src" -filter_complex "$(timeline "$fps" "$w" "$h" "$motion")" \
+			-c:v libx265 -preset ultrafast -b:v "${kbps}k" \
+			-x265-params "log-level=error:keyint=$g:min-keyint=$g:scenecut=0:bframes=0:repeat-headers=1:vbv-maxrate=$((kbps * 5 / 4)):vbv-bufsize=$((kbps * 2))" \
+			-f hevc "$f265.tmp"
+		mv "$f265.tmp" "$f265"
+	fi
+	for f in "$f264" "$f265"; do
+		if [ ! -s "$f.mkv" ]; then
+			ffmpeg -nostdin -loglevel error -y -framerate "$fps" -i "$f" -c copy -f matroska "$f.mkv.tmp"
+			mv "$f.mkv.tmp" "$f.mkv"
+		fi
+	done
+}
+
+make sub-motion 25 640 360 1 500
+make sub-static 25 640 360 0 500
+make main-motion 15 1920 1080 1 4000
+make main-static 15 1920 1080 0 4000
