@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 )
 
@@ -111,9 +112,17 @@ func TestMQTTBrokerRestartLosesNothing(t *testing.T) {
 	publishAll(t, d, evs[:10])
 	waitFor(t, "the first events", func() bool { rec.mu.Lock(); defer rec.mu.Unlock(); return len(rec.ids) >= 10 })
 
+	// The outage must be seen: deliveries fail and are retried while the
+	// broker is away.
+	retried := testutil.ToFloat64(d.m.retried.WithLabelValues("mqtt"))
 	broker.stop()
 	publishAll(t, d, evs[10:])
-	time.Sleep(time.Second)
+	waitFor(t, "deliveries to fail and be retried during the outage", func() bool {
+		return testutil.ToFloat64(d.m.retried.WithLabelValues("mqtt")) >= retried+2
+	})
+	if n := deliveredCount(d, "mqtt"); n >= 30 {
+		t.Fatalf("%g events delivered with the broker down", n)
+	}
 	broker = startMosquitto(t, port, dir)
 	defer broker.stop()
 	rec.check(t, evs, 30*time.Second)
@@ -179,11 +188,17 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 	defer d.Close()
 	evs := incidentEvents(30)
 	publishAll(t, d, evs[:10])
-	waitFor(t, "the first events", func() bool { return d.m.delivered.WithLabelValues("js") != nil && deliveredCount(d, "js") >= 10 })
+	waitFor(t, "the first events", func() bool { return deliveredCount(d, "js") >= 10 })
+	retried := testutil.ToFloat64(d.m.retried.WithLabelValues("js"))
 	srv.Shutdown()
 	srv.WaitForShutdown()
 	publishAll(t, d, evs[10:])
-	time.Sleep(time.Second)
+	waitFor(t, "deliveries to fail and be retried during the outage", func() bool {
+		return testutil.ToFloat64(d.m.retried.WithLabelValues("js")) >= retried+2
+	})
+	if n := deliveredCount(d, "js"); n >= 30 {
+		t.Fatalf("%g events delivered with the server down", n)
+	}
 	srv = startNATS(t, port, filepath.Join(dir, "js"))
 	defer srv.Shutdown()
 	waitFor(t, "every event delivered", func() bool { return deliveredCount(d, "js") >= 30 })
