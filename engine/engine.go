@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,6 +42,11 @@ type Options struct {
 	Collectors []prometheus.Collector
 	// Evidence keeps incident snapshots; nil takes none.
 	Evidence EvidenceStore
+	// Ready is consulted by GET /readyz once the engine has started (e.g.
+	// can the outbox be written?); its error, which should name what
+	// fails ("outbox: ..."), makes the engine not ready. It must be quick
+	// and safe for concurrent use. Nil means no check.
+	Ready func() error
 }
 
 // EvidenceStore keeps incident snapshots (event.Evidences).
@@ -69,7 +75,12 @@ type Engine struct {
 	http     *http.Server
 	listener net.Listener
 	httpDone chan struct{}
+	web      *webGuard // nil without web_config_file
 	closed   bool
+
+	started   atomic.Bool // Start has finished
+	closing   atomic.Bool // Close has begun
+	webErrors prometheus.Counter
 }
 
 // New validates the configuration and builds the engine; nothing runs
@@ -86,6 +97,13 @@ func New(cfg Config, opts Options) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, log: opts.Logger, events: opts.Events, cameras: map[string]*camera{}, opts: opts}
 	e.metrics = newMetrics(func() *sched.Pool { return e.pool }, sessionCollector{e})
+	e.webErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "vigil_web_config_errors_total",
+		Help: "Changes of web_config_file not applied (invalid, unreadable, or turning authentication or TLS off); the last good configuration stays in force.",
+	})
+	if err := e.metrics.reg.Register(e.webErrors); err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
 	for _, c := range opts.Collectors {
 		if err := e.metrics.reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
@@ -120,9 +138,21 @@ func New(cfg Config, opts Options) (*Engine, error) {
 }
 
 // Start serves HTTP and starts every camera, staggered over StartSpread.
+// GET /readyz answers "starting" until it returns.
 func (e *Engine) Start() error {
+	var wc string // what exporter-toolkit reads: the guarded copy of web_config_file
+	if e.cfg.WebConfigFile != "" {
+		g, err := startWebGuard(e.cfg.WebConfigFile, webCheckInterval, e.log.With("component", "http"), e.webErrors)
+		if err != nil {
+			return err
+		}
+		e.web, wc = g, g.served
+	}
 	ln, err := net.Listen("tcp", e.cfg.Listen)
 	if err != nil {
+		if e.web != nil {
+			e.web.close()
+		}
 		return fmt.Errorf("listen: %w", err)
 	}
 	e.listener = ln
@@ -130,7 +160,6 @@ func (e *Engine) Start() error {
 	e.httpDone = make(chan struct{})
 	go func() {
 		defer close(e.httpDone)
-		wc := e.cfg.WebConfigFile
 		if err := web.Serve(ln, e.http, &web.FlagConfig{WebConfigFile: &wc}, e.log.With("component", "http")); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			e.log.Error("http server failed", "error", err)
 		}
@@ -139,8 +168,12 @@ func (e *Engine) Start() error {
 	for _, c := range e.snapshot() {
 		c.start()
 	}
+	e.started.Store(true)
 	return nil
 }
+
+// webCheckInterval is how often web_config_file is checked for changes.
+const webCheckInterval = time.Second
 
 // Addr returns the HTTP listener's address (after Start).
 func (e *Engine) Addr() string { return e.listener.Addr().String() }
@@ -161,6 +194,7 @@ func (e *Engine) Close() error {
 	}
 	e.closed = true
 	e.mu.Unlock()
+	e.closing.Store(true) // not ready from now on
 
 	cams := e.snapshot()
 	var wg sync.WaitGroup
@@ -186,6 +220,9 @@ func (e *Engine) Close() error {
 		err = e.http.Shutdown(ctx)
 		cancel()
 		<-e.httpDone
+	}
+	if e.web != nil {
+		e.web.close()
 	}
 	e.log.Info("engine stopped")
 	return err

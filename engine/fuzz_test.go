@@ -26,6 +26,7 @@ func FuzzParseConfig(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("cameras:\n  - id: a\n    url: rtsp://u:pw@h/x\n    motion: {threshold: 3}\n"))
+	f.Add([]byte("workers: 100000000\nqueue_memory_mb: 99999999999999\ncameras:\n  - {id: a, url: 'rtsp://h:99999/x', queue_frames: 2000000000}\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		cfg, err := ParseConfig(b)
 		if err != nil {
@@ -37,8 +38,17 @@ func FuzzParseConfig(f *testing.F) {
 		if err := cfg.Validate(); err != nil {
 			t.Fatalf("parsed config fails validation: %v", err)
 		}
-		if len(cfg.Cameras) == 0 || cfg.Workers < 1 {
+		if len(cfg.Cameras) == 0 || cfg.Workers < 1 || cfg.QueueMemoryMB < 1 {
 			t.Fatalf("parsed config without defaults: %+v", cfg)
+		}
+		// Nothing sized by a key can exceed its documented range.
+		if cfg.Workers > maxWorkers || cfg.QueueMemoryMB > maxQueueMemoryMB || cfg.StartSpread > maxStartSpread {
+			t.Fatalf("engine keys out of range: workers %d, queue_memory_mb %d, start_spread %s", cfg.Workers, cfg.QueueMemoryMB, cfg.StartSpread)
+		}
+		for _, c := range cfg.Cameras {
+			if c.QueueFrames > maxQueueFrames || c.QueueBytes > maxQueueBytes || c.AnalysisWidth > maxAnalysisWidth {
+				t.Fatalf("camera %q keys out of range: %+v", c.ID, c)
+			}
 		}
 	})
 }

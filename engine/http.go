@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"math"
 	"net/http"
@@ -20,7 +21,13 @@ func (e *Engine) routes() http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Write([]byte("ok\n"))
+		if err := e.ready(); err != nil {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("not ready: " + err.Error() + "\n")) //nolint:errcheck // the client went away
+			return
+		}
+		w.Write([]byte("ok\n")) //nolint:errcheck // the client went away
 	})
 	mux.HandleFunc("GET /api/cameras", func(w http.ResponseWriter, _ *http.Request) {
 		cams := e.snapshot()
@@ -83,6 +90,21 @@ func (e *Engine) routes() http.Handler {
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	return mux
+}
+
+// ready says why the engine is not ready, naming the check that fails:
+// starting (Start has not finished), shutting down (Close has begun), or
+// Options.Ready's error (the outbox cannot be written).
+func (e *Engine) ready() error {
+	switch {
+	case e.closing.Load():
+		return errors.New("shutting down")
+	case !e.started.Load():
+		return errors.New("starting")
+	case e.opts.Ready != nil:
+		return e.opts.Ready()
+	}
+	return nil
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

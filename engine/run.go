@@ -105,7 +105,8 @@ func Run(ctx context.Context, o RunOptions) (err error) {
 			err = fmt.Errorf("close delivery: %w", derr)
 		}
 	}()
-	e, err := New(cfg, Options{Logger: log, Events: d, Incidents: d.Recent, Live: d.Live, Collectors: d.Collectors(), Evidence: ev})
+	e, err := New(cfg, Options{Logger: log, Events: d, Incidents: d.Recent, Live: d.Live, Collectors: d.Collectors(), Evidence: ev,
+		Ready: outboxReady(d, cfg.Outbox.Path)})
 	if err != nil {
 		return err
 	}
@@ -127,6 +128,36 @@ func Run(ctx context.Context, o RunOptions) (err error) {
 	<-ctx.Done()
 	log.Info("shutting down")
 	return e.Close()
+}
+
+// minOutboxFree is the free space under which the outbox's filesystem
+// makes the engine not ready.
+const minOutboxFree = 1 << 20
+
+// outboxReady is the readiness check of event delivery: the delivery's own
+// Ready method when it has one; else a best-effort check from outside that
+// the outbox file (path, or event.OutboxConfig's default) can be written
+// and its filesystem has at least minOutboxFree bytes free.
+func outboxReady(d any, path string) func() error {
+	if r, ok := d.(interface{ Ready() error }); ok {
+		return r.Ready
+	}
+	if path == "" {
+		path = "vigil-outbox.db" // event.OutboxConfig's default
+	}
+	return func() error {
+		if err := syscall.Access(path, 2 /* W_OK */); err != nil {
+			return fmt.Errorf("outbox: %s cannot be written: %w", path, err)
+		}
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(filepath.Dir(path), &st); err != nil {
+			return fmt.Errorf("outbox: %s: %w", path, err)
+		}
+		if free := st.Bavail * uint64(st.Bsize); free < minOutboxFree { //nolint:gosec // Bsize is positive
+			return fmt.Errorf("outbox: %s: %d bytes free on its filesystem", path, free)
+		}
+		return nil
+	}
 }
 
 // startDemo serves the embedded clips on loopback and returns a

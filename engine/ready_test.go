@@ -1,0 +1,98 @@
+package engine
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/vigil-video/vigil/event"
+)
+
+// TestReadyz: /readyz is 503 "starting" until Start has finished, 200
+// while running, 503 naming the outbox while Options.Ready fails, and 503
+// "shutting down" once Close has begun; /livez stays 200 throughout.
+func TestReadyz(t *testing.T) {
+	var mu sync.Mutex
+	var outboxErr error
+	cfg := Config{Listen: "127.0.0.1:0", Cameras: []CameraConfig{cameraConfig("cam", "rtsp://"+closedPort(t)+"/x")}}
+	cfg.applyDefaults()
+	e, err := New(cfg, Options{Logger: testLogger(t), Events: &collector{}, Ready: func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		return outboxErr
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The engine's routes served on loopback before Start and after Close
+	// (its own listener exists only in between).
+	outside := httptest.NewServer(e.routes())
+	defer outside.Close()
+	expect := func(base, path string, code int, body string) {
+		t.Helper()
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != code || !strings.Contains(string(b), body) {
+			t.Errorf("GET %s: %d %q, want %d %q", path, res.StatusCode, b, code, body)
+		}
+	}
+	expect(outside.URL, "/readyz", 503, "not ready: starting")
+	expect(outside.URL, "/livez", 200, "ok")
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	running := "http://" + e.Addr()
+	expect(running, "/readyz", 200, "ok")
+	mu.Lock()
+	outboxErr = errors.New("outbox: /var/lib/vigil/outbox.db: 0 bytes free on its filesystem")
+	mu.Unlock()
+	expect(running, "/readyz", 503, "not ready: outbox: /var/lib/vigil/outbox.db: 0 bytes free")
+	expect(running, "/livez", 200, "ok")
+	mu.Lock()
+	outboxErr = nil
+	mu.Unlock()
+	expect(running, "/readyz", 200, "ok")
+	e.Close()
+	expect(outside.URL, "/readyz", 503, "not ready: shutting down")
+}
+
+// TestOutboxReadyCheck: the readiness check wired by Run passes on a real
+// open outbox and names the outbox once its file cannot be written (here:
+// deleted under the running delivery); a delivery with its own Ready
+// method is asked instead.
+func TestOutboxReadyCheck(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "outbox.db")
+	d, err := event.Open(event.DeliveryConfig{Outbox: event.OutboxConfig{Path: path}}, io.Discard, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	check := outboxReady(d, path)
+	if err := check(); err != nil {
+		t.Fatalf("an open outbox is not ready: %v", err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := check(); err == nil || !strings.HasPrefix(err.Error(), "outbox: ") {
+		t.Errorf("a deleted outbox: %v, want an error naming the outbox", err)
+	}
+	own := readyFunc(func() error { return errors.New("outbox: own check") })
+	if err := outboxReady(own, path)(); err == nil || err.Error() != "outbox: own check" {
+		t.Errorf("the delivery's own Ready was not used: %v", err)
+	}
+}
+
+type readyFunc func() error
+
+func (f readyFunc) Ready() error { return f() }

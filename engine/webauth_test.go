@@ -1,0 +1,151 @@
+package engine
+
+import (
+	"crypto/ecdsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// TestWebConfigFailsClosed: with basic auth running, emptying, deleting or
+// breaking web_config_file keeps the last good configuration (a request
+// without credentials is still 401), and each bad content is logged with
+// the key and counted in vigil_web_config_errors_total; a valid change is
+// applied.
+func TestWebConfigFailsClosed(t *testing.T) {
+	hash := func(pw string) string {
+		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(h)
+	}
+	wc := filepath.Join(t.TempDir(), "web.yaml")
+	write := func(s string) {
+		if err := os.WriteFile(wc, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("basic_auth_users:\n  ops: " + hash("op-secret") + "\n")
+	cfg := Config{Listen: "127.0.0.1:0", WebConfigFile: wc, Cameras: []CameraConfig{cameraConfig("cam", "rtsp://"+closedPort(t)+"/x")}}
+	cfg.applyDefaults()
+	logs := &syncBuffer{}
+	e, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Events: &collector{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	get := func(path, user, pass string) (int, string) {
+		req, _ := http.NewRequest("GET", "http://"+e.Addr()+path, nil)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	errorsCounted := func(user, pass, n string) func() bool {
+		return func() bool {
+			code, body := get("/metrics", user, pass)
+			return code == 200 && strings.Contains(body, "\nvigil_web_config_errors_total "+n+"\n")
+		}
+	}
+	if code, _ := get("/api/cameras", "", ""); code != http.StatusUnauthorized {
+		t.Fatalf("no credentials at start: %d, want 401", code)
+	}
+	for i, bad := range []func(){
+		func() { write("") },                                       // emptied
+		func() { os.Remove(wc) },                                   // deleted
+		func() { write("basic_auth_users: [\n") },                  // broken
+		func() { write("basic_auth_users:\n  ops: not-a-hash\n") }, // invalid hash
+		func() { write("http_server_config:\n  http2: false\n") },  // valid, but drops auth
+	} {
+		bad()
+		n := string(rune('1' + i))
+		waitUntil(t, 10*time.Second, "web_config_errors_total "+n, errorsCounted("ops", "op-secret", n))
+		for _, path := range []string{"/api/cameras", "/metrics", "/readyz"} {
+			if code, _ := get(path, "", ""); code != http.StatusUnauthorized {
+				t.Errorf("change %d: GET %s without credentials: %d, want 401", i+1, path, code)
+			}
+		}
+	}
+	if !strings.Contains(logs.String(), "key=web_config_file") {
+		t.Errorf("the refused changes were not logged with the key:\n%s", logs)
+	}
+	// A valid change (another user) is applied; the old one is gone.
+	write("basic_auth_users:\n  ops2: " + hash("new-secret") + "\n")
+	waitUntil(t, 10*time.Second, "the new user to be accepted", func() bool {
+		code, _ := get("/api/cameras", "ops2", "new-secret")
+		return code == 200
+	})
+	if code, _ := get("/api/cameras", "ops", "op-secret"); code != http.StatusUnauthorized {
+		t.Errorf("the removed user still gets in: %d", code)
+	}
+	if code, _ := get("/api/cameras", "", ""); code != http.StatusUnauthorized {
+		t.Errorf("no credentials after a valid change: %d, want 401", code)
+	}
+}
+
+// TestWebConfigTLSRelativePaths: a web configuration with TLS whose
+// cert_file and key_file are relative to its own directory is served
+// (the guarded copy lives elsewhere and keeps their meaning), and a change
+// dropping TLS is refused while HTTPS keeps working.
+func TestWebConfigTLSRelativePaths(t *testing.T) {
+	cert, certPEM := selfSigned(t)
+	keyDER, err := x509.MarshalECPrivateKey(cert.PrivateKey.(*ecdsa.PrivateKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o600)
+	os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	wc := filepath.Join(dir, "web.yaml")
+	if err := os.WriteFile(wc, []byte("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Listen: "127.0.0.1:0", WebConfigFile: wc, Cameras: []CameraConfig{cameraConfig("cam", "rtsp://"+closedPort(t)+"/x")}}
+	cfg.applyDefaults()
+	e, err := New(cfg, Options{Logger: testLogger(t), Events: &collector{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true}} //nolint:gosec // self-signed test certificate
+	https := func() int {
+		res, err := client.Get("https://" + e.Addr() + "/livez")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := https(); code != 200 {
+		t.Fatalf("GET over TLS: %d", code)
+	}
+	os.WriteFile(wc, []byte("http_server_config:\n  http2: false\n"), 0o600)
+	waitUntil(t, 10*time.Second, "the TLS removal to be refused", func() bool { return testutil.ToFloat64(e.webErrors) == 1 })
+	if code := https(); code != 200 {
+		t.Fatalf("GET over TLS after a refused change: %d", code)
+	}
+}
