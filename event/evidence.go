@@ -21,11 +21,12 @@ type EvidenceConfig struct {
 	// that relative path, served at /api/evidence/<path>.
 	// It defaults to "vigil-evidence" in the working directory.
 	Dir string `yaml:"dir"`
-	// MaxBytes bounds the snapshots on disk; the oldest go first.
-	// It defaults to 1 GiB.
+	// MaxBytes bounds the snapshots on disk; the oldest go first: 0 or
+	// more (a budget, nothing is reserved).
+	// It defaults to 1 GiB (also when 0).
 	MaxBytes int64 `yaml:"max_bytes"`
-	// MaxAge removes snapshots older than this.
-	// It defaults to 168h (7 days).
+	// MaxAge removes snapshots older than this: 0 or more.
+	// It defaults to 168h (7 days) (also when 0).
 	MaxAge time.Duration `yaml:"max_age"`
 	// Embed puts each snapshot in the event itself (base64, in the first
 	// event after it was taken) instead of a file.
