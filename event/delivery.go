@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,11 +57,21 @@ type Delivery struct {
 	Live   *Hub
 
 	in     chan Event
-	ctx    context.Context
+	ctx    context.Context // of the sinks
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	mu     sync.Mutex
+	wg     sync.WaitGroup // the sinks
+	mu     sync.RWMutex   // guards closed and close(in) against Publish
 	closed bool
+
+	closing   chan struct{} // closed when Close starts
+	giveUp    chan struct{} // closed when Close stops waiting for the disk
+	writeDone chan struct{} // closed when writeLoop returns
+	notStored atomic.Int64
+	writeErr  atomic.Pointer[error] // the last outbox write error
+	dropLog   dropLog               // touched by writeLoop, then by shutdown once it has returned
+	closeOnce sync.Once
+	report    ShutdownReport
+	closeErr  error
 }
 
 // Open opens the outbox, starts one goroutine per sink and redelivers what
@@ -75,12 +86,13 @@ func Open(cfg DeliveryConfig, stdout io.Writer, log *slog.Logger) (*Delivery, er
 	if len(cfg.Sinks) == 0 {
 		cfg.Sinks = []SinkConfig{{Name: "stdout", Type: "stdout"}}
 	}
-	d := &Delivery{log: log, m: newDeliveryMetrics(), Recent: NewLog(10000), Live: NewHub(256), in: make(chan Event, 4096)}
+	d := &Delivery{log: log, m: newDeliveryMetrics(), Recent: NewLog(10000), Live: NewHub(256), in: make(chan Event, 4096),
+		closing: make(chan struct{}), giveUp: make(chan struct{}), writeDone: make(chan struct{})}
 	names := make([]string, len(cfg.Sinks))
 	for i, s := range cfg.Sinks {
 		names[i] = s.Name
 	}
-	box, err := openOutbox(cfg.Outbox, names, log, func(reason string) { d.m.dropped.WithLabelValues(reason).Inc() })
+	box, err := openOutbox(cfg.Outbox, names, log, d.dropped)
 	if err != nil {
 		return nil, err
 	}
@@ -106,9 +118,23 @@ func Open(cfg DeliveryConfig, stdout io.Writer, log *slog.Logger) (*Delivery, er
 		d.wg.Add(1)
 		go r.run()
 	}
-	d.wg.Add(1)
 	go d.writeLoop()
 	return d, nil
+}
+
+// dropped counts what the full outbox evicted: per reason, and per sink
+// that had not delivered it yet. The log gets a summary at most every 10 s.
+func (d *Delivery) dropped(drops []drop, sinkDrops map[string]int) {
+	for _, dr := range drops {
+		d.m.dropped.WithLabelValues(dr.reason).Inc()
+	}
+	for sink, n := range sinkDrops {
+		d.m.sinkDropped.WithLabelValues(sink, "outbox_full").Add(float64(n))
+	}
+	d.dropLog.add(drops, sinkDrops)
+	if time.Since(d.dropLog.last) >= 10*time.Second {
+		d.dropLog.flush(d.log)
+	}
 }
 
 func newSink(c SinkConfig, stdout io.Writer) (sink, error) {
@@ -131,21 +157,37 @@ func newSink(c SinkConfig, stdout io.Writer) (sink, error) {
 func (d *Delivery) Emit(ev Event) error { return d.Publish(ev) }
 
 // Publish queues an event for the outbox and returns. It blocks only when
-// 4096 events are waiting for the disk; after Close it returns an error.
+// 4096 events are waiting for the disk, and not past the start of Close;
+// an event it cannot queue is counted as lost and reported as an error.
 func (d *Delivery) Publish(ev Event) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.mu.RLock()
+	defer d.mu.RUnlock()
 	if d.closed {
-		return errors.New("delivery closed")
+		d.lose(1)
+		return fmt.Errorf("delivery closed: event %s not stored", ev.ID)
 	}
-	d.in <- ev
-	return nil
+	select {
+	case d.in <- ev:
+		return nil
+	default:
+	}
+	select {
+	case d.in <- ev:
+		return nil
+	case <-d.closing:
+		d.lose(1)
+		return fmt.Errorf("delivery closing: event %s not stored", ev.ID)
+	}
 }
 
-// writeLoop commits queued events to the outbox in batches, then wakes the
-// sinks and feeds the recent log and the live stream.
+func (d *Delivery) lose(n int) {
+	d.notStored.Add(int64(n))
+	d.m.notStored.Add(float64(n))
+}
+
+// writeLoop commits queued events to the outbox in batches.
 func (d *Delivery) writeLoop() {
-	defer d.wg.Done()
+	defer close(d.writeDone)
 	batch := make([]Event, 0, 256)
 	for ev := range d.in {
 		batch = append(batch[:0], ev)
@@ -161,56 +203,73 @@ func (d *Delivery) writeLoop() {
 				break more
 			}
 		}
-		for {
-			err := d.box.append(batch)
-			if err == nil {
-				break
+		d.store(batch)
+	}
+}
+
+// store commits a batch to the outbox, in order. While the outbox is full
+// of what healthy sinks have not delivered, it waits for them; while the
+// disk refuses the write, it retries every second; once Close gives up on
+// the disk, what is left of the batch is counted as lost.
+func (d *Delivery) store(batch []Event) {
+	failures := 0
+	for len(batch) > 0 {
+		n, err := d.box.append(batch, isClosed(d.closing))
+		d.stored(batch[:n])
+		batch = batch[n:]
+		switch {
+		case err == nil:
+			if failures > 0 {
+				d.log.Info("outbox writable again", "failed_attempts", failures)
 			}
-			d.log.Error("outbox write failed; retrying", "events", len(batch), "error", err)
-			time.Sleep(time.Second)
-		}
-		for _, ev := range batch {
-			d.Recent.Add(ev)
-			d.Live.Publish(ev)
-		}
-		for _, r := range d.sinks {
+			failures = 0
+		case errors.Is(err, errOutboxFull):
 			select {
-			case r.wake <- struct{}{}:
-			default:
+			case <-d.box.progress:
+			case <-d.closing: // the budget gives way on shutdown
+			case <-time.After(time.Second):
+			}
+		default:
+			failures++
+			d.writeErr.Store(&err)
+			if failures == 1 || failures%30 == 0 {
+				d.log.Error("outbox write failed; retrying", "events", len(batch), "attempts", failures, "error", err)
+			}
+			select {
+			case <-d.giveUp:
+				d.lose(len(batch))
+				return
+			case <-time.After(time.Second):
 			}
 		}
 	}
 }
 
-// Close writes what is queued to the outbox, gives the sinks a moment to
-// deliver it, then stops them; what is undelivered stays in the outbox for
-// the next run. It waits for every goroutine.
-func (d *Delivery) Close() error {
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
-		return nil
+// stored feeds stored events to the recent log and the live stream and
+// wakes the sinks.
+func (d *Delivery) stored(evs []Event) {
+	if len(evs) == 0 {
+		return
 	}
-	d.closed = true
-	close(d.in)
-	d.mu.Unlock()
-	// Let the sinks drain for up to 2 s.
-	deadline := time.Now().Add(2 * time.Second)
-	for time.Now().Before(deadline) {
-		if n, _ := d.box.depth(); n == 0 && len(d.in) == 0 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
+	for _, ev := range evs {
+		d.Recent.Add(ev)
+		d.Live.Publish(ev)
 	}
-	d.cancel()
-	d.wg.Wait()
-	d.Live.Close()
-	var errs []error
 	for _, r := range d.sinks {
-		errs = append(errs, r.s.close())
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
 	}
-	errs = append(errs, d.box.close())
-	return errors.Join(errs...)
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // Collectors returns the delivery metrics.
@@ -278,6 +337,7 @@ func (r *sinkRunner) deliverOne(ctx context.Context, rec record, ev *Event) bool
 		err := r.s.deliver(actx, rec, ev)
 		cancel()
 		if err == nil {
+			r.d.box.setFailing(r.cfg.Name, false)
 			m.delivered.WithLabelValues(r.cfg.Name).Inc()
 			if attempt > 0 {
 				r.log.Info("sink delivering again", "event_id", ev.ID, "attempts", attempt+1)
@@ -289,10 +349,12 @@ func (r *sinkRunner) deliverOne(ctx context.Context, rec record, ev *Event) bool
 		}
 		var perm permanentError
 		if errors.As(err, &perm) {
+			r.d.box.setFailing(r.cfg.Name, false) // it answers
 			m.failed.WithLabelValues(r.cfg.Name).Inc()
 			r.log.Error("sink refused event; not retried", "event_id", ev.ID, "camera", ev.Data.Camera, "error", err)
 			return true
 		}
+		r.d.box.setFailing(r.cfg.Name, true)
 		m.retried.WithLabelValues(r.cfg.Name).Inc()
 		if attempt == 0 || attempt%10 == 0 {
 			r.log.Warn("sink delivery failed; retrying", "event_id", ev.ID, "attempt", attempt+1, "retry_in", wait, "error", err)
@@ -323,7 +385,10 @@ type deliveryMetrics struct {
 	failed    *prometheus.CounterVec
 	retried   *prometheus.CounterVec
 	dropped   *prometheus.CounterVec
-	delivery  *prometheus.HistogramVec
+	// sinkDropped counts, per sink, events removed before it had them.
+	sinkDropped *prometheus.CounterVec
+	notStored   prometheus.Counter
+	delivery    *prometheus.HistogramVec
 }
 
 var (
@@ -339,6 +404,10 @@ func newDeliveryMetrics() *deliveryMetrics {
 		retried:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_sink_events_retried_total", Help: "Delivery attempts that failed and were retried."}, s),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_outbox_dropped_total",
 			Help: "Events dropped from the full outbox: update events first, then the oldest."}, []string{"reason"}),
+		sinkDropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_sink_events_dropped_total",
+			Help: "Events a sink never got: evicted from the full outbox while the sink was failing."}, []string{"sink", "reason"}),
+		notStored: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_outbox_events_not_stored_total",
+			Help: "Events published but never stored in the outbox (the disk refused them until shutdown, or delivery was closed): lost."}),
 		delivery: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "vigil_sink_delivery_duration_seconds",
 			Help: "Time from an event's commit to the outbox to its acknowledgement by the sink.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}, s),
 	}
@@ -348,6 +417,7 @@ func (m *deliveryMetrics) forSink(name string) {
 	m.delivered.WithLabelValues(name)
 	m.failed.WithLabelValues(name)
 	m.retried.WithLabelValues(name)
+	m.sinkDropped.WithLabelValues(name, "outbox_full")
 	for _, r := range []string{"update", "oldest"} {
 		m.dropped.WithLabelValues(r)
 	}
@@ -365,5 +435,5 @@ func (m *deliveryMetrics) Collect(ch chan<- prometheus.Metric) {
 }
 
 func (m *deliveryMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m, m.delivered, m.failed, m.retried, m.dropped, m.delivery}
+	return []prometheus.Collector{m, m.delivered, m.failed, m.retried, m.dropped, m.sinkDropped, m.notStored, m.delivery}
 }

@@ -70,17 +70,22 @@ type outbox struct {
 	db       *bolt.DB
 	maxBytes int64
 	log      *slog.Logger
-	onDrop   func(reason string)
+	onDrop   func(drops []drop, sinkDrops map[string]int)
+	// progress is signalled when a sink acknowledges or changes health:
+	// a writer waiting for room tries again.
+	progress chan struct{}
 
-	mu    sync.Mutex
-	drops []drop // of the transaction in progress
-	seq   uint64
-	bytes int64
-	count int
-	sinks []string
+	mu        sync.Mutex
+	drops     []drop         // of the transaction in progress
+	sinkDrops map[string]int // of the transaction in progress
+	failing   map[string]bool
+	seq       uint64
+	bytes     int64
+	count     int
+	sinks     []string
 }
 
-func openOutbox(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop func(string)) (*outbox, error) {
+func openOutbox(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop func([]drop, map[string]int)) (*outbox, error) {
 	if cfg.Path == "" {
 		cfg.Path = "vigil-outbox.db"
 	}
@@ -91,7 +96,8 @@ func openOutbox(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop func(
 	if err != nil {
 		return nil, fmt.Errorf("open outbox %s: %w", cfg.Path, err)
 	}
-	o := &outbox{db: db, maxBytes: cfg.MaxBytes, log: log, onDrop: onDrop, sinks: sinks}
+	o := &outbox{db: db, maxBytes: cfg.MaxBytes, log: log, onDrop: onDrop, sinks: sinks,
+		progress: make(chan struct{}, 1), sinkDrops: map[string]int{}, failing: map[string]bool{}}
 	err = db.Update(func(tx *bolt.Tx) error {
 		ev, err := tx.CreateBucketIfNotExists(bucketEvents)
 		if err != nil {
@@ -162,11 +168,17 @@ func openOutbox(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop func(
 }
 
 // append stores events durably, in order, making room within the budget.
-func (o *outbox) append(evs []Event) error {
+// It returns how many of evs it stored (a prefix), and errOutboxFull when
+// the rest must wait for a healthy sink. With over set (closing) the budget
+// may be exceeded rather than evict a healthy sink's events.
+func (o *outbox) append(evs []Event, over bool) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	bytes0, count0, seq0 := o.bytes, o.count, o.seq
 	o.drops = o.drops[:0]
+	clear(o.sinkDrops)
+	stored := 0
+	var full error
 	err := o.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketEvents)
 		now := time.Now()
@@ -176,7 +188,10 @@ func (o *outbox) append(evs []Event) error {
 				return fmt.Errorf("marshal event %s: %w", ev.ID, err)
 			}
 			v := encodeRecord(ev.Type, now, js)
-			if err := o.makeRoomLocked(b, int64(len(v))); err != nil {
+			if err := o.makeRoomLocked(tx, int64(len(v)), over); errors.Is(err, errOutboxFull) {
+				full = err
+				break
+			} else if err != nil {
 				return err
 			}
 			o.seq++
@@ -185,53 +200,19 @@ func (o *outbox) append(evs []Event) error {
 			}
 			o.bytes += int64(len(v))
 			o.count++
+			stored++
 		}
 		return b.SetSequence(o.seq)
 	})
 	if err != nil {
 		o.bytes, o.count, o.seq = bytes0, count0, seq0 // rolled back
-		return err
+		return 0, err
 	}
 	// Counted once committed.
-	for _, d := range o.drops {
-		o.log.Warn("outbox full: event dropped", "reason", d.reason, "seq", d.seq)
-		if o.onDrop != nil {
-			o.onDrop(d.reason)
-		}
+	if (len(o.drops) > 0 || len(o.sinkDrops) > 0) && o.onDrop != nil {
+		o.onDrop(o.drops, o.sinkDrops)
 	}
-	return nil
-}
-
-// makeRoomLocked drops the oldest update events, then the oldest events,
-// until need more bytes fit.
-func (o *outbox) makeRoomLocked(b *bolt.Bucket, need int64) error {
-	if o.bytes+need <= o.maxBytes {
-		return nil
-	}
-	for _, updatesOnly := range []bool{true, false} {
-		c := b.Cursor()
-		for k, v := c.First(); k != nil && o.bytes+need > o.maxBytes; {
-			isUpdate := len(v) > 0 && int(v[0]) <= len(v)-1 && string(v[1:1+int(v[0])]) == TypeUpdate
-			if updatesOnly && !isUpdate {
-				k, v = c.Next()
-				continue
-			}
-			reason := "oldest"
-			if isUpdate {
-				reason = "update"
-			}
-			size := int64(len(v))
-			if err := c.Delete(); err != nil {
-				return err
-			}
-			o.bytes -= size
-			o.count--
-			o.drops = append(o.drops, drop{reason, binary.BigEndian.Uint64(k)})
-			// After Delete the cursor points at the next item.
-			k, v = c.Seek(k)
-		}
-	}
-	return nil
+	return stored, full
 }
 
 // next returns up to max events after seq, in order.
@@ -267,18 +248,33 @@ func (o *outbox) cursor(sink string) (uint64, error) {
 func (o *outbox) ack(sink string, seq uint64) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.db.Update(func(tx *bolt.Tx) error {
+	return o.updateLocked(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketCursors).Put([]byte(sink), seqKey(seq)); err != nil {
 			return err
 		}
-		return o.collectTx(tx)
+		if err := o.collectTx(tx); err != nil {
+			return err
+		}
+		o.signal()
+		return nil
 	})
 }
 
 func (o *outbox) collect() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.db.Update(o.collectTx)
+	return o.updateLocked(o.collectTx)
+}
+
+// updateLocked runs fn in a write transaction; the counts fn changes are
+// restored if the transaction does not commit (a full disk).
+func (o *outbox) updateLocked(fn func(*bolt.Tx) error) error {
+	bytes0, count0 := o.bytes, o.count
+	err := o.db.Update(fn)
+	if err != nil {
+		o.bytes, o.count = bytes0, count0
+	}
+	return err
 }
 
 // collectTx deletes the events every sink has acknowledged.

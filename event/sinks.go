@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -185,64 +184,6 @@ func (s *writerSink) deliver(_ context.Context, r record, _ *Event) error {
 }
 
 func (s *writerSink) close() error { return nil }
-
-// fileSink writes JSON lines to a file, rotating it by size.
-type fileSink struct {
-	cfg  SinkConfig
-	f    *os.File
-	size int64
-}
-
-func newFileSink(cfg SinkConfig) (*fileSink, error) {
-	f, err := os.OpenFile(cfg.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
-	if err != nil {
-		return nil, fmt.Errorf("file sink %s: %w", cfg.Name, err)
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return &fileSink{cfg: cfg, f: f, size: st.Size()}, nil
-}
-
-func (s *fileSink) deliver(_ context.Context, r record, _ *Event) error {
-	line := append(r.json, '\n')
-	if s.size > 0 && s.size+int64(len(line)) > s.cfg.MaxBytes {
-		if err := s.rotate(); err != nil {
-			return err
-		}
-	}
-	n, err := s.f.Write(line)
-	s.size += int64(n)
-	if err != nil {
-		return err
-	}
-	return s.f.Sync()
-}
-
-// rotate renames path.N-1 → path.N ... path → path.1 and reopens path.
-func (s *fileSink) rotate() error {
-	if err := s.f.Close(); err != nil {
-		return err
-	}
-	p := s.cfg.Path
-	os.Remove(p + "." + strconv.Itoa(s.cfg.Keep)) //nolint:errcheck // may not exist
-	for i := s.cfg.Keep - 1; i >= 1; i-- {
-		os.Rename(p+"."+strconv.Itoa(i), p+"."+strconv.Itoa(i+1)) //nolint:errcheck // may not exist
-	}
-	if err := os.Rename(p, p+".1"); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
-	if err != nil {
-		return err
-	}
-	s.f, s.size = f, 0
-	return nil
-}
-
-func (s *fileSink) close() error { return s.f.Close() }
 
 // webhookSink POSTs each event as application/cloudevents+json.
 type webhookSink struct {

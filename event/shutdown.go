@@ -1,0 +1,103 @@
+package event
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+const (
+	// flushTimeout bounds how long Close waits for queued events to reach
+	// the outbox when the disk refuses them (full, failing).
+	flushTimeout = 4 * time.Second
+	// drainTimeout bounds how long Close lets the sinks deliver what is
+	// stored before stopping them.
+	drainTimeout = 2 * time.Second
+)
+
+// ErrEventsLost marks a Close that could not store every published event.
+var ErrEventsLost = errors.New("events lost")
+
+// ShutdownReport says what Close left behind.
+type ShutdownReport struct {
+	// NotStored counts events published but never stored in the outbox:
+	// they are lost (the disk refused them until the flush deadline, or
+	// they were published while delivery was closing).
+	NotStored int
+	// Pending counts stored events some sink has not acknowledged; the
+	// next run on the same outbox delivers them.
+	Pending int
+	// Took is how long Close took.
+	Took time.Duration
+}
+
+// Close is Shutdown without the report.
+func (d *Delivery) Close() error {
+	_, err := d.Shutdown()
+	return err
+}
+
+// Shutdown stores what is queued, gives the sinks up to 2 s to deliver it,
+// stops them and closes the outbox; what is undelivered stays there for the
+// next run. It returns within about 10 s even when the disk is full (it
+// waits up to 4 s for the disk, then counts what it could not store as
+// lost), logs what it left behind and returns an error wrapping
+// ErrEventsLost when events were not stored. Later calls return the first
+// result.
+func (d *Delivery) Shutdown() (ShutdownReport, error) {
+	d.closeOnce.Do(func() { d.report, d.closeErr = d.shutdown() })
+	return d.report, d.closeErr
+}
+
+func (d *Delivery) shutdown() (ShutdownReport, error) {
+	start := time.Now()
+	close(d.closing) // releases a Publish blocked on a full queue
+	d.mu.Lock()
+	d.closed = true
+	close(d.in)
+	d.mu.Unlock()
+
+	flush := time.NewTimer(flushTimeout)
+	select {
+	case <-d.writeDone:
+	case <-flush.C:
+		close(d.giveUp)
+		<-d.writeDone
+	}
+	flush.Stop()
+	for deadline := time.Now().Add(drainTimeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if n, _ := d.box.depth(); n == 0 {
+			break
+		}
+	}
+	d.dropLog.flush(d.log)
+	d.cancel()
+	d.wg.Wait()
+	d.Live.Close()
+	var errs []error
+	for _, r := range d.sinks {
+		if err := r.s.close(); err != nil {
+			errs = append(errs, fmt.Errorf("close sink %s: %w", r.cfg.Name, err))
+		}
+	}
+	pending, _ := d.box.depth()
+	if err := d.box.close(); err != nil {
+		errs = append(errs, fmt.Errorf("close outbox: %w", err))
+	}
+	rep := ShutdownReport{NotStored: int(d.notStored.Load()), Pending: pending, Took: time.Since(start)}
+	var lastErr error
+	if p := d.writeErr.Load(); p != nil {
+		lastErr = *p
+	}
+	switch {
+	case rep.NotStored > 0:
+		d.log.Error("delivery stopped: events lost", "not_stored", rep.NotStored, "pending", rep.Pending,
+			"took", rep.Took, "error", lastErr)
+		errs = append(errs, fmt.Errorf("%w: %d events not stored in the outbox (last write error: %v)", ErrEventsLost, rep.NotStored, lastErr))
+	case rep.Pending > 0:
+		d.log.Warn("delivery stopped with events pending; the next run delivers them", "pending", rep.Pending, "took", rep.Took)
+	default:
+		d.log.Info("delivery stopped", "took", rep.Took)
+	}
+	return rep, errors.Join(errs...)
+}
