@@ -63,7 +63,11 @@ type camera struct {
 	fpsStart      time.Time
 	fpsAnalyzed   int
 
-	flowing atomic.Bool // video flows in the current stream (ingest side)
+	flowing      atomic.Bool  // video flows in the current stream (ingest side)
+	n            counts       // running totals for the analysis health check
+	lastAnalyzed atomic.Int64 // Unix ns of the last analyzed picture (worker side)
+	flowSince    atomic.Int64 // Unix ns of the first access unit of the current stream
+	health       analysisHealth
 
 	mu        sync.Mutex // guards the fields below (read by the API)
 	lastFrame time.Time
@@ -110,6 +114,7 @@ func (c *camera) StreamStarted(info ingest.StreamInfo) {
 // queues the unit.
 func (c *camera) AccessUnit(au ingest.AccessUnit) {
 	c.m.received.Inc()
+	c.n.received.Add(1)
 	c.m.bytes.Add(float64(len(au.Data)))
 	c.m.lastFrame.Set(float64(au.Received.UnixNano()) / 1e9)
 	c.gate.route(au, c.push)
@@ -117,6 +122,7 @@ func (c *camera) AccessUnit(au ingest.AccessUnit) {
 	c.lastFrame = au.Received
 	c.mu.Unlock()
 	if !c.flowing.Load() {
+		c.flowSince.Store(au.Received.UnixNano())
 		c.flowing.Store(true)
 		c.markUp(au.Received)
 	}
@@ -164,6 +170,7 @@ func (c *camera) start() {
 // analysis rate asks for it. Only one worker runs it at a time per camera.
 func (c *camera) process(u sched.Unit) {
 	meta := u.Payload.(auMeta)
+	c.n.processed.Add(1)
 	lag := time.Since(meta.received)
 	c.lagNano.Store(int64(lag))
 	// The ladder judges the wait in the camera's queue: for a live unit it
@@ -187,16 +194,20 @@ func (c *camera) process(u sched.Unit) {
 	c.e.metrics.decodeSeconds.Observe(r.DecodeTime.Seconds())
 	if r.Err != nil {
 		c.m.decodeErrors.Inc()
+		c.n.decodeErrors.Add(1)
 		c.setError(r.Err)
 		return
 	}
 	if r.Decoded {
 		c.m.decoded.Inc()
+		c.n.decoded.Add(1)
 	}
 	if !r.Analyzed {
 		return
 	}
 	c.m.analyzed.Inc()
+	c.n.analyzed.Add(1)
+	c.lastAnalyzed.Store(time.Now().UnixNano())
 	c.countAnalyzed(time.Now())
 	c.serveSnapshots()
 	c.e.metrics.analysisSeconds.Observe((r.ScaleTime + r.AnalyzeTime).Seconds())

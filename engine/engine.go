@@ -75,6 +75,7 @@ type Engine struct {
 	http     *http.Server
 	listener net.Listener
 	httpDone chan struct{}
+	watch    *watch // the analysis health check, from Start
 	web      *webGuard // nil without web_config_file
 	closed   bool
 
@@ -168,6 +169,7 @@ func (e *Engine) Start() error {
 	for _, c := range e.snapshot() {
 		c.start()
 	}
+	e.watch = startWatch(e, e.log)
 	e.started.Store(true)
 	return nil
 }
@@ -194,6 +196,7 @@ func (e *Engine) Close() error {
 	}
 	e.closed = true
 	e.mu.Unlock()
+	e.watch.close()
 	e.closing.Store(true) // not ready from now on
 
 	cams := e.snapshot()

@@ -148,11 +148,31 @@ type CameraStatus struct {
 	OverloadStep string `json:"overload_step"`
 	// Dropped counts access units dropped, by reason.
 	Dropped map[string]uint64 `json:"dropped"`
+	// Analysis is "ok", "no_video" (see State), or "stalled" while the camera streams but its
+	// pictures are not analyzed (or at under half the rate due);
+	// AnalysisCause says why and AnalysisIncident is the open
+	// analysis_stalled incident.
+	Analysis         string     `json:"analysis"`
+	AnalysisCause    string     `json:"analysis_cause,omitempty"`
+	AnalysisIncident string     `json:"analysis_incident,omitempty"`
+	LastAnalyzed     *time.Time `json:"last_analyzed,omitempty"`
+	// ClockOffsetSeconds is the camera's RTCP clock minus the host's (0
+	// before a sender report); past 2 s frame times come from receipt.
+	ClockOffsetSeconds float64 `json:"clock_offset_seconds"`
 }
 
 func (c *camera) status() CameraStatus {
 	st := c.sess.Status()
 	ts := c.sess.Stats()
+	an, anCause, anIncident := c.health.state()
+	if an == "ok" && !c.flowing.Load() {
+		an = "no_video"
+	}
+	var lastAnalyzed *time.Time
+	if v := c.lastAnalyzed.Load(); v != 0 {
+		t := time.Unix(0, v).UTC()
+		lastAnalyzed = &t
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var offSince *time.Time
@@ -165,31 +185,36 @@ func (c *camera) status() CameraStatus {
 		offID = c.off.incident.IncidentID
 	}
 	return CameraStatus{
-		OfflineSince:     offSince,
-		OfflineIncident:  offID,
-		PacketsLost:      ts.PacketsLost,
-		JitterSeconds:    ts.Jitter.Seconds(),
-		Bitrate:          ts.Bitrate,
-		KeyframeInterval: ts.KeyframeInterval.Seconds(),
-		FPSIn:            ts.FrameRate,
-		FPSAnalyzed:      math.Float64frombits(c.analyzedFPS.Load()),
-		Dropped:          c.dropCounts(),
-		DecodeMode:       c.cfg.DecodeMode,
-		DecodingAll:      c.gate.decodingAll(),
-		Wakeups:          c.gate.wakeups.Load(),
-		Skipped:          c.gate.skipped.Load(),
-		LagSeconds:       time.Duration(c.lagNano.Load()).Seconds(),
-		OverloadStep:     sched.Step(c.step.Load()).String(),
-		ID:               c.id,
-		URL:              c.sess.RedactedURL(),
-		State:            st.State.String(),
-		Reason:           st.Reason,
-		Since:            st.Since.UTC(),
-		Codec:            string(st.Codec),
-		Transport:        c.cfg.Transport,
-		LastFrame:        c.lastFrame.UTC(),
-		LastError:        c.lastError,
-		QueueDepth:       c.queue.Len(),
+		Analysis:           an,
+		AnalysisCause:      anCause,
+		AnalysisIncident:   anIncident,
+		LastAnalyzed:       lastAnalyzed,
+		ClockOffsetSeconds: ts.ClockOffset.Seconds(),
+		OfflineSince:       offSince,
+		OfflineIncident:    offID,
+		PacketsLost:        ts.PacketsLost,
+		JitterSeconds:      ts.Jitter.Seconds(),
+		Bitrate:            ts.Bitrate,
+		KeyframeInterval:   ts.KeyframeInterval.Seconds(),
+		FPSIn:              ts.FrameRate,
+		FPSAnalyzed:        math.Float64frombits(c.analyzedFPS.Load()),
+		Dropped:            c.dropCounts(),
+		DecodeMode:         c.cfg.DecodeMode,
+		DecodingAll:        c.gate.decodingAll(),
+		Wakeups:            c.gate.wakeups.Load(),
+		Skipped:            c.gate.skipped.Load(),
+		LagSeconds:         time.Duration(c.lagNano.Load()).Seconds(),
+		OverloadStep:       sched.Step(c.step.Load()).String(),
+		ID:                 c.id,
+		URL:                c.sess.RedactedURL(),
+		State:              st.State.String(),
+		Reason:             st.Reason,
+		Since:              st.Since.UTC(),
+		Codec:              string(st.Codec),
+		Transport:          c.cfg.Transport,
+		LastFrame:          c.lastFrame.UTC(),
+		LastError:          c.lastError,
+		QueueDepth:         c.queue.Len(),
 	}
 }
 

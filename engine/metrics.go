@@ -28,6 +28,9 @@ type metrics struct {
 	cameraState    *prometheus.GaugeVec
 	lastFrame      *prometheus.GaugeVec
 
+	analysisStalled *prometheus.GaugeVec
+	analysisStalls  *prometheus.CounterVec
+
 	decodeSeconds   prometheus.Histogram
 	analysisSeconds prometheus.Histogram
 	evidenceErrors  prometheus.Counter
@@ -86,6 +89,14 @@ func newMetrics(pool func() *sched.Pool, cams prometheus.Collector) *metrics {
 			Name: "vigil_camera_last_frame_timestamp_seconds",
 			Help: "Unix time of the last access unit received.",
 		}, cam),
+		analysisStalled: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "vigil_camera_analysis_stalled",
+			Help: "1 while the camera streams but its pictures are not analyzed (or at under half the rate due): an analysis_stalled incident is open.",
+		}, cam),
+		analysisStalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_camera_analysis_stalls_total",
+			Help: "analysis_stalled incidents started, by cause.",
+		}, []string{"camera", "cause"}),
 		decodeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "vigil_decode_duration_seconds",
 			Help:    "Time to decode one access unit.",
@@ -111,7 +122,7 @@ func newMetrics(pool func() *sched.Pool, cams prometheus.Collector) *metrics {
 		m.framesReceived, m.framesDecoded, m.framesAnalyzed, m.framesDropped,
 		m.decodeErrors, m.bytesReceived, m.reconnects, m.incidents,
 		m.cameraUp, m.cameraState, m.lastFrame, m.decodeSeconds, m.analysisSeconds,
-		m.evidenceErrors, buildInfo, cams,
+		m.evidenceErrors, m.analysisStalled, m.analysisStalls, buildInfo, cams,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -143,10 +154,14 @@ type cameraMetrics struct {
 
 func (m *metrics) forCamera(id string) cameraMetrics {
 	m.cameraUp.WithLabelValues(id).Set(0)
+	m.analysisStalled.WithLabelValues(id).Set(0)
+	for _, cause := range []string{CauseDecodeErrors, CauseNoPictures, CauseTimestamps, CauseNotProcessed, CauseBelowRate} {
+		m.analysisStalls.WithLabelValues(id, cause)
+	}
 	for _, r := range []sched.DropReason{sched.DropQueueFull, sched.DropBudget, sched.DropGOP, sched.DropClosed} {
 		m.framesDropped.WithLabelValues(id, r.String())
 	}
-	for _, k := range []string{"motion", KindCameraOffline} {
+	for _, k := range []string{"motion", KindCameraOffline, KindAnalysisStalled} {
 		m.incidents.WithLabelValues(id, k)
 	}
 	return cameraMetrics{
@@ -178,10 +193,10 @@ func (m *metrics) setState(id string, s ingest.State) {
 func (m *metrics) removeCamera(id string) {
 	l := prometheus.Labels{"camera": id}
 	for _, v := range []*prometheus.CounterVec{m.framesReceived, m.framesDecoded, m.framesAnalyzed,
-		m.framesDropped, m.decodeErrors, m.bytesReceived, m.reconnects, m.incidents} {
+		m.framesDropped, m.decodeErrors, m.bytesReceived, m.reconnects, m.incidents, m.analysisStalls} {
 		v.DeletePartialMatch(l)
 	}
-	for _, v := range []*prometheus.GaugeVec{m.cameraUp, m.cameraState, m.lastFrame} {
+	for _, v := range []*prometheus.GaugeVec{m.cameraUp, m.cameraState, m.lastFrame, m.analysisStalled} {
 		v.DeletePartialMatch(l)
 	}
 }

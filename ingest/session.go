@@ -52,6 +52,12 @@ type Config struct {
 	// ReadTimeout bounds every network read and write.
 	// It defaults to 10 seconds.
 	ReadTimeout time.Duration
+	// UDPReadBuffer is the socket receive buffer of the UDP transport, in
+	// bytes: a camera sends a keyframe (100-300 KB at 1080p) in one burst,
+	// which overflows the kernel's default of about 208 KB. The kernel caps
+	// it at net.core.rmem_max.
+	// It defaults to 4 MiB.
+	UDPReadBuffer int
 	// StallTimeout: no video access unit for this long on an open
 	// connection closes it and reconnects.
 	// It defaults to 5 seconds.
@@ -151,6 +157,9 @@ func NewSession(cfg Config, h Handler) (*Session, error) {
 	}
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = 10 * time.Second
+	}
+	if cfg.UDPReadBuffer <= 0 {
+		cfg.UDPReadBuffer = 4 << 20
 	}
 	if cfg.StallTimeout <= 0 {
 		cfg.StallTimeout = 5 * time.Second

@@ -41,6 +41,8 @@ func (s *Session) stream() (streamed bool, err error) {
 		WriteTimeout: s.cfg.ReadTimeout,
 		TLSConfig:    s.tls,
 		Transport:    &tr,
+		// A keyframe arrives in one burst: room for several.
+		UDPReadBufferSize: s.cfg.UDPReadBuffer,
 		OnPacketsLost: func(n uint64) {
 			s.packetsLost.Add(n)
 		},

@@ -38,6 +38,8 @@ type camera struct {
 	wake     chan struct{}                         // cap 1; pokes the pacer after a change of active
 
 	stalled       atomic.Bool
+	frozenTS      atomic.Bool // every access unit gets the timestamp of the one before
+	blank         atomic.Bool // access units carry filler data instead of pictures
 	dropThresh    atomic.Uint64 // drop a packet when rng.Uint32() < dropThresh
 	corruptThresh atomic.Uint64 // corrupt an AU when rng.Uint32() < corruptThresh
 	sentAUs       atomic.Uint64
@@ -209,6 +211,9 @@ func (c *camera) run(done <-chan struct{}) {
 		}
 
 		ts := c.tsOffset + uint32(uint64(math.Round(float64(c.frames)*tsPerFrame)))
+		if c.frozenTS.Load() {
+			ts = c.pkt.Timestamp // a broken encoder or server: time stands still
+		}
 		if !c.stalled.Load() {
 			if !c.writeAU(int(k%n), ts, due) {
 				return
@@ -228,6 +233,20 @@ func (c *camera) run(done <-chan struct{}) {
 // stream is closed.
 func (c *camera) writeAU(i int, ts uint32, ntp time.Time) bool {
 	r := &c.clip.rtp
+	if c.blank.Load() {
+		pkts, err := c.corrupter.blank(c.clip)
+		if err != nil {
+			return true
+		}
+		c.pkt.Timestamp = ts
+		for _, p := range pkts {
+			c.pkt.Marker, c.pkt.Payload = p.Marker, p.Payload
+			if !c.writePacket(ntp) {
+				return false
+			}
+		}
+		return true
+	}
 	if t := c.corruptThresh.Load(); t != 0 && uint64(c.rng.Uint32()) < t {
 		return c.writeCorruptAU(i, ts, ntp)
 	}

@@ -64,3 +64,20 @@ func (k *corrupter) encode(clip *Clip, au [][]byte, rng *rand.Rand) ([]*rtp.Pack
 	}
 	return k.enc.Encode(k.au)
 }
+
+// blank packetizes an access unit of filler data only (no picture): what
+// an encoder that lost its input, or a relay that strips slices, sends.
+func (k *corrupter) blank(clip *Clip) ([]*rtp.Packet, error) {
+	if k.enc == nil {
+		enc, err := clip.newEncoder()
+		if err != nil {
+			return nil, err
+		}
+		k.enc = enc
+	}
+	filler := []byte{0x0c, 0xff, 0xff, 0x80} // H.264 filler data (type 12)
+	if k.codec == H265 {
+		filler = []byte{38 << 1, 0x01, 0xff, 0xff, 0x80} // H.265 FD_NUT
+	}
+	return k.enc.Encode([][]byte{filler})
+}

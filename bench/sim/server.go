@@ -248,6 +248,30 @@ func (s *Server) SetStalled(path string, stalled bool) bool {
 	return true
 }
 
+// SetFrozenTimestamps makes the camera send every access unit with the
+// RTP timestamp of the one before (a broken encoder or relay), or resume
+// advancing them. It returns false for an unknown path.
+func (s *Server) SetFrozenTimestamps(path string, frozen bool) bool {
+	cam := s.cams[path]
+	if cam == nil {
+		return false
+	}
+	cam.frozenTS.Store(frozen)
+	return true
+}
+
+// SetBlank makes the camera send access units of filler data instead of
+// pictures (an encoder that lost its input), or resume sending its clip.
+// It returns false for an unknown path.
+func (s *Server) SetBlank(path string, blank bool) bool {
+	cam := s.cams[path]
+	if cam == nil {
+		return false
+	}
+	cam.blank.Store(blank)
+	return true
+}
+
 // RunStart returns when the camera's current run started playing the
 // clip from its first frame: the NTP time of the sender reports maps clip
 // offset d to RunStart+d (during the first loop). It is zero before
