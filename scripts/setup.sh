@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Installs what vigil needs on Debian 12 when it is missing: OpenCV 4.6 and
 # FFmpeg 5.1 development files (cgo), the ffmpeg CLI (clips and the decode
-# baseline) and Mosquitto (the MQTT sink's tests). Needs root or sudo.
+# baseline), Mosquitto (the MQTT sink's tests), GStreamer's RTSP server (an
+# independent server for the end-to-end tests, run by Debian's python3) and
+# OpenCV's sample data (vtest.avi: real footage for the camera-realistic
+# clips). Needs root or sudo.
 set -euo pipefail
-pkgs=(gcc pkg-config libopencv-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev ffmpeg mosquitto)
+pkgs=(gcc pkg-config libopencv-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev ffmpeg mosquitto
+	python3 python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+	gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav opencv-doc)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 go vet ./...
+# Camera-realistic clips from real footage (vtest.avi), made once into
+# .cache/camclips (about a minute); the real-streams tests read them.
+export VIGIL_CAMCLIPS="${VIGIL_CAMCLIPS:-$PWD/.cache/camclips}"
+bash scripts/camclips.sh "$VIGIL_CAMCLIPS"
 go test -count=1 -timeout 30m ./...
 go test -count=1 -race -timeout 10m ./sched/ ./ingest/ ./event/
 # The scored replay of the shipped scenarios, through the CLI (non-zero
