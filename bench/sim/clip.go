@@ -12,6 +12,8 @@ import (
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
+
+	"github.com/vigil-video/vigil/decode"
 )
 
 // Timeline of the embedded motion clips ("motion", "motion-h265"), relative
@@ -72,11 +74,15 @@ func (c *Clip) IsKeyframe(i int) bool {
 	return h264.IsRandomAccess(c.AUs[i])
 }
 
-// LoadClip reads an Annex-B elementary stream from path. The codec comes from
-// the extension (.h264/.264 or .h265/.265/.hevc); fps <= 0 means 25. The clip
-// is named after the file name without extension.
+// LoadClip reads a clip from path: an Annex-B elementary stream (.h264,
+// .264, .h265, .265, .hevc: the codec comes from the extension) or the
+// first H.264/H.265 video stream of a container libavformat reads (.mp4,
+// .mkv, .ts, .avi, .mov, ...: a camera or NVR export). fps <= 0 means the
+// container's frame rate, or 25. The clip is named after the file name
+// without extension.
 func LoadClip(path string, fps float64) (*Clip, error) {
 	ext := strings.ToLower(filepath.Ext(path))
+	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	var codec Codec
 	switch ext {
 	case ".h264", ".264":
@@ -84,14 +90,27 @@ func LoadClip(path string, fps float64) (*Clip, error) {
 	case ".h265", ".265", ".hevc":
 		codec = H265
 	default:
-		return nil, fmt.Errorf("load clip %s: unknown extension %q (want .h264, .264, .h265, .265 or .hevc): %w",
-			path, ext, ErrInvalidClip)
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("load clip: %w", err)
+		}
+		ct, err := decode.ReadContainer(path)
+		if err != nil {
+			return nil, fmt.Errorf("load clip: %w (raw streams need .h264, .264, .h265, .265 or .hevc): %w", err, ErrInvalidClip)
+		}
+		codec = H264
+		if ct.Codec == decode.H265 {
+			codec = H265
+		}
+		if !(fps > 0) {
+			fps = ct.FPS
+		}
+		return ParseClip(name, codec, ct.AnnexB, fps)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load clip: %w", err)
 	}
-	return ParseClip(strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), codec, data, fps)
+	return ParseClip(name, codec, data, fps)
 }
 
 // ParseClip splits an Annex-B elementary stream into access units, extracts
