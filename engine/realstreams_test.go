@@ -90,8 +90,8 @@ func gstServer(t *testing.T, mounts ...string) string {
 	return ""
 }
 
-// TestRealStreams is the matrix of issue 12: {the project's simulator, GStreamer's
-// RTSP server} x {H.264, H.265} x {TCP, UDP} x {640x360 substream at 500 kbps,
+// TestRealStreams is the matrix of issue 12: {the project's simulator in
+// camera-like mode, GStreamer's RTSP server} x {H.264, H.265} x {TCP, UDP} x {640x360 substream at 500 kbps,
 // 1080p main stream at 4 Mbps}, on clips made from real footage (vtest.avi):
 // a still view with sensor noise for 6 s, people walking from 6 to 16 s.
 // Every moving camera (decode_mode all) is analyzed within 10% of
@@ -115,7 +115,14 @@ func TestRealStreams(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					simCams = append(simCams, sim.Camera{Path: codec + "-" + scene, Clip: c})
+					// Over TCP an ordinary IP camera (parameter sets only in
+					// the SDP, audio track, clock 3 min ahead, timestamp wrap
+					// at 20 s); over UDP parameter sets only in band, a clock
+					// 90 s behind and a wrap during the walk.
+					simCams = append(simCams,
+						sim.Camera{Path: codec + "-" + scene + "-tcp", Clip: c, Realism: sim.CameraLike},
+						sim.Camera{Path: codec + "-" + scene + "-udp", Clip: c, Realism: sim.Realism{
+							ParamsInBandOnly: true, ClockOffset: -90 * time.Second, WrapAfter: 8 * time.Second}})
 					mounts = append(mounts, codec+"-"+scene+"="+camClip(t, name+".mkv"))
 				}
 			}
@@ -134,7 +141,7 @@ func TestRealStreams(t *testing.T) {
 							path := codec + "-" + scene
 							url := gst + "/" + path
 							if server == "sim" {
-								url = srv.URL(path)
+								url = srv.URL(path + "-" + tr)
 							}
 							c := cameraConfig(strings.Join([]string{server, codec, tr, scene}, "-"), url)
 							c.Transport = tr
@@ -162,7 +169,7 @@ func TestRealStreams(t *testing.T) {
 			clipStart := func(id string) time.Time {
 				if strings.HasPrefix(id, "sim-") {
 					f := strings.Split(id, "-")
-					return srv.RunStart(f[1] + "-" + f[3])
+					return srv.RunStart(f[1] + "-" + f[3] + "-" + f[2])
 				}
 				return time.Unix(0, cam(id).flowSince.Load())
 			}
@@ -203,6 +210,14 @@ func TestRealStreams(t *testing.T) {
 				if !ok {
 					t.Errorf("%s: no motion during the walk (%d events)", c.ID, len(events.of(c.ID)))
 					continue
+				}
+				// A camera clock minutes off is not believed: frame times
+				// stay on the host's clock.
+				if d := time.Since(ev.Data.FrameTime); d < -2*time.Second || d > 20*time.Second {
+					t.Errorf("%s: frame_time %s is %s from now (source %s)", c.ID, ev.Data.FrameTime, d, ev.Data.FrameTimeSource)
+				}
+				if strings.HasPrefix(c.ID, "sim-") && ev.Data.FrameTimeSource != event.TimeReceipt {
+					t.Errorf("%s: frame_time_source %q from a clock minutes off, want %q", c.ID, ev.Data.FrameTimeSource, event.TimeReceipt)
 				}
 				at := ev.Data.StartedAt.Sub(clipStart(c.ID))
 				t.Logf("%s: %.2f analyzed/s, motion at clip %.2fs (%s)", c.ID, rate, at.Seconds(), ev.Data.FrameTimeSource)

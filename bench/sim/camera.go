@@ -38,21 +38,22 @@ type camera struct {
 	wake     chan struct{}                         // cap 1; pokes the pacer after a change of active
 
 	stalled       atomic.Bool
-	frozenTS      atomic.Bool // every access unit gets the timestamp of the one before
-	blank         atomic.Bool // access units carry filler data instead of pictures
+	frozenTS      atomic.Bool   // every access unit gets the timestamp of the one before
+	blank         atomic.Bool   // access units carry filler data instead of pictures
 	dropThresh    atomic.Uint64 // drop a packet when rng.Uint32() < dropThresh
 	corruptThresh atomic.Uint64 // corrupt an AU when rng.Uint32() < corruptThresh
 	sentAUs       atomic.Uint64
 	runStart      atomic.Int64 // unix nanoseconds of the current run's clip start
 
 	// owned by the pacer goroutine
-	pkt        rtp.Packet
-	rng        *rand.Rand
-	tsOffset   uint32
-	frames     uint64 // AUs scheduled since the camera was created: timestamp clock
-	pktCount   uint32 // RTP packets sent, for sender reports
-	octetCount uint32
-	corrupter  corrupter
+	pkt         rtp.Packet
+	rng         *rand.Rand
+	tsOffset    uint32
+	frames      uint64 // AUs scheduled since the camera was created: timestamp clock
+	pktCount    uint32 // RTP packets sent, for sender reports
+	octetCount  uint32
+	corrupter   corrupter
+	clockOffset time.Duration // added to the NTP time of packets and reports
 }
 
 func newCamera(s *gortsplib.Server, cfg Camera) (*camera, error) {
@@ -69,12 +70,34 @@ func newCamera(s *gortsplib.Server, cfg Camera) (*camera, error) {
 		forma = &format.MJPEG{}
 		c.clip = nil
 	} else {
+		if cfg.Realism.ParamsOutOfBand {
+			stripped, err := c.clip.withoutParams()
+			if err != nil {
+				return nil, err
+			}
+			c.clip = stripped
+		}
 		forma = c.clip.newFormat()
+		if cfg.Realism.ParamsInBandOnly {
+			switch f := forma.(type) {
+			case *format.H264:
+				f.SPS, f.PPS = nil, nil
+			case *format.H265:
+				f.VPS, f.SPS, f.PPS = nil, nil, nil
+			}
+		}
 	}
 	c.media = &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{forma}}
+	medias := []*description.Media{c.media}
+	if cfg.Realism.Audio {
+		audio := &description.Media{Type: description.MediaTypeAudio,
+			Formats: []format.Format{&format.G711{PayloadTyp: 0, MULaw: true, SampleRate: 8000, ChannelCount: 1}}}
+		medias = []*description.Media{audio, c.media}
+	}
+	c.clockOffset = cfg.Realism.ClockOffset
 	c.stream = &gortsplib.ServerStream{
 		Server: s,
-		Desc:   &description.Session{Medias: []*description.Media{c.media}},
+		Desc:   &description.Session{Medias: medias},
 	}
 	if err := c.stream.Initialize(); err != nil {
 		return nil, err
@@ -85,6 +108,9 @@ func newCamera(s *gortsplib.Server, cfg Camera) (*camera, error) {
 	seed := h.Sum64()
 	c.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	c.tsOffset = rand.Uint32()
+	if w := cfg.Realism.WrapAfter; w > 0 {
+		c.tsOffset = -uint32(w.Seconds() * 90000)
+	}
 	c.pkt = rtp.Packet{Header: rtp.Header{
 		Version:        2,
 		PayloadType:    forma.PayloadType(),
@@ -215,12 +241,12 @@ func (c *camera) run(done <-chan struct{}) {
 			ts = c.pkt.Timestamp // a broken encoder or server: time stands still
 		}
 		if !c.stalled.Load() {
-			if !c.writeAU(int(k%n), ts, due) {
+			if !c.writeAU(int(k%n), ts, due.Add(c.clockOffset)) {
 				return
 			}
 			c.sentAUs.Add(1)
 			if !due.Before(nextSR) {
-				c.writeSenderReport(ts, due)
+				c.writeSenderReport(ts, due.Add(c.clockOffset))
 				nextSR = due.Add(senderReportPeriod)
 			}
 		}

@@ -21,6 +21,8 @@ type Camera struct {
 	// Unsupported serves a single MJPEG video media (and no packets) instead
 	// of the clip, so clients can test "codec not supported".
 	Unsupported bool
+	// Realism switches camera-like behaviour on (see CameraLike).
+	Realism Realism
 }
 
 // Config configures Start.
