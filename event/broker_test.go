@@ -41,6 +41,12 @@ func startMosquitto(t *testing.T, port int, dir string) *mosquitto {
 	}
 	conf := filepath.Join(dir, "mosquitto.conf")
 	body := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nautosave_interval 1\n", port, dir)
+	if os.Geteuid() == 0 {
+		// Started as root, mosquitto switches to its own user, which cannot
+		// write its persistence file in the test's directory: subscribers'
+		// sessions would be lost on restart.
+		body += "user root\n"
+	}
 	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -81,19 +87,21 @@ func TestMQTTBrokerRestartLosesNothing(t *testing.T) {
 	subOpts := mqtt.NewClientOptions().AddBroker(url).SetClientID("test-subscriber").SetCleanSession(false).
 		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(200 * time.Millisecond).
 		SetMaxReconnectInterval(time.Second).SetOrderMatters(true)
-	subOpts.SetOnConnectHandler(func(c mqtt.Client) {
-		c.Subscribe("site/#", 1, func(_ mqtt.Client, m mqtt.Message) {
-			topicsMu.Lock()
-			topics[m.Topic()]++
-			topicsMu.Unlock()
-			if m.Topic() == "site/events" {
-				var ev Event
-				if json.Unmarshal(m.Payload(), &ev) == nil {
-					rec.add(ev)
-				}
+	onMessage := func(_ mqtt.Client, m mqtt.Message) {
+		topicsMu.Lock()
+		topics[m.Topic()]++
+		topicsMu.Unlock()
+		if m.Topic() == "site/events" {
+			var ev Event
+			if json.Unmarshal(m.Payload(), &ev) == nil {
+				rec.add(ev)
 			}
-		})
-	})
+		}
+	}
+	// The session's queued messages can arrive before Subscribe registers
+	// its route again: the default handler takes them.
+	subOpts.SetDefaultPublishHandler(onMessage)
+	subOpts.SetOnConnectHandler(func(c mqtt.Client) { c.Subscribe("site/#", 1, onMessage) })
 	sub := mqtt.NewClient(subOpts)
 	if tok := sub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("subscriber: %v", tok.Error())

@@ -27,6 +27,22 @@ func (o *outbox) setFailing(sink string, failing bool) {
 	}
 }
 
+// drained reports whether every sink has acknowledged every stored event
+// or is failing.
+func (o *outbox) drained() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	done := true
+	o.db.View(func(tx *bolt.Tx) error { //nolint:errcheck // the callback returns nil
+		cursors := readCursors(tx)
+		for _, s := range o.sinks {
+			done = done && (cursors[s] >= o.seq || o.failing[s])
+		}
+		return nil
+	})
+	return done
+}
+
 // signal wakes a writer waiting for room.
 func (o *outbox) signal() {
 	select {

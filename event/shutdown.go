@@ -37,7 +37,8 @@ func (d *Delivery) Close() error {
 	return err
 }
 
-// Shutdown stores what is queued, gives the sinks up to 2 s to deliver it,
+// Shutdown stores what is queued, gives the sinks up to 2 s to deliver it
+// (not waiting for a sink whose last attempt failed),
 // stops them and closes the outbox; what is undelivered stays there for the
 // next run. It returns within about 10 s even when the disk is full (it
 // waits up to 4 s for the disk, then counts what it could not store as
@@ -65,8 +66,9 @@ func (d *Delivery) shutdown() (ShutdownReport, error) {
 		<-d.writeDone
 	}
 	flush.Stop()
+	// A failing sink is not waited for: it stays behind for the next run.
 	for deadline := time.Now().Add(drainTimeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if n, _ := d.box.depth(); n == 0 {
+		if d.box.drained() {
 			break
 		}
 	}
