@@ -13,8 +13,8 @@ bash scripts/camclips.sh "$VIGIL_CAMCLIPS"
 go test -p 1 -count=1 -timeout 30m ./...
 # The race detector on every package: about 5 minutes on 2 shared cores
 # (engine 100 s, bench 75 s, the rest under 30 s each), measured when it
-# replaced the sched/ingest/event-only run.
-go test -count=1 -race -timeout 20m ./...
+# replaced the sched/ingest/event-only run; one package at a time, as above.
+go test -p 1 -count=1 -race -timeout 20m ./...
 # The scored replay of the shipped scenarios, through the CLI (non-zero
 # exit on any failed scenario).
 go run ./cmd/vigil bench accuracy --scenarios bench/scenarios
