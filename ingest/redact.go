@@ -2,37 +2,15 @@ package ingest
 
 import (
 	"errors"
-	"net/url"
 	"strings"
+
+	"github.com/vigil-video/vigil/redact"
 )
 
-// secretQueryKeys are query parameters some cameras take credentials in.
-var secretQueryKeys = []string{"user", "pass", "pwd", "password", "token", "auth", "key", "secret", "signature"}
-
-// RedactURL returns raw without its credentials: the user info is removed
-// and query values whose names look like credentials are replaced. A URL that
-// does not parse is replaced by a placeholder rather than echoed.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<unparsable url>"
-	}
-	u.User = nil
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			lk := strings.ToLower(k)
-			for _, s := range secretQueryKeys {
-				if strings.Contains(lk, s) {
-					q.Set(k, "REDACTED")
-					break
-				}
-			}
-		}
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
-}
+// RedactURL returns raw without its credentials (redact.URL: the user info
+// removed, secret-looking query parameters masked, an unparsable URL never
+// echoed). One redactor serves every URL of the engine.
+func RedactURL(raw string) string { return redact.URL(raw) }
 
 // redactedError hides credentials that an error from the RTSP stack may
 // quote (a URL with user info, the password itself).
