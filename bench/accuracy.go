@@ -27,7 +27,8 @@ import (
 // scenarios directory.
 type Scenario struct {
 	Name string `yaml:"-"`
-	// Clip is the H.264/H.265 elementary stream, relative to the file.
+	// Clip is the H.264/H.265 recording (elementary stream or container),
+	// absolute or relative to the file.
 	Clip string `yaml:"clip"`
 	// FPS is the clip's frame rate.
 	FPS float64 `yaml:"fps"`
@@ -84,7 +85,9 @@ func LoadScenarios(dir string) ([]Scenario, error) {
 		if err := s.validate(); err != nil {
 			return nil, fmt.Errorf("scenario %s: %w", f, err)
 		}
-		s.Clip = filepath.Join(filepath.Dir(f), s.Clip)
+		if !filepath.IsAbs(s.Clip) {
+			s.Clip = filepath.Join(filepath.Dir(f), s.Clip)
+		}
 		out = append(out, s)
 	}
 	return out, nil
@@ -316,6 +319,11 @@ func score(s Scenario, base, stopped time.Time, evs []event.Event) ScenarioResul
 		}
 		switch ev.Type {
 		case event.TypeStart:
+			if d.FrameTime.Sub(base) > s.Length {
+				// Past the scenario's own length: the clip goes on (or
+				// loops) while longer scenarios play; it is not scored.
+				continue
+			}
 			byID[d.IncidentID] = len(r.Observed)
 			r.Observed = append(r.Observed, Observed{Kind: d.Kind, Zone: d.Zone, Cause: d.Cause,
 				Start: d.FrameTime.Sub(base), StartedAt: d.StartedAt.Sub(base), End: -1})

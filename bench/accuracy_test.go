@@ -108,3 +108,43 @@ func TestLoadScenariosErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestScenarioLengths: scenarios of different lengths play side by side;
+// each is scored over its own length only. The short one watches the
+// crossing clip before its object enters (at 10 s) and forbids motion: the
+// motion after its length, while the long one still plays, is not its
+// false alarm.
+func TestScenarioLengths(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time: 25 s")
+	}
+	dir := t.TempDir()
+	src, err := filepath.Abs("scenarios/crossing.h264")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(src, filepath.Join(dir, "crossing.h264")); err != nil {
+		t.Fatal(err)
+	}
+	for name, doc := range map[string]string{
+		"short.yaml": "clip: crossing.h264\nfps: 15\nlength: 8s\nforbid: [motion]\n",
+		"long.yaml":  "clip: crossing.h264\nfps: 15\nlength: 20s\nexpect:\n  - kind: motion\n    start: [10s, 11s]\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sc, err := LoadScenarios(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Accuracy(context.Background(), sc, AccuracyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	PrintAccuracy(&b, r)
+	if r.Failed != 0 {
+		t.Fatalf("%d scenarios failed:\n%s", r.Failed, b.String())
+	}
+}

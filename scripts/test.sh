@@ -14,10 +14,14 @@ go test -p 1 -count=1 -timeout 30m ./...
 # The race detector on every package: about 5 minutes on 2 shared cores
 # (engine 100 s, bench 75 s, the rest under 30 s each), measured when it
 # replaced the sched/ingest/event-only run; one package at a time, as above.
-go test -p 1 -count=1 -race -timeout 20m ./...
+# -short skips the real-time replays whose rates the detector's slowdown
+# would distort (they run above).
+go test -p 1 -short -count=1 -race -timeout 20m ./...
 # The scored replay of the shipped scenarios, through the CLI (non-zero
 # exit on any failed scenario).
 go run ./cmd/vigil bench accuracy --scenarios bench/scenarios
+# Real footage (vtest.avi as camera substreams, from .cache/camclips).
+go run ./cmd/vigil bench accuracy --scenarios bench/scenarios/real
 # Short fuzz runs, counted in executions (about 10 s each here): a
 # duration-based -fuzztime can fail with "context deadline exceeded" at its
 # end, a race in Go 1.26's fuzz coordinator (go.dev/issue/75804, fixed in
