@@ -13,6 +13,7 @@
 #   main-motion.{h264,h265}  1920x1080 15 fps ~4 Mbps, same timeline,
 #                            4 slices per picture (H.264)
 #   main-static.{h264,h265}  1920x1080 15 fps ~4 Mbps, still
+#   sub-tamper.h264          640x360: still, covered 8-13 s, defocused 21-26 s
 # H.264 carries AUD and SEI NAL units. Each clip also comes remuxed as
 # NAME.CODEC.mkv (timestamps in the container, for GStreamer's RTSP
 # server and the container inputs of bench). Clips already present are kept
@@ -69,6 +70,19 @@ make() {
 	done
 }
 
+# sub-tamper.h264: the still view (32 s), covered (black) from 8 s to 13 s
+# and out of focus from 21 s to 26 s: tamper on real footage.
+tamper() {
+	local f="$out/sub-tamper.h264"
+	[ -s "$f" ] && return
+	ffmpeg -nostdin -loglevel error -y -i "$src" -filter_complex \
+		"[0:v]trim=start_frame=0:end_frame=1,loop=loop=319:size=1,setpts=N/10/TB,fps=25,scale=640:360,gblur=sigma=12:enable='between(t,21,26)',drawbox=color=black@0.97:t=fill:enable='between(t,8,13)',noise=alls=6:allf=t,format=yuv420p" \
+		-c:v libx264 -preset veryfast -profile:v main -bf 0 -g 50 -keyint_min 50 -sc_threshold 0 \
+		-b:v 500k -maxrate 625k -bufsize 1000k -x264-params aud=1 -f h264 "$f.tmp"
+	mv "$f.tmp" "$f"
+}
+
+tamper
 make sub-motion 25 640 360 1 500
 make sub-static 25 640 360 0 500
 make main-motion 15 1920 1080 1 4000
