@@ -6,8 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/sched"
 )
@@ -206,17 +204,7 @@ func (c *camera) startStall(now, since time.Time, cause string) {
 		return
 	}
 	h.since = since
-	inc := &event.Incident{
-		IncidentID:      uuid.Must(uuid.NewV7()).String(),
-		Camera:          c.id,
-		Kind:            KindAnalysisStalled,
-		Cause:           cause,
-		StartedAt:       since.UTC(),
-		FrameTime:       now.UTC(),
-		FrameTimeSource: event.TimeReceipt,
-		Score:           1,
-		Boxes:           [][4]float64{},
-	}
+	inc := c.healthIncident(KindAnalysisStalled, cause, since, now)
 	h.incident = inc
 	ev := event.New(event.TypeStart, *inc, now)
 	h.mu.Unlock()

@@ -75,7 +75,7 @@ type Engine struct {
 	http     *http.Server
 	listener net.Listener
 	httpDone chan struct{}
-	watch    *watch // the analysis health check, from Start
+	watch    *watch    // the analysis health check, from Start
 	web      *webGuard // nil without web_config_file
 	closed   bool
 

@@ -24,6 +24,23 @@ type offline struct {
 	closed   bool
 }
 
+// healthIncident returns a new incident about the camera's own health
+// (camera_offline, analysis_stalled): no picture, so no box; the times are
+// the host's; its id is a UUIDv7 like the analyzer's incidents.
+func (c *camera) healthIncident(kind, cause string, since, now time.Time) *event.Incident {
+	return &event.Incident{
+		IncidentID:      uuid.Must(uuid.NewV7()).String(),
+		Camera:          c.id,
+		Kind:            kind,
+		Cause:           cause,
+		StartedAt:       since.UTC(),
+		FrameTime:       now.UTC(),
+		FrameTimeSource: event.TimeReceipt,
+		Score:           1,
+		Boxes:           [][4]float64{},
+	}
+}
+
 // markDown records that video stopped at since for reason, arming the
 // grace timer on the first transition.
 func (c *camera) markDown(since time.Time, reason string) {
@@ -62,17 +79,7 @@ func (c *camera) offlineDue(gen uint64) {
 		cause = "unreachable"
 	}
 	now := time.Now().UTC()
-	inc := &event.Incident{
-		IncidentID:      uuid.NewString(),
-		Camera:          c.id,
-		Kind:            KindCameraOffline,
-		Cause:           cause,
-		StartedAt:       o.since.UTC(),
-		FrameTime:       now,
-		FrameTimeSource: event.TimeReceipt,
-		Score:           1,
-		Boxes:           [][4]float64{},
-	}
+	inc := c.healthIncident(KindCameraOffline, cause, o.since, now)
 	o.incident = inc
 	ev := event.New(event.TypeStart, *inc, now)
 	c.mu.Unlock()
