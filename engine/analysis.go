@@ -145,7 +145,10 @@ func (c *camera) checkAnalysis(now time.Time) {
 		last = flowSince // a new stream is judged from its start
 	}
 	if now.Sub(last) > bound {
-		was := h.ago(now, bound)
+		// The cause is what the last seconds show, not the whole gap:
+		// pictures decoded but skipped by the analysis rate just before
+		// the stall must not read as "decoded, not due".
+		was := h.ago(now, 2*watchPeriod)
 		c.startStall(now, last, diagnose(was, cur))
 		return
 	}
