@@ -68,8 +68,8 @@ func TestReadyz(t *testing.T) {
 
 // TestOutboxReadyCheck: the readiness check wired by Run passes on a real
 // open outbox and names the outbox once its file cannot be written (here:
-// deleted under the running delivery); a delivery with its own Ready
-// method is asked instead.
+// deleted under the running delivery, which has written nothing, so its
+// own Ready is still nil); a delivery's own Ready error is reported first.
 func TestOutboxReadyCheck(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "outbox.db")
 	d, err := event.Open(event.DeliveryConfig{Outbox: event.OutboxConfig{Path: path}}, io.Discard, nil)

@@ -135,17 +135,23 @@ func Run(ctx context.Context, o RunOptions) (err error) {
 const minOutboxFree = 1 << 20
 
 // outboxReady is the readiness check of event delivery: the delivery's own
-// Ready method when it has one; else a best-effort check from outside that
-// the outbox file (path, or event.OutboxConfig's default) can be written
-// and its filesystem has at least minOutboxFree bytes free.
+// Ready method when it has one (did the last outbox write fail?), then a
+// best-effort check from outside that the outbox file (path, or
+// event.OutboxConfig's default) can be written and its filesystem has at
+// least minOutboxFree bytes free. The second catches a full or lost disk
+// before an event is refused, which on quiet cameras may be a long time.
 func outboxReady(d any, path string) func() error {
+	own := func() error { return nil }
 	if r, ok := d.(interface{ Ready() error }); ok {
-		return r.Ready
+		own = r.Ready
 	}
 	if path == "" {
 		path = "vigil-outbox.db" // event.OutboxConfig's default
 	}
 	return func() error {
+		if err := own(); err != nil {
+			return err
+		}
 		if err := syscall.Access(path, 2 /* W_OK */); err != nil {
 			return fmt.Errorf("outbox: %s cannot be written: %w", path, err)
 		}

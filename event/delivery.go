@@ -72,6 +72,10 @@ type Delivery struct {
 	closeOnce sync.Once
 	report    ShutdownReport
 	closeErr  error
+
+	// writeFailing is the outbox's last write error while writes fail, nil
+	// once one succeeds (Ready); written by writeLoop only.
+	writeFailing atomic.Pointer[error]
 }
 
 // Open opens the outbox, starts one goroutine per sink and redelivers what
@@ -223,6 +227,9 @@ func (d *Delivery) store(batch []Event) {
 				d.log.Info("outbox writable again", "failed_attempts", failures)
 			}
 			failures = 0
+			if d.writeFailing.Load() != nil {
+				d.writeFailing.Store(nil)
+			}
 		case errors.Is(err, errOutboxFull):
 			select {
 			case <-d.box.progress:
@@ -232,6 +239,7 @@ func (d *Delivery) store(batch []Event) {
 		default:
 			failures++
 			d.writeErr.Store(&err)
+			d.writeFailing.Store(&err)
 			if failures == 1 || failures%30 == 0 {
 				d.log.Error("outbox write failed; retrying", "events", len(batch), "attempts", failures, "error", err)
 			}
