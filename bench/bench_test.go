@@ -19,7 +19,7 @@ func TestOfflineOnShippedClip(t *testing.T) {
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Skip("ffmpeg not installed")
 	}
-	r, err := Offline(context.Background(), OfflineOptions{Clip: "sim/clips/motion.h264", Loops: 2, AnalysisFPS: 5})
+	r, err := Offline(context.Background(), OfflineOptions{Clip: "../sim/clips/motion.h264", Loops: 2, AnalysisFPS: 5})
 	if err != nil {
 		t.Fatal(err)
 	}

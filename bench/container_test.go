@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vigil-video/vigil/bench/sim"
+	"github.com/vigil-video/vigil/sim"
 	"github.com/vigil-video/vigil/decode"
 )
 
@@ -18,7 +18,7 @@ import (
 func TestContainerInputs(t *testing.T) {
 	dir := t.TempDir()
 	for _, raw := range []string{"motion.h264", "motion.h265"} {
-		src := filepath.Join("sim", "clips", raw)
+		src := filepath.Join("..", "sim", "clips", raw)
 		want, err := Offline(context.Background(), OfflineOptions{Clip: src, NoFFmpeg: true})
 		if err != nil {
 			t.Fatal(err)

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vigil-video/vigil/bench/sim"
+	"github.com/vigil-video/vigil/sim"
 )
 
 // LiveOptions are the settings of `vigil bench live`.

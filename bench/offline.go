@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/analyze"
-	"github.com/vigil-video/vigil/bench/sim"
+	"github.com/vigil-video/vigil/sim"
 	"github.com/vigil-video/vigil/decode"
 	"github.com/vigil-video/vigil/pipeline"
 )

@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/vigil-video/vigil/bench/sim"
+	"github.com/vigil-video/vigil/sim"
 	"github.com/vigil-video/vigil/event"
 )
 

@@ -108,7 +108,7 @@ func depacketizeSeeds(f testing.TB) [][]byte {
 		file  string
 		h265  bool
 		nalus int
-	}{{"../bench/sim/clips/static.h264", false, 6}, {"../bench/sim/clips/motion.h265", true, 5}} {
+	}{{"../sim/clips/static.h264", false, 6}, {"../sim/clips/motion.h265", true, 5}} {
 		raw, err := os.ReadFile(c.file)
 		if err != nil {
 			f.Fatal(err)

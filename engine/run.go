@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/vigil-video/vigil/bench/sim"
+	"github.com/vigil-video/vigil/sim"
 	"github.com/vigil-video/vigil/event"
 )
 

@@ -17,7 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/vigil-video/vigil/bench/sim"
+	"github.com/vigil-video/vigil/sim"
 )
 
 // selfSigned returns a certificate for 127.0.0.1 and its PEM.

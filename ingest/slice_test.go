@@ -7,7 +7,7 @@ import (
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 
-	"github.com/vigil-video/vigil/bench/sim"
+	"github.com/vigil-video/vigil/sim"
 	"github.com/vigil-video/vigil/ingest"
 )
 
@@ -79,7 +79,7 @@ func TestSliceQPFollowsRateControl(t *testing.T) {
 
 // TestSliceQPOnShippedClip: every access unit of the shipped clip parses.
 func TestSliceQPOnShippedClip(t *testing.T) {
-	clip, err := sim.LoadClip("../bench/sim/clips/motion.h264", 25)
+	clip, err := sim.LoadClip("../sim/clips/motion.h264", 25)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestSliceQPOnShippedClip(t *testing.T) {
 
 // FuzzSliceQP: garbage never panics.
 func FuzzSliceQP(f *testing.F) {
-	clip, err := sim.LoadClip("../bench/sim/clips/motion.h264", 25)
+	clip, err := sim.LoadClip("../sim/clips/motion.h264", 25)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func FuzzSliceQP(f *testing.F) {
 }
 
 func BenchmarkSliceQP(b *testing.B) {
-	clip, err := sim.LoadClip("../bench/sim/clips/motion.h264", 25)
+	clip, err := sim.LoadClip("../sim/clips/motion.h264", 25)
 	if err != nil {
 		b.Fatal(err)
 	}
