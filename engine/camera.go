@@ -56,7 +56,6 @@ type camera struct {
 	// worker side
 	ladder        *sched.Ladder
 	dropsSeen     uint64
-	openIncidents map[string]bool
 	evidence      map[string][]event.Evidence // by incident id
 	workGen       uint64
 	pipe          *pipeline.Pipeline
@@ -83,7 +82,6 @@ func newCamera(e *Engine, cfg CameraConfig) (*camera, error) {
 	}
 	c.pipe = pipe
 	c.gate = newGate(cfg.DecodeMode, newActivity(cfg), cfg.QueueFrames, max(cfg.QueueBytes/4, 256<<10))
-	c.openIncidents = map[string]bool{}
 	c.evidence = map[string][]event.Evidence{}
 	c.snapReq = make(chan chan snapResult, 8)
 	c.ladder = sched.NewLadder(sched.LadderConfig{})
@@ -218,14 +216,11 @@ func (c *camera) process(u sched.Unit) {
 	c.keepShots(r.Shots)
 	for _, tr := range r.Transitions {
 		c.emit(tr, r.Now, frameTime, src)
-		switch tr.Phase {
-		case analyze.PhaseStart:
-			c.openIncidents[tr.IncidentID] = true
-		case analyze.PhaseEnd:
-			delete(c.openIncidents, tr.IncidentID)
-		}
 	}
-	c.gate.incidentOpen.Store(len(c.openIncidents) > 0 || c.pipe.Active())
+	// The analyzer alone knows whether it follows something that needs
+	// every frame (motion, zones); a tamper incident does not, so a covered
+	// camera goes back to keyframes in mode auto.
+	c.gate.analysisActive.Store(c.pipe.Active())
 }
 
 // observeLoad feeds the overload ladder after each unit and applies its

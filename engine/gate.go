@@ -38,9 +38,10 @@ type gate struct {
 
 	// keyframesOnly is set by the overload ladder's lowest step.
 	keyframesOnly atomic.Bool
-	// incidentOpen is set by the worker while an incident is open: the gate
+	// analysisActive is set by the worker while the analyzer follows
+	// motion or a zone (analyze.Camera.Active, the one source): the gate
 	// stays awake until it ends.
-	incidentOpen atomic.Bool
+	analysisActive atomic.Bool
 
 	awake   atomic.Bool
 	wakeups atomic.Uint64
@@ -125,7 +126,7 @@ func (g *gate) route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
 		g.clear()
 		g.broken = !au.Key
 	}
-	wantAwake := active || g.incidentOpen.Load()
+	wantAwake := active || g.analysisActive.Load()
 	if g.awake.Load() {
 		if !wantAwake {
 			g.awake.Store(false)

@@ -86,7 +86,7 @@ func TestGateModes(t *testing.T) {
 	})
 	t.Run("auto_open_incident_keeps_it_awake", func(t *testing.T) {
 		g := newGate(ModeAuto, &scriptedActivity{active: func(i int) bool { return i == 3 }}, 100, 1<<20)
-		got := runGate(g, 30, gop, func(i int) { g.incidentOpen.Store(i >= 3 && i < 22) })
+		got := runGate(g, 30, gop, func(i int) { g.analysisActive.Store(i >= 3 && i < 22) })
 		checkChain(t, got, gop)
 		for i := 3; i < 22; i++ {
 			if !containsInt(got, i) {
