@@ -17,9 +17,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/vigil-video/vigil/sim"
 	"github.com/vigil-video/vigil/engine"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/sim"
 )
 
 // Scenario is one scored replay: a clip, the camera settings to run it

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vigil-video/vigil/sim"
 	"github.com/vigil-video/vigil/decode"
+	"github.com/vigil-video/vigil/sim"
 )
 
 // TestContainerInputs: the same clip as a raw stream and remuxed by ffmpeg

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/analyze"
-	"github.com/vigil-video/vigil/sim"
 	"github.com/vigil-video/vigil/decode"
 	"github.com/vigil-video/vigil/pipeline"
+	"github.com/vigil-video/vigil/sim"
 )
 
 // OfflineOptions are the settings of `vigil bench offline`.

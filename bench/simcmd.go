@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/vigil-video/vigil/sim"
 	"github.com/vigil-video/vigil/engine"
+	"github.com/vigil-video/vigil/sim"
 )
 
 // SimOptions are the settings of `vigil sim`.

@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-video/vigil/sim"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/sim"
 )
 
 // TestAPIAgainstSimulator: the HTTP API of an engine pulling simulated

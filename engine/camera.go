@@ -54,13 +54,13 @@ type camera struct {
 	snapReq chan chan snapResult // served by the worker after an analysis
 
 	// worker side
-	ladder        *sched.Ladder
-	dropsSeen     uint64
-	evidence      map[string][]event.Evidence // by incident id
-	workGen       uint64
-	pipe          *pipeline.Pipeline
-	fpsStart      time.Time
-	fpsAnalyzed   int
+	ladder      *sched.Ladder
+	dropsSeen   uint64
+	evidence    map[string][]event.Evidence // by incident id
+	workGen     uint64
+	pipe        *pipeline.Pipeline
+	fpsStart    time.Time
+	fpsAnalyzed int
 
 	flowing      atomic.Bool  // video flows in the current stream (ingest side)
 	n            counts       // running totals for the analysis health check

@@ -13,8 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/vigil-video/vigil/sim"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/sim"
 )
 
 // collector is a Publisher that keeps every event.

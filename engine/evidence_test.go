@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-video/vigil/sim"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/sim"
 )
 
 // TestEvidenceSnapshots: a motion incident's start event references a

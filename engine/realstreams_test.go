@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-video/vigil/sim"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/sim"
 )
 
 // camClipsDir returns the directory of the camera-realistic clips made

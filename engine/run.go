@@ -12,8 +12,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/vigil-video/vigil/sim"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/sim"
 )
 
 // RunOptions are the settings of `vigil run`.

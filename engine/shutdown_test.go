@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-video/vigil/sim"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/sim"
 )
 
 // TestShutdownEndsOpenIncidents: Run (what `vigil run` does) is stopped

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -18,8 +19,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/vigil-video/vigil/sim"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/sim"
 )
 
 // syncBuffer is a goroutine-safe log sink.
@@ -60,7 +61,7 @@ func startEngine(t *testing.T, cams ...CameraConfig) (*Engine, *collector, *sync
 	logs := &syncBuffer{}
 	var w interface{ Write([]byte) (int, error) } = logs
 	if testing.Verbose() {
-		w = multiWriter{logs, os.Stderr}
+		w = io.MultiWriter(logs, os.Stderr)
 	}
 	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	events := &collector{}
@@ -73,15 +74,6 @@ func startEngine(t *testing.T, cams ...CameraConfig) (*Engine, *collector, *sync
 	}
 	t.Cleanup(func() { e.Close() })
 	return e, events, logs
-}
-
-type multiWriter []interface{ Write([]byte) (int, error) }
-
-func (m multiWriter) Write(p []byte) (int, error) {
-	for _, w := range m {
-		w.Write(p) //nolint:errcheck // test logs
-	}
-	return len(p), nil
 }
 
 func (e *Engine) statusOf(t *testing.T, id string) CameraStatus {

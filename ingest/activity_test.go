@@ -7,8 +7,8 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
 
-	"github.com/vigil-video/vigil/sim"
 	"github.com/vigil-video/vigil/ingest"
+	"github.com/vigil-video/vigil/sim"
 )
 
 // activityOn runs the activity signal over a clip (looped twice, as a

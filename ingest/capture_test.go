@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-video/vigil/sim"
 	"github.com/vigil-video/vigil/ingest"
+	"github.com/vigil-video/vigil/sim"
 )
 
 // auRecorder is a Handler keeping the capture and receipt times of the

@@ -102,7 +102,6 @@ type Session struct {
 	status Status
 
 	packetsLost     atomic.Uint64
-	bytesReceived   atomic.Uint64
 	jitterNano      atomic.Int64
 	bitrateBits     atomic.Uint64 // float64 bits
 	keyIntervalNano atomic.Int64
@@ -230,9 +229,6 @@ func (s *Session) Status() Status {
 	return s.status
 }
 
-// PacketsLost returns the RTP packets lost over the session's life.
-func (s *Session) PacketsLost() uint64 { return s.packetsLost.Load() }
-
 func (s *Session) setState(st State, reason string, err error) {
 	err = redactError(err, s.secrets...)
 	s.mu.Lock()
@@ -263,7 +259,7 @@ func (s *Session) run() {
 		}
 		reason := classify(err)
 		err = redactError(err, s.secrets...)
-		if reason == ReasonUnsupported || reason == ReasonBadURL {
+		if reason == ReasonUnsupported {
 			s.log.Error("camera failed", "reason", reason, "error", err)
 			s.setState(StateFailed, reason, err)
 			<-s.ctx.Done()

@@ -7,8 +7,8 @@ import (
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 
-	"github.com/vigil-video/vigil/sim"
 	"github.com/vigil-video/vigil/ingest"
+	"github.com/vigil-video/vigil/sim"
 )
 
 // encode makes a small H.264 clip with ffmpeg's libx264 and the given

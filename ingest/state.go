@@ -45,5 +45,4 @@ const (
 	ReasonClosed      = "closed"      // the server ended the session
 	ReasonBadStream   = "bad_stream"  // RTSP error status, bad SDP
 	ReasonUnsupported = "unsupported" // no H.264 or H.265 video (failed)
-	ReasonBadURL      = "bad_url"     // the URL cannot be used (failed)
 )

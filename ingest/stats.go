@@ -13,8 +13,6 @@ import (
 type Stats struct {
 	// PacketsLost counts RTP packets missing from the sequence.
 	PacketsLost uint64
-	// BytesReceived counts RTP payload bytes of the video stream.
-	BytesReceived uint64
 	// Jitter is the RFC 3550 interarrival jitter of the current stream.
 	Jitter time.Duration
 	// Bitrate is the video payload rate over the last full second, in bits/s.
@@ -34,7 +32,6 @@ type Stats struct {
 func (s *Session) Stats() Stats {
 	return Stats{
 		PacketsLost:      s.packetsLost.Load(),
-		BytesReceived:    s.bytesReceived.Load(),
 		Jitter:           time.Duration(s.jitterNano.Load()),
 		Bitrate:          math.Float64frombits(s.bitrateBits.Load()),
 		KeyframeInterval: time.Duration(s.keyIntervalNano.Load()),

@@ -88,7 +88,6 @@ func (s *Session) stream() (streamed bool, err error) {
 	var discSeen uint64
 	s.clockOffsetNano.Store(0)
 	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
-		s.bytesReceived.Add(uint64(len(pkt.Payload)))
 		st.packet(pkt, time.Now())
 		au, ok := dp.Packet(pkt)
 		if !ok {

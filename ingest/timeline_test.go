@@ -113,4 +113,3 @@ func TestFragmentedKeyframesFirst(t *testing.T) {
 		}
 	}
 }
-

@@ -83,13 +83,6 @@ func (q *Queue) Len() int {
 	return q.n
 }
 
-// Bytes returns the bytes of units waiting.
-func (q *Queue) Bytes() int {
-	q.pool.mu.Lock()
-	defer q.pool.mu.Unlock()
-	return q.bytes
-}
-
 // Push adds a unit, or drops it when the queue or the pool is full, or while
 // the queue is skipping to the next keyframe. It never blocks on processing.
 // It reports whether the unit was accepted.
