@@ -1,5 +1,7 @@
 // Package event defines vigil's incident events (CloudEvents 1.0, structured
-// JSON) and writes them to their consumers.
+// JSON; the data is described by schema/incident-v1.json and the whole
+// event by schema/incident-event-v1.json) and writes them to their
+// consumers.
 package event
 
 import (
@@ -18,6 +20,10 @@ const (
 // SchemaVersion is the version of the data schema (schema/incident-v1.json);
 // it changes when a field changes meaning or goes away, never for an addition.
 const SchemaVersion = "1"
+
+// DataSchema is the dataschema attribute of every event: the JSON Schema
+// of its data, schema/incident-v1.json.
+const DataSchema = "https://vigil.dev/schema/incident/v" + SchemaVersion
 
 // Frame time sources: where Incident.FrameTime came from.
 const (
@@ -50,10 +56,19 @@ type Incident struct {
 	StartedAt time.Time  `json:"started_at"`
 	EndedAt   *time.Time `json:"ended_at,omitempty"`
 	// FrameTime is the capture time of the frame that triggered the event.
-	FrameTime       time.Time    `json:"frame_time"`
-	FrameTimeSource string       `json:"frame_time_source"`
-	Score           float64      `json:"score"`
-	Boxes           [][4]float64 `json:"boxes"`
+	FrameTime       time.Time `json:"frame_time"`
+	FrameTimeSource string    `json:"frame_time_source"`
+	// Score is the kind's measure (schema/incident-v1.json): a share of
+	// the frame 0..1 (motion, intrusion, tamper), people (person, crowd),
+	// seconds (loitering), 1 (camera_offline, analysis_stalled).
+	Score float64 `json:"score"`
+	// Boxes are [x, y, w, h] normalized to 0..1 of the frame.
+	Boxes [][4]float64 `json:"boxes"`
+	// FrameWidth and FrameHeight are the size in pixels of the picture
+	// the boxes are normalized to (the decoded stream); 0 when unknown.
+	// Sinks that speak pixels (frigate_compat) need them.
+	FrameWidth  int `json:"frame_width,omitempty"`
+	FrameHeight int `json:"frame_height,omitempty"`
 	// Zone names the zone of a zone-bound incident.
 	Zone string `json:"zone,omitempty"`
 	// Evidence lists snapshots of the incident.
@@ -83,7 +98,7 @@ func New(typ string, inc Incident, now time.Time) Event {
 		Subject:         inc.Camera,
 		Time:            now.UTC(),
 		DataContentType: "application/json",
-		DataSchema:      "https://vigil.dev/schema/incident/v" + SchemaVersion,
+		DataSchema:      DataSchema,
 		Data:            inc,
 	}
 }

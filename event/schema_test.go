@@ -1,139 +1,300 @@
 package event
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
-	"regexp"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// validate checks v against the subset of JSON Schema the published schema
-// uses: type, required, properties, additionalProperties, const, enum,
-// pattern, minLength, items, minItems, maxItems, minimum, maximum, format
-// date-time.
-func validate(schema map[string]any, v any, path string) error {
-	if c, ok := schema["const"]; ok && fmt.Sprint(c) != fmt.Sprint(v) {
-		return fmt.Errorf("%s: %v is not %v", path, v, c)
+const (
+	dataSchemaFile  = "../schema/incident-v1.json"
+	eventSchemaFile = "../schema/incident-event-v1.json"
+	eventSchemaURL  = "https://vigil.dev/schema/incident-event/v1"
+)
+
+// engineKinds are the incident kinds the engine raises (analyze's Kind*
+// and engine's KindCameraOffline, KindAnalysisStalled); each must have its
+// rule in the schema.
+var engineKinds = []string{"motion", "intrusion", "person", "crowd", "loitering", "tamper", "camera_offline", "analysis_stalled"}
+
+// compileSchemas compiles the published data and envelope schemas with
+// formats asserted. strict also forbids fields the data schema does not
+// name: the published schema leaves data open (version 1 gains fields, and
+// consumers ignore what they do not know), but the engine must not emit an
+// undocumented field.
+func compileSchemas(t *testing.T, strict bool) (data, envelope *jsonschema.Schema) {
+	t.Helper()
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	c.AssertContent()
+	docs := map[string]any{}
+	for _, f := range []string{dataSchemaFile, eventSchemaFile} {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		docs[f] = doc
 	}
-	if e, ok := schema["enum"].([]any); ok {
-		found := false
-		for _, x := range e {
-			found = found || fmt.Sprint(x) == fmt.Sprint(v)
-		}
-		if !found {
-			return fmt.Errorf("%s: %v not in %v", path, v, e)
-		}
+	d := docs[dataSchemaFile].(map[string]any)
+	if d["$id"] != DataSchema {
+		t.Fatalf("%s: $id %v, but events carry dataschema %s", dataSchemaFile, d["$id"], DataSchema)
 	}
-	switch t := schema["type"]; t {
-	case "object":
-		m, ok := v.(map[string]any)
-		if !ok {
-			return fmt.Errorf("%s: not an object", path)
-		}
-		for _, r := range schema["required"].([]any) {
-			if _, ok := m[r.(string)]; !ok {
-				return fmt.Errorf("%s: %s is required", path, r)
-			}
-		}
-		props, _ := schema["properties"].(map[string]any)
-		for k, x := range m {
-			ps, ok := props[k].(map[string]any)
-			if !ok {
-				if schema["additionalProperties"] == false {
-					return fmt.Errorf("%s: %s is not in the schema", path, k)
-				}
-				continue
-			}
-			if err := validate(ps, x, path+"."+k); err != nil {
-				return err
-			}
-		}
-	case "array":
-		a, ok := v.([]any)
-		if !ok {
-			return fmt.Errorf("%s: not an array", path)
-		}
-		if n, ok := schema["minItems"].(float64); ok && float64(len(a)) < n {
-			return fmt.Errorf("%s: fewer than %g items", path, n)
-		}
-		if n, ok := schema["maxItems"].(float64); ok && float64(len(a)) > n {
-			return fmt.Errorf("%s: more than %g items", path, n)
-		}
-		if is, ok := schema["items"].(map[string]any); ok {
-			for i, x := range a {
-				if err := validate(is, x, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-					return err
-				}
-			}
-		}
-	case "string":
-		s, ok := v.(string)
-		if !ok {
-			return fmt.Errorf("%s: not a string", path)
-		}
-		if n, ok := schema["minLength"].(float64); ok && float64(len(s)) < n {
-			return fmt.Errorf("%s: shorter than %g", path, n)
-		}
-		if p, ok := schema["pattern"].(string); ok && !regexp.MustCompile(p).MatchString(s) {
-			return fmt.Errorf("%s: %q does not match %s", path, s, p)
-		}
-		if schema["format"] == "date-time" {
-			if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
-				return fmt.Errorf("%s: %q is not a date-time", path, s)
-			}
-		}
-	case "number":
-		f, ok := v.(float64)
-		if !ok {
-			return fmt.Errorf("%s: not a number", path)
-		}
-		if n, ok := schema["minimum"].(float64); ok && f < n {
-			return fmt.Errorf("%s: %g below %g", path, f, n)
-		}
-		if n, ok := schema["maximum"].(float64); ok && f > n {
-			return fmt.Errorf("%s: %g above %g", path, f, n)
+	if strict {
+		d["additionalProperties"] = false
+		ev := d["properties"].(map[string]any)["evidence"].(map[string]any)["items"].(map[string]any)
+		ev["additionalProperties"] = false
+	}
+	for f, doc := range docs {
+		id := doc.(map[string]any)["$id"].(string)
+		if err := c.AddResource(id, doc); err != nil {
+			t.Fatalf("%s: %v", f, err)
 		}
 	}
-	return nil
+	var err error
+	if data, err = c.Compile(DataSchema); err != nil {
+		t.Fatalf("%s: %v", dataSchemaFile, err)
+	}
+	if envelope, err = c.Compile(eventSchemaURL); err != nil {
+		t.Fatalf("%s: %v", eventSchemaFile, err)
+	}
+	return data, envelope
 }
 
-func TestEventsMatchThePublishedSchema(t *testing.T) {
-	raw, err := os.ReadFile("../schema/incident-v1.json")
+// instance turns a value into what the validator reads (numbers as
+// json.Number, so that 2 is an integer and 2.5 is not).
+func instance(t *testing.T, v any) any {
+	t.Helper()
+	b, err := json.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var schema map[string]any
-	if err := json.Unmarshal(raw, &schema); err != nil {
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if schema["$id"] != "https://vigil.dev/schema/incident/v"+SchemaVersion {
-		t.Fatalf("schema $id %v does not match SchemaVersion %s", schema["$id"], SchemaVersion)
+	return inst
+}
+
+// everyKind returns start, update and end events of every kind and cause
+// the engine raises, built the way the engine builds them.
+func everyKind() []Event {
+	t0 := time.Date(2026, 11, 22, 21, 4, 4, 600e6, time.UTC)
+	t1, t2 := t0.Add(500*time.Millisecond), t0.Add(9*time.Second)
+	type inc struct {
+		kind, cause, zone string
+		scores            [3]float64 // start, update, end
+		boxes             [][4]float64
 	}
-	now := time.Now()
-	end := now.Add(time.Second)
-	good := []Event{
-		New(TypeStart, Incident{IncidentID: "i1", Camera: "north-gate", Kind: "motion", StartedAt: now, FrameTime: now,
-			FrameTimeSource: TimeRTCP, Score: 0.2, Boxes: [][4]float64{{0.1, 0.2, 0.3, 0.4}}}, now),
-		New(TypeEnd, Incident{IncidentID: "i1", Camera: "north-gate", Kind: "camera_offline", Cause: "stalled",
-			StartedAt: now, EndedAt: &end, FrameTime: end, FrameTimeSource: TimeReceipt, Score: 1, Boxes: [][4]float64{},
-			Zone: "gate", Evidence: []Evidence{{Role: "start", Path: "/var/lib/vigil/x.jpg"}}}, end),
+	people := [][4]float64{{0.41, 0.38, 0.12, 0.40}, {0.7, 0.3, 0.1, 0.35}}
+	moving := [][4]float64{{0.41, 0.38, 0.12, 0.20}}
+	var incs []inc
+	incs = append(incs,
+		inc{"motion", "", "", [3]float64{0.031, 0.2, 1}, moving},
+		inc{"intrusion", "", "yard", [3]float64{0.004, 0, 0.05}, moving},
+		inc{"person", "", "", [3]float64{1, 2, 3}, people},
+		inc{"crowd", "", "square", [3]float64{4, 3, 7}, people},
+		inc{"loitering", "", "door", [3]float64{8, 8.4, 13.08}, moving},
+	)
+	for _, c := range []string{"covered", "defocus", "moved", "frozen"} {
+		incs = append(incs, inc{"tamper", c, "", [3]float64{0.88, 0.9, 1}, nil})
 	}
-	for _, ev := range good {
-		b, _ := json.Marshal(ev)
-		var v any
-		json.Unmarshal(b, &v) //nolint:errcheck
-		if err := validate(schema, v, "event"); err != nil {
-			t.Errorf("%s event: %v\n%s", ev.Type, err, b)
+	for _, c := range []string{"unreachable", "tls", "auth", "stalled", "timeout", "closed", "bad_stream", "unsupported"} {
+		incs = append(incs, inc{"camera_offline", c, "", [3]float64{1, 1, 1}, nil})
+	}
+	for _, c := range []string{"decode_errors", "no_pictures", "timestamps", "not_processed", "below_rate"} {
+		incs = append(incs, inc{"analysis_stalled", c, "", [3]float64{1, 1, 1}, nil})
+	}
+	var evs []Event
+	for i, x := range incs {
+		health := x.kind == "camera_offline" || x.kind == "analysis_stalled"
+		in := Incident{IncidentID: "0193a1b2-0000-7000-8000-00000000000" + string(rune('a'+i%6)), Camera: "north-gate.2",
+			Kind: x.kind, Cause: x.cause, Zone: x.zone, StartedAt: t0, FrameTime: t1, FrameTimeSource: TimeRTCP}
+		if health {
+			in.FrameTimeSource = TimeReceipt
+		} else {
+			in.FrameWidth, in.FrameHeight = 1920, 1080
+		}
+		for phase, typ := range []string{TypeStart, TypeUpdate, TypeEnd} {
+			in := in
+			in.Score, in.Boxes = x.scores[phase], x.boxes
+			switch typ {
+			case TypeStart:
+				if !health {
+					in.Evidence = []Evidence{{Role: "start", Path: "north-gate.2/0193a1b2-0000-7000-8000-000000000001-start.jpg"}}
+				}
+			case TypeUpdate:
+				if !health {
+					in.Evidence = []Evidence{{Role: "best", JPEGBase64: "/9j/4AAQSkZJRgABAQ=="}}
+				}
+			case TypeEnd:
+				in.EndedAt, in.Boxes = &t2, nil
+			}
+			evs = append(evs, New(typ, in, t1))
 		}
 	}
-	// And the validator rejects what the schema forbids.
-	bad := New("vigil.incident.nope", Incident{Camera: "x", Kind: "motion", FrameTimeSource: "guess", Score: 2}, now)
-	b, _ := json.Marshal(bad)
-	var v any
-	json.Unmarshal(b, &v) //nolint:errcheck
-	if err := validate(schema, v, "event"); err == nil {
-		t.Error("a malformed event validated")
+	return evs
+}
+
+// TestEventsMatchThePublishedSchema validates events of every kind and
+// cause, and the real events of the scored replay, against the published
+// JSON Schemas with a real validator; and checks that the schemas reject
+// what they must.
+func TestEventsMatchThePublishedSchema(t *testing.T) {
+	data, envelope := compileSchemas(t, true)
+	check := func(t *testing.T, ev Event) {
+		t.Helper()
+		if err := envelope.Validate(instance(t, ev)); err != nil {
+			b, _ := json.Marshal(ev)
+			t.Errorf("%s %s/%s event:\n%v\n%s", ev.Type, ev.Data.Kind, ev.Data.Cause, err, b)
+		}
+		if err := data.Validate(instance(t, ev.Data)); err != nil {
+			t.Errorf("%s %s data: %v", ev.Type, ev.Data.Kind, err)
+		}
 	}
+
+	t.Run("every kind", func(t *testing.T) {
+		seen := map[string]bool{}
+		for _, ev := range everyKind() {
+			seen[ev.Data.Kind] = true
+			check(t, ev)
+		}
+		for _, k := range engineKinds {
+			if !seen[k] {
+				t.Errorf("no %s event was built", k)
+			}
+		}
+	})
+
+	t.Run("replayed through the engine", func(t *testing.T) {
+		// Real events: event/testdata/replay/gen ran the shipped scenarios
+		// and health faults through the simulator and the engine.
+		f, err := os.Open("testdata/replay/events.jsonl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		seen := map[string]int{}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var ev Event
+			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+				t.Fatal(err)
+			}
+			seen[ev.Data.Kind]++
+			// The stored line as written, not re-encoded: what consumers got.
+			inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(sc.Bytes()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := envelope.Validate(inst); err != nil {
+				t.Errorf("replayed %s %s event:\n%v\n%s", ev.Type, ev.Data.Kind, err, sc.Bytes())
+			}
+		}
+		if err := sc.Err(); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range engineKinds {
+			if seen[k] == 0 {
+				t.Errorf("the replay has no %s event (regenerate it: go run ./event/testdata/replay/gen)", k)
+			}
+		}
+	})
+
+	t.Run("every kind has its rule", func(t *testing.T) {
+		raw, _ := os.ReadFile(dataSchemaFile)
+		for _, k := range engineKinds {
+			if !bytes.Contains(raw, []byte(`"`+k+`"`)) {
+				t.Errorf("%s: no rule names kind %s", dataSchemaFile, k)
+			}
+		}
+	})
+
+	// Each case breaks one valid event; the published (open) schema must
+	// reject it.
+	_, pubEnvelope := compileSchemas(t, false)
+	base := func(kind string) Event {
+		for _, ev := range everyKind() {
+			if ev.Data.Kind == kind && ev.Type == TypeUpdate {
+				return ev
+			}
+		}
+		t.Fatalf("no %s event", kind)
+		return Event{}
+	}
+	bad := []struct {
+		name  string
+		event func() any
+	}{
+		{"motion score above 1", func() any { ev := base("motion"); ev.Data.Score = 1.5; return ev }},
+		{"tamper score above 1", func() any { ev := base("tamper"); ev.Data.Score = 3; return ev }},
+		{"tamper without cause", func() any { ev := base("tamper"); ev.Data.Cause = ""; return ev }},
+		{"tamper with an unknown cause", func() any { ev := base("tamper"); ev.Data.Cause = "painted"; return ev }},
+		{"person count not whole", func() any { ev := base("person"); ev.Data.Score = 2.5; return ev }},
+		{"crowd without zone", func() any { ev := base("crowd"); ev.Data.Zone = ""; return ev }},
+		{"loitering without zone", func() any { ev := base("loitering"); ev.Data.Zone = ""; return ev }},
+		{"intrusion without zone", func() any { ev := base("intrusion"); ev.Data.Zone = ""; return ev }},
+		{"negative loitering seconds", func() any { ev := base("loitering"); ev.Data.Score = -1; return ev }},
+		{"camera_offline score not 1", func() any { ev := base("camera_offline"); ev.Data.Score = 0.5; return ev }},
+		{"camera_offline unknown cause", func() any { ev := base("camera_offline"); ev.Data.Cause = "gone"; return ev }},
+		{"analysis_stalled without cause", func() any { ev := base("analysis_stalled"); ev.Data.Cause = ""; return ev }},
+		{"box outside the frame", func() any { ev := base("motion"); ev.Data.Boxes = [][4]float64{{0.5, 0.5, 1.2, 0.1}}; return ev }},
+		{"frame_width without frame_height", func() any { ev := base("motion"); ev.Data.FrameHeight = 0; return ev }},
+		{"evidence without path or image", func() any {
+			ev := base("motion")
+			ev.Data.Evidence = []Evidence{{Role: "best"}}
+			return ev
+		}},
+		{"evidence path outside the directory", func() any {
+			ev := base("motion")
+			ev.Data.Evidence = []Evidence{{Role: "start", Path: "../etc/passwd"}}
+			return ev
+		}},
+		{"evidence not base64", func() any {
+			ev := base("motion")
+			ev.Data.Evidence = []Evidence{{Role: "start", JPEGBase64: "not base64!"}}
+			return ev
+		}},
+		{"unknown event type", func() any { ev := base("motion"); ev.Type = "vigil.incident.nope"; return ev }},
+		{"unknown frame time source", func() any { ev := base("motion"); ev.Data.FrameTimeSource = "guess"; return ev }},
+		{"dataschema elsewhere", func() any { ev := base("motion"); ev.DataSchema = "https://example.com/x"; return ev }},
+		{"time not a date-time", func() any {
+			b, _ := json.Marshal(base("motion"))
+			return json.RawMessage(strings.Replace(string(b), `"time":"`, `"time":"yesterday `, 1))
+		}},
+		{"no data", func() any {
+			var m map[string]any
+			b, _ := json.Marshal(base("motion"))
+			json.Unmarshal(b, &m) //nolint:errcheck
+			delete(m, "data")
+			return m
+		}},
+	}
+	for _, c := range bad {
+		t.Run("rejects "+c.name, func(t *testing.T) {
+			if err := pubEnvelope.Validate(instance(t, c.event())); err == nil {
+				t.Errorf("the published schema accepts an event with %s", c.name)
+			}
+		})
+	}
+	t.Run("strict rejects an undocumented field", func(t *testing.T) {
+		b, _ := json.Marshal(base("motion"))
+		odd := json.RawMessage(strings.Replace(string(b), `"data":{`, `"data":{"confidence":0.5,`, 1))
+		if err := envelope.Validate(instance(t, odd)); err == nil {
+			t.Error("an event with an undocumented data field validates against the strict schema")
+		}
+		if err := pubEnvelope.Validate(instance(t, odd)); err != nil {
+			t.Errorf("the published schema must let version 1 gain fields: %v", err)
+		}
+	})
 }
