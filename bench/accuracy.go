@@ -17,6 +17,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/engine"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/sim"
@@ -233,7 +234,7 @@ func Accuracy(ctx context.Context, scenarios []Scenario, o AccuracyOptions) (*Ac
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := engine.ParseConfig(b)
+	cfg, err := config.Parse(b)
 	if err != nil {
 		return nil, fmt.Errorf("scenario camera settings: %w", err)
 	}
@@ -286,7 +287,7 @@ func Accuracy(ctx context.Context, scenarios []Scenario, o AccuracyOptions) (*Ac
 
 	res := &AccuracyResult{DecodeMode: o.DecodeMode}
 	if res.DecodeMode == "" {
-		res.DecodeMode = engine.DefaultCamera().DecodeMode
+		res.DecodeMode = config.DefaultCamera().DecodeMode
 	}
 	for _, s := range scenarios {
 		base := srv.RunStart(s.Name)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/sim"
 )
@@ -22,7 +23,7 @@ func TestAnalysisStallAlarm(t *testing.T) {
 		sim.Camera{Path: "blank", Clip: clip(t, "static")},
 		sim.Camera{Path: "fine", Clip: clip(t, "static")},
 	)
-	var cams []CameraConfig
+	var cams []config.Camera
 	for _, id := range []string{"frozen", "blank", "fine"} {
 		c := fastCamera(id, srv.URL(id))
 		c.StallTimeout = 30 * time.Second // the stream does not stop: ingest must not see a stall

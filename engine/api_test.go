@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/sim"
 )
@@ -42,8 +43,8 @@ func TestAPIAgainstSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	cfg := Config{Listen: "127.0.0.1:0", Cameras: []CameraConfig{cameraConfig("moving", withCreds("moving")), cameraConfig("still", withCreds("still"))}}
-	cfg.applyDefaults()
+	cfg := config.Config{Listen: "127.0.0.1:0", Cameras: []config.Camera{cameraConfig("moving", withCreds("moving")), cameraConfig("still", withCreds("still"))}}
+	cfg.SetDefaults()
 	e, err := New(cfg, Options{Logger: testLogger(t), Events: d, Incidents: d.Recent, Live: d.Live, Collectors: d.Collectors()})
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/analyze"
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/decode"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/ingest"
@@ -34,7 +35,7 @@ type auMeta struct {
 // camera's queue touches.
 type camera struct {
 	id  string
-	cfg CameraConfig
+	cfg config.Camera
 	log *slog.Logger
 	e   *Engine
 
@@ -74,9 +75,9 @@ type camera struct {
 	off       offline
 }
 
-func newCamera(e *Engine, cfg CameraConfig) (*camera, error) {
+func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	c := &camera{id: cfg.ID, cfg: cfg, e: e, log: e.log.With("camera", cfg.ID)}
-	pipe, err := pipeline.New(pipeline.Config{AnalysisWidth: cfg.AnalysisWidth, AnalysisFPS: cfg.AnalysisFPS, Analysis: cfg.analysis()})
+	pipe, err := pipeline.New(pipeline.Config{AnalysisWidth: cfg.AnalysisWidth, AnalysisFPS: cfg.AnalysisFPS, Analysis: cfg.Analysis()})
 	if err != nil {
 		return nil, fmt.Errorf("camera %q: motion: %w", cfg.ID, err)
 	}
@@ -85,7 +86,7 @@ func newCamera(e *Engine, cfg CameraConfig) (*camera, error) {
 	c.evidence = map[string][]event.Evidence{}
 	c.snapReq = make(chan chan snapResult, 8)
 	c.ladder = sched.NewLadder(sched.LadderConfig{})
-	sc := cfg.sessionConfig()
+	sc := cfg.SessionConfig()
 	sc.Logger = c.log
 	sc.StartDelay = ingest.Jitter(e.cfg.StartSpread)
 	sess, err := ingest.NewSession(sc, c)

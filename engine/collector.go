@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 var (
@@ -53,7 +55,7 @@ func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(jitterDesc, prometheus.GaugeValue, st.Jitter.Seconds(), cam.id)
 		ch <- prometheus.MustNewConstMetric(bitrateDesc, prometheus.GaugeValue, st.Bitrate/8, cam.id)
 		ch <- prometheus.MustNewConstMetric(keyIntervalDesc, prometheus.GaugeValue, st.KeyframeInterval.Seconds(), cam.id)
-		for _, m := range []string{ModeAll, ModeKeyframes, ModeAuto} {
+		for _, m := range []string{config.ModeAll, config.ModeKeyframes, config.ModeAuto} {
 			ch <- prometheus.MustNewConstMetric(decodeModeDesc, prometheus.GaugeValue, b2f(cam.cfg.DecodeMode == m), cam.id, m)
 		}
 		ch <- prometheus.MustNewConstMetric(awakeDesc, prometheus.GaugeValue, b2f(cam.gate.decodingAll()), cam.id)

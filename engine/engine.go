@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/sched"
 )
@@ -61,7 +62,7 @@ type Engine struct {
 	// cfg is the configuration the engine was built with. It is never
 	// written after New (the cameras' current settings are each camera's
 	// cfg), so it is read without a lock.
-	cfg    Config
+	cfg    config.Config
 	log    *slog.Logger
 	events Publisher
 
@@ -86,7 +87,8 @@ type Engine struct {
 
 // New validates the configuration and builds the engine; nothing runs
 // until Start.
-func New(cfg Config, opts Options) (*Engine, error) {
+func New(cfg config.Config, opts Options) (*Engine, error) {
+	cfg.SetDefaults() // a Config built in Go gets what a file would
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/sim"
 )
@@ -68,8 +69,8 @@ func clip(t *testing.T, name string) *sim.Clip {
 	return c
 }
 
-func cameraConfig(id, url string) CameraConfig {
-	c := DefaultCamera()
+func cameraConfig(id, url string) config.Camera {
+	c := config.DefaultCamera()
 	c.ID, c.URL = id, url
 	return c
 }
@@ -105,13 +106,13 @@ func TestEngineEndToEnd(t *testing.T) {
 		sim.Camera{Path: "static", Clip: clip(t, "static")},
 		sim.Camera{Path: "mjpeg", Unsupported: true},
 	)
-	cfg := Config{Listen: "127.0.0.1:0", Cameras: []CameraConfig{
+	cfg := config.Config{Listen: "127.0.0.1:0", Cameras: []config.Camera{
 		cameraConfig("moving", srv.URL("moving")),
 		cameraConfig("static", srv.URL("static")),
 		cameraConfig("mjpeg", srv.URL("mjpeg")),
 		cameraConfig("offline", "rtsp://user:hunter2@"+closedPort(t)+"/nothing"),
 	}}
-	cfg.applyDefaults()
+	cfg.SetDefaults()
 	cfg.StartSpread = time.Millisecond
 	events := &collector{}
 	e, err := New(cfg, Options{Logger: testLogger(t), Events: events})

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 )
 
@@ -54,8 +55,8 @@ func TestEvidenceAPIRefusesLinks(t *testing.T) {
 		}
 	}
 
-	cfg := Config{Listen: "127.0.0.1:0", Cameras: []CameraConfig{cameraConfig("cam1", "rtsp://"+closedPort(t)+"/x")}}
-	cfg.applyDefaults()
+	cfg := config.Config{Listen: "127.0.0.1:0", Cameras: []config.Camera{cameraConfig("cam1", "rtsp://"+closedPort(t)+"/x")}}
+	cfg.SetDefaults()
 	e, err := New(cfg, Options{Logger: testLogger(t), Events: &collector{}, Evidence: store})
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/sim"
 )
@@ -28,8 +29,8 @@ func TestEvidenceSnapshots(t *testing.T) {
 				t.Fatal(err)
 			}
 			col := &collector{}
-			cfg := Config{Listen: "127.0.0.1:0", Cameras: []CameraConfig{cameraConfig("moving", srv.URL("moving"))}}
-			cfg.applyDefaults()
+			cfg := config.Config{Listen: "127.0.0.1:0", Cameras: []config.Camera{cameraConfig("moving", srv.URL("moving"))}}
+			cfg.SetDefaults()
 			e, err := New(cfg, Options{Logger: testLogger(t), Events: col, Evidence: store})
 			if err != nil {
 				t.Fatal(err)

@@ -4,19 +4,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/ingest"
-)
-
-// Decode modes (camera key decode_mode).
-const (
-	// ModeAll decodes every access unit.
-	ModeAll = "all"
-	// ModeKeyframes decodes keyframes only.
-	ModeKeyframes = "keyframes"
-	// ModeAuto decodes keyframes while the camera is idle and everything
-	// while the bitstream's activity signal (or an open incident) says
-	// something happens, catching up from the last keyframe on waking.
-	ModeAuto = "auto"
 )
 
 // activitySignal is the compressed-domain activity detector the gate
@@ -63,9 +52,9 @@ func (g *gate) decodingAll() bool {
 		return false
 	}
 	switch g.mode {
-	case ModeAll:
+	case config.ModeAll:
 		return true
-	case ModeAuto:
+	case config.ModeAuto:
 		return g.awake.Load()
 	}
 	return false
@@ -100,7 +89,7 @@ func (g *gate) route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
 	if g.act != nil {
 		active = g.act.Observe(len(au.Data), au.Key, au.QP, au.PTS)
 	}
-	if g.keyframesOnly.Load() || g.mode == ModeKeyframes {
+	if g.keyframesOnly.Load() || g.mode == config.ModeKeyframes {
 		g.wasKeyframesOnly = true
 		if au.Key {
 			push(au)
@@ -109,7 +98,7 @@ func (g *gate) route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
 		}
 		return
 	}
-	if g.mode == ModeAll {
+	if g.mode == config.ModeAll {
 		if g.wasKeyframesOnly && !au.Key {
 			g.skipped.Add(1) // back from keyframes-only: resume at a keyframe
 			return
@@ -188,8 +177,8 @@ func (g *gate) route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
 }
 
 // newActivity returns the activity signal of a camera in mode auto.
-func newActivity(cfg CameraConfig) activitySignal {
-	if cfg.DecodeMode != ModeAuto {
+func newActivity(cfg config.Camera) activitySignal {
+	if cfg.DecodeMode != config.ModeAuto {
 		return nil
 	}
 	return ingest.NewActivity(cfg.Activity)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/sim"
 )
@@ -21,9 +22,9 @@ func TestAutoModeMatchesAll(t *testing.T) {
 	)
 	all := cameraConfig("all", srv.URL("all"))
 	auto := cameraConfig("auto", srv.URL("auto"))
-	auto.DecodeMode = ModeAuto
+	auto.DecodeMode = config.ModeAuto
 	idle := cameraConfig("idle", srv.URL("idle"))
-	idle.DecodeMode = ModeAuto
+	idle.DecodeMode = config.ModeAuto
 	e, events, _ := startEngine(t, all, auto, idle)
 
 	waitUntil(t, 25*time.Second, "both incidents", func() bool {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 // limitDoc is a configuration of one camera "a" at url, with extra engine
@@ -64,18 +66,18 @@ var invalids = []struct{ engine, camera, key string }{
 // 1..65535 is an error naming the camera.
 func TestConfigRangesNameTheKey(t *testing.T) {
 	for _, x := range extremes {
-		if _, err := ParseConfig([]byte(limitDoc("rtsp://h:65535/x", x.engine, x.camera))); err != nil {
+		if _, err := config.Parse([]byte(limitDoc("rtsp://h:65535/x", x.engine, x.camera))); err != nil {
 			t.Errorf("%q%q: %v", x.engine, x.camera, err)
 		}
 	}
 	for _, x := range invalids {
-		_, err := ParseConfig([]byte(limitDoc("rtsp://h/x", x.engine, x.camera)))
+		_, err := config.Parse([]byte(limitDoc("rtsp://h/x", x.engine, x.camera)))
 		if err == nil || !strings.Contains(err.Error(), x.key+":") {
 			t.Errorf("%q%q: error %v, want one naming %s", x.engine, x.camera, err, x.key)
 		}
 	}
 	for _, port := range []string{"0", "65536", "99999"} {
-		_, err := ParseConfig([]byte(limitDoc("rtsp://admin:pw@h:"+port+"/x", "", "")))
+		_, err := config.Parse([]byte(limitDoc("rtsp://admin:pw@h:"+port+"/x", "", "")))
 		if want := `cameras[0] (id "a").url: port "` + port + `"`; err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("port %s: error %v, want %q", port, err, want)
 		}
@@ -84,7 +86,7 @@ func TestConfigRangesNameTheKey(t *testing.T) {
 		}
 	}
 	// Zero still means the documented default where it is documented so.
-	cfg, err := ParseConfig([]byte(limitDoc("rtsp://h/x", "workers: 0\nqueue_memory_mb: 0\nstart_spread: 0s\n", "")))
+	cfg, err := config.Parse([]byte(limitDoc("rtsp://h/x", "workers: 0\nqueue_memory_mb: 0\nstart_spread: 0s\n", "")))
 	if err != nil || cfg.Workers < 1 || cfg.QueueMemoryMB != 256 || cfg.StartSpread != 10*time.Millisecond {
 		t.Errorf("zeros: %v, workers %d, queue_memory_mb %d, start_spread %s", err, cfg.Workers, cfg.QueueMemoryMB, cfg.StartSpread)
 	}
@@ -103,7 +105,7 @@ func TestReloadAtLimits(t *testing.T) {
 		return e.cameras["a"]
 	}
 	reload := func(doc string) error {
-		cfg, err := ParseConfig([]byte(doc))
+		cfg, err := config.Parse([]byte(doc))
 		if err != nil {
 			return err
 		}
@@ -138,7 +140,7 @@ func TestReloadAtLimits(t *testing.T) {
 // up front by those keys (queue_frames used to reserve every slot).
 func TestReloadAtMaximumsHeapBounded(t *testing.T) {
 	url := "rtsp://" + closedPort(t) + "/x"
-	cfg, err := ParseConfig([]byte(limitDoc(url, "workers: 1024\nqueue_memory_mb: 16384\n", "    queue_frames: 100000\n    queue_bytes: 1073741824\n")))
+	cfg, err := config.Parse([]byte(limitDoc(url, "workers: 1024\nqueue_memory_mb: 16384\n", "    queue_frames: 100000\n    queue_bytes: 1073741824\n")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +160,7 @@ func TestReloadAtMaximumsHeapBounded(t *testing.T) {
 	for i := range 32 {
 		fmt.Fprintf(&b, "  - {id: c%d, url: '%s', queue_frames: 100000, queue_bytes: 1073741824, analysis_width: 1920}\n", i, url)
 	}
-	next, err := ParseConfig([]byte(b.String()))
+	next, err := config.Parse([]byte(b.String()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +181,7 @@ func TestReloadAtMaximumsHeapBounded(t *testing.T) {
 // not even its camera changes.
 func TestReloadRefusesRestartOnlyKeys(t *testing.T) {
 	url := "rtsp://" + closedPort(t) + "/x"
-	base, err := ParseConfig([]byte(limitDoc(url, "", "")))
+	base, err := config.Parse([]byte(limitDoc(url, "", "")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +199,7 @@ func TestReloadRefusesRestartOnlyKeys(t *testing.T) {
 		{"outbox", "outbox: {max_bytes: 1048576}\n"},
 		{"evidence", "evidence: {embed: true}\n"},
 	} {
-		cfg, err := ParseConfig([]byte(limitDoc(url, tc.yaml, "    analysis_fps: 2\n")))
+		cfg, err := config.Parse([]byte(limitDoc(url, tc.yaml, "    analysis_fps: 2\n")))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,7 +215,7 @@ func TestReloadRefusesRestartOnlyKeys(t *testing.T) {
 		}
 	}
 	// The same file without those changes applies.
-	cfg, _ := ParseConfig([]byte(limitDoc(url, "", "    analysis_fps: 2\n")))
+	cfg, _ := config.Parse([]byte(limitDoc(url, "", "    analysis_fps: 2\n")))
 	if res, err := e.Apply(cfg); err != nil || len(res.Restarted) != 1 {
 		t.Errorf("reload changing a camera only: %+v, %v", res, err)
 	}

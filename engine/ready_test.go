@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 )
 
@@ -20,8 +21,8 @@ import (
 func TestReadyz(t *testing.T) {
 	var mu sync.Mutex
 	var outboxErr error
-	cfg := Config{Listen: "127.0.0.1:0", Cameras: []CameraConfig{cameraConfig("cam", "rtsp://"+closedPort(t)+"/x")}}
-	cfg.applyDefaults()
+	cfg := config.Config{Listen: "127.0.0.1:0", Cameras: []config.Camera{cameraConfig("cam", "rtsp://"+closedPort(t)+"/x")}}
+	cfg.SetDefaults()
 	e, err := New(cfg, Options{Logger: testLogger(t), Events: &collector{}, Ready: func() error {
 		mu.Lock()
 		defer mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/sim"
 )
@@ -133,7 +134,7 @@ func TestRealStreams(t *testing.T) {
 			t.Cleanup(srv.Close)
 			gst := gstServer(t, mounts...)
 
-			var cams []CameraConfig
+			var cams []config.Camera
 			for _, server := range []string{"sim", "gst"} {
 				for _, codec := range []string{"h264", "h265"} {
 					for _, tr := range []string{"tcp", "udp"} {
@@ -145,9 +146,9 @@ func TestRealStreams(t *testing.T) {
 							}
 							c := cameraConfig(strings.Join([]string{server, codec, tr, scene}, "-"), url)
 							c.Transport = tr
-							c.DecodeMode = ModeAuto
+							c.DecodeMode = config.ModeAuto
 							if scene == "motion" {
-								c.DecodeMode = ModeAll // the analysis rate is checked on these
+								c.DecodeMode = config.ModeAll // the analysis rate is checked on these
 							}
 							cams = append(cams, c)
 						}
@@ -194,7 +195,7 @@ func TestRealStreams(t *testing.T) {
 				if n := events.count(c.ID, KindAnalysisStalled); n != 0 {
 					t.Errorf("%s: %d analysis_stalled events", c.ID, n)
 				}
-				if c.DecodeMode != ModeAll {
+				if c.DecodeMode != config.ModeAll {
 					for _, ev := range events.of(c.ID) {
 						t.Errorf("%s (static): %s %s (cause %q) at clip %.1fs", c.ID, ev.Data.Kind, ev.Type, ev.Data.Cause,
 							ev.Data.StartedAt.Sub(clipStart(c.ID)).Seconds())

@@ -9,6 +9,8 @@ import (
 	"os"
 	"reflect"
 	"time"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 // ReloadResult says what Apply changed, by camera id.
@@ -28,7 +30,7 @@ type ReloadResult struct {
 // need a restart too: a change to them is logged and ignored, and the
 // cameras are applied.
 // Apply is safe for concurrent use; calls are serialized.
-func (e *Engine) Apply(cfg Config) (ReloadResult, error) {
+func (e *Engine) Apply(cfg config.Config) (ReloadResult, error) {
 	var res ReloadResult
 	if err := cfg.Validate(); err != nil {
 		return res, err
@@ -59,7 +61,7 @@ func (e *Engine) Apply(cfg Config) (ReloadResult, error) {
 			e.log.Warn("setting needs a restart; keeping the running value", "key", kv.key, "running", kv.was, "configured", kv.now)
 		}
 	}
-	want := map[string]CameraConfig{}
+	want := map[string]config.Camera{}
 	for _, cc := range cfg.Cameras {
 		want[cc.ID] = cc
 	}
@@ -159,7 +161,7 @@ func (e *Engine) watchConfig(ctx context.Context, path, listen string, interval 
 			why = "file_changed"
 		}
 		last = fileSum(path)
-		cfg, err := LoadConfig(path)
+		cfg, err := config.Load(path)
 		if err != nil {
 			e.log.Error("configuration not reloaded; running set unchanged", "trigger", why, "error", err)
 			continue

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/sim"
 )
@@ -62,7 +63,7 @@ func Run(ctx context.Context, o RunOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	var cfg Config
+	var cfg config.Config
 	var sum []byte // of the configuration file, to notice changes
 	if o.ConfigPath == "" {
 		srv, demo, err := startDemo(log)
@@ -74,7 +75,7 @@ func Run(ctx context.Context, o RunOptions) (err error) {
 		log.Info("running the embedded demo", "simulator", srv.Addr())
 	} else {
 		sum = fileSum(o.ConfigPath)
-		if cfg, err = LoadConfig(o.ConfigPath); err != nil {
+		if cfg, err = config.Load(o.ConfigPath); err != nil {
 			return err
 		}
 	}
@@ -168,14 +169,14 @@ func outboxReady(d any, path string) func() error {
 
 // startDemo serves the embedded clips on loopback and returns a
 // configuration that pulls them.
-func startDemo(log *slog.Logger) (*sim.Server, Config, error) {
+func startDemo(log *slog.Logger) (*sim.Server, config.Config, error) {
 	motion, err := sim.EmbeddedClip("motion")
 	if err != nil {
-		return nil, Config{}, err
+		return nil, config.Config{}, err
 	}
 	static, err := sim.EmbeddedClip("static")
 	if err != nil {
-		return nil, Config{}, err
+		return nil, config.Config{}, err
 	}
 	srv, err := sim.Start(sim.Config{
 		Address: "127.0.0.1:0",
@@ -183,14 +184,14 @@ func startDemo(log *slog.Logger) (*sim.Server, Config, error) {
 		Cameras: []sim.Camera{{Path: "demo-motion", Clip: motion}, {Path: "demo-static", Clip: static}},
 	})
 	if err != nil {
-		return nil, Config{}, fmt.Errorf("start demo simulator: %w", err)
+		return nil, config.Config{}, fmt.Errorf("start demo simulator: %w", err)
 	}
-	cfg := Config{}
+	cfg := config.Config{}
 	for _, id := range []string{"demo-motion", "demo-static"} {
-		c := DefaultCamera()
+		c := config.DefaultCamera()
 		c.ID, c.URL = id, srv.URL(id)
 		cfg.Cameras = append(cfg.Cameras, c)
 	}
-	cfg.applyDefaults()
+	cfg.SetDefaults()
 	return srv, cfg, nil
 }

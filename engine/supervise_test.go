@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/sim"
 )
@@ -42,21 +43,21 @@ func (s *syncBuffer) String() string {
 }
 
 // fastCamera reconnects, stalls and goes offline quickly, for tests.
-func fastCamera(id, url string) CameraConfig {
+func fastCamera(id, url string) config.Camera {
 	c := cameraConfig(id, url)
 	c.BackoffMin, c.BackoffMax = 100*time.Millisecond, 400*time.Millisecond
 	c.OfflineGrace = 500 * time.Millisecond
 	c.StallTimeout = time.Second
-	c.DecodeMode = ModeAll // these tests count decoded frames
+	c.DecodeMode = config.ModeAll // these tests count decoded frames
 	return c
 }
 
 // startEngine runs an engine on cams; its debug logs go to the returned
 // buffer (and to stderr with -v).
-func startEngine(t *testing.T, cams ...CameraConfig) (*Engine, *collector, *syncBuffer) {
+func startEngine(t *testing.T, cams ...config.Camera) (*Engine, *collector, *syncBuffer) {
 	t.Helper()
-	cfg := Config{Listen: "127.0.0.1:0", Cameras: cams}
-	cfg.applyDefaults()
+	cfg := config.Config{Listen: "127.0.0.1:0", Cameras: cams}
+	cfg.SetDefaults()
 	cfg.StartSpread = time.Millisecond
 	logs := &syncBuffer{}
 	var w interface{ Write([]byte) (int, error) } = logs
@@ -331,14 +332,14 @@ func TestManyCameras(t *testing.T) {
 	}
 	srv := startSim(t, cams...)
 	base := runtime.NumGoroutine()
-	cfgs := make([]CameraConfig, n)
+	cfgs := make([]config.Camera, n)
 	for i := range cfgs {
 		cfgs[i] = cameraConfig(cams[i].Path, srv.URL(cams[i].Path))
 		cfgs[i].AnalysisFPS = 1
 		cfgs[i].StallTimeout = 20 * time.Second // the box is overloaded on purpose
 	}
-	cfg := Config{Listen: "127.0.0.1:0", Cameras: cfgs}
-	cfg.applyDefaults()
+	cfg := config.Config{Listen: "127.0.0.1:0", Cameras: cfgs}
+	cfg.SetDefaults()
 	e, err := New(cfg, Options{Logger: testLogger(t), Events: &collector{}})
 	if err != nil {
 		t.Fatal(err)
@@ -491,7 +492,7 @@ func TestReloadAppliesOnlyTheDifference(t *testing.T) {
 		}
 	}
 	write(doc(camYAML("a", ""), camYAML("b", ""), camYAML("c", "")))
-	cfg, err := LoadConfig(path)
+	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}

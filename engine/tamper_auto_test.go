@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/sim"
 )
@@ -23,7 +24,7 @@ func TestTamperDoesNotKeepFullDecoding(t *testing.T) {
 	}
 	srv := startSim(t, sim.Camera{Path: "cam", Clip: c})
 	cam := cameraConfig("cam", srv.URL("cam"))
-	cam.DecodeMode = ModeAuto
+	cam.DecodeMode = config.ModeAuto
 	e, events, _ := startEngine(t, cam)
 	waitUntil(t, 30*time.Second, "tamper start", func() bool {
 		_, ok := events.firstEvent("cam", "tamper", event.TypeStart)

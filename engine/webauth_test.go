@@ -16,6 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 // TestWebConfigFailsClosed: with basic auth running, emptying, deleting or
@@ -38,8 +40,8 @@ func TestWebConfigFailsClosed(t *testing.T) {
 		}
 	}
 	write("basic_auth_users:\n  ops: " + hash("op-secret") + "\n")
-	cfg := Config{Listen: "127.0.0.1:0", WebConfigFile: wc, Cameras: []CameraConfig{cameraConfig("cam", "rtsp://"+closedPort(t)+"/x")}}
-	cfg.applyDefaults()
+	cfg := config.Config{Listen: "127.0.0.1:0", WebConfigFile: wc, Cameras: []config.Camera{cameraConfig("cam", "rtsp://"+closedPort(t)+"/x")}}
+	cfg.SetDefaults()
 	logs := &syncBuffer{}
 	e, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Events: &collector{}})
 	if err != nil {
@@ -121,8 +123,8 @@ func TestWebConfigTLSRelativePaths(t *testing.T) {
 	if err := os.WriteFile(wc, []byte("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Listen: "127.0.0.1:0", WebConfigFile: wc, Cameras: []CameraConfig{cameraConfig("cam", "rtsp://"+closedPort(t)+"/x")}}
-	cfg.applyDefaults()
+	cfg := config.Config{Listen: "127.0.0.1:0", WebConfigFile: wc, Cameras: []config.Camera{cameraConfig("cam", "rtsp://"+closedPort(t)+"/x")}}
+	cfg.SetDefaults()
 	e, err := New(cfg, Options{Logger: testLogger(t), Events: &collector{}})
 	if err != nil {
 		t.Fatal(err)

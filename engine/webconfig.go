@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/exporter-toolkit/web"
 	"gopkg.in/yaml.v3"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 // webGuard makes the web configuration (web_config_file) fail closed.
@@ -161,7 +163,7 @@ func absWebConfig(content []byte, dir string) (out []byte, auth, tls bool, err e
 		Users map[string]string `yaml:"basic_auth_users"`
 	}
 	if err := yaml.Unmarshal(content, &probe); err != nil {
-		return nil, false, false, yamlError(err)
+		return nil, false, false, config.YAMLError(err)
 	}
 	auth, tls = len(probe.Users) > 0, probe.TLS.Cert != "" || probe.TLS.CertFile != ""
 	var doc yaml.Node

@@ -116,22 +116,39 @@ var ErrUnsupported = errors.New("no H.264 or H.265 video in the stream")
 // errStalled is returned by a stream that stopped sending video.
 var errStalled = errors.New("no video received within the stall timeout")
 
+// CheckURL reports whether raw can be a camera's address: an rtsp:// or
+// rtsps:// URL with a host. The error shows the URL without credentials.
+func CheckURL(raw string) error {
+	red := RedactURL(raw)
+	pu, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%s: cannot parse", red)
+	}
+	if pu.Scheme != "rtsp" && pu.Scheme != "rtsps" {
+		return fmt.Errorf("%s: scheme %q is not supported (want rtsp or rtsps)", red, pu.Scheme)
+	}
+	if pu.Host == "" {
+		return fmt.Errorf("%s: no host", red)
+	}
+	if _, err := base.ParseURL(pu.String()); err != nil {
+		return fmt.Errorf("%s: cannot parse", red)
+	}
+	return nil
+}
+
 // NewSession validates cfg and returns a session; Start runs it. Errors name
 // the camera and show the URL without credentials.
 func NewSession(cfg Config, h Handler) (*Session, error) {
 	if cfg.ID == "" {
 		return nil, errors.New("camera id is empty")
 	}
+	if err := CheckURL(cfg.URL); err != nil {
+		return nil, fmt.Errorf("camera %q: url %w", cfg.ID, err)
+	}
 	red := RedactURL(cfg.URL)
 	pu, err := url.Parse(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("camera %q: url %s: cannot parse", cfg.ID, red)
-	}
-	if pu.Scheme != "rtsp" && pu.Scheme != "rtsps" {
-		return nil, fmt.Errorf("camera %q: url %s: scheme %q is not supported (want rtsp or rtsps)", cfg.ID, red, pu.Scheme)
-	}
-	if pu.Host == "" {
-		return nil, fmt.Errorf("camera %q: url %s: no host", cfg.ID, red)
 	}
 	secrets := []string{}
 	if pu.User != nil {

@@ -30,6 +30,6 @@ fuzz() { # fuzz <target> <package> <executions>
 	go test -run '^$' -fuzz "^$1\$" -fuzztime "${FUZZTIME:-$3}" "$2"
 }
 fuzz FuzzDecode ./decode/ 150000x
-fuzz FuzzParseConfig ./engine/ 40000x
+fuzz FuzzParseConfig ./config/ 40000x
 fuzz FuzzDepacketizeDecode ./engine/ 40000x
 fuzz FuzzSliceQP ./ingest/ 200000x

@@ -1,7 +1,13 @@
-package engine
+// Package config is vigil's one way in for configuration: it parses the
+// YAML file (unknown keys are errors naming their path and line), applies
+// the defaults in one place (SetDefaults, DefaultCamera) and validates in
+// one place (Validate), with documented ranges. Components receive values
+// that are already valid.
+package config
 
 import (
 	"bytes"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/url"
@@ -20,8 +26,9 @@ import (
 	"github.com/vigil-video/vigil/ingest"
 )
 
-// Config is the engine's configuration file. Defaults are applied by
-// LoadConfig / ParseConfig (and only there); unknown keys are errors.
+// Config is the engine's configuration file. Load and Parse apply the
+// defaults and validate; a Config built in Go gets its defaults from
+// SetDefaults (the engine calls it). Unknown keys are errors.
 type Config struct {
 	// Listen is the HTTP address of /metrics, /livez, /readyz and /api.
 	// It defaults to "127.0.0.1:9108".
@@ -59,11 +66,11 @@ type Config struct {
 	// is refused).
 	Evidence event.EvidenceConfig `yaml:"evidence"`
 	// Cameras lists the cameras. At least one is required.
-	Cameras []CameraConfig `yaml:"cameras"`
+	Cameras []Camera `yaml:"cameras"`
 }
 
-// CameraConfig is one camera. Every field but id and url is optional.
-type CameraConfig struct {
+// Camera is one camera. Every field but id and url is optional.
+type Camera struct {
 	// ID names the camera in events, metrics and the API: 1 to 64 of
 	// [A-Za-z0-9_.-]. Required, unique.
 	ID string `yaml:"id"`
@@ -136,32 +143,44 @@ type CameraConfig struct {
 	Person analyze.PersonConfig `yaml:"person"`
 }
 
-// analysis returns the camera's analyze.Config.
-func (c *CameraConfig) analysis() analyze.Config {
+// Analysis returns the camera's analyze.Config.
+func (c *Camera) Analysis() analyze.Config {
 	return analyze.Config{Motion: c.Motion, Masks: c.Masks, Zones: c.Zones, Tamper: c.Tamper, Person: c.Person}
 }
 
+// Decode modes (camera key decode_mode).
+const (
+	// ModeAll decodes every access unit.
+	ModeAll = "all"
+	// ModeKeyframes decodes keyframes only.
+	ModeKeyframes = "keyframes"
+	// ModeAuto decodes keyframes while the camera is idle and everything
+	// while the bitstream's activity signal (or the analyzer) says
+	// something happens, catching up from the last keyframe on waking.
+	ModeAuto = "auto"
+)
+
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
-// LoadConfig reads, defaults and validates a configuration file.
-func LoadConfig(path string) (Config, error) {
+// Load reads, defaults and validates a configuration file.
+func Load(path string) (Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
-	cfg, err := ParseConfig(b)
+	cfg, err := Parse(b)
 	if err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
 	return cfg, nil
 }
 
-// ParseConfig parses, defaults and validates a configuration document.
+// Parse parses, defaults and validates a configuration document.
 // Errors name the YAML key (and the camera) at fault. No error shows a
 // value holding an "@" (it may be a URL with credentials in the wrong
 // place): whatever the check that failed, such words are hidden.
-func ParseConfig(b []byte) (Config, error) {
-	cfg, err := parseConfig(b)
+func Parse(b []byte) (Config, error) {
+	cfg, err := parse(b)
 	if err != nil && strings.Contains(err.Error(), "@") {
 		err = &hiddenError{msg: userinfoWord.ReplaceAllString(err.Error(), "(value hidden)"), err: err}
 	}
@@ -181,10 +200,10 @@ type hiddenError struct {
 func (e *hiddenError) Error() string { return e.msg }
 func (e *hiddenError) Unwrap() error { return e.err }
 
-func parseConfig(b []byte) (Config, error) {
+func parse(b []byte) (Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
-		return Config{}, yamlError(err)
+		return Config{}, YAMLError(err)
 	}
 	if len(root.Content) == 0 {
 		return Config{}, errors.New("empty document")
@@ -196,9 +215,9 @@ func parseConfig(b []byte) (Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil {
-		return Config{}, yamlError(err)
+		return Config{}, YAMLError(err)
 	}
-	cfg.applyDefaults()
+	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
@@ -209,27 +228,27 @@ func parseConfig(b []byte) (Config, error) {
 // an "@": it may be a URL with credentials put where another type belongs.
 var quotedUserinfo = regexp.MustCompile("`[^`]*@[^`]*`")
 
-// yamlError hides the values with an "@" that yaml.v3 quotes in its error
-// messages (any other value is shown, to help find the mistake).
-func yamlError(err error) error {
+// YAMLError returns a yaml.v3 error with the values holding an "@" that it
+// quotes hidden (any other value is shown, to help find the mistake).
+func YAMLError(err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	return errors.New("yaml: " + quotedUserinfo.ReplaceAllString(msg, "(value hidden)"))
 }
 
 // UnmarshalYAML fills unset camera fields with their defaults.
-func (c *CameraConfig) UnmarshalYAML(n *yaml.Node) error {
-	type plain CameraConfig
+func (c *Camera) UnmarshalYAML(n *yaml.Node) error {
+	type plain Camera
 	p := plain(DefaultCamera())
 	if err := n.Decode(&p); err != nil {
 		return err
 	}
-	*c = CameraConfig(p)
+	*c = Camera(p)
 	return nil
 }
 
 // DefaultCamera returns a camera with every optional field at its default.
-func DefaultCamera() CameraConfig {
-	return CameraConfig{
+func DefaultCamera() Camera {
+	return Camera{
 		Transport:     "tcp",
 		DecodeMode:    ModeAuto,
 		StallTimeout:  5 * time.Second,
@@ -266,9 +285,10 @@ const (
 	maxAnalysisFPS   = 60
 )
 
-// applyDefaults sets every engine key left at zero to its default; a
-// negative or too large value is left for Validate to refuse.
-func (c *Config) applyDefaults() {
+// SetDefaults sets every engine key left at zero to its default; a
+// negative or too large value is left for Validate to refuse. Camera keys
+// take theirs from DefaultCamera when decoded.
+func (c *Config) SetDefaults() {
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:9108"
 	}
@@ -332,8 +352,20 @@ func (c *Config) Validate() error {
 		if err := checkPort(cam.URL); err != nil {
 			return fmt.Errorf("%s.url: %w", at, err)
 		}
-		if _, err := ingest.NewSession(cam.sessionConfig(), nil); err != nil {
-			return fmt.Errorf("%s: %w", at, err)
+		if err := ingest.CheckURL(cam.URL); err != nil {
+			return fmt.Errorf("%s.url: %w", at, err)
+		}
+		if cam.Transport != "tcp" && cam.Transport != "udp" {
+			return fmt.Errorf("%s.transport: %q is not tcp or udp", at, cam.Transport)
+		}
+		if cam.CAFile != "" {
+			pem, err := os.ReadFile(cam.CAFile)
+			if err != nil {
+				return fmt.Errorf("%s.ca_file: %w", at, err)
+			}
+			if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+				return fmt.Errorf("%s.ca_file: %s: no PEM certificate found", at, cam.CAFile)
+			}
 		}
 		switch {
 		case cam.AnalysisWidth < minAnalysisWidth || cam.AnalysisWidth > maxAnalysisWidth:
@@ -360,7 +392,7 @@ func (c *Config) Validate() error {
 		if err := cam.Activity.Validate(); err != nil {
 			return fmt.Errorf("%s.activity.%w", at, err)
 		}
-		if err := cam.analysis().Validate(); err != nil {
+		if err := cam.Analysis().Validate(); err != nil {
 			return fmt.Errorf("%s.%w", at, err)
 		}
 	}
@@ -390,7 +422,8 @@ func (c *Config) Delivery() event.DeliveryConfig {
 	return event.DeliveryConfig{Outbox: c.Outbox, Sinks: c.Sinks}
 }
 
-func (c *CameraConfig) sessionConfig() ingest.Config {
+// SessionConfig returns the camera's ingest.Config.
+func (c *Camera) SessionConfig() ingest.Config {
 	return ingest.Config{
 		ID:           c.ID,
 		URL:          c.URL,

@@ -1,4 +1,4 @@
-package engine
+package config
 
 import (
 	"os"
@@ -9,7 +9,7 @@ import (
 )
 
 func TestParseConfigDefaults(t *testing.T) {
-	cfg, err := ParseConfig([]byte(`
+	cfg, err := Parse([]byte(`
 cameras:
   - id: gate
     url: rtsp://10.0.0.1/stream
@@ -51,7 +51,7 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		{"unknown motion key", "cameras:\n  - id: a\n    url: rtsp://h/x\n    motion: {treshold: 3}\n", []string{"cameras[0].motion.treshold"}, ""},
 		{"no cameras", "listen: ':1'\n", []string{"cameras", "at least one"}, ""},
 		{"bad scheme", "cameras:\n  - id: cam7\n    url: http://admin:s3cret@h/x\n", []string{`cameras[0] (id "cam7")`, `scheme "http"`, "http://h/x"}, "s3cret"},
-		{"bad transport", "cameras:\n  - id: a\n    url: rtsp://h/x\n    transport: sctp\n", []string{`camera "a"`, "sctp"}, ""},
+		{"bad transport", "cameras:\n  - id: a\n    url: rtsp://h/x\n    transport: sctp\n", []string{`cameras[0] (id "a").transport`, "sctp"}, ""},
 		{"missing url", "cameras:\n  - id: a\n", []string{"cameras[0]", "url: required"}, ""},
 		{"bad id", "cameras:\n  - id: 'a b'\n    url: rtsp://h/x\n", []string{"cameras[0]", ".id", `"a b"`}, ""},
 		{"url as id", "cameras:\n  - id: 'rtsp://admin:s3cret@h/x'\n    url: rtsp://h/x\n", []string{"cameras[0].id", "hidden"}, "s3cret"},
@@ -69,7 +69,7 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		{"bad evidence", "evidence: {max_bytes: -1}\ncameras:\n  - {id: a, url: 'rtsp://h/x'}\n", []string{"evidence.max_bytes"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseConfig([]byte(tc.yaml))
+			_, err := Parse([]byte(tc.yaml))
 			if err == nil {
 				t.Fatal("accepted")
 			}
@@ -88,17 +88,17 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 func TestLoadConfigNamesTheFile(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "cams.yaml")
 	os.WriteFile(p, []byte("cameras:\n  - id: a\n    url: rtsp://h/x\n    colour: red\n"), 0o600)
-	_, err := LoadConfig(p)
+	_, err := Load(p)
 	if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "cameras[0].colour") {
 		t.Fatalf("error %v should name the file and the key", err)
 	}
-	if _, err := LoadConfig(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
 		t.Fatal("missing file accepted")
 	}
 }
 
 func TestExampleConfigParses(t *testing.T) {
-	cfg, err := LoadConfig("testdata/example.yaml")
+	cfg, err := Load("testdata/example.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestConfigErrorsHideUserinfo(t *testing.T) {
 		"cameras:\n  - id: a\n    url: rtsp://h/x\n    'u:pw@k': 1\n",
 		"cameras:\n  - id: a\n    url: rtsp://h/x\n    motion: {algorithm: 'u:pw@m'}\n",
 	} {
-		_, err := ParseConfig([]byte(doc))
+		_, err := Parse([]byte(doc))
 		if err == nil {
 			t.Fatalf("accepted %q", doc)
 		}
