@@ -27,6 +27,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-video/vigil/bench"
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/engine"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/sim"
@@ -106,7 +107,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	cfg, err := engine.ParseConfig(b)
+	cfg, err := config.Parse(b)
 	if err != nil {
 		return err
 	}
