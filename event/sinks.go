@@ -2,18 +2,11 @@ package event
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +46,12 @@ type SinkConfig struct {
 	BearerToken string            `yaml:"bearer_token"`
 	Headers     map[string]string `yaml:"headers"`
 	Secret      string            `yaml:"secret"`
+	// webhook: Mode is the CloudEvents HTTP content mode: "structured"
+	// (the whole event as application/cloudevents+json) or "binary" (the
+	// data alone as application/json, the attributes in ce-* headers; a
+	// signature then signs the data).
+	// It defaults to structured.
+	Mode string `yaml:"mode"`
 
 	// mqtt, nats: Username and Password.
 	Username string `yaml:"username"`
@@ -113,10 +112,16 @@ func (c *SinkConfig) Validate() error {
 				return fmt.Errorf("secret: %w", err)
 			}
 		}
+		if c.Type == "webhook" && c.Mode != "" && c.Mode != ModeStructured && c.Mode != ModeBinary {
+			return fmt.Errorf("mode: %q is not structured or binary", c.Mode)
+		}
 	case "":
 		return errors.New("type: required (stdout, file, webhook, mqtt or nats)")
 	default:
 		return fmt.Errorf("type: %q is not stdout, file, webhook, mqtt or nats", c.Type)
+	}
+	if c.Mode != "" && c.Type != "webhook" {
+		return fmt.Errorf("mode: only a webhook sink has a content mode, not a %s sink", c.Type)
 	}
 	if c.Timeout < 0 || c.BackoffMin < 0 || c.BackoffMax < 0 || c.MaxBytes < 0 || c.Keep < 0 {
 		return errors.New("timeout, backoff_min, backoff_max, max_bytes and keep must not be negative")
@@ -142,6 +147,9 @@ func (c *SinkConfig) defaults() {
 	}
 	if c.Keep == 0 {
 		c.Keep = 5
+	}
+	if c.Type == "webhook" && c.Mode == "" {
+		c.Mode = ModeStructured
 	}
 	if c.TopicPrefix == "" {
 		c.TopicPrefix = "vigil"
@@ -184,114 +192,3 @@ func (s *writerSink) deliver(_ context.Context, r record, _ *Event) error {
 }
 
 func (s *writerSink) close() error { return nil }
-
-// webhookSink POSTs each event as application/cloudevents+json.
-type webhookSink struct {
-	cfg    SinkConfig
-	secret []byte
-	client *http.Client
-}
-
-func newWebhookSink(cfg SinkConfig) (*webhookSink, error) {
-	s := &webhookSink{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}}
-	if cfg.Secret != "" {
-		key, err := decodeSecret(cfg.Secret)
-		if err != nil {
-			return nil, err
-		}
-		s.secret = key
-	}
-	return s, nil
-}
-
-func (s *webhookSink) deliver(ctx context.Context, r record, ev *Event) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.URL, bytes.NewReader(r.json))
-	if err != nil {
-		return permanentError{fmt.Errorf("webhook request: %s", redact.URL(s.cfg.URL))}
-	}
-	req.Header.Set("Content-Type", "application/cloudevents+json")
-	for k, v := range s.cfg.Headers {
-		req.Header.Set(k, v)
-	}
-	if s.cfg.BearerToken != "" {
-		req.Header.Set("Authorization", "Bearer "+s.cfg.BearerToken)
-	}
-	if s.secret != nil {
-		ts := strconv.FormatInt(time.Now().Unix(), 10)
-		req.Header.Set("webhook-id", ev.ID)
-		req.Header.Set("webhook-timestamp", ts)
-		req.Header.Set("webhook-signature", "v1,"+Sign(s.secret, ev.ID, ts, r.json))
-	}
-	res, err := s.client.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the url.Error text would repeat the URL
-		}
-		return fmt.Errorf("post to %s: %w", redact.URL(s.cfg.URL), err)
-	}
-	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10)) //nolint:errcheck // draining for reuse
-	res.Body.Close()
-	switch {
-	case res.StatusCode >= 200 && res.StatusCode < 300:
-		return nil
-	case res.StatusCode == 408 || res.StatusCode == 429 || res.StatusCode >= 500:
-		return fmt.Errorf("post to %s: %s", redact.URL(s.cfg.URL), res.Status)
-	}
-	return permanentError{fmt.Errorf("post to %s: %s (not retried)", redact.URL(s.cfg.URL), res.Status)}
-}
-
-func (s *webhookSink) close() error {
-	s.client.CloseIdleConnections()
-	return nil
-}
-
-// decodeSecret reads a Standard Webhooks secret: "whsec_" + base64.
-func decodeSecret(secret string) ([]byte, error) {
-	b64, ok := strings.CutPrefix(secret, "whsec_")
-	if !ok {
-		return nil, errors.New(`must start with "whsec_" followed by base64`)
-	}
-	key, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil || len(key) < 16 {
-		return nil, errors.New(`must be "whsec_" followed by the base64 of at least 16 bytes`)
-	}
-	return key, nil
-}
-
-// Sign returns the base64 HMAC-SHA256 of "id.timestamp.body" under key:
-// the v1 signature of the Standard Webhooks convention.
-func Sign(key []byte, id, timestamp string, body []byte) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(id))
-	m.Write([]byte{'.'})
-	m.Write([]byte(timestamp))
-	m.Write([]byte{'.'})
-	m.Write(body)
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
-}
-
-// Verify checks a Standard Webhooks request: the webhook-signature header
-// must hold a v1 signature of "id.timestamp.body" under secret ("whsec_"
-// + base64), and the timestamp must be within tolerance of now.
-func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance time.Duration) error {
-	key, err := decodeSecret(secret)
-	if err != nil {
-		return fmt.Errorf("secret: %w", err)
-	}
-	id, ts := h.Get("webhook-id"), h.Get("webhook-timestamp")
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if id == "" || err != nil {
-		return errors.New("missing webhook-id or webhook-timestamp")
-	}
-	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
-		return errors.New("webhook-timestamp outside the tolerance")
-	}
-	want := Sign(key, id, ts, body)
-	for _, sig := range strings.Fields(h.Get("webhook-signature")) {
-		if v, ok := strings.CutPrefix(sig, "v1,"); ok && hmac.Equal([]byte(v), []byte(want)) {
-			return nil
-		}
-	}
-	return errors.New("no valid signature")
-}
