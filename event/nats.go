@@ -19,7 +19,14 @@ type natsSink struct {
 	cfg SinkConfig
 	nc  *nats.Conn
 	js  jetstream.JetStream
+	// ensured is set once the stream has been created or updated to the
+	// configuration (CreateStream); touched by the sink's goroutine only.
+	ensured bool
 }
+
+// natsDuplicates is the stream's deduplication window: a redelivery within
+// it is dropped by the server (Nats-Msg-Id).
+const natsDuplicates = 10 * time.Minute
 
 func newNATSSink(cfg SinkConfig) (*natsSink, error) {
 	opts := []nats.Option{nats.Name("vigil-" + cfg.Name), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true),
@@ -39,14 +46,27 @@ func newNATSSink(cfg SinkConfig) (*natsSink, error) {
 	return &natsSink{cfg: cfg, nc: nc, js: js}, nil
 }
 
+// streamConfig is the stream the sink creates with CreateStream: over
+// <subject_prefix>.>, bounded by max_age and max_bytes (the oldest
+// messages go first), deduplicating on Nats-Msg-Id.
+func (s *natsSink) streamConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name: s.cfg.Stream, Subjects: []string{s.cfg.SubjectPrefix + ".>"}, Duplicates: natsDuplicates,
+		MaxAge: s.cfg.MaxAge, MaxBytes: s.cfg.MaxBytes, Discard: jetstream.DiscardOld,
+	}
+}
+
+// ensureStream creates the stream, or brings an existing one (an older
+// vigil's, without limits) to the configuration.
 func (s *natsSink) ensureStream(ctx context.Context) error {
 	if !s.cfg.CreateStream {
 		return nil
 	}
-	_, err := s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name: s.cfg.Stream, Subjects: []string{s.cfg.SubjectPrefix + ".>"}, Duplicates: 10 * time.Minute,
-	})
-	return err
+	if _, err := s.js.CreateOrUpdateStream(ctx, s.streamConfig()); err != nil {
+		return fmt.Errorf("nats stream %s: %w", s.cfg.Stream, err)
+	}
+	s.ensured = true
+	return nil
 }
 
 // subjectToken makes a camera id or kind safe as a subject token.
@@ -62,6 +82,11 @@ func subjectToken(s string) string {
 func (s *natsSink) deliver(ctx context.Context, r record, ev *Event) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
+	if s.cfg.CreateStream && !s.ensured {
+		if err := s.ensureStream(ctx); err != nil {
+			return err
+		}
+	}
 	subj := s.cfg.SubjectPrefix + "." + subjectToken(ev.Data.Camera) + "." + subjectToken(ev.Data.Kind)
 	_, err := s.js.Publish(ctx, subj, r.json, jetstream.WithMsgID(ev.ID))
 	if err != nil {

@@ -24,6 +24,9 @@ type SinkConfig struct {
 
 	// file: Path of the JSON-lines file; rotated at MaxBytes, Keep old files.
 	// MaxBytes defaults to 100 MiB, Keep to 5.
+	// nats: MaxBytes bounds the stream created with CreateStream (the
+	// oldest messages go first).
+	// It defaults to 1 GiB.
 	Path     string `yaml:"path"`
 	MaxBytes int64  `yaml:"max_bytes"`
 	Keep     int    `yaml:"keep"`
@@ -63,10 +66,15 @@ type SinkConfig struct {
 	FrigateCompat bool   `yaml:"frigate_compat"`
 	// nats: SubjectPrefix (defaults to "vigil.incidents"); Stream is the
 	// JetStream stream (defaults to "VIGIL_INCIDENTS"), created over
-	// SubjectPrefix.> when CreateStream is set.
+	// SubjectPrefix.> when CreateStream is set, or brought to this
+	// configuration if it exists (at the sink's first delivery).
 	SubjectPrefix string `yaml:"subject_prefix"`
 	Stream        string `yaml:"stream"`
 	CreateStream  bool   `yaml:"create_stream"`
+	// nats: MaxAge removes messages older than this from the stream
+	// created with CreateStream; at least 10m (the deduplication window).
+	// It defaults to 168h (7 days).
+	MaxAge time.Duration `yaml:"max_age"`
 }
 
 var sinkName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
@@ -126,6 +134,12 @@ func (c *SinkConfig) Validate() error {
 	if c.Timeout < 0 || c.BackoffMin < 0 || c.BackoffMax < 0 || c.MaxBytes < 0 || c.Keep < 0 {
 		return errors.New("timeout, backoff_min, backoff_max, max_bytes and keep must not be negative")
 	}
+	if c.MaxAge < 0 {
+		return errors.New("max_age: must not be negative")
+	}
+	if c.Type == "nats" && c.MaxAge != 0 && c.MaxAge < natsDuplicates {
+		return fmt.Errorf("max_age: %v is shorter than the %v deduplication window", c.MaxAge, natsDuplicates)
+	}
 	return nil
 }
 
@@ -144,6 +158,12 @@ func (c *SinkConfig) defaults() {
 	}
 	if c.MaxBytes == 0 {
 		c.MaxBytes = 100 << 20
+		if c.Type == "nats" {
+			c.MaxBytes = 1 << 30
+		}
+	}
+	if c.MaxAge == 0 && c.Type == "nats" {
+		c.MaxAge = 7 * 24 * time.Hour
 	}
 	if c.Keep == 0 {
 		c.Keep = 5
