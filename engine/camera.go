@@ -20,6 +20,14 @@ import (
 	"github.com/vigil-video/vigil/sched"
 )
 
+// The worker pool's types: cameras own queues of access units with their
+// metadata; no interface boxing on the way.
+type (
+	workPool  = sched.Pool[*camera, auMeta]
+	workQueue = sched.Queue[*camera, auMeta]
+	workUnit  = sched.Unit[auMeta]
+)
+
 // auMeta travels with an access unit through the camera's queue.
 type auMeta struct {
 	gen      uint64 // stream generation: a new one resets decoder and analyzer
@@ -41,7 +49,7 @@ type camera struct {
 
 	sess  *ingest.Session
 	gate  *gate // ingest side
-	queue *sched.Queue
+	queue *workQueue
 	m     cameraMetrics
 	gen   atomic.Uint64 // bumped by StreamStarted (ingest side)
 	codec atomic.Value  // ingest.Codec of the current stream
@@ -130,7 +138,7 @@ func (c *camera) AccessUnit(au ingest.AccessUnit) {
 // push queues one access unit for decoding.
 func (c *camera) push(au ingest.AccessUnit) {
 	codec, _ := c.codec.Load().(ingest.Codec)
-	c.queue.Push(sched.Unit{Data: au.Data, Key: au.Key, Payload: auMeta{
+	c.queue.Push(workUnit{Data: au.Data, Key: au.Key, Meta: auMeta{
 		gen: c.gen.Load(), codec: codec, pts: au.PTS, capture: au.CaptureTime, received: au.Received,
 		queued: time.Now(),
 	}})
@@ -167,8 +175,8 @@ func (c *camera) start() {
 
 // process decodes one access unit and analyzes the picture when the
 // analysis rate asks for it. Only one worker runs it at a time per camera.
-func (c *camera) process(u sched.Unit) {
-	meta := u.Payload.(auMeta)
+func (c *camera) process(u workUnit) {
+	meta := u.Meta
 	c.n.processed.Add(1)
 	lag := time.Since(meta.received)
 	c.lagNano.Store(int64(lag))

@@ -66,7 +66,7 @@ type Engine struct {
 	log    *slog.Logger
 	events Publisher
 
-	pool    *sched.Pool
+	pool    *workPool
 	metrics *metrics
 
 	reloadMu sync.Mutex // serializes Apply
@@ -99,7 +99,7 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	e := &Engine{cfg: cfg, log: opts.Logger, events: opts.Events, cameras: map[string]*camera{}, opts: opts}
-	e.metrics = newMetrics(func() *sched.Pool { return e.pool }, sessionCollector{e})
+	e.metrics = newMetrics(func() poolStats { return e.pool }, sessionCollector{e})
 	e.webErrors = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "vigil_web_config_errors_total",
 		Help: "Changes of web_config_file not applied (invalid, unreadable, or turning authentication or TLS off); the last good configuration stays in force.",
@@ -112,12 +112,11 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
 	}
-	pool, err := sched.New(sched.Config{
+	pool, err := sched.New(sched.Config[*camera, auMeta]{
 		Workers:  cfg.Workers,
 		MaxBytes: cfg.QueueMemoryMB << 20,
-		Handler:  func(owner any, u sched.Unit) { owner.(*camera).process(u) },
-		OnDrop: func(owner any, r sched.DropReason, n int) {
-			c := owner.(*camera)
+		Handler:  (*camera).process,
+		OnDrop: func(c *camera, r sched.DropReason, n int) {
 			if int(r) < len(c.drops) {
 				c.drops[r].Add(uint64(n))
 			}

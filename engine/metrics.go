@@ -2,6 +2,7 @@ package engine
 
 import (
 	"runtime/debug"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -36,7 +37,14 @@ type metrics struct {
 	evidenceErrors  prometheus.Counter
 }
 
-func newMetrics(pool func() *sched.Pool, cams prometheus.Collector) *metrics {
+// poolStats is what the metrics read of the worker pool.
+type poolStats interface {
+	Queued() (units, bytes int)
+	Workers() int
+	Busy() (int, time.Duration)
+}
+
+func newMetrics(pool func() poolStats, cams prometheus.Collector) *metrics {
 	reg := prometheus.NewRegistry()
 	cam := []string{"camera"}
 	m := &metrics{

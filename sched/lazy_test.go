@@ -12,7 +12,7 @@ import (
 func TestQueueSlotsGrowWithBacklog(t *testing.T) {
 	r := newRecorder()
 	gate := make(chan struct{})
-	p, err := New(Config{Workers: 1, Handler: r.handle(gate), OnDrop: r.onDrop})
+	p, err := New(Config[any, int]{Workers: 1, Handler: r.handle(gate), OnDrop: r.onDrop})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,7 +21,7 @@ func TestQueueSlotsGrowWithBacklog(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	huge := make([]*Queue, 100)
+	huge := make([]*Queue[any, int], 100)
 	for i := range huge {
 		huge[i] = p.NewQueue(i, 2_000_000_000, 1<<30)
 	}
@@ -35,12 +35,12 @@ func TestQueueSlotsGrowWithBacklog(t *testing.T) {
 
 	// A bound of 40 units: the ring grows 16 -> 32 -> 40, never past it.
 	q := p.NewQueue("q", 40, 1<<30)
-	q.Push(Unit{Data: []byte{1}, Key: true, Payload: -1}) // taken by the worker, held at gate
+	q.Push(Unit[int]{Data: []byte{1}, Key: true, Meta: -1}) // taken by the worker, held at gate
 	for len(r.seenOf("q")) == 0 && q.Len() != 0 {
 		runtime.Gosched()
 	}
 	for i := range 45 {
-		q.Push(Unit{Data: []byte{1}, Key: true, Payload: i})
+		q.Push(Unit[int]{Data: []byte{1}, Key: true, Meta: i})
 	}
 	if n, s := q.Len(), q.slots(); n != 40 || s != 40 {
 		t.Fatalf("after 45 pushes: %d units in %d slots, want 40 in 40", n, s)
@@ -62,7 +62,7 @@ func TestQueueSlotsGrowWithBacklog(t *testing.T) {
 		}
 	}
 	for i := range 20 {
-		q.Push(Unit{Data: []byte{1}, Key: true, Payload: i})
+		q.Push(Unit[int]{Data: []byte{1}, Key: true, Meta: i})
 	}
 	q.Flush()
 	if s := q.slots(); s != 0 {

@@ -8,7 +8,7 @@ import (
 )
 
 // Config sizes a Pool. Zero fields take their defaults.
-type Config struct {
+type Config[O, M any] struct {
 	// Workers is the number of worker goroutines.
 	// It defaults to 1 (the engine passes GOMAXPROCS).
 	Workers int
@@ -16,20 +16,20 @@ type Config struct {
 	// It defaults to 256 MiB.
 	MaxBytes int
 	// Handler processes one unit. Required.
-	Handler Handler
+	Handler Handler[O, M]
 	// OnDrop is told of dropped units. Optional.
-	OnDrop DropFunc
+	OnDrop DropFunc[O]
 }
 
 // Pool is a fixed set of workers serving many queues fairly.
-type Pool struct {
-	handler Handler
-	onDrop  DropFunc
+type Pool[O, M any] struct {
+	handler Handler[O, M]
+	onDrop  DropFunc[O]
 
 	mu       sync.Mutex
 	cond     *sync.Cond
 	idle     *sync.Cond // signalled when a closed queue's unit finishes
-	ready    []*Queue   // FIFO of queues with work, not being served
+	ready    []*Queue[O, M]   // FIFO of queues with work, not being served
 	bytes    int
 	maxBytes int
 	queued   int
@@ -42,7 +42,7 @@ type Pool struct {
 }
 
 // New starts a pool with its workers.
-func New(cfg Config) (*Pool, error) {
+func New[O, M any](cfg Config[O, M]) (*Pool[O, M], error) {
 	if cfg.Handler == nil {
 		return nil, errors.New("sched: Handler is required")
 	}
@@ -52,7 +52,7 @@ func New(cfg Config) (*Pool, error) {
 	if cfg.MaxBytes <= 0 {
 		cfg.MaxBytes = 256 << 20
 	}
-	p := &Pool{handler: cfg.Handler, onDrop: cfg.OnDrop, maxBytes: cfg.MaxBytes, workers: cfg.Workers}
+	p := &Pool[O, M]{handler: cfg.Handler, onDrop: cfg.OnDrop, maxBytes: cfg.MaxBytes, workers: cfg.Workers}
 	p.cond = sync.NewCond(&p.mu)
 	p.idle = sync.NewCond(&p.mu)
 	p.wg.Add(cfg.Workers)
@@ -67,18 +67,18 @@ func New(cfg Config) (*Pool, error) {
 // slots grow with its backlog (doubling, up to maxUnits), so a large
 // maxUnits costs memory only while units actually wait, and those are
 // bounded by the pool's byte budget.
-func (p *Pool) NewQueue(owner any, maxUnits, maxBytes int) *Queue {
+func (p *Pool[O, M]) NewQueue(owner O, maxUnits, maxBytes int) *Queue[O, M] {
 	if maxUnits <= 0 {
 		maxUnits = 1
 	}
-	return &Queue{pool: p, owner: owner, maxUnits: maxUnits, maxBytes: maxBytes}
+	return &Queue[O, M]{pool: p, owner: owner, maxUnits: maxUnits, maxBytes: maxBytes}
 }
 
 // Workers returns the number of workers.
-func (p *Pool) Workers() int { return p.workers }
+func (p *Pool[O, M]) Workers() int { return p.workers }
 
 // Queued returns the units and bytes waiting in all queues.
-func (p *Pool) Queued() (units, bytes int) {
+func (p *Pool[O, M]) Queued() (units, bytes int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.queued, p.bytes
@@ -86,13 +86,13 @@ func (p *Pool) Queued() (units, bytes int) {
 
 // Busy returns the number of workers processing a unit now and the total
 // time all workers have spent processing.
-func (p *Pool) Busy() (int, time.Duration) {
+func (p *Pool[O, M]) Busy() (int, time.Duration) {
 	return int(p.busy.Load()), time.Duration(p.busyNano.Load())
 }
 
 // Close stops the workers after the units being processed finish, and waits
 // for them. Units still queued are dropped with DropClosed.
-func (p *Pool) Close() {
+func (p *Pool[O, M]) Close() {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -109,7 +109,7 @@ func (p *Pool) Close() {
 	}
 }
 
-func (p *Pool) work() {
+func (p *Pool[O, M]) work() {
 	defer p.wg.Done()
 	for {
 		p.mu.Lock()
@@ -154,7 +154,7 @@ func (p *Pool) work() {
 	}
 }
 
-func (p *Pool) drop(owner any, r DropReason, n int) {
+func (p *Pool[O, M]) drop(owner O, r DropReason, n int) {
 	if p.onDrop != nil {
 		p.onDrop(owner, r, n)
 	}

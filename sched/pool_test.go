@@ -19,8 +19,8 @@ func newRecorder() *recorder {
 	return &recorder{seen: map[any][]int{}, active: map[any]int{}, drops: map[DropReason]int{}}
 }
 
-func (r *recorder) handle(gate <-chan struct{}) Handler {
-	return func(owner any, u Unit) {
+func (r *recorder) handle(gate <-chan struct{}) Handler[any, int] {
+	return func(owner any, u Unit[int]) {
 		r.mu.Lock()
 		r.active[owner]++
 		if r.active[owner] > 1 {
@@ -32,7 +32,7 @@ func (r *recorder) handle(gate <-chan struct{}) Handler {
 		}
 		r.mu.Lock()
 		r.active[owner]--
-		r.seen[owner] = append(r.seen[owner], u.Payload.(int))
+		r.seen[owner] = append(r.seen[owner], u.Meta)
 		r.order = append(r.order, owner)
 		r.mu.Unlock()
 	}
@@ -58,12 +58,12 @@ func (r *recorder) onDrop(_ any, reason DropReason, n int) {
 
 func TestPoolProcessesEachQueueInOrderOneAtATime(t *testing.T) {
 	r := newRecorder()
-	p, err := New(Config{Workers: 4, Handler: r.handle(nil), OnDrop: r.onDrop})
+	p, err := New(Config[any, int]{Workers: 4, Handler: r.handle(nil), OnDrop: r.onDrop})
 	if err != nil {
 		t.Fatal(err)
 	}
 	const cams, units = 8, 500
-	qs := make([]*Queue, cams)
+	qs := make([]*Queue[any, int], cams)
 	for i := range qs {
 		qs[i] = p.NewQueue(i, units, 1<<30)
 	}
@@ -73,7 +73,7 @@ func TestPoolProcessesEachQueueInOrderOneAtATime(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for n := range units {
-				if !q.Push(Unit{Data: make([]byte, 10), Key: n == 0, Payload: n}) {
+				if !q.Push(Unit[int]{Data: make([]byte, 10), Key: n == 0, Meta: n}) {
 					t.Errorf("camera %d: unit %d dropped", i, n)
 				}
 			}
@@ -104,17 +104,17 @@ func TestPoolRoundRobinFairness(t *testing.T) {
 	// 50 of the busy one's.
 	gate := make(chan struct{})
 	r := newRecorder()
-	p, _ := New(Config{Workers: 1, Handler: r.handle(gate)})
+	p, _ := New(Config[any, int]{Workers: 1, Handler: r.handle(gate)})
 	defer p.Close()
 	busy := p.NewQueue("busy", 100, 1<<30)
 	quiet := p.NewQueue("quiet", 100, 1<<30)
-	busy.Push(Unit{Key: true, Payload: -1}) // occupies the worker
+	busy.Push(Unit[int]{Key: true, Meta: -1}) // occupies the worker
 	waitFor(t, func() bool { u, _ := p.Queued(); return u == 0 })
 	for n := range 50 {
-		busy.Push(Unit{Payload: n})
+		busy.Push(Unit[int]{Meta: n})
 	}
 	for n := range 5 {
-		quiet.Push(Unit{Payload: n})
+		quiet.Push(Unit[int]{Meta: n})
 	}
 	go func() {
 		for range 56 {
@@ -137,17 +137,17 @@ func TestPoolRoundRobinFairness(t *testing.T) {
 func TestQueueBoundsAndGOPDrop(t *testing.T) {
 	gate := make(chan struct{})
 	r := newRecorder()
-	p, _ := New(Config{Workers: 1, Handler: r.handle(gate), OnDrop: r.onDrop})
+	p, _ := New(Config[any, int]{Workers: 1, Handler: r.handle(gate), OnDrop: r.onDrop})
 	defer func() {
 		close(gate)
 		p.Close()
 	}()
 	q := p.NewQueue("cam", 4, 1<<30)
-	q.Push(Unit{Key: true, Payload: 0}) // taken by the worker, blocked at the gate
+	q.Push(Unit[int]{Key: true, Meta: 0}) // taken by the worker, blocked at the gate
 	waitFor(t, func() bool { return q.Len() == 0 })
 
 	// GOP 1: key 10, then 11..16 — room for 4 units only.
-	push := func(n int, key bool) bool { return q.Push(Unit{Data: []byte{1}, Key: key, Payload: n}) }
+	push := func(n int, key bool) bool { return q.Push(Unit[int]{Data: []byte{1}, Key: key, Meta: n}) }
 	for n := 10; n <= 13; n++ {
 		if !push(n, n == 10) {
 			t.Fatalf("unit %d dropped with room left", n)
@@ -188,25 +188,25 @@ func TestQueueBoundsAndGOPDrop(t *testing.T) {
 func TestQueueByteBoundAndPoolBudget(t *testing.T) {
 	gate := make(chan struct{})
 	r := newRecorder()
-	p, _ := New(Config{Workers: 1, MaxBytes: 250, Handler: r.handle(gate), OnDrop: r.onDrop})
+	p, _ := New(Config[any, int]{Workers: 1, MaxBytes: 250, Handler: r.handle(gate), OnDrop: r.onDrop})
 	defer func() {
 		close(gate)
 		p.Close()
 	}()
 	a := p.NewQueue("a", 100, 150)
 	b := p.NewQueue("b", 100, 1000)
-	a.Push(Unit{Key: true, Payload: 0})
+	a.Push(Unit[int]{Key: true, Meta: 0})
 	waitFor(t, func() bool { return a.Len() == 0 })
-	if !a.Push(Unit{Data: make([]byte, 100), Key: true, Payload: 1}) {
+	if !a.Push(Unit[int]{Data: make([]byte, 100), Key: true, Meta: 1}) {
 		t.Fatal("first 100 bytes refused")
 	}
-	if a.Push(Unit{Data: make([]byte, 100), Key: true, Payload: 2}) {
+	if a.Push(Unit[int]{Data: make([]byte, 100), Key: true, Meta: 2}) {
 		t.Fatal("queue accepted 200 bytes with a 150-byte bound")
 	}
-	if !b.Push(Unit{Data: make([]byte, 100), Key: true, Payload: 1}) {
+	if !b.Push(Unit[int]{Data: make([]byte, 100), Key: true, Meta: 1}) {
 		t.Fatal("other queue refused within budget")
 	}
-	if b.Push(Unit{Data: make([]byte, 100), Key: true, Payload: 2}) {
+	if b.Push(Unit[int]{Data: make([]byte, 100), Key: true, Meta: 2}) {
 		t.Fatal("pool accepted 300 bytes with a 250-byte budget")
 	}
 	if _, bytes := p.Queued(); bytes != 200 {
@@ -220,33 +220,33 @@ func TestQueueByteBoundAndPoolBudget(t *testing.T) {
 func TestFlushSkipsToKeyframe(t *testing.T) {
 	gate := make(chan struct{})
 	r := newRecorder()
-	p, _ := New(Config{Workers: 1, Handler: r.handle(gate), OnDrop: r.onDrop})
+	p, _ := New(Config[any, int]{Workers: 1, Handler: r.handle(gate), OnDrop: r.onDrop})
 	defer func() {
 		close(gate)
 		p.Close()
 	}()
 	q := p.NewQueue("cam", 10, 1<<30)
-	q.Push(Unit{Key: true, Payload: 0})
+	q.Push(Unit[int]{Key: true, Meta: 0})
 	waitFor(t, func() bool { return q.Len() == 0 })
-	q.Push(Unit{Payload: 1})
-	q.Push(Unit{Payload: 2})
+	q.Push(Unit[int]{Meta: 1})
+	q.Push(Unit[int]{Meta: 2})
 	q.Flush()
 	if q.Len() != 0 || r.dropsOf(DropClosed) != 2 {
 		t.Fatalf("after flush: len %d, %d dropped", q.Len(), r.dropsOf(DropClosed))
 	}
-	if q.Push(Unit{Payload: 3}) {
+	if q.Push(Unit[int]{Meta: 3}) {
 		t.Fatal("non-key unit accepted right after a flush")
 	}
-	if !q.Push(Unit{Key: true, Payload: 4}) {
+	if !q.Push(Unit[int]{Key: true, Meta: 4}) {
 		t.Fatal("keyframe refused after a flush")
 	}
 }
 
 func TestCloseStopsWorkers(t *testing.T) {
 	var n atomic.Int64
-	p, _ := New(Config{Workers: 3, Handler: func(any, Unit) { n.Add(1) }})
+	p, _ := New(Config[any, int]{Workers: 3, Handler: func(any, Unit[int]) { n.Add(1) }})
 	q := p.NewQueue(1, 10, 1<<20)
-	q.Push(Unit{Key: true})
+	q.Push(Unit[int]{Key: true})
 	p.Close()
 	p.Close() // idempotent
 	if busy, _ := p.Busy(); busy != 0 {
@@ -258,15 +258,15 @@ func TestQueueCloseWaitWaitsForTheUnitInProgress(t *testing.T) {
 	started := make(chan struct{})
 	release := make(chan struct{})
 	var finished atomic.Bool
-	p, _ := New(Config{Workers: 2, Handler: func(any, Unit) {
+	p, _ := New(Config[any, int]{Workers: 2, Handler: func(any, Unit[int]) {
 		close(started)
 		<-release
 		finished.Store(true)
 	}})
 	defer p.Close()
 	q := p.NewQueue("cam", 10, 1<<20)
-	q.Push(Unit{Key: true, Payload: 1})
-	q.Push(Unit{Payload: 2})
+	q.Push(Unit[int]{Key: true, Meta: 1})
+	q.Push(Unit[int]{Meta: 2})
 	<-started
 	q.Close() // unit 2 is dropped now; CloseWait below must still wait for unit 1
 	done := make(chan struct{})
@@ -287,7 +287,7 @@ func TestQueueCloseWaitWaitsForTheUnitInProgress(t *testing.T) {
 	if q.Len() != 0 {
 		t.Fatalf("%d units left after CloseWait", q.Len())
 	}
-	if q.Push(Unit{Key: true}) {
+	if q.Push(Unit[int]{Key: true}) {
 		t.Fatal("Push accepted a unit after CloseWait")
 	}
 }

@@ -13,13 +13,13 @@
 package sched
 
 // Unit is one access unit waiting to be processed.
-type Unit struct {
+type Unit[M any] struct {
 	// Data is owned by the queue until it is handed to the handler, then by the handler.
 	Data []byte
 	// Key is true for a unit that starts an independently decodable group (IDR).
 	Key bool
-	// Payload carries the caller's per-unit metadata (timestamps) unchanged.
-	Payload any
+	// Meta carries the caller's per-unit metadata (timestamps) unchanged.
+	Meta M
 }
 
 // DropReason says why a unit was dropped.
@@ -53,19 +53,19 @@ func (r DropReason) String() string {
 
 // Handler processes units of one queue. It is never called concurrently for
 // the same queue. Owner is the value given to NewQueue.
-type Handler func(owner any, u Unit)
+type Handler[O, M any] func(owner O, u Unit[M])
 
 // DropFunc is told of every dropped unit; it must not block.
-type DropFunc func(owner any, reason DropReason, n int)
+type DropFunc[O any] func(owner O, reason DropReason, n int)
 
 // Queue is one camera's bounded queue. Push is safe for concurrent use with
 // the pool's workers.
-type Queue struct {
-	pool  *Pool
-	owner any
+type Queue[O, M any] struct {
+	pool  *Pool[O, M]
+	owner O
 
 	// guarded by pool.mu
-	items     []Unit // ring buffer, grown on demand up to maxUnits
+	items     []Unit[M] // ring buffer, grown on demand up to maxUnits
 	head, n   int
 	bytes     int
 	maxUnits  int
@@ -77,7 +77,7 @@ type Queue struct {
 }
 
 // Len returns the number of units waiting.
-func (q *Queue) Len() int {
+func (q *Queue[O, M]) Len() int {
 	q.pool.mu.Lock()
 	defer q.pool.mu.Unlock()
 	return q.n
@@ -86,7 +86,7 @@ func (q *Queue) Len() int {
 // Push adds a unit, or drops it when the queue or the pool is full, or while
 // the queue is skipping to the next keyframe. It never blocks on processing.
 // It reports whether the unit was accepted.
-func (q *Queue) Push(u Unit) bool {
+func (q *Queue[O, M]) Push(u Unit[M]) bool {
 	p := q.pool
 	p.mu.Lock()
 	if q.closed {
@@ -132,7 +132,7 @@ func (q *Queue) Push(u Unit) bool {
 
 // Flush drops every waiting unit and skips to the next keyframe, as after a
 // reconnect. Dropped units are reported with DropClosed.
-func (q *Queue) Flush() {
+func (q *Queue[O, M]) Flush() {
 	p := q.pool
 	p.mu.Lock()
 	n := q.clearLocked()
@@ -145,7 +145,7 @@ func (q *Queue) Flush() {
 
 // Close drops every waiting unit and refuses new ones. A unit being processed
 // when Close is called finishes; Close does not wait for it (see Pool.Close).
-func (q *Queue) Close() {
+func (q *Queue[O, M]) Close() {
 	p := q.pool
 	p.mu.Lock()
 	q.closed = true
@@ -159,7 +159,7 @@ func (q *Queue) Close() {
 // CloseWait closes the queue like Close, then waits until the unit being
 // processed, if any, has finished: after it returns the handler is not
 // running for this queue and will not be called for it again.
-func (q *Queue) CloseWait() {
+func (q *Queue[O, M]) CloseWait() {
 	q.Close()
 	p := q.pool
 	p.mu.Lock()
@@ -174,9 +174,9 @@ const minSlots = 16
 
 // growLocked doubles the ring (at least minSlots, at most maxUnits slots),
 // keeping the waiting units in order.
-func (q *Queue) growLocked() {
+func (q *Queue[O, M]) growLocked() {
 	size := min(max(2*len(q.items), minSlots), q.maxUnits)
-	items := make([]Unit, size)
+	items := make([]Unit[M], size)
 	for i := 0; i < q.n; i++ {
 		items[i] = q.items[(q.head+i)%len(q.items)]
 	}
@@ -184,18 +184,18 @@ func (q *Queue) growLocked() {
 }
 
 // slots returns the allocated ring size (for tests).
-func (q *Queue) slots() int {
+func (q *Queue[O, M]) slots() int {
 	q.pool.mu.Lock()
 	defer q.pool.mu.Unlock()
 	return len(q.items)
 }
 
-func (q *Queue) clearLocked() int {
+func (q *Queue[O, M]) clearLocked() int {
 	n := q.n
 	for i := 0; i < q.n; i++ {
 		j := (q.head + i) % len(q.items)
 		q.pool.bytes -= len(q.items[j].Data)
-		q.items[j] = Unit{}
+		q.items[j] = Unit[M]{}
 	}
 	q.pool.queued -= n
 	q.head, q.n, q.bytes = 0, 0, 0
@@ -206,9 +206,9 @@ func (q *Queue) clearLocked() int {
 }
 
 // popLocked removes the oldest unit.
-func (q *Queue) popLocked() Unit {
+func (q *Queue[O, M]) popLocked() Unit[M] {
 	u := q.items[q.head]
-	q.items[q.head] = Unit{}
+	q.items[q.head] = Unit[M]{}
 	q.head = (q.head + 1) % len(q.items)
 	q.n--
 	q.bytes -= len(u.Data)
