@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/vigil-video/vigil/engine"
+	"github.com/vigil-video/vigil/service"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -30,7 +30,7 @@ type SimOptions struct {
 // `summary {"cameras":N,"sent_access_units":M}` with the access units sent
 // (to each camera's readers) over its life.
 func RunSim(ctx context.Context, o SimOptions) error {
-	log, err := engine.NewLogger(o.Logs, "info", "text")
+	log, err := service.NewLogger(o.Logs, "info", "text")
 	if err != nil {
 		return err
 	}

@@ -1,12 +1,8 @@
 package engine
 
 import (
-	"bytes"
-	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"os"
 	"reflect"
 	"time"
 
@@ -136,50 +132,4 @@ func containsID(ids []string, id string) bool {
 		}
 	}
 	return false
-}
-
-// watchConfig re-reads path on a signal from hup (SIGHUP) and whenever its content changes
-// (checked every interval), and applies it. An invalid file is logged with
-// the key at fault and leaves the running cameras untouched. It returns when
-// ctx is done. last is the checksum (fileSum) of the content running now.
-// listen, when set, overrides the file's listen key.
-func (e *Engine) watchConfig(ctx context.Context, path, listen string, interval time.Duration, hup <-chan os.Signal, last []byte) {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		var why string
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-			why = "sighup"
-		case <-tick.C:
-			sum := fileSum(path)
-			if sum == nil || bytes.Equal(sum, last) {
-				continue
-			}
-			why = "file_changed"
-		}
-		last = fileSum(path)
-		cfg, err := config.Load(path)
-		if err != nil {
-			e.log.Error("configuration not reloaded; running set unchanged", "trigger", why, "error", err)
-			continue
-		}
-		if listen != "" {
-			cfg.Listen = listen // --metrics-addr overrides the file
-		}
-		if _, err := e.Apply(cfg); err != nil {
-			e.log.Error("configuration not reloaded; running set unchanged", "trigger", why, "error", err)
-		}
-	}
-}
-
-func fileSum(path string) []byte {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil
-	}
-	s := sha256.Sum256(b)
-	return s[:]
 }

@@ -19,7 +19,7 @@ import (
 	"syscall"
 
 	"github.com/vigil-video/vigil/bench"
-	"github.com/vigil-video/vigil/engine"
+	"github.com/vigil-video/vigil/service"
 )
 
 func main() {
@@ -37,13 +37,13 @@ func run(args []string) int {
 	switch args[0] {
 	case "run":
 		fs := flag.NewFlagSet("run", flag.ExitOnError)
-		o := engine.RunOptions{Events: os.Stdout, Logs: os.Stderr}
+		o := service.Options{Events: os.Stdout, Logs: os.Stderr}
 		fs.StringVar(&o.ConfigPath, "config", "", "camera configuration (YAML); empty runs the embedded demo")
 		fs.StringVar(&o.Listen, "metrics-addr", "", "HTTP address of /metrics and the API (overrides the config's listen)")
 		fs.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn or error")
 		fs.StringVar(&o.LogFormat, "log-format", "text", "text or json")
 		fs.Parse(args[1:])
-		err = engine.Run(ctx, o)
+		err = service.Run(ctx, o)
 	case "sim":
 		fs := flag.NewFlagSet("sim", flag.ExitOnError)
 		o := bench.SimOptions{Logs: os.Stderr, Out: os.Stdout}

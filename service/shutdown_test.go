@@ -1,4 +1,4 @@
-package engine
+package service
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -51,7 +52,7 @@ cameras:
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, RunOptions{ConfigPath: cfgPath, Events: io.Discard, Logs: logs, LogLevel: "debug"})
+		done <- Run(ctx, Options{ConfigPath: cfgPath, Events: io.Discard, Logs: logs, LogLevel: "debug"})
 	}()
 
 	// Motion is on screen from 3 s to 7 s of the clip: stop as soon as its
@@ -66,7 +67,7 @@ cameras:
 		}
 		return started && !ended
 	}
-	waitUntil(t, 20*time.Second, "open motion and camera_offline incidents in the file", func() bool {
+	await.Until(t, 20*time.Second, "open motion and camera_offline incidents in the file", func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("Run returned early: %v", err)

@@ -1,4 +1,8 @@
-package engine
+// Package service is the process behind `vigil run`: it loads the
+// configuration (or starts the embedded demo), opens event delivery and
+// evidence, runs the engine, reloads on SIGHUP and file changes, and shuts
+// everything down in order when its context ends.
+package service
 
 import (
 	"context"
@@ -13,12 +17,13 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/engine"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/sim"
 )
 
-// RunOptions are the settings of `vigil run`.
-type RunOptions struct {
+// Options are the settings of `vigil run`.
+type Options struct {
 	// ConfigPath is the YAML file; empty runs the embedded demo.
 	ConfigPath string
 	// Listen overrides the configuration's listen address when set.
@@ -58,7 +63,7 @@ func orDefault(s, d string) string {
 
 // Run runs the engine until ctx is done, then shuts it down gracefully:
 // open incidents are ended and every event is written before it returns.
-func Run(ctx context.Context, o RunOptions) (err error) {
+func Run(ctx context.Context, o Options) (err error) {
 	log, err := NewLogger(o.Logs, o.LogLevel, o.LogFormat)
 	if err != nil {
 		return err
@@ -106,7 +111,7 @@ func Run(ctx context.Context, o RunOptions) (err error) {
 			err = fmt.Errorf("close delivery: %w", derr)
 		}
 	}()
-	e, err := New(cfg, Options{Logger: log, Events: d, Incidents: d.Recent, Live: d.Live, Collectors: d.Collectors(), Evidence: ev,
+	e, err := engine.New(cfg, engine.Options{Logger: log, Events: d, Incidents: d.Recent, Live: d.Live, Collectors: d.Collectors(), Evidence: ev,
 		Ready: outboxReady(d, cfg.Outbox.Path)})
 	if err != nil {
 		return err
@@ -122,7 +127,7 @@ func Run(ctx context.Context, o RunOptions) (err error) {
 		signal.Notify(hup, syscall.SIGHUP)
 		go func() {
 			defer close(done)
-			e.watchConfig(wctx, o.ConfigPath, o.Listen, 2*time.Second, hup, sum)
+			watchConfig(wctx, e, log, o.ConfigPath, o.Listen, 2*time.Second, hup, sum)
 		}()
 		defer func() { cancel(); <-done; signal.Stop(hup) }()
 	}

@@ -1,0 +1,59 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/engine"
+)
+
+// watchConfig re-reads path (applying it to e) on a signal from hup (SIGHUP) and whenever its content changes
+// (checked every interval), and applies it. An invalid file is logged with
+// the key at fault and leaves the running cameras untouched. It returns when
+// ctx is done. last is the checksum (fileSum) of the content running now.
+// listen, when set, overrides the file's listen key.
+func watchConfig(ctx context.Context, e *engine.Engine, log *slog.Logger, path, listen string, interval time.Duration, hup <-chan os.Signal, last []byte) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		var why string
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			why = "sighup"
+		case <-tick.C:
+			sum := fileSum(path)
+			if sum == nil || bytes.Equal(sum, last) {
+				continue
+			}
+			why = "file_changed"
+		}
+		last = fileSum(path)
+		cfg, err := config.Load(path)
+		if err != nil {
+			log.Error("configuration not reloaded; running set unchanged", "trigger", why, "error", err)
+			continue
+		}
+		if listen != "" {
+			cfg.Listen = listen // --metrics-addr overrides the file
+		}
+		if _, err := e.Apply(cfg); err != nil {
+			log.Error("configuration not reloaded; running set unchanged", "trigger", why, "error", err)
+		}
+	}
+}
+
+func fileSum(path string) []byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	s := sha256.Sum256(b)
+	return s[:]
+}
