@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/sim"
@@ -108,7 +109,7 @@ func TestAPIAgainstSimulator(t *testing.T) {
 	if res2.StatusCode != 200 || res2.Header.Get("Content-Type") != "image/jpeg" || !bytes.HasPrefix(jpg, []byte{0xff, 0xd8}) {
 		t.Errorf("snapshot: %d %s, %d bytes", res2.StatusCode, res2.Header.Get("Content-Type"), len(jpg))
 	}
-	var one CameraStatus
+	var one api.CameraStatus
 	if err := json.Unmarshal([]byte(httpGet(t, base+"/api/cameras/moving")), &one); err != nil {
 		t.Fatal(err)
 	}

@@ -3,11 +3,9 @@
 package engine
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -16,8 +14,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/sched"
@@ -73,16 +71,12 @@ type Engine struct {
 	mu       sync.Mutex
 	cameras  map[string]*camera
 
-	http     *http.Server
-	listener net.Listener
-	httpDone chan struct{}
-	watch    *watch    // the analysis health check, from Start
-	web      *webGuard // nil without web_config_file
-	closed   bool
+	watch  *watch      // the analysis health check, from Start
+	api    *api.Server // HTTP, from Start
+	closed bool
 
-	started   atomic.Bool // Start has finished
-	closing   atomic.Bool // Close has begun
-	webErrors prometheus.Counter
+	started atomic.Bool // Start has finished
+	closing atomic.Bool // Close has begun
 }
 
 // New validates the configuration and builds the engine; nothing runs
@@ -100,13 +94,6 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, log: opts.Logger, events: opts.Events, cameras: map[string]*camera{}, opts: opts}
 	e.metrics = newMetrics(func() poolStats { return e.pool }, sessionCollector{e})
-	e.webErrors = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "vigil_web_config_errors_total",
-		Help: "Changes of web_config_file not applied (invalid, unreadable, or turning authentication or TLS off); the last good configuration stays in force.",
-	})
-	if err := e.metrics.reg.Register(e.webErrors); err != nil {
-		return nil, fmt.Errorf("register metrics: %w", err)
-	}
 	for _, c := range opts.Collectors {
 		if err := e.metrics.reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
@@ -142,31 +129,14 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 // Start serves HTTP and starts every camera, staggered over StartSpread.
 // GET /readyz answers "starting" until it returns.
 func (e *Engine) Start() error {
-	var wc string // what exporter-toolkit reads: the guarded copy of web_config_file
-	if e.cfg.WebConfigFile != "" {
-		g, err := startWebGuard(e.cfg.WebConfigFile, webCheckInterval, e.log.With("component", "http"), e.webErrors)
-		if err != nil {
-			return err
-		}
-		e.web, wc = g, g.served
-	}
-	ln, err := net.Listen("tcp", e.cfg.Listen)
+	srv, err := api.Start(api.Config{Listen: e.cfg.Listen, WebConfigFile: e.cfg.WebConfigFile, Pprof: e.cfg.Pprof,
+		Registry: e.metrics.reg, Incidents: e.opts.Incidents, Live: e.opts.Live, Evidence: e.opts.Evidence,
+		Logger: e.log.With("component", "http")}, e)
 	if err != nil {
-		if e.web != nil {
-			e.web.close()
-		}
-		return fmt.Errorf("listen: %w", err)
+		return err
 	}
-	e.listener = ln
-	e.http = &http.Server{Handler: e.routes(), ReadHeaderTimeout: 10 * time.Second}
-	e.httpDone = make(chan struct{})
-	go func() {
-		defer close(e.httpDone)
-		if err := web.Serve(ln, e.http, &web.FlagConfig{WebConfigFile: &wc}, e.log.With("component", "http")); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			e.log.Error("http server failed", "error", err)
-		}
-	}()
-	e.log.Info("engine started", "listen", ln.Addr().String(), "cameras", len(e.cameras), "workers", e.pool.Workers())
+	e.api = srv
+	e.log.Info("engine started", "listen", srv.Addr(), "cameras", len(e.cameras), "workers", e.pool.Workers())
 	for _, c := range e.snapshot() {
 		c.start()
 	}
@@ -175,11 +145,8 @@ func (e *Engine) Start() error {
 	return nil
 }
 
-// webCheckInterval is how often web_config_file is checked for changes.
-const webCheckInterval = time.Second
-
 // Addr returns the HTTP listener's address (after Start).
-func (e *Engine) Addr() string { return e.listener.Addr().String() }
+func (e *Engine) Addr() string { return e.api.Addr() }
 
 // Registry returns the engine's Prometheus registry.
 func (e *Engine) Registry() *prometheus.Registry { return e.metrics.reg }
@@ -219,14 +186,8 @@ func (e *Engine) Close() error {
 	}
 	e.closeCameras()
 	var err error
-	if e.http != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = e.http.Shutdown(ctx)
-		cancel()
-		<-e.httpDone
-	}
-	if e.web != nil {
-		e.web.close()
+	if e.api != nil {
+		err = e.api.Close()
 	}
 	e.log.Info("engine stopped")
 	return err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/sim"
@@ -167,7 +168,7 @@ func TestEngineEndToEnd(t *testing.T) {
 	}
 
 	// Bad cameras fail alone, with a reason, and the others kept running.
-	st := func(id string) CameraStatus {
+	st := func(id string) api.CameraStatus {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		return e.cameras[id].status()

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
 )
 
@@ -30,7 +31,7 @@ func TestReadyz(t *testing.T) {
 	}
 	// The engine's routes served on loopback before Start and after Close
 	// (its own listener exists only in between).
-	outside := httptest.NewServer(e.routes())
+	outside := httptest.NewServer(api.Routes(api.Config{Registry: e.Registry()}, e))
 	defer outside.Close()
 	expect := func(base, path string, code int, body string) {
 		t.Helper()

@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/sim"
@@ -76,7 +77,7 @@ func startEngine(t *testing.T, cams ...config.Camera) (*Engine, *collector, *syn
 	return e, events, logs
 }
 
-func (e *Engine) statusOf(t *testing.T, id string) CameraStatus {
+func (e *Engine) statusOf(t *testing.T, id string) api.CameraStatus {
 	t.Helper()
 	e.mu.Lock()
 	c, ok := e.cameras[id]

@@ -146,7 +146,19 @@ func TestWebConfigTLSRelativePaths(t *testing.T) {
 		t.Fatalf("GET over TLS: %d", code)
 	}
 	os.WriteFile(wc, []byte("http_server_config:\n  http2: false\n"), 0o600)
-	waitUntil(t, 10*time.Second, "the TLS removal to be refused", func() bool { return testutil.ToFloat64(e.webErrors) == 1 })
+	waitUntil(t, 10*time.Second, "the TLS removal to be refused", func() bool {
+		n, err := testutil.GatherAndCount(e.Registry(), "vigil_web_config_errors_total")
+		if err != nil || n != 1 {
+			return false
+		}
+		mfs, _ := e.Registry().Gather()
+		for _, mf := range mfs {
+			if mf.GetName() == "vigil_web_config_errors_total" {
+				return mf.GetMetric()[0].GetCounter().GetValue() == 1
+			}
+		}
+		return false
+	})
 	if code := https(); code != 200 {
 		t.Fatalf("GET over TLS after a refused change: %d", code)
 	}

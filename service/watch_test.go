@@ -95,10 +95,11 @@ func TestWatchConfig(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	hup := make(chan os.Signal, 1)
 	done := make(chan struct{})
+	sum := fileSum(path) // of the content running now
 	go func() {
 		defer close(done)
 		// listen as --metrics-addr would set it: the file's port 1 is not used.
-		watchConfig(ctx, e, log, path, e.Addr(), 50*time.Millisecond, hup, fileSum(path))
+		watchConfig(ctx, e, log, path, e.Addr(), 50*time.Millisecond, hup, sum)
 	}()
 	defer func() { cancel(); <-done }()
 

@@ -1,0 +1,227 @@
+// Package api serves vigil's HTTP endpoints: /metrics, /livez, /readyz and
+// the JSON API (cameras, snapshots, evidence, incidents, live events). It
+// consumes the small Engine interface it declares, and serves with
+// Prometheus exporter-toolkit's TLS and basic auth (web_config_file), which
+// fails closed (see webGuard).
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/exporter-toolkit/web"
+)
+
+// Engine is what the API needs of the engine. Its methods are safe for
+// concurrent use.
+type Engine interface {
+	// Cameras returns every camera's status, sorted by id.
+	Cameras() []CameraStatus
+	// Camera returns one camera's status.
+	Camera(id string) (CameraStatus, bool)
+	// Snapshot returns the camera's next analyzed frame as a JPEG, waiting
+	// up to wait; ErrNoCamera for an unknown id.
+	Snapshot(ctx context.Context, id string, wait time.Duration) ([]byte, error)
+	// Ready says why the engine is not ready (nil when it is).
+	Ready() error
+}
+
+// Evidence opens incident snapshots (event.Evidences).
+type Evidence interface {
+	Open(camera, name string) (*os.File, error)
+}
+
+// ErrNoCamera is returned by Engine.Snapshot for an unknown camera.
+var ErrNoCamera = errors.New("no such camera")
+
+// Config configures Start.
+type Config struct {
+	// Listen is the TCP address. Required.
+	Listen string
+	// WebConfigFile is an exporter-toolkit web configuration (TLS, basic
+	// auth); empty serves plain HTTP without authentication.
+	WebConfigFile string
+	// Pprof serves Go's profiler under /debug/pprof/.
+	Pprof bool
+	// Registry is served on /metrics. Required.
+	Registry *prometheus.Registry
+	// Incidents and Live, when set, serve /api/incidents and /api/events.
+	Incidents, Live http.Handler
+	// Evidence, when set, serves /api/evidence/{camera}/{file}.
+	Evidence Evidence
+	// Logger receives the server's logs; it defaults to discarding them.
+	Logger *slog.Logger
+}
+
+// webCheckInterval is how often web_config_file is checked for changes.
+const webCheckInterval = time.Second
+
+// Server is a running HTTP server.
+type Server struct {
+	http *http.Server
+	ln   net.Listener
+	web  *webGuard // nil without web_config_file
+	done chan struct{}
+	err  error // of Serve, read after done
+}
+
+// Start listens and serves; Close stops it. A web_config_file change that
+// is refused counts in vigil_web_config_errors_total, registered in
+// cfg.Registry.
+func Start(cfg Config, eng Engine) (*Server, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	errs := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "vigil_web_config_errors_total",
+		Help: "Changes of web_config_file not applied (invalid, unreadable, or turning authentication or TLS off); the last good configuration stays in force.",
+	})
+	if err := cfg.Registry.Register(errs); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+		errs = are.ExistingCollector.(prometheus.Counter)
+	}
+	s := &Server{done: make(chan struct{})}
+	var wc string // what exporter-toolkit reads: the guarded copy of web_config_file
+	if cfg.WebConfigFile != "" {
+		g, err := startWebGuard(cfg.WebConfigFile, webCheckInterval, log, errs)
+		if err != nil {
+			return nil, err
+		}
+		s.web, wc = g, g.served
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		if s.web != nil {
+			s.web.close()
+		}
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	s.ln = ln
+	s.http = &http.Server{Handler: Routes(cfg, eng), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		defer close(s.done)
+		if err := web.Serve(ln, s.http, &web.FlagConfig{WebConfigFile: &wc}, log); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server failed", "error", err)
+			s.err = err
+		}
+	}()
+	return s, nil
+}
+
+// Addr returns the listener's address.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Done is closed when the server stops serving (Close, or a failure that
+// Wait returns).
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Wait waits for the server to stop and returns why it failed (nil after
+// Close).
+func (s *Server) Wait() error {
+	<-s.done
+	return s.err
+}
+
+// Close stops serving, letting requests in flight finish for up to 5 s,
+// and waits.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	err := s.http.Shutdown(ctx)
+	cancel()
+	<-s.done
+	if s.web != nil {
+		s.web.close()
+	}
+	return err
+}
+
+// Routes returns the handler of every endpoint.
+func Routes(cfg Config, eng Engine) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry}))
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := eng.Ready(); err != nil {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("not ready: " + err.Error() + "\n")) //nolint:errcheck // the client went away
+			return
+		}
+		w.Write([]byte("ok\n")) //nolint:errcheck // the client went away
+	})
+	mux.HandleFunc("GET /api/cameras", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, eng.Cameras())
+	})
+	mux.HandleFunc("GET /api/cameras/{id}", func(w http.ResponseWriter, r *http.Request) {
+		st, ok := eng.Camera(r.PathValue("id"))
+		if !ok {
+			http.Error(w, "no such camera", http.StatusNotFound)
+			return
+		}
+		writeJSON(w, st)
+	})
+	if cfg.Incidents != nil {
+		mux.Handle("GET /api/incidents", cfg.Incidents)
+	}
+	if cfg.Live != nil {
+		mux.Handle("GET /api/events", cfg.Live)
+	}
+	if cfg.Evidence != nil {
+		mux.HandleFunc("GET /api/evidence/{camera}/{file}", func(w http.ResponseWriter, r *http.Request) {
+			f, err := cfg.Evidence.Open(r.PathValue("camera"), r.PathValue("file"))
+			if err != nil {
+				http.Error(w, "no such evidence", http.StatusNotFound)
+				return
+			}
+			defer f.Close()
+			w.Header().Set("Content-Type", "image/jpeg")
+			w.Header().Set("Cache-Control", "private, max-age=3600")
+			io.Copy(w, f)
+		})
+	}
+	mux.HandleFunc("GET /api/cameras/{id}/snapshot.jpg", func(w http.ResponseWriter, r *http.Request) {
+		jpg, err := eng.Snapshot(r.Context(), r.PathValue("id"), 5*time.Second)
+		if errors.Is(err, ErrNoCamera) {
+			http.Error(w, "no such camera", http.StatusNotFound)
+			return
+		}
+		if err != nil {
+			http.Error(w, "no snapshot: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write(jpg) //nolint:errcheck // the client went away
+	})
+	if cfg.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v) //nolint:errcheck // the client went away
+}
