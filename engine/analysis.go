@@ -115,7 +115,7 @@ func (c *camera) checkAnalysis(now time.Time) {
 	streaming := c.flowing.Load()
 	flowSince := time.Unix(0, c.flowSince.Load())
 	step := sched.Step(c.step.Load())
-	all := streaming && c.gate.decodingAll()
+	all := streaming && c.gate.DecodingAll()
 	switch {
 	case !all:
 		h.allSince = time.Time{}

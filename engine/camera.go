@@ -15,6 +15,7 @@ import (
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/decode"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/gate"
 	"github.com/vigil-video/vigil/ingest"
 	"github.com/vigil-video/vigil/pipeline"
 	"github.com/vigil-video/vigil/sched"
@@ -48,7 +49,7 @@ type camera struct {
 	e   *Engine
 
 	sess  *ingest.Session
-	gate  *gate // ingest side
+	gate  *gate.Gate // ingest side
 	queue *workQueue
 	m     cameraMetrics
 	gen   atomic.Uint64 // bumped by StreamStarted (ingest side)
@@ -90,7 +91,7 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 		return nil, fmt.Errorf("camera %q: motion: %w", cfg.ID, err)
 	}
 	c.pipe = pipe
-	c.gate = newGate(cfg.DecodeMode, newActivity(cfg), cfg.QueueFrames, max(cfg.QueueBytes/4, 256<<10))
+	c.gate = gate.New(cfg.DecodeMode, gate.NewActivity(cfg.DecodeMode, cfg.Activity), cfg.QueueFrames, max(cfg.QueueBytes/4, 256<<10))
 	c.evidence = map[string][]event.Evidence{}
 	c.snapReq = make(chan chan snapResult, 8)
 	c.ladder = sched.NewLadder(sched.LadderConfig{})
@@ -113,7 +114,7 @@ func (c *camera) StreamStarted(info ingest.StreamInfo) {
 	c.flowing.Store(false)
 	c.codec.Store(info.Codec)
 	c.gen.Add(1)
-	c.gate.reset()
+	c.gate.Reset()
 	c.queue.Flush() // units of the previous stream are void
 }
 
@@ -124,7 +125,7 @@ func (c *camera) AccessUnit(au ingest.AccessUnit) {
 	c.n.received.Add(1)
 	c.m.bytes.Add(float64(len(au.Data)))
 	c.m.lastFrame.Set(float64(au.Received.UnixNano()) / 1e9)
-	c.gate.route(au, c.push)
+	c.gate.Route(au, c.push)
 	c.mu.Lock()
 	c.lastFrame = au.Received
 	c.mu.Unlock()
@@ -229,7 +230,7 @@ func (c *camera) process(u workUnit) {
 	// The analyzer alone knows whether it follows something that needs
 	// every frame (motion, zones); a tamper incident does not, so a covered
 	// camera goes back to keyframes in mode auto.
-	c.gate.analysisActive.Store(c.pipe.Active())
+	c.gate.SetAnalysisActive(c.pipe.Active())
 }
 
 // observeLoad feeds the overload ladder after each unit and applies its
@@ -254,7 +255,7 @@ func (c *camera) observeLoad(wait time.Duration) {
 		fps = min(fps, 2)
 	}
 	c.pipe.SetAnalysisFPS(fps)
-	c.gate.keyframesOnly.Store(step == sched.StepKeyframes)
+	c.gate.SetKeyframesOnly(step == sched.StepKeyframes)
 	c.log.Warn("overload step changed", "step", step.String(), "queue_wait", wait, "queue_fill", fill, "dropped", dropped)
 }
 

@@ -58,9 +58,9 @@ func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
 		for _, m := range []string{config.ModeAll, config.ModeKeyframes, config.ModeAuto} {
 			ch <- prometheus.MustNewConstMetric(decodeModeDesc, prometheus.GaugeValue, b2f(cam.cfg.DecodeMode == m), cam.id, m)
 		}
-		ch <- prometheus.MustNewConstMetric(awakeDesc, prometheus.GaugeValue, b2f(cam.gate.decodingAll()), cam.id)
-		ch <- prometheus.MustNewConstMetric(wakeupsDesc, prometheus.CounterValue, float64(cam.gate.wakeups.Load()), cam.id)
-		ch <- prometheus.MustNewConstMetric(skippedDesc, prometheus.CounterValue, float64(cam.gate.skipped.Load()), cam.id)
+		ch <- prometheus.MustNewConstMetric(awakeDesc, prometheus.GaugeValue, b2f(cam.gate.DecodingAll()), cam.id)
+		ch <- prometheus.MustNewConstMetric(wakeupsDesc, prometheus.CounterValue, float64(cam.gate.Wakeups()), cam.id)
+		ch <- prometheus.MustNewConstMetric(skippedDesc, prometheus.CounterValue, float64(cam.gate.Skipped()), cam.id)
 		ch <- prometheus.MustNewConstMetric(stepDesc, prometheus.GaugeValue, float64(cam.step.Load()), cam.id)
 		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, time.Duration(cam.lagNano.Load()).Seconds(), cam.id)
 	}

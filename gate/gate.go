@@ -1,4 +1,10 @@
-package engine
+// Package gate owns the decode-mode policy of a camera: which access units
+// are decoded now (every one, keyframes only, or keyframes while idle and
+// everything while the bitstream's activity signal or the analyzer says
+// something happens, replaying the GOP on waking), under the overload
+// ladder's keyframes-only step. It is the one place that answers "what to
+// decode now".
+package gate
 
 import (
 	"sync/atomic"
@@ -8,9 +14,9 @@ import (
 	"github.com/vigil-video/vigil/ingest"
 )
 
-// activitySignal is the compressed-domain activity detector the gate
+// Activity is the compressed-domain activity detector the gate
 // consults for every access unit, on the RTP reader goroutine.
-type activitySignal interface {
+type Activity interface {
 	// Observe takes an access unit's size, keyframe flag, slice QP (-1
 	// unknown) and PTS, and reports whether the scene is active.
 	Observe(size int, key bool, qp int, pts time.Duration) bool
@@ -18,12 +24,12 @@ type activitySignal interface {
 	Reset()
 }
 
-// gate decides which access units of one camera are queued for decoding.
+// Gate decides which access units of one camera are queued for decoding.
 // It runs on the camera's RTP reader goroutine only (not safe for concurrent
 // use), except for the atomics, which the API and metrics read.
-type gate struct {
+type Gate struct {
 	mode string
-	act  activitySignal // nil unless mode is auto
+	act  Activity // nil unless mode is auto
 
 	// keyframesOnly is set by the overload ladder's lowest step.
 	keyframesOnly atomic.Bool
@@ -46,8 +52,8 @@ type gate struct {
 	wasKeyframesOnly bool
 }
 
-// decodingAll reports whether the camera decodes every frame now.
-func (g *gate) decodingAll() bool {
+// DecodingAll reports whether the camera decodes every frame now.
+func (g *Gate) DecodingAll() bool {
 	if g.keyframesOnly.Load() {
 		return false
 	}
@@ -60,12 +66,15 @@ func (g *gate) decodingAll() bool {
 	return false
 }
 
-func newGate(mode string, act activitySignal, maxUnits, maxBytes int) *gate {
-	return &gate{mode: mode, act: act, maxUnits: maxUnits, maxBytes: maxBytes}
+// New returns the gate of a camera in mode (config.ModeAll, ModeKeyframes
+// or ModeAuto); act is its activity signal (mode auto only). On waking it
+// replays at most maxUnits units and maxBytes bytes since the keyframe.
+func New(mode string, act Activity, maxUnits, maxBytes int) *Gate {
+	return &Gate{mode: mode, act: act, maxUnits: maxUnits, maxBytes: maxBytes}
 }
 
-// reset starts a new stream.
-func (g *gate) reset() {
+// Reset starts a new stream.
+func (g *Gate) Reset() {
 	g.clear()
 	g.broken, g.waitKey = false, false
 	g.awake.Store(false)
@@ -74,17 +83,17 @@ func (g *gate) reset() {
 	}
 }
 
-func (g *gate) clear() {
+func (g *Gate) clear() {
 	for i := range g.buf {
 		g.buf[i] = ingest.AccessUnit{}
 	}
 	g.buf, g.bufBytes = g.buf[:0], 0
 }
 
-// route hands the units to decode to push, in order: au itself, nothing
+// Route hands the units to decode to push, in order: au itself, nothing
 // (skipped), or on waking the buffered units since the last keyframe
 // followed by au.
-func (g *gate) route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
+func (g *Gate) Route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
 	active := false
 	if g.act != nil {
 		active = g.act.Observe(len(au.Data), au.Key, au.QP, au.PTS)
@@ -176,10 +185,24 @@ func (g *gate) route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
 	g.clear()
 }
 
-// newActivity returns the activity signal of a camera in mode auto.
-func newActivity(cfg config.Camera) activitySignal {
-	if cfg.DecodeMode != config.ModeAuto {
+// NewActivity returns the activity signal of a camera in mode auto (nil
+// in the other modes).
+func NewActivity(mode string, cfg ingest.ActivityConfig) Activity {
+	if mode != config.ModeAuto {
 		return nil
 	}
-	return ingest.NewActivity(cfg.Activity)
+	return ingest.NewActivity(cfg)
 }
+
+// SetKeyframesOnly applies the overload ladder's lowest step.
+func (g *Gate) SetKeyframesOnly(on bool) { g.keyframesOnly.Store(on) }
+
+// SetAnalysisActive tells the gate whether the analyzer follows motion or a
+// zone (analyze.Camera.Active): mode auto stays awake while it does.
+func (g *Gate) SetAnalysisActive(on bool) { g.analysisActive.Store(on) }
+
+// Wakeups counts the times mode auto woke full decoding.
+func (g *Gate) Wakeups() uint64 { return g.wakeups.Load() }
+
+// Skipped counts access units not decoded by choice.
+func (g *Gate) Skipped() uint64 { return g.skipped.Load() }

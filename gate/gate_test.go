@@ -1,4 +1,4 @@
-package engine
+package gate
 
 import (
 	"testing"
@@ -23,14 +23,14 @@ func (s *scriptedActivity) Reset() {}
 
 // runGate feeds n units of an IPPP stream with a keyframe every gop units
 // (unit i carries i in its PTS) and returns the indexes pushed.
-func runGate(g *gate, n, gop int, between func(i int)) []int {
+func runGate(g *Gate, n, gop int, between func(i int)) []int {
 	var pushed []int
 	for i := range n {
 		if between != nil {
 			between(i)
 		}
 		au := ingest.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i)}
-		g.route(au, func(u ingest.AccessUnit) { pushed = append(pushed, int(u.PTS)) })
+		g.Route(au, func(u ingest.AccessUnit) { pushed = append(pushed, int(u.PTS)) })
 	}
 	return pushed
 }
@@ -53,20 +53,20 @@ func checkChain(t *testing.T, pushed []int, gop int) {
 func TestGateModes(t *testing.T) {
 	const gop = 10
 	t.Run("all", func(t *testing.T) {
-		g := newGate(config.ModeAll, nil, 100, 1<<20)
+		g := New(config.ModeAll, nil, 100, 1<<20)
 		if got := runGate(g, 35, gop, nil); len(got) != 35 {
 			t.Fatalf("pushed %d of 35", len(got))
 		}
 	})
 	t.Run("keyframes", func(t *testing.T) {
-		g := newGate(config.ModeKeyframes, nil, 100, 1<<20)
+		g := New(config.ModeKeyframes, nil, 100, 1<<20)
 		got := runGate(g, 35, gop, nil)
 		if len(got) != 4 || got[1] != 10 || g.skipped.Load() != 31 {
 			t.Fatalf("pushed %v, skipped %d", got, g.skipped.Load())
 		}
 	})
 	t.Run("auto_idle", func(t *testing.T) {
-		g := newGate(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, 100, 1<<20)
+		g := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, 100, 1<<20)
 		got := runGate(g, 35, gop, nil)
 		if len(got) != 4 || g.wakeups.Load() != 0 {
 			t.Fatalf("idle camera pushed %v, %d wake-ups", got, g.wakeups.Load())
@@ -74,7 +74,7 @@ func TestGateModes(t *testing.T) {
 	})
 	t.Run("auto_wake_bursts_the_gop", func(t *testing.T) {
 		// Active from unit 14 to 25: units 10..13 are decoded in a burst at 14.
-		g := newGate(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 14 && i <= 25 }}, 100, 1<<20)
+		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 14 && i <= 25 }}, 100, 1<<20)
 		got := runGate(g, 50, gop, nil)
 		checkChain(t, got, gop)
 		want := []int{0, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 30, 40}
@@ -86,7 +86,7 @@ func TestGateModes(t *testing.T) {
 		}
 	})
 	t.Run("auto_open_incident_keeps_it_awake", func(t *testing.T) {
-		g := newGate(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i == 3 }}, 100, 1<<20)
+		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i == 3 }}, 100, 1<<20)
 		got := runGate(g, 30, gop, func(i int) { g.analysisActive.Store(i >= 3 && i < 22) })
 		checkChain(t, got, gop)
 		for i := 3; i < 22; i++ {
@@ -96,7 +96,7 @@ func TestGateModes(t *testing.T) {
 		}
 	})
 	t.Run("auto_buffer_overflow_waits_for_a_keyframe", func(t *testing.T) {
-		g := newGate(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 16 }}, 3, 1<<20)
+		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 16 }}, 3, 1<<20)
 		got := runGate(g, 30, gop, nil)
 		checkChain(t, got, gop)
 		if containsInt(got, 16) || !containsInt(got, 20) || !containsInt(got, 21) {
@@ -104,7 +104,7 @@ func TestGateModes(t *testing.T) {
 		}
 	})
 	t.Run("ladder_keyframes_step_and_back", func(t *testing.T) {
-		g := newGate(config.ModeAll, nil, 100, 1<<20)
+		g := New(config.ModeAll, nil, 100, 1<<20)
 		got := runGate(g, 40, gop, func(i int) { g.keyframesOnly.Store(i >= 5 && i < 23) })
 		checkChain(t, got, gop)
 		if containsInt(got, 23) || !containsInt(got, 30) || !containsInt(got, 10) || containsInt(got, 11) {
