@@ -137,7 +137,7 @@ func TestMQTTBrokerRestartLosesNothing(t *testing.T) {
 
 	topicsMu.Lock()
 	defer topicsMu.Unlock()
-	for _, want := range []string{"site/cam0/motion", "site/frigate/events", "site/available"} {
+	for _, want := range []string{"site/cam0/motion", "site/frigate/cam0/motion", "site/frigate/available", "site/available"} {
 		if topics[want] == 0 {
 			t.Errorf("nothing on %s (topics: %v)", want, topics)
 		}

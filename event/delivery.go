@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,21 @@ type DeliveryConfig struct {
 	Outbox OutboxConfig `yaml:"outbox"`
 	// Sinks receive every event. With none, events go to stdout.
 	Sinks []SinkConfig `yaml:"sinks"`
+
+	// Cameras are the configured camera ids, announced by sinks that
+	// describe cameras (mqtt ha_discovery) before their first event; set by
+	// the engine, not read from YAML. Delivery.SetCameras changes them.
+	Cameras []string `yaml:"-"`
+	// Evidence lets sinks read snapshot files (mqtt frigate_compat
+	// publishes them); nil publishes embedded snapshots only. Set by the
+	// engine (an *Evidences).
+	Evidence EvidenceOpener `yaml:"-"`
+}
+
+// EvidenceOpener opens a snapshot an event references by its path
+// "<camera>/<name>" (Evidences.Open).
+type EvidenceOpener interface {
+	Open(camera, name string) (*os.File, error)
 }
 
 // Validate checks the sinks; errors name the key (sinks[2].url).
@@ -105,7 +121,7 @@ func Open(cfg DeliveryConfig, stdout io.Writer, log *slog.Logger) (*Delivery, er
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	for _, sc := range cfg.Sinks {
 		sc.defaults()
-		s, err := newSink(sc, stdout)
+		s, err := newSink(sc, stdout, cfg)
 		if err != nil {
 			d.cancel()
 			for _, r := range d.sinks {
@@ -141,7 +157,7 @@ func (d *Delivery) dropped(drops []drop, sinkDrops map[string]int) {
 	}
 }
 
-func newSink(c SinkConfig, stdout io.Writer) (sink, error) {
+func newSink(c SinkConfig, stdout io.Writer, dc DeliveryConfig) (sink, error) {
 	switch c.Type {
 	case "stdout":
 		return &writerSink{w: bufio.NewWriter(stdout)}, nil
@@ -150,11 +166,23 @@ func newSink(c SinkConfig, stdout io.Writer) (sink, error) {
 	case "webhook":
 		return newWebhookSink(c)
 	case "mqtt":
-		return newMQTTSink(c)
+		return newMQTTSink(c, dc.Cameras, dc.Evidence)
 	case "nats":
 		return newNATSSink(c)
 	}
 	return nil, fmt.Errorf("sink %s: unknown type %q", c.Name, c.Type)
+}
+
+// SetCameras tells the sinks that describe cameras (mqtt ha_discovery)
+// the configured camera ids, after a reload: new ones are announced,
+// removed ones withdrawn. Safe for concurrent use; it does not wait for
+// the broker.
+func (d *Delivery) SetCameras(ids []string) {
+	for _, r := range d.sinks {
+		if c, ok := r.s.(interface{ setCameras([]string) }); ok {
+			c.setCameras(ids)
+		}
+	}
 }
 
 // Emit publishes an event (it implements the engine's Publisher).

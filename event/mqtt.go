@@ -2,8 +2,16 @@ package event
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"math"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,17 +23,37 @@ import (
 // mqttSink publishes each event with QoS 1 to <prefix>/events and
 // <prefix>/<camera>/<kind>; <prefix>/available is a retained "online",
 // replaced by the broker with the last-will "offline" if vigil goes away.
+// With FrigateCompat it also speaks Frigate's MQTT API (frigate.go), with
+// HADiscovery it announces each camera's binary sensors to Home Assistant
+// (homeassistant.go).
 type mqttSink struct {
-	cfg    SinkConfig
-	client mqtt.Client
-	// announce is set on every (re)connect: the next delivery first
-	// publishes the retained "online". (Publishing from the connect handler
-	// races with paho's resume of stored packets.)
+	cfg      SinkConfig
+	client   mqtt.Client
+	evidence EvidenceOpener // nil: only embedded snapshots are published
+
+	// announce is set on every (re)connect: the announcer publishes the
+	// retained "online" (and the Home Assistant configurations and states)
+	// again. Publishing from the connect handler would race with paho's
+	// resume of stored packets.
 	announce atomic.Bool
+	kick     chan struct{}
+	done     chan struct{}
+	wg       sync.WaitGroup
+
+	// mu guards the state below and orders the state publications of the
+	// delivery goroutine and the announcer (a state published from a stale
+	// snapshot would overwrite a newer one).
+	mu      sync.Mutex
+	frigate frigateState
+	ha      haState
+	// cameras are the cameras announced to Home Assistant (true) or to be
+	// announced (false); withdraw, the removed ones whose sensors are still
+	// to be removed from it.
+	cameras  map[string]bool
+	withdraw []string
 }
 
-func newMQTTSink(cfg SinkConfig) (*mqttSink, error) {
-	avail := cfg.TopicPrefix + "/available"
+func newMQTTSink(cfg SinkConfig, cameras []string, evidence EvidenceOpener) (*mqttSink, error) {
 	o := mqtt.NewClientOptions().AddBroker(cfg.URL).SetClientID(cfg.ClientID).
 		SetUsername(cfg.Username).SetPassword(cfg.Password).
 		// The outbox, not paho's in-memory store, redelivers after a
@@ -34,32 +62,157 @@ func newMQTTSink(cfg SinkConfig) (*mqttSink, error) {
 		SetCleanSession(true).SetOrderMatters(true).
 		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(time.Second).
 		SetMaxReconnectInterval(10*time.Second).SetConnectTimeout(cfg.Timeout).SetWriteTimeout(cfg.Timeout).
-		SetWill(avail, "offline", 1, true)
-	s := &mqttSink{cfg: cfg}
-	o.SetOnConnectHandler(func(mqtt.Client) { s.announce.Store(true) })
+		SetWill(cfg.TopicPrefix+"/available", "offline", 1, true)
+	s := &mqttSink{cfg: cfg, evidence: evidence, kick: make(chan struct{}, 1), done: make(chan struct{}), cameras: map[string]bool{}}
+	for _, c := range cameras {
+		s.cameras[c] = false
+	}
+	o.SetOnConnectHandler(func(mqtt.Client) {
+		s.announce.Store(true)
+		s.wake()
+	})
 	s.client = mqtt.NewClient(o)
 	s.client.Connect() // retries in the background; deliver waits for it
-	go func() {
-		// Announce availability as soon as the first connection is up, even
-		// before the first event.
-		for range 100 {
-			if s.client.IsConnectionOpen() {
-				if s.announce.Swap(false) {
-					s.client.Publish(avail, 1, true, "online")
-				}
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}()
+	s.wg.Add(1)
+	go s.announcer()
 	return s, nil
 }
 
-func (s *mqttSink) publish(ctx context.Context, topic string, payload []byte) error {
+func (s *mqttSink) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// announcer publishes the availability, and the Home Assistant
+// configurations and states, after every (re)connect and for cameras
+// added by setCameras; a failed announcement is retried every second.
+func (s *mqttSink) announcer() {
+	defer s.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.kick:
+		case <-t.C:
+		}
+		if !s.client.IsConnectionOpen() {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
+		err := s.announceOnce(ctx)
+		cancel()
+		if err != nil {
+			s.announce.Store(true) // again at the next tick
+		}
+	}
+}
+
+func (s *mqttSink) announceOnce(ctx context.Context) error {
+	full := s.announce.Swap(false)
+	if full {
+		if err := s.publish(ctx, s.cfg.TopicPrefix+"/available", "online", true); err != nil {
+			return err
+		}
+		if s.cfg.FrigateCompat {
+			if err := s.publish(ctx, s.cfg.FrigateTopicPrefix+"/available", "online", true); err != nil {
+				return err
+			}
+		}
+	}
+	if !s.cfg.HADiscovery {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.withdraw) > 0 {
+		c := s.withdraw[0]
+		for i := range haSensors {
+			topic, _ := haConfig(&s.cfg, c, &haSensors[i])
+			if err := s.publish(ctx, topic, "", true); err != nil {
+				return err
+			}
+			if err := s.publish(ctx, haStateTopic(s.cfg.TopicPrefix, c, &haSensors[i]), "", true); err != nil {
+				return err
+			}
+		}
+		s.withdraw = s.withdraw[1:]
+	}
+	var cams []string
+	for c, done := range s.cameras {
+		if full || !done {
+			cams = append(cams, c)
+		}
+	}
+	sort.Strings(cams)
+	for _, c := range cams {
+		if err := s.announceCameraLocked(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// announceCameraLocked publishes a camera's discovery configurations and
+// current states, retained; s.mu is held.
+func (s *mqttSink) announceCameraLocked(ctx context.Context, camera string) error {
+	for i := range haSensors {
+		sn := &haSensors[i]
+		topic, cfg := haConfig(&s.cfg, camera, sn)
+		if err := s.publish(ctx, topic, cfg, true); err != nil {
+			return err
+		}
+		state := s.ha.state(camera, sn)
+		if err := s.publish(ctx, haStateTopic(s.cfg.TopicPrefix, camera, sn), state, true); err != nil {
+			return err
+		}
+		s.ha.sent(camera, sn, state)
+	}
+	s.cameras[camera] = true
+	return nil
+}
+
+// setCameras announces new cameras to Home Assistant and withdraws the
+// sensors of removed ones (an empty retained configuration removes them).
+// It does not wait: the announcer publishes.
+func (s *mqttSink) setCameras(ids []string) {
+	if !s.cfg.HADiscovery {
+		return
+	}
+	keep := map[string]bool{}
+	for _, id := range ids {
+		keep[id] = true
+	}
+	s.mu.Lock()
+	for c := range s.cameras {
+		if !keep[c] {
+			s.withdraw = append(s.withdraw, c)
+			delete(s.cameras, c)
+			delete(s.ha.open, c)
+			for i := range haSensors {
+				delete(s.ha.published, c+"/"+haSensors[i].key)
+			}
+		}
+	}
+	for _, id := range ids {
+		if _, ok := s.cameras[id]; !ok {
+			s.cameras[id] = false
+		}
+	}
+	s.mu.Unlock()
+	s.wake()
+}
+
+// publish sends payload ([]byte or string) with QoS 1 and waits for the
+// broker's acknowledgement.
+func (s *mqttSink) publish(ctx context.Context, topic string, payload any, retained bool) error {
 	if !s.client.IsConnectionOpen() {
 		return fmt.Errorf("mqtt %s: not connected", redact.URL(s.cfg.URL))
 	}
-	t := s.client.Publish(topic, 1, false, payload)
+	t := s.client.Publish(topic, 1, retained, payload)
 	select {
 	case <-t.Done():
 		if err := t.Error(); err != nil {
@@ -75,86 +228,150 @@ func (s *mqttSink) publish(ctx context.Context, topic string, payload []byte) er
 
 func (s *mqttSink) deliver(ctx context.Context, r record, ev *Event) error {
 	p := s.cfg.TopicPrefix
-	if s.announce.Swap(false) {
-		t := s.client.Publish(p+"/available", 1, true, "online")
-		if !t.WaitTimeout(s.cfg.Timeout) || t.Error() != nil {
-			s.announce.Store(true)
+	if err := s.publish(ctx, p+"/events", r.json, false); err != nil {
+		return err
+	}
+	if err := s.publish(ctx, p+"/"+ev.Data.Camera+"/"+ev.Data.Kind, r.json, false); err != nil {
+		return err
+	}
+	if !s.cfg.FrigateCompat && !s.cfg.HADiscovery {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cfg.HADiscovery {
+		if err := s.haDeliverLocked(ctx, ev); err != nil {
+			return err
 		}
 	}
-	if err := s.publish(ctx, p+"/events", r.json); err != nil {
-		return err
-	}
-	if err := s.publish(ctx, p+"/"+ev.Data.Camera+"/"+ev.Data.Kind, r.json); err != nil {
-		return err
-	}
 	if s.cfg.FrigateCompat {
-		b, err := json.Marshal(frigateEvent(ev))
+		return s.frigateDeliverLocked(ctx, ev)
+	}
+	return nil
+}
+
+// haDeliverLocked announces a camera not announced yet and publishes the
+// state the event changes; s.mu is held.
+func (s *mqttSink) haDeliverLocked(ctx context.Context, ev *Event) error {
+	cam := ev.Data.Camera
+	sn, state := s.ha.apply(ev)
+	if !s.cameras[cam] {
+		// Its configuration and current state (this event's included).
+		return s.announceCameraLocked(ctx, cam)
+	}
+	if sn == nil || !s.ha.changed(cam, sn, state) {
+		return nil
+	}
+	if err := s.publish(ctx, haStateTopic(s.cfg.TopicPrefix, cam, sn), state, true); err != nil {
+		return err
+	}
+	s.ha.sent(cam, sn, state)
+	return nil
+}
+
+// frigateDeliverLocked publishes what Frigate would for the event; s.mu is
+// held.
+func (s *mqttSink) frigateDeliverLocked(ctx context.Context, ev *Event) error {
+	f := s.cfg.FrigateTopicPrefix
+	d := &ev.Data
+	count := "0"
+	if ev.Type != TypeEnd {
+		count = strconv.Itoa(int(math.Round(d.Score)))
+	}
+	switch d.Kind {
+	case "motion":
+		state := "ON"
+		if ev.Type == TypeEnd {
+			state = "OFF"
+		}
+		if ev.Type == TypeUpdate {
+			return nil // ON already
+		}
+		return s.publish(ctx, f+"/"+d.Camera+"/motion", state, false)
+	case "crowd":
+		return s.publishCounts(ctx, f+"/"+d.Zone, count)
+	case "person":
+		msg, _ := s.frigate.update(ev)
+		b, err := json.Marshal(msg)
 		if err != nil {
 			return permanentError{err}
 		}
-		return s.publish(ctx, p+"/frigate/events", b)
+		if err := s.publish(ctx, f+"/events", b, false); err != nil {
+			return err
+		}
+		if err := s.publishCounts(ctx, f+"/"+d.Camera, count); err != nil {
+			return err
+		}
+		if jpg := s.snapshot(d); jpg != nil {
+			return s.publish(ctx, f+"/"+d.Camera+"/"+frigateLabel+"/snapshot", jpg, true)
+		}
 	}
 	return nil
 }
 
+// publishCounts publishes Frigate's object counts under base (a camera or
+// a zone): person and all, and their active variants (vigil's people
+// are all moving).
+func (s *mqttSink) publishCounts(ctx context.Context, base, count string) error {
+	for _, obj := range []string{frigateLabel, "all"} {
+		for _, suffix := range []string{"", "/active"} {
+			if err := s.publish(ctx, base+"/"+obj+suffix, count, false); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// snapshot returns the JPEG of the incident's best snapshot (else its
+// start snapshot) the event references, or nil when there is none or it
+// cannot be read.
+func (s *mqttSink) snapshot(d *Incident) []byte {
+	var pick *Evidence
+	for i := range d.Evidence {
+		if pick == nil || d.Evidence[i].Role == "best" {
+			pick = &d.Evidence[i]
+		}
+	}
+	switch {
+	case pick == nil:
+		return nil
+	case pick.JPEGBase64 != "":
+		b, err := base64.StdEncoding.DecodeString(pick.JPEGBase64)
+		if err != nil {
+			return nil
+		}
+		return b
+	case pick.Path != "" && s.evidence != nil:
+		camera, name := path.Split(pick.Path)
+		f, err := s.evidence.Open(strings.TrimSuffix(camera, "/"), name)
+		if err != nil {
+			return nil
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, maxSnapshotBytes+1))
+		if err != nil || len(b) > maxSnapshotBytes {
+			return nil
+		}
+		return b
+	}
+	return nil
+}
+
+// maxSnapshotBytes bounds a snapshot published on MQTT.
+const maxSnapshotBytes = 8 << 20
+
 func (s *mqttSink) close() error {
+	close(s.done)
+	s.wg.Wait()
 	if s.client.IsConnectionOpen() {
 		t := s.client.Publish(s.cfg.TopicPrefix+"/available", 1, true, "offline")
 		t.WaitTimeout(time.Second)
+		if s.cfg.FrigateCompat {
+			t := s.client.Publish(s.cfg.FrigateTopicPrefix+"/available", 1, true, "offline")
+			t.WaitTimeout(time.Second)
+		}
 	}
 	s.client.Disconnect(250)
 	return nil
-}
-
-// frigatePayload is Frigate's MQTT "frigate/events" message.
-type frigatePayload struct {
-	Type   string         `json:"type"` // new, update, end
-	Before frigateDetails `json:"before"`
-	After  frigateDetails `json:"after"`
-}
-
-type frigateDetails struct {
-	ID            string     `json:"id"`
-	Camera        string     `json:"camera"`
-	Label         string     `json:"label"`
-	SubLabel      *string    `json:"sub_label"`
-	StartTime     float64    `json:"start_time"`
-	EndTime       *float64   `json:"end_time"`
-	Score         float64    `json:"score"`
-	TopScore      float64    `json:"top_score"`
-	Box           [4]float64 `json:"box"`
-	Zones         []string   `json:"current_zones"`
-	Stationary    bool       `json:"stationary"`
-	HasSnapshot   bool       `json:"has_snapshot"`
-	HasClip       bool       `json:"has_clip"`
-	FalsePositive bool       `json:"false_positive"`
-}
-
-// frigateEvent maps an incident event to Frigate's event message, so that
-// consumers of Frigate's MQTT API work unchanged: type new/update/end, the
-// incident kind as the label, the first box in [x1, y1, x2, y2] normalized.
-func frigateEvent(ev *Event) frigatePayload {
-	d := ev.Data
-	det := frigateDetails{ID: d.IncidentID, Camera: d.Camera, Label: d.Kind, Score: d.Score, TopScore: d.Score,
-		StartTime: float64(d.StartedAt.UnixNano()) / 1e9, Zones: []string{}}
-	if d.Zone != "" {
-		det.Zones = []string{d.Zone}
-	}
-	if len(d.Boxes) > 0 {
-		b := d.Boxes[0]
-		det.Box = [4]float64{b[0], b[1], b[0] + b[2], b[1] + b[3]}
-	}
-	if d.EndedAt != nil {
-		end := float64(d.EndedAt.UnixNano()) / 1e9
-		det.EndTime = &end
-	}
-	p := frigatePayload{Type: "update", Before: det, After: det}
-	switch ev.Type {
-	case TypeStart:
-		p.Type = "new"
-	case TypeEnd:
-		p.Type = "end"
-		p.Before.EndTime = nil
-	}
-	return p
 }

@@ -60,10 +60,28 @@ type SinkConfig struct {
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
 	// mqtt: ClientID (defaults to "vigil-" + name), TopicPrefix (defaults to
-	// "vigil"), FrigateCompat also publishes Frigate-style event payloads.
-	ClientID      string `yaml:"client_id"`
-	TopicPrefix   string `yaml:"topic_prefix"`
-	FrigateCompat bool   `yaml:"frigate_compat"`
+	// "vigil").
+	ClientID    string `yaml:"client_id"`
+	TopicPrefix string `yaml:"topic_prefix"`
+	// mqtt: FrigateCompat also publishes what vigil detects as Frigate's
+	// MQTT API documents it (people as "person" objects on
+	// <frigate_topic_prefix>/events, counts, snapshots, motion ON/OFF; see
+	// frigate.go), under FrigateTopicPrefix.
+	// FrigateCompat defaults to false, FrigateTopicPrefix to
+	// <topic_prefix>/frigate (set "frigate" where consumers expect
+	// Frigate's own default).
+	FrigateCompat      bool   `yaml:"frigate_compat"`
+	FrigateTopicPrefix string `yaml:"frigate_topic_prefix"`
+	// mqtt: HADiscovery announces each camera's motion, person, tamper and
+	// online binary sensors to Home Assistant (retained configurations on
+	// <ha_discovery_prefix>/binary_sensor/<ha_node_id>/<camera>_<sensor>/config,
+	// states on <topic_prefix>/<camera>/<sensor>/state). HANodeID must be
+	// unique per vigil instance on the broker: [A-Za-z0-9_-].
+	// HADiscovery defaults to false, HADiscoveryPrefix to "homeassistant",
+	// HANodeID to the client id with other characters as "_".
+	HADiscovery       bool   `yaml:"ha_discovery"`
+	HADiscoveryPrefix string `yaml:"ha_discovery_prefix"`
+	HANodeID          string `yaml:"ha_node_id"`
 	// nats: SubjectPrefix (defaults to "vigil.incidents"); Stream is the
 	// JetStream stream (defaults to "VIGIL_INCIDENTS"), created over
 	// SubjectPrefix.> when CreateStream is set, or brought to this
@@ -137,6 +155,14 @@ func (c *SinkConfig) Validate() error {
 	if c.MaxAge < 0 {
 		return errors.New("max_age: must not be negative")
 	}
+	if c.HANodeID != "" && haUnsafe.MatchString(c.HANodeID) {
+		return fmt.Errorf("ha_node_id: %q must be made of A-Z a-z 0-9 _ -", c.HANodeID)
+	}
+	for key, v := range map[string]string{"topic_prefix": c.TopicPrefix, "frigate_topic_prefix": c.FrigateTopicPrefix, "ha_discovery_prefix": c.HADiscoveryPrefix} {
+		if strings.ContainsAny(v, "#+") || strings.HasSuffix(v, "/") {
+			return fmt.Errorf("%s: %q must not hold MQTT wildcards (# +) or end with /", key, v)
+		}
+	}
 	if c.Type == "nats" && c.MaxAge != 0 && c.MaxAge < natsDuplicates {
 		return fmt.Errorf("max_age: %v is shorter than the %v deduplication window", c.MaxAge, natsDuplicates)
 	}
@@ -176,6 +202,15 @@ func (c *SinkConfig) defaults() {
 	}
 	if c.ClientID == "" {
 		c.ClientID = "vigil-" + c.Name
+	}
+	if c.FrigateTopicPrefix == "" {
+		c.FrigateTopicPrefix = c.TopicPrefix + "/frigate"
+	}
+	if c.HADiscoveryPrefix == "" {
+		c.HADiscoveryPrefix = "homeassistant"
+	}
+	if c.HANodeID == "" {
+		c.HANodeID = haID(c.ClientID)
 	}
 	if c.SubjectPrefix == "" {
 		c.SubjectPrefix = "vigil.incidents"
