@@ -19,6 +19,7 @@ require (
 	go.etcd.io/bbolt v1.4.0
 	gocv.io/x/gocv v0.31.0
 	golang.org/x/crypto v0.41.0
+	gopkg.in/natefinch/lumberjack.v2 v2.2.1
 	gopkg.in/yaml.v3 v3.0.1
 )
 

@@ -318,6 +318,56 @@ type sinkRunner struct {
 	s    sink
 	wake chan struct{}
 	log  *slog.Logger
+	fail failLog
+}
+
+// sinkLogInterval is the shortest time between two ERROR lines about one
+// failing sink: a sink that fails every event, or an outage, logs one line
+// per interval, not one per event or attempt.
+const sinkLogInterval = time.Minute
+
+// failLog rate-limits a sink's failure log; used by its runner only. The
+// interval spans outages: a sink that fails and recovers at every event
+// logs no more than one that stays down.
+type failLog struct {
+	last             time.Time // of the last ERROR line
+	retried, refused int       // failures since that line
+	streak           bool      // failing since the last success
+	logged           bool      // an ERROR line was written during the streak
+}
+
+// failed records a failed delivery (refused: permanently) and logs one
+// ERROR line, with what happened since the previous one, at most once per
+// sinkLogInterval.
+func (f *failLog) failed(log *slog.Logger, ev *Event, err error, refused bool, retryIn time.Duration, now time.Time) {
+	if refused {
+		f.refused++
+	} else {
+		f.retried++
+		f.streak = true
+	}
+	if !f.last.IsZero() && now.Sub(f.last) < sinkLogInterval {
+		return
+	}
+	args := []any{"event_id", ev.ID, "camera", ev.Data.Camera, "failed_attempts", f.retried, "refused_events", f.refused, "error", err}
+	if !refused {
+		args = append(args, "retry_in", retryIn.Seconds())
+	}
+	log.Error("sink delivery failing", args...)
+	f.last, f.retried, f.refused = now, 0, 0
+	f.logged = f.logged || f.streak
+}
+
+// delivered ends a failure streak; its end is logged (INFO) if an ERROR
+// line was written during it.
+func (f *failLog) delivered(log *slog.Logger, attempts int) {
+	if !f.streak {
+		return
+	}
+	if f.logged {
+		log.Info("sink delivering again", "attempts", attempts)
+	}
+	f.streak, f.logged = false, false
 }
 
 func (r *sinkRunner) run() {
@@ -375,9 +425,7 @@ func (r *sinkRunner) deliverOne(ctx context.Context, rec record, ev *Event) bool
 		if err == nil {
 			r.d.box.setFailing(r.cfg.Name, false)
 			m.delivered.WithLabelValues(r.cfg.Name).Inc()
-			if attempt > 0 {
-				r.log.Info("sink delivering again", "event_id", ev.ID, "attempts", attempt+1)
-			}
+			r.fail.delivered(r.log, attempt+1)
 			return true
 		}
 		if ctx.Err() != nil {
@@ -387,16 +435,15 @@ func (r *sinkRunner) deliverOne(ctx context.Context, rec record, ev *Event) bool
 		if errors.As(err, &perm) {
 			r.d.box.setFailing(r.cfg.Name, false) // it answers
 			m.failed.WithLabelValues(r.cfg.Name).Inc()
-			r.log.Error("sink refused event; not retried", "event_id", ev.ID, "camera", ev.Data.Camera, "error", err)
+			r.fail.failed(r.log, ev, err, true, 0, time.Now())
 			return true
 		}
 		r.d.box.setFailing(r.cfg.Name, true)
 		m.retried.WithLabelValues(r.cfg.Name).Inc()
-		if attempt == 0 || attempt%10 == 0 {
-			r.log.Warn("sink delivery failed; retrying", "event_id", ev.ID, "attempt", attempt+1, "retry_in", wait, "error", err)
-		}
 		// Jitter: wait in [d/2, d].
-		if !sleepCtx(ctx, wait/2+time.Duration(rand.Int64N(int64(wait/2)+1))) {
+		sleep := wait/2 + time.Duration(rand.Int64N(int64(wait/2)+1))
+		r.fail.failed(r.log, ev, err, false, sleep, time.Now())
+		if !sleepCtx(ctx, sleep) {
 			return false
 		}
 		wait = min(wait*2, r.cfg.BackoffMax)

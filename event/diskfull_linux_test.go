@@ -172,3 +172,43 @@ func TestOutboxFullDiskShutdownIsBounded(t *testing.T) {
 		return true
 	})
 }
+
+// TestFileSinkFullDiskAtRotation: the disk fills up right after a
+// rotation, so the first record of the new file is written part-way. The
+// cut goes back to the new file's whole records (none), not to the old
+// file's size; once space is back, the new file holds the rest, whole and
+// in order.
+func TestFileSinkFullDiskAtRotation(t *testing.T) {
+	// 272 pages: the first file's 10 records of ~100 KiB fill all but
+	// about 80 KiB, less than one record.
+	disk := smallDisk(t, 272*4096)
+	file := filepath.Join(disk, "events.jsonl")
+	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []SinkConfig{
+		{Name: "file", Type: "file", Path: file, MaxBytes: 1 << 20, Keep: 3, BackoffMin: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond},
+	}}, io.Discard, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	evs := bigEvents(14, 100<<10)
+	publishAll(t, d, evs)
+	waitFor(t, "the full disk to fail writes", func() bool { return testutil.ToFloat64(d.m.retried.WithLabelValues("file")) >= 5 })
+	backups, _ := filepath.Glob(filepath.Join(disk, "events-*.jsonl"))
+	if len(backups) != 1 {
+		t.Fatalf("%d rotated files, want 1", len(backups))
+	}
+	old := fileIDs(t, backups[0])
+	if strings.Join(old, ",") != strings.Join(eventIDs(evs[:len(old)]), ",") {
+		t.Fatal("the rotated file does not hold the first events in order")
+	}
+	if st, err := os.Stat(file); err != nil || st.Size() != 0 {
+		t.Fatalf("the new file holds %v bytes while its first record does not fit, want 0 (%v)", st.Size(), err)
+	}
+	if err := os.Remove(backups[0]); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "every event once space is back", func() bool { return deliveredCount(d, "file") >= float64(len(evs)) })
+	if got := fileIDs(t, file); strings.Join(got, ",") != strings.Join(eventIDs(evs[len(old):]), ",") {
+		t.Fatalf("the new file holds %d records, want the %d after the rotation, in order", len(got), len(evs)-len(old))
+	}
+}

@@ -3,37 +3,55 @@ package event
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
-	"strconv"
+
+	"gopkg.in/natefinch/lumberjack.v2"
 )
 
-// fileSink writes JSON lines to a file, rotating it by size. It writes
-// whole records only: a write that fails part-way (a full disk) is cut off
-// before it is retried, so no line is torn and no two records share one.
+// fileSink writes JSON lines to a file, rotated by size through
+// lumberjack (the old files are <name>-<UTC time>.<ext>, the newest Keep
+// kept). It writes whole records only: a write that fails part-way (a full
+// disk) is cut off before it is retried, so no line is torn and no two
+// records share one; and each record is on disk (fsync) before the sink
+// acknowledges it.
+//
+// lumberjack counts sizes in whole megabytes, so max_bytes is rounded up
+// to a MiB; and it starts one goroutine per file sink (old-file removal)
+// that it never stops, so it outlives Close.
 type fileSink struct {
 	cfg  SinkConfig
-	f    *os.File
-	size int64 // of the whole records in the file
-	torn bool  // the file holds a partial record past size
+	lj   *lumberjack.Logger
+	file os.FileInfo // the current file as of the last whole record
+	size int64       // of the whole records in it
+	torn bool        // the file at Path may hold a partial record past its whole ones
 }
 
 func newFileSink(cfg SinkConfig) (*fileSink, error) {
+	// Check now that the file can be written, and where its whole records
+	// end: a crash in the middle of a write leaves a partial last line,
+	// which goes first.
 	f, err := os.OpenFile(cfg.Path, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("file sink %s: %w", cfg.Name, err)
 	}
+	defer f.Close()
 	size, err := wholeRecords(f)
 	if err != nil {
-		f.Close()
 		return nil, fmt.Errorf("file sink %s: read %s: %w", cfg.Name, cfg.Path, err)
 	}
-	s := &fileSink{cfg: cfg, f: f, size: size}
-	// A partial last line (a crash in the middle of a write) goes first.
-	if st, err := f.Stat(); err == nil && st.Size() != size {
-		s.torn = true
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("file sink %s: %w", cfg.Name, err)
 	}
+	s := &fileSink{cfg: cfg, file: st, size: size, torn: st.Size() != size, lj: &lumberjack.Logger{
+		Filename:   cfg.Path,
+		MaxSize:    int(max((cfg.MaxBytes+(1<<20)-1)>>20, 1)),
+		MaxBackups: cfg.Keep,
+	}}
 	return s, nil
 }
 
@@ -58,53 +76,73 @@ func wholeRecords(f *os.File) (int64, error) {
 	return 0, nil
 }
 
+// cut truncates the file at Path back to its whole records (none if
+// lumberjack has rotated to a new file since the last whole record) and
+// makes lumberjack reopen it, and so read its size again, at the next
+// write.
+func (s *fileSink) cut() error {
+	if err := s.lj.Close(); err != nil {
+		return err
+	}
+	st, err := os.Stat(s.cfg.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // a failed rotation: nothing written
+	}
+	if err != nil {
+		return err
+	}
+	whole := s.size
+	if !os.SameFile(st, s.file) {
+		whole = 0
+	}
+	if st.Size() == whole {
+		return nil
+	}
+	if err := os.Truncate(s.cfg.Path, whole); err != nil {
+		return err
+	}
+	s.file, s.size = st, whole
+	return nil
+}
+
 func (s *fileSink) deliver(_ context.Context, r record, _ *Event) error {
 	if s.torn {
-		if err := s.f.Truncate(s.size); err != nil {
-			return fmt.Errorf("file sink %s: cut %s back to its last whole record (%d bytes): %w", s.cfg.Name, s.cfg.Path, s.size, err)
+		if err := s.cut(); err != nil {
+			return fmt.Errorf("file sink %s: cut %s back to its last whole record: %w", s.cfg.Name, s.cfg.Path, err)
 		}
 		s.torn = false
 	}
-	line := append(r.json, '\n')
-	if s.size > 0 && s.size+int64(len(line)) > s.cfg.MaxBytes {
-		if err := s.rotate(); err != nil {
-			return fmt.Errorf("file sink %s: rotate %s: %w", s.cfg.Name, s.cfg.Path, err)
-		}
-	}
-	_, err := s.f.Write(line)
+	_, err := s.lj.Write(append(r.json, '\n'))
 	if err == nil {
-		err = s.f.Sync()
+		err = s.sync()
 	}
 	if err != nil {
 		// Whatever part of the line reached the file is cut off now, or
 		// before the next write if the cut fails too.
-		s.torn = s.f.Truncate(s.size) != nil
+		s.torn = s.cut() != nil
 		return fmt.Errorf("file sink %s: write %s: %w", s.cfg.Name, s.cfg.Path, err)
 	}
-	s.size += int64(len(line))
 	return nil
 }
 
-// rotate renames path.N-1 → path.N ... path → path.1 and reopens path. The
-// file in use stays open until its successor is, so a failed rotation
-// leaves the sink writing where it was.
-func (s *fileSink) rotate() error {
-	p := s.cfg.Path
-	os.Remove(p + "." + strconv.Itoa(s.cfg.Keep)) //nolint:errcheck // may not exist
-	for i := s.cfg.Keep - 1; i >= 1; i-- {
-		os.Rename(p+"."+strconv.Itoa(i), p+"."+strconv.Itoa(i+1)) //nolint:errcheck // may not exist
-	}
-	if err := os.Rename(p, p+".1"); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o640)
+// sync flushes the current file to disk and notes its whole size.
+// lumberjack keeps its descriptor to itself; fsync through another one
+// flushes the same file.
+func (s *fileSink) sync() error {
+	f, err := os.Open(s.cfg.Path)
 	if err != nil {
-		os.Rename(p+".1", p) //nolint:errcheck // best effort: keep writing to path
 		return err
 	}
-	s.f.Close() //nolint:errcheck // synced after every record
-	s.f, s.size = f, 0
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	s.file, s.size = st, st.Size()
 	return nil
 }
 
-func (s *fileSink) close() error { return s.f.Close() }
+func (s *fileSink) close() error { return s.lj.Close() }

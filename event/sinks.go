@@ -22,7 +22,9 @@ type SinkConfig struct {
 	// Type is stdout, file, webhook, mqtt or nats. Required.
 	Type string `yaml:"type"`
 
-	// file: Path of the JSON-lines file; rotated at MaxBytes, Keep old files.
+	// file: Path of the JSON-lines file; rotated (lumberjack) at MaxBytes,
+	// rounded up to a whole MiB, to <name>-<UTC time>.<ext>, the newest
+	// Keep old files kept.
 	// MaxBytes defaults to 100 MiB, Keep to 5.
 	// nats: MaxBytes bounds the stream created with CreateStream (the
 	// oldest messages go first).
