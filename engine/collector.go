@@ -9,6 +9,8 @@ import (
 )
 
 var (
+	rtpErrorsDesc = prometheus.NewDesc("vigil_camera_rtp_decode_errors_total",
+		"RTP/RTCP packets that could not be decoded or depacketized (broken fragments, malformed payloads).", []string{"camera"}, nil)
 	packetsLostDesc = prometheus.NewDesc("vigil_camera_rtp_packets_lost_total",
 		"RTP packets lost, from sequence number gaps.", []string{"camera"}, nil)
 	jitterDesc = prometheus.NewDesc("vigil_camera_rtp_jitter_seconds",
@@ -37,6 +39,7 @@ type sessionCollector struct{ e *Engine }
 
 func (c sessionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- packetsLostDesc
+	ch <- rtpErrorsDesc
 	ch <- jitterDesc
 	ch <- bitrateDesc
 	ch <- keyIntervalDesc
@@ -52,6 +55,7 @@ func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, cam := range c.e.snapshot() {
 		st := cam.sess.Stats()
 		ch <- prometheus.MustNewConstMetric(packetsLostDesc, prometheus.CounterValue, float64(st.PacketsLost), cam.id)
+		ch <- prometheus.MustNewConstMetric(rtpErrorsDesc, prometheus.CounterValue, float64(st.DecodeErrors), cam.id)
 		ch <- prometheus.MustNewConstMetric(jitterDesc, prometheus.GaugeValue, st.Jitter.Seconds(), cam.id)
 		ch <- prometheus.MustNewConstMetric(bitrateDesc, prometheus.GaugeValue, st.Bitrate/8, cam.id)
 		ch <- prometheus.MustNewConstMetric(keyIntervalDesc, prometheus.GaugeValue, st.KeyframeInterval.Seconds(), cam.id)

@@ -21,7 +21,8 @@ import (
 	"github.com/vigil-video/vigil/sched"
 )
 
-var errClosed = errors.New("engine: closed")
+// ErrClosed is returned by Apply after Close.
+var ErrClosed = errors.New("engine: closed")
 
 // Publisher receives incident events. It is called from worker goroutines
 // and must be safe for concurrent use.
@@ -80,7 +81,7 @@ type Engine struct {
 }
 
 // New validates the configuration and builds the engine; nothing runs
-// until Start.
+// (no worker, no connection, no listener) until Start.
 func New(cfg config.Config, opts Options) (*Engine, error) {
 	cfg.SetDefaults() // a Config built in Go gets what a file would
 	if err := cfg.Validate(); err != nil {
@@ -136,6 +137,7 @@ func (e *Engine) Start() error {
 		return err
 	}
 	e.api = srv
+	e.pool.Start()
 	e.log.Info("engine started", "listen", srv.Addr(), "cameras", len(e.cameras), "workers", e.pool.Workers())
 	for _, c := range e.snapshot() {
 		c.start()
@@ -144,6 +146,14 @@ func (e *Engine) Start() error {
 	e.started.Store(true)
 	return nil
 }
+
+// Done is closed when the engine can no longer serve (its HTTP server
+// failed); Wait says why. Close the engine then.
+func (e *Engine) Done() <-chan struct{} { return e.api.Done() }
+
+// Wait blocks until the HTTP server stops (Close, or a failure) and
+// returns its failure, if any.
+func (e *Engine) Wait() error { return e.api.Wait() }
 
 // Addr returns the HTTP listener's address (after Start).
 func (e *Engine) Addr() string { return e.api.Addr() }

@@ -12,6 +12,9 @@ import (
 // ReloadResult says what Apply changed, by camera id.
 type ReloadResult struct {
 	Added, Removed, Restarted, Unchanged []string
+	// Failed holds the cameras that could not be started (a resource
+	// failed, e.g. the decoder), with why; every other camera runs.
+	Failed map[string]error
 }
 
 // Apply replaces the running configuration with cfg, touching only the
@@ -37,7 +40,7 @@ func (e *Engine) Apply(cfg config.Config) (ReloadResult, error) {
 	closed := e.closed
 	e.mu.Unlock()
 	if closed {
-		return res, errClosed
+		return res, ErrClosed
 	}
 	old := e.cfg // never written after New: safe to read without e.mu
 	for _, kv := range []struct {
@@ -91,6 +94,10 @@ func (e *Engine) Apply(cfg config.Config) (ReloadResult, error) {
 		c, err := newCamera(e, cc)
 		if err != nil { // validated above; only resources can fail here
 			e.log.Error("camera not started", "camera", cc.ID, "error", err)
+			if res.Failed == nil {
+				res.Failed = map[string]error{}
+			}
+			res.Failed[cc.ID] = err
 			continue
 		}
 		e.mu.Lock()

@@ -1,9 +1,12 @@
 package ingest
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
+	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
+	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph265"
 	"github.com/pion/rtp"
 )
 
@@ -16,6 +19,10 @@ type Depacketizer struct {
 	prm    *params
 	qp     *SliceQP // H.264 only
 	gotKey bool
+	// Errors counts packets the depacketizer refused as broken (a lost
+	// fragment's remainder, a malformed payload), as opposed to packets
+	// that only wait for the rest of their access unit.
+	Errors uint64
 }
 
 // newDepacketizer wraps a format's depacketizer and parameter sets.
@@ -54,7 +61,13 @@ func NewDepacketizer(codec Codec) (*Depacketizer, error) {
 // yet). Broken input is dropped, never a panic.
 func (d *Depacketizer) Packet(pkt *rtp.Packet) (au AccessUnit, ok bool) {
 	nalus, err := d.dec.Decode(pkt)
-	if err != nil || len(nalus) == 0 {
+	if err != nil {
+		if !errors.Is(err, rtph264.ErrMorePacketsNeeded) && !errors.Is(err, rtph265.ErrMorePacketsNeeded) {
+			d.Errors++
+		}
+		return AccessUnit{}, false
+	}
+	if len(nalus) == 0 {
 		return AccessUnit{}, false
 	}
 	key := d.prm.isRandomAccess(nalus)

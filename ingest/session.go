@@ -108,6 +108,7 @@ type Session struct {
 	fpsBits         atomic.Uint64 // float64 bits
 	clockOffsetNano atomic.Int64  // camera clock minus host clock
 	discontinuities atomic.Uint64 // RTP timestamp jumps
+	decodeErrors    atomic.Uint64 // RTP/RTCP packets gortsplib could not decode
 }
 
 // ErrUnsupported marks a stream without H.264 or H.265 video.

@@ -26,6 +26,9 @@ type Stats struct {
 	ClockOffset time.Duration
 	// Discontinuities counts RTP timestamp jumps of more than 10 s.
 	Discontinuities uint64
+	// DecodeErrors counts RTP and RTCP packets that could not be decoded,
+	// and packets the depacketizer refused as broken.
+	DecodeErrors uint64
 }
 
 // Stats returns the session's transport statistics. Safe for concurrent use.
@@ -38,6 +41,7 @@ func (s *Session) Stats() Stats {
 		FrameRate:        math.Float64frombits(s.fpsBits.Load()),
 		ClockOffset:      time.Duration(s.clockOffsetNano.Load()),
 		Discontinuities:  s.discontinuities.Load(),
+		DecodeErrors:     s.decodeErrors.Load(),
 	}
 }
 

@@ -34,6 +34,7 @@ func (s *Session) stream() (streamed bool, err error) {
 	if s.cfg.Transport == "udp" {
 		tr = gortsplib.TransportUDP
 	}
+	var decodeLogged atomic.Bool
 	c := &gortsplib.Client{
 		Scheme:       s.u.Scheme,
 		Host:         s.u.Host,
@@ -46,7 +47,14 @@ func (s *Session) stream() (streamed bool, err error) {
 		OnPacketsLost: func(n uint64) {
 			s.packetsLost.Add(n)
 		},
-		OnDecodeError: func(error) {},
+		// Undecodable RTP/RTCP packets (a server's bug, a hostile peer):
+		// counted, and logged once per stream, never silent.
+		OnDecodeError: func(err error) {
+			s.decodeErrors.Add(1)
+			if !decodeLogged.Swap(true) {
+				s.log.Warn("undecodable packet", "error", redactError(err, s.secrets...))
+			}
+		},
 	}
 	if err := c.Start2(); err != nil {
 		return false, err
@@ -89,7 +97,11 @@ func (s *Session) stream() (streamed bool, err error) {
 	s.clockOffsetNano.Store(0)
 	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
 		st.packet(pkt, time.Now())
+		errs := dp.Errors
 		au, ok := dp.Packet(pkt)
+		if dp.Errors != errs {
+			s.decodeErrors.Add(1)
+		}
 		if !ok {
 			return // more packets needed, a broken packet, or no keyframe yet
 		}
@@ -219,7 +231,7 @@ func classify(err error) string {
 		return ReasonTimeout
 	case errors.As(err, &opErr):
 		return ReasonUnreachable
-	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), strings.Contains(err.Error(), "terminated"):
+	case errors.As(err, new(liberrors.ErrClientTerminated)), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
 		return ReasonClosed
 	}
 	return ReasonBadStream

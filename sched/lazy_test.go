@@ -13,6 +13,7 @@ func TestQueueSlotsGrowWithBacklog(t *testing.T) {
 	r := newRecorder()
 	gate := make(chan struct{})
 	p, err := New(Config[any, int]{Workers: 1, Handler: r.handle(gate), OnDrop: r.onDrop})
+	p.Start()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,20 +28,21 @@ type Pool[O, M any] struct {
 
 	mu       sync.Mutex
 	cond     *sync.Cond
-	idle     *sync.Cond // signalled when a closed queue's unit finishes
-	ready    []*Queue[O, M]   // FIFO of queues with work, not being served
+	idle     *sync.Cond     // signalled when a closed queue's unit finishes
+	ready    []*Queue[O, M] // FIFO of queues with work, not being served
 	bytes    int
 	maxBytes int
 	queued   int
 	closed   bool
 
-	busy     atomic.Int64 // workers processing a unit
-	busyNano atomic.Int64 // total time spent in the handler
-	workers  int
-	wg       sync.WaitGroup
+	busy      atomic.Int64 // workers processing a unit
+	busyNano  atomic.Int64 // total time spent in the handler
+	workers   int
+	startOnce sync.Once
+	wg        sync.WaitGroup
 }
 
-// New starts a pool with its workers.
+// New returns a pool; Start starts its workers.
 func New[O, M any](cfg Config[O, M]) (*Pool[O, M], error) {
 	if cfg.Handler == nil {
 		return nil, errors.New("sched: Handler is required")
@@ -55,11 +56,18 @@ func New[O, M any](cfg Config[O, M]) (*Pool[O, M], error) {
 	p := &Pool[O, M]{handler: cfg.Handler, onDrop: cfg.OnDrop, maxBytes: cfg.MaxBytes, workers: cfg.Workers}
 	p.cond = sync.NewCond(&p.mu)
 	p.idle = sync.NewCond(&p.mu)
-	p.wg.Add(cfg.Workers)
-	for range cfg.Workers {
-		go p.work()
-	}
 	return p, nil
+}
+
+// Start starts the workers; units pushed before wait for it. Calls after
+// the first do nothing.
+func (p *Pool[O, M]) Start() {
+	p.startOnce.Do(func() {
+		p.wg.Add(p.workers)
+		for range p.workers {
+			go p.work()
+		}
+	})
 }
 
 // NewQueue adds a queue bounded by maxUnits and maxBytes. Owner is handed

@@ -59,6 +59,7 @@ func (r *recorder) onDrop(_ any, reason DropReason, n int) {
 func TestPoolProcessesEachQueueInOrderOneAtATime(t *testing.T) {
 	r := newRecorder()
 	p, err := New(Config[any, int]{Workers: 4, Handler: r.handle(nil), OnDrop: r.onDrop})
+	p.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +106,7 @@ func TestPoolRoundRobinFairness(t *testing.T) {
 	gate := make(chan struct{})
 	r := newRecorder()
 	p, _ := New(Config[any, int]{Workers: 1, Handler: r.handle(gate)})
+	p.Start()
 	defer p.Close()
 	busy := p.NewQueue("busy", 100, 1<<30)
 	quiet := p.NewQueue("quiet", 100, 1<<30)
@@ -138,6 +140,7 @@ func TestQueueBoundsAndGOPDrop(t *testing.T) {
 	gate := make(chan struct{})
 	r := newRecorder()
 	p, _ := New(Config[any, int]{Workers: 1, Handler: r.handle(gate), OnDrop: r.onDrop})
+	p.Start()
 	defer func() {
 		close(gate)
 		p.Close()
@@ -189,6 +192,7 @@ func TestQueueByteBoundAndPoolBudget(t *testing.T) {
 	gate := make(chan struct{})
 	r := newRecorder()
 	p, _ := New(Config[any, int]{Workers: 1, MaxBytes: 250, Handler: r.handle(gate), OnDrop: r.onDrop})
+	p.Start()
 	defer func() {
 		close(gate)
 		p.Close()
@@ -221,6 +225,7 @@ func TestFlushSkipsToKeyframe(t *testing.T) {
 	gate := make(chan struct{})
 	r := newRecorder()
 	p, _ := New(Config[any, int]{Workers: 1, Handler: r.handle(gate), OnDrop: r.onDrop})
+	p.Start()
 	defer func() {
 		close(gate)
 		p.Close()
@@ -245,6 +250,7 @@ func TestFlushSkipsToKeyframe(t *testing.T) {
 func TestCloseStopsWorkers(t *testing.T) {
 	var n atomic.Int64
 	p, _ := New(Config[any, int]{Workers: 3, Handler: func(any, Unit[int]) { n.Add(1) }})
+	p.Start()
 	q := p.NewQueue(1, 10, 1<<20)
 	q.Push(Unit[int]{Key: true})
 	p.Close()
@@ -263,6 +269,7 @@ func TestQueueCloseWaitWaitsForTheUnitInProgress(t *testing.T) {
 		<-release
 		finished.Store(true)
 	}})
+	p.Start()
 	defer p.Close()
 	q := p.NewQueue("cam", 10, 1<<20)
 	q.Push(Unit[int]{Key: true, Meta: 1})

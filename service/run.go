@@ -131,9 +131,18 @@ func Run(ctx context.Context, o Options) (err error) {
 		}()
 		defer func() { cancel(); <-done; signal.Stop(hup) }()
 	}
-	<-ctx.Done()
-	log.Info("shutting down")
-	return e.Close()
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+		return e.Close()
+	case <-e.Done():
+		werr := e.Wait()
+		log.Error("engine failed, shutting down", "error", werr)
+		if cerr := e.Close(); cerr != nil {
+			log.Error("close", "error", cerr)
+		}
+		return fmt.Errorf("http server: %w", werr)
+	}
 }
 
 // minOutboxFree is the free space under which the outbox's filesystem
