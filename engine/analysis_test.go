@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/health"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -36,12 +37,12 @@ func TestAnalysisStallAlarm(t *testing.T) {
 
 	srv.SetFrozenTimestamps("frozen", true)
 	srv.SetBlank("blank", true)
-	for _, tc := range []struct{ id, cause string }{{"frozen", CauseTimestamps}, {"blank", CauseDecodeErrors}} {
+	for _, tc := range []struct{ id, cause string }{{"frozen", health.CauseTimestamps}, {"blank", health.CauseDecodeErrors}} {
 		waitUntil(t, 20*time.Second, tc.id+": analysis_stalled start", func() bool {
-			_, ok := events.firstEvent(tc.id, KindAnalysisStalled, event.TypeStart)
+			_, ok := events.firstEvent(tc.id, health.KindAnalysisStalled, event.TypeStart)
 			return ok
 		})
-		ev, _ := events.firstEvent(tc.id, KindAnalysisStalled, event.TypeStart)
+		ev, _ := events.firstEvent(tc.id, health.KindAnalysisStalled, event.TypeStart)
 		if ev.Data.Cause != tc.cause {
 			t.Errorf("%s: cause %q, want %q", tc.id, ev.Data.Cause, tc.cause)
 		}
@@ -65,7 +66,7 @@ func TestAnalysisStallAlarm(t *testing.T) {
 	srv.SetBlank("blank", false)
 	for _, id := range []string{"frozen", "blank"} {
 		waitUntil(t, 20*time.Second, id+": analysis_stalled end", func() bool {
-			_, ok := events.firstEvent(id, KindAnalysisStalled, event.TypeEnd)
+			_, ok := events.firstEvent(id, health.KindAnalysisStalled, event.TypeEnd)
 			return ok
 		})
 		if st := e.statusOf(t, id); st.Analysis != "ok" {
@@ -75,11 +76,11 @@ func TestAnalysisStallAlarm(t *testing.T) {
 			t.Errorf("%s: vigil_camera_analysis_stalled = %v after it resumed", id, v)
 		}
 	}
-	if n := events.count("fine", KindAnalysisStalled); n != 0 {
+	if n := events.count("fine", health.KindAnalysisStalled); n != 0 {
 		t.Errorf("the healthy camera raised %d analysis_stalled events", n)
 	}
 	for _, id := range []string{"frozen", "blank", "fine"} {
-		if n := events.count(id, KindCameraOffline); n != 0 {
+		if n := events.count(id, health.KindCameraOffline); n != 0 {
 			t.Errorf("%s: %d camera_offline events: the stream never stopped", id, n)
 		}
 	}

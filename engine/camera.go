@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-video/vigil/decode"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/gate"
+	"github.com/vigil-video/vigil/health"
 	"github.com/vigil-video/vigil/ingest"
 	"github.com/vigil-video/vigil/pipeline"
 	"github.com/vigil-video/vigil/sched"
@@ -72,16 +73,15 @@ type camera struct {
 	fpsStart    time.Time
 	fpsAnalyzed int
 
-	flowing      atomic.Bool  // video flows in the current stream (ingest side)
-	n            counts       // running totals for the analysis health check
-	lastAnalyzed atomic.Int64 // Unix ns of the last analyzed picture (worker side)
-	flowSince    atomic.Int64 // Unix ns of the first access unit of the current stream
-	health       analysisHealth
+	flowing      atomic.Bool    // video flows in the current stream (ingest side)
+	n            counts         // running totals for the analysis health check
+	lastAnalyzed atomic.Int64   // Unix ns of the last analyzed picture (worker side)
+	flowSince    atomic.Int64   // Unix ns of the first access unit of the current stream
+	health       *health.Camera // camera_offline and analysis_stalled
 
 	mu        sync.Mutex // guards the fields below (read by the API)
 	lastFrame time.Time
 	lastError string
-	off       offline
 }
 
 func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
@@ -91,6 +91,8 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 		return nil, fmt.Errorf("camera %q: motion: %w", cfg.ID, err)
 	}
 	c.pipe = pipe
+	c.health = health.New(health.Config{Camera: cfg.ID, OfflineGrace: cfg.OfflineGrace, AnalysisFPS: cfg.AnalysisFPS,
+		Log: c.log, Out: healthOut{c}})
 	c.gate = gate.New(cfg.DecodeMode, gate.NewActivity(cfg.DecodeMode, cfg.Activity), cfg.QueueFrames, max(cfg.QueueBytes/4, 256<<10))
 	c.evidence = map[string][]event.Evidence{}
 	c.snapReq = make(chan chan snapResult, 8)
@@ -132,7 +134,7 @@ func (c *camera) AccessUnit(au ingest.AccessUnit) {
 	if !c.flowing.Load() {
 		c.flowSince.Store(au.Received.UnixNano())
 		c.flowing.Store(true)
-		c.markUp(au.Received)
+		c.health.Up(au.Received)
 	}
 }
 
@@ -164,13 +166,13 @@ func (c *camera) StateChanged(s ingest.State, reason string, err error) {
 			since = c.lastFrame
 			c.mu.Unlock()
 		}
-		c.markDown(since, reason)
+		c.health.Down(since, reason)
 	}
 }
 
 // start runs the camera's session; until video flows it counts as down.
 func (c *camera) start() {
-	c.markDown(time.Now(), "")
+	c.health.Down(time.Now(), "")
 	c.sess.Start()
 }
 

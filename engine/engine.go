@@ -192,7 +192,7 @@ func (e *Engine) Close() error {
 	now := time.Now()
 	for _, c := range cams {
 		c.flush(now)
-		c.closeOffline(now)
+		c.health.Close(now)
 	}
 	e.closeCameras()
 	var err error

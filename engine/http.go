@@ -28,9 +28,9 @@ func (e *Engine) Ready() error {
 func (c *camera) status() api.CameraStatus {
 	st := c.sess.Status()
 	ts := c.sess.Stats()
-	an, anCause, anIncident := c.health.state()
-	if an == "ok" && !c.flowing.Load() {
-		an = "no_video"
+	h := c.health.Status()
+	if h.Analysis == "ok" && !c.flowing.Load() {
+		h.Analysis = "no_video"
 	}
 	var lastAnalyzed *time.Time
 	if v := c.lastAnalyzed.Load(); v != 0 {
@@ -39,23 +39,14 @@ func (c *camera) status() api.CameraStatus {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var offSince *time.Time
-	var offID string
-	if c.off.down {
-		t := c.off.since.UTC()
-		offSince = &t
-	}
-	if c.off.incident != nil {
-		offID = c.off.incident.IncidentID
-	}
 	return api.CameraStatus{
-		Analysis:           an,
-		AnalysisCause:      anCause,
-		AnalysisIncident:   anIncident,
+		Analysis:           h.Analysis,
+		AnalysisCause:      h.AnalysisCause,
+		AnalysisIncident:   h.AnalysisIncident,
 		LastAnalyzed:       lastAnalyzed,
 		ClockOffsetSeconds: ts.ClockOffset.Seconds(),
-		OfflineSince:       offSince,
-		OfflineIncident:    offID,
+		OfflineSince:       h.OfflineSince,
+		OfflineIncident:    h.OfflineIncident,
 		PacketsLost:        ts.PacketsLost,
 		JitterSeconds:      ts.Jitter.Seconds(),
 		Bitrate:            ts.Bitrate,

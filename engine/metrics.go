@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/vigil-video/vigil/health"
 	"github.com/vigil-video/vigil/ingest"
 	"github.com/vigil-video/vigil/sched"
 )
@@ -163,13 +164,13 @@ type cameraMetrics struct {
 func (m *metrics) forCamera(id string) cameraMetrics {
 	m.cameraUp.WithLabelValues(id).Set(0)
 	m.analysisStalled.WithLabelValues(id).Set(0)
-	for _, cause := range []string{CauseDecodeErrors, CauseNoPictures, CauseTimestamps, CauseNotProcessed, CauseBelowRate} {
+	for _, cause := range health.Causes {
 		m.analysisStalls.WithLabelValues(id, cause)
 	}
 	for _, r := range []sched.DropReason{sched.DropQueueFull, sched.DropBudget, sched.DropGOP, sched.DropClosed} {
 		m.framesDropped.WithLabelValues(id, r.String())
 	}
-	for _, k := range []string{"motion", KindCameraOffline, KindAnalysisStalled} {
+	for _, k := range []string{"motion", health.KindCameraOffline, health.KindAnalysisStalled} {
 		m.incidents.WithLabelValues(id, k)
 	}
 	return cameraMetrics{

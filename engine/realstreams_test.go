@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/health"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -196,7 +197,7 @@ func TestRealStreams(t *testing.T) {
 				if st.State != "streaming" {
 					t.Errorf("%s: state %q (%s) at the end", c.ID, st.State, st.LastError)
 				}
-				if n := events.count(c.ID, KindAnalysisStalled); n != 0 {
+				if n := events.count(c.ID, health.KindAnalysisStalled); n != 0 {
 					t.Errorf("%s: %d analysis_stalled events", c.ID, n)
 				}
 				if c.DecodeMode != config.ModeAll {

@@ -124,7 +124,7 @@ func (e *Engine) stopCamera(c *camera) {
 	c.queue.CloseWait()
 	now := time.Now()
 	c.flush(now)
-	c.closeOffline(now)
+	c.health.Close(now)
 	c.close()
 	e.mu.Lock()
 	delete(e.cameras, c.id)

@@ -21,6 +21,7 @@ import (
 	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/health"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -132,10 +133,10 @@ func TestServerGoesAwayAndReturns(t *testing.T) {
 	down := time.Now()
 	srv.Close()
 	waitUntil(t, 15*time.Second, "camera_offline start", func() bool {
-		_, ok := events.firstEvent("cam", KindCameraOffline, event.TypeStart)
+		_, ok := events.firstEvent("cam", health.KindCameraOffline, event.TypeStart)
 		return ok
 	})
-	start, _ := events.firstEvent("cam", KindCameraOffline, event.TypeStart)
+	start, _ := events.firstEvent("cam", health.KindCameraOffline, event.TypeStart)
 	if c := start.Data.Cause; c != "unreachable" && c != "closed" {
 		t.Errorf("camera_offline cause %q, want unreachable or closed", c)
 	}
@@ -160,10 +161,10 @@ func TestServerGoesAwayAndReturns(t *testing.T) {
 	}
 	defer srv2.Close()
 	waitUntil(t, 15*time.Second, "camera_offline end", func() bool {
-		_, ok := events.firstEvent("cam", KindCameraOffline, event.TypeEnd)
+		_, ok := events.firstEvent("cam", health.KindCameraOffline, event.TypeEnd)
 		return ok
 	})
-	end, _ := events.firstEvent("cam", KindCameraOffline, event.TypeEnd)
+	end, _ := events.firstEvent("cam", health.KindCameraOffline, event.TypeEnd)
 	delay := end.Data.EndedAt.Sub(back)
 	t.Logf("video flowed again %s after the server returned (backoff_max %s)", delay, cam.BackoffMax)
 	// The next attempt comes at most backoff_max after the server is back;
@@ -208,15 +209,15 @@ func TestStallDetected(t *testing.T) {
 		t.Errorf("stall reported after %s, before stall_timeout %s", detected, cam.StallTimeout)
 	}
 	waitUntil(t, 15*time.Second, "camera_offline start", func() bool {
-		_, ok := events.firstEvent("cam", KindCameraOffline, event.TypeStart)
+		_, ok := events.firstEvent("cam", health.KindCameraOffline, event.TypeStart)
 		return ok
 	})
-	if ev, _ := events.firstEvent("cam", KindCameraOffline, event.TypeStart); ev.Data.Cause != "stalled" {
+	if ev, _ := events.firstEvent("cam", health.KindCameraOffline, event.TypeStart); ev.Data.Cause != "stalled" {
 		t.Errorf("camera_offline cause %q, want stalled", ev.Data.Cause)
 	}
 	srv.SetStalled("cam", false)
 	waitUntil(t, 15*time.Second, "camera_offline end", func() bool {
-		_, ok := events.firstEvent("cam", KindCameraOffline, event.TypeEnd)
+		_, ok := events.firstEvent("cam", health.KindCameraOffline, event.TypeEnd)
 		return ok
 	})
 	if n := events.count("cam", "motion"); n != 0 {
@@ -287,10 +288,10 @@ func TestWrongPassword(t *testing.T) {
 		return testutil.ToFloat64(e.metrics.reconnects.WithLabelValues("bad", "auth")) >= 1
 	})
 	waitUntil(t, 15*time.Second, "camera_offline for the bad camera", func() bool {
-		_, ok := events.firstEvent("bad", KindCameraOffline, event.TypeStart)
+		_, ok := events.firstEvent("bad", health.KindCameraOffline, event.TypeStart)
 		return ok
 	})
-	if ev, _ := events.firstEvent("bad", KindCameraOffline, event.TypeStart); ev.Data.Cause != "auth" {
+	if ev, _ := events.firstEvent("bad", health.KindCameraOffline, event.TypeStart); ev.Data.Cause != "auth" {
 		t.Errorf("camera_offline cause %q, want auth", ev.Data.Cause)
 	}
 	if s := e.statusOf(t, "bad"); s.Reason != "auth" && s.State != "connecting" {

@@ -1,0 +1,89 @@
+package engine
+
+import (
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/health"
+	"github.com/vigil-video/vigil/sched"
+)
+
+// counts are a camera's running totals that the health check reads.
+type counts struct {
+	received, processed, decoded, analyzed, decodeErrors atomic.Uint64
+}
+
+// probe is what the health check reads of the camera now.
+func (c *camera) probe() health.Probe {
+	st := c.sess.Stats()
+	p := health.Probe{
+		Streaming:   c.flowing.Load(),
+		FlowSince:   time.Unix(0, c.flowSince.Load()),
+		DecodingAll: c.gate.DecodingAll(),
+		FullRate:    sched.Step(c.step.Load()) == sched.StepFull,
+		Counts: health.Counts{Received: c.n.received.Load(), Processed: c.n.processed.Load(),
+			Decoded: c.n.decoded.Load(), Analyzed: c.n.analyzed.Load(), DecodeErrors: c.n.decodeErrors.Load()},
+		KeyframeInterval: st.KeyframeInterval,
+		FrameRate:        st.FrameRate,
+	}
+	if v := c.lastAnalyzed.Load(); v != 0 {
+		p.LastAnalyzed = time.Unix(0, v)
+	}
+	return p
+}
+
+// healthOut is the health package's Output for one camera: events to the
+// engine's publisher, counts to its metrics.
+type healthOut struct{ c *camera }
+
+func (o healthOut) Publish(ev event.Event) { o.c.e.publish(ev) }
+
+func (o healthOut) Started(kind, cause string) {
+	m := o.c.e.metrics
+	m.incidents.WithLabelValues(o.c.id, kind).Inc()
+	if kind == health.KindAnalysisStalled {
+		m.analysisStalls.WithLabelValues(o.c.id, cause).Inc()
+	}
+}
+
+func (o healthOut) Stalled(open bool) {
+	o.c.e.metrics.analysisStalled.WithLabelValues(o.c.id).Set(b2f(open))
+}
+
+// watch runs every camera's health check until stop is closed.
+type watch struct {
+	stop chan struct{}
+	done chan struct{}
+}
+
+func startWatch(e *Engine, log *slog.Logger) *watch {
+	w := &watch{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		t := time.NewTicker(health.Period)
+		defer t.Stop()
+		for {
+			select {
+			case <-w.stop:
+				return
+			case now := <-t.C:
+				for _, c := range e.snapshot() {
+					c.health.Check(now, c.probe())
+				}
+			}
+		}
+	}()
+	log.Debug("health watch started", "period", health.Period)
+	return w
+}
+
+// close stops the watch and waits for it.
+func (w *watch) close() {
+	if w == nil {
+		return
+	}
+	close(w.stop)
+	<-w.done
+}

@@ -1,0 +1,144 @@
+// Package health follows whether a camera is alive and analyzed, and
+// raises the incidents an operator must act on: camera_offline (no video
+// for the grace period: unreachable, refused, stalled, unsupported) and
+// analysis_stalled (video flows but its pictures are not analyzed, or at
+// under half the rate due). Both have one lifecycle: a start event, cause
+// updates, an end event; UUIDv7 ids like the analyzer's incidents.
+package health
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/vigil-video/vigil/event"
+)
+
+// Incident kinds.
+const (
+	// KindCameraOffline: the camera has had no video for its grace period;
+	// data.cause is the latest failure's reason.
+	KindCameraOffline = "camera_offline"
+	// KindAnalysisStalled: the camera streams but is not analyzed (or far
+	// below its rate); data.cause is one of the Cause values.
+	KindAnalysisStalled = "analysis_stalled"
+)
+
+// Causes of an analysis_stalled incident.
+const (
+	// CauseDecodeErrors: the decoder rejects the camera's access units.
+	CauseDecodeErrors = "decode_errors"
+	// CauseNoPictures: access units are decoded but yield no picture.
+	CauseNoPictures = "no_pictures"
+	// CauseTimestamps: pictures are decoded but none is due for analysis,
+	// because the stream's timestamps do not advance.
+	CauseTimestamps = "timestamps"
+	// CauseNotProcessed: access units arrive but are not decoded (dropped,
+	// or waiting in the queue).
+	CauseNotProcessed = "not_processed"
+	// CauseBelowRate: pictures are analyzed, at less than half the rate due.
+	CauseBelowRate = "below_rate"
+)
+
+// Causes lists every analysis_stalled cause (for metric labels).
+var Causes = []string{CauseDecodeErrors, CauseNoPictures, CauseTimestamps, CauseNotProcessed, CauseBelowRate}
+
+// Output receives what the checks decide. Its methods are called from the
+// checks' goroutines and must not block.
+type Output interface {
+	// Publish hands on an incident event.
+	Publish(ev event.Event)
+	// Started counts an incident of kind started (with its cause).
+	Started(kind, cause string)
+	// Stalled reports that analysis_stalled opened (true) or ended.
+	Stalled(open bool)
+}
+
+// Config configures a Camera.
+type Config struct {
+	// Camera is the camera's id, in events.
+	Camera string
+	// OfflineGrace is how long without video before camera_offline starts.
+	OfflineGrace time.Duration
+	// AnalysisFPS is the configured analysis rate (the rate due is at most
+	// the stream's frame rate).
+	AnalysisFPS float64
+	// Log receives the camera's health log lines.
+	Log *slog.Logger
+	// Out receives the incidents.
+	Out Output
+}
+
+// Camera follows one camera's health. Its methods are safe for concurrent
+// use, but Check is called by one goroutine only (the engine's watch).
+type Camera struct {
+	cfg Config
+
+	mu  sync.Mutex
+	off offline
+	an  analysis
+}
+
+// New returns the health of a camera; it counts as down (without an
+// incident until the grace period passes) until Up.
+func New(cfg Config) *Camera {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Camera{cfg: cfg}
+}
+
+// Status is what the API shows of a camera's health.
+type Status struct {
+	// OfflineSince is set while the camera has no video.
+	OfflineSince *time.Time
+	// OfflineIncident is the open camera_offline incident's id.
+	OfflineIncident string
+	// Analysis is "ok" or "stalled"; AnalysisCause says why and
+	// AnalysisIncident is the open analysis_stalled incident's id.
+	Analysis, AnalysisCause, AnalysisIncident string
+}
+
+// Status returns the camera's health now.
+func (h *Camera) Status() Status {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := Status{Analysis: "ok"}
+	if h.off.down {
+		t := h.off.since.UTC()
+		s.OfflineSince = &t
+	}
+	if h.off.incident != nil {
+		s.OfflineIncident = h.off.incident.IncidentID
+	}
+	if h.an.cause != "" {
+		s.Analysis, s.AnalysisCause = "stalled", h.an.cause
+		s.AnalysisIncident = h.an.incident.IncidentID
+	}
+	return s
+}
+
+// newIncident returns a new incident about the camera's own health: no
+// picture, so no box; the times are the host's.
+func (h *Camera) newIncident(kind, cause string, since, now time.Time) *event.Incident {
+	return &event.Incident{
+		IncidentID:      uuid.Must(uuid.NewV7()).String(),
+		Camera:          h.cfg.Camera,
+		Kind:            kind,
+		Cause:           cause,
+		StartedAt:       since.UTC(),
+		FrameTime:       now.UTC(),
+		FrameTimeSource: event.TimeReceipt,
+		Score:           1,
+		Boxes:           [][4]float64{},
+	}
+}
+
+// ended returns the end event of inc at at.
+func ended(inc event.Incident, at time.Time) event.Event {
+	end := at.UTC()
+	inc.EndedAt, inc.FrameTime = &end, end
+	return event.New(event.TypeEnd, inc, time.Now())
+}

@@ -1,0 +1,122 @@
+package health
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-video/vigil/event"
+)
+
+type record struct {
+	mu      sync.Mutex
+	events  []event.Event
+	stalled []bool
+}
+
+func (r *record) Publish(ev event.Event) {
+	r.mu.Lock()
+	r.events = append(r.events, ev)
+	r.mu.Unlock()
+}
+func (r *record) Started(string, string) {}
+func (r *record) Stalled(open bool) {
+	r.mu.Lock()
+	r.stalled = append(r.stalled, open)
+	r.mu.Unlock()
+}
+
+// TestCheck drives the analysis check with probes on an explicit clock:
+// analyzed pictures keep it quiet; pictures decoded but none analyzed for
+// more than 5 s raise analysis_stalled (cause timestamps); analysis
+// resuming ends it; a camera analyzing at under half its rate raises
+// below_rate; video stopping ends the incident (camera_offline speaks).
+func TestCheck(t *testing.T) {
+	out := &record{}
+	h := New(Config{Camera: "cam", AnalysisFPS: 5, Out: out})
+	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	p := Probe{Streaming: true, FlowSince: t0, DecodingAll: true, FullRate: true, FrameRate: 25}
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	step := func(s int, analyzed bool) {
+		p.Counts.Received += 25
+		p.Counts.Processed += 25
+		p.Counts.Decoded += 25
+		if analyzed {
+			p.Counts.Analyzed += 5
+			p.LastAnalyzed = at(s)
+		}
+		h.Check(at(s), p)
+	}
+	for s := 1; s <= 12; s++ {
+		step(s, true)
+	}
+	if len(out.events) != 0 {
+		t.Fatalf("healthy camera: %d events", len(out.events))
+	}
+	for s := 13; s <= 19; s++ { // timestamps frozen: decoded, never due
+		step(s, false)
+	}
+	if len(out.events) != 1 || out.events[0].Type != event.TypeStart || out.events[0].Data.Cause != CauseTimestamps {
+		t.Fatalf("after 7 s without analysis: %+v", out.events)
+	}
+	if got := out.events[0].Data.StartedAt; !got.Equal(at(12)) {
+		t.Errorf("started_at %v, want the last analysis %v", got, at(12))
+	}
+	if st := h.Status(); st.Analysis != "stalled" || st.AnalysisCause != CauseTimestamps {
+		t.Errorf("status %+v", st)
+	}
+	step(20, true)
+	if len(out.events) != 2 || out.events[1].Type != event.TypeEnd {
+		t.Fatalf("analysis resumed: %+v", out.events)
+	}
+	// 1 picture per second for 12 s: a fifth of the 5 due.
+	for s := 21; s <= 33; s++ {
+		p.Counts.Decoded += 25
+		p.Counts.Analyzed++
+		p.LastAnalyzed = at(s)
+		h.Check(at(s), p)
+	}
+	if len(out.events) != 3 || out.events[2].Data.Cause != CauseBelowRate {
+		t.Fatalf("at a fifth of the rate: %+v", out.events)
+	}
+	p.Streaming = false
+	h.Check(at(34), p)
+	if len(out.events) != 4 || out.events[3].Type != event.TypeEnd {
+		t.Fatalf("video stopped: %+v", out.events)
+	}
+	if want := []bool{true, false, true, false}; len(out.stalled) != 4 || out.stalled[0] != want[0] || out.stalled[3] != want[3] {
+		t.Errorf("stalled reports %v, want %v", out.stalled, want)
+	}
+}
+
+// TestOffline: camera_offline starts after the grace period with the
+// latest reason, ends with the first frame, and Close ends it too.
+func TestOffline(t *testing.T) {
+	out := &record{}
+	h := New(Config{Camera: "cam", OfflineGrace: 50 * time.Millisecond, Out: out})
+	h.Down(time.Now(), "unreachable")
+	h.Down(time.Now(), "auth")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out.mu.Lock()
+		n := len(out.events)
+		out.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no camera_offline after the grace period")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if ev := out.events[0]; ev.Data.Kind != KindCameraOffline || ev.Data.Cause != "auth" {
+		t.Fatalf("start %+v", ev.Data)
+	}
+	h.Up(time.Now())
+	h.Down(time.Now(), "stalled")
+	h.Close(time.Now())
+	time.Sleep(100 * time.Millisecond) // past the grace: nothing may start after Close
+	if len(out.events) != 2 || out.events[1].Type != event.TypeEnd {
+		t.Fatalf("events %+v", out.events)
+	}
+}
