@@ -51,10 +51,10 @@ func TestAnalysisStallAlarm(t *testing.T) {
 			t.Errorf("%s: status state %q analysis %q cause %q incident %q; want streaming, stalled, %q, %q",
 				tc.id, st.State, st.Analysis, st.AnalysisCause, st.AnalysisIncident, tc.cause, ev.Data.IncidentID)
 		}
-		if v := testutil.ToFloat64(e.metrics.analysisStalled.WithLabelValues(tc.id)); v != 1 {
+		if v := testutil.ToFloat64(e.metrics.AnalysisStalled.WithLabelValues(tc.id)); v != 1 {
 			t.Errorf("%s: vigil_camera_analysis_stalled = %v, want 1", tc.id, v)
 		}
-		if v := testutil.ToFloat64(e.metrics.analysisStalls.WithLabelValues(tc.id, tc.cause)); v != 1 {
+		if v := testutil.ToFloat64(e.metrics.AnalysisStalls.WithLabelValues(tc.id, tc.cause)); v != 1 {
 			t.Errorf("%s: vigil_camera_analysis_stalls_total{cause=%q} = %v, want 1", tc.id, tc.cause, v)
 		}
 	}
@@ -72,7 +72,7 @@ func TestAnalysisStallAlarm(t *testing.T) {
 		if st := e.statusOf(t, id); st.Analysis != "ok" {
 			t.Errorf("%s: analysis %q after it resumed", id, st.Analysis)
 		}
-		if v := testutil.ToFloat64(e.metrics.analysisStalled.WithLabelValues(id)); v != 0 {
+		if v := testutil.ToFloat64(e.metrics.AnalysisStalled.WithLabelValues(id)); v != 0 {
 			t.Errorf("%s: vigil_camera_analysis_stalled = %v after it resumed", id, v)
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-video/vigil/gate"
 	"github.com/vigil-video/vigil/health"
 	"github.com/vigil-video/vigil/ingest"
+	"github.com/vigil-video/vigil/metrics"
 	"github.com/vigil-video/vigil/pipeline"
 	"github.com/vigil-video/vigil/sched"
 )
@@ -52,7 +53,7 @@ type camera struct {
 	sess  *ingest.Session
 	gate  *gate.Gate // ingest side
 	queue *workQueue
-	m     cameraMetrics
+	m     metrics.Camera
 	gen   atomic.Uint64 // bumped by StreamStarted (ingest side)
 	codec atomic.Value  // ingest.Codec of the current stream
 
@@ -106,7 +107,7 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 		return nil, err
 	}
 	c.sess = sess
-	c.m = e.metrics.forCamera(cfg.ID)
+	c.m = e.metrics.ForCamera(cfg.ID)
 	c.queue = e.pool.NewQueue(c, cfg.QueueFrames, cfg.QueueBytes)
 	return c, nil
 }
@@ -123,10 +124,10 @@ func (c *camera) StreamStarted(info ingest.StreamInfo) {
 // AccessUnit implements ingest.Handler: it runs on the RTP reader and only
 // queues the unit.
 func (c *camera) AccessUnit(au ingest.AccessUnit) {
-	c.m.received.Inc()
+	c.m.Received.Inc()
 	c.n.received.Add(1)
-	c.m.bytes.Add(float64(len(au.Data)))
-	c.m.lastFrame.Set(float64(au.Received.UnixNano()) / 1e9)
+	c.m.Bytes.Add(float64(len(au.Data)))
+	c.m.LastFrame.Set(float64(au.Received.UnixNano()) / 1e9)
 	c.gate.Route(au, c.push)
 	c.mu.Lock()
 	c.lastFrame = au.Received
@@ -149,9 +150,9 @@ func (c *camera) push(au ingest.AccessUnit) {
 
 // StateChanged implements ingest.Handler.
 func (c *camera) StateChanged(s ingest.State, reason string, err error) {
-	c.e.metrics.setState(c.id, s)
+	c.e.metrics.SetState(c.id, s)
 	if s == ingest.StateBackingOff {
-		c.e.metrics.reconnects.WithLabelValues(c.id, reason).Inc()
+		c.e.metrics.Reconnects.WithLabelValues(c.id, reason).Inc()
 	}
 	if err != nil {
 		c.mu.Lock()
@@ -201,26 +202,26 @@ func (c *camera) process(u workUnit) {
 		}
 	}
 	r := c.pipe.Process(u.Data, meta.pts, meta.received)
-	c.e.metrics.decodeSeconds.Observe(r.DecodeTime.Seconds())
+	c.e.metrics.DecodeSeconds.Observe(r.DecodeTime.Seconds())
 	if r.Err != nil {
-		c.m.decodeErrors.Inc()
+		c.m.DecodeErrors.Inc()
 		c.n.decodeErrors.Add(1)
 		c.setError(r.Err)
 		return
 	}
 	if r.Decoded {
-		c.m.decoded.Inc()
+		c.m.Decoded.Inc()
 		c.n.decoded.Add(1)
 	}
 	if !r.Analyzed {
 		return
 	}
-	c.m.analyzed.Inc()
+	c.m.Analyzed.Inc()
 	c.n.analyzed.Add(1)
 	c.lastAnalyzed.Store(time.Now().UnixNano())
 	c.countAnalyzed(time.Now())
 	c.serveSnapshots()
-	c.e.metrics.analysisSeconds.Observe((r.ScaleTime + r.AnalyzeTime).Seconds())
+	c.e.metrics.AnalysisSeconds.Observe((r.ScaleTime + r.AnalyzeTime).Seconds())
 	frameTime, src := meta.received, event.TimeReceipt
 	if !meta.capture.IsZero() {
 		frameTime, src = meta.capture, event.TimeRTCP
@@ -296,7 +297,7 @@ func (c *camera) emit(tr analyze.Transition, now, frameTime time.Time, src strin
 	switch tr.Phase {
 	case analyze.PhaseStart:
 		typ = event.TypeStart
-		c.e.metrics.incidents.WithLabelValues(c.id, tr.Kind).Inc()
+		c.e.metrics.Incidents.WithLabelValues(c.id, tr.Kind).Inc()
 	case analyze.PhaseEnd:
 		typ = event.TypeEnd
 		end := tr.EndedAt.Add(off).UTC()
@@ -321,7 +322,7 @@ func (c *camera) keepShots(shots []analyze.Shot) {
 				continue
 			}
 		}
-		c.e.metrics.evidenceErrors.Inc()
+		c.e.metrics.EvidenceErrors.Inc()
 		c.log.Warn("evidence not kept", "incident_id", s.IncidentID, "kind", s.Kind, "role", s.Role, "error", err)
 	}
 }

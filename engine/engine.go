@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/metrics"
 	"github.com/vigil-video/vigil/sched"
 )
 
@@ -66,7 +67,7 @@ type Engine struct {
 	events Publisher
 
 	pool    *workPool
-	metrics *metrics
+	metrics *metrics.Set
 
 	reloadMu sync.Mutex // serializes Apply
 	mu       sync.Mutex
@@ -94,9 +95,9 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	e := &Engine{cfg: cfg, log: opts.Logger, events: opts.Events, cameras: map[string]*camera{}, opts: opts}
-	e.metrics = newMetrics(func() poolStats { return e.pool }, sessionCollector{e})
+	e.metrics = metrics.New(func() metrics.PoolStats { return e.pool }, sessionCollector{e})
 	for _, c := range opts.Collectors {
-		if err := e.metrics.reg.Register(c); err != nil {
+		if err := e.metrics.Reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
 	}
@@ -108,7 +109,7 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 			if int(r) < len(c.drops) {
 				c.drops[r].Add(uint64(n))
 			}
-			e.metrics.framesDropped.WithLabelValues(c.id, r.String()).Add(float64(n))
+			e.metrics.FramesDropped.WithLabelValues(c.id, r.String()).Add(float64(n))
 		},
 	})
 	if err != nil {
@@ -131,7 +132,7 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 // GET /readyz answers "starting" until it returns.
 func (e *Engine) Start() error {
 	srv, err := api.Start(api.Config{Listen: e.cfg.Listen, WebConfigFile: e.cfg.WebConfigFile, Pprof: e.cfg.Pprof,
-		Registry: e.metrics.reg, Incidents: e.opts.Incidents, Live: e.opts.Live, Evidence: e.opts.Evidence,
+		Registry: e.metrics.Reg, Incidents: e.opts.Incidents, Live: e.opts.Live, Evidence: e.opts.Evidence,
 		Logger: e.log.With("component", "http")}, e)
 	if err != nil {
 		return err
@@ -159,7 +160,7 @@ func (e *Engine) Wait() error { return e.api.Wait() }
 func (e *Engine) Addr() string { return e.api.Addr() }
 
 // Registry returns the engine's Prometheus registry.
-func (e *Engine) Registry() *prometheus.Registry { return e.metrics.reg }
+func (e *Engine) Registry() *prometheus.Registry { return e.metrics.Reg }
 
 // Close stops the cameras, lets the workers finish, ends every open
 // incident (publishing its end event), and stops HTTP. It waits for all of

@@ -191,15 +191,15 @@ func TestEngineEndToEnd(t *testing.T) {
 	// The static camera idles in mode auto: every frame received, the
 	// keyframes decoded and analyzed.
 	for name, c := range map[string]struct{ got, min float64 }{
-		"received": {testutil.ToFloat64(m.framesReceived.WithLabelValues("static")), 25},
-		"decoded":  {testutil.ToFloat64(m.framesDecoded.WithLabelValues("static")), 2},
-		"analyzed": {testutil.ToFloat64(m.framesAnalyzed.WithLabelValues("static")), 2},
+		"received": {testutil.ToFloat64(m.FramesReceived.WithLabelValues("static")), 25},
+		"decoded":  {testutil.ToFloat64(m.FramesDecoded.WithLabelValues("static")), 2},
+		"analyzed": {testutil.ToFloat64(m.FramesAnalyzed.WithLabelValues("static")), 2},
 	} {
 		if c.got < c.min {
 			t.Errorf("frames %s for camera static: %g after several seconds of streaming", name, c.got)
 		}
 	}
-	if v := testutil.ToFloat64(e.metrics.incidents.WithLabelValues("moving", "motion")); v < 1 {
+	if v := testutil.ToFloat64(e.metrics.Incidents.WithLabelValues("moving", "motion")); v < 1 {
 		t.Errorf("vigil_incidents_total{camera=moving,kind=motion} = %g", v)
 	}
 	problems, err := testutil.GatherAndLint(reg)

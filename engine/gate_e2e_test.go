@@ -42,7 +42,7 @@ func TestAutoModeMatchesAll(t *testing.T) {
 	t.Logf("mode all: started_at %s, triggered %s later; mode auto: started_at %s, triggered %s later (delta %s)",
 		a.Data.StartedAt.Format(time.StampMilli), lateA, b.Data.StartedAt.Format(time.StampMilli), lateB, delay)
 	time.Sleep(2 * time.Second)
-	decoded := func(id string) float64 { return testutil.ToFloat64(e.metrics.framesDecoded.WithLabelValues(id)) }
+	decoded := func(id string) float64 { return testutil.ToFloat64(e.metrics.FramesDecoded.WithLabelValues(id)) }
 	received := e.received("idle")
 	if d := decoded("idle"); d > received/5 {
 		t.Errorf("idle camera in mode auto decoded %g of %g frames", d, received)

@@ -42,14 +42,14 @@ func (o healthOut) Publish(ev event.Event) { o.c.e.publish(ev) }
 
 func (o healthOut) Started(kind, cause string) {
 	m := o.c.e.metrics
-	m.incidents.WithLabelValues(o.c.id, kind).Inc()
+	m.Incidents.WithLabelValues(o.c.id, kind).Inc()
 	if kind == health.KindAnalysisStalled {
-		m.analysisStalls.WithLabelValues(o.c.id, cause).Inc()
+		m.AnalysisStalls.WithLabelValues(o.c.id, cause).Inc()
 	}
 }
 
 func (o healthOut) Stalled(open bool) {
-	o.c.e.metrics.analysisStalled.WithLabelValues(o.c.id).Set(b2f(open))
+	o.c.e.metrics.AnalysisStalled.WithLabelValues(o.c.id).Set(b2f(open))
 }
 
 // watch runs every camera's health check until stop is closed.

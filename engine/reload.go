@@ -129,7 +129,7 @@ func (e *Engine) stopCamera(c *camera) {
 	e.mu.Lock()
 	delete(e.cameras, c.id)
 	e.mu.Unlock()
-	e.metrics.removeCamera(c.id)
+	e.metrics.RemoveCamera(c.id)
 }
 
 func containsID(ids []string, id string) bool {

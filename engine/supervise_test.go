@@ -90,7 +90,7 @@ func (e *Engine) statusOf(t *testing.T, id string) api.CameraStatus {
 }
 
 func (e *Engine) received(id string) float64 {
-	return testutil.ToFloat64(e.metrics.framesReceived.WithLabelValues(id))
+	return testutil.ToFloat64(e.metrics.FramesReceived.WithLabelValues(id))
 }
 
 // firstEvent returns the first event of a camera matching kind and type.
@@ -175,7 +175,7 @@ func TestServerGoesAwayAndReturns(t *testing.T) {
 	if end.Data.IncidentID != start.Data.IncidentID {
 		t.Error("camera_offline end has another incident id than its start")
 	}
-	if n := testutil.ToFloat64(e.metrics.reconnects.WithLabelValues("cam", "unreachable")); n < 2 {
+	if n := testutil.ToFloat64(e.metrics.Reconnects.WithLabelValues("cam", "unreachable")); n < 2 {
 		t.Errorf("reconnects{reason=unreachable} = %g, want several attempts while away", n)
 	}
 	// The scene is static: neither the gap nor the reconnect may raise motion,
@@ -201,7 +201,7 @@ func TestStallDetected(t *testing.T) {
 	stalled := time.Now()
 	srv.SetStalled("cam", true)
 	waitUntil(t, 15*time.Second, "a stall to be detected", func() bool {
-		return testutil.ToFloat64(e.metrics.reconnects.WithLabelValues("cam", "stalled")) >= 1
+		return testutil.ToFloat64(e.metrics.Reconnects.WithLabelValues("cam", "stalled")) >= 1
 	})
 	detected := time.Since(stalled)
 	t.Logf("stall detected after %s (stall_timeout %s)", detected, cam.StallTimeout)
@@ -244,12 +244,12 @@ func TestUDPLossAndCorruption(t *testing.T) {
 	srv.SetCorruptRate("corrupt", 0.2)
 	e, _, _ := startEngine(t, lossy, corrupt)
 
-	decoded := func(id string) float64 { return testutil.ToFloat64(e.metrics.framesDecoded.WithLabelValues(id)) }
+	decoded := func(id string) float64 { return testutil.ToFloat64(e.metrics.FramesDecoded.WithLabelValues(id)) }
 	waitUntil(t, 20*time.Second, "lost packets counted on UDP", func() bool {
 		return e.statusOf(t, "lossy").PacketsLost > 0
 	})
 	waitUntil(t, 20*time.Second, "decode errors counted", func() bool {
-		return testutil.ToFloat64(e.metrics.decodeErrors.WithLabelValues("corrupt")) > 0
+		return testutil.ToFloat64(e.metrics.DecodeErrors.WithLabelValues("corrupt")) > 0
 	})
 	d1, d2 := decoded("lossy"), decoded("corrupt")
 	time.Sleep(2 * time.Second)
@@ -285,7 +285,7 @@ func TestWrongPassword(t *testing.T) {
 
 	waitUntil(t, 15*time.Second, "the good camera to stream", func() bool { return e.received("good") > 10 })
 	waitUntil(t, 15*time.Second, "an auth failure", func() bool {
-		return testutil.ToFloat64(e.metrics.reconnects.WithLabelValues("bad", "auth")) >= 1
+		return testutil.ToFloat64(e.metrics.Reconnects.WithLabelValues("bad", "auth")) >= 1
 	})
 	waitUntil(t, 15*time.Second, "camera_offline for the bad camera", func() bool {
 		_, ok := events.firstEvent("bad", health.KindCameraOffline, event.TypeStart)
@@ -439,7 +439,7 @@ func TestReconnectCyclesDoNotLeak(t *testing.T) {
 		t.Errorf("RSS grew from %.1f to %.1f MiB over %d reconnects (allowed %d MiB): C memory (decoder, Mats, swscale) leaks on reconnect",
 			float64(r0)/(1<<20), float64(r1)/(1<<20), cycles, rssSlack>>20)
 	}
-	if n := testutil.ToFloat64(e.metrics.reconnects.WithLabelValues("cam", "closed")); n < cycles {
+	if n := testutil.ToFloat64(e.metrics.Reconnects.WithLabelValues("cam", "closed")); n < cycles {
 		t.Errorf("reconnects{reason=closed} = %g, want ≥ %d", n, cycles)
 	}
 }

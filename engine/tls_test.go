@@ -71,7 +71,7 @@ func TestRTSPSAndH265(t *testing.T) {
 	hevc := fastCamera("hevc", plain.URL("hevc"))
 	e, _, _ := startEngine(t, trusted, skip, untrusted, hevc)
 
-	decoded := func(id string) float64 { return testutil.ToFloat64(e.metrics.framesDecoded.WithLabelValues(id)) }
+	decoded := func(id string) float64 { return testutil.ToFloat64(e.metrics.FramesDecoded.WithLabelValues(id)) }
 	waitUntil(t, 20*time.Second, "rtsps and h265 cameras decoding", func() bool {
 		return decoded("trusted") > 25 && decoded("skip") > 25 && decoded("hevc") > 25
 	})

@@ -1,4 +1,8 @@
-package engine
+// Package metrics holds vigil's Prometheus metrics: one registry, the
+// per-camera series (only the camera label, bounded by the configuration,
+// deleted with the camera) and the worker pool's gauges. Names follow
+// Prometheus conventions: vigil_ prefix, base units, _total counters.
+package metrics
 
 import (
 	"runtime/debug"
@@ -12,106 +16,109 @@ import (
 	"github.com/vigil-video/vigil/sched"
 )
 
-// metrics holds the engine's Prometheus metrics. Per-camera series carry
+// Set holds the engine's Prometheus metrics. Per-camera series carry
 // only the camera label (bounded by the configuration) and are deleted when
 // a camera is removed.
-type metrics struct {
-	reg *prometheus.Registry
+type Set struct {
+	// Reg is the registry every series is in.
+	Reg *prometheus.Registry
 
-	framesReceived *prometheus.CounterVec
-	framesDecoded  *prometheus.CounterVec
-	framesAnalyzed *prometheus.CounterVec
-	framesDropped  *prometheus.CounterVec
-	decodeErrors   *prometheus.CounterVec
-	bytesReceived  *prometheus.CounterVec
-	reconnects     *prometheus.CounterVec
-	incidents      *prometheus.CounterVec
-	cameraUp       *prometheus.GaugeVec
-	cameraState    *prometheus.GaugeVec
-	lastFrame      *prometheus.GaugeVec
+	FramesReceived *prometheus.CounterVec
+	FramesDecoded  *prometheus.CounterVec
+	FramesAnalyzed *prometheus.CounterVec
+	FramesDropped  *prometheus.CounterVec
+	DecodeErrors   *prometheus.CounterVec
+	BytesReceived  *prometheus.CounterVec
+	Reconnects     *prometheus.CounterVec
+	Incidents      *prometheus.CounterVec
+	CameraUp       *prometheus.GaugeVec
+	CameraState    *prometheus.GaugeVec
+	LastFrame      *prometheus.GaugeVec
 
-	analysisStalled *prometheus.GaugeVec
-	analysisStalls  *prometheus.CounterVec
+	AnalysisStalled *prometheus.GaugeVec
+	AnalysisStalls  *prometheus.CounterVec
 
-	decodeSeconds   prometheus.Histogram
-	analysisSeconds prometheus.Histogram
-	evidenceErrors  prometheus.Counter
+	DecodeSeconds   prometheus.Histogram
+	AnalysisSeconds prometheus.Histogram
+	EvidenceErrors  prometheus.Counter
 }
 
-// poolStats is what the metrics read of the worker pool.
-type poolStats interface {
+// PoolStats is what the metrics read of the worker pool.
+type PoolStats interface {
 	Queued() (units, bytes int)
 	Workers() int
 	Busy() (int, time.Duration)
 }
 
-func newMetrics(pool func() poolStats, cams prometheus.Collector) *metrics {
+// New returns the metrics, reading the pool (through pool, at scrape time)
+// and cams, a collector of per-camera state.
+func New(pool func() PoolStats, cams prometheus.Collector) *Set {
 	reg := prometheus.NewRegistry()
 	cam := []string{"camera"}
-	m := &metrics{
-		reg: reg,
-		evidenceErrors: prometheus.NewCounter(prometheus.CounterOpts{
+	m := &Set{
+		Reg: reg,
+		EvidenceErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "vigil_evidence_errors_total",
 			Help: "Incident snapshots that could not be encoded or stored (the events go out without them).",
 		}),
-		framesReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
+		FramesReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_camera_frames_received_total",
 			Help: "Video access units received from the camera.",
 		}, cam),
-		framesDecoded: prometheus.NewCounterVec(prometheus.CounterOpts{
+		FramesDecoded: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_camera_frames_decoded_total",
 			Help: "Pictures decoded.",
 		}, cam),
-		framesAnalyzed: prometheus.NewCounterVec(prometheus.CounterOpts{
+		FramesAnalyzed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_camera_frames_analyzed_total",
 			Help: "Pictures analyzed (at the camera's analysis rate).",
 		}, cam),
-		framesDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+		FramesDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_camera_frames_dropped_total",
 			Help: "Access units dropped before decoding, by reason.",
 		}, []string{"camera", "reason"}),
-		decodeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+		DecodeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_camera_decode_errors_total",
 			Help: "Access units the decoder rejected as invalid.",
 		}, cam),
-		bytesReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
+		BytesReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_camera_received_bytes_total",
 			Help: "Bytes of video access units received.",
 		}, cam),
-		reconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Reconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_camera_reconnects_total",
 			Help: "Streams that ended and were retried, by reason.",
 		}, []string{"camera", "reason"}),
-		incidents: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Incidents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_incidents_total",
 			Help: "Incidents started, by kind.",
 		}, []string{"camera", "kind"}),
-		cameraUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		CameraUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "vigil_camera_up",
 			Help: "1 while the camera is streaming, else 0.",
 		}, cam),
-		cameraState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		CameraState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "vigil_camera_state",
 			Help: "1 for the camera's current supervisor state, 0 for the others.",
 		}, []string{"camera", "state"}),
-		lastFrame: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		LastFrame: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "vigil_camera_last_frame_timestamp_seconds",
 			Help: "Unix time of the last access unit received.",
 		}, cam),
-		analysisStalled: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		AnalysisStalled: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "vigil_camera_analysis_stalled",
 			Help: "1 while the camera streams but its pictures are not analyzed (or at under half the rate due): an analysis_stalled incident is open.",
 		}, cam),
-		analysisStalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+		AnalysisStalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_camera_analysis_stalls_total",
-			Help: "analysis_stalled incidents started, by cause.",
+			Help: "analysis_stalled Incidents started, by cause.",
 		}, []string{"camera", "cause"}),
-		decodeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+		DecodeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "vigil_decode_duration_seconds",
 			Help:    "Time to decode one access unit.",
 			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 14),
 		}),
-		analysisSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+		AnalysisSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "vigil_analysis_duration_seconds",
 			Help:    "Time to scale and analyze one frame.",
 			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 14),
@@ -128,10 +135,10 @@ func newMetrics(pool func() poolStats, cams prometheus.Collector) *metrics {
 	})
 	buildInfo.Set(1)
 	reg.MustRegister(
-		m.framesReceived, m.framesDecoded, m.framesAnalyzed, m.framesDropped,
-		m.decodeErrors, m.bytesReceived, m.reconnects, m.incidents,
-		m.cameraUp, m.cameraState, m.lastFrame, m.decodeSeconds, m.analysisSeconds,
-		m.evidenceErrors, m.analysisStalled, m.analysisStalls, buildInfo, cams,
+		m.FramesReceived, m.FramesDecoded, m.FramesAnalyzed, m.FramesDropped,
+		m.DecodeErrors, m.BytesReceived, m.Reconnects, m.Incidents,
+		m.CameraUp, m.CameraState, m.LastFrame, m.DecodeSeconds, m.AnalysisSeconds,
+		m.EvidenceErrors, m.AnalysisStalled, m.AnalysisStalls, buildInfo, cams,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -154,58 +161,60 @@ func newMetrics(pool func() poolStats, cams prometheus.Collector) *metrics {
 	return m
 }
 
-// cameraMetrics are one camera's series, resolved once so the per-frame
+// Camera is one camera's series, resolved once so the per-frame
 // path does no label lookup.
-type cameraMetrics struct {
-	received, decoded, analyzed, decodeErrors, bytes prometheus.Counter
-	lastFrame                                        prometheus.Gauge
+type Camera struct {
+	Received, Decoded, Analyzed, DecodeErrors, Bytes prometheus.Counter
+	LastFrame                                        prometheus.Gauge
 }
 
-func (m *metrics) forCamera(id string) cameraMetrics {
-	m.cameraUp.WithLabelValues(id).Set(0)
-	m.analysisStalled.WithLabelValues(id).Set(0)
+// ForCamera creates a camera's series at zero and returns its hot ones.
+func (m *Set) ForCamera(id string) Camera {
+	m.CameraUp.WithLabelValues(id).Set(0)
+	m.AnalysisStalled.WithLabelValues(id).Set(0)
 	for _, cause := range health.Causes {
-		m.analysisStalls.WithLabelValues(id, cause)
+		m.AnalysisStalls.WithLabelValues(id, cause)
 	}
 	for _, r := range []sched.DropReason{sched.DropQueueFull, sched.DropBudget, sched.DropGOP, sched.DropClosed} {
-		m.framesDropped.WithLabelValues(id, r.String())
+		m.FramesDropped.WithLabelValues(id, r.String())
 	}
 	for _, k := range []string{"motion", health.KindCameraOffline, health.KindAnalysisStalled} {
-		m.incidents.WithLabelValues(id, k)
+		m.Incidents.WithLabelValues(id, k)
 	}
-	return cameraMetrics{
-		received:     m.framesReceived.WithLabelValues(id),
-		decoded:      m.framesDecoded.WithLabelValues(id),
-		analyzed:     m.framesAnalyzed.WithLabelValues(id),
-		decodeErrors: m.decodeErrors.WithLabelValues(id),
-		bytes:        m.bytesReceived.WithLabelValues(id),
-		lastFrame:    m.lastFrame.WithLabelValues(id),
+	return Camera{
+		Received:     m.FramesReceived.WithLabelValues(id),
+		Decoded:      m.FramesDecoded.WithLabelValues(id),
+		Analyzed:     m.FramesAnalyzed.WithLabelValues(id),
+		DecodeErrors: m.DecodeErrors.WithLabelValues(id),
+		Bytes:        m.BytesReceived.WithLabelValues(id),
+		LastFrame:    m.LastFrame.WithLabelValues(id),
 	}
 }
 
-func (m *metrics) setState(id string, s ingest.State) {
+// SetState records a camera's supervisor state.
+func (m *Set) SetState(id string, s ingest.State) {
 	for _, st := range ingest.States {
 		v := 0.0
 		if st == s {
 			v = 1
 		}
-		m.cameraState.WithLabelValues(id, st.String()).Set(v)
+		m.CameraState.WithLabelValues(id, st.String()).Set(v)
 	}
 	up := 0.0
 	if s == ingest.StateStreaming {
 		up = 1
 	}
-	m.cameraUp.WithLabelValues(id).Set(up)
+	m.CameraUp.WithLabelValues(id).Set(up)
 }
 
-// removeCamera deletes every series of a camera.
-func (m *metrics) removeCamera(id string) {
+// RemoveCamera deletes every series of a camera.
+func (m *Set) RemoveCamera(id string) {
 	l := prometheus.Labels{"camera": id}
-	for _, v := range []*prometheus.CounterVec{m.framesReceived, m.framesDecoded, m.framesAnalyzed,
-		m.framesDropped, m.decodeErrors, m.bytesReceived, m.reconnects, m.incidents, m.analysisStalls} {
+	for _, v := range []*prometheus.CounterVec{m.FramesReceived, m.FramesDecoded, m.FramesAnalyzed,
+		m.FramesDropped, m.DecodeErrors, m.BytesReceived, m.Reconnects, m.Incidents, m.AnalysisStalls} {
 		v.DeletePartialMatch(l)
 	}
-	for _, v := range []*prometheus.GaugeVec{m.cameraUp, m.cameraState, m.lastFrame, m.analysisStalled} {
+	for _, v := range []*prometheus.GaugeVec{m.CameraUp, m.CameraState, m.LastFrame, m.AnalysisStalled} {
 		v.DeletePartialMatch(l)
 	}
 }
