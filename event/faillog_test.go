@@ -59,7 +59,10 @@ func TestSinkFailureLoggedOncePerInterval(t *testing.T) {
 		}
 	}))
 	defer flap.Close()
-	fast := func(s SinkConfig) SinkConfig { s.BackoffMin, s.BackoffMax = 5*time.Millisecond, 10*time.Millisecond; return s }
+	fast := func(s SinkConfig) SinkConfig {
+		s.BackoffMin, s.BackoffMax = 5*time.Millisecond, 10*time.Millisecond
+		return s
+	}
 	var logs lockedBuffer
 	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []SinkConfig{
 		fast(SinkConfig{Name: "down", Type: "webhook", URL: fmt.Sprintf("http://127.0.0.1:%d/", freePort(t))}),
