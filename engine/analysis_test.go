@@ -10,6 +10,7 @@ import (
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/health"
+	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -32,13 +33,13 @@ func TestAnalysisStallAlarm(t *testing.T) {
 	}
 	e, events, logs := startEngine(t, cams...)
 	for _, id := range []string{"frozen", "blank", "fine"} {
-		waitUntil(t, 15*time.Second, id+" analyzed", func() bool { return e.statusOf(t, id).FPSAnalyzed > 3 })
+		await.Until(t, 15*time.Second, id+" analyzed", func() bool { return e.statusOf(t, id).FPSAnalyzed > 3 })
 	}
 
 	srv.SetFrozenTimestamps("frozen", true)
 	srv.SetBlank("blank", true)
 	for _, tc := range []struct{ id, cause string }{{"frozen", health.CauseTimestamps}, {"blank", health.CauseDecodeErrors}} {
-		waitUntil(t, 20*time.Second, tc.id+": analysis_stalled start", func() bool {
+		await.Until(t, 20*time.Second, tc.id+": analysis_stalled start", func() bool {
 			_, ok := events.firstEvent(tc.id, health.KindAnalysisStalled, event.TypeStart)
 			return ok
 		})
@@ -65,7 +66,7 @@ func TestAnalysisStallAlarm(t *testing.T) {
 	srv.SetFrozenTimestamps("frozen", false)
 	srv.SetBlank("blank", false)
 	for _, id := range []string{"frozen", "blank"} {
-		waitUntil(t, 20*time.Second, id+": analysis_stalled end", func() bool {
+		await.Until(t, 20*time.Second, id+": analysis_stalled end", func() bool {
 			_, ok := events.firstEvent(id, health.KindAnalysisStalled, event.TypeEnd)
 			return ok
 		})

@@ -21,6 +21,7 @@ import (
 	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -79,7 +80,7 @@ func TestAPIAgainstSimulator(t *testing.T) {
 		}
 	}()
 
-	waitUntil(t, 20*time.Second, "a motion incident in /api/incidents", func() bool {
+	await.Until(t, 20*time.Second, "a motion incident in /api/incidents", func() bool {
 		return strings.Contains(httpGet(t, base+"/api/incidents?camera=moving&kind=motion"), "vigil.incident.start")
 	})
 	var page struct {
@@ -94,7 +95,7 @@ func TestAPIAgainstSimulator(t *testing.T) {
 	if got := httpGet(t, base+"/api/incidents?camera=still"); strings.Contains(got, "vigil.incident") {
 		t.Errorf("filter by camera leaks other cameras: %s", got)
 	}
-	waitUntil(t, 5*time.Second, "the incident on the SSE stream", func() bool {
+	await.Until(t, 5*time.Second, "the incident on the SSE stream", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return strings.Contains(stream.String(), "event: vigil.incident.start")
@@ -180,7 +181,7 @@ func TestEngineKilledWhileSinkDown(t *testing.T) {
 	}
 	first := run()
 	// Wait for incidents to be stored while the receiver refuses them.
-	waitUntil(t, 30*time.Second, "events in the outbox", func() bool {
+	await.Until(t, 30*time.Second, "events in the outbox", func() bool {
 		res, err := http.Get("http://" + listen + "/metrics")
 		if err != nil {
 			return false
@@ -208,7 +209,7 @@ func TestEngineKilledWhileSinkDown(t *testing.T) {
 		second.Process.Signal(syscall.SIGTERM) //nolint:errcheck
 		second.Wait()                          //nolint:errcheck
 	}()
-	waitUntil(t, 30*time.Second, "the first run's events after the restart", func() bool {
+	await.Until(t, 30*time.Second, "the first run's events after the restart", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, at := range emitted {

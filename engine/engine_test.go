@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -87,17 +88,6 @@ func closedPort(t *testing.T) string {
 	return addr
 }
 
-func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestEngineEndToEnd runs the real path — simulator over loopback RTSP,
 // libavcodec, OpenCV — with a moving clip, a static clip, a camera whose
 // stream is not H.264 and one that is unreachable.
@@ -128,7 +118,7 @@ func TestEngineEndToEnd(t *testing.T) {
 
 	// The clip restarts when its first reader plays: motion is on screen
 	// from MotionStart to MotionEnd after that, and never before.
-	waitUntil(t, 20*time.Second, "the end of the moving camera's incident", func() bool {
+	await.Until(t, 20*time.Second, "the end of the moving camera's incident", func() bool {
 		for _, ev := range events.of("moving") {
 			if ev.Type == event.TypeEnd {
 				return true

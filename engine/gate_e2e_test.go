@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -27,7 +28,7 @@ func TestAutoModeMatchesAll(t *testing.T) {
 	idle.DecodeMode = config.ModeAuto
 	e, events, _ := startEngine(t, all, auto, idle)
 
-	waitUntil(t, 25*time.Second, "both incidents", func() bool {
+	await.Until(t, 25*time.Second, "both incidents", func() bool {
 		_, a := events.firstEvent("all", "motion", event.TypeStart)
 		_, b := events.firstEvent("auto", "motion", event.TypeStart)
 		return a && b

@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/health"
+	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -167,7 +168,7 @@ func TestRealStreams(t *testing.T) {
 				return e.cameras[id]
 			}
 			for _, c := range cams {
-				waitUntil(t, 20*time.Second, c.ID+" video", func() bool { return cam(c.ID).flowSince.Load() != 0 })
+				await.Until(t, 20*time.Second, c.ID+" video", func() bool { return cam(c.ID).flowSince.Load() != 0 })
 			}
 			// When each camera's clip started: GStreamer starts a pipeline
 			// per client at its PLAY (the first frame is the clip's); the
@@ -187,11 +188,11 @@ func TestRealStreams(t *testing.T) {
 			}
 			start := map[string]sample{}
 			for _, c := range cams {
-				waitUntil(t, 10*time.Second, c.ID+" clip at 1.5 s", func() bool { return time.Since(clipStart(c.ID)) > 1500*time.Millisecond })
+				await.Until(t, 10*time.Second, c.ID+" clip at 1.5 s", func() bool { return time.Since(clipStart(c.ID)) > 1500*time.Millisecond })
 				start[c.ID] = sample{time.Now(), cam(c.ID).n.analyzed.Load()}
 			}
 			last := cams[len(cams)-1].ID
-			waitUntil(t, 30*time.Second, "clip at 15 s", func() bool { return time.Since(clipStart(last)) > 15*time.Second })
+			await.Until(t, 30*time.Second, "clip at 15 s", func() bool { return time.Since(clipStart(last)) > 15*time.Second })
 			for _, c := range cams {
 				st := e.statusOf(t, c.ID)
 				if st.State != "streaming" {

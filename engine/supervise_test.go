@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/health"
+	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -127,12 +128,12 @@ func TestServerGoesAwayAndReturns(t *testing.T) {
 	cam := fastCamera("cam", srv.URL("cam"))
 	e, events, _ := startEngine(t, cam, fastCamera("other", other.URL("other")))
 
-	waitUntil(t, 15*time.Second, "frames from both cameras", func() bool {
+	await.Until(t, 15*time.Second, "frames from both cameras", func() bool {
 		return e.received("cam") > 25 && e.received("other") > 25
 	})
 	down := time.Now()
 	srv.Close()
-	waitUntil(t, 15*time.Second, "camera_offline start", func() bool {
+	await.Until(t, 15*time.Second, "camera_offline start", func() bool {
 		_, ok := events.firstEvent("cam", health.KindCameraOffline, event.TypeStart)
 		return ok
 	})
@@ -160,7 +161,7 @@ func TestServerGoesAwayAndReturns(t *testing.T) {
 		t.Fatalf("restart the server on %s: %v", addr, err)
 	}
 	defer srv2.Close()
-	waitUntil(t, 15*time.Second, "camera_offline end", func() bool {
+	await.Until(t, 15*time.Second, "camera_offline end", func() bool {
 		_, ok := events.firstEvent("cam", health.KindCameraOffline, event.TypeEnd)
 		return ok
 	})
@@ -196,11 +197,11 @@ func TestStallDetected(t *testing.T) {
 	srv := startSim(t, sim.Camera{Path: "cam", Clip: clip(t, "static")})
 	cam := fastCamera("cam", srv.URL("cam"))
 	e, events, _ := startEngine(t, cam)
-	waitUntil(t, 15*time.Second, "frames", func() bool { return e.received("cam") > 25 })
+	await.Until(t, 15*time.Second, "frames", func() bool { return e.received("cam") > 25 })
 
 	stalled := time.Now()
 	srv.SetStalled("cam", true)
-	waitUntil(t, 15*time.Second, "a stall to be detected", func() bool {
+	await.Until(t, 15*time.Second, "a stall to be detected", func() bool {
 		return testutil.ToFloat64(e.metrics.Reconnects.WithLabelValues("cam", "stalled")) >= 1
 	})
 	detected := time.Since(stalled)
@@ -208,7 +209,7 @@ func TestStallDetected(t *testing.T) {
 	if detected < cam.StallTimeout-100*time.Millisecond {
 		t.Errorf("stall reported after %s, before stall_timeout %s", detected, cam.StallTimeout)
 	}
-	waitUntil(t, 15*time.Second, "camera_offline start", func() bool {
+	await.Until(t, 15*time.Second, "camera_offline start", func() bool {
 		_, ok := events.firstEvent("cam", health.KindCameraOffline, event.TypeStart)
 		return ok
 	})
@@ -216,7 +217,7 @@ func TestStallDetected(t *testing.T) {
 		t.Errorf("camera_offline cause %q, want stalled", ev.Data.Cause)
 	}
 	srv.SetStalled("cam", false)
-	waitUntil(t, 15*time.Second, "camera_offline end", func() bool {
+	await.Until(t, 15*time.Second, "camera_offline end", func() bool {
 		_, ok := events.firstEvent("cam", health.KindCameraOffline, event.TypeEnd)
 		return ok
 	})
@@ -245,10 +246,10 @@ func TestUDPLossAndCorruption(t *testing.T) {
 	e, _, _ := startEngine(t, lossy, corrupt)
 
 	decoded := func(id string) float64 { return testutil.ToFloat64(e.metrics.FramesDecoded.WithLabelValues(id)) }
-	waitUntil(t, 20*time.Second, "lost packets counted on UDP", func() bool {
+	await.Until(t, 20*time.Second, "lost packets counted on UDP", func() bool {
 		return e.statusOf(t, "lossy").PacketsLost > 0
 	})
-	waitUntil(t, 20*time.Second, "decode errors counted", func() bool {
+	await.Until(t, 20*time.Second, "decode errors counted", func() bool {
 		return testutil.ToFloat64(e.metrics.DecodeErrors.WithLabelValues("corrupt")) > 0
 	})
 	d1, d2 := decoded("lossy"), decoded("corrupt")
@@ -283,11 +284,11 @@ func TestWrongPassword(t *testing.T) {
 	good.Username, good.Password = "admin", right
 	e, events, logs := startEngine(t, bad, good)
 
-	waitUntil(t, 15*time.Second, "the good camera to stream", func() bool { return e.received("good") > 10 })
-	waitUntil(t, 15*time.Second, "an auth failure", func() bool {
+	await.Until(t, 15*time.Second, "the good camera to stream", func() bool { return e.received("good") > 10 })
+	await.Until(t, 15*time.Second, "an auth failure", func() bool {
 		return testutil.ToFloat64(e.metrics.Reconnects.WithLabelValues("bad", "auth")) >= 1
 	})
-	waitUntil(t, 15*time.Second, "camera_offline for the bad camera", func() bool {
+	await.Until(t, 15*time.Second, "camera_offline for the bad camera", func() bool {
 		_, ok := events.firstEvent("bad", health.KindCameraOffline, event.TypeStart)
 		return ok
 	})
@@ -348,7 +349,7 @@ func TestManyCameras(t *testing.T) {
 	if err := e.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 60*time.Second, "every camera to receive video", func() bool {
+	await.Until(t, 60*time.Second, "every camera to receive video", func() bool {
 		for _, c := range cfgs {
 			if e.received(c.ID) == 0 || e.statusOf(t, c.ID).State != "streaming" {
 				return false
@@ -371,7 +372,7 @@ func TestManyCameras(t *testing.T) {
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 10*time.Second, "goroutines back to the baseline", func() bool {
+	await.Until(t, 10*time.Second, "goroutines back to the baseline", func() bool {
 		return runtime.NumGoroutine() <= base+2
 	})
 }
@@ -396,9 +397,9 @@ func TestReconnectCyclesDoNotLeak(t *testing.T) {
 	cycle := func() {
 		gen := c.gen.Load()
 		srv.KickReaders("cam")
-		waitUntil(t, 10*time.Second, "the next stream", func() bool { return c.gen.Load() > gen && c.flowing.Load() })
+		await.Until(t, 10*time.Second, "the next stream", func() bool { return c.gen.Load() > gen && c.flowing.Load() })
 	}
-	waitUntil(t, 10*time.Second, "video", func() bool { return c.flowing.Load() })
+	await.Until(t, 10*time.Second, "video", func() bool { return c.flowing.Load() })
 	for range 100 { // warm up: pools, decoder buffers, malloc arenas
 		cycle()
 	}
@@ -417,7 +418,7 @@ func TestReconnectCyclesDoNotLeak(t *testing.T) {
 		}
 	}
 	var g1 int
-	waitUntil(t, 10*time.Second, "goroutines back to the baseline", func() bool {
+	await.Until(t, 10*time.Second, "goroutines back to the baseline", func() bool {
 		g1 = runtime.NumGoroutine()
 		return g1 <= g0+3
 	})
@@ -498,7 +499,7 @@ func TestReloadAppliesOnlyTheDifference(t *testing.T) {
 		t.Fatal(err)
 	}
 	e, _, _ := startEngine(t, cfg.Cameras...)
-	waitUntil(t, 15*time.Second, "all cameras streaming", func() bool {
+	await.Until(t, 15*time.Second, "all cameras streaming", func() bool {
 		return e.received("a") > 10 && e.received("b") > 10 && e.received("c") > 10
 	})
 	camOf := func(id string) *camera {
@@ -525,14 +526,14 @@ func TestReloadAppliesOnlyTheDifference(t *testing.T) {
 	if err := reload(); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 10*time.Second, "the reload", func() bool { return camOf("d") != nil && camOf("c") == nil })
+	await.Until(t, 10*time.Second, "the reload", func() bool { return camOf("d") != nil && camOf("c") == nil })
 	if camOf("a") != a0 || a0.gen.Load() != genA {
 		t.Error("the unchanged camera was restarted")
 	}
 	if b := camOf("b"); b == b0 || b.cfg.AnalysisFPS != 4 {
 		t.Error("the changed camera was not restarted with its new settings")
 	}
-	waitUntil(t, 15*time.Second, "the added camera to stream", func() bool { return e.received("d") > 10 })
+	await.Until(t, 15*time.Second, "the added camera to stream", func() bool { return e.received("d") > 10 })
 	if body := httpGet(t, "http://"+e.Addr()+"/metrics"); strings.Contains(body, `camera="c"`) {
 		t.Error("the removed camera's series are still exposed")
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -26,7 +27,7 @@ func TestTamperDoesNotKeepFullDecoding(t *testing.T) {
 	cam := cameraConfig("cam", srv.URL("cam"))
 	cam.DecodeMode = config.ModeAuto
 	e, events, _ := startEngine(t, cam)
-	waitUntil(t, 30*time.Second, "tamper start", func() bool {
+	await.Until(t, 30*time.Second, "tamper start", func() bool {
 		_, ok := events.firstEvent("cam", "tamper", event.TypeStart)
 		return ok
 	})

@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -72,13 +73,13 @@ func TestRTSPSAndH265(t *testing.T) {
 	e, _, _ := startEngine(t, trusted, skip, untrusted, hevc)
 
 	decoded := func(id string) float64 { return testutil.ToFloat64(e.metrics.FramesDecoded.WithLabelValues(id)) }
-	waitUntil(t, 20*time.Second, "rtsps and h265 cameras decoding", func() bool {
+	await.Until(t, 20*time.Second, "rtsps and h265 cameras decoding", func() bool {
 		return decoded("trusted") > 25 && decoded("skip") > 25 && decoded("hevc") > 25
 	})
 	if s := e.statusOf(t, "hevc"); s.Codec != "h265" {
 		t.Errorf("hevc camera codec %q", s.Codec)
 	}
-	waitUntil(t, 10*time.Second, "the untrusted certificate to be refused", func() bool {
+	await.Until(t, 10*time.Second, "the untrusted certificate to be refused", func() bool {
 		return e.statusOf(t, "untrusted").LastError != ""
 	})
 	if s := e.statusOf(t, "untrusted"); s.State == "streaming" || e.received("untrusted") != 0 || s.Reason != "tls" {

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/internal/await"
 )
 
 // TestWebConfigFailsClosed: with basic auth running, emptying, deleting or
@@ -82,7 +83,7 @@ func TestWebConfigFailsClosed(t *testing.T) {
 	} {
 		bad()
 		n := string(rune('1' + i))
-		waitUntil(t, 10*time.Second, "web_config_errors_total "+n, errorsCounted("ops", "op-secret", n))
+		await.Until(t, 10*time.Second, "web_config_errors_total "+n, errorsCounted("ops", "op-secret", n))
 		for _, path := range []string{"/api/cameras", "/metrics", "/readyz"} {
 			if code, _ := get(path, "", ""); code != http.StatusUnauthorized {
 				t.Errorf("change %d: GET %s without credentials: %d, want 401", i+1, path, code)
@@ -94,7 +95,7 @@ func TestWebConfigFailsClosed(t *testing.T) {
 	}
 	// A valid change (another user) is applied; the old one is gone.
 	write("basic_auth_users:\n  ops2: " + hash("new-secret") + "\n")
-	waitUntil(t, 10*time.Second, "the new user to be accepted", func() bool {
+	await.Until(t, 10*time.Second, "the new user to be accepted", func() bool {
 		code, _ := get("/api/cameras", "ops2", "new-secret")
 		return code == 200
 	})
@@ -146,7 +147,7 @@ func TestWebConfigTLSRelativePaths(t *testing.T) {
 		t.Fatalf("GET over TLS: %d", code)
 	}
 	os.WriteFile(wc, []byte("http_server_config:\n  http2: false\n"), 0o600)
-	waitUntil(t, 10*time.Second, "the TLS removal to be refused", func() bool {
+	await.Until(t, 10*time.Second, "the TLS removal to be refused", func() bool {
 		n, err := testutil.GatherAndCount(e.Registry(), "vigil_web_config_errors_total")
 		if err != nil || n != 1 {
 			return false

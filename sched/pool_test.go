@@ -4,6 +4,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/vigil-video/vigil/internal/await"
 )
 
 type recorder struct {
@@ -81,7 +84,7 @@ func TestPoolProcessesEachQueueInOrderOneAtATime(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	waitFor(t, func() bool { r.mu.Lock(); defer r.mu.Unlock(); return len(r.order) == cams*units })
+	await.Until(t, 10*time.Second, "the condition", func() bool { r.mu.Lock(); defer r.mu.Unlock(); return len(r.order) == cams*units })
 	p.Close()
 	if r.overlap {
 		t.Fatal("a queue was served by two workers at once")
@@ -111,7 +114,7 @@ func TestPoolRoundRobinFairness(t *testing.T) {
 	busy := p.NewQueue("busy", 100, 1<<30)
 	quiet := p.NewQueue("quiet", 100, 1<<30)
 	busy.Push(Unit[int]{Key: true, Meta: -1}) // occupies the worker
-	waitFor(t, func() bool { u, _ := p.Queued(); return u == 0 })
+	await.Until(t, 10*time.Second, "the condition", func() bool { u, _ := p.Queued(); return u == 0 })
 	for n := range 50 {
 		busy.Push(Unit[int]{Meta: n})
 	}
@@ -123,7 +126,7 @@ func TestPoolRoundRobinFairness(t *testing.T) {
 			gate <- struct{}{}
 		}
 	}()
-	waitFor(t, func() bool { r.mu.Lock(); defer r.mu.Unlock(); return len(r.order) == 56 })
+	await.Until(t, 10*time.Second, "the condition", func() bool { r.mu.Lock(); defer r.mu.Unlock(); return len(r.order) == 56 })
 	lastQuiet := 0
 	for i, o := range r.order {
 		if o == "quiet" {
@@ -147,7 +150,7 @@ func TestQueueBoundsAndGOPDrop(t *testing.T) {
 	}()
 	q := p.NewQueue("cam", 4, 1<<30)
 	q.Push(Unit[int]{Key: true, Meta: 0}) // taken by the worker, blocked at the gate
-	waitFor(t, func() bool { return q.Len() == 0 })
+	await.Until(t, 10*time.Second, "the condition", func() bool { return q.Len() == 0 })
 
 	// GOP 1: key 10, then 11..16 — room for 4 units only.
 	push := func(n int, key bool) bool { return q.Push(Unit[int]{Data: []byte{1}, Key: key, Meta: n}) }
@@ -160,9 +163,9 @@ func TestQueueBoundsAndGOPDrop(t *testing.T) {
 		t.Fatal("unit accepted past the unit bound")
 	}
 	// the rest of the GOP is skipped even when room frees up
-	gate <- struct{}{}                              // finishes 0
-	gate <- struct{}{}                              // finishes 10
-	waitFor(t, func() bool { return q.Len() == 2 }) // 11 being processed, 12 and 13 waiting
+	gate <- struct{}{}                                                                   // finishes 0
+	gate <- struct{}{}                                                                   // finishes 10
+	await.Until(t, 10*time.Second, "the condition", func() bool { return q.Len() == 2 }) // 11 being processed, 12 and 13 waiting
 	if push(15, false) {
 		t.Fatal("non-key unit accepted after a drop in its GOP")
 	}
@@ -175,7 +178,7 @@ func TestQueueBoundsAndGOPDrop(t *testing.T) {
 	for range 5 {
 		gate <- struct{}{}
 	}
-	waitFor(t, func() bool { return len(r.seenOf("cam")) == 7 })
+	await.Until(t, 10*time.Second, "the condition", func() bool { return len(r.seenOf("cam")) == 7 })
 	want := []int{0, 10, 11, 12, 13, 20, 21}
 	got := r.seenOf("cam")
 	for i := range want {
@@ -200,7 +203,7 @@ func TestQueueByteBoundAndPoolBudget(t *testing.T) {
 	a := p.NewQueue("a", 100, 150)
 	b := p.NewQueue("b", 100, 1000)
 	a.Push(Unit[int]{Key: true, Meta: 0})
-	waitFor(t, func() bool { return a.Len() == 0 })
+	await.Until(t, 10*time.Second, "the condition", func() bool { return a.Len() == 0 })
 	if !a.Push(Unit[int]{Data: make([]byte, 100), Key: true, Meta: 1}) {
 		t.Fatal("first 100 bytes refused")
 	}
@@ -232,7 +235,7 @@ func TestFlushSkipsToKeyframe(t *testing.T) {
 	}()
 	q := p.NewQueue("cam", 10, 1<<30)
 	q.Push(Unit[int]{Key: true, Meta: 0})
-	waitFor(t, func() bool { return q.Len() == 0 })
+	await.Until(t, 10*time.Second, "the condition", func() bool { return q.Len() == 0 })
 	q.Push(Unit[int]{Meta: 1})
 	q.Push(Unit[int]{Meta: 2})
 	q.Flush()

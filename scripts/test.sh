@@ -31,5 +31,5 @@ fuzz() { # fuzz <target> <package> <executions>
 }
 fuzz FuzzDecode ./decode/ 150000x
 fuzz FuzzParseConfig ./config/ 40000x
-fuzz FuzzDepacketizeDecode ./engine/ 40000x
+fuzz FuzzDepacketizeDecode ./ingest/ 40000x
 fuzz FuzzSliceQP ./ingest/ 200000x

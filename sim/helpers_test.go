@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/bluenviron/gortsplib/v4"
 	"github.com/bluenviron/gortsplib/v4/pkg/base"
@@ -132,17 +131,6 @@ func play(t *testing.T, rawURL string, transport gortsplib.Transport) *reader {
 
 // waitFor polls cond until it holds, failing the test after a generous
 // deadline (it guards against hangs, it does not measure speed).
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // startServer starts a simulator and closes it at test end.
 func startServer(t *testing.T, cfg Config) *Server {
 	t.Helper()

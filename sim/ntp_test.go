@@ -10,6 +10,8 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+
+	"github.com/vigil-video/vigil/internal/await"
 )
 
 // ntpUnixEpoch is the Unix epoch in the 64-bit NTP format.
@@ -97,7 +99,7 @@ func TestSenderReportTimeMatchesWallClock(t *testing.T) {
 				t.Fatal(err)
 			}
 			// ~3 s: the reports at the start and 2 s later are both used.
-			waitFor(t, "two sender reports and 3 s of video", func() bool {
+			await.Until(t, 15*time.Second, "two sender reports and 3 s of video", func() bool {
 				mu.Lock()
 				defer mu.Unlock()
 				return srs >= 2 && s.SentAccessUnits("cam1") >= 75

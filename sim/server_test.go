@@ -9,6 +9,8 @@ import (
 
 	"github.com/bluenviron/gortsplib/v4"
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
+
+	"github.com/vigil-video/vigil/internal/await"
 )
 
 // checkStream checks a reader's access units: the first is a keyframe and
@@ -49,7 +51,7 @@ func TestRead(t *testing.T) {
 			const n = 50 // 2 s at 25 fps
 			before := time.Now()
 			r := play(t, s.URL("cam1"), tt.transport)
-			waitFor(t, "50 access units", func() bool { return r.auCount() >= n })
+			await.Until(t, 15*time.Second, "50 access units", func() bool { return r.auCount() >= n })
 			elapsed := time.Since(before)
 
 			aus, _, srs, lost := r.snapshot()
@@ -81,7 +83,7 @@ func TestLoopContinuity(t *testing.T) {
 	}
 	s := startServer(t, Config{Cameras: []Camera{{Path: "loop", Clip: clip}}})
 	r := play(t, s.URL("loop"), gortsplib.TransportTCP)
-	waitFor(t, "three loops", func() bool { return r.auCount() >= 60 })
+	await.Until(t, 15*time.Second, "three loops", func() bool { return r.auCount() >= 60 })
 	aus, _, _, _ := r.snapshot()
 	checkStream(t, clip, aus)
 	for i, au := range aus {
@@ -94,14 +96,14 @@ func TestLoopContinuity(t *testing.T) {
 func TestStall(t *testing.T) {
 	s := startServer(t, Config{Cameras: []Camera{{Path: "cam", Clip: mustClip(t, "static")}}})
 	r := play(t, s.URL("cam"), gortsplib.TransportTCP)
-	waitFor(t, "10 access units", func() bool { return r.auCount() >= 10 })
+	await.Until(t, 15*time.Second, "10 access units", func() bool { return r.auCount() >= 10 })
 
 	if !s.SetStalled("cam", true) {
 		t.Fatal("SetStalled on a known path returned false")
 	}
 	// Let packets already queued drain.
 	last := -1
-	waitFor(t, "reader to go quiet", func() bool {
+	await.Until(t, 15*time.Second, "reader to go quiet", func() bool {
 		_, p, _, _ := r.snapshot()
 		quiet := p == last
 		last = p
@@ -120,7 +122,7 @@ func TestStall(t *testing.T) {
 	}
 
 	s.SetStalled("cam", false)
-	waitFor(t, "packets after the stall", func() bool { return r.auCount() >= len(ausBefore)+5 })
+	await.Until(t, 15*time.Second, "packets after the stall", func() bool { return r.auCount() >= len(ausBefore)+5 })
 	aus, _, _, _ := r.snapshot()
 	gap := aus[len(ausBefore)].ts - aus[len(ausBefore)-1].ts
 	// The clip kept advancing on the wall clock: at least 1 s of frames
@@ -136,11 +138,11 @@ func TestDropRateUDP(t *testing.T) {
 		t.Fatal("SetDropRate on a known path returned false")
 	}
 	r := play(t, s.URL("cam"), gortsplib.TransportUDP)
-	waitFor(t, "reported packet losses", func() bool {
+	await.Until(t, 15*time.Second, "reported packet losses", func() bool {
 		_, _, _, lost := r.snapshot()
 		return lost > 0
 	})
-	waitFor(t, "access units despite losses", func() bool { return r.auCount() > 0 })
+	await.Until(t, 15*time.Second, "access units despite losses", func() bool { return r.auCount() > 0 })
 }
 
 func TestCorruptRate(t *testing.T) {
@@ -159,7 +161,7 @@ func TestCorruptRate(t *testing.T) {
 	s := startServer(t, Config{Cameras: []Camera{{Path: "cam", Clip: clip}}})
 	s.SetCorruptRate("cam", 1)
 	r := play(t, s.URL("cam"), gortsplib.TransportTCP)
-	waitFor(t, "10 access units", func() bool { return r.auCount() >= 10 })
+	await.Until(t, 15*time.Second, "10 access units", func() bool { return r.auCount() >= 10 })
 	aus, _, _, _ := r.snapshot()
 	for i, au := range aus {
 		if equalAU(au.nalus, clip.AUs[i]) {
@@ -206,7 +208,7 @@ func TestAuth(t *testing.T) {
 				return
 			}
 			r := play(t, url, gortsplib.TransportTCP)
-			waitFor(t, "an access unit", func() bool { return r.auCount() > 0 })
+			await.Until(t, 15*time.Second, "an access unit", func() bool { return r.auCount() > 0 })
 		})
 	}
 }
@@ -254,7 +256,7 @@ func TestUnknownPath(t *testing.T) {
 func TestKickReaders(t *testing.T) {
 	s := startServer(t, Config{Cameras: []Camera{{Path: "cam", Clip: mustClip(t, "static")}}})
 	r := play(t, s.URL("cam"), gortsplib.TransportTCP)
-	waitFor(t, "an access unit", func() bool { return r.auCount() > 0 })
+	await.Until(t, 15*time.Second, "an access unit", func() bool { return r.auCount() > 0 })
 	waitErr := make(chan error, 1)
 	go func() { waitErr <- r.c.Wait() }()
 
@@ -273,13 +275,13 @@ func TestKickReaders(t *testing.T) {
 	// The camera restarts its clip for the next reader, once the kicked
 	// session is gone.
 	cam := s.cams["cam"]
-	waitFor(t, "kicked session removal", func() bool {
+	await.Until(t, 15*time.Second, "kicked session removal", func() bool {
 		cam.mu.Lock()
 		defer cam.mu.Unlock()
 		return len(cam.active) == 0 && len(cam.sessions) == 0
 	})
 	r2 := play(t, s.URL("cam"), gortsplib.TransportTCP)
-	waitFor(t, "an access unit", func() bool { return r2.auCount() > 0 })
+	await.Until(t, 15*time.Second, "an access unit", func() bool { return r2.auCount() > 0 })
 	aus, _, _, _ := r2.snapshot()
 	if !aus[0].key {
 		t.Error("first AU after a reconnect is not a keyframe")
@@ -329,7 +331,7 @@ func TestServerLifecycle(t *testing.T) {
 		t.Errorf("URL = %q, want %q", s.URL("cam001"), want)
 	}
 	r := play(t, s.URL("cam007"), gortsplib.TransportTCP)
-	waitFor(t, "an access unit", func() bool { return r.auCount() > 0 })
+	await.Until(t, 15*time.Second, "an access unit", func() bool { return r.auCount() > 0 })
 	for _, c := range cams {
 		if c.Path != "cam007" && s.SentAccessUnits(c.Path) != 0 {
 			t.Errorf("%s sent access units without readers", c.Path)
