@@ -1,0 +1,69 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/vigil-video/vigil/ingest"
+)
+
+// The ingest side of a camera: ingest.Handler, called on the session's
+// goroutines (AccessUnit on the RTP reader, which it must not block).
+
+// StreamStarted implements ingest.Handler.
+func (c *camera) StreamStarted(info ingest.StreamInfo) {
+	c.flowing.Store(false)
+	c.codec.Store(info.Codec)
+	c.gen.Add(1)
+	c.gate.Reset()
+	c.queue.Flush() // units of the previous stream are void
+}
+
+// AccessUnit implements ingest.Handler: it runs on the RTP reader and only
+// queues the unit.
+func (c *camera) AccessUnit(au ingest.AccessUnit) {
+	c.m.Received.Inc()
+	c.n.received.Add(1)
+	c.m.Bytes.Add(float64(len(au.Data)))
+	c.m.LastFrame.Set(float64(au.Received.UnixNano()) / 1e9)
+	c.gate.Route(au, c.push)
+	c.mu.Lock()
+	c.lastFrame = au.Received
+	c.mu.Unlock()
+	if !c.flowing.Load() {
+		c.flowSince.Store(au.Received.UnixNano())
+		c.flowing.Store(true)
+		c.health.Up(au.Received)
+	}
+}
+
+// push queues one access unit for decoding.
+func (c *camera) push(au ingest.AccessUnit) {
+	codec, _ := c.codec.Load().(ingest.Codec)
+	c.queue.Push(workUnit{Data: au.Data, Key: au.Key, Meta: auMeta{
+		gen: c.gen.Load(), codec: codec, pts: au.PTS, capture: au.CaptureTime, received: au.Received,
+		queued: time.Now(),
+	}})
+}
+
+// StateChanged implements ingest.Handler.
+func (c *camera) StateChanged(s ingest.State, reason string, err error) {
+	c.e.metrics.SetState(c.id, s)
+	if s == ingest.StateBackingOff {
+		c.e.metrics.Reconnects.WithLabelValues(c.id, reason).Inc()
+	}
+	if err != nil {
+		c.mu.Lock()
+		c.lastError = err.Error()
+		c.mu.Unlock()
+	}
+	if s == ingest.StateBackingOff || s == ingest.StateFailed {
+		// Video stopped with the last frame (or, if none came, now).
+		since := time.Now()
+		if c.flowing.Swap(false) {
+			c.mu.Lock()
+			since = c.lastFrame
+			c.mu.Unlock()
+		}
+		c.health.Down(since, reason)
+	}
+}
