@@ -37,11 +37,15 @@ func TestMain(m *testing.M) {
 }
 
 // tool returns the path of an external program, or skips the test with
-// how to install it.
+// how to install it; with VIGIL_REQUIRE_TOOLS set (CI), a missing program
+// fails the test instead.
 func tool(t *testing.T, name, pkg string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
+		if os.Getenv("VIGIL_REQUIRE_TOOLS") != "" {
+			t.Fatalf("%s is not installed (apt-get install %s) and VIGIL_REQUIRE_TOOLS is set", name, pkg)
+		}
 		t.Skipf("%s is not installed (apt-get install %s)", name, pkg)
 	}
 	return p
