@@ -11,7 +11,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -175,19 +174,6 @@ type AccuracyResult struct {
 	Failed     int              `json:"failed"`
 }
 
-// collector is the engine's Publisher: it keeps every event.
-type collector struct {
-	mu  sync.Mutex
-	evs []event.Event
-}
-
-func (c *collector) Emit(ev event.Event) error {
-	c.mu.Lock()
-	c.evs = append(c.evs, ev)
-	c.mu.Unlock()
-	return nil
-}
-
 // Accuracy runs the scenarios through the real engine path, all at once,
 // one camera each: the project's RTSP simulator serves the clips over
 // loopback, the engine pulls, decodes and analyzes them, and its incident
@@ -247,7 +233,7 @@ func Accuracy(ctx context.Context, scenarios []Scenario, o AccuracyOptions) (*Ac
 	if err != nil {
 		return nil, err
 	}
-	col := &collector{}
+	col := &event.Memory{}
 	e, err := engine.New(cfg, engine.Options{Logger: log, Events: col, Evidence: store})
 	if err != nil {
 		return nil, err
@@ -281,9 +267,7 @@ func Accuracy(ctx context.Context, scenarios []Scenario, o AccuracyOptions) (*Ac
 	if err := e.Close(); err != nil {
 		return nil, err
 	}
-	col.mu.Lock()
-	evs := slices.Clone(col.evs)
-	col.mu.Unlock()
+	evs := col.Events()
 
 	res := &AccuracyResult{DecodeMode: o.DecodeMode}
 	if res.DecodeMode == "" {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,23 +20,11 @@ import (
 )
 
 // collector is a Publisher that keeps every event.
-type collector struct {
-	mu     sync.Mutex
-	events []event.Event
-}
-
-func (c *collector) Emit(ev event.Event) error {
-	c.mu.Lock()
-	c.events = append(c.events, ev)
-	c.mu.Unlock()
-	return nil
-}
+type collector struct{ event.Memory }
 
 func (c *collector) of(camera string) []event.Event {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	var out []event.Event
-	for _, e := range c.events {
+	for _, e := range c.Events() {
 		if e.Data.Camera == camera {
 			out = append(out, e)
 		}
