@@ -4,11 +4,13 @@
 # baseline), Mosquitto (the MQTT sink's tests), GStreamer's RTSP server (an
 # independent server for the end-to-end tests, run by Debian's python3) and
 # OpenCV's sample data (vtest.avi: real footage for the camera-realistic
-# clips). Needs root or sudo.
+# clips), promtool (prometheus: the alert rules' tests) and systemd-analyze
+# (the unit's check). Needs root or sudo.
 set -euo pipefail
 pkgs=(gcc pkg-config libopencv-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev ffmpeg mosquitto
 	python3 python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-	gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav opencv-doc)
+	gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav opencv-doc
+	prometheus systemd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 go vet ./...
+(cd deploy/dockerlint && go vet .)
+# The deploy tests fail, rather than skip, without promtool or systemd-analyze.
+export VIGIL_REQUIRE_TOOLS=1
 # Camera-realistic clips from real footage (vtest.avi), made once into
 # .cache/camclips (about a minute); the real-streams tests read them.
 export VIGIL_CAMCLIPS="${VIGIL_CAMCLIPS:-$PWD/.cache/camclips}"
