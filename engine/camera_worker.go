@@ -130,6 +130,7 @@ func (c *camera) emit(tr analyze.Transition, now, frameTime time.Time, src strin
 	for i, b := range tr.Boxes {
 		inc.Boxes[i] = [4]float64(b)
 	}
+	inc.FrameWidth, inc.FrameHeight = c.wk.pipe.PictureSize()
 	inc.Zone, inc.Cause = tr.Zone, tr.Cause
 	inc.Evidence = c.evidenceFor(tr.IncidentID, tr.Phase == analyze.PhaseEnd)
 	typ := event.TypeUpdate

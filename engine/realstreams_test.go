@@ -226,6 +226,9 @@ func TestRealStreams(t *testing.T) {
 				if strings.HasPrefix(c.ID, "sim-") && ev.Data.FrameTimeSource != event.TimeReceipt {
 					t.Errorf("%s: frame_time_source %q from a clock minutes off, want %q", c.ID, ev.Data.FrameTimeSource, event.TimeReceipt)
 				}
+				if w, h := ev.Data.FrameWidth, ev.Data.FrameHeight; (prof.name == "sub") != (w == 640 && h == 360) || (prof.name == "main") != (w == 1920 && h == 1080) {
+					t.Errorf("%s: frame size %dx%d in the event", c.ID, w, h)
+				}
 				at := ev.Data.StartedAt.Sub(clipStart(c.ID))
 				t.Logf("%s: %.2f analyzed/s, motion at clip %.2fs (%s)", c.ID, rate, at.Seconds(), ev.Data.FrameTimeSource)
 				if at < 5*time.Second || at > 9*time.Second {

@@ -46,3 +46,6 @@ const (
 	ReasonBadStream   = "bad_stream"  // RTSP error status, bad SDP
 	ReasonUnsupported = "unsupported" // no H.264 or H.265 video (failed)
 )
+
+// Reasons lists every reason (for metric labels created at zero).
+var Reasons = []string{ReasonUnreachable, ReasonTLS, ReasonAuth, ReasonTimeout, ReasonStalled, ReasonClosed, ReasonBadStream, ReasonUnsupported}

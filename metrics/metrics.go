@@ -178,6 +178,9 @@ func (m *Set) ForCamera(id string) Camera {
 	for _, r := range []sched.DropReason{sched.DropQueueFull, sched.DropBudget, sched.DropGOP, sched.DropClosed} {
 		m.FramesDropped.WithLabelValues(id, r.String())
 	}
+	for _, r := range ingest.Reasons {
+		m.Reconnects.WithLabelValues(id, r)
+	}
 	for _, k := range []string{"motion", health.KindCameraOffline, health.KindAnalysisStalled} {
 		m.Incidents.WithLabelValues(id, k)
 	}

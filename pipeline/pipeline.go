@@ -202,6 +202,15 @@ func (p *Pipeline) EvidenceJPEG(boxes []analyze.Box) ([]byte, error) {
 	return s.JPEG(boxes)
 }
 
+// PictureSize returns the size of the stream's pictures (0, 0 before the
+// first one).
+func (p *Pipeline) PictureSize() (width, height int) {
+	if p.dec == nil {
+		return 0, 0
+	}
+	return p.dec.PictureSize()
+}
+
 // Active reports whether the analyzer is following motion (a candidate or
 // an open incident).
 func (p *Pipeline) Active() bool { return p.an.Active() }

@@ -102,7 +102,12 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
-	d, err := event.Open(cfg.Delivery(), o.Events, log.With("component", "delivery"))
+	dc := cfg.Delivery()
+	dc.Evidence = ev
+	for _, c := range cfg.Cameras {
+		dc.Cameras = append(dc.Cameras, c.ID)
+	}
+	d, err := event.Open(dc, o.Events, log.With("component", "delivery"))
 	if err != nil {
 		return err
 	}
@@ -127,7 +132,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		signal.Notify(hup, syscall.SIGHUP)
 		go func() {
 			defer close(done)
-			watchConfig(wctx, e, log, o.ConfigPath, o.Listen, 2*time.Second, hup, sum)
+			watchConfig(wctx, e, log, o.ConfigPath, o.Listen, 2*time.Second, hup, sum, d.SetCameras)
 		}()
 		defer func() { cancel(); <-done; signal.Stop(hup) }()
 	}

@@ -16,8 +16,9 @@ import (
 // (checked every interval), and applies it. An invalid file is logged with
 // the key at fault and leaves the running cameras untouched. It returns when
 // ctx is done. last is the checksum (fileSum) of the content running now.
-// listen, when set, overrides the file's listen key.
-func watchConfig(ctx context.Context, e *engine.Engine, log *slog.Logger, path, listen string, interval time.Duration, hup <-chan os.Signal, last []byte) {
+// listen, when set, overrides the file's listen key. applied, when set,
+// is told the camera ids of every configuration applied.
+func watchConfig(ctx context.Context, e *engine.Engine, log *slog.Logger, path, listen string, interval time.Duration, hup <-chan os.Signal, last []byte, applied func(ids []string)) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -45,6 +46,14 @@ func watchConfig(ctx context.Context, e *engine.Engine, log *slog.Logger, path, 
 		}
 		if _, err := e.Apply(cfg); err != nil {
 			log.Error("configuration not reloaded; running set unchanged", "trigger", why, "error", err)
+			continue
+		}
+		if applied != nil {
+			ids := make([]string, 0, len(cfg.Cameras))
+			for _, c := range cfg.Cameras {
+				ids = append(ids, c.ID)
+			}
+			applied(ids)
 		}
 	}
 }
