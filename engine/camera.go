@@ -110,7 +110,7 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 		return nil, err
 	}
 	c.sess = sess
-	c.m = e.metrics.ForCamera(cfg.ID)
+	c.m = e.metrics.ForCamera(cfg.ID, incidentKinds(cfg))
 	c.queue = e.pool.NewQueue(c, cfg.QueueFrames, cfg.QueueBytes)
 	return c, nil
 }
@@ -133,4 +133,28 @@ func (c *camera) setError(err error) {
 type snapResult struct {
 	jpg []byte
 	err error
+}
+
+// incidentKinds lists the incident kinds a camera can raise with its
+// configuration.
+func incidentKinds(cfg config.Camera) []string {
+	kinds := []string{"motion", health.KindCameraOffline, health.KindAnalysisStalled}
+	if cfg.Tamper.Enabled {
+		kinds = append(kinds, "tamper")
+	}
+	if cfg.Person.Enabled {
+		kinds = append(kinds, "person")
+	}
+	var intrusion, crowd, loiter bool
+	for _, z := range cfg.Zones {
+		intrusion = intrusion || z.Restricted
+		crowd = crowd || z.Crowd > 0
+		loiter = loiter || z.Loiter > 0
+	}
+	for k, on := range map[string]bool{"intrusion": intrusion, "crowd": crowd, "loitering": loiter} {
+		if on {
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds
 }

@@ -5,8 +5,9 @@
 package metrics
 
 import (
-	"runtime/debug"
 	"time"
+
+	"github.com/vigil-video/vigil/internal/buildinfo"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -124,14 +125,11 @@ func New(pool func() PoolStats, cams prometheus.Collector) *Set {
 			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 14),
 		}),
 	}
-	version := "devel"
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		version = bi.Main.Version
-	}
+	bi := buildinfo.Read()
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "vigil_build_info",
 		Help:        "Build information; always 1.",
-		ConstLabels: prometheus.Labels{"version": version},
+		ConstLabels: prometheus.Labels{"version": bi.Version, "revision": bi.Revision, "goversion": bi.GoVersion},
 	})
 	buildInfo.Set(1)
 	reg.MustRegister(
@@ -168,8 +166,10 @@ type Camera struct {
 	LastFrame                                        prometheus.Gauge
 }
 
-// ForCamera creates a camera's series at zero and returns its hot ones.
-func (m *Set) ForCamera(id string) Camera {
+// ForCamera creates a camera's series at zero, vigil_incidents_total for
+// every kind it can raise (so that increase() sees the first incident),
+// and returns its hot ones.
+func (m *Set) ForCamera(id string, kinds []string) Camera {
 	m.CameraUp.WithLabelValues(id).Set(0)
 	m.AnalysisStalled.WithLabelValues(id).Set(0)
 	for _, cause := range health.Causes {
@@ -181,7 +181,7 @@ func (m *Set) ForCamera(id string) Camera {
 	for _, r := range ingest.Reasons {
 		m.Reconnects.WithLabelValues(id, r)
 	}
-	for _, k := range []string{"motion", health.KindCameraOffline, health.KindAnalysisStalled} {
+	for _, k := range kinds {
 		m.Incidents.WithLabelValues(id, k)
 	}
 	return Camera{

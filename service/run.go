@@ -45,6 +45,16 @@ func NewLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
 	}
 	ho := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		// Durations in seconds (a number a log pipeline can compare), not
+		// integer nanoseconds.
+		ho.ReplaceAttr = func(_ []string, a slog.Attr) slog.Attr {
+			if a.Value.Kind() == slog.KindDuration {
+				return slog.Float64(a.Key, a.Value.Duration().Seconds())
+			}
+			return a
+		}
+	}
 	switch orDefault(format, "text") {
 	case "text":
 		return slog.New(slog.NewTextHandler(w, ho)), nil

@@ -14,9 +14,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/vigil-video/vigil/internal/buildinfo"
 
 	"github.com/vigil-video/vigil/bench"
 	"github.com/vigil-video/vigil/service"
@@ -58,12 +59,8 @@ func run(args []string) int {
 		err = bench.RunSim(ctx, o)
 	case "bench":
 		err = bench.Main(ctx, args[1:], os.Stdout, os.Stderr)
-	case "version":
-		v := "devel"
-		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			v = bi.Main.Version
-		}
-		fmt.Println("vigil", v)
+	case "version", "--version", "-version":
+		fmt.Println(buildinfo.Read())
 	case "-h", "--help", "help":
 		usage()
 	default:
