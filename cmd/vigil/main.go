@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/internal/buildinfo"
 
 	"github.com/vigil-video/vigil/bench"
@@ -57,6 +58,12 @@ func run(args []string) int {
 		fs.StringVar(&o.Pass, "pass", "", "require this RTSP password")
 		fs.Parse(args[1:])
 		err = bench.RunSim(ctx, o)
+	case "check-config":
+		if len(args) != 2 {
+			fmt.Fprintln(os.Stderr, "usage: vigil check-config FILE")
+			return 2
+		}
+		err = checkConfig(args[1])
 	case "bench":
 		err = bench.Main(ctx, args[1:], os.Stdout, os.Stderr)
 	case "version", "--version", "-version":
@@ -82,6 +89,22 @@ func usage() {
   bench    offline: decode + analyze a clip beside ffmpeg -threads 1
            live:    the engine against simulated cameras, measured from outside (--ramp)
            baseline, compare: ffmpeg and OpenCV per camera, beside the engine (--chart)
+  check-config FILE  validate a configuration and print it in effect, secrets masked
   version  print the version
 `)
+}
+
+// checkConfig validates a configuration file and prints it as it takes
+// effect (defaults applied), secrets masked.
+func checkConfig(path string) error {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	out, err := config.Show(cfg)
+	if err != nil {
+		return err
+	}
+	_, err = os.Stdout.Write(out)
+	return err
 }
