@@ -32,6 +32,10 @@ type Options struct {
 	LogLevel string
 	// LogFormat is text or json. It defaults to text.
 	LogFormat string
+	// DataDir holds the outbox and the evidence when the configuration
+	// gives no absolute path for them (outbox.path, evidence.dir).
+	// It defaults to DefaultDataDir.
+	DataDir string
 	// Events receives incident events as JSON lines (stdout).
 	Events io.Writer
 	// Logs receives logs (stderr).
@@ -94,8 +98,21 @@ func Run(ctx context.Context, o Options) (err error) {
 			return err
 		}
 	}
-	if o.Listen != "" {
-		cfg.Listen = o.Listen
+	prepare := func(c *config.Config) {
+		if o.Listen != "" {
+			c.Listen = o.Listen // --metrics-addr overrides the file
+		}
+		if o.ConfigPath != "" {
+			dataPaths(c, orDefault(o.DataDir, DefaultDataDir))
+		}
+	}
+	prepare(&cfg)
+	if o.ConfigPath != "" {
+		for _, dir := range []string{filepath.Dir(cfg.Outbox.Path), cfg.Evidence.Dir} {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return fmt.Errorf("data directory (--data-dir, outbox.path, evidence.dir): %w", err)
+			}
+		}
 	}
 	if o.ConfigPath == "" && cfg.Outbox.Path == "" {
 		dir, err := os.MkdirTemp("", "vigil-demo-")
@@ -142,7 +159,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		signal.Notify(hup, syscall.SIGHUP)
 		go func() {
 			defer close(done)
-			watchConfig(wctx, e, log, o.ConfigPath, o.Listen, 2*time.Second, hup, sum, d.SetCameras)
+			watchConfig(wctx, e, log, o.ConfigPath, 2*time.Second, hup, sum, prepare, d.SetCameras)
 		}()
 		defer func() { cancel(); <-done; signal.Stop(hup) }()
 	}
@@ -158,6 +175,25 @@ func Run(ctx context.Context, o Options) (err error) {
 		}
 		return fmt.Errorf("http server: %w", werr)
 	}
+}
+
+// DefaultDataDir is where the outbox and the evidence go by default.
+const DefaultDataDir = "/var/lib/vigil"
+
+// dataPaths puts the outbox and the evidence under dir unless the
+// configuration gives them absolute paths; relative ones are taken from dir.
+func dataPaths(c *config.Config, dir string) {
+	under := func(p, def string) string {
+		switch {
+		case p == "":
+			return filepath.Join(dir, def)
+		case filepath.IsAbs(p):
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	c.Outbox.Path = under(c.Outbox.Path, "outbox.db")
+	c.Evidence.Dir = under(c.Evidence.Dir, "evidence")
 }
 
 // minOutboxFree is the free space under which the outbox's filesystem

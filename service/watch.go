@@ -16,9 +16,10 @@ import (
 // (checked every interval), and applies it. An invalid file is logged with
 // the key at fault and leaves the running cameras untouched. It returns when
 // ctx is done. last is the checksum (fileSum) of the content running now.
-// listen, when set, overrides the file's listen key. applied, when set,
+// prepare, when set, applies the command line over the file (listen, data
+// paths) exactly as at start. applied, when set,
 // is told the camera ids of every configuration applied.
-func watchConfig(ctx context.Context, e *engine.Engine, log *slog.Logger, path, listen string, interval time.Duration, hup <-chan os.Signal, last []byte, applied func(ids []string)) {
+func watchConfig(ctx context.Context, e *engine.Engine, log *slog.Logger, path string, interval time.Duration, hup <-chan os.Signal, last []byte, prepare func(*config.Config), applied func(ids []string)) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -41,8 +42,8 @@ func watchConfig(ctx context.Context, e *engine.Engine, log *slog.Logger, path, 
 			log.Error("configuration not reloaded; running set unchanged", "trigger", why, "error", err)
 			continue
 		}
-		if listen != "" {
-			cfg.Listen = listen // --metrics-addr overrides the file
+		if prepare != nil {
+			prepare(&cfg) // what the command line sets over the file
 		}
 		if _, err := e.Apply(cfg); err != nil {
 			log.Error("configuration not reloaded; running set unchanged", "trigger", why, "error", err)

@@ -99,7 +99,7 @@ func TestWatchConfig(t *testing.T) {
 	go func() {
 		defer close(done)
 		// listen as --metrics-addr would set it: the file's port 1 is not used.
-		watchConfig(ctx, e, log, path, e.Addr(), 50*time.Millisecond, hup, sum, nil)
+		watchConfig(ctx, e, log, path, 50*time.Millisecond, hup, sum, func(c *config.Config) { c.Listen = e.Addr() }, nil)
 	}()
 	defer func() { cancel(); <-done }()
 

@@ -1,6 +1,6 @@
 // Command vigil is the video ingest and analytics engine.
 //
-//	vigil run [--config cameras.yaml] [--metrics-addr ADDR]   run the engine (the embedded demo without --config)
+//	vigil run [--config cameras.yaml] [--metrics-addr ADDR] [--data-dir DIR]   run the engine (the embedded demo without --config)
 //	vigil sim [--addr ADDR] [--cameras N] [--clip NAME|FILE]... serve clips as RTSP cameras
 //	vigil bench offline --clip FILE                             decode + analyze a clip, beside ffmpeg
 //	vigil bench live --cameras N [--ramp]                       the engine against N simulated cameras, measured from outside
@@ -42,6 +42,7 @@ func run(args []string) int {
 		o := service.Options{Events: os.Stdout, Logs: os.Stderr}
 		fs.StringVar(&o.ConfigPath, "config", "", "camera configuration (YAML); empty runs the embedded demo")
 		fs.StringVar(&o.Listen, "metrics-addr", "", "HTTP address of /metrics and the API (overrides the config's listen)")
+		fs.StringVar(&o.DataDir, "data-dir", service.DefaultDataDir, "directory of the outbox and the evidence when the configuration gives no absolute path")
 		fs.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn or error")
 		fs.StringVar(&o.LogFormat, "log-format", "text", "text or json")
 		fs.Parse(args[1:])
