@@ -6,7 +6,6 @@
 package config
 
 import (
-	"bytes"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -211,10 +210,11 @@ func parse(b []byte) (Config, error) {
 	if err := checkKeys(root.Content[0], typeOf[Config](), ""); err != nil {
 		return Config{}, err
 	}
+	if err := expandRefs(&root, ""); err != nil {
+		return Config{}, err
+	}
 	var cfg Config
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil {
+	if err := root.Decode(&cfg); err != nil { // unknown keys were refused above
 		return Config{}, YAMLError(err)
 	}
 	cfg.SetDefaults()
