@@ -106,8 +106,9 @@ func Open(cfg DeliveryConfig, stdout io.Writer, log *slog.Logger) (*Delivery, er
 	if len(cfg.Sinks) == 0 {
 		cfg.Sinks = []SinkConfig{{Name: "stdout", Type: "stdout"}}
 	}
-	d := &Delivery{log: log, m: newDeliveryMetrics(), Recent: NewLog(10000), Live: NewHub(256), in: make(chan Event, 4096),
+	d := &Delivery{log: log, m: newDeliveryMetrics(), Recent: NewLog(10000), in: make(chan Event, 4096),
 		closing: make(chan struct{}), giveUp: make(chan struct{}), writeDone: make(chan struct{})}
+	d.Live = NewHub(256, d.Recent)
 	names := make([]string, len(cfg.Sinks))
 	for i, s := range cfg.Sinks {
 		names[i] = s.Name

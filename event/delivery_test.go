@@ -409,7 +409,7 @@ func TestLogQueryAndPagination(t *testing.T) {
 }
 
 func TestHubStreamsAndDropsSlowSubscribers(t *testing.T) {
-	h := NewHub(2)
+	h := NewHub(2, nil)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	res, err := http.Get(srv.URL)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -13,21 +14,41 @@ import (
 // slowing Publish. Safe for concurrent use.
 type Hub struct {
 	buffer int
+	replay Replayer // nil: no resume
 	mu     sync.Mutex
 	subs   map[chan []byte]struct{}
 	closed bool
 }
 
-// NewHub returns a hub whose subscribers buffer up to buffer events.
-func NewHub(buffer int) *Hub { return &Hub{buffer: buffer, subs: map[chan []byte]struct{}{}} }
+// Replayer gives the events after a given event id, oldest first; ok is
+// false when that id is no longer known. Log is one.
+type Replayer interface {
+	After(id string) (events []Event, ok bool)
+}
+
+// NewHub returns a hub whose subscribers buffer up to buffer events. With
+// replay set, a client reconnecting with Last-Event-ID (the header, or the
+// last_event_id query parameter for clients that cannot set it) first gets
+// the events it missed.
+func NewHub(buffer int, replay Replayer) *Hub {
+	return &Hub{buffer: buffer, replay: replay, subs: map[chan []byte]struct{}{}}
+}
+
+// sseMessage formats one event as a Server-Sent Events message.
+func sseMessage(ev Event) ([]byte, error) {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(fmt.Sprintf("id: %s\nevent: %s\ndata: %s\n\n", ev.ID, ev.Type, b)), nil
+}
 
 // Publish sends an event to every subscriber without blocking.
 func (h *Hub) Publish(ev Event) {
-	b, err := json.Marshal(ev)
+	msg, err := sseMessage(ev)
 	if err != nil {
 		return
 	}
-	msg := []byte(fmt.Sprintf("id: %s\nevent: %s\ndata: %s\n\n", ev.ID, ev.Type, b))
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for ch := range h.subs {
@@ -80,6 +101,27 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	w.Write([]byte(": vigil incident stream\n\n")) //nolint:errcheck
+	// Resume: the events missed since Last-Event-ID, then live ones. The
+	// subscription is taken first, so an event published meanwhile is in
+	// the replay, the channel or both; sent is how duplicates are skipped.
+	var sent map[string]bool
+	if last := lastEventID(r); last != "" && h.replay != nil {
+		missed, ok := h.replay.After(last)
+		if !ok {
+			w.Write([]byte(": resume point lost: query /api/incidents for what was missed\n\n")) //nolint:errcheck
+		}
+		sent = make(map[string]bool, len(missed))
+		for _, ev := range missed {
+			msg, err := sseMessage(ev)
+			if err != nil {
+				continue
+			}
+			if _, err := w.Write(msg); err != nil {
+				return
+			}
+			sent[ev.ID] = true
+		}
+	}
 	fl.Flush()
 	beat := time.NewTicker(15 * time.Second)
 	defer beat.Stop()
@@ -90,6 +132,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case msg, ok := <-ch:
 			if !ok {
 				return
+			}
+			if len(sent) > 0 && sent[sseID(msg)] {
+				continue // already replayed
 			}
 			if _, err := w.Write(msg); err != nil {
 				return
@@ -102,4 +147,19 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fl.Flush()
 		}
 	}
+}
+
+// lastEventID is the resume point a reconnecting client gives.
+func lastEventID(r *http.Request) string {
+	if id := r.Header.Get("Last-Event-ID"); id != "" {
+		return id
+	}
+	return r.URL.Query().Get("last_event_id")
+}
+
+// sseID returns the id line's value of an SSE message made by sseMessage.
+func sseID(msg []byte) string {
+	s, _ := strings.CutPrefix(string(msg[:min(len(msg), 64)]), "id: ")
+	id, _, _ := strings.Cut(s, "\n")
+	return id
 }

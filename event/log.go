@@ -33,6 +33,22 @@ func (l *Log) Add(ev Event) {
 	l.seq++
 }
 
+// After returns the events kept after the one with id, oldest first; ok is
+// false when id is not kept (too old, or unknown).
+func (l *Log) After(id string) (events []Event, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := range l.n { // oldest to newest
+		ev := l.ring[(l.next-l.n+i+len(l.ring))%len(l.ring)]
+		if ok {
+			events = append(events, ev)
+		} else if ev.ID == id {
+			ok = true
+		}
+	}
+	return events, ok
+}
+
 // Query returns up to limit events, newest first, matching camera and kind
 // when set and with Time in [since, until) when set, starting after the
 // opaque cursor of a previous page; next is the cursor of the following
