@@ -126,26 +126,14 @@ type Camera struct {
 	// Activity tunes mode auto's compressed-domain activity signal; see
 	// ingest.ActivityConfig for the keys and defaults.
 	Activity ingest.ActivityConfig `yaml:"activity"`
-	// Motion tunes motion detection; see analyze.MotionConfig for defaults.
-	Motion analyze.MotionConfig `yaml:"motion"`
-	// Masks are polygons (normalized [x, y] points) that every detector
-	// but tamper ignores; see analyze.Config.
-	Masks []analyze.Polygon `yaml:"masks"`
-	// Zones are named polygons with rules (restricted, crowd, loiter); see
-	// analyze.Zone for the keys and defaults.
-	Zones []analyze.Zone `yaml:"zones"`
-	// Tamper tunes tamper detection (covered, defocus, moved, frozen); see
-	// analyze.TamperConfig for the keys and defaults.
-	Tamper analyze.TamperConfig `yaml:"tamper"`
-	// Person tunes HOG person detection (off by default); see
-	// analyze.PersonConfig.
-	Person analyze.PersonConfig `yaml:"person"`
+	// Config holds the detectors' keys (motion, masks, zones, tamper,
+	// person), exactly as analyze.Config declares them with their defaults
+	// and ranges.
+	analyze.Config `yaml:",inline"`
 }
 
 // Analysis returns the camera's analyze.Config.
-func (c *Camera) Analysis() analyze.Config {
-	return analyze.Config{Motion: c.Motion, Masks: c.Masks, Zones: c.Zones, Tamper: c.Tamper, Person: c.Person}
-}
+func (c *Camera) Analysis() analyze.Config { return c.Config }
 
 // Decode modes (camera key decode_mode).
 const (
@@ -259,9 +247,7 @@ func DefaultCamera() Camera {
 		AnalysisFPS:   5,
 		QueueFrames:   100,
 		QueueBytes:    8 << 20,
-		Motion:        analyze.DefaultMotionConfig(),
-		Tamper:        analyze.DefaultConfig().Tamper,
-		Person:        analyze.DefaultConfig().Person,
+		Config:        analyze.DefaultConfig(),
 	}
 }
 

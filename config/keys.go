@@ -29,14 +29,7 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 			return nil
 		}
 		fields := map[string]reflect.Type{}
-		for i := range t.NumField() {
-			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if name == "" || name == "-" || !f.IsExported() {
-				continue
-			}
-			fields[name] = f.Type
-		}
+		structFields(t, fields)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i].Value
 			ft, ok := fields[k]
@@ -62,4 +55,21 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 		}
 	}
 	return nil
+}
+
+// structFields collects the YAML keys of struct t (with those of its
+// ",inline" fields) and their types.
+func structFields(t reflect.Type, into map[string]reflect.Type) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if opts == "inline" && f.Type.Kind() == reflect.Struct {
+			structFields(f.Type, into)
+			continue
+		}
+		if name == "" || name == "-" || !f.IsExported() {
+			continue
+		}
+		into[name] = f.Type
+	}
 }
