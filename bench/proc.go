@@ -1,65 +1,47 @@
 package bench
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"os/exec"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/procfs"
 )
 
-// clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat:
-// 100 on every Linux architecture Go supports.
-const clockTicks = 100
-
-// procCPU returns a process's user+system CPU time from /proc/PID/stat.
+// procCPU returns a process's user+system CPU time, as /proc/PID/stat
+// counts it (in USER_HZ ticks, 10ms).
 func procCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	p, err := procfs.NewProc(pid)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("cpu time of process %d: %w", pid, err)
 	}
-	// The command name (field 2) may hold spaces; fields resume after ')'.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, errors.New("malformed /proc stat")
+	st, err := p.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("cpu time of process %d: %w", pid, err)
 	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0, errors.New("malformed /proc stat")
-	}
-	ut, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
-	st, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
-	if err1 != nil || err2 != nil {
-		return 0, errors.New("malformed /proc stat")
-	}
-	return time.Duration(ut+st) * time.Second / clockTicks, nil
+	return time.Duration(math.Round(st.CPUTime() * float64(time.Second))), nil
 }
 
-// procRSS returns a process's resident set size in bytes.
+// procRSS returns a process's resident set size in bytes (VmRSS of
+// /proc/PID/status).
 func procRSS(pid int) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	p, err := procfs.NewProc(pid)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("rss of process %d: %w", pid, err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10, err
-		}
+	st, err := p.NewStatus()
+	if err != nil {
+		return 0, fmt.Errorf("rss of process %d: %w", pid, err)
 	}
-	return 0, errors.New("no VmRSS")
+	return int64(st.VmRSS), nil
 }
 
 // ProcStats is what a benchmark measured of one process (or a group of
