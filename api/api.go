@@ -39,7 +39,10 @@ type Engine interface {
 
 // Evidence opens incident snapshots (event.Evidences).
 type Evidence interface {
+	// Open opens a snapshot by its camera and file name.
 	Open(camera, name string) (*os.File, error)
+	// OpenIncident opens an incident's best snapshot.
+	OpenIncident(incidentID string) (*os.File, error)
 }
 
 // ErrNoCamera is returned by Engine.Snapshot for an unknown camera.
@@ -190,11 +193,20 @@ func Routes(cfg Config, eng Engine) http.Handler {
 				http.Error(w, "no such evidence", http.StatusNotFound)
 				return
 			}
-			defer f.Close()
-			w.Header().Set("Content-Type", "image/jpeg")
-			w.Header().Set("Cache-Control", "private, max-age=3600")
-			io.Copy(w, f)
+			serveJPEG(w, f)
 		})
+		// Where Frigate serves an event's snapshot, for Frigate consumers
+		// (the MQTT sink's frigate_compat events carry these ids).
+		incident := func(w http.ResponseWriter, r *http.Request) {
+			f, err := cfg.Evidence.OpenIncident(r.PathValue("id"))
+			if err != nil {
+				http.Error(w, "no such snapshot", http.StatusNotFound)
+				return
+			}
+			serveJPEG(w, f)
+		}
+		mux.HandleFunc("GET /api/events/{id}/snapshot.jpg", incident)
+		mux.HandleFunc("GET /api/events/{id}/thumbnail.jpg", incident)
 	}
 	mux.HandleFunc("GET /api/cameras/{id}/snapshot.jpg", func(w http.ResponseWriter, r *http.Request) {
 		jpg, err := eng.Snapshot(r.Context(), r.PathValue("id"), 5*time.Second)
@@ -224,4 +236,12 @@ func writeJSON(w http.ResponseWriter, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v) //nolint:errcheck // the client went away
+}
+
+// serveJPEG copies a snapshot file to the client and closes it.
+func serveJPEG(w http.ResponseWriter, f *os.File) {
+	defer f.Close()
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Header().Set("Cache-Control", "private, max-age=3600")
+	io.Copy(w, f) //nolint:errcheck // the client went away
 }

@@ -54,6 +54,7 @@ type Options struct {
 type EvidenceStore interface {
 	Save(camera, incidentID, role string, jpg []byte, now time.Time) (event.Evidence, error)
 	Open(camera, name string) (*os.File, error)
+	OpenIncident(incidentID string) (*os.File, error)
 }
 
 // Engine runs the cameras of one configuration.

@@ -81,7 +81,17 @@ func TestEvidenceSnapshots(t *testing.T) {
 				if res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/jpeg" {
 					t.Fatalf("GET evidence: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 				}
-				for _, bad := range []string{"/api/evidence/moving/..%2F..%2Fetc%2Fpasswd", "/api/evidence/../moving/x.jpg", "/api/evidence/moving/nope.jpg"} {
+				// Where Frigate consumers look for an event's snapshot.
+				res, err = http.Get("http://" + e.Addr() + "/api/events/" + start.Data.IncidentID + "/snapshot.jpg")
+				if err != nil {
+					t.Fatal(err)
+				}
+				frig, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 || !bytes.HasPrefix(frig, []byte{0xFF, 0xD8}) {
+					t.Errorf("GET /api/events/<id>/snapshot.jpg: %d, %d bytes", res.StatusCode, len(frig))
+				}
+				for _, bad := range []string{"/api/events/no-such-incident/snapshot.jpg", "/api/evidence/moving/..%2F..%2Fetc%2Fpasswd", "/api/evidence/../moving/x.jpg", "/api/evidence/moving/nope.jpg"} {
 					res, err := http.Get("http://" + e.Addr() + bad)
 					if err != nil {
 						t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -223,4 +224,34 @@ func (s *Evidences) Usage() (files int, bytes int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.files), s.total
+}
+
+// OpenIncident opens an incident's best snapshot (its "best" if kept, else
+// its "start"), whatever its camera: what Frigate serves at
+// /api/events/<id>/snapshot.jpg.
+func (s *Evidences) OpenIncident(incidentID string) (*os.File, error) {
+	s.mu.Lock()
+	var best, start string
+	for _, f := range s.files {
+		camera, name, ok := strings.Cut(f.rel, "/")
+		if !ok {
+			continue
+		}
+		switch name {
+		case incidentID + "-best.jpg":
+			best = camera + "/" + name
+		case incidentID + "-start.jpg":
+			start = camera + "/" + name
+		}
+	}
+	s.mu.Unlock()
+	rel := best
+	if rel == "" {
+		rel = start
+	}
+	camera, name, ok := strings.Cut(rel, "/")
+	if !ok {
+		return nil, ErrNoEvidence
+	}
+	return s.Open(camera, name)
 }
