@@ -8,13 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigil-video/vigil/internal/backoff"
 )
 
 // DeliveryConfig is the `outbox` and `sinks` part of the configuration.
@@ -418,7 +419,7 @@ func (r *sinkRunner) run() {
 // refused; it returns false when the delivery is closing.
 func (r *sinkRunner) deliverOne(ctx context.Context, rec record, ev *Event) bool {
 	m := r.d.m
-	wait := r.cfg.BackoffMin
+	bo := backoff.Backoff{Min: r.cfg.BackoffMin, Max: r.cfg.BackoffMax}
 	for attempt := 0; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 		err := r.s.deliver(actx, rec, ev)
@@ -441,13 +442,11 @@ func (r *sinkRunner) deliverOne(ctx context.Context, rec record, ev *Event) bool
 		}
 		r.d.box.setFailing(r.cfg.Name, true)
 		m.retried.WithLabelValues(r.cfg.Name).Inc()
-		// Jitter: wait in [d/2, d].
-		sleep := wait/2 + time.Duration(rand.Int64N(int64(wait/2)+1))
+		sleep := bo.Next()
 		r.fail.failed(r.log, ev, err, false, sleep, time.Now())
 		if !sleepCtx(ctx, sleep) {
 			return false
 		}
-		wait = min(wait*2, r.cfg.BackoffMax)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestRedactURL(t *testing.T) {
@@ -51,24 +50,6 @@ func TestNewSessionRejectsBadURLs(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("%s: error leaks the password: %v", tc.url, err)
-		}
-	}
-}
-
-func TestBackoffBounds(t *testing.T) {
-	for _, r := range []float64{0, 0.5, 0.999} {
-		b := backoff{min: time.Second, max: 30 * time.Second, rand: func() float64 { return r }}
-		hi := time.Second
-		for i := range 10 {
-			d := b.next()
-			if d < hi/2 || d > hi {
-				t.Fatalf("rand=%g: wait %d = %s, want in [%s, %s]", r, i, d, hi/2, hi)
-			}
-			hi = min(hi*2, 30*time.Second)
-		}
-		b.reset()
-		if d := b.next(); d > time.Second {
-			t.Fatalf("after reset: %s", d)
 		}
 	}
 }

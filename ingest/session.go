@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/bluenviron/gortsplib/v4/pkg/base"
+
+	"github.com/vigil-video/vigil/internal/backoff"
 )
 
 // Handler receives what a Session produces. Its methods are called from the
@@ -266,7 +268,7 @@ func (s *Session) run() {
 		s.setState(StateStopped, "", nil)
 		return
 	}
-	bo := backoff{min: s.cfg.BackoffMin, max: s.cfg.BackoffMax}
+	bo := backoff.Backoff{Min: s.cfg.BackoffMin, Max: s.cfg.BackoffMax}
 	for {
 		s.setState(StateConnecting, "", nil)
 		started := time.Now()
@@ -286,9 +288,9 @@ func (s *Session) run() {
 		}
 		// A stream that played a while earns a fresh, short backoff.
 		if streamed && time.Since(started) > 10*s.cfg.BackoffMin {
-			bo.reset()
+			bo.Reset()
 		}
-		wait := bo.next()
+		wait := bo.Next()
 		s.log.Warn("camera disconnected", "reason", reason, "error", err, "retry_in", wait)
 		s.setState(StateBackingOff, reason, err)
 		if !s.sleep(wait) {
