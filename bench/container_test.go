@@ -34,7 +34,7 @@ func TestContainerInputs(t *testing.T) {
 				out := filepath.Join(dir, raw+ext)
 				cmd := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-framerate", "25", "-i", src, "-c", "copy", out)
 				if b, err := cmd.CombinedOutput(); err != nil {
-					t.Skipf("ffmpeg cannot write %s: %v\n%s", ext, err, b) // AVI cannot hold H.265 in some builds
+					t.Fatalf("ffmpeg cannot write %s: %v\n%s", ext, err, b)
 				}
 				got, err := Offline(context.Background(), OfflineOptions{Clip: out, NoFFmpeg: true})
 				if err != nil {

@@ -70,9 +70,9 @@ type camera struct {
 	lagNano      atomic.Int64         // receipt to processing of the last unit
 	step         atomic.Int32         // sched.Step of the overload ladder
 	lastAnalyzed atomic.Int64         // Unix ns of the last analyzed picture
+	lastFrame    atomic.Int64         // Unix ns of the last access unit received
 	snapReq      chan chan snapResult // served by the worker after an analysis
 	mu           sync.Mutex           // guards the fields below
-	lastFrame    time.Time
 	lastError    string
 }
 

@@ -26,9 +26,7 @@ func (c *camera) AccessUnit(au ingest.AccessUnit) {
 	c.m.Bytes.Add(float64(len(au.Data)))
 	c.m.LastFrame.Set(float64(au.Received.UnixNano()) / 1e9)
 	c.gate.Route(au, c.push)
-	c.mu.Lock()
-	c.lastFrame = au.Received
-	c.mu.Unlock()
+	c.lastFrame.Store(au.Received.UnixNano())
 	if !c.flowing.Load() {
 		c.flowSince.Store(au.Received.UnixNano())
 		c.flowing.Store(true)
@@ -60,9 +58,7 @@ func (c *camera) StateChanged(s ingest.State, reason string, err error) {
 		// Video stopped with the last frame (or, if none came, now).
 		since := time.Now()
 		if c.flowing.Swap(false) {
-			c.mu.Lock()
-			since = c.lastFrame
-			c.mu.Unlock()
+			since = time.Unix(0, c.lastFrame.Load())
 		}
 		c.health.Down(since, reason)
 	}

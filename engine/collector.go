@@ -9,6 +9,8 @@ import (
 )
 
 var (
+	discontinuitiesDesc = prometheus.NewDesc("vigil_camera_rtp_timestamp_discontinuities_total",
+		"RTP timestamp jumps of more than 10 s either way (a camera restarting its clock).", []string{"camera"}, nil)
 	rtpErrorsDesc = prometheus.NewDesc("vigil_camera_rtp_decode_errors_total",
 		"RTP/RTCP packets that could not be decoded or depacketized (broken fragments, malformed payloads).", []string{"camera"}, nil)
 	packetsLostDesc = prometheus.NewDesc("vigil_camera_rtp_packets_lost_total",
@@ -40,6 +42,7 @@ type sessionCollector struct{ e *Engine }
 func (c sessionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- packetsLostDesc
 	ch <- rtpErrorsDesc
+	ch <- discontinuitiesDesc
 	ch <- jitterDesc
 	ch <- bitrateDesc
 	ch <- keyIntervalDesc
@@ -56,6 +59,7 @@ func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
 		st := cam.sess.Stats()
 		ch <- prometheus.MustNewConstMetric(packetsLostDesc, prometheus.CounterValue, float64(st.PacketsLost), cam.id)
 		ch <- prometheus.MustNewConstMetric(rtpErrorsDesc, prometheus.CounterValue, float64(st.DecodeErrors), cam.id)
+		ch <- prometheus.MustNewConstMetric(discontinuitiesDesc, prometheus.CounterValue, float64(st.Discontinuities), cam.id)
 		ch <- prometheus.MustNewConstMetric(jitterDesc, prometheus.GaugeValue, st.Jitter.Seconds(), cam.id)
 		ch <- prometheus.MustNewConstMetric(bitrateDesc, prometheus.GaugeValue, st.Bitrate/8, cam.id)
 		ch <- prometheus.MustNewConstMetric(keyIntervalDesc, prometheus.GaugeValue, st.KeyframeInterval.Seconds(), cam.id)

@@ -48,6 +48,12 @@ func (o healthOut) Started(kind, cause string) {
 	}
 }
 
+func (o healthOut) CauseChanged(kind, cause string) {
+	if kind == health.KindAnalysisStalled {
+		o.c.e.metrics.AnalysisStalls.WithLabelValues(o.c.id, cause).Inc()
+	}
+}
+
 func (o healthOut) Stalled(open bool) {
 	o.c.e.metrics.AnalysisStalled.WithLabelValues(o.c.id).Set(b2f(open))
 }

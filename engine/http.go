@@ -37,6 +37,10 @@ func (c *camera) status() api.CameraStatus {
 		t := time.Unix(0, v).UTC()
 		lastAnalyzed = &t
 	}
+	var lastFrame time.Time
+	if v := c.lastFrame.Load(); v != 0 {
+		lastFrame = time.Unix(0, v).UTC()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return api.CameraStatus{
@@ -67,7 +71,7 @@ func (c *camera) status() api.CameraStatus {
 		Since:              st.Since.UTC(),
 		Codec:              string(st.Codec),
 		Transport:          c.cfg.Transport,
-		LastFrame:          c.lastFrame.UTC(),
+		LastFrame:          lastFrame,
 		LastError:          c.lastError,
 		QueueDepth:         c.queue.Len(),
 	}

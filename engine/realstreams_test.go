@@ -180,8 +180,8 @@ func TestRealStreams(t *testing.T) {
 				}
 				return time.Unix(0, cam(id).flowSince.Load())
 			}
-			// The rate over clip seconds 1.5 to 5.5 (still view: the
-			// analyzer is idle) and over the walk, per moving camera.
+			// The rate from clip second 1.5 to 15 (the still view and most
+			// of the walk), per moving camera.
 			type sample struct {
 				at time.Time
 				n  uint64

@@ -133,8 +133,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
-			if len(sent) > 0 && sent[sseID(msg)] {
-				continue // already replayed
+			if sent != nil {
+				if sent[sseID(msg)] {
+					continue // already replayed
+				}
+				sent = nil // past the replay: no duplicate can follow
 			}
 			if _, err := w.Write(msg); err != nil {
 				return

@@ -184,18 +184,19 @@ func (h *Camera) startStall(now, since time.Time, cause string, fpsIn float64) {
 	prev := a.cause
 	a.cause = cause
 	if prev != "" {
+		// A new cause of the open incident is an update event.
 		a.incident.Cause = cause
-		h.mu.Unlock()
 		h.cfg.Log.Warn("analysis stalled", "cause", cause, "was", prev)
+		h.cfg.Out.CauseChanged(KindAnalysisStalled, cause)
+		h.emit(event.New(event.TypeUpdate, *a.incident, now))
 		return
 	}
 	a.incident = h.newIncident(KindAnalysisStalled, cause, since, now)
 	ev := event.New(event.TypeStart, *a.incident, now)
-	h.mu.Unlock()
 	h.cfg.Log.Warn("analysis stalled", "cause", cause, "since", since.UTC(), "fps_in", fpsIn)
 	h.cfg.Out.Stalled(true)
 	h.cfg.Out.Started(KindAnalysisStalled, cause)
-	h.cfg.Out.Publish(ev)
+	h.emit(ev)
 }
 
 // endStall ends the open analysis_stalled incident, if any.
@@ -208,8 +209,7 @@ func (h *Camera) endStall(now time.Time, why string) {
 	}
 	inc := *a.incident
 	a.cause, a.incident = "", nil
-	h.mu.Unlock()
 	h.cfg.Log.Info("analysis stall ended", "cause", inc.Cause, "why", why)
 	h.cfg.Out.Stalled(false)
-	h.cfg.Out.Publish(ended(inc, now))
+	h.emit(ended(inc, now))
 }

@@ -52,6 +52,8 @@ type Output interface {
 	Publish(ev event.Event)
 	// Started counts an incident of kind started (with its cause).
 	Started(kind, cause string)
+	// CauseChanged counts an open incident of kind taking a new cause.
+	CauseChanged(kind, cause string)
 	// Stalled reports that analysis_stalled opened (true) or ended.
 	Stalled(open bool)
 }
@@ -79,6 +81,22 @@ type Camera struct {
 	mu  sync.Mutex
 	off offline
 	an  analysis
+
+	// order keeps a camera's events in order (a start before its end,
+	// nothing after Close): it is taken under mu and held while the events
+	// decided there are handed to Out, after mu is released.
+	order sync.Mutex
+}
+
+// emit hands events to Out in order; it is called with mu held and
+// releases it (mu, then order: the one lock order).
+func (h *Camera) emit(evs ...event.Event) {
+	h.order.Lock()
+	h.mu.Unlock()
+	defer h.order.Unlock()
+	for _, ev := range evs {
+		h.cfg.Out.Publish(ev)
+	}
 }
 
 // New returns the health of a camera; it counts as down (without an

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -19,7 +20,8 @@ func (r *record) Publish(ev event.Event) {
 	r.events = append(r.events, ev)
 	r.mu.Unlock()
 }
-func (r *record) Started(string, string) {}
+func (r *record) Started(string, string)      {}
+func (r *record) CauseChanged(string, string) {}
 func (r *record) Stalled(open bool) {
 	r.mu.Lock()
 	r.stalled = append(r.stalled, open)
@@ -84,7 +86,7 @@ func TestCheck(t *testing.T) {
 	if len(out.events) != 4 || out.events[3].Type != event.TypeEnd {
 		t.Fatalf("video stopped: %+v", out.events)
 	}
-	if want := []bool{true, false, true, false}; len(out.stalled) != 4 || out.stalled[0] != want[0] || out.stalled[3] != want[3] {
+	if want := []bool{true, false, true, false}; !slices.Equal(out.stalled, want) {
 		t.Errorf("stalled reports %v, want %v", out.stalled, want)
 	}
 }
@@ -109,14 +111,19 @@ func TestOffline(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if ev := out.events[0]; ev.Data.Kind != KindCameraOffline || ev.Data.Cause != "auth" {
+	out.mu.Lock()
+	ev := out.events[0]
+	out.mu.Unlock()
+	if ev.Data.Kind != KindCameraOffline || ev.Data.Cause != "auth" {
 		t.Fatalf("start %+v", ev.Data)
 	}
-	h.Up(time.Now())
+	h.Up(time.Now()) // hands the end on from its own goroutine
 	h.Down(time.Now(), "stalled")
 	h.Close(time.Now())
 	time.Sleep(100 * time.Millisecond) // past the grace: nothing may start after Close
-	if len(out.events) != 2 || out.events[1].Type != event.TypeEnd {
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	if len(out.events) != 2 || out.events[1].Type != event.TypeEnd || out.events[1].Data.IncidentID != out.events[0].Data.IncidentID {
 		t.Fatalf("events %+v", out.events)
 	}
 }

@@ -27,10 +27,15 @@ func (h *Camera) Down(since time.Time, reason string) {
 	if o.closed {
 		return
 	}
-	if reason != "" {
+	if reason != "" && reason != o.cause {
 		o.cause = reason
 		if o.incident != nil {
+			// A new cause of the open incident is an update event.
 			o.incident.Cause = reason
+			h.cfg.Out.CauseChanged(KindCameraOffline, reason)
+			ev := event.New(event.TypeUpdate, *o.incident, time.Now())
+			h.emit(ev)
+			h.mu.Lock() // Down holds mu until it returns
 		}
 	}
 	if o.down {
@@ -58,14 +63,15 @@ func (h *Camera) offlineDue(gen uint64) {
 	now := time.Now()
 	o.incident = h.newIncident(KindCameraOffline, cause, o.since, now)
 	ev := event.New(event.TypeStart, *o.incident, now)
-	h.mu.Unlock()
 	h.cfg.Log.Warn("camera offline", "cause", cause, "since", ev.Data.StartedAt)
 	h.cfg.Out.Started(KindCameraOffline, cause)
-	h.cfg.Out.Publish(ev)
+	h.emit(ev)
 }
 
 // Up records that video flows (at the given receipt time) and ends the
-// open camera_offline incident, if any.
+// open camera_offline incident, if any. It never blocks: it runs on the
+// camera's RTP reader, and the end event is handed on by its own
+// goroutine (at most one per outage).
 func (h *Camera) Up(at time.Time) {
 	h.mu.Lock()
 	o := &h.off
@@ -82,7 +88,10 @@ func (h *Camera) Up(at time.Time) {
 	h.mu.Unlock()
 	if inc != nil {
 		h.cfg.Log.Info("camera back online", "cause", inc.Cause)
-		h.cfg.Out.Publish(ended(*inc, at))
+		go func() {
+			h.mu.Lock()
+			h.emit(ended(*inc, at))
+		}()
 	}
 }
 
@@ -95,11 +104,16 @@ func (h *Camera) Close(at time.Time) {
 	if o.timer != nil {
 		o.timer.Stop()
 	}
-	inc := o.incident
-	o.incident = nil
-	h.mu.Unlock()
-	if inc != nil {
-		h.cfg.Out.Publish(ended(*inc, at))
+	var evs []event.Event
+	if inc := o.incident; inc != nil {
+		evs = append(evs, ended(*inc, at))
 	}
-	h.endStall(at, "camera closed")
+	o.incident = nil
+	if inc := h.an.incident; inc != nil {
+		h.cfg.Log.Info("analysis stall ended", "cause", inc.Cause, "why", "camera closed")
+		evs = append(evs, ended(*inc, at))
+		h.an.cause, h.an.incident = "", nil
+		h.cfg.Out.Stalled(false)
+	}
+	h.emit(evs...)
 }

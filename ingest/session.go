@@ -17,6 +17,7 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/base"
 
 	"github.com/vigil-video/vigil/internal/backoff"
+	"github.com/vigil-video/vigil/redact"
 )
 
 // Handler receives what a Session produces. Its methods are called from the
@@ -157,6 +158,17 @@ func NewSession(cfg Config, h Handler) (*Session, error) {
 	if pu.User != nil {
 		if p, ok := pu.User.Password(); ok {
 			secrets = append(secrets, p, url.QueryEscape(p), pu.User.String())
+		}
+	}
+	// Secret-looking query values (?token=, ?sig=) may be quoted by the
+	// RTSP stack's errors too.
+	for k, vs := range pu.Query() {
+		if redact.SecretName(k) {
+			for _, v := range vs {
+				if v != "" {
+					secrets = append(secrets, v, url.QueryEscape(v))
+				}
+			}
 		}
 	}
 	if cfg.User != "" || cfg.Pass != "" {

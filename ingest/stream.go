@@ -111,8 +111,9 @@ func (s *Session) stream() (streamed bool, err error) {
 		pts := tl.pts(pkt.Timestamp)
 		if n := tl.discontinuities; n != discSeen {
 			discSeen = n
-			s.discontinuities.Add(1)
-			s.log.Warn("rtp timestamp discontinuity", "timestamp", pkt.Timestamp)
+			if s.discontinuities.Add(1); n == 1 { // logged once per stream, all counted
+				s.log.Warn("rtp timestamp discontinuity", "timestamp", pkt.Timestamp)
+			}
 		}
 		st.accessUnit(now)
 		if au.Key {

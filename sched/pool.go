@@ -152,13 +152,23 @@ func (p *Pool[O, M]) work() {
 		if q.closed {
 			p.idle.Broadcast()
 		}
-		if q.n > 0 && !q.closed && !p.closed {
+		dropped := 0
+		switch {
+		case q.n > 0 && !q.closed && !p.closed:
 			p.ready = append(p.ready, q) // back of the line: round-robin
 			p.cond.Signal()
-		} else {
+		case p.closed:
+			// Close ran while this queue was being served (so not in the
+			// ready list it emptied): its units are dropped here.
+			dropped = q.clearLocked()
+			q.scheduled = false
+		default:
 			q.scheduled = false
 		}
 		p.mu.Unlock()
+		if dropped > 0 {
+			p.drop(q.owner, DropClosed, dropped)
+		}
 	}
 }
 

@@ -301,3 +301,29 @@ func TestQueueCloseWaitWaitsForTheUnitInProgress(t *testing.T) {
 		t.Fatal("Push accepted a unit after CloseWait")
 	}
 }
+
+// TestCloseDropsQueueBeingServed: units waiting in a queue whose unit is
+// being processed when the pool closes are dropped as closed, and the
+// pool's counts go back to zero.
+func TestCloseDropsQueueBeingServed(t *testing.T) {
+	r := newRecorder()
+	gate := make(chan struct{})
+	p, _ := New(Config[any, int]{Workers: 1, Handler: r.handle(gate), OnDrop: r.onDrop})
+	p.Start()
+	q := p.NewQueue("cam", 10, 1<<20)
+	q.Push(Unit[int]{Data: []byte{1}, Key: true, Meta: 0}) // taken by the worker, held at the gate
+	await.Until(t, 10*time.Second, "the worker to take unit 0", func() bool { u, _ := p.Queued(); return u == 0 })
+	q.Push(Unit[int]{Data: []byte{1}, Meta: 1})
+	q.Push(Unit[int]{Data: []byte{1}, Meta: 2})
+	closed := make(chan struct{})
+	go func() { p.Close(); close(closed) }()
+	time.Sleep(50 * time.Millisecond) // Close is waiting for the worker
+	close(gate)
+	<-closed
+	if n := r.dropsOf(DropClosed); n != 2 {
+		t.Errorf("%d units dropped as closed, want 2", n)
+	}
+	if u, b := p.Queued(); u != 0 || b != 0 {
+		t.Errorf("pool still counts %d units, %d bytes", u, b)
+	}
+}

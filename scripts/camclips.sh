@@ -24,6 +24,7 @@ src=/usr/share/doc/opencv-doc/examples/data/vtest.avi
 if [ ! -f "$src" ]; then
 	# Only the clip is needed, not the package's 100 MB of documentation.
 	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
 	(cd "$tmp" && apt-get download -qq opencv-doc >/dev/null && dpkg -x opencv-doc_*.deb x)
 	src="$tmp/x/usr/share/doc/opencv-doc/examples/data/vtest.avi"
 	[ -f "$src" ] || { echo "camclips: vtest.avi not found in opencv-doc" >&2; exit 1; }

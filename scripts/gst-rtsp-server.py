@@ -42,7 +42,7 @@ def launch_line(path):
     # file through h264parse gives only the first one); the media's clock
     # paces the stream like a live camera.
     return (
-        f"( filesrc location={path} ! matroskademux ! {parse} "
+        f"( filesrc location=\"{path}\" ! matroskademux ! {parse} "
         f"! {pay} name=pay0 pt=96 config-interval=-1 mtu=1400 )"
     )
 
