@@ -76,6 +76,12 @@ type LiveResult struct {
 	LagMidSeconds float64 `json:"lag_mid_seconds"`
 	LagEndSeconds float64 `json:"lag_end_seconds"`
 	CamerasUp     int     `json:"cameras_up"`
+	// ScrapeRetries counts /metrics scrapes that had to be retried (a slow
+	// engine on a loaded machine); ScrapeFailed names the samples that
+	// could not be read at all, whose figures are then missing (zero), the
+	// run going on.
+	ScrapeRetries int      `json:"scrape_retries,omitempty"`
+	ScrapeFailed  []string `json:"scrape_failed,omitempty"`
 	// Incidents counts incident start events read from the engine's stdout
 	// during the run; Latency is from each start event's frame time (the
 	// simulator's send time, from its RTCP sender reports) to the moment the
@@ -340,10 +346,7 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 		}
 	}
 
-	s0, err := scrapeMetrics(client, eng.addr)
-	if err != nil {
-		return nil, err
-	}
+	s0 := res.scrapeSample(ctx, client, eng.addr, "start")
 	eng.mu.Lock()
 	eng.measuring = true
 	eng.mu.Unlock()
@@ -355,16 +358,13 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 		el := time.Since(start)
 		o.Progress.step(fmt.Sprintf("live %d cameras: measuring", o.Cameras), float64(el)/float64(o.Duration))
 		if sMid == nil && el >= o.Duration/2 {
-			sMid, _ = scrapeMetrics(client, eng.addr)
+			sMid = res.scrapeSample(ctx, client, eng.addr, "middle")
 		}
 		if !sleepCtx(ctx, min(time.Second, o.Duration-el)) {
 			return nil, ctx.Err()
 		}
 	}
-	s1, err := scrapeMetrics(client, eng.addr)
-	if err != nil {
-		return nil, err
-	}
+	s1 := res.scrapeSample(ctx, client, eng.addr, "end")
 	res.DurationSeconds = time.Since(start).Seconds()
 	res.Engine = mEng.end(o.Cameras)
 	res.Simulator = mSim.end(o.Cameras)
@@ -496,6 +496,9 @@ func PrintLive(w io.Writer, rs ...*LiveResult) {
 		fmt.Fprintf(w, "%8d %-10s %9.3f %9.4f %10.1f %9.0f %9.3f %8.2f %8d %9.0f %9.0f %9s %s\n",
 			r.Cameras, r.DecodeMode, r.Engine.Cores, r.Engine.CoresPerCamera, float64(r.Engine.RSSMaxBytes)/(1<<20),
 			r.FramesAnalyzed, 100*r.DropRatio, r.LagEndSeconds, r.Incidents, r.Latency.P50, r.Latency.P99, ratio, r.Verdict)
+		if len(r.ScrapeFailed) > 0 || r.ScrapeRetries > 0 {
+			fmt.Fprintf(w, "%8s ^ /metrics retried %d times; samples not read: %v (their figures are missing)\n", "", r.ScrapeRetries, r.ScrapeFailed)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -13,6 +14,31 @@ import (
 type scrape struct {
 	at       time.Time
 	families map[string]*dto.MetricFamily
+}
+
+// scrapeTries bounds the attempts of one sample; scrapePause is waited
+// between them.
+const (
+	scrapeTries = 4
+	scrapePause = time.Second
+)
+
+// scrapeSample reads one sample of the run, retrying a slow or failed
+// scrape; a sample that cannot be read is marked in the result and nil is
+// returned (its figures read as zero): the run never aborts for it.
+func (r *LiveResult) scrapeSample(ctx context.Context, client *http.Client, addr, name string) *scrape {
+	for i := range scrapeTries {
+		s, err := scrapeMetrics(client, addr)
+		if err == nil {
+			return s
+		}
+		if i == scrapeTries-1 || !sleepCtx(ctx, scrapePause) {
+			break
+		}
+		r.ScrapeRetries++
+	}
+	r.ScrapeFailed = append(r.ScrapeFailed, name)
+	return nil
 }
 
 func scrapeMetrics(client *http.Client, addr string) (*scrape, error) {
