@@ -47,9 +47,9 @@ type Gate struct {
 	bufBytes         int
 	maxUnits         int
 	maxBytes         int
-	broken           bool // the buffer overflowed: wait for the next keyframe
-	waitKey          bool // awake, but the chain is broken until a keyframe
-	wasKeyframesOnly bool
+	broken           bool        // the buffer overflowed: wait for the next keyframe
+	waitKey          bool        // awake, but the chain is broken until a keyframe
+	wasKeyframesOnly atomic.Bool // back from keyframes only: decoding resumes at a keyframe
 }
 
 // DecodingAll reports whether the camera decodes every frame now.
@@ -59,7 +59,7 @@ func (g *Gate) DecodingAll() bool {
 	}
 	switch g.mode {
 	case config.ModeAll:
-		return true
+		return !g.wasKeyframesOnly.Load() // not until the keyframe that resumes it
 	case config.ModeAuto:
 		return g.awake.Load()
 	}
@@ -99,7 +99,7 @@ func (g *Gate) Route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
 		active = g.act.Observe(len(au.Data), au.Key, au.QP, au.PTS)
 	}
 	if g.keyframesOnly.Load() || g.mode == config.ModeKeyframes {
-		g.wasKeyframesOnly = true
+		g.wasKeyframesOnly.Store(true)
 		if au.Key {
 			push(au)
 		} else {
@@ -108,19 +108,19 @@ func (g *Gate) Route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
 		return
 	}
 	if g.mode == config.ModeAll {
-		if g.wasKeyframesOnly && !au.Key {
+		if g.wasKeyframesOnly.Load() && !au.Key {
 			g.skipped.Add(1) // back from keyframes-only: resume at a keyframe
 			return
 		}
-		g.wasKeyframesOnly = false
+		g.wasKeyframesOnly.Store(false)
 		push(au)
 		return
 	}
 
 	// auto
-	if g.wasKeyframesOnly {
+	if g.wasKeyframesOnly.Load() {
 		// Back from the ladder's keyframes-only step: the buffer is stale.
-		g.wasKeyframesOnly = false
+		g.wasKeyframesOnly.Store(false)
 		g.clear()
 		g.broken = !au.Key
 	}

@@ -12,6 +12,8 @@
 // decoder never sees a frame whose reference was dropped.
 package sched
 
+import "sync/atomic"
+
 // Unit is one access unit waiting to be processed.
 type Unit[M any] struct {
 	// Data is owned by the queue until it is handed to the handler, then by the handler.
@@ -61,8 +63,9 @@ type DropFunc[O any] func(owner O, reason DropReason, n int)
 // Queue is one camera's bounded queue. Push is safe for concurrent use with
 // the pool's workers.
 type Queue[O, M any] struct {
-	pool  *Pool[O, M]
-	owner O
+	pool   *Pool[O, M]
+	owner  O
+	length atomic.Int32 // n, for Len without the pool's lock (written under it)
 
 	// guarded by pool.mu
 	items     []Unit[M] // ring buffer, grown on demand up to maxUnits
@@ -77,11 +80,7 @@ type Queue[O, M any] struct {
 }
 
 // Len returns the number of units waiting.
-func (q *Queue[O, M]) Len() int {
-	q.pool.mu.Lock()
-	defer q.pool.mu.Unlock()
-	return q.n
-}
+func (q *Queue[O, M]) Len() int { return int(q.length.Load()) }
 
 // Push adds a unit, or drops it when the queue or the pool is full, or while
 // the queue is skipping to the next keyframe. It never blocks on processing.
@@ -118,6 +117,7 @@ func (q *Queue[O, M]) Push(u Unit[M]) bool {
 	}
 	q.items[(q.head+q.n)%len(q.items)] = u
 	q.n++
+	q.length.Store(int32(q.n))
 	q.bytes += len(u.Data)
 	p.bytes += len(u.Data)
 	p.queued++
@@ -199,6 +199,7 @@ func (q *Queue[O, M]) clearLocked() int {
 	}
 	q.pool.queued -= n
 	q.head, q.n, q.bytes = 0, 0, 0
+	q.length.Store(0)
 	if len(q.items) > minSlots {
 		q.items = nil // a past backlog's slots are given back
 	}
@@ -211,6 +212,7 @@ func (q *Queue[O, M]) popLocked() Unit[M] {
 	q.items[q.head] = Unit[M]{}
 	q.head = (q.head + 1) % len(q.items)
 	q.n--
+	q.length.Store(int32(q.n))
 	q.bytes -= len(u.Data)
 	q.pool.bytes -= len(u.Data)
 	q.pool.queued--
