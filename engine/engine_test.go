@@ -3,7 +3,6 @@ package engine
 import (
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/internal/await"
+	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -39,24 +39,9 @@ func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func startSim(t *testing.T, cams ...sim.Camera) *sim.Server {
-	t.Helper()
-	srv, err := sim.Start(sim.Config{Address: "127.0.0.1:0", Cameras: cams})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
-}
+func startSim(t *testing.T, cams ...sim.Camera) *sim.Server { return testkit.StartSim(t, cams...) }
 
-func clip(t *testing.T, name string) *sim.Clip {
-	t.Helper()
-	c, err := sim.EmbeddedClip(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
+func clip(t *testing.T, name string) *sim.Clip { return testkit.Clip(t, name) }
 
 func cameraConfig(id, url string) config.Camera {
 	c := config.DefaultCamera()
@@ -64,16 +49,7 @@ func cameraConfig(id, url string) config.Camera {
 	return c
 }
 
-// closedPort returns a loopback address nothing listens on.
-func closedPort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
+func closedPort(t *testing.T) string { return testkit.ClosedPort(t) }
 
 // TestEngineEndToEnd runs the real path — simulator over loopback RTSP,
 // libavcodec, OpenCV — with a moving clip, a static clip, a camera whose

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,26 +21,9 @@ import (
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/health"
 	"github.com/vigil-video/vigil/internal/await"
+	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sim"
 )
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // fastCamera reconnects, stalls and goes offline quickly, for tests.
 func fastCamera(id, url string) config.Camera {
@@ -56,12 +37,12 @@ func fastCamera(id, url string) config.Camera {
 
 // startEngine runs an engine on cams; its debug logs go to the returned
 // buffer (and to stderr with -v).
-func startEngine(t *testing.T, cams ...config.Camera) (*Engine, *collector, *syncBuffer) {
+func startEngine(t *testing.T, cams ...config.Camera) (*Engine, *collector, *testkit.SyncBuffer) {
 	t.Helper()
 	cfg := config.Config{Listen: "127.0.0.1:0", Cameras: cams}
 	cfg.SetDefaults()
 	cfg.StartSpread = time.Millisecond
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	var w interface{ Write([]byte) (int, error) } = logs
 	if testing.Verbose() {
 		w = io.MultiWriter(logs, os.Stderr)

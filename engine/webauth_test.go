@@ -19,6 +19,7 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/internal/await"
+	"github.com/vigil-video/vigil/internal/testkit"
 )
 
 // TestWebConfigFailsClosed: with basic auth running, emptying, deleting or
@@ -43,7 +44,7 @@ func TestWebConfigFailsClosed(t *testing.T) {
 	write("basic_auth_users:\n  ops: " + hash("op-secret") + "\n")
 	cfg := config.Config{Listen: "127.0.0.1:0", WebConfigFile: wc, Cameras: []config.Camera{cameraConfig("cam", "rtsp://"+closedPort(t)+"/x")}}
 	cfg.SetDefaults()
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	e, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Events: &collector{}})
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/internal/await"
+	"github.com/vigil-video/vigil/internal/testkit"
 )
 
 // TestDataDir: with no outbox.path and a relative evidence.dir, the outbox
@@ -19,7 +20,7 @@ func TestDataDir(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data", "vigil")
 	cfgPath := filepath.Join(dir, "vigil.yaml")
-	yaml := fmt.Sprintf("listen: 127.0.0.1:0\nevidence: {dir: snaps}\ncameras:\n  - {id: a, url: 'rtsp://%s/x'}\n", closedPort(t))
+	yaml := fmt.Sprintf("listen: 127.0.0.1:0\nevidence: {dir: snaps}\ncameras:\n  - {id: a, url: 'rtsp://%s/x'}\n", testkit.ClosedPort(t))
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}

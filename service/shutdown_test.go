@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/internal/await"
+	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -22,7 +23,7 @@ import (
 // start ends up with exactly one end, and every line of the file is a
 // whole event.
 func TestShutdownEndsOpenIncidents(t *testing.T) {
-	srv := startSim(t, sim.Camera{Path: "moving", Clip: clip(t, "motion")})
+	srv := testkit.StartSim(t, sim.Camera{Path: "moving", Clip: testkit.Clip(t, "motion")})
 	dir := t.TempDir()
 	file := filepath.Join(dir, "events.jsonl")
 	cfgPath := filepath.Join(dir, "vigil.yaml")
@@ -40,7 +41,7 @@ cameras:
     backoff_min: 100ms
     backoff_max: 400ms
     offline_grace: 500ms
-`, filepath.Join(dir, "outbox.db"), filepath.Join(dir, "evidence"), file, srv.URL("moving"), closedPort(t))
+`, filepath.Join(dir, "outbox.db"), filepath.Join(dir, "evidence"), file, srv.URL("moving"), testkit.ClosedPort(t))
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,28 +17,12 @@ import (
 	"github.com/vigil-video/vigil/engine"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/internal/await"
+	"github.com/vigil-video/vigil/internal/testkit"
 )
 
 type discard struct{}
 
 func (discard) Emit(event.Event) error { return nil }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestWatchConfig: the file watch applies a changed file (by content, and
 // on SIGHUP), keeps --metrics-addr over the file's listen key, and leaves
@@ -52,7 +34,7 @@ func TestWatchConfig(t *testing.T) {
 		var b strings.Builder
 		b.WriteString("listen: 127.0.0.1:1\ncameras:\n")
 		for _, id := range ids {
-			fmt.Fprintf(&b, "  - {id: %s, url: 'rtsp://%s/x'}\n", id, closedPort(t))
+			fmt.Fprintf(&b, "  - {id: %s, url: 'rtsp://%s/x'}\n", id, testkit.ClosedPort(t))
 		}
 		if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 			t.Fatal(err)
@@ -64,7 +46,7 @@ func TestWatchConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Listen = "127.0.0.1:0"
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	e, err := engine.New(cfg, engine.Options{Logger: log, Events: discard{}})
 	if err != nil {

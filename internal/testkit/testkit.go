@@ -1,0 +1,65 @@
+// Package testkit is what the end-to-end tests of several packages share:
+// a simulator on loopback, the embedded clips, a port nothing listens on,
+// a goroutine-safe log buffer. Real parts only.
+package testkit
+
+import (
+	"bytes"
+	"net"
+	"sync"
+	"testing"
+
+	"github.com/vigil-video/vigil/sim"
+)
+
+// StartSim serves cams on a loopback simulator closed with the test.
+func StartSim(t testing.TB, cams ...sim.Camera) *sim.Server {
+	t.Helper()
+	srv, err := sim.Start(sim.Config{Address: "127.0.0.1:0", Cameras: cams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// Clip returns an embedded clip ("motion", "static", "motion-h265").
+func Clip(t testing.TB, name string) *sim.Clip {
+	t.Helper()
+	c, err := sim.EmbeddedClip(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// ClosedPort returns a loopback address nothing listens on.
+func ClosedPort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// SyncBuffer is a goroutine-safe log sink.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns everything written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
