@@ -49,14 +49,7 @@ func TestAccuracyScenarios(t *testing.T) {
 // ground truth the clip does not meet: a missing incident, a false alarm
 // of a forbidden kind, and an end outside its window all fail it.
 func TestScoreCountsFailures(t *testing.T) {
-	dir := t.TempDir()
-	src, err := filepath.Abs("scenarios/crossing.h264")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(src, filepath.Join(dir, "crossing.h264")); err != nil {
-		t.Fatal(err)
-	}
+	dir := crossingDir(t)
 	truth := `clip: crossing.h264
 fps: 15
 length: 16s
@@ -118,14 +111,7 @@ func TestScenarioLengths(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time: 25 s")
 	}
-	dir := t.TempDir()
-	src, err := filepath.Abs("scenarios/crossing.h264")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(src, filepath.Join(dir, "crossing.h264")); err != nil {
-		t.Fatal(err)
-	}
+	dir := crossingDir(t)
 	for name, doc := range map[string]string{
 		"short.yaml": "clip: crossing.h264\nfps: 15\nlength: 8s\nforbid: [motion]\n",
 		"long.yaml":  "clip: crossing.h264\nfps: 15\nlength: 20s\nexpect:\n  - kind: motion\n    start: [10s, 11s]\n",
@@ -147,4 +133,19 @@ func TestScenarioLengths(t *testing.T) {
 	if r.Failed != 0 {
 		t.Fatalf("%d scenarios failed:\n%s", r.Failed, b.String())
 	}
+}
+
+// crossingDir returns a scenario directory holding the crossing clip
+// (bench/scenarios/crossing.h264, linked), for scenario files to be written.
+func crossingDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	src, err := filepath.Abs("scenarios/crossing.h264")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(src, filepath.Join(dir, "crossing.h264")); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

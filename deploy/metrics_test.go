@@ -13,7 +13,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,6 +22,8 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
+
+	"github.com/vigil-video/vigil/internal/testkit"
 )
 
 // query is a PromQL expression and where it comes from.
@@ -203,7 +204,7 @@ func TestRulesAndDashboardNameExposedMetrics(t *testing.T) {
 
 	addr := freeAddr(t)
 	var stdout bytes.Buffer
-	var stderr lockedBuffer
+	var stderr testkit.SyncBuffer
 	cmd := exec.Command(vigilBin, "run", "--metrics-addr", addr, "--log-format", "json")
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -381,22 +382,4 @@ func keys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// lockedBuffer collects a child's stderr.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/vigil-video/vigil/internal/await"
 )
 
 // mosquitto runs Debian's broker on a loopback port, with persistence so
@@ -57,7 +59,7 @@ func startMosquitto(t *testing.T, port int, dir string) *mosquitto {
 	if err := m.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "mosquitto to listen", func() bool {
+	await.Until(t, 20*time.Second, "mosquitto to listen", func() bool {
 		c, err := netDial(port)
 		if err == nil {
 			c.Close()
@@ -118,14 +120,14 @@ func TestMQTTBrokerRestartLosesNothing(t *testing.T) {
 	defer d.Close()
 	evs := incidentEvents(30)
 	publishAll(t, d, evs[:10])
-	waitFor(t, "the first events", func() bool { rec.mu.Lock(); defer rec.mu.Unlock(); return len(rec.ids) >= 10 })
+	await.Until(t, 20*time.Second, "the first events", func() bool { rec.mu.Lock(); defer rec.mu.Unlock(); return len(rec.ids) >= 10 })
 
 	// The outage must be seen: deliveries fail and are retried while the
 	// broker is away.
 	retried := testutil.ToFloat64(d.m.retried.WithLabelValues("mqtt"))
 	broker.stop()
 	publishAll(t, d, evs[10:])
-	waitFor(t, "deliveries to fail and be retried during the outage", func() bool {
+	await.Until(t, 20*time.Second, "deliveries to fail and be retried during the outage", func() bool {
 		return testutil.ToFloat64(d.m.retried.WithLabelValues("mqtt")) >= retried+2
 	})
 	if n := deliveredCount(d, "mqtt"); n >= 30 {
@@ -196,12 +198,12 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 	defer d.Close()
 	evs := incidentEvents(30)
 	publishAll(t, d, evs[:10])
-	waitFor(t, "the first events", func() bool { return deliveredCount(d, "js") >= 10 })
+	await.Until(t, 20*time.Second, "the first events", func() bool { return deliveredCount(d, "js") >= 10 })
 	retried := testutil.ToFloat64(d.m.retried.WithLabelValues("js"))
 	srv.Shutdown()
 	srv.WaitForShutdown()
 	publishAll(t, d, evs[10:])
-	waitFor(t, "deliveries to fail and be retried during the outage", func() bool {
+	await.Until(t, 20*time.Second, "deliveries to fail and be retried during the outage", func() bool {
 		return testutil.ToFloat64(d.m.retried.WithLabelValues("js")) >= retried+2
 	})
 	if n := deliveredCount(d, "js"); n >= 30 {
@@ -209,7 +211,7 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 	}
 	srv = startNATS(t, port, filepath.Join(dir, "js"))
 	defer srv.Shutdown()
-	waitFor(t, "every event delivered", func() bool { return deliveredCount(d, "js") >= 30 })
+	await.Until(t, 20*time.Second, "every event delivered", func() bool { return deliveredCount(d, "js") >= 30 })
 
 	nc, err := nats.Connect(url)
 	if err != nil {

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/vigil-video/vigil/internal/await"
+	"github.com/vigil-video/vigil/internal/testkit"
 )
 
 // TestFullOutboxKeepsHealthySinkWhole: a small outbox budget, a healthy
@@ -24,7 +27,7 @@ func TestFullOutboxKeepsHealthySinkWhole(t *testing.T) {
 	one, _ := json.Marshal(incidentEvents(1)[0])
 	budget := int64(20 * (len(one) + 40))
 	file := filepath.Join(dir, "events.jsonl")
-	var logs lockedBuffer
+	var logs testkit.SyncBuffer
 	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(dir, "o.db"), MaxBytes: budget}, Sinks: []SinkConfig{
 		{Name: "file", Type: "file", Path: file},
 		{Name: "hook", Type: "webhook", URL: fmt.Sprintf("http://127.0.0.1:%d/hook", freePort(t)),
@@ -37,7 +40,7 @@ func TestFullOutboxKeepsHealthySinkWhole(t *testing.T) {
 	const n = 400
 	evs := incidentEvents(n)
 	publishAll(t, d, evs)
-	waitFor(t, "the file sink to get every event", func() bool { return len(fileIDs(t, file)) >= n })
+	await.Until(t, 20*time.Second, "the file sink to get every event", func() bool { return len(fileIDs(t, file)) >= n })
 
 	if got, want := strings.Join(dedup(fileIDs(t, file)), ","), strings.Join(eventIDs(evs), ","); got != want {
 		t.Errorf("the healthy file sink lost events: %d of %d, in order: %v", len(dedup(fileIDs(t, file))), n, got == want)

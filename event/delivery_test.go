@@ -21,6 +21,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/vigil-video/vigil/internal/await"
 )
 
 const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -182,22 +184,11 @@ func TestWebhookOutageLosesNothing(t *testing.T) {
 	if v := testutil.ToFloat64(d.m.retried.WithLabelValues("hook")); v < 1 {
 		t.Errorf("retries not counted: %g", v)
 	}
-	waitFor(t, "the outbox to empty", func() bool { n, _ := d.box.depth(); return n == 0 })
+	await.Until(t, 20*time.Second, "the outbox to empty", func() bool { n, _ := d.box.depth(); return n == 0 })
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(d.Collectors()...)
 	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
 		t.Errorf("metrics lint: %v %v", err, problems)
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -273,7 +264,7 @@ func TestCrashLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	waitFor(t, "every event after the restart", func() bool {
+	await.Until(t, 20*time.Second, "every event after the restart", func() bool {
 		rec.mu.Lock()
 		defer rec.mu.Unlock()
 		return len(rec.ids) >= len(ids)
@@ -301,7 +292,7 @@ func TestCrashChild(t *testing.T) {
 	for _, ev := range evs {
 		d.Publish(ev) //nolint:errcheck
 	}
-	waitFor(t, "the outbox to hold every event", func() bool { n, _ := d.box.depth(); return n == len(evs) })
+	await.Until(t, 20*time.Second, "the outbox to hold every event", func() bool { n, _ := d.box.depth(); return n == len(evs) })
 	for _, ev := range evs {
 		fmt.Println("published", ev.ID)
 	}
@@ -327,7 +318,7 @@ func TestOutboxBudgetDropsUpdatesFirst(t *testing.T) {
 	defer d.Close()
 	evs := incidentEvents(20) // 3 starts, 14 updates, 3 ends
 	publishAll(t, d, evs)
-	waitFor(t, "the writes", func() bool {
+	await.Until(t, 20*time.Second, "the writes", func() bool {
 		return testutil.ToFloat64(d.m.dropped.WithLabelValues("update"))+testutil.ToFloat64(d.m.dropped.WithLabelValues("oldest")) >= 10
 	})
 	recs, err := d.box.next(0, 100)
@@ -350,7 +341,7 @@ func TestOutboxBudgetDropsUpdatesFirst(t *testing.T) {
 		more[i].Type = TypeStart
 	}
 	publishAll(t, d, more[:12])
-	waitFor(t, "oldest drops", func() bool { return testutil.ToFloat64(d.m.dropped.WithLabelValues("oldest")) > 0 })
+	await.Until(t, 20*time.Second, "oldest drops", func() bool { return testutil.ToFloat64(d.m.dropped.WithLabelValues("oldest")) > 0 })
 }
 
 func TestLogQueryAndPagination(t *testing.T) {
@@ -419,7 +410,7 @@ func TestHubStreamsAndDropsSlowSubscribers(t *testing.T) {
 	defer res.Body.Close()
 	br := bufio.NewReader(res.Body)
 	br.ReadString('\n') //nolint:errcheck // the opening comment
-	waitFor(t, "the subscriber", func() bool { h.mu.Lock(); defer h.mu.Unlock(); return len(h.subs) == 1 })
+	await.Until(t, 20*time.Second, "the subscriber", func() bool { h.mu.Lock(); defer h.mu.Unlock(); return len(h.subs) == 1 })
 	ev := incidentEvents(1)[0]
 	h.Publish(ev)
 	for {

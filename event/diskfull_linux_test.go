@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/vigil-video/vigil/internal/await"
+	"github.com/vigil-video/vigil/internal/testkit"
 )
 
 // smallDisk mounts a tmpfs of size bytes and returns its directory; it
@@ -75,7 +78,7 @@ func TestFileSinkFullDiskWritesWholeRecords(t *testing.T) {
 	defer d.Close()
 	evs := incidentEvents(100) // about 60 KiB of JSON lines: more than the disk has left
 	publishAll(t, d, evs)
-	waitFor(t, "the full disk to fail writes", func() bool { return testutil.ToFloat64(d.m.retried.WithLabelValues("file")) >= 5 })
+	await.Until(t, 20*time.Second, "the full disk to fail writes", func() bool { return testutil.ToFloat64(d.m.retried.WithLabelValues("file")) >= 5 })
 	during := fileIDs(t, file) // fails on a torn or concatenated line
 	if len(during) == 0 || len(during) >= len(evs) {
 		t.Fatalf("%d events written before the disk filled up; the test needs some, not all", len(during))
@@ -88,7 +91,7 @@ func TestFileSinkFullDiskWritesWholeRecords(t *testing.T) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "every event once space is back", func() bool { return deliveredCount(d, "file") >= float64(len(evs)) })
+	await.Until(t, 20*time.Second, "every event once space is back", func() bool { return deliveredCount(d, "file") >= float64(len(evs)) })
 	got := fileIDs(t, file)
 	if strings.Join(got, ",") != strings.Join(eventIDs(evs), ",") {
 		t.Fatalf("the file holds %d records, want the %d events exactly once, in order", len(got), len(evs))
@@ -106,7 +109,7 @@ func TestOutboxFullDiskShutdownIsBounded(t *testing.T) {
 	cfg := DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(disk, "outbox.db")}, Sinks: []SinkConfig{
 		{Name: "file", Type: "file", Path: file},
 	}}
-	var logs lockedBuffer
+	var logs testkit.SyncBuffer
 	d, err := Open(cfg, io.Discard, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +119,7 @@ func TestOutboxFullDiskShutdownIsBounded(t *testing.T) {
 	const n = 200
 	evs := incidentEvents(n)
 	publishAll(t, d, evs)
-	waitFor(t, "the outbox write to fail", func() bool { return strings.Contains(logs.String(), "outbox write failed") })
+	await.Until(t, 20*time.Second, "the outbox write to fail", func() bool { return strings.Contains(logs.String(), "outbox write failed") })
 
 	start := time.Now()
 	type result struct {
@@ -159,7 +162,7 @@ func TestOutboxFullDiskShutdownIsBounded(t *testing.T) {
 	defer d.Close()
 	more := incidentEvents(5)
 	publishAll(t, d, more)
-	waitFor(t, "new events after the full disk", func() bool {
+	await.Until(t, 20*time.Second, "new events after the full disk", func() bool {
 		got := map[string]bool{}
 		for _, id := range fileIDs(t, file) {
 			got[id] = true
@@ -192,7 +195,7 @@ func TestFileSinkFullDiskAtRotation(t *testing.T) {
 	defer d.Close()
 	evs := bigEvents(14, 100<<10)
 	publishAll(t, d, evs)
-	waitFor(t, "the full disk to fail writes", func() bool { return testutil.ToFloat64(d.m.retried.WithLabelValues("file")) >= 5 })
+	await.Until(t, 20*time.Second, "the full disk to fail writes", func() bool { return testutil.ToFloat64(d.m.retried.WithLabelValues("file")) >= 5 })
 	backups, _ := filepath.Glob(filepath.Join(disk, "events-*.jsonl"))
 	if len(backups) != 1 {
 		t.Fatalf("%d rotated files, want 1", len(backups))
@@ -207,7 +210,7 @@ func TestFileSinkFullDiskAtRotation(t *testing.T) {
 	if err := os.Remove(backups[0]); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "every event once space is back", func() bool { return deliveredCount(d, "file") >= float64(len(evs)) })
+	await.Until(t, 20*time.Second, "every event once space is back", func() bool { return deliveredCount(d, "file") >= float64(len(evs)) })
 	if got := fileIDs(t, file); strings.Join(got, ",") != strings.Join(eventIDs(evs[len(old):]), ",") {
 		t.Fatalf("the new file holds %d records, want the %d after the rotation, in order", len(got), len(evs)-len(old))
 	}

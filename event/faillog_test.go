@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/vigil-video/vigil/internal/await"
+	"github.com/vigil-video/vigil/internal/testkit"
 )
 
 // logLines returns the JSON log lines with the message msg, per sink.
@@ -63,7 +66,7 @@ func TestSinkFailureLoggedOncePerInterval(t *testing.T) {
 		s.BackoffMin, s.BackoffMax = 5*time.Millisecond, 10*time.Millisecond
 		return s
 	}
-	var logs lockedBuffer
+	var logs testkit.SyncBuffer
 	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []SinkConfig{
 		fast(SinkConfig{Name: "down", Type: "webhook", URL: fmt.Sprintf("http://127.0.0.1:%d/", freePort(t))}),
 		fast(SinkConfig{Name: "refuses", Type: "webhook", URL: refuse.URL}),
@@ -74,7 +77,7 @@ func TestSinkFailureLoggedOncePerInterval(t *testing.T) {
 	}
 	const n = 20
 	publishAll(t, d, incidentEvents(n))
-	waitFor(t, "every event refused, every event through the flapping sink, the dead one retried", func() bool {
+	await.Until(t, 20*time.Second, "every event refused, every event through the flapping sink, the dead one retried", func() bool {
 		return counterValue(d.m.failed.WithLabelValues("refuses")) >= n && deliveredCount(d, "flaps") >= n &&
 			testutil.ToFloat64(d.m.retried.WithLabelValues("down")) >= 3*n
 	})
@@ -97,7 +100,7 @@ func TestSinkFailureLoggedOncePerInterval(t *testing.T) {
 // TestFailLogSummarizesTheInterval: the next line after an interval
 // counts the failures it did not log.
 func TestFailLogSummarizesTheInterval(t *testing.T) {
-	var logs lockedBuffer
+	var logs testkit.SyncBuffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil)).With("sink", "s")
 	var f failLog
 	ev := incidentEvents(1)[0]

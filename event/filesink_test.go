@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-video/vigil/internal/await"
 )
 
 // bigEvents returns n events of about size bytes each (an embedded
@@ -39,12 +41,12 @@ func TestFileSinkRotates(t *testing.T) {
 	}
 	evs := bigEvents(60, 100<<10)
 	publishAll(t, d, evs)
-	waitFor(t, "every event", func() bool { return deliveredCount(d, "file") >= float64(len(evs)) })
+	await.Until(t, 20*time.Second, "every event", func() bool { return deliveredCount(d, "file") >= float64(len(evs)) })
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
 	var backups []string
-	waitFor(t, "old files beyond keep removed", func() bool {
+	await.Until(t, 20*time.Second, "old files beyond keep removed", func() bool {
 		backups, _ = filepath.Glob(filepath.Join(dir, "events-*.jsonl"))
 		return len(backups) == 2
 	})
@@ -90,7 +92,7 @@ func TestFileSinkCutsATornTail(t *testing.T) {
 	defer d.Close()
 	more := incidentEvents(3)
 	publishAll(t, d, more)
-	waitFor(t, "the events", func() bool { return deliveredCount(d, "file") >= 3 })
+	await.Until(t, 20*time.Second, "the events", func() bool { return deliveredCount(d, "file") >= 3 })
 	got := fileIDs(t, path)
 	want := append(eventIDs(first[:2]), eventIDs(more)...)
 	if strings.Join(got, ",") != strings.Join(want, ",") {

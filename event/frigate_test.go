@@ -17,6 +17,8 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/vigil-video/vigil/internal/await"
 )
 
 func TestPixelBoxAndRegion(t *testing.T) {
@@ -136,7 +138,7 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 	}
 	defer d.Close()
 	// The configured cameras are announced before any event.
-	waitFor(t, "the discovery configurations", func() bool {
+	await.Until(t, 20*time.Second, "the discovery configurations", func() bool {
 		return len(all.on("homeassistant/binary_sensor/site1/yard_2_online/config")) > 0 &&
 			len(all.on("homeassistant/binary_sensor/site1/gate_tamper/config")) > 0
 	})
@@ -168,7 +170,7 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 		simple(TypeStart, "yard.2", "camera_offline", "stalled", "", "o1", 3, 1),
 	}
 	publishAll(t, d, evs)
-	waitFor(t, "the first events", func() bool { return deliveredCount(d, "mqtt") >= float64(len(evs)) })
+	await.Until(t, 20*time.Second, "the first events", func() bool { return deliveredCount(d, "mqtt") >= float64(len(evs)) })
 	// A better snapshot replaces "best" before the update.
 	evBest, err := store.Save("gate", personID, "best", jpgBest, time.Now())
 	if err != nil {
@@ -182,8 +184,8 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 		simple(TypeEnd, "gate", "motion", "", "", "m1", 7, 0.05),
 	}
 	publishAll(t, d, more)
-	waitFor(t, "every event", func() bool { return deliveredCount(d, "mqtt") >= float64(len(evs)+len(more)) })
-	waitFor(t, "the last motion OFF", func() bool { return len(all.on("frigate/gate/motion")) >= 2 })
+	await.Until(t, 20*time.Second, "every event", func() bool { return deliveredCount(d, "mqtt") >= float64(len(evs)+len(more)) })
+	await.Until(t, 20*time.Second, "the last motion OFF", func() bool { return len(all.on("frigate/gate/motion")) >= 2 })
 
 	t.Run("frigate/events", func(t *testing.T) {
 		raw, err := os.ReadFile("testdata/frigate/events.schema.json")
@@ -272,12 +274,12 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 		}
 		all.mu.Unlock()
 		late := subscribeAll(t, url, "late-frigate", "frigate/#")
-		waitFor(t, "the retained snapshot", func() bool { _, ok := late.last("frigate/gate/person/snapshot"); return ok })
+		await.Until(t, 20*time.Second, "the retained snapshot", func() bool { _, ok := late.last("frigate/gate/person/snapshot"); return ok })
 		snap, _ := late.last("frigate/gate/person/snapshot")
 		if !snap.retained || !bytes.Equal(snap.payload, jpgBest) {
 			t.Errorf("snapshot retained=%v %q, want the best snapshot retained", snap.retained, snap.payload)
 		}
-		waitFor(t, "the retained availability", func() bool { _, ok := late.last("frigate/available"); return ok })
+		await.Until(t, 20*time.Second, "the retained availability", func() bool { _, ok := late.last("frigate/available"); return ok })
 		if m, _ := late.last("frigate/available"); string(m.payload) != "online" {
 			t.Errorf("frigate/available %q", m.payload)
 		}
@@ -290,7 +292,7 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 		late := subscribeAll(t, url, "late-ha", "homeassistant/#")
 		topic := regexp.MustCompile(`^homeassistant/binary_sensor/site1/([a-zA-Z0-9_-]+)_(motion|person|tamper|online)/config$`)
 		classes := map[string]string{"motion": "motion", "person": "occupancy", "tamper": "tamper", "online": "connectivity"}
-		waitFor(t, "8 retained configurations", func() bool { late.mu.Lock(); defer late.mu.Unlock(); return len(late.msgs) >= 8 })
+		await.Until(t, 20*time.Second, "8 retained configurations", func() bool { late.mu.Lock(); defer late.mu.Unlock(); return len(late.msgs) >= 8 })
 		time.Sleep(200 * time.Millisecond)
 		late.mu.Lock()
 		msgs := slices.Clone(late.msgs)
@@ -333,7 +335,7 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 			}
 		}
 		states := subscribeAll(t, url, "late-states", "vigil/+/+/state")
-		waitFor(t, "retained states", func() bool { _, ok := states.last("vigil/yard.2/tamper/state"); return ok })
+		await.Until(t, 20*time.Second, "retained states", func() bool { _, ok := states.last("vigil/yard.2/tamper/state"); return ok })
 		if m, _ := states.last("vigil/yard.2/tamper/state"); !m.retained || string(m.payload) != "ON" {
 			t.Errorf("tamper state retained=%v %q", m.retained, m.payload)
 		}
@@ -341,7 +343,7 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 		// A camera removed by a reload is withdrawn: its configurations
 		// are emptied, so Home Assistant removes its sensors.
 		d.SetCameras([]string{"gate"})
-		waitFor(t, "yard.2 withdrawn", func() bool {
+		await.Until(t, 20*time.Second, "yard.2 withdrawn", func() bool {
 			got := all.on("homeassistant/binary_sensor/site1/yard_2_motion/config")
 			return len(got) > 0 && got[len(got)-1] == ""
 		})

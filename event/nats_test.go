@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vigil-video/vigil/internal/await"
 )
 
 // TestNATSStreamLimits: the stream made with create_stream is bounded by
@@ -59,7 +61,7 @@ func TestNATSStreamLimits(t *testing.T) {
 			}
 			defer d.Close()
 			publishAll(t, d, incidentEvents(3))
-			waitFor(t, "the events", func() bool { return deliveredCount(d, "js") >= 3 })
+			await.Until(t, 20*time.Second, "the events", func() bool { return deliveredCount(d, "js") >= 3 })
 			st, err := js.Stream(ctx, "VIGIL_INCIDENTS")
 			if err != nil {
 				t.Fatal(err)

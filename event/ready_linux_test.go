@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vigil-video/vigil/internal/await"
 )
 
 // TestReadyFollowsOutboxWrites: Ready is nil while the outbox is written,
@@ -50,7 +52,7 @@ func TestReadyFollowsOutboxWrites(t *testing.T) {
 
 	first := incidentEvents(5)
 	publishAll(t, d, first)
-	waitFor(t, "the first events in the file", func() bool { return len(fileIDs(t, file)) == len(first) })
+	await.Until(t, 20*time.Second, "the first events in the file", func() bool { return len(fileIDs(t, file)) == len(first) })
 	if err := d.Ready(); err != nil {
 		t.Fatalf("Ready with the outbox written: %v", err)
 	}
@@ -59,7 +61,7 @@ func TestReadyFollowsOutboxWrites(t *testing.T) {
 	fill(t, filler)
 	full := incidentEvents(200) // about 120 KiB: more than bbolt's free pages
 	publishAll(t, d, full)
-	waitFor(t, "Ready to fail on the full disk", func() bool { return d.Ready() != nil })
+	await.Until(t, 20*time.Second, "Ready to fail on the full disk", func() bool { return d.Ready() != nil })
 	err = d.Ready()
 	if msg := err.Error(); !strings.HasPrefix(msg, "outbox: "+box+": ") || !strings.Contains(msg, "no space left") {
 		t.Errorf("Ready on a full disk: %q, want it to name %s and the cause", msg, box)
@@ -72,8 +74,8 @@ func TestReadyFollowsOutboxWrites(t *testing.T) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "Ready once space is back", func() bool { return d.Ready() == nil })
-	waitFor(t, "every event in the file", func() bool { return len(dedup(fileIDs(t, file))) == len(first)+len(full) })
+	await.Until(t, 20*time.Second, "Ready once space is back", func() bool { return d.Ready() == nil })
+	await.Until(t, 20*time.Second, "every event in the file", func() bool { return len(dedup(fileIDs(t, file))) == len(first)+len(full) })
 	if err := d.Ready(); err != nil {
 		t.Errorf("Ready after the events were stored: %v", err)
 	}

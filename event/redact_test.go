@@ -1,36 +1,19 @@
 package event
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/vigil-video/vigil/internal/await"
+	"github.com/vigil-video/vigil/internal/testkit"
 )
-
-// lockedBuffer is a log destination safe for the sinks' goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestSinkURLSecretsNeverLogged: a webhook whose URL holds user info and an
 // access token fails and is retried; neither secret is in any log line or
@@ -39,7 +22,7 @@ func (l *lockedBuffer) String() string {
 func TestSinkURLSecretsNeverLogged(t *testing.T) {
 	const token, pw = "tok-9f8e7d6c", "pw-5a4b3c2d"
 	hook := fmt.Sprintf("http://alice:%s@127.0.0.1:%d/hook?access_token=%s&team=ops", pw, freePort(t), token)
-	var logs lockedBuffer
+	var logs testkit.SyncBuffer
 	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []SinkConfig{
 		{Name: "hook", Type: "webhook", URL: hook, BackoffMin: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond},
 	}}, io.Discard, slog.New(slog.NewJSONHandler(&logs, nil)))
@@ -47,7 +30,7 @@ func TestSinkURLSecretsNeverLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	publishAll(t, d, incidentEvents(2))
-	waitFor(t, "retries", func() bool { return testutil.ToFloat64(d.m.retried.WithLabelValues("hook")) >= 3 })
+	await.Until(t, 20*time.Second, "retries", func() bool { return testutil.ToFloat64(d.m.retried.WithLabelValues("hook")) >= 3 })
 	closeErr := d.Close()
 	out := logs.String()
 	if closeErr != nil {

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/vigil-video/vigil/internal/await"
 )
 
 // fileIDs returns the event ids of a file sink's JSON lines, in file order;
@@ -77,7 +80,7 @@ func TestRestartAfterDrainKeepsDelivering(t *testing.T) {
 		evs := incidentEvents(20)
 		publishAll(t, d, evs)
 		want = append(want, eventIDs(evs)...)
-		waitFor(t, "every sink to drain the outbox", func() bool {
+		await.Until(t, 20*time.Second, "every sink to drain the outbox", func() bool {
 			n, _ := d.box.depth()
 			return n == 0 && len(fileIDs(t, cfg.Sinks[0].Path)) >= len(want) && len(fileIDs(t, cfg.Sinks[1].Path)) >= len(want)
 		})

@@ -14,6 +14,8 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/vigil-video/vigil/internal/await"
 )
 
 // received is one webhook request, decoded two ways: by the CloudEvents Go
@@ -88,7 +90,7 @@ func TestWebhookContentModes(t *testing.T) {
 			}
 			publishAll(t, d, evs)
 			failed := func() float64 { return counterValue(d.m.failed.WithLabelValues("hook")) }
-			waitFor(t, "every event", func() bool { return deliveredCount(d, "hook")+failed() >= float64(len(evs)) })
+			await.Until(t, 20*time.Second, "every event", func() bool { return deliveredCount(d, "hook")+failed() >= float64(len(evs)) })
 			if f := failed(); f != 0 {
 				t.Fatalf("%g events refused by the receiver (not read as CloudEvents)", f)
 			}
