@@ -2,12 +2,8 @@ package engine
 
 import (
 	"bufio"
-	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,36 +11,11 @@ import (
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/health"
 	"github.com/vigil-video/vigil/internal/await"
+	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sim"
 )
 
-// camClipsDir returns the directory of the camera-realistic clips made
-// from real footage by scripts/camclips.sh ($VIGIL_CAMCLIPS, or .cache/camclips
-// at the repository root), making them when missing (about a minute).
-var camClipsDir = sync.OnceValues(func() (string, error) {
-	dir := os.Getenv("VIGIL_CAMCLIPS")
-	if dir == "" {
-		root, err := filepath.Abs("..")
-		if err != nil {
-			return "", err
-		}
-		dir = filepath.Join(root, ".cache", "camclips")
-	}
-	out, err := exec.Command("bash", "../scripts/camclips.sh", dir).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("scripts/camclips.sh: %v\n%s", err, out)
-	}
-	return dir, nil
-})
-
-func camClip(t *testing.T, name string) string {
-	t.Helper()
-	dir, err := camClipsDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Join(dir, name)
-}
+func camClip(t *testing.T, name string) string { return testkit.CamClip(t, name) }
 
 // gstServer runs GStreamer's RTSP server (scripts/gst-rtsp-server.py) on a
 // free loopback port with the given path=clip.mkv mounts and returns its

@@ -72,23 +72,76 @@ func (c *ActivityConfig) defaults() {
 // with a much higher QP (constant bitrate: the encoder keeps sizes flat and
 // coarsens the quantizer when the scene gets busy).
 //
+// Real encoders make the first predicted pictures after a keyframe larger
+// than the rest of the GOP (x265 under sensor noise: 2 to 3 times), every
+// GOP, and code them with another QP: those positions have baselines of
+// their own (each judges once it has seen 3 pictures: over the first 3
+// GOPs), so the pattern is not taken for activity.
+//
 // What it cannot see: change that costs the encoder no bits, such as a
 // slow drift of light, or motion too small to move the picture's size or
-// QP out of the sensor noise. Keyframes say nothing (they are coded alone)
-// and are not counted. Activity is not safe for concurrent use; Observe does
-// not allocate.
+// QP out of the sensor noise (people far away in a noisy 500 kbps
+// substream: the keyframes' analysis sees them, one GOP later at worst).
+// Keyframes say nothing (they are coded alone) and are not counted.
+// Activity is not safe for concurrent use; Observe does not allocate.
 type Activity struct {
 	cfg ActivityConfig
 
-	n        int     // predicted pictures seen
-	meanSize float64 // idle baseline
-	devSize  float64 // mean absolute deviation
-	meanQP   float64
-	nQP      int
+	n        int               // predicted pictures seen
+	sinceKey int               // predicted pictures since the last keyframe
+	rest     baseline          // pictures postKey or more after a keyframe
+	post     [postKey]baseline // the first pictures after a keyframe
 
 	recent     uint32 // bit i: the i-th latest picture was active
 	active     bool
 	lastActive time.Duration
+}
+
+// postKey is the number of predicted pictures after a keyframe that have
+// baselines of their own.
+const postKey = 4
+
+// baseline is an idle level: mean and mean absolute deviation of sizes,
+// and the mean slice QP.
+type baseline struct {
+	n, nQP    int
+	mean, dev float64
+	meanQP    float64
+}
+
+// learn adds a picture of size s and slice QP qp (-1 unknown): a plain
+// average over the first pictures, then an exponential one at rate alpha.
+func (b *baseline) learn(s float64, qp int, alpha float64) {
+	b.n++
+	a := alpha
+	if b.n <= 25 {
+		a = 1 / float64(b.n)
+	}
+	b.mean += (s - b.mean) * a
+	b.dev += (math.Abs(s-b.mean) - b.dev) * a
+	if qp >= 0 {
+		b.nQP++
+		a = alpha
+		if b.nQP <= 25 {
+			a = 1 / float64(b.nQP)
+		}
+		b.meanQP += (float64(qp) - b.meanQP) * a
+	}
+}
+
+// hot reports whether a picture of size s and QP qp stands out: s more
+// than factor spreads above the mean (the spread is at least a fifth of
+// the mean and 8 bytes), or qp rise above the mean QP. A baseline judges
+// once it has seen 3 pictures.
+func (b *baseline) hot(s float64, qp int, factor, rise float64) bool {
+	if b.n < 3 {
+		return false
+	}
+	spread := math.Max(b.dev, math.Max(0.2*b.mean, 8))
+	if s > b.mean+factor*spread {
+		return true
+	}
+	return qp >= 0 && b.nQP >= 3 && float64(qp) >= b.meanQP+rise
 }
 
 // NewActivity returns a detector; cfg is defaulted.
@@ -108,25 +161,22 @@ func (a *Activity) Active() bool { return a.active }
 // reports whether the scene is active.
 func (a *Activity) Observe(size int, key bool, qp int, pts time.Duration) bool {
 	if key {
+		a.sinceKey = 0
 		a.expire(pts)
 		return a.active
 	}
 	s := float64(size)
+	b := &a.rest
+	if a.sinceKey < postKey {
+		b = &a.post[a.sinceKey]
+	}
+	a.sinceKey++
 	if a.n < a.cfg.LearnFrames {
 		a.n++
-		a.meanSize += (s - a.meanSize) / float64(a.n)
-		a.devSize += (math.Abs(s-a.meanSize) - a.devSize) / float64(a.n)
-		if qp >= 0 {
-			a.nQP++
-			a.meanQP += (float64(qp) - a.meanQP) / float64(a.nQP)
-		}
+		b.learn(s, qp, 1.0/32)
 		return false
 	}
-	spread := math.Max(a.devSize, math.Max(0.2*a.meanSize, 8))
-	hot := s > a.meanSize+a.cfg.SizeFactor*spread
-	if qp >= 0 && a.nQP > 0 && float64(qp) >= a.meanQP+a.cfg.QPRise {
-		hot = true
-	}
+	hot := b.hot(s, qp, a.cfg.SizeFactor, a.cfg.QPRise)
 	a.recent <<= 1
 	if hot {
 		a.recent |= 1
@@ -147,15 +197,7 @@ func (a *Activity) Observe(size int, key bool, qp int, pts time.Duration) bool {
 		if a.active {
 			alpha = 1.0 / 1024
 		}
-		a.meanSize += (s - a.meanSize) * alpha
-		a.devSize += (math.Abs(s-a.meanSize) - a.devSize) * alpha
-		if qp >= 0 {
-			if a.nQP == 0 {
-				a.meanQP = float64(qp)
-			}
-			a.nQP++
-			a.meanQP += (float64(qp) - a.meanQP) * alpha
-		}
+		b.learn(s, qp, alpha)
 	}
 	return a.active
 }

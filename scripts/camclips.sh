@@ -17,7 +17,15 @@
 # H.264 carries AUD and SEI NAL units. Each clip also comes remuxed as
 # NAME.CODEC.mkv (timestamps in the container, for GStreamer's RTSP
 # server and the container inputs of bench). Clips already present are kept
-# (delete OUTDIR to remake them). Takes about a minute on 2 cores.
+# (delete OUTDIR to remake them; a change of this recipe, CLIPS_VERSION,
+# remakes them). Takes about a minute on 2 cores.
+#
+# The encoder's first GOP is not realistic (x264 starts a rate-controlled
+# stream with P-frames of 20 bytes, under the sensor noise): every clip is
+# encoded with 2 s more at its start and that first GOP is dropped, so a
+# clip starts with the encoder in its steady state and a looping simulator
+# camera shows no start-up transient at each loop, as a real camera never
+# restarts its encoder mid-stream.
 set -euo pipefail
 out=${1:?usage: camclips.sh OUTDIR}
 src=/usr/share/doc/opencv-doc/examples/data/vtest.avi
@@ -29,17 +37,29 @@ if [ ! -f "$src" ]; then
 	src="$tmp/x/usr/share/doc/opencv-doc/examples/data/vtest.avi"
 	[ -f "$src" ] || { echo "camclips: vtest.avi not found in opencv-doc" >&2; exit 1; }
 fi
+CLIPS_VERSION=2
 mkdir -p "$out"
+if [ "$(cat "$out/VERSION" 2>/dev/null)" != "$CLIPS_VERSION" ]; then
+	rm -f "$out"/*.h264 "$out"/*.h265 "$out"/*.mkv
+fi
 
 # timeline FPS W H MOTION: the composite picture stream, as a filter graph.
 timeline() {
 	local fps=$1 w=$2 h=$3 motion=$4
-	local still="[0:v]trim=start_frame=0:end_frame=1,loop=loop=59:size=1,setpts=N/10/TB"
+	local still="[0:v]trim=start_frame=0:end_frame=1,loop=loop=79:size=1,setpts=N/10/TB"
 	if [ "$motion" = 1 ]; then
 		echo "$still[a];[0:v]trim=start_frame=1:end_frame=101,setpts=PTS-STARTPTS[b];[0:v]trim=start_frame=100:end_frame=101,loop=loop=59:size=1,setpts=N/10/TB[c];[a][b][c]concat=n=3:v=1,fps=$fps,scale=$w:$h,noise=alls=6:allf=t,format=yuv420p"
 	else
-		echo "[0:v]trim=start_frame=0:end_frame=1,loop=loop=219:size=1,setpts=N/10/TB,fps=$fps,scale=$w:$h,noise=alls=6:allf=t,format=yuv420p"
+		echo "[0:v]trim=start_frame=0:end_frame=1,loop=loop=239:size=1,setpts=N/10/TB,fps=$fps,scale=$w:$h,noise=alls=6:allf=t,format=yuv420p"
 	fi
+}
+
+# cut FILE FORMAT GOP: FILE is FILE.tmp without its first GOP (GOP access
+# units); every keyframe carries its parameter sets.
+cut() {
+	ffmpeg -nostdin -loglevel error -y -i "$1.tmp" -c copy -bsf:v "noise=drop=lt(n\\,$3)" -f "$2" "$1.cut"
+	rm -f "$1.tmp"
+	mv "$1.cut" "$1"
 }
 
 # make NAME FPS W H MOTION KBPS
@@ -54,14 +74,14 @@ make() {
 			-c:v libx264 -preset veryfast -profile:v main -bf 0 -g "$g" -keyint_min "$g" -sc_threshold 0 \
 			-b:v "${kbps}k" -maxrate "$((kbps * 5 / 4))k" -bufsize "$((kbps * 2))k" \
 			-x264-params "aud=1:slices=$slices" -f h264 "$f264.tmp"
-		mv "$f264.tmp" "$f264"
+		cut "$f264" h264 "$g"
 	fi
 	if [ ! -s "$f265" ]; then
 		ffmpeg -nostdin -loglevel error -y -i "$src" -filter_complex "$(timeline "$fps" "$w" "$h" "$motion")" \
 			-c:v libx265 -preset ultrafast -b:v "${kbps}k" \
 			-x265-params "log-level=error:keyint=$g:min-keyint=$g:scenecut=0:bframes=0:repeat-headers=1:vbv-maxrate=$((kbps * 5 / 4)):vbv-bufsize=$((kbps * 2))" \
 			-f hevc "$f265.tmp"
-		mv "$f265.tmp" "$f265"
+		cut "$f265" hevc "$g"
 	fi
 	for f in "$f264" "$f265"; do
 		if [ ! -s "$f.mkv" ]; then
@@ -77,10 +97,10 @@ tamper() {
 	local f="$out/sub-tamper.h264"
 	[ -s "$f" ] && return
 	ffmpeg -nostdin -loglevel error -y -i "$src" -filter_complex \
-		"[0:v]trim=start_frame=0:end_frame=1,loop=loop=319:size=1,setpts=N/10/TB,fps=25,scale=640:360,gblur=sigma=12:enable='between(t,21,26)',drawbox=color=black@0.97:t=fill:enable='between(t,8,13)',noise=alls=6:allf=t,format=yuv420p" \
+		"[0:v]trim=start_frame=0:end_frame=1,loop=loop=339:size=1,setpts=N/10/TB,fps=25,scale=640:360,gblur=sigma=12:enable='between(t,23,28)',drawbox=color=black@0.97:t=fill:enable='between(t,10,15)',noise=alls=6:allf=t,format=yuv420p" \
 		-c:v libx264 -preset veryfast -profile:v main -bf 0 -g 50 -keyint_min 50 -sc_threshold 0 \
 		-b:v 500k -maxrate 625k -bufsize 1000k -x264-params aud=1 -f h264 "$f.tmp"
-	mv "$f.tmp" "$f"
+	cut "$f" h264 50
 }
 
 tamper
@@ -88,3 +108,4 @@ make sub-motion 25 640 360 1 500
 make sub-static 25 640 360 0 500
 make main-motion 15 1920 1080 1 4000
 make main-static 15 1920 1080 0 4000
+echo "$CLIPS_VERSION" >"$out/VERSION"

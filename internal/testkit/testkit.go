@@ -5,7 +5,12 @@ package testkit
 
 import (
 	"bytes"
+	"fmt"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -31,6 +36,34 @@ func Clip(t testing.TB, name string) *sim.Clip {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// camClipsDir returns the directory of the camera-realistic clips made
+// from real footage by scripts/camclips.sh ($VIGIL_CAMCLIPS, or .cache/camclips
+// at the repository root), making them when missing (about a minute).
+var camClipsDir = sync.OnceValues(func() (string, error) {
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	dir := os.Getenv("VIGIL_CAMCLIPS")
+	if dir == "" {
+		dir = filepath.Join(root, ".cache", "camclips")
+	}
+	out, err := exec.Command("bash", filepath.Join(root, "scripts", "camclips.sh"), dir).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("scripts/camclips.sh: %v\n%s", err, out)
+	}
+	return dir, nil
+})
+
+// CamClip returns the path of a camera-realistic clip ("sub-motion.h264",
+// "main-static.h265.mkv", ...; see scripts/camclips.sh), made when missing.
+func CamClip(t testing.TB, name string) string {
+	t.Helper()
+	dir, err := camClipsDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, name)
 }
 
 // ClosedPort returns a loopback address nothing listens on.
