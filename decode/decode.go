@@ -80,6 +80,8 @@ type Decoder struct {
 
 	decoded atomic.Uint64
 	errs    atomic.Uint64
+
+	lastW, lastH int // size of the latest picture, kept by forget (Pool's key)
 }
 
 // New returns a single-threaded, low-delay decoder for codec. Errors wrap
@@ -129,6 +131,7 @@ func (d *Decoder) Decode(au []byte, pts int64) (bool, error) {
 	got := d.out.got != 0
 	if got {
 		d.pic = d.out
+		d.lastW, d.lastH = int(d.out.width), int(d.out.height)
 		d.decoded.Add(1)
 	}
 	if ret < 0 {
@@ -173,6 +176,13 @@ func (d *Decoder) Reset() {
 		return
 	}
 	C.vg_flush(d.c)
+}
+
+// forget is Reset, and the last picture is released: ScaleGray returns
+// ErrNoPicture until the next one.
+func (d *Decoder) forget() {
+	C.vg_forget(d.c)
+	d.pic = C.vg_pic{}
 }
 
 // Stats returns how many pictures were decoded and how many Decode calls

@@ -151,6 +151,11 @@ void vg_set_skip_nonkey(vg_dec *d, int on) { d->ctx->skip_frame = on ? AVDISCARD
 
 void vg_flush(vg_dec *d) { avcodec_flush_buffers(d->ctx); }
 
+void vg_forget(vg_dec *d) {
+	avcodec_flush_buffers(d->ctx);
+	av_frame_unref(d->last);
+}
+
 int vg_set_sws_flags(vg_dec *d, int flags) {
 	int old = d->sws_flags;
 	if (flags != old) {

@@ -33,6 +33,7 @@ type auMeta struct {
 	capture  time.Time
 	received time.Time
 	queued   time.Time // when the unit entered the camera's queue
+	alone    bool      // a keyframe decoded alone (gate.Gate.Route)
 }
 
 // camera is one configured camera. Its state has three sides, each
@@ -90,7 +91,7 @@ type workerSide struct {
 
 func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	c := &camera{id: cfg.ID, cfg: cfg, e: e, log: e.log.With("camera", cfg.ID)}
-	pipe, err := pipeline.New(pipeline.Config{AnalysisWidth: cfg.AnalysisWidth, AnalysisFPS: cfg.AnalysisFPS, Analysis: cfg.Analysis()})
+	pipe, err := pipeline.New(pipeline.Config{AnalysisWidth: cfg.AnalysisWidth, AnalysisFPS: cfg.AnalysisFPS, Analysis: cfg.Analysis(), Decoders: e.decoders})
 	if err != nil {
 		return nil, fmt.Errorf("camera %q: motion: %w", cfg.ID, err)
 	}

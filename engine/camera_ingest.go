@@ -34,12 +34,13 @@ func (c *camera) AccessUnit(au ingest.AccessUnit) {
 	}
 }
 
-// push queues one access unit for decoding.
-func (c *camera) push(au ingest.AccessUnit) {
+// push queues one access unit for decoding; alone marks a keyframe
+// decoded on its own.
+func (c *camera) push(au ingest.AccessUnit, alone bool) {
 	codec, _ := c.codec.Load().(ingest.Codec)
 	c.queue.Push(workUnit{Data: au.Data, Key: au.Key, Meta: auMeta{
 		gen: c.gen.Load(), codec: codec, pts: au.PTS, capture: au.CaptureTime, received: au.Received,
-		queued: time.Now(),
+		queued: time.Now(), alone: alone,
 	}})
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-video/vigil/decode"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/ingest"
+	"github.com/vigil-video/vigil/pipeline"
 	"github.com/vigil-video/vigil/sched"
 )
 
@@ -28,6 +29,9 @@ func (c *camera) process(u workUnit) {
 	// GOP ago by design but queued just now.
 	wait := time.Since(meta.queued)
 	defer c.observeLoad(wait)
+	// A decoder lent for a keyframe goes back to the pool once the
+	// picture's evidence and snapshots are taken.
+	defer c.wk.pipe.Release()
 	if meta.gen != c.wk.gen {
 		c.wk.gen = meta.gen
 		codec := decode.H264
@@ -40,7 +44,12 @@ func (c *camera) process(u workUnit) {
 			return
 		}
 	}
-	r := c.wk.pipe.Process(u.Data, meta.pts, meta.received)
+	var r pipeline.Result
+	if meta.alone {
+		r = c.wk.pipe.ProcessKeyframe(u.Data, meta.pts, meta.received)
+	} else {
+		r = c.wk.pipe.Process(u.Data, meta.pts, meta.received)
+	}
 	c.e.metrics.DecodeSeconds.Observe(r.DecodeTime.Seconds())
 	if r.Err != nil {
 		c.m.DecodeErrors.Inc()

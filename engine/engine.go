@@ -17,6 +17,7 @@ import (
 
 	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/decode"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/metrics"
 	"github.com/vigil-video/vigil/sched"
@@ -67,8 +68,9 @@ type Engine struct {
 	log    *slog.Logger
 	events Publisher
 
-	pool    *workPool
-	metrics *metrics.Set
+	pool     *workPool
+	decoders *decode.Pool // lent to keyframes decoded alone and to awake chains
+	metrics  *metrics.Set
 
 	reloadMu sync.Mutex // serializes Apply
 	mu       sync.Mutex
@@ -117,6 +119,19 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.pool = pool
+	// A decoder is lent per worker at a time, plus the chains of the
+	// cameras awake now: keep as many free as there are workers.
+	e.decoders = decode.NewPool(cfg.Workers)
+	e.metrics.Reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "vigil_decoders_open",
+			Help: "Decoders open: one per camera decoding every frame now, and those shared by the cameras that decode keyframes alone.",
+		}, func() float64 { _, n := e.decoders.Stats(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "vigil_decoders_lent",
+			Help: "Decoders in use now (the others wait in the shared pool).",
+		}, func() float64 { n, _ := e.decoders.Stats(); return float64(n) }),
+	)
 	for _, cc := range cfg.Cameras {
 		c, err := newCamera(e, cc)
 		if err != nil {
@@ -197,6 +212,7 @@ func (e *Engine) Close() error {
 		c.health.Close(now)
 	}
 	e.closeCameras()
+	e.decoders.Close()
 	var err error
 	if e.api != nil {
 		err = e.api.Close()

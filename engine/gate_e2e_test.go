@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -59,5 +60,51 @@ func TestAutoModeMatchesAll(t *testing.T) {
 	}
 	if delay > 500*time.Millisecond {
 		t.Errorf("mode auto started %s after mode all, want at most 0.5s", delay)
+	}
+}
+
+// TestIdleCamerasShareDecoders: cameras that decode keyframes alone (idle
+// in mode auto, or in mode keyframes) hold no decoder of their own: they
+// share a pool of about one per worker, while each goes on decoding and
+// analyzing its keyframes.
+func TestIdleCamerasShareDecoders(t *testing.T) {
+	const n = 12
+	var cams []sim.Camera
+	for i := range n {
+		cams = append(cams, sim.Camera{Path: fmt.Sprintf("idle%d", i), Clip: clip(t, "static")})
+	}
+	srv := startSim(t, cams...)
+	var cfgs []config.Camera
+	for i := range n {
+		id := fmt.Sprintf("idle%d", i)
+		c := cameraConfig(id, srv.URL(id))
+		c.DecodeMode = config.ModeAuto
+		if i%3 == 0 {
+			c.DecodeMode = config.ModeKeyframes
+		}
+		cfgs = append(cfgs, c)
+	}
+	e, _, _ := startEngine(t, cfgs...)
+	analyzed := func(id string) float64 { return testutil.ToFloat64(e.metrics.FramesAnalyzed.WithLabelValues(id)) }
+	peak := 0
+	await.Until(t, 20*time.Second, "every camera analyzing its keyframes", func() bool {
+		_, open := e.decoders.Stats()
+		peak = max(peak, open)
+		for _, c := range cfgs {
+			if analyzed(c.ID) < 3 {
+				return false
+			}
+		}
+		return true
+	})
+	for range 20 {
+		_, open := e.decoders.Stats()
+		peak = max(peak, open)
+		time.Sleep(50 * time.Millisecond)
+	}
+	workers := e.pool.Workers()
+	t.Logf("%d idle cameras, %d workers: at most %d decoders open", n, workers, peak)
+	if peak > 2*workers {
+		t.Fatalf("%d idle cameras held up to %d decoders, want at most 2 per worker (%d)", n, peak, 2*workers)
 	}
 }

@@ -42,7 +42,7 @@ type Gate struct {
 	wakeups atomic.Uint64
 	skipped atomic.Uint64 // access units not decoded by choice
 
-	// GOP buffer: the units since the last keyframe, kept while idle.
+	// GOP buffer: the last keyframe and the units since, kept while idle.
 	buf              []ingest.AccessUnit
 	bufBytes         int
 	maxUnits         int
@@ -91,9 +91,13 @@ func (g *Gate) clear() {
 }
 
 // Route hands the units to decode to push, in order: au itself, nothing
-// (skipped), or on waking the buffered units since the last keyframe
-// followed by au.
-func (g *Gate) Route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
+// (skipped), or on waking the last keyframe and the buffered units since,
+// followed by au. alone tells push that the unit is a keyframe decoded on
+// its own: no unit after it is decoded before the next keyframe, so its
+// decoder keeps no state for this camera (pipeline.ProcessKeyframe). A
+// keyframe decoded alone while idle is pushed again, as the head of the
+// chain, when the camera wakes within its GOP.
+func (g *Gate) Route(au ingest.AccessUnit, push func(au ingest.AccessUnit, alone bool)) {
 	active := false
 	if g.act != nil {
 		active = g.act.Observe(len(au.Data), au.Key, au.QP, au.PTS)
@@ -101,7 +105,7 @@ func (g *Gate) Route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
 	if g.keyframesOnly.Load() || g.mode == config.ModeKeyframes {
 		g.wasKeyframesOnly.Store(true)
 		if au.Key {
-			push(au)
+			push(au, true)
 		} else {
 			g.skipped.Add(1)
 		}
@@ -113,7 +117,7 @@ func (g *Gate) Route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
 			return
 		}
 		g.wasKeyframesOnly.Store(false)
-		push(au)
+		push(au, false)
 		return
 	}
 
@@ -138,14 +142,18 @@ func (g *Gate) Route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
 				}
 				g.waitKey = false
 			}
-			push(au)
+			push(au, false)
 			return
 		}
 	}
-	// Idle: decode keyframes, keep the rest of the GOP for a wake-up.
+	// Idle: decode keyframes, keep the GOP for a wake-up.
 	if au.Key {
 		g.clear()
 		g.broken = false
+		if !wantAwake {
+			g.buf = append(g.buf, au)
+			g.bufBytes += len(au.Data)
+		}
 	} else if !g.broken {
 		if len(g.buf) >= g.maxUnits || g.bufBytes+len(au.Data) > g.maxBytes {
 			g.clear()
@@ -157,7 +165,7 @@ func (g *Gate) Route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
 	}
 	if !wantAwake {
 		if au.Key {
-			push(au)
+			push(au, true)
 		} else {
 			g.skipped.Add(1)
 		}
@@ -169,16 +177,17 @@ func (g *Gate) Route(au ingest.AccessUnit, push func(ingest.AccessUnit)) {
 	g.wakeups.Add(1)
 	switch {
 	case au.Key:
-		push(au)
-	case g.broken:
+		push(au, false)
+	case g.broken || len(g.buf) == 0 || !g.buf[0].Key:
 		g.waitKey = true // the chain since the keyframe is lost
 		g.skipped.Add(1)
 	default:
-		for _, u := range g.buf { // au is the last buffered unit
-			push(u)
+		for _, u := range g.buf { // the keyframe first; au is the last
+			push(u, false)
 		}
-		// The units buffered before au were counted as skipped: uncount them.
-		if n := len(g.buf) - 1; n > 0 {
+		// The predicted units buffered before au were counted as skipped:
+		// uncount them (the keyframe was decoded alone, and now again).
+		if n := len(g.buf) - 2; n > 0 {
 			g.skipped.Add(^uint64(n - 1)) // subtract n
 		}
 	}

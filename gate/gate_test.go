@@ -22,7 +22,8 @@ func (s *scriptedActivity) Observe(int, bool, int, time.Duration) bool {
 func (s *scriptedActivity) Reset() {}
 
 // runGate feeds n units of an IPPP stream with a keyframe every gop units
-// (unit i carries i in its PTS) and returns the indexes pushed.
+// (unit i carries i in its PTS) and returns the indexes pushed; a keyframe
+// pushed alone is recorded as -i-1.
 func runGate(g *Gate, n, gop int, between func(i int)) []int {
 	var pushed []int
 	for i := range n {
@@ -30,24 +31,46 @@ func runGate(g *Gate, n, gop int, between func(i int)) []int {
 			between(i)
 		}
 		au := ingest.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i)}
-		g.Route(au, func(u ingest.AccessUnit) { pushed = append(pushed, int(u.PTS)) })
+		g.Route(au, func(u ingest.AccessUnit, alone bool) {
+			if alone {
+				if !u.Key {
+					panic("a predicted unit pushed alone")
+				}
+				pushed = append(pushed, -int(u.PTS)-1)
+				return
+			}
+			pushed = append(pushed, int(u.PTS))
+		})
 	}
 	return pushed
 }
 
 // checkChain fails if a pushed non-key unit does not directly follow its
-// reference (the unit before it in the stream): the decoder would see a
-// frame whose reference was never decoded.
+// reference (the unit before it in the stream, pushed as part of the
+// chain, not alone): the decoder would see a frame whose reference it
+// never decoded.
 func checkChain(t *testing.T, pushed []int, gop int) {
 	t.Helper()
 	for k, i := range pushed {
-		if i%gop == 0 {
+		if i < 0 || i%gop == 0 {
 			continue
 		}
 		if k == 0 || pushed[k-1] != i-1 {
-			t.Fatalf("unit %d pushed after %v: its reference %d was not decoded just before", i, pushed[max(0, k-3):k], i-1)
+			t.Fatalf("unit %d pushed after %v: its reference %d was not decoded just before (negative: alone)", i, pushed[max(0, k-3):k], i-1)
 		}
 	}
+}
+
+// keys returns the units of pushed, alone or not.
+func keys(pushed []int) []int {
+	out := make([]int, len(pushed))
+	for k, i := range pushed {
+		if i < 0 {
+			i = -i - 1
+		}
+		out[k] = i
+	}
+	return out
 }
 
 func TestGateModes(t *testing.T) {
@@ -61,27 +84,29 @@ func TestGateModes(t *testing.T) {
 	t.Run("keyframes", func(t *testing.T) {
 		g := New(config.ModeKeyframes, nil, 100, 1<<20)
 		got := runGate(g, 35, gop, nil)
-		if len(got) != 4 || got[1] != 10 || g.skipped.Load() != 31 {
+		if !equalInts(got, []int{-1, -11, -21, -31}) || g.skipped.Load() != 31 {
 			t.Fatalf("pushed %v, skipped %d", got, g.skipped.Load())
 		}
 	})
 	t.Run("auto_idle", func(t *testing.T) {
 		g := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, 100, 1<<20)
 		got := runGate(g, 35, gop, nil)
-		if len(got) != 4 || g.wakeups.Load() != 0 {
+		if !equalInts(got, []int{-1, -11, -21, -31}) || g.wakeups.Load() != 0 {
 			t.Fatalf("idle camera pushed %v, %d wake-ups", got, g.wakeups.Load())
 		}
 	})
 	t.Run("auto_wake_bursts_the_gop", func(t *testing.T) {
-		// Active from unit 14 to 25: units 10..13 are decoded in a burst at 14.
+		// Active from unit 14 to 25: keyframe 10 (decoded alone when it
+		// came) and units 11..13 are decoded in a burst at 14. Unit 30 is
+		// the first keyframe after the activity: the camera is idle again.
 		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 14 && i <= 25 }}, 100, 1<<20)
 		got := runGate(g, 50, gop, nil)
 		checkChain(t, got, gop)
-		want := []int{0, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 30, 40}
+		want := []int{-1, -11, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -31, -41}
 		if !equalInts(got, want) {
 			t.Fatalf("pushed %v\nwant   %v", got, want)
 		}
-		if g.wakeups.Load() != 1 || g.skipped.Load() != uint64(50-len(want)) {
+		if g.wakeups.Load() != 1 || g.skipped.Load() != uint64(50-(len(want)-1)) {
 			t.Fatalf("wake-ups %d, skipped %d", g.wakeups.Load(), g.skipped.Load())
 		}
 	})
@@ -90,7 +115,7 @@ func TestGateModes(t *testing.T) {
 		got := runGate(g, 30, gop, func(i int) { g.analysisActive.Store(i >= 3 && i < 22) })
 		checkChain(t, got, gop)
 		for i := 3; i < 22; i++ {
-			if !containsInt(got, i) {
+			if !containsInt(keys(got), i) {
 				t.Fatalf("unit %d not decoded while an incident was open: %v", i, got)
 			}
 		}
@@ -99,7 +124,7 @@ func TestGateModes(t *testing.T) {
 		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 16 }}, 3, 1<<20)
 		got := runGate(g, 30, gop, nil)
 		checkChain(t, got, gop)
-		if containsInt(got, 16) || !containsInt(got, 20) || !containsInt(got, 21) {
+		if containsInt(got, 16) || !containsInt(keys(got), 20) || !containsInt(got, 21) {
 			t.Fatalf("pushed %v: want nothing until keyframe 20, then everything", got)
 		}
 	})
@@ -107,7 +132,7 @@ func TestGateModes(t *testing.T) {
 		g := New(config.ModeAll, nil, 100, 1<<20)
 		got := runGate(g, 40, gop, func(i int) { g.keyframesOnly.Store(i >= 5 && i < 23) })
 		checkChain(t, got, gop)
-		if containsInt(got, 23) || !containsInt(got, 30) || !containsInt(got, 10) || containsInt(got, 11) {
+		if containsInt(got, 23) || !containsInt(got, 30) || !containsInt(got, -11) || containsInt(got, 11) {
 			t.Fatalf("pushed %v", got)
 		}
 	})

@@ -22,6 +22,11 @@ type Config struct {
 	AnalysisFPS float64
 	// Analysis configures the detectors.
 	Analysis analyze.Config
+	// Decoders, when set, lends the decoders of keyframes decoded alone
+	// (ProcessKeyframe) and of the reference chain, so that a camera that
+	// decodes keyframes only holds no decoder between them. Nil: the
+	// pipeline opens one decoder of its own and keeps it.
+	Decoders *decode.Pool
 }
 
 // Result is what one access unit produced.
@@ -49,7 +54,11 @@ type Pipeline struct {
 	cfg      Config
 	interval time.Duration
 
-	dec   *decode.Decoder
+	codec decode.Codec
+	dec   *decode.Decoder // the reference chain's decoder
+	lent  *decode.Decoder // a keyframe's decoder until Release
+	cur   *decode.Decoder // the one that made the last picture (dec, lent or nil)
+	w, h  int             // size of the stream's pictures (0 before the first)
 	frame *analyze.Frame
 	an    *analyze.Camera
 
@@ -81,13 +90,15 @@ func (p *Pipeline) Reset(codec decode.Codec) error {
 	p.base = time.Time{}
 	// lastNow is kept: the analyzer's clock runs on across streams.
 	p.an.Reset()
-	if p.dec != nil && p.dec.Codec() == codec {
+	p.Release()
+	p.codec, p.w, p.h = codec, 0, 0
+	if p.dec != nil && p.dec.Codec() == codec && p.cfg.Decoders == nil {
 		p.dec.Reset()
 		return nil
 	}
-	if p.dec != nil {
-		p.dec.Close()
-		p.dec = nil
+	p.dropChain()
+	if p.cfg.Decoders != nil {
+		return nil // lent on the first access unit
 	}
 	d, err := decode.New(codec)
 	if err != nil {
@@ -97,16 +108,83 @@ func (p *Pipeline) Reset(codec decode.Codec) error {
 	return nil
 }
 
+// dropChain gives the reference chain's decoder back (or closes it).
+func (p *Pipeline) dropChain() {
+	if p.dec == nil {
+		return
+	}
+	if p.cur == p.dec {
+		p.cur = nil
+	}
+	if p.cfg.Decoders != nil {
+		p.cfg.Decoders.Put(p.dec)
+	} else {
+		p.dec.Close()
+	}
+	p.dec = nil
+}
+
+// Release gives back the decoder lent for the last keyframe decoded alone;
+// the engine calls it once it is done with the picture (evidence).
+func (p *Pipeline) Release() {
+	if p.lent == nil {
+		return
+	}
+	if p.cur == p.lent {
+		p.cur = nil
+	}
+	p.cfg.Decoders.Put(p.lent)
+	p.lent = nil
+}
+
+// ProcessKeyframe is Process for a keyframe decoded alone: no access unit
+// after it will be decoded until the next keyframe (the camera decodes
+// keyframes only now). With Config.Decoders, the chain's decoder goes back
+// to the pool and the keyframe is decoded by a lent one, held until
+// Release.
+func (p *Pipeline) ProcessKeyframe(au []byte, pts time.Duration, received time.Time) Result {
+	if p.cfg.Decoders == nil {
+		return p.Process(au, pts, received)
+	}
+	p.dropChain()
+	p.Release()
+	d, err := p.open()
+	if err != nil {
+		return Result{Err: fmt.Errorf("open %s decoder: %w", p.codec, err)}
+	}
+	p.lent = d
+	return p.process(d, au, pts, received)
+}
+
 // Process decodes one Annex-B access unit; pts is its presentation time on
 // the stream clock and received its arrival (anchoring the analysis clock).
 func (p *Pipeline) Process(au []byte, pts time.Duration, received time.Time) Result {
-	var r Result
-	if p.dec == nil {
-		r.Err = fmt.Errorf("pipeline: Process before Reset")
-		return r
+	if p.codec == 0 {
+		return Result{Err: fmt.Errorf("pipeline: Process before Reset")}
 	}
+	p.Release()
+	if p.dec == nil {
+		d, err := p.open()
+		if err != nil {
+			return Result{Err: fmt.Errorf("open %s decoder: %w", p.codec, err)}
+		}
+		p.dec = d
+	}
+	return p.process(p.dec, au, pts, received)
+}
+
+// open lends a decoder from the pool, or opens one without a pool.
+func (p *Pipeline) open() (*decode.Decoder, error) {
+	if p.cfg.Decoders == nil {
+		return decode.New(p.codec)
+	}
+	return p.cfg.Decoders.Get(p.codec, p.w, p.h)
+}
+
+func (p *Pipeline) process(dec *decode.Decoder, au []byte, pts time.Duration, received time.Time) Result {
+	var r Result
 	t0 := time.Now()
-	ok, err := p.dec.Decode(au, int64(pts))
+	ok, err := dec.Decode(au, int64(pts))
 	t1 := time.Now()
 	r.DecodeTime = t1.Sub(t0)
 	if err != nil {
@@ -117,7 +195,9 @@ func (p *Pipeline) Process(au []byte, pts time.Duration, received time.Time) Res
 		return r
 	}
 	r.Decoded = true
-	pts = time.Duration(p.dec.PicturePTS())
+	p.cur = dec
+	pts = time.Duration(dec.PicturePTS())
+	p.w, p.h = dec.PictureSize()
 	// A picture earlier than the last analyzed one is a discontinuity (a
 	// camera that restarted its clock): it is analyzed, and the rate is
 	// measured from it, so that the gate can never stay shut.
@@ -125,8 +205,7 @@ func (p *Pipeline) Process(au []byte, pts time.Duration, received time.Time) Res
 	if p.analyzedOnce && !back && pts-p.lastAnalyzed < p.interval-p.interval/8 {
 		return r
 	}
-	sw, sh := p.dec.PictureSize()
-	w, h := decode.AnalysisSize(sw, sh, p.cfg.AnalysisWidth)
+	w, h := decode.AnalysisSize(p.w, p.h, p.cfg.AnalysisWidth)
 	if p.frame == nil || p.frame.Width != w || p.frame.Height != h {
 		if p.frame != nil {
 			p.frame.Close()
@@ -137,7 +216,7 @@ func (p *Pipeline) Process(au []byte, pts time.Duration, received time.Time) Res
 			return r
 		}
 	}
-	if err := p.dec.ScaleGray(decode.Image{Pix: p.frame.Pix, Width: w, Height: h, Stride: p.frame.Stride}); err != nil {
+	if err := dec.ScaleGray(decode.Image{Pix: p.frame.Pix, Width: w, Height: h, Stride: p.frame.Stride}); err != nil {
 		r.Err = err
 		return r
 	}
@@ -186,17 +265,19 @@ const evidenceMaxWidth = 1280
 // size up to 1280 wide, with boxes drawn: the evidence of an incident.
 // When the color path fails it falls back to the gray analysis frame.
 func (p *Pipeline) EvidenceJPEG(boxes []analyze.Box) ([]byte, error) {
-	if p.dec == nil || p.frame == nil || !p.analyzedOnce {
+	if p.frame == nil || !p.analyzedOnce {
 		return nil, fmt.Errorf("no frame analyzed yet")
 	}
-	sw, sh := p.dec.PictureSize()
-	w, h := decode.AnalysisSize(sw, sh, min(sw, evidenceMaxWidth))
+	if p.cur == nil {
+		return p.frame.JPEG(boxes) // the picture's decoder went back to the pool
+	}
+	w, h := decode.AnalysisSize(p.w, p.h, min(p.w, evidenceMaxWidth))
 	s, err := analyze.NewSnapshot(w, h)
 	if err != nil {
 		return p.frame.JPEG(boxes)
 	}
 	defer s.Close()
-	if err := p.dec.ScaleBGR(decode.Image{Pix: s.Pix, Width: w, Height: h, Stride: s.Stride}); err != nil {
+	if err := p.cur.ScaleBGR(decode.Image{Pix: s.Pix, Width: w, Height: h, Stride: s.Stride}); err != nil {
 		return p.frame.JPEG(boxes)
 	}
 	return s.JPEG(boxes)
@@ -204,12 +285,7 @@ func (p *Pipeline) EvidenceJPEG(boxes []analyze.Box) ([]byte, error) {
 
 // PictureSize returns the size of the stream's pictures (0, 0 before the
 // first one).
-func (p *Pipeline) PictureSize() (width, height int) {
-	if p.dec == nil {
-		return 0, 0
-	}
-	return p.dec.PictureSize()
-}
+func (p *Pipeline) PictureSize() (width, height int) { return p.w, p.h }
 
 // Active reports whether the analyzer is following motion (a candidate or
 // an open incident).
@@ -220,10 +296,8 @@ func (p *Pipeline) Flush(now time.Time) []analyze.Transition { return p.an.Flush
 
 // Close frees the decoder, the frame and the analyzer; idempotent.
 func (p *Pipeline) Close() {
-	if p.dec != nil {
-		p.dec.Close()
-		p.dec = nil
-	}
+	p.Release()
+	p.dropChain()
 	if p.frame != nil {
 		p.frame.Close()
 		p.frame = nil
