@@ -36,7 +36,8 @@ type BaselineResult struct {
 	DurationSeconds float64   `json:"duration_seconds"`
 	Process         ProcStats `json:"process"`
 	// FramesRead are the frames the approach delivered over the window;
-	// FramesExpected what the cameras sent (cameras × 25 fps × window).
+	// FramesExpected what the cameras sent (cameras × their clips' frame
+	// rate × window).
 	FramesRead     float64 `json:"frames_read"`
 	FramesExpected float64 `json:"frames_expected"`
 	// SustainableCameras estimates the cameras the machine's cores take at
@@ -160,7 +161,7 @@ func baselineFFmpeg(ctx context.Context, bin string, o BaselineOptions, logs io.
 	}
 	return &BaselineResult{
 		Approach: "ffmpeg", Command: "ffmpeg " + strings.Join(args("URL"), " "), Cameras: o.Cameras,
-		DurationSeconds: wall, Process: st, FramesRead: frames, FramesExpected: float64(o.Cameras) * 25 * wall,
+		DurationSeconds: wall, Process: st, FramesRead: frames, FramesExpected: float64(o.Cameras) * clipsFPS(o.Clips, o.Cameras) * wall,
 		SustainableCameras: sustainable(st.CoresPerCamera),
 	}, nil
 }
@@ -198,7 +199,7 @@ func baselineOpenCV(ctx context.Context, bin string, o BaselineOptions, logs io.
 	return &BaselineResult{
 		Approach: "opencv", Command: "cv::VideoCapture(URL) per camera (FFmpeg backend, rtsp_transport tcp), read() in a loop",
 		Cameras: o.Cameras, DurationSeconds: wall, Process: st, FramesRead: got,
-		FramesExpected: float64(o.Cameras) * 25 * wall, SustainableCameras: sustainable(st.CoresPerCamera),
+		FramesExpected: float64(o.Cameras) * clipsFPS(o.Clips, o.Cameras) * wall, SustainableCameras: sustainable(st.CoresPerCamera),
 	}, nil
 }
 

@@ -89,7 +89,7 @@ type LiveResult struct {
 	Incidents int          `json:"incidents"`
 	Latency   LatencyStats `json:"latency_ms"`
 	// FFmpegCoresPerCamera is the CPU of `ffmpeg -threads 1 -i CLIP -f null -`
-	// on the cameras' clips, per camera in real time (25 fps), weighted by
+	// on the cameras' clips, per camera in real time (at the clip's frame rate), weighted by
 	// the mix; CPURatioToFFmpeg is the engine's cores per camera over it.
 	FFmpegCoresPerCamera float64 `json:"ffmpeg_cores_per_camera,omitempty"`
 	CPURatioToFFmpeg     float64 `json:"cpu_ratio_to_ffmpeg,omitempty"`
@@ -503,9 +503,9 @@ func PrintLive(w io.Writer, rs ...*LiveResult) {
 }
 
 // ffmpegReference is the CPU per camera of `ffmpeg -threads 1 -f null` on
-// the clips assigned to n cameras, as cores at 25 fps, averaged over cameras.
+// the clips assigned to n cameras, as cores at the clips' frame rates, averaged over cameras.
 func ffmpegReference(ctx context.Context, clips string, n int) (float64, error) {
-	assign, err := assignClips(clips, n, 25)
+	assign, err := assignClips(clips, n, 0)
 	if err != nil {
 		return 0, err
 	}

@@ -64,6 +64,8 @@ func mainOffline(ctx context.Context, args []string, out, errOut io.Writer) erro
 // commonFlags are the flags of live, baseline and compare.
 type commonFlags struct {
 	bin, clips, outFile, chart string
+	profile, clipDir           string
+	active                     float64
 	cameras                    int
 	duration, warmup           time.Duration
 	asJSON                     bool
@@ -72,7 +74,10 @@ type commonFlags struct {
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.bin, "vigil", "", "vigil executable run as simulator and engine (default: this one)")
-	fs.StringVar(&c.clips, "clips", "motion=10%,static", "clips per camera share, as for vigil sim")
+	fs.StringVar(&c.clips, "clips", "", "clips per camera share, as for vigil sim (overrides --profile)")
+	fs.StringVar(&c.profile, "profile", DefaultProfile, "clip mix: camera (640x360 H.264 substreams from real footage), camera-h265, main (1080p H.264), main-h265, or light (the embedded 24 kbps clips)")
+	fs.Float64Var(&c.active, "active", 10, "with --profile: percent of cameras on the clip with people walking; the rest see a still view")
+	fs.StringVar(&c.clipDir, "clip-dir", DefaultClipDir(), "directory of the camera-realistic clips (scripts/camclips.sh DIR)")
 	fs.IntVar(&c.cameras, "cameras", 10, "simulated cameras")
 	fs.DurationVar(&c.duration, "duration", 30*time.Second, "measurement window")
 	fs.DurationVar(&c.warmup, "warmup", 5*time.Second, "wait after every camera streams, before measuring")
@@ -80,6 +85,17 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.outFile, "out", "", "also write the JSON result to this file")
 	fs.StringVar(&c.chart, "chart", "", "write an SVG chart of CPU against cameras to this file")
 	fs.BoolVar(&c.verbose, "v", false, "pass the children's logs to stderr")
+}
+
+// resolve sets clips from the profile unless --clips was given.
+func (c *commonFlags) resolve() error {
+	if c.clips != "" {
+		c.profile = ""
+		return nil
+	}
+	var err error
+	c.clips, err = ProfileClips(c.profile, c.active, c.clipDir)
+	return err
 }
 
 func (c *commonFlags) logs(errOut io.Writer) io.Writer {
@@ -138,6 +154,9 @@ func mainLive(ctx context.Context, args []string, out, errOut io.Writer) error {
 	drop := fs.Float64("drop-threshold", 0.005, "largest share of frames dropped that still counts as sustained")
 	ffref := fs.Bool("ffmpeg", false, "also run ffmpeg -threads 1 -f null on the clips, for the CPU ratio")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := c.resolve(); err != nil {
 		return err
 	}
 	bin, err := vigilBinary(c.bin)
@@ -203,6 +222,9 @@ func mainCompare(ctx context.Context, mode string, args []string, out, errOut io
 	decodeMode := fs.String("decode-mode", "", "the engine's decode_mode (compare only)")
 	withEngine := fs.Bool("with-engine", mode == "compare", "also run the engine at each step (compare does)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := c.resolve(); err != nil {
 		return err
 	}
 	bin, err := vigilBinary(c.bin)

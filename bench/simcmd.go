@@ -123,6 +123,20 @@ func assignClips(spec string, n int, fps float64) ([]*sim.Clip, error) {
 	return out, nil
 }
 
+// clipsFPS is the mean frame rate of the clips spec assigns to n cameras
+// (as vigil sim loads them: a container's own rate, 25 for raw streams).
+func clipsFPS(spec string, n int) float64 {
+	assign, err := assignClips(spec, n, 0)
+	if err != nil || len(assign) == 0 {
+		return sim.DefaultFPS
+	}
+	sum := 0.0
+	for _, c := range assign {
+		sum += c.FPS
+	}
+	return sum / float64(len(assign))
+}
+
 func loadClip(name string, fps float64) (*sim.Clip, error) {
 	for _, e := range sim.EmbeddedClipNames() {
 		if e == name {

@@ -53,7 +53,7 @@ func run(args []string) int {
 		fs.StringVar(&o.Addr, "addr", "127.0.0.1:8554", "RTSP listen address")
 		fs.IntVar(&o.Cameras, "cameras", 2, "number of cameras")
 		fs.StringVar(&o.Clips, "clips", "motion,static", "comma-separated clips (embedded names or .h264/.h265 files), assigned round-robin; NAME=PCT% sets a share, e.g. motion=10%,static")
-		fs.Float64Var(&o.FPS, "fps", 25, "frame rate of clip files")
+		fs.Float64Var(&o.FPS, "fps", 0, "frame rate of clip files; 0: the container's, or 25 for raw .h264/.h265")
 		fs.BoolVar(&o.UDP, "udp", false, "also serve UDP transport")
 		fs.StringVar(&o.User, "user", "", "require this RTSP user")
 		fs.StringVar(&o.Pass, "pass", "", "require this RTSP password")
