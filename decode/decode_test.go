@@ -191,3 +191,44 @@ func TestResetThenNextKeyframe(t *testing.T) {
 		})
 	}
 }
+
+// TestDeblockOff: a keyframe decoded without the deblocking filter differs
+// from the filtered one only at block edges: the 320-wide analysis picture
+// stays within a few levels of it.
+func TestDeblockOff(t *testing.T) {
+	spec := clipSpec{codec: H264, size: "640x360", seconds: 1, pixFmt: "yuv420p", noise: true, preset: "veryfast"}
+	key := readAUs(t, sharedClip(t, spec), H264)[0]
+	pic := func(on bool) []byte {
+		d, err := New(H264)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		d.SetDeblock(on)
+		if got, err := d.Decode(key, 0); !got || err != nil {
+			t.Fatalf("decode: %v %v", got, err)
+		}
+		img := newImage(320, 180)
+		if err := d.ScaleGray(img); err != nil {
+			t.Fatal(err)
+		}
+		return img.Pix
+	}
+	on, off := pic(true), pic(false)
+	var diff, sum float64
+	for i := range on {
+		d := float64(on[i]) - float64(off[i])
+		if d != 0 {
+			diff++
+		}
+		sum += d * d
+	}
+	rmse := math.Sqrt(sum / float64(len(on)))
+	t.Logf("deblocking off: %.0f of %d analysis pixels differ, RMSE %.2f levels", diff, len(on), rmse)
+	if diff == 0 {
+		t.Fatal("SetDeblock(false) changed nothing: the filter is still on")
+	}
+	if rmse > 3 {
+		t.Fatalf("RMSE %.2f levels between the filtered and unfiltered keyframe, want at most 3", rmse)
+	}
+}
