@@ -119,32 +119,3 @@ func reportFrames(b *testing.B, frames int) {
 	b.ReportMetric(s*1e9/float64(frames), "ns/frame")
 	b.ReportMetric(float64(frames)/s, "frames/s")
 }
-
-// BenchmarkKeyframeDeblock decodes the keyframe of a camera-like 640x360
-// clip alone (as an idle camera does) with the deblocking filter on and
-// off; one op is one keyframe.
-func BenchmarkKeyframeDeblock(b *testing.B) {
-	for _, bc := range benchClips {
-		aus := readAUs(b, sharedClip(b, bc.spec), bc.spec.codec)
-		for _, on := range []bool{true, false} {
-			name := bc.name + "/deblock_on"
-			if !on {
-				name = bc.name + "/deblock_off"
-			}
-			b.Run(name, func(b *testing.B) {
-				d, err := New(bc.spec.codec)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer d.Close()
-				d.SetDeblock(on)
-				for b.Loop() {
-					d.Reset()
-					if got, err := d.Decode(aus[0], 0); err != nil || !got {
-						b.Fatalf("keyframe: %v, %v", got, err)
-					}
-				}
-			})
-		}
-	}
-}

@@ -168,24 +168,6 @@ func (d *Decoder) SetSkip(s Skip) {
 	C.vg_set_skip_nonkey(d.c, on)
 }
 
-// SetDeblock turns the in-loop deblocking filter on (the default) or off
-// from the next access unit on. Off saves about a quarter of a keyframe's
-// decoding time (640x360 H.264 from a camera: BENCHMARKS.md) and leaves the
-// block edges the encoder would have smoothed. Only for a picture no other
-// picture will be predicted from: in a reference chain the encoder's
-// filtered pictures and the decoder's unfiltered ones drift apart until
-// the next keyframe.
-func (d *Decoder) SetDeblock(on bool) {
-	if d.c == nil {
-		return
-	}
-	var v C.int
-	if on {
-		v = 1
-	}
-	C.vg_set_deblock(d.c, v)
-}
-
 // Reset makes the decoder forget its reference pictures (after a reconnect
 // or a dropped GOP); decoding resumes cleanly at the next keyframe. The
 // last picture stays available to ScaleGray.

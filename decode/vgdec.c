@@ -151,8 +151,6 @@ void vg_set_skip_nonkey(vg_dec *d, int on) { d->ctx->skip_frame = on ? AVDISCARD
 
 void vg_flush(vg_dec *d) { avcodec_flush_buffers(d->ctx); }
 
-void vg_set_deblock(vg_dec *d, int on) { d->ctx->skip_loop_filter = on ? AVDISCARD_DEFAULT : AVDISCARD_ALL; }
-
 void vg_forget(vg_dec *d) {
 	avcodec_flush_buffers(d->ctx);
 	av_frame_unref(d->last);

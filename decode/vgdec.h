@@ -24,7 +24,6 @@ int vg_scale_gray(vg_dec *d, uint8_t *dst, int dst_w, int dst_h, int dst_stride)
 int vg_scale_bgr(vg_dec *d, uint8_t *dst, int dst_w, int dst_h, int dst_stride);
 void vg_set_skip_nonkey(vg_dec *d, int on);
 void vg_flush(vg_dec *d);
-void vg_set_deblock(vg_dec *d, int on); // the in-loop deblocking filter
 void vg_forget(vg_dec *d); // vg_flush, and the last picture is released
 int vg_set_sws_flags(vg_dec *d, int flags);
 int vg_err_is_nomem(int err);

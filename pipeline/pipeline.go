@@ -153,9 +153,6 @@ func (p *Pipeline) ProcessKeyframe(au []byte, pts time.Duration, received time.T
 		return Result{Err: fmt.Errorf("open %s decoder: %w", p.codec, err)}
 	}
 	p.lent = d
-	// Nothing is predicted from this picture: the deblocking filter only
-	// smooths its block edges, which the analysis scales away.
-	d.SetDeblock(false)
 	return p.process(d, au, pts, received)
 }
 
@@ -171,7 +168,6 @@ func (p *Pipeline) Process(au []byte, pts time.Duration, received time.Time) Res
 		if err != nil {
 			return Result{Err: fmt.Errorf("open %s decoder: %w", p.codec, err)}
 		}
-		d.SetDeblock(true)
 		p.dec = d
 	}
 	return p.process(p.dec, au, pts, received)
