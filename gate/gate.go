@@ -42,9 +42,11 @@ type Gate struct {
 	wakeups atomic.Uint64
 	skipped atomic.Uint64 // access units not decoded by choice
 
-	// GOP buffer: the last keyframe and the units since, kept while idle.
+	// GOP buffer: the last keyframe and the units since, awake or idle.
 	buf              []ingest.AccessUnit
 	bufBytes         int
+	chained          int // leading units of buf the decoder's chain holds
+	bufSkipped       int // units of buf counted as skipped
 	maxUnits         int
 	maxBytes         int
 	broken           bool        // the buffer overflowed: wait for the next keyframe
@@ -88,6 +90,7 @@ func (g *Gate) clear() {
 		g.buf[i] = ingest.AccessUnit{}
 	}
 	g.buf, g.bufBytes = g.buf[:0], 0
+	g.chained, g.bufSkipped = 0, 0
 }
 
 // Route hands the units to decode to push, in order: au itself, nothing
@@ -129,12 +132,26 @@ func (g *Gate) Route(au ingest.AccessUnit, push func(au ingest.AccessUnit, alone
 		g.broken = !au.Key
 	}
 	wantAwake := active || g.analysisActive.Load()
-	if g.awake.Load() {
-		if !wantAwake {
-			g.awake.Store(false)
+	// The GOP so far is kept whether the camera is awake or idle, so that a
+	// wake, even after a short sleep, goes on from the last unit the
+	// decoder's chain holds, or replays from the keyframe.
+	if au.Key {
+		g.clear()
+		g.broken = false
+	}
+	buffered := false
+	if !g.broken {
+		if len(g.buf) >= g.maxUnits || g.bufBytes+len(au.Data) > g.maxBytes {
 			g.clear()
-			g.broken = !au.Key
+			g.broken = true
 		} else {
+			g.buf = append(g.buf, au)
+			g.bufBytes += len(au.Data)
+			buffered = true
+		}
+	}
+	if g.awake.Load() {
+		if wantAwake {
 			if g.waitKey {
 				if !au.Key {
 					g.skipped.Add(1)
@@ -143,55 +160,47 @@ func (g *Gate) Route(au ingest.AccessUnit, push func(au ingest.AccessUnit, alone
 				g.waitKey = false
 			}
 			push(au, false)
+			g.chained = len(g.buf)
 			return
 		}
-	}
-	// Idle: decode keyframes, keep the GOP for a wake-up.
-	if au.Key {
-		g.clear()
-		g.broken = false
-		if !wantAwake {
-			g.buf = append(g.buf, au)
-			g.bufBytes += len(au.Data)
-		}
-	} else if !g.broken {
-		if len(g.buf) >= g.maxUnits || g.bufBytes+len(au.Data) > g.maxBytes {
-			g.clear()
-			g.broken = true
-		} else {
-			g.buf = append(g.buf, au)
-			g.bufBytes += len(au.Data)
-		}
+		g.awake.Store(false) // idle from this unit on; the buffer stays
 	}
 	if !wantAwake {
 		if au.Key {
-			push(au, true)
+			push(au, true) // alone: the chain starts over
+			g.chained = 0
 		} else {
 			g.skipped.Add(1)
+			if buffered {
+				g.bufSkipped++
+			}
 		}
 		return
 	}
-	// Wake: decode the GOP so far, then this unit, so analysis starts at the
-	// change rather than at the next keyframe.
+	// Wake: decode the units of the GOP the chain lacks, then this unit,
+	// so analysis starts at the change rather than at the next keyframe.
 	g.awake.Store(true)
 	g.wakeups.Add(1)
 	switch {
 	case au.Key:
 		push(au, false)
-	case g.broken || len(g.buf) == 0 || !g.buf[0].Key:
+		g.chained = len(g.buf)
+	case !buffered || !g.buf[0].Key:
 		g.waitKey = true // the chain since the keyframe is lost
 		g.skipped.Add(1)
 	default:
-		for _, u := range g.buf { // the keyframe first; au is the last
+		// From the keyframe when it was decoded alone (chained 0), else
+		// from the first unit skipped since the chain stopped; au is last.
+		for _, u := range g.buf[g.chained:] {
 			push(u, false)
 		}
-		// The predicted units buffered before au were counted as skipped:
-		// uncount them (the keyframe was decoded alone, and now again).
-		if n := len(g.buf) - 2; n > 0 {
-			g.skipped.Add(^uint64(n - 1)) // subtract n
+		// Those were counted as skipped: uncount them.
+		if g.bufSkipped > 0 {
+			g.skipped.Add(^uint64(g.bufSkipped - 1)) // subtract bufSkipped
 		}
+		g.bufSkipped = 0
+		g.chained = len(g.buf)
 	}
-	g.clear()
 }
 
 // NewActivity returns the activity signal of a camera in mode auto (nil

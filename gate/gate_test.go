@@ -110,6 +110,22 @@ func TestGateModes(t *testing.T) {
 			t.Fatalf("wake-ups %d, skipped %d", g.wakeups.Load(), g.skipped.Load())
 		}
 	})
+	t.Run("auto_short_sleep_goes_on_with_the_chain", func(t *testing.T) {
+		// Awake 12..14, idle 15..16, awake again 17..19: the second wake
+		// decodes the two units skipped since the chain stopped, not the
+		// GOP again (the decoder still holds 10..14), so no picture is
+		// decoded twice and none is missing.
+		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 12 && i <= 14 || i >= 17 && i <= 19 }}, 100, 1<<20)
+		got := runGate(g, 30, gop, nil)
+		checkChain(t, got, gop)
+		want := []int{-1, -11, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, -21}
+		if !equalInts(got, want) {
+			t.Fatalf("pushed %v\nwant   %v", got, want)
+		}
+		if g.wakeups.Load() != 2 || g.skipped.Load() != uint64(30-(len(want)-1)) {
+			t.Fatalf("wake-ups %d, skipped %d", g.wakeups.Load(), g.skipped.Load())
+		}
+	})
 	t.Run("auto_open_incident_keeps_it_awake", func(t *testing.T) {
 		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i == 3 }}, 100, 1<<20)
 		got := runGate(g, 30, gop, func(i int) { g.analysisActive.Store(i >= 3 && i < 22) })
