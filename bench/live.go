@@ -514,12 +514,18 @@ func ffmpegReference(ctx context.Context, clips string, n int) (float64, error) 
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
+	// A clip is named after its file without directory and extension.
+	paths := map[string]string{}
+	for _, part := range strings.Split(clips, ",") {
+		name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+		paths[strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))] = name
+	}
 	perClip := map[string]float64{}
 	total := 0.0
 	for _, c := range assign {
 		cores, ok := perClip[c.Name]
 		if !ok {
-			file := c.Name
+			file := paths[c.Name]
 			if data, ext, err := sim.EmbeddedClipData(c.Name); err == nil {
 				file = filepath.Join(dir, c.Name+ext)
 				if err := os.WriteFile(file, data, 0o600); err != nil {

@@ -145,3 +145,16 @@ func TestProfiles(t *testing.T) {
 		t.Fatalf("light: %q, %v", spec, err)
 	}
 }
+
+// TestFFmpegReferenceOnFiles: --ffmpeg measures clip files given by path
+// (the camera-realistic profiles), not only the embedded clips.
+func TestFFmpegReferenceOnFiles(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg is not installed")
+	}
+	spec := testkit.CamClip(t, "sub-motion.h264") + "=50%," + testkit.CamClip(t, "sub-static.h264")
+	cores, err := ffmpegReference(context.Background(), spec, 2)
+	if err != nil || !(cores > 0) {
+		t.Fatalf("ffmpeg reference on %s: %g cores per camera, %v", spec, cores, err)
+	}
+}
