@@ -1,7 +1,8 @@
 // Package cluster shares one camera list among several vigil processes
 // through NATS JetStream key-value buckets: membership (a heartbeat per
 // node, expiring), leases (one per camera, taken with create-if-absent and
-// renewed with a revision check) and rendezvous ownership (Owner). It knows
+// renewed with a revision check) and rendezvous ownership with bounded
+// loads (Assign: every node at most 10% above its fair share). It knows
 // nothing of the engine: it is given the whole camera list (SetCameras) and
 // tells its Runner which cameras this process must run now. It also keeps,
 // per camera, the incidents open on this node, so that the next owner of a
@@ -80,6 +81,11 @@ type Node struct {
 	running     []string             // what Runner was last told
 
 	inc incidents
+
+	// The last assignment and what it was computed from; the loop's only.
+	assigned     map[string]string
+	assignedFor  string
+	assignedCams []string
 }
 
 // Heartbeat is a node's entry in the nodes bucket, rewritten every

@@ -3,8 +3,10 @@ package cluster
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -224,7 +226,7 @@ func (n *Node) readMembers() error {
 // the cameras it owns and does not hold.
 func (n *Node) rebalance(settled bool) {
 	n.mu.Lock()
-	cams := slices.Clone(n.cameras)
+	cams := n.cameras // replaced, never modified
 	var ms []Member
 	accepting := map[string]bool{n.cfg.NodeID: true}
 	for id, hb := range n.members {
@@ -238,11 +240,10 @@ func (n *Node) rebalance(settled bool) {
 	held := maps.Clone(n.held)
 	n.mu.Unlock()
 
-	inList := map[string]bool{}
+	owner := n.assignment(cams, ms)
 	var want []string
 	for _, c := range cams {
-		inList[c] = true
-		if Owner(c, ms) == n.cfg.NodeID {
+		if owner[c] == n.cfg.NodeID {
 			if _, ok := held[c]; !ok {
 				want = append(want, c)
 			}
@@ -252,10 +253,10 @@ func (n *Node) rebalance(settled bool) {
 	var release []string
 	handover := 0
 	for id := range held {
-		switch owner := Owner(id, ms); {
-		case !inList[id]:
+		switch o, ok := owner[id]; {
+		case !ok: // no longer in the list
 			release = append(release, id)
-		case owner != n.cfg.NodeID && accepting[owner]:
+		case o != n.cfg.NodeID && accepting[o]:
 			release = append(release, id)
 			handover++
 		}
@@ -321,4 +322,20 @@ func (n *Node) acquire(id string) (uint64, error) {
 		return 0, errLost
 	}
 	return rev, nil
+}
+
+// assignment returns Assign(cams, ms), computed again only when the
+// members or the list changed (10,000 cameras on 40 nodes cost 400,000
+// SHA-256 sums).
+func (n *Node) assignment(cams []string, ms []Member) map[string]string {
+	slices.SortFunc(ms, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
+	var sig strings.Builder
+	for _, m := range ms {
+		fmt.Fprintf(&sig, "%s=%g;", m.ID, m.Weight)
+	}
+	if n.assigned != nil && sig.String() == n.assignedFor && len(cams) > 0 && len(n.assignedCams) == len(cams) && &n.assignedCams[0] == &cams[0] {
+		return n.assigned
+	}
+	n.assigned, n.assignedFor, n.assignedCams = Assign(cams, ms), sig.String(), cams
+	return n.assigned
 }
