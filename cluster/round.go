@@ -33,8 +33,11 @@ func (n *Node) round() {
 		return
 	}
 	settled := now.Sub(connectedAt) >= n.cfg.Settle
-	n.renew()
+	// The heartbeat first: after NATS comes back, the others must see
+	// which cameras this node holds before their settle ends, however slow
+	// the renewals are.
 	n.heartbeat(settled)
+	n.renew()
 	if err := n.readMembers(); err != nil {
 		n.m.errors.WithLabelValues("members").Inc()
 		n.log.Warn("cluster membership not read; keeping the last view", "error", n.hide(err))
@@ -223,18 +226,26 @@ func (n *Node) readMembers() error {
 
 // rebalance releases the cameras whose owner is now another accepting
 // node (or that left the list), then, once settled, takes the leases of
-// the cameras it owns and does not hold.
+// the cameras it owns and does not hold, except those another live node's
+// heartbeat still lists: a lease can be missing while its holder lives
+// (NATS restarted after lease_ttl and the holder has not re-asserted it
+// yet), and a heartbeat lives exactly as long as the leases written with
+// it.
 func (n *Node) rebalance(settled bool) {
 	n.mu.Lock()
 	cams := n.cameras // replaced, never modified
 	var ms []Member
 	accepting := map[string]bool{n.cfg.NodeID: true}
+	claimed := map[string]bool{} // held by another live node, says its heartbeat
 	for id, hb := range n.members {
 		if id == n.cfg.NodeID {
 			continue
 		}
 		ms = append(ms, Member{ID: id, Weight: hb.Weight})
 		accepting[id] = hb.Accepting
+		for _, c := range hb.Cameras {
+			claimed[c] = true
+		}
 	}
 	ms = append(ms, Member{ID: n.cfg.NodeID, Weight: n.cfg.Weight}) // ourselves, even if our heartbeat failed
 	held := maps.Clone(n.held)
@@ -243,7 +254,7 @@ func (n *Node) rebalance(settled bool) {
 	owner := n.assignment(cams, ms)
 	var want []string
 	for _, c := range cams {
-		if owner[c] == n.cfg.NodeID {
+		if owner[c] == n.cfg.NodeID && !claimed[c] {
 			if _, ok := held[c]; !ok {
 				want = append(want, c)
 			}
@@ -275,6 +286,7 @@ func (n *Node) rebalance(settled bool) {
 		}
 		n.m.handovers.Add(float64(handover))
 		n.log.Info("cameras released", "cameras", len(release), "handovers", handover)
+		n.heartbeat(settled) // the new owners wait for it to drop them
 	}
 	if !settled || len(want) == 0 {
 		return
