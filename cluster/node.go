@@ -263,11 +263,19 @@ func key(camera string) string {
 func (n *Node) ensureBuckets() error {
 	ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
 	defer cancel()
+	// An existing bucket is used as it is (updating a stream while other
+	// nodes create it races inside nats-server 2.11.6, seen under -race).
 	mk := func(name string, ttl time.Duration) (jetstream.KeyValue, error) {
-		kv, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: n.cfg.Buckets + "_" + name, TTL: ttl,
-			History: 1, Storage: jetstream.FileStorage})
+		bucket := n.cfg.Buckets + "_" + name
+		kv, err := n.js.KeyValue(ctx, bucket)
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			kv, err = n.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, TTL: ttl, History: 1, Storage: jetstream.FileStorage})
+			if errors.Is(err, jetstream.ErrBucketExists) {
+				kv, err = n.js.KeyValue(ctx, bucket) // another node was first
+			}
+		}
 		if err != nil {
-			return nil, fmt.Errorf("bucket %s_%s: %w", n.cfg.Buckets, name, err)
+			return nil, fmt.Errorf("bucket %s: %w", bucket, err)
 		}
 		return kv, nil
 	}

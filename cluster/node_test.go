@@ -63,7 +63,7 @@ func testConfig(url, id string, ttl time.Duration) config.Cluster {
 		Settle: ttl / 4, UnreachableGrace: 3 * ttl, Buckets: "test", Advertise: id}
 }
 
-func newTestNode(t *testing.T, cfg config.Cluster) *testNode {
+func newTestNode(t testing.TB, cfg config.Cluster) *testNode {
 	t.Helper()
 	tn := &testNode{runs: &runs{}, out: &emitted{}}
 	log := slog.New(slog.DiscardHandler)
@@ -85,7 +85,7 @@ func (n *Node) crash() {
 	n.nc.Close()
 }
 
-func natsURL(t *testing.T) (string, int, string) {
+func natsURL(t testing.TB) (string, int, string) {
 	t.Helper()
 	dir := t.TempDir()
 	var port int
@@ -257,7 +257,10 @@ func TestNodesShareHandOverAndEndOrphans(t *testing.T) {
 	}
 
 	// A node joins and gets a share.
-	nodes[3] = newTestNode(t, testConfig(url, "n3", ttl))
+	n3 := newTestNode(t, testConfig(url, "n3", ttl))
+	mu.Lock()
+	nodes[3] = n3
+	mu.Unlock()
 	nodes[3].SetCameras(cams)
 	nodes[3].Start()
 	await.Until(t, 4*ttl, "the new node to run cameras", func() bool { return len(nodes[3].runs.get()) > 0 })
