@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -67,8 +68,9 @@ type Node struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	done   chan struct{}
+	done   chan struct{} // closed when the loop has returned
 	kick   chan struct{}
+	loop   atomic.Bool // Start was called
 
 	started time.Time
 
@@ -190,6 +192,7 @@ func (n *Node) poke() {
 // Start runs the node's rounds (heartbeat, renewals, membership,
 // rebalancing) every renew_interval, and writes the incident records.
 func (n *Node) Start() {
+	n.loop.Store(true)
 	go func() {
 		defer close(n.done)
 		var wg sync.WaitGroup
@@ -213,14 +216,17 @@ func (n *Node) Start() {
 	}()
 }
 
-// Shutdown hands every camera over at once: it stops the rounds, calls
+// Shutdown hands every camera over at once (it may be called without
+// Start, to close the connection): it stops the rounds, calls
 // stopCameras (which must stop every camera and end its incidents), writes
 // the incident records, deletes this node's leases and heartbeat so that
 // the others take over without waiting for them to expire, and closes the
 // connection. It returns stopCameras' error.
 func (n *Node) Shutdown(stopCameras func() error) error {
 	n.cancel()
-	<-n.done
+	if n.loop.Load() {
+		<-n.done
+	}
 	err := stopCameras()
 	n.mu.Lock()
 	held := n.held

@@ -160,10 +160,16 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	e, err := engine.New(ecfg, eo)
 	if err != nil {
+		if cl != nil {
+			cl.node.Shutdown(func() error { return nil }) //nolint:errcheck // nothing runs yet
+		}
 		return err
 	}
 	if err := e.Start(); err != nil {
 		e.Close()
+		if cl != nil {
+			cl.node.Shutdown(func() error { return nil }) //nolint:errcheck // nothing runs yet
+		}
 		return err
 	}
 	reload = e
