@@ -68,7 +68,13 @@ func BenchmarkCluster(b *testing.B) {
 					return flat, time.Since(from)
 				}
 				if time.Now().After(deadline) {
-					b.Fatalf("%s: not every camera on exactly one node after 3 minutes", what)
+					dbl := 0
+					for _, ns := range o {
+						if len(ns) > 1 {
+							dbl++
+						}
+					}
+					b.Fatalf("%s: not every camera on exactly one node after 3 minutes: %d of %d run, %d on two nodes", what, len(o), nCams, dbl)
 				}
 				time.Sleep(50 * time.Millisecond)
 			}
