@@ -341,7 +341,15 @@ func (n *Node) rebalance(settled bool) {
 		return
 	}
 	var got []string
+	begun := time.Now()
 	for _, id := range want {
+		// Acquisitions are sequential (create, then read the incident
+		// record): past one renew_interval the rest wait for the next
+		// round, so that the leases just taken are renewed in time.
+		if time.Since(begun) > n.cfg.RenewInterval {
+			n.poke()
+			break
+		}
 		rev, err := n.acquire(id)
 		if err != nil {
 			if !errors.Is(err, errLost) {
