@@ -54,3 +54,19 @@ func TestClusterErrorsNameTheKey(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterShowMasksSecrets: check-config's output hides the cluster's
+// password and the credentials of its NATS URL.
+func TestClusterShowMasksSecrets(t *testing.T) {
+	cfg, err := Parse([]byte("cluster: {nats_url: 'nats://u:urlpass@h:4222,nats://u:urlpass@h2:4222', node_id: node1, username: u, password: s3cret}\n" + clusterCams))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Show(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "s3cret") || strings.Contains(string(out), "urlpass") || !strings.Contains(string(out), "node_id: node1") {
+		t.Errorf("shown:\n%s", out)
+	}
+}
