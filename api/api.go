@@ -63,6 +63,9 @@ type Config struct {
 	Incidents, Live http.Handler
 	// Evidence, when set, serves /api/evidence/{camera}/{file}.
 	Evidence Evidence
+	// Cluster, when set, serves /api/cluster (the nodes sharing the
+	// cameras, package cluster).
+	Cluster http.Handler
 	// Logger receives the server's logs; it defaults to discarding them.
 	Logger *slog.Logger
 }
@@ -185,6 +188,9 @@ func Routes(cfg Config, eng Engine) http.Handler {
 	}
 	if cfg.Live != nil {
 		mux.Handle("GET /api/events", cfg.Live)
+	}
+	if cfg.Cluster != nil {
+		mux.Handle("GET /api/cluster", cfg.Cluster)
 	}
 	if cfg.Evidence != nil {
 		mux.HandleFunc("GET /api/evidence/{camera}/{file}", func(w http.ResponseWriter, r *http.Request) {

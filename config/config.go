@@ -64,8 +64,13 @@ type Config struct {
 	// event.EvidenceConfig. A change needs a restart (a reload changing it
 	// is refused).
 	Evidence event.EvidenceConfig `yaml:"evidence"`
-	// Cameras lists the cameras. At least one is required.
+	// Cameras lists the cameras. At least one is required, except in a
+	// cluster, where a node may run none of them.
 	Cameras []Camera `yaml:"cameras"`
+	// Cluster, when set, shares the cameras among every process with the
+	// same list (see Cluster). It defaults to none: this process runs
+	// every camera.
+	Cluster *Cluster `yaml:"cluster"`
 }
 
 // Camera is one camera. Every field but id and url is optional.
@@ -287,12 +292,20 @@ func (c *Config) SetDefaults() {
 	if c.StartSpread == 0 {
 		c.StartSpread = min(time.Duration(len(c.Cameras))*10*time.Millisecond, 5*time.Second)
 	}
+	if c.Cluster != nil {
+		c.Cluster.setDefaults(c.Listen)
+	}
 }
 
 // Validate checks the whole configuration; the error names the key.
 func (c *Config) Validate() error {
-	if len(c.Cameras) == 0 {
+	if len(c.Cameras) == 0 && c.Cluster == nil {
 		return errors.New("cameras: at least one camera is required")
+	}
+	if c.Cluster != nil {
+		if err := c.Cluster.validate(); err != nil {
+			return err
+		}
 	}
 	switch {
 	case c.Workers < 0 || c.Workers > maxWorkers:

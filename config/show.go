@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -37,8 +38,13 @@ func mask(n *yaml.Node, all bool) {
 				mask(v, true)
 			case v.Kind == yaml.ScalarNode && v.Value != "" && redact.SecretName(k.Value):
 				v.Value, v.Tag, v.Style = redact.Mask, "!!str", 0
-			case v.Kind == yaml.ScalarNode && k.Value == "url":
-				v.Value = redact.URL(v.Value)
+			case v.Kind == yaml.ScalarNode && (k.Value == "url" || strings.HasSuffix(k.Value, "_url")):
+				// nats_url may list several servers, comma-separated.
+				parts := strings.Split(v.Value, ",")
+				for i := range parts {
+					parts[i] = redact.URL(parts[i])
+				}
+				v.Value = strings.Join(parts, ",")
 			default:
 				mask(v, false)
 			}

@@ -40,6 +40,8 @@ type Options struct {
 	Events Publisher
 	// Incidents serves GET /api/incidents and Live GET /api/events when set.
 	Incidents, Live http.Handler
+	// Cluster serves GET /api/cluster when set.
+	Cluster http.Handler
 	// Collectors are registered beside the engine's own metrics.
 	Collectors []prometheus.Collector
 	// Evidence keeps incident snapshots; nil takes none.
@@ -148,7 +150,7 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 // GET /readyz answers "starting" until it returns.
 func (e *Engine) Start() error {
 	srv, err := api.Start(api.Config{Listen: e.cfg.Listen, WebConfigFile: e.cfg.WebConfigFile, Pprof: e.cfg.Pprof,
-		Registry: e.metrics.Reg, Incidents: e.opts.Incidents, Live: e.opts.Live, Evidence: e.opts.Evidence,
+		Registry: e.metrics.Reg, Incidents: e.opts.Incidents, Live: e.opts.Live, Evidence: e.opts.Evidence, Cluster: e.opts.Cluster,
 		Logger: e.log.With("component", "http")}, e)
 	if err != nil {
 		return err

@@ -131,8 +131,8 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	dc := cfg.Delivery()
 	dc.Evidence = ev
-	for _, c := range cfg.Cameras {
-		dc.Cameras = append(dc.Cameras, c.ID)
+	if cfg.Cluster == nil { // in a cluster, the owned cameras (clusterRun.Run)
+		dc.Cameras = cameraIDs(cfg.Cameras)
 	}
 	d, err := event.Open(dc, o.Events, log.With("component", "delivery"))
 	if err != nil {
@@ -143,14 +143,43 @@ func Run(ctx context.Context, o Options) (err error) {
 			err = fmt.Errorf("close delivery: %w", derr)
 		}
 	}()
-	e, err := engine.New(cfg, engine.Options{Logger: log, Events: d, Incidents: d.Recent, Live: d.Live, Collectors: d.Collectors(), Evidence: ev,
-		Ready: outboxReady(d, cfg.Outbox.Path)})
+	eo := engine.Options{Logger: log, Events: d, Incidents: d.Recent, Live: d.Live, Collectors: d.Collectors(), Evidence: ev,
+		Ready: outboxReady(d, cfg.Outbox.Path)}
+	ecfg := cfg
+	var cl *clusterRun
+	var reload applier
+	applied := d.SetCameras
+	if cfg.Cluster != nil {
+		// The engine starts with no camera; the node gives it those it owns.
+		if cl, err = newClusterRun(cfg, d, log); err != nil {
+			return err
+		}
+		ecfg.Cameras = nil
+		eo.Events, eo.Cluster, eo.Collectors = cl, cl.node.Handler(), append(eo.Collectors, cl.node.Collectors()...)
+		applied = nil // clusterRun.Run tells delivery
+	}
+	e, err := engine.New(ecfg, eo)
 	if err != nil {
+		if cl != nil {
+			cl.node.Shutdown(func() error { return nil }) //nolint:errcheck // nothing runs yet
+		}
 		return err
 	}
 	if err := e.Start(); err != nil {
 		e.Close()
+		if cl != nil {
+			cl.node.Shutdown(func() error { return nil }) //nolint:errcheck // nothing runs yet
+		}
 		return err
+	}
+	reload = e
+	stop := e.Close
+	if cl != nil {
+		cl.start(e)
+		reload = cl
+		// At shutdown the node stops its rounds, the engine its cameras
+		// (ending their incidents), then the node releases every lease.
+		stop = func() error { return cl.node.Shutdown(e.Close) }
 	}
 	if o.ConfigPath != "" {
 		wctx, cancel := context.WithCancel(ctx)
@@ -159,18 +188,18 @@ func Run(ctx context.Context, o Options) (err error) {
 		signal.Notify(hup, syscall.SIGHUP)
 		go func() {
 			defer close(done)
-			watchConfig(wctx, e, log, o.ConfigPath, 2*time.Second, hup, sum, prepare, d.SetCameras)
+			watchConfig(wctx, reload, log, o.ConfigPath, 2*time.Second, hup, sum, prepare, applied)
 		}()
 		defer func() { cancel(); <-done; signal.Stop(hup) }()
 	}
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
-		return e.Close()
+		return stop()
 	case <-e.Done():
 		werr := e.Wait()
 		log.Error("engine failed, shutting down", "error", werr)
-		if cerr := e.Close(); cerr != nil {
+		if cerr := stop(); cerr != nil {
 			log.Error("close", "error", cerr)
 		}
 		return fmt.Errorf("http server: %w", werr)

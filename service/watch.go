@@ -19,7 +19,7 @@ import (
 // prepare, when set, applies the command line over the file (listen, data
 // paths) exactly as at start. applied, when set,
 // is told the camera ids of every configuration applied.
-func watchConfig(ctx context.Context, e *engine.Engine, log *slog.Logger, path string, interval time.Duration, hup <-chan os.Signal, last []byte, prepare func(*config.Config), applied func(ids []string)) {
+func watchConfig(ctx context.Context, e applier, log *slog.Logger, path string, interval time.Duration, hup <-chan os.Signal, last []byte, prepare func(*config.Config), applied func(ids []string)) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -57,6 +57,12 @@ func watchConfig(ctx context.Context, e *engine.Engine, log *slog.Logger, path s
 			applied(ids)
 		}
 	}
+}
+
+// applier applies a reloaded configuration: the engine, or in a cluster
+// the part of it this node owns (clusterRun).
+type applier interface {
+	Apply(cfg config.Config) (engine.ReloadResult, error)
 }
 
 func fileSum(path string) []byte {

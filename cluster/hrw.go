@@ -1,0 +1,103 @@
+package cluster
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Member is a node as ownership sees it: its id and its capacity weight.
+type Member struct {
+	ID     string
+	Weight float64
+}
+
+// score is the weighted rendezvous (highest random weight) score of a
+// node for a camera: -w/ln(h), h the first 64 bits of SHA-256(node "|"
+// camera) mapped into (0, 1). With equal weights the highest h wins; with
+// weights, each node wins a share of the cameras proportional to its weight
+// (Schindelhauer and Schomaker's logarithmic method), and adding or
+// removing a node moves only the cameras it wins or held.
+func score(node, camera string, weight float64) float64 {
+	h := sha256.Sum256([]byte(node + "|" + camera))
+	x := binary.BigEndian.Uint64(h[:8])
+	u := (float64(x>>11) + 0.5) / (1 << 53) // in (0, 1), never 0 or 1
+	return -weight / math.Log(u)
+}
+
+// Owner returns the member that owns camera under rendezvous hashing, or
+// "" when there is none. Ties (practically impossible) go to the smaller id,
+// so that every node agrees.
+func Owner(camera string, members []Member) string {
+	best, bestScore := "", math.Inf(-1)
+	for _, m := range members {
+		s := score(m.ID, camera, m.Weight)
+		if s > bestScore || (s == bestScore && m.ID < best) {
+			best, bestScore = m.ID, s
+		}
+	}
+	return best
+}
+
+// Slack is how far above its fair share (cameras × its weight / the
+// weights' sum) a node's load may go in Assign: 10%. Plain rendezvous
+// hashing spreads 60 cameras over 3 nodes as unevenly as 25/19/16; with
+// the bound the largest share is at most 1.1 × the fair share rounded up.
+const Slack = 0.1
+
+// Assign returns the owner of every camera: rendezvous hashing with
+// bounded loads. Cameras are taken in a fixed order (by the SHA-256 of
+// their id, whatever the list's order); each goes to the highest-scoring
+// member that has not reached its cap, ceil((1+Slack) × fair share).
+// Every node computes the same assignment from the same members and list.
+// A join or leave moves the cameras of that node plus a few that the caps
+// push along (measured in the tests: about 1.2× the minimum).
+func Assign(cameras []string, members []Member) map[string]string {
+	out := make(map[string]string, len(cameras))
+	if len(members) == 0 {
+		return out
+	}
+	order := make([]struct {
+		h  [32]byte
+		id string
+	}, len(cameras))
+	for i, c := range cameras {
+		order[i].h, order[i].id = sha256.Sum256([]byte(c)), c
+	}
+	slices.SortFunc(order, func(a, b struct {
+		h  [32]byte
+		id string
+	}) int {
+		if c := bytes.Compare(a.h[:], b.h[:]); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	total := 0.0
+	for _, m := range members {
+		total += m.Weight
+	}
+	caps := make([]int, len(members))
+	for i, m := range members {
+		caps[i] = int(math.Ceil((1 + Slack) * float64(len(cameras)) * m.Weight / total))
+	}
+	load := make([]int, len(members))
+	for _, o := range order {
+		best, bestScore := -1, math.Inf(-1)
+		for i, m := range members {
+			if load[i] >= caps[i] {
+				continue
+			}
+			s := score(m.ID, o.id, m.Weight)
+			if best < 0 || s > bestScore || (s == bestScore && m.ID < members[best].ID) {
+				best, bestScore = i, s
+			}
+		}
+		load[best]++
+		out[o.id] = members[best].ID
+	}
+	return out
+}

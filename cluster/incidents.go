@@ -1,0 +1,180 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vigil-video/vigil/event"
+)
+
+// incidents are the incidents open on this node, per camera, mirrored to
+// the incidents bucket (one key per camera) so that the next owner of a
+// camera whose node died can end them.
+type incidents struct {
+	mu    sync.Mutex
+	open  map[string]map[string]event.Incident // camera → incident id → data
+	dirty map[string]bool
+	kick  chan struct{}
+	flush sync.Mutex // one write per camera at a time, in order
+}
+
+func (in *incidents) init() {
+	in.open, in.dirty, in.kick = map[string]map[string]event.Incident{}, map[string]bool{}, make(chan struct{}, 1)
+}
+
+// record is a camera's entry in the incidents bucket.
+type record struct {
+	Node      string           `json:"node"`
+	Incidents []event.Incident `json:"incidents"`
+}
+
+// Observe notes an event this node emits (call it for every event, before
+// or after publishing it): a start or update records the incident as open
+// on its camera, an end forgets it. The record is written to the incidents
+// bucket in the background, a few milliseconds later. It never blocks.
+func (n *Node) Observe(ev event.Event) {
+	in := &n.inc
+	cam := ev.Data.Camera
+	in.mu.Lock()
+	switch ev.Type {
+	case event.TypeStart, event.TypeUpdate:
+		if in.open[cam] == nil {
+			in.open[cam] = map[string]event.Incident{}
+		}
+		inc := ev.Data
+		inc.Evidence = nil // on this node's disk; the record stays small
+		in.open[cam][inc.IncidentID] = inc
+	case event.TypeEnd:
+		delete(in.open[cam], ev.Data.IncidentID)
+		if len(in.open[cam]) == 0 {
+			delete(in.open, cam)
+		}
+	default:
+		in.mu.Unlock()
+		return
+	}
+	in.dirty[cam] = true
+	in.mu.Unlock()
+	select {
+	case in.kick <- struct{}{}:
+	default:
+	}
+}
+
+// incidentWriter writes the dirty records until the node stops, retrying
+// every renew_interval while NATS is away.
+func (n *Node) incidentWriter() {
+	t := time.NewTicker(n.cfg.RenewInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-n.inc.kick:
+		case <-t.C:
+		}
+		n.inc.mu.Lock()
+		cams := slices.Collect(maps.Keys(n.inc.dirty))
+		n.inc.mu.Unlock()
+		for _, c := range cams {
+			n.flushIncidents(c)
+		}
+	}
+}
+
+// flushIncidents writes camera's record if it changed: its open incidents,
+// or no key when there are none.
+func (n *Node) flushIncidents(camera string) {
+	n.mu.Lock()
+	kv := n.incidents
+	n.mu.Unlock()
+	if kv == nil || !n.nc.IsConnected() {
+		return
+	}
+	in := &n.inc
+	in.flush.Lock()
+	defer in.flush.Unlock()
+	in.mu.Lock()
+	if !in.dirty[camera] {
+		in.mu.Unlock()
+		return
+	}
+	delete(in.dirty, camera)
+	open := slices.Collect(maps.Values(in.open[camera]))
+	in.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var err error
+	if len(open) == 0 {
+		err = kv.Delete(ctx, key(camera))
+	} else {
+		slices.SortFunc(open, func(a, b event.Incident) int { return a.StartedAt.Compare(b.StartedAt) })
+		b, _ := json.Marshal(record{Node: n.cfg.NodeID, Incidents: open}) //nolint:errchkjson // plain data
+		_, err = kv.Put(ctx, key(camera), b)
+	}
+	if err != nil {
+		in.mu.Lock()
+		in.dirty[camera] = true // retried on the next tick
+		in.mu.Unlock()
+		n.m.errors.WithLabelValues("incidents").Inc()
+		n.log.Warn("open incidents not recorded", "camera", camera, "error", n.hide(err))
+	}
+}
+
+// orphanEndNamespace derives the id of the end event the next owner emits
+// for an incident it finds open: the same id whichever node emits it,
+// so that the stream (Nats-Msg-Id) keeps one.
+var orphanEndNamespace = uuid.MustParse("5b0c7d1e-2f1a-4c53-9a57-6f0e3c2b8d41")
+
+// OrphanEndID is the event id of the end that the next owner emits for
+// an incident left open by a node that lost its camera.
+func OrphanEndID(incidentID string) string {
+	return uuid.NewSHA1(orphanEndNamespace, []byte(incidentID+"/end")).String()
+}
+
+// endOrphans ends the incidents another node (or this node's previous
+// run) left open on camera, before this node starts it: an end event each,
+// with a derived id (OrphanEndID), ended at the time it is found; then the
+// record goes.
+func (n *Node) endOrphans(camera string) {
+	ctx, cancel := n.opCtx()
+	defer cancel()
+	e, err := n.incidents.Get(ctx, key(camera))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return
+	}
+	if err != nil {
+		n.m.errors.WithLabelValues("incidents").Inc()
+		n.log.Warn("open incidents of the previous owner not read", "camera", camera, "error", n.hide(err))
+		return
+	}
+	var r record
+	if err := json.Unmarshal(e.Value(), &r); err != nil {
+		n.log.Warn("open incidents record ignored: not JSON", "camera", camera)
+	}
+	now := time.Now().UTC()
+	for _, inc := range r.Incidents {
+		inc.EndedAt, inc.FrameTime, inc.FrameTimeSource = &now, now, event.TimeReceipt
+		ev := event.New(event.TypeEnd, inc, now)
+		ev.ID = OrphanEndID(inc.IncidentID)
+		if err := n.opts.Emit(ev); err != nil {
+			n.m.errors.WithLabelValues("incidents").Inc()
+			n.log.Error("end of an orphaned incident not emitted", "camera", camera, "incident", inc.IncidentID, "error", err)
+			continue
+		}
+		n.m.orphans.Inc()
+		n.log.Info("incident of the previous owner ended", "camera", camera, "incident", inc.IncidentID, "previous_owner", r.Node)
+	}
+	if err := n.incidents.Delete(ctx, key(camera), jetstream.LastRevision(e.Revision())); err != nil {
+		n.m.errors.WithLabelValues("incidents").Inc()
+		n.log.Warn("open incidents record not deleted", "camera", camera, "error", n.hide(err))
+	}
+}

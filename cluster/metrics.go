@@ -1,0 +1,48 @@
+package cluster
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// nodeMetrics are the node's Prometheus metrics (Collectors).
+type nodeMetrics struct {
+	owned, nodes, connected                         prometheus.Gauge
+	renewFailures, handovers, acquisitions, orphans prometheus.Counter
+	lost, errors                                    *prometheus.CounterVec
+}
+
+func newMetrics() *nodeMetrics {
+	m := &nodeMetrics{
+		owned: prometheus.NewGauge(prometheus.GaugeOpts{Name: "vigil_cluster_cameras_owned",
+			Help: "Cameras whose lease this node holds (and runs)."}),
+		nodes: prometheus.NewGauge(prometheus.GaugeOpts{Name: "vigil_cluster_nodes",
+			Help: "Nodes with a live heartbeat, this one included, at the last membership read."}),
+		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "vigil_cluster_nats_connected",
+			Help: "1 while the node's NATS connection is up, else 0."}),
+		renewFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_cluster_lease_renew_failures_total",
+			Help: "Lease renewals that failed (NATS unreachable, timeout, or rejected)."}),
+		handovers: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_cluster_handovers_total",
+			Help: "Cameras this node released to their new rendezvous owner."}),
+		acquisitions: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_cluster_acquisitions_total",
+			Help: "Camera leases this node took."}),
+		orphans: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_cluster_orphan_incidents_ended_total",
+			Help: "Incidents left open by a previous owner that this node ended."}),
+		lost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_cluster_leases_lost_total",
+			Help: "Cameras stopped because their lease was lost: rejected (another node holds it) or unreachable (not renewed for unreachable_grace)."},
+			[]string{"reason"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_cluster_errors_total",
+			Help: "Failed key-value operations other than renewals, by operation (heartbeat, members, acquire, release, incidents, buckets)."},
+			[]string{"op"}),
+	}
+	for _, r := range []string{"rejected", "unreachable"} {
+		m.lost.WithLabelValues(r)
+	}
+	for _, op := range []string{"heartbeat", "members", "acquire", "release", "incidents", "buckets"} {
+		m.errors.WithLabelValues(op)
+	}
+	return m
+}
+
+// Collectors returns the node's metrics, to register beside the engine's.
+func (n *Node) Collectors() []prometheus.Collector {
+	m := n.m
+	return []prometheus.Collector{m.owned, m.nodes, m.connected, m.renewFailures, m.handovers, m.acquisitions, m.orphans, m.lost, m.errors}
+}

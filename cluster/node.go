@@ -1,0 +1,304 @@
+// Package cluster shares one camera list among several vigil processes
+// through NATS JetStream key-value buckets: membership (a heartbeat per
+// node, expiring), leases (one per camera, taken with create-if-absent and
+// renewed with a revision check) and rendezvous ownership with bounded
+// loads (Assign: every node at most 10% above its fair share). It knows
+// nothing of the engine: it is given the whole camera list (SetCameras) and
+// tells its Runner which cameras this process must run now. It also keeps,
+// per camera, the incidents open on this node, so that the next owner of a
+// camera whose node died ends them (see Observe).
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/redact"
+)
+
+// Runner runs the cameras this node owns. Run makes the process run
+// exactly ids (sorted) and returns once the cameras not in ids have
+// stopped: the node deletes a lease only after Run returned without it.
+// Run is called from one goroutine at a time.
+type Runner interface {
+	Run(ids []string)
+}
+
+// Options are a Node's collaborators.
+type Options struct {
+	// Runner runs the owned cameras. Required.
+	Runner Runner
+	// Emit publishes the end events of incidents left open by a node that
+	// lost its cameras (see Observe). Required.
+	Emit func(event.Event) error
+	// Logger receives the node's logs. It defaults to discarding them.
+	Logger *slog.Logger
+}
+
+// lease is a camera lease this node holds.
+type lease struct {
+	rev     uint64    // revision of the last write
+	renewed time.Time // local time of the last successful write
+	since   time.Time // when it was taken
+}
+
+// Node is one process of the cluster. Start it, then Shutdown.
+type Node struct {
+	cfg  config.Cluster
+	opts Options
+	log  *slog.Logger
+	m    *nodeMetrics
+
+	nc *nats.Conn
+	js jetstream.JetStream
+	// The buckets, set by the loop once NATS answers; nil before.
+	nodes, leases, incidents jetstream.KeyValue
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the loop has returned
+	kick   chan struct{}
+	loop   atomic.Bool // Start was called
+
+	started time.Time
+
+	mu          sync.Mutex // guards what Status reads and SetCameras writes
+	cameras     []string
+	held        map[string]*lease
+	members     map[string]Heartbeat
+	memberAge   map[string]time.Time // server time of each heartbeat
+	connectedAt time.Time            // zero while disconnected
+	running     []string             // what Runner was last told
+
+	inc incidents
+
+	// The last assignment and what it was computed from; the loop's only.
+	assigned     map[string]string
+	assignedFor  string
+	assignedCams []string
+}
+
+// Heartbeat is a node's entry in the nodes bucket, rewritten every
+// renew_interval; it expires after lease_ttl.
+type Heartbeat struct {
+	NodeID    string    `json:"node_id"`
+	Weight    float64   `json:"weight"`
+	Addr      string    `json:"addr"`
+	StartedAt time.Time `json:"started_at"`
+	// Accepting is true once the node is connected and settled: only then
+	// do the others hand cameras over to it.
+	Accepting bool `json:"accepting"`
+	// Cameras are the cameras it holds leases of.
+	Cameras []string `json:"cameras"`
+}
+
+// New connects to NATS (in the background: the server may be down) and
+// returns the node; nothing is acquired until Start.
+func New(cfg config.Cluster, opts Options) (*Node, error) {
+	if opts.Runner == nil || opts.Emit == nil {
+		return nil, errors.New("cluster: Options.Runner and Options.Emit are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	n := &Node{cfg: cfg, opts: opts, log: opts.Logger, m: newMetrics(), held: map[string]*lease{},
+		members: map[string]Heartbeat{}, memberAge: map[string]time.Time{}, kick: make(chan struct{}, 1),
+		done: make(chan struct{}), started: time.Now().UTC()}
+	n.inc.init()
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	connected := func(*nats.Conn) {
+		n.mu.Lock()
+		n.connectedAt = time.Now()
+		n.mu.Unlock()
+		n.m.connected.Set(1)
+		n.log.Info("cluster connected to nats")
+		n.poke()
+	}
+	o := []nats.Option{nats.Name("vigil-cluster-" + cfg.NodeID), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true),
+		nats.ReconnectWait(500 * time.Millisecond), nats.Timeout(2 * time.Second),
+		nats.ConnectHandler(connected), nats.ReconnectHandler(connected),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			n.mu.Lock()
+			n.connectedAt = time.Time{}
+			n.mu.Unlock()
+			n.m.connected.Set(0)
+			n.log.Warn("cluster lost nats; keeping the cameras until unreachable_grace after their last renewal", "error", n.hide(err))
+		})}
+	if cfg.Username != "" {
+		o = append(o, nats.UserInfo(cfg.Username, cfg.Password))
+	}
+	nc, err := nats.Connect(cfg.NATSURL, o...)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: connect %s: %s", redact.URL(cfg.NATSURL), n.hide(err))
+	}
+	if nc.IsConnected() {
+		connected(nc)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	n.nc, n.js = nc, js
+	return n, nil
+}
+
+// hide returns err's message without the NATS URL's credentials or the
+// password.
+func (n *Node) hide(err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := err.Error()
+	for _, u := range strings.Split(n.cfg.NATSURL, ",") {
+		msg = strings.ReplaceAll(msg, u, redact.URL(u))
+	}
+	if n.cfg.Password != "" {
+		msg = strings.ReplaceAll(msg, n.cfg.Password, redact.Mask)
+	}
+	return msg
+}
+
+// SetCameras replaces the whole camera list (at start and on every
+// reload); the node takes or releases leases on its next round.
+func (n *Node) SetCameras(ids []string) {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	n.mu.Lock()
+	n.cameras = ids
+	n.mu.Unlock()
+	n.poke()
+}
+
+func (n *Node) poke() {
+	select {
+	case n.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Start runs the node's rounds (heartbeat, renewals, membership,
+// rebalancing) every renew_interval, and writes the incident records.
+func (n *Node) Start() {
+	n.loop.Store(true)
+	go func() {
+		defer close(n.done)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n.incidentWriter()
+		}()
+		t := time.NewTicker(n.cfg.RenewInterval)
+		defer t.Stop()
+		for {
+			n.round()
+			select {
+			case <-n.ctx.Done():
+				wg.Wait()
+				return
+			case <-t.C:
+			case <-n.kick:
+			}
+		}
+	}()
+}
+
+// Shutdown hands every camera over at once (it may be called without
+// Start, to close the connection): it stops the rounds, calls
+// stopCameras (which must stop every camera and end its incidents), writes
+// the incident records, deletes this node's leases and heartbeat so that
+// the others take over without waiting for them to expire, and closes the
+// connection. It returns stopCameras' error.
+func (n *Node) Shutdown(stopCameras func() error) error {
+	n.cancel()
+	if n.loop.Load() {
+		<-n.done
+	}
+	err := stopCameras()
+	n.mu.Lock()
+	held := n.held
+	n.held = map[string]*lease{}
+	n.mu.Unlock()
+	n.m.owned.Set(0)
+	if n.nc.IsConnected() && n.leases != nil {
+		for id, l := range held {
+			n.flushIncidents(id)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			if derr := n.leases.Delete(ctx, key(id), jetstream.LastRevision(l.rev)); derr != nil {
+				n.m.errors.WithLabelValues("release").Inc()
+				n.log.Warn("lease not released at shutdown; it expires after lease_ttl", "camera", id, "error", n.hide(derr))
+			}
+			cancel()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		n.nodes.Delete(ctx, n.cfg.NodeID) //nolint:errcheck // it expires after lease_ttl anyway
+		cancel()
+		n.log.Info("cluster leases released", "cameras", len(held))
+	} else if len(held) > 0 {
+		n.log.Warn("nats unreachable at shutdown; leases expire after lease_ttl", "cameras", len(held))
+	}
+	n.nc.Close()
+	return err
+}
+
+// opCtx bounds one KV operation: never longer than a round.
+func (n *Node) opCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(n.ctx, min(2*time.Second, n.cfg.RenewInterval))
+}
+
+// key is a camera's key in the buckets: camera ids may hold dots, which
+// separate subject tokens, so "." and "=" are escaped (injectively).
+func key(camera string) string {
+	return strings.NewReplacer("=", "=3D", ".", "=2E").Replace(camera)
+}
+
+// ensureBuckets creates (or updates) the three buckets.
+func (n *Node) ensureBuckets() error {
+	ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
+	defer cancel()
+	// An existing bucket is used as it is (updating a stream while other
+	// nodes create it races inside nats-server 2.11.6, seen under -race).
+	mk := func(name string, ttl time.Duration) (jetstream.KeyValue, error) {
+		bucket := n.cfg.Buckets + "_" + name
+		kv, err := n.js.KeyValue(ctx, bucket)
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			kv, err = n.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, TTL: ttl, History: 1, Storage: jetstream.FileStorage})
+			if errors.Is(err, jetstream.ErrBucketExists) {
+				kv, err = n.js.KeyValue(ctx, bucket) // another node was first
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("bucket %s: %w", bucket, err)
+		}
+		return kv, nil
+	}
+	nodes, err := mk("nodes", n.cfg.LeaseTTL)
+	if err != nil {
+		return err
+	}
+	leases, err := mk("leases", n.cfg.LeaseTTL)
+	if err != nil {
+		return err
+	}
+	inc, err := mk("incidents", 0)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	n.nodes, n.leases, n.incidents = nodes, leases, inc
+	n.mu.Unlock()
+	return nil
+}

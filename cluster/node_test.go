@@ -1,0 +1,289 @@
+package cluster
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/internal/await"
+	"github.com/vigil-video/vigil/internal/testkit"
+)
+
+// runs records what a node's Runner was told: the cameras it runs now.
+type runs struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (r *runs) Run(ids []string) {
+	r.mu.Lock()
+	r.ids = slices.Clone(ids)
+	r.mu.Unlock()
+}
+
+func (r *runs) get() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.ids)
+}
+
+// emitted collects the events a node emits (orphaned incidents' ends).
+type emitted struct {
+	mu  sync.Mutex
+	evs []event.Event
+}
+
+func (e *emitted) Emit(ev event.Event) error {
+	e.mu.Lock()
+	e.evs = append(e.evs, ev)
+	e.mu.Unlock()
+	return nil
+}
+
+func (e *emitted) all() []event.Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.evs)
+}
+
+type testNode struct {
+	*Node
+	runs *runs
+	out  *emitted
+}
+
+func testConfig(url, id string, ttl time.Duration) config.Cluster {
+	return config.Cluster{NATSURL: url, NodeID: id, Weight: 1, LeaseTTL: ttl, RenewInterval: ttl / 5,
+		Settle: ttl / 4, UnreachableGrace: 3 * ttl, Buckets: "test", Advertise: id}
+}
+
+func newTestNode(t testing.TB, cfg config.Cluster) *testNode {
+	t.Helper()
+	tn := &testNode{runs: &runs{}, out: &emitted{}}
+	log := slog.New(slog.DiscardHandler)
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("node", cfg.NodeID)
+	}
+	n, err := New(cfg, Options{Runner: tn.runs, Emit: tn.out.Emit, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.Node = n
+	return tn
+}
+
+// crash stops a node as SIGKILL would: no release, no last write.
+func (n *Node) crash() {
+	n.cancel()
+	<-n.done
+	n.nc.Close()
+}
+
+func natsURL(t testing.TB) (string, int, string) {
+	t.Helper()
+	dir := t.TempDir()
+	var port int
+	fmt.Sscanf(testkit.ClosedPort(t), "127.0.0.1:%d", &port) //nolint:errcheck // checked by use
+	testkit.StartNATS(t, port, dir)
+	return fmt.Sprintf("nats://127.0.0.1:%d", port), port, dir
+}
+
+// TestLeaseSemantics: against a real JetStream, a lease is taken by one
+// node only (create-if-absent), renewed with its revision, expires after
+// lease_ttl without renewal, and a renewal after another node took it is
+// rejected; a lease that merely expired is re-asserted by its holder.
+func TestLeaseSemantics(t *testing.T) {
+	url, _, _ := natsURL(t)
+	ttl := 2 * time.Second
+	a := newTestNode(t, testConfig(url, "a", ttl))
+	b := newTestNode(t, testConfig(url, "b", ttl))
+	defer a.nc.Close()
+	defer b.nc.Close()
+	for _, n := range []*testNode{a, b} {
+		if err := n.ensureBuckets(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rev, err := a.acquire("cam.1")
+	if err != nil {
+		t.Fatalf("a takes a free lease: %v", err)
+	}
+	if _, err := b.acquire("cam.1"); err != errLost {
+		t.Fatalf("b takes a's lease: err %v, want errLost", err)
+	}
+	rev2, err := a.renewOne("cam.1", rev)
+	if err != nil || rev2 <= rev {
+		t.Fatalf("a renews: rev %d -> %d, err %v", rev, rev2, err)
+	}
+	if _, err := a.leases.Update(t.Context(), key("cam.1"), []byte("a"), rev); !isConflict(err) {
+		t.Fatalf("update with a stale revision: err %v, want a wrong-last-sequence conflict", err)
+	}
+	// Not renewed for lease_ttl: the lease expires on the server; b takes it.
+	await.Until(t, 3*ttl, "a's lease to expire and b to take it", func() bool {
+		_, err := b.acquire("cam.1")
+		return err == nil
+	})
+	if _, err := a.renewOne("cam.1", rev2); err != errLost {
+		t.Fatalf("a renews the lease b took: err %v, want errLost", err)
+	}
+	// A lease that expired with no one taking it is re-asserted.
+	rev, err = a.acquire("cam.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(ttl + 1500*time.Millisecond)
+	if _, err := a.leases.Get(t.Context(), key("cam.2")); err == nil {
+		t.Fatal("the lease did not expire after lease_ttl")
+	}
+	if _, err := a.renewOne("cam.2", rev); err != nil {
+		t.Fatalf("a re-asserts its expired lease: %v", err)
+	}
+	// A previous run's lease under the same node id is adopted.
+	a2 := newTestNode(t, testConfig(url, "a", ttl))
+	defer a2.nc.Close()
+	if err := a2.ensureBuckets(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a2.acquire("cam.2"); err != nil {
+		t.Fatalf("a restarted adopts its lease: %v", err)
+	}
+}
+
+// owners returns, per camera, the nodes whose runner runs it.
+func owners(nodes []*testNode) map[string][]string {
+	out := map[string][]string{}
+	for _, n := range nodes {
+		if n == nil {
+			continue
+		}
+		for _, id := range n.runs.get() {
+			out[id] = append(out[id], n.cfg.NodeID)
+		}
+	}
+	return out
+}
+
+// TestNodesShareHandOverAndEndOrphans: three nodes share 30 cameras, each
+// run by exactly one node at every sample; a crashed node's cameras run
+// elsewhere after its leases expire, and its open incident is ended once
+// by the next owner with the derived id; a node shutting down hands its
+// cameras over at once; a node joining gets a share.
+func TestNodesShareHandOverAndEndOrphans(t *testing.T) {
+	url, _, _ := natsURL(t)
+	ttl := 2 * time.Second
+	var cams []string
+	for i := range 30 {
+		cams = append(cams, fmt.Sprintf("cam-%02d", i))
+	}
+	nodes := make([]*testNode, 4)
+	for i := range 3 {
+		nodes[i] = newTestNode(t, testConfig(url, fmt.Sprintf("n%d", i), ttl))
+		nodes[i].SetCameras(cams)
+		nodes[i].Start()
+	}
+	stop := make(chan struct{})
+	var doubled []string
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	check := func(what string) map[string][]string {
+		mu.Lock()
+		defer mu.Unlock()
+		o := owners(nodes)
+		for c, ns := range o {
+			if len(ns) > 1 {
+				doubled = append(doubled, fmt.Sprintf("%s on %v (%s)", c, ns, what))
+			}
+		}
+		return o
+	}
+	wg.Add(1)
+	go func() { // sample ownership all along
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+				check("sample")
+			}
+		}
+	}()
+	all := func(what string) {
+		t.Helper()
+		await.Until(t, 4*ttl, what, func() bool { return len(check(what)) == len(cams) })
+	}
+	all("every camera run at start")
+	share := map[string]int{}
+	for _, ns := range check("start") {
+		share[ns[0]]++
+	}
+	if len(share) != 3 {
+		t.Fatalf("cameras run by %v, want all three nodes", share)
+	}
+
+	// An incident open on n0 when it crashes.
+	victim := nodes[0].runs.get()[0]
+	inc := event.Incident{IncidentID: "inc-1", Camera: victim, Kind: "motion", StartedAt: time.Now().UTC()}
+	nodes[0].Observe(event.New(event.TypeStart, inc, time.Now()))
+	await.Until(t, 5*time.Second, "the open incident recorded", func() bool {
+		_, err := nodes[0].incidents.Get(t.Context(), key(victim))
+		return err == nil
+	})
+	crashed := time.Now()
+	mu.Lock()
+	nodes[0].crash()
+	nodes[0] = nil
+	mu.Unlock()
+	all("every camera run after a crash")
+	if d := time.Since(crashed); d > ttl+2*time.Second {
+		t.Errorf("cameras of the crashed node ran again after %s, want at most lease_ttl %s + 2 s", d, ttl)
+	}
+	var ends []event.Event
+	await.Until(t, 5*time.Second, "the orphaned incident ended", func() bool {
+		ends = nil
+		for _, n := range nodes[1:3] {
+			ends = append(ends, n.out.all()...)
+		}
+		return len(ends) > 0
+	})
+	if len(ends) != 1 || ends[0].ID != OrphanEndID("inc-1") || ends[0].Type != event.TypeEnd || ends[0].Data.IncidentID != "inc-1" {
+		t.Errorf("orphan ends %+v, want one end of inc-1 with id %s", ends, OrphanEndID("inc-1"))
+	}
+
+	// A node joins and gets a share.
+	n3 := newTestNode(t, testConfig(url, "n3", ttl))
+	mu.Lock()
+	nodes[3] = n3
+	mu.Unlock()
+	nodes[3].SetCameras(cams)
+	nodes[3].Start()
+	await.Until(t, 4*ttl, "the new node to run cameras", func() bool { return len(nodes[3].runs.get()) > 0 })
+	all("every camera run after a join")
+
+	// Shutdown hands over at once: far sooner than lease_ttl.
+	n1 := nodes[1].runs.get()
+	start := time.Now()
+	if err := nodes[1].Shutdown(func() error { nodes[1].runs.Run(nil); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(n1) > 0 {
+		all("every camera run after a shutdown")
+		if d := time.Since(start); d >= ttl {
+			t.Errorf("handover at shutdown took %s, want less than lease_ttl %s", d, ttl)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	for _, n := range nodes[2:] {
+		n.Shutdown(func() error { return nil }) //nolint:errcheck // no cameras to stop
+	}
+	if len(doubled) > 0 {
+		t.Errorf("cameras run by two nodes at once: %v", doubled[:min(len(doubled), 10)])
+	}
+}

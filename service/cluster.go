@@ -1,0 +1,113 @@
+package service
+
+import (
+	"fmt"
+	"log/slog"
+	"reflect"
+	"slices"
+	"sync"
+
+	"github.com/vigil-video/vigil/cluster"
+	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/engine"
+	"github.com/vigil-video/vigil/event"
+)
+
+// clusterRun is `vigil run` with a cluster section: the engine runs only
+// the cameras whose lease this node holds. It is the node's Runner (the
+// owned set, applied to the engine), the engine's Publisher (every event
+// goes to delivery and is observed by the node, which records open
+// incidents), and what a reload applies (the whole list goes to the node,
+// the owned part to the engine).
+type clusterRun struct {
+	node *cluster.Node
+	d    *event.Delivery
+	log  *slog.Logger
+
+	mu    sync.Mutex // serializes Run and Apply
+	e     *engine.Engine
+	full  config.Config // the whole camera list, as loaded
+	owned []string
+}
+
+func newClusterRun(cfg config.Config, d *event.Delivery, log *slog.Logger) (*clusterRun, error) {
+	r := &clusterRun{d: d, log: log, full: cfg}
+	n, err := cluster.New(*cfg.Cluster, cluster.Options{Runner: r, Emit: d.Emit, Logger: log.With("component", "cluster")})
+	if err != nil {
+		return nil, err
+	}
+	r.node = n
+	return r, nil
+}
+
+// start begins sharing once the engine runs.
+func (r *clusterRun) start(e *engine.Engine) {
+	r.mu.Lock()
+	r.e = e
+	ids := cameraIDs(r.full.Cameras)
+	r.mu.Unlock()
+	r.node.SetCameras(ids)
+	r.node.Start()
+}
+
+// Emit publishes ev and lets the node note it.
+func (r *clusterRun) Emit(ev event.Event) error {
+	r.node.Observe(ev)
+	return r.d.Emit(ev)
+}
+
+// Run makes the engine run exactly ids (cluster.Runner): it returns once
+// the others have stopped.
+func (r *clusterRun) Run(ids []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.owned = slices.Clone(ids)
+	if _, err := r.e.Apply(r.part(r.full)); err != nil {
+		r.log.Error("owned cameras not applied", "cameras", len(ids), "error", err)
+		return
+	}
+	r.d.SetCameras(ids)
+}
+
+// part returns cfg with only the owned cameras.
+func (r *clusterRun) part(cfg config.Config) config.Config {
+	own := map[string]bool{}
+	for _, id := range r.owned {
+		own[id] = true
+	}
+	cfg.Cameras = slices.DeleteFunc(slices.Clone(cfg.Cameras), func(c config.Camera) bool { return !own[c.ID] })
+	return cfg
+}
+
+// Apply is a reload: the engine gets the owned part of cfg (refused as a
+// whole if invalid), the node the whole list. A change to the cluster
+// section needs a restart: it is logged and the running one kept.
+func (r *clusterRun) Apply(cfg config.Config) (engine.ReloadResult, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := cfg.Validate(); err != nil {
+		return engine.ReloadResult{}, err
+	}
+	if cfg.Cluster == nil {
+		return engine.ReloadResult{}, fmt.Errorf("cluster: %w", engine.ErrNeedsRestart)
+	}
+	if !reflect.DeepEqual(*cfg.Cluster, *r.full.Cluster) {
+		r.log.Warn("setting needs a restart; keeping the running value", "key", "cluster")
+		cfg.Cluster = r.full.Cluster
+	}
+	res, err := r.e.Apply(r.part(cfg))
+	if err != nil {
+		return res, err
+	}
+	r.full = cfg
+	r.node.SetCameras(cameraIDs(cfg.Cameras))
+	return res, nil
+}
+
+func cameraIDs(cs []config.Camera) []string {
+	ids := make([]string, 0, len(cs))
+	for _, c := range cs {
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
