@@ -32,7 +32,8 @@ type CameraStatus struct {
 	Wakeups     uint64  `json:"wakeups"`
 	Skipped     uint64  `json:"frames_skipped"`
 	LagSeconds  float64 `json:"lag_seconds"`
-	// OverloadStep is "full", "reduced" (lower analysis rate) or "keyframes".
+	// OverloadStep is "full", "reduced" (lower analysis rate), "keyframes"
+	// or "sparse" (every other keyframe).
 	OverloadStep string `json:"overload_step"`
 	// Dropped counts access units dropped, by reason.
 	Dropped map[string]uint64 `json:"dropped"`

@@ -106,7 +106,8 @@ func (c *camera) observeLoad(wait time.Duration) {
 		fps = min(fps, 2)
 	}
 	c.wk.pipe.SetAnalysisFPS(fps)
-	c.gate.SetKeyframesOnly(step == sched.StepKeyframes)
+	c.gate.SetKeyframesOnly(step >= sched.StepKeyframes)
+	c.gate.SetSparse(step == sched.StepSparse)
 	c.log.Warn("overload step changed", "step", step.String(), "queue_wait", wait, "queue_fill", fill, "dropped", dropped)
 }
 

@@ -31,8 +31,11 @@ type Gate struct {
 	mode string
 	act  Activity // nil unless mode is auto
 
-	// keyframesOnly is set by the overload ladder's lowest step.
+	// keyframesOnly is set by the overload ladder's keyframes step and
+	// below; sparse by its lowest (every other keyframe decoded alone).
 	keyframesOnly atomic.Bool
+	sparse        atomic.Bool
+	sparseSkip    bool // the next keyframe alone is skipped (sparse)
 	// analysisActive is set by the worker while the analyzer follows
 	// motion or a zone (analyze.Camera.Active, the one source): the gate
 	// stays awake until it ends.
@@ -108,7 +111,7 @@ func (g *Gate) Route(au ingest.AccessUnit, push func(au ingest.AccessUnit, alone
 	if g.keyframesOnly.Load() || g.mode == config.ModeKeyframes {
 		g.wasKeyframesOnly.Store(true)
 		if au.Key {
-			push(au, true)
+			g.alone(au, push)
 		} else {
 			g.skipped.Add(1)
 		}
@@ -167,7 +170,7 @@ func (g *Gate) Route(au ingest.AccessUnit, push func(au ingest.AccessUnit, alone
 	}
 	if !wantAwake {
 		if au.Key {
-			push(au, true) // alone: the chain starts over
+			g.alone(au, push) // the chain starts over (this one may be skipped)
 			g.chained = 0
 		} else {
 			g.skipped.Add(1)
@@ -212,7 +215,24 @@ func NewActivity(mode string, cfg ingest.ActivityConfig) Activity {
 	return ingest.NewActivity(cfg)
 }
 
-// SetKeyframesOnly applies the overload ladder's lowest step.
+// SetSparse applies the overload ladder's lowest step: of the keyframes
+// decoded alone, every other one is skipped.
+func (g *Gate) SetSparse(on bool) { g.sparse.Store(on) }
+
+// alone pushes a keyframe decoded alone, or skips it on the sparse step.
+func (g *Gate) alone(au ingest.AccessUnit, push func(ingest.AccessUnit, bool)) bool {
+	if g.sparse.Load() {
+		g.sparseSkip = !g.sparseSkip
+		if !g.sparseSkip {
+			g.skipped.Add(1)
+			return false
+		}
+	}
+	push(au, true)
+	return true
+}
+
+// SetKeyframesOnly applies the overload ladder's keyframes step.
 func (g *Gate) SetKeyframesOnly(on bool) { g.keyframesOnly.Store(on) }
 
 // SetAnalysisActive tells the gate whether the analyzer follows motion or a

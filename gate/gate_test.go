@@ -144,6 +144,24 @@ func TestGateModes(t *testing.T) {
 			t.Fatalf("pushed %v: want nothing until keyframe 20, then everything", got)
 		}
 	})
+	t.Run("ladder_sparse_step", func(t *testing.T) {
+		// Past capacity, an idle camera decodes every other keyframe; a
+		// wake still replays from the keyframe it skipped.
+		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 33 && i <= 35 }}, 100, 1<<20)
+		g.SetSparse(true)
+		got := runGate(g, 40, gop, nil)
+		checkChain(t, got, gop)
+		want := []int{-1, -21, 30, 31, 32, 33, 34, 35}
+		if !equalInts(got, want) {
+			t.Fatalf("pushed %v\nwant   %v", got, want)
+		}
+		g2 := New(config.ModeKeyframes, nil, 100, 1<<20)
+		g2.SetKeyframesOnly(true)
+		g2.SetSparse(true)
+		if got := runGate(g2, 45, gop, nil); !equalInts(got, []int{-1, -21, -41}) {
+			t.Fatalf("mode keyframes, sparse: pushed %v", got)
+		}
+	})
 	t.Run("ladder_keyframes_step_and_back", func(t *testing.T) {
 		g := New(config.ModeAll, nil, 100, 1<<20)
 		got := runGate(g, 40, gop, func(i int) { g.keyframesOnly.Store(i >= 5 && i < 23) })

@@ -13,9 +13,15 @@ const (
 	StepReduced
 	// StepKeyframes decodes and analyzes keyframes only.
 	StepKeyframes
+	// StepSparse decodes and analyzes every other keyframe: the rung for
+	// a camera that decodes keyframes only already (idle in mode auto)
+	// on a machine past its capacity. It halves the camera's decoding and
+	// doubles the time between its analyzed pictures; the bitstream's
+	// activity signal still wakes it at once.
+	StepSparse
 )
 
-// String returns "full", "reduced" or "keyframes".
+// String returns "full", "reduced", "keyframes" or "sparse".
 func (s Step) String() string {
 	switch s {
 	case StepFull:
@@ -24,6 +30,8 @@ func (s Step) String() string {
 		return "reduced"
 	case StepKeyframes:
 		return "keyframes"
+	case StepSparse:
+		return "sparse"
 	}
 	return "unknown"
 }
@@ -107,7 +115,7 @@ func (l *Ladder) Observe(now time.Time, lag time.Duration, fill float64, dropped
 		if l.badSince.IsZero() {
 			l.badSince = now
 		}
-		if l.step < StepKeyframes && now.Sub(l.badSince) >= l.cfg.HoldDown && now.Sub(l.lastChange) >= l.cfg.HoldDown {
+		if l.step < StepSparse && now.Sub(l.badSince) >= l.cfg.HoldDown && now.Sub(l.lastChange) >= l.cfg.HoldDown {
 			l.step++
 			l.lastChange = now
 		}

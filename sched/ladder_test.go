@@ -12,7 +12,7 @@ func TestLadderTransitions(t *testing.T) {
 	if s := l.Observe(at(0), 0, 0, false); s != StepFull {
 		t.Fatalf("start: %s", s)
 	}
-	// Overload: one step down per HoldDown (2 s), never below keyframes.
+	// Overload: one step down per HoldDown (2 s), never below sparse.
 	steps := []Step{}
 	for d := time.Duration(0); d <= 10*time.Second; d += 500 * time.Millisecond {
 		s := l.Observe(at(time.Second+d), 3*time.Second, 0.9, true)
@@ -20,8 +20,8 @@ func TestLadderTransitions(t *testing.T) {
 			steps = append(steps, s)
 		}
 	}
-	if len(steps) != 3 || steps[0] != StepFull || steps[1] != StepReduced || steps[2] != StepKeyframes {
-		t.Fatalf("under overload: %v, want full, reduced, keyframes", steps)
+	if len(steps) != 4 || steps[0] != StepFull || steps[1] != StepReduced || steps[2] != StepKeyframes || steps[3] != StepSparse {
+		t.Fatalf("under overload: %v, want full, reduced, keyframes, sparse", steps)
 	}
 	// Calm: one step up per HoldUp (15 s) of calm.
 	calmFrom := 12 * time.Second
@@ -36,8 +36,8 @@ func TestLadderTransitions(t *testing.T) {
 	}
 	// The last overload was seen at 11 s: 15 s later is 14 s into the calm,
 	// and the next step 15 s after that.
-	if len(upAt) != 2 || upAt[0] != 14*time.Second || upAt[1] != 29*time.Second || prev != StepFull {
-		t.Fatalf("stepped up after %v to %s, want after 14s and 29s to full", upAt, prev)
+	if len(upAt) != 2 || upAt[0] != 14*time.Second || upAt[1] != 29*time.Second || prev != StepReduced {
+		t.Fatalf("stepped up after %v to %s, want after 14s and 29s to reduced", upAt, prev)
 	}
 }
 
