@@ -64,6 +64,9 @@ type Config struct {
 	// event.EvidenceConfig. A change needs a restart (a reload changing it
 	// is refused).
 	Evidence event.EvidenceConfig `yaml:"evidence"`
+	// Objects is the object detector shared by all cameras; see
+	// ObjectsConfig.
+	Objects ObjectsConfig `yaml:"objects"`
 	// Cameras lists the cameras. At least one is required.
 	Cameras []Camera `yaml:"cameras"`
 }
@@ -201,7 +204,7 @@ func parse(b []byte) (Config, error) {
 	if err := expandRefs(&root, ""); err != nil {
 		return Config{}, err
 	}
-	var cfg Config
+	cfg := Config{Objects: ObjectsConfig{Enabled: true}}
 	if err := root.Decode(&cfg); err != nil { // unknown keys were refused above
 		return Config{}, YAMLError(err)
 	}
@@ -287,6 +290,7 @@ func (c *Config) SetDefaults() {
 	if c.StartSpread == 0 {
 		c.StartSpread = min(time.Duration(len(c.Cameras))*10*time.Millisecond, 5*time.Second)
 	}
+	c.Objects.setDefaults()
 }
 
 // Validate checks the whole configuration; the error names the key.
@@ -301,6 +305,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("queue_memory_mb: %d is not in 1..%d (0 means 256)", c.QueueMemoryMB, maxQueueMemoryMB)
 	case c.StartSpread < 0 || c.StartSpread > maxStartSpread:
 		return fmt.Errorf("start_spread: %s is not in 0..%s", c.StartSpread, maxStartSpread)
+	}
+	if err := c.Objects.validate(); err != nil {
+		return err
 	}
 	dc := c.Delivery()
 	if err := dc.Validate(); err != nil {

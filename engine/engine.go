@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vigil-video/vigil/analyze"
 	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
@@ -70,6 +71,9 @@ type Engine struct {
 	pool    *workPool
 	metrics *metrics.Set
 
+	net   *analyze.Network   // the object network; nil when off or absent
+	infer *analyze.Inference // its budgeted queue; nil without it
+
 	reloadMu sync.Mutex // serializes Apply
 	mu       sync.Mutex
 	cameras  map[string]*camera
@@ -117,10 +121,12 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.pool = pool
+	e.openObjects()
 	for _, cc := range cfg.Cameras {
 		c, err := newCamera(e, cc)
 		if err != nil {
 			e.closeCameras()
+			e.closeObjects()
 			pool.Close()
 			return nil, err
 		}
@@ -197,6 +203,7 @@ func (e *Engine) Close() error {
 		c.health.Close(now)
 	}
 	e.closeCameras()
+	e.closeObjects()
 	var err error
 	if e.api != nil {
 		err = e.api.Close()

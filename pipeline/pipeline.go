@@ -22,6 +22,10 @@ type Config struct {
 	AnalysisFPS float64
 	// Analysis configures the detectors.
 	Analysis analyze.Config
+	// Objects, when set, is the camera's place in the shared object
+	// detector (analyze.Inference): frames with motion are sent to it, in
+	// color, and people come from its results. The pipeline releases it.
+	Objects *analyze.ObjectSlot
 }
 
 // Result is what one access unit produced.
@@ -52,6 +56,7 @@ type Pipeline struct {
 	dec   *decode.Decoder
 	frame *analyze.Frame
 	an    *analyze.Camera
+	color *analyze.Snapshot // the picture sent for inference, reused
 
 	analyzedOnce bool
 	lastAnalyzed time.Duration
@@ -67,6 +72,9 @@ func New(cfg Config) (*Pipeline, error) {
 		return nil, err
 	}
 	p := &Pipeline{cfg: cfg, an: an}
+	if cfg.Objects != nil {
+		an.SetObjects(cfg.Objects)
+	}
 	if cfg.AnalysisFPS > 0 {
 		p.interval = time.Duration(float64(time.Second) / cfg.AnalysisFPS)
 	}
@@ -156,9 +164,38 @@ func (p *Pipeline) Process(au []byte, pts time.Duration, received time.Time) Res
 	p.lastNow = r.Now
 	r.Transitions = p.an.Analyze(p.frame, r.Now)
 	r.Shots = p.an.Shots()
+	if _, ok := p.an.ObjectRegion(); ok {
+		p.submitObjects(sw, sh)
+	}
 	r.Analyzed = true
 	r.AnalyzeTime = time.Since(t2)
 	return r
+}
+
+// submitObjects decodes the picture in color at the size the analyzer
+// asks and hands it over for inference; a failure only skips it.
+func (p *Pipeline) submitObjects(sw, sh int) {
+	w, h := p.an.ObjectPictureSize(sw, sh)
+	if p.color == nil || p.color.Width != w || p.color.Height != h {
+		p.color.Close()
+		var err error
+		if p.color, err = analyze.NewSnapshot(w, h); err != nil {
+			p.color = nil
+			return
+		}
+	}
+	if err := p.dec.ScaleBGR(decode.Image{Pix: p.color.Pix, Width: w, Height: h, Stride: p.color.Stride}); err != nil {
+		return
+	}
+	p.an.SubmitObjects(p.color, time.Now())
+}
+
+// SetObjectsShed tells the camera's object requests to stop (true) or
+// resume: the overload ladder sheds inference before anything else.
+func (p *Pipeline) SetObjectsShed(shed bool) {
+	if p.cfg.Objects != nil {
+		p.cfg.Objects.SetShed(shed)
+	}
 }
 
 // SetAnalysisFPS changes the analysis rate (0 analyzes every picture); the
@@ -228,5 +265,7 @@ func (p *Pipeline) Close() {
 		p.frame.Close()
 		p.frame = nil
 	}
+	p.color.Close()
+	p.color = nil
 	p.an.Close()
 }
