@@ -1,0 +1,256 @@
+package nn_test
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vigil-video/vigil/nn"
+)
+
+const vtest = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
+
+// modelPath is the converted model made by scripts/models.sh: in
+// $VIGIL_MODELS, else in the repository's .cache/models. The test skips
+// when it is absent, unless VIGIL_REQUIRE_MODELS is set (scripts/test.sh
+// sets it), then it fails.
+func modelPath(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("VIGIL_MODELS")
+	if dir == "" {
+		dir = filepath.Join("..", ".cache", "models")
+	}
+	p := filepath.Join(dir, "nanodet.onnx")
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("VIGIL_REQUIRE_MODELS") != "" {
+			t.Fatalf("model: %v (VIGIL_REQUIRE_MODELS is set; make it with %s)", err, nn.SetupCommand)
+		}
+		t.Skipf("no model at %s: make it with %s (VIGIL_REQUIRE_MODELS=1 turns this skip into a failure)", p, nn.SetupCommand)
+	}
+	return p
+}
+
+func open(t testing.TB) *nn.Detector {
+	t.Helper()
+	d, err := nn.Open(modelPath(t), nn.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// frames reads the given 0-based frame numbers (ascending) of vtest.avi.
+func frames(t testing.TB, want ...int) []gocv.Mat {
+	t.Helper()
+	if _, err := os.Stat(vtest); err != nil {
+		t.Fatalf("real footage: %v (scripts/setup.sh installs opencv-doc)", err)
+	}
+	vc, err := gocv.VideoCaptureFile(vtest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vc.Close()
+	var out []gocv.Mat
+	img := gocv.NewMat()
+	defer img.Close()
+	for i := 0; len(out) < len(want); i++ {
+		if !vc.Read(&img) || img.Empty() {
+			t.Fatalf("vtest.avi ended at frame %d, before frame %d", i, want[len(out)])
+		}
+		if i == want[len(out)] {
+			out = append(out, img.Clone())
+		}
+	}
+	t.Cleanup(func() {
+		for _, m := range out {
+			m.Close()
+		}
+	})
+	return out
+}
+
+func iou(a, b image.Rectangle) float64 {
+	in := a.Intersect(b)
+	if in.Empty() {
+		return 0
+	}
+	i := float64(in.Dx() * in.Dy())
+	return i / (float64(a.Dx()*a.Dy()+b.Dx()*b.Dy()) - i)
+}
+
+func describe(objs []nn.Object) string {
+	var s []string
+	for _, o := range objs {
+		s = append(s, fmt.Sprintf("%s %.2f %v", o.Label, o.Score, o.Box))
+	}
+	return strings.Join(s, "; ")
+}
+
+// TestPeopleInVtest runs the converted model on real footage: every person
+// in these frames (boxes drawn by looking at the frames: people mostly
+// visible) is found with an overlap of at least 0.5,
+// every person scored 0.5 or more is one of them, and the white van parked
+// at the top right is a vehicle.
+func TestPeopleInVtest(t *testing.T) {
+	d := open(t)
+	truth := map[int][]image.Rectangle{
+		100: {
+			image.Rect(345, 197, 384, 275), // woman in black, walking left
+			image.Rect(376, 178, 411, 256), // man facing the camera
+			image.Rect(493, 150, 519, 219), // couple, left
+			image.Rect(512, 151, 542, 219), // couple, right
+			image.Rect(588, 157, 619, 235), // man on the road
+			image.Rect(222, 62, 238, 95),   // far, on the path at the top left (33 px)
+		},
+		400: {
+			image.Rect(271, 198, 302, 286), // man on the path
+			image.Rect(588, 141, 618, 203), // man on the road, far
+			image.Rect(687, 300, 745, 410), // man with papers, near
+		},
+		700: {
+			image.Rect(102, 286, 145, 396), // woman on the grass
+			image.Rect(185, 167, 211, 239),
+			image.Rect(277, 211, 312, 295), // blue jacket
+			image.Rect(364, 175, 398, 255),
+			image.Rect(474, 137, 498, 200), // red jacket
+			image.Rect(518, 165, 547, 233),
+			image.Rect(681, 217, 738, 307),
+		},
+	}
+	nums := []int{100, 400, 700}
+	van := image.Rect(652, 44, 725, 99)
+	for i, img := range frames(t, nums...) {
+		objs, err := d.Detect(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("frame %d: %s", nums[i], describe(objs))
+		gt := truth[nums[i]]
+		for _, want := range gt {
+			found := slices.ContainsFunc(objs, func(o nn.Object) bool { return o.Label == "person" && iou(o.Box, want) >= 0.5 })
+			if !found {
+				t.Errorf("frame %d: no person at %v", nums[i], want)
+			}
+		}
+		for _, o := range objs {
+			if o.Label != "person" || o.Score < 0.5 {
+				continue
+			}
+			if !slices.ContainsFunc(gt, func(want image.Rectangle) bool { return iou(o.Box, want) >= 0.5 }) {
+				t.Errorf("frame %d: person %.2f at %v is no one", nums[i], o.Score, o.Box)
+			}
+		}
+		vehicle := slices.ContainsFunc(objs, func(o nn.Object) bool {
+			return (o.Label == "car" || o.Label == "truck" || o.Label == "bus") && iou(o.Box, van) >= 0.5
+		})
+		if !vehicle {
+			t.Errorf("frame %d: the parked van at %v is not found", nums[i], van)
+		}
+		if o := objs[0]; o.Class < 0 || o.Class >= len(nn.Labels) || nn.Labels[o.Class] != o.Label || o.Score > 1 {
+			t.Errorf("object %+v: label and class disagree or score above 1", o)
+		}
+	}
+}
+
+// TestNoPersonInEmptyScenes: the still background of vtest.avi (the
+// median of frames spread over the clip, so the walkers vanish), a grey
+// picture with a person-sized dark rectangle drawn on it, and a black
+// picture hold no person.
+func TestNoPersonInEmptyScenes(t *testing.T) {
+	d := open(t)
+	nums := []int{0, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600, 660, 720, 780, 790}
+	if testing.Short() {
+		nums = []int{0, 200, 400, 600, 790}
+	}
+	bg := median(t, frames(t, nums...))
+	defer bg.Close()
+	rect := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(128, 128, 128, 0), 576, 768, gocv.MatTypeCV8UC3)
+	defer rect.Close()
+	gocv.Rectangle(&rect, image.Rect(360, 200, 400, 320), color.RGBA{30, 30, 30, 0}, -1)
+	black := gocv.NewMatWithSize(360, 640, gocv.MatTypeCV8UC3)
+	defer black.Close()
+	for name, img := range map[string]gocv.Mat{"vtest background": bg, "drawn rectangle": rect, "black": black} {
+		objs, err := d.Detect(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %s", name, describe(objs))
+		for _, o := range objs {
+			if o.Label == "person" {
+				t.Errorf("%s: person %.2f at %v", name, o.Score, o.Box)
+			}
+		}
+	}
+}
+
+// median is the per-pixel median of pictures of one size.
+func median(t *testing.T, imgs []gocv.Mat) gocv.Mat {
+	t.Helper()
+	var planes [][]byte
+	for _, m := range imgs {
+		planes = append(planes, m.ToBytes())
+	}
+	out := make([]byte, len(planes[0]))
+	v := make([]byte, len(planes))
+	for i := range out {
+		for k, p := range planes {
+			v[k] = p[i]
+		}
+		slices.Sort(v)
+		out[i] = v[len(v)/2]
+	}
+	m, err := gocv.NewMatFromBytes(imgs[0].Rows(), imgs[0].Cols(), gocv.MatTypeCV8UC3, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestOpenMissingModel(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "nanodet.onnx")
+	_, err := nn.Open(p, nn.Options{})
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("error %v does not wrap fs.ErrNotExist", err)
+	}
+	for _, want := range []string{p, "scripts/models.sh"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+}
+
+func TestDetectRejectsBadPictures(t *testing.T) {
+	d := open(t)
+	empty := gocv.NewMat()
+	defer empty.Close()
+	gray := gocv.NewMatWithSize(100, 100, gocv.MatTypeCV8UC1)
+	defer gray.Close()
+	for name, m := range map[string]gocv.Mat{"empty": empty, "one channel": gray} {
+		if _, err := d.Detect(m); err == nil {
+			t.Errorf("%s picture: no error", name)
+		}
+	}
+}
+
+// BenchmarkDetect is one Detect (resize, inference, decoding, NMS) of a
+// 768x576 vtest.avi frame, OpenCV DNN on one thread.
+func BenchmarkDetect(b *testing.B) {
+	d := open(b)
+	img := frames(b, 400)[0]
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := d.Detect(img); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
