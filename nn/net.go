@@ -13,14 +13,27 @@ type Tensor struct {
 	Data  []float32
 }
 
-// Net is an ONNX model loaded into OpenCV's DNN module (CPU, OpenCV's own
-// backend). Not safe for concurrent use.
-type Net struct {
+// Net is an ONNX model loaded into a runtime. Not safe for concurrent use.
+type Net interface {
+	// Run sets the named inputs, runs the network and returns the named
+	// outputs, copied out of the runtime.
+	Run(inputs map[string]Tensor, outputs []string) ([]Tensor, error)
+	Close() error
+}
+
+// cvNet is an ONNX model loaded into OpenCV's DNN module (CPU, OpenCV's
+// own backend).
+type cvNet struct {
 	net gocv.Net
 }
 
-// LoadNet reads an ONNX model from memory.
-func LoadNet(model []byte) (*Net, error) {
+// LoadOpenCV reads an ONNX model from memory into OpenCV's DNN module.
+// OpenCV's thread count is process-wide and left as it is.
+func LoadOpenCV(model []byte) (Net, error) {
+	return loadOpenCV(model)
+}
+
+func loadOpenCV(model []byte) (*cvNet, error) {
 	if len(model) == 0 {
 		return nil, errors.New("load ONNX model: empty")
 	}
@@ -40,12 +53,11 @@ func LoadNet(model []byte) (*Net, error) {
 		net.Close()
 		return nil, fmt.Errorf("load ONNX model: target: %w", err)
 	}
-	return &Net{net: net}, nil
+	return &cvNet{net: net}, nil
 }
 
-// Run sets the named inputs, runs the network and returns the named
-// outputs, copied out of OpenCV.
-func (n *Net) Run(inputs map[string]Tensor, outputs []string) ([]Tensor, error) {
+// Run implements Net.
+func (n *cvNet) Run(inputs map[string]Tensor, outputs []string) ([]Tensor, error) {
 	var mats []gocv.Mat
 	defer func() {
 		for _, m := range mats {
@@ -64,7 +76,7 @@ func (n *Net) Run(inputs map[string]Tensor, outputs []string) ([]Tensor, error) 
 }
 
 // forward runs the network on the inputs already set.
-func (n *Net) forward(outputs []string) ([]Tensor, error) {
+func (n *cvNet) forward(outputs []string) ([]Tensor, error) {
 	outs := n.net.ForwardLayers(outputs)
 	defer func() {
 		for _, m := range outs {
@@ -86,7 +98,7 @@ func (n *Net) forward(outputs []string) ([]Tensor, error) {
 }
 
 // Close frees the network.
-func (n *Net) Close() error {
+func (n *cvNet) Close() error {
 	return n.net.Close()
 }
 

@@ -127,16 +127,65 @@ func (g *graph) run(t *testing.T, outputs ...string) []nn.Tensor {
 		t.Fatal(err)
 	}
 	g.model = m
-	net, err := nn.LoadNet(m.Marshal())
-	if err != nil {
-		t.Fatal(err)
+	var results [][]nn.Tensor
+	for _, rt := range runtimes(t) {
+		net, err := rt.load(m.Marshal())
+		if err != nil {
+			t.Fatalf("%s: %v", rt.name, err)
+		}
+		out, err := net.Run(g.inputs, outputs)
+		net.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", rt.name, err)
+		}
+		results = append(results, out)
 	}
-	defer net.Close()
-	out, err := net.Run(g.inputs, outputs)
-	if err != nil {
-		t.Fatal(err)
+	// Every runtime computes the same values.
+	for _, other := range results[1:] {
+		for i := range other {
+			assertTensor(t, other[i], results[0][i], 1e-4*(1+maxAbs(results[0][i])))
+		}
 	}
-	return out
+	return results[0]
+}
+
+func maxAbs(t nn.Tensor) float64 {
+	var m float64
+	for _, v := range t.Data {
+		m = max(m, math.Abs(float64(v)))
+	}
+	return m
+}
+
+type runtime struct {
+	name string
+	load func([]byte) (nn.Net, error)
+}
+
+// runtimes are the runtimes a converted graph runs on: ONNX Runtime (the
+// library scripts/models.sh puts in $VIGIL_MODELS or the repository's
+// .cache/models; without it only OpenCV runs, unless VIGIL_REQUIRE_MODELS
+// is set) and OpenCV's DNN module.
+func runtimes(t *testing.T) []runtime {
+	t.Helper()
+	rts := []runtime{}
+	dir := os.Getenv("VIGIL_MODELS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", ".cache", "models")
+	}
+	lib, err := filepath.Abs(filepath.Join(dir, nn.ORTLibrary))
+	if err == nil {
+		_, err = os.Stat(lib)
+	}
+	switch {
+	case err == nil:
+		rts = append(rts, runtime{"onnxruntime", func(b []byte) (nn.Net, error) { return nn.LoadORT(b, lib, 1) }})
+	case os.Getenv("VIGIL_REQUIRE_MODELS") != "":
+		t.Fatalf("onnxruntime: %v (VIGIL_REQUIRE_MODELS is set; make it with %s)", err, nn.SetupCommand)
+	default:
+		t.Logf("onnxruntime: %v; checking OpenCV's DNN only (make it with %s)", err, nn.SetupCommand)
+	}
+	return append(rts, runtime{"opencv", nn.LoadOpenCV})
 }
 
 // toHalf rounds a float32 to IEEE 754 half precision (normal range only,
