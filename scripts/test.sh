@@ -41,3 +41,4 @@ fuzz FuzzDecode ./decode/ 150000x
 fuzz FuzzParseConfig ./config/ 40000x
 fuzz FuzzDepacketizeDecode ./ingest/ 40000x
 fuzz FuzzSliceQP ./ingest/ 200000x
+fuzz FuzzConvert ./nn/tfjs/ 50000x

@@ -41,6 +41,11 @@ func Convert(jsonPath string) (*onnx.Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	return build(jsonPath, gm, weights)
+}
+
+// build converts a parsed model (named jsonPath in errors).
+func build(jsonPath string, gm *graphModel, weights map[string]*tensor) (*onnx.Model, error) {
 	c := &converter{
 		nodes:  map[string]*node{},
 		consts: map[string]*tensor{},
@@ -51,6 +56,9 @@ func Convert(jsonPath string) (*onnx.Model, error) {
 		inits:  map[string]bool{},
 	}
 	for _, n := range gm.ModelTopology.Node {
+		if n == nil {
+			return nil, fmt.Errorf("%s: null node", jsonPath)
+		}
 		if _, dup := c.nodes[n.Name]; dup {
 			return nil, fmt.Errorf("%s: node %q twice", jsonPath, n.Name)
 		}
@@ -314,11 +322,23 @@ func (c *converter) convert(n *node) error {
 		}
 		var dims []int64
 		for _, d := range a.Shape.Dim {
+			if d.Size < 1 {
+				return fmt.Errorf("dimension %d is not static (the converter needs static shapes)", d.Size)
+			}
 			dims = append(dims, int64(d.Size))
 		}
 		c.g.Inputs = append(c.g.Inputs, onnx.ValueInfo{Name: n.Name, Dims: dims})
 		c.shapes[n.Name] = dims
 		return nil
+	}
+	for _, i := range in {
+		v := c.value(i)
+		if _, ok := c.shapes[v]; !ok && c.consts[v] == nil {
+			return fmt.Errorf("input %q: no such value", i)
+		}
+	}
+	if want, ok := arity[n.Op]; ok && (len(in) < want || n.Op != "ConcatV2" && len(in) > want) {
+		return fmt.Errorf("%d inputs, want %d", len(in), want)
 	}
 	allConst := len(in) > 0
 	for _, i := range in {
@@ -341,6 +361,14 @@ func (c *converter) convert(n *node) error {
 		return fmt.Errorf("unsupported op %s", n.Op)
 	}
 	return conv(c, n, in)
+}
+
+// arity is the number of data inputs of each op (ConcatV2: at least).
+var arity = map[string]int{
+	"Conv2D": 2, "Add": 2, "AddV2": 2, "BiasAdd": 2, "Sub": 2, "Mul": 2,
+	"LeakyRelu": 1, "Relu": 1, "Sigmoid": 1, "Identity": 1,
+	"Pad": 2, "PadV2": 3, "Transpose": 2, "ConcatV2": 2, "ResizeBilinear": 2,
+	"SplitV": 3, "Reshape": 2, "MaxPool": 1, "SparseToDense": 4,
 }
 
 // opFunc converts one TF node whose data inputs are in.
@@ -447,7 +475,7 @@ func spatial(v []int64, nchw bool, def int64) (int64, int64) {
 
 // window describes the padding and output size of a convolution or pool
 // over one spatial dimension.
-func window(size, k, stride, dil int64, padding string, explicit []int64) (before, after, out int64) {
+func window(size, k, stride, dil int64, padding string, explicit []int64) (before, after, out int64, err error) {
 	eff := dil*(k-1) + 1
 	switch padding {
 	case "SAME":
@@ -458,10 +486,15 @@ func window(size, k, stride, dil int64, padding string, explicit []int64) (befor
 	case "EXPLICIT":
 		before, after = explicit[0], explicit[1]
 		out = (size+before+after-eff)/stride + 1
-	default: // VALID
+	case "VALID":
 		out = (size-eff)/stride + 1
+	default:
+		return 0, 0, 0, fmt.Errorf("padding %q, want SAME, VALID or EXPLICIT", padding)
 	}
-	return before, after, out
+	if before < 0 || after < 0 || out < 1 {
+		return 0, 0, 0, fmt.Errorf("window %d (stride %d, dilation %d, padding %s) does not fit %d", k, stride, dil, padding, size)
+	}
+	return before, after, out, nil
 }
 
 // layout returns whether the node works on NCHW, and an error for an
@@ -495,6 +528,9 @@ func convConv2D(c *converter, n *node, in []string) error {
 	}
 	sh, sw := spatial(n.ints("strides"), nchw, 1)
 	dh, dw := spatial(n.ints("dilations"), nchw, 1)
+	if sh < 1 || sw < 1 || dh < 1 || dw < 1 {
+		return fmt.Errorf("strides %d,%d and dilations %d,%d must be positive", sh, sw, dh, dw)
+	}
 	exp := n.ints("explicit_paddings")
 	var eh, ew []int64
 	if padding == "EXPLICIT" {
@@ -520,8 +556,14 @@ func convConv2D(c *converter, n *node, in []string) error {
 	if xs[1] != ci {
 		return fmt.Errorf("input has %d channels, filter %d (grouped convolution is not supported)", xs[1], ci)
 	}
-	ph0, ph1, oh := window(xs[2], kh, sh, dh, padding, eh)
-	pw0, pw1, ow := window(xs[3], kw, sw, dw, padding, ew)
+	ph0, ph1, oh, err := window(xs[2], kh, sh, dh, padding, eh)
+	if err != nil {
+		return err
+	}
+	pw0, pw1, ow, err := window(xs[3], kw, sw, dw, padding, ew)
+	if err != nil {
+		return err
+	}
 	// HWIO → OIHW
 	oihw := &tensor{shape: []int64{co, ci, kh, kw}, f: make([]float32, len(w.f))}
 	for y := range kh {
@@ -567,6 +609,9 @@ func convMaxPool(c *converter, n *node, in []string) error {
 	}
 	kh, kw := spatial(n.ints("ksize"), nchw, 1)
 	sh, sw := spatial(n.ints("strides"), nchw, 1)
+	if kh < 1 || kw < 1 || sh < 1 || sw < 1 {
+		return fmt.Errorf("ksize %d,%d and strides %d,%d must be positive", kh, kw, sh, sw)
+	}
 	x := c.input(in[0])
 	if len(c.shapes[x]) != 4 {
 		return fmt.Errorf("input shape %v, want 4-D", c.shapes[x])
@@ -575,8 +620,14 @@ func convMaxPool(c *converter, n *node, in []string) error {
 		x = c.transpose(x, toNCHW, "")
 	}
 	xs := c.shapes[x]
-	ph0, ph1, oh := window(xs[2], kh, sh, 1, padding, nil)
-	pw0, pw1, ow := window(xs[3], kw, sw, 1, padding, nil)
+	ph0, ph1, oh, err := window(xs[2], kh, sh, 1, padding, nil)
+	if err != nil {
+		return err
+	}
+	pw0, pw1, ow, err := window(xs[3], kw, sw, 1, padding, nil)
+	if err != nil {
+		return err
+	}
 	out := n.Name
 	if !nchw {
 		out = c.tmp(n.Name)
@@ -632,6 +683,13 @@ func convTranspose(c *converter, n *node, in []string) error {
 	if p == nil || !p.isInt || len(p.i) != len(c.shapes[x]) {
 		return fmt.Errorf("perm %q is not a constant of %d integers", in[1], len(c.shapes[x]))
 	}
+	seen := make([]bool, len(p.i))
+	for _, a := range p.i {
+		if a < 0 || a >= int64(len(p.i)) || seen[a] {
+			return fmt.Errorf("perm %v is not a permutation", p.i)
+		}
+		seen[a] = true
+	}
 	c.transpose(x, p.i, n.Name)
 	return nil
 }
@@ -667,6 +725,9 @@ func convConcat(c *converter, n *node, in []string) error {
 	}
 	shape[axis] = 0
 	for _, x := range xs {
+		if len(c.shapes[x]) != len(shape) {
+			return fmt.Errorf("inputs of ranks %d and %d", len(shape), len(c.shapes[x]))
+		}
 		shape[axis] += c.shapes[x][axis]
 	}
 	c.emit("Concat", xs, []string{n.Name}, onnx.AttrInt("axis", axis))

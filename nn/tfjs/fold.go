@@ -76,9 +76,20 @@ func foldSparseToDense(args []*tensor) (*tensor, error) {
 	if !shapeT.isInt || !idx.isInt {
 		return nil, fmt.Errorf("indices and output_shape must be integers")
 	}
+	if def.isInt != vals.isInt || len(def.i)+len(def.f) != 1 {
+		return nil, fmt.Errorf("default_value must be one value of the type of values")
+	}
+	for _, d := range shapeT.i {
+		if d < 0 || d > 1<<20 {
+			return nil, fmt.Errorf("output_shape %v out of range", shapeT.i)
+		}
+	}
 	shape := slices.Clone(shapeT.i)
 	out := &tensor{shape: shape, isInt: vals.isInt}
 	n := numel(shape)
+	if n > 1<<24 {
+		return nil, fmt.Errorf("output_shape %v too large", shape)
+	}
 	if out.isInt {
 		out.i = make([]int64, n)
 		for k := range out.i {
@@ -95,8 +106,11 @@ func foldSparseToDense(args []*tensor) (*tensor, error) {
 	if len(idx.shape) > 0 {
 		count = idx.shape[0]
 	}
-	if len(idx.shape) == 2 && idx.shape[1] != rank || len(idx.shape) < 2 && rank != 1 {
+	if len(idx.shape) == 2 && idx.shape[1] != rank || len(idx.shape) < 2 && rank != 1 || len(idx.shape) > 2 || int64(len(idx.i)) != count*rank {
 		return nil, fmt.Errorf("indices of shape %v for an output of rank %d", idx.shape, rank)
+	}
+	if nv := int64(len(vals.i) + len(vals.f)); nv != 1 && nv != count {
+		return nil, fmt.Errorf("%d values for %d indices", nv, count)
 	}
 	for k := range count {
 		var flat int64
@@ -108,7 +122,7 @@ func foldSparseToDense(args []*tensor) (*tensor, error) {
 			flat = flat*shape[d] + v
 		}
 		j := k
-		if numel(vals.shape) == 1 {
+		if len(vals.i)+len(vals.f) == 1 {
 			j = 0
 		}
 		if out.isInt {

@@ -96,11 +96,8 @@ func list(v ...int) map[string]any {
 	return map[string]any{"list": map[string]any{"i": s}}
 }
 
-// run writes the model, converts it, runs the ONNX model through OpenCV's
-// DNN module and returns the named outputs.
-func (g *graph) run(t *testing.T, outputs ...string) []nn.Tensor {
-	t.Helper()
-	dir := t.TempDir()
+// marshal is the graph's model.json.
+func (g *graph) marshal(outputs ...string) []byte {
 	sig := map[string]any{}
 	for _, o := range outputs {
 		sig[o+":0"] = map[string]any{"name": o + ":0"}
@@ -113,8 +110,17 @@ func (g *graph) run(t *testing.T, outputs ...string) []nn.Tensor {
 	}
 	b, err := json.Marshal(model)
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
+	return b
+}
+
+// run writes the model, converts it, runs the ONNX model through OpenCV's
+// DNN module and returns the named outputs.
+func (g *graph) run(t *testing.T, outputs ...string) []nn.Tensor {
+	t.Helper()
+	dir := t.TempDir()
+	b := g.marshal(outputs...)
 	js := filepath.Join(dir, "model.json")
 	if err := os.WriteFile(js, b, 0o644); err != nil {
 		t.Fatal(err)

@@ -129,6 +129,15 @@ func load(jsonPath string) (*graphModel, map[string]*tensor, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	dir := filepath.Dir(jsonPath)
+	return parse(jsonPath, b, func(p string) ([]byte, error) {
+		return os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
+	})
+}
+
+// parse decodes model.json (named jsonPath in errors) and its weights,
+// reading each shard with shard.
+func parse(jsonPath string, b []byte, shard func(path string) ([]byte, error)) (*graphModel, map[string]*tensor, error) {
 	var m graphModel
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", jsonPath, err)
@@ -137,15 +146,17 @@ func load(jsonPath string) (*graphModel, map[string]*tensor, error) {
 		return nil, nil, fmt.Errorf("%s: format %q, want graph-model", jsonPath, m.Format)
 	}
 	weights := map[string]*tensor{}
-	dir := filepath.Dir(jsonPath)
 	for gi, g := range m.WeightsManifest {
 		var data []byte
 		for _, p := range g.Paths {
-			shard, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
-			if err != nil {
-				return nil, nil, fmt.Errorf("weights group %d: %w", gi, err)
+			if !filepath.IsLocal(filepath.FromSlash(p)) {
+				return nil, nil, fmt.Errorf("%s: weights group %d: shard path %q leaves the model's directory", jsonPath, gi, p)
 			}
-			data = append(data, shard...)
+			b, err := shard(p)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: weights group %d: %w", jsonPath, gi, err)
+			}
+			data = append(data, b...)
 		}
 		for _, w := range g.Weights {
 			t, size, err := decodeWeight(w, data)
@@ -165,6 +176,11 @@ func load(jsonPath string) (*graphModel, map[string]*tensor, error) {
 // decodeWeight decodes one manifest entry at the start of data and returns
 // it with the number of bytes it took.
 func decodeWeight(w weightSpec, data []byte) (*tensor, int, error) {
+	for _, d := range w.Shape {
+		if d < 0 || d > int64(len(data)) {
+			return nil, 0, fmt.Errorf("shape %v does not fit the %d bytes left in the shards", w.Shape, len(data))
+		}
+	}
 	n := int(numel(w.Shape))
 	t := &tensor{shape: w.Shape}
 	stored := w.Dtype
@@ -176,7 +192,7 @@ func decodeWeight(w weightSpec, data []byte) (*tensor, int, error) {
 		return nil, 0, fmt.Errorf("unsupported dtype %q", stored)
 	}
 	size := n * width
-	if len(data) < size {
+	if n < 0 || n > len(data) || len(data) < size {
 		return nil, 0, fmt.Errorf("needs %d bytes, %d left in the shards", size, len(data))
 	}
 	switch w.Dtype {
