@@ -42,15 +42,15 @@ type InferenceConfig struct {
 // are called from the inference goroutine and from camera workers; they
 // must be cheap and safe for concurrent use.
 type InferenceObserver interface {
-	Inferred(camera string, d time.Duration)
+	Inferred(camera string, start time.Time, d time.Duration)
 	Shed(camera, reason string)
 	Queued(n int)
 }
 
 // Inference runs one ObjectDetector for every camera under one budget:
 // at most MaxPerSecond inferences per second, one goroutine, at most one
-// pending request per camera (the newest wins), the oldest pending request
-// first. Cameras never wait for it: they submit and pick up results at a
+// pending request per camera (the newest picture wins but keeps the
+// camera's place), the camera waiting longest first. Cameras never wait for it: they submit and pick up results at a
 // later frame. Close stops it.
 type Inference struct {
 	det ObjectDetector
@@ -95,7 +95,8 @@ type objRequest struct {
 	bgr       gocv.Mat
 	region    Box // the part of the frame the picture shows, normalized
 	frameTime time.Time
-	queued    time.Time
+	queued    time.Time // when this picture was submitted
+	since     time.Time // when the camera began waiting (kept by a replacement): its place in the queue
 }
 
 // Slot registers a camera and returns its slot. Release gives it back.
@@ -172,7 +173,9 @@ func (s *ObjectSlot) submit(r *objRequest, now time.Time) {
 		return
 	}
 	replaced := s.pending != nil
+	r.since = now
 	if replaced {
+		r.since = s.pending.since
 		s.recycle(s.pending)
 	} else {
 		in.pending++
@@ -277,7 +280,7 @@ func (in *Inference) run() {
 				break
 			}
 			last = time.Now()
-			in.infer(s, r)
+			in.infer(s, r, last)
 		}
 	}
 }
@@ -302,7 +305,7 @@ func (in *Inference) next() (*ObjectSlot, *objRequest) {
 			}
 			continue
 		}
-		if best == nil || p.queued.Before(best.pending.queued) {
+		if best == nil || p.since.Before(best.pending.since) {
 			best = s
 		}
 	}
@@ -317,11 +320,11 @@ func (in *Inference) next() (*ObjectSlot, *objRequest) {
 	return best, r
 }
 
-// infer runs the detector on r and stores the result in s.
-func (in *Inference) infer(s *ObjectSlot, r *objRequest) {
-	t0 := time.Now()
+// infer runs the detector on r, started at start (the budget's clock),
+// and stores the result in s.
+func (in *Inference) infer(s *ObjectSlot, r *objRequest, start time.Time) {
 	dets, err := in.det.Detect(r.bgr)
-	d := time.Since(t0)
+	d := time.Since(start)
 	var objs []Object
 	if err == nil {
 		objs = in.objects(dets, r)
@@ -336,7 +339,7 @@ func (in *Inference) infer(s *ObjectSlot, r *objRequest) {
 		if err != nil {
 			in.obs.Shed(s.camera, ShedError)
 		} else {
-			in.obs.Inferred(s.camera, d)
+			in.obs.Inferred(s.camera, start, d)
 		}
 	}
 }

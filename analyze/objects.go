@@ -54,6 +54,9 @@ func ObjectLabel(raw string) string {
 	return ""
 }
 
+// hogWholeMaxSide caps the upscaled picture HOGObjects searches.
+const hogWholeMaxSide = 2048
+
 // HOGObjects is OpenCV's built-in HOG people detector (Dalal-Triggs, no
 // model) as an ObjectDetector: the fallback that needs no setup. It
 // searches the whole picture given, upscaled so that a person of
@@ -84,7 +87,7 @@ func (h *HOGObjects) Detect(bgr gocv.Mat) ([]Detection, error) {
 	}
 	gocv.CvtColor(bgr, &h.gray, gocv.ColorBGRToGray)
 	s := math.Max(1, hogWinH/float64(h.minHeight))
-	s = math.Min(s, 2*hogMaxSide/float64(max(bgr.Cols(), bgr.Rows())))
+	s = math.Min(s, hogWholeMaxSide/float64(max(bgr.Cols(), bgr.Rows())))
 	src := h.gray
 	if s != 1 {
 		gocv.Resize(h.gray, &h.scaled, image.Pt(int(float64(bgr.Cols())*s), int(float64(bgr.Rows())*s)), 0, 0, gocv.InterpolationLinear)

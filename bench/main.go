@@ -10,12 +10,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 // Main runs `vigil bench MODE [flags]`.
 func Main(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("bench: want a mode: offline, live, baseline, compare, accuracy")
+		return errors.New("bench: want a mode: offline, live, baseline, compare, accuracy, persons")
 	}
 	switch args[0] {
 	case "offline":
@@ -26,10 +28,12 @@ func Main(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return mainCompare(ctx, args[0], args[1:], out, errOut)
 	case "accuracy":
 		return mainAccuracy(ctx, args[1:], out, errOut)
+	case "persons":
+		return mainPersons(args[1:], out, errOut)
 	case "capture-worker": // the opencv baseline's child process
 		return CaptureWorker(ctx, args[1:], out)
 	}
-	return fmt.Errorf("bench: unknown mode %q (want offline, live, baseline, compare or accuracy)", args[0])
+	return fmt.Errorf("bench: unknown mode %q (want offline, live, baseline, compare, accuracy or persons)", args[0])
 }
 
 func mainOffline(ctx context.Context, args []string, out, errOut io.Writer) error {
@@ -321,5 +325,50 @@ func mainAccuracy(ctx context.Context, args []string, out, errOut io.Writer) err
 	if r.Failed > 0 {
 		return fmt.Errorf("bench accuracy: %d of %d scenarios failed", r.Failed, len(r.Scenarios))
 	}
+	return nil
+}
+
+func mainPersons(args []string, out, errOut io.Writer) error {
+	fs := flag.NewFlagSet("bench persons", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	truth := fs.String("truth", "bench/persons/persons.yaml", "hand-labelled person ground truth")
+	model := fs.String("model", config.DefaultModelPath, "the object network's model (absent: HOG only)")
+	hog := fs.String("hog", "-0.5,0,0.3,0.6,1", "HOG hit_threshold values to sweep")
+	netTh := fs.String("net", "0.1,0.2,0.3,0.4,0.5,0.6,0.7", "network min_score values to sweep")
+	asJSON := fs.Bool("json", false, "print JSON instead of tables")
+	verbose := fs.Bool("v", false, "print progress to stderr")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	parse := func(key, s string) ([]float64, error) {
+		var out []float64
+		for _, f := range strings.Split(s, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil {
+				return nil, fmt.Errorf("bench persons: --%s: %q is not a number", key, f)
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	o := PersonsOptions{Truth: *truth, Model: *model}
+	var err error
+	if o.HOGThresholds, err = parse("hog", *hog); err != nil {
+		return err
+	}
+	if o.NetThresholds, err = parse("net", *netTh); err != nil {
+		return err
+	}
+	if *verbose {
+		o.Progress = errOut
+	}
+	r, err := Persons(o)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(out, r)
+	}
+	PrintPersons(out, r)
 	return nil
 }

@@ -53,7 +53,7 @@ type Set struct {
 
 // Inferred, Shed and Queued feed the object detector's metrics
 // (analyze.InferenceObserver).
-func (m *Set) Inferred(_ string, d time.Duration) {
+func (m *Set) Inferred(_ string, _ time.Time, d time.Duration) {
 	m.ObjectInferences.Inc()
 	m.ObjectSeconds.Observe(d.Seconds())
 }
