@@ -113,13 +113,12 @@ func (d *Detector) Detect(bgr gocv.Mat) ([]Object, error) {
 		return nil, fmt.Errorf("detect: want a non-empty 8-bit BGR picture, got %dx%d type %v", bgr.Cols(), bgr.Rows(), bgr.Type())
 	}
 	gocv.Resize(bgr, &d.resized, image.Pt(InputSize, InputSize), 0, 0, gocv.InterpolationLinear)
-	blob := blobFrom(d.resized)
-	defer blob.Close()
-	data, err := blob.DataPtrFloat32()
+	pixels, err := d.resized.DataPtrUint8()
 	if err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}
-	outs, err := d.net.forward(data)
+	normalize(d.net.in.GetData(), pixels)
+	outs, err := d.net.run()
 	if err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}

@@ -86,6 +86,12 @@ func newORTNet(model []byte, lib string, threads int) (*ortNet, error) {
 // forward runs the network on an NCHW blob of 1x3x416x416.
 func (n *ortNet) forward(blob []float32) ([]Tensor, error) {
 	copy(n.in.GetData(), blob)
+	return n.run()
+}
+
+// run runs the network on its input tensor, as filled by the caller. The
+// outputs are ONNX Runtime's buffers, valid until the next run.
+func (n *ortNet) run() ([]Tensor, error) {
 	if err := n.sess.Run(); err != nil {
 		return nil, err
 	}
