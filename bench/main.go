@@ -342,6 +342,9 @@ func mainPersons(args []string, out, errOut io.Writer) error {
 	}
 	parse := func(key, s string) ([]float64, error) {
 		var out []float64
+		if strings.TrimSpace(s) == "" {
+			return nil, nil
+		}
 		for _, f := range strings.Split(s, ",") {
 			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
 			if err != nil {

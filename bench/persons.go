@@ -56,7 +56,8 @@ func LoadPersonTruth(path string) (*PersonTruth, error) {
 		c := &t.Clips[i]
 		c.Path = os.Expand(c.Path, func(k string) string {
 			if k == "VIGIL_CAMCLIPS" && os.Getenv(k) == "" {
-				return filepath.Join(filepath.Dir(path), "../../.cache/camclips")
+				d, _ := filepath.Abs(filepath.Join(filepath.Dir(path), "../../.cache/camclips"))
+				return d
 			}
 			return os.Getenv(k)
 		})
