@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"gocv.io/x/gocv"
 
@@ -250,22 +249,4 @@ func TestDetectRejectsBadPictures(t *testing.T) {
 			t.Errorf("%s picture: no error", name)
 		}
 	}
-}
-
-// BenchmarkDetect is one Detect (resize, inference, decoding, NMS) of a
-// 768x576 vtest.avi frame, ONNX Runtime on one thread.
-func BenchmarkDetect(b *testing.B) {
-	d := open(b)
-	img := frames(b, 400)[0]
-	var ds []time.Duration
-	for b.Loop() {
-		t0 := time.Now()
-		if _, err := d.Detect(img); err != nil {
-			b.Fatal(err)
-		}
-		ds = append(ds, time.Since(t0))
-	}
-	slices.Sort(ds)
-	b.ReportMetric(float64(ds[len(ds)/2].Microseconds())/1000, "median-ms")
-	b.ReportMetric(float64(ds[0].Microseconds())/1000, "min-ms")
 }
