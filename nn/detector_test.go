@@ -238,6 +238,23 @@ func TestOpenMissingModel(t *testing.T) {
 	}
 }
 
+// TestOpenCorruptModel: a model file that is not ONNX is an error naming
+// it, not a crash.
+func TestOpenCorruptModel(t *testing.T) {
+	lib, err := filepath.Abs(filepath.Join(filepath.Dir(modelPath(t)), nn.ORTLibrary))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "nanodet.onnx")
+	if err := os.WriteFile(p, []byte("<html>not found</html>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = nn.Open(p, nn.Options{Library: lib})
+	if err == nil || !strings.Contains(err.Error(), p) {
+		t.Fatalf("error %v, want one naming %s", err, p)
+	}
+}
+
 func TestDetectRejectsBadPictures(t *testing.T) {
 	d := open(t)
 	empty := gocv.NewMat()

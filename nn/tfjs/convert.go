@@ -25,9 +25,14 @@ func ConvertFile(jsonPath, onnxPath string) error {
 	}
 	tmp := onnxPath + ".tmp"
 	if err := os.WriteFile(tmp, m.Marshal(), 0o644); err != nil {
+		os.Remove(tmp)
 		return err
 	}
-	return os.Rename(tmp, onnxPath)
+	if err := os.Rename(tmp, onnxPath); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 // Convert converts the TF.js graph model at jsonPath into an ONNX model.
