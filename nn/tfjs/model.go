@@ -1,7 +1,20 @@
 // Package tfjs converts a TensorFlow.js graph model (model.json: topology
 // and weights manifest, plus its binary weight shards) into an ONNX model
-// that OpenCV's DNN importer and ONNX Runtime read. It is pure Go: no
-// TensorFlow, no Python.
+// (opset 11) that ONNX Runtime and OpenCV 4.6's DNN importer read. It is
+// pure Go: no TensorFlow, no Python.
+//
+// Weights may be float32, int32, float16 (the manifest's float16
+// quantization) or affine uint8/uint16 quantization. Ops: Conv2D (NHWC or
+// NCHW; SAME, VALID or explicit padding; strides; dilations), MaxPool,
+// ResizeBilinear (align_corners, half_pixel_centers or neither), Pad,
+// PadV2, Transpose, ConcatV2, SplitV, Reshape, Add, AddV2, BiasAdd, Sub,
+// Mul, LeakyRelu, Relu, Sigmoid, Identity, SparseToDense (constant
+// inputs only), Const and Placeholder (static shapes only). The ONNX graph
+// is NCHW: an NHWC op becomes its NCHW ONNX op between two Transposes, and
+// Transposes that undo each other are then removed, so a graph exported
+// from NCHW (as onnx-tf exports) comes back to plain NCHW convolutions.
+// Nodes whose inputs are all constant are folded where the converter can
+// evaluate them (SparseToDense, Add, Sub, Mul, Identity).
 package tfjs
 
 import (
