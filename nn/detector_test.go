@@ -220,22 +220,25 @@ func median(t *testing.T, imgs []gocv.Mat) gocv.Mat {
 // library, Open's error wraps fs.ErrNotExist and names the missing file
 // and the setup command.
 func TestOpenMissingModel(t *testing.T) {
-	missing := filepath.Join(t.TempDir(), "nanodet.onnx")
-	lib := filepath.Join(t.TempDir(), nn.ORTLibrary)
-	for _, tc := range []struct{ model, lib, want string }{
-		{model: missing, want: missing},
-		{model: modelPath(t), lib: lib, want: lib},
-	} {
-		_, err := nn.Open(tc.model, nn.Options{Library: tc.lib})
+	check := func(t *testing.T, model, lib, want string) {
+		_, err := nn.Open(model, nn.Options{Library: lib})
 		if !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("error %v does not wrap fs.ErrNotExist", err)
 		}
-		for _, want := range []string{tc.want, "scripts/models.sh"} {
+		for _, want := range []string{want, "scripts/models.sh"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q does not name %s", err, want)
 			}
 		}
 	}
+	t.Run("model", func(t *testing.T) {
+		missing := filepath.Join(t.TempDir(), "nanodet.onnx")
+		check(t, missing, "", missing)
+	})
+	t.Run("library", func(t *testing.T) {
+		lib := filepath.Join(t.TempDir(), nn.ORTLibrary)
+		check(t, modelPath(t), lib, lib)
+	})
 }
 
 // TestOpenCorruptModel: a model file that is not ONNX is an error naming
