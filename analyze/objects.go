@@ -55,7 +55,7 @@ func ObjectLabel(raw string) string {
 }
 
 // hogWholeMaxSide caps the upscaled picture HOGObjects searches.
-const hogWholeMaxSide = 2048
+const hogWholeMaxSide = 1280
 
 // HOGObjects is OpenCV's built-in HOG people detector (Dalal-Triggs, no
 // model) as an ObjectDetector: the fallback that needs no setup. It

@@ -300,6 +300,7 @@ func mainAccuracy(ctx context.Context, args []string, out, errOut io.Writer) err
 	fs.SetOutput(errOut)
 	dir := fs.String("scenarios", "", "directory of scenario *.yaml files with their clips (required)")
 	mode := fs.String("decode-mode", "", "cameras' decode_mode: all, keyframes or auto (default: the engine's)")
+	model := fs.String("model", config.DefaultModelPath, "the object network's model: people from it when present, else from HOG")
 	asJSON := fs.Bool("json", false, "print JSON instead of tables")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -311,7 +312,7 @@ func mainAccuracy(ctx context.Context, args []string, out, errOut io.Writer) err
 	if err != nil {
 		return err
 	}
-	r, err := Accuracy(ctx, sc, AccuracyOptions{DecodeMode: *mode})
+	r, err := Accuracy(ctx, sc, AccuracyOptions{DecodeMode: *mode, Model: *model})
 	if err != nil {
 		return err
 	}
@@ -335,6 +336,7 @@ func mainPersons(args []string, out, errOut io.Writer) error {
 	model := fs.String("model", config.DefaultModelPath, "the object network's model (absent: HOG only)")
 	hog := fs.String("hog", "-0.5,0,0.3,0.6,1", "HOG hit_threshold values to sweep")
 	netTh := fs.String("net", "0.1,0.2,0.3,0.4,0.5,0.6,0.7", "network min_score values to sweep")
+	every := fs.Int("every", 1, "take every N-th labelled frame of each clip")
 	asJSON := fs.Bool("json", false, "print JSON instead of tables")
 	verbose := fs.Bool("v", false, "print progress to stderr")
 	if err := fs.Parse(args); err != nil {
@@ -354,7 +356,7 @@ func mainPersons(args []string, out, errOut io.Writer) error {
 		}
 		return out, nil
 	}
-	o := PersonsOptions{Truth: *truth, Model: *model}
+	o := PersonsOptions{Truth: *truth, Model: *model, Every: *every}
 	var err error
 	if o.HOGThresholds, err = parse("hog", *hog); err != nil {
 		return err
