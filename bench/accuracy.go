@@ -174,10 +174,10 @@ type KindScore struct {
 type AccuracyResult struct {
 	DecodeMode string `json:"decode_mode"`
 	// People is what found people: "network" or "hog".
-	People     string           `json:"people"`
-	Scenarios  []ScenarioResult `json:"scenarios"`
-	Kinds      []KindScore      `json:"kinds"`
-	Failed     int              `json:"failed"`
+	People    string           `json:"people"`
+	Scenarios []ScenarioResult `json:"scenarios"`
+	Kinds     []KindScore      `json:"kinds"`
+	Failed    int              `json:"failed"`
 }
 
 // Accuracy runs the scenarios through the real engine path, all at once,
