@@ -72,15 +72,17 @@ func (o *ObjectsConfig) setDefaults() {
 	}
 }
 
+// validate checks the keys; a zero value stands for its default (a
+// Config built in Go, not yet through SetDefaults).
 func (o *ObjectsConfig) validate() error {
 	switch {
-	case !(o.MaxPerSecond >= 0.1 && o.MaxPerSecond <= 1000) || math.IsNaN(o.MaxPerSecond):
+	case o.MaxPerSecond != 0 && (!(o.MaxPerSecond >= 0.1 && o.MaxPerSecond <= 1000) || math.IsNaN(o.MaxPerSecond)):
 		return fmt.Errorf("objects.max_per_second: %g is not in 0.1..1000", o.MaxPerSecond)
-	case o.Threads < 1 || o.Threads > 64:
+	case o.Threads < 0 || o.Threads > 64:
 		return fmt.Errorf("objects.threads: %d is not in 1..64", o.Threads)
-	case !(o.MinScore >= 0.05 && o.MinScore <= 1):
+	case o.MinScore != 0 && !(o.MinScore >= 0.05 && o.MinScore <= 1):
 		return fmt.Errorf("objects.min_score: %g is not in 0.05..1", o.MinScore)
-	case len(o.Labels) == 0:
+	case o.Labels != nil && len(o.Labels) == 0:
 		return fmt.Errorf("objects.labels: empty (want person, vehicle or both)")
 	}
 	for i, l := range o.Labels {
