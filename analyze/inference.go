@@ -14,7 +14,7 @@ const (
 	ShedReplaced = "replaced" // a newer request of the same camera took its place
 	ShedStale    = "stale"    // it waited longer than staleAfter for the budget
 	ShedOverload = "overload" // the camera's overload ladder is past full rate
-	ShedError    = "error"    // the detector failed on it
+	ShedError    = "error"    // the detector failed on it, or its picture could not be made
 )
 
 // staleAfter is how long a request may wait for the budget before its
@@ -200,6 +200,10 @@ func (s *ObjectSlot) recycle(r *objRequest) {
 	}
 	r.bgr.Close()
 }
+
+// Failed counts a request the camera could not build (its picture could
+// not be decoded in color).
+func (s *ObjectSlot) Failed() { s.in.shedCount(s.camera, ShedError) }
 
 // take returns the latest result if it was not taken yet.
 func (s *ObjectSlot) take() ([]Object, time.Time, bool) {

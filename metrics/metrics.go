@@ -159,7 +159,7 @@ func New(pool func() PoolStats, cams prometheus.Collector) *Set {
 	})
 	m.ObjectSheds = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "vigil_objects_shed_total",
-		Help: "Inference requests not run, by reason: replaced (a newer one of the camera), stale (waited over 2s for the budget), overload (the camera's overload ladder), error (the network failed).",
+		Help: "Inference requests not run, by reason: replaced (a newer one of the camera), stale (waited over 2s for the budget), overload (the camera's overload ladder), error (the network failed, or the color picture could not be made).",
 	}, []string{"reason"})
 	for _, r := range []string{"replaced", "stale", "overload", "error"} {
 		m.ObjectSheds.WithLabelValues(r)

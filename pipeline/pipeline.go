@@ -173,7 +173,8 @@ func (p *Pipeline) Process(au []byte, pts time.Duration, received time.Time) Res
 }
 
 // submitObjects decodes the picture in color at the size the analyzer
-// asks and hands it over for inference; a failure only skips it.
+// asks and hands it over for inference; a failure skips it, counted as a
+// shed request (reason error).
 func (p *Pipeline) submitObjects(sw, sh int) {
 	w, h := p.an.ObjectPictureSize(sw, sh)
 	if p.color == nil || p.color.Width != w || p.color.Height != h {
@@ -181,10 +182,12 @@ func (p *Pipeline) submitObjects(sw, sh int) {
 		var err error
 		if p.color, err = analyze.NewSnapshot(w, h); err != nil {
 			p.color = nil
+			p.cfg.Objects.Failed()
 			return
 		}
 	}
 	if err := p.dec.ScaleBGR(decode.Image{Pix: p.color.Pix, Width: w, Height: h, Stride: p.color.Stride}); err != nil {
+		p.cfg.Objects.Failed()
 		return
 	}
 	p.an.SubmitObjects(p.color, time.Now())
