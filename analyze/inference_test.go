@@ -175,3 +175,60 @@ func TestInferenceShedsStaleRequests(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestCameraAsksOnlyOnMotion: a camera with an object detector asks for
+// no inference on a still scene, and on motion asks for the square around
+// the moving object (not the whole frame); what it submits is run.
+func TestCameraAsksOnlyOnMotion(t *testing.T) {
+	hog := NewHOGObjects(0, 48)
+	defer hog.Close()
+	obs := newCountingObserver()
+	in := NewInference(hog, InferenceConfig{MaxPerSecond: 50}, obs)
+	defer in.Close()
+	cfg := DefaultConfig()
+	cfg.Person.Enabled = true
+	c, f := newCameraT(t, cfg)
+	c.SetObjects(in.Slot("cam"))
+	color, err := NewSnapshot(f.Width, f.Height)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer color.Close()
+	const fps = 10
+	step := time.Second / fps
+	asked, whole := 0, 0
+	scene := movingRect(f.Width, 6*time.Second, 12*time.Second)
+	for at := time.Duration(0); at < 12*time.Second; at += step {
+		s := scene(at)
+		s.draw(f)
+		c.Analyze(f, t0.Add(at))
+		region, ok := c.ObjectRegion()
+		if !ok {
+			continue
+		}
+		if at < 6*time.Second {
+			t.Fatalf("asked for inference at %v, on a still scene", at)
+		}
+		asked++
+		if region == (Box{0, 0, 1, 1}) {
+			whole++
+		} else if !overlaps(region, s.rect, f.Width, f.Height) {
+			t.Errorf("at %v: region %v misses the moving object %v", at, region, s.rect)
+		}
+		gocv.CvtColor(f.mat, &color.mat, gocv.ColorGrayToBGR)
+		c.SubmitObjects(color, time.Now())
+		if _, ok := c.ObjectRegion(); ok {
+			t.Fatal("the request is still wanted after it was submitted")
+		}
+		time.Sleep(30 * time.Millisecond) // let it run: the budget allows 50/s
+	}
+	if asked == 0 {
+		t.Fatal("never asked for inference on motion")
+	}
+	if whole == asked {
+		t.Errorf("all %d requests were the whole frame, none around the 40x30 object", asked)
+	}
+	if _, by, _, _ := obs.snapshot(); by["cam"] == 0 {
+		t.Error("no submitted request was run")
+	}
+}
