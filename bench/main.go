@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -300,7 +301,7 @@ func mainAccuracy(ctx context.Context, args []string, out, errOut io.Writer) err
 	fs.SetOutput(errOut)
 	dir := fs.String("scenarios", "", "directory of scenario *.yaml files with their clips (required)")
 	mode := fs.String("decode-mode", "", "cameras' decode_mode: all, keyframes or auto (default: the engine's)")
-	model := fs.String("model", config.DefaultModelPath, "the object network's model: people from it when present, else from HOG")
+	model := fs.String("model", defaultModel(), "the object network's model: people from it when present, else from HOG")
 	asJSON := fs.Bool("json", false, "print JSON instead of tables")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -333,7 +334,7 @@ func mainPersons(args []string, out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("bench persons", flag.ContinueOnError)
 	fs.SetOutput(errOut)
 	truth := fs.String("truth", "bench/persons/persons.yaml", "hand-labelled person ground truth")
-	model := fs.String("model", config.DefaultModelPath, "the object network's model (absent: HOG only)")
+	model := fs.String("model", defaultModel(), "the object network's model (absent: HOG only)")
 	hog := fs.String("hog", "-0.5,0,0.3,0.6,1", "HOG hit_threshold values to sweep")
 	netTh := fs.String("net", "0.1,0.2,0.3,0.4,0.5,0.6,0.7", "network min_score values to sweep")
 	every := fs.Int("every", 1, "take every N-th labelled frame of each clip")
@@ -376,4 +377,13 @@ func mainPersons(args []string, out, errOut io.Writer) error {
 	}
 	PrintPersons(out, r)
 	return nil
+}
+
+// defaultModel is the object model's path: in $VIGIL_MODELS when set (as
+// scripts/test.sh does), else objects.model's default.
+func defaultModel() string {
+	if d := os.Getenv("VIGIL_MODELS"); d != "" {
+		return filepath.Join(d, filepath.Base(config.DefaultModelPath))
+	}
+	return config.DefaultModelPath
 }

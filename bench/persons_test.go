@@ -23,7 +23,13 @@ func TestAccuracyRealPeopleFromTheNetwork(t *testing.T) {
 		t.Skip("real time: 40 s")
 	}
 	model, _ := filepath.Abs(filepath.Join("..", config.DefaultModelPath))
+	if d := os.Getenv("VIGIL_MODELS"); d != "" {
+		model = filepath.Join(d, filepath.Base(config.DefaultModelPath))
+	}
 	if _, err := os.Stat(model); err != nil {
+		if os.Getenv("VIGIL_REQUIRE_MODELS") == "1" {
+			t.Fatalf("VIGIL_REQUIRE_MODELS=1 but no object model: %v", err)
+		}
 		t.Skip("no object model: run bash scripts/models.sh .cache/models")
 	}
 	sc, err := LoadScenarios("scenarios/real")

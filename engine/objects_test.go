@@ -43,15 +43,23 @@ func startEngineObjects(t *testing.T, o config.ObjectsConfig, cams ...config.Cam
 	return e, events, logs
 }
 
-// modelPath is the object network made at setup (scripts/models.sh), or
-// "" when it is absent.
+// modelPath is the object network made at setup (scripts/models.sh, in
+// $VIGIL_MODELS or the repository's .cache/models), or "" when it is
+// absent; with VIGIL_REQUIRE_MODELS=1 (scripts/test.sh) its absence fails
+// the test.
 func modelPath(t *testing.T) string {
 	t.Helper()
 	p, err := filepath.Abs(filepath.Join("..", config.DefaultModelPath))
 	if err != nil {
 		t.Fatal(err)
 	}
+	if d := os.Getenv("VIGIL_MODELS"); d != "" {
+		p = filepath.Join(d, filepath.Base(config.DefaultModelPath))
+	}
 	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("VIGIL_REQUIRE_MODELS") == "1" {
+			t.Fatalf("VIGIL_REQUIRE_MODELS=1 but no object model: %v", err)
+		}
 		return ""
 	}
 	return p
