@@ -99,8 +99,13 @@ func (h *HOGObjects) Detect(bgr gocv.Mat) ([]Detection, error) {
 	rects := h.hog.DetectMultiScaleWithParams(src, h.hitThreshold, image.Pt(8, 8), image.Pt(8, 8), hogScale, hogGroup, false)
 	out := make([]Detection, 0, len(rects))
 	for _, r := range rects {
-		out = append(out, Detection{Label: LabelPerson, Score: 1,
-			Box: image.Rect(int(float64(r.Min.X)/s), int(float64(r.Min.Y)/s), int(float64(r.Max.X)/s), int(float64(r.Max.Y)/s))})
+		// The detection window holds a margin around the person: shrink
+		// it as OpenCV's peopledetect sample does (80% of the width and
+		// height, 10% and 7% in), so the box is the person's.
+		x := (float64(r.Min.X) + 0.1*float64(r.Dx())) / s
+		y := (float64(r.Min.Y) + 0.07*float64(r.Dy())) / s
+		w, h := 0.8*float64(r.Dx())/s, 0.8*float64(r.Dy())/s
+		out = append(out, Detection{Label: LabelPerson, Score: 1, Box: image.Rect(int(x), int(y), int(x+w), int(y+h))})
 	}
 	return out, nil
 }
