@@ -30,7 +30,7 @@ func Main(ctx context.Context, args []string, out, errOut io.Writer) error {
 	case "accuracy":
 		return mainAccuracy(ctx, args[1:], out, errOut)
 	case "persons":
-		return mainPersons(args[1:], out, errOut)
+		return mainPersons(ctx, args[1:], out, errOut)
 	case "capture-worker": // the opencv baseline's child process
 		return CaptureWorker(ctx, args[1:], out)
 	}
@@ -330,7 +330,7 @@ func mainAccuracy(ctx context.Context, args []string, out, errOut io.Writer) err
 	return nil
 }
 
-func mainPersons(args []string, out, errOut io.Writer) error {
+func mainPersons(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("bench persons", flag.ContinueOnError)
 	fs.SetOutput(errOut)
 	truth := fs.String("truth", "bench/persons/persons.yaml", "hand-labelled person ground truth")
@@ -368,7 +368,7 @@ func mainPersons(args []string, out, errOut io.Writer) error {
 	if *verbose {
 		o.Progress = errOut
 	}
-	r, err := Persons(o)
+	r, err := Persons(ctx, o)
 	if err != nil {
 		return err
 	}

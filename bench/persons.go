@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -140,7 +141,7 @@ const truthClip = "vtest"
 
 // Persons scores person detection on the ground truth: HOG (no setup)
 // and the network, each over a sweep of its threshold, on whole frames.
-func Persons(o PersonsOptions) (*PersonsResult, error) {
+func Persons(ctx context.Context, o PersonsOptions) (*PersonsResult, error) {
 	truth, err := LoadPersonTruth(o.Truth)
 	if err != nil {
 		return nil, err
@@ -186,6 +187,9 @@ func Persons(o PersonsOptions) (*PersonsResult, error) {
 			want = append(want, f.Frame)
 		}
 		err := analyze.ReadFrames(c.Path, want, func(i int, s *analyze.Snapshot) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			fd := &frameDets{clip: c.Name, frame: byIndex[i], hog: map[float64][]analyze.Detection{}}
 			for _, th := range o.HOGThresholds {
 				t0 := time.Now()
