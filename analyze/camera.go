@@ -22,10 +22,18 @@ type Camera struct {
 	d      detection // scratch for the current frame
 	tam    tamper
 	tr     tamperReading
-	person *personDetector // nil unless Person.Enabled
+	person *personDetector // HOG; nil unless Person.Enabled without objects
 	people []Box           // people of the current frame
-	trk    tracker
-	closed bool
+	// objects: with an object detector (SetObjects), people come from its
+	// latest result, valid for objectTTL of frame time.
+	slot      *ObjectSlot
+	objects   []Object  // the latest result, while valid
+	objAt     time.Time // frame time of objects
+	personObj []Object  // scratch: the people among objects
+	wantObj   bool      // the frame should be sent for inference (SubmitObjects)
+	objRegion Box       // the part of the frame to send
+	trk       tracker
+	closed    bool
 
 	last       time.Time     // last frame time seen; zero before the first frame
 	dtAvg      time.Duration // smoothed frame interval
@@ -37,7 +45,8 @@ type Camera struct {
 	zones  []zoneState
 	tamper [len(tamperCauses)]lifecycle
 
-	boxes []Box // scratch: motion boxes of the current frame
+	boxes []Box    // scratch: motion boxes of the current frame
+	objs  []Object // objects of the transitions advance makes
 	shots []Shot
 }
 
@@ -97,6 +106,7 @@ func NewCamera(cfg Config) (*Camera, error) {
 // Shots then lists the snapshots the frame should be kept as.
 func (c *Camera) Analyze(f *Frame, frameTime time.Time) []Transition {
 	c.shots = c.shots[:0]
+	c.objs = nil
 	if c.closed || !f.valid() {
 		return nil
 	}
@@ -161,20 +171,31 @@ func (c *Camera) Analyze(f *Frame, frameTime time.Time) []Transition {
 	for _, r := range c.d.regions[:c.d.n] {
 		c.boxes = append(c.boxes, Box{float64(r.rect.Min.X) / w, float64(r.rect.Min.Y) / h, float64(r.rect.Dx()) / w, float64(r.rect.Dy()) / h})
 	}
-	out = c.advance(out, &c.motion, t, time.Time{}, strong, moving, c.d.score, c.boxes, gap)
 
 	c.people = c.people[:0]
-	if c.person != nil {
-		if moving {
-			c.people = c.person.detect(f, c.d.regions[:c.d.n], c.people)
+	c.personObj = c.personObj[:0]
+	if c.slot != nil {
+		c.updateObjects(t, moving)
+		for _, o := range c.objects {
+			if o.Label == LabelPerson && c.cfg.Person.Enabled {
+				c.people = append(c.people, o.Box)
+				c.personObj = append(c.personObj, o)
+			}
 		}
+	} else if c.person != nil && moving {
+		c.people = c.person.detect(f, c.d.regions[:c.d.n], c.people)
+	}
+	c.objs = c.objects
+	out = c.advance(out, &c.motion, t, time.Time{}, strong, moving, c.d.score, c.boxes, gap)
+	c.objs = c.personObj
+	if c.cfg.Person.Enabled {
 		n := len(c.people)
 		out = c.advance(out, &c.seen, t, time.Time{}, n > 0, n > 0, float64(n), c.people, gap)
 	}
 
 	if len(c.zones) > 0 {
 		objects := c.boxes
-		if c.person != nil && len(c.people) > 0 {
+		if len(c.people) > 0 {
 			objects = c.people
 		}
 		if !learning {
@@ -182,6 +203,7 @@ func (c *Camera) Analyze(f *Frame, frameTime time.Time) []Transition {
 		}
 		out = c.advanceZones(out, t, learning, gap)
 	}
+	c.objs = nil
 
 	return append(out, tamperOut...)
 }
@@ -284,14 +306,22 @@ func (c *Camera) advance(out []Transition, l *lifecycle, t, from time.Time, ente
 		FrameTime:  t,
 		Score:      score,
 		Boxes:      clone(boxes),
+		Objects:    cloneObjects(c.objs),
 	}
 	switch p {
 	case PhaseStart:
 		c.shots = append(c.shots, Shot{IncidentID: l.id, Kind: l.kind, Role: "start", Boxes: tr.Boxes})
 	case PhaseEnd:
-		tr.EndedAt, tr.Score, tr.Boxes = l.lastActive, l.maxScore, nil
+		tr.EndedAt, tr.Score, tr.Boxes, tr.Objects = l.lastActive, l.maxScore, nil, nil
 	}
 	return append(out, tr)
+}
+
+func cloneObjects(o []Object) []Object {
+	if len(o) == 0 {
+		return nil
+	}
+	return append([]Object(nil), o...)
 }
 
 func clone(b []Box) []Box {
@@ -342,6 +372,7 @@ func (c *Camera) Reset() {
 	c.tam.restart()
 	c.trk.reset()
 	c.lifecycles(func(l *lifecycle) { l.cand = false })
+	c.objects, c.wantObj = nil, false
 }
 
 // Flush ends open incidents at now (shutdown) and returns their PhaseEnd
@@ -361,6 +392,9 @@ func (c *Camera) Close() {
 	c.tam.close()
 	if c.person != nil {
 		c.person.close()
+	}
+	if c.slot != nil {
+		c.slot.Release()
 	}
 }
 

@@ -60,6 +60,11 @@ type Transition struct {
 	// or the tamper measure's distance past its threshold, 0..1.
 	Score float64
 	Boxes []Box // moving regions or people of the triggering frame, largest first, at most MaxBoxes
+	// Objects are what the object detector found on the triggering frame
+	// (its latest result), largest first: the people of a person, crowd or
+	// zone incident, every object of a motion incident. Nil without an
+	// object detector, and at PhaseEnd.
+	Objects []Object
 }
 
 // Shot asks for a snapshot of the frame just analyzed as evidence of an

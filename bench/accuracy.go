@@ -122,6 +122,10 @@ type AccuracyOptions struct {
 	DecodeMode string
 	// Logger receives the engine's logs; nil discards them.
 	Logger *slog.Logger
+	// Model is the object network's model (objects.model): when the file
+	// is there, people come from the network; otherwise from HOG (the
+	// scenarios' person settings). "" is the default path.
+	Model string
 }
 
 // Observed is an incident raised during a scenario, in clip offsets.
@@ -168,10 +172,12 @@ type KindScore struct {
 
 // AccuracyResult is the scored replay of a scenario set.
 type AccuracyResult struct {
-	DecodeMode string           `json:"decode_mode"`
-	Scenarios  []ScenarioResult `json:"scenarios"`
-	Kinds      []KindScore      `json:"kinds"`
-	Failed     int              `json:"failed"`
+	DecodeMode string `json:"decode_mode"`
+	// People is what found people: "network" or "hog".
+	People    string           `json:"people"`
+	Scenarios []ScenarioResult `json:"scenarios"`
+	Kinds     []KindScore      `json:"kinds"`
+	Failed    int              `json:"failed"`
 }
 
 // Accuracy runs the scenarios through the real engine path, all at once,
@@ -203,6 +209,17 @@ func Accuracy(ctx context.Context, scenarios []Scenario, o AccuracyOptions) (*Ac
 	defer srv.Close()
 
 	doc := map[string]any{"listen": "127.0.0.1:0"}
+	model := o.Model
+	if model == "" {
+		model = config.DefaultModelPath
+	}
+	people := "hog"
+	if _, err := os.Stat(model); err == nil {
+		doc["objects"] = map[string]any{"enabled": true, "model": model}
+		people = "network"
+	} else {
+		doc["objects"] = map[string]any{"enabled": false}
+	}
 	var list []map[string]any
 	for _, s := range scenarios {
 		c := map[string]any{}
@@ -269,7 +286,7 @@ func Accuracy(ctx context.Context, scenarios []Scenario, o AccuracyOptions) (*Ac
 	}
 	evs := col.Events()
 
-	res := &AccuracyResult{DecodeMode: o.DecodeMode}
+	res := &AccuracyResult{DecodeMode: o.DecodeMode, People: people}
 	if res.DecodeMode == "" {
 		res.DecodeMode = config.DefaultCamera().DecodeMode
 	}
@@ -430,6 +447,9 @@ func kindScores(rs []ScenarioResult) []KindScore {
 
 // PrintAccuracy writes the per-scenario outcome and the per-kind scores.
 func PrintAccuracy(w io.Writer, r *AccuracyResult) {
+	if r.People != "" {
+		fmt.Fprintf(w, "people by: %s\n", r.People)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "scenario\tresult\tincidents (kind@start..end, clip seconds)\n")
 	for _, s := range r.Scenarios {

@@ -7,15 +7,18 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 // Main runs `vigil bench MODE [flags]`.
 func Main(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("bench: want a mode: offline, live, baseline, compare, accuracy")
+		return errors.New("bench: want a mode: offline, live, baseline, compare, accuracy, persons")
 	}
 	switch args[0] {
 	case "offline":
@@ -26,10 +29,12 @@ func Main(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return mainCompare(ctx, args[0], args[1:], out, errOut)
 	case "accuracy":
 		return mainAccuracy(ctx, args[1:], out, errOut)
+	case "persons":
+		return mainPersons(ctx, args[1:], out, errOut)
 	case "capture-worker": // the opencv baseline's child process
 		return CaptureWorker(ctx, args[1:], out)
 	}
-	return fmt.Errorf("bench: unknown mode %q (want offline, live, baseline, compare or accuracy)", args[0])
+	return fmt.Errorf("bench: unknown mode %q (want offline, live, baseline, compare, accuracy or persons)", args[0])
 }
 
 func mainOffline(ctx context.Context, args []string, out, errOut io.Writer) error {
@@ -318,6 +323,7 @@ func mainAccuracy(ctx context.Context, args []string, out, errOut io.Writer) err
 	fs.SetOutput(errOut)
 	dir := fs.String("scenarios", "", "directory of scenario *.yaml files with their clips (required)")
 	mode := fs.String("decode-mode", "", "cameras' decode_mode: all, keyframes or auto (default: the engine's)")
+	model := fs.String("model", defaultModel(), "the object network's model: people from it when present, else from HOG")
 	asJSON := fs.Bool("json", false, "print JSON instead of tables")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -329,7 +335,7 @@ func mainAccuracy(ctx context.Context, args []string, out, errOut io.Writer) err
 	if err != nil {
 		return err
 	}
-	r, err := Accuracy(ctx, sc, AccuracyOptions{DecodeMode: *mode})
+	r, err := Accuracy(ctx, sc, AccuracyOptions{DecodeMode: *mode, Model: *model})
 	if err != nil {
 		return err
 	}
@@ -344,4 +350,62 @@ func mainAccuracy(ctx context.Context, args []string, out, errOut io.Writer) err
 		return fmt.Errorf("bench accuracy: %d of %d scenarios failed", r.Failed, len(r.Scenarios))
 	}
 	return nil
+}
+
+func mainPersons(ctx context.Context, args []string, out, errOut io.Writer) error {
+	fs := flag.NewFlagSet("bench persons", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	truth := fs.String("truth", "bench/persons/persons.yaml", "hand-labelled person ground truth")
+	model := fs.String("model", defaultModel(), "the object network's model (absent: HOG only)")
+	hog := fs.String("hog", "-0.5,0,0.3,0.6,1", "HOG hit_threshold values to sweep")
+	netTh := fs.String("net", "0.1,0.2,0.3,0.4,0.5,0.6,0.7", "network min_score values to sweep")
+	every := fs.Int("every", 1, "take every N-th labelled frame of each clip")
+	asJSON := fs.Bool("json", false, "print JSON instead of tables")
+	verbose := fs.Bool("v", false, "print progress to stderr")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	parse := func(key, s string) ([]float64, error) {
+		var out []float64
+		if strings.TrimSpace(s) == "" {
+			return nil, nil
+		}
+		for _, f := range strings.Split(s, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil {
+				return nil, fmt.Errorf("bench persons: --%s: %q is not a number", key, f)
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	o := PersonsOptions{Truth: *truth, Model: *model, Every: *every}
+	var err error
+	if o.HOGThresholds, err = parse("hog", *hog); err != nil {
+		return err
+	}
+	if o.NetThresholds, err = parse("net", *netTh); err != nil {
+		return err
+	}
+	if *verbose {
+		o.Progress = errOut
+	}
+	r, err := Persons(ctx, o)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(out, r)
+	}
+	PrintPersons(out, r)
+	return nil
+}
+
+// defaultModel is the object model's path: in $VIGIL_MODELS when set (as
+// scripts/test.sh does), else objects.model's default.
+func defaultModel() string {
+	if d := os.Getenv("VIGIL_MODELS"); d != "" {
+		return filepath.Join(d, filepath.Base(config.DefaultModelPath))
+	}
+	return config.DefaultModelPath
 }

@@ -64,6 +64,9 @@ type Config struct {
 	// event.EvidenceConfig. A change needs a restart (a reload changing it
 	// is refused).
 	Evidence event.EvidenceConfig `yaml:"evidence"`
+	// Objects is the object detector shared by all cameras; see
+	// ObjectsConfig.
+	Objects ObjectsConfig `yaml:"objects"`
 	// Cameras lists the cameras. At least one is required, except in a
 	// cluster, where a node may run none of them.
 	Cameras []Camera `yaml:"cameras"`
@@ -206,7 +209,7 @@ func parse(b []byte) (Config, error) {
 	if err := expandRefs(&root, ""); err != nil {
 		return Config{}, err
 	}
-	var cfg Config
+	cfg := Config{Objects: ObjectsConfig{Enabled: true}}
 	if err := root.Decode(&cfg); err != nil { // unknown keys were refused above
 		return Config{}, YAMLError(err)
 	}
@@ -295,6 +298,7 @@ func (c *Config) SetDefaults() {
 	if c.Cluster != nil {
 		c.Cluster.setDefaults(c.Listen)
 	}
+	c.Objects.setDefaults()
 }
 
 // Validate checks the whole configuration; the error names the key.
@@ -314,6 +318,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("queue_memory_mb: %d is not in 1..%d (0 means 256)", c.QueueMemoryMB, maxQueueMemoryMB)
 	case c.StartSpread < 0 || c.StartSpread > maxStartSpread:
 		return fmt.Errorf("start_spread: %s is not in 0..%s", c.StartSpread, maxStartSpread)
+	}
+	if err := c.Objects.validate(); err != nil {
+		return err
 	}
 	dc := c.Delivery()
 	if err := dc.Validate(); err != nil {

@@ -91,8 +91,12 @@ type workerSide struct {
 
 func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	c := &camera{id: cfg.ID, cfg: cfg, e: e, log: e.log.With("camera", cfg.ID)}
-	pipe, err := pipeline.New(pipeline.Config{AnalysisWidth: cfg.AnalysisWidth, AnalysisFPS: cfg.AnalysisFPS, Analysis: cfg.Analysis(), Decoders: e.decoders})
+	slot := e.objectSlot(cfg.ID)
+	pipe, err := pipeline.New(pipeline.Config{AnalysisWidth: cfg.AnalysisWidth, AnalysisFPS: cfg.AnalysisFPS, Analysis: cfg.Analysis(), Decoders: e.decoders, Objects: slot})
 	if err != nil {
+		if slot != nil {
+			slot.Release()
+		}
 		return nil, fmt.Errorf("camera %q: motion: %w", cfg.ID, err)
 	}
 	c.wk.pipe = pipe

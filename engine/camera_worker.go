@@ -106,6 +106,8 @@ func (c *camera) observeLoad(wait time.Duration) {
 		fps = min(fps, 2)
 	}
 	c.wk.pipe.SetAnalysisFPS(fps)
+	// Inference is the costliest analysis: the first to go, the last back.
+	c.wk.pipe.SetObjectsShed(step >= sched.StepReduced)
 	c.gate.SetKeyframesOnly(step >= sched.StepKeyframes)
 	c.gate.SetSparse(step == sched.StepSparse)
 	c.log.Warn("overload step changed", "step", step.String(), "queue_wait", wait, "queue_fill", fill, "dropped", dropped)
@@ -141,6 +143,7 @@ func (c *camera) emit(tr analyze.Transition, now, frameTime time.Time, src strin
 		inc.Boxes[i] = [4]float64(b)
 	}
 	inc.FrameWidth, inc.FrameHeight = c.wk.pipe.PictureSize()
+	inc.Objects = eventObjects(tr.Objects, inc.FrameWidth, inc.FrameHeight)
 	inc.Zone, inc.Cause = tr.Zone, tr.Cause
 	inc.Evidence = c.evidenceFor(tr.IncidentID, tr.Phase == analyze.PhaseEnd)
 	typ := event.TypeUpdate
@@ -154,6 +157,27 @@ func (c *camera) emit(tr analyze.Transition, now, frameTime time.Time, src strin
 		inc.EndedAt = &end
 	}
 	c.e.publish(event.New(typ, inc, time.Now()))
+}
+
+// eventObjects maps the analyzer's objects to an event's, with pixel
+// boxes in a w×h picture when its size is known.
+func eventObjects(objs []analyze.Object, w, h int) []event.Object {
+	if len(objs) == 0 {
+		return nil
+	}
+	out := make([]event.Object, len(objs))
+	for i, o := range objs {
+		out[i] = event.Object{Label: o.Label, Score: math.Round(o.Score*1e4) / 1e4, Box: [4]float64(o.Box)}
+		if w > 0 && h > 0 {
+			fw, fh := float64(w), float64(h)
+			pb := [4]int{
+				max(int(math.Round(o.Box[0]*fw)), 0), max(int(math.Round(o.Box[1]*fh)), 0),
+				min(int(math.Round((o.Box[0]+o.Box[2])*fw)), w), min(int(math.Round((o.Box[1]+o.Box[3])*fh)), h),
+			}
+			out[i].PixelBox = &pb
+		}
+	}
+	return out
 }
 
 // keepShots encodes and stores the evidence snapshots of the frame just

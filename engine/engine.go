@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vigil-video/vigil/analyze"
 	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/decode"
@@ -73,6 +74,9 @@ type Engine struct {
 	pool     *workPool
 	decoders *decode.Pool // lent to keyframes decoded alone and to awake chains
 	metrics  *metrics.Set
+
+	net   *analyze.Network   // the object network; nil when off or absent
+	infer *analyze.Inference // its budgeted queue; nil without it
 
 	reloadMu sync.Mutex // serializes Apply
 	mu       sync.Mutex
@@ -134,10 +138,12 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 			Help: "Decoders in use now (the others wait in the shared pool).",
 		}, func() float64 { n, _ := e.decoders.Stats(); return float64(n) }),
 	)
+	e.openObjects()
 	for _, cc := range cfg.Cameras {
 		c, err := newCamera(e, cc)
 		if err != nil {
 			e.closeCameras()
+			e.closeObjects()
 			pool.Close()
 			return nil, err
 		}
@@ -215,6 +221,7 @@ func (e *Engine) Close() error {
 	}
 	e.closeCameras()
 	e.decoders.Close()
+	e.closeObjects()
 	var err error
 	if e.api != nil {
 		err = e.api.Close()

@@ -71,8 +71,26 @@ type Incident struct {
 	FrameHeight int `json:"frame_height,omitempty"`
 	// Zone names the zone of a zone-bound incident.
 	Zone string `json:"zone,omitempty"`
+	// Objects are what the object network found on the triggering frame:
+	// the people of person, crowd and zone incidents, every person and
+	// vehicle of a motion incident. Absent without the network.
+	Objects []Object `json:"objects,omitempty"`
 	// Evidence lists snapshots of the incident.
 	Evidence []Evidence `json:"evidence,omitempty"`
+}
+
+// Object is a thing the object network found.
+type Object struct {
+	// Label is "person" or "vehicle" (a car, bus, truck, motorcycle or
+	// bicycle).
+	Label string `json:"label"`
+	// Score is the network's confidence, 0..1.
+	Score float64 `json:"score"`
+	// Box is [x, y, w, h] normalized to 0..1 of the frame, like Boxes.
+	Box [4]float64 `json:"box"`
+	// PixelBox is [x1, y1, x2, y2] in pixels of the frame_width x
+	// frame_height picture; absent when the frame size is unknown.
+	PixelBox *[4]int `json:"pixel_box,omitempty"`
 }
 
 // Evidence is a JPEG snapshot of an incident: a file path, or the image

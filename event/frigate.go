@@ -14,7 +14,8 @@ import (
 //   - person incidents are Frigate tracked objects labelled "person" on
 //     <frigate>/events (type new, update, end; before is the previous
 //     message's after), with pixel boxes, a running top_score and
-//     has_snapshot once the incident has evidence;
+//     has_snapshot once the incident has evidence; with the object network,
+//     score and box are those of its best-scoring person;
 //   - <frigate>/<camera>/person, /all and their /active variants carry the
 //     people count (0 at the end), <frigate>/<zone>/person and /all the
 //     count of a crowd incident's zone;
@@ -124,14 +125,24 @@ func frigateRegion(box [4]int, w, h int) [4]int {
 	return [4]int{x1, y1, x1 + side, y1 + side}
 }
 
-// frigateScore is the detection confidence Frigate reports, 0..1. vigil's
-// HOG people detector gives none (its score is the count of people), so a
-// person seen is 1.
-func frigateScore(d *Incident) float64 {
-	if d.Score >= 1 {
-		return 1
+// frigateScore is the detection confidence Frigate reports, 0..1, and the
+// object it belongs to: the best-scoring person the network found, or,
+// without the network (HOG gives no confidence, the incident's score is
+// the count of people), 1 for a person seen and no object.
+func frigateScore(d *Incident) (float64, *Object) {
+	var best *Object
+	for i := range d.Objects {
+		if o := &d.Objects[i]; o.Label == frigateLabel && (best == nil || o.Score > best.Score) {
+			best = o
+		}
 	}
-	return math.Max(d.Score, 0)
+	if best != nil {
+		return math.Min(math.Max(best.Score, 0), 1), best
+	}
+	if d.Score >= 1 {
+		return 1, nil
+	}
+	return math.Max(d.Score, 0), nil
 }
 
 // update maps a person event to its <frigate>/events message, or returns
@@ -156,12 +167,18 @@ func (s *frigateState) update(ev *Event) (frigatePayload, bool) {
 	}
 	cur.FrameTime = unixSeconds(d.FrameTime)
 	cur.StartTime = unixSeconds(d.StartedAt)
-	cur.Score = frigateScore(d)
+	var obj *Object
+	cur.Score, obj = frigateScore(d)
 	cur.TopScore = math.Max(cur.TopScore, cur.Score)
 	if len(d.Boxes) > 0 && d.FrameWidth > 0 && d.FrameHeight > 0 {
-		// Boxes are largest first: the main person. Without a box (the end
+		// Boxes are largest first: the main person, unless the network
+		// scored one (its best is the object). Without a box (the end
 		// event) or a frame size, the last known box stays.
-		cur.Box = pixelBox(d.Boxes[0], d.FrameWidth, d.FrameHeight)
+		b := d.Boxes[0]
+		if obj != nil {
+			b = obj.Box
+		}
+		cur.Box = pixelBox(b, d.FrameWidth, d.FrameHeight)
 		cur.Area = (cur.Box[2] - cur.Box[0]) * (cur.Box[3] - cur.Box[1])
 		cur.Ratio = 0
 		if h := cur.Box[3] - cur.Box[1]; h > 0 {

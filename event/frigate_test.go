@@ -389,3 +389,30 @@ func TestFrigateTopScoreIsARunningMaximum(t *testing.T) {
 		t.Error("loitering mapped to a Frigate object")
 	}
 }
+
+// TestFrigateScoreAndBoxFromTheNetwork: with the object network, score,
+// top_score and box are those of its best-scoring person, not the people
+// count and the largest box.
+func TestFrigateScoreAndBoxFromTheNetwork(t *testing.T) {
+	var s frigateState
+	mk := func(typ string, objs ...Object) *Event {
+		ev := New(typ, Incident{IncidentID: "n", Camera: "c", Kind: "person", StartedAt: time.Unix(100, 0), FrameTime: time.Unix(101, 0),
+			Score: float64(len(objs)), Boxes: [][4]float64{{0.5, 0.5, 0.4, 0.4}, {0.1, 0.1, 0.1, 0.2}}, FrameWidth: 200, FrameHeight: 100,
+			Objects: objs}, time.Now())
+		return &ev
+	}
+	big := Object{Label: "person", Score: 0.55, Box: [4]float64{0.5, 0.5, 0.4, 0.4}}
+	best := Object{Label: "person", Score: 0.9, Box: [4]float64{0.1, 0.1, 0.1, 0.2}}
+	car := Object{Label: "vehicle", Score: 0.99, Box: [4]float64{0, 0, 0.1, 0.1}}
+	p, _ := s.update(mk(TypeStart, big, best, car))
+	if p.After.Label != "person" || p.After.Score != 0.9 || p.After.TopScore != 0.9 {
+		t.Errorf("label %q score %v top_score %v, want person 0.9 0.9 (the best person, not the vehicle)", p.After.Label, p.After.Score, p.After.TopScore)
+	}
+	if want := [4]int{20, 10, 40, 30}; p.After.Box != want {
+		t.Errorf("box %v, want the best person's %v", p.After.Box, want)
+	}
+	p, _ = s.update(mk(TypeUpdate, big))
+	if p.After.Score != 0.55 || p.After.TopScore != 0.9 {
+		t.Errorf("score %v top_score %v, want 0.55 and the running 0.9", p.After.Score, p.After.TopScore)
+	}
+}

@@ -53,6 +53,8 @@ func compileSchemas(t *testing.T, strict bool) (data, envelope *jsonschema.Schem
 		d["additionalProperties"] = false
 		ev := d["properties"].(map[string]any)["evidence"].(map[string]any)["items"].(map[string]any)
 		ev["additionalProperties"] = false
+		obj := d["properties"].(map[string]any)["objects"].(map[string]any)["items"].(map[string]any)
+		obj["additionalProperties"] = false
 	}
 	for f, doc := range docs {
 		id := doc.(map[string]any)["$id"].(string)
@@ -127,6 +129,14 @@ func everyKind() []Event {
 		for phase, typ := range []string{TypeStart, TypeUpdate, TypeEnd} {
 			in := in
 			in.Score, in.Boxes = x.scores[phase], x.boxes
+			if x.kind == "person" || x.kind == "motion" {
+				// With the object network: its objects, pixel boxes in
+				// the 1920x1080 picture.
+				in.Objects = []Object{{Label: "person", Score: 0.83, Box: [4]float64{0.41, 0.38, 0.12, 0.40}, PixelBox: &[4]int{787, 410, 1018, 842}}}
+				if x.kind == "motion" {
+					in.Objects = append(in.Objects, Object{Label: "vehicle", Score: 0.61, Box: [4]float64{0.1, 0.5, 0.3, 0.2}})
+				}
+			}
 			switch typ {
 			case TypeStart:
 				if !health {
@@ -137,7 +147,7 @@ func everyKind() []Event {
 					in.Evidence = []Evidence{{Role: "best", JPEGBase64: "/9j/4AAQSkZJRgABAQ=="}}
 				}
 			case TypeEnd:
-				in.EndedAt, in.Boxes = &t2, nil
+				in.EndedAt, in.Boxes, in.Objects = &t2, nil, nil
 			}
 			evs = append(evs, New(typ, in, t1))
 		}
@@ -248,6 +258,12 @@ func TestEventsMatchThePublishedSchema(t *testing.T) {
 		{"camera_offline score not 1", func() any { ev := base("camera_offline"); ev.Data.Score = 0.5; return ev }},
 		{"camera_offline unknown cause", func() any { ev := base("camera_offline"); ev.Data.Cause = "gone"; return ev }},
 		{"analysis_stalled without cause", func() any { ev := base("analysis_stalled"); ev.Data.Cause = ""; return ev }},
+		{"object with an unknown label", func() any { ev := base("person"); ev.Data.Objects[0].Label = "cat"; return ev }},
+		{"object score above 1", func() any { ev := base("person"); ev.Data.Objects[0].Score = 1.3; return ev }},
+		{"object without box", func() any {
+			b, _ := json.Marshal(base("person"))
+			return json.RawMessage(strings.Replace(string(b), `"box":[0.41,0.38,0.12,0.4],`, ``, 1))
+		}},
 		{"box outside the frame", func() any { ev := base("motion"); ev.Data.Boxes = [][4]float64{{0.5, 0.5, 1.2, 0.1}}; return ev }},
 		{"frame_width without frame_height", func() any { ev := base("motion"); ev.Data.FrameHeight = 0; return ev }},
 		{"evidence without path or image", func() any {

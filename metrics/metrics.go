@@ -42,7 +42,27 @@ type Set struct {
 	DecodeSeconds   prometheus.Histogram
 	AnalysisSeconds prometheus.Histogram
 	EvidenceErrors  prometheus.Counter
+
+	// The object detector (analyze.Inference), shared by all cameras.
+	ObjectModel      prometheus.Gauge
+	ObjectQueue      prometheus.Gauge
+	ObjectInferences prometheus.Counter
+	ObjectSheds      *prometheus.CounterVec
+	ObjectSeconds    prometheus.Histogram
 }
+
+// Inferred, Shed and Queued feed the object detector's metrics
+// (analyze.InferenceObserver).
+func (m *Set) Inferred(_ string, _ time.Time, d time.Duration) {
+	m.ObjectInferences.Inc()
+	m.ObjectSeconds.Observe(d.Seconds())
+}
+
+// Shed counts a shed inference request by reason.
+func (m *Set) Shed(_, reason string) { m.ObjectSheds.WithLabelValues(reason).Inc() }
+
+// Queued sets the inference queue length.
+func (m *Set) Queued(n int) { m.ObjectQueue.Set(float64(n)) }
 
 // PoolStats is what the metrics read of the worker pool.
 type PoolStats interface {
@@ -125,6 +145,30 @@ func New(pool func() PoolStats, cams prometheus.Collector) *Set {
 			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 14),
 		}),
 	}
+	m.ObjectModel = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "vigil_objects_model_loaded",
+		Help: "1 when the object network is loaded and runs; 0 when it is disabled or its model is absent (people by HOG, or motion only).",
+	})
+	m.ObjectQueue = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "vigil_objects_queue_length",
+		Help: "Inference requests waiting for the budget (at most one per camera).",
+	})
+	m.ObjectInferences = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "vigil_objects_inferences_total",
+		Help: "Inferences run by the object network.",
+	})
+	m.ObjectSheds = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vigil_objects_shed_total",
+		Help: "Inference requests not run, by reason: replaced (a newer one of the camera), stale (waited over 2s for the budget), overload (the camera's overload ladder), error (the network failed, or the color picture could not be made).",
+	}, []string{"reason"})
+	for _, r := range []string{"replaced", "stale", "overload", "error"} {
+		m.ObjectSheds.WithLabelValues(r)
+	}
+	m.ObjectSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "vigil_objects_inference_duration_seconds",
+		Help:    "Time of one inference of the object network.",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 10),
+	})
 	bi := buildinfo.Read()
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "vigil_build_info",
@@ -137,6 +181,7 @@ func New(pool func() PoolStats, cams prometheus.Collector) *Set {
 		m.DecodeErrors, m.BytesReceived, m.Reconnects, m.Incidents,
 		m.CameraUp, m.CameraState, m.LastFrame, m.DecodeSeconds, m.AnalysisSeconds,
 		m.EvidenceErrors, m.AnalysisStalled, m.AnalysisStalls, buildInfo, cams,
+		m.ObjectModel, m.ObjectQueue, m.ObjectInferences, m.ObjectSheds, m.ObjectSeconds,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -27,6 +27,10 @@ type Config struct {
 	// decodes keyframes only holds no decoder between them. Nil: the
 	// pipeline opens one decoder of its own and keeps it.
 	Decoders *decode.Pool
+	// Objects, when set, is the camera's place in the shared object
+	// detector (analyze.Inference): frames with motion are sent to it, in
+	// color, and people come from its results. The pipeline releases it.
+	Objects *analyze.ObjectSlot
 }
 
 // Result is what one access unit produced.
@@ -61,6 +65,7 @@ type Pipeline struct {
 	w, h  int             // size of the stream's pictures (0 before the first)
 	frame *analyze.Frame
 	an    *analyze.Camera
+	color *analyze.Snapshot // the picture sent for inference, reused
 
 	analyzedOnce bool
 	lastAnalyzed time.Duration
@@ -76,6 +81,9 @@ func New(cfg Config) (*Pipeline, error) {
 		return nil, err
 	}
 	p := &Pipeline{cfg: cfg, an: an}
+	if cfg.Objects != nil {
+		an.SetObjects(cfg.Objects)
+	}
 	if cfg.AnalysisFPS > 0 {
 		p.interval = time.Duration(float64(time.Second) / cfg.AnalysisFPS)
 	}
@@ -235,9 +243,41 @@ func (p *Pipeline) process(dec *decode.Decoder, au []byte, pts time.Duration, re
 	p.lastNow = r.Now
 	r.Transitions = p.an.Analyze(p.frame, r.Now)
 	r.Shots = p.an.Shots()
+	if _, ok := p.an.ObjectRegion(); ok {
+		p.submitObjects(dec, p.w, p.h)
+	}
 	r.Analyzed = true
 	r.AnalyzeTime = time.Since(t2)
 	return r
+}
+
+// submitObjects decodes the picture in color at the size the analyzer
+// asks and hands it over for inference; a failure skips it, counted as a
+// shed request (reason error).
+func (p *Pipeline) submitObjects(dec *decode.Decoder, sw, sh int) {
+	w, h := p.an.ObjectPictureSize(sw, sh)
+	if p.color == nil || p.color.Width != w || p.color.Height != h {
+		p.color.Close()
+		var err error
+		if p.color, err = analyze.NewSnapshot(w, h); err != nil {
+			p.color = nil
+			p.cfg.Objects.Failed()
+			return
+		}
+	}
+	if err := dec.ScaleBGR(decode.Image{Pix: p.color.Pix, Width: w, Height: h, Stride: p.color.Stride}); err != nil {
+		p.cfg.Objects.Failed()
+		return
+	}
+	p.an.SubmitObjects(p.color, time.Now())
+}
+
+// SetObjectsShed tells the camera's object requests to stop (true) or
+// resume: the overload ladder sheds inference before anything else.
+func (p *Pipeline) SetObjectsShed(shed bool) {
+	if p.cfg.Objects != nil {
+		p.cfg.Objects.SetShed(shed)
+	}
 }
 
 // SetAnalysisFPS changes the analysis rate (0 analyzes every picture); the
@@ -302,5 +342,7 @@ func (p *Pipeline) Close() {
 		p.frame.Close()
 		p.frame = nil
 	}
+	p.color.Close()
+	p.color = nil
 	p.an.Close()
 }

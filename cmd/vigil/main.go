@@ -5,6 +5,7 @@
 //	vigil bench offline --clip FILE                             decode + analyze a clip, beside ffmpeg
 //	vigil bench live --cameras N [--ramp]                       the engine against N simulated cameras, measured from outside
 //	vigil bench compare --steps 5,10,20 [--chart F.svg]         the engine beside ffmpeg and OpenCV per camera
+//	vigil model convert [--in model.json] [--out model.onnx]     TF.js graph model to ONNX (scripts/models.sh)
 //	vigil version
 package main
 
@@ -21,6 +22,8 @@ import (
 	"github.com/vigil-video/vigil/internal/buildinfo"
 
 	"github.com/vigil-video/vigil/bench"
+	"github.com/vigil-video/vigil/nn"
+	"github.com/vigil-video/vigil/nn/tfjs"
 	"github.com/vigil-video/vigil/service"
 )
 
@@ -67,6 +70,16 @@ func run(args []string) int {
 		err = checkConfig(args[1])
 	case "bench":
 		err = bench.Main(ctx, args[1:], os.Stdout, os.Stderr)
+	case "model":
+		fs := flag.NewFlagSet("model convert", flag.ExitOnError)
+		in := fs.String("in", ".cache/models/nanodet.json", "TensorFlow.js graph model (model.json, weight shards beside it)")
+		out := fs.String("out", nn.DefaultModelPath, "ONNX model to write")
+		if len(args) < 2 || args[1] != "convert" {
+			fmt.Fprintln(os.Stderr, "usage: vigil model convert [--in model.json] [--out model.onnx]")
+			return 2
+		}
+		fs.Parse(args[2:])
+		err = tfjs.ConvertFile(*in, *out)
 	case "version", "--version", "-version":
 		fmt.Println(buildinfo.Read())
 	case "-h", "--help", "help":
@@ -90,6 +103,7 @@ func usage() {
   bench    offline: decode + analyze a clip beside ffmpeg -threads 1
            live:    the engine against simulated cameras, measured from outside (--ramp)
            baseline, compare: ffmpeg and OpenCV per camera, beside the engine (--chart)
+  model convert  convert a TensorFlow.js graph model to ONNX (scripts/models.sh runs it)
   check-config FILE  validate a configuration and print it in effect, secrets masked
   version  print the version
 `)

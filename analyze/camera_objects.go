@@ -1,0 +1,121 @@
+package analyze
+
+import (
+	"image"
+	"math"
+	"time"
+
+	"gocv.io/x/gocv"
+)
+
+// objectTTL is how long, in frame time, an inference result stands for
+// the camera's objects: a little over the gap between two results of a
+// camera given one inference per second.
+const objectTTL = 2 * time.Second
+
+// objectMaxSide caps the long side of a picture sent for inference: the
+// network resizes to its 416-pixel input anyway.
+const objectMaxSide = 512
+
+// wholeShare: a moving area whose padded square covers more than this
+// share of the frame's smaller side is sent as the whole picture.
+const wholeShare = 0.6
+
+// SetObjects makes the camera take its people from an object detector
+// through slot (Inference.Slot) instead of HOG, and ask for inference on
+// frames with motion. The camera releases the slot when closed.
+func (c *Camera) SetObjects(s *ObjectSlot) {
+	c.slot = s
+	if c.person != nil {
+		c.person.close()
+		c.person = nil
+	}
+}
+
+// ObjectRegion reports whether the frame just analyzed should be sent for
+// inference, and which part of it (normalized): the square around its
+// moving regions, or the whole frame when they are large. The caller
+// then passes the decoded picture to SubmitObjects.
+func (c *Camera) ObjectRegion() (Box, bool) {
+	return c.objRegion, c.wantObj
+}
+
+// SubmitObjects sends the part ObjectRegion named of the BGR picture s
+// (the frame just analyzed, at any size) for inference. It copies what it
+// needs; s stays the caller's.
+func (c *Camera) SubmitObjects(s *Snapshot, now time.Time) {
+	if c.slot == nil || !c.wantObj || s == nil || s.mat.Ptr() == nil {
+		return
+	}
+	c.wantObj = false
+	b := c.objRegion
+	W, H := float64(s.Width), float64(s.Height)
+	rect := image.Rect(int(b[0]*W), int(b[1]*H), int(math.Ceil((b[0]+b[2])*W)), int(math.Ceil((b[1]+b[3])*H))).
+		Intersect(image.Rect(0, 0, s.Width, s.Height))
+	if rect.Dx() < 16 || rect.Dy() < 16 {
+		return
+	}
+	r := c.slot.buffer()
+	roi := s.mat.Region(rect)
+	scale := math.Min(1, objectMaxSide/float64(max(rect.Dx(), rect.Dy())))
+	if scale < 1 {
+		gocv.Resize(roi, &r.bgr, image.Pt(int(float64(rect.Dx())*scale), int(float64(rect.Dy())*scale)), 0, 0, gocv.InterpolationArea)
+	} else {
+		roi.CopyTo(&r.bgr)
+	}
+	roi.Close()
+	r.region = Box{float64(rect.Min.X) / W, float64(rect.Min.Y) / H, float64(rect.Dx()) / W, float64(rect.Dy()) / H}
+	r.frameTime = c.last
+	c.slot.submit(r, now)
+}
+
+// ObjectPictureSize is the size to decode the picture at for
+// SubmitObjects, given the stream's picture size: the region asked for
+// comes out at most objectMaxSide on its long side, never upscaled.
+func (c *Camera) ObjectPictureSize(srcW, srcH int) (int, int) {
+	b := c.objRegion
+	long := math.Max(b[2]*float64(srcW), b[3]*float64(srcH))
+	s := 1.0
+	if long > objectMaxSide {
+		s = objectMaxSide / long
+	}
+	w, h := int(float64(srcW)*s)&^1, int(float64(srcH)*s)&^1
+	return max(w, 2), max(h, 2)
+}
+
+// updateObjects takes a new inference result, drops an expired one, and
+// decides whether this frame is sent for inference.
+func (c *Camera) updateObjects(t time.Time, moving bool) {
+	if objs, at, ok := c.slot.take(); ok {
+		c.objects, c.objAt = objs, at
+	}
+	if c.objects != nil && t.Sub(c.objAt) > objectTTL {
+		c.objects = nil
+	}
+	c.wantObj = false
+	if !moving || c.d.n == 0 || !c.slot.wants(time.Now()) {
+		return
+	}
+	c.objRegion = c.region()
+	c.wantObj = true
+}
+
+// region is the square (in pixels) around the union of the moving
+// regions, padded by half its size and to at least 1.5 times the smallest
+// person, normalized; the whole frame when that square is large.
+func (c *Camera) region() Box {
+	W, H := c.det.width, c.det.height
+	u := c.d.regions[0].rect
+	for _, r := range c.d.regions[1:c.d.n] {
+		u = u.Union(r.rect)
+	}
+	minSide := 1.5 * c.cfg.Person.MinHeight * float64(H)
+	side := math.Max(math.Max(float64(u.Dx()), float64(u.Dy()))*1.5, minSide)
+	if side >= wholeShare*float64(min(W, H)) {
+		return Box{0, 0, 1, 1}
+	}
+	cx, cy := float64(u.Min.X+u.Max.X)/2, float64(u.Min.Y+u.Max.Y)/2
+	x := math.Min(math.Max(cx-side/2, 0), float64(W)-side)
+	y := math.Min(math.Max(cy-side/2, 0), float64(H)-side)
+	return Box{x / float64(W), y / float64(H), side / float64(W), side / float64(H)}
+}

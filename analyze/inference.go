@@ -1,0 +1,391 @@
+package analyze
+
+import (
+	"image"
+	"slices"
+	"sync"
+	"time"
+
+	"gocv.io/x/gocv"
+)
+
+// Reasons an inference request is shed (InferenceObserver.Shed).
+const (
+	ShedReplaced = "replaced" // a newer request of the same camera took its place
+	ShedStale    = "stale"    // it waited longer than staleAfter for the budget
+	ShedOverload = "overload" // the camera's overload ladder is past full rate
+	ShedError    = "error"    // the detector failed on it, or its picture could not be made
+)
+
+// staleAfter is how long a request may wait for the budget before its
+// picture is too old to be worth a result.
+const staleAfter = 2 * time.Second
+
+// replaceAfter is how old a pending request must be before a camera
+// replaces it with a newer picture (the newest wins, but a picture is not
+// scaled at every analyzed frame for a request that may wait).
+const replaceAfter = 400 * time.Millisecond
+
+// InferenceConfig configures Inference.
+type InferenceConfig struct {
+	// MaxPerSecond is the budget: inferences per second, all cameras
+	// together (> 0).
+	MaxPerSecond float64
+	// MinScore drops detections scoring less (0..1).
+	MinScore float64
+	// Labels are the labels kept (LabelPerson, LabelVehicle); empty keeps
+	// both.
+	Labels []string
+}
+
+// InferenceObserver receives what Inference does, for metrics. Its methods
+// are called from the inference goroutine and from camera workers; they
+// must be cheap and safe for concurrent use.
+type InferenceObserver interface {
+	Inferred(camera string, start time.Time, d time.Duration)
+	Shed(camera, reason string)
+	Queued(n int)
+}
+
+// Inference runs one ObjectDetector for every camera under one budget:
+// at most MaxPerSecond inferences per second, one goroutine, at most one
+// pending request per camera (the newest picture wins but keeps the
+// camera's place), the camera waiting longest first. Cameras never wait for it: they submit and pick up results at a
+// later frame. Close stops it.
+type Inference struct {
+	det ObjectDetector
+	cfg InferenceConfig
+	obs InferenceObserver
+
+	mu      sync.Mutex
+	slots   []*ObjectSlot
+	pending int
+	wake    chan struct{}
+	done    chan struct{}
+	stopped chan struct{}
+	closed  bool
+}
+
+// NewInference starts the inference goroutine around det (which it does
+// not close). obs may be nil.
+func NewInference(det ObjectDetector, cfg InferenceConfig, obs InferenceObserver) *Inference {
+	in := &Inference{det: det, cfg: cfg, obs: obs, wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
+	go in.run()
+	return in
+}
+
+// ObjectSlot is one camera's place in Inference: its pending request and
+// its latest result. Its methods are for the camera's worker (one at a
+// time).
+type ObjectSlot struct {
+	in     *Inference
+	camera string
+
+	// guarded by in.mu
+	pending  *objRequest
+	free     []*objRequest // pictures to reuse, at most 2
+	result   []Object
+	resultAt time.Time // frame time of the result
+	fresh    bool      // result not yet taken
+	shed     bool      // the camera's ladder asks to shed
+}
+
+// objRequest is a picture waiting for or under inference.
+type objRequest struct {
+	bgr       gocv.Mat
+	region    Box // the part of the frame the picture shows, normalized
+	frameTime time.Time
+	queued    time.Time // when this picture was submitted
+	since     time.Time // when the camera began waiting (kept by a replacement): its place in the queue
+}
+
+// Slot registers a camera and returns its slot. Release gives it back.
+func (in *Inference) Slot(camera string) *ObjectSlot {
+	s := &ObjectSlot{in: in, camera: camera}
+	in.mu.Lock()
+	in.slots = append(in.slots, s)
+	in.mu.Unlock()
+	return s
+}
+
+// Release unregisters the slot and frees its pictures (a request under
+// inference is freed when it ends).
+func (s *ObjectSlot) Release() {
+	in := s.in
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.slots = slices.DeleteFunc(in.slots, func(o *ObjectSlot) bool { return o == s })
+	if s.pending != nil {
+		s.pending.bgr.Close()
+		s.pending = nil
+		in.pending--
+		in.queued()
+	}
+	for _, r := range s.free {
+		r.bgr.Close()
+	}
+	s.free = nil
+}
+
+// SetShed tells the slot that its camera sheds load (overload ladder past
+// full rate): it asks for no inference until cleared.
+func (s *ObjectSlot) SetShed(shed bool) {
+	s.in.mu.Lock()
+	s.shed = shed
+	s.in.mu.Unlock()
+}
+
+// wants reports whether the camera should build a request now: not shed,
+// and no pending request or one older than replaceAfter. A shed request is
+// counted.
+func (s *ObjectSlot) wants(now time.Time) bool {
+	in := s.in
+	in.mu.Lock()
+	shed, p := s.shed, s.pending
+	in.mu.Unlock()
+	if shed {
+		in.shedCount(s.camera, ShedOverload)
+		return false
+	}
+	return p == nil || now.Sub(p.queued) >= replaceAfter
+}
+
+// buffer returns a picture to fill for a request (from the slot's spares).
+func (s *ObjectSlot) buffer() *objRequest {
+	s.in.mu.Lock()
+	defer s.in.mu.Unlock()
+	if n := len(s.free); n > 0 {
+		r := s.free[n-1]
+		s.free = s.free[:n-1]
+		return r
+	}
+	return &objRequest{bgr: gocv.NewMat()}
+}
+
+// submit queues r, replacing the pending request if any.
+func (s *ObjectSlot) submit(r *objRequest, now time.Time) {
+	in := s.in
+	r.queued = now
+	in.mu.Lock()
+	if in.closed {
+		in.mu.Unlock()
+		r.bgr.Close()
+		return
+	}
+	replaced := s.pending != nil
+	r.since = now
+	if replaced {
+		r.since = s.pending.since
+		s.recycle(s.pending)
+	} else {
+		in.pending++
+	}
+	s.pending = r
+	in.queued()
+	in.mu.Unlock()
+	if replaced {
+		in.shedCount(s.camera, ShedReplaced)
+	}
+	select {
+	case in.wake <- struct{}{}:
+	default:
+	}
+}
+
+// recycle keeps r's picture for reuse, or frees it (in.mu held).
+func (s *ObjectSlot) recycle(r *objRequest) {
+	if len(s.free) < 2 && slices.Contains(s.in.slots, s) {
+		s.free = append(s.free, r)
+		return
+	}
+	r.bgr.Close()
+}
+
+// Failed counts a request the camera could not build (its picture could
+// not be decoded in color).
+func (s *ObjectSlot) Failed() { s.in.shedCount(s.camera, ShedError) }
+
+// take returns the latest result if it was not taken yet.
+func (s *ObjectSlot) take() ([]Object, time.Time, bool) {
+	s.in.mu.Lock()
+	defer s.in.mu.Unlock()
+	if !s.fresh {
+		return nil, time.Time{}, false
+	}
+	s.fresh = false
+	return s.result, s.resultAt, true
+}
+
+// Close stops the goroutine after the inference under way and frees the
+// pending pictures; the slots' results stay readable.
+func (in *Inference) Close() {
+	in.mu.Lock()
+	if in.closed {
+		in.mu.Unlock()
+		return
+	}
+	in.closed = true
+	in.mu.Unlock()
+	close(in.done)
+	<-in.stopped
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, s := range in.slots {
+		if s.pending != nil {
+			s.pending.bgr.Close()
+			s.pending = nil
+		}
+		for _, r := range s.free {
+			r.bgr.Close()
+		}
+		s.free = nil
+	}
+	in.pending = 0
+	in.queued()
+}
+
+// queued reports the queue length (in.mu held).
+func (in *Inference) queued() {
+	if in.obs != nil {
+		in.obs.Queued(in.pending)
+	}
+}
+
+func (in *Inference) shedCount(camera, reason string) {
+	if in.obs != nil {
+		in.obs.Shed(camera, reason)
+	}
+}
+
+// run is the inference goroutine: one request at a time, no sooner than
+// 1/MaxPerSecond after the previous one started.
+func (in *Inference) run() {
+	defer close(in.stopped)
+	interval := time.Duration(float64(time.Second) / in.cfg.MaxPerSecond)
+	var last time.Time
+	for {
+		select {
+		case <-in.done:
+			return
+		case <-in.wake:
+		}
+		for {
+			if wait := interval - time.Since(last); !last.IsZero() && wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-in.done:
+					t.Stop()
+					return
+				case <-t.C:
+				}
+			}
+			s, r := in.next()
+			if r == nil {
+				break
+			}
+			last = time.Now()
+			in.infer(s, r, last)
+		}
+	}
+}
+
+// next takes the oldest pending request, shedding the stale ones.
+func (in *Inference) next() (*ObjectSlot, *objRequest) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	now := time.Now()
+	var best *ObjectSlot
+	for _, s := range in.slots {
+		p := s.pending
+		if p == nil {
+			continue
+		}
+		if now.Sub(p.queued) > staleAfter {
+			s.pending = nil
+			in.pending--
+			s.recycle(p)
+			if in.obs != nil {
+				in.obs.Shed(s.camera, ShedStale)
+			}
+			continue
+		}
+		if best == nil || p.since.Before(best.pending.since) {
+			best = s
+		}
+	}
+	if best == nil {
+		in.queued()
+		return nil, nil
+	}
+	r := best.pending
+	best.pending = nil
+	in.pending--
+	in.queued()
+	return best, r
+}
+
+// infer runs the detector on r, started at start (the budget's clock),
+// and stores the result in s.
+func (in *Inference) infer(s *ObjectSlot, r *objRequest, start time.Time) {
+	dets, err := in.det.Detect(r.bgr)
+	d := time.Since(start)
+	var objs []Object
+	if err == nil {
+		objs = in.objects(dets, r)
+	}
+	in.mu.Lock()
+	if err == nil {
+		s.result, s.resultAt, s.fresh = objs, r.frameTime, true
+	}
+	s.recycle(r)
+	in.mu.Unlock()
+	if in.obs != nil {
+		if err != nil {
+			in.obs.Shed(s.camera, ShedError)
+		} else {
+			in.obs.Inferred(s.camera, start, d)
+		}
+	}
+}
+
+// objects maps detections in r's picture to normalized frame objects,
+// keeping the labels and scores asked for, largest first, at most
+// MaxBoxes.
+func (in *Inference) objects(dets []Detection, r *objRequest) []Object {
+	w, h := float64(r.bgr.Cols()), float64(r.bgr.Rows())
+	if w == 0 || h == 0 {
+		return nil
+	}
+	var out []Object
+	for _, d := range dets {
+		l := ObjectLabel(d.Label)
+		if l == "" || d.Score < in.cfg.MinScore || (len(in.cfg.Labels) > 0 && !slices.Contains(in.cfg.Labels, l)) {
+			continue
+		}
+		b := d.Box.Intersect(image.Rect(0, 0, int(w), int(h)))
+		if b.Empty() {
+			continue
+		}
+		reg := r.region
+		out = append(out, Object{Label: l, Score: d.Score, Box: Box{
+			reg[0] + float64(b.Min.X)/w*reg[2],
+			reg[1] + float64(b.Min.Y)/h*reg[3],
+			float64(b.Dx()) / w * reg[2],
+			float64(b.Dy()) / h * reg[3],
+		}})
+	}
+	slices.SortStableFunc(out, func(a, b Object) int {
+		aa, ba := a.Box[2]*a.Box[3], b.Box[2]*b.Box[3]
+		switch {
+		case aa > ba:
+			return -1
+		case aa < ba:
+			return 1
+		}
+		return 0
+	})
+	if len(out) > MaxBoxes {
+		out = out[:MaxBoxes]
+	}
+	return out
+}

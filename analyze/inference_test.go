@@ -1,0 +1,234 @@
+package analyze
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+)
+
+// countingObserver records what Inference reports.
+type countingObserver struct {
+	mu       sync.Mutex
+	starts   []time.Time // when each inference started
+	byCamera map[string]int
+	sheds    map[string]int
+	maxQueue int
+}
+
+func newCountingObserver() *countingObserver {
+	return &countingObserver{byCamera: map[string]int{}, sheds: map[string]int{}}
+}
+
+func (o *countingObserver) Inferred(camera string, start time.Time, _ time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.starts = append(o.starts, start)
+	o.byCamera[camera]++
+}
+
+func (o *countingObserver) Shed(_, reason string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.sheds[reason]++
+}
+
+func (o *countingObserver) Queued(n int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.maxQueue = max(o.maxQueue, n)
+}
+
+func (o *countingObserver) snapshot() (starts []time.Time, byCamera, sheds map[string]int, maxQueue int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	byCamera, sheds = map[string]int{}, map[string]int{}
+	for k, v := range o.byCamera {
+		byCamera[k] = v
+	}
+	for k, v := range o.sheds {
+		sheds[k] = v
+	}
+	return append([]time.Time(nil), o.starts...), byCamera, sheds, o.maxQueue
+}
+
+// request submits a black 64x128 picture (one HOG window: a real search,
+// about a millisecond) for the slot.
+func request(s *ObjectSlot, now time.Time) {
+	r := s.buffer()
+	m := gocv.NewMatWithSize(128, 64, gocv.MatTypeCV8UC3)
+	m.CopyTo(&r.bgr)
+	m.Close()
+	r.region, r.frameTime = Box{0, 0, 1, 1}, now
+	s.submit(r, now)
+}
+
+// TestInferenceBudget: cameras that all have motion all the time never
+// get more than max_per_second inferences between them, each gets its
+// turn, the queue never holds more than one request per camera, a newer
+// request replaces a pending one (counted), and a camera whose ladder
+// sheds asks for nothing (counted).
+func TestInferenceBudget(t *testing.T) {
+	const cameras, rate = 6, 10.0 // a turn every 600 ms: pending requests get replaced
+	hog := NewHOGObjects(0, 128)
+	defer hog.Close()
+	obs := newCountingObserver()
+	in := NewInference(hog, InferenceConfig{MaxPerSecond: rate}, obs)
+	defer in.Close()
+	var slots []*ObjectSlot
+	for i := range cameras {
+		slots = append(slots, in.Slot(fmt.Sprintf("cam%d", i)))
+	}
+	shed := in.Slot("shed")
+	shed.SetShed(true)
+	run := 1500 * time.Millisecond
+	start := time.Now()
+	for time.Since(start) < run {
+		now := time.Now()
+		for _, s := range slots {
+			if s.wants(now) {
+				request(s, now)
+			}
+		}
+		if shed.wants(now) {
+			t.Fatal("a shedding camera asks for inference")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	starts, byCamera, sheds, maxQueue := obs.snapshot()
+	// By construction one inference starts no sooner than 1/rate after the
+	// previous one: in any window of d there are at most d*rate+1.
+	interval := time.Duration(float64(time.Second) / rate)
+	for i := 1; i < len(starts); i++ {
+		if gap := starts[i].Sub(starts[i-1]); gap < interval {
+			t.Errorf("inferences %d and %d started %v apart, under the budget's %v", i-1, i, gap, interval)
+		}
+	}
+	if limit := int(time.Since(start).Seconds()*rate) + 1; len(starts) > limit {
+		t.Errorf("%d inferences in %v at %g/s (at most %d)", len(starts), time.Since(start), rate, limit)
+	}
+	if len(starts) < 3 {
+		t.Errorf("only %d inferences ran", len(starts))
+	}
+	for _, s := range slots {
+		if byCamera[s.camera] == 0 {
+			t.Errorf("%s never had an inference (%v)", s.camera, byCamera)
+		}
+	}
+	if maxQueue > cameras {
+		t.Errorf("queue reached %d, more than one request per camera (%d)", maxQueue, cameras)
+	}
+	if sheds[ShedReplaced] == 0 {
+		t.Errorf("no request was replaced by a newer one (sheds %v)", sheds)
+	}
+	if sheds[ShedOverload] == 0 {
+		t.Errorf("the shedding camera's requests were not counted (sheds %v)", sheds)
+	}
+	if byCamera["shed"] != 0 {
+		t.Error("the shedding camera had inferences")
+	}
+}
+
+// TestInferenceShedsStaleRequests: a request that waits longer than
+// staleAfter for the budget is dropped and counted, not run late.
+func TestInferenceShedsStaleRequests(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the stale limit")
+	}
+	hog := NewHOGObjects(0, 128)
+	defer hog.Close()
+	obs := newCountingObserver()
+	// One inference every 5 s: the second camera's request goes stale
+	// behind the first one's turn.
+	in := NewInference(hog, InferenceConfig{MaxPerSecond: 0.2}, obs)
+	defer in.Close()
+	a, b := in.Slot("a"), in.Slot("b")
+	request(a, time.Now())
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, by, _, _ := obs.snapshot(); by["a"] == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first request never ran")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	request(b, time.Now())
+	deadline = time.Now().Add(8 * time.Second)
+	for {
+		_, by, sheds, _ := obs.snapshot()
+		if sheds[ShedStale] == 1 {
+			if by["b"] != 0 {
+				t.Error("the stale request ran")
+			}
+			break
+		}
+		if by["b"] != 0 {
+			t.Fatalf("a request that waited over %v ran", staleAfter)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the stale request was not shed (sheds %v)", sheds)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestCameraAsksOnlyOnMotion: a camera with an object detector asks for
+// no inference on a still scene, and on motion asks for the square around
+// the moving object (not the whole frame); what it submits is run.
+func TestCameraAsksOnlyOnMotion(t *testing.T) {
+	hog := NewHOGObjects(0, 48)
+	defer hog.Close()
+	obs := newCountingObserver()
+	in := NewInference(hog, InferenceConfig{MaxPerSecond: 50}, obs)
+	defer in.Close()
+	cfg := DefaultConfig()
+	cfg.Person.Enabled = true
+	c, f := newCameraT(t, cfg)
+	c.SetObjects(in.Slot("cam"))
+	color, err := NewSnapshot(f.Width, f.Height)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer color.Close()
+	const fps = 10
+	step := time.Second / fps
+	asked, whole := 0, 0
+	scene := movingRect(f.Width, 6*time.Second, 12*time.Second)
+	for at := time.Duration(0); at < 12*time.Second; at += step {
+		s := scene(at)
+		s.draw(f)
+		c.Analyze(f, t0.Add(at))
+		region, ok := c.ObjectRegion()
+		if !ok {
+			continue
+		}
+		if at < 6*time.Second {
+			t.Fatalf("asked for inference at %v, on a still scene", at)
+		}
+		asked++
+		if region == (Box{0, 0, 1, 1}) {
+			whole++
+		} else if !overlaps(region, s.rect, f.Width, f.Height) {
+			t.Errorf("at %v: region %v misses the moving object %v", at, region, s.rect)
+		}
+		gocv.CvtColor(f.mat, &color.mat, gocv.ColorGrayToBGR)
+		c.SubmitObjects(color, time.Now())
+		if _, ok := c.ObjectRegion(); ok {
+			t.Fatal("the request is still wanted after it was submitted")
+		}
+		time.Sleep(30 * time.Millisecond) // let it run: the budget allows 50/s
+	}
+	if asked == 0 {
+		t.Fatal("never asked for inference on motion")
+	}
+	if whole == asked {
+		t.Errorf("all %d requests were the whole frame, none around the 40x30 object", asked)
+	}
+	if _, by, _, _ := obs.snapshot(); by["cam"] == 0 {
+		t.Error("no submitted request was run")
+	}
+}

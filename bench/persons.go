@@ -1,0 +1,376 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/vigil-video/vigil/analyze"
+)
+
+// PersonTruth is hand-labelled person ground truth (bench/persons/persons.yaml).
+type PersonTruth struct {
+	Clips []PersonClip `yaml:"clips"`
+}
+
+// PersonClip is one video and its labelled frames.
+type PersonClip struct {
+	Name string `yaml:"name"`
+	// Path is the video, absolute or relative to the truth file;
+	// $VIGIL_CAMCLIPS is expanded. A clip whose file is absent is skipped.
+	Path   string        `yaml:"path"`
+	Frames []PersonFrame `yaml:"frames"`
+}
+
+// PersonFrame is one labelled frame: its index from 0, the people on it
+// and the boxes neither counted as hits nor as false alarms, [x1, y1, x2,
+// y2] in pixels.
+type PersonFrame struct {
+	Frame   int      `yaml:"frame"`
+	Persons [][4]int `yaml:"persons"`
+	Ignore  [][4]int `yaml:"ignore"`
+}
+
+// LoadPersonTruth reads a ground truth file; errors name the clip and frame.
+func LoadPersonTruth(path string) (*PersonTruth, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var t PersonTruth
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&t); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for i := range t.Clips {
+		c := &t.Clips[i]
+		c.Path = os.Expand(c.Path, func(k string) string {
+			if k == "VIGIL_CAMCLIPS" && os.Getenv(k) == "" {
+				d, _ := filepath.Abs(filepath.Join(filepath.Dir(path), "../../.cache/camclips"))
+				return d
+			}
+			return os.Getenv(k)
+		})
+		if !filepath.IsAbs(c.Path) {
+			c.Path = filepath.Join(filepath.Dir(path), c.Path)
+		}
+		for j, f := range c.Frames {
+			for k, b := range append(slices.Clone(f.Persons), f.Ignore...) {
+				if b[2] <= b[0] || b[3] <= b[1] {
+					return nil, fmt.Errorf("%s: clips[%d] (%s).frames[%d] (frame %d): box %d %v is empty", path, i, c.Name, j, f.Frame, k, b)
+				}
+			}
+		}
+	}
+	return &t, nil
+}
+
+// personMinHeight is the smallest detection scored: a person of the
+// ground truth is at least 48 pixels tall, and a detection much smaller
+// than that is neither a hit nor a false alarm.
+const personMinHeight = 40
+
+// personIoU is the overlap a detection needs with a labelled person.
+const personIoU = 0.5
+
+// PersonScore is one detector at one threshold over the ground truth.
+type PersonScore struct {
+	Detector  string  `json:"detector"`
+	Threshold float64 `json:"threshold"`
+	// On the labelled people footage (vtest):
+	TP, FP, FN int     `json:"-"`
+	Frames     int     `json:"frames"`
+	Precision  float64 `json:"precision"`
+	Recall     float64 `json:"recall"`
+	FPPerFrame float64 `json:"false_alarms_per_frame"`
+	// Per clip: false alarms and hits (name -> count).
+	ClipFP     map[string]int `json:"clip_false_alarms"`
+	ClipTP     map[string]int `json:"clip_hits"`
+	ClipPeople map[string]int `json:"clip_people"`
+	ClipFrames map[string]int `json:"clip_frames"`
+}
+
+// PersonsResult is the evaluation of every detector and threshold.
+type PersonsResult struct {
+	Truth  string        `json:"truth"`
+	Scores []PersonScore `json:"scores"`
+	// Matched pairs each HOG threshold with the network threshold of the
+	// closest false alarms per frame not above it.
+	Matched []PersonMatch `json:"matched"`
+	// MillisPerFrame is each detector's time per whole frame.
+	MillisPerFrame map[string]float64 `json:"ms_per_frame"`
+	Skipped        []string           `json:"skipped_clips,omitempty"`
+}
+
+// PersonMatch is HOG and the network at (about) the same false-alarm rate.
+type PersonMatch struct {
+	FPPerFrame  float64 `json:"false_alarms_per_frame"`
+	HOG         float64 `json:"hog_hit_threshold"`
+	HOGRecall   float64 `json:"hog_recall"`
+	NetMinScore float64 `json:"net_min_score"`
+	NetFP       float64 `json:"net_false_alarms_per_frame"`
+	NetRecall   float64 `json:"net_recall"`
+}
+
+// PersonsOptions configures Persons.
+type PersonsOptions struct {
+	Truth string // ground truth file
+	Model string // the network's model; "" or absent: HOG only
+	// HOGThresholds and NetThresholds are swept.
+	HOGThresholds, NetThresholds []float64
+	// Every > 1 takes every Every-th labelled frame of each clip (HOG is
+	// slow).
+	Every    int
+	Progress io.Writer // nil: quiet
+}
+
+// truthClip is the clip the precision and recall are computed on (the
+// others count false alarms and hits separately).
+const truthClip = "vtest"
+
+// Persons scores person detection on the ground truth: HOG (no setup)
+// and the network, each over a sweep of its threshold, on whole frames.
+func Persons(ctx context.Context, o PersonsOptions) (*PersonsResult, error) {
+	truth, err := LoadPersonTruth(o.Truth)
+	if err != nil {
+		return nil, err
+	}
+	res := &PersonsResult{Truth: o.Truth, MillisPerFrame: map[string]float64{}}
+	type frameDets struct {
+		clip  string
+		frame PersonFrame
+		hog   map[float64][]analyze.Detection
+		net   []analyze.Detection
+	}
+	var frames []*frameDets
+	var net *analyze.Network
+	if o.Model != "" {
+		if net, err = analyze.OpenNetwork(o.Model, 1, 0.05); err != nil {
+			if !errors.Is(err, os.ErrNotExist) {
+				return nil, err
+			}
+			fmt.Fprintf(progressOr(o.Progress), "network absent, HOG only: %v\n", err)
+		} else {
+			defer net.Close()
+		}
+	}
+	hogs := map[float64]*analyze.HOGObjects{}
+	for _, th := range o.HOGThresholds {
+		hogs[th] = analyze.NewHOGObjects(th, 48)
+		defer hogs[th].Close()
+	}
+	var hogTime, netTime time.Duration
+	var hogRuns, netRuns int
+	for _, c := range truth.Clips {
+		if _, err := os.Stat(c.Path); err != nil {
+			res.Skipped = append(res.Skipped, c.Name+": "+err.Error())
+			continue
+		}
+		byIndex := map[int]PersonFrame{}
+		var want []int
+		for i, f := range c.Frames {
+			if o.Every > 1 && i%o.Every != 0 {
+				continue
+			}
+			byIndex[f.Frame] = f
+			want = append(want, f.Frame)
+		}
+		err := analyze.ReadFrames(c.Path, want, func(i int, s *analyze.Snapshot) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			fd := &frameDets{clip: c.Name, frame: byIndex[i], hog: map[float64][]analyze.Detection{}}
+			for _, th := range o.HOGThresholds {
+				t0 := time.Now()
+				d, err := analyze.DetectSnapshot(hogs[th], s)
+				hogTime += time.Since(t0)
+				hogRuns++
+				if err != nil {
+					return err
+				}
+				fd.hog[th] = d
+			}
+			if net != nil {
+				t0 := time.Now()
+				d, err := analyze.DetectSnapshot(net, s)
+				netTime += time.Since(t0)
+				netRuns++
+				if err != nil {
+					return err
+				}
+				fd.net = d
+			}
+			frames = append(frames, fd)
+			if o.Progress != nil {
+				fmt.Fprintf(o.Progress, "%s frame %d\n", c.Name, i)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("clip %s: %w", c.Name, err)
+		}
+	}
+	if hogRuns > 0 {
+		res.MillisPerFrame["hog"] = float64(hogTime.Milliseconds()) / float64(hogRuns)
+	}
+	if netRuns > 0 {
+		res.MillisPerFrame["network"] = float64(netTime.Milliseconds()) / float64(netRuns)
+	}
+	score := func(name string, th float64, dets func(*frameDets) []analyze.Detection) PersonScore {
+		s := PersonScore{Detector: name, Threshold: th, ClipFP: map[string]int{}, ClipTP: map[string]int{}, ClipPeople: map[string]int{}, ClipFrames: map[string]int{}}
+		for _, fd := range frames {
+			tp, fp, fn := matchPersons(fd.frame, dets(fd))
+			s.ClipFP[fd.clip] += fp
+			s.ClipTP[fd.clip] += tp
+			s.ClipPeople[fd.clip] += len(fd.frame.Persons)
+			s.ClipFrames[fd.clip]++
+			if fd.clip == truthClip {
+				s.TP, s.FP, s.FN = s.TP+tp, s.FP+fp, s.FN+fn
+				s.Frames++
+			}
+		}
+		if s.TP+s.FP > 0 {
+			s.Precision = float64(s.TP) / float64(s.TP+s.FP)
+		}
+		if s.TP+s.FN > 0 {
+			s.Recall = float64(s.TP) / float64(s.TP+s.FN)
+		}
+		if s.Frames > 0 {
+			s.FPPerFrame = float64(s.FP) / float64(s.Frames)
+		}
+		return s
+	}
+	var hogScores, netScores []PersonScore
+	for _, th := range o.HOGThresholds {
+		hogScores = append(hogScores, score("hog", th, func(fd *frameDets) []analyze.Detection { return fd.hog[th] }))
+	}
+	if net != nil {
+		for _, th := range o.NetThresholds {
+			netScores = append(netScores, score("network", th, func(fd *frameDets) []analyze.Detection {
+				var out []analyze.Detection
+				for _, d := range fd.net {
+					if d.Label == analyze.LabelPerson && d.Score >= th {
+						out = append(out, d)
+					}
+				}
+				return out
+			}))
+		}
+	}
+	res.Scores = append(hogScores, netScores...)
+	for _, h := range hogScores {
+		var best *PersonScore
+		for i := range netScores {
+			n := &netScores[i]
+			if n.FPPerFrame <= h.FPPerFrame && (best == nil || n.FPPerFrame > best.FPPerFrame || (n.FPPerFrame == best.FPPerFrame && n.Recall > best.Recall)) {
+				best = n
+			}
+		}
+		if best != nil {
+			res.Matched = append(res.Matched, PersonMatch{FPPerFrame: h.FPPerFrame, HOG: h.Threshold, HOGRecall: h.Recall,
+				NetMinScore: best.Threshold, NetFP: best.FPPerFrame, NetRecall: best.Recall})
+		}
+	}
+	return res, nil
+}
+
+func progressOr(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}
+
+// matchPersons matches detections (best first) with the frame's people at
+// IoU >= personIoU; one on an ignored box, or smaller than
+// personMinHeight, counts for nothing.
+func matchPersons(f PersonFrame, dets []analyze.Detection) (tp, fp, fn int) {
+	dets = slices.Clone(dets)
+	slices.SortStableFunc(dets, func(a, b analyze.Detection) int {
+		switch {
+		case a.Score > b.Score:
+			return -1
+		case a.Score < b.Score:
+			return 1
+		}
+		return 0
+	})
+	used := make([]bool, len(f.Persons))
+	for _, d := range dets {
+		if d.Label != analyze.LabelPerson || d.Box.Dy() < personMinHeight {
+			continue
+		}
+		best, bestIoU := -1, personIoU
+		for i, p := range f.Persons {
+			if v := rectIoU(d.Box, image.Rect(p[0], p[1], p[2], p[3])); !used[i] && v >= bestIoU {
+				best, bestIoU = i, v
+			}
+		}
+		if best >= 0 {
+			used[best] = true
+			tp++
+			continue
+		}
+		ignored := false
+		for _, g := range f.Ignore {
+			if rectIoU(d.Box, image.Rect(g[0], g[1], g[2], g[3])) >= personIoU {
+				ignored = true
+			}
+		}
+		if !ignored {
+			fp++
+		}
+	}
+	for _, u := range used {
+		if !u {
+			fn++
+		}
+	}
+	return tp, fp, fn
+}
+
+func rectIoU(a, b image.Rectangle) float64 {
+	in := a.Intersect(b)
+	if in.Empty() {
+		return 0
+	}
+	ia := float64(in.Dx() * in.Dy())
+	return ia / (float64(a.Dx()*a.Dy()+b.Dx()*b.Dy()) - ia)
+}
+
+// PrintPersons writes the evaluation as tables.
+func PrintPersons(w io.Writer, r *PersonsResult) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "detector\tthreshold\tprecision\trecall\tfalse/frame\tvtest hits/people\tstill hits/people, false\tlights false")
+	for _, s := range r.Scores {
+		fmt.Fprintf(tw, "%s\t%g\t%.2f\t%.2f\t%.2f\t%d/%d\t%d/%d, %d\t%d (%d frames)\n", s.Detector, s.Threshold, s.Precision, s.Recall, s.FPPerFrame,
+			s.ClipTP[truthClip], s.ClipPeople[truthClip], s.ClipTP["still"], s.ClipPeople["still"], s.ClipFP["still"], s.ClipFP["lights"], s.ClipFrames["lights"])
+	}
+	tw.Flush()
+	if len(r.Matched) > 0 {
+		fmt.Fprintln(w, "\nat the same false-alarm rate (vtest):")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "HOG hit_threshold\tfalse/frame\tHOG recall\tnetwork min_score\tfalse/frame\tnetwork recall")
+		for _, m := range r.Matched {
+			fmt.Fprintf(tw, "%g\t%.2f\t%.2f\t%g\t%.2f\t%.2f\n", m.HOG, m.FPPerFrame, m.HOGRecall, m.NetMinScore, m.NetFP, m.NetRecall)
+		}
+		tw.Flush()
+	}
+	for k, v := range r.MillisPerFrame {
+		fmt.Fprintf(w, "%s: %.0f ms per whole frame\n", k, v)
+	}
+	for _, s := range r.Skipped {
+		fmt.Fprintf(w, "skipped %s\n", s)
+	}
+}

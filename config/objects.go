@@ -1,0 +1,99 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/vigil-video/vigil/analyze"
+)
+
+// ObjectsConfig is the object detector: people and vehicles found by a
+// neural network (NanoDet, converted at setup by scripts/models.sh), on
+// the CPU, only on frames with motion, under one budget for all cameras.
+// A change needs a restart.
+type ObjectsConfig struct {
+	// Enabled runs the network when its model file is there; without the
+	// file the engine logs it once and runs without it (people by HOG
+	// where person.enabled, motion otherwise).
+	// It defaults to true.
+	Enabled bool `yaml:"enabled"`
+	// Model is the converted network (.onnx), made by
+	// `bash scripts/models.sh .cache/models`.
+	// It defaults to ".cache/models/nanodet.onnx" (relative to the working
+	// directory).
+	Model string `yaml:"model"`
+	// MaxPerSecond is the budget: inferences per second, all cameras
+	// together: 0.1 to 1000. A camera with motion asks for at most one
+	// inference at a time; beyond the budget the oldest request goes first
+	// and a request waiting over 2s is shed.
+	// It defaults to 2 (under a tenth of one core at 35-45 ms of CPU an
+	// inference): 2 cameras with motion at once, 20 at 10% activity.
+	MaxPerSecond float64 `yaml:"max_per_second"`
+	// Threads is how many threads an inference uses: 1 to 64.
+	// It defaults to 1.
+	Threads int `yaml:"threads"`
+	// MinScore is the lowest confidence kept: 0.05 to 1.
+	// It defaults to 0.5 (precision 0.98, recall 0.97 on the labelled
+	// vtest.avi frames; BENCHMARKS.md).
+	MinScore float64 `yaml:"min_score"`
+	// Labels are the objects reported: "person", "vehicle" (car, bus,
+	// truck, motorcycle, bicycle).
+	// It defaults to both.
+	Labels []string `yaml:"labels"`
+}
+
+// DefaultModelPath is objects.model's default (where scripts/models.sh
+// writes the model, from the repository's root).
+const DefaultModelPath = ".cache/models/nanodet.onnx"
+
+// DefaultObjects returns the object detector's defaults.
+func DefaultObjects() ObjectsConfig {
+	return ObjectsConfig{Enabled: true, Model: DefaultModelPath, MaxPerSecond: 2, Threads: 1, MinScore: 0.5,
+		Labels: []string{analyze.LabelPerson, analyze.LabelVehicle}}
+}
+
+// setDefaults fills the keys left at zero (Enabled is set when parsing:
+// false is a value).
+func (o *ObjectsConfig) setDefaults() {
+	d := DefaultObjects()
+	if o.Model == "" {
+		o.Model = d.Model
+	}
+	if o.MaxPerSecond == 0 {
+		o.MaxPerSecond = d.MaxPerSecond
+	}
+	if o.Threads == 0 {
+		o.Threads = d.Threads
+	}
+	if o.MinScore == 0 {
+		o.MinScore = d.MinScore
+	}
+	if o.Labels == nil {
+		o.Labels = d.Labels
+	}
+}
+
+// validate checks the keys; a zero value stands for its default (a
+// Config built in Go, not yet through SetDefaults).
+func (o *ObjectsConfig) validate() error {
+	switch {
+	case o.MaxPerSecond != 0 && (!(o.MaxPerSecond >= 0.1 && o.MaxPerSecond <= 1000) || math.IsNaN(o.MaxPerSecond)):
+		return fmt.Errorf("objects.max_per_second: %g is not in 0.1..1000", o.MaxPerSecond)
+	case o.Threads < 0 || o.Threads > 64:
+		return fmt.Errorf("objects.threads: %d is not in 1..64", o.Threads)
+	case o.MinScore != 0 && !(o.MinScore >= 0.05 && o.MinScore <= 1):
+		return fmt.Errorf("objects.min_score: %g is not in 0.05..1", o.MinScore)
+	case o.Labels != nil && len(o.Labels) == 0:
+		return fmt.Errorf("objects.labels: empty (want person, vehicle or both)")
+	}
+	for i, l := range o.Labels {
+		if l != analyze.LabelPerson && l != analyze.LabelVehicle {
+			return fmt.Errorf("objects.labels[%d]: %q is not person or vehicle", i, l)
+		}
+		if slices.Index(o.Labels, l) != i {
+			return fmt.Errorf("objects.labels[%d]: %q is listed twice", i, l)
+		}
+	}
+	return nil
+}

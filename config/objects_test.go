@@ -1,0 +1,42 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestObjectsDefaultsAndKeys(t *testing.T) {
+	base := "cameras:\n  - id: a\n    url: rtsp://127.0.0.1/a\n"
+	cfg, err := Parse([]byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := DefaultObjects(); cfg.Objects.Enabled != want.Enabled || cfg.Objects.Model != want.Model ||
+		cfg.Objects.MaxPerSecond != want.MaxPerSecond || cfg.Objects.Threads != 1 || cfg.Objects.MinScore != want.MinScore || len(cfg.Objects.Labels) != 2 {
+		t.Fatalf("defaults: got %+v, want %+v", cfg.Objects, want)
+	}
+	cfg, err = Parse([]byte("objects:\n  max_per_second: 5\n" + base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Objects.Enabled || cfg.Objects.MaxPerSecond != 5 {
+		t.Fatalf("a partial objects section keeps the other defaults: %+v", cfg.Objects)
+	}
+	cfg, err = Parse([]byte("objects:\n  enabled: false\n" + base))
+	if err != nil || cfg.Objects.Enabled {
+		t.Fatalf("enabled: false: %+v %v", cfg.Objects, err)
+	}
+	for doc, want := range map[string]string{
+		"objects:\n  max_per_second: 0.01\n":     "objects.max_per_second",
+		"objects:\n  threads: 65\n":              "objects.threads",
+		"objects:\n  min_score: 2\n":             "objects.min_score",
+		"objects:\n  labels: [person, cat]\n":    "objects.labels[1]",
+		"objects:\n  labels: [person, person]\n": "objects.labels[1]",
+		"objects:\n  treads: 2\n":                "objects.treads",
+	} {
+		_, err := Parse([]byte(doc + base))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want an error naming %s", doc, err, want)
+		}
+	}
+}

@@ -1,0 +1,62 @@
+package engine
+
+import (
+	"errors"
+	"io/fs"
+
+	"github.com/vigil-video/vigil/analyze"
+)
+
+// The object detector: one network and one inference goroutine for all
+// cameras, under objects.max_per_second.
+
+// objectsFallback is what runs instead of the network.
+const objectsFallback = "people by HOG where person.enabled, motion otherwise"
+
+// openObjects loads the object network when objects.enabled. Without its
+// model file, or with one that cannot be loaded, the engine runs without
+// it and says so once.
+func (e *Engine) openObjects() {
+	o := e.cfg.Objects
+	if !o.Enabled {
+		return
+	}
+	net, err := analyze.OpenNetwork(o.Model, o.Threads, o.MinScore)
+	if errors.Is(err, fs.ErrNotExist) {
+		e.log.Warn("object model absent; running without the network", "fallback", objectsFallback, "model", o.Model, "error", err)
+		return
+	}
+	if err != nil {
+		e.log.Error("object model unusable; running without the network", "fallback", objectsFallback, "model", o.Model, "error", err)
+		return
+	}
+	e.net = net
+	e.infer = analyze.NewInference(net, analyze.InferenceConfig{MaxPerSecond: o.MaxPerSecond, MinScore: o.MinScore, Labels: o.Labels}, e.metrics)
+	e.metrics.ObjectModel.Set(1)
+	e.log.Info("object network loaded", "model", o.Model, "max_per_second", o.MaxPerSecond, "threads", o.Threads, "labels", o.Labels)
+}
+
+// objectSlot returns a camera's place in the inference queue, nil without
+// the network.
+func (e *Engine) objectSlot(camera string) *analyze.ObjectSlot {
+	if e.infer == nil {
+		return nil
+	}
+	return e.infer.Slot(camera)
+}
+
+// closeObjects stops inference and frees the network; after the cameras.
+func (e *Engine) closeObjects() {
+	if e.infer != nil {
+		e.infer.Close()
+		e.infer = nil
+	}
+	if e.net != nil {
+		e.net.Close()
+		e.net = nil
+	}
+	e.metrics.ObjectModel.Set(0)
+}
+
+// ObjectsLoaded reports whether the object network runs.
+func (e *Engine) ObjectsLoaded() bool { return e.infer != nil }

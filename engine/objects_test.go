@@ -1,0 +1,162 @@
+package engine
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/vigil-video/vigil/analyze"
+	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/internal/await"
+	"github.com/vigil-video/vigil/internal/testkit"
+	"github.com/vigil-video/vigil/sim"
+)
+
+// startEngineObjects starts an engine with the object detector configured
+// as o.
+func startEngineObjects(t *testing.T, o config.ObjectsConfig, cams ...config.Camera) (*Engine, *collector, *testkit.SyncBuffer) {
+	t.Helper()
+	cfg := config.Config{Listen: "127.0.0.1:0", Cameras: cams, Objects: o}
+	cfg.SetDefaults()
+	cfg.StartSpread = time.Millisecond
+	logs := &testkit.SyncBuffer{}
+	var w io.Writer = logs
+	if testing.Verbose() {
+		w = io.MultiWriter(logs, os.Stderr)
+	}
+	events := &collector{}
+	e, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(w, nil)), Events: events})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e, events, logs
+}
+
+// modelPath is the object network made at setup (scripts/models.sh, in
+// $VIGIL_MODELS or the repository's .cache/models), or "" when it is
+// absent; with VIGIL_REQUIRE_MODELS=1 (scripts/test.sh) its absence fails
+// the test.
+func modelPath(t *testing.T) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("..", config.DefaultModelPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := os.Getenv("VIGIL_MODELS"); d != "" {
+		p = filepath.Join(d, filepath.Base(config.DefaultModelPath))
+	}
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("VIGIL_REQUIRE_MODELS") == "1" {
+			t.Fatalf("VIGIL_REQUIRE_MODELS=1 but no object model: %v", err)
+		}
+		return ""
+	}
+	return p
+}
+
+// TestEngineStartsWithoutTheModel: objects enabled but the model absent:
+// the engine starts, says so once (naming the file and how to make it),
+// reports the network unloaded, and still raises motion.
+func TestEngineStartsWithoutTheModel(t *testing.T) {
+	srv := startSim(t, sim.Camera{Path: "moving", Clip: clip(t, "motion")})
+	o := config.DefaultObjects()
+	o.Model = filepath.Join(t.TempDir(), "nanodet.onnx")
+	c := cameraConfig("cam", srv.URL("moving"))
+	c.Person.Enabled = true
+	e, events, logs := startEngineObjects(t, o, c)
+	await.Until(t, 20*time.Second, "motion", func() bool {
+		_, ok := events.firstEvent("cam", "motion", event.TypeStart)
+		return ok
+	})
+	if e.ObjectsLoaded() {
+		t.Error("the network is reported loaded without its model")
+	}
+	if v := testutil.ToFloat64(e.metrics.ObjectModel); v != 0 {
+		t.Errorf("vigil_objects_model_loaded %v, want 0", v)
+	}
+	var lines []string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "object model absent") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 1 {
+		t.Fatalf("%d 'object model absent' lines, want 1:\n%s", len(lines), logs.String())
+	}
+	for _, want := range []string{o.Model, "scripts/models.sh", "HOG"} {
+		if !strings.Contains(lines[0], want) {
+			t.Errorf("the log line does not name %q: %s", want, lines[0])
+		}
+	}
+}
+
+// TestEnginePeopleFromTheNetwork runs real footage (vtest.avi's people as
+// a camera substream) through the simulator and the real engine with the
+// network: a person incident starts during the walk and carries the
+// network's people (label, score, pixel box); inference ran under the
+// budget and is in the metrics. It needs the model (scripts/models.sh;
+// scripts/test.sh makes it).
+func TestEnginePeopleFromTheNetwork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("about 20 s of real footage")
+	}
+	model := modelPath(t)
+	if model == "" {
+		t.Skip("no object model: run bash scripts/models.sh .cache/models")
+	}
+	c, err := sim.LoadClip(camClip(t, "sub-motion.h264"), 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startSim(t, sim.Camera{Path: "walk", Clip: c})
+	o := config.DefaultObjects()
+	o.Model = model
+	cam := cameraConfig("walk", srv.URL("walk"))
+	cam.Person.Enabled = true
+	cam.Person.MinHeight = 0.12
+	e, events, logs := startEngineObjects(t, o, cam)
+	if !e.ObjectsLoaded() {
+		t.Fatalf("the network did not load:\n%s", logs.String())
+	}
+	await.Until(t, 40*time.Second, "a person incident", func() bool {
+		_, ok := events.firstEvent("walk", "person", event.TypeStart)
+		return ok
+	})
+	ev, _ := events.firstEvent("walk", "person", event.TypeStart)
+	d := ev.Data
+	if at := d.StartedAt.Sub(srv.RunStart("walk")); at < 5*time.Second || at > 12*time.Second {
+		t.Errorf("person started at clip %.1fs, want during the walk (6 s on)", at.Seconds())
+	}
+	if len(d.Objects) == 0 {
+		t.Fatalf("the person event carries no objects: %+v", d)
+	}
+	for _, ob := range d.Objects {
+		if ob.Label != analyze.LabelPerson || ob.Score < o.MinScore || ob.Score > 1 {
+			t.Errorf("object %+v: want a person scoring %g..1", ob, o.MinScore)
+		}
+		pb := ob.PixelBox
+		if pb == nil || pb[0] < 0 || pb[1] < 0 || pb[2] > 640 || pb[3] > 360 || pb[2] <= pb[0] || pb[3]-pb[1] < 20 {
+			t.Errorf("object %+v: pixel box %v is not a person-sized box in the 640x360 picture", ob, pb)
+		}
+	}
+	if int(d.Score) != len(d.Objects) {
+		t.Errorf("score %v (people) but %d objects", d.Score, len(d.Objects))
+	}
+	if n := testutil.ToFloat64(e.metrics.ObjectInferences); n < 1 {
+		t.Errorf("vigil_objects_inferences_total %v", n)
+	}
+	if n := testutil.CollectAndCount(e.metrics.ObjectSeconds); n != 1 {
+		t.Errorf("inference histogram: %d series", n)
+	}
+}

@@ -1,0 +1,204 @@
+package nn
+
+import (
+	"image"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+)
+
+func ortPaths(t testing.TB) (model, lib string) {
+	dir := os.Getenv("VIGIL_MODELS")
+	if dir == "" {
+		dir = filepath.Join("..", ".cache", "models")
+	}
+	model, lib = filepath.Join(dir, "nanodet.onnx"), filepath.Join(dir, ORTLibrary)
+	for _, p := range []string{model, lib} {
+		if _, err := os.Stat(p); err != nil {
+			if os.Getenv("VIGIL_REQUIRE_MODELS") != "" {
+				t.Fatalf("%v (make it with %s)", err, SetupCommand)
+			}
+			t.Skipf("no %s: make it with %s", p, SetupCommand)
+		}
+	}
+	abs, err := filepath.Abs(lib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return model, abs
+}
+
+func vtestBlob(t testing.TB) gocv.Mat {
+	vc, err := gocv.VideoCaptureFile("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vc.Close()
+	img := gocv.NewMat()
+	defer img.Close()
+	for range 400 {
+		vc.Read(&img)
+	}
+	small := gocv.NewMat()
+	defer small.Close()
+	gocv.Resize(img, &small, image.Pt(InputSize, InputSize), 0, 0, gocv.InterpolationLinear)
+	return blobFrom(small)
+}
+
+// TestORTAgreesWithOpenCV runs the converted model through two
+// independent ONNX implementations on a real frame: their six heads agree.
+func TestORTAgreesWithOpenCV(t *testing.T) {
+	model, lib := ortPaths(t)
+	b, err := os.ReadFile(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := vtestBlob(t)
+	defer blob.Close()
+	data, err := blob.DataPtrFloat32()
+	if err != nil {
+		t.Fatal(err)
+	}
+	on, err := newORTNet(b, lib, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer on.close()
+	a, err := on.forward(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cv, err := loadOpenCV(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cv.Close()
+	cv.net.SetInput(blob, "")
+	c, err := cv.forward(outputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a {
+		var worst float64
+		for k := range a[i].Data {
+			worst = max(worst, math.Abs(float64(a[i].Data[k]-c[i].Data[k])))
+		}
+		t.Logf("%s: largest difference %.2g", outputs[i], worst)
+		if worst > 1e-3 {
+			t.Errorf("%s: ONNX Runtime and OpenCV differ by %g", outputs[i], worst)
+		}
+	}
+}
+
+// BenchmarkInference is the network alone on a 416x416 vtest.avi frame,
+// one thread, per runtime.
+func BenchmarkInference(b *testing.B) {
+	model, lib := ortPaths(b)
+	m, err := os.ReadFile(model)
+	if err != nil {
+		b.Fatal(err)
+	}
+	blob := vtestBlob(b)
+	defer blob.Close()
+	data, err := blob.DataPtrFloat32()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("opencv", func(b *testing.B) {
+		setThreads(1)
+		cv, err := loadOpenCV(m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cv.Close()
+		timed(b, func() error {
+			cv.net.SetInput(blob, "")
+			_, err := cv.forward(outputs)
+			return err
+		})
+	})
+	b.Run("onnxruntime", func(b *testing.B) {
+		on, err := newORTNet(m, lib, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer on.close()
+		timed(b, func() error {
+			_, err := on.forward(data)
+			return err
+		})
+	})
+}
+
+// blobFrom is the network's input from a 416x416 BGR picture, as an
+// OpenCV blob (for OpenCV's DNN module).
+func blobFrom(img gocv.Mat) gocv.Mat {
+	blob := gocv.NewMatWithSizes([]int{1, 3, InputSize, InputSize}, gocv.MatTypeCV32F)
+	dst, err := blob.DataPtrFloat32()
+	src, err2 := img.DataPtrUint8()
+	if err != nil || err2 != nil || len(src) != 3*InputSize*InputSize {
+		panic("blobFrom needs a continuous 416x416 BGR picture")
+	}
+	normalize(dst, src)
+	return blob
+}
+
+// timed runs f b.N times and reports the median and the fastest run, and
+// the process's CPU time per run: on this shared machine wall times follow
+// the neighbours' load, CPU time much less.
+func timed(b *testing.B, f func() error) {
+	var d []time.Duration
+	cpu0 := cpuTime()
+	for b.Loop() {
+		t0 := time.Now()
+		if err := f(); err != nil {
+			b.Fatal(err)
+		}
+		d = append(d, time.Since(t0))
+	}
+	cpu := cpuTime() - cpu0
+	slices.Sort(d)
+	b.ReportMetric(float64(d[len(d)/2].Microseconds())/1000, "median-ms")
+	b.ReportMetric(float64(d[0].Microseconds())/1000, "min-ms")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(len(d)), "cpu-ms")
+}
+
+// cpuTime is the user and system CPU time of the process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		panic(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkDetect is one Detect (resize, inference, decoding, NMS) of a
+// 768x576 vtest.avi frame, ONNX Runtime on one thread.
+func BenchmarkDetect(b *testing.B) {
+	model, lib := ortPaths(b)
+	d, err := Open(model, Options{Library: lib})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	vc, err := gocv.VideoCaptureFile("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer vc.Close()
+	img := gocv.NewMat()
+	defer img.Close()
+	for range 400 {
+		vc.Read(&img)
+	}
+	timed(b, func() error {
+		_, err := d.Detect(img)
+		return err
+	})
+}

