@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -297,15 +298,7 @@ func progressOr(w io.Writer) io.Writer {
 // personMinHeight, counts for nothing.
 func matchPersons(f PersonFrame, dets []analyze.Detection) (tp, fp, fn int) {
 	dets = slices.Clone(dets)
-	slices.SortStableFunc(dets, func(a, b analyze.Detection) int {
-		switch {
-		case a.Score > b.Score:
-			return -1
-		case a.Score < b.Score:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(dets, func(a, b analyze.Detection) int { return cmp.Compare(b.Score, a.Score) }) // best first
 	used := make([]bool, len(f.Persons))
 	for _, d := range dets {
 		if d.Label != analyze.LabelPerson || d.Box.Dy() < personMinHeight {

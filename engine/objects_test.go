@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,24 +21,7 @@ import (
 // as o.
 func startEngineObjects(t *testing.T, o config.ObjectsConfig, cams ...config.Camera) (*Engine, *collector, *testkit.SyncBuffer) {
 	t.Helper()
-	cfg := config.Config{Listen: "127.0.0.1:0", Cameras: cams, Objects: o}
-	cfg.SetDefaults()
-	cfg.StartSpread = time.Millisecond
-	logs := &testkit.SyncBuffer{}
-	var w io.Writer = logs
-	if testing.Verbose() {
-		w = io.MultiWriter(logs, os.Stderr)
-	}
-	events := &collector{}
-	e, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(w, nil)), Events: events})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e, events, logs
+	return startEngineConfig(t, config.Config{Cameras: cams, Objects: o})
 }
 
 // modelPath is the object network made at setup (scripts/models.sh, in

@@ -39,7 +39,14 @@ func fastCamera(id, url string) config.Camera {
 // buffer (and to stderr with -v).
 func startEngine(t *testing.T, cams ...config.Camera) (*Engine, *collector, *testkit.SyncBuffer) {
 	t.Helper()
-	cfg := config.Config{Listen: "127.0.0.1:0", Cameras: cams}
+	return startEngineConfig(t, config.Config{Cameras: cams})
+}
+
+// startEngineConfig runs an engine on cfg (Listen on a free loopback port,
+// the defaults applied, cameras started 1 ms apart), as startEngine.
+func startEngineConfig(t *testing.T, cfg config.Config) (*Engine, *collector, *testkit.SyncBuffer) {
+	t.Helper()
+	cfg.Listen = "127.0.0.1:0"
 	cfg.SetDefaults()
 	cfg.StartSpread = time.Millisecond
 	logs := &testkit.SyncBuffer{}

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"cmp"
 	"image"
 	"math"
 	"slices"
@@ -78,15 +79,7 @@ const maxCandidates = 1000
 // nms keeps, per class, the best box among those overlapping more than
 // iou, best first.
 func nms(cand []Object, iou float32) []Object {
-	slices.SortStableFunc(cand, func(a, b Object) int {
-		switch {
-		case a.Score > b.Score:
-			return -1
-		case a.Score < b.Score:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(cand, func(a, b Object) int { return cmp.Compare(b.Score, a.Score) }) // best first
 	if len(cand) > maxCandidates {
 		cand = cand[:maxCandidates]
 	}
