@@ -152,6 +152,13 @@ func (d *Decoder) PictureSize() (w, h int) {
 	return int(d.pic.width), int(d.pic.height)
 }
 
+// Corrupt reports whether the last picture was concealed by the decoder:
+// slices of it were missing or undecodable, or a picture it refers to was
+// (libavcodec's decode_error_flags and AV_FRAME_FLAG_CORRUPT). Such a
+// picture is partly invented: grey, or copied from whatever the decoder
+// held before.
+func (d *Decoder) Corrupt() bool { return d.pic.got != 0 && d.pic.corrupt != 0 }
+
 // PicturePTS returns the pts passed with the access unit that produced the
 // last picture.
 func (d *Decoder) PicturePTS() int64 { return int64(d.pic.pts) }

@@ -191,3 +191,27 @@ func TestResetThenNextKeyframe(t *testing.T) {
 		})
 	}
 }
+
+// TestCorruptPicture: a keyframe that lost its last slices (packets lost on
+// the way) still gives a picture, concealed, and Corrupt says so; whole, it
+// does not.
+func TestCorruptPicture(t *testing.T) {
+	key := readAUs(t, sharedClip(t, h264Clip), H264)[0]
+	for _, tc := range []struct {
+		size    int
+		corrupt bool
+	}{{len(key), false}, {len(key) * 3 / 4, true}, {len(key) / 2, true}} {
+		d, err := New(H264)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := d.Decode(key[:tc.size], 0)
+		if !got || err != nil {
+			t.Fatalf("%d of %d bytes: picture %v, %v", tc.size, len(key), got, err)
+		}
+		if d.Corrupt() != tc.corrupt {
+			t.Errorf("%d of %d bytes of a keyframe: Corrupt() = %v, want %v", tc.size, len(key), d.Corrupt(), tc.corrupt)
+		}
+		d.Close()
+	}
+}

@@ -101,11 +101,13 @@ static int drain(vg_dec *d, vg_pic *out) {
 		out->width = d->last->width;
 		out->height = d->last->height;
 		out->pts = d->last->pts;
+		out->corrupt = d->last->decode_error_flags != 0 || (d->last->flags & AV_FRAME_FLAG_CORRUPT) != 0;
 	}
 }
 
 int vg_decode(vg_dec *d, const uint8_t *data, int size, int64_t pts, vg_pic *out) {
 	out->got = 0;
+	out->corrupt = 0;
 	if (size <= 0)
 		return 0;
 	int need = size + AV_INPUT_BUFFER_PADDING_SIZE;

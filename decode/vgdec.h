@@ -14,6 +14,7 @@ typedef struct vg_pic {
 	int width;  // of the last picture
 	int height; // of the last picture
 	int64_t pts; // pts of the packet that produced the last picture
+	int corrupt; // the last picture was concealed: slices or references missing
 } vg_pic;
 
 void vg_quiet(void);

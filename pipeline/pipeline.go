@@ -203,6 +203,15 @@ func (p *Pipeline) process(dec *decode.Decoder, au []byte, pts time.Duration, re
 		return r
 	}
 	r.Decoded = true
+	if dec.Corrupt() {
+		// A keyframe that lost slices on the way (a UDP burst, a server's
+		// full write queue) comes out partly grey from a decoder lent
+		// without this camera's last picture to copy from: analyzed, it
+		// would be motion, a tamper, or a learned background gone wrong.
+		p.cur = nil
+		r.Err = fmt.Errorf("decode %v: picture concealed (slices or references missing): %w", p.codec, decode.ErrInvalidData)
+		return r
+	}
 	p.cur = dec
 	pts = time.Duration(dec.PicturePTS())
 	p.w, p.h = dec.PictureSize()
