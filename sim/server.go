@@ -105,6 +105,10 @@ func Start(cfg Config) (*Server, error) {
 		// Cameras send their own sender reports, so that SetStalled
 		// silences RTCP too.
 		DisableRTCPSenderReports: true,
+		// A 1080p keyframe of real footage is 370 KB, 265 RTP packets sent
+		// at once; gortsplib's default queue of 256 dropped its tail, and
+		// cameras received keyframes without their last slices.
+		WriteQueueSize: 2048,
 		Listen: func(string, string) (net.Listener, error) {
 			return ln, nil
 		},

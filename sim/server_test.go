@@ -3,6 +3,8 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -351,5 +353,33 @@ func TestURLOnAllInterfaces(t *testing.T) {
 	}
 	if _, _, err := dial(t, s.URL("cam"), gortsplib.TransportTCP); err != nil {
 		t.Errorf("describe %s: %v", s.URL("cam"), err)
+	}
+}
+
+// TestReadWholeKeyframes1080p: a 1080p keyframe of real footage (370 KB,
+// 265 RTP packets sent at once) reaches a TCP reader whole, as every
+// other access unit of the clip.
+func TestReadWholeKeyframes1080p(t *testing.T) {
+	// testkit.CamClip would import this package: the clip from the
+	// directory scripts/test.sh makes ($VIGIL_CAMCLIPS).
+	dir := os.Getenv("VIGIL_CAMCLIPS")
+	if dir == "" {
+		dir = filepath.Join("..", ".cache", "camclips")
+	}
+	path := filepath.Join(dir, "main-static.h264")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("no camera-realistic clips (bash scripts/camclips.sh %s): %v", dir, err)
+	}
+	clip, err := LoadClip(path, 15)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, Config{Cameras: []Camera{{Path: "cam1", Clip: clip}}})
+	r := play(t, s.URL("cam1"), gortsplib.TransportTCP)
+	await.Until(t, 20*time.Second, "two GOPs", func() bool { return r.auCount() >= 61 })
+	aus, _, _, lost := r.snapshot()
+	checkStream(t, clip, aus)
+	if lost != 0 {
+		t.Errorf("%d packets lost on loopback", lost)
 	}
 }
