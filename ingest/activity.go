@@ -110,12 +110,13 @@ type baseline struct {
 }
 
 // learn adds a picture of size s and slice QP qp (-1 unknown): a plain
-// average over the first pictures, then an exponential one at rate alpha.
+// average over the first pictures (up to 25, or 1/alpha if fewer), then an
+// exponential one at rate alpha.
 func (b *baseline) learn(s float64, qp int, alpha float64) {
 	b.n++
 	a := alpha
 	if b.n <= 25 {
-		a = 1 / float64(b.n)
+		a = max(alpha, 1/float64(b.n))
 	}
 	b.mean += (s - b.mean) * a
 	b.dev += (math.Abs(s-b.mean) - b.dev) * a
@@ -123,10 +124,18 @@ func (b *baseline) learn(s float64, qp int, alpha float64) {
 		b.nQP++
 		a = alpha
 		if b.nQP <= 25 {
-			a = 1 / float64(b.nQP)
+			a = max(alpha, 1/float64(b.nQP))
 		}
 		b.meanQP += (float64(qp) - b.meanQP) * a
 	}
+}
+
+// learnPost adds the picture at a position after the keyframe: every one
+// (a position sees one picture per GOP, so its baseline must follow the
+// encoder's rate control rather than wait for calm), a plain average over
+// the first 4, then an exponential one at rate 1/4.
+func (b *baseline) learnPost(s float64, qp int) {
+	b.learn(s, qp, 1.0/4)
 }
 
 // hot reports whether a picture of size s and QP qp stands out: s more
@@ -167,13 +176,18 @@ func (a *Activity) Observe(size int, key bool, qp int, pts time.Duration) bool {
 	}
 	s := float64(size)
 	b := &a.rest
-	if a.sinceKey < postKey {
+	post := a.sinceKey < postKey
+	if post {
 		b = &a.post[a.sinceKey]
 	}
 	a.sinceKey++
 	if a.n < a.cfg.LearnFrames {
 		a.n++
-		b.learn(s, qp, 1.0/32)
+		if post {
+			b.learnPost(s, qp)
+		} else {
+			b.learn(s, qp, 1.0/32)
+		}
 		return false
 	}
 	hot := b.hot(s, qp, a.cfg.SizeFactor, a.cfg.QPRise)
@@ -191,8 +205,11 @@ func (a *Activity) Observe(size int, key bool, qp int, pts time.Duration) bool {
 		a.expire(pts)
 	}
 	// The baseline learns from calm pictures only (slowly while active, so
-	// that a lasting change of scene, such as rain, becomes the new idle).
-	if !hot || a.active {
+	// that a lasting change of scene, such as rain, becomes the new idle);
+	// a position after the keyframe from every picture.
+	if post {
+		b.learnPost(s, qp)
+	} else if !hot || a.active {
 		alpha := 1.0 / 32
 		if a.active {
 			alpha = 1.0 / 1024

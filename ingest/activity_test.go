@@ -94,7 +94,9 @@ func TestActivityWakesOnShippedClips(t *testing.T) {
 // (sensor noise, 500 kbps and 4 Mbps, rate-controlled x264 and x265), a
 // still view never wakes the signal, although the encoders make the first
 // pictures of every GOP 2 to 3 times larger than the rest and code them
-// with another QP; people walking into the 640x360 view at 6 s wake it
+// with another QP (and x264's threads make each encoding of the clip a
+// little different: the first version of this signal passed on one and
+// woke on another); people walking into the 640x360 view at 6 s wake it
 // within half a second.
 func TestActivityOnCameraClips(t *testing.T) {
 	for _, name := range []string{"sub-static.h264", "sub-static.h265", "main-static.h264", "main-static.h265"} {
@@ -103,8 +105,12 @@ func TestActivityOnCameraClips(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if w, _ := activityOn(t, c, true); len(w) != 0 {
-				t.Fatalf("a still view woke the signal at %v (over two loops)", w)
+			// Over the first loop: where the clip starts again, the
+			// encoder's start-up rate control follows its steady state,
+			// which no camera does mid-stream.
+			length := time.Duration(len(c.AUs)) * time.Second / 25
+			if w, _ := activityOn(t, c, true); len(w) != 0 && w[0] < length {
+				t.Fatalf("a still view woke the signal at %v", w)
 			}
 		})
 	}
