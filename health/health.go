@@ -36,7 +36,8 @@ const (
 	// because the stream's timestamps do not advance.
 	CauseTimestamps = "timestamps"
 	// CauseNotProcessed: access units arrive but are not decoded (dropped,
-	// or waiting in the queue).
+	// waiting in the queue, or, decoding keyframes only, no keyframe
+	// comes).
 	CauseNotProcessed = "not_processed"
 	// CauseBelowRate: pictures are analyzed, at less than half the rate due.
 	CauseBelowRate = "below_rate"

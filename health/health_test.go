@@ -37,9 +37,10 @@ func TestCheck(t *testing.T) {
 	out := &record{}
 	h := New(Config{Camera: "cam", AnalysisFPS: 5, Out: out})
 	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	p := Probe{Streaming: true, FlowSince: t0, DecodingAll: true, FullRate: true, FrameRate: 25}
+	p := Probe{Streaming: true, FlowSince: t0, LastKeyQueued: t0, DecodingAll: true, FullRate: true, FrameRate: 25}
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
 	step := func(s int, analyzed bool) {
+		p.LastQueued = at(s).Add(-10 * time.Millisecond)
 		p.Counts.Received += 25
 		p.Counts.Processed += 25
 		p.Counts.Decoded += 25
@@ -73,6 +74,7 @@ func TestCheck(t *testing.T) {
 	}
 	// 1 picture per second for 12 s: a fifth of the 5 due.
 	for s := 21; s <= 33; s++ {
+		p.LastQueued = at(s)
 		p.Counts.Decoded += 25
 		p.Counts.Analyzed++
 		p.LastAnalyzed = at(s)
