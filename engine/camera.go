@@ -105,7 +105,7 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	}
 	c.wk.pipe = pipe
 	c.health = health.New(health.Config{Camera: cfg.ID, OfflineGrace: cfg.OfflineGrace, AnalysisFPS: cfg.AnalysisFPS,
-		Log: c.log, Out: healthOut{c}})
+		UpdateInterval: cfg.HealthUpdateInterval, Log: c.log, Out: healthOut{c}})
 	c.gate = gate.New(cfg.DecodeMode, gate.NewActivity(cfg.DecodeMode, cfg.Activity), cfg.QueueFrames, max(cfg.QueueBytes/4, 256<<10))
 	c.wk.evidence = map[string][]event.Evidence{}
 	c.snapReq = make(chan chan snapResult, 8)

@@ -62,6 +62,10 @@ func (o healthOut) CauseChanged(kind, cause string) {
 	}
 }
 
+func (o healthOut) UpdateHeld(kind string) {
+	o.c.e.metrics.HealthUpdatesHeld.WithLabelValues(o.c.id, kind).Inc()
+}
+
 func (o healthOut) Stalled(open bool) {
 	o.c.e.metrics.AnalysisStalled.WithLabelValues(o.c.id).Set(b2f(open))
 }

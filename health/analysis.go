@@ -88,6 +88,7 @@ type analysis struct {
 
 	cause    string // "" while healthy
 	incident *event.Incident
+	lim      limiter // the open incident's update events (under mu)
 }
 
 // ago returns the latest sample at least d old, or the oldest kept.
@@ -127,7 +128,13 @@ func (h *Camera) Check(now time.Time, p Probe) {
 	}
 	h.mu.Lock()
 	stalled := a.cause != ""
-	h.mu.Unlock()
+	// A cause held by the update interval goes out once it passes.
+	if was := a.lim.sentCause; stalled && a.lim.due(now, a.cause, h.cfg.UpdateInterval) {
+		h.cfg.Log.Warn("analysis stalled", "cause", a.cause, "was", was)
+		h.emit(event.New(event.TypeUpdate, *a.incident, now))
+	} else {
+		h.mu.Unlock()
+	}
 
 	last := p.LastAnalyzed
 	if last.Before(p.FlowSince) {
@@ -266,14 +273,22 @@ func (h *Camera) startStall(now, since time.Time, cause string, fpsIn float64) {
 	prev := a.cause
 	a.cause = cause
 	if prev != "" {
-		// A new cause of the open incident is an update event.
-		a.incident.Cause = cause
-		h.cfg.Log.Warn("analysis stalled", "cause", cause, "was", prev)
+		// A new cause of the open incident is an update event, at most one
+		// per UpdateInterval (the latest cause then, from Check).
 		h.cfg.Out.CauseChanged(KindAnalysisStalled, cause)
+		a.incident.Cause = cause
+		was := a.lim.sentCause
+		if !a.lim.change(now, cause, h.cfg.UpdateInterval) {
+			h.cfg.Out.UpdateHeld(KindAnalysisStalled)
+			h.mu.Unlock()
+			return
+		}
+		h.cfg.Log.Warn("analysis stalled", "cause", cause, "was", was)
 		h.emit(event.New(event.TypeUpdate, *a.incident, now))
 		return
 	}
 	a.incident = h.newIncident(KindAnalysisStalled, cause, since, now)
+	a.lim.opened(now, cause)
 	ev := event.New(event.TypeStart, *a.incident, now)
 	h.cfg.Log.Warn("analysis stalled", "cause", cause, "since", since.UTC(), "fps_in", fpsIn)
 	h.cfg.Out.Stalled(true)
