@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vigil-video/vigil/cluster"
 	"github.com/vigil-video/vigil/event"
 )
 
@@ -213,7 +214,7 @@ func (e *Engine) openLedger(path string) {
 }
 
 // endLeftOpen publishes the end of every incident a previous run left
-// open, with its own id, as ended when that run last wrote the ledger (the
+// open, with its own incident id, as ended when that run last wrote the ledger (the
 // last time it was known to run), and saves the ledger without them.
 func (e *Engine) endLeftOpen(left []event.Incident, lastSeen time.Time) {
 	for _, inc := range left {
@@ -225,8 +226,12 @@ func (e *Engine) endLeftOpen(left []event.Incident, lastSeen time.Time) {
 		e.log.Warn("incident left open by the last run ended", "camera", inc.Camera, "kind", inc.Kind,
 			"incident_id", inc.IncidentID, "ended_at", end)
 		e.ledgerEnded.Inc()
-		// Not tracked: the ledger never held it in this run.
-		if err := e.events.Emit(event.New(event.TypeEnd, inc, time.Now())); err != nil {
+		// The end's event id is derived from the incident's, as a cluster
+		// node's for the incidents of a previous owner: whoever ends it, a
+		// consumer sees one end. Not tracked: this run never held it.
+		ev := event.New(event.TypeEnd, inc, time.Now())
+		ev.ID = cluster.OrphanEndID(inc.IncidentID)
+		if err := e.events.Emit(ev); err != nil {
 			e.log.Error("event not published", "camera", inc.Camera, "incident_id", inc.IncidentID, "error", err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-video/vigil/cluster"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/health"
 	"github.com/vigil-video/vigil/internal/await"
@@ -47,7 +48,8 @@ func readEvents(t *testing.T, path string) []event.Event {
 // TestOpenIncidentsEndedAfterKill (issue 23): `vigil run` is killed with
 // SIGKILL three times while two cameras are offline (and one streams); at
 // each start the incidents the killed run left open are ended, with their
-// own ids and before the new run opens its own, and after a last graceful
+// own incident ids (and the end's event id derived from it, as a cluster
+// node's) and before the new run opens its own, and after a last graceful
 // stop every incident in the events file has exactly one start and one
 // end. The ends of a killed run's incidents say when it was last known to
 // run (not later than the kill).
@@ -163,6 +165,9 @@ func TestOpenIncidentsEndedAfterKill(t *testing.T) {
 	for id := range killed {
 		if ends[id] != 1 {
 			continue // reported above
+		}
+		if got, want := evs[pos[event.TypeEnd+id]].ID, cluster.OrphanEndID(id); got != want {
+			t.Errorf("incident %s: end event id %s, want the derived %s", id, got, want)
 		}
 		if at := endedAt[id]; at.After(kills[len(kills)-1]) {
 			t.Errorf("incident %s open at a kill ended at %v, after the kill", id, at)
