@@ -70,7 +70,7 @@ type Config struct {
 	OfflineGrace time.Duration
 	// UpdateInterval: an open incident sends at most one update event per
 	// interval; a newer cause waits, and the latest goes out when it
-	// passes. It defaults to 30 s.
+	// passes (config's health_update_interval). 0 sends every change.
 	UpdateInterval time.Duration
 	// AnalysisFPS is the configured analysis rate (the rate due is at most
 	// the stream's frame rate).
@@ -112,9 +112,6 @@ func (h *Camera) emit(evs ...event.Event) {
 func New(cfg Config) *Camera {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.UpdateInterval <= 0 {
-		cfg.UpdateInterval = 30 * time.Second
 	}
 	return &Camera{cfg: cfg}
 }
