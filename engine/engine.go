@@ -92,10 +92,11 @@ type Engine struct {
 
 	// ledger keeps the open incidents across restarts (nil: none kept);
 	// leftOpen are those the last run left open, as of leftSeen.
-	ledger      *ledger
-	leftOpen    []event.Incident
-	leftSeen    time.Time
-	ledgerEnded prometheus.Counter
+	ledger       *ledger
+	leftOpen     []event.Incident
+	leftSeen     time.Time
+	ledgerEnded  prometheus.Counter
+	ledgerFailed prometheus.Counter
 
 	started atomic.Bool // Start has finished
 	closing atomic.Bool // Close has begun

@@ -205,12 +205,12 @@ func (e *Engine) openLedger(path string) {
 		Name: "vigil_incidents_ended_after_restart_total",
 		Help: "Incidents a previous run left open (a crash) ended at start, with their ids.",
 	})
-	failed := prometheus.NewCounter(prometheus.CounterOpts{
+	e.ledgerFailed = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "vigil_open_incidents_write_errors_total",
 		Help: "Failed writes (or a damaged file moved aside) of the file keeping the open incidents across restarts.",
 	})
-	e.metrics.Reg.MustRegister(e.ledgerEnded, failed)
-	e.ledger, e.leftOpen, e.leftSeen = openLedger(path, e.log.With("component", "ledger"), failed.Inc)
+	e.metrics.Reg.MustRegister(e.ledgerEnded, e.ledgerFailed)
+	e.ledger, e.leftOpen, e.leftSeen = openLedger(path, e.log.With("component", "ledger"), e.ledgerFailed.Inc)
 }
 
 // endLeftOpen publishes the end of every incident a previous run left

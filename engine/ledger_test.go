@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,10 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/vigil-video/vigil/cluster"
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/health"
 	"github.com/vigil-video/vigil/internal/await"
+	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -193,4 +198,40 @@ func countEnded(ids map[string]bool, ends map[string]int) int {
 		}
 	}
 	return n
+}
+
+// TestOpenIncidentsFileDamaged: a damaged open-incidents file (a torn
+// write by another tool, a full disk) is moved aside with an error logged
+// and counted, and the engine starts and keeps a new one.
+func TestOpenIncidentsFileDamaged(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "open-incidents.json")
+	if err := os.WriteFile(path, []byte(`{"written_at": "2026-`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Config{Listen: "127.0.0.1:0", Cameras: []config.Camera{fastCamera("gone", "rtsp://"+closedPort(t)+"/x")}}
+	logs := &testkit.SyncBuffer{}
+	events := &collector{}
+	e, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Events: events, OpenIncidents: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if b, err := os.ReadFile(path + ".damaged"); err != nil || !strings.HasPrefix(string(b), `{"written_at"`) {
+		t.Errorf("the damaged file was not moved aside: %v", err)
+	}
+	if !strings.Contains(logs.String(), "open incidents of the last run lost") || !strings.Contains(logs.String(), path) {
+		t.Errorf("no error naming the file:\n%s", logs.String())
+	}
+	if v := testutil.ToFloat64(e.ledgerFailed); v != 1 {
+		t.Errorf("vigil_open_incidents_write_errors_total = %v, want 1", v)
+	}
+	await.Until(t, 10*time.Second, "camera_offline kept in a new file", func() bool {
+		inc, ok := events.firstEvent("gone", health.KindCameraOffline, event.TypeStart)
+		b, _ := os.ReadFile(path)
+		return ok && strings.Contains(string(b), inc.Data.IncidentID)
+	})
 }
