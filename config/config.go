@@ -103,6 +103,12 @@ type Camera struct {
 	// camera_offline incident, which ends when video flows again: 0 to 24h.
 	// It defaults to 10s.
 	OfflineGrace time.Duration `yaml:"offline_grace"`
+	// HealthUpdateInterval: an open camera_offline or analysis_stalled
+	// incident sends at most one update event per interval (a reconnect
+	// storm changes its cause at every attempt); the latest cause goes out
+	// when it passes: 1s to 1h.
+	// It defaults to 30s.
+	HealthUpdateInterval time.Duration `yaml:"health_update_interval"`
 	// BackoffMin and BackoffMax bound the wait between reconnections: it
 	// doubles from BackoffMin to BackoffMax, each wait drawn from [d/2, d].
 	// BackoffMin is 1ms to 1h, BackoffMax BackoffMin to 1h.
@@ -256,6 +262,8 @@ func DefaultCamera() Camera {
 		QueueFrames:   100,
 		QueueBytes:    8 << 20,
 		Config:        analyze.DefaultConfig(),
+
+		HealthUpdateInterval: 30 * time.Second,
 	}
 }
 
@@ -272,6 +280,8 @@ const (
 	minStallTimeout  = 100 * time.Millisecond
 	maxStallTimeout  = 10 * time.Minute
 	maxOfflineGrace  = 24 * time.Hour
+	minHealthUpdate  = time.Second
+	maxHealthUpdate  = time.Hour
 	minBackoff       = time.Millisecond
 	maxBackoff       = time.Hour
 	minAnalysisWidth = 16
@@ -388,6 +398,8 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s.decode_mode: %q is not all, keyframes or auto", at, cam.DecodeMode)
 		case cam.OfflineGrace < 0 || cam.OfflineGrace > maxOfflineGrace:
 			return fmt.Errorf("%s.offline_grace: %s is not in 0s..%s", at, cam.OfflineGrace, maxOfflineGrace)
+		case cam.HealthUpdateInterval < minHealthUpdate || cam.HealthUpdateInterval > maxHealthUpdate:
+			return fmt.Errorf("%s.health_update_interval: %s is not in %s..%s", at, cam.HealthUpdateInterval, minHealthUpdate, maxHealthUpdate)
 		case cam.BackoffMin < minBackoff || cam.BackoffMin > maxBackoff:
 			return fmt.Errorf("%s.backoff_min: %s is not in %s..%s", at, cam.BackoffMin, minBackoff, maxBackoff)
 		case cam.BackoffMax < cam.BackoffMin:

@@ -27,7 +27,7 @@ cameras:
 	if cfg.Listen != "127.0.0.1:9108" || cfg.Workers < 1 || cfg.QueueMemoryMB != 256 {
 		t.Errorf("engine defaults not applied: %+v", cfg)
 	}
-	if gate.Transport != "tcp" || gate.AnalysisWidth != 320 || gate.AnalysisFPS != 5 || gate.StallTimeout != 5*time.Second {
+	if gate.Transport != "tcp" || gate.AnalysisWidth != 320 || gate.AnalysisFPS != 5 || gate.StallTimeout != 5*time.Second || gate.HealthUpdateInterval != 30*time.Second {
 		t.Errorf("camera defaults not applied: %+v", gate)
 	}
 	if lobby.Transport != "udp" || lobby.AnalysisFPS != 2 || lobby.Motion.MinArea != 0.01 {
@@ -59,6 +59,7 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		{"bad fps", "cameras:\n  - {id: a, url: 'rtsp://h/x', analysis_fps: -1}\n", []string{"analysis_fps"}, ""},
 		{"bad motion", "cameras:\n  - {id: a, url: 'rtsp://h/x', motion: {threshold: 900}}\n", []string{`cameras[0] (id "a").motion`, "threshold"}, ""},
 		{"bad duration", "cameras:\n  - {id: a, url: 'rtsp://h/x', stall_timeout: soon}\n", []string{"soon"}, ""},
+		{"bad health update interval", "cameras:\n  - {id: a, url: 'rtsp://h/x', health_update_interval: 10ms}\n", []string{`cameras[0] (id "a").health_update_interval`, "10ms", "1s..1h"}, ""},
 		{"credential where a list belongs", "cameras: rtsp://admin:s3cret@h/x\n", []string{"yaml", "line 1"}, "s3cret"},
 		{"short credential where a map belongs", "u:pw@h\n", []string{"yaml", "(value hidden)"}, "pw@"},
 		{"bad zone polygon", "cameras:\n  - id: a\n    url: rtsp://h/x\n    zones: [{name: door, restricted: true, polygon: [[0,0],[2,0],[1,1]]}]\n", []string{`cameras[0] (id "a").zones[0] ("door").polygon`, "outside"}, ""},

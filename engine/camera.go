@@ -60,6 +60,8 @@ type camera struct {
 	codec     atomic.Value  // ingest.Codec of the current stream
 	flowing   atomic.Bool   // video flows in the current stream
 	flowSince atomic.Int64  // Unix ns of the first access unit of the current stream
+	keyAt     atomic.Int64  // Unix ns of the last keyframe's receipt in the current stream (0: none)
+	keyGap    atomic.Int64  // the longest recent interval between keyframes, decaying (ns)
 
 	// worker side
 	wk workerSide
@@ -72,6 +74,8 @@ type camera struct {
 	step         atomic.Int32         // sched.Step of the overload ladder
 	lastAnalyzed atomic.Int64         // Unix ns of the last analyzed picture
 	lastFrame    atomic.Int64         // Unix ns of the last access unit received
+	lastQueued   atomic.Int64         // Unix ns of the last access unit queued for decoding
+	lastKeyQueue atomic.Int64         // Unix ns of the last keyframe queued for decoding
 	snapReq      chan chan snapResult // served by the worker after an analysis
 	mu           sync.Mutex           // guards the fields below
 	lastError    string
@@ -101,7 +105,7 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	}
 	c.wk.pipe = pipe
 	c.health = health.New(health.Config{Camera: cfg.ID, OfflineGrace: cfg.OfflineGrace, AnalysisFPS: cfg.AnalysisFPS,
-		Log: c.log, Out: healthOut{c}})
+		UpdateInterval: cfg.HealthUpdateInterval, Log: c.log, Out: healthOut{c}})
 	c.gate = gate.New(cfg.DecodeMode, gate.NewActivity(cfg.DecodeMode, cfg.Activity), cfg.QueueFrames, max(cfg.QueueBytes/4, 256<<10))
 	c.wk.evidence = map[string][]event.Evidence{}
 	c.snapReq = make(chan chan snapResult, 8)

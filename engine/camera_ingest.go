@@ -12,6 +12,7 @@ import (
 // StreamStarted implements ingest.Handler.
 func (c *camera) StreamStarted(info ingest.StreamInfo) {
 	c.flowing.Store(false)
+	c.keyAt.Store(0)
 	c.codec.Store(info.Codec)
 	c.gen.Add(1)
 	c.gate.Reset()
@@ -27,6 +28,9 @@ func (c *camera) AccessUnit(au ingest.AccessUnit) {
 	c.m.LastFrame.Set(float64(au.Received.UnixNano()) / 1e9)
 	c.gate.Route(au, c.push)
 	c.lastFrame.Store(au.Received.UnixNano())
+	if au.Key {
+		c.keyframe(au.Received)
+	}
 	if !c.flowing.Load() {
 		c.flowSince.Store(au.Received.UnixNano())
 		c.flowing.Store(true)
@@ -34,13 +38,28 @@ func (c *camera) AccessUnit(au ingest.AccessUnit) {
 	}
 }
 
+// keyframe records a keyframe's receipt: the longest recent interval
+// between keyframes decays by an eighth at each one, so that a camera's
+// GOP can shorten again (the health check's allowed silence follows it).
+func (c *camera) keyframe(at time.Time) {
+	if prev := c.keyAt.Swap(at.UnixNano()); prev != 0 {
+		gap, old := at.UnixNano()-prev, c.keyGap.Load()
+		c.keyGap.Store(max(gap, old-old/8))
+	}
+}
+
 // push queues one access unit for decoding; alone marks a keyframe
 // decoded on its own.
 func (c *camera) push(au ingest.AccessUnit, alone bool) {
 	codec, _ := c.codec.Load().(ingest.Codec)
+	now := time.Now()
+	c.lastQueued.Store(now.UnixNano())
+	if au.Key {
+		c.lastKeyQueue.Store(now.UnixNano())
+	}
 	c.queue.Push(workUnit{Data: au.Data, Key: au.Key, Meta: auMeta{
 		gen: c.gen.Load(), codec: codec, pts: au.PTS, capture: au.CaptureTime, received: au.Received,
-		queued: time.Now(), alone: alone,
+		queued: now, alone: alone,
 	}})
 }
 

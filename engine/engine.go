@@ -47,6 +47,10 @@ type Options struct {
 	Collectors []prometheus.Collector
 	// Evidence keeps incident snapshots; nil takes none.
 	Evidence EvidenceStore
+	// OpenIncidents is a file (of the data directory) keeping the open
+	// incidents, so that those a crash leaves open are ended, with their
+	// ids, at the next start. Empty keeps none.
+	OpenIncidents string
 	// Ready is consulted by GET /readyz once the engine has started (e.g.
 	// can the outbox be written?); its error, which should name what
 	// fails ("outbox: ..."), makes the engine not ready. It must be quick
@@ -85,6 +89,14 @@ type Engine struct {
 	watch  *watch      // the analysis health check, from Start
 	api    *api.Server // HTTP, from Start
 	closed bool
+
+	// ledger keeps the open incidents across restarts (nil: none kept);
+	// leftOpen are those the last run left open, as of leftSeen.
+	ledger       *ledger
+	leftOpen     []event.Incident
+	leftSeen     time.Time
+	ledgerEnded  prometheus.Counter
+	ledgerFailed prometheus.Counter
 
 	started atomic.Bool // Start has finished
 	closing atomic.Bool // Close has begun
@@ -138,6 +150,9 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 			Help: "Decoders in use now (the others wait in the shared pool).",
 		}, func() float64 { n, _ := e.decoders.Stats(); return float64(n) }),
 	)
+	if opts.OpenIncidents != "" {
+		e.openLedger(opts.OpenIncidents)
+	}
 	e.openObjects()
 	for _, cc := range cfg.Cameras {
 		c, err := newCamera(e, cc)
@@ -162,6 +177,11 @@ func (e *Engine) Start() error {
 		return err
 	}
 	e.api = srv
+	if e.ledger != nil {
+		// Before any camera can open an incident.
+		e.endLeftOpen(e.leftOpen, e.leftSeen)
+		e.ledger.start()
+	}
 	e.pool.Start()
 	e.log.Info("engine started", "listen", srv.Addr(), "cameras", len(e.cameras), "workers", e.pool.Workers())
 	for _, c := range e.snapshot() {
@@ -219,6 +239,9 @@ func (e *Engine) Close() error {
 		c.flush(now)
 		c.health.Close(now)
 	}
+	if e.ledger != nil {
+		e.ledger.close()
+	}
 	e.closeCameras()
 	e.decoders.Close()
 	e.closeObjects()
@@ -257,6 +280,9 @@ func (e *Engine) snapshot() []*camera {
 }
 
 func (e *Engine) publish(ev event.Event) {
+	if e.ledger != nil {
+		e.ledger.track(ev)
+	}
 	if err := e.events.Emit(ev); err != nil {
 		e.log.Error("event not published", "camera", ev.Data.Camera, "event_id", ev.ID, "error", err)
 	}

@@ -17,21 +17,29 @@ type counts struct {
 
 // probe is what the health check reads of the camera now.
 func (c *camera) probe() health.Probe {
-	st := c.sess.Stats()
-	p := health.Probe{
+	step := sched.Step(c.step.Load())
+	return health.Probe{
 		Streaming:   c.flowing.Load(),
 		FlowSince:   time.Unix(0, c.flowSince.Load()),
 		DecodingAll: c.gate.DecodingAll(),
-		FullRate:    sched.Step(c.step.Load()) == sched.StepFull,
+		FullRate:    step == sched.StepFull,
+		Sparse:      step == sched.StepSparse,
 		Counts: health.Counts{Received: c.n.received.Load(), Processed: c.n.processed.Load(),
 			Decoded: c.n.decoded.Load(), Analyzed: c.n.analyzed.Load(), DecodeErrors: c.n.decodeErrors.Load()},
-		KeyframeInterval: st.KeyframeInterval,
-		FrameRate:        st.FrameRate,
+		LastAnalyzed:     unixTime(c.lastAnalyzed.Load()),
+		LastQueued:       unixTime(c.lastQueued.Load()),
+		LastKeyQueued:    unixTime(c.lastKeyQueue.Load()),
+		KeyframeInterval: time.Duration(c.keyGap.Load()),
+		FrameRate:        c.sess.Stats().FrameRate,
 	}
-	if v := c.lastAnalyzed.Load(); v != 0 {
-		p.LastAnalyzed = time.Unix(0, v)
+}
+
+// unixTime is the time of Unix ns v (zero for 0).
+func unixTime(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
 	}
-	return p
+	return time.Unix(0, v)
 }
 
 // healthOut is the health package's Output for one camera: events to the
@@ -52,6 +60,10 @@ func (o healthOut) CauseChanged(kind, cause string) {
 	if kind == health.KindAnalysisStalled {
 		o.c.e.metrics.AnalysisStalls.WithLabelValues(o.c.id, cause).Inc()
 	}
+}
+
+func (o healthOut) UpdateHeld(kind string) {
+	o.c.e.metrics.HealthUpdatesHeld.WithLabelValues(o.c.id, kind).Inc()
 }
 
 func (o healthOut) Stalled(open bool) {

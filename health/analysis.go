@@ -6,12 +6,27 @@ import (
 	"github.com/vigil-video/vigil/event"
 )
 
-// Analysis health bounds.
+// Analysis health bounds. The silence allowed to a camera follows what its
+// stream does: a picture is owed once a unit it can come from was queued
+// for decoding (a keyframe, or any unit of a chain that has had its
+// keyframe); before that, nothing is owed, whatever the decode mode, the
+// GOP or the overload ladder skip.
 const (
-	// stallAfter is how long a streaming camera may go without an analyzed
-	// picture (decoding everything) before it is reported; decoding
-	// keyframes only, the bound is 2.5 keyframe intervals if longer.
+	// stallAfter is how long an owed picture may take (plus one analysis
+	// interval at the lowest rate the ladder sets) before it is reported.
 	stallAfter = 5 * time.Second
+	// keyframeWait is the least silence allowed to a streaming camera that
+	// owes no picture (no keyframe yet, or none queued while decoding
+	// keyframes only); 5/2 of its longest recent keyframe interval when
+	// more (twice that on the sparse rung, which skips every other one).
+	keyframeWait = 30 * time.Second
+	// causeHold: a new cause of an open incident is reported once the
+	// diagnosis has named it for this long (no flapping between causes),
+	// over the last causeWindow of samples.
+	causeHold   = stallAfter
+	causeWindow = stallAfter
+	// ladderFPS is the analysis rate of the ladder's reduced steps.
+	ladderFPS = 2
 	// slowRatio: analyzing below this share of the due rate over slowWindow
 	// is reported; recoverRatio of it ends the report. The window is longer
 	// than stallAfter so that a camera analyzing nothing is reported as such.
@@ -37,10 +52,15 @@ type Probe struct {
 	LastAnalyzed time.Time
 	// Counts are the running totals now.
 	Counts Counts
+	// LastQueued is when an access unit was last queued for decoding, and
+	// LastKeyQueued when a keyframe was (zero: never).
+	LastQueued, LastKeyQueued time.Time
 	// DecodingAll says every frame is decoded now (not keyframes only);
-	// FullRate that the overload ladder is at its full step.
-	DecodingAll, FullRate bool
-	// KeyframeInterval and FrameRate are the stream's (0: not known yet).
+	// FullRate that the overload ladder is at its full step, Sparse at
+	// its lowest (every other keyframe skipped).
+	DecodingAll, FullRate, Sparse bool
+	// KeyframeInterval is the longest recent interval between keyframes
+	// (0: fewer than two seen); FrameRate the stream's (0: not known yet).
 	KeyframeInterval time.Duration
 	FrameRate        float64
 }
@@ -52,15 +72,23 @@ type sample struct {
 }
 
 // analysis follows whether a camera's pictures are analyzed as they should
-// be. The ring and allSince belong to Check's goroutine; cause, since and
-// incident are guarded by Camera.mu.
+// be. The ring, allSince, owed and next belong to Check's goroutine; cause
+// and incident are guarded by Camera.mu.
 type analysis struct {
 	hist     [16]sample // a ring of the last samples, one per check
 	n        int
-	allSince time.Time // decoding every frame since (zero: not now)
+	allSince time.Time // decoding every frame, and analyzed, since (zero: not decoding every frame)
+	// owed is when a unit that should yield a picture was queued after
+	// the last analyzed one (zero: none is owed).
+	owed time.Time
+	// next is a new cause the diagnosis has named since nextSince, not
+	// reported yet (causeHold).
+	next      string
+	nextSince time.Time
 
 	cause    string // "" while healthy
 	incident *event.Incident
+	lim      limiter // the open incident's update events (under mu)
 }
 
 // ago returns the latest sample at least d old, or the oldest kept.
@@ -94,32 +122,46 @@ func (h *Camera) Check(now time.Time, p Probe) {
 	}
 	if !p.Streaming {
 		// camera_offline speaks for a camera without video.
+		a.owed, a.next = time.Time{}, ""
 		h.endStall(now, "video stopped")
 		return
 	}
 	h.mu.Lock()
 	stalled := a.cause != ""
-	h.mu.Unlock()
-
-	// No picture analyzed for too long.
-	bound := stallAfter
-	if !all {
-		if ki := p.KeyframeInterval; ki > 0 {
-			bound = max(bound, ki*5/2)
-		} else {
-			bound = max(bound, 10*time.Second) // keyframe interval not known yet
-		}
+	// A cause held by the update interval goes out once it passes.
+	if was := a.lim.sentCause; stalled && a.lim.due(now, a.cause, h.cfg.UpdateInterval) {
+		h.cfg.Log.Warn("analysis stalled", "cause", a.cause, "was", was)
+		h.emit(event.New(event.TypeUpdate, *a.incident, now))
+	} else {
+		h.mu.Unlock()
 	}
+
 	last := p.LastAnalyzed
 	if last.Before(p.FlowSince) {
 		last = p.FlowSince // a new stream is judged from its start
 	}
-	if now.Sub(last) > bound {
-		// The cause is what the last seconds show, not the whole gap:
-		// pictures decoded but skipped by the analysis rate just before
-		// the stall must not read as "decoded, not due".
-		was := a.ago(now, 2*Period)
-		h.startStall(now, last, diagnose(was.Counts, cur.Counts), p.FrameRate)
+	// A picture is owed once a unit was queued after the last one, in a
+	// chain that has had its keyframe in this stream: units before the
+	// first keyframe, and units the gate skips (idle in mode auto, the
+	// ladder's keyframe steps), owe nothing.
+	chain := !p.LastKeyQueued.IsZero() && !p.LastKeyQueued.Before(p.FlowSince)
+	if chain && p.LastQueued.After(last) {
+		if !a.owed.After(last) {
+			a.owed = p.LastQueued
+		}
+	} else {
+		a.owed = time.Time{}
+	}
+	overdue := !a.owed.IsZero() && now.Sub(a.owed) > h.owedBound()
+	// Owing nothing, a stream is still not silent forever: its keyframes
+	// are due at the latest at its own interval.
+	silent := now.Sub(last) > silenceBound(p)
+	if overdue || silent {
+		// The cause is what the last seconds show, not the whole gap, back
+		// to the last unit queued at least (a keyframe, decoding
+		// keyframes only).
+		was := a.ago(now, max(causeWindow, now.Sub(p.LastQueued)))
+		h.stall(now, last, diagnose(was.Counts, cur.Counts), p.FrameRate)
 		return
 	}
 
@@ -136,8 +178,13 @@ func (h *Camera) Check(now time.Time, p Probe) {
 		return
 	}
 
-	// Far below the rate due while decoding every frame at full rate.
-	if all && p.FullRate && now.Sub(a.allSince) >= slowWindow {
+	if all && !last.After(a.allSince) {
+		a.allSince = now // the rate is judged from the chain's first picture
+	}
+	// Far below the rate due while decoding every frame at full rate (a
+	// camera analyzing nothing for stallAfter is left to the owed picture,
+	// whose cause says more).
+	if all && p.FullRate && now.Sub(a.allSince) >= slowWindow && now.Sub(last) < stallAfter {
 		due := p.FrameRate
 		if fps := h.cfg.AnalysisFPS; fps > 0 && fps < due {
 			due = fps
@@ -146,7 +193,7 @@ func (h *Camera) Check(now time.Time, p Probe) {
 		if el := cur.at.Sub(was.at).Seconds(); el > 0 && due > 0 {
 			rate := float64(cur.Analyzed-was.Analyzed) / el
 			if rate < slowRatio*due {
-				h.startStall(now, was.at, CauseBelowRate, p.FrameRate)
+				h.stall(now, was.at, CauseBelowRate, p.FrameRate)
 				return
 			}
 			if stalled && rate < recoverRatio*due {
@@ -157,6 +204,48 @@ func (h *Camera) Check(now time.Time, p Probe) {
 	if stalled && now.Sub(last) < 2*Period {
 		h.endStall(now, "analysis resumed")
 	}
+}
+
+// owedBound is how long an owed picture may take: stallAfter, plus one
+// analysis interval at the lowest rate the ladder sets.
+func (h *Camera) owedBound() time.Duration {
+	if fps := h.cfg.AnalysisFPS; fps > 0 {
+		return stallAfter + time.Duration(float64(time.Second)/min(fps, ladderFPS))
+	}
+	return stallAfter
+}
+
+// silenceBound is how long a streaming camera may go without a picture
+// while it owes none: keyframeWait, or 5/2 of its longest keyframe
+// interval (of two on the sparse rung) when more.
+func silenceBound(p Probe) time.Duration {
+	ki := p.KeyframeInterval
+	if p.Sparse {
+		ki *= 2
+	}
+	return max(keyframeWait, ki*5/2)
+}
+
+// stall reports the diagnosed cause: it starts the incident, or changes
+// the open one's cause once the diagnosis has held the new one for
+// causeHold (Check's goroutine).
+func (h *Camera) stall(now, since time.Time, cause string, fpsIn float64) {
+	a := &h.an
+	h.mu.Lock()
+	open := a.cause
+	h.mu.Unlock()
+	switch {
+	case open == "" || cause == open:
+		a.next = ""
+	case cause != a.next:
+		a.next, a.nextSince = cause, now
+		return
+	case now.Sub(a.nextSince) < causeHold:
+		return
+	default:
+		a.next = ""
+	}
+	h.startStall(now, since, cause, fpsIn)
 }
 
 // diagnose names the likely cause of no picture analyzed between two samples.
@@ -184,14 +273,22 @@ func (h *Camera) startStall(now, since time.Time, cause string, fpsIn float64) {
 	prev := a.cause
 	a.cause = cause
 	if prev != "" {
-		// A new cause of the open incident is an update event.
-		a.incident.Cause = cause
-		h.cfg.Log.Warn("analysis stalled", "cause", cause, "was", prev)
+		// A new cause of the open incident is an update event, at most one
+		// per UpdateInterval (the latest cause then, from Check).
 		h.cfg.Out.CauseChanged(KindAnalysisStalled, cause)
+		a.incident.Cause = cause
+		was := a.lim.sentCause
+		if !a.lim.change(now, cause, h.cfg.UpdateInterval) {
+			h.cfg.Out.UpdateHeld(KindAnalysisStalled)
+			h.mu.Unlock()
+			return
+		}
+		h.cfg.Log.Warn("analysis stalled", "cause", cause, "was", was)
 		h.emit(event.New(event.TypeUpdate, *a.incident, now))
 		return
 	}
 	a.incident = h.newIncident(KindAnalysisStalled, cause, since, now)
+	a.lim.opened(now, cause)
 	ev := event.New(event.TypeStart, *a.incident, now)
 	h.cfg.Log.Warn("analysis stalled", "cause", cause, "since", since.UTC(), "fps_in", fpsIn)
 	h.cfg.Out.Stalled(true)
@@ -208,7 +305,7 @@ func (h *Camera) endStall(now time.Time, why string) {
 		return
 	}
 	inc := *a.incident
-	a.cause, a.incident = "", nil
+	a.cause, a.incident, a.next = "", nil, ""
 	h.cfg.Log.Info("analysis stall ended", "cause", inc.Cause, "why", why)
 	h.cfg.Out.Stalled(false)
 	h.emit(ended(inc, now))

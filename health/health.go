@@ -36,7 +36,8 @@ const (
 	// because the stream's timestamps do not advance.
 	CauseTimestamps = "timestamps"
 	// CauseNotProcessed: access units arrive but are not decoded (dropped,
-	// or waiting in the queue).
+	// waiting in the queue, or, decoding keyframes only, no keyframe
+	// comes).
 	CauseNotProcessed = "not_processed"
 	// CauseBelowRate: pictures are analyzed, at less than half the rate due.
 	CauseBelowRate = "below_rate"
@@ -56,6 +57,9 @@ type Output interface {
 	CauseChanged(kind, cause string)
 	// Stalled reports that analysis_stalled opened (true) or ended.
 	Stalled(open bool)
+	// UpdateHeld counts a cause change of an open incident of kind not
+	// sent as its own update event (Config.UpdateInterval).
+	UpdateHeld(kind string)
 }
 
 // Config configures a Camera.
@@ -64,6 +68,10 @@ type Config struct {
 	Camera string
 	// OfflineGrace is how long without video before camera_offline starts.
 	OfflineGrace time.Duration
+	// UpdateInterval: an open incident sends at most one update event per
+	// interval; a newer cause waits, and the latest goes out when it
+	// passes (config's health_update_interval). 0 sends every change.
+	UpdateInterval time.Duration
 	// AnalysisFPS is the configured analysis rate (the rate due is at most
 	// the stream's frame rate).
 	AnalysisFPS float64
@@ -159,4 +167,53 @@ func ended(inc event.Incident, at time.Time) event.Event {
 	end := at.UTC()
 	inc.EndedAt, inc.FrameTime = &end, end
 	return event.New(event.TypeEnd, inc, time.Now())
+}
+
+// limiter holds an open incident's update events to one per
+// Config.UpdateInterval: a newer cause waits, and the latest goes out when
+// the interval passes, unless it is the one last sent (a reconnect storm
+// changes the cause of camera_offline at every attempt).
+type limiter struct {
+	sent      time.Time // when the incident's last event went out
+	sentCause string    // the cause it carried
+	held      bool      // a newer cause waits
+}
+
+// opened records the incident's start event.
+func (l *limiter) opened(now time.Time, cause string) {
+	*l = limiter{sent: now, sentCause: cause}
+}
+
+// change reports whether an update with cause may go out now (and records
+// it); if not, it is held and the caller counts it.
+func (l *limiter) change(now time.Time, cause string, every time.Duration) bool {
+	if cause == l.sentCause {
+		l.held = false // back to what was sent: nothing to say
+		return false
+	}
+	if now.Sub(l.sent) < every {
+		l.held = true
+		return false
+	}
+	l.sent, l.sentCause, l.held = now, cause, false
+	return true
+}
+
+// due reports whether a held cause may go out now, and records it when it
+// differs from the one last sent (else it is dropped: it came back).
+func (l *limiter) due(now time.Time, cause string, every time.Duration) bool {
+	if !l.held || now.Sub(l.sent) < every {
+		return false
+	}
+	l.held = false
+	if cause == l.sentCause {
+		return false
+	}
+	l.sent, l.sentCause = now, cause
+	return true
+}
+
+// wait is how long until a held cause may go out.
+func (l *limiter) wait(now time.Time, every time.Duration) time.Duration {
+	return max(l.sent.Add(every).Sub(now), 0)
 }

@@ -13,6 +13,7 @@ type record struct {
 	mu      sync.Mutex
 	events  []event.Event
 	stalled []bool
+	held    int
 }
 
 func (r *record) Publish(ev event.Event) {
@@ -20,7 +21,20 @@ func (r *record) Publish(ev event.Event) {
 	r.events = append(r.events, ev)
 	r.mu.Unlock()
 }
+func (r *record) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.events)
+}
+
+func (r *record) last() event.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.events[len(r.events)-1]
+}
+
 func (r *record) Started(string, string)      {}
+func (r *record) UpdateHeld(string)           { r.mu.Lock(); r.held++; r.mu.Unlock() }
 func (r *record) CauseChanged(string, string) {}
 func (r *record) Stalled(open bool) {
 	r.mu.Lock()
@@ -37,9 +51,10 @@ func TestCheck(t *testing.T) {
 	out := &record{}
 	h := New(Config{Camera: "cam", AnalysisFPS: 5, Out: out})
 	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	p := Probe{Streaming: true, FlowSince: t0, DecodingAll: true, FullRate: true, FrameRate: 25}
+	p := Probe{Streaming: true, FlowSince: t0, LastKeyQueued: t0, DecodingAll: true, FullRate: true, FrameRate: 25}
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
 	step := func(s int, analyzed bool) {
+		p.LastQueued = at(s).Add(-10 * time.Millisecond)
 		p.Counts.Received += 25
 		p.Counts.Processed += 25
 		p.Counts.Decoded += 25
@@ -73,6 +88,7 @@ func TestCheck(t *testing.T) {
 	}
 	// 1 picture per second for 12 s: a fifth of the 5 due.
 	for s := 21; s <= 33; s++ {
+		p.LastQueued = at(s)
 		p.Counts.Decoded += 25
 		p.Counts.Analyzed++
 		p.LastAnalyzed = at(s)
@@ -126,4 +142,61 @@ func TestOffline(t *testing.T) {
 	if len(out.events) != 2 || out.events[1].Type != event.TypeEnd || out.events[1].Data.IncidentID != out.events[0].Data.IncidentID {
 		t.Fatalf("events %+v", out.events)
 	}
+}
+
+// TestOfflineUpdatesHeld: a reconnect storm changes camera_offline's cause
+// at every attempt (every 2 ms here); the incident sends at most one update
+// per UpdateInterval, counts the others as held, and the latest cause goes
+// out when the interval passes. The end carries it too.
+func TestOfflineUpdatesHeld(t *testing.T) {
+	out := &record{}
+	const every = 200 * time.Millisecond
+	h := New(Config{Camera: "cam", OfflineGrace: time.Millisecond, UpdateInterval: every, Out: out})
+	h.Down(time.Now(), "unreachable")
+	deadline := time.Now().Add(5 * time.Second)
+	for out.count() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no camera_offline after the grace period")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	causes := []string{"closed", "timeout", "unreachable"}
+	n := 0
+	for time.Since(start) < time.Second {
+		h.Down(time.Now(), causes[n%3])
+		n++
+		time.Sleep(2 * time.Millisecond)
+	}
+	h.Down(time.Now(), "auth") // the latest
+	storm := time.Since(start)
+	time.Sleep(2 * every)
+	h.Up(time.Now())
+	for out.count() < 2 || out.last().Type != event.TypeEnd {
+		if time.Now().After(deadline) {
+			t.Fatal("no end")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	var updates []event.Event
+	for _, ev := range out.events {
+		if ev.Type == event.TypeUpdate {
+			updates = append(updates, ev)
+		}
+	}
+	if most := int(storm/every) + 2; len(updates) > most || len(updates) == 0 {
+		t.Errorf("%d cause changes in %v: %d updates, want 1 to %d", n+1, storm, len(updates), most)
+	}
+	if got := updates[len(updates)-1].Data.Cause; got != "auth" {
+		t.Errorf("the last update says %q, want the latest cause auth", got)
+	}
+	if out.held < n+1-len(updates) {
+		t.Errorf("%d changes held, want %d at least", out.held, n+1-len(updates))
+	}
+	if got := out.events[len(out.events)-1].Data.Cause; got != "auth" {
+		t.Errorf("the end says %q, want auth", got)
+	}
+	t.Logf("%d cause changes in %v: %d updates, %d held", n+1, storm.Round(time.Millisecond), len(updates), out.held)
 }

@@ -16,6 +16,8 @@ type offline struct {
 	timer    *time.Timer
 	incident *event.Incident // open incident, nil when none
 	closed   bool
+	lim      limiter     // the open incident's update events
+	limTimer *time.Timer // sends a held cause when the interval passes
 }
 
 // Down records that video stopped at since for reason ("" keeps the last
@@ -30,12 +32,20 @@ func (h *Camera) Down(since time.Time, reason string) {
 	if reason != "" && reason != o.cause {
 		o.cause = reason
 		if o.incident != nil {
-			// A new cause of the open incident is an update event.
+			// A new cause of the open incident is an update event, at most
+			// one per UpdateInterval (the latest cause then).
 			o.incident.Cause = reason
 			h.cfg.Out.CauseChanged(KindCameraOffline, reason)
-			ev := event.New(event.TypeUpdate, *o.incident, time.Now())
-			h.emit(ev)
-			h.mu.Lock() // Down holds mu until it returns
+			now := time.Now()
+			if o.lim.change(now, reason, h.cfg.UpdateInterval) {
+				h.emit(event.New(event.TypeUpdate, *o.incident, now))
+				h.mu.Lock() // Down holds mu until it returns
+			} else {
+				h.cfg.Out.UpdateHeld(KindCameraOffline)
+			}
+			if inc := o.incident; inc != nil && o.lim.held && o.limTimer == nil {
+				o.limTimer = time.AfterFunc(o.lim.wait(now, h.cfg.UpdateInterval), func() { h.offlineUpdateDue(inc) })
+			}
 		}
 	}
 	if o.down {
@@ -62,10 +72,36 @@ func (h *Camera) offlineDue(gen uint64) {
 	}
 	now := time.Now()
 	o.incident = h.newIncident(KindCameraOffline, cause, o.since, now)
+	o.lim.opened(now, cause)
 	ev := event.New(event.TypeStart, *o.incident, now)
 	h.cfg.Log.Warn("camera offline", "cause", cause, "since", ev.Data.StartedAt)
 	h.cfg.Out.Started(KindCameraOffline, cause)
 	h.emit(ev)
+}
+
+// offlineUpdateDue sends the held cause of inc if it is still open.
+func (h *Camera) offlineUpdateDue(inc *event.Incident) {
+	h.mu.Lock()
+	o := &h.off
+	o.limTimer = nil
+	if o.closed || o.incident != inc {
+		h.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	if !o.lim.due(now, inc.Cause, h.cfg.UpdateInterval) {
+		h.mu.Unlock()
+		return
+	}
+	h.emit(event.New(event.TypeUpdate, *inc, now))
+}
+
+// stopUpdates stops the timer of a held cause (with mu held).
+func (o *offline) stopUpdates() {
+	if o.limTimer != nil {
+		o.limTimer.Stop()
+		o.limTimer = nil
+	}
 }
 
 // Up records that video flows (at the given receipt time) and ends the
@@ -85,6 +121,7 @@ func (h *Camera) Up(at time.Time) {
 	}
 	inc := o.incident
 	o.incident = nil
+	o.stopUpdates()
 	h.mu.Unlock()
 	if inc != nil {
 		h.cfg.Log.Info("camera back online", "cause", inc.Cause)
@@ -104,6 +141,7 @@ func (h *Camera) Close(at time.Time) {
 	if o.timer != nil {
 		o.timer.Stop()
 	}
+	o.stopUpdates()
 	var evs []event.Event
 	if inc := o.incident; inc != nil {
 		evs = append(evs, ended(*inc, at))

@@ -38,6 +38,9 @@ type Set struct {
 
 	AnalysisStalled *prometheus.GaugeVec
 	AnalysisStalls  *prometheus.CounterVec
+	// HealthUpdatesHeld counts cause changes of open health incidents not
+	// sent as their own update event (health_update_interval).
+	HealthUpdatesHeld *prometheus.CounterVec
 
 	DecodeSeconds   prometheus.Histogram
 	AnalysisSeconds prometheus.Histogram
@@ -134,6 +137,10 @@ func New(pool func() PoolStats, cams prometheus.Collector) *Set {
 			Name: "vigil_camera_analysis_stalls_total",
 			Help: "analysis_stalled Incidents started, by cause.",
 		}, []string{"camera", "cause"}),
+		HealthUpdatesHeld: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_health_updates_held_total",
+			Help: "Cause changes of open camera_offline and analysis_stalled incidents not sent as their own update event (at most one per health_update_interval; the latest cause goes out when it passes), by kind.",
+		}, []string{"camera", "kind"}),
 		DecodeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "vigil_decode_duration_seconds",
 			Help:    "Time to decode one access unit.",
@@ -180,7 +187,7 @@ func New(pool func() PoolStats, cams prometheus.Collector) *Set {
 		m.FramesReceived, m.FramesDecoded, m.FramesAnalyzed, m.FramesDropped,
 		m.DecodeErrors, m.BytesReceived, m.Reconnects, m.Incidents,
 		m.CameraUp, m.CameraState, m.LastFrame, m.DecodeSeconds, m.AnalysisSeconds,
-		m.EvidenceErrors, m.AnalysisStalled, m.AnalysisStalls, buildInfo, cams,
+		m.EvidenceErrors, m.AnalysisStalled, m.AnalysisStalls, m.HealthUpdatesHeld, buildInfo, cams,
 		m.ObjectModel, m.ObjectQueue, m.ObjectInferences, m.ObjectSheds, m.ObjectSeconds,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -219,6 +226,9 @@ func (m *Set) ForCamera(id string, kinds []string) Camera {
 	m.AnalysisStalled.WithLabelValues(id).Set(0)
 	for _, cause := range health.Causes {
 		m.AnalysisStalls.WithLabelValues(id, cause)
+	}
+	for _, k := range []string{health.KindCameraOffline, health.KindAnalysisStalled} {
+		m.HealthUpdatesHeld.WithLabelValues(id, k)
 	}
 	for _, r := range []sched.DropReason{sched.DropQueueFull, sched.DropBudget, sched.DropGOP, sched.DropClosed} {
 		m.FramesDropped.WithLabelValues(id, r.String())
@@ -259,7 +269,7 @@ func (m *Set) SetState(id string, s ingest.State) {
 func (m *Set) RemoveCamera(id string) {
 	l := prometheus.Labels{"camera": id}
 	for _, v := range []*prometheus.CounterVec{m.FramesReceived, m.FramesDecoded, m.FramesAnalyzed,
-		m.FramesDropped, m.DecodeErrors, m.BytesReceived, m.Reconnects, m.Incidents, m.AnalysisStalls} {
+		m.FramesDropped, m.DecodeErrors, m.BytesReceived, m.Reconnects, m.Incidents, m.AnalysisStalls, m.HealthUpdatesHeld} {
 		v.DeletePartialMatch(l)
 	}
 	for _, v := range []*prometheus.GaugeVec{m.CameraUp, m.CameraState, m.LastFrame, m.AnalysisStalled} {

@@ -145,6 +145,11 @@ func Run(ctx context.Context, o Options) (err error) {
 	}()
 	eo := engine.Options{Logger: log, Events: d, Incidents: d.Recent, Live: d.Live, Collectors: d.Collectors(), Evidence: ev,
 		Ready: outboxReady(d, cfg.Outbox.Path)}
+	if cfg.Cluster == nil {
+		// Open incidents are kept beside the outbox (the data directory);
+		// in a cluster, the next owner of a camera ends them (cluster.Node).
+		eo.OpenIncidents = filepath.Join(filepath.Dir(cfg.Outbox.Path), "open-incidents.json")
+	}
 	ecfg := cfg
 	var cl *clusterRun
 	var reload applier
