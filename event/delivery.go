@@ -53,10 +53,7 @@ func (c *DeliveryConfig) Validate() error {
 		}
 		seen[s.Name] = i
 	}
-	if c.Outbox.MaxBytes < 0 {
-		return errors.New("outbox.max_bytes: must not be negative")
-	}
-	return nil
+	return c.Outbox.validate()
 }
 
 // Delivery takes incident events and delivers every one of them to every
@@ -114,7 +111,7 @@ func Open(cfg DeliveryConfig, stdout io.Writer, log *slog.Logger) (*Delivery, er
 	for i, s := range cfg.Sinks {
 		names[i] = s.Name
 	}
-	box, err := openOutbox(cfg.Outbox, names, log, d.dropped)
+	box, err := openOutbox(cfg.Outbox, names, log, d.dropped, d.m.damaged.Inc)
 	if err != nil {
 		return nil, err
 	}
@@ -471,6 +468,7 @@ type deliveryMetrics struct {
 	// sinkDropped counts, per sink, events removed before it had them.
 	sinkDropped *prometheus.CounterVec
 	notStored   prometheus.Counter
+	damaged     prometheus.Counter
 	delivery    *prometheus.HistogramVec
 }
 
@@ -491,6 +489,8 @@ func newDeliveryMetrics() *deliveryMetrics {
 			Help: "Events a sink never got: evicted from the full outbox while the sink was failing."}, []string{"sink", "reason"}),
 		notStored: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_outbox_events_not_stored_total",
 			Help: "Events published but never stored in the outbox (the disk refused them until shutdown, or delivery was closed): lost."}),
+		damaged: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_outbox_damaged_total",
+			Help: "Damaged outbox files moved aside at start (outbox.on_damage: move_aside); the events they held are not delivered."}),
 		delivery: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "vigil_sink_delivery_duration_seconds",
 			Help: "Time from an event's commit to the outbox to its acknowledgement by the sink.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}, s),
 	}
@@ -518,5 +518,5 @@ func (m *deliveryMetrics) Collect(ch chan<- prometheus.Metric) {
 }
 
 func (m *deliveryMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m, m.delivered, m.failed, m.retried, m.dropped, m.sinkDropped, m.notStored, m.delivery}
+	return []prometheus.Collector{m, m.delivered, m.failed, m.retried, m.dropped, m.sinkDropped, m.notStored, m.damaged, m.delivery}
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -21,6 +23,55 @@ type OutboxConfig struct {
 	// the oldest update events are dropped first, then the oldest events.
 	// It defaults to 256 MiB.
 	MaxBytes int64 `yaml:"max_bytes"`
+	// OnDamage says what a start does with an outbox file bbolt cannot
+	// read (a damaged page, a failed consistency check, a zero-length
+	// file): "move_aside" renames it to <path>.damaged-<UTC time>, logs
+	// an error, counts it in vigil_outbox_damaged_total and starts with an
+	// empty outbox; "refuse" does not start, with an error naming the file.
+	// It defaults to "move_aside".
+	OnDamage string `yaml:"on_damage"`
+	// MaxLag is the delivery lag past which /readyz answers not ready:
+	// the age of the oldest event a sink has not acknowledged, or that
+	// waits to be stored. 1s to 24h.
+	// It defaults to 5m (also when 0).
+	MaxLag time.Duration `yaml:"max_lag"`
+}
+
+// Values of OutboxConfig.OnDamage.
+const (
+	DamageMoveAside = "move_aside"
+	DamageRefuse    = "refuse"
+)
+
+const maxMaxLag = 24 * time.Hour
+
+// applyDefaults sets every field left at zero to its default.
+func (c *OutboxConfig) applyDefaults() {
+	if c.Path == "" {
+		c.Path = "vigil-outbox.db"
+	}
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = 256 << 20
+	}
+	if c.OnDamage == "" {
+		c.OnDamage = DamageMoveAside
+	}
+	if c.MaxLag == 0 {
+		c.MaxLag = 5 * time.Minute
+	}
+}
+
+// validate reports the first invalid field by its YAML key.
+func (c OutboxConfig) validate() error {
+	switch {
+	case c.MaxBytes < 0:
+		return errors.New("outbox.max_bytes: must not be negative")
+	case c.OnDamage != "" && c.OnDamage != DamageMoveAside && c.OnDamage != DamageRefuse:
+		return fmt.Errorf("outbox.on_damage: %q is not %s or %s", c.OnDamage, DamageMoveAside, DamageRefuse)
+	case c.MaxLag != 0 && (c.MaxLag < time.Second || c.MaxLag > maxMaxLag):
+		return fmt.Errorf("outbox.max_lag: %s is not in 1s..%s (0 means 5m)", c.MaxLag, maxMaxLag)
+	}
+	return nil
 }
 
 var (
@@ -85,16 +136,45 @@ type outbox struct {
 	sinks     []string
 }
 
-func openOutbox(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop func([]drop, map[string]int)) (*outbox, error) {
-	if cfg.Path == "" {
-		cfg.Path = "vigil-outbox.db"
+// openOutboxFile opens the outbox file and prepares it. Whatever says the
+// file itself is damaged (zero length, an invalid meta page, a bbolt
+// panic, a failed consistency check, a damaged record) is a *damageError; what comes from
+// its surroundings (permissions, a lock held by another process, a
+// failing disk) is not.
+//
+// With oneMeta set, an outbox whose only damage is one meta page (a
+// damageError with oneMeta) is opened from the other.
+func openOutboxFile(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop func([]drop, map[string]int), oneMeta bool) (_ *outbox, err error) {
+	if fi, serr := os.Stat(cfg.Path); serr == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+		return nil, &damageError{cause: errors.New("zero-length file")}
 	}
-	if cfg.MaxBytes <= 0 {
-		cfg.MaxBytes = 256 << 20
-	}
-	db, err := bolt.Open(cfg.Path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	var db *bolt.DB
+	var file *os.File // the file bbolt opened: closed (its lock released) if Open panics
+	// A page pointing outside the mapped file faults on read: a panic to
+	// recover, not a crash.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			if db != nil {
+				closeQuietly(db)
+			} else if file != nil {
+				file.Close()
+			}
+			err = &damageError{cause: fmt.Errorf("bbolt panicked: %v", p)}
+		}
+	}()
+	db, err = bolt.Open(cfg.Path, 0o600, &bolt.Options{Timeout: 5 * time.Second,
+		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+			f, err := os.OpenFile(name, flag, perm)
+			file = f
+			return f, err
+		}})
 	if err != nil {
-		return nil, fmt.Errorf("open outbox %s: %w", cfg.Path, err)
+		return nil, classify(fmt.Errorf("open outbox %s: %w", cfg.Path, err))
+	}
+	if err := checkOutbox(db); err != nil && !(oneMeta && errors.Is(err, errOneMeta)) {
+		closeQuietly(db)
+		return nil, &damageError{cause: err, oneMeta: errors.Is(err, errOneMeta)}
 	}
 	o := &outbox{db: db, maxBytes: cfg.MaxBytes, log: log, onDrop: onDrop, sinks: sinks,
 		progress: make(chan struct{}, 1), sinkDrops: map[string]int{}, failing: map[string]bool{}}
@@ -156,13 +236,12 @@ func openOutbox(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop func(
 			return nil
 		})
 	})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open outbox %s: %w", cfg.Path, err)
+	if err == nil {
+		err = o.collect()
 	}
-	if err := o.collect(); err != nil {
-		db.Close()
-		return nil, err
+	if err != nil {
+		closeQuietly(db)
+		return nil, classify(fmt.Errorf("open outbox %s: %w", cfg.Path, err))
 	}
 	return o, nil
 }
