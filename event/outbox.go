@@ -121,14 +121,14 @@ type outbox struct {
 	db       *bolt.DB
 	maxBytes int64
 	log      *slog.Logger
-	onDrop   func(drops []drop, sinkDrops map[string]int)
+	onDrop   func(drops []drop, sinkDrops map[sinkReason]int)
 	// progress is signalled when a sink acknowledges or changes health:
 	// a writer waiting for room tries again.
 	progress chan struct{}
 
 	mu        sync.Mutex
-	drops     []drop         // of the transaction in progress
-	sinkDrops map[string]int // of the transaction in progress
+	drops     []drop             // of the transaction in progress
+	sinkDrops map[sinkReason]int // of the transaction in progress
 	failing   map[string]bool
 	seq       uint64
 	bytes     int64
@@ -144,7 +144,7 @@ type outbox struct {
 //
 // With oneMeta set, an outbox whose only damage is one meta page (a
 // damageError with oneMeta) is opened from the other.
-func openOutboxFile(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop func([]drop, map[string]int), oneMeta bool) (_ *outbox, err error) {
+func openOutboxFile(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop func([]drop, map[sinkReason]int), oneMeta bool) (_ *outbox, err error) {
 	if fi, serr := os.Stat(cfg.Path); serr == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
 		return nil, &damageError{cause: errors.New("zero-length file")}
 	}
@@ -177,7 +177,7 @@ func openOutboxFile(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop f
 		return nil, &damageError{cause: err, oneMeta: errors.Is(err, errOneMeta)}
 	}
 	o := &outbox{db: db, maxBytes: cfg.MaxBytes, log: log, onDrop: onDrop, sinks: sinks,
-		progress: make(chan struct{}, 1), sinkDrops: map[string]int{}, failing: map[string]bool{}}
+		progress: make(chan struct{}, 1), sinkDrops: map[sinkReason]int{}, failing: map[string]bool{}}
 	err = db.Update(func(tx *bolt.Tx) error {
 		ev, err := tx.CreateBucketIfNotExists(bucketEvents)
 		if err != nil {
@@ -246,17 +246,21 @@ func openOutboxFile(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop f
 	return o, nil
 }
 
-// append stores events durably, in order, making room within the budget.
-// It returns how many of evs it stored (a prefix), and errOutboxFull when
-// the rest must wait for a healthy sink. With over set (closing) the budget
-// may be exceeded rather than evict a healthy sink's events.
-func (o *outbox) append(evs []Event, over bool) (int, error) {
+// append stores events durably, in order, making room within the budget
+// (makeRoomLocked; with shed set, an update that finds no room is dropped
+// and counted).
+// It returns how many of evs it took (a prefix, stored or dropped), those
+// of them it stored, and errOutboxFull when the rest must wait for a
+// healthy sink. With over set (closing) the budget is exceeded rather
+// than drop anything. A healthy sink's events are never evicted.
+func (o *outbox) append(evs []Event, over, shed bool) (int, []Event, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	bytes0, count0, seq0 := o.bytes, o.count, o.seq
 	o.drops = o.drops[:0]
 	clear(o.sinkDrops)
-	stored := 0
+	taken := 0
+	var kept []Event
 	var full error
 	err := o.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketEvents)
@@ -267,11 +271,17 @@ func (o *outbox) append(evs []Event, over bool) (int, error) {
 				return fmt.Errorf("marshal event %s: %w", ev.ID, err)
 			}
 			v := encodeRecord(ev.Type, now, js)
-			if err := o.makeRoomLocked(tx, int64(len(v)), over); errors.Is(err, errOutboxFull) {
-				full = err
-				break
-			} else if err != nil {
+			r, err := o.makeRoomLocked(tx, int64(len(v)), ev.Type == TypeUpdate, over, shed)
+			if err != nil {
 				return err
+			}
+			if r == roomWait {
+				full = errOutboxFull
+				break
+			}
+			taken++
+			if r == roomDrop {
+				continue
 			}
 			o.seq++
 			if err := b.Put(seqKey(o.seq), v); err != nil {
@@ -279,19 +289,21 @@ func (o *outbox) append(evs []Event, over bool) (int, error) {
 			}
 			o.bytes += int64(len(v))
 			o.count++
-			stored++
+			kept = append(kept, ev)
 		}
 		return b.SetSequence(o.seq)
 	})
 	if err != nil {
 		o.bytes, o.count, o.seq = bytes0, count0, seq0 // rolled back
-		return 0, err
+		clear(o.sinkDrops)
+		o.drops = o.drops[:0]
+		return 0, nil, err
 	}
 	// Counted once committed.
 	if (len(o.drops) > 0 || len(o.sinkDrops) > 0) && o.onDrop != nil {
 		o.onDrop(o.drops, o.sinkDrops)
 	}
-	return stored, full
+	return taken, kept, full
 }
 
 // next returns up to max events after seq, in order.

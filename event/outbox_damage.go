@@ -41,7 +41,7 @@ func (e *damageError) Unwrap() error { return e.cause }
 // file and the way out. An outbox that cannot be opened for another
 // reason (permissions, a lock held by another process) is an error, never
 // moved aside.
-func openOutbox(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop func([]drop, map[string]int), onDamage func()) (*outbox, error) {
+func openOutbox(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop func([]drop, map[sinkReason]int), onDamage func()) (*outbox, error) {
 	cfg.applyDefaults()
 	o, err := openOutboxFile(cfg, sinks, log, onDrop, false)
 	var dmg *damageError
