@@ -480,7 +480,7 @@ type deliveryMetrics struct {
 	failed    *prometheus.CounterVec
 	retried   *prometheus.CounterVec
 	dropped   *prometheus.CounterVec
-	// sinkDropped counts, per sink, events removed before it had them.
+	// sinkDropped counts, per sink and reason, events it never got.
 	sinkDropped *prometheus.CounterVec
 	notStored   prometheus.Counter
 	damaged     prometheus.Counter

@@ -45,8 +45,9 @@ func (d *Delivery) Close() error {
 // nothing is evicted for it), gives the sinks up to 2 s to deliver it (not
 // waiting for a sink whose last attempt failed), stops them and closes the
 // outbox; what is undelivered stays there for the next run. It returns
-// within about 9 s whatever the disk and the sinks do: it waits up to 4 s
-// for the disk (then counts what it could not store as lost), 2 s for the
+// within about 9 s whatever the sinks do and when the disk refuses writes
+// (full, read-only): it waits up to 4 s for the disk to take what is
+// queued (then counts what it could not store as lost), 2 s for the
 // sinks to deliver, 1 s for them to stop and 1 s for them to close (a
 // sink still running after that is logged and left behind). It logs what
 // it left behind and returns an error wrapping ErrEventsLost when events
