@@ -42,7 +42,7 @@ type room int
 const (
 	roomStore room = iota // store it (room was made, or it may exceed)
 	roomDrop              // an update with no room: not stored, counted
-	roomWait              // a start or end with no room, even in the reserve
+	roomWait              // no room: wait for the sinks (shedding: a start or end, the reserve full too)
 )
 
 // sinkReason keys the per-sink drop counts.

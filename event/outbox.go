@@ -20,7 +20,11 @@ type OutboxConfig struct {
 	// It defaults to "vigil-outbox.db" in the working directory.
 	Path string `yaml:"path"`
 	// MaxBytes bounds the events kept on disk. When an event does not fit,
-	// the oldest update events are dropped first, then the oldest events.
+	// what every healthy sink has taken (what only failing sinks still
+	// hold) is evicted, update events first, then the oldest; never what a
+	// healthy sink has not taken. When that is not enough, the event waits
+	// in memory (Delivery.Publish); under sustained pressure, updates are
+	// dropped and starts and ends use a reserve of max_bytes/8.
 	// It defaults to 256 MiB.
 	MaxBytes int64 `yaml:"max_bytes"`
 	// OnDamage says what a start does with an outbox file bbolt cannot
