@@ -16,8 +16,7 @@ import (
 )
 
 // damageError: the outbox file itself cannot be read as an outbox; with
-// oneMeta, it can, from its older meta page: the state before its last
-// commit.
+// oneMeta, it can, from its other meta page (errOneMeta).
 type damageError struct {
 	cause   error
 	oneMeta bool
@@ -31,18 +30,17 @@ var errOneMeta = errors.New("one meta page damaged")
 func (e *damageError) Error() string { return "damaged: " + e.cause.Error() }
 func (e *damageError) Unwrap() error { return e.cause }
 
-// openOutbox opens the outbox at cfg.Path (defaults applied). A damaged
-// file never panics nor is silently replaced. With on_damage move_aside
-// it is renamed to <path>.damaged-<UTC time>, an error is logged, onDamage
-// is called (the metric) and a fresh outbox is opened in its place;
-// when only one meta page is damaged, a copy goes aside instead and the
-// outbox is opened from the other meta page (the last commit, or the one
-// before: what the last stored may be lost; the rest is delivered). With refuse, the error names the
-// file and the way out. An outbox that cannot be opened for another
-// reason (permissions, a lock held by another process) is an error, never
-// moved aside.
+// openOutbox opens the outbox at cfg.Path (cfg has its defaults). A
+// damaged file never panics nor is silently replaced. With on_damage
+// move_aside it is renamed to <path>.damaged-<UTC time>, an error is
+// logged, onDamage is called (the metric) and a fresh outbox is opened in
+// its place; when only one meta page is damaged, a copy goes aside instead
+// and the outbox is opened from the other meta page (the last commit, or
+// the one before: what the last stored may be lost; the rest is
+// delivered). With refuse, the error names the file and the way out. An
+// outbox that cannot be opened for another reason (permissions, a lock
+// held by another process) is an error, never moved aside.
 func openOutbox(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop func([]drop, map[sinkReason]int), onDamage func()) (*outbox, error) {
-	cfg.applyDefaults()
 	o, err := openOutboxFile(cfg, sinks, log, onDrop, false)
 	var dmg *damageError
 	if !errors.As(err, &dmg) {
