@@ -62,7 +62,7 @@ func TestPrometheusRules(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"VigilCameraOffline", "VigilAnalysisStalled", "VigilOutboxBacklogGrowing", "VigilSinkFailing",
-		"VigilOverloadLadderEngaged", "VigilEvidenceErrors"} {
+		"VigilOverloadLadderEngaged", "VigilEvidenceErrors", "VigilDeliveryLagging", "VigilOutboxDamaged"} {
 		if !fires[want] {
 			t.Errorf("no alert %s", want)
 		}

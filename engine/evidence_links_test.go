@@ -3,14 +3,22 @@ package engine
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/internal/await"
+	"github.com/vigil-video/vigil/internal/testkit"
+	"github.com/vigil-video/vigil/sim"
 )
 
 // TestEvidenceAPIRefusesLinks: symbolic links planted in the evidence
@@ -88,5 +96,46 @@ func TestEvidenceAPIRefusesLinks(t *testing.T) {
 		if code != http.StatusNotFound {
 			t.Errorf("GET %s through a link: %d (%d bytes), want 404", path, code, len(body))
 		}
+	}
+}
+
+// TestEvidenceWriteThroughLinkCounted: the camera's evidence directory is
+// a link planted to a directory outside; a real motion incident (the
+// simulator over loopback RTSP, libavcodec, OpenCV) keeps its events, but
+// no snapshot lands outside, and each refused write is counted
+// (vigil_evidence_errors_total) and logged.
+func TestEvidenceWriteThroughLinkCounted(t *testing.T) {
+	srv := startSim(t, sim.Camera{Path: "moving", Clip: clip(t, "motion")})
+	dir, outside := t.TempDir(), t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(dir, "moving")); err != nil {
+		t.Fatal(err)
+	}
+	store, err := event.OpenEvidences(event.EvidenceConfig{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs testkit.SyncBuffer
+	col := &collector{}
+	cfg := config.Config{Listen: "127.0.0.1:0", Cameras: []config.Camera{cameraConfig("moving", srv.URL("moving"))}}
+	cfg.SetDefaults()
+	e, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil)), Events: col, Evidence: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	await.Until(t, 25*time.Second, "a refused snapshot counted", func() bool {
+		return testutil.ToFloat64(e.metrics.EvidenceErrors) > 0
+	})
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Errorf("%d snapshots written outside the evidence directory", len(entries))
+	}
+	if !strings.Contains(logs.String(), `msg="evidence not kept"`) || !strings.Contains(logs.String(), "symbolic link") {
+		t.Errorf("no log line says why the snapshot was not kept:\n%s", logs.String())
+	}
+	if !slices.ContainsFunc(col.of("moving"), func(ev event.Event) bool { return ev.Type == event.TypeStart }) {
+		t.Error("the incident's start event was not emitted")
 	}
 }

@@ -4,15 +4,49 @@ import (
 	"encoding/binary"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// errOutboxFull: an event does not fit in the budget and nothing can be
-// evicted without taking it from a healthy sink that has not delivered it.
-// The writer waits for a sink to make progress (or to fail) and tries again.
+// errOutboxFull: an event does not fit in the budget (when shedding: a
+// start or end does not fit in the reserve either), and nothing can be
+// evicted without taking it from a healthy sink that has not delivered
+// it. The writer waits for a sink to make progress (or to fail) and tries
+// again, while Publish keeps queueing in memory (handoff).
 var errOutboxFull = errors.New("outbox full: waiting for healthy sinks to deliver")
+
+// Drop reasons, the reason label of vigil_sink_events_dropped_total and
+// vigil_outbox_dropped_total.
+const (
+	// dropOutboxFull: evicted from the full outbox before a failing sink
+	// had it (per sink).
+	dropOutboxFull = "outbox_full"
+	// dropOverflow: an update event not stored, because the outbox was
+	// full of what healthy but slow sinks had not taken and the queue in
+	// front of it half full (every sink).
+	dropOverflow = "overflow"
+	// dropQueueFull: not stored, because the in-memory queue in front of
+	// the outbox was full (every sink).
+	dropQueueFull = "queue_full"
+)
+
+// reserveShare: starts and ends may use 1/reserveShare of max_bytes
+// beyond it, when the budget is full of what healthy sinks have not taken.
+const reserveShare = 8
+
+// room is what makeRoomLocked decides for an event.
+type room int
+
+const (
+	roomStore room = iota // store it (room was made, or it may exceed)
+	roomDrop              // an update with no room: not stored, counted
+	roomWait              // no room: wait for the sinks (shedding: a start or end, the reserve full too)
+)
+
+// sinkReason keys the per-sink drop counts.
+type sinkReason struct{ sink, reason string }
 
 // setFailing records whether a sink's last delivery attempt failed. A
 // failing sink's backlog may be evicted when the outbox is full; a healthy
@@ -52,13 +86,10 @@ func (o *outbox) signal() {
 }
 
 // evictableLocked returns the highest sequence the budget may evict: what
-// every healthy sink has acknowledged. With no healthy sink (or when over
-// is set), everything.
-func (o *outbox) evictableLocked(cursors map[string]uint64, over bool) uint64 {
+// every healthy sink has acknowledged. With no healthy sink, everything.
+// Nothing else, ever: not even at shutdown.
+func (o *outbox) evictableLocked(cursors map[string]uint64) uint64 {
 	high := uint64(1<<64 - 1)
-	if over {
-		return high
-	}
 	for _, s := range o.sinks {
 		if !o.failing[s] {
 			high = min(high, cursors[s])
@@ -78,18 +109,25 @@ func readCursors(tx *bolt.Tx) map[string]uint64 {
 	return out
 }
 
-// makeRoomLocked evicts, among the events every healthy sink has
-// acknowledged, the oldest update events, then the oldest events, until
-// need more bytes fit. Each eviction is counted against every sink that had
-// not acknowledged the event yet (a failing sink). It returns errOutboxFull
-// when the rest would have to come from a healthy sink's backlog.
-func (o *outbox) makeRoomLocked(tx *bolt.Tx, need int64, over bool) error {
+// makeRoomLocked makes room for an event of need bytes: it evicts, among
+// the events every healthy sink has acknowledged (what only failing sinks
+// still hold), the oldest update events, then the oldest events, until
+// the event fits in max_bytes. Each eviction is counted against every
+// sink that had not acknowledged the event yet (a failing sink). The rest
+// would have to come from a healthy sink's backlog: nothing more is
+// evicted, ever. Then the event waits for the sinks (roomWait) unless
+// shed is set (the queue in front of the outbox is filling up): an update
+// is not stored (roomDrop, counted against every sink), a start or end
+// goes into the reserve (1/reserveShare of max_bytes beyond it) or waits
+// when that is full too. With over set (closing) the event is stored
+// past the budget, so that what is queued stays for the next run.
+func (o *outbox) makeRoomLocked(tx *bolt.Tx, need int64, update, over, shed bool) (room, error) {
 	if o.bytes+need <= o.maxBytes || o.count == 0 {
-		return nil
+		return roomStore, nil
 	}
 	b := tx.Bucket(bucketEvents)
 	cursors := readCursors(tx)
-	high := o.evictableLocked(cursors, over)
+	high := o.evictableLocked(cursors)
 	for _, updatesOnly := range []bool{true, false} {
 		c := b.Cursor()
 		for k, v := c.First(); k != nil && o.bytes+need > o.maxBytes; {
@@ -108,60 +146,89 @@ func (o *outbox) makeRoomLocked(tx *bolt.Tx, need int64, over bool) error {
 			}
 			size := int64(len(v))
 			if err := c.Delete(); err != nil {
-				return err
+				return roomWait, err
 			}
 			o.bytes -= size
 			o.count--
 			o.drops = append(o.drops, drop{reason, seq})
 			for _, s := range o.sinks {
 				if cursors[s] < seq {
-					o.sinkDrops[s]++
+					o.sinkDrops[sinkReason{s, dropOutboxFull}]++
 				}
 			}
 			// After Delete the cursor points at the next item.
 			k, v = c.Seek(k)
 		}
 	}
-	if o.bytes+need > o.maxBytes && o.count > 0 {
-		if over {
-			return nil // closing: over the budget rather than lose events
+	switch {
+	case o.bytes+need <= o.maxBytes || o.count == 0 || over:
+		return roomStore, nil
+	case !shed:
+		return roomWait, nil
+	case update:
+		o.drops = append(o.drops, drop{dropOverflow, 0})
+		for _, s := range o.sinks {
+			o.sinkDrops[sinkReason{s, dropOverflow}]++
 		}
-		return errOutboxFull
+		return roomDrop, nil
+	case o.bytes+need <= o.maxBytes+o.maxBytes/reserveShare:
+		return roomStore, nil
 	}
-	return nil
+	return roomWait, nil
 }
 
-// dropLog sums evictions between two log lines.
+// dropLog sums drops between two log lines. Safe for concurrent use.
 type dropLog struct {
+	mu      sync.Mutex
 	last    time.Time
-	updates int
-	oldest  int
-	sinks   map[string]int
+	updates int // evicted
+	oldest  int // evicted
+	sinks   map[sinkReason]int
 }
 
-func (l *dropLog) add(drops []drop, sinkDrops map[string]int) {
+// add sums drops and logs them if the last line is 10 s old or more.
+func (l *dropLog) add(log *slog.Logger, drops []drop, sinkDrops map[sinkReason]int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	for _, dr := range drops {
-		if dr.reason == "update" {
+		switch dr.reason {
+		case "update":
 			l.updates++
-		} else {
+		case "oldest":
 			l.oldest++
 		}
 	}
 	if l.sinks == nil {
-		l.sinks = map[string]int{}
+		l.sinks = map[sinkReason]int{}
 	}
 	for s, n := range sinkDrops {
 		l.sinks[s] += n
+	}
+	if time.Since(l.last) >= 10*time.Second {
+		l.flushLocked(log)
 	}
 }
 
 // flush logs what was summed since the last flush, if anything.
 func (l *dropLog) flush(log *slog.Logger) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.flushLocked(log)
+}
+
+func (l *dropLog) flushLocked(log *slog.Logger) {
 	if l.updates+l.oldest > 0 {
 		log.Warn("outbox full: events evicted", "updates", l.updates, "oldest", l.oldest)
 	}
 	for s, n := range l.sinks {
-		log.Warn("outbox full: failing sink lost undelivered events", "sink", s, "events", n)
+		switch s.reason {
+		case dropOutboxFull:
+			log.Warn("outbox full: failing sink lost undelivered events", "sink", s.sink, "events", n)
+		case dropOverflow:
+			log.Warn("outbox full of what healthy sinks have not taken: update events not stored", "sink", s.sink, "events", n)
+		case dropQueueFull:
+			log.Warn("delivery queue full: events not stored", "sink", s.sink, "events", n)
+		}
 	}
 	l.updates, l.oldest, l.last = 0, 0, time.Now()
 	clear(l.sinks)

@@ -32,6 +32,10 @@ type DeliveryConfig struct {
 	// publishes them); nil publishes embedded snapshots only. Set by the
 	// engine (an *Evidences).
 	Evidence EvidenceOpener `yaml:"-"`
+
+	// queueEvents bounds the in-memory queue in front of the outbox
+	// (tests); 0 means handoffEvents.
+	queueEvents int
 }
 
 // EvidenceOpener opens a snapshot an event references by its path
@@ -53,10 +57,7 @@ func (c *DeliveryConfig) Validate() error {
 		}
 		seen[s.Name] = i
 	}
-	if c.Outbox.MaxBytes < 0 {
-		return errors.New("outbox.max_bytes: must not be negative")
-	}
-	return nil
+	return c.Outbox.validate()
 }
 
 // Delivery takes incident events and delivers every one of them to every
@@ -64,7 +65,9 @@ func (c *DeliveryConfig) Validate() error {
 // on-disk outbox before any sink sees it and removed once all sinks have
 // acknowledged it, so a sink outage, a crash or kill -9 loses nothing. Each
 // sink has its own goroutine, cursor and retry state: a slow or dead sink
-// holds back no other. Publish is safe for concurrent use.
+// holds back no other, and Publish never waits for the disk or a sink
+// (see Publish and outbox.makeRoomLocked for what gives way when they
+// cannot keep up). Publish is safe for concurrent use.
 type Delivery struct {
 	log    *slog.Logger
 	box    *outbox
@@ -73,19 +76,18 @@ type Delivery struct {
 	Recent *Log
 	Live   *Hub
 
-	in     chan Event
+	queue  *handoff // Publish to writeLoop
+	maxLag time.Duration
 	ctx    context.Context // of the sinks
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the sinks
-	mu     sync.RWMutex   // guards closed and close(in) against Publish
-	closed bool
 
 	closing   chan struct{} // closed when Close starts
 	giveUp    chan struct{} // closed when Close stops waiting for the disk
 	writeDone chan struct{} // closed when writeLoop returns
 	notStored atomic.Int64
 	writeErr  atomic.Pointer[error] // the last outbox write error
-	dropLog   dropLog               // touched by writeLoop, then by shutdown once it has returned
+	dropLog   dropLog
 	closeOnce sync.Once
 	report    ShutdownReport
 	closeErr  error
@@ -107,19 +109,23 @@ func Open(cfg DeliveryConfig, stdout io.Writer, log *slog.Logger) (*Delivery, er
 	if len(cfg.Sinks) == 0 {
 		cfg.Sinks = []SinkConfig{{Name: "stdout", Type: "stdout"}}
 	}
-	d := &Delivery{log: log, m: newDeliveryMetrics(), Recent: NewLog(10000), in: make(chan Event, 4096),
+	cfg.Outbox.applyDefaults()
+	if cfg.queueEvents == 0 {
+		cfg.queueEvents = handoffEvents
+	}
+	d := &Delivery{log: log, m: newDeliveryMetrics(), Recent: NewLog(10000), queue: newHandoff(cfg.queueEvents), maxLag: cfg.Outbox.MaxLag,
 		closing: make(chan struct{}), giveUp: make(chan struct{}), writeDone: make(chan struct{})}
+	d.m.d = d
 	d.Live = NewHub(256, d.Recent)
 	names := make([]string, len(cfg.Sinks))
 	for i, s := range cfg.Sinks {
 		names[i] = s.Name
 	}
-	box, err := openOutbox(cfg.Outbox, names, log, d.dropped)
+	box, err := openOutbox(cfg.Outbox, names, log, d.dropped, d.m.damaged.Inc)
 	if err != nil {
 		return nil, err
 	}
 	d.box = box
-	d.m.box = box
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	for _, sc := range cfg.Sinks {
 		sc.defaults()
@@ -144,19 +150,17 @@ func Open(cfg DeliveryConfig, stdout io.Writer, log *slog.Logger) (*Delivery, er
 	return d, nil
 }
 
-// dropped counts what the full outbox evicted: per reason, and per sink
-// that had not delivered it yet. The log gets a summary at most every 10 s.
-func (d *Delivery) dropped(drops []drop, sinkDrops map[string]int) {
+// dropped counts what the full outbox evicted or refused: per reason,
+// and per sink that had not delivered it yet. The log gets a summary at
+// most every 10 s.
+func (d *Delivery) dropped(drops []drop, sinkDrops map[sinkReason]int) {
 	for _, dr := range drops {
 		d.m.dropped.WithLabelValues(dr.reason).Inc()
 	}
-	for sink, n := range sinkDrops {
-		d.m.sinkDropped.WithLabelValues(sink, "outbox_full").Add(float64(n))
+	for s, n := range sinkDrops {
+		d.m.sinkDropped.WithLabelValues(s.sink, s.reason).Add(float64(n))
 	}
-	d.dropLog.add(drops, sinkDrops)
-	if time.Since(d.dropLog.last) >= 10*time.Second {
-		d.dropLog.flush(d.log)
-	}
+	d.dropLog.add(d.log, drops, sinkDrops)
 }
 
 func newSink(c SinkConfig, stdout io.Writer, dc DeliveryConfig) (sink, error) {
@@ -190,28 +194,30 @@ func (d *Delivery) SetCameras(ids []string) {
 // Emit publishes an event (it implements the engine's Publisher).
 func (d *Delivery) Emit(ev Event) error { return d.Publish(ev) }
 
-// Publish queues an event for the outbox and returns. It blocks only when
-// 4096 events are waiting for the disk, and not past the start of Close;
-// an event it cannot queue is counted as lost and reported as an error.
+// Publish queues an event for the outbox and returns at once: it never
+// waits for the disk or a sink, so analysis never waits for delivery.
+// When the in-memory queue (4096 events) is full because the outbox
+// writer is held up, an update event is dropped, and a start or end takes
+// the place of the oldest queued update (or is dropped when none is
+// queued): each drop is counted against every sink
+// (vigil_sink_events_dropped_total{reason="queue_full"}) and summed in a
+// log line at most every 10 s, and Publish returns nil. An event
+// published once Close has begun is lost, counted and returned as an
+// error.
 func (d *Delivery) Publish(ev Event) error {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	if d.closed {
+	dropped, ok := d.queue.put(ev, time.Now())
+	if !ok {
 		d.lose(1)
 		return fmt.Errorf("delivery closed: event %s not stored", ev.ID)
 	}
-	select {
-	case d.in <- ev:
-		return nil
-	default:
+	if dropped != nil {
+		drops := map[sinkReason]int{}
+		for _, r := range d.sinks {
+			drops[sinkReason{r.cfg.Name, dropQueueFull}] = 1
+		}
+		d.dropped([]drop{{reason: dropQueueFull}}, drops)
 	}
-	select {
-	case d.in <- ev:
-		return nil
-	case <-d.closing:
-		d.lose(1)
-		return fmt.Errorf("delivery closing: event %s not stored", ev.ID)
-	}
+	return nil
 }
 
 func (d *Delivery) lose(n int) {
@@ -219,37 +225,38 @@ func (d *Delivery) lose(n int) {
 	d.m.notStored.Add(float64(n))
 }
 
-// writeLoop commits queued events to the outbox in batches.
+// writeLoop commits queued events to the outbox in batches, until the
+// queue is closed and empty.
 func (d *Delivery) writeLoop() {
 	defer close(d.writeDone)
 	batch := make([]Event, 0, 256)
-	for ev := range d.in {
-		batch = append(batch[:0], ev)
-	more:
-		for len(batch) < cap(batch) {
-			select {
-			case ev, ok := <-d.in:
-				if !ok {
-					break more
-				}
-				batch = append(batch, ev)
-			default:
-				break more
-			}
+	for {
+		var more bool
+		batch, more = d.queue.take(batch[:0], cap(batch))
+		if len(batch) > 0 {
+			d.store(batch)
+			clear(batch)
+			continue
 		}
-		d.store(batch)
+		if !more {
+			return
+		}
+		<-d.queue.ready
 	}
 }
 
 // store commits a batch to the outbox, in order. While the outbox is full
-// of what healthy sinks have not delivered, it waits for them; while the
-// disk refuses the write, it retries every second; once Close gives up on
-// the disk, what is left of the batch is counted as lost.
+// of what healthy sinks have not delivered, it waits for them (Publish
+// keeps queueing); once the queue is half full it sheds instead: updates
+// that find no room are dropped, starts and ends go into the outbox's
+// reserve, and only when that is full does it wait again; while
+// the disk refuses the write, it retries every second; once Close gives
+// up on the disk, what is left of the batch is counted as lost.
 func (d *Delivery) store(batch []Event) {
 	failures := 0
 	for len(batch) > 0 {
-		n, err := d.box.append(batch, isClosed(d.closing))
-		d.stored(batch[:n])
+		n, kept, err := d.box.append(batch, isClosed(d.closing), d.queue.filling())
+		d.stored(kept)
 		batch = batch[n:]
 		switch {
 		case err == nil:
@@ -263,7 +270,7 @@ func (d *Delivery) store(batch []Event) {
 		case errors.Is(err, errOutboxFull):
 			select {
 			case <-d.box.progress:
-			case <-d.closing: // the budget gives way on shutdown
+			case <-d.closing: // stored past the budget on shutdown
 			case <-time.After(time.Second):
 			}
 		default:
@@ -321,6 +328,9 @@ type sinkRunner struct {
 	wake chan struct{}
 	log  *slog.Logger
 	fail failLog
+	// pending is when the oldest event the sink has not acknowledged was
+	// stored (Unix nanoseconds), 0 when it has every stored event.
+	pending atomic.Int64
 }
 
 // sinkLogInterval is the shortest time between two ERROR lines about one
@@ -391,6 +401,7 @@ func (r *sinkRunner) run() {
 			continue
 		}
 		if len(recs) == 0 {
+			r.pending.Store(0)
 			select {
 			case <-ctx.Done():
 				return
@@ -400,6 +411,7 @@ func (r *sinkRunner) run() {
 			continue
 		}
 		for _, rec := range recs {
+			r.pending.Store(rec.stored.UnixNano())
 			var ev Event
 			if err := json.Unmarshal(rec.json, &ev); err != nil {
 				r.log.Error("undecodable event in the outbox; skipped", "seq", rec.seq, "error", err)
@@ -463,20 +475,26 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 
 // deliveryMetrics are the sinks' and the outbox's metrics.
 type deliveryMetrics struct {
-	box       *outbox
+	d         *Delivery
 	delivered *prometheus.CounterVec
 	failed    *prometheus.CounterVec
 	retried   *prometheus.CounterVec
 	dropped   *prometheus.CounterVec
-	// sinkDropped counts, per sink, events removed before it had them.
+	// sinkDropped counts, per sink and reason, events it never got.
 	sinkDropped *prometheus.CounterVec
 	notStored   prometheus.Counter
+	damaged     prometheus.Counter
 	delivery    *prometheus.HistogramVec
 }
 
 var (
 	outboxEventsDesc = prometheus.NewDesc("vigil_outbox_events", "Events in the outbox, not yet acknowledged by every sink.", nil, nil)
 	outboxBytesDesc  = prometheus.NewDesc("vigil_outbox_bytes", "Bytes of the events in the outbox.", nil, nil)
+	queueEventsDesc  = prometheus.NewDesc("vigil_delivery_queue_events", "Events published and waiting in memory to be stored in the outbox.", nil, nil)
+	sinkLagDesc      = prometheus.NewDesc("vigil_sink_lag_seconds",
+		"Age of the oldest stored event the sink has not acknowledged; 0 when it has every one.", []string{"sink"}, nil)
+	maxLagDesc = prometheus.NewDesc("vigil_delivery_max_lag_seconds",
+		"outbox.max_lag: the delivery lag past which /readyz answers not ready.", nil, nil)
 )
 
 func newDeliveryMetrics() *deliveryMetrics {
@@ -486,11 +504,13 @@ func newDeliveryMetrics() *deliveryMetrics {
 		failed:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_sink_events_failed_total", Help: "Events a sink refused for good (not retried)."}, s),
 		retried:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_sink_events_retried_total", Help: "Delivery attempts that failed and were retried."}, s),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_outbox_dropped_total",
-			Help: "Events dropped from the full outbox: update events first, then the oldest."}, []string{"reason"}),
+			Help: "Events dropped: evicted from the full outbox (update: update events first; oldest: then the oldest), or never stored (overflow: updates refused by an outbox full of what healthy sinks have not taken; queue_full: the in-memory queue was full)."}, []string{"reason"}),
 		sinkDropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_sink_events_dropped_total",
-			Help: "Events a sink never got: evicted from the full outbox while the sink was failing."}, []string{"sink", "reason"}),
+			Help: "Events a sink never got: outbox_full (evicted from the full outbox while the sink was failing), overflow, queue_full (never stored; see vigil_outbox_dropped_total)."}, []string{"sink", "reason"}),
 		notStored: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_outbox_events_not_stored_total",
 			Help: "Events published but never stored in the outbox (the disk refused them until shutdown, or delivery was closed): lost."}),
+		damaged: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_outbox_damaged_total",
+			Help: "Damaged outbox files moved aside at start (outbox.on_damage: move_aside); the events they held are not delivered."}),
 		delivery: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "vigil_sink_delivery_duration_seconds",
 			Help: "Time from an event's commit to the outbox to its acknowledgement by the sink.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}, s),
 	}
@@ -500,8 +520,10 @@ func (m *deliveryMetrics) forSink(name string) {
 	m.delivered.WithLabelValues(name)
 	m.failed.WithLabelValues(name)
 	m.retried.WithLabelValues(name)
-	m.sinkDropped.WithLabelValues(name, "outbox_full")
-	for _, r := range []string{"update", "oldest"} {
+	for _, r := range []string{dropOutboxFull, dropOverflow, dropQueueFull} {
+		m.sinkDropped.WithLabelValues(name, r)
+	}
+	for _, r := range []string{"update", "oldest", dropOverflow, dropQueueFull} {
 		m.dropped.WithLabelValues(r)
 	}
 }
@@ -509,14 +531,24 @@ func (m *deliveryMetrics) forSink(name string) {
 func (m *deliveryMetrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- outboxEventsDesc
 	ch <- outboxBytesDesc
+	ch <- queueEventsDesc
+	ch <- sinkLagDesc
+	ch <- maxLagDesc
 }
 
 func (m *deliveryMetrics) Collect(ch chan<- prometheus.Metric) {
-	n, b := m.box.depth()
+	d, now := m.d, time.Now()
+	n, b := d.box.depth()
 	ch <- prometheus.MustNewConstMetric(outboxEventsDesc, prometheus.GaugeValue, float64(n))
 	ch <- prometheus.MustNewConstMetric(outboxBytesDesc, prometheus.GaugeValue, float64(b))
+	q, _ := d.queue.depth()
+	ch <- prometheus.MustNewConstMetric(queueEventsDesc, prometheus.GaugeValue, float64(q))
+	for _, r := range d.sinks {
+		ch <- prometheus.MustNewConstMetric(sinkLagDesc, prometheus.GaugeValue, r.lag(now).Seconds(), r.cfg.Name)
+	}
+	ch <- prometheus.MustNewConstMetric(maxLagDesc, prometheus.GaugeValue, d.maxLag.Seconds())
 }
 
 func (m *deliveryMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m, m.delivered, m.failed, m.retried, m.dropped, m.sinkDropped, m.notStored, m.delivery}
+	return []prometheus.Collector{m, m.delivered, m.failed, m.retried, m.dropped, m.sinkDropped, m.notStored, m.damaged, m.delivery}
 }

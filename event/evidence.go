@@ -1,6 +1,7 @@
 package event
 
 import (
+	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -131,24 +132,8 @@ func (s *Evidences) Save(camera, incidentID, role string, jpg []byte, now time.T
 		return Evidence{}, fmt.Errorf("evidence %s/%s: invalid name", camera, name)
 	}
 	rel := camera + "/" + name
-	dir := filepath.Join(s.cfg.Dir, camera)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return Evidence{}, fmt.Errorf("evidence: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return Evidence{}, fmt.Errorf("evidence: %w", err)
-	}
-	_, werr := tmp.Write(jpg)
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), filepath.Join(dir, name))
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return Evidence{}, fmt.Errorf("evidence %s: %w", rel, werr)
+	if err := s.write(camera, rel, jpg); err != nil {
+		return Evidence{}, fmt.Errorf("evidence %s: %w", rel, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -162,14 +147,78 @@ func (s *Evidences) Save(camera, incidentID, role string, jpg []byte, now time.T
 	return Evidence{Role: role, Path: rel}, nil
 }
 
-// prune removes the oldest snapshots over the age or size budget; s.mu is
-// held.
+// write stores jpg at rel ("<camera>/<file>") through an os.Root on the
+// evidence directory, never following a symbolic link out of it: the
+// camera directory must be a real directory (a link, even one staying
+// inside, is refused, as Open refuses it), the temporary file is created
+// with O_EXCL|O_NOFOLLOW, and the rename replaces a link planted at rel
+// instead of writing through it.
+func (s *Evidences) write(camera, rel string, jpg []byte) error {
+	root, err := os.OpenRoot(s.cfg.Dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if err := root.Mkdir(camera, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	if err := cameraDir(root, camera); err != nil {
+		return err
+	}
+	tmp := camera + "/.tmp-" + rand.Text()
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o640)
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(jpg)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = root.Rename(tmp, rel)
+	}
+	if werr != nil {
+		root.Remove(tmp) //nolint:errcheck // best effort; the write error is what matters
+	}
+	return werr
+}
+
+// errNotDir: a camera directory of the evidence store is a symbolic link
+// or not a directory; nothing is read or written through it.
+var errNotDir = errors.New("camera directory is a symbolic link or not a directory")
+
+// cameraDir checks that camera is a real directory of root (Lstat: a link
+// is not a directory).
+func cameraDir(root *os.Root, camera string) error {
+	fi, err := root.Lstat(camera)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return errNotDir
+	}
+	return nil
+}
+
+// prune removes the oldest snapshots over the age or size budget, through
+// an os.Root (a camera directory replaced by a link never takes a removal
+// outside the evidence directory); s.mu is held.
 func (s *Evidences) prune(now time.Time) {
 	n := 0
 	for n < len(s.files) && (s.total > s.cfg.MaxBytes || now.Sub(s.files[n].mod) > s.cfg.MaxAge) {
-		os.Remove(filepath.Join(s.cfg.Dir, filepath.FromSlash(s.files[n].rel)))
 		s.total -= s.files[n].size
 		n++
+	}
+	if n == 0 {
+		return
+	}
+	if root, err := os.OpenRoot(s.cfg.Dir); err == nil {
+		for _, f := range s.files[:n] {
+			if camera, _, ok := strings.Cut(f.rel, "/"); ok && cameraDir(root, camera) == nil {
+				root.Remove(f.rel) //nolint:errcheck // gone already, or left for the next start
+			}
+		}
+		root.Close()
 	}
 	s.files = slices.Delete(s.files, 0, n)
 }
@@ -192,7 +241,7 @@ func (s *Evidences) Open(camera, name string) (*os.File, error) {
 		return nil, fmt.Errorf("evidence.dir: %w", err)
 	}
 	defer root.Close()
-	if fi, err := root.Lstat(camera); err != nil || !fi.IsDir() { // a link is not a dir to Lstat
+	if cameraDir(root, camera) != nil {
 		return nil, ErrNoEvidence
 	}
 	rel := camera + "/" + name

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -18,9 +20,62 @@ type OutboxConfig struct {
 	// It defaults to "vigil-outbox.db" in the working directory.
 	Path string `yaml:"path"`
 	// MaxBytes bounds the events kept on disk. When an event does not fit,
-	// the oldest update events are dropped first, then the oldest events.
+	// what every healthy sink has taken (what only failing sinks still
+	// hold) is evicted, update events first, then the oldest; never what a
+	// healthy sink has not taken. When that is not enough, the event waits
+	// in memory (Delivery.Publish); under sustained pressure, updates are
+	// dropped and starts and ends use a reserve of max_bytes/8.
 	// It defaults to 256 MiB.
 	MaxBytes int64 `yaml:"max_bytes"`
+	// OnDamage says what a start does with an outbox file bbolt cannot
+	// read (a damaged page, a failed consistency check, a zero-length
+	// file): "move_aside" renames it to <path>.damaged-<UTC time>, logs
+	// an error, counts it in vigil_outbox_damaged_total and starts with an
+	// empty outbox; "refuse" does not start, with an error naming the file.
+	// It defaults to "move_aside".
+	OnDamage string `yaml:"on_damage"`
+	// MaxLag is the delivery lag past which /readyz answers not ready:
+	// the age of the oldest event a sink has not acknowledged, or that
+	// waits to be stored. 1s to 24h.
+	// It defaults to 5m (also when 0).
+	MaxLag time.Duration `yaml:"max_lag"`
+}
+
+// Values of OutboxConfig.OnDamage.
+const (
+	DamageMoveAside = "move_aside"
+	DamageRefuse    = "refuse"
+)
+
+const maxMaxLag = 24 * time.Hour
+
+// applyDefaults sets every field left at zero to its default.
+func (c *OutboxConfig) applyDefaults() {
+	if c.Path == "" {
+		c.Path = "vigil-outbox.db"
+	}
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = 256 << 20
+	}
+	if c.OnDamage == "" {
+		c.OnDamage = DamageMoveAside
+	}
+	if c.MaxLag == 0 {
+		c.MaxLag = 5 * time.Minute
+	}
+}
+
+// validate reports the first invalid field by its YAML key.
+func (c OutboxConfig) validate() error {
+	switch {
+	case c.MaxBytes < 0:
+		return errors.New("outbox.max_bytes: must not be negative")
+	case c.OnDamage != "" && c.OnDamage != DamageMoveAside && c.OnDamage != DamageRefuse:
+		return fmt.Errorf("outbox.on_damage: %q is not %s or %s", c.OnDamage, DamageMoveAside, DamageRefuse)
+	case c.MaxLag != 0 && (c.MaxLag < time.Second || c.MaxLag > maxMaxLag):
+		return fmt.Errorf("outbox.max_lag: %s is not in 1s..%s (0 means 5m)", c.MaxLag, maxMaxLag)
+	}
+	return nil
 }
 
 var (
@@ -70,14 +125,14 @@ type outbox struct {
 	db       *bolt.DB
 	maxBytes int64
 	log      *slog.Logger
-	onDrop   func(drops []drop, sinkDrops map[string]int)
+	onDrop   func(drops []drop, sinkDrops map[sinkReason]int)
 	// progress is signalled when a sink acknowledges or changes health:
 	// a writer waiting for room tries again.
 	progress chan struct{}
 
 	mu        sync.Mutex
-	drops     []drop         // of the transaction in progress
-	sinkDrops map[string]int // of the transaction in progress
+	drops     []drop             // of the transaction in progress
+	sinkDrops map[sinkReason]int // of the transaction in progress
 	failing   map[string]bool
 	seq       uint64
 	bytes     int64
@@ -85,19 +140,48 @@ type outbox struct {
 	sinks     []string
 }
 
-func openOutbox(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop func([]drop, map[string]int)) (*outbox, error) {
-	if cfg.Path == "" {
-		cfg.Path = "vigil-outbox.db"
+// openOutboxFile opens the outbox file and prepares it. Whatever says the
+// file itself is damaged (zero length, an invalid meta page, a bbolt
+// panic, a failed consistency check, a damaged record) is a *damageError; what comes from
+// its surroundings (permissions, a lock held by another process, a
+// failing disk) is not.
+//
+// With oneMeta set, an outbox whose only damage is one meta page (a
+// damageError with oneMeta) is opened from the other.
+func openOutboxFile(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop func([]drop, map[sinkReason]int), oneMeta bool) (_ *outbox, err error) {
+	if fi, serr := os.Stat(cfg.Path); serr == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+		return nil, &damageError{cause: errors.New("zero-length file")}
 	}
-	if cfg.MaxBytes <= 0 {
-		cfg.MaxBytes = 256 << 20
-	}
-	db, err := bolt.Open(cfg.Path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	var db *bolt.DB
+	var file *os.File // the file bbolt opened: closed (its lock released) if Open panics
+	// A page pointing outside the mapped file faults on read: a panic to
+	// recover, not a crash.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			if db != nil {
+				closeQuietly(db)
+			} else if file != nil {
+				file.Close()
+			}
+			err = &damageError{cause: fmt.Errorf("bbolt panicked: %v", p)}
+		}
+	}()
+	db, err = bolt.Open(cfg.Path, 0o600, &bolt.Options{Timeout: 5 * time.Second,
+		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+			f, err := os.OpenFile(name, flag, perm)
+			file = f
+			return f, err
+		}})
 	if err != nil {
-		return nil, fmt.Errorf("open outbox %s: %w", cfg.Path, err)
+		return nil, classify(fmt.Errorf("open outbox %s: %w", cfg.Path, err))
+	}
+	if err := checkOutbox(db); err != nil && !(oneMeta && errors.Is(err, errOneMeta)) {
+		closeQuietly(db)
+		return nil, &damageError{cause: err, oneMeta: errors.Is(err, errOneMeta)}
 	}
 	o := &outbox{db: db, maxBytes: cfg.MaxBytes, log: log, onDrop: onDrop, sinks: sinks,
-		progress: make(chan struct{}, 1), sinkDrops: map[string]int{}, failing: map[string]bool{}}
+		progress: make(chan struct{}, 1), sinkDrops: map[sinkReason]int{}, failing: map[string]bool{}}
 	err = db.Update(func(tx *bolt.Tx) error {
 		ev, err := tx.CreateBucketIfNotExists(bucketEvents)
 		if err != nil {
@@ -156,28 +240,31 @@ func openOutbox(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop func(
 			return nil
 		})
 	})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open outbox %s: %w", cfg.Path, err)
+	if err == nil {
+		err = o.collect()
 	}
-	if err := o.collect(); err != nil {
-		db.Close()
-		return nil, err
+	if err != nil {
+		closeQuietly(db)
+		return nil, classify(fmt.Errorf("open outbox %s: %w", cfg.Path, err))
 	}
 	return o, nil
 }
 
-// append stores events durably, in order, making room within the budget.
-// It returns how many of evs it stored (a prefix), and errOutboxFull when
-// the rest must wait for a healthy sink. With over set (closing) the budget
-// may be exceeded rather than evict a healthy sink's events.
-func (o *outbox) append(evs []Event, over bool) (int, error) {
+// append stores events durably, in order, making room within the budget
+// (makeRoomLocked; with shed set, an update that finds no room is dropped
+// and counted).
+// It returns how many of evs it took (a prefix, stored or dropped), those
+// of them it stored, and errOutboxFull when the rest must wait for a
+// healthy sink. With over set (closing) the budget is exceeded rather
+// than drop anything. A healthy sink's events are never evicted.
+func (o *outbox) append(evs []Event, over, shed bool) (int, []Event, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	bytes0, count0, seq0 := o.bytes, o.count, o.seq
 	o.drops = o.drops[:0]
 	clear(o.sinkDrops)
-	stored := 0
+	taken := 0
+	var kept []Event
 	var full error
 	err := o.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketEvents)
@@ -188,11 +275,17 @@ func (o *outbox) append(evs []Event, over bool) (int, error) {
 				return fmt.Errorf("marshal event %s: %w", ev.ID, err)
 			}
 			v := encodeRecord(ev.Type, now, js)
-			if err := o.makeRoomLocked(tx, int64(len(v)), over); errors.Is(err, errOutboxFull) {
-				full = err
-				break
-			} else if err != nil {
+			r, err := o.makeRoomLocked(tx, int64(len(v)), ev.Type == TypeUpdate, over, shed)
+			if err != nil {
 				return err
+			}
+			if r == roomWait {
+				full = errOutboxFull
+				break
+			}
+			taken++
+			if r == roomDrop {
+				continue
 			}
 			o.seq++
 			if err := b.Put(seqKey(o.seq), v); err != nil {
@@ -200,19 +293,21 @@ func (o *outbox) append(evs []Event, over bool) (int, error) {
 			}
 			o.bytes += int64(len(v))
 			o.count++
-			stored++
+			kept = append(kept, ev)
 		}
 		return b.SetSequence(o.seq)
 	})
 	if err != nil {
 		o.bytes, o.count, o.seq = bytes0, count0, seq0 // rolled back
-		return 0, err
+		clear(o.sinkDrops)
+		o.drops = o.drops[:0]
+		return 0, nil, err
 	}
 	// Counted once committed.
 	if (len(o.drops) > 0 || len(o.sinkDrops) > 0) && o.onDrop != nil {
 		o.onDrop(o.drops, o.sinkDrops)
 	}
-	return stored, full
+	return taken, kept, full
 }
 
 // next returns up to max events after seq, in order.

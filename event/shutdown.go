@@ -13,6 +13,10 @@ const (
 	// drainTimeout bounds how long Close lets the sinks deliver what is
 	// stored before stopping them.
 	drainTimeout = 2 * time.Second
+	// stopTimeout bounds how long Close waits for the sinks to stop once
+	// cancelled, then for them to close: a sink that ignores its context
+	// (a client library stuck in a call) is left behind, logged.
+	stopTimeout = time.Second
 )
 
 // ErrEventsLost marks a Close that could not store every published event.
@@ -37,14 +41,17 @@ func (d *Delivery) Close() error {
 	return err
 }
 
-// Shutdown stores what is queued, gives the sinks up to 2 s to deliver it
-// (not waiting for a sink whose last attempt failed),
-// stops them and closes the outbox; what is undelivered stays there for the
-// next run. It returns within about 10 s even when the disk is full (it
-// waits up to 4 s for the disk, then counts what it could not store as
-// lost), logs what it left behind and returns an error wrapping
-// ErrEventsLost when events were not stored. Later calls return the first
-// result.
+// Shutdown stores what is queued (past outbox.max_bytes if need be:
+// nothing is evicted for it), gives the sinks up to 2 s to deliver it (not
+// waiting for a sink whose last attempt failed), stops them and closes the
+// outbox; what is undelivered stays there for the next run. It returns
+// within about 9 s whatever the sinks do and when the disk refuses writes
+// (full, read-only): it waits up to 4 s for the disk to take what is
+// queued (then counts what it could not store as lost), 2 s for the
+// sinks to deliver, 1 s for them to stop and 1 s for them to close (a
+// sink still running after that is logged and left behind). It logs what
+// it left behind and returns an error wrapping ErrEventsLost when events
+// were not stored. Later calls return the first result.
 func (d *Delivery) Shutdown() (ShutdownReport, error) {
 	d.closeOnce.Do(func() { d.report, d.closeErr = d.shutdown() })
 	return d.report, d.closeErr
@@ -52,11 +59,8 @@ func (d *Delivery) Shutdown() (ShutdownReport, error) {
 
 func (d *Delivery) shutdown() (ShutdownReport, error) {
 	start := time.Now()
-	close(d.closing) // releases a Publish blocked on a full queue
-	d.mu.Lock()
-	d.closed = true
-	close(d.in)
-	d.mu.Unlock()
+	close(d.closing) // the writer stores past the budget from now on
+	d.queue.close()
 
 	flush := time.NewTimer(flushTimeout)
 	select {
@@ -74,15 +78,18 @@ func (d *Delivery) shutdown() (ShutdownReport, error) {
 	}
 	d.dropLog.flush(d.log)
 	d.cancel()
-	d.wg.Wait()
-	d.Live.Close()
-	var errs []error
-	for _, r := range d.sinks {
-		if err := r.s.close(); err != nil {
-			errs = append(errs, fmt.Errorf("close sink %s: %w", r.cfg.Name, err))
-		}
+	stopped := make(chan struct{})
+	go func() { d.wg.Wait(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(stopTimeout):
+		d.log.Error("sinks did not stop within the shutdown bound; left behind", "waited", stopTimeout)
 	}
+	d.Live.Close()
+	errs := d.closeSinks()
 	pending, _ := d.box.depth()
+	// bbolt waits for the transactions in progress: a sink left behind is
+	// at most in a short one, and its next fails.
 	if err := d.box.close(); err != nil {
 		errs = append(errs, fmt.Errorf("close outbox: %w", err))
 	}
@@ -102,4 +109,34 @@ func (d *Delivery) shutdown() (ShutdownReport, error) {
 		d.log.Info("delivery stopped", "took", rep.Took)
 	}
 	return rep, errors.Join(errs...)
+}
+
+// closeSinks closes every sink at once and waits up to stopTimeout for
+// them; a sink whose close does not return by then is logged and left
+// behind.
+func (d *Delivery) closeSinks() []error {
+	errc := make(chan error, len(d.sinks))
+	for _, r := range d.sinks {
+		go func() {
+			if err := r.s.close(); err != nil {
+				errc <- fmt.Errorf("close sink %s: %w", r.cfg.Name, err)
+				return
+			}
+			errc <- nil
+		}()
+	}
+	var errs []error
+	deadline := time.After(stopTimeout)
+	for range d.sinks {
+		select {
+		case err := <-errc:
+			if err != nil {
+				errs = append(errs, err)
+			}
+		case <-deadline:
+			d.log.Error("a sink did not close within the shutdown bound; left behind", "waited", stopTimeout)
+			return errs
+		}
+	}
+	return errs
 }

@@ -235,7 +235,8 @@ func dataPaths(c *config.Config, dir string) {
 const minOutboxFree = 1 << 20
 
 // outboxReady is the readiness check of event delivery: the delivery's own
-// Ready method when it has one (did the last outbox write fail?), then a
+// Ready method when it has one (did the last outbox write fail? does a
+// sink lag past outbox.max_lag?), then a
 // best-effort check from outside that the outbox file (path, or
 // event.OutboxConfig's default) can be written and its filesystem has at
 // least minOutboxFree bytes free. The second catches a full or lost disk
