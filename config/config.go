@@ -99,6 +99,11 @@ type Camera struct {
 	// reconnects: 100ms to 10m.
 	// It defaults to 5s.
 	StallTimeout time.Duration `yaml:"stall_timeout"`
+	// ConnectTimeout bounds everything from the TCP connect to the first
+	// frame (TLS handshake, RTSP requests, first frame); each request and
+	// read is also bounded by 10s: 100ms to 10m.
+	// It defaults to 20s.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 	// OfflineGrace: a camera unreachable or stalled for this long raises a
 	// camera_offline incident, which ends when video flows again: 0 to 24h.
 	// It defaults to 10s.
@@ -245,17 +250,18 @@ func (c *Camera) UnmarshalYAML(n *yaml.Node) error {
 // DefaultCamera returns a camera with every optional field at its default.
 func DefaultCamera() Camera {
 	return Camera{
-		Transport:     "tcp",
-		DecodeMode:    ModeAuto,
-		StallTimeout:  5 * time.Second,
-		OfflineGrace:  10 * time.Second,
-		BackoffMin:    time.Second,
-		BackoffMax:    30 * time.Second,
-		AnalysisWidth: 320,
-		AnalysisFPS:   5,
-		QueueFrames:   100,
-		QueueBytes:    8 << 20,
-		Config:        analyze.DefaultConfig(),
+		Transport:      "tcp",
+		DecodeMode:     ModeAuto,
+		StallTimeout:   5 * time.Second,
+		ConnectTimeout: 20 * time.Second,
+		OfflineGrace:   10 * time.Second,
+		BackoffMin:     time.Second,
+		BackoffMax:     30 * time.Second,
+		AnalysisWidth:  320,
+		AnalysisFPS:    5,
+		QueueFrames:    100,
+		QueueBytes:     8 << 20,
+		Config:         analyze.DefaultConfig(),
 	}
 }
 
@@ -384,6 +390,8 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s.queue_bytes: %d is not in %d..%d", at, cam.QueueBytes, minQueueBytes, maxQueueBytes)
 		case cam.StallTimeout < minStallTimeout || cam.StallTimeout > maxStallTimeout:
 			return fmt.Errorf("%s.stall_timeout: %s is not in %s..%s", at, cam.StallTimeout, minStallTimeout, maxStallTimeout)
+		case cam.ConnectTimeout < minStallTimeout || cam.ConnectTimeout > maxStallTimeout:
+			return fmt.Errorf("%s.connect_timeout: %s is not in %s..%s", at, cam.ConnectTimeout, minStallTimeout, maxStallTimeout)
 		case cam.DecodeMode != ModeAll && cam.DecodeMode != ModeKeyframes && cam.DecodeMode != ModeAuto:
 			return fmt.Errorf("%s.decode_mode: %q is not all, keyframes or auto", at, cam.DecodeMode)
 		case cam.OfflineGrace < 0 || cam.OfflineGrace > maxOfflineGrace:
@@ -431,15 +439,16 @@ func (c *Config) Delivery() event.DeliveryConfig {
 // SessionConfig returns the camera's ingest.Config.
 func (c *Camera) SessionConfig() ingest.Config {
 	return ingest.Config{
-		ID:           c.ID,
-		URL:          c.URL,
-		User:         c.Username,
-		Pass:         c.Password,
-		Transport:    c.Transport,
-		CAFile:       c.CAFile,
-		SkipVerify:   c.TLSSkipVerify,
-		StallTimeout: c.StallTimeout,
-		BackoffMin:   c.BackoffMin,
-		BackoffMax:   c.BackoffMax,
+		ID:             c.ID,
+		URL:            c.URL,
+		User:           c.Username,
+		Pass:           c.Password,
+		Transport:      c.Transport,
+		CAFile:         c.CAFile,
+		SkipVerify:     c.TLSSkipVerify,
+		StallTimeout:   c.StallTimeout,
+		ConnectTimeout: c.ConnectTimeout,
+		BackoffMin:     c.BackoffMin,
+		BackoffMax:     c.BackoffMax,
 	}
 }

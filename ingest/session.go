@@ -52,9 +52,16 @@ type Config struct {
 	// SkipVerify disables certificate verification for rtsps.
 	// It defaults to false.
 	SkipVerify bool
-	// ReadTimeout bounds every network read and write.
+	// ReadTimeout bounds the TCP connect and every RTSP request, network
+	// read and write.
 	// It defaults to 10 seconds.
 	ReadTimeout time.Duration
+	// ConnectTimeout bounds everything from the TCP connect to the first
+	// video access unit: the TLS handshake (which nothing else bounds),
+	// OPTIONS, DESCRIBE, SETUP, PLAY and the first frame. When it runs out
+	// the socket is closed and the session backs off with reason timeout.
+	// It defaults to 20 seconds.
+	ConnectTimeout time.Duration
 	// UDPReadBuffer is the socket receive buffer of the UDP transport, in
 	// bytes: a camera sends a keyframe (100-300 KB at 1080p) in one burst,
 	// which overflows the kernel's default of about 208 KB. The kernel caps
@@ -188,6 +195,9 @@ func NewSession(cfg Config, h Handler) (*Session, error) {
 	}
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = 10 * time.Second
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 20 * time.Second
 	}
 	if cfg.UDPReadBuffer <= 0 {
 		cfg.UDPReadBuffer = 4 << 20

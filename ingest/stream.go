@@ -35,7 +35,19 @@ func (s *Session) stream() (streamed bool, err error) {
 		tr = gortsplib.TransportUDP
 	}
 	var decodeLogged atomic.Bool
+	// Every step has a deadline: the dial and each request ReadTimeout
+	// (gortsplib's), and everything from the dial to the first access
+	// unit (the TLS handshake included) ConnectTimeout, enforced by closing
+	// the socket, as is Close.
+	guard := &connGuard{}
+	step := "connect, tls and describe"
+	defer func() {
+		if err != nil && guard.hasExpired() {
+			err = &setupTimeoutError{step: step, timeout: s.cfg.ConnectTimeout, err: err}
+		}
+	}()
 	c := &gortsplib.Client{
+		DialContext:  guard.dial,
 		Scheme:       s.u.Scheme,
 		Host:         s.u.Host,
 		ReadTimeout:  s.cfg.ReadTimeout,
@@ -60,8 +72,19 @@ func (s *Session) stream() (streamed bool, err error) {
 		return false, err
 	}
 	defer c.Close()
-	stop := context.AfterFunc(s.ctx, c.Close)
+	defer guard.close(false)
+	stop := context.AfterFunc(s.ctx, func() {
+		guard.close(false)
+		c.Close()
+	})
 	defer stop()
+	var firstAU atomic.Bool
+	setupTimer := time.AfterFunc(s.cfg.ConnectTimeout, func() {
+		if !firstAU.Load() {
+			guard.close(true)
+		}
+	})
+	defer setupTimer.Stop()
 
 	desc, _, err := c.Describe(s.u)
 	if err != nil {
@@ -72,6 +95,7 @@ func (s *Session) stream() (streamed bool, err error) {
 		return false, err
 	}
 	dp := newDepacketizer(dec, prm)
+	step = "setup"
 	if _, err := c.Setup(desc.BaseURL, medi, 0, 0); err != nil {
 		return false, fmt.Errorf("setup: %w", err)
 	}
@@ -133,6 +157,10 @@ func (s *Session) stream() (streamed bool, err error) {
 			}
 		}
 		lastAU.Store(now.UnixNano())
+		if !firstAU.Load() {
+			firstAU.Store(true)
+			setupTimer.Stop()
+		}
 		s.h.AccessUnit(au)
 	})
 	// The handler learns of the new stream before its first access unit,
@@ -141,10 +169,12 @@ func (s *Session) stream() (streamed bool, err error) {
 	s.status.Codec, s.status.Transport = codec, s.cfg.Transport
 	s.mu.Unlock()
 	s.h.StreamStarted(StreamInfo{Codec: codec, Transport: s.cfg.Transport})
+	step = "play"
 	if _, err := c.Play(nil); err != nil {
 		return false, fmt.Errorf("play: %w", err)
 	}
 	s.setState(StateStreaming, "", nil)
+	step = "first frame"
 
 	wait := make(chan error, 1)
 	go func() { wait <- c.Wait() }()
@@ -219,6 +249,8 @@ func classify(err error) string {
 		return ReasonUnsupported
 	case errors.Is(err, errStalled):
 		return ReasonStalled
+	case errors.Is(err, errSetupTimeout), errors.As(err, new(liberrors.ErrClientRequestTimedOut)):
+		return ReasonTimeout
 	case errors.As(err, &status):
 		if status.Code == base.StatusUnauthorized || status.Code == base.StatusForbidden {
 			return ReasonAuth
