@@ -291,6 +291,9 @@ func (s *Session) run() {
 		return
 	}
 	bo := backoff.Backoff{Min: s.cfg.BackoffMin, Max: s.cfg.BackoffMax}
+	// A failed camera is retried from BackoffMax up to failedBackoff times
+	// it: the condition needs a change at the camera, not a moment.
+	failed := backoff.Backoff{Min: s.cfg.BackoffMax, Max: failedBackoff * s.cfg.BackoffMax}
 	for {
 		s.setState(StateConnecting, "", nil)
 		started := time.Now()
@@ -301,25 +304,40 @@ func (s *Session) run() {
 		}
 		reason := classify(err)
 		err = redactError(err, s.secrets...)
-		if reason == ReasonUnsupported {
-			s.log.Error("camera failed", "reason", reason, "error", err)
-			s.setState(StateFailed, reason, err)
-			<-s.ctx.Done()
-			s.setState(StateStopped, "", nil)
-			return
-		}
-		// A stream that played a while earns a fresh, short backoff.
-		if streamed && time.Since(started) > 10*s.cfg.BackoffMin {
+		var wait time.Duration
+		if operatorReason(reason) {
+			// The camera answers, but with a stream the engine does not
+			// take (an audio-only DESCRIBE, a picture over the limits):
+			// failed until it changes, retried on the longer backoff.
 			bo.Reset()
+			wait = failed.Next()
+			s.log.Error("camera failed", "reason", reason, "error", err, "retry_in", wait)
+			s.setState(StateFailed, reason, err)
+		} else {
+			failed.Reset()
+			// A stream that played a while earns a fresh, short backoff.
+			if streamed && time.Since(started) > 10*s.cfg.BackoffMin {
+				bo.Reset()
+			}
+			wait = bo.Next()
+			s.log.Warn("camera disconnected", "reason", reason, "error", err, "retry_in", wait)
+			s.setState(StateBackingOff, reason, err)
 		}
-		wait := bo.Next()
-		s.log.Warn("camera disconnected", "reason", reason, "error", err, "retry_in", wait)
-		s.setState(StateBackingOff, reason, err)
 		if !s.sleep(wait) {
 			s.setState(StateStopped, "", nil)
 			return
 		}
 	}
+}
+
+// failedBackoff is how many times BackoffMax a failed camera waits at
+// most between retries (5 minutes with the defaults).
+const failedBackoff = 10
+
+// operatorReason reports whether reason needs a change at the camera or in
+// its configuration: the session is failed, not backing off.
+func operatorReason(reason string) bool {
+	return reason == ReasonUnsupported
 }
 
 // sleep waits d or until Close; it reports whether d elapsed.

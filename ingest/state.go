@@ -4,8 +4,9 @@ package ingest
 type State int
 
 // States. A session starts in StateConnecting and ends in StateStopped
-// (closed) or StateFailed (a condition that retrying cannot fix, such as an
-// unsupported codec).
+// (closed). StateFailed is a condition that needs a change at the camera or
+// in its configuration (an unsupported codec, a stream over the limits):
+// it is retried on a longer backoff, and left when the stream plays.
 const (
 	StateConnecting State = iota
 	StateStreaming
@@ -44,7 +45,7 @@ const (
 	ReasonStalled     = "stalled"     // connected, but no video for StallTimeout
 	ReasonClosed      = "closed"      // the server ended the session
 	ReasonBadStream   = "bad_stream"  // RTSP error status, bad SDP
-	ReasonUnsupported = "unsupported" // no H.264 or H.265 video (failed)
+	ReasonUnsupported = "unsupported" // no H.264 or H.265 video (failed, retried on a longer backoff)
 )
 
 // Reasons lists every reason (for metric labels created at zero).
