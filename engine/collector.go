@@ -31,6 +31,8 @@ var (
 		"Overload ladder step: 0 full analysis rate, 1 reduced rate, 2 keyframes only.", []string{"camera"}, nil)
 	lagDesc = prometheus.NewDesc("vigil_camera_lag_seconds",
 		"Time from receipt to processing of the camera's last processed access unit.", []string{"camera"}, nil)
+	memoryDesc = prometheus.NewDesc("vigil_camera_memory_bytes",
+		"Estimated memory of the camera's stream: its decoder's pictures (reserved when the stream is admitted) and the access units waiting in its queue.", []string{"camera"}, nil)
 	keyIntervalDesc = prometheus.NewDesc("vigil_camera_keyframe_interval_seconds",
 		"Time between the last two keyframes, by presentation time.", []string{"camera"}, nil)
 )
@@ -52,6 +54,7 @@ func (c sessionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- skippedDesc
 	ch <- lagDesc
 	ch <- stepDesc
+	ch <- memoryDesc
 }
 
 func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
@@ -70,6 +73,7 @@ func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(wakeupsDesc, prometheus.CounterValue, float64(cam.gate.Wakeups()), cam.id)
 		ch <- prometheus.MustNewConstMetric(skippedDesc, prometheus.CounterValue, float64(cam.gate.Skipped()), cam.id)
 		ch <- prometheus.MustNewConstMetric(stepDesc, prometheus.GaugeValue, float64(cam.step.Load()), cam.id)
+		ch <- prometheus.MustNewConstMetric(memoryDesc, prometheus.GaugeValue, float64(st.MemoryBytes+int64(cam.queue.Bytes())), cam.id)
 		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, time.Duration(cam.lagNano.Load()).Seconds(), cam.id)
 	}
 }

@@ -80,6 +80,14 @@ type Config struct {
 	// cameras starting at once.
 	// It defaults to 0.
 	StartDelay time.Duration
+	// Limits bound the stream's picture size, chroma, bit depth,
+	// references and estimated decoder memory; see Limits for the
+	// defaults. A stream over them is failed with ReasonOverLimit.
+	Limits Limits
+	// Budget, when set, is the decoder memory shared with other cameras:
+	// the stream's estimate is reserved from it before its first access
+	// unit is handed on. It defaults to none.
+	Budget *Budget
 	// Logger receives the session's logs; it defaults to discarding them.
 	Logger *slog.Logger
 }
@@ -119,6 +127,7 @@ type Session struct {
 	clockOffsetNano atomic.Int64  // camera clock minus host clock
 	discontinuities atomic.Uint64 // RTP timestamp jumps
 	decodeErrors    atomic.Uint64 // RTP/RTCP packets gortsplib could not decode
+	memoryBytes     atomic.Int64  // decoder memory reserved for the stream (Limits, Budget)
 }
 
 // ErrUnsupported marks a stream without H.264 or H.265 video.
@@ -192,6 +201,10 @@ func NewSession(cfg Config, h Handler) (*Session, error) {
 	case "tcp", "udp":
 	default:
 		return nil, fmt.Errorf("camera %q: transport %q is not supported (want tcp or udp)", cfg.ID, cfg.Transport)
+	}
+	cfg.Limits = cfg.Limits.withDefaults()
+	if err := cfg.Limits.Validate(); err != nil {
+		return nil, fmt.Errorf("camera %q: limits.%w", cfg.ID, err)
 	}
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = 10 * time.Second
@@ -286,6 +299,7 @@ func (s *Session) setState(st State, reason string, err error) {
 
 func (s *Session) run() {
 	defer close(s.done)
+	defer s.releaseMemory()
 	if s.cfg.StartDelay > 0 && !s.sleep(s.cfg.StartDelay) {
 		s.setState(StateStopped, "", nil)
 		return
@@ -330,6 +344,12 @@ func (s *Session) run() {
 	}
 }
 
+// releaseMemory gives the stream's decoder memory back to the budget.
+func (s *Session) releaseMemory() {
+	s.cfg.Budget.release(s.cfg.ID)
+	s.memoryBytes.Store(0)
+}
+
 // failedBackoff is how many times BackoffMax a failed camera waits at
 // most between retries (5 minutes with the defaults).
 const failedBackoff = 10
@@ -337,7 +357,7 @@ const failedBackoff = 10
 // operatorReason reports whether reason needs a change at the camera or in
 // its configuration: the session is failed, not backing off.
 func operatorReason(reason string) bool {
-	return reason == ReasonUnsupported
+	return reason == ReasonUnsupported || reason == ReasonOverLimit
 }
 
 // sleep waits d or until Close; it reports whether d elapsed.

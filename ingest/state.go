@@ -46,7 +46,8 @@ const (
 	ReasonClosed      = "closed"      // the server ended the session
 	ReasonBadStream   = "bad_stream"  // RTSP error status, bad SDP
 	ReasonUnsupported = "unsupported" // no H.264 or H.265 video (failed, retried on a longer backoff)
+	ReasonOverLimit   = "over_limit"  // picture size, chroma, bit depth, references or memory over the limits (failed, retried on a longer backoff)
 )
 
 // Reasons lists every reason (for metric labels created at zero).
-var Reasons = []string{ReasonUnreachable, ReasonTLS, ReasonAuth, ReasonTimeout, ReasonStalled, ReasonClosed, ReasonBadStream, ReasonUnsupported}
+var Reasons = []string{ReasonUnreachable, ReasonTLS, ReasonAuth, ReasonTimeout, ReasonStalled, ReasonClosed, ReasonBadStream, ReasonUnsupported, ReasonOverLimit}

@@ -29,6 +29,9 @@ type Stats struct {
 	// DecodeErrors counts RTP and RTCP packets that could not be decoded,
 	// and packets the depacketizer refused as broken.
 	DecodeErrors uint64
+	// MemoryBytes is the decoder memory reserved for the current stream
+	// (its estimate, see Shape.Bytes); 0 before one is admitted.
+	MemoryBytes int64
 }
 
 // Stats returns the session's transport statistics. Safe for concurrent use.
@@ -42,6 +45,7 @@ func (s *Session) Stats() Stats {
 		ClockOffset:      time.Duration(s.clockOffsetNano.Load()),
 		Discontinuities:  s.discontinuities.Load(),
 		DecodeErrors:     s.decodeErrors.Load(),
+		MemoryBytes:      s.memoryBytes.Load(),
 	}
 }
 

@@ -95,6 +95,15 @@ func (s *Session) stream() (streamed bool, err error) {
 		return false, err
 	}
 	dp := newDepacketizer(dec, prm)
+	// No access unit is handed on before its stream's shape is admitted:
+	// the SDP's parameter sets now, in-band ones as they come.
+	dp.admit = &admission{id: s.cfg.ID, codec: codec, limits: s.cfg.Limits, budget: s.cfg.Budget, bytes: &s.memoryBytes}
+	if prm.sps != nil {
+		if err := dp.admit.check([][]byte{prm.sps}); err != nil {
+			s.releaseMemory()
+			return false, err
+		}
+	}
 	step = "setup"
 	if _, err := c.Setup(desc.BaseURL, medi, 0, 0); err != nil {
 		return false, fmt.Errorf("setup: %w", err)
@@ -119,6 +128,8 @@ func (s *Session) stream() (streamed bool, err error) {
 	var skew skewGuard
 	var discSeen uint64
 	s.clockOffsetNano.Store(0)
+	refused := make(chan error, 1)
+	refusedSent := false // on the RTP reader
 	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
 		st.packet(pkt, time.Now())
 		errs := dp.Errors
@@ -127,7 +138,11 @@ func (s *Session) stream() (streamed bool, err error) {
 			s.decodeErrors.Add(1)
 		}
 		if !ok {
-			return // more packets needed, a broken packet, or no keyframe yet
+			if dp.Refused != nil && !refusedSent {
+				refusedSent = true
+				refused <- dp.Refused
+			}
+			return // more packets needed, a broken packet, no keyframe yet, or refused
 		}
 		now := time.Now()
 		// Every packet of an access unit carries its timestamp: the last
@@ -184,6 +199,11 @@ func (s *Session) stream() (streamed bool, err error) {
 		select {
 		case err := <-wait:
 			return true, err
+		case err := <-refused:
+			c.Close()
+			<-wait
+			s.releaseMemory()
+			return false, err
 		case <-tick.C:
 			if time.Since(time.Unix(0, lastAU.Load())) > s.cfg.StallTimeout {
 				c.Close()
@@ -247,6 +267,8 @@ func classify(err error) string {
 		return ReasonClosed
 	case errors.Is(err, ErrUnsupported):
 		return ReasonUnsupported
+	case errors.Is(err, ErrOverLimit):
+		return ReasonOverLimit
 	case errors.Is(err, errStalled):
 		return ReasonStalled
 	case errors.Is(err, errSetupTimeout), errors.As(err, new(liberrors.ErrClientRequestTimedOut)):
