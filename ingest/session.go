@@ -126,6 +126,7 @@ type Session struct {
 	fpsBits         atomic.Uint64 // float64 bits
 	clockOffsetNano atomic.Int64  // camera clock minus host clock
 	discontinuities atomic.Uint64 // RTP timestamp jumps
+	clamped         atomic.Uint64 // RTP timestamp steps ahead of arrival, clamped
 	decodeErrors    atomic.Uint64 // RTP/RTCP packets gortsplib could not decode
 	memoryBytes     atomic.Int64  // decoder memory reserved for the stream (Limits, Budget)
 }

@@ -26,6 +26,10 @@ type Stats struct {
 	ClockOffset time.Duration
 	// Discontinuities counts RTP timestamp jumps of more than 10 s.
 	Discontinuities uint64
+	// ClockAhead counts access units whose RTP timestamp step ran more
+	// than a second ahead of their arrival step (a camera clock running
+	// fast): their presentation time follows arrival instead.
+	ClockAhead uint64
 	// DecodeErrors counts RTP and RTCP packets that could not be decoded,
 	// and packets the depacketizer refused as broken.
 	DecodeErrors uint64
@@ -46,6 +50,7 @@ func (s *Session) Stats() Stats {
 		Discontinuities:  s.discontinuities.Load(),
 		DecodeErrors:     s.decodeErrors.Load(),
 		MemoryBytes:      s.memoryBytes.Load(),
+		ClockAhead:       s.clamped.Load(),
 	}
 }
 

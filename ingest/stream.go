@@ -126,7 +126,7 @@ func (s *Session) stream() (streamed bool, err error) {
 	st := &streamStats{clockRate: float64(forma.ClockRate()), jitterOut: &s.jitterNano, rateOut: &s.bitrateBits, keyOut: &s.keyIntervalNano, fpsOut: &s.fpsBits}
 	tl := &timeline{clockRate: int64(forma.ClockRate())}
 	var skew skewGuard
-	var discSeen uint64
+	var discSeen, clampSeen uint64
 	s.clockOffsetNano.Store(0)
 	refused := make(chan error, 1)
 	refusedSent := false // on the RTP reader
@@ -147,11 +147,17 @@ func (s *Session) stream() (streamed bool, err error) {
 		now := time.Now()
 		// Every packet of an access unit carries its timestamp: the last
 		// one's is as good as the first's, however the picture was cut.
-		pts := tl.pts(pkt.Timestamp)
+		pts := tl.pts(pkt.Timestamp, now)
 		if n := tl.discontinuities; n != discSeen {
 			discSeen = n
 			if s.discontinuities.Add(1); n == 1 { // logged once per stream, all counted
 				s.log.Warn("rtp timestamp discontinuity", "timestamp", pkt.Timestamp)
+			}
+		}
+		if n := tl.clamped; n != clampSeen {
+			clampSeen = n
+			if s.clamped.Add(1); n == 1 { // logged once per stream, all counted
+				s.log.Warn("rtp clock runs ahead of arrival, frame times follow arrival", "pts", pts, "max_ahead", maxAhead)
 			}
 		}
 		st.accessUnit(now)
