@@ -29,6 +29,9 @@ func TestFastRTPClockStillDetectsMotion(t *testing.T) {
 	if n := e.camera("fast").sess.Stats().ClockAhead; n == 0 {
 		t.Error("the fast clock was not counted")
 	}
+	if s := e.statusOf(t, "fast"); !strings.Contains(s.LastError, "rtp clock runs ahead") {
+		t.Errorf("camera status error %q does not flag the fast clock", s.LastError)
+	}
 	if !strings.Contains(logs.String(), "rtp clock runs ahead of arrival") {
 		t.Error("the fast clock was not logged")
 	}

@@ -30,6 +30,10 @@ type AccessUnit struct {
 	CaptureTime time.Time
 	// Received is when the access unit's last packet arrived.
 	Received time.Time
+	// ClockAhead is true when the unit's RTP timestamp step ran more than
+	// a second ahead of its arrival (a camera clock running fast): PTS
+	// follows arrival for it.
+	ClockAhead bool
 	// QP is the first slice's quantizer read from its header (H.264), or
 	// -1 when unknown (H.265, or a header the parser does not follow).
 	QP int

@@ -156,6 +156,7 @@ func (s *Session) stream() (streamed bool, err error) {
 		}
 		if n := tl.clamped; n != clampSeen {
 			clampSeen = n
+			au.ClockAhead = true
 			if s.clamped.Add(1); n == 1 { // logged once per stream, all counted
 				s.log.Warn("rtp clock runs ahead of arrival, frame times follow arrival", "pts", pts, "max_ahead", maxAhead)
 			}
