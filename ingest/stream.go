@@ -127,6 +127,7 @@ func (s *Session) stream() (streamed bool, err error) {
 	tl := &timeline{clockRate: int64(forma.ClockRate())}
 	var skew skewGuard
 	var discSeen, clampSeen uint64
+	var fastLogged bool
 	s.clockOffsetNano.Store(0)
 	refused := make(chan error, 1)
 	refusedSent := false // on the RTP reader
@@ -156,8 +157,12 @@ func (s *Session) stream() (streamed bool, err error) {
 		}
 		if n := tl.clamped; n != clampSeen {
 			clampSeen = n
+			s.clamped.Add(1)
+		}
+		if tl.runningFast() {
 			au.ClockAhead = true
-			if s.clamped.Add(1); n == 1 { // logged once per stream, all counted
+			if !fastLogged { // logged once per stream, every clamped step counted
+				fastLogged = true
 				s.log.Warn("rtp clock runs ahead of arrival, frame times follow arrival", "pts", pts, "max_ahead", maxAhead)
 			}
 		}

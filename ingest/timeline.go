@@ -1,6 +1,9 @@
 package ingest
 
-import "time"
+import (
+	"math/bits"
+	"time"
+)
 
 // timeline maps the RTP timestamps of one stream to presentation times
 // from the stream's first access unit, from the timestamps and (to catch
@@ -32,6 +35,7 @@ type timeline struct {
 
 	discontinuities uint64
 	clamped         uint64 // steps that ran ahead of arrival
+	recent          uint8  // the last 8 forward steps, 1 for each clamped one
 }
 
 // maxJump is the largest timestamp step taken as continuous.
@@ -67,8 +71,10 @@ func (t *timeline) pts(ts uint32, arrival time.Time) time.Duration {
 			step = max(a, 1)
 		}
 	default:
+		t.recent <<= 1
 		if a, ok := t.arrivalStep(arrival); ok && d-a > int64(maxAhead/time.Second)*t.clockRate {
 			t.clamped++
+			t.recent |= 1
 			step = max(a, 1)
 		} else {
 			t.step = d
@@ -78,6 +84,13 @@ func (t *timeline) pts(ts uint32, arrival time.Time) time.Duration {
 	t.lastTS, t.lastArrival = ts, arrival
 	return ticksToDuration(t.ext, t.clockRate)
 }
+
+// runningFast reports whether most of the last 8 forward steps ran ahead
+// of arrival: the camera's clock runs fast. A single clamped step is
+// usually a sender that skipped frames after falling behind (the frames'
+// arrival was late, not their timestamps early); it is clamped, and
+// counted, but not a fast clock.
+func (t *timeline) runningFast() bool { return bits.OnesCount8(t.recent) >= 5 }
 
 // arrivalStep returns the time since the last access unit's arrival in
 // clock ticks, when both arrivals are known.

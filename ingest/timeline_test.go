@@ -116,7 +116,7 @@ func TestFragmentedKeyframesFirst(t *testing.T) {
 
 // TestTimelineFollowsArrivalWhenAhead: a clock running fast (8 s of
 // timestamp per 40 ms frame) gives presentation times 40 ms apart, each
-// counted; a burst after a network delay (timestamps 40 ms apart arriving
+// counted, and the clock is found running fast; a burst after a network delay (timestamps 40 ms apart arriving
 // together) and a slow camera (1 s per frame) keep their timestamps.
 func TestTimelineFollowsArrivalWhenAhead(t *testing.T) {
 	const rate = 90000
@@ -143,6 +143,14 @@ func TestTimelineFollowsArrivalWhenAhead(t *testing.T) {
 			}
 			if tl.clamped != tc.clamped || tl.discontinuities != 0 {
 				t.Fatalf("clamped %d, discontinuities %d; want %d, 0", tl.clamped, tl.discontinuities, tc.clamped)
+			}
+			n := len(tc.arrive)
+			last, gap := tc.arrive[n-1], tc.arrive[n-1]-tc.arrive[n-2]
+			for j := range 6 { // six more frames the same way
+				tl.pts(ts+uint32(n+j)*tc.step, t0.Add(last+time.Duration(j+1)*gap))
+			}
+			if fast := tl.runningFast(); fast != (tc.clamped > 0) {
+				t.Errorf("running fast = %v after 10 such steps", fast)
 			}
 		})
 	}
