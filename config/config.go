@@ -41,6 +41,13 @@ type Config struct {
 	// change needs a restart.
 	// It defaults to 256 (also when 0).
 	QueueMemoryMB int `yaml:"queue_memory_mb"`
+	// StreamMemoryMB bounds the estimated decoder memory of all cameras
+	// together (each camera's under cameras[].limits.memory_mb): a stream
+	// that would take more is refused (state failed, reason over_limit)
+	// before any decoder sees it: 16 to 1048576. A change needs a restart.
+	// It defaults to half the memory of the machine or of the process's
+	// cgroup, at least 256 (also when 0).
+	StreamMemoryMB int `yaml:"stream_memory_mb"`
 	// StartSpread staggers the cameras' first connections over this window:
 	// 0 to 5m.
 	// It defaults to 10ms per camera, at most 5s (also when 0).
@@ -99,6 +106,11 @@ type Camera struct {
 	// reconnects: 100ms to 10m.
 	// It defaults to 5s.
 	StallTimeout time.Duration `yaml:"stall_timeout"`
+	// ConnectTimeout bounds everything from the TCP connect to the first
+	// frame (TLS handshake, RTSP requests, first frame); each request and
+	// read is also bounded by 10s: 100ms to 10m.
+	// It defaults to 20s.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 	// OfflineGrace: a camera unreachable or stalled for this long raises a
 	// camera_offline incident, which ends when video flows again: 0 to 24h.
 	// It defaults to 10s.
@@ -137,6 +149,13 @@ type Camera struct {
 	// keyframe on waking).
 	// It defaults to "auto".
 	DecodeMode string `yaml:"decode_mode"`
+	// Limits bound the stream's picture size (max_width, max_height),
+	// chroma (max_chroma), bit depth (max_bit_depth), references
+	// (max_ref_frames) and estimated decoder memory (memory_mb); a stream
+	// over them is refused (state failed, reason over_limit, retried on a
+	// long backoff). See ingest.Limits for the ranges; the defaults are
+	// 4096x2160, 4:2:0, 8-bit, 8 references, 256 MiB.
+	Limits ingest.Limits `yaml:"limits"`
 	// Activity tunes mode auto's compressed-domain activity signal; see
 	// ingest.ActivityConfig for the keys and defaults.
 	Activity ingest.ActivityConfig `yaml:"activity"`
@@ -251,17 +270,19 @@ func (c *Camera) UnmarshalYAML(n *yaml.Node) error {
 // DefaultCamera returns a camera with every optional field at its default.
 func DefaultCamera() Camera {
 	return Camera{
-		Transport:     "tcp",
-		DecodeMode:    ModeAuto,
-		StallTimeout:  5 * time.Second,
-		OfflineGrace:  10 * time.Second,
-		BackoffMin:    time.Second,
-		BackoffMax:    30 * time.Second,
-		AnalysisWidth: 320,
-		AnalysisFPS:   5,
-		QueueFrames:   100,
-		QueueBytes:    8 << 20,
-		Config:        analyze.DefaultConfig(),
+		Transport:      "tcp",
+		DecodeMode:     ModeAuto,
+		StallTimeout:   5 * time.Second,
+		ConnectTimeout: 20 * time.Second,
+		OfflineGrace:   10 * time.Second,
+		BackoffMin:     time.Second,
+		BackoffMax:     30 * time.Second,
+		AnalysisWidth:  320,
+		AnalysisFPS:    5,
+		QueueFrames:    100,
+		QueueBytes:     8 << 20,
+		Limits:         ingest.DefaultLimits(),
+		Config:         analyze.DefaultConfig(),
 
 		HealthUpdateInterval: 30 * time.Second,
 	}
@@ -271,22 +292,24 @@ func DefaultCamera() Camera {
 // fields and in the README). They keep every valid value safe to run and to
 // reload: nothing sized by a key can exhaust memory.
 const (
-	maxWorkers       = 1024
-	maxQueueMemoryMB = 16 << 10 // 16 GiB
-	maxStartSpread   = 5 * time.Minute
-	maxQueueFrames   = 100_000
-	minQueueBytes    = 64 << 10
-	maxQueueBytes    = 1 << 30
-	minStallTimeout  = 100 * time.Millisecond
-	maxStallTimeout  = 10 * time.Minute
-	maxOfflineGrace  = 24 * time.Hour
-	minHealthUpdate  = time.Second
-	maxHealthUpdate  = time.Hour
-	minBackoff       = time.Millisecond
-	maxBackoff       = time.Hour
-	minAnalysisWidth = 16
-	maxAnalysisWidth = 1920
-	maxAnalysisFPS   = 60
+	maxWorkers        = 1024
+	maxQueueMemoryMB  = 16 << 10 // 16 GiB
+	maxStartSpread    = 5 * time.Minute
+	minStreamMemoryMB = 16
+	maxStreamMemoryMB = 1 << 20 // 1 TiB
+	maxQueueFrames    = 100_000
+	minQueueBytes     = 64 << 10
+	maxQueueBytes     = 1 << 30
+	minStallTimeout   = 100 * time.Millisecond
+	maxStallTimeout   = 10 * time.Minute
+	maxOfflineGrace   = 24 * time.Hour
+	minHealthUpdate   = time.Second
+	maxHealthUpdate   = time.Hour
+	minBackoff        = time.Millisecond
+	maxBackoff        = time.Hour
+	minAnalysisWidth  = 16
+	maxAnalysisWidth  = 1920
+	maxAnalysisFPS    = 60
 )
 
 // SetDefaults sets every engine key left at zero to its default; a
@@ -301,6 +324,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.QueueMemoryMB == 0 {
 		c.QueueMemoryMB = 256
+	}
+	if c.StreamMemoryMB == 0 {
+		c.StreamMemoryMB = defaultStreamMemoryMB()
 	}
 	if c.StartSpread == 0 {
 		c.StartSpread = min(time.Duration(len(c.Cameras))*10*time.Millisecond, 5*time.Second)
@@ -326,6 +352,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("workers: %d is not in 1..%d (0 means GOMAXPROCS)", c.Workers, maxWorkers)
 	case c.QueueMemoryMB < 0 || c.QueueMemoryMB > maxQueueMemoryMB:
 		return fmt.Errorf("queue_memory_mb: %d is not in 1..%d (0 means 256)", c.QueueMemoryMB, maxQueueMemoryMB)
+	case c.StreamMemoryMB != 0 && (c.StreamMemoryMB < minStreamMemoryMB || c.StreamMemoryMB > maxStreamMemoryMB):
+		return fmt.Errorf("stream_memory_mb: %d is not in %d..%d (0 means half the memory)", c.StreamMemoryMB, minStreamMemoryMB, maxStreamMemoryMB)
 	case c.StartSpread < 0 || c.StartSpread > maxStartSpread:
 		return fmt.Errorf("start_spread: %s is not in 0..%s", c.StartSpread, maxStartSpread)
 	}
@@ -394,6 +422,8 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s.queue_bytes: %d is not in %d..%d", at, cam.QueueBytes, minQueueBytes, maxQueueBytes)
 		case cam.StallTimeout < minStallTimeout || cam.StallTimeout > maxStallTimeout:
 			return fmt.Errorf("%s.stall_timeout: %s is not in %s..%s", at, cam.StallTimeout, minStallTimeout, maxStallTimeout)
+		case cam.ConnectTimeout < minStallTimeout || cam.ConnectTimeout > maxStallTimeout:
+			return fmt.Errorf("%s.connect_timeout: %s is not in %s..%s", at, cam.ConnectTimeout, minStallTimeout, maxStallTimeout)
 		case cam.DecodeMode != ModeAll && cam.DecodeMode != ModeKeyframes && cam.DecodeMode != ModeAuto:
 			return fmt.Errorf("%s.decode_mode: %q is not all, keyframes or auto", at, cam.DecodeMode)
 		case cam.OfflineGrace < 0 || cam.OfflineGrace > maxOfflineGrace:
@@ -406,6 +436,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s.backoff_max: %s is below backoff_min %s", at, cam.BackoffMax, cam.BackoffMin)
 		case cam.BackoffMax > maxBackoff:
 			return fmt.Errorf("%s.backoff_max: %s is not in backoff_min..%s", at, cam.BackoffMax, maxBackoff)
+		}
+		if err := cam.Limits.Validate(); err != nil {
+			return fmt.Errorf("%s.limits.%w", at, err)
 		}
 		if err := cam.Activity.Validate(); err != nil {
 			return fmt.Errorf("%s.activity.%w", at, err)
@@ -443,15 +476,17 @@ func (c *Config) Delivery() event.DeliveryConfig {
 // SessionConfig returns the camera's ingest.Config.
 func (c *Camera) SessionConfig() ingest.Config {
 	return ingest.Config{
-		ID:           c.ID,
-		URL:          c.URL,
-		User:         c.Username,
-		Pass:         c.Password,
-		Transport:    c.Transport,
-		CAFile:       c.CAFile,
-		SkipVerify:   c.TLSSkipVerify,
-		StallTimeout: c.StallTimeout,
-		BackoffMin:   c.BackoffMin,
-		BackoffMax:   c.BackoffMax,
+		ID:             c.ID,
+		URL:            c.URL,
+		User:           c.Username,
+		Pass:           c.Password,
+		Transport:      c.Transport,
+		CAFile:         c.CAFile,
+		SkipVerify:     c.TLSSkipVerify,
+		StallTimeout:   c.StallTimeout,
+		ConnectTimeout: c.ConnectTimeout,
+		Limits:         c.Limits,
+		BackoffMin:     c.BackoffMin,
+		BackoffMax:     c.BackoffMax,
 	}
 }

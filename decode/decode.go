@@ -104,6 +104,27 @@ func New(codec Codec) (*Decoder, error) {
 	return &Decoder{c: c, codec: codec}, nil
 }
 
+// Limits cap what libavcodec allocates for a decoder's pictures, beside
+// the checks ingest makes on the parameter sets: a picture over them fails
+// to decode, unallocated. Zero fields leave libavcodec's own cap (8192x4352
+// pixels) and any chroma or depth.
+type Limits struct {
+	// MaxPixels bounds width × height.
+	MaxPixels int64
+	// MaxChroma is the richest chroma_format_idc: 1 4:2:0, 2 4:2:2, 3 4:4:4.
+	MaxChroma int
+	// MaxBitDepth bounds the bits per sample.
+	MaxBitDepth int
+}
+
+// SetLimits applies l from the next access unit on.
+func (d *Decoder) SetLimits(l Limits) {
+	if d.c == nil {
+		return
+	}
+	C.vg_set_limits(d.c, C.int64_t(l.MaxPixels), C.int(l.MaxChroma), C.int(l.MaxBitDepth))
+}
+
 // Codec returns the codec the decoder was created for.
 func (d *Decoder) Codec() Codec { return d.codec }
 

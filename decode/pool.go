@@ -1,5 +1,8 @@
 package decode
 
+// #include "vgdec.h"
+import "C"
+
 import (
 	"sync"
 	"sync/atomic"
@@ -93,6 +96,26 @@ func (p *Pool) Put(d *Decoder) {
 	p.mu.Unlock()
 	d.Close()
 	p.opened.Add(-1)
+}
+
+// Forget closes the free decoders last used for pictures of w x h of
+// codec, and hands the freed memory back to the system: a camera that
+// goes takes the memory of its picture size with it (another camera of
+// that size opens a decoder again).
+func (p *Pool) Forget(codec Codec, w, h int) {
+	k := poolKey{codec, w, h}
+	p.mu.Lock()
+	list := p.free[k]
+	delete(p.free, k)
+	p.nfree -= len(list)
+	p.mu.Unlock()
+	for _, d := range list {
+		d.Close()
+		p.opened.Add(-1)
+	}
+	if len(list) > 0 {
+		C.vg_trim()
+	}
 }
 
 // Stats returns the decoders lent now and those the pool holds (lent or

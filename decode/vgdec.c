@@ -10,8 +10,13 @@
 #include <libswscale/swscale.h>
 
 // VG_MAX_PIXELS bounds the picture size a (possibly corrupt) parameter set
-// can make the decoder allocate: a little over 8K UHD.
+// can make the decoder allocate: a little over 8K UHD. vg_set_limits
+// lowers it per decoder (the camera's limits).
 #define VG_MAX_PIXELS (8192 * 4352)
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 struct vg_dec {
 	AVCodecContext *ctx;
@@ -29,6 +34,11 @@ struct vg_dec {
 	int dst_w, dst_h;
 	int y_only; // scale the Y plane alone, as gray of the same depth
 	int sws_src_fmt;
+
+	// vg_set_limits: pictures of a richer chroma or a deeper sample are
+	// refused by get_format, before libavcodec allocates them.
+	int max_chroma; // chroma_format_idc: 1 4:2:0, 2 4:2:2, 3 4:4:4
+	int max_depth;  // bits per sample
 };
 
 void vg_quiet(void) { av_log_set_level(AV_LOG_QUIET); }
@@ -48,6 +58,41 @@ void vg_close(vg_dec *d) {
 	sws_freeContext(d->sws);
 	sws_freeContext(d->sws_bgr);
 	av_free(d);
+}
+
+// limited_format is the AVCodecContext's get_format: it takes the first
+// software format within the decoder's limits, or refuses them all (the
+// decoder then fails the frame without allocating it).
+static enum AVPixelFormat limited_format(AVCodecContext *ctx, const enum AVPixelFormat *fmts) {
+	vg_dec *d = ctx->opaque;
+	for (const enum AVPixelFormat *p = fmts; *p != AV_PIX_FMT_NONE; p++) {
+		const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(*p);
+		if (!desc || (desc->flags & AV_PIX_FMT_FLAG_HWACCEL))
+			continue;
+		int chroma = 3;
+		if (desc->nb_components < 3)
+			chroma = 0;
+		else if (desc->log2_chroma_w == 1 && desc->log2_chroma_h == 1)
+			chroma = 1;
+		else if (desc->log2_chroma_w == 1 && desc->log2_chroma_h == 0)
+			chroma = 2;
+		if (d && ((d->max_chroma > 0 && chroma > d->max_chroma) || (d->max_depth > 0 && desc->comp[0].depth > d->max_depth)))
+			continue;
+		return *p;
+	}
+	return AV_PIX_FMT_NONE;
+}
+
+void vg_set_limits(vg_dec *d, int64_t max_pixels, int max_chroma, int max_depth) {
+	d->ctx->max_pixels = max_pixels > 0 && max_pixels < VG_MAX_PIXELS ? max_pixels : VG_MAX_PIXELS;
+	d->max_chroma = max_chroma;
+	d->max_depth = max_depth;
+}
+
+void vg_trim(void) {
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 }
 
 vg_dec *vg_open(int hevc, int *err) {
@@ -77,6 +122,8 @@ vg_dec *vg_open(int hevc, int *err) {
 	d->ctx->thread_count = 1;
 	d->ctx->flags |= AV_CODEC_FLAG_LOW_DELAY;
 	d->ctx->max_pixels = VG_MAX_PIXELS;
+	d->ctx->opaque = d;
+	d->ctx->get_format = limited_format;
 	int ret = avcodec_open2(d->ctx, codec, NULL);
 	if (ret < 0) {
 		vg_close(d);

@@ -27,6 +27,8 @@ void vg_set_skip_nonkey(vg_dec *d, int on);
 void vg_flush(vg_dec *d);
 void vg_forget(vg_dec *d); // vg_flush, and the last picture is released
 int vg_set_sws_flags(vg_dec *d, int flags);
+void vg_set_limits(vg_dec *d, int64_t max_pixels, int max_chroma, int max_depth);
+void vg_trim(void); // returns freed heap memory to the system (glibc)
 int vg_err_is_nomem(int err);
 void vg_strerror(int err, char *buf, int size);
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/decode"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/gate"
 	"github.com/vigil-video/vigil/health"
@@ -96,7 +97,8 @@ type workerSide struct {
 func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	c := &camera{id: cfg.ID, cfg: cfg, e: e, log: e.log.With("camera", cfg.ID)}
 	slot := e.objectSlot(cfg.ID)
-	pipe, err := pipeline.New(pipeline.Config{AnalysisWidth: cfg.AnalysisWidth, AnalysisFPS: cfg.AnalysisFPS, Analysis: cfg.Analysis(), Decoders: e.decoders, Objects: slot})
+	pipe, err := pipeline.New(pipeline.Config{AnalysisWidth: cfg.AnalysisWidth, AnalysisFPS: cfg.AnalysisFPS, Analysis: cfg.Analysis(), Decoders: e.decoders, Objects: slot,
+		Limits: decoderLimits(cfg.Limits)})
 	if err != nil {
 		if slot != nil {
 			slot.Release()
@@ -112,6 +114,7 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	c.wk.ladder = sched.NewLadder(sched.LadderConfig{})
 	sc := cfg.SessionConfig()
 	sc.Logger = c.log
+	sc.Budget = e.streamMemory
 	sc.StartDelay = ingest.Jitter(e.cfg.StartSpread)
 	sess, err := ingest.NewSession(sc, c)
 	if err != nil {
@@ -166,4 +169,11 @@ func incidentKinds(cfg config.Camera) []string {
 		}
 	}
 	return kinds
+}
+
+// decoderLimits are the caps libavcodec enforces for a camera, from the
+// same limits ingest checks the parameter sets against.
+func decoderLimits(l ingest.Limits) decode.Limits {
+	chroma := map[string]int{ingest.Chroma420: 1, ingest.Chroma422: 2, ingest.Chroma444: 3}[l.MaxChroma]
+	return decode.Limits{MaxPixels: int64(l.MaxWidth) * int64(l.MaxHeight), MaxChroma: chroma, MaxBitDepth: l.MaxBitDepth}
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"time"
 
 	"github.com/vigil-video/vigil/ingest"
@@ -26,6 +27,9 @@ func (c *camera) AccessUnit(au ingest.AccessUnit) {
 	c.n.received.Add(1)
 	c.m.Bytes.Add(float64(len(au.Data)))
 	c.m.LastFrame.Set(float64(au.Received.UnixNano()) / 1e9)
+	if au.ClockAhead {
+		c.setError(errClockAhead) // in the camera's status while it lasts
+	}
 	c.gate.Route(au, c.push)
 	c.lastFrame.Store(au.Received.UnixNano())
 	if au.Key {
@@ -47,6 +51,9 @@ func (c *camera) keyframe(at time.Time) {
 		c.keyGap.Store(max(gap, old-old/8))
 	}
 }
+
+// errClockAhead is a camera's last error while its RTP clock runs fast.
+var errClockAhead = errors.New("rtp clock runs ahead of arrival: frame times follow arrival")
 
 // push queues one access unit for decoding; alone marks a keyframe
 // decoded on its own.

@@ -11,6 +11,8 @@ import (
 var (
 	discontinuitiesDesc = prometheus.NewDesc("vigil_camera_rtp_timestamp_discontinuities_total",
 		"RTP timestamp jumps of more than 10 s either way (a camera restarting its clock).", []string{"camera"}, nil)
+	clockAheadDesc = prometheus.NewDesc("vigil_camera_rtp_clock_ahead_total",
+		"Access units whose RTP timestamp step ran more than 1 s ahead of their arrival (a camera clock running fast); their frame time follows arrival.", []string{"camera"}, nil)
 	rtpErrorsDesc = prometheus.NewDesc("vigil_camera_rtp_decode_errors_total",
 		"RTP/RTCP packets that could not be decoded or depacketized (broken fragments, malformed payloads).", []string{"camera"}, nil)
 	packetsLostDesc = prometheus.NewDesc("vigil_camera_rtp_packets_lost_total",
@@ -31,6 +33,8 @@ var (
 		"Overload ladder step: 0 full analysis rate, 1 reduced rate, 2 keyframes only.", []string{"camera"}, nil)
 	lagDesc = prometheus.NewDesc("vigil_camera_lag_seconds",
 		"Time from receipt to processing of the camera's last processed access unit.", []string{"camera"}, nil)
+	memoryDesc = prometheus.NewDesc("vigil_camera_memory_bytes",
+		"Estimated memory of the camera's stream: its decoder's pictures (reserved when the stream is admitted) and the access units waiting in its queue.", []string{"camera"}, nil)
 	keyIntervalDesc = prometheus.NewDesc("vigil_camera_keyframe_interval_seconds",
 		"Time between the last two keyframes, by presentation time.", []string{"camera"}, nil)
 )
@@ -43,6 +47,7 @@ func (c sessionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- packetsLostDesc
 	ch <- rtpErrorsDesc
 	ch <- discontinuitiesDesc
+	ch <- clockAheadDesc
 	ch <- jitterDesc
 	ch <- bitrateDesc
 	ch <- keyIntervalDesc
@@ -52,6 +57,7 @@ func (c sessionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- skippedDesc
 	ch <- lagDesc
 	ch <- stepDesc
+	ch <- memoryDesc
 }
 
 func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
@@ -60,6 +66,7 @@ func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(packetsLostDesc, prometheus.CounterValue, float64(st.PacketsLost), cam.id)
 		ch <- prometheus.MustNewConstMetric(rtpErrorsDesc, prometheus.CounterValue, float64(st.DecodeErrors), cam.id)
 		ch <- prometheus.MustNewConstMetric(discontinuitiesDesc, prometheus.CounterValue, float64(st.Discontinuities), cam.id)
+		ch <- prometheus.MustNewConstMetric(clockAheadDesc, prometheus.CounterValue, float64(st.ClockAhead), cam.id)
 		ch <- prometheus.MustNewConstMetric(jitterDesc, prometheus.GaugeValue, st.Jitter.Seconds(), cam.id)
 		ch <- prometheus.MustNewConstMetric(bitrateDesc, prometheus.GaugeValue, st.Bitrate/8, cam.id)
 		ch <- prometheus.MustNewConstMetric(keyIntervalDesc, prometheus.GaugeValue, st.KeyframeInterval.Seconds(), cam.id)
@@ -70,6 +77,7 @@ func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(wakeupsDesc, prometheus.CounterValue, float64(cam.gate.Wakeups()), cam.id)
 		ch <- prometheus.MustNewConstMetric(skippedDesc, prometheus.CounterValue, float64(cam.gate.Skipped()), cam.id)
 		ch <- prometheus.MustNewConstMetric(stepDesc, prometheus.GaugeValue, float64(cam.step.Load()), cam.id)
+		ch <- prometheus.MustNewConstMetric(memoryDesc, prometheus.GaugeValue, float64(st.MemoryBytes+int64(cam.queue.Bytes())), cam.id)
 		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, time.Duration(cam.lagNano.Load()).Seconds(), cam.id)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/decode"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/ingest"
 	"github.com/vigil-video/vigil/metrics"
 	"github.com/vigil-video/vigil/sched"
 )
@@ -77,7 +78,10 @@ type Engine struct {
 
 	pool     *workPool
 	decoders *decode.Pool // lent to keyframes decoded alone and to awake chains
-	metrics  *metrics.Set
+	// streamMemory is stream_memory_mb: the decoder memory every camera's
+	// stream reserves before it is decoded.
+	streamMemory *ingest.Budget
+	metrics      *metrics.Set
 
 	net   *analyze.Network   // the object network; nil when off or absent
 	infer *analyze.Inference // its budgeted queue; nil without it
@@ -140,11 +144,20 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 	// A decoder is lent per worker at a time, plus the chains of the
 	// cameras awake now: keep as many free as there are workers.
 	e.decoders = decode.NewPool(cfg.Workers)
+	e.streamMemory = ingest.NewBudget(int64(cfg.StreamMemoryMB) << 20)
 	e.metrics.Reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "vigil_decoders_open",
 			Help: "Decoders open: one per camera decoding every frame now, and those shared by the cameras that decode keyframes alone.",
 		}, func() float64 { _, n := e.decoders.Stats(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "vigil_stream_memory_reserved_bytes",
+			Help: "Estimated decoder memory reserved by all cameras' streams, within stream_memory_mb.",
+		}, func() float64 { return float64(e.streamMemory.Used()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "vigil_stream_memory_limit_bytes",
+			Help: "stream_memory_mb in bytes: a stream that would take the reserved memory over it is refused.",
+		}, func() float64 { return float64(e.streamMemory.Max()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "vigil_decoders_lent",
 			Help: "Decoders in use now (the others wait in the shared pool).",

@@ -55,7 +55,7 @@ func (e *Engine) Apply(cfg config.Config) (ReloadResult, error) {
 	for _, kv := range []struct {
 		key      string
 		was, now any
-	}{{"listen", old.Listen, cfg.Listen}, {"workers", old.Workers, cfg.Workers}, {"queue_memory_mb", old.QueueMemoryMB, cfg.QueueMemoryMB},
+	}{{"listen", old.Listen, cfg.Listen}, {"workers", old.Workers, cfg.Workers}, {"queue_memory_mb", old.QueueMemoryMB, cfg.QueueMemoryMB}, {"stream_memory_mb", old.StreamMemoryMB, cfg.StreamMemoryMB},
 		{"start_spread", old.StartSpread, cfg.StartSpread}, {"web_config_file", old.WebConfigFile, cfg.WebConfigFile}, {"pprof", old.Pprof, cfg.Pprof},
 		{"objects", old.Objects, cfg.Objects}} {
 		if !reflect.DeepEqual(kv.was, kv.now) {

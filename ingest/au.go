@@ -30,6 +30,10 @@ type AccessUnit struct {
 	CaptureTime time.Time
 	// Received is when the access unit's last packet arrived.
 	Received time.Time
+	// ClockAhead is true while the stream's RTP clock runs fast: most of
+	// its last 8 timestamp steps ran more than a second ahead of their
+	// arrival, and PTS follows arrival.
+	ClockAhead bool
 	// QP is the first slice's quantizer read from its header (H.264), or
 	// -1 when unknown (H.265, or a header the parser does not follow).
 	QP int

@@ -7,6 +7,8 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph265"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
 	"github.com/pion/rtp"
 )
 
@@ -19,6 +21,10 @@ type Depacketizer struct {
 	prm    *params
 	qp     *SliceQP // H.264 only
 	gotKey bool
+	admit  *admission // nil: every stream shape is accepted
+	// Refused is set once a parameter set over the limits was seen; the
+	// depacketizer hands nothing on after it.
+	Refused error
 	// Errors counts packets the depacketizer refused as broken (a lost
 	// fragment's remainder, a malformed payload), as opposed to packets
 	// that only wait for the rest of their access unit.
@@ -67,8 +73,18 @@ func (d *Depacketizer) Packet(pkt *rtp.Packet) (au AccessUnit, ok bool) {
 		}
 		return AccessUnit{}, false
 	}
+	if d.Refused != nil {
+		return AccessUnit{}, false
+	}
+	nalus = d.dropFiller(nalus)
 	if len(nalus) == 0 {
 		return AccessUnit{}, false
+	}
+	if d.admit != nil {
+		if err := d.admit.check(nalus); err != nil {
+			d.Refused = err
+			return AccessUnit{}, false
+		}
 	}
 	key := d.prm.isRandomAccess(nalus)
 	if !d.gotKey && !key {
@@ -82,4 +98,37 @@ func (d *Depacketizer) Packet(pkt *rtp.Packet) (au AccessUnit, ok bool) {
 		}
 	}
 	return au, true
+}
+
+// dropFiller removes filler data NAL units (H.264 type 12, H.265 type 38)
+// from an access unit that has anything else: padding carries no picture,
+// and must neither reach the decoder nor count in the unit's size, which
+// the activity signal reads. An access unit of filler alone is kept (a
+// camera sending nothing else is still sending).
+func (d *Depacketizer) dropFiller(nalus [][]byte) [][]byte {
+	filler := func(n []byte) bool {
+		if len(n) == 0 {
+			return false
+		}
+		if d.prm.codec == H265 {
+			return h265.NALUType((n[0]>>1)&0x3f) == h265.NALUType_FD_NUT
+		}
+		return h264.NALUType(n[0]&0x1f) == h264.NALUTypeFillerData
+	}
+	n := 0
+	for _, x := range nalus {
+		if !filler(x) {
+			n++
+		}
+	}
+	if n == len(nalus) || n == 0 {
+		return nalus
+	}
+	out := make([][]byte, 0, n)
+	for _, x := range nalus {
+		if !filler(x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }

@@ -52,9 +52,16 @@ type Config struct {
 	// SkipVerify disables certificate verification for rtsps.
 	// It defaults to false.
 	SkipVerify bool
-	// ReadTimeout bounds every network read and write.
+	// ReadTimeout bounds the TCP connect and every RTSP request, network
+	// read and write.
 	// It defaults to 10 seconds.
 	ReadTimeout time.Duration
+	// ConnectTimeout bounds everything from the TCP connect to the first
+	// video access unit: the TLS handshake (which nothing else bounds),
+	// OPTIONS, DESCRIBE, SETUP, PLAY and the first frame. When it runs out
+	// the socket is closed and the session backs off with reason timeout.
+	// It defaults to 20 seconds.
+	ConnectTimeout time.Duration
 	// UDPReadBuffer is the socket receive buffer of the UDP transport, in
 	// bytes: a camera sends a keyframe (100-300 KB at 1080p) in one burst,
 	// which overflows the kernel's default of about 208 KB. The kernel caps
@@ -73,6 +80,14 @@ type Config struct {
 	// cameras starting at once.
 	// It defaults to 0.
 	StartDelay time.Duration
+	// Limits bound the stream's picture size, chroma, bit depth,
+	// references and estimated decoder memory; see Limits for the
+	// defaults. A stream over them is failed with ReasonOverLimit.
+	Limits Limits
+	// Budget, when set, is the decoder memory shared with other cameras:
+	// the stream's estimate is reserved from it before its first access
+	// unit is handed on. It defaults to none.
+	Budget *Budget
 	// Logger receives the session's logs; it defaults to discarding them.
 	Logger *slog.Logger
 }
@@ -111,7 +126,9 @@ type Session struct {
 	fpsBits         atomic.Uint64 // float64 bits
 	clockOffsetNano atomic.Int64  // camera clock minus host clock
 	discontinuities atomic.Uint64 // RTP timestamp jumps
+	clamped         atomic.Uint64 // RTP timestamp steps ahead of arrival, clamped
 	decodeErrors    atomic.Uint64 // RTP/RTCP packets gortsplib could not decode
+	memoryBytes     atomic.Int64  // decoder memory reserved for the stream (Limits, Budget)
 }
 
 // ErrUnsupported marks a stream without H.264 or H.265 video.
@@ -186,8 +203,15 @@ func NewSession(cfg Config, h Handler) (*Session, error) {
 	default:
 		return nil, fmt.Errorf("camera %q: transport %q is not supported (want tcp or udp)", cfg.ID, cfg.Transport)
 	}
+	cfg.Limits = cfg.Limits.withDefaults()
+	if err := cfg.Limits.Validate(); err != nil {
+		return nil, fmt.Errorf("camera %q: limits.%w", cfg.ID, err)
+	}
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = 10 * time.Second
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 20 * time.Second
 	}
 	if cfg.UDPReadBuffer <= 0 {
 		cfg.UDPReadBuffer = 4 << 20
@@ -276,11 +300,15 @@ func (s *Session) setState(st State, reason string, err error) {
 
 func (s *Session) run() {
 	defer close(s.done)
+	defer s.releaseMemory()
 	if s.cfg.StartDelay > 0 && !s.sleep(s.cfg.StartDelay) {
 		s.setState(StateStopped, "", nil)
 		return
 	}
 	bo := backoff.Backoff{Min: s.cfg.BackoffMin, Max: s.cfg.BackoffMax}
+	// A failed camera is retried from BackoffMax up to failedBackoff times
+	// it: the condition needs a change at the camera, not a moment.
+	failed := backoff.Backoff{Min: s.cfg.BackoffMax, Max: failedBackoff * s.cfg.BackoffMax}
 	for {
 		s.setState(StateConnecting, "", nil)
 		started := time.Now()
@@ -291,25 +319,46 @@ func (s *Session) run() {
 		}
 		reason := classify(err)
 		err = redactError(err, s.secrets...)
-		if reason == ReasonUnsupported {
-			s.log.Error("camera failed", "reason", reason, "error", err)
-			s.setState(StateFailed, reason, err)
-			<-s.ctx.Done()
-			s.setState(StateStopped, "", nil)
-			return
-		}
-		// A stream that played a while earns a fresh, short backoff.
-		if streamed && time.Since(started) > 10*s.cfg.BackoffMin {
+		var wait time.Duration
+		if operatorReason(reason) {
+			// The camera answers, but with a stream the engine does not
+			// take (an audio-only DESCRIBE, a picture over the limits):
+			// failed until it changes, retried on the longer backoff.
 			bo.Reset()
+			wait = failed.Next()
+			s.log.Error("camera failed", "reason", reason, "error", err, "retry_in", wait)
+			s.setState(StateFailed, reason, err)
+		} else {
+			failed.Reset()
+			// A stream that played a while earns a fresh, short backoff.
+			if streamed && time.Since(started) > 10*s.cfg.BackoffMin {
+				bo.Reset()
+			}
+			wait = bo.Next()
+			s.log.Warn("camera disconnected", "reason", reason, "error", err, "retry_in", wait)
+			s.setState(StateBackingOff, reason, err)
 		}
-		wait := bo.Next()
-		s.log.Warn("camera disconnected", "reason", reason, "error", err, "retry_in", wait)
-		s.setState(StateBackingOff, reason, err)
 		if !s.sleep(wait) {
 			s.setState(StateStopped, "", nil)
 			return
 		}
 	}
+}
+
+// releaseMemory gives the stream's decoder memory back to the budget.
+func (s *Session) releaseMemory() {
+	s.cfg.Budget.release(s.cfg.ID)
+	s.memoryBytes.Store(0)
+}
+
+// failedBackoff is how many times BackoffMax a failed camera waits at
+// most between retries (5 minutes with the defaults).
+const failedBackoff = 10
+
+// operatorReason reports whether reason needs a change at the camera or in
+// its configuration: the session is failed, not backing off.
+func operatorReason(reason string) bool {
+	return reason == ReasonUnsupported || reason == ReasonOverLimit
 }
 
 // sleep waits d or until Close; it reports whether d elapsed.

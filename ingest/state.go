@@ -4,8 +4,9 @@ package ingest
 type State int
 
 // States. A session starts in StateConnecting and ends in StateStopped
-// (closed) or StateFailed (a condition that retrying cannot fix, such as an
-// unsupported codec).
+// (closed). StateFailed is a condition that needs a change at the camera or
+// in its configuration (an unsupported codec, a stream over the limits):
+// it is retried on a longer backoff, and left when the stream plays.
 const (
 	StateConnecting State = iota
 	StateStreaming
@@ -44,8 +45,9 @@ const (
 	ReasonStalled     = "stalled"     // connected, but no video for StallTimeout
 	ReasonClosed      = "closed"      // the server ended the session
 	ReasonBadStream   = "bad_stream"  // RTSP error status, bad SDP
-	ReasonUnsupported = "unsupported" // no H.264 or H.265 video (failed)
+	ReasonUnsupported = "unsupported" // no H.264 or H.265 video (failed, retried on a longer backoff)
+	ReasonOverLimit   = "over_limit"  // picture size, chroma, bit depth, references or memory over the limits (failed, retried on a longer backoff)
 )
 
 // Reasons lists every reason (for metric labels created at zero).
-var Reasons = []string{ReasonUnreachable, ReasonTLS, ReasonAuth, ReasonTimeout, ReasonStalled, ReasonClosed, ReasonBadStream, ReasonUnsupported}
+var Reasons = []string{ReasonUnreachable, ReasonTLS, ReasonAuth, ReasonTimeout, ReasonStalled, ReasonClosed, ReasonBadStream, ReasonUnsupported, ReasonOverLimit}

@@ -26,9 +26,16 @@ type Stats struct {
 	ClockOffset time.Duration
 	// Discontinuities counts RTP timestamp jumps of more than 10 s.
 	Discontinuities uint64
+	// ClockAhead counts access units whose RTP timestamp step ran more
+	// than a second ahead of their arrival step (a camera clock running
+	// fast): their presentation time follows arrival instead.
+	ClockAhead uint64
 	// DecodeErrors counts RTP and RTCP packets that could not be decoded,
 	// and packets the depacketizer refused as broken.
 	DecodeErrors uint64
+	// MemoryBytes is the decoder memory reserved for the current stream
+	// (its estimate, see Shape.Bytes); 0 before one is admitted.
+	MemoryBytes int64
 }
 
 // Stats returns the session's transport statistics. Safe for concurrent use.
@@ -42,6 +49,8 @@ func (s *Session) Stats() Stats {
 		ClockOffset:      time.Duration(s.clockOffsetNano.Load()),
 		Discontinuities:  s.discontinuities.Load(),
 		DecodeErrors:     s.decodeErrors.Load(),
+		MemoryBytes:      s.memoryBytes.Load(),
+		ClockAhead:       s.clamped.Load(),
 	}
 }
 

@@ -35,7 +35,19 @@ func (s *Session) stream() (streamed bool, err error) {
 		tr = gortsplib.TransportUDP
 	}
 	var decodeLogged atomic.Bool
+	// Every step has a deadline: the dial and each request ReadTimeout
+	// (gortsplib's), and everything from the dial to the first access
+	// unit (the TLS handshake included) ConnectTimeout, enforced by closing
+	// the socket, as is Close.
+	guard := &connGuard{}
+	step := "connect, tls and describe"
+	defer func() {
+		if err != nil && guard.hasExpired() {
+			err = &setupTimeoutError{step: step, timeout: s.cfg.ConnectTimeout, err: err}
+		}
+	}()
 	c := &gortsplib.Client{
+		DialContext:  guard.dial,
 		Scheme:       s.u.Scheme,
 		Host:         s.u.Host,
 		ReadTimeout:  s.cfg.ReadTimeout,
@@ -60,8 +72,19 @@ func (s *Session) stream() (streamed bool, err error) {
 		return false, err
 	}
 	defer c.Close()
-	stop := context.AfterFunc(s.ctx, c.Close)
+	defer guard.close(false)
+	stop := context.AfterFunc(s.ctx, func() {
+		guard.close(false)
+		c.Close()
+	})
 	defer stop()
+	var firstAU atomic.Bool
+	setupTimer := time.AfterFunc(s.cfg.ConnectTimeout, func() {
+		if !firstAU.Load() {
+			guard.close(true)
+		}
+	})
+	defer setupTimer.Stop()
 
 	desc, _, err := c.Describe(s.u)
 	if err != nil {
@@ -72,6 +95,16 @@ func (s *Session) stream() (streamed bool, err error) {
 		return false, err
 	}
 	dp := newDepacketizer(dec, prm)
+	// No access unit is handed on before its stream's shape is admitted:
+	// the SDP's parameter sets now, in-band ones as they come.
+	dp.admit = &admission{id: s.cfg.ID, codec: codec, limits: s.cfg.Limits, budget: s.cfg.Budget, bytes: &s.memoryBytes}
+	if prm.sps != nil {
+		if err := dp.admit.check([][]byte{prm.sps}); err != nil {
+			s.releaseMemory()
+			return false, err
+		}
+	}
+	step = "setup"
 	if _, err := c.Setup(desc.BaseURL, medi, 0, 0); err != nil {
 		return false, fmt.Errorf("setup: %w", err)
 	}
@@ -93,8 +126,11 @@ func (s *Session) stream() (streamed bool, err error) {
 	st := &streamStats{clockRate: float64(forma.ClockRate()), jitterOut: &s.jitterNano, rateOut: &s.bitrateBits, keyOut: &s.keyIntervalNano, fpsOut: &s.fpsBits}
 	tl := &timeline{clockRate: int64(forma.ClockRate())}
 	var skew skewGuard
-	var discSeen uint64
+	var discSeen, clampSeen uint64
+	var fastLogged bool
 	s.clockOffsetNano.Store(0)
+	refused := make(chan error, 1)
+	refusedSent := false // on the RTP reader
 	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
 		st.packet(pkt, time.Now())
 		errs := dp.Errors
@@ -103,16 +139,31 @@ func (s *Session) stream() (streamed bool, err error) {
 			s.decodeErrors.Add(1)
 		}
 		if !ok {
-			return // more packets needed, a broken packet, or no keyframe yet
+			if dp.Refused != nil && !refusedSent {
+				refusedSent = true
+				refused <- dp.Refused
+			}
+			return // more packets needed, a broken packet, no keyframe yet, or refused
 		}
 		now := time.Now()
 		// Every packet of an access unit carries its timestamp: the last
 		// one's is as good as the first's, however the picture was cut.
-		pts := tl.pts(pkt.Timestamp)
+		pts := tl.pts(pkt.Timestamp, now)
 		if n := tl.discontinuities; n != discSeen {
 			discSeen = n
 			if s.discontinuities.Add(1); n == 1 { // logged once per stream, all counted
 				s.log.Warn("rtp timestamp discontinuity", "timestamp", pkt.Timestamp)
+			}
+		}
+		if n := tl.clamped; n != clampSeen {
+			clampSeen = n
+			s.clamped.Add(1)
+		}
+		if tl.runningFast() {
+			au.ClockAhead = true
+			if !fastLogged { // logged once per stream, every clamped step counted
+				fastLogged = true
+				s.log.Warn("rtp clock runs ahead of arrival, frame times follow arrival", "pts", pts, "max_ahead", maxAhead)
 			}
 		}
 		st.accessUnit(now)
@@ -133,6 +184,10 @@ func (s *Session) stream() (streamed bool, err error) {
 			}
 		}
 		lastAU.Store(now.UnixNano())
+		if !firstAU.Load() {
+			firstAU.Store(true)
+			setupTimer.Stop()
+		}
 		s.h.AccessUnit(au)
 	})
 	// The handler learns of the new stream before its first access unit,
@@ -141,10 +196,12 @@ func (s *Session) stream() (streamed bool, err error) {
 	s.status.Codec, s.status.Transport = codec, s.cfg.Transport
 	s.mu.Unlock()
 	s.h.StreamStarted(StreamInfo{Codec: codec, Transport: s.cfg.Transport})
+	step = "play"
 	if _, err := c.Play(nil); err != nil {
 		return false, fmt.Errorf("play: %w", err)
 	}
 	s.setState(StateStreaming, "", nil)
+	step = "first frame"
 
 	wait := make(chan error, 1)
 	go func() { wait <- c.Wait() }()
@@ -154,6 +211,11 @@ func (s *Session) stream() (streamed bool, err error) {
 		select {
 		case err := <-wait:
 			return true, err
+		case err := <-refused:
+			c.Close()
+			<-wait
+			s.releaseMemory()
+			return false, err
 		case <-tick.C:
 			if time.Since(time.Unix(0, lastAU.Load())) > s.cfg.StallTimeout {
 				c.Close()
@@ -217,8 +279,12 @@ func classify(err error) string {
 		return ReasonClosed
 	case errors.Is(err, ErrUnsupported):
 		return ReasonUnsupported
+	case errors.Is(err, ErrOverLimit):
+		return ReasonOverLimit
 	case errors.Is(err, errStalled):
 		return ReasonStalled
+	case errors.Is(err, errSetupTimeout), errors.As(err, new(liberrors.ErrClientRequestTimedOut)):
+		return ReasonTimeout
 	case errors.As(err, &status):
 		if status.Code == base.StatusUnauthorized || status.Code == base.StatusForbidden {
 			return ReasonAuth

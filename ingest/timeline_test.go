@@ -30,7 +30,7 @@ func TestTimeline(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tl := &timeline{clockRate: rate}
 			for i, ts := range tc.ts {
-				if got := tl.pts(ts); got != tc.want[i] {
+				if got := tl.pts(ts, time.Time{}); got != tc.want[i] {
 					t.Fatalf("pts #%d (ts %d) = %v, want %v", i, ts, got, tc.want[i])
 				}
 			}
@@ -46,12 +46,12 @@ func TestTimelineLongStream(t *testing.T) {
 	// a day; the timeline must not.
 	tl := &timeline{clockRate: 90000}
 	ts := uint32(4000000000)
-	tl.pts(ts)
+	tl.pts(ts, time.Time{})
 	step := uint32(90000) // one second
 	var got time.Duration
 	for range 2 * 24 * 3600 {
 		ts += step
-		got = tl.pts(ts)
+		got = tl.pts(ts, time.Time{})
 	}
 	if want := 48 * time.Hour; got != want {
 		t.Fatalf("pts after 48 h = %v, want %v", got, want)
@@ -97,7 +97,7 @@ func TestFragmentedKeyframesFirst(t *testing.T) {
 				if got.Key != (i%25 == 0) {
 					t.Fatalf("access unit %d: key = %v", i, got.Key)
 				}
-				pts = append(pts, tl.pts(pkt.Timestamp))
+				pts = append(pts, tl.pts(pkt.Timestamp, time.Time{}))
 			}
 		}
 	}
@@ -111,5 +111,47 @@ func TestFragmentedKeyframesFirst(t *testing.T) {
 		if want := time.Duration(i) * 40 * time.Millisecond; v != want {
 			t.Fatalf("access unit %d: pts %v, want %v", i, v, want)
 		}
+	}
+}
+
+// TestTimelineFollowsArrivalWhenAhead: a clock running fast (8 s of
+// timestamp per 40 ms frame) gives presentation times 40 ms apart, each
+// counted, and the clock is found running fast; a burst after a network delay (timestamps 40 ms apart arriving
+// together) and a slow camera (1 s per frame) keep their timestamps.
+func TestTimelineFollowsArrivalWhenAhead(t *testing.T) {
+	const rate = 90000
+	t0 := time.Unix(1000, 0)
+	ms := func(v int) time.Duration { return time.Duration(v) * time.Millisecond }
+	for _, tc := range []struct {
+		name    string
+		step    uint32          // timestamp step per frame
+		arrive  []time.Duration // arrival of each frame after t0
+		want    []time.Duration
+		clamped uint64
+	}{
+		{"fast clock", 8 * rate, []time.Duration{0, ms(40), ms(80), ms(120)}, []time.Duration{0, ms(40), ms(80), ms(120)}, 3},
+		{"burst", rate / 25, []time.Duration{0, ms(2000), ms(2001), ms(2002)}, []time.Duration{0, ms(40), ms(80), ms(120)}, 0},
+		{"slow camera", rate, []time.Duration{0, ms(1000), ms(2000), ms(3000)}, []time.Duration{0, ms(1000), ms(2000), ms(3000)}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tl := &timeline{clockRate: rate}
+			ts := uint32(0xFFFF0000)
+			for i, a := range tc.arrive {
+				if got := tl.pts(ts+uint32(i)*tc.step, t0.Add(a)); got != tc.want[i] {
+					t.Fatalf("pts #%d = %v, want %v", i, got, tc.want[i])
+				}
+			}
+			if tl.clamped != tc.clamped || tl.discontinuities != 0 {
+				t.Fatalf("clamped %d, discontinuities %d; want %d, 0", tl.clamped, tl.discontinuities, tc.clamped)
+			}
+			n := len(tc.arrive)
+			last, gap := tc.arrive[n-1], tc.arrive[n-1]-tc.arrive[n-2]
+			for j := range 6 { // six more frames the same way
+				tl.pts(ts+uint32(n+j)*tc.step, t0.Add(last+time.Duration(j+1)*gap))
+			}
+			if fast := tl.runningFast(); fast != (tc.clamped > 0) {
+				t.Errorf("running fast = %v after 10 such steps", fast)
+			}
+		})
 	}
 }

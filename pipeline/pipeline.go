@@ -27,6 +27,10 @@ type Config struct {
 	// decodes keyframes only holds no decoder between them. Nil: the
 	// pipeline opens one decoder of its own and keeps it.
 	Decoders *decode.Pool
+	// Limits cap what libavcodec allocates for this camera's pictures
+	// (defense in depth: ingest refuses streams over the camera's limits
+	// before they reach a decoder). Zero: libavcodec's own cap.
+	Limits decode.Limits
 	// Objects, when set, is the camera's place in the shared object
 	// detector (analyze.Inference): frames with motion are sent to it, in
 	// color, and people come from its results. The pipeline releases it.
@@ -112,6 +116,7 @@ func (p *Pipeline) Reset(codec decode.Codec) error {
 	if err != nil {
 		return fmt.Errorf("open %s decoder: %w", codec, err)
 	}
+	d.SetLimits(p.cfg.Limits)
 	p.dec = d
 	return nil
 }
@@ -183,10 +188,18 @@ func (p *Pipeline) Process(au []byte, pts time.Duration, received time.Time) Res
 
 // open lends a decoder from the pool, or opens one without a pool.
 func (p *Pipeline) open() (*decode.Decoder, error) {
+	var d *decode.Decoder
+	var err error
 	if p.cfg.Decoders == nil {
-		return decode.New(p.codec)
+		d, err = decode.New(p.codec)
+	} else {
+		d, err = p.cfg.Decoders.Get(p.codec, p.w, p.h)
 	}
-	return p.cfg.Decoders.Get(p.codec, p.w, p.h)
+	if err != nil {
+		return nil, err
+	}
+	d.SetLimits(p.cfg.Limits)
+	return d, nil
 }
 
 func (p *Pipeline) process(dec *decode.Decoder, au []byte, pts time.Duration, received time.Time) Result {
@@ -343,10 +356,16 @@ func (p *Pipeline) Active() bool { return p.an.Active() }
 // Flush ends open incidents at now.
 func (p *Pipeline) Flush(now time.Time) []analyze.Transition { return p.an.Flush(now) }
 
-// Close frees the decoder, the frame and the analyzer; idempotent.
+// Close frees the decoder, the frame and the analyzer; idempotent. With
+// Config.Decoders, the pool's free decoders of this camera's picture size
+// are closed too: the memory goes with the camera.
 func (p *Pipeline) Close() {
 	p.Release()
 	p.dropChain()
+	if p.cfg.Decoders != nil && p.w > 0 {
+		p.cfg.Decoders.Forget(p.codec, p.w, p.h)
+		p.w, p.h = 0, 0
+	}
 	if p.frame != nil {
 		p.frame.Close()
 		p.frame = nil

@@ -79,6 +79,14 @@ type Queue[O, M any] struct {
 	closed    bool
 }
 
+// Bytes returns the bytes of the units waiting. It takes the pool's lock:
+// for metrics, not for a hot path.
+func (q *Queue[O, M]) Bytes() int {
+	q.pool.mu.Lock()
+	defer q.pool.mu.Unlock()
+	return q.bytes
+}
+
 // Len returns the number of units waiting.
 func (q *Queue[O, M]) Len() int { return int(q.length.Load()) }
 

@@ -30,6 +30,9 @@ type camera struct {
 	clip   *Clip // nil for unsupported cameras
 	stream *gortsplib.ServerStream
 	media  *description.Media
+	// audioOnly is what DESCRIBE offers while offerAudioOnly is set: one
+	// G.711 track and no video (a camera whose video encoder is off).
+	audioOnly *gortsplib.ServerStream
 
 	mu       sync.Mutex
 	sessions map[*gortsplib.ServerSession]struct{} // sessions set up on this camera
@@ -37,19 +40,22 @@ type camera struct {
 	restart  bool                                  // active went 0 -> 1; pacer restarts the clip
 	wake     chan struct{}                         // cap 1; pokes the pacer after a change of active
 
-	stalled       atomic.Bool
-	frozenTS      atomic.Bool   // every access unit gets the timestamp of the one before
-	blank         atomic.Bool   // access units carry filler data instead of pictures
-	dropThresh    atomic.Uint64 // drop a packet when rng.Uint32() < dropThresh
-	corruptThresh atomic.Uint64 // corrupt an AU when rng.Uint32() < corruptThresh
-	sentAUs       atomic.Uint64
-	runStart      atomic.Int64 // unix nanoseconds of the current run's clip start
+	stalled        atomic.Bool
+	offerAudioOnly atomic.Bool
+	tsStep         atomic.Int64  // RTP timestamp advance per frame in ns (0: 1/FPS): a clock running fast or slow
+	frozenTS       atomic.Bool   // every access unit gets the timestamp of the one before
+	blank          atomic.Bool   // access units carry filler data instead of pictures
+	dropThresh     atomic.Uint64 // drop a packet when rng.Uint32() < dropThresh
+	corruptThresh  atomic.Uint64 // corrupt an AU when rng.Uint32() < corruptThresh
+	sentAUs        atomic.Uint64
+	runStart       atomic.Int64 // unix nanoseconds of the current run's clip start
 
 	// owned by the pacer goroutine
 	pkt         rtp.Packet
 	rng         *rand.Rand
 	tsOffset    uint32
 	frames      uint64 // AUs scheduled since the camera was created: timestamp clock
+	tsExtra     uint32 // ticks added by SetTimestampStep beyond the frame clock
 	pktCount    uint32 // RTP packets sent, for sender reports
 	octetCount  uint32
 	corrupter   corrupter
@@ -100,6 +106,15 @@ func newCamera(s *gortsplib.Server, cfg Camera) (*camera, error) {
 		Desc:   &description.Session{Medias: medias},
 	}
 	if err := c.stream.Initialize(); err != nil {
+		return nil, err
+	}
+	c.audioOnly = &gortsplib.ServerStream{
+		Server: s,
+		Desc: &description.Session{Medias: []*description.Media{{Type: description.MediaTypeAudio,
+			Formats: []format.Format{&format.G711{PayloadTyp: 0, MULaw: true, SampleRate: 8000, ChannelCount: 1}}}}},
+	}
+	if err := c.audioOnly.Initialize(); err != nil {
+		c.stream.Close()
 		return nil, err
 	}
 
@@ -236,7 +251,10 @@ func (c *camera) run(done <-chan struct{}) {
 			continue
 		}
 
-		ts := c.tsOffset + uint32(uint64(math.Round(float64(c.frames)*tsPerFrame)))
+		if step := c.tsStep.Load(); step > 0 {
+			c.tsExtra += uint32(int64(math.Round(time.Duration(step).Seconds()*90000 - tsPerFrame)))
+		}
+		ts := c.tsOffset + c.tsExtra + uint32(uint64(math.Round(float64(c.frames)*tsPerFrame)))
 		if c.frozenTS.Load() {
 			ts = c.pkt.Timestamp // a broken encoder or server: time stands still
 		}

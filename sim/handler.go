@@ -31,6 +31,9 @@ func (h *handler) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.R
 	if cam == nil {
 		return &base.Response{StatusCode: base.StatusNotFound}, nil, nil
 	}
+	if cam.offerAudioOnly.Load() {
+		return &base.Response{StatusCode: base.StatusOK}, cam.audioOnly, nil
+	}
 	return &base.Response{StatusCode: base.StatusOK}, cam.stream, nil
 }
 

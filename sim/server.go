@@ -236,6 +236,7 @@ func (s *Server) Close() {
 		s.wg.Wait()
 		for _, cam := range s.cams {
 			cam.stream.Close()
+			cam.audioOnly.Close()
 		}
 		s.rtsp.Close()
 		s.log.Info("sim_closed", "addr", s.addr)
@@ -251,6 +252,31 @@ func (s *Server) SetStalled(path string, stalled bool) bool {
 		return false
 	}
 	cam.stalled.Store(stalled)
+	return true
+}
+
+// SetAudioOnly makes DESCRIBE offer an audio-only stream (one G.711
+// track, no video), as a camera whose video encoder is off does, or the
+// camera's video again. It returns false for an unknown path.
+func (s *Server) SetAudioOnly(path string, on bool) bool {
+	cam := s.cams[path]
+	if cam == nil {
+		return false
+	}
+	cam.offerAudioOnly.Store(on)
+	return true
+}
+
+// SetTimestampStep makes the camera's RTP timestamps advance by step per
+// frame, whatever its frame rate (a camera whose RTP clock runs fast when
+// step is above 1/FPS), or by 1/FPS again when step is 0. Frames are still
+// sent at the clip's rate. It returns false for an unknown path.
+func (s *Server) SetTimestampStep(path string, step time.Duration) bool {
+	cam := s.cams[path]
+	if cam == nil {
+		return false
+	}
+	cam.tsStep.Store(int64(step))
 	return true
 }
 

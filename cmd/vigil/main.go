@@ -10,13 +10,10 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/internal/buildinfo"
@@ -36,7 +33,7 @@ func run(args []string) int {
 		usage()
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := shutdownContext(os.Exit)
 	defer stop()
 	var err error
 	switch args[0] {
