@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/health"
+	"github.com/vigil-video/vigil/ingest"
 	"github.com/vigil-video/vigil/internal/await"
 )
 
@@ -110,10 +112,8 @@ func TestNoFalseStallLongGOP(t *testing.T) {
 		c := cameraConfig(id, gst+"/"+id)
 		c.DecodeMode = config.ModeAuto
 		c.Transport = "tcp"
-		// ingest drops the units before a stream's first keyframe, and
-		// counts the wait as no video: the mid-GOP join must not be cut
-		// by the default 5 s stall timeout (a matter of ingest).
-		c.StallTimeout = 15 * time.Second
+		// The default 5 s stall timeout: the mid-GOP join waits 7 s for
+		// its first keyframe, with packets flowing, and is not cut.
 		cams = append(cams, c)
 	}
 	e, events, _ := startEngine(t, cams...)
@@ -135,6 +135,9 @@ func TestNoFalseStallLongGOP(t *testing.T) {
 		st := e.statusOf(t, id)
 		if st.State != "streaming" {
 			t.Errorf("%s: state %q (%s)", id, st.State, st.LastError)
+		}
+		if n := testutil.ToFloat64(e.metrics.Reconnects.WithLabelValues(id, ingest.ReasonStalled)); n != 0 {
+			t.Errorf("%s: %v reconnections for a stall, want none", id, n)
 		}
 		if n := cam(id).n.analyzed.Load(); n < 3 {
 			t.Errorf("%s: %d pictures analyzed in 36 s, want one per keyframe at least", id, n)

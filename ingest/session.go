@@ -69,7 +69,8 @@ type Config struct {
 	// It defaults to 4 MiB.
 	UDPReadBuffer int
 	// StallTimeout: no video access unit for this long on an open
-	// connection closes it and reconnects.
+	// connection closes it and reconnects (before the stream's first
+	// keyframe: no RTP packet; ConnectTimeout bounds the wait for it).
 	// It defaults to 5 seconds.
 	StallTimeout time.Duration
 	// BackoffMin and BackoffMax bound the wait between reconnections; the

@@ -118,8 +118,13 @@ func (s *Session) stream() (streamed bool, err error) {
 		}
 	})
 
-	var lastAU atomic.Int64
+	// Until the first keyframe (a stream joined mid-GOP waits up to a whole
+	// GOP for it: 10 s and more on long-GOP cameras) the stall check
+	// follows the packets, and the connect timeout bounds the wait; then it
+	// follows the access units.
+	var lastAU, lastPacket atomic.Int64
 	lastAU.Store(time.Now().UnixNano())
+	lastPacket.Store(time.Now().UnixNano())
 	s.jitterNano.Store(0)
 	s.bitrateBits.Store(0)
 	s.fpsBits.Store(0)
@@ -132,7 +137,11 @@ func (s *Session) stream() (streamed bool, err error) {
 	refused := make(chan error, 1)
 	refusedSent := false // on the RTP reader
 	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
-		st.packet(pkt, time.Now())
+		arrived := time.Now()
+		st.packet(pkt, arrived)
+		if !firstAU.Load() {
+			lastPacket.Store(arrived.UnixNano())
+		}
 		errs := dp.Errors
 		au, ok := dp.Packet(pkt)
 		if dp.Errors != errs {
@@ -217,7 +226,11 @@ func (s *Session) stream() (streamed bool, err error) {
 			s.releaseMemory()
 			return false, err
 		case <-tick.C:
-			if time.Since(time.Unix(0, lastAU.Load())) > s.cfg.StallTimeout {
+			last := &lastAU
+			if !firstAU.Load() {
+				last = &lastPacket
+			}
+			if time.Since(time.Unix(0, last.Load())) > s.cfg.StallTimeout {
 				c.Close()
 				<-wait
 				return true, errStalled
