@@ -206,16 +206,17 @@ func parse(b []byte) (Config, error) {
 	if err := checkKeys(root.Content[0], typeOf[Config](), ""); err != nil {
 		return Config{}, err
 	}
-	if err := expandRefs(&root, ""); err != nil {
+	var refs []ref
+	if err := expandRefs(&root, "", &refs); err != nil {
 		return Config{}, err
 	}
 	cfg := Config{Objects: ObjectsConfig{Enabled: true}}
 	if err := root.Decode(&cfg); err != nil { // unknown keys were refused above
-		return Config{}, YAMLError(err)
+		return Config{}, hideRefValues(YAMLError(err), refs)
 	}
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
-		return Config{}, err
+		return Config{}, hideRefValues(err, refs)
 	}
 	return cfg, nil
 }
