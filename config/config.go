@@ -49,6 +49,10 @@ type Config struct {
 	// (TLS, basic auth) for the HTTP endpoints. A change needs a restart.
 	// It defaults to none: plain HTTP without authentication.
 	WebConfigFile string `yaml:"web_config_file"`
+	// HTTP bounds the HTTP clients (timeouts, connection cap, failed
+	// authentications, authentication cache); see HTTPConfig. A change
+	// needs a restart.
+	HTTP HTTPConfig `yaml:"http"`
 	// Pprof serves Go's profiler under /debug/pprof/ on the HTTP address.
 	// A change needs a restart.
 	// It defaults to false.
@@ -300,6 +304,7 @@ func (c *Config) SetDefaults() {
 		c.Cluster.setDefaults(c.Listen)
 	}
 	c.Objects.setDefaults()
+	c.HTTP.SetDefaults()
 }
 
 // Validate checks the whole configuration; the error names the key.
@@ -321,6 +326,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("start_spread: %s is not in 0..%s", c.StartSpread, maxStartSpread)
 	}
 	if err := c.Objects.validate(); err != nil {
+		return err
+	}
+	if err := c.HTTP.validate(); err != nil {
 		return err
 	}
 	dc := c.Delivery()
