@@ -6,26 +6,30 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // connLimiter caps the open connections of a listener (http.max_connections)
 // so that HTTP clients cannot take the file descriptors the cameras and
-// sinks need. At the cap, Accept waits for a connection to close (new
-// clients wait in the kernel's backlog) and first closes the keep-alive
-// connections that sit idle, so that clients sending requests get in.
-// Connections that never send a request are closed by the server's read
-// header timeout. Its Accept, Close and conn hooks are safe for concurrent
-// use.
+// sinks need. At the cap, Accept first closes the connection that has
+// waited longest without a request in progress (a keep-alive connection
+// idle between requests, or one that has not sent its first request yet):
+// a client that sends its request gets in, a crowd of silent connections
+// only evicts itself. When every connection has a request in progress,
+// Accept waits for one to close (new clients wait in the kernel's
+// backlog). Connections that never send a request are also closed by the
+// server's read header timeout. Its Accept, Close and connState are safe
+// for concurrent use.
 type connLimiter struct {
 	net.Listener
 	slots chan struct{} // one token per open connection
 	log   *slog.Logger
 	full  prometheus.Counter
 
-	mu   sync.Mutex
-	idle map[net.Conn]struct{} // keep-alive connections between requests (http.StateIdle)
+	mu    sync.Mutex
+	quiet map[net.Conn]time.Time // connections without a request in progress (http.StateNew, StateIdle) → since
 
 	closed chan struct{}
 	once   sync.Once
@@ -34,11 +38,11 @@ type connLimiter struct {
 
 func newConnLimiter(ln net.Listener, max int, log *slog.Logger, full prometheus.Counter) *connLimiter {
 	return &connLimiter{Listener: ln, slots: make(chan struct{}, max), log: log, full: full,
-		idle: map[net.Conn]struct{}{}, closed: make(chan struct{})}
+		quiet: map[net.Conn]time.Time{}, closed: make(chan struct{})}
 }
 
-// Accept takes a slot, waiting (and closing idle connections) at the cap,
-// then accepts.
+// Accept takes a slot (at the cap, closing the oldest quiet connection or
+// waiting), then accepts.
 func (l *connLimiter) Accept() (net.Conn, error) {
 	select {
 	case l.slots <- struct{}{}:
@@ -46,9 +50,9 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 	default:
 		l.full.Inc()
 		if !l.warned.Swap(true) {
-			l.log.Warn("http connection cap reached; closing idle connections, new ones wait", "key", "http.max_connections", "max", cap(l.slots))
+			l.log.Warn("http connection cap reached; closing the oldest quiet connections", "key", "http.max_connections", "max", cap(l.slots))
 		}
-		l.closeIdle()
+		l.evict()
 		select {
 		case l.slots <- struct{}{}:
 		case <-l.closed:
@@ -69,33 +73,35 @@ func (l *connLimiter) Close() error {
 	return l.Listener.Close()
 }
 
-// connState is the http.Server's ConnState hook: it tracks the idle
-// keep-alive connections.
+// connState is the http.Server's ConnState hook: it tracks the
+// connections without a request in progress.
 func (l *connLimiter) connState(c net.Conn, s http.ConnState) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if s == http.StateIdle {
-		l.idle[c] = struct{}{}
-	} else {
-		delete(l.idle, c)
+	switch s {
+	case http.StateNew, http.StateIdle:
+		l.quiet[c] = time.Now()
+	default:
+		delete(l.quiet, c)
 	}
 }
 
-// closeIdle closes the connections idle between requests.
-func (l *connLimiter) closeIdle() {
+// evict closes the connection quiet for the longest time, if any.
+func (l *connLimiter) evict() {
 	l.mu.Lock()
-	idle := make([]net.Conn, 0, len(l.idle))
-	for c := range l.idle {
-		idle = append(idle, c)
+	var oldest net.Conn
+	var since time.Time
+	for c, t := range l.quiet {
+		if oldest == nil || t.Before(since) {
+			oldest, since = c, t
+		}
 	}
+	delete(l.quiet, oldest)
 	l.mu.Unlock()
-	for _, c := range idle {
-		c.Close() // the server sees StateClosed and the slot is released
+	if oldest != nil {
+		oldest.Close() // gives its slot back; the server sees StateClosed
 	}
 }
-
-// open is the number of connections open.
-func (l *connLimiter) open() int { return len(l.slots) }
 
 // limitedConn gives back its slot once, when closed.
 type limitedConn struct {
