@@ -106,7 +106,7 @@ func (h *HTTPConfig) SetDefaults() {
 // validate checks the ranges; a zero value stands for its default.
 func (h *HTTPConfig) validate() error {
 	for _, d := range []struct {
-		key      string
+		key       string
 		v, lo, hi time.Duration
 	}{{"read_header_timeout", h.ReadHeaderTimeout, 100 * time.Millisecond, 10 * time.Minute},
 		{"read_timeout", h.ReadTimeout, 100 * time.Millisecond, time.Hour},
