@@ -284,6 +284,12 @@ const (
 	maxAnalysisFPS   = 60
 )
 
+// DefaultStartSpread is start_spread's default for n cameras: 10ms per
+// camera, at most 5s.
+func DefaultStartSpread(n int) time.Duration {
+	return min(time.Duration(n)*10*time.Millisecond, 5*time.Second)
+}
+
 // SetDefaults sets every engine key left at zero to its default; a
 // negative or too large value is left for Validate to refuse. Camera keys
 // take theirs from DefaultCamera when decoded.
@@ -298,7 +304,7 @@ func (c *Config) SetDefaults() {
 		c.QueueMemoryMB = 256
 	}
 	if c.StartSpread == 0 {
-		c.StartSpread = min(time.Duration(len(c.Cameras))*10*time.Millisecond, 5*time.Second)
+		c.StartSpread = DefaultStartSpread(len(c.Cameras))
 	}
 	if c.Cluster != nil {
 		c.Cluster.setDefaults(c.Listen)

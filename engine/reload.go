@@ -58,6 +58,10 @@ func (e *Engine) Apply(cfg config.Config) (ReloadResult, error) {
 	}{{"listen", old.Listen, cfg.Listen}, {"workers", old.Workers, cfg.Workers}, {"queue_memory_mb", old.QueueMemoryMB, cfg.QueueMemoryMB},
 		{"start_spread", old.StartSpread, cfg.StartSpread}, {"web_config_file", old.WebConfigFile, cfg.WebConfigFile}, {"pprof", old.Pprof, cfg.Pprof},
 		{"objects", old.Objects, cfg.Objects}, {"http", old.HTTP, cfg.HTTP}} {
+		if kv.key == "start_spread" && old.StartSpread == config.DefaultStartSpread(len(old.Cameras)) &&
+			cfg.StartSpread == config.DefaultStartSpread(len(cfg.Cameras)) {
+			continue // both the default, which follows the camera count: nothing was configured
+		}
 		if !reflect.DeepEqual(kv.was, kv.now) {
 			e.log.Warn("setting needs a restart; keeping the running value", "key", kv.key, "running", kv.was, "configured", kv.now)
 		}
