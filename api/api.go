@@ -128,7 +128,7 @@ func Start(cfg Config, eng Engine) (*Server, error) {
 	cfg.Limits = lim
 	var h http.Handler = Routes(cfg, eng)
 	if s.web != nil {
-		h = newAuthenticator(s.web.currentUsers, h, lim.AuthCacheTTL, lim.AuthFailuresBurst, lim.AuthFailuresPerMinute,
+		h = newAuthenticator(s.web.currentUsers, h, lim.LoginCacheTTL, lim.LoginFailuresBurst, lim.LoginFailuresPerMinute,
 			log, m.authFailures, m.authLimited, m.authChecks)
 	}
 	// ReadTimeout and WriteTimeout are set per endpoint (deadlines): a

@@ -84,7 +84,7 @@ func (a *authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.limited.Inc()
 		if first {
 			a.log.Warn("failed http authentications limited; answering 429", "remote", ip,
-				"key", "http.auth_failures_per_minute")
+				"key", "http.login_failures_per_minute")
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(a.lim.retryAfter()))
 		http.Error(w, "too many failed authentications", http.StatusTooManyRequests)

@@ -29,9 +29,9 @@ func newServerMetrics(reg *prometheus.Registry) (*serverMetrics, error) {
 		authFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_http_auth_failures_total",
 			Help: "HTTP requests refused because their basic auth user or password is wrong."}),
 		authLimited: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_http_auth_limited_total",
-			Help: "HTTP requests answered 429 because their client failed authentication too often (http.auth_failures_burst, http.auth_failures_per_minute)."}),
+			Help: "HTTP requests answered 429 because their client failed authentication too often (http.login_failures_burst, http.login_failures_per_minute)."}),
 		authChecks: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_http_auth_checks_total",
-			Help: "bcrypt password checks run (a password that passed is remembered for http.auth_cache_ttl)."}),
+			Help: "bcrypt password checks run (a password that passed is remembered for http.login_cache_ttl)."}),
 	}
 	for _, p := range []*prometheus.Counter{&m.webErrs, &m.capReached, &m.authFailures, &m.authLimited, &m.authChecks} {
 		if err := register(reg, p); err != nil {

@@ -36,18 +36,18 @@ type HTTPConfig struct {
 	// least 1024 descriptors, between 32 and 4096: 4096 under a limit of
 	// 8192 or more, 2048 under 4096, 1024 under 2048, 32 under 1024.
 	MaxConnections int `yaml:"max_connections"`
-	// AuthFailuresBurst and AuthFailuresPerMinute limit the failed basic
+	// LoginFailuresBurst and LoginFailuresPerMinute limit the failed basic
 	// authentications of one client address (a token bucket): past them,
 	// a request whose credentials are not known good gets 429 without a
 	// password check. 1 to 10000 each.
 	// They default to 10 and 30.
-	AuthFailuresBurst     int `yaml:"auth_failures_burst"`
-	AuthFailuresPerMinute int `yaml:"auth_failures_per_minute"`
-	// AuthCacheTTL is how long a user and password that passed the bcrypt
+	LoginFailuresBurst     int `yaml:"login_failures_burst"`
+	LoginFailuresPerMinute int `yaml:"login_failures_per_minute"`
+	// LoginCacheTTL is how long a user and password that passed the bcrypt
 	// check are accepted without checking again (kept as a keyed hash, never
 	// in clear; a failure is never cached): 0 (no cache) to 1h.
 	// It defaults to 1m.
-	AuthCacheTTL time.Duration `yaml:"auth_cache_ttl"`
+	LoginCacheTTL time.Duration `yaml:"login_cache_ttl"`
 }
 
 // DefaultHTTP returns the HTTP limits' defaults, the connection cap
@@ -55,7 +55,7 @@ type HTTPConfig struct {
 func DefaultHTTP() HTTPConfig {
 	return HTTPConfig{ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: time.Minute,
 		IdleTimeout: 2 * time.Minute, MaxConnections: DefaultMaxConnections(openFileLimit()),
-		AuthFailuresBurst: 10, AuthFailuresPerMinute: 30, AuthCacheTTL: time.Minute}
+		LoginFailuresBurst: 10, LoginFailuresPerMinute: 30, LoginCacheTTL: time.Minute}
 }
 
 // DefaultMaxConnections is http.max_connections' default under an
@@ -92,14 +92,14 @@ func (h *HTTPConfig) SetDefaults() {
 	if h.MaxConnections == 0 {
 		h.MaxConnections = d.MaxConnections
 	}
-	if h.AuthFailuresBurst == 0 {
-		h.AuthFailuresBurst = d.AuthFailuresBurst
+	if h.LoginFailuresBurst == 0 {
+		h.LoginFailuresBurst = d.LoginFailuresBurst
 	}
-	if h.AuthFailuresPerMinute == 0 {
-		h.AuthFailuresPerMinute = d.AuthFailuresPerMinute
+	if h.LoginFailuresPerMinute == 0 {
+		h.LoginFailuresPerMinute = d.LoginFailuresPerMinute
 	}
-	if h.AuthCacheTTL == 0 {
-		h.AuthCacheTTL = d.AuthCacheTTL
+	if h.LoginCacheTTL == 0 {
+		h.LoginCacheTTL = d.LoginCacheTTL
 	}
 }
 
@@ -119,12 +119,12 @@ func (h *HTTPConfig) validate() error {
 	switch {
 	case h.MaxConnections < 0 || h.MaxConnections > 1<<20:
 		return fmt.Errorf("http.max_connections: %d is not in 1..%d", h.MaxConnections, 1<<20)
-	case h.AuthFailuresBurst < 0 || h.AuthFailuresBurst > 10000:
-		return fmt.Errorf("http.auth_failures_burst: %d is not in 1..10000", h.AuthFailuresBurst)
-	case h.AuthFailuresPerMinute < 0 || h.AuthFailuresPerMinute > 10000:
-		return fmt.Errorf("http.auth_failures_per_minute: %d is not in 1..10000", h.AuthFailuresPerMinute)
-	case h.AuthCacheTTL < 0 || h.AuthCacheTTL > time.Hour:
-		return fmt.Errorf("http.auth_cache_ttl: %s is not in 0s..1h", h.AuthCacheTTL)
+	case h.LoginFailuresBurst < 0 || h.LoginFailuresBurst > 10000:
+		return fmt.Errorf("http.login_failures_burst: %d is not in 1..10000", h.LoginFailuresBurst)
+	case h.LoginFailuresPerMinute < 0 || h.LoginFailuresPerMinute > 10000:
+		return fmt.Errorf("http.login_failures_per_minute: %d is not in 1..10000", h.LoginFailuresPerMinute)
+	case h.LoginCacheTTL < 0 || h.LoginCacheTTL > time.Hour:
+		return fmt.Errorf("http.login_cache_ttl: %s is not in 0s..1h", h.LoginCacheTTL)
 	}
 	return nil
 }

@@ -195,7 +195,7 @@ func TestHTTPPasswordFloodDoesNotStarveScrapes(t *testing.T) {
 	wc := filepath.Join(t.TempDir(), "web.yml")
 	writeUsers(t, wc, "prometheus", "scrape-secret")
 	const burst, perMinute = 5, 60
-	e, logs := startLimited(t, config.HTTPConfig{AuthFailuresBurst: burst, AuthFailuresPerMinute: perMinute}, wc)
+	e, logs := startLimited(t, config.HTTPConfig{LoginFailuresBurst: burst, LoginFailuresPerMinute: perMinute}, wc)
 	flooder := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}
 	// The real user also from the flooder's address: remembered first.
 	if code, _ := scrape(t, e.Addr(), "prometheus", "scrape-secret", flooder); code != http.StatusOK {
@@ -283,7 +283,7 @@ func TestHTTPPasswordFloodDoesNotStarveScrapes(t *testing.T) {
 func TestHTTPAuthCacheNeverAcceptsWrongPassword(t *testing.T) {
 	wc := filepath.Join(t.TempDir(), "web.yml")
 	writeUsers(t, wc, "ops", "right-horse")
-	e, _ := startLimited(t, config.HTTPConfig{AuthFailuresBurst: 1000, AuthCacheTTL: time.Hour}, wc)
+	e, _ := startLimited(t, config.HTTPConfig{LoginFailuresBurst: 1000, LoginCacheTTL: time.Hour}, wc)
 	get := func(user, pass string) int {
 		code, _ := scrape(t, e.Addr(), user, pass, nil)
 		return code
