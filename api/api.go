@@ -138,6 +138,8 @@ func Start(cfg Config, eng Engine) (*Server, error) {
 			cl.connState(c, st)
 			m.conns(st)
 		}}
+	log.Info("http limits", "max_connections", lim.MaxConnections, "read_header_timeout", lim.ReadHeaderTimeout,
+		"idle_timeout", lim.IdleTimeout, "read_timeout", lim.ReadTimeout, "write_timeout", lim.WriteTimeout)
 	go func() {
 		defer close(s.done)
 		if err := web.Serve(cl, s.http, &web.FlagConfig{WebConfigFile: &wc}, log); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -2,13 +2,18 @@ package config
 
 import (
 	"strings"
+	"syscall"
 	"testing"
 )
 
 // TestHTTPLimits: the HTTP limits take their defaults (the connection cap
-// from the open-file limit), check-config shows them unmasked, and a value
+// from the open-file limit, which Go raises to the hard limit at start), check-config shows them unmasked, and a value
 // out of range is an error naming the key.
 func TestHTTPLimits(t *testing.T) {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil || l.Cur != l.Max || openFileLimit() != l.Cur {
+		t.Errorf("the open-file limit is not raised to its hard limit at start: %+v (%v)", l, err)
+	}
 	for nofile, want := range map[uint64]int{256: 32, 1024: 32, 2048: 1024, 4096: 2048, 8192: 4096, 1 << 20: 4096} {
 		if got := DefaultMaxConnections(nofile); got != want {
 			t.Errorf("DefaultMaxConnections(%d) = %d, want %d", nofile, got, want)
