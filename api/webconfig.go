@@ -58,7 +58,7 @@ func startWebGuard(src string, interval time.Duration, log *slog.Logger, errs pr
 	}
 	g := &webGuard{src: src, dir: dir, served: filepath.Join(dir, "web.yml"), log: log, errs: errs,
 		stop: make(chan struct{}), done: make(chan struct{})}
-	b, err := os.ReadFile(src)
+	b, err := config.ReadRegularFile(src, config.MaxWebConfigBytes)
 	if err == nil {
 		err = g.accept(b, true)
 	}
@@ -90,7 +90,7 @@ func (g *webGuard) run(interval time.Duration) {
 func (g *webGuard) check() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	b, err := os.ReadFile(g.src)
+	b, err := config.ReadRegularFile(g.src, config.MaxWebConfigBytes)
 	if err != nil {
 		if g.seen == nil && g.seenErr == err.Error() {
 			return

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -161,9 +160,20 @@ const (
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
-// Load reads, defaults and validates a configuration file.
+// Caps of the files the configuration names (ReadRegularFile): the
+// configuration itself (64 MiB; 10,000 cameras take about 1.2 MB),
+// web_config_file (1 MiB) and a camera's ca_file (8 MiB; a whole system
+// bundle is about 200 KB).
+const (
+	MaxConfigBytes    = 64 << 20
+	MaxWebConfigBytes = 1 << 20
+	MaxPEMBytes       = 8 << 20
+)
+
+// Load reads, defaults and validates a configuration file: a regular file
+// of at most MaxConfigBytes (ReadRegularFile).
 func Load(path string) (Config, error) {
-	b, err := os.ReadFile(path)
+	b, err := ReadRegularFile(path, MaxConfigBytes)
 	if err != nil {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
@@ -345,6 +355,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if c.WebConfigFile != "" {
+		if _, err := ReadRegularFile(c.WebConfigFile, MaxWebConfigBytes); err != nil { // before exporter-toolkit reads it whole
+			return fmt.Errorf("web_config_file: %w", err)
+		}
 		if err := web.Validate(c.WebConfigFile); err != nil {
 			return fmt.Errorf("web_config_file: %s: %w", c.WebConfigFile, err)
 		}
@@ -380,7 +393,7 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s.transport: %q is not tcp or udp", at, cam.Transport)
 		}
 		if cam.CAFile != "" {
-			pem, err := os.ReadFile(cam.CAFile)
+			pem, err := ReadRegularFile(cam.CAFile, MaxPEMBytes)
 			if err != nil {
 				return fmt.Errorf("%s.ca_file: %w", at, err)
 			}

@@ -119,3 +119,35 @@ func TestSecretValuesNotEchoed(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigFileLimits: the configuration, web_config_file and a camera's
+// ca_file are read like secrets: a FIFO or a device is refused at once,
+// naming the key.
+func TestConfigFileLimits(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := Load(fifo)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "read config") || !strings.Contains(err.Error(), "a FIFO") {
+			t.Errorf("Load(FIFO): %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("Load(FIFO) hangs")
+	}
+	for _, tc := range []struct{ doc, want string }{
+		{"web_config_file: " + fifo + "\ncameras: [{id: a, url: 'rtsp://h/x'}]\n", "web_config_file: " + fifo + " is not a regular file (a FIFO)"},
+		{"cameras: [{id: a, url: 'rtsps://h/x', ca_file: /dev/zero}]\n", `cameras[0] (id "a").ca_file: /dev/zero is not a regular file (a character device)`},
+	} {
+		if err := parseBounded(t, tc.doc); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %v, want %q", err, tc.want)
+		}
+	}
+}

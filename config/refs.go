@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -94,12 +95,27 @@ func resolveRef(s string) (v string, ok bool, err error) {
 	return "", false, nil
 }
 
-// readSecretFile reads a regular file of at most MaxSecretFileBytes. It
-// opens without blocking (O_NONBLOCK: opening a FIFO with no writer
-// returns at once) and checks the open file's type and size (fstat) before
-// reading, so what is read is what was checked; a file growing meanwhile
-// is still cut at the cap and refused.
+// readSecretFile reads a regular file of at most MaxSecretFileBytes.
 func readSecretFile(path string) ([]byte, error) {
+	b, err := ReadRegularFile(path, MaxSecretFileBytes)
+	if errors.Is(err, errTooLarge) {
+		return nil, fmt.Errorf("%w a secret file may hold", err)
+	}
+	return b, err
+}
+
+// errTooLarge marks a file past ReadRegularFile's cap.
+var errTooLarge = errors.New("more than the")
+
+// ReadRegularFile reads a regular file of at most max bytes. It opens
+// without blocking (O_NONBLOCK: opening a FIFO with no writer returns at
+// once) and checks the open file's type and size (fstat) before reading,
+// so what is read is what was checked; a FIFO, a device (/dev/zero), a
+// directory or a socket is refused with an error saying which, and a file
+// growing meanwhile is still cut at the cap and refused. Configuration
+// files (the configuration, web_config_file, secrets) are read with it, so
+// that a wrong path can neither block a reload nor fill the memory.
+func ReadRegularFile(path string, max int64) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		return nil, err
@@ -112,15 +128,15 @@ func readSecretFile(path string) ([]byte, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file (%s)", path, fileKind(st.Mode()))
 	}
-	if st.Size() > MaxSecretFileBytes {
-		return nil, fmt.Errorf("%s is %d bytes, more than the %d a secret file may hold", path, st.Size(), MaxSecretFileBytes)
+	if st.Size() > max {
+		return nil, fmt.Errorf("%s is %d bytes, %w %d", path, st.Size(), errTooLarge, max)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, MaxSecretFileBytes+1))
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > MaxSecretFileBytes {
-		return nil, fmt.Errorf("%s grew past the %d bytes a secret file may hold", path, MaxSecretFileBytes)
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s grew past %d bytes, %w %d", path, max, errTooLarge, max)
 	}
 	return b, nil
 }
