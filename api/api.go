@@ -21,6 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 // Engine is what the API needs of the engine. Its methods are safe for
@@ -66,9 +68,17 @@ type Config struct {
 	// Cluster, when set, serves /api/cluster (the nodes sharing the
 	// cameras, package cluster).
 	Cluster http.Handler
+	// Limits bounds the clients: timeouts, connection cap, failed
+	// authentications, authentication cache (config.HTTPConfig; zero
+	// values take config.DefaultHTTP's).
+	Limits config.HTTPConfig
 	// Logger receives the server's logs; it defaults to discarding them.
 	Logger *slog.Logger
 }
+
+// maxHeaderBytes bounds a request's headers (Go's default is 1 MiB; the
+// API's requests carry a few hundred bytes).
+const maxHeaderBytes = 64 << 10
 
 // webCheckInterval is how often web_config_file is checked for changes.
 const webCheckInterval = time.Second
@@ -90,21 +100,16 @@ func Start(cfg Config, eng Engine) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	errs := prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "vigil_web_config_errors_total",
-		Help: "Changes of web_config_file not applied (invalid, unreadable, or turning authentication or TLS off); the last good configuration stays in force.",
-	})
-	if err := cfg.Registry.Register(errs); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			return nil, fmt.Errorf("register metrics: %w", err)
-		}
-		errs = are.ExistingCollector.(prometheus.Counter)
+	m, err := newServerMetrics(cfg.Registry)
+	if err != nil {
+		return nil, err
 	}
+	lim := cfg.Limits
+	lim.SetDefaults()
 	s := &Server{done: make(chan struct{})}
 	var wc string // what exporter-toolkit reads: the guarded copy of web_config_file
 	if cfg.WebConfigFile != "" {
-		g, err := startWebGuard(cfg.WebConfigFile, webCheckInterval, log, errs)
+		g, err := startWebGuard(cfg.WebConfigFile, webCheckInterval, log, m.webErrs)
 		if err != nil {
 			return nil, err
 		}
@@ -118,10 +123,26 @@ func Start(cfg Config, eng Engine) (*Server, error) {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	s.ln = ln
-	s.http = &http.Server{Handler: Routes(cfg, eng), ReadHeaderTimeout: 10 * time.Second}
+	cl := newConnLimiter(ln, lim.MaxConnections, log, m.capReached)
+	m.maxConns.Set(float64(lim.MaxConnections))
+	cfg.Limits = lim
+	var h http.Handler = Routes(cfg, eng)
+	if s.web != nil {
+		h = newAuthenticator(s.web.currentUsers, h, lim.LoginCacheTTL, lim.LoginFailuresBurst, lim.LoginFailuresPerMinute,
+			log, m.authFailures, m.authLimited, m.authChecks)
+	}
+	// ReadTimeout and WriteTimeout are set per endpoint (deadlines): a
+	// server-wide one would cut the event stream.
+	s.http = &http.Server{Handler: h, ReadHeaderTimeout: lim.ReadHeaderTimeout, IdleTimeout: lim.IdleTimeout,
+		MaxHeaderBytes: maxHeaderBytes, ConnState: func(c net.Conn, st http.ConnState) {
+			cl.connState(c, st)
+			m.conns(st)
+		}}
+	log.Info("http limits", "max_connections", lim.MaxConnections, "read_header_timeout", lim.ReadHeaderTimeout,
+		"idle_timeout", lim.IdleTimeout, "read_timeout", lim.ReadTimeout, "write_timeout", lim.WriteTimeout)
 	go func() {
 		defer close(s.done)
-		if err := web.Serve(ln, s.http, &web.FlagConfig{WebConfigFile: &wc}, log); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := web.Serve(cl, s.http, &web.FlagConfig{WebConfigFile: &wc}, log); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server failed", "error", err)
 			s.err = err
 		}
@@ -156,9 +177,12 @@ func (s *Server) Close() error {
 	return err
 }
 
-// Routes returns the handler of every endpoint.
+// Routes returns the handler of every endpoint. Each request but the
+// streams gets cfg.Limits' read and write deadlines; the streams
+// (/api/events, the pprof profile and trace) get none, so that they run
+// for as long as their client reads.
 func Routes(cfg Config, eng Engine) http.Handler {
-	mux := http.NewServeMux()
+	mux := &deadlineMux{ServeMux: http.NewServeMux(), read: cfg.Limits.ReadTimeout, write: cfg.Limits.WriteTimeout}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry}))
 	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
@@ -187,7 +211,7 @@ func Routes(cfg Config, eng Engine) http.Handler {
 		mux.Handle("GET /api/incidents", cfg.Incidents)
 	}
 	if cfg.Live != nil {
-		mux.Handle("GET /api/events", cfg.Live)
+		mux.stream("GET /api/events", cfg.Live)
 	}
 	if cfg.Cluster != nil {
 		mux.Handle("GET /api/cluster", cfg.Cluster)
@@ -230,11 +254,55 @@ func Routes(cfg Config, eng Engine) http.Handler {
 	})
 	if cfg.Pprof {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.stream("GET /debug/pprof/profile", http.HandlerFunc(pprof.Profile))
 		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+		mux.stream("GET /debug/pprof/trace", http.HandlerFunc(pprof.Trace))
 	}
 	return mux
+}
+
+// deadlineMux is a ServeMux that sets each request's read and write
+// deadlines (http.ResponseController): now plus read and write for the
+// endpoints registered with Handle and HandleFunc, none for those
+// registered with stream. A deadline left by an earlier request on the
+// same keep-alive connection is always replaced.
+type deadlineMux struct {
+	*http.ServeMux
+	read, write time.Duration // zero: no deadline
+}
+
+func (m *deadlineMux) Handle(pattern string, h http.Handler) {
+	m.ServeMux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setDeadlines(w, m.read, m.write)
+		h.ServeHTTP(w, r)
+	}))
+}
+
+func (m *deadlineMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
+}
+
+// stream registers a streaming endpoint: no deadline.
+func (m *deadlineMux) stream(pattern string, h http.Handler) {
+	m.ServeMux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setDeadlines(w, 0, 0)
+		h.ServeHTTP(w, r)
+	}))
+}
+
+// setDeadlines sets the connection's deadlines from now (zero: none). A
+// writer that cannot (a test recorder) is served without.
+func setDeadlines(w http.ResponseWriter, read, write time.Duration) {
+	rc := http.NewResponseController(w)
+	var rd, wd time.Time
+	if read > 0 {
+		rd = time.Now().Add(read)
+	}
+	if write > 0 {
+		wd = time.Now().Add(write)
+	}
+	rc.SetReadDeadline(rd)  //nolint:errcheck // unsupported by the writer: no deadline
+	rc.SetWriteDeadline(wd) //nolint:errcheck // unsupported by the writer: no deadline
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,8 @@ import (
 )
 
 // webGuard makes the web configuration (web_config_file) fail closed.
+// It keeps the basic auth users itself (currentUsers, for authenticator)
+// and gives exporter-toolkit the rest (TLS, headers).
 // exporter-toolkit re-reads its file on every request and takes an empty
 // or vanished file as "no authentication"; so it is given a private copy
 // instead, which webGuard replaces only with a content that validates and
@@ -31,6 +34,11 @@ type webGuard struct {
 	served string // the copy exporter-toolkit reads
 	log    *slog.Logger
 	errs   prometheus.Counter
+
+	// users are the basic auth users of the served configuration (user →
+	// bcrypt hash), checked by authenticator: the copy exporter-toolkit
+	// reads has none, so that its one-at-a-time bcrypt check never runs.
+	users atomic.Pointer[map[string]string]
 
 	mu        sync.Mutex // guards the fields below
 	seen      []byte     // the content last checked (nil: unreadable)
@@ -50,7 +58,7 @@ func startWebGuard(src string, interval time.Duration, log *slog.Logger, errs pr
 	}
 	g := &webGuard{src: src, dir: dir, served: filepath.Join(dir, "web.yml"), log: log, errs: errs,
 		stop: make(chan struct{}), done: make(chan struct{})}
-	b, err := os.ReadFile(src)
+	b, err := config.ReadRegularFile(src, config.MaxWebConfigBytes)
 	if err == nil {
 		err = g.accept(b, true)
 	}
@@ -82,7 +90,7 @@ func (g *webGuard) run(interval time.Duration) {
 func (g *webGuard) check() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	b, err := os.ReadFile(g.src)
+	b, err := config.ReadRegularFile(g.src, config.MaxWebConfigBytes)
 	if err != nil {
 		if g.seen == nil && g.seenErr == err.Error() {
 			return
@@ -105,10 +113,11 @@ func (g *webGuard) check() {
 // accept validates content and makes it the served copy. Unless first, it
 // refuses a content that turns off the running basic auth or TLS.
 func (g *webGuard) accept(content []byte, first bool) error {
-	out, auth, tls, err := absWebConfig(content, filepath.Dir(g.src))
+	out, users, tls, err := absWebConfig(content, filepath.Dir(g.src))
 	if err != nil {
 		return err
 	}
+	auth := len(users) > 0
 	if !first {
 		if len(bytes.TrimSpace(content)) == 0 && (g.auth || g.tls) {
 			return errors.New("the file is empty: turning authentication or TLS off needs a restart")
@@ -120,26 +129,76 @@ func (g *webGuard) accept(content []byte, first bool) error {
 			return errors.New("tls_server_config: removing TLS needs a restart")
 		}
 	}
-	f, err := os.CreateTemp(g.dir, ".next-*")
+	// The whole content is validated (bcrypt hashes included); the served
+	// copy is the same without basic_auth_users.
+	f, err := g.write(out)
+	if err == nil {
+		err = web.Validate(f)
+		os.Remove(f)
+	}
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(out)
+	served, err := withoutUsers(out)
+	if err != nil {
+		return err
+	}
+	f, err = g.write(served)
+	if err == nil {
+		err = os.Rename(f, g.served)
+	}
+	if err != nil {
+		os.Remove(f)
+		return err
+	}
+	g.users.Store(&users)
+	g.auth, g.tls = auth, tls
+	return nil
+}
+
+// write writes content to a new file in the private directory.
+func (g *webGuard) write(content []byte) (string, error) {
+	f, err := os.CreateTemp(g.dir, ".next-*")
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Write(content)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = web.Validate(f.Name())
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), g.served)
-	}
 	if err != nil {
 		os.Remove(f.Name())
-		return err
+		return "", err
 	}
-	g.auth, g.tls = auth, tls
+	return f.Name(), nil
+}
+
+// currentUsers returns the basic auth users in force (user → bcrypt hash;
+// empty: no authentication). The map is never modified.
+func (g *webGuard) currentUsers() map[string]string {
+	if g == nil {
+		return nil
+	}
+	if p := g.users.Load(); p != nil {
+		return *p
+	}
 	return nil
+}
+
+// withoutUsers returns a web configuration without its basic_auth_users.
+func withoutUsers(content []byte) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(content, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return content, nil //nolint:nilerr // no mapping, no users (validated before)
+	}
+	top := doc.Content[0]
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value == "basic_auth_users" {
+			top.Content = append(top.Content[:i], top.Content[i+2:]...)
+			break
+		}
+	}
+	return yaml.Marshal(&doc)
 }
 
 // close stops watching and removes the copy.
@@ -152,9 +211,9 @@ func (g *webGuard) close() {
 // absWebConfig returns an exporter-toolkit web configuration with its
 // relative file paths (tls_server_config's cert_file, key_file,
 // client_ca_file, relative to the file's directory dir) made absolute, so
-// that a copy elsewhere means the same; and whether it has basic auth users
-// and a TLS certificate.
-func absWebConfig(content []byte, dir string) (out []byte, auth, tls bool, err error) {
+// that a copy elsewhere means the same; its basic auth users; and whether
+// it has a TLS certificate.
+func absWebConfig(content []byte, dir string) (out []byte, users map[string]string, tls bool, err error) {
 	var probe struct {
 		TLS struct {
 			Cert     string `yaml:"cert"`
@@ -163,12 +222,12 @@ func absWebConfig(content []byte, dir string) (out []byte, auth, tls bool, err e
 		Users map[string]string `yaml:"basic_auth_users"`
 	}
 	if err := yaml.Unmarshal(content, &probe); err != nil {
-		return nil, false, false, config.YAMLError(err)
+		return nil, nil, false, config.YAMLError(err)
 	}
-	auth, tls = len(probe.Users) > 0, probe.TLS.Cert != "" || probe.TLS.CertFile != ""
+	users, tls = probe.Users, probe.TLS.Cert != "" || probe.TLS.CertFile != ""
 	var doc yaml.Node
 	if err := yaml.Unmarshal(content, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return content, auth, tls, nil // nothing to rewrite; web.Validate judges it
+		return content, users, tls, nil // nothing to rewrite; web.Validate judges it
 	}
 	top := doc.Content[0]
 	for i := 0; i+1 < len(top.Content); i += 2 {
@@ -186,5 +245,5 @@ func absWebConfig(content []byte, dir string) (out []byte, auth, tls bool, err e
 		}
 	}
 	out, err = yaml.Marshal(&doc)
-	return out, auth, tls, err
+	return out, users, tls, err
 }

@@ -161,14 +161,7 @@ func (n *Node) hide(err error) string {
 	if err == nil {
 		return ""
 	}
-	msg := err.Error()
-	for _, u := range strings.Split(n.cfg.NATSURL, ",") {
-		msg = strings.ReplaceAll(msg, u, redact.URL(u))
-	}
-	if n.cfg.Password != "" {
-		msg = strings.ReplaceAll(msg, n.cfg.Password, redact.Mask)
-	}
-	return msg
+	return redact.Text(err.Error(), strings.Split(n.cfg.NATSURL, ","), n.cfg.Password)
 }
 
 // SetCameras replaces the whole camera list (at start and on every

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -56,6 +55,10 @@ type Config struct {
 	// (TLS, basic auth) for the HTTP endpoints. A change needs a restart.
 	// It defaults to none: plain HTTP without authentication.
 	WebConfigFile string `yaml:"web_config_file"`
+	// HTTP bounds the HTTP clients (timeouts, connection cap, failed
+	// authentications, authentication cache); see HTTPConfig. A change
+	// needs a restart.
+	HTTP HTTPConfig `yaml:"http"`
 	// Pprof serves Go's profiler under /debug/pprof/ on the HTTP address.
 	// A change needs a restart.
 	// It defaults to false.
@@ -182,9 +185,20 @@ const (
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
-// Load reads, defaults and validates a configuration file.
+// Caps of the files the configuration names (ReadRegularFile): the
+// configuration itself (64 MiB; 10,000 cameras take about 1.2 MB),
+// web_config_file (1 MiB) and a camera's ca_file (8 MiB; a whole system
+// bundle is about 200 KB).
+const (
+	MaxConfigBytes    = 64 << 20
+	MaxWebConfigBytes = 1 << 20
+	MaxPEMBytes       = 8 << 20
+)
+
+// Load reads, defaults and validates a configuration file: a regular file
+// of at most MaxConfigBytes (ReadRegularFile).
 func Load(path string) (Config, error) {
-	b, err := os.ReadFile(path)
+	b, err := ReadRegularFile(path, MaxConfigBytes)
 	if err != nil {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
@@ -231,16 +245,17 @@ func parse(b []byte) (Config, error) {
 	if err := checkKeys(root.Content[0], typeOf[Config](), ""); err != nil {
 		return Config{}, err
 	}
-	if err := expandRefs(&root, ""); err != nil {
+	var refs []ref
+	if err := expandRefs(&root, "", &refs); err != nil {
 		return Config{}, err
 	}
 	cfg := Config{Objects: ObjectsConfig{Enabled: true}}
 	if err := root.Decode(&cfg); err != nil { // unknown keys were refused above
-		return Config{}, YAMLError(err)
+		return Config{}, hideRefValues(YAMLError(err), refs)
 	}
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
-		return Config{}, err
+		return Config{}, hideRefValues(err, refs)
 	}
 	return cfg, nil
 }
@@ -312,6 +327,12 @@ const (
 	maxAnalysisFPS    = 60
 )
 
+// DefaultStartSpread is start_spread's default for n cameras: 10ms per
+// camera, at most 5s.
+func DefaultStartSpread(n int) time.Duration {
+	return min(time.Duration(n)*10*time.Millisecond, 5*time.Second)
+}
+
 // SetDefaults sets every engine key left at zero to its default; a
 // negative or too large value is left for Validate to refuse. Camera keys
 // take theirs from DefaultCamera when decoded.
@@ -329,12 +350,13 @@ func (c *Config) SetDefaults() {
 		c.StreamMemoryMB = defaultStreamMemoryMB()
 	}
 	if c.StartSpread == 0 {
-		c.StartSpread = min(time.Duration(len(c.Cameras))*10*time.Millisecond, 5*time.Second)
+		c.StartSpread = DefaultStartSpread(len(c.Cameras))
 	}
 	if c.Cluster != nil {
 		c.Cluster.setDefaults(c.Listen)
 	}
 	c.Objects.setDefaults()
+	c.HTTP.SetDefaults()
 }
 
 // Validate checks the whole configuration; the error names the key.
@@ -360,6 +382,9 @@ func (c *Config) Validate() error {
 	if err := c.Objects.validate(); err != nil {
 		return err
 	}
+	if err := c.HTTP.validate(); err != nil {
+		return err
+	}
 	dc := c.Delivery()
 	if err := dc.Validate(); err != nil {
 		return err
@@ -368,6 +393,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if c.WebConfigFile != "" {
+		if _, err := ReadRegularFile(c.WebConfigFile, MaxWebConfigBytes); err != nil { // before exporter-toolkit reads it whole
+			return fmt.Errorf("web_config_file: %w", err)
+		}
 		if err := web.Validate(c.WebConfigFile); err != nil {
 			return fmt.Errorf("web_config_file: %s: %w", c.WebConfigFile, err)
 		}
@@ -403,7 +431,7 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s.transport: %q is not tcp or udp", at, cam.Transport)
 		}
 		if cam.CAFile != "" {
-			pem, err := os.ReadFile(cam.CAFile)
+			pem, err := ReadRegularFile(cam.CAFile, MaxPEMBytes)
 			if err != nil {
 				return fmt.Errorf("%s.ca_file: %w", at, err)
 			}

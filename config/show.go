@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
@@ -13,9 +14,48 @@ import (
 // every secret masked: values of secret-looking keys (password, secret,
 // bearer_token, ...), every header value, and the credentials of every URL.
 // It is what `vigil check-config` prints.
+//
+// The cameras are encoded one at a time and spliced into the document:
+// yaml.v3's emitter keeps every event of a document until it ends, so a
+// document of 10,000 cameras took seconds and gigabytes; the output is the
+// same text.
 func Show(cfg Config) ([]byte, error) {
+	cams := cfg.Cameras
+	cfg.Cameras = nil
+	out, err := showNode(cfg)
+	if err != nil || len(cams) == 0 {
+		return out, err
+	}
+	const empty = "\ncameras: []\n"
+	i := bytes.Index(out, []byte(empty))
+	if i < 0 {
+		return nil, fmt.Errorf("encode configuration: no cameras key")
+	}
+	var b bytes.Buffer
+	b.Grow(len(out) + len(cams)*2048)
+	b.Write(out[:i])
+	b.WriteString("\ncameras:\n")
+	for j := range cams {
+		item, err := showNode(cams[j : j+1])
+		if err != nil {
+			return nil, err
+		}
+		for line := range bytes.Lines(item) {
+			b.WriteString(showIndent)
+			b.Write(line)
+		}
+	}
+	b.Write(out[i+len(empty):])
+	return b.Bytes(), nil
+}
+
+// showIndent is yaml.v3's indentation of a sequence under a mapping key.
+const showIndent = "    "
+
+// showNode encodes v with its secrets masked.
+func showNode(v any) ([]byte, error) {
 	var doc yaml.Node
-	if err := doc.Encode(cfg); err != nil {
+	if err := doc.Encode(v); err != nil {
 		return nil, fmt.Errorf("encode configuration: %w", err)
 	}
 	mask(&doc, false)

@@ -183,7 +183,7 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 // Start serves HTTP and starts every camera, staggered over StartSpread.
 // GET /readyz answers "starting" until it returns.
 func (e *Engine) Start() error {
-	srv, err := api.Start(api.Config{Listen: e.cfg.Listen, WebConfigFile: e.cfg.WebConfigFile, Pprof: e.cfg.Pprof,
+	srv, err := api.Start(api.Config{Listen: e.cfg.Listen, WebConfigFile: e.cfg.WebConfigFile, Pprof: e.cfg.Pprof, Limits: e.cfg.HTTP,
 		Registry: e.metrics.Reg, Incidents: e.opts.Incidents, Live: e.opts.Live, Evidence: e.opts.Evidence, Cluster: e.opts.Cluster,
 		Logger: e.log.With("component", "http")}, e)
 	if err != nil {

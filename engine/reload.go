@@ -25,7 +25,7 @@ type ReloadResult struct {
 // names the key. A change to sinks, outbox or evidence is refused the same
 // way (ErrNeedsRestart, naming the key): the running delivery and evidence
 // store cannot be swapped under the cameras. Settings of the engine itself
-// (listen, workers, queue_memory_mb, start_spread, web_config_file, pprof,
+// (listen, workers, queue_memory_mb, start_spread, web_config_file, http, pprof,
 // objects)
 // need a restart too: a change to them is logged and ignored, and the
 // cameras are applied.
@@ -57,7 +57,11 @@ func (e *Engine) Apply(cfg config.Config) (ReloadResult, error) {
 		was, now any
 	}{{"listen", old.Listen, cfg.Listen}, {"workers", old.Workers, cfg.Workers}, {"queue_memory_mb", old.QueueMemoryMB, cfg.QueueMemoryMB}, {"stream_memory_mb", old.StreamMemoryMB, cfg.StreamMemoryMB},
 		{"start_spread", old.StartSpread, cfg.StartSpread}, {"web_config_file", old.WebConfigFile, cfg.WebConfigFile}, {"pprof", old.Pprof, cfg.Pprof},
-		{"objects", old.Objects, cfg.Objects}} {
+		{"objects", old.Objects, cfg.Objects}, {"http", old.HTTP, cfg.HTTP}} {
+		if kv.key == "start_spread" && old.StartSpread == config.DefaultStartSpread(len(old.Cameras)) &&
+			cfg.StartSpread == config.DefaultStartSpread(len(cfg.Cameras)) {
+			continue // both the default, which follows the camera count: nothing was configured
+		}
 		if !reflect.DeepEqual(kv.was, kv.now) {
 			e.log.Warn("setting needs a restart; keeping the running value", "key", kv.key, "running", kv.was, "configured", kv.now)
 		}

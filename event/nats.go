@@ -108,9 +108,5 @@ func (s *natsSink) close() error {
 // hideSecrets returns err's message without the sink's URL as written
 // (shown redacted instead) or its password.
 func hideSecrets(err error, cfg SinkConfig) string {
-	msg := strings.ReplaceAll(err.Error(), cfg.URL, redact.URL(cfg.URL))
-	if cfg.Password != "" {
-		msg = strings.ReplaceAll(msg, cfg.Password, redact.Mask)
-	}
-	return msg
+	return redact.Text(err.Error(), []string{cfg.URL}, cfg.Password)
 }

@@ -4,6 +4,7 @@
 package redact
 
 import (
+	"math"
 	"net/url"
 	"strings"
 )
@@ -12,12 +13,15 @@ import (
 const Mask = "REDACTED"
 
 // URL returns raw without its credentials: the user info (user and
-// password) is removed, and the values of query and fragment parameters
-// whose names look secret (token, access_token, api_key, key, sig,
-// signature, secret, password, auth, credential, X-Amz-Signature, ...; any
-// case) are replaced by Mask. Other parameters keep their order and text.
-// A URL that does not parse is redacted by the same rules applied to its
-// text, never echoed as it is. Safe for concurrent use.
+// password) is removed, the values of query and fragment parameters whose
+// names look secret (token, access_token, api_key, key, sig, signature,
+// secret, password, auth, credential, X-Amz-Signature, ...; any case) are
+// replaced by Mask, and so are the path segments that carry a token (see
+// Path: Slack, Discord, Teams and Mattermost webhooks, long random
+// segments). The host and the first path element stay readable. Other
+// parameters keep their order and text. A URL that does not parse is
+// redacted by the same rules applied to its text, never echoed as it is.
+// Safe for concurrent use.
 func URL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Opaque != "" {
@@ -25,6 +29,10 @@ func URL(raw string) string {
 		return text(raw)
 	}
 	u.User = nil
+	if p := Path(u.EscapedPath()); p != u.EscapedPath() {
+		u.RawPath = p
+		u.Path, _ = url.PathUnescape(p) // p is u's escaped path with segments masked
+	}
 	u.RawQuery = pairs(u.RawQuery)
 	frag := u.EscapedFragment()
 	u.Fragment, u.RawFragment = "", ""
@@ -33,6 +41,24 @@ func URL(raw string) string {
 		s += "#" + pairs(frag)
 	}
 	return s
+}
+
+// Text returns msg (an error message from a client library, say) with
+// every URL of urls, as written, replaced by its redacted form (URL), and
+// every non-empty secret replaced by Mask. It is how a message quoting a
+// configured URL or password is made safe to log.
+func Text(msg string, urls []string, secrets ...string) string {
+	for _, u := range urls {
+		if u != "" {
+			msg = strings.ReplaceAll(msg, u, URL(u))
+		}
+	}
+	for _, s := range secrets {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, Mask)
+		}
+	}
+	return msg
 }
 
 // text redacts a URL that url.Parse refuses: everything up to the last @
@@ -48,6 +74,11 @@ func text(raw string) string {
 			start = i + 3
 		}
 		head = head[:start] + head[at+1:]
+	}
+	if i := strings.Index(head, "://"); i >= 0 {
+		if j := strings.IndexByte(head[i+3:], '/'); j >= 0 {
+			head = head[:i+3+j] + Path(head[i+3+j:])
+		}
 	}
 	if tail == "" {
 		return head
@@ -158,4 +189,82 @@ func words(name string) []string {
 	}
 	flush()
 	return out
+}
+
+// Path returns an escaped URL path with the segments that carry a secret
+// replaced by Mask. Webhook services put their token in the path, not in a
+// parameter: every segment after a "services" (Slack), "webhooks" (Discord,
+// "/api/webhooks/ID/TOKEN"), "webhook" or "webhookb2" (Teams), "hooks" or
+// "hook" (Mattermost, Gitea) element is masked; so is any segment that
+// looks like a token wherever it is (20 characters or more of letters and
+// digits mixed with a high entropy, or 32 or more token characters), such
+// as a generic "/incoming/3f9a...". The first element stays readable unless
+// it is itself such a token.
+func Path(p string) string {
+	if p == "" || p == "/" {
+		return p
+	}
+	segs := strings.Split(p, "/")
+	masked, after := false, false
+	for i, seg := range segs {
+		if seg == "" {
+			continue
+		}
+		if after || tokenLike(seg) {
+			segs[i], masked = Mask, true
+		}
+		if !after && webhookContext[strings.ToLower(seg)] {
+			after = true
+		}
+	}
+	if !masked {
+		return p
+	}
+	return strings.Join(segs, "/")
+}
+
+// webhookContext are path elements after which every segment is a
+// webhook's id or token.
+var webhookContext = map[string]bool{"services": true, "webhooks": true, "webhook": true, "webhookb2": true,
+	"hooks": true, "hook": true}
+
+// tokenLike reports whether an escaped path segment looks like a random
+// token: at least 20 characters of letters, digits and -_.~+=:% with both
+// letters and digits and at least 3.2 bits of entropy per character; or 32
+// characters and more of that alphabet, whatever their mix (a hex digest, a
+// UUID, base64url).
+func tokenLike(seg string) bool {
+	if len(seg) < 20 {
+		return false
+	}
+	var letters, digits int
+	var counts [256]int
+	for i := 0; i < len(seg); i++ {
+		c := seg[i]
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			letters++
+		case c >= '0' && c <= '9':
+			digits++
+		case strings.IndexByte("-_.~+=:%", c) >= 0:
+		default:
+			return false
+		}
+		counts[c]++
+	}
+	if len(seg) >= 32 {
+		return true
+	}
+	if letters == 0 || digits == 0 {
+		return false
+	}
+	var h float64
+	n := float64(len(seg))
+	for _, k := range counts {
+		if k > 0 {
+			f := float64(k) / n
+			h -= f * math.Log2(f)
+		}
+	}
+	return h >= 3.2
 }

@@ -32,6 +32,22 @@ func TestURL(t *testing.T) {
 		{"no scheme", "admin:pw123@cam:554/x", "cam:554/x"},
 		{"opaque", "user:pass@host", "host"},
 		{"empty", "", ""},
+		{"slack", "https://hooks.slack.com/services/T0123ABCD/B0456EFGH/aBcDeFgHiJkLmNoPqRsTuVwX",
+			"https://hooks.slack.com/services/REDACTED/REDACTED/REDACTED"},
+		{"discord", "https://discord.com/api/webhooks/1234567890123456789/Ab-Cd_Ef12Gh34Ij56Kl78Mn90Op12Qr34St56Uv78Wx90Yz12",
+			"https://discord.com/api/webhooks/REDACTED/REDACTED"},
+		{"teams", "https://contoso.webhook.office.com/webhookb2/1f0c2a4e-6b8d-4e2f-9a1b-3c5d7e9f1a2b@72f988bf/IncomingWebhook/9c8b7a6f5e4d3c2b1a09f8e7d6c5b4a3/2d4e6f80",
+			"https://contoso.webhook.office.com/webhookb2/REDACTED/REDACTED/REDACTED/REDACTED"},
+		{"mattermost", "https://chat.example/hooks/xdf3k9q8wz7nbm4yr1o2p5tgea", "https://chat.example/hooks/REDACTED"},
+		{"generic token", "https://ioc.example/v1/ingest/9fK2mQ7xL4pR8tW1zB6n?camera=3", "https://ioc.example/v1/ingest/REDACTED?camera=3"},
+		{"hex digest", "https://ioc.example/in/3f9a0c1e5b7d9f2a4c6e8b0d1f3a5c7e", "https://ioc.example/in/REDACTED"},
+		{"token first", "https://webhook.site/0e5a2f14-7c3b-4d9e-8a61-2b7f9c4d1e08", "https://webhook.site/REDACTED"},
+		{"escaped token", "https://h/services/T0%2FB0/x", "https://h/services/REDACTED/REDACTED"},
+		{"unparsable slack", "https://u:p@hooks.slack.com:x/services/T0123/B0456/aBcDeFgHiJkL", "https://hooks.slack.com:x/services/REDACTED/REDACTED/REDACTED"},
+		{"camera paths kept", "rtsp://cam/Streaming/Channels/101?transportmode=unicast", "rtsp://cam/Streaming/Channels/101?transportmode=unicast"},
+		{"camera paths kept 2", "rtsp://cam:554/cam/realmonitor?channel=1&subtype=0", "rtsp://cam:554/cam/realmonitor?channel=1&subtype=0"},
+		{"words kept", "https://ioc.example/api/v2/incidents/camera_front_door_2", "https://ioc.example/api/v2/incidents/camera_front_door_2"},
+		{"date kept", "https://ioc.example/api/2024-01-01T00:00:00Z", "https://ioc.example/api/2024-01-01T00:00:00Z"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := URL(tc.in); got != tc.want {
@@ -66,6 +82,7 @@ func FuzzURL(f *testing.F) {
 		"user:pass@host",
 		"https://h/cb#access_token=s3cret&state=x",
 		"https://b/o?X-Amz-Credential=AKIA&X-Amz-Signature=ffff",
+		"https://hooks.slack.com/services/T0123ABCD/B0456EFGH/aBcDeFgHiJkLmNoPqRsTuVwX",
 	} {
 		f.Add(s)
 	}
@@ -115,4 +132,15 @@ func FuzzURL(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestText: a client library's message quoting a configured URL or a
+// password is made safe to log.
+func TestText(t *testing.T) {
+	msg := `dial nats://u:pw9x@n1:4222: refused; auth "pw9x" failed at https://hooks.slack.com/services/T01/B02/aBcDeFgHiJkLmNoPqRsTuVwX`
+	got := Text(msg, []string{"nats://u:pw9x@n1:4222", "https://hooks.slack.com/services/T01/B02/aBcDeFgHiJkLmNoPqRsTuVwX"}, "pw9x", "")
+	want := `dial nats://n1:4222: refused; auth "REDACTED" failed at https://hooks.slack.com/services/REDACTED/REDACTED/REDACTED`
+	if got != want {
+		t.Errorf("Text\n got %q\nwant %q", got, want)
+	}
 }
