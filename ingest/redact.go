@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/vigil-video/vigil/redact"
 )
@@ -28,15 +27,8 @@ func redactError(err error, secrets ...string) error {
 	if err == nil {
 		return nil
 	}
-	msg := err.Error()
-	changed := false
-	for _, s := range secrets {
-		if s != "" && strings.Contains(msg, s) {
-			msg = strings.ReplaceAll(msg, s, "REDACTED")
-			changed = true
-		}
-	}
-	if !changed {
+	msg := redact.Text(err.Error(), nil, secrets...)
+	if msg == err.Error() {
 		return err
 	}
 	var re *redactedError
