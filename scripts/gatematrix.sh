@@ -21,7 +21,7 @@
 #            4 B-frames
 #   *-n0     no noise;  *-night: dark, heavy temporal grain (noise 24)
 #   main     1920x1080 15 fps 4 Mbps VBV, 4 slices (vtest only)
-# Every clip (NAME.h264 or NAME.h265) is 24 s: still for 16 s, then the
+# Every clip (NAME.h264 or NAME.h265) is 24 s: still for 16.5 s, then the
 # footage plays (the entering), then holds its last picture. MANIFEST lists
 # NAME CODEC FPS ENTER_SECONDS, the input of `vigil bench gate --matrix`.
 #
@@ -39,13 +39,15 @@ out=${1:?usage: gatematrix.sh OUTDIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 footage="$here/../testdata/footage"
 source "$here/vtest.sh"
-MATRIX_VERSION=1
+MATRIX_VERSION=2
 mkdir -p "$out"
 if [ "$(cat "$out/VERSION" 2>/dev/null)" != "$MATRIX_VERSION" ]; then
 	rm -f "$out"/*.h264 "$out"/*.h265 "$out"/MANIFEST "$out"/SHA256SUMS
 fi
 
-lead=2 still=16 motion=8
+# Times in tenths of a second: entering at 16.5 s of the clip, off the
+# keyframes of every GOP length.
+lead=20 still=165 motion=80
 
 # source NAME: sets src (file), sfps (its frame rate), sframe (the still
 # picture; the footage plays from the next one).
@@ -63,7 +65,7 @@ source_of() {
 # then its last picture held, at FPS and WxH, with NOISE (n0, n6, night).
 graph() {
 	local fps=$1 w=$2 h=$3 noise=$4
-	local n1=$(((lead + still) * sfps)) nm=$((motion * sfps)) look
+	local n1=$(((lead + still) * sfps / 10)) nm=$((motion * sfps / 10)) look
 	case $noise in
 	n0) look="" ;;
 	n6) look=",noise=alls=6:allf=t" ;;
@@ -71,7 +73,7 @@ graph() {
 	esac
 	echo "[0:v]trim=start_frame=$sframe:end_frame=$((sframe + 1)),loop=loop=$((n1 - 1)):size=1,setpts=N/$sfps/TB[a];" \
 		"[0:v]trim=start_frame=$((sframe + 1)):end_frame=$((sframe + 1 + nm)),setpts=N/$sfps/TB[b];" \
-		"[a][b]concat=n=2:v=1,tpad=stop_mode=clone:stop_duration=$motion,trim=duration=$((lead + still + motion))," \
+		"[a][b]concat=n=2:v=1,tpad=stop_mode=clone:stop_duration=$((motion / 10)),trim=duration=$(((lead + still + motion) / 10))," \
 		"fps=$fps,scale=$w:$h:flags=bicubic$look,format=yuv420p" | tr -d ' '
 }
 
@@ -108,13 +110,13 @@ clip() {
 		local fmt=h264
 		[ "$codec" = h265 ] && fmt=hevc
 		ffmpeg -nostdin -loglevel error -y -filter_complex_threads 1 -i "$src" -filter_complex "$(graph $fps $w $h "$noise")" \
-			-force_key_frames "$lead" "${args[@]}" -f $fmt "$f.tmp"
+			-force_key_frames "$((lead / 10))" "${args[@]}" -f $fmt "$f.tmp"
 		# Drop the lead: the units before the keyframe forced at 2 s.
-		ffmpeg -nostdin -loglevel error -y -i "$f.tmp" -c copy -bsf:v "noise=drop=lt(n\\,$((lead * fps)))" -f $fmt "$f.cut"
+		ffmpeg -nostdin -loglevel error -y -i "$f.tmp" -c copy -bsf:v "noise=drop=lt(n\\,$((lead * fps / 10)))" -f $fmt "$f.cut"
 		rm -f "$f.tmp"
 		mv "$f.cut" "$f"
 	fi
-	echo "$name $codec $fps $still" >>"$out/MANIFEST.tmp"
+	echo "$name $codec $fps $((still / 10)).$((still % 10))" >>"$out/MANIFEST.tmp"
 }
 
 rm -f "$out/MANIFEST.tmp"
