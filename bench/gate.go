@@ -37,22 +37,26 @@ type GateOptions struct {
 }
 
 // GateClip is the figures of one clip of the matrix. The clip is still
-// until Enter, when a person or a vehicle enters (or starts moving).
+// until Enter, when a person or a vehicle enters (or starts moving). The
+// still view's figures stop 0.5 s before Enter: an encoder's look-ahead
+// (x264's macroblock tree) spends bits on a change before it is shown, and
+// the 10 fps sources are resampled to 25 fps, so a wake just before Enter
+// is the entering's.
 type GateClip struct {
 	Name  string  `json:"name"`
 	Codec string  `json:"codec"`
 	FPS   float64 `json:"fps"`
 	Enter float64 `json:"enter_seconds"`
-	// StillPictures are the pictures beyond keyframes before Enter;
+	// StillPictures are the pictures beyond keyframes of the still view;
 	// StillDecoded of them were decoded in mode auto (a wake-up's replay
 	// included), StillShare their share.
 	StillPictures int     `json:"still_pictures"`
 	StillDecoded  int     `json:"still_decoded"`
 	StillShare    float64 `json:"still_share"`
-	// StillWakes counts the wake-ups before Enter.
+	// StillWakes counts the wake-ups during the still view.
 	StillWakes int `json:"still_wakes"`
 	// WakeLatency is the time from Enter to full decoding in mode auto
-	// (seconds; -1: never woke).
+	// (seconds; 0 when awake since the still view ended; -1: never woke).
 	WakeLatency float64 `json:"wake_latency_seconds"`
 	// AllIncident and AutoIncident are the start of the first motion
 	// incident at or after Enter in modes all and auto (seconds from the
@@ -223,6 +227,7 @@ func GateOnClip(e GateEntry, act ingest.ActivityConfig, queueFrames int) (GateCl
 	}
 	r := GateClip{Name: e.Name, Codec: string(codec), FPS: e.FPS, Enter: e.Enter, WakeLatency: -1}
 	enter := time.Duration(e.Enter * float64(time.Second))
+	still := enter - stillMargin
 	dc := decode.H264
 	if codec == sim.H265 {
 		dc = decode.H265
@@ -236,7 +241,7 @@ func GateOnClip(e GateEntry, act ingest.ActivityConfig, queueFrames int) (GateCl
 		return r, fmt.Errorf("%s: %w", e.Name, err)
 	}
 	for _, au := range aus {
-		if au.PTS < enter && !au.Key {
+		if au.PTS < still && !au.Key {
 			r.StillPictures++
 		}
 	}
@@ -245,8 +250,8 @@ func GateOnClip(e GateEntry, act ingest.ActivityConfig, queueFrames int) (GateCl
 		r.StillShare = float64(r.StillDecoded) / float64(r.StillPictures)
 	}
 	r.StillWakes = auto.stillWakes
-	if auto.awakeAt >= 0 {
-		r.WakeLatency = (auto.awakeAt - enter).Seconds()
+	if auto.awakeAt >= 0 { // awake in the margin before Enter: no latency
+		r.WakeLatency = max(auto.awakeAt-enter, 0).Seconds()
 	}
 	r.AllIncident, r.AutoIncident = all.incident, auto.incident
 	r.IncidentDelay = auto.incident - all.incident
@@ -264,6 +269,9 @@ func GateOnClip(e GateEntry, act ingest.ActivityConfig, queueFrames int) (GateCl
 	}
 	return r, nil
 }
+
+// stillMargin ends the still view before the entering.
+const stillMargin = 500 * time.Millisecond
 
 type gateRunResult struct {
 	stillDecoded   int             // pictures beyond keyframes decoded before enter
@@ -311,7 +319,7 @@ func gateRun(aus []ingest.AccessUnit, codec decode.Codec, mode string, act inges
 		}
 		i := index[&au.Data[0]]
 		res.cost[i] = pr.DecodeTime
-		if now < enter {
+		if now < enter-stillMargin {
 			res.decoded[i]++
 			if pr.Decoded {
 				res.stillPictures++
@@ -343,7 +351,7 @@ func gateRun(aus []ingest.AccessUnit, codec decode.Codec, mode string, act inges
 		if perr != nil {
 			return res, fmt.Errorf("decode at %s: %w", au.PTS, perr)
 		}
-		if au.PTS < enter {
+		if au.PTS < enter-stillMargin {
 			res.stillWakes = int(g.Wakeups())
 		} else if res.awakeAt < 0 && g.DecodingAll() {
 			res.awakeAt = au.PTS
