@@ -9,6 +9,9 @@
 //	                                       camera and by one OpenCV VideoCapture per camera
 //	vigil bench compare --steps 5,10,20    the engine and both baselines at each N, side by side,
 //	                                       with --chart FILE.svg (CPU against cameras)
+//	vigil bench gate --matrix DIR          mode auto's activity gate offline on each clip of an
+//	                                       encoding matrix (scripts/gatematrix.sh): still-view
+//	                                       decoding, wake latency, incident delay, idle cost
 //
 // # JSON output (--json, --out FILE)
 //
@@ -16,7 +19,8 @@
 // max_sustained_cameras}; baseline and compare a CompareResult
 // {machine: {cores}, steps: [{cameras, engine: LiveResult, baselines:
 // [BaselineResult], ratio_to_engine: {approach: ratio}}], chart: [{name,
-// points: [[cameras, cores]]}]}; offline an OfflineResult. Units are in the
+// points: [[cameras, cores]]}]}; offline an OfflineResult; gate a list of
+// GateClip. Units are in the
 // field names or their comments: seconds, bytes, cores (CPU seconds per
 // wall second), milliseconds for latency_ms.
 //

@@ -18,7 +18,7 @@ import (
 // Main runs `vigil bench MODE [flags]`.
 func Main(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("bench: want a mode: offline, live, baseline, compare, accuracy, persons")
+		return errors.New("bench: want a mode: offline, live, baseline, compare, accuracy, persons, gate")
 	}
 	switch args[0] {
 	case "offline":
@@ -31,10 +31,37 @@ func Main(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return mainAccuracy(ctx, args[1:], out, errOut)
 	case "persons":
 		return mainPersons(ctx, args[1:], out, errOut)
+	case "gate":
+		return mainGate(ctx, args[1:], out, errOut)
 	case "capture-worker": // the opencv baseline's child process
 		return CaptureWorker(ctx, args[1:], out)
 	}
-	return fmt.Errorf("bench: unknown mode %q (want offline, live, baseline, compare, accuracy or persons)", args[0])
+	return fmt.Errorf("bench: unknown mode %q (want offline, live, baseline, compare, accuracy, persons or gate)", args[0])
+}
+
+func mainGate(ctx context.Context, args []string, out, errOut io.Writer) error {
+	fs := flag.NewFlagSet("bench gate", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	var o GateOptions
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	fs.StringVar(&o.Matrix, "matrix", "", "directory of the encoding matrix (scripts/gatematrix.sh DIR) (required)")
+	fs.StringVar(&o.Only, "only", "", "only the clips whose name contains this")
+	fs.IntVar(&o.QueueFrames, "queue-frames", 100, "the cameras' queue_frames: the longest GOP a wake-up replays")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.Matrix == "" {
+		return errors.New("bench gate: --matrix is required")
+	}
+	r, err := Gate(ctx, o, func(c GateClip) { fmt.Fprintf(errOut, "bench gate: %s done\n", c.Name) })
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(out, r)
+	}
+	PrintGate(out, r)
+	return nil
 }
 
 func mainOffline(ctx context.Context, args []string, out, errOut io.Writer) error {

@@ -17,6 +17,7 @@ type clipSpec struct {
 	pixFmt  string // encoder input pixel format, e.g. "yuv420p"
 	noise   bool   // add temporal noise, like a camera sensor
 	preset  string // encoder preset; empty means the encoder default
+	bframes int    // B-frames between references (0: none)
 }
 
 func (s clipSpec) ext() string {
@@ -31,6 +32,9 @@ func (s clipSpec) name() string {
 	if s.noise {
 		n += "_noise"
 	}
+	if s.bframes > 0 {
+		n += fmt.Sprintf("_bf%d", s.bframes)
+	}
 	return n
 }
 
@@ -44,14 +48,14 @@ func (s clipSpec) encodeArgs(out string) []string {
 	if s.noise {
 		args = append(args, "-vf", "noise=alls=12:allf=t+u")
 	}
-	args = append(args, "-pix_fmt", s.pixFmt, "-g", "50", "-bf", "0")
+	args = append(args, "-pix_fmt", s.pixFmt, "-g", "50", "-bf", fmt.Sprint(s.bframes))
 	if s.preset != "" {
 		args = append(args, "-preset", s.preset)
 	}
 	switch s.codec {
 	case H265:
 		args = append(args, "-c:v", "libx265",
-			"-x265-params", "aud=1:bframes=0:keyint=50:min-keyint=50:scenecut=0:open-gop=0:log-level=error",
+			"-x265-params", fmt.Sprintf("aud=1:bframes=%d:keyint=50:min-keyint=50:scenecut=0:open-gop=0:log-level=error", s.bframes),
 			"-f", "hevc")
 	default:
 		args = append(args, "-c:v", "libx264", "-x264-params", "aud=1:scenecut=0:keyint=50:min-keyint=50",

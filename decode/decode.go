@@ -165,6 +165,29 @@ func (d *Decoder) Decode(au []byte, pts int64) (bool, error) {
 	return got, nil
 }
 
+// Drain ends the stream: the picture the decoder holds back for reordering
+// (a keyframe decoded alone in a stream with B-frames: low delay or not,
+// the decoder waits for the pictures shown before it) comes out, and the
+// decoder then forgets its references, as Reset. It reports whether a
+// picture came out; errors are Decode's.
+func (d *Decoder) Drain() (bool, error) {
+	if d.c == nil {
+		return false, ErrClosed
+	}
+	ret := C.vg_drain(d.c, &d.out)
+	got := d.out.got != 0
+	if got {
+		d.pic = d.out
+		d.lastW, d.lastH = int(d.out.width), int(d.out.height)
+		d.decoded.Add(1)
+	}
+	if ret < 0 {
+		d.errs.Add(1)
+		return got, fmt.Errorf("decode %v: drain: %s: %w", d.codec, avErr(ret), ErrInvalidData)
+	}
+	return got, nil
+}
+
 // PictureSize returns the size of the last picture, or 0, 0 before any.
 func (d *Decoder) PictureSize() (w, h int) {
 	if d.pic.got == 0 {

@@ -215,3 +215,36 @@ func TestCorruptPicture(t *testing.T) {
 		d.Close()
 	}
 }
+
+// TestDrainKeyframeWithBFrames: in a stream with B-frames, a keyframe
+// decoded alone (an idle camera in mode auto) stays in the decoder, held
+// back for reordering; Drain gives it out, and the decoder then starts
+// over cleanly at the next keyframe.
+func TestDrainKeyframeWithBFrames(t *testing.T) {
+	dir := t.TempDir()
+	for _, codec := range []Codec{H264, H265} {
+		t.Run(codec.String(), func(t *testing.T) {
+			spec := clipSpec{codec: codec, size: "320x240", seconds: 3, pixFmt: "yuv420p", bframes: 3, preset: "ultrafast"}
+			aus := readAUs(t, makeClip(t, dir, spec), codec)
+			d, err := New(codec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			for _, k := range []int{0, 50} { // the first two keyframes, each alone
+				ok, err := d.Decode(aus[k], int64(k))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !ok {
+					if ok, err = d.Drain(); err != nil || !ok {
+						t.Fatalf("keyframe %d: Drain gave no picture (%v)", k, err)
+					}
+				}
+				if w, h := d.PictureSize(); w != 320 || h != 240 || d.PicturePTS() != int64(k) || d.Corrupt() {
+					t.Fatalf("keyframe %d: picture %dx%d pts %d corrupt %v", k, w, h, d.PicturePTS(), d.Corrupt())
+				}
+			}
+		})
+	}
+}

@@ -200,6 +200,17 @@ void vg_set_skip_nonkey(vg_dec *d, int on) { d->ctx->skip_frame = on ? AVDISCARD
 
 void vg_flush(vg_dec *d) { avcodec_flush_buffers(d->ctx); }
 
+int vg_drain(vg_dec *d, vg_pic *out) {
+	out->got = 0;
+	out->corrupt = 0;
+	int ret = avcodec_send_packet(d->ctx, NULL);
+	int dret = drain(d, out);
+	avcodec_flush_buffers(d->ctx); // leaves the end-of-stream state
+	if (ret < 0 && ret != AVERROR_EOF)
+		return ret;
+	return dret;
+}
+
 void vg_forget(vg_dec *d) {
 	avcodec_flush_buffers(d->ctx);
 	av_frame_unref(d->last);

@@ -25,6 +25,9 @@ int vg_scale_gray(vg_dec *d, uint8_t *dst, int dst_w, int dst_h, int dst_stride)
 int vg_scale_bgr(vg_dec *d, uint8_t *dst, int dst_w, int dst_h, int dst_stride);
 void vg_set_skip_nonkey(vg_dec *d, int on);
 void vg_flush(vg_dec *d);
+// vg_drain: the pictures held back for reordering come out (the last one
+// in out), then vg_flush.
+int vg_drain(vg_dec *d, vg_pic *out);
 void vg_forget(vg_dec *d); // vg_flush, and the last picture is released
 int vg_set_sws_flags(vg_dec *d, int flags);
 void vg_set_limits(vg_dec *d, int64_t max_pixels, int max_chroma, int max_depth);

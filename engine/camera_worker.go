@@ -81,7 +81,7 @@ func (c *camera) process(u workUnit) {
 	// The analyzer alone knows whether it follows something that needs
 	// every frame (motion, zones); a tamper incident does not, so a covered
 	// camera goes back to keyframes in mode auto.
-	c.gate.SetAnalysisActive(c.wk.pipe.Active())
+	c.gate.Analyzed(meta.pts, c.wk.pipe.Active())
 }
 
 // observeLoad feeds the overload ladder after each unit and applies its

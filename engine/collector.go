@@ -27,6 +27,8 @@ var (
 		"1 while the camera decodes every frame (mode all, or auto while awake), 0 on keyframes only.", []string{"camera"}, nil)
 	wakeupsDesc = prometheus.NewDesc("vigil_camera_wakeups_total",
 		"Times mode auto woke full decoding.", []string{"camera"}, nil)
+	rejectedDesc = prometheus.NewDesc("vigil_camera_wakeups_rejected_total",
+		"Wake-ups of mode auto the decoded pictures did not confirm: the camera slept again at once and its activity thresholds rose.", []string{"camera"}, nil)
 	skippedDesc = prometheus.NewDesc("vigil_camera_frames_skipped_total",
 		"Access units not decoded by choice (keyframes-only decoding), as opposed to dropped.", []string{"camera"}, nil)
 	stepDesc = prometheus.NewDesc("vigil_camera_overload_step",
@@ -54,6 +56,7 @@ func (c sessionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- decodeModeDesc
 	ch <- awakeDesc
 	ch <- wakeupsDesc
+	ch <- rejectedDesc
 	ch <- skippedDesc
 	ch <- lagDesc
 	ch <- stepDesc
@@ -75,6 +78,7 @@ func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(awakeDesc, prometheus.GaugeValue, b2f(cam.gate.DecodingAll()), cam.id)
 		ch <- prometheus.MustNewConstMetric(wakeupsDesc, prometheus.CounterValue, float64(cam.gate.Wakeups()), cam.id)
+		ch <- prometheus.MustNewConstMetric(rejectedDesc, prometheus.CounterValue, float64(cam.gate.Rejects()), cam.id)
 		ch <- prometheus.MustNewConstMetric(skippedDesc, prometheus.CounterValue, float64(cam.gate.Skipped()), cam.id)
 		ch <- prometheus.MustNewConstMetric(stepDesc, prometheus.GaugeValue, float64(cam.step.Load()), cam.id)
 		ch <- prometheus.MustNewConstMetric(memoryDesc, prometheus.GaugeValue, float64(st.MemoryBytes+int64(cam.queue.Bytes())), cam.id)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/internal/await"
+	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -106,5 +108,48 @@ func TestIdleCamerasShareDecoders(t *testing.T) {
 	t.Logf("%d idle cameras, %d workers: at most %d decoders open", n, workers, peak)
 	if peak > 2*workers {
 		t.Fatalf("%d idle cameras held up to %d decoders, want at most 2 per worker (%d)", n, peak, 2*workers)
+	}
+}
+
+// TestAutoModeMatchesAllOnMatrix: through real RTSP, on clips of the gate's
+// encoding matrix (a car entering a road at 16.5 s, x264 with 3 B-frames;
+// people walking in an office, x265), a camera in mode auto raises the
+// motion incident that mode all raises, starting at most 0.5 s later. The
+// previous gate lost the B-frame stream's incident: it analyzed none of its
+// keyframes (the decoder held each back for reordering), and verified
+// nothing.
+func TestAutoModeMatchesAllOnMatrix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plays 18 s of each clip in real time")
+	}
+	dir := testkit.GateMatrix(t)
+	for _, name := range []string{"highway-bf.h264", "office-x265u.h265"} {
+		t.Run(name, func(t *testing.T) {
+			c, err := sim.LoadClip(filepath.Join(dir, name), 25)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := startSim(t, sim.Camera{Path: "all", Clip: c}, sim.Camera{Path: "auto", Clip: c})
+			all := cameraConfig("all", srv.URL("all"))
+			auto := cameraConfig("auto", srv.URL("auto"))
+			auto.DecodeMode = config.ModeAuto
+			e, events, _ := startEngine(t, all, auto)
+			await.Until(t, 45*time.Second, "both incidents", func() bool {
+				_, a := events.firstEvent("all", "motion", event.TypeStart)
+				_, b := events.firstEvent("auto", "motion", event.TypeStart)
+				return a && b
+			})
+			a, _ := events.firstEvent("all", "motion", event.TypeStart)
+			b, _ := events.firstEvent("auto", "motion", event.TypeStart)
+			delay := b.Data.StartedAt.Sub(a.Data.StartedAt)
+			st := e.statusOf(t, "auto")
+			t.Logf("mode auto started %s after mode all; %d wake-ups", delay, st.Wakeups)
+			if delay > 500*time.Millisecond {
+				t.Errorf("mode auto started %s after mode all, want at most 0.5s", delay)
+			}
+			if st.Wakeups == 0 {
+				t.Error("the auto camera never woke")
+			}
+		})
 	}
 }

@@ -17,12 +17,20 @@ import (
 // Activity is the compressed-domain activity detector the gate
 // consults for every access unit, on the RTP reader goroutine.
 type Activity interface {
-	// Observe takes an access unit's size, keyframe flag, slice QP (-1
-	// unknown) and PTS, and reports whether the scene is active.
-	Observe(size int, key bool, qp int, pts time.Duration) bool
+	// Observe takes an access unit (its size, keyframe and reference
+	// flags, slice QP, PTS) and reports whether the scene is active.
+	Observe(au ingest.AccessUnit) bool
+	// Reject says that the decoded pictures showed nothing since the
+	// signal woke the camera at pts: the signal sleeps and learns.
+	Reject(pts time.Duration)
 	// Reset forgets the stream (a new one starts).
 	Reset()
 }
+
+// verifyPictures is the number of analyzed pictures, from the one the
+// signal woke at, that must all show nothing for the wake to be rejected
+// (0.4 s at the default 5 fps analysis).
+const verifyPictures = 2
 
 // Gate decides which access units of one camera are queued for decoding.
 // It runs on the camera's RTP reader goroutine only (not safe for concurrent
@@ -40,6 +48,14 @@ type Gate struct {
 	// motion or a zone (analyze.Camera.Active, the one source): the gate
 	// stays awake until it ends.
 	analysisActive atomic.Bool
+
+	// Pixel verification of a wake the signal caused: the worker's
+	// analysis answers through Analyzed.
+	verifying atomic.Bool
+	wakePTS   atomic.Int64 // the unit the signal woke at
+	calm      atomic.Int32 // analyzed pictures since then showing nothing
+	rejected  atomic.Bool  // the pictures showed nothing: sleep and learn
+	rejects   atomic.Uint64
 
 	awake   atomic.Bool
 	wakeups atomic.Uint64
@@ -106,7 +122,11 @@ func (g *Gate) clear() {
 func (g *Gate) Route(au ingest.AccessUnit, push func(au ingest.AccessUnit, alone bool)) {
 	active := false
 	if g.act != nil {
-		active = g.act.Observe(len(au.Data), au.Key, au.QP, au.PTS)
+		if g.rejected.Swap(false) {
+			g.act.Reject(au.PTS)
+			g.rejects.Add(1)
+		}
+		active = g.act.Observe(au)
 	}
 	if g.keyframesOnly.Load() || g.mode == config.ModeKeyframes {
 		g.wasKeyframesOnly.Store(true)
@@ -167,6 +187,7 @@ func (g *Gate) Route(au ingest.AccessUnit, push func(au ingest.AccessUnit, alone
 			return
 		}
 		g.awake.Store(false) // idle from this unit on; the buffer stays
+		g.verifying.Store(false)
 	}
 	if !wantAwake {
 		if au.Key {
@@ -182,8 +203,14 @@ func (g *Gate) Route(au ingest.AccessUnit, push func(au ingest.AccessUnit, alone
 	}
 	// Wake: decode the units of the GOP the chain lacks, then this unit,
 	// so analysis starts at the change rather than at the next keyframe.
+	// A wake the signal alone caused is verified on the pictures.
 	g.awake.Store(true)
 	g.wakeups.Add(1)
+	if !g.analysisActive.Load() {
+		g.wakePTS.Store(int64(au.PTS))
+		g.calm.Store(0)
+		g.verifying.Store(true)
+	}
 	switch {
 	case au.Key:
 		push(au, false)
@@ -235,9 +262,30 @@ func (g *Gate) alone(au ingest.AccessUnit, push func(ingest.AccessUnit, bool)) b
 // SetKeyframesOnly applies the overload ladder's keyframes step.
 func (g *Gate) SetKeyframesOnly(on bool) { g.keyframesOnly.Store(on) }
 
-// SetAnalysisActive tells the gate whether the analyzer follows motion or a
-// zone (analyze.Camera.Active): mode auto stays awake while it does.
-func (g *Gate) SetAnalysisActive(on bool) { g.analysisActive.Store(on) }
+// Analyzed tells the gate, after each analyzed picture (PTS pts), whether
+// the analyzer follows motion or a zone (analyze.Camera.Active): mode auto
+// stays awake while it does. It is also the pixel verification of a wake
+// the bitstream signal caused: when the pictures from the wake on show
+// nothing (verifyPictures of them), the camera sleeps at once and the
+// signal learns from its mistake (Activity.Reject). Safe to call from
+// the worker while Route runs.
+func (g *Gate) Analyzed(pts time.Duration, active bool) {
+	g.analysisActive.Store(active)
+	if !g.verifying.Load() {
+		return
+	}
+	if active {
+		g.verifying.Store(false) // confirmed
+		return
+	}
+	if int64(pts) >= g.wakePTS.Load() && g.calm.Add(1) >= verifyPictures {
+		g.verifying.Store(false)
+		g.rejected.Store(true)
+	}
+}
+
+// Rejects counts the wakes the pixel verification rejected.
+func (g *Gate) Rejects() uint64 { return g.rejects.Load() }
 
 // Wakeups counts the times mode auto woke full decoding.
 func (g *Gate) Wakeups() uint64 { return g.wakeups.Load() }

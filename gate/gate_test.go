@@ -10,16 +10,18 @@ import (
 
 // scriptedActivity reports the activity the test scripted per unit index.
 type scriptedActivity struct {
-	active func(i int) bool
-	i      int
+	active  func(i int) bool
+	i       int
+	rejects int // Reject calls; the scripted activity ends with the first
 }
 
-func (s *scriptedActivity) Observe(int, bool, int, time.Duration) bool {
-	a := s.active(s.i)
+func (s *scriptedActivity) Observe(ingest.AccessUnit) bool {
+	a := s.active(s.i) && s.rejects == 0
 	s.i++
 	return a
 }
-func (s *scriptedActivity) Reset() {}
+func (s *scriptedActivity) Reject(time.Duration) { s.rejects++ }
+func (s *scriptedActivity) Reset()               {}
 
 // runGate feeds n units of an IPPP stream with a keyframe every gop units
 // (unit i carries i in its PTS) and returns the indexes pushed; a keyframe
@@ -108,6 +110,42 @@ func TestGateModes(t *testing.T) {
 		}
 		if g.wakeups.Load() != 1 || g.skipped.Load() != uint64(50-(len(want)-1)) {
 			t.Fatalf("wake-ups %d, skipped %d", g.wakeups.Load(), g.skipped.Load())
+		}
+	})
+	t.Run("auto_pixels_reject_a_false_wake", func(t *testing.T) {
+		// The signal says active from unit 14 to 25, but the analyzer sees
+		// nothing on the pictures from the wake on (14 and 15): the camera
+		// sleeps at the next unit, once, and the signal is told (Reject).
+		act := &scriptedActivity{active: func(i int) bool { return i >= 14 && i <= 25 }}
+		g := New(config.ModeAuto, act, 100, 1<<20)
+		var got []int
+		for i := range 30 {
+			au := ingest.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i)}
+			g.Route(au, func(u ingest.AccessUnit, alone bool) {
+				got = append(got, int(u.PTS))
+				g.Analyzed(u.PTS, false) // every picture analyzed, nothing moves
+			})
+		}
+		want := []int{0, 10, 10, 11, 12, 13, 14, 15, 20}
+		if !equalInts(got, want) || act.rejects != 1 || g.Rejects() != 1 || g.wakeups.Load() != 1 {
+			t.Fatalf("pushed %v (want %v), %d rejects, %d wake-ups", got, want, act.rejects, g.wakeups.Load())
+		}
+	})
+	t.Run("auto_pixels_confirm_a_wake", func(t *testing.T) {
+		// The same, but the analyzer sees motion on the pictures: the wake
+		// stands and nothing is rejected.
+		act := &scriptedActivity{active: func(i int) bool { return i >= 14 && i <= 25 }}
+		g := New(config.ModeAuto, act, 100, 1<<20)
+		n := 0
+		for i := range 30 {
+			au := ingest.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i)}
+			g.Route(au, func(u ingest.AccessUnit, alone bool) {
+				n++
+				g.Analyzed(u.PTS, u.PTS >= 14 && u.PTS <= 25)
+			})
+		}
+		if act.rejects != 0 || n != 2+17 { // keyframes 0 and 10 alone; 10..26
+			t.Fatalf("%d rejects, %d units pushed, want 0 and 19", act.rejects, n)
 		}
 	})
 	t.Run("auto_short_sleep_goes_on_with_the_chain", func(t *testing.T) {

@@ -3,29 +3,32 @@ package ingest
 import (
 	"fmt"
 	"math"
-	"math/bits"
+	"slices"
 	"time"
 )
 
 // ActivityConfig tunes the compressed-domain activity signal. Zero fields
 // take their defaults.
 type ActivityConfig struct {
-	// SizeFactor: a predicted picture whose size exceeds the idle baseline
-	// by this many mean deviations counts as active.
-	// It defaults to 4.
+	// SizeFactor: one predicted picture whose complexity (its size scaled
+	// by its slice QP) exceeds the idle level by this many robust
+	// deviations wakes the camera.
+	// It defaults to 8.
 	SizeFactor float64 `yaml:"size_factor"`
-	// QPRise: a slice QP this far above the idle baseline counts as active
-	// (constant-bitrate cameras keep sizes flat and raise QP instead).
+	// QPRise: a slice QP this far above the idle level counts as a picture
+	// 3 deviations up (constant-bitrate cameras keep sizes flat and raise
+	// QP instead).
 	// It defaults to 3.
 	QPRise float64 `yaml:"qp_rise"`
-	// WakeFrames active pictures among the last WakeFrames+1 wake the
-	// camera.
-	// It defaults to 2.
+	// WakeFrames pictures 3 deviations above the idle level (or fewer,
+	// larger ones: the evidence adds up) wake the camera.
+	// It defaults to 4.
 	WakeFrames int `yaml:"wake_frames"`
 	// QuietPeriod without active pictures puts the camera back to idle.
 	// It defaults to 2s.
 	QuietPeriod time.Duration `yaml:"quiet_period"`
-	// LearnFrames are observed, waking nothing, before the baseline is used.
+	// LearnFrames are observed, waking nothing, before the idle level of a
+	// kind of picture is used.
 	// It defaults to 25.
 	LearnFrames int `yaml:"learn_frames"`
 }
@@ -49,13 +52,13 @@ func (c ActivityConfig) Validate() error {
 
 func (c *ActivityConfig) defaults() {
 	if c.SizeFactor == 0 {
-		c.SizeFactor = 4
+		c.SizeFactor = 8
 	}
 	if c.QPRise == 0 {
 		c.QPRise = 3
 	}
 	if c.WakeFrames == 0 {
-		c.WakeFrames = 2
+		c.WakeFrames = 4
 	}
 	if c.QuietPeriod == 0 {
 		c.QuietPeriod = 2 * time.Second
@@ -66,157 +69,260 @@ func (c *ActivityConfig) defaults() {
 }
 
 // Activity says, from the bitstream alone and without decoding, whether a
-// camera's scene is active. It learns the idle sizes of predicted pictures
-// and their slice QP, and calls a picture active when it is much larger
-// than the idle baseline (variable bitrate: change costs bits) or coded
-// with a much higher QP (constant bitrate: the encoder keeps sizes flat and
-// coarsens the quantizer when the scene gets busy).
+// camera's scene is active.
 //
-// Real encoders make the first predicted pictures after a keyframe larger
-// than the rest of the GOP (x265 under sensor noise: 2 to 3 times), every
-// GOP, and code them with another QP: those positions have baselines of
-// their own (each judges once it has seen 3 pictures: over the first 3
-// GOPs), so the pattern is not taken for activity.
+// Each predicted picture is reduced to its complexity, log(size) +
+// QP·ln2/6 (H.264 slice QP; sizes alone for H.265): the bits a picture
+// costs halve when the encoder raises its QP by 6, so the complexity moves
+// little when a constant-bitrate encoder trades QP for size, and moves
+// when the scene costs more. It is compared with the idle level of its
+// kind of picture (reference pictures, and non-reference ones: B-frames
+// are a fraction of a P-frame) at its position after the keyframe (the
+// median of the last 8 GOPs there, once 3 were seen: rate control makes
+// the same ramp of sizes and QPs every GOP, a VBV encoder on a clean view
+// 50 times larger at the GOP's end than at its start, a CBR one tiny
+// pictures at the end), or, before that and beyond 256 pictures, with the
+// median of the last 64 calm pictures. The deviation is the median absolute
+// deviation of the last 64 calm pictures from their level: robust
+// statistics, which a few large pictures (a single noisy one) do not move.
+//
+// The evidence adds up over pictures (a CUSUM): each picture adds its
+// deviations above the level, counted up to 3, less 1.5; WakeFrames
+// pictures 3 deviations up (or fewer, larger ones) wake the camera, and
+// so does one picture SizeFactor deviations up, or with a slice QP
+// QPRise above the idle QP. The evidence starts again at each keyframe.
+// The first pictures after each keyframe (coded 2 to 3 times larger, or
+// much smaller, whatever the scene) are neither judged nor learned.
+//
+// Keyframes are judged by themselves: a keyframe that comes early (an
+// encoder with a dynamic GOP codes one on a scene change) or whose size
+// differs from the last keyframes' by more than 2 times (the picture
+// changed: lights, an IR switch, a large object) wakes the camera.
+//
+// Reject is the pixel verification's answer: the decoded pictures showed
+// nothing. The camera sleeps at once, the pictures that woke it join the
+// idle level (a lasting change such as rain becomes the new idle), and
+// this camera's thresholds rise by half (up to 8 times): each encoder
+// teaches the signal its own noise.
 //
 // What it cannot see: change that costs the encoder no bits, such as a
-// slow drift of light, or motion too small to move the picture's size or
-// QP out of the sensor noise (people far away in a noisy 500 kbps
-// substream: the keyframes' analysis sees them, one GOP later at worst).
-// Keyframes say nothing (they are coded alone) and are not counted.
+// slow drift of light, or motion too small to move the picture's
+// complexity out of the sensor noise (people far away in a noisy 500 kbps
+// substream; most of a constant-bitrate night stream): the keyframes'
+// analysis sees them, one GOP later at worst.
 // Activity is not safe for concurrent use; Observe does not allocate.
 type Activity struct {
 	cfg ActivityConfig
 
-	n        int               // predicted pictures seen
-	sinceKey int               // predicted pictures since the last keyframe
-	rest     baseline          // pictures postKey or more after a keyframe
-	post     [postKey]baseline // the first pictures after a keyframe
+	sinceKey int // pictures since the last keyframe
+	kind     [2]level
+	keys     ring // keyframes' complexity
+	gop      ring // the last keyframe intervals, in pictures
+	scratch  [window]float64
+	raise    float64
+	evidence float64
 
-	recent     uint32 // bit i: the i-th latest picture was active
 	active     bool
 	lastActive time.Duration
 }
 
-// postKey is the number of predicted pictures after a keyframe that have
-// baselines of their own.
-const postKey = 4
+const (
+	// postKey is the number of pictures after a keyframe that are neither
+	// judged nor learned.
+	postKey = 3
+	// window is the number of calm pictures an idle level is taken over.
+	window = 64
+	// positions after the keyframe that have levels of their own, and the
+	// GOPs each keeps.
+	positions, posGOPs = 256, 8
+	// zCap and zFree: a picture adds min(z, zCap) - zFree to the evidence.
+	zCap, zFree = 3.0, 1.5
+	// zCalm: a picture up to this many deviations above its level is
+	// learned as idle.
+	zCalm = 2.0
+)
 
-// baseline is an idle level: mean and mean absolute deviation of sizes,
-// and the mean slice QP.
-type baseline struct {
-	n, nQP    int
-	mean, dev float64
-	meanQP    float64
+// ring keeps the last window values.
+type ring struct {
+	v    [window]float64
+	n, i int
 }
 
-// learn adds a picture of size s and slice QP qp (-1 unknown): a plain
-// average over the first pictures (up to 25, or 1/alpha if fewer), then an
-// exponential one at rate alpha.
-func (b *baseline) learn(s float64, qp int, alpha float64) {
-	b.n++
-	a := alpha
-	if b.n <= 25 {
-		a = max(alpha, 1/float64(b.n))
+func (r *ring) add(x float64) {
+	r.v[r.i] = x
+	r.i = (r.i + 1) % window
+	r.n = min(r.n+1, window)
+}
+
+// median of the ring's values, using scratch.
+func (r *ring) median(scratch *[window]float64) float64 {
+	return median(scratch[:r.n], r.v[:r.n])
+}
+
+// median of v, sorted in s (as long as v).
+func median(s, v []float64) float64 {
+	copy(s, v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// mad is the median absolute deviation of the ring's values from m,
+// scaled to a standard deviation.
+func (r *ring) mad(m float64, scratch *[window]float64) float64 {
+	s := scratch[:r.n]
+	for i, v := range r.v[:r.n] {
+		s[i] = math.Abs(v - m)
 	}
-	b.mean += (s - b.mean) * a
-	b.dev += (math.Abs(s-b.mean) - b.dev) * a
+	slices.Sort(s)
+	return 1.4826 * s[len(s)/2]
+}
+
+// posRing keeps a position's complexity over the last posGOPs GOPs.
+type posRing struct {
+	v    [posGOPs]float64
+	n, i uint8
+}
+
+func (r *posRing) add(x float64) {
+	r.v[r.i] = x
+	r.i = (r.i + 1) % posGOPs
+	r.n = min(r.n+1, posGOPs)
+}
+
+// level is the idle level of one kind of picture.
+type level struct {
+	x   ring // calm complexities
+	res ring // their distance from the level they were judged against
+	qp  ring // calm slice QPs
+	pos [positions]posRing
+	// the last active pictures (complexity, its level, QP), learned on Reject
+	last  [4][3]float64
+	nLast int
+}
+
+func (l *level) learn(x, ref float64, qp, at int) {
+	l.x.add(x)
+	l.res.add(x - ref)
 	if qp >= 0 {
-		b.nQP++
-		a = alpha
-		if b.nQP <= 25 {
-			a = max(alpha, 1/float64(b.nQP))
-		}
-		b.meanQP += (float64(qp) - b.meanQP) * a
+		l.qp.add(float64(qp))
 	}
-}
-
-// learnPost adds the picture at a position after the keyframe: every one
-// (a position sees one picture per GOP, so its baseline must follow the
-// encoder's rate control rather than wait for calm), a plain average over
-// the first 4, then an exponential one at rate 1/4.
-func (b *baseline) learnPost(s float64, qp int) {
-	b.learn(s, qp, 1.0/4)
-}
-
-// hot reports whether a picture of size s and QP qp stands out: s more
-// than factor spreads above the mean (the spread is at least a fifth of
-// the mean and 8 bytes), or qp rise above the mean QP. A baseline judges
-// once it has seen 3 pictures.
-func (b *baseline) hot(s float64, qp int, factor, rise float64) bool {
-	if b.n < 3 {
-		return false
+	if at < positions {
+		l.pos[at].add(x)
 	}
-	spread := math.Max(b.dev, math.Max(0.2*b.mean, 8))
-	if s > b.mean+factor*spread {
-		return true
-	}
-	return qp >= 0 && b.nQP >= 3 && float64(qp) >= b.meanQP+rise
 }
 
 // NewActivity returns a detector; cfg is defaulted.
 func NewActivity(cfg ActivityConfig) *Activity {
 	cfg.defaults()
-	return &Activity{cfg: cfg}
+	return &Activity{cfg: cfg, raise: 1}
 }
 
-// Reset forgets the stream.
-func (a *Activity) Reset() { *a = Activity{cfg: a.cfg} }
+// Reset forgets the stream; what Reject taught is kept.
+func (a *Activity) Reset() { *a = Activity{cfg: a.cfg, raise: a.raise} }
 
 // Active reports the current state.
 func (a *Activity) Active() bool { return a.active }
 
-// Observe takes one access unit: its size in bytes, whether it is a
-// keyframe, its slice QP (-1 when unknown) and its presentation time, and
-// reports whether the scene is active.
-func (a *Activity) Observe(size int, key bool, qp int, pts time.Duration) bool {
-	if key {
-		a.sinceKey = 0
-		a.expire(pts)
+// complexity of a picture of size bytes coded at slice QP qp (-1 unknown).
+func complexity(size, qp int) float64 {
+	x := math.Log(float64(max(size, 1)))
+	if qp >= 0 {
+		x += float64(qp) * math.Ln2 / 6
+	}
+	return x
+}
+
+// Observe takes one access unit (its size, keyframe and reference flags,
+// slice QP and presentation time) and reports whether the scene is active.
+func (a *Activity) Observe(au AccessUnit) bool {
+	x := complexity(len(au.Data), au.QP)
+	if au.Key {
+		if a.observeKey(x) {
+			a.active, a.lastActive = true, au.PTS
+		}
+		a.sinceKey, a.evidence = 0, 0
+		a.expire(au.PTS)
 		return a.active
 	}
-	s := float64(size)
-	b := &a.rest
-	post := a.sinceKey < postKey
-	if post {
-		b = &a.post[a.sinceKey]
-	}
 	a.sinceKey++
-	if a.n < a.cfg.LearnFrames {
-		a.n++
-		if post {
-			b.learnPost(s, qp)
-		} else {
-			b.learn(s, qp, 1.0/32)
-		}
-		return false
+	at := a.sinceKey - postKey - 1
+	if at < 0 {
+		a.expire(au.PTS)
+		return a.active
 	}
-	hot := b.hot(s, qp, a.cfg.SizeFactor, a.cfg.QPRise)
-	a.recent <<= 1
-	if hot {
-		a.recent |= 1
-		window := uint32(1)<<min(a.cfg.WakeFrames+1, 31) - 1
-		if bits.OnesCount32(a.recent&window) >= a.cfg.WakeFrames {
-			a.active = true
-		}
-		if a.active {
-			a.lastActive = pts
-		}
+	l := &a.kind[0]
+	if au.NonRef {
+		l = &a.kind[1]
+	}
+	med := 0.0
+	if l.x.n > 0 {
+		med = l.x.median(&a.scratch)
+	}
+	if l.x.n < a.cfg.LearnFrames {
+		l.learn(x, med, au.QP, at)
+		return a.active
+	}
+	ref := med
+	if at < positions && l.pos[at].n >= 3 {
+		p := &l.pos[at]
+		ref = median(a.scratch[:p.n], p.v[:p.n])
+	}
+	var dev float64
+	if l.res.n >= a.cfg.LearnFrames {
+		dev = l.res.mad(0, &a.scratch)
 	} else {
-		a.expire(pts)
+		dev = l.x.mad(med, &a.scratch)
 	}
-	// The baseline learns from calm pictures only (slowly while active, so
-	// that a lasting change of scene, such as rain, becomes the new idle);
-	// a position after the keyframe from every picture.
-	if post {
-		b.learnPost(s, qp)
-	} else if !hot || a.active {
-		alpha := 1.0 / 32
-		if a.active {
-			alpha = 1.0 / 1024
-		}
-		b.learn(s, qp, alpha)
+	// At least 5% of the picture's size: a clean still view costs the
+	// same few bytes every picture.
+	dev = math.Max(dev, 0.05)
+	z := (x - ref) / dev
+	zc := math.Min(z, zCap)
+	if au.QP >= 0 && l.qp.n >= a.cfg.LearnFrames && float64(au.QP) >= l.qp.median(&a.scratch)+a.cfg.QPRise*a.raise {
+		zc = zCap
 	}
+	a.evidence = math.Max(0, a.evidence+zc-zFree)
+	if a.evidence >= (zCap-zFree)*float64(a.cfg.WakeFrames)*a.raise || z >= a.cfg.SizeFactor*a.raise {
+		a.active, a.lastActive, a.evidence = true, au.PTS, 0
+		l.last[l.nLast%len(l.last)] = [3]float64{x, ref, float64(au.QP)}
+		l.nLast++
+	} else if z <= zCalm {
+		l.learn(x, ref, au.QP, at)
+	}
+	a.expire(au.PTS)
 	return a.active
+}
+
+// observeKey judges a keyframe of complexity x: early, or 2 times larger or
+// smaller than the last keyframes.
+func (a *Activity) observeKey(x float64) bool {
+	hot := false
+	if a.gop.n >= 2 && a.sinceKey > 0 {
+		hot = float64(a.sinceKey+1) < a.gop.median(&a.scratch)/2
+	}
+	if a.keys.n >= 2 {
+		hot = hot || math.Abs(x-a.keys.median(&a.scratch)) > math.Ln2*a.raise
+	}
+	if a.sinceKey > 0 {
+		a.gop.add(float64(a.sinceKey + 1))
+	}
+	a.keys.add(x)
+	return hot
+}
+
+// Reject says that the decoded pictures showed nothing since the signal
+// woke the camera at pts: it sleeps at once, the last active pictures join
+// the idle levels, and the thresholds rise by half (at most 8 times).
+func (a *Activity) Reject(pts time.Duration) {
+	a.active, a.evidence = false, 0
+	a.raise = math.Min(a.raise*1.5, 8)
+	for k := range a.kind {
+		l := &a.kind[k]
+		for _, p := range l.last[:min(l.nLast, len(l.last))] {
+			l.learn(p[0], p[1], int(p[2]), positions)
+		}
+		l.nLast = 0
+	}
 }
 
 func (a *Activity) expire(pts time.Duration) {

@@ -37,6 +37,10 @@ type AccessUnit struct {
 	// QP is the first slice's quantizer read from its header (H.264), or
 	// -1 when unknown (H.265, or a header the parser does not follow).
 	QP int
+	// NonRef is true for a picture no other picture refers to (H.264
+	// nal_ref_idc 0, H.265 sub-layer non-reference types): B-frames, most
+	// often, a fraction of a P-frame's size.
+	NonRef bool
 }
 
 // StreamInfo describes a stream that started playing.
@@ -52,6 +56,30 @@ var startCode = []byte{0, 0, 0, 1}
 type params struct {
 	codec         Codec
 	vps, sps, pps []byte
+}
+
+// NonReference reports whether the access unit's first slice is of a
+// picture no other picture refers to.
+func NonReference(codec Codec, au [][]byte) bool {
+	for _, n := range au {
+		if len(n) == 0 {
+			continue
+		}
+		if codec == H265 {
+			if len(n) < 2 {
+				continue
+			}
+			t := n[0] >> 1 & 0x3f
+			if t <= 14 { // VCL, not IRAP: the even types are _N
+				return t%2 == 0
+			}
+			continue
+		}
+		if t := n[0] & 0x1f; t == 1 || t == 5 {
+			return n[0]>>5&3 == 0
+		}
+	}
+	return false
 }
 
 func (p *params) isRandomAccess(au [][]byte) bool {

@@ -91,7 +91,7 @@ func (d *Depacketizer) Packet(pkt *rtp.Packet) (au AccessUnit, ok bool) {
 		return AccessUnit{}, false
 	}
 	d.gotKey = true
-	au = AccessUnit{Data: d.prm.annexB(nalus, key), Key: key, QP: -1}
+	au = AccessUnit{Data: d.prm.annexB(nalus, key), Key: key, QP: -1, NonRef: NonReference(d.prm.codec, nalus)}
 	if d.qp != nil {
 		if qp, err := d.qp.QP(nalus); err == nil {
 			au.QP = qp

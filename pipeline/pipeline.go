@@ -155,9 +155,13 @@ func (p *Pipeline) Release() {
 // keyframes only now). With Config.Decoders, the chain's decoder goes back
 // to the pool and the keyframe is decoded by a lent one, held until
 // Release.
+//
+// The decoder is drained after the keyframe: in a stream with B-frames it
+// holds the keyframe's picture back until the pictures shown before it
+// are decoded, which, decoded alone, never comes.
 func (p *Pipeline) ProcessKeyframe(au []byte, pts time.Duration, received time.Time) Result {
 	if p.cfg.Decoders == nil {
-		return p.Process(au, pts, received)
+		return p.processChain(au, pts, received, true)
 	}
 	p.dropChain()
 	p.Release()
@@ -166,12 +170,18 @@ func (p *Pipeline) ProcessKeyframe(au []byte, pts time.Duration, received time.T
 		return Result{Err: fmt.Errorf("open %s decoder: %w", p.codec, err)}
 	}
 	p.lent = d
-	return p.process(d, au, pts, received)
+	return p.process(d, au, pts, received, true)
 }
 
 // Process decodes one Annex-B access unit; pts is its presentation time on
 // the stream clock and received its arrival (anchoring the analysis clock).
 func (p *Pipeline) Process(au []byte, pts time.Duration, received time.Time) Result {
+	return p.processChain(au, pts, received, false)
+}
+
+// processChain decodes au with the reference chain's decoder; drain ends
+// the chain after it (ProcessKeyframe).
+func (p *Pipeline) processChain(au []byte, pts time.Duration, received time.Time, drain bool) Result {
 	if p.codec == 0 {
 		return Result{Err: fmt.Errorf("pipeline: Process before Reset")}
 	}
@@ -183,7 +193,7 @@ func (p *Pipeline) Process(au []byte, pts time.Duration, received time.Time) Res
 		}
 		p.dec = d
 	}
-	return p.process(p.dec, au, pts, received)
+	return p.process(p.dec, au, pts, received, drain)
 }
 
 // open lends a decoder from the pool, or opens one without a pool.
@@ -202,10 +212,13 @@ func (p *Pipeline) open() (*decode.Decoder, error) {
 	return d, nil
 }
 
-func (p *Pipeline) process(dec *decode.Decoder, au []byte, pts time.Duration, received time.Time) Result {
+func (p *Pipeline) process(dec *decode.Decoder, au []byte, pts time.Duration, received time.Time, drain bool) Result {
 	var r Result
 	t0 := time.Now()
 	ok, err := dec.Decode(au, int64(pts))
+	if drain && err == nil && !ok {
+		ok, err = dec.Drain()
+	}
 	t1 := time.Now()
 	r.DecodeTime = t1.Sub(t0)
 	if err != nil {

