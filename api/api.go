@@ -131,8 +131,15 @@ func Start(cfg Config, eng Engine) (*Server, error) {
 		h = newAuthenticator(s.web.currentUsers, h, lim.LoginCacheTTL, lim.LoginFailuresBurst, lim.LoginFailuresPerMinute,
 			log, m.authFailures, m.authLimited, m.authChecks)
 	}
-	// ReadTimeout and WriteTimeout are set per endpoint (deadlines): a
-	// server-wide one would cut the event stream.
+	// ReadTimeout and WriteTimeout are set per request before anything
+	// else runs (an unauthenticated request's body, a 401 nobody reads,
+	// an unknown path are bounded too), and cleared by the streams after
+	// authentication: a server-wide one would cut the event stream.
+	inner := h
+	h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setDeadlines(w, lim.ReadTimeout, lim.WriteTimeout)
+		inner.ServeHTTP(w, r)
+	})
 	s.http = &http.Server{Handler: h, ReadHeaderTimeout: lim.ReadHeaderTimeout, IdleTimeout: lim.IdleTimeout,
 		MaxHeaderBytes: maxHeaderBytes, ConnState: func(c net.Conn, st http.ConnState) {
 			cl.connState(c, st)
