@@ -27,7 +27,8 @@ import (
 //   - the failed checks of each client address are limited by a token
 //     bucket: past it, a request whose credentials are not remembered gets
 //     429 without any bcrypt work;
-//   - bcrypt comparisons run GOMAXPROCS at a time, not one.
+//   - bcrypt comparisons run on half the cores at most (at least one):
+//     a flood from many addresses cannot take the decoders' CPU.
 //
 // Safe for concurrent use.
 type authenticator struct {
@@ -49,15 +50,35 @@ type authenticator struct {
 // maxRemembered bounds the remembered successes (users × passwords in use).
 const maxRemembered = 1024
 
-// fakeHash is compared for an unknown user, so that the answer takes as
-// long as for a known one (no user enumeration by timing). It is bcrypt of
-// a random password, never matched.
-var fakeHash = sync.OnceValue(func() []byte {
-	pw := make([]byte, 16)
-	rand.Read(pw) //nolint:errcheck // never fails (crypto/rand)
-	h, _ := bcrypt.GenerateFromPassword(pw, bcrypt.DefaultCost)
+// fakeHash returns what is compared for an unknown user, so that the
+// answer takes as long as for a known one (no user enumeration by timing):
+// bcrypt of a random password, never matched, at the cost of the
+// configured users' hashes (a cost 12 hash takes 4 times a cost 10 one).
+func fakeHash(users map[string]string) string {
+	cost := bcrypt.DefaultCost
+	for _, h := range users {
+		if c, err := bcrypt.Cost([]byte(h)); err == nil {
+			cost = c
+			break
+		}
+	}
+	fakeMu.Lock()
+	defer fakeMu.Unlock()
+	h, ok := fakeHashes[cost]
+	if !ok {
+		pw := make([]byte, 16)
+		rand.Read(pw) //nolint:errcheck // never fails (crypto/rand)
+		b, _ := bcrypt.GenerateFromPassword(pw, cost)
+		h = string(b)
+		fakeHashes[cost] = h
+	}
 	return h
-})
+}
+
+var (
+	fakeMu     sync.Mutex
+	fakeHashes = map[int]string{} // by cost: a handful at most
+)
 
 func (a *authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	users := a.users()
@@ -72,7 +93,7 @@ func (a *authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	hash, known := users[user]
 	if !known {
-		hash = string(fakeHash())
+		hash = fakeHash(users)
 	}
 	sum := a.sum(user, hash, pass)
 	if known && a.remembered(sum) {
@@ -168,6 +189,11 @@ func clientIP(r *http.Request) string {
 	if err != nil {
 		return r.RemoteAddr
 	}
+	// An IPv6 client is its /64: one host commonly holds a whole /64, and
+	// would otherwise have 2^64 buckets.
+	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
+		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	}
 	return host
 }
 
@@ -178,7 +204,7 @@ func newAuthenticator(users func() map[string]string, next http.Handler, ttl tim
 	rand.Read(key) //nolint:errcheck // never fails (crypto/rand)
 	now := time.Now
 	return &authenticator{users: users, next: next, log: log, ttl: ttl, key: key,
-		sem: make(chan struct{}, runtime.GOMAXPROCS(0)), now: now,
+		sem: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)), now: now,
 		lim:      &failLimiter{burst: float64(burst), rate: float64(perMinute) / 60, now: now, buckets: map[string]*bucket{}},
 		failures: failures, limited: limited, checks: checks, ok: map[[sha256.Size]byte]time.Time{}}
 }
