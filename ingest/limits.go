@@ -212,10 +212,15 @@ func (a *admission) check(nalus [][]byte) error {
 		if err := a.limits.check(shape); err != nil {
 			return err
 		}
-		if err := a.budget.reserve(a.id, shape.Bytes()); err != nil {
-			return err
+		// The reservation never shrinks within a stream: the decoder keeps
+		// the pictures of a large SPS it has used when a small one follows
+		// (a small unused SPS must not free the budget the large one holds).
+		if b := shape.Bytes(); b > a.bytes.Load() {
+			if err := a.budget.reserve(a.id, b); err != nil {
+				return err
+			}
+			a.bytes.Store(b)
 		}
-		a.bytes.Store(shape.Bytes())
 		a.last = append(a.last[:0], n...)
 	}
 	return nil

@@ -67,6 +67,11 @@ func TestAdmission(t *testing.T) {
 	if bytesA.Load() != want || budget.Used() != want {
 		t.Fatalf("reserved %d (budget %d), want %d", bytesA.Load(), budget.Used(), want)
 	}
+	// A smaller SPS after it (id 1, unused, say) does not free what the
+	// decoder still holds for the larger one.
+	if err := a.check([][]byte{enc(66, 160, 96)}); err != nil || bytesA.Load() != want || budget.Used() != want {
+		t.Fatalf("after a smaller SPS: reserved %d (budget %d, %v), want %d kept", bytesA.Load(), budget.Used(), err, want)
+	}
 	wide := &admission{id: "w", codec: H264, limits: DefaultLimits(), budget: budget, bytes: &bytesB}
 	if err := wide.check([][]byte{enc(66, 4112, 368)}); !errors.Is(err, ErrOverLimit) || !strings.Contains(err.Error(), "limits.max_width 4096") {
 		t.Errorf("4112 wide: %v, want a refusal naming limits.max_width", err)
