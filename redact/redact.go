@@ -198,8 +198,9 @@ func words(name string) []string {
 // "hook" (Mattermost, Gitea) element is masked; so is any segment that
 // looks like a token wherever it is (20 characters or more of letters and
 // digits mixed with a high entropy, or 32 or more token characters), such
-// as a generic "/incoming/3f9a...". The first element stays readable unless
-// it is itself such a token.
+// as a generic "/incoming/3f9a...". A segment of name=value parameters
+// (separated by & or ;) has its secret values masked as a query's are. The
+// first element stays readable unless it is itself such a token.
 func Path(p string) string {
 	if p == "" || p == "/" {
 		return p
@@ -212,6 +213,12 @@ func Path(p string) string {
 		}
 		if after || tokenLike(seg) {
 			segs[i], masked = Mask, true
+		} else if strings.ContainsRune(seg, '=') {
+			// Parameters in the path (XMEye-style NVRs:
+			// "/user=admin&password=x&channel=1", "/cam;password=x").
+			if m := pairs(seg); m != seg {
+				segs[i], masked = m, true
+			}
 		}
 		if !after && webhookContext[strings.ToLower(seg)] {
 			after = true

@@ -9,6 +9,8 @@ import (
 func TestURL(t *testing.T) {
 	for _, tc := range []struct{ name, in, want string }{
 		{"plain", "rtsp://cam.local:554/stream1", "rtsp://cam.local:554/stream1"},
+		{"parameters in the path", "rtsp://h:554/user=admin&password=Hunter2pw&channel=1&stream=0.sdp", "rtsp://h:554/user=REDACTED&password=REDACTED&channel=1&stream=0.sdp"},
+		{"parameter after a semicolon in the path", "rtsp://h/cam/realmonitor;password=Hunter2pw", "rtsp://h/cam/realmonitor;password=REDACTED"},
 		{"userinfo", "rtsp://admin:hunter22@cam.local/live", "rtsp://cam.local/live"},
 		{"user only", "mqtt://bob@broker:1883", "mqtt://broker:1883"},
 		{"at in password", "nats://u:p@ss@nats:4222", "nats://nats:4222"},
