@@ -235,6 +235,7 @@ func (d *Delivery) writeLoop() {
 		batch, more = d.queue.take(batch[:0], cap(batch))
 		if len(batch) > 0 {
 			d.store(batch)
+			d.queue.stored()
 			clear(batch)
 			continue
 		}
@@ -255,6 +256,10 @@ func (d *Delivery) writeLoop() {
 func (d *Delivery) store(batch []Event) {
 	failures := 0
 	for len(batch) > 0 {
+		if isClosed(d.giveUp) { // Close gave up on the disk: no more writes
+			d.lose(len(batch))
+			return
+		}
 		n, kept, err := d.box.append(batch, isClosed(d.closing), d.queue.filling())
 		d.stored(kept)
 		batch = batch[n:]

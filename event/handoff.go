@@ -20,6 +20,10 @@ type handoff struct {
 	q      []queued
 	max    int
 	closed bool
+	// held events were taken by the writer and are not stored yet (it may
+	// wait for room): they still count as queued, since heldAt.
+	held   int
+	heldAt time.Time
 }
 
 type queued struct {
@@ -57,14 +61,18 @@ func (h *handoff) put(ev Event, now time.Time) (dropped *Event, ok bool) {
 	return dropped, true
 }
 
-// take moves up to max queued events, oldest first, into buf. It reports
-// false once the queue is closed and empty.
+// take moves up to max queued events, oldest first, into buf; they count
+// as queued until stored is called. It reports false once the queue is
+// closed and empty.
 func (h *handoff) take(buf []Event, max int) ([]Event, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := min(max, len(h.q))
 	for _, q := range h.q[:n] {
 		buf = append(buf, q.ev)
+	}
+	if n > 0 {
+		h.held, h.heldAt = n, h.q[0].at
 	}
 	clear(h.q[:n]) // release the events
 	h.q = h.q[n:]
@@ -74,12 +82,20 @@ func (h *handoff) take(buf []Event, max int) ([]Event, bool) {
 	return buf, n > 0 || !h.closed
 }
 
-// filling reports whether the queue is half full or more: the outbox
-// writer is held up and should shed (outbox.makeRoomLocked).
+// stored says that the events last taken are stored (or given up).
+func (h *handoff) stored() {
+	h.mu.Lock()
+	h.held, h.heldAt = 0, time.Time{}
+	h.mu.Unlock()
+}
+
+// filling reports whether the queue is half full or more, the batch the
+// writer holds included: the outbox writer is held up and should shed
+// (outbox.makeRoomLocked).
 func (h *handoff) filling() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.q) >= h.max/2
+	return len(h.q)+h.held >= h.max/2
 }
 
 // close refuses further events; those queued stay for take.
@@ -90,12 +106,15 @@ func (h *handoff) close() {
 	h.mu.Unlock()
 }
 
-// depth returns the events queued and the time the oldest was published
-// (zero when none).
+// depth returns the events queued (the batch the writer holds included)
+// and the time the oldest was published (zero when none).
 func (h *handoff) depth() (int, time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.q) == 0 {
+	switch {
+	case h.held > 0:
+		return len(h.q) + h.held, h.heldAt
+	case len(h.q) == 0:
 		return 0, time.Time{}
 	}
 	return len(h.q), h.q[0].at

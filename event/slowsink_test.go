@@ -268,3 +268,28 @@ func TestShutdownBoundedWhenSinkIgnoresContext(t *testing.T) {
 	defer d2.Close()
 	await.Until(t, 20*time.Second, "the next run to deliver the backlog", func() bool { return len(fileIDs(t, file)) >= rep.Pending })
 }
+
+// TestHandoffCountsHeldBatch: the batch the outbox writer has taken but
+// not stored (it waits for room) still counts as queued, for readiness,
+// the queue gauge and shedding.
+func TestHandoffCountsHeldBatch(t *testing.T) {
+	h := newHandoff(8)
+	t0 := time.Unix(100, 0)
+	for i := range 5 {
+		h.put(Event{Type: TypeStart}, t0.Add(time.Duration(i)*time.Second))
+	}
+	batch, _ := h.take(nil, 8)
+	if len(batch) != 5 {
+		t.Fatalf("took %d, want 5", len(batch))
+	}
+	if n, at := h.depth(); n != 5 || !at.Equal(t0) {
+		t.Errorf("while held: depth %d since %v, want 5 since %v", n, at, t0)
+	}
+	if !h.filling() {
+		t.Error("5 of 8 held: not filling")
+	}
+	h.stored()
+	if n, _ := h.depth(); n != 0 || h.filling() {
+		t.Errorf("after stored: depth %d, filling %v", n, h.filling())
+	}
+}
