@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vigil-video/vigil/event"
@@ -129,20 +128,9 @@ func (n *Node) flushIncidents(camera string) {
 	}
 }
 
-// orphanEndNamespace derives the id of the end event the next owner emits
-// for an incident it finds open: the same id whichever node emits it,
-// so that the stream (Nats-Msg-Id) keeps one.
-var orphanEndNamespace = uuid.MustParse("5b0c7d1e-2f1a-4c53-9a57-6f0e3c2b8d41")
-
-// OrphanEndID is the event id of the end that the next owner emits for
-// an incident left open by a node that lost its camera.
-func OrphanEndID(incidentID string) string {
-	return uuid.NewSHA1(orphanEndNamespace, []byte(incidentID+"/end")).String()
-}
-
 // endOrphans ends the incidents another node (or this node's previous
 // run) left open on camera, before this node starts it: an end event each,
-// with a derived id (OrphanEndID), ended at the time it is found; then the
+// with its derived id (event.EndID), ended at the time it is found; then the
 // record goes.
 func (n *Node) endOrphans(camera string) {
 	ctx, cancel := n.opCtx()
@@ -163,8 +151,7 @@ func (n *Node) endOrphans(camera string) {
 	now := time.Now().UTC()
 	for _, inc := range r.Incidents {
 		inc.EndedAt, inc.FrameTime, inc.FrameTimeSource = &now, now, event.TimeReceipt
-		ev := event.New(event.TypeEnd, inc, now)
-		ev.ID = OrphanEndID(inc.IncidentID)
+		ev := event.New(event.TypeEnd, inc, now) // its id: event.EndID
 		if err := n.opts.Emit(ev); err != nil {
 			n.m.errors.WithLabelValues("incidents").Inc()
 			n.log.Error("end of an orphaned incident not emitted", "camera", camera, "incident", inc.IncidentID, "error", err)

@@ -252,8 +252,8 @@ func TestNodesShareHandOverAndEndOrphans(t *testing.T) {
 		}
 		return len(ends) > 0
 	})
-	if len(ends) != 1 || ends[0].ID != OrphanEndID("inc-1") || ends[0].Type != event.TypeEnd || ends[0].Data.IncidentID != "inc-1" {
-		t.Errorf("orphan ends %+v, want one end of inc-1 with id %s", ends, OrphanEndID("inc-1"))
+	if len(ends) != 1 || ends[0].ID != event.EndID("inc-1") || ends[0].Type != event.TypeEnd || ends[0].Data.IncidentID != "inc-1" {
+		t.Errorf("orphan ends %+v, want one end of inc-1 with id %s", ends, event.EndID("inc-1"))
 	}
 
 	// A node joins and gets a share.

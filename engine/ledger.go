@@ -12,7 +12,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/vigil-video/vigil/cluster"
 	"github.com/vigil-video/vigil/event"
 )
 
@@ -226,11 +225,10 @@ func (e *Engine) endLeftOpen(left []event.Incident, lastSeen time.Time) {
 		e.log.Warn("incident left open by the last run ended", "camera", inc.Camera, "kind", inc.Kind,
 			"incident_id", inc.IncidentID, "ended_at", end)
 		e.ledgerEnded.Inc()
-		// The end's event id is derived from the incident's, as a cluster
-		// node's for the incidents of a previous owner: whoever ends it, a
-		// consumer sees one end. Not tracked: this run never held it.
+		// The end's event id is derived from the incident's (event.EndID),
+		// as every end's: should the last run have stored its end after
+		// all, a consumer sees one. Not tracked: this run never held it.
 		ev := event.New(event.TypeEnd, inc, time.Now())
-		ev.ID = cluster.OrphanEndID(inc.IncidentID)
 		if err := e.events.Emit(ev); err != nil {
 			e.log.Error("event not published", "camera", inc.Camera, "incident_id", inc.IncidentID, "error", err)
 		}

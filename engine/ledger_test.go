@@ -15,7 +15,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/vigil-video/vigil/cluster"
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/health"
@@ -171,7 +170,7 @@ func TestOpenIncidentsEndedAfterKill(t *testing.T) {
 		if ends[id] != 1 {
 			continue // reported above
 		}
-		if got, want := evs[pos[event.TypeEnd+id]].ID, cluster.OrphanEndID(id); got != want {
+		if got, want := evs[pos[event.TypeEnd+id]].ID, event.EndID(id); got != want {
 			t.Errorf("incident %s: end event id %s, want the derived %s", id, got, want)
 		}
 		if at := endedAt[id]; at.After(kills[len(kills)-1]) {

@@ -102,15 +102,30 @@ type Evidence struct {
 	JPEGBase64 string `json:"jpeg_base64,omitempty"`
 }
 
-// New returns an event of type typ for the incident, with a fresh id and
-// the given emission time.
+// endNamespace derives the id of every incident's end event (EndID).
+var endNamespace = uuid.MustParse("5b0c7d1e-2f1a-4c53-9a57-6f0e3c2b8d41")
+
+// EndID is the event id of incidentID's end: the same whoever emits it
+// (this run, the next run ending what a crash left open, the next owner of
+// a camera in a cluster), so that a consumer, the outbox's sinks and
+// JetStream's de-duplication (Nats-Msg-Id) see one end.
+func EndID(incidentID string) string {
+	return uuid.NewSHA1(endNamespace, []byte(incidentID+"/end")).String()
+}
+
+// New returns an event of type typ for the incident, with a fresh id (an
+// end: EndID) and the given emission time.
 func New(typ string, inc Incident, now time.Time) Event {
 	if inc.Boxes == nil {
 		inc.Boxes = [][4]float64{}
 	}
+	id := uuid.Must(uuid.NewV7()).String()
+	if typ == TypeEnd && inc.IncidentID != "" {
+		id = EndID(inc.IncidentID)
+	}
 	return Event{
 		SpecVersion:     "1.0",
-		ID:              uuid.Must(uuid.NewV7()).String(),
+		ID:              id,
 		Source:          "/cameras/" + inc.Camera,
 		Type:            typ,
 		Subject:         inc.Camera,

@@ -314,3 +314,22 @@ func TestEventsMatchThePublishedSchema(t *testing.T) {
 		}
 	})
 }
+
+// TestEndIDDerived: every end of an incident has the same event id,
+// whoever emits it and whenever (a consumer and JetStream see one end),
+// and it is not another incident's; starts and updates keep fresh ids.
+func TestEndIDDerived(t *testing.T) {
+	inc := Incident{IncidentID: "0193a1b2-0000-7000-8000-00000000000a", Camera: "c", Kind: "motion"}
+	a, b := New(TypeEnd, inc, time.Now()), New(TypeEnd, inc, time.Now().Add(time.Hour))
+	if a.ID != b.ID || a.ID != EndID(inc.IncidentID) {
+		t.Errorf("two ends of one incident: ids %s and %s, want both %s", a.ID, b.ID, EndID(inc.IncidentID))
+	}
+	other := inc
+	other.IncidentID = "0193a1b2-0000-7000-8000-00000000000b"
+	if New(TypeEnd, other, time.Now()).ID == a.ID {
+		t.Error("two incidents' ends share an id")
+	}
+	if s1, s2 := New(TypeStart, inc, time.Now()), New(TypeStart, inc, time.Now()); s1.ID == s2.ID || s1.ID == a.ID {
+		t.Errorf("start ids %s %s (end %s): want fresh ones", s1.ID, s2.ID, a.ID)
+	}
+}
