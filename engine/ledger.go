@@ -40,6 +40,11 @@ type ledger struct {
 	// failed counts writes that failed (a metric).
 	failed func()
 
+	// afterStore: an incident is forgotten when its end is stored in the
+	// outbox (stored), not when it is published: an end still queued in
+	// memory when the process dies is sent again by the next run.
+	afterStore bool
+
 	mu    sync.Mutex
 	open  map[string]event.Incident
 	dirty bool
@@ -99,8 +104,25 @@ func (l *ledger) start() {
 }
 
 // track records an event: a start or an update keeps its incident open,
-// an end forgets it. It never blocks on the disk.
+// an end forgets it (once stored, with afterStore). It never blocks on
+// the disk.
 func (l *ledger) track(ev event.Event) {
+	if ev.Type == event.TypeEnd && l.afterStore {
+		return
+	}
+	l.forget(ev)
+}
+
+// stored records an event stored in the outbox: an end forgets its
+// incident (afterStore).
+func (l *ledger) stored(ev event.Event) {
+	if ev.Type == event.TypeEnd && l.afterStore {
+		l.forget(ev)
+	}
+}
+
+// forget applies ev to the open incidents.
+func (l *ledger) forget(ev event.Event) {
 	inc := ev.Data
 	l.mu.Lock()
 	if ev.Type == event.TypeEnd {
@@ -210,11 +232,18 @@ func (e *Engine) openLedger(path string) {
 	})
 	e.metrics.Reg.MustRegister(e.ledgerEnded, e.ledgerFailed)
 	e.ledger, e.leftOpen, e.leftSeen = openLedger(path, e.log.With("component", "ledger"), e.ledgerFailed.Inc)
+	// With a publisher that says when an event is stored (the delivery),
+	// an incident is forgotten once its end is stored.
+	if n, ok := e.opts.Events.(interface{ OnStored(func(event.Event)) }); ok {
+		e.ledger.afterStore = true
+		n.OnStored(e.ledger.stored)
+	}
 }
 
 // endLeftOpen publishes the end of every incident a previous run left
-// open, with its own incident id, as ended when that run last wrote the ledger (the
-// last time it was known to run), and saves the ledger without them.
+// open, with its own incident id, as ended when that run last wrote the
+// ledger (the last time it was known to run), and saves the ledger without
+// them (with afterStore: with them, until their ends are stored).
 func (e *Engine) endLeftOpen(left []event.Incident, lastSeen time.Time) {
 	for _, inc := range left {
 		end := lastSeen.UTC()
@@ -235,6 +264,11 @@ func (e *Engine) endLeftOpen(left []event.Incident, lastSeen time.Time) {
 	}
 	if len(left) > 0 {
 		e.ledger.mu.Lock()
+		if e.ledger.afterStore { // kept until their ends are stored
+			for _, inc := range left {
+				e.ledger.open[inc.IncidentID] = inc
+			}
+		}
 		e.ledger.dirty = true
 		e.ledger.mu.Unlock()
 		e.ledger.write()

@@ -234,3 +234,28 @@ func TestOpenIncidentsFileDamaged(t *testing.T) {
 		return ok && strings.Contains(string(b), inc.Data.IncidentID)
 	})
 }
+
+// TestLedgerForgetsOnceEndStored: with a delivery that says when an event
+// is stored, an incident stays in the ledger until its end is stored, not
+// merely published (an end queued in memory when the process dies is sent
+// by the next run), and the ends of a previous run's incidents stay there
+// until stored too.
+func TestLedgerForgetsOnceEndStored(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "open-incidents.json")
+	l, _, _ := openLedger(path, slog.New(slog.DiscardHandler), func() {})
+	l.afterStore = true
+	inc := event.Incident{IncidentID: "0193a1b2-0000-7000-8000-00000000000a", Camera: "c", Kind: "motion"}
+	l.track(event.New(event.TypeStart, inc, time.Now()))
+	end := event.New(event.TypeEnd, inc, time.Now())
+	l.track(end)
+	l.write()
+	_, left, _ := openLedger(path, slog.New(slog.DiscardHandler), func() {})
+	if len(left) != 1 {
+		t.Fatalf("an incident whose end is published but not stored: %d left open in the file, want 1", len(left))
+	}
+	l.stored(end)
+	l.write()
+	if _, left, _ = openLedger(path, slog.New(slog.DiscardHandler), func() {}); len(left) != 0 {
+		t.Errorf("an incident whose end is stored: %d left open in the file, want 0", len(left))
+	}
+}

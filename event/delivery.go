@@ -76,11 +76,13 @@ type Delivery struct {
 	Recent *Log
 	Live   *Hub
 
-	queue  *handoff // Publish to writeLoop
-	maxLag time.Duration
-	ctx    context.Context // of the sinks
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // the sinks
+	queue *handoff // Publish to writeLoop
+	// onStored is called with each event once stored (OnStored).
+	onStored atomic.Pointer[func(Event)]
+	maxLag   time.Duration
+	ctx      context.Context // of the sinks
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup // the sinks
 
 	closing   chan struct{} // closed when Close starts
 	giveUp    chan struct{} // closed when Close stops waiting for the disk
@@ -295,15 +297,24 @@ func (d *Delivery) store(batch []Event) {
 	}
 }
 
-// stored feeds stored events to the recent log and the live stream and
-// wakes the sinks.
+// OnStored has f called with each event once it is stored in the outbox
+// (in order, on the outbox writer: f must not block). Set it before
+// publishing.
+func (d *Delivery) OnStored(f func(Event)) { d.onStored.Store(&f) }
+
+// stored feeds stored events to the recent log, the live stream and the
+// OnStored hook, and wakes the sinks.
 func (d *Delivery) stored(evs []Event) {
 	if len(evs) == 0 {
 		return
 	}
+	hook := d.onStored.Load()
 	for _, ev := range evs {
 		d.Recent.Add(ev)
 		d.Live.Publish(ev)
+		if hook != nil {
+			(*hook)(ev)
+		}
 	}
 	for _, r := range d.sinks {
 		select {
