@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -35,8 +36,10 @@ func testLog(t *testing.T) *slog.Logger {
 }
 
 // incidentEvents returns n events over three cameras, each camera's in
-// start, update..., end order.
+// start, update..., end order, of incidents no other call has (an end's
+// id derives from its incident's).
 func incidentEvents(n int) []Event {
+	batch := incidentBatch.Add(1)
 	out := make([]Event, n)
 	for i := range out {
 		typ := TypeUpdate
@@ -47,11 +50,16 @@ func incidentEvents(n int) []Event {
 			typ = TypeEnd
 		}
 		cam := fmt.Sprintf("cam%d", i%3)
-		out[i] = New(typ, Incident{IncidentID: "inc-" + cam, Camera: cam, Kind: "motion", FrameTimeSource: TimeReceipt,
+		out[i] = New(typ, Incident{IncidentID: fmt.Sprintf("inc-%s-%d-%s", incidentRun, batch, cam), Camera: cam, Kind: "motion", FrameTimeSource: TimeReceipt,
 			StartedAt: time.Now(), FrameTime: time.Now(), Score: 0.5}, time.Now())
 	}
 	return out
 }
+
+var (
+	incidentRun   = uuid.NewString()[:8] // this process's (the matrix test runs children)
+	incidentBatch atomic.Int64
+)
 
 // receiver records event ids in arrival order.
 type receiver struct {
