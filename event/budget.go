@@ -30,6 +30,10 @@ const (
 	// dropQueueFull: not stored, because the in-memory queue in front of
 	// the outbox was full (every sink).
 	dropQueueFull = "queue_full"
+	// dropUnencodable: not stored, because it cannot be encoded as JSON (a
+	// NaN or infinite number from a detector): the rest of its batch is
+	// stored (every sink).
+	dropUnencodable = "unencodable"
 )
 
 // reserveShare: starts and ends may use 1/reserveShare of max_bytes

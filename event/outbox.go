@@ -271,8 +271,13 @@ func (o *outbox) append(evs []Event, over, shed bool) (int, []Event, error) {
 		now := time.Now()
 		for _, ev := range evs {
 			js, err := json.Marshal(ev)
-			if err != nil {
-				return fmt.Errorf("marshal event %s: %w", ev.ID, err)
+			if err != nil { // never retried: it would stop every later event
+				taken++
+				o.drops = append(o.drops, drop{dropUnencodable, 0})
+				for _, s := range o.sinks {
+					o.sinkDrops[sinkReason{s, dropUnencodable}]++
+				}
+				continue
 			}
 			v := encodeRecord(ev.Type, now, js)
 			r, err := o.makeRoomLocked(tx, int64(len(v)), ev.Type == TypeUpdate, over, shed)

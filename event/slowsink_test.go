@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -291,5 +292,30 @@ func TestHandoffCountsHeldBatch(t *testing.T) {
 	h.stored()
 	if n, _ := h.depth(); n != 0 || h.filling() {
 		t.Errorf("after stored: depth %d, filling %v", n, h.filling())
+	}
+}
+
+// TestUnencodableEventDropped: an event JSON cannot encode (a NaN score)
+// is dropped and counted; the events after it are delivered (it used to
+// fail its whole batch, retried every second for ever).
+func TestUnencodableEventDropped(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "events.jsonl")
+	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(dir, "o.db")},
+		Sinks: []SinkConfig{{Name: "file", Type: "file", Path: file}}}, io.Discard, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	evs := incidentEvents(6)
+	evs[3].Data.Score = math.NaN()
+	publishAll(t, d, evs)
+	want := append(eventIDs(evs[:3]), eventIDs(evs[4:])...)
+	await.Until(t, 20*time.Second, "the events after the unencodable one", func() bool { return len(fileIDs(t, file)) >= len(want) })
+	if got := fileIDs(t, file); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("file sink got %v, want %v", got, want)
+	}
+	if v := testutil.ToFloat64(d.m.sinkDropped.WithLabelValues("file", dropUnencodable)); v != 1 {
+		t.Errorf("%g unencodable events counted for the file sink, want 1", v)
 	}
 }
