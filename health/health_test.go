@@ -187,7 +187,7 @@ func TestOfflineUpdatesHeld(t *testing.T) {
 		}
 	}
 	if most := int(storm/every) + 2; len(updates) > most || len(updates) == 0 {
-		t.Errorf("%d cause changes in %v: %d updates, want 1 to %d", n+1, storm, len(updates), most)
+		t.Fatalf("%d cause changes in %v: %d updates, want 1 to %d", n+1, storm, len(updates), most)
 	}
 	if got := updates[len(updates)-1].Data.Cause; got != "auth" {
 		t.Errorf("the last update says %q, want the latest cause auth", got)
