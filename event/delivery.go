@@ -64,10 +64,13 @@ func (c *DeliveryConfig) Validate() error {
 // sink, at least once, in order per sink: each event is committed to the
 // on-disk outbox before any sink sees it and removed once all sinks have
 // acknowledged it, so a sink outage, a crash or kill -9 loses nothing. Each
-// sink has its own goroutine, cursor and retry state: a slow or dead sink
-// holds back no other, and Publish never waits for the disk or a sink
-// (see Publish and outbox.makeRoomLocked for what gives way when they
-// cannot keep up). Publish is safe for concurrent use.
+// sink has its own goroutine, cursor and retry state: a dead sink holds
+// back no other (its backlog is evicted first when the outbox is full),
+// and Publish never waits for the disk or a sink. A slow but healthy sink
+// whose backlog fills the outbox does hold the others back: its events are
+// never evicted, so new events wait in the queue, and past half of it
+// updates are shed for every sink (see Publish and outbox.makeRoomLocked).
+// Publish is safe for concurrent use.
 type Delivery struct {
 	log    *slog.Logger
 	box    *outbox
