@@ -2,49 +2,16 @@ package engine
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"runtime/pprof"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/internal/await"
+	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sim"
 )
-
-// mute listens on loopback, accepts every connection and never writes:
-// a TLS handshake sent to it is never answered.
-func mute(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	return ln.Addr().String()
-}
 
 // returnsWithin runs f and fails t if it does not return within d.
 func returnsWithin(t *testing.T, d time.Duration, what string, f func()) {
@@ -71,7 +38,7 @@ func returnsWithin(t *testing.T, d time.Duration, what string, f func()) {
 // that handshake returns, and so does the engine's Close, while a good
 // camera streams throughout.
 func TestWedgedHandshakeNeverWedgesTheEngine(t *testing.T) {
-	addr := mute(t)
+	addr := testkit.SilentServer(t, nil)
 	srv := startSim(t, sim.Camera{Path: "good", Clip: clip(t, "static")})
 	good := fastCamera("good", srv.URL("good"))
 	timesOut := fastCamera("times-out", "rtsps://"+addr+"/x")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/ingest"
+	"github.com/vigil-video/vigil/internal/testkit"
 )
 
 // stateRecorder is a Handler keeping the states and reasons it is told.
@@ -55,36 +56,10 @@ func (r *stateRecorder) first(s ingest.State) (reason, err string, ok bool) {
 // answerOptions it answers OPTIONS (so the client goes on to DESCRIBE)
 // and nothing else. It returns its address.
 func silentServer(t *testing.T, answerOptions bool) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	if answerOptions {
+		return testkit.SilentServer(t, answerOnlyOptions)
 	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			if answerOptions {
-				go answerOnlyOptions(c)
-			}
-		}
-	}()
-	return ln.Addr().String()
+	return testkit.SilentServer(t, nil)
 }
 
 // answerOnlyOptions answers the OPTIONS requests read on c, and reads

@@ -125,3 +125,41 @@ func (s *SyncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// SilentServer accepts TCP connections on loopback and never writes a
+// byte itself: a TLS handshake or an RTSP request sent to it is never
+// answered. onAccept, when not nil, runs on each connection in a
+// goroutine of its own. The listener and connections close with the test.
+// It returns the address.
+func SilentServer(t testing.TB, onAccept func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			if onAccept != nil {
+				go onAccept(c)
+			}
+		}
+	}()
+	return ln.Addr().String()
+}
