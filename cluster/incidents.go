@@ -84,14 +84,39 @@ func (n *Node) incidentWriter() {
 		cams := slices.Collect(maps.Keys(n.inc.dirty))
 		n.inc.mu.Unlock()
 		for _, c := range cams {
-			n.flushIncidents(c)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			n.flushIncidents(ctx, c)
+			cancel()
 		}
+	}
+}
+
+// RecordIncidents writes now the records of the cameras that have a start
+// among evs (Observe noted it), within 1 s in all: delivery calls it before
+// it stores the events, so that a start any consumer sees is recorded for
+// the camera's next owner, should this node die right after. It does
+// nothing while NATS is away; a record not written in time is left to the
+// writer.
+func (n *Node) RecordIncidents(evs []event.Event) {
+	var ctx context.Context
+	for i, ev := range evs {
+		if ev.Type != event.TypeStart || slices.ContainsFunc(evs[:i], func(e event.Event) bool {
+			return e.Type == event.TypeStart && e.Data.Camera == ev.Data.Camera
+		}) {
+			continue
+		}
+		if ctx == nil {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+		}
+		n.flushIncidents(ctx, ev.Data.Camera)
 	}
 }
 
 // flushIncidents writes camera's record if it changed: its open incidents,
 // or no key when there are none.
-func (n *Node) flushIncidents(camera string) {
+func (n *Node) flushIncidents(ctx context.Context, camera string) {
 	n.mu.Lock()
 	kv := n.incidents
 	n.mu.Unlock()
@@ -109,8 +134,6 @@ func (n *Node) flushIncidents(camera string) {
 	delete(in.dirty, camera)
 	open := slices.Collect(maps.Values(in.open[camera]))
 	in.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
 	var err error
 	if len(open) == 0 {
 		err = kv.Delete(ctx, key(camera))

@@ -228,8 +228,10 @@ func (n *Node) Shutdown(stopCameras func() error) error {
 	n.m.owned.Set(0)
 	if n.nc.IsConnected() && n.leases != nil {
 		for id, l := range held {
-			n.flushIncidents(id)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			n.flushIncidents(ctx, id)
+			cancel()
+			ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
 			if derr := n.leases.Delete(ctx, key(id), jetstream.LastRevision(l.rev)); derr != nil {
 				n.m.errors.WithLabelValues("release").Inc()
 				n.log.Warn("lease not released at shutdown; it expires after lease_ttl", "camera", id, "error", n.hide(derr))

@@ -325,8 +325,10 @@ func (n *Node) rebalance(settled bool) {
 		n.forget(release)
 		n.apply() // the cameras stop before their leases go
 		for _, id := range release {
-			n.flushIncidents(id)
 			ctx, cancel := n.opCtx()
+			n.flushIncidents(ctx, id)
+			cancel()
+			ctx, cancel = n.opCtx()
 			if err := n.leases.Delete(ctx, key(id), jetstream.LastRevision(held[id].rev)); err != nil {
 				n.m.errors.WithLabelValues("release").Inc()
 				n.log.Warn("lease not released; it expires after lease_ttl", "camera", id, "error", n.hide(err))

@@ -82,10 +82,13 @@ type Delivery struct {
 	queue *handoff // Publish to writeLoop
 	// onStored is called with each event once stored (OnStored).
 	onStored atomic.Pointer[func(Event)]
-	maxLag   time.Duration
-	ctx      context.Context // of the sinks
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup // the sinks
+	// beforeStore is called with each batch before it is stored
+	// (BeforeStore).
+	beforeStore atomic.Pointer[func([]Event)]
+	maxLag      time.Duration
+	ctx         context.Context // of the sinks
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup // the sinks
 
 	closing   chan struct{} // closed when Close starts
 	giveUp    chan struct{} // closed when Close stops waiting for the disk
@@ -239,6 +242,9 @@ func (d *Delivery) writeLoop() {
 		var more bool
 		batch, more = d.queue.take(batch[:0], cap(batch))
 		if len(batch) > 0 {
+			if hook := d.beforeStore.Load(); hook != nil {
+				(*hook)(batch)
+			}
 			d.store(batch)
 			d.queue.stored()
 			clear(batch)
@@ -299,6 +305,12 @@ func (d *Delivery) store(batch []Event) {
 		}
 	}
 }
+
+// BeforeStore has f called with each batch of events before it is stored
+// in the outbox (so before any sink can have them), on the outbox writer:
+// f may wait briefly (it holds delivery back), and must not keep evs. Set
+// it before publishing.
+func (d *Delivery) BeforeStore(f func(evs []Event)) { d.beforeStore.Store(&f) }
 
 // OnStored has f called with each event once it is stored in the outbox
 // (in order, on the outbox writer: f must not block). Set it before

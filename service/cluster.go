@@ -37,6 +37,9 @@ func newClusterRun(cfg config.Config, d *event.Delivery, log *slog.Logger) (*clu
 		return nil, err
 	}
 	r.node = n
+	// A start is recorded for the camera's next owner before any sink can
+	// have it: should this node die right after, the next owner ends it.
+	d.BeforeStore(n.RecordIncidents)
 	return r, nil
 }
 
