@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Mounts issue 23's damaged-outbox attack on a vigil binary: an outbox
+# Mounts the damaged-outbox attack on a vigil binary: an outbox
 # with a backlog (its webhook is down) is damaged one page at a time, and
 # vigil is started on each damaged copy:
 #

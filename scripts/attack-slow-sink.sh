@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Mounts issue 23's slow-sink attack on a vigil binary and prints what the
+# Mounts the slow-sink attack on a vigil binary and prints what the
 # engine does, every 10 s, then at shutdown and at the next start:
 #
 #   scripts/attack-slow-sink.sh VIGIL_BINARY [CAMERAS] [SECONDS]

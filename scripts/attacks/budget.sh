@@ -1,13 +1,10 @@
 #!/bin/sh
-# Mounts issue 23's attack 1 against the built binary: two cameras serving an
-# 8K (7680x4320) 4:4:4 10-bit H.264 stream, default configuration.
+# Mounts the memory-budget attack against the built binary: the 8K 4:4:4
+# 10-bit stream on two cameras whose limits admit it, with
+# stream_memory_mb 1024 (one admitted, one refused by the budget), then a
+# reload removing both (the memory returned).
 set -e
-D=${D:-/tmp/vigil-attacks}; mkdir -p $D
-V=${V:-$D/vigil}  # go build -o $D/vigil ./cmd/vigil
-[ -f $D/hostile.h264 ] || ffmpeg -hide_banner -loglevel error -f lavfi -i "testsrc2=s=7680x4320:r=10" -t 2 \
-  -c:v libx264 -preset ultrafast -pix_fmt yuv444p10le -g 10 -bf 0 -f h264 $D/hostile.h264
-$V sim --addr 127.0.0.1:18554 --cameras 2 --clips $D/hostile.h264 --fps 10 > $D/sim.out 2> $D/sim.err &
-SIM=$!
+. "$(dirname "$0")/hostile-stream.sh"
 cat > $D/hostile.yaml <<Y
 listen: 127.0.0.1:19108
 stream_memory_mb: 1024

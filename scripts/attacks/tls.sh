@@ -1,5 +1,5 @@
 #!/bin/sh
-# Mounts issue 23's attack 2: an rtsps camera whose server accepts TCP and
+# Mounts the attack 2: an rtsps camera whose server accepts TCP and
 # never answers the TLS handshake; then a reload removing it (SIGHUP), then
 # SIGTERM.
 D=${D:-/tmp/vigil-attacks}; mkdir -p $D
