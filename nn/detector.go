@@ -20,11 +20,8 @@ import (
 	"gocv.io/x/gocv"
 )
 
-// DefaultModelPath is where scripts/models.sh (run by scripts/setup.sh)
-// puts the converted model, relative to the repository's root.
-const DefaultModelPath = ".cache/models/nanodet.onnx"
-
-// SetupCommand makes the model and the runtime at DefaultModelPath.
+// SetupCommand makes the model and the runtime in .cache/models, where
+// objects.model defaults to (config.DefaultModelPath).
 const SetupCommand = "bash scripts/models.sh .cache/models"
 
 // InputSize is the side of the square picture the network reads.

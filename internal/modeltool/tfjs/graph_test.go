@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/vigil-video/vigil/nn"
-	"github.com/vigil-video/vigil/nn/onnx"
-	"github.com/vigil-video/vigil/nn/tfjs"
+	"github.com/vigil-video/vigil/internal/modeltool/onnx"
+	"github.com/vigil-video/vigil/internal/modeltool/tfjs"
 )
 
 // graph builds a small TF.js graph model (model.json and one weight shard)
@@ -177,7 +177,7 @@ func runtimes(t *testing.T) []runtime {
 	rts := []runtime{}
 	dir := os.Getenv("VIGIL_MODELS")
 	if dir == "" {
-		dir = filepath.Join("..", "..", ".cache", "models")
+		dir = filepath.Join("..", "..", "..", ".cache", "models")
 	}
 	lib, err := filepath.Abs(filepath.Join(dir, nn.ORTLibrary))
 	if err == nil {
