@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/vigil-video/vigil/nn"
 	"github.com/vigil-video/vigil/internal/modeltool/tfjs"
+	"github.com/vigil-video/vigil/nn"
 )
 
 // nanodetJSON is the TF.js model scripts/models.sh extracts.
