@@ -1,11 +1,6 @@
 package analyze
 
-/*
-#cgo pkg-config: opencv4
-#cgo CXXFLAGS: -std=c++11
-#include "threads.h"
-*/
-import "C"
+import "github.com/vigil-video/vigil/internal/cvthreads"
 
 // OpenCV's own threads are off: analysis runs on the engine's workers, one
 // camera per worker, and its images are small (320x180), so splitting an
@@ -15,7 +10,4 @@ import "C"
 // yielded 500 times a second waiting to run again (BENCHMARKS.md,
 // "Where the time goes"). cv::setNumThreads(1) runs every OpenCV function
 // on the calling thread.
-func init() { C.vg_cv_serial() }
-
-// openCVThreads returns the threads OpenCV splits a function over.
-func openCVThreads() int { return int(C.vg_cv_threads()) }
+func init() { cvthreads.Set(1) }

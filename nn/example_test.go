@@ -8,13 +8,14 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/nn"
 )
 
 // The model is made at setup (scripts/models.sh); without it, fall back
 // to a detector that needs no setup.
 func ExampleOpen() {
-	d, err := nn.Open(nn.DefaultModelPath, nn.Options{Threads: 1, MinScore: 0.35})
+	d, err := nn.Open(config.DefaultModelPath, nn.Options{Threads: 1, MinScore: 0.35})
 	if errors.Is(err, fs.ErrNotExist) {
 		log.Printf("no object model, people by HOG only: %v", err)
 		return

@@ -1,4 +1,4 @@
-package nn
+package nn_test
 
 import (
 	"image"
@@ -11,6 +11,10 @@ import (
 	"time"
 
 	"gocv.io/x/gocv"
+
+	"github.com/vigil-video/vigil/internal/cvdnn"
+	"github.com/vigil-video/vigil/internal/cvthreads"
+	"github.com/vigil-video/vigil/nn"
 )
 
 func ortPaths(t testing.TB) (model, lib string) {
@@ -18,13 +22,13 @@ func ortPaths(t testing.TB) (model, lib string) {
 	if dir == "" {
 		dir = filepath.Join("..", ".cache", "models")
 	}
-	model, lib = filepath.Join(dir, "nanodet.onnx"), filepath.Join(dir, ORTLibrary)
+	model, lib = filepath.Join(dir, "nanodet.onnx"), filepath.Join(dir, nn.ORTLibrary)
 	for _, p := range []string{model, lib} {
 		if _, err := os.Stat(p); err != nil {
 			if os.Getenv("VIGIL_REQUIRE_MODELS") != "" {
-				t.Fatalf("%v (make it with %s)", err, SetupCommand)
+				t.Fatalf("%v (make it with %s)", err, nn.SetupCommand)
 			}
-			t.Skipf("no %s: make it with %s", p, SetupCommand)
+			t.Skipf("no %s: make it with %s", p, nn.SetupCommand)
 		}
 	}
 	abs, err := filepath.Abs(lib)
@@ -47,7 +51,7 @@ func vtestBlob(t testing.TB) gocv.Mat {
 	}
 	small := gocv.NewMat()
 	defer small.Close()
-	gocv.Resize(img, &small, image.Pt(InputSize, InputSize), 0, 0, gocv.InterpolationLinear)
+	gocv.Resize(img, &small, image.Pt(nn.InputSize, nn.InputSize), 0, 0, gocv.InterpolationLinear)
 	return blobFrom(small)
 }
 
@@ -65,22 +69,22 @@ func TestORTAgreesWithOpenCV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	on, err := newORTNet(b, lib, 1)
+	on, err := nn.NewORTNet(b, lib, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer on.close()
-	a, err := on.forward(data)
+	defer on.Close()
+	a, err := on.Forward(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cv, err := loadOpenCV(b)
+	cv, err := cvdnn.Load(b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cv.Close()
-	cv.net.SetInput(blob, "")
-	c, err := cv.forward(outputs)
+	cv.SetInput(blob)
+	c, err := cv.Forward(nn.Outputs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,9 +93,9 @@ func TestORTAgreesWithOpenCV(t *testing.T) {
 		for k := range a[i].Data {
 			worst = max(worst, math.Abs(float64(a[i].Data[k]-c[i].Data[k])))
 		}
-		t.Logf("%s: largest difference %.2g", outputs[i], worst)
+		t.Logf("%s: largest difference %.2g", nn.Outputs[i], worst)
 		if worst > 1e-3 {
-			t.Errorf("%s: ONNX Runtime and OpenCV differ by %g", outputs[i], worst)
+			t.Errorf("%s: ONNX Runtime and OpenCV differ by %g", nn.Outputs[i], worst)
 		}
 	}
 }
@@ -111,26 +115,26 @@ func BenchmarkInference(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Run("opencv", func(b *testing.B) {
-		setThreads(1)
-		cv, err := loadOpenCV(m)
+		cvthreads.Set(1)
+		cv, err := cvdnn.Load(m)
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer cv.Close()
 		timed(b, func() error {
-			cv.net.SetInput(blob, "")
-			_, err := cv.forward(outputs)
+			cv.SetInput(blob)
+			_, err := cv.Forward(nn.Outputs)
 			return err
 		})
 	})
 	b.Run("onnxruntime", func(b *testing.B) {
-		on, err := newORTNet(m, lib, 1)
+		on, err := nn.NewORTNet(m, lib, 1)
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer on.close()
+		defer on.Close()
 		timed(b, func() error {
-			_, err := on.forward(data)
+			_, err := on.Forward(data)
 			return err
 		})
 	})
@@ -139,13 +143,13 @@ func BenchmarkInference(b *testing.B) {
 // blobFrom is the network's input from a 416x416 BGR picture, as an
 // OpenCV blob (for OpenCV's DNN module).
 func blobFrom(img gocv.Mat) gocv.Mat {
-	blob := gocv.NewMatWithSizes([]int{1, 3, InputSize, InputSize}, gocv.MatTypeCV32F)
+	blob := gocv.NewMatWithSizes([]int{1, 3, nn.InputSize, nn.InputSize}, gocv.MatTypeCV32F)
 	dst, err := blob.DataPtrFloat32()
 	src, err2 := img.DataPtrUint8()
-	if err != nil || err2 != nil || len(src) != 3*InputSize*InputSize {
+	if err != nil || err2 != nil || len(src) != 3*nn.InputSize*nn.InputSize {
 		panic("blobFrom needs a continuous 416x416 BGR picture")
 	}
-	normalize(dst, src)
+	nn.Normalize(dst, src)
 	return blob
 }
 
@@ -182,7 +186,7 @@ func cpuTime() time.Duration {
 // 768x576 vtest.avi frame, ONNX Runtime on one thread.
 func BenchmarkDetect(b *testing.B) {
 	model, lib := ortPaths(b)
-	d, err := Open(model, Options{Library: lib})
+	d, err := nn.Open(model, nn.Options{Library: lib})
 	if err != nil {
 		b.Fatal(err)
 	}

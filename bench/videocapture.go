@@ -1,4 +1,4 @@
-package analyze
+package bench
 
 import (
 	"context"
@@ -7,12 +7,12 @@ import (
 	"gocv.io/x/gocv"
 )
 
-// ReadStream reads url with OpenCV's VideoCapture (its FFmpeg backend)
+// readStream reads url with OpenCV's VideoCapture (its FFmpeg backend)
 // until ctx is done or the stream ends, calling onFrame for every decoded
-// frame. It is the "one VideoCapture per camera" baseline of the
-// benchmark, not part of the engine. Set OPENCV_FFMPEG_CAPTURE_OPTIONS
-// (e.g. "rtsp_transport;tcp") in the environment to choose the transport.
-func ReadStream(ctx context.Context, url string, onFrame func()) error {
+// frame: the "one VideoCapture per camera" baseline of the benchmark. Set
+// OPENCV_FFMPEG_CAPTURE_OPTIONS (e.g. "rtsp_transport;tcp") in the
+// environment to choose the transport.
+func readStream(ctx context.Context, url string, onFrame func()) error {
 	vc, err := gocv.OpenVideoCapture(url)
 	if err != nil {
 		return fmt.Errorf("open video capture: %w", err)

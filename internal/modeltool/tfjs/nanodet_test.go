@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vigil-video/vigil/internal/modeltool/tfjs"
 	"github.com/vigil-video/vigil/nn"
-	"github.com/vigil-video/vigil/nn/tfjs"
 )
 
 // nanodetJSON is the TF.js model scripts/models.sh extracts.
@@ -15,7 +15,7 @@ func nanodetJSON(t testing.TB) string {
 	t.Helper()
 	dir := os.Getenv("VIGIL_MODELS")
 	if dir == "" {
-		dir = filepath.Join("..", "..", ".cache", "models")
+		dir = filepath.Join("..", "..", "..", ".cache", "models")
 	}
 	p := filepath.Join(dir, "nanodet.json")
 	if _, err := os.Stat(p); err != nil {

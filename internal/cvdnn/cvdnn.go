@@ -1,39 +1,30 @@
-package nn
+// Package cvdnn runs ONNX models with OpenCV's DNN module (CPU, OpenCV's
+// own backend): the second, independent runtime the tests check the
+// converted model and ONNX Runtime with. Only tests import it: needing 2
+// to 3 times ONNX Runtime's CPU per inference here (BENCHMARKS.md), it is
+// not what the engine runs (package nn).
+package cvdnn
 
 import (
 	"errors"
 	"fmt"
 
 	"gocv.io/x/gocv"
+
+	"github.com/vigil-video/vigil/nn"
 )
 
-// Tensor is a dense float32 tensor in row-major order.
-type Tensor struct {
-	Shape []int
-	Data  []float32
-}
-
-// Net is an ONNX model loaded into a runtime. Not safe for concurrent use.
-type Net interface {
-	// Run sets the named inputs, runs the network and returns the named
-	// outputs, copied out of the runtime.
-	Run(inputs map[string]Tensor, outputs []string) ([]Tensor, error)
-	Close() error
-}
-
-// cvNet is an ONNX model loaded into OpenCV's DNN module (CPU, OpenCV's
-// own backend).
-type cvNet struct {
+// Net is an ONNX model loaded into OpenCV's DNN module. Not safe for
+// concurrent use.
+type Net struct {
 	net gocv.Net
 }
 
-// LoadOpenCV reads an ONNX model from memory into OpenCV's DNN module.
-// OpenCV's thread count is process-wide and left as it is.
-func LoadOpenCV(model []byte) (Net, error) {
-	return loadOpenCV(model)
-}
+var _ nn.Net = (*Net)(nil)
 
-func loadOpenCV(model []byte) (*cvNet, error) {
+// Load reads an ONNX model from memory into OpenCV's DNN module. OpenCV's
+// thread count is process-wide and left as it is.
+func Load(model []byte) (*Net, error) {
 	if len(model) == 0 {
 		return nil, errors.New("load ONNX model: empty")
 	}
@@ -53,11 +44,11 @@ func loadOpenCV(model []byte) (*cvNet, error) {
 		net.Close()
 		return nil, fmt.Errorf("load ONNX model: target: %w", err)
 	}
-	return &cvNet{net: net}, nil
+	return &Net{net: net}, nil
 }
 
-// Run implements Net.
-func (n *cvNet) Run(inputs map[string]Tensor, outputs []string) ([]Tensor, error) {
+// Run implements nn.Net.
+func (n *Net) Run(inputs map[string]nn.Tensor, outputs []string) ([]nn.Tensor, error) {
 	var mats []gocv.Mat
 	defer func() {
 		for _, m := range mats {
@@ -72,11 +63,18 @@ func (n *cvNet) Run(inputs map[string]Tensor, outputs []string) ([]Tensor, error
 		mats = append(mats, m)
 		n.net.SetInput(m, name)
 	}
-	return n.forward(outputs)
+	return n.Forward(outputs)
 }
 
-// forward runs the network on the inputs already set.
-func (n *cvNet) forward(outputs []string) ([]Tensor, error) {
+// SetInput sets the network's first input to blob, for Forward; blob
+// stays the caller's.
+func (n *Net) SetInput(blob gocv.Mat) {
+	n.net.SetInput(blob, "")
+}
+
+// Forward runs the network on the inputs already set (Run's or
+// SetInput's) and returns the named outputs, copied out of OpenCV.
+func (n *Net) Forward(outputs []string) ([]nn.Tensor, error) {
 	outs := n.net.ForwardLayers(outputs)
 	defer func() {
 		for _, m := range outs {
@@ -86,23 +84,23 @@ func (n *cvNet) forward(outputs []string) ([]Tensor, error) {
 	if len(outs) != len(outputs) {
 		return nil, fmt.Errorf("forward: %d outputs, want %d", len(outs), len(outputs))
 	}
-	res := make([]Tensor, len(outs))
+	res := make([]nn.Tensor, len(outs))
 	for i, m := range outs {
 		data, err := m.DataPtrFloat32()
 		if err != nil {
 			return nil, fmt.Errorf("output %q: %w", outputs[i], err)
 		}
-		res[i] = Tensor{Shape: m.Size(), Data: append([]float32(nil), data...)}
+		res[i] = nn.Tensor{Shape: m.Size(), Data: append([]float32(nil), data...)}
 	}
 	return res, nil
 }
 
 // Close frees the network.
-func (n *cvNet) Close() error {
+func (n *Net) Close() error {
 	return n.net.Close()
 }
 
-func tensorMat(t Tensor) (gocv.Mat, error) {
+func tensorMat(t nn.Tensor) (gocv.Mat, error) {
 	total := 1
 	for _, d := range t.Shape {
 		total *= d

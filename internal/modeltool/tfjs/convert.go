@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/vigil-video/vigil/nn/onnx"
+	"github.com/vigil-video/vigil/internal/modeltool/onnx"
 )
 
 // Opset is the ONNX operator set the converter writes: 11 is read by
@@ -113,6 +113,8 @@ func build(jsonPath string, gm *graphModel, weights map[string]*tensor) (*onnx.M
 		c.g.Outputs = append(c.g.Outputs, onnx.ValueInfo{Name: o, Dims: c.shapes[o]})
 	}
 	optimize(&c.g)
+	// The producer keeps the package's first path, so that the model
+	// scripts/models.sh writes stays the same file, byte for byte.
 	return &onnx.Model{IRVersion: 7, Opset: Opset, Producer: "vigil nn/tfjs", Graph: c.g}, nil
 }
 

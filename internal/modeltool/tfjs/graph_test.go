@@ -10,9 +10,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vigil-video/vigil/internal/cvdnn"
+	"github.com/vigil-video/vigil/internal/modeltool/onnx"
+	"github.com/vigil-video/vigil/internal/modeltool/tfjs"
 	"github.com/vigil-video/vigil/nn"
-	"github.com/vigil-video/vigil/nn/onnx"
-	"github.com/vigil-video/vigil/nn/tfjs"
 )
 
 // graph builds a small TF.js graph model (model.json and one weight shard)
@@ -177,7 +178,7 @@ func runtimes(t *testing.T) []runtime {
 	rts := []runtime{}
 	dir := os.Getenv("VIGIL_MODELS")
 	if dir == "" {
-		dir = filepath.Join("..", "..", ".cache", "models")
+		dir = filepath.Join("..", "..", "..", ".cache", "models")
 	}
 	lib, err := filepath.Abs(filepath.Join(dir, nn.ORTLibrary))
 	if err == nil {
@@ -191,7 +192,7 @@ func runtimes(t *testing.T) []runtime {
 	default:
 		t.Logf("onnxruntime: %v; checking OpenCV's DNN only (make it with %s)", err, nn.SetupCommand)
 	}
-	return append(rts, runtime{"opencv", nn.LoadOpenCV})
+	return append(rts, runtime{"opencv", func(b []byte) (nn.Net, error) { return cvdnn.Load(b) }})
 }
 
 // toHalf rounds a float32 to IEEE 754 half precision (normal range only,

@@ -3,7 +3,7 @@ package tfjs
 import (
 	"slices"
 
-	"github.com/vigil-video/vigil/nn/onnx"
+	"github.com/vigil-video/vigil/internal/modeltool/onnx"
 )
 
 // optimize rewrites the graph in place: a Transpose of a Transpose becomes

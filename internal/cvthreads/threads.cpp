@@ -1,6 +1,6 @@
 #include <opencv2/core/utility.hpp>
 #include "threads.h"
 
-void vg_cv_serial(void) { cv::setNumThreads(1); }
+void vg_cv_set_threads(int n) { cv::setNumThreads(n); }
 
 int vg_cv_threads(void) { return cv::getNumThreads(); }

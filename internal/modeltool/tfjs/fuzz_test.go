@@ -3,7 +3,7 @@ package tfjs_test
 import (
 	"testing"
 
-	"github.com/vigil-video/vigil/nn/tfjs"
+	"github.com/vigil-video/vigil/internal/modeltool/tfjs"
 )
 
 // FuzzConvert: no model.json and weight shard, however malformed, panics

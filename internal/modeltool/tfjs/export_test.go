@@ -3,7 +3,7 @@ package tfjs
 import (
 	"fmt"
 
-	"github.com/vigil-video/vigil/nn/onnx"
+	"github.com/vigil-video/vigil/internal/modeltool/onnx"
 )
 
 // ConvertBytes converts model.json given as bytes, its one weight shard
