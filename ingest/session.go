@@ -17,6 +17,7 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/base"
 
 	"github.com/vigil-video/vigil/internal/backoff"
+	"github.com/vigil-video/vigil/internal/sleep"
 	"github.com/vigil-video/vigil/redact"
 )
 
@@ -363,16 +364,7 @@ func operatorReason(reason string) bool {
 }
 
 // sleep waits d or until Close; it reports whether d elapsed.
-func (s *Session) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-s.ctx.Done():
-		return false
-	}
-}
+func (s *Session) sleep(d time.Duration) bool { return sleep.For(s.ctx, d) }
 
 // Jitter returns a random duration in [0, max), for staggering starts.
 func Jitter(max time.Duration) time.Duration {
