@@ -94,7 +94,12 @@ func NewCamera(cfg Config) (*Camera, error) {
 	c.tamper[3].minDuration = cfg.Tamper.FrozenTime
 	c.det = newDetector(m, cfg.Masks, restricted)
 	if cfg.Person.Enabled {
-		c.person = newPersonDetector(cfg.Person)
+		p, err := newPersonDetector(cfg.Person)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		c.person = p
 	}
 	return c, nil
 }
