@@ -94,12 +94,7 @@ func NewCamera(cfg Config) (*Camera, error) {
 	c.tamper[3].minDuration = cfg.Tamper.FrozenTime
 	c.det = newDetector(m, cfg.Masks, restricted)
 	if cfg.Person.Enabled {
-		p, err := newPersonDetector(cfg.Person)
-		if err != nil {
-			c.Close()
-			return nil, err
-		}
-		c.person = p
+		c.person = newPersonDetector(cfg.Person)
 	}
 	return c, nil
 }

@@ -26,14 +26,10 @@ type personDetector struct {
 	crop gocv.Mat
 }
 
-func newPersonDetector(cfg PersonConfig) (*personDetector, error) {
-	svm, err := hogPeopleDetector()
-	if err != nil {
-		return nil, err
-	}
-	p := &personDetector{cfg: cfg, hog: gocv.NewHOGDescriptor(), svm: svm, crop: gocv.NewMat()}
+func newPersonDetector(cfg PersonConfig) *personDetector {
+	p := &personDetector{cfg: cfg, hog: gocv.NewHOGDescriptor(), svm: hogPeopleDetector(), crop: gocv.NewMat()}
 	p.hog.SetSVMDetector(p.svm)
-	return p, nil
+	return p
 }
 
 // detect appends to out the people found in f around regions (analysis
