@@ -50,13 +50,14 @@ func benchAnalyze(b *testing.B, algo string, size [2]int, set func(*Config)) {
 				const step = 40 * time.Millisecond
 				frames := make([]*Frame, 50)
 				sf := movingRect(size[0], 0, time.Hour)
+				rng := newNoise(1)
 				for i := range frames {
 					f, err := NewFrame(size[0], size[1])
 					if err != nil {
 						b.Fatal(err)
 					}
 					defer f.Close()
-					sf(time.Duration(i) * step).draw(f)
+					sf(time.Duration(i)*step).draw(f, rng)
 					frames[i] = f
 				}
 				at := time.Duration(0)

@@ -289,10 +289,11 @@ func TestAnalyzeAllocs(t *testing.T) {
 					frames[i] = fr
 				}
 				const step = 40 * time.Millisecond
+				rng := newNoise(1)
 				at := time.Duration(0)
 				next := func() []Transition {
 					f := frames[int(at/step)%len(frames)]
-					tc.sf(at).draw(f)
+					tc.sf(at).draw(f, rng)
 					out := c.Analyze(f, t0.Add(at))
 					at += step
 					return out
@@ -302,7 +303,7 @@ func TestAnalyzeAllocs(t *testing.T) {
 				}
 				// Pre-draw the measured frames so that drawing is not counted.
 				for i := range frames {
-					tc.sf(at + time.Duration(i)*step).draw(frames[(int(at/step)+i)%len(frames)])
+					tc.sf(at+time.Duration(i)*step).draw(frames[(int(at/step)+i)%len(frames)], rng)
 				}
 				var got int
 				allocs := testing.AllocsPerRun(len(frames)-1, func() {

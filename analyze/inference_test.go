@@ -198,9 +198,10 @@ func TestCameraAsksOnlyOnMotion(t *testing.T) {
 	step := time.Second / fps
 	asked, whole := 0, 0
 	scene := movingRect(f.Width, 6*time.Second, 12*time.Second)
+	rng := newNoise(1)
 	for at := time.Duration(0); at < 12*time.Second; at += step {
 		s := scene(at)
-		s.draw(f)
+		s.draw(f, rng)
 		c.Analyze(f, t0.Add(at))
 		region, ok := c.ObjectRegion()
 		if !ok {

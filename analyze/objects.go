@@ -73,7 +73,7 @@ type HOGObjects struct {
 // (person.hit_threshold) finding people from minHeight pixels tall. Close
 // frees it.
 func NewHOGObjects(hitThreshold float64, minHeight int) *HOGObjects {
-	h := &HOGObjects{hog: gocv.NewHOGDescriptor(), svm: gocv.HOGDefaultPeopleDetector(), gray: gocv.NewMat(),
+	h := &HOGObjects{hog: gocv.NewHOGDescriptor(), svm: hogPeopleDetector(), gray: gocv.NewMat(),
 		scaled: gocv.NewMat(), hitThreshold: hitThreshold, minHeight: max(minHeight, 16)}
 	h.hog.SetSVMDetector(h.svm)
 	return h

@@ -27,7 +27,7 @@ type personDetector struct {
 }
 
 func newPersonDetector(cfg PersonConfig) *personDetector {
-	p := &personDetector{cfg: cfg, hog: gocv.NewHOGDescriptor(), svm: gocv.HOGDefaultPeopleDetector(), crop: gocv.NewMat()}
+	p := &personDetector{cfg: cfg, hog: gocv.NewHOGDescriptor(), svm: hogPeopleDetector(), crop: gocv.NewMat()}
 	p.hog.SetSVMDetector(p.svm)
 	return p
 }

@@ -2,10 +2,10 @@ package analyze
 
 import (
 	"image"
+	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
-
-	"gocv.io/x/gocv"
 )
 
 // t0 is the frame time origin of the synthetic clips.
@@ -20,15 +20,26 @@ type scene struct {
 	fg    float64         // rectangle gray level
 }
 
-// draw renders s into f with new noise.
-func (s scene) draw(f *Frame) {
-	gocv.RandN(&f.mat, gocv.NewScalar(s.bg, 0, 0, 0), gocv.NewScalar(s.noise, 0, 0, 0))
-	if r := s.rect.Intersect(image.Rect(0, 0, f.Width, f.Height)); !r.Empty() {
-		roi := f.mat.Region(r)
-		gocv.RandN(&roi, gocv.NewScalar(s.fg, 0, 0, 0), gocv.NewScalar(s.noise, 0, 0, 0))
-		roi.Close()
+// draw renders s into f with new noise drawn from rng. The noise is drawn
+// in Go: OpenCV's randn draws from a generator per OS thread, so the
+// thread the goroutine happens to run on would decide a test's input.
+func (s scene) draw(f *Frame, rng *rand.Rand) {
+	r := s.rect.Intersect(image.Rect(0, 0, f.Width, f.Height))
+	for y := range f.Height {
+		row := f.Pix[y*f.Stride : y*f.Stride+f.Width]
+		for x := range row {
+			mean := s.bg
+			if image.Pt(x, y).In(r) {
+				mean = s.fg
+			}
+			row[x] = uint8(min(max(math.RoundToEven(mean+s.noise*rng.NormFloat64()), 0), 255))
+		}
 	}
 }
+
+// newNoise returns a seeded source of scene noise: the same frames on
+// every run.
+func newNoise(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 1)) }
 
 // sceneFunc gives the scene at a frame time offset.
 type sceneFunc func(at time.Duration) scene
@@ -63,8 +74,9 @@ func movingRect(width int, from, to time.Duration) sceneFunc {
 func feed(c *Camera, f *Frame, fps int, from, to time.Duration, sf sceneFunc) []Transition {
 	step := time.Second / time.Duration(fps)
 	var out []Transition
+	rng := newNoise(uint64(from)) // a later stretch has other noise
 	for at := from; at < to; at += step {
-		sf(at).draw(f)
+		sf(at).draw(f, rng)
 		out = append(out, c.Analyze(f, t0.Add(at))...)
 	}
 	return out

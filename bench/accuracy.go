@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/engine"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/internal/sleep"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -275,7 +276,7 @@ func Accuracy(ctx context.Context, scenarios []Scenario, o AccuracyOptions) (*Ac
 		if started && time.Since(last) >= longest {
 			break
 		}
-		if !sleepCtx(ctx, 100*time.Millisecond) {
+		if !sleep.For(ctx, 100*time.Millisecond) {
 			e.Close()
 			return nil, ctx.Err()
 		}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vigil-video/vigil/internal/sleep"
 )
 
 // BaselineOptions are the settings of `vigil bench baseline`.
@@ -88,7 +90,7 @@ func Baseline(ctx context.Context, bin string, o BaselineOptions) ([]*BaselineRe
 // calling frames() at both ends to count frames delivered.
 func measureWindow(ctx context.Context, o BaselineOptions, label string, pids []int, frames func() float64) (ProcStats, float64, float64, error) {
 	o.Progress.step(label+": warming up", 0)
-	if !sleepCtx(ctx, o.Warmup) {
+	if !sleep.For(ctx, o.Warmup) {
 		return ProcStats{}, 0, 0, ctx.Err()
 	}
 	f0 := frames()
@@ -96,7 +98,7 @@ func measureWindow(ctx context.Context, o BaselineOptions, label string, pids []
 	start := time.Now()
 	for time.Since(start) < o.Duration {
 		o.Progress.step(label+": measuring", float64(time.Since(start))/float64(o.Duration))
-		if !sleepCtx(ctx, min(time.Second, o.Duration-time.Since(start))) {
+		if !sleep.For(ctx, min(time.Second, o.Duration-time.Since(start))) {
 			return ProcStats{}, 0, 0, ctx.Err()
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-video/vigil/internal/sleep"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -341,7 +342,7 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	}
 	if o.Warmup > 0 {
 		o.Progress.step(fmt.Sprintf("live %d cameras: warming up", o.Cameras), 0)
-		if !sleepCtx(ctx, o.Warmup) {
+		if !sleep.For(ctx, o.Warmup) {
 			return nil, ctx.Err()
 		}
 	}
@@ -360,7 +361,7 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 		if sMid == nil && el >= o.Duration/2 {
 			sMid = res.scrapeSample(ctx, client, eng.addr, "middle")
 		}
-		if !sleepCtx(ctx, min(time.Second, o.Duration-el)) {
+		if !sleep.For(ctx, min(time.Second, o.Duration-el)) {
 			return nil, ctx.Err()
 		}
 	}
@@ -425,17 +426,6 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 // MaxSustainedLag is the longest lag at the end of a run that still counts
 // as real time.
 const MaxSustainedLag = 5 * time.Second
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
 
 // RampResult is a `vigil bench live --ramp` run: the steps and the largest
 // camera count sustained.

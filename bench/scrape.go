@@ -8,6 +8,8 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/vigil-video/vigil/internal/sleep"
 )
 
 // scrape is one reading of the engine's /metrics.
@@ -32,7 +34,7 @@ func (r *LiveResult) scrapeSample(ctx context.Context, client *http.Client, addr
 		if err == nil {
 			return s
 		}
-		if i == scrapeTries-1 || !sleepCtx(ctx, scrapePause) {
+		if i == scrapeTries-1 || !sleep.For(ctx, scrapePause) {
 			break
 		}
 		r.ScrapeRetries++

@@ -25,7 +25,7 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
-	"github.com/vigil-video/vigil/redact"
+	"github.com/vigil-video/vigil/internal/natsconn"
 )
 
 // Runner runs the cameras this node owns. Run makes the process run
@@ -61,8 +61,9 @@ type Node struct {
 	log  *slog.Logger
 	m    *nodeMetrics
 
-	nc *nats.Conn
-	js jetstream.JetStream
+	conn natsconn.Config
+	nc   *nats.Conn
+	js   jetstream.JetStream
 	// The buckets, set by the loop once NATS answers; nil before.
 	nodes, leases, incidents jetstream.KeyValue
 
@@ -126,22 +127,18 @@ func New(cfg config.Cluster, opts Options) (*Node, error) {
 		n.log.Info("cluster connected to nats")
 		n.poke()
 	}
-	o := []nats.Option{nats.Name("vigil-cluster-" + cfg.NodeID), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true),
-		nats.ReconnectWait(500 * time.Millisecond), nats.Timeout(2 * time.Second),
-		nats.ConnectHandler(connected), nats.ReconnectHandler(connected),
+	n.conn = natsconn.Config{Name: "vigil-cluster-" + cfg.NodeID, URL: cfg.NATSURL, Username: cfg.Username,
+		Password: cfg.Password, ReconnectWait: 500 * time.Millisecond, Timeout: 2 * time.Second}
+	nc, err := natsconn.Connect(n.conn, nats.ConnectHandler(connected), nats.ReconnectHandler(connected),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			n.mu.Lock()
 			n.connectedAt = time.Time{}
 			n.mu.Unlock()
 			n.m.connected.Set(0)
 			n.log.Warn("cluster lost nats; keeping the cameras until unreachable_grace after their last renewal", "error", n.hide(err))
-		})}
-	if cfg.Username != "" {
-		o = append(o, nats.UserInfo(cfg.Username, cfg.Password))
-	}
-	nc, err := nats.Connect(cfg.NATSURL, o...)
+		}))
 	if err != nil {
-		return nil, fmt.Errorf("cluster: connect %s: %s", redact.URL(cfg.NATSURL), n.hide(err))
+		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	if nc.IsConnected() {
 		connected(nc)
@@ -156,13 +153,8 @@ func New(cfg config.Cluster, opts Options) (*Node, error) {
 }
 
 // hide returns err's message without the NATS URL's credentials or the
-// password.
-func (n *Node) hide(err error) string {
-	if err == nil {
-		return ""
-	}
-	return redact.Text(err.Error(), strings.Split(n.cfg.NATSURL, ","), n.cfg.Password)
-}
+// password (natsconn.Config.Hide).
+func (n *Node) hide(err error) string { return n.conn.Hide(err) }
 
 // SetCameras replaces the whole camera list (at start and on every
 // reload); the node takes or releases leases on its next round.

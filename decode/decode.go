@@ -149,12 +149,7 @@ func (d *Decoder) Decode(au []byte, pts int64) (bool, error) {
 		return false, fmt.Errorf("decode: access unit of %d bytes: %w", len(au), ErrInvalidData)
 	}
 	ret := C.vg_decode(d.c, (*C.uint8_t)(unsafe.Pointer(&au[0])), C.int(len(au)), C.int64_t(pts), &d.out)
-	got := d.out.got != 0
-	if got {
-		d.pic = d.out
-		d.lastW, d.lastH = int(d.out.width), int(d.out.height)
-		d.decoded.Add(1)
-	}
+	got := d.took()
 	if ret < 0 {
 		d.errs.Add(1)
 		if C.vg_err_is_nomem(ret) != 0 {
@@ -163,6 +158,18 @@ func (d *Decoder) Decode(au []byte, pts int64) (bool, error) {
 		return got, fmt.Errorf("decode %v: %s: %w", d.codec, avErr(ret), ErrInvalidData)
 	}
 	return got, nil
+}
+
+// took reports whether vg_decode or vg_drain put a picture in d.out, and
+// makes it the current one.
+func (d *Decoder) took() bool {
+	if d.out.got == 0 {
+		return false
+	}
+	d.pic = d.out
+	d.lastW, d.lastH = int(d.out.width), int(d.out.height)
+	d.decoded.Add(1)
+	return true
 }
 
 // Drain ends the stream: the picture the decoder holds back for reordering
@@ -175,12 +182,7 @@ func (d *Decoder) Drain() (bool, error) {
 		return false, ErrClosed
 	}
 	ret := C.vg_drain(d.c, &d.out)
-	got := d.out.got != 0
-	if got {
-		d.pic = d.out
-		d.lastW, d.lastH = int(d.out.width), int(d.out.height)
-		d.decoded.Add(1)
-	}
+	got := d.took()
 	if ret < 0 {
 		d.errs.Add(1)
 		return got, fmt.Errorf("decode %v: drain: %s: %w", d.codec, avErr(ret), ErrInvalidData)

@@ -78,13 +78,6 @@ func (m *mosquitto) stop() {
 // are produced and comes back; a QoS 1 subscriber gets every event, in order
 // per camera, and the availability topic is retained "online".
 func TestMQTTBrokerRestartLosesNothing(t *testing.T) {
-	if raceEnabled {
-		// Seen in CI: paho.mqtt.golang v1.5.0 sets a resumed PUBLISH's DUP
-		// flag (client.resume) while its writer goroutine packs the same
-		// packet (startOutgoingComms): a race inside the library on
-		// reconnect, not in this package. The test runs without -race.
-		t.Skip("paho.mqtt.golang v1.5.0 races with itself on reconnect (client.resume); run without -race")
-	}
 	dir := t.TempDir()
 	port := freePort(t)
 	broker := startMosquitto(t, port, dir)

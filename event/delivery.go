@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigil-video/vigil/internal/backoff"
+	"github.com/vigil-video/vigil/internal/sleep"
 )
 
 // DeliveryConfig is the `outbox` and `sinks` part of the configuration.
@@ -426,7 +427,7 @@ func (r *sinkRunner) run() {
 		recs, err := r.d.box.next(after, 64)
 		if err != nil {
 			r.log.Error("outbox read failed", "error", err)
-			if !sleepCtx(ctx, time.Second) {
+			if !sleep.For(ctx, time.Second) {
 				return
 			}
 			continue
@@ -485,22 +486,11 @@ func (r *sinkRunner) deliverOne(ctx context.Context, rec record, ev *Event) bool
 		}
 		r.d.box.setFailing(r.cfg.Name, true)
 		m.retried.WithLabelValues(r.cfg.Name).Inc()
-		sleep := bo.Next()
-		r.fail.failed(r.log, ev, err, false, sleep, time.Now())
-		if !sleepCtx(ctx, sleep) {
+		wait := bo.Next()
+		r.fail.failed(r.log, ev, err, false, wait, time.Now())
+		if !sleep.For(ctx, wait) {
 			return false
 		}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
 

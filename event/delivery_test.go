@@ -148,10 +148,11 @@ func TestWebhookOutageLosesNothing(t *testing.T) {
 	var down atomic.Bool
 	down.Store(true)
 	rec := newReceiver()
-	var badSig atomic.Int32
+	var badSig, refused atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if down.Load() {
+			refused.Add(1)
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
 		}
@@ -178,9 +179,15 @@ func TestWebhookOutageLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
+	var stored atomic.Int32
+	d.OnStored(func(Event) { stored.Add(1) })
 	evs := incidentEvents(30)
 	publishAll(t, d, evs)
-	time.Sleep(500 * time.Millisecond)
+	// Every event stored, and the sink refused three times since: a sink
+	// that took a refusal for an answer would have let three go.
+	await.Until(t, 20*time.Second, "every event stored", func() bool { return stored.Load() == 30 })
+	after := refused.Load()
+	await.Until(t, 20*time.Second, "three refusals", func() bool { return refused.Load() >= after+3 })
 	if n, _ := d.box.depth(); n != 30 {
 		t.Errorf("outbox holds %d events while the receiver is down, want 30", n)
 	}

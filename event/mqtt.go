@@ -56,10 +56,11 @@ type mqttSink struct {
 func newMQTTSink(cfg SinkConfig, cameras []string, evidence EvidenceOpener) (*mqttSink, error) {
 	o := mqtt.NewClientOptions().AddBroker(cfg.URL).SetClientID(cfg.ClientID).
 		SetUsername(cfg.Username).SetPassword(cfg.Password).
-		// The outbox, not paho's in-memory store, redelivers after a
-		// reconnect: a clean session keeps paho from resending on its own
-		// (and avoids a data race in its resume path).
-		SetCleanSession(true).SetOrderMatters(true).
+		// The outbox, not paho's store, redelivers after a reconnect: a
+		// clean session keeps paho from resending on its own. What it still
+		// resends on a reconnect (a publish in flight) comes from a store
+		// that shares no packet with its writer (copyingStore).
+		SetCleanSession(true).SetOrderMatters(true).SetStore(newCopyingStore()).
 		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(time.Second).
 		SetMaxReconnectInterval(10*time.Second).SetConnectTimeout(cfg.Timeout).SetWriteTimeout(cfg.Timeout).
 		SetWill(cfg.TopicPrefix+"/available", "offline", 1, true)

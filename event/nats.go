@@ -9,7 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/vigil-video/vigil/redact"
+	"github.com/vigil-video/vigil/internal/natsconn"
 )
 
 // natsSink publishes each event to JetStream with an acknowledgement, on
@@ -29,14 +29,10 @@ type natsSink struct {
 const natsDuplicates = 10 * time.Minute
 
 func newNATSSink(cfg SinkConfig) (*natsSink, error) {
-	opts := []nats.Option{nats.Name("vigil-" + cfg.Name), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true),
-		nats.ReconnectWait(time.Second), nats.Timeout(cfg.Timeout)}
-	if cfg.Username != "" {
-		opts = append(opts, nats.UserInfo(cfg.Username, cfg.Password))
-	}
-	nc, err := nats.Connect(cfg.URL, opts...)
+	nc, err := natsconn.Connect(natsconn.Config{Name: "vigil-" + cfg.Name, URL: cfg.URL,
+		Username: cfg.Username, Password: cfg.Password, ReconnectWait: time.Second, Timeout: cfg.Timeout})
 	if err != nil {
-		return nil, fmt.Errorf("nats sink %s: connect %s: %v", cfg.Name, redact.URL(cfg.URL), hideSecrets(err, cfg))
+		return nil, fmt.Errorf("nats sink %s: %w", cfg.Name, err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -103,10 +99,4 @@ func (s *natsSink) deliver(ctx context.Context, r record, ev *Event) error {
 func (s *natsSink) close() error {
 	s.nc.Close()
 	return nil
-}
-
-// hideSecrets returns err's message without the sink's URL as written
-// (shown redacted instead) or its password.
-func hideSecrets(err error, cfg SinkConfig) string {
-	return redact.Text(err.Error(), []string{cfg.URL}, cfg.Password)
 }

@@ -17,7 +17,8 @@ import (
 // OutboxConfig places and bounds the durable outbox.
 type OutboxConfig struct {
 	// Path is the outbox database file (bbolt).
-	// It defaults to "vigil-outbox.db" in the working directory.
+	// It defaults to DefaultOutboxPath ("vigil-outbox.db") in the working
+	// directory.
 	Path string `yaml:"path"`
 	// MaxBytes bounds the events kept on disk. When an event does not fit,
 	// what every healthy sink has taken (what only failing sinks still
@@ -41,6 +42,9 @@ type OutboxConfig struct {
 	MaxLag time.Duration `yaml:"max_lag"`
 }
 
+// DefaultOutboxPath is OutboxConfig.Path's default.
+const DefaultOutboxPath = "vigil-outbox.db"
+
 // Values of OutboxConfig.OnDamage.
 const (
 	DamageMoveAside = "move_aside"
@@ -52,7 +56,7 @@ const maxMaxLag = 24 * time.Hour
 // applyDefaults sets every field left at zero to its default.
 func (c *OutboxConfig) applyDefaults() {
 	if c.Path == "" {
-		c.Path = "vigil-outbox.db"
+		c.Path = DefaultOutboxPath
 	}
 	if c.MaxBytes <= 0 {
 		c.MaxBytes = 256 << 20

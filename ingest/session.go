@@ -17,6 +17,7 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/base"
 
 	"github.com/vigil-video/vigil/internal/backoff"
+	"github.com/vigil-video/vigil/internal/sleep"
 	"github.com/vigil-video/vigil/redact"
 )
 
@@ -141,7 +142,7 @@ var errStalled = errors.New("no video received within the stall timeout")
 // CheckURL reports whether raw can be a camera's address: an rtsp:// or
 // rtsps:// URL with a host. The error shows the URL without credentials.
 func CheckURL(raw string) error {
-	red := RedactURL(raw)
+	red := redact.URL(raw)
 	pu, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("%s: cannot parse", red)
@@ -167,7 +168,7 @@ func NewSession(cfg Config, h Handler) (*Session, error) {
 	if err := CheckURL(cfg.URL); err != nil {
 		return nil, fmt.Errorf("camera %q: url %w", cfg.ID, err)
 	}
-	red := RedactURL(cfg.URL)
+	red := redact.URL(cfg.URL)
 	pu, err := url.Parse(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("camera %q: url %s: cannot parse", cfg.ID, red)
@@ -195,7 +196,7 @@ func NewSession(cfg Config, h Handler) (*Session, error) {
 	}
 	u, err := base.ParseURL(pu.String())
 	if err != nil {
-		return nil, fmt.Errorf("camera %q: url %s: %w", cfg.ID, red, redactError(err, secrets...))
+		return nil, fmt.Errorf("camera %q: url %s: %w", cfg.ID, red, redact.Error(err, nil, secrets...))
 	}
 	switch cfg.Transport {
 	case "":
@@ -261,7 +262,7 @@ func NewSession(cfg Config, h Handler) (*Session, error) {
 }
 
 // RedactedURL returns the camera's URL without credentials.
-func (s *Session) RedactedURL() string { return RedactURL(s.cfg.URL) }
+func (s *Session) RedactedURL() string { return redact.URL(s.cfg.URL) }
 
 // Start runs the session in its own goroutine until Close.
 func (s *Session) Start() {
@@ -287,7 +288,7 @@ func (s *Session) Status() Status {
 }
 
 func (s *Session) setState(st State, reason string, err error) {
-	err = redactError(err, s.secrets...)
+	err = redact.Error(err, nil, s.secrets...)
 	s.mu.Lock()
 	s.status.State, s.status.Reason, s.status.Since = st, reason, time.Now()
 	if err != nil {
@@ -319,7 +320,7 @@ func (s *Session) run() {
 			return
 		}
 		reason := classify(err)
-		err = redactError(err, s.secrets...)
+		err = redact.Error(err, nil, s.secrets...)
 		var wait time.Duration
 		if operatorReason(reason) {
 			// The camera answers, but with a stream the engine does not
@@ -363,16 +364,7 @@ func operatorReason(reason string) bool {
 }
 
 // sleep waits d or until Close; it reports whether d elapsed.
-func (s *Session) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-s.ctx.Done():
-		return false
-	}
-}
+func (s *Session) sleep(d time.Duration) bool { return sleep.For(s.ctx, d) }
 
 // Jitter returns a random duration in [0, max), for staggering starts.
 func Jitter(max time.Duration) time.Duration {

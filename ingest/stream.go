@@ -20,6 +20,8 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/liberrors"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+
+	"github.com/vigil-video/vigil/redact"
 )
 
 // depacketizer is what rtph264.Decoder and rtph265.Decoder have in common.
@@ -64,7 +66,7 @@ func (s *Session) stream() (streamed bool, err error) {
 		OnDecodeError: func(err error) {
 			s.decodeErrors.Add(1)
 			if !decodeLogged.Swap(true) {
-				s.log.Warn("undecodable packet", "error", redactError(err, s.secrets...))
+				s.log.Warn("undecodable packet", "error", redact.Error(err, nil, s.secrets...))
 			}
 		},
 	}

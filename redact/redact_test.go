@@ -1,6 +1,8 @@
 package redact
 
 import (
+	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -50,6 +52,11 @@ func TestURL(t *testing.T) {
 		{"camera paths kept 2", "rtsp://cam:554/cam/realmonitor?channel=1&subtype=0", "rtsp://cam:554/cam/realmonitor?channel=1&subtype=0"},
 		{"words kept", "https://ioc.example/api/v2/incidents/camera_front_door_2", "https://ioc.example/api/v2/incidents/camera_front_door_2"},
 		{"date kept", "https://ioc.example/api/2024-01-01T00:00:00Z", "https://ioc.example/api/2024-01-01T00:00:00Z"},
+		{"camera", "rtsp://admin:hunter2@10.0.0.5:554/stream1", "rtsp://10.0.0.5:554/stream1"},
+		{"camera user only", "rtsps://user@cam/x", "rtsps://cam/x"},
+		{"camera password parameter", "rtsp://cam/x?channel=1&password=hunter2", "rtsp://cam/x?channel=1&password=REDACTED"},
+		{"camera userinfo and token", "rtsp://admin:hunter2@cam/x?token=t0k", "rtsp://cam/x?token=REDACTED"},
+		{"not a URL, no secret", "::not a url", "::not a url"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := URL(tc.in); got != tc.want {
@@ -144,5 +151,27 @@ func TestText(t *testing.T) {
 	want := `dial nats://n1:4222: refused; auth "REDACTED" failed at https://hooks.slack.com/services/REDACTED/REDACTED/REDACTED`
 	if got != want {
 		t.Errorf("Text\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestError: an error's message loses its secrets, and the error keeps its
+// identity for errors.Is.
+func TestError(t *testing.T) {
+	base := errors.New("dial rtsp://admin:hunter2@cam/x: refused")
+	err := Error(fmt.Errorf("describe: %w", base), []string{"rtsp://admin:hunter2@cam/x"}, "hunter2")
+	if want := "describe: dial rtsp://cam/x: refused"; err.Error() != want {
+		t.Errorf("Error: got %q, want %q", err, want)
+	}
+	if !errors.Is(err, base) {
+		t.Error("redacted error lost its cause")
+	}
+	if again := Error(err, nil, "refused"); !errors.Is(again, base) || again.Error() != "describe: dial rtsp://cam/x: REDACTED" {
+		t.Errorf("redacted twice: %q, cause kept %v", again, errors.Is(again, base))
+	}
+	if Error(nil, nil, "x") != nil {
+		t.Error("nil error redacted to non-nil")
+	}
+	if Error(base, nil, "absent") != base {
+		t.Error("an error without secrets is not returned as it is")
 	}
 }

@@ -317,7 +317,11 @@ func TestCloseDropsQueueBeingServed(t *testing.T) {
 	q.Push(Unit[int]{Data: []byte{1}, Meta: 2})
 	closed := make(chan struct{})
 	go func() { p.Close(); close(closed) }()
-	time.Sleep(50 * time.Millisecond) // Close is waiting for the worker
+	await.Until(t, 10*time.Second, "Close to start waiting for the worker", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.closed
+	})
 	close(gate)
 	<-closed
 	if n := r.dropsOf(DropClosed); n != 2 {

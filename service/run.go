@@ -120,7 +120,7 @@ func Run(ctx context.Context, o Options) (err error) {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		cfg.Outbox.Path = filepath.Join(dir, "outbox.db")
+		cfg.Outbox.Path = filepath.Join(dir, outboxFile)
 		if cfg.Evidence.Dir == "" {
 			cfg.Evidence.Dir = filepath.Join(dir, "evidence")
 		}
@@ -214,6 +214,9 @@ func Run(ctx context.Context, o Options) (err error) {
 // DefaultDataDir is where the outbox and the evidence go by default.
 const DefaultDataDir = "/var/lib/vigil"
 
+// outboxFile is the outbox's file name in a data directory.
+const outboxFile = "outbox.db"
+
 // dataPaths puts the outbox and the evidence under dir unless the
 // configuration gives them absolute paths; relative ones are taken from dir.
 func dataPaths(c *config.Config, dir string) {
@@ -226,7 +229,7 @@ func dataPaths(c *config.Config, dir string) {
 		}
 		return filepath.Join(dir, p)
 	}
-	c.Outbox.Path = under(c.Outbox.Path, "outbox.db")
+	c.Outbox.Path = under(c.Outbox.Path, outboxFile)
 	c.Evidence.Dir = under(c.Evidence.Dir, "evidence")
 }
 
@@ -247,7 +250,7 @@ func outboxReady(d any, path string) func() error {
 		own = r.Ready
 	}
 	if path == "" {
-		path = "vigil-outbox.db" // event.OutboxConfig's default
+		path = event.DefaultOutboxPath
 	}
 	return func() error {
 		if err := own(); err != nil {

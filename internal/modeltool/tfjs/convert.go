@@ -406,14 +406,6 @@ func init() {
 	}
 }
 
-func (c *converter) shapeOf(in string) ([]int64, error) {
-	s, ok := c.shapes[c.value(in)]
-	if !ok {
-		return nil, fmt.Errorf("shape of %q unknown", in)
-	}
-	return s, nil
-}
-
 func convUnary(op string) opFunc {
 	return func(c *converter, n *node, in []string) error {
 		x := c.input(in[0])
