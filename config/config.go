@@ -1,8 +1,10 @@
 // Package config is vigil's one way in for configuration: it parses the
 // YAML file (unknown keys are errors naming their path and line), applies
-// the defaults in one place (SetDefaults, DefaultCamera) and validates in
-// one place (Validate), with documented ranges. Components receive values
-// that are already valid.
+// decodes it over the defaults (Default, DefaultCamera, DefaultSink: each
+// key's default is in its doc comment), fills the few keys whose default
+// follows other keys or whose 0 stands for the default (Derive), and
+// validates once (Validate), with documented ranges. Components receive
+// values that are already complete and valid.
 package config
 
 import (
@@ -24,16 +26,16 @@ import (
 	"github.com/vigil-video/vigil/ingest"
 )
 
-// Config is the engine's configuration file. Load and Parse apply the
-// defaults and validate; a Config built in Go gets its defaults from
-// SetDefaults (the engine calls it). Unknown keys are errors.
+// Config is the engine's configuration file. Load and Parse decode it over
+// Default and validate it; a Config built in Go starts from Default (and
+// DefaultCamera for each camera). Unknown keys are errors.
 type Config struct {
 	// Listen is the HTTP address of /metrics, /livez, /readyz and /api.
 	// It defaults to "127.0.0.1:9108".
 	Listen string `yaml:"listen"`
 	// Workers is the size of the decode and analysis pool shared by all
 	// cameras: 1 to 1024. A change needs a restart.
-	// It defaults to GOMAXPROCS (also when 0).
+	// It defaults to GOMAXPROCS, at most 1024 (also when 0).
 	Workers int `yaml:"workers"`
 	// QueueMemoryMB bounds the compressed video waiting in all queues
 	// together: 1 to 16384 (16 GiB). It is a bound, not a reservation. A
@@ -49,7 +51,8 @@ type Config struct {
 	StreamMemoryMB int `yaml:"stream_memory_mb"`
 	// StartSpread staggers the cameras' first connections over this window:
 	// 0 to 5m.
-	// It defaults to 10ms per camera, at most 5s (also when 0).
+	// It defaults to 10ms per camera, at most 5s (also when 0; set by
+	// Derive, which Parse calls: Default, knowing no camera, has 0).
 	StartSpread time.Duration `yaml:"start_spread"`
 	// WebConfigFile is a Prometheus exporter-toolkit web configuration
 	// (TLS, basic auth) for the HTTP endpoints. A change needs a restart.
@@ -67,9 +70,10 @@ type Config struct {
 	// needs a restart (a reload changing it is refused).
 	Outbox event.OutboxConfig `yaml:"outbox"`
 	// Sinks receive every incident event (stdout, file, webhook, mqtt,
-	// nats); see event.SinkConfig. With none, events go to stdout. A change
-	// needs a restart (a reload changing it is refused).
-	Sinks []event.SinkConfig `yaml:"sinks"`
+	// nats); see Sink and its kinds. At least one. A change needs a
+	// restart (a reload changing it is refused).
+	// It defaults to one stdout sink.
+	Sinks []Sink `yaml:"sinks"`
 	// Evidence is where incident snapshots are kept; see
 	// event.EvidenceConfig. A change needs a restart (a reload changing it
 	// is refused).
@@ -249,11 +253,11 @@ func parse(b []byte) (Config, error) {
 	if err := expandRefs(&root, "", &refs); err != nil {
 		return Config{}, err
 	}
-	cfg := Config{Objects: ObjectsConfig{Enabled: true}}
+	cfg := Default()
 	if err := root.Decode(&cfg); err != nil { // unknown keys were refused above
 		return Config{}, hideRefValues(YAMLError(err), refs)
 	}
-	cfg.SetDefaults()
+	cfg.Derive()
 	if err := cfg.Validate(); err != nil {
 		return Config{}, hideRefValues(err, refs)
 	}
@@ -333,30 +337,61 @@ func DefaultStartSpread(n int) time.Duration {
 	return min(time.Duration(n)*10*time.Millisecond, 5*time.Second)
 }
 
-// SetDefaults sets every engine key left at zero to its default; a
-// negative or too large value is left for Validate to refuse. Camera keys
-// take theirs from DefaultCamera when decoded.
-func (c *Config) SetDefaults() {
-	if c.Listen == "" {
-		c.Listen = "127.0.0.1:9108"
+// Default returns the engine's configuration with every key at its
+// default and no camera: what an empty file would give, but for
+// start_spread, which Derive sets from the camera count.
+func Default() Config {
+	return Config{
+		Listen:         "127.0.0.1:9108",
+		Workers:        defaultWorkers(),
+		QueueMemoryMB:  256,
+		StreamMemoryMB: defaultStreamMemoryMB(),
+		HTTP:           DefaultHTTP(),
+		Outbox:         DefaultOutbox(),
+		Sinks:          []Sink{DefaultSink(SinkStdout)},
+		Evidence:       DefaultEvidence(),
+		Objects:        DefaultObjects(),
 	}
-	if c.Workers == 0 {
-		c.Workers = min(runtime.GOMAXPROCS(0), maxWorkers)
+}
+
+func defaultWorkers() int { return min(runtime.GOMAXPROCS(0), maxWorkers) }
+
+// Derive sets the keys whose default follows other keys (start_spread from
+// the camera count, cluster.renew_interval and cluster.settle from
+// cluster.lease_ttl, cluster.advertise from listen) and replaces the zeros
+// that the keys' comments document as standing for their default
+// ("also when 0": workers, queue_memory_mb, stream_memory_mb,
+// start_spread, outbox.max_lag, evidence.max_bytes, evidence.max_age, the
+// http keys but login_cache_ttl, objects' numbers and labels, the cluster
+// keys). Parse calls it after decoding; a Config built in Go from Default
+// needs it only for start_spread and the cluster section.
+func (c *Config) Derive() {
+	d := Default()
+	zero := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
 	}
-	if c.QueueMemoryMB == 0 {
-		c.QueueMemoryMB = 256
-	}
-	if c.StreamMemoryMB == 0 {
-		c.StreamMemoryMB = defaultStreamMemoryMB()
-	}
+	zero(&c.Workers, d.Workers)
+	zero(&c.QueueMemoryMB, d.QueueMemoryMB)
+	zero(&c.StreamMemoryMB, d.StreamMemoryMB)
 	if c.StartSpread == 0 {
 		c.StartSpread = DefaultStartSpread(len(c.Cameras))
 	}
-	if c.Cluster != nil {
-		c.Cluster.setDefaults(c.Listen)
+	if c.Outbox.MaxLag == 0 {
+		c.Outbox.MaxLag = d.Outbox.MaxLag
 	}
-	c.Objects.setDefaults()
-	c.HTTP.SetDefaults()
+	if c.Evidence.MaxBytes == 0 {
+		c.Evidence.MaxBytes = d.Evidence.MaxBytes
+	}
+	if c.Evidence.MaxAge == 0 {
+		c.Evidence.MaxAge = d.Evidence.MaxAge
+	}
+	c.HTTP.derive(d.HTTP)
+	c.Objects.derive(d.Objects)
+	if c.Cluster != nil {
+		c.Cluster.derive(c.Listen)
+	}
 }
 
 // Validate checks the whole configuration; the error names the key.
@@ -370,11 +405,11 @@ func (c *Config) Validate() error {
 		}
 	}
 	switch {
-	case c.Workers < 0 || c.Workers > maxWorkers:
+	case c.Workers < 1 || c.Workers > maxWorkers:
 		return fmt.Errorf("workers: %d is not in 1..%d (0 means GOMAXPROCS)", c.Workers, maxWorkers)
-	case c.QueueMemoryMB < 0 || c.QueueMemoryMB > maxQueueMemoryMB:
+	case c.QueueMemoryMB < 1 || c.QueueMemoryMB > maxQueueMemoryMB:
 		return fmt.Errorf("queue_memory_mb: %d is not in 1..%d (0 means 256)", c.QueueMemoryMB, maxQueueMemoryMB)
-	case c.StreamMemoryMB != 0 && (c.StreamMemoryMB < minStreamMemoryMB || c.StreamMemoryMB > maxStreamMemoryMB):
+	case c.StreamMemoryMB < minStreamMemoryMB || c.StreamMemoryMB > maxStreamMemoryMB:
 		return fmt.Errorf("stream_memory_mb: %d is not in %d..%d (0 means half the memory)", c.StreamMemoryMB, minStreamMemoryMB, maxStreamMemoryMB)
 	case c.StartSpread < 0 || c.StartSpread > maxStartSpread:
 		return fmt.Errorf("start_spread: %s is not in 0..%s", c.StartSpread, maxStartSpread)
@@ -385,11 +420,13 @@ func (c *Config) Validate() error {
 	if err := c.HTTP.validate(); err != nil {
 		return err
 	}
-	dc := c.Delivery()
-	if err := dc.Validate(); err != nil {
+	if err := validateSinks(c.Sinks); err != nil {
 		return err
 	}
-	if err := c.Evidence.Validate(); err != nil {
+	if err := validateOutbox(c.Outbox); err != nil {
+		return err
+	}
+	if err := validateEvidence(c.Evidence); err != nil {
 		return err
 	}
 	if c.WebConfigFile != "" {
@@ -498,7 +535,11 @@ func checkPort(raw string) error {
 
 // Delivery returns the outbox and sinks part of the configuration.
 func (c *Config) Delivery() event.DeliveryConfig {
-	return event.DeliveryConfig{Outbox: c.Outbox, Sinks: c.Sinks}
+	sinks := make([]event.SinkConfig, len(c.Sinks))
+	for i, s := range c.Sinks {
+		sinks[i] = s.options()
+	}
+	return event.DeliveryConfig{Outbox: c.Outbox, Sinks: sinks}
 }
 
 // SessionConfig returns the camera's ingest.Config.

@@ -53,10 +53,9 @@ func DefaultObjects() ObjectsConfig {
 		Labels: []string{analyze.LabelPerson, analyze.LabelVehicle}}
 }
 
-// setDefaults fills the keys left at zero (Enabled is set when parsing:
-// false is a value).
-func (o *ObjectsConfig) setDefaults() {
-	d := DefaultObjects()
+// derive replaces the zeros (and a missing labels list) that stand for the
+// defaults d.
+func (o *ObjectsConfig) derive(d ObjectsConfig) {
 	if o.Model == "" {
 		o.Model = d.Model
 	}
@@ -74,17 +73,16 @@ func (o *ObjectsConfig) setDefaults() {
 	}
 }
 
-// validate checks the keys; a zero value stands for its default (a
-// Config built in Go, not yet through SetDefaults).
+// validate checks the keys.
 func (o *ObjectsConfig) validate() error {
 	switch {
-	case o.MaxPerSecond != 0 && (!(o.MaxPerSecond >= 0.1 && o.MaxPerSecond <= 1000) || math.IsNaN(o.MaxPerSecond)):
+	case !(o.MaxPerSecond >= 0.1 && o.MaxPerSecond <= 1000) || math.IsNaN(o.MaxPerSecond):
 		return fmt.Errorf("objects.max_per_second: %g is not in 0.1..1000", o.MaxPerSecond)
-	case o.Threads < 0 || o.Threads > 64:
+	case o.Threads < 1 || o.Threads > 64:
 		return fmt.Errorf("objects.threads: %d is not in 1..64", o.Threads)
-	case o.MinScore != 0 && !(o.MinScore >= 0.05 && o.MinScore <= 1):
+	case !(o.MinScore >= 0.05 && o.MinScore <= 1):
 		return fmt.Errorf("objects.min_score: %g is not in 0.05..1", o.MinScore)
-	case o.Labels != nil && len(o.Labels) == 0:
+	case len(o.Labels) == 0:
 		return fmt.Errorf("objects.labels: empty (want person, vehicle or both)")
 	}
 	for i, l := range o.Labels {

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/api"
-	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/sim"
@@ -45,8 +44,7 @@ func TestAPIAgainstSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	cfg := config.Config{Listen: "127.0.0.1:0", Cameras: []config.Camera{cameraConfig("moving", withCreds("moving")), cameraConfig("still", withCreds("still"))}}
-	cfg.SetDefaults()
+	cfg := testConfig(cameraConfig("moving", withCreds("moving")), cameraConfig("still", withCreds("still")))
 	e, err := New(cfg, Options{Logger: testLogger(t), Events: d, Incidents: d.Recent, Live: d.Live, Collectors: d.Collectors()})
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/sim"
@@ -30,8 +29,7 @@ func TestEvidenceSnapshots(t *testing.T) {
 				t.Fatal(err)
 			}
 			col := &collector{}
-			cfg := config.Config{Listen: "127.0.0.1:0", Cameras: []config.Camera{cameraConfig("moving", srv.URL("moving"))}}
-			cfg.SetDefaults()
+			cfg := testConfig(cameraConfig("moving", srv.URL("moving")))
 			e, err := New(cfg, Options{Logger: testLogger(t), Events: col, Evidence: store})
 			if err != nil {
 				t.Fatal(err)

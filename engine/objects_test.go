@@ -21,7 +21,7 @@ import (
 // as o.
 func startEngineObjects(t *testing.T, o config.ObjectsConfig, cams ...config.Camera) (*Engine, *collector, *testkit.SyncBuffer) {
 	t.Helper()
-	return startEngineConfig(t, config.Config{Cameras: cams, Objects: o})
+	return startEngineConfig(t, withConfig(testConfig(cams...), func(c *config.Config) { c.Objects = o }))
 }
 
 // modelPath is the object network made at setup (scripts/models.sh, in
