@@ -42,7 +42,7 @@ func Main(ctx context.Context, args []string, out, errOut io.Writer) error {
 func mainGate(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("bench gate", flag.ContinueOnError)
 	fs.SetOutput(errOut)
-	var o GateOptions
+	o := GateOptions{Activity: config.DefaultActivity()}
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	fs.StringVar(&o.Matrix, "matrix", "", "directory of the encoding matrix (scripts/gatematrix.sh DIR) (required)")
 	fs.StringVar(&o.Only, "only", "", "only the clips whose name contains this")

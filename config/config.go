@@ -23,7 +23,7 @@ import (
 
 	"github.com/vigil-video/vigil/analyze"
 	"github.com/vigil-video/vigil/event"
-	"github.com/vigil-video/vigil/ingest"
+	"github.com/vigil-video/vigil/redact"
 )
 
 // Config is the engine's configuration file. Load and Parse decode it over
@@ -160,12 +160,12 @@ type Camera struct {
 	// chroma (max_chroma), bit depth (max_bit_depth), references
 	// (max_ref_frames) and estimated decoder memory (memory_mb); a stream
 	// over them is refused (state failed, reason over_limit, retried on a
-	// long backoff). See ingest.Limits for the ranges; the defaults are
+	// long backoff). See Limits for the ranges; the defaults are
 	// 4096x2160, 4:2:0, 8-bit, 8 references, 256 MiB.
-	Limits ingest.Limits `yaml:"limits"`
+	Limits Limits `yaml:"limits"`
 	// Activity tunes mode auto's compressed-domain activity signal; see
-	// ingest.ActivityConfig for the keys and defaults.
-	Activity ingest.ActivityConfig `yaml:"activity"`
+	// Activity for the keys and defaults.
+	Activity Activity `yaml:"activity"`
 	// Config holds the detectors' keys (motion, masks, zones, tamper,
 	// person), exactly as analyze.Config declares them with their defaults
 	// and ranges.
@@ -300,7 +300,8 @@ func DefaultCamera() Camera {
 		AnalysisFPS:    5,
 		QueueFrames:    100,
 		QueueBytes:     8 << 20,
-		Limits:         ingest.DefaultLimits(),
+		Limits:         DefaultLimits(),
+		Activity:       DefaultActivity(),
 		Config:         analyze.DefaultConfig(),
 
 		HealthUpdateInterval: 30 * time.Second,
@@ -461,7 +462,7 @@ func (c *Config) Validate() error {
 		if err := checkPort(cam.URL); err != nil {
 			return fmt.Errorf("%s.url: %w", at, err)
 		}
-		if err := ingest.CheckURL(cam.URL); err != nil {
+		if err := CheckURL(cam.URL); err != nil {
 			return fmt.Errorf("%s.url: %w", at, err)
 		}
 		if cam.Transport != "tcp" && cam.Transport != "udp" {
@@ -502,10 +503,10 @@ func (c *Config) Validate() error {
 		case cam.BackoffMax > maxBackoff:
 			return fmt.Errorf("%s.backoff_max: %s is not in backoff_min..%s", at, cam.BackoffMax, maxBackoff)
 		}
-		if err := cam.Limits.Validate(); err != nil {
+		if err := cam.Limits.validate(); err != nil {
 			return fmt.Errorf("%s.limits.%w", at, err)
 		}
-		if err := cam.Activity.Validate(); err != nil {
+		if err := cam.Activity.validate(); err != nil {
 			return fmt.Errorf("%s.activity.%w", at, err)
 		}
 		if err := cam.Analysis().Validate(); err != nil {
@@ -520,7 +521,7 @@ func (c *Config) Validate() error {
 func checkPort(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil // ingest.NewSession reports it, hiding the credentials
+		return nil // CheckURL reports it, hiding the credentials
 	}
 	p := u.Port()
 	if p == "" {
@@ -542,20 +543,23 @@ func (c *Config) Delivery() event.DeliveryConfig {
 	return event.DeliveryConfig{Outbox: c.Outbox, Sinks: sinks}
 }
 
-// SessionConfig returns the camera's ingest.Config.
-func (c *Camera) SessionConfig() ingest.Config {
-	return ingest.Config{
-		ID:             c.ID,
-		URL:            c.URL,
-		User:           c.Username,
-		Pass:           c.Password,
-		Transport:      c.Transport,
-		CAFile:         c.CAFile,
-		SkipVerify:     c.TLSSkipVerify,
-		StallTimeout:   c.StallTimeout,
-		ConnectTimeout: c.ConnectTimeout,
-		Limits:         c.Limits,
-		BackoffMin:     c.BackoffMin,
-		BackoffMax:     c.BackoffMax,
+// CheckURL reports whether raw can be a camera's address: an rtsp:// or
+// rtsps:// URL with a host, no opaque part and no fragment. The error
+// shows the URL without credentials.
+func CheckURL(raw string) error {
+	red := redact.URL(raw)
+	pu, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%s: cannot parse", red)
 	}
+	if pu.Scheme != "rtsp" && pu.Scheme != "rtsps" {
+		return fmt.Errorf("%s: scheme %q is not supported (want rtsp or rtsps)", red, pu.Scheme)
+	}
+	if pu.Host == "" {
+		return fmt.Errorf("%s: no host", red)
+	}
+	if pu.Opaque != "" || pu.Fragment != "" {
+		return fmt.Errorf("%s: cannot parse", red)
+	}
+	return nil
 }
