@@ -293,7 +293,7 @@ func gateRun(aus []ingest.AccessUnit, codec decode.Codec, mode string, act confi
 	}
 	pool := decode.NewPool(1)
 	defer pool.Close()
-	p, err := pipeline.New(pipeline.Config{AnalysisWidth: 320, AnalysisFPS: 5, Analysis: analyze.DefaultConfig(), Decoders: pool})
+	p, err := pipeline.New(pipeline.Config{AnalysisWidth: 320, AnalysisFPS: 5, Analysis: config.DefaultAnalysis(), Decoders: pool})
 	if err != nil {
 		return res, err
 	}

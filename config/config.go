@@ -21,7 +21,6 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"gopkg.in/yaml.v3"
 
-	"github.com/vigil-video/vigil/analyze"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/redact"
 )
@@ -166,14 +165,11 @@ type Camera struct {
 	// Activity tunes mode auto's compressed-domain activity signal; see
 	// Activity for the keys and defaults.
 	Activity Activity `yaml:"activity"`
-	// Config holds the detectors' keys (motion, masks, zones, tamper,
-	// person), exactly as analyze.Config declares them with their defaults
-	// and ranges.
-	analyze.Config `yaml:",inline"`
+	// Analysis holds the detectors' keys (motion, masks, zones, tamper,
+	// person), at the camera's level in YAML; see Analysis for their
+	// defaults and ranges.
+	Analysis `yaml:",inline"`
 }
-
-// Analysis returns the camera's analyze.Config.
-func (c *Camera) Analysis() analyze.Config { return c.Config }
 
 // Decode modes (camera key decode_mode).
 const (
@@ -302,7 +298,7 @@ func DefaultCamera() Camera {
 		QueueBytes:     8 << 20,
 		Limits:         DefaultLimits(),
 		Activity:       DefaultActivity(),
-		Config:         analyze.DefaultConfig(),
+		Analysis:       DefaultAnalysis(),
 
 		HealthUpdateInterval: 30 * time.Second,
 	}
@@ -509,7 +505,7 @@ func (c *Config) Validate() error {
 		if err := cam.Activity.validate(); err != nil {
 			return fmt.Errorf("%s.activity.%w", at, err)
 		}
-		if err := cam.Analysis().Validate(); err != nil {
+		if err := cam.Analysis.Validate(); err != nil {
 			return fmt.Errorf("%s.%w", at, err)
 		}
 	}

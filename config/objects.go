@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-
-	"github.com/vigil-video/vigil/analyze"
 )
 
 // ObjectsConfig is the object detector: people and vehicles found by a
@@ -50,7 +48,7 @@ const DefaultModelPath = ".cache/models/nanodet.onnx"
 // DefaultObjects returns the object detector's defaults.
 func DefaultObjects() ObjectsConfig {
 	return ObjectsConfig{Enabled: true, Model: DefaultModelPath, MaxPerSecond: 2, Threads: 1, MinScore: 0.5,
-		Labels: []string{analyze.LabelPerson, analyze.LabelVehicle}}
+		Labels: []string{LabelPerson, LabelVehicle}}
 }
 
 // derive replaces the zeros (and a missing labels list) that stand for the
@@ -86,7 +84,7 @@ func (o *ObjectsConfig) validate() error {
 		return fmt.Errorf("objects.labels: empty (want person, vehicle or both)")
 	}
 	for i, l := range o.Labels {
-		if l != analyze.LabelPerson && l != analyze.LabelVehicle {
+		if l != LabelPerson && l != LabelVehicle {
 			return fmt.Errorf("objects.labels[%d]: %q is not person or vehicle", i, l)
 		}
 		if slices.Index(o.Labels, l) != i {
