@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -428,11 +427,6 @@ func mainPersons(ctx context.Context, args []string, out, errOut io.Writer) erro
 	return nil
 }
 
-// defaultModel is the object model's path: in $VIGIL_MODELS when set (as
-// scripts/test.sh does), else objects.model's default.
-func defaultModel() string {
-	if d := os.Getenv("VIGIL_MODELS"); d != "" {
-		return filepath.Join(d, filepath.Base(config.DefaultModelPath))
-	}
-	return config.DefaultModelPath
-}
+// defaultModel is objects.model's default: in $VIGIL_MODELS when set (as
+// scripts/test.sh does), else .cache/models.
+func defaultModel() string { return config.DefaultObjects().Model }

@@ -21,7 +21,6 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"gopkg.in/yaml.v3"
 
-	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/redact"
 )
 
@@ -65,18 +64,17 @@ type Config struct {
 	// A change needs a restart.
 	// It defaults to false.
 	Pprof bool `yaml:"pprof"`
-	// Outbox is the durable event store; see event.OutboxConfig. A change
-	// needs a restart (a reload changing it is refused).
-	Outbox event.OutboxConfig `yaml:"outbox"`
+	// Outbox is the durable event store; see Outbox. A change needs a
+	// restart (a reload changing it is refused).
+	Outbox Outbox `yaml:"outbox"`
 	// Sinks receive every incident event (stdout, file, webhook, mqtt,
 	// nats); see Sink and its kinds. At least one. A change needs a
 	// restart (a reload changing it is refused).
 	// It defaults to one stdout sink.
 	Sinks []Sink `yaml:"sinks"`
-	// Evidence is where incident snapshots are kept; see
-	// event.EvidenceConfig. A change needs a restart (a reload changing it
-	// is refused).
-	Evidence event.EvidenceConfig `yaml:"evidence"`
+	// Evidence is where incident snapshots are kept; see Evidence. A
+	// change needs a restart (a reload changing it is refused).
+	Evidence Evidence `yaml:"evidence"`
 	// Objects is the object detector shared by all cameras; see
 	// ObjectsConfig.
 	Objects ObjectsConfig `yaml:"objects"`
@@ -528,15 +526,6 @@ func checkPort(raw string) error {
 		return fmt.Errorf("port %q is not in 1..65535", p)
 	}
 	return nil
-}
-
-// Delivery returns the outbox and sinks part of the configuration.
-func (c *Config) Delivery() event.DeliveryConfig {
-	sinks := make([]event.SinkConfig, len(c.Sinks))
-	for i, s := range c.Sinks {
-		sinks[i] = s.options()
-	}
-	return event.DeliveryConfig{Outbox: c.Outbox, Sinks: sinks}
 }
 
 // CheckURL reports whether raw can be a camera's address: an rtsp:// or

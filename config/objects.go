@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 )
 
@@ -17,9 +19,10 @@ type ObjectsConfig struct {
 	// It defaults to true.
 	Enabled bool `yaml:"enabled"`
 	// Model is the converted network (.onnx), made by
-	// `bash scripts/models.sh .cache/models`.
-	// It defaults to ".cache/models/nanodet.onnx" (relative to the working
-	// directory).
+	// `bash scripts/models.sh [DIR]` (scripts/setup.sh runs it).
+	// It defaults to $VIGIL_MODELS/nanodet.onnx when VIGIL_MODELS is set
+	// (where scripts/setup.sh then puts it), else
+	// ".cache/models/nanodet.onnx" (relative to the working directory).
 	Model string `yaml:"model"`
 	// MaxPerSecond is the budget: inferences per second, all cameras
 	// together: 0.1 to 1000. A camera with motion asks for at most one
@@ -47,7 +50,11 @@ const DefaultModelPath = ".cache/models/nanodet.onnx"
 
 // DefaultObjects returns the object detector's defaults.
 func DefaultObjects() ObjectsConfig {
-	return ObjectsConfig{Enabled: true, Model: DefaultModelPath, MaxPerSecond: 2, Threads: 1, MinScore: 0.5,
+	model := DefaultModelPath
+	if d := os.Getenv("VIGIL_MODELS"); d != "" {
+		model = filepath.Join(d, filepath.Base(DefaultModelPath))
+	}
+	return ObjectsConfig{Enabled: true, Model: model, MaxPerSecond: 2, Threads: 1, MinScore: 0.5,
 		Labels: []string{LabelPerson, LabelVehicle}}
 }
 

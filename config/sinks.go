@@ -11,7 +11,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/redact"
 )
 
@@ -179,15 +178,15 @@ func DefaultSink(typ string) Sink {
 		s.Name, s.Type = SinkStdout, SinkStdout
 		s.Stdout = &StdoutSink{}
 	}
-	s.derive()
+	s.Derive()
 	return s
 }
 
-// derive sets the keys whose default follows another key when left empty:
+// Derive sets the keys whose default follows another key when left empty:
 // name (from type), mqtt client_id (from name), frigate_topic_prefix (from
 // topic_prefix) and ha_node_id (from client_id); a backoff_max below
 // backoff_min is raised to it.
-func (s *Sink) derive() {
+func (s *Sink) Derive() {
 	if s.Name == "" {
 		s.Name = s.Type
 	}
@@ -304,7 +303,7 @@ func (s *Sink) UnmarshalYAML(n *yaml.Node) error {
 	if err != nil {
 		return err
 	}
-	s.derive()
+	s.Derive()
 	return nil
 }
 
@@ -480,26 +479,4 @@ func WebhookSecret(secret string) ([]byte, error) {
 		return nil, errors.New(`must be "whsec_" followed by the base64 of at least 16 bytes`)
 	}
 	return key, nil
-}
-
-// options returns the sink as the delivery's options.
-func (s Sink) options() event.SinkConfig {
-	o := event.SinkConfig{Name: s.Name, Type: s.Type, Timeout: s.Timeout, BackoffMin: s.BackoffMin, BackoffMax: s.BackoffMax}
-	switch {
-	case s.File != nil:
-		o.Path, o.MaxBytes, o.Keep = s.File.Path, s.File.MaxBytes, s.File.Keep
-	case s.Webhook != nil:
-		w := s.Webhook
-		o.URL, o.BearerToken, o.Headers, o.Secret, o.Mode = w.URL, w.BearerToken, w.Headers, w.Secret, w.Mode
-	case s.MQTT != nil:
-		m := s.MQTT
-		o.URL, o.Username, o.Password, o.ClientID, o.TopicPrefix = m.URL, m.Username, m.Password, m.ClientID, m.TopicPrefix
-		o.FrigateCompat, o.FrigateTopicPrefix = m.FrigateCompat, m.FrigateTopicPrefix
-		o.HADiscovery, o.HADiscoveryPrefix, o.HANodeID = m.HADiscovery, m.HADiscoveryPrefix, m.HANodeID
-	case s.NATS != nil:
-		n := s.NATS
-		o.URL, o.Username, o.Password, o.SubjectPrefix, o.Stream = n.URL, n.Username, n.Password, n.SubjectPrefix, n.Stream
-		o.CreateStream, o.MaxAge, o.MaxBytes = n.CreateStream, n.MaxAge, n.MaxBytes
-	}
-	return o
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/api"
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/sim"
@@ -38,8 +39,9 @@ func TestAPIAgainstSimulator(t *testing.T) {
 	withCreds := func(path string) string {
 		return strings.Replace(srv.URL(path), "rtsp://", "rtsp://op:"+pass+"@", 1)
 	}
-	d, err := event.Open(event.DeliveryConfig{Outbox: event.OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")},
-		Sinks: []event.SinkConfig{{Type: "stdout"}}}, io.Discard, nil)
+	ob := config.DefaultOutbox()
+	ob.Path = filepath.Join(t.TempDir(), "o.db")
+	d, err := event.Open(event.DeliveryConfig{Outbox: ob, Sinks: []event.SinkConfig{event.SinkOptions(config.DefaultSink(config.SinkStdout))}}, io.Discard, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ import (
 func TestEvidenceAPIRefusesLinks(t *testing.T) {
 	dir := t.TempDir()
 	outside := t.TempDir()
-	store, err := event.OpenEvidences(event.EvidenceConfig{Dir: dir})
+	store, err := event.OpenEvidences(evidenceConfig(dir, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestEvidenceWriteThroughLinkCounted(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(dir, "moving")); err != nil {
 		t.Fatal(err)
 	}
-	store, err := event.OpenEvidences(event.EvidenceConfig{Dir: dir})
+	store, err := event.OpenEvidences(evidenceConfig(dir, false))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/sim"
@@ -24,7 +25,7 @@ func TestEvidenceSnapshots(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			srv := startSim(t, sim.Camera{Path: "moving", Clip: clip(t, "motion")})
 			dir := t.TempDir()
-			store, err := event.OpenEvidences(event.EvidenceConfig{Dir: dir, Embed: embed})
+			store, err := event.OpenEvidences(evidenceConfig(dir, embed))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -105,4 +106,11 @@ func TestEvidenceSnapshots(t *testing.T) {
 			}
 		})
 	}
+}
+
+// evidenceConfig is the default evidence store in dir, or embedding.
+func evidenceConfig(dir string, embed bool) config.Evidence {
+	c := config.DefaultEvidence()
+	c.Dir, c.Embed = dir, embed
+	return c
 }

@@ -127,8 +127,10 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
-	dc := cfg.Delivery()
-	dc.Evidence = ev
+	dc := event.DeliveryConfig{Outbox: cfg.Outbox, Evidence: ev}
+	for _, s := range cfg.Sinks {
+		dc.Sinks = append(dc.Sinks, event.SinkOptions(s))
+	}
 	if cfg.Cluster == nil { // in a cluster, the owned cameras (clusterRun.Run)
 		dc.Cameras = cameraIDs(cfg.Cameras)
 	}
