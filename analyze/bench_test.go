@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 // BenchmarkAnalyze measures one frame's analysis on synthetic noisy frames
@@ -24,7 +26,7 @@ func BenchmarkAnalyze(b *testing.B) {
 	for _, algo := range algorithms {
 		for _, size := range [][2]int{{320, 180}, {640, 360}} {
 			for _, set := range []string{"motion", "default", "full", "person"} {
-				if algo == AlgorithmMOG2 && set != "default" {
+				if algo == config.AlgorithmMOG2 && set != "default" {
 					continue
 				}
 				b.Run(fmt.Sprintf("%s_%s_%dx%d", set, algo, size[0], size[1]), func(b *testing.B) {
@@ -39,7 +41,7 @@ func benchAnalyze(b *testing.B, algo string, size [2]int, set func(*Config)) {
 	{
 		{
 			{
-				cfg := DefaultConfig()
+				cfg := config.DefaultAnalysis()
 				set(&cfg)
 				cfg.Motion.Algorithm = algo
 				c, err := NewCamera(cfg)

@@ -1,9 +1,10 @@
 package analyze
 
 import (
-	"fmt"
 	"math"
 	"time"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 // Camera holds one camera's analysis state: background model, tamper
@@ -60,12 +61,10 @@ type zoneState struct {
 // so a hiccup does not stretch the candidate gap tolerance for long.
 const maxDtSample = time.Second
 
-// NewCamera validates cfg and returns a Camera that learns its background
-// from the first frames. The caller must Close it.
+// NewCamera returns a Camera that learns its background from the first
+// frames; cfg is complete and valid (package config checked it). The
+// caller must Close it.
 func NewCamera(cfg Config) (*Camera, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("new camera: %w", err)
-	}
 	m := cfg.Motion
 	c := &Camera{cfg: cfg, relearn: true, tam: newTamper(cfg.Tamper), trk: newTracker(cfg.Zones)}
 	lc := func(kind, zone, cause string, minDuration time.Duration) lifecycle {
@@ -177,7 +176,7 @@ func (c *Camera) Analyze(f *Frame, frameTime time.Time) []Transition {
 	if c.slot != nil {
 		c.updateObjects(t, moving)
 		for _, o := range c.objects {
-			if o.Label == LabelPerson && c.cfg.Person.Enabled {
+			if o.Label == config.LabelPerson && c.cfg.Person.Enabled {
 				c.people = append(c.people, o.Box)
 				c.personObj = append(c.personObj, o)
 			}
@@ -219,7 +218,7 @@ func (c *Camera) advanceZones(out []Transition, t time.Time, learning bool, gap 
 		}
 		var people int // with their feet in the zone
 		for _, p := range c.people {
-			if z.Polygon.Contains(boxFoot(p)) {
+			if contains(z.Polygon, boxFoot(p)) {
 				people++
 			}
 		}
@@ -256,7 +255,7 @@ func (c *Camera) inZone(p Polygon) []Box {
 	}
 	var in []Box
 	for _, b := range objects {
-		if p.Contains(boxFoot(b)) || p.Contains(boxCenter(b)) {
+		if contains(p, boxFoot(b)) || contains(p, boxCenter(b)) {
 			in = append(in, b)
 		}
 	}

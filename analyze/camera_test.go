@@ -5,9 +5,11 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/vigil-video/vigil/config"
 )
 
-var algorithms = []string{AlgorithmDiff, AlgorithmMOG2}
+var algorithms = []string{config.AlgorithmDiff, config.AlgorithmMOG2}
 
 func TestStaticSceneRaisesNothing(t *testing.T) {
 	for _, algo := range algorithms {
@@ -27,7 +29,7 @@ func TestStaticSceneRaisesNothing(t *testing.T) {
 
 func TestMovingRectangle(t *testing.T) {
 	const from = 10 * time.Second
-	cfg := DefaultMotionConfig()
+	cfg := config.DefaultMotion()
 	for _, algo := range algorithms {
 		for _, tc := range []struct {
 			fps     int
@@ -213,7 +215,7 @@ func TestGapEndsOpenIncident(t *testing.T) {
 }
 
 func TestSmallStepBackIgnored(t *testing.T) {
-	c, f := newTestCamera(t, AlgorithmDiff)
+	c, f := newTestCamera(t, config.AlgorithmDiff)
 	sf := movingRect(f.Width, 10*time.Second, time.Hour)
 	out := feed(c, f, 5, 0, 12*time.Second, sf)
 	if len(out) != 1 || out[0].Phase != PhaseStart {
@@ -249,7 +251,7 @@ func TestFlush(t *testing.T) {
 }
 
 func TestCloseIdempotent(t *testing.T) {
-	c, f := newTestCamera(t, AlgorithmMOG2)
+	c, f := newTestCamera(t, config.AlgorithmMOG2)
 	feed(c, f, 5, 0, 3*time.Second, staticScene(100, 10))
 	c.Close()
 	c.Close()
@@ -271,7 +273,7 @@ func TestAnalyzeAllocs(t *testing.T) {
 			{"moving", movingRect(320, 5*time.Second, time.Hour), true},
 		} {
 			t.Run(algo+"/"+tc.name, func(t *testing.T) {
-				cfg := DefaultConfig()
+				cfg := config.DefaultAnalysis()
 				cfg.Motion.Algorithm = algo
 				cfg.Motion.UpdateInterval = time.Hour // no transitions while measuring
 				c, err := NewCamera(cfg)

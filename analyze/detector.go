@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"gocv.io/x/gocv"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 // Tuning of the motion pipeline that is not worth a config key.
@@ -109,7 +111,7 @@ func newDetector(cfg MotionConfig, masks, zones []Polygon) detector {
 		keepCells:    cellsW * cellsH,
 		cells:        gocv.NewMat(),
 		scratch:      gocv.NewMat(),
-		mog2:         cfg.Algorithm == AlgorithmMOG2,
+		mog2:         cfg.Algorithm == config.AlgorithmMOG2,
 		threshold:    float32(cfg.Threshold),
 		minArea:      cfg.MinArea,
 		lighting:     cfg.LightingChange,

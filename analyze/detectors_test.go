@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"gocv.io/x/gocv"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 // texture is a still 640x360 picture with structure at several scales
@@ -116,7 +118,7 @@ func only(trs []Transition, kind string) []Transition {
 
 func TestTamperCauses(t *testing.T) {
 	const event, restore = 20 * time.Second, 30 * time.Second
-	cfg := DefaultConfig()
+	cfg := config.DefaultAnalysis()
 	for _, tc := range []struct {
 		cause   string
 		tamper  view
@@ -169,7 +171,7 @@ func TestTamperCauses(t *testing.T) {
 }
 
 func TestTamperIgnoresLightingAndFeaturelessViews(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := config.DefaultAnalysis()
 	t.Run("lighting", func(t *testing.T) {
 		c, f := newCameraT(t, cfg)
 		tx := newTexture(t, 2)
@@ -199,7 +201,7 @@ func TestTamperIgnoresLightingAndFeaturelessViews(t *testing.T) {
 // start and keep thresholds stays one incident; it ends only past the
 // keep threshold for ClearTime.
 func TestTamperHysteresis(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := config.DefaultAnalysis()
 	c, f := newCameraT(t, cfg)
 	tx := newTexture(t, 3)
 	// Contrast of the normal view is about 45; gain g scales it.
@@ -235,7 +237,7 @@ func TestTamperHysteresis(t *testing.T) {
 // TestTamperBaselineSurvivesReset: a camera knocked while offline is
 // still moved when it comes back.
 func TestTamperBaselineSurvivesReset(t *testing.T) {
-	c, f := newCameraT(t, DefaultConfig())
+	c, f := newCameraT(t, config.DefaultAnalysis())
 	tx := newTexture(t, 4)
 	run(c, f, tx, 0, 20*time.Second, func(time.Duration) view { return view{noise: 2} })
 	c.Reset()
@@ -249,7 +251,7 @@ func TestTamperBaselineSurvivesReset(t *testing.T) {
 // TestMovedAccepted: a moved camera's new view becomes the reference
 // after accept_moved_after, and the incident ends.
 func TestMovedAccepted(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := config.DefaultAnalysis()
 	cfg.Tamper.AcceptMovedAfter = 10 * time.Second
 	c, f := newCameraT(t, cfg)
 	tx := newTexture(t, 5)
@@ -285,7 +287,7 @@ func TestIntrusionAndMasks(t *testing.T) {
 		{"masked", []Zone{{Name: "band", Polygon: band, Restricted: true}}, []Polygon{band}, false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := DefaultConfig()
+			cfg := config.DefaultAnalysis()
 			cfg.Zones, cfg.Masks = tc.zones, tc.masks
 			c, f := newCameraT(t, cfg)
 			got := feed(c, f, 5, 0, to+10*time.Second, movingRect(f.Width, from, to))
@@ -313,7 +315,7 @@ func TestIntrusionAndMasks(t *testing.T) {
 }
 
 func TestLoitering(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := config.DefaultAnalysis()
 	zone := Polygon{{0.3, 0.2}, {0.7, 0.2}, {0.7, 0.9}, {0.3, 0.9}}
 	cfg.Zones = []Zone{{Name: "door", Polygon: zone, Loiter: 15 * time.Second}}
 	for _, tc := range []struct {
@@ -380,7 +382,7 @@ func drawPerson(m *gocv.Mat, x, y, h int) {
 }
 
 func TestPersonAndCrowd(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := config.DefaultAnalysis()
 	cfg.Person.Enabled = true
 	cfg.Person.MinHeight = 0.3
 	// A drawn figure is a poor person for HOG: it scores like a plain
@@ -432,7 +434,7 @@ func TestPersonAndCrowd(t *testing.T) {
 
 // TestPersonIgnoresBlobs: moving rectangles are motion, not people.
 func TestPersonIgnoresBlobs(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := config.DefaultAnalysis()
 	cfg.Person.Enabled = true
 	c, f := newCameraT(t, cfg)
 	got := feed(c, f, 5, 0, 30*time.Second, movingRect(f.Width, 10*time.Second, 20*time.Second))
@@ -445,7 +447,7 @@ func TestPersonIgnoresBlobs(t *testing.T) {
 }
 
 func TestEvidenceShots(t *testing.T) {
-	c, f := newCameraT(t, DefaultConfig())
+	c, f := newCameraT(t, config.DefaultAnalysis())
 	sf := movingRect(f.Width, 10*time.Second, 20*time.Second)
 	rng := newNoise(1)
 	var starts, bests int

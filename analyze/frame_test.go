@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 func TestNewFrame(t *testing.T) {
@@ -48,7 +50,7 @@ func TestNewFrame(t *testing.T) {
 }
 
 func TestFrameSizeChangeRelearns(t *testing.T) {
-	c, f := newTestCamera(t, AlgorithmDiff)
+	c, f := newTestCamera(t, config.AlgorithmDiff)
 	feed(c, f, 5, 0, 10*time.Second, staticScene(100, 10))
 	big, err := NewFrame(640, 360)
 	if err != nil {

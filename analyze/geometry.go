@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"fmt"
 	"image"
 	"image/color"
 	"math"
@@ -9,44 +8,9 @@ import (
 	"gocv.io/x/gocv"
 )
 
-// Point is a position in a frame, normalized: x and y in [0,1] of the
-// frame's width and height, (0,0) top left. In YAML it is a pair [x, y].
-type Point [2]float64
-
-// Polygon is a closed polygon of at least three points, in normalized
-// coordinates. In YAML it is a list of pairs: [[0,0], [0.5,0], [0.5,1]].
-type Polygon []Point
-
-// validate reports a polygon that has fewer than three points, a point
-// outside the frame, or no area.
-func (p Polygon) validate() error {
-	if len(p) < 3 {
-		return fmt.Errorf("%d points, need at least 3", len(p))
-	}
-	for i, pt := range p {
-		if !(pt[0] >= 0 && pt[0] <= 1 && pt[1] >= 0 && pt[1] <= 1) {
-			return fmt.Errorf("point %d (%g, %g) is outside [0,1]x[0,1]", i, pt[0], pt[1])
-		}
-	}
-	if p.area() < 1e-6 {
-		return fmt.Errorf("has no area")
-	}
-	return nil
-}
-
-// area is the polygon's area (shoelace formula) as a share of the frame.
-func (p Polygon) area() float64 {
-	var s float64
-	for i := range p {
-		a, b := p[i], p[(i+1)%len(p)]
-		s += a[0]*b[1] - b[0]*a[1]
-	}
-	return math.Abs(s) / 2
-}
-
-// Contains reports whether pt lies inside p (even-odd rule; points on an
+// contains reports whether pt lies inside p (even-odd rule; points on an
 // edge may fall either way).
-func (p Polygon) Contains(pt Point) bool {
+func contains(p Polygon, pt Point) bool {
 	in := false
 	for i, j := 0, len(p)-1; i < len(p); j, i = i, i+1 {
 		a, b := p[i], p[j]
@@ -59,7 +23,7 @@ func (p Polygon) Contains(pt Point) bool {
 }
 
 // pixels maps p to a w x h frame's pixel coordinates.
-func (p Polygon) pixels(w, h int) []image.Point {
+func pixels(p Polygon, w, h int) []image.Point {
 	out := make([]image.Point, len(p))
 	for i, pt := range p {
 		out[i] = image.Pt(int(math.Round(pt[0]*float64(w-1))), int(math.Round(pt[1]*float64(h-1))))
@@ -76,7 +40,7 @@ func rasterize(polys []Polygon, w, h int) gocv.Mat {
 	}
 	pts := make([][]image.Point, len(polys))
 	for i, p := range polys {
-		pts[i] = p.pixels(w, h)
+		pts[i] = pixels(p, w, h)
 	}
 	pv := gocv.NewPointsVectorFromPoints(pts)
 	defer pv.Close()

@@ -33,7 +33,7 @@ type InferenceConfig struct {
 	MaxPerSecond float64
 	// MinScore drops detections scoring less (0..1).
 	MinScore float64
-	// Labels are the labels kept (LabelPerson, LabelVehicle); empty keeps
+	// Labels are the labels kept (config.LabelPerson, config.LabelVehicle); empty keeps
 	// both.
 	Labels []string
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"gocv.io/x/gocv"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 // countingObserver records what Inference reports.
@@ -185,7 +187,7 @@ func TestCameraAsksOnlyOnMotion(t *testing.T) {
 	obs := newCountingObserver()
 	in := NewInference(hog, InferenceConfig{MaxPerSecond: 50}, obs)
 	defer in.Close()
-	cfg := DefaultConfig()
+	cfg := config.DefaultAnalysis()
 	cfg.Person.Enabled = true
 	c, f := newCameraT(t, cfg)
 	c.SetObjects(in.Slot("cam"))

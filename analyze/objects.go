@@ -5,17 +5,13 @@ import (
 	"math"
 
 	"gocv.io/x/gocv"
-)
 
-// Object labels vigil reports.
-const (
-	LabelPerson  = "person"
-	LabelVehicle = "vehicle"
+	"github.com/vigil-video/vigil/config"
 )
 
 // Object is a thing an object detector found in an analyzed frame.
 type Object struct {
-	// Label is LabelPerson or LabelVehicle.
+	// Label is config.LabelPerson or config.LabelVehicle.
 	Label string
 	// Score is the detector's confidence, 0..1.
 	Score float64
@@ -39,17 +35,17 @@ type ObjectDetector interface {
 	Detect(bgr gocv.Mat) ([]Detection, error)
 }
 
-// VehicleLabels are the COCO classes reported as LabelVehicle.
+// VehicleLabels are the COCO classes reported as config.LabelVehicle.
 var VehicleLabels = []string{"car", "bus", "truck", "motorcycle", "bicycle"}
 
 // ObjectLabel maps a detector label to the label vigil reports, or "" for
 // one it does not report.
 func ObjectLabel(raw string) string {
 	switch raw {
-	case LabelPerson:
-		return LabelPerson
+	case config.LabelPerson:
+		return config.LabelPerson
 	case "car", "bus", "truck", "motorcycle", "bicycle":
-		return LabelVehicle
+		return config.LabelVehicle
 	}
 	return ""
 }
@@ -105,7 +101,7 @@ func (h *HOGObjects) Detect(bgr gocv.Mat) ([]Detection, error) {
 		x := (float64(r.Min.X) + 0.1*float64(r.Dx())) / s
 		y := (float64(r.Min.Y) + 0.07*float64(r.Dy())) / s
 		w, h := 0.8*float64(r.Dx())/s, 0.8*float64(r.Dy())/s
-		out = append(out, Detection{Label: LabelPerson, Score: 1, Box: image.Rect(int(x), int(y), int(x+w), int(y+h))})
+		out = append(out, Detection{Label: config.LabelPerson, Score: 1, Box: image.Rect(int(x), int(y), int(x+w), int(y+h))})
 	}
 	return out, nil
 }

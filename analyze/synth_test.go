@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 // t0 is the frame time origin of the synthetic clips.
@@ -86,7 +88,7 @@ func feed(c *Camera, f *Frame, fps int, from, to time.Duration, sf sceneFunc) []
 // 320x180 frame, both closed at the end of the test.
 func newTestCamera(t testing.TB, algo string) (*Camera, *Frame) {
 	t.Helper()
-	cfg := DefaultConfig()
+	cfg := config.DefaultAnalysis()
 	cfg.Motion.Algorithm = algo
 	return newCameraT(t, cfg)
 }

@@ -69,7 +69,7 @@ func (t *tracker) update(now time.Time, boxes []Box) {
 		tr.box, tr.lastSeen = b, now
 		foot := boxFoot(b)
 		for i, z := range t.zones {
-			switch in := z.Polygon.Contains(foot); {
+			switch in := contains(z.Polygon, foot); {
 			case in && tr.entered[i].IsZero():
 				tr.entered[i] = now
 			case !in:

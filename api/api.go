@@ -105,7 +105,6 @@ func Start(cfg Config, eng Engine) (*Server, error) {
 		return nil, err
 	}
 	lim := cfg.Limits
-	lim.SetDefaults()
 	s := &Server{done: make(chan struct{})}
 	var wc string // what exporter-toolkit reads: the guarded copy of web_config_file
 	if cfg.WebConfigFile != "" {

@@ -50,7 +50,7 @@ func TestStreamOutlivesDeadlines(t *testing.T) {
 		}
 	})
 	s, err := Start(Config{Listen: "127.0.0.1:0", Registry: prometheus.NewRegistry(), Live: live,
-		Limits: config.HTTPConfig{ReadTimeout: 300 * time.Millisecond, WriteTimeout: 300 * time.Millisecond}}, slowEngine{})
+		Limits: httpLimits(func(h *config.HTTPConfig) { h.ReadTimeout, h.WriteTimeout = 300*time.Millisecond, 300*time.Millisecond })}, slowEngine{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestAuthCacheExpires(t *testing.T) {
 // slot for ever.
 func TestUnfinishedBodyBounded(t *testing.T) {
 	s, err := Start(Config{Listen: "127.0.0.1:0", Registry: prometheus.NewRegistry(),
-		Limits: config.HTTPConfig{ReadTimeout: 300 * time.Millisecond, WriteTimeout: 300 * time.Millisecond}}, slowEngine{})
+		Limits: httpLimits(func(h *config.HTTPConfig) { h.ReadTimeout, h.WriteTimeout = 300*time.Millisecond, 300*time.Millisecond })}, slowEngine{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,4 +160,11 @@ func TestUnfinishedBodyBounded(t *testing.T) {
 	if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		t.Fatal("the connection was still open 10 s after a request whose body never came (read timeout 300 ms)")
 	}
+}
+
+// httpLimits returns the default HTTP limits changed by f.
+func httpLimits(f func(*config.HTTPConfig)) config.HTTPConfig {
+	h := config.DefaultHTTP()
+	f(&h)
+	return h
 }

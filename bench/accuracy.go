@@ -247,7 +247,9 @@ func Accuracy(ctx context.Context, scenarios []Scenario, o AccuracyOptions) (*Ac
 		return nil, err
 	}
 	defer os.RemoveAll(evDir)
-	store, err := event.OpenEvidences(event.EvidenceConfig{Dir: evDir})
+	ec := config.DefaultEvidence()
+	ec.Dir = evDir
+	store, err := event.OpenEvidences(ec)
 	if err != nil {
 		return nil, err
 	}

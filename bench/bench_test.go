@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-video/vigil/analyze"
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/decode"
 	"github.com/vigil-video/vigil/pipeline"
 )
@@ -105,7 +105,7 @@ func BenchmarkPipeline(b *testing.B) {
 			for i, au := range clip.AUs {
 				aus[i] = annexB(au)
 			}
-			p, err := pipeline.New(pipeline.Config{AnalysisWidth: 320, AnalysisFPS: 0, Analysis: analyze.DefaultConfig()})
+			p, err := pipeline.New(pipeline.Config{AnalysisWidth: 320, AnalysisFPS: 0, Analysis: config.DefaultAnalysis()})
 			if err != nil {
 				b.Fatal(err)
 			}

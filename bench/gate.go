@@ -29,8 +29,9 @@ type GateOptions struct {
 	Matrix string
 	// Only, when not empty, keeps the clips whose name contains it.
 	Only string
-	// Activity tunes the activity signal as cameras[].activity does.
-	Activity ingest.ActivityConfig
+	// Activity tunes the activity signal as cameras[].activity does
+	// (complete: start from config.DefaultActivity).
+	Activity config.Activity
 	// QueueFrames bounds the GOP a wake-up replays, as cameras[].queue_frames
 	// does (0: the engine's default, 100).
 	QueueFrames int
@@ -217,7 +218,7 @@ func GateUnits(path string, fps float64) ([]ingest.AccessUnit, sim.Codec, error)
 // GateOnClip runs one clip in mode all and in mode auto, through the
 // engine's gate, activity signal and pipeline (decode, analysis at 5 fps
 // on 320-pixel frames), as a camera's worker would with an empty queue.
-func GateOnClip(e GateEntry, act ingest.ActivityConfig, queueFrames int) (GateClip, error) {
+func GateOnClip(e GateEntry, act config.Activity, queueFrames int) (GateClip, error) {
 	if queueFrames <= 0 {
 		queueFrames = 100
 	}
@@ -284,7 +285,7 @@ type gateRunResult struct {
 	falseIncidents int
 }
 
-func gateRun(aus []ingest.AccessUnit, codec decode.Codec, mode string, act ingest.ActivityConfig, enter time.Duration, queueFrames int) (gateRunResult, error) {
+func gateRun(aus []ingest.AccessUnit, codec decode.Codec, mode string, act config.Activity, enter time.Duration, queueFrames int) (gateRunResult, error) {
 	res := gateRunResult{awakeAt: -1, incident: -1, decoded: make([]int, len(aus)), cost: make([]time.Duration, len(aus))}
 	index := make(map[*byte]int, len(aus)) // a unit's index by its data
 	for i, au := range aus {
@@ -292,7 +293,7 @@ func gateRun(aus []ingest.AccessUnit, codec decode.Codec, mode string, act inges
 	}
 	pool := decode.NewPool(1)
 	defer pool.Close()
-	p, err := pipeline.New(pipeline.Config{AnalysisWidth: 320, AnalysisFPS: 5, Analysis: analyze.DefaultConfig(), Decoders: pool})
+	p, err := pipeline.New(pipeline.Config{AnalysisWidth: 320, AnalysisFPS: 5, Analysis: config.DefaultAnalysis(), Decoders: pool})
 	if err != nil {
 		return res, err
 	}

@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/vigil-video/vigil/ingest"
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/internal/testkit"
 )
 
@@ -43,7 +43,7 @@ func TestGateOnMatrix(t *testing.T) {
 			if !ok {
 				t.Fatalf("%s is not in %s", name, filepath.Join(dir, "MANIFEST"))
 			}
-			r, err := GateOnClip(e, ingest.ActivityConfig{}, 0)
+			r, err := GateOnClip(e, config.DefaultActivity(), 0)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -42,7 +41,7 @@ func Main(ctx context.Context, args []string, out, errOut io.Writer) error {
 func mainGate(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("bench gate", flag.ContinueOnError)
 	fs.SetOutput(errOut)
-	var o GateOptions
+	o := GateOptions{Activity: config.DefaultActivity()}
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	fs.StringVar(&o.Matrix, "matrix", "", "directory of the encoding matrix (scripts/gatematrix.sh DIR) (required)")
 	fs.StringVar(&o.Only, "only", "", "only the clips whose name contains this")
@@ -428,11 +427,6 @@ func mainPersons(ctx context.Context, args []string, out, errOut io.Writer) erro
 	return nil
 }
 
-// defaultModel is the object model's path: in $VIGIL_MODELS when set (as
-// scripts/test.sh does), else objects.model's default.
-func defaultModel() string {
-	if d := os.Getenv("VIGIL_MODELS"); d != "" {
-		return filepath.Join(d, filepath.Base(config.DefaultModelPath))
-	}
-	return config.DefaultModelPath
-}
+// defaultModel is objects.model's default: in $VIGIL_MODELS when set (as
+// scripts/test.sh does), else .cache/models.
+func defaultModel() string { return config.DefaultObjects().Model }

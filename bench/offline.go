@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/analyze"
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/decode"
 	"github.com/vigil-video/vigil/pipeline"
 	"github.com/vigil-video/vigil/sim"
@@ -73,7 +74,7 @@ func Offline(ctx context.Context, o OfflineOptions) (*OfflineResult, error) {
 	if o.Width <= 0 {
 		o.Width = 320
 	}
-	ac := analyze.DefaultConfig()
+	ac := config.DefaultAnalysis()
 	if o.Algorithm != "" {
 		ac.Motion.Algorithm = o.Algorithm
 	}

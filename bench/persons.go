@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-video/vigil/analyze"
+	"github.com/vigil-video/vigil/config"
 )
 
 // PersonTruth is hand-labelled person ground truth (bench/persons/persons.yaml).
@@ -261,7 +262,7 @@ func Persons(ctx context.Context, o PersonsOptions) (*PersonsResult, error) {
 			netScores = append(netScores, score("network", th, func(fd *frameDets) []analyze.Detection {
 				var out []analyze.Detection
 				for _, d := range fd.net {
-					if d.Label == analyze.LabelPerson && d.Score >= th {
+					if d.Label == config.LabelPerson && d.Score >= th {
 						out = append(out, d)
 					}
 				}
@@ -301,7 +302,7 @@ func matchPersons(f PersonFrame, dets []analyze.Detection) (tp, fp, fn int) {
 	slices.SortStableFunc(dets, func(a, b analyze.Detection) int { return cmp.Compare(b.Score, a.Score) }) // best first
 	used := make([]bool, len(f.Persons))
 	for _, d := range dets {
-		if d.Label != analyze.LabelPerson || d.Box.Dy() < personMinHeight {
+		if d.Label != config.LabelPerson || d.Box.Dy() < personMinHeight {
 			continue
 		}
 		best, bestIoU := -1, personIoU

@@ -107,7 +107,7 @@ func TestPersonTruth(t *testing.T) {
 func TestMatchPersons(t *testing.T) {
 	f := PersonFrame{Persons: [][4]int{{100, 100, 140, 200}, {300, 100, 340, 200}}, Ignore: [][4]int{{500, 100, 540, 200}}}
 	det := func(x1, y1, x2, y2 int, s float64) analyze.Detection {
-		return analyze.Detection{Label: analyze.LabelPerson, Score: s, Box: image.Rect(x1, y1, x2, y2)}
+		return analyze.Detection{Label: config.LabelPerson, Score: s, Box: image.Rect(x1, y1, x2, y2)}
 	}
 	tp, fp, fn := matchPersons(f, []analyze.Detection{
 		det(102, 105, 142, 205, 0.9), // hit

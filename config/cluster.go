@@ -82,9 +82,10 @@ var (
 	bucketsPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 )
 
-// setDefaults fills the cluster keys left at zero; listen is the
-// engine's HTTP address (the default of advertise).
-func (c *Cluster) setDefaults(listen string) {
+// derive fills the cluster keys left at zero (their default, or the key
+// they follow); listen is the engine's HTTP address (the default of
+// advertise).
+func (c *Cluster) derive(listen string) {
 	if c.Weight == 0 {
 		c.Weight = 1
 	}

@@ -1,8 +1,10 @@
 // Package config is vigil's one way in for configuration: it parses the
 // YAML file (unknown keys are errors naming their path and line), applies
-// the defaults in one place (SetDefaults, DefaultCamera) and validates in
-// one place (Validate), with documented ranges. Components receive values
-// that are already valid.
+// decodes it over the defaults (Default, DefaultCamera, DefaultSink: each
+// key's default is in its doc comment), fills the few keys whose default
+// follows other keys or whose 0 stands for the default (Derive), and
+// validates once (Validate), with documented ranges. Components receive
+// values that are already complete and valid.
 package config
 
 import (
@@ -19,21 +21,19 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"gopkg.in/yaml.v3"
 
-	"github.com/vigil-video/vigil/analyze"
-	"github.com/vigil-video/vigil/event"
-	"github.com/vigil-video/vigil/ingest"
+	"github.com/vigil-video/vigil/redact"
 )
 
-// Config is the engine's configuration file. Load and Parse apply the
-// defaults and validate; a Config built in Go gets its defaults from
-// SetDefaults (the engine calls it). Unknown keys are errors.
+// Config is the engine's configuration file. Load and Parse decode it over
+// Default and validate it; a Config built in Go starts from Default (and
+// DefaultCamera for each camera). Unknown keys are errors.
 type Config struct {
 	// Listen is the HTTP address of /metrics, /livez, /readyz and /api.
 	// It defaults to "127.0.0.1:9108".
 	Listen string `yaml:"listen"`
 	// Workers is the size of the decode and analysis pool shared by all
 	// cameras: 1 to 1024. A change needs a restart.
-	// It defaults to GOMAXPROCS (also when 0).
+	// It defaults to GOMAXPROCS, at most 1024 (also when 0).
 	Workers int `yaml:"workers"`
 	// QueueMemoryMB bounds the compressed video waiting in all queues
 	// together: 1 to 16384 (16 GiB). It is a bound, not a reservation. A
@@ -49,7 +49,8 @@ type Config struct {
 	StreamMemoryMB int `yaml:"stream_memory_mb"`
 	// StartSpread staggers the cameras' first connections over this window:
 	// 0 to 5m.
-	// It defaults to 10ms per camera, at most 5s (also when 0).
+	// It defaults to 10ms per camera, at most 5s (also when 0; set by
+	// Derive, which Parse calls: Default, knowing no camera, has 0).
 	StartSpread time.Duration `yaml:"start_spread"`
 	// WebConfigFile is a Prometheus exporter-toolkit web configuration
 	// (TLS, basic auth) for the HTTP endpoints. A change needs a restart.
@@ -63,17 +64,17 @@ type Config struct {
 	// A change needs a restart.
 	// It defaults to false.
 	Pprof bool `yaml:"pprof"`
-	// Outbox is the durable event store; see event.OutboxConfig. A change
-	// needs a restart (a reload changing it is refused).
-	Outbox event.OutboxConfig `yaml:"outbox"`
+	// Outbox is the durable event store; see Outbox. A change needs a
+	// restart (a reload changing it is refused).
+	Outbox Outbox `yaml:"outbox"`
 	// Sinks receive every incident event (stdout, file, webhook, mqtt,
-	// nats); see event.SinkConfig. With none, events go to stdout. A change
-	// needs a restart (a reload changing it is refused).
-	Sinks []event.SinkConfig `yaml:"sinks"`
-	// Evidence is where incident snapshots are kept; see
-	// event.EvidenceConfig. A change needs a restart (a reload changing it
-	// is refused).
-	Evidence event.EvidenceConfig `yaml:"evidence"`
+	// nats); see Sink and its kinds. At least one. A change needs a
+	// restart (a reload changing it is refused).
+	// It defaults to one stdout sink.
+	Sinks []Sink `yaml:"sinks"`
+	// Evidence is where incident snapshots are kept; see Evidence. A
+	// change needs a restart (a reload changing it is refused).
+	Evidence Evidence `yaml:"evidence"`
 	// Objects is the object detector shared by all cameras; see
 	// ObjectsConfig.
 	Objects ObjectsConfig `yaml:"objects"`
@@ -156,20 +157,17 @@ type Camera struct {
 	// chroma (max_chroma), bit depth (max_bit_depth), references
 	// (max_ref_frames) and estimated decoder memory (memory_mb); a stream
 	// over them is refused (state failed, reason over_limit, retried on a
-	// long backoff). See ingest.Limits for the ranges; the defaults are
+	// long backoff). See Limits for the ranges; the defaults are
 	// 4096x2160, 4:2:0, 8-bit, 8 references, 256 MiB.
-	Limits ingest.Limits `yaml:"limits"`
+	Limits Limits `yaml:"limits"`
 	// Activity tunes mode auto's compressed-domain activity signal; see
-	// ingest.ActivityConfig for the keys and defaults.
-	Activity ingest.ActivityConfig `yaml:"activity"`
-	// Config holds the detectors' keys (motion, masks, zones, tamper,
-	// person), exactly as analyze.Config declares them with their defaults
-	// and ranges.
-	analyze.Config `yaml:",inline"`
+	// Activity for the keys and defaults.
+	Activity Activity `yaml:"activity"`
+	// Analysis holds the detectors' keys (motion, masks, zones, tamper,
+	// person), at the camera's level in YAML; see Analysis for their
+	// defaults and ranges.
+	Analysis `yaml:",inline"`
 }
-
-// Analysis returns the camera's analyze.Config.
-func (c *Camera) Analysis() analyze.Config { return c.Config }
 
 // Decode modes (camera key decode_mode).
 const (
@@ -249,11 +247,11 @@ func parse(b []byte) (Config, error) {
 	if err := expandRefs(&root, "", &refs); err != nil {
 		return Config{}, err
 	}
-	cfg := Config{Objects: ObjectsConfig{Enabled: true}}
+	cfg := Default()
 	if err := root.Decode(&cfg); err != nil { // unknown keys were refused above
 		return Config{}, hideRefValues(YAMLError(err), refs)
 	}
-	cfg.SetDefaults()
+	cfg.Derive()
 	if err := cfg.Validate(); err != nil {
 		return Config{}, hideRefValues(err, refs)
 	}
@@ -296,8 +294,9 @@ func DefaultCamera() Camera {
 		AnalysisFPS:    5,
 		QueueFrames:    100,
 		QueueBytes:     8 << 20,
-		Limits:         ingest.DefaultLimits(),
-		Config:         analyze.DefaultConfig(),
+		Limits:         DefaultLimits(),
+		Activity:       DefaultActivity(),
+		Analysis:       DefaultAnalysis(),
 
 		HealthUpdateInterval: 30 * time.Second,
 	}
@@ -333,30 +332,61 @@ func DefaultStartSpread(n int) time.Duration {
 	return min(time.Duration(n)*10*time.Millisecond, 5*time.Second)
 }
 
-// SetDefaults sets every engine key left at zero to its default; a
-// negative or too large value is left for Validate to refuse. Camera keys
-// take theirs from DefaultCamera when decoded.
-func (c *Config) SetDefaults() {
-	if c.Listen == "" {
-		c.Listen = "127.0.0.1:9108"
+// Default returns the engine's configuration with every key at its
+// default and no camera: what an empty file would give, but for
+// start_spread, which Derive sets from the camera count.
+func Default() Config {
+	return Config{
+		Listen:         "127.0.0.1:9108",
+		Workers:        defaultWorkers(),
+		QueueMemoryMB:  256,
+		StreamMemoryMB: defaultStreamMemoryMB(),
+		HTTP:           DefaultHTTP(),
+		Outbox:         DefaultOutbox(),
+		Sinks:          []Sink{DefaultSink(SinkStdout)},
+		Evidence:       DefaultEvidence(),
+		Objects:        DefaultObjects(),
 	}
-	if c.Workers == 0 {
-		c.Workers = min(runtime.GOMAXPROCS(0), maxWorkers)
+}
+
+func defaultWorkers() int { return min(runtime.GOMAXPROCS(0), maxWorkers) }
+
+// Derive sets the keys whose default follows other keys (start_spread from
+// the camera count, cluster.renew_interval and cluster.settle from
+// cluster.lease_ttl, cluster.advertise from listen) and replaces the zeros
+// that the keys' comments document as standing for their default
+// ("also when 0": workers, queue_memory_mb, stream_memory_mb,
+// start_spread, outbox.max_lag, evidence.max_bytes, evidence.max_age, the
+// http keys but login_cache_ttl, objects' numbers and labels, the cluster
+// keys). Parse calls it after decoding; a Config built in Go from Default
+// needs it only for start_spread and the cluster section.
+func (c *Config) Derive() {
+	d := Default()
+	zero := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
 	}
-	if c.QueueMemoryMB == 0 {
-		c.QueueMemoryMB = 256
-	}
-	if c.StreamMemoryMB == 0 {
-		c.StreamMemoryMB = defaultStreamMemoryMB()
-	}
+	zero(&c.Workers, d.Workers)
+	zero(&c.QueueMemoryMB, d.QueueMemoryMB)
+	zero(&c.StreamMemoryMB, d.StreamMemoryMB)
 	if c.StartSpread == 0 {
 		c.StartSpread = DefaultStartSpread(len(c.Cameras))
 	}
-	if c.Cluster != nil {
-		c.Cluster.setDefaults(c.Listen)
+	if c.Outbox.MaxLag == 0 {
+		c.Outbox.MaxLag = d.Outbox.MaxLag
 	}
-	c.Objects.setDefaults()
-	c.HTTP.SetDefaults()
+	if c.Evidence.MaxBytes == 0 {
+		c.Evidence.MaxBytes = d.Evidence.MaxBytes
+	}
+	if c.Evidence.MaxAge == 0 {
+		c.Evidence.MaxAge = d.Evidence.MaxAge
+	}
+	c.HTTP.derive(d.HTTP)
+	c.Objects.derive(d.Objects)
+	if c.Cluster != nil {
+		c.Cluster.derive(c.Listen)
+	}
 }
 
 // Validate checks the whole configuration; the error names the key.
@@ -370,11 +400,11 @@ func (c *Config) Validate() error {
 		}
 	}
 	switch {
-	case c.Workers < 0 || c.Workers > maxWorkers:
+	case c.Workers < 1 || c.Workers > maxWorkers:
 		return fmt.Errorf("workers: %d is not in 1..%d (0 means GOMAXPROCS)", c.Workers, maxWorkers)
-	case c.QueueMemoryMB < 0 || c.QueueMemoryMB > maxQueueMemoryMB:
+	case c.QueueMemoryMB < 1 || c.QueueMemoryMB > maxQueueMemoryMB:
 		return fmt.Errorf("queue_memory_mb: %d is not in 1..%d (0 means 256)", c.QueueMemoryMB, maxQueueMemoryMB)
-	case c.StreamMemoryMB != 0 && (c.StreamMemoryMB < minStreamMemoryMB || c.StreamMemoryMB > maxStreamMemoryMB):
+	case c.StreamMemoryMB < minStreamMemoryMB || c.StreamMemoryMB > maxStreamMemoryMB:
 		return fmt.Errorf("stream_memory_mb: %d is not in %d..%d (0 means half the memory)", c.StreamMemoryMB, minStreamMemoryMB, maxStreamMemoryMB)
 	case c.StartSpread < 0 || c.StartSpread > maxStartSpread:
 		return fmt.Errorf("start_spread: %s is not in 0..%s", c.StartSpread, maxStartSpread)
@@ -385,11 +415,13 @@ func (c *Config) Validate() error {
 	if err := c.HTTP.validate(); err != nil {
 		return err
 	}
-	dc := c.Delivery()
-	if err := dc.Validate(); err != nil {
+	if err := validateSinks(c.Sinks); err != nil {
 		return err
 	}
-	if err := c.Evidence.Validate(); err != nil {
+	if err := validateOutbox(c.Outbox); err != nil {
+		return err
+	}
+	if err := validateEvidence(c.Evidence); err != nil {
 		return err
 	}
 	if c.WebConfigFile != "" {
@@ -424,7 +456,7 @@ func (c *Config) Validate() error {
 		if err := checkPort(cam.URL); err != nil {
 			return fmt.Errorf("%s.url: %w", at, err)
 		}
-		if err := ingest.CheckURL(cam.URL); err != nil {
+		if err := CheckURL(cam.URL); err != nil {
 			return fmt.Errorf("%s.url: %w", at, err)
 		}
 		if cam.Transport != "tcp" && cam.Transport != "udp" {
@@ -465,13 +497,13 @@ func (c *Config) Validate() error {
 		case cam.BackoffMax > maxBackoff:
 			return fmt.Errorf("%s.backoff_max: %s is not in backoff_min..%s", at, cam.BackoffMax, maxBackoff)
 		}
-		if err := cam.Limits.Validate(); err != nil {
+		if err := cam.Limits.validate(); err != nil {
 			return fmt.Errorf("%s.limits.%w", at, err)
 		}
-		if err := cam.Activity.Validate(); err != nil {
+		if err := cam.Activity.validate(); err != nil {
 			return fmt.Errorf("%s.activity.%w", at, err)
 		}
-		if err := cam.Analysis().Validate(); err != nil {
+		if err := cam.Analysis.Validate(); err != nil {
 			return fmt.Errorf("%s.%w", at, err)
 		}
 	}
@@ -483,7 +515,7 @@ func (c *Config) Validate() error {
 func checkPort(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil // ingest.NewSession reports it, hiding the credentials
+		return nil // CheckURL reports it, hiding the credentials
 	}
 	p := u.Port()
 	if p == "" {
@@ -496,25 +528,23 @@ func checkPort(raw string) error {
 	return nil
 }
 
-// Delivery returns the outbox and sinks part of the configuration.
-func (c *Config) Delivery() event.DeliveryConfig {
-	return event.DeliveryConfig{Outbox: c.Outbox, Sinks: c.Sinks}
-}
-
-// SessionConfig returns the camera's ingest.Config.
-func (c *Camera) SessionConfig() ingest.Config {
-	return ingest.Config{
-		ID:             c.ID,
-		URL:            c.URL,
-		User:           c.Username,
-		Pass:           c.Password,
-		Transport:      c.Transport,
-		CAFile:         c.CAFile,
-		SkipVerify:     c.TLSSkipVerify,
-		StallTimeout:   c.StallTimeout,
-		ConnectTimeout: c.ConnectTimeout,
-		Limits:         c.Limits,
-		BackoffMin:     c.BackoffMin,
-		BackoffMax:     c.BackoffMax,
+// CheckURL reports whether raw can be a camera's address: an rtsp:// or
+// rtsps:// URL with a host, no opaque part and no fragment. The error
+// shows the URL without credentials.
+func CheckURL(raw string) error {
+	red := redact.URL(raw)
+	pu, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%s: cannot parse", red)
 	}
+	if pu.Scheme != "rtsp" && pu.Scheme != "rtsps" {
+		return fmt.Errorf("%s: scheme %q is not supported (want rtsp or rtsps)", red, pu.Scheme)
+	}
+	if pu.Host == "" {
+		return fmt.Errorf("%s: no host", red)
+	}
+	if pu.Opaque != "" || pu.Fragment != "" {
+		return fmt.Errorf("%s: cannot parse", red)
+	}
+	return nil
 }

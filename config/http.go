@@ -9,7 +9,8 @@ import (
 // HTTPConfig bounds what HTTP clients of /metrics and /api can take, so
 // that no client (idle connections, slow readers, a password flood) can
 // starve the cameras, the sinks or the other clients. A change needs a
-// restart. Zero values take the defaults.
+// restart. A 0 stands for the default (Config.Derive), but for
+// login_cache_ttl.
 type HTTPConfig struct {
 	// ReadHeaderTimeout bounds the time to read a request's headers (and
 	// the TLS handshake) from the moment the connection is accepted: a
@@ -80,9 +81,9 @@ func openFileLimit() uint64 {
 	return l.Cur
 }
 
-// SetDefaults fills the keys left at zero.
-func (h *HTTPConfig) SetDefaults() {
-	d := DefaultHTTP()
+// derive replaces the zeros that stand for the defaults d (every key but
+// login_cache_ttl, whose 0 turns the cache off).
+func (h *HTTPConfig) derive(d HTTPConfig) {
 	for _, p := range []struct{ v, d *time.Duration }{{&h.ReadHeaderTimeout, &d.ReadHeaderTimeout},
 		{&h.ReadTimeout, &d.ReadTimeout}, {&h.WriteTimeout, &d.WriteTimeout}, {&h.IdleTimeout, &d.IdleTimeout}} {
 		if *p.v == 0 {
@@ -98,12 +99,9 @@ func (h *HTTPConfig) SetDefaults() {
 	if h.LoginFailuresPerMinute == 0 {
 		h.LoginFailuresPerMinute = d.LoginFailuresPerMinute
 	}
-	if h.LoginCacheTTL == 0 {
-		h.LoginCacheTTL = d.LoginCacheTTL
-	}
 }
 
-// validate checks the ranges; a zero value stands for its default.
+// validate checks the ranges.
 func (h *HTTPConfig) validate() error {
 	for _, d := range []struct {
 		key       string
@@ -112,16 +110,16 @@ func (h *HTTPConfig) validate() error {
 		{"read_timeout", h.ReadTimeout, 100 * time.Millisecond, time.Hour},
 		{"write_timeout", h.WriteTimeout, 100 * time.Millisecond, time.Hour},
 		{"idle_timeout", h.IdleTimeout, 100 * time.Millisecond, time.Hour}} {
-		if d.v != 0 && (d.v < d.lo || d.v > d.hi) {
+		if d.v < d.lo || d.v > d.hi {
 			return fmt.Errorf("http.%s: %s is not in %s..%s", d.key, d.v, d.lo, d.hi)
 		}
 	}
 	switch {
-	case h.MaxConnections < 0 || h.MaxConnections > 1<<20:
+	case h.MaxConnections < 1 || h.MaxConnections > 1<<20:
 		return fmt.Errorf("http.max_connections: %d is not in 1..%d", h.MaxConnections, 1<<20)
-	case h.LoginFailuresBurst < 0 || h.LoginFailuresBurst > 10000:
+	case h.LoginFailuresBurst < 1 || h.LoginFailuresBurst > 10000:
 		return fmt.Errorf("http.login_failures_burst: %d is not in 1..10000", h.LoginFailuresBurst)
-	case h.LoginFailuresPerMinute < 0 || h.LoginFailuresPerMinute > 10000:
+	case h.LoginFailuresPerMinute < 1 || h.LoginFailuresPerMinute > 10000:
 		return fmt.Errorf("http.login_failures_per_minute: %d is not in 1..10000", h.LoginFailuresPerMinute)
 	case h.LoginCacheTTL < 0 || h.LoginCacheTTL > time.Hour:
 		return fmt.Errorf("http.login_cache_ttl: %s is not in 0s..1h", h.LoginCacheTTL)

@@ -11,7 +11,20 @@ import (
 
 func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
 
-var durationType = reflect.TypeFor[time.Duration]()
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	sinkType     = reflect.TypeFor[Sink]()
+)
+
+// mappingValue is the scalar value of key in mapping n ("" if none).
+func mappingValue(n *yaml.Node, key string) string {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key && n.Content[i+1].Kind == yaml.ScalarNode {
+			return n.Content[i+1].Value
+		}
+	}
+	return ""
+}
 
 // checkKeys walks a YAML document's root node against the Go type it
 // decodes into and reports the first mapping key that has no field, by its
@@ -64,6 +77,9 @@ func (w *keyWalk) check(n *yaml.Node, t reflect.Type, path string, aliased bool)
 	case reflect.Struct:
 		if t == durationType || n.Kind != yaml.MappingNode {
 			return nil
+		}
+		if t == sinkType { // its keys are those of its kind
+			t = reflect.TypeOf(sinkDocType(mappingValue(n, "type")))
 		}
 		fields := w.fields[t]
 		if fields == nil {

@@ -3,9 +3,9 @@ package config
 import (
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
-
-	"github.com/vigil-video/vigil/analyze"
 )
 
 // ObjectsConfig is the object detector: people and vehicles found by a
@@ -19,9 +19,10 @@ type ObjectsConfig struct {
 	// It defaults to true.
 	Enabled bool `yaml:"enabled"`
 	// Model is the converted network (.onnx), made by
-	// `bash scripts/models.sh .cache/models`.
-	// It defaults to ".cache/models/nanodet.onnx" (relative to the working
-	// directory).
+	// `bash scripts/models.sh [DIR]` (scripts/setup.sh runs it).
+	// It defaults to $VIGIL_MODELS/nanodet.onnx when VIGIL_MODELS is set
+	// (where scripts/setup.sh then puts it), else
+	// ".cache/models/nanodet.onnx" (relative to the working directory).
 	Model string `yaml:"model"`
 	// MaxPerSecond is the budget: inferences per second, all cameras
 	// together: 0.1 to 1000. A camera with motion asks for at most one
@@ -49,14 +50,17 @@ const DefaultModelPath = ".cache/models/nanodet.onnx"
 
 // DefaultObjects returns the object detector's defaults.
 func DefaultObjects() ObjectsConfig {
-	return ObjectsConfig{Enabled: true, Model: DefaultModelPath, MaxPerSecond: 2, Threads: 1, MinScore: 0.5,
-		Labels: []string{analyze.LabelPerson, analyze.LabelVehicle}}
+	model := DefaultModelPath
+	if d := os.Getenv("VIGIL_MODELS"); d != "" {
+		model = filepath.Join(d, filepath.Base(DefaultModelPath))
+	}
+	return ObjectsConfig{Enabled: true, Model: model, MaxPerSecond: 2, Threads: 1, MinScore: 0.5,
+		Labels: []string{LabelPerson, LabelVehicle}}
 }
 
-// setDefaults fills the keys left at zero (Enabled is set when parsing:
-// false is a value).
-func (o *ObjectsConfig) setDefaults() {
-	d := DefaultObjects()
+// derive replaces the zeros (and a missing labels list) that stand for the
+// defaults d.
+func (o *ObjectsConfig) derive(d ObjectsConfig) {
 	if o.Model == "" {
 		o.Model = d.Model
 	}
@@ -74,21 +78,20 @@ func (o *ObjectsConfig) setDefaults() {
 	}
 }
 
-// validate checks the keys; a zero value stands for its default (a
-// Config built in Go, not yet through SetDefaults).
+// validate checks the keys.
 func (o *ObjectsConfig) validate() error {
 	switch {
-	case o.MaxPerSecond != 0 && (!(o.MaxPerSecond >= 0.1 && o.MaxPerSecond <= 1000) || math.IsNaN(o.MaxPerSecond)):
+	case !(o.MaxPerSecond >= 0.1 && o.MaxPerSecond <= 1000) || math.IsNaN(o.MaxPerSecond):
 		return fmt.Errorf("objects.max_per_second: %g is not in 0.1..1000", o.MaxPerSecond)
-	case o.Threads < 0 || o.Threads > 64:
+	case o.Threads < 1 || o.Threads > 64:
 		return fmt.Errorf("objects.threads: %d is not in 1..64", o.Threads)
-	case o.MinScore != 0 && !(o.MinScore >= 0.05 && o.MinScore <= 1):
+	case !(o.MinScore >= 0.05 && o.MinScore <= 1):
 		return fmt.Errorf("objects.min_score: %g is not in 0.05..1", o.MinScore)
-	case o.Labels != nil && len(o.Labels) == 0:
+	case len(o.Labels) == 0:
 		return fmt.Errorf("objects.labels: empty (want person, vehicle or both)")
 	}
 	for i, l := range o.Labels {
-		if l != analyze.LabelPerson && l != analyze.LabelVehicle {
+		if l != LabelPerson && l != LabelVehicle {
 			return fmt.Errorf("objects.labels[%d]: %q is not person or vehicle", i, l)
 		}
 		if slices.Index(o.Labels, l) != i {

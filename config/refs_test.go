@@ -32,8 +32,8 @@ sinks:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Cameras[0].Password != "hunter2" || cfg.Workers != 3 || cfg.Sinks[0].Secret != "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" {
-		t.Fatalf("references not resolved: password %q workers %d secret %q", cfg.Cameras[0].Password, cfg.Workers, cfg.Sinks[0].Secret)
+	if cfg.Cameras[0].Password != "hunter2" || cfg.Workers != 3 || cfg.Sinks[0].Webhook.Secret != "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" {
+		t.Fatalf("references not resolved: password %q workers %d secret %q", cfg.Cameras[0].Password, cfg.Workers, cfg.Sinks[0].Webhook.Secret)
 	}
 	for _, tc := range []struct{ doc, want string }{
 		{"cameras:\n  - {id: a, url: 'rtsp://h/x', password: '${env:VIGIL_TEST_UNSET_VAR}'}\n", "cameras[0].password: environment variable VIGIL_TEST_UNSET_VAR is not set"},

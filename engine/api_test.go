@@ -39,14 +39,14 @@ func TestAPIAgainstSimulator(t *testing.T) {
 	withCreds := func(path string) string {
 		return strings.Replace(srv.URL(path), "rtsp://", "rtsp://op:"+pass+"@", 1)
 	}
-	d, err := event.Open(event.DeliveryConfig{Outbox: event.OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")},
-		Sinks: []event.SinkConfig{{Type: "stdout"}}}, io.Discard, nil)
+	ob := config.DefaultOutbox()
+	ob.Path = filepath.Join(t.TempDir(), "o.db")
+	d, err := event.Open(event.DeliveryConfig{Outbox: ob, Sinks: []event.SinkConfig{event.SinkOptions(config.DefaultSink(config.SinkStdout))}}, io.Discard, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	cfg := config.Config{Listen: "127.0.0.1:0", Cameras: []config.Camera{cameraConfig("moving", withCreds("moving")), cameraConfig("still", withCreds("still"))}}
-	cfg.SetDefaults()
+	cfg := testConfig(cameraConfig("moving", withCreds("moving")), cameraConfig("still", withCreds("still")))
 	e, err := New(cfg, Options{Logger: testLogger(t), Events: d, Incidents: d.Recent, Live: d.Live, Collectors: d.Collectors()})
 	if err != nil {
 		t.Fatal(err)

@@ -97,7 +97,7 @@ type workerSide struct {
 func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	c := &camera{id: cfg.ID, cfg: cfg, e: e, log: e.log.With("camera", cfg.ID)}
 	slot := e.objectSlot(cfg.ID)
-	pipe, err := pipeline.New(pipeline.Config{AnalysisWidth: cfg.AnalysisWidth, AnalysisFPS: cfg.AnalysisFPS, Analysis: cfg.Analysis(), Decoders: e.decoders, Objects: slot,
+	pipe, err := pipeline.New(pipeline.Config{AnalysisWidth: cfg.AnalysisWidth, AnalysisFPS: cfg.AnalysisFPS, Analysis: cfg.Analysis, Decoders: e.decoders, Objects: slot,
 		Limits: decoderLimits(cfg.Limits)})
 	if err != nil {
 		if slot != nil {
@@ -112,7 +112,7 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	c.wk.evidence = map[string][]event.Evidence{}
 	c.snapReq = make(chan chan snapResult, 8)
 	c.wk.ladder = sched.NewLadder(sched.LadderConfig{})
-	sc := cfg.SessionConfig()
+	sc := ingest.SessionConfig(cfg)
 	sc.Logger = c.log
 	sc.Budget = e.streamMemory
 	sc.StartDelay = ingest.Jitter(e.cfg.StartSpread)
@@ -173,7 +173,7 @@ func incidentKinds(cfg config.Camera) []string {
 
 // decoderLimits are the caps libavcodec enforces for a camera, from the
 // same limits ingest checks the parameter sets against.
-func decoderLimits(l ingest.Limits) decode.Limits {
-	chroma := map[string]int{ingest.Chroma420: 1, ingest.Chroma422: 2, ingest.Chroma444: 3}[l.MaxChroma]
+func decoderLimits(l config.Limits) decode.Limits {
+	chroma := config.ChromaIdc[l.MaxChroma]
 	return decode.Limits{MaxPixels: int64(l.MaxWidth) * int64(l.MaxHeight), MaxChroma: chroma, MaxBitDepth: l.MaxBitDepth}
 }

@@ -47,7 +47,7 @@ func TestWedgedHandshakeNeverWedgesTheEngine(t *testing.T) {
 	stuck := fastCamera("stuck", "rtsps://"+addr+"/y")
 	stuck.TLSSkipVerify = true
 	stuck.ConnectTimeout = 10 * time.Minute // only a close can end its handshake
-	cfg := config.Config{Cameras: []config.Camera{good, timesOut, stuck}}
+	cfg := testConfig(good, timesOut, stuck)
 	e, _, _ := startEngineConfig(t, cfg)
 	// Runs before startEngineConfig's Close: a failure below must not
 	// hang the test in a wedged Close.
@@ -63,7 +63,6 @@ func TestWedgedHandshakeNeverWedgesTheEngine(t *testing.T) {
 	}
 
 	cfg.Cameras = []config.Camera{good, timesOut}
-	cfg.SetDefaults()
 	returnsWithin(t, 10*time.Second, "a reload removing the camera stuck in its TLS handshake", func() {
 		if _, err := e.Apply(cfg); err != nil {
 			t.Error(err)

@@ -106,13 +106,11 @@ type Engine struct {
 	closing atomic.Bool // Close has begun
 }
 
-// New validates the configuration and builds the engine; nothing runs
-// (no worker, no connection, no listener) until Start.
+// New builds the engine; nothing runs (no worker, no connection, no
+// listener) until Start. cfg is complete and valid: from config.Load or
+// config.Parse, or built in Go from config.Default and checked with
+// Validate.
 func New(cfg config.Config, opts Options) (*Engine, error) {
-	cfg.SetDefaults() // a Config built in Go gets what a file would
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
 	if opts.Events == nil {
 		return nil, errors.New("engine: Options.Events is required")
 	}

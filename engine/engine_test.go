@@ -60,13 +60,12 @@ func TestEngineEndToEnd(t *testing.T) {
 		sim.Camera{Path: "static", Clip: clip(t, "static")},
 		sim.Camera{Path: "mjpeg", Unsupported: true},
 	)
-	cfg := config.Config{Listen: "127.0.0.1:0", Cameras: []config.Camera{
+	cfg := testConfig(
 		cameraConfig("moving", srv.URL("moving")),
 		cameraConfig("static", srv.URL("static")),
 		cameraConfig("mjpeg", srv.URL("mjpeg")),
 		cameraConfig("offline", "rtsp://user:hunter2@"+closedPort(t)+"/nothing"),
-	}}
-	cfg.SetDefaults()
+	)
 	cfg.StartSpread = time.Millisecond
 	events := &collector{}
 	e, err := New(cfg, Options{Logger: testLogger(t), Events: events})

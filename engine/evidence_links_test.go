@@ -14,7 +14,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
@@ -28,7 +27,7 @@ import (
 func TestEvidenceAPIRefusesLinks(t *testing.T) {
 	dir := t.TempDir()
 	outside := t.TempDir()
-	store, err := event.OpenEvidences(event.EvidenceConfig{Dir: dir})
+	store, err := event.OpenEvidences(evidenceConfig(dir, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,8 +62,7 @@ func TestEvidenceAPIRefusesLinks(t *testing.T) {
 		}
 	}
 
-	cfg := config.Config{Listen: "127.0.0.1:0", Cameras: []config.Camera{cameraConfig("cam1", "rtsp://"+closedPort(t)+"/x")}}
-	cfg.SetDefaults()
+	cfg := testConfig(cameraConfig("cam1", "rtsp://"+closedPort(t)+"/x"))
 	e, err := New(cfg, Options{Logger: testLogger(t), Events: &collector{}, Evidence: store})
 	if err != nil {
 		t.Fatal(err)
@@ -110,14 +108,13 @@ func TestEvidenceWriteThroughLinkCounted(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(dir, "moving")); err != nil {
 		t.Fatal(err)
 	}
-	store, err := event.OpenEvidences(event.EvidenceConfig{Dir: dir})
+	store, err := event.OpenEvidences(evidenceConfig(dir, false))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var logs testkit.SyncBuffer
 	col := &collector{}
-	cfg := config.Config{Listen: "127.0.0.1:0", Cameras: []config.Camera{cameraConfig("moving", srv.URL("moving"))}}
-	cfg.SetDefaults()
+	cfg := testConfig(cameraConfig("moving", srv.URL("moving")))
 	e, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil)), Events: col, Evidence: store})
 	if err != nil {
 		t.Fatal(err)

@@ -25,13 +25,12 @@ func TestEvidenceSnapshots(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			srv := startSim(t, sim.Camera{Path: "moving", Clip: clip(t, "motion")})
 			dir := t.TempDir()
-			store, err := event.OpenEvidences(event.EvidenceConfig{Dir: dir, Embed: embed})
+			store, err := event.OpenEvidences(evidenceConfig(dir, embed))
 			if err != nil {
 				t.Fatal(err)
 			}
 			col := &collector{}
-			cfg := config.Config{Listen: "127.0.0.1:0", Cameras: []config.Camera{cameraConfig("moving", srv.URL("moving"))}}
-			cfg.SetDefaults()
+			cfg := testConfig(cameraConfig("moving", srv.URL("moving")))
 			e, err := New(cfg, Options{Logger: testLogger(t), Events: col, Evidence: store})
 			if err != nil {
 				t.Fatal(err)
@@ -107,4 +106,11 @@ func TestEvidenceSnapshots(t *testing.T) {
 			}
 		})
 	}
+}
+
+// evidenceConfig is the default evidence store in dir, or embedding.
+func evidenceConfig(dir string, embed bool) config.Evidence {
+	c := config.DefaultEvidence()
+	c.Dir, c.Embed = dir, embed
+	return c
 }

@@ -27,9 +27,8 @@ import (
 // given HTTP limits and web configuration (none when "").
 func startLimited(t *testing.T, limits config.HTTPConfig, webConfig string) (*Engine, *testkit.SyncBuffer) {
 	t.Helper()
-	cfg := config.Config{Listen: "127.0.0.1:0", HTTP: limits, WebConfigFile: webConfig,
-		Cameras: []config.Camera{cameraConfig("cam", "rtsp://"+closedPort(t)+"/x")}}
-	cfg.SetDefaults()
+	cfg := testConfig(cameraConfig("cam", "rtsp://"+closedPort(t)+"/x"))
+	cfg.HTTP, cfg.WebConfigFile = limits, webConfig
 	logs := &testkit.SyncBuffer{}
 	e, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Events: &collector{}})
 	if err != nil {
@@ -83,7 +82,9 @@ func scrape(t *testing.T, addr, user, pass string, local net.Addr) (int, string)
 // timeouts).
 func TestHTTPSilentConnectionsCannotStarve(t *testing.T) {
 	const maxConns, silent, keepAlive = 16, 300, 8
-	e, logs := startLimited(t, config.HTTPConfig{MaxConnections: maxConns, ReadHeaderTimeout: 2 * time.Second, IdleTimeout: time.Second}, "")
+	e, logs := startLimited(t, httpLimits(func(h *config.HTTPConfig) {
+		h.MaxConnections, h.ReadHeaderTimeout, h.IdleTimeout = maxConns, 2*time.Second, time.Second
+	}), "")
 	var conns []net.Conn
 	defer func() {
 		for _, c := range conns {
@@ -195,7 +196,7 @@ func TestHTTPPasswordFloodDoesNotStarveScrapes(t *testing.T) {
 	wc := filepath.Join(t.TempDir(), "web.yml")
 	writeUsers(t, wc, "prometheus", "scrape-secret")
 	const burst, perMinute = 5, 60
-	e, logs := startLimited(t, config.HTTPConfig{LoginFailuresBurst: burst, LoginFailuresPerMinute: perMinute}, wc)
+	e, logs := startLimited(t, httpLimits(func(h *config.HTTPConfig) { h.LoginFailuresBurst, h.LoginFailuresPerMinute = burst, perMinute }), wc)
 	flooder := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}
 	// The real user also from the flooder's address: remembered first.
 	if code, _ := scrape(t, e.Addr(), "prometheus", "scrape-secret", flooder); code != http.StatusOK {
@@ -280,7 +281,7 @@ func TestHTTPPasswordFloodDoesNotStarveScrapes(t *testing.T) {
 func TestHTTPAuthCacheNeverAcceptsWrongPassword(t *testing.T) {
 	wc := filepath.Join(t.TempDir(), "web.yml")
 	writeUsers(t, wc, "ops", "right-horse")
-	e, _ := startLimited(t, config.HTTPConfig{LoginFailuresBurst: 1000, LoginCacheTTL: time.Hour}, wc)
+	e, _ := startLimited(t, httpLimits(func(h *config.HTTPConfig) { h.LoginFailuresBurst, h.LoginCacheTTL = 1000, time.Hour }), wc)
 	get := func(user, pass string) int {
 		code, _ := scrape(t, e.Addr(), user, pass, nil)
 		return code
@@ -301,4 +302,11 @@ func TestHTTPAuthCacheNeverAcceptsWrongPassword(t *testing.T) {
 	if code := get("ops", "right-horse"); code != http.StatusUnauthorized {
 		t.Errorf("the old, remembered password after the change: %d, want 401", code)
 	}
+}
+
+// httpLimits returns the default HTTP limits changed by f.
+func httpLimits(f func(*config.HTTPConfig)) config.HTTPConfig {
+	h := config.DefaultHTTP()
+	f(&h)
+	return h
 }

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/vigil-video/vigil/analyze"
-	"github.com/vigil-video/vigil/config"
 )
 
 // TestIncidentSeriesAtZero: vigil_incidents_total exists at 0 for every
@@ -13,7 +12,7 @@ import (
 func TestIncidentSeriesAtZero(t *testing.T) {
 	cam := cameraConfig("cam", "rtsp://"+closedPort(t)+"/x")
 	cam.Zones = []analyze.Zone{{Name: "yard", Restricted: true, Polygon: analyze.Polygon{{0, 0}, {1, 0}, {1, 1}}}}
-	cfg := config.Config{Listen: "127.0.0.1:0", Cameras: []config.Camera{cam}}
+	cfg := testConfig(cam)
 	e, err := New(cfg, Options{Logger: testLogger(t), Events: &collector{}})
 	if err != nil {
 		t.Fatal(err)

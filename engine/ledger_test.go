@@ -15,7 +15,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/health"
 	"github.com/vigil-video/vigil/internal/await"
@@ -208,7 +207,7 @@ func TestOpenIncidentsFileDamaged(t *testing.T) {
 	if err := os.WriteFile(path, []byte(`{"written_at": "2026-`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Config{Listen: "127.0.0.1:0", Cameras: []config.Camera{fastCamera("gone", "rtsp://"+closedPort(t)+"/x")}}
+	cfg := testConfig(fastCamera("gone", "rtsp://"+closedPort(t)+"/x"))
 	logs := &testkit.SyncBuffer{}
 	events := &collector{}
 	e, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Events: events, OpenIncidents: path})

@@ -52,7 +52,7 @@ func TestHostileStreamsRefusedBeforeDecoding(t *testing.T) {
 	for _, id := range []string{"8k", "444", "refs", "good"} {
 		cams = append(cams, fastCamera(id, srv.URL(id)))
 	}
-	e, _, _ := startEngineConfig(t, config.Config{Cameras: cams, StreamMemoryMB: 1024})
+	e, _, _ := startEngineConfig(t, withConfig(testConfig(cams...), func(c *config.Config) { c.StreamMemoryMB = 1024 }))
 
 	decoded := func(id string) float64 { return testutil.ToFloat64(e.metrics.FramesDecoded.WithLabelValues(id)) }
 	await.Until(t, 20*time.Second, "the ordinary camera decoding", func() bool { return decoded("good") > 10 })
@@ -96,7 +96,8 @@ func TestStreamMemoryBudget(t *testing.T) {
 	// fit in 16 MiB and the third does not.
 	c720 := ffmpegClip(t, "720p", "testsrc2=s=1280x720:r=10", "-t", "1", "-g", "10", "-pix_fmt", "yuv420p", "-refs", "3")
 	srv := startSim(t, sim.Camera{Path: "a", Clip: c720}, sim.Camera{Path: "b", Clip: c720}, sim.Camera{Path: "c", Clip: c720})
-	cfg := config.Config{StreamMemoryMB: 16}
+	cfg := testConfig()
+	cfg.StreamMemoryMB = 16
 	for _, id := range []string{"a", "b", "c"} {
 		cfg.Cameras = append(cfg.Cameras, fastCamera(id, srv.URL(id)))
 	}
@@ -142,7 +143,6 @@ func TestStreamMemoryBudget(t *testing.T) {
 		keep = append(keep, c)
 	}
 	cfg.Cameras = keep
-	cfg.SetDefaults()
 	if _, err := e.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/vigil-video/vigil/analyze"
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/internal/await"
@@ -21,7 +20,7 @@ import (
 // as o.
 func startEngineObjects(t *testing.T, o config.ObjectsConfig, cams ...config.Camera) (*Engine, *collector, *testkit.SyncBuffer) {
 	t.Helper()
-	return startEngineConfig(t, config.Config{Cameras: cams, Objects: o})
+	return startEngineConfig(t, withConfig(testConfig(cams...), func(c *config.Config) { c.Objects = o }))
 }
 
 // modelPath is the object network made at setup (scripts/models.sh, in
@@ -123,7 +122,7 @@ func TestEnginePeopleFromTheNetwork(t *testing.T) {
 		t.Fatalf("the person event carries no objects: %+v", d)
 	}
 	for _, ob := range d.Objects {
-		if ob.Label != analyze.LabelPerson || ob.Score < o.MinScore || ob.Score > 1 {
+		if ob.Label != config.LabelPerson || ob.Score < o.MinScore || ob.Score > 1 {
 			t.Errorf("object %+v: want a person scoring %g..1", ob, o.MinScore)
 		}
 		pb := ob.PixelBox

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/vigil-video/vigil/api"
-	"github.com/vigil-video/vigil/config"
 )
 
 // TestReadyz: /readyz is 503 "starting" until Start has finished, 200
@@ -19,8 +18,7 @@ import (
 func TestReadyz(t *testing.T) {
 	var mu sync.Mutex
 	var outboxErr error
-	cfg := config.Config{Listen: "127.0.0.1:0", Cameras: []config.Camera{cameraConfig("cam", "rtsp://"+closedPort(t)+"/x")}}
-	cfg.SetDefaults()
+	cfg := testConfig(cameraConfig("cam", "rtsp://"+closedPort(t)+"/x"))
 	e, err := New(cfg, Options{Logger: testLogger(t), Events: &collector{}, Ready: func() error {
 		mu.Lock()
 		defer mu.Unlock()

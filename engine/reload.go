@@ -21,8 +21,7 @@ type ReloadResult struct {
 // difference: cameras that are new are started, cameras that are gone are
 // stopped (their open incidents ended), cameras whose settings changed are
 // restarted, and every other camera keeps running untouched. cfg is
-// validated whole first; if it is invalid nothing changes and the error
-// names the key. A change to sinks, outbox or evidence is refused the same
+// complete and valid (config.Load validated it). A change to sinks, outbox or evidence is refused the same
 // way (ErrNeedsRestart, naming the key): the running delivery and evidence
 // store cannot be swapped under the cameras. Settings of the engine itself
 // (listen, workers, queue_memory_mb, start_spread, web_config_file, http, pprof,
@@ -32,9 +31,6 @@ type ReloadResult struct {
 // Apply is safe for concurrent use; calls are serialized.
 func (e *Engine) Apply(cfg config.Config) (ReloadResult, error) {
 	var res ReloadResult
-	if err := cfg.Validate(); err != nil {
-		return res, err
-	}
 	e.reloadMu.Lock()
 	defer e.reloadMu.Unlock()
 	e.mu.Lock()

@@ -22,8 +22,7 @@ func TestReloadCameraCountNoSpreadWarning(t *testing.T) {
 		}
 		return out
 	}
-	cfg := config.Config{Listen: "127.0.0.1:0", Cameras: cams(2)}
-	cfg.SetDefaults()
+	cfg := testConfig(cams(2)...)
 	logs := &testkit.SyncBuffer{}
 	e, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Events: &collector{}})
 	if err != nil {
@@ -34,8 +33,7 @@ func TestReloadCameraCountNoSpreadWarning(t *testing.T) {
 	}
 	defer e.Close()
 	for _, n := range []int{5, 1} {
-		next := config.Config{Listen: cfg.Listen, Cameras: cams(n)}
-		next.SetDefaults()
+		next := testConfig(cams(n)...)
 		if _, err := e.Apply(next); err != nil {
 			t.Fatal(err)
 		}
@@ -43,8 +41,8 @@ func TestReloadCameraCountNoSpreadWarning(t *testing.T) {
 	if strings.Contains(logs.String(), "needs a restart") {
 		t.Errorf("a reload changing the camera count warns:\n%s", logs)
 	}
-	next := config.Config{Listen: cfg.Listen, Cameras: cams(1), StartSpread: time.Second}
-	next.SetDefaults()
+	next := testConfig(cams(1)...)
+	next.Listen, next.StartSpread = cfg.Listen, time.Second
 	if _, err := e.Apply(next); err != nil {
 		t.Fatal(err)
 	}

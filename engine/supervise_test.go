@@ -39,15 +39,30 @@ func fastCamera(id, url string) config.Camera {
 // buffer (and to stderr with -v).
 func startEngine(t *testing.T, cams ...config.Camera) (*Engine, *collector, *testkit.SyncBuffer) {
 	t.Helper()
-	return startEngineConfig(t, config.Config{Cameras: cams})
+	return startEngineConfig(t, testConfig(cams...))
+}
+
+// testConfig is the configuration a file listing only cams would give,
+// listening on a free loopback port.
+func testConfig(cams ...config.Camera) config.Config {
+	cfg := config.Default()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Cameras = cams
+	cfg.Derive()
+	return cfg
+}
+
+// withConfig returns cfg changed by f.
+func withConfig(cfg config.Config, f func(*config.Config)) config.Config {
+	f(&cfg)
+	return cfg
 }
 
 // startEngineConfig runs an engine on cfg (Listen on a free loopback port,
-// the defaults applied, cameras started 1 ms apart), as startEngine.
+// cameras started 1 ms apart), as startEngine.
 func startEngineConfig(t *testing.T, cfg config.Config) (*Engine, *collector, *testkit.SyncBuffer) {
 	t.Helper()
 	cfg.Listen = "127.0.0.1:0"
-	cfg.SetDefaults()
 	cfg.StartSpread = time.Millisecond
 	logs := &testkit.SyncBuffer{}
 	var w interface{ Write([]byte) (int, error) } = logs
@@ -328,8 +343,7 @@ func TestManyCameras(t *testing.T) {
 		cfgs[i].AnalysisFPS = 1
 		cfgs[i].StallTimeout = 20 * time.Second // the box is overloaded on purpose
 	}
-	cfg := config.Config{Listen: "127.0.0.1:0", Cameras: cfgs}
-	cfg.SetDefaults()
+	cfg := testConfig(cfgs...)
 	e, err := New(cfg, Options{Logger: testLogger(t), Events: &collector{}})
 	if err != nil {
 		t.Fatal(err)

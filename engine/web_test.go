@@ -8,7 +8,6 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -24,8 +23,8 @@ func TestWebConfigBasicAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := startSim(t, sim.Camera{Path: "cam", Clip: clip(t, "static")})
-	cfg := config.Config{Listen: "127.0.0.1:0", WebConfigFile: wc, Cameras: []config.Camera{cameraConfig("cam", srv.URL("cam"))}}
-	cfg.SetDefaults()
+	cfg := testConfig(cameraConfig("cam", srv.URL("cam")))
+	cfg.WebConfigFile = wc
 	e, err := New(cfg, Options{Logger: testLogger(t), Events: &collector{}})
 	if err != nil {
 		t.Fatal(err)

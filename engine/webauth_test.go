@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 )
@@ -42,8 +41,8 @@ func TestWebConfigFailsClosed(t *testing.T) {
 		}
 	}
 	write("basic_auth_users:\n  ops: " + hash("op-secret") + "\n")
-	cfg := config.Config{Listen: "127.0.0.1:0", WebConfigFile: wc, Cameras: []config.Camera{cameraConfig("cam", "rtsp://"+closedPort(t)+"/x")}}
-	cfg.SetDefaults()
+	cfg := testConfig(cameraConfig("cam", "rtsp://"+closedPort(t)+"/x"))
+	cfg.WebConfigFile = wc
 	logs := &testkit.SyncBuffer{}
 	e, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Events: &collector{}})
 	if err != nil {
@@ -125,8 +124,8 @@ func TestWebConfigTLSRelativePaths(t *testing.T) {
 	if err := os.WriteFile(wc, []byte("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Config{Listen: "127.0.0.1:0", WebConfigFile: wc, Cameras: []config.Camera{cameraConfig("cam", "rtsp://"+closedPort(t)+"/x")}}
-	cfg.SetDefaults()
+	cfg := testConfig(cameraConfig("cam", "rtsp://"+closedPort(t)+"/x"))
+	cfg.WebConfigFile = wc
 	e, err := New(cfg, Options{Logger: testLogger(t), Events: &collector{}})
 	if err != nil {
 		t.Fatal(err)

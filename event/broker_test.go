@@ -110,7 +110,7 @@ func TestMQTTBrokerRestartLosesNothing(t *testing.T) {
 	}
 	defer sub.Disconnect(100)
 
-	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(dir, "outbox.db")}, Sinks: []SinkConfig{
+	d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(dir, "outbox.db")}, Sinks: []SinkConfig{
 		{Name: "mqtt", Type: "mqtt", URL: url, TopicPrefix: "site", FrigateCompat: true, Timeout: time.Second,
 			BackoffMin: 50 * time.Millisecond, BackoffMax: 500 * time.Millisecond},
 	}}, io.Discard, testLog(t))
@@ -188,7 +188,7 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 	port := freePort(t)
 	srv := startNATS(t, port, filepath.Join(dir, "js"))
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
-	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(dir, "outbox.db")}, Sinks: []SinkConfig{
+	d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(dir, "outbox.db")}, Sinks: []SinkConfig{
 		{Name: "js", Type: "nats", URL: url, CreateStream: true, Timeout: time.Second,
 			BackoffMin: 50 * time.Millisecond, BackoffMax: 500 * time.Millisecond},
 	}}, io.Discard, testLog(t))

@@ -28,7 +28,7 @@ func TestFullOutboxKeepsHealthySinkWhole(t *testing.T) {
 	budget := int64(20 * (len(one) + 40))
 	file := filepath.Join(dir, "events.jsonl")
 	var logs testkit.SyncBuffer
-	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(dir, "o.db"), MaxBytes: budget}, Sinks: []SinkConfig{
+	d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(dir, "o.db"), MaxBytes: budget}, Sinks: []SinkConfig{
 		{Name: "file", Type: "file", Path: file},
 		{Name: "hook", Type: "webhook", URL: fmt.Sprintf("http://127.0.0.1:%d/hook", freePort(t)),
 			BackoffMin: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond},

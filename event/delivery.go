@@ -15,15 +15,18 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/internal/backoff"
 	"github.com/vigil-video/vigil/internal/sleep"
 )
 
-// DeliveryConfig is the `outbox` and `sinks` part of the configuration.
+// DeliveryConfig is the `outbox` and `sinks` part of the configuration,
+// complete and valid (package config).
 type DeliveryConfig struct {
-	Outbox OutboxConfig `yaml:"outbox"`
-	// Sinks receive every event. With none, events go to stdout.
-	Sinks []SinkConfig `yaml:"sinks"`
+	Outbox config.Outbox
+	// Sinks receive every event (SinkOptions of config's sinks); at least
+	// one.
+	Sinks []SinkConfig
 
 	// Cameras are the configured camera ids, announced by sinks that
 	// describe cameras (mqtt ha_discovery) before their first event; set by
@@ -43,22 +46,6 @@ type DeliveryConfig struct {
 // "<camera>/<name>" (Evidences.Open).
 type EvidenceOpener interface {
 	Open(camera, name string) (*os.File, error)
-}
-
-// Validate checks the sinks; errors name the key (sinks[2].url).
-func (c *DeliveryConfig) Validate() error {
-	seen := map[string]int{}
-	for i := range c.Sinks {
-		s := &c.Sinks[i]
-		if err := s.Validate(); err != nil {
-			return fmt.Errorf("sinks[%d].%w", i, err)
-		}
-		if j, dup := seen[s.Name]; dup {
-			return fmt.Errorf("sinks[%d].name: %q is also the name of sinks[%d]", i, s.Name, j)
-		}
-		seen[s.Name] = i
-	}
-	return c.Outbox.validate()
 }
 
 // Delivery takes incident events and delivers every one of them to every
@@ -109,16 +96,12 @@ type Delivery struct {
 // Open opens the outbox, starts one goroutine per sink and redelivers what
 // a previous run left undelivered. stdout is where a stdout sink writes.
 func Open(cfg DeliveryConfig, stdout io.Writer, log *slog.Logger) (*Delivery, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
+	if len(cfg.Sinks) == 0 {
+		return nil, errors.New("delivery: no sink")
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if len(cfg.Sinks) == 0 {
-		cfg.Sinks = []SinkConfig{{Name: "stdout", Type: "stdout"}}
-	}
-	cfg.Outbox.applyDefaults()
 	if cfg.queueEvents == 0 {
 		cfg.queueEvents = handoffEvents
 	}
@@ -137,7 +120,6 @@ func Open(cfg DeliveryConfig, stdout io.Writer, log *slog.Logger) (*Delivery, er
 	d.box = box
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	for _, sc := range cfg.Sinks {
-		sc.defaults()
 		s, err := newSink(sc, stdout, cfg)
 		if err != nil {
 			d.cancel()

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/internal/await"
 )
 
@@ -174,7 +175,7 @@ func TestWebhookOutageLosesNothing(t *testing.T) {
 	cfg := DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "outbox.db")}, Sinks: []SinkConfig{
 		{Name: "hook", Type: "webhook", URL: srv.URL, Secret: testSecret, BearerToken: "tok-123", BackoffMin: 20 * time.Millisecond, BackoffMax: 100 * time.Millisecond},
 	}}
-	d, err := Open(cfg, io.Discard, testLog(t))
+	d, err := testOpen(cfg, io.Discard, testLog(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +210,7 @@ func TestWebhookOutageLosesNothing(t *testing.T) {
 
 func TestWebhookSignature(t *testing.T) {
 	body := []byte(`{"id":"x"}`)
-	key, _ := decodeSecret(testSecret)
+	key, _ := config.WebhookSecret(testSecret)
 	h := http.Header{}
 	ts := fmt.Sprint(time.Now().Unix())
 	h.Set("webhook-id", "msg_1")
@@ -272,7 +273,7 @@ func TestCrashLosesNothing(t *testing.T) {
 		rec.add(ev)
 	}))
 	defer srv.Close()
-	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: path}, Sinks: []SinkConfig{
+	d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: path}, Sinks: []SinkConfig{
 		{Name: "hook", Type: "webhook", URL: srv.URL, BackoffMin: 20 * time.Millisecond},
 	}}, io.Discard, testLog(t))
 	if err != nil {
@@ -297,7 +298,7 @@ func TestCrashChild(t *testing.T) {
 	if path == "" {
 		t.Skip("helper process")
 	}
-	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: path}, Sinks: []SinkConfig{
+	d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: path}, Sinks: []SinkConfig{
 		{Name: "hook", Type: "webhook", URL: os.Getenv("VIGIL_OUTBOX_URL"), BackoffMin: 20 * time.Millisecond},
 	}}, io.Discard, nil)
 	if err != nil {
@@ -325,7 +326,7 @@ func TestOutboxBudgetDropsUpdatesFirst(t *testing.T) {
 	dead := down.URL
 	one, _ := json.Marshal(incidentEvents(1)[0])
 	rec := len(one) + 40 // record overhead: type, time
-	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db"), MaxBytes: int64(10 * rec)},
+	d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db"), MaxBytes: int64(10 * rec)},
 		Sinks: []SinkConfig{{Name: "hook", Type: "webhook", URL: dead, BackoffMin: time.Hour}}}, io.Discard, testLog(t))
 	if err != nil {
 		t.Fatal(err)

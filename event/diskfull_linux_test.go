@@ -69,7 +69,7 @@ func TestFileSinkFullDiskWritesWholeRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []SinkConfig{
+	d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []SinkConfig{
 		{Name: "file", Type: "file", Path: file, BackoffMin: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond},
 	}}, io.Discard, testLog(t))
 	if err != nil {
@@ -110,7 +110,7 @@ func TestOutboxFullDiskShutdownIsBounded(t *testing.T) {
 		{Name: "file", Type: "file", Path: file},
 	}}
 	var logs testkit.SyncBuffer
-	d, err := Open(cfg, io.Discard, slog.New(slog.NewTextHandler(&logs, nil)))
+	d, err := testOpen(cfg, io.Discard, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestOutboxFullDiskShutdownIsBounded(t *testing.T) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	d, err = Open(cfg, io.Discard, testLog(t))
+	d, err = testOpen(cfg, io.Discard, testLog(t))
 	if err != nil {
 		t.Fatalf("reopen after the full disk: %v", err)
 	}
@@ -186,7 +186,7 @@ func TestFileSinkFullDiskAtRotation(t *testing.T) {
 	// about 80 KiB, less than one record.
 	disk := smallDisk(t, 272*4096)
 	file := filepath.Join(disk, "events.jsonl")
-	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []SinkConfig{
+	d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []SinkConfig{
 		{Name: "file", Type: "file", Path: file, MaxBytes: 1 << 20, Keep: 3, BackoffMin: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond},
 	}}, io.Discard, testLog(t))
 	if err != nil {

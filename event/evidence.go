@@ -14,50 +14,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/vigil-video/vigil/config"
 )
-
-// EvidenceConfig configures where incident snapshots are kept.
-type EvidenceConfig struct {
-	// Dir holds the snapshots, one directory per camera:
-	// <dir>/<camera>/<incident_id>-<role>.jpg. Events reference them by
-	// that relative path, served at /api/evidence/<path>.
-	// It defaults to "vigil-evidence" in the working directory.
-	Dir string `yaml:"dir"`
-	// MaxBytes bounds the snapshots on disk; the oldest go first: 0 or
-	// more (a budget, nothing is reserved).
-	// It defaults to 1 GiB (also when 0).
-	MaxBytes int64 `yaml:"max_bytes"`
-	// MaxAge removes snapshots older than this: 0 or more.
-	// It defaults to 168h (7 days) (also when 0).
-	MaxAge time.Duration `yaml:"max_age"`
-	// Embed puts each snapshot in the event itself (base64, in the first
-	// event after it was taken) instead of a file.
-	// It defaults to false.
-	Embed bool `yaml:"embed"`
-}
-
-// Validate reports the first invalid field by its YAML key.
-func (c EvidenceConfig) Validate() error {
-	switch {
-	case c.MaxBytes < 0:
-		return fmt.Errorf("evidence.max_bytes: %d is negative", c.MaxBytes)
-	case c.MaxAge < 0:
-		return fmt.Errorf("evidence.max_age: %v is negative", c.MaxAge)
-	}
-	return nil
-}
-
-func (c *EvidenceConfig) applyDefaults() {
-	if c.Dir == "" {
-		c.Dir = "vigil-evidence"
-	}
-	if c.MaxBytes == 0 {
-		c.MaxBytes = 1 << 30
-	}
-	if c.MaxAge == 0 {
-		c.MaxAge = 7 * 24 * time.Hour
-	}
-}
 
 // evidenceName is a snapshot's file name; anything else in the directory
 // is left alone and never served.
@@ -69,7 +28,7 @@ var (
 // Evidences keeps incident snapshots under a size and age budget. Its
 // methods are safe for concurrent use.
 type Evidences struct {
-	cfg EvidenceConfig
+	cfg config.Evidence
 
 	mu    sync.Mutex
 	files []evidenceFile // oldest first
@@ -84,12 +43,8 @@ type evidenceFile struct {
 
 // OpenEvidences creates the directory if needed and indexes the snapshots
 // already there (pruning them to the budget). With Embed nothing is
-// written to disk.
-func OpenEvidences(cfg EvidenceConfig) (*Evidences, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	cfg.applyDefaults()
+// written to disk. cfg is complete and valid (package config).
+func OpenEvidences(cfg config.Evidence) (*Evidences, error) {
 	s := &Evidences{cfg: cfg}
 	if cfg.Embed {
 		return s, nil

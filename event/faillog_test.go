@@ -67,7 +67,7 @@ func TestSinkFailureLoggedOncePerInterval(t *testing.T) {
 		return s
 	}
 	var logs testkit.SyncBuffer
-	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []SinkConfig{
+	d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []SinkConfig{
 		fast(SinkConfig{Name: "down", Type: "webhook", URL: fmt.Sprintf("http://127.0.0.1:%d/", freePort(t))}),
 		fast(SinkConfig{Name: "refuses", Type: "webhook", URL: refuse.URL}),
 		fast(SinkConfig{Name: "flaps", Type: "webhook", URL: flap.URL}),

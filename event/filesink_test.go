@@ -33,7 +33,7 @@ func bigEvents(n, size int) []Event {
 func TestFileSinkRotates(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "events.jsonl")
-	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []SinkConfig{
+	d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []SinkConfig{
 		{Name: "file", Type: "file", Path: path, MaxBytes: 1 << 20, Keep: 2},
 	}}, io.Discard, testLog(t))
 	if err != nil {
@@ -83,7 +83,7 @@ func TestFileSinkCutsATornTail(t *testing.T) {
 	if err := os.WriteFile(path, body, 0o640); err != nil {
 		t.Fatal(err)
 	}
-	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(dir, "o.db")}, Sinks: []SinkConfig{
+	d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(dir, "o.db")}, Sinks: []SinkConfig{
 		{Name: "file", Type: "file", Path: path, BackoffMin: 10 * time.Millisecond},
 	}}, io.Discard, testLog(t))
 	if err != nil {

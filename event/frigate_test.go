@@ -116,7 +116,7 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 	url := fmt.Sprintf("tcp://127.0.0.1:%d", port)
 	all := subscribeAll(t, url, "test-all", "#")
 
-	store, err := OpenEvidences(EvidenceConfig{Dir: filepath.Join(dir, "evidence")})
+	store, err := testOpenEvidences(EvidenceConfig{Dir: filepath.Join(dir, "evidence")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(dir, "outbox.db")},
+	d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(dir, "outbox.db")},
 		Cameras: []string{"gate", "yard.2"}, Evidence: store,
 		Sinks: []SinkConfig{{Name: "mqtt", Type: "mqtt", URL: url, FrigateCompat: true, FrigateTopicPrefix: "frigate",
 			HADiscovery: true, HANodeID: "site1", Timeout: 2 * time.Second, BackoffMin: 50 * time.Millisecond}},

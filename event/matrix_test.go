@@ -263,7 +263,7 @@ func TestRestartMatrixChild(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("VIGIL_MATRIX_EVENTS"))
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
-	d, err := Open(cfg, io.Discard, testLog(t))
+	d, err := testOpen(cfg, io.Discard, testLog(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/internal/natsconn"
 )
 
@@ -26,7 +27,7 @@ type natsSink struct {
 
 // natsDuplicates is the stream's deduplication window: a redelivery within
 // it is dropped by the server (Nats-Msg-Id).
-const natsDuplicates = 10 * time.Minute
+const natsDuplicates = config.NATSDuplicates
 
 func newNATSSink(cfg SinkConfig) (*natsSink, error) {
 	nc, err := natsconn.Connect(natsconn.Config{Name: "vigil-" + cfg.Name, URL: cfg.URL,

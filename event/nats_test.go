@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -52,7 +51,7 @@ func TestNATSStreamLimits(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(dir, "outbox.db")}, Sinks: []SinkConfig{
+			d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(dir, "outbox.db")}, Sinks: []SinkConfig{
 				{Name: "js", Type: "nats", URL: url, CreateStream: true, MaxAge: c.maxAge, MaxBytes: c.maxBytes, Timeout: 2 * time.Second,
 					BackoffMin: 50 * time.Millisecond, BackoffMax: 500 * time.Millisecond},
 			}}, io.Discard, testLog(t))
@@ -81,27 +80,5 @@ func TestNATSStreamLimits(t *testing.T) {
 				t.Errorf("stream holds %d messages, want 3", info.State.Msgs)
 			}
 		})
-	}
-}
-
-func TestNATSLimitsValidation(t *testing.T) {
-	for _, c := range []struct {
-		sink SinkConfig
-		want string
-	}{
-		{SinkConfig{Type: "nats", URL: "nats://h:4222", MaxAge: time.Minute}, "max_age: 1m0s is shorter than the 10m0s deduplication window"},
-		{SinkConfig{Type: "nats", URL: "nats://h:4222", MaxAge: -time.Hour}, "max_age: must not be negative"},
-		{SinkConfig{Type: "nats", URL: "nats://h:4222", MaxBytes: -1}, "max_bytes"},
-		{SinkConfig{Type: "nats", URL: "nats://h:4222", MaxAge: time.Hour, MaxBytes: 1 << 20}, ""},
-	} {
-		err := c.sink.Validate()
-		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
-			t.Errorf("%+v: error %v, want %q", c.sink, err, c.want)
-		}
-	}
-	file := SinkConfig{Name: "f", Type: "file", Path: "x"}
-	file.defaults()
-	if file.MaxBytes != 100<<20 || file.MaxAge != 0 {
-		t.Errorf("file sink defaults max_bytes %d max_age %v, want 100 MiB and none", file.MaxBytes, file.MaxAge)
 	}
 }

@@ -12,75 +12,9 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/vigil-video/vigil/config"
 )
-
-// OutboxConfig places and bounds the durable outbox.
-type OutboxConfig struct {
-	// Path is the outbox database file (bbolt).
-	// It defaults to DefaultOutboxPath ("vigil-outbox.db") in the working
-	// directory.
-	Path string `yaml:"path"`
-	// MaxBytes bounds the events kept on disk. When an event does not fit,
-	// what every healthy sink has taken (what only failing sinks still
-	// hold) is evicted, update events first, then the oldest; never what a
-	// healthy sink has not taken. When that is not enough, the event waits
-	// in memory (Delivery.Publish); under sustained pressure, updates are
-	// dropped and starts and ends use a reserve of max_bytes/8.
-	// It defaults to 256 MiB.
-	MaxBytes int64 `yaml:"max_bytes"`
-	// OnDamage says what a start does with an outbox file bbolt cannot
-	// read (a damaged page, a failed consistency check, a zero-length
-	// file): "move_aside" renames it to <path>.damaged-<UTC time>, logs
-	// an error, counts it in vigil_outbox_damaged_total and starts with an
-	// empty outbox; "refuse" does not start, with an error naming the file.
-	// It defaults to "move_aside".
-	OnDamage string `yaml:"on_damage"`
-	// MaxLag is the delivery lag past which /readyz answers not ready:
-	// the age of the oldest event a sink has not acknowledged, or that
-	// waits to be stored. 1s to 24h.
-	// It defaults to 5m (also when 0).
-	MaxLag time.Duration `yaml:"max_lag"`
-}
-
-// DefaultOutboxPath is OutboxConfig.Path's default.
-const DefaultOutboxPath = "vigil-outbox.db"
-
-// Values of OutboxConfig.OnDamage.
-const (
-	DamageMoveAside = "move_aside"
-	DamageRefuse    = "refuse"
-)
-
-const maxMaxLag = 24 * time.Hour
-
-// applyDefaults sets every field left at zero to its default.
-func (c *OutboxConfig) applyDefaults() {
-	if c.Path == "" {
-		c.Path = DefaultOutboxPath
-	}
-	if c.MaxBytes <= 0 {
-		c.MaxBytes = 256 << 20
-	}
-	if c.OnDamage == "" {
-		c.OnDamage = DamageMoveAside
-	}
-	if c.MaxLag == 0 {
-		c.MaxLag = 5 * time.Minute
-	}
-}
-
-// validate reports the first invalid field by its YAML key.
-func (c OutboxConfig) validate() error {
-	switch {
-	case c.MaxBytes < 0:
-		return errors.New("outbox.max_bytes: must not be negative")
-	case c.OnDamage != "" && c.OnDamage != DamageMoveAside && c.OnDamage != DamageRefuse:
-		return fmt.Errorf("outbox.on_damage: %q is not %s or %s", c.OnDamage, DamageMoveAside, DamageRefuse)
-	case c.MaxLag != 0 && (c.MaxLag < time.Second || c.MaxLag > maxMaxLag):
-		return fmt.Errorf("outbox.max_lag: %s is not in 1s..%s (0 means 5m)", c.MaxLag, maxMaxLag)
-	}
-	return nil
-}
 
 var (
 	bucketEvents  = []byte("events")  // seq -> record
@@ -152,7 +86,7 @@ type outbox struct {
 //
 // With oneMeta set, an outbox whose only damage is one meta page (a
 // damageError with oneMeta) is opened from the other.
-func openOutboxFile(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop func([]drop, map[sinkReason]int), oneMeta bool) (_ *outbox, err error) {
+func openOutboxFile(cfg config.Outbox, sinks []string, log *slog.Logger, onDrop func([]drop, map[sinkReason]int), oneMeta bool) (_ *outbox, err error) {
 	if fi, serr := os.Stat(cfg.Path); serr == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
 		return nil, &damageError{cause: errors.New("zero-length file")}
 	}

@@ -13,6 +13,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 // damageError: the outbox file itself cannot be read as an outbox; with
@@ -40,16 +42,16 @@ func (e *damageError) Unwrap() error { return e.cause }
 // delivered). With refuse, the error names the file and the way out. An
 // outbox that cannot be opened for another reason (permissions, a lock
 // held by another process) is an error, never moved aside.
-func openOutbox(cfg OutboxConfig, sinks []string, log *slog.Logger, onDrop func([]drop, map[sinkReason]int), onDamage func()) (*outbox, error) {
+func openOutbox(cfg config.Outbox, sinks []string, log *slog.Logger, onDrop func([]drop, map[sinkReason]int), onDamage func()) (*outbox, error) {
 	o, err := openOutboxFile(cfg, sinks, log, onDrop, false)
 	var dmg *damageError
 	if !errors.As(err, &dmg) {
 		return o, err
 	}
-	if cfg.OnDamage == DamageRefuse {
+	if cfg.OnDamage == config.DamageRefuse {
 		log.Error("outbox damaged; not starting (outbox.on_damage: refuse)", "path", cfg.Path, "error", dmg.cause)
 		return nil, fmt.Errorf("outbox %s is %w; outbox.on_damage is %s: move the file aside (its undelivered events are lost to the sinks) or set on_damage: %s",
-			cfg.Path, dmg, DamageRefuse, DamageMoveAside)
+			cfg.Path, dmg, config.DamageRefuse, config.DamageMoveAside)
 	}
 	aside := cfg.Path + ".damaged-" + time.Now().UTC().Format("20060102T150405.000Z")
 	if dmg.oneMeta {

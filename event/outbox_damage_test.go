@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 )
@@ -29,7 +30,7 @@ func damagedOutbox(t *testing.T, n int) ([]byte, []string) {
 	}))
 	defer down.Close()
 	path := filepath.Join(t.TempDir(), "outbox.db")
-	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: path}, Sinks: []SinkConfig{
+	d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: path}, Sinks: []SinkConfig{
 		{Name: "hook", Type: "webhook", URL: down.URL}}}, io.Discard, testLog(t))
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +56,7 @@ func openDamaged(t *testing.T, cfg DeliveryConfig, log *slog.Logger) (d *Deliver
 			d, err = nil, fmt.Errorf("panic")
 		}
 	}()
-	return Open(cfg, io.Discard, log)
+	return testOpen(cfg, io.Discard, log)
 }
 
 // TestDamagedOutboxMovedAside: a real outbox with 300 pending events is
@@ -147,33 +148,11 @@ func TestDamagedOutboxMovedAside(t *testing.T) {
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := openDamaged(t, DeliveryConfig{Outbox: OutboxConfig{Path: path, OnDamage: DamageRefuse}}, testLog(t))
+	_, err := openDamaged(t, DeliveryConfig{Outbox: OutboxConfig{Path: path, OnDamage: config.DamageRefuse}}, testLog(t))
 	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "on_damage") {
 		t.Errorf("on_damage refuse: %v, want an error naming %s and on_damage", err, path)
 	}
 	if fi, err := os.Stat(path); err != nil || fi.Size() != 0 {
 		t.Errorf("on_damage refuse touched the file: %v", err)
-	}
-}
-
-// TestOutboxConfigValidate: bad outbox keys are refused, naming the key.
-func TestOutboxConfigValidate(t *testing.T) {
-	for _, c := range []struct {
-		cfg OutboxConfig
-		key string
-	}{
-		{OutboxConfig{MaxBytes: -1}, "outbox.max_bytes"},
-		{OutboxConfig{OnDamage: "ignore"}, "outbox.on_damage"},
-		{OutboxConfig{MaxLag: time.Millisecond}, "outbox.max_lag"},
-		{OutboxConfig{MaxLag: 48 * time.Hour}, "outbox.max_lag"},
-	} {
-		dc := DeliveryConfig{Outbox: c.cfg}
-		if err := dc.Validate(); err == nil || !strings.HasPrefix(err.Error(), c.key+":") {
-			t.Errorf("%+v: %v, want an error naming %s", c.cfg, err, c.key)
-		}
-	}
-	dc := DeliveryConfig{Outbox: OutboxConfig{OnDamage: DamageRefuse, MaxLag: time.Minute}}
-	if err := dc.Validate(); err != nil {
-		t.Errorf("valid outbox keys refused: %v", err)
 	}
 }

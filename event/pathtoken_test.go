@@ -31,7 +31,7 @@ func TestWebhookPathTokensNeverLogged(t *testing.T) {
 	slack := srv.URL + "/services/T0123ABCD/B0456EFGH/" + slackTok
 	discord := fmt.Sprintf("http://127.0.0.1:%d/api/webhooks/1234567890123456789/%s", freePort(t), discordTok)
 	var logs testkit.SyncBuffer
-	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []SinkConfig{
+	d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []SinkConfig{
 		{Name: "slack", Type: "webhook", URL: slack, BackoffMin: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond},
 		{Name: "discord", Type: "webhook", URL: discord, BackoffMin: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond},
 	}}, io.Discard, slog.New(slog.NewJSONHandler(&logs, nil)))

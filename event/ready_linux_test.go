@@ -22,7 +22,7 @@ func TestReadyFollowsOutboxWrites(t *testing.T) {
 	disk := smallDisk(t, 1<<20) // room for the 200 events below once the filler is gone
 	box := filepath.Join(disk, "outbox.db")
 	file := filepath.Join(t.TempDir(), "events.jsonl")
-	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: box}, Sinks: []SinkConfig{
+	d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: box}, Sinks: []SinkConfig{
 		{Name: "file", Type: "file", Path: file},
 	}}, io.Discard, testLog(t))
 	if err != nil {

@@ -23,7 +23,7 @@ func TestSinkURLSecretsNeverLogged(t *testing.T) {
 	const token, pw = "tok-9f8e7d6c", "pw-5a4b3c2d"
 	hook := fmt.Sprintf("http://alice:%s@127.0.0.1:%d/hook?access_token=%s&team=ops", pw, freePort(t), token)
 	var logs testkit.SyncBuffer
-	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []SinkConfig{
+	d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []SinkConfig{
 		{Name: "hook", Type: "webhook", URL: hook, BackoffMin: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond},
 	}}, io.Discard, slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {
@@ -45,17 +45,4 @@ func TestSinkURLSecretsNeverLogged(t *testing.T) {
 		t.Errorf("the failing URL is not named (redacted) in the logs:\n%s", out)
 	}
 
-	for _, c := range []SinkConfig{
-		{Type: "mqtt", URL: "http://alice:" + pw + "@broker:1883?token=" + token},
-		{Type: "nats", URL: "nats://alice:" + pw + "@nats:port?token=" + token},
-		{Type: "webhook", URL: "ftp://alice:" + pw + "@h/?sig=" + token},
-	} {
-		err := c.Validate()
-		if err == nil {
-			t.Fatalf("%s url %s accepted", c.Type, c.URL)
-		}
-		if strings.Contains(err.Error(), pw) || strings.Contains(err.Error(), token) {
-			t.Errorf("%s: error shows a secret: %v", c.Type, err)
-		}
-	}
 }

@@ -88,7 +88,7 @@ func TestRestartAfterDrainKeepsDelivering(t *testing.T) {
 	}}
 	var want []string
 	for run := range 3 {
-		d, err := Open(cfg, io.Discard, testLog(t))
+		d, err := testOpen(cfg, io.Discard, testLog(t))
 		if err != nil {
 			t.Fatalf("run %d: %v", run, err)
 		}

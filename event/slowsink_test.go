@@ -102,7 +102,7 @@ func TestSlowSinkNeverBlocksAnalysis(t *testing.T) {
 	budget := int64(40 * (len(one) + 40))
 	sink := SinkConfig{Name: "hook", Type: "webhook", URL: hook.srv.URL, Timeout: time.Hour, BackoffMin: 10 * time.Millisecond}
 	var logs testkit.SyncBuffer
-	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: path, MaxBytes: budget, MaxLag: time.Second},
+	d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: path, MaxBytes: budget, MaxLag: time.Second},
 		Sinks: []SinkConfig{sink}, queueEvents: 128}, io.Discard, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +183,7 @@ func TestSlowSinkNeverBlocksAnalysis(t *testing.T) {
 
 	// The next run, with the webhook answering.
 	close(hook.release)
-	d2, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: path, MaxBytes: budget}, Sinks: []SinkConfig{sink}}, io.Discard, testLog(t))
+	d2, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: path, MaxBytes: budget}, Sinks: []SinkConfig{sink}}, io.Discard, testLog(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +236,7 @@ func TestShutdownBoundedWhenSinkIgnoresContext(t *testing.T) {
 	defer pw.Close()
 	path := filepath.Join(t.TempDir(), "outbox.db")
 	var logs testkit.SyncBuffer
-	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: path}}, pw, slog.New(slog.NewTextHandler(&logs, nil)))
+	d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: path}}, pw, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func TestShutdownBoundedWhenSinkIgnoresContext(t *testing.T) {
 	// next run delivers the backlog.
 	go io.Copy(io.Discard, pr) //nolint:errcheck
 	file := filepath.Join(t.TempDir(), "events.jsonl")
-	d2, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: path}, Sinks: []SinkConfig{{Name: "stdout", Type: "file", Path: file}}}, io.Discard, testLog(t))
+	d2, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: path}, Sinks: []SinkConfig{{Name: "stdout", Type: "file", Path: file}}}, io.Discard, testLog(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +301,7 @@ func TestHandoffCountsHeldBatch(t *testing.T) {
 func TestUnencodableEventDropped(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "events.jsonl")
-	d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(dir, "o.db")},
+	d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(dir, "o.db")},
 		Sinks: []SinkConfig{{Name: "file", Type: "file", Path: file}}}, io.Discard, testLog(t))
 	if err != nil {
 		t.Fatal(err)

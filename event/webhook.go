@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/redact"
 )
 
@@ -23,10 +24,10 @@ import (
 // protocol binding names them.
 const (
 	// ModeStructured POSTs the whole event as application/cloudevents+json.
-	ModeStructured = "structured"
+	ModeStructured = config.WebhookStructured
 	// ModeBinary POSTs the data alone as application/json, the event's
 	// attributes in ce-* headers.
-	ModeBinary = "binary"
+	ModeBinary = config.WebhookBinary
 )
 
 // webhookSink POSTs each event in the CloudEvents HTTP binding's structured
@@ -40,7 +41,7 @@ type webhookSink struct {
 func newWebhookSink(cfg SinkConfig) (*webhookSink, error) {
 	s := &webhookSink{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}}
 	if cfg.Secret != "" {
-		key, err := decodeSecret(cfg.Secret)
+		key, err := config.WebhookSecret(cfg.Secret)
 		if err != nil {
 			return nil, err
 		}
@@ -138,19 +139,6 @@ func (s *webhookSink) close() error {
 	return nil
 }
 
-// decodeSecret reads a Standard Webhooks secret: "whsec_" + base64.
-func decodeSecret(secret string) ([]byte, error) {
-	b64, ok := strings.CutPrefix(secret, "whsec_")
-	if !ok {
-		return nil, errors.New(`must start with "whsec_" followed by base64`)
-	}
-	key, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil || len(key) < 16 {
-		return nil, errors.New(`must be "whsec_" followed by the base64 of at least 16 bytes`)
-	}
-	return key, nil
-}
-
 // Sign returns the base64 HMAC-SHA256 of "id.timestamp.body" under key:
 // the v1 signature of the Standard Webhooks convention.
 func Sign(key []byte, id, timestamp string, body []byte) string {
@@ -169,7 +157,7 @@ func Sign(key []byte, id, timestamp string, body []byte) string {
 // the request body as received: the whole event in structured mode, the
 // data in binary mode.
 func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance time.Duration) error {
-	key, err := decodeSecret(secret)
+	key, err := config.WebhookSecret(secret)
 	if err != nil {
 		return fmt.Errorf("secret: %w", err)
 	}

@@ -75,7 +75,7 @@ func TestWebhookContentModes(t *testing.T) {
 				w.WriteHeader(http.StatusAccepted)
 			}))
 			defer srv.Close()
-			d, err := Open(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "outbox.db")}, Sinks: []SinkConfig{
+			d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "outbox.db")}, Sinks: []SinkConfig{
 				{Name: "hook", Type: "webhook", URL: srv.URL, Mode: mode, Secret: testSecret, BackoffMin: 20 * time.Millisecond},
 			}}, io.Discard, testLog(t))
 			if err != nil {
@@ -199,30 +199,5 @@ func TestCEHeaderValuePercentEncodes(t *testing.T) {
 		if got := ceHeaderValue(in); got != want {
 			t.Errorf("ceHeaderValue(%q) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-func TestWebhookModeValidation(t *testing.T) {
-	for _, c := range []struct {
-		sink SinkConfig
-		want string // "" for valid
-	}{
-		{SinkConfig{Type: "webhook", URL: "http://h/", Mode: "binary"}, ""},
-		{SinkConfig{Type: "webhook", URL: "http://h/", Mode: "structured"}, ""},
-		{SinkConfig{Type: "webhook", URL: "http://h/", Mode: "batch"}, `mode: "batch" is not structured or binary`},
-		{SinkConfig{Type: "mqtt", URL: "tcp://h:1883", Mode: "binary"}, "mode: only a webhook sink"},
-	} {
-		err := c.sink.Validate()
-		switch {
-		case c.want == "" && err != nil:
-			t.Errorf("%+v: %v", c.sink, err)
-		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
-			t.Errorf("%+v: error %v, want %q", c.sink, err, c.want)
-		}
-	}
-	s := SinkConfig{Name: "h", Type: "webhook", URL: "http://h/"}
-	s.defaults()
-	if s.Mode != ModeStructured {
-		t.Errorf("default mode %q, want structured", s.Mode)
 	}
 }

@@ -235,7 +235,7 @@ func (g *Gate) Route(au ingest.AccessUnit, push func(au ingest.AccessUnit, alone
 
 // NewActivity returns the activity signal of a camera in mode auto (nil
 // in the other modes).
-func NewActivity(mode string, cfg ingest.ActivityConfig) Activity {
+func NewActivity(mode string, cfg config.Activity) Activity {
 	if mode != config.ModeAuto {
 		return nil
 	}

@@ -1,72 +1,12 @@
 package ingest
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"time"
+
+	"github.com/vigil-video/vigil/config"
 )
-
-// ActivityConfig tunes the compressed-domain activity signal. Zero fields
-// take their defaults.
-type ActivityConfig struct {
-	// SizeFactor: one predicted picture whose complexity (its size scaled
-	// by its slice QP) exceeds the idle level by this many robust
-	// deviations wakes the camera.
-	// It defaults to 8.
-	SizeFactor float64 `yaml:"size_factor"`
-	// QPRise: a slice QP this far above the idle level counts as a picture
-	// 3 deviations up (constant-bitrate cameras keep sizes flat and raise
-	// QP instead).
-	// It defaults to 3.
-	QPRise float64 `yaml:"qp_rise"`
-	// WakeFrames pictures 3 deviations above the idle level (or fewer,
-	// larger ones: the evidence adds up) wake the camera.
-	// It defaults to 4.
-	WakeFrames int `yaml:"wake_frames"`
-	// QuietPeriod without active pictures puts the camera back to idle.
-	// It defaults to 2s.
-	QuietPeriod time.Duration `yaml:"quiet_period"`
-	// LearnFrames are observed, waking nothing, before the idle level of a
-	// kind of picture is used.
-	// It defaults to 25.
-	LearnFrames int `yaml:"learn_frames"`
-}
-
-// Validate checks the configuration; errors name the key.
-func (c ActivityConfig) Validate() error {
-	switch {
-	case c.SizeFactor < 0:
-		return fmt.Errorf("size_factor: %g must not be negative", c.SizeFactor)
-	case c.QPRise < 0:
-		return fmt.Errorf("qp_rise: %g must not be negative", c.QPRise)
-	case c.WakeFrames < 0:
-		return fmt.Errorf("wake_frames: %d must not be negative", c.WakeFrames)
-	case c.QuietPeriod < 0:
-		return fmt.Errorf("quiet_period: %s must not be negative", c.QuietPeriod)
-	case c.LearnFrames < 0:
-		return fmt.Errorf("learn_frames: %d must not be negative", c.LearnFrames)
-	}
-	return nil
-}
-
-func (c *ActivityConfig) defaults() {
-	if c.SizeFactor == 0 {
-		c.SizeFactor = 8
-	}
-	if c.QPRise == 0 {
-		c.QPRise = 3
-	}
-	if c.WakeFrames == 0 {
-		c.WakeFrames = 4
-	}
-	if c.QuietPeriod == 0 {
-		c.QuietPeriod = 2 * time.Second
-	}
-	if c.LearnFrames == 0 {
-		c.LearnFrames = 25
-	}
-}
 
 // Activity says, from the bitstream alone and without decoding, whether a
 // camera's scene is active.
@@ -112,7 +52,7 @@ func (c *ActivityConfig) defaults() {
 // analysis sees them, one GOP later at worst.
 // Activity is not safe for concurrent use; Observe does not allocate.
 type Activity struct {
-	cfg ActivityConfig
+	cfg config.Activity
 
 	sinceKey int // pictures since the last keyframe
 	kind     [2]level
@@ -211,9 +151,9 @@ func (l *level) learn(x, ref float64, qp, at int) {
 	}
 }
 
-// NewActivity returns a detector; cfg is defaulted.
-func NewActivity(cfg ActivityConfig) *Activity {
-	cfg.defaults()
+// NewActivity returns a detector; cfg is complete (config.DefaultActivity
+// and the file's keys) and valid.
+func NewActivity(cfg config.Activity) *Activity {
 	return &Activity{cfg: cfg, raise: 1}
 }
 

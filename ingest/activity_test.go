@@ -8,6 +8,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/ingest"
 	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sim"
@@ -19,7 +20,7 @@ import (
 // verification does when the pictures show nothing; rejected lists them.
 func activityOn(t *testing.T, clip *sim.Clip, useQP bool, still func(time.Duration) bool) (wakes, sleeps, rejected []time.Duration) {
 	t.Helper()
-	a := ingest.NewActivity(ingest.ActivityConfig{})
+	a := ingest.NewActivity(config.DefaultActivity())
 	var qp ingest.SliceQP
 	frame := time.Second / 25
 	was := false
@@ -161,7 +162,7 @@ func TestActivityOnCameraClips(t *testing.T) {
 // small object, see TestSliceQPFollowsRateControl for the parser on a real
 // rate-controlled stream.)
 func TestActivityWakesOnQPRise(t *testing.T) {
-	a := ingest.NewActivity(ingest.ActivityConfig{})
+	a := ingest.NewActivity(config.DefaultActivity())
 	frame := 40 * time.Millisecond
 	var woke, slept time.Duration
 	buf := make([]byte, 2000)
@@ -188,7 +189,7 @@ func TestActivityWakesOnQPRise(t *testing.T) {
 }
 
 func BenchmarkActivity(b *testing.B) {
-	a := ingest.NewActivity(ingest.ActivityConfig{})
+	a := ingest.NewActivity(config.DefaultActivity())
 	buf := make([]byte, 1200)
 	b.ReportAllocs()
 	for i := range b.N {

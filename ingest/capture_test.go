@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/ingest"
 	"github.com/vigil-video/vigil/sim"
 )
@@ -47,7 +48,7 @@ func TestCaptureTimeBeforeReceipt(t *testing.T) {
 			defer srv.Close()
 			// 75 AUs at 25 fps: 3 s, spanning the camera's second sender report.
 			rec := &auRecorder{full: make(chan struct{}), want: 75}
-			s, err := ingest.NewSession(ingest.Config{ID: "cam1", URL: srv.URL("cam1"), Transport: transport}, rec)
+			s, err := ingest.NewSession(sessionConfig("cam1", srv.URL("cam1"), func(c *ingest.Config) { c.Transport = transport }), rec)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,4 +79,14 @@ func TestCaptureTimeBeforeReceipt(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sessionConfig is the session of a camera configured with only id and
+// url, changed by f.
+func sessionConfig(id, url string, f func(*ingest.Config)) ingest.Config {
+	cam := config.DefaultCamera()
+	cam.ID, cam.URL = id, url
+	c := ingest.SessionConfig(cam)
+	f(&c)
+	return c
 }

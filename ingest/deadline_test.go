@@ -110,8 +110,9 @@ func TestTLSHandshakeNeverAnswered(t *testing.T) {
 	addr := silentServer(t, false)
 	t.Run("times out", func(t *testing.T) {
 		rec := &stateRecorder{}
-		s, err := ingest.NewSession(ingest.Config{ID: "cam1", URL: "rtsps://" + addr + "/x", SkipVerify: true,
-			ConnectTimeout: 500 * time.Millisecond, BackoffMin: time.Minute, BackoffMax: time.Minute}, rec)
+		s, err := ingest.NewSession(sessionConfig("cam1", "rtsps://"+addr+"/x", func(c *ingest.Config) {
+			c.SkipVerify, c.ConnectTimeout, c.BackoffMin, c.BackoffMax = true, 500*time.Millisecond, time.Minute, time.Minute
+		}), rec)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,8 +134,9 @@ func TestTLSHandshakeNeverAnswered(t *testing.T) {
 	})
 	t.Run("closed while handshaking", func(t *testing.T) {
 		rec := &stateRecorder{}
-		s, err := ingest.NewSession(ingest.Config{ID: "cam2", URL: "rtsps://" + addr + "/x", SkipVerify: true,
-			ConnectTimeout: time.Hour, ReadTimeout: time.Hour}, rec)
+		s, err := ingest.NewSession(sessionConfig("cam2", "rtsps://"+addr+"/x", func(c *ingest.Config) {
+			c.SkipVerify, c.ConnectTimeout, c.ReadTimeout = true, time.Hour, time.Hour
+		}), rec)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,8 +158,9 @@ func TestTLSHandshakeNeverAnswered(t *testing.T) {
 func TestDescribeNeverAnswered(t *testing.T) {
 	addr := silentServer(t, true)
 	rec := &stateRecorder{}
-	s, err := ingest.NewSession(ingest.Config{ID: "cam1", URL: "rtsp://" + addr + "/x",
-		ReadTimeout: 500 * time.Millisecond, BackoffMin: time.Minute, BackoffMax: time.Minute}, rec)
+	s, err := ingest.NewSession(sessionConfig("cam1", "rtsp://"+addr+"/x", func(c *ingest.Config) {
+		c.ReadTimeout, c.BackoffMin, c.BackoffMax = 500*time.Millisecond, time.Minute, time.Minute
+	}), rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +181,7 @@ func TestDescribeNeverAnswered(t *testing.T) {
 	closeWithin(t, s, 5*time.Second)
 
 	// Closed while DESCRIBE waits for its answer.
-	s, err = ingest.NewSession(ingest.Config{ID: "cam2", URL: "rtsp://" + addr + "/x", ReadTimeout: time.Hour, ConnectTimeout: time.Hour}, rec)
+	s, err = ingest.NewSession(sessionConfig("cam2", "rtsp://"+addr+"/x", func(c *ingest.Config) { c.ReadTimeout, c.ConnectTimeout = time.Hour, time.Hour }), rec)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,95 +9,9 @@ import (
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
+
+	"github.com/vigil-video/vigil/config"
 )
-
-// Limits bound what one camera's stream may make its decoder allocate.
-// Every sequence parameter set (from the SDP or in band) is checked
-// against them before any access unit it governs is handed on: a stream
-// over them never reaches a decoder. Zero fields take their defaults.
-type Limits struct {
-	// MaxWidth and MaxHeight bound the coded picture size in pixels (the
-	// size the decoder allocates, before cropping): 16 to 8192 and 16 to
-	// 8192.
-	// They default to 4096 and 2160 (4K UHD).
-	MaxWidth  int `yaml:"max_width"`
-	MaxHeight int `yaml:"max_height"`
-	// MaxChroma is the richest chroma format accepted: "4:2:0", "4:2:2"
-	// or "4:4:4" (monochrome is always accepted).
-	// It defaults to "4:2:0".
-	MaxChroma string `yaml:"max_chroma"`
-	// MaxBitDepth is the deepest sample accepted, in bits: 8 to 16.
-	// It defaults to 8.
-	MaxBitDepth int `yaml:"max_bit_depth"`
-	// MaxRefFrames bounds the pictures the decoder keeps for reference
-	// (H.264 max_num_ref_frames and max_dec_frame_buffering, H.265
-	// sps_max_dec_pic_buffering): 1 to 16.
-	// It defaults to 8.
-	MaxRefFrames int `yaml:"max_ref_frames"`
-	// MemoryMB bounds the camera's estimated decoder memory (its pictures:
-	// size × chroma × depth × (references + 2)), in MiB: 1 to 4096.
-	// It defaults to 256.
-	MemoryMB int `yaml:"memory_mb"`
-}
-
-// Chroma formats of Limits.MaxChroma.
-const (
-	Chroma420 = "4:2:0"
-	Chroma422 = "4:2:2"
-	Chroma444 = "4:4:4"
-)
-
-// chromaIdc maps MaxChroma to chroma_format_idc.
-var chromaIdc = map[string]int{Chroma420: 1, Chroma422: 2, Chroma444: 3}
-
-// DefaultLimits returns the limits with every field at its default.
-func DefaultLimits() Limits {
-	return Limits{MaxWidth: 4096, MaxHeight: 2160, MaxChroma: Chroma420, MaxBitDepth: 8, MaxRefFrames: 8, MemoryMB: 256}
-}
-
-// withDefaults fills the zero fields.
-func (l Limits) withDefaults() Limits {
-	d := DefaultLimits()
-	if l.MaxWidth == 0 {
-		l.MaxWidth = d.MaxWidth
-	}
-	if l.MaxHeight == 0 {
-		l.MaxHeight = d.MaxHeight
-	}
-	if l.MaxChroma == "" {
-		l.MaxChroma = d.MaxChroma
-	}
-	if l.MaxBitDepth == 0 {
-		l.MaxBitDepth = d.MaxBitDepth
-	}
-	if l.MaxRefFrames == 0 {
-		l.MaxRefFrames = d.MaxRefFrames
-	}
-	if l.MemoryMB == 0 {
-		l.MemoryMB = d.MemoryMB
-	}
-	return l
-}
-
-// Validate checks the ranges; the error starts with the key
-// ("max_width: ..."), for the caller to prefix with its path.
-func (l Limits) Validate() error {
-	switch {
-	case l.MaxWidth < 16 || l.MaxWidth > 8192:
-		return fmt.Errorf("max_width: %d is not in 16..8192", l.MaxWidth)
-	case l.MaxHeight < 16 || l.MaxHeight > 8192:
-		return fmt.Errorf("max_height: %d is not in 16..8192", l.MaxHeight)
-	case chromaIdc[l.MaxChroma] == 0:
-		return fmt.Errorf("max_chroma: %q is not 4:2:0, 4:2:2 or 4:4:4", l.MaxChroma)
-	case l.MaxBitDepth < 8 || l.MaxBitDepth > 16:
-		return fmt.Errorf("max_bit_depth: %d is not in 8..16", l.MaxBitDepth)
-	case l.MaxRefFrames < 1 || l.MaxRefFrames > 16:
-		return fmt.Errorf("max_ref_frames: %d is not in 1..16", l.MaxRefFrames)
-	case l.MemoryMB < 1 || l.MemoryMB > 4096:
-		return fmt.Errorf("memory_mb: %d is not in 1..4096", l.MemoryMB)
-	}
-	return nil
-}
 
 // ErrOverLimit marks a stream refused by the camera's Limits or the
 // engine's Budget; the session is failed with ReasonOverLimit.
@@ -123,7 +37,7 @@ func (s Shape) Bytes() int64 {
 }
 
 func (s Shape) String() string {
-	chroma := [4]string{"4:0:0", Chroma420, Chroma422, Chroma444}[min(max(s.Chroma, 0), 3)]
+	chroma := [4]string{"4:0:0", config.Chroma420, config.Chroma422, config.Chroma444}[min(max(s.Chroma, 0), 3)]
 	return fmt.Sprintf("%dx%d %s %d-bit, %d reference pictures", s.Width, s.Height, chroma, s.BitDepth, s.Refs)
 }
 
@@ -162,13 +76,13 @@ func parseSPS(codec Codec, nalu []byte) (Shape, error) {
 }
 
 // check refuses a shape over the limits; the error names the key.
-func (l Limits) check(s Shape) error {
+func checkLimits(l config.Limits, s Shape) error {
 	switch {
 	case s.Width > l.MaxWidth:
 		return fmt.Errorf("%w: %s: width %d is over limits.max_width %d", ErrOverLimit, s, s.Width, l.MaxWidth)
 	case s.Height > l.MaxHeight:
 		return fmt.Errorf("%w: %s: height %d is over limits.max_height %d", ErrOverLimit, s, s.Height, l.MaxHeight)
-	case s.Chroma > chromaIdc[l.MaxChroma]:
+	case s.Chroma > config.ChromaIdc[l.MaxChroma]:
 		return fmt.Errorf("%w: %s: chroma is over limits.max_chroma %s", ErrOverLimit, s, l.MaxChroma)
 	case s.BitDepth > l.MaxBitDepth:
 		return fmt.Errorf("%w: %s: bit depth is over limits.max_bit_depth %d", ErrOverLimit, s, l.MaxBitDepth)
@@ -186,7 +100,7 @@ func (l Limits) check(s Shape) error {
 type admission struct {
 	id     string
 	codec  Codec
-	limits Limits
+	limits config.Limits
 	budget *Budget
 	bytes  *atomic.Int64 // the session's reservation, read by Stats
 	last   []byte        // the last SPS admitted
@@ -209,7 +123,7 @@ func (a *admission) check(nalus [][]byte) error {
 		if err != nil {
 			return fmt.Errorf("%w: %s sequence parameter set cannot be sized: %v", ErrOverLimit, a.codec, err)
 		}
-		if err := a.limits.check(shape); err != nil {
+		if err := checkLimits(a.limits, shape); err != nil {
 			return err
 		}
 		// The reservation never shrinks within a stream: the decoder keeps

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 // TestFillerNotHandedOn: filler data NAL units padding a picture are
@@ -59,7 +61,7 @@ func TestAdmission(t *testing.T) {
 	enc := func(profile byte, w, h int) []byte { return buildSPS(profile, w/16-1, h/16-1) }
 	budget := NewBudget(8 << 20)
 	var bytesA, bytesB atomic.Int64
-	a := &admission{id: "a", codec: H264, limits: DefaultLimits(), budget: budget, bytes: &bytesA}
+	a := &admission{id: "a", codec: H264, limits: config.DefaultLimits(), budget: budget, bytes: &bytesA}
 	if err := a.check([][]byte{enc(66, 640, 368)}); err != nil {
 		t.Fatalf("640x368 baseline refused: %v", err)
 	}
@@ -72,11 +74,11 @@ func TestAdmission(t *testing.T) {
 	if err := a.check([][]byte{enc(66, 160, 96)}); err != nil || bytesA.Load() != want || budget.Used() != want {
 		t.Fatalf("after a smaller SPS: reserved %d (budget %d, %v), want %d kept", bytesA.Load(), budget.Used(), err, want)
 	}
-	wide := &admission{id: "w", codec: H264, limits: DefaultLimits(), budget: budget, bytes: &bytesB}
+	wide := &admission{id: "w", codec: H264, limits: config.DefaultLimits(), budget: budget, bytes: &bytesB}
 	if err := wide.check([][]byte{enc(66, 4112, 368)}); !errors.Is(err, ErrOverLimit) || !strings.Contains(err.Error(), "limits.max_width 4096") {
 		t.Errorf("4112 wide: %v, want a refusal naming limits.max_width", err)
 	}
-	b := &admission{id: "b", codec: H264, limits: Limits{MaxWidth: 8192, MaxHeight: 8192, MaxChroma: Chroma420, MaxBitDepth: 8, MaxRefFrames: 8, MemoryMB: 4096}, budget: budget, bytes: &bytesB}
+	b := &admission{id: "b", codec: H264, limits: config.Limits{MaxWidth: 8192, MaxHeight: 8192, MaxChroma: config.Chroma420, MaxBitDepth: 8, MaxRefFrames: 8, MemoryMB: 4096}, budget: budget, bytes: &bytesB}
 	if err := b.check([][]byte{enc(66, 1664, 1024)}); !errors.Is(err, ErrOverLimit) || !strings.Contains(err.Error(), "stream_memory_mb 8") {
 		t.Errorf("1664x1024 (7.3 MiB) with 1 MiB reserved of 8: %v, want a refusal naming stream_memory_mb", err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/bluenviron/gortsplib/v4/pkg/base"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/internal/backoff"
 	"github.com/vigil-video/vigil/internal/sleep"
 	"github.com/vigil-video/vigil/redact"
@@ -35,7 +36,8 @@ type Handler interface {
 	StateChanged(s State, reason string, err error)
 }
 
-// Config configures one camera's session. Zero fields take their defaults.
+// Config configures one camera's session. It is complete: SessionConfig
+// makes it from the camera's configuration, where every default is set.
 type Config struct {
 	// ID names the camera in errors and logs. Required.
 	ID string
@@ -45,34 +47,34 @@ type Config struct {
 	// User and Pass, when set, replace the URL's credentials.
 	User, Pass string
 	// Transport is "tcp" or "udp".
-	// It defaults to "tcp".
+	// SessionConfig sets "tcp".
 	Transport string
 	// CAFile is a PEM file of CAs trusted for rtsps.
-	// It defaults to the system roots.
+	// SessionConfig sets the system roots.
 	CAFile string
 	// SkipVerify disables certificate verification for rtsps.
-	// It defaults to false.
+	// SessionConfig sets false.
 	SkipVerify bool
 	// ReadTimeout bounds the TCP connect and every RTSP request, network
 	// read and write.
-	// It defaults to 10 seconds.
+	// SessionConfig sets 10 seconds.
 	ReadTimeout time.Duration
 	// ConnectTimeout bounds everything from the TCP connect to the first
 	// video access unit: the TLS handshake (which nothing else bounds),
 	// OPTIONS, DESCRIBE, SETUP, PLAY and the first frame. When it runs out
 	// the socket is closed and the session backs off with reason timeout.
-	// It defaults to 20 seconds.
+	// SessionConfig sets 20 seconds.
 	ConnectTimeout time.Duration
 	// UDPReadBuffer is the socket receive buffer of the UDP transport, in
 	// bytes: a camera sends a keyframe (100-300 KB at 1080p) in one burst,
 	// which overflows the kernel's default of about 208 KB. The kernel caps
 	// it at net.core.rmem_max.
-	// It defaults to 4 MiB.
+	// SessionConfig sets 4 MiB.
 	UDPReadBuffer int
 	// StallTimeout: no video access unit for this long on an open
 	// connection closes it and reconnects (before the stream's first
 	// keyframe: no RTP packet; ConnectTimeout bounds the wait for it).
-	// It defaults to 5 seconds.
+	// SessionConfig sets 5 seconds.
 	StallTimeout time.Duration
 	// BackoffMin and BackoffMax bound the wait between reconnections; the
 	// wait doubles from BackoffMin up to BackoffMax, with jitter.
@@ -80,15 +82,15 @@ type Config struct {
 	BackoffMin, BackoffMax time.Duration
 	// StartDelay is waited before the first connection, to stagger many
 	// cameras starting at once.
-	// It defaults to 0.
+	// SessionConfig sets 0.
 	StartDelay time.Duration
 	// Limits bound the stream's picture size, chroma, bit depth,
 	// references and estimated decoder memory; see Limits for the
 	// defaults. A stream over them is failed with ReasonOverLimit.
-	Limits Limits
+	Limits config.Limits
 	// Budget, when set, is the decoder memory shared with other cameras:
 	// the stream's estimate is reserved from it before its first access
-	// unit is handed on. It defaults to none.
+	// unit is handed on. Nil is none.
 	Budget *Budget
 	// Logger receives the session's logs; it defaults to discarding them.
 	Logger *slog.Logger
@@ -139,24 +141,34 @@ var ErrUnsupported = errors.New("no H.264 or H.265 video in the stream")
 // errStalled is returned by a stream that stopped sending video.
 var errStalled = errors.New("no video received within the stall timeout")
 
-// CheckURL reports whether raw can be a camera's address: an rtsp:// or
-// rtsps:// URL with a host. The error shows the URL without credentials.
-func CheckURL(raw string) error {
-	red := redact.URL(raw)
-	pu, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("%s: cannot parse", red)
+// Session settings that are no configuration key.
+const (
+	// DefaultReadTimeout bounds the TCP connect and every RTSP request,
+	// network read and write.
+	DefaultReadTimeout = 10 * time.Second
+	// DefaultUDPReadBuffer is the UDP transport's socket receive buffer.
+	DefaultUDPReadBuffer = 4 << 20
+)
+
+// SessionConfig returns the session configuration of camera c (complete
+// and valid, from config); the caller adds StartDelay, Budget and Logger.
+func SessionConfig(c config.Camera) Config {
+	return Config{
+		ID:             c.ID,
+		URL:            c.URL,
+		User:           c.Username,
+		Pass:           c.Password,
+		Transport:      c.Transport,
+		CAFile:         c.CAFile,
+		SkipVerify:     c.TLSSkipVerify,
+		ReadTimeout:    DefaultReadTimeout,
+		ConnectTimeout: c.ConnectTimeout,
+		UDPReadBuffer:  DefaultUDPReadBuffer,
+		StallTimeout:   c.StallTimeout,
+		Limits:         c.Limits,
+		BackoffMin:     c.BackoffMin,
+		BackoffMax:     c.BackoffMax,
 	}
-	if pu.Scheme != "rtsp" && pu.Scheme != "rtsps" {
-		return fmt.Errorf("%s: scheme %q is not supported (want rtsp or rtsps)", red, pu.Scheme)
-	}
-	if pu.Host == "" {
-		return fmt.Errorf("%s: no host", red)
-	}
-	if _, err := base.ParseURL(pu.String()); err != nil {
-		return fmt.Errorf("%s: cannot parse", red)
-	}
-	return nil
 }
 
 // NewSession validates cfg and returns a session; Start runs it. Errors name
@@ -165,7 +177,7 @@ func NewSession(cfg Config, h Handler) (*Session, error) {
 	if cfg.ID == "" {
 		return nil, errors.New("camera id is empty")
 	}
-	if err := CheckURL(cfg.URL); err != nil {
+	if err := config.CheckURL(cfg.URL); err != nil {
 		return nil, fmt.Errorf("camera %q: url %w", cfg.ID, err)
 	}
 	red := redact.URL(cfg.URL)
@@ -199,36 +211,13 @@ func NewSession(cfg Config, h Handler) (*Session, error) {
 		return nil, fmt.Errorf("camera %q: url %s: %w", cfg.ID, red, redact.Error(err, nil, secrets...))
 	}
 	switch cfg.Transport {
-	case "":
-		cfg.Transport = "tcp"
 	case "tcp", "udp":
 	default:
 		return nil, fmt.Errorf("camera %q: transport %q is not supported (want tcp or udp)", cfg.ID, cfg.Transport)
 	}
-	cfg.Limits = cfg.Limits.withDefaults()
-	if err := cfg.Limits.Validate(); err != nil {
-		return nil, fmt.Errorf("camera %q: limits.%w", cfg.ID, err)
-	}
-	if cfg.ReadTimeout <= 0 {
-		cfg.ReadTimeout = 10 * time.Second
-	}
-	if cfg.ConnectTimeout <= 0 {
-		cfg.ConnectTimeout = 20 * time.Second
-	}
-	if cfg.UDPReadBuffer <= 0 {
-		cfg.UDPReadBuffer = 4 << 20
-	}
-	if cfg.StallTimeout <= 0 {
-		cfg.StallTimeout = 5 * time.Second
-	}
-	if cfg.BackoffMin <= 0 {
-		cfg.BackoffMin = time.Second
-	}
-	if cfg.BackoffMax <= 0 {
-		cfg.BackoffMax = 30 * time.Second
-	}
-	if cfg.BackoffMax < cfg.BackoffMin {
-		cfg.BackoffMax = cfg.BackoffMin
+	if cfg.ReadTimeout <= 0 || cfg.ConnectTimeout <= 0 || cfg.UDPReadBuffer <= 0 || cfg.StallTimeout <= 0 || cfg.BackoffMin <= 0 ||
+		cfg.BackoffMax < cfg.BackoffMin || cfg.Limits.MaxWidth <= 0 {
+		return nil, fmt.Errorf("camera %q: incomplete session configuration (start from SessionConfig)", cfg.ID)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

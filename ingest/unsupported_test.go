@@ -25,8 +25,9 @@ func TestUnsupportedIsRetried(t *testing.T) {
 	defer srv.Close()
 	srv.SetAudioOnly("cam", true)
 	rec := &stateRecorder{}
-	s, err := ingest.NewSession(ingest.Config{ID: "cam", URL: srv.URL("cam"),
-		BackoffMin: 20 * time.Millisecond, BackoffMax: 100 * time.Millisecond}, rec)
+	s, err := ingest.NewSession(sessionConfig("cam", srv.URL("cam"), func(c *ingest.Config) {
+		c.BackoffMin, c.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
+	}), rec)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,9 +88,6 @@ func (r *clusterRun) part(cfg config.Config) config.Config {
 func (r *clusterRun) Apply(cfg config.Config) (engine.ReloadResult, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := cfg.Validate(); err != nil {
-		return engine.ReloadResult{}, err
-	}
 	if cfg.Cluster == nil {
 		return engine.ReloadResult{}, fmt.Errorf("cluster: %w", engine.ErrNeedsRestart)
 	}

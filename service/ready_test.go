@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
 )
 
@@ -17,7 +18,9 @@ import (
 // own Ready is still nil); a delivery's own Ready error is reported first.
 func TestOutboxReadyCheck(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "outbox.db")
-	d, err := event.Open(event.DeliveryConfig{Outbox: event.OutboxConfig{Path: path}}, io.Discard, nil)
+	ob := config.DefaultOutbox()
+	ob.Path = path
+	d, err := event.Open(event.DeliveryConfig{Outbox: ob, Sinks: []event.SinkConfig{event.SinkOptions(config.DefaultSink(config.SinkStdout))}}, io.Discard, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,23 +114,23 @@ func Run(ctx context.Context, o Options) (err error) {
 			}
 		}
 	}
-	if o.ConfigPath == "" && cfg.Outbox.Path == "" {
+	if o.ConfigPath == "" { // the demo keeps its outbox and evidence in a temporary directory
 		dir, err := os.MkdirTemp("", "vigil-demo-")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		cfg.Outbox.Path = filepath.Join(dir, outboxFile)
-		if cfg.Evidence.Dir == "" {
-			cfg.Evidence.Dir = filepath.Join(dir, "evidence")
-		}
+		cfg.Outbox.Path = filepath.Join(dir, cfg.Outbox.Path)
+		cfg.Evidence.Dir = filepath.Join(dir, cfg.Evidence.Dir)
 	}
 	ev, err := event.OpenEvidences(cfg.Evidence)
 	if err != nil {
 		return err
 	}
-	dc := cfg.Delivery()
-	dc.Evidence = ev
+	dc := event.DeliveryConfig{Outbox: cfg.Outbox, Evidence: ev}
+	for _, s := range cfg.Sinks {
+		dc.Sinks = append(dc.Sinks, event.SinkOptions(s))
+	}
 	if cfg.Cluster == nil { // in a cluster, the owned cameras (clusterRun.Run)
 		dc.Cameras = cameraIDs(cfg.Cameras)
 	}
@@ -214,23 +214,18 @@ func Run(ctx context.Context, o Options) (err error) {
 // DefaultDataDir is where the outbox and the evidence go by default.
 const DefaultDataDir = "/var/lib/vigil"
 
-// outboxFile is the outbox's file name in a data directory.
-const outboxFile = "outbox.db"
-
 // dataPaths puts the outbox and the evidence under dir unless the
-// configuration gives them absolute paths; relative ones are taken from dir.
+// configuration gives them absolute paths; relative ones (as their
+// defaults, outbox.db and evidence) are taken from dir.
 func dataPaths(c *config.Config, dir string) {
-	under := func(p, def string) string {
-		switch {
-		case p == "":
-			return filepath.Join(dir, def)
-		case filepath.IsAbs(p):
+	under := func(p string) string {
+		if filepath.IsAbs(p) {
 			return p
 		}
 		return filepath.Join(dir, p)
 	}
-	c.Outbox.Path = under(c.Outbox.Path, outboxFile)
-	c.Evidence.Dir = under(c.Evidence.Dir, "evidence")
+	c.Outbox.Path = under(c.Outbox.Path)
+	c.Evidence.Dir = under(c.Evidence.Dir)
 }
 
 // minOutboxFree is the free space under which the outbox's filesystem
@@ -240,17 +235,13 @@ const minOutboxFree = 1 << 20
 // outboxReady is the readiness check of event delivery: the delivery's own
 // Ready method when it has one (did the last outbox write fail? does a
 // sink lag past outbox.max_lag?), then a
-// best-effort check from outside that the outbox file (path, or
-// event.OutboxConfig's default) can be written and its filesystem has at
+// best-effort check from outside that the outbox file (path) can be written and its filesystem has at
 // least minOutboxFree bytes free. The second catches a full or lost disk
 // before an event is refused, which on quiet cameras may be a long time.
 func outboxReady(d any, path string) func() error {
 	own := func() error { return nil }
 	if r, ok := d.(interface{ Ready() error }); ok {
 		own = r.Ready
-	}
-	if path == "" {
-		path = event.DefaultOutboxPath
 	}
 	return func() error {
 		if err := own(); err != nil {
@@ -289,12 +280,12 @@ func startDemo(log *slog.Logger) (*sim.Server, config.Config, error) {
 	if err != nil {
 		return nil, config.Config{}, fmt.Errorf("start demo simulator: %w", err)
 	}
-	cfg := config.Config{}
+	cfg := config.Default()
 	for _, id := range []string{"demo-motion", "demo-static"} {
 		c := config.DefaultCamera()
 		c.ID, c.URL = id, srv.URL(id)
 		cfg.Cameras = append(cfg.Cameras, c)
 	}
-	cfg.SetDefaults()
+	cfg.Derive()
 	return srv, cfg, nil
 }

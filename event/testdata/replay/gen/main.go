@@ -116,7 +116,9 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	store, err := event.OpenEvidences(event.EvidenceConfig{Dir: filepath.Join(dir, "evidence")})
+	ec := config.DefaultEvidence()
+	ec.Dir = filepath.Join(dir, "evidence")
+	store, err := event.OpenEvidences(ec)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCheckConfigShowsWhatRuns: `vigil check-config` on a file with one
+// webhook sink prints the defaults in effect (the sink's timeout, the
+// outbox path, evidence.max_bytes, the activity keys) and, under the sink,
+// a webhook's keys only.
+func TestCheckConfigShowsWhatRuns(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vigil.yaml")
+	doc := "sinks:\n  - {type: webhook, url: 'https://ioc.example/hook?token=s3cret'}\ncameras:\n  - {id: cam, url: 'rtsp://u:pw@127.0.0.1:8554/x'}\n"
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w
+	err = checkConfig(path)
+	os.Stdout = stdout
+	w.Close()
+	b, _ := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(b)
+	for _, want := range []string{"      timeout: 5s\n", "      mode: structured\n", "\n    path: outbox.db\n", "\n    max_bytes: 1073741824\n",
+		"        size_factor: 8\n", "        learn_frames: 25\n", "\n    enabled: true\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check-config lacks %q:\n%s", want, out)
+		}
+	}
+	for _, bad := range []string{"timeout: 0s", `path: ""`, "max_bytes: 0\n", "size_factor: 0\n", "topic_prefix", "subject_prefix", "client_id", "s3cret", ":pw@"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("check-config shows %q:\n%s", bad, out)
+		}
+	}
+}
