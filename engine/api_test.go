@@ -21,6 +21,7 @@ import (
 	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/sim"
 )
@@ -84,7 +85,7 @@ func TestAPIAgainstSimulator(t *testing.T) {
 		return strings.Contains(httpGet(t, base+"/api/incidents?camera=moving&kind=motion"), "vigil.incident.start")
 	})
 	var page struct {
-		Incidents []event.Event `json:"incidents"`
+		Incidents []incident.Event `json:"incidents"`
 	}
 	if err := json.Unmarshal([]byte(httpGet(t, base+"/api/incidents?camera=moving&limit=10")), &page); err != nil {
 		t.Fatal(err)
@@ -156,7 +157,7 @@ func TestEngineKilledWhileSinkDown(t *testing.T) {
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
 		}
-		var ev event.Event
+		var ev incident.Event
 		json.NewDecoder(r.Body).Decode(&ev) //nolint:errcheck
 		got = append(got, ev.ID)
 		emitted = append(emitted, ev.Time)

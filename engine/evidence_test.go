@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/sim"
 )
@@ -39,10 +40,10 @@ func TestEvidenceSnapshots(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer e.Close()
-			var start event.Event
+			var start incident.Event
 			await.Until(t, 25*time.Second, "a motion start event", func() bool {
 				for _, ev := range col.of("moving") {
-					if ev.Type == event.TypeStart && ev.Data.Kind == "motion" {
+					if ev.Type == incident.TypeStart && ev.Data.Kind == "motion" {
 						start = ev
 						return true
 					}

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 )
 
@@ -94,7 +95,7 @@ func TestMQTTBrokerRestartLosesNothing(t *testing.T) {
 		topics[m.Topic()]++
 		topicsMu.Unlock()
 		if m.Topic() == "site/events" {
-			var ev Event
+			var ev incident.Event
 			if json.Unmarshal(m.Payload(), &ev) == nil {
 				rec.add(ev)
 			}
@@ -238,7 +239,7 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		var ev Event
+		var ev incident.Event
 		if err := json.Unmarshal(m.Data, &ev); err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-video/vigil/incident"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -139,7 +140,7 @@ func (o *outbox) makeRoomLocked(tx *bolt.Tx, need int64, update, over, shed bool
 			if seq > high {
 				break
 			}
-			isUpdate := len(v) > 0 && int(v[0]) <= len(v)-1 && string(v[1:1+int(v[0])]) == TypeUpdate
+			isUpdate := len(v) > 0 && int(v[0]) <= len(v)-1 && string(v[1:1+int(v[0])]) == incident.TypeUpdate
 			if updatesOnly && !isUpdate {
 				k, v = c.Next()
 				continue

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/backoff"
 	"github.com/vigil-video/vigil/internal/sleep"
 )
@@ -69,10 +70,10 @@ type Delivery struct {
 
 	queue *handoff // Publish to writeLoop
 	// onStored is called with each event once stored (OnStored).
-	onStored atomic.Pointer[func(Event)]
+	onStored atomic.Pointer[func(incident.Event)]
 	// beforeStore is called with each batch before it is stored
 	// (BeforeStore).
-	beforeStore atomic.Pointer[func([]Event)]
+	beforeStore atomic.Pointer[func([]incident.Event)]
 	maxLag      time.Duration
 	ctx         context.Context // of the sinks
 	cancel      context.CancelFunc
@@ -183,7 +184,7 @@ func (d *Delivery) SetCameras(ids []string) {
 }
 
 // Emit publishes an event (it implements the engine's Publisher).
-func (d *Delivery) Emit(ev Event) error { return d.Publish(ev) }
+func (d *Delivery) Emit(ev incident.Event) error { return d.Publish(ev) }
 
 // Publish queues an event for the outbox and returns at once: it never
 // waits for the disk or a sink, so analysis never waits for delivery.
@@ -195,7 +196,7 @@ func (d *Delivery) Emit(ev Event) error { return d.Publish(ev) }
 // log line at most every 10 s, and Publish returns nil. An event
 // published once Close has begun is lost, counted and returned as an
 // error.
-func (d *Delivery) Publish(ev Event) error {
+func (d *Delivery) Publish(ev incident.Event) error {
 	dropped, ok := d.queue.put(ev, time.Now())
 	if !ok {
 		d.lose(1)
@@ -220,7 +221,7 @@ func (d *Delivery) lose(n int) {
 // queue is closed and empty.
 func (d *Delivery) writeLoop() {
 	defer close(d.writeDone)
-	batch := make([]Event, 0, 256)
+	batch := make([]incident.Event, 0, 256)
 	for {
 		var more bool
 		batch, more = d.queue.take(batch[:0], cap(batch))
@@ -247,7 +248,7 @@ func (d *Delivery) writeLoop() {
 // reserve, and only when that is full does it wait again; while
 // the disk refuses the write, it retries every second; once Close gives
 // up on the disk, what is left of the batch is counted as lost.
-func (d *Delivery) store(batch []Event) {
+func (d *Delivery) store(batch []incident.Event) {
 	failures := 0
 	for len(batch) > 0 {
 		if isClosed(d.giveUp) { // Close gave up on the disk: no more writes
@@ -293,16 +294,16 @@ func (d *Delivery) store(batch []Event) {
 // in the outbox (so before any sink can have them), on the outbox writer:
 // f may wait briefly (it holds delivery back), and must not keep evs. Set
 // it before publishing.
-func (d *Delivery) BeforeStore(f func(evs []Event)) { d.beforeStore.Store(&f) }
+func (d *Delivery) BeforeStore(f func(evs []incident.Event)) { d.beforeStore.Store(&f) }
 
 // OnStored has f called with each event once it is stored in the outbox
 // (in order, on the outbox writer: f must not block). Set it before
 // publishing.
-func (d *Delivery) OnStored(f func(Event)) { d.onStored.Store(&f) }
+func (d *Delivery) OnStored(f func(incident.Event)) { d.onStored.Store(&f) }
 
 // stored feeds stored events to the recent log, the live stream and the
 // OnStored hook, and wakes the sinks.
-func (d *Delivery) stored(evs []Event) {
+func (d *Delivery) stored(evs []incident.Event) {
 	if len(evs) == 0 {
 		return
 	}
@@ -365,7 +366,7 @@ type failLog struct {
 // failed records a failed delivery (refused: permanently) and logs one
 // ERROR line, with what happened since the previous one, at most once per
 // sinkLogInterval.
-func (f *failLog) failed(log *slog.Logger, ev *Event, err error, refused bool, retryIn time.Duration, now time.Time) {
+func (f *failLog) failed(log *slog.Logger, ev *incident.Event, err error, refused bool, retryIn time.Duration, now time.Time) {
 	if refused {
 		f.refused++
 	} else {
@@ -426,7 +427,7 @@ func (r *sinkRunner) run() {
 		}
 		for _, rec := range recs {
 			r.pending.Store(rec.stored.UnixNano())
-			var ev Event
+			var ev incident.Event
 			if err := json.Unmarshal(rec.json, &ev); err != nil {
 				r.log.Error("undecodable event in the outbox; skipped", "seq", rec.seq, "error", err)
 			} else if !r.deliverOne(ctx, rec, &ev) {
@@ -443,7 +444,7 @@ func (r *sinkRunner) run() {
 
 // deliverOne retries one event until it is delivered or permanently
 // refused; it returns false when the delivery is closing.
-func (r *sinkRunner) deliverOne(ctx context.Context, rec record, ev *Event) bool {
+func (r *sinkRunner) deliverOne(ctx context.Context, rec record, ev *incident.Event) bool {
 	m := r.d.m
 	bo := backoff.Backoff{Min: r.cfg.BackoffMin, Max: r.cfg.BackoffMax}
 	for attempt := 0; ; attempt++ {

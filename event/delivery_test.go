@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 )
 
@@ -39,19 +40,19 @@ func testLog(t *testing.T) *slog.Logger {
 // incidentEvents returns n events over three cameras, each camera's in
 // start, update..., end order, of incidents no other call has (an end's
 // id derives from its incident's).
-func incidentEvents(n int) []Event {
+func incidentEvents(n int) []incident.Event {
 	batch := incidentBatch.Add(1)
-	out := make([]Event, n)
+	out := make([]incident.Event, n)
 	for i := range out {
-		typ := TypeUpdate
+		typ := incident.TypeUpdate
 		switch {
 		case i < 3:
-			typ = TypeStart
+			typ = incident.TypeStart
 		case i >= n-3:
-			typ = TypeEnd
+			typ = incident.TypeEnd
 		}
 		cam := fmt.Sprintf("cam%d", i%3)
-		out[i] = New(typ, Incident{IncidentID: fmt.Sprintf("inc-%s-%d-%s", incidentRun, batch, cam), Camera: cam, Kind: "motion", FrameTimeSource: TimeReceipt,
+		out[i] = incident.New(typ, incident.Incident{IncidentID: fmt.Sprintf("inc-%s-%d-%s", incidentRun, batch, cam), Camera: cam, Kind: "motion", FrameTimeSource: incident.TimeReceipt,
 			StartedAt: time.Now(), FrameTime: time.Now(), Score: 0.5}, time.Now())
 	}
 	return out
@@ -71,7 +72,7 @@ type receiver struct {
 
 func newReceiver() *receiver { return &receiver{cam: map[string][]string{}} }
 
-func (r *receiver) add(ev Event) {
+func (r *receiver) add(ev incident.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.ids = append(r.ids, ev.ID)
@@ -79,7 +80,7 @@ func (r *receiver) add(ev Event) {
 }
 
 // check waits until every event arrived, then asserts each camera's order.
-func (r *receiver) check(t *testing.T, evs []Event, within time.Duration) {
+func (r *receiver) check(t *testing.T, evs []incident.Event, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -134,7 +135,7 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-func publishAll(t *testing.T, d *Delivery, evs []Event) {
+func publishAll(t *testing.T, d *Delivery, evs []incident.Event) {
 	t.Helper()
 	for _, ev := range evs {
 		if err := d.Publish(ev); err != nil {
@@ -164,7 +165,7 @@ func TestWebhookOutageLosesNothing(t *testing.T) {
 			http.Error(w, "bad headers", http.StatusBadRequest)
 			return
 		}
-		var ev Event
+		var ev incident.Event
 		if err := json.Unmarshal(body, &ev); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -181,7 +182,7 @@ func TestWebhookOutageLosesNothing(t *testing.T) {
 	}
 	defer d.Close()
 	var stored atomic.Int32
-	d.OnStored(func(Event) { stored.Add(1) })
+	d.OnStored(func(incident.Event) { stored.Add(1) })
 	evs := incidentEvents(30)
 	publishAll(t, d, evs)
 	// Every event stored, and the sink refused three times since: a sink
@@ -268,7 +269,7 @@ func TestCrashLosesNothing(t *testing.T) {
 
 	rec := newReceiver()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ev Event
+		var ev incident.Event
 		json.NewDecoder(r.Body).Decode(&ev) //nolint:errcheck
 		rec.add(ev)
 	}))
@@ -345,7 +346,7 @@ func TestOutboxBudgetDropsUpdatesFirst(t *testing.T) {
 	for _, r := range recs {
 		kept[r.typ]++
 	}
-	if kept[TypeStart] != 3 || kept[TypeEnd] != 3 {
+	if kept[incident.TypeStart] != 3 || kept[incident.TypeEnd] != 3 {
 		t.Errorf("kept %v: starts and ends must survive while updates can be dropped", kept)
 	}
 	if v := testutil.ToFloat64(d.m.dropped.WithLabelValues("oldest")); v != 0 {
@@ -354,7 +355,7 @@ func TestOutboxBudgetDropsUpdatesFirst(t *testing.T) {
 	// Only starts and ends left to drop: now the oldest go.
 	more := incidentEvents(20)
 	for i := range more {
-		more[i].Type = TypeStart
+		more[i].Type = incident.TypeStart
 	}
 	publishAll(t, d, more[:12])
 	await.Until(t, 20*time.Second, "oldest drops", func() bool { return testutil.ToFloat64(d.m.dropped.WithLabelValues("oldest")) > 0 })
@@ -366,7 +367,7 @@ func TestLogQueryAndPagination(t *testing.T) {
 	for _, ev := range evs {
 		l.Add(ev)
 	}
-	var all []Event
+	var all []incident.Event
 	cursor := ""
 	for {
 		page, next, err := l.Query("cam1", "", time.Time{}, time.Time{}, cursor, 7)

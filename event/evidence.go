@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/incident"
 )
 
 // evidenceName is a snapshot's file name; anything else in the directory
@@ -78,17 +79,17 @@ func OpenEvidences(cfg config.Evidence) (*Evidences, error) {
 // Save keeps jpg as the role ("start" or "best") snapshot of an incident
 // and returns the reference to put in its events. A "best" snapshot
 // replaces the previous one of the incident.
-func (s *Evidences) Save(camera, incidentID, role string, jpg []byte, now time.Time) (Evidence, error) {
+func (s *Evidences) Save(camera, incidentID, role string, jpg []byte, now time.Time) (incident.Evidence, error) {
 	if s.cfg.Embed {
-		return Evidence{Role: role, JPEGBase64: base64.StdEncoding.EncodeToString(jpg)}, nil
+		return incident.Evidence{Role: role, JPEGBase64: base64.StdEncoding.EncodeToString(jpg)}, nil
 	}
 	name := incidentID + "-" + role + ".jpg"
 	if !validName(camera, name) {
-		return Evidence{}, fmt.Errorf("evidence %s/%s: invalid name", camera, name)
+		return incident.Evidence{}, fmt.Errorf("evidence %s/%s: invalid name", camera, name)
 	}
 	rel := camera + "/" + name
 	if err := s.write(camera, rel, jpg); err != nil {
-		return Evidence{}, fmt.Errorf("evidence %s: %w", rel, err)
+		return incident.Evidence{}, fmt.Errorf("evidence %s: %w", rel, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -99,7 +100,7 @@ func (s *Evidences) Save(camera, incidentID, role string, jpg []byte, now time.T
 	s.files = append(s.files, evidenceFile{rel: rel, size: int64(len(jpg)), mod: now})
 	s.total += int64(len(jpg))
 	s.prune(now)
-	return Evidence{Role: role, Path: rel}, nil
+	return incident.Evidence{Role: role, Path: rel}, nil
 }
 
 // write stores jpg at rel ("<camera>/<file>") through an os.Root on the

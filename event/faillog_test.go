@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 )
@@ -52,7 +53,7 @@ func TestSinkFailureLoggedOncePerInterval(t *testing.T) {
 	var mu sync.Mutex
 	seen := map[string]bool{}
 	flap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ev Event
+		var ev incident.Event
 		json.NewDecoder(r.Body).Decode(&ev) //nolint:errcheck
 		mu.Lock()
 		defer mu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/vigil-video/vigil/incident"
 	"gopkg.in/natefinch/lumberjack.v2"
 )
 
@@ -105,7 +106,7 @@ func (s *fileSink) cut() error {
 	return nil
 }
 
-func (s *fileSink) deliver(_ context.Context, r record, _ *Event) error {
+func (s *fileSink) deliver(_ context.Context, r record, _ *incident.Event) error {
 	if s.torn {
 		if err := s.cut(); err != nil {
 			return fmt.Errorf("file sink %s: cut %s back to its last whole record: %w", s.cfg.Name, s.cfg.Path, err)

@@ -11,16 +11,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 )
 
 // bigEvents returns n events of about size bytes each (an embedded
 // snapshot), over three cameras.
-func bigEvents(n, size int) []Event {
+func bigEvents(n, size int) []incident.Event {
 	evs := incidentEvents(n)
 	img := base64.StdEncoding.EncodeToString(make([]byte, size*3/4))
 	for i := range evs {
-		evs[i].Data.Evidence = []Evidence{{Role: "best", JPEGBase64: img}}
+		evs[i].Data.Evidence = []incident.Evidence{{Role: "best", JPEGBase64: img}}
 	}
 	return evs
 }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/vigil-video/vigil/incident"
 )
 
 // Frigate compatibility (SinkConfig.FrigateCompat): what vigil detects,
@@ -129,8 +131,8 @@ func frigateRegion(box [4]int, w, h int) [4]int {
 // object it belongs to: the best-scoring person the network found, or,
 // without the network (HOG gives no confidence, the incident's score is
 // the count of people), 1 for a person seen and no object.
-func frigateScore(d *Incident) (float64, *Object) {
-	var best *Object
+func frigateScore(d *incident.Incident) (float64, *incident.Object) {
+	var best *incident.Object
 	for i := range d.Objects {
 		if o := &d.Objects[i]; o.Label == frigateLabel && (best == nil || o.Score > best.Score) {
 			best = o
@@ -147,7 +149,7 @@ func frigateScore(d *Incident) (float64, *Object) {
 
 // update maps a person event to its <frigate>/events message, or returns
 // false for an event that is not a person incident's.
-func (s *frigateState) update(ev *Event) (frigatePayload, bool) {
+func (s *frigateState) update(ev *incident.Event) (frigatePayload, bool) {
 	d := &ev.Data
 	if d.Kind != "person" {
 		return frigatePayload{}, false
@@ -167,7 +169,7 @@ func (s *frigateState) update(ev *Event) (frigatePayload, bool) {
 	}
 	cur.FrameTime = unixSeconds(d.FrameTime)
 	cur.StartTime = unixSeconds(d.StartedAt)
-	var obj *Object
+	var obj *incident.Object
 	cur.Score, obj = frigateScore(d)
 	cur.TopScore = math.Max(cur.TopScore, cur.Score)
 	if len(d.Boxes) > 0 && d.FrameWidth > 0 && d.FrameHeight > 0 {
@@ -204,9 +206,9 @@ func (s *frigateState) update(ev *Event) (frigatePayload, bool) {
 	cur.EndTime = nil
 	p := frigatePayload{Type: "update", Before: prev, After: cur}
 	switch ev.Type {
-	case TypeStart:
+	case incident.TypeStart:
 		p.Type = "new"
-	case TypeEnd:
+	case incident.TypeEnd:
 		p.Type = "end"
 		if d.EndedAt != nil {
 			end := unixSeconds(*d.EndedAt)
@@ -219,7 +221,7 @@ func (s *frigateState) update(ev *Event) (frigatePayload, bool) {
 		// was created with: the same as after.
 		p.Before = cur
 	}
-	if ev.Type == TypeEnd {
+	if ev.Type == incident.TypeEnd {
 		s.forget(d.IncidentID)
 	} else {
 		s.remember(d.IncidentID, cur)

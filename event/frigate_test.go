@@ -18,6 +18,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 )
 
@@ -145,29 +146,29 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 
 	t0 := time.Date(2026, 11, 22, 21, 4, 4, 0, time.UTC)
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
-	person := func(typ string, s float64, people float64, boxes [][4]float64, ev []Evidence) Event {
-		in := Incident{IncidentID: personID, Camera: "gate", Kind: "person", StartedAt: at(0), FrameTime: at(s),
-			FrameTimeSource: TimeRTCP, Score: people, Boxes: boxes, FrameWidth: 1280, FrameHeight: 720, Evidence: ev}
-		if typ == TypeEnd {
+	person := func(typ string, s float64, people float64, boxes [][4]float64, ev []incident.Evidence) incident.Event {
+		in := incident.Incident{IncidentID: personID, Camera: "gate", Kind: "person", StartedAt: at(0), FrameTime: at(s),
+			FrameTimeSource: incident.TimeRTCP, Score: people, Boxes: boxes, FrameWidth: 1280, FrameHeight: 720, Evidence: ev}
+		if typ == incident.TypeEnd {
 			in.EndedAt = &in.FrameTime
 		}
-		return New(typ, in, at(s))
+		return incident.New(typ, in, at(s))
 	}
-	simple := func(typ, camera, kind, cause, zone string, id string, s, score float64) Event {
-		in := Incident{IncidentID: id, Camera: camera, Kind: kind, Cause: cause, Zone: zone, StartedAt: at(0), FrameTime: at(s),
-			FrameTimeSource: TimeReceipt, Score: score}
-		if typ == TypeEnd {
+	simple := func(typ, camera, kind, cause, zone string, id string, s, score float64) incident.Event {
+		in := incident.Incident{IncidentID: id, Camera: camera, Kind: kind, Cause: cause, Zone: zone, StartedAt: at(0), FrameTime: at(s),
+			FrameTimeSource: incident.TimeReceipt, Score: score}
+		if typ == incident.TypeEnd {
 			in.EndedAt = &in.FrameTime
 		}
-		return New(typ, in, at(s))
+		return incident.New(typ, in, at(s))
 	}
-	evs := []Event{
-		simple(TypeStart, "gate", "motion", "", "", "m1", 0.5, 0.03),
-		person(TypeStart, 1, 2, [][4]float64{{0.25, 0.5, 0.1, 0.4}, {0.6, 0.4, 0.05, 0.3}}, []Evidence{evStart}),
-		simple(TypeUpdate, "gate", "motion", "", "", "m1", 1.5, 0.04),
-		simple(TypeStart, "gate", "crowd", "", "square", "c1", 2, 4),
-		simple(TypeStart, "yard.2", "tamper", "covered", "", "t1", 2.5, 0.9),
-		simple(TypeStart, "yard.2", "camera_offline", "stalled", "", "o1", 3, 1),
+	evs := []incident.Event{
+		simple(incident.TypeStart, "gate", "motion", "", "", "m1", 0.5, 0.03),
+		person(incident.TypeStart, 1, 2, [][4]float64{{0.25, 0.5, 0.1, 0.4}, {0.6, 0.4, 0.05, 0.3}}, []incident.Evidence{evStart}),
+		simple(incident.TypeUpdate, "gate", "motion", "", "", "m1", 1.5, 0.04),
+		simple(incident.TypeStart, "gate", "crowd", "", "square", "c1", 2, 4),
+		simple(incident.TypeStart, "yard.2", "tamper", "covered", "", "t1", 2.5, 0.9),
+		simple(incident.TypeStart, "yard.2", "camera_offline", "stalled", "", "o1", 3, 1),
 	}
 	publishAll(t, d, evs)
 	await.Until(t, 20*time.Second, "the first events", func() bool { return deliveredCount(d, "mqtt") >= float64(len(evs)) })
@@ -176,12 +177,12 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	more := []Event{
-		person(TypeUpdate, 4, 3, [][4]float64{{0.3, 0.45, 0.12, 0.5}}, []Evidence{evStart, evBest}),
-		simple(TypeEnd, "yard.2", "camera_offline", "stalled", "", "o1", 5, 1),
-		simple(TypeEnd, "gate", "crowd", "", "square", "c1", 5.5, 7),
-		person(TypeEnd, 6, 3, nil, []Evidence{evStart, evBest}),
-		simple(TypeEnd, "gate", "motion", "", "", "m1", 7, 0.05),
+	more := []incident.Event{
+		person(incident.TypeUpdate, 4, 3, [][4]float64{{0.3, 0.45, 0.12, 0.5}}, []incident.Evidence{evStart, evBest}),
+		simple(incident.TypeEnd, "yard.2", "camera_offline", "stalled", "", "o1", 5, 1),
+		simple(incident.TypeEnd, "gate", "crowd", "", "square", "c1", 5.5, 7),
+		person(incident.TypeEnd, 6, 3, nil, []incident.Evidence{evStart, evBest}),
+		simple(incident.TypeEnd, "gate", "motion", "", "", "m1", 7, 0.05),
 	}
 	publishAll(t, d, more)
 	await.Until(t, 20*time.Second, "every event", func() bool { return deliveredCount(d, "mqtt") >= float64(len(evs)+len(more)) })
@@ -367,23 +368,23 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 // after.
 func TestFrigateTopScoreIsARunningMaximum(t *testing.T) {
 	var s frigateState
-	mk := func(typ string, people float64) *Event {
-		ev := New(typ, Incident{IncidentID: "p", Camera: "c", Kind: "person", StartedAt: time.Unix(100, 0), FrameTime: time.Unix(101, 0),
+	mk := func(typ string, people float64) *incident.Event {
+		ev := incident.New(typ, incident.Incident{IncidentID: "p", Camera: "c", Kind: "person", StartedAt: time.Unix(100, 0), FrameTime: time.Unix(101, 0),
 			Score: people, Boxes: [][4]float64{{0.1, 0.1, 0.1, 0.1}}, FrameWidth: 100, FrameHeight: 100}, time.Now())
 		return &ev
 	}
-	first, _ := s.update(mk(TypeStart, 2))
-	second, _ := s.update(mk(TypeUpdate, 0))
+	first, _ := s.update(mk(incident.TypeStart, 2))
+	second, _ := s.update(mk(incident.TypeUpdate, 0))
 	if second.After.Score != 0 || second.After.TopScore != 1 || second.Before.Score != 1 {
 		t.Errorf("score %v top_score %v before.score %v, want 0, 1 and 1", second.After.Score, second.After.TopScore, second.Before.Score)
 	}
 	if second.Before != first.After {
 		t.Error("before is not the previous after")
 	}
-	if _, ok := s.update(mk(TypeStart, 1)); !ok {
+	if _, ok := s.update(mk(incident.TypeStart, 1)); !ok {
 		t.Error("person not mapped")
 	}
-	ev := mk(TypeStart, 1)
+	ev := mk(incident.TypeStart, 1)
 	ev.Data.Kind = "loitering"
 	if _, ok := s.update(ev); ok {
 		t.Error("loitering mapped to a Frigate object")
@@ -395,23 +396,23 @@ func TestFrigateTopScoreIsARunningMaximum(t *testing.T) {
 // count and the largest box.
 func TestFrigateScoreAndBoxFromTheNetwork(t *testing.T) {
 	var s frigateState
-	mk := func(typ string, objs ...Object) *Event {
-		ev := New(typ, Incident{IncidentID: "n", Camera: "c", Kind: "person", StartedAt: time.Unix(100, 0), FrameTime: time.Unix(101, 0),
+	mk := func(typ string, objs ...incident.Object) *incident.Event {
+		ev := incident.New(typ, incident.Incident{IncidentID: "n", Camera: "c", Kind: "person", StartedAt: time.Unix(100, 0), FrameTime: time.Unix(101, 0),
 			Score: float64(len(objs)), Boxes: [][4]float64{{0.5, 0.5, 0.4, 0.4}, {0.1, 0.1, 0.1, 0.2}}, FrameWidth: 200, FrameHeight: 100,
 			Objects: objs}, time.Now())
 		return &ev
 	}
-	big := Object{Label: "person", Score: 0.55, Box: [4]float64{0.5, 0.5, 0.4, 0.4}}
-	best := Object{Label: "person", Score: 0.9, Box: [4]float64{0.1, 0.1, 0.1, 0.2}}
-	car := Object{Label: "vehicle", Score: 0.99, Box: [4]float64{0, 0, 0.1, 0.1}}
-	p, _ := s.update(mk(TypeStart, big, best, car))
+	big := incident.Object{Label: "person", Score: 0.55, Box: [4]float64{0.5, 0.5, 0.4, 0.4}}
+	best := incident.Object{Label: "person", Score: 0.9, Box: [4]float64{0.1, 0.1, 0.1, 0.2}}
+	car := incident.Object{Label: "vehicle", Score: 0.99, Box: [4]float64{0, 0, 0.1, 0.1}}
+	p, _ := s.update(mk(incident.TypeStart, big, best, car))
 	if p.After.Label != "person" || p.After.Score != 0.9 || p.After.TopScore != 0.9 {
 		t.Errorf("label %q score %v top_score %v, want person 0.9 0.9 (the best person, not the vehicle)", p.After.Label, p.After.Score, p.After.TopScore)
 	}
 	if want := [4]int{20, 10, 40, 30}; p.After.Box != want {
 		t.Errorf("box %v, want the best person's %v", p.After.Box, want)
 	}
-	p, _ = s.update(mk(TypeUpdate, big))
+	p, _ = s.update(mk(incident.TypeUpdate, big))
 	if p.After.Score != 0.55 || p.After.TopScore != 0.9 {
 		t.Errorf("score %v top_score %v, want 0.55 and the running 0.9", p.After.Score, p.After.TopScore)
 	}

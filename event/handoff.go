@@ -4,6 +4,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/vigil-video/vigil/incident"
 )
 
 // handoffEvents bounds the events waiting in memory for the outbox writer.
@@ -27,7 +29,7 @@ type handoff struct {
 }
 
 type queued struct {
-	ev Event
+	ev incident.Event
 	at time.Time // when it was published
 }
 
@@ -38,17 +40,17 @@ func newHandoff(max int) *handoff {
 // put queues ev. It returns the event the full queue dropped for it (ev
 // itself, or the oldest queued update), or ok false once the queue is
 // closed (ev is not queued).
-func (h *handoff) put(ev Event, now time.Time) (dropped *Event, ok bool) {
+func (h *handoff) put(ev incident.Event, now time.Time) (dropped *incident.Event, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil, false
 	}
 	if len(h.q) >= h.max {
-		if ev.Type == TypeUpdate {
+		if ev.Type == incident.TypeUpdate {
 			return &ev, true
 		}
-		i := slices.IndexFunc(h.q, func(q queued) bool { return q.ev.Type == TypeUpdate })
+		i := slices.IndexFunc(h.q, func(q queued) bool { return q.ev.Type == incident.TypeUpdate })
 		if i < 0 {
 			return &ev, true
 		}
@@ -64,7 +66,7 @@ func (h *handoff) put(ev Event, now time.Time) (dropped *Event, ok bool) {
 // take moves up to max queued events, oldest first, into buf; they count
 // as queued until stored is called. It reports false once the queue is
 // closed and empty.
-func (h *handoff) take(buf []Event, max int) ([]Event, bool) {
+func (h *handoff) take(buf []incident.Event, max int) ([]incident.Event, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := min(max, len(h.q))

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"regexp"
 	"strings"
+
+	"github.com/vigil-video/vigil/incident"
 )
 
 // Home Assistant MQTT discovery (SinkConfig.HADiscovery): per camera, four
@@ -60,7 +62,7 @@ func (h *haState) sent(camera string, s *haSensor, state string) {
 
 // apply records an event; it returns the sensor it concerns (nil for none)
 // and the sensor's state after it.
-func (h *haState) apply(ev *Event) (*haSensor, string) {
+func (h *haState) apply(ev *incident.Event) (*haSensor, string) {
 	d := &ev.Data
 	for i := range haSensors {
 		s := &haSensors[i]
@@ -78,7 +80,7 @@ func (h *haState) apply(ev *Event) (*haSensor, string) {
 		if cam[s.key] == nil {
 			cam[s.key] = map[string]bool{}
 		}
-		if ev.Type == TypeEnd {
+		if ev.Type == incident.TypeEnd {
 			delete(cam[s.key], d.IncidentID)
 		} else {
 			cam[s.key][d.IncidentID] = true

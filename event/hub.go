@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vigil-video/vigil/incident"
 )
 
 // Hub fans events out to Server-Sent Events subscribers. Each subscriber
@@ -23,7 +25,7 @@ type Hub struct {
 // Replayer gives the events after a given event id, oldest first; ok is
 // false when that id is no longer known. Log is one.
 type Replayer interface {
-	After(id string) (events []Event, ok bool)
+	After(id string) (events []incident.Event, ok bool)
 }
 
 // NewHub returns a hub whose subscribers buffer up to buffer events. With
@@ -35,7 +37,7 @@ func NewHub(buffer int, replay Replayer) *Hub {
 }
 
 // sseMessage formats one event as a Server-Sent Events message.
-func sseMessage(ev Event) ([]byte, error) {
+func sseMessage(ev incident.Event) ([]byte, error) {
 	b, err := json.Marshal(ev)
 	if err != nil {
 		return nil, err
@@ -44,7 +46,7 @@ func sseMessage(ev Event) ([]byte, error) {
 }
 
 // Publish sends an event to every subscriber without blocking.
-func (h *Hub) Publish(ev Event) {
+func (h *Hub) Publish(ev incident.Event) {
 	msg, err := sseMessage(ev)
 	if err != nil {
 		return

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-video/vigil/incident"
 )
 
 // TestLiveResume: a client reconnecting with Last-Event-ID first gets the
@@ -19,9 +21,9 @@ func TestLiveResume(t *testing.T) {
 	hub := NewHub(16, log)
 	srv := httptest.NewServer(hub)
 	defer srv.Close()
-	var evs []Event
+	var evs []incident.Event
 	publish := func(i int) {
-		ev := New(TypeStart, Incident{IncidentID: fmt.Sprintf("inc-%d", i), Camera: "cam", Kind: "motion", Boxes: [][4]float64{}}, time.Now())
+		ev := incident.New(incident.TypeStart, incident.Incident{IncidentID: fmt.Sprintf("inc-%d", i), Camera: "cam", Kind: "motion", Boxes: [][4]float64{}}, time.Now())
 		evs = append(evs, ev)
 		log.Add(ev)
 		hub.Publish(ev)

@@ -8,23 +8,25 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/vigil-video/vigil/incident"
 )
 
 // Log keeps the most recent events in memory for the API. Safe for
 // concurrent use.
 type Log struct {
 	mu   sync.Mutex
-	ring []Event
+	ring []incident.Event
 	next int    // index of the next write
 	n    int    // events held
 	seq  uint64 // sequence of the newest event
 }
 
 // NewLog returns a log of the last capacity events.
-func NewLog(capacity int) *Log { return &Log{ring: make([]Event, capacity)} }
+func NewLog(capacity int) *Log { return &Log{ring: make([]incident.Event, capacity)} }
 
 // Add records an event.
-func (l *Log) Add(ev Event) {
+func (l *Log) Add(ev incident.Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.ring[l.next] = ev
@@ -35,7 +37,7 @@ func (l *Log) Add(ev Event) {
 
 // After returns the events kept after the one with id, oldest first; ok is
 // false when id is not kept (too old, or unknown).
-func (l *Log) After(id string) (events []Event, ok bool) {
+func (l *Log) After(id string) (events []incident.Event, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for i := range l.n { // oldest to newest
@@ -53,7 +55,7 @@ func (l *Log) After(id string) (events []Event, ok bool) {
 // when set and with Time in [since, until) when set, starting after the
 // opaque cursor of a previous page; next is the cursor of the following
 // page, empty at the end.
-func (l *Log) Query(camera, kind string, since, until time.Time, cursor string, limit int) (events []Event, next string, err error) {
+func (l *Log) Query(camera, kind string, since, until time.Time, cursor string, limit int) (events []incident.Event, next string, err error) {
 	var before uint64 = 1<<64 - 1
 	if cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(cursor)
@@ -118,11 +120,11 @@ func (l *Log) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if evs == nil {
-		evs = []Event{}
+		evs = []incident.Event{}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(struct { //nolint:errcheck // the client went away
-		Incidents []Event `json:"incidents"`
-		Next      string  `json:"next,omitempty"`
+		Incidents []incident.Event `json:"incidents"`
+		Next      string           `json:"next,omitempty"`
 	}{evs, next})
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/vigil-video/vigil/incident"
 )
 
 // TestRestartMatrix runs 20 processes in a row on one outbox, through real
@@ -49,7 +50,7 @@ func TestRestartMatrix(t *testing.T) {
 		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).
 		SetMaxReconnectInterval(500 * time.Millisecond).SetOrderMatters(true)
 	onMessage := func(_ mqtt.Client, m mqtt.Message) {
-		var ev Event
+		var ev incident.Event
 		if m.Topic() == "matrix/events" && json.Unmarshal(m.Payload(), &ev) == nil {
 			rec.add(ev)
 		}

@@ -17,6 +17,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/redact"
 )
 
@@ -227,7 +228,7 @@ func (s *mqttSink) publish(ctx context.Context, topic string, payload any, retai
 	}
 }
 
-func (s *mqttSink) deliver(ctx context.Context, r record, ev *Event) error {
+func (s *mqttSink) deliver(ctx context.Context, r record, ev *incident.Event) error {
 	p := s.cfg.TopicPrefix
 	if err := s.publish(ctx, p+"/events", r.json, false); err != nil {
 		return err
@@ -253,7 +254,7 @@ func (s *mqttSink) deliver(ctx context.Context, r record, ev *Event) error {
 
 // haDeliverLocked announces a camera not announced yet and publishes the
 // state the event changes; s.mu is held.
-func (s *mqttSink) haDeliverLocked(ctx context.Context, ev *Event) error {
+func (s *mqttSink) haDeliverLocked(ctx context.Context, ev *incident.Event) error {
 	cam := ev.Data.Camera
 	sn, state := s.ha.apply(ev)
 	if !s.cameras[cam] {
@@ -272,20 +273,20 @@ func (s *mqttSink) haDeliverLocked(ctx context.Context, ev *Event) error {
 
 // frigateDeliverLocked publishes what Frigate would for the event; s.mu is
 // held.
-func (s *mqttSink) frigateDeliverLocked(ctx context.Context, ev *Event) error {
+func (s *mqttSink) frigateDeliverLocked(ctx context.Context, ev *incident.Event) error {
 	f := s.cfg.FrigateTopicPrefix
 	d := &ev.Data
 	count := "0"
-	if ev.Type != TypeEnd {
+	if ev.Type != incident.TypeEnd {
 		count = strconv.Itoa(int(math.Round(d.Score)))
 	}
 	switch d.Kind {
 	case "motion":
 		state := "ON"
-		if ev.Type == TypeEnd {
+		if ev.Type == incident.TypeEnd {
 			state = "OFF"
 		}
-		if ev.Type == TypeUpdate {
+		if ev.Type == incident.TypeUpdate {
 			return nil // ON already
 		}
 		return s.publish(ctx, f+"/"+d.Camera+"/motion", state, false)
@@ -327,8 +328,8 @@ func (s *mqttSink) publishCounts(ctx context.Context, base, count string) error 
 // snapshot returns the JPEG of the incident's best snapshot (else its
 // start snapshot) the event references, or nil when there is none or it
 // cannot be read.
-func (s *mqttSink) snapshot(d *Incident) []byte {
-	var pick *Evidence
+func (s *mqttSink) snapshot(d *incident.Incident) []byte {
+	var pick *incident.Evidence
 	for i := range d.Evidence {
 		if pick == nil || d.Evidence[i].Role == "best" {
 			pick = &d.Evidence[i]

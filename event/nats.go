@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/natsconn"
 )
 
@@ -76,7 +77,7 @@ func subjectToken(s string) string {
 	}, s)
 }
 
-func (s *natsSink) deliver(ctx context.Context, r record, ev *Event) error {
+func (s *natsSink) deliver(ctx context.Context, r record, ev *incident.Event) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	if s.cfg.CreateStream && !s.ensured {

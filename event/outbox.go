@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/incident"
 )
 
 var (
@@ -195,14 +196,14 @@ func openOutboxFile(cfg config.Outbox, sinks []string, log *slog.Logger, onDrop 
 // of them it stored, and errOutboxFull when the rest must wait for a
 // healthy sink. With over set (closing) the budget is exceeded rather
 // than drop anything. A healthy sink's events are never evicted.
-func (o *outbox) append(evs []Event, over, shed bool) (int, []Event, error) {
+func (o *outbox) append(evs []incident.Event, over, shed bool) (int, []incident.Event, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	bytes0, count0, seq0 := o.bytes, o.count, o.seq
 	o.drops = o.drops[:0]
 	clear(o.sinkDrops)
 	taken := 0
-	var kept []Event
+	var kept []incident.Event
 	var full error
 	err := o.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketEvents)
@@ -218,7 +219,7 @@ func (o *outbox) append(evs []Event, over, shed bool) (int, []Event, error) {
 				continue
 			}
 			v := encodeRecord(ev.Type, now, js)
-			r, err := o.makeRoomLocked(tx, int64(len(v)), ev.Type == TypeUpdate, over, shed)
+			r, err := o.makeRoomLocked(tx, int64(len(v)), ev.Type == incident.TypeUpdate, over, shed)
 			if err != nil {
 				return err
 			}

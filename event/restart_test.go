@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 )
 
@@ -44,7 +45,7 @@ func readIDs(t *testing.T, path string, soFar bool) []string {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for n := 1; sc.Scan(); n++ {
-		var ev Event
+		var ev incident.Event
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil || ev.ID == "" {
 			t.Fatalf("%s line %d is not one whole event (%v): %.200q", path, n, err, sc.Text())
 		}
@@ -69,7 +70,7 @@ func dedup(ids []string) []string {
 	return out
 }
 
-func eventIDs(evs []Event) []string {
+func eventIDs(evs []incident.Event) []string {
 	out := make([]string, len(evs))
 	for i, ev := range evs {
 		out[i] = ev.ID

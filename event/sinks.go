@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/incident"
 )
 
 // SinkConfig is the options of one sink, complete: SinkOptions makes
@@ -118,7 +119,7 @@ func SinkOptions(s config.Sink) SinkConfig {
 
 // sink delivers one event; an error is retried unless it is permanent.
 type sink interface {
-	deliver(ctx context.Context, r record, ev *Event) error
+	deliver(ctx context.Context, r record, ev *incident.Event) error
 	close() error
 }
 
@@ -134,7 +135,7 @@ type writerSink struct {
 	w  *bufio.Writer
 }
 
-func (s *writerSink) deliver(_ context.Context, r record, _ *Event) error {
+func (s *writerSink) deliver(_ context.Context, r record, _ *incident.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.w.Write(r.json)   //nolint:errcheck // reported by Flush

@@ -18,26 +18,27 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 )
 
 // incidentsOf returns n incidents on cameras cam0..cam9, each a start,
 // updates updates and an end, interleaved as analysis emits them.
-func incidentsOf(n, updates int) []Event {
-	var out []Event
+func incidentsOf(n, updates int) []incident.Event {
+	var out []incident.Event
 	for step := 0; step < updates+2; step++ {
 		for i := range n {
-			typ := TypeUpdate
+			typ := incident.TypeUpdate
 			switch step {
 			case 0:
-				typ = TypeStart
+				typ = incident.TypeStart
 			case updates + 1:
-				typ = TypeEnd
+				typ = incident.TypeEnd
 			}
 			cam := fmt.Sprintf("cam%d", i%10)
-			out = append(out, New(typ, Incident{IncidentID: fmt.Sprintf("inc-%d", i), Camera: cam, Kind: "motion",
-				FrameTimeSource: TimeReceipt, StartedAt: time.Now(), FrameTime: time.Now(), Score: 0.5}, time.Now()))
+			out = append(out, incident.New(typ, incident.Incident{IncidentID: fmt.Sprintf("inc-%d", i), Camera: cam, Kind: "motion",
+				FrameTimeSource: incident.TimeReceipt, StartedAt: time.Now(), FrameTime: time.Now(), Score: 0.5}, time.Now()))
 		}
 	}
 	return out
@@ -57,7 +58,7 @@ type hangingHook struct {
 func newHangingHook(t *testing.T) *hangingHook {
 	h := &hangingHook{release: make(chan struct{})}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ev Event
+		var ev incident.Event
 		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -199,7 +200,7 @@ func TestSlowSinkNeverBlocksAnalysis(t *testing.T) {
 		delivered[id] = true
 	}
 	for _, ev := range evs {
-		if ev.Type != TypeUpdate && !delivered[ev.ID] {
+		if ev.Type != incident.TypeUpdate && !delivered[ev.ID] {
 			t.Errorf("a %s event was lost", ev.Type)
 		}
 	}
@@ -277,7 +278,7 @@ func TestHandoffCountsHeldBatch(t *testing.T) {
 	h := newHandoff(8)
 	t0 := time.Unix(100, 0)
 	for i := range 5 {
-		h.put(Event{Type: TypeStart}, t0.Add(time.Duration(i)*time.Second))
+		h.put(incident.Event{Type: incident.TypeStart}, t0.Add(time.Duration(i)*time.Second))
 	}
 	batch, _ := h.take(nil, 8)
 	if len(batch) != 5 {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/redact"
 )
 
@@ -50,7 +51,7 @@ func newWebhookSink(cfg SinkConfig) (*webhookSink, error) {
 	return s, nil
 }
 
-func (s *webhookSink) deliver(ctx context.Context, r record, ev *Event) error {
+func (s *webhookSink) deliver(ctx context.Context, r record, ev *incident.Event) error {
 	body, contentType := r.json, "application/cloudevents+json"
 	if s.cfg.Mode == ModeBinary {
 		var env struct {
@@ -103,7 +104,7 @@ func (s *webhookSink) deliver(ctx context.Context, r record, ev *Event) error {
 // setBinaryHeaders maps the event's attributes to ce-* headers, as the
 // CloudEvents HTTP binding's binary mode does (datacontenttype travels as
 // Content-Type).
-func setBinaryHeaders(h http.Header, ev *Event) {
+func setBinaryHeaders(h http.Header, ev *incident.Event) {
 	set := func(name, v string) {
 		if v != "" {
 			h.Set("ce-"+name, ceHeaderValue(v))

@@ -15,6 +15,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
+	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 )
 
@@ -82,8 +84,8 @@ func TestWebhookContentModes(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer d.Close()
-			var evs []Event
-			for _, ev := range everyKind() {
+			var evs []incident.Event
+			for _, ev := range incidenttest.EveryKind() {
 				if ev.Data.Kind == "loitering" || ev.Data.Kind == "tamper" && ev.Data.Cause == "moved" {
 					evs = append(evs, ev)
 				}
@@ -106,11 +108,11 @@ func TestWebhookContentModes(t *testing.T) {
 				}
 				// The SDK reads the same event either way.
 				want := map[string]string{"specversion": "1.0", "source": ev.Source, "type": ev.Type, "subject": ev.Subject,
-					"time": ev.Time.UTC().Format(time.RFC3339Nano), "datacontenttype": "application/json", "dataschema": DataSchema}
+					"time": ev.Time.UTC().Format(time.RFC3339Nano), "datacontenttype": "application/json", "dataschema": incident.DataSchema}
 				if rc.sdkID != ev.ID || !reflect.DeepEqual(rc.sdkAttrs, want) {
 					t.Errorf("event %d: the SDK read id %s %v, want %s %v", i, rc.sdkID, rc.sdkAttrs, ev.ID, want)
 				}
-				var data Incident
+				var data incident.Incident
 				if err := json.Unmarshal(rc.sdkData, &data); err != nil {
 					t.Fatalf("event %d: data: %v", i, err)
 				}
@@ -133,7 +135,7 @@ func TestWebhookContentModes(t *testing.T) {
 						t.Errorf("event %d: Content-Type %q, want application/json (the datacontenttype)", i, ct)
 					}
 					for k, v := range map[string]string{"ce-specversion": "1.0", "ce-id": ev.ID, "ce-source": ev.Source, "ce-type": ev.Type,
-						"ce-subject": ev.Subject, "ce-dataschema": DataSchema} {
+						"ce-subject": ev.Subject, "ce-dataschema": incident.DataSchema} {
 						if rc.header.Get(k) != v {
 							t.Errorf("event %d: %s %q, want %q", i, k, rc.header.Get(k), v)
 						}
@@ -144,7 +146,7 @@ func TestWebhookContentModes(t *testing.T) {
 					if rc.header.Get("ce-datacontenttype") != "" {
 						t.Errorf("event %d: datacontenttype must travel as Content-Type, not ce-datacontenttype", i)
 					}
-					var body Incident
+					var body incident.Incident
 					if err := json.Unmarshal(rc.body, &body); err != nil || body.IncidentID != ev.Data.IncidentID {
 						t.Errorf("event %d: the body is not the data alone: %s", i, rc.body)
 					}
@@ -161,7 +163,7 @@ func TestWebhookContentModes(t *testing.T) {
 					if ceHeaders != 0 {
 						t.Errorf("event %d: %d ce-* headers in structured mode", i, ceHeaders)
 					}
-					var whole Event
+					var whole incident.Event
 					if err := json.Unmarshal(rc.body, &whole); err != nil || whole.ID != ev.ID {
 						t.Errorf("event %d: the body is not the whole event: %s", i, rc.body)
 					}

@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/engine"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 )
 
 // clusterRun is `vigil run` with a cluster section: the engine runs only
@@ -54,7 +55,7 @@ func (r *clusterRun) start(e *engine.Engine) {
 }
 
 // Emit publishes ev and lets the node note it.
-func (r *clusterRun) Emit(ev event.Event) error {
+func (r *clusterRun) Emit(ev incident.Event) error {
 	r.node.Observe(ev)
 	return r.d.Emit(ev)
 }

@@ -1,8 +1,8 @@
-// Package event defines vigil's incident events (CloudEvents 1.0, structured
-// JSON; the data is described by schema/incident-v1.json and the whole
-// event by schema/incident-event-v1.json) and writes them to their
-// consumers.
-package event
+// Package incident defines vigil's incident events: CloudEvents 1.0,
+// structured JSON; the data is described by schema/incident-v1.json and
+// the whole event by schema/incident-event-v1.json. It is a leaf: every
+// part that raises, stores or sends incidents imports it.
+package incident
 
 import (
 	"time"

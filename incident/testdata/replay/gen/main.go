@@ -8,7 +8,7 @@
 // (analysis_stalled timestamps) and an unreachable camera (camera_offline
 // unreachable). From the repository root:
 //
-//	go run ./event/testdata/replay/gen > event/testdata/replay/events.jsonl
+//	go run ./incident/testdata/replay/gen > incident/testdata/replay/events.jsonl
 //
 // It lives under testdata so that go test ./... neither builds nor runs it
 // (about a minute of real time, cgo).
@@ -29,16 +29,16 @@ import (
 	"github.com/vigil-video/vigil/bench"
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/engine"
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/sim"
 )
 
 type collector struct {
 	mu  sync.Mutex
-	evs []event.Event
+	evs []incident.Event
 }
 
-func (c *collector) Emit(ev event.Event) error {
+func (c *collector) Emit(ev incident.Event) error {
 	c.mu.Lock()
 	c.evs = append(c.evs, ev)
 	c.mu.Unlock()

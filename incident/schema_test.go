@@ -1,4 +1,4 @@
-package event
+package incident_test
 
 import (
 	"bufio"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/incident/incidenttest"
 )
 
 const (
@@ -46,8 +48,8 @@ func compileSchemas(t *testing.T, strict bool) (data, envelope *jsonschema.Schem
 		docs[f] = doc
 	}
 	d := docs[dataSchemaFile].(map[string]any)
-	if d["$id"] != DataSchema {
-		t.Fatalf("%s: $id %v, but events carry dataschema %s", dataSchemaFile, d["$id"], DataSchema)
+	if d["$id"] != incident.DataSchema {
+		t.Fatalf("%s: $id %v, but events carry dataschema %s", dataSchemaFile, d["$id"], incident.DataSchema)
 	}
 	if strict {
 		d["additionalProperties"] = false
@@ -63,7 +65,7 @@ func compileSchemas(t *testing.T, strict bool) (data, envelope *jsonschema.Schem
 		}
 	}
 	var err error
-	if data, err = c.Compile(DataSchema); err != nil {
+	if data, err = c.Compile(incident.DataSchema); err != nil {
 		t.Fatalf("%s: %v", dataSchemaFile, err)
 	}
 	if envelope, err = c.Compile(eventSchemaURL); err != nil {
@@ -87,81 +89,13 @@ func instance(t *testing.T, v any) any {
 	return inst
 }
 
-// everyKind returns start, update and end events of every kind and cause
-// the engine raises, built the way the engine builds them.
-func everyKind() []Event {
-	t0 := time.Date(2026, 11, 22, 21, 4, 4, 600e6, time.UTC)
-	t1, t2 := t0.Add(500*time.Millisecond), t0.Add(9*time.Second)
-	type inc struct {
-		kind, cause, zone string
-		scores            [3]float64 // start, update, end
-		boxes             [][4]float64
-	}
-	people := [][4]float64{{0.41, 0.38, 0.12, 0.40}, {0.7, 0.3, 0.1, 0.35}}
-	moving := [][4]float64{{0.41, 0.38, 0.12, 0.20}}
-	var incs []inc
-	incs = append(incs,
-		inc{"motion", "", "", [3]float64{0.031, 0.2, 1}, moving},
-		inc{"intrusion", "", "yard", [3]float64{0.004, 0, 0.05}, moving},
-		inc{"person", "", "", [3]float64{1, 2, 3}, people},
-		inc{"crowd", "", "square", [3]float64{4, 3, 7}, people},
-		inc{"loitering", "", "door", [3]float64{8, 8.4, 13.08}, moving},
-	)
-	for _, c := range []string{"covered", "defocus", "moved", "frozen"} {
-		incs = append(incs, inc{"tamper", c, "", [3]float64{0.88, 0.9, 1}, nil})
-	}
-	for _, c := range []string{"unreachable", "tls", "auth", "stalled", "timeout", "closed", "bad_stream", "unsupported", "over_limit"} {
-		incs = append(incs, inc{"camera_offline", c, "", [3]float64{1, 1, 1}, nil})
-	}
-	for _, c := range []string{"decode_errors", "no_pictures", "timestamps", "not_processed", "below_rate"} {
-		incs = append(incs, inc{"analysis_stalled", c, "", [3]float64{1, 1, 1}, nil})
-	}
-	var evs []Event
-	for i, x := range incs {
-		health := x.kind == "camera_offline" || x.kind == "analysis_stalled"
-		in := Incident{IncidentID: "0193a1b2-0000-7000-8000-00000000000" + string(rune('a'+i%6)), Camera: "north-gate.2",
-			Kind: x.kind, Cause: x.cause, Zone: x.zone, StartedAt: t0, FrameTime: t1, FrameTimeSource: TimeRTCP}
-		if health {
-			in.FrameTimeSource = TimeReceipt
-		} else {
-			in.FrameWidth, in.FrameHeight = 1920, 1080
-		}
-		for phase, typ := range []string{TypeStart, TypeUpdate, TypeEnd} {
-			in := in
-			in.Score, in.Boxes = x.scores[phase], x.boxes
-			if x.kind == "person" || x.kind == "motion" {
-				// With the object network: its objects, pixel boxes in
-				// the 1920x1080 picture.
-				in.Objects = []Object{{Label: "person", Score: 0.83, Box: [4]float64{0.41, 0.38, 0.12, 0.40}, PixelBox: &[4]int{787, 410, 1018, 842}}}
-				if x.kind == "motion" {
-					in.Objects = append(in.Objects, Object{Label: "vehicle", Score: 0.61, Box: [4]float64{0.1, 0.5, 0.3, 0.2}})
-				}
-			}
-			switch typ {
-			case TypeStart:
-				if !health {
-					in.Evidence = []Evidence{{Role: "start", Path: "north-gate.2/0193a1b2-0000-7000-8000-000000000001-start.jpg"}}
-				}
-			case TypeUpdate:
-				if !health {
-					in.Evidence = []Evidence{{Role: "best", JPEGBase64: "/9j/4AAQSkZJRgABAQ=="}}
-				}
-			case TypeEnd:
-				in.EndedAt, in.Boxes, in.Objects = &t2, nil, nil
-			}
-			evs = append(evs, New(typ, in, t1))
-		}
-	}
-	return evs
-}
-
 // TestEventsMatchThePublishedSchema validates events of every kind and
 // cause, and the real events of the scored replay, against the published
 // JSON Schemas with a real validator; and checks that the schemas reject
 // what they must.
 func TestEventsMatchThePublishedSchema(t *testing.T) {
 	data, envelope := compileSchemas(t, true)
-	check := func(t *testing.T, ev Event) {
+	check := func(t *testing.T, ev incident.Event) {
 		t.Helper()
 		if err := envelope.Validate(instance(t, ev)); err != nil {
 			b, _ := json.Marshal(ev)
@@ -174,7 +108,7 @@ func TestEventsMatchThePublishedSchema(t *testing.T) {
 
 	t.Run("every kind", func(t *testing.T) {
 		seen := map[string]bool{}
-		for _, ev := range everyKind() {
+		for _, ev := range incidenttest.EveryKind() {
 			seen[ev.Data.Kind] = true
 			check(t, ev)
 		}
@@ -186,7 +120,7 @@ func TestEventsMatchThePublishedSchema(t *testing.T) {
 	})
 
 	t.Run("replayed through the engine", func(t *testing.T) {
-		// Real events: event/testdata/replay/gen ran the shipped scenarios
+		// Real events: incident/testdata/replay/gen ran the shipped scenarios
 		// and health faults through the simulator and the engine.
 		f, err := os.Open("testdata/replay/events.jsonl")
 		if err != nil {
@@ -197,7 +131,7 @@ func TestEventsMatchThePublishedSchema(t *testing.T) {
 		sc := bufio.NewScanner(f)
 		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
-			var ev Event
+			var ev incident.Event
 			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 				t.Fatal(err)
 			}
@@ -216,7 +150,7 @@ func TestEventsMatchThePublishedSchema(t *testing.T) {
 		}
 		for _, k := range engineKinds {
 			if seen[k] == 0 {
-				t.Errorf("the replay has no %s event (regenerate it: go run ./event/testdata/replay/gen)", k)
+				t.Errorf("the replay has no %s event (regenerate it: go run ./incident/testdata/replay/gen)", k)
 			}
 		}
 	})
@@ -233,14 +167,14 @@ func TestEventsMatchThePublishedSchema(t *testing.T) {
 	// Each case breaks one valid event; the published (open) schema must
 	// reject it.
 	_, pubEnvelope := compileSchemas(t, false)
-	base := func(kind string) Event {
-		for _, ev := range everyKind() {
-			if ev.Data.Kind == kind && ev.Type == TypeUpdate {
+	base := func(kind string) incident.Event {
+		for _, ev := range incidenttest.EveryKind() {
+			if ev.Data.Kind == kind && ev.Type == incident.TypeUpdate {
 				return ev
 			}
 		}
 		t.Fatalf("no %s event", kind)
-		return Event{}
+		return incident.Event{}
 	}
 	bad := []struct {
 		name  string
@@ -268,17 +202,17 @@ func TestEventsMatchThePublishedSchema(t *testing.T) {
 		{"frame_width without frame_height", func() any { ev := base("motion"); ev.Data.FrameHeight = 0; return ev }},
 		{"evidence without path or image", func() any {
 			ev := base("motion")
-			ev.Data.Evidence = []Evidence{{Role: "best"}}
+			ev.Data.Evidence = []incident.Evidence{{Role: "best"}}
 			return ev
 		}},
 		{"evidence path outside the directory", func() any {
 			ev := base("motion")
-			ev.Data.Evidence = []Evidence{{Role: "start", Path: "../etc/passwd"}}
+			ev.Data.Evidence = []incident.Evidence{{Role: "start", Path: "../etc/passwd"}}
 			return ev
 		}},
 		{"evidence not base64", func() any {
 			ev := base("motion")
-			ev.Data.Evidence = []Evidence{{Role: "start", JPEGBase64: "not base64!"}}
+			ev.Data.Evidence = []incident.Evidence{{Role: "start", JPEGBase64: "not base64!"}}
 			return ev
 		}},
 		{"unknown event type", func() any { ev := base("motion"); ev.Type = "vigil.incident.nope"; return ev }},
@@ -319,17 +253,17 @@ func TestEventsMatchThePublishedSchema(t *testing.T) {
 // whoever emits it and whenever (a consumer and JetStream see one end),
 // and it is not another incident's; starts and updates keep fresh ids.
 func TestEndIDDerived(t *testing.T) {
-	inc := Incident{IncidentID: "0193a1b2-0000-7000-8000-00000000000a", Camera: "c", Kind: "motion"}
-	a, b := New(TypeEnd, inc, time.Now()), New(TypeEnd, inc, time.Now().Add(time.Hour))
-	if a.ID != b.ID || a.ID != EndID(inc.IncidentID) {
-		t.Errorf("two ends of one incident: ids %s and %s, want both %s", a.ID, b.ID, EndID(inc.IncidentID))
+	inc := incident.Incident{IncidentID: "0193a1b2-0000-7000-8000-00000000000a", Camera: "c", Kind: "motion"}
+	a, b := incident.New(incident.TypeEnd, inc, time.Now()), incident.New(incident.TypeEnd, inc, time.Now().Add(time.Hour))
+	if a.ID != b.ID || a.ID != incident.EndID(inc.IncidentID) {
+		t.Errorf("two ends of one incident: ids %s and %s, want both %s", a.ID, b.ID, incident.EndID(inc.IncidentID))
 	}
 	other := inc
 	other.IncidentID = "0193a1b2-0000-7000-8000-00000000000b"
-	if New(TypeEnd, other, time.Now()).ID == a.ID {
+	if incident.New(incident.TypeEnd, other, time.Now()).ID == a.ID {
 		t.Error("two incidents' ends share an id")
 	}
-	if s1, s2 := New(TypeStart, inc, time.Now()), New(TypeStart, inc, time.Now()); s1.ID == s2.ID || s1.ID == a.ID {
+	if s1, s2 := incident.New(incident.TypeStart, inc, time.Now()), incident.New(incident.TypeStart, inc, time.Now()); s1.ID == s2.ID || s1.ID == a.ID {
 		t.Errorf("start ids %s %s (end %s): want fresh ones", s1.ID, s2.ID, a.ID)
 	}
 }
