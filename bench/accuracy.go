@@ -18,7 +18,7 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/engine"
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/evidence"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/sleep"
@@ -251,7 +251,7 @@ func Accuracy(ctx context.Context, scenarios []Scenario, o AccuracyOptions) (*Ac
 	defer os.RemoveAll(evDir)
 	ec := config.DefaultEvidence()
 	ec.Dir = evDir
-	store, err := event.OpenEvidences(ec)
+	store, err := evidence.Open(ec)
 	if err != nil {
 		return nil, err
 	}

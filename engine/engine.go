@@ -59,7 +59,7 @@ type Options struct {
 	Ready func() error
 }
 
-// EvidenceStore keeps incident snapshots (event.Evidences).
+// EvidenceStore keeps incident snapshots (evidence.Store).
 type EvidenceStore interface {
 	Save(camera, incidentID, role string, jpg []byte, now time.Time) (incident.Evidence, error)
 	Open(camera, name string) (*os.File, error)

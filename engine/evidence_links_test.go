@@ -14,7 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/evidence"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
@@ -28,7 +28,7 @@ import (
 func TestEvidenceAPIRefusesLinks(t *testing.T) {
 	dir := t.TempDir()
 	outside := t.TempDir()
-	store, err := event.OpenEvidences(evidenceConfig(dir, false))
+	store, err := evidence.Open(evidenceConfig(dir, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestEvidenceWriteThroughLinkCounted(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(dir, "moving")); err != nil {
 		t.Fatal(err)
 	}
-	store, err := event.OpenEvidences(evidenceConfig(dir, false))
+	store, err := evidence.Open(evidenceConfig(dir, false))
 	if err != nil {
 		t.Fatal(err)
 	}

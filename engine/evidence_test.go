@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/evidence"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/sim"
@@ -26,7 +26,7 @@ func TestEvidenceSnapshots(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			srv := startSim(t, sim.Camera{Path: "moving", Clip: clip(t, "motion")})
 			dir := t.TempDir()
-			store, err := event.OpenEvidences(evidenceConfig(dir, embed))
+			store, err := evidence.Open(evidenceConfig(dir, embed))
 			if err != nil {
 				t.Fatal(err)
 			}

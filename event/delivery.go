@@ -35,7 +35,7 @@ type DeliveryConfig struct {
 	Cameras []string `yaml:"-"`
 	// Evidence lets sinks read snapshot files (mqtt frigate_compat
 	// publishes them); nil publishes embedded snapshots only. Set by the
-	// engine (an *Evidences).
+	// engine (an *evidence.Store).
 	Evidence EvidenceOpener `yaml:"-"`
 
 	// queueEvents bounds the in-memory queue in front of the outbox
@@ -44,7 +44,7 @@ type DeliveryConfig struct {
 }
 
 // EvidenceOpener opens a snapshot an event references by its path
-// "<camera>/<name>" (Evidences.Open).
+// "<camera>/<name>" (evidence.Store.Open).
 type EvidenceOpener interface {
 	Open(camera, name string) (*os.File, error)
 }

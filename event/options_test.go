@@ -6,6 +6,7 @@ import (
 	"reflect"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/evidence"
 )
 
 // The tests write the options they care about; completeDelivery and
@@ -22,9 +23,9 @@ func testOpen(cfg DeliveryConfig, stdout io.Writer, log *slog.Logger) (*Delivery
 	return Open(completeDelivery(cfg), stdout, log)
 }
 
-// testOpenEvidences is OpenEvidences on cfg completed with the defaults.
-func testOpenEvidences(cfg EvidenceConfig) (*Evidences, error) {
-	return OpenEvidences(fillZeros(cfg, config.DefaultEvidence()))
+// testOpenEvidences is evidence.Open on cfg completed with the defaults.
+func testOpenEvidences(cfg EvidenceConfig) (*evidence.Store, error) {
+	return evidence.Open(fillZeros(cfg, config.DefaultEvidence()))
 }
 
 // completeDelivery fills the outbox and sink options left at zero (one

@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/engine"
 	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/evidence"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -123,7 +124,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		cfg.Outbox.Path = filepath.Join(dir, cfg.Outbox.Path)
 		cfg.Evidence.Dir = filepath.Join(dir, cfg.Evidence.Dir)
 	}
-	ev, err := event.OpenEvidences(cfg.Evidence)
+	ev, err := evidence.Open(cfg.Evidence)
 	if err != nil {
 		return err
 	}

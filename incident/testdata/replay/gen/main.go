@@ -29,6 +29,7 @@ import (
 	"github.com/vigil-video/vigil/bench"
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/engine"
+	"github.com/vigil-video/vigil/evidence"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/sim"
 )
@@ -118,7 +119,7 @@ func run() error {
 	defer os.RemoveAll(dir)
 	ec := config.DefaultEvidence()
 	ec.Dir = filepath.Join(dir, "evidence")
-	store, err := event.OpenEvidences(ec)
+	store, err := evidence.Open(ec)
 	if err != nil {
 		return err
 	}

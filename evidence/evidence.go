@@ -1,4 +1,8 @@
-package event
+// Package evidence keeps incident snapshots (JPEG files under evidence.dir,
+// or nothing on disk when they are embedded in the events) within a size
+// and age budget, and serves them without following links out of the
+// directory.
+package evidence
 
 import (
 	"crypto/rand"
@@ -26,9 +30,9 @@ var (
 	cameraName   = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 )
 
-// Evidences keeps incident snapshots under a size and age budget. Its
+// Store keeps incident snapshots under a size and age budget. Its
 // methods are safe for concurrent use.
-type Evidences struct {
+type Store struct {
 	cfg config.Evidence
 
 	mu    sync.Mutex
@@ -42,11 +46,11 @@ type evidenceFile struct {
 	mod  time.Time
 }
 
-// OpenEvidences creates the directory if needed and indexes the snapshots
+// Open creates the directory if needed and indexes the snapshots
 // already there (pruning them to the budget). With Embed nothing is
 // written to disk. cfg is complete and valid (package config).
-func OpenEvidences(cfg config.Evidence) (*Evidences, error) {
-	s := &Evidences{cfg: cfg}
+func Open(cfg config.Evidence) (*Store, error) {
+	s := &Store{cfg: cfg}
 	if cfg.Embed {
 		return s, nil
 	}
@@ -79,7 +83,7 @@ func OpenEvidences(cfg config.Evidence) (*Evidences, error) {
 // Save keeps jpg as the role ("start" or "best") snapshot of an incident
 // and returns the reference to put in its events. A "best" snapshot
 // replaces the previous one of the incident.
-func (s *Evidences) Save(camera, incidentID, role string, jpg []byte, now time.Time) (incident.Evidence, error) {
+func (s *Store) Save(camera, incidentID, role string, jpg []byte, now time.Time) (incident.Evidence, error) {
 	if s.cfg.Embed {
 		return incident.Evidence{Role: role, JPEGBase64: base64.StdEncoding.EncodeToString(jpg)}, nil
 	}
@@ -109,7 +113,7 @@ func (s *Evidences) Save(camera, incidentID, role string, jpg []byte, now time.T
 // inside, is refused, as Open refuses it), the temporary file is created
 // with O_EXCL|O_NOFOLLOW, and the rename replaces a link planted at rel
 // instead of writing through it.
-func (s *Evidences) write(camera, rel string, jpg []byte) error {
+func (s *Store) write(camera, rel string, jpg []byte) error {
 	root, err := os.OpenRoot(s.cfg.Dir)
 	if err != nil {
 		return err
@@ -159,7 +163,7 @@ func cameraDir(root *os.Root, camera string) error {
 // prune removes the oldest snapshots over the age or size budget, through
 // an os.Root (a camera directory replaced by a link never takes a removal
 // outside the evidence directory); s.mu is held.
-func (s *Evidences) prune(now time.Time) {
+func (s *Store) prune(now time.Time) {
 	n := 0
 	for n < len(s.files) && (s.total > s.cfg.MaxBytes || now.Sub(s.files[n].mod) > s.cfg.MaxAge) {
 		s.total -= s.files[n].size
@@ -179,18 +183,18 @@ func (s *Evidences) prune(now time.Time) {
 	s.files = slices.Delete(s.files, 0, n)
 }
 
-// ErrNoEvidence is returned by Open for a path that is not a kept snapshot.
-var ErrNoEvidence = errors.New("no such evidence")
+// ErrNotFound is returned by Store.Open for a path that is not a kept snapshot.
+var ErrNotFound = errors.New("no such evidence")
 
 // Open returns the snapshot at a path from an event ("<camera>/<file>").
 // It never follows a symbolic link: the file is opened through an os.Root
 // on the evidence directory (nothing outside it is reachable), and a
 // camera directory or snapshot that is a link, or anything but a regular
-// file, is ErrNoEvidence (os.Root alone would follow a link that stays
+// file, is ErrNotFound (os.Root alone would follow a link that stays
 // inside the directory).
-func (s *Evidences) Open(camera, name string) (*os.File, error) {
+func (s *Store) Open(camera, name string) (*os.File, error) {
 	if s.cfg.Embed || !validName(camera, name) {
-		return nil, ErrNoEvidence
+		return nil, ErrNotFound
 	}
 	root, err := os.OpenRoot(s.cfg.Dir)
 	if err != nil {
@@ -198,22 +202,22 @@ func (s *Evidences) Open(camera, name string) (*os.File, error) {
 	}
 	defer root.Close()
 	if cameraDir(root, camera) != nil {
-		return nil, ErrNoEvidence
+		return nil, ErrNotFound
 	}
 	rel := camera + "/" + name
 	fi, err := root.Lstat(rel)
 	if err != nil || !fi.Mode().IsRegular() {
-		return nil, ErrNoEvidence
+		return nil, ErrNotFound
 	}
 	f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
-		return nil, ErrNoEvidence
+		return nil, ErrNotFound
 	}
 	// The entry may have been swapped between Lstat and open: serve only
 	// the regular file that was checked.
 	if got, err := f.Stat(); err != nil || !got.Mode().IsRegular() || !os.SameFile(fi, got) {
 		f.Close()
-		return nil, ErrNoEvidence
+		return nil, ErrNotFound
 	}
 	return f, nil
 }
@@ -225,7 +229,7 @@ func validName(camera, name string) bool {
 }
 
 // Usage returns the snapshots kept and their bytes.
-func (s *Evidences) Usage() (files int, bytes int64) {
+func (s *Store) Usage() (files int, bytes int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.files), s.total
@@ -234,7 +238,7 @@ func (s *Evidences) Usage() (files int, bytes int64) {
 // OpenIncident opens an incident's best snapshot (its "best" if kept, else
 // its "start"), whatever its camera: what Frigate serves at
 // /api/events/<id>/snapshot.jpg.
-func (s *Evidences) OpenIncident(incidentID string) (*os.File, error) {
+func (s *Store) OpenIncident(incidentID string) (*os.File, error) {
 	s.mu.Lock()
 	var best, start string
 	for _, f := range s.files {
@@ -256,7 +260,7 @@ func (s *Evidences) OpenIncident(incidentID string) (*os.File, error) {
 	}
 	camera, name, ok := strings.Cut(rel, "/")
 	if !ok {
-		return nil, ErrNoEvidence
+		return nil, ErrNotFound
 	}
 	return s.Open(camera, name)
 }

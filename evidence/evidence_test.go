@@ -1,4 +1,4 @@
-package event_test
+package evidence_test
 
 import (
 	"bytes"
@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/evidence"
 )
 
 // TestEvidenceRetention: the store keeps the newest snapshots within its
@@ -17,7 +18,7 @@ import (
 func TestEvidenceRetention(t *testing.T) {
 	dir := t.TempDir()
 	jpg := bytes.Repeat([]byte{0xFF}, 1000)
-	s, err := event.OpenEvidences(event.EvidenceConfig{Dir: dir, MaxBytes: 3500, MaxAge: time.Hour})
+	s, err := evidence.Open(config.Evidence{Dir: dir, MaxBytes: 3500, MaxAge: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func TestEvidenceRetention(t *testing.T) {
 		}
 		return nil
 	})
-	s2, err := event.OpenEvidences(event.EvidenceConfig{Dir: dir, MaxBytes: 3500, MaxAge: time.Hour})
+	s2, err := evidence.Open(config.Evidence{Dir: dir, MaxBytes: 3500, MaxAge: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func TestEvidenceRetention(t *testing.T) {
 func TestEvidenceWritesRefuseLinks(t *testing.T) {
 	dir := t.TempDir()
 	outside := t.TempDir()
-	s, err := event.OpenEvidences(event.EvidenceConfig{Dir: dir, MaxBytes: 2500})
+	s, err := evidence.Open(config.Evidence{Dir: dir, MaxBytes: 2500})
 	if err != nil {
 		t.Fatal(err)
 	}
