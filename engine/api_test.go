@@ -47,8 +47,12 @@ func TestAPIAgainstSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
+	recent := api.NewIncidentLog(10000)
+	live := api.NewEventHub(256, recent)
+	d.OnStored(func(ev incident.Event) { recent.Add(ev); live.Publish(ev) })
+	defer live.Close()
 	cfg := testConfig(cameraConfig("moving", withCreds("moving")), cameraConfig("still", withCreds("still")))
-	e, err := New(cfg, Options{Logger: testLogger(t), Events: d, Incidents: d.Recent, Live: d.Live, Collectors: d.Collectors()})
+	e, err := New(cfg, Options{Logger: testLogger(t), Events: d, Incidents: recent, Live: live, Collectors: d.Collectors()})
 	if err != nil {
 		t.Fatal(err)
 	}

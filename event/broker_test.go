@@ -21,6 +21,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 )
 
@@ -119,7 +120,7 @@ func TestMQTTBrokerRestartLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	evs := incidentEvents(30)
+	evs := incidenttest.Events(30)
 	publishAll(t, d, evs[:10])
 	await.Until(t, 20*time.Second, "the first events", func() bool { rec.mu.Lock(); defer rec.mu.Unlock(); return len(rec.ids) >= 10 })
 
@@ -197,7 +198,7 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	evs := incidentEvents(30)
+	evs := incidenttest.Events(30)
 	publishAll(t, d, evs[:10])
 	await.Until(t, 20*time.Second, "the first events", func() bool { return deliveredCount(d, "js") >= 10 })
 	retried := testutil.ToFloat64(d.m.retried.WithLabelValues("js"))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 )
@@ -24,7 +25,7 @@ import (
 // budget holds.
 func TestFullOutboxKeepsHealthySinkWhole(t *testing.T) {
 	dir := t.TempDir()
-	one, _ := json.Marshal(incidentEvents(1)[0])
+	one, _ := json.Marshal(incidenttest.Events(1)[0])
 	budget := int64(20 * (len(one) + 40))
 	file := filepath.Join(dir, "events.jsonl")
 	var logs testkit.SyncBuffer
@@ -38,7 +39,7 @@ func TestFullOutboxKeepsHealthySinkWhole(t *testing.T) {
 	}
 	defer d.Close()
 	const n = 400
-	evs := incidentEvents(n)
+	evs := incidenttest.Events(n)
 	publishAll(t, d, evs)
 	await.Until(t, 20*time.Second, "the file sink to get every event", func() bool { return len(fileIDsSoFar(t, file)) >= n })
 

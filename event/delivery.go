@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,16 +62,15 @@ type EvidenceOpener interface {
 // updates are shed for every sink (see Publish and outbox.makeRoomLocked).
 // Publish is safe for concurrent use.
 type Delivery struct {
-	log    *slog.Logger
-	box    *outbox
-	sinks  []*sinkRunner
-	m      *deliveryMetrics
-	Recent *Log
-	Live   *Hub
+	log   *slog.Logger
+	box   *outbox
+	sinks []*sinkRunner
+	m     *deliveryMetrics
 
 	queue *handoff // Publish to writeLoop
-	// onStored is called with each event once stored (OnStored).
-	onStored atomic.Pointer[func(incident.Event)]
+	// onStored are called with each event once stored (OnStored).
+	onStored atomic.Pointer[[]func(incident.Event)]
+	hooksMu  sync.Mutex // serializes OnStored
 	// beforeStore is called with each batch before it is stored
 	// (BeforeStore).
 	beforeStore atomic.Pointer[func([]incident.Event)]
@@ -106,10 +106,9 @@ func Open(cfg DeliveryConfig, stdout io.Writer, log *slog.Logger) (*Delivery, er
 	if cfg.queueEvents == 0 {
 		cfg.queueEvents = handoffEvents
 	}
-	d := &Delivery{log: log, m: newDeliveryMetrics(), Recent: NewLog(10000), queue: newHandoff(cfg.queueEvents), maxLag: cfg.Outbox.MaxLag,
+	d := &Delivery{log: log, m: newDeliveryMetrics(), queue: newHandoff(cfg.queueEvents), maxLag: cfg.Outbox.MaxLag,
 		closing: make(chan struct{}), giveUp: make(chan struct{}), writeDone: make(chan struct{})}
 	d.m.d = d
-	d.Live = NewHub(256, d.Recent)
 	names := make([]string, len(cfg.Sinks))
 	for i, s := range cfg.Sinks {
 		names[i] = s.Name
@@ -297,22 +296,30 @@ func (d *Delivery) store(batch []incident.Event) {
 func (d *Delivery) BeforeStore(f func(evs []incident.Event)) { d.beforeStore.Store(&f) }
 
 // OnStored has f called with each event once it is stored in the outbox
-// (in order, on the outbox writer: f must not block). Set it before
-// publishing.
-func (d *Delivery) OnStored(f func(incident.Event)) { d.onStored.Store(&f) }
+// (in order, on the outbox writer: f must not block), after the functions
+// given before (the API's recent log and live stream, the engine's open
+// incidents). Set it before publishing.
+func (d *Delivery) OnStored(f func(incident.Event)) {
+	d.hooksMu.Lock()
+	defer d.hooksMu.Unlock()
+	var hooks []func(incident.Event)
+	if p := d.onStored.Load(); p != nil {
+		hooks = *p
+	}
+	hooks = append(slices.Clip(hooks), f)
+	d.onStored.Store(&hooks)
+}
 
-// stored feeds stored events to the recent log, the live stream and the
-// OnStored hook, and wakes the sinks.
+// stored feeds stored events to the OnStored hooks and wakes the sinks.
 func (d *Delivery) stored(evs []incident.Event) {
 	if len(evs) == 0 {
 		return
 	}
-	hook := d.onStored.Load()
-	for _, ev := range evs {
-		d.Recent.Add(ev)
-		d.Live.Publish(ev)
-		if hook != nil {
-			(*hook)(ev)
+	if hooks := d.onStored.Load(); hooks != nil {
+		for _, ev := range evs {
+			for _, f := range *hooks {
+				f(ev)
+			}
 		}
 	}
 	for _, r := range d.sinks {

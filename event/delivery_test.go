@@ -19,12 +19,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 )
 
@@ -36,32 +36,6 @@ func testLog(t *testing.T) *slog.Logger {
 	}
 	return slog.New(slog.DiscardHandler)
 }
-
-// incidentEvents returns n events over three cameras, each camera's in
-// start, update..., end order, of incidents no other call has (an end's
-// id derives from its incident's).
-func incidentEvents(n int) []incident.Event {
-	batch := incidentBatch.Add(1)
-	out := make([]incident.Event, n)
-	for i := range out {
-		typ := incident.TypeUpdate
-		switch {
-		case i < 3:
-			typ = incident.TypeStart
-		case i >= n-3:
-			typ = incident.TypeEnd
-		}
-		cam := fmt.Sprintf("cam%d", i%3)
-		out[i] = incident.New(typ, incident.Incident{IncidentID: fmt.Sprintf("inc-%s-%d-%s", incidentRun, batch, cam), Camera: cam, Kind: "motion", FrameTimeSource: incident.TimeReceipt,
-			StartedAt: time.Now(), FrameTime: time.Now(), Score: 0.5}, time.Now())
-	}
-	return out
-}
-
-var (
-	incidentRun   = uuid.NewString()[:8] // this process's (the matrix test runs children)
-	incidentBatch atomic.Int64
-)
 
 // receiver records event ids in arrival order.
 type receiver struct {
@@ -183,7 +157,7 @@ func TestWebhookOutageLosesNothing(t *testing.T) {
 	defer d.Close()
 	var stored atomic.Int32
 	d.OnStored(func(incident.Event) { stored.Add(1) })
-	evs := incidentEvents(30)
+	evs := incidenttest.Events(30)
 	publishAll(t, d, evs)
 	// Every event stored, and the sink refused three times since: a sink
 	// that took a refusal for an answer would have let three go.
@@ -305,7 +279,7 @@ func TestCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs := incidentEvents(25)
+	evs := incidenttest.Events(25)
 	for _, ev := range evs {
 		d.Publish(ev) //nolint:errcheck
 	}
@@ -325,7 +299,7 @@ func TestOutboxBudgetDropsUpdatesFirst(t *testing.T) {
 	}))
 	defer down.Close()
 	dead := down.URL
-	one, _ := json.Marshal(incidentEvents(1)[0])
+	one, _ := json.Marshal(incidenttest.Events(1)[0])
 	rec := len(one) + 40 // record overhead: type, time
 	d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db"), MaxBytes: int64(10 * rec)},
 		Sinks: []SinkConfig{{Name: "hook", Type: "webhook", URL: dead, BackoffMin: time.Hour}}}, io.Discard, testLog(t))
@@ -333,7 +307,7 @@ func TestOutboxBudgetDropsUpdatesFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	evs := incidentEvents(20) // 3 starts, 14 updates, 3 ends
+	evs := incidenttest.Events(20) // 3 starts, 14 updates, 3 ends
 	publishAll(t, d, evs)
 	await.Until(t, 20*time.Second, "the writes", func() bool {
 		return testutil.ToFloat64(d.m.dropped.WithLabelValues("update"))+testutil.ToFloat64(d.m.dropped.WithLabelValues("oldest")) >= 10
@@ -353,112 +327,10 @@ func TestOutboxBudgetDropsUpdatesFirst(t *testing.T) {
 		t.Errorf("%g non-update events dropped while updates remained", v)
 	}
 	// Only starts and ends left to drop: now the oldest go.
-	more := incidentEvents(20)
+	more := incidenttest.Events(20)
 	for i := range more {
 		more[i].Type = incident.TypeStart
 	}
 	publishAll(t, d, more[:12])
 	await.Until(t, 20*time.Second, "oldest drops", func() bool { return testutil.ToFloat64(d.m.dropped.WithLabelValues("oldest")) > 0 })
-}
-
-func TestLogQueryAndPagination(t *testing.T) {
-	l := NewLog(50)
-	evs := incidentEvents(80)
-	for _, ev := range evs {
-		l.Add(ev)
-	}
-	var all []incident.Event
-	cursor := ""
-	for {
-		page, next, err := l.Query("cam1", "", time.Time{}, time.Time{}, cursor, 7)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, page...)
-		if next == "" {
-			break
-		}
-		cursor = next
-	}
-	// The newest 50 events are kept; cam1 has every third of them.
-	want := 0
-	for _, ev := range evs[30:] {
-		if ev.Data.Camera == "cam1" {
-			want++
-		}
-	}
-	if len(all) != want {
-		t.Fatalf("paged %d cam1 events, want %d", len(all), want)
-	}
-	for i := 1; i < len(all); i++ {
-		if all[i].Time.After(all[i-1].Time) {
-			t.Fatal("not newest first")
-		}
-	}
-	if _, _, err := l.Query("", "", time.Time{}, time.Time{}, "garbage!", 5); err == nil {
-		t.Fatal("bad cursor accepted")
-	}
-	srv := httptest.NewServer(l)
-	defer srv.Close()
-	for q, code := range map[string]int{"?limit=5&kind=motion": 200, "?limit=0": 400, "?since=yesterday": 400} {
-		res, err := http.Get(srv.URL + q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if res.StatusCode != code {
-			t.Errorf("GET %s: %d %s, want %d", q, res.StatusCode, b, code)
-		}
-		if code == 400 && !strings.Contains(string(b), strings.Split(strings.TrimPrefix(q, "?"), "=")[0]) {
-			t.Errorf("GET %s: error %q does not name the parameter", q, b)
-		}
-	}
-}
-
-func TestHubStreamsAndDropsSlowSubscribers(t *testing.T) {
-	h := NewHub(2, nil)
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	res, err := http.Get(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	br := bufio.NewReader(res.Body)
-	br.ReadString('\n') //nolint:errcheck // the opening comment
-	await.Until(t, 20*time.Second, "the subscriber", func() bool { h.mu.Lock(); defer h.mu.Unlock(); return len(h.subs) == 1 })
-	ev := incidentEvents(1)[0]
-	h.Publish(ev)
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.HasPrefix(line, "id: ") {
-			if strings.TrimSpace(strings.TrimPrefix(line, "id: ")) != ev.ID {
-				t.Fatalf("stream id %q", line)
-			}
-			break
-		}
-	}
-	// A subscriber that does not read is cut off; Publish never blocks.
-	done := make(chan struct{})
-	go func() {
-		for _, e := range incidentEvents(5000) {
-			h.Publish(e)
-		}
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		t.Fatal("Publish blocked on a slow subscriber")
-	}
-	h.mu.Lock()
-	n := len(h.subs)
-	h.mu.Unlock()
-	if n != 0 {
-		t.Fatalf("%d slow subscribers still attached", n)
-	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 )
@@ -76,7 +77,7 @@ func TestFileSinkFullDiskWritesWholeRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	evs := incidentEvents(100) // about 60 KiB of JSON lines: more than the disk has left
+	evs := incidenttest.Events(100) // about 60 KiB of JSON lines: more than the disk has left
 	publishAll(t, d, evs)
 	await.Until(t, 20*time.Second, "the full disk to fail writes", func() bool { return testutil.ToFloat64(d.m.retried.WithLabelValues("file")) >= 5 })
 	during := fileIDs(t, file) // fails on a torn or concatenated line
@@ -117,7 +118,7 @@ func TestOutboxFullDiskShutdownIsBounded(t *testing.T) {
 	filler := filepath.Join(disk, "filler")
 	fill(t, filler)
 	const n = 200
-	evs := incidentEvents(n)
+	evs := incidenttest.Events(n)
 	publishAll(t, d, evs)
 	await.Until(t, 20*time.Second, "the outbox write to fail", func() bool { return strings.Contains(logs.String(), "outbox write failed") })
 
@@ -160,7 +161,7 @@ func TestOutboxFullDiskShutdownIsBounded(t *testing.T) {
 		t.Fatalf("reopen after the full disk: %v", err)
 	}
 	defer d.Close()
-	more := incidentEvents(5)
+	more := incidenttest.Events(5)
 	publishAll(t, d, more)
 	await.Until(t, 20*time.Second, "new events after the full disk", func() bool {
 		got := map[string]bool{}

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 )
@@ -77,7 +78,7 @@ func TestSinkFailureLoggedOncePerInterval(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 20
-	publishAll(t, d, incidentEvents(n))
+	publishAll(t, d, incidenttest.Events(n))
 	await.Until(t, 20*time.Second, "every event refused, every event through the flapping sink, the dead one retried", func() bool {
 		return counterValue(d.m.failed.WithLabelValues("refuses")) >= n && deliveredCount(d, "flaps") >= n &&
 			testutil.ToFloat64(d.m.retried.WithLabelValues("down")) >= 3*n
@@ -104,7 +105,7 @@ func TestFailLogSummarizesTheInterval(t *testing.T) {
 	var logs testkit.SyncBuffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil)).With("sink", "s")
 	var f failLog
-	ev := incidentEvents(1)[0]
+	ev := incidenttest.Events(1)[0]
 	t0 := time.Now()
 	for i := range 30 {
 		f.failed(log, &ev, errors.New("down"), i%3 == 0, time.Second, t0.Add(time.Duration(i)*time.Second))

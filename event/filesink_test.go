@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 )
 
 // bigEvents returns n events of about size bytes each (an embedded
 // snapshot), over three cameras.
 func bigEvents(n, size int) []incident.Event {
-	evs := incidentEvents(n)
+	evs := incidenttest.Events(n)
 	img := base64.StdEncoding.EncodeToString(make([]byte, size*3/4))
 	for i := range evs {
 		evs[i].Data.Evidence = []incident.Evidence{{Role: "best", JPEGBase64: img}}
@@ -75,7 +76,7 @@ func TestFileSinkRotates(t *testing.T) {
 func TestFileSinkCutsATornTail(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "events.jsonl")
-	first := incidentEvents(3)
+	first := incidenttest.Events(3)
 	var body []byte
 	for _, ev := range first[:2] {
 		body = append(append(body, mustJSON(t, ev)...), '\n')
@@ -91,7 +92,7 @@ func TestFileSinkCutsATornTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	more := incidentEvents(3)
+	more := incidenttest.Events(3)
 	publishAll(t, d, more)
 	await.Until(t, 20*time.Second, "the events", func() bool { return deliveredCount(d, "file") >= 3 })
 	got := fileIDs(t, path)

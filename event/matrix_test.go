@@ -17,6 +17,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/incident/incidenttest"
 )
 
 // TestRestartMatrix runs 20 processes in a row on one outbox, through real
@@ -269,7 +270,7 @@ func TestRestartMatrixChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := d.box.lastSeq()
-	evs := incidentEvents(max(n, 1))[:n]
+	evs := incidenttest.Events(max(n, 1))[:n]
 	for _, ev := range evs {
 		if err := d.Publish(ev); err != nil {
 			t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 )
 
@@ -59,7 +60,7 @@ func TestNATSStreamLimits(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer d.Close()
-			publishAll(t, d, incidentEvents(3))
+			publishAll(t, d, incidenttest.Events(3))
 			await.Until(t, 20*time.Second, "the events", func() bool { return deliveredCount(d, "js") >= 3 })
 			st, err := js.Stream(ctx, "VIGIL_INCIDENTS")
 			if err != nil {

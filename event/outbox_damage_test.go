@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 )
@@ -35,7 +36,7 @@ func damagedOutbox(t *testing.T, n int) ([]byte, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs := incidentEvents(n)
+	evs := incidenttest.Events(n)
 	publishAll(t, d, evs)
 	await.Until(t, 20e9, "the outbox to hold every event", func() bool { c, _ := d.box.depth(); return c == n })
 	d.Close() //nolint:errcheck // events pending
@@ -116,7 +117,7 @@ func TestDamagedOutboxMovedAside(t *testing.T) {
 			if !strings.Contains(logs.String(), `level=ERROR msg="outbox damaged: `) || !strings.Contains(logs.String(), "moved_to="+path+".damaged-") {
 				t.Errorf("%s: no ERROR line names the damaged outbox and where it went:\n%s", c.name, logs.String())
 			}
-			extra := incidentEvents(3)
+			extra := incidenttest.Events(3)
 			publishAll(t, d, extra)
 			await.Until(t, 20e9, "the fresh outbox to deliver", func() bool { return len(fileIDsSoFar(t, file)) >= 3 })
 		} else {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 )
@@ -38,7 +39,7 @@ func TestWebhookPathTokensNeverLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	publishAll(t, d, incidentEvents(2))
+	publishAll(t, d, incidenttest.Events(2))
 	await.Until(t, 20*time.Second, "retries", func() bool {
 		return testutil.ToFloat64(d.m.retried.WithLabelValues("slack")) >= 3 && testutil.ToFloat64(d.m.retried.WithLabelValues("discord")) >= 3
 	})

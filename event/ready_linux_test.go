@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 )
 
@@ -50,7 +51,7 @@ func TestReadyFollowsOutboxWrites(t *testing.T) {
 	}
 	defer func() { close(stop); wg.Wait() }()
 
-	first := incidentEvents(5)
+	first := incidenttest.Events(5)
 	publishAll(t, d, first)
 	await.Until(t, 20*time.Second, "the first events in the file", func() bool { return len(fileIDsSoFar(t, file)) == len(first) })
 	if err := d.Ready(); err != nil {
@@ -59,7 +60,7 @@ func TestReadyFollowsOutboxWrites(t *testing.T) {
 
 	filler := filepath.Join(disk, "filler")
 	fill(t, filler)
-	full := incidentEvents(200) // about 120 KiB: more than bbolt's free pages
+	full := incidenttest.Events(200) // about 120 KiB: more than bbolt's free pages
 	publishAll(t, d, full)
 	await.Until(t, 20*time.Second, "Ready to fail on the full disk", func() bool { return d.Ready() != nil })
 	err = d.Ready()

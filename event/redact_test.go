@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 )
@@ -29,7 +30,7 @@ func TestSinkURLSecretsNeverLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	publishAll(t, d, incidentEvents(2))
+	publishAll(t, d, incidenttest.Events(2))
 	await.Until(t, 20*time.Second, "retries", func() bool { return testutil.ToFloat64(d.m.retried.WithLabelValues("hook")) >= 3 })
 	closeErr := d.Close()
 	out := logs.String()

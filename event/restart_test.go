@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 )
 
@@ -93,7 +94,7 @@ func TestRestartAfterDrainKeepsDelivering(t *testing.T) {
 		if err != nil {
 			t.Fatalf("run %d: %v", run, err)
 		}
-		evs := incidentEvents(20)
+		evs := incidenttest.Events(20)
 		publishAll(t, d, evs)
 		want = append(want, eventIDs(evs)...)
 		await.Until(t, 20*time.Second, "every sink to drain the outbox", func() bool {

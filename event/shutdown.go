@@ -85,7 +85,6 @@ func (d *Delivery) shutdown() (ShutdownReport, error) {
 	case <-time.After(stopTimeout):
 		d.log.Error("sinks did not stop within the shutdown bound; left behind", "waited", stopTimeout)
 	}
-	d.Live.Close()
 	errs := d.closeSinks()
 	pending, _ := d.box.depth()
 	// bbolt waits for the transactions in progress: a sink left behind is

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 )
@@ -308,7 +309,7 @@ func TestUnencodableEventDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	evs := incidentEvents(6)
+	evs := incidenttest.Events(6)
 	evs[3].Data.Score = math.NaN()
 	publishAll(t, d, evs)
 	want := append(eventIDs(evs[:3]), eventIDs(evs[4:])...)

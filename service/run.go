@@ -16,10 +16,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/engine"
 	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/evidence"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -139,12 +141,18 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
+	// The API serves what delivery stored: the recent events and the live
+	// stream, whose clients are let go once delivery has stopped.
+	recent := api.NewIncidentLog(10000)
+	live := api.NewEventHub(256, recent)
+	d.OnStored(func(ev incident.Event) { recent.Add(ev); live.Publish(ev) })
 	defer func() {
 		if derr := d.Close(); derr != nil && err == nil {
 			err = fmt.Errorf("close delivery: %w", derr)
 		}
+		live.Close()
 	}()
-	eo := engine.Options{Logger: log, Events: d, Incidents: d.Recent, Live: d.Live, Collectors: d.Collectors(), Evidence: ev,
+	eo := engine.Options{Logger: log, Events: d, Incidents: recent, Live: live, Collectors: d.Collectors(), Evidence: ev,
 		Ready: outboxReady(d, cfg.Outbox.Path)}
 	if cfg.Cluster == nil {
 		// Open incidents are kept beside the outbox (the data directory);

@@ -1,4 +1,4 @@
-package event
+package api
 
 import (
 	"bufio"
@@ -17,8 +17,8 @@ import (
 // events it missed (from the recent log), once each, then the live ones; a
 // resume point no longer kept is said so in a comment.
 func TestLiveResume(t *testing.T) {
-	log := NewLog(100)
-	hub := NewHub(16, log)
+	log := NewIncidentLog(100)
+	hub := NewEventHub(16, log)
 	srv := httptest.NewServer(hub)
 	defer srv.Close()
 	var evs []incident.Event

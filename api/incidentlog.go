@@ -1,4 +1,4 @@
-package event
+package api
 
 import (
 	"encoding/base64"
@@ -12,9 +12,9 @@ import (
 	"github.com/vigil-video/vigil/incident"
 )
 
-// Log keeps the most recent events in memory for the API. Safe for
+// IncidentLog keeps the most recent events in memory for the API. Safe for
 // concurrent use.
-type Log struct {
+type IncidentLog struct {
 	mu   sync.Mutex
 	ring []incident.Event
 	next int    // index of the next write
@@ -22,11 +22,13 @@ type Log struct {
 	seq  uint64 // sequence of the newest event
 }
 
-// NewLog returns a log of the last capacity events.
-func NewLog(capacity int) *Log { return &Log{ring: make([]incident.Event, capacity)} }
+// NewIncidentLog returns a log of the last capacity events.
+func NewIncidentLog(capacity int) *IncidentLog {
+	return &IncidentLog{ring: make([]incident.Event, capacity)}
+}
 
 // Add records an event.
-func (l *Log) Add(ev incident.Event) {
+func (l *IncidentLog) Add(ev incident.Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.ring[l.next] = ev
@@ -37,7 +39,7 @@ func (l *Log) Add(ev incident.Event) {
 
 // After returns the events kept after the one with id, oldest first; ok is
 // false when id is not kept (too old, or unknown).
-func (l *Log) After(id string) (events []incident.Event, ok bool) {
+func (l *IncidentLog) After(id string) (events []incident.Event, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for i := range l.n { // oldest to newest
@@ -55,7 +57,7 @@ func (l *Log) After(id string) (events []incident.Event, ok bool) {
 // when set and with Time in [since, until) when set, starting after the
 // opaque cursor of a previous page; next is the cursor of the following
 // page, empty at the end.
-func (l *Log) Query(camera, kind string, since, until time.Time, cursor string, limit int) (events []incident.Event, next string, err error) {
+func (l *IncidentLog) Query(camera, kind string, since, until time.Time, cursor string, limit int) (events []incident.Event, next string, err error) {
 	var before uint64 = 1<<64 - 1
 	if cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(cursor)
@@ -89,7 +91,7 @@ func (l *Log) Query(camera, kind string, since, until time.Time, cursor string, 
 // ServeHTTP serves GET /api/incidents?camera=&kind=&since=&until=&cursor=&limit=
 // (RFC 3339 times; limit 1..1000, default 100) as
 // {"incidents": [...], "next": "..."}; a bad parameter is a 400 naming it.
-func (l *Log) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (l *IncidentLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var since, until time.Time
 	for _, p := range []struct {

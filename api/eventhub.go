@@ -1,4 +1,4 @@
-package event
+package api
 
 import (
 	"encoding/json"
@@ -11,10 +11,10 @@ import (
 	"github.com/vigil-video/vigil/incident"
 )
 
-// Hub fans events out to Server-Sent Events subscribers. Each subscriber
+// EventHub fans events out to Server-Sent Events subscribers. Each subscriber
 // has a bounded buffer; one that falls behind is disconnected rather than
 // slowing Publish. Safe for concurrent use.
-type Hub struct {
+type EventHub struct {
 	buffer int
 	replay Replayer // nil: no resume
 	mu     sync.Mutex
@@ -23,17 +23,17 @@ type Hub struct {
 }
 
 // Replayer gives the events after a given event id, oldest first; ok is
-// false when that id is no longer known. Log is one.
+// false when that id is no longer known. IncidentLog is one.
 type Replayer interface {
 	After(id string) (events []incident.Event, ok bool)
 }
 
-// NewHub returns a hub whose subscribers buffer up to buffer events. With
+// NewEventHub returns a hub whose subscribers buffer up to buffer events. With
 // replay set, a client reconnecting with Last-Event-ID (the header, or the
 // last_event_id query parameter for clients that cannot set it) first gets
 // the events it missed.
-func NewHub(buffer int, replay Replayer) *Hub {
-	return &Hub{buffer: buffer, replay: replay, subs: map[chan []byte]struct{}{}}
+func NewEventHub(buffer int, replay Replayer) *EventHub {
+	return &EventHub{buffer: buffer, replay: replay, subs: map[chan []byte]struct{}{}}
 }
 
 // sseMessage formats one event as a Server-Sent Events message.
@@ -46,7 +46,7 @@ func sseMessage(ev incident.Event) ([]byte, error) {
 }
 
 // Publish sends an event to every subscriber without blocking.
-func (h *Hub) Publish(ev incident.Event) {
+func (h *EventHub) Publish(ev incident.Event) {
 	msg, err := sseMessage(ev)
 	if err != nil {
 		return
@@ -64,7 +64,7 @@ func (h *Hub) Publish(ev incident.Event) {
 }
 
 // Close disconnects every subscriber.
-func (h *Hub) Close() {
+func (h *EventHub) Close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed = true
@@ -76,7 +76,7 @@ func (h *Hub) Close() {
 
 // ServeHTTP streams events as text/event-stream until the client leaves,
 // with a comment line every 15 s to keep proxies from closing it.
-func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *EventHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
