@@ -169,7 +169,7 @@ func Run(ctx context.Context, o Options) (err error) {
 			return err
 		}
 		ecfg.Cameras = nil
-		eo.Events, eo.Cluster, eo.Collectors = cl, cl.node.Handler(), append(eo.Collectors, cl.node.Collectors()...)
+		eo.Cluster, eo.Collectors = cl.node.Handler(), append(eo.Collectors, cl.node.Collectors()...)
 		applied = nil // clusterRun.Run tells delivery
 	}
 	e, err := engine.New(ecfg, eo)
