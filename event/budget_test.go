@@ -50,7 +50,7 @@ func TestFullOutboxKeepsHealthySinkWhole(t *testing.T) {
 		t.Errorf("%g events counted as dropped for the healthy file sink", v)
 	}
 	dropped := testutil.ToFloat64(d.m.sinkDropped.WithLabelValues("hook", "outbox_full"))
-	stored, bytes := d.box.depth()
+	stored, bytes := d.box.Depth()
 	if dropped == 0 {
 		t.Error("the dead sink's drops are not counted")
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/backoff"
 	"github.com/vigil-video/vigil/internal/sleep"
+	"github.com/vigil-video/vigil/outbox"
 )
 
 // DeliveryConfig is the `outbox` and `sinks` part of the configuration,
@@ -59,11 +60,11 @@ type EvidenceOpener interface {
 // and Publish never waits for the disk or a sink. A slow but healthy sink
 // whose backlog fills the outbox does hold the others back: its events are
 // never evicted, so new events wait in the queue, and past half of it
-// updates are shed for every sink (see Publish and outbox.makeRoomLocked).
+// updates are shed for every sink (see Publish and outbox.Outbox.Append).
 // Publish is safe for concurrent use.
 type Delivery struct {
 	log   *slog.Logger
-	box   *outbox
+	box   *outbox.Outbox
 	sinks []*sinkRunner
 	m     *deliveryMetrics
 
@@ -113,7 +114,7 @@ func Open(cfg DeliveryConfig, stdout io.Writer, log *slog.Logger) (*Delivery, er
 	for i, s := range cfg.Sinks {
 		names[i] = s.Name
 	}
-	box, err := openOutbox(cfg.Outbox, names, log, d.dropped, d.m.damaged.Inc)
+	box, err := outbox.Open(cfg.Outbox, names, log, d.dropped, d.m.damaged.Inc)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +127,7 @@ func Open(cfg DeliveryConfig, stdout io.Writer, log *slog.Logger) (*Delivery, er
 			for _, r := range d.sinks {
 				r.s.close() //nolint:errcheck // failing start
 			}
-			box.close() //nolint:errcheck
+			box.Close() //nolint:errcheck
 			return nil, err
 		}
 		r := &sinkRunner{d: d, cfg: sc, s: s, wake: make(chan struct{}, 1), log: log.With("sink", sc.Name)}
@@ -144,12 +145,12 @@ func Open(cfg DeliveryConfig, stdout io.Writer, log *slog.Logger) (*Delivery, er
 // dropped counts what the full outbox evicted or refused: per reason,
 // and per sink that had not delivered it yet. The log gets a summary at
 // most every 10 s.
-func (d *Delivery) dropped(drops []drop, sinkDrops map[sinkReason]int) {
+func (d *Delivery) dropped(drops []outbox.Drop, sinkDrops map[outbox.SinkReason]int) {
 	for _, dr := range drops {
-		d.m.dropped.WithLabelValues(dr.reason).Inc()
+		d.m.dropped.WithLabelValues(dr.Reason).Inc()
 	}
 	for s, n := range sinkDrops {
-		d.m.sinkDropped.WithLabelValues(s.sink, s.reason).Add(float64(n))
+		d.m.sinkDropped.WithLabelValues(s.Sink, s.Reason).Add(float64(n))
 	}
 	d.dropLog.add(d.log, drops, sinkDrops)
 }
@@ -202,11 +203,11 @@ func (d *Delivery) Publish(ev incident.Event) error {
 		return fmt.Errorf("delivery closed: event %s not stored", ev.ID)
 	}
 	if dropped != nil {
-		drops := map[sinkReason]int{}
+		drops := map[outbox.SinkReason]int{}
 		for _, r := range d.sinks {
-			drops[sinkReason{r.cfg.Name, dropQueueFull}] = 1
+			drops[outbox.SinkReason{r.cfg.Name, outbox.DropQueueFull}] = 1
 		}
-		d.dropped([]drop{{reason: dropQueueFull}}, drops)
+		d.dropped([]outbox.Drop{{Reason: outbox.DropQueueFull}}, drops)
 	}
 	return nil
 }
@@ -254,7 +255,7 @@ func (d *Delivery) store(batch []incident.Event) {
 			d.lose(len(batch))
 			return
 		}
-		n, kept, err := d.box.append(batch, isClosed(d.closing), d.queue.filling())
+		n, kept, err := d.box.Append(batch, isClosed(d.closing), d.queue.filling())
 		d.stored(kept)
 		batch = batch[n:]
 		switch {
@@ -266,9 +267,9 @@ func (d *Delivery) store(batch []incident.Event) {
 			if d.writeFailing.Load() != nil {
 				d.writeFailing.Store(nil)
 			}
-		case errors.Is(err, errOutboxFull):
+		case errors.Is(err, outbox.ErrFull):
 			select {
-			case <-d.box.progress:
+			case <-d.box.Progress():
 			case <-d.closing: // stored past the budget on shutdown
 			case <-time.After(time.Second):
 			}
@@ -408,13 +409,13 @@ func (r *sinkRunner) run() {
 	defer r.d.wg.Done()
 	ctx := r.d.ctx
 	m := r.d.m
-	after, err := r.d.box.cursor(r.cfg.Name)
+	after, err := r.d.box.Cursor(r.cfg.Name)
 	if err != nil {
 		r.log.Error("outbox cursor unreadable", "error", err)
 		return
 	}
 	for ctx.Err() == nil {
-		recs, err := r.d.box.next(after, 64)
+		recs, err := r.d.box.Next(after, 64)
 		if err != nil {
 			r.log.Error("outbox read failed", "error", err)
 			if !sleep.For(ctx, time.Second) {
@@ -433,25 +434,25 @@ func (r *sinkRunner) run() {
 			continue
 		}
 		for _, rec := range recs {
-			r.pending.Store(rec.stored.UnixNano())
+			r.pending.Store(rec.Stored.UnixNano())
 			var ev incident.Event
-			if err := json.Unmarshal(rec.json, &ev); err != nil {
-				r.log.Error("undecodable event in the outbox; skipped", "seq", rec.seq, "error", err)
+			if err := json.Unmarshal(rec.JSON, &ev); err != nil {
+				r.log.Error("undecodable event in the outbox; skipped", "seq", rec.Seq, "error", err)
 			} else if !r.deliverOne(ctx, rec, &ev) {
 				return // closing
 			}
-			if err := r.d.box.ack(r.cfg.Name, rec.seq); err != nil {
-				r.log.Error("outbox acknowledgement failed", "seq", rec.seq, "error", err)
+			if err := r.d.box.Ack(r.cfg.Name, rec.Seq); err != nil {
+				r.log.Error("outbox acknowledgement failed", "seq", rec.Seq, "error", err)
 			}
-			after = rec.seq
-			m.delivery.WithLabelValues(r.cfg.Name).Observe(time.Since(rec.stored).Seconds())
+			after = rec.Seq
+			m.delivery.WithLabelValues(r.cfg.Name).Observe(time.Since(rec.Stored).Seconds())
 		}
 	}
 }
 
 // deliverOne retries one event until it is delivered or permanently
 // refused; it returns false when the delivery is closing.
-func (r *sinkRunner) deliverOne(ctx context.Context, rec record, ev *incident.Event) bool {
+func (r *sinkRunner) deliverOne(ctx context.Context, rec outbox.Record, ev *incident.Event) bool {
 	m := r.d.m
 	bo := backoff.Backoff{Min: r.cfg.BackoffMin, Max: r.cfg.BackoffMax}
 	for attempt := 0; ; attempt++ {
@@ -459,7 +460,7 @@ func (r *sinkRunner) deliverOne(ctx context.Context, rec record, ev *incident.Ev
 		err := r.s.deliver(actx, rec, ev)
 		cancel()
 		if err == nil {
-			r.d.box.setFailing(r.cfg.Name, false)
+			r.d.box.SetFailing(r.cfg.Name, false)
 			m.delivered.WithLabelValues(r.cfg.Name).Inc()
 			r.fail.delivered(r.log, attempt+1)
 			return true
@@ -469,12 +470,12 @@ func (r *sinkRunner) deliverOne(ctx context.Context, rec record, ev *incident.Ev
 		}
 		var perm permanentError
 		if errors.As(err, &perm) {
-			r.d.box.setFailing(r.cfg.Name, false) // it answers
+			r.d.box.SetFailing(r.cfg.Name, false) // it answers
 			m.failed.WithLabelValues(r.cfg.Name).Inc()
 			r.fail.failed(r.log, ev, err, true, 0, time.Now())
 			return true
 		}
-		r.d.box.setFailing(r.cfg.Name, true)
+		r.d.box.SetFailing(r.cfg.Name, true)
 		m.retried.WithLabelValues(r.cfg.Name).Inc()
 		wait := bo.Next()
 		r.fail.failed(r.log, ev, err, false, wait, time.Now())
@@ -531,10 +532,10 @@ func (m *deliveryMetrics) forSink(name string) {
 	m.delivered.WithLabelValues(name)
 	m.failed.WithLabelValues(name)
 	m.retried.WithLabelValues(name)
-	for _, r := range []string{dropOutboxFull, dropOverflow, dropQueueFull} {
+	for _, r := range []string{outbox.DropOutboxFull, outbox.DropOverflow, outbox.DropQueueFull} {
 		m.sinkDropped.WithLabelValues(name, r)
 	}
-	for _, r := range []string{"update", "oldest", dropOverflow, dropQueueFull} {
+	for _, r := range []string{"update", "oldest", outbox.DropOverflow, outbox.DropQueueFull} {
 		m.dropped.WithLabelValues(r)
 	}
 }
@@ -549,7 +550,7 @@ func (m *deliveryMetrics) Describe(ch chan<- *prometheus.Desc) {
 
 func (m *deliveryMetrics) Collect(ch chan<- prometheus.Metric) {
 	d, now := m.d, time.Now()
-	n, b := d.box.depth()
+	n, b := d.box.Depth()
 	ch <- prometheus.MustNewConstMetric(outboxEventsDesc, prometheus.GaugeValue, float64(n))
 	ch <- prometheus.MustNewConstMetric(outboxBytesDesc, prometheus.GaugeValue, float64(b))
 	q, _ := d.queue.depth()

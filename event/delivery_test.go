@@ -164,7 +164,7 @@ func TestWebhookOutageLosesNothing(t *testing.T) {
 	await.Until(t, 20*time.Second, "every event stored", func() bool { return stored.Load() == 30 })
 	after := refused.Load()
 	await.Until(t, 20*time.Second, "three refusals", func() bool { return refused.Load() >= after+3 })
-	if n, _ := d.box.depth(); n != 30 {
+	if n, _ := d.box.Depth(); n != 30 {
 		t.Errorf("outbox holds %d events while the receiver is down, want 30", n)
 	}
 	down.Store(false)
@@ -175,7 +175,7 @@ func TestWebhookOutageLosesNothing(t *testing.T) {
 	if v := testutil.ToFloat64(d.m.retried.WithLabelValues("hook")); v < 1 {
 		t.Errorf("retries not counted: %g", v)
 	}
-	await.Until(t, 20*time.Second, "the outbox to empty", func() bool { n, _ := d.box.depth(); return n == 0 })
+	await.Until(t, 20*time.Second, "the outbox to empty", func() bool { n, _ := d.box.Depth(); return n == 0 })
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(d.Collectors()...)
 	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
@@ -283,7 +283,7 @@ func TestCrashChild(t *testing.T) {
 	for _, ev := range evs {
 		d.Publish(ev) //nolint:errcheck
 	}
-	await.Until(t, 20*time.Second, "the outbox to hold every event", func() bool { n, _ := d.box.depth(); return n == len(evs) })
+	await.Until(t, 20*time.Second, "the outbox to hold every event", func() bool { n, _ := d.box.Depth(); return n == len(evs) })
 	for _, ev := range evs {
 		fmt.Println("published", ev.ID)
 	}
@@ -300,7 +300,7 @@ func TestOutboxBudgetDropsUpdatesFirst(t *testing.T) {
 	defer down.Close()
 	dead := down.URL
 	one, _ := json.Marshal(incidenttest.Events(1)[0])
-	rec := len(one) + 40 // record overhead: type, time
+	rec := len(one) + 40 // outbox.Record overhead: type, time
 	d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db"), MaxBytes: int64(10 * rec)},
 		Sinks: []SinkConfig{{Name: "hook", Type: "webhook", URL: dead, BackoffMin: time.Hour}}}, io.Discard, testLog(t))
 	if err != nil {
@@ -312,13 +312,13 @@ func TestOutboxBudgetDropsUpdatesFirst(t *testing.T) {
 	await.Until(t, 20*time.Second, "the writes", func() bool {
 		return testutil.ToFloat64(d.m.dropped.WithLabelValues("update"))+testutil.ToFloat64(d.m.dropped.WithLabelValues("oldest")) >= 10
 	})
-	recs, err := d.box.next(0, 100)
+	recs, err := d.box.Next(0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	kept := map[string]int{}
 	for _, r := range recs {
-		kept[r.typ]++
+		kept[r.Type]++
 	}
 	if kept[incident.TypeStart] != 3 || kept[incident.TypeEnd] != 3 {
 		t.Errorf("kept %v: starts and ends must survive while updates can be dropped", kept)

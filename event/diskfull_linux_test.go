@@ -87,7 +87,7 @@ func TestFileSinkFullDiskWritesWholeRecords(t *testing.T) {
 	if st, err := os.Stat(file); err != nil {
 		t.Fatal(err)
 	} else if b, _ := os.ReadFile(file); int64(len(b)) != st.Size() || !strings.HasSuffix(string(b), "\n") {
-		t.Fatalf("the file does not end with a whole record")
+		t.Fatalf("the file does not end with a whole outbox.Record")
 	}
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
@@ -178,13 +178,13 @@ func TestOutboxFullDiskShutdownIsBounded(t *testing.T) {
 }
 
 // TestFileSinkFullDiskAtRotation: the disk fills up right after a
-// rotation, so the first record of the new file is written part-way. The
+// rotation, so the first outbox.Record of the new file is written part-way. The
 // cut goes back to the new file's whole records (none), not to the old
 // file's size; once space is back, the new file holds the rest, whole and
 // in order.
 func TestFileSinkFullDiskAtRotation(t *testing.T) {
 	// 272 pages: the first file's 10 records of ~100 KiB fill all but
-	// about 80 KiB, less than one record.
+	// about 80 KiB, less than one outbox.Record.
 	disk := smallDisk(t, 272*4096)
 	file := filepath.Join(disk, "events.jsonl")
 	d, err := testOpen(DeliveryConfig{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []SinkConfig{
@@ -206,7 +206,7 @@ func TestFileSinkFullDiskAtRotation(t *testing.T) {
 		t.Fatal("the rotated file does not hold the first events in order")
 	}
 	if st, err := os.Stat(file); err != nil || st.Size() != 0 {
-		t.Fatalf("the new file holds %v bytes while its first record does not fit, want 0 (%v)", st.Size(), err)
+		t.Fatalf("the new file holds %v bytes while its first outbox.Record does not fit, want 0 (%v)", st.Size(), err)
 	}
 	if err := os.Remove(backups[0]); err != nil {
 		t.Fatal(err)

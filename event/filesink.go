@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/outbox"
 	"gopkg.in/natefinch/lumberjack.v2"
 )
 
@@ -17,7 +18,7 @@ import (
 // lumberjack (the old files are <name>-<UTC time>.<ext>, the newest Keep
 // kept). It writes whole records only: a write that fails part-way (a full
 // disk) is cut off before it is retried, so no line is torn and no two
-// records share one; and each record is on disk (fsync) before the sink
+// records share one; and each outbox.Record is on disk (fsync) before the sink
 // acknowledges it.
 //
 // lumberjack counts sizes in whole megabytes, so max_bytes is rounded up
@@ -26,9 +27,9 @@ import (
 type fileSink struct {
 	cfg  SinkConfig
 	lj   *lumberjack.Logger
-	file os.FileInfo // the current file as of the last whole record
+	file os.FileInfo // the current file as of the last whole outbox.Record
 	size int64       // of the whole records in it
-	torn bool        // the file at Path may hold a partial record past its whole ones
+	torn bool        // the file at Path may hold a partial outbox.Record past its whole ones
 }
 
 func newFileSink(cfg SinkConfig) (*fileSink, error) {
@@ -78,7 +79,7 @@ func wholeRecords(f *os.File) (int64, error) {
 }
 
 // cut truncates the file at Path back to its whole records (none if
-// lumberjack has rotated to a new file since the last whole record) and
+// lumberjack has rotated to a new file since the last whole outbox.Record) and
 // makes lumberjack reopen it, and so read its size again, at the next
 // write.
 func (s *fileSink) cut() error {
@@ -106,14 +107,14 @@ func (s *fileSink) cut() error {
 	return nil
 }
 
-func (s *fileSink) deliver(_ context.Context, r record, _ *incident.Event) error {
+func (s *fileSink) deliver(_ context.Context, r outbox.Record, _ *incident.Event) error {
 	if s.torn {
 		if err := s.cut(); err != nil {
-			return fmt.Errorf("file sink %s: cut %s back to its last whole record: %w", s.cfg.Name, s.cfg.Path, err)
+			return fmt.Errorf("file sink %s: cut %s back to its last whole outbox.Record: %w", s.cfg.Name, s.cfg.Path, err)
 		}
 		s.torn = false
 	}
-	_, err := s.lj.Write(append(r.json, '\n'))
+	_, err := s.lj.Write(append(r.JSON, '\n'))
 	if err == nil {
 		err = s.sync()
 	}

@@ -269,7 +269,7 @@ func TestRestartMatrixChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := d.box.lastSeq()
+	first := d.box.LastSeq()
 	evs := incidenttest.Events(max(n, 1))[:n]
 	for _, ev := range evs {
 		if err := d.Publish(ev); err != nil {
@@ -278,16 +278,16 @@ func TestRestartMatrixChild(t *testing.T) {
 		fmt.Println("published", ev.ID)
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for d.box.lastSeq() < first+uint64(n) {
+	for d.box.LastSeq() < first+uint64(n) {
 		if time.Now().After(deadline) {
 			t.Fatal("events not stored")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	target := d.box.lastSeq()
+	target := d.box.LastSeq()
 	for _, name := range strings.Split(os.Getenv("VIGIL_MATRIX_WAIT"), ",") {
 		for {
-			if c, err := d.box.cursor(name); err == nil && c >= target {
+			if c, err := d.box.Cursor(name); err == nil && c >= target {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -299,11 +299,4 @@ func TestRestartMatrixChild(t *testing.T) {
 	fmt.Println("ready")
 	<-term // or SIGKILL
 	fmt.Println("closed", d.Close())
-}
-
-// lastSeq returns the sequence number of the last stored event.
-func (o *outbox) lastSeq() uint64 {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.seq
 }

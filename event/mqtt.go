@@ -18,6 +18,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/outbox"
 	"github.com/vigil-video/vigil/redact"
 )
 
@@ -228,12 +229,12 @@ func (s *mqttSink) publish(ctx context.Context, topic string, payload any, retai
 	}
 }
 
-func (s *mqttSink) deliver(ctx context.Context, r record, ev *incident.Event) error {
+func (s *mqttSink) deliver(ctx context.Context, r outbox.Record, ev *incident.Event) error {
 	p := s.cfg.TopicPrefix
-	if err := s.publish(ctx, p+"/events", r.json, false); err != nil {
+	if err := s.publish(ctx, p+"/events", r.JSON, false); err != nil {
 		return err
 	}
-	if err := s.publish(ctx, p+"/"+ev.Data.Camera+"/"+ev.Data.Kind, r.json, false); err != nil {
+	if err := s.publish(ctx, p+"/"+ev.Data.Camera+"/"+ev.Data.Kind, r.JSON, false); err != nil {
 		return err
 	}
 	if !s.cfg.FrigateCompat && !s.cfg.HADiscovery {

@@ -12,6 +12,7 @@ import (
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/natsconn"
+	"github.com/vigil-video/vigil/outbox"
 )
 
 // natsSink publishes each event to JetStream with an acknowledgement, on
@@ -77,7 +78,7 @@ func subjectToken(s string) string {
 	}, s)
 }
 
-func (s *natsSink) deliver(ctx context.Context, r record, ev *incident.Event) error {
+func (s *natsSink) deliver(ctx context.Context, r outbox.Record, ev *incident.Event) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	if s.cfg.CreateStream && !s.ensured {
@@ -86,10 +87,10 @@ func (s *natsSink) deliver(ctx context.Context, r record, ev *incident.Event) er
 		}
 	}
 	subj := s.cfg.SubjectPrefix + "." + subjectToken(ev.Data.Camera) + "." + subjectToken(ev.Data.Kind)
-	_, err := s.js.Publish(ctx, subj, r.json, jetstream.WithMsgID(ev.ID))
+	_, err := s.js.Publish(ctx, subj, r.JSON, jetstream.WithMsgID(ev.ID))
 	if err != nil {
 		if serr := s.ensureStream(ctx); serr == nil && s.cfg.CreateStream {
-			_, err = s.js.Publish(ctx, subj, r.json, jetstream.WithMsgID(ev.ID))
+			_, err = s.js.Publish(ctx, subj, r.JSON, jetstream.WithMsgID(ev.ID))
 		}
 	}
 	if err != nil {

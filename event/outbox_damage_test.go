@@ -38,7 +38,7 @@ func damagedOutbox(t *testing.T, n int) ([]byte, []string) {
 	}
 	evs := incidenttest.Events(n)
 	publishAll(t, d, evs)
-	await.Until(t, 20e9, "the outbox to hold every event", func() bool { c, _ := d.box.depth(); return c == n })
+	await.Until(t, 20e9, "the outbox to hold every event", func() bool { c, _ := d.box.Depth(); return c == n })
 	d.Close() //nolint:errcheck // events pending
 	raw, err := os.ReadFile(path)
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 // concurrent use.
 func (d *Delivery) Ready() error {
 	if p := d.writeFailing.Load(); p != nil {
-		return fmt.Errorf("outbox: %s: last write failed: %w", d.box.db.Path(), *p)
+		return fmt.Errorf("outbox: %s: last write failed: %w", d.box.Path(), *p)
 	}
 	now := time.Now()
 	if _, oldest := d.queue.depth(); !oldest.IsZero() && now.Sub(oldest) > d.maxLag {

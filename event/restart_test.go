@@ -98,7 +98,7 @@ func TestRestartAfterDrainKeepsDelivering(t *testing.T) {
 		publishAll(t, d, evs)
 		want = append(want, eventIDs(evs)...)
 		await.Until(t, 20*time.Second, "every sink to drain the outbox", func() bool {
-			n, _ := d.box.depth()
+			n, _ := d.box.Depth()
 			return n == 0 && len(fileIDsSoFar(t, cfg.Sinks[0].Path)) >= len(want) && len(fileIDsSoFar(t, cfg.Sinks[1].Path)) >= len(want)
 		})
 		if err := d.Close(); err != nil {

@@ -72,7 +72,7 @@ func (d *Delivery) shutdown() (ShutdownReport, error) {
 	flush.Stop()
 	// A failing sink is not waited for: it stays behind for the next run.
 	for deadline := time.Now().Add(drainTimeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if d.box.drained() {
+		if d.box.Drained() {
 			break
 		}
 	}
@@ -86,10 +86,10 @@ func (d *Delivery) shutdown() (ShutdownReport, error) {
 		d.log.Error("sinks did not stop within the shutdown bound; left behind", "waited", stopTimeout)
 	}
 	errs := d.closeSinks()
-	pending, _ := d.box.depth()
+	pending, _ := d.box.Depth()
 	// bbolt waits for the transactions in progress: a sink left behind is
 	// at most in a short one, and its next fails.
-	if err := d.box.close(); err != nil {
+	if err := d.box.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close outbox: %w", err))
 	}
 	rep := ShutdownReport{NotStored: int(d.notStored.Load()), Pending: pending, Took: time.Since(start)}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/outbox"
 )
 
 // SinkConfig is the options of one sink, complete: SinkOptions makes
@@ -119,7 +120,7 @@ func SinkOptions(s config.Sink) SinkConfig {
 
 // sink delivers one event; an error is retried unless it is permanent.
 type sink interface {
-	deliver(ctx context.Context, r record, ev *incident.Event) error
+	deliver(ctx context.Context, r outbox.Record, ev *incident.Event) error
 	close() error
 }
 
@@ -135,10 +136,10 @@ type writerSink struct {
 	w  *bufio.Writer
 }
 
-func (s *writerSink) deliver(_ context.Context, r record, _ *incident.Event) error {
+func (s *writerSink) deliver(_ context.Context, r outbox.Record, _ *incident.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.w.Write(r.json)   //nolint:errcheck // reported by Flush
+	s.w.Write(r.JSON)   //nolint:errcheck // reported by Flush
 	s.w.WriteByte('\n') //nolint:errcheck
 	return s.w.Flush()
 }

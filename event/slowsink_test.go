@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
+	"github.com/vigil-video/vigil/outbox"
 )
 
 // incidentsOf returns n incidents on cameras cam0..cam9, each a start,
@@ -149,16 +150,16 @@ func TestSlowSinkNeverBlocksAnalysis(t *testing.T) {
 				t.Errorf("%s: %g events evicted (%s) from a healthy sink's backlog", when, v, reason)
 			}
 		}
-		if v := testutil.ToFloat64(d.m.sinkDropped.WithLabelValues("hook", dropOutboxFull)); v != 0 {
+		if v := testutil.ToFloat64(d.m.sinkDropped.WithLabelValues("hook", outbox.DropOutboxFull)); v != 0 {
 			t.Errorf("%s: %g events evicted before the healthy sink had them", when, v)
 		}
 	}
 	noEvictions("while publishing")
 	dropped := func() float64 {
-		return testutil.ToFloat64(d.m.dropped.WithLabelValues(dropOverflow)) + testutil.ToFloat64(d.m.dropped.WithLabelValues(dropQueueFull))
+		return testutil.ToFloat64(d.m.dropped.WithLabelValues(outbox.DropOverflow)) + testutil.ToFloat64(d.m.dropped.WithLabelValues(outbox.DropQueueFull))
 	}
-	perSink := testutil.ToFloat64(d.m.sinkDropped.WithLabelValues("hook", dropOverflow)) +
-		testutil.ToFloat64(d.m.sinkDropped.WithLabelValues("hook", dropQueueFull))
+	perSink := testutil.ToFloat64(d.m.sinkDropped.WithLabelValues("hook", outbox.DropOverflow)) +
+		testutil.ToFloat64(d.m.sinkDropped.WithLabelValues("hook", outbox.DropQueueFull))
 	if dropped() == 0 || perSink != dropped() {
 		t.Errorf("drops: %g counted, %g against the sink; want some, each counted against it", dropped(), perSink)
 	}
@@ -244,7 +245,7 @@ func TestShutdownBoundedWhenSinkIgnoresContext(t *testing.T) {
 	}
 	evs := incidentsOf(40, 8) // 400 events of about 600 bytes: more than the pipe holds
 	publishAll(t, d, evs)
-	await.Until(t, 20*time.Second, "the pipe to fill", func() bool { n, _ := d.box.depth(); q, _ := d.queue.depth(); return n > 0 && q == 0 })
+	await.Until(t, 20*time.Second, "the pipe to fill", func() bool { n, _ := d.box.Depth(); q, _ := d.queue.depth(); return n > 0 && q == 0 })
 	rep, err := d.Shutdown()
 	if err != nil {
 		t.Errorf("Shutdown: %v", err)
@@ -317,7 +318,7 @@ func TestUnencodableEventDropped(t *testing.T) {
 	if got := fileIDsSoFar(t, file); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("file sink got %v, want %v", got, want)
 	}
-	if v := testutil.ToFloat64(d.m.sinkDropped.WithLabelValues("file", dropUnencodable)); v != 1 {
+	if v := testutil.ToFloat64(d.m.sinkDropped.WithLabelValues("file", outbox.DropUnencodable)); v != 1 {
 		t.Errorf("%g unencodable events counted for the file sink, want 1", v)
 	}
 }

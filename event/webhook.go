@@ -18,6 +18,7 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/outbox"
 	"github.com/vigil-video/vigil/redact"
 )
 
@@ -51,13 +52,13 @@ func newWebhookSink(cfg SinkConfig) (*webhookSink, error) {
 	return s, nil
 }
 
-func (s *webhookSink) deliver(ctx context.Context, r record, ev *incident.Event) error {
-	body, contentType := r.json, "application/cloudevents+json"
+func (s *webhookSink) deliver(ctx context.Context, r outbox.Record, ev *incident.Event) error {
+	body, contentType := r.JSON, "application/cloudevents+json"
 	if s.cfg.Mode == ModeBinary {
 		var env struct {
 			Data json.RawMessage `json:"data"`
 		}
-		if err := json.Unmarshal(r.json, &env); err != nil || len(env.Data) == 0 {
+		if err := json.Unmarshal(r.JSON, &env); err != nil || len(env.Data) == 0 {
 			return permanentError{fmt.Errorf("event %s: no data to send in binary mode", ev.ID)}
 		}
 		body, contentType = env.Data, ev.DataContentType

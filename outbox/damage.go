@@ -1,4 +1,4 @@
-package event
+package outbox
 
 import (
 	"encoding/binary"
@@ -32,7 +32,7 @@ var errOneMeta = errors.New("one meta page damaged")
 func (e *damageError) Error() string { return "damaged: " + e.cause.Error() }
 func (e *damageError) Unwrap() error { return e.cause }
 
-// openOutbox opens the outbox at cfg.Path (cfg has its defaults). A
+// Open opens the outbox at cfg.Path (cfg has its defaults). A
 // damaged file never panics nor is silently replaced. With on_damage
 // move_aside it is renamed to <path>.damaged-<UTC time>, an error is
 // logged, onDamage is called (the metric) and a fresh outbox is opened in
@@ -42,8 +42,8 @@ func (e *damageError) Unwrap() error { return e.cause }
 // delivered). With refuse, the error names the file and the way out. An
 // outbox that cannot be opened for another reason (permissions, a lock
 // held by another process) is an error, never moved aside.
-func openOutbox(cfg config.Outbox, sinks []string, log *slog.Logger, onDrop func([]drop, map[sinkReason]int), onDamage func()) (*outbox, error) {
-	o, err := openOutboxFile(cfg, sinks, log, onDrop, false)
+func Open(cfg config.Outbox, sinks []string, log *slog.Logger, onDrop func([]Drop, map[SinkReason]int), onDamage func()) (*Outbox, error) {
+	o, err := openFile(cfg, sinks, log, onDrop, false)
 	var dmg *damageError
 	if !errors.As(err, &dmg) {
 		return o, err
@@ -70,7 +70,7 @@ func openOutbox(cfg config.Outbox, sinks []string, log *slog.Logger, onDrop func
 	if onDamage != nil {
 		onDamage()
 	}
-	o, err = openOutboxFile(cfg, sinks, log, onDrop, dmg.oneMeta)
+	o, err = openFile(cfg, sinks, log, onDrop, dmg.oneMeta)
 	if err != nil {
 		return nil, fmt.Errorf("outbox in place of the damaged one (moved to %s): %w", aside, err)
 	}
@@ -113,7 +113,7 @@ func classify(err error) error {
 // checkOutbox reads every page the outbox reaches: each page's type
 // below the high-water mark, every key and value of every bucket (a
 // damaged page panics here, in the caller's goroutine, where
-// openOutboxFile recovers it), then bbolt's own consistency check
+// openFile recovers it), then bbolt's own consistency check
 // (Tx.Check: reachable and freed pages). Tx.Check runs in a goroutine of
 // bbolt's where a panic cannot be recovered, so it runs last, on pages
 // already read safely: the buckets' pages by the cursors, the meta and

@@ -1,4 +1,9 @@
-package event
+// Package outbox is the durable, ordered store of incident events waiting
+// for their sinks (a bbolt file): every event is committed before any sink
+// sees it and deleted once every sink has acknowledged it, within a byte
+// budget that evicts only what failing sinks still hold, and a damaged
+// file is moved aside or refused, never silently replaced.
+package outbox
 
 import (
 	"encoding/binary"
@@ -22,13 +27,16 @@ var (
 	bucketCursors = []byte("cursors") // sink name -> last acknowledged seq
 )
 
-// record is an event as stored: its type first (so the budget can find
+// Record is an event as stored: its type first (so the budget can find
 // updates without decoding), then the time it was stored, then the JSON.
-type record struct {
-	seq    uint64
-	typ    string
-	stored time.Time
-	json   []byte
+type Record struct {
+	// Seq orders the records; a sink's cursor is the last Seq it
+	// acknowledged.
+	Seq    uint64
+	Type   string
+	Stored time.Time
+	// JSON is the event as the sinks send it.
+	JSON []byte
 }
 
 func encodeRecord(typ string, stored time.Time, js []byte) []byte {
@@ -39,39 +47,41 @@ func encodeRecord(typ string, stored time.Time, js []byte) []byte {
 	return append(b, js...)
 }
 
-func decodeRecord(seq uint64, v []byte) (record, error) {
+func decodeRecord(seq uint64, v []byte) (Record, error) {
 	if len(v) < 1 || len(v) < 1+int(v[0])+8 {
-		return record{}, errors.New("outbox: corrupt record")
+		return Record{}, errors.New("outbox: corrupt record")
 	}
 	n := int(v[0])
-	r := record{seq: seq, typ: string(v[1 : 1+n])}
-	r.stored = time.Unix(0, int64(binary.BigEndian.Uint64(v[1+n:])))
-	r.json = append([]byte(nil), v[1+n+8:]...)
+	r := Record{Seq: seq, Type: string(v[1 : 1+n])}
+	r.Stored = time.Unix(0, int64(binary.BigEndian.Uint64(v[1+n:])))
+	r.JSON = append([]byte(nil), v[1+n+8:]...)
 	return r, nil
 }
 
-type drop struct {
-	reason string
-	seq    uint64
+// Drop is an event the outbox evicted or refused (seq 0: never stored).
+type Drop struct {
+	// Reason is "update" or "oldest" (evicted) or a Drop* reason.
+	Reason string
+	Seq    uint64
 }
 
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
 
-// outbox is the durable, ordered store of events waiting for their sinks.
+// Outbox is the durable, ordered store of events waiting for their sinks.
 // Every event is committed (fsync) before any sink sees it and deleted once
 // every sink's cursor has passed it.
-type outbox struct {
+type Outbox struct {
 	db       *bolt.DB
 	maxBytes int64
 	log      *slog.Logger
-	onDrop   func(drops []drop, sinkDrops map[sinkReason]int)
+	onDrop   func(drops []Drop, sinkDrops map[SinkReason]int)
 	// progress is signalled when a sink acknowledges or changes health:
-	// a writer waiting for room tries again.
+	// a writer waiting for room tries again (Progress).
 	progress chan struct{}
 
 	mu        sync.Mutex
-	drops     []drop             // of the transaction in progress
-	sinkDrops map[sinkReason]int // of the transaction in progress
+	drops     []Drop             // of the transaction in progress
+	sinkDrops map[SinkReason]int // of the transaction in progress
 	failing   map[string]bool
 	seq       uint64
 	bytes     int64
@@ -79,7 +89,7 @@ type outbox struct {
 	sinks     []string
 }
 
-// openOutboxFile opens the outbox file and prepares it. Whatever says the
+// openFile opens the outbox file and prepares it. Whatever says the
 // file itself is damaged (zero length, an invalid meta page, a bbolt
 // panic, a failed consistency check, a damaged record) is a *damageError; what comes from
 // its surroundings (permissions, a lock held by another process, a
@@ -87,7 +97,7 @@ type outbox struct {
 //
 // With oneMeta set, an outbox whose only damage is one meta page (a
 // damageError with oneMeta) is opened from the other.
-func openOutboxFile(cfg config.Outbox, sinks []string, log *slog.Logger, onDrop func([]drop, map[sinkReason]int), oneMeta bool) (_ *outbox, err error) {
+func openFile(cfg config.Outbox, sinks []string, log *slog.Logger, onDrop func([]Drop, map[SinkReason]int), oneMeta bool) (_ *Outbox, err error) {
 	if fi, serr := os.Stat(cfg.Path); serr == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
 		return nil, &damageError{cause: errors.New("zero-length file")}
 	}
@@ -119,8 +129,8 @@ func openOutboxFile(cfg config.Outbox, sinks []string, log *slog.Logger, onDrop 
 		closeQuietly(db)
 		return nil, &damageError{cause: err, oneMeta: errors.Is(err, errOneMeta)}
 	}
-	o := &outbox{db: db, maxBytes: cfg.MaxBytes, log: log, onDrop: onDrop, sinks: sinks,
-		progress: make(chan struct{}, 1), sinkDrops: map[sinkReason]int{}, failing: map[string]bool{}}
+	o := &Outbox{db: db, maxBytes: cfg.MaxBytes, log: log, onDrop: onDrop, sinks: sinks,
+		progress: make(chan struct{}, 1), sinkDrops: map[SinkReason]int{}, failing: map[string]bool{}}
 	err = db.Update(func(tx *bolt.Tx) error {
 		ev, err := tx.CreateBucketIfNotExists(bucketEvents)
 		if err != nil {
@@ -189,14 +199,14 @@ func openOutboxFile(cfg config.Outbox, sinks []string, log *slog.Logger, onDrop 
 	return o, nil
 }
 
-// append stores events durably, in order, making room within the budget
+// Append stores events durably, in order, making room within the budget
 // (makeRoomLocked; with shed set, an update that finds no room is dropped
 // and counted).
 // It returns how many of evs it took (a prefix, stored or dropped), those
-// of them it stored, and errOutboxFull when the rest must wait for a
+// of them it stored, and ErrFull when the rest must wait for a
 // healthy sink. With over set (closing) the budget is exceeded rather
 // than drop anything. A healthy sink's events are never evicted.
-func (o *outbox) append(evs []incident.Event, over, shed bool) (int, []incident.Event, error) {
+func (o *Outbox) Append(evs []incident.Event, over, shed bool) (int, []incident.Event, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	bytes0, count0, seq0 := o.bytes, o.count, o.seq
@@ -212,9 +222,9 @@ func (o *outbox) append(evs []incident.Event, over, shed bool) (int, []incident.
 			js, err := json.Marshal(ev)
 			if err != nil { // never retried: it would stop every later event
 				taken++
-				o.drops = append(o.drops, drop{dropUnencodable, 0})
+				o.drops = append(o.drops, Drop{DropUnencodable, 0})
 				for _, s := range o.sinks {
-					o.sinkDrops[sinkReason{s, dropUnencodable}]++
+					o.sinkDrops[SinkReason{s, DropUnencodable}]++
 				}
 				continue
 			}
@@ -224,7 +234,7 @@ func (o *outbox) append(evs []incident.Event, over, shed bool) (int, []incident.
 				return err
 			}
 			if r == roomWait {
-				full = errOutboxFull
+				full = ErrFull
 				break
 			}
 			taken++
@@ -254,9 +264,9 @@ func (o *outbox) append(evs []incident.Event, over, shed bool) (int, []incident.
 	return taken, kept, full
 }
 
-// next returns up to max events after seq, in order.
-func (o *outbox) next(after uint64, max int) ([]record, error) {
-	var out []record
+// Next returns up to max events after seq, in order.
+func (o *Outbox) Next(after uint64, max int) ([]Record, error) {
+	var out []Record
 	err := o.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketEvents).Cursor()
 		for k, v := c.Seek(seqKey(after + 1)); k != nil && len(out) < max; k, v = c.Next() {
@@ -271,8 +281,8 @@ func (o *outbox) next(after uint64, max int) ([]record, error) {
 	return out, err
 }
 
-// cursor returns a sink's last acknowledged sequence number.
-func (o *outbox) cursor(sink string) (uint64, error) {
+// Cursor returns a sink's last acknowledged sequence number.
+func (o *Outbox) Cursor(sink string) (uint64, error) {
 	var seq uint64
 	err := o.db.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketCursors).Get([]byte(sink)); len(v) == 8 {
@@ -283,8 +293,8 @@ func (o *outbox) cursor(sink string) (uint64, error) {
 	return seq, err
 }
 
-// ack moves a sink's cursor to seq and deletes what every sink has passed.
-func (o *outbox) ack(sink string, seq uint64) error {
+// Ack moves a sink's cursor to seq and deletes what every sink has passed.
+func (o *Outbox) Ack(sink string, seq uint64) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.updateLocked(func(tx *bolt.Tx) error {
@@ -299,7 +309,7 @@ func (o *outbox) ack(sink string, seq uint64) error {
 	})
 }
 
-func (o *outbox) collect() error {
+func (o *Outbox) collect() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.updateLocked(o.collectTx)
@@ -307,7 +317,7 @@ func (o *outbox) collect() error {
 
 // updateLocked runs fn in a write transaction; the counts fn changes are
 // restored if the transaction does not commit (a full disk).
-func (o *outbox) updateLocked(fn func(*bolt.Tx) error) error {
+func (o *Outbox) updateLocked(fn func(*bolt.Tx) error) error {
 	bytes0, count0 := o.bytes, o.count
 	err := o.db.Update(fn)
 	if err != nil {
@@ -317,7 +327,7 @@ func (o *outbox) updateLocked(fn func(*bolt.Tx) error) error {
 }
 
 // collectTx deletes the events every sink has acknowledged.
-func (o *outbox) collectTx(tx *bolt.Tx) error {
+func (o *Outbox) collectTx(tx *bolt.Tx) error {
 	low := uint64(1<<64 - 1)
 	cur := tx.Bucket(bucketCursors)
 	if err := cur.ForEach(func(_, v []byte) error {
@@ -342,11 +352,26 @@ func (o *outbox) collectTx(tx *bolt.Tx) error {
 	return nil
 }
 
-// depth returns the events and bytes stored.
-func (o *outbox) depth() (int, int64) {
+// Depth returns the events and bytes stored.
+func (o *Outbox) Depth() (int, int64) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.count, o.bytes
 }
 
-func (o *outbox) close() error { return o.db.Close() }
+// Close closes the file; bbolt waits for the transactions in progress.
+func (o *Outbox) Close() error { return o.db.Close() }
+
+// Progress is signalled when a sink acknowledges or changes health: a
+// writer that got ErrFull tries again.
+func (o *Outbox) Progress() <-chan struct{} { return o.progress }
+
+// LastSeq returns the sequence number of the last stored event.
+func (o *Outbox) LastSeq() uint64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.seq
+}
+
+// Path returns the outbox file's path.
+func (o *Outbox) Path() string { return o.db.Path() }

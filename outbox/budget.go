@@ -1,40 +1,37 @@
-package event
+package outbox
 
 import (
 	"encoding/binary"
 	"errors"
-	"log/slog"
-	"sync"
-	"time"
 
 	"github.com/vigil-video/vigil/incident"
 	bolt "go.etcd.io/bbolt"
 )
 
-// errOutboxFull: an event does not fit in the budget (when shedding: a
+// ErrFull: an event does not fit in the budget (when shedding: a
 // start or end does not fit in the reserve either), and nothing can be
 // evicted without taking it from a healthy sink that has not delivered
 // it. The writer waits for a sink to make progress (or to fail) and tries
 // again, while Publish keeps queueing in memory (handoff).
-var errOutboxFull = errors.New("outbox full: waiting for healthy sinks to deliver")
+var ErrFull = errors.New("outbox full: waiting for healthy sinks to deliver")
 
 // Drop reasons, the reason label of vigil_sink_events_dropped_total and
 // vigil_outbox_dropped_total.
 const (
-	// dropOutboxFull: evicted from the full outbox before a failing sink
+	// DropOutboxFull: evicted from the full outbox before a failing sink
 	// had it (per sink).
-	dropOutboxFull = "outbox_full"
-	// dropOverflow: an update event not stored, because the outbox was
+	DropOutboxFull = "outbox_full"
+	// DropOverflow: an update event not stored, because the outbox was
 	// full of what healthy but slow sinks had not taken and the queue in
 	// front of it half full (every sink).
-	dropOverflow = "overflow"
-	// dropQueueFull: not stored, because the in-memory queue in front of
+	DropOverflow = "overflow"
+	// DropQueueFull: not stored, because the in-memory queue in front of
 	// the outbox was full (every sink).
-	dropQueueFull = "queue_full"
-	// dropUnencodable: not stored, because it cannot be encoded as JSON (a
+	DropQueueFull = "queue_full"
+	// DropUnencodable: not stored, because it cannot be encoded as JSON (a
 	// NaN or infinite number from a detector): the rest of its batch is
 	// stored (every sink).
-	dropUnencodable = "unencodable"
+	DropUnencodable = "unencodable"
 )
 
 // reserveShare: starts and ends may use 1/reserveShare of max_bytes
@@ -50,13 +47,13 @@ const (
 	roomWait              // no room: wait for the sinks (shedding: a start or end, the reserve full too)
 )
 
-// sinkReason keys the per-sink drop counts.
-type sinkReason struct{ sink, reason string }
+// SinkReason keys the per-sink drop counts.
+type SinkReason struct{ Sink, Reason string }
 
-// setFailing records whether a sink's last delivery attempt failed. A
+// SetFailing records whether a sink's last delivery attempt failed. A
 // failing sink's backlog may be evicted when the outbox is full; a healthy
 // sink's never is. The outbox is the one owner of this state.
-func (o *outbox) setFailing(sink string, failing bool) {
+func (o *Outbox) SetFailing(sink string, failing bool) {
 	o.mu.Lock()
 	changed := o.failing[sink] != failing
 	o.failing[sink] = failing
@@ -66,9 +63,9 @@ func (o *outbox) setFailing(sink string, failing bool) {
 	}
 }
 
-// drained reports whether every sink has acknowledged every stored event
+// Drained reports whether every sink has acknowledged every stored event
 // or is failing.
-func (o *outbox) drained() bool {
+func (o *Outbox) Drained() bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	done := true
@@ -83,7 +80,7 @@ func (o *outbox) drained() bool {
 }
 
 // signal wakes a writer waiting for room.
-func (o *outbox) signal() {
+func (o *Outbox) signal() {
 	select {
 	case o.progress <- struct{}{}:
 	default:
@@ -93,7 +90,7 @@ func (o *outbox) signal() {
 // evictableLocked returns the highest sequence the budget may evict: what
 // every healthy sink has acknowledged. With no healthy sink, everything.
 // Nothing else, ever: not even at shutdown.
-func (o *outbox) evictableLocked(cursors map[string]uint64) uint64 {
+func (o *Outbox) evictableLocked(cursors map[string]uint64) uint64 {
 	high := uint64(1<<64 - 1)
 	for _, s := range o.sinks {
 		if !o.failing[s] {
@@ -126,7 +123,7 @@ func readCursors(tx *bolt.Tx) map[string]uint64 {
 // goes into the reserve (1/reserveShare of max_bytes beyond it) or waits
 // when that is full too. With over set (closing) the event is stored
 // past the budget, so that what is queued stays for the next run.
-func (o *outbox) makeRoomLocked(tx *bolt.Tx, need int64, update, over, shed bool) (room, error) {
+func (o *Outbox) makeRoomLocked(tx *bolt.Tx, need int64, update, over, shed bool) (room, error) {
 	if o.bytes+need <= o.maxBytes || o.count == 0 {
 		return roomStore, nil
 	}
@@ -155,10 +152,10 @@ func (o *outbox) makeRoomLocked(tx *bolt.Tx, need int64, update, over, shed bool
 			}
 			o.bytes -= size
 			o.count--
-			o.drops = append(o.drops, drop{reason, seq})
+			o.drops = append(o.drops, Drop{reason, seq})
 			for _, s := range o.sinks {
 				if cursors[s] < seq {
-					o.sinkDrops[sinkReason{s, dropOutboxFull}]++
+					o.sinkDrops[SinkReason{s, DropOutboxFull}]++
 				}
 			}
 			// After Delete the cursor points at the next item.
@@ -171,70 +168,13 @@ func (o *outbox) makeRoomLocked(tx *bolt.Tx, need int64, update, over, shed bool
 	case !shed:
 		return roomWait, nil
 	case update:
-		o.drops = append(o.drops, drop{dropOverflow, 0})
+		o.drops = append(o.drops, Drop{DropOverflow, 0})
 		for _, s := range o.sinks {
-			o.sinkDrops[sinkReason{s, dropOverflow}]++
+			o.sinkDrops[SinkReason{s, DropOverflow}]++
 		}
 		return roomDrop, nil
 	case o.bytes+need <= o.maxBytes+o.maxBytes/reserveShare:
 		return roomStore, nil
 	}
 	return roomWait, nil
-}
-
-// dropLog sums drops between two log lines. Safe for concurrent use.
-type dropLog struct {
-	mu      sync.Mutex
-	last    time.Time
-	updates int // evicted
-	oldest  int // evicted
-	sinks   map[sinkReason]int
-}
-
-// add sums drops and logs them if the last line is 10 s old or more.
-func (l *dropLog) add(log *slog.Logger, drops []drop, sinkDrops map[sinkReason]int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, dr := range drops {
-		switch dr.reason {
-		case "update":
-			l.updates++
-		case "oldest":
-			l.oldest++
-		}
-	}
-	if l.sinks == nil {
-		l.sinks = map[sinkReason]int{}
-	}
-	for s, n := range sinkDrops {
-		l.sinks[s] += n
-	}
-	if time.Since(l.last) >= 10*time.Second {
-		l.flushLocked(log)
-	}
-}
-
-// flush logs what was summed since the last flush, if anything.
-func (l *dropLog) flush(log *slog.Logger) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.flushLocked(log)
-}
-
-func (l *dropLog) flushLocked(log *slog.Logger) {
-	if l.updates+l.oldest > 0 {
-		log.Warn("outbox full: events evicted", "updates", l.updates, "oldest", l.oldest)
-	}
-	for s, n := range l.sinks {
-		switch s.reason {
-		case dropOutboxFull:
-			log.Warn("outbox full: failing sink lost undelivered events", "sink", s.sink, "events", n)
-		case dropOverflow:
-			log.Warn("outbox full of what healthy sinks have not taken: update events not stored", "sink", s.sink, "events", n)
-		case dropQueueFull:
-			log.Warn("delivery queue full: events not stored", "sink", s.sink, "events", n)
-		}
-	}
-	l.updates, l.oldest, l.last = 0, 0, time.Now()
-	clear(l.sinks)
 }
