@@ -205,7 +205,7 @@ func (d *Delivery) Publish(ev incident.Event) error {
 	if dropped != nil {
 		drops := map[outbox.SinkReason]int{}
 		for _, r := range d.sinks {
-			drops[outbox.SinkReason{r.cfg.Name, outbox.DropQueueFull}] = 1
+			drops[outbox.SinkReason{Sink: r.cfg.Name, Reason: outbox.DropQueueFull}] = 1
 		}
 		d.dropped([]outbox.Drop{{Reason: outbox.DropQueueFull}}, drops)
 	}

@@ -155,7 +155,7 @@ func (o *Outbox) makeRoomLocked(tx *bolt.Tx, need int64, update, over, shed bool
 			o.drops = append(o.drops, Drop{reason, seq})
 			for _, s := range o.sinks {
 				if cursors[s] < seq {
-					o.sinkDrops[SinkReason{s, DropOutboxFull}]++
+					o.sinkDrops[SinkReason{Sink: s, Reason: DropOutboxFull}]++
 				}
 			}
 			// After Delete the cursor points at the next item.
@@ -170,7 +170,7 @@ func (o *Outbox) makeRoomLocked(tx *bolt.Tx, need int64, update, over, shed bool
 	case update:
 		o.drops = append(o.drops, Drop{DropOverflow, 0})
 		for _, s := range o.sinks {
-			o.sinkDrops[SinkReason{s, DropOverflow}]++
+			o.sinkDrops[SinkReason{Sink: s, Reason: DropOverflow}]++
 		}
 		return roomDrop, nil
 	case o.bytes+need <= o.maxBytes+o.maxBytes/reserveShare:

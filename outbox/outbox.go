@@ -224,7 +224,7 @@ func (o *Outbox) Append(evs []incident.Event, over, shed bool) (int, []incident.
 				taken++
 				o.drops = append(o.drops, Drop{DropUnencodable, 0})
 				for _, s := range o.sinks {
-					o.sinkDrops[SinkReason{s, DropUnencodable}]++
+					o.sinkDrops[SinkReason{Sink: s, Reason: DropUnencodable}]++
 				}
 				continue
 			}
