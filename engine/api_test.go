@@ -20,10 +20,12 @@ import (
 
 	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/delivery"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/sim"
+	"github.com/vigil-video/vigil/sink"
+	"github.com/vigil-video/vigil/sinks"
 )
 
 // TestAPIAgainstSimulator: the HTTP API of an engine pulling simulated
@@ -42,7 +44,7 @@ func TestAPIAgainstSimulator(t *testing.T) {
 	}
 	ob := config.DefaultOutbox()
 	ob.Path = filepath.Join(t.TempDir(), "o.db")
-	d, err := event.Open(event.DeliveryConfig{Outbox: ob, Sinks: []event.SinkConfig{event.SinkOptions(config.DefaultSink(config.SinkStdout))}}, io.Discard, nil)
+	d, err := delivery.Open(delivery.Config{Outbox: ob, Sinks: []sink.Config{sink.Options(config.DefaultSink(config.SinkStdout))}}, sinks.Env{Stdout: io.Discard}.Open, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

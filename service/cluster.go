@@ -9,8 +9,8 @@ import (
 
 	"github.com/vigil-video/vigil/cluster"
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/delivery"
 	"github.com/vigil-video/vigil/engine"
-	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/incident"
 )
 
@@ -22,7 +22,7 @@ import (
 // delivery.
 type clusterRun struct {
 	node *cluster.Node
-	d    *event.Delivery
+	d    *delivery.Delivery
 	log  *slog.Logger
 
 	mu    sync.Mutex // serializes Run and Apply
@@ -31,7 +31,7 @@ type clusterRun struct {
 	owned []string
 }
 
-func newClusterRun(cfg config.Config, d *event.Delivery, log *slog.Logger) (*clusterRun, error) {
+func newClusterRun(cfg config.Config, d *delivery.Delivery, log *slog.Logger) (*clusterRun, error) {
 	r := &clusterRun{d: d, log: log, full: cfg}
 	n, err := cluster.New(*cfg.Cluster, cluster.Options{Runner: r, Emit: d.Emit, Logger: log.With("component", "cluster")})
 	if err != nil {

@@ -18,11 +18,13 @@ import (
 
 	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/delivery"
 	"github.com/vigil-video/vigil/engine"
-	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/evidence"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/sim"
+	"github.com/vigil-video/vigil/sink"
+	"github.com/vigil-video/vigil/sinks"
 )
 
 // Options are the settings of `vigil run`.
@@ -130,14 +132,15 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
-	dc := event.DeliveryConfig{Outbox: cfg.Outbox, Evidence: ev}
+	dc := delivery.Config{Outbox: cfg.Outbox}
 	for _, s := range cfg.Sinks {
-		dc.Sinks = append(dc.Sinks, event.SinkOptions(s))
+		dc.Sinks = append(dc.Sinks, sink.Options(s))
 	}
+	env := sinks.Env{Stdout: o.Events, Evidence: ev}
 	if cfg.Cluster == nil { // in a cluster, the owned cameras (clusterRun.Run)
-		dc.Cameras = cameraIDs(cfg.Cameras)
+		env.Cameras = cameraIDs(cfg.Cameras)
 	}
-	d, err := event.Open(dc, o.Events, log.With("component", "delivery"))
+	d, err := delivery.Open(dc, env.Open, log.With("component", "delivery"))
 	if err != nil {
 		return err
 	}
