@@ -73,7 +73,9 @@ type Delivery struct {
 	notStored atomic.Int64
 	writeErr  atomic.Pointer[error] // the last outbox write error
 	dropLog   dropLog
+	startOnce sync.Once
 	closeOnce sync.Once
+	closed    chan struct{} // closed when Close has returned
 	report    ShutdownReport
 	closeErr  error
 
@@ -82,11 +84,11 @@ type Delivery struct {
 	writeFailing atomic.Pointer[error]
 }
 
-// Open opens the outbox, then each sink with open (sinks.Env.Open), starts
-// one goroutine per sink and redelivers what a previous run left
-// undelivered. Delivery owns the sinks: it closes them (a sink open
-// returned is closed if Open fails).
-func Open(cfg Config, open func(sink.Config) (sink.Sink, error), log *slog.Logger) (*Delivery, error) {
+// New opens the outbox, then each sink with open (sinks.Env.Open); it
+// starts no goroutine (Start does). Delivery owns the sinks: Close closes
+// them (and New those it opened, if it fails). Events published before
+// Start wait in the in-memory queue.
+func New(cfg Config, open func(sink.Config) (sink.Sink, error), log *slog.Logger) (*Delivery, error) {
 	if len(cfg.Sinks) == 0 {
 		return nil, errors.New("delivery: no sink")
 	}
@@ -97,7 +99,7 @@ func Open(cfg Config, open func(sink.Config) (sink.Sink, error), log *slog.Logge
 		cfg.queueEvents = handoffEvents
 	}
 	d := &Delivery{log: log, m: newDeliveryMetrics(), queue: newHandoff(cfg.queueEvents), maxLag: cfg.Outbox.MaxLag,
-		closing: make(chan struct{}), giveUp: make(chan struct{}), writeDone: make(chan struct{})}
+		closing: make(chan struct{}), giveUp: make(chan struct{}), writeDone: make(chan struct{}), closed: make(chan struct{})}
 	d.m.d = d
 	names := make([]string, len(cfg.Sinks))
 	for i, s := range cfg.Sinks {
@@ -123,12 +125,19 @@ func Open(cfg Config, open func(sink.Config) (sink.Sink, error), log *slog.Logge
 		d.m.forSink(sc.Name)
 		d.sinks = append(d.sinks, r)
 	}
-	for _, r := range d.sinks {
-		d.wg.Add(1)
-		go r.run()
-	}
-	go d.writeLoop()
 	return d, nil
+}
+
+// Start starts the outbox writer and one goroutine per sink, which first
+// redelivers what a previous run left undelivered. Later calls do nothing.
+func (d *Delivery) Start() {
+	d.startOnce.Do(func() {
+		for _, r := range d.sinks {
+			d.wg.Add(1)
+			go r.run()
+		}
+		go d.writeLoop()
+	})
 }
 
 // dropped counts what the full outbox evicted or refused: per reason,

@@ -129,7 +129,7 @@ func TestOutboxFullDiskShutdownIsBounded(t *testing.T) {
 		err error
 	}
 	done := make(chan result, 1)
-	go func() { rep, err := d.Shutdown(); done <- result{rep, err} }()
+	go func() { err := d.Close(); done <- result{d.Report(), err} }()
 	var res result
 	select {
 	case res = <-done:

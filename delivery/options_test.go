@@ -15,10 +15,15 @@ import (
 // would (Open takes complete options and defaults nothing).
 type OutboxConfig = config.Outbox
 
-// testOpen is Open on cfg completed with the defaults, its sinks opened by
-// sinks.Env (a stdout sink writing to stdout).
+// testOpen is New on cfg completed with the defaults, its sinks opened by
+// sinks.Env (a stdout sink writing to stdout), then Start.
 func testOpen(cfg Config, stdout io.Writer, log *slog.Logger) (*Delivery, error) {
-	return Open(completeDelivery(cfg), sinks.Env{Stdout: stdout}.Open, log)
+	d, err := New(completeDelivery(cfg), sinks.Env{Stdout: stdout}.Open, log)
+	if err != nil {
+		return nil, err
+	}
+	d.Start()
+	return d, nil
 }
 
 // completeDelivery fills the outbox and sink options left at zero (one

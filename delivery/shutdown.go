@@ -35,13 +35,7 @@ type ShutdownReport struct {
 	Took time.Duration
 }
 
-// Close is Shutdown without the report.
-func (d *Delivery) Close() error {
-	_, err := d.Shutdown()
-	return err
-}
-
-// Shutdown stores what is queued (past outbox.max_bytes if need be:
+// Close stores what is queued (past outbox.max_bytes if need be:
 // nothing is evicted for it), gives the sinks up to 2 s to deliver it (not
 // waiting for a sink whose last attempt failed), stops them and closes the
 // outbox; what is undelivered stays there for the next run. It returns
@@ -50,11 +44,29 @@ func (d *Delivery) Close() error {
 // queued (then counts what it could not store as lost), 2 s for the
 // sinks to deliver, 1 s for them to stop and 1 s for them to close (a
 // sink still running after that is logged and left behind). It logs what
-// it left behind and returns an error wrapping ErrEventsLost when events
-// were not stored. Later calls return the first result.
-func (d *Delivery) Shutdown() (ShutdownReport, error) {
-	d.closeOnce.Do(func() { d.report, d.closeErr = d.shutdown() })
-	return d.report, d.closeErr
+// it left behind (Report) and returns an error wrapping ErrEventsLost
+// when events were not stored. A Delivery never started is started
+// first, so that what was published is stored. Later calls return the
+// first result.
+func (d *Delivery) Close() error {
+	d.closeOnce.Do(func() {
+		d.Start()
+		d.report, d.closeErr = d.shutdown()
+		close(d.closed)
+	})
+	return d.closeErr
+}
+
+// Wait blocks until Close has returned and returns its error.
+func (d *Delivery) Wait() error {
+	<-d.closed
+	return d.closeErr
+}
+
+// Report says what Close left behind; it waits for Close to return.
+func (d *Delivery) Report() ShutdownReport {
+	<-d.closed
+	return d.report
 }
 
 func (d *Delivery) shutdown() (ShutdownReport, error) {

@@ -165,10 +165,11 @@ func TestSlowSinkNeverBlocksAnalysis(t *testing.T) {
 		t.Errorf("drops: %g counted, %g against the sink; want some, each counted against it", dropped(), perSink)
 	}
 
-	rep, err := d.Shutdown()
+	err = d.Close()
+	rep := d.Report()
 	closed = true
 	if err != nil {
-		t.Errorf("Shutdown: %v", err)
+		t.Errorf("Close: %v", err)
 	}
 	t.Logf("shutdown took %s with the webhook hanging; %d pending, %g dropped", rep.Took, rep.Pending, dropped())
 	if rep.Took > 20*time.Second {
@@ -247,9 +248,10 @@ func TestShutdownBoundedWhenSinkIgnoresContext(t *testing.T) {
 	evs := incidentsOf(40, 8) // 400 events of about 600 bytes: more than the pipe holds
 	publishAll(t, d, evs)
 	await.Until(t, 20*time.Second, "the pipe to fill", func() bool { n, _ := d.box.Depth(); q, _ := d.queue.depth(); return n > 0 && q == 0 })
-	rep, err := d.Shutdown()
+	err = d.Close()
+	rep := d.Report()
 	if err != nil {
-		t.Errorf("Shutdown: %v", err)
+		t.Errorf("Close: %v", err)
 	}
 	t.Logf("shutdown took %s with the sink wedged in a write; %d pending", rep.Took, rep.Pending)
 	if rep.Took > 20*time.Second {

@@ -44,10 +44,11 @@ func TestAPIAgainstSimulator(t *testing.T) {
 	}
 	ob := config.DefaultOutbox()
 	ob.Path = filepath.Join(t.TempDir(), "o.db")
-	d, err := delivery.Open(delivery.Config{Outbox: ob, Sinks: []sink.Config{sink.Options(config.DefaultSink(config.SinkStdout))}}, sinks.Env{Stdout: io.Discard}.Open, nil)
+	d, err := delivery.New(delivery.Config{Outbox: ob, Sinks: []sink.Config{sink.Options(config.DefaultSink(config.SinkStdout))}}, sinks.Env{Stdout: io.Discard}.Open, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	d.Start()
 	defer d.Close()
 	recent := api.NewIncidentLog(10000)
 	live := api.NewEventHub(256, recent)

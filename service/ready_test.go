@@ -22,10 +22,11 @@ func TestOutboxReadyCheck(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "outbox.db")
 	ob := config.DefaultOutbox()
 	ob.Path = path
-	d, err := delivery.Open(delivery.Config{Outbox: ob, Sinks: []sink.Config{sink.Options(config.DefaultSink(config.SinkStdout))}}, sinks.Env{Stdout: io.Discard}.Open, nil)
+	d, err := delivery.New(delivery.Config{Outbox: ob, Sinks: []sink.Config{sink.Options(config.DefaultSink(config.SinkStdout))}}, sinks.Env{Stdout: io.Discard}.Open, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	d.Start()
 	defer d.Close()
 	check := outboxReady(d, path)
 	if err := check(); err != nil {

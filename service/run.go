@@ -140,10 +140,11 @@ func Run(ctx context.Context, o Options) (err error) {
 	if cfg.Cluster == nil { // in a cluster, the owned cameras (clusterRun.Run)
 		env.Cameras = cameraIDs(cfg.Cameras)
 	}
-	d, err := delivery.Open(dc, env.Open, log.With("component", "delivery"))
+	d, err := delivery.New(dc, env.Open, log.With("component", "delivery"))
 	if err != nil {
 		return err
 	}
+	d.Start()
 	// The API serves what delivery stored: the recent events and the live
 	// stream, whose clients are let go once delivery has stopped.
 	recent := api.NewIncidentLog(10000)

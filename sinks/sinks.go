@@ -27,7 +27,7 @@ type Env struct {
 	Evidence sink.EvidenceOpener
 }
 
-// Open opens the sink c describes (delivery.Open calls it for each).
+// Open opens the sink c describes (delivery.New calls it for each).
 func (e Env) Open(c sink.Config) (sink.Sink, error) {
 	switch c.Type {
 	case config.SinkStdout:
