@@ -11,7 +11,6 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -117,26 +116,13 @@ func TestMQTTBrokerRestartLosesNothing(t *testing.T) {
 	}
 }
 
-func startNATS(t *testing.T, port int, dir string) *server.Server {
-	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
-	return s
-}
-
 // TestNATSRestartLosesNothing: JetStream goes away mid-run and comes back
 // on the same port and store: every event lands in the stream exactly once
 // (Nats-Msg-Id deduplicates redeliveries).
 func TestNATSRestartLosesNothing(t *testing.T) {
 	dir := t.TempDir()
 	port := testkit.FreePort(t)
-	srv := startNATS(t, port, filepath.Join(dir, "js"))
+	srv := testkit.StartNATS(t, port, filepath.Join(dir, "js"))
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
 	d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(dir, "outbox.db")}, Sinks: []sink.Config{
 		{Name: "js", Type: "nats", URL: url, CreateStream: true, Timeout: time.Second,
@@ -159,7 +145,7 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 	if n := deliveredCount(d, "js"); n >= 30 {
 		t.Fatalf("%g events delivered with the server down", n)
 	}
-	srv = startNATS(t, port, filepath.Join(dir, "js"))
+	srv = testkit.StartNATS(t, port, filepath.Join(dir, "js"))
 	defer srv.Shutdown()
 	await.Until(t, 20*time.Second, "every event delivered", func() bool { return deliveredCount(d, "js") >= 30 })
 

@@ -42,10 +42,10 @@ func TestFullOutboxKeepsHealthySinkWhole(t *testing.T) {
 	const n = 400
 	evs := incidenttest.Events(n)
 	publishAll(t, d, evs)
-	await.Until(t, 20*time.Second, "the file sink to get every event", func() bool { return len(fileIDsSoFar(t, file)) >= n })
+	await.Until(t, 20*time.Second, "the file sink to get every event", func() bool { return len(incidenttest.FileIDsSoFar(t, file)) >= n })
 
-	if got, want := strings.Join(dedup(fileIDsSoFar(t, file)), ","), strings.Join(eventIDs(evs), ","); got != want {
-		t.Errorf("the healthy file sink lost events: %d of %d, in order: %v", len(dedup(fileIDsSoFar(t, file))), n, got == want)
+	if got, want := strings.Join(incidenttest.Dedup(incidenttest.FileIDsSoFar(t, file)), ","), strings.Join(incidenttest.IDs(evs), ","); got != want {
+		t.Errorf("the healthy file sink lost events: %d of %d, in order: %v", len(incidenttest.Dedup(incidenttest.FileIDsSoFar(t, file))), n, got == want)
 	}
 	if v := testutil.ToFloat64(d.m.sinkDropped.WithLabelValues("file", "outbox_full")); v != 0 {
 		t.Errorf("%g events counted as dropped for the healthy file sink", v)

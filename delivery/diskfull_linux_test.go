@@ -81,7 +81,7 @@ func TestFileSinkFullDiskWritesWholeRecords(t *testing.T) {
 	evs := incidenttest.Events(100) // about 60 KiB of JSON lines: more than the disk has left
 	publishAll(t, d, evs)
 	await.Until(t, 20*time.Second, "the full disk to fail writes", func() bool { return testutil.ToFloat64(d.m.retried.WithLabelValues("file")) >= 5 })
-	during := fileIDs(t, file) // fails on a torn or concatenated line
+	during := incidenttest.FileIDs(t, file) // fails on a torn or concatenated line
 	if len(during) == 0 || len(during) >= len(evs) {
 		t.Fatalf("%d events written before the disk filled up; the test needs some, not all", len(during))
 	}
@@ -94,8 +94,8 @@ func TestFileSinkFullDiskWritesWholeRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	await.Until(t, 20*time.Second, "every event once space is back", func() bool { return deliveredCount(d, "file") >= float64(len(evs)) })
-	got := fileIDs(t, file)
-	if strings.Join(got, ",") != strings.Join(eventIDs(evs), ",") {
+	got := incidenttest.FileIDs(t, file)
+	if strings.Join(got, ",") != strings.Join(incidenttest.IDs(evs), ",") {
 		t.Fatalf("the file holds %d records, want the %d events exactly once, in order", len(got), len(evs))
 	}
 }
@@ -142,7 +142,7 @@ func TestOutboxFullDiskShutdownIsBounded(t *testing.T) {
 	if !errors.Is(res.err, ErrEventsLost) || !strings.Contains(res.err.Error(), fmt.Sprint(res.rep.NotStored)) {
 		t.Errorf("Close returned %v, want ErrEventsLost naming %d events", res.err, res.rep.NotStored)
 	}
-	delivered := len(dedup(fileIDs(t, file)))
+	delivered := len(incidenttest.Dedup(incidenttest.FileIDs(t, file)))
 	if res.rep.NotStored == 0 || res.rep.NotStored+delivered < n || res.rep.NotStored > n {
 		t.Errorf("not stored %d + delivered %d: want every one of %d events accounted for, some not stored", res.rep.NotStored, delivered, n)
 	}
@@ -166,7 +166,7 @@ func TestOutboxFullDiskShutdownIsBounded(t *testing.T) {
 	publishAll(t, d, more)
 	await.Until(t, 20*time.Second, "new events after the full disk", func() bool {
 		got := map[string]bool{}
-		for _, id := range fileIDs(t, file) {
+		for _, id := range incidenttest.FileIDs(t, file) {
 			got[id] = true
 		}
 		for _, ev := range more {
@@ -195,15 +195,15 @@ func TestFileSinkFullDiskAtRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	evs := bigEvents(14, 100<<10)
+	evs := incidenttest.BigEvents(14, 100<<10)
 	publishAll(t, d, evs)
 	await.Until(t, 20*time.Second, "the full disk to fail writes", func() bool { return testutil.ToFloat64(d.m.retried.WithLabelValues("file")) >= 5 })
 	backups, _ := filepath.Glob(filepath.Join(disk, "events-*.jsonl"))
 	if len(backups) != 1 {
 		t.Fatalf("%d rotated files, want 1", len(backups))
 	}
-	old := fileIDs(t, backups[0])
-	if strings.Join(old, ",") != strings.Join(eventIDs(evs[:len(old)]), ",") {
+	old := incidenttest.FileIDs(t, backups[0])
+	if strings.Join(old, ",") != strings.Join(incidenttest.IDs(evs[:len(old)]), ",") {
 		t.Fatal("the rotated file does not hold the first events in order")
 	}
 	if st, err := os.Stat(file); err != nil || st.Size() != 0 {
@@ -213,7 +213,7 @@ func TestFileSinkFullDiskAtRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	await.Until(t, 20*time.Second, "every event once space is back", func() bool { return deliveredCount(d, "file") >= float64(len(evs)) })
-	if got := fileIDs(t, file); strings.Join(got, ",") != strings.Join(eventIDs(evs[len(old):]), ",") {
+	if got := incidenttest.FileIDs(t, file); strings.Join(got, ",") != strings.Join(incidenttest.IDs(evs[len(old):]), ",") {
 		t.Fatalf("the new file holds %d records, want the %d after the rotation, in order", len(got), len(evs)-len(old))
 	}
 }

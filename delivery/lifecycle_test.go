@@ -60,13 +60,13 @@ func TestNewStartsNothing(t *testing.T) {
 	if rep := d.Report(); rep.NotStored != 0 || rep.Pending != 0 {
 		t.Errorf("report %+v, want nothing lost or pending", rep)
 	}
-	want := eventIDs(evs)
+	want := incidenttest.IDs(evs)
 	mu.Lock()
 	defer mu.Unlock()
 	if !slices.Equal(first, want) || !slices.Equal(second, want) {
 		t.Errorf("the hooks saw %d and %d events, want both all %d in order", len(first), len(second), len(want))
 	}
-	if got := fileIDs(t, path); !slices.Equal(got, want) {
+	if got := incidenttest.FileIDs(t, path); !slices.Equal(got, want) {
 		t.Errorf("the file holds %d events, want all %d in order", len(got), len(want))
 	}
 }

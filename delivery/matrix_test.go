@@ -118,7 +118,7 @@ func TestRestartMatrix(t *testing.T) {
 				continue
 			}
 			have := map[string]bool{}
-			for _, id := range fileIDs(t, s.Path) {
+			for _, id := range incidenttest.FileIDs(t, s.Path) {
 				have[id] = true
 			}
 			for _, id := range ids {
@@ -142,14 +142,14 @@ func TestRestartMatrix(t *testing.T) {
 		if name == "mqtt" {
 			continue
 		}
-		if got := dedup(fileIDs(t, filepath.Join(dir, name+".jsonl"))); strings.Join(got, ",") != strings.Join(ids, ",") {
+		if got := incidenttest.Dedup(incidenttest.FileIDs(t, filepath.Join(dir, name+".jsonl"))); strings.Join(got, ",") != strings.Join(ids, ",") {
 			t.Errorf("sink %s: %d events, want the %d emitted while it was configured, in order", name, len(got), len(ids))
 		}
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		rec.mu.Lock()
-		got := dedup(rec.ids)
+		got := incidenttest.Dedup(rec.ids)
 		rec.mu.Unlock()
 		if strings.Join(got, ",") == strings.Join(want["mqtt"], ",") {
 			break

@@ -45,7 +45,7 @@ func damagedOutbox(t *testing.T, n int) ([]byte, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return raw, eventIDs(evs)
+	return raw, incidenttest.IDs(evs)
 }
 
 // openDamaged starts delivery on the outbox at path, turning a panic
@@ -120,20 +120,20 @@ func TestDamagedOutboxMovedAside(t *testing.T) {
 			}
 			extra := incidenttest.Events(3)
 			publishAll(t, d, extra)
-			await.Until(t, 20e9, "the fresh outbox to deliver", func() bool { return len(fileIDsSoFar(t, file)) >= 3 })
+			await.Until(t, 20e9, "the fresh outbox to deliver", func() bool { return len(incidenttest.FileIDsSoFar(t, file)) >= 3 })
 		} else {
 			whole++
 			if len(aside) != 0 {
 				t.Errorf("%s: moved aside without being counted", c.name)
 			}
 			for range 100 {
-				if len(fileIDsSoFar(t, file)) >= len(ids) {
+				if len(incidenttest.FileIDsSoFar(t, file)) >= len(ids) {
 					break
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
-			if got := strings.Join(dedup(fileIDsSoFar(t, file)), ","); got != strings.Join(ids, ",") {
-				t.Errorf("%s: damage neither reported nor harmless: %d events delivered of %d\n%s", c.name, len(dedup(fileIDsSoFar(t, file))), len(ids), logs.String())
+			if got := strings.Join(incidenttest.Dedup(incidenttest.FileIDsSoFar(t, file)), ","); got != strings.Join(ids, ",") {
+				t.Errorf("%s: damage neither reported nor harmless: %d events delivered of %d\n%s", c.name, len(incidenttest.Dedup(incidenttest.FileIDsSoFar(t, file))), len(ids), logs.String())
 			}
 		}
 		if err := d.Close(); err != nil {

@@ -54,7 +54,7 @@ func TestReadyFollowsOutboxWrites(t *testing.T) {
 
 	first := incidenttest.Events(5)
 	publishAll(t, d, first)
-	await.Until(t, 20*time.Second, "the first events in the file", func() bool { return len(fileIDsSoFar(t, file)) == len(first) })
+	await.Until(t, 20*time.Second, "the first events in the file", func() bool { return len(incidenttest.FileIDsSoFar(t, file)) == len(first) })
 	if err := d.Ready(); err != nil {
 		t.Fatalf("Ready with the outbox written: %v", err)
 	}
@@ -77,7 +77,9 @@ func TestReadyFollowsOutboxWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	await.Until(t, 20*time.Second, "Ready once space is back", func() bool { return d.Ready() == nil })
-	await.Until(t, 20*time.Second, "every event in the file", func() bool { return len(dedup(fileIDsSoFar(t, file))) == len(first)+len(full) })
+	await.Until(t, 20*time.Second, "every event in the file", func() bool {
+		return len(incidenttest.Dedup(incidenttest.FileIDsSoFar(t, file))) == len(first)+len(full)
+	})
 	if err := d.Ready(); err != nil {
 		t.Errorf("Ready after the events were stored: %v", err)
 	}

@@ -84,7 +84,7 @@ func newHangingHook(t *testing.T) *hangingHook {
 func (h *hangingHook) ids() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return dedup(h.got)
+	return incidenttest.Dedup(h.got)
 }
 
 // TestSlowSinkNeverBlocksAnalysis: a healthy webhook that hangs on its
@@ -273,7 +273,7 @@ func TestShutdownBoundedWhenSinkIgnoresContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d2.Close()
-	await.Until(t, 20*time.Second, "the next run to deliver the backlog", func() bool { return len(fileIDsSoFar(t, file)) >= rep.Pending })
+	await.Until(t, 20*time.Second, "the next run to deliver the backlog", func() bool { return len(incidenttest.FileIDsSoFar(t, file)) >= rep.Pending })
 }
 
 // TestHandoffCountsHeldBatch: the batch the outbox writer has taken but
@@ -316,9 +316,9 @@ func TestUnencodableEventDropped(t *testing.T) {
 	evs := incidenttest.Events(6)
 	evs[3].Data.Score = math.NaN()
 	publishAll(t, d, evs)
-	want := append(eventIDs(evs[:3]), eventIDs(evs[4:])...)
-	await.Until(t, 20*time.Second, "the events after the unencodable one", func() bool { return len(fileIDsSoFar(t, file)) >= len(want) })
-	if got := fileIDsSoFar(t, file); strings.Join(got, ",") != strings.Join(want, ",") {
+	want := append(incidenttest.IDs(evs[:3]), incidenttest.IDs(evs[4:])...)
+	await.Until(t, 20*time.Second, "the events after the unencodable one", func() bool { return len(incidenttest.FileIDsSoFar(t, file)) >= len(want) })
+	if got := incidenttest.FileIDsSoFar(t, file); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("file sink got %v, want %v", got, want)
 	}
 	if v := testutil.ToFloat64(d.m.sinkDropped.WithLabelValues("file", outbox.DropUnencodable)); v != 1 {

@@ -1,14 +1,14 @@
-package delivery
+package nats
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"io"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
+	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vigil-video/vigil/incident/incidenttest"
@@ -38,10 +38,9 @@ func TestNATSStreamLimits(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			port := testkit.FreePort(t)
-			srv := startNATS(t, port, filepath.Join(dir, "js"))
-			defer srv.Shutdown()
+			testkit.StartNATS(t, port, filepath.Join(dir, "js"))
 			url := fmt.Sprintf("nats://127.0.0.1:%d", port)
-			nc, err := nats.Connect(url)
+			nc, err := natsgo.Connect(url)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,16 +53,20 @@ func TestNATSStreamLimits(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(dir, "outbox.db")}, Sinks: []sink.Config{
-				{Name: "js", Type: "nats", URL: url, CreateStream: true, MaxAge: c.maxAge, MaxBytes: c.maxBytes, Timeout: 2 * time.Second,
-					BackoffMin: 50 * time.Millisecond, BackoffMax: 500 * time.Millisecond},
-			}}, io.Discard, testLog(t))
+			s, err := New(testkit.CompleteSink(sink.Config{Name: "js", Type: "nats", URL: url, CreateStream: true, MaxAge: c.maxAge, MaxBytes: c.maxBytes,
+				Timeout: 2 * time.Second}))
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer d.Close()
-			publishAll(t, d, incidenttest.Events(3))
-			await.Until(t, 20*time.Second, "the events", func() bool { return deliveredCount(d, "js") >= 3 })
+			defer s.Close()
+			for _, ev := range incidenttest.Events(3) {
+				b, _ := json.Marshal(ev)
+				await.Until(t, 20*time.Second, "event "+ev.ID+" delivered", func() bool {
+					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+					defer cancel()
+					return s.Deliver(ctx, b, &ev) == nil
+				})
+			}
 			st, err := js.Stream(ctx, "VIGIL_INCIDENTS")
 			if err != nil {
 				t.Fatal(err)

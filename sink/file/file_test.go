@@ -1,9 +1,8 @@
-package delivery
+package file
 
 import (
-	"encoding/base64"
+	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,19 +13,9 @@ import (
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
+	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sink"
 )
-
-// bigEvents returns n events of about size bytes each (an embedded
-// snapshot), over three cameras.
-func bigEvents(n, size int) []incident.Event {
-	evs := incidenttest.Events(n)
-	img := base64.StdEncoding.EncodeToString(make([]byte, size*3/4))
-	for i := range evs {
-		evs[i].Data.Evidence = []incident.Evidence{{Role: "best", JPEGBase64: img}}
-	}
-	return evs
-}
 
 // TestFileSinkRotates: with max_bytes 1 MiB and keep 2, 60 events of
 // about 100 KiB rotate the file (lumberjack: <name>-<time>.<ext>); every
@@ -36,16 +25,13 @@ func bigEvents(n, size int) []incident.Event {
 func TestFileSinkRotates(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "events.jsonl")
-	d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []sink.Config{
-		{Name: "file", Type: "file", Path: path, MaxBytes: 1 << 20, Keep: 2},
-	}}, io.Discard, testLog(t))
+	s, err := New(testkit.CompleteSink(sink.Config{Name: "file", Type: "file", Path: path, MaxBytes: 1 << 20, Keep: 2}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs := bigEvents(60, 100<<10)
-	publishAll(t, d, evs)
-	await.Until(t, 20*time.Second, "every event", func() bool { return deliveredCount(d, "file") >= float64(len(evs)) })
-	if err := d.Close(); err != nil {
+	evs := incidenttest.BigEvents(60, 100<<10)
+	deliverAll(t, s, evs)
+	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	var backups []string
@@ -63,9 +49,9 @@ func TestFileSinkRotates(t *testing.T) {
 		if st.Size() > 1<<20 {
 			t.Errorf("%s: %d bytes, over max_bytes", f, st.Size())
 		}
-		got = append(got, fileIDs(t, f)...) // fails on a torn line
+		got = append(got, incidenttest.FileIDs(t, f)...) // fails on a torn line
 	}
-	want := eventIDs(evs)
+	want := incidenttest.IDs(evs)
 	if len(got) == 0 || len(got) >= len(want) || strings.Join(got, ",") != strings.Join(want[len(want)-len(got):], ",") {
 		t.Errorf("the files hold %d events, want the newest ones in order, none missing", len(got))
 	}
@@ -86,20 +72,28 @@ func TestFileSinkCutsATornTail(t *testing.T) {
 	if err := os.WriteFile(path, body, 0o640); err != nil {
 		t.Fatal(err)
 	}
-	d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(dir, "o.db")}, Sinks: []sink.Config{
-		{Name: "file", Type: "file", Path: path, BackoffMin: 10 * time.Millisecond},
-	}}, io.Discard, testLog(t))
+	s, err := New(testkit.CompleteSink(sink.Config{Name: "file", Type: "file", Path: path}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer s.Close()
 	more := incidenttest.Events(3)
-	publishAll(t, d, more)
-	await.Until(t, 20*time.Second, "the events", func() bool { return deliveredCount(d, "file") >= 3 })
-	got := fileIDs(t, path)
-	want := append(eventIDs(first[:2]), eventIDs(more)...)
+	deliverAll(t, s, more)
+	got := incidenttest.FileIDs(t, path)
+	want := append(incidenttest.IDs(first[:2]), incidenttest.IDs(more)...)
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("file holds %v, want %v", got, want)
+	}
+}
+
+// deliverAll delivers evs in order, as delivery does; a failure fails
+// the test.
+func deliverAll(t *testing.T, s *Sink, evs []incident.Event) {
+	t.Helper()
+	for _, ev := range evs {
+		if err := s.Deliver(context.Background(), mustJSON(t, ev), &ev); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
