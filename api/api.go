@@ -39,7 +39,7 @@ type Engine interface {
 	Ready() error
 }
 
-// Evidence opens incident snapshots (event.Evidences).
+// Evidence opens incident snapshots (evidence.Store).
 type Evidence interface {
 	// Open opens a snapshot by its camera and file name.
 	Open(camera, name string) (*os.File, error)

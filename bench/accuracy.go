@@ -18,7 +18,9 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/engine"
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/evidence"
+	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/sleep"
 	"github.com/vigil-video/vigil/sim"
 )
@@ -249,11 +251,11 @@ func Accuracy(ctx context.Context, scenarios []Scenario, o AccuracyOptions) (*Ac
 	defer os.RemoveAll(evDir)
 	ec := config.DefaultEvidence()
 	ec.Dir = evDir
-	store, err := event.OpenEvidences(ec)
+	store, err := evidence.Open(ec)
 	if err != nil {
 		return nil, err
 	}
-	col := &event.Memory{}
+	col := &incidenttest.Memory{}
 	e, err := engine.New(cfg, engine.Options{Logger: log, Events: col, Evidence: store})
 	if err != nil {
 		return nil, err
@@ -308,7 +310,7 @@ func Accuracy(ctx context.Context, scenarios []Scenario, o AccuracyOptions) (*Ac
 
 // score matches a scenario's incidents (clip offsets from base) with its
 // ground truth.
-func score(s Scenario, base, stopped time.Time, evs []event.Event) ScenarioResult {
+func score(s Scenario, base, stopped time.Time, evs []incident.Event) ScenarioResult {
 	r := ScenarioResult{Name: s.Name, Delays: map[string][]time.Duration{},
 		tp: map[string]int{}, fp: map[string]int{}, fn: map[string]int{}}
 	if base.IsZero() {
@@ -323,7 +325,7 @@ func score(s Scenario, base, stopped time.Time, evs []event.Event) ScenarioResul
 			continue
 		}
 		switch ev.Type {
-		case event.TypeStart:
+		case incident.TypeStart:
 			if d.FrameTime.Sub(base) > s.Length {
 				// Past the scenario's own length: the clip goes on (or
 				// loops) while longer scenarios play; it is not scored.
@@ -332,7 +334,7 @@ func score(s Scenario, base, stopped time.Time, evs []event.Event) ScenarioResul
 			byID[d.IncidentID] = len(r.Observed)
 			r.Observed = append(r.Observed, Observed{Kind: d.Kind, Zone: d.Zone, Cause: d.Cause,
 				Start: d.FrameTime.Sub(base), StartedAt: d.StartedAt.Sub(base), End: -1})
-		case event.TypeEnd:
+		case incident.TypeEnd:
 			if i, ok := byID[d.IncidentID]; ok && d.EndedAt != nil && d.EndedAt.Before(base.Add(s.Length)) &&
 				!d.EndedAt.After(stopped.Add(-time.Second)) {
 				r.Observed[i].End = d.EndedAt.Sub(base)

@@ -10,8 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 )
 
 // incidents are the incidents open on this node, per camera, mirrored to
@@ -19,39 +18,39 @@ import (
 // camera whose node died can end them.
 type incidents struct {
 	mu    sync.Mutex
-	open  map[string]map[string]event.Incident // camera → incident id → data
+	open  map[string]map[string]incident.Incident // camera → incident id → data
 	dirty map[string]bool
 	kick  chan struct{}
 	flush sync.Mutex // one write per camera at a time, in order
 }
 
 func (in *incidents) init() {
-	in.open, in.dirty, in.kick = map[string]map[string]event.Incident{}, map[string]bool{}, make(chan struct{}, 1)
+	in.open, in.dirty, in.kick = map[string]map[string]incident.Incident{}, map[string]bool{}, make(chan struct{}, 1)
 }
 
 // record is a camera's entry in the incidents bucket.
 type record struct {
-	Node      string           `json:"node"`
-	Incidents []event.Incident `json:"incidents"`
+	Node      string              `json:"node"`
+	Incidents []incident.Incident `json:"incidents"`
 }
 
 // Observe notes an event this node emits (call it for every event, before
 // or after publishing it): a start or update records the incident as open
 // on its camera, an end forgets it. The record is written to the incidents
 // bucket in the background, a few milliseconds later. It never blocks.
-func (n *Node) Observe(ev event.Event) {
+func (n *Node) Observe(ev incident.Event) {
 	in := &n.inc
 	cam := ev.Data.Camera
 	in.mu.Lock()
 	switch ev.Type {
-	case event.TypeStart, event.TypeUpdate:
+	case incident.TypeStart, incident.TypeUpdate:
 		if in.open[cam] == nil {
-			in.open[cam] = map[string]event.Incident{}
+			in.open[cam] = map[string]incident.Incident{}
 		}
 		inc := ev.Data
 		inc.Evidence = nil // on this node's disk; the record stays small
 		in.open[cam][inc.IncidentID] = inc
-	case event.TypeEnd:
+	case incident.TypeEnd:
 		delete(in.open[cam], ev.Data.IncidentID)
 		if len(in.open[cam]) == 0 {
 			delete(in.open, cam)
@@ -97,11 +96,11 @@ func (n *Node) incidentWriter() {
 // the camera's next owner, should this node die right after. It does
 // nothing while NATS is away; a record not written in time is left to the
 // writer.
-func (n *Node) RecordIncidents(evs []event.Event) {
+func (n *Node) RecordIncidents(evs []incident.Event) {
 	var ctx context.Context
 	for i, ev := range evs {
-		if ev.Type != event.TypeStart || slices.ContainsFunc(evs[:i], func(e event.Event) bool {
-			return e.Type == event.TypeStart && e.Data.Camera == ev.Data.Camera
+		if ev.Type != incident.TypeStart || slices.ContainsFunc(evs[:i], func(e incident.Event) bool {
+			return e.Type == incident.TypeStart && e.Data.Camera == ev.Data.Camera
 		}) {
 			continue
 		}
@@ -138,7 +137,7 @@ func (n *Node) flushIncidents(ctx context.Context, camera string) {
 	if len(open) == 0 {
 		err = kv.Delete(ctx, key(camera))
 	} else {
-		slices.SortFunc(open, func(a, b event.Incident) int { return a.StartedAt.Compare(b.StartedAt) })
+		slices.SortFunc(open, func(a, b incident.Incident) int { return a.StartedAt.Compare(b.StartedAt) })
 		b, _ := json.Marshal(record{Node: n.cfg.NodeID, Incidents: open}) //nolint:errchkjson // plain data
 		_, err = kv.Put(ctx, key(camera), b)
 	}
@@ -153,7 +152,7 @@ func (n *Node) flushIncidents(ctx context.Context, camera string) {
 
 // endOrphans ends the incidents another node (or this node's previous
 // run) left open on camera, before this node starts it: an end event each,
-// with its derived id (event.EndID), ended at the time it is found; then the
+// with its derived id (incident.EndID), ended at the time it is found; then the
 // record goes.
 func (n *Node) endOrphans(camera string) {
 	ctx, cancel := n.opCtx()
@@ -173,8 +172,8 @@ func (n *Node) endOrphans(camera string) {
 	}
 	now := time.Now().UTC()
 	for _, inc := range r.Incidents {
-		inc.EndedAt, inc.FrameTime, inc.FrameTimeSource = &now, now, event.TimeReceipt
-		ev := event.New(event.TypeEnd, inc, now) // its id: event.EndID
+		inc.EndedAt, inc.FrameTime, inc.FrameTimeSource = &now, now, incident.TimeReceipt
+		ev := incident.New(incident.TypeEnd, inc, now) // its id: incident.EndID
 		if err := n.opts.Emit(ev); err != nil {
 			n.m.errors.WithLabelValues("incidents").Inc()
 			n.log.Error("end of an orphaned incident not emitted", "camera", camera, "incident", inc.IncidentID, "error", err)

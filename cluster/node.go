@@ -24,7 +24,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/natsconn"
 )
 
@@ -42,7 +42,7 @@ type Options struct {
 	Runner Runner
 	// Emit publishes the end events of incidents left open by a node that
 	// lost its cameras (see Observe). Required.
-	Emit func(event.Event) error
+	Emit func(incident.Event) error
 	// Logger receives the node's logs. It defaults to discarding them.
 	Logger *slog.Logger
 }

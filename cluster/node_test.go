@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 )
@@ -36,17 +36,17 @@ func (r *runs) get() []string {
 // emitted collects the events a node emits (orphaned incidents' ends).
 type emitted struct {
 	mu  sync.Mutex
-	evs []event.Event
+	evs []incident.Event
 }
 
-func (e *emitted) Emit(ev event.Event) error {
+func (e *emitted) Emit(ev incident.Event) error {
 	e.mu.Lock()
 	e.evs = append(e.evs, ev)
 	e.mu.Unlock()
 	return nil
 }
 
-func (e *emitted) all() []event.Event {
+func (e *emitted) all() []incident.Event {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return slices.Clone(e.evs)
@@ -229,8 +229,8 @@ func TestNodesShareHandOverAndEndOrphans(t *testing.T) {
 
 	// An incident open on n0 when it crashes.
 	victim := nodes[0].runs.get()[0]
-	inc := event.Incident{IncidentID: "inc-1", Camera: victim, Kind: "motion", StartedAt: time.Now().UTC()}
-	nodes[0].Observe(event.New(event.TypeStart, inc, time.Now()))
+	inc := incident.Incident{IncidentID: "inc-1", Camera: victim, Kind: "motion", StartedAt: time.Now().UTC()}
+	nodes[0].Observe(incident.New(incident.TypeStart, inc, time.Now()))
 	await.Until(t, 5*time.Second, "the open incident recorded", func() bool {
 		_, err := nodes[0].incidents.Get(t.Context(), key(victim))
 		return err == nil
@@ -244,7 +244,7 @@ func TestNodesShareHandOverAndEndOrphans(t *testing.T) {
 	if d := time.Since(crashed); d > ttl+2*time.Second {
 		t.Errorf("cameras of the crashed node ran again after %s, want at most lease_ttl %s + 2 s", d, ttl)
 	}
-	var ends []event.Event
+	var ends []incident.Event
 	await.Until(t, 5*time.Second, "the orphaned incident ended", func() bool {
 		ends = nil
 		for _, n := range nodes[1:3] {
@@ -252,8 +252,8 @@ func TestNodesShareHandOverAndEndOrphans(t *testing.T) {
 		}
 		return len(ends) > 0
 	})
-	if len(ends) != 1 || ends[0].ID != event.EndID("inc-1") || ends[0].Type != event.TypeEnd || ends[0].Data.IncidentID != "inc-1" {
-		t.Errorf("orphan ends %+v, want one end of inc-1 with id %s", ends, event.EndID("inc-1"))
+	if len(ends) != 1 || ends[0].ID != incident.EndID("inc-1") || ends[0].Type != incident.TypeEnd || ends[0].Data.IncidentID != "inc-1" {
+		t.Errorf("orphan ends %+v, want one end of inc-1 with id %s", ends, incident.EndID("inc-1"))
 	}
 
 	// A node joins and gets a share.

@@ -141,7 +141,7 @@ func TestConfigIsLight(t *testing.T) {
 	}
 	for _, dep := range strings.Fields(string(out)) {
 		for _, heavy := range []string{"gocv.io/", "onnxruntime", "eclipse/paho", "nats-io/", "bluenviron/gortsplib",
-			"vigil/decode", "vigil/analyze", "vigil/event", "vigil/ingest", "vigil/nn"} {
+			"vigil/decode", "vigil/analyze", "vigil/delivery", "vigil/outbox", "vigil/sink", "vigil/ingest", "vigil/nn"} {
 			if strings.Contains(dep, heavy) {
 				t.Errorf("config depends on %s", dep)
 			}

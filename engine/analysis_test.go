@@ -8,8 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/health"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/sim"
 )
@@ -40,10 +40,10 @@ func TestAnalysisStallAlarm(t *testing.T) {
 	srv.SetBlank("blank", true)
 	for _, tc := range []struct{ id, cause string }{{"frozen", health.CauseTimestamps}, {"blank", health.CauseDecodeErrors}} {
 		await.Until(t, 20*time.Second, tc.id+": analysis_stalled start", func() bool {
-			_, ok := events.firstEvent(tc.id, health.KindAnalysisStalled, event.TypeStart)
+			_, ok := events.firstEvent(tc.id, health.KindAnalysisStalled, incident.TypeStart)
 			return ok
 		})
-		ev, _ := events.firstEvent(tc.id, health.KindAnalysisStalled, event.TypeStart)
+		ev, _ := events.firstEvent(tc.id, health.KindAnalysisStalled, incident.TypeStart)
 		if ev.Data.Cause != tc.cause {
 			t.Errorf("%s: cause %q, want %q", tc.id, ev.Data.Cause, tc.cause)
 		}
@@ -67,7 +67,7 @@ func TestAnalysisStallAlarm(t *testing.T) {
 	srv.SetBlank("blank", false)
 	for _, id := range []string{"frozen", "blank"} {
 		await.Until(t, 20*time.Second, id+": analysis_stalled end", func() bool {
-			_, ok := events.firstEvent(id, health.KindAnalysisStalled, event.TypeEnd)
+			_, ok := events.firstEvent(id, health.KindAnalysisStalled, incident.TypeEnd)
 			return ok
 		})
 		if st := e.statusOf(t, id); st.Analysis != "ok" {

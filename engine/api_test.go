@@ -20,9 +20,12 @@ import (
 
 	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/delivery"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/sim"
+	"github.com/vigil-video/vigil/sink"
+	"github.com/vigil-video/vigil/sinks"
 )
 
 // TestAPIAgainstSimulator: the HTTP API of an engine pulling simulated
@@ -41,13 +44,18 @@ func TestAPIAgainstSimulator(t *testing.T) {
 	}
 	ob := config.DefaultOutbox()
 	ob.Path = filepath.Join(t.TempDir(), "o.db")
-	d, err := event.Open(event.DeliveryConfig{Outbox: ob, Sinks: []event.SinkConfig{event.SinkOptions(config.DefaultSink(config.SinkStdout))}}, io.Discard, nil)
+	d, err := delivery.New(delivery.Config{Outbox: ob, Sinks: []sink.Config{sink.Options(config.DefaultSink(config.SinkStdout))}}, sinks.Env{Stdout: io.Discard}.Open, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	d.Start()
 	defer d.Close()
+	recent := api.NewIncidentLog(10000)
+	live := api.NewEventHub(256, recent)
+	d.OnStored(func(ev incident.Event) { recent.Add(ev); live.Publish(ev) })
+	defer live.Close()
 	cfg := testConfig(cameraConfig("moving", withCreds("moving")), cameraConfig("still", withCreds("still")))
-	e, err := New(cfg, Options{Logger: testLogger(t), Events: d, Incidents: d.Recent, Live: d.Live, Collectors: d.Collectors()})
+	e, err := New(cfg, Options{Logger: testLogger(t), Events: d, Incidents: recent, Live: live, Collectors: d.Collectors()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +92,7 @@ func TestAPIAgainstSimulator(t *testing.T) {
 		return strings.Contains(httpGet(t, base+"/api/incidents?camera=moving&kind=motion"), "vigil.incident.start")
 	})
 	var page struct {
-		Incidents []event.Event `json:"incidents"`
+		Incidents []incident.Event `json:"incidents"`
 	}
 	if err := json.Unmarshal([]byte(httpGet(t, base+"/api/incidents?camera=moving&limit=10")), &page); err != nil {
 		t.Fatal(err)
@@ -156,7 +164,7 @@ func TestEngineKilledWhileSinkDown(t *testing.T) {
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
 		}
-		var ev event.Event
+		var ev incident.Event
 		json.NewDecoder(r.Body).Decode(&ev) //nolint:errcheck
 		got = append(got, ev.ID)
 		emitted = append(emitted, ev.Time)

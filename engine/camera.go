@@ -9,9 +9,9 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/decode"
-	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/gate"
 	"github.com/vigil-video/vigil/health"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/ingest"
 	"github.com/vigil-video/vigil/metrics"
 	"github.com/vigil-video/vigil/pipeline"
@@ -88,8 +88,8 @@ type workerSide struct {
 	pipe        *pipeline.Pipeline
 	ladder      *sched.Ladder
 	dropsSeen   uint64
-	evidence    map[string][]event.Evidence // by incident id
-	gen         uint64                      // stream generation being decoded
+	evidence    map[string][]incident.Evidence // by incident id
+	gen         uint64                         // stream generation being decoded
 	fpsStart    time.Time
 	fpsAnalyzed int
 }
@@ -109,7 +109,7 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	c.health = health.New(health.Config{Camera: cfg.ID, OfflineGrace: cfg.OfflineGrace, AnalysisFPS: cfg.AnalysisFPS,
 		UpdateInterval: cfg.HealthUpdateInterval, Log: c.log, Out: healthOut{c}})
 	c.gate = gate.New(cfg.DecodeMode, gate.NewActivity(cfg.DecodeMode, cfg.Activity), cfg.QueueFrames, max(cfg.QueueBytes/4, 256<<10))
-	c.wk.evidence = map[string][]event.Evidence{}
+	c.wk.evidence = map[string][]incident.Evidence{}
 	c.snapReq = make(chan chan snapResult, 8)
 	c.wk.ladder = sched.NewLadder(sched.LadderConfig{})
 	sc := ingest.SessionConfig(cfg)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/vigil-video/vigil/analyze"
 	"github.com/vigil-video/vigil/decode"
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/ingest"
 	"github.com/vigil-video/vigil/pipeline"
 	"github.com/vigil-video/vigil/sched"
@@ -70,9 +70,9 @@ func (c *camera) process(u workUnit) {
 	c.countAnalyzed(time.Now())
 	c.serveSnapshots()
 	c.e.metrics.AnalysisSeconds.Observe((r.ScaleTime + r.AnalyzeTime).Seconds())
-	frameTime, src := meta.received, event.TimeReceipt
+	frameTime, src := meta.received, incident.TimeReceipt
 	if !meta.capture.IsZero() {
-		frameTime, src = meta.capture, event.TimeRTCP
+		frameTime, src = meta.capture, incident.TimeRTCP
 	}
 	c.keepShots(r.Shots)
 	for _, tr := range r.Transitions {
@@ -129,7 +129,7 @@ func (c *camera) countAnalyzed(now time.Time) {
 // clock are mapped to the frame's capture clock by their offset.
 func (c *camera) emit(tr analyze.Transition, now, frameTime time.Time, src string) {
 	off := frameTime.Sub(now)
-	inc := event.Incident{
+	inc := incident.Incident{
 		IncidentID:      tr.IncidentID,
 		Camera:          c.id,
 		Kind:            tr.Kind,
@@ -146,28 +146,28 @@ func (c *camera) emit(tr analyze.Transition, now, frameTime time.Time, src strin
 	inc.Objects = eventObjects(tr.Objects, inc.FrameWidth, inc.FrameHeight)
 	inc.Zone, inc.Cause = tr.Zone, tr.Cause
 	inc.Evidence = c.evidenceFor(tr.IncidentID, tr.Phase == analyze.PhaseEnd)
-	typ := event.TypeUpdate
+	typ := incident.TypeUpdate
 	switch tr.Phase {
 	case analyze.PhaseStart:
-		typ = event.TypeStart
+		typ = incident.TypeStart
 		c.e.metrics.Incidents.WithLabelValues(c.id, tr.Kind).Inc()
 	case analyze.PhaseEnd:
-		typ = event.TypeEnd
+		typ = incident.TypeEnd
 		end := tr.EndedAt.Add(off).UTC()
 		inc.EndedAt = &end
 	}
-	c.e.publish(event.New(typ, inc, time.Now()))
+	c.e.publish(incident.New(typ, inc, time.Now()))
 }
 
 // eventObjects maps the analyzer's objects to an event's, with pixel
 // boxes in a w×h picture when its size is known.
-func eventObjects(objs []analyze.Object, w, h int) []event.Object {
+func eventObjects(objs []analyze.Object, w, h int) []incident.Object {
 	if len(objs) == 0 {
 		return nil
 	}
-	out := make([]event.Object, len(objs))
+	out := make([]incident.Object, len(objs))
 	for i, o := range objs {
-		out[i] = event.Object{Label: o.Label, Score: math.Round(o.Score*1e4) / 1e4, Box: [4]float64(o.Box)}
+		out[i] = incident.Object{Label: o.Label, Score: math.Round(o.Score*1e4) / 1e4, Box: [4]float64(o.Box)}
 		if w > 0 && h > 0 {
 			fw, fh := float64(w), float64(h)
 			pb := [4]int{
@@ -190,7 +190,7 @@ func (c *camera) keepShots(shots []analyze.Shot) {
 	for _, s := range shots {
 		jpg, err := c.wk.pipe.EvidenceJPEG(s.Boxes)
 		if err == nil {
-			var ev event.Evidence
+			var ev incident.Evidence
 			if ev, err = store.Save(c.id, s.IncidentID, s.Role, jpg, time.Now()); err == nil {
 				c.wk.evidence[s.IncidentID] = appendEvidence(c.wk.evidence[s.IncidentID], ev)
 				continue
@@ -202,7 +202,7 @@ func (c *camera) keepShots(shots []analyze.Shot) {
 }
 
 // appendEvidence replaces the snapshot of ev's role or adds it.
-func appendEvidence(list []event.Evidence, ev event.Evidence) []event.Evidence {
+func appendEvidence(list []incident.Evidence, ev incident.Evidence) []incident.Evidence {
 	for i := range list {
 		if list[i].Role == ev.Role {
 			list[i] = ev
@@ -215,7 +215,7 @@ func appendEvidence(list []event.Evidence, ev event.Evidence) []event.Evidence {
 // evidenceFor returns the snapshots an incident's event carries: every one
 // kept as files; embedded ones only in the first event after they were
 // taken. The incident's entry goes with its end.
-func (c *camera) evidenceFor(id string, end bool) []event.Evidence {
+func (c *camera) evidenceFor(id string, end bool) []incident.Evidence {
 	list := c.wk.evidence[id]
 	if end {
 		delete(c.wk.evidence, id)
@@ -233,7 +233,7 @@ func (c *camera) evidenceFor(id string, end bool) []event.Evidence {
 // flush ends open incidents; called after the workers stopped.
 func (c *camera) flush(now time.Time) {
 	for _, tr := range c.wk.pipe.Flush(now) {
-		c.emit(tr, now, now, event.TimeReceipt)
+		c.emit(tr, now, now, incident.TimeReceipt)
 	}
 }
 

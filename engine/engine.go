@@ -19,7 +19,7 @@ import (
 	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/decode"
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/ingest"
 	"github.com/vigil-video/vigil/metrics"
 	"github.com/vigil-video/vigil/sched"
@@ -31,7 +31,7 @@ var ErrClosed = errors.New("engine: closed")
 // Publisher receives incident events. It is called from worker goroutines
 // and must be safe for concurrent use.
 type Publisher interface {
-	Emit(ev event.Event) error
+	Emit(ev incident.Event) error
 }
 
 // Options are the engine's collaborators.
@@ -59,9 +59,9 @@ type Options struct {
 	Ready func() error
 }
 
-// EvidenceStore keeps incident snapshots (event.Evidences).
+// EvidenceStore keeps incident snapshots (evidence.Store).
 type EvidenceStore interface {
-	Save(camera, incidentID, role string, jpg []byte, now time.Time) (event.Evidence, error)
+	Save(camera, incidentID, role string, jpg []byte, now time.Time) (incident.Evidence, error)
 	Open(camera, name string) (*os.File, error)
 	OpenIncident(incidentID string) (*os.File, error)
 }
@@ -97,7 +97,7 @@ type Engine struct {
 	// ledger keeps the open incidents across restarts (nil: none kept);
 	// leftOpen are those the last run left open, as of leftSeen.
 	ledger       *ledger
-	leftOpen     []event.Incident
+	leftOpen     []incident.Incident
 	leftSeen     time.Time
 	ledgerEnded  prometheus.Counter
 	ledgerFailed prometheus.Counter
@@ -290,7 +290,7 @@ func (e *Engine) snapshot() []*camera {
 	return out
 }
 
-func (e *Engine) publish(ev event.Event) {
+func (e *Engine) publish(ev incident.Event) {
 	if e.ledger != nil {
 		e.ledger.track(ev)
 	}

@@ -13,17 +13,18 @@ import (
 
 	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sim"
 )
 
 // collector is a Publisher that keeps every event.
-type collector struct{ event.Memory }
+type collector struct{ incidenttest.Memory }
 
-func (c *collector) of(camera string) []event.Event {
-	var out []event.Event
+func (c *collector) of(camera string) []incident.Event {
+	var out []incident.Event
 	for _, e := range c.Events() {
 		if e.Data.Camera == camera {
 			out = append(out, e)
@@ -82,14 +83,14 @@ func TestEngineEndToEnd(t *testing.T) {
 	// from MotionStart to MotionEnd after that, and never before.
 	await.Until(t, 20*time.Second, "the end of the moving camera's incident", func() bool {
 		for _, ev := range events.of("moving") {
-			if ev.Type == event.TypeEnd {
+			if ev.Type == incident.TypeEnd {
 				return true
 			}
 		}
 		return false
 	})
 	moving := events.of("moving")
-	if len(moving) < 2 || moving[0].Type != event.TypeStart {
+	if len(moving) < 2 || moving[0].Type != incident.TypeStart {
 		t.Fatalf("moving camera: want start ... end, got %d events: %+v", len(moving), moving)
 	}
 	start, end := moving[0], moving[len(moving)-1]
@@ -178,7 +179,7 @@ func TestEngineEndToEnd(t *testing.T) {
 	}
 	open := map[string]bool{}
 	for _, ev := range events.of("moving") {
-		open[ev.Data.IncidentID] = ev.Type != event.TypeEnd
+		open[ev.Data.IncidentID] = ev.Type != incident.TypeEnd
 	}
 	for id, o := range open {
 		if o {

@@ -14,7 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/evidence"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sim"
@@ -27,7 +28,7 @@ import (
 func TestEvidenceAPIRefusesLinks(t *testing.T) {
 	dir := t.TempDir()
 	outside := t.TempDir()
-	store, err := event.OpenEvidences(evidenceConfig(dir, false))
+	store, err := evidence.Open(evidenceConfig(dir, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func TestEvidenceWriteThroughLinkCounted(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(dir, "moving")); err != nil {
 		t.Fatal(err)
 	}
-	store, err := event.OpenEvidences(evidenceConfig(dir, false))
+	store, err := evidence.Open(evidenceConfig(dir, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +133,7 @@ func TestEvidenceWriteThroughLinkCounted(t *testing.T) {
 	if !strings.Contains(logs.String(), `msg="evidence not kept"`) || !strings.Contains(logs.String(), "symbolic link") {
 		t.Errorf("no log line says why the snapshot was not kept:\n%s", logs.String())
 	}
-	if !slices.ContainsFunc(col.of("moving"), func(ev event.Event) bool { return ev.Type == event.TypeStart }) {
+	if !slices.ContainsFunc(col.of("moving"), func(ev incident.Event) bool { return ev.Type == incident.TypeStart }) {
 		t.Error("the incident's start event was not emitted")
 	}
 }

@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/evidence"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/sim"
 )
@@ -25,7 +26,7 @@ func TestEvidenceSnapshots(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			srv := startSim(t, sim.Camera{Path: "moving", Clip: clip(t, "motion")})
 			dir := t.TempDir()
-			store, err := event.OpenEvidences(evidenceConfig(dir, embed))
+			store, err := evidence.Open(evidenceConfig(dir, embed))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -39,10 +40,10 @@ func TestEvidenceSnapshots(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer e.Close()
-			var start event.Event
+			var start incident.Event
 			await.Until(t, 25*time.Second, "a motion start event", func() bool {
 				for _, ev := range col.of("moving") {
-					if ev.Type == event.TypeStart && ev.Data.Kind == "motion" {
+					if ev.Type == incident.TypeStart && ev.Data.Kind == "motion" {
 						start = ev
 						return true
 					}

@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sim"
@@ -32,12 +32,12 @@ func TestAutoModeMatchesAll(t *testing.T) {
 	e, events, _ := startEngine(t, all, auto, idle)
 
 	await.Until(t, 25*time.Second, "both incidents", func() bool {
-		_, a := events.firstEvent("all", "motion", event.TypeStart)
-		_, b := events.firstEvent("auto", "motion", event.TypeStart)
+		_, a := events.firstEvent("all", "motion", incident.TypeStart)
+		_, b := events.firstEvent("auto", "motion", incident.TypeStart)
 		return a && b
 	})
-	a, _ := events.firstEvent("all", "motion", event.TypeStart)
-	b, _ := events.firstEvent("auto", "motion", event.TypeStart)
+	a, _ := events.firstEvent("all", "motion", incident.TypeStart)
+	b, _ := events.firstEvent("auto", "motion", incident.TypeStart)
 	// Both clips restart at their reader's PLAY, within milliseconds of
 	// each other, so their timelines line up.
 	delay := b.Data.StartedAt.Sub(a.Data.StartedAt)
@@ -135,12 +135,12 @@ func TestAutoModeMatchesAllOnMatrix(t *testing.T) {
 			auto.DecodeMode = config.ModeAuto
 			e, events, _ := startEngine(t, all, auto)
 			await.Until(t, 45*time.Second, "both incidents", func() bool {
-				_, a := events.firstEvent("all", "motion", event.TypeStart)
-				_, b := events.firstEvent("auto", "motion", event.TypeStart)
+				_, a := events.firstEvent("all", "motion", incident.TypeStart)
+				_, b := events.firstEvent("auto", "motion", incident.TypeStart)
 				return a && b
 			})
-			a, _ := events.firstEvent("all", "motion", event.TypeStart)
-			b, _ := events.firstEvent("auto", "motion", event.TypeStart)
+			a, _ := events.firstEvent("all", "motion", incident.TypeStart)
+			b, _ := events.firstEvent("auto", "motion", incident.TypeStart)
 			delay := b.Data.StartedAt.Sub(a.Data.StartedAt)
 			st := e.statusOf(t, "auto")
 			t.Logf("mode auto started %s after mode all; %d wake-ups", delay, st.Wakeups)

@@ -5,8 +5,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/health"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/sched"
 )
 
@@ -46,7 +46,7 @@ func unixTime(v int64) time.Time {
 // engine's publisher, counts to its metrics.
 type healthOut struct{ c *camera }
 
-func (o healthOut) Publish(ev event.Event) { o.c.e.publish(ev) }
+func (o healthOut) Publish(ev incident.Event) { o.c.e.publish(ev) }
 
 func (o healthOut) Started(kind, cause string) {
 	m := o.c.e.metrics

@@ -11,8 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 )
 
 // ledgerBeat is how often the ledger is rewritten while incidents are
@@ -24,8 +23,8 @@ const ledgerBeat = 10 * time.Second
 type ledgerFile struct {
 	// WrittenAt is when the file was written: the engine ran then, with
 	// these incidents open.
-	WrittenAt time.Time        `json:"written_at"`
-	Open      []event.Incident `json:"open"`
+	WrittenAt time.Time           `json:"written_at"`
+	Open      []incident.Incident `json:"open"`
 }
 
 // ledger keeps the engine's open incidents (their last start or update
@@ -46,7 +45,7 @@ type ledger struct {
 	afterStore bool
 
 	mu    sync.Mutex
-	open  map[string]event.Incident
+	open  map[string]incident.Incident
 	dirty bool
 	erred bool // the last write failed (logged once per streak)
 
@@ -60,8 +59,8 @@ type ledger struct {
 // a previous run left open and when it last wrote them. A missing file
 // holds none; a damaged one is moved aside (path.damaged) with an error
 // logged, and holds none.
-func openLedger(path string, log *slog.Logger, failed func()) (*ledger, []event.Incident, time.Time) {
-	l := &ledger{path: path, log: log, failed: failed, open: map[string]event.Incident{},
+func openLedger(path string, log *slog.Logger, failed func()) (*ledger, []incident.Incident, time.Time) {
+	l := &ledger{path: path, log: log, failed: failed, open: map[string]incident.Incident{},
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -106,8 +105,8 @@ func (l *ledger) start() {
 // track records an event: a start or an update keeps its incident open,
 // an end forgets it (once stored, with afterStore). It never blocks on
 // the disk.
-func (l *ledger) track(ev event.Event) {
-	if ev.Type == event.TypeEnd && l.afterStore {
+func (l *ledger) track(ev incident.Event) {
+	if ev.Type == incident.TypeEnd && l.afterStore {
 		return
 	}
 	l.forget(ev)
@@ -115,17 +114,17 @@ func (l *ledger) track(ev event.Event) {
 
 // stored records an event stored in the outbox: an end forgets its
 // incident (afterStore).
-func (l *ledger) stored(ev event.Event) {
-	if ev.Type == event.TypeEnd && l.afterStore {
+func (l *ledger) stored(ev incident.Event) {
+	if ev.Type == incident.TypeEnd && l.afterStore {
 		l.forget(ev)
 	}
 }
 
 // forget applies ev to the open incidents.
-func (l *ledger) forget(ev event.Event) {
+func (l *ledger) forget(ev incident.Event) {
 	inc := ev.Data
 	l.mu.Lock()
-	if ev.Type == event.TypeEnd {
+	if ev.Type == incident.TypeEnd {
 		if _, ok := l.open[inc.IncidentID]; !ok {
 			l.mu.Unlock()
 			return
@@ -136,7 +135,7 @@ func (l *ledger) forget(ev event.Event) {
 		inc.Evidence = nil
 		for _, e := range ev.Data.Evidence {
 			if e.Path != "" {
-				inc.Evidence = append(inc.Evidence, event.Evidence{Role: e.Role, Path: e.Path})
+				inc.Evidence = append(inc.Evidence, incident.Evidence{Role: e.Role, Path: e.Path})
 			}
 		}
 		l.open[inc.IncidentID] = inc
@@ -156,7 +155,7 @@ func (l *ledger) write() {
 		l.mu.Unlock()
 		return
 	}
-	f := ledgerFile{WrittenAt: time.Now().UTC(), Open: make([]event.Incident, 0, len(l.open))}
+	f := ledgerFile{WrittenAt: time.Now().UTC(), Open: make([]incident.Incident, 0, len(l.open))}
 	for _, inc := range l.open {
 		f.Open = append(f.Open, inc)
 	}
@@ -234,7 +233,7 @@ func (e *Engine) openLedger(path string) {
 	e.ledger, e.leftOpen, e.leftSeen = openLedger(path, e.log.With("component", "ledger"), e.ledgerFailed.Inc)
 	// With a publisher that says when an event is stored (the delivery),
 	// an incident is forgotten once its end is stored.
-	if n, ok := e.opts.Events.(interface{ OnStored(func(event.Event)) }); ok {
+	if n, ok := e.opts.Events.(interface{ OnStored(func(incident.Event)) }); ok {
 		e.ledger.afterStore = true
 		n.OnStored(e.ledger.stored)
 	}
@@ -244,7 +243,7 @@ func (e *Engine) openLedger(path string) {
 // open, with its own incident id, as ended when that run last wrote the
 // ledger (the last time it was known to run), and saves the ledger without
 // them (with afterStore: with them, until their ends are stored).
-func (e *Engine) endLeftOpen(left []event.Incident, lastSeen time.Time) {
+func (e *Engine) endLeftOpen(left []incident.Incident, lastSeen time.Time) {
 	for _, inc := range left {
 		end := lastSeen.UTC()
 		if end.Before(inc.StartedAt) {
@@ -254,10 +253,10 @@ func (e *Engine) endLeftOpen(left []event.Incident, lastSeen time.Time) {
 		e.log.Warn("incident left open by the last run ended", "camera", inc.Camera, "kind", inc.Kind,
 			"incident_id", inc.IncidentID, "ended_at", end)
 		e.ledgerEnded.Inc()
-		// The end's event id is derived from the incident's (event.EndID),
+		// The end's event id is derived from the incident's (incident.EndID),
 		// as every end's: should the last run have stored its end after
 		// all, a consumer sees one. Not tracked: this run never held it.
-		ev := event.New(event.TypeEnd, inc, time.Now())
+		ev := incident.New(incident.TypeEnd, inc, time.Now())
 		if err := e.events.Emit(ev); err != nil {
 			e.log.Error("event not published", "camera", inc.Camera, "incident_id", inc.IncidentID, "error", err)
 		}

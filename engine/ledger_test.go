@@ -15,8 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/health"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sim"
@@ -24,7 +24,7 @@ import (
 
 // readEvents returns the events of a file sink's JSON lines, in file order,
 // each once (delivery is at least once: a kill can repeat an event).
-func readEvents(t *testing.T, path string) []event.Event {
+func readEvents(t *testing.T, path string) []incident.Event {
 	t.Helper()
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
@@ -34,12 +34,12 @@ func readEvents(t *testing.T, path string) []event.Event {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var out []event.Event
+	var out []incident.Event
 	seen := map[string]bool{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
-		var ev event.Event
+		var ev incident.Event
 		if json.Unmarshal(sc.Bytes(), &ev) == nil && !seen[ev.ID] { // a line torn by the kill is skipped
 			seen[ev.ID] = true
 			out = append(out, ev)
@@ -91,7 +91,7 @@ func TestOpenIncidentsEndedAfterKill(t *testing.T) {
 	offlineOf := func(from time.Time) map[string]string {
 		got := map[string]string{}
 		for _, ev := range readEvents(t, events) {
-			if ev.Type == event.TypeStart && ev.Data.Kind == health.KindCameraOffline && !ev.Time.Before(from) {
+			if ev.Type == incident.TypeStart && ev.Data.Kind == health.KindCameraOffline && !ev.Time.Before(from) {
 				got[ev.Data.Camera] = ev.Data.IncidentID
 			}
 		}
@@ -143,14 +143,14 @@ func TestOpenIncidentsEndedAfterKill(t *testing.T) {
 		id := ev.Data.IncidentID
 		pos[ev.Type+id] = i
 		switch ev.Type {
-		case event.TypeStart:
+		case incident.TypeStart:
 			starts[id]++
 			if ev.Data.Kind == health.KindCameraOffline && !ev.Time.Before(began) {
 				if _, ok := firstStart[ev.Data.Camera]; !ok {
 					firstStart[ev.Data.Camera] = i
 				}
 			}
-		case event.TypeEnd:
+		case incident.TypeEnd:
 			ends[id]++
 			if ev.Data.EndedAt != nil {
 				endedAt[id] = *ev.Data.EndedAt
@@ -169,7 +169,7 @@ func TestOpenIncidentsEndedAfterKill(t *testing.T) {
 		if ends[id] != 1 {
 			continue // reported above
 		}
-		if got, want := evs[pos[event.TypeEnd+id]].ID, event.EndID(id); got != want {
+		if got, want := evs[pos[incident.TypeEnd+id]].ID, incident.EndID(id); got != want {
 			t.Errorf("incident %s: end event id %s, want the derived %s", id, got, want)
 		}
 		if at := endedAt[id]; at.After(kills[len(kills)-1]) {
@@ -179,7 +179,7 @@ func TestOpenIncidentsEndedAfterKill(t *testing.T) {
 	// The last killed run's incidents ended before the last run opened its own.
 	for cam, i := range firstStart {
 		for id := range killed {
-			if p, ok := pos[event.TypeEnd+id]; ok && p > i && evs[p].Data.Camera == cam {
+			if p, ok := pos[incident.TypeEnd+id]; ok && p > i && evs[p].Data.Camera == cam {
 				t.Errorf("%s: the end of %s (left open by a kill) came after the new run's camera_offline", cam, id)
 			}
 		}
@@ -228,7 +228,7 @@ func TestOpenIncidentsFileDamaged(t *testing.T) {
 		t.Errorf("vigil_open_incidents_write_errors_total = %v, want 1", v)
 	}
 	await.Until(t, 10*time.Second, "camera_offline kept in a new file", func() bool {
-		inc, ok := events.firstEvent("gone", health.KindCameraOffline, event.TypeStart)
+		inc, ok := events.firstEvent("gone", health.KindCameraOffline, incident.TypeStart)
 		b, _ := os.ReadFile(path)
 		return ok && strings.Contains(string(b), inc.Data.IncidentID)
 	})
@@ -243,9 +243,9 @@ func TestLedgerForgetsOnceEndStored(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "open-incidents.json")
 	l, _, _ := openLedger(path, slog.New(slog.DiscardHandler), func() {})
 	l.afterStore = true
-	inc := event.Incident{IncidentID: "0193a1b2-0000-7000-8000-00000000000a", Camera: "c", Kind: "motion"}
-	l.track(event.New(event.TypeStart, inc, time.Now()))
-	end := event.New(event.TypeEnd, inc, time.Now())
+	inc := incident.Incident{IncidentID: "0193a1b2-0000-7000-8000-00000000000a", Camera: "c", Kind: "motion"}
+	l.track(incident.New(incident.TypeStart, inc, time.Now()))
+	end := incident.New(incident.TypeEnd, inc, time.Now())
 	l.track(end)
 	l.write()
 	_, left, _ := openLedger(path, slog.New(slog.DiscardHandler), func() {})

@@ -11,8 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/health"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/ingest"
 	"github.com/vigil-video/vigil/internal/await"
 )
@@ -151,7 +151,7 @@ func TestNoFalseStallLongGOP(t *testing.T) {
 		t.Logf("%s: %d analyzed, %d decoded, %d wake-ups", id, cam(id).n.analyzed.Load(), cam(id).n.decoded.Load(), cam(id).gate.Wakeups())
 	}
 	id := "x264-damaged"
-	ev, ok := events.firstEvent(id, health.KindAnalysisStalled, event.TypeStart)
+	ev, ok := events.firstEvent(id, health.KindAnalysisStalled, incident.TypeStart)
 	if !ok {
 		t.Fatalf("%s: no analysis_stalled with its keyframes damaged from clip 15 s (%d decode errors)", id, cam(id).n.decodeErrors.Load())
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sim"
@@ -56,7 +56,7 @@ func TestEngineStartsWithoutTheModel(t *testing.T) {
 	c.Person.Enabled = true
 	e, events, logs := startEngineObjects(t, o, c)
 	await.Until(t, 20*time.Second, "motion", func() bool {
-		_, ok := events.firstEvent("cam", "motion", event.TypeStart)
+		_, ok := events.firstEvent("cam", "motion", incident.TypeStart)
 		return ok
 	})
 	if e.ObjectsLoaded() {
@@ -110,10 +110,10 @@ func TestEnginePeopleFromTheNetwork(t *testing.T) {
 		t.Fatalf("the network did not load:\n%s", logs.String())
 	}
 	await.Until(t, 40*time.Second, "a person incident", func() bool {
-		_, ok := events.firstEvent("walk", "person", event.TypeStart)
+		_, ok := events.firstEvent("walk", "person", incident.TypeStart)
 		return ok
 	})
-	ev, _ := events.firstEvent("walk", "person", event.TypeStart)
+	ev, _ := events.firstEvent("walk", "person", incident.TypeStart)
 	d := ev.Data
 	if at := d.StartedAt.Sub(srv.RunStart("walk")); at < 5*time.Second || at > 12*time.Second {
 		t.Errorf("person started at clip %.1fs, want during the walk (6 s on)", at.Seconds())

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/health"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sim"
@@ -184,7 +184,7 @@ func TestRealStreams(t *testing.T) {
 				if rate < c.AnalysisFPS*0.9 || rate > c.AnalysisFPS*1.1 {
 					t.Errorf("%s: analyzed %.2f frames/s, want %.1f ±10%%", c.ID, rate, c.AnalysisFPS)
 				}
-				ev, ok := events.firstEvent(c.ID, "motion", event.TypeStart)
+				ev, ok := events.firstEvent(c.ID, "motion", incident.TypeStart)
 				if !ok {
 					t.Errorf("%s: no motion during the walk (%d events)", c.ID, len(events.of(c.ID)))
 					continue
@@ -194,8 +194,8 @@ func TestRealStreams(t *testing.T) {
 				if d := time.Since(ev.Data.FrameTime); d < -2*time.Second || d > 20*time.Second {
 					t.Errorf("%s: frame_time %s is %s from now (source %s)", c.ID, ev.Data.FrameTime, d, ev.Data.FrameTimeSource)
 				}
-				if strings.HasPrefix(c.ID, "sim-") && ev.Data.FrameTimeSource != event.TimeReceipt {
-					t.Errorf("%s: frame_time_source %q from a clock minutes off, want %q", c.ID, ev.Data.FrameTimeSource, event.TimeReceipt)
+				if strings.HasPrefix(c.ID, "sim-") && ev.Data.FrameTimeSource != incident.TimeReceipt {
+					t.Errorf("%s: frame_time_source %q from a clock minutes off, want %q", c.ID, ev.Data.FrameTimeSource, incident.TimeReceipt)
 				}
 				if w, h := ev.Data.FrameWidth, ev.Data.FrameHeight; (prof.name == "sub") != (w == 640 && h == 360) || (prof.name == "main") != (w == 1920 && h == 1080) {
 					t.Errorf("%s: frame size %dx%d in the event", c.ID, w, h)

@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/health"
+	"github.com/vigil-video/vigil/incident"
 )
 
 // flakyRTSP serves a loopback port that fails every RTSP client in turn
@@ -110,9 +110,9 @@ func TestReconnectStormUpdatesHeld(t *testing.T) {
 			}
 			causes[ev.Data.Cause] = true
 			switch ev.Type {
-			case event.TypeUpdate:
+			case incident.TypeUpdate:
 				n++
-			case event.TypeStart:
+			case incident.TypeStart:
 				starts++
 			}
 		}

@@ -18,8 +18,8 @@ import (
 
 	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/event"
 	"github.com/vigil-video/vigil/health"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sim"
@@ -98,13 +98,13 @@ func (e *Engine) received(id string) float64 {
 }
 
 // firstEvent returns the first event of a camera matching kind and type.
-func (c *collector) firstEvent(camera, kind, typ string) (event.Event, bool) {
+func (c *collector) firstEvent(camera, kind, typ string) (incident.Event, bool) {
 	for _, ev := range c.of(camera) {
 		if ev.Data.Kind == kind && ev.Type == typ {
 			return ev, true
 		}
 	}
-	return event.Event{}, false
+	return incident.Event{}, false
 }
 
 func (c *collector) count(camera, kind string) int {
@@ -137,10 +137,10 @@ func TestServerGoesAwayAndReturns(t *testing.T) {
 	down := time.Now()
 	srv.Close()
 	await.Until(t, 15*time.Second, "camera_offline start", func() bool {
-		_, ok := events.firstEvent("cam", health.KindCameraOffline, event.TypeStart)
+		_, ok := events.firstEvent("cam", health.KindCameraOffline, incident.TypeStart)
 		return ok
 	})
-	start, _ := events.firstEvent("cam", health.KindCameraOffline, event.TypeStart)
+	start, _ := events.firstEvent("cam", health.KindCameraOffline, incident.TypeStart)
 	if c := start.Data.Cause; c != "unreachable" && c != "closed" {
 		t.Errorf("camera_offline cause %q, want unreachable or closed", c)
 	}
@@ -165,10 +165,10 @@ func TestServerGoesAwayAndReturns(t *testing.T) {
 	}
 	defer srv2.Close()
 	await.Until(t, 15*time.Second, "camera_offline end", func() bool {
-		_, ok := events.firstEvent("cam", health.KindCameraOffline, event.TypeEnd)
+		_, ok := events.firstEvent("cam", health.KindCameraOffline, incident.TypeEnd)
 		return ok
 	})
-	end, _ := events.firstEvent("cam", health.KindCameraOffline, event.TypeEnd)
+	end, _ := events.firstEvent("cam", health.KindCameraOffline, incident.TypeEnd)
 	delay := end.Data.EndedAt.Sub(back)
 	t.Logf("video flowed again %s after the server returned (backoff_max %s)", delay, cam.BackoffMax)
 	// The next attempt comes at most backoff_max after the server is back;
@@ -213,15 +213,15 @@ func TestStallDetected(t *testing.T) {
 		t.Errorf("stall reported after %s, before stall_timeout %s", detected, cam.StallTimeout)
 	}
 	await.Until(t, 15*time.Second, "camera_offline start", func() bool {
-		_, ok := events.firstEvent("cam", health.KindCameraOffline, event.TypeStart)
+		_, ok := events.firstEvent("cam", health.KindCameraOffline, incident.TypeStart)
 		return ok
 	})
-	if ev, _ := events.firstEvent("cam", health.KindCameraOffline, event.TypeStart); ev.Data.Cause != "stalled" {
+	if ev, _ := events.firstEvent("cam", health.KindCameraOffline, incident.TypeStart); ev.Data.Cause != "stalled" {
 		t.Errorf("camera_offline cause %q, want stalled", ev.Data.Cause)
 	}
 	srv.SetStalled("cam", false)
 	await.Until(t, 15*time.Second, "camera_offline end", func() bool {
-		_, ok := events.firstEvent("cam", health.KindCameraOffline, event.TypeEnd)
+		_, ok := events.firstEvent("cam", health.KindCameraOffline, incident.TypeEnd)
 		return ok
 	})
 	if n := events.count("cam", "motion"); n != 0 {
@@ -292,10 +292,10 @@ func TestWrongPassword(t *testing.T) {
 		return testutil.ToFloat64(e.metrics.Reconnects.WithLabelValues("bad", "auth")) >= 1
 	})
 	await.Until(t, 15*time.Second, "camera_offline for the bad camera", func() bool {
-		_, ok := events.firstEvent("bad", health.KindCameraOffline, event.TypeStart)
+		_, ok := events.firstEvent("bad", health.KindCameraOffline, incident.TypeStart)
 		return ok
 	})
-	if ev, _ := events.firstEvent("bad", health.KindCameraOffline, event.TypeStart); ev.Data.Cause != "auth" {
+	if ev, _ := events.firstEvent("bad", health.KindCameraOffline, incident.TypeStart); ev.Data.Cause != "auth" {
 		t.Errorf("camera_offline cause %q, want auth", ev.Data.Cause)
 	}
 	if s := e.statusOf(t, "bad"); s.Reason != "auth" && s.State != "connecting" {

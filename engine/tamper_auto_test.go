@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/sim"
 )
@@ -28,14 +28,14 @@ func TestTamperDoesNotKeepFullDecoding(t *testing.T) {
 	cam.DecodeMode = config.ModeAuto
 	e, events, _ := startEngine(t, cam)
 	await.Until(t, 30*time.Second, "tamper start", func() bool {
-		_, ok := events.firstEvent("cam", "tamper", event.TypeStart)
+		_, ok := events.firstEvent("cam", "tamper", incident.TypeStart)
 		return ok
 	})
 	// Time spent on keyframes only while the incident is open.
 	var idle, open time.Duration
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if _, ok := events.firstEvent("cam", "tamper", event.TypeEnd); ok {
+		if _, ok := events.firstEvent("cam", "tamper", incident.TypeEnd); ok {
 			break
 		}
 		if time.Now().After(deadline) {

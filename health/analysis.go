@@ -3,7 +3,7 @@ package health
 import (
 	"time"
 
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 )
 
 // Analysis health bounds. The silence allowed to a camera follows what its
@@ -87,7 +87,7 @@ type analysis struct {
 	nextSince time.Time
 
 	cause    string // "" while healthy
-	incident *event.Incident
+	incident *incident.Incident
 	lim      limiter // the open incident's update events (under mu)
 }
 
@@ -131,7 +131,7 @@ func (h *Camera) Check(now time.Time, p Probe) {
 	// A cause held by the update interval goes out once it passes.
 	if was := a.lim.sentCause; stalled && a.lim.due(now, a.cause, h.cfg.UpdateInterval) {
 		h.cfg.Log.Warn("analysis stalled", "cause", a.cause, "was", was)
-		h.emit(event.New(event.TypeUpdate, *a.incident, now))
+		h.emit(incident.New(incident.TypeUpdate, *a.incident, now))
 	} else {
 		h.mu.Unlock()
 	}
@@ -284,12 +284,12 @@ func (h *Camera) startStall(now, since time.Time, cause string, fpsIn float64) {
 			return
 		}
 		h.cfg.Log.Warn("analysis stalled", "cause", cause, "was", was)
-		h.emit(event.New(event.TypeUpdate, *a.incident, now))
+		h.emit(incident.New(incident.TypeUpdate, *a.incident, now))
 		return
 	}
 	a.incident = h.newIncident(KindAnalysisStalled, cause, since, now)
 	a.lim.opened(now, cause)
-	ev := event.New(event.TypeStart, *a.incident, now)
+	ev := incident.New(incident.TypeStart, *a.incident, now)
 	h.cfg.Log.Warn("analysis stalled", "cause", cause, "since", since.UTC(), "fps_in", fpsIn)
 	h.cfg.Out.Stalled(true)
 	h.cfg.Out.Started(KindAnalysisStalled, cause)

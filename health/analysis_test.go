@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 )
 
 // stream models one camera frame by frame (25 fps) on an explicit clock,
@@ -157,7 +157,7 @@ func TestCheckOwedPicture(t *testing.T) {
 				return map[string]string{CauseNotProcessed: "stuck", CauseDecodeErrors: "errors", CauseNoPictures: "nopic"}[tc.cause]
 			}
 			s.run(h, 0, 25*120)
-			if len(out.events) != 1 || out.events[0].Type != event.TypeStart {
+			if len(out.events) != 1 || out.events[0].Type != incident.TypeStart {
 				t.Fatalf("%d events, want one start: %+v", len(out.events), out.events)
 			}
 			ev := out.events[0]
@@ -194,11 +194,11 @@ func TestCheckCauseHysteresis(t *testing.T) {
 		return "errors"
 	}
 	s.run(h, 0, 25*70)
-	if len(out.events) != 1 || out.events[0].Type != event.TypeStart {
+	if len(out.events) != 1 || out.events[0].Type != incident.TypeStart {
 		t.Fatalf("alternating causes: %d events, want one start: %+v", len(out.events), out.events)
 	}
 	s.run(h, 25*70, 25*90)
-	if len(out.events) != 2 || out.events[1].Type != event.TypeUpdate || out.events[1].Data.Cause != CauseDecodeErrors {
+	if len(out.events) != 2 || out.events[1].Type != incident.TypeUpdate || out.events[1].Data.Cause != CauseDecodeErrors {
 		t.Fatalf("a lasting change: %d events, want a start and one update to decode_errors: %+v", len(out.events), out.events)
 	}
 }

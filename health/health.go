@@ -12,8 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 )
 
 // Incident kinds.
@@ -50,7 +49,7 @@ var Causes = []string{CauseDecodeErrors, CauseNoPictures, CauseTimestamps, Cause
 // checks' goroutines and must not block.
 type Output interface {
 	// Publish hands on an incident event.
-	Publish(ev event.Event)
+	Publish(ev incident.Event)
 	// Started counts an incident of kind started (with its cause).
 	Started(kind, cause string)
 	// CauseChanged counts an open incident of kind taking a new cause.
@@ -98,7 +97,7 @@ type Camera struct {
 
 // emit hands events to Out in order; it is called with mu held and
 // releases it (mu, then order: the one lock order).
-func (h *Camera) emit(evs ...event.Event) {
+func (h *Camera) emit(evs ...incident.Event) {
 	h.order.Lock()
 	h.mu.Unlock()
 	defer h.order.Unlock()
@@ -148,25 +147,25 @@ func (h *Camera) Status() Status {
 
 // newIncident returns a new incident about the camera's own health: no
 // picture, so no box; the times are the host's.
-func (h *Camera) newIncident(kind, cause string, since, now time.Time) *event.Incident {
-	return &event.Incident{
+func (h *Camera) newIncident(kind, cause string, since, now time.Time) *incident.Incident {
+	return &incident.Incident{
 		IncidentID:      uuid.Must(uuid.NewV7()).String(),
 		Camera:          h.cfg.Camera,
 		Kind:            kind,
 		Cause:           cause,
 		StartedAt:       since.UTC(),
 		FrameTime:       now.UTC(),
-		FrameTimeSource: event.TimeReceipt,
+		FrameTimeSource: incident.TimeReceipt,
 		Score:           1,
 		Boxes:           [][4]float64{},
 	}
 }
 
 // ended returns the end event of inc at at.
-func ended(inc event.Incident, at time.Time) event.Event {
+func ended(inc incident.Incident, at time.Time) incident.Event {
 	end := at.UTC()
 	inc.EndedAt, inc.FrameTime = &end, end
-	return event.New(event.TypeEnd, inc, time.Now())
+	return incident.New(incident.TypeEnd, inc, time.Now())
 }
 
 // limiter holds an open incident's update events to one per

@@ -6,17 +6,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 )
 
 type record struct {
 	mu      sync.Mutex
-	events  []event.Event
+	events  []incident.Event
 	stalled []bool
 	held    int
 }
 
-func (r *record) Publish(ev event.Event) {
+func (r *record) Publish(ev incident.Event) {
 	r.mu.Lock()
 	r.events = append(r.events, ev)
 	r.mu.Unlock()
@@ -27,7 +27,7 @@ func (r *record) count() int {
 	return len(r.events)
 }
 
-func (r *record) last() event.Event {
+func (r *record) last() incident.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.events[len(r.events)-1]
@@ -73,7 +73,7 @@ func TestCheck(t *testing.T) {
 	for s := 13; s <= 19; s++ { // timestamps frozen: decoded, never due
 		step(s, false)
 	}
-	if len(out.events) != 1 || out.events[0].Type != event.TypeStart || out.events[0].Data.Cause != CauseTimestamps {
+	if len(out.events) != 1 || out.events[0].Type != incident.TypeStart || out.events[0].Data.Cause != CauseTimestamps {
 		t.Fatalf("after 7 s without analysis: %+v", out.events)
 	}
 	if got := out.events[0].Data.StartedAt; !got.Equal(at(12)) {
@@ -83,7 +83,7 @@ func TestCheck(t *testing.T) {
 		t.Errorf("status %+v", st)
 	}
 	step(20, true)
-	if len(out.events) != 2 || out.events[1].Type != event.TypeEnd {
+	if len(out.events) != 2 || out.events[1].Type != incident.TypeEnd {
 		t.Fatalf("analysis resumed: %+v", out.events)
 	}
 	// 1 picture per second for 12 s: a fifth of the 5 due.
@@ -99,7 +99,7 @@ func TestCheck(t *testing.T) {
 	}
 	p.Streaming = false
 	h.Check(at(34), p)
-	if len(out.events) != 4 || out.events[3].Type != event.TypeEnd {
+	if len(out.events) != 4 || out.events[3].Type != incident.TypeEnd {
 		t.Fatalf("video stopped: %+v", out.events)
 	}
 	if want := []bool{true, false, true, false}; !slices.Equal(out.stalled, want) {
@@ -139,7 +139,7 @@ func TestOffline(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // past the grace: nothing may start after Close
 	out.mu.Lock()
 	defer out.mu.Unlock()
-	if len(out.events) != 2 || out.events[1].Type != event.TypeEnd || out.events[1].Data.IncidentID != out.events[0].Data.IncidentID {
+	if len(out.events) != 2 || out.events[1].Type != incident.TypeEnd || out.events[1].Data.IncidentID != out.events[0].Data.IncidentID {
 		t.Fatalf("events %+v", out.events)
 	}
 }
@@ -172,7 +172,7 @@ func TestOfflineUpdatesHeld(t *testing.T) {
 	storm := time.Since(start)
 	time.Sleep(2 * every)
 	h.Up(time.Now())
-	for out.count() < 2 || out.last().Type != event.TypeEnd {
+	for out.count() < 2 || out.last().Type != incident.TypeEnd {
 		if time.Now().After(deadline) {
 			t.Fatal("no end")
 		}
@@ -180,9 +180,9 @@ func TestOfflineUpdatesHeld(t *testing.T) {
 	}
 	out.mu.Lock()
 	defer out.mu.Unlock()
-	var updates []event.Event
+	var updates []incident.Event
 	for _, ev := range out.events {
-		if ev.Type == event.TypeUpdate {
+		if ev.Type == incident.TypeUpdate {
 			updates = append(updates, ev)
 		}
 	}

@@ -3,7 +3,7 @@ package health
 import (
 	"time"
 
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 )
 
 // offline tracks a camera's camera_offline incident. Its fields are guarded
@@ -14,7 +14,7 @@ type offline struct {
 	cause    string    // latest reason
 	gen      uint64    // bumped at every down transition; stale timers check it
 	timer    *time.Timer
-	incident *event.Incident // open incident, nil when none
+	incident *incident.Incident // open incident, nil when none
 	closed   bool
 	lim      limiter     // the open incident's update events
 	limTimer *time.Timer // sends a held cause when the interval passes
@@ -38,7 +38,7 @@ func (h *Camera) Down(since time.Time, reason string) {
 			h.cfg.Out.CauseChanged(KindCameraOffline, reason)
 			now := time.Now()
 			if o.lim.change(now, reason, h.cfg.UpdateInterval) {
-				h.emit(event.New(event.TypeUpdate, *o.incident, now))
+				h.emit(incident.New(incident.TypeUpdate, *o.incident, now))
 				h.mu.Lock() // Down holds mu until it returns
 			} else {
 				h.cfg.Out.UpdateHeld(KindCameraOffline)
@@ -73,14 +73,14 @@ func (h *Camera) offlineDue(gen uint64) {
 	now := time.Now()
 	o.incident = h.newIncident(KindCameraOffline, cause, o.since, now)
 	o.lim.opened(now, cause)
-	ev := event.New(event.TypeStart, *o.incident, now)
+	ev := incident.New(incident.TypeStart, *o.incident, now)
 	h.cfg.Log.Warn("camera offline", "cause", cause, "since", ev.Data.StartedAt)
 	h.cfg.Out.Started(KindCameraOffline, cause)
 	h.emit(ev)
 }
 
 // offlineUpdateDue sends the held cause of inc if it is still open.
-func (h *Camera) offlineUpdateDue(inc *event.Incident) {
+func (h *Camera) offlineUpdateDue(inc *incident.Incident) {
 	h.mu.Lock()
 	o := &h.off
 	o.limTimer = nil
@@ -93,7 +93,7 @@ func (h *Camera) offlineUpdateDue(inc *event.Incident) {
 		h.mu.Unlock()
 		return
 	}
-	h.emit(event.New(event.TypeUpdate, *inc, now))
+	h.emit(incident.New(incident.TypeUpdate, *inc, now))
 }
 
 // stopUpdates stops the timer of a held cause (with mu held).
@@ -142,7 +142,7 @@ func (h *Camera) Close(at time.Time) {
 		o.timer.Stop()
 	}
 	o.stopUpdates()
-	var evs []event.Event
+	var evs []incident.Event
 	if inc := o.incident; inc != nil {
 		evs = append(evs, ended(*inc, at))
 	}

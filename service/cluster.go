@@ -9,19 +9,20 @@ import (
 
 	"github.com/vigil-video/vigil/cluster"
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/delivery"
 	"github.com/vigil-video/vigil/engine"
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 )
 
 // clusterRun is `vigil run` with a cluster section: the engine runs only
 // the cameras whose lease this node holds. It is the node's Runner (the
-// owned set, applied to the engine), the engine's Publisher (every event
-// goes to delivery and is observed by the node, which records open
-// incidents), and what a reload applies (the whole list goes to the node,
-// the owned part to the engine).
+// owned set, applied to the engine) and what a reload applies (the whole
+// list goes to the node, the owned part to the engine). The node observes
+// the events through a delivery hook: the engine publishes straight to
+// delivery.
 type clusterRun struct {
 	node *cluster.Node
-	d    *event.Delivery
+	d    *delivery.Delivery
 	log  *slog.Logger
 
 	mu    sync.Mutex // serializes Run and Apply
@@ -30,16 +31,23 @@ type clusterRun struct {
 	owned []string
 }
 
-func newClusterRun(cfg config.Config, d *event.Delivery, log *slog.Logger) (*clusterRun, error) {
+func newClusterRun(cfg config.Config, d *delivery.Delivery, log *slog.Logger) (*clusterRun, error) {
 	r := &clusterRun{d: d, log: log, full: cfg}
 	n, err := cluster.New(*cfg.Cluster, cluster.Options{Runner: r, Emit: d.Emit, Logger: log.With("component", "cluster")})
 	if err != nil {
 		return nil, err
 	}
 	r.node = n
-	// A start is recorded for the camera's next owner before any sink can
-	// have it: should this node die right after, the next owner ends it.
-	d.BeforeStore(n.RecordIncidents)
+	// The node notes every event delivery stores (the open incidents of
+	// its cameras), and a start is recorded for the camera's next owner
+	// before any sink can have it: should this node die right after, the
+	// next owner ends it.
+	d.BeforeStore(func(evs []incident.Event) {
+		for _, ev := range evs {
+			n.Observe(ev)
+		}
+		n.RecordIncidents(evs)
+	})
 	return r, nil
 }
 
@@ -51,12 +59,6 @@ func (r *clusterRun) start(e *engine.Engine) {
 	r.mu.Unlock()
 	r.node.SetCameras(ids)
 	r.node.Start()
-}
-
-// Emit publishes ev and lets the node note it.
-func (r *clusterRun) Emit(ev event.Event) error {
-	r.node.Observe(ev)
-	return r.d.Emit(ev)
 }
 
 // Run makes the engine run exactly ids (cluster.Runner): it returns once

@@ -19,7 +19,7 @@ import (
 
 	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/cluster"
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sim"
@@ -388,13 +388,13 @@ func checkStream(t *testing.T, url string) {
 		t.Fatal(err)
 	}
 	ids := map[string]int{}
-	starts, ends := map[string]event.Event{}, map[string]int{}
+	starts, ends := map[string]incident.Event{}, map[string]int{}
 	for range info.State.Msgs {
 		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
 		if err != nil {
 			t.Fatalf("read the stream: %v", err)
 		}
-		var ev event.Event
+		var ev incident.Event
 		if err := json.Unmarshal(m.Data(), &ev); err != nil {
 			t.Fatalf("not an event: %v", err)
 		}
@@ -403,12 +403,12 @@ func checkStream(t *testing.T, url string) {
 		}
 		ids[ev.ID]++
 		switch ev.Type {
-		case event.TypeStart:
+		case incident.TypeStart:
 			starts[ev.Data.IncidentID] = ev
-		case event.TypeEnd:
+		case incident.TypeEnd:
 			ends[ev.Data.IncidentID]++
-			if ev.ID != event.EndID(ev.Data.IncidentID) {
-				t.Errorf("end of %s with id %s, want its derived id %s", ev.Data.IncidentID, ev.ID, event.EndID(ev.Data.IncidentID))
+			if ev.ID != incident.EndID(ev.Data.IncidentID) {
+				t.Errorf("end of %s with id %s, want its derived id %s", ev.Data.IncidentID, ev.ID, incident.EndID(ev.Data.IncidentID))
 			}
 		}
 	}

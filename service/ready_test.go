@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/delivery"
+	"github.com/vigil-video/vigil/sink"
+	"github.com/vigil-video/vigil/sinks"
 )
 
 // TestOutboxReadyCheck: the readiness check wired by Run passes on a real
@@ -20,10 +22,11 @@ func TestOutboxReadyCheck(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "outbox.db")
 	ob := config.DefaultOutbox()
 	ob.Path = path
-	d, err := event.Open(event.DeliveryConfig{Outbox: ob, Sinks: []event.SinkConfig{event.SinkOptions(config.DefaultSink(config.SinkStdout))}}, io.Discard, nil)
+	d, err := delivery.New(delivery.Config{Outbox: ob, Sinks: []sink.Config{sink.Options(config.DefaultSink(config.SinkStdout))}}, sinks.Env{Stdout: io.Discard}.Open, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	d.Start()
 	defer d.Close()
 	check := outboxReady(d, path)
 	if err := check(); err != nil {

@@ -16,10 +16,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/delivery"
 	"github.com/vigil-video/vigil/engine"
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/evidence"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/sim"
+	"github.com/vigil-video/vigil/sink"
+	"github.com/vigil-video/vigil/sinks"
 )
 
 // Options are the settings of `vigil run`.
@@ -123,27 +128,35 @@ func Run(ctx context.Context, o Options) (err error) {
 		cfg.Outbox.Path = filepath.Join(dir, cfg.Outbox.Path)
 		cfg.Evidence.Dir = filepath.Join(dir, cfg.Evidence.Dir)
 	}
-	ev, err := event.OpenEvidences(cfg.Evidence)
+	ev, err := evidence.Open(cfg.Evidence)
 	if err != nil {
 		return err
 	}
-	dc := event.DeliveryConfig{Outbox: cfg.Outbox, Evidence: ev}
+	dc := delivery.Config{Outbox: cfg.Outbox}
 	for _, s := range cfg.Sinks {
-		dc.Sinks = append(dc.Sinks, event.SinkOptions(s))
+		dc.Sinks = append(dc.Sinks, sink.Options(s))
 	}
+	env := sinks.Env{Stdout: o.Events, Evidence: ev}
 	if cfg.Cluster == nil { // in a cluster, the owned cameras (clusterRun.Run)
-		dc.Cameras = cameraIDs(cfg.Cameras)
+		env.Cameras = cameraIDs(cfg.Cameras)
 	}
-	d, err := event.Open(dc, o.Events, log.With("component", "delivery"))
+	d, err := delivery.New(dc, env.Open, log.With("component", "delivery"))
 	if err != nil {
 		return err
 	}
+	d.Start()
+	// The API serves what delivery stored: the recent events and the live
+	// stream, whose clients are let go once delivery has stopped.
+	recent := api.NewIncidentLog(10000)
+	live := api.NewEventHub(256, recent)
+	d.OnStored(func(ev incident.Event) { recent.Add(ev); live.Publish(ev) })
 	defer func() {
 		if derr := d.Close(); derr != nil && err == nil {
 			err = fmt.Errorf("close delivery: %w", derr)
 		}
+		live.Close()
 	}()
-	eo := engine.Options{Logger: log, Events: d, Incidents: d.Recent, Live: d.Live, Collectors: d.Collectors(), Evidence: ev,
+	eo := engine.Options{Logger: log, Events: d, Incidents: recent, Live: live, Collectors: d.Collectors(), Evidence: ev,
 		Ready: outboxReady(d, cfg.Outbox.Path)}
 	if cfg.Cluster == nil {
 		// Open incidents are kept beside the outbox (the data directory);
@@ -160,7 +173,7 @@ func Run(ctx context.Context, o Options) (err error) {
 			return err
 		}
 		ecfg.Cameras = nil
-		eo.Events, eo.Cluster, eo.Collectors = cl, cl.node.Handler(), append(eo.Collectors, cl.node.Collectors()...)
+		eo.Cluster, eo.Collectors = cl.node.Handler(), append(eo.Collectors, cl.node.Collectors()...)
 		applied = nil // clusterRun.Run tells delivery
 	}
 	e, err := engine.New(ecfg, eo)

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sim"
@@ -58,12 +58,12 @@ cameras:
 
 	// Motion is on screen from 3 s to 7 s of the clip: stop as soon as its
 	// incident and the offline camera's have started, neither ended.
-	open := func(evs []event.Event, camera, kind string) bool {
+	open := func(evs []incident.Event, camera, kind string) bool {
 		started, ended := false, false
 		for _, ev := range evs {
 			if ev.Data.Camera == camera && ev.Data.Kind == kind {
-				started = started || ev.Type == event.TypeStart
-				ended = ended || ev.Type == event.TypeEnd
+				started = started || ev.Type == incident.TypeStart
+				ended = ended || ev.Type == incident.TypeEnd
 			}
 		}
 		return started && !ended
@@ -91,12 +91,12 @@ cameras:
 	if err != nil {
 		t.Fatal(err) // a torn or unparsable line
 	}
-	starts, ends := map[string]event.Event{}, map[string]int{}
+	starts, ends := map[string]incident.Event{}, map[string]int{}
 	for _, ev := range evs {
 		switch ev.Type {
-		case event.TypeStart:
+		case incident.TypeStart:
 			starts[ev.Data.IncidentID] = ev
-		case event.TypeEnd:
+		case incident.TypeEnd:
 			ends[ev.Data.IncidentID]++
 		}
 	}
@@ -119,7 +119,7 @@ cameras:
 
 // readEvents parses a JSON-lines file of events; a line that is not a
 // whole event is an error.
-func readEvents(path string) ([]event.Event, error) {
+func readEvents(path string) ([]incident.Event, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -127,12 +127,12 @@ func readEvents(path string) ([]event.Event, error) {
 	if len(b) > 0 && b[len(b)-1] != '\n' {
 		return nil, fmt.Errorf("%s does not end with a whole line", path)
 	}
-	var evs []event.Event
+	var evs []incident.Event
 	if len(b) == 0 {
 		return nil, nil
 	}
 	for i, line := range bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n")) {
-		var ev event.Event
+		var ev incident.Event
 		dec := json.NewDecoder(bytes.NewReader(line))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&ev); err != nil || dec.More() || ev.ID == "" || ev.Data.IncidentID == "" {

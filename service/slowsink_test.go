@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 )
@@ -34,10 +34,10 @@ func TestReadyzFollowsDeliveryLag(t *testing.T) {
 	hang.Store(true)
 	var got atomic.Int32
 	var mu sync.Mutex
-	var evs []event.Event
+	var evs []incident.Event
 	release := make(chan struct{})
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ev event.Event
+		var ev incident.Event
 		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -123,12 +123,12 @@ func TestReadyzFollowsDeliveryLag(t *testing.T) {
 		defer mu.Unlock()
 		starts, ends = map[string]bool{}, map[string]bool{}
 		for _, ev := range evs {
-			if ev.Type == event.TypeStart && ev.Time.Before(start) {
+			if ev.Type == incident.TypeStart && ev.Time.Before(start) {
 				starts[ev.Data.IncidentID] = true
 			}
 		}
 		for _, ev := range evs {
-			if ev.Type == event.TypeEnd && starts[ev.Data.IncidentID] {
+			if ev.Type == incident.TypeEnd && starts[ev.Data.IncidentID] {
 				ends[ev.Data.IncidentID] = true
 			}
 		}

@@ -15,14 +15,14 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/engine"
-	"github.com/vigil-video/vigil/event"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 )
 
 type discard struct{}
 
-func (discard) Emit(event.Event) error { return nil }
+func (discard) Emit(incident.Event) error { return nil }
 
 // TestWatchConfig: the file watch applies a changed file (by content, and
 // on SIGHUP), keeps --metrics-addr over the file's listen key, and leaves

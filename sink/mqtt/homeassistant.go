@@ -1,0 +1,164 @@
+package mqtt
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+
+	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/sink"
+)
+
+// Home Assistant MQTT discovery (sink.Config.HADiscovery): per camera, four
+// binary sensors announced with retained configurations on
+// <discovery prefix>/binary_sensor/<node id>/<camera>_<sensor>/config, whose
+// retained ON/OFF states the sink publishes on
+// <topic prefix>/<camera>/<sensor>/state, and whose availability is the
+// sink's <topic prefix>/available (so they go unavailable with vigil).
+
+// haSensor is one binary sensor of a camera.
+type haSensor struct {
+	key   string // in topics and ids
+	name  string
+	class string // Home Assistant binary_sensor device class
+	// kind is the incident kind that turns it on (off for online).
+	kind string
+}
+
+var haSensors = []haSensor{
+	{key: "motion", name: "Motion", class: "motion", kind: "motion"},
+	{key: "person", name: "Person", class: "occupancy", kind: "person"},
+	{key: "tamper", name: "Tamper", class: "tamper", kind: "tamper"},
+	// online is ON until a camera_offline incident starts, OFF until it
+	// ends.
+	{key: "online", name: "Online", class: "connectivity", kind: "camera_offline"},
+}
+
+// haID makes a camera id or node id fit a discovery topic level
+// ([a-zA-Z0-9_-]).
+var haUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_-]`)
+
+func haID(s string) string { return haUnsafe.ReplaceAllString(s, "_") }
+
+// haState tracks, per camera and sensor, the open incidents that set it
+// and the state last published. Guarded by the sink's haMu.
+type haState struct {
+	open map[string]map[string]map[string]bool // camera → sensor → incident ids
+	// published is the state last published, by camera + "/" + sensor.
+	published map[string]string
+}
+
+// changed reports whether state differs from what was last published for
+// the camera's sensor (marking it published is the caller's, with sent).
+func (h *haState) changed(camera string, s *haSensor, state string) bool {
+	return h.published[camera+"/"+s.key] != state
+}
+
+func (h *haState) sent(camera string, s *haSensor, state string) {
+	if h.published == nil {
+		h.published = map[string]string{}
+	}
+	h.published[camera+"/"+s.key] = state
+}
+
+// apply records an event; it returns the sensor it concerns (nil for none)
+// and the sensor's state after it.
+func (h *haState) apply(ev *incident.Event) (*haSensor, string) {
+	d := &ev.Data
+	for i := range haSensors {
+		s := &haSensors[i]
+		if s.kind != d.Kind {
+			continue
+		}
+		if h.open == nil {
+			h.open = map[string]map[string]map[string]bool{}
+		}
+		cam := h.open[d.Camera]
+		if cam == nil {
+			cam = map[string]map[string]bool{}
+			h.open[d.Camera] = cam
+		}
+		if cam[s.key] == nil {
+			cam[s.key] = map[string]bool{}
+		}
+		if ev.Type == incident.TypeEnd {
+			delete(cam[s.key], d.IncidentID)
+		} else {
+			cam[s.key][d.IncidentID] = true
+		}
+		return s, h.state(d.Camera, s)
+	}
+	return nil, ""
+}
+
+// state is a sensor's state: ON while an incident of its kind is open
+// (online: OFF while the camera is offline).
+func (h *haState) state(camera string, s *haSensor) string {
+	on := len(h.open[camera][s.key]) > 0
+	if s.key == "online" {
+		on = !on
+	}
+	if on {
+		return "ON"
+	}
+	return "OFF"
+}
+
+// haDiscovery is a binary_sensor discovery configuration.
+type haDiscovery struct {
+	Name                string   `json:"name"`
+	UniqueID            string   `json:"unique_id"`
+	StateTopic          string   `json:"state_topic"`
+	PayloadOn           string   `json:"payload_on"`
+	PayloadOff          string   `json:"payload_off"`
+	DeviceClass         string   `json:"device_class"`
+	EntityCategory      string   `json:"entity_category,omitempty"`
+	AvailabilityTopic   string   `json:"availability_topic"`
+	PayloadAvailable    string   `json:"payload_available"`
+	PayloadNotAvailable string   `json:"payload_not_available"`
+	QoS                 int      `json:"qos"`
+	Device              haDevice `json:"device"`
+	Origin              haOrigin `json:"origin"`
+}
+
+type haDevice struct {
+	Identifiers  []string `json:"identifiers"`
+	Name         string   `json:"name"`
+	Manufacturer string   `json:"manufacturer"`
+	Model        string   `json:"model"`
+}
+
+type haOrigin struct {
+	Name string `json:"name"`
+}
+
+// haStateTopic is where a camera sensor's state is published.
+func haStateTopic(prefix, camera string, s *haSensor) string {
+	return prefix + "/" + camera + "/" + s.key + "/state"
+}
+
+// haConfig returns a camera sensor's discovery topic and configuration.
+func haConfig(cfg *sink.Config, camera string, s *haSensor) (string, []byte) {
+	node, obj := haID(cfg.HANodeID), haID(camera)
+	d := haDiscovery{
+		Name:                s.name,
+		UniqueID:            "vigil_" + node + "_" + obj + "_" + s.key,
+		StateTopic:          haStateTopic(cfg.TopicPrefix, camera, s),
+		PayloadOn:           "ON",
+		PayloadOff:          "OFF",
+		DeviceClass:         s.class,
+		AvailabilityTopic:   cfg.TopicPrefix + "/available",
+		PayloadAvailable:    "online",
+		PayloadNotAvailable: "offline",
+		QoS:                 1,
+		Device: haDevice{Identifiers: []string{"vigil_" + node + "_" + obj}, Name: camera, Manufacturer: "vigil",
+			Model: "vigil camera"},
+		Origin: haOrigin{Name: "vigil"},
+	}
+	if s.key == "online" {
+		d.EntityCategory = "diagnostic"
+	}
+	b, _ := json.Marshal(d) // plain strings: cannot fail
+	topic := strings.Join([]string{cfg.HADiscoveryPrefix, "binary_sensor", node, obj + "_" + s.key, "config"}, "/")
+	return topic, b
+}

@@ -1,0 +1,385 @@
+// Package mqtt is the MQTT sink, with Frigate's MQTT API
+// (frigate_compat, frigate.go) and Home Assistant discovery
+// (ha_discovery, homeassistant.go).
+package mqtt
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/redact"
+	"github.com/vigil-video/vigil/sink"
+)
+
+// Sink publishes each event with QoS 1 to <prefix>/events and
+// <prefix>/<camera>/<kind>; <prefix>/available is a retained "online",
+// replaced by the broker with the last-will "offline" if vigil goes away.
+// With FrigateCompat it also speaks Frigate's MQTT API (frigate.go), with
+// HADiscovery it announces each camera's binary sensors to Home Assistant
+// (homeassistant.go).
+type Sink struct {
+	cfg      sink.Config
+	client   paho.Client
+	evidence sink.EvidenceOpener // nil: only embedded snapshots are published
+
+	// announce is set on every (re)connect: the announcer publishes the
+	// retained "online" (and the Home Assistant configurations and states)
+	// again. Publishing from the connect handler would race with paho's
+	// resume of stored packets.
+	announce atomic.Bool
+	kick     chan struct{}
+	done     chan struct{}
+	wg       sync.WaitGroup
+
+	// mu guards the state below and orders the state publications of the
+	// delivery goroutine and the announcer (a state published from a stale
+	// snapshot would overwrite a newer one).
+	mu      sync.Mutex
+	frigate frigateState
+	ha      haState
+	// cameras are the cameras announced to Home Assistant (true) or to be
+	// announced (false); withdraw, the removed ones whose sensors are still
+	// to be removed from it.
+	cameras  map[string]bool
+	withdraw []string
+}
+
+// New starts connecting to the broker at cfg.URL (in the background, as
+// paho does) and the announcer of the cameras (with HADiscovery).
+func New(cfg sink.Config, cameras []string, evidence sink.EvidenceOpener) (*Sink, error) {
+	o := paho.NewClientOptions().AddBroker(cfg.URL).SetClientID(cfg.ClientID).
+		SetUsername(cfg.Username).SetPassword(cfg.Password).
+		// The outbox, not paho's store, redelivers after a reconnect: a
+		// clean session keeps paho from resending on its own. What it still
+		// resends on a reconnect (a publish in flight) comes from a store
+		// that shares no packet with its writer (copyingStore).
+		SetCleanSession(true).SetOrderMatters(true).SetStore(newCopyingStore()).
+		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(time.Second).
+		SetMaxReconnectInterval(10*time.Second).SetConnectTimeout(cfg.Timeout).SetWriteTimeout(cfg.Timeout).
+		SetWill(cfg.TopicPrefix+"/available", "offline", 1, true)
+	s := &Sink{cfg: cfg, evidence: evidence, kick: make(chan struct{}, 1), done: make(chan struct{}), cameras: map[string]bool{}}
+	for _, c := range cameras {
+		s.cameras[c] = false
+	}
+	o.SetOnConnectHandler(func(paho.Client) {
+		s.announce.Store(true)
+		s.wake()
+	})
+	s.client = paho.NewClient(o)
+	s.client.Connect() // retries in the background; deliver waits for it
+	s.wg.Add(1)
+	go s.announcer()
+	return s, nil
+}
+
+func (s *Sink) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// announcer publishes the availability, and the Home Assistant
+// configurations and states, after every (re)connect and for cameras
+// added by SetCameras; a failed announcement is retried every second.
+func (s *Sink) announcer() {
+	defer s.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.kick:
+		case <-t.C:
+		}
+		if !s.client.IsConnectionOpen() {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
+		err := s.announceOnce(ctx)
+		cancel()
+		if err != nil {
+			s.announce.Store(true) // again at the next tick
+		}
+	}
+}
+
+func (s *Sink) announceOnce(ctx context.Context) error {
+	full := s.announce.Swap(false)
+	if full {
+		if err := s.publish(ctx, s.cfg.TopicPrefix+"/available", "online", true); err != nil {
+			return err
+		}
+		if s.cfg.FrigateCompat {
+			if err := s.publish(ctx, s.cfg.FrigateTopicPrefix+"/available", "online", true); err != nil {
+				return err
+			}
+		}
+	}
+	if !s.cfg.HADiscovery {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.withdraw) > 0 {
+		c := s.withdraw[0]
+		for i := range haSensors {
+			topic, _ := haConfig(&s.cfg, c, &haSensors[i])
+			if err := s.publish(ctx, topic, "", true); err != nil {
+				return err
+			}
+			if err := s.publish(ctx, haStateTopic(s.cfg.TopicPrefix, c, &haSensors[i]), "", true); err != nil {
+				return err
+			}
+		}
+		s.withdraw = s.withdraw[1:]
+	}
+	var cams []string
+	for c, done := range s.cameras {
+		if full || !done {
+			cams = append(cams, c)
+		}
+	}
+	sort.Strings(cams)
+	for _, c := range cams {
+		if err := s.announceCameraLocked(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// announceCameraLocked publishes a camera's discovery configurations and
+// current states, retained; s.mu is held.
+func (s *Sink) announceCameraLocked(ctx context.Context, camera string) error {
+	for i := range haSensors {
+		sn := &haSensors[i]
+		topic, cfg := haConfig(&s.cfg, camera, sn)
+		if err := s.publish(ctx, topic, cfg, true); err != nil {
+			return err
+		}
+		state := s.ha.state(camera, sn)
+		if err := s.publish(ctx, haStateTopic(s.cfg.TopicPrefix, camera, sn), state, true); err != nil {
+			return err
+		}
+		s.ha.sent(camera, sn, state)
+	}
+	s.cameras[camera] = true
+	return nil
+}
+
+// SetCameras announces new cameras to Home Assistant and withdraws the
+// sensors of removed ones (an empty retained configuration removes them).
+// It does not wait: the announcer publishes.
+func (s *Sink) SetCameras(ids []string) {
+	if !s.cfg.HADiscovery {
+		return
+	}
+	keep := map[string]bool{}
+	for _, id := range ids {
+		keep[id] = true
+	}
+	s.mu.Lock()
+	for c := range s.cameras {
+		if !keep[c] {
+			s.withdraw = append(s.withdraw, c)
+			delete(s.cameras, c)
+			delete(s.ha.open, c)
+			for i := range haSensors {
+				delete(s.ha.published, c+"/"+haSensors[i].key)
+			}
+		}
+	}
+	for _, id := range ids {
+		if _, ok := s.cameras[id]; !ok {
+			s.cameras[id] = false
+		}
+	}
+	s.mu.Unlock()
+	s.wake()
+}
+
+// publish sends payload ([]byte or string) with QoS 1 and waits for the
+// broker's acknowledgement.
+func (s *Sink) publish(ctx context.Context, topic string, payload any, retained bool) error {
+	if !s.client.IsConnectionOpen() {
+		return fmt.Errorf("mqtt %s: not connected", redact.URL(s.cfg.URL))
+	}
+	t := s.client.Publish(topic, 1, retained, payload)
+	select {
+	case <-t.Done():
+		if err := t.Error(); err != nil {
+			return fmt.Errorf("mqtt publish %s: %w", topic, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(s.cfg.Timeout):
+		return fmt.Errorf("mqtt publish %s: no acknowledgement within %s", topic, s.cfg.Timeout)
+	}
+}
+
+func (s *Sink) Deliver(ctx context.Context, js []byte, ev *incident.Event) error {
+	p := s.cfg.TopicPrefix
+	if err := s.publish(ctx, p+"/events", js, false); err != nil {
+		return err
+	}
+	if err := s.publish(ctx, p+"/"+ev.Data.Camera+"/"+ev.Data.Kind, js, false); err != nil {
+		return err
+	}
+	if !s.cfg.FrigateCompat && !s.cfg.HADiscovery {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cfg.HADiscovery {
+		if err := s.haDeliverLocked(ctx, ev); err != nil {
+			return err
+		}
+	}
+	if s.cfg.FrigateCompat {
+		return s.frigateDeliverLocked(ctx, ev)
+	}
+	return nil
+}
+
+// haDeliverLocked announces a camera not announced yet and publishes the
+// state the event changes; s.mu is held.
+func (s *Sink) haDeliverLocked(ctx context.Context, ev *incident.Event) error {
+	cam := ev.Data.Camera
+	sn, state := s.ha.apply(ev)
+	if !s.cameras[cam] {
+		// Its configuration and current state (this event's included).
+		return s.announceCameraLocked(ctx, cam)
+	}
+	if sn == nil || !s.ha.changed(cam, sn, state) {
+		return nil
+	}
+	if err := s.publish(ctx, haStateTopic(s.cfg.TopicPrefix, cam, sn), state, true); err != nil {
+		return err
+	}
+	s.ha.sent(cam, sn, state)
+	return nil
+}
+
+// frigateDeliverLocked publishes what Frigate would for the event; s.mu is
+// held.
+func (s *Sink) frigateDeliverLocked(ctx context.Context, ev *incident.Event) error {
+	f := s.cfg.FrigateTopicPrefix
+	d := &ev.Data
+	count := "0"
+	if ev.Type != incident.TypeEnd {
+		count = strconv.Itoa(int(math.Round(d.Score)))
+	}
+	switch d.Kind {
+	case "motion":
+		state := "ON"
+		if ev.Type == incident.TypeEnd {
+			state = "OFF"
+		}
+		if ev.Type == incident.TypeUpdate {
+			return nil // ON already
+		}
+		return s.publish(ctx, f+"/"+d.Camera+"/motion", state, false)
+	case "crowd":
+		return s.publishCounts(ctx, f+"/"+d.Zone, count)
+	case "person":
+		msg, _ := s.frigate.update(ev)
+		b, err := json.Marshal(msg)
+		if err != nil {
+			return sink.Permanent(err)
+		}
+		if err := s.publish(ctx, f+"/events", b, false); err != nil {
+			return err
+		}
+		if err := s.publishCounts(ctx, f+"/"+d.Camera, count); err != nil {
+			return err
+		}
+		if jpg := s.snapshot(d); jpg != nil {
+			return s.publish(ctx, f+"/"+d.Camera+"/"+frigateLabel+"/snapshot", jpg, true)
+		}
+	}
+	return nil
+}
+
+// publishCounts publishes Frigate's object counts under base (a camera or
+// a zone): person and all, and their active variants (vigil's people
+// are all moving).
+func (s *Sink) publishCounts(ctx context.Context, base, count string) error {
+	for _, obj := range []string{frigateLabel, "all"} {
+		for _, suffix := range []string{"", "/active"} {
+			if err := s.publish(ctx, base+"/"+obj+suffix, count, false); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// snapshot returns the JPEG of the incident's best snapshot (else its
+// start snapshot) the event references, or nil when there is none or it
+// cannot be read.
+func (s *Sink) snapshot(d *incident.Incident) []byte {
+	var pick *incident.Evidence
+	for i := range d.Evidence {
+		if pick == nil || d.Evidence[i].Role == "best" {
+			pick = &d.Evidence[i]
+		}
+	}
+	switch {
+	case pick == nil:
+		return nil
+	case pick.JPEGBase64 != "":
+		b, err := base64.StdEncoding.DecodeString(pick.JPEGBase64)
+		if err != nil {
+			return nil
+		}
+		return b
+	case pick.Path != "" && s.evidence != nil:
+		camera, name := path.Split(pick.Path)
+		f, err := s.evidence.Open(strings.TrimSuffix(camera, "/"), name)
+		if err != nil {
+			return nil
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, maxSnapshotBytes+1))
+		if err != nil || len(b) > maxSnapshotBytes {
+			return nil
+		}
+		return b
+	}
+	return nil
+}
+
+// maxSnapshotBytes bounds a snapshot published on MQTT.
+const maxSnapshotBytes = 8 << 20
+
+func (s *Sink) Close() error {
+	close(s.done)
+	s.wg.Wait()
+	if s.client.IsConnectionOpen() {
+		t := s.client.Publish(s.cfg.TopicPrefix+"/available", 1, true, "offline")
+		t.WaitTimeout(time.Second)
+		if s.cfg.FrigateCompat {
+			t := s.client.Publish(s.cfg.FrigateTopicPrefix+"/available", 1, true, "offline")
+			t.WaitTimeout(time.Second)
+		}
+	}
+	s.client.Disconnect(250)
+	return nil
+}
