@@ -11,15 +11,15 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/ingest"
+	"github.com/vigil-video/vigil/unit"
 )
 
-// Activity is the compressed-domain activity detector the gate
-// consults for every access unit, on the RTP reader goroutine.
-type Activity interface {
+// Signal is the compressed-domain activity detector the gate consults
+// for every access unit, on the RTP reader goroutine (Activity).
+type Signal interface {
 	// Observe takes an access unit (its size, keyframe and reference
 	// flags, slice QP, PTS) and reports whether the scene is active.
-	Observe(au ingest.AccessUnit) bool
+	Observe(au unit.AccessUnit) bool
 	// Reject says that the decoded pictures showed nothing since the
 	// signal woke the camera at pts: the signal sleeps and learns.
 	Reject(pts time.Duration)
@@ -37,7 +37,7 @@ const verifyPictures = 2
 // use), except for the atomics, which the API and metrics read.
 type Gate struct {
 	mode string
-	act  Activity // nil unless mode is auto
+	act  Signal // nil unless mode is auto
 
 	// keyframesOnly is set by the overload ladder's keyframes step and
 	// below; sparse by its lowest (every other keyframe decoded alone).
@@ -62,7 +62,7 @@ type Gate struct {
 	skipped atomic.Uint64 // access units not decoded by choice
 
 	// GOP buffer: the last keyframe and the units since, awake or idle.
-	buf              []ingest.AccessUnit
+	buf              []unit.AccessUnit
 	bufBytes         int
 	chained          int // leading units of buf the decoder's chain holds
 	bufSkipped       int // units of buf counted as skipped
@@ -90,7 +90,7 @@ func (g *Gate) DecodingAll() bool {
 // New returns the gate of a camera in mode (config.ModeAll, ModeKeyframes
 // or ModeAuto); act is its activity signal (mode auto only). On waking it
 // replays at most maxUnits units and maxBytes bytes since the keyframe.
-func New(mode string, act Activity, maxUnits, maxBytes int) *Gate {
+func New(mode string, act Signal, maxUnits, maxBytes int) *Gate {
 	return &Gate{mode: mode, act: act, maxUnits: maxUnits, maxBytes: maxBytes}
 }
 
@@ -106,7 +106,7 @@ func (g *Gate) Reset() {
 
 func (g *Gate) clear() {
 	for i := range g.buf {
-		g.buf[i] = ingest.AccessUnit{}
+		g.buf[i] = unit.AccessUnit{}
 	}
 	g.buf, g.bufBytes = g.buf[:0], 0
 	g.chained, g.bufSkipped = 0, 0
@@ -119,7 +119,7 @@ func (g *Gate) clear() {
 // decoder keeps no state for this camera (pipeline.ProcessKeyframe). A
 // keyframe decoded alone while idle is pushed again, as the head of the
 // chain, when the camera wakes within its GOP.
-func (g *Gate) Route(au ingest.AccessUnit, push func(au ingest.AccessUnit, alone bool)) {
+func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone bool)) {
 	active := false
 	if g.act != nil {
 		if g.rejected.Swap(false) {
@@ -233,21 +233,12 @@ func (g *Gate) Route(au ingest.AccessUnit, push func(au ingest.AccessUnit, alone
 	}
 }
 
-// NewActivity returns the activity signal of a camera in mode auto (nil
-// in the other modes).
-func NewActivity(mode string, cfg config.Activity) Activity {
-	if mode != config.ModeAuto {
-		return nil
-	}
-	return ingest.NewActivity(cfg)
-}
-
 // SetSparse applies the overload ladder's lowest step: of the keyframes
 // decoded alone, every other one is skipped.
 func (g *Gate) SetSparse(on bool) { g.sparse.Store(on) }
 
 // alone pushes a keyframe decoded alone, or skips it on the sparse step.
-func (g *Gate) alone(au ingest.AccessUnit, push func(ingest.AccessUnit, bool)) bool {
+func (g *Gate) alone(au unit.AccessUnit, push func(unit.AccessUnit, bool)) bool {
 	if g.sparse.Load() {
 		g.sparseSkip = !g.sparseSkip
 		if !g.sparseSkip {
@@ -267,7 +258,7 @@ func (g *Gate) SetKeyframesOnly(on bool) { g.keyframesOnly.Store(on) }
 // stays awake while it does. It is also the pixel verification of a wake
 // the bitstream signal caused: when the pictures from the wake on show
 // nothing (verifyPictures of them), the camera sleeps at once and the
-// signal learns from its mistake (Activity.Reject). Safe to call from
+// signal learns from its mistake (Signal.Reject). Safe to call from
 // the worker while Route runs.
 func (g *Gate) Analyzed(pts time.Duration, active bool) {
 	g.analysisActive.Store(active)

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/ingest"
+	"github.com/vigil-video/vigil/unit"
 )
 
 // scriptedActivity reports the activity the test scripted per unit index.
@@ -15,7 +15,7 @@ type scriptedActivity struct {
 	rejects int // Reject calls; the scripted activity ends with the first
 }
 
-func (s *scriptedActivity) Observe(ingest.AccessUnit) bool {
+func (s *scriptedActivity) Observe(unit.AccessUnit) bool {
 	a := s.active(s.i) && s.rejects == 0
 	s.i++
 	return a
@@ -32,8 +32,8 @@ func runGate(g *Gate, n, gop int, between func(i int)) []int {
 		if between != nil {
 			between(i)
 		}
-		au := ingest.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i)}
-		g.Route(au, func(u ingest.AccessUnit, alone bool) {
+		au := unit.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i)}
+		g.Route(au, func(u unit.AccessUnit, alone bool) {
 			if alone {
 				if !u.Key {
 					panic("a predicted unit pushed alone")
@@ -120,8 +120,8 @@ func TestGateModes(t *testing.T) {
 		g := New(config.ModeAuto, act, 100, 1<<20)
 		var got []int
 		for i := range 30 {
-			au := ingest.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i)}
-			g.Route(au, func(u ingest.AccessUnit, alone bool) {
+			au := unit.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i)}
+			g.Route(au, func(u unit.AccessUnit, alone bool) {
 				got = append(got, int(u.PTS))
 				g.Analyzed(u.PTS, false) // every picture analyzed, nothing moves
 			})
@@ -138,8 +138,8 @@ func TestGateModes(t *testing.T) {
 		g := New(config.ModeAuto, act, 100, 1<<20)
 		n := 0
 		for i := range 30 {
-			au := ingest.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i)}
-			g.Route(au, func(u ingest.AccessUnit, alone bool) {
+			au := unit.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i)}
+			g.Route(au, func(u unit.AccessUnit, alone bool) {
 				n++
 				g.Analyzed(u.PTS, u.PTS >= 14 && u.PTS <= 25)
 			})
