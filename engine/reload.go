@@ -126,7 +126,7 @@ func (e *Engine) stopCamera(c *camera) {
 	c.queue.CloseWait()
 	now := time.Now()
 	c.flush(now)
-	c.health.Close(now)
+	c.health.End(now)
 	c.close()
 	e.mu.Lock()
 	delete(e.cameras, c.id)

@@ -44,13 +44,13 @@ func newClusterRun(cfg config.Config, d *event.Delivery, log *slog.Logger) (*clu
 }
 
 // start begins sharing once the engine runs.
-func (r *clusterRun) start(e *engine.Engine) {
+func (r *clusterRun) start(e *engine.Engine) error {
 	r.mu.Lock()
 	r.e = e
 	ids := cameraIDs(r.full.Cameras)
 	r.mu.Unlock()
 	r.node.SetCameras(ids)
-	r.node.Start()
+	return r.node.Start()
 }
 
 // Emit publishes ev and lets the node note it.
@@ -70,6 +70,14 @@ func (r *clusterRun) Run(ids []string) {
 		return
 	}
 	r.d.SetCameras(ids)
+}
+
+// Stop stops the engine, ending its cameras' incidents (cluster.Runner):
+// the node is closing and hands the cameras over.
+func (r *clusterRun) Stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.e.Close()
 }
 
 // part returns cfg with only the owned cameras.

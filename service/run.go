@@ -165,26 +165,25 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	e, err := engine.New(ecfg, eo)
 	if err != nil {
-		if cl != nil {
-			cl.node.Shutdown(func() error { return nil }) //nolint:errcheck // nothing runs yet
-		}
 		return err
 	}
 	if err := e.Start(); err != nil {
 		e.Close()
-		if cl != nil {
-			cl.node.Shutdown(func() error { return nil }) //nolint:errcheck // nothing runs yet
-		}
 		return err
 	}
 	reload = e
-	stop := e.Close
+	// stop closes the engine and returns what did not stop cleanly.
+	stop := func() error { e.Close(); return e.Wait() }
 	if cl != nil {
-		cl.start(e)
+		if err := cl.start(e); err != nil {
+			e.Close()
+			return err
+		}
 		reload = cl
 		// At shutdown the node stops its rounds, the engine its cameras
-		// (ending their incidents), then the node releases every lease.
-		stop = func() error { return cl.node.Shutdown(e.Close) }
+		// (ending their incidents, clusterRun.Stop), then the node
+		// releases every lease.
+		stop = func() error { cl.node.Close(); return e.Wait() }
 	}
 	if o.ConfigPath != "" {
 		wctx, cancel := context.WithCancel(ctx)
