@@ -304,7 +304,7 @@ func gateRun(aus []unit.AccessUnit, codec decode.Codec, mode string, act config.
 	}
 	// The engine's bounds: queue_frames units, a quarter of queue_bytes
 	// (8 MiB by default).
-	g := gate.New(mode, gate.NewActivity(mode, act), queueFrames, 2<<20)
+	g := gate.New(mode, gate.NewActivity(mode, act), nil, queueFrames, 2<<20)
 	start := time.Unix(1e9, 0)
 	var now time.Duration // PTS of the unit the gate routes
 	var perr error

@@ -80,7 +80,7 @@ func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(wakeupsDesc, prometheus.CounterValue, float64(cam.gate.Wakeups()), cam.id)
 		ch <- prometheus.MustNewConstMetric(rejectedDesc, prometheus.CounterValue, float64(cam.gate.Rejects()), cam.id)
 		ch <- prometheus.MustNewConstMetric(skippedDesc, prometheus.CounterValue, float64(cam.gate.Skipped()), cam.id)
-		ch <- prometheus.MustNewConstMetric(stepDesc, prometheus.GaugeValue, float64(cam.step.Load()), cam.id)
+		ch <- prometheus.MustNewConstMetric(stepDesc, prometheus.GaugeValue, float64(cam.load.Step()), cam.id)
 		ch <- prometheus.MustNewConstMetric(memoryDesc, prometheus.GaugeValue, float64(st.MemoryBytes+int64(cam.queue.Bytes())), cam.id)
 		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, time.Duration(cam.lagNano.Load()).Seconds(), cam.id)
 	}

@@ -2,7 +2,7 @@
 // are decoded now (every one, keyframes only, or keyframes while idle and
 // everything while the bitstream's activity signal or the analyzer says
 // something happens, replaying the GOP on waking), under the overload
-// ladder's keyframes-only step. It is the one place that answers "what to
+// ladder's steps (sched.Overload). It is the one place that answers "what to
 // decode now".
 package gate
 
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/sched"
 	"github.com/vigil-video/vigil/unit"
 )
 
@@ -39,11 +40,11 @@ type Gate struct {
 	mode string
 	act  Signal // nil unless mode is auto
 
-	// keyframesOnly is set by the overload ladder's keyframes step and
-	// below; sparse by its lowest (every other keyframe decoded alone).
-	keyframesOnly atomic.Bool
-	sparse        atomic.Bool
-	sparseSkip    bool // the next keyframe alone is skipped (sparse)
+	// load is the camera's overload step (nil: never overloaded): its
+	// keyframes step and below decode keyframes only, its lowest every
+	// other keyframe decoded alone.
+	load       *sched.Overload
+	sparseSkip bool // the next keyframe alone is skipped (sparse)
 	// analysisActive is set by the worker while the analyzer follows
 	// motion or a zone (analyze.Camera.Active, the one source): the gate
 	// stays awake until it ends.
@@ -75,7 +76,7 @@ type Gate struct {
 
 // DecodingAll reports whether the camera decodes every frame now.
 func (g *Gate) DecodingAll() bool {
-	if g.keyframesOnly.Load() {
+	if g.load.KeyframesOnly() {
 		return false
 	}
 	switch g.mode {
@@ -88,10 +89,11 @@ func (g *Gate) DecodingAll() bool {
 }
 
 // New returns the gate of a camera in mode (config.ModeAll, ModeKeyframes
-// or ModeAuto); act is its activity signal (mode auto only). On waking it
-// replays at most maxUnits units and maxBytes bytes since the keyframe.
-func New(mode string, act Signal, maxUnits, maxBytes int) *Gate {
-	return &Gate{mode: mode, act: act, maxUnits: maxUnits, maxBytes: maxBytes}
+// or ModeAuto); act is its activity signal (mode auto only), load its
+// overload step (nil: never overloaded). On waking it replays at most
+// maxUnits units and maxBytes bytes since the keyframe.
+func New(mode string, act Signal, load *sched.Overload, maxUnits, maxBytes int) *Gate {
+	return &Gate{mode: mode, act: act, load: load, maxUnits: maxUnits, maxBytes: maxBytes}
 }
 
 // Reset starts a new stream.
@@ -128,7 +130,7 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 		}
 		active = g.act.Observe(au)
 	}
-	if g.keyframesOnly.Load() || g.mode == config.ModeKeyframes {
+	if g.load.KeyframesOnly() || g.mode == config.ModeKeyframes {
 		g.wasKeyframesOnly.Store(true)
 		if au.Key {
 			g.alone(au, push)
@@ -233,13 +235,10 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 	}
 }
 
-// SetSparse applies the overload ladder's lowest step: of the keyframes
-// decoded alone, every other one is skipped.
-func (g *Gate) SetSparse(on bool) { g.sparse.Store(on) }
-
-// alone pushes a keyframe decoded alone, or skips it on the sparse step.
+// alone pushes a keyframe decoded alone, or skips it on the overload
+// ladder's sparse step (every other one).
 func (g *Gate) alone(au unit.AccessUnit, push func(unit.AccessUnit, bool)) bool {
-	if g.sparse.Load() {
+	if g.load.Sparse() {
 		g.sparseSkip = !g.sparseSkip
 		if !g.sparseSkip {
 			g.skipped.Add(1)
@@ -249,9 +248,6 @@ func (g *Gate) alone(au unit.AccessUnit, push func(unit.AccessUnit, bool)) bool 
 	push(au, true)
 	return true
 }
-
-// SetKeyframesOnly applies the overload ladder's keyframes step.
-func (g *Gate) SetKeyframesOnly(on bool) { g.keyframesOnly.Store(on) }
 
 // Analyzed tells the gate, after each analyzed picture (PTS pts), whether
 // the analyzer follows motion or a zone (analyze.Camera.Active): mode auto
