@@ -73,7 +73,6 @@ func (c *camera) push(au unit.AccessUnit, alone bool) {
 
 // StateChanged implements ingest.Handler.
 func (c *camera) StateChanged(s ingest.State, reason string, err error) {
-	c.e.metrics.SetState(c.id, s)
 	if s == ingest.StateBackingOff {
 		c.e.metrics.Reconnects.WithLabelValues(c.id, reason).Inc()
 	}
