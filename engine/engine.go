@@ -57,6 +57,12 @@ type Options struct {
 	// fails ("outbox: ..."), makes the engine not ready. It must be quick
 	// and safe for concurrent use. Nil means no check.
 	Ready func() error
+	// CamerasChanged, when set, is told the ids of the configured cameras
+	// (in the configuration's order) at Start and after each reload Apply
+	// applies: the engine owns the camera list; what describes cameras
+	// elsewhere (delivery's Home Assistant discovery) follows it. It is
+	// called with reloads serialized.
+	CamerasChanged func(ids []string)
 }
 
 // EvidenceStore keeps incident snapshots (event.Evidences).
@@ -193,6 +199,7 @@ func (e *Engine) Start() error {
 		e.ledger.start()
 	}
 	e.pool.Start()
+	e.camerasChanged(e.cfg.Cameras)
 	if e.infer != nil {
 		e.infer.Start()
 	}
@@ -262,6 +269,18 @@ func (e *Engine) Close() {
 	e.closeObjects()
 	e.api.Close()
 	e.log.Info("engine stopped")
+}
+
+// camerasChanged tells Options.CamerasChanged the configured cameras.
+func (e *Engine) camerasChanged(cams []config.Camera) {
+	if e.opts.CamerasChanged == nil {
+		return
+	}
+	ids := make([]string, 0, len(cams))
+	for _, c := range cams {
+		ids = append(ids, c.ID)
+	}
+	e.opts.CamerasChanged(ids)
 }
 
 func (e *Engine) closeCameras() {

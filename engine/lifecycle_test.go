@@ -1,10 +1,14 @@
 package engine
 
 import (
+	"errors"
 	"net"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sim"
 )
@@ -45,5 +49,43 @@ func TestNewStartsNothing(t *testing.T) {
 	e.Close()
 	if err := e.Wait(); err != nil {
 		t.Errorf("Wait after Close: %v", err)
+	}
+}
+
+// TestCamerasChangedFollowsApply: the engine owns the camera list; what
+// follows it (delivery's camera discovery) is told the configured ids at
+// Start and after each reload applied, and not after one refused.
+func TestCamerasChangedFollowsApply(t *testing.T) {
+	url := "rtsp://" + closedPort(t) + "/x"
+	cfg := testConfig(cameraConfig("a", url), cameraConfig("b", url))
+	var mu sync.Mutex
+	var told [][]string
+	e, err := New(cfg, Options{Logger: testLogger(t), Events: &collector{}, CamerasChanged: func(ids []string) {
+		mu.Lock()
+		told = append(told, slices.Clone(ids))
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	next := cfg
+	next.Cameras = []config.Camera{cameraConfig("b", url), cameraConfig("c", url)}
+	if _, err := e.Apply(next); err != nil {
+		t.Fatal(err)
+	}
+	bad := next
+	bad.Cameras = []config.Camera{cameraConfig("d", url)}
+	bad.Outbox.Path += ".new"
+	if _, err := e.Apply(bad); !errors.Is(err, ErrNeedsRestart) {
+		t.Fatalf("a new outbox path: %v, want ErrNeedsRestart", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := [][]string{{"a", "b"}, {"b", "c"}}; !slices.EqualFunc(told, want, slices.Equal[[]string]) {
+		t.Errorf("told %q, want %q", told, want)
 	}
 }

@@ -112,6 +112,7 @@ func (e *Engine) Apply(cfg config.Config) (ReloadResult, error) {
 	}
 	e.log.Info("configuration applied", "added", len(res.Added), "removed", len(res.Removed),
 		"restarted", len(res.Restarted), "unchanged", len(res.Unchanged))
+	e.camerasChanged(cfg.Cameras)
 	return res, nil
 }
 

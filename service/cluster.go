@@ -67,9 +67,7 @@ func (r *clusterRun) Run(ids []string) {
 	r.owned = slices.Clone(ids)
 	if _, err := r.e.Apply(r.part(r.full)); err != nil {
 		r.log.Error("owned cameras not applied", "cameras", len(ids), "error", err)
-		return
 	}
-	r.d.SetCameras(ids)
 }
 
 // Stop stops the engine, ending its cameras' incidents (cluster.Runner):

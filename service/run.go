@@ -131,9 +131,6 @@ func Run(ctx context.Context, o Options) (err error) {
 	for _, s := range cfg.Sinks {
 		dc.Sinks = append(dc.Sinks, event.SinkOptions(s))
 	}
-	if cfg.Cluster == nil { // in a cluster, the owned cameras (clusterRun.Run)
-		dc.Cameras = cameraIDs(cfg.Cameras)
-	}
 	d, err := event.Open(dc, o.Events, log.With("component", "delivery"))
 	if err != nil {
 		return err
@@ -144,7 +141,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		}
 	}()
 	eo := engine.Options{Logger: log, Events: d, Incidents: d.Recent, Live: d.Live, Collectors: d.Collectors(), Evidence: ev,
-		Ready: outboxReady(d, cfg.Outbox.Path)}
+		Ready: outboxReady(d, cfg.Outbox.Path), CamerasChanged: d.SetCameras}
 	if cfg.Cluster == nil {
 		// Open incidents are kept beside the outbox (the data directory);
 		// in a cluster, the next owner of a camera ends them (cluster.Node).
@@ -153,7 +150,6 @@ func Run(ctx context.Context, o Options) (err error) {
 	ecfg := cfg
 	var cl *clusterRun
 	var reload applier
-	applied := d.SetCameras
 	if cfg.Cluster != nil {
 		// The engine starts with no camera; the node gives it those it owns.
 		if cl, err = newClusterRun(cfg, d, log); err != nil {
@@ -161,7 +157,6 @@ func Run(ctx context.Context, o Options) (err error) {
 		}
 		ecfg.Cameras = nil
 		eo.Events, eo.Cluster, eo.Collectors = cl, cl.node.Handler(), append(eo.Collectors, cl.node.Collectors()...)
-		applied = nil // clusterRun.Run tells delivery
 	}
 	e, err := engine.New(ecfg, eo)
 	if err != nil {
@@ -192,7 +187,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		signal.Notify(hup, syscall.SIGHUP)
 		go func() {
 			defer close(done)
-			watchConfig(wctx, reload, log, o.ConfigPath, 2*time.Second, hup, sum, prepare, applied)
+			watchConfig(wctx, reload, log, o.ConfigPath, 2*time.Second, hup, sum, prepare)
 		}()
 		defer func() { cancel(); <-done; signal.Stop(hup) }()
 	}
