@@ -8,7 +8,8 @@ import (
 
 // heavy are the packages a light package must not link: OpenCV, ONNX
 // Runtime, the FFmpeg decoder, the detectors, the RTSP client and the
-// broker clients.
+// broker clients, and the project's packages built on them (ingest, and
+// event delivery with its outbox and sinks).
 var heavy = []string{
 	"gocv.io/",
 	"github.com/yalue/onnxruntime_go",
@@ -18,6 +19,11 @@ var heavy = []string{
 	"github.com/bluenviron/gortsplib/",
 	"github.com/eclipse/paho.mqtt.golang",
 	"github.com/nats-io/",
+	"github.com/vigil-video/vigil/ingest",
+	"github.com/vigil-video/vigil/event",
+	"github.com/vigil-video/vigil/delivery",
+	"github.com/vigil-video/vigil/outbox",
+	"github.com/vigil-video/vigil/sink",
 }
 
 // light lists the packages checked and, for each, the packages it may
