@@ -51,7 +51,7 @@ type InferenceObserver interface {
 // at most MaxPerSecond inferences per second, one goroutine, at most one
 // pending request per camera (the newest picture wins but keeps the
 // camera's place), the camera waiting longest first. Cameras never wait for it: they submit and pick up results at a
-// later frame. Close stops it.
+// later frame. Start starts its goroutine; Close stops it.
 type Inference struct {
 	det ObjectDetector
 	cfg InferenceConfig
@@ -63,15 +63,26 @@ type Inference struct {
 	wake    chan struct{}
 	done    chan struct{}
 	stopped chan struct{}
+	started bool
 	closed  bool
 }
 
-// NewInference starts the inference goroutine around det (which it does
-// not close). obs may be nil.
+// NewInference returns the inference around det (which it does not
+// close); nothing runs until Start. obs may be nil.
 func NewInference(det ObjectDetector, cfg InferenceConfig, obs InferenceObserver) *Inference {
-	in := &Inference{det: det, cfg: cfg, obs: obs, wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
+	return &Inference{det: det, cfg: cfg, obs: obs, wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
+}
+
+// Start starts the inference goroutine; requests submitted before wait
+// for it. Calls after the first, or after Close, do nothing.
+func (in *Inference) Start() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.started || in.closed {
+		return
+	}
+	in.started = true
 	go in.run()
-	return in
 }
 
 // ObjectSlot is one camera's place in Inference: its pending request and
@@ -225,9 +236,12 @@ func (in *Inference) Close() {
 		return
 	}
 	in.closed = true
+	started := in.started
 	in.mu.Unlock()
 	close(in.done)
-	<-in.stopped
+	if started {
+		<-in.stopped
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	for _, s := range in.slots {

@@ -78,6 +78,7 @@ func TestInferenceBudget(t *testing.T) {
 	defer hog.Close()
 	obs := newCountingObserver()
 	in := NewInference(hog, InferenceConfig{MaxPerSecond: rate}, obs)
+	in.Start()
 	defer in.Close()
 	var slots []*ObjectSlot
 	for i := range cameras {
@@ -145,6 +146,7 @@ func TestInferenceShedsStaleRequests(t *testing.T) {
 	// One inference every 5 s: the second camera's request goes stale
 	// behind the first one's turn.
 	in := NewInference(hog, InferenceConfig{MaxPerSecond: 0.2}, obs)
+	in.Start()
 	defer in.Close()
 	a, b := in.Slot("a"), in.Slot("b")
 	request(a, time.Now())
@@ -186,6 +188,7 @@ func TestCameraAsksOnlyOnMotion(t *testing.T) {
 	defer hog.Close()
 	obs := newCountingObserver()
 	in := NewInference(hog, InferenceConfig{MaxPerSecond: 50}, obs)
+	in.Start()
 	defer in.Close()
 	cfg := config.DefaultAnalysis()
 	cfg.Person.Enabled = true

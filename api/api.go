@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -83,34 +84,46 @@ const maxHeaderBytes = 64 << 10
 // webCheckInterval is how often web_config_file is checked for changes.
 const webCheckInterval = time.Second
 
-// Server is a running HTTP server.
+// Server is the HTTP server: New builds it, Start listens and serves,
+// Close stops it and waits, Wait returns why it stopped.
 type Server struct {
-	http *http.Server
-	ln   net.Listener
-	web  *webGuard // nil without web_config_file
-	done chan struct{}
-	err  error // of Serve, read after done
+	cfg Config
+	eng Engine
+	log *slog.Logger
+
+	http     *http.Server
+	ln       net.Listener
+	web      *webGuard // nil without web_config_file
+	done     chan struct{}
+	err      error // of Serve, read after done
+	closeErr error // of Close's shutdown, read after Close
+	once     sync.Once
 }
 
-// Start listens and serves; Close stops it. A web_config_file change that
-// is refused counts in vigil_web_config_errors_total, registered in
-// cfg.Registry.
-func Start(cfg Config, eng Engine) (*Server, error) {
+// New returns the server of eng; nothing listens until Start.
+func New(cfg Config, eng Engine) *Server {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	return &Server{cfg: cfg, eng: eng, log: log, done: make(chan struct{})}
+}
+
+// Start listens and serves; Close stops it. A web_config_file change that
+// is refused counts in vigil_web_config_errors_total, registered in
+// cfg.Registry. After a failed Start, nothing runs and Close is not needed.
+func (s *Server) Start() error {
+	cfg, eng, log := s.cfg, s.eng, s.log
 	m, err := newServerMetrics(cfg.Registry)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	lim := cfg.Limits
-	s := &Server{done: make(chan struct{})}
 	var wc string // what exporter-toolkit reads: the guarded copy of web_config_file
 	if cfg.WebConfigFile != "" {
 		g, err := startWebGuard(cfg.WebConfigFile, webCheckInterval, log, m.webErrs)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.web, wc = g, g.served
 	}
@@ -119,7 +132,7 @@ func Start(cfg Config, eng Engine) (*Server, error) {
 		if s.web != nil {
 			s.web.close()
 		}
-		return nil, fmt.Errorf("listen: %w", err)
+		return fmt.Errorf("listen: %w", err)
 	}
 	s.ln = ln
 	cl := newConnLimiter(ln, lim.MaxConnections, log, m.capReached)
@@ -153,7 +166,7 @@ func Start(cfg Config, eng Engine) (*Server, error) {
 			s.err = err
 		}
 	}()
-	return s, nil
+	return nil
 }
 
 // Addr returns the listener's address.
@@ -163,24 +176,35 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // Wait returns).
 func (s *Server) Done() <-chan struct{} { return s.done }
 
-// Wait waits for the server to stop and returns why it failed (nil after
-// Close).
+// Wait waits for the server to stop and returns why: its failure, or
+// after Close the requests in flight that did not finish in time (nil when
+// all did).
 func (s *Server) Wait() error {
 	<-s.done
-	return s.err
+	if s.err != nil {
+		return s.err
+	}
+	return s.closeErr
 }
 
 // Close stops serving, letting requests in flight finish for up to 5 s,
-// and waits.
-func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	err := s.http.Shutdown(ctx)
-	cancel()
-	<-s.done
-	if s.web != nil {
-		s.web.close()
-	}
-	return err
+// and waits; idempotent. Wait returns what did not finish.
+func (s *Server) Close() {
+	s.once.Do(func() {
+		if s.http == nil { // not started
+			close(s.done)
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.http.Shutdown(ctx); err != nil {
+			s.closeErr = fmt.Errorf("http shutdown: %w", err)
+		}
+		cancel()
+		<-s.done
+		if s.web != nil {
+			s.web.close()
+		}
+	})
 }
 
 // Routes returns the handler of every endpoint. Each request but the

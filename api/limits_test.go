@@ -49,9 +49,9 @@ func TestStreamOutlivesDeadlines(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	})
-	s, err := Start(Config{Listen: "127.0.0.1:0", Registry: prometheus.NewRegistry(), Live: live,
+	s := New(Config{Listen: "127.0.0.1:0", Registry: prometheus.NewRegistry(), Live: live,
 		Limits: httpLimits(func(h *config.HTTPConfig) { h.ReadTimeout, h.WriteTimeout = 300*time.Millisecond, 300*time.Millisecond })}, slowEngine{})
-	if err != nil {
+	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
@@ -143,9 +143,9 @@ func TestAuthCacheExpires(t *testing.T) {
 // with auth on), is cut at the read timeout: it cannot hold a connection
 // slot for ever.
 func TestUnfinishedBodyBounded(t *testing.T) {
-	s, err := Start(Config{Listen: "127.0.0.1:0", Registry: prometheus.NewRegistry(),
+	s := New(Config{Listen: "127.0.0.1:0", Registry: prometheus.NewRegistry(),
 		Limits: httpLimits(func(h *config.HTTPConfig) { h.ReadTimeout, h.WriteTimeout = 300*time.Millisecond, 300*time.Millisecond })}, slowEngine{})
-	if err != nil {
+	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()

@@ -286,7 +286,8 @@ func Accuracy(ctx context.Context, scenarios []Scenario, o AccuracyOptions) (*Ac
 		}
 	}
 	stopped := time.Now()
-	if err := e.Close(); err != nil {
+	e.Close()
+	if err := e.Wait(); err != nil {
 		return nil, err
 	}
 	evs := col.Events()

@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-video/vigil/ingest"
 	"github.com/vigil-video/vigil/pipeline"
 	"github.com/vigil-video/vigil/sim"
+	"github.com/vigil-video/vigil/unit"
 )
 
 // GateOptions configures the gate benchmark: the activity gate of mode
@@ -161,13 +162,13 @@ func Gate(ctx context.Context, o GateOptions, progress func(GateClip)) ([]GateCl
 // gate: Annex-B data, keyframe flag, slice QP (H.264), and the
 // presentation time of display order (B-frames come before the picture
 // they are shown after), found by decoding the clip once.
-func GateUnits(path string, fps float64) ([]ingest.AccessUnit, sim.Codec, error) {
+func GateUnits(path string, fps float64) ([]unit.AccessUnit, sim.Codec, error) {
 	clip, err := sim.LoadClip(path, fps)
 	if err != nil {
 		return nil, "", err
 	}
 	var qp ingest.SliceQP
-	aus := make([]ingest.AccessUnit, len(clip.AUs))
+	aus := make([]unit.AccessUnit, len(clip.AUs))
 	for i, nalus := range clip.AUs {
 		q := -1
 		if clip.Codec == sim.H264 {
@@ -179,7 +180,7 @@ func GateUnits(path string, fps float64) ([]ingest.AccessUnit, sim.Codec, error)
 		if clip.Codec == sim.H265 {
 			codec = ingest.H265
 		}
-		aus[i] = ingest.AccessUnit{Data: annexB(nalus), Key: clip.IsKeyframe(i), QP: q, NonRef: ingest.NonReference(codec, nalus)}
+		aus[i] = unit.AccessUnit{Data: annexB(nalus), Key: clip.IsKeyframe(i), QP: q, NonRef: ingest.NonReference(codec, nalus)}
 	}
 	dc := decode.H264
 	if clip.Codec == sim.H265 {
@@ -285,7 +286,7 @@ type gateRunResult struct {
 	falseIncidents int
 }
 
-func gateRun(aus []ingest.AccessUnit, codec decode.Codec, mode string, act config.Activity, enter time.Duration, queueFrames int) (gateRunResult, error) {
+func gateRun(aus []unit.AccessUnit, codec decode.Codec, mode string, act config.Activity, enter time.Duration, queueFrames int) (gateRunResult, error) {
 	res := gateRunResult{awakeAt: -1, incident: -1, decoded: make([]int, len(aus)), cost: make([]time.Duration, len(aus))}
 	index := make(map[*byte]int, len(aus)) // a unit's index by its data
 	for i, au := range aus {
@@ -303,11 +304,11 @@ func gateRun(aus []ingest.AccessUnit, codec decode.Codec, mode string, act confi
 	}
 	// The engine's bounds: queue_frames units, a quarter of queue_bytes
 	// (8 MiB by default).
-	g := gate.New(mode, gate.NewActivity(mode, act), queueFrames, 2<<20)
+	g := gate.New(mode, gate.NewActivity(mode, act), nil, queueFrames, 2<<20)
 	start := time.Unix(1e9, 0)
 	var now time.Duration // PTS of the unit the gate routes
 	var perr error
-	push := func(au ingest.AccessUnit, alone bool) {
+	push := func(au unit.AccessUnit, alone bool) {
 		var pr pipeline.Result
 		if alone {
 			pr = p.ProcessKeyframe(au.Data, au.PTS, au.Received)

@@ -48,7 +48,9 @@ func BenchmarkCluster(b *testing.B) {
 		for i := range nNodes {
 			nodes[i] = newTestNode(b, cfgOf(fmt.Sprintf("node-%02d", i)))
 			nodes[i].SetCameras(cams)
-			nodes[i].Start()
+			if err := nodes[i].Start(); err != nil {
+				b.Fatal(err)
+			}
 		}
 		// once waits until every camera runs on exactly one node and
 		// returns the owners and how long it took.
@@ -123,7 +125,9 @@ func BenchmarkCluster(b *testing.B) {
 		nodes[nNodes] = newTestNode(b, cfgOf("node-new"))
 		nodes[nNodes].SetCameras(cams)
 		joined := time.Now()
-		nodes[nNodes].Start()
+		if err := nodes[nNodes].Start(); err != nil {
+			b.Fatal(err)
+		}
 		var took2 time.Duration
 		deadline := time.Now().Add(3 * time.Minute)
 		for len(nodes[nNodes].runs.get()) < nCams/nNodes*9/10 {
@@ -141,14 +145,14 @@ func BenchmarkCluster(b *testing.B) {
 		leaving := nodes[1]
 		n1 := len(leaving.runs.get())
 		stopped := time.Now()
-		leaving.Shutdown(func() error { leaving.runs.Run(nil); return nil }) //nolint:errcheck // nothing to stop
+		leaving.Close()
 		nodes[1] = nil
 		after3, took3 := once("after a shutdown", stopped)
 		b.ReportMetric(took3.Seconds(), "shutdown_handover_s")
 		b.Logf("a node holding %d shuts down: %d cameras moved, all running once again after %s", n1, moved(after2, after3), took3.Round(10*time.Millisecond))
 		for _, tn := range nodes {
 			if tn != nil {
-				tn.Shutdown(func() error { return nil }) //nolint:errcheck // nothing to stop
+				tn.Close()
 			}
 		}
 	}

@@ -31,9 +31,13 @@ import (
 // Runner runs the cameras this node owns. Run makes the process run
 // exactly ids (sorted) and returns once the cameras not in ids have
 // stopped: the node deletes a lease only after Run returned without it.
-// Run is called from one goroutine at a time.
+// Stop, called once by Close, stops every camera for good and ends their
+// open incidents (publishing the end events), and returns once they have
+// stopped: the node then releases every lease. Run and Stop are called
+// from one goroutine at a time.
 type Runner interface {
 	Run(ids []string)
+	Stop()
 }
 
 // Options are a Node's collaborators.
@@ -54,7 +58,8 @@ type lease struct {
 	since   time.Time // when it was taken
 }
 
-// Node is one process of the cluster. Start it, then Shutdown.
+// Node is one process of the cluster: New builds it, Start connects and
+// runs its rounds, Close hands its cameras over and waits.
 type Node struct {
 	cfg  config.Cluster
 	opts Options
@@ -70,6 +75,8 @@ type Node struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the loop has returned
+	closed chan struct{} // closed when Close has returned
+	once   sync.Once
 	kick   chan struct{}
 	loop   atomic.Bool // Start was called
 
@@ -105,8 +112,7 @@ type Heartbeat struct {
 	Cameras []string `json:"cameras"`
 }
 
-// New connects to NATS (in the background: the server may be down) and
-// returns the node; nothing is acquired until Start.
+// New returns the node; nothing connects or runs until Start.
 func New(cfg config.Cluster, opts Options) (*Node, error) {
 	if opts.Runner == nil || opts.Emit == nil {
 		return nil, errors.New("cluster: Options.Runner and Options.Emit are required")
@@ -116,9 +122,16 @@ func New(cfg config.Cluster, opts Options) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, opts: opts, log: opts.Logger, m: newMetrics(), held: map[string]*lease{},
 		members: map[string]Heartbeat{}, memberAge: map[string]time.Time{}, kick: make(chan struct{}, 1),
-		done: make(chan struct{}), started: time.Now().UTC()}
+		done: make(chan struct{}), closed: make(chan struct{}), started: time.Now().UTC()}
 	n.inc.init()
 	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.conn = natsconn.Config{Name: "vigil-cluster-" + cfg.NodeID, URL: cfg.NATSURL, Username: cfg.Username,
+		Password: cfg.Password, ReconnectWait: 500 * time.Millisecond, Timeout: 2 * time.Second}
+	return n, nil
+}
+
+// connect connects to NATS, in the background: the server may be down.
+func (n *Node) connect() error {
 	connected := func(*nats.Conn) {
 		n.mu.Lock()
 		n.connectedAt = time.Now()
@@ -127,8 +140,6 @@ func New(cfg config.Cluster, opts Options) (*Node, error) {
 		n.log.Info("cluster connected to nats")
 		n.poke()
 	}
-	n.conn = natsconn.Config{Name: "vigil-cluster-" + cfg.NodeID, URL: cfg.NATSURL, Username: cfg.Username,
-		Password: cfg.Password, ReconnectWait: 500 * time.Millisecond, Timeout: 2 * time.Second}
 	nc, err := natsconn.Connect(n.conn, nats.ConnectHandler(connected), nats.ReconnectHandler(connected),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			n.mu.Lock()
@@ -138,7 +149,7 @@ func New(cfg config.Cluster, opts Options) (*Node, error) {
 			n.log.Warn("cluster lost nats; keeping the cameras until unreachable_grace after their last renewal", "error", n.hide(err))
 		}))
 	if err != nil {
-		return nil, fmt.Errorf("cluster: %w", err)
+		return fmt.Errorf("cluster: %w", err)
 	}
 	if nc.IsConnected() {
 		connected(nc)
@@ -146,10 +157,10 @@ func New(cfg config.Cluster, opts Options) (*Node, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("cluster: %w", err)
+		return fmt.Errorf("cluster: %w", err)
 	}
 	n.nc, n.js = nc, js
-	return n, nil
+	return nil
 }
 
 // hide returns err's message without the NATS URL's credentials or the
@@ -174,9 +185,14 @@ func (n *Node) poke() {
 	}
 }
 
-// Start runs the node's rounds (heartbeat, renewals, membership,
-// rebalancing) every renew_interval, and writes the incident records.
-func (n *Node) Start() {
+// Start connects to NATS (in the background: the server may be down) and
+// runs the node's rounds (heartbeat, renewals, membership, rebalancing)
+// every renew_interval, and writes the incident records. After a failed
+// Start, nothing runs.
+func (n *Node) Start() error {
+	if err := n.connect(); err != nil {
+		return err
+	}
 	n.loop.Store(true)
 	go func() {
 		defer close(n.done)
@@ -199,20 +215,33 @@ func (n *Node) Start() {
 			}
 		}
 	}()
+	return nil
 }
 
-// Shutdown hands every camera over at once (it may be called without
-// Start, to close the connection): it stops the rounds, calls
-// stopCameras (which must stop every camera and end its incidents), writes
-// the incident records, deletes this node's leases and heartbeat so that
-// the others take over without waiting for them to expire, and closes the
-// connection. It returns stopCameras' error.
-func (n *Node) Shutdown(stopCameras func() error) error {
+// Close hands every camera over at once and waits: it stops the rounds,
+// stops the cameras (Runner.Stop, after a Start), writes the incident
+// records, deletes this node's leases and heartbeat so that the others
+// take over without waiting for them to expire, and closes the connection.
+// Idempotent.
+func (n *Node) Close() {
+	n.once.Do(n.close)
+}
+
+// Wait blocks until Close has returned; a node does not stop by itself
+// (it rides out NATS outages), so it returns nil.
+func (n *Node) Wait() error {
+	<-n.closed
+	return nil
+}
+
+func (n *Node) close() {
+	defer close(n.closed)
 	n.cancel()
-	if n.loop.Load() {
-		<-n.done
+	if !n.loop.Load() {
+		return // not started: nothing runs, nothing is held
 	}
-	err := stopCameras()
+	<-n.done
+	n.opts.Runner.Stop()
 	n.mu.Lock()
 	held := n.held
 	n.held = map[string]*lease{}
@@ -238,7 +267,6 @@ func (n *Node) Shutdown(stopCameras func() error) error {
 		n.log.Warn("nats unreachable at shutdown; leases expire after lease_ttl", "cameras", len(held))
 	}
 	n.nc.Close()
-	return err
 }
 
 // opCtx bounds one KV operation: never longer than a round.

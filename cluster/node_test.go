@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,13 +18,21 @@ import (
 
 // runs records what a node's Runner was told: the cameras it runs now.
 type runs struct {
-	mu  sync.Mutex
-	ids []string
+	mu    sync.Mutex
+	ids   []string
+	stops int // Stop calls
 }
 
 func (r *runs) Run(ids []string) {
 	r.mu.Lock()
 	r.ids = slices.Clone(ids)
+	r.mu.Unlock()
+}
+
+func (r *runs) Stop() {
+	r.mu.Lock()
+	r.ids = nil
+	r.stops++
 	r.mu.Unlock()
 }
 
@@ -94,6 +103,37 @@ func natsURL(t testing.TB) (string, int, string) {
 	return fmt.Sprintf("nats://127.0.0.1:%d", port), port, dir
 }
 
+// TestNodeLifecycle: New connects nothing (no NATS client goroutine);
+// Close without Start stops no camera; Start connects, and Close stops the
+// cameras once, however often it is called.
+func TestNodeLifecycle(t *testing.T) {
+	url, _, _ := natsURL(t)
+	const nats = "github.com/nats-io/"
+	before := testkit.Goroutines(nats)
+	idle := newTestNode(t, testConfig(url, "idle", 2*time.Second))
+	if started := testkit.Started(before, testkit.Goroutines(nats)); len(started) > 0 {
+		t.Errorf("New started %d NATS goroutines:\n%s", len(started), strings.Join(started, "\n\n"))
+	}
+	idle.Close()
+	if idle.runs.stops != 0 {
+		t.Errorf("Close without Start: Runner.Stop called %d times, want 0", idle.runs.stops)
+	}
+	n := newTestNode(t, testConfig(url, "n", 2*time.Second))
+	n.SetCameras([]string{"cam"})
+	if err := n.Start(); err != nil {
+		t.Fatal(err)
+	}
+	await.Until(t, 10*time.Second, "the node to run its camera", func() bool { return len(n.runs.get()) == 1 })
+	n.Close()
+	n.Close()
+	if err := n.Wait(); err != nil {
+		t.Errorf("Wait: %v", err)
+	}
+	if n.runs.stops != 1 {
+		t.Errorf("Runner.Stop called %d times, want 1", n.runs.stops)
+	}
+}
+
 // TestLeaseSemantics: against a real JetStream, a lease is taken by one
 // node only (create-if-absent), renewed with its revision, expires after
 // lease_ttl without renewal, and a renewal after another node took it is
@@ -103,9 +143,11 @@ func TestLeaseSemantics(t *testing.T) {
 	ttl := 2 * time.Second
 	a := newTestNode(t, testConfig(url, "a", ttl))
 	b := newTestNode(t, testConfig(url, "b", ttl))
-	defer a.nc.Close()
-	defer b.nc.Close()
 	for _, n := range []*testNode{a, b} {
+		if err := n.connect(); err != nil {
+			t.Fatal(err)
+		}
+		defer n.nc.Close()
 		if err := n.ensureBuckets(); err != nil {
 			t.Fatal(err)
 		}
@@ -146,6 +188,9 @@ func TestLeaseSemantics(t *testing.T) {
 	}
 	// A previous run's lease under the same node id is adopted.
 	a2 := newTestNode(t, testConfig(url, "a", ttl))
+	if err := a2.connect(); err != nil {
+		t.Fatal(err)
+	}
 	defer a2.nc.Close()
 	if err := a2.ensureBuckets(); err != nil {
 		t.Fatal(err)
@@ -185,7 +230,9 @@ func TestNodesShareHandOverAndEndOrphans(t *testing.T) {
 	for i := range 3 {
 		nodes[i] = newTestNode(t, testConfig(url, fmt.Sprintf("n%d", i), ttl))
 		nodes[i].SetCameras(cams)
-		nodes[i].Start()
+		if err := nodes[i].Start(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	stop := make(chan struct{})
 	var doubled []string
@@ -262,16 +309,16 @@ func TestNodesShareHandOverAndEndOrphans(t *testing.T) {
 	nodes[3] = n3
 	mu.Unlock()
 	nodes[3].SetCameras(cams)
-	nodes[3].Start()
+	if err := nodes[3].Start(); err != nil {
+		t.Fatal(err)
+	}
 	await.Until(t, 4*ttl, "the new node to run cameras", func() bool { return len(nodes[3].runs.get()) > 0 })
 	all("every camera run after a join")
 
 	// Shutdown hands over at once: far sooner than lease_ttl.
 	n1 := nodes[1].runs.get()
 	start := time.Now()
-	if err := nodes[1].Shutdown(func() error { nodes[1].runs.Run(nil); return nil }); err != nil {
-		t.Fatal(err)
-	}
+	nodes[1].Close()
 	if len(n1) > 0 {
 		all("every camera run after a shutdown")
 		if d := time.Since(start); d >= ttl {
@@ -281,7 +328,7 @@ func TestNodesShareHandOverAndEndOrphans(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	for _, n := range nodes[2:] {
-		n.Shutdown(func() error { return nil }) //nolint:errcheck // no cameras to stop
+		n.Close()
 	}
 	if len(doubled) > 0 {
 		t.Errorf("cameras run by two nodes at once: %v", doubled[:min(len(doubled), 10)])

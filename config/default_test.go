@@ -2,7 +2,6 @@ package config
 
 import (
 	"os"
-	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
@@ -126,27 +125,6 @@ func allowedZero(line string) bool {
 		}
 	}
 	return false
-}
-
-// TestConfigIsLight: package config links no detector, decoder, broker or
-// RTSP client, so that what only reads the configuration (gate, health,
-// cluster) stays light.
-func TestConfigIsLight(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go list")
-	}
-	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
-	}
-	for _, dep := range strings.Fields(string(out)) {
-		for _, heavy := range []string{"gocv.io/", "onnxruntime", "eclipse/paho", "nats-io/", "bluenviron/gortsplib",
-			"vigil/decode", "vigil/analyze", "vigil/delivery", "vigil/outbox", "vigil/sink", "vigil/ingest", "vigil/nn"} {
-			if strings.Contains(dep, heavy) {
-				t.Errorf("config depends on %s", dep)
-			}
-		}
-	}
 }
 
 func TestMain(m *testing.M) {

@@ -72,7 +72,7 @@ type camera struct {
 	drops        [4]atomic.Uint64     // by sched.DropReason
 	analyzedFPS  atomic.Uint64        // float64 bits, over the last full second
 	lagNano      atomic.Int64         // receipt to processing of the last unit
-	step         atomic.Int32         // sched.Step of the overload ladder
+	load         sched.Overload       // the overload ladder's step: the worker sets it, gate and pipeline read it
 	lastAnalyzed atomic.Int64         // Unix ns of the last analyzed picture
 	lastFrame    atomic.Int64         // Unix ns of the last access unit received
 	lastQueued   atomic.Int64         // Unix ns of the last access unit queued for decoding
@@ -98,7 +98,7 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	c := &camera{id: cfg.ID, cfg: cfg, e: e, log: e.log.With("camera", cfg.ID)}
 	slot := e.objectSlot(cfg.ID)
 	pipe, err := pipeline.New(pipeline.Config{AnalysisWidth: cfg.AnalysisWidth, AnalysisFPS: cfg.AnalysisFPS, Analysis: cfg.Analysis, Decoders: e.decoders, Objects: slot,
-		Limits: decoderLimits(cfg.Limits)})
+		Limits: decoderLimits(cfg.Limits), Overload: &c.load})
 	if err != nil {
 		if slot != nil {
 			slot.Release()
@@ -108,7 +108,7 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	c.wk.pipe = pipe
 	c.health = health.New(health.Config{Camera: cfg.ID, OfflineGrace: cfg.OfflineGrace, AnalysisFPS: cfg.AnalysisFPS,
 		UpdateInterval: cfg.HealthUpdateInterval, Log: c.log, Out: healthOut{c}})
-	c.gate = gate.New(cfg.DecodeMode, gate.NewActivity(cfg.DecodeMode, cfg.Activity), cfg.QueueFrames, max(cfg.QueueBytes/4, 256<<10))
+	c.gate = gate.New(cfg.DecodeMode, gate.NewActivity(cfg.DecodeMode, cfg.Activity), &c.load, cfg.QueueFrames, max(cfg.QueueBytes/4, 256<<10))
 	c.wk.evidence = map[string][]incident.Evidence{}
 	c.snapReq = make(chan chan snapResult, 8)
 	c.wk.ladder = sched.NewLadder(sched.LadderConfig{})

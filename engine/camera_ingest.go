@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/ingest"
+	"github.com/vigil-video/vigil/unit"
 )
 
 // The ingest side of a camera: ingest.Handler, called on the session's
@@ -22,7 +23,7 @@ func (c *camera) StreamStarted(info ingest.StreamInfo) {
 
 // AccessUnit implements ingest.Handler: it runs on the RTP reader and only
 // queues the unit.
-func (c *camera) AccessUnit(au ingest.AccessUnit) {
+func (c *camera) AccessUnit(au unit.AccessUnit) {
 	c.m.Received.Inc()
 	c.n.received.Add(1)
 	c.m.Bytes.Add(float64(len(au.Data)))
@@ -57,7 +58,7 @@ var errClockAhead = errors.New("rtp clock runs ahead of arrival: frame times fol
 
 // push queues one access unit for decoding; alone marks a keyframe
 // decoded on its own.
-func (c *camera) push(au ingest.AccessUnit, alone bool) {
+func (c *camera) push(au unit.AccessUnit, alone bool) {
 	codec, _ := c.codec.Load().(ingest.Codec)
 	now := time.Now()
 	c.lastQueued.Store(now.UnixNano())
@@ -72,7 +73,6 @@ func (c *camera) push(au ingest.AccessUnit, alone bool) {
 
 // StateChanged implements ingest.Handler.
 func (c *camera) StateChanged(s ingest.State, reason string, err error) {
-	c.e.metrics.SetState(c.id, s)
 	if s == ingest.StateBackingOff {
 		c.e.metrics.Reconnects.WithLabelValues(c.id, reason).Inc()
 	}

@@ -84,8 +84,9 @@ func (c *camera) process(u workUnit) {
 	c.gate.Analyzed(meta.pts, c.wk.pipe.Active())
 }
 
-// observeLoad feeds the overload ladder after each unit and applies its
-// step: full rate, a lower analysis rate, or keyframes only.
+// observeLoad feeds the overload ladder after each unit and sets its step
+// (c.load), which the gate and the pipeline follow: full rate, a lower
+// analysis rate without inference, keyframes only, every other keyframe.
 func (c *camera) observeLoad(wait time.Duration) {
 	var drops uint64
 	for r := range c.drops {
@@ -97,19 +98,9 @@ func (c *camera) observeLoad(wait time.Duration) {
 	c.wk.dropsSeen = drops
 	fill := float64(c.queue.Len()) / float64(c.cfg.QueueFrames)
 	step := c.wk.ladder.Observe(time.Now(), wait, fill, dropped)
-	if sched.Step(c.step.Load()) == step {
+	if !c.load.Set(step) {
 		return
 	}
-	c.step.Store(int32(step))
-	fps := c.cfg.AnalysisFPS
-	if step >= sched.StepReduced {
-		fps = min(fps, 2)
-	}
-	c.wk.pipe.SetAnalysisFPS(fps)
-	// Inference is the costliest analysis: the first to go, the last back.
-	c.wk.pipe.SetObjectsShed(step >= sched.StepReduced)
-	c.gate.SetKeyframesOnly(step >= sched.StepKeyframes)
-	c.gate.SetSparse(step == sched.StepSparse)
 	c.log.Warn("overload step changed", "step", step.String(), "queue_wait", wait, "queue_fill", fill, "dropped", dropped)
 }
 

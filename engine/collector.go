@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/ingest"
 )
 
 var (
@@ -31,6 +32,11 @@ var (
 		"Wake-ups of mode auto the decoded pictures did not confirm: the camera slept again at once and its activity thresholds rose.", []string{"camera"}, nil)
 	skippedDesc = prometheus.NewDesc("vigil_camera_frames_skipped_total",
 		"Access units not decoded by choice (keyframes-only decoding), as opposed to dropped.", []string{"camera"}, nil)
+	// The camera's state is its session's: read at each scrape.
+	upDesc = prometheus.NewDesc("vigil_camera_up",
+		"1 while the camera is streaming, else 0.", []string{"camera"}, nil)
+	stateDesc = prometheus.NewDesc("vigil_camera_state",
+		"1 for the camera's current supervisor state, 0 for the others.", []string{"camera", "state"}, nil)
 	stepDesc = prometheus.NewDesc("vigil_camera_overload_step",
 		"Overload ladder step: 0 full analysis rate, 1 reduced rate, 2 keyframes only.", []string{"camera"}, nil)
 	lagDesc = prometheus.NewDesc("vigil_camera_lag_seconds",
@@ -61,11 +67,18 @@ func (c sessionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- lagDesc
 	ch <- stepDesc
 	ch <- memoryDesc
+	ch <- upDesc
+	ch <- stateDesc
 }
 
 func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, cam := range c.e.snapshot() {
 		st := cam.sess.Stats()
+		state := cam.sess.Status().State
+		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, b2f(state == ingest.StateStreaming), cam.id)
+		for _, s := range ingest.States {
+			ch <- prometheus.MustNewConstMetric(stateDesc, prometheus.GaugeValue, b2f(s == state), cam.id, s.String())
+		}
 		ch <- prometheus.MustNewConstMetric(packetsLostDesc, prometheus.CounterValue, float64(st.PacketsLost), cam.id)
 		ch <- prometheus.MustNewConstMetric(rtpErrorsDesc, prometheus.CounterValue, float64(st.DecodeErrors), cam.id)
 		ch <- prometheus.MustNewConstMetric(discontinuitiesDesc, prometheus.CounterValue, float64(st.Discontinuities), cam.id)
@@ -80,7 +93,7 @@ func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(wakeupsDesc, prometheus.CounterValue, float64(cam.gate.Wakeups()), cam.id)
 		ch <- prometheus.MustNewConstMetric(rejectedDesc, prometheus.CounterValue, float64(cam.gate.Rejects()), cam.id)
 		ch <- prometheus.MustNewConstMetric(skippedDesc, prometheus.CounterValue, float64(cam.gate.Skipped()), cam.id)
-		ch <- prometheus.MustNewConstMetric(stepDesc, prometheus.GaugeValue, float64(cam.step.Load()), cam.id)
+		ch <- prometheus.MustNewConstMetric(stepDesc, prometheus.GaugeValue, float64(cam.load.Step()), cam.id)
 		ch <- prometheus.MustNewConstMetric(memoryDesc, prometheus.GaugeValue, float64(st.MemoryBytes+int64(cam.queue.Bytes())), cam.id)
 		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, time.Duration(cam.lagNano.Load()).Seconds(), cam.id)
 	}

@@ -57,6 +57,12 @@ type Options struct {
 	// fails ("outbox: ..."), makes the engine not ready. It must be quick
 	// and safe for concurrent use. Nil means no check.
 	Ready func() error
+	// CamerasChanged, when set, is told the ids of the configured cameras
+	// (in the configuration's order) at Start and after each reload Apply
+	// applies: the engine owns the camera list; what describes cameras
+	// elsewhere (delivery's Home Assistant discovery) follows it. It is
+	// called with reloads serialized.
+	CamerasChanged func(ids []string)
 }
 
 // EvidenceStore keeps incident snapshots (evidence.Store).
@@ -139,6 +145,9 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.pool = pool
+	e.api = api.New(api.Config{Listen: cfg.Listen, WebConfigFile: cfg.WebConfigFile, Pprof: cfg.Pprof, Limits: cfg.HTTP,
+		Registry: e.metrics.Reg, Incidents: opts.Incidents, Live: opts.Live, Evidence: opts.Evidence, Cluster: opts.Cluster,
+		Logger: e.log.With("component", "http")}, e)
 	// A decoder is lent per worker at a time, plus the chains of the
 	// cameras awake now: keep as many free as there are workers.
 	e.decoders = decode.NewPool(cfg.Workers)
@@ -181,20 +190,20 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 // Start serves HTTP and starts every camera, staggered over StartSpread.
 // GET /readyz answers "starting" until it returns.
 func (e *Engine) Start() error {
-	srv, err := api.Start(api.Config{Listen: e.cfg.Listen, WebConfigFile: e.cfg.WebConfigFile, Pprof: e.cfg.Pprof, Limits: e.cfg.HTTP,
-		Registry: e.metrics.Reg, Incidents: e.opts.Incidents, Live: e.opts.Live, Evidence: e.opts.Evidence, Cluster: e.opts.Cluster,
-		Logger: e.log.With("component", "http")}, e)
-	if err != nil {
+	if err := e.api.Start(); err != nil {
 		return err
 	}
-	e.api = srv
 	if e.ledger != nil {
 		// Before any camera can open an incident.
 		e.endLeftOpen(e.leftOpen, e.leftSeen)
 		e.ledger.start()
 	}
 	e.pool.Start()
-	e.log.Info("engine started", "listen", srv.Addr(), "cameras", len(e.cameras), "workers", e.pool.Workers())
+	e.camerasChanged(e.cfg.Cameras)
+	if e.infer != nil {
+		e.infer.Start()
+	}
+	e.log.Info("engine started", "listen", e.api.Addr(), "cameras", len(e.cameras), "workers", e.pool.Workers())
 	for _, c := range e.snapshot() {
 		c.start()
 	}
@@ -208,7 +217,8 @@ func (e *Engine) Start() error {
 func (e *Engine) Done() <-chan struct{} { return e.api.Done() }
 
 // Wait blocks until the HTTP server stops (Close, or a failure) and
-// returns its failure, if any.
+// returns its failure, if any, or after Close the HTTP requests that did
+// not finish in time.
 func (e *Engine) Wait() error { return e.api.Wait() }
 
 // Addr returns the HTTP listener's address (after Start).
@@ -219,14 +229,15 @@ func (e *Engine) Registry() *prometheus.Registry { return e.metrics.Reg }
 
 // Close stops the cameras, lets the workers finish, ends every open
 // incident (publishing its end event), and stops HTTP. It waits for all of
-// it; nothing runs after it returns.
-func (e *Engine) Close() error {
+// it; nothing runs after it returns. Idempotent; Wait says whether HTTP
+// stopped cleanly.
+func (e *Engine) Close() {
 	e.reloadMu.Lock() // no Apply runs during or after Close
 	defer e.reloadMu.Unlock()
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
-		return nil
+		return
 	}
 	e.closed = true
 	e.mu.Unlock()
@@ -248,7 +259,7 @@ func (e *Engine) Close() error {
 	now := time.Now()
 	for _, c := range cams {
 		c.flush(now)
-		c.health.Close(now)
+		c.health.End(now)
 	}
 	if e.ledger != nil {
 		e.ledger.close()
@@ -256,12 +267,20 @@ func (e *Engine) Close() error {
 	e.closeCameras()
 	e.decoders.Close()
 	e.closeObjects()
-	var err error
-	if e.api != nil {
-		err = e.api.Close()
-	}
+	e.api.Close()
 	e.log.Info("engine stopped")
-	return err
+}
+
+// camerasChanged tells Options.CamerasChanged the configured cameras.
+func (e *Engine) camerasChanged(cams []config.Camera) {
+	if e.opts.CamerasChanged == nil {
+		return
+	}
+	ids := make([]string, 0, len(cams))
+	for _, c := range cams {
+		ids = append(ids, c.ID)
+	}
+	e.opts.CamerasChanged(ids)
 }
 
 func (e *Engine) closeCameras() {

@@ -174,7 +174,8 @@ func TestEngineEndToEnd(t *testing.T) {
 	}
 
 	// Graceful shutdown ends open incidents; no event is lost after Close.
-	if err := e.Close(); err != nil {
+	e.Close()
+	if err := e.Wait(); err != nil {
 		t.Fatal(err)
 	}
 	open := map[string]bool{}

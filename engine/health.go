@@ -17,7 +17,7 @@ type counts struct {
 
 // probe is what the health check reads of the camera now.
 func (c *camera) probe() health.Probe {
-	step := sched.Step(c.step.Load())
+	step := c.load.Step()
 	return health.Probe{
 		Streaming:   c.flowing.Load(),
 		FlowSince:   time.Unix(0, c.flowSince.Load()),

@@ -63,7 +63,7 @@ func (c *camera) status() api.CameraStatus {
 		Wakeups:            c.gate.Wakeups(),
 		Skipped:            c.gate.Skipped(),
 		LagSeconds:         time.Duration(c.lagNano.Load()).Seconds(),
-		OverloadStep:       sched.Step(c.step.Load()).String(),
+		OverloadStep:       c.load.Step().String(),
 		ID:                 c.id,
 		URL:                c.sess.RedactedURL(),
 		State:              st.State.String(),

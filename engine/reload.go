@@ -112,6 +112,7 @@ func (e *Engine) Apply(cfg config.Config) (ReloadResult, error) {
 	}
 	e.log.Info("configuration applied", "added", len(res.Added), "removed", len(res.Removed),
 		"restarted", len(res.Restarted), "unchanged", len(res.Unchanged))
+	e.camerasChanged(cfg.Cameras)
 	return res, nil
 }
 
@@ -126,7 +127,7 @@ func (e *Engine) stopCamera(c *camera) {
 	c.queue.CloseWait()
 	now := time.Now()
 	c.flush(now)
-	c.health.Close(now)
+	c.health.End(now)
 	c.close()
 	e.mu.Lock()
 	delete(e.cameras, c.id)

@@ -371,7 +371,8 @@ func TestManyCameras(t *testing.T) {
 	if streaming != n {
 		t.Errorf("%d of %d cameras streaming", streaming, n)
 	}
-	if err := e.Close(); err != nil {
+	e.Close()
+	if err := e.Wait(); err != nil {
 		t.Fatal(err)
 	}
 	await.Until(t, 10*time.Second, "goroutines back to the baseline", func() bool {

@@ -2,7 +2,7 @@
 // are decoded now (every one, keyframes only, or keyframes while idle and
 // everything while the bitstream's activity signal or the analyzer says
 // something happens, replaying the GOP on waking), under the overload
-// ladder's keyframes-only step. It is the one place that answers "what to
+// ladder's steps (sched.Overload). It is the one place that answers "what to
 // decode now".
 package gate
 
@@ -11,15 +11,16 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/ingest"
+	"github.com/vigil-video/vigil/sched"
+	"github.com/vigil-video/vigil/unit"
 )
 
-// Activity is the compressed-domain activity detector the gate
-// consults for every access unit, on the RTP reader goroutine.
-type Activity interface {
+// Signal is the compressed-domain activity detector the gate consults
+// for every access unit, on the RTP reader goroutine (Activity).
+type Signal interface {
 	// Observe takes an access unit (its size, keyframe and reference
 	// flags, slice QP, PTS) and reports whether the scene is active.
-	Observe(au ingest.AccessUnit) bool
+	Observe(au unit.AccessUnit) bool
 	// Reject says that the decoded pictures showed nothing since the
 	// signal woke the camera at pts: the signal sleeps and learns.
 	Reject(pts time.Duration)
@@ -37,13 +38,13 @@ const verifyPictures = 2
 // use), except for the atomics, which the API and metrics read.
 type Gate struct {
 	mode string
-	act  Activity // nil unless mode is auto
+	act  Signal // nil unless mode is auto
 
-	// keyframesOnly is set by the overload ladder's keyframes step and
-	// below; sparse by its lowest (every other keyframe decoded alone).
-	keyframesOnly atomic.Bool
-	sparse        atomic.Bool
-	sparseSkip    bool // the next keyframe alone is skipped (sparse)
+	// load is the camera's overload step (nil: never overloaded): its
+	// keyframes step and below decode keyframes only, its lowest every
+	// other keyframe decoded alone.
+	load       *sched.Overload
+	sparseSkip bool // the next keyframe alone is skipped (sparse)
 	// analysisActive is set by the worker while the analyzer follows
 	// motion or a zone (analyze.Camera.Active, the one source): the gate
 	// stays awake until it ends.
@@ -62,7 +63,7 @@ type Gate struct {
 	skipped atomic.Uint64 // access units not decoded by choice
 
 	// GOP buffer: the last keyframe and the units since, awake or idle.
-	buf              []ingest.AccessUnit
+	buf              []unit.AccessUnit
 	bufBytes         int
 	chained          int // leading units of buf the decoder's chain holds
 	bufSkipped       int // units of buf counted as skipped
@@ -75,7 +76,7 @@ type Gate struct {
 
 // DecodingAll reports whether the camera decodes every frame now.
 func (g *Gate) DecodingAll() bool {
-	if g.keyframesOnly.Load() {
+	if g.load.KeyframesOnly() {
 		return false
 	}
 	switch g.mode {
@@ -88,10 +89,11 @@ func (g *Gate) DecodingAll() bool {
 }
 
 // New returns the gate of a camera in mode (config.ModeAll, ModeKeyframes
-// or ModeAuto); act is its activity signal (mode auto only). On waking it
-// replays at most maxUnits units and maxBytes bytes since the keyframe.
-func New(mode string, act Activity, maxUnits, maxBytes int) *Gate {
-	return &Gate{mode: mode, act: act, maxUnits: maxUnits, maxBytes: maxBytes}
+// or ModeAuto); act is its activity signal (mode auto only), load its
+// overload step (nil: never overloaded). On waking it replays at most
+// maxUnits units and maxBytes bytes since the keyframe.
+func New(mode string, act Signal, load *sched.Overload, maxUnits, maxBytes int) *Gate {
+	return &Gate{mode: mode, act: act, load: load, maxUnits: maxUnits, maxBytes: maxBytes}
 }
 
 // Reset starts a new stream.
@@ -106,7 +108,7 @@ func (g *Gate) Reset() {
 
 func (g *Gate) clear() {
 	for i := range g.buf {
-		g.buf[i] = ingest.AccessUnit{}
+		g.buf[i] = unit.AccessUnit{}
 	}
 	g.buf, g.bufBytes = g.buf[:0], 0
 	g.chained, g.bufSkipped = 0, 0
@@ -119,7 +121,7 @@ func (g *Gate) clear() {
 // decoder keeps no state for this camera (pipeline.ProcessKeyframe). A
 // keyframe decoded alone while idle is pushed again, as the head of the
 // chain, when the camera wakes within its GOP.
-func (g *Gate) Route(au ingest.AccessUnit, push func(au ingest.AccessUnit, alone bool)) {
+func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone bool)) {
 	active := false
 	if g.act != nil {
 		if g.rejected.Swap(false) {
@@ -128,7 +130,7 @@ func (g *Gate) Route(au ingest.AccessUnit, push func(au ingest.AccessUnit, alone
 		}
 		active = g.act.Observe(au)
 	}
-	if g.keyframesOnly.Load() || g.mode == config.ModeKeyframes {
+	if g.load.KeyframesOnly() || g.mode == config.ModeKeyframes {
 		g.wasKeyframesOnly.Store(true)
 		if au.Key {
 			g.alone(au, push)
@@ -233,22 +235,10 @@ func (g *Gate) Route(au ingest.AccessUnit, push func(au ingest.AccessUnit, alone
 	}
 }
 
-// NewActivity returns the activity signal of a camera in mode auto (nil
-// in the other modes).
-func NewActivity(mode string, cfg config.Activity) Activity {
-	if mode != config.ModeAuto {
-		return nil
-	}
-	return ingest.NewActivity(cfg)
-}
-
-// SetSparse applies the overload ladder's lowest step: of the keyframes
-// decoded alone, every other one is skipped.
-func (g *Gate) SetSparse(on bool) { g.sparse.Store(on) }
-
-// alone pushes a keyframe decoded alone, or skips it on the sparse step.
-func (g *Gate) alone(au ingest.AccessUnit, push func(ingest.AccessUnit, bool)) bool {
-	if g.sparse.Load() {
+// alone pushes a keyframe decoded alone, or skips it on the overload
+// ladder's sparse step (every other one).
+func (g *Gate) alone(au unit.AccessUnit, push func(unit.AccessUnit, bool)) bool {
+	if g.load.Sparse() {
 		g.sparseSkip = !g.sparseSkip
 		if !g.sparseSkip {
 			g.skipped.Add(1)
@@ -259,15 +249,12 @@ func (g *Gate) alone(au ingest.AccessUnit, push func(ingest.AccessUnit, bool)) b
 	return true
 }
 
-// SetKeyframesOnly applies the overload ladder's keyframes step.
-func (g *Gate) SetKeyframesOnly(on bool) { g.keyframesOnly.Store(on) }
-
 // Analyzed tells the gate, after each analyzed picture (PTS pts), whether
 // the analyzer follows motion or a zone (analyze.Camera.Active): mode auto
 // stays awake while it does. It is also the pixel verification of a wake
 // the bitstream signal caused: when the pictures from the wake on show
 // nothing (verifyPictures of them), the camera sleeps at once and the
-// signal learns from its mistake (Activity.Reject). Safe to call from
+// signal learns from its mistake (Signal.Reject). Safe to call from
 // the worker while Route runs.
 func (g *Gate) Analyzed(pts time.Duration, active bool) {
 	g.analysisActive.Store(active)

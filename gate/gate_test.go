@@ -5,7 +5,8 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/ingest"
+	"github.com/vigil-video/vigil/sched"
+	"github.com/vigil-video/vigil/unit"
 )
 
 // scriptedActivity reports the activity the test scripted per unit index.
@@ -15,7 +16,7 @@ type scriptedActivity struct {
 	rejects int // Reject calls; the scripted activity ends with the first
 }
 
-func (s *scriptedActivity) Observe(ingest.AccessUnit) bool {
+func (s *scriptedActivity) Observe(unit.AccessUnit) bool {
 	a := s.active(s.i) && s.rejects == 0
 	s.i++
 	return a
@@ -32,8 +33,8 @@ func runGate(g *Gate, n, gop int, between func(i int)) []int {
 		if between != nil {
 			between(i)
 		}
-		au := ingest.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i)}
-		g.Route(au, func(u ingest.AccessUnit, alone bool) {
+		au := unit.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i)}
+		g.Route(au, func(u unit.AccessUnit, alone bool) {
 			if alone {
 				if !u.Key {
 					panic("a predicted unit pushed alone")
@@ -78,20 +79,20 @@ func keys(pushed []int) []int {
 func TestGateModes(t *testing.T) {
 	const gop = 10
 	t.Run("all", func(t *testing.T) {
-		g := New(config.ModeAll, nil, 100, 1<<20)
+		g := New(config.ModeAll, nil, nil, 100, 1<<20)
 		if got := runGate(g, 35, gop, nil); len(got) != 35 {
 			t.Fatalf("pushed %d of 35", len(got))
 		}
 	})
 	t.Run("keyframes", func(t *testing.T) {
-		g := New(config.ModeKeyframes, nil, 100, 1<<20)
+		g := New(config.ModeKeyframes, nil, nil, 100, 1<<20)
 		got := runGate(g, 35, gop, nil)
 		if !equalInts(got, []int{-1, -11, -21, -31}) || g.skipped.Load() != 31 {
 			t.Fatalf("pushed %v, skipped %d", got, g.skipped.Load())
 		}
 	})
 	t.Run("auto_idle", func(t *testing.T) {
-		g := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, 100, 1<<20)
+		g := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, nil, 100, 1<<20)
 		got := runGate(g, 35, gop, nil)
 		if !equalInts(got, []int{-1, -11, -21, -31}) || g.wakeups.Load() != 0 {
 			t.Fatalf("idle camera pushed %v, %d wake-ups", got, g.wakeups.Load())
@@ -101,7 +102,7 @@ func TestGateModes(t *testing.T) {
 		// Active from unit 14 to 25: keyframe 10 (decoded alone when it
 		// came) and units 11..13 are decoded in a burst at 14. Unit 30 is
 		// the first keyframe after the activity: the camera is idle again.
-		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 14 && i <= 25 }}, 100, 1<<20)
+		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 14 && i <= 25 }}, nil, 100, 1<<20)
 		got := runGate(g, 50, gop, nil)
 		checkChain(t, got, gop)
 		want := []int{-1, -11, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -31, -41}
@@ -117,11 +118,11 @@ func TestGateModes(t *testing.T) {
 		// nothing on the pictures from the wake on (14 and 15): the camera
 		// sleeps at the next unit, once, and the signal is told (Reject).
 		act := &scriptedActivity{active: func(i int) bool { return i >= 14 && i <= 25 }}
-		g := New(config.ModeAuto, act, 100, 1<<20)
+		g := New(config.ModeAuto, act, nil, 100, 1<<20)
 		var got []int
 		for i := range 30 {
-			au := ingest.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i)}
-			g.Route(au, func(u ingest.AccessUnit, alone bool) {
+			au := unit.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i)}
+			g.Route(au, func(u unit.AccessUnit, alone bool) {
 				got = append(got, int(u.PTS))
 				g.Analyzed(u.PTS, false) // every picture analyzed, nothing moves
 			})
@@ -135,11 +136,11 @@ func TestGateModes(t *testing.T) {
 		// The same, but the analyzer sees motion on the pictures: the wake
 		// stands and nothing is rejected.
 		act := &scriptedActivity{active: func(i int) bool { return i >= 14 && i <= 25 }}
-		g := New(config.ModeAuto, act, 100, 1<<20)
+		g := New(config.ModeAuto, act, nil, 100, 1<<20)
 		n := 0
 		for i := range 30 {
-			au := ingest.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i)}
-			g.Route(au, func(u ingest.AccessUnit, alone bool) {
+			au := unit.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i)}
+			g.Route(au, func(u unit.AccessUnit, alone bool) {
 				n++
 				g.Analyzed(u.PTS, u.PTS >= 14 && u.PTS <= 25)
 			})
@@ -153,7 +154,7 @@ func TestGateModes(t *testing.T) {
 		// decodes the two units skipped since the chain stopped, not the
 		// GOP again (the decoder still holds 10..14), so no picture is
 		// decoded twice and none is missing.
-		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 12 && i <= 14 || i >= 17 && i <= 19 }}, 100, 1<<20)
+		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 12 && i <= 14 || i >= 17 && i <= 19 }}, nil, 100, 1<<20)
 		got := runGate(g, 30, gop, nil)
 		checkChain(t, got, gop)
 		want := []int{-1, -11, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, -21}
@@ -165,7 +166,7 @@ func TestGateModes(t *testing.T) {
 		}
 	})
 	t.Run("auto_open_incident_keeps_it_awake", func(t *testing.T) {
-		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i == 3 }}, 100, 1<<20)
+		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i == 3 }}, nil, 100, 1<<20)
 		got := runGate(g, 30, gop, func(i int) { g.analysisActive.Store(i >= 3 && i < 22) })
 		checkChain(t, got, gop)
 		for i := 3; i < 22; i++ {
@@ -175,7 +176,7 @@ func TestGateModes(t *testing.T) {
 		}
 	})
 	t.Run("auto_buffer_overflow_waits_for_a_keyframe", func(t *testing.T) {
-		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 16 }}, 3, 1<<20)
+		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 16 }}, nil, 3, 1<<20)
 		got := runGate(g, 30, gop, nil)
 		checkChain(t, got, gop)
 		if containsInt(got, 16) || !containsInt(keys(got), 20) || !containsInt(got, 21) {
@@ -183,26 +184,33 @@ func TestGateModes(t *testing.T) {
 		}
 	})
 	t.Run("ladder_sparse_step", func(t *testing.T) {
-		// Past capacity, an idle camera decodes every other keyframe; a
-		// wake still replays from the keyframe it skipped.
-		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 33 && i <= 35 }}, 100, 1<<20)
-		g.SetSparse(true)
+		// Past capacity, a camera decodes every other keyframe alone. The
+		// step is below the keyframes step (sched.Overload.KeyframesOnly),
+		// so activity does not wake a camera in mode auto.
+		sparse := &sched.Overload{}
+		sparse.Set(sched.StepSparse)
+		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 33 && i <= 35 }}, sparse, 100, 1<<20)
 		got := runGate(g, 40, gop, nil)
 		checkChain(t, got, gop)
-		want := []int{-1, -21, 30, 31, 32, 33, 34, 35}
+		want := []int{-1, -21}
 		if !equalInts(got, want) {
 			t.Fatalf("pushed %v\nwant   %v", got, want)
 		}
-		g2 := New(config.ModeKeyframes, nil, 100, 1<<20)
-		g2.SetKeyframesOnly(true)
-		g2.SetSparse(true)
+		g2 := New(config.ModeKeyframes, nil, sparse, 100, 1<<20)
 		if got := runGate(g2, 45, gop, nil); !equalInts(got, []int{-1, -21, -41}) {
 			t.Fatalf("mode keyframes, sparse: pushed %v", got)
 		}
 	})
 	t.Run("ladder_keyframes_step_and_back", func(t *testing.T) {
-		g := New(config.ModeAll, nil, 100, 1<<20)
-		got := runGate(g, 40, gop, func(i int) { g.keyframesOnly.Store(i >= 5 && i < 23) })
+		load := &sched.Overload{}
+		g := New(config.ModeAll, nil, load, 100, 1<<20)
+		got := runGate(g, 40, gop, func(i int) {
+			if i >= 5 && i < 23 {
+				load.Set(sched.StepKeyframes)
+			} else {
+				load.Set(sched.StepFull)
+			}
+		})
 		checkChain(t, got, gop)
 		if containsInt(got, 23) || !containsInt(got, 30) || !containsInt(got, -11) || containsInt(got, 11) {
 			t.Fatalf("pushed %v", got)

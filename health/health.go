@@ -90,7 +90,7 @@ type Camera struct {
 	an  analysis
 
 	// order keeps a camera's events in order (a start before its end,
-	// nothing after Close): it is taken under mu and held while the events
+	// nothing after End): it is taken under mu and held while the events
 	// decided there are handed to Out, after mu is released.
 	order sync.Mutex
 }

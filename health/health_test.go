@@ -108,7 +108,7 @@ func TestCheck(t *testing.T) {
 }
 
 // TestOffline: camera_offline starts after the grace period with the
-// latest reason, ends with the first frame, and Close ends it too.
+// latest reason, ends with the first frame, and End ends it too.
 func TestOffline(t *testing.T) {
 	out := &record{}
 	h := New(Config{Camera: "cam", OfflineGrace: 50 * time.Millisecond, Out: out})
@@ -135,8 +135,8 @@ func TestOffline(t *testing.T) {
 	}
 	h.Up(time.Now()) // hands the end on from its own goroutine
 	h.Down(time.Now(), "stalled")
-	h.Close(time.Now())
-	time.Sleep(100 * time.Millisecond) // past the grace: nothing may start after Close
+	h.End(time.Now())
+	time.Sleep(100 * time.Millisecond) // past the grace: nothing may start after End
 	out.mu.Lock()
 	defer out.mu.Unlock()
 	if len(out.events) != 2 || out.events[1].Type != incident.TypeEnd || out.events[1].Data.IncidentID != out.events[0].Data.IncidentID {

@@ -132,9 +132,9 @@ func (h *Camera) Up(at time.Time) {
 	}
 }
 
-// Close stops the timer and ends the open incidents; the camera is going
+// End stops the timers and ends the open incidents at at; the camera is going
 // away. Nothing is raised after it.
-func (h *Camera) Close(at time.Time) {
+func (h *Camera) End(at time.Time) {
 	h.mu.Lock()
 	o := &h.off
 	o.closed = true

@@ -1,8 +1,6 @@
 package ingest
 
 import (
-	"time"
-
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
 )
@@ -15,33 +13,6 @@ const (
 	H264 Codec = "h264"
 	H265 Codec = "h265"
 )
-
-// AccessUnit is one compressed picture.
-type AccessUnit struct {
-	// Data is the access unit in Annex-B form (start codes). Keyframes carry
-	// the parameter sets in front. Ownership passes to the consumer.
-	Data []byte
-	// Key is true for a random-access picture (H.264 IDR, H.265 IRAP).
-	Key bool
-	// PTS is the presentation time on the stream's RTP clock, from its start.
-	PTS time.Duration
-	// CaptureTime is the camera's capture time from RTCP sender reports,
-	// zero until the first report arrives.
-	CaptureTime time.Time
-	// Received is when the access unit's last packet arrived.
-	Received time.Time
-	// ClockAhead is true while the stream's RTP clock runs fast: most of
-	// its last 8 timestamp steps ran more than a second ahead of their
-	// arrival, and PTS follows arrival.
-	ClockAhead bool
-	// QP is the first slice's quantizer read from its header (H.264), or
-	// -1 when unknown (H.265, or a header the parser does not follow).
-	QP int
-	// NonRef is true for a picture no other picture refers to (H.264
-	// nal_ref_idc 0, H.265 sub-layer non-reference types): B-frames, most
-	// often, a fraction of a P-frame's size.
-	NonRef bool
-}
 
 // StreamInfo describes a stream that started playing.
 type StreamInfo struct {

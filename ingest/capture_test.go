@@ -8,20 +8,21 @@ import (
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/ingest"
 	"github.com/vigil-video/vigil/sim"
+	"github.com/vigil-video/vigil/unit"
 )
 
 // auRecorder is a Handler keeping the capture and receipt times of the
 // access units it gets.
 type auRecorder struct {
 	mu   sync.Mutex
-	aus  []ingest.AccessUnit
+	aus  []unit.AccessUnit
 	full chan struct{} // closed once want units arrived
 	want int
 }
 
 func (r *auRecorder) StreamStarted(ingest.StreamInfo)          {}
 func (r *auRecorder) StateChanged(ingest.State, string, error) {}
-func (r *auRecorder) AccessUnit(au ingest.AccessUnit) {
+func (r *auRecorder) AccessUnit(au unit.AccessUnit) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	au.Data = nil

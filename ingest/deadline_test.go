@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigil-video/vigil/ingest"
 	"github.com/vigil-video/vigil/internal/testkit"
+	"github.com/vigil-video/vigil/unit"
 )
 
 // stateRecorder is a Handler keeping the states and reasons it is told.
@@ -22,7 +23,7 @@ type stateRecorder struct {
 }
 
 func (r *stateRecorder) StreamStarted(ingest.StreamInfo) {}
-func (r *stateRecorder) AccessUnit(ingest.AccessUnit) {
+func (r *stateRecorder) AccessUnit(unit.AccessUnit) {
 	r.mu.Lock()
 	r.aus++
 	r.mu.Unlock()

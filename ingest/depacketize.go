@@ -10,6 +10,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
 	"github.com/pion/rtp"
+	"github.com/vigil-video/vigil/unit"
 )
 
 // Depacketizer turns the RTP packets of one H.264 or H.265 stream into
@@ -65,33 +66,33 @@ func NewDepacketizer(codec Codec) (*Depacketizer, error) {
 // handed on, it returns the unit with Data, Key and QP set; ok is false
 // otherwise (more packets needed, a broken packet, or no keyframe seen
 // yet). Broken input is dropped, never a panic.
-func (d *Depacketizer) Packet(pkt *rtp.Packet) (au AccessUnit, ok bool) {
+func (d *Depacketizer) Packet(pkt *rtp.Packet) (au unit.AccessUnit, ok bool) {
 	nalus, err := d.dec.Decode(pkt)
 	if err != nil {
 		if !errors.Is(err, rtph264.ErrMorePacketsNeeded) && !errors.Is(err, rtph265.ErrMorePacketsNeeded) {
 			d.Errors++
 		}
-		return AccessUnit{}, false
+		return unit.AccessUnit{}, false
 	}
 	if d.Refused != nil {
-		return AccessUnit{}, false
+		return unit.AccessUnit{}, false
 	}
 	nalus = d.dropFiller(nalus)
 	if len(nalus) == 0 {
-		return AccessUnit{}, false
+		return unit.AccessUnit{}, false
 	}
 	if d.admit != nil {
 		if err := d.admit.check(nalus); err != nil {
 			d.Refused = err
-			return AccessUnit{}, false
+			return unit.AccessUnit{}, false
 		}
 	}
 	key := d.prm.isRandomAccess(nalus)
 	if !d.gotKey && !key {
-		return AccessUnit{}, false
+		return unit.AccessUnit{}, false
 	}
 	d.gotKey = true
-	au = AccessUnit{Data: d.prm.annexB(nalus, key), Key: key, QP: -1, NonRef: NonReference(d.prm.codec, nalus)}
+	au = unit.AccessUnit{Data: d.prm.annexB(nalus, key), Key: key, QP: -1, NonRef: NonReference(d.prm.codec, nalus)}
 	if d.qp != nil {
 		if qp, err := d.qp.QP(nalus); err == nil {
 			au.QP = qp

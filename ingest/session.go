@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-video/vigil/internal/backoff"
 	"github.com/vigil-video/vigil/internal/sleep"
 	"github.com/vigil-video/vigil/redact"
+	"github.com/vigil-video/vigil/unit"
 )
 
 // Handler receives what a Session produces. Its methods are called from the
@@ -30,7 +31,7 @@ type Handler interface {
 	// first access unit. Everything about the previous stream is void.
 	StreamStarted(info StreamInfo)
 	// AccessUnit hands over one access unit; ownership of au.Data passes.
-	AccessUnit(au AccessUnit)
+	AccessUnit(au unit.AccessUnit)
 	// StateChanged reports a state change and its reason ("" when none);
 	// err, when set, is the cause with credentials removed.
 	StateChanged(s State, reason string, err error)

@@ -32,8 +32,6 @@ type Set struct {
 	BytesReceived  *prometheus.CounterVec
 	Reconnects     *prometheus.CounterVec
 	Incidents      *prometheus.CounterVec
-	CameraUp       *prometheus.GaugeVec
-	CameraState    *prometheus.GaugeVec
 	LastFrame      *prometheus.GaugeVec
 
 	AnalysisStalled *prometheus.GaugeVec
@@ -117,14 +115,6 @@ func New(pool func() PoolStats, cams prometheus.Collector) *Set {
 			Name: "vigil_incidents_total",
 			Help: "Incidents started, by kind.",
 		}, []string{"camera", "kind"}),
-		CameraUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "vigil_camera_up",
-			Help: "1 while the camera is streaming, else 0.",
-		}, cam),
-		CameraState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "vigil_camera_state",
-			Help: "1 for the camera's current supervisor state, 0 for the others.",
-		}, []string{"camera", "state"}),
 		LastFrame: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "vigil_camera_last_frame_timestamp_seconds",
 			Help: "Unix time of the last access unit received.",
@@ -186,7 +176,7 @@ func New(pool func() PoolStats, cams prometheus.Collector) *Set {
 	reg.MustRegister(
 		m.FramesReceived, m.FramesDecoded, m.FramesAnalyzed, m.FramesDropped,
 		m.DecodeErrors, m.BytesReceived, m.Reconnects, m.Incidents,
-		m.CameraUp, m.CameraState, m.LastFrame, m.DecodeSeconds, m.AnalysisSeconds,
+		m.LastFrame, m.DecodeSeconds, m.AnalysisSeconds,
 		m.EvidenceErrors, m.AnalysisStalled, m.AnalysisStalls, m.HealthUpdatesHeld, buildInfo, cams,
 		m.ObjectModel, m.ObjectQueue, m.ObjectInferences, m.ObjectSheds, m.ObjectSeconds,
 		collectors.NewGoCollector(),
@@ -222,7 +212,6 @@ type Camera struct {
 // every kind it can raise (so that increase() sees the first incident),
 // and returns its hot ones.
 func (m *Set) ForCamera(id string, kinds []string) Camera {
-	m.CameraUp.WithLabelValues(id).Set(0)
 	m.AnalysisStalled.WithLabelValues(id).Set(0)
 	for _, cause := range health.Causes {
 		m.AnalysisStalls.WithLabelValues(id, cause)
@@ -249,22 +238,6 @@ func (m *Set) ForCamera(id string, kinds []string) Camera {
 	}
 }
 
-// SetState records a camera's supervisor state.
-func (m *Set) SetState(id string, s ingest.State) {
-	for _, st := range ingest.States {
-		v := 0.0
-		if st == s {
-			v = 1
-		}
-		m.CameraState.WithLabelValues(id, st.String()).Set(v)
-	}
-	up := 0.0
-	if s == ingest.StateStreaming {
-		up = 1
-	}
-	m.CameraUp.WithLabelValues(id).Set(up)
-}
-
 // RemoveCamera deletes every series of a camera.
 func (m *Set) RemoveCamera(id string) {
 	l := prometheus.Labels{"camera": id}
@@ -272,7 +245,7 @@ func (m *Set) RemoveCamera(id string) {
 		m.FramesDropped, m.DecodeErrors, m.BytesReceived, m.Reconnects, m.Incidents, m.AnalysisStalls, m.HealthUpdatesHeld} {
 		v.DeletePartialMatch(l)
 	}
-	for _, v := range []*prometheus.GaugeVec{m.CameraUp, m.CameraState, m.LastFrame, m.AnalysisStalled} {
+	for _, v := range []*prometheus.GaugeVec{m.LastFrame, m.AnalysisStalled} {
 		v.DeletePartialMatch(l)
 	}
 }

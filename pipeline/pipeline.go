@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-video/vigil/analyze"
 	"github.com/vigil-video/vigil/decode"
+	"github.com/vigil-video/vigil/sched"
 )
 
 // Config configures a Pipeline.
@@ -35,6 +36,10 @@ type Config struct {
 	// detector (analyze.Inference): frames with motion are sent to it, in
 	// color, and people come from its results. The pipeline releases it.
 	Objects *analyze.ObjectSlot
+	// Overload, when set, is the camera's overload step, which the
+	// analysis rate and object inference follow (sched.Overload). Nil:
+	// never overloaded.
+	Overload *sched.Overload
 }
 
 // Result is what one access unit produced.
@@ -60,7 +65,9 @@ type Result struct {
 // Pipeline is not safe for concurrent use.
 type Pipeline struct {
 	cfg      Config
-	interval time.Duration
+	fps      float64       // the analysis rate now (Config.Overload)
+	interval time.Duration // between analyzed pictures, from fps
+	shed     bool          // object inference shed (Config.Overload)
 
 	codec decode.Codec
 	dec   *decode.Decoder // the reference chain's decoder
@@ -88,10 +95,24 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.Objects != nil {
 		an.SetObjects(cfg.Objects)
 	}
-	if cfg.AnalysisFPS > 0 {
-		p.interval = time.Duration(float64(time.Second) / cfg.AnalysisFPS)
-	}
+	p.follow()
 	return p, nil
+}
+
+// follow applies the overload step: the analysis rate, and whether object
+// inference is shed (the costliest analysis: the first to go, the last
+// back).
+func (p *Pipeline) follow() {
+	if fps := p.cfg.Overload.AnalysisFPS(p.cfg.AnalysisFPS); fps != p.fps {
+		p.fps, p.interval = fps, 0
+		if fps > 0 {
+			p.interval = time.Duration(float64(time.Second) / fps)
+		}
+	}
+	if shed := p.cfg.Overload.ShedObjects(); shed != p.shed && p.cfg.Objects != nil {
+		p.shed = shed
+		p.cfg.Objects.SetShed(shed)
+	}
 }
 
 // Reset starts a new stream: the decoder forgets its references (or is
@@ -214,6 +235,7 @@ func (p *Pipeline) open() (*decode.Decoder, error) {
 
 func (p *Pipeline) process(dec *decode.Decoder, au []byte, pts time.Duration, received time.Time, drain bool) Result {
 	var r Result
+	p.follow()
 	t0 := time.Now()
 	ok, err := dec.Decode(au, int64(pts))
 	if drain && err == nil && !ok {
@@ -305,23 +327,6 @@ func (p *Pipeline) submitObjects(dec *decode.Decoder, sw, sh int) {
 		return
 	}
 	p.an.SubmitObjects(p.color, time.Now())
-}
-
-// SetObjectsShed tells the camera's object requests to stop (true) or
-// resume: the overload ladder sheds inference before anything else.
-func (p *Pipeline) SetObjectsShed(shed bool) {
-	if p.cfg.Objects != nil {
-		p.cfg.Objects.SetShed(shed)
-	}
-}
-
-// SetAnalysisFPS changes the analysis rate (0 analyzes every picture); the
-// overload ladder lowers it and restores it.
-func (p *Pipeline) SetAnalysisFPS(fps float64) {
-	p.interval = 0
-	if fps > 0 {
-		p.interval = time.Duration(float64(time.Second) / fps)
-	}
 }
 
 // SnapshotJPEG encodes the last analyzed frame (the analysis frame: gray,

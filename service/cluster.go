@@ -52,13 +52,13 @@ func newClusterRun(cfg config.Config, d *delivery.Delivery, log *slog.Logger) (*
 }
 
 // start begins sharing once the engine runs.
-func (r *clusterRun) start(e *engine.Engine) {
+func (r *clusterRun) start(e *engine.Engine) error {
 	r.mu.Lock()
 	r.e = e
 	ids := cameraIDs(r.full.Cameras)
 	r.mu.Unlock()
 	r.node.SetCameras(ids)
-	r.node.Start()
+	return r.node.Start()
 }
 
 // Run makes the engine run exactly ids (cluster.Runner): it returns once
@@ -69,9 +69,15 @@ func (r *clusterRun) Run(ids []string) {
 	r.owned = slices.Clone(ids)
 	if _, err := r.e.Apply(r.part(r.full)); err != nil {
 		r.log.Error("owned cameras not applied", "cameras", len(ids), "error", err)
-		return
 	}
-	r.d.SetCameras(ids)
+}
+
+// Stop stops the engine, ending its cameras' incidents (cluster.Runner):
+// the node is closing and hands the cameras over.
+func (r *clusterRun) Stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.e.Close()
 }
 
 // part returns cfg with only the owned cameras.

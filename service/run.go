@@ -137,9 +137,6 @@ func Run(ctx context.Context, o Options) (err error) {
 		dc.Sinks = append(dc.Sinks, sink.Options(s))
 	}
 	env := sinks.Env{Stdout: o.Events, Evidence: ev}
-	if cfg.Cluster == nil { // in a cluster, the owned cameras (clusterRun.Run)
-		env.Cameras = cameraIDs(cfg.Cameras)
-	}
 	d, err := delivery.New(dc, env.Open, log.With("component", "delivery"))
 	if err != nil {
 		return err
@@ -157,7 +154,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		live.Close()
 	}()
 	eo := engine.Options{Logger: log, Events: d, Incidents: recent, Live: live, Collectors: d.Collectors(), Evidence: ev,
-		Ready: outboxReady(d, cfg.Outbox.Path)}
+		Ready: outboxReady(d, cfg.Outbox.Path), CamerasChanged: d.SetCameras}
 	if cfg.Cluster == nil {
 		// Open incidents are kept beside the outbox (the data directory);
 		// in a cluster, the next owner of a camera ends them (cluster.Node).
@@ -166,7 +163,6 @@ func Run(ctx context.Context, o Options) (err error) {
 	ecfg := cfg
 	var cl *clusterRun
 	var reload applier
-	applied := d.SetCameras
 	if cfg.Cluster != nil {
 		// The engine starts with no camera; the node gives it those it owns.
 		if cl, err = newClusterRun(cfg, d, log); err != nil {
@@ -174,30 +170,28 @@ func Run(ctx context.Context, o Options) (err error) {
 		}
 		ecfg.Cameras = nil
 		eo.Cluster, eo.Collectors = cl.node.Handler(), append(eo.Collectors, cl.node.Collectors()...)
-		applied = nil // clusterRun.Run tells delivery
 	}
 	e, err := engine.New(ecfg, eo)
 	if err != nil {
-		if cl != nil {
-			cl.node.Shutdown(func() error { return nil }) //nolint:errcheck // nothing runs yet
-		}
 		return err
 	}
 	if err := e.Start(); err != nil {
 		e.Close()
-		if cl != nil {
-			cl.node.Shutdown(func() error { return nil }) //nolint:errcheck // nothing runs yet
-		}
 		return err
 	}
 	reload = e
-	stop := e.Close
+	// stop closes the engine and returns what did not stop cleanly.
+	stop := func() error { e.Close(); return e.Wait() }
 	if cl != nil {
-		cl.start(e)
+		if err := cl.start(e); err != nil {
+			e.Close()
+			return err
+		}
 		reload = cl
 		// At shutdown the node stops its rounds, the engine its cameras
-		// (ending their incidents), then the node releases every lease.
-		stop = func() error { return cl.node.Shutdown(e.Close) }
+		// (ending their incidents, clusterRun.Stop), then the node
+		// releases every lease.
+		stop = func() error { cl.node.Close(); return e.Wait() }
 	}
 	if o.ConfigPath != "" {
 		wctx, cancel := context.WithCancel(ctx)
@@ -206,7 +200,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		signal.Notify(hup, syscall.SIGHUP)
 		go func() {
 			defer close(done)
-			watchConfig(wctx, reload, log, o.ConfigPath, 2*time.Second, hup, sum, prepare, applied)
+			watchConfig(wctx, reload, log, o.ConfigPath, 2*time.Second, hup, sum, prepare)
 		}()
 		defer func() { cancel(); <-done; signal.Stop(hup) }()
 	}

@@ -17,9 +17,9 @@ import (
 // the key at fault and leaves the running cameras untouched. It returns when
 // ctx is done. last is the checksum (fileSum) of the content running now.
 // prepare, when set, applies the command line over the file (listen, data
-// paths) exactly as at start. applied, when set,
-// is told the camera ids of every configuration applied.
-func watchConfig(ctx context.Context, e applier, log *slog.Logger, path string, interval time.Duration, hup <-chan os.Signal, last []byte, prepare func(*config.Config), applied func(ids []string)) {
+// paths) exactly as at start. The engine tells the camera list it applies
+// to whoever follows it (engine.Options.CamerasChanged).
+func watchConfig(ctx context.Context, e applier, log *slog.Logger, path string, interval time.Duration, hup <-chan os.Signal, last []byte, prepare func(*config.Config)) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -48,13 +48,6 @@ func watchConfig(ctx context.Context, e applier, log *slog.Logger, path string, 
 		if _, err := e.Apply(cfg); err != nil {
 			log.Error("configuration not reloaded; running set unchanged", "trigger", why, "error", err)
 			continue
-		}
-		if applied != nil {
-			ids := make([]string, 0, len(cfg.Cameras))
-			for _, c := range cfg.Cameras {
-				ids = append(ids, c.ID)
-			}
-			applied(ids)
 		}
 	}
 }

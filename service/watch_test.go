@@ -81,7 +81,7 @@ func TestWatchConfig(t *testing.T) {
 	go func() {
 		defer close(done)
 		// listen as --metrics-addr would set it: the file's port 1 is not used.
-		watchConfig(ctx, e, log, path, 50*time.Millisecond, hup, sum, func(c *config.Config) { c.Listen = e.Addr() }, nil)
+		watchConfig(ctx, e, log, path, 50*time.Millisecond, hup, sum, func(c *config.Config) { c.Listen = e.Addr() })
 	}()
 	defer func() { cancel(); <-done }()
 

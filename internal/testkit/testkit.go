@@ -1,6 +1,7 @@
 // Package testkit is what the end-to-end tests of several packages share:
 // a simulator on loopback, the embedded clips, a port nothing listens on,
-// a goroutine-safe log buffer. Real parts only.
+// a goroutine-safe log buffer, the goroutines a package runs. Real parts
+// only.
 package testkit
 
 import (
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 
@@ -162,4 +164,44 @@ func SilentServer(t testing.TB, onAccept func(net.Conn)) string {
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// Goroutines returns the goroutines now running whose stack holds a
+// function of a package under prefix (such as "github.com/nats-io/"), one
+// stack each, for a test that checks what a constructor or Close left
+// running.
+func Goroutines(prefix string) []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "\n"+prefix) || strings.Contains(g, "\ncreated by "+prefix) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// Started returns the stacks of after (Goroutines) whose goroutine was not
+// in before.
+func Started(before, after []string) []string {
+	id := func(g string) string { return strings.Fields(g + " _ _")[1] }
+	had := map[string]bool{}
+	for _, g := range before {
+		had[id(g)] = true
+	}
+	var out []string
+	for _, g := range after {
+		if !had[id(g)] {
+			out = append(out, g)
+		}
+	}
+	return out
 }

@@ -1,4 +1,4 @@
-package ingest
+package gate
 
 import (
 	"math"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/unit"
 )
 
 // Activity says, from the bitstream alone and without decoding, whether a
@@ -151,9 +152,13 @@ func (l *level) learn(x, ref float64, qp, at int) {
 	}
 }
 
-// NewActivity returns a detector; cfg is complete (config.DefaultActivity
-// and the file's keys) and valid.
-func NewActivity(cfg config.Activity) *Activity {
+// NewActivity returns the activity signal of a camera in mode auto (nil
+// in the other modes); cfg is complete (config.DefaultActivity and the
+// file's keys) and valid.
+func NewActivity(mode string, cfg config.Activity) Signal {
+	if mode != config.ModeAuto {
+		return nil
+	}
 	return &Activity{cfg: cfg, raise: 1}
 }
 
@@ -174,7 +179,7 @@ func complexity(size, qp int) float64 {
 
 // Observe takes one access unit (its size, keyframe and reference flags,
 // slice QP and presentation time) and reports whether the scene is active.
-func (a *Activity) Observe(au AccessUnit) bool {
+func (a *Activity) Observe(au unit.AccessUnit) bool {
 	x := complexity(len(au.Data), au.QP)
 	if au.Key {
 		if a.observeKey(x) {

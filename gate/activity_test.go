@@ -1,4 +1,4 @@
-package ingest_test
+package gate_test
 
 import (
 	"slices"
@@ -9,9 +9,11 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/gate"
 	"github.com/vigil-video/vigil/ingest"
 	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sim"
+	"github.com/vigil-video/vigil/unit"
 )
 
 // activityOn runs the activity signal over a clip (looped twice, as a
@@ -20,7 +22,7 @@ import (
 // verification does when the pictures show nothing; rejected lists them.
 func activityOn(t *testing.T, clip *sim.Clip, useQP bool, still func(time.Duration) bool) (wakes, sleeps, rejected []time.Duration) {
 	t.Helper()
-	a := ingest.NewActivity(config.DefaultActivity())
+	a := gate.NewActivity(config.ModeAuto, config.DefaultActivity())
 	var qp ingest.SliceQP
 	frame := time.Second / 25
 	was := false
@@ -43,7 +45,7 @@ func activityOn(t *testing.T, clip *sim.Clip, useQP bool, still func(time.Durati
 				q = v
 			}
 			pts := time.Duration(loop*len(clip.AUs)+i) * frame
-			on := a.Observe(ingest.AccessUnit{Data: buf[:size], Key: key, QP: q, PTS: pts, NonRef: ingest.NonReference(codec, au)})
+			on := a.Observe(unit.AccessUnit{Data: buf[:size], Key: key, QP: q, PTS: pts, NonRef: ingest.NonReference(codec, au)})
 			if on && !was && still != nil && still(pts) {
 				rejected = append(rejected, pts)
 				a.Reject(pts)
@@ -162,7 +164,7 @@ func TestActivityOnCameraClips(t *testing.T) {
 // small object, see TestSliceQPFollowsRateControl for the parser on a real
 // rate-controlled stream.)
 func TestActivityWakesOnQPRise(t *testing.T) {
-	a := ingest.NewActivity(config.DefaultActivity())
+	a := gate.NewActivity(config.ModeAuto, config.DefaultActivity())
 	frame := 40 * time.Millisecond
 	var woke, slept time.Duration
 	buf := make([]byte, 2000)
@@ -172,7 +174,7 @@ func TestActivityWakesOnQPRise(t *testing.T) {
 		if pts >= 6*time.Second && pts < 10*time.Second {
 			qp = 34 // busy
 		}
-		on := a.Observe(ingest.AccessUnit{Data: buf[:2000], Key: i%50 == 0, QP: qp, PTS: pts})
+		on := a.Observe(unit.AccessUnit{Data: buf[:2000], Key: i%50 == 0, QP: qp, PTS: pts})
 		if on && woke == 0 {
 			woke = pts
 		}
@@ -189,34 +191,10 @@ func TestActivityWakesOnQPRise(t *testing.T) {
 }
 
 func BenchmarkActivity(b *testing.B) {
-	a := ingest.NewActivity(config.DefaultActivity())
+	a := gate.NewActivity(config.ModeAuto, config.DefaultActivity())
 	buf := make([]byte, 1200)
 	b.ReportAllocs()
 	for i := range b.N {
-		a.Observe(ingest.AccessUnit{Data: buf[:1000+i%200], Key: i%50 == 0, QP: 30 + i%3, PTS: time.Duration(i) * 40 * time.Millisecond})
-	}
-}
-
-// TestNonReference: the reference flag comes from the first slice's NAL
-// header: H.264 nal_ref_idc 0, H.265 the sub-layer non-reference types
-// (even types below 16); parameter sets and SEI before it do not count.
-func TestNonReference(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		codec ingest.Codec
-		au    [][]byte
-		want  bool
-	}{
-		{"h264_p_ref", ingest.H264, [][]byte{{0x09, 0x10}, {0x06, 0x05}, {0x41, 0x9a}}, false},
-		{"h264_b_nonref", ingest.H264, [][]byte{{0x09, 0x10}, {0x01, 0x9e}}, true},
-		{"h264_idr", ingest.H264, [][]byte{{0x67, 0x42}, {0x68, 0xce}, {0x65, 0x88}}, false},
-		{"h265_trail_r", ingest.H265, [][]byte{{0x46, 0x01}, {0x02, 0x01, 0xd0}}, false},
-		{"h265_trail_n", ingest.H265, [][]byte{{0x4e, 0x01, 0x05}, {0x00, 0x01, 0xd0}}, true},
-		{"h265_cra", ingest.H265, [][]byte{{0x2a, 0x01, 0xd0}}, false},
-		{"empty", ingest.H264, nil, false},
-	} {
-		if got := ingest.NonReference(tc.codec, tc.au); got != tc.want {
-			t.Errorf("%s: NonReference = %v, want %v", tc.name, got, tc.want)
-		}
+		a.Observe(unit.AccessUnit{Data: buf[:1000+i%200], Key: i%50 == 0, QP: 30 + i%3, PTS: time.Duration(i) * 40 * time.Millisecond})
 	}
 }

@@ -1,0 +1,31 @@
+package ingest_test
+
+import (
+	"testing"
+
+	"github.com/vigil-video/vigil/ingest"
+)
+
+// TestNonReference: the reference flag comes from the first slice's NAL
+// header: H.264 nal_ref_idc 0, H.265 the sub-layer non-reference types
+// (even types below 16); parameter sets and SEI before it do not count.
+func TestNonReference(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		codec ingest.Codec
+		au    [][]byte
+		want  bool
+	}{
+		{"h264_p_ref", ingest.H264, [][]byte{{0x09, 0x10}, {0x06, 0x05}, {0x41, 0x9a}}, false},
+		{"h264_b_nonref", ingest.H264, [][]byte{{0x09, 0x10}, {0x01, 0x9e}}, true},
+		{"h264_idr", ingest.H264, [][]byte{{0x67, 0x42}, {0x68, 0xce}, {0x65, 0x88}}, false},
+		{"h265_trail_r", ingest.H265, [][]byte{{0x46, 0x01}, {0x02, 0x01, 0xd0}}, false},
+		{"h265_trail_n", ingest.H265, [][]byte{{0x4e, 0x01, 0x05}, {0x00, 0x01, 0xd0}}, true},
+		{"h265_cra", ingest.H265, [][]byte{{0x2a, 0x01, 0xd0}}, false},
+		{"empty", ingest.H264, nil, false},
+	} {
+		if got := ingest.NonReference(tc.codec, tc.au); got != tc.want {
+			t.Errorf("%s: NonReference = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
