@@ -29,9 +29,8 @@ import (
 // and valid (package config).
 type Config struct {
 	Outbox config.Outbox
-	// Sinks receive every event (sink.Options of config's sinks); at least
-	// one.
-	Sinks []sink.Config
+	// Sinks receive every event; at least one.
+	Sinks []config.Sink
 
 	// queueEvents bounds the in-memory queue in front of the outbox
 	// (tests); 0 means handoffEvents.
@@ -88,7 +87,7 @@ type Delivery struct {
 // starts no goroutine (Start does). Delivery owns the sinks: Close closes
 // them (and New those it opened, if it fails). Events published before
 // Start wait in the in-memory queue.
-func New(cfg Config, open func(sink.Config) (sink.Sink, error), log *slog.Logger) (*Delivery, error) {
+func New(cfg Config, open func(config.Sink) (sink.Sink, error), log *slog.Logger) (*Delivery, error) {
 	if len(cfg.Sinks) == 0 {
 		return nil, errors.New("delivery: no sink")
 	}
@@ -121,7 +120,7 @@ func New(cfg Config, open func(sink.Config) (sink.Sink, error), log *slog.Logger
 			box.Close() //nolint:errcheck
 			return nil, err
 		}
-		r := &sinkRunner{d: d, cfg: sc, s: s, wake: make(chan struct{}, 1), log: log.With("sink", sc.Name)}
+		r := &sinkRunner{d: d, cfg: sink.CommonOf(sc), s: s, wake: make(chan struct{}, 1), log: log.With("sink", sc.Name)}
 		d.m.forSink(sc.Name)
 		d.sinks = append(d.sinks, r)
 	}
@@ -328,7 +327,7 @@ func (d *Delivery) Collectors() []prometheus.Collector { return d.m.collectors()
 // sinkRunner delivers the outbox to one sink, in order, retrying.
 type sinkRunner struct {
 	d    *Delivery
-	cfg  sink.Config
+	cfg  sink.Common
 	s    sink.Sink
 	wake chan struct{}
 	log  *slog.Logger

@@ -24,7 +24,6 @@ import (
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/sim"
-	"github.com/vigil-video/vigil/sink"
 	"github.com/vigil-video/vigil/sinks"
 )
 
@@ -44,7 +43,7 @@ func TestAPIAgainstSimulator(t *testing.T) {
 	}
 	ob := config.DefaultOutbox()
 	ob.Path = filepath.Join(t.TempDir(), "o.db")
-	d, err := delivery.New(delivery.Config{Outbox: ob, Sinks: []sink.Config{sink.Options(config.DefaultSink(config.SinkStdout))}}, sinks.Env{Stdout: io.Discard}.Open, nil)
+	d, err := delivery.New(delivery.Config{Outbox: ob, Sinks: []config.Sink{config.DefaultSink(config.SinkStdout)}}, sinks.Env{Stdout: io.Discard}.Open, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

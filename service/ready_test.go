@@ -10,7 +10,6 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/delivery"
-	"github.com/vigil-video/vigil/sink"
 	"github.com/vigil-video/vigil/sinks"
 )
 
@@ -22,7 +21,7 @@ func TestOutboxReadyCheck(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "outbox.db")
 	ob := config.DefaultOutbox()
 	ob.Path = path
-	d, err := delivery.New(delivery.Config{Outbox: ob, Sinks: []sink.Config{sink.Options(config.DefaultSink(config.SinkStdout))}}, sinks.Env{Stdout: io.Discard}.Open, nil)
+	d, err := delivery.New(delivery.Config{Outbox: ob, Sinks: []config.Sink{config.DefaultSink(config.SinkStdout)}}, sinks.Env{Stdout: io.Discard}.Open, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,6 @@ import (
 	"github.com/vigil-video/vigil/evidence"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/sim"
-	"github.com/vigil-video/vigil/sink"
 	"github.com/vigil-video/vigil/sinks"
 )
 
@@ -132,10 +131,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
-	dc := delivery.Config{Outbox: cfg.Outbox}
-	for _, s := range cfg.Sinks {
-		dc.Sinks = append(dc.Sinks, sink.Options(s))
-	}
+	dc := delivery.Config{Outbox: cfg.Outbox, Sinks: cfg.Sinks}
 	env := sinks.Env{Stdout: o.Events, Evidence: ev}
 	d, err := delivery.New(dc, env.Open, log.With("component", "delivery"))
 	if err != nil {

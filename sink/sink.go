@@ -1,8 +1,8 @@
 // Package sink defines what delivery sends incident events to: the Sink
-// interface, the options of one sink (Config, from the configured
-// config.Sink) and the errors a sink returns. Each kind is its own package
-// (sink/file, sink/webhook, sink/mqtt, sink/nats); package sinks opens one
-// by its kind.
+// interface, the options every kind shares (Common) and the errors a sink
+// returns. Each kind is its own package (sink/file, sink/webhook,
+// sink/mqtt, sink/nats) taking its own config type (config.FileSink, ...);
+// package sinks opens one by its kind.
 package sink
 
 import (
@@ -14,111 +14,22 @@ import (
 	"github.com/vigil-video/vigil/incident"
 )
 
-// Config is the options of one sink, complete: Options makes
-// them from the configured config.Sink (where every key, its default and
-// its range is documented). Type selects which fields apply.
-type Config struct {
-	// Name identifies the sink in metrics and logs; unique.
-	// It defaults to the type.
+// Common is the options every sink kind has (config.Sink's shared keys,
+// documented there): each kind's New takes them beside its own
+// config.*Sink, and delivery retries with them.
+type Common struct {
+	// Name identifies the sink in metrics, logs and errors.
 	Name string
-	// Type is stdout, file, webhook, mqtt or nats. Required.
-	Type string
-
-	// file: Path of the JSON-lines file; rotated (lumberjack) at MaxBytes,
-	// rounded up to a whole MiB, to <name>-<UTC time>.<ext>, the newest
-	// Keep old files kept.
-	// MaxBytes defaults to 100 MiB, Keep to 5.
-	// nats: MaxBytes bounds the stream created with CreateStream (the
-	// oldest messages go first).
-	// It defaults to 1 GiB.
-	Path     string
-	MaxBytes int64
-	Keep     int
-
-	// webhook, mqtt, nats: URL of the receiver or broker (http(s)://,
-	// tcp://host:1883, nats://host:4222). Required for them.
-	URL string
 	// Timeout bounds one delivery attempt.
-	// It defaults to 5s.
 	Timeout time.Duration
-	// BackoffMin and BackoffMax bound the wait between retries: it doubles,
-	// each wait drawn from [d/2, d].
-	// They default to 500ms and 30s.
+	// BackoffMin and BackoffMax bound the wait between retries.
 	BackoffMin time.Duration
 	BackoffMax time.Duration
-
-	// webhook: BearerToken sends "Authorization: Bearer <token>"; Headers
-	// are added as they are; Secret ("whsec_" + base64) signs every request
-	// following the Standard Webhooks convention.
-	BearerToken string
-	Headers     map[string]string
-	Secret      string
-	// webhook: Mode is the CloudEvents HTTP content mode: "structured"
-	// (the whole event as application/cloudevents+json) or "binary" (the
-	// data alone as application/json, the attributes in ce-* headers; a
-	// signature then signs the data).
-	// It defaults to structured.
-	Mode string
-
-	// mqtt, nats: Username and Password.
-	Username string
-	Password string
-	// mqtt: ClientID (defaults to "vigil-" + name), TopicPrefix (defaults to
-	// "vigil").
-	ClientID    string
-	TopicPrefix string
-	// mqtt: FrigateCompat also publishes what vigil detects as Frigate's
-	// MQTT API documents it (people as "person" objects on
-	// <frigate_topic_prefix>/events, counts, snapshots, motion ON/OFF; see
-	// frigate.go), under FrigateTopicPrefix.
-	// FrigateCompat defaults to false, FrigateTopicPrefix to
-	// <topic_prefix>/frigate (set "frigate" where consumers expect
-	// Frigate's own default).
-	FrigateCompat      bool
-	FrigateTopicPrefix string
-	// mqtt: HADiscovery announces each camera's motion, person, tamper and
-	// online binary sensors to Home Assistant (retained configurations on
-	// <ha_discovery_prefix>/binary_sensor/<ha_node_id>/<camera>_<sensor>/config,
-	// states on <topic_prefix>/<camera>/<sensor>/state). HANodeID must be
-	// unique per vigil instance on the broker: [A-Za-z0-9_-].
-	// HADiscovery defaults to false, HADiscoveryPrefix to "homeassistant",
-	// HANodeID to the client id with other characters as "_".
-	HADiscovery       bool
-	HADiscoveryPrefix string
-	HANodeID          string
-	// nats: SubjectPrefix (defaults to "vigil.incidents"); Stream is the
-	// JetStream stream (defaults to "VIGIL_INCIDENTS"), created over
-	// SubjectPrefix.> when CreateStream is set, or brought to this
-	// configuration if it exists (at the sink's first delivery).
-	SubjectPrefix string
-	Stream        string
-	CreateStream  bool
-	// nats: MaxAge removes messages older than this from the stream
-	// created with CreateStream; at least 10m (the deduplication window).
-	// It defaults to 168h (7 days).
-	MaxAge time.Duration
 }
 
-// Options returns the options of the configured sink s.
-func Options(s config.Sink) Config {
-	o := Config{Name: s.Name, Type: s.Type, Timeout: s.Timeout, BackoffMin: s.BackoffMin, BackoffMax: s.BackoffMax}
-	switch {
-	case s.File != nil:
-		o.Path, o.MaxBytes, o.Keep = s.File.Path, s.File.MaxBytes, s.File.Keep
-	case s.Webhook != nil:
-		w := s.Webhook
-		o.URL, o.BearerToken, o.Headers, o.Secret, o.Mode = w.URL, w.BearerToken, w.Headers, w.Secret, w.Mode
-	case s.MQTT != nil:
-		m := s.MQTT
-		o.URL, o.Username, o.Password, o.ClientID, o.TopicPrefix = m.URL, m.Username, m.Password, m.ClientID, m.TopicPrefix
-		o.FrigateCompat, o.FrigateTopicPrefix = m.FrigateCompat, m.FrigateTopicPrefix
-		o.HADiscovery, o.HADiscoveryPrefix, o.HANodeID = m.HADiscovery, m.HADiscoveryPrefix, m.HANodeID
-	case s.NATS != nil:
-		n := s.NATS
-		o.URL, o.Username, o.Password, o.SubjectPrefix, o.Stream = n.URL, n.Username, n.Password, n.SubjectPrefix, n.Stream
-		o.CreateStream, o.MaxAge, o.MaxBytes = n.CreateStream, n.MaxAge, n.MaxBytes
-	}
-	return o
+// CommonOf returns the shared options of the configured sink s.
+func CommonOf(s config.Sink) Common {
+	return Common{Name: s.Name, Timeout: s.Timeout, BackoffMin: s.BackoffMin, BackoffMax: s.BackoffMax}
 }
 
 // Sink delivers events to one consumer. Delivery calls Deliver from one

@@ -1,5 +1,5 @@
-// Package sinks opens a sink of any kind from its options: the one place
-// that knows every kind (stdout, file, webhook, mqtt, nats).
+// Package sinks opens a sink of any kind from its configuration: the one
+// place that knows every kind (stdout, file, webhook, mqtt, nats).
 package sinks
 
 import (
@@ -14,7 +14,7 @@ import (
 	"github.com/vigil-video/vigil/sink/webhook"
 )
 
-// Env is what some kinds need beyond their options.
+// Env is what some kinds need beyond their configuration.
 type Env struct {
 	// Stdout is where a stdout sink writes.
 	Stdout io.Writer
@@ -27,19 +27,21 @@ type Env struct {
 	Evidence sink.EvidenceOpener
 }
 
-// Open opens the sink c describes (delivery.New calls it for each).
-func (e Env) Open(c sink.Config) (sink.Sink, error) {
-	switch c.Type {
-	case config.SinkStdout:
+// Open opens the sink s describes (delivery.New calls it for each), with
+// the shared keys and those of its kind only.
+func (e Env) Open(s config.Sink) (sink.Sink, error) {
+	c := sink.CommonOf(s)
+	switch {
+	case s.Stdout != nil:
 		return file.NewWriter(e.Stdout), nil
-	case config.SinkFile:
-		return file.New(c)
-	case config.SinkWebhook:
-		return webhook.New(c)
-	case config.SinkMQTT:
-		return mqtt.New(c, e.Cameras, e.Evidence)
-	case config.SinkNATS:
-		return nats.New(c)
+	case s.File != nil:
+		return file.New(c, *s.File)
+	case s.Webhook != nil:
+		return webhook.New(c, *s.Webhook)
+	case s.MQTT != nil:
+		return mqtt.New(c, *s.MQTT, e.Cameras, e.Evidence)
+	case s.NATS != nil:
+		return nats.New(c, *s.NATS)
 	}
-	return nil, fmt.Errorf("sink %s: unknown type %q", c.Name, c.Type)
+	return nil, fmt.Errorf("sink %s: no keys of its type %q (start from config.DefaultSink)", s.Name, s.Type)
 }

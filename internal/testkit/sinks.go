@@ -2,32 +2,44 @@ package testkit
 
 import (
 	"reflect"
+	"time"
 
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/sink"
 )
 
-// Tests write the options they care about; CompleteSink and FillZeros
-// give the others the configuration's defaults, as a file with only those
-// keys would (delivery, the sinks and evidence take complete options and
-// default nothing).
+// Tests write the keys they care about; Sink and FillZeros give the others
+// the configuration's defaults, as a file with only those keys would
+// (delivery, the sinks and evidence take complete options and default
+// nothing).
 
-// CompleteSink fills the options of s left at zero with the defaults of
-// its kind, those that follow other keys (mqtt client_id, ...) following
-// s's.
-func CompleteSink(s sink.Config) sink.Config {
-	d := config.DefaultSink(s.Type)
-	if s.Name != "" {
-		d.Name = s.Name
+// Sink returns the sink of kind typ named name at addr (its url, the path
+// of a file sink), with the keys set writes, every other key at its
+// default: those that follow other keys (mqtt client_id, ha_node_id,
+// frigate_topic_prefix) follow the name and the keys set writes.
+func Sink(typ, name, addr string, set ...func(*config.Sink)) config.Sink {
+	s := config.DefaultSink(typ)
+	s.Name = name
+	switch {
+	case s.File != nil:
+		s.File.Path = addr
+	case s.Webhook != nil:
+		s.Webhook.URL = addr
+	case s.MQTT != nil:
+		s.MQTT.URL = addr
+		s.MQTT.ClientID, s.MQTT.FrigateTopicPrefix, s.MQTT.HANodeID = "", "", ""
+	case s.NATS != nil:
+		s.NATS.URL = addr
 	}
-	if m := d.MQTT; m != nil {
-		m.ClientID, m.FrigateTopicPrefix, m.HANodeID = s.ClientID, s.FrigateTopicPrefix, s.HANodeID
-		if s.TopicPrefix != "" {
-			m.TopicPrefix = s.TopicPrefix
-		}
-		d.Derive()
+	for _, f := range set {
+		f(&s)
 	}
-	return FillZeros(s, sink.Options(d))
+	s.Derive()
+	return s
+}
+
+// Backoff sets a sink's backoff_min and backoff_max (for Sink).
+func Backoff(lo, hi time.Duration) func(*config.Sink) {
+	return func(s *config.Sink) { s.BackoffMin, s.BackoffMax = lo, hi }
 }
 
 // FillZeros returns v with its zero fields taken from def.

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/sink"
 	"gopkg.in/natefinch/lumberjack.v2"
@@ -27,7 +28,8 @@ import (
 // to a MiB; and it starts one goroutine per file sink (old-file removal)
 // that it never stops, so it outlives Close.
 type Sink struct {
-	cfg  sink.Config
+	name string // of the sink, in errors
+	cfg  config.FileSink
 	lj   *lumberjack.Logger
 	file os.FileInfo // the current file as of the last whole record
 	size int64       // of the whole records in it
@@ -36,24 +38,24 @@ type Sink struct {
 
 // New opens the file at cfg.Path for appending, cutting a torn last line
 // a crash left.
-func New(cfg sink.Config) (*Sink, error) {
+func New(c sink.Common, cfg config.FileSink) (*Sink, error) {
 	// Check now that the file can be written, and where its whole records
 	// end: a crash in the middle of a write leaves a partial last line,
 	// which goes first.
 	f, err := os.OpenFile(cfg.Path, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o640)
 	if err != nil {
-		return nil, fmt.Errorf("file sink %s: %w", cfg.Name, err)
+		return nil, fmt.Errorf("file sink %s: %w", c.Name, err)
 	}
 	defer f.Close()
 	size, err := wholeRecords(f)
 	if err != nil {
-		return nil, fmt.Errorf("file sink %s: read %s: %w", cfg.Name, cfg.Path, err)
+		return nil, fmt.Errorf("file sink %s: read %s: %w", c.Name, cfg.Path, err)
 	}
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("file sink %s: %w", cfg.Name, err)
+		return nil, fmt.Errorf("file sink %s: %w", c.Name, err)
 	}
-	s := &Sink{cfg: cfg, file: st, size: size, torn: st.Size() != size, lj: &lumberjack.Logger{
+	s := &Sink{name: c.Name, cfg: cfg, file: st, size: size, torn: st.Size() != size, lj: &lumberjack.Logger{
 		Filename:   cfg.Path,
 		MaxSize:    int(max((cfg.MaxBytes+(1<<20)-1)>>20, 1)),
 		MaxBackups: cfg.Keep,
@@ -114,7 +116,7 @@ func (s *Sink) cut() error {
 func (s *Sink) Deliver(_ context.Context, js []byte, _ *incident.Event) error {
 	if s.torn {
 		if err := s.cut(); err != nil {
-			return fmt.Errorf("file sink %s: cut %s back to its last whole record: %w", s.cfg.Name, s.cfg.Path, err)
+			return fmt.Errorf("file sink %s: cut %s back to its last whole record: %w", s.name, s.cfg.Path, err)
 		}
 		s.torn = false
 	}
@@ -126,7 +128,7 @@ func (s *Sink) Deliver(_ context.Context, js []byte, _ *incident.Event) error {
 		// Whatever part of the line reached the file is cut off now, or
 		// before the next write if the cut fails too.
 		s.torn = s.cut() != nil
-		return fmt.Errorf("file sink %s: write %s: %w", s.cfg.Name, s.cfg.Path, err)
+		return fmt.Errorf("file sink %s: write %s: %w", s.name, s.cfg.Path, err)
 	}
 	return nil
 }

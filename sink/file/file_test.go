@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
@@ -25,7 +26,8 @@ import (
 func TestFileSinkRotates(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "events.jsonl")
-	s, err := New(testkit.CompleteSink(sink.Config{Name: "file", Type: "file", Path: path, MaxBytes: 1 << 20, Keep: 2}))
+	c := testkit.Sink(config.SinkFile, "file", path, func(s *config.Sink) { s.File.MaxBytes, s.File.Keep = 1<<20, 2 })
+	s, err := New(sink.CommonOf(c), *c.File)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +74,8 @@ func TestFileSinkCutsATornTail(t *testing.T) {
 	if err := os.WriteFile(path, body, 0o640); err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(testkit.CompleteSink(sink.Config{Name: "file", Type: "file", Path: path}))
+	c := testkit.Sink(config.SinkFile, "file", path)
+	s, err := New(sink.CommonOf(c), *c.File)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/vigil-video/vigil/incident"
 )
 
-// Frigate compatibility (sink.Config.FrigateCompat): what vigil detects,
+// Frigate compatibility (config.MQTTSink.FrigateCompat): what vigil detects,
 // published the way Frigate's MQTT API documents it
 // (docs.frigate.video/integrations/mqtt), so that Frigate consumers read
 // it unchanged:

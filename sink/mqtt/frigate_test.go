@@ -150,8 +150,12 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s, err := New(testkit.CompleteSink(sink.Config{Name: "mqtt", Type: "mqtt", URL: url, FrigateCompat: true, FrigateTopicPrefix: "frigate",
-		HADiscovery: true, HANodeID: "site1", Timeout: 2 * time.Second, BackoffMin: 50 * time.Millisecond}), []string{"gate", "yard.2"}, store)
+	c := testkit.Sink(config.SinkMQTT, "mqtt", url, func(s *config.Sink) {
+		m := s.MQTT
+		m.FrigateCompat, m.FrigateTopicPrefix, m.HADiscovery, m.HANodeID = true, "frigate", true, "site1"
+		s.Timeout, s.BackoffMin = 2*time.Second, 50*time.Millisecond
+	})
+	s, err := New(sink.CommonOf(c), *c.MQTT, []string{"gate", "yard.2"}, store)
 	if err != nil {
 		t.Fatal(err)
 	}

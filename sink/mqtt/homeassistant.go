@@ -5,11 +5,11 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident"
-	"github.com/vigil-video/vigil/sink"
 )
 
-// Home Assistant MQTT discovery (sink.Config.HADiscovery): per camera, four
+// Home Assistant MQTT discovery (config.MQTTSink.HADiscovery): per camera, four
 // binary sensors announced with retained configurations on
 // <discovery prefix>/binary_sensor/<node id>/<camera>_<sensor>/config, whose
 // retained ON/OFF states the sink publishes on
@@ -138,7 +138,7 @@ func haStateTopic(prefix, camera string, s *haSensor) string {
 }
 
 // haConfig returns a camera sensor's discovery topic and configuration.
-func haConfig(cfg *sink.Config, camera string, s *haSensor) (string, []byte) {
+func haConfig(cfg *config.MQTTSink, camera string, s *haSensor) (string, []byte) {
 	node, obj := haID(cfg.HANodeID), haID(camera)
 	d := haDiscovery{
 		Name:                s.name,

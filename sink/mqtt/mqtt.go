@@ -20,6 +20,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/redact"
 	"github.com/vigil-video/vigil/sink"
@@ -32,7 +33,8 @@ import (
 // HADiscovery it announces each camera's binary sensors to Home Assistant
 // (homeassistant.go).
 type Sink struct {
-	cfg      sink.Config
+	cfg      config.MQTTSink
+	timeout  time.Duration // of one publication and of connecting
 	client   paho.Client
 	evidence sink.EvidenceOpener // nil: only embedded snapshots are published
 
@@ -60,7 +62,7 @@ type Sink struct {
 
 // New starts connecting to the broker at cfg.URL (in the background, as
 // paho does) and the announcer of the cameras (with HADiscovery).
-func New(cfg sink.Config, cameras []string, evidence sink.EvidenceOpener) (*Sink, error) {
+func New(c sink.Common, cfg config.MQTTSink, cameras []string, evidence sink.EvidenceOpener) (*Sink, error) {
 	o := paho.NewClientOptions().AddBroker(cfg.URL).SetClientID(cfg.ClientID).
 		SetUsername(cfg.Username).SetPassword(cfg.Password).
 		// The outbox, not paho's store, redelivers after a reconnect: a
@@ -69,11 +71,11 @@ func New(cfg sink.Config, cameras []string, evidence sink.EvidenceOpener) (*Sink
 		// that shares no packet with its writer (copyingStore).
 		SetCleanSession(true).SetOrderMatters(true).SetStore(newCopyingStore()).
 		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(time.Second).
-		SetMaxReconnectInterval(10*time.Second).SetConnectTimeout(cfg.Timeout).SetWriteTimeout(cfg.Timeout).
+		SetMaxReconnectInterval(10*time.Second).SetConnectTimeout(c.Timeout).SetWriteTimeout(c.Timeout).
 		SetWill(cfg.TopicPrefix+"/available", "offline", 1, true)
-	s := &Sink{cfg: cfg, evidence: evidence, kick: make(chan struct{}, 1), done: make(chan struct{}), cameras: map[string]bool{}}
-	for _, c := range cameras {
-		s.cameras[c] = false
+	s := &Sink{cfg: cfg, timeout: c.Timeout, evidence: evidence, kick: make(chan struct{}, 1), done: make(chan struct{}), cameras: map[string]bool{}}
+	for _, cam := range cameras {
+		s.cameras[cam] = false
 	}
 	o.SetOnConnectHandler(func(paho.Client) {
 		s.announce.Store(true)
@@ -110,7 +112,7 @@ func (s *Sink) announcer() {
 		if !s.client.IsConnectionOpen() {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
+		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 		err := s.announceOnce(ctx)
 		cancel()
 		if err != nil {
@@ -229,8 +231,8 @@ func (s *Sink) publish(ctx context.Context, topic string, payload any, retained 
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-time.After(s.cfg.Timeout):
-		return fmt.Errorf("mqtt publish %s: no acknowledgement within %s", topic, s.cfg.Timeout)
+	case <-time.After(s.timeout):
+		return fmt.Errorf("mqtt publish %s: no acknowledgement within %s", topic, s.timeout)
 	}
 }
 

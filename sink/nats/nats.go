@@ -20,9 +20,10 @@ import (
 // <subject_prefix>.<camera>.<kind>, with Nats-Msg-Id set to the event id so
 // that the server drops a redelivered duplicate.
 type Sink struct {
-	cfg sink.Config
-	nc  *natsgo.Conn
-	js  jetstream.JetStream
+	cfg     config.NATSSink
+	timeout time.Duration // of one delivery
+	nc      *natsgo.Conn
+	js      jetstream.JetStream
 	// ensured is set once the stream has been created or updated to the
 	// configuration (CreateStream); touched by the sink's goroutine only.
 	ensured bool
@@ -34,18 +35,18 @@ const natsDuplicates = config.NATSDuplicates
 
 // New starts connecting to the NATS server at cfg.URL; the stream is
 // checked at the first delivery.
-func New(cfg sink.Config) (*Sink, error) {
-	nc, err := natsconn.Connect(natsconn.Config{Name: "vigil-" + cfg.Name, URL: cfg.URL,
-		Username: cfg.Username, Password: cfg.Password, ReconnectWait: time.Second, Timeout: cfg.Timeout})
+func New(c sink.Common, cfg config.NATSSink) (*Sink, error) {
+	nc, err := natsconn.Connect(natsconn.Config{Name: "vigil-" + c.Name, URL: cfg.URL,
+		Username: cfg.Username, Password: cfg.Password, ReconnectWait: time.Second, Timeout: c.Timeout})
 	if err != nil {
-		return nil, fmt.Errorf("nats sink %s: %w", cfg.Name, err)
+		return nil, fmt.Errorf("nats sink %s: %w", c.Name, err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("nats sink %s: %w", cfg.Name, err)
+		return nil, fmt.Errorf("nats sink %s: %w", c.Name, err)
 	}
-	return &Sink{cfg: cfg, nc: nc, js: js}, nil
+	return &Sink{cfg: cfg, timeout: c.Timeout, nc: nc, js: js}, nil
 }
 
 // streamConfig is the stream the sink creates with CreateStream: over
@@ -82,7 +83,7 @@ func subjectToken(s string) string {
 }
 
 func (s *Sink) Deliver(ctx context.Context, js []byte, ev *incident.Event) error {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	if s.cfg.CreateStream && !s.ensured {
 		if err := s.ensureStream(ctx); err != nil {

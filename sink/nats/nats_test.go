@@ -11,6 +11,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
@@ -53,8 +54,16 @@ func TestNATSStreamLimits(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			s, err := New(testkit.CompleteSink(sink.Config{Name: "js", Type: "nats", URL: url, CreateStream: true, MaxAge: c.maxAge, MaxBytes: c.maxBytes,
-				Timeout: 2 * time.Second}))
+			sc := testkit.Sink(config.SinkNATS, "js", url, func(s *config.Sink) {
+				s.Timeout, s.NATS.CreateStream = 2*time.Second, true
+				if c.maxAge != 0 {
+					s.NATS.MaxAge = c.maxAge
+				}
+				if c.maxBytes != 0 {
+					s.NATS.MaxBytes = c.maxBytes
+				}
+			})
+			s, err := New(sink.CommonOf(sc), *sc.NATS)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -24,7 +24,7 @@ import (
 	"github.com/vigil-video/vigil/sink"
 )
 
-// Webhook content modes (sink.Config.Mode), as the CloudEvents HTTP
+// Webhook content modes (config.WebhookSink.Mode), as the CloudEvents HTTP
 // protocol binding names them.
 const (
 	// ModeStructured POSTs the whole event as application/cloudevents+json.
@@ -37,14 +37,14 @@ const (
 // Sink POSTs each event in the CloudEvents HTTP binding's structured
 // or binary content mode.
 type Sink struct {
-	cfg    sink.Config
+	cfg    config.WebhookSink
 	secret []byte
 	client *http.Client
 }
 
 // New returns a webhook sink for cfg.URL; it sends nothing yet.
-func New(cfg sink.Config) (*Sink, error) {
-	s := &Sink{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}}
+func New(c sink.Common, cfg config.WebhookSink) (*Sink, error) {
+	s := &Sink{cfg: cfg, client: &http.Client{Timeout: c.Timeout}}
 	if cfg.Secret != "" {
 		key, err := config.WebhookSecret(cfg.Secret)
 		if err != nil {
