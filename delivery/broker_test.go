@@ -16,11 +16,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
-	"github.com/vigil-video/vigil/sink"
 )
 
 // TestMQTTBrokerRestartLosesNothing: the broker goes away while incidents
@@ -59,9 +59,10 @@ func TestMQTTBrokerRestartLosesNothing(t *testing.T) {
 	}
 	defer sub.Disconnect(100)
 
-	d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(dir, "outbox.db")}, Sinks: []sink.Config{
-		{Name: "mqtt", Type: "mqtt", URL: url, TopicPrefix: "site", FrigateCompat: true, Timeout: time.Second,
-			BackoffMin: 50 * time.Millisecond, BackoffMax: 500 * time.Millisecond},
+	d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(dir, "outbox.db")}, Sinks: []config.Sink{
+		testkit.Sink(config.SinkMQTT, "mqtt", url, testkit.Backoff(50*time.Millisecond, 500*time.Millisecond), func(s *config.Sink) {
+			s.MQTT.TopicPrefix, s.MQTT.FrigateCompat, s.Timeout = "site", true, time.Second
+		}),
 	}}, io.Discard, testLog(t))
 	if err != nil {
 		t.Fatal(err)
@@ -124,9 +125,10 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 	port := testkit.FreePort(t)
 	srv := testkit.StartNATS(t, port, filepath.Join(dir, "js"))
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
-	d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(dir, "outbox.db")}, Sinks: []sink.Config{
-		{Name: "js", Type: "nats", URL: url, CreateStream: true, Timeout: time.Second,
-			BackoffMin: 50 * time.Millisecond, BackoffMax: 500 * time.Millisecond},
+	d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(dir, "outbox.db")}, Sinks: []config.Sink{
+		testkit.Sink(config.SinkNATS, "js", url, testkit.Backoff(50*time.Millisecond, 500*time.Millisecond), func(s *config.Sink) {
+			s.NATS.CreateStream, s.Timeout = true, time.Second
+		}),
 	}}, io.Discard, testLog(t))
 	if err != nil {
 		t.Fatal(err)

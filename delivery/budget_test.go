@@ -12,10 +12,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
-	"github.com/vigil-video/vigil/sink"
 )
 
 // TestFullOutboxKeepsHealthySinkWhole: a small outbox budget, a healthy
@@ -30,10 +30,9 @@ func TestFullOutboxKeepsHealthySinkWhole(t *testing.T) {
 	budget := int64(20 * (len(one) + 40))
 	file := filepath.Join(dir, "events.jsonl")
 	var logs testkit.SyncBuffer
-	d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(dir, "o.db"), MaxBytes: budget}, Sinks: []sink.Config{
-		{Name: "file", Type: "file", Path: file},
-		{Name: "hook", Type: "webhook", URL: fmt.Sprintf("http://127.0.0.1:%d/hook", testkit.FreePort(t)),
-			BackoffMin: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond},
+	d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(dir, "o.db"), MaxBytes: budget}, Sinks: []config.Sink{
+		testkit.Sink(config.SinkFile, "file", file),
+		testkit.Sink(config.SinkWebhook, "hook", fmt.Sprintf("http://127.0.0.1:%d/hook", testkit.FreePort(t)), testkit.Backoff(10*time.Millisecond, 50*time.Millisecond)),
 	}}, io.Discard, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -21,11 +21,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
-	"github.com/vigil-video/vigil/sink"
 	"github.com/vigil-video/vigil/sink/webhook"
 )
 
@@ -139,8 +139,10 @@ func TestWebhookOutageLosesNothing(t *testing.T) {
 		rec.add(ev)
 	}))
 	defer srv.Close()
-	cfg := Config{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "outbox.db")}, Sinks: []sink.Config{
-		{Name: "hook", Type: "webhook", URL: srv.URL, Secret: testSecret, BearerToken: "tok-123", BackoffMin: 20 * time.Millisecond, BackoffMax: 100 * time.Millisecond},
+	cfg := Config{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "outbox.db")}, Sinks: []config.Sink{
+		testkit.Sink(config.SinkWebhook, "hook", srv.URL, testkit.Backoff(20*time.Millisecond, 100*time.Millisecond), func(s *config.Sink) {
+			s.Webhook.Secret, s.Webhook.BearerToken = testSecret, "tok-123"
+		}),
 	}}
 	d, err := testOpen(cfg, io.Discard, testLog(t))
 	if err != nil {
@@ -218,8 +220,8 @@ func TestCrashLosesNothing(t *testing.T) {
 		rec.add(ev)
 	}))
 	defer srv.Close()
-	d, err := testOpen(Config{Outbox: OutboxConfig{Path: path}, Sinks: []sink.Config{
-		{Name: "hook", Type: "webhook", URL: srv.URL, BackoffMin: 20 * time.Millisecond},
+	d, err := testOpen(Config{Outbox: OutboxConfig{Path: path}, Sinks: []config.Sink{
+		testkit.Sink(config.SinkWebhook, "hook", srv.URL, func(s *config.Sink) { s.BackoffMin = 20 * time.Millisecond }),
 	}}, io.Discard, testLog(t))
 	if err != nil {
 		t.Fatal(err)
@@ -243,8 +245,8 @@ func TestCrashChild(t *testing.T) {
 	if path == "" {
 		t.Skip("helper process")
 	}
-	d, err := testOpen(Config{Outbox: OutboxConfig{Path: path}, Sinks: []sink.Config{
-		{Name: "hook", Type: "webhook", URL: os.Getenv("VIGIL_OUTBOX_URL"), BackoffMin: 20 * time.Millisecond},
+	d, err := testOpen(Config{Outbox: OutboxConfig{Path: path}, Sinks: []config.Sink{
+		testkit.Sink(config.SinkWebhook, "hook", os.Getenv("VIGIL_OUTBOX_URL"), func(s *config.Sink) { s.BackoffMin = 20 * time.Millisecond }),
 	}}, io.Discard, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -272,7 +274,7 @@ func TestOutboxBudgetDropsUpdatesFirst(t *testing.T) {
 	one, _ := json.Marshal(incidenttest.Events(1)[0])
 	rec := len(one) + 40 // record overhead: type, time
 	d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db"), MaxBytes: int64(10 * rec)},
-		Sinks: []sink.Config{{Name: "hook", Type: "webhook", URL: dead, BackoffMin: time.Hour}}}, io.Discard, testLog(t))
+		Sinks: []config.Sink{testkit.Sink(config.SinkWebhook, "hook", dead, func(s *config.Sink) { s.BackoffMin = time.Hour })}}, io.Discard, testLog(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,10 +14,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
-	"github.com/vigil-video/vigil/sink"
 )
 
 // smallDisk mounts a tmpfs of size bytes and returns its directory; it
@@ -71,8 +71,8 @@ func TestFileSinkFullDiskWritesWholeRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []sink.Config{
-		{Name: "file", Type: "file", Path: file, BackoffMin: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond},
+	d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []config.Sink{
+		testkit.Sink(config.SinkFile, "file", file, testkit.Backoff(10*time.Millisecond, 50*time.Millisecond)),
 	}}, io.Discard, testLog(t))
 	if err != nil {
 		t.Fatal(err)
@@ -108,8 +108,8 @@ func TestFileSinkFullDiskWritesWholeRecords(t *testing.T) {
 func TestOutboxFullDiskShutdownIsBounded(t *testing.T) {
 	disk := smallDisk(t, 256<<10)
 	file := filepath.Join(t.TempDir(), "events.jsonl")
-	cfg := Config{Outbox: OutboxConfig{Path: filepath.Join(disk, "outbox.db")}, Sinks: []sink.Config{
-		{Name: "file", Type: "file", Path: file},
+	cfg := Config{Outbox: OutboxConfig{Path: filepath.Join(disk, "outbox.db")}, Sinks: []config.Sink{
+		testkit.Sink(config.SinkFile, "file", file),
 	}}
 	var logs testkit.SyncBuffer
 	d, err := testOpen(cfg, io.Discard, slog.New(slog.NewTextHandler(&logs, nil)))
@@ -188,8 +188,10 @@ func TestFileSinkFullDiskAtRotation(t *testing.T) {
 	// about 80 KiB, less than one record.
 	disk := smallDisk(t, 272*4096)
 	file := filepath.Join(disk, "events.jsonl")
-	d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []sink.Config{
-		{Name: "file", Type: "file", Path: file, MaxBytes: 1 << 20, Keep: 3, BackoffMin: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond},
+	d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []config.Sink{
+		testkit.Sink(config.SinkFile, "file", file, testkit.Backoff(10*time.Millisecond, 50*time.Millisecond), func(s *config.Sink) {
+			s.File.MaxBytes, s.File.Keep = 1<<20, 3
+		}),
 	}}, io.Discard, testLog(t))
 	if err != nil {
 		t.Fatal(err)

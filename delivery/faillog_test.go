@@ -16,11 +16,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
-	"github.com/vigil-video/vigil/sink"
 )
 
 // logLines returns the JSON log lines with the message msg, per sink.
@@ -65,15 +65,12 @@ func TestSinkFailureLoggedOncePerInterval(t *testing.T) {
 		}
 	}))
 	defer flap.Close()
-	fast := func(s sink.Config) sink.Config {
-		s.BackoffMin, s.BackoffMax = 5*time.Millisecond, 10*time.Millisecond
-		return s
-	}
+	fast := testkit.Backoff(5*time.Millisecond, 10*time.Millisecond)
 	var logs testkit.SyncBuffer
-	d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []sink.Config{
-		fast(sink.Config{Name: "down", Type: "webhook", URL: fmt.Sprintf("http://127.0.0.1:%d/", testkit.FreePort(t))}),
-		fast(sink.Config{Name: "refuses", Type: "webhook", URL: refuse.URL}),
-		fast(sink.Config{Name: "flaps", Type: "webhook", URL: flap.URL}),
+	d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []config.Sink{
+		testkit.Sink(config.SinkWebhook, "down", fmt.Sprintf("http://127.0.0.1:%d/", testkit.FreePort(t)), fast),
+		testkit.Sink(config.SinkWebhook, "refuses", refuse.URL, fast),
+		testkit.Sink(config.SinkWebhook, "flaps", flap.URL, fast),
 	}}, io.Discard, slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -8,10 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
-	"github.com/vigil-video/vigil/sink"
+	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sinks"
 )
 
@@ -23,7 +24,7 @@ import (
 func TestNewStartsNothing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "events.jsonl")
 	cfg := completeDelivery(Config{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")},
-		Sinks: []sink.Config{{Name: "file", Type: "file", Path: path}}})
+		Sinks: []config.Sink{testkit.Sink(config.SinkFile, "file", path)}})
 	d, err := New(cfg, sinks.Env{Stdout: io.Discard}.Open, testLog(t))
 	if err != nil {
 		t.Fatal(err)

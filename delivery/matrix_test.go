@@ -16,10 +16,10 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/testkit"
-	"github.com/vigil-video/vigil/sink"
 )
 
 // TestRestartMatrix runs 20 processes in a row on one outbox, through real
@@ -68,11 +68,12 @@ func TestRestartMatrix(t *testing.T) {
 	}
 	defer sub.Disconnect(100)
 
-	fileSink := func(name string) sink.Config {
-		return sink.Config{Name: name, Type: "file", Path: filepath.Join(dir, name+".jsonl")}
+	fileSink := func(name string) config.Sink {
+		return testkit.Sink(config.SinkFile, name, filepath.Join(dir, name+".jsonl"))
 	}
-	mqttSink := sink.Config{Name: "mqtt", Type: "mqtt", URL: url, TopicPrefix: "matrix", Timeout: time.Second,
-		BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond}
+	mqttSink := testkit.Sink(config.SinkMQTT, "mqtt", url, testkit.Backoff(20*time.Millisecond, 200*time.Millisecond), func(s *config.Sink) {
+		s.MQTT.TopicPrefix, s.Timeout = "matrix", time.Second
+	})
 	var extras []string // configured extra file sinks, oldest first
 	want := map[string][]string{}
 	outbox := OutboxConfig{Path: filepath.Join(dir, "outbox.db")}
@@ -101,7 +102,7 @@ func TestRestartMatrix(t *testing.T) {
 			broker = testkit.StartMosquitto(t, port, mqDir)
 			brokerUp = true
 		}
-		cfg := Config{Outbox: outbox, Sinks: []sink.Config{fileSink("file"), mqttSink}}
+		cfg := Config{Outbox: outbox, Sinks: []config.Sink{fileSink("file"), mqttSink}}
 		wait := []string{"file"}
 		for _, e := range extras {
 			cfg.Sinks = append(cfg.Sinks, fileSink(e))
@@ -114,11 +115,11 @@ func TestRestartMatrix(t *testing.T) {
 		ids := runMatrixChild(t, what, cfg, 10, wait, crash)
 		// Every run keeps emitting: its events are in every file sink.
 		for _, s := range cfg.Sinks {
-			if s.Type != "file" {
+			if s.File == nil {
 				continue
 			}
 			have := map[string]bool{}
-			for _, id := range incidenttest.FileIDs(t, s.Path) {
+			for _, id := range incidenttest.FileIDs(t, s.File.Path) {
 				have[id] = true
 			}
 			for _, id := range ids {
@@ -136,7 +137,7 @@ func TestRestartMatrix(t *testing.T) {
 		broker = testkit.StartMosquitto(t, port, mqDir)
 		brokerUp = true
 	}
-	runMatrixChild(t, "final drain", Config{Outbox: outbox, Sinks: []sink.Config{fileSink("file"), mqttSink}}, 0, []string{"mqtt"}, false)
+	runMatrixChild(t, "final drain", Config{Outbox: outbox, Sinks: []config.Sink{fileSink("file"), mqttSink}}, 0, []string{"mqtt"}, false)
 
 	for name, ids := range want {
 		if name == "mqtt" {

@@ -6,13 +6,13 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/internal/testkit"
-	"github.com/vigil-video/vigil/sink"
 	"github.com/vigil-video/vigil/sinks"
 )
 
-// The tests write the options they care about; completeDelivery gives the
-// others the configuration's defaults, as a file with only those keys
-// would (Open takes complete options and defaults nothing).
+// The tests write the options they care about; completeDelivery and
+// testkit.Sink give the others the configuration's defaults, as a file
+// with only those keys would (New takes complete options and defaults
+// nothing).
 type OutboxConfig = config.Outbox
 
 // testOpen is New on cfg completed with the defaults, its sinks opened by
@@ -26,17 +26,13 @@ func testOpen(cfg Config, stdout io.Writer, log *slog.Logger) (*Delivery, error)
 	return d, nil
 }
 
-// completeDelivery fills the outbox and sink options left at zero (one
-// stdout sink when there is none, as in a file without sinks).
+// completeDelivery fills the outbox options left at zero, and gives one
+// stdout sink when there is none, as in a file without sinks (the tests
+// make their sinks complete with testkit.Sink).
 func completeDelivery(cfg Config) Config {
 	cfg.Outbox = testkit.FillZeros(cfg.Outbox, config.DefaultOutbox())
 	if len(cfg.Sinks) == 0 {
-		cfg.Sinks = []sink.Config{{Type: config.SinkStdout}}
+		cfg.Sinks = []config.Sink{config.DefaultSink(config.SinkStdout)}
 	}
-	out := make([]sink.Config, len(cfg.Sinks))
-	for i, s := range cfg.Sinks {
-		out[i] = testkit.CompleteSink(s)
-	}
-	cfg.Sinks = out
 	return cfg
 }

@@ -20,7 +20,6 @@ import (
 	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
-	"github.com/vigil-video/vigil/sink"
 )
 
 // damagedOutbox writes a real outbox holding n undelivered events (its
@@ -32,8 +31,8 @@ func damagedOutbox(t *testing.T, n int) ([]byte, []string) {
 	}))
 	defer down.Close()
 	path := filepath.Join(t.TempDir(), "outbox.db")
-	d, err := testOpen(Config{Outbox: OutboxConfig{Path: path}, Sinks: []sink.Config{
-		{Name: "hook", Type: "webhook", URL: down.URL}}}, io.Discard, testLog(t))
+	d, err := testOpen(Config{Outbox: OutboxConfig{Path: path}, Sinks: []config.Sink{
+		testkit.Sink(config.SinkWebhook, "hook", down.URL)}}, io.Discard, testLog(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +102,7 @@ func TestDamagedOutboxMovedAside(t *testing.T) {
 		}
 		file := filepath.Join(dir, "events.jsonl")
 		var logs testkit.SyncBuffer
-		d, err := openDamaged(t, Config{Outbox: OutboxConfig{Path: path}, Sinks: []sink.Config{{Name: "hook", Type: "file", Path: file}}},
+		d, err := openDamaged(t, Config{Outbox: OutboxConfig{Path: path}, Sinks: []config.Sink{testkit.Sink(config.SinkFile, "hook", file)}},
 			slog.New(slog.NewTextHandler(&logs, nil)))
 		if err != nil {
 			t.Errorf("%s: start failed: %v", c.name, err)

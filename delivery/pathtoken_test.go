@@ -13,10 +13,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
-	"github.com/vigil-video/vigil/sink"
 )
 
 // TestWebhookPathTokensNeverLogged: webhooks that carry their token in the
@@ -33,9 +33,9 @@ func TestWebhookPathTokensNeverLogged(t *testing.T) {
 	slack := srv.URL + "/services/T0123ABCD/B0456EFGH/" + slackTok
 	discord := fmt.Sprintf("http://127.0.0.1:%d/api/webhooks/1234567890123456789/%s", testkit.FreePort(t), discordTok)
 	var logs testkit.SyncBuffer
-	d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []sink.Config{
-		{Name: "slack", Type: "webhook", URL: slack, BackoffMin: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond},
-		{Name: "discord", Type: "webhook", URL: discord, BackoffMin: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond},
+	d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []config.Sink{
+		testkit.Sink(config.SinkWebhook, "slack", slack, testkit.Backoff(10*time.Millisecond, 20*time.Millisecond)),
+		testkit.Sink(config.SinkWebhook, "discord", discord, testkit.Backoff(10*time.Millisecond, 20*time.Millisecond)),
 	}}, io.Discard, slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)

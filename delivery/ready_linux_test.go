@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
-	"github.com/vigil-video/vigil/sink"
+	"github.com/vigil-video/vigil/internal/testkit"
 )
 
 // TestReadyFollowsOutboxWrites: Ready is nil while the outbox is written,
@@ -24,8 +25,8 @@ func TestReadyFollowsOutboxWrites(t *testing.T) {
 	disk := smallDisk(t, 1<<20) // room for the 200 events below once the filler is gone
 	box := filepath.Join(disk, "outbox.db")
 	file := filepath.Join(t.TempDir(), "events.jsonl")
-	d, err := testOpen(Config{Outbox: OutboxConfig{Path: box}, Sinks: []sink.Config{
-		{Name: "file", Type: "file", Path: file},
+	d, err := testOpen(Config{Outbox: OutboxConfig{Path: box}, Sinks: []config.Sink{
+		testkit.Sink(config.SinkFile, "file", file),
 	}}, io.Discard, testLog(t))
 	if err != nil {
 		t.Fatal(err)

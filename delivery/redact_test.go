@@ -11,10 +11,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
-	"github.com/vigil-video/vigil/sink"
 )
 
 // TestSinkURLSecretsNeverLogged: a webhook whose URL holds user info and an
@@ -25,8 +25,8 @@ func TestSinkURLSecretsNeverLogged(t *testing.T) {
 	const token, pw = "tok-9f8e7d6c", "pw-5a4b3c2d"
 	hook := fmt.Sprintf("http://alice:%s@127.0.0.1:%d/hook?access_token=%s&team=ops", pw, testkit.FreePort(t), token)
 	var logs testkit.SyncBuffer
-	d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []sink.Config{
-		{Name: "hook", Type: "webhook", URL: hook, BackoffMin: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond},
+	d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []config.Sink{
+		testkit.Sink(config.SinkWebhook, "hook", hook, testkit.Backoff(10*time.Millisecond, 20*time.Millisecond)),
 	}}, io.Discard, slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -18,12 +18,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/outbox"
-	"github.com/vigil-video/vigil/sink"
 )
 
 // incidentsOf returns n incidents on cameras cam0..cam9, each a start,
@@ -104,10 +104,10 @@ func TestSlowSinkNeverBlocksAnalysis(t *testing.T) {
 	evs := incidentsOf(50, 15)
 	one, _ := json.Marshal(evs[0])
 	budget := int64(40 * (len(one) + 40))
-	hookSink := sink.Config{Name: "hook", Type: "webhook", URL: hook.srv.URL, Timeout: time.Hour, BackoffMin: 10 * time.Millisecond}
+	hookSink := testkit.Sink(config.SinkWebhook, "hook", hook.srv.URL, func(s *config.Sink) { s.Timeout, s.BackoffMin = time.Hour, 10*time.Millisecond })
 	var logs testkit.SyncBuffer
 	d, err := testOpen(Config{Outbox: OutboxConfig{Path: path, MaxBytes: budget, MaxLag: time.Second},
-		Sinks: []sink.Config{hookSink}, queueEvents: 128}, io.Discard, slog.New(slog.NewTextHandler(&logs, nil)))
+		Sinks: []config.Sink{hookSink}, queueEvents: 128}, io.Discard, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestSlowSinkNeverBlocksAnalysis(t *testing.T) {
 
 	// The next run, with the webhook answering.
 	close(hook.release)
-	d2, err := testOpen(Config{Outbox: OutboxConfig{Path: path, MaxBytes: budget}, Sinks: []sink.Config{hookSink}}, io.Discard, testLog(t))
+	d2, err := testOpen(Config{Outbox: OutboxConfig{Path: path, MaxBytes: budget}, Sinks: []config.Sink{hookSink}}, io.Discard, testLog(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +268,7 @@ func TestShutdownBoundedWhenSinkIgnoresContext(t *testing.T) {
 	// next run delivers the backlog.
 	go io.Copy(io.Discard, pr) //nolint:errcheck
 	file := filepath.Join(t.TempDir(), "events.jsonl")
-	d2, err := testOpen(Config{Outbox: OutboxConfig{Path: path}, Sinks: []sink.Config{{Name: "stdout", Type: "file", Path: file}}}, io.Discard, testLog(t))
+	d2, err := testOpen(Config{Outbox: OutboxConfig{Path: path}, Sinks: []config.Sink{testkit.Sink(config.SinkFile, "stdout", file)}}, io.Discard, testLog(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +308,7 @@ func TestUnencodableEventDropped(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "events.jsonl")
 	d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(dir, "o.db")},
-		Sinks: []sink.Config{{Name: "file", Type: "file", Path: file}}}, io.Discard, testLog(t))
+		Sinks: []config.Sink{testkit.Sink(config.SinkFile, "file", file)}}, io.Discard, testLog(t))
 	if err != nil {
 		t.Fatal(err)
 	}

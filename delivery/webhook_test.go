@@ -15,10 +15,11 @@ import (
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
-	"github.com/vigil-video/vigil/sink"
+	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sink/webhook"
 )
 
@@ -79,8 +80,13 @@ func TestWebhookContentModes(t *testing.T) {
 				w.WriteHeader(http.StatusAccepted)
 			}))
 			defer srv.Close()
-			d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "outbox.db")}, Sinks: []sink.Config{
-				{Name: "hook", Type: "webhook", URL: srv.URL, Mode: mode, Secret: testSecret, BackoffMin: 20 * time.Millisecond},
+			d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "outbox.db")}, Sinks: []config.Sink{
+				testkit.Sink(config.SinkWebhook, "hook", srv.URL, func(s *config.Sink) {
+					if mode != "" { // else the default
+						s.Webhook.Mode = mode
+					}
+					s.Webhook.Secret, s.BackoffMin = testSecret, 20*time.Millisecond
+				}),
 			}}, io.Discard, testLog(t))
 			if err != nil {
 				t.Fatal(err)
