@@ -51,6 +51,29 @@ type webGuard struct {
 
 // startWebGuard copies src (which must validate) and watches it until
 // close.
+// CheckWebConfig reports whether the web configuration file at path (TLS,
+// basic auth) is one the server would start with: the same checks as at
+// start, without serving it. An empty path is no web configuration.
+func CheckWebConfig(path string) error {
+	if path == "" {
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "vigil-web-")
+	if err != nil {
+		return fmt.Errorf("web_config_file: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	g := &webGuard{src: path, dir: dir, served: filepath.Join(dir, "web.yml")}
+	b, err := config.ReadRegularFile(path, config.MaxWebConfigBytes)
+	if err == nil {
+		err = g.accept(b, true)
+	}
+	if err != nil {
+		return fmt.Errorf("web_config_file: %s: %w", path, err)
+	}
+	return nil
+}
+
 func startWebGuard(src string, interval time.Duration, log *slog.Logger, errs prometheus.Counter) (*webGuard, error) {
 	dir, err := os.MkdirTemp("", "vigil-web-")
 	if err != nil {

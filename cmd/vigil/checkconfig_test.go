@@ -44,3 +44,35 @@ func TestCheckConfigShowsWhatRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckConfigJudgesWebConfig: check-config refuses a web_config_file
+// the server would not start with (a basic-auth password that is no bcrypt
+// hash), naming the key and the file, and accepts a valid one.
+func TestCheckConfigJudgesWebConfig(t *testing.T) {
+	dir := t.TempDir()
+	web := filepath.Join(dir, "web.yml")
+	path := filepath.Join(dir, "vigil.yaml")
+	doc := "web_config_file: " + web + "\ncameras:\n  - {id: cam, url: 'rtsp://127.0.0.1:8554/x'}\n"
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(web, []byte("basic_auth_users:\n  ops: not-a-bcrypt-hash\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := checkConfig(path)
+	if err == nil || !strings.Contains(err.Error(), "web_config_file: "+web) {
+		t.Fatalf("a password that is no bcrypt hash: %v, want an error naming web_config_file and %s", err, web)
+	}
+	// bcrypt of "secret" (cost 4).
+	if err := os.WriteFile(web, []byte("basic_auth_users:\n  ops: $2a$04$22mIJ7RoRsk7i1NrpcbUCuxhb6sg7Cf3mZlPHL6XfTztuxvk/ISMe\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout, _ = os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	err = checkConfig(path)
+	os.Stdout.Close()
+	os.Stdout = stdout
+	if err != nil {
+		t.Fatalf("a valid web configuration: %v", err)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/internal/buildinfo"
 
@@ -99,6 +100,9 @@ func usage() {
 func checkConfig(path string) error {
 	cfg, err := config.Load(path)
 	if err != nil {
+		return err
+	}
+	if err := api.CheckWebConfig(cfg.WebConfigFile); err != nil {
 		return err
 	}
 	out, err := config.Show(cfg)

@@ -18,6 +18,7 @@ var heavy = []string{
 	"github.com/vigil-video/vigil/nn",
 	"github.com/bluenviron/gortsplib/",
 	"github.com/eclipse/paho.mqtt.golang",
+	"github.com/prometheus/exporter-toolkit",
 	"github.com/nats-io/",
 	"github.com/vigil-video/vigil/ingest",
 	"github.com/vigil-video/vigil/delivery",
