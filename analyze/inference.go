@@ -50,7 +50,8 @@ type InferenceObserver interface {
 // Inference runs one ObjectDetector for every camera under one budget:
 // at most MaxPerSecond inferences per second, one goroutine, at most one
 // pending request per camera (the newest picture wins but keeps the
-// camera's place), the camera waiting longest first. Cameras never wait for it: they submit and pick up results at a
+// camera's place), the camera waiting longest first, requests driven by
+// motion before re-checks of still scenes. Cameras never wait for it: they submit and pick up results at a
 // later frame. Start starts its goroutine; Close stops it.
 type Inference struct {
 	det ObjectDetector
@@ -97,6 +98,7 @@ type ObjectSlot struct {
 	free     []*objRequest // pictures to reuse, at most 2
 	result   []Object
 	resultAt time.Time // frame time of the result
+	resultIn Box       // the part of the frame the result looked at
 	fresh    bool      // result not yet taken
 	shed     bool      // the camera's ladder asks to shed
 }
@@ -108,6 +110,7 @@ type objRequest struct {
 	frameTime time.Time
 	queued    time.Time // when this picture was submitted
 	since     time.Time // when the camera began waiting (kept by a replacement): its place in the queue
+	recheck   bool      // a re-check of objects present on a still scene: served after requests driven by motion
 }
 
 // Slot registers a camera and returns its slot. Release gives it back.
@@ -147,9 +150,10 @@ func (s *ObjectSlot) SetShed(shed bool) {
 }
 
 // wants reports whether the camera should build a request now: not shed,
-// and no pending request or one older than replaceAfter. A shed request is
+// and no pending request or one older than replaceAfter (a re-check
+// replaces nothing: it waits for no request at all). A shed request is
 // counted.
-func (s *ObjectSlot) wants(now time.Time) bool {
+func (s *ObjectSlot) wants(now time.Time, recheck bool) bool {
 	in := s.in
 	in.mu.Lock()
 	shed, p := s.shed, s.pending
@@ -158,7 +162,7 @@ func (s *ObjectSlot) wants(now time.Time) bool {
 		in.shedCount(s.camera, ShedOverload)
 		return false
 	}
-	return p == nil || now.Sub(p.queued) >= replaceAfter
+	return p == nil || !recheck && now.Sub(p.queued) >= replaceAfter
 }
 
 // buffer returns a picture to fill for a request (from the slot's spares).
@@ -216,15 +220,16 @@ func (s *ObjectSlot) recycle(r *objRequest) {
 // not be decoded in color).
 func (s *ObjectSlot) Failed() { s.in.shedCount(s.camera, ShedError) }
 
-// take returns the latest result if it was not taken yet.
-func (s *ObjectSlot) take() ([]Object, time.Time, bool) {
+// take returns the latest result, its frame time and the part of the
+// frame it looked at, if it was not taken yet.
+func (s *ObjectSlot) take() ([]Object, time.Time, Box, bool) {
 	s.in.mu.Lock()
 	defer s.in.mu.Unlock()
 	if !s.fresh {
-		return nil, time.Time{}, false
+		return nil, time.Time{}, Box{}, false
 	}
 	s.fresh = false
-	return s.result, s.resultAt, true
+	return s.result, s.resultAt, s.resultIn, true
 }
 
 // Close stops the goroutine after the inference under way and frees the
@@ -303,7 +308,8 @@ func (in *Inference) run() {
 	}
 }
 
-// next takes the oldest pending request, shedding the stale ones.
+// next takes the oldest pending request driven by motion, else the
+// oldest re-check, shedding the stale ones.
 func (in *Inference) next() (*ObjectSlot, *objRequest) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -323,7 +329,8 @@ func (in *Inference) next() (*ObjectSlot, *objRequest) {
 			}
 			continue
 		}
-		if best == nil || p.since.Before(best.pending.since) {
+		if best == nil || best.pending.recheck && !p.recheck ||
+			p.recheck == best.pending.recheck && p.since.Before(best.pending.since) {
 			best = s
 		}
 	}
@@ -349,7 +356,7 @@ func (in *Inference) infer(s *ObjectSlot, r *objRequest, start time.Time) {
 	}
 	in.mu.Lock()
 	if err == nil {
-		s.result, s.resultAt, s.fresh = objs, r.frameTime, true
+		s.result, s.resultAt, s.resultIn, s.fresh = objs, r.frameTime, r.region, true
 	}
 	s.recycle(r)
 	in.mu.Unlock()

@@ -91,11 +91,11 @@ func TestInferenceBudget(t *testing.T) {
 	for time.Since(start) < run {
 		now := time.Now()
 		for _, s := range slots {
-			if s.wants(now) {
+			if s.wants(now, false) {
 				request(s, now)
 			}
 		}
-		if shed.wants(now) {
+		if shed.wants(now, false) {
 			t.Fatal("a shedding camera asks for inference")
 		}
 		time.Sleep(5 * time.Millisecond)
