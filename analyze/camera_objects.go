@@ -31,7 +31,8 @@ const wholeShare = 0.6
 
 // SetObjects makes the camera take its people from an object detector
 // through slot (Inference.Slot) instead of HOG, and ask for inference on
-// frames with motion. The camera releases the slot when closed.
+// frames with motion, and about once a second on still frames while it
+// holds objects. The camera releases the slot when closed.
 func (c *Camera) SetObjects(s *ObjectSlot) {
 	c.slot = s
 	if c.person != nil {
@@ -114,17 +115,16 @@ func (c *Camera) updateObjects(t time.Time, moving bool) {
 	if c.objects != nil && t.Sub(c.objAt) > objectTTL {
 		c.objects = nil
 	}
-	c.wantObj, c.objRecheck = false, false
-	now := time.Now()
-	switch {
-	case moving && c.d.n > 0 && c.slot.wants(now, false):
-		c.objRegion = c.region()
-	case (len(c.objects) > 0 || c.seen.open) && t.Sub(c.objAsked) >= objectRecheck && c.slot.wants(now, true):
-		c.objRegion, c.objRecheck = Box{0, 0, 1, 1}, true
-	default:
+	c.wantObj = false
+	move := moving && c.d.n > 0
+	recheck := !move && (len(c.objects) > 0 || c.seen.open) && t.Sub(c.objAsked) >= objectRecheck
+	if !move && !recheck || !c.slot.wants(time.Now(), recheck) {
 		return
 	}
-	c.wantObj = true
+	c.objRegion, c.objRecheck, c.wantObj = Box{0, 0, 1, 1}, recheck, true
+	if move {
+		c.objRegion = c.region()
+	}
 }
 
 // covers reports whether region holds the centre of every object.
@@ -139,13 +139,18 @@ func covers(region Box, objs []Object) bool {
 }
 
 // region is the square (in pixels) around the union of the moving
-// regions, padded by half its size and to at least 1.5 times the smallest
-// person, normalized; the whole frame when that square is large.
+// regions and the objects held (so that a result looks at them too),
+// padded by half its size and to at least 1.5 times the smallest person,
+// normalized; the whole frame when that square is large.
 func (c *Camera) region() Box {
 	W, H := c.det.width, c.det.height
 	u := c.d.regions[0].rect
 	for _, r := range c.d.regions[1:c.d.n] {
 		u = u.Union(r.rect)
+	}
+	for _, o := range c.objects {
+		b := o.Box
+		u = u.Union(image.Rect(int(b[0]*float64(W)), int(b[1]*float64(H)), int(math.Ceil((b[0]+b[2])*float64(W))), int(math.Ceil((b[1]+b[3])*float64(H)))))
 	}
 	minSide := 1.5 * c.cfg.Person.MinHeight * float64(H)
 	side := math.Max(math.Max(float64(u.Dx()), float64(u.Dy()))*1.5, minSide)
