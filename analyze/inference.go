@@ -1,12 +1,15 @@
 package analyze
 
 import (
+	"cmp"
 	"image"
 	"slices"
 	"sync"
 	"time"
 
 	"gocv.io/x/gocv"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 // Reasons an inference request is shed (InferenceObserver.Shed).
@@ -370,8 +373,8 @@ func (in *Inference) infer(s *ObjectSlot, r *objRequest, start time.Time) {
 }
 
 // objects maps detections in r's picture to normalized frame objects,
-// keeping the labels and scores asked for, largest first, at most
-// MaxBoxes.
+// keeping the labels and scores asked for, one vehicle per vehicle
+// (mergeVehicles), largest first, at most MaxBoxes.
 func (in *Inference) objects(dets []Detection, r *objRequest) []Object {
 	w, h := float64(r.bgr.Cols()), float64(r.bgr.Rows())
 	if w == 0 || h == 0 {
@@ -395,6 +398,7 @@ func (in *Inference) objects(dets []Detection, r *objRequest) []Object {
 			float64(b.Dy()) / h * reg[3],
 		}})
 	}
+	out = mergeVehicles(out)
 	slices.SortStableFunc(out, func(a, b Object) int {
 		aa, ba := a.Box[2]*a.Box[3], b.Box[2]*b.Box[3]
 		switch {
@@ -409,4 +413,25 @@ func (in *Inference) objects(dets []Detection, r *objRequest) []Object {
 		out = out[:MaxBoxes]
 	}
 	return out
+}
+
+// vehicleMerge is the overlap (IoU) above which two vehicle boxes are one
+// vehicle: the network suppresses overlaps per class only, and below its
+// default min_score one car comes back as car, truck and bus.
+const vehicleMerge = 0.5
+
+// mergeVehicles keeps, of vehicle objects overlapping more than
+// vehicleMerge, the best scoring one (in place; the order changes to best
+// first).
+func mergeVehicles(objs []Object) []Object {
+	slices.SortStableFunc(objs, func(a, b Object) int { return cmp.Compare(b.Score, a.Score) })
+	kept := objs[:0]
+	for _, o := range objs {
+		if o.Label != config.LabelVehicle || !slices.ContainsFunc(kept, func(k Object) bool {
+			return k.Label == config.LabelVehicle && iou(k.Box, o.Box) > vehicleMerge
+		}) {
+			kept = append(kept, o)
+		}
+	}
+	return kept
 }
