@@ -58,8 +58,9 @@ func awaitResult(t *testing.T, s *ObjectSlot) {
 // learned with them), step towards the camera (3.4 s of motion), then
 // stand still for 10 s (testdata/footage/office-pause.mkv). The person
 // incident starts during the step and stays open, one incident with no
-// end, over the still part: the camera re-checks the people with the
-// network though nothing moves, at about one inference per second.
+// end, over the still part, and the camera holds the people on every
+// frame of it: it re-checks them with the network though nothing moves,
+// at about one inference per second.
 func TestPersonStandingStillPersists(t *testing.T) {
 	if testing.Short() {
 		t.Skip("about 60 inferences on real footage")
@@ -96,12 +97,16 @@ func TestPersonStandingStillPersists(t *testing.T) {
 	var trs []Transition
 	var last time.Duration
 	stillAsks := 0
+	var unseen []time.Duration // frames of the still part without people
 	err = ReadFrames(filepath.Join("..", "testdata", "footage", "office-pause.mkv"), want, func(i int, s *Snapshot) error {
 		at := time.Duration(i) * time.Second / fps
 		last = at
 		gocv.CvtColor(s.mat, &gray, gocv.ColorBGRToGray)
 		gocv.Resize(gray, &f.mat, image.Pt(f.Width, f.Height), 0, 0, gocv.InterpolationArea)
 		trs = append(trs, only(c.Analyze(f, t0.Add(at)), KindPerson)...)
+		if at >= stillFrom && len(c.people) == 0 {
+			unseen = append(unseen, at)
+		}
 		if _, ok := c.ObjectRegion(); ok {
 			if at >= stillFrom && c.objRecheck {
 				stillAsks++
@@ -133,6 +138,9 @@ func TestPersonStandingStillPersists(t *testing.T) {
 	}
 	for _, tr := range ends {
 		t.Errorf("person incident ended at %v while the people stand still (clip ends at %v)", tr.EndedAt.Sub(t0), last)
+	}
+	if len(unseen) > 0 {
+		t.Errorf("no people held over %d frames of the still part, from %v to %v", len(unseen), unseen[0], unseen[len(unseen)-1])
 	}
 	// About one re-check a second while they stand still.
 	if still := last - stillFrom; stillAsks < int(still/objectRecheck)-1 || stillAsks > int(still/objectRecheck)+1 {
