@@ -266,3 +266,22 @@ func TestOneVehicleOneObject(t *testing.T) {
 		t.Errorf("two vehicles apart and a person on one merged into %+v", got)
 	}
 }
+
+// TestMissOnlyWhereLooked: a result that found nothing counts against the
+// objects held only when the part of the frame it looked at holds them.
+func TestMissOnlyWhereLooked(t *testing.T) {
+	held := []Object{{Label: config.LabelPerson, Box: Box{0.6, 0.4, 0.1, 0.3}}}
+	for _, tc := range []struct {
+		region Box
+		want   bool
+	}{
+		{Box{0, 0, 1, 1}, true},
+		{Box{0.5, 0.3, 0.3, 0.5}, true},
+		{Box{0, 0, 0.5, 0.5}, false}, // motion elsewhere
+		{Box{0.5, 0.3, 0.14, 0.5}, false},
+	} {
+		if got := covers(tc.region, held); got != tc.want {
+			t.Errorf("a result of %v covers %v: %v, want %v", tc.region, held[0].Box, got, tc.want)
+		}
+	}
+}
