@@ -27,14 +27,17 @@ type Camera struct {
 	people []Box           // people of the current frame
 	// objects: with an object detector (SetObjects), people come from its
 	// latest result, valid for objectTTL of frame time.
-	slot      *ObjectSlot
-	objects   []Object  // the latest result, while valid
-	objAt     time.Time // frame time of objects
-	personObj []Object  // scratch: the people among objects
-	wantObj   bool      // the frame should be sent for inference (SubmitObjects)
-	objRegion Box       // the part of the frame to send
-	trk       tracker
-	closed    bool
+	slot       *ObjectSlot
+	objects    []Object  // the latest result, while valid
+	objAt      time.Time // frame time of objects
+	personObj  []Object  // scratch: the people among objects
+	wantObj    bool      // the frame should be sent for inference (SubmitObjects)
+	objRecheck bool      // that request re-checks objects on a still scene
+	objAsked   time.Time // frame time of the last request submitted
+	objMisses  int       // results in a row that looked at objects and found none
+	objRegion  Box       // the part of the frame to send
+	trk        tracker
+	closed     bool
 
 	last       time.Time     // last frame time seen; zero before the first frame
 	dtAvg      time.Duration // smoothed frame interval
@@ -371,7 +374,7 @@ func (c *Camera) Reset() {
 	c.tam.restart()
 	c.trk.reset()
 	c.lifecycles(func(l *lifecycle) { l.cand = false })
-	c.objects, c.wantObj = nil, false
+	c.objects, c.wantObj, c.objMisses = nil, false, 0
 }
 
 // Flush ends open incidents at now (shutdown) and returns their PhaseEnd

@@ -8,10 +8,18 @@ import (
 	"gocv.io/x/gocv"
 )
 
-// objectTTL is how long, in frame time, an inference result stands for
-// the camera's objects: a little over the gap between two results of a
-// camera given one inference per second.
-const objectTTL = 2 * time.Second
+// Objects that persist: while the camera holds objects (or its person
+// incident is open), it re-checks them with the network every
+// objectRecheck of frame time even when nothing moves, at a lower
+// priority than requests driven by motion. The objects end when
+// objectMisses results in a row that looked at them found nothing, or,
+// when no result comes (the budget is taken by motion elsewhere, or the
+// camera sheds), objectTTL after the last result that found them.
+const (
+	objectRecheck = time.Second
+	objectMisses  = 2
+	objectTTL     = 5 * time.Second
+)
 
 // objectMaxSide caps the long side of a picture sent for inference: the
 // network resizes to its 416-pixel input anyway.
@@ -23,7 +31,8 @@ const wholeShare = 0.6
 
 // SetObjects makes the camera take its people from an object detector
 // through slot (Inference.Slot) instead of HOG, and ask for inference on
-// frames with motion. The camera releases the slot when closed.
+// frames with motion, and about once a second on still frames while it
+// holds objects. The camera releases the slot when closed.
 func (c *Camera) SetObjects(s *ObjectSlot) {
 	c.slot = s
 	if c.person != nil {
@@ -66,6 +75,8 @@ func (c *Camera) SubmitObjects(s *Snapshot, now time.Time) {
 	roi.Close()
 	r.region = Box{float64(rect.Min.X) / W, float64(rect.Min.Y) / H, float64(rect.Dx()) / W, float64(rect.Dy()) / H}
 	r.frameTime = c.last
+	r.recheck = c.objRecheck
+	c.objAsked = c.last
 	c.slot.submit(r, now)
 }
 
@@ -83,31 +94,63 @@ func (c *Camera) ObjectPictureSize(srcW, srcH int) (int, int) {
 	return max(w, 2), max(h, 2)
 }
 
-// updateObjects takes a new inference result, drops an expired one, and
-// decides whether this frame is sent for inference.
+// updateObjects takes a new inference result, ends objects the network
+// no longer finds, and decides whether this frame is sent for inference:
+// on motion, the part that moves; on a still scene holding objects, the
+// whole frame every objectRecheck.
 func (c *Camera) updateObjects(t time.Time, moving bool) {
-	if objs, at, ok := c.slot.take(); ok {
-		c.objects, c.objAt = objs, at
+	if objs, at, in, ok := c.slot.take(); ok {
+		switch {
+		case len(objs) > 0:
+			c.objects, c.objAt, c.objMisses = objs, at, 0
+		case covers(in, c.objects):
+			// A result that looked where the objects were and found
+			// nothing; one elsewhere says nothing about them.
+			c.objMisses++
+			if c.objMisses >= objectMisses {
+				c.objects = nil
+			}
+		}
 	}
 	if c.objects != nil && t.Sub(c.objAt) > objectTTL {
 		c.objects = nil
 	}
 	c.wantObj = false
-	if !moving || c.d.n == 0 || !c.slot.wants(time.Now()) {
+	move := moving && c.d.n > 0
+	recheck := !move && (len(c.objects) > 0 || c.seen.open) && t.Sub(c.objAsked) >= objectRecheck
+	if !move && !recheck || !c.slot.wants(time.Now(), recheck) {
 		return
 	}
-	c.objRegion = c.region()
-	c.wantObj = true
+	c.objRegion, c.objRecheck, c.wantObj = Box{0, 0, 1, 1}, recheck, true
+	if move {
+		c.objRegion = c.region()
+	}
+}
+
+// covers reports whether region holds the centre of every object.
+func covers(region Box, objs []Object) bool {
+	for _, o := range objs {
+		x, y := o.Box[0]+o.Box[2]/2, o.Box[1]+o.Box[3]/2
+		if x < region[0] || y < region[1] || x > region[0]+region[2] || y > region[1]+region[3] {
+			return false
+		}
+	}
+	return true
 }
 
 // region is the square (in pixels) around the union of the moving
-// regions, padded by half its size and to at least 1.5 times the smallest
-// person, normalized; the whole frame when that square is large.
+// regions and the objects held (so that a result looks at them too),
+// padded by half its size and to at least 1.5 times the smallest person,
+// normalized; the whole frame when that square is large.
 func (c *Camera) region() Box {
 	W, H := c.det.width, c.det.height
 	u := c.d.regions[0].rect
 	for _, r := range c.d.regions[1:c.d.n] {
 		u = u.Union(r.rect)
+	}
+	for _, o := range c.objects {
+		b := o.Box
+		u = u.Union(image.Rect(int(b[0]*float64(W)), int(b[1]*float64(H)), int(math.Ceil((b[0]+b[2])*float64(W))), int(math.Ceil((b[1]+b[3])*float64(H)))))
 	}
 	minSide := 1.5 * c.cfg.Person.MinHeight * float64(H)
 	side := math.Max(math.Max(float64(u.Dx()), float64(u.Dy()))*1.5, minSide)

@@ -1,12 +1,15 @@
 package analyze
 
 import (
+	"cmp"
 	"image"
 	"slices"
 	"sync"
 	"time"
 
 	"gocv.io/x/gocv"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 // Reasons an inference request is shed (InferenceObserver.Shed).
@@ -50,7 +53,8 @@ type InferenceObserver interface {
 // Inference runs one ObjectDetector for every camera under one budget:
 // at most MaxPerSecond inferences per second, one goroutine, at most one
 // pending request per camera (the newest picture wins but keeps the
-// camera's place), the camera waiting longest first. Cameras never wait for it: they submit and pick up results at a
+// camera's place), the camera waiting longest first, requests driven by
+// motion before re-checks of still scenes. Cameras never wait for it: they submit and pick up results at a
 // later frame. Start starts its goroutine; Close stops it.
 type Inference struct {
 	det ObjectDetector
@@ -97,6 +101,7 @@ type ObjectSlot struct {
 	free     []*objRequest // pictures to reuse, at most 2
 	result   []Object
 	resultAt time.Time // frame time of the result
+	resultIn Box       // the part of the frame the result looked at
 	fresh    bool      // result not yet taken
 	shed     bool      // the camera's ladder asks to shed
 }
@@ -108,6 +113,7 @@ type objRequest struct {
 	frameTime time.Time
 	queued    time.Time // when this picture was submitted
 	since     time.Time // when the camera began waiting (kept by a replacement): its place in the queue
+	recheck   bool      // a re-check of objects present on a still scene: served after requests driven by motion
 }
 
 // Slot registers a camera and returns its slot. Release gives it back.
@@ -147,9 +153,10 @@ func (s *ObjectSlot) SetShed(shed bool) {
 }
 
 // wants reports whether the camera should build a request now: not shed,
-// and no pending request or one older than replaceAfter. A shed request is
+// and no pending request or one older than replaceAfter (a re-check
+// replaces nothing: it waits for no request at all). A shed request is
 // counted.
-func (s *ObjectSlot) wants(now time.Time) bool {
+func (s *ObjectSlot) wants(now time.Time, recheck bool) bool {
 	in := s.in
 	in.mu.Lock()
 	shed, p := s.shed, s.pending
@@ -158,7 +165,7 @@ func (s *ObjectSlot) wants(now time.Time) bool {
 		in.shedCount(s.camera, ShedOverload)
 		return false
 	}
-	return p == nil || now.Sub(p.queued) >= replaceAfter
+	return p == nil || !recheck && now.Sub(p.queued) >= replaceAfter
 }
 
 // buffer returns a picture to fill for a request (from the slot's spares).
@@ -216,15 +223,16 @@ func (s *ObjectSlot) recycle(r *objRequest) {
 // not be decoded in color).
 func (s *ObjectSlot) Failed() { s.in.shedCount(s.camera, ShedError) }
 
-// take returns the latest result if it was not taken yet.
-func (s *ObjectSlot) take() ([]Object, time.Time, bool) {
+// take returns the latest result, its frame time and the part of the
+// frame it looked at, if it was not taken yet.
+func (s *ObjectSlot) take() ([]Object, time.Time, Box, bool) {
 	s.in.mu.Lock()
 	defer s.in.mu.Unlock()
 	if !s.fresh {
-		return nil, time.Time{}, false
+		return nil, time.Time{}, Box{}, false
 	}
 	s.fresh = false
-	return s.result, s.resultAt, true
+	return s.result, s.resultAt, s.resultIn, true
 }
 
 // Close stops the goroutine after the inference under way and frees the
@@ -303,7 +311,8 @@ func (in *Inference) run() {
 	}
 }
 
-// next takes the oldest pending request, shedding the stale ones.
+// next takes the oldest pending request driven by motion, else the
+// oldest re-check, shedding the stale ones.
 func (in *Inference) next() (*ObjectSlot, *objRequest) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -323,7 +332,8 @@ func (in *Inference) next() (*ObjectSlot, *objRequest) {
 			}
 			continue
 		}
-		if best == nil || p.since.Before(best.pending.since) {
+		if best == nil || best.pending.recheck && !p.recheck ||
+			p.recheck == best.pending.recheck && p.since.Before(best.pending.since) {
 			best = s
 		}
 	}
@@ -349,7 +359,7 @@ func (in *Inference) infer(s *ObjectSlot, r *objRequest, start time.Time) {
 	}
 	in.mu.Lock()
 	if err == nil {
-		s.result, s.resultAt, s.fresh = objs, r.frameTime, true
+		s.result, s.resultAt, s.resultIn, s.fresh = objs, r.frameTime, r.region, true
 	}
 	s.recycle(r)
 	in.mu.Unlock()
@@ -363,8 +373,8 @@ func (in *Inference) infer(s *ObjectSlot, r *objRequest, start time.Time) {
 }
 
 // objects maps detections in r's picture to normalized frame objects,
-// keeping the labels and scores asked for, largest first, at most
-// MaxBoxes.
+// keeping the labels and scores asked for, one vehicle per vehicle
+// (mergeVehicles), largest first, at most MaxBoxes.
 func (in *Inference) objects(dets []Detection, r *objRequest) []Object {
 	w, h := float64(r.bgr.Cols()), float64(r.bgr.Rows())
 	if w == 0 || h == 0 {
@@ -388,6 +398,7 @@ func (in *Inference) objects(dets []Detection, r *objRequest) []Object {
 			float64(b.Dy()) / h * reg[3],
 		}})
 	}
+	out = mergeVehicles(out)
 	slices.SortStableFunc(out, func(a, b Object) int {
 		aa, ba := a.Box[2]*a.Box[3], b.Box[2]*b.Box[3]
 		switch {
@@ -402,4 +413,25 @@ func (in *Inference) objects(dets []Detection, r *objRequest) []Object {
 		out = out[:MaxBoxes]
 	}
 	return out
+}
+
+// vehicleMerge is the overlap (IoU) above which two vehicle boxes are one
+// vehicle: the network suppresses overlaps per class only, and below its
+// default min_score one car comes back as car, truck and bus.
+const vehicleMerge = 0.5
+
+// mergeVehicles keeps, of vehicle objects overlapping more than
+// vehicleMerge, the best scoring one (in place; the order changes to best
+// first).
+func mergeVehicles(objs []Object) []Object {
+	slices.SortStableFunc(objs, func(a, b Object) int { return cmp.Compare(b.Score, a.Score) })
+	kept := objs[:0]
+	for _, o := range objs {
+		if o.Label != config.LabelVehicle || !slices.ContainsFunc(kept, func(k Object) bool {
+			return k.Label == config.LabelVehicle && iou(k.Box, o.Box) > vehicleMerge
+		}) {
+			kept = append(kept, o)
+		}
+	}
+	return kept
 }

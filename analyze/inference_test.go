@@ -91,11 +91,11 @@ func TestInferenceBudget(t *testing.T) {
 	for time.Since(start) < run {
 		now := time.Now()
 		for _, s := range slots {
-			if s.wants(now) {
+			if s.wants(now, false) {
 				request(s, now)
 			}
 		}
-		if shed.wants(now) {
+		if shed.wants(now, false) {
 			t.Fatal("a shedding camera asks for inference")
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -236,5 +236,42 @@ func TestCameraAsksOnlyOnMotion(t *testing.T) {
 	}
 	if _, by, _, _ := obs.snapshot(); by["cam"] == 0 {
 		t.Error("no submitted request was run")
+	}
+}
+
+// TestRecheckAfterMotion: a re-check of a still scene waits behind a
+// request driven by motion, even one queued later, and replaces no pending
+// request; among re-checks the oldest goes first.
+func TestRecheckAfterMotion(t *testing.T) {
+	in := NewInference(nil, InferenceConfig{MaxPerSecond: 1}, nil)
+	defer in.Close()
+	still, still2, busy := in.Slot("still"), in.Slot("still2"), in.Slot("busy")
+	now := time.Now()
+	recheck := func(s *ObjectSlot, at time.Time) {
+		r := s.buffer()
+		r.region, r.frameTime, r.recheck = Box{0, 0, 1, 1}, at, true
+		s.submit(r, at)
+	}
+	recheck(still, now)
+	recheck(still2, now.Add(time.Millisecond))
+	if still.wants(now.Add(time.Second), true) {
+		t.Error("a re-check would replace the pending request")
+	}
+	if !still.wants(now.Add(time.Second), false) {
+		t.Error("motion may not replace a pending re-check")
+	}
+	request(busy, now.Add(2*time.Millisecond))
+	for _, want := range []*ObjectSlot{busy, still, still2} {
+		s, r := in.next()
+		if s != want {
+			name := "nothing"
+			if s != nil {
+				name = s.camera
+			}
+			t.Fatalf("served %s, want %s", name, want.camera)
+		}
+		s.in.mu.Lock()
+		s.recycle(r)
+		s.in.mu.Unlock()
 	}
 }

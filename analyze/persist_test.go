@@ -1,0 +1,287 @@
+package analyze
+
+import (
+	"image"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vigil-video/vigil/config"
+)
+
+// networkT opens the object network made at setup ($VIGIL_MODELS or the
+// repository's .cache/models) and skips the test without it, unless
+// VIGIL_REQUIRE_MODELS=1 (scripts/test.sh) makes its absence a failure.
+// It keeps detections scoring minScore or more.
+func networkT(t *testing.T, minScore float64) *Network {
+	t.Helper()
+	p := filepath.Join("..", config.DefaultModelPath)
+	if d := os.Getenv("VIGIL_MODELS"); d != "" {
+		p = filepath.Join(d, filepath.Base(config.DefaultModelPath))
+	}
+	net, err := OpenNetwork(p, config.DefaultObjects().Threads, minScore)
+	if err != nil {
+		if os.Getenv("VIGIL_REQUIRE_MODELS") == "1" {
+			t.Fatalf("VIGIL_REQUIRE_MODELS=1 but no object model: %v", err)
+		}
+		t.Skipf("no object model: %v (run bash scripts/models.sh .cache/models)", err)
+	}
+	t.Cleanup(func() { net.Close() })
+	return net
+}
+
+// awaitResult waits, after a request was submitted, until the slot holds
+// its result, so that a test sees every result at the next frame whatever
+// the machine's speed.
+func awaitResult(t *testing.T, s *ObjectSlot) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		s.in.mu.Lock()
+		done := s.fresh
+		s.in.mu.Unlock()
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no inference result within 60 s")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// TestPersonStandingStillPersists runs real footage through the analyzer
+// with the real network: three people stand still (4 s, the background
+// learned with them), step towards the camera (3.4 s of motion), then
+// stand still for 10 s (testdata/footage/office-pause.mkv). The person
+// incident starts during the step and stays open, one incident with no
+// end, over the still part, and the camera holds the people on every
+// frame of it: it re-checks them with the network though nothing moves,
+// at about one inference per second.
+func TestPersonStandingStillPersists(t *testing.T) {
+	if testing.Short() {
+		t.Skip("about 60 inferences on real footage")
+	}
+	o := config.DefaultObjects()
+	net := networkT(t, o.MinScore)
+	obs := newCountingObserver()
+	in := NewInference(net, InferenceConfig{MaxPerSecond: 1000, MinScore: o.MinScore, Labels: o.Labels}, obs)
+	in.Start()
+	defer in.Close()
+	cfg := config.DefaultAnalysis()
+	cfg.Person.Enabled = true
+	c, err := NewCamera(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	slot := in.Slot("office")
+	c.SetObjects(slot)
+	f, err := NewFrame(320, 180)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gray := gocv.NewMat()
+	defer gray.Close()
+	const fps, frames = 12, 203
+	const stepEnd = 7500 * time.Millisecond // the step ends at 4 s + 3.4 s
+	const stillFrom = 9 * time.Second       // and its motion a little later
+	want := make([]int, frames)
+	for i := range want {
+		want[i] = i
+	}
+	var trs []Transition
+	var last time.Duration
+	stillAsks := 0
+	var unseen []time.Duration // frames of the still part without people
+	err = ReadFrames(filepath.Join("..", "testdata", "footage", "office-pause.mkv"), want, func(i int, s *Snapshot) error {
+		at := time.Duration(i) * time.Second / fps
+		last = at
+		gocv.CvtColor(s.mat, &gray, gocv.ColorBGRToGray)
+		gocv.Resize(gray, &f.mat, image.Pt(f.Width, f.Height), 0, 0, gocv.InterpolationArea)
+		trs = append(trs, only(c.Analyze(f, t0.Add(at)), KindPerson)...)
+		if at >= stillFrom && len(c.people) == 0 {
+			unseen = append(unseen, at)
+		}
+		if _, ok := c.ObjectRegion(); ok {
+			if at >= stillFrom && c.objRecheck {
+				stillAsks++
+			}
+			c.SubmitObjects(s, time.Now())
+			if c.objAsked.Equal(t0.Add(at)) { // submitted, not dropped as too small
+				awaitResult(t, slot)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var starts, ends []Transition
+	for _, tr := range trs {
+		switch tr.Phase {
+		case PhaseStart:
+			starts = append(starts, tr)
+		case PhaseEnd:
+			ends = append(ends, tr)
+		}
+	}
+	if len(starts) != 1 {
+		t.Fatalf("%d person incidents started, want 1 (the people stand still from %v to %v)", len(starts), stepEnd, last)
+	}
+	if at := starts[0].StartedAt.Sub(t0); at < 4*time.Second || at > stepEnd {
+		t.Errorf("person started at %v, want during the step (4 s to %v)", at, stepEnd)
+	}
+	for _, tr := range ends {
+		t.Errorf("person incident ended at %v while the people stand still (clip ends at %v)", tr.EndedAt.Sub(t0), last)
+	}
+	if len(unseen) > 0 {
+		t.Errorf("no people held over %d frames of the still part, from %v to %v", len(unseen), unseen[0], unseen[len(unseen)-1])
+	}
+	// About one re-check a second while they stand still.
+	if still := last - stillFrom; stillAsks < int(still/objectRecheck)-1 || stillAsks > int(still/objectRecheck)+1 {
+		t.Errorf("%d re-checks asked over %v of still scene, want about one per %v", stillAsks, still, objectRecheck)
+	}
+}
+
+// TestObjectsEndWhenGone: a figure walks in, stands still for 10 s and
+// vanishes, found by the real HOG detector through Inference. The person
+// incident stays open while the figure stands (re-checks keep finding
+// it) and ends within a few seconds of it going (re-checks no longer
+// find it), not at once and not never.
+func TestObjectsEndWhenGone(t *testing.T) {
+	hog := NewHOGObjects(0, 48)
+	defer hog.Close()
+	in := NewInference(hog, InferenceConfig{MaxPerSecond: 1000}, nil)
+	in.Start()
+	defer in.Close()
+	cfg := config.DefaultAnalysis()
+	cfg.Person.Enabled = true
+	c, f := newCameraT(t, cfg)
+	slot := in.Slot("cam")
+	c.SetObjects(slot)
+	color, err := NewSnapshot(f.Width, f.Height)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer color.Close()
+	const walk, stand, gone, end = 5 * time.Second, 8 * time.Second, 38 * time.Second, 48 * time.Second
+	rng := newNoise(1)
+	var trs []Transition
+	for at := time.Duration(0); at < end; at += 100 * time.Millisecond {
+		scene{bg: 170, noise: 3}.draw(f, rng)
+		switch {
+		case at >= walk && at < stand:
+			drawPerson(&f.mat, 60+int((at-walk).Seconds()*40), 150, 90)
+		case at >= stand && at < gone:
+			drawPerson(&f.mat, 60+int((stand-walk).Seconds()*40), 150, 90)
+		}
+		trs = append(trs, only(c.Analyze(f, t0.Add(at)), KindPerson)...)
+		if _, ok := c.ObjectRegion(); !ok {
+			continue
+		}
+		gocv.CvtColor(f.mat, &color.mat, gocv.ColorGrayToBGR)
+		c.SubmitObjects(color, time.Now())
+		if c.objAsked.Equal(t0.Add(at)) {
+			awaitResult(t, slot)
+		}
+	}
+	if len(trs) == 0 || trs[0].Phase != PhaseStart {
+		t.Fatalf("no person incident: %+v", trs)
+	}
+	if at := trs[0].StartedAt.Sub(t0); at < walk || at > stand {
+		t.Errorf("person started at %v, want during the walk (%v to %v)", at, walk, stand)
+	}
+	var ends []time.Duration
+	for _, tr := range trs {
+		switch tr.Phase {
+		case PhaseStart:
+			if tr.IncidentID != trs[0].IncidentID {
+				t.Errorf("another person incident started at %v", tr.StartedAt.Sub(t0))
+			}
+		case PhaseEnd:
+			ends = append(ends, tr.FrameTime.Sub(t0))
+		}
+	}
+	if len(ends) != 1 {
+		t.Fatalf("person ended at %v, want once, after %v", ends, gone)
+	}
+	if ends[0] < gone || ends[0] > gone+4*time.Second {
+		t.Errorf("person ended at %v, want within 4 s after the figure went at %v", ends[0], gone)
+	}
+}
+
+// TestOneVehicleOneObject: at min_score 0.2 the real network calls the
+// car of highway.mkv's frame 213 a truck, a bus, a car and a truck again,
+// boxes overlapping; Inference reports one vehicle, the best scoring.
+// Vehicles apart, and a person overlapping one, are kept.
+func TestOneVehicleOneObject(t *testing.T) {
+	net := networkT(t, 0.2)
+	in := NewInference(net, InferenceConfig{MaxPerSecond: 1, MinScore: 0.2}, nil)
+	defer in.Close()
+	const frame = 213
+	var raw []Detection
+	var objs []Object
+	err := ReadFrames(filepath.Join("..", "testdata", "footage", "highway.mkv"), []int{frame}, func(_ int, s *Snapshot) error {
+		var err error
+		if raw, err = DetectSnapshot(net, s); err != nil {
+			return err
+		}
+		objs = in.objects(raw, &objRequest{bgr: s.mat, region: Box{0, 0, 1, 1}})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var classes []string
+	best := 0.0
+	for _, d := range raw {
+		if d.Score >= 0.2 && ObjectLabel(d.Label) == config.LabelVehicle {
+			classes = append(classes, d.Label)
+			best = max(best, d.Score)
+		}
+	}
+	if len(classes) < 2 {
+		t.Fatalf("the network found %v in frame %d: the footage no longer shows one car as several classes", classes, frame)
+	}
+	var vehicles []Object
+	for _, o := range objs {
+		if o.Label == config.LabelVehicle {
+			vehicles = append(vehicles, o)
+		}
+	}
+	if len(vehicles) != 1 || vehicles[0].Score != best {
+		t.Errorf("one car found as %v came out as %+v, want one vehicle scoring %.2f", classes, vehicles, best)
+	}
+	apart := []Object{
+		{Label: config.LabelVehicle, Score: 0.6, Box: Box{0.1, 0.1, 0.2, 0.2}},
+		{Label: config.LabelVehicle, Score: 0.5, Box: Box{0.5, 0.1, 0.2, 0.2}},
+		{Label: config.LabelPerson, Score: 0.4, Box: Box{0.1, 0.1, 0.2, 0.2}},
+	}
+	if got := mergeVehicles(apart); len(got) != 3 {
+		t.Errorf("two vehicles apart and a person on one merged into %+v", got)
+	}
+}
+
+// TestMissOnlyWhereLooked: a result that found nothing counts against the
+// objects held only when the part of the frame it looked at holds them.
+func TestMissOnlyWhereLooked(t *testing.T) {
+	held := []Object{{Label: config.LabelPerson, Box: Box{0.6, 0.4, 0.1, 0.3}}}
+	for _, tc := range []struct {
+		region Box
+		want   bool
+	}{
+		{Box{0, 0, 1, 1}, true},
+		{Box{0.5, 0.3, 0.3, 0.5}, true},
+		{Box{0, 0, 0.5, 0.5}, false}, // motion elsewhere
+		{Box{0.5, 0.3, 0.14, 0.5}, false},
+	} {
+		if got := covers(tc.region, held); got != tc.want {
+			t.Errorf("a result of %v covers %v: %v, want %v", tc.region, held[0].Box, got, tc.want)
+		}
+	}
+}
