@@ -242,3 +242,22 @@ func TestOfflineAfterProcessStall(t *testing.T) {
 	back.End(time.Now())
 	lost.End(time.Now())
 }
+
+// TestOfflineGraceOverProcessStall: a camera down just before the process
+// stalls has its grace timer fire at the resume (here: the first sign of
+// life after a gap longer than the detector's threshold); the grace
+// restarts from there, so video back soon after the resume raises nothing.
+func TestOfflineGraceOverProcessStall(t *testing.T) {
+	const grace = pause.Threshold + 500*time.Millisecond
+	d := pause.New(pause.Config{}) // its ticker does not run: as in a frozen process
+	out := &record{}
+	h := New(Config{Camera: "cam", OfflineGrace: grace, Pause: d, Out: out})
+	h.Down(time.Now(), "stalled")
+	time.Sleep(grace + 500*time.Millisecond) // the timer fires, at the "resume"
+	h.Up(time.Now())
+	time.Sleep(grace)
+	if n := out.count(); n != 0 {
+		t.Errorf("a camera back right after the stall raised %d events: %+v", n, out.events)
+	}
+	h.End(time.Now())
+}
