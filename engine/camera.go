@@ -107,7 +107,7 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	}
 	c.wk.pipe = pipe
 	c.health = health.New(health.Config{Camera: cfg.ID, OfflineGrace: cfg.OfflineGrace, AnalysisFPS: cfg.AnalysisFPS,
-		UpdateInterval: cfg.HealthUpdateInterval, Log: c.log, Out: healthOut{c}})
+		UpdateInterval: cfg.HealthUpdateInterval, Pause: e.pause, Log: c.log, Out: healthOut{c}})
 	c.gate = gate.New(cfg.DecodeMode, gate.NewActivity(cfg.DecodeMode, cfg.Activity), &c.load, cfg.QueueFrames, max(cfg.QueueBytes/4, 256<<10))
 	c.wk.evidence = map[string][]incident.Evidence{}
 	c.snapReq = make(chan chan snapResult, 8)
@@ -115,6 +115,7 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	sc := ingest.SessionConfig(cfg)
 	sc.Logger = c.log
 	sc.Budget = e.streamMemory
+	sc.Pause = e.pause
 	sc.StartDelay = ingest.Jitter(e.cfg.StartSpread)
 	sess, err := ingest.NewSession(sc, c)
 	if err != nil {

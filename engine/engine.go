@@ -21,6 +21,7 @@ import (
 	"github.com/vigil-video/vigil/decode"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/ingest"
+	"github.com/vigil-video/vigil/internal/pause"
 	"github.com/vigil-video/vigil/metrics"
 	"github.com/vigil-video/vigil/sched"
 )
@@ -96,8 +97,9 @@ type Engine struct {
 	mu       sync.Mutex
 	cameras  map[string]*camera
 
-	watch  *watch      // the analysis health check, from Start
-	api    *api.Server // HTTP, from Start
+	watch  *watch          // the analysis health check, from Start
+	pause  *pause.Detector // process stalls, read by health and the sessions; runs from Start
+	api    *api.Server     // HTTP, from Start
 	closed bool
 
 	// ledger keeps the open incidents across restarts (nil: none kept);
@@ -125,6 +127,7 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, log: opts.Logger, events: opts.Events, cameras: map[string]*camera{}, opts: opts}
 	e.metrics = metrics.New(func() metrics.PoolStats { return e.pool }, sessionCollector{e})
+	e.pause = pause.New(pause.Config{Log: e.log, OnStall: func(time.Duration) { e.metrics.ProcessStalls.Inc() }})
 	for _, c := range opts.Collectors {
 		if err := e.metrics.Reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
@@ -207,6 +210,7 @@ func (e *Engine) Start() error {
 	for _, c := range e.snapshot() {
 		c.start()
 	}
+	e.pause.Start()
 	e.watch = startWatch(e, e.log)
 	e.started.Store(true)
 	return nil
@@ -242,6 +246,7 @@ func (e *Engine) Close() {
 	e.closed = true
 	e.mu.Unlock()
 	e.watch.close()
+	e.pause.Close()
 	e.closing.Store(true) // not ready from now on
 
 	cams := e.snapshot()

@@ -152,10 +152,16 @@ func (h *Camera) Check(now time.Time, p Probe) {
 	} else {
 		a.owed = time.Time{}
 	}
-	overdue := !a.owed.IsZero() && now.Sub(a.owed) > h.owedBound()
+	// A process stall is not the camera's: silence is counted from the
+	// resume at the earliest, and the rate judged afresh from it.
+	resumed := h.cfg.Pause.Resumed(now)
+	if !a.allSince.IsZero() && resumed.After(a.allSince) {
+		a.allSince = resumed
+	}
+	overdue := !a.owed.IsZero() && now.Sub(latest(a.owed, resumed)) > h.owedBound()
 	// Owing nothing, a stream is still not silent forever: its keyframes
 	// are due at the latest at its own interval.
-	silent := now.Sub(last) > silenceBound(p)
+	silent := now.Sub(latest(last, resumed)) > silenceBound(p)
 	if overdue || silent {
 		// The cause is what the last seconds show, not the whole gap, back
 		// to the last unit queued at least (a keyframe, decoding
@@ -204,6 +210,14 @@ func (h *Camera) Check(now time.Time, p Probe) {
 	if stalled && now.Sub(last) < 2*Period {
 		h.endStall(now, "analysis resumed")
 	}
+}
+
+// latest returns the later of t and u.
+func latest(t, u time.Time) time.Time {
+	if u.After(t) {
+		return u
+	}
+	return t
 }
 
 // owedBound is how long an owed picture may take: stallAfter, plus one

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/internal/pause"
 )
 
 // stream models one camera frame by frame (25 fps) on an explicit clock,
@@ -200,5 +201,27 @@ func TestCheckCauseHysteresis(t *testing.T) {
 	s.run(h, 25*70, 25*90)
 	if len(out.events) != 2 || out.events[1].Type != incident.TypeUpdate || out.events[1].Data.Cause != CauseDecodeErrors {
 		t.Fatalf("a lasting change: %d events, want a start and one update to decode_errors: %+v", len(out.events), out.events)
+	}
+}
+
+// TestCheckAfterProcessStall: the process stalls 8 s while a camera
+// streams; at the resume the check runs before the frames buffered meanwhile
+// are analyzed, its last picture 8 s old and a picture owed since. That is
+// the process's silence, not the camera's: no analysis_stalled, then or as
+// the stream goes on.
+func TestCheckAfterProcessStall(t *testing.T) {
+	d := pause.New(pause.Config{})
+	out := &record{}
+	h := New(Config{Camera: "cam", AnalysisFPS: 5, Pause: d, Out: out})
+	s := stream{t0: time.Now(), gop: 50, mode: "all"}
+	s.run(h, 0, 25*20)
+	resume := 25*20 + 25*8 // frames during the stall are not seen yet
+	h.Check(s.at(resume), s.p)
+	s.run(h, resume, 25*60)
+	if s.p.Counts.Analyzed < 100 {
+		t.Fatalf("the model analyzed %d pictures", s.p.Counts.Analyzed)
+	}
+	for _, ev := range out.events {
+		t.Errorf("%s cause %s at %v", ev.Type, ev.Data.Cause, ev.Time.Sub(s.t0))
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/internal/pause"
 )
 
 // Incident kinds.
@@ -74,6 +75,9 @@ type Config struct {
 	// AnalysisFPS is the configured analysis rate (the rate due is at most
 	// the stream's frame rate).
 	AnalysisFPS float64
+	// Pause is the engine's process stall detector: the grace and the
+	// analysis stall bounds restart from a stall's end. Nil sees none.
+	Pause *pause.Detector
 	// Log receives the camera's health log lines.
 	Log *slog.Logger
 	// Out receives the incidents.

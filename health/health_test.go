@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/internal/pause"
 )
 
 type record struct {
@@ -199,4 +200,64 @@ func TestOfflineUpdatesHeld(t *testing.T) {
 		t.Errorf("the end says %q, want auth", got)
 	}
 	t.Logf("%d cause changes in %v: %d updates, %d held", n+1, storm.Round(time.Millisecond), len(updates), out.held)
+}
+
+// TestOfflineAfterProcessStall: the process stalls (the stall detector's
+// ticker does not run, as nothing runs in a frozen process) for longer
+// than the grace, and the camera's session reports its stream down after
+// the resume, since its last frame before the stall. The grace restarts
+// from the resume: video back within it raises nothing; a camera whose
+// video does not come back gets camera_offline one grace after the
+// resume, starting at its last frame.
+func TestOfflineAfterProcessStall(t *testing.T) {
+	const grace = time.Second
+	d := pause.New(pause.Config{})
+	out, gone := &record{}, &record{}
+	back := New(Config{Camera: "back", OfflineGrace: grace, Pause: d, Out: out})
+	lost := New(Config{Camera: "lost", OfflineGrace: grace, Pause: d, Out: gone})
+	last := time.Now()
+	time.Sleep(pause.Threshold + time.Second) // the stall
+	resumed := time.Now()
+	back.Down(last, "stalled")
+	lost.Down(last, "stalled")
+	back.Up(time.Now()) // within the grace from the resume
+	deadline := time.Now().Add(10 * time.Second)
+	for gone.count() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no camera_offline for the camera whose video did not come back")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ev := gone.last()
+	if ev.Type != incident.TypeStart || !ev.Data.StartedAt.Equal(last.UTC()) {
+		t.Errorf("camera_offline %s started at %v, want a start at the last frame %v", ev.Type, ev.Data.StartedAt, last.UTC())
+	}
+	if after := ev.Time.Sub(resumed); after < grace {
+		t.Errorf("camera_offline %v after the resume, before the grace of %v", after, grace)
+	}
+	time.Sleep(grace) // past the grace of the camera that came back
+	if n := out.count(); n != 0 {
+		t.Errorf("the camera whose video came back within the grace after the stall raised %d events: %+v", n, out.events)
+	}
+	back.End(time.Now())
+	lost.End(time.Now())
+}
+
+// TestOfflineGraceOverProcessStall: a camera down just before the process
+// stalls has its grace timer fire at the resume (here: the first sign of
+// life after a gap longer than the detector's threshold); the grace
+// restarts from there, so video back soon after the resume raises nothing.
+func TestOfflineGraceOverProcessStall(t *testing.T) {
+	const grace = pause.Threshold + 500*time.Millisecond
+	d := pause.New(pause.Config{}) // its ticker does not run: as in a frozen process
+	out := &record{}
+	h := New(Config{Camera: "cam", OfflineGrace: grace, Pause: d, Out: out})
+	h.Down(time.Now(), "stalled")
+	time.Sleep(grace + 500*time.Millisecond) // the timer fires, at the "resume"
+	h.Up(time.Now())
+	time.Sleep(grace)
+	if n := out.count(); n != 0 {
+		t.Errorf("a camera back right after the stall raised %d events: %+v", n, out.events)
+	}
+	h.End(time.Now())
 }

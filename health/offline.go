@@ -54,7 +54,7 @@ func (h *Camera) Down(since time.Time, reason string) {
 	o.down, o.since = true, since
 	o.gen++
 	gen := o.gen
-	wait := h.cfg.OfflineGrace - time.Since(since)
+	wait := h.cfg.OfflineGrace - h.cfg.Pause.Since(time.Now(), since)
 	o.timer = time.AfterFunc(max(wait, 0), func() { h.offlineDue(gen) })
 }
 
@@ -66,11 +66,18 @@ func (h *Camera) offlineDue(gen uint64) {
 		h.mu.Unlock()
 		return
 	}
+	now := time.Now()
+	if wait := h.cfg.OfflineGrace - h.cfg.Pause.Since(now, o.since); wait > 0 {
+		// The process stalled since video stopped: the grace restarts
+		// from the resume, so that a stream that flows gets to say so.
+		o.timer = time.AfterFunc(wait, func() { h.offlineDue(gen) })
+		h.mu.Unlock()
+		return
+	}
 	cause := o.cause
 	if cause == "" {
 		cause = "unreachable"
 	}
-	now := time.Now()
 	o.incident = h.newIncident(KindCameraOffline, cause, o.since, now)
 	o.lim.opened(now, cause)
 	ev := incident.New(incident.TypeStart, *o.incident, now)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/internal/backoff"
+	"github.com/vigil-video/vigil/internal/pause"
 	"github.com/vigil-video/vigil/internal/sleep"
 	"github.com/vigil-video/vigil/redact"
 	"github.com/vigil-video/vigil/unit"
@@ -77,6 +78,10 @@ type Config struct {
 	// keyframe: no RTP packet; ConnectTimeout bounds the wait for it).
 	// SessionConfig sets 5 seconds.
 	StallTimeout time.Duration
+	// Pause, when set, is the engine's process stall detector: the stall
+	// timeout restarts from a process stall's end, so that a live stream
+	// is not reconnected for the process's own freeze. Nil is none.
+	Pause *pause.Detector
 	// BackoffMin and BackoffMax bound the wait between reconnections; the
 	// wait doubles from BackoffMin up to BackoffMax, with jitter.
 	// They default to 1 and 30 seconds.

@@ -232,7 +232,9 @@ func (s *Session) stream() (streamed bool, err error) {
 			if !firstAU.Load() {
 				last = &lastPacket
 			}
-			if time.Since(time.Unix(0, last.Load())) > s.cfg.StallTimeout {
+			// A process stall is not the stream's: the timeout counts
+			// from its end at the earliest.
+			if s.cfg.Pause.Since(time.Now(), time.Unix(0, last.Load())) > s.cfg.StallTimeout {
 				c.Close()
 				<-wait
 				return true, errStalled

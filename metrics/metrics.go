@@ -39,6 +39,8 @@ type Set struct {
 	// HealthUpdatesHeld counts cause changes of open health incidents not
 	// sent as their own update event (health_update_interval).
 	HealthUpdatesHeld *prometheus.CounterVec
+	// ProcessStalls counts stalls of the whole process (internal/pause).
+	ProcessStalls prometheus.Counter
 
 	DecodeSeconds   prometheus.Histogram
 	AnalysisSeconds prometheus.Histogram
@@ -131,6 +133,10 @@ func New(pool func() PoolStats, cams prometheus.Collector) *Set {
 			Name: "vigil_health_updates_held_total",
 			Help: "Cause changes of open camera_offline and analysis_stalled incidents not sent as their own update event (at most one per health_update_interval; the latest cause goes out when it passes), by kind.",
 		}, []string{"camera", "kind"}),
+		ProcessStalls: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vigil_process_stalls_total",
+			Help: "Stalls of the whole process (SIGSTOP, a VM or swap stall) of more than 2 s; the health timers restarted from each one's end.",
+		}),
 		DecodeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "vigil_decode_duration_seconds",
 			Help:    "Time to decode one access unit.",
@@ -177,7 +183,7 @@ func New(pool func() PoolStats, cams prometheus.Collector) *Set {
 		m.FramesReceived, m.FramesDecoded, m.FramesAnalyzed, m.FramesDropped,
 		m.DecodeErrors, m.BytesReceived, m.Reconnects, m.Incidents,
 		m.LastFrame, m.DecodeSeconds, m.AnalysisSeconds,
-		m.EvidenceErrors, m.AnalysisStalled, m.AnalysisStalls, m.HealthUpdatesHeld, buildInfo, cams,
+		m.EvidenceErrors, m.AnalysisStalled, m.AnalysisStalls, m.HealthUpdatesHeld, m.ProcessStalls, buildInfo, cams,
 		m.ObjectModel, m.ObjectQueue, m.ObjectInferences, m.ObjectSheds, m.ObjectSeconds,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
