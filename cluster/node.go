@@ -79,6 +79,9 @@ type Node struct {
 	once   sync.Once
 	kick   chan struct{}
 	loop   atomic.Bool // Start was called
+	// ncClosed is closed by NATS's closed callback, the last of its
+	// callbacks: Close waits for it, so no handler runs after Close.
+	ncClosed chan struct{}
 
 	started time.Time
 
@@ -122,7 +125,7 @@ func New(cfg config.Cluster, opts Options) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, opts: opts, log: opts.Logger, m: newMetrics(), held: map[string]*lease{},
 		members: map[string]Heartbeat{}, memberAge: map[string]time.Time{}, kick: make(chan struct{}, 1),
-		done: make(chan struct{}), closed: make(chan struct{}), started: time.Now().UTC()}
+		done: make(chan struct{}), closed: make(chan struct{}), ncClosed: make(chan struct{}), started: time.Now().UTC()}
 	n.inc.init()
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.conn = natsconn.Config{Name: "vigil-cluster-" + cfg.NodeID, URL: cfg.NATSURL, Username: cfg.Username,
@@ -141,13 +144,17 @@ func (n *Node) connect() error {
 		n.poke()
 	}
 	nc, err := natsconn.Connect(n.conn, nats.ConnectHandler(connected), nats.ReconnectHandler(connected),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+		nats.DisconnectErrHandler(func(c *nats.Conn, err error) {
 			n.mu.Lock()
 			n.connectedAt = time.Time{}
 			n.mu.Unlock()
 			n.m.connected.Set(0)
+			if c.IsClosed() {
+				return // Close: the node let go of the connection, nothing was lost
+			}
 			n.log.Warn("cluster lost nats; keeping the cameras until unreachable_grace after their last renewal", "error", n.hide(err))
-		}))
+		}),
+		nats.ClosedHandler(func(*nats.Conn) { close(n.ncClosed) }))
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
@@ -267,6 +274,10 @@ func (n *Node) close() {
 		n.log.Warn("nats unreachable at shutdown; leases expire after lease_ttl", "cameras", len(held))
 	}
 	n.nc.Close()
+	select {
+	case <-n.ncClosed:
+	case <-time.After(5 * time.Second): // the client's callbacks are stuck; do not hang the shutdown
+	}
 }
 
 // opCtx bounds one KV operation: never longer than a round.

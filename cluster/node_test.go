@@ -334,3 +334,38 @@ func TestNodesShareHandOverAndEndOrphans(t *testing.T) {
 		t.Errorf("cameras run by two nodes at once: %v", doubled[:min(len(doubled), 10)])
 	}
 }
+
+// TestCloseIsNotALoss: a clean Close logs no "lost nats" warning (the
+// client reports its own close as a disconnection, and Close waits for its
+// callbacks), while a server that goes away under a node is logged as lost.
+func TestCloseIsNotALoss(t *testing.T) {
+	var port int
+	fmt.Sscanf(testkit.ClosedPort(t), "127.0.0.1:%d", &port) //nolint:errcheck // checked by use
+	srv := testkit.StartNATS(t, port, t.TempDir())
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	start := func(id string, logs *testkit.SyncBuffer) *Node {
+		n, err := New(testConfig(url, id, 2*time.Second), Options{Runner: &runs{}, Emit: (&emitted{}).Emit,
+			Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.SetCameras([]string{"cam"})
+		if err := n.Start(); err != nil {
+			t.Fatal(err)
+		}
+		await.Until(t, 10*time.Second, "the node to connect", func() bool { return strings.Contains(logs.String(), "cluster connected to nats") })
+		return n
+	}
+
+	var clean testkit.SyncBuffer
+	start("clean", &clean).Close()
+	if strings.Contains(clean.String(), "lost nats") {
+		t.Errorf("a clean Close logged a loss:\n%s", clean.String())
+	}
+
+	var lost testkit.SyncBuffer
+	n := start("lost", &lost)
+	defer n.Close()
+	srv.Shutdown()
+	await.Until(t, 10*time.Second, "the loss of the server to be logged", func() bool { return strings.Contains(lost.String(), "lost nats") })
+}
