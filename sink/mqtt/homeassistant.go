@@ -1,6 +1,8 @@
 package mqtt
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -34,11 +36,21 @@ var haSensors = []haSensor{
 	{key: "online", name: "Online", class: "connectivity", kind: "camera_offline"},
 }
 
-// haID makes a camera id or node id fit a discovery topic level
-// ([a-zA-Z0-9_-]).
+// haID makes a camera id or node id fit a discovery topic level and a
+// unique_id ([a-zA-Z0-9_-]) without two ids meeting: an id that fits is
+// kept (ids stay those of earlier versions), one that does not has the
+// other characters as "_" and "_" + 8 hex digits of its SHA-256 appended
+// ("gate.1" is "gate_1_<hash>", never "gate_1"). The same id always gives
+// the same result, on every engine and across restarts.
 var haUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_-]`)
 
-func haID(s string) string { return haUnsafe.ReplaceAllString(s, "_") }
+func haID(s string) string {
+	if !haUnsafe.MatchString(s) {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return haUnsafe.ReplaceAllString(s, "_") + "_" + hex.EncodeToString(sum[:4])
+}
 
 // haState tracks, per camera and sensor, the open incidents that set it
 // and the state last published. Guarded by the sink's haMu.
