@@ -78,9 +78,28 @@ sinks:
 		}
 		defer s.Close()
 	}
-	topic := func(cam string) string { return "homeassistant/binary_sensor/vigil-mqtt/" + haID(cam) + "_motion/config" }
+	// configs returns the discovery configurations of a camera's motion
+	// sensor seen on any node id's topic, by topic.
+	configs := func(cam string) map[string][]string {
+		re := regexp.MustCompile(`^homeassistant/binary_sensor/[^/]+/` + haID(cam) + `_motion/config$`)
+		all.mu.Lock()
+		defer all.mu.Unlock()
+		out := map[string][]string{}
+		for _, m := range all.msgs {
+			if re.MatchString(m.topic) {
+				out[m.topic] = append(out[m.topic], string(m.payload))
+			}
+		}
+		return out
+	}
+	count := func(cam string) (n int) {
+		for _, ps := range configs(cam) {
+			n += len(ps)
+		}
+		return n
+	}
 	await.Until(t, 20*time.Second, "both engines' discovery configurations", func() bool {
-		return len(all.on(topic("gate.1"))) >= 2 && len(all.on(topic("gate_1"))) >= 2
+		return count("gate.1") >= 2 && count("gate_1") >= 2
 	})
 	// Side by side for a while: paho reconnects within a second of a
 	// takeover, so sessions taking each other over would announce again
@@ -91,19 +110,27 @@ sinks:
 	}
 	uid := map[string]string{}
 	for _, cam := range cams {
-		got := all.on(topic(cam))
-		if len(got) != 2 {
-			t.Errorf("%s: %d configurations, want one per engine (announced once per connection)", topic(cam), len(got))
+		byTopic := configs(cam)
+		if len(byTopic) != 1 {
+			t.Errorf("%s: configurations on %d topics, want one shared by the engines: %v", cam, len(byTopic), byTopic)
 		}
-		for _, p := range got {
-			var d haDiscovery
-			if err := json.Unmarshal([]byte(p), &d); err != nil {
-				t.Fatalf("%s: %v", topic(cam), err)
+		for topic, got := range byTopic {
+			if topic != "homeassistant/binary_sensor/vigil-mqtt/"+haID(cam)+"_motion/config" {
+				t.Errorf("%s: discovery topic %s, want it under ha_node_id vigil-mqtt", cam, topic)
 			}
-			if uid[cam] != "" && d.UniqueID != uid[cam] {
-				t.Errorf("%s: unique_id %q and %q from the two engines, want one", cam, uid[cam], d.UniqueID)
+			if len(got) != 2 {
+				t.Errorf("%s: %d configurations, want one per engine (announced once per connection)", topic, len(got))
 			}
-			uid[cam] = d.UniqueID
+			for _, p := range got {
+				var d haDiscovery
+				if err := json.Unmarshal([]byte(p), &d); err != nil {
+					t.Fatalf("%s: %v", topic, err)
+				}
+				if uid[cam] != "" && d.UniqueID != uid[cam] {
+					t.Errorf("%s: unique_id %q and %q from the two engines, want one", cam, uid[cam], d.UniqueID)
+				}
+				uid[cam] = d.UniqueID
+			}
 		}
 	}
 	if uid["gate.1"] == uid["gate_1"] {
