@@ -71,13 +71,20 @@ sinks:
 		t.Fatalf("client ids %q and %q, want vigil-mqtt-node-a and one of its own for node-b", a.MQTT.ClientID, b.MQTT.ClientID)
 	}
 	cams := []string{"gate.1", "gate_1"}
+	var engines []*Sink
 	for _, c := range []config.Sink{a, b} {
 		s, err := New(sink.CommonOf(c), *c.MQTT, cams, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer s.Close()
+		engines = append(engines, s)
 	}
+	closed := 0
+	defer func() {
+		for _, s := range engines[closed:] {
+			s.Close()
+		}
+	}()
 	// configs returns the discovery configurations of a camera's motion
 	// sensor seen on any node id's topic, by topic.
 	configs := func(cam string) map[string][]string {
@@ -135,5 +142,30 @@ sinks:
 	}
 	if uid["gate.1"] == uid["gate_1"] {
 		t.Errorf("gate.1 and gate_1 share unique_id %q", uid["gate.1"])
+	}
+
+	// One engine stops: the other puts its "online" back over the
+	// "offline" it left, so Home Assistant's entities stay available.
+	engines[0].Close()
+	closed++
+	await.Until(t, 20*time.Second, "the running engine's online again", func() bool {
+		got := all.on("vigil/available")
+		return len(got) >= 4 && got[len(got)-1] == "online"
+	})
+	late := subscribeAll(t, url, "late-available", "vigil/available")
+	await.Until(t, 20*time.Second, "the retained availability", func() bool { _, ok := late.last("vigil/available"); return ok })
+	if m, _ := late.last("vigil/available"); string(m.payload) != "online" || !m.retained {
+		t.Errorf("vigil/available retained=%v %q with one engine running, want online", m.retained, m.payload)
+	}
+	// The last one stops: offline.
+	engines[1].Close()
+	closed++
+	await.Until(t, 20*time.Second, "offline once no engine runs", func() bool {
+		m, _ := all.last("vigil/available")
+		return string(m.payload) == "offline"
+	})
+	time.Sleep(500 * time.Millisecond)
+	if got := all.on("vigil/available"); got[len(got)-1] != "offline" {
+		t.Errorf("vigil/available %q, want offline last", got)
 	}
 }
