@@ -169,3 +169,48 @@ sinks:
 		t.Errorf("vigil/available %q, want offline last", got)
 	}
 }
+
+// TestCameraMovedBetweenEngines: a camera that moved from one engine to
+// another (a cluster node taking it over) and that the former engine
+// withdraws late, after the new one announced it, is announced again by
+// the new one: its Home Assistant entities come back under the same
+// unique_id instead of staying removed.
+func TestCameraMovedBetweenEngines(t *testing.T) {
+	defer func(d time.Duration) { reannounce = d }(reannounce)
+	reannounce = 2 * time.Second
+	dir := t.TempDir()
+	port := testkit.FreePort(t)
+	broker := testkit.StartMosquitto(t, port, dir)
+	defer broker.Stop()
+	url := fmt.Sprintf("tcp://127.0.0.1:%d", port)
+	all := subscribeAll(t, url, "test-all", "#")
+	var engines []*Sink
+	for _, node := range []string{"node-a", "node-b"} {
+		c := testkit.Sink(config.SinkMQTT, "mqtt", url, func(s *config.Sink) {
+			s.MQTT.HADiscovery, s.MQTT.ClientID, s.Timeout = true, "vigil-mqtt-"+node, 2*time.Second
+		})
+		s, err := New(sink.CommonOf(c), *c.MQTT, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		engines = append(engines, s)
+	}
+	topic := "homeassistant/binary_sensor/vigil-mqtt/gate_motion/config"
+	last := func() string {
+		m, _ := all.last(topic)
+		return string(m.payload)
+	}
+	engines[0].SetCameras([]string{"gate"})
+	await.Until(t, 20*time.Second, "node-a's announcement", func() bool { return last() != "" })
+	first := last()
+	// node-b takes the camera, then node-a's withdrawal arrives.
+	engines[1].SetCameras([]string{"gate"})
+	await.Until(t, 20*time.Second, "node-b's announcement", func() bool { return len(all.on(topic)) >= 2 })
+	engines[0].SetCameras(nil)
+	await.Until(t, 20*time.Second, "node-a's withdrawal", func() bool { return last() == "" })
+	await.Until(t, 20*time.Second, "node-b's announcement again", func() bool { return last() != "" })
+	if got := last(); got != first {
+		t.Errorf("configuration %s, want the same as before the move %s", got, first)
+	}
+}

@@ -102,18 +102,24 @@ func (s *Sink) wake() {
 }
 
 // announcer publishes the availability, and the Home Assistant
-// configurations and states, after every (re)connect and for cameras
-// added by SetCameras; a failed announcement is retried every second.
+// configurations and states, after every (re)connect, every reannounce
+// (with HADiscovery) and for cameras added by SetCameras; a failed
+// announcement is retried every second.
 func (s *Sink) announcer() {
 	defer s.wg.Done()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	announced := time.Now()
 	for {
 		select {
 		case <-s.done:
 			return
 		case <-s.kick:
 		case <-t.C:
+			if s.cfg.HADiscovery && time.Since(announced) >= reannounce {
+				s.announce.Store(true)
+				announced = time.Now()
+			}
 		}
 		if !s.client.IsConnectionOpen() {
 			continue
@@ -126,6 +132,14 @@ func (s *Sink) announcer() {
 		}
 	}
 }
+
+// reannounce is how often the Home Assistant configurations are announced
+// again: the engines of one deployment share them (one discovery topic
+// per camera sensor), and a camera that moved to another engine can have
+// them emptied by its former engine after the new one announced them (a
+// withdrawal that waited for a reconnect). Home Assistant ignores a
+// configuration it already has. A variable for tests.
+var reannounce = 5 * time.Minute
 
 func (s *Sink) announceOnce(ctx context.Context) error {
 	full := s.announce.Swap(false)
