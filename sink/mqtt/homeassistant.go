@@ -16,7 +16,10 @@ import (
 // <discovery prefix>/binary_sensor/<node id>/<camera>_<sensor>/config, whose
 // retained ON/OFF states the sink publishes on
 // <topic prefix>/<camera>/<sensor>/state, and whose availability is the
-// sink's <topic prefix>/available (so they go unavailable with vigil).
+// sink's <topic prefix>/available (so they go unavailable with vigil, the
+// last of its engines). Every engine of a deployment announces the same
+// ids (from ha_node_id, not the per-engine client id): a camera keeps its
+// entities whatever engine runs it.
 
 // haSensor is one binary sensor of a camera.
 type haSensor struct {
