@@ -357,7 +357,7 @@ func defaultWorkers() int { return min(runtime.GOMAXPROCS(0), maxWorkers) }
 // ("also when 0": workers, queue_memory_mb, stream_memory_mb,
 // start_spread, outbox.max_lag, evidence.max_bytes, evidence.max_age, the
 // http keys but login_cache_ttl, objects' numbers and labels, the cluster
-// keys). Parse calls it after decoding; a Config built in Go from Default
+// keys, the sinks' keys that follow others: Sink.DeriveFor with Node). Parse calls it after decoding; a Config built in Go from Default
 // needs it only for start_spread and the cluster section.
 func (c *Config) Derive() {
 	d := Default()
@@ -386,6 +386,19 @@ func (c *Config) Derive() {
 	if c.Cluster != nil {
 		c.Cluster.derive(c.Listen)
 	}
+	for i := range c.Sinks {
+		c.Sinks[i].DeriveFor(c.Node())
+	}
+}
+
+// Node names this engine among those sharing a configuration (the default
+// mqtt client_id ends with it): cluster.node_id in a cluster, else the host
+// name (HostNode).
+func (c *Config) Node() string {
+	if c.Cluster != nil && c.Cluster.NodeID != "" {
+		return c.Cluster.NodeID
+	}
+	return HostNode()
 }
 
 // Validate checks the whole configuration; the error names the key.

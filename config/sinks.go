@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -102,8 +103,13 @@ type MQTTSink struct {
 	// Username and Password. They default to none.
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
-	// ClientID is the MQTT client id.
-	// It defaults to "vigil-" + the sink's name.
+	// ClientID is the MQTT client id; a broker drops the older of two
+	// sessions with the same id, so every engine needs its own (two
+	// engines started from one file must not share it).
+	// It defaults to "vigil-<sink name>-<node>", node being cluster.node_id
+	// in a cluster, else the host name (characters other than
+	// A-Z a-z 0-9 _ . - as "_"; "localhost" if it cannot be read).
+	// `vigil check-config` shows the value in effect.
 	ClientID string `yaml:"client_id"`
 	// TopicPrefix is the topics' prefix; no MQTT wildcard (# +), no
 	// trailing /.
@@ -121,10 +127,13 @@ type MQTTSink struct {
 	// HADiscovery announces each camera's motion, person, tamper and
 	// online binary sensors to Home Assistant (retained configurations on
 	// <ha_discovery_prefix>/binary_sensor/<ha_node_id>/<camera>_<sensor>/config,
-	// states on <topic_prefix>/<camera>/<sensor>/state). HANodeID must be
-	// unique per vigil instance on the broker: [A-Za-z0-9_-].
+	// states on <topic_prefix>/<camera>/<sensor>/state). HANodeID is part
+	// of every entity's unique_id: the same on every engine of one
+	// deployment (so that a camera keeps its entities whatever engine runs
+	// it), different between deployments sharing a broker: [A-Za-z0-9_-].
 	// HADiscovery defaults to false, HADiscoveryPrefix to "homeassistant",
-	// HANodeID to the client id with other characters as "_".
+	// HANodeID to "vigil-" + the sink's name with other characters as "_"
+	// (it does not follow client_id, which differs per engine).
 	HADiscovery       bool   `yaml:"ha_discovery"`
 	HADiscoveryPrefix string `yaml:"ha_discovery_prefix"`
 	HANodeID          string `yaml:"ha_node_id"`
@@ -183,10 +192,16 @@ func DefaultSink(typ string) Sink {
 }
 
 // Derive sets the keys whose default follows another key when left empty:
-// name (from type), mqtt client_id (from name), frigate_topic_prefix (from
-// topic_prefix) and ha_node_id (from client_id); a backoff_max below
-// backoff_min is raised to it.
-func (s *Sink) Derive() {
+// name (from type), mqtt client_id (from name and this host's name:
+// HostNode), frigate_topic_prefix (from topic_prefix) and ha_node_id (from
+// name); a backoff_max below backoff_min is raised to it. Config.Derive
+// calls DeriveFor with the engine's node instead.
+func (s *Sink) Derive() { s.DeriveFor(HostNode()) }
+
+// DeriveFor is Derive for an engine named node (Config.Node), which the
+// default mqtt client_id ends with; with node "", client_id is left empty
+// (to be derived once the node is known).
+func (s *Sink) DeriveFor(node string) {
 	if s.Name == "" {
 		s.Name = s.Type
 	}
@@ -194,17 +209,29 @@ func (s *Sink) Derive() {
 		s.BackoffMax = s.BackoffMin
 	}
 	if m := s.MQTT; m != nil {
-		if m.ClientID == "" {
-			m.ClientID = "vigil-" + s.Name
+		if m.ClientID == "" && node != "" {
+			m.ClientID = "vigil-" + s.Name + "-" + node
 		}
 		if m.FrigateTopicPrefix == "" {
 			m.FrigateTopicPrefix = m.TopicPrefix + "/frigate"
 		}
 		if m.HANodeID == "" {
-			m.HANodeID = haUnsafe.ReplaceAllString(m.ClientID, "_")
+			m.HANodeID = haUnsafe.ReplaceAllString("vigil-"+s.Name, "_")
 		}
 	}
 }
+
+// HostNode is this host's name with characters other than A-Z a-z 0-9 _ .
+// - as "_", or "localhost" when it cannot be read.
+func HostNode() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	return nodeUnsafe.ReplaceAllString(h, "_")
+}
+
+var nodeUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
 
 // haUnsafe matches what Home Assistant refuses in a node id.
 var haUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_-]`)
@@ -303,7 +330,7 @@ func (s *Sink) UnmarshalYAML(n *yaml.Node) error {
 	if err != nil {
 		return err
 	}
-	s.Derive()
+	s.DeriveFor("") // client_id once the node is known: Config.Derive
 	return nil
 }
 

@@ -67,12 +67,37 @@ cameras: [{id: cam, url: 'rtsp://127.0.0.1/x'}]
 	if w := s[1].Webhook; w == nil || w.Mode != WebhookStructured || s[1].MQTT != nil {
 		t.Errorf("webhook sink %+v", s[1])
 	}
-	if m := s[2].MQTT; m == nil || m.ClientID != "vigil-broker" || m.FrigateTopicPrefix != "site/frigate" || m.HANodeID != "vigil-broker" ||
+	if m := s[2].MQTT; m == nil || m.ClientID != "vigil-broker-"+HostNode() || m.FrigateTopicPrefix != "site/frigate" || m.HANodeID != "vigil-broker" ||
 		m.HADiscoveryPrefix != "homeassistant" || s[2].BackoffMax != time.Minute {
 		t.Errorf("mqtt sink %+v %+v", s[2], m)
 	}
 	if n := s[3].NATS; n == nil || n.MaxAge != 168*time.Hour || n.MaxBytes != 1<<30 || n.Stream != "VIGIL_INCIDENTS" || n.SubjectPrefix != "vigil.incidents" {
 		t.Errorf("nats sink %+v %+v", s[3], n)
+	}
+}
+
+// TestMQTTClientIDPerNode: the default client_id ends with the node (in a
+// cluster cluster.node_id, else the host name), so that engines sharing a
+// file never share it; an explicit client_id is kept; ha_node_id is the
+// same on every node and does not follow client_id.
+func TestMQTTClientIDPerNode(t *testing.T) {
+	for _, c := range []struct{ doc, clientID, haNodeID string }{
+		{"sinks: [{type: mqtt, url: 'tcp://h:1883'}]\n", "vigil-mqtt-" + HostNode(), "vigil-mqtt"},
+		{"cluster: {nats_url: 'nats://h:4222', node_id: pod-0}\nsinks: [{type: mqtt, url: 'tcp://h:1883'}]\n", "vigil-mqtt-pod-0", "vigil-mqtt"},
+		// The cluster section after the sinks: the same.
+		{"sinks: [{name: b.1, type: mqtt, url: 'tcp://h:1883'}]\ncluster: {nats_url: 'nats://h:4222', node_id: pod-1}\n", "vigil-b.1-pod-1", "vigil-b_1"},
+		{"cluster: {nats_url: 'nats://h:4222', node_id: pod-0}\nsinks: [{type: mqtt, url: 'tcp://h:1883', client_id: mine}]\n", "mine", "vigil-mqtt"},
+	} {
+		cfg, err := Parse([]byte(c.doc + "cameras: [{id: cam, url: 'rtsp://127.0.0.1/x'}]\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := cfg.Sinks[0].MQTT; m.ClientID != c.clientID || m.HANodeID != c.haNodeID {
+			t.Errorf("%s: client_id %q ha_node_id %q, want %q and %q", c.doc, m.ClientID, m.HANodeID, c.clientID, c.haNodeID)
+		}
+	}
+	if h := HostNode(); h == "" || nodeUnsafe.MatchString(h) {
+		t.Errorf("HostNode() = %q", h)
 	}
 }
 

@@ -15,7 +15,8 @@ import (
 // Sink returns the sink of kind typ named name at addr (its url, the path
 // of a file sink), with the keys set writes, every other key at its
 // default: those that follow other keys (mqtt client_id, ha_node_id,
-// frigate_topic_prefix) follow the name and the keys set writes.
+// frigate_topic_prefix) follow the name, the keys set writes and, for
+// client_id, this host's name (config.Sink.Derive).
 func Sink(typ, name, addr string, set ...func(*config.Sink)) config.Sink {
 	s := config.DefaultSink(typ)
 	s.Name = name

@@ -162,7 +162,7 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 	defer s.Close()
 	// The configured cameras are announced before any event.
 	await.Until(t, 20*time.Second, "the discovery configurations", func() bool {
-		return len(all.on("homeassistant/binary_sensor/site1/yard_2_online/config")) > 0 &&
+		return len(all.on("homeassistant/binary_sensor/site1/"+haID("yard.2")+"_online/config")) > 0 &&
 			len(all.on("homeassistant/binary_sensor/site1/gate_tamper/config")) > 0
 	})
 
@@ -334,7 +334,7 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 			if err := dec.Decode(&cfg); err != nil {
 				t.Fatalf("%s: %v", m.topic, err)
 			}
-			cam := map[string]string{"gate": "gate", "yard_2": "yard.2"}[sm[1]]
+			cam := map[string]string{"gate": "gate", haID("yard.2"): "yard.2"}[sm[1]]
 			if cfg.DeviceClass != classes[sm[2]] || cfg.StateTopic != "vigil/"+cam+"/"+sm[2]+"/state" || cfg.PayloadOn != "ON" ||
 				cfg.PayloadOff != "OFF" || cfg.AvailabilityTopic != "vigil/available" || cfg.Device.Name != cam ||
 				len(cfg.Device.Identifiers) != 1 || cfg.Origin.Name != "vigil" || cfg.Name == "" {
@@ -365,7 +365,7 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 		// are emptied, so Home Assistant removes its sensors.
 		s.SetCameras([]string{"gate"})
 		await.Until(t, 20*time.Second, "yard.2 withdrawn", func() bool {
-			got := all.on("homeassistant/binary_sensor/site1/yard_2_motion/config")
+			got := all.on("homeassistant/binary_sensor/site1/" + haID("yard.2") + "_motion/config")
 			return len(got) > 0 && got[len(got)-1] == ""
 		})
 		after := subscribeAll(t, url, "after-reload", "homeassistant/#")

@@ -1,6 +1,8 @@
 package mqtt
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -14,7 +16,10 @@ import (
 // <discovery prefix>/binary_sensor/<node id>/<camera>_<sensor>/config, whose
 // retained ON/OFF states the sink publishes on
 // <topic prefix>/<camera>/<sensor>/state, and whose availability is the
-// sink's <topic prefix>/available (so they go unavailable with vigil).
+// sink's <topic prefix>/available (so they go unavailable with vigil, the
+// last of its engines). Every engine of a deployment announces the same
+// ids (from ha_node_id, not the per-engine client id): a camera keeps its
+// entities whatever engine runs it.
 
 // haSensor is one binary sensor of a camera.
 type haSensor struct {
@@ -34,11 +39,21 @@ var haSensors = []haSensor{
 	{key: "online", name: "Online", class: "connectivity", kind: "camera_offline"},
 }
 
-// haID makes a camera id or node id fit a discovery topic level
-// ([a-zA-Z0-9_-]).
+// haID makes a camera id or node id fit a discovery topic level and a
+// unique_id ([a-zA-Z0-9_-]) without two ids meeting: an id that fits is
+// kept (ids stay those of earlier versions), one that does not has the
+// other characters as "_" and "_" + 8 hex digits of its SHA-256 appended
+// ("gate.1" is "gate_1_<hash>", never "gate_1"). The same id always gives
+// the same result, on every engine and across restarts.
 var haUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_-]`)
 
-func haID(s string) string { return haUnsafe.ReplaceAllString(s, "_") }
+func haID(s string) string {
+	if !haUnsafe.MatchString(s) {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return haUnsafe.ReplaceAllString(s, "_") + "_" + hex.EncodeToString(sum[:4])
+}
 
 // haState tracks, per camera and sensor, the open incidents that set it
 // and the state last published. Guarded by the sink's haMu.

@@ -29,6 +29,9 @@ import (
 // Sink publishes each event with QoS 1 to <prefix>/events and
 // <prefix>/<camera>/<kind>; <prefix>/available is a retained "online",
 // replaced by the broker with the last-will "offline" if vigil goes away.
+// Several engines may share the prefix: each watches <prefix>/available
+// and puts its "online" back when another one's "offline" replaced it, so
+// that it reads "offline" only once none is left.
 // With FrigateCompat it also speaks Frigate's MQTT API (frigate.go), with
 // HADiscovery it announces each camera's binary sensors to Home Assistant
 // (homeassistant.go).
@@ -43,9 +46,12 @@ type Sink struct {
 	// again. Publishing from the connect handler would race with paho's
 	// resume of stored packets.
 	announce atomic.Bool
-	kick     chan struct{}
-	done     chan struct{}
-	wg       sync.WaitGroup
+	// online is set when another engine's "offline" replaced this one's
+	// "online" on <prefix>/available: the announcer publishes it again.
+	online atomic.Bool
+	kick   chan struct{}
+	done   chan struct{}
+	wg     sync.WaitGroup
 
 	// mu guards the state below and orders the state publications of the
 	// delivery goroutine and the announcer (a state published from a stale
@@ -96,18 +102,24 @@ func (s *Sink) wake() {
 }
 
 // announcer publishes the availability, and the Home Assistant
-// configurations and states, after every (re)connect and for cameras
-// added by SetCameras; a failed announcement is retried every second.
+// configurations and states, after every (re)connect, every reannounce
+// (with HADiscovery) and for cameras added by SetCameras; a failed
+// announcement is retried every second.
 func (s *Sink) announcer() {
 	defer s.wg.Done()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	announced := time.Now()
 	for {
 		select {
 		case <-s.done:
 			return
 		case <-s.kick:
 		case <-t.C:
+			if s.cfg.HADiscovery && time.Since(announced) >= reannounce {
+				s.announce.Store(true)
+				announced = time.Now()
+			}
 		}
 		if !s.client.IsConnectionOpen() {
 			continue
@@ -121,12 +133,29 @@ func (s *Sink) announcer() {
 	}
 }
 
+// reannounce is how often the Home Assistant configurations are announced
+// again: the engines of one deployment share them (one discovery topic
+// per camera sensor), and a camera that moved to another engine can have
+// them emptied by its former engine after the new one announced them (a
+// withdrawal that waited for a reconnect). Home Assistant ignores a
+// configuration it already has. A variable for tests.
+var reannounce = 5 * time.Minute
+
 func (s *Sink) announceOnce(ctx context.Context) error {
 	full := s.announce.Swap(false)
 	if full {
-		if err := s.publish(ctx, s.cfg.TopicPrefix+"/available", "online", true); err != nil {
+		// Subscriptions do not outlive a connection (clean session).
+		t := s.client.Subscribe(s.cfg.TopicPrefix+"/available", 1, s.availability)
+		if err := s.await(ctx, t, "subscribe "+s.cfg.TopicPrefix+"/available"); err != nil {
 			return err
 		}
+	}
+	if online := s.online.Swap(false); full || online {
+		if err := s.publish(ctx, s.cfg.TopicPrefix+"/available", "online", true); err != nil {
+			return err // the announcer retries it all (announce)
+		}
+	}
+	if full {
 		if s.cfg.FrigateCompat {
 			if err := s.publish(ctx, s.cfg.FrigateTopicPrefix+"/available", "online", true); err != nil {
 				return err
@@ -164,6 +193,16 @@ func (s *Sink) announceOnce(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// availability handles a message on <prefix>/available: an "offline"
+// (another engine's last will or close) has this one's "online" published
+// again. It runs in paho's delivery goroutine: it must not block.
+func (s *Sink) availability(_ paho.Client, m paho.Message) {
+	if string(m.Payload()) == "offline" {
+		s.online.Store(true)
+		s.wake()
+	}
 }
 
 // announceCameraLocked publishes a camera's discovery configurations and
@@ -222,17 +261,22 @@ func (s *Sink) publish(ctx context.Context, topic string, payload any, retained 
 	if !s.client.IsConnectionOpen() {
 		return fmt.Errorf("mqtt %s: not connected", redact.URL(s.cfg.URL))
 	}
-	t := s.client.Publish(topic, 1, retained, payload)
+	return s.await(ctx, s.client.Publish(topic, 1, retained, payload), "publish "+topic)
+}
+
+// await waits for the broker's acknowledgement of t (what names the
+// operation in the error).
+func (s *Sink) await(ctx context.Context, t paho.Token, what string) error {
 	select {
 	case <-t.Done():
 		if err := t.Error(); err != nil {
-			return fmt.Errorf("mqtt publish %s: %w", topic, err)
+			return fmt.Errorf("mqtt %s: %w", what, err)
 		}
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-time.After(s.timeout):
-		return fmt.Errorf("mqtt publish %s: no acknowledgement within %s", topic, s.timeout)
+		return fmt.Errorf("mqtt %s: no acknowledgement within %s", what, s.timeout)
 	}
 }
 

@@ -1,0 +1,216 @@
+package mqtt
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/internal/await"
+	"github.com/vigil-video/vigil/internal/testkit"
+	"github.com/vigil-video/vigil/sink"
+)
+
+// TestHAIDInjective: camera ids that differ only where Home Assistant
+// refuses a character ("gate.1", "gate_1") get different ids, an id that
+// fits is kept, and the mapping does not change between runs.
+func TestHAIDInjective(t *testing.T) {
+	ids := []string{"gate.1", "gate_1", "gate-1", "gate1", "gate..1", "gate._1", "gate_.1", "gate__1", "a.b", "a_b", "a.b_"}
+	seen := map[string]string{}
+	fits := regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
+	for _, id := range ids {
+		h := haID(id)
+		if !fits.MatchString(h) {
+			t.Errorf("haID(%q) = %q does not fit a discovery topic level", id, h)
+		}
+		if other, ok := seen[h]; ok {
+			t.Errorf("haID(%q) = haID(%q) = %q", id, other, h)
+		}
+		seen[h] = id
+	}
+	for _, id := range []string{"gate", "gate_1", "yard-2", "vigil-mqtt"} {
+		if h := haID(id); h != id {
+			t.Errorf("haID(%q) = %q, want it kept (earlier versions' ids)", id, h)
+		}
+	}
+	// Stable across restarts and engines: a fixed value, not a salt.
+	if h := haID("gate.1"); h != "gate_1_4c8a4737" {
+		t.Errorf("haID(gate.1) = %q, want gate_1_4c8a4737", h)
+	}
+}
+
+// TestTwoEnginesOneBroker: two engines started from the same file (the
+// same sink, two cluster node ids) stay connected to one Mosquitto side by
+// side, which a shared client id would not let them (the broker drops the
+// older session, which reconnects and drops the other, and so on: their
+// availability flaps), and announce the same cameras to Home Assistant
+// with the same unique_id, on the same discovery topic.
+func TestTwoEnginesOneBroker(t *testing.T) {
+	dir := t.TempDir()
+	port := testkit.FreePort(t)
+	broker := testkit.StartMosquitto(t, port, dir)
+	defer broker.Stop()
+	url := fmt.Sprintf("tcp://127.0.0.1:%d", port)
+	all := subscribeAll(t, url, "test-all", "#")
+
+	engine := func(node string) config.Sink {
+		cfg, err := config.Parse([]byte(fmt.Sprintf(`
+cluster: {nats_url: 'nats://127.0.0.1:4222', node_id: %s}
+sinks:
+  - {type: mqtt, url: '%s', ha_discovery: true, timeout: 2s}
+`, node, url)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg.Sinks[0]
+	}
+	a, b := engine("node-a"), engine("node-b")
+	if a.MQTT.ClientID == b.MQTT.ClientID || a.MQTT.ClientID != "vigil-mqtt-node-a" {
+		t.Fatalf("client ids %q and %q, want vigil-mqtt-node-a and one of its own for node-b", a.MQTT.ClientID, b.MQTT.ClientID)
+	}
+	cams := []string{"gate.1", "gate_1"}
+	var engines []*Sink
+	for _, c := range []config.Sink{a, b} {
+		s, err := New(sink.CommonOf(c), *c.MQTT, cams, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		engines = append(engines, s)
+	}
+	closed := 0
+	defer func() {
+		for _, s := range engines[closed:] {
+			s.Close()
+		}
+	}()
+	// configs returns the discovery configurations of a camera's motion
+	// sensor seen on any node id's topic, by topic.
+	configs := func(cam string) map[string][]string {
+		re := regexp.MustCompile(`^homeassistant/binary_sensor/[^/]+/` + haID(cam) + `_motion/config$`)
+		all.mu.Lock()
+		defer all.mu.Unlock()
+		out := map[string][]string{}
+		for _, m := range all.msgs {
+			if re.MatchString(m.topic) {
+				out[m.topic] = append(out[m.topic], string(m.payload))
+			}
+		}
+		return out
+	}
+	count := func(cam string) (n int) {
+		for _, ps := range configs(cam) {
+			n += len(ps)
+		}
+		return n
+	}
+	await.Until(t, 20*time.Second, "both engines' discovery configurations", func() bool {
+		return count("gate.1") >= 2 && count("gate_1") >= 2
+	})
+	// Side by side for a while: paho reconnects within a second of a
+	// takeover, so sessions taking each other over would announce again
+	// and again.
+	time.Sleep(6 * time.Second)
+	if got := all.on("vigil/available"); len(got) != 2 || got[0] != "online" || got[1] != "online" {
+		t.Errorf("vigil/available %q, want one online per engine (no session taken over)", got)
+	}
+	uid := map[string]string{}
+	for _, cam := range cams {
+		byTopic := configs(cam)
+		if len(byTopic) != 1 {
+			t.Errorf("%s: configurations on %d topics, want one shared by the engines: %v", cam, len(byTopic), byTopic)
+		}
+		for topic, got := range byTopic {
+			if topic != "homeassistant/binary_sensor/vigil-mqtt/"+haID(cam)+"_motion/config" {
+				t.Errorf("%s: discovery topic %s, want it under ha_node_id vigil-mqtt", cam, topic)
+			}
+			if len(got) != 2 {
+				t.Errorf("%s: %d configurations, want one per engine (announced once per connection)", topic, len(got))
+			}
+			for _, p := range got {
+				var d haDiscovery
+				if err := json.Unmarshal([]byte(p), &d); err != nil {
+					t.Fatalf("%s: %v", topic, err)
+				}
+				if uid[cam] != "" && d.UniqueID != uid[cam] {
+					t.Errorf("%s: unique_id %q and %q from the two engines, want one", cam, uid[cam], d.UniqueID)
+				}
+				uid[cam] = d.UniqueID
+			}
+		}
+	}
+	if uid["gate.1"] == uid["gate_1"] {
+		t.Errorf("gate.1 and gate_1 share unique_id %q", uid["gate.1"])
+	}
+
+	// One engine stops: the other puts its "online" back over the
+	// "offline" it left, so Home Assistant's entities stay available.
+	engines[0].Close()
+	closed++
+	await.Until(t, 20*time.Second, "the running engine's online again", func() bool {
+		got := all.on("vigil/available")
+		return len(got) >= 4 && got[len(got)-1] == "online"
+	})
+	late := subscribeAll(t, url, "late-available", "vigil/available")
+	await.Until(t, 20*time.Second, "the retained availability", func() bool { _, ok := late.last("vigil/available"); return ok })
+	if m, _ := late.last("vigil/available"); string(m.payload) != "online" || !m.retained {
+		t.Errorf("vigil/available retained=%v %q with one engine running, want online", m.retained, m.payload)
+	}
+	// The last one stops: offline.
+	engines[1].Close()
+	closed++
+	await.Until(t, 20*time.Second, "offline once no engine runs", func() bool {
+		m, _ := all.last("vigil/available")
+		return string(m.payload) == "offline"
+	})
+	time.Sleep(500 * time.Millisecond)
+	if got := all.on("vigil/available"); got[len(got)-1] != "offline" {
+		t.Errorf("vigil/available %q, want offline last", got)
+	}
+}
+
+// TestCameraMovedBetweenEngines: a camera that moved from one engine to
+// another (a cluster node taking it over) and that the former engine
+// withdraws late, after the new one announced it, is announced again by
+// the new one: its Home Assistant entities come back under the same
+// unique_id instead of staying removed.
+func TestCameraMovedBetweenEngines(t *testing.T) {
+	defer func(d time.Duration) { reannounce = d }(reannounce)
+	reannounce = 2 * time.Second
+	dir := t.TempDir()
+	port := testkit.FreePort(t)
+	broker := testkit.StartMosquitto(t, port, dir)
+	defer broker.Stop()
+	url := fmt.Sprintf("tcp://127.0.0.1:%d", port)
+	all := subscribeAll(t, url, "test-all", "#")
+	var engines []*Sink
+	for _, node := range []string{"node-a", "node-b"} {
+		c := testkit.Sink(config.SinkMQTT, "mqtt", url, func(s *config.Sink) {
+			s.MQTT.HADiscovery, s.MQTT.ClientID, s.Timeout = true, "vigil-mqtt-"+node, 2*time.Second
+		})
+		s, err := New(sink.CommonOf(c), *c.MQTT, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		engines = append(engines, s)
+	}
+	topic := "homeassistant/binary_sensor/vigil-mqtt/gate_motion/config"
+	last := func() string {
+		m, _ := all.last(topic)
+		return string(m.payload)
+	}
+	engines[0].SetCameras([]string{"gate"})
+	await.Until(t, 20*time.Second, "node-a's announcement", func() bool { return last() != "" })
+	first := last()
+	// node-b takes the camera, then node-a's withdrawal arrives.
+	engines[1].SetCameras([]string{"gate"})
+	await.Until(t, 20*time.Second, "node-b's announcement", func() bool { return len(all.on(topic)) >= 2 })
+	engines[0].SetCameras(nil)
+	await.Until(t, 20*time.Second, "node-a's withdrawal", func() bool { return last() == "" })
+	await.Until(t, 20*time.Second, "node-b's announcement again", func() bool { return last() != "" })
+	if got := last(); got != first {
+		t.Errorf("configuration %s, want the same as before the move %s", got, first)
+	}
+}
