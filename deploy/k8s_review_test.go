@@ -262,8 +262,10 @@ func TestK8sNetworkPolicies(t *testing.T) {
 					if dig(f, "podSelector") == nil && dig(f, "namespaceSelector") == nil && dig(f, "ipBlock") == nil {
 						t.Errorf("%s: ingress rule %d: a peer with no selector", name, i)
 					}
-					if len(fmt.Sprint(dig(f, "namespaceSelector"))) <= len("map[]") && dig(f, "namespaceSelector") != nil {
-						t.Errorf("%s: ingress rule %d admits every namespace", name, i)
+					for _, k := range []string{"podSelector", "namespaceSelector"} {
+						if sel, ok := dig(f, k).(map[string]any); ok && emptySelector(sel) {
+							t.Errorf("%s: ingress rule %d: an empty %s admits every pod or namespace", name, i, k)
+						}
 					}
 				}
 				rp, _ := dig(r, "ports").([]any)
@@ -298,6 +300,13 @@ func TestK8sNetworkPolicies(t *testing.T) {
 			t.Errorf("NetworkPolicy/vigil egress lacks %s: %s", want, egress)
 		}
 	}
+}
+
+// emptySelector reports whether a label selector selects everything.
+func emptySelector(sel map[string]any) bool {
+	ml, _ := sel["matchLabels"].(map[string]any)
+	me, _ := sel["matchExpressions"].([]any)
+	return len(ml) == 0 && len(me) == 0
 }
 
 // TestK8sImagesPinned: every image has an explicit tag other than latest
