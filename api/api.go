@@ -2,7 +2,8 @@
 // the JSON API (cameras, snapshots, evidence, incidents, live events). It
 // consumes the small Engine interface it declares, and serves with
 // Prometheus exporter-toolkit's TLS and basic auth (web_config_file), which
-// fails closed (see webGuard).
+// fails closed (see webGuard); the probes, /livez and /readyz, answer
+// without credentials (see probesOpen).
 package api
 
 import (
@@ -140,8 +141,8 @@ func (s *Server) Start() error {
 	cfg.Limits = lim
 	var h http.Handler = Routes(cfg, eng)
 	if s.web != nil {
-		h = newAuthenticator(s.web.currentUsers, h, lim.LoginCacheTTL, lim.LoginFailuresBurst, lim.LoginFailuresPerMinute,
-			log, m.authFailures, m.authLimited, m.authChecks)
+		h = probesOpen(h, newAuthenticator(s.web.currentUsers, h, lim.LoginCacheTTL, lim.LoginFailuresBurst, lim.LoginFailuresPerMinute,
+			log, m.authFailures, m.authLimited, m.authChecks))
 	}
 	// ReadTimeout and WriteTimeout are set per request before anything
 	// else runs (an unauthenticated request's body, a 401 nobody reads,
@@ -167,6 +168,22 @@ func (s *Server) Start() error {
 		}
 	}()
 	return nil
+}
+
+// probesOpen serves the probes, GET /livez and /readyz, without
+// authentication (a kubelet's or load balancer's probe carries no
+// credentials) and everything else through authed. Their bodies hold no
+// secret: "ok", or which readiness check fails (starting, shutting down,
+// the outbox file or the sink that lags). Only the exact paths pass: a
+// path the mux would clean or redirect goes through authed.
+func probesOpen(open, authed http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/livez" || r.URL.Path == "/readyz" {
+			open.ServeHTTP(w, r)
+			return
+		}
+		authed.ServeHTTP(w, r)
+	})
 }
 
 // Addr returns the listener's address.

@@ -1,12 +1,15 @@
 package engine
 
 import (
+	"bufio"
 	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -84,7 +87,7 @@ func TestWebConfigFailsClosed(t *testing.T) {
 		bad()
 		n := string(rune('1' + i))
 		await.Until(t, 10*time.Second, "web_config_errors_total "+n, errorsCounted("ops", "op-secret", n))
-		for _, path := range []string{"/api/cameras", "/metrics", "/readyz"} {
+		for _, path := range []string{"/api/cameras", "/metrics", "/api/cameras/cam/snapshot.jpg"} {
 			if code, _ := get(path, "", ""); code != http.StatusUnauthorized {
 				t.Errorf("change %d: GET %s without credentials: %d, want 401", i+1, path, code)
 			}
@@ -104,6 +107,67 @@ func TestWebConfigFailsClosed(t *testing.T) {
 	}
 	if code, _ := get("/api/cameras", "", ""); code != http.StatusUnauthorized {
 		t.Errorf("no credentials after a valid change: %d, want 401", code)
+	}
+}
+
+// TestProbesOpenWithAuth: with basic auth on, the probes (/livez,
+// /readyz) answer without credentials, as a kubelet's probe sends none,
+// and carry no secret; every other endpoint, and a path that only looks
+// like a probe's, still needs credentials.
+func TestProbesOpenWithAuth(t *testing.T) {
+	h, err := bcrypt.GenerateFromPassword([]byte("op-secret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wc := filepath.Join(t.TempDir(), "web.yaml")
+	if err := os.WriteFile(wc, []byte("basic_auth_users:\n  ops: "+string(h)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(cameraConfig("cam", "rtsp://viewer:cam-pass@"+closedPort(t)+"/x"))
+	cfg.WebConfigFile = wc
+	e, err := New(cfg, Options{Logger: slog.New(slog.DiscardHandler), Events: &collector{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	get := func(path string) (int, string) {
+		c, err := net.Dial("tcp", e.Addr()) // raw: the client would clean the path
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: vigil\r\nConnection: close\r\n\r\n", path)
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	for _, path := range []string{"/livez", "/readyz"} {
+		code, body := get(path)
+		if code != http.StatusOK || body != "ok\n" {
+			t.Errorf("GET %s without credentials: %d %q, want 200 ok", path, code, body)
+		}
+		if strings.Contains(body, "cam-pass") || strings.Contains(body, "$2") {
+			t.Errorf("GET %s shows a secret: %q", path, body)
+		}
+	}
+	for _, path := range []string{"/api/cameras", "/metrics", "/livez/../api/cameras", "/readyz/", "//livez", "/livez?x=/api/cameras"} {
+		code, body := get(path)
+		if path == "/livez?x=/api/cameras" {
+			if code != http.StatusOK || body != "ok\n" {
+				t.Errorf("GET %s: %d %q, want the probe", path, code, body)
+			}
+			continue
+		}
+		if code != http.StatusUnauthorized {
+			t.Errorf("GET %s without credentials: %d, want 401", path, code)
+		}
 	}
 }
 
