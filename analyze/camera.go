@@ -31,6 +31,8 @@ type Camera struct {
 	objects    []Object  // the latest result, while valid
 	objAt      time.Time // frame time of objects
 	personObj  []Object  // scratch: the people among objects
+	vehicles   []Box     // vehicles of the current frame (objects only)
+	vehicleObj []Object  // scratch: the vehicles among objects
 	wantObj    bool      // the frame should be sent for inference (SubmitObjects)
 	objRecheck bool      // that request re-checks objects on a still scene
 	objAsked   time.Time // frame time of the last request submitted
@@ -46,8 +48,11 @@ type Camera struct {
 
 	motion lifecycle
 	seen   lifecycle // person
-	zones  []zoneState
-	tamper [len(tamperCauses)]lifecycle
+	// vehicle: with an object detector only, and only when objects.labels
+	// keeps "vehicle" (Inference drops the other labels).
+	vehicle lifecycle
+	zones   []zoneState
+	tamper  [len(tamperCauses)]lifecycle
 
 	boxes []Box    // scratch: motion boxes of the current frame
 	objs  []Object // objects of the transitions advance makes
@@ -75,6 +80,7 @@ func NewCamera(cfg Config) (*Camera, error) {
 	}
 	c.motion = lc(KindMotion, "", "", m.MinDuration)
 	c.seen = lc(KindPerson, "", "", m.MinDuration)
+	c.vehicle = lc(KindVehicle, "", "", m.MinDuration)
 	var restricted []Polygon
 	for _, z := range cfg.Zones {
 		zs := zoneState{
@@ -176,12 +182,18 @@ func (c *Camera) Analyze(f *Frame, frameTime time.Time) []Transition {
 
 	c.people = c.people[:0]
 	c.personObj = c.personObj[:0]
+	c.vehicles = c.vehicles[:0]
+	c.vehicleObj = c.vehicleObj[:0]
 	if c.slot != nil {
 		c.updateObjects(t, moving)
 		for _, o := range c.objects {
-			if o.Label == config.LabelPerson && c.cfg.Person.Enabled {
+			switch {
+			case o.Label == config.LabelPerson && c.cfg.Person.Enabled:
 				c.people = append(c.people, o.Box)
 				c.personObj = append(c.personObj, o)
+			case o.Label == config.LabelVehicle:
+				c.vehicles = append(c.vehicles, o.Box)
+				c.vehicleObj = append(c.vehicleObj, o)
 			}
 		}
 	} else if c.person != nil && moving {
@@ -193,6 +205,12 @@ func (c *Camera) Analyze(f *Frame, frameTime time.Time) []Transition {
 	if c.cfg.Person.Enabled {
 		n := len(c.people)
 		out = c.advance(out, &c.seen, t, time.Time{}, n > 0, n > 0, float64(n), c.people, gap)
+	}
+	if c.slot != nil {
+		c.objs = c.vehicleObj
+		n := len(c.vehicles)
+		out = c.advance(out, &c.vehicle, t, time.Time{}, n > 0, n > 0, float64(n), c.vehicles, gap)
+		c.objs = c.personObj // zone incidents carry the people
 	}
 
 	if len(c.zones) > 0 {
@@ -337,6 +355,7 @@ func clone(b []Box) []Box {
 func (c *Camera) lifecycles(yield func(*lifecycle)) {
 	yield(&c.motion)
 	yield(&c.seen)
+	yield(&c.vehicle)
 	for i := range c.zones {
 		yield(&c.zones[i].intrusion)
 		yield(&c.zones[i].crowd)
@@ -401,11 +420,11 @@ func (c *Camera) Close() {
 }
 
 // Active reports whether the last analyzed frame was part of something
-// moving: a motion, person or zone candidate or open incident. The engine
-// keeps full decoding on while it is true. Tamper incidents do not count:
+// moving: a motion, person, vehicle or zone candidate or open incident.
+// The engine keeps full decoding on while it is true. Tamper incidents do not count:
 // their measures need no more than keyframes.
 func (c *Camera) Active() bool {
-	if c.motion.active() || c.seen.active() {
+	if c.motion.active() || c.seen.active() || c.vehicle.active() {
 		return true
 	}
 	for i := range c.zones {

@@ -8,8 +8,8 @@ import (
 	"gocv.io/x/gocv"
 )
 
-// Objects that persist: while the camera holds objects (or its person
-// incident is open), it re-checks them with the network every
+// Objects that persist: while the camera holds objects (or its person or
+// vehicle incident is open), it re-checks them with the network every
 // objectRecheck of frame time even when nothing moves, at a lower
 // priority than requests driven by motion. The objects end when
 // objectMisses results in a row that looked at them found nothing, or,
@@ -117,7 +117,7 @@ func (c *Camera) updateObjects(t time.Time, moving bool) {
 	}
 	c.wantObj = false
 	move := moving && c.d.n > 0
-	recheck := !move && (len(c.objects) > 0 || c.seen.open) && t.Sub(c.objAsked) >= objectRecheck
+	recheck := !move && (len(c.objects) > 0 || c.seen.open || c.vehicle.open) && t.Sub(c.objAsked) >= objectRecheck
 	if !move && !recheck || !c.slot.wants(time.Now(), recheck) {
 		return
 	}

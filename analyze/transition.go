@@ -37,7 +37,8 @@ func (p Phase) String() string {
 const (
 	KindMotion    = "motion"    // moving regions over motion.min_area
 	KindIntrusion = "intrusion" // motion or a person in a restricted zone
-	KindPerson    = "person"    // people found by HOG
+	KindPerson    = "person"    // people found by HOG or the object network
+	KindVehicle   = "vehicle"   // vehicles found by the object network
 	KindCrowd     = "crowd"     // people in a zone at or above its crowd count
 	KindLoitering = "loitering" // one object in a zone longer than its limit
 	KindTamper    = "tamper"    // Cause: covered, defocus, moved or frozen
@@ -56,13 +57,14 @@ type Transition struct {
 	FrameTime  time.Time // capture time of the frame that triggered this transition
 	// Score is the kind's measure on the triggering frame (the maximum over
 	// the incident for PhaseEnd): the moving share of the frame (motion,
-	// intrusion), people (person, crowd), seconds in the zone (loitering),
+	// intrusion), people (person, crowd), vehicles (vehicle), seconds in the zone (loitering),
 	// or the tamper measure's distance past its threshold, 0..1.
 	Score float64
 	Boxes []Box // moving regions or people of the triggering frame, largest first, at most MaxBoxes
 	// Objects are what the object detector found on the triggering frame
 	// (its latest result), largest first: the people of a person, crowd or
-	// zone incident, every object of a motion incident. Nil without an
+	// zone incident, the vehicles of a vehicle incident, every object of a
+	// motion incident. Nil without an
 	// object detector, and at PhaseEnd.
 	Objects []Object
 }
