@@ -60,7 +60,8 @@ type Incident struct {
 	FrameTimeSource string    `json:"frame_time_source"`
 	// Score is the kind's measure (schema/incident-v1.json): a share of
 	// the frame 0..1 (motion, intrusion, tamper), people (person, crowd),
-	// seconds (loitering), 1 (camera_offline, analysis_stalled).
+	// vehicles (vehicle), seconds (loitering), 1 (camera_offline,
+	// analysis_stalled).
 	Score float64 `json:"score"`
 	// Boxes are [x, y, w, h] normalized to 0..1 of the frame.
 	Boxes [][4]float64 `json:"boxes"`
@@ -72,8 +73,9 @@ type Incident struct {
 	// Zone names the zone of a zone-bound incident.
 	Zone string `json:"zone,omitempty"`
 	// Objects are what the object network found on the triggering frame:
-	// the people of person, crowd and zone incidents, every person and
-	// vehicle of a motion incident. Absent without the network.
+	// the people of person, crowd and zone incidents, the vehicles of
+	// vehicle incidents, every person and vehicle of a motion incident.
+	// Absent without the network.
 	Objects []Object `json:"objects,omitempty"`
 	// Evidence lists snapshots of the incident.
 	Evidence []Evidence `json:"evidence,omitempty"`

@@ -18,11 +18,13 @@ func EveryKind() []incident.Event {
 	}
 	people := [][4]float64{{0.41, 0.38, 0.12, 0.40}, {0.7, 0.3, 0.1, 0.35}}
 	moving := [][4]float64{{0.41, 0.38, 0.12, 0.20}}
+	cars := [][4]float64{{0.1, 0.5, 0.3, 0.2}, {0.6, 0.55, 0.25, 0.18}}
 	var incs []inc
 	incs = append(incs,
 		inc{"motion", "", "", [3]float64{0.031, 0.2, 1}, moving},
 		inc{"intrusion", "", "yard", [3]float64{0.004, 0, 0.05}, moving},
 		inc{"person", "", "", [3]float64{1, 2, 3}, people},
+		inc{"vehicle", "", "", [3]float64{1, 2, 2}, cars},
 		inc{"crowd", "", "square", [3]float64{4, 3, 7}, people},
 		inc{"loitering", "", "door", [3]float64{8, 8.4, 13.08}, moving},
 	)
@@ -48,10 +50,13 @@ func EveryKind() []incident.Event {
 		for phase, typ := range []string{incident.TypeStart, incident.TypeUpdate, incident.TypeEnd} {
 			in := in
 			in.Score, in.Boxes = x.scores[phase], x.boxes
-			if x.kind == "person" || x.kind == "motion" {
+			if x.kind == "person" || x.kind == "vehicle" || x.kind == "motion" {
 				// With the object network: its objects, pixel boxes in
 				// the 1920x1080 picture.
 				in.Objects = []incident.Object{{Label: "person", Score: 0.83, Box: [4]float64{0.41, 0.38, 0.12, 0.40}, PixelBox: &[4]int{787, 410, 1018, 842}}}
+				if x.kind == "vehicle" {
+					in.Objects = []incident.Object{{Label: "vehicle", Score: 0.61, Box: [4]float64{0.1, 0.5, 0.3, 0.2}, PixelBox: &[4]int{192, 540, 768, 756}}}
+				}
 				if x.kind == "motion" {
 					in.Objects = append(in.Objects, incident.Object{Label: "vehicle", Score: 0.61, Box: [4]float64{0.1, 0.5, 0.3, 0.2}})
 				}
