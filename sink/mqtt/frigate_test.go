@@ -191,6 +191,7 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 		simple(incident.TypeStart, "gate", "crowd", "", "square", "c1", 2, 4),
 		simple(incident.TypeStart, "yard.2", "tamper", "covered", "", "t1", 2.5, 0.9),
 		simple(incident.TypeStart, "yard.2", "camera_offline", "stalled", "", "o1", 3, 1),
+		simple(incident.TypeStart, "yard.2", "vehicle", "", "", "v1", 3.5, 1),
 	}
 	deliverAll(t, s, evs)
 	// A better snapshot replaces "best" before the update.
@@ -201,6 +202,7 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 	more := []incident.Event{
 		person(incident.TypeUpdate, 4, 3, [][4]float64{{0.3, 0.45, 0.12, 0.5}}, []incident.Evidence{evStart, evBest}),
 		simple(incident.TypeEnd, "yard.2", "camera_offline", "stalled", "", "o1", 5, 1),
+		simple(incident.TypeEnd, "yard.2", "vehicle", "", "", "v1", 5.2, 2),
 		simple(incident.TypeEnd, "gate", "crowd", "", "square", "c1", 5.5, 7),
 		person(incident.TypeEnd, 6, 3, nil, []incident.Evidence{evStart, evBest}),
 		simple(incident.TypeEnd, "gate", "motion", "", "", "m1", 7, 0.05),
@@ -311,15 +313,15 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 
 	t.Run("home assistant discovery", func(t *testing.T) {
 		late := subscribeAll(t, url, "late-ha", "homeassistant/#")
-		topic := regexp.MustCompile(`^homeassistant/binary_sensor/site1/([a-zA-Z0-9_-]+)_(motion|person|tamper|online)/config$`)
-		classes := map[string]string{"motion": "motion", "person": "occupancy", "tamper": "tamper", "online": "connectivity"}
-		await.Until(t, 20*time.Second, "8 retained configurations", func() bool { late.mu.Lock(); defer late.mu.Unlock(); return len(late.msgs) >= 8 })
+		topic := regexp.MustCompile(`^homeassistant/binary_sensor/site1/([a-zA-Z0-9_-]+)_(motion|person|vehicle|tamper|online)/config$`)
+		classes := map[string]string{"motion": "motion", "person": "occupancy", "vehicle": "occupancy", "tamper": "tamper", "online": "connectivity"}
+		await.Until(t, 20*time.Second, "10 retained configurations", func() bool { late.mu.Lock(); defer late.mu.Unlock(); return len(late.msgs) >= 10 })
 		time.Sleep(200 * time.Millisecond)
 		late.mu.Lock()
 		msgs := slices.Clone(late.msgs)
 		late.mu.Unlock()
-		if len(msgs) != 8 {
-			t.Fatalf("%d retained discovery messages, want 2 cameras x 4 sensors", len(msgs))
+		if len(msgs) != 10 {
+			t.Fatalf("%d retained discovery messages, want 2 cameras x 5 sensors", len(msgs))
 		}
 		ids := map[string]bool{}
 		for _, m := range msgs {
@@ -346,10 +348,11 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 			ids[cfg.UniqueID] = true
 		}
 		for topic, want := range map[string][]string{
-			"vigil/gate/motion/state":   {"OFF", "ON", "OFF"},
-			"vigil/gate/person/state":   {"OFF", "ON", "OFF"},
-			"vigil/yard.2/tamper/state": {"OFF", "ON"},
-			"vigil/yard.2/online/state": {"ON", "OFF", "ON"},
+			"vigil/gate/motion/state":    {"OFF", "ON", "OFF"},
+			"vigil/gate/person/state":    {"OFF", "ON", "OFF"},
+			"vigil/yard.2/tamper/state":  {"OFF", "ON"},
+			"vigil/yard.2/vehicle/state": {"OFF", "ON", "OFF"},
+			"vigil/yard.2/online/state":  {"ON", "OFF", "ON"},
 		} {
 			if got := all.on(topic); !reflect.DeepEqual(got, want) {
 				t.Errorf("%s: %q, want %q", topic, got, want)
@@ -377,8 +380,8 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 				t.Errorf("%s still retained after the camera was removed", m.topic)
 			}
 		}
-		if len(after.msgs) != 4 {
-			t.Errorf("%d retained configurations after the reload, want gate's 4", len(after.msgs))
+		if len(after.msgs) != 5 {
+			t.Errorf("%d retained configurations after the reload, want gate's 5", len(after.msgs))
 		}
 	})
 }

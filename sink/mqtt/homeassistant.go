@@ -33,6 +33,7 @@ type haSensor struct {
 var haSensors = []haSensor{
 	{key: "motion", name: "Motion", class: "motion", kind: "motion"},
 	{key: "person", name: "Person", class: "occupancy", kind: "person"},
+	{key: "vehicle", name: "Vehicle", class: "occupancy", kind: "vehicle"},
 	{key: "tamper", name: "Tamper", class: "tamper", kind: "tamper"},
 	// online is ON until a camera_offline incident starts, OFF until it
 	// ends.
