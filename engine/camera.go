@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -123,7 +124,7 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 		return nil, err
 	}
 	c.sess = sess
-	c.m = e.metrics.ForCamera(cfg.ID, incidentKinds(cfg))
+	c.m = e.metrics.ForCamera(cfg.ID, incidentKinds(cfg, slot != nil && slices.Contains(e.cfg.Objects.Labels, config.LabelVehicle)))
 	c.queue = e.pool.NewQueue(c, cfg.QueueFrames, cfg.QueueBytes)
 	return c, nil
 }
@@ -149,14 +150,17 @@ type snapResult struct {
 }
 
 // incidentKinds lists the incident kinds a camera can raise with its
-// configuration.
-func incidentKinds(cfg config.Camera) []string {
+// configuration; vehicles: the object network runs and keeps vehicles.
+func incidentKinds(cfg config.Camera, vehicles bool) []string {
 	kinds := []string{"motion", health.KindCameraOffline, health.KindAnalysisStalled}
 	if cfg.Tamper.Enabled {
 		kinds = append(kinds, "tamper")
 	}
 	if cfg.Person.Enabled {
 		kinds = append(kinds, "person")
+	}
+	if vehicles {
+		kinds = append(kinds, "vehicle")
 	}
 	var intrusion, crowd, loiter bool
 	for _, z := range cfg.Zones {

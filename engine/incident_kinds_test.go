@@ -18,7 +18,7 @@ func TestIncidentSeriesAtZero(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	for kind, want := range map[string]int{"motion": 1, "tamper": 1, "intrusion": 1, "camera_offline": 1, "analysis_stalled": 1, "crowd": 0, "loitering": 0, "person": 0} {
+	for kind, want := range map[string]int{"motion": 1, "tamper": 1, "intrusion": 1, "camera_offline": 1, "analysis_stalled": 1, "crowd": 0, "loitering": 0, "person": 0, "vehicle": 0} {
 		if got := seriesCount(t, e, "vigil_incidents_total", "kind", kind); got != want {
 			t.Errorf("vigil_incidents_total{kind=%q}: %d series, want %d", kind, got, want)
 		}
