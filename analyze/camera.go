@@ -191,7 +191,7 @@ func (c *Camera) Analyze(f *Frame, frameTime time.Time) []Transition {
 			case o.Label == config.LabelPerson && c.cfg.Person.Enabled:
 				c.people = append(c.people, o.Box)
 				c.personObj = append(c.personObj, o)
-			case o.Label == config.LabelVehicle:
+			case o.Label == config.LabelVehicle && c.cfg.Vehicle.Enabled:
 				c.vehicles = append(c.vehicles, o.Box)
 				c.vehicleObj = append(c.vehicleObj, o)
 			}
@@ -206,7 +206,7 @@ func (c *Camera) Analyze(f *Frame, frameTime time.Time) []Transition {
 		n := len(c.people)
 		out = c.advance(out, &c.seen, t, time.Time{}, n > 0, n > 0, float64(n), c.people, gap)
 	}
-	if c.slot != nil {
+	if c.slot != nil && c.cfg.Vehicle.Enabled {
 		c.objs = c.vehicleObj
 		n := len(c.vehicles)
 		out = c.advance(out, &c.vehicle, t, time.Time{}, n > 0, n > 0, float64(n), c.vehicles, gap)

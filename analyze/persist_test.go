@@ -305,6 +305,7 @@ func TestVehicleIncident(t *testing.T) {
 	defer in.Close()
 	cfg := config.DefaultAnalysis()
 	cfg.Person.Enabled = true
+	cfg.Vehicle.Enabled = true
 	c, err := NewCamera(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -75,6 +75,18 @@ type Analysis struct {
 	Tamper Tamper `yaml:"tamper"`
 	// Person tunes the HOG people detector.
 	Person Person `yaml:"person"`
+	// Vehicle turns vehicle incidents on.
+	Vehicle Vehicle `yaml:"vehicle"`
+}
+
+// Vehicle is the vehicle incident: vehicles found by the object network
+// (objects.labels must keep "vehicle"; there is no fallback without the
+// network).
+type Vehicle struct {
+	// Enabled raises a vehicle incident while the network finds a vehicle
+	// for motion.min_duration; score is the number of vehicles. Default
+	// false: on a road every passing car would be an incident.
+	Enabled bool `yaml:"enabled"`
 }
 
 // Zone is a named area of the picture and its rules. A moving region or a

@@ -124,7 +124,7 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 		return nil, err
 	}
 	c.sess = sess
-	c.m = e.metrics.ForCamera(cfg.ID, incidentKinds(cfg, slot != nil && slices.Contains(e.cfg.Objects.Labels, config.LabelVehicle)))
+	c.m = e.metrics.ForCamera(cfg.ID, incidentKinds(cfg, cfg.Vehicle.Enabled && slot != nil && slices.Contains(e.cfg.Objects.Labels, config.LabelVehicle)))
 	c.queue = e.pool.NewQueue(c, cfg.QueueFrames, cfg.QueueBytes)
 	return c, nil
 }
@@ -150,7 +150,8 @@ type snapResult struct {
 }
 
 // incidentKinds lists the incident kinds a camera can raise with its
-// configuration; vehicles: the object network runs and keeps vehicles.
+// configuration; vehicles: vehicle.enabled, and the object network runs and
+// keeps vehicles.
 func incidentKinds(cfg config.Camera, vehicles bool) []string {
 	kinds := []string{"motion", health.KindCameraOffline, health.KindAnalysisStalled}
 	if cfg.Tamper.Enabled {
