@@ -193,7 +193,11 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 // Start serves HTTP and starts every camera, staggered over StartSpread.
 // GET /readyz answers "starting" until it returns.
 func (e *Engine) Start() error {
+	// First: the time New took (the model, the cameras) is no stall, and
+	// the sessions started below may ask it.
+	e.pause.Start()
 	if err := e.api.Start(); err != nil {
+		e.pause.Close()
 		return err
 	}
 	if e.ledger != nil {
@@ -210,7 +214,6 @@ func (e *Engine) Start() error {
 	for _, c := range e.snapshot() {
 		c.start()
 	}
-	e.pause.Start()
 	e.watch = startWatch(e, e.log)
 	e.started.Store(true)
 	return nil
@@ -246,7 +249,6 @@ func (e *Engine) Close() {
 	e.closed = true
 	e.mu.Unlock()
 	e.watch.close()
-	e.pause.Close()
 	e.closing.Store(true) // not ready from now on
 
 	cams := e.snapshot()
@@ -261,6 +263,7 @@ func (e *Engine) Close() {
 	}
 	wg.Wait()
 	e.pool.Close()
+	e.pause.Close() // after the sessions: a slow session Close is no stall
 	now := time.Now()
 	for _, c := range cams {
 		c.flush(now)

@@ -33,6 +33,7 @@ type Detector struct {
 	log     *slog.Logger
 
 	started atomic.Bool
+	closed  atomic.Bool // after Close, a gap is no stall
 	stop    chan struct{}
 	done    chan struct{}
 	once    sync.Once
@@ -62,6 +63,9 @@ func (d *Detector) Start() {
 	if d.started.Swap(true) {
 		return
 	}
+	// The time between New and Start (loading the model, opening the
+	// cameras) is no stall, nor is the time after Close.
+	d.last.Store(int64(time.Since(d.base)))
 	go func() {
 		defer close(d.done)
 		t := time.NewTicker(Period)
@@ -79,6 +83,7 @@ func (d *Detector) Start() {
 
 // Close stops the ticker and waits for it (if Start ran). Idempotent.
 func (d *Detector) Close() {
+	d.closed.Store(true)
 	d.once.Do(func() { close(d.stop) })
 	if d.started.Load() {
 		<-d.done
@@ -88,6 +93,9 @@ func (d *Detector) Close() {
 // observe records that the process runs at now, and a stall if the last
 // sign of life is more than Threshold older.
 func (d *Detector) observe(now time.Time) {
+	if d.closed.Load() {
+		return
+	}
 	off := now.Sub(d.base)
 	for {
 		last := d.last.Load()

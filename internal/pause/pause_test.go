@@ -55,3 +55,20 @@ func TestDetectorRunning(t *testing.T) {
 		t.Errorf("nil detector: Since = %v, want 1m", got)
 	}
 }
+
+// TestStartForgivesTheTimeBefore: the time between New and Start (the
+// engine loading its model and opening its cameras) is no stall, nor is a
+// gap after Close.
+func TestStartForgivesTheTimeBefore(t *testing.T) {
+	var stalls int
+	d := New(Config{OnStall: func(time.Duration) { stalls++ }})
+	d.base = d.base.Add(-10 * time.Second) // New was 10 s ago
+	d.Start()
+	if r := d.Resumed(time.Now()); !r.IsZero() || stalls != 0 {
+		t.Errorf("Start 10 s after New: a stall ending at %v (%d counted)", r, stalls)
+	}
+	d.Close()
+	if r := d.Resumed(time.Now().Add(time.Minute)); !r.IsZero() || stalls != 0 {
+		t.Errorf("a minute after Close: a stall ending at %v (%d counted)", r, stalls)
+	}
+}
