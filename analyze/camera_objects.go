@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"gocv.io/x/gocv"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 // Objects that persist: while the camera holds objects (or its person or
@@ -117,7 +119,7 @@ func (c *Camera) updateObjects(t time.Time, moving bool) {
 	}
 	c.wantObj = false
 	move := moving && c.d.n > 0
-	recheck := !move && (len(c.objects) > 0 || c.seen.open || c.vehicle.open) && t.Sub(c.objAsked) >= objectRecheck
+	recheck := !move && (c.holdsReported() || c.seen.open || c.vehicle.open) && t.Sub(c.objAsked) >= objectRecheck
 	if !move && !recheck || !c.slot.wants(time.Now(), recheck) {
 		return
 	}
@@ -125,6 +127,25 @@ func (c *Camera) updateObjects(t time.Time, moving bool) {
 	if move {
 		c.objRegion = c.region()
 	}
+}
+
+// holdsReported reports whether the camera holds an object of a kind it
+// raises incidents for (person with person.enabled, vehicle with
+// vehicle.enabled): only those are worth a re-check, or a place in the
+// region sent on motion. A car parked in a person-only camera's view
+// would otherwise be re-checked every second for as long as it stays.
+func (c *Camera) holdsReported() bool {
+	for _, o := range c.objects {
+		if c.reported(o) {
+			return true
+		}
+	}
+	return false
+}
+
+// reported reports whether o is of a kind the camera raises incidents for.
+func (c *Camera) reported(o Object) bool {
+	return o.Label == config.LabelPerson && c.cfg.Person.Enabled || o.Label == config.LabelVehicle && c.cfg.Vehicle.Enabled
 }
 
 // covers reports whether region holds the centre of every object.
@@ -149,6 +170,9 @@ func (c *Camera) region() Box {
 		u = u.Union(r.rect)
 	}
 	for _, o := range c.objects {
+		if !c.reported(o) {
+			continue
+		}
 		b := o.Box
 		u = u.Union(image.Rect(int(b[0]*float64(W)), int(b[1]*float64(H)), int(math.Ceil((b[0]+b[2])*float64(W))), int(math.Ceil((b[1]+b[3])*float64(H)))))
 	}

@@ -367,3 +367,30 @@ func TestVehicleIncident(t *testing.T) {
 	}
 	t.Logf("vehicle started at %v (frame time %v), score %v", vehicle.StartedAt.Sub(t0), vehicle.FrameTime.Sub(t0), vehicle.Score)
 }
+
+// TestRecheckOnlyReportedKinds: a camera re-checks only objects of the
+// kinds it raises incidents for: a car parked in a person-only camera's
+// view is not re-checked every second (it would take the shared budget
+// from the people standing still elsewhere).
+func TestRecheckOnlyReportedKinds(t *testing.T) {
+	car := Object{Label: config.LabelVehicle, Score: 0.8, Box: Box{0.7, 0.7, 0.2, 0.2}}
+	person := Object{Label: config.LabelPerson, Score: 0.8, Box: Box{0.1, 0.1, 0.1, 0.3}}
+	for _, tc := range []struct {
+		person, vehicle bool
+		held            []Object
+		want            bool
+	}{
+		{true, false, []Object{car}, false},
+		{true, false, []Object{car, person}, true},
+		{false, true, []Object{car}, true},
+		{false, false, []Object{car, person}, false},
+	} {
+		cfg := config.DefaultAnalysis()
+		cfg.Person.Enabled, cfg.Vehicle.Enabled = tc.person, tc.vehicle
+		c, _ := newCameraT(t, cfg)
+		c.objects = tc.held
+		if got := c.holdsReported(); got != tc.want {
+			t.Errorf("person %v, vehicle %v, holding %d objects: re-check %v, want %v", tc.person, tc.vehicle, len(tc.held), got, tc.want)
+		}
+	}
+}
