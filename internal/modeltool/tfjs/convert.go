@@ -204,6 +204,9 @@ func (c *converter) fuseBias(order []*node, outputs []string) {
 		if df, _ := conv.str("data_format"); df != "" && df != "NHWC" && n.Op != "BiasAdd" {
 			continue // an NCHW output broadcasts a 1-D bias over W, not C
 		}
+		if len(conv.Input) < 2 {
+			continue // a Conv2D without its filter: the conversion refuses it later
+		}
 		w := c.consts[valueName(conv.Input[1])]
 		if w == nil || len(w.shape) != 4 || w.shape[3] != b.shape[0] {
 			continue
