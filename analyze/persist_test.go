@@ -65,28 +65,10 @@ func TestPersonStandingStillPersists(t *testing.T) {
 	if testing.Short() {
 		t.Skip("about 60 inferences on real footage")
 	}
-	o := config.DefaultObjects()
-	net := networkT(t, o.MinScore)
-	obs := newCountingObserver()
-	in := NewInference(net, InferenceConfig{MaxPerSecond: 1000, MinScore: o.MinScore, Labels: o.Labels}, obs)
-	in.Start()
-	defer in.Close()
 	cfg := config.DefaultAnalysis()
 	cfg.Person.Enabled = true
-	c, err := NewCamera(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	slot := in.Slot("office")
-	c.SetObjects(slot)
-	f, err := NewFrame(320, 180)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	gray := gocv.NewMat()
-	defer gray.Close()
+	obs := newCountingObserver()
+	c, slot, f, gray := footageCamera(t, cfg, config.DefaultObjects().MinScore, obs)
 	const fps, frames = 12, 203
 	const stepEnd = 7500 * time.Millisecond // the step ends at 4 s + 3.4 s
 	const stillFrom = 9 * time.Second       // and its motion a little later
@@ -98,7 +80,7 @@ func TestPersonStandingStillPersists(t *testing.T) {
 	var last time.Duration
 	stillAsks := 0
 	var unseen []time.Duration // frames of the still part without people
-	err = ReadFrames(filepath.Join("..", "testdata", "footage", "office-pause.mkv"), want, func(i int, s *Snapshot) error {
+	err := ReadFrames(filepath.Join("..", "testdata", "footage", "office-pause.mkv"), want, func(i int, s *Snapshot) error {
 		at := time.Duration(i) * time.Second / fps
 		last = at
 		gocv.CvtColor(s.mat, &gray, gocv.ColorBGRToGray)
@@ -297,36 +279,17 @@ func TestVehicleIncident(t *testing.T) {
 	}
 	// Cars seen from above score 0.26-0.40 (issue 25): below the default
 	// min_score, which the corpus work of issue 25 is to choose.
-	o := config.DefaultObjects()
-	o.MinScore = 0.25
-	net := networkT(t, o.MinScore)
-	in := NewInference(net, InferenceConfig{MaxPerSecond: 1000, MinScore: o.MinScore, Labels: o.Labels}, nil)
-	in.Start()
-	defer in.Close()
 	cfg := config.DefaultAnalysis()
 	cfg.Person.Enabled = true
 	cfg.Vehicle.Enabled = true
-	c, err := NewCamera(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	slot := in.Slot("highway")
-	c.SetObjects(slot)
-	f, err := NewFrame(320, 180)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	gray := gocv.NewMat()
-	defer gray.Close()
+	c, slot, f, gray := footageCamera(t, cfg, 0.25, nil)
 	const fps, frames, enters = 30, 240, 58
 	want := make([]int, frames)
 	for i := range want {
 		want[i] = i
 	}
 	var trs []Transition
-	err = ReadFrames(filepath.Join("..", "testdata", "footage", "highway.mkv"), want, func(i int, s *Snapshot) error {
+	err := ReadFrames(filepath.Join("..", "testdata", "footage", "highway.mkv"), want, func(i int, s *Snapshot) error {
 		at := time.Duration(i) * time.Second / fps
 		gocv.CvtColor(s.mat, &gray, gocv.ColorBGRToGray)
 		gocv.Resize(gray, &f.mat, image.Pt(f.Width, f.Height), 0, 0, gocv.InterpolationArea)
@@ -393,4 +356,32 @@ func TestRecheckOnlyReportedKinds(t *testing.T) {
 			t.Errorf("person %v, vehicle %v, holding %d objects: re-check %v, want %v", tc.person, tc.vehicle, len(tc.held), got, tc.want)
 		}
 	}
+}
+
+// footageCamera returns an analyzer camera with cfg, fed by the real
+// network at minScore (every label, no budget to speak of), a 320x180
+// analysis frame and a scratch picture for decoded footage; all closed
+// when the test ends.
+func footageCamera(t *testing.T, cfg config.Analysis, minScore float64, obs InferenceObserver) (*Camera, *ObjectSlot, *Frame, gocv.Mat) {
+	t.Helper()
+	o := config.DefaultObjects()
+	net := networkT(t, minScore)
+	in := NewInference(net, InferenceConfig{MaxPerSecond: 1000, MinScore: minScore, Labels: o.Labels}, obs)
+	in.Start()
+	t.Cleanup(in.Close)
+	c, err := NewCamera(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	slot := in.Slot("footage")
+	c.SetObjects(slot)
+	f, err := NewFrame(320, 180)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	gray := gocv.NewMat()
+	t.Cleanup(func() { gray.Close() })
+	return c, slot, f, gray
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 )
@@ -42,29 +43,10 @@ func (r *runs) get() []string {
 	return slices.Clone(r.ids)
 }
 
-// emitted collects the events a node emits (orphaned incidents' ends).
-type emitted struct {
-	mu  sync.Mutex
-	evs []incident.Event
-}
-
-func (e *emitted) Emit(ev incident.Event) error {
-	e.mu.Lock()
-	e.evs = append(e.evs, ev)
-	e.mu.Unlock()
-	return nil
-}
-
-func (e *emitted) all() []incident.Event {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return slices.Clone(e.evs)
-}
-
 type testNode struct {
 	*Node
 	runs *runs
-	out  *emitted
+	out  *incidenttest.Memory
 }
 
 func testConfig(url, id string, ttl time.Duration) config.Cluster {
@@ -74,7 +56,7 @@ func testConfig(url, id string, ttl time.Duration) config.Cluster {
 
 func newTestNode(t testing.TB, cfg config.Cluster) *testNode {
 	t.Helper()
-	tn := &testNode{runs: &runs{}, out: &emitted{}}
+	tn := &testNode{runs: &runs{}, out: &incidenttest.Memory{}}
 	log := slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("node", cfg.NodeID)
@@ -295,7 +277,7 @@ func TestNodesShareHandOverAndEndOrphans(t *testing.T) {
 	await.Until(t, 5*time.Second, "the orphaned incident ended", func() bool {
 		ends = nil
 		for _, n := range nodes[1:3] {
-			ends = append(ends, n.out.all()...)
+			ends = append(ends, n.out.Events()...)
 		}
 		return len(ends) > 0
 	})
@@ -344,7 +326,7 @@ func TestCloseIsNotALoss(t *testing.T) {
 	srv := testkit.StartNATS(t, port, t.TempDir())
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
 	start := func(id string, logs *testkit.SyncBuffer) *Node {
-		n, err := New(testConfig(url, id, 2*time.Second), Options{Runner: &runs{}, Emit: (&emitted{}).Emit,
+		n, err := New(testConfig(url, id, 2*time.Second), Options{Runner: &runs{}, Emit: (&incidenttest.Memory{}).Emit,
 			Logger: slog.New(slog.NewTextHandler(logs, nil))})
 		if err != nil {
 			t.Fatal(err)
