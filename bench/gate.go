@@ -33,9 +33,9 @@ type GateOptions struct {
 	// Activity tunes the activity signal as cameras[].activity does
 	// (complete: start from config.DefaultActivity).
 	Activity config.Activity
-	// QueueFrames bounds the GOP a wake-up replays, as cameras[].queue_frames
-	// does (0: the engine's default, 100).
-	QueueFrames int
+	// QueueBytes is the cameras' queue_bytes, which bounds the GOP a
+	// wake-up replays (gate.ReplayBytes; 0: the engine's default, 8 MiB).
+	QueueBytes int
 }
 
 // GateClip is the figures of one clip of the matrix. The clip is still
@@ -146,7 +146,7 @@ func Gate(ctx context.Context, o GateOptions, progress func(GateClip)) ([]GateCl
 		if ctx.Err() != nil {
 			return out, ctx.Err()
 		}
-		r, err := GateOnClip(e, o.Activity, o.QueueFrames)
+		r, err := GateOnClip(e, o.Activity, o.QueueBytes)
 		if err != nil {
 			return out, err
 		}
@@ -219,9 +219,9 @@ func GateUnits(path string, fps float64) ([]unit.AccessUnit, sim.Codec, error) {
 // GateOnClip runs one clip in mode all and in mode auto, through the
 // engine's gate, activity signal and pipeline (decode, analysis at 5 fps
 // on 320-pixel frames), as a camera's worker would with an empty queue.
-func GateOnClip(e GateEntry, act config.Activity, queueFrames int) (GateClip, error) {
-	if queueFrames <= 0 {
-		queueFrames = 100
+func GateOnClip(e GateEntry, act config.Activity, queueBytes int) (GateClip, error) {
+	if queueBytes <= 0 {
+		queueBytes = config.DefaultCamera().QueueBytes
 	}
 	aus, codec, err := GateUnits(e.Path, e.FPS)
 	if err != nil {
@@ -234,11 +234,11 @@ func GateOnClip(e GateEntry, act config.Activity, queueFrames int) (GateClip, er
 	if codec == sim.H265 {
 		dc = decode.H265
 	}
-	all, err := gateRun(aus, dc, config.ModeAll, act, enter, queueFrames)
+	all, err := gateRun(aus, dc, config.ModeAll, act, enter, queueBytes)
 	if err != nil {
 		return r, fmt.Errorf("%s: %w", e.Name, err)
 	}
-	auto, err := gateRun(aus, dc, config.ModeAuto, act, enter, queueFrames)
+	auto, err := gateRun(aus, dc, config.ModeAuto, act, enter, queueBytes)
 	if err != nil {
 		return r, fmt.Errorf("%s: %w", e.Name, err)
 	}
@@ -286,7 +286,7 @@ type gateRunResult struct {
 	falseIncidents int
 }
 
-func gateRun(aus []unit.AccessUnit, codec decode.Codec, mode string, act config.Activity, enter time.Duration, queueFrames int) (gateRunResult, error) {
+func gateRun(aus []unit.AccessUnit, codec decode.Codec, mode string, act config.Activity, enter time.Duration, queueBytes int) (gateRunResult, error) {
 	res := gateRunResult{awakeAt: -1, incident: -1, decoded: make([]int, len(aus)), cost: make([]time.Duration, len(aus))}
 	index := make(map[*byte]int, len(aus)) // a unit's index by its data
 	for i, au := range aus {
@@ -302,9 +302,8 @@ func gateRun(aus []unit.AccessUnit, codec decode.Codec, mode string, act config.
 	if err := p.Reset(codec); err != nil {
 		return res, err
 	}
-	// The engine's bounds: queue_frames units, a quarter of queue_bytes
-	// (8 MiB by default).
-	g := gate.New(mode, gate.NewActivity(mode, act), nil, queueFrames, 2<<20)
+	// The engine's bounds on a wake-up's replay.
+	g := gate.New(mode, gate.NewActivity(mode, act), nil, gate.ReplayUnits, gate.ReplayBytes(queueBytes))
 	start := time.Unix(1e9, 0)
 	var now time.Duration // PTS of the unit the gate routes
 	var perr error

@@ -109,7 +109,7 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	c.wk.pipe = pipe
 	c.health = health.New(health.Config{Camera: cfg.ID, OfflineGrace: cfg.OfflineGrace, AnalysisFPS: cfg.AnalysisFPS,
 		UpdateInterval: cfg.HealthUpdateInterval, Pause: e.pause, Log: c.log, Out: healthOut{c}})
-	c.gate = gate.New(cfg.DecodeMode, gate.NewActivity(cfg.DecodeMode, cfg.Activity), &c.load, cfg.QueueFrames, max(cfg.QueueBytes/4, 256<<10))
+	c.gate = gate.New(cfg.DecodeMode, gate.NewActivity(cfg.DecodeMode, cfg.Activity), &c.load, gate.ReplayUnits, gate.ReplayBytes(cfg.QueueBytes))
 	c.wk.evidence = map[string][]incident.Evidence{}
 	c.snapReq = make(chan chan snapResult, 8)
 	c.wk.ladder = sched.NewLadder(sched.LadderConfig{})
@@ -125,7 +125,14 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	}
 	c.sess = sess
 	c.m = e.metrics.ForCamera(cfg.ID, incidentKinds(cfg, cfg.Vehicle.Enabled && slot != nil && slices.Contains(e.cfg.Objects.Labels, config.LabelVehicle)))
-	c.queue = e.pool.NewQueue(c, cfg.QueueFrames, cfg.QueueBytes)
+	// In mode auto the queue also takes a wake-up's replay of the GOP so
+	// far in one burst (as long as a GOP of 60 s; its bytes are bounded by
+	// queue_bytes like any unit's).
+	queueUnits := cfg.QueueFrames
+	if cfg.DecodeMode == config.ModeAuto {
+		queueUnits += gate.ReplayUnits
+	}
+	c.queue = e.pool.NewQueue(c, queueUnits, cfg.QueueBytes)
 	return c, nil
 }
 

@@ -28,6 +28,16 @@ type Signal interface {
 	Reset()
 }
 
+// ReplayUnits is the most access units a wake-up replays: a GOP of 60 s at
+// 25 fps, as long as "smart codec" cameras make them while still. What
+// bounds the memory the GOP holds is its bytes (ReplayBytes).
+const ReplayUnits = 1500
+
+// ReplayBytes is the most bytes of one GOP kept for a wake-up's replay by a
+// camera whose queue holds queueBytes: half of them, at least 256 KiB (a
+// 10 s GOP of a 500 kbps substream is 625 KB, of a 4 Mbps main 5 MB).
+func ReplayBytes(queueBytes int) int { return max(queueBytes/2, 256<<10) }
+
 // verifyPictures is the number of analyzed pictures, from the one the
 // signal woke at, that must all show nothing for the wake to be rejected
 // (0.4 s at the default 5 fps analysis).
