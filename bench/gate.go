@@ -304,6 +304,7 @@ func gateRun(aus []unit.AccessUnit, codec decode.Codec, mode string, act config.
 	}
 	// The engine's bounds on a wake-up's replay.
 	g := gate.New(mode, gate.NewActivity(mode, act), nil, gate.ReplayUnits, gate.ReplayBytes(queueBytes))
+	g.SkipIdleKeyframes(act.KeyframeInterval)
 	start := time.Unix(1e9, 0)
 	var now time.Duration // PTS of the unit the gate routes
 	var perr error

@@ -30,7 +30,20 @@ type Activity struct {
 	// kind of picture is used: 1 or more.
 	// It defaults to 25.
 	LearnFrames int `yaml:"learn_frames"`
+	// KeyframeInterval is, while the camera is idle, the least time between
+	// two keyframes decoded (the others are skipped, and replayed if the
+	// camera wakes within their GOP): tamper checks and keyframe analysis
+	// see an idle view this often, and a change the bitstream does not show
+	// (constant bitrate, night grain) wakes the camera that much later.
+	// 0 decodes every keyframe. 0 to 10s (so that a camera decodes a
+	// picture within 10 s plus its GOP, inside the analysis_stalled
+	// silence bound).
+	// It defaults to 0s.
+	KeyframeInterval time.Duration `yaml:"keyframe_interval"`
 }
+
+// maxKeyframeInterval bounds activity.keyframe_interval.
+const maxKeyframeInterval = 10 * time.Second
 
 // DefaultActivity returns the activity keys at their defaults.
 func DefaultActivity() Activity {
@@ -50,6 +63,8 @@ func (c Activity) validate() error {
 		return fmt.Errorf("quiet_period: %s is not above 0", c.QuietPeriod)
 	case c.LearnFrames < 1:
 		return fmt.Errorf("learn_frames: %d is not 1 or more", c.LearnFrames)
+	case c.KeyframeInterval < 0 || c.KeyframeInterval > maxKeyframeInterval:
+		return fmt.Errorf("keyframe_interval: %s is not in 0s..%s", c.KeyframeInterval, maxKeyframeInterval)
 	}
 	return nil
 }

@@ -110,6 +110,7 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	c.health = health.New(health.Config{Camera: cfg.ID, OfflineGrace: cfg.OfflineGrace, AnalysisFPS: cfg.AnalysisFPS,
 		UpdateInterval: cfg.HealthUpdateInterval, Pause: e.pause, Log: c.log, Out: healthOut{c}})
 	c.gate = gate.New(cfg.DecodeMode, gate.NewActivity(cfg.DecodeMode, cfg.Activity), &c.load, gate.ReplayUnits, gate.ReplayBytes(cfg.QueueBytes))
+	c.gate.SkipIdleKeyframes(cfg.Activity.KeyframeInterval)
 	c.wk.evidence = map[string][]incident.Evidence{}
 	c.snapReq = make(chan chan snapResult, 8)
 	c.wk.ladder = sched.NewLadder(sched.LadderConfig{})

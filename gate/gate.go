@@ -68,6 +68,13 @@ type Gate struct {
 	rejected  atomic.Bool  // the pictures showed nothing: sleep and learn
 	rejects   atomic.Uint64
 
+	// keyInterval is, while idle, the least time between two keyframes
+	// decoded (activity.keyframe_interval; 0: every one); lastKey is the
+	// PTS of the last keyframe decoded, haveKey whether there is one.
+	keyInterval time.Duration
+	lastKey     time.Duration
+	haveKey     bool
+
 	awake   atomic.Bool
 	wakeups atomic.Uint64
 	skipped atomic.Uint64 // access units not decoded by choice
@@ -106,9 +113,15 @@ func New(mode string, act Signal, load *sched.Overload, maxUnits, maxBytes int) 
 	return &Gate{mode: mode, act: act, load: load, maxUnits: maxUnits, maxBytes: maxBytes}
 }
 
+// SkipIdleKeyframes makes an idle camera in mode auto decode a keyframe
+// only when interval has passed since the last one decoded (0: every one).
+// Call it before the first Route.
+func (g *Gate) SkipIdleKeyframes(interval time.Duration) { g.keyInterval = interval }
+
 // Reset starts a new stream.
 func (g *Gate) Reset() {
 	g.clear()
+	g.haveKey = false
 	g.broken, g.waitKey = false, false
 	g.awake.Store(false)
 	if g.act != nil {
@@ -196,6 +209,9 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 			}
 			push(au, false)
 			g.chained = len(g.buf)
+			if au.Key {
+				g.lastKey, g.haveKey = au.PTS, true
+			}
 			return
 		}
 		g.awake.Store(false) // idle from this unit on; the buffer stays
@@ -203,7 +219,17 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 	}
 	if !wantAwake {
 		if au.Key {
-			g.alone(au, push) // the chain starts over (this one may be skipped)
+			// The chain starts over. This keyframe may be skipped (sparse
+			// rung, or too soon after the last one decoded); it stays at
+			// the head of the buffer for a wake-up's replay.
+			if g.idleKeyDue(au.PTS) {
+				g.alone(au, push)
+			} else {
+				g.skipped.Add(1)
+				if buffered {
+					g.bufSkipped++
+				}
+			}
 			g.chained = 0
 		} else {
 			g.skipped.Add(1)
@@ -227,6 +253,7 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 	case au.Key:
 		push(au, false)
 		g.chained = len(g.buf)
+		g.lastKey, g.haveKey = au.PTS, true
 	case !buffered || !g.buf[0].Key:
 		g.waitKey = true // the chain since the keyframe is lost
 		g.skipped.Add(1)
@@ -245,6 +272,17 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 	}
 }
 
+// idleKeyDue reports whether an idle camera decodes the keyframe at pts:
+// the first one of a stream, and then one every keyInterval at least (a
+// keyframe that comes a tenth early, by timestamp jitter, is on time).
+func (g *Gate) idleKeyDue(pts time.Duration) bool {
+	if g.keyInterval <= 0 || !g.haveKey {
+		return true
+	}
+	d := pts - g.lastKey
+	return d < 0 || d >= g.keyInterval-g.keyInterval/10 // < 0: timestamps jumped
+}
+
 // alone pushes a keyframe decoded alone, or skips it on the overload
 // ladder's sparse step (every other one).
 func (g *Gate) alone(au unit.AccessUnit, push func(unit.AccessUnit, bool)) bool {
@@ -255,6 +293,7 @@ func (g *Gate) alone(au unit.AccessUnit, push func(unit.AccessUnit, bool)) bool 
 			return false
 		}
 	}
+	g.lastKey, g.haveKey = au.PTS, true
 	push(au, true)
 	return true
 }

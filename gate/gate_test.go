@@ -183,6 +183,23 @@ func TestGateModes(t *testing.T) {
 			t.Fatalf("pushed %v: want nothing until keyframe 20, then everything", got)
 		}
 	})
+	t.Run("auto_idle_keyframe_interval", func(t *testing.T) {
+		// While idle, a keyframe is decoded only 30 units (here, PTS
+		// nanoseconds) after the last one decoded; a wake-up within the
+		// GOP of a skipped keyframe replays from it, and a keyframe decoded
+		// awake counts as the last one.
+		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 45 && i <= 50 }}, nil, 100, 1<<20)
+		g.SkipIdleKeyframes(30)
+		got := runGate(g, 70, gop, nil)
+		checkChain(t, got, gop)
+		want := []int{-1, -31, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50}
+		if !equalInts(got, want) {
+			t.Fatalf("pushed %v\nwant   %v", got, want)
+		}
+		if s := g.Skipped(); s != uint64(70-len(want)) {
+			t.Fatalf("skipped %d, want %d", s, 70-len(want))
+		}
+	})
 	t.Run("ladder_sparse_step", func(t *testing.T) {
 		// Past capacity, a camera decodes every other keyframe alone. The
 		// step is below the keyframes step (sched.Overload.KeyframesOnly),
