@@ -28,8 +28,10 @@ import (
 // statistics, which a few large pictures (a single noisy one) do not move.
 //
 // The evidence adds up over pictures (a CUSUM): each picture adds its
-// deviations above the level, counted up to 3, less 1.5; WakeFrames
-// pictures 3 deviations up (or fewer, larger ones) wake the camera, and
+// deviations above the level, counted up to 3, less 1 (people moving in
+// front of a noisy view make a run of pictures 1-2 deviations up, rarely
+// 3: a drift of 1.5 forgot them); WakeFrames pictures 3 deviations up (or
+// more, smaller ones: 8 at 2 deviations) wake the camera, and
 // so does one picture SizeFactor deviations up, or with a slice QP
 // QPRise above the idle QP. The evidence starts again at each keyframe.
 // The first pictures after each keyframe (coded 2 to 3 times larger, or
@@ -77,7 +79,7 @@ const (
 	// GOPs each keeps.
 	positions, posGOPs = 256, 8
 	// zCap and zFree: a picture adds min(z, zCap) - zFree to the evidence.
-	zCap, zFree = 3.0, 1.5
+	zCap, zFree = 3.0, 1.0
 	// zCalm: a picture up to this many deviations above its level is
 	// learned as idle.
 	zCalm = 2.0
