@@ -170,8 +170,13 @@ func (s *frigateState) update(ev *incident.Event) (frigatePayload, bool) {
 	cur.FrameTime = unixSeconds(d.FrameTime)
 	cur.StartTime = unixSeconds(d.StartedAt)
 	var obj *incident.Object
-	cur.Score, obj = frigateScore(d)
-	cur.TopScore = math.Max(cur.TopScore, cur.Score)
+	if ev.Type != incident.TypeEnd || prev == nil {
+		// The end reports no new sighting (no objects, the people count as
+		// score): the object keeps its last score and top_score, as
+		// Frigate's end does.
+		cur.Score, obj = frigateScore(d)
+		cur.TopScore = math.Max(cur.TopScore, cur.Score)
+	}
 	if len(d.Boxes) > 0 && d.FrameWidth > 0 && d.FrameHeight > 0 {
 		// Boxes are largest first: the main person, unless the network
 		// scored one (its best is the object). Without a box (the end
