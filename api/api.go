@@ -257,9 +257,6 @@ func Routes(cfg Config, eng Engine) http.Handler {
 	if cfg.Incidents != nil {
 		mux.Handle("GET /api/incidents", cfg.Incidents)
 	}
-	if cfg.Live != nil {
-		mux.stream("GET /api/events", cfg.Live)
-	}
 	if cfg.Cluster != nil {
 		mux.Handle("GET /api/cluster", cfg.Cluster)
 	}
@@ -272,32 +269,10 @@ func Routes(cfg Config, eng Engine) http.Handler {
 			}
 			serveJPEG(w, f)
 		})
-		// Where Frigate serves an event's snapshot, for Frigate consumers
-		// (the MQTT sink's frigate_compat events carry these ids).
-		incident := func(w http.ResponseWriter, r *http.Request) {
-			f, err := cfg.Evidence.OpenIncident(r.PathValue("id"))
-			if err != nil {
-				http.Error(w, "no such snapshot", http.StatusNotFound)
-				return
-			}
-			serveJPEG(w, f)
-		}
-		mux.HandleFunc("GET /api/events/{id}/snapshot.jpg", incident)
-		mux.HandleFunc("GET /api/events/{id}/thumbnail.jpg", incident)
 	}
+	frigateRoutes(mux, cfg, eng)
 	mux.HandleFunc("GET /api/cameras/{id}/snapshot.jpg", func(w http.ResponseWriter, r *http.Request) {
-		jpg, err := eng.Snapshot(r.Context(), r.PathValue("id"), 5*time.Second)
-		if errors.Is(err, ErrNoCamera) {
-			http.Error(w, "no such camera", http.StatusNotFound)
-			return
-		}
-		if err != nil {
-			http.Error(w, "no snapshot: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "image/jpeg")
-		w.Header().Set("Cache-Control", "no-store")
-		w.Write(jpg) //nolint:errcheck // the client went away
+		serveCameraSnapshot(w, r, eng, r.PathValue("id"))
 	})
 	if cfg.Pprof {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
@@ -357,6 +332,23 @@ func writeJSON(w http.ResponseWriter, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v) //nolint:errcheck // the client went away
+}
+
+// serveCameraSnapshot serves the camera's next analyzed frame, waiting up
+// to 5 s for it.
+func serveCameraSnapshot(w http.ResponseWriter, r *http.Request, eng Engine, id string) {
+	jpg, err := eng.Snapshot(r.Context(), id, 5*time.Second)
+	if errors.Is(err, ErrNoCamera) {
+		http.Error(w, "no such camera", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		http.Error(w, "no snapshot: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(jpg) //nolint:errcheck // the client went away
 }
 
 // serveJPEG copies a snapshot file to the client and closes it.
