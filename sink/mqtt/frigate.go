@@ -18,7 +18,10 @@ import (
 //     <frigate>/events (type new, update, end; before is the previous
 //     message's after), with pixel boxes, a running top_score and
 //     has_snapshot once the incident has evidence; with the object network,
-//     score and box are those of its best-scoring person;
+//     score and box are those of its best-scoring person; the end keeps
+//     the last score and the top_score (it reports no new sighting);
+//   - review segments on <frigate>/reviews and the camera's review_status
+//     (frigate_reviews.go);
 //   - <frigate>/<camera>/person, /all and their /active variants carry the
 //     people count (0 at the end), <frigate>/<zone>/person and /all the
 //     count of a crowd incident's zone;
@@ -26,7 +29,8 @@ import (
 //     (JPEG, retained), when the sink can read it;
 //   - motion incidents are <frigate>/<camera>/motion ON at the start, OFF
 //     at the end;
-//   - <frigate>/available is "online" while the sink is connected.
+//   - <frigate>/available is "online" while the sink is connected, with
+//     its own connection's last will "offline" (frigate_available.go).
 //
 // Other kinds (intrusion, loitering, tamper, the health kinds) have no
 // Frigate object label: they stay on vigil's own topics.
