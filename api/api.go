@@ -63,7 +63,9 @@ type Config struct {
 	Pprof bool
 	// Registry is served on /metrics. Required.
 	Registry *prometheus.Registry
-	// Incidents and Live, when set, serve /api/incidents and /api/events.
+	// Incidents and Live, when set, serve /api/incidents and /api/events
+	// (Live its stream; Incidents, when it is an IncidentQuerier, Frigate's
+	// event list).
 	Incidents, Live http.Handler
 	// Evidence, when set, serves /api/evidence/{camera}/{file}.
 	Evidence Evidence
@@ -224,10 +226,11 @@ func (s *Server) Close() {
 	})
 }
 
-// Routes returns the handler of every endpoint. Each request but the
-// streams gets cfg.Limits' read and write deadlines; the streams
-// (/api/events, the pprof profile and trace) get none, so that they run
-// for as long as their client reads.
+// Routes returns the handler of every endpoint, Frigate's among them
+// (frigate.go). Each request but the streams gets cfg.Limits' read and
+// write deadlines; the streams (/api/events when it streams, the pprof
+// profile and trace) get none, so that they run for as long as their
+// client reads.
 func Routes(cfg Config, eng Engine) http.Handler {
 	mux := &deadlineMux{ServeMux: http.NewServeMux(), read: cfg.Limits.ReadTimeout, write: cfg.Limits.WriteTimeout}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry}))
