@@ -99,6 +99,11 @@ const maxFrigateEvents = 10000
 // frigateQueryPage is how many log events one Query reads.
 const frigateQueryPage = 1000
 
+// maxFrigateScan bounds the log events one request reads (the in-memory
+// log holds 10,000; a log on disk may hold far more): the events older
+// than that are not answered.
+const maxFrigateScan = 200_000
+
 // frigateAPI serves the Frigate endpoints.
 type frigateAPI struct {
 	eng      Engine
@@ -628,8 +633,8 @@ type pending struct {
 
 // scan reads the log's person incidents newest first and calls visit with
 // each event matching q, by start time, newest first, until visit returns
-// false. An incident is reported once its start is read: every later
-// event of it was read before.
+// false or maxFrigateScan log events were read. An incident is reported
+// once its start is read: every later event of it was read before.
 func (f *frigateAPI) scan(q *eventFilter, visit func(frigateEvent) bool) error {
 	camera := ""
 	if len(q.cameras) == 1 {
@@ -644,12 +649,13 @@ func (f *frigateAPI) scan(q *eventFilter, visit func(frigateEvent) bool) error {
 	}
 	open := map[string]*pending{}
 	cursor := ""
-	for {
+	for read := 0; read < maxFrigateScan; {
 		// The person incidents: the only kind frigate.Label maps.
 		evs, next, err := f.log.Query(camera, "person", since, time.Time{}, cursor, frigateQueryPage)
 		if err != nil {
 			return err
 		}
+		read += len(evs)
 		for i := range evs {
 			ev := &evs[i]
 			d := &ev.Data
@@ -682,6 +688,7 @@ func (f *frigateAPI) scan(q *eventFilter, visit func(frigateEvent) bool) error {
 		}
 		cursor = next
 	}
+	return nil
 }
 
 // add folds one of the incident's events (newer ones first) into p.
