@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/frigate"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/buildinfo"
@@ -134,6 +135,9 @@ func frigateRoutes(mux *deadlineMux, cfg Config, eng Engine) {
 		version: FrigateVersion + "-vigil." + buildinfo.Read().Version}
 	f.src, _ = eng.(FrigateSource)
 	f.log, _ = cfg.Incidents.(IncidentQuerier)
+	if cfg.Incidents != nil && f.log == nil && cfg.Logger != nil {
+		cfg.Logger.Warn("frigate event list unavailable: the incident log has no Query", "type", fmt.Sprintf("%T", cfg.Incidents))
+	}
 	mux.HandleFunc("GET /api/version", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte(f.version)) //nolint:errcheck // the client went away
@@ -214,7 +218,7 @@ func (f *frigateAPI) config(w http.ResponseWriter, _ *http.Request) {
 		}
 	} else {
 		for _, st := range f.eng.Cameras() {
-			cams = append(cams, FrigateCamera{ID: st.ID, Objects: []string{frigate.LabelPerson}, MotionThreshold: 25})
+			cams = append(cams, FrigateCamera{ID: st.ID, Objects: []string{frigate.LabelPerson}, MotionThreshold: config.DefaultMotion().Threshold})
 		}
 	}
 	off := map[string]any{"enabled": false, "enabled_in_config": false}
