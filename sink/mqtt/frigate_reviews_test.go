@@ -292,3 +292,54 @@ func TestFrigateAvailableLastWill(t *testing.T) {
 		return string(m.payload) == "offline"
 	})
 }
+
+// TestFrigateCameraStates: the retained per-camera states Frigate
+// publishes at start, which the integration's switches (detect, motion,
+// snapshots, recordings, improve_contrast, review_alerts,
+// review_detections, audio, ptz_autotracker) and camera entity (enabled)
+// show, for the configured cameras and one added by a reload.
+func TestFrigateCameraStates(t *testing.T) {
+	dir := t.TempDir()
+	port := testkit.FreePort(t)
+	broker := testkit.StartMosquitto(t, port, dir)
+	defer broker.Stop()
+	url := fmt.Sprintf("tcp://127.0.0.1:%d", port)
+	c := testkit.Sink(config.SinkMQTT, "mqtt", url, func(s *config.Sink) {
+		s.MQTT.FrigateCompat, s.MQTT.FrigateTopicPrefix = true, "frigate"
+		s.Timeout = 2 * time.Second
+	})
+	s, err := New(sink.CommonOf(c), *c.MQTT, []string{"door"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	want := map[string]string{"enabled": "ON", "detect": "ON", "motion": "ON", "snapshots": "OFF", "recordings": "OFF",
+		"improve_contrast": "OFF", "review_alerts": "ON", "review_detections": "ON", "audio": "OFF", "ptz_autotracker": "OFF"}
+	all := subscribeAll(t, url, "all", "frigate/+/+/state")
+	check := func(cam string) {
+		t.Helper()
+		await.Until(t, 20*time.Second, cam+"'s states", func() bool {
+			for sw := range want {
+				if len(all.on("frigate/"+cam+"/"+sw+"/state")) == 0 {
+					return false
+				}
+			}
+			return true
+		})
+		late := subscribeAll(t, url, "late-"+cam, "frigate/"+cam+"/+/state")
+		await.Until(t, 20*time.Second, cam+"'s retained states", func() bool {
+			late.mu.Lock()
+			defer late.mu.Unlock()
+			return len(late.msgs) >= len(want)
+		})
+		for sw, v := range want {
+			m, ok := late.last("frigate/" + cam + "/" + sw + "/state")
+			if !ok || !m.retained || string(m.payload) != v {
+				t.Errorf("frigate/%s/%s/state: retained=%v %q, want %s retained", cam, sw, m.retained, m.payload, v)
+			}
+		}
+	}
+	check("door")
+	s.SetCameras([]string{"door", "yard"})
+	check("yard")
+}

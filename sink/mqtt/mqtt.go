@@ -77,7 +77,7 @@ func New(c sink.Common, cfg config.MQTTSink, cameras []string, evidence sink.Evi
 	o := clientOptions(cfg, cfg.ClientID, c.Timeout).SetWill(cfg.TopicPrefix+"/available", "offline", 1, true)
 	s := &Sink{cfg: cfg, timeout: c.Timeout, evidence: evidence, kick: make(chan struct{}, 1), done: make(chan struct{}), cameras: map[string]bool{}}
 	if cfg.FrigateCompat {
-		s.frigateAvail = newFrigateAvailability(cfg, c.Timeout, s.wake)
+		s.frigateAvail = newFrigateAvailability(cfg, c.Timeout, cameras, evidence != nil, s.wake)
 	}
 	for _, cam := range cameras {
 		s.cameras[cam] = false
@@ -235,8 +235,13 @@ func (s *Sink) announceCameraLocked(ctx context.Context, camera string) error {
 
 // SetCameras announces new cameras to Home Assistant and withdraws the
 // sensors of removed ones (an empty retained configuration removes them).
-// It does not wait: the announcer publishes.
+// With FrigateCompat it does the same with the cameras' Frigate states
+// (frigate_available.go). It does not wait: the announcer publishes.
 func (s *Sink) SetCameras(ids []string) {
+	if s.frigateAvail != nil {
+		s.frigateAvail.setCameras(ids)
+		s.wake()
+	}
 	if !s.cfg.HADiscovery {
 		return
 	}
