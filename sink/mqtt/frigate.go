@@ -30,7 +30,9 @@ import (
 //   - motion incidents are <frigate>/<camera>/motion ON at the start, OFF
 //     at the end;
 //   - <frigate>/available is "online" while the sink is connected, with
-//     its own connection's last will "offline" (frigate_available.go).
+//     its own connection's last will "offline", and each camera's retained
+//     states (detect, motion, snapshots, ... /state) as Frigate publishes
+//     them at start (frigate_available.go).
 //
 // Other kinds (intrusion, loitering, tamper, the health kinds) have no
 // Frigate object label: they stay on vigil's own topics.
