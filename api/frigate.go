@@ -648,8 +648,11 @@ func (f *frigateAPI) scan(q *eventFilter, visit func(frigateEvent) bool) error {
 	}
 	var since time.Time
 	if q.after > 0 {
+		// The log's time is the emission's, the start time the incident's
+		// (the camera's clock, within 2 s of the host's): a minute of
+		// margin; match compares the start times.
 		sec, frac := math.Modf(q.after)
-		since = time.Unix(int64(sec), int64(frac*1e9))
+		since = time.Unix(int64(sec), int64(frac*1e9)).Add(-time.Minute)
 	}
 	open := map[string]*pending{}
 	cursor := ""
