@@ -63,7 +63,9 @@ type Config struct {
 	Pprof bool
 	// Registry is served on /metrics. Required.
 	Registry *prometheus.Registry
-	// Incidents and Live, when set, serve /api/incidents and /api/events.
+	// Incidents and Live, when set, serve /api/incidents and /api/events
+	// (Live its stream; Incidents, when it is an IncidentQuerier, Frigate's
+	// event list).
 	Incidents, Live http.Handler
 	// Evidence, when set, serves /api/evidence/{camera}/{file}.
 	Evidence Evidence
@@ -224,10 +226,11 @@ func (s *Server) Close() {
 	})
 }
 
-// Routes returns the handler of every endpoint. Each request but the
-// streams gets cfg.Limits' read and write deadlines; the streams
-// (/api/events, the pprof profile and trace) get none, so that they run
-// for as long as their client reads.
+// Routes returns the handler of every endpoint, Frigate's among them
+// (frigate.go). Each request but the streams gets cfg.Limits' read and
+// write deadlines; the streams (/api/events when it streams, the pprof
+// profile and trace) get none, so that they run for as long as their
+// client reads.
 func Routes(cfg Config, eng Engine) http.Handler {
 	mux := &deadlineMux{ServeMux: http.NewServeMux(), read: cfg.Limits.ReadTimeout, write: cfg.Limits.WriteTimeout}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry}))
@@ -257,9 +260,6 @@ func Routes(cfg Config, eng Engine) http.Handler {
 	if cfg.Incidents != nil {
 		mux.Handle("GET /api/incidents", cfg.Incidents)
 	}
-	if cfg.Live != nil {
-		mux.stream("GET /api/events", cfg.Live)
-	}
 	if cfg.Cluster != nil {
 		mux.Handle("GET /api/cluster", cfg.Cluster)
 	}
@@ -272,32 +272,10 @@ func Routes(cfg Config, eng Engine) http.Handler {
 			}
 			serveJPEG(w, f)
 		})
-		// Where Frigate serves an event's snapshot, for Frigate consumers
-		// (the MQTT sink's frigate_compat events carry these ids).
-		incident := func(w http.ResponseWriter, r *http.Request) {
-			f, err := cfg.Evidence.OpenIncident(r.PathValue("id"))
-			if err != nil {
-				http.Error(w, "no such snapshot", http.StatusNotFound)
-				return
-			}
-			serveJPEG(w, f)
-		}
-		mux.HandleFunc("GET /api/events/{id}/snapshot.jpg", incident)
-		mux.HandleFunc("GET /api/events/{id}/thumbnail.jpg", incident)
 	}
+	frigateRoutes(mux, cfg, eng)
 	mux.HandleFunc("GET /api/cameras/{id}/snapshot.jpg", func(w http.ResponseWriter, r *http.Request) {
-		jpg, err := eng.Snapshot(r.Context(), r.PathValue("id"), 5*time.Second)
-		if errors.Is(err, ErrNoCamera) {
-			http.Error(w, "no such camera", http.StatusNotFound)
-			return
-		}
-		if err != nil {
-			http.Error(w, "no snapshot: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "image/jpeg")
-		w.Header().Set("Cache-Control", "no-store")
-		w.Write(jpg) //nolint:errcheck // the client went away
+		serveCameraSnapshot(w, r, eng, r.PathValue("id"))
 	})
 	if cfg.Pprof {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
@@ -357,6 +335,23 @@ func writeJSON(w http.ResponseWriter, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v) //nolint:errcheck // the client went away
+}
+
+// serveCameraSnapshot serves the camera's next analyzed frame, waiting up
+// to 5 s for it.
+func serveCameraSnapshot(w http.ResponseWriter, r *http.Request, eng Engine, id string) {
+	jpg, err := eng.Snapshot(r.Context(), id, 5*time.Second)
+	if errors.Is(err, ErrNoCamera) {
+		http.Error(w, "no such camera", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		http.Error(w, "no snapshot: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(jpg) //nolint:errcheck // the client went away
 }
 
 // serveJPEG copies a snapshot file to the client and closes it.

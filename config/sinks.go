@@ -117,8 +117,10 @@ type MQTTSink struct {
 	TopicPrefix string `yaml:"topic_prefix"`
 	// FrigateCompat also publishes what vigil detects as Frigate's MQTT API
 	// documents it (people as "person" objects on
-	// <frigate_topic_prefix>/events, counts, snapshots, motion ON/OFF),
-	// under FrigateTopicPrefix.
+	// <frigate_topic_prefix>/events, review segments on /reviews, counts,
+	// snapshots, motion ON/OFF, /available with its own last will, on a
+	// second connection as <client_id>-frigate), under FrigateTopicPrefix;
+	// the HTTP API's Frigate endpoints answer its prefix in /api/config.
 	// FrigateCompat defaults to false, FrigateTopicPrefix to
 	// <topic_prefix>/frigate (set "frigate" where consumers expect
 	// Frigate's own default).

@@ -35,6 +35,7 @@ var light = map[string][]string{
 	"github.com/vigil-video/vigil/config":   nil,
 	"github.com/vigil-video/vigil/health":   nil,
 	"github.com/vigil-video/vigil/incident": nil,
+	"github.com/vigil-video/vigil/frigate":  nil,
 	// cluster coordinates over NATS.
 	"github.com/vigil-video/vigil/cluster": {"github.com/nats-io/"},
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vigil-video/vigil/frigate"
 	"github.com/vigil-video/vigil/incident"
 )
 
@@ -17,7 +18,10 @@ import (
 //     <frigate>/events (type new, update, end; before is the previous
 //     message's after), with pixel boxes, a running top_score and
 //     has_snapshot once the incident has evidence; with the object network,
-//     score and box are those of its best-scoring person;
+//     score and box are those of its best-scoring person; the end keeps
+//     the last score and the top_score (it reports no new sighting);
+//   - review segments on <frigate>/reviews and the camera's review_status
+//     (frigate_reviews.go);
 //   - <frigate>/<camera>/person, /all and their /active variants carry the
 //     people count (0 at the end), <frigate>/<zone>/person and /all the
 //     count of a crowd incident's zone;
@@ -25,13 +29,16 @@ import (
 //     (JPEG, retained), when the sink can read it;
 //   - motion incidents are <frigate>/<camera>/motion ON at the start, OFF
 //     at the end;
-//   - <frigate>/available is "online" while the sink is connected.
+//   - <frigate>/available is "online" while the sink is connected, with
+//     its own connection's last will "offline", and each camera's retained
+//     states (detect, motion, snapshots, ... /state) as Frigate publishes
+//     them at start (frigate_available.go).
 //
 // Other kinds (intrusion, loitering, tamper, the health kinds) have no
 // Frigate object label: they stay on vigil's own topics.
 
 // frigateLabel is the Frigate label of vigil's people.
-const frigateLabel = "person"
+const frigateLabel = frigate.LabelPerson
 
 // frigateMinRegion is the smallest detection region Frigate reports (its
 // default model input, 320 pixels).
@@ -127,31 +134,11 @@ func frigateRegion(box [4]int, w, h int) [4]int {
 	return [4]int{x1, y1, x1 + side, y1 + side}
 }
 
-// frigateScore is the detection confidence Frigate reports, 0..1, and the
-// object it belongs to: the best-scoring person the network found, or,
-// without the network (HOG gives no confidence, the incident's score is
-// the count of people), 1 for a person seen and no object.
-func frigateScore(d *incident.Incident) (float64, *incident.Object) {
-	var best *incident.Object
-	for i := range d.Objects {
-		if o := &d.Objects[i]; o.Label == frigateLabel && (best == nil || o.Score > best.Score) {
-			best = o
-		}
-	}
-	if best != nil {
-		return math.Min(math.Max(best.Score, 0), 1), best
-	}
-	if d.Score >= 1 {
-		return 1, nil
-	}
-	return math.Max(d.Score, 0), nil
-}
-
 // update maps a person event to its <frigate>/events message, or returns
 // false for an event that is not a person incident's.
 func (s *frigateState) update(ev *incident.Event) (frigatePayload, bool) {
 	d := &ev.Data
-	if d.Kind != "person" {
+	if frigate.Label(d.Kind) != frigateLabel {
 		return frigatePayload{}, false
 	}
 	if s.objects == nil {
@@ -170,8 +157,13 @@ func (s *frigateState) update(ev *incident.Event) (frigatePayload, bool) {
 	cur.FrameTime = unixSeconds(d.FrameTime)
 	cur.StartTime = unixSeconds(d.StartedAt)
 	var obj *incident.Object
-	cur.Score, obj = frigateScore(d)
-	cur.TopScore = math.Max(cur.TopScore, cur.Score)
+	if ev.Type != incident.TypeEnd || prev == nil {
+		// The end reports no new sighting (no objects, the people count as
+		// score): the object keeps its last score and top_score, as
+		// Frigate's end does.
+		cur.Score, obj = frigate.Score(d)
+		cur.TopScore = math.Max(cur.TopScore, cur.Score)
+	}
 	if len(d.Boxes) > 0 && d.FrameWidth > 0 && d.FrameHeight > 0 {
 		// Boxes are largest first: the main person, unless the network
 		// scored one (its best is the object). Without a box (the end

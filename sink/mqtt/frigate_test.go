@@ -291,7 +291,7 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 		// are no Frigate objects.
 		all.mu.Lock()
 		for _, m := range all.msgs {
-			if strings.HasPrefix(m.topic, "frigate/") && !regexp.MustCompile(`^frigate/(events|available|gate/motion|(gate|square)/(person|all)(/active)?|gate/person/snapshot)$`).MatchString(m.topic) {
+			if strings.HasPrefix(m.topic, "frigate/") && !regexp.MustCompile(`^frigate/(events|reviews|available|gate/motion|gate/review_status|(gate|square)/(person|all)(/active)?|gate/person/snapshot|(gate|yard\.2)/[a-z_]+/state)$`).MatchString(m.topic) {
 				t.Errorf("unexpected Frigate topic %s", m.topic)
 			}
 		}
@@ -438,5 +438,14 @@ func TestFrigateScoreAndBoxFromTheNetwork(t *testing.T) {
 	p, _ = s.update(mk(incident.TypeUpdate, big))
 	if p.After.Score != 0.55 || p.After.TopScore != 0.9 {
 		t.Errorf("score %v top_score %v, want 0.55 and the running 0.9", p.After.Score, p.After.TopScore)
+	}
+	// The end carries no objects and the most people seen as score (the
+	// engine's end): score and top_score stay the last and the best seen.
+	end := mk(incident.TypeEnd)
+	end.Data.Score, end.Data.Boxes = 2, nil
+	end.Data.EndedAt = &end.Data.FrameTime
+	p, _ = s.update(end)
+	if p.Type != "end" || p.After.Score != 0.55 || p.After.TopScore != 0.9 || p.After.Box != p.Before.Box {
+		t.Errorf("end: score %v top_score %v box %v, want 0.55, 0.9 and the last box %v", p.After.Score, p.After.TopScore, p.After.Box, p.Before.Box)
 	}
 }

@@ -56,8 +56,13 @@ type Sink struct {
 	// mu guards the state below and orders the state publications of the
 	// delivery goroutine and the announcer (a state published from a stale
 	// snapshot would overwrite a newer one).
+	// frigateAvail is the connection whose last will is
+	// <frigate>/available (with FrigateCompat; else nil).
+	frigateAvail *frigateAvailability
+
 	mu      sync.Mutex
 	frigate frigateState
+	reviews reviewState
 	ha      haState
 	// cameras are the cameras announced to Home Assistant (true) or to be
 	// announced (false); withdraw, the removed ones whose sensors are still
@@ -69,17 +74,11 @@ type Sink struct {
 // New starts connecting to the broker at cfg.URL (in the background, as
 // paho does) and the announcer of the cameras (with HADiscovery).
 func New(c sink.Common, cfg config.MQTTSink, cameras []string, evidence sink.EvidenceOpener) (*Sink, error) {
-	o := paho.NewClientOptions().AddBroker(cfg.URL).SetClientID(cfg.ClientID).
-		SetUsername(cfg.Username).SetPassword(cfg.Password).
-		// The outbox, not paho's store, redelivers after a reconnect: a
-		// clean session keeps paho from resending on its own. What it still
-		// resends on a reconnect (a publish in flight) comes from a store
-		// that shares no packet with its writer (copyingStore).
-		SetCleanSession(true).SetOrderMatters(true).SetStore(newCopyingStore()).
-		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(time.Second).
-		SetMaxReconnectInterval(10*time.Second).SetConnectTimeout(c.Timeout).SetWriteTimeout(c.Timeout).
-		SetWill(cfg.TopicPrefix+"/available", "offline", 1, true)
+	o := clientOptions(cfg, cfg.ClientID, c.Timeout).SetWill(cfg.TopicPrefix+"/available", "offline", 1, true)
 	s := &Sink{cfg: cfg, timeout: c.Timeout, evidence: evidence, kick: make(chan struct{}, 1), done: make(chan struct{}), cameras: map[string]bool{}}
+	if cfg.FrigateCompat {
+		s.frigateAvail = newFrigateAvailability(cfg, c.Timeout, cameras, evidence != nil, s.wake)
+	}
 	for _, cam := range cameras {
 		s.cameras[cam] = false
 	}
@@ -92,6 +91,20 @@ func New(c sink.Common, cfg config.MQTTSink, cameras []string, evidence sink.Evi
 	s.wg.Add(1)
 	go s.announcer()
 	return s, nil
+}
+
+// clientOptions are the options of a connection to the broker, as
+// clientID, without a last will.
+func clientOptions(cfg config.MQTTSink, clientID string, timeout time.Duration) *paho.ClientOptions {
+	return paho.NewClientOptions().AddBroker(cfg.URL).SetClientID(clientID).
+		SetUsername(cfg.Username).SetPassword(cfg.Password).
+		// The outbox, not paho's store, redelivers after a reconnect: a
+		// clean session keeps paho from resending on its own. What it still
+		// resends on a reconnect (a publish in flight) comes from a store
+		// that shares no packet with its writer (copyingStore).
+		SetCleanSession(true).SetOrderMatters(true).SetStore(newCopyingStore()).
+		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(time.Second).
+		SetMaxReconnectInterval(10 * time.Second).SetConnectTimeout(timeout).SetWriteTimeout(timeout)
 }
 
 func (s *Sink) wake() {
@@ -120,6 +133,9 @@ func (s *Sink) announcer() {
 				s.announce.Store(true)
 				announced = time.Now()
 			}
+		}
+		if s.frigateAvail != nil {
+			s.frigateAvail.announceOnce(s)
 		}
 		if !s.client.IsConnectionOpen() {
 			continue
@@ -153,13 +169,6 @@ func (s *Sink) announceOnce(ctx context.Context) error {
 	if online := s.online.Swap(false); full || online {
 		if err := s.publish(ctx, s.cfg.TopicPrefix+"/available", "online", true); err != nil {
 			return err // the announcer retries it all (announce)
-		}
-	}
-	if full {
-		if s.cfg.FrigateCompat {
-			if err := s.publish(ctx, s.cfg.FrigateTopicPrefix+"/available", "online", true); err != nil {
-				return err
-			}
 		}
 	}
 	if !s.cfg.HADiscovery {
@@ -226,8 +235,13 @@ func (s *Sink) announceCameraLocked(ctx context.Context, camera string) error {
 
 // SetCameras announces new cameras to Home Assistant and withdraws the
 // sensors of removed ones (an empty retained configuration removes them).
-// It does not wait: the announcer publishes.
+// With FrigateCompat it does the same with the cameras' Frigate states
+// (frigate_available.go). It does not wait: the announcer publishes.
 func (s *Sink) SetCameras(ids []string) {
+	if s.frigateAvail != nil {
+		s.frigateAvail.setCameras(ids)
+		s.wake()
+	}
 	if !s.cfg.HADiscovery {
 		return
 	}
@@ -343,7 +357,9 @@ func (s *Sink) frigateDeliverLocked(ctx context.Context, ev *incident.Event) err
 		}
 		return s.publish(ctx, f+"/"+d.Camera+"/motion", state, false)
 	case "crowd":
-		return s.publishCounts(ctx, f+"/"+d.Zone, count)
+		if err := s.publishCounts(ctx, f+"/"+d.Zone, count); err != nil {
+			return err
+		}
 	case "person":
 		msg, _ := s.frigate.update(ev)
 		b, err := json.Marshal(msg)
@@ -357,8 +373,36 @@ func (s *Sink) frigateDeliverLocked(ctx context.Context, ev *incident.Event) err
 			return err
 		}
 		if jpg := s.snapshot(d); jpg != nil {
-			return s.publish(ctx, f+"/"+d.Camera+"/"+frigateLabel+"/snapshot", jpg, true)
+			if err := s.publish(ctx, f+"/"+d.Camera+"/"+frigateLabel+"/snapshot", jpg, true); err != nil {
+				return err
+			}
 		}
+	}
+	return s.reviewDeliverLocked(ctx, ev)
+}
+
+// reviewDeliverLocked publishes the <frigate>/reviews message and the
+// camera's review_status the event causes (frigate_reviews.go); a failed
+// publication leaves the segment as it was, for the retry. s.mu is held.
+func (s *Sink) reviewDeliverLocked(ctx context.Context, ev *incident.Event) error {
+	f := s.cfg.FrigateTopicPrefix
+	restore := s.reviews.save(ev.Data.Camera)
+	msg, status, ok := s.reviews.update(ev)
+	if !ok {
+		return nil
+	}
+	b, err := json.Marshal(msg)
+	if err != nil {
+		restore()
+		return sink.Permanent(err)
+	}
+	if err := s.publish(ctx, f+"/reviews", b, false); err != nil {
+		restore()
+		return err
+	}
+	if err := s.publish(ctx, f+"/"+ev.Data.Camera+"/review_status", status, false); err != nil {
+		restore()
+		return err
 	}
 	return nil
 }
@@ -421,10 +465,9 @@ func (s *Sink) Close() error {
 	if s.client.IsConnectionOpen() {
 		t := s.client.Publish(s.cfg.TopicPrefix+"/available", 1, true, "offline")
 		t.WaitTimeout(time.Second)
-		if s.cfg.FrigateCompat {
-			t := s.client.Publish(s.cfg.FrigateTopicPrefix+"/available", 1, true, "offline")
-			t.WaitTimeout(time.Second)
-		}
+	}
+	if s.frigateAvail != nil {
+		s.frigateAvail.close()
 	}
 	s.client.Disconnect(250)
 	return nil
