@@ -107,7 +107,7 @@ func (c *Camera) updateObjects(t time.Time, moving bool) {
 		c.otrk.update(r.at, r.in, r.objects, r.weak)
 	}
 	c.otrk.expire(t)
-	c.objects = c.otrk.objects(c.objects[:0])
+	c.objects = c.otrk.objects(c.objects[:0], t)
 	c.wantObj = false
 	move := moving && c.d.n > 0
 	recheck := !move && (c.holdsReported() || c.seen.open || c.vehicle.open) && t.Sub(c.objAsked) >= objectRecheck

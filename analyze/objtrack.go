@@ -13,7 +13,7 @@ import (
 // SORT's (Bewley et al., 2016) constant-velocity Kalman filter: each
 // person and vehicle the network finds is followed from result to result
 // under a stable id. A result's detections are associated with the tracks
-// in passes:
+// in two passes, greedily by overlap:
 //
 //  1. confident detections (at or above objects.min_score) with every
 //     track, by the overlap (IoU) of the detection and the track's box
@@ -21,11 +21,7 @@ import (
 //  2. weak detections (trackLowScore up to min_score) with the tracks
 //     still unmatched and not lost, at least trackLowIoU: a person who
 //     stands still, or is half hidden, often scores lower; such a
-//     detection continues a track but never starts one;
-//  3. confident detections left with tracks left, by the distance of
-//     their centres in box widths and heights (under 1): results come
-//     seconds apart under the shared budget, further than the predicted
-//     box overlaps.
+//     detection continues a track but never starts one.
 //
 // A confident detection left unmatched starts a track. A track ends,
 // that is stops being reported, only when objectMisses results in a row
@@ -33,7 +29,7 @@ import (
 // on) found nothing there; or, when no result looks at it (the budget is
 // taken elsewhere, the camera sheds), objectTTL after the last one that
 // did. An ended track is kept, lost, for trackLostKeep: a confident
-// detection matching it in pass 1 or 3 brings it back under its id (a
+// detection matching it in pass 1 brings it back under its id (a
 // person hidden for a moment by another).
 const (
 	maxObjTracks  = 32
@@ -45,8 +41,8 @@ const (
 	trackMaxPredict = 2 * time.Second
 )
 
-// Kalman filter noise, relative to the object's height (ByteTrack's
-// choice: a far, small person moves fewer normalized units): the
+// Kalman filter noise, relative to the object's size (kalmanScales, as
+// ByteTrack does: a far, small person moves fewer normalized units): the
 // measurement's standard deviation, the initial velocity's, and the
 // acceleration's (per second squared).
 const (
@@ -59,9 +55,10 @@ const (
 // above) for a camera keeping minScore: the network must be opened at it.
 func TrackLowScore(minScore float64) float64 { return math.Min(trackLowScore, minScore) }
 
-// kalman1 is a constant-velocity Kalman filter on one coordinate: a box's
-// state is four of them (centre x, centre y, width, height), which is
-// the block-diagonal form of SORT's filter.
+// kalman1 is a constant-velocity Kalman filter on one coordinate: a
+// track's motion is two of them (centre x and y), the block-diagonal form
+// of SORT's filter (whose size terms are left out: a track's size is its
+// last detection's).
 type kalman1 struct {
 	p, v          float64 // position and velocity (per second)
 	p00, p01, p11 float64 // covariance
@@ -102,7 +99,7 @@ func (k *kalman1) correct(z, scale float64) {
 type objTrack struct {
 	track // the last box found, when, and the zones entered
 	obj   Object
-	kf    [4]kalman1 // centre x, centre y, width, height
+	kf    [2]kalman1 // centre x, centre y
 	at    time.Time  // frame time of the filter's state
 	// looked is the frame time of the last result that looked at it.
 	looked time.Time
@@ -110,35 +107,36 @@ type objTrack struct {
 	lost   bool // ended, kept for trackLostKeep to be found again
 }
 
-// predicted returns the track's box at frame time t.
+// predicted returns the track's box at frame time t: its last
+// detection's, moved at the filter's velocity, inside the frame.
 func (tr *objTrack) predicted(t time.Time) Box {
 	dt := min(t.Sub(tr.at), trackMaxPredict).Seconds()
+	b := tr.obj.Box
 	if dt <= 0 {
-		return tr.obj.Box
+		return b
 	}
-	var s [4]float64
-	for i := range tr.kf {
-		s[i] = tr.kf[i].p + tr.kf[i].v*dt
-	}
-	w, h := math.Max(s[2], tr.obj.Box[2]/2), math.Max(s[3], tr.obj.Box[3]/2)
-	return Box{s[0] - w/2, s[1] - h/2, w, h}
+	b[0] = math.Min(math.Max(b[0]+tr.kf[0].v*dt, 0), 1-b[2])
+	b[1] = math.Min(math.Max(b[1]+tr.kf[1].v*dt, 0), 1-b[3])
+	return b
 }
 
 // observe corrects the track with a detection at frame time t.
 func (tr *objTrack) observe(o Object, t time.Time) {
-	h := tr.obj.Box[3]
 	dt := min(t.Sub(tr.at), trackMaxPredict).Seconds()
-	z := boxState(o.Box)
+	z, prev, now := boxCenter(o.Box), kalmanScales(tr.obj.Box), kalmanScales(o.Box)
 	for i := range tr.kf {
-		tr.kf[i].predict(dt, h)
-		tr.kf[i].correct(z[i], o.Box[3])
+		tr.kf[i].predict(dt, prev[i])
+		tr.kf[i].correct(z[i], now[i])
 	}
 	o.ID = tr.obj.ID
 	tr.obj, tr.at, tr.box, tr.lastSeen = o, t, o.Box, t
 	tr.misses, tr.lost = 0, false
 }
 
-func boxState(b Box) [4]float64 { return [4]float64{b[0] + b[2]/2, b[1] + b[3]/2, b[2], b[3]} }
+// kalmanScales are the sizes the filters' noise is relative to, in each
+// coordinate's units: the height for y, twice the width for x (about the
+// height for a person; the frame's aspect ratio is unknown here).
+func kalmanScales(b Box) [2]float64 { return [2]float64{2 * b[2], b[3]} }
 
 // objectTracker follows the objects of one camera (see above). It is
 // used by the camera's worker only.
@@ -179,17 +177,6 @@ func (t *objectTracker) update(at time.Time, in Box, high, low []Object) {
 	t.associate(at, low, len(high), usedT, func(i int, o Object) (float64, bool) {
 		v := iou(pred[i], o.Box)
 		return -v, !t.tracks[i].lost && v >= trackLowIoU
-	})
-	// Pass 3: confident detections left, by distance in box sizes.
-	t.associate(at, high, 0, usedT, func(i int, o Object) (float64, bool) {
-		p := pred[i]
-		w, h := math.Max(p[2], o.Box[2]), math.Max(p[3], o.Box[3])
-		if r := o.Box[3] / p[3]; r < 2.0/3 || r > 1.5 {
-			return 0, false
-		}
-		pc, oc := boxCenter(p), boxCenter(o.Box)
-		d := math.Hypot((pc[0]-oc[0])/w, (pc[1]-oc[1])/h)
-		return d, d < 1
 	})
 	for i := range t.tracks {
 		tr := &t.tracks[i]
@@ -253,9 +240,9 @@ func newObjTrack(o Object, at time.Time, zones int) objTrack {
 	}
 	o.ID = id.String()
 	tr := objTrack{obj: o, at: at, looked: at, track: track{box: o.Box, lastSeen: at, entered: make([]time.Time, zones)}}
-	z := boxState(o.Box)
+	z, sc := boxCenter(o.Box), kalmanScales(o.Box)
 	for i := range tr.kf {
-		tr.kf[i] = newKalman1(z[i], o.Box[3])
+		tr.kf[i] = newKalman1(z[i], sc[i])
 	}
 	return tr
 }
@@ -290,11 +277,14 @@ func (t *objectTracker) expire(now time.Time) {
 }
 
 // objects appends the objects followed (the tracks not lost) to out,
-// largest first, at most MaxBoxes, and returns it.
-func (t *objectTracker) objects(out []Object) []Object {
+// each where its motion puts it at frame time now, largest first, at most
+// MaxBoxes, and returns it.
+func (t *objectTracker) objects(out []Object, now time.Time) []Object {
 	for i := range t.tracks {
-		if !t.tracks[i].lost {
-			out = append(out, t.tracks[i].obj)
+		if tr := &t.tracks[i]; !tr.lost {
+			o := tr.obj
+			o.Box = tr.predicted(now)
+			out = append(out, o)
 		}
 	}
 	return largestFirst(out)

@@ -58,9 +58,9 @@ func awaitResult(t *testing.T, s *ObjectSlot) {
 // learned with them), step towards the camera (3.4 s of motion), then
 // stand still for 10 s (testdata/footage/office-pause.mkv). The person
 // incident starts during the step and stays open, one incident with no
-// end, over the still part, and the camera holds the people on every
-// frame of it: it re-checks them with the network though nothing moves,
-// at about one inference per second.
+// end, over the still part, and the camera holds the three people on
+// every frame of it, each under one track id: it re-checks them with the
+// network though nothing moves, at about one inference per second.
 func TestPersonStandingStillPersists(t *testing.T) {
 	if testing.Short() {
 		t.Skip("about 60 inferences on real footage")
@@ -79,7 +79,9 @@ func TestPersonStandingStillPersists(t *testing.T) {
 	var trs []Transition
 	var last time.Duration
 	stillAsks := 0
-	var unseen []time.Duration // frames of the still part without people
+	var unseen []time.Duration               // frames of the still part without people
+	stillIDs := map[string][]time.Duration{} // the frames of the still part each person id was held on
+	most := 0                                // the most people held on one frame of it
 	err := ReadFrames(filepath.Join("..", "testdata", "footage", "office-pause.mkv"), want, func(i int, s *Snapshot) error {
 		at := time.Duration(i) * time.Second / fps
 		last = at
@@ -88,6 +90,12 @@ func TestPersonStandingStillPersists(t *testing.T) {
 		trs = append(trs, only(c.Analyze(f, t0.Add(at)), KindPerson)...)
 		if at >= stillFrom && len(c.people) == 0 {
 			unseen = append(unseen, at)
+		}
+		if at >= stillFrom {
+			for _, o := range c.personObj {
+				stillIDs[o.ID] = append(stillIDs[o.ID], at)
+			}
+			most = max(most, len(c.personObj))
 		}
 		if _, ok := c.ObjectRegion(); ok {
 			if at >= stillFrom && c.objRecheck {
@@ -123,6 +131,16 @@ func TestPersonStandingStillPersists(t *testing.T) {
 	}
 	if len(unseen) > 0 {
 		t.Errorf("no people held over %d frames of the still part, from %v to %v", len(unseen), unseen[0], unseen[len(unseen)-1])
+	}
+	// Each person standing keeps one id over the still part.
+	if len(stillIDs) != most {
+		for id, at := range stillIDs {
+			t.Logf("person %s held from %v to %v (%d frames)", id, at[0], at[len(at)-1], len(at))
+		}
+		t.Errorf("%d person ids over the still part, at most %d people on one frame: a person changed id", len(stillIDs), most)
+	}
+	if most != 3 {
+		t.Errorf("at most %d people held on a frame of the still part, want the 3 standing", most)
 	}
 	// About one re-check a second while they stand still.
 	if still := last - stillFrom; stillAsks < int(still/objectRecheck)-1 || stillAsks > int(still/objectRecheck)+1 {
@@ -268,7 +286,7 @@ func TestMissOnlyWhereLooked(t *testing.T) {
 		for i := 1; i <= objectMisses; i++ {
 			tr.update(t0.Add(time.Duration(i)*objectRecheck), tc.region, nil, nil)
 		}
-		if ended := len(tr.objects(nil)) == 0; ended != tc.want {
+		if ended := len(tr.objects(nil, t0)) == 0; ended != tc.want {
 			t.Errorf("%d empty results of %v: the object at %v ended %v, want %v", objectMisses, tc.region, held.Box, ended, tc.want)
 		}
 	}
