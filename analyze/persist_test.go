@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"image"
 	"os"
 	"path/filepath"
 	"testing"
@@ -72,45 +71,29 @@ func TestPersonStandingStillPersists(t *testing.T) {
 	const fps, frames = 12, 203
 	const stepEnd = 7500 * time.Millisecond // the step ends at 4 s + 3.4 s
 	const stillFrom = 9 * time.Second       // and its motion a little later
-	want := make([]int, frames)
-	for i := range want {
-		want[i] = i
-	}
 	var trs []Transition
 	var last time.Duration
 	stillAsks := 0
 	var unseen []time.Duration               // frames of the still part without people
 	stillIDs := map[string][]time.Duration{} // the frames of the still part each person id was held on
 	most := 0                                // the most people held on one frame of it
-	err := ReadFrames(filepath.Join("..", "testdata", "footage", "office-pause.mkv"), want, func(i int, s *Snapshot) error {
-		at := time.Duration(i) * time.Second / fps
+	playFootage(t, c, slot, f, gray, filepath.Join("..", "testdata", "footage", "office-pause.mkv"), frames, fps, 0, func(_ int, at time.Duration, out []Transition) {
 		last = at
-		gocv.CvtColor(s.mat, &gray, gocv.ColorBGRToGray)
-		gocv.Resize(gray, &f.mat, image.Pt(f.Width, f.Height), 0, 0, gocv.InterpolationArea)
-		trs = append(trs, only(c.Analyze(f, t0.Add(at)), KindPerson)...)
-		if at >= stillFrom && len(c.people) == 0 {
+		trs = append(trs, only(out, KindPerson)...)
+		if at < stillFrom {
+			return
+		}
+		if len(c.people) == 0 {
 			unseen = append(unseen, at)
 		}
-		if at >= stillFrom {
-			for _, o := range c.personObj {
-				stillIDs[o.ID] = append(stillIDs[o.ID], at)
-			}
-			most = max(most, len(c.personObj))
+		for _, o := range c.personObj {
+			stillIDs[o.ID] = append(stillIDs[o.ID], at)
 		}
-		if _, ok := c.ObjectRegion(); ok {
-			if at >= stillFrom && c.objRecheck {
-				stillAsks++
-			}
-			c.SubmitObjects(s, time.Now())
-			if c.objAsked.Equal(t0.Add(at)) { // submitted, not dropped as too small
-				awaitResult(t, slot)
-			}
+		most = max(most, len(c.personObj))
+		if _, ok := c.ObjectRegion(); ok && c.objRecheck {
+			stillAsks++
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var starts, ends []Transition
 	for _, tr := range trs {
 		switch tr.Phase {
@@ -308,27 +291,10 @@ func TestVehicleIncident(t *testing.T) {
 	cfg.Vehicle.Enabled = true
 	c, slot, f, gray := footageCamera(t, cfg, 0.25, nil)
 	const fps, frames, enters = 30, 240, 58
-	want := make([]int, frames)
-	for i := range want {
-		want[i] = i
-	}
 	var trs []Transition
-	err := ReadFrames(filepath.Join("..", "testdata", "footage", "highway.mkv"), want, func(i int, s *Snapshot) error {
-		at := time.Duration(i) * time.Second / fps
-		gocv.CvtColor(s.mat, &gray, gocv.ColorBGRToGray)
-		gocv.Resize(gray, &f.mat, image.Pt(f.Width, f.Height), 0, 0, gocv.InterpolationArea)
-		trs = append(trs, c.Analyze(f, t0.Add(at))...)
-		if _, ok := c.ObjectRegion(); ok {
-			c.SubmitObjects(s, time.Now())
-			if c.objAsked.Equal(t0.Add(at)) {
-				awaitResult(t, slot)
-			}
-		}
-		return nil
+	playFootage(t, c, slot, f, gray, filepath.Join("..", "testdata", "footage", "highway.mkv"), frames, fps, 0, func(_ int, _ time.Duration, out []Transition) {
+		trs = append(trs, out...)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var vehicle *Transition
 	for i, tr := range trs {
 		switch {

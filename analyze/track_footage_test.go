@@ -48,6 +48,21 @@ func playFootage(t *testing.T, c *Camera, slot *ObjectSlot, f *Frame, gray gocv.
 	}
 }
 
+// vtestT returns OpenCV's vtest.avi (Debian's opencv-doc), skipping the
+// test without it, and in -short mode (its tests run the network on
+// about 130 frames).
+func vtestT(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("about 130 inferences on real footage")
+	}
+	const clip = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
+	if _, err := os.Stat(clip); err != nil {
+		t.Skipf("no vtest.avi (opencv-doc): %v", err)
+	}
+	return clip
+}
+
 // labelled is a person on a labelled frame: who (a name that follows
 // them from frame to frame) and where, [x1, y1, x2, y2] in pixels.
 type labelled struct {
@@ -137,13 +152,7 @@ func idSwitches(labels []struct {
 // man standing still keep theirs with one result at most every 500 ms
 // (the default budget of 2 a second, all to this camera).
 func TestTrackKeepsIDsOnVtest(t *testing.T) {
-	if testing.Short() {
-		t.Skip("about 130 inferences on real footage")
-	}
-	const clip = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
-	if _, err := os.Stat(clip); err != nil {
-		t.Skipf("no vtest.avi (opencv-doc): %v", err)
-	}
+	clip := vtestT(t)
 	for _, tc := range []struct {
 		every time.Duration
 		held  func(who string) bool // the people whose ids are checked
@@ -202,13 +211,7 @@ func TestTrackKeepsIDsOnVtest(t *testing.T) {
 // open to the end, on his box, its seconds growing: the walker crossing
 // takes neither his place nor his time in the zone.
 func TestLoiteringFollowsTrackedPeople(t *testing.T) {
-	if testing.Short() {
-		t.Skip("about 130 inferences on real footage")
-	}
-	const clip = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
-	if _, err := os.Stat(clip); err != nil {
-		t.Skipf("no vtest.avi (opencv-doc): %v", err)
-	}
+	clip := vtestT(t)
 	cfg := config.DefaultAnalysis()
 	cfg.Person.Enabled = true
 	// His feet are at about (385, 258) of 768x576.

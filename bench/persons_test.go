@@ -12,16 +12,11 @@ import (
 	"github.com/vigil-video/vigil/config"
 )
 
-// TestAccuracyRealPeopleFromTheNetwork is `vigil bench accuracy` on the
-// real footage (bench/scenarios/real: vtest.avi's people walking and
-// standing still, H.264 and H.265 substreams) with the object network:
-// person is scored from the network, found in both walks, never raised on
-// the still view. It needs the model (scripts/models.sh) and the camera
-// clips (scripts/camclips.sh); scripts/test.sh makes both.
-func TestAccuracyRealPeopleFromTheNetwork(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real time: 40 s")
-	}
+// modelT returns the object network made at setup ($VIGIL_MODELS or the
+// repository's .cache/models) and skips the test without it, unless
+// VIGIL_REQUIRE_MODELS=1 (scripts/test.sh) makes its absence a failure.
+func modelT(t *testing.T) string {
+	t.Helper()
 	model, _ := filepath.Abs(filepath.Join("..", config.DefaultModelPath))
 	if d := os.Getenv("VIGIL_MODELS"); d != "" {
 		model = filepath.Join(d, filepath.Base(config.DefaultModelPath))
@@ -32,6 +27,20 @@ func TestAccuracyRealPeopleFromTheNetwork(t *testing.T) {
 		}
 		t.Skip("no object model: run bash scripts/models.sh .cache/models")
 	}
+	return model
+}
+
+// TestAccuracyRealPeopleFromTheNetwork is `vigil bench accuracy` on the
+// real footage (bench/scenarios/real: vtest.avi's people walking and
+// standing still, H.264 and H.265 substreams) with the object network:
+// person is scored from the network, found in both walks, never raised on
+// the still view. It needs the model (scripts/models.sh) and the camera
+// clips (scripts/camclips.sh); scripts/test.sh makes both.
+func TestAccuracyRealPeopleFromTheNetwork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time: 40 s")
+	}
+	model := modelT(t)
 	sc, err := LoadScenarios("scenarios/real")
 	if err != nil {
 		t.Fatal(err)
@@ -130,16 +139,7 @@ func TestMatchPersons(t *testing.T) {
 // three in office.mkv: both people of frame 5 (scored 0.40 and 0.46) and
 // the woman of frame 17 (0.42).
 func TestPersonsScoresAnyClip(t *testing.T) {
-	model, _ := filepath.Abs(filepath.Join("..", config.DefaultModelPath))
-	if d := os.Getenv("VIGIL_MODELS"); d != "" {
-		model = filepath.Join(d, filepath.Base(config.DefaultModelPath))
-	}
-	if _, err := os.Stat(model); err != nil {
-		if os.Getenv("VIGIL_REQUIRE_MODELS") == "1" {
-			t.Fatalf("VIGIL_REQUIRE_MODELS=1 but no object model: %v", err)
-		}
-		t.Skip("no object model: run bash scripts/models.sh .cache/models")
-	}
+	model := modelT(t)
 	r, err := Persons(context.Background(), PersonsOptions{Truth: "persons/footage.yaml", Model: model, NetThresholds: []float64{0.3, 0.5}})
 	if err != nil {
 		t.Fatal(err)
