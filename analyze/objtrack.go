@@ -32,6 +32,10 @@ import (
 // detection matching it in pass 1 brings it back under its id (a
 // person hidden for a moment by another).
 const (
+	// maxObjTracks bounds the tracks of a camera, lost ones included (a
+	// lost one makes room for a new one); a confident detection past it
+	// starts none. A result holds at most MaxBoxes of each kind, and the
+	// camera reports the MaxBoxes largest objects.
 	maxObjTracks  = 32
 	trackIoU      = 0.2
 	trackLowIoU   = 0.5
@@ -145,6 +149,8 @@ type objectTracker struct {
 	tracks []objTrack
 	pairs  []trackPair // scratch
 	usedD  []bool      // scratch: detections matched
+	usedT  []bool      // scratch: tracks matched
+	pred   []Box       // scratch: the tracks' boxes predicted
 }
 
 // trackPair is a candidate association: track i, detection j, cost c
@@ -163,8 +169,10 @@ func newObjectTracker(zones []Zone) objectTracker {
 func (t *objectTracker) update(at time.Time, in Box, high, low []Object) {
 	t.usedD = slices.Grow(t.usedD[:0], len(high)+len(low))[:len(high)+len(low)]
 	clear(t.usedD)
-	usedT := make([]bool, len(t.tracks))
-	pred := make([]Box, len(t.tracks))
+	t.usedT = slices.Grow(t.usedT[:0], len(t.tracks))[:len(t.tracks)]
+	clear(t.usedT)
+	t.pred = slices.Grow(t.pred[:0], len(t.tracks))[:len(t.tracks)]
+	usedT, pred := t.usedT, t.pred
 	for i := range t.tracks {
 		pred[i] = t.tracks[i].predicted(at)
 	}

@@ -375,3 +375,63 @@ func footageCamera(t *testing.T, cfg config.Analysis, minScore float64, obs Infe
 	t.Cleanup(func() { gray.Close() })
 	return c, slot, f, gray
 }
+
+// TestTrackerRules: a weak detection continues an object but never
+// starts one; an object two empty results ended comes back under its id
+// when found again within trackLostKeep, and under a new one after; an
+// object no result looks at is dropped objectTTL after the last look.
+func TestTrackerRules(t *testing.T) {
+	p := Object{Label: config.LabelPerson, Score: 0.8, Box: Box{0.4, 0.3, 0.1, 0.3}}
+	weak := p
+	weak.Score = 0.2
+	whole := Box{0, 0, 1, 1}
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+
+	tr := newObjectTracker(nil)
+	tr.update(at(0), whole, nil, []Object{weak})
+	if n := len(tr.objects(nil, at(0))); n != 0 {
+		t.Errorf("a weak detection started %d objects", n)
+	}
+	tr.update(at(time.Second), whole, []Object{p}, nil)
+	id := tr.objects(nil, at(time.Second))[0].ID
+	for i := 2; i <= 4; i++ {
+		tr.update(at(time.Duration(i)*time.Second), whole, nil, []Object{weak})
+	}
+	if objs := tr.objects(nil, at(4*time.Second)); len(objs) != 1 || objs[0].ID != id || objs[0].Score != weak.Score {
+		t.Errorf("weak detections on a person followed: %+v, want it under id %s", objs, id)
+	}
+
+	// Two empty results end it; found again 2 s after it was last seen:
+	// the same id.
+	tr.update(at(4500*time.Millisecond), whole, nil, nil)
+	tr.update(at(5*time.Second), whole, nil, nil)
+	tr.expire(at(5 * time.Second))
+	if n := len(tr.objects(nil, at(5*time.Second))); n != 0 {
+		t.Fatalf("%d objects after two empty results, want none", n)
+	}
+	tr.update(at(6*time.Second), whole, []Object{p}, nil)
+	tr.expire(at(6 * time.Second))
+	if objs := tr.objects(nil, at(6*time.Second)); len(objs) != 1 || objs[0].ID != id {
+		t.Errorf("found again 2 s after it was last seen: %+v, want id %s", objs, id)
+	}
+	// Ended again, found more than trackLostKeep after: a new id.
+	tr.update(at(6500*time.Millisecond), whole, nil, nil)
+	tr.update(at(7*time.Second), whole, nil, nil)
+	later := at(6*time.Second + trackLostKeep + time.Second)
+	tr.expire(later)
+	tr.update(later, whole, []Object{p}, nil)
+	if objs := tr.objects(nil, later); len(objs) != 1 || objs[0].ID == id {
+		t.Errorf("found again %v after it was last seen: %+v, want a new id", trackLostKeep+time.Second, objs)
+	}
+
+	// No result looks at it: dropped objectTTL after the last look.
+	tr.update(later.Add(time.Second), Box{0, 0, 0.2, 0.2}, nil, nil) // elsewhere
+	tr.expire(later.Add(objectTTL))
+	if n := len(tr.objects(nil, later.Add(objectTTL))); n != 1 {
+		t.Errorf("%d objects %v after the last look, want it kept", n, objectTTL)
+	}
+	tr.expire(later.Add(objectTTL + 100*time.Millisecond))
+	if n := len(tr.objects(nil, later.Add(objectTTL+100*time.Millisecond))); n != 0 {
+		t.Errorf("%d objects more than %v after the last look, want none", n, objectTTL)
+	}
+}
