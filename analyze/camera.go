@@ -25,18 +25,17 @@ type Camera struct {
 	tr     tamperReading
 	person *personDetector // HOG; nil unless Person.Enabled without objects
 	people []Box           // people of the current frame
-	// objects: with an object detector (SetObjects), people come from its
-	// latest result, valid for objectTTL of frame time.
+	// objects: with an object detector (SetObjects), people and vehicles
+	// are the objects its results start and the tracker follows.
 	slot       *ObjectSlot
-	objects    []Object  // the latest result, while valid
-	objAt      time.Time // frame time of objects
+	otrk       objectTracker
+	objects    []Object  // the objects followed, largest first
 	personObj  []Object  // scratch: the people among objects
 	vehicles   []Box     // vehicles of the current frame (objects only)
 	vehicleObj []Object  // scratch: the vehicles among objects
 	wantObj    bool      // the frame should be sent for inference (SubmitObjects)
 	objRecheck bool      // that request re-checks objects on a still scene
 	objAsked   time.Time // frame time of the last request submitted
-	objMisses  int       // results in a row that looked at objects and found none
 	objRegion  Box       // the part of the frame to send
 	trk        tracker
 	closed     bool
@@ -74,7 +73,8 @@ const maxDtSample = time.Second
 // caller must Close it.
 func NewCamera(cfg Config) (*Camera, error) {
 	m := cfg.Motion
-	c := &Camera{cfg: cfg, relearn: true, tam: newTamper(cfg.Tamper), trk: newTracker(cfg.Zones)}
+	c := &Camera{cfg: cfg, relearn: true, tam: newTamper(cfg.Tamper), trk: newTracker(cfg.Zones),
+		otrk: newObjectTracker(cfg.Zones)}
 	lc := func(kind, zone, cause string, minDuration time.Duration) lifecycle {
 		return lifecycle{kind: kind, zone: zone, cause: cause, minDuration: minDuration, quiet: m.QuietPeriod, update: m.UpdateInterval}
 	}
@@ -255,7 +255,17 @@ func (c *Camera) advanceZones(out []Transition, t time.Time, learning bool, gap 
 			out = c.advance(out, &zs.crowd, t, time.Time{}, people >= z.Crowd, people >= max(z.Crowd-1, 1), float64(people), inZone, gap)
 		}
 		if z.Loiter > 0 {
-			d, since, box := c.trk.dwell(i, t)
+			// People the network finds are followed under their ids;
+			// else (no network, or none of them there) moving regions.
+			var d time.Duration
+			var since time.Time
+			var box Box
+			if c.cfg.Person.Enabled {
+				d, since, box = c.otrk.dwell(i, config.LabelPerson, t)
+			}
+			if d == 0 {
+				d, since, box = c.trk.dwell(i, t)
+			}
 			var boxes []Box
 			if d > 0 {
 				boxes = []Box{box}
@@ -392,8 +402,9 @@ func (c *Camera) Reset() {
 	c.relearn = true
 	c.tam.restart()
 	c.trk.reset()
+	c.otrk.reset()
 	c.lifecycles(func(l *lifecycle) { l.cand = false })
-	c.objects, c.wantObj, c.objMisses = nil, false, 0
+	c.objects, c.wantObj = c.objects[:0], false
 }
 
 // Flush ends open incidents at now (shutdown) and returns their PhaseEnd

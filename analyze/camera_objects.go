@@ -10,13 +10,15 @@ import (
 	"github.com/vigil-video/vigil/config"
 )
 
-// Objects that persist: while the camera holds objects (or its person or
-// vehicle incident is open), it re-checks them with the network every
-// objectRecheck of frame time even when nothing moves, at a lower
-// priority than requests driven by motion. The objects end when
-// objectMisses results in a row that looked at them found nothing, or,
-// when no result comes (the budget is taken by motion elsewhere, or the
-// camera sheds), objectTTL after the last result that found them.
+// Objects that persist: the camera follows the objects the network finds
+// (objectTracker, objtrack.go), and while it holds objects of a kind it
+// reports (or its person or vehicle incident is open) it re-checks them
+// with the network every objectRecheck of frame time even when nothing
+// moves, at a lower priority than requests driven by motion. An object
+// ends when objectMisses results in a row that looked at it found nothing
+// there, or, when no result comes (the budget is taken by motion
+// elsewhere, or the camera sheds), objectTTL after the last result that
+// looked at it.
 const (
 	objectRecheck = time.Second
 	objectMisses  = 2
@@ -96,27 +98,16 @@ func (c *Camera) ObjectPictureSize(srcW, srcH int) (int, int) {
 	return max(w, 2), max(h, 2)
 }
 
-// updateObjects takes a new inference result, ends objects the network
-// no longer finds, and decides whether this frame is sent for inference:
-// on motion, the part that moves; on a still scene holding objects, the
-// whole frame every objectRecheck.
+// updateObjects takes a new inference result into the tracker, ends
+// objects the network no longer finds, and decides whether this frame is
+// sent for inference: on motion, the part that moves; on a still scene
+// holding objects, the whole frame every objectRecheck.
 func (c *Camera) updateObjects(t time.Time, moving bool) {
-	if objs, at, in, ok := c.slot.take(); ok {
-		switch {
-		case len(objs) > 0:
-			c.objects, c.objAt, c.objMisses = objs, at, 0
-		case covers(in, c.objects):
-			// A result that looked where the objects were and found
-			// nothing; one elsewhere says nothing about them.
-			c.objMisses++
-			if c.objMisses >= objectMisses {
-				c.objects = nil
-			}
-		}
+	if r, ok := c.slot.take(); ok {
+		c.otrk.update(r.at, r.in, r.objects, r.weak)
 	}
-	if c.objects != nil && t.Sub(c.objAt) > objectTTL {
-		c.objects = nil
-	}
+	c.otrk.expire(t)
+	c.objects = c.otrk.objects(c.objects[:0], t)
 	c.wantObj = false
 	move := moving && c.d.n > 0
 	recheck := !move && (c.holdsReported() || c.seen.open || c.vehicle.open) && t.Sub(c.objAsked) >= objectRecheck
@@ -146,17 +137,6 @@ func (c *Camera) holdsReported() bool {
 // reported reports whether o is of a kind the camera raises incidents for.
 func (c *Camera) reported(o Object) bool {
 	return o.Label == config.LabelPerson && c.cfg.Person.Enabled || o.Label == config.LabelVehicle && c.cfg.Vehicle.Enabled
-}
-
-// covers reports whether region holds the centre of every object.
-func covers(region Box, objs []Object) bool {
-	for _, o := range objs {
-		x, y := o.Box[0]+o.Box[2]/2, o.Box[1]+o.Box[3]/2
-		if x < region[0] || y < region[1] || x > region[0]+region[2] || y > region[1]+region[3] {
-			return false
-		}
-	}
-	return true
 }
 
 // region is the square (in pixels) around the union of the moving

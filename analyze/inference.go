@@ -34,7 +34,10 @@ type InferenceConfig struct {
 	// MaxPerSecond is the budget: inferences per second, all cameras
 	// together (> 0).
 	MaxPerSecond float64
-	// MinScore drops detections scoring less (0..1).
+	// MinScore drops detections scoring less (0..1), except those of
+	// TrackLowScore(MinScore) and up, which the result keeps apart: they
+	// continue a tracked object but never start one. The detector must
+	// keep them (OpenNetwork at TrackLowScore(MinScore)).
 	MinScore float64
 	// Labels are the labels kept (config.LabelPerson, config.LabelVehicle); empty keeps
 	// both.
@@ -100,6 +103,7 @@ type ObjectSlot struct {
 	pending  *objRequest
 	free     []*objRequest // pictures to reuse, at most 2
 	result   []Object
+	weak     []Object  // the result's detections under MinScore (InferenceConfig)
 	resultAt time.Time // frame time of the result
 	resultIn Box       // the part of the frame the result looked at
 	fresh    bool      // result not yet taken
@@ -223,16 +227,23 @@ func (s *ObjectSlot) recycle(r *objRequest) {
 // not be decoded in color).
 func (s *ObjectSlot) Failed() { s.in.shedCount(s.camera, ShedError) }
 
-// take returns the latest result, its frame time and the part of the
-// frame it looked at, if it was not taken yet.
-func (s *ObjectSlot) take() ([]Object, time.Time, Box, bool) {
+// objResult is an inference result as a camera takes it.
+type objResult struct {
+	objects []Object  // detections at or above MinScore
+	weak    []Object  // detections from TrackLowScore(MinScore) to MinScore
+	at      time.Time // frame time
+	in      Box       // the part of the frame looked at
+}
+
+// take returns the latest result, if it was not taken yet.
+func (s *ObjectSlot) take() (objResult, bool) {
 	s.in.mu.Lock()
 	defer s.in.mu.Unlock()
 	if !s.fresh {
-		return nil, time.Time{}, Box{}, false
+		return objResult{}, false
 	}
 	s.fresh = false
-	return s.result, s.resultAt, s.resultIn, true
+	return objResult{s.result, s.weak, s.resultAt, s.resultIn}, true
 }
 
 // Close stops the goroutine after the inference under way and frees the
@@ -353,13 +364,13 @@ func (in *Inference) next() (*ObjectSlot, *objRequest) {
 func (in *Inference) infer(s *ObjectSlot, r *objRequest, start time.Time) {
 	dets, err := in.det.Detect(r.bgr)
 	d := time.Since(start)
-	var objs []Object
+	var objs, weak []Object
 	if err == nil {
-		objs = in.objects(dets, r)
+		objs, weak = in.objects(dets, r)
 	}
 	in.mu.Lock()
 	if err == nil {
-		s.result, s.resultAt, s.resultIn, s.fresh = objs, r.frameTime, r.region, true
+		s.result, s.weak, s.resultAt, s.resultIn, s.fresh = objs, weak, r.frameTime, r.region, true
 	}
 	s.recycle(r)
 	in.mu.Unlock()
@@ -373,17 +384,19 @@ func (in *Inference) infer(s *ObjectSlot, r *objRequest, start time.Time) {
 }
 
 // objects maps detections in r's picture to normalized frame objects,
-// keeping the labels and scores asked for, one vehicle per vehicle
-// (mergeVehicles), largest first, at most MaxBoxes.
-func (in *Inference) objects(dets []Detection, r *objRequest) []Object {
+// keeping the labels asked for, one vehicle per vehicle (mergeVehicles,
+// over all scores), largest first, at most MaxBoxes: those scoring
+// MinScore or more, and apart the weak ones, from TrackLowScore(MinScore).
+func (in *Inference) objects(dets []Detection, r *objRequest) (objs, weak []Object) {
 	w, h := float64(r.bgr.Cols()), float64(r.bgr.Rows())
 	if w == 0 || h == 0 {
-		return nil
+		return nil, nil
 	}
+	low := TrackLowScore(in.cfg.MinScore)
 	var out []Object
 	for _, d := range dets {
 		l := ObjectLabel(d.Label)
-		if l == "" || d.Score < in.cfg.MinScore || (len(in.cfg.Labels) > 0 && !slices.Contains(in.cfg.Labels, l)) {
+		if l == "" || d.Score < low || (len(in.cfg.Labels) > 0 && !slices.Contains(in.cfg.Labels, l)) {
 			continue
 		}
 		b := d.Box.Intersect(image.Rect(0, 0, int(w), int(h)))
@@ -399,20 +412,23 @@ func (in *Inference) objects(dets []Detection, r *objRequest) []Object {
 		}})
 	}
 	out = mergeVehicles(out)
-	slices.SortStableFunc(out, func(a, b Object) int {
-		aa, ba := a.Box[2]*a.Box[3], b.Box[2]*b.Box[3]
-		switch {
-		case aa > ba:
-			return -1
-		case aa < ba:
-			return 1
+	for _, o := range out {
+		if o.Score >= in.cfg.MinScore {
+			objs = append(objs, o)
+		} else {
+			weak = append(weak, o)
 		}
-		return 0
-	})
-	if len(out) > MaxBoxes {
-		out = out[:MaxBoxes]
 	}
-	return out
+	return largestFirst(objs), largestFirst(weak)
+}
+
+// largestFirst sorts objs by area, largest first, and keeps MaxBoxes.
+func largestFirst(objs []Object) []Object {
+	slices.SortStableFunc(objs, func(a, b Object) int { return cmp.Compare(b.Box[2]*b.Box[3], a.Box[2]*a.Box[3]) })
+	if len(objs) > MaxBoxes {
+		objs = objs[:MaxBoxes]
+	}
+	return objs
 }
 
 // vehicleMerge is the overlap (IoU) above which two vehicle boxes are one

@@ -17,6 +17,9 @@ type Object struct {
 	Score float64
 	// Box is where it is, normalized to the frame.
 	Box Box
+	// ID is the object's track id (a UUID), stable for as long as the
+	// camera follows it (objtrack.go); empty for an object not tracked.
+	ID string
 }
 
 // Detection is an object detector's raw finding, in pixels of the picture

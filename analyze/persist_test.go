@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"image"
 	"os"
 	"path/filepath"
 	"testing"
@@ -58,9 +57,9 @@ func awaitResult(t *testing.T, s *ObjectSlot) {
 // learned with them), step towards the camera (3.4 s of motion), then
 // stand still for 10 s (testdata/footage/office-pause.mkv). The person
 // incident starts during the step and stays open, one incident with no
-// end, over the still part, and the camera holds the people on every
-// frame of it: it re-checks them with the network though nothing moves,
-// at about one inference per second.
+// end, over the still part, and the camera holds the three people on
+// every frame of it, each under one track id: it re-checks them with the
+// network though nothing moves, at about one inference per second.
 func TestPersonStandingStillPersists(t *testing.T) {
 	if testing.Short() {
 		t.Skip("about 60 inferences on real footage")
@@ -72,37 +71,29 @@ func TestPersonStandingStillPersists(t *testing.T) {
 	const fps, frames = 12, 203
 	const stepEnd = 7500 * time.Millisecond // the step ends at 4 s + 3.4 s
 	const stillFrom = 9 * time.Second       // and its motion a little later
-	want := make([]int, frames)
-	for i := range want {
-		want[i] = i
-	}
 	var trs []Transition
 	var last time.Duration
 	stillAsks := 0
-	var unseen []time.Duration // frames of the still part without people
-	err := ReadFrames(filepath.Join("..", "testdata", "footage", "office-pause.mkv"), want, func(i int, s *Snapshot) error {
-		at := time.Duration(i) * time.Second / fps
+	var unseen []time.Duration               // frames of the still part without people
+	stillIDs := map[string][]time.Duration{} // the frames of the still part each person id was held on
+	most := 0                                // the most people held on one frame of it
+	playFootage(t, c, slot, f, gray, filepath.Join("..", "testdata", "footage", "office-pause.mkv"), frames, fps, 0, func(_ int, at time.Duration, out []Transition) {
 		last = at
-		gocv.CvtColor(s.mat, &gray, gocv.ColorBGRToGray)
-		gocv.Resize(gray, &f.mat, image.Pt(f.Width, f.Height), 0, 0, gocv.InterpolationArea)
-		trs = append(trs, only(c.Analyze(f, t0.Add(at)), KindPerson)...)
-		if at >= stillFrom && len(c.people) == 0 {
+		trs = append(trs, only(out, KindPerson)...)
+		if at < stillFrom {
+			return
+		}
+		if len(c.people) == 0 {
 			unseen = append(unseen, at)
 		}
-		if _, ok := c.ObjectRegion(); ok {
-			if at >= stillFrom && c.objRecheck {
-				stillAsks++
-			}
-			c.SubmitObjects(s, time.Now())
-			if c.objAsked.Equal(t0.Add(at)) { // submitted, not dropped as too small
-				awaitResult(t, slot)
-			}
+		for _, o := range c.personObj {
+			stillIDs[o.ID] = append(stillIDs[o.ID], at)
 		}
-		return nil
+		most = max(most, len(c.personObj))
+		if _, ok := c.ObjectRegion(); ok && c.objRecheck {
+			stillAsks++
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var starts, ends []Transition
 	for _, tr := range trs {
 		switch tr.Phase {
@@ -123,6 +114,16 @@ func TestPersonStandingStillPersists(t *testing.T) {
 	}
 	if len(unseen) > 0 {
 		t.Errorf("no people held over %d frames of the still part, from %v to %v", len(unseen), unseen[0], unseen[len(unseen)-1])
+	}
+	// Each person standing keeps one id over the still part.
+	if len(stillIDs) != most {
+		for id, at := range stillIDs {
+			t.Logf("person %s held from %v to %v (%d frames)", id, at[0], at[len(at)-1], len(at))
+		}
+		t.Errorf("%d person ids over the still part, at most %d people on one frame: a person changed id", len(stillIDs), most)
+	}
+	if most != 3 {
+		t.Errorf("at most %d people held on a frame of the still part, want the 3 standing", most)
 	}
 	// About one re-check a second while they stand still.
 	if still := last - stillFrom; stillAsks < int(still/objectRecheck)-1 || stillAsks > int(still/objectRecheck)+1 {
@@ -213,7 +214,7 @@ func TestOneVehicleOneObject(t *testing.T) {
 		if raw, err = DetectSnapshot(net, s); err != nil {
 			return err
 		}
-		objs = in.objects(raw, &objRequest{bgr: s.mat, region: Box{0, 0, 1, 1}})
+		objs, _ = in.objects(raw, &objRequest{bgr: s.mat, region: Box{0, 0, 1, 1}})
 		return nil
 	})
 	if err != nil {
@@ -249,10 +250,11 @@ func TestOneVehicleOneObject(t *testing.T) {
 	}
 }
 
-// TestMissOnlyWhereLooked: a result that found nothing counts against the
-// objects held only when the part of the frame it looked at holds them.
+// TestMissOnlyWhereLooked: a result that found nothing counts against an
+// object followed only when the part of the frame it looked at holds the
+// object's centre; two misses there end it, one elsewhere does not.
 func TestMissOnlyWhereLooked(t *testing.T) {
-	held := []Object{{Label: config.LabelPerson, Box: Box{0.6, 0.4, 0.1, 0.3}}}
+	held := Object{Label: config.LabelPerson, Score: 0.8, Box: Box{0.6, 0.4, 0.1, 0.3}}
 	for _, tc := range []struct {
 		region Box
 		want   bool
@@ -262,8 +264,13 @@ func TestMissOnlyWhereLooked(t *testing.T) {
 		{Box{0, 0, 0.5, 0.5}, false}, // motion elsewhere
 		{Box{0.5, 0.3, 0.14, 0.5}, false},
 	} {
-		if got := covers(tc.region, held); got != tc.want {
-			t.Errorf("a result of %v covers %v: %v, want %v", tc.region, held[0].Box, got, tc.want)
+		tr := newObjectTracker(nil)
+		tr.update(t0, Box{0, 0, 1, 1}, []Object{held}, nil)
+		for i := 1; i <= objectMisses; i++ {
+			tr.update(t0.Add(time.Duration(i)*objectRecheck), tc.region, nil, nil)
+		}
+		if ended := len(tr.objects(nil, t0)) == 0; ended != tc.want {
+			t.Errorf("%d empty results of %v: the object at %v ended %v, want %v", objectMisses, tc.region, held.Box, ended, tc.want)
 		}
 	}
 }
@@ -284,27 +291,10 @@ func TestVehicleIncident(t *testing.T) {
 	cfg.Vehicle.Enabled = true
 	c, slot, f, gray := footageCamera(t, cfg, 0.25, nil)
 	const fps, frames, enters = 30, 240, 58
-	want := make([]int, frames)
-	for i := range want {
-		want[i] = i
-	}
 	var trs []Transition
-	err := ReadFrames(filepath.Join("..", "testdata", "footage", "highway.mkv"), want, func(i int, s *Snapshot) error {
-		at := time.Duration(i) * time.Second / fps
-		gocv.CvtColor(s.mat, &gray, gocv.ColorBGRToGray)
-		gocv.Resize(gray, &f.mat, image.Pt(f.Width, f.Height), 0, 0, gocv.InterpolationArea)
-		trs = append(trs, c.Analyze(f, t0.Add(at))...)
-		if _, ok := c.ObjectRegion(); ok {
-			c.SubmitObjects(s, time.Now())
-			if c.objAsked.Equal(t0.Add(at)) {
-				awaitResult(t, slot)
-			}
-		}
-		return nil
+	playFootage(t, c, slot, f, gray, filepath.Join("..", "testdata", "footage", "highway.mkv"), frames, fps, 0, func(_ int, _ time.Duration, out []Transition) {
+		trs = append(trs, out...)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var vehicle *Transition
 	for i, tr := range trs {
 		switch {
@@ -359,13 +349,13 @@ func TestRecheckOnlyReportedKinds(t *testing.T) {
 }
 
 // footageCamera returns an analyzer camera with cfg, fed by the real
-// network at minScore (every label, no budget to speak of), a 320x180
+// network at minScore (and its weak detections for the tracker; every label, no budget to speak of), a 320x180
 // analysis frame and a scratch picture for decoded footage; all closed
 // when the test ends.
 func footageCamera(t *testing.T, cfg config.Analysis, minScore float64, obs InferenceObserver) (*Camera, *ObjectSlot, *Frame, gocv.Mat) {
 	t.Helper()
 	o := config.DefaultObjects()
-	net := networkT(t, minScore)
+	net := networkT(t, TrackLowScore(minScore))
 	in := NewInference(net, InferenceConfig{MaxPerSecond: 1000, MinScore: minScore, Labels: o.Labels}, obs)
 	in.Start()
 	t.Cleanup(in.Close)
@@ -384,4 +374,64 @@ func footageCamera(t *testing.T, cfg config.Analysis, minScore float64, obs Infe
 	gray := gocv.NewMat()
 	t.Cleanup(func() { gray.Close() })
 	return c, slot, f, gray
+}
+
+// TestTrackerRules: a weak detection continues an object but never
+// starts one; an object two empty results ended comes back under its id
+// when found again within trackLostKeep, and under a new one after; an
+// object no result looks at is dropped objectTTL after the last look.
+func TestTrackerRules(t *testing.T) {
+	p := Object{Label: config.LabelPerson, Score: 0.8, Box: Box{0.4, 0.3, 0.1, 0.3}}
+	weak := p
+	weak.Score = 0.2
+	whole := Box{0, 0, 1, 1}
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+
+	tr := newObjectTracker(nil)
+	tr.update(at(0), whole, nil, []Object{weak})
+	if n := len(tr.objects(nil, at(0))); n != 0 {
+		t.Errorf("a weak detection started %d objects", n)
+	}
+	tr.update(at(time.Second), whole, []Object{p}, nil)
+	id := tr.objects(nil, at(time.Second))[0].ID
+	for i := 2; i <= 4; i++ {
+		tr.update(at(time.Duration(i)*time.Second), whole, nil, []Object{weak})
+	}
+	if objs := tr.objects(nil, at(4*time.Second)); len(objs) != 1 || objs[0].ID != id || objs[0].Score != weak.Score {
+		t.Errorf("weak detections on a person followed: %+v, want it under id %s", objs, id)
+	}
+
+	// Two empty results end it; found again 2 s after it was last seen:
+	// the same id.
+	tr.update(at(4500*time.Millisecond), whole, nil, nil)
+	tr.update(at(5*time.Second), whole, nil, nil)
+	tr.expire(at(5 * time.Second))
+	if n := len(tr.objects(nil, at(5*time.Second))); n != 0 {
+		t.Fatalf("%d objects after two empty results, want none", n)
+	}
+	tr.update(at(6*time.Second), whole, []Object{p}, nil)
+	tr.expire(at(6 * time.Second))
+	if objs := tr.objects(nil, at(6*time.Second)); len(objs) != 1 || objs[0].ID != id {
+		t.Errorf("found again 2 s after it was last seen: %+v, want id %s", objs, id)
+	}
+	// Ended again, found more than trackLostKeep after: a new id.
+	tr.update(at(6500*time.Millisecond), whole, nil, nil)
+	tr.update(at(7*time.Second), whole, nil, nil)
+	later := at(6*time.Second + trackLostKeep + time.Second)
+	tr.expire(later)
+	tr.update(later, whole, []Object{p}, nil)
+	if objs := tr.objects(nil, later); len(objs) != 1 || objs[0].ID == id {
+		t.Errorf("found again %v after it was last seen: %+v, want a new id", trackLostKeep+time.Second, objs)
+	}
+
+	// No result looks at it: dropped objectTTL after the last look.
+	tr.update(later.Add(time.Second), Box{0, 0, 0.2, 0.2}, nil, nil) // elsewhere
+	tr.expire(later.Add(objectTTL))
+	if n := len(tr.objects(nil, later.Add(objectTTL))); n != 1 {
+		t.Errorf("%d objects %v after the last look, want it kept", n, objectTTL)
+	}
+	tr.expire(later.Add(objectTTL + 100*time.Millisecond))
+	if n := len(tr.objects(nil, later.Add(objectTTL+100*time.Millisecond))); n != 0 {
+		t.Errorf("%d objects more than %v after the last look, want none", n, objectTTL)
+	}
 }

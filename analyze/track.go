@@ -29,6 +29,20 @@ type track struct {
 	entered []time.Time
 }
 
+// enterZones notes, at now, which zones the foot of the track's box is
+// in: the time it entered those it was not in, none for the others.
+func (tr *track) enterZones(zones []Zone, now time.Time) {
+	foot := boxFoot(tr.box)
+	for i, z := range zones {
+		switch in := contains(z.Polygon, foot); {
+		case in && tr.entered[i].IsZero():
+			tr.entered[i] = now
+		case !in:
+			tr.entered[i] = time.Time{}
+		}
+	}
+}
+
 // tracker is a small centroid tracker over the moving regions (or the
 // people found), enough to tell how long one object stays in a zone.
 type tracker struct {
@@ -67,15 +81,7 @@ func (t *tracker) update(now time.Time, boxes []Box) {
 		t.used[best] = true
 		tr := &t.tracks[best]
 		tr.box, tr.lastSeen = b, now
-		foot := boxFoot(b)
-		for i, z := range t.zones {
-			switch in := contains(z.Polygon, foot); {
-			case in && tr.entered[i].IsZero():
-				tr.entered[i] = now
-			case !in:
-				tr.entered[i] = time.Time{}
-			}
-		}
+		tr.enterZones(t.zones, now)
 	}
 	// Expire objects not seen for trackTTL (in place, keeping order).
 	n := 0

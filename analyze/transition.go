@@ -61,8 +61,8 @@ type Transition struct {
 	// or the tamper measure's distance past its threshold, 0..1.
 	Score float64
 	Boxes []Box // moving regions or people of the triggering frame, largest first, at most MaxBoxes
-	// Objects are what the object detector found on the triggering frame
-	// (its latest result), largest first: the people of a person, crowd or
+	// Objects are the objects followed on the triggering frame (found by
+	// the object detector, each under its track id), largest first: the people of a person, crowd or
 	// zone incident, the vehicles of a vehicle incident, every object of a
 	// motion incident. Nil without an
 	// object detector, and at PhaseEnd.

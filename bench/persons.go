@@ -20,13 +20,28 @@ import (
 	"github.com/vigil-video/vigil/config"
 )
 
-// PersonTruth is hand-labelled person ground truth (bench/persons/persons.yaml).
+// PersonTruth is hand-labelled person ground truth: bench/persons/persons.yaml
+// (vtest.avi, a still and a lighting scene) and bench/persons/footage.yaml
+// (testdata/footage) are examples. The format, YAML, unknown keys an
+// error:
+//
+//	clips:
+//	  - name: office            # the source's name in the report
+//	    path: ../../testdata/footage/office.mkv   # any file FFmpeg reads
+//	    frames:
+//	      - {frame: 5, persons: [[236, 112, 286, 266]], ignore: [[0, 0, 20, 40]]}
+//	      - {frame: 40}         # no one on it: every detection is a false alarm
+//
+// frame counts decoded pictures from 0; boxes are [x1, y1, x2, y2] in
+// pixels of the clip's pictures. Every clip is scored alike: its own
+// precision and recall, and the sums over all clips.
 type PersonTruth struct {
 	Clips []PersonClip `yaml:"clips"`
 }
 
 // PersonClip is one video and its labelled frames.
 type PersonClip struct {
+	// Name names the clip in the report; unique in the file.
 	Name string `yaml:"name"`
 	// Path is the video, absolute or relative to the truth file;
 	// $VIGIL_CAMCLIPS is expanded. A clip whose file is absent is skipped.
@@ -55,8 +70,13 @@ func LoadPersonTruth(path string) (*PersonTruth, error) {
 	if err := dec.Decode(&t); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	names := map[string]bool{}
 	for i := range t.Clips {
 		c := &t.Clips[i]
+		if c.Name == "" || names[c.Name] {
+			return nil, fmt.Errorf("%s: clips[%d].name: %q is empty or not unique", path, i, c.Name)
+		}
+		names[c.Name] = true
 		c.Path = os.Expand(c.Path, func(k string) string {
 			if k == "VIGIL_CAMCLIPS" && os.Getenv(k) == "" {
 				d, _ := filepath.Abs(filepath.Join(filepath.Dir(path), "../../.cache/camclips"))
@@ -86,21 +106,46 @@ const personMinHeight = 40
 // personIoU is the overlap a detection needs with a labelled person.
 const personIoU = 0.5
 
-// PersonScore is one detector at one threshold over the ground truth.
+// PersonScore is one detector at one threshold over the ground truth:
+// over every labelled frame of every clip, and per clip.
 type PersonScore struct {
 	Detector  string  `json:"detector"`
 	Threshold float64 `json:"threshold"`
-	// On the labelled people footage (vtest):
-	TP, FP, FN int     `json:"-"`
+	PersonCounts
+	// Clips are the same counts per clip (by name).
+	Clips map[string]*PersonCounts `json:"clips"`
+}
+
+// PersonCounts are hits (TP), false alarms (FP) and misses (FN) over some
+// labelled frames, and the measures made of them.
+type PersonCounts struct {
+	TP         int     `json:"hits"`
+	FP         int     `json:"false_alarms"`
+	FN         int     `json:"misses"`
 	Frames     int     `json:"frames"`
 	Precision  float64 `json:"precision"`
 	Recall     float64 `json:"recall"`
 	FPPerFrame float64 `json:"false_alarms_per_frame"`
-	// Per clip: false alarms and hits (name -> count).
-	ClipFP     map[string]int `json:"clip_false_alarms"`
-	ClipTP     map[string]int `json:"clip_hits"`
-	ClipPeople map[string]int `json:"clip_people"`
-	ClipFrames map[string]int `json:"clip_frames"`
+}
+
+// add counts one frame.
+func (c *PersonCounts) add(tp, fp, fn int) {
+	c.TP, c.FP, c.FN, c.Frames = c.TP+tp, c.FP+fp, c.FN+fn, c.Frames+1
+}
+
+// measure computes precision, recall and false alarms per frame: a
+// precision of 1 with nothing found, a recall of 1 with no one to find.
+func (c *PersonCounts) measure() {
+	c.Precision, c.Recall, c.FPPerFrame = 1, 1, 0
+	if c.TP+c.FP > 0 {
+		c.Precision = float64(c.TP) / float64(c.TP+c.FP)
+	}
+	if c.TP+c.FN > 0 {
+		c.Recall = float64(c.TP) / float64(c.TP+c.FN)
+	}
+	if c.Frames > 0 {
+		c.FPPerFrame = float64(c.FP) / float64(c.Frames)
+	}
 }
 
 // PersonsResult is the evaluation of every detector and threshold.
@@ -112,7 +157,9 @@ type PersonsResult struct {
 	Matched []PersonMatch `json:"matched"`
 	// MillisPerFrame is each detector's time per whole frame.
 	MillisPerFrame map[string]float64 `json:"ms_per_frame"`
-	Skipped        []string           `json:"skipped_clips,omitempty"`
+	// ClipNames are the clips scored, in the file's order.
+	ClipNames []string `json:"clip_names"`
+	Skipped   []string `json:"skipped_clips,omitempty"`
 }
 
 // PersonMatch is HOG and the network at (about) the same false-alarm rate.
@@ -136,10 +183,6 @@ type PersonsOptions struct {
 	Every    int
 	Progress io.Writer // nil: quiet
 }
-
-// truthClip is the clip the precision and recall are computed on (the
-// others count false alarms and hits separately).
-const truthClip = "vtest"
 
 // Persons scores person detection on the ground truth: HOG (no setup)
 // and the network, each over a sweep of its threshold, on whole frames.
@@ -179,6 +222,7 @@ func Persons(ctx context.Context, o PersonsOptions) (*PersonsResult, error) {
 			res.Skipped = append(res.Skipped, c.Name+": "+err.Error())
 			continue
 		}
+		res.ClipNames = append(res.ClipNames, c.Name)
 		byIndex := map[int]PersonFrame{}
 		var want []int
 		for i, f := range c.Frames {
@@ -230,26 +274,20 @@ func Persons(ctx context.Context, o PersonsOptions) (*PersonsResult, error) {
 		res.MillisPerFrame["network"] = float64(netTime.Milliseconds()) / float64(netRuns)
 	}
 	score := func(name string, th float64, dets func(*frameDets) []analyze.Detection) PersonScore {
-		s := PersonScore{Detector: name, Threshold: th, ClipFP: map[string]int{}, ClipTP: map[string]int{}, ClipPeople: map[string]int{}, ClipFrames: map[string]int{}}
+		s := PersonScore{Detector: name, Threshold: th, Clips: map[string]*PersonCounts{}}
 		for _, fd := range frames {
 			tp, fp, fn := matchPersons(fd.frame, dets(fd))
-			s.ClipFP[fd.clip] += fp
-			s.ClipTP[fd.clip] += tp
-			s.ClipPeople[fd.clip] += len(fd.frame.Persons)
-			s.ClipFrames[fd.clip]++
-			if fd.clip == truthClip {
-				s.TP, s.FP, s.FN = s.TP+tp, s.FP+fp, s.FN+fn
-				s.Frames++
+			s.add(tp, fp, fn)
+			c := s.Clips[fd.clip]
+			if c == nil {
+				c = &PersonCounts{}
+				s.Clips[fd.clip] = c
 			}
+			c.add(tp, fp, fn)
 		}
-		if s.TP+s.FP > 0 {
-			s.Precision = float64(s.TP) / float64(s.TP+s.FP)
-		}
-		if s.TP+s.FN > 0 {
-			s.Recall = float64(s.TP) / float64(s.TP+s.FN)
-		}
-		if s.Frames > 0 {
-			s.FPPerFrame = float64(s.FP) / float64(s.Frames)
+		s.measure()
+		for _, c := range s.Clips {
+			c.measure()
 		}
 		return s
 	}
@@ -343,17 +381,28 @@ func rectIoU(a, b image.Rectangle) float64 {
 	return ia / (float64(a.Dx()*a.Dy()+b.Dx()*b.Dy()) - ia)
 }
 
-// PrintPersons writes the evaluation as tables.
+// PrintPersons writes the evaluation as tables: every detector and
+// threshold over all clips, then per clip.
 func PrintPersons(w io.Writer, r *PersonsResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "detector\tthreshold\tprecision\trecall\tfalse/frame\tvtest hits/people\tstill hits/people, false\tlights false")
+	fmt.Fprintln(tw, "all clips:\ndetector\tthreshold\tprecision\trecall\thits/people\tfalse\tfalse/frame\tframes")
 	for _, s := range r.Scores {
-		fmt.Fprintf(tw, "%s\t%g\t%.2f\t%.2f\t%.2f\t%d/%d\t%d/%d, %d\t%d (%d frames)\n", s.Detector, s.Threshold, s.Precision, s.Recall, s.FPPerFrame,
-			s.ClipTP[truthClip], s.ClipPeople[truthClip], s.ClipTP["still"], s.ClipPeople["still"], s.ClipFP["still"], s.ClipFP["lights"], s.ClipFrames["lights"])
+		fmt.Fprintf(tw, "%s\t%g\t%.2f\t%.2f\t%d/%d\t%d\t%.2f\t%d\n", s.Detector, s.Threshold, s.Precision, s.Recall, s.TP, s.TP+s.FN, s.FP, s.FPPerFrame, s.Frames)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nper clip:")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "clip\tdetector\tthreshold\tprecision\trecall\thits/people\tfalse\tframes")
+	for _, name := range r.ClipNames {
+		for _, s := range r.Scores {
+			if c := s.Clips[name]; c != nil {
+				fmt.Fprintf(tw, "%s\t%s\t%g\t%.2f\t%.2f\t%d/%d\t%d\t%d\n", name, s.Detector, s.Threshold, c.Precision, c.Recall, c.TP, c.TP+c.FN, c.FP, c.Frames)
+			}
+		}
 	}
 	tw.Flush()
 	if len(r.Matched) > 0 {
-		fmt.Fprintln(w, "\nat the same false-alarm rate (vtest):")
+		fmt.Fprintln(w, "\nat the same false-alarm rate (all clips):")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "HOG hit_threshold\tfalse/frame\tHOG recall\tnetwork min_score\tfalse/frame\tnetwork recall")
 		for _, m := range r.Matched {

@@ -34,7 +34,9 @@ type ObjectsConfig struct {
 	// Threads is how many threads an inference uses: 1 to 64.
 	// It defaults to 1.
 	Threads int `yaml:"threads"`
-	// MinScore is the lowest confidence kept: 0.05 to 1.
+	// MinScore is the lowest confidence that finds an object: 0.05 to 1.
+	// Weaker detections, down to 0.1, only continue an object already
+	// followed (the tracker's second pass).
 	// It defaults to 0.5 (precision 0.98, recall 0.97 on the labelled
 	// vtest.avi frames; BENCHMARKS.md).
 	MinScore float64 `yaml:"min_score"`

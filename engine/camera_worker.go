@@ -158,7 +158,7 @@ func eventObjects(objs []analyze.Object, w, h int) []incident.Object {
 	}
 	out := make([]incident.Object, len(objs))
 	for i, o := range objs {
-		out[i] = incident.Object{Label: o.Label, Score: math.Round(o.Score*1e4) / 1e4, Box: [4]float64(o.Box)}
+		out[i] = incident.Object{Label: o.Label, Score: math.Round(o.Score*1e4) / 1e4, Box: [4]float64(o.Box), TrackID: o.ID}
 		if w > 0 && h > 0 {
 			fw, fh := float64(w), float64(h)
 			pb := [4]int{

@@ -21,7 +21,8 @@ func (e *Engine) openObjects() {
 	if !o.Enabled {
 		return
 	}
-	net, err := analyze.OpenNetwork(o.Model, o.Threads, o.MinScore)
+	// The tracker continues objects on detections under min_score.
+	net, err := analyze.OpenNetwork(o.Model, o.Threads, analyze.TrackLowScore(o.MinScore))
 	if errors.Is(err, fs.ErrNotExist) {
 		e.log.Warn("object model absent; running without the network", "fallback", objectsFallback, "model", o.Model, "error", err)
 		return

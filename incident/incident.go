@@ -86,13 +86,18 @@ type Object struct {
 	// Label is "person" or "vehicle" (a car, bus, truck, motorcycle or
 	// bicycle).
 	Label string `json:"label"`
-	// Score is the network's confidence, 0..1.
+	// Score is the network's confidence in its latest detection of the
+	// object, 0..1: below objects.min_score when a weaker detection
+	// continued an object already followed.
 	Score float64 `json:"score"`
 	// Box is [x, y, w, h] normalized to 0..1 of the frame, like Boxes.
 	Box [4]float64 `json:"box"`
 	// PixelBox is [x1, y1, x2, y2] in pixels of the frame_width x
 	// frame_height picture; absent when the frame size is unknown.
 	PixelBox *[4]int `json:"pixel_box,omitempty"`
+	// TrackID identifies the object (a UUID) for as long as the camera
+	// follows it, across the events of every incident it is part of.
+	TrackID string `json:"track_id,omitempty"`
 }
 
 // Evidence is a JPEG snapshot of an incident: a file path, or the image

@@ -201,6 +201,7 @@ func TestEventsMatchThePublishedSchema(t *testing.T) {
 		{"analysis_stalled without cause", func() any { ev := base("analysis_stalled"); ev.Data.Cause = ""; return ev }},
 		{"object with an unknown label", func() any { ev := base("person"); ev.Data.Objects[0].Label = "cat"; return ev }},
 		{"object score above 1", func() any { ev := base("person"); ev.Data.Objects[0].Score = 1.3; return ev }},
+		{"object track_id not a UUID", func() any { ev := base("person"); ev.Data.Objects[0].TrackID = "7"; return ev }},
 		{"object without box", func() any {
 			b, _ := json.Marshal(base("person"))
 			return json.RawMessage(strings.Replace(string(b), `"box":[0.41,0.38,0.12,0.4],`, ``, 1))

@@ -53,9 +53,11 @@ func EveryKind() []incident.Event {
 			if x.kind == "person" || x.kind == "vehicle" || x.kind == "motion" {
 				// With the object network: its objects, pixel boxes in
 				// the 1920x1080 picture.
-				in.Objects = []incident.Object{{Label: "person", Score: 0.83, Box: [4]float64{0.41, 0.38, 0.12, 0.40}, PixelBox: &[4]int{787, 410, 1018, 842}}}
+				in.Objects = []incident.Object{{Label: "person", Score: 0.83, Box: [4]float64{0.41, 0.38, 0.12, 0.40}, PixelBox: &[4]int{787, 410, 1018, 842},
+					TrackID: "0193a1b2-0000-7000-8000-0000000000a1"}}
 				if x.kind == "vehicle" {
-					in.Objects = []incident.Object{{Label: "vehicle", Score: 0.61, Box: [4]float64{0.1, 0.5, 0.3, 0.2}, PixelBox: &[4]int{192, 540, 768, 756}}}
+					in.Objects = []incident.Object{{Label: "vehicle", Score: 0.61, Box: [4]float64{0.1, 0.5, 0.3, 0.2}, PixelBox: &[4]int{192, 540, 768, 756},
+						TrackID: "0193a1b2-0000-7000-8000-0000000000a2"}}
 				}
 				if x.kind == "motion" {
 					in.Objects = append(in.Objects, incident.Object{Label: "vehicle", Score: 0.61, Box: [4]float64{0.1, 0.5, 0.3, 0.2}})
