@@ -134,7 +134,7 @@ func (n *Node) contacted(sent time.Time) {
 		n.contact = sent
 	}
 	n.mu.Unlock()
-	n.recover(time.Now())
+	n.recover(time.Now(), "cluster no longer degraded: nats reached again")
 }
 
 // degraded is the open cluster_degraded incident and what was last sent.
@@ -182,8 +182,8 @@ func (n *Node) degrade(now time.Time, cause string) {
 	n.emitDegraded(incident.New(incident.TypeStart, *d.inc, now))
 }
 
-// recover ends the cluster_degraded incident, if open.
-func (n *Node) recover(now time.Time) {
+// recover ends the cluster_degraded incident, if open, logging msg.
+func (n *Node) recover(now time.Time, msg string) {
 	n.degMu.Lock()
 	defer n.degMu.Unlock()
 	d := &n.deg
@@ -195,7 +195,7 @@ func (n *Node) recover(now time.Time) {
 	inc.EndedAt, inc.FrameTime = &end, end
 	*d = degraded{}
 	n.m.degraded.Set(0)
-	n.log.Info("cluster no longer degraded: nats reached again", "degraded_for", now.Sub(inc.StartedAt).Round(time.Millisecond))
+	n.log.Info(msg, "degraded_for", now.Sub(inc.StartedAt).Round(time.Millisecond))
 	n.emitDegraded(incident.New(incident.TypeEnd, inc, now))
 }
 

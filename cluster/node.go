@@ -165,7 +165,7 @@ func (n *Node) connect() error {
 			if c.IsClosed() {
 				return // Close: the node let go of the connection, nothing was lost
 			}
-			n.log.Warn("cluster lost nats; keeping the cameras until unreachable_grace after their last renewal", "error", n.hide(err))
+			n.log.Warn("cluster lost nats; keeping the cameras while it refuses connections, else until unreachable_grace after their last renewal", "error", n.hide(err))
 		}),
 		nats.ClosedHandler(func(*nats.Conn) { close(n.ncClosed) }),
 		nats.SetCustomDialer(&dialer{n: n, d: net.Dialer{Timeout: n.conn.Timeout}}))
@@ -269,7 +269,7 @@ func (n *Node) close() {
 	n.runMu.Lock()
 	n.opts.Runner.Stop()
 	n.runMu.Unlock()
-	n.recover(time.Now()) // nothing is watched any more: the node's incident ends
+	n.recover(time.Now(), "cluster_degraded ended: the node stops") // nothing is watched any more
 	n.mu.Lock()
 	held := n.held
 	n.held = map[string]*lease{}
