@@ -344,3 +344,24 @@ func TestOneEndForTwoNodes(t *testing.T) {
 		t.Errorf("the stream holds %d messages for the two ends, want 1", info.State.Msgs)
 	}
 }
+
+// TestCloseCutOffIsBounded: a node whose connection silently stopped
+// answering shuts down within closeTimeout for all its releases (plus the
+// client's close, at most 5 s), not 2 s + 2 s per camera (32 s for 8).
+func TestCloseCutOffIsBounded(t *testing.T) {
+	url, _, _ := natsURL(t)
+	ttl := 2 * time.Second
+	proxy := newBlackhole(t, url[len("nats://"):])
+	a := newTestNode(t, testConfig(proxy.url(), "a", ttl))
+	var cams []string
+	for i := range 8 {
+		cams = append(cams, fmt.Sprintf("cam-%d", i))
+	}
+	startNodes(t, cams, a)
+	proxy.cut.Store(true)
+	start := time.Now()
+	a.Close()
+	if d, bound := time.Since(start), closeTimeout+5*time.Second+2*time.Second; d > bound {
+		t.Errorf("Close of a node cut off took %s, want at most %s", d, bound)
+	}
+}

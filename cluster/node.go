@@ -276,21 +276,30 @@ func (n *Node) close() {
 	n.mu.Unlock()
 	n.m.owned.Set(0)
 	if n.connected() && n.leases != nil {
+		// One deadline for every release: a connection that silently lost
+		// its peer must not hold the shutdown 4 s per camera.
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		tried, released := 0, 0
 		for id, l := range held {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			if ctx.Err() != nil {
+				n.m.errors.WithLabelValues("release").Add(float64(len(held) - tried))
+				n.log.Warn("leases not released at shutdown in time; they expire after lease_ttl", "cameras", len(held)-tried)
+				break
+			}
+			tried++
 			n.flushIncidents(ctx, id)
-			cancel()
-			ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
 			if derr := n.leases.Delete(ctx, key(id), jetstream.LastRevision(l.rev)); derr != nil {
 				n.m.errors.WithLabelValues("release").Inc()
 				n.log.Warn("lease not released at shutdown; it expires after lease_ttl", "camera", id, "error", n.hide(derr))
+				continue
 			}
-			cancel()
+			released++
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		n.nodes.Delete(ctx, n.cfg.NodeID) //nolint:errcheck // it expires after lease_ttl anyway
+		if ctx.Err() == nil {
+			n.nodes.Delete(ctx, n.cfg.NodeID) //nolint:errcheck // it expires after lease_ttl anyway
+		}
 		cancel()
-		n.log.Info("cluster leases released", "cameras", len(held))
+		n.log.Info("cluster leases released", "cameras", released)
 	} else if len(held) > 0 {
 		n.log.Warn("nats unreachable at shutdown; leases expire after lease_ttl", "cameras", len(held))
 	}
@@ -308,6 +317,9 @@ func (n *Node) connected() bool {
 	defer n.mu.Unlock()
 	return !n.connectedAt.IsZero()
 }
+
+// closeTimeout bounds the releases at shutdown, all of them.
+const closeTimeout = 5 * time.Second
 
 // opCtx bounds one KV operation: never longer than a round.
 func (n *Node) opCtx() (context.Context, context.CancelFunc) {
