@@ -189,6 +189,9 @@ func TestStoreDownKeepsAnalyzing(t *testing.T) {
 	if g := testutil.ToFloat64(n.m.degraded); g != 1 {
 		t.Errorf("vigil_cluster_degraded %g while degraded, want 1", g)
 	}
+	if st := n.Status(); st.Degraded != CauseStoreDown || st.Connected {
+		t.Errorf("/api/cluster while NATS is down: degraded %q, connected %v; want %s, false", st.Degraded, st.Connected, CauseStoreDown)
+	}
 	// Well past unreachable_grace after the last renewal.
 	time.Sleep(time.Until(down.Add(cfg.UnreachableGrace + 2*ttl)))
 	if shrank.Load() || len(n.runs.get()) != len(cams) {
@@ -205,6 +208,9 @@ func TestStoreDownKeepsAnalyzing(t *testing.T) {
 	}
 	if g := testutil.ToFloat64(n.m.degraded); g != 0 {
 		t.Errorf("vigil_cluster_degraded %g after NATS is back, want 0", g)
+	}
+	if st := n.Status(); st.Degraded != "" {
+		t.Errorf("/api/cluster after NATS is back: degraded %q, want none", st.Degraded)
 	}
 	await.Until(t, 5*ttl, "the leases re-asserted", func() bool {
 		for _, l := range n.Status().Leases {
