@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -100,14 +101,15 @@ func (n *Node) checkFence(now time.Time) {
 	for id, l := range n.held {
 		if now.Sub(later(l.renewed, safe)) > n.cfg.UnreachableGrace {
 			drop = append(drop, id)
+			delete(n.held, id) // here, so that a concurrent check counts it once
 		}
 	}
 	lost := now.Sub(n.contact) > n.cfg.LeaseTTL
 	n.mu.Unlock()
 	if len(drop) > 0 {
+		slices.Sort(drop)
 		n.m.lost.WithLabelValues("unreachable").Add(float64(len(drop)))
 		n.log.Warn("leases not renewed for unreachable_grace; stopping cameras", "cameras", drop)
-		n.forget(drop)
 		n.apply()
 	}
 	if lost {
