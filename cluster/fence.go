@@ -42,7 +42,9 @@ import (
 // unreachable_grace to re-assert its leases. Anything else (dials that time
 // out, a connection that answers nothing) cannot be told from this node
 // alone being cut off while the others take its cameras, and the fence
-// applies.
+// applies. (A firewall that rejects this node's connections with a reset
+// looks like a store that is down: the node keeps its cameras until the
+// path is back and its renewals are rejected.)
 //
 // While the node has not reached NATS for lease_ttl (its leases are gone,
 // or about to be) it is degraded: the cluster_degraded incident (camera: the
