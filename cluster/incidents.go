@@ -44,6 +44,10 @@ func (n *Node) Observe(ev incident.Event) {
 	in.mu.Lock()
 	switch ev.Type {
 	case incident.TypeStart, incident.TypeUpdate:
+		if ev.Data.Kind == KindClusterDegraded {
+			in.mu.Unlock()
+			return // the node's own, not a camera's
+		}
 		if in.open[cam] == nil {
 			in.open[cam] = map[string]incident.Incident{}
 		}
@@ -119,7 +123,7 @@ func (n *Node) flushIncidents(ctx context.Context, camera string) {
 	n.mu.Lock()
 	kv := n.incidents
 	n.mu.Unlock()
-	if kv == nil || !n.nc.IsConnected() {
+	if kv == nil || !n.connected() {
 		return
 	}
 	in := &n.inc

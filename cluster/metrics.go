@@ -4,7 +4,7 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // nodeMetrics are the node's Prometheus metrics (Collectors).
 type nodeMetrics struct {
-	owned, nodes, connected                         prometheus.Gauge
+	owned, nodes, connected, degraded               prometheus.Gauge
 	renewFailures, handovers, acquisitions, orphans prometheus.Counter
 	lost, errors                                    *prometheus.CounterVec
 }
@@ -17,6 +17,8 @@ func newMetrics() *nodeMetrics {
 			Help: "Nodes with a live heartbeat, this one included, at the last membership read."}),
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "vigil_cluster_nats_connected",
 			Help: "1 while the node's NATS connection is up, else 0."}),
+		degraded: prometheus.NewGauge(prometheus.GaugeOpts{Name: "vigil_cluster_degraded",
+			Help: "1 while the node has not reached NATS for lease_ttl and analyzes its cameras without coordination (the cluster_degraded incident is open), else 0."}),
 		renewFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_cluster_lease_renew_failures_total",
 			Help: "Lease renewals that failed (NATS unreachable, timeout, or rejected)."}),
 		handovers: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_cluster_handovers_total",
@@ -44,5 +46,5 @@ func newMetrics() *nodeMetrics {
 // Collectors returns the node's metrics, to register beside the engine's.
 func (n *Node) Collectors() []prometheus.Collector {
 	m := n.m
-	return []prometheus.Collector{m.owned, m.nodes, m.connected, m.renewFailures, m.handovers, m.acquisitions, m.orphans, m.lost, m.errors}
+	return []prometheus.Collector{m.owned, m.nodes, m.connected, m.degraded, m.renewFailures, m.handovers, m.acquisitions, m.orphans, m.lost, m.errors}
 }

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -92,6 +93,16 @@ type Node struct {
 	memberAge   map[string]time.Time // server time of each heartbeat
 	connectedAt time.Time            // zero while disconnected
 	running     []string             // what Runner was last told
+	// contact is when the last heartbeat that reached NATS was sent (the
+	// node's start before the first); downSeen the last time the store was
+	// seen down (storeDown); refusedRun the refused dials in a row.
+	contact, downSeen time.Time
+	refusedRun        int
+
+	runMu sync.Mutex // one Runner call at a time: the round's and the fence's
+
+	degMu sync.Mutex // orders the cluster_degraded events
+	deg   degraded
 
 	inc incidents
 
@@ -126,6 +137,7 @@ func New(cfg config.Cluster, opts Options) (*Node, error) {
 	n := &Node{cfg: cfg, opts: opts, log: opts.Logger, m: newMetrics(), held: map[string]*lease{},
 		members: map[string]Heartbeat{}, memberAge: map[string]time.Time{}, kick: make(chan struct{}, 1),
 		done: make(chan struct{}), closed: make(chan struct{}), ncClosed: make(chan struct{}), started: time.Now().UTC()}
+	n.contact = n.started
 	n.inc.init()
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.conn = natsconn.Config{Name: "vigil-cluster-" + cfg.NodeID, URL: cfg.NATSURL, Username: cfg.Username,
@@ -138,6 +150,7 @@ func (n *Node) connect() error {
 	connected := func(*nats.Conn) {
 		n.mu.Lock()
 		n.connectedAt = time.Now()
+		n.refusedRun = 0
 		n.mu.Unlock()
 		n.m.connected.Set(1)
 		n.log.Info("cluster connected to nats")
@@ -152,9 +165,10 @@ func (n *Node) connect() error {
 			if c.IsClosed() {
 				return // Close: the node let go of the connection, nothing was lost
 			}
-			n.log.Warn("cluster lost nats; keeping the cameras until unreachable_grace after their last renewal", "error", n.hide(err))
+			n.log.Warn("cluster lost nats; keeping the cameras while it refuses connections, else until unreachable_grace after their last renewal", "error", n.hide(err))
 		}),
-		nats.ClosedHandler(func(*nats.Conn) { close(n.ncClosed) }))
+		nats.ClosedHandler(func(*nats.Conn) { close(n.ncClosed) }),
+		nats.SetCustomDialer(&dialer{n: n, d: net.Dialer{Timeout: n.conn.Timeout}}))
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
@@ -204,10 +218,14 @@ func (n *Node) Start() error {
 	go func() {
 		defer close(n.done)
 		var wg sync.WaitGroup
-		wg.Add(1)
+		wg.Add(2)
 		go func() {
 			defer wg.Done()
 			n.incidentWriter()
+		}()
+		go func() {
+			defer wg.Done()
+			n.fence()
 		}()
 		t := time.NewTicker(n.cfg.RenewInterval)
 		defer t.Stop()
@@ -248,28 +266,40 @@ func (n *Node) close() {
 		return // not started: nothing runs, nothing is held
 	}
 	<-n.done
+	n.runMu.Lock()
 	n.opts.Runner.Stop()
+	n.runMu.Unlock()
+	n.recover(time.Now(), "cluster_degraded ended: the node stops") // nothing is watched any more
 	n.mu.Lock()
 	held := n.held
 	n.held = map[string]*lease{}
 	n.mu.Unlock()
 	n.m.owned.Set(0)
-	if n.nc.IsConnected() && n.leases != nil {
+	if n.connected() && n.leases != nil {
+		// One deadline for every release: a connection that silently lost
+		// its peer must not hold the shutdown 4 s per camera.
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		tried, released := 0, 0
 		for id, l := range held {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			if ctx.Err() != nil {
+				n.m.errors.WithLabelValues("release").Add(float64(len(held) - tried))
+				n.log.Warn("leases not released at shutdown in time; they expire after lease_ttl", "cameras", len(held)-tried)
+				break
+			}
+			tried++
 			n.flushIncidents(ctx, id)
-			cancel()
-			ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
 			if derr := n.leases.Delete(ctx, key(id), jetstream.LastRevision(l.rev)); derr != nil {
 				n.m.errors.WithLabelValues("release").Inc()
 				n.log.Warn("lease not released at shutdown; it expires after lease_ttl", "camera", id, "error", n.hide(derr))
+				continue
 			}
-			cancel()
+			released++
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		n.nodes.Delete(ctx, n.cfg.NodeID) //nolint:errcheck // it expires after lease_ttl anyway
+		if ctx.Err() == nil {
+			n.nodes.Delete(ctx, n.cfg.NodeID) //nolint:errcheck // it expires after lease_ttl anyway
+		}
 		cancel()
-		n.log.Info("cluster leases released", "cameras", len(held))
+		n.log.Info("cluster leases released", "cameras", released)
 	} else if len(held) > 0 {
 		n.log.Warn("nats unreachable at shutdown; leases expire after lease_ttl", "cameras", len(held))
 	}
@@ -279,6 +309,17 @@ func (n *Node) close() {
 	case <-time.After(5 * time.Second): // the client's callbacks are stuck; do not hang the shutdown
 	}
 }
+
+// connected reports whether the NATS connection is up, from the client's
+// callbacks: the client's own IsConnected waits while it dials.
+func (n *Node) connected() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return !n.connectedAt.IsZero()
+}
+
+// closeTimeout bounds the releases at shutdown, all of them.
+const closeTimeout = 5 * time.Second
 
 // opCtx bounds one KV operation: never longer than a round.
 func (n *Node) opCtx() (context.Context, context.CancelFunc) {

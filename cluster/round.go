@@ -14,14 +14,13 @@ import (
 )
 
 // round is one pass of the node's loop: heartbeat, renewals, membership,
-// then releases and acquisitions. While NATS is unreachable it only stops
-// the cameras whose last renewal is older than unreachable_grace.
+// then releases and acquisitions. While NATS is unreachable it does
+// nothing: the fence (fence.go) stops the cameras whose leases are stale.
 func (n *Node) round() {
-	now := time.Now()
 	n.mu.Lock()
 	connectedAt := n.connectedAt
 	n.mu.Unlock()
-	connected := !connectedAt.IsZero() && n.nc.IsConnected()
+	connected := !connectedAt.IsZero()
 	if connected && n.leases == nil {
 		if err := n.ensureBuckets(); err != nil {
 			n.m.errors.WithLabelValues("buckets").Inc()
@@ -30,10 +29,9 @@ func (n *Node) round() {
 		}
 	}
 	if !connected {
-		n.dropStale(now)
 		return
 	}
-	settled := now.Sub(connectedAt) >= n.cfg.Settle
+	settled := time.Since(connectedAt) >= n.cfg.Settle
 	// The heartbeat first: after NATS comes back, the others must see
 	// which cameras this node holds before their settle ends, however slow
 	// the renewals are.
@@ -47,25 +45,6 @@ func (n *Node) round() {
 	n.rebalance(settled)
 }
 
-// dropStale stops the cameras not renewed for unreachable_grace.
-func (n *Node) dropStale(now time.Time) {
-	var drop []string
-	n.mu.Lock()
-	for id, l := range n.held {
-		if now.Sub(l.renewed) > n.cfg.UnreachableGrace {
-			drop = append(drop, id)
-		}
-	}
-	n.mu.Unlock()
-	if len(drop) == 0 {
-		return
-	}
-	n.m.lost.WithLabelValues("unreachable").Add(float64(len(drop)))
-	n.log.Warn("nats unreachable past unreachable_grace; stopping cameras", "cameras", len(drop))
-	n.forget(drop)
-	n.apply()
-}
-
 // forget drops leases from the held set (the caller then applies).
 func (n *Node) forget(ids []string) {
 	n.mu.Lock()
@@ -75,8 +54,11 @@ func (n *Node) forget(ids []string) {
 	n.mu.Unlock()
 }
 
-// apply tells the runner the held set, if it changed.
+// apply tells the runner the held set, if it changed, and returns once it
+// runs it (the round and the fence both call it, one at a time).
 func (n *Node) apply() {
+	n.runMu.Lock()
+	defer n.runMu.Unlock()
 	n.mu.Lock()
 	ids := slices.Sorted(maps.Keys(n.held))
 	same := slices.Equal(ids, n.running)
@@ -98,49 +80,48 @@ func isConflict(err error) bool {
 // renew renews every held lease with its revision. A lease another node
 // holds now is lost at once (its camera stops in this round); a lease that
 // expired (NATS was down longer than lease_ttl) is re-asserted with
-// create-if-absent; any other failure is counted and the camera kept until
-// unreachable_grace after its last renewal.
+// create-if-absent; any other failure is counted, and the camera kept until
+// the fence finds its lease stale (checked again right after the
+// renewals, whatever they waited for). A lease's renewal time is when its
+// renewal was sent: the server's lease_ttl starts no sooner.
 func (n *Node) renew() {
 	n.mu.Lock()
 	held := maps.Clone(n.held)
 	n.mu.Unlock()
-	var lost, stale []string
-	now := time.Now()
+	var lost []string
+	failed := 0
+	sent := time.Now()
 	results := n.renewPipelined(held)
 	for id, l := range held {
-		rev, err := results[id].rev, results[id].err
+		rev, err, at := results[id].rev, results[id].err, sent
 		if err != nil && isConflict(err) {
+			at = time.Now()
 			rev, err = n.renewOne(id, l.rev) // expired, or written under us: look
 		}
 		switch {
 		case err == nil:
 			n.mu.Lock()
-			if cur := n.held[id]; cur != nil {
-				cur.rev, cur.renewed = rev, time.Now()
+			if cur := n.held[id]; cur != nil && at.After(cur.renewed) {
+				cur.rev, cur.renewed = rev, at
 			}
 			n.mu.Unlock()
 		case errors.Is(err, errLost):
 			lost = append(lost, id)
 		default:
+			failed++
 			n.m.renewFailures.Inc()
 			n.log.Warn("lease not renewed", "camera", id, "error", n.hide(err))
-			if now.Sub(l.renewed) > n.cfg.UnreachableGrace {
-				stale = append(stale, id)
-			}
 		}
 	}
 	if len(lost) > 0 {
 		n.m.lost.WithLabelValues("rejected").Add(float64(len(lost)))
 		n.m.renewFailures.Add(float64(len(lost)))
 		n.log.Warn("lease renewal rejected: another node holds the camera; stopping it now", "cameras", lost)
-	}
-	if len(stale) > 0 {
-		n.m.lost.WithLabelValues("unreachable").Add(float64(len(stale)))
-		n.log.Warn("leases not renewed for unreachable_grace; stopping cameras", "cameras", stale)
-	}
-	if len(lost)+len(stale) > 0 {
-		n.forget(append(lost, stale...))
+		n.forget(lost)
 		n.apply()
+	}
+	if failed > 0 {
+		n.checkFence(time.Now())
 	}
 }
 
@@ -228,10 +209,13 @@ func (n *Node) heartbeat(settled bool) {
 	b, _ := json.Marshal(hb) //nolint:errchkjson // plain fields
 	ctx, cancel := n.opCtx()
 	defer cancel()
+	sent := time.Now()
 	if _, err := n.nodes.Put(ctx, n.cfg.NodeID, b); err != nil {
 		n.m.errors.WithLabelValues("heartbeat").Inc()
 		n.log.Warn("heartbeat not written", "error", n.hide(err))
+		return
 	}
+	n.contacted(sent)
 }
 
 // readMembers reads every live heartbeat (expired ones are gone from the
@@ -352,6 +336,7 @@ func (n *Node) rebalance(settled bool) {
 			n.poke()
 			break
 		}
+		sent := time.Now()
 		rev, err := n.acquire(id)
 		if err != nil {
 			if !errors.Is(err, errLost) {
@@ -361,9 +346,8 @@ func (n *Node) rebalance(settled bool) {
 			continue // held by another node until it releases it or it expires
 		}
 		n.endOrphans(id)
-		now := time.Now()
 		n.mu.Lock()
-		n.held[id] = &lease{rev: rev, renewed: now, since: now}
+		n.held[id] = &lease{rev: rev, renewed: sent, since: time.Now()}
 		n.mu.Unlock()
 		got = append(got, id)
 	}

@@ -12,10 +12,13 @@ import (
 // membership read with their cameras, and this node's leases with their
 // ages.
 type Status struct {
-	NodeID    string       `json:"node_id"`
-	Connected bool         `json:"connected"`
-	Nodes     []NodeStatus `json:"nodes"`
-	Leases    []Lease      `json:"leases"`
+	NodeID    string `json:"node_id"`
+	Connected bool   `json:"connected"`
+	// Degraded is the cause of the open cluster_degraded incident
+	// (store_down, unreachable); absent while the node reaches NATS.
+	Degraded string       `json:"degraded,omitempty"`
+	Nodes    []NodeStatus `json:"nodes"`
+	Leases   []Lease      `json:"leases"`
 }
 
 // NodeStatus is one node's heartbeat and its age.
@@ -39,9 +42,15 @@ type Lease struct {
 // Status returns the node's view of the cluster.
 func (n *Node) Status() Status {
 	now := time.Now()
+	n.degMu.Lock()
+	var degraded string
+	if n.deg.inc != nil {
+		degraded = n.deg.inc.Cause
+	}
+	n.degMu.Unlock()
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	st := Status{NodeID: n.cfg.NodeID, Connected: !n.connectedAt.IsZero(), Nodes: []NodeStatus{}, Leases: []Lease{}}
+	st := Status{NodeID: n.cfg.NodeID, Connected: !n.connectedAt.IsZero(), Degraded: degraded, Nodes: []NodeStatus{}, Leases: []Lease{}}
 	for id, hb := range n.members {
 		st.Nodes = append(st.Nodes, NodeStatus{Heartbeat: hb, HeartbeatAgeSeconds: now.Sub(n.memberAge[id]).Seconds()})
 	}

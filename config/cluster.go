@@ -46,13 +46,17 @@ type Cluster struct {
 	// first when NATS comes back: 0 to 10m.
 	// It defaults to lease_ttl/2.
 	Settle time.Duration `yaml:"settle"`
-	// UnreachableGrace is how long a node that cannot reach NATS keeps
-	// running its cameras after their last successful renewal; then it
-	// stops them. It bounds two things: a NATS outage shorter than it
-	// drops no camera, and a node cut off alone runs a camera that another
-	// node took over for at most unreachable_grace - lease_ttl. Below
-	// lease_ttl there is never any overlap, but any NATS outage longer
-	// than it stops every camera. 0 to 1h.
+	// UnreachableGrace is how long a node that cannot renew its leases
+	// keeps running their cameras after their last renewal was sent; then
+	// it stops them (within min(renew_interval, 500ms) more, plus the
+	// time a camera takes to stop), whether the connection was reset or
+	// silently answers nothing. A node cut off alone therefore runs a
+	// camera another node took over for at most unreachable_grace -
+	// lease_ttl (plus that tick and stop time); below lease_ttl, never.
+	// While NATS is known down (every server refuses connections: no node
+	// can take a lease) the cameras are kept for as long as it lasts, and
+	// the grace counts again from the last moment it was seen down.
+	// 0 to 1h.
 	// It defaults to 30s.
 	UnreachableGrace time.Duration `yaml:"unreachable_grace"`
 	// Buckets prefixes the key-value buckets' names (<buckets>_nodes,

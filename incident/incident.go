@@ -5,6 +5,8 @@
 package incident
 
 import (
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -120,16 +122,41 @@ func EndID(incidentID string) string {
 	return uuid.NewSHA1(endNamespace, []byte(incidentID+"/end")).String()
 }
 
-// New returns an event of type typ for the incident, with a fresh id (an
-// end: EndID) and the given emission time.
+// DeriveID is the id of the incident of kind on camera (in zone) that
+// started at start: every node that sees the same start names it the
+// same (a UUID derived with SHA-1, like EndID).
+func DeriveID(camera, kind, zone string, start time.Time) string {
+	return uuid.NewSHA1(endNamespace, []byte(strings.Join([]string{camera, kind, zone, start.UTC().Format(time.RFC3339Nano)}, "\x00"))).String()
+}
+
+// eventID is the id of an event of type typ about inc: derived from what
+// the event says, so that whoever sends the same event again (a node that
+// took the camera over, a run resending what a crash left unsent) sends
+// the same id, and a consumer, the outbox's sinks and JetStream's
+// de-duplication (Nats-Msg-Id) see it once. A start is named by its
+// incident, kind and cause; an update also by its frame time and score
+// (two updates of one incident differ in them); an end by its incident
+// only (EndID). Without an incident id: a fresh UUIDv7.
+func eventID(typ string, inc Incident) string {
+	switch {
+	case inc.IncidentID == "":
+		return uuid.Must(uuid.NewV7()).String()
+	case typ == TypeEnd:
+		return EndID(inc.IncidentID)
+	case typ == TypeUpdate:
+		return uuid.NewSHA1(endNamespace, []byte(strings.Join([]string{inc.IncidentID, "update", inc.Kind, inc.Cause,
+			inc.FrameTime.UTC().Format(time.RFC3339Nano), strconv.FormatFloat(inc.Score, 'g', -1, 64)}, "\x00"))).String()
+	}
+	return uuid.NewSHA1(endNamespace, []byte(strings.Join([]string{inc.IncidentID, typ, inc.Kind, inc.Cause}, "\x00"))).String()
+}
+
+// New returns an event of type typ for the incident, with its derived id
+// (eventID) and the given emission time.
 func New(typ string, inc Incident, now time.Time) Event {
 	if inc.Boxes == nil {
 		inc.Boxes = [][4]float64{}
 	}
-	id := uuid.Must(uuid.NewV7()).String()
-	if typ == TypeEnd && inc.IncidentID != "" {
-		id = EndID(inc.IncidentID)
-	}
+	id := eventID(typ, inc)
 	return Event{
 		SpecVersion:     "1.0",
 		ID:              id,

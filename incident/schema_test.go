@@ -21,10 +21,14 @@ const (
 	eventSchemaURL  = "https://vigil.dev/schema/incident-event/v1"
 )
 
-// engineKinds are the incident kinds the engine raises (analyze's Kind*
-// and engine's KindCameraOffline, KindAnalysisStalled); each must have its
-// rule in the schema.
-var engineKinds = []string{"motion", "intrusion", "person", "vehicle", "crowd", "loitering", "tamper", "camera_offline", "analysis_stalled"}
+// engineKinds are the incident kinds vigil raises (analyze's Kind*,
+// health's KindCameraOffline, KindAnalysisStalled, cluster's
+// KindClusterDegraded); each must have its rule in the schema.
+var engineKinds = []string{"motion", "intrusion", "person", "vehicle", "crowd", "loitering", "tamper", "camera_offline", "analysis_stalled", "cluster_degraded"}
+
+// clusterKinds are the kinds only a cluster node raises: the replay (one
+// engine) has none of them; EveryKind has them.
+var clusterKinds = []string{"cluster_degraded"}
 
 // networkKinds are the kinds only the object network raises: the replay
 // (gen runs the engine without the network) has none of them; EveryKind
@@ -155,7 +159,7 @@ func TestEventsMatchThePublishedSchema(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, k := range engineKinds {
-			if seen[k] == 0 && !slices.Contains(networkKinds, k) {
+			if seen[k] == 0 && !slices.Contains(networkKinds, k) && !slices.Contains(clusterKinds, k) {
 				t.Errorf("the replay has no %s event (regenerate it: go run ./incident/testdata/replay/gen)", k)
 			}
 		}
@@ -198,6 +202,8 @@ func TestEventsMatchThePublishedSchema(t *testing.T) {
 		{"negative loitering seconds", func() any { ev := base("loitering"); ev.Data.Score = -1; return ev }},
 		{"camera_offline score not 1", func() any { ev := base("camera_offline"); ev.Data.Score = 0.5; return ev }},
 		{"camera_offline unknown cause", func() any { ev := base("camera_offline"); ev.Data.Cause = "gone"; return ev }},
+		{"cluster_degraded without cause", func() any { ev := base("cluster_degraded"); ev.Data.Cause = ""; return ev }},
+		{"cluster_degraded unknown cause", func() any { ev := base("cluster_degraded"); ev.Data.Cause = "split"; return ev }},
 		{"analysis_stalled without cause", func() any { ev := base("analysis_stalled"); ev.Data.Cause = ""; return ev }},
 		{"object with an unknown label", func() any { ev := base("person"); ev.Data.Objects[0].Label = "cat"; return ev }},
 		{"object score above 1", func() any { ev := base("person"); ev.Data.Objects[0].Score = 1.3; return ev }},
@@ -257,21 +263,49 @@ func TestEventsMatchThePublishedSchema(t *testing.T) {
 	})
 }
 
-// TestEndIDDerived: every end of an incident has the same event id,
-// whoever emits it and whenever (a consumer and JetStream see one end),
-// and it is not another incident's; starts and updates keep fresh ids.
-func TestEndIDDerived(t *testing.T) {
-	inc := incident.Incident{IncidentID: "0193a1b2-0000-7000-8000-00000000000a", Camera: "c", Kind: "motion"}
+// TestEventIDsDerived: every event of an incident has an id derived from
+// what it says, whoever emits it and whenever (a consumer and JetStream see
+// it once): every end of an incident the same (EndID), every start the
+// same, an update the same for the same frame; and no id is another
+// event's (another incident's, another type's, another update's).
+func TestEventIDsDerived(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 7, 0, 0, 0, time.UTC)
+	inc := incident.Incident{IncidentID: "0193a1b2-0000-7000-8000-00000000000a", Camera: "c", Kind: "motion", StartedAt: t0, FrameTime: t0, Score: 0.1}
 	a, b := incident.New(incident.TypeEnd, inc, time.Now()), incident.New(incident.TypeEnd, inc, time.Now().Add(time.Hour))
 	if a.ID != b.ID || a.ID != incident.EndID(inc.IncidentID) {
 		t.Errorf("two ends of one incident: ids %s and %s, want both %s", a.ID, b.ID, incident.EndID(inc.IncidentID))
 	}
 	other := inc
 	other.IncidentID = "0193a1b2-0000-7000-8000-00000000000b"
-	if incident.New(incident.TypeEnd, other, time.Now()).ID == a.ID {
-		t.Error("two incidents' ends share an id")
+	ids := map[string]string{a.ID: "end"}
+	add := func(what string, ev incident.Event) {
+		t.Helper()
+		if prev, ok := ids[ev.ID]; ok {
+			t.Errorf("%s has the id of %s: %s", what, prev, ev.ID)
+		}
+		ids[ev.ID] = what
 	}
-	if s1, s2 := incident.New(incident.TypeStart, inc, time.Now()), incident.New(incident.TypeStart, inc, time.Now()); s1.ID == s2.ID || s1.ID == a.ID {
-		t.Errorf("start ids %s %s (end %s): want fresh ones", s1.ID, s2.ID, a.ID)
+	add("another incident's end", incident.New(incident.TypeEnd, other, time.Now()))
+	s1, s2 := incident.New(incident.TypeStart, inc, time.Now()), incident.New(incident.TypeStart, inc, time.Now().Add(time.Second))
+	if s1.ID != s2.ID {
+		t.Errorf("two starts of one incident: ids %s and %s, want one", s1.ID, s2.ID)
+	}
+	add("the start", s1)
+	add("another incident's start", incident.New(incident.TypeStart, other, time.Now()))
+	u1, u2 := incident.New(incident.TypeUpdate, inc, time.Now()), incident.New(incident.TypeUpdate, inc, time.Now().Add(time.Second))
+	if u1.ID != u2.ID {
+		t.Errorf("one update sent twice: ids %s and %s, want one", u1.ID, u2.ID)
+	}
+	add("an update", u1)
+	later := inc
+	later.FrameTime = t0.Add(40 * time.Millisecond)
+	add("the next frame's update", incident.New(incident.TypeUpdate, later, time.Now()))
+	anon := incident.Incident{Camera: "c", Kind: "motion"}
+	if incident.New(incident.TypeStart, anon, time.Now()).ID == incident.New(incident.TypeStart, anon, time.Now()).ID {
+		t.Error("events without an incident id share an id")
+	}
+	if d1, d2 := incident.DeriveID("c", "motion", "", t0), incident.DeriveID("c", "motion", "", t0.Add(time.Nanosecond)); d1 == d2 ||
+		d1 != incident.DeriveID("c", "motion", "", t0.In(time.FixedZone("x", 3600))) || d1 == incident.DeriveID("c", "person", "", t0) {
+		t.Errorf("DeriveID: not one id per camera, kind and start instant")
 	}
 }

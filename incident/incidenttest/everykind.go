@@ -7,7 +7,8 @@ import (
 )
 
 // EveryKind returns start, update and end events of every kind and cause
-// the engine raises, built the way the engine builds them.
+// vigil raises (a cluster node's cluster_degraded too), built the way the
+// engine builds them.
 func EveryKind() []incident.Event {
 	t0 := time.Date(2026, 11, 22, 21, 4, 4, 600e6, time.UTC)
 	t1, t2 := t0.Add(500*time.Millisecond), t0.Add(9*time.Second)
@@ -37,9 +38,12 @@ func EveryKind() []incident.Event {
 	for _, c := range []string{"decode_errors", "no_pictures", "timestamps", "not_processed", "below_rate"} {
 		incs = append(incs, inc{"analysis_stalled", c, "", [3]float64{1, 1, 1}, nil})
 	}
+	for _, c := range []string{"store_down", "unreachable"} {
+		incs = append(incs, inc{"cluster_degraded", c, "", [3]float64{1, 1, 1}, nil})
+	}
 	var evs []incident.Event
 	for i, x := range incs {
-		health := x.kind == "camera_offline" || x.kind == "analysis_stalled"
+		health := x.kind == "camera_offline" || x.kind == "analysis_stalled" || x.kind == "cluster_degraded"
 		in := incident.Incident{IncidentID: "0193a1b2-0000-7000-8000-00000000000" + string(rune('a'+i%6)), Camera: "north-gate.2",
 			Kind: x.kind, Cause: x.cause, Zone: x.zone, StartedAt: t0, FrameTime: t1, FrameTimeSource: incident.TimeRTCP}
 		if health {

@@ -1,0 +1,373 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/internal/await"
+	"github.com/vigil-video/vigil/internal/testkit"
+	"github.com/vigil-video/vigil/sink"
+	natssink "github.com/vigil-video/vigil/sink/nats"
+)
+
+// blackhole is a TCP proxy on loopback in front of a NATS server; cut
+// makes it stop forwarding bytes in both directions without closing
+// anything (a partition that sends no reset: the client still believes it
+// is connected), and connections made after cut are accepted and answered
+// nothing.
+type blackhole struct {
+	ln   net.Listener
+	cut  atomic.Bool
+	mu   sync.Mutex
+	open []net.Conn
+	wg   sync.WaitGroup
+}
+
+func newBlackhole(t *testing.T, upstream string) *blackhole {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &blackhole{ln: ln}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", upstream)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			b.mu.Lock()
+			b.open = append(b.open, c, up)
+			b.mu.Unlock()
+			b.wg.Add(2)
+			go b.pipe(up, c)
+			go b.pipe(c, up)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		b.mu.Lock()
+		for _, c := range b.open {
+			c.Close()
+		}
+		b.mu.Unlock()
+		b.wg.Wait()
+	})
+	return b
+}
+
+// pipe copies from src to dst until either closes, dropping what it reads
+// once cut.
+func (b *blackhole) pipe(dst, src net.Conn) {
+	defer b.wg.Done()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !b.cut.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (b *blackhole) url() string { return "nats://" + b.ln.Addr().String() }
+
+// degradedEvents returns the cluster_degraded events among n's.
+func degradedEvents(n *testNode) []incident.Event {
+	return slices.DeleteFunc(n.out.Events(), func(ev incident.Event) bool { return ev.Data.Kind != KindClusterDegraded })
+}
+
+// startNodes starts nodes (sharing cams) and waits until every camera runs
+// on exactly one of them and each runs some.
+func startNodes(t *testing.T, cams []string, nodes ...*testNode) {
+	t.Helper()
+	for _, n := range nodes {
+		n.SetCameras(cams)
+		if err := n.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(n.Close)
+	}
+	await.Until(t, 20*time.Second, "every camera run once, by every node", func() bool {
+		o := owners(nodes)
+		for _, n := range nodes {
+			if len(n.runs.get()) == 0 {
+				return false
+			}
+		}
+		for _, ns := range o {
+			if len(ns) != 1 {
+				return false
+			}
+		}
+		return len(o) == len(cams)
+	})
+}
+
+// lastRenewal is when the newest renewal of n's leases was sent.
+func lastRenewal(n *testNode) time.Time {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var last time.Time
+	for _, l := range n.held {
+		last = later(last, l.renewed)
+	}
+	return last
+}
+
+// TestStoreDownKeepsAnalyzing: NATS stopped for longer than
+// unreachable_grace (itself 3 × lease_ttl): the node keeps running every
+// camera it holds all along (no Runner call drops one), cluster_degraded
+// starts once lease_ttl has passed without reaching NATS (camera: the
+// node id; cause store_down) with vigil_cluster_degraded at 1, and ends
+// when NATS is back; the leases are re-asserted and the cameras never
+// stopped.
+func TestStoreDownKeepsAnalyzing(t *testing.T) {
+	var port int
+	fmt.Sscanf(testkit.ClosedPort(t), "127.0.0.1:%d", &port) //nolint:errcheck // checked by use
+	dir := t.TempDir()
+	srv := testkit.StartNATS(t, port, dir)
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	ttl := 2 * time.Second
+	cfg := testConfig(url, "solo", ttl)
+	n := newTestNode(t, cfg)
+	cams := []string{"cam-a", "cam-b", "cam-c"}
+	startNodes(t, cams, n)
+
+	var shrank atomic.Bool
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // sample what the runner runs all along
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+				if len(n.runs.get()) != len(cams) {
+					shrank.Store(true)
+				}
+			}
+		}
+	}()
+
+	srv.Shutdown()
+	down := time.Now()
+	await.Until(t, cfg.UnreachableGrace+ttl, "cluster_degraded to start", func() bool { return len(degradedEvents(n)) > 0 })
+	if d := time.Since(down); d < ttl-cfg.RenewInterval {
+		t.Errorf("cluster_degraded started %s after NATS stopped, before lease_ttl %s", d, ttl)
+	}
+	ev := degradedEvents(n)[0]
+	if ev.Type != incident.TypeStart || ev.Data.Camera != "solo" || ev.Data.Cause != CauseStoreDown || ev.Data.Score != 1 {
+		t.Errorf("cluster_degraded start %+v, want a start on camera solo, cause %s", ev, CauseStoreDown)
+	}
+	if g := testutil.ToFloat64(n.m.degraded); g != 1 {
+		t.Errorf("vigil_cluster_degraded %g while degraded, want 1", g)
+	}
+	if st := n.Status(); st.Degraded != CauseStoreDown || st.Connected {
+		t.Errorf("/api/cluster while NATS is down: degraded %q, connected %v; want %s, false", st.Degraded, st.Connected, CauseStoreDown)
+	}
+	// Well past unreachable_grace after the last renewal.
+	time.Sleep(time.Until(down.Add(cfg.UnreachableGrace + 2*ttl)))
+	if shrank.Load() || len(n.runs.get()) != len(cams) {
+		t.Fatalf("cameras stopped while NATS was down (runs %v)", n.runs.get())
+	}
+	testkit.StartNATS(t, port, dir)
+	await.Until(t, 10*ttl, "cluster_degraded to end", func() bool {
+		evs := degradedEvents(n)
+		return len(evs) > 0 && evs[len(evs)-1].Type == incident.TypeEnd
+	})
+	evs := degradedEvents(n)
+	if end := evs[len(evs)-1]; end.Data.IncidentID != ev.Data.IncidentID || end.ID != incident.EndID(ev.Data.IncidentID) {
+		t.Errorf("cluster_degraded end %+v does not end the incident started", end)
+	}
+	if g := testutil.ToFloat64(n.m.degraded); g != 0 {
+		t.Errorf("vigil_cluster_degraded %g after NATS is back, want 0", g)
+	}
+	if st := n.Status(); st.Degraded != "" {
+		t.Errorf("/api/cluster after NATS is back: degraded %q, want none", st.Degraded)
+	}
+	await.Until(t, 5*ttl, "the leases re-asserted", func() bool {
+		for _, l := range n.Status().Leases {
+			if l.AgeSeconds > ttl.Seconds() {
+				return false
+			}
+		}
+		return len(n.Status().Leases) == len(cams)
+	})
+	close(stop)
+	wg.Wait()
+	if shrank.Load() {
+		t.Errorf("cameras stopped during the outage or after it")
+	}
+}
+
+// TestSilentPartitionFences: a node whose connection to NATS goes through
+// a proxy that stops forwarding bytes without closing anything (its client
+// still believes it is connected, every operation times out) stops its
+// cameras within unreachable_grace + fenceTick of its last renewal (with 2
+// s of slack for a noisy machine), and the other node, which still reaches
+// NATS, takes them once the leases expired (lease_ttl after that renewal).
+// The overlap is reported against lease_ttl. Before the fence ran apart
+// from the round, the decision waited for a round blocked 2 s + 2 s + 5 s
+// by the silent connection: 10 s after the renewal here.
+func TestSilentPartitionFences(t *testing.T) {
+	url, _, _ := natsURL(t)
+	ttl := 2 * time.Second
+	proxy := newBlackhole(t, url[len("nats://"):])
+	a := newTestNode(t, testConfig(proxy.url(), "a", ttl))
+	b := newTestNode(t, testConfig(url, "b", ttl))
+	var cams []string
+	for i := range 8 {
+		cams = append(cams, fmt.Sprintf("cam-%d", i))
+	}
+	startNodes(t, cams, a, b)
+
+	proxy.cut.Store(true)
+	last := lastRenewal(a)
+	await.Until(t, a.cfg.UnreachableGrace+10*time.Second, "a to stop its cameras", func() bool { return len(a.runs.get()) == 0 })
+	fenced := time.Since(last)
+	bound := a.cfg.UnreachableGrace + a.fenceTick() + 2*time.Second
+	t.Logf("a fenced %s after its last renewal (lease_ttl %s, unreachable_grace %s): overlap at most %s",
+		fenced.Round(time.Millisecond), ttl, a.cfg.UnreachableGrace, (fenced - ttl).Round(time.Millisecond))
+	if fenced > bound {
+		t.Errorf("a stopped its cameras %s after its last renewal, want at most unreachable_grace + fenceTick + 2 s = %s", fenced, bound)
+	}
+	if fenced < a.cfg.UnreachableGrace {
+		t.Errorf("a stopped its cameras %s after its last renewal, before unreachable_grace %s", fenced, a.cfg.UnreachableGrace)
+	}
+	await.Until(t, 4*ttl, "b to run a's cameras", func() bool { return len(b.runs.get()) == len(cams) })
+	if !slices.ContainsFunc(degradedEvents(a), func(ev incident.Event) bool {
+		return ev.Type == incident.TypeStart && ev.Data.Cause == CauseUnreachable
+	}) {
+		t.Errorf("a raised no cluster_degraded (cause unreachable): %+v", degradedEvents(a))
+	}
+}
+
+// TestOneEndForTwoNodes: an incident open on a node cut off silently is
+// ended twice, by the node itself when it fences the camera (as the engine
+// does: incident.New) and by the camera's next owner (its record in the
+// incidents bucket); both ends carry one event id and, published by two
+// NATS sinks into one stream, JetStream keeps one message.
+func TestOneEndForTwoNodes(t *testing.T) {
+	url, _, _ := natsURL(t)
+	ttl := 2 * time.Second
+	proxy := newBlackhole(t, url[len("nats://"):])
+	a := newTestNode(t, testConfig(proxy.url(), "a", ttl))
+	b := newTestNode(t, testConfig(url, "b", ttl))
+	var cams []string
+	for i := range 8 {
+		cams = append(cams, fmt.Sprintf("cam-%d", i))
+	}
+	startNodes(t, cams, a, b)
+	victim := a.runs.get()[0]
+	start := time.Now().UTC()
+	inc := incident.Incident{IncidentID: incident.DeriveID(victim, "motion", "", start), Camera: victim, Kind: "motion",
+		StartedAt: start, FrameTime: start, FrameTimeSource: incident.TimeReceipt, Score: 0.2}
+	a.Observe(incident.New(incident.TypeStart, inc, time.Now()))
+	await.Until(t, 5*time.Second, "the open incident recorded", func() bool {
+		_, err := b.incidents.Get(t.Context(), key(victim))
+		return err == nil
+	})
+
+	proxy.cut.Store(true)
+	await.Until(t, a.cfg.UnreachableGrace+10*time.Second, "a to stop its cameras", func() bool { return len(a.runs.get()) == 0 })
+	end := time.Now().UTC()
+	ended := inc
+	ended.EndedAt, ended.FrameTime = &end, end
+	endA := incident.New(incident.TypeEnd, ended, time.Now()) // what a's engine emits when the camera stops
+	var endB incident.Event
+	await.Until(t, 4*ttl, "b to end a's incident", func() bool {
+		for _, ev := range b.out.Events() {
+			if ev.Type == incident.TypeEnd && ev.Data.IncidentID == inc.IncidentID {
+				endB = ev
+				return true
+			}
+		}
+		return false
+	})
+	if endA.ID != endB.ID {
+		t.Fatalf("two ends of one incident: ids %s (a) and %s (b)", endA.ID, endB.ID)
+	}
+
+	cfg := config.NATSSink{URL: url, SubjectPrefix: "vigil", Stream: "VIGIL", CreateStream: true, MaxAge: time.Hour, MaxBytes: 1 << 20}
+	for i, ev := range []incident.Event{endA, endB} {
+		s, err := natssink.New(sink.Common{Name: fmt.Sprintf("nats-%d", i), Timeout: 5 * time.Second}, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, _ := json.Marshal(ev) //nolint:errchkjson // plain data
+		if err := s.Deliver(t.Context(), js, &ev); err != nil {
+			t.Fatal(err)
+		}
+		s.Close() //nolint:errcheck // test
+	}
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	st, err := js.Stream(ctx, "VIGIL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 1 {
+		t.Errorf("the stream holds %d messages for the two ends, want 1", info.State.Msgs)
+	}
+}
+
+// TestCloseCutOffIsBounded: a node whose connection silently stopped
+// answering shuts down within closeTimeout for all its releases (plus the
+// client's close, at most 5 s), not 2 s + 2 s per camera (32 s for 8).
+func TestCloseCutOffIsBounded(t *testing.T) {
+	url, _, _ := natsURL(t)
+	ttl := 2 * time.Second
+	proxy := newBlackhole(t, url[len("nats://"):])
+	a := newTestNode(t, testConfig(proxy.url(), "a", ttl))
+	var cams []string
+	for i := range 8 {
+		cams = append(cams, fmt.Sprintf("cam-%d", i))
+	}
+	startNodes(t, cams, a)
+	proxy.cut.Store(true)
+	start := time.Now()
+	a.Close()
+	if d, bound := time.Since(start), closeTimeout+5*time.Second+2*time.Second; d > bound {
+		t.Errorf("Close of a node cut off took %s, want at most %s", d, bound)
+	}
+}
