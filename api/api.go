@@ -156,7 +156,7 @@ func (s *Server) Start() error {
 		inner.ServeHTTP(w, r)
 	})
 	s.http = &http.Server{Handler: h, ReadHeaderTimeout: lim.ReadHeaderTimeout, IdleTimeout: lim.IdleTimeout,
-		MaxHeaderBytes: maxHeaderBytes, ConnState: func(c net.Conn, st http.ConnState) {
+		MaxHeaderBytes: maxHeaderBytes, ErrorLog: serverErrorLog(log), ConnState: func(c net.Conn, st http.ConnState) {
 			cl.connState(c, st)
 			m.conns(st)
 		}}

@@ -2,10 +2,7 @@ package engine
 
 import (
 	"bufio"
-	"crypto/ecdsa"
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
@@ -176,14 +173,8 @@ func TestProbesOpenWithAuth(t *testing.T) {
 // (the guarded copy lives elsewhere and keeps their meaning), and a change
 // dropping TLS is refused while HTTPS keeps working.
 func TestWebConfigTLSRelativePaths(t *testing.T) {
-	cert, certPEM := selfSigned(t)
-	keyDER, err := x509.MarshalECPrivateKey(cert.PrivateKey.(*ecdsa.PrivateKey))
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o600)
-	os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	testkit.WriteSelfSigned(t, dir)
 	wc := filepath.Join(dir, "web.yaml")
 	if err := os.WriteFile(wc, []byte("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n"), 0o600); err != nil {
 		t.Fatal(err)
