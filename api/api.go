@@ -124,7 +124,7 @@ func (s *Server) Start() error {
 	lim := cfg.Limits
 	var wc string // what exporter-toolkit reads: the guarded copy of web_config_file
 	if cfg.WebConfigFile != "" {
-		g, err := startWebGuard(cfg.WebConfigFile, webCheckInterval, log, m.webErrs)
+		g, err := startWebGuard(cfg.WebConfigFile, webCheckInterval, log, m.webErrs, m.webOK)
 		if err != nil {
 			return err
 		}
