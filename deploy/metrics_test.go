@@ -17,12 +17,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
 
+	"github.com/vigil-video/vigil/cluster"
+	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/testkit"
 )
 
@@ -180,10 +184,45 @@ var lazyMetrics = map[string][]string{
 	"vigil_camera_reconnects_total": {"camera", "reason"},
 }
 
+// scrapeMetrics are the series Prometheus makes of each scrape, which the
+// rules may query beside vigil's own.
+var scrapeMetrics = map[string]bool{"up": true}
+
+// clusterFamilies returns the metrics a cluster node registers (only with
+// a cluster: section, so the demo does not show them), from a real
+// cluster.Node that is never started, as the engine gathers them.
+func clusterFamilies(t *testing.T) map[string]*dto.MetricFamily {
+	t.Helper()
+	n, err := cluster.New(config.Cluster{NodeID: "deploy-test"}, cluster.Options{Runner: idleRunner{}, Emit: func(incident.Event) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(n.Collectors()...)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*dto.MetricFamily{}
+	for _, mf := range mfs {
+		out[mf.GetName()] = mf
+	}
+	if len(out) == 0 {
+		t.Fatal("a cluster node registers no metric")
+	}
+	return out
+}
+
+// idleRunner runs no camera.
+type idleRunner struct{}
+
+func (idleRunner) Run([]string) {}
+func (idleRunner) Stop()        {}
+
 // TestRulesAndDashboardNameExposedMetrics runs the engine's embedded demo,
 // scrapes its /metrics, and checks that every metric the alert rules and
-// the dashboard query is exposed, with every label they match or group
-// by; the demo's events on stdout are valid against the published schema;
+// the dashboard query is exposed (a cluster node's by a cluster.Node), with
+// every label they match or group by; the demo's events on stdout are valid against the published schema;
 // SIGTERM stops it cleanly.
 func TestRulesAndDashboardNameExposedMetrics(t *testing.T) {
 	u := &use{metrics: map[string]map[string]bool{}}
@@ -197,10 +236,11 @@ func TestRulesAndDashboardNameExposedMetrics(t *testing.T) {
 		t.Fatalf("only %d metrics found in the rules and the dashboard", len(u.metrics))
 	}
 	for name := range u.metrics {
-		if !strings.HasPrefix(name, "vigil_") {
+		if !strings.HasPrefix(name, "vigil_") && !scrapeMetrics[name] {
 			t.Errorf("%s is not a vigil metric", name)
 		}
 	}
+	cluster := clusterFamilies(t)
 
 	addr := freeAddr(t)
 	var stdout bytes.Buffer
@@ -228,7 +268,7 @@ func TestRulesAndDashboardNameExposedMetrics(t *testing.T) {
 	for {
 		exposed, missing = scrape(t, addr), nil
 		for name := range u.metrics {
-			if _, ok := lazyMetrics[name]; !ok && family(exposed, name) == nil {
+			if _, ok := lazyMetrics[name]; !ok && family(exposed, name) == nil && family(cluster, name) == nil && !scrapeMetrics[name] {
 				missing = append(missing, name)
 			}
 		}
@@ -262,6 +302,9 @@ func TestRulesAndDashboardNameExposedMetrics(t *testing.T) {
 			continue
 		}
 		mf := family(exposed, name)
+		if mf == nil {
+			mf = family(cluster, name)
+		}
 		if mf == nil {
 			continue
 		}
