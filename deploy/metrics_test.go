@@ -222,8 +222,9 @@ func (idleRunner) Stop()        {}
 // TestRulesAndDashboardNameExposedMetrics runs the engine's embedded demo,
 // scrapes its /metrics, and checks that every metric the alert rules and
 // the dashboard query is exposed (a cluster node's by a cluster.Node), with
-// every label they match or group by; the demo's events on stdout are valid against the published schema;
-// SIGTERM stops it cleanly.
+// every label they match or group by; the demo's events on stdout are
+// valid against the published schema; SIGTERM stops it cleanly; every
+// line it logged (--log-format json) is a JSON record.
 func TestRulesAndDashboardNameExposedMetrics(t *testing.T) {
 	u := &use{metrics: map[string]map[string]bool{}}
 	queries := append(ruleQueries(t, "prometheus/vigil-rules.yml"), dashboardQueries(t, "grafana/vigil.json")...)
@@ -336,6 +337,19 @@ func TestRulesAndDashboardNameExposedMetrics(t *testing.T) {
 		t.Fatal("vigil did not stop within 20 s of SIGTERM")
 	}
 	validateEvents(t, stdout.Bytes())
+	// --log-format json: every line on stderr is a JSON record, from
+	// start to the end of the shutdown.
+	n := 0
+	for line := range strings.Lines(stderr.String()) {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec["msg"] == nil {
+			t.Errorf("stderr line %d is not a JSON log record: %q", n+1, line)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Error("the demo logged nothing")
+	}
 }
 
 // family returns the metric family a queried name belongs to: the name
