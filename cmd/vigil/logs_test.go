@@ -38,7 +38,8 @@ func jsonLines(t *testing.T, stderr string) []map[string]any {
 }
 
 // TestFatalConfigErrorIsJSON: `vigil run --log-format json` on a bad
-// configuration exits 1 and says why in one JSON record, naming the key.
+// configuration exits 1 and says why in one JSON record, naming the key;
+// a bad --log-level too (exit 2).
 func TestFatalConfigErrorIsJSON(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "vigil.yaml")
 	if err := os.WriteFile(cfg, []byte("cameras:\n  - {id: gate, url: 'rtsp://u:s3cret@127.0.0.1:1/x', no_such_key: 1}\n"), 0o600); err != nil {
@@ -51,6 +52,10 @@ func TestFatalConfigErrorIsJSON(t *testing.T) {
 	}
 	if strings.Contains(stderr, "s3cret") {
 		t.Errorf("the error shows the camera's password: %s", stderr)
+	}
+	code, _, stderr = vigilCmd(t, "run", "--config", cfg, "--log-format", "json", "--log-level", "loud")
+	if recs := jsonLines(t, stderr); code != 2 || len(recs) != 1 || !strings.Contains(fmt.Sprint(recs[0]["error"]), "loud") {
+		t.Errorf("a bad --log-level: exit %d, stderr %q; want 2 and one JSON record naming it", code, stderr)
 	}
 }
 

@@ -60,7 +60,11 @@ func run(args []string) int {
 		}
 		l, err := service.NewLogger(stderr, o.LogLevel, o.LogFormat)
 		if err != nil {
-			fail(err)
+			if o.LogFormat == "json" { // a bad --log-level: still JSON
+				slog.New(slog.NewJSONHandler(stderr, nil)).Error("vigil stopped", "error", err)
+			} else {
+				fail(err)
+			}
 			return 2
 		}
 		log, o.Logger = l, l
