@@ -91,6 +91,9 @@ func (p Probe) Check(ctx context.Context) (string, error) {
 	}
 	res, err := c.Do(req)
 	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return "", fmt.Errorf("no answer within %s (--timeout)", timeout)
+		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err // the URL is said once, by the caller

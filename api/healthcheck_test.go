@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
@@ -34,7 +35,8 @@ func (r *readiness) Ready() error {
 // /readyz and /livez pass without credentials when the certificate is
 // trusted by --ca-file, or skipped on loopback; an untrusted certificate,
 // plain HTTP to the TLS port, a not-ready engine (with its reason), a
-// protected path (401) and a bad option each fail with a one-line reason.
+// protected path (401), a server that never answers and a bad option each
+// fail with a one-line reason.
 func TestProbeThroughTLSAndAuth(t *testing.T) {
 	dir := t.TempDir()
 	ca := testkit.WriteSelfSigned(t, dir)
@@ -90,6 +92,7 @@ func TestProbeThroughTLSAndAuth(t *testing.T) {
 		{Probe{URL: https + "/readyz", CAFile: filepath.Join(dir, "web.yaml")}, "no PEM certificate"},
 		{Probe{URL: "ftp://" + s.Addr()}, "want http"},
 		{Probe{URL: "http://" + testkit.ClosedPort(t) + "/readyz"}, "connection refused"},
+		{Probe{URL: "http://" + testkit.SilentServer(t, nil) + "/readyz", Timeout: 200 * time.Millisecond}, "no answer within 200ms"},
 	} {
 		answer, err := check(tc.p)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
