@@ -248,18 +248,7 @@ func TestRulesAndDashboardNameExposedMetrics(t *testing.T) {
 	var stderr testkit.SyncBuffer
 	cmd := exec.Command(vigilBin, "run", "--metrics-addr", addr, "--log-format", "json")
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stopped := false
-	defer func() {
-		if !stopped {
-			cmd.Process.Kill() //nolint:errcheck
-			<-exited
-		}
-	}()
+	vigil := testkit.StartProcess(t, cmd)
 
 	// Scrape until every queried metric is there (histograms and vectors
 	// appear with their first observation), at most a minute.
@@ -277,8 +266,8 @@ func TestRulesAndDashboardNameExposedMetrics(t *testing.T) {
 			break
 		}
 		select {
-		case err := <-exited:
-			t.Fatalf("vigil exited: %v\n%s", err, stderr.String())
+		case <-vigil.Exited():
+			t.Fatalf("vigil exited: %v\n%s", vigil.Err(), stderr.String())
 		case <-time.After(time.Second):
 		}
 	}
@@ -326,15 +315,8 @@ func TestRulesAndDashboardNameExposedMetrics(t *testing.T) {
 	}
 
 	// The demo's events, as a consumer reads them, against the schema.
-	cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck
-	select {
-	case err := <-exited:
-		stopped = true
-		if err != nil {
-			t.Errorf("vigil exited with %v after SIGTERM\n%s", err, stderr.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("vigil did not stop within 20 s of SIGTERM")
+	if err := vigil.Stop(syscall.SIGTERM, 20*time.Second); err != nil {
+		t.Errorf("vigil after SIGTERM: %v\n%s", err, stderr.String())
 	}
 	validateEvents(t, stdout.Bytes())
 	// --log-format json: every line on stderr is a JSON record, from

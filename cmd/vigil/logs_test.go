@@ -89,18 +89,7 @@ func TestRunLogsJSONAndHealthcheck(t *testing.T) {
 	var stderr testkit.SyncBuffer
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stopped := false
-	defer func() {
-		if !stopped {
-			cmd.Process.Kill() //nolint:errcheck
-			<-exited
-		}
-	}()
+	vigil := testkit.StartProcess(t, cmd)
 
 	url := "https://" + addr + "/readyz"
 	var answer string
@@ -130,15 +119,8 @@ func TestRunLogsJSONAndHealthcheck(t *testing.T) {
 		s := stderr.String()
 		return strings.Count(s, `"msg":"tls handshake failed"`) >= 3 && strings.Contains(s, "client sent an HTTP request to an HTTPS server")
 	})
-	cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck
-	select {
-	case err := <-exited:
-		stopped = true
-		if err != nil {
-			t.Errorf("vigil exited with %v after SIGTERM", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("vigil did not stop within 30 s of SIGTERM")
+	if err := vigil.Stop(syscall.SIGTERM, 30*time.Second); err != nil {
+		t.Errorf("vigil after SIGTERM: %v", err)
 	}
 	recs := jsonLines(t, stderr.String())
 	var msgs []string
