@@ -14,6 +14,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 // Probe is what `vigil healthcheck` asks of a running engine: one GET of
@@ -21,7 +23,7 @@ import (
 // even when web_config_file turns authentication on (probesOpen).
 type Probe struct {
 	// URL is the probe's address, http or https.
-	// It defaults to http://127.0.0.1:9108/readyz.
+	// It defaults to DefaultProbeURL, http://127.0.0.1:9108/readyz.
 	URL string
 	// CAFile is a PEM file of the certificates that sign the server's
 	// (a self-signed certificate is its own); empty trusts the system's.
@@ -34,8 +36,8 @@ type Probe struct {
 }
 
 // DefaultProbeURL is where Probe.URL defaults to: the readiness probe of
-// an engine on this host at the default listen port.
-const DefaultProbeURL = "http://127.0.0.1:9108/readyz"
+// an engine at the default listen address (config.Default's listen).
+var DefaultProbeURL = "http://" + config.Default().Listen + "/readyz"
 
 // maxProbeBody bounds what Check reads of the probe's answer.
 const maxProbeBody = 4 << 10
