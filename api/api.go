@@ -124,7 +124,7 @@ func (s *Server) Start() error {
 	lim := cfg.Limits
 	var wc string // what exporter-toolkit reads: the guarded copy of web_config_file
 	if cfg.WebConfigFile != "" {
-		g, err := startWebGuard(cfg.WebConfigFile, webCheckInterval, log, m.webErrs)
+		g, err := startWebGuard(cfg.WebConfigFile, webCheckInterval, log, m.webErrs, m.webOK)
 		if err != nil {
 			return err
 		}
@@ -156,7 +156,7 @@ func (s *Server) Start() error {
 		inner.ServeHTTP(w, r)
 	})
 	s.http = &http.Server{Handler: h, ReadHeaderTimeout: lim.ReadHeaderTimeout, IdleTimeout: lim.IdleTimeout,
-		MaxHeaderBytes: maxHeaderBytes, ConnState: func(c net.Conn, st http.ConnState) {
+		MaxHeaderBytes: maxHeaderBytes, ErrorLog: serverErrorLog(log), ConnState: func(c net.Conn, st http.ConnState) {
 			cl.connState(c, st)
 			m.conns(st)
 		}}

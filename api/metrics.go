@@ -11,7 +11,7 @@ import (
 // serverMetrics are the HTTP server's metrics.
 type serverMetrics struct {
 	webErrs                               prometheus.Counter
-	open, maxConns                        prometheus.Gauge
+	webOK, open, maxConns                 prometheus.Gauge
 	capReached                            prometheus.Counter
 	authFailures, authLimited, authChecks prometheus.Counter
 }
@@ -20,6 +20,8 @@ func newServerMetrics(reg *prometheus.Registry) (*serverMetrics, error) {
 	m := &serverMetrics{
 		webErrs: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_web_config_errors_total",
 			Help: "Changes of web_config_file not applied (invalid, unreadable, or turning authentication or TLS off); the last good configuration stays in force."}),
+		webOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "vigil_web_config_last_change_successful",
+			Help: "0 while the content of web_config_file is refused (the last good configuration stays in force), else 1 (also without web_config_file)."}),
 		open: prometheus.NewGauge(prometheus.GaugeOpts{Name: "vigil_http_connections",
 			Help: "HTTP connections open."}),
 		maxConns: prometheus.NewGauge(prometheus.GaugeOpts{Name: "vigil_http_max_connections",
@@ -38,11 +40,12 @@ func newServerMetrics(reg *prometheus.Registry) (*serverMetrics, error) {
 			return nil, err
 		}
 	}
-	for _, p := range []*prometheus.Gauge{&m.open, &m.maxConns} {
+	for _, p := range []*prometheus.Gauge{&m.webOK, &m.open, &m.maxConns} {
 		if err := register(reg, p); err != nil {
 			return nil, err
 		}
 	}
+	m.webOK.Set(1)
 	return m, nil
 }
 

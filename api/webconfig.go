@@ -26,14 +26,16 @@ import (
 // instead, which webGuard replaces only with a content that validates and
 // removes neither the basic auth nor the TLS that is running (turning them
 // off needs a restart). Any other content keeps the last good copy, is
-// logged and counted in vigil_web_config_errors_total. The configured file
-// is checked every interval.
+// logged and counted in vigil_web_config_errors_total, and holds
+// vigil_web_config_last_change_successful at 0 until a good content is
+// applied. The configured file is checked every interval.
 type webGuard struct {
 	src    string // the configured file
 	dir    string // private directory of the copy
 	served string // the copy exporter-toolkit reads
 	log    *slog.Logger
 	errs   prometheus.Counter
+	ok     prometheus.Gauge
 
 	// users are the basic auth users of the served configuration (user →
 	// bcrypt hash), checked by authenticator: the copy exporter-toolkit
@@ -74,12 +76,12 @@ func CheckWebConfig(path string) error {
 	return nil
 }
 
-func startWebGuard(src string, interval time.Duration, log *slog.Logger, errs prometheus.Counter) (*webGuard, error) {
+func startWebGuard(src string, interval time.Duration, log *slog.Logger, errs prometheus.Counter, ok prometheus.Gauge) (*webGuard, error) {
 	dir, err := os.MkdirTemp("", "vigil-web-")
 	if err != nil {
 		return nil, fmt.Errorf("web_config_file: %w", err)
 	}
-	g := &webGuard{src: src, dir: dir, served: filepath.Join(dir, "web.yml"), log: log, errs: errs,
+	g := &webGuard{src: src, dir: dir, served: filepath.Join(dir, "web.yml"), log: log, errs: errs, ok: ok,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	b, err := config.ReadRegularFile(src, config.MaxWebConfigBytes)
 	if err == nil {
@@ -125,11 +127,13 @@ func (g *webGuard) check() {
 		}
 		g.seen, g.seenErr = b, ""
 		if err = g.accept(b, false); err == nil {
+			g.ok.Set(1)
 			g.log.Info("web configuration applied", "key", "web_config_file", "path", g.src)
 			return
 		}
 	}
 	g.errs.Inc()
+	g.ok.Set(0)
 	g.log.Error("web configuration not applied; keeping the last good one", "key", "web_config_file", "path", g.src, "error", err)
 }
 

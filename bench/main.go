@@ -12,13 +12,42 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/internal/cliflag"
 )
 
 // Main runs `vigil bench MODE [flags]`.
+// -h or --help, of bench or of a mode, prints the usage on out and returns
+// nil.
 func Main(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if len(args) == 0 {
 		return errors.New("bench: want a mode: offline, live, baseline, compare, accuracy, persons, gate")
 	}
+	if cliflag.IsHelp(args[0]) {
+		_, err := io.WriteString(out, Usage)
+		return err
+	}
+	err := runMode(ctx, args, out, errOut)
+	if cliflag.Help(err) {
+		return nil
+	}
+	return err
+}
+
+// Usage is the usage of `vigil bench`.
+const Usage = `usage: vigil bench <mode> [flags]   (vigil bench <mode> --help for a mode's flags)
+  offline   decode + analyze a clip, beside ffmpeg -threads 1
+  live      the engine against simulated cameras, measured from outside (--ramp)
+  baseline  ffmpeg and OpenCV per camera
+  compare   the engine beside ffmpeg and OpenCV per camera (--chart)
+  accuracy  the scored replay of the scenarios (--scenarios DIR)
+  persons   the person detectors' precision and recall on labeled footage
+  gate      mode auto's activity gate per clip of an encoding matrix (scripts/gatematrix.sh)
+`
+
+// Modes are bench's modes, in the order Usage lists them.
+var Modes = []string{"offline", "live", "baseline", "compare", "accuracy", "persons", "gate"}
+
+func runMode(ctx context.Context, args []string, out, errOut io.Writer) error {
 	switch args[0] {
 	case "offline":
 		return mainOffline(ctx, args[1:], out, errOut)
@@ -40,14 +69,13 @@ func Main(ctx context.Context, args []string, out, errOut io.Writer) error {
 
 func mainGate(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("bench gate", flag.ContinueOnError)
-	fs.SetOutput(errOut)
 	o := GateOptions{Activity: config.DefaultActivity()}
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	fs.StringVar(&o.Matrix, "matrix", "", "directory of the encoding matrix (scripts/gatematrix.sh DIR) (required)")
 	fs.StringVar(&o.Only, "only", "", "only the clips whose name contains this")
 	fs.DurationVar(&o.Activity.KeyframeInterval, "keyframe-interval", o.Activity.KeyframeInterval, "the cameras' activity.keyframe_interval: while idle, the least time between two keyframes decoded (0: every one)")
 	fs.IntVar(&o.QueueBytes, "queue-bytes", config.DefaultCamera().QueueBytes, "the cameras' queue_bytes: half of it bounds the GOP a wake-up replays")
-	if err := fs.Parse(args); err != nil {
+	if err := cliflag.Parse(fs, args, out, errOut); err != nil {
 		return err
 	}
 	if o.Matrix == "" {
@@ -66,7 +94,6 @@ func mainGate(ctx context.Context, args []string, out, errOut io.Writer) error {
 
 func mainOffline(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("bench offline", flag.ContinueOnError)
-	fs.SetOutput(errOut)
 	var o OfflineOptions
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	fs.StringVar(&o.Clip, "clip", "", "H.264/H.265 elementary stream (.h264, .h265) (required)")
@@ -76,7 +103,7 @@ func mainOffline(ctx context.Context, args []string, out, errOut io.Writer) erro
 	fs.Float64Var(&o.AnalysisFPS, "analysis-fps", 5, "analysis rate; 0 analyzes every frame")
 	fs.StringVar(&o.Algorithm, "algorithm", "", "motion algorithm: diff or mog2 (default: the engine's)")
 	fs.BoolVar(&o.NoFFmpeg, "no-ffmpeg", false, "skip the ffmpeg baseline")
-	if err := fs.Parse(args); err != nil {
+	if err := cliflag.Parse(fs, args, out, errOut); err != nil {
 		return err
 	}
 	if o.Clip == "" {
@@ -176,7 +203,6 @@ func writeChartFile(path, title string, series []Series) error {
 
 func mainLive(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("bench live", flag.ContinueOnError)
-	fs.SetOutput(errOut)
 	var c commonFlags
 	c.register(fs)
 	mode := fs.String("decode-mode", "", "decode_mode of every camera: all, keyframes or auto (default: the engine's)")
@@ -185,7 +211,7 @@ func mainLive(ctx context.Context, args []string, out, errOut io.Writer) error {
 	maxCams := fs.Int("max", 1000, "with --ramp: the largest camera count tried")
 	drop := fs.Float64("drop-threshold", 0.005, "largest share of frames dropped that still counts as sustained")
 	ffref := fs.Bool("ffmpeg", false, "also run ffmpeg -threads 1 -f null on the clips, for the CPU ratio")
-	if err := fs.Parse(args); err != nil {
+	if err := cliflag.Parse(fs, args, out, errOut); err != nil {
 		return err
 	}
 	if err := c.resolve(); err != nil {
@@ -245,7 +271,6 @@ type CompareResult struct {
 
 func mainCompare(ctx context.Context, mode string, args []string, out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("bench "+mode, flag.ContinueOnError)
-	fs.SetOutput(errOut)
 	var c commonFlags
 	c.register(fs)
 	c.duration = 20 * time.Second
@@ -253,7 +278,7 @@ func mainCompare(ctx context.Context, mode string, args []string, out, errOut io
 	approaches := fs.String("approaches", "ffmpeg,opencv", "baselines to run: ffmpeg, opencv")
 	decodeMode := fs.String("decode-mode", "", "the engine's decode_mode (compare only)")
 	withEngine := fs.Bool("with-engine", mode == "compare", "also run the engine at each step (compare does)")
-	if err := fs.Parse(args); err != nil {
+	if err := cliflag.Parse(fs, args, out, errOut); err != nil {
 		return err
 	}
 	if err := c.resolve(); err != nil {
@@ -347,12 +372,11 @@ func orDefault(s, d string) string {
 
 func mainAccuracy(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("bench accuracy", flag.ContinueOnError)
-	fs.SetOutput(errOut)
 	dir := fs.String("scenarios", "", "directory of scenario *.yaml files with their clips (required)")
 	mode := fs.String("decode-mode", "", "cameras' decode_mode: all, keyframes or auto (default: the engine's)")
 	model := fs.String("model", defaultModel(), "the object network's model: people from it when present, else from HOG")
 	asJSON := fs.Bool("json", false, "print JSON instead of tables")
-	if err := fs.Parse(args); err != nil {
+	if err := cliflag.Parse(fs, args, out, errOut); err != nil {
 		return err
 	}
 	if *dir == "" {
@@ -381,7 +405,6 @@ func mainAccuracy(ctx context.Context, args []string, out, errOut io.Writer) err
 
 func mainPersons(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("bench persons", flag.ContinueOnError)
-	fs.SetOutput(errOut)
 	truth := fs.String("truth", "bench/persons/persons.yaml", "hand-labelled person ground truth")
 	model := fs.String("model", defaultModel(), "the object network's model (absent: HOG only)")
 	hog := fs.String("hog", "-0.5,0,0.3,0.6,1", "HOG hit_threshold values to sweep")
@@ -389,7 +412,7 @@ func mainPersons(ctx context.Context, args []string, out, errOut io.Writer) erro
 	every := fs.Int("every", 1, "take every N-th labelled frame of each clip")
 	asJSON := fs.Bool("json", false, "print JSON instead of tables")
 	verbose := fs.Bool("v", false, "print progress to stderr")
-	if err := fs.Parse(args); err != nil {
+	if err := cliflag.Parse(fs, args, out, errOut); err != nil {
 		return err
 	}
 	parse := func(key, s string) ([]float64, error) {

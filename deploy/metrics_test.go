@@ -17,12 +17,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
 
+	"github.com/vigil-video/vigil/cluster"
+	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/testkit"
 )
 
@@ -180,11 +184,47 @@ var lazyMetrics = map[string][]string{
 	"vigil_camera_reconnects_total": {"camera", "reason"},
 }
 
+// scrapeMetrics are the series Prometheus makes of each scrape, which the
+// rules may query beside vigil's own.
+var scrapeMetrics = map[string]bool{"up": true}
+
+// clusterFamilies returns the metrics a cluster node registers (only with
+// a cluster: section, so the demo does not show them), from a real
+// cluster.Node that is never started, as the engine gathers them.
+func clusterFamilies(t *testing.T) map[string]*dto.MetricFamily {
+	t.Helper()
+	n, err := cluster.New(config.Cluster{NodeID: "deploy-test"}, cluster.Options{Runner: idleRunner{}, Emit: func(incident.Event) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(n.Collectors()...)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*dto.MetricFamily{}
+	for _, mf := range mfs {
+		out[mf.GetName()] = mf
+	}
+	if len(out) == 0 {
+		t.Fatal("a cluster node registers no metric")
+	}
+	return out
+}
+
+// idleRunner runs no camera.
+type idleRunner struct{}
+
+func (idleRunner) Run([]string) {}
+func (idleRunner) Stop()        {}
+
 // TestRulesAndDashboardNameExposedMetrics runs the engine's embedded demo,
 // scrapes its /metrics, and checks that every metric the alert rules and
-// the dashboard query is exposed, with every label they match or group
-// by; the demo's events on stdout are valid against the published schema;
-// SIGTERM stops it cleanly.
+// the dashboard query is exposed (a cluster node's by a cluster.Node), with
+// every label they match or group by; the demo's events on stdout are
+// valid against the published schema; SIGTERM stops it cleanly; every
+// line it logged (--log-format json) is a JSON record.
 func TestRulesAndDashboardNameExposedMetrics(t *testing.T) {
 	u := &use{metrics: map[string]map[string]bool{}}
 	queries := append(ruleQueries(t, "prometheus/vigil-rules.yml"), dashboardQueries(t, "grafana/vigil.json")...)
@@ -197,28 +237,18 @@ func TestRulesAndDashboardNameExposedMetrics(t *testing.T) {
 		t.Fatalf("only %d metrics found in the rules and the dashboard", len(u.metrics))
 	}
 	for name := range u.metrics {
-		if !strings.HasPrefix(name, "vigil_") {
+		if !strings.HasPrefix(name, "vigil_") && !scrapeMetrics[name] {
 			t.Errorf("%s is not a vigil metric", name)
 		}
 	}
+	cluster := clusterFamilies(t)
 
 	addr := freeAddr(t)
 	var stdout bytes.Buffer
 	var stderr testkit.SyncBuffer
 	cmd := exec.Command(vigilBin, "run", "--metrics-addr", addr, "--log-format", "json")
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stopped := false
-	defer func() {
-		if !stopped {
-			cmd.Process.Kill() //nolint:errcheck
-			<-exited
-		}
-	}()
+	vigil := testkit.StartProcess(t, cmd)
 
 	// Scrape until every queried metric is there (histograms and vectors
 	// appear with their first observation), at most a minute.
@@ -228,7 +258,7 @@ func TestRulesAndDashboardNameExposedMetrics(t *testing.T) {
 	for {
 		exposed, missing = scrape(t, addr), nil
 		for name := range u.metrics {
-			if _, ok := lazyMetrics[name]; !ok && family(exposed, name) == nil {
+			if _, ok := lazyMetrics[name]; !ok && family(exposed, name) == nil && family(cluster, name) == nil && !scrapeMetrics[name] {
 				missing = append(missing, name)
 			}
 		}
@@ -236,8 +266,8 @@ func TestRulesAndDashboardNameExposedMetrics(t *testing.T) {
 			break
 		}
 		select {
-		case err := <-exited:
-			t.Fatalf("vigil exited: %v\n%s", err, stderr.String())
+		case <-vigil.Exited():
+			t.Fatalf("vigil exited: %v\n%s", vigil.Err(), stderr.String())
 		case <-time.After(time.Second):
 		}
 	}
@@ -263,6 +293,9 @@ func TestRulesAndDashboardNameExposedMetrics(t *testing.T) {
 		}
 		mf := family(exposed, name)
 		if mf == nil {
+			mf = family(cluster, name)
+		}
+		if mf == nil {
 			continue
 		}
 		have := map[string]bool{}
@@ -282,17 +315,23 @@ func TestRulesAndDashboardNameExposedMetrics(t *testing.T) {
 	}
 
 	// The demo's events, as a consumer reads them, against the schema.
-	cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck
-	select {
-	case err := <-exited:
-		stopped = true
-		if err != nil {
-			t.Errorf("vigil exited with %v after SIGTERM\n%s", err, stderr.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("vigil did not stop within 20 s of SIGTERM")
+	if err := vigil.Stop(syscall.SIGTERM, 20*time.Second); err != nil {
+		t.Errorf("vigil after SIGTERM: %v\n%s", err, stderr.String())
 	}
 	validateEvents(t, stdout.Bytes())
+	// --log-format json: every line on stderr is a JSON record, from
+	// start to the end of the shutdown.
+	n := 0
+	for line := range strings.Lines(stderr.String()) {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec["msg"] == nil {
+			t.Errorf("stderr line %d is not a JSON log record: %q", n+1, line)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Error("the demo logged nothing")
+	}
 }
 
 // family returns the metric family a queried name belongs to: the name

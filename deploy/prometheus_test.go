@@ -62,7 +62,9 @@ func TestPrometheusRules(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"VigilCameraOffline", "VigilAnalysisStalled", "VigilOutboxBacklogGrowing", "VigilSinkFailing",
-		"VigilOverloadLadderEngaged", "VigilEvidenceErrors", "VigilDeliveryLagging", "VigilOutboxDamaged"} {
+		"VigilOverloadLadderEngaged", "VigilEvidenceErrors", "VigilDeliveryLagging", "VigilOutboxDamaged",
+		"VigilInstanceDown", "VigilInstanceGone", "VigilInferenceShed", "VigilInferenceErrors", "VigilFramesDropped",
+		"VigilObjectModelAbsent", "VigilWebConfigRefused", "VigilClusterNATSDisconnected", "VigilClusterLeasesLost", "VigilClusterStoreErrors"} {
 		if !fires[want] {
 			t.Errorf("no alert %s", want)
 		}

@@ -21,6 +21,7 @@ func (e *Engine) openObjects() {
 	if !o.Enabled {
 		return
 	}
+	e.metrics.ObjectsEnabled.Set(1)
 	// The tracker continues objects on detections under min_score.
 	net, err := analyze.OpenNetwork(o.Model, o.Threads, analyze.TrackLowScore(o.MinScore))
 	if errors.Is(err, fs.ErrNotExist) {

@@ -48,7 +48,7 @@ func modelPath(t *testing.T) string {
 
 // TestEngineStartsWithoutTheModel: objects enabled but the model absent:
 // the engine starts, says so once (naming the file and how to make it),
-// reports the network unloaded, and still raises motion.
+// reports the network unloaded while enabled, and still raises motion.
 func TestEngineStartsWithoutTheModel(t *testing.T) {
 	srv := startSim(t, sim.Camera{Path: "moving", Clip: clip(t, "motion")})
 	o := config.DefaultObjects()
@@ -65,6 +65,9 @@ func TestEngineStartsWithoutTheModel(t *testing.T) {
 	}
 	if v := testutil.ToFloat64(e.metrics.ObjectModel); v != 0 {
 		t.Errorf("vigil_objects_model_loaded %v, want 0", v)
+	}
+	if v := testutil.ToFloat64(e.metrics.ObjectsEnabled); v != 1 {
+		t.Errorf("vigil_objects_enabled %v, want 1 (the alert on an absent model needs it)", v)
 	}
 	var lines []string
 	for _, l := range strings.Split(logs.String(), "\n") {

@@ -2,10 +2,7 @@ package engine
 
 import (
 	"bufio"
-	"crypto/ecdsa"
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,8 +24,9 @@ import (
 // TestWebConfigFailsClosed: with basic auth running, emptying, deleting or
 // breaking web_config_file keeps the last good configuration (a request
 // without credentials is still 401), and each bad content is logged with
-// the key and counted in vigil_web_config_errors_total; a valid change is
-// applied.
+// the key and counted in vigil_web_config_errors_total, with
+// vigil_web_config_last_change_successful 0; a valid change is applied and
+// sets it back to 1.
 func TestWebConfigFailsClosed(t *testing.T) {
 	hash := func(pw string) string {
 		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
@@ -71,8 +69,12 @@ func TestWebConfigFailsClosed(t *testing.T) {
 	errorsCounted := func(user, pass, n string) func() bool {
 		return func() bool {
 			code, body := get("/metrics", user, pass)
-			return code == 200 && strings.Contains(body, "\nvigil_web_config_errors_total "+n+"\n")
+			return code == 200 && strings.Contains(body, "\nvigil_web_config_errors_total "+n+"\n") &&
+				strings.Contains(body, "\nvigil_web_config_last_change_successful 0\n")
 		}
+	}
+	if _, body := get("/metrics", "ops", "op-secret"); !strings.Contains(body, "\nvigil_web_config_last_change_successful 1\n") {
+		t.Errorf("vigil_web_config_last_change_successful at start is not 1")
 	}
 	if code, _ := get("/api/cameras", "", ""); code != http.StatusUnauthorized {
 		t.Fatalf("no credentials at start: %d, want 401", code)
@@ -104,6 +106,9 @@ func TestWebConfigFailsClosed(t *testing.T) {
 	})
 	if code, _ := get("/api/cameras", "ops", "op-secret"); code != http.StatusUnauthorized {
 		t.Errorf("the removed user still gets in: %d", code)
+	}
+	if _, body := get("/metrics", "ops2", "new-secret"); !strings.Contains(body, "\nvigil_web_config_last_change_successful 1\n") {
+		t.Errorf("vigil_web_config_last_change_successful is not 1 after a good change")
 	}
 	if code, _ := get("/api/cameras", "", ""); code != http.StatusUnauthorized {
 		t.Errorf("no credentials after a valid change: %d, want 401", code)
@@ -176,14 +181,8 @@ func TestProbesOpenWithAuth(t *testing.T) {
 // (the guarded copy lives elsewhere and keeps their meaning), and a change
 // dropping TLS is refused while HTTPS keeps working.
 func TestWebConfigTLSRelativePaths(t *testing.T) {
-	cert, certPEM := selfSigned(t)
-	keyDER, err := x509.MarshalECPrivateKey(cert.PrivateKey.(*ecdsa.PrivateKey))
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o600)
-	os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	testkit.WriteSelfSigned(t, dir)
 	wc := filepath.Join(dir, "web.yaml")
 	if err := os.WriteFile(wc, []byte("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n"), 0o600); err != nil {
 		t.Fatal(err)

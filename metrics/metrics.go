@@ -47,6 +47,7 @@ type Set struct {
 	EvidenceErrors  prometheus.Counter
 
 	// The object detector (analyze.Inference), shared by all cameras.
+	ObjectsEnabled   prometheus.Gauge
 	ObjectModel      prometheus.Gauge
 	ObjectQueue      prometheus.Gauge
 	ObjectInferences prometheus.Counter
@@ -148,6 +149,10 @@ func New(pool func() PoolStats, cams prometheus.Collector) *Set {
 			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 14),
 		}),
 	}
+	m.ObjectsEnabled = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "vigil_objects_enabled",
+		Help: "1 when objects.enabled asks for the object network (whether or not it loaded: see vigil_objects_model_loaded), else 0.",
+	})
 	m.ObjectModel = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "vigil_objects_model_loaded",
 		Help: "1 when the object network is loaded and runs; 0 when it is disabled or its model is absent (people by HOG, or motion only).",
@@ -184,7 +189,7 @@ func New(pool func() PoolStats, cams prometheus.Collector) *Set {
 		m.DecodeErrors, m.BytesReceived, m.Reconnects, m.Incidents,
 		m.LastFrame, m.DecodeSeconds, m.AnalysisSeconds,
 		m.EvidenceErrors, m.AnalysisStalled, m.AnalysisStalls, m.HealthUpdatesHeld, m.ProcessStalls, buildInfo, cams,
-		m.ObjectModel, m.ObjectQueue, m.ObjectInferences, m.ObjectSheds, m.ObjectSeconds,
+		m.ObjectsEnabled, m.ObjectModel, m.ObjectQueue, m.ObjectInferences, m.ObjectSheds, m.ObjectSeconds,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{

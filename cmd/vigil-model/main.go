@@ -12,28 +12,36 @@ import (
 	"strings"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/internal/cliflag"
 	"github.com/vigil-video/vigil/internal/modeltool/tfjs"
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // run runs the command line args and returns the exit code: 2 for a
-// wrong command line, 1 for a failed conversion.
-func run(args []string, stderr io.Writer) int {
+// wrong command line, 1 for a failed conversion, 0 for -h or --help (the
+// usage on stdout).
+func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "convert" {
-		if len(args) > 0 && args[0] != "-h" && args[0] != "--help" && args[0] != "help" {
+		if len(args) > 0 && cliflag.IsHelp(args[0]) {
+			usage(stdout)
+			return 0
+		}
+		if len(args) > 0 {
 			fmt.Fprintf(stderr, "vigil-model: unknown command %q\n", args[0])
 		}
 		usage(stderr)
 		return 2
 	}
 	fs := flag.NewFlagSet("convert", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	in := fs.String("in", ".cache/models/nanodet.json", "TensorFlow.js graph model (model.json, weight shards beside it)")
 	out := fs.String("out", config.DefaultModelPath, "ONNX model to write")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := cliflag.Parse(fs, args[1:], stdout, stderr); err != nil {
+		if cliflag.Help(err) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() > 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,7 +29,7 @@ func TestConvert(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "nanodet.onnx")
 	var errOut bytes.Buffer
-	if code := run([]string{"convert", "--in", in, "--out", out}, &errOut); code != 0 {
+	if code := run([]string{"convert", "--in", in, "--out", out}, io.Discard, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	got, err := os.ReadFile(out)
@@ -44,8 +45,9 @@ func TestConvert(t *testing.T) {
 	}
 }
 
-// TestCommandLine: a wrong command line exits 2 with the usage, a failed
-// conversion 1 with an error naming the file.
+// TestCommandLine: a wrong command line exits 2 with the usage on stderr,
+// a failed conversion 1 with an error naming the file; -h and --help exit
+// 0 with the usage on stdout.
 func TestCommandLine(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "missing.json")
 	for _, c := range []struct {
@@ -61,9 +63,15 @@ func TestCommandLine(t *testing.T) {
 	} {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			var errOut bytes.Buffer
-			if code := run(c.args, &errOut); code != c.code || !strings.Contains(errOut.String(), c.says) {
+			if code := run(c.args, io.Discard, &errOut); code != c.code || !strings.Contains(errOut.String(), c.says) {
 				t.Errorf("exit %d, stderr %q; want exit %d saying %q", code, errOut.String(), c.code, c.says)
 			}
 		})
+	}
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"convert", "--help"}, {"convert", "-h"}} {
+		var out, errOut bytes.Buffer
+		if code := run(args, &out, &errOut); code != 0 || !strings.Contains(strings.ToLower(out.String()), "usage") || errOut.Len() > 0 {
+			t.Errorf("vigil-model %s: exit %d, stdout %q, stderr %q; want 0 and the usage on stdout", strings.Join(args, " "), code, out.String(), errOut.String())
+		}
 	}
 }

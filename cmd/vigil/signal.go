@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -11,8 +11,8 @@ import (
 // shutdownContext returns a context cancelled by the first SIGINT or
 // SIGTERM, which asks for a graceful shutdown. A second one calls exit at
 // once with 128 + the signal's number, whatever the shutdown waits for.
-// stop releases the signals.
-func shutdownContext(exit func(code int)) (ctx context.Context, stop func()) {
+// Both are logged to log. stop releases the signals.
+func shutdownContext(exit func(code int), log *slog.Logger) (ctx context.Context, stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -23,11 +23,11 @@ func shutdownContext(exit func(code int)) (ctx context.Context, stop func()) {
 		case <-done:
 			return
 		}
-		fmt.Fprintln(os.Stderr, "vigil: shutting down; a second signal exits at once")
+		log.Info("shutting down; a second signal exits at once")
 		cancel()
 		select {
 		case sig := <-sigs:
-			fmt.Fprintln(os.Stderr, "vigil: second signal, exiting without finishing the shutdown")
+			log.Warn("second signal, exiting without finishing the shutdown")
 			code := 1
 			if s, ok := sig.(syscall.Signal); ok {
 				code = 128 + int(s)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"syscall"
@@ -17,7 +18,7 @@ import (
 // once with status 143.
 func TestSecondSignalExits(t *testing.T) {
 	if os.Getenv("VIGIL_SIGNAL_CHILD") == "1" {
-		ctx, stop := shutdownContext(os.Exit)
+		ctx, stop := shutdownContext(os.Exit, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 		defer stop()
 		fmt.Println("ready")
 		<-ctx.Done()

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vigil-video/vigil/sim"
 )
@@ -204,4 +205,55 @@ func Started(before, after []string) []string {
 		}
 	}
 	return out
+}
+
+// Process is a child process a test started (StartProcess).
+type Process struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error // of Wait, read after exited
+}
+
+// StartProcess starts cmd; when the test ends, the process is killed if it
+// is still running, and waited for.
+func StartProcess(t testing.TB, cmd *exec.Cmd) *Process {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &Process{cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			cmd.Process.Kill() //nolint:errcheck // it may have just exited
+			<-p.exited
+		}
+	})
+	return p
+}
+
+// Exited is closed once the process has exited; Err then says how.
+func (p *Process) Exited() <-chan struct{} { return p.exited }
+
+// Err is how the process exited (cmd.Wait's error), once Exited is closed.
+func (p *Process) Err() error { return p.err }
+
+// Stop sends sig and waits up to d for the process to exit, then kills
+// it: when Stop returns, the process has exited and its output is
+// complete. It returns how it exited, or that it had to be killed.
+func (p *Process) Stop(sig os.Signal, d time.Duration) error {
+	p.cmd.Process.Signal(sig) //nolint:errcheck // it may have exited already: Wait says how
+	select {
+	case <-p.exited:
+		return p.err
+	case <-time.After(d):
+		p.cmd.Process.Kill() //nolint:errcheck // it may have just exited
+		<-p.exited
+		return fmt.Errorf("still running %s after %v: killed", d, sig)
+	}
 }
