@@ -20,6 +20,7 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/internal/boltfile"
 )
 
 var (
@@ -109,7 +110,7 @@ func openFile(cfg config.Outbox, sinks []string, log *slog.Logger, onDrop func([
 	defer func() {
 		if p := recover(); p != nil {
 			if db != nil {
-				closeQuietly(db)
+				boltfile.CloseQuietly(db)
 			} else if file != nil {
 				file.Close()
 			}
@@ -126,7 +127,7 @@ func openFile(cfg config.Outbox, sinks []string, log *slog.Logger, onDrop func([
 		return nil, classify(fmt.Errorf("open outbox %s: %w", cfg.Path, err))
 	}
 	if err := checkOutbox(db); err != nil && !(oneMeta && errors.Is(err, errOneMeta)) {
-		closeQuietly(db)
+		boltfile.CloseQuietly(db)
 		return nil, &damageError{cause: err, oneMeta: errors.Is(err, errOneMeta)}
 	}
 	o := &Outbox{db: db, maxBytes: cfg.MaxBytes, log: log, onDrop: onDrop, sinks: sinks,
@@ -193,7 +194,7 @@ func openFile(cfg config.Outbox, sinks []string, log *slog.Logger, onDrop func([
 		err = o.collect()
 	}
 	if err != nil {
-		closeQuietly(db)
+		boltfile.CloseQuietly(db)
 		return nil, classify(fmt.Errorf("open outbox %s: %w", cfg.Path, err))
 	}
 	return o, nil
