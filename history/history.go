@@ -51,16 +51,22 @@ const (
 	DropQueueFull = "queue_full"
 	// DropWriteFailed: the write failed (a full or read-only disk).
 	DropWriteFailed = "write_failed"
+	// DropUnavailable: the history file could not be opened.
+	DropUnavailable = "unavailable"
 )
 
 // Store is the incident history on disk. Open starts its writer; Close
 // stops it. Add, Query, Find and ServeHTTP are safe for concurrent use.
 type Store struct {
-	db  *bolt.DB
 	cfg config.History
 	log *slog.Logger
 	m   *metrics
 	now func() time.Time // the clock of max_age (a test sets it)
+
+	// db is nil while the file cannot be opened (unavailable); the
+	// writer tries again every pruneInterval.
+	db      atomic.Pointer[bolt.DB]
+	openErr atomic.Pointer[error] // why db is nil
 
 	queue chan incident.Event
 	stop  chan struct{}
@@ -73,6 +79,7 @@ type Store struct {
 	failing bool  // the last write failed (logged once until one succeeds)
 
 	lastDropLog atomic.Int64 // Unix nanoseconds of the last queue_full log line
+	handled     atomic.Int64 // events the writer committed or dropped
 }
 
 // record is an incident as stored: when it was last written, when it
@@ -128,33 +135,60 @@ func indexKey(started time.Time, id string) []byte {
 // page, a record cut short) is moved aside to <path>.damaged-<UTC time>,
 // logged as an error and counted in vigil_history_damaged_total, and an
 // empty history opened in its place. A file that cannot be opened for
-// another reason (permissions, a read-only or failing disk, a lock held by
-// another process) is an error naming it.
-func Open(cfg config.History, log *slog.Logger) (*Store, error) {
+// another reason (permissions, a read-only or failing disk, a lock held
+// by another process) leaves the history unavailable, never the caller
+// stopped: an error logged naming history.path, vigil_history_available
+// 0, events dropped (counted), GET /api/incidents a 503, and another
+// try every minute.
+func Open(cfg config.History, log *slog.Logger) *Store {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	m := newMetrics()
-	s, err := openFile(cfg, log, m)
+	s := &Store{cfg: cfg, log: log, now: time.Now,
+		queue: make(chan incident.Event, queueSize), stop: make(chan struct{}), done: make(chan struct{})}
+	s.m = newMetrics(s)
+	s.open()
+	go s.writeLoop()
+	return s
+}
+
+// open opens the file (moving a damaged one aside) and prunes it, or
+// records why it cannot (unavailable).
+func (s *Store) open() {
+	cfg := s.cfg
+	db, err := s.openFile()
 	var dmg *damageError
 	if errors.As(err, &dmg) {
 		aside := cfg.Path + ".damaged-" + time.Now().UTC().Format("20060102T150405.000Z")
 		if rerr := os.Rename(cfg.Path, aside); rerr != nil {
-			return nil, fmt.Errorf("history.path %s is %w, and moving it aside failed: %w", cfg.Path, dmg, rerr)
-		}
-		log.Error("incident history damaged: moved aside, starting with an empty history", "path", cfg.Path, "moved_to", aside, "error", dmg.cause)
-		m.damaged.Inc()
-		s, err = openFile(cfg, log, m)
-		if err != nil {
-			return nil, fmt.Errorf("history.path %s, in place of the damaged one (moved to %s): %w", cfg.Path, aside, err)
+			err = fmt.Errorf("%w, and moving it aside failed: %w", err, rerr)
+		} else {
+			s.log.Error("incident history damaged: moved aside, starting with an empty history", "path", cfg.Path, "moved_to", aside, "error", dmg.cause)
+			s.m.damaged.Inc()
+			db, err = s.openFile()
 		}
 	}
 	if err != nil {
-		return nil, err
+		s.openErr.Store(&err)
+		s.m.available.Set(0)
+		s.log.Error("incident history unavailable: incidents are not kept until it opens (delivery goes on); trying again every minute",
+			"path", cfg.Path, "error", err)
+		return
 	}
-	m.bind(s)
-	go s.writeLoop()
-	return s, nil
+	s.db.Store(db)
+	s.m.available.Set(1)
+	s.write(nil) // prune to the budget
+}
+
+// errUnavailable: the history file could not be opened.
+var errUnavailable = errors.New("incident history unavailable")
+
+// unavailable returns why the file is not open.
+func (s *Store) unavailable() error {
+	if p := s.openErr.Load(); p != nil {
+		return fmt.Errorf("%w: %w", errUnavailable, *p)
+	}
+	return errUnavailable
 }
 
 // damageError: the file itself cannot be read as a history.
@@ -163,10 +197,10 @@ type damageError struct{ cause error }
 func (e *damageError) Error() string { return "damaged: " + e.cause.Error() }
 func (e *damageError) Unwrap() error { return e.cause }
 
-// openFile opens the file, reads every record (a damaged page panics
-// there, recovered: damage) and counts them, and prunes what the budget
-// no longer holds.
-func openFile(cfg config.History, log *slog.Logger, m *metrics) (_ *Store, err error) {
+// openFile opens the file and reads every record (a damaged page panics
+// there, recovered: damage), counting them into s.
+func (s *Store) openFile() (_ *bolt.DB, err error) {
+	cfg := s.cfg
 	var db *bolt.DB
 	var file *os.File // closed (its lock released) if Open panics
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
@@ -177,7 +211,7 @@ func openFile(cfg config.History, log *slog.Logger, m *metrics) (_ *Store, err e
 			} else if file != nil {
 				file.Close()
 			}
-			err = &damageError{cause: fmt.Errorf("bbolt panicked: %v", p)}
+			err = &damageError{cause: fmt.Errorf("history.path %s: bbolt panicked: %v", cfg.Path, p)}
 		}
 	}()
 	wrap := func(err error) error {
@@ -196,8 +230,8 @@ func openFile(cfg config.History, log *slog.Logger, m *metrics) (_ *Store, err e
 	if err != nil {
 		return nil, wrap(err)
 	}
-	s := &Store{db: db, cfg: cfg, log: log, m: m, now: time.Now,
-		queue: make(chan incident.Event, queueSize), stop: make(chan struct{}), done: make(chan struct{})}
+	var bytes int64
+	var count int
 	err = db.Update(func(tx *bolt.Tx) error {
 		inc, err := tx.CreateBucketIfNotExists(bucketIncidents)
 		if err != nil {
@@ -218,28 +252,28 @@ func openFile(cfg config.History, log *slog.Logger, m *metrics) (_ *Store, err e
 			if err != nil {
 				return fmt.Errorf("incident %q: %w", k, err)
 			}
-			s.bytes += int64(len(k) + len(v))
-			s.count++
+			bytes += int64(len(k) + len(v))
+			count++
 			return nil
 		}); err != nil {
 			return err
 		}
-		if err := idx.ForEach(func(k, v []byte) error {
+		return idx.ForEach(func(k, v []byte) error {
 			if _, err := decodeEntry(v); err != nil || len(k) < 8 {
 				return fmt.Errorf("index key %x: damaged", k)
 			}
-			s.bytes += int64(len(k) + len(v))
+			bytes += int64(len(k) + len(v))
 			return nil
-		}); err != nil {
-			return err
-		}
-		return s.pruneTx(tx, s.now())
+		})
 	})
 	if err != nil {
 		boltfile.CloseQuietly(db)
 		return nil, wrap(err)
 	}
-	return s, nil
+	s.mu.Lock()
+	s.bytes, s.count = bytes, count
+	s.mu.Unlock()
+	return db, nil
 }
 
 // Add queues an event for the history without blocking: when the writer's
@@ -284,7 +318,11 @@ func (s *Store) writeLoop() {
 			s.write(batch)
 			return
 		case <-tick.C:
-			s.write(nil)
+			if s.db.Load() == nil {
+				s.open()
+			} else {
+				s.write(nil)
+			}
 		case ev := <-s.queue:
 			batch = append(batch[:0], ev)
 		more:
@@ -307,9 +345,15 @@ func (s *Store) writeLoop() {
 func (s *Store) write(evs []incident.Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.handled.Add(int64(len(evs)))
+	db := s.db.Load()
+	if db == nil {
+		s.m.dropped.WithLabelValues(DropUnavailable).Add(float64(len(evs)))
+		return
+	}
 	bytes0, count0 := s.bytes, s.count
 	now := s.now()
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := db.Update(func(tx *bolt.Tx) error {
 		for _, ev := range evs {
 			if err := s.putTx(tx, ev, now); err != nil {
 				return err
@@ -435,7 +479,9 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.stop)
 		<-s.done
-		err = s.db.Close()
+		if db := s.db.Load(); db != nil {
+			err = db.Close()
+		}
 	})
 	return err
 }

@@ -111,7 +111,11 @@ func (s *Store) Find(q Query) (events []incident.Event, next string, err error) 
 		low = indexKey(q.Since, "")
 	}
 	cutoff := s.now().Add(-s.cfg.MaxAge)
-	err = s.db.View(func(tx *bolt.Tx) error {
+	db := s.db.Load()
+	if db == nil {
+		return nil, "", s.unavailable()
+	}
+	err = db.View(func(tx *bolt.Tx) error {
 		inc := tx.Bucket(bucketIncidents)
 		c := tx.Bucket(bucketStarted).Cursor()
 		var k, v, last []byte
@@ -167,6 +171,10 @@ func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	evs, next, err := s.Find(q)
 	if errors.Is(err, errCursor) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if errors.Is(err, errUnavailable) {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
 	if err != nil {

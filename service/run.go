@@ -21,6 +21,7 @@ import (
 	"github.com/vigil-video/vigil/delivery"
 	"github.com/vigil-video/vigil/engine"
 	"github.com/vigil-video/vigil/evidence"
+	"github.com/vigil-video/vigil/history"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/sim"
 	"github.com/vigil-video/vigil/sinks"
@@ -36,8 +37,9 @@ type Options struct {
 	LogLevel string
 	// LogFormat is text or json. It defaults to text.
 	LogFormat string
-	// DataDir holds the outbox and the evidence when the configuration
-	// gives no absolute path for them (outbox.path, evidence.dir).
+	// DataDir holds the outbox, the evidence and the incident history
+	// when the configuration gives no absolute path for them
+	// (outbox.path, evidence.dir, history.path).
 	// It defaults to DefaultDataDir.
 	DataDir string
 	// Events receives incident events as JSON lines (stdout).
@@ -112,9 +114,9 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	prepare(&cfg)
 	if o.ConfigPath != "" {
-		for _, dir := range []string{filepath.Dir(cfg.Outbox.Path), cfg.Evidence.Dir} {
+		for _, dir := range []string{filepath.Dir(cfg.Outbox.Path), cfg.Evidence.Dir, filepath.Dir(cfg.History.Path)} {
 			if err := os.MkdirAll(dir, 0o750); err != nil {
-				return fmt.Errorf("data directory (--data-dir, outbox.path, evidence.dir): %w", err)
+				return fmt.Errorf("data directory (--data-dir, outbox.path, evidence.dir, history.path): %w", err)
 			}
 		}
 	}
@@ -126,6 +128,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		defer os.RemoveAll(dir)
 		cfg.Outbox.Path = filepath.Join(dir, cfg.Outbox.Path)
 		cfg.Evidence.Dir = filepath.Join(dir, cfg.Evidence.Dir)
+		cfg.History.Path = filepath.Join(dir, cfg.History.Path)
 	}
 	ev, err := evidence.Open(cfg.Evidence)
 	if err != nil {
@@ -138,18 +141,23 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	d.Start()
-	// The API serves what delivery stored: the recent events and the live
-	// stream, whose clients are let go once delivery has stopped.
+	// The API serves what delivery stored: the incident history (on disk),
+	// the recent events (to resume the live stream) and the live stream,
+	// whose clients are let go once delivery has stopped.
+	hist := history.Open(cfg.History, log.With("component", "history"))
 	recent := api.NewIncidentLog(10000)
 	live := api.NewEventHub(256, recent)
-	d.OnStored(func(ev incident.Event) { recent.Add(ev); live.Publish(ev) })
+	d.OnStored(func(ev incident.Event) { hist.Add(ev); recent.Add(ev); live.Publish(ev) })
 	defer func() {
 		if derr := d.Close(); derr != nil && err == nil {
 			err = fmt.Errorf("close delivery: %w", derr)
 		}
 		live.Close()
+		if herr := hist.Close(); herr != nil {
+			log.Error("close incident history", "path", cfg.History.Path, "error", herr)
+		}
 	}()
-	eo := engine.Options{Logger: log, Events: d, Incidents: recent, Live: live, Collectors: d.Collectors(), Evidence: ev,
+	eo := engine.Options{Logger: log, Events: d, Incidents: hist, Live: live, Collectors: append(d.Collectors(), hist.Collectors()...), Evidence: ev,
 		Ready: outboxReady(d, cfg.Outbox.Path), CamerasChanged: d.SetCameras}
 	if cfg.Cluster == nil {
 		// Open incidents are kept beside the outbox (the data directory);
@@ -217,9 +225,10 @@ func Run(ctx context.Context, o Options) (err error) {
 // DefaultDataDir is where the outbox and the evidence go by default.
 const DefaultDataDir = "/var/lib/vigil"
 
-// dataPaths puts the outbox and the evidence under dir unless the
-// configuration gives them absolute paths; relative ones (as their
-// defaults, outbox.db and evidence) are taken from dir.
+// dataPaths puts the outbox, the evidence and the incident history under
+// dir unless the configuration gives them absolute paths; relative ones
+// (as their defaults, outbox.db, evidence and history.db) are taken from
+// dir.
 func dataPaths(c *config.Config, dir string) {
 	under := func(p string) string {
 		if filepath.IsAbs(p) {
@@ -229,6 +238,7 @@ func dataPaths(c *config.Config, dir string) {
 	}
 	c.Outbox.Path = under(c.Outbox.Path)
 	c.Evidence.Dir = under(c.Evidence.Dir)
+	c.History.Path = under(c.History.Path)
 }
 
 // minOutboxFree is the free space under which the outbox's filesystem
