@@ -1,0 +1,130 @@
+package api
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/evidence"
+	"github.com/vigil-video/vigil/history"
+	"github.com/vigil-video/vigil/internal/openapitest"
+)
+
+// TestOpenAPIDescribesEveryRoute: the routes Routes registers with every
+// optional part on (incidents, live events, evidence, cluster, pprof) are
+// exactly the operations of the served OpenAPI description, and each
+// documented path, its parameters filled in, reaches the route it
+// documents through the real mux. The description is served at
+// /api/openapi.json, valid against its own schema for that route.
+func TestOpenAPIDescribesEveryRoute(t *testing.T) {
+	ev, err := evidence.Open(config.Evidence{Dir: t.TempDir(), MaxBytes: 1 << 20, MaxAge: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := config.DefaultHistory()
+	hc.Path = t.TempDir() + "/history.db"
+	hist := history.Open(hc, nil)
+	defer hist.Close()
+	live := NewEventHub(1, nil)
+	defer live.Close()
+	cluster := http.NotFoundHandler() // only its route is looked at
+	cfg := Config{Registry: prometheus.NewRegistry(), Incidents: hist, Live: live, Evidence: ev, Cluster: cluster, Pprof: true}
+	mux := Routes(cfg, slowEngine{}).(*deadlineMux)
+
+	doc, err := OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := openapitest.Load(t, doc)
+	documented := d.Operations()
+	slices.Sort(documented)
+	registered := slices.Clone(mux.patterns)
+	slices.Sort(registered)
+	for _, p := range registered {
+		if !slices.Contains(documented, p) {
+			t.Errorf("route %q is not in the OpenAPI description", p)
+		}
+	}
+	param := regexp.MustCompile(`\{[^}]+\}`)
+	for _, op := range documented {
+		if !slices.Contains(registered, op) {
+			t.Errorf("the OpenAPI description has %q, which no route serves", op)
+			continue
+		}
+		method, path, _ := strings.Cut(op, " ")
+		req := httptest.NewRequest(method, param.ReplaceAllString(path, "x"), nil)
+		if _, pattern := mux.Handler(req); pattern != op {
+			t.Errorf("%s %s reaches %q, not the route it documents", method, req.URL.Path, pattern)
+		}
+	}
+
+	// Every operation has a unique operationId; every $ref resolves (a
+	// local one to a node of the description, another to a bundled $id).
+	ids := map[string]bool{}
+	for _, item := range d.Raw["paths"].(map[string]any) {
+		for _, op := range item.(map[string]any) {
+			id, _ := op.(map[string]any)["operationId"].(string)
+			if id == "" || ids[id] {
+				t.Errorf("operationId %q missing or repeated", id)
+			}
+			ids[id] = true
+		}
+	}
+	bundled := map[string]bool{}
+	for _, s := range d.Raw["components"].(map[string]any)["schemas"].(map[string]any) {
+		if id, ok := s.(map[string]any)["$id"].(string); ok {
+			bundled[id] = true
+		}
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if _, ok := v["$id"]; ok {
+				return // a bundled schema: its references are its own (compiled by the response checks)
+			}
+			if ref, ok := v["$ref"].(string); ok {
+				if ptr, local := strings.CutPrefix(ref, "#/"); local {
+					var node any = d.Raw
+					for _, part := range strings.Split(ptr, "/") {
+						m, _ := node.(map[string]any)
+						node = m[strings.ReplaceAll(strings.ReplaceAll(part, "~1", "/"), "~0", "~")]
+					}
+					if node == nil {
+						t.Errorf("$ref %s does not resolve", ref)
+					}
+				} else if !bundled[strings.TrimSuffix(ref, "#")] {
+					t.Errorf("$ref %s is neither local nor a bundled schema's $id", ref)
+				}
+			}
+			for _, e := range v {
+				walk(e)
+			}
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		}
+	}
+	walk(d.Raw)
+
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/api/openapi.json", nil))
+	if err := d.Validate("GET", "/api/openapi.json", rec.Code, rec.Header().Get("Content-Type"), rec.Body.Bytes()); err != nil {
+		t.Error(err)
+	}
+	if rec.Body.String() != string(doc) {
+		t.Error("/api/openapi.json does not serve OpenAPI()")
+	}
+	for _, name := range []string{"IncidentEvent", "IncidentData"} {
+		if !strings.Contains(rec.Body.String(), `"`+name+`"`) {
+			t.Errorf("the served description does not bundle %s", name)
+		}
+	}
+}
