@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -199,21 +198,8 @@ func (e *damageError) Unwrap() error { return e.cause }
 
 // openFile opens the file and reads every record (a damaged page panics
 // there, recovered: damage), counting them into s.
-func (s *Store) openFile() (_ *bolt.DB, err error) {
+func (s *Store) openFile() (*bolt.DB, error) {
 	cfg := s.cfg
-	var db *bolt.DB
-	var file *os.File // closed (its lock released) if Open panics
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if p := recover(); p != nil {
-			if db != nil {
-				boltfile.CloseQuietly(db)
-			} else if file != nil {
-				file.Close()
-			}
-			err = &damageError{cause: fmt.Errorf("history.path %s: bbolt panicked: %v", cfg.Path, p)}
-		}
-	}()
 	wrap := func(err error) error {
 		err = fmt.Errorf("history.path %s: %w", cfg.Path, err)
 		if boltfile.Surroundings(err) {
@@ -221,53 +207,50 @@ func (s *Store) openFile() (_ *bolt.DB, err error) {
 		}
 		return &damageError{cause: err}
 	}
-	db, err = bolt.Open(cfg.Path, 0o600, &bolt.Options{Timeout: 5 * time.Second,
-		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
-			f, err := os.OpenFile(name, flag, perm)
-			file = f
-			return f, err
-		}})
+	db, err := boltfile.Open(cfg.Path, 5*time.Second)
 	if err != nil {
 		return nil, wrap(err)
 	}
 	var bytes int64
 	var count int
-	err = db.Update(func(tx *bolt.Tx) error {
-		inc, err := tx.CreateBucketIfNotExists(bucketIncidents)
-		if err != nil {
-			return err
-		}
-		idx, err := tx.CreateBucketIfNotExists(bucketStarted)
-		if err != nil {
-			return err
-		}
-		if err := inc.ForEach(func(k, v []byte) error {
-			_, started, js, err := decodeRecord(v)
-			if err == nil && !json.Valid(js) {
-				err = errors.New("not JSON")
-			}
-			if err == nil && idx.Get(indexKey(started, string(k))) == nil {
-				err = errors.New("not in the index")
-			}
+	err = boltfile.Read(db, func() error {
+		return db.Update(func(tx *bolt.Tx) error {
+			inc, err := tx.CreateBucketIfNotExists(bucketIncidents)
 			if err != nil {
-				return fmt.Errorf("incident %q: %w", k, err)
+				return err
 			}
-			bytes += int64(len(k) + len(v))
-			count++
-			return nil
-		}); err != nil {
-			return err
-		}
-		return idx.ForEach(func(k, v []byte) error {
-			if _, err := decodeEntry(v); err != nil || len(k) < 8 {
-				return fmt.Errorf("index key %x: damaged", k)
+			idx, err := tx.CreateBucketIfNotExists(bucketStarted)
+			if err != nil {
+				return err
 			}
-			bytes += int64(len(k) + len(v))
-			return nil
+			if err := inc.ForEach(func(k, v []byte) error {
+				_, started, js, err := decodeRecord(v)
+				if err == nil && !json.Valid(js) {
+					err = errors.New("not JSON")
+				}
+				if err == nil && idx.Get(indexKey(started, string(k))) == nil {
+					err = errors.New("not in the index")
+				}
+				if err != nil {
+					return fmt.Errorf("incident %q: %w", k, err)
+				}
+				bytes += int64(len(k) + len(v))
+				count++
+				return nil
+			}); err != nil {
+				return err
+			}
+			return idx.ForEach(func(k, v []byte) error {
+				if _, err := decodeEntry(v); err != nil || len(k) < 8 {
+					return fmt.Errorf("index key %x: damaged", k)
+				}
+				bytes += int64(len(k) + len(v))
+				return nil
+			})
 		})
 	})
 	if err != nil {
-		boltfile.CloseQuietly(db)
+		boltfile.CloseQuietly(db) // closed already after a panic: ignored
 		return nil, wrap(err)
 	}
 	s.mu.Lock()

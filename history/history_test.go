@@ -269,6 +269,28 @@ func TestHistoryDamagedFileMovedAside(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
+		"damaged page": func(t *testing.T, path string) {
+			c := config.DefaultHistory()
+			c.Path = path
+			s := Open(c, nil)
+			var evs []incident.Event
+			for i := range 300 {
+				evs = append(evs, incidentEvents(fmt.Sprintf("inc-%d", i), "cam0", "motion", t0.Add(time.Duration(i)*time.Second), true)...)
+			}
+			addAll(t, s, evs)
+			s.Close()
+			f, err := os.OpenFile(path, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			st, _ := f.Stat()
+			for off := int64(2 * 4096); off < st.Size(); off += 4096 { // every page but the meta pages
+				if _, err := f.WriteAt([]byte(strings.Repeat("\xff", 64)), off); err != nil {
+					t.Fatal(err)
+				}
+			}
+		},
 		"short record": func(t *testing.T, path string) {
 			db, err := bolt.Open(path, 0o600, nil)
 			if err != nil {
