@@ -3,12 +3,15 @@ package api
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/evidence"
@@ -127,4 +130,70 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 			t.Errorf("the served description does not bundle %s", name)
 		}
 	}
+}
+
+// TestOpenAPIAuthResponses: with basic auth on (web_config_file), the
+// real server's answers to a request without credentials (401), to a
+// client that failed too often (429) and to the probes without
+// credentials (200) are documented responses.
+func TestOpenAPIAuthResponses(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("op-secret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wc := filepath.Join(t.TempDir(), "web.yaml")
+	if err := os.WriteFile(wc, []byte("basic_auth_users:\n  ops: "+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := New(Config{Listen: "127.0.0.1:0", WebConfigFile: wc, Registry: prometheus.NewRegistry(),
+		Limits: httpLimits(func(h *config.HTTPConfig) { h.LoginFailuresBurst, h.LoginFailuresPerMinute = 2, 1 })}, slowEngine{})
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	doc, err := OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := openapitest.Load(t, doc)
+	get := func(path, pass string) *http.Response {
+		req, _ := http.NewRequest("GET", "http://"+s.Addr()+path, nil)
+		if pass != "" {
+			req.SetBasicAuth("ops", pass)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	for _, p := range []string{"/livez", "/readyz"} {
+		res := get(p, "")
+		if res.StatusCode != 200 {
+			t.Errorf("GET %s without credentials: %d", p, res.StatusCode)
+		}
+		d.Check(t, "GET", p, res)
+	}
+	res := get("/api/cameras", "")
+	if res.StatusCode != 401 {
+		t.Errorf("GET /api/cameras without credentials: %d, want 401", res.StatusCode)
+	}
+	d.Check(t, "GET", "/api/cameras", res)
+	var limited bool
+	for range 10 {
+		res := get("/api/cameras", "wrong")
+		limited = res.StatusCode == 429
+		d.Check(t, "GET", "/api/cameras", res)
+		if limited {
+			break
+		}
+	}
+	if !limited {
+		t.Error("no 429 after 10 failed authentications with a burst of 2")
+	}
+	res = get("/api/openapi.json", "op-secret")
+	if res.StatusCode != 200 && res.StatusCode != 429 { // the limit may hold this client's address
+		t.Errorf("GET /api/openapi.json with credentials: %d", res.StatusCode)
+	}
+	d.Check(t, "GET", "/api/openapi.json", res)
 }
