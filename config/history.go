@@ -17,8 +17,10 @@ type History struct {
 	// Required.
 	// It defaults to "history.db".
 	Path string `yaml:"path"`
-	// MaxBytes bounds the incidents kept on disk; the oldest (by start)
-	// go first: 1 or more.
+	// MaxBytes bounds the incidents kept on disk (their records and
+	// index entries); the oldest (by start) go first: 1 or more. The
+	// file, with bbolt's pages and free pages, stays within about 1.75
+	// times it.
 	// It defaults to 64 MiB (also when 0).
 	MaxBytes int64 `yaml:"max_bytes"`
 	// MaxAge removes incidents not changed for this long: above 0.
