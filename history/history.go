@@ -168,11 +168,17 @@ func (s *Store) open() {
 		}
 	}
 	if err != nil {
-		s.openErr.Store(&err)
+		if s.openErr.Swap(&err) == nil {
+			s.log.Error("incident history unavailable: incidents are not kept until it opens (delivery goes on); trying again every minute",
+				"path", cfg.Path, "error", err)
+		} else {
+			s.log.Debug("incident history still unavailable", "path", cfg.Path, "error", err)
+		}
 		s.m.available.Set(0)
-		s.log.Error("incident history unavailable: incidents are not kept until it opens (delivery goes on); trying again every minute",
-			"path", cfg.Path, "error", err)
 		return
+	}
+	if s.openErr.Swap(nil) != nil {
+		s.log.Info("incident history open again", "path", cfg.Path)
 	}
 	s.db.Store(db)
 	s.m.available.Set(1)
@@ -285,6 +291,7 @@ func (s *Store) writeLoop() {
 		select {
 		case <-s.stop:
 			// What was queued before Close is written.
+			batch = batch[:0]
 			for {
 				select {
 				case ev := <-s.queue:

@@ -88,13 +88,26 @@ func TestHistorySurvivesRestart(t *testing.T) {
 	addAll(t, s, all)
 	// An update replayed after its incident's end (a redelivery) leaves the end.
 	addAll(t, s, all[1:2])
+	// What is queued when Close starts is written, once.
+	late := incidentEvents("inc-late", "cam9", "motion", t0.Add(-time.Hour), true)
+	for _, ev := range late {
+		s.Add(ev)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if got, want := s.handled.Load(), int64(len(all)+1+len(late)); got != want {
+		t.Errorf("the writer handled %d events, want %d", got, want)
+	}
+	s = open(t, cfg, nil)
+	if evs, _, err := s.Find(Query{Camera: "cam9"}); err != nil || len(evs) != 1 || evs[0].Type != incident.TypeEnd {
+		t.Fatalf("the incident queued at Close: %v %v", evs, err)
+	}
+	s.Close()
 
 	s = open(t, cfg, nil)
-	if n, _ := s.Size(); n != 12 {
-		t.Fatalf("reopened history holds %d incidents, want 12", n)
+	if n, _ := s.Size(); n != 13 {
+		t.Fatalf("reopened history holds %d incidents, want 13", n)
 	}
 	srv := httptest.NewServer(s)
 	defer srv.Close()
@@ -118,7 +131,7 @@ func TestHistorySurvivesRestart(t *testing.T) {
 		return page
 	}
 	for _, tc := range []struct{ query, want string }{
-		{"", "inc-11,inc-10,inc-09,inc-08,inc-07,inc-06,inc-05,inc-04,inc-03,inc-02,inc-01,inc-00"},
+		{"", "inc-11,inc-10,inc-09,inc-08,inc-07,inc-06,inc-05,inc-04,inc-03,inc-02,inc-01,inc-00,inc-late"},
 		{"camera=cam1", "inc-10,inc-07,inc-04,inc-01"},
 		{"kind=person&camera=cam1", "inc-07,inc-01"},
 		{"state=open", "inc-11,inc-10,inc-09"},
@@ -130,7 +143,7 @@ func TestHistorySurvivesRestart(t *testing.T) {
 		}
 	}
 	page := get("")
-	for _, ev := range page.Incidents {
+	for _, ev := range page.Incidents[:12] {
 		n := ev.Data.IncidentID[len(ev.Data.IncidentID)-2:]
 		wantType := incident.TypeEnd
 		if n >= "09" {
@@ -351,11 +364,18 @@ func TestHistoryDamagedFileMovedAside(t *testing.T) {
 		if aside, _ := filepath.Glob(cfg.Path + ".damaged-*"); len(aside) != 0 {
 			t.Fatalf("moved aside: %v", aside)
 		}
-		// The directory appears: the next try (the writer's, every minute) opens it.
+		s.open() // the writer's next try, a minute later: still missing, not logged again
+		if n := strings.Count(logs.String(), "incident history unavailable"); n != 1 {
+			t.Errorf("%d error lines for one unavailable history, want 1", n)
+		}
+		// The directory appears: the next try opens it.
 		if err := os.Mkdir(filepath.Dir(cfg.Path), 0o750); err != nil {
 			t.Fatal(err)
 		}
 		s.open()
+		if !strings.Contains(logs.String(), "incident history open again") {
+			t.Errorf("no log line when the history opens:\n%s", logs.String())
+		}
 		addAll(t, s, incidentEvents("kept", "cam0", "motion", t0, false))
 		if evs, _, err := s.Find(Query{}); err != nil || ids(evs) != "kept" || testutil.ToFloat64(s.m.available) != 1 {
 			t.Errorf("after the directory appeared: %s %v", ids(evs), err)
