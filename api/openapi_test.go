@@ -55,15 +55,13 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		}
 	}
 	param := regexp.MustCompile(`\{[^}]+\}`)
+	// The mux itself says where a documented path goes (a route
+	// registered on its ServeMux directly counts too).
 	for _, op := range documented {
-		if !slices.Contains(registered, op) {
-			t.Errorf("the OpenAPI description has %q, which no route serves", op)
-			continue
-		}
 		method, path, _ := strings.Cut(op, " ")
 		req := httptest.NewRequest(method, param.ReplaceAllString(path, "x"), nil)
 		if _, pattern := mux.Handler(req); pattern != op {
-			t.Errorf("%s %s reaches %q, not the route it documents", method, req.URL.Path, pattern)
+			t.Errorf("the OpenAPI description has %q, but %s %s reaches %q", op, method, req.URL.Path, pattern)
 		}
 	}
 
