@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -86,7 +87,7 @@ type Store struct {
 func encodeRecord(updated, started time.Time, js []byte) []byte {
 	b := make([]byte, 0, 16+len(js))
 	b = binary.BigEndian.AppendUint64(b, uint64(updated.UnixNano()))
-	b = binary.BigEndian.AppendUint64(b, uint64(started.UnixNano()))
+	b = binary.BigEndian.AppendUint64(b, uint64(startNanos(started)))
 	return append(b, js...)
 }
 
@@ -125,8 +126,24 @@ func decodeEntry(v []byte) (entry, error) {
 	return entry{ended: v[0] == 1, camera: string(v[2 : 2+n]), kind: string(v[2+n:])}, nil
 }
 
+// startNanos is an incident's start as its keys hold it: Unix
+// nanoseconds held to 1970..2262 (what an int64 of them spans), so that
+// the keys sort as the times; a time outside (from a query) is the bound
+// it passes.
+func startNanos(t time.Time) int64 {
+	switch {
+	case t.Before(time.Unix(0, 0)):
+		return 0
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// indexKey is an incident's index key: its start (startNanos), then its
+// id.
 func indexKey(started time.Time, id string) []byte {
-	return append(binary.BigEndian.AppendUint64(nil, uint64(started.UnixNano())), id...)
+	return append(binary.BigEndian.AppendUint64(nil, uint64(startNanos(started))), id...)
 }
 
 // Open opens (or creates) the history at cfg.Path (cfg has its defaults)
@@ -447,7 +464,7 @@ func (s *Store) pruneTx(tx *bolt.Tx, now time.Time) error {
 	// An incident written after the cutoff started before it or after:
 	// only those that started before it are read.
 	c := idx.Cursor()
-	for k, v := c.First(); k != nil && int64(binary.BigEndian.Uint64(k)) < cutoff.UnixNano(); {
+	for k, v := c.First(); k != nil && int64(binary.BigEndian.Uint64(k)) < startNanos(cutoff); {
 		updated, _, _, err := decodeRecord(inc.Get(k[8:]))
 		if err == nil && !updated.Before(cutoff) {
 			k, v = c.Next()

@@ -46,7 +46,7 @@ const (
 var errCursor = errors.New("cursor: not one this server issued")
 
 // ParseQuery reads the parameters of GET /api/incidents: camera, kind,
-// since and until (RFC 3339), state (open or ended), cursor and limit
+// since and until (RFC 3339, 1970 to 2262), state (open or ended), cursor and limit
 // (1..1000, default 100). The error names the parameter.
 func ParseQuery(v url.Values) (Query, error) {
 	q := Query{Camera: v.Get("camera"), Kind: v.Get("kind"), State: v.Get("state"), Cursor: v.Get("cursor"), Limit: DefaultLimit}
@@ -56,8 +56,8 @@ func ParseQuery(v url.Values) (Query, error) {
 	}{{"since", &q.Since}, {"until", &q.Until}} {
 		if s := v.Get(p.name); s != "" {
 			t, err := time.Parse(time.RFC3339Nano, s)
-			if err != nil {
-				return Query{}, errors.New(p.name + ": want an RFC 3339 time, e.g. 2026-11-22T21:00:00Z")
+			if err != nil || startNanos(t) != t.UnixNano() {
+				return Query{}, errors.New(p.name + ": want an RFC 3339 time from 1970 to 2262, e.g. 2026-11-22T21:00:00Z")
 			}
 			*p.dst = t
 		}
