@@ -311,6 +311,13 @@ func (m *deadlineMux) HandleFunc(pattern string, h func(http.ResponseWriter, *ht
 	m.Handle(pattern, http.HandlerFunc(h))
 }
 
+// own registers a handler that sets its deadlines itself (setDeadlines):
+// one route that is a stream or not by request.
+func (m *deadlineMux) own(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
 // stream registers a streaming endpoint: no deadline.
 func (m *deadlineMux) stream(pattern string, h http.Handler) {
 	m.patterns = append(m.patterns, pattern)

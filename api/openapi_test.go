@@ -195,3 +195,64 @@ func TestOpenAPIAuthResponses(t *testing.T) {
 	}
 	d.Check(t, "GET", "/api/openapi.json", res)
 }
+
+// TestOpenAPIFrigateResponses: the Frigate endpoints' real answers (the
+// server of the Frigate tests: person incidents in the log, a snapshot,
+// basic auth), successes and errors, the list and the stream of
+// /api/events, are documented responses; the list's events are valid
+// FrigateEvents.
+func TestOpenAPIFrigateResponses(t *testing.T) {
+	base, _, _, _ := frigateServer(t)
+	doc, err := OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := openapitest.Load(t, doc)
+	get := func(path, accept string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+path, nil)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	for _, tc := range []struct {
+		path, template string
+		status         int
+	}{
+		{"/api/version", "/api/version", 200},
+		{"/api/config", "/api/config", 200},
+		{"/api/stats", "/api/stats", 200},
+		{"/api/door/latest.jpg", "/api/", 200},
+		{"/api/nope/latest.jpg", "/api/", 404},
+		{"/api/door/other", "/api/", 404},
+		{"/api/events?limit=10", "/api/events", 200},
+		{"/api/events?cameras=door&sort=score_desc", "/api/events", 200},
+		{"/api/events?limit=0", "/api/events", 400},
+		{"/api/events?sort=best", "/api/events", 400},
+		{"/api/events?after=soon", "/api/events", 400},
+		{"/api/events/summary?timezone=Europe/Paris", "/api/events/summary", 200},
+		{"/api/events/summary?timezone=Mars/Olympus", "/api/events/summary", 400},
+		{"/api/events/" + p1, "/api/events/{id}", 200},
+		{"/api/events/" + m1, "/api/events/{id}", 404},
+		{"/api/events/" + p1 + "/thumbnail.jpg", "/api/events/{id}/thumbnail.jpg", 200},
+	} {
+		res := get(tc.path, "application/json")
+		if res.StatusCode != tc.status {
+			t.Errorf("GET %s: %d, want %d", tc.path, res.StatusCode, tc.status)
+		}
+		body := d.Check(t, "GET", tc.template, res)
+		if tc.path == "/api/events?limit=10" && !strings.Contains(string(body), p1) {
+			t.Errorf("the list does not hold %s: %s", p1, body)
+		}
+	}
+	res := get("/api/events", "text/event-stream")
+	res.Body.Close()
+	if err := d.Validate("GET", "/api/events", res.StatusCode, res.Header.Get("Content-Type"), nil); err != nil {
+		t.Error(err)
+	}
+}

@@ -143,7 +143,7 @@ func (d *Doc) Validate(method, path string, status int, contentType string, body
 			return fmt.Errorf("%s %s %d: not JSON: %v", method, path, status, err)
 		}
 	case mt == "image/jpeg":
-		if !bytes.HasPrefix(body, []byte{0xFF, 0xD8, 0xFF}) {
+		if !bytes.HasPrefix(body, []byte{0xFF, 0xD8}) { // SOI
 			return fmt.Errorf("%s %s %d: not a JPEG", method, path, status)
 		}
 	}
