@@ -3,20 +3,18 @@ package api
 import (
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/evidence"
 	"github.com/vigil-video/vigil/history"
 	"github.com/vigil-video/vigil/internal/openapitest"
+	"github.com/vigil-video/vigil/internal/testkit"
 )
 
 // TestOpenAPIDescribesEveryRoute: the routes Routes registers with every
@@ -135,14 +133,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 // client that failed too often (429) and to the probes without
 // credentials (200) are documented responses.
 func TestOpenAPIAuthResponses(t *testing.T) {
-	hash, err := bcrypt.GenerateFromPassword([]byte("op-secret"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wc := filepath.Join(t.TempDir(), "web.yaml")
-	if err := os.WriteFile(wc, []byte("basic_auth_users:\n  ops: "+string(hash)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	wc := testkit.BasicAuthWebConfig(t, "ops", "op-secret")
 	s := New(Config{Listen: "127.0.0.1:0", WebConfigFile: wc, Registry: prometheus.NewRegistry(),
 		Limits: httpLimits(func(h *config.HTTPConfig) { h.LoginFailuresBurst, h.LoginFailuresPerMinute = 2, 1 })}, slowEngine{})
 	if err := s.Start(); err != nil {
