@@ -57,22 +57,7 @@ cameras:
 		return page.Incidents
 	}
 	run := func() (stop func()) {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			done <- Run(ctx, Options{ConfigPath: cfgPath, DataDir: data, Events: io.Discard, Logs: io.Discard})
-		}()
-		return func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatalf("Run: %v", err)
-				}
-			case <-time.After(20 * time.Second):
-				t.Fatal("Run did not return within 20 s of its context ending")
-			}
-		}
+		return runService(t, Options{ConfigPath: cfgPath, DataDir: data, Events: io.Discard, Logs: io.Discard})
 	}
 
 	stop := run()
@@ -160,5 +145,26 @@ func TestIncidentsAPISources(t *testing.T) {
 	get("/api/events?cameras=door", &frigate)
 	if len(frigate) != 1 || frigate[0].ID != inc.IncidentID || frigate[0].EndTime == nil || frigate[0].TopScore == 0 {
 		t.Errorf("Frigate's /api/events: %+v, want the ended incident with its end time and score", frigate)
+	}
+}
+
+// runService runs Run with o until the returned stop, which fails the
+// test unless Run returns nil within 20 s of its context ending.
+func runService(t *testing.T, o Options) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, o) }()
+	return func() {
+		t.Helper()
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("Run did not return within 20 s of its context ending")
+		}
 	}
 }

@@ -47,17 +47,7 @@ cameras:
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Options{ConfigPath: cfgPath, DataDir: filepath.Join(dir, "data"), Events: io.Discard, Logs: io.Discard})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	defer runService(t, Options{ConfigPath: cfgPath, DataDir: filepath.Join(dir, "data"), Events: io.Discard, Logs: io.Discard})()
 	base := "http://" + listen
 	await.Until(t, 20*time.Second, "the API", func() bool {
 		res, err := http.Get(base + "/livez")
@@ -81,7 +71,7 @@ cameras:
 	}
 
 	// The live stream, from before the first incident.
-	sctx, scancel := context.WithCancel(ctx)
+	sctx, scancel := context.WithCancel(context.Background())
 	defer scancel()
 	req, _ := http.NewRequestWithContext(sctx, "GET", base+"/api/events", nil)
 	stream, err := http.DefaultClient.Do(req)
