@@ -75,19 +75,12 @@ func ParseQuery(v url.Values) (Query, error) {
 	return q, nil
 }
 
-// Query returns up to limit incidents, newest start first, each as its
-// latest event, matching camera and kind when set and started in
-// [since, until) when set, after the opaque cursor of a previous page;
-// next is the cursor of the following page, empty at the end. It has the
-// signature of api.IncidentLog's, whose events it folds into incidents.
-func (s *Store) Query(camera, kind string, since, until time.Time, cursor string, limit int) (events []incident.Event, next string, err error) {
-	return s.Find(Query{Camera: camera, Kind: kind, Since: since, Until: until, Cursor: cursor, Limit: limit})
-}
-
 // Find returns the incidents q selects, newest start first, each as its
 // latest event (an ended incident's: its end), and the cursor of the
 // next page (empty at the end). Incidents past max_age not yet pruned are
-// left out.
+// left out. (The Store has no Query method on purpose: api.IncidentQuerier
+// readers, Frigate's event list, fold every event of an incident from its
+// start, which the history does not keep.)
 func (s *Store) Find(q Query) (events []incident.Event, next string, err error) {
 	if q.Limit < 1 {
 		q.Limit = DefaultLimit
