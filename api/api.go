@@ -1,5 +1,6 @@
 // Package api serves vigil's HTTP endpoints: /metrics, /livez, /readyz and
-// the JSON API (cameras, snapshots, evidence, incidents, live events). It
+// the JSON API (cameras, snapshots, evidence, incidents, live events),
+// described by the OpenAPI 3.1 document it serves (openapi.json). It
 // consumes the small Engine interface it declares, and serves with
 // Prometheus exporter-toolkit's TLS and basic auth (web_config_file), which
 // fails closed (see webGuard); the probes, /livez and /readyz, answer
@@ -246,6 +247,7 @@ func Routes(cfg Config, eng Engine) http.Handler {
 		}
 		w.Write([]byte("ok\n")) //nolint:errcheck // the client went away
 	})
+	mux.HandleFunc("GET /api/openapi.json", serveOpenAPI)
 	mux.HandleFunc("GET /api/cameras", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, eng.Cameras())
 	})
@@ -294,9 +296,11 @@ func Routes(cfg Config, eng Engine) http.Handler {
 type deadlineMux struct {
 	*http.ServeMux
 	read, write time.Duration // zero: no deadline
+	patterns    []string      // registered, in order (the OpenAPI test reads them)
 }
 
 func (m *deadlineMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
 	m.ServeMux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setDeadlines(w, m.read, m.write)
 		h.ServeHTTP(w, r)
@@ -307,8 +311,16 @@ func (m *deadlineMux) HandleFunc(pattern string, h func(http.ResponseWriter, *ht
 	m.Handle(pattern, http.HandlerFunc(h))
 }
 
+// own registers a handler that sets its deadlines itself (setDeadlines):
+// one route that is a stream or not by request.
+func (m *deadlineMux) own(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
 // stream registers a streaming endpoint: no deadline.
 func (m *deadlineMux) stream(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
 	m.ServeMux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setDeadlines(w, 0, 0)
 		h.ServeHTTP(w, r)

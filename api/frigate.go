@@ -124,7 +124,7 @@ func frigateRoutes(mux *deadlineMux, cfg Config, eng Engine) {
 	// /api/events/{id} in the mux: the catch-all /api/ serves it.
 	mux.HandleFunc("GET /api/", f.latest)
 	if cfg.Live != nil || f.log != nil {
-		mux.ServeMux.Handle("GET /api/events", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.own("GET /api/events", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if cfg.Live != nil && (f.log == nil || wantsStream(r)) {
 				setDeadlines(w, 0, 0)
 				cfg.Live.ServeHTTP(w, r)

@@ -2,13 +2,14 @@ package api
 
 import (
 	"encoding/base64"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/vigil-video/vigil/history"
 	"github.com/vigil-video/vigil/incident"
 )
 
@@ -89,44 +90,22 @@ func (l *IncidentLog) Query(camera, kind string, since, until time.Time, cursor 
 }
 
 // ServeHTTP serves GET /api/incidents?camera=&kind=&since=&until=&cursor=&limit=
-// (RFC 3339 times; limit 1..1000, default 100) as
-// {"incidents": [...], "next": "..."}; a bad parameter is a 400 naming it.
+// (history.ParseQuery; state is the history's only) as
+// {"incidents": [...], "next": "..."}, one item per event; a bad
+// parameter is a 400 naming it.
 func (l *IncidentLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	var since, until time.Time
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"since", &since}, {"until", &until}} {
-		if v := q.Get(p.name); v != "" {
-			t, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil {
-				http.Error(w, p.name+": want an RFC 3339 time, e.g. 2026-11-22T21:00:00Z", http.StatusBadRequest)
-				return
-			}
-			*p.dst = t
-		}
+	q, err := history.ParseQuery(r.URL.Query())
+	if err == nil && q.State != "" {
+		err = errors.New("state: served by the incident history only (history.path)")
 	}
-	limit := 100
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			http.Error(w, "limit: want 1 to 1000", http.StatusBadRequest)
-			return
-		}
-		limit = n
-	}
-	evs, next, err := l.Query(q.Get("camera"), q.Get("kind"), since, until, q.Get("cursor"), limit)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if evs == nil {
-		evs = []incident.Event{}
+	evs, next, err := l.Query(q.Camera, q.Kind, q.Since, q.Until, q.Cursor, q.Limit)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(struct { //nolint:errcheck // the client went away
-		Incidents []incident.Event `json:"incidents"`
-		Next      string           `json:"next,omitempty"`
-	}{evs, next})
+	history.WritePage(w, evs, next)
 }

@@ -74,6 +74,10 @@ type Config struct {
 	// Evidence is where incident snapshots are kept; see Evidence. A
 	// change needs a restart (a reload changing it is refused).
 	Evidence Evidence `yaml:"evidence"`
+	// History keeps the incidents GET /api/incidents serves across
+	// restarts; see History. A change needs a restart (a reload changing
+	// it is refused).
+	History History `yaml:"history"`
 	// Objects is the object detector shared by all cameras; see
 	// ObjectsConfig.
 	Objects ObjectsConfig `yaml:"objects"`
@@ -344,6 +348,7 @@ func Default() Config {
 		Outbox:         DefaultOutbox(),
 		Sinks:          []Sink{DefaultSink(SinkStdout)},
 		Evidence:       DefaultEvidence(),
+		History:        DefaultHistory(),
 		Objects:        DefaultObjects(),
 	}
 }
@@ -355,7 +360,8 @@ func defaultWorkers() int { return min(runtime.GOMAXPROCS(0), maxWorkers) }
 // cluster.lease_ttl, cluster.advertise from listen) and replaces the zeros
 // that the keys' comments document as standing for their default
 // ("also when 0": workers, queue_memory_mb, stream_memory_mb,
-// start_spread, outbox.max_lag, evidence.max_bytes, evidence.max_age, the
+// start_spread, outbox.max_lag, evidence.max_bytes, evidence.max_age,
+// history.max_bytes, history.max_age, the
 // http keys but login_cache_ttl, objects' numbers and labels, the cluster
 // keys, the sinks' keys that follow others: Sink.DeriveFor with Node). Parse calls it after decoding; a Config built in Go from Default
 // needs it only for start_spread and the cluster section.
@@ -381,6 +387,7 @@ func (c *Config) Derive() {
 	if c.Evidence.MaxAge == 0 {
 		c.Evidence.MaxAge = d.Evidence.MaxAge
 	}
+	c.History.derive(d.History)
 	c.HTTP.derive(d.HTTP)
 	c.Objects.derive(d.Objects)
 	if c.Cluster != nil {
@@ -434,6 +441,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := validateEvidence(c.Evidence); err != nil {
+		return err
+	}
+	if err := validateHistory(c.History); err != nil {
 		return err
 	}
 	if c.WebConfigFile != "" {

@@ -68,6 +68,9 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		{"bad tamper", "cameras:\n  - {id: a, url: 'rtsp://h/x', tamper: {defocus_ratio: 2}}\n", []string{`cameras[0] (id "a").tamper.defocus_ratio`}, ""},
 		{"crowd without person", "cameras:\n  - id: a\n    url: rtsp://h/x\n    zones: [{name: sq, crowd: 5, polygon: [[0,0],[1,0],[1,1]]}]\n", []string{"crowd", "person.enabled"}, ""},
 		{"bad evidence", "evidence: {max_bytes: -1}\ncameras:\n  - {id: a, url: 'rtsp://h/x'}\n", []string{"evidence.max_bytes"}, ""},
+		{"bad history size", "history: {max_bytes: -1}\ncameras:\n  - {id: a, url: 'rtsp://h/x'}\n", []string{"history.max_bytes", "-1"}, ""},
+		{"bad history age", "history: {max_age: -1h}\ncameras:\n  - {id: a, url: 'rtsp://h/x'}\n", []string{"history.max_age", "-1h"}, ""},
+		{"history without path", "history: {path: ''}\ncameras:\n  - {id: a, url: 'rtsp://h/x'}\n", []string{"history.path", "required"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.yaml))

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,47 +19,12 @@ import (
 	"github.com/vigil-video/vigil/internal/testkit"
 )
 
-// smallDisk mounts a tmpfs of size bytes and returns its directory; it
-// skips the test where mounting is not permitted (not root).
-func smallDisk(t *testing.T, size int) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d", size)); err != nil {
-		t.Skipf("full-disk test needs to mount a %d-byte tmpfs (run as root): %v", size, err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
-// fill writes to path until the filesystem is full.
-func fill(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("fill %s: %v", path, err)
-			}
-			return
-		}
-	}
-}
-
 // TestFileSinkFullDiskWritesWholeRecords: the file sink's filesystem fills
 // up mid-stream. While it is full, every line of the file is one whole
 // event (a partial write is cut off); once space is back, every event is
 // in the file exactly once, in order.
 func TestFileSinkFullDiskWritesWholeRecords(t *testing.T) {
-	disk := smallDisk(t, 64<<10)
+	disk := testkit.SmallDisk(t, 64<<10)
 	file := filepath.Join(disk, "events.jsonl")
 	filler := filepath.Join(disk, "filler")
 	f, err := os.Create(filler)
@@ -106,7 +70,7 @@ func TestFileSinkFullDiskWritesWholeRecords(t *testing.T) {
 // the healthy file sink or counted as not stored. With space back, the
 // same outbox opens and delivers again.
 func TestOutboxFullDiskShutdownIsBounded(t *testing.T) {
-	disk := smallDisk(t, 256<<10)
+	disk := testkit.SmallDisk(t, 256<<10)
 	file := filepath.Join(t.TempDir(), "events.jsonl")
 	cfg := Config{Outbox: OutboxConfig{Path: filepath.Join(disk, "outbox.db")}, Sinks: []config.Sink{
 		testkit.Sink(config.SinkFile, "file", file),
@@ -117,7 +81,7 @@ func TestOutboxFullDiskShutdownIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	filler := filepath.Join(disk, "filler")
-	fill(t, filler)
+	testkit.Fill(t, filler)
 	const n = 200
 	evs := incidenttest.Events(n)
 	publishAll(t, d, evs)
@@ -186,7 +150,7 @@ func TestOutboxFullDiskShutdownIsBounded(t *testing.T) {
 func TestFileSinkFullDiskAtRotation(t *testing.T) {
 	// 272 pages: the first file's 10 records of ~100 KiB fill all but
 	// about 80 KiB, less than one record.
-	disk := smallDisk(t, 272*4096)
+	disk := testkit.SmallDisk(t, 272*4096)
 	file := filepath.Join(disk, "events.jsonl")
 	d, err := testOpen(Config{Outbox: OutboxConfig{Path: filepath.Join(t.TempDir(), "o.db")}, Sinks: []config.Sink{
 		testkit.Sink(config.SinkFile, "file", file, testkit.Backoff(10*time.Millisecond, 50*time.Millisecond), func(s *config.Sink) {

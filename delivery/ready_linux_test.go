@@ -22,7 +22,7 @@ import (
 // the event is stored. Other goroutines call Ready throughout (run with
 // -race).
 func TestReadyFollowsOutboxWrites(t *testing.T) {
-	disk := smallDisk(t, 1<<20) // room for the 200 events below once the filler is gone
+	disk := testkit.SmallDisk(t, 1<<20) // room for the 200 events below once the filler is gone
 	box := filepath.Join(disk, "outbox.db")
 	file := filepath.Join(t.TempDir(), "events.jsonl")
 	d, err := testOpen(Config{Outbox: OutboxConfig{Path: box}, Sinks: []config.Sink{
@@ -61,7 +61,7 @@ func TestReadyFollowsOutboxWrites(t *testing.T) {
 	}
 
 	filler := filepath.Join(disk, "filler")
-	fill(t, filler)
+	testkit.Fill(t, filler)
 	full := incidenttest.Events(200) // about 120 KiB: more than bbolt's free pages
 	publishAll(t, d, full)
 	await.Until(t, 20*time.Second, "Ready to fail on the full disk", func() bool { return d.Ready() != nil })

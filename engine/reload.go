@@ -43,7 +43,8 @@ func (e *Engine) Apply(cfg config.Config) (ReloadResult, error) {
 	for _, kv := range []struct {
 		key      string
 		was, now any
-	}{{"sinks", old.Sinks, cfg.Sinks}, {"outbox", old.Outbox, cfg.Outbox}, {"evidence", old.Evidence, cfg.Evidence}} {
+	}{{"sinks", old.Sinks, cfg.Sinks}, {"outbox", old.Outbox, cfg.Outbox}, {"evidence", old.Evidence, cfg.Evidence},
+		{"history", old.History, cfg.History}} {
 		if !reflect.DeepEqual(kv.was, kv.now) {
 			return res, fmt.Errorf("%s: %w", kv.key, ErrNeedsRestart)
 		}

@@ -5,16 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
-	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/internal/boltfile"
 )
 
 // damageError: the outbox file itself cannot be read as an outbox; with
@@ -99,12 +97,9 @@ func copyFile(src, dst string) error {
 }
 
 // classify marks err as damage unless it comes from the file's
-// surroundings: the operating system (permissions, I/O, no space) or
-// bbolt's lock timeout (another process holds the outbox).
+// surroundings (boltfile.Surroundings).
 func classify(err error) error {
-	var pe *fs.PathError
-	var errno syscall.Errno
-	if errors.As(err, &pe) || errors.As(err, &errno) || errors.Is(err, berrors.ErrTimeout) {
+	if boltfile.Surroundings(err) {
 		return err
 	}
 	return &damageError{cause: err}
@@ -190,14 +185,4 @@ func checkOutbox(db *bolt.DB) error {
 		}
 		return errors.Join(errs...)
 	})
-}
-
-// closeQuietly closes a bbolt database opened on a damaged file; closing
-// may panic too.
-func closeQuietly(db *bolt.DB) {
-	if db == nil {
-		return
-	}
-	defer func() { recover() }() //nolint:errcheck // damaged: nothing more to do
-	db.Close()                   //nolint:errcheck
 }

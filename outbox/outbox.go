@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/internal/boltfile"
 )
 
 var (
@@ -97,104 +97,94 @@ type Outbox struct {
 //
 // With oneMeta set, an outbox whose only damage is one meta page (a
 // damageError with oneMeta) is opened from the other.
-func openFile(cfg config.Outbox, sinks []string, log *slog.Logger, onDrop func([]Drop, map[SinkReason]int), oneMeta bool) (_ *Outbox, err error) {
+func openFile(cfg config.Outbox, sinks []string, log *slog.Logger, onDrop func([]Drop, map[SinkReason]int), oneMeta bool) (*Outbox, error) {
 	if fi, serr := os.Stat(cfg.Path); serr == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
 		return nil, &damageError{cause: errors.New("zero-length file")}
 	}
-	var db *bolt.DB
-	var file *os.File // the file bbolt opened: closed (its lock released) if Open panics
-	// A page pointing outside the mapped file faults on read: a panic to
-	// recover, not a crash.
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if p := recover(); p != nil {
-			if db != nil {
-				closeQuietly(db)
-			} else if file != nil {
-				file.Close()
-			}
-			err = &damageError{cause: fmt.Errorf("bbolt panicked: %v", p)}
-		}
-	}()
-	db, err = bolt.Open(cfg.Path, 0o600, &bolt.Options{Timeout: 5 * time.Second,
-		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
-			f, err := os.OpenFile(name, flag, perm)
-			file = f
-			return f, err
-		}})
+	db, err := boltfile.Open(cfg.Path, 5*time.Second)
 	if err != nil {
 		return nil, classify(fmt.Errorf("open outbox %s: %w", cfg.Path, err))
 	}
-	if err := checkOutbox(db); err != nil && !(oneMeta && errors.Is(err, errOneMeta)) {
-		closeQuietly(db)
-		return nil, &damageError{cause: err, oneMeta: errors.Is(err, errOneMeta)}
-	}
-	o := &Outbox{db: db, maxBytes: cfg.MaxBytes, log: log, onDrop: onDrop, sinks: sinks,
-		progress: make(chan struct{}, 1), sinkDrops: map[SinkReason]int{}, failing: map[string]bool{}}
-	err = db.Update(func(tx *bolt.Tx) error {
-		ev, err := tx.CreateBucketIfNotExists(bucketEvents)
-		if err != nil {
-			return err
+	var o *Outbox
+	err = boltfile.Read(db, func() error {
+		if err := checkOutbox(db); err != nil && !(oneMeta && errors.Is(err, errOneMeta)) {
+			return &damageError{cause: err, oneMeta: errors.Is(err, errOneMeta)}
 		}
-		cur, err := tx.CreateBucketIfNotExists(bucketCursors)
-		if err != nil {
-			return err
-		}
-		// The sequence never goes back: it is the largest of the bucket's
-		// persisted sequence, the last stored key and every cursor (an
-		// outbox written before the sequence was persisted has cursors past
-		// its emptied events bucket).
-		o.seq = ev.Sequence()
-		if k, _ := ev.Cursor().Last(); k != nil {
-			o.seq = max(o.seq, binary.BigEndian.Uint64(k))
-		}
-		if err := cur.ForEach(func(_, v []byte) error {
-			if len(v) == 8 {
-				o.seq = max(o.seq, binary.BigEndian.Uint64(v))
+		o = &Outbox{db: db, maxBytes: cfg.MaxBytes, log: log, onDrop: onDrop, sinks: sinks,
+			progress: make(chan struct{}, 1), sinkDrops: map[SinkReason]int{}, failing: map[string]bool{}}
+		err := db.Update(func(tx *bolt.Tx) error {
+			ev, err := tx.CreateBucketIfNotExists(bucketEvents)
+			if err != nil {
+				return err
 			}
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := ev.SetSequence(o.seq); err != nil {
-			return err
-		}
-		// A sink added since the last run starts after what is stored: the
-		// backlog was meant for the sinks configured then. A sink that is
-		// gone no longer holds events back.
-		known := map[string]bool{}
-		for _, s := range sinks {
-			known[s] = true
-			if cur.Get([]byte(s)) == nil {
-				if err := cur.Put([]byte(s), seqKey(o.seq)); err != nil {
+			cur, err := tx.CreateBucketIfNotExists(bucketCursors)
+			if err != nil {
+				return err
+			}
+			// The sequence never goes back: it is the largest of the bucket's
+			// persisted sequence, the last stored key and every cursor (an
+			// outbox written before the sequence was persisted has cursors past
+			// its emptied events bucket).
+			o.seq = ev.Sequence()
+			if k, _ := ev.Cursor().Last(); k != nil {
+				o.seq = max(o.seq, binary.BigEndian.Uint64(k))
+			}
+			if err := cur.ForEach(func(_, v []byte) error {
+				if len(v) == 8 {
+					o.seq = max(o.seq, binary.BigEndian.Uint64(v))
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			if err := ev.SetSequence(o.seq); err != nil {
+				return err
+			}
+			// A sink added since the last run starts after what is stored: the
+			// backlog was meant for the sinks configured then. A sink that is
+			// gone no longer holds events back.
+			known := map[string]bool{}
+			for _, s := range sinks {
+				known[s] = true
+				if cur.Get([]byte(s)) == nil {
+					if err := cur.Put([]byte(s), seqKey(o.seq)); err != nil {
+						return err
+					}
+				}
+			}
+			var gone [][]byte
+			cur.ForEach(func(k, _ []byte) error { //nolint:errcheck // the callback returns nil
+				if !known[string(k)] {
+					gone = append(gone, append([]byte(nil), k...))
+				}
+				return nil
+			})
+			for _, k := range gone {
+				if err := cur.Delete(k); err != nil {
 					return err
 				}
 			}
-		}
-		var gone [][]byte
-		cur.ForEach(func(k, _ []byte) error { //nolint:errcheck // the callback returns nil
-			if !known[string(k)] {
-				gone = append(gone, append([]byte(nil), k...))
-			}
-			return nil
+			return ev.ForEach(func(_, v []byte) error {
+				o.bytes += int64(len(v))
+				o.count++
+				return nil
+			})
 		})
-		for _, k := range gone {
-			if err := cur.Delete(k); err != nil {
-				return err
-			}
+		if err == nil {
+			err = o.collect()
 		}
-		return ev.ForEach(func(_, v []byte) error {
-			o.bytes += int64(len(v))
-			o.count++
-			return nil
-		})
+		if err != nil {
+			return classify(fmt.Errorf("open outbox %s: %w", cfg.Path, err))
+		}
+		return nil
 	})
-	if err == nil {
-		err = o.collect()
+	var p *boltfile.PanicError
+	if errors.As(err, &p) { // db closed by Read
+		return nil, &damageError{cause: p}
 	}
 	if err != nil {
-		closeQuietly(db)
-		return nil, classify(fmt.Errorf("open outbox %s: %w", cfg.Path, err))
+		boltfile.CloseQuietly(db)
+		return nil, err
 	}
 	return o, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-video/vigil/cluster"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
+	"github.com/vigil-video/vigil/internal/openapitest"
 	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sim"
 )
@@ -138,6 +139,16 @@ func TestClusterStoreDownKeepsAnalyzing(t *testing.T) {
 	}
 	if g := gauge(); g != "1" {
 		t.Errorf("vigil_cluster_degraded %q while NATS is down, want 1", g)
+	}
+	// /api/cluster says why, as the OpenAPI description documents it.
+	if res, err := http.Get("http://" + listen + "/api/cluster"); err != nil {
+		t.Error(err)
+	} else {
+		raw, _ := api.OpenAPI()
+		var st cluster.Status
+		if err := json.Unmarshal(openapitest.Load(t, raw).Check(t, "GET", "/api/cluster", res), &st); err != nil || st.Degraded != cluster.CauseStoreDown {
+			t.Errorf("/api/cluster while NATS is down: degraded %q (%v), want %s", st.Degraded, err, cluster.CauseStoreDown)
+		}
 	}
 	// Past unreachable_grace + lease_ttl after the last renewal, every
 	// camera's analysis has moved on.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"github.com/vigil-video/vigil/delivery"
 	"github.com/vigil-video/vigil/engine"
 	"github.com/vigil-video/vigil/evidence"
+	"github.com/vigil-video/vigil/history"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/sim"
 	"github.com/vigil-video/vigil/sinks"
@@ -36,8 +38,9 @@ type Options struct {
 	LogLevel string
 	// LogFormat is text or json. It defaults to text.
 	LogFormat string
-	// DataDir holds the outbox and the evidence when the configuration
-	// gives no absolute path for them (outbox.path, evidence.dir).
+	// DataDir holds the outbox, the evidence and the incident history
+	// when the configuration gives no absolute path for them
+	// (outbox.path, evidence.dir, history.path).
 	// It defaults to DefaultDataDir.
 	DataDir string
 	// Events receives incident events as JSON lines (stdout).
@@ -117,9 +120,9 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	prepare(&cfg)
 	if o.ConfigPath != "" {
-		for _, dir := range []string{filepath.Dir(cfg.Outbox.Path), cfg.Evidence.Dir} {
+		for _, dir := range []string{filepath.Dir(cfg.Outbox.Path), cfg.Evidence.Dir, filepath.Dir(cfg.History.Path)} {
 			if err := os.MkdirAll(dir, 0o750); err != nil {
-				return fmt.Errorf("data directory (--data-dir, outbox.path, evidence.dir): %w", err)
+				return fmt.Errorf("data directory (--data-dir, outbox.path, evidence.dir, history.path): %w", err)
 			}
 		}
 	}
@@ -131,6 +134,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		defer os.RemoveAll(dir)
 		cfg.Outbox.Path = filepath.Join(dir, cfg.Outbox.Path)
 		cfg.Evidence.Dir = filepath.Join(dir, cfg.Evidence.Dir)
+		cfg.History.Path = filepath.Join(dir, cfg.History.Path)
 	}
 	ev, err := evidence.Open(cfg.Evidence)
 	if err != nil {
@@ -143,18 +147,23 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	d.Start()
-	// The API serves what delivery stored: the recent events and the live
-	// stream, whose clients are let go once delivery has stopped.
+	// The API serves what delivery stored: the incident history (on disk),
+	// the recent events (to resume the live stream) and the live stream,
+	// whose clients are let go once delivery has stopped.
+	hist := history.Open(cfg.History, log.With("component", "history"))
 	recent := api.NewIncidentLog(10000)
 	live := api.NewEventHub(256, recent)
-	d.OnStored(func(ev incident.Event) { recent.Add(ev); live.Publish(ev) })
+	d.OnStored(func(ev incident.Event) { hist.Add(ev); recent.Add(ev); live.Publish(ev) })
 	defer func() {
 		if derr := d.Close(); derr != nil && err == nil {
 			err = fmt.Errorf("close delivery: %w", derr)
 		}
 		live.Close()
+		if herr := hist.Close(); herr != nil {
+			log.Error("close incident history", "path", cfg.History.Path, "error", herr)
+		}
 	}()
-	eo := engine.Options{Logger: log, Events: d, Incidents: recent, Live: live, Collectors: d.Collectors(), Evidence: ev,
+	eo := engine.Options{Logger: log, Events: d, Incidents: incidentsAPI{hist, recent}, Live: live, Collectors: append(d.Collectors(), hist.Collectors()...), Evidence: ev,
 		Ready: outboxReady(d, cfg.Outbox.Path), CamerasChanged: d.SetCameras}
 	if cfg.Cluster == nil {
 		// Open incidents are kept beside the outbox (the data directory);
@@ -219,12 +228,28 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 }
 
+// incidentsAPI is what the API reads of the incidents: GET /api/incidents
+// from the history on disk (one record per incident, across restarts),
+// and Frigate's event list (api.IncidentQuerier) from the recent events,
+// every one of them, which it folds itself from each incident's start.
+type incidentsAPI struct {
+	hist   *history.Store
+	recent *api.IncidentLog
+}
+
+func (a incidentsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.hist.ServeHTTP(w, r) }
+
+func (a incidentsAPI) Query(camera, kind string, since, until time.Time, cursor string, limit int) ([]incident.Event, string, error) {
+	return a.recent.Query(camera, kind, since, until, cursor, limit)
+}
+
 // DefaultDataDir is where the outbox and the evidence go by default.
 const DefaultDataDir = "/var/lib/vigil"
 
-// dataPaths puts the outbox and the evidence under dir unless the
-// configuration gives them absolute paths; relative ones (as their
-// defaults, outbox.db and evidence) are taken from dir.
+// dataPaths puts the outbox, the evidence and the incident history under
+// dir unless the configuration gives them absolute paths; relative ones
+// (as their defaults, outbox.db, evidence and history.db) are taken from
+// dir.
 func dataPaths(c *config.Config, dir string) {
 	under := func(p string) string {
 		if filepath.IsAbs(p) {
@@ -234,6 +259,7 @@ func dataPaths(c *config.Config, dir string) {
 	}
 	c.Outbox.Path = under(c.Outbox.Path)
 	c.Evidence.Dir = under(c.Evidence.Dir)
+	c.History.Path = under(c.History.Path)
 }
 
 // minOutboxFree is the free space under which the outbox's filesystem

@@ -9,7 +9,7 @@ import (
 // heavy are the packages a light package must not link: OpenCV, ONNX
 // Runtime, the FFmpeg decoder, the detectors, the RTSP client and the
 // broker clients, and the project's packages built on them (ingest,
-// delivery with its outbox and sinks, evidence).
+// delivery with its outbox and sinks, evidence, the incident history).
 var heavy = []string{
 	"gocv.io/",
 	"github.com/yalue/onnxruntime_go",
@@ -25,6 +25,7 @@ var heavy = []string{
 	"github.com/vigil-video/vigil/outbox",
 	"github.com/vigil-video/vigil/sink",
 	"github.com/vigil-video/vigil/evidence",
+	"github.com/vigil-video/vigil/history",
 }
 
 // light lists the packages checked and, for each, the packages it may
