@@ -18,7 +18,7 @@ import (
 // is reported by `vigil bench gate`, not asserted.
 var gateHeld = []string{
 	"vtest-vbv", "vtest-crf", "vtest-gop05", "vtest-gop10", "vtest-dyn", "vtest-bf", "vtest-x265u", "vtest-main",
-	"highway-vbv", "highway-crf", "highway-gop05", "highway-gop10", "highway-bf", "highway-x265u", "highway-x265f", "highway-vbv-n0",
+	"highway-vbv", "highway-crf", "highway-gop05", "highway-gop10", "highway-bf", "highway-x265u", "highway-x265f", "highway-cbr-n0", "highway-vbv-n0",
 	"office-vbv", "office-crf", "office-gop05", "office-gop10", "office-bf", "office-x265u", "office-x265f", "office-vbv-n0",
 }
 

@@ -190,6 +190,52 @@ func TestActivityWakesOnQPRise(t *testing.T) {
 	}
 }
 
+// TestActivityNotDeafAfterRejections: false wakes raise a camera's
+// thresholds, but a run of them does not make it deaf. Rejected wakes
+// (bursts of pictures 3 times their level, four of them, which the pixels
+// found empty), then a
+// scene that costs twice the idle level for 2 s wakes the signal within
+// 0.5 s. (With the thresholds raised 1.5 times per rejection up to 8, the
+// fifth wake never came: a 10 s GOP stream lost vtest's pedestrians after
+// three false wakes on a two-minute still view.)
+func TestActivityNotDeafAfterRejections(t *testing.T) {
+	a := gate.NewActivity(config.ModeAuto, config.DefaultActivity())
+	frame := 40 * time.Millisecond
+	buf := make([]byte, 1<<16)
+	noise := []int{0, 90, -60, 40, -110, 70, -20, 120, -80, 10} // sensor noise, ±12%
+	rejects, woke := 0, time.Duration(0)
+	for i := range 1500 { // 60 s, a keyframe every 2 s
+		pts := time.Duration(i) * frame
+		size := 1000 + noise[i%len(noise)]
+		switch {
+		case i%50 == 0:
+			size = 20000
+		case pts >= 50*time.Second && pts < 52*time.Second:
+			size *= 2 // people enter
+		case rejects < 4 && i%250 >= 120 && i%250 < 126:
+			size *= 3 // a burst of noise, every 10 s until 4 were rejected
+		}
+		on := a.Observe(unit.AccessUnit{Data: buf[:size], Key: i%50 == 0, QP: 30, PTS: pts})
+		if !on {
+			continue
+		}
+		if pts < 50*time.Second {
+			a.Reject(pts)
+			rejects++
+			continue
+		}
+		if woke == 0 {
+			woke = pts
+		}
+	}
+	if rejects < 3 {
+		t.Fatalf("%d false wakes before 50 s, want 3 or more (the test's bursts no longer wake it)", rejects)
+	}
+	if woke == 0 || woke > 50*time.Second+500*time.Millisecond {
+		t.Fatalf("after %d rejected wakes, the scene entering at 50s woke the signal at %s, want within 0.5s", rejects, woke)
+	}
+}
+
 func BenchmarkActivity(b *testing.B) {
 	a := gate.NewActivity(config.ModeAuto, config.DefaultActivity())
 	buf := make([]byte, 1200)
