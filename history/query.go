@@ -114,7 +114,7 @@ func (s *Store) Find(q Query) (events []incident.Event, next string, err error) 
 		var k, v, last []byte
 		if from == nil {
 			k, v = c.Last()
-		} else if k, v = c.Seek(from); k == nil {
+		} else if k, _ = c.Seek(from); k == nil {
 			k, v = c.Last()
 		} else {
 			k, v = c.Prev()

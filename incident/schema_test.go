@@ -301,7 +301,7 @@ func TestEventIDsDerived(t *testing.T) {
 	later.FrameTime = t0.Add(40 * time.Millisecond)
 	add("the next frame's update", incident.New(incident.TypeUpdate, later, time.Now()))
 	anon := incident.Incident{Camera: "c", Kind: "motion"}
-	if incident.New(incident.TypeStart, anon, time.Now()).ID == incident.New(incident.TypeStart, anon, time.Now()).ID {
+	if a1, a2 := incident.New(incident.TypeStart, anon, time.Now()), incident.New(incident.TypeStart, anon, time.Now()); a1.ID == a2.ID {
 		t.Error("events without an incident id share an id")
 	}
 	if d1, d2 := incident.DeriveID("c", "motion", "", t0), incident.DeriveID("c", "motion", "", t0.Add(time.Nanosecond)); d1 == d2 ||
