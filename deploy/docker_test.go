@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -18,6 +19,8 @@ type dockerReport struct {
 		Name, Base, User string
 		Runs, Copies     []string
 		Entrypoint, Cmd  []string
+		Env              map[string]string
+		Healthcheck      []string
 	}
 	Warnings []string
 }
@@ -55,8 +58,21 @@ func TestDockerfile(t *testing.T) {
 	if run.User == "" || strings.HasPrefix(run.User, "0") || run.User == "root" {
 		t.Errorf("the runtime stage runs as %q, want a non-root user", run.User)
 	}
-	if !slices.Equal(run.Copies, []string{build.Name + ":/out/vigil"}) || !slices.Equal(run.Entrypoint, []string{"/usr/local/bin/vigil"}) {
-		t.Errorf("runtime copies %v and runs %v, want only the built binary", run.Copies, run.Entrypoint)
+	if !slices.Equal(run.Copies, []string{build.Name + ":/out/vigil", build.Name + ":/out/models/"}) || !slices.Equal(run.Entrypoint, []string{"/usr/local/bin/vigil"}) {
+		t.Errorf("runtime copies %v and runs %v, want only the built binary and the object network", run.Copies, run.Entrypoint)
+	}
+	// The object network is in the image (objects.model follows
+	// VIGIL_MODELS), made by scripts/models.sh in the build stage.
+	if run.Env["VIGIL_MODELS"] != "/usr/local/share/vigil/models" {
+		t.Errorf("runtime VIGIL_MODELS is %q, want the models copied to /usr/local/share/vigil/models", run.Env["VIGIL_MODELS"])
+	}
+	if !strings.Contains(strings.Join(build.Runs, " "), "scripts/models.sh /out/models") || !slices.Contains(aptPackages(strings.Join(build.Runs, " ")), "npm") {
+		t.Errorf("the build stage does not make the object network (npm, scripts/models.sh /out/models): %v", build.Runs)
+	}
+	// The container's health is the engine's readiness, asked by vigil
+	// itself (no curl in the image).
+	if !slices.Equal(run.Healthcheck, []string{"CMD", "/usr/local/bin/vigil", "healthcheck"}) {
+		t.Errorf("HEALTHCHECK is %q, want vigil healthcheck", run.Healthcheck)
 	}
 	pkgs := aptPackages(strings.Join(run.Runs, " "))
 	for _, p := range pkgs {
@@ -70,14 +86,21 @@ func TestDockerfile(t *testing.T) {
 		}
 	}
 
-	f, err := elf.Open(vigilBin)
-	if err != nil {
-		t.Fatal(err)
+	libs := neededLibraries(t, vigilBin)
+	// ONNX Runtime's library, loaded at run time from beside the model,
+	// needs its own.
+	models := os.Getenv("VIGIL_MODELS")
+	if models == "" {
+		models = filepath.Join("..", ".cache", "models")
 	}
-	defer f.Close()
-	libs, err := f.ImportedLibraries()
-	if err != nil {
-		t.Fatal(err)
+	ort := filepath.Join(models, "libonnxruntime.so.1")
+	switch _, err := os.Stat(ort); {
+	case err == nil:
+		libs = append(libs, neededLibraries(t, ort)...)
+	case os.Getenv("VIGIL_REQUIRE_MODELS") != "":
+		t.Errorf("ONNX Runtime's library: %v (VIGIL_REQUIRE_MODELS is set; scripts/models.sh makes it)", err)
+	default:
+		t.Logf("ONNX Runtime's library not checked: %v (scripts/models.sh makes it)", err)
 	}
 	base := []string{"libc6", "libgcc-s1", "libstdc++6"} // in debian:12-slim
 	for _, lib := range libs {
@@ -100,6 +123,21 @@ func TestDockerfile(t *testing.T) {
 			t.Errorf("vigil links %s from package %s, which the runtime stage does not install", lib, pkg)
 		}
 	}
+}
+
+// neededLibraries returns the shared libraries the ELF file at path links.
+func neededLibraries(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	libs, err := f.ImportedLibraries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return libs
 }
 
 // aptPackages returns the packages of the apt-get install commands in a

@@ -35,6 +35,10 @@ type Stage struct {
 	Entrypoint []string `json:"entrypoint"`
 	Cmd        []string `json:"cmd"`
 	Copies     []string `json:"copies"` // COPY sources, with --from=<stage> as "<stage>:" prefix
+	// Env holds the ENV keys and values; Healthcheck the HEALTHCHECK's
+	// command (exec form, its first word CMD).
+	Env         map[string]string `json:"env"`
+	Healthcheck []string          `json:"healthcheck"`
 }
 
 // Report is the tool's output.
@@ -100,7 +104,7 @@ func lint(path string) (*Report, error) {
 		return nil, err
 	}
 	for _, st := range stages {
-		s := Stage{Name: st.Name, Base: st.BaseName, Runs: []string{}, Copies: []string{}}
+		s := Stage{Name: st.Name, Base: st.BaseName, Runs: []string{}, Copies: []string{}, Env: map[string]string{}}
 		for _, c := range st.Commands {
 			switch c := c.(type) {
 			case *instructions.RunCommand:
@@ -111,6 +115,14 @@ func lint(path string) (*Report, error) {
 				s.Entrypoint = c.CmdLine
 			case *instructions.CmdCommand:
 				s.Cmd = c.CmdLine
+			case *instructions.EnvCommand:
+				for _, kv := range c.Env {
+					s.Env[kv.Key] = kv.Value
+				}
+			case *instructions.HealthCheckCommand:
+				if c.Health != nil {
+					s.Healthcheck = c.Health.Test
+				}
 			case *instructions.CopyCommand:
 				for _, src := range c.SourcePaths {
 					if c.From != "" {
