@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"math"
@@ -42,19 +43,25 @@ func Owner(camera string, members []Member) string {
 	return best
 }
 
-// Slack is how far above its fair share (cameras × its weight / the
-// weights' sum) a node's load may go in Assign: 10%. Plain rendezvous
-// hashing spreads 60 cameras over 3 nodes as unevenly as 25/19/16; with
-// the bound the largest share is at most 1.1 × the fair share rounded up.
+// Slack is how far a node's load may stray from its fair share (cameras ×
+// its weight / the weights' sum) in Assign: 10% either way. Plain
+// rendezvous hashing spreads 60 cameras over 3 nodes as unevenly as
+// 25/19/16; with the bounds every node holds between floor(0.9 × its fair
+// share) and ceil(1.1 × it).
 const Slack = 0.1
 
-// Assign returns the owner of every camera: rendezvous hashing with
-// bounded loads. Cameras are taken in a fixed order (by the SHA-256 of
-// their id, whatever the list's order); each goes to the highest-scoring
-// member that has not reached its cap, ceil((1+Slack) × fair share).
-// Every node computes the same assignment from the same members and list.
-// A join or leave moves the cameras of that node plus a few that the caps
-// push along (measured in the tests: about 1.2× the minimum).
+// Assign returns the owner of every camera: rendezvous hashing with loads
+// bounded from above and below. Cameras are taken in a fixed order (by the
+// SHA-256 of their id, whatever the list's order); each goes to the
+// highest-scoring member that has not reached its cap, ceil((1+Slack) ×
+// fair share). The cap alone leaves the last nodes short (5 to 9 cameras
+// of 28 on 4 equal nodes), so a second pass fills every member below its
+// floor, floor((1-Slack) × fair share), in the order of their ids, each
+// with the cameras it scores highest among those whose owner stays at or
+// above its own floor without them. Every node computes the same
+// assignment from the same members and list. A join or leave moves the
+// cameras of that node plus a few that the bounds push along (measured in
+// the tests: at most 1.1× the minimum).
 func Assign(cameras []string, members []Member) map[string]string {
 	out := make(map[string]string, len(cameras))
 	if len(members) == 0 {
@@ -80,12 +87,15 @@ func Assign(cameras []string, members []Member) map[string]string {
 	for _, m := range members {
 		total += m.Weight
 	}
-	caps := make([]int, len(members))
+	caps, floors := make([]int, len(members)), make([]int, len(members))
 	for i, m := range members {
-		caps[i] = int(math.Ceil((1 + Slack) * float64(len(cameras)) * m.Weight / total))
+		share := float64(len(cameras)) * m.Weight / total
+		caps[i] = int(math.Ceil((1 + Slack) * share))
+		floors[i] = int(math.Floor((1 - Slack) * share))
 	}
 	load := make([]int, len(members))
-	for _, o := range order {
+	owner := make([]int, len(order)) // index in members of each camera's owner, by order
+	for k, o := range order {
 		best, bestScore := -1, math.Inf(-1)
 		for i, m := range members {
 			if load[i] >= caps[i] {
@@ -97,7 +107,43 @@ func Assign(cameras []string, members []Member) map[string]string {
 			}
 		}
 		load[best]++
-		out[o.id] = members[best].ID
+		owner[k] = best
+	}
+	// The floors: the loads above them sum to at least Slack × cameras, at
+	// least the deficits, so every member reaches its floor.
+	byID := make([]int, len(members))
+	for i := range byID {
+		byID[i] = i
+	}
+	slices.SortFunc(byID, func(a, b int) int { return strings.Compare(members[a].ID, members[b].ID) })
+	rank := make([]int, len(order))
+	scores := make([]float64, len(order))
+	for _, u := range byID {
+		if load[u] >= floors[u] {
+			continue
+		}
+		for k, o := range order {
+			rank[k], scores[k] = k, score(members[u].ID, o.id, members[u].Weight)
+		}
+		slices.SortFunc(rank, func(a, b int) int {
+			if c := cmp.Compare(scores[b], scores[a]); c != 0 {
+				return c
+			}
+			return a - b // order is already deterministic
+		})
+		for _, k := range rank {
+			if load[u] >= floors[u] {
+				break
+			}
+			if from := owner[k]; from != u && load[from] > floors[from] {
+				load[from]--
+				load[u]++
+				owner[k] = u
+			}
+		}
+	}
+	for k, o := range order {
+		out[o.id] = members[owner[k]].ID
 	}
 	return out
 }

@@ -69,6 +69,45 @@ func TestAssignSpreadsEvenly(t *testing.T) {
 	t.Logf("plain rendezvous, 60 cameras on 3 nodes: %v", counts(plain))
 }
 
+// bounds returns the least and the most cameras a member may hold in
+// Assign: floor and ceil of (1 ∓ Slack) × its weighted share.
+func bounds(n int, ms []Member, m Member) (lo, hi int) {
+	total := 0.0
+	for _, x := range ms {
+		total += x.Weight
+	}
+	share := float64(n) * m.Weight / total
+	return int(math.Floor((1 - Slack) * share)), int(math.Ceil((1 + Slack) * share))
+}
+
+// TestAssignBoundedBothWays: every node holds between floor(0.9 × its
+// weighted share) and ceil(1.1 × it), the least loaded as much as the
+// busiest: 28 cameras on 4 equal nodes (6 to 8 each; the cap alone gave
+// 5 to 9), 10,000 on 40 (225 to 275; the cap alone gave 212 to 275), and
+// nodes of unequal weights.
+func TestAssignBoundedBothWays(t *testing.T) {
+	weighted := []Member{{"a", 1}, {"b", 2}, {"c", 1}, {"d", 4}, {"e", 0.5}}
+	for _, tc := range []struct {
+		cams int
+		ms   []Member
+	}{
+		{28, members(4)}, {60, members(3)}, {7, members(3)}, {2000, members(10)}, {10000, members(40)},
+		{41, weighted}, {1000, weighted}, {10000, []Member{{"a", 1}, {"b", 3}, {"c", 1}}},
+	} {
+		c := counts(Assign(cams(tc.cams), tc.ms))
+		for _, m := range tc.ms {
+			if lo, hi := bounds(tc.cams, tc.ms, m); c[m.ID] < lo || c[m.ID] > hi {
+				t.Errorf("%d cameras on %d nodes: %s (weight %g) holds %d, want %d to %d; all: %v", tc.cams, len(tc.ms), m.ID, m.Weight, c[m.ID], lo, hi, c)
+			}
+		}
+		lo, hi := tc.cams, 0
+		for _, k := range c {
+			lo, hi = min(lo, k), max(hi, k)
+		}
+		t.Logf("%d cameras on %d nodes: least %d, most %d", tc.cams, len(tc.ms), lo, hi)
+	}
+}
+
 // TestLeaveMovesLittle: when a node leaves, all its cameras move and few
 // others do: at most 1.5× the minimum (its share), about 1/N in all.
 func TestLeaveMovesLittle(t *testing.T) {
