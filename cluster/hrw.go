@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"bytes"
-	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"math"
@@ -54,14 +53,14 @@ const Slack = 0.1
 // bounded from above and below. Cameras are taken in a fixed order (by the
 // SHA-256 of their id, whatever the list's order); each goes to the
 // highest-scoring member that has not reached its cap, ceil((1+Slack) ×
-// fair share). The cap alone leaves the last nodes short (5 to 9 cameras
-// of 28 on 4 equal nodes), so a second pass fills every member below its
-// floor, floor((1-Slack) × fair share), in the order of their ids, each
-// with the cameras it scores highest among those whose owner stays at or
-// above its own floor without them. Every node computes the same
-// assignment from the same members and list. A join or leave moves the
-// cameras of that node plus a few that the bounds push along (measured in
-// the tests: at most 1.1× the minimum).
+// fair share), except that once the cameras left are no more than the
+// members' shortfalls from their floors, floor((1-Slack) × fair share),
+// they go only to members below their floor. (The cap alone left the last
+// nodes short: 5 to 9 cameras of 28 on 4 equal nodes.) The cameras so
+// reserved are the last in the fixed order, whatever the members, so a
+// join or leave moves the cameras of that node plus few others (measured
+// in the tests). Every node computes the same assignment from the same
+// members and list.
 func Assign(cameras []string, members []Member) map[string]string {
 	out := make(map[string]string, len(cameras))
 	if len(members) == 0 {
@@ -93,12 +92,15 @@ func Assign(cameras []string, members []Member) map[string]string {
 		caps[i] = int(math.Ceil((1 + Slack) * share))
 		floors[i] = int(math.Floor((1 - Slack) * share))
 	}
-	load := make([]int, len(members))
-	owner := make([]int, len(order)) // index in members of each camera's owner, by order
+	load, short := make([]int, len(members)), 0
+	for i := range members {
+		short += floors[i]
+	}
 	for k, o := range order {
 		best, bestScore := -1, math.Inf(-1)
+		reserved := len(order)-k <= short // the rest must fill the floors
 		for i, m := range members {
-			if load[i] >= caps[i] {
+			if load[i] >= caps[i] || (reserved && load[i] >= floors[i]) {
 				continue
 			}
 			s := score(m.ID, o.id, m.Weight)
@@ -106,44 +108,11 @@ func Assign(cameras []string, members []Member) map[string]string {
 				best, bestScore = i, s
 			}
 		}
+		if load[best] < floors[best] {
+			short--
+		}
 		load[best]++
-		owner[k] = best
-	}
-	// The floors: the loads above them sum to at least Slack × cameras, at
-	// least the deficits, so every member reaches its floor.
-	byID := make([]int, len(members))
-	for i := range byID {
-		byID[i] = i
-	}
-	slices.SortFunc(byID, func(a, b int) int { return strings.Compare(members[a].ID, members[b].ID) })
-	rank := make([]int, len(order))
-	scores := make([]float64, len(order))
-	for _, u := range byID {
-		if load[u] >= floors[u] {
-			continue
-		}
-		for k, o := range order {
-			rank[k], scores[k] = k, score(members[u].ID, o.id, members[u].Weight)
-		}
-		slices.SortFunc(rank, func(a, b int) int {
-			if c := cmp.Compare(scores[b], scores[a]); c != 0 {
-				return c
-			}
-			return a - b // order is already deterministic
-		})
-		for _, k := range rank {
-			if load[u] >= floors[u] {
-				break
-			}
-			if from := owner[k]; from != u && load[from] > floors[from] {
-				load[from]--
-				load[u]++
-				owner[k] = u
-			}
-		}
-	}
-	for k, o := range order {
-		out[o.id] = members[owner[k]].ID
+		out[o.id] = members[best].ID
 	}
 	return out
 }
