@@ -11,11 +11,16 @@ import (
 	"github.com/vigil-video/vigil/incident"
 )
 
-// Home Assistant MQTT discovery (config.MQTTSink.HADiscovery): per camera, four
-// binary sensors announced with retained configurations on
+// Home Assistant MQTT discovery (config.MQTTSink.HADiscovery): per camera, a
+// binary sensor per incident kind (haSensors) announced with retained
+// configurations on
 // <discovery prefix>/binary_sensor/<node id>/<camera>_<sensor>/config, whose
 // retained ON/OFF states the sink publishes on
-// <topic prefix>/<camera>/<sensor>/state, and whose availability is the
+// <topic prefix>/<camera>/<sensor>/state, and an image entity
+// (<discovery prefix>/image/<node id>/<camera>_snapshot/config) showing the
+// JPEG of the camera's latest incident snapshot, published retained on
+// <topic prefix>/<camera>/snapshot (the snapshot the Frigate topics carry,
+// Sink.snapshot); their availability is the
 // sink's <topic prefix>/available (so they go unavailable with vigil, the
 // last of its engines). Every engine of a deployment announces the same
 // ids (from ha_node_id, not the per-engine client id): a camera keeps its

@@ -33,7 +33,7 @@ import (
 // and puts its "online" back when another one's "offline" replaced it, so
 // that it reads "offline" only once none is left.
 // With FrigateCompat it also speaks Frigate's MQTT API (frigate.go), with
-// HADiscovery it announces each camera's binary sensors to Home Assistant
+// HADiscovery it announces each camera's binary sensors and snapshot image to Home Assistant
 // (homeassistant.go).
 type Sink struct {
 	cfg      config.MQTTSink
