@@ -154,6 +154,11 @@ type haDevice struct {
 	Model        string   `json:"model"`
 }
 
+// haCameraDevice is the Home Assistant device of a camera's entities.
+func haCameraDevice(node, obj, camera string) haDevice {
+	return haDevice{Identifiers: []string{"vigil_" + node + "_" + obj}, Name: camera, Manufacturer: "vigil", Model: "vigil camera"}
+}
+
 type haOrigin struct {
 	Name string `json:"name"`
 }
@@ -177,9 +182,8 @@ func haConfig(cfg *config.MQTTSink, camera string, s *haSensor) (string, []byte)
 		PayloadAvailable:    "online",
 		PayloadNotAvailable: "offline",
 		QoS:                 1,
-		Device: haDevice{Identifiers: []string{"vigil_" + node + "_" + obj}, Name: camera, Manufacturer: "vigil",
-			Model: "vigil camera"},
-		Origin: haOrigin{Name: "vigil"},
+		Device:              haCameraDevice(node, obj, camera),
+		Origin:              haOrigin{Name: "vigil"},
 	}
 	if s.key == "online" || s.key == "analysis_stalled" {
 		d.EntityCategory = "diagnostic"
@@ -221,9 +225,8 @@ func haImageConfig(cfg *config.MQTTSink, camera string) (string, []byte) {
 		AvailabilityTopic:   cfg.TopicPrefix + "/available",
 		PayloadAvailable:    "online",
 		PayloadNotAvailable: "offline",
-		Device: haDevice{Identifiers: []string{"vigil_" + node + "_" + obj}, Name: camera, Manufacturer: "vigil",
-			Model: "vigil camera"},
-		Origin: haOrigin{Name: "vigil"},
+		Device:              haCameraDevice(node, obj, camera),
+		Origin:              haOrigin{Name: "vigil"},
 	}
 	b, _ := json.Marshal(d) // plain strings: cannot fail
 	topic := strings.Join([]string{cfg.HADiscoveryPrefix, "image", node, obj + "_snapshot", "config"}, "/")
