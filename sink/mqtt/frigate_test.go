@@ -312,16 +312,17 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 	})
 
 	t.Run("home assistant discovery", func(t *testing.T) {
-		late := subscribeAll(t, url, "late-ha", "homeassistant/#")
-		topic := regexp.MustCompile(`^homeassistant/binary_sensor/site1/([a-zA-Z0-9_-]+)_(motion|person|vehicle|tamper|online)/config$`)
-		classes := map[string]string{"motion": "motion", "person": "occupancy", "vehicle": "occupancy", "tamper": "tamper", "online": "connectivity"}
-		await.Until(t, 20*time.Second, "10 retained configurations", func() bool { late.mu.Lock(); defer late.mu.Unlock(); return len(late.msgs) >= 10 })
+		late := subscribeAll(t, url, "late-ha", "homeassistant/binary_sensor/#")
+		topic := regexp.MustCompile(`^homeassistant/binary_sensor/site1/([a-zA-Z0-9_-]+)_(motion|person|vehicle|tamper|intrusion|loitering|crowd|analysis_stalled|online)/config$`)
+		classes := map[string]string{"motion": "motion", "person": "occupancy", "vehicle": "occupancy", "tamper": "tamper", "online": "connectivity",
+			"intrusion": "occupancy", "loitering": "occupancy", "crowd": "occupancy", "analysis_stalled": "problem"}
+		await.Until(t, 20*time.Second, "18 retained configurations", func() bool { late.mu.Lock(); defer late.mu.Unlock(); return len(late.msgs) >= 18 })
 		time.Sleep(200 * time.Millisecond)
 		late.mu.Lock()
 		msgs := slices.Clone(late.msgs)
 		late.mu.Unlock()
-		if len(msgs) != 10 {
-			t.Fatalf("%d retained discovery messages, want 2 cameras x 5 sensors", len(msgs))
+		if len(msgs) != 18 {
+			t.Fatalf("%d retained discovery messages, want 2 cameras x 9 sensors", len(msgs))
 		}
 		ids := map[string]bool{}
 		for _, m := range msgs {
@@ -380,8 +381,8 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 				t.Errorf("%s still retained after the camera was removed", m.topic)
 			}
 		}
-		if len(after.msgs) != 5 {
-			t.Errorf("%d retained configurations after the reload, want gate's 5", len(after.msgs))
+		if len(after.msgs) != 10 {
+			t.Errorf("%d retained configurations after the reload, want gate's 9 sensors and its image", len(after.msgs))
 		}
 	})
 }

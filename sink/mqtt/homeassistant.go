@@ -11,11 +11,16 @@ import (
 	"github.com/vigil-video/vigil/incident"
 )
 
-// Home Assistant MQTT discovery (config.MQTTSink.HADiscovery): per camera, four
-// binary sensors announced with retained configurations on
+// Home Assistant MQTT discovery (config.MQTTSink.HADiscovery): per camera, a
+// binary sensor per incident kind (haSensors) announced with retained
+// configurations on
 // <discovery prefix>/binary_sensor/<node id>/<camera>_<sensor>/config, whose
 // retained ON/OFF states the sink publishes on
-// <topic prefix>/<camera>/<sensor>/state, and whose availability is the
+// <topic prefix>/<camera>/<sensor>/state, and an image entity
+// (<discovery prefix>/image/<node id>/<camera>_snapshot/config) showing the
+// JPEG of the camera's latest incident snapshot, published retained on
+// <topic prefix>/<camera>/snapshot (the snapshot the Frigate topics carry,
+// Sink.snapshot); their availability is the
 // sink's <topic prefix>/available (so they go unavailable with vigil, the
 // last of its engines). Every engine of a deployment announces the same
 // ids (from ha_node_id, not the per-engine client id): a camera keeps its
@@ -35,6 +40,11 @@ var haSensors = []haSensor{
 	{key: "person", name: "Person", class: "occupancy", kind: "person"},
 	{key: "vehicle", name: "Vehicle", class: "occupancy", kind: "vehicle"},
 	{key: "tamper", name: "Tamper", class: "tamper", kind: "tamper"},
+	{key: "intrusion", name: "Intrusion", class: "occupancy", kind: "intrusion"},
+	{key: "loitering", name: "Loitering", class: "occupancy", kind: "loitering"},
+	{key: "crowd", name: "Crowd", class: "occupancy", kind: "crowd"},
+	// analysis_stalled is ON while the camera streams but is not analyzed.
+	{key: "analysis_stalled", name: "Analysis stalled", class: "problem", kind: "analysis_stalled"},
 	// online is ON until a camera_offline incident starts, OFF until it
 	// ends.
 	{key: "online", name: "Online", class: "connectivity", kind: "camera_offline"},
@@ -144,6 +154,11 @@ type haDevice struct {
 	Model        string   `json:"model"`
 }
 
+// haCameraDevice is the Home Assistant device of a camera's entities.
+func haCameraDevice(node, obj, camera string) haDevice {
+	return haDevice{Identifiers: []string{"vigil_" + node + "_" + obj}, Name: camera, Manufacturer: "vigil", Model: "vigil camera"}
+}
+
 type haOrigin struct {
 	Name string `json:"name"`
 }
@@ -167,14 +182,53 @@ func haConfig(cfg *config.MQTTSink, camera string, s *haSensor) (string, []byte)
 		PayloadAvailable:    "online",
 		PayloadNotAvailable: "offline",
 		QoS:                 1,
-		Device: haDevice{Identifiers: []string{"vigil_" + node + "_" + obj}, Name: camera, Manufacturer: "vigil",
-			Model: "vigil camera"},
-		Origin: haOrigin{Name: "vigil"},
+		Device:              haCameraDevice(node, obj, camera),
+		Origin:              haOrigin{Name: "vigil"},
 	}
-	if s.key == "online" {
+	if s.key == "online" || s.key == "analysis_stalled" {
 		d.EntityCategory = "diagnostic"
 	}
 	b, _ := json.Marshal(d) // plain strings: cannot fail
 	topic := strings.Join([]string{cfg.HADiscoveryPrefix, "binary_sensor", node, obj + "_" + s.key, "config"}, "/")
+	return topic, b
+}
+
+// haImage is an image entity's discovery configuration (Home Assistant's
+// MQTT image platform): the camera's latest incident snapshot.
+type haImage struct {
+	Name                string   `json:"name"`
+	UniqueID            string   `json:"unique_id"`
+	ImageTopic          string   `json:"image_topic"`
+	ContentType         string   `json:"content_type"`
+	AvailabilityTopic   string   `json:"availability_topic"`
+	PayloadAvailable    string   `json:"payload_available"`
+	PayloadNotAvailable string   `json:"payload_not_available"`
+	Device              haDevice `json:"device"`
+	Origin              haOrigin `json:"origin"`
+}
+
+// haImageTopic is where a camera's latest incident snapshot (JPEG) is
+// published, retained.
+func haImageTopic(prefix, camera string) string {
+	return prefix + "/" + camera + "/snapshot"
+}
+
+// haImageConfig returns a camera's image entity discovery topic and
+// configuration: <discovery prefix>/image/<node id>/<camera>_snapshot/config.
+func haImageConfig(cfg *config.MQTTSink, camera string) (string, []byte) {
+	node, obj := haID(cfg.HANodeID), haID(camera)
+	d := haImage{
+		Name:                "Snapshot",
+		UniqueID:            "vigil_" + node + "_" + obj + "_snapshot",
+		ImageTopic:          haImageTopic(cfg.TopicPrefix, camera),
+		ContentType:         "image/jpeg",
+		AvailabilityTopic:   cfg.TopicPrefix + "/available",
+		PayloadAvailable:    "online",
+		PayloadNotAvailable: "offline",
+		Device:              haCameraDevice(node, obj, camera),
+		Origin:              haOrigin{Name: "vigil"},
+	}
+	b, _ := json.Marshal(d) // plain strings: cannot fail
+	topic := strings.Join([]string{cfg.HADiscoveryPrefix, "image", node, obj + "_snapshot", "config"}, "/")
 	return topic, b
 }

@@ -1,13 +1,17 @@
 package mqtt
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/evidence"
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sink"
@@ -212,5 +216,118 @@ func TestCameraMovedBetweenEngines(t *testing.T) {
 	await.Until(t, 20*time.Second, "node-b's announcement again", func() bool { return last() != "" })
 	if got := last(); got != first {
 		t.Errorf("configuration %s, want the same as before the move %s", got, first)
+	}
+}
+
+// TestHAEveryKindAndSnapshot: on Mosquitto, each camera gets a binary
+// sensor for intrusion, loitering, crowd and analysis_stalled (retained
+// discovery configurations, with the camera's device and availability),
+// whose state goes ON at the start of an incident of that kind and OFF at
+// its end, and an image entity whose image_topic receives, retained, the
+// JPEG of an incident with evidence.
+func TestHAEveryKindAndSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	port := testkit.FreePort(t)
+	broker := testkit.StartMosquitto(t, port, dir)
+	defer broker.Stop()
+	url := fmt.Sprintf("tcp://127.0.0.1:%d", port)
+	all := subscribeAll(t, url, "test-all", "#")
+	store, err := evidence.Open(testkit.FillZeros(config.Evidence{Dir: filepath.Join(dir, "evidence")}, config.DefaultEvidence()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := testkit.Sink(config.SinkMQTT, "mqtt", url, func(s *config.Sink) {
+		s.MQTT.HADiscovery, s.MQTT.HANodeID = true, "site1"
+		s.Timeout, s.BackoffMin = 2*time.Second, 50*time.Millisecond
+	})
+	s, err := New(sink.CommonOf(c), *c.MQTT, []string{"gate"}, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	kinds := map[string]string{"intrusion": "occupancy", "loitering": "occupancy", "crowd": "occupancy", "analysis_stalled": "problem"}
+	imageCfg := "homeassistant/image/site1/gate_snapshot/config"
+	await.Until(t, 20*time.Second, "the discovery configurations", func() bool {
+		for k := range kinds {
+			if _, ok := all.last("homeassistant/binary_sensor/site1/gate_" + k + "/config"); !ok {
+				return false
+			}
+		}
+		_, ok := all.last(imageCfg)
+		return ok
+	})
+	// A late subscriber reads them retained.
+	ha := subscribeAll(t, url, "late-ha", "homeassistant/#")
+	await.Until(t, 20*time.Second, "the retained configurations", func() bool {
+		for k := range kinds {
+			if _, ok := ha.last("homeassistant/binary_sensor/site1/gate_" + k + "/config"); !ok {
+				return false
+			}
+		}
+		_, ok := ha.last(imageCfg)
+		return ok
+	})
+	for k, class := range kinds {
+		m, _ := ha.last("homeassistant/binary_sensor/site1/gate_" + k + "/config")
+		var d haDiscovery
+		if err := json.Unmarshal(m.payload, &d); err != nil {
+			t.Fatalf("%s: %v", k, err)
+		}
+		if !m.retained || d.UniqueID != "vigil_site1_gate_"+k || d.DeviceClass != class || d.StateTopic != "vigil/gate/"+k+"/state" ||
+			d.AvailabilityTopic != "vigil/available" || d.Device.Identifiers[0] != "vigil_site1_gate" {
+			t.Errorf("%s: retained=%v %+v", k, m.retained, d)
+		}
+	}
+	m, _ := ha.last(imageCfg)
+	var img map[string]any
+	if err := json.Unmarshal(m.payload, &img); err != nil {
+		t.Fatal(err)
+	}
+	if !m.retained || img["image_topic"] != "vigil/gate/snapshot" || img["content_type"] != "image/jpeg" ||
+		img["unique_id"] != "vigil_site1_gate_snapshot" || img["availability_topic"] != "vigil/available" {
+		t.Errorf("image config retained=%v %v", m.retained, img)
+	}
+
+	t0 := time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC)
+	ev := func(typ, kind, id string, s float64, evd []incident.Evidence) incident.Event {
+		in := incident.Incident{IncidentID: id, Camera: "gate", Kind: kind, Zone: "yard", StartedAt: t0,
+			FrameTime: t0.Add(time.Duration(s) * time.Second), FrameTimeSource: incident.TimeReceipt, Evidence: evd}
+		if typ == incident.TypeEnd {
+			in.EndedAt = &in.FrameTime
+		}
+		return incident.New(typ, in, in.FrameTime)
+	}
+	state := func(k string) string {
+		m, _ := all.last("vigil/gate/" + k + "/state")
+		return string(m.payload)
+	}
+	for k := range kinds {
+		id := "0193a1b2-0000-7000-8000-0000000000" + fmt.Sprintf("%02x", len(k))
+		deliverAll(t, s, []incident.Event{ev(incident.TypeStart, k, id, 1, nil)})
+		await.Until(t, 20*time.Second, k+" ON", func() bool { return state(k) == "ON" })
+		for other := range kinds {
+			if other != k && state(other) != "OFF" {
+				t.Errorf("%s is %q while only %s is open", other, state(other), k)
+			}
+		}
+		deliverAll(t, s, []incident.Event{ev(incident.TypeEnd, k, id, 2, nil)})
+		await.Until(t, 20*time.Second, k+" OFF", func() bool { return state(k) == "OFF" })
+	}
+
+	jpg := []byte("\xff\xd8\xff\xe0 intrusion snapshot \xff\xd9")
+	id := "0193a1b2-0000-7000-8000-0000000000ff"
+	saved, err := store.Save("gate", id, "start", jpg, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliverAll(t, s, []incident.Event{ev(incident.TypeStart, "intrusion", id, 3, []incident.Evidence{saved})})
+	late := subscribeAll(t, url, "late-image", "vigil/gate/snapshot")
+	await.Until(t, 20*time.Second, "the retained snapshot on the image topic", func() bool {
+		_, ok := late.last("vigil/gate/snapshot")
+		return ok
+	})
+	if m, _ := late.last("vigil/gate/snapshot"); !m.retained || !bytes.Equal(m.payload, jpg) {
+		t.Errorf("image topic retained=%v %q, want the incident's JPEG retained", m.retained, m.payload)
 	}
 }

@@ -33,7 +33,7 @@ import (
 // and puts its "online" back when another one's "offline" replaced it, so
 // that it reads "offline" only once none is left.
 // With FrigateCompat it also speaks Frigate's MQTT API (frigate.go), with
-// HADiscovery it announces each camera's binary sensors to Home Assistant
+// HADiscovery it announces each camera's binary sensors and snapshot image to Home Assistant
 // (homeassistant.go).
 type Sink struct {
 	cfg      config.MQTTSink
@@ -187,6 +187,13 @@ func (s *Sink) announceOnce(ctx context.Context) error {
 				return err
 			}
 		}
+		topic, _ := haImageConfig(&s.cfg, c)
+		if err := s.publish(ctx, topic, "", true); err != nil {
+			return err
+		}
+		if err := s.publish(ctx, haImageTopic(s.cfg.TopicPrefix, c), "", true); err != nil {
+			return err
+		}
 		s.withdraw = s.withdraw[1:]
 	}
 	var cams []string
@@ -228,6 +235,10 @@ func (s *Sink) announceCameraLocked(ctx context.Context, camera string) error {
 			return err
 		}
 		s.ha.sent(camera, sn, state)
+	}
+	topic, cfg := haImageConfig(&s.cfg, camera)
+	if err := s.publish(ctx, topic, cfg, true); err != nil {
+		return err
 	}
 	s.cameras[camera] = true
 	return nil
@@ -325,7 +336,13 @@ func (s *Sink) haDeliverLocked(ctx context.Context, ev *incident.Event) error {
 	sn, state := s.ha.apply(ev)
 	if !s.cameras[cam] {
 		// Its configuration and current state (this event's included).
-		return s.announceCameraLocked(ctx, cam)
+		if err := s.announceCameraLocked(ctx, cam); err != nil {
+			return err
+		}
+		return s.haSnapshotLocked(ctx, ev)
+	}
+	if err := s.haSnapshotLocked(ctx, ev); err != nil {
+		return err
 	}
 	if sn == nil || !s.ha.changed(cam, sn, state) {
 		return nil
@@ -335,6 +352,16 @@ func (s *Sink) haDeliverLocked(ctx context.Context, ev *incident.Event) error {
 	}
 	s.ha.sent(cam, sn, state)
 	return nil
+}
+
+// haSnapshotLocked publishes the incident's snapshot, when the event has
+// one, on the camera's image entity topic, retained; s.mu is held.
+func (s *Sink) haSnapshotLocked(ctx context.Context, ev *incident.Event) error {
+	jpg := s.snapshot(&ev.Data)
+	if jpg == nil {
+		return nil
+	}
+	return s.publish(ctx, haImageTopic(s.cfg.TopicPrefix, ev.Data.Camera), jpg, true)
 }
 
 // frigateDeliverLocked publishes what Frigate would for the event; s.mu is
