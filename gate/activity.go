@@ -52,8 +52,10 @@ import (
 //
 // A predicted picture coded at the bottom of the encoder's QP range (the
 // idle QP at most 10, this one at most one above it: a clean view that
-// leaves a constant-bitrate encoder bits to spare) says nothing by its
-// size; a rise of its QP does.
+// leaves a constant-bitrate encoder bits to spare) counts for at most 2
+// deviations, whatever its size, and is learned as idle: a single jump
+// of size no longer wakes the camera, a run of 8 such pictures still does;
+// a rise of its QP does at once.
 //
 // What it cannot see: change that costs the encoder no bits, such as a
 // slow drift of light, or motion too small to move the picture's
@@ -241,8 +243,9 @@ func (a *Activity) Observe(au unit.AccessUnit) bool {
 		qpMed = l.qp.median(&a.scratch)
 		if qpMed <= lowQP && float64(au.QP) <= qpMed+1 {
 			// An encoder at the bottom of its QP range has bits to spare
-			// on a clean view and spends them as its buffer allows: the
-			// size says nothing; a rise of QP does.
+			// on a clean view and spends them as its buffer allows: its
+			// size counts for little (2 deviations at most); a rise of QP
+			// counts in full.
 			z = math.Min(z, zCalm)
 		}
 	}

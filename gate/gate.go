@@ -34,9 +34,10 @@ type Signal interface {
 const ReplayUnits = 1500
 
 // ReplayBytes is the most bytes of one GOP kept for a wake-up's replay by a
-// camera whose queue holds queueBytes: half of them, at least 256 KiB (a
-// 10 s GOP of a 500 kbps substream is 625 KB, of a 4 Mbps main 5 MB).
-func ReplayBytes(queueBytes int) int { return max(queueBytes/2, 256<<10) }
+// camera whose queue holds queueBytes: half of them, at least 256 KiB but
+// never more than the queue (a 10 s GOP of a 500 kbps substream is 625 KB,
+// of a 4 Mbps main 5 MB).
+func ReplayBytes(queueBytes int) int { return min(max(queueBytes/2, 256<<10), queueBytes) }
 
 // verifyPictures is the number of analyzed pictures, from the one the
 // signal woke at, that must all show nothing for the wake to be rejected
