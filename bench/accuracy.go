@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -123,6 +124,10 @@ func (s *Scenario) validate() error {
 type AccuracyOptions struct {
 	// DecodeMode is the cameras' decode_mode ("" keeps the default, auto).
 	DecodeMode string
+	// KeyframeInterval, when set, is every camera's
+	// activity.keyframe_interval (nil keeps each scenario's, else the
+	// default).
+	KeyframeInterval *time.Duration
 	// Logger receives the engine's logs; nil discards them.
 	Logger *slog.Logger
 	// Model is the object network's model (objects.model): when the file
@@ -232,6 +237,15 @@ func Accuracy(ctx context.Context, scenarios []Scenario, o AccuracyOptions) (*Ac
 		c["id"], c["url"] = s.Name, srv.URL(s.Name)
 		if o.DecodeMode != "" {
 			c["decode_mode"] = o.DecodeMode
+		}
+		if o.KeyframeInterval != nil {
+			act, _ := c["activity"].(map[string]any)
+			act = maps.Clone(act)
+			if act == nil {
+				act = map[string]any{}
+			}
+			act["keyframe_interval"] = o.KeyframeInterval.String()
+			c["activity"] = act
 		}
 		list = append(list, c)
 	}

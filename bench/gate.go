@@ -364,6 +364,7 @@ func gateRun(aus []unit.AccessUnit, codec decode.Codec, mode string, act config.
 			}
 		}
 		g.Analyzed(au.PTS, p.Active())
+		g.Watch(p.Watching())
 	}
 	for _, au := range aus {
 		now = au.PTS

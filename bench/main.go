@@ -375,6 +375,7 @@ func mainAccuracy(ctx context.Context, args []string, out, errOut io.Writer) err
 	dir := fs.String("scenarios", "", "directory of scenario *.yaml files with their clips (required)")
 	mode := fs.String("decode-mode", "", "cameras' decode_mode: all, keyframes or auto (default: the engine's)")
 	model := fs.String("model", defaultModel(), "the object network's model: people from it when present, else from HOG")
+	keyGap := fs.Duration("keyframe-interval", -1, "the cameras' activity.keyframe_interval (default: each scenario's, else the engine's)")
 	asJSON := fs.Bool("json", false, "print JSON instead of tables")
 	if err := cliflag.Parse(fs, args, out, errOut); err != nil {
 		return err
@@ -386,7 +387,11 @@ func mainAccuracy(ctx context.Context, args []string, out, errOut io.Writer) err
 	if err != nil {
 		return err
 	}
-	r, err := Accuracy(ctx, sc, AccuracyOptions{DecodeMode: *mode, Model: *model})
+	ao := AccuracyOptions{DecodeMode: *mode, Model: *model}
+	if *keyGap >= 0 {
+		ao.KeyframeInterval = keyGap
+	}
+	r, err := Accuracy(ctx, sc, ao)
 	if err != nil {
 		return err
 	}

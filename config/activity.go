@@ -30,11 +30,15 @@ type Activity struct {
 	// kind of picture is used: 1 or more.
 	// It defaults to 25.
 	LearnFrames int `yaml:"learn_frames"`
-	// KeyframeInterval is, while the camera is idle, the least time between
-	// two keyframes decoded (the others are skipped, and replayed if the
-	// camera wakes within their GOP): tamper checks and keyframe analysis
-	// see an idle view this often, and a change the bitstream does not show
-	// (constant bitrate, night grain) wakes the camera that much later.
+	// KeyframeInterval is, while the camera is idle, the longest time
+	// between two keyframes decoded (unless the GOP is longer). The
+	// others are skipped, and replayed if the camera wakes within their
+	// GOP, except a keyframe whose complexity (size scaled by QP) moved
+	// 10% from the last one decoded (the view may have changed), every
+	// keyframe while a tamper cause is suspected or open, and the two
+	// after a wake ends. Tamper checks and keyframe analysis see an idle
+	// view this often, and a change the bitstream does not show (constant
+	// bitrate, night grain) wakes the camera that much later.
 	// 0 decodes every keyframe. 0 to 10s (so that a camera decodes a
 	// picture within 10 s plus its GOP, inside the analysis_stalled
 	// silence bound).

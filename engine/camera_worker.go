@@ -82,6 +82,7 @@ func (c *camera) process(u workUnit) {
 	// every frame (motion, zones); a tamper incident does not, so a covered
 	// camera goes back to keyframes in mode auto.
 	c.gate.Analyzed(meta.pts, c.wk.pipe.Active())
+	c.gate.Watch(c.wk.pipe.Watching())
 }
 
 // observeLoad feeds the overload ladder after each unit and sets its step

@@ -7,6 +7,7 @@
 package gate
 
 import (
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +27,11 @@ type Signal interface {
 	Reject(pts time.Duration)
 	// Reset forgets the stream (a new one starts).
 	Reset()
+	// Suspect reports whether the last pictures were above their idle
+	// level, though not enough to wake the camera: an idle camera then
+	// decodes the next keyframe, whose analysis may see what the
+	// bitstream cannot tell from noise.
+	Suspect() bool
 }
 
 // ReplayUnits is the most access units a wake-up replays: a GOP of 60 s at
@@ -69,12 +75,22 @@ type Gate struct {
 	rejected  atomic.Bool  // the pictures showed nothing: sleep and learn
 	rejects   atomic.Uint64
 
-	// keyInterval is, while idle, the least time between two keyframes
+	// keyInterval is, while idle, the longest time between two keyframes
 	// decoded (activity.keyframe_interval; 0: every one); lastKey is the
-	// PTS of the last keyframe decoded, haveKey whether there is one.
+	// PTS of the last keyframe decoded, lastKeyX its complexity, haveKey
+	// whether there is one. watching is set by the worker while the
+	// analyzer wants every keyframe (a tamper cause suspected or open);
+	// settle counts the keyframes still decoded after a wake ended.
 	keyInterval time.Duration
 	lastKey     time.Duration
+	lastKeyX    float64
 	haveKey     bool
+	watching    atomic.Bool
+	settle      int
+	// anyKey is the PTS of the last keyframe seen, gop the time between
+	// the last two (0: unknown).
+	anyKey time.Duration
+	gop    time.Duration
 
 	awake   atomic.Bool
 	wakeups atomic.Uint64
@@ -114,15 +130,34 @@ func New(mode string, act Signal, load *sched.Overload, maxUnits, maxBytes int) 
 	return &Gate{mode: mode, act: act, load: load, maxUnits: maxUnits, maxBytes: maxBytes}
 }
 
-// SkipIdleKeyframes makes an idle camera in mode auto decode a keyframe
-// only when interval has passed since the last one decoded (0: every one).
+// SkipIdleKeyframes makes an idle camera in mode auto skip the keyframes
+// that cannot show analysis anything new: it decodes a keyframe when
+// interval has passed since the last one decoded, when the keyframe's
+// complexity (its size scaled by its QP) moved KeyChange or more from that
+// one's (the view may have changed), while the analyzer watches (Watch),
+// and the settleKeys keyframes after a wake ends. 0 decodes every one.
 // Call it before the first Route.
 func (g *Gate) SkipIdleKeyframes(interval time.Duration) { g.keyInterval = interval }
+
+// KeyChange is the move of a keyframe's complexity (natural log of its
+// size plus QP·ln2/6) from the last decoded keyframe's that has an idle
+// camera decode it: 0.1 is 10% more or fewer bits at the same QP.
+const KeyChange = 0.1
+
+// settleKeys is the number of keyframes an idle camera decodes after a
+// wake ends, so that analysis sees the view settle.
+const settleKeys = 2
+
+// Watch says, after each analyzed picture, whether the analyzer wants
+// every keyframe of an idle camera (a tamper cause suspected or open,
+// whose start and end keep their targets). Safe to call from the worker
+// while Route runs.
+func (g *Gate) Watch(on bool) { g.watching.Store(on) }
 
 // Reset starts a new stream.
 func (g *Gate) Reset() {
 	g.clear()
-	g.haveKey = false
+	g.haveKey, g.gop, g.anyKey, g.settle = false, 0, 0, 0
 	g.broken, g.waitKey = false, false
 	g.awake.Store(false)
 	if g.act != nil {
@@ -180,6 +215,9 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 		g.clear()
 		g.broken = !au.Key
 	}
+	if au.Key {
+		g.gop, g.anyKey = au.PTS-g.anyKey, au.PTS
+	}
 	wantAwake := active || g.analysisActive.Load()
 	// The GOP so far is kept whether the camera is awake or idle, so that a
 	// wake, even after a short sleep, goes on from the last unit the
@@ -211,19 +249,20 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 			push(au, false)
 			g.chained = len(g.buf)
 			if au.Key {
-				g.lastKey, g.haveKey = au.PTS, true
+				g.decodedKey(au)
 			}
 			return
 		}
 		g.awake.Store(false) // idle from this unit on; the buffer stays
 		g.verifying.Store(false)
+		g.settle = settleKeys
 	}
 	if !wantAwake {
 		if au.Key {
 			// The chain starts over. This keyframe may be skipped (sparse
 			// rung, or too soon after the last one decoded); it stays at
 			// the head of the buffer for a wake-up's replay.
-			if g.idleKeyDue(au.PTS) {
+			if g.idleKeyDue(au) {
 				g.alone(au, push)
 			} else {
 				g.skipped.Add(1)
@@ -254,7 +293,7 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 	case au.Key:
 		push(au, false)
 		g.chained = len(g.buf)
-		g.lastKey, g.haveKey = au.PTS, true
+		g.decodedKey(au)
 	case !buffered || !g.buf[0].Key:
 		g.waitKey = true // the chain since the keyframe is lost
 		g.skipped.Add(1)
@@ -273,16 +312,35 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 	}
 }
 
-// idleKeyDue reports whether an idle camera decodes the keyframe at pts:
-// the first one of a stream, and then one every keyInterval at least (a
-// keyframe that comes a tenth early, by timestamp jitter, is on time).
-func (g *Gate) idleKeyDue(pts time.Duration) bool {
-	if g.keyInterval <= 0 || !g.haveKey {
+// idleKeyDue reports whether an idle camera decodes the keyframe au: the
+// first one of a stream; then enough that the time between two decoded
+// stays within keyInterval (unless the GOP is longer); one whose
+// complexity moved KeyChange from the last decoded; every one while the
+// analyzer watches; and settleKeys after a wake.
+func (g *Gate) idleKeyDue(au unit.AccessUnit) bool {
+	if g.keyInterval <= 0 || !g.haveKey || g.watching.Load() || g.act != nil && g.act.Suspect() {
 		return true
 	}
-	d := pts - g.lastKey
-	return d < 0 || d >= g.keyInterval-g.keyInterval/10 // < 0: timestamps jumped
+	if g.settle > 0 {
+		g.settle--
+		return true
+	}
+	if math.Abs(keyComplexity(au)-g.lastKeyX) >= KeyChange {
+		return true
+	}
+	// Due when skipping it would leave more than the interval (and a
+	// tenth, for timestamp jitter) until the next keyframe decoded.
+	d := au.PTS - g.lastKey
+	return d < 0 || g.gop <= 0 || d+g.gop > g.keyInterval+g.keyInterval/10 // < 0: timestamps jumped
 }
+
+// decodedKey notes the keyframe au as the last one decoded.
+func (g *Gate) decodedKey(au unit.AccessUnit) {
+	g.lastKey, g.lastKeyX, g.haveKey = au.PTS, keyComplexity(au), true
+}
+
+// keyComplexity is the complexity of a keyframe (Activity's measure).
+func keyComplexity(au unit.AccessUnit) float64 { return complexity(len(au.Data), au.QP) }
 
 // alone pushes a keyframe decoded alone, or skips it on the overload
 // ladder's sparse step (every other one).
@@ -294,7 +352,7 @@ func (g *Gate) alone(au unit.AccessUnit, push func(unit.AccessUnit, bool)) bool 
 			return false
 		}
 	}
-	g.lastKey, g.haveKey = au.PTS, true
+	g.decodedKey(au)
 	push(au, true)
 	return true
 }

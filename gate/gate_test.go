@@ -14,6 +14,7 @@ type scriptedActivity struct {
 	active  func(i int) bool
 	i       int
 	rejects int // Reject calls; the scripted activity ends with the first
+	suspect func(i int) bool // nil: never
 }
 
 func (s *scriptedActivity) Observe(unit.AccessUnit) bool {
@@ -23,17 +24,29 @@ func (s *scriptedActivity) Observe(unit.AccessUnit) bool {
 }
 func (s *scriptedActivity) Reject(time.Duration) { s.rejects++ }
 func (s *scriptedActivity) Reset()               {}
+func (s *scriptedActivity) Suspect() bool {
+	return s.suspect != nil && s.suspect(s.i-1)
+}
 
 // runGate feeds n units of an IPPP stream with a keyframe every gop units
 // (unit i carries i in its PTS) and returns the indexes pushed; a keyframe
 // pushed alone is recorded as -i-1.
 func runGate(g *Gate, n, gop int, between func(i int)) []int {
+	return runGateSized(g, n, gop, between, nil)
+}
+
+// runGateSized is runGate with unit i of size(i) bytes (nil: 100).
+func runGateSized(g *Gate, n, gop int, between func(i int), size func(i int) int) []int {
 	var pushed []int
 	for i := range n {
 		if between != nil {
 			between(i)
 		}
-		au := unit.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i)}
+		sz := 100
+		if size != nil {
+			sz = size(i)
+		}
+		au := unit.AccessUnit{Data: make([]byte, sz), Key: i%gop == 0, PTS: time.Duration(i), QP: -1}
 		g.Route(au, func(u unit.AccessUnit, alone bool) {
 			if alone {
 				if !u.Key {
@@ -184,20 +197,64 @@ func TestGateModes(t *testing.T) {
 		}
 	})
 	t.Run("auto_idle_keyframe_interval", func(t *testing.T) {
-		// While idle, a keyframe is decoded only 30 units (here, PTS
+		// While idle, a keyframe is decoded 30 units (here, PTS
 		// nanoseconds) after the last one decoded; a wake-up within the
-		// GOP of a skipped keyframe replays from it, and a keyframe decoded
-		// awake counts as the last one.
+		// GOP of a skipped keyframe replays from it, a keyframe decoded
+		// awake counts as the last one, and the first keyframe after the
+		// wake is decoded (the view settles).
 		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 45 && i <= 50 }}, nil, 100, 1<<20)
 		g.SkipIdleKeyframes(30)
 		got := runGate(g, 70, gop, nil)
 		checkChain(t, got, gop)
-		want := []int{-1, -31, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50}
+		want := []int{-1, -31, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, -61}
 		if !equalInts(got, want) {
 			t.Fatalf("pushed %v\nwant   %v", got, want)
 		}
 		if s := g.Skipped(); s != uint64(70-len(want)) {
 			t.Fatalf("skipped %d, want %d", s, 70-len(want))
+		}
+	})
+	t.Run("auto_idle_keyframe_that_changed", func(t *testing.T) {
+		// A keyframe 20% larger than the last one decoded (the view may
+		// have changed) is decoded before its interval; so is the next,
+		// back to the old size; one 5% larger is not.
+		g := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, nil, 100, 1<<20)
+		g.SkipIdleKeyframes(40)
+		size := func(i int) int {
+			switch i {
+			case 10:
+				return 105
+			case 20:
+				return 120
+			}
+			return 100
+		}
+		got := runGateSized(g, 60, gop, nil, size)
+		want := []int{-1, -21, -31}
+		if !equalInts(got, want) {
+			t.Fatalf("pushed %v\nwant   %v", got, want)
+		}
+	})
+	t.Run("auto_idle_keyframes_while_watching", func(t *testing.T) {
+		// While the analyzer watches (a tamper cause suspected or open),
+		// every keyframe of the idle camera is decoded.
+		g := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, nil, 100, 1<<20)
+		g.SkipIdleKeyframes(40)
+		got := runGate(g, 60, gop, func(i int) { g.Watch(i >= 15 && i < 35) })
+		want := []int{-1, -21, -31}
+		if !equalInts(got, want) {
+			t.Fatalf("pushed %v\nwant   %v", got, want)
+		}
+	})
+	t.Run("auto_idle_keyframe_gap_within_interval", func(t *testing.T) {
+		// With a GOP of 10 and an interval of 25, skipping keyframe 20
+		// would leave 30 between two decoded: it is decoded.
+		g := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, nil, 100, 1<<20)
+		g.SkipIdleKeyframes(25)
+		got := runGate(g, 50, gop, nil)
+		want := []int{-1, -21, -41}
+		if !equalInts(got, want) {
+			t.Fatalf("pushed %v\nwant   %v", got, want)
 		}
 	})
 	t.Run("ladder_sparse_step", func(t *testing.T) {

@@ -371,6 +371,10 @@ func (p *Pipeline) PictureSize() (width, height int) { return p.w, p.h }
 // an open incident).
 func (p *Pipeline) Active() bool { return p.an.Active() }
 
+// Watching reports whether the analyzer wants every keyframe of an idle
+// camera (a tamper cause suspected or open).
+func (p *Pipeline) Watching() bool { return p.an.Watching() }
+
 // Flush ends open incidents at now.
 func (p *Pipeline) Flush(now time.Time) []analyze.Transition { return p.an.Flush(now) }
 

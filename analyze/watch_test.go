@@ -1,0 +1,44 @@
+package analyze
+
+import (
+	"testing"
+	"time"
+
+	"github.com/vigil-video/vigil/config"
+)
+
+// TestWatching: the analyzer asks for every keyframe of an idle camera
+// while its tamper baseline is learned and while a tamper cause is
+// suspected or open, and not on a normal view once learned.
+func TestWatching(t *testing.T) {
+	cfg := config.DefaultAnalysis()
+	c, f := newCameraT(t, cfg)
+	tx := newTexture(t, 1)
+	normal, covered := view{noise: 2}, view{black: true, noise: 2}
+	if run(c, f, tx, 0, time.Second, func(time.Duration) view { return normal }); !c.Watching() {
+		t.Fatal("not watching while the tamper baseline is learned")
+	}
+	run(c, f, tx, time.Second, 10*time.Second, func(time.Duration) view { return normal })
+	if c.Watching() {
+		t.Fatal("watching a normal view after learning")
+	}
+	// Covered: suspected at once (before min_duration), then open.
+	run(c, f, tx, 10*time.Second, 10*time.Second+400*time.Millisecond, func(time.Duration) view { return covered })
+	if !c.Watching() {
+		t.Fatal("not watching a suspected cover")
+	}
+	tam := only(run(c, f, tx, 10*time.Second+400*time.Millisecond, 14*time.Second, func(time.Duration) view { return covered }), KindTamper)
+	if len(tam) == 0 || !c.Watching() {
+		t.Fatalf("not watching an open cover (transitions %+v)", tam)
+	}
+	// Uncovered: watching until the incident ends (clear_time), then not.
+	run(c, f, tx, 14*time.Second, 30*time.Second, func(time.Duration) view { return normal })
+	if c.Watching() {
+		t.Fatal("still watching after the cover ended")
+	}
+	cfg.Tamper.Enabled = false
+	c2, f2 := newCameraT(t, cfg)
+	if run(c2, f2, tx, 0, time.Second, func(time.Duration) view { return normal }); c2.Watching() {
+		t.Fatal("watching with tamper off")
+	}
+}
