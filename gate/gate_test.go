@@ -13,7 +13,7 @@ import (
 type scriptedActivity struct {
 	active  func(i int) bool
 	i       int
-	rejects int // Reject calls; the scripted activity ends with the first
+	rejects int              // Reject calls; the scripted activity ends with the first
 	suspect func(i int) bool // nil: never
 }
 
