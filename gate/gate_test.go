@@ -246,6 +246,17 @@ func TestGateModes(t *testing.T) {
 			t.Fatalf("pushed %v\nwant   %v", got, want)
 		}
 	})
+	t.Run("auto_idle_keyframe_when_suspect", func(t *testing.T) {
+		// The signal suspects something at keyframe 20 (evidence without a
+		// wake): that keyframe is decoded before its interval.
+		g := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }, suspect: func(i int) bool { return i == 20 }}, nil, 100, 1<<20)
+		g.SkipIdleKeyframes(40)
+		got := runGate(g, 60, gop, nil)
+		want := []int{-1, -21} // without the suspicion: -1, -41
+		if !equalInts(got, want) {
+			t.Fatalf("pushed %v\nwant   %v", got, want)
+		}
+	})
 	t.Run("auto_idle_keyframe_gap_within_interval", func(t *testing.T) {
 		// With a GOP of 10 and an interval of 25, skipping keyframe 20
 		// would leave 30 between two decoded: it is decoded.
