@@ -1,5 +1,6 @@
-// Package api serves vigil's HTTP endpoints: /metrics, /livez, /readyz and
-// the JSON API (cameras, snapshots, evidence, incidents, live events),
+// Package api serves vigil's HTTP endpoints: /metrics, /livez, /readyz,
+// the operator console (/, package console) and the JSON API (cameras,
+// snapshots, evidence, incidents, live events),
 // described by the OpenAPI 3.1 document it serves (openapi.json). It
 // consumes the small Engine interface it declares, and serves with
 // Prometheus exporter-toolkit's TLS and basic auth (web_config_file), which
@@ -26,6 +27,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/console"
 )
 
 // Engine is what the API needs of the engine. Its methods are safe for
@@ -248,6 +250,10 @@ func Routes(cfg Config, eng Engine) http.Handler {
 		w.Write([]byte("ok\n")) //nolint:errcheck // the client went away
 	})
 	mux.HandleFunc("GET /api/openapi.json", serveOpenAPI)
+	// The operator console: its page and its files (package console).
+	page := console.Handler()
+	mux.Handle("GET /{$}", page)
+	mux.Handle("GET /console/{file}", page)
 	mux.HandleFunc("GET /api/cameras", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, eng.Cameras())
 	})
