@@ -68,7 +68,8 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Incidents and Live, when set, serve /api/incidents and /api/events
 	// (Live its stream; Incidents, when it is an IncidentQuerier, Frigate's
-	// event list).
+	// event list). A Live that is an *EventHub is closed when the server
+	// stops (Close), which ends its streams.
 	Incidents, Live http.Handler
 	// Evidence, when set, serves /api/evidence/{camera}/{file}.
 	Evidence Evidence
@@ -163,6 +164,13 @@ func (s *Server) Start() error {
 			cl.connState(c, st)
 			m.conns(st)
 		}}
+	// A live stream never ends by itself: without this, Shutdown would
+	// wait its full 5 s for every open console or SSE client and Wait
+	// would report it. The hub lets its clients go (they reconnect to the
+	// next engine with Last-Event-ID) and refuses new ones.
+	if hub, ok := cfg.Live.(*EventHub); ok {
+		s.http.RegisterOnShutdown(hub.Close)
+	}
 	log.Info("http limits", "max_connections", lim.MaxConnections, "read_header_timeout", lim.ReadHeaderTimeout,
 		"idle_timeout", lim.IdleTimeout, "read_timeout", lim.ReadTimeout, "write_timeout", lim.WriteTimeout)
 	go func() {

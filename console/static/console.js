@@ -96,7 +96,7 @@ function activity(c) {
 }
 
 function figure(dl, name) {
-  const dd = el('dd');
+  const dd = el('dd', {'data-figure': name.replace(/ /g, '-')});
   dl.append(el('dt', null, name), dd);
   return dd;
 }
@@ -137,6 +137,7 @@ function updateCamera(v, c) {
   v.decode.textContent = (c.decode_mode || '') + (c.overload_step && c.overload_step !== 'full' ? ' (' + c.overload_step + ')' : '');
   v.codec.textContent = [c.codec, c.transport].filter(Boolean).join(' / ') || '–';
   v.since.textContent = fmtTime(c.offline_since || c.since);
+  v.none.textContent = st === 'streaming' ? 'no picture yet' : 'no video';
   const why = [];
   if (st === 'offline' || st === 'connecting') why.push(c.reason, c.last_error);
   if (st === 'stalled') why.push('analysis ' + (c.analysis_cause || 'stalled'));
