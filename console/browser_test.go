@@ -176,6 +176,17 @@ cameras:
 		return err == nil
 	})
 
+	for _, p := range []string{"/", "/console/console.js", "/console/console.css"} {
+		res, err := http.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET %s without credentials: %d, want 401", p, res.StatusCode)
+		}
+	}
+
 	var creds atomic.Bool
 	ctx, problems := browser(t, user, pass, &creds)
 	tctx, cancel := context.WithTimeout(ctx, 50*time.Second)
@@ -251,6 +262,9 @@ cameras:
 		t.Errorf("the page reported:\n%s", strings.Join(p, "\n"))
 	}
 	if path := os.Getenv("VIGIL_CONSOLE_SCREENSHOT"); path != "" {
+		// An ended incident beside the open ones, and every picture loaded.
+		wait(t, tctx, 20*time.Second, "an ended motion incident of gate", `document.querySelector('.incident[data-camera="gate"][data-state="ended"]') !== null`)
+		wait(t, tctx, 10*time.Second, "the pictures", `[...document.querySelectorAll('.camera[data-state="streaming"] img.picture, .incident img.evidence')].every((i) => i.hidden || (i.complete && i.naturalWidth > 0))`)
 		png, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatal(err)
