@@ -151,22 +151,30 @@ cameras:
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- service.Run(rctx, service.Options{ConfigPath: cfgPath, DataDir: filepath.Join(dir, "data"), Events: io.Discard, Logs: io.Discard})
-	}()
-	defer func() {
-		stop()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("Run did not return within 20 s of its context ending")
+	run := func() (stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- service.Run(ctx, service.Options{ConfigPath: cfgPath, DataDir: filepath.Join(dir, "data"), Events: io.Discard, Logs: io.Discard})
+		}()
+		var once sync.Once
+		return func() {
+			t.Helper()
+			once.Do(func() {
+				cancel()
+				select {
+				case err := <-done:
+					if err != nil { // an open console must not hold or fail the shutdown
+						t.Errorf("Run: %v", err)
+					}
+				case <-time.After(20 * time.Second):
+					t.Error("Run did not return within 20 s of its context ending")
+				}
+			})
 		}
-	}()
+	}
+	stop := run()
+	defer func() { stop() }()
 	base := "http://" + listen
 	await.Until(t, 20*time.Second, "the API", func() bool {
 		res, err := http.Get(base + "/livez")
@@ -189,7 +197,7 @@ cameras:
 
 	var creds atomic.Bool
 	ctx, problems := browser(t, user, pass, &creds)
-	tctx, cancel := context.WithTimeout(ctx, 50*time.Second)
+	tctx, cancel := context.WithTimeout(ctx, 110*time.Second)
 	defer cancel()
 
 	// Without credentials: refused, and no console is shown.
@@ -258,9 +266,6 @@ cameras:
 		t.Errorf("no filter: visible incidents %v, want gate's motion and yard's camera_offline", v)
 	}
 
-	if p := problems(); len(p) > 0 {
-		t.Errorf("the page reported:\n%s", strings.Join(p, "\n"))
-	}
 	if path := os.Getenv("VIGIL_CONSOLE_SCREENSHOT"); path != "" {
 		// An ended incident beside the open ones, and every picture loaded.
 		wait(t, tctx, 20*time.Second, "an ended motion incident of gate", `document.querySelector('.incident[data-camera="gate"][data-state="ended"]') !== null`)
@@ -272,5 +277,22 @@ cameras:
 		if err := os.WriteFile(path, png, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+
+	// The engine restarts: the page, still open, reconnects by itself and
+	// shows the new run's incidents live.
+	seen := eval[[]string](t, tctx, `[...document.querySelectorAll('.incident')].map((n) => n.dataset.incident)`)
+	stop()
+	wait(t, tctx, 10*time.Second, "the page to notice the engine stopped", `document.getElementById('live').dataset.live !== 'open'`)
+	stop = run()
+	wait(t, tctx, 20*time.Second, "the live stream open again", `document.getElementById('live').dataset.live === 'open'`)
+	known, _ = json.Marshal(seen)
+	fresh = `[...document.querySelectorAll('.incident[data-camera="gate"][data-kind="motion"][data-via="live"]')].filter((n) => !` + string(known) + `.includes(n.dataset.incident))`
+	wait(t, tctx, 30*time.Second, "a motion incident of the new run from the live stream", fresh+`.length > 0`)
+	if !eval[bool](t, tctx, `window.vigilTestLoad === 1`) {
+		t.Error("the page reloaded after the restart")
+	}
+	if p := problems(); len(p) > 0 {
+		t.Errorf("the page reported:\n%s", strings.Join(p, "\n"))
 	}
 }
