@@ -130,7 +130,10 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 // shows each camera's state, figures and picture; a motion incident of
 // gate appears while the page is open (from the live stream, without a
 // reload) with its snapshot loaded; the camera filter hides yard's
-// camera_offline incident and the kind filter gate's motion. With
+// camera_offline incident and the kind filter gate's motion; the time
+// range is asked of the history; the list keeps 200 incidents and shows
+// markup in their text as text; after an engine restart the page
+// reconnects by itself and shows the new run's incidents. With
 // VIGIL_CONSOLE_SCREENSHOT=file.png, it saves a screenshot of the console
 // there (docs/console.png).
 func TestConsoleInBrowser(t *testing.T) {
@@ -265,6 +268,18 @@ cameras:
 	if v := visible(); !slices.Contains(v, "gate/motion") || !slices.Contains(v, "yard/camera_offline") {
 		t.Errorf("no filter: visible incidents %v, want gate's motion and yard's camera_offline", v)
 	}
+	// The time range: asked of the history, and applied in the page.
+	choose("filter-range", "3600")
+	wait(t, tctx, 10*time.Second, "GET /api/incidents with since", `performance.getEntriesByType('resource').some((e) => e.name.includes('/api/incidents?') && e.name.includes('since='))`)
+	eval[chromedp.Void](t, tctx, `(() => {
+		const d = new Date(Date.now() + 3600e3), pad = (n) => String(n).padStart(2, '0');
+		document.getElementById('filter-from').value = d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T' + pad(d.getHours()) + ':' + pad(d.getMinutes());
+	})()`)
+	choose("filter-range", "custom")
+	if v := visible(); len(v) != 0 || !eval[bool](t, tctx, `!document.getElementById('no-incidents').hidden`) {
+		t.Errorf("started after an hour from now: visible incidents %v, want none and the empty notice", v)
+	}
+	choose("filter-range", "86400")
 
 	if path := os.Getenv("VIGIL_CONSOLE_SCREENSHOT"); path != "" {
 		// An ended incident beside the open ones, and every picture loaded.
@@ -277,6 +292,21 @@ cameras:
 		if err := os.WriteFile(path, png, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+
+	// Text from the API stays text, and the page keeps 200 incidents.
+	eval[chromedp.Void](t, tctx, `(() => {
+		const now = Date.now();
+		for (let i = 0; i < 250; i++) {
+			const at = new Date(now - i * 1000).toISOString();
+			merge({id: 'e' + i, type: 'vigil.incident.start', time: at, data: {incident_id: 'synthetic-' + i,
+				camera: i === 0 ? '<img src=x id=injected>' : 'gate', kind: '<b id=bold>motion</b>', started_at: at, score: 0.5}}, 'test');
+		}
+	})()`)
+	wait(t, tctx, 5*time.Second, "the list bounded to 200", `document.querySelectorAll('.incident').length === 200`)
+	if !eval[bool](t, tctx, `document.getElementById('injected') === null && document.getElementById('bold') === null && `+
+		`[...document.querySelectorAll('.camera-name')].some((n) => n.textContent === '<img src=x id=injected>')`) {
+		t.Error("a camera id or kind with markup became markup in the page")
 	}
 
 	// The engine restarts: the page, still open, reconnects by itself and
