@@ -43,14 +43,14 @@ func chromium(t *testing.T) string {
 	return p
 }
 
-// browser starts a headless chromium and opens a tab whose HTTP
+// browser starts exe, a chromium, headless, and opens a tab whose HTTP
 // authentication challenges are answered as a person at the browser's
 // prompt would: with user and pass while creds is true, cancelled
 // otherwise. Exceptions thrown by the page and Content-Security-Policy
 // violations are collected in problems.
-func browser(t *testing.T, user, pass string, creds *atomic.Bool) (ctx context.Context, problems func() []string) {
+func browser(t *testing.T, exe, user, pass string, creds *atomic.Bool) (ctx context.Context, problems func() []string) {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)), chromedp.NoSandbox,
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
 		chromedp.WindowSize(1440, 1000))
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
@@ -138,6 +138,7 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 // there (docs/console.png).
 func TestConsoleInBrowser(t *testing.T) {
 	const user, pass = "ops", "console-secret"
+	exe := chromium(t)
 	dir := t.TempDir()
 	srv := testkit.StartSim(t, sim.Camera{Path: "gate", Clip: testkit.Clip(t, "motion")},
 		sim.Camera{Path: "lobby", Clip: testkit.Clip(t, "static")})
@@ -199,7 +200,7 @@ cameras:
 	}
 
 	var creds atomic.Bool
-	ctx, problems := browser(t, user, pass, &creds)
+	ctx, problems := browser(t, exe, user, pass, &creds)
 	tctx, cancel := context.WithTimeout(ctx, 110*time.Second)
 	defer cancel()
 
