@@ -1,5 +1,6 @@
-// Package api serves vigil's HTTP endpoints: /metrics, /livez, /readyz and
-// the JSON API (cameras, snapshots, evidence, incidents, live events),
+// Package api serves vigil's HTTP endpoints: /metrics, /livez, /readyz,
+// the operator console (/, package console) and the JSON API (cameras,
+// snapshots, evidence, incidents, live events),
 // described by the OpenAPI 3.1 document it serves (openapi.json). It
 // consumes the small Engine interface it declares, and serves with
 // Prometheus exporter-toolkit's TLS and basic auth (web_config_file), which
@@ -26,6 +27,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/console"
 )
 
 // Engine is what the API needs of the engine. Its methods are safe for
@@ -66,7 +68,8 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Incidents and Live, when set, serve /api/incidents and /api/events
 	// (Live its stream; Incidents, when it is an IncidentQuerier, Frigate's
-	// event list).
+	// event list). A Live that is an *EventHub is closed when the server
+	// stops (Close), which ends its streams.
 	Incidents, Live http.Handler
 	// Evidence, when set, serves /api/evidence/{camera}/{file}.
 	Evidence Evidence
@@ -161,6 +164,13 @@ func (s *Server) Start() error {
 			cl.connState(c, st)
 			m.conns(st)
 		}}
+	// A live stream never ends by itself: without this, Shutdown would
+	// wait its full 5 s for every open console or SSE client and Wait
+	// would report it. The hub lets its clients go (they reconnect to the
+	// next engine with Last-Event-ID) and refuses new ones.
+	if hub, ok := cfg.Live.(*EventHub); ok {
+		s.http.RegisterOnShutdown(hub.Close)
+	}
 	log.Info("http limits", "max_connections", lim.MaxConnections, "read_header_timeout", lim.ReadHeaderTimeout,
 		"idle_timeout", lim.IdleTimeout, "read_timeout", lim.ReadTimeout, "write_timeout", lim.WriteTimeout)
 	go func() {
@@ -248,6 +258,10 @@ func Routes(cfg Config, eng Engine) http.Handler {
 		w.Write([]byte("ok\n")) //nolint:errcheck // the client went away
 	})
 	mux.HandleFunc("GET /api/openapi.json", serveOpenAPI)
+	// The operator console: its page and its files (package console).
+	page := console.Handler()
+	mux.Handle("GET /{$}", page)
+	mux.Handle("GET /console/{file}", page)
 	mux.HandleFunc("GET /api/cameras", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, eng.Cameras())
 	})

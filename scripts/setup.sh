@@ -5,14 +5,15 @@
 # independent server for the end-to-end tests, run by Debian's python3) and
 # OpenCV's sample data (vtest.avi: real footage for the camera-realistic
 # clips), promtool (prometheus: the alert rules' tests) and systemd-analyze
-# (the unit's check), Node.js and npm (the object-detection model,
+# (the unit's check), chromium (the operator console's browser test),
+# Node.js and npm (the object-detection model,
 # scripts/models.sh; Ajv's strict check of the schemas, scripts/ajv-check.sh).
 # Needs root or sudo.
 set -euo pipefail
 pkgs=(gcc pkg-config libopencv-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev ffmpeg mosquitto
 	python3 python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 	gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav opencv-doc
-	prometheus systemd)
+	prometheus systemd chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

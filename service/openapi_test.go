@@ -122,6 +122,8 @@ cameras:
 	})
 
 	check("/livez", "/livez")
+	check("/", "/")
+	check("/console/console.js", "/console/{file}")
 	check("/readyz", "/readyz")
 	check("/metrics", "/metrics")
 	check("/api/openapi.json", "/api/openapi.json")

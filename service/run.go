@@ -149,7 +149,8 @@ func Run(ctx context.Context, o Options) (err error) {
 	d.Start()
 	// The API serves what delivery stored: the incident history (on disk),
 	// the recent events (to resume the live stream) and the live stream,
-	// whose clients are let go once delivery has stopped.
+	// whose clients are let go when the API stops (api.Server closes it;
+	// closed again, idempotently, once delivery has stopped).
 	hist := history.Open(cfg.History, log.With("component", "history"))
 	recent := api.NewIncidentLog(10000)
 	live := api.NewEventHub(256, recent)
