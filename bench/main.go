@@ -405,7 +405,7 @@ func mainAccuracy(ctx context.Context, args []string, out, errOut io.Writer) err
 
 func mainPersons(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("bench persons", flag.ContinueOnError)
-	truth := fs.String("truth", "bench/persons/persons.yaml", "hand-labelled person ground truth")
+	truth := fs.String("truth", "bench/persons/corpus.yaml", "hand-labelled ground truth of people and vehicles")
 	model := fs.String("model", defaultModel(), "the object network's model (absent: HOG only)")
 	hog := fs.String("hog", "-0.5,0,0.3,0.6,1", "HOG hit_threshold values to sweep")
 	netTh := fs.String("net", "0.1,0.2,0.3,0.4,0.5,0.6,0.7", "network min_score values to sweep")

@@ -21,11 +21,9 @@ import (
 	"github.com/vigil-video/vigil/config"
 )
 
-// PersonTruth is hand-labelled ground truth of people and vehicles:
-// bench/persons/corpus.yaml (many cameras: the corpus the network's
-// defaults are chosen on), bench/persons/persons.yaml (vtest.avi, a still
-// and a lighting scene) and bench/persons/footage.yaml are examples. The
-// format, YAML, unknown keys an error:
+// PersonTruth is hand-labelled ground truth of people and vehicles, as
+// bench/persons/corpus.yaml (14 sources: the corpus the network's defaults
+// are chosen on). The format, YAML, unknown keys an error:
 //
 //	clips:
 //	  - name: office            # the source's name in the report
