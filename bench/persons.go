@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"image"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -441,9 +440,9 @@ func mergeVehicleDetections(dets []analyze.Detection) []analyze.Detection {
 // vehicle.
 const vehicleMerge = 0.5
 
-// ChooseThreshold is the rule the network's defaults are chosen by, per
-// kind, on pooled counts: the best F1 (the harmonic mean of precision and
-// recall, so that neither is bought with the other); ties go to the
+// ChooseThreshold is the rule the network's thresholds are chosen by,
+// per kind, on pooled counts: the best F1 (the harmonic mean of precision
+// and recall, so that neither is bought with the other); ties go to the
 // higher threshold (fewer false alarms elsewhere). counts are one kind's,
 // by threshold as in thresholds; ok is false when there are none.
 func ChooseThreshold(counts []PersonCounts, thresholds []float64) (th float64, ok bool) {
@@ -454,7 +453,7 @@ func ChooseThreshold(counts []PersonCounts, thresholds []float64) (th float64, o
 		if c.Precision+c.Recall > 0 {
 			f1 = 2 * c.Precision * c.Recall / (c.Precision + c.Recall)
 		}
-		if best < 0 || f1 > bestF1+1e-9 || math.Abs(f1-bestF1) <= 1e-9 && thresholds[i] > thresholds[best] {
+		if best < 0 || f1 > bestF1+1e-9 || f1 > bestF1-1e-9 && thresholds[i] > thresholds[best] {
 			best, bestF1 = i, f1
 		}
 	}

@@ -150,9 +150,10 @@ func TestMatchPersons(t *testing.T) {
 // the figures measured at the defaults (objects.min_score for people,
 // objects.vehicle_min_score for vehicles; BENCHMARKS.md "Objects on many
 // cameras"): no fewer hits, no more false alarms than measured, with a
-// margin only on vtest.avi's 173 people. It also checks that the defaults
-// are still the thresholds the corpus chooses (ChooseThreshold on all
-// sources), and that the still, lighting and night scenes raise nothing.
+// margin only on vtest.avi's 173 people. It also checks the thresholds
+// the corpus chooses (ChooseThreshold on all sources): vehicles the
+// default; people 0.4, which the default does not follow yet (personCV),
+// and that the still, lighting and night scenes raise nothing.
 func TestPersonsCorpus(t *testing.T) {
 	model := modelT(t)
 	ths := []float64{0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6}
@@ -167,8 +168,13 @@ func TestPersonsCorpus(t *testing.T) {
 		t.Fatalf("skipped %v", r.Skipped)
 	}
 	d := config.DefaultObjects()
-	if r.Chosen[ClassPerson] != d.MinScore || r.Chosen[ClassVehicle] != d.VehicleMinScore {
-		t.Errorf("the corpus chooses %v; the defaults are min_score %g, vehicle_min_score %g", r.Chosen, d.MinScore, d.VehicleMinScore)
+	// personCV is the people's threshold the corpus chooses; the default
+	// stays at 0.5 because at 0.4 (and 0.45) the tracker switches the ids
+	// of vtest.avi's walker and stander where they cross
+	// (analyze.TestTrackKeepsIDsOnVtest): BENCHMARKS.md.
+	const personCV = 0.4
+	if r.Chosen[ClassPerson] != personCV || r.Chosen[ClassVehicle] != d.VehicleMinScore {
+		t.Errorf("the corpus chooses %v; want person %g and vehicle_min_score's default %g", r.Chosen, personCV, d.VehicleMinScore)
 	}
 	at := func(class string, th float64) *PersonScore {
 		for i, s := range r.Scores {
@@ -183,14 +189,14 @@ func TestPersonsCorpus(t *testing.T) {
 	// floors: source: people hits at least, false people at most, vehicle
 	// hits at least, false vehicles at most (measured 2026-12-02).
 	floors := map[string][4]int{
-		"vtest":           {165, 12, 64, 0},
-		"office":          {5, 0, 0, 0},
+		"vtest":           {164, 6, 64, 0},
+		"office":          {3, 0, 0, 0},
 		"office-pause":    {9, 0, 0, 0},
 		"classroom":       {12, 0, 0, 0},
-		"room":            {1, 0, 0, 0},
+		"room":            {0, 0, 0, 0},
 		"room-one":        {3, 0, 0, 0},
-		"store-aisle":     {10, 2, 0, 0},
-		"worker-zone":     {5, 0, 0, 0},
+		"store-aisle":     {6, 1, 0, 0},
+		"worker-zone":     {3, 0, 0, 0},
 		"carpark":         {0, 0, 15, 1},
 		"carpark-cyclist": {0, 0, 6, 0},
 		"highway":         {0, 0, 5, 0},
@@ -240,9 +246,15 @@ func TestMatchVehicles(t *testing.T) {
 
 // TestChooseThreshold: the best F1, ties to the higher threshold.
 func TestChooseThreshold(t *testing.T) {
-	counts := []PersonCounts{{TP: 9, FP: 9, FN: 1}, {TP: 9, FP: 1, FN: 1}, {TP: 9, FP: 1, FN: 1}, {TP: 5, FP: 0, FN: 5}}
-	if th, ok := ChooseThreshold(counts, []float64{0.2, 0.3, 0.4, 0.5}); !ok || th != 0.4 {
-		t.Errorf("chose %g %v, want 0.4", th, ok)
+	counts := []PersonCounts{
+		{TP: 90, FP: 90, FN: 10}, // F1 0.64
+		{TP: 94, FP: 5, FN: 6},   // 0.945
+		{TP: 95, FP: 5, FN: 5},   // 0.95, the best
+		{TP: 95, FP: 5, FN: 5},   // the same, higher
+		{TP: 50, FP: 0, FN: 50},  // 0.67
+	}
+	if th, ok := ChooseThreshold(counts, []float64{0.2, 0.3, 0.4, 0.5, 0.6}); !ok || th != 0.5 {
+		t.Errorf("chose %g %v, want 0.5", th, ok)
 	}
 	if _, ok := ChooseThreshold(nil, nil); ok {
 		t.Error("chose among nothing")
