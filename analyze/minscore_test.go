@@ -11,7 +11,8 @@ import (
 // (objects.vehicle_min_score): the car of highway.mkv's frame 213, which
 // the real network scores between 0.2 and 0.5, is an object at
 // VehicleMinScore 0.2 with people held to MinScore 0.5, and only a weak
-// detection (continuing a track, never starting one) without it.
+// detection (continuing a track, never starting one) without it. (Other
+// weak vehicle boxes, 0.1 to 0.2, are elsewhere in the frame.)
 func TestVehicleMinScore(t *testing.T) {
 	net := networkT(t, 0.1)
 	const frame = 213
@@ -41,10 +42,12 @@ func TestVehicleMinScore(t *testing.T) {
 		}
 		return objs, weak
 	}
-	if objs, weak := count(InferenceConfig{MaxPerSecond: 1, MinScore: 0.5, VehicleMinScore: 0.2}); objs != 1 || weak != 0 {
-		t.Errorf("vehicle_min_score 0.2: %d vehicles, %d weak; want 1 and 0", objs, weak)
+	objs1, weak1 := count(InferenceConfig{MaxPerSecond: 1, MinScore: 0.5, VehicleMinScore: 0.2})
+	objs2, weak2 := count(InferenceConfig{MaxPerSecond: 1, MinScore: 0.5})
+	if objs1 != 1 {
+		t.Errorf("vehicle_min_score 0.2: %d vehicles, want 1", objs1)
 	}
-	if objs, weak := count(InferenceConfig{MaxPerSecond: 1, MinScore: 0.5}); objs != 0 || weak != 1 {
-		t.Errorf("min_score 0.5 alone: %d vehicles, %d weak; want 0 and 1", objs, weak)
+	if objs2 != 0 || weak2 != weak1+1 {
+		t.Errorf("min_score 0.5 alone: %d vehicles and %d weak ones; want none, and the car among the weak (%d + 1)", objs2, weak2, weak1)
 	}
 }
