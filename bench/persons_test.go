@@ -165,7 +165,10 @@ func TestPersonsCorpus(t *testing.T) {
 	PrintPersons(&b, r)
 	t.Log("\n" + b.String())
 	if len(r.Skipped) > 0 {
-		t.Fatalf("skipped %v", r.Skipped)
+		if os.Getenv("VIGIL_REQUIRE_MODELS") == "1" {
+			t.Fatalf("skipped %v (scripts/camclips.sh makes the still clip)", r.Skipped)
+		}
+		t.Skipf("skipped %v: run scripts/camclips.sh", r.Skipped)
 	}
 	d := config.DefaultObjects()
 	// personCV is the people's threshold the corpus chooses; the default
