@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"image"
 	"slices"
 
 	"gocv.io/x/gocv"
@@ -42,4 +43,16 @@ func ReadFrames(path string, want []int, fn func(index int, s *Snapshot) error) 
 // DetectSnapshot runs det on the picture s.
 func DetectSnapshot(det ObjectDetector, s *Snapshot) ([]Detection, error) {
 	return det.Detect(s.mat)
+}
+
+// DetectSnapshotRegion runs det on the region r of the picture s (tiling
+// in benchmarks) and returns the detections with boxes in s's pixels.
+func DetectSnapshotRegion(det ObjectDetector, s *Snapshot, r image.Rectangle) ([]Detection, error) {
+	roi := s.mat.Region(r)
+	defer roi.Close()
+	d, err := det.Detect(roi)
+	for i := range d {
+		d[i].Box = d[i].Box.Add(r.Min)
+	}
+	return d, err
 }

@@ -39,9 +39,21 @@ type InferenceConfig struct {
 	// continue a tracked object but never start one. The detector must
 	// keep them (OpenNetwork at TrackLowScore(MinScore)).
 	MinScore float64
+	// VehicleMinScore is MinScore for vehicles (the network scores them
+	// lower); 0 is MinScore. The weak ones start at
+	// TrackLowScore(min(MinScore, VehicleMinScore)).
+	VehicleMinScore float64
 	// Labels are the labels kept (config.LabelPerson, config.LabelVehicle); empty keeps
 	// both.
 	Labels []string
+}
+
+// minScore is the threshold that finds an object of label l.
+func (c InferenceConfig) minScore(l string) float64 {
+	if l == config.LabelVehicle && c.VehicleMinScore > 0 {
+		return c.VehicleMinScore
+	}
+	return c.MinScore
 }
 
 // InferenceObserver receives what Inference does, for metrics. Its methods
@@ -392,7 +404,7 @@ func (in *Inference) objects(dets []Detection, r *objRequest) (objs, weak []Obje
 	if w == 0 || h == 0 {
 		return nil, nil
 	}
-	low := TrackLowScore(in.cfg.MinScore)
+	low := TrackLowScore(min(in.cfg.MinScore, in.cfg.minScore(config.LabelVehicle)))
 	var out []Object
 	for _, d := range dets {
 		l := ObjectLabel(d.Label)
@@ -413,7 +425,7 @@ func (in *Inference) objects(dets []Detection, r *objRequest) (objs, weak []Obje
 	}
 	out = mergeVehicles(out)
 	for _, o := range out {
-		if o.Score >= in.cfg.MinScore {
+		if o.Score >= in.cfg.minScore(o.Label) {
 			objs = append(objs, o)
 		} else {
 			weak = append(weak, o)

@@ -410,11 +410,12 @@ func mainAccuracy(ctx context.Context, args []string, out, errOut io.Writer) err
 
 func mainPersons(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("bench persons", flag.ContinueOnError)
-	truth := fs.String("truth", "bench/persons/persons.yaml", "hand-labelled person ground truth")
+	truth := fs.String("truth", "bench/persons/corpus.yaml", "hand-labelled ground truth of people and vehicles")
 	model := fs.String("model", defaultModel(), "the object network's model (absent: HOG only)")
 	hog := fs.String("hog", "-0.5,0,0.3,0.6,1", "HOG hit_threshold values to sweep")
 	netTh := fs.String("net", "0.1,0.2,0.3,0.4,0.5,0.6,0.7", "network min_score values to sweep")
 	every := fs.Int("every", 1, "take every N-th labelled frame of each clip")
+	tiles := fs.Int("tiles", 1, "network passes: 1 (whole frame) or 2 (whole frame and two squares at its ends, 3 inferences)")
 	asJSON := fs.Bool("json", false, "print JSON instead of tables")
 	verbose := fs.Bool("v", false, "print progress to stderr")
 	if err := cliflag.Parse(fs, args, out, errOut); err != nil {
@@ -434,7 +435,7 @@ func mainPersons(ctx context.Context, args []string, out, errOut io.Writer) erro
 		}
 		return out, nil
 	}
-	o := PersonsOptions{Truth: *truth, Model: *model, Every: *every}
+	o := PersonsOptions{Truth: *truth, Model: *model, Every: *every, Tiles: *tiles}
 	var err error
 	if o.HOGThresholds, err = parse("hog", *hog); err != nil {
 		return err

@@ -20,21 +20,23 @@ import (
 	"github.com/vigil-video/vigil/config"
 )
 
-// PersonTruth is hand-labelled person ground truth: bench/persons/persons.yaml
-// (vtest.avi, a still and a lighting scene) and bench/persons/footage.yaml
-// (testdata/footage) are examples. The format, YAML, unknown keys an
-// error:
+// PersonTruth is hand-labelled ground truth of people and vehicles, as
+// bench/persons/corpus.yaml (14 sources: the corpus the network's defaults
+// are chosen on). The format, YAML, unknown keys an error:
 //
 //	clips:
 //	  - name: office            # the source's name in the report
 //	    path: ../../testdata/footage/office.mkv   # any file FFmpeg reads
 //	    frames:
 //	      - {frame: 5, persons: [[236, 112, 286, 266]], ignore: [[0, 0, 20, 40]]}
+//	      - {frame: 9, vehicles: [[10, 20, 130, 90]]}   # one box a vehicle, any kind
 //	      - {frame: 40}         # no one on it: every detection is a false alarm
 //
 // frame counts decoded pictures from 0; boxes are [x1, y1, x2, y2] in
-// pixels of the clip's pictures. Every clip is scored alike: its own
-// precision and recall, and the sums over all clips.
+// pixels of the clip's pictures. A frame without vehicles (or persons)
+// has none: a vehicle (or person) found there is a false alarm. Every
+// clip is scored alike: its own precision and recall per kind, and the
+// sums over all clips.
 type PersonTruth struct {
 	Clips []PersonClip `yaml:"clips"`
 }
@@ -49,13 +51,15 @@ type PersonClip struct {
 	Frames []PersonFrame `yaml:"frames"`
 }
 
-// PersonFrame is one labelled frame: its index from 0, the people on it
-// and the boxes neither counted as hits nor as false alarms, [x1, y1, x2,
-// y2] in pixels.
+// PersonFrame is one labelled frame: its index from 0, the people and the
+// vehicles on it (a vehicle is any car, van, bus, truck or motorcycle, one
+// box each whatever the network calls it) and the boxes counted neither as
+// hits nor as false alarms, of either kind, [x1, y1, x2, y2] in pixels.
 type PersonFrame struct {
-	Frame   int      `yaml:"frame"`
-	Persons [][4]int `yaml:"persons"`
-	Ignore  [][4]int `yaml:"ignore"`
+	Frame    int      `yaml:"frame"`
+	Persons  [][4]int `yaml:"persons"`
+	Vehicles [][4]int `yaml:"vehicles"`
+	Ignore   [][4]int `yaml:"ignore"`
 }
 
 // LoadPersonTruth reads a ground truth file; errors name the clip and frame.
@@ -88,7 +92,7 @@ func LoadPersonTruth(path string) (*PersonTruth, error) {
 			c.Path = filepath.Join(filepath.Dir(path), c.Path)
 		}
 		for j, f := range c.Frames {
-			for k, b := range append(slices.Clone(f.Persons), f.Ignore...) {
+			for k, b := range slices.Concat(f.Persons, f.Vehicles, f.Ignore) {
 				if b[2] <= b[0] || b[3] <= b[1] {
 					return nil, fmt.Errorf("%s: clips[%d] (%s).frames[%d] (frame %d): box %d %v is empty", path, i, c.Name, j, f.Frame, k, b)
 				}
@@ -98,18 +102,30 @@ func LoadPersonTruth(path string) (*PersonTruth, error) {
 	return &t, nil
 }
 
-// personMinHeight is the smallest detection scored: a person of the
-// ground truth is at least 48 pixels tall, and a detection much smaller
-// than that is neither a hit nor a false alarm.
+// personMinHeight is the smallest person detection scored: a person of
+// the ground truth is at least 48 pixels tall, and a detection much
+// smaller than that is neither a hit nor a false alarm.
 const personMinHeight = 40
 
-// personIoU is the overlap a detection needs with a labelled person.
+// vehicleMinSide is the smallest vehicle detection scored (its longer
+// side), for the same reason: slivers of cars at the edge are ignored.
+const vehicleMinSide = 20
+
+// personIoU is the overlap a detection needs with a labelled object.
 const personIoU = 0.5
 
-// PersonScore is one detector at one threshold over the ground truth:
-// over every labelled frame of every clip, and per clip.
+// The kinds scored: PersonScore.Class.
+const (
+	ClassPerson  = config.LabelPerson
+	ClassVehicle = config.LabelVehicle
+)
+
+// PersonScore is one detector at one threshold for one kind of object
+// over the ground truth: over every labelled frame of every clip, and per
+// clip.
 type PersonScore struct {
 	Detector  string  `json:"detector"`
+	Class     string  `json:"class"` // ClassPerson or ClassVehicle
 	Threshold float64 `json:"threshold"`
 	PersonCounts
 	// Clips are the same counts per clip (by name).
@@ -134,7 +150,7 @@ func (c *PersonCounts) add(tp, fp, fn int) {
 }
 
 // measure computes precision, recall and false alarms per frame: a
-// precision of 1 with nothing found, a recall of 1 with no one to find.
+// precision of 1 with nothing found, a recall of 1 with nothing to find.
 func (c *PersonCounts) measure() {
 	c.Precision, c.Recall, c.FPPerFrame = 1, 1, 0
 	if c.TP+c.FP > 0 {
@@ -148,18 +164,36 @@ func (c *PersonCounts) measure() {
 	}
 }
 
-// PersonsResult is the evaluation of every detector and threshold.
+// PersonsResult is the evaluation of every detector, kind and threshold.
 type PersonsResult struct {
 	Truth  string        `json:"truth"`
 	Scores []PersonScore `json:"scores"`
 	// Matched pairs each HOG threshold with the network threshold of the
-	// closest false alarms per frame not above it.
+	// closest false alarms per frame not above it (people).
 	Matched []PersonMatch `json:"matched"`
-	// MillisPerFrame is each detector's time per whole frame.
+	// CrossValidated is the network's threshold per kind chosen by
+	// leave-one-clip-out (ChooseThreshold) and each held-out clip's
+	// counts at the threshold chosen without it.
+	CrossValidated []PersonFold `json:"cross_validated,omitempty"`
+	// Chosen is the threshold per kind chosen on all clips.
+	Chosen map[string]float64 `json:"chosen,omitempty"`
+	// MillisPerFrame is each detector's time per whole frame (all its
+	// inferences: 3 for the network with Tiles 2).
 	MillisPerFrame map[string]float64 `json:"ms_per_frame"`
+	// Tiles is PersonsOptions.Tiles.
+	Tiles int `json:"tiles"`
 	// ClipNames are the clips scored, in the file's order.
 	ClipNames []string `json:"clip_names"`
 	Skipped   []string `json:"skipped_clips,omitempty"`
+}
+
+// PersonFold is one fold of leave-one-clip-out: the threshold chosen on
+// every other clip, and the held-out clip's counts at it.
+type PersonFold struct {
+	Class     string  `json:"class"`
+	HeldOut   string  `json:"held_out"`
+	Threshold float64 `json:"threshold"`
+	PersonCounts
 }
 
 // PersonMatch is HOG and the network at (about) the same false-alarm rate.
@@ -180,18 +214,28 @@ type PersonsOptions struct {
 	HOGThresholds, NetThresholds []float64
 	// Every > 1 takes every Every-th labelled frame of each clip (HOG is
 	// slow).
-	Every    int
+	Every int
+	// Tiles 2 runs the network three times a frame: on the whole picture
+	// and on two squares of its shorter side at either end (the left and
+	// right of a wide picture), each scaled up to the network's input, for
+	// small far-away objects; 0 or 1: once on the whole picture.
+	Tiles    int
 	Progress io.Writer // nil: quiet
 }
 
-// Persons scores person detection on the ground truth: HOG (no setup)
-// and the network, each over a sweep of its threshold, on whole frames.
+// Persons scores person detection (HOG, no setup, and the network) and
+// vehicle detection (the network) on the ground truth, each over a sweep
+// of its threshold, on whole frames, and chooses the network's threshold
+// per kind by leave-one-clip-out.
 func Persons(ctx context.Context, o PersonsOptions) (*PersonsResult, error) {
 	truth, err := LoadPersonTruth(o.Truth)
 	if err != nil {
 		return nil, err
 	}
-	res := &PersonsResult{Truth: o.Truth, MillisPerFrame: map[string]float64{}}
+	if o.Tiles != 0 && o.Tiles != 1 && o.Tiles != 2 {
+		return nil, fmt.Errorf("bench persons: tiles %d, want 1 or 2", o.Tiles)
+	}
+	res := &PersonsResult{Truth: o.Truth, MillisPerFrame: map[string]float64{}, Tiles: max(o.Tiles, 1)}
 	type frameDets struct {
 		clip  string
 		frame PersonFrame
@@ -249,13 +293,13 @@ func Persons(ctx context.Context, o PersonsOptions) (*PersonsResult, error) {
 			}
 			if net != nil {
 				t0 := time.Now()
-				d, err := analyze.DetectSnapshot(net, s)
+				d, err := detectTiled(net, s, o.Tiles)
 				netTime += time.Since(t0)
 				netRuns++
 				if err != nil {
 					return err
 				}
-				fd.net = d
+				fd.net = mergeVehicleDetections(d)
 			}
 			frames = append(frames, fd)
 			if o.Progress != nil {
@@ -273,10 +317,10 @@ func Persons(ctx context.Context, o PersonsOptions) (*PersonsResult, error) {
 	if netRuns > 0 {
 		res.MillisPerFrame["network"] = float64(netTime.Milliseconds()) / float64(netRuns)
 	}
-	score := func(name string, th float64, dets func(*frameDets) []analyze.Detection) PersonScore {
-		s := PersonScore{Detector: name, Threshold: th, Clips: map[string]*PersonCounts{}}
+	score := func(name, class string, th float64, dets func(*frameDets) []analyze.Detection) PersonScore {
+		s := PersonScore{Detector: name, Class: class, Threshold: th, Clips: map[string]*PersonCounts{}}
 		for _, fd := range frames {
-			tp, fp, fn := matchPersons(fd.frame, dets(fd))
+			tp, fp, fn := matchObjects(fd.frame, class, dets(fd))
 			s.add(tp, fp, fn)
 			c := s.Clips[fd.clip]
 			if c == nil {
@@ -293,26 +337,32 @@ func Persons(ctx context.Context, o PersonsOptions) (*PersonsResult, error) {
 	}
 	var hogScores, netScores []PersonScore
 	for _, th := range o.HOGThresholds {
-		hogScores = append(hogScores, score("hog", th, func(fd *frameDets) []analyze.Detection { return fd.hog[th] }))
+		hogScores = append(hogScores, score("hog", ClassPerson, th, func(fd *frameDets) []analyze.Detection { return fd.hog[th] }))
 	}
 	if net != nil {
-		for _, th := range o.NetThresholds {
-			netScores = append(netScores, score("network", th, func(fd *frameDets) []analyze.Detection {
-				var out []analyze.Detection
-				for _, d := range fd.net {
-					if d.Label == config.LabelPerson && d.Score >= th {
-						out = append(out, d)
+		for _, class := range []string{ClassPerson, ClassVehicle} {
+			for _, th := range o.NetThresholds {
+				netScores = append(netScores, score("network", class, th, func(fd *frameDets) []analyze.Detection {
+					var out []analyze.Detection
+					for _, d := range fd.net {
+						if analyze.ObjectLabel(d.Label) == class && d.Score >= th {
+							out = append(out, d)
+						}
 					}
-				}
-				return out
-			}))
+					return out
+				}))
+			}
 		}
+		res.CrossValidated, res.Chosen = crossValidate(netScores, res.ClipNames)
 	}
 	res.Scores = append(hogScores, netScores...)
 	for _, h := range hogScores {
 		var best *PersonScore
 		for i := range netScores {
 			n := &netScores[i]
+			if n.Class != ClassPerson {
+				continue
+			}
 			if n.FPPerFrame <= h.FPPerFrame && (best == nil || n.FPPerFrame > best.FPPerFrame || (n.FPPerFrame == best.FPPerFrame && n.Recall > best.Recall)) {
 				best = n
 			}
@@ -325,6 +375,143 @@ func Persons(ctx context.Context, o PersonsOptions) (*PersonsResult, error) {
 	return res, nil
 }
 
+// detectTiled runs the network on the whole picture and, with tiles 2,
+// on a square of the picture's shorter side at either end, and merges
+// the boxes: of two of one label overlapping more than tileMerge (IoU,
+// or the smaller one's area inside the other), the best scoring is kept.
+func detectTiled(net *analyze.Network, s *analyze.Snapshot, tiles int) ([]analyze.Detection, error) {
+	dets, err := analyze.DetectSnapshot(net, s)
+	if err != nil || tiles < 2 {
+		return dets, err
+	}
+	side := min(s.Width, s.Height)
+	for _, r := range []image.Rectangle{image.Rect(0, 0, side, side), image.Rect(s.Width-side, s.Height-side, s.Width, s.Height)} {
+		d, err := analyze.DetectSnapshotRegion(net, s, r)
+		if err != nil {
+			return nil, err
+		}
+		dets = append(dets, d...)
+	}
+	slices.SortStableFunc(dets, func(a, b analyze.Detection) int { return cmp.Compare(b.Score, a.Score) })
+	var kept []analyze.Detection
+	for _, d := range dets {
+		if !slices.ContainsFunc(kept, func(k analyze.Detection) bool {
+			return k.Label == d.Label && (rectIoU(k.Box, d.Box) > tileMerge || insideShare(d.Box, k.Box) > tileMerge)
+		}) {
+			kept = append(kept, d)
+		}
+	}
+	return kept, nil
+}
+
+// tileMerge is the overlap above which two boxes of the tiled passes are
+// one object.
+const tileMerge = 0.6
+
+// insideShare is the share of a's area inside b.
+func insideShare(a, b image.Rectangle) float64 {
+	in := a.Intersect(b)
+	if in.Empty() || a.Empty() {
+		return 0
+	}
+	return float64(in.Dx()*in.Dy()) / float64(a.Dx()*a.Dy())
+}
+
+// mergeVehicleDetections keeps one box per vehicle, as the engine does
+// (analyze's mergeVehicles, over all scores): of vehicle boxes (car, bus,
+// truck, motorcycle, bicycle) overlapping more than vehicleMerge, the
+// best scoring one. Other detections are kept as they are.
+func mergeVehicleDetections(dets []analyze.Detection) []analyze.Detection {
+	dets = slices.Clone(dets)
+	slices.SortStableFunc(dets, func(a, b analyze.Detection) int { return cmp.Compare(b.Score, a.Score) })
+	kept := dets[:0]
+	for _, d := range dets {
+		isVehicle := analyze.ObjectLabel(d.Label) == ClassVehicle
+		if !isVehicle || !slices.ContainsFunc(kept, func(k analyze.Detection) bool {
+			return analyze.ObjectLabel(k.Label) == ClassVehicle && rectIoU(k.Box, d.Box) > vehicleMerge
+		}) {
+			kept = append(kept, d)
+		}
+	}
+	return kept
+}
+
+// vehicleMerge is analyze's: two vehicle boxes overlapping more are one
+// vehicle.
+const vehicleMerge = 0.5
+
+// ChooseThreshold is the rule the network's thresholds are chosen by,
+// per kind, on pooled counts: the best F1 (the harmonic mean of precision
+// and recall, so that neither is bought with the other); ties go to the
+// higher threshold (fewer false alarms elsewhere). counts are one kind's,
+// by threshold as in thresholds; ok is false when there are none.
+func ChooseThreshold(counts []PersonCounts, thresholds []float64) (th float64, ok bool) {
+	best, bestF1 := -1, -1.0
+	for i, c := range counts {
+		c.measure()
+		f1 := 0.0
+		if c.Precision+c.Recall > 0 {
+			f1 = 2 * c.Precision * c.Recall / (c.Precision + c.Recall)
+		}
+		if best < 0 || f1 > bestF1+1e-9 || f1 > bestF1-1e-9 && thresholds[i] > thresholds[best] {
+			best, bestF1 = i, f1
+		}
+	}
+	if best < 0 {
+		return 0, false
+	}
+	return thresholds[best], true
+}
+
+// crossValidate chooses each kind's threshold on all clips, and by
+// leave-one-clip-out: for every clip, the threshold chosen on the other
+// clips and the clip's counts at it (on a clip without the kind, its
+// false alarms).
+func crossValidate(scores []PersonScore, clips []string) ([]PersonFold, map[string]float64) {
+	chosen := map[string]float64{}
+	var folds []PersonFold
+	for _, class := range []string{ClassPerson, ClassVehicle} {
+		var mine []PersonScore
+		var ths []float64
+		for _, s := range scores {
+			if s.Class == class {
+				mine = append(mine, s)
+				ths = append(ths, s.Threshold)
+			}
+		}
+		if len(mine) == 0 {
+			continue
+		}
+		pooled := func(skip string) []PersonCounts {
+			out := make([]PersonCounts, len(mine))
+			for i, s := range mine {
+				for name, c := range s.Clips {
+					if name != skip {
+						out[i].TP, out[i].FP, out[i].FN, out[i].Frames = out[i].TP+c.TP, out[i].FP+c.FP, out[i].FN+c.FN, out[i].Frames+c.Frames
+					}
+				}
+			}
+			return out
+		}
+		if th, ok := ChooseThreshold(pooled(""), ths); ok {
+			chosen[class] = th
+		}
+		for _, clip := range clips {
+			if mine[0].Clips[clip] == nil {
+				continue
+			}
+			th, ok := ChooseThreshold(pooled(clip), ths)
+			if !ok {
+				continue
+			}
+			i := slices.Index(ths, th)
+			f := PersonFold{Class: class, HeldOut: clip, Threshold: th, PersonCounts: *mine[i].Clips[clip]}
+			folds = append(folds, f)
+		}
+	}
+	return folds, chosen
+}
+
 func progressOr(w io.Writer) io.Writer {
 	if w == nil {
 		return io.Discard
@@ -332,19 +519,33 @@ func progressOr(w io.Writer) io.Writer {
 	return w
 }
 
-// matchPersons matches detections (best first) with the frame's people at
-// IoU >= personIoU; one on an ignored box, or smaller than
-// personMinHeight, counts for nothing.
+// matchPersons is matchObjects for people.
 func matchPersons(f PersonFrame, dets []analyze.Detection) (tp, fp, fn int) {
+	return matchObjects(f, ClassPerson, dets)
+}
+
+// matchObjects matches detections of one kind (ClassPerson or
+// ClassVehicle, by analyze.ObjectLabel; best first) with the frame's
+// objects of that kind at IoU >= personIoU; one on an ignored box, or
+// smaller than personMinHeight (a vehicle: vehicleMinSide), counts for
+// nothing.
+func matchObjects(f PersonFrame, class string, dets []analyze.Detection) (tp, fp, fn int) {
+	truth := f.Persons
+	if class == ClassVehicle {
+		truth = f.Vehicles
+	}
 	dets = slices.Clone(dets)
 	slices.SortStableFunc(dets, func(a, b analyze.Detection) int { return cmp.Compare(b.Score, a.Score) }) // best first
-	used := make([]bool, len(f.Persons))
+	used := make([]bool, len(truth))
 	for _, d := range dets {
-		if d.Label != config.LabelPerson || d.Box.Dy() < personMinHeight {
+		if analyze.ObjectLabel(d.Label) != class {
+			continue
+		}
+		if class == ClassPerson && d.Box.Dy() < personMinHeight || class == ClassVehicle && max(d.Box.Dx(), d.Box.Dy()) < vehicleMinSide {
 			continue
 		}
 		best, bestIoU := -1, personIoU
-		for i, p := range f.Persons {
+		for i, p := range truth {
 			if v := rectIoU(d.Box, image.Rect(p[0], p[1], p[2], p[3])); !used[i] && v >= bestIoU {
 				best, bestIoU = i, v
 			}
@@ -381,28 +582,55 @@ func rectIoU(a, b image.Rectangle) float64 {
 	return ia / (float64(a.Dx()*a.Dy()+b.Dx()*b.Dy()) - ia)
 }
 
-// PrintPersons writes the evaluation as tables: every detector and
-// threshold over all clips, then per clip.
+// PrintPersons writes the evaluation as tables: every detector, kind and
+// threshold over all clips, then per clip, then the thresholds chosen by
+// leave-one-clip-out.
 func PrintPersons(w io.Writer, r *PersonsResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "all clips:\ndetector\tthreshold\tprecision\trecall\thits/people\tfalse\tfalse/frame\tframes")
+	fmt.Fprintln(tw, "all clips:\ndetector\tkind\tthreshold\tprecision\trecall\thits/objects\tfalse\tfalse/frame\tframes")
 	for _, s := range r.Scores {
-		fmt.Fprintf(tw, "%s\t%g\t%.2f\t%.2f\t%d/%d\t%d\t%.2f\t%d\n", s.Detector, s.Threshold, s.Precision, s.Recall, s.TP, s.TP+s.FN, s.FP, s.FPPerFrame, s.Frames)
+		fmt.Fprintf(tw, "%s\t%s\t%g\t%.2f\t%.2f\t%d/%d\t%d\t%.2f\t%d\n", s.Detector, s.Class, s.Threshold, s.Precision, s.Recall, s.TP, s.TP+s.FN, s.FP, s.FPPerFrame, s.Frames)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nper clip:")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "clip\tdetector\tthreshold\tprecision\trecall\thits/people\tfalse\tframes")
+	fmt.Fprintln(tw, "clip\tdetector\tkind\tthreshold\tprecision\trecall\thits/objects\tfalse\tframes")
 	for _, name := range r.ClipNames {
 		for _, s := range r.Scores {
-			if c := s.Clips[name]; c != nil {
-				fmt.Fprintf(tw, "%s\t%s\t%g\t%.2f\t%.2f\t%d/%d\t%d\t%d\n", name, s.Detector, s.Threshold, c.Precision, c.Recall, c.TP, c.TP+c.FN, c.FP, c.Frames)
+			if c := s.Clips[name]; c != nil && (c.TP+c.FN > 0 || c.FP > 0 || s.Class == ClassPerson) {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%g\t%.2f\t%.2f\t%d/%d\t%d\t%d\n", name, s.Detector, s.Class, s.Threshold, c.Precision, c.Recall, c.TP, c.TP+c.FN, c.FP, c.Frames)
 			}
 		}
 	}
 	tw.Flush()
+	if len(r.CrossValidated) > 0 {
+		fmt.Fprintln(w, "\nleave-one-clip-out (threshold chosen on the other clips: best F1):")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "kind\theld out\tthreshold\tprecision\trecall\thits/objects\tfalse\tframes")
+		sum := map[string]*PersonCounts{}
+		for _, f := range r.CrossValidated {
+			fmt.Fprintf(tw, "%s\t%s\t%g\t%.2f\t%.2f\t%d/%d\t%d\t%d\n", f.Class, f.HeldOut, f.Threshold, f.Precision, f.Recall, f.TP, f.TP+f.FN, f.FP, f.Frames)
+			if sum[f.Class] == nil {
+				sum[f.Class] = &PersonCounts{}
+			}
+			s := sum[f.Class]
+			s.TP, s.FP, s.FN, s.Frames = s.TP+f.TP, s.FP+f.FP, s.FN+f.FN, s.Frames+f.Frames
+		}
+		for _, class := range []string{ClassPerson, ClassVehicle} {
+			if s := sum[class]; s != nil {
+				s.measure()
+				fmt.Fprintf(tw, "%s\tall held out\t\t%.2f\t%.2f\t%d/%d\t%d\t%d\n", class, s.Precision, s.Recall, s.TP, s.TP+s.FN, s.FP, s.Frames)
+			}
+		}
+		tw.Flush()
+		for _, class := range []string{ClassPerson, ClassVehicle} {
+			if th, ok := r.Chosen[class]; ok {
+				fmt.Fprintf(w, "chosen on all clips: %s %g\n", class, th)
+			}
+		}
+	}
 	if len(r.Matched) > 0 {
-		fmt.Fprintln(w, "\nat the same false-alarm rate (all clips):")
+		fmt.Fprintln(w, "\nat the same false-alarm rate (all clips, people):")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "HOG hit_threshold\tfalse/frame\tHOG recall\tnetwork min_score\tfalse/frame\tnetwork recall")
 		for _, m := range r.Matched {
@@ -411,7 +639,7 @@ func PrintPersons(w io.Writer, r *PersonsResult) {
 		tw.Flush()
 	}
 	for k, v := range r.MillisPerFrame {
-		fmt.Fprintf(w, "%s: %.0f ms per whole frame\n", k, v)
+		fmt.Fprintf(w, "%s: %.0f ms per whole frame (tiles %d)\n", k, v, r.Tiles)
 	}
 	for _, s := range r.Skipped {
 		fmt.Fprintf(w, "skipped %s\n", s)

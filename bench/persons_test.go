@@ -87,26 +87,40 @@ func TestAccuracyRealPeopleFromTheNetwork(t *testing.T) {
 	}
 }
 
-// TestPersonTruth: the committed ground truth loads, holds a few dozen
-// labelled frames of vtest.avi, and every person is at least 48 px tall.
+// TestPersonTruth: the committed corpus loads and is what BENCHMARKS.md
+// says: at least 6 sources with objects, 40 labelled frames, 100 people
+// (each at least 48 px tall) and 50 vehicles, and frames with no one of a
+// still, a lighting and a night scene.
 func TestPersonTruth(t *testing.T) {
-	tr, err := LoadPersonTruth("persons/persons.yaml")
+	tr, err := LoadPersonTruth("persons/corpus.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
+	frames, people, vehicles, sources := 0, 0, 0, 0
 	n := map[string]int{}
 	for _, c := range tr.Clips {
+		objects := 0
 		for _, f := range c.Frames {
+			frames++
 			n[c.Name]++
+			people += len(f.Persons)
+			vehicles += len(f.Vehicles)
+			objects += len(f.Persons) + len(f.Vehicles)
 			for _, p := range f.Persons {
 				if p[3]-p[1] < 48 {
 					t.Errorf("%s frame %d: person %v is under 48 px tall", c.Name, f.Frame, p)
 				}
 			}
 		}
+		if objects > 0 {
+			sources++
+		}
 	}
-	if n["vtest"] < 30 || n["still"] == 0 || n["lights"] == 0 {
-		t.Errorf("labelled frames %v, want 30+ of vtest, and still and lights frames", n)
+	if sources < 6 || frames < 40 || people < 100 || vehicles < 50 {
+		t.Errorf("%d sources with objects, %d frames, %d people, %d vehicles; want 6, 40, 100, 50 or more", sources, frames, people, vehicles)
+	}
+	if n["vtest"] < 30 || n["still"] == 0 || n["lights"] == 0 || n["night"] == 0 {
+		t.Errorf("labelled frames %v, want 30+ of vtest, and still, lights and night frames", n)
 	}
 }
 
@@ -131,46 +145,122 @@ func TestMatchPersons(t *testing.T) {
 	}
 }
 
-// TestPersonsScoresAnyClip runs `bench persons` with the real network on
-// a truth file of clips not named vtest (bench/persons/footage.yaml:
-// testdata/footage's office clips): every clip is scored, overall and on
-// its own, and the figures are those of its labels: at min_score 0.3 the
-// network finds all 15 people with no false alarm; at 0.5 it misses
-// three in office.mkv: both people of frame 5 (scored 0.40 and 0.46) and
-// the woman of frame 17 (0.42).
-func TestPersonsScoresAnyClip(t *testing.T) {
+// TestPersonsCorpus runs `bench persons` with the real network on the
+// corpus (bench/persons/corpus.yaml, 14 sources) and holds each source to
+// the figures measured at the defaults (objects.min_score for people,
+// objects.vehicle_min_score for vehicles; BENCHMARKS.md "Objects on many
+// cameras"): no fewer hits, no more false alarms than measured, with a
+// margin only on vtest.avi's 173 people. It also checks the thresholds
+// the corpus chooses (ChooseThreshold on all sources): vehicles the
+// default; people 0.4, which the default does not follow yet (personCV),
+// and that the still, lighting and night scenes raise nothing.
+func TestPersonsCorpus(t *testing.T) {
 	model := modelT(t)
-	r, err := Persons(context.Background(), PersonsOptions{Truth: "persons/footage.yaml", Model: model, NetThresholds: []float64{0.3, 0.5}})
+	ths := []float64{0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6}
+	r, err := Persons(context.Background(), PersonsOptions{Truth: "persons/corpus.yaml", Model: model, NetThresholds: ths})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b strings.Builder
 	PrintPersons(&b, r)
 	t.Log("\n" + b.String())
-	if len(r.Skipped) > 0 || len(r.Scores) != 2 {
-		t.Fatalf("skipped %v, %d scores", r.Skipped, len(r.Scores))
-	}
-	want := []struct {
-		tp, fp, fn int
-		clips      map[string][3]int // hits, false alarms, misses
-	}{
-		{15, 0, 0, map[string][3]int{"office": {6, 0, 0}, "office-pause": {9, 0, 0}}},
-		{12, 0, 3, map[string][3]int{"office": {3, 0, 3}, "office-pause": {9, 0, 0}}},
-	}
-	for i, s := range r.Scores {
-		w := want[i]
-		if s.TP != w.tp || s.FP != w.fp || s.FN != w.fn || s.Frames != 6 {
-			t.Errorf("min_score %g: %d hits, %d false alarms, %d misses over %d frames; want %d, %d, %d over 6", s.Threshold, s.TP, s.FP, s.FN, s.Frames, w.tp, w.fp, w.fn)
+	if len(r.Skipped) > 0 {
+		if os.Getenv("VIGIL_REQUIRE_MODELS") == "1" {
+			t.Fatalf("skipped %v (scripts/camclips.sh makes the still clip)", r.Skipped)
 		}
-		if wantR := float64(w.tp) / float64(w.tp+w.fn); s.Precision != 1 || s.Recall != wantR {
-			t.Errorf("min_score %g: precision %.2f recall %.2f, want 1.00 and %.2f", s.Threshold, s.Precision, s.Recall, wantR)
-		}
-		for name, c := range w.clips {
-			got := s.Clips[name]
-			if got == nil || got.TP != c[0] || got.FP != c[1] || got.FN != c[2] || got.Frames != 3 {
-				t.Errorf("min_score %g, clip %s: %+v, want %d hits, %d false alarms, %d misses over 3 frames", s.Threshold, name, got, c[0], c[1], c[2])
+		t.Skipf("skipped %v: run scripts/camclips.sh", r.Skipped)
+	}
+	d := config.DefaultObjects()
+	// personCV is the people's threshold the corpus chooses; the default
+	// stays at 0.5 because at 0.4 (and 0.45) the tracker switches the ids
+	// of vtest.avi's walker and stander where they cross
+	// (analyze.TestTrackKeepsIDsOnVtest): BENCHMARKS.md.
+	const personCV = 0.4
+	if r.Chosen[ClassPerson] != personCV || r.Chosen[ClassVehicle] != d.VehicleMinScore {
+		t.Errorf("the corpus chooses %v; want person %g and vehicle_min_score's default %g", r.Chosen, personCV, d.VehicleMinScore)
+	}
+	at := func(class string, th float64) *PersonScore {
+		for i, s := range r.Scores {
+			if s.Detector == "network" && s.Class == class && s.Threshold == th {
+				return &r.Scores[i]
 			}
 		}
+		t.Fatalf("no %s score at %g", class, th)
+		return nil
+	}
+	people, vehicles := at(ClassPerson, d.MinScore), at(ClassVehicle, d.VehicleMinScore)
+	// floors: source: people hits at least, false people at most, vehicle
+	// hits at least, false vehicles at most (measured 2026-12-02).
+	floors := map[string][4]int{
+		"vtest":           {164, 6, 64, 0},
+		"office":          {3, 0, 0, 0},
+		"office-pause":    {9, 0, 0, 0},
+		"classroom":       {12, 0, 0, 0},
+		"room":            {0, 0, 0, 0},
+		"room-one":        {3, 0, 0, 0},
+		"store-aisle":     {6, 1, 0, 0},
+		"worker-zone":     {3, 0, 0, 0},
+		"carpark":         {0, 0, 15, 1},
+		"carpark-cyclist": {0, 0, 6, 0},
+		"highway":         {0, 0, 5, 0},
+		"night":           {0, 0, 0, 0},
+		"still":           {9, 0, 6, 0},
+		"lights":          {0, 0, 0, 0},
+	}
+	for name, f := range floors {
+		p, v := people.Clips[name], vehicles.Clips[name]
+		if p == nil || v == nil {
+			t.Errorf("%s: not scored", name)
+			continue
+		}
+		if p.TP < f[0] || p.FP > f[1] || v.TP < f[2] || v.FP > f[3] {
+			t.Errorf("%s: people %d/%d found, %d false; vehicles %d/%d found, %d false; want at least %d people with at most %d false, at least %d vehicles with at most %d false",
+				name, p.TP, p.TP+p.FN, p.FP, v.TP, v.TP+v.FN, v.FP, f[0], f[1], f[2], f[3])
+		}
+	}
+	if len(floors) != len(r.ClipNames) {
+		t.Errorf("%d clips scored, %d with floors: a new clip needs its floor", len(r.ClipNames), len(floors))
+	}
+}
+
+// TestMatchVehicles checks the vehicle scorer: one car that the network
+// calls car, truck and bus is one hit (mergeVehicleDetections), a
+// bicycle is a vehicle, a sliver under vehicleMinSide counts for
+// nothing, a person is not a vehicle, a missed car is a miss.
+func TestMatchVehicles(t *testing.T) {
+	f := PersonFrame{Vehicles: [][4]int{{100, 100, 200, 160}, {300, 100, 340, 130}, {500, 100, 600, 160}}}
+	det := func(label string, x1, y1, x2, y2 int, s float64) analyze.Detection {
+		return analyze.Detection{Label: label, Score: s, Box: image.Rect(x1, y1, x2, y2)}
+	}
+	dets := mergeVehicleDetections([]analyze.Detection{
+		det("car", 102, 100, 200, 162, 0.4), // hit
+		det("truck", 100, 101, 199, 160, 0.35),
+		det("bus", 101, 99, 201, 161, 0.3),
+		det("bicycle", 300, 100, 340, 131, 0.3), // hit
+		det("car", 700, 10, 710, 20, 0.9),       // too small to count
+		det("person", 500, 100, 600, 160, 0.9),  // not a vehicle
+		det("car", 800, 100, 900, 160, 0.5),     // nothing there
+	})
+	tp, fp, fn := matchObjects(f, ClassVehicle, dets)
+	if tp != 2 || fp != 1 || fn != 1 {
+		t.Errorf("tp %d fp %d fn %d, want 2 1 1", tp, fp, fn)
+	}
+}
+
+// TestChooseThreshold: the best F1, ties to the higher threshold.
+func TestChooseThreshold(t *testing.T) {
+	counts := []PersonCounts{
+		{TP: 90, FP: 90, FN: 10}, // F1 0.64
+		{TP: 94, FP: 5, FN: 6},   // 0.945
+		{TP: 95, FP: 5, FN: 5},   // 0.95, the best
+		{TP: 95, FP: 5, FN: 5},   // the same, higher
+		{TP: 50, FP: 0, FN: 50},  // 0.67
+	}
+	if th, ok := ChooseThreshold(counts, []float64{0.2, 0.3, 0.4, 0.5, 0.6}); !ok || th != 0.5 {
+		t.Errorf("chose %g %v, want 0.5", th, ok)
+	}
+	if _, ok := ChooseThreshold(nil, nil); ok {
+		t.Error("chose among nothing")
 	}
 }
 

@@ -12,7 +12,7 @@ func TestObjectsDefaultsAndKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	if want := DefaultObjects(); cfg.Objects.Enabled != want.Enabled || cfg.Objects.Model != want.Model ||
-		cfg.Objects.MaxPerSecond != want.MaxPerSecond || cfg.Objects.Threads != 1 || cfg.Objects.MinScore != want.MinScore || len(cfg.Objects.Labels) != 2 {
+		cfg.Objects.MaxPerSecond != want.MaxPerSecond || cfg.Objects.Threads != 1 || cfg.Objects.MinScore != want.MinScore || cfg.Objects.VehicleMinScore != want.VehicleMinScore || len(cfg.Objects.Labels) != 2 {
 		t.Fatalf("defaults: got %+v, want %+v", cfg.Objects, want)
 	}
 	cfg, err = Parse([]byte("objects:\n  max_per_second: 5\n" + base))
@@ -22,6 +22,9 @@ func TestObjectsDefaultsAndKeys(t *testing.T) {
 	if !cfg.Objects.Enabled || cfg.Objects.MaxPerSecond != 5 {
 		t.Fatalf("a partial objects section keeps the other defaults: %+v", cfg.Objects)
 	}
+	if d := DefaultObjects(); d.MinScore != 0.5 || d.VehicleMinScore != 0.25 {
+		t.Errorf("min_score %g, vehicle_min_score %g: want 0.5 and 0.25, as chosen on bench/persons/corpus.yaml (BENCHMARKS.md)", d.MinScore, d.VehicleMinScore)
+	}
 	cfg, err = Parse([]byte("objects:\n  enabled: false\n" + base))
 	if err != nil || cfg.Objects.Enabled {
 		t.Fatalf("enabled: false: %+v %v", cfg.Objects, err)
@@ -30,6 +33,7 @@ func TestObjectsDefaultsAndKeys(t *testing.T) {
 		"objects:\n  max_per_second: 0.01\n":     "objects.max_per_second",
 		"objects:\n  threads: 65\n":              "objects.threads",
 		"objects:\n  min_score: 2\n":             "objects.min_score",
+		"objects:\n  vehicle_min_score: 0.01\n":  "objects.vehicle_min_score",
 		"objects:\n  labels: [person, cat]\n":    "objects.labels[1]",
 		"objects:\n  labels: [person, person]\n": "objects.labels[1]",
 		"objects:\n  treads: 2\n":                "objects.treads",

@@ -23,7 +23,7 @@ func (e *Engine) openObjects() {
 	}
 	e.metrics.ObjectsEnabled.Set(1)
 	// The tracker continues objects on detections under min_score.
-	net, err := analyze.OpenNetwork(o.Model, o.Threads, analyze.TrackLowScore(o.MinScore))
+	net, err := analyze.OpenNetwork(o.Model, o.Threads, analyze.TrackLowScore(min(o.MinScore, o.VehicleMinScore)))
 	if errors.Is(err, fs.ErrNotExist) {
 		e.log.Warn("object model absent; running without the network", "fallback", objectsFallback, "model", o.Model, "error", err)
 		return
@@ -33,7 +33,7 @@ func (e *Engine) openObjects() {
 		return
 	}
 	e.net = net
-	e.infer = analyze.NewInference(net, analyze.InferenceConfig{MaxPerSecond: o.MaxPerSecond, MinScore: o.MinScore, Labels: o.Labels}, e.metrics)
+	e.infer = analyze.NewInference(net, analyze.InferenceConfig{MaxPerSecond: o.MaxPerSecond, MinScore: o.MinScore, VehicleMinScore: o.VehicleMinScore, Labels: o.Labels}, e.metrics)
 	e.metrics.ObjectModel.Set(1)
 	e.log.Info("object network loaded", "model", o.Model, "max_per_second", o.MaxPerSecond, "threads", o.Threads, "labels", o.Labels)
 }

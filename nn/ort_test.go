@@ -206,3 +206,49 @@ func BenchmarkDetect(b *testing.B) {
 		return err
 	})
 }
+
+// BenchmarkDetectTiled is the tiling `vigil bench persons --tiles 2`
+// measures (BENCHMARKS.md): on a 480x270 picture (testdata/footage's
+// size), one Detect of the whole picture ("whole"), and the whole picture
+// plus a 270x270 square at either end ("tiles2", three inferences).
+func BenchmarkDetectTiled(b *testing.B) {
+	model, lib := ortPaths(b)
+	d, err := nn.Open(model, nn.Options{Library: lib})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	vc, err := gocv.VideoCaptureFile("../testdata/footage/store-aisle.mkv")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer vc.Close()
+	img := gocv.NewMat()
+	defer img.Close()
+	if !vc.Read(&img) || img.Cols() != 480 || img.Rows() != 270 {
+		b.Fatalf("store-aisle.mkv: want a 480x270 picture, got %dx%d", img.Cols(), img.Rows())
+	}
+	tiles := []image.Rectangle{image.Rect(0, 0, 270, 270), image.Rect(210, 0, 480, 270)}
+	b.Run("whole", func(b *testing.B) {
+		timed(b, func() error {
+			_, err := d.Detect(img)
+			return err
+		})
+	})
+	b.Run("tiles2", func(b *testing.B) {
+		timed(b, func() error {
+			if _, err := d.Detect(img); err != nil {
+				return err
+			}
+			for _, r := range tiles {
+				roi := img.Region(r)
+				_, err := d.Detect(roi)
+				roi.Close()
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+}
