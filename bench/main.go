@@ -73,7 +73,7 @@ func mainGate(ctx context.Context, args []string, out, errOut io.Writer) error {
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	fs.StringVar(&o.Matrix, "matrix", "", "directory of the encoding matrix (scripts/gatematrix.sh DIR) (required)")
 	fs.StringVar(&o.Only, "only", "", "only the clips whose name contains this")
-	fs.DurationVar(&o.Activity.KeyframeInterval, "keyframe-interval", o.Activity.KeyframeInterval, "the cameras' activity.keyframe_interval: while idle, the least time between two keyframes decoded (0: every one)")
+	fs.DurationVar(&o.Activity.KeyframeInterval, "keyframe-interval", o.Activity.KeyframeInterval, "the cameras' activity.keyframe_interval: while idle, the longest time between two keyframes decoded, unless one changed (0: every one)")
 	fs.IntVar(&o.QueueBytes, "queue-bytes", config.DefaultCamera().QueueBytes, "the cameras' queue_bytes: half of it bounds the GOP a wake-up replays")
 	if err := cliflag.Parse(fs, args, out, errOut); err != nil {
 		return err

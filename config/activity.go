@@ -42,7 +42,7 @@ type Activity struct {
 	// 0 decodes every keyframe. 0 to 10s (so that a camera decodes a
 	// picture within 10 s plus its GOP, inside the analysis_stalled
 	// silence bound).
-	// It defaults to 0s.
+	// It defaults to 4s.
 	KeyframeInterval time.Duration `yaml:"keyframe_interval"`
 }
 
@@ -51,7 +51,7 @@ const maxKeyframeInterval = 10 * time.Second
 
 // DefaultActivity returns the activity keys at their defaults.
 func DefaultActivity() Activity {
-	return Activity{SizeFactor: 8, QPRise: 3, WakeFrames: 4, QuietPeriod: 2 * time.Second, LearnFrames: 25}
+	return Activity{SizeFactor: 8, QPRise: 3, WakeFrames: 4, QuietPeriod: 2 * time.Second, LearnFrames: 25, KeyframeInterval: 4 * time.Second}
 }
 
 // validate checks the keys; errors name the key relative to activity.
