@@ -170,8 +170,8 @@ func TestFrigateReviewEndAfterRestart(t *testing.T) {
 	endAt := time.Unix(130, 0)
 	end := incident.New(incident.TypeEnd, incident.Incident{IncidentID: "p", Camera: "c", Kind: "person", StartedAt: time.Unix(100, 0), FrameTime: endAt, EndedAt: &endAt}, endAt)
 	var before, after reviewState
-	n, _, _ := before.update(&start)
-	e, st, ok := after.update(&end)
+	n, _, _ := before.update(&start, []string{"p"})
+	e, st, ok := after.update(&end, []string{"p"})
 	if !ok || e.Type != "end" || e.After.ID != n.After.ID || st != "NONE" || e.After.EndTime == nil || *e.After.EndTime != 130 {
 		t.Errorf("end after a restart: %v %+v %q, want the end of %s", ok, e.After, st, n.After.ID)
 	}

@@ -21,6 +21,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/frigate"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/redact"
 	"github.com/vigil-video/vigil/sink"
@@ -384,37 +385,50 @@ func (s *Sink) frigateDeliverLocked(ctx context.Context, ev *incident.Event) err
 		}
 		return s.publish(ctx, f+"/"+d.Camera+"/motion", state, false)
 	case "crowd":
-		if err := s.publishCounts(ctx, f+"/"+d.Zone, count); err != nil {
+		if err := s.publishCounts(ctx, f+"/"+d.Zone, frigate.LabelPerson, count); err != nil {
 			return err
 		}
-	case "person":
-		msg, _ := s.frigate.update(ev)
-		b, err := json.Marshal(msg)
-		if err != nil {
-			return sink.Permanent(err)
-		}
-		if err := s.publish(ctx, f+"/events", b, false); err != nil {
-			return err
-		}
-		if err := s.publishCounts(ctx, f+"/"+d.Camera, count); err != nil {
-			return err
-		}
-		if jpg := s.snapshot(d); jpg != nil {
-			if err := s.publish(ctx, f+"/"+d.Camera+"/"+frigateLabel+"/snapshot", jpg, true); err != nil {
+	case "person", "vehicle":
+		label := frigate.Label(d.Kind)
+		restore := s.frigate.save(d.IncidentID)
+		msgs, added, _ := s.frigate.update(ev)
+		for _, msg := range msgs {
+			b, err := json.Marshal(msg)
+			if err != nil {
+				restore()
+				return sink.Permanent(err)
+			}
+			if err := s.publish(ctx, f+"/events", b, false); err != nil {
+				restore()
 				return err
 			}
 		}
+		if err := s.publishCounts(ctx, f+"/"+d.Camera, label, count); err != nil {
+			restore()
+			return err
+		}
+		if jpg := s.snapshot(d); jpg != nil {
+			if err := s.publish(ctx, f+"/"+d.Camera+"/"+label+"/snapshot", jpg, true); err != nil {
+				restore()
+				return err
+			}
+		}
+		if err := s.reviewDeliverLocked(ctx, ev, added); err != nil {
+			restore()
+			return err
+		}
+		return nil
 	}
-	return s.reviewDeliverLocked(ctx, ev)
+	return s.reviewDeliverLocked(ctx, ev, nil)
 }
 
 // reviewDeliverLocked publishes the <frigate>/reviews message and the
 // camera's review_status the event causes (frigate_reviews.go); a failed
 // publication leaves the segment as it was, for the retry. s.mu is held.
-func (s *Sink) reviewDeliverLocked(ctx context.Context, ev *incident.Event) error {
+func (s *Sink) reviewDeliverLocked(ctx context.Context, ev *incident.Event, added []string) error {
 	f := s.cfg.FrigateTopicPrefix
 	restore := s.reviews.save(ev.Data.Camera)
-	msg, status, ok := s.reviews.update(ev)
+	msg, status, ok := s.reviews.update(ev, added)
 	if !ok {
 		return nil
 	}
@@ -434,11 +448,16 @@ func (s *Sink) reviewDeliverLocked(ctx context.Context, ev *incident.Event) erro
 	return nil
 }
 
-// publishCounts publishes Frigate's object counts under base (a camera or
-// a zone): person and all, and their active variants (vigil's people
-// are all moving).
-func (s *Sink) publishCounts(ctx context.Context, base, count string) error {
-	for _, obj := range []string{frigateLabel, "all"} {
+// publishCounts publishes Frigate's object counts of label under base (a
+// camera or a zone): label, and all for people, and their active
+// variants (vigil's objects are all moving). "all" counts the people
+// only: a person and a vehicle incident each know their own count.
+func (s *Sink) publishCounts(ctx context.Context, base, label, count string) error {
+	objs := []string{label}
+	if label == frigate.LabelPerson {
+		objs = append(objs, "all")
+	}
+	for _, obj := range objs {
 		for _, suffix := range []string{"", "/active"} {
 			if err := s.publish(ctx, base+"/"+obj+suffix, count, false); err != nil {
 				return err
