@@ -65,7 +65,7 @@ type Config struct {
 	// Registry is served on /metrics. Required.
 	Registry *prometheus.Registry
 	// Incidents and Live, when set, serve /api/incidents and /api/events
-	// (Live its stream; Incidents, when it is an IncidentQuerier, Frigate's
+	// (Live its stream; Incidents, when it is an IncidentRecords, Frigate's
 	// event list).
 	Incidents, Live http.Handler
 	// Evidence, when set, serves /api/evidence/{camera}/{file}.
