@@ -23,6 +23,7 @@ import (
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
+	"github.com/vigil-video/vigil/sink"
 	"github.com/vigil-video/vigil/sinks"
 )
 
@@ -84,7 +85,7 @@ func TestFrigateNotificationEndToEnd(t *testing.T) {
 		s.MQTT.FrigateCompat, s.MQTT.FrigateTopicPrefix = true, "frigate"
 		s.Timeout = 2 * time.Second
 	})
-	d, err := delivery.New(delivery.Config{Outbox: ob, Sinks: []config.Sink{mq}}, sinks.Env{Cameras: []string{"door"}, Evidence: store}.Open, nil)
+	d, err := delivery.New(delivery.Config{Outbox: ob, Sinks: []config.Sink{mq}}, sinks.Env{Cameras: []sink.Camera{{ID: "door"}}, Evidence: store}.Open, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

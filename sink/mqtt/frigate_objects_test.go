@@ -66,7 +66,7 @@ func TestFrigateOneEventPerTrackedObject(t *testing.T) {
 		s.MQTT.FrigateCompat, s.MQTT.FrigateTopicPrefix = true, "frigate"
 		s.Timeout = 2 * time.Second
 	})
-	s, err := New(sink.CommonOf(c), *c.MQTT, []string{"door"}, nil)
+	s, err := New(sink.CommonOf(c), *c.MQTT, cams("door"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

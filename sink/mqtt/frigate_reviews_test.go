@@ -91,7 +91,7 @@ func TestFrigateReviewsForTheBlueprint(t *testing.T) {
 		s.MQTT.FrigateCompat, s.MQTT.FrigateTopicPrefix = true, "frigate"
 		s.Timeout = 2 * time.Second
 	})
-	s, err := New(sink.CommonOf(c), *c.MQTT, []string{"door", "yard"}, nil)
+	s, err := New(sink.CommonOf(c), *c.MQTT, cams("door", "yard"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func TestFrigateAvailableLastWill(t *testing.T) {
 			s.MQTT.FrigateCompat, s.MQTT.FrigateTopicPrefix = true, "frigate"
 			s.Timeout = 2 * time.Second
 		})
-		s, err := New(sink.CommonOf(c), *c.MQTT, []string{"door"}, nil)
+		s, err := New(sink.CommonOf(c), *c.MQTT, cams("door"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -308,7 +308,7 @@ func TestFrigateCameraStates(t *testing.T) {
 		s.MQTT.FrigateCompat, s.MQTT.FrigateTopicPrefix = true, "frigate"
 		s.Timeout = 2 * time.Second
 	})
-	s, err := New(sink.CommonOf(c), *c.MQTT, []string{"door"}, nil)
+	s, err := New(sink.CommonOf(c), *c.MQTT, cams("door"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,6 +340,6 @@ func TestFrigateCameraStates(t *testing.T) {
 		}
 	}
 	check("door")
-	s.SetCameras([]string{"door", "yard"})
+	s.SetCameras(cams("door", "yard"))
 	check("yard")
 }

@@ -155,7 +155,7 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 		m.FrigateCompat, m.FrigateTopicPrefix, m.HADiscovery, m.HANodeID = true, "frigate", true, "site1"
 		s.Timeout, s.BackoffMin = 2*time.Second, 50*time.Millisecond
 	})
-	s, err := New(sink.CommonOf(c), *c.MQTT, []string{"gate", "yard.2"}, store)
+	s, err := New(sink.CommonOf(c), *c.MQTT, cams("gate", "yard.2"), store)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +386,7 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 
 		// A camera removed by a reload is withdrawn: its configurations
 		// are emptied, so Home Assistant removes its sensors.
-		s.SetCameras([]string{"gate"})
+		s.SetCameras(cams("gate"))
 		await.Until(t, 20*time.Second, "yard.2 withdrawn", func() bool {
 			got := all.on("homeassistant/binary_sensor/site1/" + haID("yard.2") + "_motion/config")
 			return len(got) > 0 && got[len(got)-1] == ""
@@ -432,6 +432,15 @@ func TestFrigateTopScoreIsARunningMaximum(t *testing.T) {
 	if _, _, ok := s.update(ev); ok {
 		t.Error("loitering mapped to a Frigate object")
 	}
+}
+
+// cams returns the cameras ids, their kinds unknown (every kind).
+func cams(ids ...string) []sink.Camera {
+	out := make([]sink.Camera, len(ids))
+	for i, id := range ids {
+		out[i] = sink.Camera{ID: id}
+	}
+	return out
 }
 
 // one applies ev and returns its one <frigate>/events message.

@@ -74,10 +74,10 @@ sinks:
 	if a.MQTT.ClientID == b.MQTT.ClientID || a.MQTT.ClientID != "vigil-mqtt-node-a" {
 		t.Fatalf("client ids %q and %q, want vigil-mqtt-node-a and one of its own for node-b", a.MQTT.ClientID, b.MQTT.ClientID)
 	}
-	cams := []string{"gate.1", "gate_1"}
+	ids := []string{"gate.1", "gate_1"}
 	var engines []*Sink
 	for _, c := range []config.Sink{a, b} {
-		s, err := New(sink.CommonOf(c), *c.MQTT, cams, nil)
+		s, err := New(sink.CommonOf(c), *c.MQTT, cams(ids...), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,7 +120,7 @@ sinks:
 		t.Errorf("vigil/available %q, want one online per engine (no session taken over)", got)
 	}
 	uid := map[string]string{}
-	for _, cam := range cams {
+	for _, cam := range ids {
 		byTopic := configs(cam)
 		if len(byTopic) != 1 {
 			t.Errorf("%s: configurations on %d topics, want one shared by the engines: %v", cam, len(byTopic), byTopic)
@@ -205,11 +205,11 @@ func TestCameraMovedBetweenEngines(t *testing.T) {
 		m, _ := all.last(topic)
 		return string(m.payload)
 	}
-	engines[0].SetCameras([]string{"gate"})
+	engines[0].SetCameras(cams("gate"))
 	await.Until(t, 20*time.Second, "node-a's announcement", func() bool { return last() != "" })
 	first := last()
 	// node-b takes the camera, then node-a's withdrawal arrives.
-	engines[1].SetCameras([]string{"gate"})
+	engines[1].SetCameras(cams("gate"))
 	await.Until(t, 20*time.Second, "node-b's announcement", func() bool { return len(all.on(topic)) >= 2 })
 	engines[0].SetCameras(nil)
 	await.Until(t, 20*time.Second, "node-a's withdrawal", func() bool { return last() == "" })
@@ -240,7 +240,7 @@ func TestHAEveryKindAndSnapshot(t *testing.T) {
 		s.MQTT.HADiscovery, s.MQTT.HANodeID = true, "site1"
 		s.Timeout, s.BackoffMin = 2*time.Second, 50*time.Millisecond
 	})
-	s, err := New(sink.CommonOf(c), *c.MQTT, []string{"gate"}, store)
+	s, err := New(sink.CommonOf(c), *c.MQTT, cams("gate"), store)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -70,18 +71,27 @@ type Sink struct {
 	// to be removed from it.
 	cameras  map[string]bool
 	withdraw []string
+	// kinds are the incident kinds each camera can raise (nil: every
+	// kind): only their sensors are announced.
+	kinds map[string][]string
+	// cleared are the sensors (camera + "/" + key) a camera cannot raise
+	// whose configurations were emptied since the sink started or the
+	// camera's kinds changed (once is enough: they are retained).
+	cleared map[string]bool
 }
 
 // New starts connecting to the broker at cfg.URL (in the background, as
 // paho does) and the announcer of the cameras (with HADiscovery).
-func New(c sink.Common, cfg config.MQTTSink, cameras []string, evidence sink.EvidenceOpener) (*Sink, error) {
+func New(c sink.Common, cfg config.MQTTSink, cameras []sink.Camera, evidence sink.EvidenceOpener) (*Sink, error) {
 	o := clientOptions(cfg, cfg.ClientID, c.Timeout).SetWill(cfg.TopicPrefix+"/available", "offline", 1, true)
-	s := &Sink{cfg: cfg, timeout: c.Timeout, evidence: evidence, kick: make(chan struct{}, 1), done: make(chan struct{}), cameras: map[string]bool{}}
+	s := &Sink{cfg: cfg, timeout: c.Timeout, evidence: evidence, kick: make(chan struct{}, 1), done: make(chan struct{}), cameras: map[string]bool{},
+		kinds: map[string][]string{}, cleared: map[string]bool{}}
 	if cfg.FrigateCompat {
-		s.frigateAvail = newFrigateAvailability(cfg, c.Timeout, cameras, evidence != nil, s.wake)
+		s.frigateAvail = newFrigateAvailability(cfg, c.Timeout, sink.IDs(cameras), evidence != nil, s.wake)
 	}
 	for _, cam := range cameras {
-		s.cameras[cam] = false
+		s.cameras[cam.ID] = false
+		s.kinds[cam.ID] = cam.Kinds
 	}
 	o.SetOnConnectHandler(func(paho.Client) {
 		s.announce.Store(true)
@@ -223,10 +233,27 @@ func (s *Sink) availability(_ paho.Client, m paho.Message) {
 }
 
 // announceCameraLocked publishes a camera's discovery configurations and
-// current states, retained; s.mu is held.
+// current states, retained, for the kinds it can raise, and empties those
+// of the others once (an entity a reconfiguration took away, or one an
+// earlier version announced); s.mu is held.
 func (s *Sink) announceCameraLocked(ctx context.Context, camera string) error {
 	for i := range haSensors {
 		sn := &haSensors[i]
+		if !s.raisesLocked(camera, sn) {
+			if s.cleared[camera+"/"+sn.key] {
+				continue
+			}
+			topic, _ := haConfig(&s.cfg, camera, sn)
+			if err := s.publish(ctx, topic, "", true); err != nil {
+				return err
+			}
+			if err := s.publish(ctx, haStateTopic(s.cfg.TopicPrefix, camera, sn), "", true); err != nil {
+				return err
+			}
+			s.cleared[camera+"/"+sn.key] = true
+			delete(s.ha.published, camera+"/"+sn.key)
+			continue
+		}
 		topic, cfg := haConfig(&s.cfg, camera, sn)
 		if err := s.publish(ctx, topic, cfg, true); err != nil {
 			return err
@@ -245,40 +272,72 @@ func (s *Sink) announceCameraLocked(ctx context.Context, camera string) error {
 	return nil
 }
 
-// SetCameras announces new cameras to Home Assistant and withdraws the
-// sensors of removed ones (an empty retained configuration removes them).
-// With FrigateCompat it does the same with the cameras' Frigate states
-// (frigate_available.go). It does not wait: the announcer publishes.
-func (s *Sink) SetCameras(ids []string) {
+// raisesLocked reports whether camera can raise the kind of sensor sn
+// (its kinds unknown: every kind); s.mu is held.
+func (s *Sink) raisesLocked(camera string, sn *haSensor) bool {
+	kinds, ok := s.kinds[camera]
+	return !ok || kinds == nil || slices.Contains(kinds, sn.kind)
+}
+
+// SetCameras announces new cameras to Home Assistant, with a sensor for
+// each kind it can raise, and withdraws the sensors of removed cameras
+// and of kinds a camera can no longer raise (an empty retained
+// configuration removes them). With FrigateCompat it does the same with
+// the cameras' Frigate states (frigate_available.go). It does not wait:
+// the announcer publishes.
+func (s *Sink) SetCameras(cams []sink.Camera) {
 	if s.frigateAvail != nil {
-		s.frigateAvail.setCameras(ids)
+		s.frigateAvail.setCameras(sink.IDs(cams))
 		s.wake()
 	}
 	if !s.cfg.HADiscovery {
 		return
 	}
 	keep := map[string]bool{}
-	for _, id := range ids {
-		keep[id] = true
+	for _, c := range cams {
+		keep[c.ID] = true
 	}
 	s.mu.Lock()
 	for c := range s.cameras {
 		if !keep[c] {
 			s.withdraw = append(s.withdraw, c)
 			delete(s.cameras, c)
+			delete(s.kinds, c)
 			delete(s.ha.open, c)
 			for i := range haSensors {
 				delete(s.ha.published, c+"/"+haSensors[i].key)
+				delete(s.cleared, c+"/"+haSensors[i].key)
 			}
 		}
 	}
-	for _, id := range ids {
-		if _, ok := s.cameras[id]; !ok {
-			s.cameras[id] = false
+	for _, c := range cams {
+		old, known := s.kinds[c.ID]
+		if _, ok := s.cameras[c.ID]; !ok || !known || !sameKinds(old, c.Kinds) {
+			// New, or what it can raise changed: announced again (its
+			// sensors taken away emptied).
+			s.cameras[c.ID] = false
+			for i := range haSensors {
+				delete(s.cleared, c.ID+"/"+haSensors[i].key)
+			}
 		}
+		s.kinds[c.ID] = c.Kinds
 	}
 	s.mu.Unlock()
 	s.wake()
+}
+
+// sameKinds reports whether a and b hold the same kinds (nil: every
+// kind).
+func sameKinds(a, b []string) bool {
+	if (a == nil) != (b == nil) || len(a) != len(b) {
+		return false
+	}
+	for _, k := range a {
+		if !slices.Contains(b, k) {
+			return false
+		}
+	}
+	return true
 }
 
 // publish sends payload ([]byte or string) with QoS 1 and waits for the
@@ -345,7 +404,7 @@ func (s *Sink) haDeliverLocked(ctx context.Context, ev *incident.Event) error {
 	if err := s.haSnapshotLocked(ctx, ev); err != nil {
 		return err
 	}
-	if sn == nil || !s.ha.changed(cam, sn, state) {
+	if sn == nil || !s.raisesLocked(cam, sn) || !s.ha.changed(cam, sn, state) {
 		return nil
 	}
 	if err := s.publish(ctx, haStateTopic(s.cfg.TopicPrefix, cam, sn), state, true); err != nil {
