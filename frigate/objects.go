@@ -48,19 +48,20 @@ func EventID(camera, trackID string, start time.Time) string {
 }
 
 // StartOf returns the incident start an EventID names, or false for an
-// id not of that form (an incident id).
+// id not of that form (an incident id): the start as EventID writes it
+// (no sign, no leading zero), six decimals, six lower-case hex digits.
 func StartOf(id string) (time.Time, bool) {
 	num, hash, ok := strings.Cut(id, "-")
-	if !ok || len(hash) != 6 {
+	if !ok || len(hash) != 6 || strings.Trim(hash, "0123456789abcdef") != "" {
 		return time.Time{}, false
 	}
 	sec, frac, ok := strings.Cut(num, ".")
-	if !ok || len(frac) != 6 {
+	if !ok || len(frac) != 6 || strings.Trim(frac, "0123456789") != "" {
 		return time.Time{}, false
 	}
 	s, err1 := strconv.ParseInt(sec, 10, 64)
 	us, err2 := strconv.ParseInt(frac, 10, 64)
-	if err1 != nil || err2 != nil || s < 0 {
+	if err1 != nil || err2 != nil || s < 0 || strconv.FormatInt(s, 10) != sec {
 		return time.Time{}, false
 	}
 	return time.Unix(s, us*1000), true
