@@ -388,8 +388,9 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 		// are emptied, so Home Assistant removes its sensors.
 		s.SetCameras(cams("gate"))
 		await.Until(t, 20*time.Second, "yard.2 withdrawn", func() bool {
-			got := all.on("homeassistant/binary_sensor/site1/" + haID("yard.2") + "_motion/config")
-			return len(got) > 0 && got[len(got)-1] == ""
+			// Its image goes last.
+			got := all.on("homeassistant/image/site1/" + haID("yard.2") + "_snapshot/config")
+			return len(got) > 1 && got[len(got)-1] == ""
 		})
 		after := subscribeAll(t, url, "after-reload", "homeassistant/#")
 		time.Sleep(300 * time.Millisecond)
