@@ -430,7 +430,9 @@ func (s *Store) putTx(tx *bolt.Tx, ev incident.Event, now time.Time) error {
 		var fr frigate.Incident
 		if old := inc.Get([]byte(id)); old != nil {
 			if _, _, ojs, err := decodeRecord(old); err == nil {
-				var o storedRecord
+				var o struct {
+					Frigate *frigate.Incident `json:"frigate"`
+				}
 				if json.Unmarshal(ojs, &o) == nil && o.Frigate != nil {
 					fr = *o.Frigate
 				}
