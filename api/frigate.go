@@ -54,7 +54,7 @@ type FrigateCamera struct {
 	// ID is the camera's id: Frigate's camera name.
 	ID string
 	// Objects are the Frigate labels it tracks ("person" with person
-	// detection).
+	// detection, "car" when it raises vehicle incidents).
 	Objects []string
 	// Zones are its zones' names.
 	Zones []string
