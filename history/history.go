@@ -64,7 +64,9 @@ type Store struct {
 	cfg config.History
 	log *slog.Logger
 	m   *metrics
-	now func() time.Time // the clock of max_age (a test sets it)
+	// clock is the clock of max_age and of each record's last write
+	// (SetClock); nil: time.Now.
+	clock atomic.Pointer[func() time.Time]
 
 	// db is nil while the file cannot be opened (unavailable); the
 	// writer tries again every pruneInterval.
@@ -163,7 +165,7 @@ func Open(cfg config.History, log *slog.Logger) *Store {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{cfg: cfg, log: log, now: time.Now,
+	s := &Store{cfg: cfg, log: log,
 		queue: make(chan incident.Event, queueSize), stop: make(chan struct{}), done: make(chan struct{})}
 	s.m = newMetrics(s)
 	s.open()
@@ -517,6 +519,18 @@ func (s *Store) Close() error {
 		}
 	})
 	return err
+}
+
+// SetClock makes now the history's clock (max_age, and when each record
+// was last written): a fake clock for tests and benchmarks that write a
+// history of the past. Safe for concurrent use.
+func (s *Store) SetClock(now func() time.Time) { s.clock.Store(&now) }
+
+func (s *Store) now() time.Time {
+	if c := s.clock.Load(); c != nil {
+		return (*c)()
+	}
+	return time.Now()
 }
 
 // Path returns the history file's path.
