@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -83,6 +84,10 @@ func benchFrigateEvents(b *testing.B, live bool) {
 	}
 	waitRecord(b, hist, lastID)
 	hist.SetClock(time.Now)
+	st, err := os.Stat(hc.Path)
+	if err != nil {
+		b.Fatal(err)
+	}
 	srv := httptest.NewServer(Routes(Config{Registry: prometheus.NewRegistry(), Incidents: hist}, frigateEngine{}))
 	defer srv.Close()
 	for _, c := range []struct{ name, path string }{
@@ -105,6 +110,7 @@ func benchFrigateEvents(b *testing.B, live bool) {
 					b.Fatalf("%s: %d", c.path, res.StatusCode)
 				}
 			}
+			b.ReportMetric(float64(st.Size())/(1<<20), "MiB_history")
 		})
 	}
 }
