@@ -277,6 +277,7 @@ func (f *frigateAPI) find(id string) (*frigateEvent, string, error) {
 	var found *frigateEvent
 	incidentID := ""
 	visit := func(rec *history.Record) bool {
+		objectsOf(rec)
 		for i := range rec.Frigate.Objects {
 			if o := &rec.Frigate.Objects[i]; o.ID == id {
 				e := eventOf(rec, o)
@@ -362,6 +363,7 @@ func (f *frigateAPI) scan(q *eventFilter, want func(updated float64) bool, visit
 	}
 	more := true
 	return f.records.Scan(hq, func(rec *history.Record) bool {
+		objectsOf(rec)
 		for i := len(rec.Frigate.Objects) - 1; i >= 0 && more; i-- {
 			e := eventOf(rec, &rec.Frigate.Objects[i])
 			if q.match(&e) {
@@ -370,6 +372,15 @@ func (f *frigateAPI) scan(q *eventFilter, want func(updated float64) bool, visit
 		}
 		return more
 	})
+}
+
+// objectsOf gives a record written before the history kept Frigate
+// objects (an upgrade) the objects of its latest event alone: the whole
+// incident, or the people of its latest sighting.
+func objectsOf(rec *history.Record) {
+	if len(rec.Frigate.Objects) == 0 {
+		rec.Frigate.Apply(&rec.Event)
+	}
 }
 
 // eventOf returns the Frigate event of the object o of the incident rec.

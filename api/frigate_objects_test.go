@@ -151,3 +151,21 @@ func TestFrigateEventsPerTrackedObject(t *testing.T) {
 	defer hist.Close()
 	check(hist)
 }
+
+// TestFrigateEventOfARecordWithoutObjects: a record written before the
+// history kept Frigate objects (an upgrade) is listed from its latest
+// event: an ended person incident as one ended event under its id.
+func TestFrigateEventOfARecordWithoutObjects(t *testing.T) {
+	start := time.Date(2026, 11, 22, 21, 0, 0, 0, time.UTC)
+	end := start.Add(9 * time.Second)
+	rec := &history.Record{Event: incident.New(incident.TypeEnd, incident.Incident{IncidentID: "0193a1b2-0000-7000-8000-0000000000c9",
+		Camera: "door", Kind: "person", StartedAt: start, FrameTime: end, EndedAt: &end, Score: 2}, end)}
+	objectsOf(rec)
+	if len(rec.Frigate.Objects) != 1 {
+		t.Fatalf("objects %+v, want the whole incident", rec.Frigate.Objects)
+	}
+	e := eventOf(rec, &rec.Frigate.Objects[0])
+	if e.ID != rec.Event.Data.IncidentID || e.Label != "person" || e.EndTime == nil || *e.EndTime != unixSeconds(end) || e.StartTime != unixSeconds(start) {
+		t.Errorf("event %+v", e)
+	}
+}
