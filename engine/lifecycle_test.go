@@ -80,8 +80,8 @@ func TestCamerasChangedFollowsApply(t *testing.T) {
 	defer e.Close()
 	next := cfg
 	next.Cameras = []config.Camera{cameraConfig("b", url), cameraConfig("c", url)}
-	// c: people, a restricted zone, no tamper detection; vehicles need
-	// the object network, which this engine has not.
+	// c: people, a restricted zone, no tamper detection, vehicles (which
+	// need the object network).
 	c := &next.Cameras[1]
 	c.Person.Enabled, c.Tamper.Enabled, c.Vehicle.Enabled = true, false, true
 	c.Zones = []config.Zone{{Name: "porch", Restricted: true, Polygon: config.Polygon{{0, 0}, {1, 0}, {1, 1}}}}
@@ -99,9 +99,13 @@ func TestCamerasChangedFollowsApply(t *testing.T) {
 	if want := [][]string{{"a", "b"}, {"b", "c"}}; !slices.EqualFunc(told, want, slices.Equal[[]string]) {
 		t.Errorf("told %q, want %q", told, want)
 	}
+	wantC := []string{"analysis_stalled", "camera_offline", "intrusion", "motion", "person"}
+	if e.infer != nil && slices.Contains(next.Objects.Labels, config.LabelVehicle) {
+		wantC = append(wantC, "vehicle") // the object network runs here
+	}
 	for id, want := range map[string][]string{
 		"b": {"analysis_stalled", "camera_offline", "motion", "tamper"},
-		"c": {"analysis_stalled", "camera_offline", "intrusion", "motion", "person"},
+		"c": wantC,
 	} {
 		if !slices.Equal(kinds[id], want) {
 			t.Errorf("%s can raise %q, want %q", id, kinds[id], want)
