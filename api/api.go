@@ -67,7 +67,7 @@ type Config struct {
 	// Registry is served on /metrics. Required.
 	Registry *prometheus.Registry
 	// Incidents and Live, when set, serve /api/incidents and /api/events
-	// (Live its stream; Incidents, when it is an IncidentQuerier, Frigate's
+	// (Live its stream; Incidents, when it is an IncidentRecords, Frigate's
 	// event list). A Live that is an *EventHub is closed when the server
 	// stops (Close), which ends its streams.
 	Incidents, Live http.Handler

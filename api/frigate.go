@@ -13,7 +13,7 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/frigate"
-	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/history"
 	"github.com/vigil-video/vigil/internal/buildinfo"
 )
 
@@ -30,14 +30,15 @@ import (
 //   - GET /api/stats: per camera camera_fps (received) and process_fps
 //     (analyzed), the object network as a detector (inference_speed in
 //     ms) and detection_fps, service.uptime and version;
-//   - GET /api/events: Frigate's JSON list of events (one per person
-//     incident) with its query parameters, from the incident log; a client
+//   - GET /api/events: Frigate's JSON list of events (one per person or
+//     vehicle followed, frigate.Incident) with its query parameters, from
+//     the incident history on disk (IncidentRecords); a client
 //     of vigil's live stream (Accept: text/event-stream, as EventSource
 //     sends, or a resume point) gets the stream (wantsStream);
 //   - GET /api/events/summary and /api/events/{id}: the media browser's
 //     counts per camera, label, zones and day, and one event;
-//   - GET /api/events/{id}/snapshot.jpg and thumbnail.jpg: the incident's
-//     best snapshot from the evidence store;
+//   - GET /api/events/{id}/snapshot.jpg and thumbnail.jpg: the best
+//     snapshot of the event's incident from the evidence store;
 //   - GET /api/{camera}/latest.jpg: the camera's next analyzed picture
 //     (the integration's camera entity).
 
@@ -53,7 +54,7 @@ type FrigateCamera struct {
 	// ID is the camera's id: Frigate's camera name.
 	ID string
 	// Objects are the Frigate labels it tracks ("person" with person
-	// detection).
+	// detection, "car" when it raises vehicle incidents).
 	Objects []string
 	// Zones are its zones' names.
 	Zones []string
@@ -74,11 +75,13 @@ type FrigateSource interface {
 	FrigateTopicPrefix() string
 }
 
-// IncidentQuerier is how the Frigate event endpoints read the incident
-// log: IncidentLog's Query (newest first, paged by cursor). Config.Incidents
-// is used when it implements it.
-type IncidentQuerier interface {
-	Query(camera, kind string, since, until time.Time, cursor string, limit int) (events []incident.Event, next string, err error)
+// IncidentRecords is how the Frigate event endpoints read the incident
+// history on disk (history.Store), whose person and vehicle records keep
+// their Frigate objects: the list survives restarts. Config.Incidents is
+// used when it implements it.
+type IncidentRecords interface {
+	Scan(q history.ScanQuery, visit func(*history.Record) bool) error
+	Get(incidentID string) (*history.Record, error)
 }
 
 // frigateTopicPrefix is Frigate's default topic prefix, answered when no
@@ -94,7 +97,7 @@ const frigateContourArea = 10
 type frigateAPI struct {
 	eng      Engine
 	src      FrigateSource   // nil: defaults
-	log      IncidentQuerier // nil: no events
+	records  IncidentRecords // nil: no events
 	evidence Evidence        // nil: no snapshots
 	reg      *prometheus.Registry
 	version  string
@@ -110,9 +113,9 @@ func frigateRoutes(mux *deadlineMux, cfg Config, eng Engine) {
 	f := &frigateAPI{eng: eng, evidence: cfg.Evidence, reg: cfg.Registry, started: time.Now(),
 		version: FrigateVersion + "-vigil." + buildinfo.Read().Version}
 	f.src, _ = eng.(FrigateSource)
-	f.log, _ = cfg.Incidents.(IncidentQuerier)
-	if cfg.Incidents != nil && f.log == nil && cfg.Logger != nil {
-		cfg.Logger.Warn("frigate event list unavailable: the incident log has no Query", "type", fmt.Sprintf("%T", cfg.Incidents))
+	f.records, _ = cfg.Incidents.(IncidentRecords)
+	if cfg.Incidents != nil && f.records == nil && cfg.Logger != nil {
+		cfg.Logger.Warn("frigate event list unavailable: the incidents are not served from the incident history", "type", fmt.Sprintf("%T", cfg.Incidents))
 	}
 	mux.HandleFunc("GET /api/version", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -123,9 +126,9 @@ func frigateRoutes(mux *deadlineMux, cfg Config, eng Engine) {
 	// /api/{camera}/latest.jpg would overlap /api/cameras/{id} and
 	// /api/events/{id} in the mux: the catch-all /api/ serves it.
 	mux.HandleFunc("GET /api/", f.latest)
-	if cfg.Live != nil || f.log != nil {
+	if cfg.Live != nil || f.records != nil {
 		mux.own("GET /api/events", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if cfg.Live != nil && (f.log == nil || wantsStream(r)) {
+			if cfg.Live != nil && (f.records == nil || wantsStream(r)) {
 				setDeadlines(w, 0, 0)
 				cfg.Live.ServeHTTP(w, r)
 				return
@@ -134,13 +137,20 @@ func frigateRoutes(mux *deadlineMux, cfg Config, eng Engine) {
 			f.events(w, r)
 		}))
 	}
-	if f.log != nil {
+	if f.records != nil {
 		mux.HandleFunc("GET /api/events/summary", f.summary)
 		mux.HandleFunc("GET /api/events/{id}", f.event)
 	}
 	if cfg.Evidence != nil {
 		snapshot := func(w http.ResponseWriter, r *http.Request) {
-			file, err := cfg.Evidence.OpenIncident(r.PathValue("id"))
+			id := r.PathValue("id")
+			if _, ok := frigate.StartOf(id); ok && f.records != nil {
+				// An object's snapshot is its incident's.
+				if _, inc, err := f.find(id); err == nil && inc != "" {
+					id = inc
+				}
+			}
+			file, err := cfg.Evidence.OpenIncident(id)
 			if err != nil {
 				http.Error(w, "no such snapshot", http.StatusNotFound)
 				return

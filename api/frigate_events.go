@@ -10,20 +10,24 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/frigate"
-	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/history"
 )
 
 // maxFrigateEvents bounds limit on /api/events (the integration's media
 // browser asks 10000 for "all").
 const maxFrigateEvents = 10000
 
-// frigateQueryPage is how many log events one Query reads.
-const frigateQueryPage = 1000
-
-// maxFrigateScan bounds the log events one request reads (the in-memory
-// log holds 10,000; a log on disk may hold far more): the events older
-// than that are not answered.
+// maxFrigateScan bounds the history's incidents one request reads: the
+// events older than that are not answered.
 const maxFrigateScan = 200_000
+
+// frigateClockMargin is how far an object's start (the camera's clock)
+// may be after the time its record was written (the engine's): records
+// written before a time by more are skipped without being read.
+const frigateClockMargin = time.Minute
+
+// frigateKinds are the incident kinds with Frigate objects.
+var frigateKinds = map[string]bool{"person": true, "vehicle": true}
 
 // frigateEvent is an event of /api/events: the columns Frigate selects.
 type frigateEvent struct {
@@ -181,8 +185,8 @@ func parseEventFilter(r *http.Request) (eventFilter, error) {
 // newest first (sort: date_desc, the default; date_asc, score_desc,
 // score_asc), up to limit (default 100, at most 10000).
 func (f *frigateAPI) events(w http.ResponseWriter, r *http.Request) {
-	if f.log == nil {
-		http.Error(w, "no incident log", http.StatusNotFound)
+	if f.records == nil {
+		http.Error(w, "no incident history", http.StatusNotFound)
 		return
 	}
 	q, err := parseEventFilter(r)
@@ -213,21 +217,31 @@ func (f *frigateAPI) events(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "sort: want date_desc, date_asc, score_desc or score_asc", http.StatusBadRequest)
 		return
 	}
+	newest := func(a, b frigateEvent) int { return compareFloat(b.StartTime, a.StartTime) }
 	out := []frigateEvent{}
-	err = f.scan(&q, func(e frigateEvent) bool {
+	// Newest first (the default): once limit are held, a record written
+	// before the limit-th newest start cannot hold a newer object.
+	floor := math.Inf(-1)
+	err = f.scan(&q, func(updated float64) bool {
+		return cmp != nil || updated >= floor
+	}, func(e frigateEvent) bool {
 		out = append(out, e)
-		// Newest first: the first limit are the answer. Another order
-		// needs them all (the log is bounded).
-		return cmp != nil || len(out) < limit
+		if cmp == nil && len(out) >= 2*limit {
+			slices.SortStableFunc(out, newest)
+			out = out[:limit]
+			floor = out[limit-1].StartTime - frigateClockMargin.Seconds()
+		}
+		return true
 	})
 	if err != nil {
-		http.Error(w, "incident log: "+err.Error(), http.StatusInternalServerError)
+		http.Error(w, "incident history: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	if cmp != nil {
-		slices.SortStableFunc(out, cmp)
-		out = out[:min(len(out), limit)]
+	if cmp == nil {
+		cmp = newest
 	}
+	slices.SortStableFunc(out, cmp)
+	out = out[:min(len(out), limit)]
 	writeJSON(w, out)
 }
 
@@ -241,13 +255,12 @@ func compareFloat(a, b float64) int {
 	return 0
 }
 
-// event serves GET /api/events/{id}: one event, 404 when the log does not
-// hold it.
+// event serves GET /api/events/{id}: one event, 404 when the history
+// does not hold it.
 func (f *frigateAPI) event(w http.ResponseWriter, r *http.Request) {
-	q := eventFilter{id: r.PathValue("id")}
-	var found *frigateEvent
-	if err := f.scan(&q, func(e frigateEvent) bool { found = &e; return false }); err != nil {
-		http.Error(w, "incident log: "+err.Error(), http.StatusInternalServerError)
+	found, _, err := f.find(r.PathValue("id"))
+	if err != nil {
+		http.Error(w, "incident history: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
 	if found == nil {
@@ -255,6 +268,35 @@ func (f *frigateAPI) event(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, found)
+}
+
+// find returns the event id and the id of its incident, or nil when the
+// history does not hold it: an object's id (frigate.EventID) names its
+// incident's start, an incident taken as one object is named by its id.
+func (f *frigateAPI) find(id string) (*frigateEvent, string, error) {
+	var found *frigateEvent
+	incidentID := ""
+	visit := func(rec *history.Record) bool {
+		objectsOf(rec)
+		for i := range rec.Frigate.Objects {
+			if o := &rec.Frigate.Objects[i]; o.ID == id {
+				e := eventOf(rec, o)
+				found, incidentID = &e, rec.Event.Data.IncidentID
+				return false
+			}
+		}
+		return true
+	}
+	if start, ok := frigate.StartOf(id); ok {
+		err := f.records.Scan(history.ScanQuery{Kinds: frigateKinds, Since: start.Add(-time.Millisecond), Until: start.Add(time.Millisecond)}, visit)
+		return found, incidentID, err
+	}
+	rec, err := f.records.Get(id)
+	if err != nil || rec == nil {
+		return nil, "", err
+	}
+	visit(rec)
+	return found, incidentID, nil
 }
 
 // summary serves GET /api/events/summary: the events counted by camera,
@@ -284,7 +326,7 @@ func (f *frigateAPI) summary(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []*group{}
 	byKey := map[string]*group{}
-	err = f.scan(&q, func(e frigateEvent) bool {
+	err = f.scan(&q, nil, func(e frigateEvent) bool {
 		day := time.Unix(int64(e.StartTime), 0).In(loc).Format(time.DateOnly)
 		key := e.Camera + "\x00" + e.Label + "\x00" + day + "\x00" + strings.Join(e.Zones, "\x00")
 		if g := byKey[key]; g != nil {
@@ -297,111 +339,63 @@ func (f *frigateAPI) summary(w http.ResponseWriter, r *http.Request) {
 		return true
 	})
 	if err != nil {
-		http.Error(w, "incident log: "+err.Error(), http.StatusInternalServerError)
+		http.Error(w, "incident history: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
 	writeJSON(w, out)
 }
 
-// pending is an event being assembled from the log, newest event first.
-type pending struct {
-	e       frigateEvent
-	scored  bool // score and box come from the newest sighting
-	entered []string
+// scan reads the history's person and vehicle incidents, newest start
+// first, and calls visit with each of their objects matching q, until
+// visit returns false or maxFrigateScan incidents were read. want, when
+// set, is asked with a record's last write (Unix seconds) before it is
+// read: false skips it.
+func (f *frigateAPI) scan(q *eventFilter, want func(updated float64) bool, visit func(frigateEvent) bool) error {
+	hq := history.ScanQuery{Kinds: frigateKinds, Cameras: q.cameras, Max: maxFrigateScan}
+	if q.before != 0 {
+		// An object starts with or after its incident.
+		sec, frac := math.Modf(q.before)
+		hq.Until = time.Unix(int64(sec), int64(frac*1e9)).Add(time.Millisecond)
+	}
+	hq.Want = func(_, updated time.Time) bool {
+		u := unixSeconds(updated) + frigateClockMargin.Seconds()
+		return (q.after == 0 || u > q.after) && (want == nil || want(u))
+	}
+	more := true
+	return f.records.Scan(hq, func(rec *history.Record) bool {
+		objectsOf(rec)
+		for i := len(rec.Frigate.Objects) - 1; i >= 0 && more; i-- {
+			e := eventOf(rec, &rec.Frigate.Objects[i])
+			if q.match(&e) {
+				more = visit(e)
+			}
+		}
+		return more
+	})
 }
 
-// scan reads the log's person incidents newest first and calls visit with
-// each event matching q, by start time, newest first, until visit returns
-// false or maxFrigateScan log events were read. An incident is reported
-// once its start is read: every later event of it was read before.
-func (f *frigateAPI) scan(q *eventFilter, visit func(frigateEvent) bool) error {
-	camera := ""
-	if len(q.cameras) == 1 {
-		for c := range q.cameras {
-			camera = c
-		}
+// objectsOf gives a record written before the history kept Frigate
+// objects (an upgrade) the objects of its latest event alone: the whole
+// incident, or the people of its latest sighting.
+func objectsOf(rec *history.Record) {
+	if len(rec.Frigate.Objects) == 0 {
+		rec.Frigate.Apply(&rec.Event)
 	}
-	var since time.Time
-	if q.after > 0 {
-		// The log's time is the emission's, the start time the incident's
-		// (the camera's clock, within 2 s of the host's): a minute of
-		// margin; match compares the start times.
-		sec, frac := math.Modf(q.after)
-		since = time.Unix(int64(sec), int64(frac*1e9)).Add(-time.Minute)
-	}
-	open := map[string]*pending{}
-	cursor := ""
-	for read := 0; read < maxFrigateScan; {
-		// The person incidents: the only kind frigate.Label maps.
-		evs, next, err := f.log.Query(camera, "person", since, time.Time{}, cursor, frigateQueryPage)
-		if err != nil {
-			return err
-		}
-		read += len(evs)
-		for i := range evs {
-			ev := &evs[i]
-			d := &ev.Data
-			if frigate.Label(d.Kind) == "" {
-				continue
-			}
-			p := open[d.IncidentID]
-			if p == nil {
-				p = &pending{e: frigateEvent{ID: d.IncidentID, Camera: d.Camera, Label: frigate.Label(d.Kind),
-					StartTime: unixSeconds(d.StartedAt), Zones: []string{}, Data: frigateEventData{Attributes: []any{}, Type: "object"}}}
-				open[d.IncidentID] = p
-			}
-			p.add(ev)
-			if ev.Type != incident.TypeStart {
-				continue
-			}
-			delete(open, d.IncidentID)
-			e := p.e
-			e.Zones = p.entered
-			if e.Zones == nil {
-				e.Zones = []string{}
-			}
-			e.TopScore = e.Data.TopScore
-			if q.match(&e) && !visit(e) {
-				return nil
-			}
-		}
-		if next == "" {
-			return nil
-		}
-		cursor = next
-	}
-	return nil
 }
 
-// add folds one of the incident's events (newer ones first) into p.
-func (p *pending) add(ev *incident.Event) {
-	d := &ev.Data
-	if ev.Type == incident.TypeEnd && d.EndedAt != nil {
-		end := unixSeconds(*d.EndedAt)
-		p.e.EndTime = &end
+// eventOf returns the Frigate event of the object o of the incident rec.
+func eventOf(rec *history.Record, o *frigate.Object) frigateEvent {
+	e := frigateEvent{ID: o.ID, Camera: rec.Event.Data.Camera, Label: o.Label, StartTime: unixSeconds(o.Start),
+		Zones: slices.Clone(o.Zones), HasSnapshot: rec.Frigate.Snapshot, TopScore: o.TopScore,
+		Data: frigateEventData{Score: o.Score, TopScore: o.TopScore, Box: o.Box, Attributes: []any{}, Type: "object"}}
+	if e.Zones == nil {
+		e.Zones = []string{}
 	}
-	if len(d.Evidence) > 0 {
-		p.e.HasSnapshot = true
+	if o.End != nil {
+		end := unixSeconds(*o.End)
+		e.EndTime = &end
 	}
-	if d.Zone != "" && !slices.Contains(p.entered, d.Zone) {
-		p.entered = append([]string{d.Zone}, p.entered...)
-	}
-	if ev.Type == incident.TypeEnd {
-		return // no sighting: the end's score is the most people seen
-	}
-	score, obj := frigate.Score(d)
-	p.e.Data.TopScore = math.Max(p.e.Data.TopScore, score)
-	if p.scored {
-		return
-	}
-	p.scored = true
-	p.e.Data.Score = score
-	switch {
-	case obj != nil:
-		p.e.Data.Box = obj.Box
-	case len(d.Boxes) > 0:
-		p.e.Data.Box = d.Boxes[0]
-	}
+	return e
 }
 
 func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

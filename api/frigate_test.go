@@ -22,7 +22,9 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/evidence"
+	"github.com/vigil-video/vigil/history"
 	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/metrics"
 )
@@ -77,7 +79,7 @@ func (idlePool) Describe(chan<- *prometheus.Desc) {}
 func (idlePool) Collect(chan<- prometheus.Metric) {}
 
 // frigateServer starts the API with basic auth (user ops, password pw), a
-// real incident log, evidence store and the engine's metrics, holding:
+// real incident history, evidence store and the engine's metrics, holding:
 // p1, a person on door 10 s after t0, ended, with a snapshot and the
 // network's scores 0.8 then 0.6; p2, a person on yard at 20 s, open, in
 // zone drive; p3, a person on door at 30 s, ended, no snapshot; m1, a
@@ -102,6 +104,10 @@ func frigateServer(t *testing.T) (base string, t0 time.Time, live *EventHub, jpg
 	if err != nil {
 		t.Fatal(err)
 	}
+	hc := config.DefaultHistory()
+	hc.Path = filepath.Join(dir, "history.db")
+	hist := history.Open(hc, nil)
+	t.Cleanup(func() { hist.Close() })
 	log := NewIncidentLog(100)
 	t0 = time.Date(2026, 11, 22, 21, 0, 0, 0, time.UTC)
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
@@ -127,20 +133,32 @@ func frigateServer(t *testing.T) (base string, t0 time.Time, live *EventHub, jpg
 		mk(incident.TypeEnd, m1, "door", "motion", "", 9, 40, 0.1, nil, nil),
 	} {
 		log.Add(ev)
+		hist.Add(ev)
 	}
+	awaitHistory(t, hist, m1, incident.TypeEnd)
 	m := metrics.New(func() metrics.PoolStats { return idlePool{} }, idlePool{})
 	m.ObjectModel.Set(1)
 	for range 10 {
 		m.Inferred("door", time.Now(), 40*time.Millisecond)
 	}
 	live = NewEventHub(16, log)
-	s := New(Config{Listen: "127.0.0.1:0", WebConfigFile: web, Registry: m.Reg, Incidents: log, Live: live, Evidence: store,
+	s := New(Config{Listen: "127.0.0.1:0", WebConfigFile: web, Registry: m.Reg, Incidents: hist, Live: live, Evidence: store,
 		Limits: httpLimits(func(*config.HTTPConfig) {})}, frigateEngine{})
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { live.Close(); s.Close() })
 	return "http://ops:pw@" + s.Addr(), t0, live, jpg
+}
+
+// awaitHistory waits until the history's record of incident id is its
+// event of type typ (the writer is asynchronous; it writes in order).
+func awaitHistory(t *testing.T, hist *history.Store, id, typ string) {
+	t.Helper()
+	await.Until(t, 20*time.Second, "the history to hold "+id+"'s "+typ, func() bool {
+		r, err := hist.Get(id)
+		return err == nil && r != nil && r.Event.Type == typ
+	})
 }
 
 // integrationGet requests path the way the integration's FrigateApiClient

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/evidence"
+	"github.com/vigil-video/vigil/history"
 	"github.com/vigil-video/vigil/internal/openapitest"
 	"github.com/vigil-video/vigil/internal/testkit"
 )
@@ -28,7 +30,10 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recent := NewIncidentLog(1) // a Query: Frigate's event routes too
+	hc := config.DefaultHistory()
+	hc.Path = filepath.Join(t.TempDir(), "history.db")
+	recent := history.Open(hc, nil) // Frigate's event routes too
+	defer recent.Close()
 	live := NewEventHub(1, nil)
 	defer live.Close()
 	cluster := http.NotFoundHandler() // only its route is looked at

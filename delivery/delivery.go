@@ -153,13 +153,13 @@ func (d *Delivery) dropped(drops []outbox.Drop, sinkDrops map[outbox.SinkReason]
 }
 
 // SetCameras tells the sinks that describe cameras (mqtt ha_discovery)
-// the configured camera ids, after a reload: new ones are announced,
-// removed ones withdrawn. Safe for concurrent use; it does not wait for
-// the broker.
-func (d *Delivery) SetCameras(ids []string) {
+// the configured cameras and the incident kinds each can raise, after a
+// reload: new ones are announced, removed ones (and kinds) withdrawn.
+// Safe for concurrent use; it does not wait for the broker.
+func (d *Delivery) SetCameras(cams []sink.Camera) {
 	for _, r := range d.sinks {
 		if c, ok := r.s.(sink.CameraSetter); ok {
-			c.SetCameras(ids)
+			c.SetCameras(cams)
 		}
 	}
 }

@@ -125,7 +125,7 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 		return nil, err
 	}
 	c.sess = sess
-	c.m = e.metrics.ForCamera(cfg.ID, incidentKinds(cfg, cfg.Vehicle.Enabled && slot != nil && slices.Contains(e.cfg.Objects.Labels, config.LabelVehicle)))
+	c.m = e.metrics.ForCamera(cfg.ID, incidentKinds(cfg, e.vehicles(cfg)))
 	// In mode auto the queue also takes a wake-up's replay of the GOP so
 	// far in one burst (as long as a GOP of 60 s; its bytes are bounded by
 	// queue_bytes like any unit's).
@@ -155,6 +155,12 @@ func (c *camera) setError(err error) {
 type snapResult struct {
 	jpg []byte
 	err error
+}
+
+// vehicles reports whether the camera can raise vehicle incidents:
+// vehicle.enabled, and the object network runs and keeps vehicles.
+func (e *Engine) vehicles(cfg config.Camera) bool {
+	return cfg.Vehicle.Enabled && e.infer != nil && slices.Contains(e.cfg.Objects.Labels, config.LabelVehicle)
 }
 
 // incidentKinds lists the incident kinds a camera can raise with its

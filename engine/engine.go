@@ -24,6 +24,7 @@ import (
 	"github.com/vigil-video/vigil/internal/pause"
 	"github.com/vigil-video/vigil/metrics"
 	"github.com/vigil-video/vigil/sched"
+	"github.com/vigil-video/vigil/sink"
 )
 
 // ErrClosed is returned by Apply after Close.
@@ -58,12 +59,13 @@ type Options struct {
 	// fails ("outbox: ..."), makes the engine not ready. It must be quick
 	// and safe for concurrent use. Nil means no check.
 	Ready func() error
-	// CamerasChanged, when set, is told the ids of the configured cameras
-	// (in the configuration's order) at Start and after each reload Apply
-	// applies: the engine owns the camera list; what describes cameras
-	// elsewhere (delivery's Home Assistant discovery) follows it. It is
-	// called with reloads serialized.
-	CamerasChanged func(ids []string)
+	// CamerasChanged, when set, is told the configured cameras (in the
+	// configuration's order) and the incident kinds each can raise at
+	// Start and after each reload Apply applies: the engine owns the
+	// camera list; what describes cameras elsewhere (delivery's Home
+	// Assistant discovery) follows it. It is called with reloads
+	// serialized.
+	CamerasChanged func(cams []sink.Camera)
 }
 
 // EvidenceStore keeps incident snapshots (evidence.Store).
@@ -284,11 +286,11 @@ func (e *Engine) camerasChanged(cams []config.Camera) {
 	if e.opts.CamerasChanged == nil {
 		return
 	}
-	ids := make([]string, 0, len(cams))
+	out := make([]sink.Camera, 0, len(cams))
 	for _, c := range cams {
-		ids = append(ids, c.ID)
+		out = append(out, sink.Camera{ID: c.ID, Kinds: incidentKinds(c, e.vehicles(c))})
 	}
-	e.opts.CamerasChanged(ids)
+	e.opts.CamerasChanged(out)
 }
 
 func (e *Engine) closeCameras() {

@@ -15,6 +15,9 @@ func (e *Engine) FrigateCameras() []api.FrigateCamera {
 		if c.cfg.Person.Enabled {
 			fc.Objects = append(fc.Objects, frigate.LabelPerson)
 		}
+		if e.vehicles(c.cfg) {
+			fc.Objects = append(fc.Objects, frigate.LabelCar)
+		}
 		for _, z := range c.cfg.Zones {
 			fc.Zones = append(fc.Zones, z.Name)
 		}

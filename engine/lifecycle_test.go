@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sim"
+	"github.com/vigil-video/vigil/sink"
 )
 
 // TestNewStartsNothing: New, with a camera and the object network, starts
@@ -53,16 +54,21 @@ func TestNewStartsNothing(t *testing.T) {
 }
 
 // TestCamerasChangedFollowsApply: the engine owns the camera list; what
-// follows it (delivery's camera discovery) is told the configured ids at
-// Start and after each reload applied, and not after one refused.
+// follows it (delivery's camera discovery) is told the configured ids,
+// and the incident kinds each can raise, at Start and after each reload
+// applied, and not after one refused.
 func TestCamerasChangedFollowsApply(t *testing.T) {
 	url := "rtsp://" + closedPort(t) + "/x"
 	cfg := testConfig(cameraConfig("a", url), cameraConfig("b", url))
 	var mu sync.Mutex
 	var told [][]string
-	e, err := New(cfg, Options{Logger: testLogger(t), Events: &collector{}, CamerasChanged: func(ids []string) {
+	kinds := map[string][]string{}
+	e, err := New(cfg, Options{Logger: testLogger(t), Events: &collector{}, CamerasChanged: func(cams []sink.Camera) {
 		mu.Lock()
-		told = append(told, slices.Clone(ids))
+		told = append(told, sink.IDs(cams))
+		for _, c := range cams {
+			kinds[c.ID] = slices.Sorted(slices.Values(c.Kinds))
+		}
 		mu.Unlock()
 	}})
 	if err != nil {
@@ -74,6 +80,11 @@ func TestCamerasChangedFollowsApply(t *testing.T) {
 	defer e.Close()
 	next := cfg
 	next.Cameras = []config.Camera{cameraConfig("b", url), cameraConfig("c", url)}
+	// c: people, a restricted zone, no tamper detection, vehicles (which
+	// need the object network).
+	c := &next.Cameras[1]
+	c.Person.Enabled, c.Tamper.Enabled, c.Vehicle.Enabled = true, false, true
+	c.Zones = []config.Zone{{Name: "porch", Restricted: true, Polygon: config.Polygon{{0, 0}, {1, 0}, {1, 1}}}}
 	if _, err := e.Apply(next); err != nil {
 		t.Fatal(err)
 	}
@@ -87,5 +98,17 @@ func TestCamerasChangedFollowsApply(t *testing.T) {
 	defer mu.Unlock()
 	if want := [][]string{{"a", "b"}, {"b", "c"}}; !slices.EqualFunc(told, want, slices.Equal[[]string]) {
 		t.Errorf("told %q, want %q", told, want)
+	}
+	wantC := []string{"analysis_stalled", "camera_offline", "intrusion", "motion", "person"}
+	if e.infer != nil && slices.Contains(next.Objects.Labels, config.LabelVehicle) {
+		wantC = append(wantC, "vehicle") // the object network runs here
+	}
+	for id, want := range map[string][]string{
+		"b": {"analysis_stalled", "camera_offline", "motion", "tamper"},
+		"c": wantC,
+	} {
+		if !slices.Equal(kinds[id], want) {
+			t.Errorf("%s can raise %q, want %q", id, kinds[id], want)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigil-video/vigil/analyze"
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/frigate"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
@@ -142,6 +143,31 @@ func TestEnginePeopleFromTheNetwork(t *testing.T) {
 	}
 	if int(d.Score) != len(d.Objects) {
 		t.Errorf("score %v (people) but %d objects", d.Score, len(d.Objects))
+	}
+	// In Frigate's terms (frigate_compat, /api/events): one event per
+	// track of the incident, named from its incident's start, with the
+	// scores the engine gave.
+	var fold frigate.Incident
+	tracks := map[string]float64{}
+	for _, ev := range events.of("walk") {
+		if ev.Data.Kind != "person" || ev.Data.IncidentID != d.IncidentID {
+			continue
+		}
+		fold.Apply(&ev)
+		for _, ob := range ev.Data.Objects {
+			tracks[ob.TrackID] = ob.Score
+		}
+	}
+	if len(fold.Objects) != len(tracks) {
+		t.Errorf("%d Frigate events for %d tracks", len(fold.Objects), len(tracks))
+	}
+	for _, o := range fold.Objects {
+		if start, ok := frigate.StartOf(o.ID); !ok || !start.Equal(d.StartedAt.Truncate(time.Microsecond)) || o.Label != "person" {
+			t.Errorf("Frigate event %s (%s): want a person named from the incident's start %v", o.ID, o.Label, d.StartedAt)
+		}
+		if o.End == nil && o.Score != tracks[o.TrackID] {
+			t.Errorf("Frigate event %s scores %v, its track's latest %v", o.ID, o.Score, tracks[o.TrackID])
+		}
 	}
 	if n := testutil.ToFloat64(e.metrics.ObjectInferences); n < 1 {
 		t.Errorf("vigil_objects_inferences_total %v", n)

@@ -1,6 +1,8 @@
-// Package history keeps the incident history GET /api/incidents serves
-// (a bbolt file, like the outbox): one record per incident, its latest
-// event (start, update and end folded into one), kept across restarts
+// Package history keeps the incident history GET /api/incidents and
+// Frigate's event list serve (a bbolt file, like the outbox): one record
+// per incident, its latest event (start, update and end folded into one)
+// and, for person and vehicle incidents, its Frigate objects (Record),
+// kept across restarts
 // within an age and a size budget (config.History). It is fed from the
 // delivery's stored-event hook without ever blocking it: a full or
 // read-only disk costs history, counted and logged, never delivery.
@@ -21,6 +23,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/frigate"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/boltfile"
 )
@@ -61,7 +64,9 @@ type Store struct {
 	cfg config.History
 	log *slog.Logger
 	m   *metrics
-	now func() time.Time // the clock of max_age (a test sets it)
+	// clock is the clock of max_age and of each record's last write
+	// (SetClock); nil: time.Now.
+	clock atomic.Pointer[func() time.Time]
 
 	// db is nil while the file cannot be opened (unavailable); the
 	// writer tries again every pruneInterval.
@@ -160,7 +165,7 @@ func Open(cfg config.History, log *slog.Logger) *Store {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{cfg: cfg, log: log, now: time.Now,
+	s := &Store{cfg: cfg, log: log,
 		queue: make(chan incident.Event, queueSize), stop: make(chan struct{}), done: make(chan struct{})}
 	s.m = newMetrics(s)
 	s.open()
@@ -387,7 +392,8 @@ func (s *Store) write(evs []incident.Event) {
 
 // putTx folds ev into its incident's record: the latest event replaces
 // the one stored, but an end is never replaced by a start or an update
-// (one replayed after the end).
+// (one replayed after the end); a person or vehicle event is folded into
+// the record's Frigate objects (at most frigate.MaxObjects).
 func (s *Store) putTx(tx *bolt.Tx, ev incident.Event, now time.Time) error {
 	id := ev.Data.IncidentID
 	if id == "" {
@@ -420,20 +426,37 @@ func (s *Store) putTx(tx *bolt.Tx, ev incident.Event, now time.Time) error {
 		s.bytes -= int64(len(id) + len(old))
 		s.count--
 	}
-	js, err := json.Marshal(ev)
+	rec := storedRecord{Event: ev}
+	if frigate.Label(ev.Data.Kind) != "" {
+		// Frigate's objects, folded from every event of the incident.
+		var fr frigate.Incident
+		if old := inc.Get([]byte(id)); old != nil {
+			if _, _, ojs, err := decodeRecord(old); err == nil {
+				var o struct {
+					Frigate *frigate.Incident `json:"frigate"`
+				}
+				if json.Unmarshal(ojs, &o) == nil && o.Frigate != nil {
+					fr = *o.Frigate
+				}
+			}
+		}
+		fr.Apply(&ev)
+		rec.Frigate = &fr
+	}
+	js, err := json.Marshal(rec)
 	if err != nil {
 		return nil //nolint:nilerr // an unencodable event (NaN) never reached the outbox either
 	}
-	rec := encodeRecord(now, ev.Data.StartedAt, js)
+	val := encodeRecord(now, ev.Data.StartedAt, js)
 	key := indexKey(ev.Data.StartedAt, id)
 	ent := encodeEntry(entry{ended: ev.Type == incident.TypeEnd || ev.Data.EndedAt != nil, camera: ev.Data.Camera, kind: ev.Data.Kind})
-	if err := inc.Put([]byte(id), rec); err != nil {
+	if err := inc.Put([]byte(id), val); err != nil {
 		return err
 	}
 	if err := idx.Put(key, ent); err != nil {
 		return err
 	}
-	s.bytes += int64(len(id) + len(rec) + len(key) + len(ent))
+	s.bytes += int64(len(id) + len(val) + len(key) + len(ent))
 	s.count++
 	return nil
 }
@@ -496,6 +519,18 @@ func (s *Store) Close() error {
 		}
 	})
 	return err
+}
+
+// SetClock makes now the history's clock (max_age, and when each record
+// was last written): a fake clock for tests and benchmarks that write a
+// history of the past. Safe for concurrent use.
+func (s *Store) SetClock(now func() time.Time) { s.clock.Store(&now) }
+
+func (s *Store) now() time.Time {
+	if c := s.clock.Load(); c != nil {
+		return (*c)()
+	}
+	return time.Now()
 }
 
 // Path returns the history file's path.

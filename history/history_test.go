@@ -192,7 +192,7 @@ func TestHistoryAgeBound(t *testing.T) {
 	cfg.MaxAge = time.Hour
 	s := open(t, cfg, nil)
 	now := t0
-	s.now = func() time.Time { return now }
+	s.SetClock(func() time.Time { return now })
 	addAll(t, s, incidentEvents("old", "cam0", "motion", t0, true))
 	addAll(t, s, incidentEvents("long", "cam0", "loitering", t0, false))
 	now = t0.Add(50 * time.Minute)

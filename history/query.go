@@ -12,6 +12,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/vigil-video/vigil/frigate"
 	"github.com/vigil-video/vigil/incident"
 )
 
@@ -78,9 +79,7 @@ func ParseQuery(v url.Values) (Query, error) {
 // Find returns the incidents q selects, newest start first, each as its
 // latest event (an ended incident's: its end), and the cursor of the
 // next page (empty at the end). Incidents past max_age not yet pruned are
-// left out. (The Store has no Query method on purpose: api.IncidentQuerier
-// readers, Frigate's event list, fold every event of an incident from its
-// start, which the history does not keep.)
+// left out.
 func (s *Store) Find(q Query) (events []incident.Event, next string, err error) {
 	if q.Limit < 1 {
 		q.Limit = DefaultLimit
@@ -189,4 +188,129 @@ func WritePage(w http.ResponseWriter, evs []incident.Event, next string) {
 		Incidents []incident.Event `json:"incidents"`
 		Next      string           `json:"next,omitempty"`
 	}{evs, next})
+}
+
+// Record is an incident as the history keeps it: its latest event and,
+// for a person or vehicle incident, its Frigate objects folded from every
+// event it had (frigate.Incident: each tracked object's start, end,
+// score, top score and box), which Frigate's event list (api) answers
+// from.
+type Record struct {
+	Event   incident.Event
+	Frigate frigate.Incident
+	// Updated is when the record was last written (the engine's clock).
+	Updated time.Time
+}
+
+// storedRecord is a record's JSON: the latest event, with the Frigate
+// objects beside its keys (a reader of the event alone, Find, ignores
+// them; records written before they existed have none).
+type storedRecord struct {
+	incident.Event
+	Frigate *frigate.Incident `json:"frigate,omitempty"`
+}
+
+// ScanQuery selects the records Scan visits.
+type ScanQuery struct {
+	// Cameras and Kinds, when not nil, are the cameras and kinds visited.
+	Cameras, Kinds map[string]bool
+	// Since and Until bound the incident's start to [Since, Until) when
+	// set.
+	Since, Until time.Time
+	// Want, when set, is asked before a record is decoded, with its
+	// start and when it was last written: false skips it.
+	Want func(started, updated time.Time) bool
+	// Max bounds the index entries read (0: all).
+	Max int
+}
+
+// Scan calls visit with the records q selects, newest start first, until
+// visit returns false, the index is read to its start, or q.Max entries
+// were read. It reads in one read transaction: visit must not block.
+// Records past max_age not yet pruned are left out.
+func (s *Store) Scan(q ScanQuery, visit func(*Record) bool) error {
+	db := s.db.Load()
+	if db == nil {
+		return s.unavailable()
+	}
+	cutoff := s.now().Add(-s.cfg.MaxAge)
+	return db.View(func(tx *bolt.Tx) error {
+		inc := tx.Bucket(bucketIncidents)
+		c := tx.Bucket(bucketStarted).Cursor()
+		var k, v []byte
+		if q.Until.IsZero() {
+			k, v = c.Last()
+		} else if k, _ = c.Seek(indexKey(q.Until, "")); k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+		var low []byte
+		if !q.Since.IsZero() {
+			low = indexKey(q.Since, "")
+		}
+		for read := 0; k != nil && (low == nil || bytes.Compare(k, low) >= 0) && (q.Max == 0 || read < q.Max); k, v = c.Prev() {
+			read++
+			e, err := decodeEntry(v)
+			if err != nil {
+				return err
+			}
+			if (q.Cameras != nil && !q.Cameras[e.camera]) || (q.Kinds != nil && !q.Kinds[e.kind]) {
+				continue
+			}
+			updated, started, js, err := decodeRecord(inc.Get(k[8:]))
+			if err != nil {
+				return err
+			}
+			if updated.Before(cutoff) || (q.Want != nil && !q.Want(started, updated)) {
+				continue
+			}
+			r, err := decodeStored(js, updated)
+			if err != nil {
+				return err
+			}
+			if !visit(r) {
+				return nil
+			}
+		}
+		return nil
+	})
+}
+
+// Get returns the record of the incident id, or nil when the history
+// does not hold it.
+func (s *Store) Get(id string) (*Record, error) {
+	db := s.db.Load()
+	if db == nil {
+		return nil, s.unavailable()
+	}
+	var r *Record
+	err := db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketIncidents).Get([]byte(id))
+		if v == nil {
+			return nil
+		}
+		updated, _, js, err := decodeRecord(v)
+		if err != nil {
+			return err
+		}
+		if updated.Before(s.now().Add(-s.cfg.MaxAge)) {
+			return nil
+		}
+		r, err = decodeStored(js, updated)
+		return err
+	})
+	return r, err
+}
+
+func decodeStored(js []byte, updated time.Time) (*Record, error) {
+	var st storedRecord
+	if err := json.Unmarshal(js, &st); err != nil {
+		return nil, err
+	}
+	r := &Record{Event: st.Event, Updated: updated}
+	if st.Frigate != nil {
+		r.Frigate = *st.Frigate
+	}
+	return r, nil
 }

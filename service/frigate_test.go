@@ -19,9 +19,11 @@ import (
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/delivery"
 	"github.com/vigil-video/vigil/evidence"
+	"github.com/vigil-video/vigil/history"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
+	"github.com/vigil-video/vigil/sink"
 	"github.com/vigil-video/vigil/sinks"
 )
 
@@ -39,9 +41,9 @@ func (noCameras) Snapshot(context.Context, string, time.Duration) ([]byte, error
 
 // TestFrigateNotificationEndToEnd follows one person incident as the
 // notification blueprint does, through the real wiring (delivery's outbox
-// feeding the MQTT sink on Mosquitto and the API's incident log): its
+// feeding the MQTT sink on Mosquitto and the API's incident history): its
 // trigger on frigate/reviews (type new), the event id it takes from
-// data.detections[0], the thumbnail it attaches from
+// data.detections[0] (the tracked person's event), the thumbnail it attaches from
 // /api/events/<id>/thumbnail.jpg (what the integration's notifications
 // proxy requests) and the same event in /api/events; then the loop that
 // waits for the review's end.
@@ -83,17 +85,21 @@ func TestFrigateNotificationEndToEnd(t *testing.T) {
 		s.MQTT.FrigateCompat, s.MQTT.FrigateTopicPrefix = true, "frigate"
 		s.Timeout = 2 * time.Second
 	})
-	d, err := delivery.New(delivery.Config{Outbox: ob, Sinks: []config.Sink{mq}}, sinks.Env{Cameras: []string{"door"}, Evidence: store}.Open, nil)
+	d, err := delivery.New(delivery.Config{Outbox: ob, Sinks: []config.Sink{mq}}, sinks.Env{Cameras: []sink.Camera{{ID: "door"}}, Evidence: store}.Open, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	hc := config.DefaultHistory()
+	hc.Path = filepath.Join(dir, "history.db")
+	hist := history.Open(hc, nil)
+	defer hist.Close()
 	log := api.NewIncidentLog(1000)
 	live := api.NewEventHub(16, log)
-	d.OnStored(func(ev incident.Event) { log.Add(ev); live.Publish(ev) })
+	d.OnStored(func(ev incident.Event) { hist.Add(ev); log.Add(ev); live.Publish(ev) })
 	d.Start()
 	defer d.Close()
 	defer live.Close()
-	srv := api.New(api.Config{Listen: "127.0.0.1:0", Registry: prometheus.NewRegistry(), Incidents: log, Live: live, Evidence: store,
+	srv := api.New(api.Config{Listen: "127.0.0.1:0", Registry: prometheus.NewRegistry(), Incidents: incidentsAPI{hist}, Live: live, Evidence: store,
 		Limits: config.DefaultHTTP()}, noCameras{})
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -103,7 +109,8 @@ func TestFrigateNotificationEndToEnd(t *testing.T) {
 	start := time.Now().Add(-2 * time.Second).Truncate(time.Second)
 	inc := incident.Incident{IncidentID: id, Camera: "door", Kind: "person", StartedAt: start, FrameTime: start,
 		FrameTimeSource: incident.TimeReceipt, Score: 1, Boxes: [][4]float64{{0.4, 0.3, 0.1, 0.4}}, FrameWidth: 1280, FrameHeight: 720,
-		Evidence: []incident.Evidence{best}}
+		Evidence: []incident.Evidence{best}, Objects: []incident.Object{{Label: "person", Score: 0.8, Box: [4]float64{0.4, 0.3, 0.1, 0.4},
+			TrackID: "0193a1b2-0000-7000-8000-0000000000f2"}}}
 	if err := d.Emit(incident.New(incident.TypeStart, inc, start)); err != nil {
 		t.Fatal(err)
 	}
@@ -127,6 +134,25 @@ func TestFrigateNotificationEndToEnd(t *testing.T) {
 		t.Fatalf("trigger: %s", received()[0])
 	}
 	eventID := trigger.After.Data.Detections[0]
+	if eventID == id {
+		t.Errorf("detections[0] is the incident's id, want its tracked person's event")
+	}
+	var evs []struct {
+		ID          string   `json:"id"`
+		HasSnapshot bool     `json:"has_snapshot"`
+		EndTime     *float64 `json:"end_time"`
+	}
+	listEvents := func() error {
+		req, _ := http.NewRequest("GET", "http://"+srv.Addr()+"/api/events?cameras=door&include_thumbnails=0", nil)
+		req.Header.Set("Accept", "*/*")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		return json.NewDecoder(res.Body).Decode(&evs)
+	}
+	await.Until(t, 20*time.Second, "the event in the history", func() bool { return listEvents() == nil && len(evs) > 0 })
 	res, err := http.Get("http://" + srv.Addr() + "/api/events/" + eventID + "/thumbnail.jpg")
 	if err != nil {
 		t.Fatal(err)
@@ -136,25 +162,12 @@ func TestFrigateNotificationEndToEnd(t *testing.T) {
 	if res.StatusCode != 200 || !bytes.Equal(b, jpg) {
 		t.Errorf("thumbnail of detections[0] %s: %d %q, want the incident's snapshot", eventID, res.StatusCode, b)
 	}
-	req, _ := http.NewRequest("GET", "http://"+srv.Addr()+"/api/events?cameras=door&include_thumbnails=0", nil)
-	req.Header.Set("Accept", "*/*")
-	res, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var evs []struct {
-		ID          string   `json:"id"`
-		HasSnapshot bool     `json:"has_snapshot"`
-		EndTime     *float64 `json:"end_time"`
-	}
-	err = json.NewDecoder(res.Body).Decode(&evs)
-	res.Body.Close()
-	if err != nil || len(evs) != 1 || evs[0].ID != eventID || !evs[0].HasSnapshot || evs[0].EndTime != nil {
+	if err := listEvents(); err != nil || len(evs) != 1 || evs[0].ID != eventID || !evs[0].HasSnapshot || evs[0].EndTime != nil {
 		t.Errorf("/api/events: %+v (%v), want the open event %s with its snapshot", evs, err, eventID)
 	}
 
 	end := start.Add(2 * time.Second)
-	inc.EndedAt, inc.FrameTime, inc.Boxes = &end, end, nil
+	inc.EndedAt, inc.FrameTime, inc.Boxes, inc.Objects = &end, end, nil, nil
 	if err := d.Emit(incident.New(incident.TypeEnd, inc, end)); err != nil {
 		t.Fatal(err)
 	}

@@ -92,60 +92,72 @@ cameras:
 }
 
 // TestIncidentsAPISources: the API `vigil run` builds answers GET
-// /api/incidents from the history (each incident once, its end) and
-// Frigate's GET /api/events list from the recent events, whose starts it
-// needs: an ended person incident is in both, the Frigate event with its
-// end time and its best score.
+// /api/incidents and Frigate's GET /api/events list from the history on
+// disk: an ended person incident that followed two people is one
+// incident on the first and two Frigate events on the second, each with
+// its end time and best score; both answer the same after the history is
+// closed and opened again (a restart).
 func TestIncidentsAPISources(t *testing.T) {
 	hc := config.DefaultHistory()
 	hc.Path = filepath.Join(t.TempDir(), "history.db")
 	hist := history.Open(hc, nil)
-	defer hist.Close()
-	recent := api.NewIncidentLog(100)
 	start := time.Now().Add(-time.Minute).UTC()
 	inc := incident.Incident{IncidentID: "0193f0c2-7c1e-7000-8000-000000000001", Camera: "door", Kind: "person", StartedAt: start,
-		FrameTime: start, FrameTimeSource: incident.TimeReceipt, Score: 1}
+		FrameTime: start, FrameTimeSource: incident.TimeReceipt, Score: 2, Objects: []incident.Object{
+			{Label: "person", Score: 0.7, Box: [4]float64{0.1, 0.1, 0.1, 0.3}, TrackID: "a"},
+			{Label: "person", Score: 0.6, Box: [4]float64{0.5, 0.1, 0.1, 0.3}, TrackID: "b"}}}
 	evs := []incident.Event{incident.New(incident.TypeStart, inc, start)}
-	inc.Score = 2
+	inc.Score, inc.FrameTime = 1, start.Add(time.Second)
+	inc.Objects = []incident.Object{{Label: "person", Score: 0.9, Box: [4]float64{0.1, 0.1, 0.1, 0.3}, TrackID: "a"}}
 	evs = append(evs, incident.New(incident.TypeUpdate, inc, start.Add(time.Second)))
 	end := start.Add(2 * time.Second)
-	inc.EndedAt = &end
+	inc.EndedAt, inc.Objects, inc.Score = &end, nil, 2
 	evs = append(evs, incident.New(incident.TypeEnd, inc, end))
 	for _, ev := range evs {
 		hist.Add(ev)
-		recent.Add(ev)
 	}
-	srv := httptest.NewServer(api.Routes(api.Config{Registry: prometheus.NewRegistry(), Incidents: incidentsAPI{hist, recent}}, noCameras{}))
-	defer srv.Close()
-	get := func(path string, v any) {
+	check := func(hist *history.Store) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", srv.URL+path, nil)
-		req.Header.Set("Accept", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		srv := httptest.NewServer(api.Routes(api.Config{Registry: prometheus.NewRegistry(), Incidents: incidentsAPI{hist}}, noCameras{}))
+		defer srv.Close()
+		get := func(path string, v any) {
+			t.Helper()
+			req, _ := http.NewRequest("GET", srv.URL+path, nil)
+			req.Header.Set("Accept", "application/json")
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			if err := json.NewDecoder(res.Body).Decode(v); err != nil {
+				t.Fatalf("GET %s: %v", path, err)
+			}
 		}
-		defer res.Body.Close()
-		if err := json.NewDecoder(res.Body).Decode(v); err != nil {
-			t.Fatalf("GET %s: %v", path, err)
+		var page struct {
+			Incidents []incident.Event `json:"incidents"`
+		}
+		await.Until(t, 20*time.Second, "the incident in the history", func() bool {
+			get("/api/incidents", &page)
+			return len(page.Incidents) == 1 && page.Incidents[0].Type == incident.TypeEnd
+		})
+		var frigate []struct {
+			ID       string   `json:"id"`
+			EndTime  *float64 `json:"end_time"`
+			TopScore float64  `json:"top_score"`
+		}
+		get("/api/events?cameras=door", &frigate)
+		if len(frigate) != 2 || frigate[0].EndTime == nil || frigate[1].EndTime == nil || frigate[0].ID == frigate[1].ID ||
+			frigate[0].TopScore+frigate[1].TopScore != 0.9+0.6 {
+			t.Errorf("Frigate's /api/events: %+v, want the two people, ended, with their best scores", frigate)
 		}
 	}
-	var page struct {
-		Incidents []incident.Event `json:"incidents"`
+	check(hist)
+	if err := hist.Close(); err != nil {
+		t.Fatal(err)
 	}
-	await.Until(t, 20*time.Second, "the incident in the history", func() bool {
-		get("/api/incidents", &page)
-		return len(page.Incidents) == 1 && page.Incidents[0].Type == incident.TypeEnd
-	})
-	var frigate []struct {
-		ID       string   `json:"id"`
-		EndTime  *float64 `json:"end_time"`
-		TopScore float64  `json:"top_score"`
-	}
-	get("/api/events?cameras=door", &frigate)
-	if len(frigate) != 1 || frigate[0].ID != inc.IncidentID || frigate[0].EndTime == nil || frigate[0].TopScore == 0 {
-		t.Errorf("Frigate's /api/events: %+v, want the ended incident with its end time and score", frigate)
-	}
+	hist = history.Open(hc, nil)
+	defer hist.Close()
+	check(hist)
 }
 
 // runService runs Run with o until the returned stop, which fails the

@@ -164,7 +164,7 @@ func Run(ctx context.Context, o Options) (err error) {
 			log.Error("close incident history", "path", cfg.History.Path, "error", herr)
 		}
 	}()
-	eo := engine.Options{Logger: log, Events: d, Incidents: incidentsAPI{hist, recent}, Live: live, Collectors: append(d.Collectors(), hist.Collectors()...), Evidence: ev,
+	eo := engine.Options{Logger: log, Events: d, Incidents: incidentsAPI{hist}, Live: live, Collectors: append(d.Collectors(), hist.Collectors()...), Evidence: ev,
 		Ready: outboxReady(d, cfg.Outbox.Path), CamerasChanged: d.SetCameras}
 	if cfg.Cluster == nil {
 		// Open incidents are kept beside the outbox (the data directory);
@@ -230,19 +230,20 @@ func Run(ctx context.Context, o Options) (err error) {
 }
 
 // incidentsAPI is what the API reads of the incidents: GET /api/incidents
-// from the history on disk (one record per incident, across restarts),
-// and Frigate's event list (api.IncidentQuerier) from the recent events,
-// every one of them, which it folds itself from each incident's start.
+// and Frigate's event list (api.IncidentRecords), both from the history
+// on disk (one record per incident, with its Frigate objects, across
+// restarts).
 type incidentsAPI struct {
-	hist   *history.Store
-	recent *api.IncidentLog
+	hist *history.Store
 }
 
 func (a incidentsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.hist.ServeHTTP(w, r) }
 
-func (a incidentsAPI) Query(camera, kind string, since, until time.Time, cursor string, limit int) ([]incident.Event, string, error) {
-	return a.recent.Query(camera, kind, since, until, cursor, limit)
+func (a incidentsAPI) Scan(q history.ScanQuery, visit func(*history.Record) bool) error {
+	return a.hist.Scan(q, visit)
 }
+
+func (a incidentsAPI) Get(id string) (*history.Record, error) { return a.hist.Get(id) }
 
 // DefaultDataDir is where the outbox and the evidence go by default.
 const DefaultDataDir = "/var/lib/vigil"

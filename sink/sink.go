@@ -43,11 +43,30 @@ type Sink interface {
 	Close() error
 }
 
+// Camera is a configured camera as the sinks that describe cameras see
+// it.
+type Camera struct {
+	ID string
+	// Kinds are the incident kinds its configuration can raise (the
+	// engine says which); nil: every kind.
+	Kinds []string
+}
+
+// IDs returns the ids of cams.
+func IDs(cams []Camera) []string {
+	ids := make([]string, len(cams))
+	for i, c := range cams {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
 // CameraSetter is a Sink that describes the configured cameras (mqtt
-// ha_discovery): SetCameras announces new ones and withdraws removed ones,
-// without waiting for the consumer. Safe for concurrent use.
+// ha_discovery): SetCameras announces new ones and withdraws removed ones
+// (and what a camera can no longer raise), without waiting for the
+// consumer. Safe for concurrent use.
 type CameraSetter interface {
-	SetCameras(ids []string)
+	SetCameras(cams []Camera)
 }
 
 // EvidenceOpener opens a snapshot an event references by its path

@@ -18,10 +18,10 @@ import (
 type Env struct {
 	// Stdout is where a stdout sink writes.
 	Stdout io.Writer
-	// Cameras are the configured camera ids, announced by sinks that
+	// Cameras are the configured cameras, announced by sinks that
 	// describe cameras (mqtt ha_discovery) before their first event.
 	// Delivery.SetCameras changes them.
-	Cameras []string
+	Cameras []sink.Camera
 	// Evidence lets sinks read snapshot files (mqtt frigate_compat
 	// publishes them); nil publishes embedded snapshots only.
 	Evidence sink.EvidenceOpener

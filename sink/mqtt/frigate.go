@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -14,19 +15,25 @@ import (
 // (docs.frigate.video/integrations/mqtt), so that Frigate consumers read
 // it unchanged:
 //
-//   - person incidents are Frigate tracked objects labelled "person" on
-//     <frigate>/events (type new, update, end; before is the previous
-//     message's after), with pixel boxes, a running top_score and
-//     has_snapshot once the incident has evidence; with the object network,
-//     score and box are those of its best-scoring person; the end keeps
-//     the last score and the top_score (it reports no new sighting);
-//   - review segments on <frigate>/reviews and the camera's review_status
+//   - each person and vehicle the camera follows is a Frigate tracked
+//     object (labelled "person" or "car") on <frigate>/events, its own
+//     event within its incident (frigate.Incident: id from camera, track
+//     id and the incident's start; type new, update, end; before is the
+//     previous message's after), with its pixel box, score, a running
+//     top_score and has_snapshot once the incident has evidence; it ends
+//     when the incident's events no longer carry it or the incident ends,
+//     keeping its last score and top_score (the end reports no new
+//     sighting). Without the object network (HOG) a person incident is
+//     one object under the incident's id;
+//   - review segments on <frigate>/reviews grouping the objects of the
+//     camera's incidents, and the camera's review_status
 //     (frigate_reviews.go);
-//   - <frigate>/<camera>/person, /all and their /active variants carry the
-//     people count (0 at the end), <frigate>/<zone>/person and /all the
-//     count of a crowd incident's zone;
-//   - <frigate>/<camera>/person/snapshot carries the incident's snapshot
-//     (JPEG, retained), when the sink can read it;
+//   - <frigate>/<camera>/person (car for vehicles), /all (people only)
+//     and their /active variants carry the count (0 at the end),
+//     <frigate>/<zone>/person and /all the count of a crowd incident's
+//     zone;
+//   - <frigate>/<camera>/person/snapshot (car/snapshot) carries the
+//     incident's snapshot (JPEG, retained), when the sink can read it;
 //   - motion incidents are <frigate>/<camera>/motion ON at the start, OFF
 //     at the end;
 //   - <frigate>/available is "online" while the sink is connected, with
@@ -36,9 +43,6 @@ import (
 //
 // Other kinds (intrusion, loitering, tamper, the health kinds) have no
 // Frigate object label: they stay on vigil's own topics.
-
-// frigateLabel is the Frigate label of vigil's people.
-const frigateLabel = frigate.LabelPerson
 
 // frigateMinRegion is the smallest detection region Frigate reports (its
 // default model input, 320 pixels).
@@ -99,12 +103,19 @@ type frigateSnapshot struct {
 	Attributes []string `json:"attributes"`
 }
 
-// frigateState is what the sink remembers of the open person incidents,
-// to publish before, the running top_score, entered_zones and the last
-// box. It is used by the sink's delivery goroutine only.
+// frigateState is what the sink remembers of the open person and vehicle
+// incidents: their Frigate objects (frigate.Incident) and each object's
+// last message, to publish before, the running top_score and the last
+// box. It is used under the sink's mu, by the delivery goroutine.
 type frigateState struct {
-	objects map[string]*frigateDetails // by incident id
-	order   []string                   // incident ids, oldest first
+	incidents map[string]*frigateIncident // by incident id
+	order     []string                    // incident ids, oldest first
+}
+
+// frigateIncident is one incident's objects and their last messages.
+type frigateIncident struct {
+	fold    frigate.Incident
+	details map[string]*frigateDetails // by Frigate event id
 }
 
 // frigateMaxObjects bounds the remembered incidents (their end events may
@@ -134,45 +145,73 @@ func frigateRegion(box [4]int, w, h int) [4]int {
 	return [4]int{x1, y1, x1 + side, y1 + side}
 }
 
-// update maps a person event to its <frigate>/events message, or returns
-// false for an event that is not a person incident's.
-func (s *frigateState) update(ev *incident.Event) (frigatePayload, bool) {
+// update maps a person or vehicle event to its <frigate>/events messages,
+// one per object it changes (frigate.Incident.Apply), and returns the ids
+// of the objects it made new (at the incident's end: those it ended);
+// false for an event of another kind.
+func (s *frigateState) update(ev *incident.Event) ([]frigatePayload, []string, bool) {
 	d := &ev.Data
-	if frigate.Label(d.Kind) != frigateLabel {
-		return frigatePayload{}, false
+	if frigate.Label(d.Kind) == "" {
+		return nil, nil, false
 	}
-	if s.objects == nil {
-		s.objects = map[string]*frigateDetails{}
+	if s.incidents == nil {
+		s.incidents = map[string]*frigateIncident{}
 	}
-	prev := s.objects[d.IncidentID]
-	cur := &frigateDetails{}
-	if prev != nil {
-		c := *prev
-		cur = &c
-		cur.EnteredZones = slices.Clone(prev.EnteredZones)
-	} else {
-		cur = &frigateDetails{ID: d.IncidentID, Camera: d.Camera, Label: frigateLabel, EnteredZones: []string{},
-			Attributes: map[string]any{}, CurrentAttributes: []frigateAttribute{}}
+	inc := s.incidents[d.IncidentID]
+	if inc == nil {
+		inc = &frigateIncident{details: map[string]*frigateDetails{}}
 	}
-	cur.FrameTime = unixSeconds(d.FrameTime)
-	cur.StartTime = unixSeconds(d.StartedAt)
-	var obj *incident.Object
-	if ev.Type != incident.TypeEnd || prev == nil {
-		// The end reports no new sighting (no objects, the people count as
-		// score): the object keeps its last score and top_score, as
-		// Frigate's end does.
-		cur.Score, obj = frigate.Score(d)
-		cur.TopScore = math.Max(cur.TopScore, cur.Score)
-	}
-	if len(d.Boxes) > 0 && d.FrameWidth > 0 && d.FrameHeight > 0 {
-		// Boxes are largest first: the main person, unless the network
-		// scored one (its best is the object). Without a box (the end
-		// event) or a frame size, the last known box stays.
-		b := d.Boxes[0]
-		if obj != nil {
-			b = obj.Box
+	var out []frigatePayload
+	var added []string
+	for _, c := range inc.fold.Apply(ev) {
+		prev := inc.details[c.After.ID]
+		cur := frigateMessage(&c.After, d, prev, inc.fold.Snapshot, c.Type == "end")
+		p := frigatePayload{Type: c.Type, Before: prev, After: cur}
+		if c.Type == "new" || prev == nil {
+			// Frigate's first message of an object has before = the state
+			// it was created with: the same as after.
+			p.Before = cur
 		}
-		cur.Box = pixelBox(b, d.FrameWidth, d.FrameHeight)
+		if c.Type == "new" || ev.Type == incident.TypeEnd {
+			added = append(added, c.After.ID)
+		}
+		inc.details[c.After.ID] = cur
+		out = append(out, p)
+	}
+	if ev.Type == incident.TypeEnd {
+		s.forget(d.IncidentID)
+	} else {
+		if len(inc.details) > len(inc.fold.Objects) {
+			// Objects the fold let go to make room.
+			for id := range inc.details {
+				if !slices.ContainsFunc(inc.fold.Objects, func(o frigate.Object) bool { return o.ID == id }) {
+					delete(inc.details, id)
+				}
+			}
+		}
+		s.remember(d.IncidentID, inc)
+	}
+	return out, added, true
+}
+
+// frigateMessage returns the <frigate>/events object for o after an
+// event of its incident d; prev is its previous message (nil for none).
+func frigateMessage(o *frigate.Object, d *incident.Incident, prev *frigateDetails, snapshot, ended bool) *frigateDetails {
+	cur := &frigateDetails{ID: o.ID, Camera: d.Camera, Label: o.Label, EnteredZones: slices.Clone(o.Zones),
+		Attributes: map[string]any{}, CurrentAttributes: []frigateAttribute{}, CurrentZones: []string{}}
+	if cur.EnteredZones == nil {
+		cur.EnteredZones = []string{}
+	}
+	if prev != nil {
+		cur.Box, cur.Area, cur.Ratio, cur.Region = prev.Box, prev.Area, prev.Ratio, prev.Region
+		cur.Snapshot, cur.HasSnapshot = prev.Snapshot, prev.HasSnapshot
+	}
+	cur.FrameTime = unixSeconds(o.Last)
+	cur.StartTime = unixSeconds(o.Start)
+	cur.Score, cur.TopScore = o.Score, o.TopScore
+	if o.HasBox && d.FrameWidth > 0 && d.FrameHeight > 0 {
+		// Without a frame size the last known box stays.
+		cur.Box = pixelBox(o.Box, d.FrameWidth, d.FrameHeight)
 		cur.Area = (cur.Box[2] - cur.Box[0]) * (cur.Box[3] - cur.Box[1])
 		cur.Ratio = 0
 		if h := cur.Box[3] - cur.Box[1]; h > 0 {
@@ -180,60 +219,51 @@ func (s *frigateState) update(ev *incident.Event) (frigatePayload, bool) {
 		}
 		cur.Region = frigateRegion(cur.Box, d.FrameWidth, d.FrameHeight)
 	}
-	cur.CurrentZones = []string{}
-	if d.Zone != "" {
+	if d.Zone != "" && !ended {
 		cur.CurrentZones = []string{d.Zone}
-		if !slices.Contains(cur.EnteredZones, d.Zone) {
-			cur.EnteredZones = append(cur.EnteredZones, d.Zone)
-		}
 	}
-	if len(d.Evidence) > 0 {
+	if snapshot {
 		if !cur.HasSnapshot || cur.Score >= cur.TopScore {
 			cur.Snapshot = &frigateSnapshot{FrameTime: cur.FrameTime, Box: cur.Box, Area: cur.Area, Region: cur.Region,
 				Score: cur.Score, Attributes: []string{}}
 		}
 		cur.HasSnapshot = true
 	}
-	cur.Active, cur.Stationary = true, false
-	cur.EndTime = nil
-	p := frigatePayload{Type: "update", Before: prev, After: cur}
-	switch ev.Type {
-	case incident.TypeStart:
-		p.Type = "new"
-	case incident.TypeEnd:
-		p.Type = "end"
-		if d.EndedAt != nil {
-			end := unixSeconds(*d.EndedAt)
-			cur.EndTime = &end
-		}
-		cur.CurrentZones = []string{}
+	cur.Active = true
+	if ended && o.End != nil {
+		end := unixSeconds(*o.End)
+		cur.EndTime = &end
 	}
-	if p.Before == nil {
-		// Frigate's first message of an object has before = the state it
-		// was created with: the same as after.
-		p.Before = cur
-	}
-	if ev.Type == incident.TypeEnd {
-		s.forget(d.IncidentID)
-	} else {
-		s.remember(d.IncidentID, cur)
-	}
-	return p, true
+	return cur
 }
 
-func (s *frigateState) remember(id string, d *frigateDetails) {
-	if _, ok := s.objects[id]; !ok {
+// save returns what restores an incident's objects as they are now: a
+// publication that failed is retried with the same messages.
+func (s *frigateState) save(id string) (restore func()) {
+	inc := s.incidents[id]
+	if inc == nil {
+		return func() { s.forget(id) }
+	}
+	saved := &frigateIncident{fold: inc.fold.Clone(), details: maps.Clone(inc.details)}
+	return func() { s.remember(id, saved) }
+}
+
+func (s *frigateState) remember(id string, inc *frigateIncident) {
+	if s.incidents == nil {
+		s.incidents = map[string]*frigateIncident{}
+	}
+	if _, ok := s.incidents[id]; !ok {
 		s.order = append(s.order, id)
 		if len(s.order) > frigateMaxObjects {
-			delete(s.objects, s.order[0])
+			delete(s.incidents, s.order[0])
 			s.order = s.order[1:]
 		}
 	}
-	s.objects[id] = d
+	s.incidents[id] = inc
 }
 
 func (s *frigateState) forget(id string) {
-	delete(s.objects, id)
+	delete(s.incidents, id)
 	if i := slices.Index(s.order, id); i >= 0 {
 		s.order = slices.Delete(s.order, i, i+1)
 	}

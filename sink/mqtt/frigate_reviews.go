@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vigil-video/vigil/frigate"
 	"github.com/vigil-video/vigil/incident"
 )
 
@@ -17,10 +18,11 @@ import (
 // review status sensor read.
 //
 // A camera has at most one open segment, as in Frigate. It opens with the
-// camera's first person incident ("new"), changes when a person incident
-// joins or a zone is entered ("update"), and ends when the camera's last
-// person incident ends ("end"). Its severity is "detection" for people
-// alone and "alert" once a zone rule fires on the camera during the
+// camera's first person or vehicle incident ("new"), changes when a new
+// object joins (its <frigate>/events id in data.detections, its label in
+// data.objects) or a zone is entered ("update"), and ends when the
+// camera's last person or vehicle incident ends ("end"). Its severity is
+// "detection" for objects alone and "alert" once a zone rule fires on the camera during the
 // segment (an intrusion, loitering or crowd incident): the zone rules are
 // what vigil's operators configure to be told, as Frigate's
 // review.alerts.required_zones. Zone incidents that start before the first
@@ -58,8 +60,9 @@ type reviewSegment struct {
 }
 
 // reviewData is a segment's data: detections are the ids of the
-// <frigate>/events objects (vigil's person incidents), whose snapshot and
-// thumbnail the HTTP API serves at /api/events/<id>/snapshot.jpg.
+// <frigate>/events objects (each person and vehicle followed), whose
+// snapshot and thumbnail the HTTP API serves at
+// /api/events/<id>/snapshot.jpg; objects their labels.
 type reviewData struct {
 	Detections      []string `json:"detections"`
 	Objects         []string `json:"objects"`
@@ -74,7 +77,7 @@ type reviewData struct {
 // reviewCamera is what the sink remembers of one camera for its segment.
 type reviewCamera struct {
 	seg     *reviewSegment
-	people  map[string]bool   // open person incidents of the segment
+	objInc  map[string]bool   // open person and vehicle incidents of the segment
 	zoneInc map[string]string // open zone incidents: incident id -> zone
 }
 
@@ -92,12 +95,18 @@ func reviewID(start time.Time, incidentID string) string {
 	return fmt.Sprintf("%.6f-%s", unixSeconds(start), hex.EncodeToString(h[:])[:6])
 }
 
-// update applies an event and returns the <frigate>/reviews message it
+// reviewMaxDetections bounds a segment's detections (a segment lasts as
+// long as the camera sees someone: hours at a busy gate).
+const reviewMaxDetections = 1000
+
+// update applies an event, whose new <frigate>/events objects are added
+// (frigateState.update), and returns the <frigate>/reviews message it
 // causes and the camera's review status, or false when the segment does
 // not change.
-func (s *reviewState) update(ev *incident.Event) (frigateReview, string, bool) {
+func (s *reviewState) update(ev *incident.Event, added []string) (frigateReview, string, bool) {
 	d := &ev.Data
-	if d.Kind != frigateLabel && !reviewZoneKinds[d.Kind] {
+	label := frigate.Label(d.Kind)
+	if label == "" && !reviewZoneKinds[d.Kind] {
 		return frigateReview{}, "", false
 	}
 	if s.cams == nil {
@@ -105,7 +114,7 @@ func (s *reviewState) update(ev *incident.Event) (frigateReview, string, bool) {
 	}
 	c := s.cams[d.Camera]
 	if c == nil {
-		c = &reviewCamera{people: map[string]bool{}, zoneInc: map[string]string{}}
+		c = &reviewCamera{objInc: map[string]bool{}, zoneInc: map[string]string{}}
 		s.cams[d.Camera] = c
 	}
 	defer func() {
@@ -141,15 +150,15 @@ func (s *reviewState) update(ev *incident.Event) (frigateReview, string, bool) {
 		return frigateReview{Type: "update", Before: prev, After: cur}, statusOf(cur), true
 	}
 
-	// A person incident.
+	// A person or vehicle incident.
 	if ev.Type == incident.TypeEnd {
-		delete(c.people, d.IncidentID)
+		delete(c.objInc, d.IncidentID)
 		prev := c.seg
 		if prev == nil {
 			// Its segment was not seen (a restart between start and end):
 			// end the one it opened.
-			prev = newSegment(d, c)
-		} else if len(c.people) > 0 {
+			prev = newSegment(d, c, added, label)
+		} else if len(c.objInc) > 0 {
 			return frigateReview{}, "", false // others still there
 		}
 		cur := cloneSegment(prev)
@@ -161,21 +170,27 @@ func (s *reviewState) update(ev *incident.Event) (frigateReview, string, bool) {
 		c.seg = nil
 		return frigateReview{Type: "end", Before: prev, After: cur}, "NONE", true
 	}
-	if c.seg == nil {
-		if len(c.people) >= frigateMaxObjects {
-			return frigateReview{}, "", false
-		}
-		c.people[d.IncidentID] = true
-		c.seg = newSegment(d, c)
-		return frigateReview{Type: "new", Before: c.seg, After: c.seg}, statusOf(c.seg), true
-	}
-	if c.people[d.IncidentID] || len(c.people) >= frigateMaxObjects {
+	if !c.objInc[d.IncidentID] && len(c.objInc) >= frigateMaxObjects {
 		return frigateReview{}, "", false
 	}
-	c.people[d.IncidentID] = true
+	c.objInc[d.IncidentID] = true
+	if c.seg == nil {
+		c.seg = newSegment(d, c, added, label)
+		return frigateReview{Type: "new", Before: c.seg, After: c.seg}, statusOf(c.seg), true
+	}
 	prev := c.seg
 	cur := cloneSegment(prev)
-	cur.Data.Detections = append(cur.Data.Detections, d.IncidentID)
+	for _, id := range added {
+		if !slices.Contains(cur.Data.Detections, id) && len(cur.Data.Detections) < reviewMaxDetections {
+			cur.Data.Detections = append(cur.Data.Detections, id)
+		}
+	}
+	if len(added) > 0 && !slices.Contains(cur.Data.Objects, label) {
+		cur.Data.Objects = append(cur.Data.Objects, label)
+	}
+	if len(cur.Data.Detections) == len(prev.Data.Detections) && len(cur.Data.Objects) == len(prev.Data.Objects) {
+		return frigateReview{}, "", false
+	}
 	c.seg = cur
 	return frigateReview{Type: "update", Before: prev, After: cur}, statusOf(cur), true
 }
@@ -187,14 +202,19 @@ func (s *reviewState) save(camera string) (restore func()) {
 	if c == nil {
 		return func() { delete(s.cams, camera) }
 	}
-	saved := reviewCamera{seg: c.seg, people: maps.Clone(c.people), zoneInc: maps.Clone(c.zoneInc)}
+	saved := reviewCamera{seg: c.seg, objInc: maps.Clone(c.objInc), zoneInc: maps.Clone(c.zoneInc)}
 	return func() { s.cams[camera] = &saved }
 }
 
-// newSegment returns the segment the person incident d opens on camera c.
-func newSegment(d *incident.Incident, c *reviewCamera) *reviewSegment {
+// newSegment returns the segment the person or vehicle incident d, with
+// the objects added, opens on camera c.
+func newSegment(d *incident.Incident, c *reviewCamera, added []string, label string) *reviewSegment {
+	dets := slices.Clone(added)
+	if dets == nil {
+		dets = []string{}
+	}
 	seg := &reviewSegment{ID: reviewID(d.StartedAt, d.IncidentID), Camera: d.Camera, StartTime: unixSeconds(d.StartedAt),
-		Severity: severityDetection, Data: reviewData{Detections: []string{d.IncidentID}, Objects: []string{frigateLabel},
+		Severity: severityDetection, Data: reviewData{Detections: dets, Objects: []string{label},
 			VerifiedObjects: []string{}, SubLabels: []string{}, Zones: []string{}, Audio: []string{}}}
 	for _, z := range slices.Sorted(maps.Values(c.zoneInc)) {
 		if !slices.Contains(seg.Data.Zones, z) {
@@ -213,6 +233,7 @@ func cloneSegment(seg *reviewSegment) *reviewSegment {
 	n := *seg
 	n.Data.Detections = slices.Clone(seg.Data.Detections)
 	n.Data.Zones = slices.Clone(seg.Data.Zones)
+	n.Data.Objects = slices.Clone(seg.Data.Objects)
 	return &n
 }
 

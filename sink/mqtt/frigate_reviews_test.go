@@ -91,7 +91,7 @@ func TestFrigateReviewsForTheBlueprint(t *testing.T) {
 		s.MQTT.FrigateCompat, s.MQTT.FrigateTopicPrefix = true, "frigate"
 		s.Timeout = 2 * time.Second
 	})
-	s, err := New(sink.CommonOf(c), *c.MQTT, []string{"door", "yard"}, nil)
+	s, err := New(sink.CommonOf(c), *c.MQTT, cams("door", "yard"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,8 +170,8 @@ func TestFrigateReviewEndAfterRestart(t *testing.T) {
 	endAt := time.Unix(130, 0)
 	end := incident.New(incident.TypeEnd, incident.Incident{IncidentID: "p", Camera: "c", Kind: "person", StartedAt: time.Unix(100, 0), FrameTime: endAt, EndedAt: &endAt}, endAt)
 	var before, after reviewState
-	n, _, _ := before.update(&start)
-	e, st, ok := after.update(&end)
+	n, _, _ := before.update(&start, []string{"p"})
+	e, st, ok := after.update(&end, []string{"p"})
 	if !ok || e.Type != "end" || e.After.ID != n.After.ID || st != "NONE" || e.After.EndTime == nil || *e.After.EndTime != 130 {
 		t.Errorf("end after a restart: %v %+v %q, want the end of %s", ok, e.After, st, n.After.ID)
 	}
@@ -246,7 +246,7 @@ func TestFrigateAvailableLastWill(t *testing.T) {
 			s.MQTT.FrigateCompat, s.MQTT.FrigateTopicPrefix = true, "frigate"
 			s.Timeout = 2 * time.Second
 		})
-		s, err := New(sink.CommonOf(c), *c.MQTT, []string{"door"}, nil)
+		s, err := New(sink.CommonOf(c), *c.MQTT, cams("door"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -308,7 +308,7 @@ func TestFrigateCameraStates(t *testing.T) {
 		s.MQTT.FrigateCompat, s.MQTT.FrigateTopicPrefix = true, "frigate"
 		s.Timeout = 2 * time.Second
 	})
-	s, err := New(sink.CommonOf(c), *c.MQTT, []string{"door"}, nil)
+	s, err := New(sink.CommonOf(c), *c.MQTT, cams("door"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,6 +340,6 @@ func TestFrigateCameraStates(t *testing.T) {
 		}
 	}
 	check("door")
-	s.SetCameras([]string{"door", "yard"})
+	s.SetCameras(cams("door", "yard"))
 	check("yard")
 }

@@ -155,7 +155,7 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 		m.FrigateCompat, m.FrigateTopicPrefix, m.HADiscovery, m.HANodeID = true, "frigate", true, "site1"
 		s.Timeout, s.BackoffMin = 2*time.Second, 50*time.Millisecond
 	})
-	s, err := New(sink.CommonOf(c), *c.MQTT, []string{"gate", "yard.2"}, store)
+	s, err := New(sink.CommonOf(c), *c.MQTT, cams("gate", "yard.2"), store)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,10 +220,10 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 		c.AddResource("https://vigil.dev/test/frigate-events", doc) //nolint:errcheck
 		schema := c.MustCompile("https://vigil.dev/test/frigate-events")
 		got := all.on("frigate/events")
-		if len(got) != 3 {
-			t.Fatalf("%d frigate/events messages, want new, update, end (only people are Frigate objects):\n%s", len(got), strings.Join(got, "\n"))
+		if len(got) != 5 {
+			t.Fatalf("%d frigate/events messages, want the person's new, update, end and the vehicle's new, end (only people and vehicles are Frigate objects):\n%s", len(got), strings.Join(got, "\n"))
 		}
-		var msgs []frigatePayload
+		var msgs, cars []frigatePayload
 		for i, p := range got {
 			inst, err := jsonschema.UnmarshalJSON(strings.NewReader(p))
 			if err != nil {
@@ -236,7 +236,17 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 			if err := json.Unmarshal([]byte(p), &m); err != nil {
 				t.Fatal(err)
 			}
+			if m.After.ID == "v1" {
+				cars = append(cars, m)
+				continue
+			}
 			msgs = append(msgs, m)
+		}
+		if len(cars) != 2 || cars[0].Type != "new" || cars[1].Type != "end" || cars[0].After.Label != "car" || cars[1].After.Camera != "yard.2" {
+			t.Errorf("the vehicle (no object network: the incident is the object): %+v", cars)
+		}
+		if len(msgs) != 3 {
+			t.Fatalf("%d messages of the person", len(msgs))
 		}
 		types := []string{msgs[0].Type, msgs[1].Type, msgs[2].Type}
 		if !reflect.DeepEqual(types, []string{"new", "update", "end"}) {
@@ -287,11 +297,20 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 				t.Errorf("%s: %q, want %q", topic, got, want)
 			}
 		}
+		for topic, want := range map[string][]string{
+			"frigate/yard.2/car":           {"1", "0"},
+			"frigate/yard.2/car/active":    {"1", "0"},
+			"frigate/yard.2/review_status": {"DETECTION", "NONE"},
+		} {
+			if got := all.on(topic); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: %q, want %q", topic, got, want)
+			}
+		}
 		// Nothing else: tamper, camera_offline and the crowd incident itself
 		// are no Frigate objects.
 		all.mu.Lock()
 		for _, m := range all.msgs {
-			if strings.HasPrefix(m.topic, "frigate/") && !regexp.MustCompile(`^frigate/(events|reviews|available|gate/motion|gate/review_status|(gate|square)/(person|all)(/active)?|gate/person/snapshot|(gate|yard\.2)/[a-z_]+/state)$`).MatchString(m.topic) {
+			if strings.HasPrefix(m.topic, "frigate/") && !regexp.MustCompile(`^frigate/(events|reviews|available|gate/motion|(gate|yard\.2)/review_status|(gate|square)/(person|all)(/active)?|yard\.2/car(/active)?|gate/person/snapshot|(gate|yard\.2)/[a-z_]+/state)$`).MatchString(m.topic) {
 				t.Errorf("unexpected Frigate topic %s", m.topic)
 			}
 		}
@@ -367,10 +386,11 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 
 		// A camera removed by a reload is withdrawn: its configurations
 		// are emptied, so Home Assistant removes its sensors.
-		s.SetCameras([]string{"gate"})
+		s.SetCameras(cams("gate"))
 		await.Until(t, 20*time.Second, "yard.2 withdrawn", func() bool {
-			got := all.on("homeassistant/binary_sensor/site1/" + haID("yard.2") + "_motion/config")
-			return len(got) > 0 && got[len(got)-1] == ""
+			// Its image goes last.
+			got := all.on("homeassistant/image/site1/" + haID("yard.2") + "_snapshot/config")
+			return len(got) > 1 && got[len(got)-1] == ""
 		})
 		after := subscribeAll(t, url, "after-reload", "homeassistant/#")
 		time.Sleep(300 * time.Millisecond)
@@ -397,22 +417,41 @@ func TestFrigateTopScoreIsARunningMaximum(t *testing.T) {
 			Score: people, Boxes: [][4]float64{{0.1, 0.1, 0.1, 0.1}}, FrameWidth: 100, FrameHeight: 100}, time.Now())
 		return &ev
 	}
-	first, _ := s.update(mk(incident.TypeStart, 2))
-	second, _ := s.update(mk(incident.TypeUpdate, 0))
+	first := one(t, &s, mk(incident.TypeStart, 2))
+	second := one(t, &s, mk(incident.TypeUpdate, 0))
 	if second.After.Score != 0 || second.After.TopScore != 1 || second.Before.Score != 1 {
 		t.Errorf("score %v top_score %v before.score %v, want 0, 1 and 1", second.After.Score, second.After.TopScore, second.Before.Score)
 	}
 	if second.Before != first.After {
 		t.Error("before is not the previous after")
 	}
-	if _, ok := s.update(mk(incident.TypeStart, 1)); !ok {
+	if _, _, ok := s.update(mk(incident.TypeStart, 1)); !ok {
 		t.Error("person not mapped")
 	}
 	ev := mk(incident.TypeStart, 1)
 	ev.Data.Kind = "loitering"
-	if _, ok := s.update(ev); ok {
+	if _, _, ok := s.update(ev); ok {
 		t.Error("loitering mapped to a Frigate object")
 	}
+}
+
+// cams returns the cameras ids, their kinds unknown (every kind).
+func cams(ids ...string) []sink.Camera {
+	out := make([]sink.Camera, len(ids))
+	for i, id := range ids {
+		out[i] = sink.Camera{ID: id}
+	}
+	return out
+}
+
+// one applies ev and returns its one <frigate>/events message.
+func one(t *testing.T, s *frigateState, ev *incident.Event) frigatePayload {
+	t.Helper()
+	ps, _, ok := s.update(ev)
+	if !ok || len(ps) != 1 {
+		t.Fatalf("%s: %d messages (%v), want 1", ev.Type, len(ps), ok)
+	}
+	return ps[0]
 }
 
 // TestFrigateScoreAndBoxFromTheNetwork: with the object network, score,
@@ -429,14 +468,14 @@ func TestFrigateScoreAndBoxFromTheNetwork(t *testing.T) {
 	big := incident.Object{Label: "person", Score: 0.55, Box: [4]float64{0.5, 0.5, 0.4, 0.4}}
 	best := incident.Object{Label: "person", Score: 0.9, Box: [4]float64{0.1, 0.1, 0.1, 0.2}}
 	car := incident.Object{Label: "vehicle", Score: 0.99, Box: [4]float64{0, 0, 0.1, 0.1}}
-	p, _ := s.update(mk(incident.TypeStart, big, best, car))
+	p := one(t, &s, mk(incident.TypeStart, big, best, car))
 	if p.After.Label != "person" || p.After.Score != 0.9 || p.After.TopScore != 0.9 {
 		t.Errorf("label %q score %v top_score %v, want person 0.9 0.9 (the best person, not the vehicle)", p.After.Label, p.After.Score, p.After.TopScore)
 	}
 	if want := [4]int{20, 10, 40, 30}; p.After.Box != want {
 		t.Errorf("box %v, want the best person's %v", p.After.Box, want)
 	}
-	p, _ = s.update(mk(incident.TypeUpdate, big))
+	p = one(t, &s, mk(incident.TypeUpdate, big))
 	if p.After.Score != 0.55 || p.After.TopScore != 0.9 {
 		t.Errorf("score %v top_score %v, want 0.55 and the running 0.9", p.After.Score, p.After.TopScore)
 	}
@@ -445,7 +484,7 @@ func TestFrigateScoreAndBoxFromTheNetwork(t *testing.T) {
 	end := mk(incident.TypeEnd)
 	end.Data.Score, end.Data.Boxes = 2, nil
 	end.Data.EndedAt = &end.Data.FrameTime
-	p, _ = s.update(end)
+	p = one(t, &s, end)
 	if p.Type != "end" || p.After.Score != 0.55 || p.After.TopScore != 0.9 || p.After.Box != p.Before.Box {
 		t.Errorf("end: score %v top_score %v box %v, want 0.55, 0.9 and the last box %v", p.After.Score, p.After.TopScore, p.After.Box, p.Before.Box)
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,10 +76,10 @@ sinks:
 	if a.MQTT.ClientID == b.MQTT.ClientID || a.MQTT.ClientID != "vigil-mqtt-node-a" {
 		t.Fatalf("client ids %q and %q, want vigil-mqtt-node-a and one of its own for node-b", a.MQTT.ClientID, b.MQTT.ClientID)
 	}
-	cams := []string{"gate.1", "gate_1"}
+	ids := []string{"gate.1", "gate_1"}
 	var engines []*Sink
 	for _, c := range []config.Sink{a, b} {
-		s, err := New(sink.CommonOf(c), *c.MQTT, cams, nil)
+		s, err := New(sink.CommonOf(c), *c.MQTT, cams(ids...), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,7 +122,7 @@ sinks:
 		t.Errorf("vigil/available %q, want one online per engine (no session taken over)", got)
 	}
 	uid := map[string]string{}
-	for _, cam := range cams {
+	for _, cam := range ids {
 		byTopic := configs(cam)
 		if len(byTopic) != 1 {
 			t.Errorf("%s: configurations on %d topics, want one shared by the engines: %v", cam, len(byTopic), byTopic)
@@ -205,11 +207,11 @@ func TestCameraMovedBetweenEngines(t *testing.T) {
 		m, _ := all.last(topic)
 		return string(m.payload)
 	}
-	engines[0].SetCameras([]string{"gate"})
+	engines[0].SetCameras(cams("gate"))
 	await.Until(t, 20*time.Second, "node-a's announcement", func() bool { return last() != "" })
 	first := last()
 	// node-b takes the camera, then node-a's withdrawal arrives.
-	engines[1].SetCameras([]string{"gate"})
+	engines[1].SetCameras(cams("gate"))
 	await.Until(t, 20*time.Second, "node-b's announcement", func() bool { return len(all.on(topic)) >= 2 })
 	engines[0].SetCameras(nil)
 	await.Until(t, 20*time.Second, "node-a's withdrawal", func() bool { return last() == "" })
@@ -240,7 +242,7 @@ func TestHAEveryKindAndSnapshot(t *testing.T) {
 		s.MQTT.HADiscovery, s.MQTT.HANodeID = true, "site1"
 		s.Timeout, s.BackoffMin = 2*time.Second, 50*time.Millisecond
 	})
-	s, err := New(sink.CommonOf(c), *c.MQTT, []string{"gate"}, store)
+	s, err := New(sink.CommonOf(c), *c.MQTT, cams("gate"), store)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,4 +332,96 @@ func TestHAEveryKindAndSnapshot(t *testing.T) {
 	if m, _ := late.last("vigil/gate/snapshot"); !m.retained || !bytes.Equal(m.payload, jpg) {
 		t.Errorf("image topic retained=%v %q, want the incident's JPEG retained", m.retained, m.payload)
 	}
+}
+
+// TestHAOnlyKindsACameraCanRaise: on Mosquitto, a camera is announced with
+// a sensor only for the incident kinds its configuration can raise (a
+// late subscriber finds no retained configuration for the others, even
+// one an earlier version or configuration had announced); a
+// reconfiguration that takes a kind away empties its configuration and
+// state, one that adds a kind announces it; unique_ids do not change; a
+// camera whose kinds are unknown keeps every sensor.
+func TestHAOnlyKindsACameraCanRaise(t *testing.T) {
+	dir := t.TempDir()
+	port := testkit.FreePort(t)
+	broker := testkit.StartMosquitto(t, port, dir)
+	defer broker.Stop()
+	url := fmt.Sprintf("tcp://127.0.0.1:%d", port)
+	c := testkit.Sink(config.SinkMQTT, "mqtt", url, func(s *config.Sink) {
+		s.MQTT.HADiscovery, s.MQTT.HANodeID = true, "site1"
+		s.Timeout, s.BackoffMin = 2*time.Second, 50*time.Millisecond
+	})
+	cfgTopic := func(cam, key string) string { return "homeassistant/binary_sensor/site1/" + cam + "_" + key + "/config" }
+	// An earlier run announced every sensor of gate (kinds unknown).
+	old, err := New(sink.CommonOf(c), *c.MQTT, cams("gate"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := subscribeAll(t, url, "test-all", "#")
+	await.Until(t, 20*time.Second, "every sensor announced", func() bool {
+		for _, sn := range haSensors {
+			if m, ok := all.last(cfgTopic("gate", sn.key)); !ok || len(m.payload) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	old.Close()
+
+	base := []string{"motion", "camera_offline", "analysis_stalled"}
+	s, err := New(sink.CommonOf(c), *c.MQTT, []sink.Camera{
+		{ID: "gate", Kinds: append(slices.Clone(base), "person", "intrusion")},
+		{ID: "yard", Kinds: nil},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// retained returns the sensors with a retained configuration of cam,
+	// as a late subscriber (Home Assistant starting) reads them.
+	retained := func(name string, cam string, want []string) {
+		t.Helper()
+		late := subscribeAll(t, url, name, "homeassistant/binary_sensor/site1/+/config")
+		defer late.c.Disconnect(100)
+		var got []string
+		await.Until(t, 20*time.Second, name+": "+strings.Join(want, ", "), func() bool {
+			got = nil
+			for _, sn := range haSensors {
+				// Retained when it subscribed, or published since.
+				if m, ok := late.last(cfgTopic(cam, sn.key)); ok && len(m.payload) > 0 {
+					got = append(got, sn.key)
+				}
+			}
+			return slices.Equal(got, want)
+		})
+	}
+	retained("late-1", "gate", []string{"motion", "person", "intrusion", "analysis_stalled", "online"})
+	retained("late-2", "yard", []string{"motion", "person", "vehicle", "tamper", "intrusion", "loitering", "crowd", "analysis_stalled", "online"})
+	m, _ := all.last(cfgTopic("gate", "person"))
+	var d haDiscovery
+	if err := json.Unmarshal(m.payload, &d); err != nil || d.UniqueID != "vigil_site1_gate_person" {
+		t.Errorf("person: %v %+v", err, d)
+	}
+	// A state of a kind the camera cannot raise is not published.
+	ev := incident.New(incident.TypeStart, incident.Incident{IncidentID: "0193a1b2-0000-7000-8000-0000000000d1", Camera: "gate", Kind: "tamper",
+		Cause: "covered", StartedAt: time.Now(), FrameTime: time.Now(), FrameTimeSource: incident.TimeReceipt, Score: 1}, time.Now())
+	motion := ev
+	motion.ID, motion.Data.IncidentID, motion.Data.Kind, motion.Data.Cause = "m", "0193a1b2-0000-7000-8000-0000000000d2", "motion", ""
+	deliverAll(t, s, []incident.Event{ev, motion})
+	// The broker keeps one client's order: once motion's state is here,
+	// tamper's would be too.
+	await.Until(t, 20*time.Second, "motion ON", func() bool { m, _ := all.last("vigil/gate/motion/state"); return string(m.payload) == "ON" })
+	if slices.Contains(all.on("vigil/gate/tamper/state"), "ON") {
+		t.Errorf("tamper's state published ON before gate could raise it: %q", all.on("vigil/gate/tamper/state"))
+	}
+
+	// The reconfiguration: no more people on gate, a loitering zone and
+	// tamper detection instead.
+	s.SetCameras([]sink.Camera{{ID: "gate", Kinds: append(slices.Clone(base), "intrusion", "loitering", "tamper")}, {ID: "yard"}})
+	retained("late-3", "gate", []string{"motion", "tamper", "intrusion", "loitering", "analysis_stalled", "online"})
+	await.Until(t, 20*time.Second, "person's state emptied, tamper's ON (its incident is open)", func() bool {
+		p, ok := all.last("vigil/gate/person/state")
+		tm, _ := all.last("vigil/gate/tamper/state")
+		return ok && len(p.payload) == 0 && string(tm.payload) == "ON"
+	})
 }

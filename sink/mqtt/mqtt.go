@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/frigate"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/redact"
 	"github.com/vigil-video/vigil/sink"
@@ -69,18 +71,27 @@ type Sink struct {
 	// to be removed from it.
 	cameras  map[string]bool
 	withdraw []string
+	// kinds are the incident kinds each camera can raise (nil: every
+	// kind): only their sensors are announced.
+	kinds map[string][]string
+	// cleared are the sensors (camera + "/" + key) a camera cannot raise
+	// whose configurations were emptied since the sink started or the
+	// camera's kinds changed (once is enough: they are retained).
+	cleared map[string]bool
 }
 
 // New starts connecting to the broker at cfg.URL (in the background, as
 // paho does) and the announcer of the cameras (with HADiscovery).
-func New(c sink.Common, cfg config.MQTTSink, cameras []string, evidence sink.EvidenceOpener) (*Sink, error) {
+func New(c sink.Common, cfg config.MQTTSink, cameras []sink.Camera, evidence sink.EvidenceOpener) (*Sink, error) {
 	o := clientOptions(cfg, cfg.ClientID, c.Timeout).SetWill(cfg.TopicPrefix+"/available", "offline", 1, true)
-	s := &Sink{cfg: cfg, timeout: c.Timeout, evidence: evidence, kick: make(chan struct{}, 1), done: make(chan struct{}), cameras: map[string]bool{}}
+	s := &Sink{cfg: cfg, timeout: c.Timeout, evidence: evidence, kick: make(chan struct{}, 1), done: make(chan struct{}), cameras: map[string]bool{},
+		kinds: map[string][]string{}, cleared: map[string]bool{}}
 	if cfg.FrigateCompat {
-		s.frigateAvail = newFrigateAvailability(cfg, c.Timeout, cameras, evidence != nil, s.wake)
+		s.frigateAvail = newFrigateAvailability(cfg, c.Timeout, sink.IDs(cameras), evidence != nil, s.wake)
 	}
 	for _, cam := range cameras {
-		s.cameras[cam] = false
+		s.cameras[cam.ID] = false
+		s.kinds[cam.ID] = cam.Kinds
 	}
 	o.SetOnConnectHandler(func(paho.Client) {
 		s.announce.Store(true)
@@ -222,10 +233,27 @@ func (s *Sink) availability(_ paho.Client, m paho.Message) {
 }
 
 // announceCameraLocked publishes a camera's discovery configurations and
-// current states, retained; s.mu is held.
+// current states, retained, for the kinds it can raise, and empties those
+// of the others once (an entity a reconfiguration took away, or one an
+// earlier version announced); s.mu is held.
 func (s *Sink) announceCameraLocked(ctx context.Context, camera string) error {
 	for i := range haSensors {
 		sn := &haSensors[i]
+		if !s.raisesLocked(camera, sn) {
+			if s.cleared[camera+"/"+sn.key] {
+				continue
+			}
+			topic, _ := haConfig(&s.cfg, camera, sn)
+			if err := s.publish(ctx, topic, "", true); err != nil {
+				return err
+			}
+			if err := s.publish(ctx, haStateTopic(s.cfg.TopicPrefix, camera, sn), "", true); err != nil {
+				return err
+			}
+			s.cleared[camera+"/"+sn.key] = true
+			delete(s.ha.published, camera+"/"+sn.key)
+			continue
+		}
 		topic, cfg := haConfig(&s.cfg, camera, sn)
 		if err := s.publish(ctx, topic, cfg, true); err != nil {
 			return err
@@ -244,40 +272,72 @@ func (s *Sink) announceCameraLocked(ctx context.Context, camera string) error {
 	return nil
 }
 
-// SetCameras announces new cameras to Home Assistant and withdraws the
-// sensors of removed ones (an empty retained configuration removes them).
-// With FrigateCompat it does the same with the cameras' Frigate states
-// (frigate_available.go). It does not wait: the announcer publishes.
-func (s *Sink) SetCameras(ids []string) {
+// raisesLocked reports whether camera can raise the kind of sensor sn
+// (its kinds unknown: every kind); s.mu is held.
+func (s *Sink) raisesLocked(camera string, sn *haSensor) bool {
+	kinds, ok := s.kinds[camera]
+	return !ok || kinds == nil || slices.Contains(kinds, sn.kind)
+}
+
+// SetCameras announces new cameras to Home Assistant, with a sensor for
+// each kind it can raise, and withdraws the sensors of removed cameras
+// and of kinds a camera can no longer raise (an empty retained
+// configuration removes them). With FrigateCompat it does the same with
+// the cameras' Frigate states (frigate_available.go). It does not wait:
+// the announcer publishes.
+func (s *Sink) SetCameras(cams []sink.Camera) {
 	if s.frigateAvail != nil {
-		s.frigateAvail.setCameras(ids)
+		s.frigateAvail.setCameras(sink.IDs(cams))
 		s.wake()
 	}
 	if !s.cfg.HADiscovery {
 		return
 	}
 	keep := map[string]bool{}
-	for _, id := range ids {
-		keep[id] = true
+	for _, c := range cams {
+		keep[c.ID] = true
 	}
 	s.mu.Lock()
 	for c := range s.cameras {
 		if !keep[c] {
 			s.withdraw = append(s.withdraw, c)
 			delete(s.cameras, c)
+			delete(s.kinds, c)
 			delete(s.ha.open, c)
 			for i := range haSensors {
 				delete(s.ha.published, c+"/"+haSensors[i].key)
+				delete(s.cleared, c+"/"+haSensors[i].key)
 			}
 		}
 	}
-	for _, id := range ids {
-		if _, ok := s.cameras[id]; !ok {
-			s.cameras[id] = false
+	for _, c := range cams {
+		old, known := s.kinds[c.ID]
+		if _, ok := s.cameras[c.ID]; !ok || !known || !sameKinds(old, c.Kinds) {
+			// New, or what it can raise changed: announced again (its
+			// sensors taken away emptied).
+			s.cameras[c.ID] = false
+			for i := range haSensors {
+				delete(s.cleared, c.ID+"/"+haSensors[i].key)
+			}
 		}
+		s.kinds[c.ID] = c.Kinds
 	}
 	s.mu.Unlock()
 	s.wake()
+}
+
+// sameKinds reports whether a and b hold the same kinds (nil: every
+// kind).
+func sameKinds(a, b []string) bool {
+	if (a == nil) != (b == nil) || len(a) != len(b) {
+		return false
+	}
+	for _, k := range a {
+		if !slices.Contains(b, k) {
+			return false
+		}
+	}
+	return true
 }
 
 // publish sends payload ([]byte or string) with QoS 1 and waits for the
@@ -344,7 +404,7 @@ func (s *Sink) haDeliverLocked(ctx context.Context, ev *incident.Event) error {
 	if err := s.haSnapshotLocked(ctx, ev); err != nil {
 		return err
 	}
-	if sn == nil || !s.ha.changed(cam, sn, state) {
+	if sn == nil || !s.raisesLocked(cam, sn) || !s.ha.changed(cam, sn, state) {
 		return nil
 	}
 	if err := s.publish(ctx, haStateTopic(s.cfg.TopicPrefix, cam, sn), state, true); err != nil {
@@ -384,37 +444,50 @@ func (s *Sink) frigateDeliverLocked(ctx context.Context, ev *incident.Event) err
 		}
 		return s.publish(ctx, f+"/"+d.Camera+"/motion", state, false)
 	case "crowd":
-		if err := s.publishCounts(ctx, f+"/"+d.Zone, count); err != nil {
+		if err := s.publishCounts(ctx, f+"/"+d.Zone, frigate.LabelPerson, count); err != nil {
 			return err
 		}
-	case "person":
-		msg, _ := s.frigate.update(ev)
-		b, err := json.Marshal(msg)
-		if err != nil {
-			return sink.Permanent(err)
-		}
-		if err := s.publish(ctx, f+"/events", b, false); err != nil {
-			return err
-		}
-		if err := s.publishCounts(ctx, f+"/"+d.Camera, count); err != nil {
-			return err
-		}
-		if jpg := s.snapshot(d); jpg != nil {
-			if err := s.publish(ctx, f+"/"+d.Camera+"/"+frigateLabel+"/snapshot", jpg, true); err != nil {
+	case "person", "vehicle":
+		label := frigate.Label(d.Kind)
+		restore := s.frigate.save(d.IncidentID)
+		msgs, added, _ := s.frigate.update(ev)
+		for _, msg := range msgs {
+			b, err := json.Marshal(msg)
+			if err != nil {
+				restore()
+				return sink.Permanent(err)
+			}
+			if err := s.publish(ctx, f+"/events", b, false); err != nil {
+				restore()
 				return err
 			}
 		}
+		if err := s.publishCounts(ctx, f+"/"+d.Camera, label, count); err != nil {
+			restore()
+			return err
+		}
+		if jpg := s.snapshot(d); jpg != nil {
+			if err := s.publish(ctx, f+"/"+d.Camera+"/"+label+"/snapshot", jpg, true); err != nil {
+				restore()
+				return err
+			}
+		}
+		if err := s.reviewDeliverLocked(ctx, ev, added); err != nil {
+			restore()
+			return err
+		}
+		return nil
 	}
-	return s.reviewDeliverLocked(ctx, ev)
+	return s.reviewDeliverLocked(ctx, ev, nil)
 }
 
 // reviewDeliverLocked publishes the <frigate>/reviews message and the
 // camera's review_status the event causes (frigate_reviews.go); a failed
 // publication leaves the segment as it was, for the retry. s.mu is held.
-func (s *Sink) reviewDeliverLocked(ctx context.Context, ev *incident.Event) error {
+func (s *Sink) reviewDeliverLocked(ctx context.Context, ev *incident.Event, added []string) error {
 	f := s.cfg.FrigateTopicPrefix
 	restore := s.reviews.save(ev.Data.Camera)
-	msg, status, ok := s.reviews.update(ev)
+	msg, status, ok := s.reviews.update(ev, added)
 	if !ok {
 		return nil
 	}
@@ -434,11 +507,16 @@ func (s *Sink) reviewDeliverLocked(ctx context.Context, ev *incident.Event) erro
 	return nil
 }
 
-// publishCounts publishes Frigate's object counts under base (a camera or
-// a zone): person and all, and their active variants (vigil's people
-// are all moving).
-func (s *Sink) publishCounts(ctx context.Context, base, count string) error {
-	for _, obj := range []string{frigateLabel, "all"} {
+// publishCounts publishes Frigate's object counts of label under base (a
+// camera or a zone): label, and all for people, and their active
+// variants (vigil's objects are all moving). "all" counts the people
+// only: a person and a vehicle incident each know their own count.
+func (s *Sink) publishCounts(ctx context.Context, base, label, count string) error {
+	objs := []string{label}
+	if label == frigate.LabelPerson {
+		objs = append(objs, "all")
+	}
+	for _, obj := range objs {
 		for _, suffix := range []string{"", "/active"} {
 			if err := s.publish(ctx, base+"/"+obj+suffix, count, false); err != nil {
 				return err
