@@ -24,7 +24,7 @@ const (
 	budgetTick     = 500 * time.Millisecond
 	budgetLoadHigh = 0.8
 	budgetLoadLow  = 0.65
-	budgetFloor    = 1.0 // inferences a second, the least the budget falls to
+	budgetFloor    = 2.0 // inferences a second, the least the budget falls to: the old fixed budget
 	budgetStart    = 4.0
 	budgetMax      = 1000.0 // the ceiling without max_per_second
 	budgetGrow     = 1.5

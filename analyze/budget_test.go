@@ -61,8 +61,8 @@ func TestBudgetFollowsLoad(t *testing.T) {
 	if r := tick(true); r != budgetFloor {
 		t.Errorf("under the floor: %g", r)
 	}
-	if d := b.interval(); d != time.Second {
-		t.Errorf("interval at the floor %v, want 1s", d)
+	if d := b.interval(); d != 500*time.Millisecond {
+		t.Errorf("interval at the floor %v, want 500ms", d)
 	}
 }
 

@@ -27,7 +27,7 @@ type ObjectsConfig struct {
 	// second, all cameras together: 0, or 0.1 to 1000. Under it the budget
 	// follows the machine: it grows (by half every 0.5 s) while the CPUs
 	// and the analysis workers are under 65% busy and requests wait, and
-	// halves (down to 1 a second) while they are over 80%. A camera with
+	// halves (down to 2 a second, the fixed budget of old) while they are over 80%. A camera with
 	// motion asks for at most one inference at a time; a camera whose
 	// motion has just begun goes first, then the one waiting longest; a
 	// request waiting over 2s is shed.
