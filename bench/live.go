@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-video/vigil/internal/cpuload"
 	"github.com/vigil-video/vigil/internal/sleep"
 	"github.com/vigil-video/vigil/sim"
 )
@@ -100,6 +101,14 @@ type LiveResult struct {
 	// end.
 	PersonDelay  LatencyStats `json:"person_delay_ms"`
 	PersonMissed int          `json:"person_missed"`
+	// MachineLoad is the share of the machine's CPU time busy over the
+	// window (all processes, /proc/stat); Inferences the object network's
+	// inferences over it; BudgetMid and BudgetEnd its budget
+	// (vigil_objects_budget_per_second, absent before it existed).
+	MachineLoad float64 `json:"machine_load"`
+	Inferences  float64 `json:"inferences"`
+	BudgetMid   float64 `json:"budget_mid"`
+	BudgetEnd   float64 `json:"budget_end"`
 	// FFmpegCoresPerCamera is the CPU of `ffmpeg -threads 1 -i CLIP -f null -`
 	// on the cameras' clips, per camera in real time (at the clip's frame rate), weighted by
 	// the mix; CPURatioToFFmpeg is the engine's cores per camera over it.
@@ -390,6 +399,10 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	eng.measuring = true
 	eng.mu.Unlock()
 	mEng := startMeter([]int{eng.pid()})
+	machine := cpuload.New()
+	if _, err := machine.Load(); err != nil {
+		o.Progress.done(fmt.Sprintf("machine load not measured: %v", err))
+	}
 	mSim := startMeter([]int{sim.pid()})
 	start := time.Now()
 	var sMid *scrape
@@ -418,6 +431,10 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	if want := res.FramesReceived - res.FramesSkipped; want > 0 {
 		res.DropRatio = res.FramesDropped / want
 	}
+	res.MachineLoad, _ = machine.Load()
+	res.Inferences = d("vigil_objects_inferences_total")
+	res.BudgetMid = sMid.maxOf("vigil_objects_budget_per_second")
+	res.BudgetEnd = s1.maxOf("vigil_objects_budget_per_second")
 	res.LagMidSeconds = sMid.maxOf("vigil_camera_lag_seconds")
 	res.LagEndSeconds = s1.maxOf("vigil_camera_lag_seconds")
 	res.CamerasUp = int(s1.sum("vigil_camera_up"))
@@ -536,8 +553,8 @@ func PrintLive(w io.Writer, rs ...*LiveResult) {
 			r.Cameras, r.DecodeMode, r.Engine.Cores, r.Engine.CoresPerCamera, float64(r.Engine.RSSMaxBytes)/(1<<20),
 			r.FramesAnalyzed, 100*r.DropRatio, r.LagEndSeconds, r.Incidents, r.Latency.P50, r.Latency.P99, ratio, r.Verdict)
 		if r.PersonDelay.N > 0 || r.PersonMissed > 0 {
-			fmt.Fprintf(w, "%8s ^ motion to person incident: %d, median %.0f ms, max %.0f ms; motion incidents with no person incident: %d\n",
-				"", r.PersonDelay.N, r.PersonDelay.P50, r.PersonDelay.Max, r.PersonMissed)
+			fmt.Fprintf(w, "%8s ^ motion to person incident: %d, median %.0f ms, max %.0f ms; motion incidents with no person incident: %d; %.0f inferences, budget %.1f/s mid, %.1f/s end; machine %.0f%% busy\n",
+				"", r.PersonDelay.N, r.PersonDelay.P50, r.PersonDelay.Max, r.PersonMissed, r.Inferences, r.BudgetMid, r.BudgetEnd, 100*r.MachineLoad)
 		}
 		if len(r.ScrapeFailed) > 0 || r.ScrapeRetries > 0 {
 			fmt.Fprintf(w, "%8s ^ /metrics retried %d times; samples not read: %v (their figures are missing)\n", "", r.ScrapeRetries, r.ScrapeFailed)
