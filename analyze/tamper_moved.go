@@ -93,18 +93,28 @@ func (b *background) sample(gray gocv.Mat, now time.Time) bool {
 	if b.n > 0 && now.Sub(b.sampleAt) < bgEvery && now.After(b.sampleAt) {
 		return false
 	}
+	prev := b.sampleAt
 	b.sampleAt = now
 	gocv.Resize(gray, &b.small, image.Pt(bgW, bgH), 0, 0, gocv.InterpolationArea)
 	px, err := b.small.DataPtrUint8()
 	if err != nil || len(px) != bgW*bgH {
 		return false
 	}
-	if b.ring[b.next] == nil {
-		b.ring[b.next] = make([]byte, bgW*bgH)
+	// A picture stands for the frame time since the previous sample: one
+	// slot per bgEvery of it (frames analyzed sparsely, keyframes alone,
+	// fill the ring as fast in frame time as a full rate does).
+	slots := 1
+	if b.n > 0 && now.After(prev) {
+		slots = int(min(now.Sub(prev)+bgEvery/2, bgSamples*bgEvery) / bgEvery)
 	}
-	copy(b.ring[b.next], px)
-	b.next = (b.next + 1) % bgSamples
-	b.n = min(b.n+1, bgSamples)
+	for range max(slots, 1) {
+		if b.ring[b.next] == nil {
+			b.ring[b.next] = make([]byte, bgW*bgH)
+		}
+		copy(b.ring[b.next], px)
+		b.next = (b.next + 1) % bgSamples
+		b.n = min(b.n+1, bgSamples)
+	}
 	out, err := b.median.DataPtrUint8()
 	if err != nil {
 		return false
