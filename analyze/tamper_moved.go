@@ -190,7 +190,7 @@ func (b *background) register() {
 	inner := b.halfRef.Region(image.Rect(regX, regY, bgW/2-regX, bgH/2-regY))
 	defer inner.Close()
 	gocv.MatchTemplate(b.halfEdges, inner, &b.reg, gocv.TmCcoeffNormed, b.noMask)
-	_, best, _, at := gocv.MinMaxLoc(b.reg)
+	best, at := maxLoc(b.reg)
 	still := b.reg.GetFloatAt(regY, regX)
 	d := at.Sub(image.Pt(regX, regY))
 	if float64(best-still) >= regGain && 4*(d.X*d.X+d.Y*d.Y) > bgSlack*bgSlack {
@@ -213,7 +213,7 @@ func (b *background) match(cell image.Rectangle) (float64, bool) {
 	area := b.edges.Region(cell)
 	defer area.Close()
 	gocv.MatchTemplate(area, inner, &b.ncc, gocv.TmCcoeffNormed, b.noMask)
-	_, best, _, _ := gocv.MinMaxLoc(b.ncc)
+	best, _ := maxLoc(b.ncc)
 	c := float64(best)
 	if math.IsNaN(c) || math.IsInf(c, 0) {
 		c = 0 // flat edges match nothing
@@ -234,4 +234,20 @@ func (b *background) learn(w float64) {
 	if w > 0 {
 		gocv.AccumulatedWeighted(b.edges, &b.ref, w)
 	}
+}
+
+// maxLoc returns the largest value of a continuous 32F matrix and where
+// it is (gocv.MinMaxLoc allocates on every call); NaN values are skipped.
+func maxLoc(m gocv.Mat) (float32, image.Point) {
+	v, err := m.DataPtrFloat32()
+	best, at := float32(math.Inf(-1)), image.Point{}
+	if err != nil || m.Cols() == 0 {
+		return best, at
+	}
+	for i, x := range v {
+		if x > best {
+			best, at = x, image.Pt(i%m.Cols(), i/m.Cols())
+		}
+	}
+	return best, at
 }
