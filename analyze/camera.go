@@ -36,6 +36,8 @@ type Camera struct {
 	wantObj    bool      // the frame should be sent for inference (SubmitObjects)
 	objRecheck bool      // that request re-checks objects on a still scene
 	objAsked   time.Time // frame time of the last request submitted
+	objFirst   bool      // that request is the first of a motion that found no object yet
+	moveFrom   time.Time // frame time the current motion began (zero: still)
 	objRegion  Box       // the part of the frame to send
 	trk        tracker
 	closed     bool
@@ -405,6 +407,7 @@ func (c *Camera) Reset() {
 	c.otrk.reset()
 	c.lifecycles(func(l *lifecycle) { l.cand = false })
 	c.objects, c.wantObj = c.objects[:0], false
+	c.moveFrom = time.Time{}
 }
 
 // Flush ends open incidents at now (shutdown) and returns their PhaseEnd

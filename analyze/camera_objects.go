@@ -25,6 +25,11 @@ const (
 	objectTTL     = 5 * time.Second
 )
 
+// firstWithin: a request while the camera follows no object, within this
+// much frame time of the start of its motion, is its motion's first
+// (served before the others, objRequest.first).
+const firstWithin = 2 * time.Second
+
 // objectMaxSide caps the long side of a picture sent for inference: the
 // network resizes to its 416-pixel input anyway.
 const objectMaxSide = 512
@@ -80,6 +85,7 @@ func (c *Camera) SubmitObjects(s *Snapshot, now time.Time) {
 	r.region = Box{float64(rect.Min.X) / W, float64(rect.Min.Y) / H, float64(rect.Dx()) / W, float64(rect.Dy()) / H}
 	r.frameTime = c.last
 	r.recheck = c.objRecheck
+	r.first = c.objFirst
 	c.objAsked = c.last
 	c.slot.submit(r, now)
 }
@@ -110,11 +116,17 @@ func (c *Camera) updateObjects(t time.Time, moving bool) {
 	c.objects = c.otrk.objects(c.objects[:0], t)
 	c.wantObj = false
 	move := moving && c.d.n > 0
+	if !move {
+		c.moveFrom = time.Time{}
+	} else if c.moveFrom.IsZero() {
+		c.moveFrom = t
+	}
 	recheck := !move && (c.holdsReported() || c.seen.open || c.vehicle.open) && t.Sub(c.objAsked) >= objectRecheck
 	if !move && !recheck || !c.slot.wants(time.Now(), recheck) {
 		return
 	}
 	c.objRegion, c.objRecheck, c.wantObj = Box{0, 0, 1, 1}, recheck, true
+	c.objFirst = move && len(c.objects) == 0 && t.Sub(c.moveFrom) < firstWithin
 	if move {
 		c.objRegion = c.region()
 	}

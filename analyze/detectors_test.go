@@ -127,7 +127,9 @@ func TestTamperCauses(t *testing.T) {
 	}{
 		{CauseCovered, view{black: true, noise: 2}, true, cfg.Tamper.MinDuration},
 		{CauseDefocus, view{blur: 4, noise: 2}, true, cfg.Tamper.MinDuration},
-		{CauseMoved, view{x: 300, y: 170, noise: 2}, false, cfg.Tamper.MinDuration},
+		// Moved waits for the learned background to take the new view
+		// (bgDelay, one sample sooner when the change falls just before one).
+		{CauseMoved, view{x: 300, y: 170, noise: 2}, false, cfg.Tamper.MinDuration + bgDelay - bgEvery},
 		{CauseFrozen, view{}, false, cfg.Tamper.FrozenTime},
 	} {
 		t.Run(tc.cause, func(t *testing.T) {

@@ -31,9 +31,14 @@ const replaceAfter = 400 * time.Millisecond
 
 // InferenceConfig configures Inference.
 type InferenceConfig struct {
-	// MaxPerSecond is the budget: inferences per second, all cameras
-	// together (> 0).
+	// MaxPerSecond is the budget's ceiling: inferences per second, all
+	// cameras together; 0 is no ceiling (budgetMax). Without Load the
+	// budget is this rate, fixed (then > 0).
 	MaxPerSecond float64
+	// Load, when set, makes the budget follow the machine (budget.go): it
+	// returns how busy the machine is, 0..1, and is called from the
+	// inference goroutine every budgetTick.
+	Load func() float64
 	// MinScore drops detections scoring less (0..1), except those of
 	// TrackLowScore(MinScore) and up, which the result keeps apart: they
 	// continue a tracked object but never start one. The detector must
@@ -65,16 +70,19 @@ type InferenceObserver interface {
 	Queued(n int)
 }
 
-// Inference runs one ObjectDetector for every camera under one budget:
-// at most MaxPerSecond inferences per second, one goroutine, at most one
-// pending request per camera (the newest picture wins but keeps the
-// camera's place), the camera waiting longest first, requests driven by
-// motion before re-checks of still scenes. Cameras never wait for it: they submit and pick up results at a
+// Inference runs one ObjectDetector for every camera under one budget
+// that follows the machine (budget.go) under MaxPerSecond, one goroutine,
+// at most one pending request per camera (the newest picture wins but
+// keeps the camera's place), in this order: cameras whose motion has just
+// begun and that follow no object yet (their first result), then the
+// other requests driven by motion, then re-checks of still scenes; the
+// camera waiting longest first within each. Cameras never wait for it: they submit and pick up results at a
 // later frame. Start starts its goroutine; Close stops it.
 type Inference struct {
-	det ObjectDetector
-	cfg InferenceConfig
-	obs InferenceObserver
+	det    ObjectDetector
+	cfg    InferenceConfig
+	obs    InferenceObserver
+	budget *budget
 
 	mu      sync.Mutex
 	slots   []*ObjectSlot
@@ -89,7 +97,7 @@ type Inference struct {
 // NewInference returns the inference around det (which it does not
 // close); nothing runs until Start. obs may be nil.
 func NewInference(det ObjectDetector, cfg InferenceConfig, obs InferenceObserver) *Inference {
-	return &Inference{det: det, cfg: cfg, obs: obs, wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
+	return &Inference{det: det, cfg: cfg, obs: obs, budget: newBudget(cfg.MaxPerSecond, cfg.Load), wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
 }
 
 // Start starts the inference goroutine; requests submitted before wait
@@ -130,7 +138,23 @@ type objRequest struct {
 	queued    time.Time // when this picture was submitted
 	since     time.Time // when the camera began waiting (kept by a replacement): its place in the queue
 	recheck   bool      // a re-check of objects present on a still scene: served after requests driven by motion
+	first     bool      // motion just began and the camera follows no object: served first
 }
+
+// rank orders requests: first results, then motion, then re-checks.
+func (r *objRequest) rank() int {
+	switch {
+	case r.first:
+		return 0
+	case !r.recheck:
+		return 1
+	}
+	return 2
+}
+
+// Rate returns the budget now, inferences a second. Safe for concurrent
+// use.
+func (in *Inference) Rate() float64 { return in.budget.Rate() }
 
 // Slot registers a camera and returns its slot. Release gives it back.
 func (in *Inference) Slot(camera string) *ObjectSlot {
@@ -303,10 +327,9 @@ func (in *Inference) shedCount(camera, reason string) {
 }
 
 // run is the inference goroutine: one request at a time, no sooner than
-// 1/MaxPerSecond after the previous one started.
+// one budget interval after the previous one started.
 func (in *Inference) run() {
 	defer close(in.stopped)
-	interval := time.Duration(float64(time.Second) / in.cfg.MaxPerSecond)
 	var last time.Time
 	for {
 		select {
@@ -315,7 +338,9 @@ func (in *Inference) run() {
 		case <-in.wake:
 		}
 		for {
-			if wait := interval - time.Since(last); !last.IsZero() && wait > 0 {
+			in.budget.update(time.Now())
+			if wait := in.budget.interval() - time.Since(last); !last.IsZero() && wait > 0 {
+				in.budget.held()
 				t := time.NewTimer(wait)
 				select {
 				case <-in.done:
@@ -334,8 +359,8 @@ func (in *Inference) run() {
 	}
 }
 
-// next takes the oldest pending request driven by motion, else the
-// oldest re-check, shedding the stale ones.
+// next takes the oldest pending request of the best rank (objRequest.rank),
+// shedding the stale ones.
 func (in *Inference) next() (*ObjectSlot, *objRequest) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -355,8 +380,8 @@ func (in *Inference) next() (*ObjectSlot, *objRequest) {
 			}
 			continue
 		}
-		if best == nil || best.pending.recheck && !p.recheck ||
-			p.recheck == best.pending.recheck && p.since.Before(best.pending.since) {
+		if best == nil || p.rank() < best.pending.rank() ||
+			p.rank() == best.pending.rank() && p.since.Before(best.pending.since) {
 			best = s
 		}
 	}

@@ -38,10 +38,11 @@ const (
 // tamperReading is one frame's tamper measures and the causes they show,
 // over the start threshold (enter) and over the keep threshold (stay).
 type tamperReading struct {
-	contrast    float64 // thumbnail standard deviation, gray levels
-	sharpness   float64 // Laplacian deviation over picture deviation
-	correlation float64 // normalized cross-correlation with the reference
-	identical   bool    // the frame equals the previous one
+	contrast    float64     // thumbnail standard deviation, gray levels
+	sharpness   float64     // Laplacian deviation over picture deviation
+	correlation float64     // the background's edges against the reference's (tamper_moved.go)
+	shift       image.Point // the background's offset from the reference, when registered
+	identical   bool        // the frame equals the previous one
 
 	enter, stay [len(tamperCauses)]bool
 	since       time.Time // frozen: the first of the identical frames
@@ -60,21 +61,22 @@ type tamper struct {
 	baseContrast float64
 	baseSharp    float64
 
-	thumb, thumbF, ref gocv.Mat // 8U, 32F, 32F reference
-	small, lap         gocv.Mat
-	prev, diff         gocv.Mat
-	mean, std, ncc     gocv.Mat
-	noMask             gocv.Mat // empty: MatchTemplate without a mask
-	hasPrev            bool
-	prevTime           time.Time
-	identicalSince     time.Time
+	thumb          gocv.Mat // 8U
+	small, lap     gocv.Mat
+	prev, diff     gocv.Mat
+	mean, std      gocv.Mat
+	bg             background // moved: the learned background and the reference
+	hasPrev        bool
+	prevTime       time.Time
+	identicalSince time.Time
 }
 
 func newTamper(cfg TamperConfig) tamper {
 	t := tamper{cfg: cfg}
-	for _, m := range []*gocv.Mat{&t.thumb, &t.thumbF, &t.ref, &t.small, &t.lap, &t.prev, &t.diff, &t.mean, &t.std, &t.ncc, &t.noMask} {
+	for _, m := range t.mats() {
 		*m = gocv.NewMat()
 	}
+	t.bg.init()
 	return t
 }
 
@@ -96,7 +98,6 @@ func (t *tamper) process(f *Frame, now time.Time, dt time.Duration, quiet bool, 
 	smallStd := t.stdDev(t.small)
 	gocv.Laplacian(t.small, &t.lap, gocv.MatTypeCV16S, 3, 1, 0, gocv.BorderDefault)
 	r.sharpness = t.stdDev(t.lap) / (smallStd + 1)
-	t.thumb.ConvertTo(&t.thumbF, gocv.MatTypeCV32F)
 
 	// Frozen: bit-identical to the previous analyzed frame.
 	if t.hasPrev && t.prev.Cols() == f.Width && t.prev.Rows() == f.Height {
@@ -116,19 +117,20 @@ func (t *tamper) process(f *Frame, now time.Time, dt time.Duration, quiet bool, 
 	if t.learnFrom.IsZero() {
 		t.learnFrom = now
 	}
+	sampled := t.bg.sample(f.mat, now)
 	if !t.learned {
 		t.learn(r, 1/float64(t.n+1))
 		t.n++
 		if now.Sub(t.learnFrom) >= t.cfg.LearnTime && t.n >= 3 {
 			t.learned = true
+			t.bg.learn(1)
 		}
 		return
 	}
-	gocv.MatchTemplate(t.thumbF, t.ref, &t.ncc, gocv.TmCcoeffNormed, t.noMask)
-	r.correlation = float64(t.ncc.GetFloatAt(0, 0))
-	if math.IsNaN(r.correlation) {
-		r.correlation = 0 // a flat picture matches nothing
+	if sampled {
+		t.bg.compare()
 	}
+	r.correlation, r.shift = t.bg.corr, t.bg.shift
 
 	c := &t.cfg
 	if t.baseContrast < minTexture {
@@ -138,6 +140,9 @@ func (t *tamper) process(f *Frame, now time.Time, dt time.Duration, quiet bool, 
 		}
 		if quiet && !r.identical {
 			t.learn(r, runningWeight(dt, baselineTimeConstant))
+			if sampled {
+				t.bg.learn(runningWeight(bgEvery, baselineTimeConstant))
+			}
 		}
 		return
 	}
@@ -145,8 +150,9 @@ func (t *tamper) process(f *Frame, now time.Time, dt time.Duration, quiet bool, 
 	r.enter[0] = r.contrast < covered
 	r.stay[0] = r.contrast < covered*coveredKeep
 	if !r.stay[0] {
-		r.enter[1] = r.correlation < c.MovedCorrelation
-		r.stay[1] = r.correlation < min(c.MovedCorrelation+ratioKeep, 0.99)
+		shifted := r.shift != image.Point{}
+		r.enter[1] = r.correlation < c.MovedCorrelation || shifted
+		r.stay[1] = r.correlation < min(c.MovedCorrelation+ratioKeep, 0.99) || shifted
 		if !r.stay[1] {
 			ratio := r.sharpness / math.Max(t.baseSharp, 1e-6)
 			r.enter[2] = ratio < c.DefocusRatio
@@ -158,27 +164,31 @@ func (t *tamper) process(f *Frame, now time.Time, dt time.Duration, quiet bool, 
 	}
 	if quiet && !r.stay[0] && !r.stay[1] && !r.stay[2] && !r.identical {
 		t.learn(r, runningWeight(dt, baselineTimeConstant))
+		if sampled {
+			t.bg.learn(runningWeight(bgEvery, baselineTimeConstant))
+		}
 	}
 }
 
 // learn moves the baseline towards the frame's measures by weight w.
 func (t *tamper) learn(r *tamperReading, w float64) {
-	if t.n == 0 || t.ref.Empty() {
-		t.thumbF.CopyTo(&t.ref)
+	if t.n == 0 {
 		t.baseContrast, t.baseSharp = r.contrast, r.sharpness
 		return
 	}
 	if w <= 0 {
 		return
 	}
-	gocv.AccumulatedWeighted(t.thumbF, &t.ref, w)
 	t.baseContrast += (r.contrast - t.baseContrast) * w
 	t.baseSharp += (r.sharpness - t.baseSharp) * w
 }
 
-// acceptView makes the current view the reference (a moved camera whose
-// new view has been accepted).
-func (t *tamper) acceptView() { t.thumbF.CopyTo(&t.ref) }
+// acceptView makes the current background the reference (a moved camera
+// whose new view has been accepted).
+func (t *tamper) acceptView() {
+	t.bg.learn(1)
+	t.bg.corr = 1
+}
 
 // stdDev is the standard deviation of m's single channel.
 func (t *tamper) stdDev(m gocv.Mat) float64 {
@@ -187,9 +197,14 @@ func (t *tamper) stdDev(m gocv.Mat) float64 {
 }
 
 func (t *tamper) close() {
-	for _, m := range []*gocv.Mat{&t.thumb, &t.thumbF, &t.ref, &t.small, &t.lap, &t.prev, &t.diff, &t.mean, &t.std, &t.ncc, &t.noMask} {
+	for _, m := range t.mats() {
 		if m.Ptr() != nil {
 			m.Close()
 		}
 	}
+	t.bg.close()
+}
+
+func (t *tamper) mats() []*gocv.Mat {
+	return []*gocv.Mat{&t.thumb, &t.small, &t.lap, &t.prev, &t.diff, &t.mean, &t.std}
 }

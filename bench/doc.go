@@ -35,4 +35,12 @@
 // simulator's send time of the triggering frame from its RTCP sender
 // reports. sustained is true when drop_ratio is under --drop-threshold, the
 // lag is not growing and every camera is up; verdict says why not.
+// person_delay_ms (with --person, person detection on in every camera) has
+// the same percentiles of (a camera's first person incident start's
+// frame_time - the started_at of the motion incident before it), one per
+// motion incident started in the window; person_missed counts those
+// followed by no person incident. machine_load is the share of the
+// machine's CPU busy over the window (/proc/stat, every process);
+// inferences the object network's inferences over it; budget_mid and
+// budget_end its vigil_objects_budget_per_second at the middle and end.
 package bench

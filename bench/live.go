@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-video/vigil/internal/cpuload"
 	"github.com/vigil-video/vigil/internal/sleep"
 	"github.com/vigil-video/vigil/sim"
 )
@@ -47,6 +48,9 @@ type LiveOptions struct {
 	// FFmpegReference also runs `ffmpeg -threads 1 -i CLIP -f null -` on the
 	// clips of the mix, for the CPU ratio.
 	FFmpegReference bool
+	// Person turns person detection on in every camera (person.enabled),
+	// for PersonDelay.
+	Person bool
 }
 
 // LiveResult is one `vigil bench live` run (JSON schema: bench/doc.go).
@@ -89,6 +93,22 @@ type LiveResult struct {
 	// event was read.
 	Incidents int          `json:"incidents"`
 	Latency   LatencyStats `json:"latency_ms"`
+	// PersonDelay (with LiveOptions.Person) is, for each motion incident
+	// started during the window, the time from its start (started_at) to
+	// the frame time of the camera's first person incident start after
+	// it; PersonMissed counts the motion incidents followed by no person
+	// incident before the camera's next motion incident or the window's
+	// end.
+	PersonDelay  LatencyStats `json:"person_delay_ms"`
+	PersonMissed int          `json:"person_missed"`
+	// MachineLoad is the share of the machine's CPU time busy over the
+	// window (all processes, /proc/stat); Inferences the object network's
+	// inferences over it; BudgetMid and BudgetEnd its budget
+	// (vigil_objects_budget_per_second, absent before it existed).
+	MachineLoad float64 `json:"machine_load"`
+	Inferences  float64 `json:"inferences"`
+	BudgetMid   float64 `json:"budget_mid"`
+	BudgetEnd   float64 `json:"budget_end"`
 	// FFmpegCoresPerCamera is the CPU of `ffmpeg -threads 1 -i CLIP -f null -`
 	// on the cameras' clips, per camera in real time (at the clip's frame rate), weighted by
 	// the mix; CPURatioToFFmpeg is the engine's cores per camera over it.
@@ -200,9 +220,14 @@ type engineChild struct {
 	incidents int
 	latencyMS []float64
 	measuring bool
+	// motionAt is each camera's latest motion start awaiting a person
+	// incident (PersonDelay).
+	motionAt     map[string]time.Time
+	personMS     []float64
+	personMissed int
 }
 
-func startEngineChild(ctx context.Context, bin string, urls []string, mode string, udp bool, logs io.Writer) (*engineChild, error) {
+func startEngineChild(ctx context.Context, bin string, urls []string, mode string, udp, person bool, logs io.Writer) (*engineChild, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -222,6 +247,9 @@ func startEngineChild(ctx context.Context, bin string, urls []string, mode strin
 		if udp {
 			b.WriteString("    transport: udp\n")
 		}
+		if person {
+			b.WriteString("    person: {enabled: true}\n")
+		}
 	}
 	cfg := filepath.Join(dir, "cameras.yaml")
 	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
@@ -233,7 +261,7 @@ func startEngineChild(ctx context.Context, bin string, urls []string, mode strin
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	e := &engineChild{child: c, addr: addr, dir: dir}
+	e := &engineChild{child: c, addr: addr, dir: dir, motionAt: map[string]time.Time{}}
 	go e.readEvents(out)
 	return e, nil
 }
@@ -247,6 +275,8 @@ func (e *engineChild) readEvents(r io.Reader) {
 		var ev struct {
 			Type string `json:"type"`
 			Data struct {
+				Camera          string    `json:"camera"`
+				StartedAt       time.Time `json:"started_at"`
 				FrameTime       time.Time `json:"frame_time"`
 				FrameTimeSource string    `json:"frame_time_source"`
 				Kind            string    `json:"kind"`
@@ -261,8 +291,25 @@ func (e *engineChild) readEvents(r io.Reader) {
 			if ev.Data.FrameTimeSource == "rtcp" {
 				e.latencyMS = append(e.latencyMS, float64(now.Sub(ev.Data.FrameTime).Microseconds())/1000)
 			}
+			e.personDelay(ev.Data.Camera, ev.Data.Kind, ev.Data.StartedAt, ev.Data.FrameTime)
 		}
 		e.mu.Unlock()
+	}
+}
+
+// personDelay follows one incident start for PersonDelay (e.mu held).
+func (e *engineChild) personDelay(camera, kind string, startedAt, frameTime time.Time) {
+	switch kind {
+	case "motion":
+		if _, waiting := e.motionAt[camera]; waiting {
+			e.personMissed++
+		}
+		e.motionAt[camera] = startedAt
+	case "person":
+		if at, ok := e.motionAt[camera]; ok {
+			e.personMS = append(e.personMS, float64(frameTime.Sub(at).Microseconds())/1000)
+			delete(e.motionAt, camera)
+		}
 	}
 }
 
@@ -310,7 +357,7 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 			sim.stop(5 * time.Second)
 		}
 	}()
-	eng, err := startEngineChild(ctx, bin, sim.urls, o.DecodeMode, o.UDP, logs)
+	eng, err := startEngineChild(ctx, bin, sim.urls, o.DecodeMode, o.UDP, o.Person, logs)
 	if err != nil {
 		return nil, err
 	}
@@ -352,6 +399,10 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	eng.measuring = true
 	eng.mu.Unlock()
 	mEng := startMeter([]int{eng.pid()})
+	machine := cpuload.New()
+	if _, err := machine.Load(); err != nil {
+		o.Progress.done(fmt.Sprintf("machine load not measured: %v", err))
+	}
 	mSim := startMeter([]int{sim.pid()})
 	start := time.Now()
 	var sMid *scrape
@@ -380,6 +431,10 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	if want := res.FramesReceived - res.FramesSkipped; want > 0 {
 		res.DropRatio = res.FramesDropped / want
 	}
+	res.MachineLoad, _ = machine.Load()
+	res.Inferences = d("vigil_objects_inferences_total")
+	res.BudgetMid = sMid.maxOf("vigil_objects_budget_per_second")
+	res.BudgetEnd = s1.maxOf("vigil_objects_budget_per_second")
 	res.LagMidSeconds = sMid.maxOf("vigil_camera_lag_seconds")
 	res.LagEndSeconds = s1.maxOf("vigil_camera_lag_seconds")
 	res.CamerasUp = int(s1.sum("vigil_camera_up"))
@@ -387,6 +442,8 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	eng.mu.Lock()
 	res.Incidents = eng.incidents
 	res.Latency = latencyStats(eng.latencyMS)
+	res.PersonDelay = latencyStats(eng.personMS)
+	res.PersonMissed = eng.personMissed + len(eng.motionAt)
 	eng.mu.Unlock()
 
 	eng.close()
@@ -495,6 +552,10 @@ func PrintLive(w io.Writer, rs ...*LiveResult) {
 		fmt.Fprintf(w, "%8d %-10s %9.3f %9.4f %10.1f %9.0f %9.3f %8.2f %8d %9.0f %9.0f %9s %s\n",
 			r.Cameras, r.DecodeMode, r.Engine.Cores, r.Engine.CoresPerCamera, float64(r.Engine.RSSMaxBytes)/(1<<20),
 			r.FramesAnalyzed, 100*r.DropRatio, r.LagEndSeconds, r.Incidents, r.Latency.P50, r.Latency.P99, ratio, r.Verdict)
+		if r.PersonDelay.N > 0 || r.PersonMissed > 0 {
+			fmt.Fprintf(w, "%8s ^ motion to person incident: %d, median %.0f ms, max %.0f ms; motion incidents with no person incident: %d; %.0f inferences, budget %.1f/s mid, %.1f/s end; machine %.0f%% busy\n",
+				"", r.PersonDelay.N, r.PersonDelay.P50, r.PersonDelay.Max, r.PersonMissed, r.Inferences, r.BudgetMid, r.BudgetEnd, 100*r.MachineLoad)
+		}
 		if len(r.ScrapeFailed) > 0 || r.ScrapeRetries > 0 {
 			fmt.Fprintf(w, "%8s ^ /metrics retried %d times; samples not read: %v (their figures are missing)\n", "", r.ScrapeRetries, r.ScrapeFailed)
 		}

@@ -211,6 +211,7 @@ func mainLive(ctx context.Context, args []string, out, errOut io.Writer) error {
 	maxCams := fs.Int("max", 1000, "with --ramp: the largest camera count tried")
 	drop := fs.Float64("drop-threshold", 0.005, "largest share of frames dropped that still counts as sustained")
 	ffref := fs.Bool("ffmpeg", false, "also run ffmpeg -threads 1 -f null on the clips, for the CPU ratio")
+	person := fs.Bool("person", false, "turn person detection on in every camera and report the time from motion to person incident")
 	if err := cliflag.Parse(fs, args, out, errOut); err != nil {
 		return err
 	}
@@ -221,7 +222,7 @@ func mainLive(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o := LiveOptions{Cameras: c.cameras, Clips: c.clips, Duration: c.duration, Warmup: c.warmup, DecodeMode: *mode,
+	o := LiveOptions{Person: *person, Cameras: c.cameras, Clips: c.clips, Duration: c.duration, Warmup: c.warmup, DecodeMode: *mode,
 		UDP: *udp, DropThreshold: *drop, Progress: newProgress(errOut), Logs: c.logs(errOut), FFmpegReference: *ffref}
 	if *ramp {
 		rr, err := Ramp(ctx, bin, o, *maxCams)

@@ -135,9 +135,11 @@ type Tamper struct {
 	// energy over contrast) falls below this share of the learned
 	// sharpness. Default 0.4.
 	DefocusRatio float64 `yaml:"defocus_ratio"`
-	// MovedCorrelation: the camera has moved when the thumbnail's
-	// correlation with the learned reference view falls below this.
-	// Default 0.5.
+	// MovedCorrelation: the camera has moved when the learned background
+	// (the median of the last 2.8 s, without what passes) correlates with
+	// the reference view, by edges, cell by cell (the upper quartile of
+	// the cells), under this; a shift of the whole background is moved
+	// too. Default 0.5.
 	MovedCorrelation float64 `yaml:"moved_correlation"`
 	// FrozenTime: the picture is frozen when every analyzed frame has been
 	// identical to the previous one for this long. Default 2s.

@@ -119,7 +119,7 @@ cameras:
 // allowedZero is a line of Show whose zero is the value that runs
 // (nothing set, or a 0 that means 0).
 func allowedZero(line string) bool {
-	for _, k := range []string{"web_config_file:", "username:", "password:", "ca_file:", "bearer_token:", "secret:", "min_duration:", "learn_time:", "offline_grace:", "loiter:", "crowd:", "keyframe_interval:"} {
+	for _, k := range []string{"web_config_file:", "username:", "password:", "ca_file:", "bearer_token:", "secret:", "min_duration:", "learn_time:", "offline_grace:", "loiter:", "crowd:", "keyframe_interval:", "max_per_second:"} {
 		if strings.HasPrefix(strings.TrimSpace(line), k) {
 			return true
 		}

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,12 +23,16 @@ type ObjectsConfig struct {
 	// (where scripts/setup.sh then puts it), else
 	// ".cache/models/nanodet.onnx" (relative to the working directory).
 	Model string `yaml:"model"`
-	// MaxPerSecond is the budget: inferences per second, all cameras
-	// together: 0.1 to 1000. A camera with motion asks for at most one
-	// inference at a time; beyond the budget the oldest request goes first
-	// and a request waiting over 2s is shed.
-	// It defaults to 2 (under a tenth of one core at 35-45 ms of CPU an
-	// inference): 2 cameras with motion at once, 20 at 10% activity.
+	// MaxPerSecond is the ceiling of the inference budget: inferences per
+	// second, all cameras together: 0, or 0.1 to 1000. Under it the budget
+	// follows the machine: it grows (by half every 0.5 s) while the CPUs
+	// and the analysis workers are under 65% busy and requests wait, and
+	// halves (down to 2 a second, the fixed budget of old) while they are over 80%. A camera with
+	// motion asks for at most one inference at a time; a camera whose
+	// motion has just begun goes first, then the one waiting longest; a
+	// request waiting over 2s is shed.
+	// It defaults to 0: no ceiling, the budget follows the machine alone
+	// (one inference at a time: about 25 a second at 35-45 ms each).
 	MaxPerSecond float64 `yaml:"max_per_second"`
 	// Threads is how many threads an inference uses: 1 to 64.
 	// It defaults to 1.
@@ -68,7 +71,7 @@ func DefaultObjects() ObjectsConfig {
 	if d := os.Getenv("VIGIL_MODELS"); d != "" {
 		model = filepath.Join(d, filepath.Base(DefaultModelPath))
 	}
-	return ObjectsConfig{Enabled: true, Model: model, MaxPerSecond: 2, Threads: 1, MinScore: 0.5, VehicleMinScore: 0.25,
+	return ObjectsConfig{Enabled: true, Model: model, MaxPerSecond: 0, Threads: 1, MinScore: 0.5, VehicleMinScore: 0.25,
 		Labels: []string{LabelPerson, LabelVehicle}}
 }
 
@@ -77,9 +80,6 @@ func DefaultObjects() ObjectsConfig {
 func (o *ObjectsConfig) derive(d ObjectsConfig) {
 	if o.Model == "" {
 		o.Model = d.Model
-	}
-	if o.MaxPerSecond == 0 {
-		o.MaxPerSecond = d.MaxPerSecond
 	}
 	if o.Threads == 0 {
 		o.Threads = d.Threads
@@ -98,8 +98,8 @@ func (o *ObjectsConfig) derive(d ObjectsConfig) {
 // validate checks the keys.
 func (o *ObjectsConfig) validate() error {
 	switch {
-	case !(o.MaxPerSecond >= 0.1 && o.MaxPerSecond <= 1000) || math.IsNaN(o.MaxPerSecond):
-		return fmt.Errorf("objects.max_per_second: %g is not in 0.1..1000", o.MaxPerSecond)
+	case o.MaxPerSecond != 0 && !(o.MaxPerSecond >= 0.1 && o.MaxPerSecond <= 1000):
+		return fmt.Errorf("objects.max_per_second: %g is not 0 (follow the machine) or in 0.1..1000", o.MaxPerSecond)
 	case o.Threads < 1 || o.Threads > 64:
 		return fmt.Errorf("objects.threads: %d is not in 1..64", o.Threads)
 	case !(o.MinScore >= 0.05 && o.MinScore <= 1):

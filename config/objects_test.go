@@ -15,6 +15,9 @@ func TestObjectsDefaultsAndKeys(t *testing.T) {
 		cfg.Objects.MaxPerSecond != want.MaxPerSecond || cfg.Objects.Threads != 1 || cfg.Objects.MinScore != want.MinScore || cfg.Objects.VehicleMinScore != want.VehicleMinScore || len(cfg.Objects.Labels) != 2 {
 		t.Fatalf("defaults: got %+v, want %+v", cfg.Objects, want)
 	}
+	if cfg.Objects.MaxPerSecond != 0 {
+		t.Errorf("max_per_second defaults to %g, want 0 (follow the machine)", cfg.Objects.MaxPerSecond)
+	}
 	cfg, err = Parse([]byte("objects:\n  max_per_second: 5\n" + base))
 	if err != nil {
 		t.Fatal(err)
@@ -31,6 +34,9 @@ func TestObjectsDefaultsAndKeys(t *testing.T) {
 	}
 	for doc, want := range map[string]string{
 		"objects:\n  max_per_second: 0.01\n":     "objects.max_per_second",
+		"objects:\n  max_per_second: -1\n":       "objects.max_per_second",
+		"objects:\n  max_per_second: .nan\n":     "objects.max_per_second",
+		"objects:\n  max_per_second: 1001\n":     "objects.max_per_second",
 		"objects:\n  threads: 65\n":              "objects.threads",
 		"objects:\n  min_score: 2\n":             "objects.min_score",
 		"objects:\n  vehicle_min_score: 0.01\n":  "objects.vehicle_min_score",

@@ -3,12 +3,17 @@ package engine
 import (
 	"errors"
 	"io/fs"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigil-video/vigil/analyze"
+	"github.com/vigil-video/vigil/internal/cpuload"
 )
 
 // The object detector: one network and one inference goroutine for all
-// cameras, under objects.max_per_second.
+// cameras, under a budget that follows the machine (analyze/budget.go)
+// up to objects.max_per_second.
 
 // objectsFallback is what runs instead of the network.
 const objectsFallback = "people by HOG where person.enabled, motion otherwise"
@@ -33,9 +38,42 @@ func (e *Engine) openObjects() {
 		return
 	}
 	e.net = net
-	e.infer = analyze.NewInference(net, analyze.InferenceConfig{MaxPerSecond: o.MaxPerSecond, MinScore: o.MinScore, VehicleMinScore: o.VehicleMinScore, Labels: o.Labels}, e.metrics)
+	e.infer = analyze.NewInference(net, analyze.InferenceConfig{MaxPerSecond: o.MaxPerSecond, Load: e.loadMeter(),
+		MinScore: o.MinScore, VehicleMinScore: o.VehicleMinScore, Labels: o.Labels}, e.metrics)
+	infer := e.infer
+	e.metrics.Reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "vigil_objects_budget_per_second",
+		Help: "The object network's budget now, inferences per second, all cameras together: it follows the machine's load under objects.max_per_second.",
+	}, infer.Rate))
 	e.metrics.ObjectModel.Set(1)
 	e.log.Info("object network loaded", "model", o.Model, "max_per_second", o.MaxPerSecond, "threads", o.Threads, "labels", o.Labels)
+}
+
+// loadMeter returns the load the inference budget follows: the busier of
+// the machine's CPUs (/proc/stat) and the analysis workers (the share of
+// their time in the handler), since the previous call. For the
+// inference goroutine alone. Without /proc/stat it says so once and
+// follows the workers.
+func (e *Engine) loadMeter() func() float64 {
+	cpu := cpuload.New()
+	var lastBusy time.Duration
+	var lastAt time.Time
+	warned := false
+	return func() float64 {
+		load, err := cpu.Load()
+		if err != nil && !warned {
+			warned = true
+			e.log.Warn("machine load unreadable; the inference budget follows the analysis workers alone", "error", err)
+		}
+		now := time.Now()
+		_, busy := e.pool.Busy()
+		if !lastAt.IsZero() && now.After(lastAt) {
+			w := float64(now.Sub(lastAt)) * float64(e.pool.Workers())
+			load = max(load, float64(busy-lastBusy)/w)
+		}
+		lastBusy, lastAt = busy, now
+		return min(load, 1)
+	}
 }
 
 // objectSlot returns a camera's place in the inference queue, nil without

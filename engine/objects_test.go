@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -175,4 +176,65 @@ func TestEnginePeopleFromTheNetwork(t *testing.T) {
 	if n := testutil.CollectAndCount(e.metrics.ObjectSeconds); n != 1 {
 		t.Errorf("inference histogram: %d series", n)
 	}
+}
+
+// TestEngineServesManyBusyCameras runs 8 cameras that all show people
+// walking at the same moment (real footage through the simulator and the
+// real engine, the network under the default budget, which follows the
+// machine): every camera gets its person incident during its walk, none
+// is starved by the others, and the budget is in the metrics.
+func TestEngineServesManyBusyCameras(t *testing.T) {
+	if testing.Short() {
+		t.Skip("about 30 s of real footage on 8 cameras")
+	}
+	model := modelPath(t)
+	if model == "" {
+		t.Skip("no object model: run bash scripts/models.sh .cache/models")
+	}
+	c, err := sim.LoadClip(camClip(t, "sub-motion.h264"), 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	var sc []sim.Camera
+	for i := range n {
+		sc = append(sc, sim.Camera{Path: fmt.Sprintf("walk%d", i), Clip: c})
+	}
+	srv := startSim(t, sc...)
+	o := config.DefaultObjects()
+	o.Model = model
+	var cams []config.Camera
+	for i := range n {
+		cam := cameraConfig(fmt.Sprintf("walk%d", i), srv.URL(fmt.Sprintf("walk%d", i)))
+		cam.Person.Enabled = true
+		cam.Person.MinHeight = 0.12
+		cams = append(cams, cam)
+	}
+	e, events, logs := startEngineObjects(t, o, cams...)
+	if !e.ObjectsLoaded() {
+		t.Fatalf("the network did not load:\n%s", logs.String())
+	}
+	await.Until(t, 60*time.Second, "a person incident on every camera", func() bool {
+		for i := range n {
+			if _, ok := events.firstEvent(fmt.Sprintf("walk%d", i), "person", incident.TypeStart); !ok {
+				return false
+			}
+		}
+		return true
+	})
+	for i := range n {
+		id := fmt.Sprintf("walk%d", i)
+		ev, _ := events.firstEvent(id, "person", incident.TypeStart)
+		// The walk is 6-16 s of each 22 s loop of the clip.
+		at := ev.Data.StartedAt.Sub(srv.RunStart(id))
+		if at < 5*time.Second || at > 16*time.Second {
+			t.Errorf("%s: person started at clip %.1fs, want during its first walk (6-16 s)", id, at.Seconds())
+		} else {
+			t.Logf("%s: person at clip %.1fs", id, at.Seconds())
+		}
+	}
+	if n, err := testutil.GatherAndCount(e.metrics.Reg, "vigil_objects_budget_per_second"); n != 1 || err != nil {
+		t.Errorf("vigil_objects_budget_per_second: %d series, %v", n, err)
+	}
+	t.Logf("budget now %.1f/s", e.infer.Rate())
 }

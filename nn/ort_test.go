@@ -1,6 +1,7 @@
 package nn_test
 
 import (
+	"fmt"
 	"image"
 	"math"
 	"os"
@@ -251,4 +252,50 @@ func BenchmarkDetectTiled(b *testing.B) {
 			return nil
 		})
 	})
+}
+
+// BenchmarkBatch is the network on 1 and on 4 pictures in one ONNX
+// Runtime call (the same vtest.avi frame repeated), one thread: is
+// batching the pictures of several cameras worth it? Compare cpu-ms per
+// picture (per-picture-ms) of batch-1 and batch-4.
+func BenchmarkBatch(b *testing.B) {
+	model, lib := ortPaths(b)
+	m, err := os.ReadFile(model)
+	if err != nil {
+		b.Fatal(err)
+	}
+	blob := vtestBlob(b)
+	defer blob.Close()
+	one, err := blob.DataPtrFloat32()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, n := range []int{1, 4} {
+		b.Run(fmt.Sprintf("batch-%d", n), func(b *testing.B) {
+			net, err := nn.LoadORT(m, lib, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer net.Close()
+			data := make([]float32, 0, n*len(one))
+			for range n {
+				data = append(data, one...)
+			}
+			in := map[string]nn.Tensor{"input_1": {Shape: []int{n, 3, nn.InputSize, nn.InputSize}, Data: data}}
+			if _, err := net.Run(in, nn.Outputs); err != nil && n > 1 {
+				// scripts/models.sh converts NanoDet with its input fixed at
+				// one picture: batching needs a model converted otherwise.
+				b.Skipf("the model takes no batch of %d: %v", n, err)
+			}
+			cpu0 := cpuTime()
+			timed(b, func() error {
+				out, err := net.Run(in, nn.Outputs)
+				if err == nil && out[0].Shape[0] != n {
+					err = fmt.Errorf("output batch %d, want %d", out[0].Shape[0], n)
+				}
+				return err
+			})
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N*n), "per-picture-ms")
+		})
+	}
 }

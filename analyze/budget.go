@@ -1,0 +1,94 @@
+package analyze
+
+import (
+	"math"
+	"sync"
+	"time"
+)
+
+// The inference budget follows the machine: every budgetTick it reads the
+// load (InferenceConfig.Load, the busier of the machine's CPUs and the
+// analysis workers, 0..1) and
+//   - above budgetLoadHigh, halves the rate (down to budgetFloor): the
+//     cameras' analysis comes first, and a camera whose own ladder steps
+//     down sheds inference altogether;
+//   - under budgetLoadLow, when the budget held a request back since the
+//     last tick, grows it by half (up to the ceiling, max_per_second), so
+//     that inference takes the spare CPU;
+//   - in between, holds it.
+//
+// The rate is a budget, not a target: inference runs only on requests
+// (motion, re-checks), one at a time, so it is also bounded by the
+// network's own time (about 25 a second at 40 ms).
+const (
+	budgetTick     = 500 * time.Millisecond
+	budgetLoadHigh = 0.8
+	budgetLoadLow  = 0.65
+	budgetFloor    = 2.0 // inferences a second, the least the budget falls to: the old fixed budget
+	budgetStart    = 4.0
+	budgetMax      = 1000.0 // the ceiling without max_per_second
+	budgetGrow     = 1.5
+	budgetShrink   = 0.5
+)
+
+// budget is the inference rate. Its methods are for the inference
+// goroutine, except Rate.
+type budget struct {
+	ceiling float64        // largest rate
+	load    func() float64 // nil: a fixed rate, the ceiling
+	next    time.Time      // next tick
+	limited bool           // a request waited for the budget since the last tick
+
+	mu   sync.Mutex
+	rate float64
+}
+
+// newBudget returns the budget under ceiling (0: budgetMax), following
+// load; without load it stays at ceiling.
+func newBudget(ceiling float64, load func() float64) *budget {
+	if ceiling <= 0 {
+		ceiling = budgetMax
+	}
+	b := &budget{ceiling: ceiling, load: load, rate: ceiling}
+	if load != nil {
+		b.rate = math.Min(budgetStart, ceiling)
+	}
+	return b
+}
+
+// Rate returns the current rate, inferences a second. Safe for concurrent
+// use.
+func (b *budget) Rate() float64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.rate
+}
+
+// interval is the least time between two inference starts.
+func (b *budget) interval() time.Duration {
+	return time.Duration(float64(time.Second) / b.Rate())
+}
+
+// held notes that a request waited for the budget.
+func (b *budget) held() { b.limited = true }
+
+// update moves the rate at now when a tick has passed since the last
+// move, and reports the new rate.
+func (b *budget) update(now time.Time) float64 {
+	if b.load == nil || now.Before(b.next) {
+		return b.Rate()
+	}
+	b.next = now.Add(budgetTick)
+	l := b.load()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	floor := math.Min(budgetFloor, b.ceiling)
+	switch {
+	case l > budgetLoadHigh:
+		b.rate = math.Max(floor, b.rate*budgetShrink)
+	case l < budgetLoadLow && b.limited:
+		b.rate = math.Min(b.ceiling, b.rate*budgetGrow)
+	}
+	b.limited = false
+	return b.rate
+}

@@ -1,0 +1,125 @@
+package analyze
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestBudgetFollowsLoad drives the budget with a fake clock and a load
+// the test sets: it grows while the machine has headroom and requests
+// wait, up to the ceiling; holds between the bounds or without demand;
+// halves under load down to its floor; moves once a tick at most.
+func TestBudgetFollowsLoad(t *testing.T) {
+	load := 0.2
+	b := newBudget(30, func() float64 { return load })
+	now := time.Unix(1000, 0)
+	tick := func(held bool) float64 {
+		now = now.Add(budgetTick)
+		if held {
+			b.held()
+		}
+		return b.update(now)
+	}
+	if r := b.Rate(); r != budgetStart {
+		t.Fatalf("starts at %g, want %g", r, budgetStart)
+	}
+	if r := tick(false); r != budgetStart {
+		t.Errorf("grew to %g without a request held back", r)
+	}
+	prev := b.Rate()
+	for i := 0; prev < 30; i++ {
+		r := tick(true)
+		if r <= prev {
+			t.Fatalf("tick %d at load %g with requests held: %g after %g, want growth", i, load, r, prev)
+		}
+		if i > 20 {
+			t.Fatalf("never reached the ceiling: %g", r)
+		}
+		prev = r
+	}
+	if r := tick(true); r != 30 {
+		t.Errorf("past the ceiling: %g", r)
+	}
+	// A second update within the tick changes nothing.
+	load = 0.99
+	if r := b.update(now.Add(budgetTick / 2)); r != 30 {
+		t.Errorf("moved within a tick: %g", r)
+	}
+	load = 0.7 // between the bounds: hold
+	if r := tick(true); r != 30 {
+		t.Errorf("at load 0.7: %g, want held at 30", r)
+	}
+	load = 0.95
+	for i := 0; prev > budgetFloor; i++ {
+		r := tick(true)
+		if r >= prev {
+			t.Fatalf("tick %d at load %g: %g after %g, want shrinking", i, load, r, prev)
+		}
+		prev = r
+	}
+	if r := tick(true); r != budgetFloor {
+		t.Errorf("under the floor: %g", r)
+	}
+	if d := b.interval(); d != 500*time.Millisecond {
+		t.Errorf("interval at the floor %v, want 500ms", d)
+	}
+}
+
+// TestBudgetWithoutCeilingOrLoad: max_per_second 0 grows past the old
+// fixed budget, up to budgetMax; without a load signal the rate is the
+// ceiling, fixed.
+func TestBudgetWithoutCeilingOrLoad(t *testing.T) {
+	b := newBudget(0, func() float64 { return 0 })
+	now := time.Unix(1000, 0)
+	for range 40 {
+		now = now.Add(budgetTick)
+		b.held()
+		b.update(now)
+	}
+	if r := b.Rate(); r != budgetMax {
+		t.Errorf("no ceiling, idle machine: %g, want %g", r, budgetMax)
+	}
+	f := newBudget(5, nil)
+	for range 10 {
+		now = now.Add(budgetTick)
+		f.held()
+		if r := f.update(now); r != 5 {
+			t.Fatalf("fixed budget moved to %g", r)
+		}
+	}
+}
+
+// TestInferenceServesFirstResultsFirst: with the budget taken, a camera
+// whose motion has just begun and that follows nothing goes before
+// cameras that waited longer with objects already followed, and those
+// before re-checks.
+func TestInferenceServesFirstResultsFirst(t *testing.T) {
+	in := NewInference(nil, InferenceConfig{MaxPerSecond: 1}, nil)
+	defer in.Close()
+	now := time.Now()
+	var slots []*ObjectSlot
+	for i, kind := range []string{"recheck", "motion", "motion", "first", "recheck", "first"} {
+		s := in.Slot(fmt.Sprintf("%d-%s", i, kind))
+		slots = append(slots, s)
+		r := s.buffer()
+		r.recheck, r.first = kind == "recheck", kind == "first"
+		s.submit(r, now.Add(time.Duration(i)*time.Millisecond))
+	}
+	var order []string
+	for {
+		s, r := in.next()
+		if r == nil {
+			break
+		}
+		order = append(order, s.camera)
+		r.bgr.Close()
+	}
+	want := []string{"3-first", "5-first", "1-motion", "2-motion", "0-recheck", "4-recheck"}
+	if fmt.Sprint(order) != fmt.Sprint(want) {
+		t.Errorf("served %v, want %v", order, want)
+	}
+	for _, s := range slots {
+		s.Release()
+	}
+}

@@ -1,0 +1,253 @@
+package analyze
+
+import (
+	"image"
+	"math"
+	"slices"
+	"time"
+
+	"gocv.io/x/gocv"
+)
+
+// Moved compares the learned background, not the picture: every
+// bgEvery of frame time the camera's picture, as a bgW x bgH thumbnail,
+// joins a ring of the last bgSamples, whose per-pixel median is the
+// background (what stays in place more than half of the last 2.8 s: a
+// car or a person passing is not in it). Its edges (gradient magnitude,
+// smoothed) are compared with the reference's edges by normalized
+// correlation, at the best of the shifts up to bgSlack pixels (a camera
+// that sways a little has not moved). A shift of 10% of the view, or a
+// zoom, moves every edge and leaves a correlation near 0; a lighting
+// change keeps the edges where they are; a parked car changes some of
+// them only. Edges that run along the shift (a road's lines, a door's
+// frame) match at any offset along them, so the background is also
+// registered against the reference: when it matches clearly better at
+// an offset of more than bgSlack pixels than at none, the view has
+// moved whatever the cells say. The reference is the background when
+// learning ends, then follows it slowly while no tamper is suspected.
+const (
+	bgW, bgH  = 128, 72
+	bgSamples = 7
+	bgEvery   = 400 * time.Millisecond
+	bgSlack   = 3 // pixels of the thumbnail, about 2% of its width
+	// cellsX x cellsY cells are compared apart; cellsMin of them must
+	// have edges (a mean gradient of cellEdgesMin gray levels a pixel)
+	// to be judged alone.
+	cellsX, cellsY = 4, 3
+	cellsMin       = 4
+	cellEdgesMin   = 4
+	// regX, regY: the largest shift registration looks for, about 12%
+	// of the width and 14% of the height; regGain: how much better the
+	// best shift must match than none.
+	regX, regY = 8, 5 // at half the thumbnail's size
+	regGain    = 0.1
+	// bgDelay is how long after a change of view the background shows
+	// it: the median takes it once more than half the ring holds it.
+	bgDelay = (bgSamples/2 + 1) * bgEvery
+)
+
+// background is the moved check's state, inside tamper.
+type background struct {
+	small       gocv.Mat // the picture, bgW x bgH, 8U
+	ring        [bgSamples][]byte
+	n, next     int       // samples in the ring, where the next goes
+	sampleAt    time.Time // frame time of the last sample
+	median      gocv.Mat  // the background, 8U
+	gx, gy, mag gocv.Mat  // 32F
+	edges, ref  gocv.Mat  // 32F: the background's edges and the reference's
+	ncc, noMask gocv.Mat
+	mean, std   gocv.Mat
+	col         [bgSamples]byte
+	corr        float64 // the latest comparison
+	// shift is the background's offset from the reference (thumbnail
+	// pixels) where their edges match best, within regX x regY, when
+	// that match is clearly better than without a shift; else zero.
+	shift              image.Point
+	reg                gocv.Mat
+	halfEdges, halfRef gocv.Mat
+}
+
+func (b *background) init() {
+	for _, m := range b.mats() {
+		*m = gocv.NewMat()
+	}
+	b.median = gocv.NewMatWithSize(bgH, bgW, gocv.MatTypeCV8U)
+	b.corr = 1
+}
+
+func (b *background) mats() []*gocv.Mat {
+	return []*gocv.Mat{&b.small, &b.median, &b.gx, &b.gy, &b.mag, &b.edges, &b.ref, &b.ncc, &b.noMask, &b.mean, &b.std, &b.reg, &b.halfEdges, &b.halfRef}
+}
+
+func (b *background) close() {
+	for _, m := range b.mats() {
+		if m.Ptr() != nil {
+			m.Close()
+		}
+	}
+}
+
+// sample adds the frame gray (8U) to the ring when bgEvery has passed
+// since the last sample, and then recomputes the background and its
+// edges; it reports whether it did.
+func (b *background) sample(gray gocv.Mat, now time.Time) bool {
+	if b.n > 0 && now.Sub(b.sampleAt) < bgEvery && now.After(b.sampleAt) {
+		return false
+	}
+	prev := b.sampleAt
+	b.sampleAt = now
+	gocv.Resize(gray, &b.small, image.Pt(bgW, bgH), 0, 0, gocv.InterpolationArea)
+	px, err := b.small.DataPtrUint8()
+	if err != nil || len(px) != bgW*bgH {
+		return false
+	}
+	// A picture stands for the frame time since the previous sample: one
+	// slot per bgEvery of it (frames analyzed sparsely, keyframes alone,
+	// fill the ring as fast in frame time as a full rate does).
+	slots := 1
+	if b.n > 0 && now.After(prev) {
+		slots = int(min(now.Sub(prev)+bgEvery/2, bgSamples*bgEvery) / bgEvery)
+	}
+	for range max(slots, 1) {
+		if b.ring[b.next] == nil {
+			b.ring[b.next] = make([]byte, bgW*bgH)
+		}
+		copy(b.ring[b.next], px)
+		b.next = (b.next + 1) % bgSamples
+		b.n = min(b.n+1, bgSamples)
+	}
+	out, err := b.median.DataPtrUint8()
+	if err != nil {
+		return false
+	}
+	n := b.n
+	col := &b.col
+	for i := range out {
+		// Insertion sort of at most bgSamples bytes: cheaper than a
+		// generic sort by far at this size.
+		for k := range n {
+			v := b.ring[k][i]
+			j := k
+			for ; j > 0 && col[j-1] > v; j-- {
+				col[j] = col[j-1]
+			}
+			col[j] = v
+		}
+		out[i] = col[n/2]
+	}
+	gocv.Sobel(b.median, &b.gx, gocv.MatTypeCV32F, 1, 0, 3, 1, 0, gocv.BorderReplicate)
+	gocv.Sobel(b.median, &b.gy, gocv.MatTypeCV32F, 0, 1, 3, 1, 0, gocv.BorderReplicate)
+	gocv.Magnitude(b.gx, b.gy, &b.mag)
+	gocv.GaussianBlur(b.mag, &b.edges, image.Pt(5, 5), 1.2, 1.2, gocv.BorderReplicate)
+	return true
+}
+
+// compare sets corr and shift (register): over a grid of cells, the upper quartile of each
+// cell's best correlation of the reference's edges (its inner part) with
+// the background's at shifts up to bgSlack. A camera that moved changes
+// every cell; people or vehicles that stop in view change the cells they
+// cover, and the view has not moved while a quarter of the cells still
+// match. Cells whose reference has almost no edges (a blank wall) are
+// not judged; with fewer than cellsMin judged cells the whole picture is
+// one cell.
+func (b *background) compare() {
+	if b.ref.Empty() || b.edges.Empty() {
+		b.corr = 1
+		return
+	}
+	cw, ch := bgW/cellsX, bgH/cellsY
+	var corrs [cellsX * cellsY]float64
+	n := 0
+	for cy := range cellsY {
+		for cx := range cellsX {
+			cell := image.Rect(cx*cw, cy*ch, (cx+1)*cw, (cy+1)*ch)
+			if c, ok := b.match(cell); ok {
+				corrs[n] = c
+				n++
+			}
+		}
+	}
+	if n < cellsMin {
+		c, _ := b.match(image.Rect(0, 0, bgW, bgH))
+		b.corr = c
+		return
+	}
+	judged := corrs[:n]
+	slices.Sort(judged)
+	b.corr = judged[min(n-1, n*3/4)]
+	b.register()
+}
+
+// register sets shift: the offset at which the reference's edges, less
+// regX and regY on each side, match the background's best, when that
+// match beats the one without a shift by regGain.
+func (b *background) register() {
+	b.shift = image.Point{}
+	// At half the size: a sixteenth of the work, and a shift of 10% of
+	// the view is still 6 pixels.
+	gocv.Resize(b.edges, &b.halfEdges, image.Pt(bgW/2, bgH/2), 0, 0, gocv.InterpolationArea)
+	gocv.Resize(b.ref, &b.halfRef, image.Pt(bgW/2, bgH/2), 0, 0, gocv.InterpolationArea)
+	inner := b.halfRef.Region(image.Rect(regX, regY, bgW/2-regX, bgH/2-regY))
+	defer inner.Close()
+	gocv.MatchTemplate(b.halfEdges, inner, &b.reg, gocv.TmCcoeffNormed, b.noMask)
+	best, at := maxLoc(b.reg)
+	still := b.reg.GetFloatAt(regY, regX)
+	d := at.Sub(image.Pt(regX, regY))
+	if float64(best-still) >= regGain && 4*(d.X*d.X+d.Y*d.Y) > bgSlack*bgSlack {
+		b.shift = d.Mul(2)
+		// Reported: the match without the shift.
+		b.corr = min(b.corr, float64(still))
+	}
+}
+
+// match is the best correlation of the reference's edges in cell, less
+// bgSlack on each side, with the background's edges in cell, and whether
+// the reference has edges enough there to judge.
+func (b *background) match(cell image.Rectangle) (float64, bool) {
+	inner := b.ref.Region(cell.Inset(bgSlack))
+	defer inner.Close()
+	gocv.MeanStdDev(inner, &b.mean, &b.std)
+	if m := b.mean.GetDoubleAt(0, 0); m < cellEdgesMin {
+		return 0, false
+	}
+	area := b.edges.Region(cell)
+	defer area.Close()
+	gocv.MatchTemplate(area, inner, &b.ncc, gocv.TmCcoeffNormed, b.noMask)
+	best, _ := maxLoc(b.ncc)
+	c := float64(best)
+	if math.IsNaN(c) || math.IsInf(c, 0) {
+		c = 0 // flat edges match nothing
+	}
+	return c, true
+}
+
+// learn makes the background the reference (w <= 0 or no reference yet)
+// or moves the reference towards it by weight w.
+func (b *background) learn(w float64) {
+	if b.edges.Empty() {
+		return
+	}
+	if b.ref.Empty() || w >= 1 {
+		b.edges.CopyTo(&b.ref)
+		return
+	}
+	if w > 0 {
+		gocv.AccumulatedWeighted(b.edges, &b.ref, w)
+	}
+}
+
+// maxLoc returns the largest value of a continuous 32F matrix and where
+// it is (gocv.MinMaxLoc allocates on every call); NaN values are skipped.
+func maxLoc(m gocv.Mat) (float32, image.Point) {
+	v, err := m.DataPtrFloat32()
+	best, at := float32(math.Inf(-1)), image.Point{}
+	if err != nil || m.Cols() == 0 {
+		return best, at
+	}
+	for i, x := range v {
+		if x > best {
+			best, at = x, image.Pt(i%m.Cols(), i/m.Cols())
+		}
+	}
+	return best, at
+}

@@ -1,0 +1,44 @@
+package bench
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPersonDelay reads incident start events as the engine prints them:
+// each motion incident's delay to the camera's next person incident, a
+// motion incident followed by none counted as missed, a person incident
+// without a motion incident before it ignored, events outside the
+// measuring window ignored.
+func TestPersonDelay(t *testing.T) {
+	at := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	ev := func(cam, kind string, started, frame time.Duration) string {
+		return fmt.Sprintf(`{"type":"vigil.incident.start","data":{"camera":%q,"kind":%q,"started_at":%q,"frame_time":%q,"frame_time_source":"rtcp"}}`+"\n",
+			cam, kind, at.Add(started).Format(time.RFC3339Nano), at.Add(frame).Format(time.RFC3339Nano))
+	}
+	in := ev("a", "motion", 0, 500*time.Millisecond) +
+		ev("a", "person", 200*time.Millisecond, 1200*time.Millisecond) + // 1.2 s after a's motion
+		ev("a", "person", 3*time.Second, 4*time.Second) + // a second person of the same motion: not counted
+		ev("b", "motion", time.Second, 2*time.Second) +
+		ev("b", "motion", 5*time.Second, 6*time.Second) + // b's first motion had no person: missed
+		ev("b", "person", 6*time.Second, 7500*time.Millisecond) + // 2.5 s
+		ev("c", "person", 0, time.Second) + // no motion before: ignored
+		ev("d", "motion", 0, time.Second) + // no person by the end: missed
+		"not json\n"
+	e := &engineChild{motionAt: map[string]time.Time{}, measuring: true}
+	e.readEvents(strings.NewReader(in))
+	got := latencyStats(e.personMS)
+	if got.N != 2 || got.P50 != 2500 || got.Max != 2500 || e.personMS[0] != 1200 {
+		t.Errorf("delays %v (%+v), want [1200 2500]", e.personMS, got)
+	}
+	if missed := e.personMissed + len(e.motionAt); missed != 2 {
+		t.Errorf("missed %d, want 2 (b's first motion, d's)", missed)
+	}
+	off := &engineChild{motionAt: map[string]time.Time{}}
+	off.readEvents(strings.NewReader(in))
+	if len(off.personMS) != 0 || off.personMissed != 0 {
+		t.Errorf("counted outside the window: %v, %d", off.personMS, off.personMissed)
+	}
+}
