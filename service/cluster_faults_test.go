@@ -246,9 +246,12 @@ func TestClusterFaults(t *testing.T) {
 		grace    = 10 * time.Second
 		settle   = 2 * time.Second
 		tick     = 500 * time.Millisecond // the fence's: min(renew_interval, 500ms)
-		// connect bounds a camera's start on a node: RTSP, the first
-		// keyframe, the first analyzed frame, the sampling.
-		connect = 5 * time.Second
+		// connect bounds a camera's start on a node (RTSP, the first
+		// keyframe, the first analyzed frame) and the time between two
+		// analyzed pictures as sampled: decode mode auto analyzes only the
+		// keyframes of an idle scene (every 2 s in the clip), and the
+		// sampler polls every node every 300 ms plus their answers.
+		connect = 6 * time.Second
 	)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "vigil")
@@ -736,7 +739,7 @@ cameras:
 	t.Logf("join: %d of %d cameras moved to or between nodes; vigil-2 killed degraded %s before NATS returned",
 		moved, len(cams), natsBack.Sub(killedAt).Round(100*time.Millisecond))
 
-	checkFaultStream(t, natsURL, files)
+	checkFaultStream(t, natsURL, files, phases)
 }
 
 // acquired returns the cameras of each "cameras acquired" line of a
@@ -775,7 +778,7 @@ func ownersOfFault(s faultSample) map[string]string {
 // the target); it also reads the nodes' files (the same events, before
 // JetStream's de-duplication) for false camera_offline starts, the
 // cluster_degraded incidents and the incidents two nodes detected apart.
-func checkFaultStream(t *testing.T, url string, files map[string]string) {
+func checkFaultStream(t *testing.T, url string, files map[string]string, phases []*faultPhase) {
 	t.Helper()
 	nc, err := nats.Connect(url)
 	if err != nil {
@@ -889,16 +892,29 @@ func checkFaultStream(t *testing.T, url string, files map[string]string) {
 	// incidents (two ids) of one camera and kind from two nodes whose
 	// times overlap. Each node names what it detects itself; reported, not
 	// a failure (see the README's cluster section).
-	apart := 0
+	apart, apartIn := 0, map[string]int{}
 	for _, ss := range spans {
 		for i := range ss {
 			for j := i + 1; j < len(ss); j++ {
 				if ss[i].node != ss[j].node && ss[i].start.Before(ss[j].end) && ss[j].start.Before(ss[i].end) {
 					apart++
+					at := later(ss[i].start, ss[j].start)
+					for _, ph := range phases {
+						if !at.Before(ph.at) && (ph.until.IsZero() || at.Before(ph.until)) {
+							apartIn[ph.name]++
+						}
+					}
 				}
 			}
 		}
 	}
-	t.Logf("files: false camera_offline %d; cluster_degraded starts %v; incidents detected apart by two nodes during an overlap %d",
-		offline, degradedStarts, apart)
+	t.Logf("files: false camera_offline %d; cluster_degraded starts %v; incidents detected apart by two nodes during an overlap %d %v",
+		offline, degradedStarts, apart, apartIn)
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
