@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -724,7 +725,7 @@ cameras:
 	// A returning node does not take its share back in one step: each of
 	// its rounds acquires at most what the others hand over (HandoverLimit
 	// each: 1 here), twice that should its round span two of theirs.
-	limit := cluster.HandoverLimit(len(cams), []cluster.Member{{ID: "a", Weight: 1}, {ID: "b", Weight: 1}, {ID: "c", Weight: 1}}, "a")
+	limit := max(1, int(math.Ceil(0.1*float64(len(cams))/3))) // cluster.HandoverLimit of three equal nodes
 	for _, r := range []struct {
 		ph     *faultPhase
 		n      *vigilNode
