@@ -252,7 +252,14 @@ func TestClusterFaults(t *testing.T) {
 		// analyzed pictures as sampled: decode mode auto analyzes only the
 		// keyframes of an idle scene (every 2 s in the clip), and the
 		// sampler polls every node every 300 ms plus their answers.
-		connect = 6 * time.Second
+		connect   = 6 * time.Second
+		keyframes = 2 * time.Second
+		// handover bounds the time between two analyzed pictures of a
+		// camera moved from one node to another: the last one on the old
+		// node (up to a keyframe interval before it stops), the new
+		// owner's round, the RTSP start and its first keyframe, the
+		// sampling and the machine's noise.
+		handover = keyframes + renew + keyframes + 3*time.Second
 	)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "vigil")
@@ -691,16 +698,16 @@ cameras:
 	// tick + the stop time; nothing else leaves a camera unwatched longer
 	// than a handover, or doubles one.
 	bounds := map[string]struct{ gap, double time.Duration }{
-		phases[0].name: {leaseTTL + renew + connect, connect},
-		phases[1].name: {leaseTTL + renew + connect, tick + connect},
-		phases[2].name: {connect, grace - leaseTTL + tick + connect},
-		phases[3].name: {connect, 0},
-		phases[4].name: {leaseTTL + renew + 5*time.Second + connect, 0}, // the node killed 5 s before NATS returned
+		phases[0].name: {leaseTTL + handover, connect},
+		phases[1].name: {leaseTTL + handover, tick + connect},
+		phases[2].name: {handover, grace - leaseTTL + tick + connect},
+		phases[3].name: {connect, 0}, // nothing moves
+		phases[4].name: {5*time.Second + time.Second + settle + handover, 0}, // the node killed 5 s before NATS returned; its reconnection
 		// A restarted node back before the others' next round owns its
 		// share again (not yet accepting): those cameras wait for its
 		// settle (2 s here, 5 s by default).
-		phases[5].name: {restartTime + settle + renew + connect, connect},
-		phases[6].name: {connect, connect},
+		phases[5].name: {restartTime + settle + handover, connect},
+		phases[6].name: {handover, connect},
 	}
 	for _, ph := range phases[:7] {
 		t.Logf("%-32s coverage %6s  longest unanalyzed %6s (%s)  uncovered %5.1f camera-s  double analysis %5.1f camera-s, longest %6s  ramp %v",
