@@ -701,7 +701,7 @@ cameras:
 		phases[0].name: {leaseTTL + handover, connect},
 		phases[1].name: {leaseTTL + handover, tick + connect},
 		phases[2].name: {handover, grace - leaseTTL + tick + connect},
-		phases[3].name: {connect, 0}, // nothing moves
+		phases[3].name: {connect, 0},                                         // nothing moves
 		phases[4].name: {5*time.Second + time.Second + settle + handover, 0}, // the node killed 5 s before NATS returned; its reconnection
 		// A restarted node back before the others' next round owns its
 		// share again (not yet accepting): those cameras wait for its
