@@ -146,6 +146,7 @@ type degraded struct {
 	inc       *incident.Incident
 	sentCause string
 	sentAt    time.Time
+	savedAt   time.Time // last written to Options.DegradedPath
 }
 
 // degrade opens the cluster_degraded incident, or updates its cause (at
@@ -155,6 +156,9 @@ func (n *Node) degrade(now time.Time, cause string) {
 	defer n.degMu.Unlock()
 	d := &n.deg
 	if d.inc != nil {
+		if now.Sub(d.savedAt) >= n.cfg.LeaseTTL {
+			n.saveDegraded(*d.inc, now) // the node still runs
+		}
 		if cause == d.sentCause || now.Sub(d.sentAt) < n.cfg.LeaseTTL {
 			return
 		}
@@ -183,6 +187,9 @@ func (n *Node) degrade(now time.Time, cause string) {
 	n.m.degraded.Set(1)
 	n.log.Warn("cluster degraded: nats not reached for lease_ttl; analyzing the cameras held without coordination",
 		"cause", cause, "since", since, "cameras", cams)
+	// Saved first: should the node die now, its next run ends it (an end
+	// with no start is harmless; a start with no end is not).
+	n.saveDegraded(*d.inc, now)
 	n.emitDegraded(incident.New(incident.TypeStart, *d.inc, now))
 }
 
@@ -201,6 +208,7 @@ func (n *Node) recover(now time.Time, msg string) {
 	n.m.degraded.Set(0)
 	n.log.Info(msg, "degraded_for", now.Sub(inc.StartedAt).Round(time.Millisecond))
 	n.emitDegraded(incident.New(incident.TypeEnd, inc, now))
+	n.dropDegraded()
 }
 
 func (n *Node) emitDegraded(ev incident.Event) {

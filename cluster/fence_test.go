@@ -3,8 +3,12 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -369,5 +373,73 @@ func TestCloseCutOffIsBounded(t *testing.T) {
 	a.Close()
 	if d, bound := time.Since(start), closeTimeout+5*time.Second+2*time.Second; d > bound {
 		t.Errorf("Close of a node cut off took %s, want at most %s", d, bound)
+	}
+}
+
+// TestDegradedEndedByNextRun: a node that dies (no Close) while its
+// cluster_degraded incident is open leaves it in Options.DegradedPath; its
+// next run ends it at Start, with the incident's id and its end's derived
+// id, as ended when the dead run last saved it, and removes the file. A
+// node that recovers removes the file itself.
+func TestDegradedEndedByNextRun(t *testing.T) {
+	var port int
+	fmt.Sscanf(testkit.ClosedPort(t), "127.0.0.1:%d", &port) //nolint:errcheck // checked by use
+	dir := t.TempDir()
+	srv := testkit.StartNATS(t, port, dir)
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	ttl := 2 * time.Second
+	cfg := testConfig(url, "solo", ttl)
+	path := filepath.Join(t.TempDir(), "cluster-degraded.json")
+	n := newTestNode(t, cfg)
+	n.opts.DegradedPath = path
+	n.SetCameras([]string{"cam-a"})
+	if err := n.Start(); err != nil {
+		t.Fatal(err)
+	}
+	await.Until(t, 10*time.Second, "the camera to run", func() bool { return len(n.runs.get()) == 1 })
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	await.Until(t, 4*ttl, "cluster_degraded to start", func() bool { return len(degradedEvents(n)) > 0 })
+	start := degradedEvents(n)[0]
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the open cluster_degraded is not saved: %v", err)
+	}
+	time.Sleep(ttl + time.Second) // saved again: the node still ran then
+	n.crash()
+	died := time.Now()
+
+	srv = testkit.StartNATS(t, port, dir)
+	next := newTestNode(t, cfg)
+	next.opts.DegradedPath = path
+	next.SetCameras([]string{"cam-a"})
+	if err := next.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(next.Close)
+	evs := degradedEvents(next)
+	if len(evs) != 1 || evs[0].Type != incident.TypeEnd || evs[0].Data.IncidentID != start.Data.IncidentID || evs[0].ID != incident.EndID(start.Data.IncidentID) {
+		t.Fatalf("the next run emitted %+v at Start, want the end of %s", evs, start.Data.IncidentID)
+	}
+	if end := *evs[0].Data.EndedAt; end.Before(start.Time.Add(ttl)) || end.After(died) {
+		t.Errorf("ended at %s: want between the last save after %s and the death at %s", end, start.Time.Add(ttl), died)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the file is still there after its incident ended: %v", err)
+	}
+
+	// A node that recovers removes the file.
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	await.Until(t, 4*ttl, "cluster_degraded of the next run to start", func() bool {
+		evs := degradedEvents(next)
+		return evs[len(evs)-1].Type == incident.TypeStart
+	})
+	testkit.StartNATS(t, port, dir)
+	await.Until(t, 10*ttl, "cluster_degraded to end", func() bool {
+		evs := degradedEvents(next)
+		return evs[len(evs)-1].Type == incident.TypeEnd
+	})
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the file is still there after the node recovered: %v", err)
 	}
 }

@@ -116,3 +116,44 @@ func Assign(cameras []string, members []Member) map[string]string {
 	}
 	return out
 }
+
+// HandoverLimit is the most cameras a node hands over to other accepting
+// nodes in one round: max(1, ceil(Slack × its fair share)), its fair
+// share being cameras × its weight / the members' weights' sum. A node
+// that returns (a stall resumed, a partition healed, a restart) or joins
+// so takes its share back over several rounds, from every other node at
+// once, and never in one step (N nodes of 10 cameras each hand a returning
+// one at most N-1 per round): its cameras are not all stopped and started
+// at once, should it stall again, nor are all the streams it must open.
+// Cameras that left the list are released whatever the limit.
+func HandoverLimit(cameras int, members []Member, self string) int {
+	total, w := 0.0, 0.0
+	for _, m := range members {
+		total += m.Weight
+		if m.ID == self {
+			w = m.Weight
+		}
+	}
+	if total <= 0 {
+		return 1
+	}
+	return max(1, int(math.Ceil(Slack*float64(cameras)*w/total)))
+}
+
+// Releases returns the cameras of held that self releases this round
+// (sorted): every camera no longer in owner (it left the list), and at most
+// limit of those whose owner is another node that accepts cameras (the
+// handovers, first by id).
+func Releases(self string, held []string, owner map[string]string, accepting map[string]bool, limit int) (release []string, handovers int) {
+	held = slices.Sorted(slices.Values(held))
+	for _, id := range held {
+		switch o, ok := owner[id]; {
+		case !ok:
+			release = append(release, id)
+		case o != self && accepting[o] && handovers < limit:
+			release = append(release, id)
+			handovers++
+		}
+	}
+	return release, handovers
+}

@@ -248,3 +248,86 @@ func TestAssignIndependentOfOrder(t *testing.T) {
 		t.Error("an assignment with no members is not empty")
 	}
 }
+
+// TestReturnIsGradual: a node that was away (stalled, cut off, restarted)
+// gets its share back over several rounds, every other node handing it at
+// most HandoverLimit cameras per round, and in the end the holdings are
+// the assignment; a camera that left the list is released at once,
+// whatever the limit.
+func TestReturnIsGradual(t *testing.T) {
+	for _, tc := range []struct{ cams, nodes int }{{24, 3}, {30, 3}, {60, 3}, {1000, 10}} {
+		all, away := members(tc.nodes), members(tc.nodes)[tc.nodes-1].ID
+		list := cams(tc.cams)
+		// Everyone but the returning node holds the cameras of the
+		// assignment without it.
+		held := map[string][]string{}
+		for c, o := range Assign(list, all[:tc.nodes-1]) {
+			held[o] = append(held[o], c)
+		}
+		owner := Assign(list, all)
+		share := counts(owner)[away]
+		accepting := map[string]bool{}
+		for _, m := range all {
+			accepting[m.ID] = true
+		}
+		var steps []int
+		settled := func() bool {
+			for c, o := range owner {
+				if !slices.Contains(held[o], c) {
+					return false
+				}
+			}
+			return true
+		}
+		for round := 0; !settled(); round++ {
+			if round > 100 {
+				t.Fatalf("%d cameras on %d nodes: the returning node holds %d of %d after 100 rounds", tc.cams, tc.nodes, len(held[away]), share)
+			}
+			gained := 0
+			moved := map[string][]string{}
+			for _, m := range all[:tc.nodes-1] {
+				limit := HandoverLimit(len(list), all, m.ID)
+				rel, n := Releases(m.ID, held[m.ID], owner, accepting, limit)
+				if n > limit || len(rel) != n {
+					t.Fatalf("%s released %v (%d handovers), limit %d", m.ID, rel, n, limit)
+				}
+				held[m.ID] = slices.DeleteFunc(held[m.ID], func(c string) bool { return slices.Contains(rel, c) })
+				for _, c := range rel {
+					moved[owner[c]] = append(moved[owner[c]], c)
+					if owner[c] == away {
+						gained++
+					}
+				}
+			}
+			for o, cs := range moved { // taken at the owners' next round
+				held[o] = append(held[o], cs...)
+			}
+			steps = append(steps, gained)
+		}
+		t.Logf("%d cameras on %d nodes: the returning node's share %d came back as %v per round", tc.cams, tc.nodes, share, steps)
+		if len(steps) < 2 {
+			t.Errorf("%d cameras on %d nodes: the returning node took its share (%d) back in one round", tc.cams, tc.nodes, share)
+		}
+		for _, m := range all {
+			got := slices.Sorted(slices.Values(held[m.ID]))
+			var want []string
+			for c, o := range owner {
+				if o == m.ID {
+					want = append(want, c)
+				}
+			}
+			if slices.Sort(want); !slices.Equal(got, want) {
+				t.Errorf("%d cameras on %d nodes: %s holds %d cameras after the return, its assignment %d", tc.cams, tc.nodes, m.ID, len(got), len(want))
+			}
+		}
+	}
+	// Cameras that left the list go at once, beside the limited handovers.
+	rel, n := Releases("a", []string{"x", "y", "z", "gone1", "gone2"}, map[string]string{"x": "b", "y": "b", "z": "b"}, map[string]bool{"b": true}, 1)
+	if !slices.Equal(rel, []string{"gone1", "gone2", "x"}) || n != 1 {
+		t.Errorf("Releases = %v, %d handovers; want [gone1 gone2 x], 1", rel, n)
+	}
+	// Not to a node that does not accept cameras yet.
+	if rel, _ := Releases("a", []string{"x"}, map[string]string{"x": "b"}, map[string]bool{"b": false}, 5); len(rel) != 0 {
+		t.Errorf("Releases handed %v to a node not accepting", rel)
+	}
+}

@@ -31,13 +31,13 @@ func newMetrics() *nodeMetrics {
 			Help: "Cameras stopped because their lease was lost: rejected (another node holds it) or unreachable (not renewed for unreachable_grace)."},
 			[]string{"reason"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_cluster_errors_total",
-			Help: "Failed key-value operations other than renewals, by operation (heartbeat, members, acquire, release, incidents, buckets)."},
+			Help: "Failed key-value operations other than renewals, by operation (heartbeat, members, acquire, release, incidents, buckets), and failed writes of the open cluster_degraded incident's file (degraded_file)."},
 			[]string{"op"}),
 	}
 	for _, r := range []string{"rejected", "unreachable"} {
 		m.lost.WithLabelValues(r)
 	}
-	for _, op := range []string{"heartbeat", "members", "acquire", "release", "incidents", "buckets"} {
+	for _, op := range []string{"heartbeat", "members", "acquire", "release", "incidents", "buckets", "degraded_file"} {
 		m.errors.WithLabelValues(op)
 	}
 	return m

@@ -50,6 +50,10 @@ type Options struct {
 	Emit func(incident.Event) error
 	// Logger receives the node's logs. It defaults to discarding them.
 	Logger *slog.Logger
+	// DegradedPath is a file where the node keeps its open cluster_degraded
+	// incident, so that its next run ends it should it die degraded (see
+	// degraded_file.go). Empty: not kept (such an incident stays open).
+	DegradedPath string
 }
 
 // lease is a camera lease this node holds.
@@ -214,6 +218,7 @@ func (n *Node) Start() error {
 	if err := n.connect(); err != nil {
 		return err
 	}
+	n.endLeftDegraded() // before this run can open one
 	n.loop.Store(true)
 	go func() {
 		defer close(n.done)

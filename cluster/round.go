@@ -258,7 +258,8 @@ func (n *Node) readMembers() error {
 }
 
 // rebalance releases the cameras whose owner is now another accepting
-// node (or that left the list), then, once settled, takes the leases of
+// node (at most HandoverLimit per round) or that left the list, then, once
+// settled, takes the leases of
 // the cameras it owns and does not hold, except those another live node's
 // heartbeat still lists: a lease can be missing while its holder lives
 // (NATS restarted after lease_ttl and the holder has not re-asserted it
@@ -293,18 +294,10 @@ func (n *Node) rebalance(settled bool) {
 			}
 		}
 	}
-	// Release: to an accepting owner, or because the camera left the list.
-	var release []string
-	handover := 0
-	for id := range held {
-		switch o, ok := owner[id]; {
-		case !ok: // no longer in the list
-			release = append(release, id)
-		case o != n.cfg.NodeID && accepting[o]:
-			release = append(release, id)
-			handover++
-		}
-	}
+	// Release: to an accepting owner, a few per round (HandoverLimit), or
+	// because the camera left the list.
+	release, handover := Releases(n.cfg.NodeID, slices.Collect(maps.Keys(held)), owner, accepting,
+		HandoverLimit(len(cams), ms, n.cfg.NodeID))
 	if len(release) > 0 {
 		n.forget(release)
 		n.apply() // the cameras stop before their leases go

@@ -3,6 +3,7 @@ package service
 import (
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sync"
@@ -33,7 +34,10 @@ type clusterRun struct {
 
 func newClusterRun(cfg config.Config, d *delivery.Delivery, log *slog.Logger) (*clusterRun, error) {
 	r := &clusterRun{d: d, log: log, full: cfg}
-	n, err := cluster.New(*cfg.Cluster, cluster.Options{Runner: r, Emit: d.Emit, Logger: log.With("component", "cluster")})
+	// The node's open cluster_degraded incident is kept beside the outbox
+	// (the data directory), for its next run to end should it die degraded.
+	n, err := cluster.New(*cfg.Cluster, cluster.Options{Runner: r, Emit: d.Emit, Logger: log.With("component", "cluster"),
+		DegradedPath: filepath.Join(filepath.Dir(cfg.Outbox.Path), "cluster-degraded.json")})
 	if err != nil {
 		return nil, err
 	}

@@ -166,11 +166,13 @@ func Run(ctx context.Context, o Options) (err error) {
 	}()
 	eo := engine.Options{Logger: log, Events: d, Incidents: incidentsAPI{hist}, Live: live, Collectors: append(d.Collectors(), hist.Collectors()...), Evidence: ev,
 		Ready: outboxReady(d, cfg.Outbox.Path), CamerasChanged: d.SetCameras}
-	if cfg.Cluster == nil {
-		// Open incidents are kept beside the outbox (the data directory);
-		// in a cluster, the next owner of a camera ends them (cluster.Node).
-		eo.OpenIncidents = filepath.Join(filepath.Dir(cfg.Outbox.Path), "open-incidents.json")
-	}
+	// Open incidents are kept beside the outbox (the data directory), and
+	// the next run ends those a crash left open. In a cluster too: the
+	// next owner of a camera ends those recorded in the incidents bucket,
+	// but a start made while NATS was away is recorded there only once it
+	// is back; a node killed meanwhile ends it at its next run (both ends
+	// carry the one id incident.EndID gives).
+	eo.OpenIncidents = filepath.Join(filepath.Dir(cfg.Outbox.Path), "open-incidents.json")
 	ecfg := cfg
 	var cl *clusterRun
 	var reload applier
