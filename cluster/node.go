@@ -2,7 +2,8 @@
 // through NATS JetStream key-value buckets: membership (a heartbeat per
 // node, expiring), leases (one per camera, taken with create-if-absent and
 // renewed with a revision check) and rendezvous ownership with bounded
-// loads (Assign: every node at most 10% above its fair share). It knows
+// loads (Assign: every node within 10% of its fair share, above and below;
+// a node that returns takes its share back a few cameras a round). It knows
 // nothing of the engine: it is given the whole camera list (SetCameras) and
 // tells its Runner which cameras this process must run now. It also keeps,
 // per camera, the incidents open on this node, so that the next owner of a
