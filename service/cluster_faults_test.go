@@ -250,7 +250,8 @@ func TestClusterFaults(t *testing.T) {
 		// connect bounds a camera's start on a node (RTSP, the first
 		// keyframe, the first analyzed frame) and the time between two
 		// analyzed pictures as sampled: decode mode auto analyzes only the
-		// keyframes of an idle scene (every 2 s in the clip), and the
+		// keyframes of an idle scene (every 2 s in the clip, and the
+		// cameras' activity.keyframe_interval is set to it), and the
 		// sampler polls every node every 300 ms plus their answers.
 		connect   = 6 * time.Second
 		keyframes = 2 * time.Second
@@ -284,7 +285,10 @@ func TestClusterFaults(t *testing.T) {
 	srv := testkit.StartSim(t, simCams...)
 	var camYAML strings.Builder
 	for _, id := range cams {
-		fmt.Fprintf(&camYAML, "  - {id: %s, url: %q, analysis_fps: 2, analysis_width: 160}\n", id, srv.URL(id))
+		// keyframe_interval: the clip's GOP, so that an idle camera is
+		// analyzed at every keyframe (the bounds' keyframes); the default,
+		// 4 s, would widen every gap by 2 s.
+		fmt.Fprintf(&camYAML, "  - {id: %s, url: %q, analysis_fps: 2, analysis_width: 160, activity: {keyframe_interval: 2s}}\n", id, srv.URL(id))
 	}
 	var nodesMu sync.Mutex
 	var nodes []*vigilNode
