@@ -351,7 +351,9 @@ func TestHAOnlyKindsACameraCanRaise(t *testing.T) {
 		s.MQTT.HADiscovery, s.MQTT.HANodeID = true, "site1"
 		s.Timeout, s.BackoffMin = 2*time.Second, 50*time.Millisecond
 	})
-	cfgTopic := func(cam, key string) string { return "homeassistant/binary_sensor/site1/" + cam + "_" + key + "/config" }
+	cfgTopic := func(cam, key string) string {
+		return "homeassistant/binary_sensor/site1/" + cam + "_" + key + "/config"
+	}
 	// An earlier run announced every sensor of gate (kinds unknown).
 	old, err := New(sink.CommonOf(c), *c.MQTT, cams("gate"), nil)
 	if err != nil {
