@@ -88,6 +88,7 @@ func (n *Node) fence() {
 		case <-t.C:
 		}
 		n.checkFence(time.Now())
+		n.touchHeld()
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
 	"github.com/vigil-video/vigil/sink"
@@ -441,5 +443,187 @@ func TestDegradedEndedByNextRun(t *testing.T) {
 	})
 	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the file is still there after the node recovered: %v", err)
+	}
+}
+
+// newDeliveringNode is newTestNode with the delivery hook in place: every
+// event, the node's own (ends of orphans, released held incidents) and the
+// test's (deliver), goes through Filter before it reaches out, as
+// delivery.BeforeStore does in vigil run.
+func newDeliveringNode(t *testing.T, cfg config.Cluster, heldPath string) *testNode {
+	t.Helper()
+	tn := &testNode{runs: &runs{}, out: &incidenttest.Memory{}, discarded: &incidenttest.Memory{}}
+	log := slog.New(slog.DiscardHandler)
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("node", cfg.NodeID)
+	}
+	n, err := New(cfg, Options{Runner: tn.runs, Logger: log, HeldPath: heldPath, Emit: func(ev incident.Event) error {
+		tn.deliver(ev)
+		return nil
+	}, Discard: func(ev incident.Event) { tn.discarded.Emit(ev) }}) //nolint:errcheck // memory
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.Node = n
+	return tn
+}
+
+// deliver passes evs through the node's Filter to its output.
+func (n *testNode) deliver(evs ...incident.Event) {
+	for _, ev := range n.Filter(slices.Clone(evs)) {
+		n.out.Emit(ev) //nolint:errcheck // memory
+	}
+}
+
+// motion returns the start and end events of a motion incident on camera
+// from start to end, as the engine names them.
+func motion(camera string, start, end time.Time) (incident.Event, incident.Event) {
+	inc := incident.Incident{IncidentID: incident.DeriveID(camera, "motion", "", start), Camera: camera, Kind: "motion",
+		StartedAt: start.UTC(), FrameTime: start.UTC(), FrameTimeSource: incident.TimeReceipt, Score: 0.2}
+	s := incident.New(incident.TypeStart, inc, start)
+	e := end.UTC()
+	inc.EndedAt, inc.FrameTime = &e, e
+	return s, incident.New(incident.TypeEnd, inc, end)
+}
+
+// TestPartitionIncidentSeenOnce: a node cut off silently holds back the
+// incidents that start on its cameras meanwhile (their starts cannot be
+// recorded for the next owner). Once the partition heals, one that the
+// camera's new owner also reported (same kind, overlapping times) is
+// dropped, and one it did not see (it ended before the new owner started
+// the camera) is delivered, late: the consumer sees each thing once and
+// loses none.
+func TestPartitionIncidentSeenOnce(t *testing.T) {
+	url, _, _ := natsURL(t)
+	ttl := 2 * time.Second
+	proxy := newBlackhole(t, url[len("nats://"):])
+	a := newDeliveringNode(t, testConfig(proxy.url(), "a", ttl), filepath.Join(t.TempDir(), "held.json"))
+	b := newDeliveringNode(t, testConfig(url, "b", ttl), "")
+	var cams []string
+	for i := range 8 {
+		cams = append(cams, fmt.Sprintf("cam-%d", i))
+	}
+	startNodes(t, cams, a, b)
+	mine := a.runs.get()
+	if len(mine) < 2 {
+		t.Fatalf("a runs %v, want two cameras at least", mine)
+	}
+	both, alone := mine[0], mine[1]
+
+	proxy.cut.Store(true)
+	cut := time.Now()
+	// Two incidents start on a's cameras during the cut: "alone" ends at
+	// once (b will not see it), "both" lasts until a's fence stops it.
+	aloneStart, aloneEnd := motion(alone, cut.Add(100*time.Millisecond), cut.Add(900*time.Millisecond))
+	bothStart, _ := motion(both, cut.Add(200*time.Millisecond), time.Time{})
+	a.deliver(aloneStart, bothStart)
+	a.deliver(aloneEnd)
+	if evs := a.out.Events(); slices.ContainsFunc(evs, func(ev incident.Event) bool { return ev.Data.Kind == "motion" }) {
+		t.Fatalf("a delivered a start it could not record while cut off: %+v", evs)
+	}
+	if got := testutil.ToFloat64(a.m.held); got != 2 {
+		t.Errorf("vigil_cluster_incidents_held = %v, want 2", got)
+	}
+
+	// b takes the cameras and sees the same motion on "both".
+	await.Until(t, 4*ttl, "b to run both", func() bool { return slices.Contains(b.runs.get(), both) })
+	bStart, bEnd := motion(both, time.Now(), time.Now().Add(time.Second))
+	b.deliver(bStart)
+	// a's fence stops the camera: its engine ends the incident.
+	await.Until(t, a.cfg.UnreachableGrace+10*time.Second, "a to stop its cameras", func() bool { return len(a.runs.get()) == 0 })
+	_, bothEnd := motion(both, bothStart.Data.StartedAt, time.Now())
+	a.deliver(bothEnd)
+	b.deliver(bEnd)
+
+	proxy.cut.Store(false)
+	await.Until(t, 30*time.Second, "a to settle what it held", func() bool { return testutil.ToFloat64(a.m.held) == 0 })
+	byID := map[string][]string{}
+	for _, ev := range a.out.Events() {
+		if ev.Data.Kind == "motion" {
+			byID[ev.Data.IncidentID] = append(byID[ev.Data.IncidentID], ev.Type)
+		}
+	}
+	if got := byID[aloneStart.Data.IncidentID]; !slices.Equal(got, []string{incident.TypeStart, incident.TypeEnd}) {
+		t.Errorf("the incident only a saw: a delivered %v, want its start and end (late)", got)
+	}
+	if got := byID[bothStart.Data.IncidentID]; len(got) > 0 {
+		t.Errorf("the incident b reported too: a delivered %v of it as well, want nothing (the consumer would see it twice)", got)
+	}
+	// Its end is discarded, for the engine to forget the incident: else
+	// its next run would end what no consumer saw start.
+	if !slices.ContainsFunc(a.discarded.Events(), func(ev incident.Event) bool {
+		return ev.Type == incident.TypeEnd && ev.Data.IncidentID == bothStart.Data.IncidentID
+	}) {
+		t.Errorf("the dropped incident's end was not discarded: %d events discarded", len(a.discarded.Events()))
+	}
+	if m, r := testutil.ToFloat64(a.m.heldSettled.WithLabelValues("merged")), testutil.ToFloat64(a.m.heldSettled.WithLabelValues("reconciled")); m != 1 || r != 1 {
+		t.Errorf("held incidents merged %v, reconciled %v; want 1 and 1", m, r)
+	}
+	if _, err := os.Stat(a.opts.HeldPath); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the held file is still there once nothing is held: %v", err)
+	}
+}
+
+// TestHeldSurvivesACrash: a node that dies (no Close) while it holds
+// incidents back leaves them in Options.HeldPath; its next run settles
+// them once NATS answers: the one the camera's new owner also reported is
+// dropped, the other delivered with an end at the last moment the dead
+// run was known to hold it; the file goes.
+func TestHeldSurvivesACrash(t *testing.T) {
+	url, _, _ := natsURL(t)
+	ttl := 2 * time.Second
+	proxy := newBlackhole(t, url[len("nats://"):])
+	held := filepath.Join(t.TempDir(), "held.json")
+	a := newDeliveringNode(t, testConfig(proxy.url(), "a", ttl), held)
+	b := newDeliveringNode(t, testConfig(url, "b", ttl), "")
+	var cams []string
+	for i := range 8 {
+		cams = append(cams, fmt.Sprintf("cam-%d", i))
+	}
+	startNodes(t, cams, a, b)
+	mine := a.runs.get()
+	if len(mine) < 2 {
+		t.Fatalf("a runs %v, want two cameras at least", mine)
+	}
+	both, alone := mine[0], mine[1]
+	proxy.cut.Store(true)
+	cut := time.Now()
+	aloneStart, _ := motion(alone, cut.Add(100*time.Millisecond), time.Time{})
+	bothStart, _ := motion(both, cut.Add(200*time.Millisecond), time.Time{})
+	a.deliver(aloneStart, bothStart)
+	if _, err := os.Stat(held); err != nil {
+		t.Fatalf("held incidents not saved: %v", err)
+	}
+	await.Until(t, 4*ttl, "b to run both", func() bool { return slices.Contains(b.runs.get(), both) })
+	bStart, bEnd := motion(both, time.Now(), time.Now().Add(time.Second))
+	b.deliver(bStart, bEnd)
+	time.Sleep(ttl + time.Second) // a rewrites its file meanwhile: it still ran
+	a.crash()
+
+	a2 := newDeliveringNode(t, testConfig(url, "a", ttl), held)
+	a2.SetCameras(cams)
+	if err := a2.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a2.Close)
+	await.Until(t, 20*time.Second, "the next run to settle what a held", func() bool {
+		_, err := os.Stat(held)
+		return errors.Is(err, fs.ErrNotExist)
+	})
+	byID := map[string][]incident.Event{}
+	for _, ev := range a2.out.Events() {
+		if ev.Data.Kind == "motion" {
+			byID[ev.Data.IncidentID] = append(byID[ev.Data.IncidentID], ev)
+		}
+	}
+	got := byID[aloneStart.Data.IncidentID]
+	if len(got) != 2 || got[0].Type != incident.TypeStart || got[1].Type != incident.TypeEnd {
+		t.Fatalf("the incident only a saw: the next run delivered %d events, want its start and an end", len(got))
+	}
+	if e := got[1].Data.EndedAt; e == nil || e.Before(bStart.Data.StartedAt) {
+		t.Errorf("its end %v: want the dead run's last write, after b took the camera (%s)", e, bStart.Data.StartedAt)
+	}
+	if got := byID[bothStart.Data.IncidentID]; len(got) > 0 {
+		t.Errorf("the incident b reported too: the next run delivered %d events of it, want none", len(got))
 	}
 }

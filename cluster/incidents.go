@@ -22,16 +22,77 @@ type incidents struct {
 	dirty map[string]bool
 	kick  chan struct{}
 	flush sync.Mutex // one write per camera at a time, in order
+	// taken is when this node took each camera it took from another
+	// (acquired, not re-asserted); recent the incidents it started on it
+	// within takeoverWindow of that, kept in the record for recentKeep so
+	// that a node that analyzed the camera meanwhile, cut off, can tell
+	// (held.go).
+	taken  map[string]time.Time
+	recent map[string][]brief
 }
 
 func (in *incidents) init() {
 	in.open, in.dirty, in.kick = map[string]map[string]incident.Incident{}, map[string]bool{}, make(chan struct{}, 1)
+	in.taken, in.recent = map[string]time.Time{}, map[string][]brief{}
 }
 
 // record is a camera's entry in the incidents bucket.
 type record struct {
 	Node      string              `json:"node"`
 	Incidents []incident.Incident `json:"incidents"`
+	// Recent are the incidents Node started in its takeover window (see
+	// incidents.taken), open or ended.
+	Recent []brief `json:"recent,omitempty"`
+}
+
+// brief is an incident in record.Recent.
+type brief struct {
+	ID    string     `json:"id"`
+	Kind  string     `json:"kind"`
+	Zone  string     `json:"zone,omitempty"`
+	Start time.Time  `json:"start"`
+	End   *time.Time `json:"end,omitempty"`
+}
+
+// recentKeep is how long a record keeps Recent: a node cut off for longer
+// delivers what it held without comparing (a consumer may then see an
+// incident twice).
+const recentKeep = time.Hour
+
+// maxRecent bounds Recent per camera.
+const maxRecent = 32
+
+// takeoverWindow is how long after taking a camera the incidents this node
+// starts on it go into Recent: a cut-off previous owner analyzes it for at
+// most unreachable_grace - lease_ttl + the fence's tick + its stop time
+// after, and its incidents end by then; lease_ttl covers the rest.
+func (n *Node) takeoverWindow() time.Duration {
+	return n.cfg.UnreachableGrace + n.cfg.LeaseTTL
+}
+
+// tookOver notes that this node took camera from another at t.
+func (n *Node) tookOver(camera string, t time.Time) {
+	n.inc.mu.Lock()
+	n.inc.taken[camera] = t
+	delete(n.inc.recent, camera)
+	n.inc.mu.Unlock()
+}
+
+// expireRecent forgets the takeovers older than recentKeep (their records
+// are then rewritten without Recent).
+func (n *Node) expireRecent(now time.Time) {
+	in := &n.inc
+	in.mu.Lock()
+	for c, t := range in.taken {
+		if now.Sub(t) > recentKeep {
+			delete(in.taken, c)
+			if len(in.recent[c]) > 0 {
+				in.dirty[c] = true
+			}
+			delete(in.recent, c)
+		}
+	}
+	in.mu.Unlock()
 }
 
 // Observe notes an event this node emits (call it for every event, before
@@ -54,10 +115,23 @@ func (n *Node) Observe(ev incident.Event) {
 		inc := ev.Data
 		inc.Evidence = nil // on this node's disk; the record stays small
 		in.open[cam][inc.IncidentID] = inc
+		if t, ok := in.taken[cam]; ok && ev.Type == incident.TypeStart && inc.StartedAt.Before(t.Add(n.takeoverWindow())) &&
+			len(in.recent[cam]) < maxRecent && !slices.ContainsFunc(in.recent[cam], func(b brief) bool { return b.ID == inc.IncidentID }) {
+			in.recent[cam] = append(in.recent[cam], brief{ID: inc.IncidentID, Kind: inc.Kind, Zone: inc.Zone, Start: inc.StartedAt})
+		}
 	case incident.TypeEnd:
 		delete(in.open[cam], ev.Data.IncidentID)
 		if len(in.open[cam]) == 0 {
 			delete(in.open, cam)
+		}
+		for i, b := range in.recent[cam] {
+			if b.ID == ev.Data.IncidentID {
+				end := ev.Data.FrameTime
+				if ev.Data.EndedAt != nil {
+					end = *ev.Data.EndedAt
+				}
+				in.recent[cam][i].End = &end
+			}
 		}
 	default:
 		in.mu.Unlock()
@@ -82,6 +156,8 @@ func (n *Node) incidentWriter() {
 			return
 		case <-n.inc.kick:
 		case <-t.C:
+			n.expireRecent(time.Now())
+			n.settleHeld()
 		}
 		n.inc.mu.Lock()
 		cams := slices.Collect(maps.Keys(n.inc.dirty))
@@ -99,8 +175,10 @@ func (n *Node) incidentWriter() {
 // it stores the events, so that a start any consumer sees is recorded for
 // the camera's next owner, should this node die right after. It does
 // nothing while NATS is away; a record not written in time is left to the
-// writer.
-func (n *Node) RecordIncidents(evs []incident.Event) {
+// writer. It returns the cameras whose record could not be written (nil
+// when all were).
+func (n *Node) RecordIncidents(evs []incident.Event) map[string]bool {
+	var unrecorded map[string]bool
 	var ctx context.Context
 	for i, ev := range evs {
 		if ev.Type != incident.TypeStart || slices.ContainsFunc(evs[:i], func(e incident.Event) bool {
@@ -113,18 +191,43 @@ func (n *Node) RecordIncidents(evs []incident.Event) {
 			ctx, cancel = context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
 		}
-		n.flushIncidents(ctx, ev.Data.Camera)
+		if !n.flushIncidents(ctx, ev.Data.Camera) {
+			if unrecorded == nil {
+				unrecorded = map[string]bool{}
+			}
+			unrecorded[ev.Data.Camera] = true
+		}
 	}
+	return unrecorded
 }
 
-// flushIncidents writes camera's record if it changed: its open incidents,
-// or no key when there are none.
-func (n *Node) flushIncidents(ctx context.Context, camera string) {
+// unobserve takes back the start Observe noted (its incident is held).
+func (n *Node) unobserve(ev incident.Event) {
+	in := &n.inc
+	cam := ev.Data.Camera
+	in.mu.Lock()
+	delete(in.open[cam], ev.Data.IncidentID)
+	if len(in.open[cam]) == 0 {
+		delete(in.open, cam)
+	}
+	in.recent[cam] = slices.DeleteFunc(in.recent[cam], func(b brief) bool { return b.ID == ev.Data.IncidentID })
+	in.dirty[cam] = true
+	in.mu.Unlock()
+}
+
+// flushIncidents writes camera's record if it changed: its open incidents
+// (and Recent), or no key when there are none. It writes only a record
+// that is this node's (or none, for a camera it holds): a node that lost
+// the camera never overwrites its next owner's. It reports false if an
+// open incident is not recorded (NATS away, an error, another node's
+// camera).
+func (n *Node) flushIncidents(ctx context.Context, camera string) bool {
 	n.mu.Lock()
 	kv := n.incidents
+	_, mine := n.held[camera]
 	n.mu.Unlock()
 	if kv == nil || !n.connected() {
-		return
+		return false
 	}
 	in := &n.inc
 	in.flush.Lock()
@@ -132,18 +235,42 @@ func (n *Node) flushIncidents(ctx context.Context, camera string) {
 	in.mu.Lock()
 	if !in.dirty[camera] {
 		in.mu.Unlock()
-		return
+		return true
 	}
 	delete(in.dirty, camera)
 	open := slices.Collect(maps.Values(in.open[camera]))
+	recent := slices.Clone(in.recent[camera])
 	in.mu.Unlock()
-	var err error
-	if len(open) == 0 {
-		err = kv.Delete(ctx, key(camera))
-	} else {
+	var rev uint64
+	e, err := kv.Get(ctx, key(camera))
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		err = nil
+	case err == nil:
+		var r record
+		if json.Unmarshal(e.Value(), &r) == nil && r.Node != "" && r.Node != n.cfg.NodeID {
+			return len(open) == 0 // the camera's next owner's: its incidents are its own, ours not recorded
+		}
+		rev = e.Revision()
+	}
+	switch {
+	case err != nil:
+	case len(open) == 0 && len(recent) == 0:
+		if rev != 0 {
+			err = kv.Delete(ctx, key(camera), jetstream.LastRevision(rev))
+		}
+	case rev == 0 && !mine:
+		// No record and not this node's camera: its next owner ended
+		// what was open (endOrphans); writing now would leave it open.
+		return len(open) == 0
+	default:
 		slices.SortFunc(open, func(a, b incident.Incident) int { return a.StartedAt.Compare(b.StartedAt) })
-		b, _ := json.Marshal(record{Node: n.cfg.NodeID, Incidents: open}) //nolint:errchkjson // plain data
-		_, err = kv.Put(ctx, key(camera), b)
+		b, _ := json.Marshal(record{Node: n.cfg.NodeID, Incidents: open, Recent: recent}) //nolint:errchkjson // plain data
+		if rev == 0 {
+			_, err = kv.Create(ctx, key(camera), b)
+		} else {
+			_, err = kv.Update(ctx, key(camera), b, rev)
+		}
 	}
 	if err != nil {
 		in.mu.Lock()
@@ -151,7 +278,9 @@ func (n *Node) flushIncidents(ctx context.Context, camera string) {
 		in.mu.Unlock()
 		n.m.errors.WithLabelValues("incidents").Inc()
 		n.log.Warn("open incidents not recorded", "camera", camera, "error", n.hide(err))
+		return false
 	}
+	return true
 }
 
 // endOrphans ends the incidents another node (or this node's previous

@@ -4,9 +4,9 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // nodeMetrics are the node's Prometheus metrics (Collectors).
 type nodeMetrics struct {
-	owned, nodes, connected, degraded               prometheus.Gauge
+	owned, nodes, connected, degraded, held         prometheus.Gauge
 	renewFailures, handovers, acquisitions, orphans prometheus.Counter
-	lost, errors                                    *prometheus.CounterVec
+	lost, errors, heldSettled                       *prometheus.CounterVec
 }
 
 func newMetrics() *nodeMetrics {
@@ -27,6 +27,11 @@ func newMetrics() *nodeMetrics {
 			Help: "Camera leases this node took."}),
 		orphans: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_cluster_orphan_incidents_ended_total",
 			Help: "Incidents left open by a previous owner that this node ended."}),
+		held: prometheus.NewGauge(prometheus.GaugeOpts{Name: "vigil_cluster_incidents_held",
+			Help: "Incidents whose events this node holds back: their start could not be recorded for the camera's next owner (NATS did not answer)."}),
+		heldSettled: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_cluster_held_incidents_total",
+			Help: "Held incidents settled, by outcome: delivered once the lease was renewed (renewed), the store was known down (store_down), the camera's owner had not reported it (reconciled) or too many were held (overflow); or not delivered because the camera's owner reported it (merged)."},
+			[]string{"outcome"}),
 		lost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_cluster_leases_lost_total",
 			Help: "Cameras stopped because their lease was lost: rejected (another node holds it) or unreachable (not renewed for unreachable_grace)."},
 			[]string{"reason"}),
@@ -37,7 +42,10 @@ func newMetrics() *nodeMetrics {
 	for _, r := range []string{"rejected", "unreachable"} {
 		m.lost.WithLabelValues(r)
 	}
-	for _, op := range []string{"heartbeat", "members", "acquire", "release", "incidents", "buckets", "degraded_file"} {
+	for _, o := range []string{"renewed", "store_down", "reconciled", "overflow", "merged"} {
+		m.heldSettled.WithLabelValues(o)
+	}
+	for _, op := range []string{"heartbeat", "members", "acquire", "release", "incidents", "buckets", "degraded_file", "held_file"} {
 		m.errors.WithLabelValues(op)
 	}
 	return m
@@ -46,5 +54,5 @@ func newMetrics() *nodeMetrics {
 // Collectors returns the node's metrics, to register beside the engine's.
 func (n *Node) Collectors() []prometheus.Collector {
 	m := n.m
-	return []prometheus.Collector{m.owned, m.nodes, m.connected, m.degraded, m.renewFailures, m.handovers, m.acquisitions, m.orphans, m.lost, m.errors}
+	return []prometheus.Collector{m.owned, m.nodes, m.connected, m.degraded, m.renewFailures, m.handovers, m.acquisitions, m.orphans, m.lost, m.errors, m.held, m.heldSettled}
 }

@@ -55,6 +55,14 @@ type Options struct {
 	// incident, so that its next run ends it should it die degraded (see
 	// degraded_file.go). Empty: not kept (such an incident stays open).
 	DegradedPath string
+	// Discard is told each event of a held incident that is dropped
+	// (held.go: the camera's owner reported it), which will never be
+	// delivered. Optional.
+	Discard func(incident.Event)
+	// HeldPath is a file where the node keeps the incidents it holds back
+	// (held.go), so that its next run settles them should it die holding
+	// them. Empty: not kept (they are lost with the process).
+	HeldPath string
 }
 
 // lease is a camera lease this node holds.
@@ -109,7 +117,8 @@ type Node struct {
 	degMu sync.Mutex // orders the cluster_degraded events
 	deg   degraded
 
-	inc incidents
+	inc   incidents
+	holds holds
 
 	// The last assignment and what it was computed from; the loop's only.
 	assigned     map[string]string
@@ -144,6 +153,8 @@ func New(cfg config.Cluster, opts Options) (*Node, error) {
 		done: make(chan struct{}), closed: make(chan struct{}), ncClosed: make(chan struct{}), started: time.Now().UTC()}
 	n.contact = n.started
 	n.inc.init()
+	n.holds.init()
+	n.loadHeld() // before the engine ends what a crash left open: those ends are held too
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.conn = natsconn.Config{Name: "vigil-cluster-" + cfg.NodeID, URL: cfg.NATSURL, Username: cfg.Username,
 		Password: cfg.Password, ReconnectWait: 500 * time.Millisecond, Timeout: 2 * time.Second}
@@ -303,6 +314,9 @@ func (n *Node) close() {
 		}
 		if ctx.Err() == nil {
 			n.nodes.Delete(ctx, n.cfg.NodeID) //nolint:errcheck // it expires after lease_ttl anyway
+		}
+		if ctx.Err() == nil {
+			n.settleHeld() // what cannot be settled now stays in HeldPath
 		}
 		cancel()
 		n.log.Info("cluster leases released", "cameras", released)

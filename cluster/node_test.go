@@ -45,8 +45,9 @@ func (r *runs) get() []string {
 
 type testNode struct {
 	*Node
-	runs *runs
-	out  *incidenttest.Memory
+	runs      *runs
+	out       *incidenttest.Memory
+	discarded *incidenttest.Memory // what Options.Discard was told (newDeliveringNode)
 }
 
 func testConfig(url, id string, ttl time.Duration) config.Cluster {

@@ -339,6 +339,7 @@ func (n *Node) rebalance(settled bool) {
 			continue // held by another node until it releases it or it expires
 		}
 		n.endOrphans(id)
+		n.tookOver(id, time.Now())
 		n.mu.Lock()
 		n.held[id] = &lease{rev: rev, renewed: sent, since: time.Now()}
 		n.mu.Unlock()

@@ -57,10 +57,13 @@ type Delivery struct {
 	queue *handoff // Publish to writeLoop
 	// onStored are called with each event once stored (OnStored).
 	onStored atomic.Pointer[[]func(incident.Event)]
-	hooksMu  sync.Mutex // serializes OnStored
-	// beforeStore is called with each batch before it is stored
-	// (BeforeStore).
-	beforeStore atomic.Pointer[func([]incident.Event)]
+	// onDiscarded are called with each event a BeforeStore hook kept
+	// back for good (OnDiscarded).
+	onDiscarded atomic.Pointer[[]func(incident.Event)]
+	hooksMu     sync.Mutex // serializes OnStored and OnDiscarded
+	// beforeStore is called with each batch before it is stored, and
+	// returns what to store (BeforeStore).
+	beforeStore atomic.Pointer[func([]incident.Event) []incident.Event]
 	maxLag      time.Duration
 	ctx         context.Context // of the sinks
 	cancel      context.CancelFunc
@@ -207,10 +210,11 @@ func (d *Delivery) writeLoop() {
 		var more bool
 		batch, more = d.queue.take(batch[:0], cap(batch))
 		if len(batch) > 0 {
+			kept := batch
 			if hook := d.beforeStore.Load(); hook != nil {
-				(*hook)(batch)
+				kept = (*hook)(batch)
 			}
-			d.store(batch)
+			d.store(kept)
 			d.queue.stored()
 			clear(batch)
 			continue
@@ -273,9 +277,11 @@ func (d *Delivery) store(batch []incident.Event) {
 
 // BeforeStore has f called with each batch of events before it is stored
 // in the outbox (so before any sink can have them), on the outbox writer:
-// f may wait briefly (it holds delivery back), and must not keep evs. Set
-// it before publishing.
-func (d *Delivery) BeforeStore(f func(evs []incident.Event)) { d.beforeStore.Store(&f) }
+// f returns the events to store (evs, or part of it in place: an event f
+// leaves out is f's to publish again later, or to account for). f may wait
+// briefly (it holds delivery back), and must not keep evs. Set it before
+// publishing.
+func (d *Delivery) BeforeStore(f func(evs []incident.Event) []incident.Event) { d.beforeStore.Store(&f) }
 
 // OnStored has f called with each event once it is stored in the outbox
 // (in order, on the outbox writer: f must not block), after the functions
@@ -290,6 +296,33 @@ func (d *Delivery) OnStored(f func(incident.Event)) {
 	}
 	hooks = append(slices.Clip(hooks), f)
 	d.onStored.Store(&hooks)
+}
+
+// OnDiscarded has f called with each event that the BeforeStore hook
+// kept back and then gave up (Discard): it will never be stored (in a
+// cluster, an incident the camera's new owner reported during an
+// overlap). The engine forgets such an incident's end as if stored. Set it
+// before publishing.
+func (d *Delivery) OnDiscarded(f func(incident.Event)) {
+	d.hooksMu.Lock()
+	defer d.hooksMu.Unlock()
+	var hooks []func(incident.Event)
+	if p := d.onDiscarded.Load(); p != nil {
+		hooks = *p
+	}
+	hooks = append(slices.Clip(hooks), f)
+	d.onDiscarded.Store(&hooks)
+}
+
+// Discard says that ev, kept back by the BeforeStore hook, will never be
+// stored: the OnDiscarded functions are called with it. Safe for
+// concurrent use.
+func (d *Delivery) Discard(ev incident.Event) {
+	if hooks := d.onDiscarded.Load(); hooks != nil {
+		for _, f := range *hooks {
+			f(ev)
+		}
+	}
 }
 
 // stored feeds stored events to the OnStored hooks and wakes the sinks.

@@ -237,6 +237,12 @@ func (e *Engine) openLedger(path string) {
 		e.ledger.afterStore = true
 		n.OnStored(e.ledger.stored)
 	}
+	// An incident whose events the delivery kept back and gave up (a
+	// cluster node's, reported by the camera's new owner) is forgotten
+	// too: its next run must not end what no consumer saw start.
+	if n, ok := e.opts.Events.(interface{ OnDiscarded(func(incident.Event)) }); ok {
+		n.OnDiscarded(e.ledger.stored)
+	}
 }
 
 // endLeftOpen publishes the end of every incident a previous run left

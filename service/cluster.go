@@ -12,7 +12,6 @@ import (
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/delivery"
 	"github.com/vigil-video/vigil/engine"
-	"github.com/vigil-video/vigil/incident"
 )
 
 // clusterRun is `vigil run` with a cluster section: the engine runs only
@@ -36,8 +35,9 @@ func newClusterRun(cfg config.Config, d *delivery.Delivery, log *slog.Logger) (*
 	r := &clusterRun{d: d, log: log, full: cfg}
 	// The node's open cluster_degraded incident is kept beside the outbox
 	// (the data directory), for its next run to end should it die degraded.
-	n, err := cluster.New(*cfg.Cluster, cluster.Options{Runner: r, Emit: d.Emit, Logger: log.With("component", "cluster"),
-		DegradedPath: filepath.Join(filepath.Dir(cfg.Outbox.Path), "cluster-degraded.json")})
+	n, err := cluster.New(*cfg.Cluster, cluster.Options{Runner: r, Emit: d.Emit, Discard: d.Discard, Logger: log.With("component", "cluster"),
+		DegradedPath: filepath.Join(filepath.Dir(cfg.Outbox.Path), "cluster-degraded.json"),
+		HeldPath:     filepath.Join(filepath.Dir(cfg.Outbox.Path), "cluster-held.json")})
 	if err != nil {
 		return nil, err
 	}
@@ -45,13 +45,9 @@ func newClusterRun(cfg config.Config, d *delivery.Delivery, log *slog.Logger) (*
 	// The node notes every event delivery stores (the open incidents of
 	// its cameras), and a start is recorded for the camera's next owner
 	// before any sink can have it: should this node die right after, the
-	// next owner ends it.
-	d.BeforeStore(func(evs []incident.Event) {
-		for _, ev := range evs {
-			n.Observe(ev)
-		}
-		n.RecordIncidents(evs)
-	})
+	// next owner ends it. A start that cannot be recorded is held back
+	// (cluster/held.go).
+	d.BeforeStore(n.Filter)
 	return r, nil
 }
 

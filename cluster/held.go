@@ -1,0 +1,406 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"maps"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/vigil-video/vigil/incident"
+)
+
+// Incidents held while a node is in doubt.
+//
+// A node that cannot record a start in the incidents bucket (NATS does not
+// answer and is not known to be down) cannot tell whether another node has
+// taken the camera or is about to: its lease may expire while it is cut
+// off, and the next owner, which never saw the start, detects the same
+// thing as an incident of its own. A consumer would see one event as two.
+// So such a start is held, with every later event of its incident, instead
+// of delivered (Filter), and settled later (settleHeld):
+//
+//   - released (delivered late, with their own times and ids) once a
+//     renewal of the camera's lease sent after the hold began succeeds:
+//     nobody else had the camera; or once the store is known down: nobody
+//     can take a lease;
+//   - reconciled once the node no longer holds the camera, its incident
+//     has ended and NATS answers again: if the camera's owner recorded an
+//     incident of the same kind and zone whose times overlap it (its open
+//     incidents, and those it started in the takeover window after taking
+//     the camera: record.Recent), it is dropped, counted
+//     (vigil_cluster_held_incidents_total{outcome="merged"}) and logged;
+//     any other is released.
+//
+// What is held is kept in Options.HeldPath, so that the next run of a node
+// that dies holding incidents settles them (those with no end get one, at
+// their last event): a held incident is delayed, never lost. The cost: an
+// incident that starts on a cut-off node reaches the sinks after the cut
+// (and not at all when the camera's next owner reported it), and a start
+// during a NATS blip waits for the next renewal.
+
+// maxHeld bounds the incidents held at once: beyond it the oldest is
+// released at once (a consumer may then see it twice; never lost).
+const maxHeld = 256
+
+// heldIncident is one incident whose events are held: its start, its last
+// update (earlier ones are dropped: each says less than the last) and its
+// end.
+type heldIncident struct {
+	Camera string          `json:"camera"`
+	Since  time.Time       `json:"since"` // when the hold began (this node's clock)
+	Start  incident.Event  `json:"start"`
+	Update *incident.Event `json:"update,omitempty"`
+	End    *incident.Event `json:"end,omitempty"`
+	// Previous: held by an earlier run of this node (read from the file):
+	// only a reconciliation settles it.
+	Previous bool `json:"-"`
+}
+
+// holds are the held incidents.
+type holds struct {
+	mu     sync.Mutex
+	byID   map[string]*heldIncident
+	passed map[string]bool // released incidents still open: their events pass
+	order  []string        // incident ids, oldest hold first
+	saved  time.Time       // last written to Options.HeldPath
+}
+
+func (h *holds) init() { h.byID, h.passed = map[string]*heldIncident{}, map[string]bool{} }
+
+// Filter is the delivery hook (delivery.BeforeStore): it notes each event
+// (Observe), records the starts for the camera's next owner
+// (RecordIncidents), and returns the events to store now, in place in evs.
+// The events of a start that could not be recorded while the store is not
+// known down are held (see above).
+func (n *Node) Filter(evs []incident.Event) []incident.Event {
+	h := &n.holds
+	var hold []incident.Event
+	var ended []string
+	kept := evs[:0]
+	h.mu.Lock()
+	for _, ev := range evs {
+		id := ev.Data.IncidentID
+		if hi := h.byID[id]; hi != nil && ev.Type != incident.TypeStart {
+			hold = append(hold, ev)
+			continue
+		}
+		if ev.Type == incident.TypeEnd && h.passed[id] {
+			ended = append(ended, id)
+		}
+		kept = append(kept, ev)
+	}
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		for _, id := range ended {
+			delete(h.passed, id)
+		}
+		h.mu.Unlock()
+	}()
+	for _, ev := range kept {
+		n.Observe(ev)
+	}
+	unrecorded := n.RecordIncidents(kept)
+	if len(unrecorded) > 0 && !n.storeDown() {
+		out := kept[:0]
+		h.mu.Lock()
+		for _, ev := range kept {
+			if ev.Type == incident.TypeStart && unrecorded[ev.Data.Camera] && !h.passed[ev.Data.IncidentID] &&
+				ev.Data.Kind != KindClusterDegraded {
+				n.unobserve(ev)
+				h.byID[ev.Data.IncidentID] = &heldIncident{Camera: ev.Data.Camera, Since: time.Now(), Start: ev}
+				h.order = append(h.order, ev.Data.IncidentID)
+				n.log.Warn("incident held: its start could not be recorded for the camera's next owner; delivered once the lease is renewed or the next owner's incidents are known",
+					"camera", ev.Data.Camera, "incident", ev.Data.IncidentID, "kind", ev.Data.Kind)
+				continue
+			}
+			if hi := h.byID[ev.Data.IncidentID]; hi != nil { // a later event of an incident held above
+				hold = append(hold, ev)
+				continue
+			}
+			out = append(out, ev)
+		}
+		h.mu.Unlock()
+		kept = out
+	}
+	if len(hold) > 0 || len(unrecorded) > 0 {
+		n.holdEvents(hold)
+	}
+	return kept
+}
+
+// holdEvents adds the later events of held incidents, bounds the hold and
+// saves it.
+func (n *Node) holdEvents(evs []incident.Event) {
+	h := &n.holds
+	h.mu.Lock()
+	for _, ev := range evs {
+		hi := h.byID[ev.Data.IncidentID]
+		if hi == nil {
+			continue
+		}
+		switch ev.Type {
+		case incident.TypeUpdate:
+			hi.Update = &ev
+		case incident.TypeEnd:
+			hi.End = &ev
+		}
+	}
+	var over []*heldIncident
+	for len(h.order) > maxHeld {
+		over = append(over, h.byID[h.order[0]])
+		delete(h.byID, h.order[0])
+		h.order = h.order[1:]
+	}
+	n.m.held.Set(float64(len(h.byID)))
+	h.mu.Unlock()
+	for _, hi := range over {
+		n.log.Warn("too many incidents held; releasing the oldest now (a consumer may see it twice)", "camera", hi.Camera, "incident", hi.Start.Data.IncidentID)
+		n.release(hi, "overflow")
+	}
+	n.saveHeld()
+}
+
+// release delivers a held incident's events (they pass Filter from now on).
+func (n *Node) release(hi *heldIncident, outcome string) {
+	id := hi.Start.Data.IncidentID
+	n.holds.mu.Lock()
+	n.holds.passed[id] = true // until its end passes
+	n.holds.mu.Unlock()
+	for _, ev := range []*incident.Event{&hi.Start, hi.Update, hi.End} {
+		if ev == nil {
+			continue
+		}
+		if err := n.opts.Emit(*ev); err != nil {
+			n.log.Error("held incident's event not delivered", "camera", hi.Camera, "incident", id, "type", ev.Type, "error", err)
+		}
+	}
+	n.m.heldSettled.WithLabelValues(outcome).Inc()
+}
+
+// settleHeld releases or reconciles what can be (see above); the incident
+// writer calls it every renew_interval, and Close.
+func (n *Node) settleHeld() {
+	h := &n.holds
+	h.mu.Lock()
+	if len(h.byID) == 0 {
+		h.mu.Unlock()
+		return
+	}
+	pending := slices.Collect(maps.Values(h.byID))
+	h.mu.Unlock()
+	down := n.storeDown()
+	n.mu.Lock()
+	contact, connected := n.contact, !n.connectedAt.IsZero()
+	leases := map[string]time.Time{}
+	for id, l := range n.held {
+		leases[id] = l.renewed
+	}
+	kv := n.incidents
+	n.mu.Unlock()
+	records := map[string]*record{}
+	changed := false
+	for _, hi := range pending {
+		renewed, mine := leases[hi.Camera]
+		outcome := ""
+		switch {
+		case down:
+			outcome = "store_down"
+		case !hi.Previous && mine && renewed.After(hi.Since):
+			outcome = "renewed"
+		case (hi.Previous || !mine) && hi.End != nil && connected && contact.After(hi.Since) && kv != nil:
+			r, ok := records[hi.Camera]
+			if !ok {
+				var err error
+				if r, err = readRecord(kv, hi.Camera, min(2*time.Second, n.cfg.RenewInterval)); err != nil {
+					n.m.errors.WithLabelValues("incidents").Inc()
+					n.log.Warn("record of the camera's owner not read; held incident kept", "camera", hi.Camera, "error", n.hide(err))
+					continue
+				}
+				records[hi.Camera] = r
+			}
+			if other := r.overlapping(n.cfg.NodeID, hi.Start.Data, hi.End.Data); other != "" {
+				outcome = "merged"
+				n.log.Info("held incident not delivered: the camera's owner reported it", "camera", hi.Camera,
+					"incident", hi.Start.Data.IncidentID, "kind", hi.Start.Data.Kind, "owner", r.Node, "owner_incident", other)
+			} else {
+				outcome = "reconciled"
+			}
+		}
+		if outcome == "" {
+			continue
+		}
+		h.mu.Lock()
+		delete(h.byID, hi.Start.Data.IncidentID)
+		h.order = slices.DeleteFunc(h.order, func(id string) bool { return id == hi.Start.Data.IncidentID })
+		n.m.held.Set(float64(len(h.byID)))
+		h.mu.Unlock()
+		changed = true
+		if outcome == "merged" {
+			n.m.heldSettled.WithLabelValues(outcome).Inc()
+			if n.opts.Discard != nil {
+				for _, ev := range []*incident.Event{&hi.Start, hi.Update, hi.End} {
+					if ev != nil {
+						n.opts.Discard(*ev)
+					}
+				}
+			}
+			continue
+		}
+		n.log.Info("held incident delivered", "camera", hi.Camera, "incident", hi.Start.Data.IncidentID, "why", outcome)
+		n.release(hi, outcome)
+	}
+	if changed {
+		n.saveHeld()
+	}
+}
+
+// readRecord reads camera's record (an empty one when there is none),
+// within timeout (also at shutdown: not n.ctx).
+func readRecord(kv jetstream.KeyValue, camera string, timeout time.Duration) (*record, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	e, err := kv.Get(ctx, key(camera))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return &record{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var r record
+	if err := json.Unmarshal(e.Value(), &r); err != nil {
+		return &record{}, nil //nolint:nilerr // an unreadable record names no incident
+	}
+	return &r, nil
+}
+
+// overlapping returns the id of an incident of another node in r of the
+// same kind and zone as the one from start to end, whose times overlap
+// it; "" if none.
+func (r *record) overlapping(self string, start, end incident.Incident) string {
+	if r.Node == "" || r.Node == self {
+		return ""
+	}
+	from, to := start.StartedAt, end.StartedAt
+	if end.EndedAt != nil {
+		to = *end.EndedAt
+	}
+	over := func(s time.Time, e *time.Time) bool {
+		return !s.After(to) && (e == nil || !e.Before(from))
+	}
+	for _, inc := range r.Incidents {
+		if inc.Kind == start.Kind && inc.Zone == start.Zone && over(inc.StartedAt, inc.EndedAt) {
+			return inc.IncidentID
+		}
+	}
+	for _, b := range r.Recent {
+		if b.Kind == start.Kind && b.Zone == start.Zone && over(b.Start, b.End) {
+			return b.ID
+		}
+	}
+	return ""
+}
+
+// touchHeld rewrites the held file every lease_ttl while anything is
+// held (the fence calls it): its time says until when the node ran, the
+// end of what a crash leaves open.
+func (n *Node) touchHeld() {
+	n.holds.mu.Lock()
+	due := len(n.holds.byID) > 0 && time.Since(n.holds.saved) >= n.cfg.LeaseTTL
+	n.holds.mu.Unlock()
+	if due {
+		n.saveHeld()
+	}
+}
+
+// saveHeld writes the held incidents to Options.HeldPath (removes it when
+// none is held).
+func (n *Node) saveHeld() {
+	if n.opts.HeldPath == "" {
+		return
+	}
+	n.holds.mu.Lock()
+	list := make([]*heldIncident, 0, len(n.holds.order))
+	for _, id := range n.holds.order {
+		list = append(list, n.holds.byID[id])
+	}
+	var b []byte
+	if len(list) > 0 {
+		b, _ = json.Marshal(list) //nolint:errchkjson // plain data
+	}
+	n.holds.saved = time.Now()
+	n.holds.mu.Unlock()
+	var err error
+	if b == nil {
+		if err = os.Remove(n.opts.HeldPath); errors.Is(err, fs.ErrNotExist) {
+			err = nil
+		}
+	} else {
+		tmp := n.opts.HeldPath + ".tmp"
+		if err = os.WriteFile(tmp, b, 0o600); err == nil {
+			err = os.Rename(tmp, n.opts.HeldPath)
+		}
+	}
+	if err != nil {
+		n.m.errors.WithLabelValues("held_file").Inc()
+		n.log.Error("held incidents not saved; a crash now loses them", "path", n.opts.HeldPath, "error", err)
+	}
+}
+
+// loadHeld reads what a previous run held: each is settled by
+// reconciliation once NATS answers; one with no end is ended when the
+// previous run last wrote the file (at least every lease_ttl while it
+// held anything) or at its last event, whichever is later.
+func (n *Node) loadHeld() {
+	if n.opts.HeldPath == "" {
+		return
+	}
+	b, err := os.ReadFile(n.opts.HeldPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	var written time.Time
+	if fi, serr := os.Stat(n.opts.HeldPath); serr == nil {
+		written = fi.ModTime().UTC()
+	}
+	var list []*heldIncident
+	if err == nil {
+		err = json.Unmarshal(b, &list)
+	}
+	if err != nil {
+		n.m.errors.WithLabelValues("held_file").Inc()
+		n.log.Error("held incidents of the previous run unreadable; removed", "path", n.opts.HeldPath, "error", err)
+		os.Remove(n.opts.HeldPath) //nolint:errcheck // reported above
+		return
+	}
+	h := &n.holds
+	h.mu.Lock()
+	for _, hi := range list {
+		if hi == nil || hi.Start.Data.IncidentID == "" || h.byID[hi.Start.Data.IncidentID] != nil {
+			continue
+		}
+		hi.Previous, hi.Since = true, time.Time{}
+		if hi.End == nil {
+			last := hi.Start
+			if hi.Update != nil {
+				last = *hi.Update
+			}
+			inc := last.Data
+			at := later(inc.FrameTime, written)
+			inc.EndedAt, inc.FrameTime, inc.FrameTimeSource = &at, at, incident.TimeReceipt
+			end := incident.New(incident.TypeEnd, inc, time.Now())
+			hi.End = &end
+		}
+		h.byID[hi.Start.Data.IncidentID] = hi
+		h.order = append(h.order, hi.Start.Data.IncidentID)
+	}
+	n.m.held.Set(float64(len(h.byID)))
+	h.mu.Unlock()
+	n.log.Info("incidents held by the previous run; settled once nats answers", "incidents", len(list))
+}
