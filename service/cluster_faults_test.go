@@ -753,6 +753,18 @@ cameras:
 		moved, len(cams), natsBack.Sub(killedAt).Round(100*time.Millisecond))
 
 	checkFaultStream(t, natsURL, files, phases)
+
+	// What the nodes held back (cluster/held.go), from their logs.
+	nodesMu.Lock()
+	var logAll strings.Builder
+	for _, n := range nodes {
+		logAll.WriteString(n.past + n.logs.String())
+	}
+	nodesMu.Unlock()
+	logs := logAll.String()
+	t.Logf("held back: %d incidents; then dropped (the new owner reported them) %d, delivered %d",
+		strings.Count(logs, `msg="incident held:`), strings.Count(logs, `msg="held incident not delivered`),
+		strings.Count(logs, `msg="held incident delivered"`))
 }
 
 // acquired returns the cameras of each "cameras acquired" line of a

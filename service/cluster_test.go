@@ -39,10 +39,14 @@ type vigilNode struct {
 	id, cfg, data, addr string
 	cmd                 *exec.Cmd
 	logs                *testkit.SyncBuffer
+	past                string // the logs of its earlier runs
 }
 
 func (n *vigilNode) start(t *testing.T, bin string) {
 	t.Helper()
+	if n.logs != nil {
+		n.past += n.logs.String()
+	}
 	n.logs = &testkit.SyncBuffer{}
 	n.cmd = exec.Command(bin, "run", "--config", n.cfg, "--data-dir", n.data, "--log-level", "info")
 	n.cmd.Stderr = n.logs
