@@ -281,7 +281,9 @@ func (d *Delivery) store(batch []incident.Event) {
 // leaves out is f's to publish again later, or to account for). f may wait
 // briefly (it holds delivery back), and must not keep evs. Set it before
 // publishing.
-func (d *Delivery) BeforeStore(f func(evs []incident.Event) []incident.Event) { d.beforeStore.Store(&f) }
+func (d *Delivery) BeforeStore(f func(evs []incident.Event) []incident.Event) {
+	d.beforeStore.Store(&f)
+}
 
 // OnStored has f called with each event once it is stored in the outbox
 // (in order, on the outbox writer: f must not block), after the functions
