@@ -510,6 +510,14 @@ func TestPartitionIncidentSeenOnce(t *testing.T) {
 	}
 	both, alone := mine[0], mine[1]
 
+	// Before the cut a start is recorded and delivered at once.
+	before, beforeEnd := motion(alone, time.Now(), time.Now().Add(100*time.Millisecond))
+	a.deliver(before)
+	if evs := a.out.Events(); !slices.ContainsFunc(evs, func(ev incident.Event) bool { return ev.ID == before.ID }) {
+		t.Fatalf("a held a start it could record (NATS answering): %d events out", len(evs))
+	}
+	a.deliver(beforeEnd)
+
 	proxy.cut.Store(true)
 	cut := time.Now()
 	// Two incidents start on a's cameras during the cut: "alone" ends at
@@ -518,7 +526,9 @@ func TestPartitionIncidentSeenOnce(t *testing.T) {
 	bothStart, _ := motion(both, cut.Add(200*time.Millisecond), time.Time{})
 	a.deliver(aloneStart, bothStart)
 	a.deliver(aloneEnd)
-	if evs := a.out.Events(); slices.ContainsFunc(evs, func(ev incident.Event) bool { return ev.Data.Kind == "motion" }) {
+	if evs := a.out.Events(); slices.ContainsFunc(evs, func(ev incident.Event) bool {
+		return ev.Data.Kind == "motion" && ev.Data.IncidentID != before.Data.IncidentID
+	}) {
 		t.Fatalf("a delivered a start it could not record while cut off: %+v", evs)
 	}
 	if got := testutil.ToFloat64(a.m.held); got != 2 {
@@ -529,6 +539,13 @@ func TestPartitionIncidentSeenOnce(t *testing.T) {
 	await.Until(t, 4*ttl, "b to run both", func() bool { return slices.Contains(b.runs.get(), both) })
 	bStart, bEnd := motion(both, time.Now(), time.Now().Add(time.Second))
 	b.deliver(bStart)
+	if !slices.ContainsFunc(b.out.Events(), func(ev incident.Event) bool { return ev.ID == bStart.ID }) {
+		t.Fatal("b, the camera's owner, held a start instead of delivering it")
+	}
+	// On "alone" b reports motion too, but later than a's, which had
+	// ended: not the same thing.
+	await.Until(t, 4*ttl, "b to run alone", func() bool { return slices.Contains(b.runs.get(), alone) })
+	b.deliver(motion(alone, time.Now(), time.Now().Add(500*time.Millisecond)))
 	// a's fence stops the camera: its engine ends the incident.
 	await.Until(t, a.cfg.UnreachableGrace+10*time.Second, "a to stop its cameras", func() bool { return len(a.runs.get()) == 0 })
 	_, bothEnd := motion(both, bothStart.Data.StartedAt, time.Now())
@@ -539,7 +556,7 @@ func TestPartitionIncidentSeenOnce(t *testing.T) {
 	await.Until(t, 30*time.Second, "a to settle what it held", func() bool { return testutil.ToFloat64(a.m.held) == 0 })
 	byID := map[string][]string{}
 	for _, ev := range a.out.Events() {
-		if ev.Data.Kind == "motion" {
+		if ev.Data.Kind == "motion" && ev.Data.IncidentID != before.Data.IncidentID {
 			byID[ev.Data.IncidentID] = append(byID[ev.Data.IncidentID], ev.Type)
 		}
 	}

@@ -60,6 +60,12 @@ type heldIncident struct {
 	// Previous: held by an earlier run of this node (read from the file):
 	// only a reconciliation settles it.
 	Previous bool `json:"-"`
+	// releasing: its start was published again (release); when it comes
+	// back through Filter, the held update and end and the late events
+	// (published before the release, reaching Filter before the start)
+	// follow it, in order.
+	releasing bool
+	late      []incident.Event
 }
 
 // holds are the held incidents.
@@ -69,32 +75,57 @@ type holds struct {
 	passed map[string]bool // released incidents still open: their events pass
 	order  []string        // incident ids, oldest hold first
 	saved  time.Time       // last written to Options.HeldPath
+	saveMu sync.Mutex      // one write of the file at a time, each the latest state
 }
 
 func (h *holds) init() { h.byID, h.passed = map[string]*heldIncident{}, map[string]bool{} }
 
 // Filter is the delivery hook (delivery.BeforeStore): it notes each event
 // (Observe), records the starts for the camera's next owner
-// (RecordIncidents), and returns the events to store now, in place in evs.
-// The events of a start that could not be recorded while the store is not
-// known down are held (see above).
+// (RecordIncidents), and returns the events to store now. The events of
+// a start that could not be recorded while the store is not known down
+// are held (see above); a released incident's events follow its start
+// when it comes back.
 func (n *Node) Filter(evs []incident.Event) []incident.Event {
 	h := &n.holds
 	var hold []incident.Event
 	var ended []string
-	kept := evs[:0]
+	released := false
+	kept := make([]incident.Event, 0, len(evs))
 	h.mu.Lock()
 	for _, ev := range evs {
 		id := ev.Data.IncidentID
-		if hi := h.byID[id]; hi != nil && ev.Type != incident.TypeStart {
+		hi := h.byID[id]
+		switch {
+		case hi == nil:
+			if ev.Type == incident.TypeEnd && h.passed[id] {
+				ended = append(ended, id)
+			}
+			kept = append(kept, ev)
+		case hi.releasing && ev.Type == incident.TypeStart && ev.ID == hi.Start.ID:
+			// The released start is back: it passes, and what was held
+			// and what came meanwhile follow it.
+			delete(h.byID, id)
+			h.order = slices.DeleteFunc(h.order, func(x string) bool { return x == id })
+			released = true
+			kept = append(kept, ev)
+			rest := slices.DeleteFunc([]*incident.Event{hi.Update, hi.End}, func(e *incident.Event) bool { return e == nil })
+			for _, e := range rest {
+				kept = append(kept, *e)
+			}
+			kept = append(kept, hi.late...)
+			if hi.End == nil && !slices.ContainsFunc(hi.late, func(e incident.Event) bool { return e.Type == incident.TypeEnd }) {
+				h.passed[id] = true // until its end passes
+			}
+		case ev.Type == incident.TypeStart:
+			// The same start again while held: it is already here.
+		case hi.releasing:
+			hi.late = append(hi.late, ev)
+		default:
 			hold = append(hold, ev)
-			continue
 		}
-		if ev.Type == incident.TypeEnd && h.passed[id] {
-			ended = append(ended, id)
-		}
-		kept = append(kept, ev)
 	}
+	n.m.held.Set(float64(len(h.byID)))
 	h.mu.Unlock()
 	defer func() {
 		h.mu.Lock()
@@ -112,7 +143,7 @@ func (n *Node) Filter(evs []incident.Event) []incident.Event {
 		h.mu.Lock()
 		for _, ev := range kept {
 			if ev.Type == incident.TypeStart && unrecorded[ev.Data.Camera] && !h.passed[ev.Data.IncidentID] &&
-				ev.Data.Kind != KindClusterDegraded {
+				ev.Data.Kind != KindClusterDegraded && !slices.Contains(ended, ev.Data.IncidentID) {
 				n.unobserve(ev)
 				h.byID[ev.Data.IncidentID] = &heldIncident{Camera: ev.Data.Camera, Since: time.Now(), Start: ev}
 				h.order = append(h.order, ev.Data.IncidentID)
@@ -129,7 +160,7 @@ func (n *Node) Filter(evs []incident.Event) []incident.Event {
 		h.mu.Unlock()
 		kept = out
 	}
-	if len(hold) > 0 || len(unrecorded) > 0 {
+	if len(hold) > 0 || len(unrecorded) > 0 || released {
 		n.holdEvents(hold)
 	}
 	return kept
@@ -153,12 +184,14 @@ func (n *Node) holdEvents(evs []incident.Event) {
 		}
 	}
 	var over []*heldIncident
-	for len(h.order) > maxHeld {
-		over = append(over, h.byID[h.order[0]])
-		delete(h.byID, h.order[0])
-		h.order = h.order[1:]
+	for _, id := range h.order {
+		if len(h.order)-len(over) <= maxHeld {
+			break
+		}
+		if hi := h.byID[id]; hi != nil && !hi.releasing {
+			over = append(over, hi)
+		}
 	}
-	n.m.held.Set(float64(len(h.byID)))
 	h.mu.Unlock()
 	for _, hi := range over {
 		n.log.Warn("too many incidents held; releasing the oldest now (a consumer may see it twice)", "camera", hi.Camera, "incident", hi.Start.Data.IncidentID)
@@ -167,19 +200,18 @@ func (n *Node) holdEvents(evs []incident.Event) {
 	n.saveHeld()
 }
 
-// release delivers a held incident's events (they pass Filter from now on).
+// release delivers a held incident: its start is published again and,
+// when it comes back through Filter, the rest follows it (releasing).
 func (n *Node) release(hi *heldIncident, outcome string) {
-	id := hi.Start.Data.IncidentID
 	n.holds.mu.Lock()
-	n.holds.passed[id] = true // until its end passes
+	if hi.releasing {
+		n.holds.mu.Unlock()
+		return
+	}
+	hi.releasing = true
 	n.holds.mu.Unlock()
-	for _, ev := range []*incident.Event{&hi.Start, hi.Update, hi.End} {
-		if ev == nil {
-			continue
-		}
-		if err := n.opts.Emit(*ev); err != nil {
-			n.log.Error("held incident's event not delivered", "camera", hi.Camera, "incident", id, "type", ev.Type, "error", err)
-		}
+	if err := n.opts.Emit(hi.Start); err != nil {
+		n.log.Error("held incident not delivered", "camera", hi.Camera, "incident", hi.Start.Data.IncidentID, "error", err)
 	}
 	n.m.heldSettled.WithLabelValues(outcome).Inc()
 }
@@ -193,32 +225,40 @@ func (n *Node) settleHeld() {
 		h.mu.Unlock()
 		return
 	}
-	pending := slices.Collect(maps.Values(h.byID))
+	pending := slices.DeleteFunc(slices.Collect(maps.Values(h.byID)), func(hi *heldIncident) bool { return hi.releasing })
 	h.mu.Unlock()
 	down := n.storeDown()
 	n.mu.Lock()
 	contact, connected := n.contact, !n.connectedAt.IsZero()
-	leases := map[string]time.Time{}
+	leases := map[string]lease{}
 	for id, l := range n.held {
-		leases[id] = l.renewed
+		leases[id] = *l
 	}
 	kv := n.incidents
 	n.mu.Unlock()
+	// One deadline for the pass's reads: a NATS that answers slowly must
+	// not hold the writer (or Close) for a read per held incident.
+	ctx, cancel := context.WithTimeout(context.Background(), min(2*time.Second, n.cfg.RenewInterval))
+	defer cancel()
 	records := map[string]*record{}
 	changed := false
 	for _, hi := range pending {
-		renewed, mine := leases[hi.Camera]
+		l, mine := leases[hi.Camera]
+		// Held by this node since before the hold began: a renewal after it
+		// proves nobody else had the camera meanwhile (a lease taken again
+		// later does not).
+		continuous := mine && !hi.Previous && !l.since.After(hi.Since)
 		outcome := ""
 		switch {
-		case down:
-			outcome = "store_down"
-		case !hi.Previous && mine && renewed.After(hi.Since):
+		case down && continuous:
+			outcome = "store_down" // nobody can take a lease
+		case continuous && l.renewed.After(hi.Since):
 			outcome = "renewed"
-		case (hi.Previous || !mine) && hi.End != nil && connected && contact.After(hi.Since) && kv != nil:
+		case !continuous && hi.End != nil && connected && contact.After(hi.Since) && kv != nil && ctx.Err() == nil:
 			r, ok := records[hi.Camera]
 			if !ok {
 				var err error
-				if r, err = readRecord(kv, hi.Camera, min(2*time.Second, n.cfg.RenewInterval)); err != nil {
+				if r, err = readRecord(ctx, kv, hi.Camera); err != nil {
 					n.m.errors.WithLabelValues("incidents").Inc()
 					n.log.Warn("record of the camera's owner not read; held incident kept", "camera", hi.Camera, "error", n.hide(err))
 					continue
@@ -236,36 +276,33 @@ func (n *Node) settleHeld() {
 		if outcome == "" {
 			continue
 		}
+		if outcome != "merged" {
+			n.log.Info("held incident delivered", "camera", hi.Camera, "incident", hi.Start.Data.IncidentID, "why", outcome)
+			n.release(hi, outcome)
+			continue
+		}
 		h.mu.Lock()
 		delete(h.byID, hi.Start.Data.IncidentID)
 		h.order = slices.DeleteFunc(h.order, func(id string) bool { return id == hi.Start.Data.IncidentID })
 		n.m.held.Set(float64(len(h.byID)))
 		h.mu.Unlock()
 		changed = true
-		if outcome == "merged" {
-			n.m.heldSettled.WithLabelValues(outcome).Inc()
-			if n.opts.Discard != nil {
-				for _, ev := range []*incident.Event{&hi.Start, hi.Update, hi.End} {
-					if ev != nil {
-						n.opts.Discard(*ev)
-					}
+		n.m.heldSettled.WithLabelValues(outcome).Inc()
+		if n.opts.Discard != nil {
+			for _, ev := range []*incident.Event{&hi.Start, hi.Update, hi.End} {
+				if ev != nil {
+					n.opts.Discard(*ev)
 				}
 			}
-			continue
 		}
-		n.log.Info("held incident delivered", "camera", hi.Camera, "incident", hi.Start.Data.IncidentID, "why", outcome)
-		n.release(hi, outcome)
 	}
 	if changed {
 		n.saveHeld()
 	}
 }
 
-// readRecord reads camera's record (an empty one when there is none),
-// within timeout (also at shutdown: not n.ctx).
-func readRecord(kv jetstream.KeyValue, camera string, timeout time.Duration) (*record, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+// readRecord reads camera's record (an empty one when there is none).
+func readRecord(ctx context.Context, kv jetstream.KeyValue, camera string) (*record, error) {
 	e, err := kv.Get(ctx, key(camera))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return &record{}, nil
@@ -325,6 +362,8 @@ func (n *Node) saveHeld() {
 	if n.opts.HeldPath == "" {
 		return
 	}
+	n.holds.saveMu.Lock()
+	defer n.holds.saveMu.Unlock()
 	n.holds.mu.Lock()
 	list := make([]*heldIncident, 0, len(n.holds.order))
 	for _, id := range n.holds.order {

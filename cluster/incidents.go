@@ -21,7 +21,10 @@ type incidents struct {
 	open  map[string]map[string]incident.Incident // camera → incident id → data
 	dirty map[string]bool
 	kick  chan struct{}
-	flush sync.Mutex // one write per camera at a time, in order
+	// flush is held by one write of a record at a time (in order); taken
+	// with a deadline, so that RecordIncidents, on delivery's writer,
+	// never waits for the writer's slow writes past its own.
+	flush chan struct{}
 	// taken is when this node took each camera it took from another
 	// (acquired, not re-asserted); recent the incidents it started on it
 	// within takeoverWindow of that, kept in the record for recentKeep so
@@ -34,6 +37,7 @@ type incidents struct {
 func (in *incidents) init() {
 	in.open, in.dirty, in.kick = map[string]map[string]incident.Incident{}, map[string]bool{}, make(chan struct{}, 1)
 	in.taken, in.recent = map[string]time.Time{}, map[string][]brief{}
+	in.flush = make(chan struct{}, 1)
 }
 
 // record is a camera's entry in the incidents bucket.
@@ -224,14 +228,22 @@ func (n *Node) unobserve(ev incident.Event) {
 func (n *Node) flushIncidents(ctx context.Context, camera string) bool {
 	n.mu.Lock()
 	kv := n.incidents
-	_, mine := n.held[camera]
+	l := n.held[camera]
+	// Confirmed: a renewal of the lease sent less than lease_ttl ago
+	// succeeded, so no other node can hold the camera now. A node cut off
+	// still holds the lease in its own eyes until its fence.
+	confirmed := l != nil && time.Since(l.renewed) < n.cfg.LeaseTTL
 	n.mu.Unlock()
 	if kv == nil || !n.connected() {
 		return false
 	}
 	in := &n.inc
-	in.flush.Lock()
-	defer in.flush.Unlock()
+	select {
+	case in.flush <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	defer func() { <-in.flush }()
 	in.mu.Lock()
 	if !in.dirty[camera] {
 		in.mu.Unlock()
@@ -241,6 +253,17 @@ func (n *Node) flushIncidents(ctx context.Context, camera string) bool {
 	open := slices.Collect(maps.Values(in.open[camera]))
 	recent := slices.Clone(in.recent[camera])
 	in.mu.Unlock()
+	// notOurs: the record cannot be this node's now; what is open here is
+	// not recorded (tried again on the next tick while it stays open).
+	notOurs := func() bool {
+		if len(open) == 0 {
+			return true
+		}
+		in.mu.Lock()
+		in.dirty[camera] = true
+		in.mu.Unlock()
+		return false
+	}
 	var rev uint64
 	e, err := kv.Get(ctx, key(camera))
 	switch {
@@ -249,7 +272,12 @@ func (n *Node) flushIncidents(ctx context.Context, camera string) bool {
 	case err == nil:
 		var r record
 		if json.Unmarshal(e.Value(), &r) == nil && r.Node != "" && r.Node != n.cfg.NodeID {
-			return len(open) == 0 // the camera's next owner's: its incidents are its own, ours not recorded
+			if !confirmed {
+				return notOurs() // the camera's next owner's: its incidents are its own
+			}
+			// Left by a previous owner whose record endOrphans could not
+			// end when this node took the camera: end it now, then write.
+			n.endRecord(camera, r)
 		}
 		rev = e.Revision()
 	}
@@ -259,10 +287,11 @@ func (n *Node) flushIncidents(ctx context.Context, camera string) bool {
 		if rev != 0 {
 			err = kv.Delete(ctx, key(camera), jetstream.LastRevision(rev))
 		}
-	case rev == 0 && !mine:
-		// No record and not this node's camera: its next owner ended
-		// what was open (endOrphans); writing now would leave it open.
-		return len(open) == 0
+	case rev == 0 && !confirmed:
+		// No record and the camera not surely this node's: its next owner
+		// ended what was open (endOrphans), or is about to take it;
+		// writing now would leave it open, or block the owner.
+		return notOurs()
 	default:
 		slices.SortFunc(open, func(a, b incident.Incident) int { return a.StartedAt.Compare(b.StartedAt) })
 		b, _ := json.Marshal(record{Node: n.cfg.NodeID, Incidents: open, Recent: recent}) //nolint:errchkjson // plain data
@@ -303,6 +332,17 @@ func (n *Node) endOrphans(camera string) {
 	if err := json.Unmarshal(e.Value(), &r); err != nil {
 		n.log.Warn("open incidents record ignored: not JSON", "camera", camera)
 	}
+	n.endRecord(camera, r)
+	if err := n.incidents.Delete(ctx, key(camera), jetstream.LastRevision(e.Revision())); err != nil {
+		n.m.errors.WithLabelValues("incidents").Inc()
+		n.log.Warn("open incidents record not deleted", "camera", camera, "error", n.hide(err))
+	}
+}
+
+// endRecord ends the incidents r (another node's record of camera) holds
+// open: an end event each, with its derived id (incident.EndID), ended at
+// the time it is found.
+func (n *Node) endRecord(camera string, r record) {
 	now := time.Now().UTC()
 	for _, inc := range r.Incidents {
 		inc.EndedAt, inc.FrameTime, inc.FrameTimeSource = &now, now, incident.TimeReceipt
@@ -314,9 +354,5 @@ func (n *Node) endOrphans(camera string) {
 		}
 		n.m.orphans.Inc()
 		n.log.Info("incident of the previous owner ended", "camera", camera, "incident", inc.IncidentID, "previous_owner", r.Node)
-	}
-	if err := n.incidents.Delete(ctx, key(camera), jetstream.LastRevision(e.Revision())); err != nil {
-		n.m.errors.WithLabelValues("incidents").Inc()
-		n.log.Warn("open incidents record not deleted", "camera", camera, "error", n.hide(err))
 	}
 }
