@@ -24,6 +24,7 @@ import (
 	"github.com/vigil-video/vigil/evidence"
 	"github.com/vigil-video/vigil/history"
 	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/internal/memtrim"
 	"github.com/vigil-video/vigil/sim"
 	"github.com/vigil-video/vigil/sinks"
 )
@@ -217,6 +218,12 @@ func Run(ctx context.Context, o Options) (err error) {
 		}()
 		defer func() { cancel(); <-done; signal.Stop(hup) }()
 	}
+	// The C allocator's freed heaps go back to the system every 30 s
+	// (internal/memtrim: decoders freed by idle cameras).
+	tctx, tcancel := context.WithCancel(ctx)
+	tdone := make(chan struct{})
+	go func() { defer close(tdone); memtrim.Run(tctx, memtrim.IntervalFromEnv(), log.With("component", "memtrim")) }()
+	defer func() { tcancel(); <-tdone }()
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
