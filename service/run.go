@@ -222,7 +222,10 @@ func Run(ctx context.Context, o Options) (err error) {
 	// (internal/memtrim: decoders freed by idle cameras).
 	tctx, tcancel := context.WithCancel(ctx)
 	tdone := make(chan struct{})
-	go func() { defer close(tdone); memtrim.Run(tctx, memtrim.IntervalFromEnv(), log.With("component", "memtrim")) }()
+	go func() {
+		defer close(tdone)
+		memtrim.Run(tctx, memtrim.IntervalFromEnv(), log.With("component", "memtrim"))
+	}()
 	defer func() { tcancel(); <-tdone }()
 	select {
 	case <-ctx.Done():
