@@ -25,10 +25,10 @@ import (
 // So such a start is held, with every later event of its incident, instead
 // of delivered (Filter), and settled later (settleHeld):
 //
-//   - released (delivered late, with their own times and ids) once a
-//     renewal of the camera's lease sent after the hold began succeeds:
-//     nobody else had the camera; or once the store is known down: nobody
-//     can take a lease;
+//   - released (delivered late, with their own times and ids), on a lease
+//     held since before the hold began, once a renewal of it sent after
+//     the hold began succeeds (nobody else had the camera), or once the
+//     store is known down (nobody can take a lease);
 //   - reconciled once the node no longer holds the camera, its incident
 //     has ended and NATS answers again: if the camera's owner recorded an
 //     incident of the same kind and zone whose times overlap it (its open
