@@ -114,8 +114,11 @@ func (n *Node) Filter(evs []incident.Event) []incident.Event {
 				kept = append(kept, *e)
 			}
 			kept = append(kept, hi.late...)
-			if hi.End == nil && !slices.ContainsFunc(hi.late, func(e incident.Event) bool { return e.Type == incident.TypeEnd }) {
-				h.passed[id] = true // until its end passes
+			// Its events pass from now on, however their record goes,
+			// until its end has passed.
+			h.passed[id] = true
+			if hi.End != nil || slices.ContainsFunc(hi.late, func(e incident.Event) bool { return e.Type == incident.TypeEnd }) {
+				ended = append(ended, id)
 			}
 		case ev.Type == incident.TypeStart:
 			// The same start again while held: it is already here.
@@ -143,7 +146,7 @@ func (n *Node) Filter(evs []incident.Event) []incident.Event {
 		h.mu.Lock()
 		for _, ev := range kept {
 			if ev.Type == incident.TypeStart && unrecorded[ev.Data.Camera] && !h.passed[ev.Data.IncidentID] &&
-				ev.Data.Kind != KindClusterDegraded && !slices.Contains(ended, ev.Data.IncidentID) {
+				ev.Data.Kind != KindClusterDegraded {
 				n.unobserve(ev)
 				h.byID[ev.Data.IncidentID] = &heldIncident{Camera: ev.Data.Camera, Since: time.Now(), Start: ev}
 				h.order = append(h.order, ev.Data.IncidentID)
