@@ -207,7 +207,7 @@ func (n *Node) holdEvents(evs []incident.Event) {
 // when it comes back through Filter, the rest follows it (releasing).
 func (n *Node) release(hi *heldIncident, outcome string) {
 	n.holds.mu.Lock()
-	if hi.releasing {
+	if hi.releasing || n.holds.byID[hi.Start.Data.IncidentID] != hi { // settled meanwhile
 		n.holds.mu.Unlock()
 		return
 	}
@@ -268,35 +268,75 @@ func (n *Node) settleHeld() {
 				}
 				records[hi.Camera] = r
 			}
-			if other := r.overlapping(n.cfg.NodeID, hi.Start.Data, hi.End.Data); other != "" {
-				outcome = "merged"
-				n.log.Info("held incident not delivered: the camera's owner reported it", "camera", hi.Camera,
-					"incident", hi.Start.Data.IncidentID, "kind", hi.Start.Data.Kind, "owner", r.Node, "owner_incident", other)
-			} else {
-				outcome = "reconciled"
-			}
+			outcome = n.compare(hi, r)
 		}
-		if outcome == "" {
-			continue
+		if outcome != "" && n.finish(hi, outcome) {
+			changed = true
 		}
-		if outcome != "merged" {
-			n.log.Info("held incident delivered", "camera", hi.Camera, "incident", hi.Start.Data.IncidentID, "why", outcome)
-			n.release(hi, outcome)
-			continue
-		}
-		h.mu.Lock()
-		delete(h.byID, hi.Start.Data.IncidentID)
-		h.order = slices.DeleteFunc(h.order, func(id string) bool { return id == hi.Start.Data.IncidentID })
-		n.m.held.Set(float64(len(h.byID)))
+	}
+	if changed {
+		n.saveHeld()
+	}
+}
+
+// compare says whether the owner's record r reported hi (merged) or not
+// (reconciled); hi has ended.
+func (n *Node) compare(hi *heldIncident, r *record) string {
+	if other := r.overlapping(n.cfg.NodeID, hi.Start.Data, hi.End.Data); other != "" {
+		n.log.Info("held incident not delivered: the camera's owner reported it", "camera", hi.Camera,
+			"incident", hi.Start.Data.IncidentID, "kind", hi.Start.Data.Kind, "owner", r.Node, "owner_incident", other)
+		return "merged"
+	}
+	return "reconciled"
+}
+
+// finish settles hi with outcome: merged drops it (its events go to
+// Options.Discard), anything else releases it. It reports whether hi left
+// the hold at once (the file must be saved).
+func (n *Node) finish(hi *heldIncident, outcome string) bool {
+	if outcome != "merged" {
+		n.log.Info("held incident delivered", "camera", hi.Camera, "incident", hi.Start.Data.IncidentID, "why", outcome)
+		n.release(hi, outcome)
+		return false
+	}
+	h := &n.holds
+	h.mu.Lock()
+	if hi.releasing || h.byID[hi.Start.Data.IncidentID] != hi { // settled meanwhile
 		h.mu.Unlock()
-		changed = true
-		n.m.heldSettled.WithLabelValues(outcome).Inc()
-		if n.opts.Discard != nil {
-			for _, ev := range []*incident.Event{&hi.Start, hi.Update, hi.End} {
-				if ev != nil {
-					n.opts.Discard(*ev)
-				}
+		return false
+	}
+	delete(h.byID, hi.Start.Data.IncidentID)
+	h.order = slices.DeleteFunc(h.order, func(id string) bool { return id == hi.Start.Data.IncidentID })
+	n.m.held.Set(float64(len(h.byID)))
+	h.mu.Unlock()
+	n.m.heldSettled.WithLabelValues(outcome).Inc()
+	if n.opts.Discard != nil {
+		for _, ev := range []*incident.Event{&hi.Start, hi.Update, hi.End} {
+			if ev != nil {
+				n.opts.Discard(*ev)
 			}
+		}
+	}
+	return true
+}
+
+// settleOnTake compares the ended incidents held on camera with r, the
+// record of its previous owner, as this node takes the camera (endOrphans,
+// before the record goes): afterwards its Recent is gone.
+func (n *Node) settleOnTake(camera string, r *record) {
+	h := &n.holds
+	h.mu.Lock()
+	var on []*heldIncident
+	for _, hi := range h.byID {
+		if hi.Camera == camera && !hi.releasing && hi.End != nil {
+			on = append(on, hi)
+		}
+	}
+	h.mu.Unlock()
+	changed := false
+	for _, hi := range on {
+		if n.finish(hi, n.compare(hi, r)) {
+			changed = true
 		}
 	}
 	if changed {

@@ -321,6 +321,7 @@ func (n *Node) endOrphans(camera string) {
 	defer cancel()
 	e, err := n.incidents.Get(ctx, key(camera))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		n.settleOnTake(camera, &record{})
 		return
 	}
 	if err != nil {
@@ -332,6 +333,9 @@ func (n *Node) endOrphans(camera string) {
 	if err := json.Unmarshal(e.Value(), &r); err != nil {
 		n.log.Warn("open incidents record ignored: not JSON", "camera", camera)
 	}
+	// What this node held on the camera is compared with the previous
+	// owner's record before it goes (its Recent with it).
+	n.settleOnTake(camera, &r)
 	n.endRecord(camera, r)
 	if err := n.incidents.Delete(ctx, key(camera), jetstream.LastRevision(e.Revision())); err != nil {
 		n.m.errors.WithLabelValues("incidents").Inc()
