@@ -149,6 +149,8 @@ func (c *Camera) Analyze(f *Frame, frameTime time.Time) []Transition {
 	}
 	t := frameTime
 	learning := t.Before(c.learnUntil)
+	wk := getWork()
+	defer putWork(wk)
 	// Tamper first: a covered or defocused picture changes edges all over,
 	// which the motion model must take as a global change.
 	var tamperOut []Transition
@@ -158,7 +160,7 @@ func (c *Camera) Analyze(f *Frame, frameTime time.Time) []Transition {
 		for i := range c.tamper {
 			quiet = quiet && !c.tamper[i].active()
 		}
-		c.tam.process(f, t, dt, quiet, &c.tr)
+		c.tam.process(f, wk, t, dt, quiet, &c.tr)
 		tgap := max(c.gapTolerance(), time.Second)
 		for i := range c.tamper {
 			tamperOut = c.advance(tamperOut, &c.tamper[i], t, c.tr.since, c.tr.enter[i], c.tr.stay[i], c.tamperScore(i), nil, tgap)
@@ -170,7 +172,7 @@ func (c *Camera) Analyze(f *Frame, frameTime time.Time) []Transition {
 			c.tam.acceptView()
 		}
 	}
-	c.det.process(f, dt, learning, global, &c.d)
+	c.det.process(f, wk, dt, learning, global, &c.d)
 	c.last = t
 	moving := !learning && c.d.moving
 	strong := !learning && c.d.strong

@@ -81,14 +81,9 @@ type detector struct {
 	width, height int
 	primed        bool // the background model holds a frame
 
-	blurred      gocv.Mat // 8UC1 blurred input
 	avg          gocv.Mat // 32FC1 running average (diff)
-	avg8         gocv.Mat // 8UC1 running average (diff)
-	diff         gocv.Mat // 8UC1 |blurred-avg8| (diff)
-	mask         gocv.Mat // 8UC1 foreground mask
 	dilateKernel gocv.Mat // dilation kernel: joins a moving object's pieces
 	erodeKernel  gocv.Mat // erosion kernel: drops isolated noise pixels
-	hierarchy    gocv.Mat // FindContours scratch
 	sub          gocv.BackgroundSubtractorMOG2
 	hasSub       bool
 
@@ -98,8 +93,6 @@ type detector struct {
 	keepShare float64    // analyzed share of the frame
 	keepCells int        // analyzed cells of the spread grid
 	zoneMasks []gocv.Mat // 8UC1 per restricted zone
-	cells     gocv.Mat   // spread grid scratch
-	scratch   gocv.Mat
 }
 
 func newDetector(cfg MotionConfig, masks, zones []Polygon) detector {
@@ -109,19 +102,12 @@ func newDetector(cfg MotionConfig, masks, zones []Polygon) detector {
 		keep:         gocv.NewMat(),
 		keepShare:    1,
 		keepCells:    cellsW * cellsH,
-		cells:        gocv.NewMat(),
-		scratch:      gocv.NewMat(),
 		mog2:         cfg.Algorithm == config.AlgorithmMOG2,
 		threshold:    float32(cfg.Threshold),
 		minArea:      cfg.MinArea,
 		lighting:     cfg.LightingChange,
-		blurred:      gocv.NewMat(),
 		avg:          gocv.NewMat(),
-		avg8:         gocv.NewMat(),
-		diff:         gocv.NewMat(),
-		mask:         gocv.NewMat(),
 		dilateKernel: gocv.GetStructuringElement(gocv.MorphRect, image.Pt(dilateSize, dilateSize)),
-		hierarchy:    gocv.NewMat(),
 		erodeKernel:  gocv.GetStructuringElement(gocv.MorphRect, image.Pt(erodeSize, erodeSize)),
 	}
 }
@@ -136,69 +122,69 @@ func (d *detector) forget() { d.primed = false }
 // global tells that the frame is known to differ from the scene as a
 // whole (the tamper checks saw it covered or out of focus): the model is
 // reseeded and no motion is raised.
-func (d *detector) process(f *Frame, dt time.Duration, learning, global bool, out *detection) {
+func (d *detector) process(f *Frame, w *work, dt time.Duration, learning, global bool, out *detection) {
 	*out = detection{zone: out.zone}
 	clear(out.zone)
 	if f.Width != d.width || f.Height != d.height {
 		d.width, d.height = f.Width, f.Height
 		d.primed = false
-		d.rasterize()
+		d.rasterize(w)
 	}
 	if cap(out.zone) < len(d.zones) {
 		out.zone = make([]float64, len(d.zones))
 	}
 	out.zone = out.zone[:len(d.zones)]
-	gocv.GaussianBlur(f.mat, &d.blurred, image.Pt(blurSize, blurSize), 0, 0, gocv.BorderDefault)
+	gocv.GaussianBlur(f.mat, &w.blurred, image.Pt(blurSize, blurSize), 0, 0, gocv.BorderDefault)
 	if !d.primed {
-		d.seed()
+		d.seed(w)
 		return
 	}
 	if global {
-		d.seed()
+		d.seed(w)
 		out.lighting = true
 		return
 	}
 	if d.mog2 {
-		d.sub.Apply(d.blurred, &d.mask)
+		d.sub.Apply(w.blurred, &w.mask)
 	} else {
 		if !learning {
-			d.avg.ConvertTo(&d.avg8, gocv.MatTypeCV8U)
-			gocv.AbsDiff(d.blurred, d.avg8, &d.diff)
-			gocv.Threshold(d.diff, &d.mask, d.threshold, 255, gocv.ThresholdBinary)
+			d.avg.ConvertTo(&w.avg8, gocv.MatTypeCV8U)
+			gocv.AbsDiff(w.blurred, w.avg8, &w.diff)
+			gocv.Threshold(w.diff, &w.mask, d.threshold, 255, gocv.ThresholdBinary)
 		}
-		gocv.AccumulatedWeighted(d.blurred, &d.avg, runningWeight(dt, bgTimeConstant))
+		gocv.AccumulatedWeighted(w.blurred, &d.avg, runningWeight(dt, bgTimeConstant))
 	}
 	if learning {
 		return
 	}
 	area := float64(d.width * d.height)
 	if !d.keep.Empty() {
-		gocv.BitwiseAnd(d.mask, d.keep, &d.mask)
+		gocv.BitwiseAnd(w.mask, d.keep, &w.mask)
 	}
-	out.changed = float64(gocv.CountNonZero(d.mask)) / (area * d.keepShare)
-	if out.changed > d.lighting || (out.changed > globalChanged && d.spread() > globalSpread) {
-		d.seed()
+	out.changed = float64(gocv.CountNonZero(w.mask)) / (area * d.keepShare)
+	if out.changed > d.lighting || (out.changed > globalChanged && d.spread(w) > globalSpread) {
+		d.seed(w)
 		out.lighting = true
 		return
 	}
-	d.regions(out, area)
+	d.regions(w, out, area)
 	for i := range d.zoneMasks {
-		gocv.BitwiseAnd(d.mask, d.zoneMasks[i], &d.scratch)
-		out.zone[i] = float64(gocv.CountNonZero(d.scratch)) / area
+		gocv.BitwiseAnd(w.mask, d.zoneMasks[i], &w.scratch)
+		out.zone[i] = float64(gocv.CountNonZero(w.scratch)) / area
 	}
 }
 
 // spread is the share of the analyzed cells of the grid where some
 // pixels changed.
-func (d *detector) spread() float64 {
-	gocv.Resize(d.mask, &d.cells, image.Pt(cellsW, cellsH), 0, 0, gocv.InterpolationArea)
+func (d *detector) spread(w *work) float64 {
+	gocv.Resize(w.mask, &w.cells, image.Pt(cellsW, cellsH), 0, 0, gocv.InterpolationArea)
 	// A cell counts when over 1% of its pixels changed.
-	gocv.Threshold(d.cells, &d.cells, 2.55, 255, gocv.ThresholdBinary)
-	return float64(gocv.CountNonZero(d.cells)) / float64(d.keepCells)
+	gocv.Threshold(w.cells, &w.cells, 2.55, 255, gocv.ThresholdBinary)
+	return float64(gocv.CountNonZero(w.cells)) / float64(d.keepCells)
 }
 
 // rasterize draws the masks and zones at the current frame size.
-func (d *detector) rasterize() {
+func (d *detector) rasterize(w *work) {
 	if d.keep.Ptr() != nil {
 		d.keep.Close()
 		d.keep = gocv.NewMat()
@@ -213,9 +199,9 @@ func (d *detector) rasterize() {
 		gocv.BitwiseNot(ignored, &ignored)
 		d.keep = ignored
 		d.keepShare = max(float64(gocv.CountNonZero(d.keep))/float64(d.width*d.height), 1e-3)
-		gocv.Resize(d.keep, &d.cells, image.Pt(cellsW, cellsH), 0, 0, gocv.InterpolationArea)
-		gocv.Threshold(d.cells, &d.cells, 127, 255, gocv.ThresholdBinary)
-		d.keepCells = max(gocv.CountNonZero(d.cells), 1)
+		gocv.Resize(d.keep, &w.cells, image.Pt(cellsW, cellsH), 0, 0, gocv.InterpolationArea)
+		gocv.Threshold(w.cells, &w.cells, 127, 255, gocv.ThresholdBinary)
+		d.keepCells = max(gocv.CountNonZero(w.cells), 1)
 	}
 	for _, z := range d.zones {
 		d.zoneMasks = append(d.zoneMasks, rasterize([]Polygon{z}, d.width, d.height))
@@ -223,27 +209,27 @@ func (d *detector) rasterize() {
 }
 
 // seed makes the current blurred frame the whole background.
-func (d *detector) seed() {
+func (d *detector) seed(w *work) {
 	if d.mog2 {
 		if d.hasSub {
 			d.sub.Close()
 		}
 		d.sub = gocv.NewBackgroundSubtractorMOG2WithParams(mog2History, mog2VarThresh, false)
 		d.hasSub = true
-		d.sub.Apply(d.blurred, &d.mask)
+		d.sub.Apply(w.blurred, &w.mask)
 	} else {
-		d.blurred.ConvertTo(&d.avg, gocv.MatTypeCV32F)
+		w.blurred.ConvertTo(&d.avg, gocv.MatTypeCV32F)
 	}
 	d.primed = true
 }
 
-// regions finds the moving blobs of d.mask after an erosion (isolated
+// regions finds the moving blobs of w.mask after an erosion (isolated
 // noise pixels) and a dilation (joining an object's pieces). Regions under half of MinArea
 // are dropped (hysteresis: MinArea to start, MinArea/2 to continue).
-func (d *detector) regions(out *detection, area float64) {
-	gocv.Erode(d.mask, &d.mask, d.erodeKernel)
-	gocv.Dilate(d.mask, &d.mask, d.dilateKernel)
-	contours := gocv.FindContoursWithParams(d.mask, &d.hierarchy, gocv.RetrievalExternal, gocv.ChainApproxSimple)
+func (d *detector) regions(w *work, out *detection, area float64) {
+	gocv.Erode(w.mask, &w.mask, d.erodeKernel)
+	gocv.Dilate(w.mask, &w.mask, d.dilateKernel)
+	contours := gocv.FindContoursWithParams(w.mask, &w.hierarchy, gocv.RetrievalExternal, gocv.ChainApproxSimple)
 	defer contours.Close()
 	keep, start := d.minArea*area/2, d.minArea*area
 	var total float64
@@ -274,7 +260,7 @@ func runningWeight(dt, tc time.Duration) float64 {
 
 // close frees the detector's C memory. It is idempotent.
 func (d *detector) close() {
-	for _, m := range []*gocv.Mat{&d.blurred, &d.avg, &d.avg8, &d.diff, &d.mask, &d.dilateKernel, &d.erodeKernel, &d.hierarchy, &d.keep, &d.cells, &d.scratch} {
+	for _, m := range []*gocv.Mat{&d.avg, &d.dilateKernel, &d.erodeKernel, &d.keep} {
 		if m.Ptr() != nil {
 			m.Close()
 		}

@@ -3,6 +3,7 @@ package analyze
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"image"
 	"image/color"
 
@@ -49,6 +50,23 @@ func (f *Frame) Close() {
 	}
 	f.mat.Close()
 	f.Pix = nil
+}
+
+// hashSeed seeds the frames' pixel hashes (one per process).
+var hashSeed = maphash.MakeSeed()
+
+// hash is a 64-bit hash of the visible pixels: two frames of one size
+// with the same hash are taken as bit-identical.
+func (f *Frame) hash() uint64 {
+	if f.Stride == f.Width {
+		return maphash.Bytes(hashSeed, f.Pix[:f.Width*f.Height])
+	}
+	var h maphash.Hash
+	h.SetSeed(hashSeed)
+	for y := range f.Height {
+		h.Write(f.Pix[y*f.Stride : y*f.Stride+f.Width])
+	}
+	return h.Sum64()
 }
 
 // valid reports whether the frame can be analyzed.

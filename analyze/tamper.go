@@ -61,23 +61,18 @@ type tamper struct {
 	baseContrast float64
 	baseSharp    float64
 
-	thumb          gocv.Mat // 8U
-	small, lap     gocv.Mat
-	prev, diff     gocv.Mat
-	mean, std      gocv.Mat
-	bg             background // moved: the learned background and the reference
+	bg background // moved: the learned background and the reference
+	// prevHash is a hash of the previous analyzed frame's pixels (frozen:
+	// bit-identical), prevW x prevH its size; hasPrev whether there is one.
+	prevHash       uint64
+	prevW, prevH   int
 	hasPrev        bool
 	prevTime       time.Time
 	identicalSince time.Time
 }
 
 func newTamper(cfg TamperConfig) tamper {
-	t := tamper{cfg: cfg}
-	for _, m := range t.mats() {
-		*m = gocv.NewMat()
-	}
-	t.bg.init()
-	return t
+	return tamper{cfg: cfg, bg: background{corr: 1, edges: gocv.NewMat(), ref: gocv.NewMat()}}
 }
 
 // restart forgets the previous frame (a new stream) but keeps the
@@ -90,20 +85,19 @@ func (t *tamper) restart() {
 // process measures f at frame time now and fills r. During the learning
 // window it learns and reports nothing. quiet reports that no tamper
 // incident is open or pending, so the baseline may follow the scene.
-func (t *tamper) process(f *Frame, now time.Time, dt time.Duration, quiet bool, r *tamperReading) {
+func (t *tamper) process(f *Frame, w *work, now time.Time, dt time.Duration, quiet bool, r *tamperReading) {
 	*r = tamperReading{correlation: 1}
-	gocv.Resize(f.mat, &t.thumb, image.Pt(thumbW, thumbH), 0, 0, gocv.InterpolationArea)
-	gocv.Resize(f.mat, &t.small, image.Pt(sharpW, sharpH), 0, 0, gocv.InterpolationArea)
-	r.contrast = t.stdDev(t.thumb)
-	smallStd := t.stdDev(t.small)
-	gocv.Laplacian(t.small, &t.lap, gocv.MatTypeCV16S, 3, 1, 0, gocv.BorderDefault)
-	r.sharpness = t.stdDev(t.lap) / (smallStd + 1)
+	gocv.Resize(f.mat, &w.thumb, image.Pt(thumbW, thumbH), 0, 0, gocv.InterpolationArea)
+	gocv.Resize(f.mat, &w.small, image.Pt(sharpW, sharpH), 0, 0, gocv.InterpolationArea)
+	r.contrast = stdDev(w, w.thumb)
+	smallStd := stdDev(w, w.small)
+	gocv.Laplacian(w.small, &w.lap, gocv.MatTypeCV16S, 3, 1, 0, gocv.BorderDefault)
+	r.sharpness = stdDev(w, w.lap) / (smallStd + 1)
 
-	// Frozen: bit-identical to the previous analyzed frame.
-	if t.hasPrev && t.prev.Cols() == f.Width && t.prev.Rows() == f.Height {
-		gocv.AbsDiff(f.mat, t.prev, &t.diff)
-		r.identical = gocv.CountNonZero(t.diff) == 0
-	}
+	// Frozen: bit-identical to the previous analyzed frame (a 64-bit hash
+	// of the pixels stands for the frame: no copy of it is kept).
+	h := f.hash()
+	r.identical = t.hasPrev && t.prevW == f.Width && t.prevH == f.Height && t.prevHash == h
 	if r.identical {
 		if t.identicalSince.IsZero() {
 			t.identicalSince = t.prevTime
@@ -111,13 +105,13 @@ func (t *tamper) process(f *Frame, now time.Time, dt time.Duration, quiet bool, 
 	} else {
 		t.identicalSince = time.Time{}
 	}
-	f.mat.CopyTo(&t.prev)
+	t.prevHash, t.prevW, t.prevH = h, f.Width, f.Height
 	t.hasPrev, t.prevTime = true, now
 
 	if t.learnFrom.IsZero() {
 		t.learnFrom = now
 	}
-	sampled := t.bg.sample(f.mat, now)
+	sampled := t.bg.sample(w, f.mat, now)
 	if !t.learned {
 		t.learn(r, 1/float64(t.n+1))
 		t.n++
@@ -128,7 +122,7 @@ func (t *tamper) process(f *Frame, now time.Time, dt time.Duration, quiet bool, 
 		return
 	}
 	if sampled {
-		t.bg.compare()
+		t.bg.compare(w)
 	}
 	r.correlation, r.shift = t.bg.corr, t.bg.shift
 
@@ -191,20 +185,9 @@ func (t *tamper) acceptView() {
 }
 
 // stdDev is the standard deviation of m's single channel.
-func (t *tamper) stdDev(m gocv.Mat) float64 {
-	gocv.MeanStdDev(m, &t.mean, &t.std)
-	return t.std.GetDoubleAt(0, 0)
+func stdDev(w *work, m gocv.Mat) float64 {
+	gocv.MeanStdDev(m, &w.mean, &w.std)
+	return w.std.GetDoubleAt(0, 0)
 }
 
-func (t *tamper) close() {
-	for _, m := range t.mats() {
-		if m.Ptr() != nil {
-			m.Close()
-		}
-	}
-	t.bg.close()
-}
-
-func (t *tamper) mats() []*gocv.Mat {
-	return []*gocv.Mat{&t.thumb, &t.small, &t.lap, &t.prev, &t.diff, &t.mean, &t.std}
-}
+func (t *tamper) close() { t.bg.close() }

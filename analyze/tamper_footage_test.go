@@ -137,13 +137,14 @@ func BenchmarkMovedBackground(b *testing.B) {
 	}
 	defer f.Close()
 	tx := newTexture(b, 1)
-	var bg background
-	bg.init()
+	bg := newTamper(config.DefaultAnalysis().Tamper).bg
 	defer bg.close()
+	w := getWork()
+	defer putWork(w)
 	now := t0
 	for range bgSamples {
 		tx.draw(f, view{noise: 2})
-		bg.sample(f.mat, now)
+		bg.sample(w, f.mat, now)
 		now = now.Add(bgEvery)
 	}
 	bg.learn(1)
@@ -151,10 +152,10 @@ func BenchmarkMovedBackground(b *testing.B) {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	for b.Loop() {
 		now = now.Add(bgEvery)
-		if !bg.sample(f.mat, now) {
+		if !bg.sample(w, f.mat, now) {
 			b.Fatal("no sample")
 		}
-		bg.compare()
+		bg.compare(w)
 	}
 	// CPU time: on a shared machine wall time follows the neighbours.
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)

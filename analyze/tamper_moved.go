@@ -48,41 +48,24 @@ const (
 
 // background is the moved check's state, inside tamper.
 type background struct {
-	small       gocv.Mat // the picture, bgW x bgH, 8U
-	ring        [bgSamples][]byte
-	n, next     int       // samples in the ring, where the next goes
-	sampleAt    time.Time // frame time of the last sample
-	median      gocv.Mat  // the background, 8U
-	gx, gy, mag gocv.Mat  // 32F
-	edges, ref  gocv.Mat  // 32F: the background's edges and the reference's
-	ncc, noMask gocv.Mat
-	mean, std   gocv.Mat
-	col         [bgSamples]byte
-	corr        float64 // the latest comparison
+	ring       [bgSamples][]byte
+	n, next    int       // samples in the ring, where the next goes
+	sampleAt   time.Time // frame time of the last sample
+	edges, ref gocv.Mat  // 32F: the background's edges and the reference's (empty: none yet)
+	col        [bgSamples]byte
+	corr       float64 // the latest comparison
 	// shift is the background's offset from the reference (thumbnail
 	// pixels) where their edges match best, within regX x regY, when
 	// that match is clearly better than without a shift; else zero.
-	shift              image.Point
-	reg                gocv.Mat
-	halfEdges, halfRef gocv.Mat
+	shift image.Point
 }
 
-func (b *background) init() {
-	for _, m := range b.mats() {
-		*m = gocv.NewMat()
-	}
-	b.median = gocv.NewMatWithSize(bgH, bgW, gocv.MatTypeCV8U)
-	b.corr = 1
-}
-
-func (b *background) mats() []*gocv.Mat {
-	return []*gocv.Mat{&b.small, &b.median, &b.gx, &b.gy, &b.mag, &b.edges, &b.ref, &b.ncc, &b.noMask, &b.mean, &b.std, &b.reg, &b.halfEdges, &b.halfRef}
-}
-
+// close frees the edges; it is idempotent.
 func (b *background) close() {
-	for _, m := range b.mats() {
+	for _, m := range []*gocv.Mat{&b.edges, &b.ref} {
 		if m.Ptr() != nil {
 			m.Close()
+			*m = gocv.Mat{}
 		}
 	}
 }
@@ -90,14 +73,14 @@ func (b *background) close() {
 // sample adds the frame gray (8U) to the ring when bgEvery has passed
 // since the last sample, and then recomputes the background and its
 // edges; it reports whether it did.
-func (b *background) sample(gray gocv.Mat, now time.Time) bool {
+func (b *background) sample(w *work, gray gocv.Mat, now time.Time) bool {
 	if b.n > 0 && now.Sub(b.sampleAt) < bgEvery && now.After(b.sampleAt) {
 		return false
 	}
 	prev := b.sampleAt
 	b.sampleAt = now
-	gocv.Resize(gray, &b.small, image.Pt(bgW, bgH), 0, 0, gocv.InterpolationArea)
-	px, err := b.small.DataPtrUint8()
+	gocv.Resize(gray, &w.bgSmall, image.Pt(bgW, bgH), 0, 0, gocv.InterpolationArea)
+	px, err := w.bgSmall.DataPtrUint8()
 	if err != nil || len(px) != bgW*bgH {
 		return false
 	}
@@ -116,7 +99,7 @@ func (b *background) sample(gray gocv.Mat, now time.Time) bool {
 		b.next = (b.next + 1) % bgSamples
 		b.n = min(b.n+1, bgSamples)
 	}
-	out, err := b.median.DataPtrUint8()
+	out, err := w.median.DataPtrUint8()
 	if err != nil {
 		return false
 	}
@@ -135,10 +118,10 @@ func (b *background) sample(gray gocv.Mat, now time.Time) bool {
 		}
 		out[i] = col[n/2]
 	}
-	gocv.Sobel(b.median, &b.gx, gocv.MatTypeCV32F, 1, 0, 3, 1, 0, gocv.BorderReplicate)
-	gocv.Sobel(b.median, &b.gy, gocv.MatTypeCV32F, 0, 1, 3, 1, 0, gocv.BorderReplicate)
-	gocv.Magnitude(b.gx, b.gy, &b.mag)
-	gocv.GaussianBlur(b.mag, &b.edges, image.Pt(5, 5), 1.2, 1.2, gocv.BorderReplicate)
+	gocv.Sobel(w.median, &w.gx, gocv.MatTypeCV32F, 1, 0, 3, 1, 0, gocv.BorderReplicate)
+	gocv.Sobel(w.median, &w.gy, gocv.MatTypeCV32F, 0, 1, 3, 1, 0, gocv.BorderReplicate)
+	gocv.Magnitude(w.gx, w.gy, &w.mag)
+	gocv.GaussianBlur(w.mag, &b.edges, image.Pt(5, 5), 1.2, 1.2, gocv.BorderReplicate)
 	return true
 }
 
@@ -150,7 +133,7 @@ func (b *background) sample(gray gocv.Mat, now time.Time) bool {
 // match. Cells whose reference has almost no edges (a blank wall) are
 // not judged; with fewer than cellsMin judged cells the whole picture is
 // one cell.
-func (b *background) compare() {
+func (b *background) compare(w *work) {
 	if b.ref.Empty() || b.edges.Empty() {
 		b.corr = 1
 		return
@@ -161,37 +144,37 @@ func (b *background) compare() {
 	for cy := range cellsY {
 		for cx := range cellsX {
 			cell := image.Rect(cx*cw, cy*ch, (cx+1)*cw, (cy+1)*ch)
-			if c, ok := b.match(cell); ok {
+			if c, ok := b.match(w, cell); ok {
 				corrs[n] = c
 				n++
 			}
 		}
 	}
 	if n < cellsMin {
-		c, _ := b.match(image.Rect(0, 0, bgW, bgH))
+		c, _ := b.match(w, image.Rect(0, 0, bgW, bgH))
 		b.corr = c
 		return
 	}
 	judged := corrs[:n]
 	slices.Sort(judged)
 	b.corr = judged[min(n-1, n*3/4)]
-	b.register()
+	b.register(w)
 }
 
 // register sets shift: the offset at which the reference's edges, less
 // regX and regY on each side, match the background's best, when that
 // match beats the one without a shift by regGain.
-func (b *background) register() {
+func (b *background) register(w *work) {
 	b.shift = image.Point{}
 	// At half the size: a sixteenth of the work, and a shift of 10% of
 	// the view is still 6 pixels.
-	gocv.Resize(b.edges, &b.halfEdges, image.Pt(bgW/2, bgH/2), 0, 0, gocv.InterpolationArea)
-	gocv.Resize(b.ref, &b.halfRef, image.Pt(bgW/2, bgH/2), 0, 0, gocv.InterpolationArea)
-	inner := b.halfRef.Region(image.Rect(regX, regY, bgW/2-regX, bgH/2-regY))
+	gocv.Resize(b.edges, &w.halfEdges, image.Pt(bgW/2, bgH/2), 0, 0, gocv.InterpolationArea)
+	gocv.Resize(b.ref, &w.halfRef, image.Pt(bgW/2, bgH/2), 0, 0, gocv.InterpolationArea)
+	inner := w.halfRef.Region(image.Rect(regX, regY, bgW/2-regX, bgH/2-regY))
 	defer inner.Close()
-	gocv.MatchTemplate(b.halfEdges, inner, &b.reg, gocv.TmCcoeffNormed, b.noMask)
-	best, at := maxLoc(b.reg)
-	still := b.reg.GetFloatAt(regY, regX)
+	gocv.MatchTemplate(w.halfEdges, inner, &w.reg, gocv.TmCcoeffNormed, w.noMask)
+	best, at := maxLoc(w.reg)
+	still := w.reg.GetFloatAt(regY, regX)
 	d := at.Sub(image.Pt(regX, regY))
 	if float64(best-still) >= regGain && 4*(d.X*d.X+d.Y*d.Y) > bgSlack*bgSlack {
 		b.shift = d.Mul(2)
@@ -203,17 +186,17 @@ func (b *background) register() {
 // match is the best correlation of the reference's edges in cell, less
 // bgSlack on each side, with the background's edges in cell, and whether
 // the reference has edges enough there to judge.
-func (b *background) match(cell image.Rectangle) (float64, bool) {
+func (b *background) match(w *work, cell image.Rectangle) (float64, bool) {
 	inner := b.ref.Region(cell.Inset(bgSlack))
 	defer inner.Close()
-	gocv.MeanStdDev(inner, &b.mean, &b.std)
-	if m := b.mean.GetDoubleAt(0, 0); m < cellEdgesMin {
+	gocv.MeanStdDev(inner, &w.mean, &w.std)
+	if m := w.mean.GetDoubleAt(0, 0); m < cellEdgesMin {
 		return 0, false
 	}
 	area := b.edges.Region(cell)
 	defer area.Close()
-	gocv.MatchTemplate(area, inner, &b.ncc, gocv.TmCcoeffNormed, b.noMask)
-	best, _ := maxLoc(b.ncc)
+	gocv.MatchTemplate(area, inner, &w.ncc, gocv.TmCcoeffNormed, w.noMask)
+	best, _ := maxLoc(w.ncc)
 	c := float64(best)
 	if math.IsNaN(c) || math.IsInf(c, 0) {
 		c = 0 // flat edges match nothing
