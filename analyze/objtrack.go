@@ -161,7 +161,7 @@ type trackPair struct {
 }
 
 func newObjectTracker(zones []Zone) objectTracker {
-	return objectTracker{zones: zones, tracks: make([]objTrack, 0, maxObjTracks)}
+	return objectTracker{zones: zones} // tracks grow as objects come (at most maxObjTracks)
 }
 
 // update takes a result: the confident and the weak detections the

@@ -57,6 +57,10 @@ type GateClip struct {
 	StillShare    float64 `json:"still_share"`
 	// StillWakes counts the wake-ups during the still view.
 	StillWakes int `json:"still_wakes"`
+	// StillKeys are the keyframes of the still view, StillKeysDecoded
+	// those mode auto decoded.
+	StillKeys        int `json:"still_keys"`
+	StillKeysDecoded int `json:"still_keys_decoded"`
 	// WakeLatency is the time from Enter to full decoding in mode auto
 	// (seconds; 0 when awake since the still view ended; -1: never woke).
 	WakeLatency float64 `json:"wake_latency_seconds"`
@@ -258,10 +262,15 @@ func GateOnClip(e GateEntry, act config.Activity, queueBytes int) (GateClip, err
 		return r, fmt.Errorf("%s: %w", e.Name, err)
 	}
 	for _, au := range aus {
-		if au.PTS < still && !au.Key {
+		switch {
+		case au.PTS >= still:
+		case au.Key:
+			r.StillKeys++
+		default:
 			r.StillPictures++
 		}
 	}
+	r.StillKeysDecoded = auto.stillKeys
 	r.StillDecoded = auto.stillDecoded
 	if r.StillPictures > 0 {
 		r.StillShare = float64(r.StillDecoded) / float64(r.StillPictures)
@@ -295,6 +304,7 @@ const stillMargin = 500 * time.Millisecond
 
 type gateRunResult struct {
 	stillDecoded   int             // pictures beyond keyframes decoded before enter
+	stillKeys      int             // keyframes decoded before enter
 	stillPictures  int             // every picture decoded before enter
 	decoded        []int           // times each unit was decoded before enter
 	cost           []time.Duration // each unit's decode time
@@ -344,7 +354,9 @@ func gateRun(aus []unit.AccessUnit, codec decode.Codec, mode string, act config.
 			if pr.Decoded {
 				res.stillPictures++
 			}
-			if !au.Key {
+			if au.Key {
+				res.stillKeys++
+			} else {
 				res.stillDecoded++
 			}
 		}
@@ -384,7 +396,7 @@ func gateRun(aus []unit.AccessUnit, codec decode.Codec, mode string, act config.
 // PrintGate writes the per-clip table and the summary.
 func PrintGate(w io.Writer, clips []GateClip) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "clip\tstill decoded\twakes\twake latency\tincident all\tauto delay\tfalse (all)\tcost auto/all\tpictures auto/all\t")
+	fmt.Fprintln(tw, "clip\tstill decoded\twakes\twake latency\tincident all\tauto delay\tfalse (all)\tkeyframes\tcost auto/all\tpictures auto/all\t")
 	var cost, pics float64
 	failed := 0
 	for _, c := range clips {
@@ -393,8 +405,8 @@ func PrintGate(w io.Writer, clips []GateClip) {
 			failed++
 			why = "FAIL " + why
 		}
-		fmt.Fprintf(tw, "%s\t%.1f%% (%d/%d)\t%d\t%s\t%s\t%s\t%d\t%.3f\t%.3f\t %s\n", c.Name, 100*c.StillShare, c.StillDecoded, c.StillPictures,
-			c.StillWakes, secs(c.WakeLatency), secs(c.AllIncident), delay(c), c.AllFalse, c.CostRatio, c.PictureRatio, why)
+		fmt.Fprintf(tw, "%s\t%.1f%% (%d/%d)\t%d\t%s\t%s\t%s\t%d\t%d/%d\t%.3f\t%.3f\t %s\n", c.Name, 100*c.StillShare, c.StillDecoded, c.StillPictures,
+			c.StillWakes, secs(c.WakeLatency), secs(c.AllIncident), delay(c), c.AllFalse, c.StillKeysDecoded, c.StillKeys, c.CostRatio, c.PictureRatio, why)
 		cost += c.CostRatio
 		pics += c.PictureRatio
 	}

@@ -158,7 +158,7 @@ type level struct {
 	x   ring // calm complexities
 	res ring // their distance from the level they were judged against
 	qp  ring // calm slice QPs
-	pos [positions]posRing
+	pos []posRing // by position after the keyframe, grown to the GOP's length (at most positions)
 	// the last active pictures (complexity, its level, QP), learned on Reject
 	last  [4][3]float64
 	nLast int
@@ -171,6 +171,9 @@ func (l *level) learn(x, ref float64, qp, at int) {
 		l.qp.add(float64(qp))
 	}
 	if at < positions {
+		if at >= len(l.pos) {
+			l.pos = append(l.pos, make([]posRing, at+1-len(l.pos))...)
+		}
 		l.pos[at].add(x)
 	}
 }
@@ -239,7 +242,7 @@ func (a *Activity) Observe(au unit.AccessUnit) bool {
 		return a.active
 	}
 	ref := med
-	if at < positions && l.pos[at].n >= 3 {
+	if at < len(l.pos) && l.pos[at].n >= 3 {
 		p := &l.pos[at]
 		ref = median(a.scratch[:p.n], p.v[:p.n])
 	}

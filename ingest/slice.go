@@ -31,9 +31,12 @@ type h264PPS struct {
 // concurrent use; QP does not allocate.
 type SliceQP struct {
 	sps [32]*h264.SPS
-	pps [256]h264PPS
+	pps []h264PPS // by id, grown to the largest id seen (at most maxPPS)
 	buf [96]byte // the start of a NAL unit without emulation prevention
 }
+
+// maxPPS bounds pic_parameter_set_id (H.264: 0..255).
+const maxPPS = 256
 
 // Param records an SPS or PPS NAL unit; other units are ignored.
 func (p *SliceQP) Param(nalu []byte) error {
@@ -60,8 +63,11 @@ func (p *SliceQP) parsePPS(b []byte) error {
 	r := bitReader{b: b}
 	return catchShort(func() error {
 		id := r.ue()
-		if id >= uint32(len(p.pps)) {
+		if id >= maxPPS {
 			return errors.New("pps id out of range")
+		}
+		if id >= uint32(len(p.pps)) {
+			p.pps = append(p.pps, make([]h264PPS, id+1-uint32(len(p.pps)))...)
 		}
 		var pp h264PPS
 		pp.spsID = r.ue()
