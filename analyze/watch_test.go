@@ -9,7 +9,8 @@ import (
 
 // TestWatching: the analyzer asks for every keyframe of an idle camera
 // while its tamper baseline is learned and while a tamper cause is
-// suspected or open, and not on a normal view once learned.
+// suspected or open (a frozen picture: suspected only), and not on a
+// normal view once learned.
 func TestWatching(t *testing.T) {
 	cfg := config.DefaultAnalysis()
 	c, f := newCameraT(t, cfg)
@@ -35,6 +36,20 @@ func TestWatching(t *testing.T) {
 	run(c, f, tx, 14*time.Second, 30*time.Second, func(time.Duration) view { return normal })
 	if c.Watching() {
 		t.Fatal("still watching after the cover ended")
+	}
+	// Frozen: watched while suspected (its start keeps frozen_time), not
+	// once open: the idle keyframes are enough to see it end.
+	frozen := view{} // no noise: every picture bit-identical
+	run(c, f, tx, 30*time.Second, 30*time.Second+400*time.Millisecond, func(time.Duration) view { return frozen })
+	if !c.Watching() {
+		t.Fatal("not watching a suspected frozen picture")
+	}
+	tam = only(run(c, f, tx, 30*time.Second+400*time.Millisecond, 36*time.Second, func(time.Duration) view { return frozen }), KindTamper)
+	if len(tam) == 0 || tam[0].Cause != CauseFrozen || tam[0].Phase != PhaseStart {
+		t.Fatalf("want a frozen start, got %+v", tam)
+	}
+	if c.Watching() {
+		t.Fatal("watching every keyframe of an open frozen picture")
 	}
 	cfg.Tamper.Enabled = false
 	c2, f2 := newCameraT(t, cfg)

@@ -8,6 +8,7 @@ package gate
 
 import (
 	"math"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -85,8 +86,12 @@ type Gate struct {
 	lastKey     time.Duration
 	lastKeyX    float64
 	haveKey     bool
-	watching    atomic.Bool
-	settle      int
+	// keyXs are the complexities of the last keyXN keyframes, decoded
+	// or not (their spread is the encoder's: keyChange).
+	keyXs    [keyXN]float64
+	keyXn    int
+	watching atomic.Bool
+	settle   int
 	// anyKey is the PTS of the last keyframe seen, gop the time between
 	// the last two (0: unknown).
 	anyKey time.Duration
@@ -139,10 +144,40 @@ func New(mode string, act Signal, load *sched.Overload, maxUnits, maxBytes int) 
 // Call it before the first Route.
 func (g *Gate) SkipIdleKeyframes(interval time.Duration) { g.keyInterval = interval }
 
-// KeyChange is the move of a keyframe's complexity (natural log of its
-// size plus QP·ln2/6) from the last decoded keyframe's that has an idle
-// camera decode it: 0.1 is 10% more or fewer bits at the same QP.
-const KeyChange = 0.1
+// KeyChange is the least move of a keyframe's complexity (natural log of
+// its size plus QP·ln2/6) from the last decoded keyframe's that has an
+// idle camera decode it: 0.1 is 10% more or fewer bits at the same QP.
+// An encoder whose keyframes of a still view move more than that (rate
+// control, grain) raises it to keyChangeSpread times their spread, at
+// most KeyChangeMax: a covered, defocused or turned camera moves its
+// keyframes' bits by far more (a cover halves them or less), and the
+// interval decodes a keyframe in any case.
+const (
+	KeyChange       = 0.1
+	KeyChangeMax    = 0.25
+	keyChangeSpread = 3
+	keyXN           = 8 // keyframes the spread is taken over
+)
+
+// keyChange is the move of a keyframe's complexity that has an idle camera
+// decode it: KeyChange, or keyChangeSpread times the median absolute
+// deviation of the last keyXN keyframes' complexities, at most
+// KeyChangeMax.
+func (g *Gate) keyChange() float64 {
+	n := min(g.keyXn, keyXN)
+	if n < 3 {
+		return KeyChange
+	}
+	var s, d [keyXN]float64
+	copy(s[:n], g.keyXs[:n])
+	slices.Sort(s[:n])
+	m := s[n/2]
+	for i, x := range g.keyXs[:n] {
+		d[i] = math.Abs(x - m)
+	}
+	slices.Sort(d[:n])
+	return min(max(KeyChange, keyChangeSpread*d[n/2]), KeyChangeMax)
+}
 
 // settleKeys is the number of keyframes an idle camera decodes after a
 // wake ends, so that analysis sees the view settle.
@@ -158,6 +193,7 @@ func (g *Gate) Watch(on bool) { g.watching.Store(on) }
 func (g *Gate) Reset() {
 	g.clear()
 	g.haveKey, g.gop, g.anyKey, g.settle = false, 0, 0, 0
+	g.keyXn = 0
 	g.broken, g.waitKey = false, false
 	g.awake.Store(false)
 	if g.act != nil {
@@ -217,6 +253,8 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 	}
 	if au.Key {
 		g.gop, g.anyKey = au.PTS-g.anyKey, au.PTS
+		g.keyXs[g.keyXn%keyXN] = keyComplexity(au)
+		g.keyXn++
 	}
 	wantAwake := active || g.analysisActive.Load()
 	// The GOP so far is kept whether the camera is awake or idle, so that a
@@ -325,7 +363,7 @@ func (g *Gate) idleKeyDue(au unit.AccessUnit) bool {
 		g.settle--
 		return true
 	}
-	if math.Abs(keyComplexity(au)-g.lastKeyX) >= KeyChange {
+	if math.Abs(keyComplexity(au)-g.lastKeyX) >= g.keyChange() {
 		return true
 	}
 	// Due when skipping it would leave more than the interval (and a

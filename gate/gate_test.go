@@ -235,6 +235,29 @@ func TestGateModes(t *testing.T) {
 			t.Fatalf("pushed %v\nwant   %v", got, want)
 		}
 	})
+	t.Run("auto_idle_keyframes_of_a_restless_encoder", func(t *testing.T) {
+		// An encoder whose still view's keyframes alternate between 100
+		// and 118 bytes (17%, over KeyChange): once three are seen, their
+		// spread raises the move that decodes one (to KeyChangeMax), and
+		// the alternation is skipped; a keyframe of 60 bytes (a cover) is
+		// decoded, and so is the next, back to the old sizes.
+		g := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, nil, 100, 1<<20)
+		g.SkipIdleKeyframes(1000)
+		size := func(i int) int {
+			switch {
+			case i == 100:
+				return 60
+			case (i/gop)%2 == 1:
+				return 118
+			}
+			return 100
+		}
+		got := runGateSized(g, 120, gop, nil, size)
+		want := []int{-1, -11, -21, -101, -111} // with KeyChange alone: every keyframe
+		if !equalInts(got, want) {
+			t.Fatalf("pushed %v\nwant   %v", got, want)
+		}
+	})
 	t.Run("auto_idle_keyframes_while_watching", func(t *testing.T) {
 		// While the analyzer watches (a tamper cause suspected or open),
 		// every keyframe of the idle camera is decoded.
