@@ -155,9 +155,9 @@ func (r *posRing) add(x float64) {
 
 // level is the idle level of one kind of picture.
 type level struct {
-	x   ring // calm complexities
-	res ring // their distance from the level they were judged against
-	qp  ring // calm slice QPs
+	x   ring      // calm complexities
+	res ring      // their distance from the level they were judged against
+	qp  ring      // calm slice QPs
 	pos []posRing // by position after the keyframe, grown to the GOP's length (at most positions)
 	// the last active pictures (complexity, its level, QP), learned on Reject
 	last  [4][3]float64

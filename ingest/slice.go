@@ -32,7 +32,7 @@ type h264PPS struct {
 type SliceQP struct {
 	sps [32]*h264.SPS
 	pps []h264PPS // by id, grown to the largest id seen (at most maxPPS)
-	buf [96]byte // the start of a NAL unit without emulation prevention
+	buf [96]byte  // the start of a NAL unit without emulation prevention
 }
 
 // maxPPS bounds pic_parameter_set_id (H.264: 0..255).
