@@ -58,6 +58,8 @@ type Camera struct {
 	boxes []Box    // scratch: motion boxes of the current frame
 	objs  []Object // objects of the transitions advance makes
 	shots []Shot
+	// sparse: the frames are keyframes decoded alone (SetSparse).
+	sparse bool
 }
 
 // zoneState is the incidents of one zone.
@@ -162,6 +164,9 @@ func (c *Camera) Analyze(f *Frame, frameTime time.Time) []Transition {
 		}
 		c.tam.process(f, wk, t, dt, quiet, &c.tr)
 		tgap := max(c.gapTolerance(), time.Second)
+		if c.sparse {
+			tgap = max(tgap, maxSparseGap)
+		}
 		for i := range c.tamper {
 			tamperOut = c.advance(tamperOut, &c.tamper[i], t, c.tr.since, c.tr.enter[i], c.tr.stay[i], c.tamperScore(i), nil, tgap)
 		}
@@ -451,10 +456,30 @@ func (c *Camera) Active() bool {
 	return false
 }
 
-// gapLimit is the jump in frame times that resets the background.
+// gapLimit is the jump in frame times that resets the background; for a
+// keyframe decoded alone (SetSparse), at least maxSparseGap.
 func (c *Camera) gapLimit() time.Duration {
-	return max(2*c.cfg.Motion.QuietPeriod, 5*time.Second)
+	l := max(2*c.cfg.Motion.QuietPeriod, 5*time.Second)
+	if c.sparse {
+		l = max(l, maxSparseGap)
+	}
+	return l
 }
+
+// maxSparseGap is the longest time between two keyframes an idle camera
+// decodes alone that its analysis takes as the stream's normal pace:
+// activity.keyframe_interval's bound (10 s), a tenth of it and a GOP's
+// jitter. Camera's GOPs of 3 to 10 s ("smart" codecs, long GOPs while
+// still) are common.
+const maxSparseGap = 12 * time.Second
+
+// SetSparse says whether the frames analyzed next are keyframes decoded
+// alone (an idle camera in mode auto, or mode keyframes), which may come
+// as far apart as maxSparseGap: the background is not reset across such
+// a gap and a tamper candidate (covered, defocus, moved) survives it, so
+// that a cause seen on two keyframes starts, and an open one is not ended
+// by the pace of the stream.
+func (c *Camera) SetSparse(on bool) { c.sparse = on }
 
 // gapTolerance is the longest pause in motion a candidate survives: about
 // three frame intervals.

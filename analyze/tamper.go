@@ -153,7 +153,10 @@ func (t *tamper) process(f *Frame, w *work, now time.Time, dt time.Duration, qui
 			r.stay[2] = ratio < c.DefocusRatio+ratioKeep
 		}
 	}
-	if !t.identicalSince.IsZero() {
+	// A covered lens shows a dark, still picture, which an encoder may
+	// code as bit-identical pictures: covered says it all, and frozen is
+	// not raised beside it.
+	if !t.identicalSince.IsZero() && !r.stay[0] {
 		r.enter[3], r.stay[3], r.since = true, true, t.identicalSince
 	}
 	if quiet && !r.stay[0] && !r.stay[1] && !r.stay[2] && !r.identical {

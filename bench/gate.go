@@ -322,7 +322,7 @@ func gateRun(aus []unit.AccessUnit, codec decode.Codec, mode string, act config.
 	}
 	pool := decode.NewPool(1)
 	defer pool.Close()
-	p, err := pipeline.New(pipeline.Config{AnalysisWidth: 320, AnalysisFPS: 5, Analysis: config.DefaultAnalysis(), Decoders: pool})
+	p, err := pipeline.New(pipeline.Config{AnalysisWidth: 320, AnalysisFPS: 5, Analysis: config.DefaultAnalysis(), Decoders: pool, Sparse: mode != config.ModeAll})
 	if err != nil {
 		return res, err
 	}

@@ -99,7 +99,7 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	c := &camera{id: cfg.ID, cfg: cfg, e: e, log: e.log.With("camera", cfg.ID)}
 	slot := e.objectSlot(cfg.ID)
 	pipe, err := pipeline.New(pipeline.Config{AnalysisWidth: cfg.AnalysisWidth, AnalysisFPS: cfg.AnalysisFPS, Analysis: cfg.Analysis, Decoders: e.decoders, Objects: slot,
-		Limits: decoderLimits(cfg.Limits), Overload: &c.load})
+		Limits: decoderLimits(cfg.Limits), Overload: &c.load, Sparse: cfg.DecodeMode != config.ModeAll})
 	if err != nil {
 		if slot != nil {
 			slot.Release()

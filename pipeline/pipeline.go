@@ -40,6 +40,12 @@ type Config struct {
 	// analysis rate and object inference follow (sched.Overload). Nil:
 	// never overloaded.
 	Overload *sched.Overload
+	// Sparse says that the camera decodes keyframes alone while idle
+	// (decode_mode auto or keyframes): its analyzed pictures may come a
+	// GOP or keyframe_interval apart, which its analysis takes as the
+	// stream's pace (analyze.Camera.SetSparse). The overload ladder's
+	// keyframes-only step makes any camera sparse while it lasts.
+	Sparse bool
 }
 
 // Result is what one access unit produced.
@@ -298,6 +304,7 @@ func (p *Pipeline) process(dec *decode.Decoder, au []byte, pts time.Duration, re
 		p.base = r.Now.Add(-pts)
 	}
 	p.lastNow = r.Now
+	p.an.SetSparse(drain || p.cfg.Sparse || p.cfg.Overload.KeyframesOnly())
 	r.Transitions = p.an.Analyze(p.frame, r.Now)
 	r.Shots = p.an.Shots()
 	if _, ok := p.an.ObjectRegion(); ok {
