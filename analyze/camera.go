@@ -58,7 +58,8 @@ type Camera struct {
 	boxes []Box    // scratch: motion boxes of the current frame
 	objs  []Object // objects of the transitions advance makes
 	shots []Shot
-	// sparse: the frames are keyframes decoded alone (SetSparse).
+	// sparse: the frames may be an idle camera's keyframes, a GOP or more
+	// apart (SetSparse).
 	sparse bool
 }
 
@@ -456,8 +457,9 @@ func (c *Camera) Active() bool {
 	return false
 }
 
-// gapLimit is the jump in frame times that resets the background; for a
-// keyframe decoded alone (SetSparse), at least maxSparseGap.
+// gapLimit is the jump in frame times that resets the background; on a
+// camera whose frames may be keyframes alone (SetSparse), at least
+// maxSparseGap.
 func (c *Camera) gapLimit() time.Duration {
 	l := max(2*c.cfg.Motion.QuietPeriod, 5*time.Second)
 	if c.sparse {
@@ -473,12 +475,13 @@ func (c *Camera) gapLimit() time.Duration {
 // still) are common.
 const maxSparseGap = 12 * time.Second
 
-// SetSparse says whether the frames analyzed next are keyframes decoded
-// alone (an idle camera in mode auto, or mode keyframes), which may come
-// as far apart as maxSparseGap: the background is not reset across such
-// a gap and a tamper candidate (covered, defocus, moved) survives it, so
-// that a cause seen on two keyframes starts, and an open one is not ended
-// by the pace of the stream.
+// SetSparse says whether the frames analyzed next may be keyframes decoded
+// alone (a camera in mode auto or keyframes, or on the overload ladder's
+// keyframes-only step), which may come as far apart as maxSparseGap: the
+// background is not reset across such a gap and a tamper candidate
+// (covered, defocus, moved) survives it, so that a cause seen on two
+// keyframes starts, and an open one is not ended by the pace of the
+// stream.
 func (c *Camera) SetSparse(on bool) { c.sparse = on }
 
 // gapTolerance is the longest pause in motion a candidate survives: about
