@@ -24,20 +24,3 @@ func (c *Camera) Watching() bool {
 	}
 	return false
 }
-
-// Pending reports whether a tamper cause is suspected and not yet
-// started: an idle camera then decodes every picture until it starts or
-// goes (its min_duration is judged on the pictures of the next seconds,
-// not on keyframes a GOP apart). An open cause needs no more than
-// Watching.
-func (c *Camera) Pending() bool {
-	if !c.cfg.Tamper.Enabled || !c.tam.learned {
-		return false
-	}
-	for i := range c.tamper {
-		if l := &c.tamper[i]; l.cand && !l.open {
-			return true
-		}
-	}
-	return false
-}

@@ -23,23 +23,14 @@ func TestWatching(t *testing.T) {
 	if c.Watching() {
 		t.Fatal("watching a normal view after learning")
 	}
-	if c.Pending() {
-		t.Fatal("pending on a normal view")
-	}
 	// Covered: suspected at once (before min_duration), then open.
 	run(c, f, tx, 10*time.Second, 10*time.Second+400*time.Millisecond, func(time.Duration) view { return covered })
 	if !c.Watching() {
 		t.Fatal("not watching a suspected cover")
 	}
-	if !c.Pending() {
-		t.Fatal("a suspected cover is not pending")
-	}
 	tam := only(run(c, f, tx, 10*time.Second+400*time.Millisecond, 14*time.Second, func(time.Duration) view { return covered }), KindTamper)
 	if len(tam) == 0 || !c.Watching() {
 		t.Fatalf("not watching an open cover (transitions %+v)", tam)
-	}
-	if c.Pending() {
-		t.Fatal("an open cover is still pending")
 	}
 	// Uncovered: watching until the incident ends (clear_time), then not.
 	run(c, f, tx, 14*time.Second, 30*time.Second, func(time.Duration) view { return normal })

@@ -375,7 +375,7 @@ func gateRun(aus []unit.AccessUnit, codec decode.Codec, mode string, act config.
 				res.incident = at.Seconds()
 			}
 		}
-		g.Analyzed(au.PTS, p.Active() || p.Pending())
+		g.Analyzed(au.PTS, p.Active())
 		g.Watch(p.Watching())
 	}
 	for _, au := range aus {

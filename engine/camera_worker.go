@@ -81,7 +81,7 @@ func (c *camera) process(u workUnit) {
 	// The analyzer alone knows whether it follows something that needs
 	// every frame (motion, zones); a tamper incident does not, so a covered
 	// camera goes back to keyframes in mode auto.
-	c.gate.Analyzed(meta.pts, c.wk.pipe.Active() || c.wk.pipe.Pending())
+	c.gate.Analyzed(meta.pts, c.wk.pipe.Active())
 	c.gate.Watch(c.wk.pipe.Watching())
 }
 
