@@ -24,3 +24,31 @@ func (c *Camera) Watching() bool {
 	}
 	return false
 }
+
+// Pending reports whether a tamper cause (covered, moved, defocus) is
+// suspected and not yet started, and the last analyzed picture showed it,
+// while no cause is open: an idle camera then decodes every picture until
+// it starts or goes, so that its min_duration is judged on the pictures of
+// the next seconds rather than on keyframes a GOP apart (a cover on a 5 s
+// GOP would otherwise start a GOP after min_duration). A candidate lasts
+// at most min_duration, so does the full decoding, and a blip ends it with
+// the first picture that does not show the cause. A frozen picture is
+// judged from when it began (its identical pictures) and needs no more
+// than keyframes; an open cause needs no more than Watching.
+func (c *Camera) Pending() bool {
+	if !c.cfg.Tamper.Enabled || !c.tam.learned {
+		return false
+	}
+	for i := range c.tamper {
+		if c.tamper[i].open {
+			return false
+		}
+	}
+	for i := range c.tamper {
+		l := &c.tamper[i]
+		if l.cand && l.cause != CauseFrozen && l.candLast.Equal(c.last) {
+			return true
+		}
+	}
+	return false
+}

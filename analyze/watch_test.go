@@ -23,28 +23,49 @@ func TestWatching(t *testing.T) {
 	if c.Watching() {
 		t.Fatal("watching a normal view after learning")
 	}
+	if c.Pending() {
+		t.Fatal("pending on a normal view")
+	}
+	// A blip: covered for 400 ms, then the view again. The candidate
+	// lives on (gap tolerance: watching) but is no longer pending: full
+	// decoding lasts only while the pictures show the cause.
+	run(c, f, tx, 10*time.Second, 10*time.Second+400*time.Millisecond, func(time.Duration) view { return view{black: true, noise: 2} })
+	if !c.Pending() {
+		t.Fatal("a suspected cover is not pending")
+	}
+	run(c, f, tx, 10*time.Second+400*time.Millisecond, 10*time.Second+600*time.Millisecond, func(time.Duration) view { return normal })
+	if !c.Watching() || c.Pending() {
+		t.Fatalf("a cover gone after 400 ms: watching %v (want true), pending %v (want false)", c.Watching(), c.Pending())
+	}
+	run(c, f, tx, 10*time.Second+600*time.Millisecond, 14*time.Second, func(time.Duration) view { return normal })
 	// Covered: suspected at once (before min_duration), then open.
-	run(c, f, tx, 10*time.Second, 10*time.Second+400*time.Millisecond, func(time.Duration) view { return covered })
+	run(c, f, tx, 14*time.Second, 14*time.Second+400*time.Millisecond, func(time.Duration) view { return covered })
 	if !c.Watching() {
 		t.Fatal("not watching a suspected cover")
 	}
-	tam := only(run(c, f, tx, 10*time.Second+400*time.Millisecond, 14*time.Second, func(time.Duration) view { return covered }), KindTamper)
+	if !c.Pending() {
+		t.Fatal("a suspected cover is not pending")
+	}
+	tam := only(run(c, f, tx, 14*time.Second+400*time.Millisecond, 18*time.Second, func(time.Duration) view { return covered }), KindTamper)
 	if len(tam) == 0 || !c.Watching() {
 		t.Fatalf("not watching an open cover (transitions %+v)", tam)
 	}
+	if c.Pending() {
+		t.Fatal("an open cover is still pending")
+	}
 	// Uncovered: watching until the incident ends (clear_time), then not.
-	run(c, f, tx, 14*time.Second, 30*time.Second, func(time.Duration) view { return normal })
+	run(c, f, tx, 18*time.Second, 34*time.Second, func(time.Duration) view { return normal })
 	if c.Watching() {
 		t.Fatal("still watching after the cover ended")
 	}
 	// Frozen: watched while suspected (its start keeps frozen_time), not
 	// once open: the idle keyframes are enough to see it end.
 	frozen := view{} // no noise: every picture bit-identical
-	run(c, f, tx, 30*time.Second, 30*time.Second+400*time.Millisecond, func(time.Duration) view { return frozen })
-	if !c.Watching() {
-		t.Fatal("not watching a suspected frozen picture")
+	run(c, f, tx, 34*time.Second, 34*time.Second+400*time.Millisecond, func(time.Duration) view { return frozen })
+	if !c.Watching() || c.Pending() {
+		t.Fatalf("a suspected frozen picture: watching %v (want true), pending %v (want false: judged from its first identical picture)", c.Watching(), c.Pending())
 	}
-	tam = only(run(c, f, tx, 30*time.Second+400*time.Millisecond, 36*time.Second, func(time.Duration) view { return frozen }), KindTamper)
+	tam = only(run(c, f, tx, 34*time.Second+400*time.Millisecond, 40*time.Second, func(time.Duration) view { return frozen }), KindTamper)
 	if len(tam) == 0 || tam[0].Cause != CauseFrozen || tam[0].Phase != PhaseStart {
 		t.Fatalf("want a frozen start, got %+v", tam)
 	}

@@ -45,6 +45,38 @@ func TestAccuracyScenarios(t *testing.T) {
 	}
 }
 
+// TestTamperOnLongGOP replays a cover on a 5 s GOP (bench/scenarios/
+// longgop) in mode auto through the engine path: the idle camera sees the
+// cover first on the keyframe at 15 s, then decodes every picture while
+// the cause is suspected (analyze.Camera.Pending), so covered starts
+// min_duration after that keyframe, 5 s after the cover (8 s when its
+// min_duration was judged on keyframes 5 s apart), and stays open until
+// the lens is uncovered.
+func TestTamperOnLongGOP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time: 36 s")
+	}
+	sc, err := LoadScenarios("scenarios/longgop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Accuracy(context.Background(), sc, AccuracyOptions{DecodeMode: "auto"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	PrintAccuracy(&b, r)
+	t.Log("\n" + b.String())
+	if r.Failed != 0 {
+		t.Fatalf("%d scenarios failed", r.Failed)
+	}
+	for _, k := range r.Kinds {
+		if k.Kind == "tamper" && k.DelayMax > 5.5 {
+			t.Errorf("covered on a 5 s GOP started %.2fs after the cover, want at most 5.5s (the next keyframe, 3 s later, and min_duration)", k.DelayMax)
+		}
+	}
+}
+
 // TestScoreCountsFailures checks the scorer itself on a scenario whose
 // ground truth the clip does not meet: a missing incident, a false alarm
 // of a forbidden kind, and an end outside its window all fail it.

@@ -377,6 +377,7 @@ func gateRun(aus []unit.AccessUnit, codec decode.Codec, mode string, act config.
 		}
 		g.Analyzed(au.PTS, p.Active())
 		g.Watch(p.Watching())
+		g.Hold(p.Pending())
 	}
 	for _, au := range aus {
 		now = au.PTS

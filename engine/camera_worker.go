@@ -83,6 +83,7 @@ func (c *camera) process(u workUnit) {
 	// camera goes back to keyframes in mode auto.
 	c.gate.Analyzed(meta.pts, c.wk.pipe.Active())
 	c.gate.Watch(c.wk.pipe.Watching())
+	c.gate.Hold(c.wk.pipe.Pending())
 }
 
 // observeLoad feeds the overload ladder after each unit and sets its step

@@ -67,6 +67,10 @@ type Gate struct {
 	// motion or a zone (analyze.Camera.Active, the one source): the gate
 	// stays awake until it ends.
 	analysisActive atomic.Bool
+	// held is set by the worker while the analyzer judges a suspected
+	// tamper cause (analyze.Camera.Pending): the gate stays awake, but a
+	// wake it causes is not the signal's to verify, and it confirms none.
+	held atomic.Bool
 
 	// Pixel verification of a wake the signal caused: the worker's
 	// analysis answers through Analyzed.
@@ -189,6 +193,15 @@ const settleKeys = 2
 // while Route runs.
 func (g *Gate) Watch(on bool) { g.watching.Store(on) }
 
+// Hold says, after each analyzed picture, whether the analyzer judges a
+// suspected tamper cause (analyze.Camera.Pending): an idle camera in mode
+// auto decodes every picture while it does, so that the cause's
+// min_duration is judged on the next seconds' pictures, not on keyframes a
+// GOP apart. Unlike Analyzed's active, it neither confirms a wake the
+// signal caused nor is verified as one. Safe to call from the worker
+// while Route runs.
+func (g *Gate) Hold(on bool) { g.held.Store(on) }
+
 // Reset starts a new stream.
 func (g *Gate) Reset() {
 	g.clear()
@@ -256,7 +269,7 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 		g.keyXs[g.keyXn%keyXN] = keyComplexity(au)
 		g.keyXn++
 	}
-	wantAwake := active || g.analysisActive.Load()
+	wantAwake := active || g.analysisActive.Load() || g.held.Load()
 	// The GOP so far is kept whether the camera is awake or idle, so that a
 	// wake, even after a short sleep, goes on from the last unit the
 	// decoder's chain holds, or replays from the keyframe.
@@ -322,7 +335,7 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 	// A wake the signal alone caused is verified on the pictures.
 	g.awake.Store(true)
 	g.wakeups.Add(1)
-	if !g.analysisActive.Load() {
+	if active && !g.analysisActive.Load() {
 		g.wakePTS.Store(int64(au.PTS))
 		g.calm.Store(0)
 		g.verifying.Store(true)

@@ -269,6 +269,28 @@ func TestGateModes(t *testing.T) {
 			t.Fatalf("pushed %v\nwant   %v", got, want)
 		}
 	})
+	t.Run("auto_held_while_a_tamper_cause_is_pending", func(t *testing.T) {
+		// The analyzer suspects a tamper cause on keyframe 10 and judges it
+		// until unit 24 (Hold): the idle camera decodes every picture from
+		// 11, the chain from keyframe 10, and sleeps at 25. The signal
+		// never woke it: nothing is verified, nothing rejected, though
+		// nothing moves on the pictures.
+		act := &scriptedActivity{active: func(int) bool { return false }}
+		g := New(config.ModeAuto, act, nil, 100, 1<<20)
+		var got []int
+		for i := range 40 {
+			g.Hold(i >= 11 && i <= 24)
+			au := unit.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i)}
+			g.Route(au, func(u unit.AccessUnit, alone bool) {
+				got = append(got, int(u.PTS))
+				g.Analyzed(u.PTS, false)
+			})
+		}
+		want := []int{0, 10, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 30}
+		if !equalInts(got, want) || act.rejects != 0 || g.Rejects() != 0 || g.wakeups.Load() != 1 {
+			t.Fatalf("pushed %v (want %v), %d rejects, %d wake-ups", got, want, act.rejects, g.wakeups.Load())
+		}
+	})
 	t.Run("auto_idle_keyframe_when_suspect", func(t *testing.T) {
 		// The signal suspects something at keyframe 20 (evidence without a
 		// wake): that keyframe is decoded before its interval.

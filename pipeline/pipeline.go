@@ -378,6 +378,10 @@ func (p *Pipeline) PictureSize() (width, height int) { return p.w, p.h }
 // an open incident).
 func (p *Pipeline) Active() bool { return p.an.Active() }
 
+// Pending reports whether a tamper cause is suspected and not yet started
+// (analyze.Camera.Pending): an idle camera then decodes every picture.
+func (p *Pipeline) Pending() bool { return p.an.Pending() }
+
 // Watching reports whether the analyzer wants every keyframe of an idle
 // camera (a tamper cause suspected or open).
 func (p *Pipeline) Watching() bool { return p.an.Watching() }

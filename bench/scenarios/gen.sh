@@ -23,6 +23,11 @@
 # loitering  a 30x80 figure walks in at t=4 s; its feet enter the "door"
 #            zone (x 0.25..0.8 of the width) at t=5.75 s; it wanders inside
 #            until t=17 s, then walks out (feet leave the zone at t=18.78 s)
+#
+# longgop/covered-gop5s: the lens is covered (92% black) from t=12 s to
+# t=30 s, 36 s, an IDR every 5 s (75 frames), one x264 thread (the same
+# bytes on every machine). An idle camera in mode auto sees the cover
+# first on the keyframe at 15 s (TestTamperOnLongGOP).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -63,4 +68,8 @@ enc frozen "$(bg 0 0),${noise},loop=loop=$((N - 180)):size=1:start=180[out]"
 LX="if(lt(t,6),-30+100*(t-4),if(lt(t,17),290-120*cos(2*PI*(t-6)/6),230+150*(t-17)))"
 enc loitering "$(bg 0 0)[bg];color=c=0x181818:s=30x80:r=${FPS}[o];[bg][o]overlay=x='${LX}':y=200:enable='between(t,4,21)',${noise}[out]"
 
-ls -l ./*.h264
+mkdir -p longgop
+ffmpeg "${common[@]}" -filter_complex "$(bg 0 0),drawbox=x=0:y=0:w=iw:h=ih:color=black@0.92:t=fill:enable='between(t,12,30)',${noise}[out]" \
+	-map '[out]' -frames:v 540 "${x264[@]}" -g 75 -keyint_min 75 -threads 1 longgop/covered-gop5s.h264
+
+ls -l ./*.h264 longgop/*.h264
