@@ -28,7 +28,7 @@ func TestIntervalFromEnv(t *testing.T) {
 	if got := IntervalFromEnv(); got != Interval {
 		t.Errorf("unset: %s, want %s", got, Interval)
 	}
-	for _, c := range []struct{ v, want string }{{"0", "0s"}, {"10s", "10s"}, {"junk", "30s"}} {
+	for _, c := range []struct{ v, want string }{{"0", "0s"}, {"10s", "10s"}, {"junk", "5s"}} {
 		t.Setenv("VIGIL_MALLOC_TRIM_INTERVAL", c.v)
 		if got := IntervalFromEnv().String(); got != c.want {
 			t.Errorf("VIGIL_MALLOC_TRIM_INTERVAL=%q: %s, want %s", c.v, got, c.want)
