@@ -33,6 +33,30 @@ type SliceQP struct {
 	sps [32]*h264.SPS
 	pps []h264PPS // by id, grown to the largest id seen (at most maxPPS)
 	buf [96]byte  // the start of a NAL unit without emulation prevention
+	// w is the last slice's explicit luma weight for reference 0 of list
+	// 0 (Weight).
+	w lumaWeight
+}
+
+// lumaWeight is a slice's explicit weighted prediction of luma for one
+// reference: luma = ref*weight/2^denom + offset.
+type lumaWeight struct {
+	weight, denom, offset int32
+	ok                    bool
+}
+
+// Weight reports the explicit luma weight of the last slice QP read, for
+// the first reference of list 0: the scale (1 is no change) and the
+// offset (in 8-bit luma levels), and whether the slice carried one. An
+// encoder with weighted prediction (x264's default weightp, many hardware
+// encoders) codes a global brightness change, a lens covered, lights off,
+// a fade, as one weight in the slice header and almost no residual: its
+// picture is as small as a still one's, and only the weight shows it.
+func (p *SliceQP) Weight() (scale float64, offset int, ok bool) {
+	if !p.w.ok {
+		return 1, 0, false
+	}
+	return float64(p.w.weight) / float64(int32(1)<<p.w.denom), int(p.w.offset), true
 }
 
 // maxPPS bounds pic_parameter_set_id (H.264: 0..255).
@@ -193,6 +217,7 @@ func (p *SliceQP) QP(au [][]byte) (int, error) {
 
 // sliceQP walks a slice header (7.3.3) up to slice_qp_delta.
 func (p *SliceQP) sliceQP(hdr byte, b []byte) (qp int, err error) {
+	p.w = lumaWeight{}
 	idr := hdr&0x1f == byte(h264.NALUTypeIDR)
 	refIdc := hdr >> 5
 	r := bitReader{b: b}
@@ -277,7 +302,10 @@ func (p *SliceQP) sliceQP(hdr byte, b []byte) (qp int, err error) {
 		}
 		chroma := sps.ChromaFormatIdc != 0 && !sps.SeparateColourPlaneFlag
 		if (pp.weightedPred && (sliceType == sliceP || sliceType == sliceSP)) || (pp.weightedBipredIdc == 1 && sliceType == sliceB) {
-			r.ue() // luma_log2_weight_denom
+			denom := r.ue() // luma_log2_weight_denom
+			if denom > 7 {
+				return errors.New("bad luma_log2_weight_denom")
+			}
 			if chroma {
 				r.ue()
 			}
@@ -291,8 +319,10 @@ func (p *SliceQP) sliceQP(hdr byte, b []byte) (qp int, err error) {
 				}
 				for i := uint32(0); i <= n; i++ {
 					if r.flag() {
-						r.se()
-						r.se()
+						w, o := r.se(), r.se()
+						if list == 0 && i == 0 && sliceType != sliceB {
+							p.w = lumaWeight{weight: w, denom: int32(denom), offset: o, ok: true}
+						}
 					}
 					if chroma && r.flag() {
 						r.se()

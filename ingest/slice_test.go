@@ -129,3 +129,31 @@ func BenchmarkSliceQP(b *testing.B) {
 		}
 	}
 }
+
+// TestSliceWeightShowsACover: x264's default weighted prediction codes the
+// lens covered at 12 s (bench/scenarios/longgop, 92% black) as a fade: the
+// cover's P-frame is as small as the still view's, and only its luma
+// weight shows the picture going dark. The still view's P slices carry no
+// weight, or one close to 1.
+func TestSliceWeightShowsACover(t *testing.T) {
+	clip, err := sim.LoadClip("../bench/scenarios/longgop/covered-gop5s.h264", 15)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p ingest.SliceQP
+	for i, au := range clip.AUs {
+		if _, err := p.QP(au); err != nil {
+			t.Fatalf("access unit %d: %v", i, err)
+		}
+		scale, offset, ok := p.Weight()
+		switch {
+		case i == 180: // 12.0 s at 15 fps: the cover
+			t.Logf("the cover: weight %.3f, offset %d", scale, offset)
+			if !ok || scale > 0.5 {
+				t.Errorf("the cover's picture: weight %.3f offset %d (carried: %v), want a weight under 0.5", scale, offset, ok)
+			}
+		case i < 180 && ok && (scale < 0.9 || scale > 1.1 || offset < -8 || offset > 8):
+			t.Errorf("still view, access unit %d: weight %.3f offset %d, want none or close to 1", i, scale, offset)
+		}
+	}
+}
