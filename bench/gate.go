@@ -175,17 +175,20 @@ func GateUnits(path string, fps float64) ([]unit.AccessUnit, sim.Codec, error) {
 	var qp ingest.SliceQP
 	aus := make([]unit.AccessUnit, len(clip.AUs))
 	for i, nalus := range clip.AUs {
-		q := -1
+		q, fade := -1, false
 		if clip.Codec == sim.H264 {
 			if v, err := qp.QP(nalus); err == nil {
 				q = v
+				if scale, offset, ok := qp.Weight(); ok && !clip.IsKeyframe(i) {
+					fade = ingest.IsFade(scale, offset)
+				}
 			}
 		}
 		codec := ingest.H264
 		if clip.Codec == sim.H265 {
 			codec = ingest.H265
 		}
-		aus[i] = unit.AccessUnit{Data: annexB(nalus), Key: clip.IsKeyframe(i), QP: q, NonRef: ingest.NonReference(codec, nalus)}
+		aus[i] = unit.AccessUnit{Data: annexB(nalus), Key: clip.IsKeyframe(i), QP: q, NonRef: ingest.NonReference(codec, nalus), Fade: fade}
 	}
 	dc := decode.H264
 	if clip.Codec == sim.H265 {

@@ -224,6 +224,14 @@ func (a *Activity) Observe(au unit.AccessUnit) bool {
 		return a.active
 	}
 	a.sinceKey++
+	if au.Fade {
+		// The whole picture's brightness changed in one picture (a lens
+		// covered, lights off): its size cannot show it, the slice's
+		// weight does.
+		a.active, a.lastActive, a.evidence = true, au.PTS, 0
+		a.expire(au.PTS)
+		return a.active
+	}
 	at := a.sinceKey - postKey - 1
 	if at < 0 {
 		a.expire(au.PTS)

@@ -190,6 +190,32 @@ func TestActivityWakesOnQPRise(t *testing.T) {
 	}
 }
 
+// TestActivityWakesOnFade: a picture whose slice weight darkens the whole
+// view (unit.AccessUnit.Fade: a lens covered, coded by weighted prediction
+// in as few bytes as a still picture) wakes the signal at once, its size
+// and QP unchanged; the same stream without it never wakes.
+func TestActivityWakesOnFade(t *testing.T) {
+	for _, fade := range []bool{false, true} {
+		a := gate.NewActivity(config.ModeAuto, config.DefaultActivity())
+		frame := 40 * time.Millisecond
+		var woke time.Duration
+		buf := make([]byte, 2000)
+		for i := range 500 {
+			pts := time.Duration(i) * frame
+			on := a.Observe(unit.AccessUnit{Data: buf[:1000+i%3], Key: i%50 == 0, QP: 28, PTS: pts, Fade: fade && i == 160})
+			if on && woke == 0 {
+				woke = pts
+			}
+		}
+		switch {
+		case fade && woke != 160*frame:
+			t.Errorf("woke at %s, want at the fade, %s", woke, 160*frame)
+		case !fade && woke != 0:
+			t.Errorf("without the fade, woke at %s", woke)
+		}
+	}
+}
+
 // TestActivityNotDeafAfterRejections: false wakes raise a camera's
 // thresholds, but a run of them does not make it deaf. Rejected wakes
 // (bursts of pictures 3 times their level, four of them, which the pixels

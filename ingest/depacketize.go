@@ -96,6 +96,9 @@ func (d *Depacketizer) Packet(pkt *rtp.Packet) (au unit.AccessUnit, ok bool) {
 	if d.qp != nil {
 		if qp, err := d.qp.QP(nalus); err == nil {
 			au.QP = qp
+			if scale, offset, ok := d.qp.Weight(); ok && !key {
+				au.Fade = IsFade(scale, offset)
+			}
 		}
 	}
 	return au, true

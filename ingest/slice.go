@@ -45,6 +45,15 @@ type lumaWeight struct {
 	ok                    bool
 }
 
+// IsFade reports whether a luma weight (Weight) changes the whole
+// picture's brightness: scaled by more than 25% or offset by more than 16
+// levels. x264's weightp on a still view under sensor noise carries none,
+// or weights within a few percent of 1; a lens covered 92% black is
+// 0.12.
+func IsFade(scale float64, offset int) bool {
+	return scale < 0.75 || scale > 1.25 || offset < -16 || offset > 16
+}
+
 // Weight reports the explicit luma weight of the last slice QP read, for
 // the first reference of list 0: the scale (1 is no change) and the
 // offset (in 8-bit luma levels), and whether the slice carried one. An

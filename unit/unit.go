@@ -31,4 +31,9 @@ type AccessUnit struct {
 	// nal_ref_idc 0, H.265 sub-layer non-reference types): B-frames, most
 	// often, a fraction of a P-frame's size.
 	NonRef bool
+	// Fade is true when the slice header's explicit luma weight shows the
+	// whole picture's brightness changing (ingest.IsFade): a lens covered,
+	// lights off, an IR switch, which an encoder with weighted prediction
+	// codes in a few bytes.
+	Fade bool
 }
