@@ -32,7 +32,7 @@ func TestAccuracyScenarios(t *testing.T) {
 // TestTamperOnLongGOP replays a cover on a 5 s GOP (bench/scenarios/
 // longgop) in mode auto through the engine path. The encoder codes the
 // cover as a fade (one luma weight, a picture as small as a still one),
-// which wakes the idle camera (ingest.IsFade), so covered starts
+// which wakes the idle camera (ingest.SliceQP.Fade), so covered starts
 // min_duration after the cover, as in mode all. Without the fade it
 // started on the next keyframe, 3 s later, and min_duration after that
 // while the cause was pending (analyze.Camera.Pending): 5 s; before that,

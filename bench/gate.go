@@ -179,9 +179,7 @@ func GateUnits(path string, fps float64) ([]unit.AccessUnit, sim.Codec, error) {
 		if clip.Codec == sim.H264 {
 			if v, err := qp.QP(nalus); err == nil {
 				q = v
-				if scale, offset, ok := qp.Weight(); ok && !clip.IsKeyframe(i) {
-					fade = ingest.IsFade(scale, offset)
-				}
+				fade = qp.Fade()
 			}
 		}
 		codec := ingest.H264

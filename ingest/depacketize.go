@@ -96,9 +96,7 @@ func (d *Depacketizer) Packet(pkt *rtp.Packet) (au unit.AccessUnit, ok bool) {
 	if d.qp != nil {
 		if qp, err := d.qp.QP(nalus); err == nil {
 			au.QP = qp
-			if scale, offset, ok := d.qp.Weight(); ok && !key {
-				au.Fade = IsFade(scale, offset)
-			}
+			au.Fade = d.qp.Fade()
 		}
 	}
 	return au, true

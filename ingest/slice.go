@@ -45,13 +45,21 @@ type lumaWeight struct {
 	ok                    bool
 }
 
-// IsFade reports whether a luma weight (Weight) changes the whole
+// isFade reports whether a luma weight (Weight) changes the whole
 // picture's brightness: scaled by more than 25% or offset by more than 16
 // levels. x264's weightp on a still view under sensor noise carries none,
 // or weights within a few percent of 1; a lens covered 92% black is
 // 0.12.
-func IsFade(scale float64, offset int) bool {
+func isFade(scale float64, offset int) bool {
 	return scale < 0.75 || scale > 1.25 || offset < -16 || offset > 16
+}
+
+// Fade reports whether the last slice QP read carried a luma weight that
+// changes the whole picture's brightness (P slices only: keyframes carry
+// no weight), which unit.AccessUnit.Fade passes to the activity signal.
+func (p *SliceQP) Fade() bool {
+	scale, offset, ok := p.Weight()
+	return ok && isFade(scale, offset)
 }
 
 // Weight reports the explicit luma weight of the last slice QP read, for

@@ -149,10 +149,10 @@ func TestSliceWeightShowsACover(t *testing.T) {
 		switch {
 		case i == 180: // 12.0 s at 15 fps: the cover
 			t.Logf("the cover: weight %.3f, offset %d", scale, offset)
-			if !ok || scale > 0.5 {
+			if !ok || scale > 0.5 || !p.Fade() {
 				t.Errorf("the cover's picture: weight %.3f offset %d (carried: %v), want a weight under 0.5", scale, offset, ok)
 			}
-		case i < 180 && ok && (scale < 0.9 || scale > 1.1 || offset < -8 || offset > 8):
+		case i < 180 && (p.Fade() || ok && (scale < 0.9 || scale > 1.1 || offset < -8 || offset > 8)):
 			t.Errorf("still view, access unit %d: weight %.3f offset %d, want none or close to 1", i, scale, offset)
 		}
 	}

@@ -32,7 +32,7 @@ type AccessUnit struct {
 	// often, a fraction of a P-frame's size.
 	NonRef bool
 	// Fade is true when the slice header's explicit luma weight shows the
-	// whole picture's brightness changing (ingest.IsFade): a lens covered,
+	// whole picture's brightness changing (ingest.SliceQP.Fade): a lens covered,
 	// lights off, an IR switch, which an encoder with weighted prediction
 	// codes in a few bytes.
 	Fade bool
