@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 // Object tracking, in the style of ByteTrack (Zhang et al., 2022) on
@@ -23,7 +25,20 @@ import (
 //     stands still, or is half hidden, often scores lower; such a
 //     detection continues a track but never starts one.
 //
-// A confident detection left unmatched starts a track. A track ends,
+// A confident detection left unmatched starts a track.
+//
+// People are the exception under personSure. Where people stand close,
+// the network also finds boxes astride two of them, or on one person
+// shifted by a third of their width, and those score under personSure
+// (about 0.5): were they confident, they would start tracks, or move a
+// track onto its neighbour, and people would change ids. So a person
+// detection from objects.min_score up to personSure is matched as a weak
+// one (pass 2), and when left unmatched it starts a track only apart
+// from the people followed (overlap at most trackApartIoU): a person
+// alone in the view is found at min_score, one among others at
+// personSure.
+//
+// A track ends,
 // that is stops being reported, only when objectMisses results in a row
 // that looked at it (its centre in the part of the frame they were run
 // on) found nothing there; or, when no result looks at it (the budget is
@@ -41,6 +56,9 @@ const (
 	trackLowIoU   = 0.5
 	trackLowScore = 0.1
 	trackLostKeep = 3 * time.Second
+	// personSure and trackApartIoU: see above.
+	personSure    = 0.5
+	trackApartIoU = 0.1
 	// trackMaxPredict caps how far ahead a track's box is predicted.
 	trackMaxPredict = 2 * time.Second
 )
@@ -151,6 +169,8 @@ type objectTracker struct {
 	usedD  []bool      // scratch: detections matched
 	usedT  []bool      // scratch: tracks matched
 	pred   []Box       // scratch: the tracks' boxes predicted
+	sure   []Object    // scratch: the confident detections of pass 1
+	weak   []Object    // scratch: the detections of pass 2, unsure first
 }
 
 // trackPair is a candidate association: track i, detection j, cost c
@@ -167,6 +187,18 @@ func newObjectTracker(zones []Zone) objectTracker {
 // update takes a result: the confident and the weak detections the
 // network found at frame time at in the part in of the frame.
 func (t *objectTracker) update(at time.Time, in Box, high, low []Object) {
+	// Unsure people (above) join the weak detections, ahead of them.
+	t.sure, t.weak = t.sure[:0], t.weak[:0]
+	for _, o := range high {
+		if o.Label == config.LabelPerson && o.Score < personSure {
+			t.weak = append(t.weak, o)
+		} else {
+			t.sure = append(t.sure, o)
+		}
+	}
+	unsure := len(t.weak)
+	high, low = t.sure, append(t.weak, low...)
+	t.weak = low
 	t.usedD = slices.Grow(t.usedD[:0], len(high)+len(low))[:len(high)+len(low)]
 	clear(t.usedD)
 	t.usedT = slices.Grow(t.usedT[:0], len(t.tracks))[:len(t.tracks)]
@@ -202,15 +234,27 @@ func (t *objectTracker) update(at time.Time, in Box, high, low []Object) {
 		}
 	}
 	for j, o := range high {
-		if t.usedD[j] {
-			continue
+		if !t.usedD[j] {
+			t.start(o, at)
 		}
-		if len(t.tracks) == maxObjTracks && !t.evictLost() {
-			continue
-		}
-		t.tracks = append(t.tracks, newObjTrack(o, at, len(t.zones)))
-		t.tracks[len(t.tracks)-1].enterZones(t.zones, at)
 	}
+	for j, o := range low[:unsure] {
+		if !t.usedD[len(high)+j] && !slices.ContainsFunc(t.tracks, func(f objTrack) bool {
+			return !f.lost && f.obj.Label == o.Label && iou(f.box, o.Box) > trackApartIoU
+		}) {
+			t.start(o, at)
+		}
+	}
+}
+
+// start starts a track on detection o, at frame time at, if there is
+// room.
+func (t *objectTracker) start(o Object, at time.Time) {
+	if len(t.tracks) == maxObjTracks && !t.evictLost() {
+		return
+	}
+	t.tracks = append(t.tracks, newObjTrack(o, at, len(t.zones)))
+	t.tracks[len(t.tracks)-1].enterZones(t.zones, at)
 }
 
 // associate matches detections dets (whose index in usedD starts at
@@ -320,4 +364,33 @@ func (t *objectTracker) reset() { t.tracks = t.tracks[:0] }
 func inRegion(region, b Box) bool {
 	c := boxCenter(b)
 	return c[0] >= region[0] && c[1] >= region[1] && c[0] <= region[0]+region[2] && c[1] <= region[1]+region[3]
+}
+
+// FirstTracked returns the detections of one w×h picture, people at
+// minScore or more, that a camera following nothing yet reports after
+// its first result: every confident one, but an unsure person (under
+// personSure) only apart from the people the result also found. `vigil
+// bench persons` scores it on labelled pictures beside the network's
+// raw detections.
+func FirstTracked(dets []Detection, w, h int, minScore float64) []Detection {
+	var t objectTracker
+	var high []Object
+	for _, d := range dets {
+		if l := ObjectLabel(d.Label); l == config.LabelPerson && d.Score >= minScore {
+			high = append(high, Object{Label: l, Score: d.Score, Box: Box{
+				float64(d.Box.Min.X) / float64(w), float64(d.Box.Min.Y) / float64(h),
+				float64(d.Box.Dx()) / float64(w), float64(d.Box.Dy()) / float64(h)}})
+		}
+	}
+	t.update(time.Time{}, Box{0, 0, 1, 1}, largestFirst(high), nil)
+	var out []Detection
+	for _, d := range dets {
+		if slices.ContainsFunc(t.tracks, func(tr objTrack) bool {
+			b := tr.obj.Box
+			return tr.obj.Score == d.Score && b[0] == float64(d.Box.Min.X)/float64(w) && b[1] == float64(d.Box.Min.Y)/float64(h)
+		}) {
+			out = append(out, d)
+		}
+	}
+	return out
 }

@@ -376,6 +376,52 @@ func footageCamera(t *testing.T, cfg config.Analysis, minScore float64, obs Infe
 	return c, slot, f, gray
 }
 
+// TestUnsurePeople: a person scored under personSure starts an object
+// alone in the view, not astride or beside a person followed, and never
+// takes a followed person's object away from a sure detection of them;
+// a vehicle at the same score starts one anywhere.
+func TestUnsurePeople(t *testing.T) {
+	whole := Box{0, 0, 1, 1}
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	person := func(x, score float64) Object {
+		return Object{Label: config.LabelPerson, Score: score, Box: Box{x, 0.3, 0.05, 0.3}}
+	}
+	unsure := (config.DefaultObjects().MinScore + personSure) / 2
+
+	tr := newObjectTracker(nil)
+	tr.update(at(0), whole, []Object{person(0.4, unsure)}, nil)
+	if objs := tr.objects(nil, at(0)); len(objs) != 1 {
+		t.Fatalf("an unsure person alone in the view: %d objects, want 1", len(objs))
+	}
+	tr.reset()
+	// A person followed; a box a third of their width to the side.
+	tr.update(at(0), whole, []Object{person(0.4, 0.8)}, nil)
+	id := tr.objects(nil, at(0))[0].ID
+	tr.update(at(100*time.Millisecond), whole, []Object{person(0.4, 0.8), person(0.417, unsure)}, nil)
+	if objs := tr.objects(nil, at(100*time.Millisecond)); len(objs) != 1 || objs[0].ID != id {
+		t.Errorf("an unsure copy beside a person followed: %+v, want the person alone under %s", objs, id)
+	}
+	// The unsure box alone on the next result continues the person
+	// (IoU 0.5 with them): no new object.
+	tr.update(at(200*time.Millisecond), whole, []Object{person(0.41, unsure)}, nil)
+	if objs := tr.objects(nil, at(200*time.Millisecond)); len(objs) != 1 || objs[0].ID != id {
+		t.Errorf("an unsure box on a person followed: %+v, want it to continue %s", objs, id)
+	}
+	// An unsure person well apart starts an object; a sure one beside
+	// the person followed too.
+	tr.update(at(300*time.Millisecond), whole, []Object{person(0.41, 0.8), person(0.8, unsure), person(0.44, 0.7)}, nil)
+	if objs := tr.objects(nil, at(300*time.Millisecond)); len(objs) != 3 {
+		t.Errorf("a sure person beside, an unsure one apart: %d objects, want 3", len(objs))
+	}
+	// Vehicles are not held to it: cars seen from above score 0.2-0.4.
+	tr.reset()
+	car := Object{Label: config.LabelVehicle, Score: 0.3, Box: Box{0.4, 0.3, 0.1, 0.1}}
+	tr.update(at(0), whole, []Object{{Label: config.LabelVehicle, Score: 0.9, Box: Box{0.45, 0.3, 0.1, 0.1}}, car}, nil)
+	if n := len(tr.objects(nil, at(0))); n != 2 {
+		t.Errorf("two overlapping vehicles at 0.9 and 0.3: %d objects, want 2", n)
+	}
+}
+
 // TestTrackerRules: a weak detection continues an object but never
 // starts one; an object two empty results ended comes back under its id
 // when found again within trackLostKeep, and under a new one after; an

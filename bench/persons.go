@@ -241,6 +241,7 @@ func Persons(ctx context.Context, o PersonsOptions) (*PersonsResult, error) {
 		frame PersonFrame
 		hog   map[float64][]analyze.Detection
 		net   []analyze.Detection
+		w, h  int // the picture's size
 	}
 	var frames []*frameDets
 	var net *analyze.Network
@@ -280,7 +281,7 @@ func Persons(ctx context.Context, o PersonsOptions) (*PersonsResult, error) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			fd := &frameDets{clip: c.Name, frame: byIndex[i], hog: map[float64][]analyze.Detection{}}
+			fd := &frameDets{clip: c.Name, frame: byIndex[i], hog: map[float64][]analyze.Detection{}, w: s.Width, h: s.Height}
 			for _, th := range o.HOGThresholds {
 				t0 := time.Now()
 				d, err := analyze.DetectSnapshot(hogs[th], s)
@@ -335,7 +336,7 @@ func Persons(ctx context.Context, o PersonsOptions) (*PersonsResult, error) {
 		}
 		return s
 	}
-	var hogScores, netScores []PersonScore
+	var hogScores, netScores, trackScores []PersonScore
 	for _, th := range o.HOGThresholds {
 		hogScores = append(hogScores, score("hog", ClassPerson, th, func(fd *frameDets) []analyze.Detection { return fd.hog[th] }))
 	}
@@ -354,8 +355,16 @@ func Persons(ctx context.Context, o PersonsOptions) (*PersonsResult, error) {
 			}
 		}
 		res.CrossValidated, res.Chosen = crossValidate(netScores, res.ClipNames)
+		// People as a camera reports them on its first result: the
+		// tracker drops an unsure person among others (analyze's
+		// personSure).
+		for _, th := range o.NetThresholds {
+			trackScores = append(trackScores, score("tracker", ClassPerson, th, func(fd *frameDets) []analyze.Detection {
+				return analyze.FirstTracked(fd.net, fd.w, fd.h, th)
+			}))
+		}
 	}
-	res.Scores = append(hogScores, netScores...)
+	res.Scores = append(append(hogScores, netScores...), trackScores...)
 	for _, h := range hogScores {
 		var best *PersonScore
 		for i := range netScores {

@@ -25,8 +25,8 @@ func TestObjectsDefaultsAndKeys(t *testing.T) {
 	if !cfg.Objects.Enabled || cfg.Objects.MaxPerSecond != 5 {
 		t.Fatalf("a partial objects section keeps the other defaults: %+v", cfg.Objects)
 	}
-	if d := DefaultObjects(); d.MinScore != 0.5 || d.VehicleMinScore != 0.25 {
-		t.Errorf("min_score %g, vehicle_min_score %g: want 0.5 and 0.25, as chosen on bench/persons/corpus.yaml (BENCHMARKS.md)", d.MinScore, d.VehicleMinScore)
+	if d := DefaultObjects(); d.MinScore != 0.4 || d.VehicleMinScore != 0.25 {
+		t.Errorf("min_score %g, vehicle_min_score %g: want 0.4 and 0.25, as chosen on bench/persons/corpus.yaml (BENCHMARKS.md)", d.MinScore, d.VehicleMinScore)
 	}
 	cfg, err = Parse([]byte("objects:\n  enabled: false\n" + base))
 	if err != nil || cfg.Objects.Enabled {
