@@ -17,9 +17,11 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/vigil-video/vigil/analyze"
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/engine"
 	"github.com/vigil-video/vigil/evidence"
+	"github.com/vigil-video/vigil/health"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/incident/incidenttest"
 	"github.com/vigil-video/vigil/internal/sleep"
@@ -110,6 +112,9 @@ func (s *Scenario) validate() error {
 		if e.Kind == "" {
 			return fmt.Errorf("expect[%d].kind: required", i)
 		}
+		if !slices.Contains(incidentKinds, e.Kind) {
+			return fmt.Errorf("expect[%d].kind: %q is not an incident kind (%s)", i, e.Kind, strings.Join(incidentKinds, ", "))
+		}
 		if len(e.Start) != 2 || e.Start[1] < e.Start[0] {
 			return fmt.Errorf("expect[%d].start: want [from, to]", i)
 		}
@@ -117,8 +122,19 @@ func (s *Scenario) validate() error {
 			return fmt.Errorf("expect[%d].end: want [from, to]", i)
 		}
 	}
+	for i, k := range s.Forbid {
+		// A misspelt kind would forbid nothing, and the scenario pass
+		// whatever the engine raised.
+		if !slices.Contains(incidentKinds, k) {
+			return fmt.Errorf("forbid[%d]: %q is not an incident kind (%s)", i, k, strings.Join(incidentKinds, ", "))
+		}
+	}
 	return nil
 }
+
+// incidentKinds are the kinds a scenario may expect or forbid.
+var incidentKinds = []string{analyze.KindMotion, analyze.KindIntrusion, analyze.KindPerson, analyze.KindVehicle,
+	analyze.KindCrowd, analyze.KindLoitering, analyze.KindTamper, health.KindCameraOffline, health.KindAnalysisStalled}
 
 // AccuracyOptions configures Accuracy.
 type AccuracyOptions struct {

@@ -119,6 +119,8 @@ func TestLoadScenariosErrors(t *testing.T) {
 		{"clip: a.h264\nfps: 15\nlength: 5s\nexpect: [{kind: motion, start: [2s]}]\n", "expect[0].start"},
 		{"clip: a.h264\nfps: 0\nlength: 5s\n", "fps"},
 		{"clip: a.h264\nfps: 15\nlength: 5s\nforbidden: [motion]\n", "forbidden"},
+		{"clip: a.h264\nfps: 15\nlength: 5s\nforbid: [motion, persons]\n", `forbid[1]: "persons" is not an incident kind`},
+		{"clip: a.h264\nfps: 15\nlength: 5s\nexpect: [{kind: tampering, start: [2s, 3s]}]\n", `expect[0].kind: "tampering"`},
 	} {
 		dir := t.TempDir()
 		if err := os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(tc.doc), 0o644); err != nil {
