@@ -49,7 +49,7 @@ type ObjectsConfig struct {
 	// above), precision 0.98 and recall 0.94 on all sources, 0.85 on the
 	// people of the cameras other than vtest.avi (0.69 at 0.5), with
 	// vtest.avi's crossing people keeping their ids (BENCHMARKS.md
-	// "Objects on many cameras").
+	// "Objects on many cameras" and "People under 0.5").
 	MinScore float64 `yaml:"min_score"`
 	// VehicleMinScore is the lowest confidence that finds a vehicle: 0.05
 	// to 1 (the network scores vehicles lower than people: cars seen from
