@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/analyze"
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/decode"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/ingest"
@@ -99,6 +100,7 @@ func (c *camera) observeLoad(wait time.Duration) {
 	dropped := drops > c.wk.dropsSeen
 	c.wk.dropsSeen = drops
 	fill := float64(c.queue.Len()) / float64(c.cfg.QueueFrames)
+	c.wk.ladder.Busy(c.cfg.DecodeMode == config.ModeAuto && (c.gate.DecodingAll() || c.wk.pipe.Active()))
 	step := c.wk.ladder.Observe(time.Now(), wait, fill, dropped)
 	if !c.load.Set(step) {
 		return

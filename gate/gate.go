@@ -238,11 +238,26 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 		}
 		active = g.act.Observe(au)
 	}
+	if g.mode == config.ModeAuto && au.Key {
+		g.gop, g.anyKey = au.PTS-g.anyKey, au.PTS
+		g.keyXs[g.keyXn%keyXN] = keyComplexity(au)
+		g.keyXn++
+	}
 	if g.load.KeyframesOnly() || g.mode == config.ModeKeyframes {
 		g.wasKeyframesOnly.Store(true)
-		if au.Key {
-			g.alone(au, push)
-		} else {
+		// In mode auto an idle camera keeps to the keyframes it decodes
+		// idle (idleKeyDue), thinned as on any rung below full: the
+		// keyframes rung would otherwise have it decode every keyframe,
+		// more than it does when the machine has room.
+		idle := g.mode == config.ModeAuto && !active && !g.analysisActive.Load() && !g.held.Load()
+		switch {
+		case !au.Key:
+			g.skipped.Add(1)
+		case !idle:
+			g.alone(au, push, g.load.Sparse())
+		case g.idleKeyDue(au):
+			g.alone(au, push, true)
+		default:
 			g.skipped.Add(1)
 		}
 		return
@@ -263,11 +278,6 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 		g.wasKeyframesOnly.Store(false)
 		g.clear()
 		g.broken = !au.Key
-	}
-	if au.Key {
-		g.gop, g.anyKey = au.PTS-g.anyKey, au.PTS
-		g.keyXs[g.keyXn%keyXN] = keyComplexity(au)
-		g.keyXn++
 	}
 	wantAwake := active || g.analysisActive.Load() || g.held.Load()
 	// The GOP so far is kept whether the camera is awake or idle, so that a
@@ -313,8 +323,10 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 			// The chain starts over. This keyframe may be skipped (sparse
 			// rung, or too soon after the last one decoded); it stays at
 			// the head of the buffer for a wake-up's replay.
+			// Idle cameras shed first: from the ladder's first rung down
+			// they decode every other keyframe of those due.
 			if g.idleKeyDue(au) {
-				g.alone(au, push)
+				g.alone(au, push, g.load.Step() >= sched.StepReduced)
 			} else {
 				g.skipped.Add(1)
 				if buffered {
@@ -393,10 +405,10 @@ func (g *Gate) decodedKey(au unit.AccessUnit) {
 // keyComplexity is the complexity of a keyframe (Activity's measure).
 func keyComplexity(au unit.AccessUnit) float64 { return complexity(len(au.Data), au.QP) }
 
-// alone pushes a keyframe decoded alone, or skips it on the overload
-// ladder's sparse step (every other one).
-func (g *Gate) alone(au unit.AccessUnit, push func(unit.AccessUnit, bool)) bool {
-	if g.load.Sparse() {
+// alone pushes a keyframe decoded alone or, thinning, skips every other
+// one.
+func (g *Gate) alone(au unit.AccessUnit, push func(unit.AccessUnit, bool), thin bool) bool {
+	if thin {
 		g.sparseSkip = !g.sparseSkip
 		if !g.sparseSkip {
 			g.skipped.Add(1)

@@ -331,6 +331,32 @@ func TestGateModes(t *testing.T) {
 			t.Fatalf("mode keyframes, sparse: pushed %v", got)
 		}
 	})
+	t.Run("ladder_idle_cameras_shed_first", func(t *testing.T) {
+		// From the ladder's first rung an idle camera in mode auto
+		// decodes every other keyframe of those due (one in 20 here);
+		// on the keyframes rung it keeps to that, not every keyframe;
+		// one whose signal is active decodes every keyframe there.
+		load := &sched.Overload{}
+		idle := func() *Gate {
+			g := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, load, 100, 1<<20)
+			g.SkipIdleKeyframes(20)
+			return g
+		}
+		if got, want := runGate(idle(), 100, gop, nil), []int{-1, -21, -41, -61, -81}; !equalInts(got, want) {
+			t.Fatalf("full: pushed %v\nwant   %v", got, want)
+		}
+		for _, step := range []sched.Step{sched.StepReduced, sched.StepKeyframes} {
+			load.Set(step)
+			if got, want := runGate(idle(), 100, gop, nil), []int{-1, -31, -61, -91}; !equalInts(got, want) {
+				t.Fatalf("%s: pushed %v\nwant   %v", step, got, want)
+			}
+		}
+		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 45 && i <= 75 }}, load, 100, 1<<20)
+		g.SkipIdleKeyframes(20)
+		if got, want := runGate(g, 80, gop, nil), []int{-1, -31, -51, -61, -71}; !equalInts(got, want) {
+			t.Fatalf("keyframes, active 45-75: pushed %v\nwant   %v", got, want)
+		}
+	})
 	t.Run("ladder_keyframes_step_and_back", func(t *testing.T) {
 		load := &sched.Overload{}
 		g := New(config.ModeAll, nil, load, 100, 1<<20)

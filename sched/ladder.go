@@ -9,7 +9,8 @@ type Step int
 const (
 	// StepFull analyzes at the configured rate.
 	StepFull Step = iota
-	// StepReduced analyzes at a lower rate.
+	// StepReduced analyzes at a lower rate; an idle camera in mode auto
+	// decodes every other keyframe of those due (gate).
 	StepReduced
 	// StepKeyframes decodes and analyzes keyframes only.
 	StepKeyframes
@@ -87,6 +88,7 @@ func (c *LadderConfig) defaults() {
 // use.
 type Ladder struct {
 	cfg        LadderConfig
+	busy       bool
 	step       Step
 	lastChange time.Time
 	lastBad    time.Time
@@ -102,6 +104,17 @@ func NewLadder(cfg LadderConfig) *Ladder {
 // Step returns the current step.
 func (l *Ladder) Step() Step { return l.step }
 
+// BusyHold is how many times HoldDown a busy camera's overload must last
+// before each step down.
+const BusyHold = 3
+
+// Busy says whether the camera is busy (in mode auto: awake, or its
+// analysis following something). Cameras share the workers, so an
+// overload makes them all lag at once; a busy camera then steps down
+// only after BusyHold times HoldDown, leaving the idle ones, which lose
+// least by it (every other keyframe), the time to shed first.
+func (l *Ladder) Busy(on bool) { l.busy = on }
+
 // Observe records the camera's load at now and returns the step to run at.
 func (l *Ladder) Observe(now time.Time, lag time.Duration, fill float64, dropped bool) Step {
 	if l.lastChange.IsZero() {
@@ -115,7 +128,11 @@ func (l *Ladder) Observe(now time.Time, lag time.Duration, fill float64, dropped
 		if l.badSince.IsZero() {
 			l.badSince = now
 		}
-		if l.step < StepSparse && now.Sub(l.badSince) >= l.cfg.HoldDown && now.Sub(l.lastChange) >= l.cfg.HoldDown {
+		hold := l.cfg.HoldDown
+		if l.busy {
+			hold *= BusyHold
+		}
+		if l.step < StepSparse && now.Sub(l.badSince) >= hold && now.Sub(l.lastChange) >= hold {
 			l.step++
 			l.lastChange = now
 		}

@@ -104,3 +104,29 @@ func TestLadderIgnoresTransients(t *testing.T) {
 		t.Fatalf("after 2s of overload: %s, want reduced", s)
 	}
 }
+
+// TestLadderBusyStepsDownLater: under the same overload an idle camera
+// steps down after HoldDown and a busy one after BusyHold times that, then
+// one step per BusyHold times HoldDown.
+func TestLadderBusyStepsDownLater(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	idle, busy := NewLadder(LadderConfig{}), NewLadder(LadderConfig{})
+	busy.Busy(true)
+	downAt := func(l *Ladder, step Step) time.Duration {
+		for d := time.Duration(0); d <= 30*time.Second; d += 250 * time.Millisecond {
+			if l.Observe(t0.Add(d), 1500*time.Millisecond, 0.9, false) == step {
+				return d
+			}
+		}
+		return -1
+	}
+	if d := downAt(idle, StepReduced); d != 2*time.Second {
+		t.Errorf("idle camera reduced after %v, want 2s", d)
+	}
+	if d := downAt(busy, StepReduced); d != 6*time.Second {
+		t.Errorf("busy camera reduced after %v, want 6s", d)
+	}
+	if d := downAt(busy, StepKeyframes); d != 12*time.Second {
+		t.Errorf("busy camera on keyframes after %v, want 12s", d)
+	}
+}
