@@ -320,11 +320,11 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 	}
 	if !wantAwake {
 		if au.Key {
-			// The chain starts over. This keyframe may be skipped (sparse
-			// rung, or too soon after the last one decoded); it stays at
-			// the head of the buffer for a wake-up's replay.
-			// Idle cameras shed first: from the ladder's first rung down
-			// they decode every other keyframe of those due.
+			// The chain starts over. This keyframe may be skipped (too
+			// soon after the last one decoded or, idle cameras shedding
+			// first, every other one due from the ladder's first rung
+			// down); it stays at the head of the buffer for a wake-up's
+			// replay.
 			if g.idleKeyDue(au) {
 				g.alone(au, push, g.load.Step() >= sched.StepReduced)
 			} else {
