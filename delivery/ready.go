@@ -11,20 +11,22 @@ import (
 // writes only, so it turns nil-to-error with the first event the disk
 // refuses, not before); an error naming the sink (or the queue in front
 // of the outbox) while the oldest event it has not taken is older than
-// outbox.max_lag. Cheap (atomics and one short lock) and safe for
-// concurrent use.
+// outbox.max_lag. A sink behind is named before the queue: a sink that
+// holds the events it has not taken fills the outbox, and the queue in
+// front of it waits on the sink. Cheap (atomics and one short lock) and
+// safe for concurrent use.
 func (d *Delivery) Ready() error {
 	if p := d.writeFailing.Load(); p != nil {
 		return fmt.Errorf("outbox: %s: last write failed: %w", d.box.Path(), *p)
 	}
 	now := time.Now()
-	if _, oldest := d.queue.depth(); !oldest.IsZero() && now.Sub(oldest) > d.maxLag {
-		return fmt.Errorf("delivery: events wait %s to be stored in the outbox (outbox.max_lag %s)", now.Sub(oldest).Round(time.Second), d.maxLag)
-	}
 	for _, r := range d.sinks {
 		if lag := r.lag(now); lag > d.maxLag {
 			return fmt.Errorf("delivery: sink %s is %s behind (outbox.max_lag %s)", r.cfg.Name, lag.Round(time.Second), d.maxLag)
 		}
+	}
+	if _, oldest := d.queue.depth(); !oldest.IsZero() && now.Sub(oldest) > d.maxLag {
+		return fmt.Errorf("delivery: events wait %s to be stored in the outbox (outbox.max_lag %s)", now.Sub(oldest).Round(time.Second), d.maxLag)
 	}
 	return nil
 }
