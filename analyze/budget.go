@@ -11,11 +11,17 @@ import (
 // analysis workers, 0..1) and
 //   - above budgetLoadHigh, halves the rate (down to budgetFloor): the
 //     cameras' analysis comes first, and a camera whose own ladder steps
-//     down sheds inference altogether;
+//     down keeps one request waiting at a time (ObjectSlot.SetShed);
 //   - under budgetLoadLow, when the budget held a request back since the
 //     last tick, grows it by half (up to the ceiling, max_per_second), so
 //     that inference takes the spare CPU;
-//   - in between, holds it.
+//   - in between, holds it;
+//   - whatever the load, never under what serves the first results
+//     waiting (requests of cameras whose motion has just begun and that
+//     follow nothing) before they go stale: one per staleAfter each, up to
+//     budgetSurge. A person walking into a busy camera's view is worth
+//     more than the idle cameras' keyframes, which their ladders shed
+//     first when this takes their CPU (sched.Ladder.Busy).
 //
 // The rate is a budget, not a target: inference runs only on requests
 // (motion, re-checks), one at a time, so it is also bounded by the
@@ -29,6 +35,7 @@ const (
 	budgetMax      = 1000.0 // the ceiling without max_per_second
 	budgetGrow     = 1.5
 	budgetShrink   = 0.5
+	budgetSurge    = 8.0 // inferences a second, the most first results waiting may raise the floor to: about 0.4 of a core
 )
 
 // budget is the inference rate. Its methods are for the inference
@@ -73,22 +80,25 @@ func (b *budget) interval() time.Duration {
 func (b *budget) held() { b.limited = true }
 
 // update moves the rate at now when a tick has passed since the last
-// move, and reports the new rate.
-func (b *budget) update(now time.Time) float64 {
+// move, and reports the new rate. firsts, called at a tick, returns how
+// many first results wait.
+func (b *budget) update(now time.Time, firsts func() int) float64 {
 	if b.load == nil || now.Before(b.next) {
 		return b.Rate()
 	}
 	b.next = now.Add(budgetTick)
 	l := b.load()
+	n := firsts()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	floor := math.Min(budgetFloor, b.ceiling)
+	floor := math.Min(math.Max(budgetFloor, math.Min(budgetSurge, float64(n)/staleAfter.Seconds())), b.ceiling)
 	switch {
 	case l > budgetLoadHigh:
 		b.rate = math.Max(floor, b.rate*budgetShrink)
 	case l < budgetLoadLow && b.limited:
 		b.rate = math.Min(b.ceiling, b.rate*budgetGrow)
 	}
+	b.rate = math.Max(b.rate, floor)
 	b.limited = false
 	return b.rate
 }

@@ -6,6 +6,9 @@ import (
 	"time"
 )
 
+// none is a queue without first results waiting.
+func none() int { return 0 }
+
 // TestBudgetFollowsLoad drives the budget with a fake clock and a load
 // the test sets: it grows while the machine has headroom and requests
 // wait, up to the ceiling; holds between the bounds or without demand;
@@ -19,7 +22,7 @@ func TestBudgetFollowsLoad(t *testing.T) {
 		if held {
 			b.held()
 		}
-		return b.update(now)
+		return b.update(now, none)
 	}
 	if r := b.Rate(); r != budgetStart {
 		t.Fatalf("starts at %g, want %g", r, budgetStart)
@@ -43,7 +46,7 @@ func TestBudgetFollowsLoad(t *testing.T) {
 	}
 	// A second update within the tick changes nothing.
 	load = 0.99
-	if r := b.update(now.Add(budgetTick / 2)); r != 30 {
+	if r := b.update(now.Add(budgetTick/2), none); r != 30 {
 		t.Errorf("moved within a tick: %g", r)
 	}
 	load = 0.7 // between the bounds: hold
@@ -66,6 +69,47 @@ func TestBudgetFollowsLoad(t *testing.T) {
 	}
 }
 
+// TestBudgetServesFirstResults: on a machine past its bounds, first
+// results waiting raise the budget at the next tick to serve each before
+// it goes stale, up to budgetSurge and never past the ceiling; once
+// served, the load brings it back down to the floor.
+func TestBudgetServesFirstResults(t *testing.T) {
+	b := newBudget(30, func() float64 { return 0.95 })
+	now := time.Unix(1000, 0)
+	waiting := 0
+	tick := func() float64 {
+		now = now.Add(budgetTick)
+		b.held()
+		return b.update(now, func() int { return waiting })
+	}
+	for range 5 {
+		tick()
+	}
+	if r := b.Rate(); r != budgetFloor {
+		t.Fatalf("at load 0.95 without first results: %g, want the floor %g", r, budgetFloor)
+	}
+	for _, c := range []struct {
+		waiting int
+		want    float64
+	}{{2, budgetFloor}, {10, 5}, {12, 6}, {40, budgetSurge}} {
+		waiting = c.waiting
+		if r := tick(); r != c.want {
+			t.Errorf("%d first results waiting at load 0.95: %g, want %g", c.waiting, r, c.want)
+		}
+	}
+	waiting = 0
+	for range 5 {
+		tick()
+	}
+	if r := b.Rate(); r != budgetFloor {
+		t.Errorf("first results served, load 0.95: %g, want back at the floor %g", r, budgetFloor)
+	}
+	capped := newBudget(3, func() float64 { return 0.95 })
+	if r := capped.update(now, func() int { return 40 }); r != 3 {
+		t.Errorf("max_per_second 3 with 40 first results waiting: %g", r)
+	}
+}
+
 // TestBudgetWithoutCeilingOrLoad: max_per_second 0 grows past the old
 // fixed budget, up to budgetMax; without a load signal the rate is the
 // ceiling, fixed.
@@ -75,7 +119,7 @@ func TestBudgetWithoutCeilingOrLoad(t *testing.T) {
 	for range 40 {
 		now = now.Add(budgetTick)
 		b.held()
-		b.update(now)
+		b.update(now, none)
 	}
 	if r := b.Rate(); r != budgetMax {
 		t.Errorf("no ceiling, idle machine: %g, want %g", r, budgetMax)
@@ -84,7 +128,7 @@ func TestBudgetWithoutCeilingOrLoad(t *testing.T) {
 	for range 10 {
 		now = now.Add(budgetTick)
 		f.held()
-		if r := f.update(now); r != 5 {
+		if r := f.update(now, none); r != 5 {
 			t.Fatalf("fixed budget moved to %g", r)
 		}
 	}

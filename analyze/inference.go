@@ -16,7 +16,7 @@ import (
 const (
 	ShedReplaced = "replaced" // a newer request of the same camera took its place
 	ShedStale    = "stale"    // it waited longer than staleAfter for the budget
-	ShedOverload = "overload" // the camera's overload ladder is past full rate
+	ShedOverload = "overload" // the camera's overload ladder is past full rate: a newer picture did not replace its waiting one
 	ShedError    = "error"    // the detector failed on it, or its picture could not be made
 )
 
@@ -127,7 +127,7 @@ type ObjectSlot struct {
 	resultAt time.Time // frame time of the result
 	resultIn Box       // the part of the frame the result looked at
 	fresh    bool      // result not yet taken
-	shed     bool      // the camera's ladder asks to shed
+	shed     bool      // the camera's ladder asks to shed: one picture at a time, never replaced
 }
 
 // objRequest is a picture waiting for or under inference.
@@ -185,27 +185,38 @@ func (s *ObjectSlot) Release() {
 }
 
 // SetShed tells the slot that its camera sheds load (overload ladder past
-// full rate): it asks for no inference until cleared.
+// full rate): until cleared, a waiting request is never replaced by a
+// newer picture, so the camera builds at most one picture per request
+// served or gone stale. It still asks: what runs is the budget's choice,
+// which follows the machine and serves first results first. A camera
+// that asked for nothing at all would lose its people for as long as it
+// stayed stepped down, which on a machine full of idle cameras was the
+// whole run (the busy cameras' lag sat between the ladder's bounds).
 func (s *ObjectSlot) SetShed(shed bool) {
 	s.in.mu.Lock()
 	s.shed = shed
 	s.in.mu.Unlock()
 }
 
-// wants reports whether the camera should build a request now: not shed,
-// and no pending request or one older than replaceAfter (a re-check
-// replaces nothing: it waits for no request at all). A shed request is
-// counted.
+// wants reports whether the camera should build a request now: no
+// pending request, or, unless the camera sheds (SetShed), one older than
+// replaceAfter (a re-check replaces nothing: it waits for no request at
+// all). A replacement the shedding camera does not make is counted.
 func (s *ObjectSlot) wants(now time.Time, recheck bool) bool {
 	in := s.in
 	in.mu.Lock()
 	shed, p := s.shed, s.pending
 	in.mu.Unlock()
-	if shed {
+	switch {
+	case p == nil:
+		return true
+	case recheck || now.Sub(p.queued) < replaceAfter:
+		return false
+	case shed:
 		in.shedCount(s.camera, ShedOverload)
 		return false
 	}
-	return p == nil || !recheck && now.Sub(p.queued) >= replaceAfter
+	return true
 }
 
 // buffer returns a picture to fill for a request (from the slot's spares).
@@ -338,7 +349,7 @@ func (in *Inference) run() {
 		case <-in.wake:
 		}
 		for {
-			in.budget.update(time.Now())
+			in.budget.update(time.Now(), in.firsts)
 			if wait := in.budget.interval() - time.Since(last); !last.IsZero() && wait > 0 {
 				in.budget.held()
 				t := time.NewTimer(wait)
@@ -357,6 +368,19 @@ func (in *Inference) run() {
 			in.infer(s, r, last)
 		}
 	}
+}
+
+// firsts returns how many first results wait (objRequest.first).
+func (in *Inference) firsts() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	n := 0
+	for _, s := range in.slots {
+		if s.pending != nil && s.pending.first {
+			n++
+		}
+	}
+	return n
 }
 
 // next takes the oldest pending request of the best rank (objRequest.rank),

@@ -101,6 +101,10 @@ type LiveResult struct {
 	// end.
 	PersonDelay  LatencyStats `json:"person_delay_ms"`
 	PersonMissed int          `json:"person_missed"`
+	// PersonCameras (with LiveOptions.Person) counts the cameras with a
+	// person incident open at some time in the window (open at its start,
+	// or started in it): with a clip of people looped, the cameras served.
+	PersonCameras int `json:"person_cameras"`
 	// MachineLoad is the share of the machine's CPU time busy over the
 	// window (all processes, /proc/stat); Inferences the object network's
 	// inferences over it; BudgetMid and BudgetEnd its budget
@@ -225,6 +229,10 @@ type engineChild struct {
 	motionAt     map[string]time.Time
 	personMS     []float64
 	personMissed int
+	// personOpen counts each camera's person incidents open (all the run);
+	// personSeen holds the cameras with one open in the window.
+	personOpen map[string]int
+	personSeen map[string]bool
 }
 
 func startEngineChild(ctx context.Context, bin string, urls []string, mode string, udp, person bool, logs io.Writer) (*engineChild, error) {
@@ -261,7 +269,7 @@ func startEngineChild(ctx context.Context, bin string, urls []string, mode strin
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	e := &engineChild{child: c, addr: addr, dir: dir, motionAt: map[string]time.Time{}}
+	e := &engineChild{child: c, addr: addr, dir: dir, motionAt: map[string]time.Time{}, personOpen: map[string]int{}, personSeen: map[string]bool{}}
 	go e.readEvents(out)
 	return e, nil
 }
@@ -282,7 +290,22 @@ func (e *engineChild) readEvents(r io.Reader) {
 				Kind            string    `json:"kind"`
 			} `json:"data"`
 		}
-		if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Type != "vigil.incident.start" || ev.Data.Kind == "camera_offline" {
+		if json.Unmarshal(sc.Bytes(), &ev) != nil {
+			continue
+		}
+		if ev.Data.Kind == "person" && (ev.Type == "vigil.incident.start" || ev.Type == "vigil.incident.end") {
+			e.mu.Lock()
+			if ev.Type == "vigil.incident.start" {
+				e.personOpen[ev.Data.Camera]++
+				if e.measuring {
+					e.personSeen[ev.Data.Camera] = true
+				}
+			} else if e.personOpen[ev.Data.Camera] > 0 {
+				e.personOpen[ev.Data.Camera]--
+			}
+			e.mu.Unlock()
+		}
+		if ev.Type != "vigil.incident.start" || ev.Data.Kind == "camera_offline" {
 			continue
 		}
 		e.mu.Lock()
@@ -294,6 +317,19 @@ func (e *engineChild) readEvents(r io.Reader) {
 			e.personDelay(ev.Data.Camera, ev.Data.Kind, ev.Data.StartedAt, ev.Data.FrameTime)
 		}
 		e.mu.Unlock()
+	}
+}
+
+// startMeasuring opens the window: incidents count from now, and the
+// cameras with a person incident open are served.
+func (e *engineChild) startMeasuring() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.measuring = true
+	for c, n := range e.personOpen {
+		if n > 0 {
+			e.personSeen[c] = true
+		}
 	}
 }
 
@@ -395,9 +431,7 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	}
 
 	s0 := res.scrapeSample(ctx, client, eng.addr, "start")
-	eng.mu.Lock()
-	eng.measuring = true
-	eng.mu.Unlock()
+	eng.startMeasuring()
 	mEng := startMeter([]int{eng.pid()})
 	machine := cpuload.New()
 	if _, err := machine.Load(); err != nil {
@@ -444,6 +478,7 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	res.Latency = latencyStats(eng.latencyMS)
 	res.PersonDelay = latencyStats(eng.personMS)
 	res.PersonMissed = eng.personMissed + len(eng.motionAt)
+	res.PersonCameras = len(eng.personSeen)
 	eng.mu.Unlock()
 
 	eng.close()
@@ -552,9 +587,9 @@ func PrintLive(w io.Writer, rs ...*LiveResult) {
 		fmt.Fprintf(w, "%8d %-10s %9.3f %9.4f %10.1f %9.0f %9.3f %8.2f %8d %9.0f %9.0f %9s %s\n",
 			r.Cameras, r.DecodeMode, r.Engine.Cores, r.Engine.CoresPerCamera, float64(r.Engine.RSSMaxBytes)/(1<<20),
 			r.FramesAnalyzed, 100*r.DropRatio, r.LagEndSeconds, r.Incidents, r.Latency.P50, r.Latency.P99, ratio, r.Verdict)
-		if r.PersonDelay.N > 0 || r.PersonMissed > 0 {
-			fmt.Fprintf(w, "%8s ^ motion to person incident: %d, median %.0f ms, max %.0f ms; motion incidents with no person incident: %d; %.0f inferences, budget %.1f/s mid, %.1f/s end; machine %.0f%% busy\n",
-				"", r.PersonDelay.N, r.PersonDelay.P50, r.PersonDelay.Max, r.PersonMissed, r.Inferences, r.BudgetMid, r.BudgetEnd, 100*r.MachineLoad)
+		if r.PersonDelay.N > 0 || r.PersonMissed > 0 || r.PersonCameras > 0 || r.Inferences > 0 {
+			fmt.Fprintf(w, "%8s ^ motion to person incident: %d, median %.0f ms, max %.0f ms; motion incidents with no person incident: %d; cameras with a person incident: %d; %.0f inferences, budget %.1f/s mid, %.1f/s end; machine %.0f%% busy\n",
+				"", r.PersonDelay.N, r.PersonDelay.P50, r.PersonDelay.Max, r.PersonMissed, r.PersonCameras, r.Inferences, r.BudgetMid, r.BudgetEnd, 100*r.MachineLoad)
 		}
 		if len(r.ScrapeFailed) > 0 || r.ScrapeRetries > 0 {
 			fmt.Fprintf(w, "%8s ^ /metrics retried %d times; samples not read: %v (their figures are missing)\n", "", r.ScrapeRetries, r.ScrapeFailed)

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,8 @@ func TestPersonDelay(t *testing.T) {
 		ev("c", "person", 0, time.Second) + // no motion before: ignored
 		ev("d", "motion", 0, time.Second) + // no person by the end: missed
 		"not json\n"
-	e := &engineChild{motionAt: map[string]time.Time{}, measuring: true}
+	e := newEvents()
+	e.startMeasuring()
 	e.readEvents(strings.NewReader(in))
 	got := latencyStats(e.personMS)
 	if got.N != 2 || got.P50 != 2500 || got.Max != 2500 || e.personMS[0] != 1200 {
@@ -36,9 +38,39 @@ func TestPersonDelay(t *testing.T) {
 	if missed := e.personMissed + len(e.motionAt); missed != 2 {
 		t.Errorf("missed %d, want 2 (b's first motion, d's)", missed)
 	}
-	off := &engineChild{motionAt: map[string]time.Time{}}
+	off := newEvents()
 	off.readEvents(strings.NewReader(in))
 	if len(off.personMS) != 0 || off.personMissed != 0 {
 		t.Errorf("counted outside the window: %v, %d", off.personMS, off.personMissed)
+	}
+	if e.personSeen["c"] != true || len(e.personSeen) != 3 {
+		t.Errorf("cameras with a person incident %v, want a, b, c", e.personSeen)
+	}
+}
+
+func newEvents() *engineChild {
+	return &engineChild{motionAt: map[string]time.Time{}, personOpen: map[string]int{}, personSeen: map[string]bool{}}
+}
+
+// TestPersonCameras: a camera is served when its person incident is open
+// at some time in the window: started in it, or open when it starts; not
+// one that ended before it.
+func TestPersonCameras(t *testing.T) {
+	at := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC).Format(time.RFC3339Nano)
+	ev := func(typ, cam, kind string) string {
+		return fmt.Sprintf(`{"type":"vigil.incident.%s","data":{"camera":%q,"kind":%q,"started_at":%q,"frame_time":%q}}`+"\n", typ, cam, kind, at, at)
+	}
+	e := newEvents()
+	e.readEvents(strings.NewReader(ev("start", "open", "person") + ev("start", "ended", "person") + ev("end", "ended", "person") +
+		ev("start", "motion-only", "motion") + ev("end", "never", "person")))
+	e.startMeasuring()
+	e.readEvents(strings.NewReader(ev("start", "new", "person") + ev("end", "open", "person") + ev("start", "moving", "motion")))
+	var got []string
+	for c := range e.personSeen {
+		got = append(got, c)
+	}
+	slices.Sort(got)
+	if fmt.Sprint(got) != "[new open]" {
+		t.Errorf("cameras served %v, want [new open]", got)
 	}
 }

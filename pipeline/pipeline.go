@@ -105,9 +105,8 @@ func New(cfg Config) (*Pipeline, error) {
 	return p, nil
 }
 
-// follow applies the overload step: the analysis rate, and whether object
-// inference is shed (the costliest analysis: the first to go, the last
-// back).
+// follow applies the overload step: the analysis rate, and whether the
+// camera sheds object requests (one waiting at a time, never replaced).
 func (p *Pipeline) follow() {
 	if fps := p.cfg.Overload.AnalysisFPS(p.cfg.AnalysisFPS); fps != p.fps {
 		p.fps, p.interval = fps, 0

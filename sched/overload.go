@@ -31,8 +31,10 @@ func (o *Overload) AnalysisFPS(fps float64) float64 {
 	return fps
 }
 
-// ShedObjects reports whether object inference is shed: the costliest
-// analysis is the first to go (StepReduced) and the last back.
+// ShedObjects reports whether the camera sheds object inference
+// (StepReduced and below): it keeps one request waiting at a time and
+// never replaces it with a newer picture (analyze.ObjectSlot.SetShed);
+// the shared budget, which follows the machine, chooses what runs.
 func (o *Overload) ShedObjects() bool { return o.Step() >= StepReduced }
 
 // KeyframesOnly reports whether only keyframes are decoded (StepKeyframes
