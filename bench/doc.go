@@ -40,8 +40,9 @@
 // frame_time - the started_at of the motion incident before it), one per
 // motion incident started in the window; person_missed counts those
 // followed by no person incident; person_cameras counts the cameras with a
-// person incident open at some time in the window. machine_load is the share of the
-// machine's CPU busy over the window (/proc/stat, every process);
-// inferences the object network's inferences over it; budget_mid and
-// budget_end its vigil_objects_budget_per_second at the middle and end.
+// person incident open at some time in the window. machine_load is the
+// share of the machine's CPU busy over the window (/proc/stat, every
+// process); inferences the object network's inferences over it;
+// budget_mid and budget_end its vigil_objects_budget_per_second at the
+// middle and end.
 package bench

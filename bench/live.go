@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/cpuload"
 	"github.com/vigil-video/vigil/internal/sleep"
 	"github.com/vigil-video/vigil/sim"
@@ -269,9 +270,16 @@ func startEngineChild(ctx context.Context, bin string, urls []string, mode strin
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	e := &engineChild{child: c, addr: addr, dir: dir, motionAt: map[string]time.Time{}, personOpen: map[string]int{}, personSeen: map[string]bool{}}
+	e := newEngineEvents()
+	e.child, e.addr, e.dir = c, addr, dir
 	go e.readEvents(out)
 	return e, nil
+}
+
+// newEngineEvents returns an engineChild ready to read events, with no
+// process yet.
+func newEngineEvents() *engineChild {
+	return &engineChild{motionAt: map[string]time.Time{}, personOpen: map[string]int{}, personSeen: map[string]bool{}}
 }
 
 // readEvents reads incident events from the engine's stdout.
@@ -293,23 +301,20 @@ func (e *engineChild) readEvents(r io.Reader) {
 		if json.Unmarshal(sc.Bytes(), &ev) != nil {
 			continue
 		}
-		if ev.Data.Kind == "person" && (ev.Type == "vigil.incident.start" || ev.Type == "vigil.incident.end") {
-			e.mu.Lock()
-			if ev.Type == "vigil.incident.start" {
+		start := ev.Type == incident.TypeStart
+		e.mu.Lock()
+		if ev.Data.Kind == "person" {
+			switch {
+			case start:
 				e.personOpen[ev.Data.Camera]++
 				if e.measuring {
 					e.personSeen[ev.Data.Camera] = true
 				}
-			} else if e.personOpen[ev.Data.Camera] > 0 {
+			case ev.Type == incident.TypeEnd && e.personOpen[ev.Data.Camera] > 0:
 				e.personOpen[ev.Data.Camera]--
 			}
-			e.mu.Unlock()
 		}
-		if ev.Type != "vigil.incident.start" || ev.Data.Kind == "camera_offline" {
-			continue
-		}
-		e.mu.Lock()
-		if e.measuring {
+		if e.measuring && start && ev.Data.Kind != "camera_offline" {
 			e.incidents++
 			if ev.Data.FrameTimeSource == "rtcp" {
 				e.latencyMS = append(e.latencyMS, float64(now.Sub(ev.Data.FrameTime).Microseconds())/1000)

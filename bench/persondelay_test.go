@@ -28,7 +28,7 @@ func TestPersonDelay(t *testing.T) {
 		ev("c", "person", 0, time.Second) + // no motion before: ignored
 		ev("d", "motion", 0, time.Second) + // no person by the end: missed
 		"not json\n"
-	e := newEvents()
+	e := newEngineEvents()
 	e.startMeasuring()
 	e.readEvents(strings.NewReader(in))
 	got := latencyStats(e.personMS)
@@ -38,7 +38,7 @@ func TestPersonDelay(t *testing.T) {
 	if missed := e.personMissed + len(e.motionAt); missed != 2 {
 		t.Errorf("missed %d, want 2 (b's first motion, d's)", missed)
 	}
-	off := newEvents()
+	off := newEngineEvents()
 	off.readEvents(strings.NewReader(in))
 	if len(off.personMS) != 0 || off.personMissed != 0 {
 		t.Errorf("counted outside the window: %v, %d", off.personMS, off.personMissed)
@@ -46,10 +46,6 @@ func TestPersonDelay(t *testing.T) {
 	if e.personSeen["c"] != true || len(e.personSeen) != 3 {
 		t.Errorf("cameras with a person incident %v, want a, b, c", e.personSeen)
 	}
-}
-
-func newEvents() *engineChild {
-	return &engineChild{motionAt: map[string]time.Time{}, personOpen: map[string]int{}, personSeen: map[string]bool{}}
 }
 
 // TestPersonCameras: a camera is served when its person incident is open
@@ -60,7 +56,7 @@ func TestPersonCameras(t *testing.T) {
 	ev := func(typ, cam, kind string) string {
 		return fmt.Sprintf(`{"type":"vigil.incident.%s","data":{"camera":%q,"kind":%q,"started_at":%q,"frame_time":%q}}`+"\n", typ, cam, kind, at, at)
 	}
-	e := newEvents()
+	e := newEngineEvents()
 	e.readEvents(strings.NewReader(ev("start", "open", "person") + ev("start", "ended", "person") + ev("end", "ended", "person") +
 		ev("start", "motion-only", "motion") + ev("end", "never", "person")))
 	e.startMeasuring()
