@@ -44,5 +44,8 @@
 // share of the machine's CPU busy over the window (/proc/stat, every
 // process); inferences the object network's inferences over it;
 // budget_mid and budget_end its vigil_objects_budget_per_second at the
-// middle and end.
+// middle and end. steps_mid and steps_end count the cameras of each clip
+// on each rung of the overload ladder (vigil_camera_overload_step) at the
+// middle and end; idle_floor_mid and idle_floor_end are the engine's
+// vigil_overload_idle_floor then (0 full to 3 sparse).
 package bench

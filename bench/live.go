@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/cpuload"
 	"github.com/vigil-video/vigil/internal/sleep"
+	"github.com/vigil-video/vigil/sched"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -106,6 +107,16 @@ type LiveResult struct {
 	// person incident open at some time in the window (open at its start,
 	// or started in it): with a clip of people looped, the cameras served.
 	PersonCameras int `json:"person_cameras"`
+	// StepsMid and StepsEnd count the cameras of each clip at each rung
+	// of the overload ladder (vigil_camera_overload_step) at the middle
+	// and the end of the window: clip → step name → cameras.
+	StepsMid map[string]map[string]int `json:"steps_mid,omitempty"`
+	StepsEnd map[string]map[string]int `json:"steps_end,omitempty"`
+	// IdleFloorMid and IdleFloorEnd are the engine's idle floor then
+	// (vigil_overload_idle_floor: 0 full to 3 sparse; absent before it
+	// existed).
+	IdleFloorMid float64 `json:"idle_floor_mid"`
+	IdleFloorEnd float64 `json:"idle_floor_end"`
 	// MachineLoad is the share of the machine's CPU time busy over the
 	// window (all processes, /proc/stat); Inferences the object network's
 	// inferences over it; BudgetMid and BudgetEnd its budget
@@ -148,6 +159,7 @@ func latencyStats(ms []float64) LatencyStats {
 type simChild struct {
 	*child
 	urls    []string
+	clips   []string // the clip of each camera, by index
 	summary chan string
 }
 
@@ -178,8 +190,9 @@ func startSimChild(ctx context.Context, bin string, n int, clips string, udp boo
 			case strings.HasPrefix(line, "summary "):
 				s.summary <- strings.TrimPrefix(line, "summary ")
 			case !isReady:
-				url, _, _ := strings.Cut(line, " ")
+				url, clip, _ := strings.Cut(line, " ")
 				s.urls = append(s.urls, url)
+				s.clips = append(s.clips, clip)
 			}
 		}
 		if !isReady {
@@ -477,6 +490,10 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	res.LagMidSeconds = sMid.maxOf("vigil_camera_lag_seconds")
 	res.LagEndSeconds = s1.maxOf("vigil_camera_lag_seconds")
 	res.CamerasUp = int(s1.sum("vigil_camera_up"))
+	res.StepsMid = sMid.steps(sim.clips)
+	res.StepsEnd = s1.steps(sim.clips)
+	res.IdleFloorMid = sMid.sum("vigil_overload_idle_floor")
+	res.IdleFloorEnd = s1.sum("vigil_overload_idle_floor")
 	res.EngineReceivedTotal = s1.sum("vigil_camera_frames_received_total")
 	eng.mu.Lock()
 	res.Incidents = eng.incidents
@@ -595,6 +612,10 @@ func PrintLive(w io.Writer, rs ...*LiveResult) {
 		if r.PersonDelay.N > 0 || r.PersonMissed > 0 || r.PersonCameras > 0 || r.Inferences > 0 {
 			fmt.Fprintf(w, "%8s ^ motion to person incident: %d, median %.0f ms, max %.0f ms; motion incidents with no person incident: %d; cameras with a person incident: %d; %.0f inferences, budget %.1f/s mid, %.1f/s end; machine %.0f%% busy\n",
 				"", r.PersonDelay.N, r.PersonDelay.P50, r.PersonDelay.Max, r.PersonMissed, r.PersonCameras, r.Inferences, r.BudgetMid, r.BudgetEnd, 100*r.MachineLoad)
+		}
+		if len(r.StepsEnd) > 0 {
+			fmt.Fprintf(w, "%8s ^ overload rungs at the end: %s; idle floor %s mid, %s end\n", "", formatSteps(r.StepsEnd),
+				sched.Step(r.IdleFloorMid), sched.Step(r.IdleFloorEnd))
 		}
 		if len(r.ScrapeFailed) > 0 || r.ScrapeRetries > 0 {
 			fmt.Fprintf(w, "%8s ^ /metrics retried %d times; samples not read: %v (their figures are missing)\n", "", r.ScrapeRetries, r.ScrapeFailed)

@@ -3,13 +3,17 @@ package bench
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/vigil-video/vigil/internal/sleep"
+	"github.com/vigil-video/vigil/sched"
 )
 
 // scrape is one reading of the engine's /metrics.
@@ -128,4 +132,41 @@ func (s *scrape) maxOf(name string) float64 {
 		best = max(best, v)
 	}
 	return best
+}
+
+// steps counts the cameras of each clip (clips[i] is cam%03d's, i+1) at
+// each rung of the overload ladder: clip → step name → cameras.
+func (s *scrape) steps(clips []string) map[string]map[string]int {
+	byCamera := s.perCamera("vigil_camera_overload_step")
+	if len(byCamera) == 0 {
+		return nil
+	}
+	out := map[string]map[string]int{}
+	for i, clip := range clips {
+		v, ok := byCamera[fmt.Sprintf("cam%03d", i+1)]
+		if !ok {
+			continue
+		}
+		if out[clip] == nil {
+			out[clip] = map[string]int{}
+		}
+		out[clip][sched.Step(v).String()]++
+	}
+	return out
+}
+
+// formatSteps writes steps as "clip: full 3, reduced 27; clip2: ...",
+// clips and rungs in order.
+func formatSteps(steps map[string]map[string]int) string {
+	var parts []string
+	for _, clip := range slices.Sorted(maps.Keys(steps)) {
+		var rungs []string
+		for st := sched.StepFull; st <= sched.StepDeepest; st++ {
+			if n := steps[clip][st.String()]; n > 0 {
+				rungs = append(rungs, fmt.Sprintf("%s %d", st, n))
+			}
+		}
+		parts = append(parts, clip+": "+strings.Join(rungs, ", "))
+	}
+	return strings.Join(parts, "; ")
 }

@@ -41,3 +41,29 @@ func TestScrapeSurvivesSlowEngine(t *testing.T) {
 		t.Fatalf("failed samples %v", r.ScrapeFailed)
 	}
 }
+
+// TestScrapeSteps: the cameras are counted per clip and rung, by their
+// index (cam001 is the first clip's); a camera the engine does not report
+// is left out.
+func TestScrapeSteps(t *testing.T) {
+	text := "# TYPE vigil_camera_overload_step gauge\n" +
+		"vigil_camera_overload_step{camera=\"cam001\"} 1\n" +
+		"vigil_camera_overload_step{camera=\"cam002\"} 3\n" +
+		"vigil_camera_overload_step{camera=\"cam003\"} 3\n" +
+		"vigil_camera_overload_step{camera=\"cam004\"} 0\n"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte(text)) //nolint:errcheck
+	}))
+	defer srv.Close()
+	s, err := scrapeMetrics(srv.Client(), strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := s.steps([]string{"busy", "idle", "idle", "idle", "idle"})
+	if got["busy"]["reduced"] != 1 || got["idle"]["sparse"] != 2 || got["idle"]["full"] != 1 || len(got["idle"]) != 2 || len(got["busy"]) != 1 {
+		t.Fatalf("steps %v", got)
+	}
+	if f := formatSteps(got); f != "busy: reduced 1; idle: full 1, sparse 2" {
+		t.Fatalf("formatSteps: %q", f)
+	}
+}

@@ -97,6 +97,7 @@ type workerSide struct {
 
 func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	c := &camera{id: cfg.ID, cfg: cfg, e: e, log: e.log.With("camera", cfg.ID)}
+	c.load.Follow(e.pressure)
 	slot := e.objectSlot(cfg.ID)
 	pipe, err := pipeline.New(pipeline.Config{AnalysisWidth: cfg.AnalysisWidth, AnalysisFPS: cfg.AnalysisFPS, Analysis: cfg.Analysis, Decoders: e.decoders, Objects: slot,
 		Limits: decoderLimits(cfg.Limits), Overload: &c.load, Sparse: cfg.DecodeMode != config.ModeAll})
@@ -113,7 +114,7 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	c.gate.SkipIdleKeyframes(cfg.Activity.KeyframeInterval)
 	c.wk.evidence = map[string][]incident.Evidence{}
 	c.snapReq = make(chan chan snapResult, 8)
-	c.wk.ladder = sched.NewLadder(sched.LadderConfig{})
+	c.wk.ladder = sched.NewLadder(sched.LadderConfig{Pressure: e.pressure})
 	sc := ingest.SessionConfig(cfg)
 	sc.Logger = c.log
 	sc.Budget = e.streamMemory
@@ -144,7 +145,10 @@ func (c *camera) start() {
 }
 
 // close frees the worker-side state; the session and queue are closed first.
-func (c *camera) close() { c.wk.pipe.Close() }
+func (c *camera) close() {
+	c.wk.pipe.Close()
+	c.wk.ladder.Close()
+}
 
 func (c *camera) setError(err error) {
 	c.mu.Lock()

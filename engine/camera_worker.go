@@ -100,7 +100,10 @@ func (c *camera) observeLoad(wait time.Duration) {
 	dropped := drops > c.wk.dropsSeen
 	c.wk.dropsSeen = drops
 	fill := float64(c.queue.Len()) / float64(c.cfg.QueueFrames)
-	c.wk.ladder.Busy(c.cfg.DecodeMode == config.ModeAuto && (c.gate.DecodingAll() || c.wk.pipe.Active()))
+	auto := c.cfg.DecodeMode == config.ModeAuto
+	busy := auto && (c.gate.DecodingAll() || c.wk.pipe.Active())
+	c.wk.ladder.Busy(busy)
+	c.wk.ladder.Idle(auto && !busy)
 	step := c.wk.ladder.Observe(time.Now(), wait, fill, dropped)
 	if !c.load.Set(step) {
 		return

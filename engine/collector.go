@@ -38,7 +38,7 @@ var (
 	stateDesc = prometheus.NewDesc("vigil_camera_state",
 		"1 for the camera's current supervisor state, 0 for the others.", []string{"camera", "state"}, nil)
 	stepDesc = prometheus.NewDesc("vigil_camera_overload_step",
-		"Overload ladder step: 0 full analysis rate, 1 reduced rate, 2 keyframes only.", []string{"camera"}, nil)
+		"Overload ladder step: 0 full analysis rate, 1 reduced rate, 2 keyframes only, 3 every other keyframe (an idle camera in mode auto: 1 in 2, 3, 4 of its keyframes due from 1 to 3).", []string{"camera"}, nil)
 	lagDesc = prometheus.NewDesc("vigil_camera_lag_seconds",
 		"Time from receipt to processing of the camera's last processed access unit.", []string{"camera"}, nil)
 	memoryDesc = prometheus.NewDesc("vigil_camera_memory_bytes",

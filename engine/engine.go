@@ -86,7 +86,8 @@ type Engine struct {
 	events Publisher
 
 	pool     *workPool
-	decoders *decode.Pool // lent to keyframes decoded alone and to awake chains
+	decoders *decode.Pool    // lent to keyframes decoded alone and to awake chains
+	pressure *sched.Pressure // the idle cameras shed before a busy one steps down
 	// streamMemory is stream_memory_mb: the decoder memory every camera's
 	// stream reserves before it is decoded.
 	streamMemory *ingest.Budget
@@ -156,8 +157,13 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 	// A decoder is lent per worker at a time, plus the chains of the
 	// cameras awake now: keep as many free as there are workers.
 	e.decoders = decode.NewPool(cfg.Workers)
+	e.pressure = sched.NewPressure(sched.LadderConfig{}, e.loadMeter())
 	e.streamMemory = ingest.NewBudget(int64(cfg.StreamMemoryMB) << 20)
 	e.metrics.Reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "vigil_overload_idle_floor",
+			Help: "The least overload step of the idle cameras in mode auto, to which busy cameras' overload presses them before a busy camera steps down: 0 full to 3 sparse.",
+		}, func() float64 { return float64(e.pressure.Floor(time.Now())) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "vigil_decoders_open",
 			Help: "Decoders open: one per camera decoding every frame now, and those shared by the cameras that decode keyframes alone.",

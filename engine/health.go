@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/health"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/sched"
@@ -18,6 +19,10 @@ type counts struct {
 // probe is what the health check reads of the camera now.
 func (c *camera) probe() health.Probe {
 	step := c.load.Step()
+	idleEvery := 0
+	if c.cfg.DecodeMode == config.ModeAuto {
+		idleEvery = c.load.IdleEvery()
+	}
 	return health.Probe{
 		Streaming:   c.flowing.Load(),
 		FlowSince:   time.Unix(0, c.flowSince.Load()),
@@ -31,6 +36,8 @@ func (c *camera) probe() health.Probe {
 		LastKeyQueued:    unixTime(c.lastKeyQueue.Load()),
 		KeyframeInterval: time.Duration(c.keyGap.Load()),
 		FrameRate:        c.sess.Stats().FrameRate,
+		IdleEvery:        idleEvery,
+		IdleKeyInterval:  c.cfg.Activity.KeyframeInterval,
 	}
 }
 

@@ -61,8 +61,8 @@ type Gate struct {
 	// load is the camera's overload step (nil: never overloaded): its
 	// keyframes step and below decode keyframes only, its lowest every
 	// other keyframe decoded alone.
-	load       *sched.Overload
-	sparseSkip bool // the next keyframe alone is skipped (sparse)
+	load     *sched.Overload
+	thinSkip int // keyframes alone still to skip before the next decoded (thinning)
 	// analysisActive is set by the worker while the analyzer follows
 	// motion or a zone (analyze.Camera.Active, the one source): the gate
 	// stays awake until it ends.
@@ -250,16 +250,19 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 		// keyframes rung would otherwise have it decode every keyframe,
 		// more than it does when the machine has room.
 		idle := g.mode == config.ModeAuto && !active && !g.analysisActive.Load() && !g.held.Load()
-		switch {
-		case !au.Key:
+		if !au.Key {
 			g.skipped.Add(1)
-		case !idle:
-			g.alone(au, push, g.load.Sparse())
-		case g.idleKeyDue(au):
-			g.alone(au, push, true)
-		default:
-			g.skipped.Add(1)
+			return
 		}
+		if !idle {
+			every := 1
+			if g.load.Sparse() {
+				every = 2
+			}
+			g.alone(au, push, every, false)
+			return
+		}
+		g.idleKey(au, push, g.load.IdleEvery())
 		return
 	}
 	if g.mode == config.ModeAll {
@@ -325,13 +328,8 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 			// first, every other one due from the ladder's first rung
 			// down); it stays at the head of the buffer for a wake-up's
 			// replay.
-			if g.idleKeyDue(au) {
-				g.alone(au, push, g.load.Step() >= sched.StepReduced)
-			} else {
-				g.skipped.Add(1)
-				if buffered {
-					g.bufSkipped++
-				}
+			if !g.idleKey(au, push, g.load.IdleEvery()) && buffered {
+				g.bufSkipped++
 			}
 			g.chained = 0
 		} else {
@@ -375,26 +373,58 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 	}
 }
 
-// idleKeyDue reports whether an idle camera decodes the keyframe au: the
+// keyDue is why an idle camera decodes a keyframe, if it does.
+type keyDue int
+
+const (
+	keyNotDue keyDue = iota
+	// keyInterval: the interval since the last one decoded; a rung of
+	// the ladder thins these.
+	keyOnInterval
+	// keyCue: the view may have changed (the first keyframe, a complexity
+	// move, a suspect signal, the analyzer watching): never thinned, so
+	// that tamper keeps its cues on a loaded machine.
+	keyCue
+)
+
+// idleKeyDue says whether an idle camera decodes the keyframe au: the
 // first one of a stream; then enough that the time between two decoded
 // stays within keyInterval (unless the GOP is longer); one whose
 // complexity moved KeyChange from the last decoded; every one while the
 // analyzer watches; and settleKeys after a wake.
-func (g *Gate) idleKeyDue(au unit.AccessUnit) bool {
-	if g.keyInterval <= 0 || !g.haveKey || g.watching.Load() || g.act != nil && g.act.Suspect() {
-		return true
+func (g *Gate) idleKeyDue(au unit.AccessUnit) keyDue {
+	if g.keyInterval <= 0 {
+		return keyOnInterval
+	}
+	if !g.haveKey || g.watching.Load() || g.act != nil && g.act.Suspect() {
+		return keyCue
 	}
 	if g.settle > 0 {
 		g.settle--
-		return true
+		return keyOnInterval
 	}
 	if math.Abs(keyComplexity(au)-g.lastKeyX) >= g.keyChange() {
-		return true
+		return keyCue
 	}
 	// Due when skipping it would leave more than the interval (and a
 	// tenth, for timestamp jitter) until the next keyframe decoded.
 	d := au.PTS - g.lastKey
-	return d < 0 || g.gop <= 0 || d+g.gop > g.keyInterval+g.keyInterval/10 // < 0: timestamps jumped
+	if d < 0 || g.gop <= 0 || d+g.gop > g.keyInterval+g.keyInterval/10 { // < 0: timestamps jumped
+		return keyOnInterval
+	}
+	return keyNotDue
+}
+
+// idleKey decodes an idle camera's keyframe au alone when due, 1 in
+// every of those due on interval (the ladder's rung, Overload.IdleEvery),
+// every one that is a cue; it reports whether it was decoded.
+func (g *Gate) idleKey(au unit.AccessUnit, push func(unit.AccessUnit, bool), every int) bool {
+	due := g.idleKeyDue(au)
+	if due == keyNotDue {
+		g.skipped.Add(1)
+		return false
+	}
+	return g.alone(au, push, every, due == keyCue)
 }
 
 // decodedKey notes the keyframe au as the last one decoded.
@@ -405,16 +435,16 @@ func (g *Gate) decodedKey(au unit.AccessUnit) {
 // keyComplexity is the complexity of a keyframe (Activity's measure).
 func keyComplexity(au unit.AccessUnit) float64 { return complexity(len(au.Data), au.QP) }
 
-// alone pushes a keyframe decoded alone or, thinning, skips every other
-// one.
-func (g *Gate) alone(au unit.AccessUnit, push func(unit.AccessUnit, bool), thin bool) bool {
-	if thin {
-		g.sparseSkip = !g.sparseSkip
-		if !g.sparseSkip {
-			g.skipped.Add(1)
-			return false
-		}
+// alone pushes a keyframe decoded alone or, thinning, skips it: 1 in
+// every is decoded, and a cue whatever the count.
+func (g *Gate) alone(au unit.AccessUnit, push func(unit.AccessUnit, bool), every int, cue bool) bool {
+	g.thinSkip = min(g.thinSkip, every-1)
+	if g.thinSkip > 0 && !cue {
+		g.thinSkip--
+		g.skipped.Add(1)
+		return false
 	}
+	g.thinSkip = every - 1
 	g.decodedKey(au)
 	push(au, true)
 	return true

@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -314,15 +315,17 @@ func TestGateModes(t *testing.T) {
 		}
 	})
 	t.Run("ladder_sparse_step", func(t *testing.T) {
-		// Past capacity, a camera decodes every other keyframe alone. The
-		// step is below the keyframes step (sched.Overload.KeyframesOnly),
-		// so activity does not wake a camera in mode auto.
+		// Past capacity, an idle camera in mode auto decodes 1 in 4 of
+		// its keyframes alone (sched.Overload.IdleEvery), a camera in
+		// mode keyframes every other one. The step is below the
+		// keyframes step (sched.Overload.KeyframesOnly), so activity does
+		// not wake a camera in mode auto.
 		sparse := &sched.Overload{}
 		sparse.Set(sched.StepSparse)
 		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 33 && i <= 35 }}, sparse, 100, 1<<20)
-		got := runGate(g, 40, gop, nil)
+		got := runGate(g, 45, gop, nil)
 		checkChain(t, got, gop)
-		want := []int{-1, -21}
+		want := []int{-1, -41}
 		if !equalInts(got, want) {
 			t.Fatalf("pushed %v\nwant   %v", got, want)
 		}
@@ -333,9 +336,10 @@ func TestGateModes(t *testing.T) {
 	})
 	t.Run("ladder_idle_cameras_shed_first", func(t *testing.T) {
 		// From the ladder's first rung an idle camera in mode auto
-		// decodes every other keyframe of those due (one in 20 here);
-		// on the keyframes rung it keeps to that, not every keyframe;
-		// one whose signal is active decodes every keyframe there.
+		// decodes 1 in 2 of the keyframes due on interval (one in 20
+		// here), 1 in 3 on the keyframes rung (not every keyframe), 1 in
+		// 4 on the sparse rung; one whose signal is active decodes every
+		// keyframe on the keyframes rung.
 		load := &sched.Overload{}
 		idle := func() *Gate {
 			g := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, load, 100, 1<<20)
@@ -345,16 +349,63 @@ func TestGateModes(t *testing.T) {
 		if got, want := runGate(idle(), 100, gop, nil), []int{-1, -21, -41, -61, -81}; !equalInts(got, want) {
 			t.Fatalf("full: pushed %v\nwant   %v", got, want)
 		}
-		for _, step := range []sched.Step{sched.StepReduced, sched.StepKeyframes} {
+		for step, want := range map[sched.Step][]int{
+			sched.StepReduced:   {-1, -31, -61, -91},
+			sched.StepKeyframes: {-1, -41, -81},
+			sched.StepSparse:    {-1, -51},
+		} {
 			load.Set(step)
-			if got, want := runGate(idle(), 100, gop, nil), []int{-1, -31, -61, -91}; !equalInts(got, want) {
+			if got := runGate(idle(), 100, gop, nil); !equalInts(got, want) {
 				t.Fatalf("%s: pushed %v\nwant   %v", step, got, want)
 			}
 		}
+		// A keyframe that is a cue (the signal suspects something at 21)
+		// is decoded whatever the rung, and the count starts over.
+		load.Set(sched.StepSparse)
+		cue := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }, suspect: func(i int) bool { return i == 20 }}, load, 100, 1<<20)
+		cue.SkipIdleKeyframes(20)
+		if got, want := runGate(cue, 100, gop, nil), []int{-1, -21, -71}; !equalInts(got, want) {
+			t.Fatalf("sparse, suspect at 21: pushed %v\nwant   %v", got, want)
+		}
+		load.Set(sched.StepKeyframes)
 		g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 45 && i <= 75 }}, load, 100, 1<<20)
 		g.SkipIdleKeyframes(20)
-		if got, want := runGate(g, 80, gop, nil), []int{-1, -31, -51, -61, -71}; !equalInts(got, want) {
+		if got, want := runGate(g, 80, gop, nil), []int{-1, -41, -51, -61, -71}; !equalInts(got, want) {
 			t.Fatalf("keyframes, active 45-75: pushed %v\nwant   %v", got, want)
+		}
+	})
+	t.Run("pressure_floor_thins_idle_keyframes_and_leaves_wakes", func(t *testing.T) {
+		// A busy camera overloaded on a loaded machine presses the idle
+		// cameras down to the sparse floor: an idle camera decodes 1 in 4
+		// of its keyframes due, as on its own sparse rung; but its own
+		// step is full, so its activity still wakes it (its own keyframes
+		// rung would not).
+		p := sched.NewPressure(sched.LadderConfig{}, nil)
+		busy := sched.NewLadder(sched.LadderConfig{Pressure: p})
+		busy.Busy(true)
+		idleLadder := sched.NewLadder(sched.LadderConfig{Pressure: p})
+		idleLadder.Idle(true)
+		defer idleLadder.Close()
+		now := time.Now() // the floor, reached in the next 8 s, holds 15 s past them
+		for d := time.Duration(0); d <= 8*time.Second; d += 100 * time.Millisecond {
+			busy.Observe(now.Add(d), 3*time.Second, 0.9, false)
+		}
+		if f := p.Floor(now.Add(8 * time.Second)); f != sched.StepSparse {
+			t.Fatalf("floor %s, want sparse", f)
+		}
+		load := &sched.Overload{}
+		load.Follow(p)
+		g := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, load, 100, 1<<20)
+		g.SkipIdleKeyframes(20)
+		if got, want := runGate(g, 100, gop, nil), []int{-1, -51}; !equalInts(got, want) {
+			t.Fatalf("idle under the floor: pushed %v\nwant   %v", got, want)
+		}
+		g = New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 14 && i <= 25 }}, load, 100, 1<<20)
+		g.SkipIdleKeyframes(20)
+		got := runGate(g, 30, gop, nil)
+		checkChain(t, got, gop)
+		if g.wakeups.Load() != 1 || !slices.Contains(got, 14) {
+			t.Fatalf("active 14-25 under the floor: pushed %v, %d wake-ups; want a wake at 14", got, g.wakeups.Load())
 		}
 	})
 	t.Run("ladder_keyframes_step_and_back", func(t *testing.T) {

@@ -63,6 +63,11 @@ type Probe struct {
 	// (0: fewer than two seen); FrameRate the stream's (0: not known yet).
 	KeyframeInterval time.Duration
 	FrameRate        float64
+	// IdleEvery (mode auto, idle): the camera decodes 1 in IdleEvery of
+	// the keyframes due every IdleKeyInterval (activity.keyframe_interval;
+	// 0: every keyframe) on its overload rung; 0 or 1: each one due.
+	IdleEvery       int
+	IdleKeyInterval time.Duration
 }
 
 // sample is Counts at one time.
@@ -231,13 +236,20 @@ func (h *Camera) owedBound() time.Duration {
 
 // silenceBound is how long a streaming camera may go without a picture
 // while it owes none: keyframeWait, or 5/2 of its longest keyframe
-// interval (of two on the sparse rung) when more.
+// interval (of two on the sparse rung) when more, or, idle in mode auto
+// on a rung that thins its keyframes, 3/2 of the time it chooses to go
+// between two decoded (IdleEvery intervals, and a keyframe interval).
 func silenceBound(p Probe) time.Duration {
 	ki := p.KeyframeInterval
+	bound := ki * 5 / 2
 	if p.Sparse {
-		ki *= 2
+		bound *= 2
 	}
-	return max(keyframeWait, ki*5/2)
+	if p.IdleEvery > 1 {
+		idle := time.Duration(p.IdleEvery)*max(p.IdleKeyInterval, ki) + ki
+		bound = max(bound, idle*3/2)
+	}
+	return max(keyframeWait, bound)
 }
 
 // stall reports the diagnosed cause: it starts the incident, or changes

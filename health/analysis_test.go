@@ -22,15 +22,19 @@ type stream struct {
 	// every other one of those.
 	mode   string
 	sparse bool
+	// idleEvery: keyframes alone, 1 in idleEvery decoded (mode auto
+	// idle on a rung that thins them).
+	idleEvery int
 	// worker decides what a queued unit becomes at frame i: "ok", "stuck"
 	// (never processed), "nopic" (processed, no picture), "errors".
 	worker func(i int) string
 
-	p         Probe
-	haveKey   bool
-	skipKey   bool
-	lastKey   time.Time
-	nextAnaly time.Time
+	p           Probe
+	haveKey     bool
+	skipKey     bool
+	keysSkipped int
+	lastKey     time.Time
+	nextAnaly   time.Time
 }
 
 const frame = 40 * time.Millisecond
@@ -40,7 +44,7 @@ func (s *stream) at(i int) time.Time { return s.t0.Add(time.Duration(i) * frame)
 // run feeds frames [from, to) and calls Check at every full second.
 func (s *stream) run(h *Camera, from, to int) {
 	if from == 0 {
-		s.p = Probe{Streaming: true, FlowSince: s.t0, FullRate: !s.sparse, Sparse: s.sparse, FrameRate: 25}
+		s.p = Probe{Streaming: true, FlowSince: s.t0, FullRate: !s.sparse && s.idleEvery <= 1, Sparse: s.sparse, FrameRate: 25, IdleEvery: s.idleEvery}
 	}
 	for i := from; i < to; i++ {
 		now := s.at(i)
@@ -60,6 +64,10 @@ func (s *stream) run(h *Camera, from, to int) {
 		if key && s.mode != "all" && s.sparse {
 			s.skipKey = !s.skipKey
 			queued = !s.skipKey
+		}
+		if key && s.mode != "all" && s.idleEvery > 1 {
+			s.keysSkipped = (s.keysSkipped + 1) % s.idleEvery
+			queued = s.keysSkipped == 1
 		}
 		if !queued {
 			continue
@@ -98,7 +106,9 @@ func (s *stream) run(h *Camera, from, to int) {
 // whatever its GOP and decode mode: joined mid-GOP (the first keyframe
 // 11.6 s after the first frame), a 12 s GOP decoded keyframes only (mode
 // auto idle), the sparse rung skipping every other keyframe (24 s without
-// a picture), decoding everything from a start without a keyframe.
+// a picture), an idle camera in mode auto decoding 1 in 4 keyframes of a
+// 10 s GOP (40 s without a picture), decoding everything from a start
+// without a keyframe.
 func TestCheckLongGOPQuiet(t *testing.T) {
 	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
@@ -108,6 +118,7 @@ func TestCheckLongGOPQuiet(t *testing.T) {
 		{"keyframes-12s-gop-mid", stream{gop: 300, first: 290, mode: "keyframes"}},
 		{"keyframes-10s-gop", stream{gop: 250, mode: "keyframes"}},
 		{"sparse-12s-gop", stream{gop: 300, first: 100, mode: "keyframes", sparse: true}},
+		{"idle-1-in-4-10s-gop", stream{gop: 250, first: 100, mode: "keyframes", idleEvery: 4}},
 		{"all-12s-gop-mid", stream{gop: 300, first: 290, mode: "all"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

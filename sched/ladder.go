@@ -10,17 +10,20 @@ const (
 	// StepFull analyzes at the configured rate.
 	StepFull Step = iota
 	// StepReduced analyzes at a lower rate; an idle camera in mode auto
-	// decodes every other keyframe of those due (gate).
+	// decodes 1 in 2 of its keyframes due (gate; Overload.IdleEvery: 1 in
+	// 3 on StepKeyframes, 1 in 4 on StepSparse).
 	StepReduced
 	// StepKeyframes decodes and analyzes keyframes only.
 	StepKeyframes
 	// StepSparse decodes and analyzes every other keyframe: the rung for
-	// a camera that decodes keyframes only already (idle in mode auto)
-	// on a machine past its capacity. It halves the camera's decoding and
-	// doubles the time between its analyzed pictures; the bitstream's
-	// activity signal still wakes it at once.
+	// a camera that decodes keyframes only already (idle in mode auto,
+	// which then decodes 1 in 4 of its keyframes due) on a machine past
+	// its capacity.
 	StepSparse
 )
+
+// StepDeepest is the last rung.
+const StepDeepest = StepSparse
 
 // String returns "full", "reduced", "keyframes" or "sparse".
 func (s Step) String() string {
@@ -55,6 +58,9 @@ type LadderConfig struct {
 	// HoldUp is the calm needed before a step up.
 	// It defaults to 15s.
 	HoldUp time.Duration
+	// Pressure, shared by the engine's ladders, has the idle cameras shed
+	// before a busy one steps down; nil: each ladder alone.
+	Pressure *Pressure
 }
 
 func (c *LadderConfig) defaults() {
@@ -89,6 +95,7 @@ func (c *LadderConfig) defaults() {
 type Ladder struct {
 	cfg        LadderConfig
 	busy       bool
+	idle       bool // counted in cfg.Pressure's idle ladders
 	step       Step
 	lastChange time.Time
 	lastBad    time.Time
@@ -115,6 +122,38 @@ const BusyHold = 3
 // least by it (every other keyframe), the time to shed first.
 func (l *Ladder) Busy(on bool) { l.busy = on }
 
+// Idle says whether the camera is idle in mode auto (decoding keyframes
+// only, analysis following nothing): it is counted among those whose
+// keyframes the engine's Pressure may thin (Overload.IdleEvery), so that
+// busy cameras keep their rungs.
+//
+// A camera that becomes idle on a rung below StepReduced (it stepped
+// down busy, or while it learned its activity signal at start-up) comes
+// back to StepReduced at once when there is a Pressure: the floor thins
+// its keyframes as its own rung would, and its wakes are free again.
+// Climbing one rung per HoldUp of calm, it would otherwise stay unable
+// to wake for as long as the machine is loaded.
+func (l *Ladder) Idle(on bool) {
+	if on == l.idle {
+		return
+	}
+	l.idle = on
+	p := l.cfg.Pressure
+	if p == nil {
+		return
+	}
+	if on {
+		p.idle.Add(1)
+		l.step = min(l.step, StepReduced)
+	} else {
+		p.idle.Add(-1)
+	}
+}
+
+// Close takes the ladder out of its Pressure's idle count: the camera
+// is gone.
+func (l *Ladder) Close() { l.Idle(false) }
+
 // Observe records the camera's load at now and returns the step to run at.
 func (l *Ladder) Observe(now time.Time, lag time.Duration, fill float64, dropped bool) Step {
 	if l.lastChange.IsZero() {
@@ -129,10 +168,19 @@ func (l *Ladder) Observe(now time.Time, lag time.Duration, fill float64, dropped
 			l.badSince = now
 		}
 		hold := l.cfg.HoldDown
-		if l.busy {
+		pressed := false
+		switch {
+		case l.busy:
 			hold *= BusyHold
+			// The idle cameras shed first, while they have rungs left.
+			pressed = now.Sub(l.badSince) >= l.cfg.HoldDown && l.cfg.Pressure.ask(now)
+		case l.idle && l.step >= StepReduced:
+			// Below StepReduced an idle camera's activity no longer wakes
+			// it; the Pressure's floor thins its keyframes as much and
+			// leaves wakes free: it goes first.
+			pressed = now.Sub(l.badSince) >= l.cfg.HoldDown && l.cfg.Pressure.ask(now)
 		}
-		if l.step < StepSparse && now.Sub(l.badSince) >= hold && now.Sub(l.lastChange) >= hold {
+		if !pressed && l.step < StepDeepest && now.Sub(l.badSince) >= hold && now.Sub(l.lastChange) >= hold {
 			l.step++
 			l.lastChange = now
 		}

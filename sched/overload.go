@@ -1,6 +1,9 @@
 package sched
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // ReducedFPS caps the analysis rate from StepReduced on.
 const ReducedFPS = 2.0
@@ -9,7 +12,14 @@ const ReducedFPS = 2.0
 // camera's worker) sets and its gate and pipeline read, each through the
 // method that says what the step means for it. The zero value, and a nil
 // *Overload, read as StepFull. Safe for concurrent use.
-type Overload struct{ step atomic.Int32 }
+type Overload struct {
+	step     atomic.Int32
+	pressure *Pressure
+}
+
+// Follow makes the engine's Pressure thin the camera's keyframes while it
+// is idle in mode auto (IdleEvery). Call it before the camera runs.
+func (o *Overload) Follow(p *Pressure) { o.pressure = p }
 
 // Step returns the current step.
 func (o *Overload) Step() Step {
@@ -40,6 +50,20 @@ func (o *Overload) ShedObjects() bool { return o.Step() >= StepReduced }
 // KeyframesOnly reports whether only keyframes are decoded (StepKeyframes
 // and below).
 func (o *Overload) KeyframesOnly() bool { return o.Step() >= StepKeyframes }
+
+// IdleEvery is 1 in how many of its keyframes due an idle camera in mode
+// auto decodes: every one at StepFull, then 1 in 2, 3 and 4 from
+// StepReduced to StepSparse, by the deeper of its own step and the
+// Pressure's floor. An idle camera loses least by it (keyframes whose
+// size moves are decoded whatever the rung, and the floor, unlike its own
+// keyframes rungs, leaves its activity signal free to wake it), so it
+// sheds first.
+func (o *Overload) IdleEvery() int {
+	if o == nil {
+		return 1
+	}
+	return 1 + int(max(o.Step(), o.pressure.Floor(time.Now())))
+}
 
 // Sparse reports whether, of the keyframes decoded alone, every other one
 // is skipped (StepSparse).

@@ -1,0 +1,166 @@
+package sched
+
+import (
+	"testing"
+	"time"
+)
+
+// pressureRun drives a busy ladder overloaded from 0 to overload, and an
+// idle ladder, calm, sharing p (nil: none), every 100 ms until until. It
+// returns the times the busy camera's step and the idle camera's rung
+// (the deeper of its step and p's floor, as Overload.IdleEvery reads it)
+// changed, as "step@time".
+func pressureRun(p *Pressure, withIdle bool, overload, until time.Duration) (busy, idle []string) {
+	t0 := time.Unix(1000, 0)
+	b := NewLadder(LadderConfig{Pressure: p})
+	b.Busy(true)
+	var i *Ladder
+	if withIdle {
+		i = NewLadder(LadderConfig{Pressure: p})
+		i.Idle(true)
+		defer i.Close()
+	}
+	bs, is := StepFull, StepFull
+	for d := time.Duration(0); d <= until; d += 100 * time.Millisecond {
+		now := t0.Add(d)
+		lag, fill := 3*time.Second, 0.9
+		if d > overload {
+			lag, fill = 0, 0
+		}
+		if s := b.Observe(now, lag, fill, false); s != bs {
+			bs = s
+			busy = append(busy, s.String()+"@"+d.String())
+		}
+		if i == nil {
+			continue
+		}
+		if s := max(i.Observe(now, 0, 0, false), p.Floor(now)); s != is {
+			is = s
+			idle = append(idle, s.String()+"@"+d.String())
+		}
+	}
+	return busy, idle
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestPressureIdleShedFirst(t *testing.T) {
+	loaded := func() float64 { return 0.95 }
+	// Overloaded for 20 s on a loaded machine: from 2 s of overload the
+	// idle camera goes down one rung per HoldDown (2 s) to sparse, at
+	// 6 s; the busy one keeps its step until the idle one has been there
+	// HoldDown, at 8 s (alone it would have stepped at 6 s), then one
+	// step per BusyHold×HoldDown as before.
+	p := NewPressure(LadderConfig{}, loaded)
+	busy, idle := pressureRun(p, true, 20*time.Second, 20*time.Second)
+	if want := []string{"reduced@2s", "keyframes@4s", "sparse@6s"}; !equalStrings(idle, want) {
+		t.Errorf("idle camera: %v, want %v", idle, want)
+	}
+	if want := []string{"reduced@8s", "keyframes@14s", "sparse@20s"}; !equalStrings(busy, want) {
+		t.Errorf("busy camera: %v, want %v", busy, want)
+	}
+	if p.Idle() != 0 {
+		t.Errorf("%d ladders counted idle after Close, want 0", p.Idle())
+	}
+
+	// Calm from 10 s: the floor comes back up one rung per HoldUp (15 s)
+	// after the last ask.
+	p = NewPressure(LadderConfig{}, loaded)
+	busy, idle = pressureRun(p, true, 10*time.Second, 70*time.Second)
+	if want := []string{"reduced@2s", "keyframes@4s", "sparse@6s", "keyframes@25s", "reduced@40s", "full@55s"}; !equalStrings(idle, want) {
+		t.Errorf("idle camera, calm from 10 s: %v, want %v", idle, want)
+	}
+	if len(busy) == 0 || busy[0] != "reduced@8s" {
+		t.Errorf("busy camera, calm from 10 s: %v, want reduced at 8 s first", busy)
+	}
+}
+
+func TestPressureHoldsOnlyWhenIdleCanShed(t *testing.T) {
+	alone := []string{"reduced@6s", "keyframes@12s", "sparse@18s"}
+	for _, tc := range []struct {
+		name     string
+		p        *Pressure
+		withIdle bool
+	}{
+		// A machine with room: the busy camera's trouble is its own.
+		{"machine with room", NewPressure(LadderConfig{}, func() float64 { return 0.5 }), true},
+		// No idle camera to shed.
+		{"no idle camera", NewPressure(LadderConfig{}, func() float64 { return 0.95 }), false},
+		{"no pressure", nil, true},
+	} {
+		busy, idle := pressureRun(tc.p, tc.withIdle, 20*time.Second, 20*time.Second)
+		if !equalStrings(busy, alone) {
+			t.Errorf("%s: busy camera %v, want %v", tc.name, busy, alone)
+		}
+		if len(idle) != 0 {
+			t.Errorf("%s: idle camera %v, want full throughout", tc.name, idle)
+		}
+	}
+}
+
+func TestPressureIdleKeepsWakes(t *testing.T) {
+	// Idle cameras alone overload a loaded machine: an idle camera's own
+	// ladder steps to reduced (its activity still wakes it there) at 2 s,
+	// then asks and holds while the floor thins the idle cameras'
+	// keyframes down to sparse (from 2.1 s to 6.1 s); only once the floor
+	// has been there HoldDown does it step to keyframes (8.1 s), where its
+	// activity no longer wakes it.
+	t0 := time.Unix(1000, 0)
+	p := NewPressure(LadderConfig{}, func() float64 { return 0.95 })
+	l := NewLadder(LadderConfig{Pressure: p})
+	l.Idle(true)
+	var own, floor []string
+	ls, fs := StepFull, StepFull
+	for d := time.Duration(0); d <= 11*time.Second; d += 100 * time.Millisecond {
+		if s := l.Observe(t0.Add(d), 3*time.Second, 0.9, false); s != ls {
+			ls = s
+			own = append(own, s.String()+"@"+d.String())
+		}
+		if s := p.Floor(t0.Add(d)); s != fs {
+			fs = s
+			floor = append(floor, s.String()+"@"+d.String())
+		}
+	}
+	if want := []string{"reduced@2s", "keyframes@8.1s", "sparse@10.1s"}; !equalStrings(own, want) {
+		t.Errorf("idle camera's own step: %v, want %v", own, want)
+	}
+	if want := []string{"reduced@2.1s", "keyframes@4.1s", "sparse@6.1s"}; !equalStrings(floor, want) {
+		t.Errorf("floor: %v, want %v", floor, want)
+	}
+}
+
+func TestPressureIdleComesBackToReduced(t *testing.T) {
+	// A camera that stepped down to sparse while busy and becomes idle
+	// is on reduced at once with a Pressure (its wakes free again), and
+	// stays on sparse without one.
+	t0 := time.Unix(1000, 0)
+	for _, p := range []*Pressure{NewPressure(LadderConfig{}, nil), nil} {
+		l := NewLadder(LadderConfig{Pressure: p})
+		l.Busy(true)
+		for d := time.Duration(0); d <= 30*time.Second; d += 100 * time.Millisecond {
+			l.Observe(t0.Add(d), 3*time.Second, 0.9, false)
+		}
+		if l.Step() != StepSparse {
+			t.Fatalf("busy, overloaded 30 s: %s, want sparse", l.Step())
+		}
+		l.Busy(false)
+		l.Idle(true)
+		want := StepReduced
+		if p == nil {
+			want = StepSparse
+		}
+		if s := l.Observe(t0.Add(31*time.Second), 0, 0, false); s != want {
+			t.Errorf("pressure %v: idle after sparse: %s, want %s", p != nil, s, want)
+		}
+	}
+}
