@@ -393,18 +393,16 @@ const (
 // complexity moved KeyChange from the last decoded; every one while the
 // analyzer watches; and settleKeys after a wake.
 func (g *Gate) idleKeyDue(au unit.AccessUnit) keyDue {
+	if !g.haveKey || g.watching.Load() || g.act != nil && g.act.Suspect() ||
+		math.Abs(keyComplexity(au)-g.lastKeyX) >= g.keyChange() {
+		return keyCue
+	}
 	if g.keyInterval <= 0 {
 		return keyOnInterval
-	}
-	if !g.haveKey || g.watching.Load() || g.act != nil && g.act.Suspect() {
-		return keyCue
 	}
 	if g.settle > 0 {
 		g.settle--
 		return keyOnInterval
-	}
-	if math.Abs(keyComplexity(au)-g.lastKeyX) >= g.keyChange() {
-		return keyCue
 	}
 	// Due when skipping it would leave more than the interval (and a
 	// tenth, for timestamp jitter) until the next keyframe decoded.

@@ -400,6 +400,12 @@ func TestGateModes(t *testing.T) {
 		if got, want := runGate(g, 100, gop, nil), []int{-1, -51}; !equalInts(got, want) {
 			t.Fatalf("idle under the floor: pushed %v\nwant   %v", got, want)
 		}
+		// Every keyframe due (keyframe_interval 0): still 1 in 4, and a
+		// suspect one (21) is decoded whatever the count.
+		g = New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }, suspect: func(i int) bool { return i == 20 }}, load, 100, 1<<20)
+		if got, want := runGate(g, 70, gop, nil), []int{-1, -21, -61}; !equalInts(got, want) {
+			t.Fatalf("interval 0 under the floor, suspect at 21: pushed %v\nwant   %v", got, want)
+		}
 		g = New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 14 && i <= 25 }}, load, 100, 1<<20)
 		g.SkipIdleKeyframes(20)
 		got := runGate(g, 30, gop, nil)

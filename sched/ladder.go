@@ -169,17 +169,19 @@ func (l *Ladder) Observe(now time.Time, lag time.Duration, fill float64, dropped
 		}
 		hold := l.cfg.HoldDown
 		pressed := false
+		asks := false // a step down waits for the idle cameras' floor
 		switch {
 		case l.busy:
 			hold *= BusyHold
 			// The idle cameras shed first, while they have rungs left.
-			pressed = now.Sub(l.badSince) >= l.cfg.HoldDown && l.cfg.Pressure.ask(now)
-		case l.idle && l.step >= StepReduced:
+			asks = l.step < StepDeepest
+		case l.idle:
 			// Below StepReduced an idle camera's activity no longer wakes
 			// it; the Pressure's floor thins its keyframes as much and
 			// leaves wakes free: it goes first.
-			pressed = now.Sub(l.badSince) >= l.cfg.HoldDown && l.cfg.Pressure.ask(now)
+			asks = l.step >= StepReduced && l.step < StepDeepest
 		}
+		pressed = asks && now.Sub(l.badSince) >= l.cfg.HoldDown && l.cfg.Pressure.ask(now)
 		if !pressed && l.step < StepDeepest && now.Sub(l.badSince) >= hold && now.Sub(l.lastChange) >= hold {
 			l.step++
 			l.lastChange = now

@@ -28,11 +28,11 @@ type Pressure struct {
 	cfg  LadderConfig
 	load func() float64 // nil: always loaded
 
-	floor   atomic.Int32 // Step
-	idle    atomic.Int64 // ladders counted idle
-	askedAt atomic.Int64 // unix nanoseconds of the last ask, 0 never
+	idle atomic.Int64 // ladders counted idle
 
 	mu      sync.Mutex
+	floor   Step
+	askedAt time.Time // the last ask on a loaded machine; zero: never
 	changed time.Time // last floor change; zero: never, long enough ago
 	loadAt  time.Time // last load reading
 	loaded  bool      // the machine was loaded at loadAt
@@ -50,8 +50,10 @@ func (p *Pressure) Floor(now time.Time) Step {
 	if p == nil {
 		return StepFull
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.update(now)
-	return Step(p.floor.Load())
+	return p.floor
 }
 
 // Idle returns the ladders counted idle now.
@@ -63,43 +65,40 @@ func (p *Pressure) Idle() int {
 }
 
 // ask records a camera's overload at now and reports whether it must
-// hold its step: the idle cameras still have rungs to shed.
+// hold its step: the machine is loaded and the idle cameras still have
+// rungs to shed. An ask on a machine with room is not recorded: the
+// asking camera's trouble is its own, and the floor comes back up.
 func (p *Pressure) ask(now time.Time) (hold bool) {
 	if p == nil || p.idle.Load() == 0 {
 		return false
 	}
-	p.askedAt.Store(now.UnixNano())
-	p.update(now)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.loaded {
-		return false
-	}
-	return Step(p.floor.Load()) < StepDeepest || now.Sub(p.changed) < p.cfg.HoldDown
-}
-
-// update moves the floor at now: down one rung per HoldDown while busy
-// cameras ask (within HoldDown) on a loaded machine, up one rung per
-// HoldUp once they stopped.
-func (p *Pressure) update(now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.load == nil {
 		p.loaded = true
-	} else if now.Sub(p.loadAt) >= p.cfg.HoldDown/4 {
+	} else if p.loadAt.IsZero() || now.Sub(p.loadAt) >= p.cfg.HoldDown/4 || now.Before(p.loadAt) {
 		p.loadAt, p.loaded = now, p.load() >= PressureLoad
 	}
-	asked := p.askedAt.Load()
-	recent := asked != 0 && now.Sub(time.Unix(0, asked)) < p.cfg.HoldDown
-	floor := Step(p.floor.Load())
+	if !p.loaded {
+		return false
+	}
+	p.askedAt = now
+	p.update(now)
+	return p.floor < StepDeepest || now.Sub(p.changed) < p.cfg.HoldDown
+}
+
+// update moves the floor at now: down one rung per HoldDown while
+// cameras ask (within HoldDown), up one rung per HoldUp once they
+// stopped. p.mu is held.
+func (p *Pressure) update(now time.Time) {
+	recent := !p.askedAt.IsZero() && now.Sub(p.askedAt) < p.cfg.HoldDown
 	switch {
-	case recent && p.loaded && floor < StepDeepest && now.Sub(p.changed) >= p.cfg.HoldDown:
-		floor++
-	case !recent && floor > StepFull && now.Sub(time.Unix(0, asked)) >= p.cfg.HoldUp && now.Sub(p.changed) >= p.cfg.HoldUp:
-		floor--
+	case recent && p.floor < StepDeepest && now.Sub(p.changed) >= p.cfg.HoldDown:
+		p.floor++
+	case !recent && p.floor > StepFull && now.Sub(p.askedAt) >= p.cfg.HoldUp && now.Sub(p.changed) >= p.cfg.HoldUp:
+		p.floor--
 	default:
 		return
 	}
-	p.floor.Store(int32(floor))
 	p.changed = now
 }

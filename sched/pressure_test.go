@@ -164,3 +164,43 @@ func TestPressureIdleComesBackToReduced(t *testing.T) {
 		}
 	}
 }
+
+func TestPressureLetsGoWhenTheMachineHasRoom(t *testing.T) {
+	// A busy camera stays overloaded for 70 s, the machine loaded for the
+	// first 10 s only (then its trouble is its own): the floor goes down
+	// to sparse and comes back up one rung per HoldUp after the last ask
+	// on the loaded machine (10.4 s: the load is read every HoldDown/4),
+	// though the camera still asks; the camera,
+	// held until the floor is spent (8 s), then steps down on its own.
+	t0 := time.Unix(1000, 0)
+	var at time.Duration
+	p := NewPressure(LadderConfig{}, func() float64 {
+		if at <= 10*time.Second {
+			return 0.95
+		}
+		return 0.5
+	})
+	b := NewLadder(LadderConfig{Pressure: p})
+	b.Busy(true)
+	i := NewLadder(LadderConfig{Pressure: p})
+	i.Idle(true)
+	var busy, floor []string
+	bs, fs := StepFull, StepFull
+	for at = 0; at <= 70*time.Second; at += 100 * time.Millisecond {
+		now := t0.Add(at)
+		if s := b.Observe(now, 3*time.Second, 0.9, false); s != bs {
+			bs = s
+			busy = append(busy, s.String()+"@"+at.String())
+		}
+		if s := p.Floor(now); s != fs {
+			fs = s
+			floor = append(floor, s.String()+"@"+at.String())
+		}
+	}
+	if want := []string{"reduced@2s", "keyframes@4s", "sparse@6s", "keyframes@25.4s", "reduced@40.4s", "full@55.4s"}; !equalStrings(floor, want) {
+		t.Errorf("floor: %v, want %v", floor, want)
+	}
+	if want := []string{"reduced@8s", "keyframes@14s", "sparse@20s"}; !equalStrings(busy, want) {
+		t.Errorf("busy camera: %v, want %v", busy, want)
+	}
+}
