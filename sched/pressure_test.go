@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -42,18 +43,6 @@ func pressureRun(p *Pressure, withIdle bool, overload, until time.Duration) (bus
 	return busy, idle
 }
 
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func TestPressureIdleShedFirst(t *testing.T) {
 	loaded := func() float64 { return 0.95 }
 	// Overloaded for 20 s on a loaded machine: from 2 s of overload the
@@ -63,10 +52,10 @@ func TestPressureIdleShedFirst(t *testing.T) {
 	// step per BusyHold×HoldDown as before.
 	p := NewPressure(LadderConfig{}, loaded)
 	busy, idle := pressureRun(p, true, 20*time.Second, 20*time.Second)
-	if want := []string{"reduced@2s", "keyframes@4s", "sparse@6s"}; !equalStrings(idle, want) {
+	if want := []string{"reduced@2s", "keyframes@4s", "sparse@6s"}; !slices.Equal(idle, want) {
 		t.Errorf("idle camera: %v, want %v", idle, want)
 	}
-	if want := []string{"reduced@8s", "keyframes@14s", "sparse@20s"}; !equalStrings(busy, want) {
+	if want := []string{"reduced@8s", "keyframes@14s", "sparse@20s"}; !slices.Equal(busy, want) {
 		t.Errorf("busy camera: %v, want %v", busy, want)
 	}
 	if p.Idle() != 0 {
@@ -77,7 +66,7 @@ func TestPressureIdleShedFirst(t *testing.T) {
 	// after the last ask.
 	p = NewPressure(LadderConfig{}, loaded)
 	busy, idle = pressureRun(p, true, 10*time.Second, 70*time.Second)
-	if want := []string{"reduced@2s", "keyframes@4s", "sparse@6s", "keyframes@25s", "reduced@40s", "full@55s"}; !equalStrings(idle, want) {
+	if want := []string{"reduced@2s", "keyframes@4s", "sparse@6s", "keyframes@25s", "reduced@40s", "full@55s"}; !slices.Equal(idle, want) {
 		t.Errorf("idle camera, calm from 10 s: %v, want %v", idle, want)
 	}
 	if len(busy) == 0 || busy[0] != "reduced@8s" {
@@ -99,7 +88,7 @@ func TestPressureHoldsOnlyWhenIdleCanShed(t *testing.T) {
 		{"no pressure", nil, true},
 	} {
 		busy, idle := pressureRun(tc.p, tc.withIdle, 20*time.Second, 20*time.Second)
-		if !equalStrings(busy, alone) {
+		if !slices.Equal(busy, alone) {
 			t.Errorf("%s: busy camera %v, want %v", tc.name, busy, alone)
 		}
 		if len(idle) != 0 {
@@ -131,10 +120,10 @@ func TestPressureIdleKeepsWakes(t *testing.T) {
 			floor = append(floor, s.String()+"@"+d.String())
 		}
 	}
-	if want := []string{"reduced@2s", "keyframes@8.1s", "sparse@10.1s"}; !equalStrings(own, want) {
+	if want := []string{"reduced@2s", "keyframes@8.1s", "sparse@10.1s"}; !slices.Equal(own, want) {
 		t.Errorf("idle camera's own step: %v, want %v", own, want)
 	}
-	if want := []string{"reduced@2.1s", "keyframes@4.1s", "sparse@6.1s"}; !equalStrings(floor, want) {
+	if want := []string{"reduced@2.1s", "keyframes@4.1s", "sparse@6.1s"}; !slices.Equal(floor, want) {
 		t.Errorf("floor: %v, want %v", floor, want)
 	}
 }
@@ -197,10 +186,10 @@ func TestPressureLetsGoWhenTheMachineHasRoom(t *testing.T) {
 			floor = append(floor, s.String()+"@"+at.String())
 		}
 	}
-	if want := []string{"reduced@2s", "keyframes@4s", "sparse@6s", "keyframes@25.4s", "reduced@40.4s", "full@55.4s"}; !equalStrings(floor, want) {
+	if want := []string{"reduced@2s", "keyframes@4s", "sparse@6s", "keyframes@25.4s", "reduced@40.4s", "full@55.4s"}; !slices.Equal(floor, want) {
 		t.Errorf("floor: %v, want %v", floor, want)
 	}
-	if want := []string{"reduced@8s", "keyframes@14s", "sparse@20s"}; !equalStrings(busy, want) {
+	if want := []string{"reduced@8s", "keyframes@14s", "sparse@20s"}; !slices.Equal(busy, want) {
 		t.Errorf("busy camera: %v, want %v", busy, want)
 	}
 }
