@@ -325,9 +325,9 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 		if au.Key {
 			// The chain starts over. This keyframe may be skipped (too
 			// soon after the last one decoded or, idle cameras shedding
-			// first, every other one due from the ladder's first rung
-			// down); it stays at the head of the buffer for a wake-up's
-			// replay.
+			// first, thinned by the camera's rung or the engine's idle
+			// floor: Overload.IdleEvery); it stays at the head of the
+			// buffer for a wake-up's replay.
 			if !g.idleKey(au, push, g.load.IdleEvery()) && buffered {
 				g.bufSkipped++
 			}
@@ -378,8 +378,9 @@ type keyDue int
 
 const (
 	keyNotDue keyDue = iota
-	// keyInterval: the interval since the last one decoded; a rung of
-	// the ladder thins these.
+	// keyOnInterval: due by the interval since the last one decoded (or
+	// every one, without an interval); a rung of the ladder or the
+	// engine's idle floor thins these (Overload.IdleEvery).
 	keyOnInterval
 	// keyCue: the view may have changed (the first keyframe, a complexity
 	// move, a suspect signal, the analyzer watching): never thinned, so
