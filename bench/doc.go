@@ -47,5 +47,7 @@
 // middle and end. steps_mid and steps_end count the cameras of each clip
 // on each rung of the overload ladder (vigil_camera_overload_step) at the
 // middle and end; idle_floor_mid and idle_floor_end are the engine's
-// vigil_overload_idle_floor then (0 full to 3 sparse).
+// vigil_overload_idle_floor then (0 full to 3 sparse); wakeups and
+// wakeups_rejected are mode auto's wake-ups over the window per clip, and
+// those the pixels rejected.
 package bench

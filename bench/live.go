@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -117,6 +118,11 @@ type LiveResult struct {
 	// existed).
 	IdleFloorMid float64 `json:"idle_floor_mid"`
 	IdleFloorEnd float64 `json:"idle_floor_end"`
+	// Wakeups and WakeupsRejected are mode auto's wake-ups over the window
+	// per clip (vigil_camera_wakeups_total, and those the pixels rejected:
+	// vigil_camera_wakeups_rejected_total).
+	Wakeups         map[string]float64 `json:"wakeups,omitempty"`
+	WakeupsRejected map[string]float64 `json:"wakeups_rejected,omitempty"`
 	// MachineLoad is the share of the machine's CPU time busy over the
 	// window (all processes, /proc/stat); Inferences the object network's
 	// inferences over it; BudgetMid and BudgetEnd its budget
@@ -494,6 +500,8 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	res.StepsEnd = s1.steps(sim.clips)
 	res.IdleFloorMid = sMid.sum("vigil_overload_idle_floor")
 	res.IdleFloorEnd = s1.sum("vigil_overload_idle_floor")
+	res.Wakeups = perClipDelta(s0, s1, "vigil_camera_wakeups_total", sim.clips)
+	res.WakeupsRejected = perClipDelta(s0, s1, "vigil_camera_wakeups_rejected_total", sim.clips)
 	res.EngineReceivedTotal = s1.sum("vigil_camera_frames_received_total")
 	eng.mu.Lock()
 	res.Incidents = eng.incidents
@@ -616,6 +624,9 @@ func PrintLive(w io.Writer, rs ...*LiveResult) {
 		if len(r.StepsEnd) > 0 {
 			fmt.Fprintf(w, "%8s ^ overload rungs at the end: %s; idle floor %s mid, %s end\n", "", formatSteps(r.StepsEnd),
 				sched.Step(r.IdleFloorMid), sched.Step(r.IdleFloorEnd))
+		}
+		for _, clip := range slices.Sorted(maps.Keys(r.Wakeups)) {
+			fmt.Fprintf(w, "%8s ^ %s: %.0f wake-ups, %.0f rejected by the pixels\n", "", clip, r.Wakeups[clip], r.WakeupsRejected[clip])
 		}
 		if len(r.ScrapeFailed) > 0 || r.ScrapeRetries > 0 {
 			fmt.Fprintf(w, "%8s ^ /metrics retried %d times; samples not read: %v (their figures are missing)\n", "", r.ScrapeRetries, r.ScrapeFailed)

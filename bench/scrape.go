@@ -170,3 +170,21 @@ func formatSteps(steps map[string]map[string]int) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// perClipDelta sums a counter's growth from s0 to s1 over the cameras of
+// each clip (clips[i] is cam%03d's, i+1); nil when s1 lacks it.
+func perClipDelta(s0, s1 *scrape, name string, clips []string) map[string]float64 {
+	end := s1.perCamera(name)
+	if len(end) == 0 {
+		return nil
+	}
+	start := s0.perCamera(name)
+	out := map[string]float64{}
+	for i, clip := range clips {
+		id := fmt.Sprintf("cam%03d", i+1)
+		if v, ok := end[id]; ok {
+			out[clip] += v - start[id]
+		}
+	}
+	return out
+}

@@ -67,3 +67,28 @@ func TestScrapeSteps(t *testing.T) {
 		t.Fatalf("formatSteps: %q", f)
 	}
 }
+
+// TestPerClipDelta: a counter's growth is summed per clip between two
+// samples; a camera absent from the first counts from zero.
+func TestPerClipDelta(t *testing.T) {
+	serve := func(text string) *scrape {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Write([]byte("# TYPE vigil_camera_wakeups_total counter\n" + text)) //nolint:errcheck
+		}))
+		defer srv.Close()
+		s, err := scrapeMetrics(srv.Client(), strings.TrimPrefix(srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s0 := serve("vigil_camera_wakeups_total{camera=\"cam001\"} 5\nvigil_camera_wakeups_total{camera=\"cam002\"} 1\n")
+	s1 := serve("vigil_camera_wakeups_total{camera=\"cam001\"} 7\nvigil_camera_wakeups_total{camera=\"cam002\"} 4\nvigil_camera_wakeups_total{camera=\"cam003\"} 2\n")
+	got := perClipDelta(s0, s1, "vigil_camera_wakeups_total", []string{"busy", "idle", "idle"})
+	if len(got) != 2 || got["busy"] != 2 || got["idle"] != 5 {
+		t.Fatalf("per clip: %v, want busy 2, idle 5", got)
+	}
+	if perClipDelta(s0, s1, "vigil_absent_total", []string{"busy"}) != nil {
+		t.Fatal("a family the engine lacks gave figures")
+	}
+}
