@@ -36,6 +36,10 @@ type GateOptions struct {
 	// QueueBytes is the cameras' queue_bytes, which bounds the GOP a
 	// wake-up replays (gate.ReplayBytes; 0: the engine's default, 8 MiB).
 	QueueBytes int
+	// DeblockIdle runs the in-loop filters on the keyframes an idle
+	// camera decodes alone (pipeline.Config.DeblockAlone; the engine
+	// skips them).
+	DeblockIdle bool
 }
 
 // GateClip is the figures of one clip of the matrix. The clip is still
@@ -70,11 +74,14 @@ type GateClip struct {
 	AllIncident   float64 `json:"all_incident_seconds"`
 	AutoIncident  float64 `json:"auto_incident_seconds"`
 	IncidentDelay float64 `json:"incident_delay_seconds"`
-	// AllFalse counts motion incidents of mode all before Enter.
-	AllFalse int `json:"all_false_incidents"`
+	// AllFalse and AutoFalse count motion incidents of modes all and
+	// auto before Enter.
+	AllFalse  int `json:"all_false_incidents"`
+	AutoFalse int `json:"auto_false_incidents"`
 	// CostRatio is the decode time of mode auto over mode all's on the
 	// still part (each unit costed at the least of 3 decode times in mode
-	// all, so that the machine's other work does not move the ratio);
+	// all, and a keyframe auto decoded alone at the least of 3 decodes
+	// alone, so that the machine's other work does not move the ratio);
 	// PictureRatio the
 	// decoded pictures'.
 	CostRatio    float64 `json:"cost_ratio"`
@@ -151,7 +158,7 @@ func Gate(ctx context.Context, o GateOptions, progress func(GateClip)) ([]GateCl
 		if ctx.Err() != nil {
 			return out, ctx.Err()
 		}
-		r, err := GateOnClip(e, o.Activity, o.QueueBytes)
+		r, err := GateOnClip(e, o)
 		if err != nil {
 			return out, err
 		}
@@ -225,7 +232,8 @@ func GateUnits(path string, fps float64) ([]unit.AccessUnit, sim.Codec, error) {
 // GateOnClip runs one clip in mode all and in mode auto, through the
 // engine's gate, activity signal and pipeline (decode, analysis at 5 fps
 // on 320-pixel frames), as a camera's worker would with an empty queue.
-func GateOnClip(e GateEntry, act config.Activity, queueBytes int) (GateClip, error) {
+func GateOnClip(e GateEntry, o GateOptions) (GateClip, error) {
+	queueBytes := o.QueueBytes
 	if queueBytes <= 0 {
 		queueBytes = config.DefaultCamera().QueueBytes
 	}
@@ -240,7 +248,7 @@ func GateOnClip(e GateEntry, act config.Activity, queueBytes int) (GateClip, err
 	if codec == sim.H265 {
 		dc = decode.H265
 	}
-	all, err := gateRun(aus, dc, config.ModeAll, act, enter, queueBytes)
+	all, err := gateRun(aus, dc, config.ModeAll, o, enter, queueBytes)
 	if err != nil {
 		return r, fmt.Errorf("%s: %w", e.Name, err)
 	}
@@ -248,7 +256,7 @@ func GateOnClip(e GateEntry, act config.Activity, queueBytes int) (GateClip, err
 	// the scheduler interrupted costs what it costs alone, and the ratio
 	// does not follow the machine's other work.
 	for range costPasses - 1 {
-		again, err := gateRun(aus, dc, config.ModeAll, act, enter, queueBytes)
+		again, err := gateRun(aus, dc, config.ModeAll, o, enter, queueBytes)
 		if err != nil {
 			return r, fmt.Errorf("%s: %w", e.Name, err)
 		}
@@ -258,7 +266,7 @@ func GateOnClip(e GateEntry, act config.Activity, queueBytes int) (GateClip, err
 			}
 		}
 	}
-	auto, err := gateRun(aus, dc, config.ModeAuto, act, enter, queueBytes)
+	auto, err := gateRun(aus, dc, config.ModeAuto, o, enter, queueBytes)
 	if err != nil {
 		return r, fmt.Errorf("%s: %w", e.Name, err)
 	}
@@ -282,11 +290,15 @@ func GateOnClip(e GateEntry, act config.Activity, queueBytes int) (GateClip, err
 	}
 	r.AllIncident, r.AutoIncident = all.incident, auto.incident
 	r.IncidentDelay = auto.incident - all.incident
-	r.AllFalse = all.falseIncidents
+	r.AllFalse, r.AutoFalse = all.falseIncidents, auto.falseIncidents
+	alone, err := aloneCosts(aus, dc, o, auto.alone)
+	if err != nil {
+		return r, fmt.Errorf("%s: %w", e.Name, err)
+	}
 	var costAll, costAuto time.Duration
 	for i, n := range all.decoded { // counted while the clip is still
 		costAll += time.Duration(n) * all.cost[i]
-		costAuto += time.Duration(auto.decoded[i]) * all.cost[i]
+		costAuto += time.Duration(auto.decoded[i]-auto.alone[i])*all.cost[i] + time.Duration(auto.alone[i])*alone[i]
 	}
 	if costAll > 0 {
 		r.CostRatio = costAuto.Seconds() / costAll.Seconds()
@@ -300,6 +312,40 @@ func GateOnClip(e GateEntry, act config.Activity, queueBytes int) (GateClip, err
 // costPasses is the number of decodes of each unit in mode all that cost it.
 const costPasses = 3
 
+// aloneCosts costs each keyframe decoded alone (n[i] > 0) at the least of
+// costPasses decodes alone, as an idle camera decodes it
+// (pipeline.ProcessKeyframe: a reset decoder, drained; the in-loop
+// filters as o.DeblockIdle says).
+func aloneCosts(aus []unit.AccessUnit, codec decode.Codec, o GateOptions, n []int) ([]time.Duration, error) {
+	cost := make([]time.Duration, len(aus))
+	pool := decode.NewPool(1)
+	defer pool.Close()
+	p, err := pipeline.New(pipeline.Config{AnalysisWidth: 320, AnalysisFPS: 5, Analysis: config.DefaultAnalysis(), Decoders: pool, Sparse: true, DeblockAlone: o.DeblockIdle})
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	if err := p.Reset(codec); err != nil {
+		return nil, err
+	}
+	for range costPasses {
+		for i, au := range aus {
+			if n[i] == 0 {
+				continue
+			}
+			pr := p.ProcessKeyframe(au.Data, au.PTS, au.Received)
+			p.Release()
+			if pr.Err != nil {
+				return nil, fmt.Errorf("keyframe at %s decoded alone: %w", au.PTS, pr.Err)
+			}
+			if cost[i] == 0 || pr.DecodeTime < cost[i] {
+				cost[i] = pr.DecodeTime
+			}
+		}
+	}
+	return cost, nil
+}
+
 // stillMargin ends the still view before the entering.
 const stillMargin = 500 * time.Millisecond
 
@@ -308,6 +354,7 @@ type gateRunResult struct {
 	stillKeys      int             // keyframes decoded before enter
 	stillPictures  int             // every picture decoded before enter
 	decoded        []int           // times each unit was decoded before enter
+	alone          []int           // of which decoded alone (ProcessKeyframe)
 	cost           []time.Duration // each unit's decode time
 	stillWakes     int
 	awakeAt        time.Duration // first PTS at or after enter decoding all; -1 never
@@ -315,15 +362,15 @@ type gateRunResult struct {
 	falseIncidents int
 }
 
-func gateRun(aus []unit.AccessUnit, codec decode.Codec, mode string, act config.Activity, enter time.Duration, queueBytes int) (gateRunResult, error) {
-	res := gateRunResult{awakeAt: -1, incident: -1, decoded: make([]int, len(aus)), cost: make([]time.Duration, len(aus))}
+func gateRun(aus []unit.AccessUnit, codec decode.Codec, mode string, o GateOptions, enter time.Duration, queueBytes int) (gateRunResult, error) {
+	res := gateRunResult{awakeAt: -1, incident: -1, decoded: make([]int, len(aus)), alone: make([]int, len(aus)), cost: make([]time.Duration, len(aus))}
 	index := make(map[*byte]int, len(aus)) // a unit's index by its data
 	for i, au := range aus {
 		index[&au.Data[0]] = i
 	}
 	pool := decode.NewPool(1)
 	defer pool.Close()
-	p, err := pipeline.New(pipeline.Config{AnalysisWidth: 320, AnalysisFPS: 5, Analysis: config.DefaultAnalysis(), Decoders: pool, Sparse: mode != config.ModeAll})
+	p, err := pipeline.New(pipeline.Config{AnalysisWidth: 320, AnalysisFPS: 5, Analysis: config.DefaultAnalysis(), Decoders: pool, Sparse: mode != config.ModeAll, DeblockAlone: o.DeblockIdle})
 	if err != nil {
 		return res, err
 	}
@@ -332,8 +379,8 @@ func gateRun(aus []unit.AccessUnit, codec decode.Codec, mode string, act config.
 		return res, err
 	}
 	// The engine's bounds on a wake-up's replay.
-	g := gate.New(mode, gate.NewActivity(mode, act), nil, gate.ReplayUnits, gate.ReplayBytes(queueBytes))
-	g.SkipIdleKeyframes(act.KeyframeInterval)
+	g := gate.New(mode, gate.NewActivity(mode, o.Activity), nil, gate.ReplayUnits, gate.ReplayBytes(queueBytes))
+	g.SkipIdleKeyframes(o.Activity.KeyframeInterval)
 	start := time.Unix(1e9, 0)
 	var now time.Duration // PTS of the unit the gate routes
 	var perr error
@@ -352,6 +399,9 @@ func gateRun(aus []unit.AccessUnit, codec decode.Codec, mode string, act config.
 		res.cost[i] = pr.DecodeTime
 		if now < enter-stillMargin {
 			res.decoded[i]++
+			if alone {
+				res.alone[i]++
+			}
 			if pr.Decoded {
 				res.stillPictures++
 			}
@@ -398,7 +448,7 @@ func gateRun(aus []unit.AccessUnit, codec decode.Codec, mode string, act config.
 // PrintGate writes the per-clip table and the summary.
 func PrintGate(w io.Writer, clips []GateClip) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "clip\tstill decoded\twakes\twake latency\tincident all\tauto delay\tfalse (all)\tkeyframes\tcost auto/all\tpictures auto/all\t")
+	fmt.Fprintln(tw, "clip\tstill decoded\twakes\twake latency\tincident all\tauto delay\tfalse (all/auto)\tkeyframes\tcost auto/all\tpictures auto/all\t")
 	var cost, pics float64
 	failed := 0
 	for _, c := range clips {
@@ -407,8 +457,8 @@ func PrintGate(w io.Writer, clips []GateClip) {
 			failed++
 			why = "FAIL " + why
 		}
-		fmt.Fprintf(tw, "%s\t%.1f%% (%d/%d)\t%d\t%s\t%s\t%s\t%d\t%d/%d\t%.3f\t%.3f\t %s\n", c.Name, 100*c.StillShare, c.StillDecoded, c.StillPictures,
-			c.StillWakes, secs(c.WakeLatency), secs(c.AllIncident), delay(c), c.AllFalse, c.StillKeysDecoded, c.StillKeys, c.CostRatio, c.PictureRatio, why)
+		fmt.Fprintf(tw, "%s\t%.1f%% (%d/%d)\t%d\t%s\t%s\t%s\t%d/%d\t%d/%d\t%.3f\t%.3f\t %s\n", c.Name, 100*c.StillShare, c.StillDecoded, c.StillPictures,
+			c.StillWakes, secs(c.WakeLatency), secs(c.AllIncident), delay(c), c.AllFalse, c.AutoFalse, c.StillKeysDecoded, c.StillKeys, c.CostRatio, c.PictureRatio, why)
 		cost += c.CostRatio
 		pics += c.PictureRatio
 	}

@@ -43,7 +43,7 @@ func TestGateOnMatrix(t *testing.T) {
 			if !ok {
 				t.Fatalf("%s is not in %s", name, filepath.Join(dir, "MANIFEST"))
 			}
-			r, err := GateOnClip(e, config.DefaultActivity(), 0)
+			r, err := GateOnClip(e, GateOptions{Activity: config.DefaultActivity()})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -75,6 +75,7 @@ func mainGate(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs.StringVar(&o.Only, "only", "", "only the clips whose name contains this")
 	fs.DurationVar(&o.Activity.KeyframeInterval, "keyframe-interval", o.Activity.KeyframeInterval, "the cameras' activity.keyframe_interval: while idle, the longest time between two keyframes decoded, unless one changed (0: every one)")
 	fs.IntVar(&o.QueueBytes, "queue-bytes", config.DefaultCamera().QueueBytes, "the cameras' queue_bytes: half of it bounds the GOP a wake-up replays")
+	fs.BoolVar(&o.DeblockIdle, "deblock-idle", false, "run the in-loop filters on the keyframes an idle camera decodes alone (the engine skips them)")
 	if err := cliflag.Parse(fs, args, out, errOut); err != nil {
 		return err
 	}

@@ -1,7 +1,10 @@
 package decode
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -118,4 +121,84 @@ func reportFrames(b *testing.B, frames int) {
 	}
 	b.ReportMetric(s*1e9/float64(frames), "ns/frame")
 	b.ReportMetric(float64(frames)/s, "frames/s")
+}
+
+// BenchmarkKeyframeAlone measures one keyframe decoded alone and scaled to
+// a 320-wide picture, as an idle camera decodes it (a reset decoder, then
+// drained), with the in-loop filters and without (SetNoDeblock); one op
+// is one keyframe. VIGIL_BENCH_CLIPS adds Annex-B clips of real footage
+// (space-separated paths of .h264 or .h265 with access unit delimiters),
+// for example the gate matrix's.
+func BenchmarkKeyframeAlone(b *testing.B) {
+	type clip struct {
+		name, path string
+		codec      Codec
+	}
+	var clips []clip
+	for _, bc := range benchClips {
+		clips = append(clips, clip{bc.name, "", bc.spec.codec})
+	}
+	for _, p := range strings.Fields(os.Getenv("VIGIL_BENCH_CLIPS")) {
+		c := H264
+		if strings.HasSuffix(p, ".h265") || strings.HasSuffix(p, ".hevc") {
+			c = H265
+		}
+		clips = append(clips, clip{strings.TrimSuffix(filepath.Base(p), filepath.Ext(p)), p, c})
+	}
+	for i, c := range clips {
+		b.Run(c.name, func(b *testing.B) {
+			path := c.path
+			if path == "" {
+				path = sharedClip(b, benchClips[i].spec)
+			}
+			aus := readAUs(b, path, c.codec)
+			var keys [][]byte
+			for _, au := range aus {
+				if isKeyAU(au, c.codec) {
+					keys = append(keys, au)
+				}
+			}
+			if len(keys) == 0 {
+				b.Skip("no keyframe")
+			}
+			for _, mode := range []struct {
+				name  string
+				noDbk bool
+			}{{"deblock", false}, {"nodeblock", true}} {
+				b.Run(mode.name, func(b *testing.B) {
+					d, err := New(c.codec)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer d.Close()
+					// The first unit carries the parameter sets; a reset
+					// decoder keeps them.
+					if _, err := d.Decode(aus[0], 0); err != nil {
+						b.Fatal(err)
+					}
+					d.SetNoDeblock(mode.noDbk)
+					var img Image
+					k := 0
+					for b.Loop() {
+						d.Reset()
+						got, err := d.Decode(keys[k%len(keys)], int64(k))
+						if err == nil && !got {
+							got, err = d.Drain()
+						}
+						if err != nil || !got {
+							b.Fatalf("keyframe %d: %v, %v", k, got, err)
+						}
+						if img.Pix == nil {
+							sw, sh := d.PictureSize()
+							img = newImage(AnalysisSize(sw, sh, 320))
+						}
+						if err := d.ScaleGray(img); err != nil {
+							b.Fatal(err)
+						}
+						k++
+					}
+				})
+			}
+		})
+	}
 }

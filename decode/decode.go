@@ -221,6 +221,23 @@ func (d *Decoder) SetSkip(s Skip) {
 	C.vg_set_skip_nonkey(d.c, on)
 }
 
+// SetNoDeblock skips the in-loop filters from the next access unit on
+// (libavcodec's skip_loop_filter: H.264's deblocking, H.265's deblocking
+// and SAO) when on. The pictures are then not the encoder's: a picture
+// decoded after one decoded so would drift from it, so it is for pictures
+// decoded alone (an idle camera's keyframes), whose decoder is reset
+// before its next use. Pool.Put turns it off.
+func (d *Decoder) SetNoDeblock(on bool) {
+	if d.c == nil {
+		return
+	}
+	var v C.int
+	if on {
+		v = 1
+	}
+	C.vg_set_no_deblock(d.c, v)
+}
+
 // Reset makes the decoder forget its reference pictures (after a reconnect
 // or a dropped GOP); decoding resumes cleanly at the next keyframe. The
 // last picture stays available to ScaleGray.

@@ -73,7 +73,8 @@ func (p *Pool) Get(codec Codec, w, h int) (*Decoder, error) {
 }
 
 // Put gives a decoder back: it forgets its references and its last
-// picture (no picture of one camera can reach another), and is kept for
+// picture (no picture of one camera can reach another) and decodes with
+// its in-loop filters again (SetNoDeblock), and is kept for
 // the next Get or closed when the pool is full. d must not be used after.
 func (p *Pool) Put(d *Decoder) {
 	if d == nil {
@@ -84,6 +85,7 @@ func (p *Pool) Put(d *Decoder) {
 		return
 	}
 	d.forget()
+	d.SetNoDeblock(false)
 	w, h := d.lastW, d.lastH
 	k := poolKey{d.codec, w, h}
 	p.mu.Lock()

@@ -80,3 +80,61 @@ func TestPoolLendsCleanDecoders(t *testing.T) {
 	}
 	p.Put(h)
 }
+
+// TestNoDeblockIsForKeyframesAlone: a keyframe decoded without the in-loop
+// filters (an idle camera's, decoded alone) is not the encoder's picture,
+// and a decoder given back to the pool decodes with them again: the next
+// camera's GOP (a wake-up's replay) comes out exactly as a decoder of its
+// own makes it.
+func TestNoDeblockIsForKeyframesAlone(t *testing.T) {
+	for _, spec := range []clipSpec{
+		{codec: H264, size: "640x360", seconds: 1, pixFmt: "yuv420p", noise: true},
+		{codec: H265, size: "640x360", seconds: 1, pixFmt: "yuv420p", noise: true},
+	} {
+		t.Run(spec.codec.String(), func(t *testing.T) {
+			aus := readAUs(t, sharedClip(t, spec), spec.codec)
+			gray := func(d *Decoder, au []byte, i int) []byte {
+				t.Helper()
+				if ok, err := d.Decode(au, int64(i)); !ok || err != nil {
+					t.Fatalf("decode unit %d: %v, %v", i, ok, err)
+				}
+				img := newImage(640, 360)
+				if err := d.ScaleGray(img); err != nil {
+					t.Fatal(err)
+				}
+				return img.Pix
+			}
+			fresh, err := New(spec.codec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fresh.Close()
+			want := make([][]byte, len(aus))
+			for i, au := range aus {
+				want[i] = gray(fresh, au, i)
+			}
+
+			p := NewPool(1)
+			defer p.Close()
+			d, err := p.Get(spec.codec, 0, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.SetNoDeblock(true)
+			if bytes.Equal(gray(d, aus[0], 0), want[0]) {
+				t.Fatal("the keyframe decoded without the in-loop filters is the filtered picture: the option is not applied")
+			}
+			p.Put(d)
+			d, err = p.Get(spec.codec, 640, 360)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Put(d)
+			for i, au := range aus {
+				if !bytes.Equal(gray(d, au, i), want[i]) {
+					t.Fatalf("unit %d of the next GOP decoded by the decoder given back differs from a decoder of its own: the in-loop filters stayed off", i)
+				}
+			}
+		})
+	}
+}

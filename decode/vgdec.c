@@ -198,6 +198,11 @@ int vg_decode(vg_dec *d, const uint8_t *data, int size, int64_t pts, vg_pic *out
 
 void vg_set_skip_nonkey(vg_dec *d, int on) { d->ctx->skip_frame = on ? AVDISCARD_NONKEY : AVDISCARD_DEFAULT; }
 
+// vg_set_no_deblock skips the in-loop filters (H.264's deblocking, and
+// H.265's deblocking and SAO): the picture is not the encoder's, so no
+// picture decoded after it may refer to it.
+void vg_set_no_deblock(vg_dec *d, int on) { d->ctx->skip_loop_filter = on ? AVDISCARD_ALL : AVDISCARD_DEFAULT; }
+
 void vg_flush(vg_dec *d) { avcodec_flush_buffers(d->ctx); }
 
 int vg_drain(vg_dec *d, vg_pic *out) {

@@ -24,6 +24,7 @@ int vg_decode(vg_dec *d, const uint8_t *data, int size, int64_t pts, vg_pic *out
 int vg_scale_gray(vg_dec *d, uint8_t *dst, int dst_w, int dst_h, int dst_stride);
 int vg_scale_bgr(vg_dec *d, uint8_t *dst, int dst_w, int dst_h, int dst_stride);
 void vg_set_skip_nonkey(vg_dec *d, int on);
+void vg_set_no_deblock(vg_dec *d, int on);
 void vg_flush(vg_dec *d);
 // vg_drain: the pictures held back for reordering come out (the last one
 // in out), then vg_flush.

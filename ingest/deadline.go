@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -52,6 +53,17 @@ func (g *connGuard) close(expired bool) {
 	if g.conn != nil {
 		g.conn.Close()
 	}
+}
+
+// lowatSetter returns the function that sets the connection's
+// SO_RCVLOWAT (batch.go), or nil.
+func (g *connGuard) lowatSetter() func(n int) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if sc, ok := g.conn.(syscall.Conn); ok && !g.closed {
+		return setRcvLowat(sc)
+	}
+	return nil
 }
 
 // hasExpired reports whether the setup deadline closed the connection.

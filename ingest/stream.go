@@ -138,9 +138,14 @@ func (s *Session) stream() (streamed bool, err error) {
 	s.clockOffsetNano.Store(0)
 	refused := make(chan error, 1)
 	refusedSent := false // on the RTP reader
+	// Reads over TCP are batched from the first access unit on (batch.go):
+	// not before, when small RTSP answers must not wait for more bytes.
+	var batch atomic.Pointer[readBatch]
+	defer func() { batch.Load().unwatch() }()
 	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
 		arrived := time.Now()
 		st.packet(pkt, arrived)
+		batch.Load().packet(arrived)
 		if !firstAU.Load() {
 			lastPacket.Store(arrived.UnixNano())
 		}
@@ -198,7 +203,14 @@ func (s *Session) stream() (streamed bool, err error) {
 		if !firstAU.Load() {
 			firstAU.Store(true)
 			setupTimer.Stop()
+			if s.cfg.Transport != "udp" {
+				if b := newReadBatch(s.cfg.ReadBatch, guard.lowatSetter()); b != nil {
+					batch.Store(b)
+					b.watch()
+				}
+			}
 		}
+		batch.Load().accessUnit(now, len(au.Data), au.Key)
 		s.h.AccessUnit(au)
 	})
 	// The handler learns of the new stream before its first access unit,

@@ -46,6 +46,13 @@ type Config struct {
 	// stream's pace (analyze.Camera.SetSparse). The overload ladder's
 	// keyframes-only step makes any camera sparse while it lasts.
 	Sparse bool
+	// DeblockAlone keeps the in-loop filters on keyframes decoded alone
+	// (ProcessKeyframe with Decoders). False, the engine's choice: they
+	// are skipped (decode.Decoder.SetNoDeblock), which makes an idle
+	// camera's keyframe cheaper; no picture refers to it (a wake-up
+	// replays its GOP from the keyframe, decoded again with the filters,
+	// by the chain's decoder).
+	DeblockAlone bool
 }
 
 // Result is what one access unit produced.
@@ -196,6 +203,7 @@ func (p *Pipeline) ProcessKeyframe(au []byte, pts time.Duration, received time.T
 		return Result{Err: fmt.Errorf("open %s decoder: %w", p.codec, err)}
 	}
 	p.lent = d
+	d.SetNoDeblock(!p.cfg.DeblockAlone)
 	return p.process(d, au, pts, received, true)
 }
 
