@@ -88,5 +88,8 @@ func (c *camera) StateChanged(s ingest.State, reason string, err error) {
 			since = time.Unix(0, c.lastFrame.Load())
 		}
 		c.health.Down(since, reason)
+		// No keyframes to thin: the overload controller no longer counts
+		// this camera idle (the worker's ladder; Stopped is safe here).
+		c.wk.ladder.Stopped()
 	}
 }

@@ -1,6 +1,9 @@
 package sched
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
 // Step is a rung of the overload ladder.
 type Step int
@@ -91,12 +94,19 @@ func (c *LadderConfig) defaults() {
 // (one step per HoldUp of calm). Between the
 // two thresholds it holds, so oscillating load does not make it flap. Time
 // comes from the caller, so it is deterministic. Not safe for concurrent
-// use.
+// use, except Stopped and Started.
 type Ladder struct {
-	cfg        LadderConfig
-	busy       bool
-	idle       bool // counted in cfg.Pressure's idle ladders
-	step       Step
+	cfg  LadderConfig
+	busy bool
+	idle bool // the worker's: idle in mode auto
+	step Step
+
+	// Counted in cfg.Pressure's idle ladders: idle, and its stream not
+	// stopped (Stopped comes from the camera's session, not its worker).
+	mu      sync.Mutex
+	counted bool
+	stopped bool
+
 	lastChange time.Time
 	lastBad    time.Time
 	badSince   time.Time // start of the current overload, zero when calm
@@ -134,25 +144,57 @@ func (l *Ladder) Busy(on bool) { l.busy = on }
 // Climbing one rung per HoldUp of calm, it would otherwise stay unable
 // to wake for as long as the machine is loaded.
 func (l *Ladder) Idle(on bool) {
-	if on == l.idle {
-		return
-	}
-	l.idle = on
 	p := l.cfg.Pressure
+	if on != l.idle {
+		l.idle = on
+		if on && p != nil {
+			l.step = min(l.step, StepReduced)
+		}
+	}
 	if p == nil {
 		return
 	}
-	if on {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case on && !l.counted && !l.stopped:
+		l.counted = true
 		p.idle.Add(1)
-		l.step = min(l.step, StepReduced)
-	} else {
+	case !on && l.counted:
+		l.counted = false
 		p.idle.Add(-1)
 	}
 }
 
-// Close takes the ladder out of its Pressure's idle count: the camera
-// is gone.
-func (l *Ladder) Close() { l.Idle(false) }
+// Stopped takes the ladder out of its Pressure's idle count until
+// Started: the camera's stream stopped, so it has no keyframes the floor
+// could thin, and a busy camera must not wait for it. Safe for concurrent
+// use (the camera's session calls it).
+func (l *Ladder) Stopped() {
+	p := l.cfg.Pressure
+	if p == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.stopped = true
+	if l.counted {
+		l.counted = false
+		p.idle.Add(-1)
+	}
+}
+
+// Started undoes Stopped: a new stream's units reach the worker, whose
+// next Idle counts the ladder again. Safe for concurrent use.
+func (l *Ladder) Started() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.stopped = false
+}
+
+// Close takes the ladder out of its Pressure's idle count for good: the
+// camera is gone.
+func (l *Ladder) Close() { l.Stopped() }
 
 // Observe records the camera's load at now and returns the step to run at.
 func (l *Ladder) Observe(now time.Time, lag time.Duration, fill float64, dropped bool) Step {

@@ -193,3 +193,55 @@ func TestPressureLetsGoWhenTheMachineHasRoom(t *testing.T) {
 		t.Errorf("busy camera: %v, want %v", busy, want)
 	}
 }
+
+// TestPressureForgetsStoppedStreams: a camera whose stream stopped is not
+// counted idle (a busy camera would wait for a floor that thins nothing),
+// not even when its worker drains the units left in its queue, and is
+// counted again once a new stream reaches its worker; a closed camera
+// never is.
+func TestPressureForgetsStoppedStreams(t *testing.T) {
+	p := NewPressure(LadderConfig{}, func() float64 { return 1 })
+	l := NewLadder(LadderConfig{Pressure: p})
+	steps := []struct {
+		what string
+		do   func()
+		want int
+	}{
+		{"idle", func() { l.Idle(true) }, 1},
+		{"stream stopped", l.Stopped, 0},
+		{"a unit left in the queue", func() { l.Idle(true) }, 0},
+		{"a new stream", func() { l.Started(); l.Idle(true) }, 1},
+		{"busy", func() { l.Idle(false) }, 0},
+		{"idle again", func() { l.Idle(true) }, 1},
+		{"closed", l.Close, 0},
+		{"a unit after close", func() { l.Idle(true) }, 0},
+	}
+	for _, s := range steps {
+		s.do()
+		if got := p.Idle(); got != s.want {
+			t.Fatalf("after %s: %d ladders counted idle, want %d", s.what, got, s.want)
+		}
+	}
+	// The session stops and starts streams while the worker runs (go
+	// test -race): the count never goes below zero or above one.
+	l2 := NewLadder(LadderConfig{Pressure: p})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 1000 {
+			l2.Stopped()
+			l2.Started()
+		}
+	}()
+	for i := range 1000 {
+		l2.Idle(i%3 != 0)
+		if n := p.Idle(); n < 0 || n > 1 {
+			t.Fatalf("%d ladders counted idle", n)
+		}
+	}
+	<-done
+	l2.Close()
+	if n := p.Idle(); n != 0 {
+		t.Fatalf("after close: %d ladders counted idle", n)
+	}
+}
