@@ -553,3 +553,33 @@ func TestReloadAppliesOnlyTheDifference(t *testing.T) {
 		t.Error("camera a blinked during the reloads")
 	}
 }
+
+// TestStoppedStreamNotCountedIdle: the overload controller counts the
+// cameras idle in mode auto (their keyframes are what it thins first); a
+// camera whose server went away is not counted while it is away (a busy
+// camera would otherwise wait for a floor that thins nothing), and is
+// counted again once its stream is back.
+func TestStoppedStreamNotCountedIdle(t *testing.T) {
+	srv, err := sim.Start(sim.Config{Address: "127.0.0.1:0", Cameras: []sim.Camera{{Path: "cam", Clip: clip(t, "static")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := srv.Addr()
+	other := startSim(t, sim.Camera{Path: "other", Clip: clip(t, "static")})
+	cam, oth := fastCamera("cam", srv.URL("cam")), fastCamera("other", other.URL("other"))
+	cam.DecodeMode, oth.DecodeMode = config.ModeAuto, config.ModeAuto
+	e, _, _ := startEngine(t, cam, oth)
+	await.Until(t, 20*time.Second, "both cameras counted idle", func() bool { return e.pressure.Idle() == 2 })
+	srv.Close()
+	await.Until(t, 15*time.Second, "the camera whose server went away no longer counted", func() bool { return e.pressure.Idle() == 1 })
+	time.Sleep(time.Second) // reconnect attempts, and the units left in its queue
+	if n := e.pressure.Idle(); n != 1 {
+		t.Fatalf("while the server is away: %d cameras counted idle, want 1", n)
+	}
+	srv2, err := sim.Start(sim.Config{Address: addr, Cameras: []sim.Camera{{Path: "cam", Clip: clip(t, "static")}}})
+	if err != nil {
+		t.Fatalf("restart the server on %s: %v", addr, err)
+	}
+	defer srv2.Close()
+	await.Until(t, 20*time.Second, "the camera counted idle again", func() bool { return e.pressure.Idle() == 2 })
+}
