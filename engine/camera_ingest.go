@@ -19,6 +19,10 @@ func (c *camera) StreamStarted(info ingest.StreamInfo) {
 	c.gen.Add(1)
 	c.gate.Reset()
 	c.queue.Flush() // units of the previous stream are void
+	// Counted idle again by the overload controller once the worker finds
+	// it so; here, on the session's goroutine, it is ordered with the
+	// Stopped of the stream before.
+	c.wk.ladder.Started()
 }
 
 // AccessUnit implements ingest.Handler: it runs on the RTP reader and only

@@ -44,7 +44,6 @@ func (c *camera) process(u workUnit) {
 			c.setError(err)
 			return
 		}
-		c.wk.ladder.Started() // a new stream: counted idle again when it is
 	}
 	var r pipeline.Result
 	if meta.alone {

@@ -26,7 +26,8 @@ import (
 // rate falls (a view that goes still, a camera that stops) could then wait
 // for bytes that come slowly or never: a shared watchdog lowers the mark to
 // one byte when a stream has not been read for readRelease times its
-// ReadBatch, which makes what is waiting readable at once; the next packet
+// ReadBatch, which makes what is waiting readable at once (Linux 4.18 and
+// later wake the reader when the mark is lowered); the next access unit
 // read sets the mark again, and the next second's rate a lower one if the
 // stream has slowed. A picture is so
 // held back by at most about 1.5 ReadBatch plus a watchdog tick; a change
@@ -44,11 +45,19 @@ func ReadBatchFromEnv() time.Duration {
 		return DefaultReadBatch
 	}
 	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
+	if err != nil || d < 0 || d > maxReadBatch {
 		return DefaultReadBatch
 	}
 	return d
 }
+
+// maxReadBatch bounds VIGIL_READ_BATCH.
+const maxReadBatch = time.Second
+
+// batchEpoch is the origin of lastRead: times are kept as the monotonic
+// time since it, so that a step of the wall clock neither releases every
+// stream nor none.
+var batchEpoch = time.Now()
 
 const (
 	// readRelease: a stream not read for this many ReadBatch has its mark
@@ -70,7 +79,7 @@ type readBatch struct {
 	delay time.Duration
 	set   func(n int) error // sets SO_RCVLOWAT
 
-	lastRead atomic.Int64 // unix nanoseconds of the last packet read
+	lastRead atomic.Int64 // the last packet read, since batchEpoch
 	lowat    atomic.Int64 // the mark set (1: off, or released)
 	mark     int64        // the mark the rate asks for (the reader's)
 	mu       sync.Mutex   // serializes set between the reader and the watchdog
@@ -91,15 +100,10 @@ func newReadBatch(delay time.Duration, set func(n int) error) *readBatch {
 	return b
 }
 
-// packet records a packet read at now; a mark the watchdog released is
-// set again (the stream sends again).
+// packet records a packet read at now.
 func (b *readBatch) packet(now time.Time) {
-	if b == nil {
-		return
-	}
-	b.lastRead.Store(now.UnixNano())
-	if b.mark > 1 && b.lowat.Load() == 1 {
-		b.setLowat(b.mark)
+	if b != nil {
+		b.lastRead.Store(int64(now.Sub(batchEpoch)))
 	}
 }
 
@@ -111,6 +115,12 @@ func (b *readBatch) packet(now time.Time) {
 func (b *readBatch) accessUnit(now time.Time, n int, key bool) {
 	if b == nil {
 		return
+	}
+	if b.mark > 1 && b.lowat.Load() == 1 {
+		// The watchdog released the mark and the stream sends again: set
+		// it back at the end of a picture, so that the next one is not
+		// held in its middle.
+		b.setLowat(b.mark)
 	}
 	if !key {
 		b.bytes += int64(n)
@@ -155,7 +165,7 @@ func (b *readBatch) release(now time.Time) bool {
 	if b.lowat.Load() <= 1 {
 		return false
 	}
-	if now.Sub(time.Unix(0, b.lastRead.Load())) < time.Duration(readRelease*float64(b.delay)) {
+	if now.Sub(batchEpoch)-time.Duration(b.lastRead.Load()) < time.Duration(readRelease*float64(b.delay)) {
 		return false
 	}
 	b.setLowat(1)

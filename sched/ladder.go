@@ -184,8 +184,8 @@ func (l *Ladder) Stopped() {
 	}
 }
 
-// Started undoes Stopped: a new stream's units reach the worker, whose
-// next Idle counts the ladder again. Safe for concurrent use.
+// Started undoes Stopped: a new stream starts, and the worker's next
+// Idle counts the ladder again. Safe for concurrent use.
 func (l *Ladder) Started() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
