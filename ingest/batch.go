@@ -21,17 +21,16 @@ import (
 // and takes all of it in one read.
 //
 // The mark follows the rate of the pictures between keyframes, measured
-// each second on the reader
-// (set anew when it moves by a quarter or more). A stream whose
-// rate falls (a view that goes still, a camera that stops) could then wait
-// for bytes that come slowly or never: a shared watchdog lowers the mark to
-// one byte when a stream has not been read for readRelease times its
-// ReadBatch, which makes what is waiting readable at once (Linux 4.18 and
-// later wake the reader when the mark is lowered); the next access unit
-// read sets the mark again, and the next second's rate a lower one if the
-// stream has slowed. A picture is so
-// held back by at most about 1.5 ReadBatch plus a watchdog tick; a change
-// in view makes the pictures larger, so the wait shortens when it matters.
+// each second on the reader (set anew when it moves by a quarter or more).
+// A stream whose rate falls (a view that goes still, a camera that stops)
+// could then wait for bytes that come slowly or never: a shared watchdog
+// lowers the mark to one byte when a stream has not been read for
+// readRelease times its ReadBatch, which makes what is waiting readable at
+// once (Linux 4.18 and later wake the reader when the mark is lowered);
+// the next access unit read sets the mark again, and the next second's
+// rate a lower one if the stream has slowed. A picture is so held back by
+// at most about 1.5 ReadBatch plus a watchdog tick; a change in view makes
+// the pictures larger, so the wait shortens when it matters.
 
 // DefaultReadBatch is Config.ReadBatch's default: two pictures at 25 fps.
 const DefaultReadBatch = 80 * time.Millisecond
@@ -73,8 +72,8 @@ const (
 	rateWindow = time.Second
 )
 
-// readBatch sets one TCP stream's low-water mark. packet is called on the
-// stream's reader goroutine; the watchdog's release on its own.
+// readBatch sets one TCP stream's low-water mark. packet and accessUnit
+// are called on the stream's reader goroutine; release on the watchdog's.
 type readBatch struct {
 	delay time.Duration
 	set   func(n int) error // sets SO_RCVLOWAT
