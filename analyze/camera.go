@@ -105,6 +105,7 @@ func NewCamera(cfg Config) (*Camera, error) {
 		c.tamper[i].quiet = cfg.Tamper.ClearTime
 	}
 	c.tamper[3].minDuration = cfg.Tamper.FrozenTime
+	c.tamper[3].strict = true
 	c.det = newDetector(m, cfg.Masks, restricted)
 	if cfg.Person.Enabled {
 		c.person = newPersonDetector(cfg.Person)

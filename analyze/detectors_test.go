@@ -477,3 +477,34 @@ func TestEvidenceShots(t *testing.T) {
 		t.Errorf("%d best shots in 10s: not throttled", bests)
 	}
 }
+
+// A still view coded at a high quantizer repeats bit-identical pictures
+// between the encoder's changes (x264 at CRF 35 on sensor noise: runs of
+// up to a GOP, each broken by a picture that differs). Frozen is every
+// picture identical for frozen_time: runs that each fall short must not
+// add up, however short the picture that breaks them.
+func TestFrozenNeedsAnUnbrokenRun(t *testing.T) {
+	// Runs of 1.6 s broken by one picture from 20 s, the last break at
+	// 40 s, then an unbroken run.
+	const runs, broken = 20 * time.Second, 40 * time.Second
+	cfg := config.DefaultAnalysis()
+	c, f := newCameraT(t, cfg)
+	tx := newTexture(t, 1)
+	still := view{} // no noise: bit-identical pictures
+	got := run(c, f, tx, 0, 50*time.Second, func(at time.Duration) view {
+		switch {
+		case at < runs:
+			return view{noise: 2}
+		case at <= broken && at%(cfg.Tamper.FrozenTime*4/5) == 0:
+			return view{noise: 2} // one changed picture breaks the run
+		}
+		return still
+	})
+	tam := only(got, KindTamper)
+	if len(tam) == 0 || tam[0].Cause != CauseFrozen || tam[0].Phase != PhaseStart {
+		t.Fatalf("want frozen once the run is unbroken, got %+v", tam)
+	}
+	if at := tam[0].StartedAt.Sub(t0); at <= broken {
+		t.Errorf("frozen started at %v, in the broken runs (the last break at %v)", at, broken)
+	}
+}

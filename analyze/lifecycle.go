@@ -11,7 +11,8 @@ import (
 //
 //   - a candidate opens on a frame where the condition is over its start
 //     threshold ("enter"), survives frames over its lower keep threshold
-//     ("stay", the hysteresis) and pauses up to a gap tolerance;
+//     ("stay", the hysteresis) and pauses up to a gap tolerance; a strict
+//     one (frozen) is dropped by the first frame that does not stay;
 //   - the incident starts when the candidate has lasted minDuration
 //     (started_at is the candidate's first frame);
 //   - while open, frames that stay produce updates at most every update;
@@ -24,6 +25,11 @@ type lifecycle struct {
 	minDuration       time.Duration
 	quiet             time.Duration
 	update            time.Duration
+	// strict drops a candidate on the first frame that does not stay:
+	// for a condition that one frame disproves (a frozen picture is every
+	// picture identical; one that changed ends it), where the others
+	// tolerate a frame under the threshold (noise, a flicker).
+	strict bool
 
 	cand      bool
 	candStart time.Time
@@ -63,6 +69,9 @@ func (l *lifecycle) step(t, from time.Time, enter, stay bool, score float64, gap
 		return 0, false
 	}
 	if l.cand && t.Sub(l.candLast) > gapTol {
+		l.cand = false
+	}
+	if !stay && l.strict {
 		l.cand = false
 	}
 	if !stay || !(l.cand || enter) {
