@@ -485,6 +485,12 @@ const maxSparseGap = 12 * time.Second
 // stream.
 func (c *Camera) SetSparse(on bool) { c.sparse = on }
 
+// SetKeyframe says whether the stream passed a keyframe since the last
+// analyzed frame, the next one included; it holds for the next Analyze
+// only. A camera never told of one (its stream's keyframes unknown) judges
+// frozen on identical pictures alone.
+func (c *Camera) SetKeyframe(passed bool) { c.tam.keyNext = passed }
+
 // gapTolerance is the longest pause in motion a candidate survives: about
 // three frame intervals.
 func (c *Camera) gapTolerance() time.Duration {

@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -506,5 +507,51 @@ func TestFrozenNeedsAnUnbrokenRun(t *testing.T) {
 	}
 	if at := tam[0].StartedAt.Sub(t0); at <= broken {
 		t.Errorf("frozen started at %v, in the broken runs (the last break at %v)", at, broken)
+	}
+}
+
+// With the stream's keyframes known, a run of identical pictures that each
+// keyframe breaks is a live view (the encoder quantized its noise away
+// until the keyframe coded it afresh), however long the GOP; a picture
+// that stays the same across keyframes is frozen.
+func TestFrozenAcrossKeyframes(t *testing.T) {
+	const gop, live, frozen = 3 * time.Second, 20 * time.Second, 45 * time.Second
+	cfg := config.DefaultAnalysis()
+	// glitch: x264 on a frozen source codes the picture before each
+	// keyframe a little differently, so no run of identical pictures
+	// spans a keyframe; the keyframes' pictures are identical.
+	for _, glitch := range []bool{false, true} {
+		t.Run(map[bool]string{false: "runs", true: "glitch"}[glitch], func(t *testing.T) {
+			c, f := newCameraT(t, cfg)
+			tx := newTexture(t, 1)
+			var held []byte
+			var got []Transition
+			for at := time.Duration(0); at < 60*time.Second; at += 200 * time.Millisecond {
+				key := at%gop == 0
+				switch {
+				case at < live:
+					tx.draw(f, view{noise: 2})
+				case at < frozen && key:
+					tx.draw(f, view{noise: 2}) // the keyframe codes new noise
+				case at >= frozen && held == nil:
+					tx.draw(f, view{noise: 2}) // the frozen picture
+					held = slices.Clone(f.Pix)
+				case glitch && at >= frozen && (at+200*time.Millisecond)%gop == 0:
+					f.Pix[0]++
+				case glitch && key:
+					copy(f.Pix, held)
+				}
+				// Otherwise the picture is left as it was: bit-identical.
+				c.SetKeyframe(key)
+				got = append(got, c.Analyze(f, t0.Add(at))...)
+			}
+			tam := only(got, KindTamper)
+			if len(tam) == 0 || tam[0].Cause != CauseFrozen || tam[0].Phase != PhaseStart {
+				t.Fatalf("want frozen once the keyframes repeat the picture, got %+v", tam)
+			}
+			if at := tam[0].FrameTime.Sub(t0); at < frozen || at > frozen+2*gop+cfg.Tamper.FrozenTime {
+				t.Errorf("frozen raised at %v, want within two GOPs and frozen_time of %v", at, frozen)
+			}
+		})
 	}
 }

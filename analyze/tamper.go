@@ -69,6 +69,29 @@ type tamper struct {
 	hasPrev        bool
 	prevTime       time.Time
 	identicalSince time.Time
+
+	// Keyframes (frozen). A still view that its encoder codes at a high
+	// quantizer (the sensor noise quantized away, a long GOP) repeats
+	// bit-identical pictures until the next keyframe, which codes the
+	// noise afresh: identical runs as long as the GOP, in a live view. A
+	// frozen source (a sensor or encoder stuck on one picture) shows the
+	// same picture at every keyframe (the encoder codes the same source
+	// the same way), or stops sending keyframes. So once the stream's
+	// keyframes are known (keys), a picture is frozen when:
+	//   - it and the pictures at the last two keyframes are identical
+	//     (keySame; since keySince, the first of them), or
+	//   - its identical run spans a keyframe (crossed), or lasts twice the
+	//     last keyframe interval (keyEvery) with no keyframe.
+	// keyHash is the hash of the first picture analyzed at or after the
+	// last keyframe.
+	keyNext  bool // Camera.SetKeyframe: a keyframe before this frame
+	keys     bool
+	crossed  bool
+	keyAt    time.Time
+	keyEvery time.Duration
+	keyHash  uint64
+	keySame  bool
+	keySince time.Time
 }
 
 func newTamper(cfg TamperConfig) tamper {
@@ -80,6 +103,27 @@ func newTamper(cfg TamperConfig) tamper {
 func (t *tamper) restart() {
 	t.hasPrev = false
 	t.identicalSince = time.Time{}
+	t.keys, t.crossed, t.keyAt, t.keyEvery = false, false, time.Time{}, 0
+	t.keySame = false
+}
+
+// frozen reports whether the picture of hash h at now is frozen, and
+// since when (frozen_time is the lifecycle's).
+func (t *tamper) frozen(now time.Time, h uint64) (bool, time.Time) {
+	if t.keySame && h == t.keyHash {
+		since := t.keySince
+		if !t.identicalSince.IsZero() && t.identicalSince.Before(since) {
+			since = t.identicalSince
+		}
+		return true, since
+	}
+	switch {
+	case t.identicalSince.IsZero():
+		return false, time.Time{}
+	case !t.keys || t.crossed:
+		return true, t.identicalSince
+	}
+	return t.keyEvery > 0 && now.Sub(t.keyAt) > 2*t.keyEvery, t.identicalSince
 }
 
 // process measures f at frame time now and fills r. During the learning
@@ -98,12 +142,27 @@ func (t *tamper) process(f *Frame, w *work, now time.Time, dt time.Duration, qui
 	// of the pixels stands for the frame: no copy of it is kept).
 	h := f.hash()
 	r.identical = t.hasPrev && t.prevW == f.Width && t.prevH == f.Height && t.prevHash == h
+	key := t.keyNext
+	t.keyNext = false
+	if key {
+		if t.keys {
+			t.keyEvery = now.Sub(t.keyAt)
+			switch same := h == t.keyHash; {
+			case same && !t.keySame:
+				t.keySame, t.keySince = true, t.keyAt
+			case !same:
+				t.keySame = false
+			}
+		}
+		t.keys, t.keyAt, t.keyHash = true, now, h
+	}
 	if r.identical {
 		if t.identicalSince.IsZero() {
 			t.identicalSince = t.prevTime
 		}
+		t.crossed = t.crossed || key
 	} else {
-		t.identicalSince = time.Time{}
+		t.identicalSince, t.crossed = time.Time{}, false
 	}
 	t.prevHash, t.prevW, t.prevH = h, f.Width, f.Height
 	t.hasPrev, t.prevTime = true, now
@@ -129,8 +188,8 @@ func (t *tamper) process(f *Frame, w *work, now time.Time, dt time.Duration, qui
 	c := &t.cfg
 	if t.baseContrast < minTexture {
 		// A featureless view (a blank wall, fog): only frozen is judged.
-		if !t.identicalSince.IsZero() {
-			r.enter[3], r.stay[3], r.since = true, true, t.identicalSince
+		if frozen, since := t.frozen(now, h); frozen {
+			r.enter[3], r.stay[3], r.since = true, true, since
 		}
 		if quiet && !r.identical {
 			t.learn(r, runningWeight(dt, baselineTimeConstant))
@@ -156,8 +215,8 @@ func (t *tamper) process(f *Frame, w *work, now time.Time, dt time.Duration, qui
 	// A covered lens shows a dark, still picture, which an encoder may
 	// code as bit-identical pictures: covered says it all, and frozen is
 	// not raised beside it.
-	if !t.identicalSince.IsZero() && !r.stay[0] {
-		r.enter[3], r.stay[3], r.since = true, true, t.identicalSince
+	if frozen, since := t.frozen(now, h); frozen && !r.stay[0] {
+		r.enter[3], r.stay[3], r.since = true, true, since
 	}
 	if quiet && !r.stay[0] && !r.stay[1] && !r.stay[2] && !r.identical {
 		t.learn(r, runningWeight(dt, baselineTimeConstant))

@@ -205,6 +205,10 @@ func (d *Decoder) PictureSize() (w, h int) {
 // held before.
 func (d *Decoder) Corrupt() bool { return d.pic.got != 0 && d.pic.corrupt != 0 }
 
+// PictureKey reports whether the last picture is a keyframe (an IDR, or a
+// recovery point), as libavcodec flags it.
+func (d *Decoder) PictureKey() bool { return d.pic.got != 0 && d.pic.key != 0 }
+
 // PicturePTS returns the pts passed with the access unit that produced the
 // last picture.
 func (d *Decoder) PicturePTS() int64 { return int64(d.pic.pts) }

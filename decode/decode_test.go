@@ -51,7 +51,7 @@ func TestDecodeClips(t *testing.T) {
 			if err := d.ScaleGray(img); !errors.Is(err, ErrNoPicture) {
 				t.Fatalf("ScaleGray before decoding: %v, want ErrNoPicture", err)
 			}
-			pictures := 0
+			pictures, keys := 0, 0
 			for i, au := range aus {
 				pts := int64(1000 + 40*i)
 				got, err := d.Decode(au, pts)
@@ -62,6 +62,11 @@ func TestDecodeClips(t *testing.T) {
 					t.Fatalf("AU %d: no picture", i)
 				}
 				pictures++
+				if d.PictureKey() {
+					keys++
+				} else if i == 0 {
+					t.Fatal("AU 0, the stream's first, is not a keyframe")
+				}
 				if pw, ph := d.PictureSize(); pw != 640 || ph != 360 {
 					t.Fatalf("AU %d: picture %dx%d, want 640x360", i, pw, ph)
 				}
@@ -85,6 +90,9 @@ func TestDecodeClips(t *testing.T) {
 			}
 			if pictures != len(aus) {
 				t.Fatalf("%d pictures from %d access units", pictures, len(aus))
+			}
+			if keys == pictures {
+				t.Fatalf("every one of %d pictures flagged a keyframe", pictures)
 			}
 			if n, fails := d.Stats(); n != uint64(len(aus)) || fails != 0 {
 				t.Fatalf("Stats = %d, %d; want %d, 0", n, fails, len(aus))

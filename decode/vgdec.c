@@ -149,12 +149,18 @@ static int drain(vg_dec *d, vg_pic *out) {
 		out->height = d->last->height;
 		out->pts = d->last->pts;
 		out->corrupt = d->last->decode_error_flags != 0 || (d->last->flags & AV_FRAME_FLAG_CORRUPT) != 0;
+#ifdef AV_FRAME_FLAG_KEY
+		out->key = (d->last->flags & AV_FRAME_FLAG_KEY) != 0;
+#else
+		out->key = d->last->key_frame != 0;
+#endif
 	}
 }
 
 int vg_decode(vg_dec *d, const uint8_t *data, int size, int64_t pts, vg_pic *out) {
 	out->got = 0;
 	out->corrupt = 0;
+	out->key = 0;
 	if (size <= 0)
 		return 0;
 	int need = size + AV_INPUT_BUFFER_PADDING_SIZE;
@@ -208,6 +214,7 @@ void vg_flush(vg_dec *d) { avcodec_flush_buffers(d->ctx); }
 int vg_drain(vg_dec *d, vg_pic *out) {
 	out->got = 0;
 	out->corrupt = 0;
+	out->key = 0;
 	int ret = avcodec_send_packet(d->ctx, NULL);
 	int dret = drain(d, out);
 	avcodec_flush_buffers(d->ctx); // leaves the end-of-stream state

@@ -92,6 +92,7 @@ type Pipeline struct {
 	color *analyze.Snapshot // the picture sent for inference, reused
 
 	analyzedOnce bool
+	keyPassed    bool // a keyframe was decoded since the last analyzed picture
 	lastAnalyzed time.Duration
 	base         time.Time
 	lastNow      time.Time // the analysis clock of the last analyzed picture
@@ -131,7 +132,7 @@ func (p *Pipeline) follow() {
 // replaced when the codec changes) and the analyzer learns the scene again,
 // so a reconnect never raises motion by itself.
 func (p *Pipeline) Reset(codec decode.Codec) error {
-	p.analyzedOnce = false
+	p.analyzedOnce, p.keyPassed = false, false
 	p.base = time.Time{}
 	// lastNow is kept: the analyzer's clock runs on across streams.
 	p.an.Reset()
@@ -274,6 +275,7 @@ func (p *Pipeline) process(dec *decode.Decoder, au []byte, pts time.Duration, re
 		return r
 	}
 	p.cur = dec
+	p.keyPassed = p.keyPassed || dec.PictureKey()
 	pts = time.Duration(dec.PicturePTS())
 	p.w, p.h = dec.PictureSize()
 	// A picture earlier than the last analyzed one is a discontinuity (a
@@ -312,6 +314,8 @@ func (p *Pipeline) process(dec *decode.Decoder, au []byte, pts time.Duration, re
 	}
 	p.lastNow = r.Now
 	p.an.SetSparse(drain || p.cfg.Sparse || p.cfg.Overload.KeyframesOnly())
+	p.an.SetKeyframe(p.keyPassed)
+	p.keyPassed = false
 	r.Transitions = p.an.Analyze(p.frame, r.Now)
 	r.Shots = p.an.Shots()
 	if _, ok := p.an.ObjectRegion(); ok {
