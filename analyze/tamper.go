@@ -81,7 +81,7 @@ type tamper struct {
 	//   - it and the pictures at the last two keyframes are identical
 	//     (keySame; since keySince, the first of them), or
 	//   - its identical run spans a keyframe (crossed), or lasts twice the
-	//     last keyframe interval (keyEvery) with no keyframe.
+	//     longest keyframe interval (keyEvery) with no keyframe.
 	// keyHash is the hash of the first picture analyzed at or after the
 	// last keyframe.
 	keyNext  bool // Camera.SetKeyframe: a keyframe before this frame
@@ -146,7 +146,9 @@ func (t *tamper) process(f *Frame, w *work, now time.Time, dt time.Duration, qui
 	t.keyNext = false
 	if key {
 		if t.keys {
-			t.keyEvery = now.Sub(t.keyAt)
+			// The longest interval: an IDR at a scene cut must not make
+			// the next GOP's quiet run look keyframe-less.
+			t.keyEvery = max(t.keyEvery, now.Sub(t.keyAt))
 			switch same := h == t.keyHash; {
 			case same && !t.keySame:
 				t.keySame, t.keySince = true, t.keyAt

@@ -92,7 +92,9 @@ type Pipeline struct {
 	color *analyze.Snapshot // the picture sent for inference, reused
 
 	analyzedOnce bool
-	keyPassed    bool // a keyframe was decoded since the last analyzed picture
+	keyPassed    bool          // a keyframe was decoded since the last analyzed picture
+	keyPTS       time.Duration // the last keyframe's pts (a replay decodes it again)
+	keyOnce      bool          // keyPTS is set
 	lastAnalyzed time.Duration
 	base         time.Time
 	lastNow      time.Time // the analysis clock of the last analyzed picture
@@ -132,7 +134,7 @@ func (p *Pipeline) follow() {
 // replaced when the codec changes) and the analyzer learns the scene again,
 // so a reconnect never raises motion by itself.
 func (p *Pipeline) Reset(codec decode.Codec) error {
-	p.analyzedOnce, p.keyPassed = false, false
+	p.analyzedOnce, p.keyPassed, p.keyOnce = false, false, false
 	p.base = time.Time{}
 	// lastNow is kept: the analyzer's clock runs on across streams.
 	p.an.Reset()
@@ -275,8 +277,12 @@ func (p *Pipeline) process(dec *decode.Decoder, au []byte, pts time.Duration, re
 		return r
 	}
 	p.cur = dec
-	p.keyPassed = p.keyPassed || dec.PictureKey()
 	pts = time.Duration(dec.PicturePTS())
+	if dec.PictureKey() && (!p.keyOnce || pts != p.keyPTS) {
+		// A wake-up's replay decodes the keyframe decoded alone again:
+		// one keyframe, passed once.
+		p.keyPassed, p.keyPTS, p.keyOnce = true, pts, true
+	}
 	p.w, p.h = dec.PictureSize()
 	// A picture earlier than the last analyzed one is a discontinuity (a
 	// camera that restarted its clock): it is analyzed, and the rate is

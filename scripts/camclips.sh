@@ -14,6 +14,11 @@
 #                            4 slices per picture (H.264)
 #   main-static.{h264,h265}  1920x1080 15 fps ~4 Mbps, still
 #   sub-tamper.h264          640x360: still, covered 8-13 s, defocused 21-26 s
+#   sub-frozen.h264          640x360: still, the source frozen from 10 s
+#                            (CRF 23, an IDR every 2 s), 30 s
+#   sub-quiet.h264           640x360: still and live, low noise at CRF 35
+#                            (22 kbps, an IDR every 4 s): runs of identical
+#                            pictures longer than frozen_time, 30 s
 # Every encoding is deterministic (one thread in x264, x265 and the filters:
 # x264's and x265's threads make each encoding a little different, and a
 # still view that did not wake the gate on one woke it on another), so the
@@ -100,7 +105,25 @@ tamper() {
 	cut "$f" h264 50
 }
 
+# frozen NAME FILTER RATECONTROL GOP: the still view (30 s) with FILTER
+# after its noise; frozen is a source that stops on picture 250 (10 s), its
+# noise with it; quiet a live view whose encoder quantizes its faint noise
+# away between keyframes (a smart-codec camera on a still scene): no
+# tamper at all.
+frozen() {
+	local f="$out/$1.h264"
+	[ -s "$f" ] && return
+	# shellcheck disable=SC2086 # $3 is several options
+	ffmpeg -nostdin -loglevel error -y -filter_complex_threads 1 -i "$src" -filter_complex \
+		"[0:v]trim=start_frame=0:end_frame=1,loop=loop=299:size=1,setpts=N/10/TB,fps=25,scale=640:360,$2" \
+		-c:v libx264 -threads 1 -preset veryfast -profile:v main -bf 0 -g "$4" -keyint_min "$4" -sc_threshold 0 \
+		$3 -x264-params aud=1:threads=1:sliced-threads=0 -f h264 "$f.tmp"
+	mv "$f.tmp" "$f"
+}
+
 tamper
+frozen sub-frozen "noise=alls=6:allf=t,format=yuv420p,split[a][b];[a][b]freezeframes=first=250:last=749:replace=250" "-crf 23" 50
+frozen sub-quiet "noise=alls=3:allf=t,format=yuv420p" "-crf 35" 100
 make sub-motion 25 640 360 1 500
 make sub-static 25 640 360 0 500
 make main-motion 15 1920 1080 1 4000
