@@ -18,7 +18,8 @@
 // live prints a LiveResult; live --ramp a RampResult {steps: [LiveResult],
 // max_sustained_cameras}; baseline and compare a CompareResult
 // {machine: {cores}, steps: [{cameras, engine: LiveResult, baselines:
-// [BaselineResult], ratio_to_engine: {approach: ratio}}], chart: [{name,
+// [BaselineResult], ratio_to_engine: {approach: ratio},
+// ratio_to_engine_without_network: {approach: ratio}}], chart: [{name,
 // points: [[cameras, cores]]}]}; offline an OfflineResult; gate a list of
 // GateClip. Units are in the
 // field names or their comments: seconds, bytes, cores (CPU seconds per
@@ -44,7 +45,12 @@
 // share of the machine's CPU busy over the window (/proc/stat, every
 // process); inferences the object network's inferences over it;
 // budget_mid and budget_end its vigil_objects_budget_per_second at the
-// middle and end. steps_mid and steps_end count the cameras of each clip
+// middle and end; network_cores its time per second
+// (vigil_objects_inference_duration_seconds: one thread per inference, so
+// its CPU, or more on a saturated machine), engine_cores_without_network
+// the engine's cores less it, objects the --objects option (off, or a
+// fixed budget in inferences per second; absent: the default, following
+// the machine). steps_mid and steps_end count the cameras of each clip
 // on each rung of the overload ladder (vigil_camera_overload_step) at the
 // middle and end; idle_floor_mid and idle_floor_end are the engine's
 // vigil_overload_idle_floor then (0 full to 3 sparse); wakeups and

@@ -54,6 +54,25 @@ type LiveOptions struct {
 	// Person turns person detection on in every camera (person.enabled),
 	// for PersonDelay.
 	Person bool
+	// Objects sets the engine's object network: "" keeps its default
+	// (on, its budget following the machine), "off" turns it off
+	// (objects.enabled: false), a number fixes its budget
+	// (objects.max_per_second), so that runs compare at the same
+	// inference work.
+	Objects string
+}
+
+// ParseObjects checks an Objects value ("", "off" or a budget in
+// 0.1..1000 inferences per second).
+func ParseObjects(v string) error {
+	if v == "" || v == "off" {
+		return nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f >= 0.1 && f <= 1000) {
+		return fmt.Errorf("%q is not off or a budget in 0.1..1000 inferences per second", v)
+	}
+	return nil
 }
 
 // LiveResult is one `vigil bench live` run (JSON schema: bench/doc.go).
@@ -131,6 +150,14 @@ type LiveResult struct {
 	Inferences  float64 `json:"inferences"`
 	BudgetMid   float64 `json:"budget_mid"`
 	BudgetEnd   float64 `json:"budget_end"`
+	// NetworkCores is the object network's time over the window
+	// (vigil_objects_inference_duration_seconds, one thread per
+	// inference) per second: its CPU, or more on a saturated machine.
+	// EngineCoresWithoutNetwork is Engine.Cores less it; Objects the
+	// option the run had ("" the default).
+	NetworkCores              float64 `json:"network_cores"`
+	EngineCoresWithoutNetwork float64 `json:"engine_cores_without_network"`
+	Objects                   string  `json:"objects,omitempty"`
 	// FFmpegCoresPerCamera is the CPU of `ffmpeg -threads 1 -i CLIP -f null -`
 	// on the cameras' clips, per camera in real time (at the clip's frame rate), weighted by
 	// the mix; CPURatioToFFmpeg is the engine's cores per camera over it.
@@ -255,7 +282,7 @@ type engineChild struct {
 	personSeen map[string]bool
 }
 
-func startEngineChild(ctx context.Context, bin string, urls []string, mode string, udp, person bool, logs io.Writer) (*engineChild, error) {
+func startEngineChild(ctx context.Context, bin string, urls []string, mode string, udp, person bool, objects string, logs io.Writer) (*engineChild, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -264,23 +291,9 @@ func startEngineChild(ctx context.Context, bin string, urls []string, mode strin
 	if err != nil {
 		return nil, err
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "listen: %q\noutbox: {path: %q}\nevidence: {dir: %q}\ncameras:\n", addr,
-		filepath.Join(dir, "outbox.db"), filepath.Join(dir, "evidence"))
-	for i, u := range urls {
-		fmt.Fprintf(&b, "  - id: cam%03d\n    url: %q\n", i+1, u)
-		if mode != "" {
-			fmt.Fprintf(&b, "    decode_mode: %s\n", mode)
-		}
-		if udp {
-			b.WriteString("    transport: udp\n")
-		}
-		if person {
-			b.WriteString("    person: {enabled: true}\n")
-		}
-	}
+	text := engineConfig(addr, dir, urls, mode, udp, person, objects)
 	cfg := filepath.Join(dir, "cameras.yaml")
-	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -293,6 +306,35 @@ func startEngineChild(ctx context.Context, bin string, urls []string, mode strin
 	e.child, e.addr, e.dir = c, addr, dir
 	go e.readEvents(out)
 	return e, nil
+}
+
+// engineConfig is the engine child's configuration: its listen address,
+// its state under dir, one camera per URL.
+func engineConfig(addr, dir string, urls []string, mode string, udp, person bool, objects string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "listen: %q\noutbox: {path: %q}\nevidence: {dir: %q}\n", addr,
+		filepath.Join(dir, "outbox.db"), filepath.Join(dir, "evidence"))
+	switch objects {
+	case "":
+	case "off":
+		b.WriteString("objects: {enabled: false}\n")
+	default:
+		fmt.Fprintf(&b, "objects: {max_per_second: %s}\n", objects)
+	}
+	b.WriteString("cameras:\n")
+	for i, u := range urls {
+		fmt.Fprintf(&b, "  - id: cam%03d\n    url: %q\n", i+1, u)
+		if mode != "" {
+			fmt.Fprintf(&b, "    decode_mode: %s\n", mode)
+		}
+		if udp {
+			b.WriteString("    transport: udp\n")
+		}
+		if person {
+			b.WriteString("    person: {enabled: true}\n")
+		}
+	}
+	return b.String()
 }
 
 // newEngineEvents returns an engineChild ready to read events, with no
@@ -417,7 +459,7 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 			sim.stop(5 * time.Second)
 		}
 	}()
-	eng, err := startEngineChild(ctx, bin, sim.urls, o.DecodeMode, o.UDP, o.Person, logs)
+	eng, err := startEngineChild(ctx, bin, sim.urls, o.DecodeMode, o.UDP, o.Person, o.Objects, logs)
 	if err != nil {
 		return nil, err
 	}
@@ -493,6 +535,11 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	res.Inferences = d("vigil_objects_inferences_total")
 	res.BudgetMid = sMid.maxOf("vigil_objects_budget_per_second")
 	res.BudgetEnd = s1.maxOf("vigil_objects_budget_per_second")
+	if res.DurationSeconds > 0 {
+		res.NetworkCores = d("vigil_objects_inference_duration_seconds") / res.DurationSeconds
+	}
+	res.EngineCoresWithoutNetwork = max(res.Engine.Cores-res.NetworkCores, 0)
+	res.Objects = o.Objects
 	res.LagMidSeconds = sMid.maxOf("vigil_camera_lag_seconds")
 	res.LagEndSeconds = s1.maxOf("vigil_camera_lag_seconds")
 	res.CamerasUp = int(s1.sum("vigil_camera_up"))
@@ -620,6 +667,10 @@ func PrintLive(w io.Writer, rs ...*LiveResult) {
 		if r.PersonDelay.N > 0 || r.PersonMissed > 0 || r.PersonCameras > 0 || r.Inferences > 0 {
 			fmt.Fprintf(w, "%8s ^ motion to person incident: %d, median %.0f ms, max %.0f ms; motion incidents with no person incident: %d; cameras with a person incident: %d; %.0f inferences, budget %.1f/s mid, %.1f/s end; machine %.0f%% busy\n",
 				"", r.PersonDelay.N, r.PersonDelay.P50, r.PersonDelay.Max, r.PersonMissed, r.PersonCameras, r.Inferences, r.BudgetMid, r.BudgetEnd, 100*r.MachineLoad)
+		}
+		if r.NetworkCores > 0 || r.Objects != "" {
+			fmt.Fprintf(w, "%8s ^ object network (%s): %.3f cores; engine without it %.3f cores, %.4f per camera\n", "",
+				orDefault(r.Objects, "budget following the machine"), r.NetworkCores, r.EngineCoresWithoutNetwork, r.EngineCoresWithoutNetwork/float64(max(r.Cameras, 1)))
 		}
 		if len(r.StepsEnd) > 0 {
 			fmt.Fprintf(w, "%8s ^ overload rungs at the end: %s; idle floor %s mid, %s end\n", "", formatSteps(r.StepsEnd),

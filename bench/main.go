@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -213,8 +215,12 @@ func mainLive(ctx context.Context, args []string, out, errOut io.Writer) error {
 	drop := fs.Float64("drop-threshold", 0.005, "largest share of frames dropped that still counts as sustained")
 	ffref := fs.Bool("ffmpeg", false, "also run ffmpeg -threads 1 -f null on the clips, for the CPU ratio")
 	person := fs.Bool("person", false, "turn person detection on in every camera and report the time from motion to person incident")
+	objects := fs.String("objects", "", "the engine's object network: off, or a fixed budget in inferences per second (default: on, following the machine)")
 	if err := cliflag.Parse(fs, args, out, errOut); err != nil {
 		return err
+	}
+	if err := ParseObjects(*objects); err != nil {
+		return fmt.Errorf("--objects: %w", err)
 	}
 	if err := c.resolve(); err != nil {
 		return err
@@ -223,7 +229,7 @@ func mainLive(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o := LiveOptions{Person: *person, Cameras: c.cameras, Clips: c.clips, Duration: c.duration, Warmup: c.warmup, DecodeMode: *mode,
+	o := LiveOptions{Person: *person, Objects: *objects, Cameras: c.cameras, Clips: c.clips, Duration: c.duration, Warmup: c.warmup, DecodeMode: *mode,
 		UDP: *udp, DropThreshold: *drop, Progress: newProgress(errOut), Logs: c.logs(errOut), FFmpegReference: *ffref}
 	if *ramp {
 		rr, err := Ramp(ctx, bin, o, *maxCams)
@@ -258,8 +264,12 @@ type CompareStep struct {
 	Engine    *LiveResult       `json:"engine,omitempty"`
 	Baselines []*BaselineResult `json:"baselines"`
 	// Ratio is each baseline's CPU per camera over the engine's (above 1:
-	// the engine is cheaper).
-	Ratio map[string]float64 `json:"ratio_to_engine,omitempty"`
+	// the engine is cheaper); RatioWithoutNetwork over the engine's less
+	// its object network (LiveResult.NetworkCores): what the engine's
+	// ingest, decoding and analysis cost against a decoder that detects
+	// nothing.
+	Ratio               map[string]float64 `json:"ratio_to_engine,omitempty"`
+	RatioWithoutNetwork map[string]float64 `json:"ratio_to_engine_without_network,omitempty"`
 }
 
 // CompareResult is the output of `vigil bench baseline` and `compare`.
@@ -280,8 +290,12 @@ func mainCompare(ctx context.Context, mode string, args []string, out, errOut io
 	approaches := fs.String("approaches", "ffmpeg,opencv", "baselines to run: ffmpeg, opencv")
 	decodeMode := fs.String("decode-mode", "", "the engine's decode_mode (compare only)")
 	withEngine := fs.Bool("with-engine", mode == "compare", "also run the engine at each step (compare does)")
+	objects := fs.String("objects", "", "the engine's object network: off, or a fixed budget in inferences per second (default: on, following the machine)")
 	if err := cliflag.Parse(fs, args, out, errOut); err != nil {
 		return err
+	}
+	if err := ParseObjects(*objects); err != nil {
+		return fmt.Errorf("--objects: %w", err)
 	}
 	if err := c.resolve(); err != nil {
 		return err
@@ -312,10 +326,10 @@ func mainCompare(ctx context.Context, mode string, args []string, out, errOut io
 		series[name].Points = append(series[name].Points, [2]float64{float64(n), cores})
 	}
 	for _, n := range counts {
-		step := CompareStep{Cameras: n, Ratio: map[string]float64{}}
+		step := CompareStep{Cameras: n, Ratio: map[string]float64{}, RatioWithoutNetwork: map[string]float64{}}
 		if *withEngine {
 			r, err := Live(ctx, bin, LiveOptions{Cameras: n, Clips: c.clips, Duration: c.duration, Warmup: c.warmup,
-				DecodeMode: *decodeMode, Progress: prog, Logs: c.logs(errOut)})
+				DecodeMode: *decodeMode, Objects: *objects, Progress: prog, Logs: c.logs(errOut)})
 			if err != nil {
 				return err
 			}
@@ -332,6 +346,9 @@ func mainCompare(ctx context.Context, mode string, args []string, out, errOut io
 			add(b.Approach+" per camera", n, b.Process.Cores)
 			if step.Engine != nil && step.Engine.Engine.CoresPerCamera > 0 {
 				step.Ratio[b.Approach] = b.Process.CoresPerCamera / step.Engine.Engine.CoresPerCamera
+			}
+			if e := step.Engine; e != nil && e.NetworkCores > 0 && e.EngineCoresWithoutNetwork > 0 {
+				step.RatioWithoutNetwork[b.Approach] = b.Process.CoresPerCamera / (e.EngineCoresWithoutNetwork / float64(n))
 			}
 		}
 		res.Steps = append(res.Steps, step)
@@ -359,8 +376,12 @@ func PrintCompare(w io.Writer, r *CompareResult) {
 				b.Process.Cores, b.Process.CoresPerCamera, float64(b.Process.RSSMaxBytes)/(1<<20), b.FramesRead, b.FramesExpected,
 				b.SustainableCameras)
 		}
-		for a, ratio := range s.Ratio {
-			fmt.Fprintf(w, "%8d %s CPU per camera / vigil's: %.2f\n", s.Cameras, a, ratio)
+		for _, a := range slices.Sorted(maps.Keys(s.Ratio)) {
+			fmt.Fprintf(w, "%8d %s CPU per camera / vigil's: %.2f", s.Cameras, a, s.Ratio[a])
+			if r, ok := s.RatioWithoutNetwork[a]; ok {
+				fmt.Fprintf(w, "; / vigil's without its object network (%.3f cores): %.2f", s.Engine.NetworkCores, r)
+			}
+			fmt.Fprintln(w)
 		}
 	}
 }

@@ -72,6 +72,8 @@ func value(m *dto.Metric) float64 {
 		return m.Gauge.GetValue()
 	case m.Untyped != nil:
 		return m.Untyped.GetValue()
+	case m.Histogram != nil:
+		return m.Histogram.GetSampleSum() // a histogram's sum: seconds spent
 	}
 	return 0
 }

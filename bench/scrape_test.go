@@ -2,12 +2,19 @@ package bench
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/metrics"
 )
 
 // TestScrapeSurvivesSlowEngine: a /metrics that times out twice is retried
@@ -90,5 +97,60 @@ func TestPerClipDelta(t *testing.T) {
 	}
 	if perClipDelta(s0, s1, "vigil_absent_total", []string{"busy"}) != nil {
 		t.Fatal("a family the engine lacks gave figures")
+	}
+}
+
+type quietPool struct{}
+
+func (quietPool) Queued() (int, int)               { return 0, 0 }
+func (quietPool) Workers() int                     { return 1 }
+func (quietPool) Busy() (int, time.Duration)       { return 0, 0 }
+func (quietPool) Describe(chan<- *prometheus.Desc) {}
+func (quietPool) Collect(chan<- prometheus.Metric) {}
+
+// TestScrapeHistogramSum: the engine's own inference histogram, served by
+// its registry, reads as the seconds it summed (NetworkCores).
+func TestScrapeHistogramSum(t *testing.T) {
+	m := metrics.New(func() metrics.PoolStats { return quietPool{} }, quietPool{})
+	for _, s := range []float64{0.012, 0.030, 0.5} {
+		m.ObjectSeconds.Observe(s)
+	}
+	srv := httptest.NewServer(promhttp.HandlerFor(m.Reg, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	s, err := scrapeMetrics(srv.Client(), strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.sum("vigil_objects_inference_duration_seconds"); math.Abs(got-0.542) > 1e-9 {
+		t.Fatalf("inference seconds %v, want 0.542", got)
+	}
+}
+
+// TestEngineConfigObjects: the engine child's configuration, as the
+// engine parses it, has the object network --objects asked for.
+func TestEngineConfigObjects(t *testing.T) {
+	urls := []string{"rtsp://127.0.0.1:8554/cam1"}
+	for _, tc := range []struct {
+		objects string
+		enabled bool
+		budget  float64
+	}{{"", true, 0}, {"off", false, 0}, {"2.5", true, 2.5}} {
+		cfg, err := config.Parse([]byte(engineConfig("127.0.0.1:9", t.TempDir(), urls, "auto", false, false, tc.objects)))
+		if err != nil {
+			t.Fatalf("--objects %q: %v", tc.objects, err)
+		}
+		if cfg.Objects.Enabled != tc.enabled || cfg.Objects.MaxPerSecond != tc.budget {
+			t.Errorf("--objects %q: enabled %v, max_per_second %v; want %v, %v", tc.objects, cfg.Objects.Enabled, cfg.Objects.MaxPerSecond, tc.enabled, tc.budget)
+		}
+	}
+	for _, bad := range []string{"0", "on", "5000", "-1"} {
+		if err := ParseObjects(bad); err == nil {
+			t.Errorf("--objects %q accepted", bad)
+		}
+	}
+	for _, good := range []string{"", "off", "0.1", "12"} {
+		if err := ParseObjects(good); err != nil {
+			t.Errorf("--objects %q: %v", good, err)
+		}
 	}
 }
