@@ -170,7 +170,11 @@ func (c *Camera) Analyze(f *Frame, frameTime time.Time) []Transition {
 			tgap = max(tgap, maxSparseGap)
 		}
 		for i := range c.tamper {
-			tamperOut = c.advance(tamperOut, &c.tamper[i], t, c.tr.since, c.tr.enter[i], c.tr.stay[i], c.tamperScore(i), nil, tgap)
+			var from time.Time // frozen alone knows when its condition began
+			if tamperCauses[i] == CauseFrozen {
+				from = c.tr.since
+			}
+			tamperOut = c.advance(tamperOut, &c.tamper[i], t, from, c.tr.enter[i], c.tr.stay[i], c.tamperScore(i), nil, tgap)
 		}
 		// Covered or defocused, and until that incident ends (the view
 		// coming back is as global a change as it going).

@@ -555,3 +555,58 @@ func TestFrozenAcrossKeyframes(t *testing.T) {
 		})
 	}
 }
+
+// TestFrozenKeyframeEdges: a stream that showed one keyframe (one IDR at
+// its start, recovery points unflagged) is judged on identical runs once
+// keyUnknownAfter has passed without another; a live view whose
+// keyframes repeat one picture (a clean, still background) while the
+// pictures between them change is not frozen.
+func TestFrozenKeyframeEdges(t *testing.T) {
+	cfg := config.DefaultAnalysis()
+	t.Run("one_keyframe", func(t *testing.T) {
+		c, f := newCameraT(t, cfg)
+		tx := newTexture(t, 1)
+		const still = 25 * time.Second
+		var got []Transition
+		for at := time.Duration(0); at < 40*time.Second; at += 200 * time.Millisecond {
+			if at < still {
+				tx.draw(f, view{noise: 2})
+			}
+			c.SetKeyframe(at == 0)
+			got = append(got, c.Analyze(f, t0.Add(at))...)
+		}
+		tam := only(got, KindTamper)
+		if len(tam) == 0 || tam[0].Cause != CauseFrozen || tam[0].Phase != PhaseStart {
+			t.Fatalf("want frozen on a stream with one keyframe, got %+v", tam)
+		}
+		if at := tam[0].FrameTime.Sub(t0); at < still || at > still+cfg.Tamper.FrozenTime+time.Second {
+			t.Errorf("frozen raised at %v, want frozen_time after %v", at, still)
+		}
+	})
+	t.Run("changes_between_keyframes", func(t *testing.T) {
+		c, f := newCameraT(t, cfg)
+		tx := newTexture(t, 1)
+		const gop, live = 3 * time.Second, 20 * time.Second
+		var held []byte
+		var got []Transition
+		for at := time.Duration(0); at < 50*time.Second; at += 200 * time.Millisecond {
+			key := at%gop == 0
+			switch {
+			case at < live:
+				tx.draw(f, view{noise: 2})
+			case held == nil:
+				tx.draw(f, view{noise: 2})
+				held = slices.Clone(f.Pix)
+			case key:
+				copy(f.Pix, held) // the keyframes: one picture
+			case at%gop == time.Second || at%gop == 2*time.Second:
+				tx.draw(f, view{noise: 2}) // something changes between them
+			}
+			c.SetKeyframe(key)
+			got = append(got, c.Analyze(f, t0.Add(at))...)
+		}
+		if tam := only(got, KindTamper); len(tam) != 0 {
+			t.Fatalf("a live view raised %+v", tam[0])
+		}
+	})
+}

@@ -77,21 +77,33 @@ type tamper struct {
 	// frozen source (a sensor or encoder stuck on one picture) shows the
 	// same picture at every keyframe (the encoder codes the same source
 	// the same way), or stops sending keyframes. So once the stream's
-	// keyframes are known (keys), a picture is frozen when:
-	//   - it and the pictures at the last two keyframes are identical
-	//     (keySame; since keySince, the first of them), or
+	// keyframes are known (keys of them seen, at most 3), a picture is
+	// frozen when:
+	//   - the pictures at the last two keyframes are identical, the pictures
+	//     between them did not change (keySame, since keySince, the first
+	//     of them) and none has since (keyDiff). The first picture after a
+	//     keyframe may differ from it (a keyframe decoded alone skips the
+	//     in-loop filters that the chain's pictures have), and so may the
+	//     last before the next (x264 codes the picture before an IDR of a
+	//     frozen source a little differently: prevChanged).
 	//   - its identical run spans a keyframe (crossed), or lasts twice the
-	//     longest keyframe interval (keyEvery) with no keyframe.
+	//     longest keyframe interval (keyEvery) with no keyframe; before two
+	//     intervals are known (a first interval may be an IDR forced at
+	//     connect), keyUnknownAfter with no keyframe.
 	// keyHash is the hash of the first picture analyzed at or after the
-	// last keyframe.
-	keyNext  bool // Camera.SetKeyframe: a keyframe before this frame
-	keys     bool
-	crossed  bool
-	keyAt    time.Time
-	keyEvery time.Duration
-	keyHash  uint64
-	keySame  bool
-	keySince time.Time
+	// last keyframe; afterKey counts the pictures analyzed since, keyDiff
+	// those from the second on that differ from the one before.
+	keyNext     bool // Camera.SetKeyframe: a keyframe before this frame
+	keys        int
+	crossed     bool
+	keyAt       time.Time
+	keyEvery    time.Duration
+	keyHash     uint64
+	afterKey    int
+	keyDiff     int
+	prevChanged bool
+	keySame     bool
+	keySince    time.Time
 }
 
 func newTamper(cfg TamperConfig) tamper {
@@ -103,14 +115,20 @@ func newTamper(cfg TamperConfig) tamper {
 func (t *tamper) restart() {
 	t.hasPrev = false
 	t.identicalSince = time.Time{}
-	t.keys, t.crossed, t.keyAt, t.keyEvery = false, false, time.Time{}, 0
-	t.keySame = false
+	t.keys, t.crossed, t.keyAt, t.keyEvery = 0, false, time.Time{}, 0
+	t.keySame, t.keyDiff, t.afterKey, t.prevChanged = false, 0, 0, false
 }
 
-// frozen reports whether the picture of hash h at now is frozen, and
+// keyUnknownAfter is how long a stream that has shown fewer than three
+// keyframes may go without one before an identical run is frozen without
+// spanning one (a stream with one IDR at its start, or whose decoder flags
+// no recovery point): GOPs of up to 20 s are taken as live.
+const keyUnknownAfter = 20 * time.Second
+
+// frozen reports whether the picture at now is frozen, and
 // since when (frozen_time is the lifecycle's).
-func (t *tamper) frozen(now time.Time, h uint64) (bool, time.Time) {
-	if t.keySame && h == t.keyHash {
+func (t *tamper) frozen(now time.Time) (bool, time.Time) {
+	if t.keySame && t.keyDiff == 0 {
 		since := t.keySince
 		if !t.identicalSince.IsZero() && t.identicalSince.Before(since) {
 			since = t.identicalSince
@@ -120,10 +138,12 @@ func (t *tamper) frozen(now time.Time, h uint64) (bool, time.Time) {
 	switch {
 	case t.identicalSince.IsZero():
 		return false, time.Time{}
-	case !t.keys || t.crossed:
+	case t.keys == 0 || t.crossed:
 		return true, t.identicalSince
+	case t.keys < 3:
+		return now.Sub(t.keyAt) > keyUnknownAfter, t.identicalSince
 	}
-	return t.keyEvery > 0 && now.Sub(t.keyAt) > 2*t.keyEvery, t.identicalSince
+	return now.Sub(t.keyAt) > 2*t.keyEvery, t.identicalSince
 }
 
 // process measures f at frame time now and fills r. During the learning
@@ -144,20 +164,29 @@ func (t *tamper) process(f *Frame, w *work, now time.Time, dt time.Duration, qui
 	r.identical = t.hasPrev && t.prevW == f.Width && t.prevH == f.Height && t.prevHash == h
 	key := t.keyNext
 	t.keyNext = false
-	if key {
-		if t.keys {
+	switch {
+	case key:
+		if t.keys > 0 {
 			// The longest interval: an IDR at a scene cut must not make
 			// the next GOP's quiet run look keyframe-less.
 			t.keyEvery = max(t.keyEvery, now.Sub(t.keyAt))
-			switch same := h == t.keyHash; {
+			steady := t.keyDiff == 0 || t.keyDiff == 1 && t.prevChanged
+			switch same := h == t.keyHash && steady; {
 			case same && !t.keySame:
 				t.keySame, t.keySince = true, t.keyAt
 			case !same:
 				t.keySame = false
 			}
 		}
-		t.keys, t.keyAt, t.keyHash = true, now, h
+		t.keys = min(t.keys+1, 3)
+		t.keyAt, t.keyHash, t.keyDiff, t.afterKey = now, h, 0, 0
+	case t.keys > 0:
+		t.afterKey++
+		if t.afterKey > 1 && !r.identical {
+			t.keyDiff++
+		}
 	}
+	t.prevChanged = !r.identical
 	if r.identical {
 		if t.identicalSince.IsZero() {
 			t.identicalSince = t.prevTime
@@ -190,7 +219,7 @@ func (t *tamper) process(f *Frame, w *work, now time.Time, dt time.Duration, qui
 	c := &t.cfg
 	if t.baseContrast < minTexture {
 		// A featureless view (a blank wall, fog): only frozen is judged.
-		if frozen, since := t.frozen(now, h); frozen {
+		if frozen, since := t.frozen(now); frozen {
 			r.enter[3], r.stay[3], r.since = true, true, since
 		}
 		if quiet && !r.identical {
@@ -217,7 +246,7 @@ func (t *tamper) process(f *Frame, w *work, now time.Time, dt time.Duration, qui
 	// A covered lens shows a dark, still picture, which an encoder may
 	// code as bit-identical pictures: covered says it all, and frozen is
 	// not raised beside it.
-	if frozen, since := t.frozen(now, h); frozen && !r.stay[0] {
+	if frozen, since := t.frozen(now); frozen && !r.stay[0] {
 		r.enter[3], r.stay[3], r.since = true, true, since
 	}
 	if quiet && !r.stay[0] && !r.stay[1] && !r.stay[2] && !r.identical {

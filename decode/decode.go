@@ -205,8 +205,9 @@ func (d *Decoder) PictureSize() (w, h int) {
 // held before.
 func (d *Decoder) Corrupt() bool { return d.pic.got != 0 && d.pic.corrupt != 0 }
 
-// PictureKey reports whether the last picture is a keyframe (an IDR, or a
-// recovery point), as libavcodec flags it.
+// PictureKey reports whether a picture out of the last call is a keyframe,
+// as libavcodec flags it: an H.264 IDR, an H.265 IRAP picture (H.264
+// recovery points may not be flagged).
 func (d *Decoder) PictureKey() bool { return d.pic.got != 0 && d.pic.key != 0 }
 
 // PicturePTS returns the pts passed with the access unit that produced the

@@ -150,9 +150,9 @@ static int drain(vg_dec *d, vg_pic *out) {
 		out->pts = d->last->pts;
 		out->corrupt = d->last->decode_error_flags != 0 || (d->last->flags & AV_FRAME_FLAG_CORRUPT) != 0;
 #ifdef AV_FRAME_FLAG_KEY
-		out->key = (d->last->flags & AV_FRAME_FLAG_KEY) != 0;
+		out->key |= (d->last->flags & AV_FRAME_FLAG_KEY) != 0;
 #else
-		out->key = d->last->key_frame != 0;
+		out->key |= d->last->key_frame != 0;
 #endif
 	}
 }

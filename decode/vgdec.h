@@ -15,7 +15,7 @@ typedef struct vg_pic {
 	int height; // of the last picture
 	int64_t pts; // pts of the packet that produced the last picture
 	int corrupt; // the last picture was concealed: slices or references missing
-	int key;     // the last picture is a keyframe (IDR, or a recovery point)
+	int key;     // a picture out of this call is a keyframe (libavcodec's flag: an IDR, an IRAP)
 } vg_pic;
 
 void vg_quiet(void);

@@ -267,6 +267,11 @@ func (p *Pipeline) process(dec *decode.Decoder, au []byte, pts time.Duration, re
 		return r
 	}
 	r.Decoded = true
+	if kp := time.Duration(dec.PicturePTS()); dec.PictureKey() && (!p.keyOnce || kp != p.keyPTS) {
+		// A wake-up's replay decodes the keyframe decoded alone again:
+		// one keyframe, passed once. A concealed one passed too.
+		p.keyPassed, p.keyPTS, p.keyOnce = true, kp, true
+	}
 	if dec.Corrupt() {
 		// A keyframe that lost slices on the way (a UDP burst, a server's
 		// full write queue) comes out partly grey from a decoder lent
@@ -278,11 +283,6 @@ func (p *Pipeline) process(dec *decode.Decoder, au []byte, pts time.Duration, re
 	}
 	p.cur = dec
 	pts = time.Duration(dec.PicturePTS())
-	if dec.PictureKey() && (!p.keyOnce || pts != p.keyPTS) {
-		// A wake-up's replay decodes the keyframe decoded alone again:
-		// one keyframe, passed once.
-		p.keyPassed, p.keyPTS, p.keyOnce = true, pts, true
-	}
 	p.w, p.h = dec.PictureSize()
 	// A picture earlier than the last analyzed one is a discontinuity (a
 	// camera that restarted its clock): it is analyzed, and the rate is
