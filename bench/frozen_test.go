@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,23 +22,7 @@ func TestAccuracyFrozenOnRealFootage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time: 60 s")
 	}
-	sc, err := LoadScenarios("scenarios/real")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keep []Scenario
-	for _, s := range sc {
-		if s.Name != "frozen" && s.Name != "quiet" {
-			continue
-		}
-		if dir := os.Getenv("VIGIL_CAMCLIPS"); dir != "" && strings.Contains(s.Clip, "camclips") {
-			s.Clip = filepath.Join(dir, filepath.Base(s.Clip))
-		}
-		if _, err := os.Stat(s.Clip); err != nil {
-			t.Skipf("%s: no clip (scripts/camclips.sh makes it): %v", s.Name, err)
-		}
-		keep = append(keep, s)
-	}
+	keep := realScenarios(t, func(s Scenario) bool { return s.Name == "frozen" || s.Name == "quiet" })
 	if len(keep) != 2 {
 		t.Fatalf("%d of the frozen and quiet scenarios, want 2", len(keep))
 	}

@@ -41,22 +41,7 @@ func TestAccuracyRealPeopleFromTheNetwork(t *testing.T) {
 		t.Skip("real time: 40 s")
 	}
 	model := modelT(t)
-	sc, err := LoadScenarios("scenarios/real")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keep []Scenario
-	for _, s := range sc {
-		if dir := os.Getenv("VIGIL_CAMCLIPS"); dir != "" && strings.Contains(s.Clip, "camclips") {
-			s.Clip = filepath.Join(dir, filepath.Base(s.Clip))
-		}
-		if _, err := os.Stat(s.Clip); err != nil {
-			t.Skipf("%s: no clip (scripts/camclips.sh makes it): %v", s.Name, err)
-		}
-		if s.Camera["person"] != nil {
-			keep = append(keep, s)
-		}
-	}
+	keep := realScenarios(t, func(s Scenario) bool { return s.Camera["person"] != nil })
 	if len(keep) < 3 {
 		t.Fatalf("%d real scenarios with person detection, want walk, walk-h265 and still", len(keep))
 	}
@@ -275,4 +260,29 @@ func TestPersonTruthNamesClips(t *testing.T) {
 			t.Errorf("%q: error %v, want one naming %s", tc.yaml, err, tc.want)
 		}
 	}
+}
+
+// realScenarios loads bench/scenarios/real's scenarios that keep accepts,
+// their clips taken from $VIGIL_CAMCLIPS when set; the test is skipped
+// when one of their clips is missing (scripts/camclips.sh makes them).
+func realScenarios(t *testing.T, keep func(Scenario) bool) []Scenario {
+	t.Helper()
+	sc, err := LoadScenarios("scenarios/real")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []Scenario
+	for _, s := range sc {
+		if !keep(s) {
+			continue
+		}
+		if dir := os.Getenv("VIGIL_CAMCLIPS"); dir != "" && strings.Contains(s.Clip, "camclips") {
+			s.Clip = filepath.Join(dir, filepath.Base(s.Clip))
+		}
+		if _, err := os.Stat(s.Clip); err != nil {
+			t.Skipf("%s: no clip (scripts/camclips.sh makes it): %v", s.Name, err)
+		}
+		out = append(out, s)
+	}
+	return out
 }
