@@ -60,6 +60,12 @@ type LiveOptions struct {
 	// (objects.max_per_second), so that runs compare at the same
 	// inference work.
 	Objects string
+	// Server serves the cameras: ServerSim ("" too), vigil's simulator;
+	// ServerGst, GStreamer's RTSP server (scripts/gst-rtsp-server.py),
+	// each clip looped in a Matroska copy. With ServerGst,
+	// FFmpegReference runs one `ffmpeg -threads 1 -f null` per camera
+	// through the same server, after the engine, instead of on the files.
+	Server string
 }
 
 // ParseObjects checks an Objects value ("", "off" or a budget in
@@ -77,10 +83,13 @@ func ParseObjects(v string) error {
 
 // LiveResult is one `vigil bench live` run (JSON schema: bench/doc.go).
 type LiveResult struct {
-	Cameras         int     `json:"cameras"`
-	Clips           string  `json:"clips"`
-	DecodeMode      string  `json:"decode_mode"`
-	Transport       string  `json:"transport"`
+	Cameras    int    `json:"cameras"`
+	Clips      string `json:"clips"`
+	DecodeMode string `json:"decode_mode"`
+	Transport  string `json:"transport"`
+	// Server is what served the cameras: "sim" or "gst" (GStreamer's
+	// RTSP server). Simulator then measures that server.
+	Server          string  `json:"server"`
 	DurationSeconds float64 `json:"duration_seconds"`
 	// Engine and Simulator are measured from outside, through /proc.
 	Engine    ProcStats `json:"engine"`
@@ -161,8 +170,24 @@ type LiveResult struct {
 	// FFmpegCoresPerCamera is the CPU of `ffmpeg -threads 1 -i CLIP -f null -`
 	// on the cameras' clips, per camera in real time (at the clip's frame rate), weighted by
 	// the mix; CPURatioToFFmpeg is the engine's cores per camera over it.
-	FFmpegCoresPerCamera float64 `json:"ffmpeg_cores_per_camera,omitempty"`
-	CPURatioToFFmpeg     float64 `json:"cpu_ratio_to_ffmpeg,omitempty"`
+	// With the GStreamer server, ffmpeg reads each camera's stream over
+	// RTSP from it (FFmpegSource "rtsp") and FFmpegFPS is the frames per
+	// second per camera it decoded in the window; otherwise it reads the
+	// clip files (FFmpegSource "file"). CPURatioToFFmpegWithoutNetwork
+	// is EngineCoresWithoutNetwork per camera over it.
+	// FFmpegFileCoresPerCamera is the file figure in every run with the
+	// reference; with the GStreamer server CPURatioToFFmpegFile is
+	// EngineCoresWithoutNetwork per camera over it (ffmpeg then pays no
+	// RTSP; and on a server that sends a keyframe's slices each with
+	// parameter sets, as GStreamer's does, ffmpeg through RTSP decodes
+	// each slice as a picture of its own).
+	FFmpegCoresPerCamera           float64 `json:"ffmpeg_cores_per_camera,omitempty"`
+	FFmpegSource                   string  `json:"ffmpeg_source,omitempty"`
+	FFmpegFPS                      float64 `json:"ffmpeg_fps,omitempty"`
+	CPURatioToFFmpeg               float64 `json:"cpu_ratio_to_ffmpeg,omitempty"`
+	CPURatioToFFmpegWithoutNetwork float64 `json:"cpu_ratio_to_ffmpeg_without_network,omitempty"`
+	FFmpegFileCoresPerCamera       float64 `json:"ffmpeg_file_cores_per_camera,omitempty"`
+	CPURatioToFFmpegFile           float64 `json:"cpu_ratio_to_ffmpeg_file,omitempty"`
 	// Sustained: drop ratio under the threshold, lag not growing, every
 	// camera up.
 	Sustained bool   `json:"sustained"`
@@ -441,25 +466,33 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	res := &LiveResult{Cameras: o.Cameras, Clips: o.Clips, DecodeMode: o.DecodeMode, Transport: "tcp"}
+	if o.Server == "" {
+		o.Server = ServerSim
+	}
+	res := &LiveResult{Cameras: o.Cameras, Clips: o.Clips, DecodeMode: o.DecodeMode, Transport: "tcp", Server: o.Server}
 	if o.UDP {
 		res.Transport = "udp"
 	}
 	if res.DecodeMode == "" {
 		res.DecodeMode = "default"
 	}
-	o.Progress.step(fmt.Sprintf("live %d cameras: starting the simulator", o.Cameras), 0)
-	sim, err := startSimChild(ctx, bin, o.Cameras, o.Clips, o.UDP, logs)
+	var src *cameraSource
+	var err error
+	switch o.Server {
+	case ServerSim:
+		o.Progress.step(fmt.Sprintf("live %d cameras: starting the simulator", o.Cameras), 0)
+		src, err = simSource(ctx, bin, o, logs)
+	case ServerGst:
+		o.Progress.step(fmt.Sprintf("live %d cameras: looping the clips and starting GStreamer's RTSP server", o.Cameras), 0)
+		src, err = gstSource(ctx, o, logs)
+	default:
+		err = fmt.Errorf("server %q: want %s or %s", o.Server, ServerSim, ServerGst)
+	}
 	if err != nil {
 		return nil, err
 	}
-	simStopped := false
-	defer func() {
-		if !simStopped {
-			sim.stop(5 * time.Second)
-		}
-	}()
-	eng, err := startEngineChild(ctx, bin, sim.urls, o.DecodeMode, o.UDP, o.Person, o.Objects, logs)
+	defer src.stop()
+	eng, err := startEngineChild(ctx, bin, src.urls, o.DecodeMode, o.UDP, o.Person, o.Objects, logs)
 	if err != nil {
 		return nil, err
 	}
@@ -503,7 +536,7 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	if _, err := machine.Load(); err != nil {
 		o.Progress.done(fmt.Sprintf("machine load not measured: %v", err))
 	}
-	mSim := startMeter([]int{sim.pid()})
+	mSim := startMeter([]int{src.pid})
 	start := time.Now()
 	var sMid *scrape
 	for time.Since(start) < o.Duration {
@@ -543,12 +576,12 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	res.LagMidSeconds = sMid.maxOf("vigil_camera_lag_seconds")
 	res.LagEndSeconds = s1.maxOf("vigil_camera_lag_seconds")
 	res.CamerasUp = int(s1.sum("vigil_camera_up"))
-	res.StepsMid = sMid.steps(sim.clips)
-	res.StepsEnd = s1.steps(sim.clips)
+	res.StepsMid = sMid.steps(src.clips)
+	res.StepsEnd = s1.steps(src.clips)
 	res.IdleFloorMid = sMid.sum("vigil_overload_idle_floor")
 	res.IdleFloorEnd = s1.sum("vigil_overload_idle_floor")
-	res.Wakeups = perClipDelta(s0, s1, "vigil_camera_wakeups_total", sim.clips)
-	res.WakeupsRejected = perClipDelta(s0, s1, "vigil_camera_wakeups_rejected_total", sim.clips)
+	res.Wakeups = perClipDelta(s0, s1, "vigil_camera_wakeups_total", src.clips)
+	res.WakeupsRejected = perClipDelta(s0, s1, "vigil_camera_wakeups_rejected_total", src.clips)
 	res.EngineReceivedTotal = s1.sum("vigil_camera_frames_received_total")
 	eng.mu.Lock()
 	res.Incidents = eng.incidents
@@ -559,18 +592,31 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	eng.mu.Unlock()
 
 	eng.close()
-	res.SimulatorSent = sim.stopAndCount()
-	simStopped = true
+	if o.FFmpegReference && o.Server == ServerGst {
+		o.Progress.step(fmt.Sprintf("live %d cameras: ffmpeg -threads 1 -f null through the server", o.Cameras), 0)
+		ref, fps, err := ffmpegThrough(ctx, src.urls, o.UDP, ffmpegThroughWarmup, o.Duration, logs)
+		if err != nil {
+			return nil, err
+		}
+		res.FFmpegCoresPerCamera, res.FFmpegFPS, res.FFmpegSource = ref, fps, "rtsp"
+	}
+	res.SimulatorSent = src.stop()
 
 	if o.FFmpegReference {
 		ref, err := ffmpegReference(ctx, o.Clips, o.Cameras)
 		if err != nil {
 			return nil, err
 		}
-		res.FFmpegCoresPerCamera = ref
-		if ref > 0 {
-			res.CPURatioToFFmpeg = res.Engine.CoresPerCamera / ref
+		res.FFmpegFileCoresPerCamera = ref
+		if o.Server != ServerGst {
+			res.FFmpegCoresPerCamera, res.FFmpegSource = ref, "file"
+		} else if ref > 0 {
+			res.CPURatioToFFmpegFile = res.EngineCoresWithoutNetwork / float64(o.Cameras) / ref
 		}
+	}
+	if ref := res.FFmpegCoresPerCamera; ref > 0 {
+		res.CPURatioToFFmpeg = res.Engine.CoresPerCamera / ref
+		res.CPURatioToFFmpegWithoutNetwork = res.EngineCoresWithoutNetwork / float64(o.Cameras) / ref
 	}
 	lagGrowing := res.LagEndSeconds > 1 && res.LagEndSeconds > 2*res.LagMidSeconds
 	// A lag that grows more slowly is no more real time once it is long:
@@ -671,6 +717,20 @@ func PrintLive(w io.Writer, rs ...*LiveResult) {
 		if r.NetworkCores > 0 || r.Objects != "" {
 			fmt.Fprintf(w, "%8s ^ object network (%s): %.3f cores; engine without it %.3f cores, %.4f per camera\n", "",
 				orDefault(r.Objects, "budget following the machine"), r.NetworkCores, r.EngineCoresWithoutNetwork, r.EngineCoresWithoutNetwork/float64(max(r.Cameras, 1)))
+		}
+		if r.FFmpegCoresPerCamera > 0 {
+			fmt.Fprintf(w, "%8s ^ ffmpeg -threads 1 -f null (%s): %.4f cores per camera", "", r.FFmpegSource, r.FFmpegCoresPerCamera)
+			if r.FFmpegFPS > 0 {
+				fmt.Fprintf(w, " at %.1f frames/s each", r.FFmpegFPS)
+			}
+			fmt.Fprintf(w, "; engine over it %.2f, without the object network %.2f\n", r.CPURatioToFFmpeg, r.CPURatioToFFmpegWithoutNetwork)
+		}
+		if r.CPURatioToFFmpegFile > 0 {
+			fmt.Fprintf(w, "%8s ^ ffmpeg -threads 1 -f null on the files: %.4f cores per camera; engine without the object network over it %.2f\n", "",
+				r.FFmpegFileCoresPerCamera, r.CPURatioToFFmpegFile)
+		}
+		if r.Server == ServerGst {
+			fmt.Fprintf(w, "%8s ^ served by GStreamer's RTSP server: %.3f cores\n", "", r.Simulator.Cores)
 		}
 		if len(r.StepsEnd) > 0 {
 			fmt.Fprintf(w, "%8s ^ overload rungs at the end: %s; idle floor %s mid, %s end\n", "", formatSteps(r.StepsEnd),

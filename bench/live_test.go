@@ -158,3 +158,38 @@ func TestFFmpegReferenceOnFiles(t *testing.T) {
 		t.Fatalf("ffmpeg reference on %s: %g cores per camera, %v", spec, cores, err)
 	}
 }
+
+// TestLiveThroughGStreamer runs `vigil bench live --server gst`: the
+// cameras served by GStreamer's RTSP server from looped copies of the
+// clips, and ffmpeg's reference read through the same server.
+func TestLiveThroughGStreamer(t *testing.T) {
+	bin := vigilExecutable(t)
+	var out, errOut bytes.Buffer
+	err := Main(context.Background(), []string{"live", "--vigil", bin, "--server", "gst", "--cameras", "2", "--clips", "motion=50%,static",
+		"--decode-mode", "all", "--objects", "off", "--duration", "5s", "--warmup", "1s", "--ffmpeg", "--json"}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	var r LiveResult
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, out.String())
+	}
+	if r.Server != ServerGst || r.CamerasUp != 2 {
+		t.Errorf("server %q, %d cameras up", r.Server, r.CamerasUp)
+	}
+	// 2 cameras at 25 fps, every picture decoded (mode all): the clips
+	// loop in their copies, so the stream does not end within the run.
+	if want := 2 * 25 * r.DurationSeconds; r.FramesDecoded < 0.8*want || r.FramesDecoded > 1.2*want {
+		t.Errorf("frames decoded in the window %g, want about %g", r.FramesDecoded, want)
+	}
+	if r.Simulator.CPUSeconds <= 0 {
+		t.Errorf("the GStreamer server's CPU not measured: %+v", r.Simulator)
+	}
+	if r.FFmpegSource != "rtsp" || r.FFmpegFPS < 20 || r.FFmpegFPS > 30 || r.FFmpegCoresPerCamera <= 0 {
+		t.Errorf("ffmpeg through the server: source %q, %g frames/s per camera, %g cores per camera",
+			r.FFmpegSource, r.FFmpegFPS, r.FFmpegCoresPerCamera)
+	}
+	if r.FFmpegFileCoresPerCamera <= 0 || r.CPURatioToFFmpeg <= 0 || r.CPURatioToFFmpegFile <= 0 {
+		t.Errorf("ratios missing: file %g, ratio %g, to the file %g", r.FFmpegFileCoresPerCamera, r.CPURatioToFFmpeg, r.CPURatioToFFmpegFile)
+	}
+}

@@ -19,6 +19,8 @@ var Profiles = map[string]struct {
 	"camera":      {"sub-motion.h264", "sub-static.h264", "640x360 25 fps H.264 ~500 kbps substreams, 45 KB keyframes every 2 s, sensor noise"},
 	"camera-h265": {"sub-motion.h265", "sub-static.h265", "640x360 25 fps H.265 ~500 kbps substreams, sensor noise"},
 	"main":        {"main-motion.h264.mkv", "main-static.h264.mkv", "1920x1080 15 fps H.264 ~4 Mbps main streams, 4 slices, keyframes up to 370 KB"},
+	"mid":         {"mid-motion.h264.mkv", "mid-static.h264.mkv", "1280x720 25 fps H.264 ~2 Mbps (made on demand: CAMCLIPS_MID=1 scripts/camclips.sh)"},
+	"mid-h265":    {"mid-motion.h265.mkv", "mid-static.h265.mkv", "1280x720 25 fps H.265 ~2 Mbps (made on demand: CAMCLIPS_MID=1 scripts/camclips.sh)"},
 	"main-h265":   {"main-motion.h265.mkv", "main-static.h265.mkv", "1920x1080 15 fps H.265 ~4 Mbps main streams"},
 	"light":       {"motion", "static", "the embedded 640x360 ~24 kbps clips (40-byte P-frames): light, not camera-realistic"},
 }
@@ -47,7 +49,7 @@ func ProfileClips(profile string, active float64, dir string) (string, error) {
 		a, i = filepath.Join(dir, a), filepath.Join(dir, i)
 		for _, f := range []string{a, i} {
 			if _, err := os.Stat(f); err != nil {
-				return "", fmt.Errorf("profile %s: clip %s missing: make the clips with `scripts/camclips.sh %s` (or pass --clip-dir, --profile light, or --clips FILE,...)", profile, f, dir)
+				return "", fmt.Errorf("profile %s: clip %s missing: make the clips with `scripts/camclips.sh %s` (the mid profiles: CAMCLIPS_MID=1 scripts/camclips.sh) (or pass --clip-dir, --profile light, or --clips FILE,...)", profile, f, dir)
 			}
 		}
 	}

@@ -13,6 +13,8 @@
 #   main-motion.{h264,h265}  1920x1080 15 fps ~4 Mbps, same timeline,
 #                            4 slices per picture (H.264)
 #   main-static.{h264,h265}  1920x1080 15 fps ~4 Mbps, still
+#   mid-motion, mid-static   1280x720 25 fps ~2 Mbps, the same two
+#                            timelines; made only with CAMCLIPS_MID=1
 #   sub-tamper.h264          640x360: still, covered 8-13 s, defocused 21-26 s
 #   sub-frozen.h264          640x360: still, the source frozen from 10 s
 #                            (CRF 23, an IDR every 2 s), 30 s
@@ -128,5 +130,10 @@ make sub-motion 25 640 360 1 500
 make sub-static 25 640 360 0 500
 make main-motion 15 1920 1080 1 4000
 make main-static 15 1920 1080 0 4000
+# 720p, on demand (bench live --profile mid): CAMCLIPS_MID=1.
+if [ -n "${CAMCLIPS_MID:-}" ]; then
+	make mid-motion 25 1280 720 1 2000
+	make mid-static 25 1280 720 0 2000
+fi
 (cd "$out" && sha256sum -- *.h264 *.h265 >SHA256SUMS)
 echo "$CLIPS_VERSION" >"$out/VERSION"

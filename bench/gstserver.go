@@ -1,0 +1,343 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigil-video/vigil/internal/sleep"
+	"github.com/vigil-video/vigil/sim"
+)
+
+// Servers name what serves the cameras of `bench live`: vigil's own
+// simulator, or GStreamer's RTSP server (an independent implementation
+// of RTSP and of the H.264/H.265 payloaders).
+const (
+	ServerSim = "sim"
+	ServerGst = "gst"
+)
+
+// gstScriptEnv names the GStreamer RTSP server script when the bench does
+// not run from the repository.
+const gstScriptEnv = "VIGIL_GST_RTSP_SERVER"
+
+// gstChild is a running scripts/gst-rtsp-server.py: one mount per clip of
+// the mix, each a looped Matroska copy long enough for the run (the
+// server starts every client's pipeline at the clip's start and ends the
+// stream with the clip).
+type gstChild struct {
+	*child
+	urls  []string
+	clips []string // the clip of each camera, by index
+	dir   string
+}
+
+// gstScript finds scripts/gst-rtsp-server.py: $VIGIL_GST_RTSP_SERVER, or
+// the working directory and its parents.
+func gstScript() (string, error) {
+	if p := os.Getenv(gstScriptEnv); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("%s: %w", gstScriptEnv, err)
+		}
+		return p, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, "scripts", "gst-rtsp-server.py")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return "", fmt.Errorf("scripts/gst-rtsp-server.py not found from the working directory: run from vigil's repository or set %s", gstScriptEnv)
+		}
+		dir = up
+	}
+}
+
+// startGstChild serves the clips spec assigns to n cameras with GStreamer's
+// RTSP server, each clip looped to last at least length.
+func startGstChild(ctx context.Context, spec string, n int, length time.Duration, udp bool, logs io.Writer) (*gstChild, error) {
+	script, err := gstScript()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		return nil, fmt.Errorf("--server gst loops the clips with ffmpeg: %w", err)
+	}
+	assign, err := assignClips(spec, n, 0)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "vigil-bench-gst-")
+	if err != nil {
+		return nil, err
+	}
+	g := &gstChild{dir: dir}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(dir)
+		}
+	}()
+	files := clipFiles(spec)
+	mounts := map[string]string{} // clip name -> mount
+	var args []string
+	for _, c := range assign {
+		if _, done := mounts[c.Name]; done {
+			continue
+		}
+		looped, err := loopedMKV(ctx, dir, c, files[c.Name], length)
+		if err != nil {
+			return nil, fmt.Errorf("clip %s: %w", c.Name, err)
+		}
+		m := fmt.Sprintf("clip%d", len(mounts)+1)
+		mounts[c.Name] = m
+		args = append(args, "--clip", m+"="+looped)
+	}
+	protocols := "tcp"
+	if udp {
+		protocols = "udp"
+	}
+	args = append([]string{script, "--port", "0", "--protocols", protocols}, args...)
+	c, out, err := startChild(ctx, "/usr/bin/python3", args, nil, logs, true)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", script, err)
+	}
+	g.child = c
+	port := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if p, found := strings.CutPrefix(sc.Text(), "ready "); found {
+				port <- p
+			}
+		}
+		close(port)
+	}()
+	var p string
+	select {
+	case p = <-port:
+	case <-time.After(30 * time.Second):
+	}
+	if p == "" {
+		c.stop(time.Second)
+		return nil, fmt.Errorf("%s did not say ready (Debian: gir1.2-gst-rtsp-server-1.0, python3-gi; scripts/setup.sh installs them)", script)
+	}
+	for _, a := range assign {
+		g.urls = append(g.urls, "rtsp://127.0.0.1:"+p+"/"+mounts[a.Name])
+		g.clips = append(g.clips, a.Name)
+	}
+	ok = true
+	return g, nil
+}
+
+func (g *gstChild) close() {
+	g.stop(5 * time.Second)
+	os.RemoveAll(g.dir)
+}
+
+// clipFiles maps each clip name of spec (a file's name without directory
+// and extension, or an embedded clip's name) to its file, "" for embedded.
+func clipFiles(spec string) map[string]string {
+	files := map[string]string{}
+	for _, part := range strings.Split(spec, ",") {
+		name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+		if name == "" {
+			continue
+		}
+		if _, _, err := sim.EmbeddedClipData(name); err == nil {
+			files[name] = ""
+			continue
+		}
+		files[strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))] = name
+	}
+	return files
+}
+
+// loopedMKV writes clip c (from file, or embedded when file is "") looped
+// to last at least length, as DIR/NAME.h264.mkv or .h265.mkv: what the
+// GStreamer server script reads. A raw stream is muxed at the clip's frame
+// rate; the loops are copied, not re-encoded.
+func loopedMKV(ctx context.Context, dir string, c *sim.Clip, file string, length time.Duration) (string, error) {
+	codec, format := ".h264", "h264"
+	if c.Codec == sim.H265 {
+		codec, format = ".h265", "hevc"
+	}
+	ffmpeg := func(args ...string) error {
+		args = append([]string{"-hide_banner", "-nostdin", "-loglevel", "error", "-y"}, args...)
+		if b, err := exec.CommandContext(ctx, "ffmpeg", args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("ffmpeg %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(b)))
+		}
+		return nil
+	}
+	// ffmpeg loops a container, not a raw stream (-stream_loop plays a raw
+	// stream once): a raw clip is muxed first.
+	src := file
+	if file == "" {
+		data, ext, err := sim.EmbeddedClipData(c.Name)
+		if err != nil {
+			return "", err
+		}
+		src = filepath.Join(dir, c.Name+"-raw"+ext)
+		if err := os.WriteFile(src, data, 0o600); err != nil {
+			return "", err
+		}
+	} else if _, err := os.Stat(file + ".mkv"); err == nil && !strings.EqualFold(filepath.Ext(file), ".mkv") {
+		src = file + ".mkv"
+	}
+	if !strings.EqualFold(filepath.Ext(src), ".mkv") {
+		muxed := filepath.Join(dir, c.Name+"-once.mkv")
+		if err := ffmpeg("-r", fmtFloat(c.FPS), "-f", format, "-i", src, "-c", "copy", muxed); err != nil {
+			return "", err
+		}
+		src = muxed
+	}
+	loops := 1
+	if d := c.Duration(); d > 0 {
+		loops = int(math.Ceil(float64(length) / float64(d)))
+	}
+	out := filepath.Join(dir, c.Name+codec+".mkv")
+	if err := ffmpeg("-stream_loop", strconv.Itoa(max(loops-1, 0)), "-i", src, "-an", "-c", "copy", out); err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
+func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// ffmpegThrough measures one `ffmpeg -threads 1 -i URL -f null -` per URL
+// (decoding only, over RTSP/TCP from the same server as the engine): the
+// CPU per camera over the window after warmup, and the frames per second
+// per camera it decoded (to tell whether it kept up).
+func ffmpegThrough(ctx context.Context, urls []string, udp bool, warmup, window time.Duration, logs io.Writer) (coresPerCamera, fps float64, err error) {
+	transport := "tcp"
+	if udp {
+		transport = "udp"
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var mu sync.Mutex
+	frames := make([]float64, len(urls))
+	var procs []*child
+	var wg sync.WaitGroup
+	defer func() {
+		for _, p := range procs {
+			p.stop(5 * time.Second)
+		}
+		wg.Wait()
+	}()
+	pids := make([]int, 0, len(urls))
+	for i, u := range urls {
+		args := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-threads", "1",
+			"-rtsp_transport", transport, "-i", u, "-an", "-fps_mode", "passthrough", "-f", "null", "-progress", "pipe:1", "-"}
+		c, out, err := startChild(ctx, "ffmpeg", args, nil, logs, true)
+		if err != nil {
+			return 0, 0, err
+		}
+		procs = append(procs, c)
+		pids = append(pids, c.pid())
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc := bufio.NewScanner(out)
+			for sc.Scan() {
+				if v, found := strings.CutPrefix(sc.Text(), "frame="); found {
+					if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+						mu.Lock()
+						frames[i] = f
+						mu.Unlock()
+					}
+				}
+			}
+		}()
+	}
+	total := func() float64 {
+		mu.Lock()
+		defer mu.Unlock()
+		s := 0.0
+		for _, f := range frames {
+			s += f
+		}
+		return s
+	}
+	if !sleep.For(ctx, warmup) {
+		return 0, 0, ctx.Err()
+	}
+	f0 := total()
+	m := startMeter(pids)
+	if !sleep.For(ctx, window) {
+		return 0, 0, ctx.Err()
+	}
+	st := m.end(len(urls))
+	// -progress reports every 0.5 s: wait one report for the window's end.
+	if !sleep.For(ctx, 600*time.Millisecond) {
+		return 0, 0, ctx.Err()
+	}
+	f1 := total()
+	for _, p := range procs {
+		select {
+		case err := <-p.wait:
+			p.wait <- err
+			return 0, 0, errors.New("an ffmpeg reading through the server exited during the window (run with -v for its errors)")
+		default:
+		}
+	}
+	return st.CoresPerCamera, (f1 - f0) / window.Seconds() / float64(len(urls)), nil
+}
+
+// ffmpegThroughWarmup is waited after the ffmpeg processes start reading
+// through the server, before their window: ffmpeg probes an RTSP input
+// for up to 5 s (analyzeduration) before it decodes, then catches up, and
+// that catching up must not fall in the window.
+const ffmpegThroughWarmup = 12 * time.Second
+
+// cameraSource is what serves a live run's cameras.
+type cameraSource struct {
+	urls  []string
+	clips []string // the clip of each camera, by index
+	pid   int
+	once  sync.Once
+	end   func() float64
+	sent  float64
+}
+
+// stop stops the server (once) and returns the access units it says it
+// sent (0 when it cannot say).
+func (s *cameraSource) stop() float64 {
+	s.once.Do(func() { s.sent = s.end() })
+	return s.sent
+}
+
+func simSource(ctx context.Context, bin string, o LiveOptions, logs io.Writer) (*cameraSource, error) {
+	s, err := startSimChild(ctx, bin, o.Cameras, o.Clips, o.UDP, logs)
+	if err != nil {
+		return nil, err
+	}
+	return &cameraSource{urls: s.urls, clips: s.clips, pid: s.pid(), end: s.stopAndCount}, nil
+}
+
+func gstSource(ctx context.Context, o LiveOptions, logs io.Writer) (*cameraSource, error) {
+	// Long enough for the start-up wait, the warm-up, the window and, after
+	// the engine, ffmpeg's own warm-up and window: every client starts the
+	// clip at its PLAY.
+	length := 60*time.Second + time.Duration(o.Cameras)*50*time.Millisecond + o.Warmup + o.Duration + 30*time.Second
+	g, err := startGstChild(ctx, o.Clips, o.Cameras, length, o.UDP, logs)
+	if err != nil {
+		return nil, err
+	}
+	return &cameraSource{urls: g.urls, clips: g.clips, pid: g.pid(), end: func() float64 { g.close(); return 0 }}, nil
+}
