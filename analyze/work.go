@@ -16,6 +16,7 @@ import (
 type work struct {
 	// motion (detector)
 	blurred   gocv.Mat // 8UC1 blurred input
+	avgF      gocv.Mat // 32FC1 running average, updated (diff)
 	avg8      gocv.Mat // 8UC1 running average (diff)
 	diff      gocv.Mat // 8UC1 |blurred-avg8| (diff)
 	mask      gocv.Mat // 8UC1 foreground mask
@@ -39,7 +40,7 @@ type work struct {
 }
 
 func (w *work) mats() []*gocv.Mat {
-	return []*gocv.Mat{&w.blurred, &w.avg8, &w.diff, &w.mask, &w.hierarchy, &w.cells, &w.scratch,
+	return []*gocv.Mat{&w.blurred, &w.avgF, &w.avg8, &w.diff, &w.mask, &w.hierarchy, &w.cells, &w.scratch,
 		&w.thumb, &w.small, &w.lap, &w.mean, &w.std,
 		&w.bgSmall, &w.median, &w.gx, &w.gy, &w.mag, &w.ncc, &w.noMask, &w.reg, &w.halfEdges, &w.halfRef}
 }

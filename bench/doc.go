@@ -5,6 +5,8 @@
 //	vigil bench live --cameras N           `vigil sim` and `vigil run` as separate processes;
 //	                                       the engine measured from outside (/proc, /metrics, stdout)
 //	vigil bench live --ramp                the largest N sustained in real time
+//	vigil bench live --server gst          the cameras served by GStreamer's RTSP server instead
+//	                                       (an independent server; --ffmpeg reads through it too)
 //	vigil bench baseline --cameras N       the same cameras consumed by one ffmpeg process per
 //	                                       camera and by one OpenCV VideoCapture per camera
 //	vigil bench compare --steps 5,10,20    the engine and both baselines at each N, side by side,
@@ -55,5 +57,17 @@
 // middle and end; idle_floor_mid and idle_floor_end are the engine's
 // vigil_overload_idle_floor then (0 full to 3 sparse); wakeups and
 // wakeups_rejected are mode auto's wake-ups over the window per clip, and
-// those the pixels rejected.
+// those the pixels rejected. server is what served the cameras: "sim"
+// (vigil sim) or "gst" (--server gst: GStreamer's RTSP server,
+// scripts/gst-rtsp-server.py, from copies of the clips looped to last the
+// run; simulator then measures that server). With --ffmpeg,
+// ffmpeg_cores_per_camera is ffmpeg -threads 1 -f null's CPU per camera in
+// real time, read from ffmpeg_source: "file" (the clips) or, with --server
+// gst, "rtsp" (one ffmpeg per camera through the same server, after the
+// engine, ffmpeg_fps the frames a second each decoded);
+// cpu_ratio_to_ffmpeg is the engine's cores per camera over it and
+// cpu_ratio_to_ffmpeg_without_network the same less network_cores;
+// ffmpeg_file_cores_per_camera is the file figure in every run with
+// --ffmpeg, and with --server gst cpu_ratio_to_ffmpeg_file the engine's
+// cores per camera less the network's over it.
 package bench

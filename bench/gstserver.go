@@ -210,7 +210,7 @@ func loopedMKV(ctx context.Context, dir string, c *sim.Clip, file string, length
 	if d := c.Duration(); d > 0 {
 		loops = int(math.Ceil(float64(length) / float64(d)))
 	}
-	out := filepath.Join(dir, c.Name+codec+".mkv")
+	out := filepath.Join(dir, strings.TrimSuffix(c.Name, codec)+codec+".mkv")
 	if err := ffmpeg("-stream_loop", strconv.Itoa(max(loops-1, 0)), "-i", src, "-an", "-c", "copy", out); err != nil {
 		return "", err
 	}

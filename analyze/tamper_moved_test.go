@@ -1,0 +1,75 @@
+package analyze
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestMedian7 checks the moved check's median network against the
+// insertion sort on every order of seven distinct values and on random
+// samples with ties and extremes.
+func TestMedian7(t *testing.T) {
+	var ring [bgSamples][]byte
+	const n = 5040 + 20000
+	for k := range ring {
+		ring[k] = make([]byte, n)
+	}
+	// Every permutation of 10, 20, ..., 70 (7! = 5040), Heap's algorithm.
+	p := []byte{10, 20, 30, 40, 50, 60, 70}
+	c := make([]int, len(p))
+	i := 0
+	put := func() {
+		for k := range p {
+			ring[k][i] = p[k]
+		}
+		i++
+	}
+	put()
+	for j := 0; j < len(p); {
+		if c[j] < j {
+			if j%2 == 0 {
+				p[0], p[j] = p[j], p[0]
+			} else {
+				p[c[j]], p[j] = p[j], p[c[j]]
+			}
+			put()
+			c[j]++
+			j = 0
+		} else {
+			c[j] = 0
+			j++
+		}
+	}
+	if i != 5040 {
+		t.Fatalf("%d permutations", i)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for ; i < n; i++ {
+		for k := range ring {
+			switch rng.IntN(4) {
+			case 0:
+				ring[k][i] = 0
+			case 1:
+				ring[k][i] = 255
+			default:
+				ring[k][i] = byte(rng.IntN(4) * 60)
+			}
+		}
+	}
+	got, want := make([]byte, n), make([]byte, n)
+	var col [bgSamples]byte
+	median7(got, &ring)
+	medianFew(want, &ring, bgSamples, &col)
+	for i := range got {
+		if got[i] != want[i] {
+			var s []byte
+			for k := range ring {
+				s = append(s, ring[k][i])
+			}
+			t.Fatalf("median of %v: %d, want %d", s, got[i], want[i])
+		}
+	}
+	if want[0] != 40 {
+		t.Fatalf("median of the first permutation %d, want 40", want[0])
+	}
+}
