@@ -180,7 +180,7 @@ func (c *Camera) Analyze(f *Frame, frameTime time.Time) []Transition {
 		// coming back is as global a change as it going).
 		global = c.tr.stay[0] || c.tr.stay[2] || c.tamper[0].active() || c.tamper[2].active()
 		if m := &c.tamper[1]; m.open && t.Sub(m.startedAt) >= c.cfg.Tamper.AcceptMovedAfter {
-			c.tam.acceptView()
+			c.tam.acceptView(wk)
 		}
 	}
 	c.det.process(f, wk, dt, learning, global, &c.d)

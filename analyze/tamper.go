@@ -107,7 +107,7 @@ type tamper struct {
 }
 
 func newTamper(cfg TamperConfig) tamper {
-	return tamper{cfg: cfg, bg: background{corr: 1, edges: gocv.NewMat(), ref: gocv.NewMat()}}
+	return tamper{cfg: cfg, bg: background{corr: 1, ref: gocv.NewMat()}}
 }
 
 // restart forgets the previous frame (a new stream) but keeps the
@@ -207,7 +207,7 @@ func (t *tamper) process(f *Frame, w *work, now time.Time, dt time.Duration, qui
 		t.n++
 		if now.Sub(t.learnFrom) >= t.cfg.LearnTime && t.n >= 3 {
 			t.learned = true
-			t.bg.learn(1)
+			t.bg.learn(w, 1, sampled)
 		}
 		return
 	}
@@ -225,7 +225,7 @@ func (t *tamper) process(f *Frame, w *work, now time.Time, dt time.Duration, qui
 		if quiet && !r.identical {
 			t.learn(r, runningWeight(dt, baselineTimeConstant))
 			if sampled {
-				t.bg.learn(runningWeight(bgEvery, baselineTimeConstant))
+				t.bg.learn(w, runningWeight(bgEvery, baselineTimeConstant), true)
 			}
 		}
 		return
@@ -252,7 +252,7 @@ func (t *tamper) process(f *Frame, w *work, now time.Time, dt time.Duration, qui
 	if quiet && !r.stay[0] && !r.stay[1] && !r.stay[2] && !r.identical {
 		t.learn(r, runningWeight(dt, baselineTimeConstant))
 		if sampled {
-			t.bg.learn(runningWeight(bgEvery, baselineTimeConstant))
+			t.bg.learn(w, runningWeight(bgEvery, baselineTimeConstant), true)
 		}
 	}
 }
@@ -272,8 +272,8 @@ func (t *tamper) learn(r *tamperReading, w float64) {
 
 // acceptView makes the current background the reference (a moved camera
 // whose new view has been accepted).
-func (t *tamper) acceptView() {
-	t.bg.learn(1)
+func (t *tamper) acceptView(w *work) {
+	t.bg.learn(w, 1, false)
 	t.bg.corr = 1
 }
 

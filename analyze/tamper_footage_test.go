@@ -147,7 +147,7 @@ func BenchmarkMovedBackground(b *testing.B) {
 		bg.sample(w, f.mat, now)
 		now = now.Add(bgEvery)
 	}
-	bg.learn(1)
+	bg.learn(w, 1, false)
 	var ru0, ru1 syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	for b.Loop() {

@@ -48,12 +48,16 @@ const (
 
 // background is the moved check's state, inside tamper.
 type background struct {
-	ring       [bgSamples][]byte
-	n, next    int       // samples in the ring, where the next goes
-	sampleAt   time.Time // frame time of the last sample
-	edges, ref gocv.Mat  // 32F: the background's edges and the reference's (empty: none yet)
-	col        [bgSamples]byte
-	corr       float64 // the latest comparison
+	ring     [bgSamples][]byte
+	n, next  int       // samples in the ring, where the next goes
+	sampleAt time.Time // frame time of the last sample
+	// ref is the reference's edges (32F; empty: none yet). The
+	// background's edges are not kept: they are computed from the ring
+	// into the frame's work set (work.edges) when it changes, and again
+	// from the unchanged ring when the reference is set at another time.
+	ref  gocv.Mat
+	col  [bgSamples]byte
+	corr float64 // the latest comparison
 	// shift is the background's offset from the reference (thumbnail
 	// pixels) where their edges match best, within regX x regY, when
 	// that match is clearly better than without a shift; else zero.
@@ -62,17 +66,15 @@ type background struct {
 
 // close frees the edges; it is idempotent.
 func (b *background) close() {
-	for _, m := range []*gocv.Mat{&b.edges, &b.ref} {
-		if m.Ptr() != nil {
-			m.Close()
-			*m = gocv.Mat{}
-		}
+	if b.ref.Ptr() != nil {
+		b.ref.Close()
+		b.ref = gocv.Mat{}
 	}
 }
 
 // sample adds the frame gray (8U) to the ring when bgEvery has passed
-// since the last sample, and then recomputes the background and its
-// edges; it reports whether it did.
+// since the last sample, and then computes the background and its edges
+// into w.edges; it reports whether it did.
 func (b *background) sample(w *work, gray gocv.Mat, now time.Time) bool {
 	if b.n > 0 && now.Sub(b.sampleAt) < bgEvery && now.After(b.sampleAt) {
 		return false
@@ -99,6 +101,15 @@ func (b *background) sample(w *work, gray gocv.Mat, now time.Time) bool {
 		b.next = (b.next + 1) % bgSamples
 		b.n = min(b.n+1, bgSamples)
 	}
+	return b.edges(w)
+}
+
+// edges computes the background (the median of the ring) into w.median
+// and its edges into w.edges; false when the ring is empty.
+func (b *background) edges(w *work) bool {
+	if b.n == 0 {
+		return false
+	}
 	out, err := w.median.DataPtrUint8()
 	if err != nil {
 		return false
@@ -111,7 +122,7 @@ func (b *background) sample(w *work, gray gocv.Mat, now time.Time) bool {
 	gocv.Sobel(w.median, &w.gx, gocv.MatTypeCV32F, 1, 0, 3, 1, 0, gocv.BorderReplicate)
 	gocv.Sobel(w.median, &w.gy, gocv.MatTypeCV32F, 0, 1, 3, 1, 0, gocv.BorderReplicate)
 	gocv.Magnitude(w.gx, w.gy, &w.mag)
-	gocv.GaussianBlur(w.mag, &b.edges, image.Pt(5, 5), 1.2, 1.2, gocv.BorderReplicate)
+	gocv.GaussianBlur(w.mag, &w.edges, image.Pt(5, 5), 1.2, 1.2, gocv.BorderReplicate)
 	return true
 }
 
@@ -168,9 +179,10 @@ func median7(out []byte, ring *[bgSamples][]byte) {
 // cover, and the view has not moved while a quarter of the cells still
 // match. Cells whose reference has almost no edges (a blank wall) are
 // not judged; with fewer than cellsMin judged cells the whole picture is
-// one cell.
+// one cell. w.edges must hold the background's edges (sample, this
+// frame).
 func (b *background) compare(w *work) {
-	if b.ref.Empty() || b.edges.Empty() {
+	if b.ref.Empty() || b.n == 0 {
 		b.corr = 1
 		return
 	}
@@ -204,7 +216,7 @@ func (b *background) register(w *work) {
 	b.shift = image.Point{}
 	// At half the size: a sixteenth of the work, and a shift of 10% of
 	// the view is still 6 pixels.
-	gocv.Resize(b.edges, &w.halfEdges, image.Pt(bgW/2, bgH/2), 0, 0, gocv.InterpolationArea)
+	gocv.Resize(w.edges, &w.halfEdges, image.Pt(bgW/2, bgH/2), 0, 0, gocv.InterpolationArea)
 	gocv.Resize(b.ref, &w.halfRef, image.Pt(bgW/2, bgH/2), 0, 0, gocv.InterpolationArea)
 	inner := w.halfRef.Region(image.Rect(regX, regY, bgW/2-regX, bgH/2-regY))
 	defer inner.Close()
@@ -229,7 +241,7 @@ func (b *background) match(w *work, cell image.Rectangle) (float64, bool) {
 	if m := w.mean.GetDoubleAt(0, 0); m < cellEdgesMin {
 		return 0, false
 	}
-	area := b.edges.Region(cell)
+	area := w.edges.Region(cell)
 	defer area.Close()
 	gocv.MatchTemplate(area, inner, &w.ncc, gocv.TmCcoeffNormed, w.noMask)
 	best, _ := maxLoc(w.ncc)
@@ -240,18 +252,20 @@ func (b *background) match(w *work, cell image.Rectangle) (float64, bool) {
 	return c, true
 }
 
-// learn makes the background the reference (w <= 0 or no reference yet)
-// or moves the reference towards it by weight w.
-func (b *background) learn(w float64) {
-	if b.edges.Empty() {
+// learn makes the background the reference (weight >= 1 or no
+// reference yet) or moves the reference towards it by weight. sampled
+// tells that w.edges holds the background's edges (sample returned true
+// on this frame); otherwise they are computed again from the ring.
+func (b *background) learn(w *work, weight float64, sampled bool) {
+	if !sampled && !b.edges(w) {
 		return
 	}
-	if b.ref.Empty() || w >= 1 {
-		b.edges.CopyTo(&b.ref)
+	if b.ref.Empty() || weight >= 1 {
+		w.edges.CopyTo(&b.ref)
 		return
 	}
-	if w > 0 {
-		gocv.AccumulatedWeighted(b.edges, &b.ref, w)
+	if weight > 0 {
+		gocv.AccumulatedWeighted(w.edges, &b.ref, weight)
 	}
 }
 

@@ -33,6 +33,7 @@ type work struct {
 	bgSmall     gocv.Mat // the picture, bgW x bgH, 8U
 	median      gocv.Mat // the background, 8U, bgW x bgH
 	gx, gy, mag gocv.Mat // 32F
+	edges       gocv.Mat // 32F: the background's edges (background.edges)
 	ncc, noMask gocv.Mat
 	reg         gocv.Mat
 	halfEdges   gocv.Mat
@@ -42,7 +43,7 @@ type work struct {
 func (w *work) mats() []*gocv.Mat {
 	return []*gocv.Mat{&w.blurred, &w.avgF, &w.avg8, &w.diff, &w.mask, &w.hierarchy, &w.cells, &w.scratch,
 		&w.thumb, &w.small, &w.lap, &w.mean, &w.std,
-		&w.bgSmall, &w.median, &w.gx, &w.gy, &w.mag, &w.ncc, &w.noMask, &w.reg, &w.halfEdges, &w.halfRef}
+		&w.bgSmall, &w.median, &w.gx, &w.gy, &w.mag, &w.edges, &w.ncc, &w.noMask, &w.reg, &w.halfEdges, &w.halfRef}
 }
 
 func newWork() *work {
