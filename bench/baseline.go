@@ -23,6 +23,9 @@ type BaselineOptions struct {
 	Approaches []string
 	Progress   *progress
 	Logs       io.Writer
+	// Server serves the cameras: ServerSim ("" too) or ServerGst (see
+	// LiveOptions.Server).
+	Server string
 }
 
 // BaselineResult is one approach at one camera count.
@@ -30,8 +33,10 @@ type BaselineResult struct {
 	// Approach is "ffmpeg" (one `ffmpeg` process per camera decoding to
 	// raw gray frames at 320 px wide, the way Frigate consumes cameras) or
 	// "opencv" (one OpenCV VideoCapture per camera, in one process).
-	Approach        string    `json:"approach"`
-	Command         string    `json:"command"`
+	Approach string `json:"approach"`
+	Command  string `json:"command"`
+	// Server is what served the cameras: "sim" or "gst".
+	Server          string    `json:"server"`
 	Cameras         int       `json:"cameras"`
 	DurationSeconds float64   `json:"duration_seconds"`
 	Process         ProcStats `json:"process"`
@@ -114,11 +119,11 @@ func baselineFFmpeg(ctx context.Context, bin string, o BaselineOptions, logs io.
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sim, err := startSimChild(ctx, bin, o.Cameras, o.Clips, false, logs)
+	sim, err := startSource(ctx, bin, o.Server, o.Cameras, o.Clips, false, o.Warmup+o.Duration, logs)
 	if err != nil {
 		return nil, err
 	}
-	defer sim.stop(5 * time.Second)
+	defer sim.stop()
 	var bytesRead atomic.Int64
 	var procs []*child
 	var wg sync.WaitGroup
@@ -160,7 +165,7 @@ func baselineFFmpeg(ctx context.Context, bin string, o BaselineOptions, logs io.
 		return nil, err
 	}
 	return &BaselineResult{
-		Approach: "ffmpeg", Command: "ffmpeg " + strings.Join(args("URL"), " "), Cameras: o.Cameras,
+		Approach: "ffmpeg", Command: "ffmpeg " + strings.Join(args("URL"), " "), Server: sim.server, Cameras: o.Cameras,
 		DurationSeconds: wall, Process: st, FramesRead: frames, FramesExpected: float64(o.Cameras) * clipsFPS(o.Clips, o.Cameras) * wall,
 		SustainableCameras: sustainable(st.CoresPerCamera),
 	}, nil
@@ -169,11 +174,11 @@ func baselineFFmpeg(ctx context.Context, bin string, o BaselineOptions, logs io.
 func baselineOpenCV(ctx context.Context, bin string, o BaselineOptions, logs io.Writer) (*BaselineResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sim, err := startSimChild(ctx, bin, o.Cameras, o.Clips, false, logs)
+	sim, err := startSource(ctx, bin, o.Server, o.Cameras, o.Clips, false, o.Warmup+o.Duration, logs)
 	if err != nil {
 		return nil, err
 	}
-	defer sim.stop(5 * time.Second)
+	defer sim.stop()
 	args := append([]string{"bench", "capture-worker"}, sim.urls...)
 	c, out, err := startChild(ctx, bin, args, []string{"OPENCV_FFMPEG_CAPTURE_OPTIONS=rtsp_transport;tcp"}, logs, true)
 	if err != nil {
@@ -198,7 +203,7 @@ func baselineOpenCV(ctx context.Context, bin string, o BaselineOptions, logs io.
 	}
 	return &BaselineResult{
 		Approach: "opencv", Command: "cv::VideoCapture(URL) per camera (FFmpeg backend, rtsp_transport tcp), read() in a loop",
-		Cameras: o.Cameras, DurationSeconds: wall, Process: st, FramesRead: got,
+		Server: sim.server, Cameras: o.Cameras, DurationSeconds: wall, Process: st, FramesRead: got,
 		FramesExpected: float64(o.Cameras) * clipsFPS(o.Clips, o.Cameras) * wall, SustainableCameras: sustainable(st.CoresPerCamera),
 	}, nil
 }

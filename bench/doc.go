@@ -6,7 +6,8 @@
 //	                                       the engine measured from outside (/proc, /metrics, stdout)
 //	vigil bench live --ramp                the largest N sustained in real time
 //	vigil bench live --server gst          the cameras served by GStreamer's RTSP server instead
-//	                                       (an independent server; --ffmpeg reads through it too)
+//	                                       (an independent server; --ffmpeg reads through it too;
+//	                                       baseline and compare take --server too)
 //	vigil bench baseline --cameras N       the same cameras consumed by one ffmpeg process per
 //	                                       camera and by one OpenCV VideoCapture per camera
 //	vigil bench compare --steps 5,10,20    the engine and both baselines at each N, side by side,
@@ -22,8 +23,9 @@
 // {machine: {cores}, steps: [{cameras, engine: LiveResult, baselines:
 // [BaselineResult], ratio_to_engine: {approach: ratio},
 // ratio_to_engine_without_network: {approach: ratio}}], chart: [{name,
-// points: [[cameras, cores]]}]}; offline an OfflineResult; gate a list of
-// GateClip. Units are in the
+// points: [[cameras, cores]]}]} (a BaselineResult's server says what
+// served its cameras, as a LiveResult's does); offline an OfflineResult;
+// gate a list of GateClip. Units are in the
 // field names or their comments: seconds, bytes, cores (CPU seconds per
 // wall second), milliseconds for latency_ms.
 //

@@ -307,12 +307,13 @@ const ffmpegThroughWarmup = 12 * time.Second
 
 // cameraSource is what serves a live run's cameras.
 type cameraSource struct {
-	urls  []string
-	clips []string // the clip of each camera, by index
-	pid   int
-	once  sync.Once
-	end   func() float64
-	sent  float64
+	server string // ServerSim or ServerGst
+	urls   []string
+	clips  []string // the clip of each camera, by index
+	pid    int
+	once   sync.Once
+	end    func() float64
+	sent   float64
 }
 
 // stop stops the server (once) and returns the access units it says it
@@ -322,22 +323,27 @@ func (s *cameraSource) stop() float64 {
 	return s.sent
 }
 
-func simSource(ctx context.Context, bin string, o LiveOptions, logs io.Writer) (*cameraSource, error) {
-	s, err := startSimChild(ctx, bin, o.Cameras, o.Clips, o.UDP, logs)
-	if err != nil {
-		return nil, err
+// startSource starts what serves n cameras of the clips spec: server is
+// ServerSim ("" too) or ServerGst; run is how long the cameras are read
+// after they are up (warm-ups and windows), for the GStreamer server's
+// looped copies.
+func startSource(ctx context.Context, bin, server string, n int, clips string, udp bool, run time.Duration, logs io.Writer) (*cameraSource, error) {
+	switch server {
+	case "", ServerSim:
+		s, err := startSimChild(ctx, bin, n, clips, udp, logs)
+		if err != nil {
+			return nil, err
+		}
+		return &cameraSource{server: ServerSim, urls: s.urls, clips: s.clips, pid: s.pid(), end: s.stopAndCount}, nil
+	case ServerGst:
+		// Long enough for the start-up wait and the run: every client
+		// starts the clip at its PLAY.
+		length := 60*time.Second + time.Duration(n)*50*time.Millisecond + run + 30*time.Second
+		g, err := startGstChild(ctx, clips, n, length, udp, logs)
+		if err != nil {
+			return nil, err
+		}
+		return &cameraSource{server: ServerGst, urls: g.urls, clips: g.clips, pid: g.pid(), end: func() float64 { g.close(); return 0 }}, nil
 	}
-	return &cameraSource{urls: s.urls, clips: s.clips, pid: s.pid(), end: s.stopAndCount}, nil
-}
-
-func gstSource(ctx context.Context, o LiveOptions, logs io.Writer) (*cameraSource, error) {
-	// Long enough for the start-up wait, the warm-up, the window and, after
-	// the engine, ffmpeg's own warm-up and window: every client starts the
-	// clip at its PLAY.
-	length := 60*time.Second + time.Duration(o.Cameras)*50*time.Millisecond + o.Warmup + o.Duration + 30*time.Second
-	g, err := startGstChild(ctx, o.Clips, o.Cameras, length, o.UDP, logs)
-	if err != nil {
-		return nil, err
-	}
-	return &cameraSource{urls: g.urls, clips: g.clips, pid: g.pid(), end: func() float64 { g.close(); return 0 }}, nil
+	return nil, fmt.Errorf("server %q: want %s or %s", server, ServerSim, ServerGst)
 }

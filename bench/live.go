@@ -476,21 +476,14 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	if res.DecodeMode == "" {
 		res.DecodeMode = "default"
 	}
-	var src *cameraSource
-	var err error
-	switch o.Server {
-	case ServerSim:
-		o.Progress.step(fmt.Sprintf("live %d cameras: starting the simulator", o.Cameras), 0)
-		src, err = simSource(ctx, bin, o, logs)
-	case ServerGst:
-		o.Progress.step(fmt.Sprintf("live %d cameras: looping the clips and starting GStreamer's RTSP server", o.Cameras), 0)
-		src, err = gstSource(ctx, o, logs)
-	default:
-		err = fmt.Errorf("server %q: want %s or %s", o.Server, ServerSim, ServerGst)
-	}
+	o.Progress.step(fmt.Sprintf("live %d cameras: starting the server (%s)", o.Cameras, o.Server), 0)
+	// The GStreamer server's clips last the warm-up, the window and,
+	// after the engine, ffmpeg's warm-up and window.
+	src, err := startSource(ctx, bin, o.Server, o.Cameras, o.Clips, o.UDP, o.Warmup+o.Duration+ffmpegThroughWarmup+o.Duration, logs)
 	if err != nil {
 		return nil, err
 	}
+	res.Server = src.server
 	defer src.stop()
 	eng, err := startEngineChild(ctx, bin, src.urls, o.DecodeMode, o.UDP, o.Person, o.Objects, logs)
 	if err != nil {

@@ -193,3 +193,31 @@ func TestLiveThroughGStreamer(t *testing.T) {
 		t.Errorf("ratios missing: file %g, ratio %g, to the file %g", r.FFmpegFileCoresPerCamera, r.CPURatioToFFmpeg, r.CPURatioToFFmpegFile)
 	}
 }
+
+// TestCompareThroughGStreamer runs `vigil bench compare --server gst`:
+// the engine and both baselines read the same looped clips from
+// GStreamer's RTSP server, in real time.
+func TestCompareThroughGStreamer(t *testing.T) {
+	bin := vigilExecutable(t)
+	var out, errOut bytes.Buffer
+	err := Main(context.Background(), []string{"compare", "--vigil", bin, "--server", "gst", "--cameras", "2", "--clips", "motion=50%,static",
+		"--objects", "off", "--duration", "4s", "--warmup", "2s", "--json"}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	var r CompareResult
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, out.String())
+	}
+	if len(r.Steps) != 1 || r.Steps[0].Engine == nil || len(r.Steps[0].Baselines) != 2 {
+		t.Fatalf("steps: %+v", r.Steps)
+	}
+	if e := r.Steps[0].Engine; e.Server != ServerGst || e.CamerasUp != 2 || e.FramesReceived < 0.8*2*25*e.DurationSeconds {
+		t.Errorf("engine: server %q, %d cameras up, %g frames received in %g s", e.Server, e.CamerasUp, e.FramesReceived, e.DurationSeconds)
+	}
+	for _, b := range r.Steps[0].Baselines {
+		if b.Server != ServerGst || b.FramesRead < 0.8*b.FramesExpected || b.FramesRead > 1.5*b.FramesExpected {
+			t.Errorf("%s: server %q, frames %g of %g expected", b.Approach, b.Server, b.FramesRead, b.FramesExpected)
+		}
+	}
+}

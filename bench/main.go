@@ -291,6 +291,7 @@ func mainCompare(ctx context.Context, mode string, args []string, out, errOut io
 	approaches := fs.String("approaches", "ffmpeg,opencv", "baselines to run: ffmpeg, opencv")
 	decodeMode := fs.String("decode-mode", "", "the engine's decode_mode (compare only)")
 	withEngine := fs.Bool("with-engine", mode == "compare", "also run the engine at each step (compare does)")
+	server := fs.String("server", ServerSim, "what serves the cameras: sim (vigil's simulator) or gst (GStreamer's RTSP server, scripts/gst-rtsp-server.py, clips looped)")
 	objects := fs.String("objects", "", "the engine's object network: off, or a fixed budget in inferences per second (default: on, following the machine)")
 	if err := cliflag.Parse(fs, args, out, errOut); err != nil {
 		return err
@@ -330,7 +331,7 @@ func mainCompare(ctx context.Context, mode string, args []string, out, errOut io
 		step := CompareStep{Cameras: n, Ratio: map[string]float64{}, RatioWithoutNetwork: map[string]float64{}}
 		if *withEngine {
 			r, err := Live(ctx, bin, LiveOptions{Cameras: n, Clips: c.clips, Duration: c.duration, Warmup: c.warmup,
-				DecodeMode: *decodeMode, Objects: *objects, Progress: prog, Logs: c.logs(errOut)})
+				DecodeMode: *decodeMode, Objects: *objects, Progress: prog, Logs: c.logs(errOut), Server: *server})
 			if err != nil {
 				return err
 			}
@@ -338,7 +339,7 @@ func mainCompare(ctx context.Context, mode string, args []string, out, errOut io
 			add("vigil ("+r.DecodeMode+")", n, r.Engine.Cores)
 		}
 		bs, err := Baseline(ctx, bin, BaselineOptions{Cameras: n, Clips: c.clips, Duration: c.duration, Warmup: c.warmup,
-			Approaches: strings.Split(*approaches, ","), Progress: prog, Logs: c.logs(errOut)})
+			Approaches: strings.Split(*approaches, ","), Progress: prog, Logs: c.logs(errOut), Server: *server})
 		if err != nil {
 			return err
 		}
