@@ -274,7 +274,7 @@ func (t *tamper) learn(r *tamperReading, w float64) {
 // whose new view has been accepted).
 func (t *tamper) acceptView(w *work) {
 	t.bg.learn(w, 1, false)
-	t.bg.corr = 1
+	t.bg.corr, t.bg.shift = 1, image.Point{}
 }
 
 // stdDev is the standard deviation of m's single channel.

@@ -182,6 +182,7 @@ func median7(out []byte, ring *[bgSamples][]byte) {
 // one cell. w.edges must hold the background's edges (sample, this
 // frame).
 func (b *background) compare(w *work) {
+	b.shift = image.Point{} // register sets it again when it runs
 	if b.ref.Empty() || b.n == 0 {
 		b.corr = 1
 		return

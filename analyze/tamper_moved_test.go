@@ -1,8 +1,11 @@
 package analyze
 
 import (
+	"image"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/vigil-video/vigil/config"
 )
 
 // TestMedian7 checks the moved check's median network against the
@@ -71,5 +74,43 @@ func TestMedian7(t *testing.T) {
 	}
 	if want[0] != 40 {
 		t.Fatalf("median of the first permutation %d, want 40", want[0])
+	}
+}
+
+// TestCompareForgetsShift: a comparison that judges the picture as one
+// cell (a reference with edges in too few cells) does not register, and
+// must not keep the shift an earlier comparison found, nor must an
+// accepted view.
+func TestCompareForgetsShift(t *testing.T) {
+	f, err := NewFrame(320, 180)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for i := range f.Pix {
+		f.Pix[i] = 90 // no edges anywhere
+	}
+	tm := newTamper(config.DefaultAnalysis().Tamper)
+	defer tm.bg.close()
+	w := getWork()
+	defer putWork(w)
+	now := t0
+	for range bgSamples {
+		tm.bg.sample(w, f.mat, now)
+		now = now.Add(bgEvery)
+	}
+	tm.bg.learn(w, 1, false)
+	tm.bg.shift = image.Pt(6, 0)
+	if !tm.bg.sample(w, f.mat, now) {
+		t.Fatal("no sample")
+	}
+	tm.bg.compare(w)
+	if tm.bg.shift != (image.Point{}) {
+		t.Errorf("shift %v kept by a comparison that did not register", tm.bg.shift)
+	}
+	tm.bg.shift = image.Pt(6, 0)
+	tm.acceptView(w)
+	if tm.bg.shift != (image.Point{}) {
+		t.Errorf("shift %v kept by an accepted view", tm.bg.shift)
 	}
 }

@@ -3,13 +3,13 @@ package bench
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -78,7 +78,7 @@ func startGstChild(ctx context.Context, spec string, n int, length time.Duration
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		return nil, fmt.Errorf("--server gst loops the clips with ffmpeg: %w", err)
 	}
-	assign, err := assignClips(spec, n, 0)
+	assign, files, err := assignClipFiles(spec, n, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -93,19 +93,18 @@ func startGstChild(ctx context.Context, spec string, n int, length time.Duration
 			os.RemoveAll(dir)
 		}
 	}()
-	files := clipFiles(spec)
-	mounts := map[string]string{} // clip name -> mount
+	mounts := map[string]string{} // the clip as the spec names it -> mount
 	var args []string
-	for _, c := range assign {
-		if _, done := mounts[c.Name]; done {
+	for i, c := range assign {
+		if _, done := mounts[files[i]]; done {
 			continue
 		}
-		looped, err := loopedMKV(ctx, dir, c, files[c.Name], length)
-		if err != nil {
-			return nil, fmt.Errorf("clip %s: %w", c.Name, err)
-		}
 		m := fmt.Sprintf("clip%d", len(mounts)+1)
-		mounts[c.Name] = m
+		looped, err := loopedMKV(ctx, filepath.Join(dir, m), c, files[i], length)
+		if err != nil {
+			return nil, fmt.Errorf("clip %s: %w", files[i], err)
+		}
+		mounts[files[i]] = m
 		args = append(args, "--clip", m+"="+looped)
 	}
 	protocols := "tcp"
@@ -137,8 +136,8 @@ func startGstChild(ctx context.Context, spec string, n int, length time.Duration
 		c.stop(time.Second)
 		return nil, fmt.Errorf("%s did not say ready (Debian: gir1.2-gst-rtsp-server-1.0, python3-gi; scripts/setup.sh installs them)", script)
 	}
-	for _, a := range assign {
-		g.urls = append(g.urls, "rtsp://127.0.0.1:"+p+"/"+mounts[a.Name])
+	for i, a := range assign {
+		g.urls = append(g.urls, "rtsp://127.0.0.1:"+p+"/"+mounts[files[i]])
 		g.clips = append(g.clips, a.Name)
 	}
 	ok = true
@@ -150,29 +149,15 @@ func (g *gstChild) close() {
 	os.RemoveAll(g.dir)
 }
 
-// clipFiles maps each clip name of spec (a file's name without directory
-// and extension, or an embedded clip's name) to its file, "" for embedded.
-func clipFiles(spec string) map[string]string {
-	files := map[string]string{}
-	for _, part := range strings.Split(spec, ",") {
-		name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-		if name == "" {
-			continue
-		}
-		if _, _, err := sim.EmbeddedClipData(name); err == nil {
-			files[name] = ""
-			continue
-		}
-		files[strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))] = name
-	}
-	return files
-}
-
-// loopedMKV writes clip c (from file, or embedded when file is "") looped
-// to last at least length, as DIR/NAME.h264.mkv or .h265.mkv: what the
-// GStreamer server script reads. A raw stream is muxed at the clip's frame
-// rate; the loops are copied, not re-encoded.
+// loopedMKV writes clip c (file as the spec names it: a file, or an
+// embedded clip's name) looped to last at least length, as
+// DIR/NAME.h264.mkv or .h265.mkv (DIR made here): what the GStreamer
+// server script reads. A raw stream is muxed at the clip's frame rate, a
+// container's video copied; the loops are copied, not re-encoded.
 func loopedMKV(ctx context.Context, dir string, c *sim.Clip, file string, length time.Duration) (string, error) {
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return "", err
+	}
 	codec, format := ".h264", "h264"
 	if c.Codec == sim.H265 {
 		codec, format = ".h265", "hevc"
@@ -187,21 +172,21 @@ func loopedMKV(ctx context.Context, dir string, c *sim.Clip, file string, length
 	// ffmpeg loops a container, not a raw stream (-stream_loop plays a raw
 	// stream once): a raw clip is muxed first.
 	src := file
-	if file == "" {
-		data, ext, err := sim.EmbeddedClipData(c.Name)
-		if err != nil {
-			return "", err
-		}
-		src = filepath.Join(dir, c.Name+"-raw"+ext)
+	if data, ext, err := sim.EmbeddedClipData(file); err == nil {
+		src = filepath.Join(dir, "embedded"+ext)
 		if err := os.WriteFile(src, data, 0o600); err != nil {
 			return "", err
 		}
-	} else if _, err := os.Stat(file + ".mkv"); err == nil && !strings.EqualFold(filepath.Ext(file), ".mkv") {
-		src = file + ".mkv"
+	} else if _, err := os.Stat(file + ".mkv"); err == nil && isRawStream(file) {
+		src = file + ".mkv" // scripts/camclips.sh's Matroska copy
 	}
 	if !strings.EqualFold(filepath.Ext(src), ".mkv") {
-		muxed := filepath.Join(dir, c.Name+"-once.mkv")
-		if err := ffmpeg("-r", fmtFloat(c.FPS), "-f", format, "-i", src, "-c", "copy", muxed); err != nil {
+		in := []string{"-i", src}
+		if isRawStream(src) {
+			in = []string{"-r", fmtFloat(c.FPS), "-f", format, "-i", src}
+		}
+		muxed := filepath.Join(dir, "once.mkv")
+		if err := ffmpeg(append(in, "-map", "0:v:0", "-c", "copy", muxed)...); err != nil {
 			return "", err
 		}
 		src = muxed
@@ -211,18 +196,29 @@ func loopedMKV(ctx context.Context, dir string, c *sim.Clip, file string, length
 		loops = int(math.Ceil(float64(length) / float64(d)))
 	}
 	out := filepath.Join(dir, strings.TrimSuffix(c.Name, codec)+codec+".mkv")
-	if err := ffmpeg("-stream_loop", strconv.Itoa(max(loops-1, 0)), "-i", src, "-an", "-c", "copy", out); err != nil {
+	if err := ffmpeg("-stream_loop", strconv.Itoa(max(loops-1, 0)), "-i", src, "-map", "0:v:0", "-c", "copy", out); err != nil {
 		return "", err
 	}
 	return out, nil
 }
 
+// isRawStream tells an Annex-B elementary stream by its name, as
+// sim.LoadClip does.
+func isRawStream(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".h264", ".264", ".h265", ".265", ".hevc":
+		return true
+	}
+	return false
+}
+
 func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // ffmpegThrough measures one `ffmpeg -threads 1 -i URL -f null -` per URL
-// (decoding only, over RTSP/TCP from the same server as the engine): the
-// CPU per camera over the window after warmup, and the frames per second
-// per camera it decoded (to tell whether it kept up).
+// (decoding only, over RTSP from the same server as the engine): the CPU
+// per camera over the window after warmup, and the frames a second each
+// decoded (to tell whether it kept up), from its -progress reports
+// bracketing the window and their arrival times.
 func ffmpegThrough(ctx context.Context, urls []string, udp bool, warmup, window time.Duration, logs io.Writer) (coresPerCamera, fps float64, err error) {
 	transport := "tcp"
 	if udp {
@@ -230,14 +226,21 @@ func ffmpegThrough(ctx context.Context, urls []string, udp bool, warmup, window 
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	type report struct {
+		frames float64
+		at     time.Time
+	}
 	var mu sync.Mutex
-	frames := make([]float64, len(urls))
+	last := make([]report, len(urls))
 	var procs []*child
 	var wg sync.WaitGroup
 	defer func() {
+		var sw sync.WaitGroup
 		for _, p := range procs {
-			p.stop(5 * time.Second)
+			sw.Add(1)
+			go func() { defer sw.Done(); p.stop(5 * time.Second) }()
 		}
+		sw.Wait()
 		wg.Wait()
 	}()
 	pids := make([]int, 0, len(urls))
@@ -258,45 +261,60 @@ func ffmpegThrough(ctx context.Context, urls []string, udp bool, warmup, window 
 				if v, found := strings.CutPrefix(sc.Text(), "frame="); found {
 					if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
 						mu.Lock()
-						frames[i] = f
+						last[i] = report{f, time.Now()}
 						mu.Unlock()
 					}
 				}
 			}
 		}()
 	}
-	total := func() float64 {
+	exited := func(when string) error {
+		for _, p := range procs {
+			select {
+			case err := <-p.wait:
+				p.wait <- err
+				return fmt.Errorf("an ffmpeg reading through the server exited %s (run with -v for its errors)", when)
+			default:
+			}
+		}
+		return nil
+	}
+	snapshot := func() []report {
 		mu.Lock()
 		defer mu.Unlock()
-		s := 0.0
-		for _, f := range frames {
-			s += f
-		}
-		return s
+		return slices.Clone(last)
 	}
 	if !sleep.For(ctx, warmup) {
 		return 0, 0, ctx.Err()
 	}
-	f0 := total()
+	if err := exited("during its warm-up"); err != nil {
+		return 0, 0, err
+	}
+	r0 := snapshot()
 	m := startMeter(pids)
 	if !sleep.For(ctx, window) {
 		return 0, 0, ctx.Err()
 	}
 	st := m.end(len(urls))
-	// -progress reports every 0.5 s: wait one report for the window's end.
+	// -progress reports every 0.5 s: wait for one after the window.
 	if !sleep.For(ctx, 600*time.Millisecond) {
 		return 0, 0, ctx.Err()
 	}
-	f1 := total()
-	for _, p := range procs {
-		select {
-		case err := <-p.wait:
-			p.wait <- err
-			return 0, 0, errors.New("an ffmpeg reading through the server exited during the window (run with -v for its errors)")
-		default:
+	if err := exited("during its window"); err != nil {
+		return 0, 0, err
+	}
+	r1 := snapshot()
+	n := 0
+	for i := range r1 {
+		if dt := r1[i].at.Sub(r0[i].at).Seconds(); dt > 0 && !r0[i].at.IsZero() {
+			fps += (r1[i].frames - r0[i].frames) / dt
+			n++
 		}
 	}
-	return st.CoresPerCamera, (f1 - f0) / window.Seconds() / float64(len(urls)), nil
+	if n > 0 {
+		fps /= float64(n)
+	}
+	return st.CoresPerCamera, fps, nil
 }
 
 // ffmpegThroughWarmup is waited after the ffmpeg processes start reading

@@ -187,7 +187,10 @@ type LiveResult struct {
 	CPURatioToFFmpeg               float64 `json:"cpu_ratio_to_ffmpeg,omitempty"`
 	CPURatioToFFmpegWithoutNetwork float64 `json:"cpu_ratio_to_ffmpeg_without_network,omitempty"`
 	FFmpegFileCoresPerCamera       float64 `json:"ffmpeg_file_cores_per_camera,omitempty"`
-	CPURatioToFFmpegFile           float64 `json:"cpu_ratio_to_ffmpeg_file,omitempty"`
+	// FFmpegError says why a reference is missing (the run's other
+	// figures stand).
+	FFmpegError          string  `json:"ffmpeg_error,omitempty"`
+	CPURatioToFFmpegFile float64 `json:"cpu_ratio_to_ffmpeg_file,omitempty"`
 	// Sustained: drop ratio under the threshold, lag not growing, every
 	// camera up.
 	Sustained bool   `json:"sustained"`
@@ -587,18 +590,22 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	eng.close()
 	if o.FFmpegReference && o.Server == ServerGst {
 		o.Progress.step(fmt.Sprintf("live %d cameras: ffmpeg -threads 1 -f null through the server", o.Cameras), 0)
-		ref, fps, err := ffmpegThrough(ctx, src.urls, o.UDP, ffmpegThroughWarmup, o.Duration, logs)
-		if err != nil {
-			return nil, err
+		// A reference that fails keeps the engine's figures, with why.
+		if ref, fps, err := ffmpegThrough(ctx, src.urls, o.UDP, ffmpegThroughWarmup, o.Duration, logs); err != nil {
+			res.FFmpegError = err.Error()
+		} else {
+			res.FFmpegCoresPerCamera, res.FFmpegFPS, res.FFmpegSource = ref, fps, "rtsp"
 		}
-		res.FFmpegCoresPerCamera, res.FFmpegFPS, res.FFmpegSource = ref, fps, "rtsp"
 	}
 	res.SimulatorSent = src.stop()
 
 	if o.FFmpegReference {
 		ref, err := ffmpegReference(ctx, o.Clips, o.Cameras)
 		if err != nil {
-			return nil, err
+			if res.FFmpegError != "" {
+				res.FFmpegError += "; "
+			}
+			res.FFmpegError += err.Error()
 		}
 		res.FFmpegFileCoresPerCamera = ref
 		if o.Server != ServerGst {
@@ -718,6 +725,9 @@ func PrintLive(w io.Writer, rs ...*LiveResult) {
 			}
 			fmt.Fprintf(w, "; engine over it %.2f, without the object network %.2f\n", r.CPURatioToFFmpeg, r.CPURatioToFFmpegWithoutNetwork)
 		}
+		if r.FFmpegError != "" {
+			fmt.Fprintf(w, "%8s ^ ffmpeg reference missing: %s\n", "", r.FFmpegError)
+		}
 		if r.CPURatioToFFmpegFile > 0 {
 			fmt.Fprintf(w, "%8s ^ ffmpeg -threads 1 -f null on the files: %.4f cores per camera; engine without the object network over it %.2f\n", "",
 				r.FFmpegFileCoresPerCamera, r.CPURatioToFFmpegFile)
@@ -741,7 +751,7 @@ func PrintLive(w io.Writer, rs ...*LiveResult) {
 // ffmpegReference is the CPU per camera of `ffmpeg -threads 1 -f null` on
 // the clips assigned to n cameras, as cores at the clips' frame rates, averaged over cameras.
 func ffmpegReference(ctx context.Context, clips string, n int) (float64, error) {
-	assign, err := assignClips(clips, n, 0)
+	assign, files, err := assignClipFiles(clips, n, 0)
 	if err != nil {
 		return 0, err
 	}
@@ -750,19 +760,15 @@ func ffmpegReference(ctx context.Context, clips string, n int) (float64, error) 
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
-	// A clip is named after its file without directory and extension.
-	paths := map[string]string{}
-	for _, part := range strings.Split(clips, ",") {
-		name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-		paths[strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))] = name
-	}
+	// By the clip as the spec names it: sub-motion.h264 and
+	// sub-motion.h265 are both the clip sub-motion.
 	perClip := map[string]float64{}
 	total := 0.0
-	for _, c := range assign {
-		cores, ok := perClip[c.Name]
+	for i, c := range assign {
+		cores, ok := perClip[files[i]]
 		if !ok {
-			file := paths[c.Name]
-			if data, ext, err := sim.EmbeddedClipData(c.Name); err == nil {
+			file := files[i]
+			if data, ext, err := sim.EmbeddedClipData(file); err == nil {
 				file = filepath.Join(dir, c.Name+ext)
 				if err := os.WriteFile(file, data, 0o600); err != nil {
 					return 0, err
@@ -775,7 +781,7 @@ func ffmpegReference(ctx context.Context, clips string, n int) (float64, error) 
 			if r.FramesPerCoreSecond > 0 {
 				cores = c.FPS / r.FramesPerCoreSecond
 			}
-			perClip[c.Name] = cores
+			perClip[files[i]] = cores
 		}
 		total += cores
 	}

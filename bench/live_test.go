@@ -162,10 +162,14 @@ func TestFFmpegReferenceOnFiles(t *testing.T) {
 // TestLiveThroughGStreamer runs `vigil bench live --server gst`: the
 // cameras served by GStreamer's RTSP server from looped copies of the
 // clips, and ffmpeg's reference read through the same server.
+//
+// The two cameras' clips have the same name, sub-motion, in two codecs:
+// each is served from its own file.
 func TestLiveThroughGStreamer(t *testing.T) {
 	bin := vigilExecutable(t)
 	var out, errOut bytes.Buffer
-	err := Main(context.Background(), []string{"live", "--vigil", bin, "--server", "gst", "--cameras", "2", "--clips", "motion=50%,static",
+	clips := testkit.CamClip(t, "sub-motion.h264") + "=50%," + testkit.CamClip(t, "sub-motion.h265")
+	err := Main(context.Background(), []string{"live", "--vigil", bin, "--server", "gst", "--cameras", "2", "--clips", clips,
 		"--decode-mode", "all", "--objects", "off", "--duration", "5s", "--warmup", "1s", "--ffmpeg", "--json"}, &out, &errOut)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errOut.String())
@@ -186,8 +190,8 @@ func TestLiveThroughGStreamer(t *testing.T) {
 		t.Errorf("the GStreamer server's CPU not measured: %+v", r.Simulator)
 	}
 	if r.FFmpegSource != "rtsp" || r.FFmpegFPS < 20 || r.FFmpegFPS > 30 || r.FFmpegCoresPerCamera <= 0 {
-		t.Errorf("ffmpeg through the server: source %q, %g frames/s per camera, %g cores per camera",
-			r.FFmpegSource, r.FFmpegFPS, r.FFmpegCoresPerCamera)
+		t.Errorf("ffmpeg through the server: source %q, %g frames/s per camera, %g cores per camera (%s)",
+			r.FFmpegSource, r.FFmpegFPS, r.FFmpegCoresPerCamera, r.FFmpegError)
 	}
 	if r.FFmpegFileCoresPerCamera <= 0 || r.CPURatioToFFmpeg <= 0 || r.CPURatioToFFmpegFile <= 0 {
 		t.Errorf("ratios missing: file %g, ratio %g, to the file %g", r.FFmpegFileCoresPerCamera, r.CPURatioToFFmpeg, r.CPURatioToFFmpegFile)

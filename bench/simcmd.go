@@ -62,11 +62,20 @@ func RunSim(ctx context.Context, o SimOptions) error {
 
 // assignClips gives each of n cameras a clip by the spec's shares.
 func assignClips(spec string, n int, fps float64) ([]*sim.Clip, error) {
+	clips, _, err := assignClipFiles(spec, n, fps)
+	return clips, err
+}
+
+// assignClipFiles is assignClips, with each camera's clip as the spec
+// names it (a file, or an embedded clip's name): two files may have the
+// same clip name (sub-motion.h264 and sub-motion.h265).
+func assignClipFiles(spec string, n int, fps float64) ([]*sim.Clip, []string, error) {
 	if n < 1 {
-		return nil, fmt.Errorf("cameras: %d must be at least 1", n)
+		return nil, nil, fmt.Errorf("cameras: %d must be at least 1", n)
 	}
 	type share struct {
 		clip *sim.Clip
+		file string
 		pct  float64 // <0: an equal part of the rest
 	}
 	var shares []share
@@ -79,13 +88,13 @@ func assignClips(spec string, n int, fps float64) ([]*sim.Clip, error) {
 		name, pctStr, hasPct := strings.Cut(part, "=")
 		c, err := loadClip(name, fps)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		s := share{clip: c, pct: -1}
+		s := share{clip: c, file: name, pct: -1}
 		if hasPct {
 			p, err := strconv.ParseFloat(strings.TrimSuffix(pctStr, "%"), 64)
 			if err != nil || p < 0 || p > 100 {
-				return nil, fmt.Errorf("clips: share %q of %s is not a percentage", pctStr, name)
+				return nil, nil, fmt.Errorf("clips: share %q of %s is not a percentage", pctStr, name)
 			}
 			s.pct = p
 			fixed += p
@@ -93,10 +102,10 @@ func assignClips(spec string, n int, fps float64) ([]*sim.Clip, error) {
 		shares = append(shares, s)
 	}
 	if len(shares) == 0 {
-		return nil, fmt.Errorf("clips: none given")
+		return nil, nil, fmt.Errorf("clips: none given")
 	}
 	if fixed > 100 {
-		return nil, fmt.Errorf("clips: shares add up to %g%%", fixed)
+		return nil, nil, fmt.Errorf("clips: shares add up to %g%%", fixed)
 	}
 	free := 0
 	for _, s := range shares {
@@ -105,6 +114,7 @@ func assignClips(spec string, n int, fps float64) ([]*sim.Clip, error) {
 		}
 	}
 	out := make([]*sim.Clip, 0, n)
+	files := make([]string, 0, n)
 	for i, s := range shares {
 		k := 0
 		switch {
@@ -118,9 +128,10 @@ func assignClips(spec string, n int, fps float64) ([]*sim.Clip, error) {
 		}
 		for j := 0; j < k && len(out) < n; j++ {
 			out = append(out, s.clip)
+			files = append(files, s.file)
 		}
 	}
-	return out, nil
+	return out, files, nil
 }
 
 // clipsFPS is the mean frame rate of the clips spec assigns to n cameras
