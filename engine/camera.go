@@ -112,6 +112,7 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 		UpdateInterval: cfg.HealthUpdateInterval, Pause: e.pause, Log: c.log, Out: healthOut{c}})
 	c.gate = gate.New(cfg.DecodeMode, gate.NewActivity(cfg.DecodeMode, cfg.Activity), &c.load, gate.ReplayUnits, gate.ReplayBytes(cfg.QueueBytes))
 	c.gate.SkipIdleKeyframes(cfg.Activity.KeyframeInterval)
+	c.gate.ShareVerifiers(e.verifiers)
 	c.wk.evidence = map[string][]incident.Evidence{}
 	c.snapReq = make(chan chan snapResult, 8)
 	c.wk.ladder = sched.NewLadder(sched.LadderConfig{Pressure: e.pressure})
@@ -146,6 +147,7 @@ func (c *camera) start() {
 
 // close frees the worker-side state; the session and queue are closed first.
 func (c *camera) close() {
+	c.gate.Close()
 	c.wk.pipe.Close()
 	c.wk.ladder.Close()
 }

@@ -30,6 +30,8 @@ var (
 		"Times mode auto woke full decoding.", []string{"camera"}, nil)
 	rejectedDesc = prometheus.NewDesc("vigil_camera_wakeups_rejected_total",
 		"Wake-ups of mode auto the decoded pictures did not confirm: the camera slept again at once and its activity thresholds rose.", []string{"camera"}, nil)
+	deferredDesc = prometheus.NewDesc("vigil_camera_wakeups_deferred_total",
+		"Wakes of mode auto the activity signal wanted while as many cameras verified theirs as allowed (vigil_wake_verifications_max): the camera waited, its GOP kept, and decoded its next keyframe.", []string{"camera"}, nil)
 	skippedDesc = prometheus.NewDesc("vigil_camera_frames_skipped_total",
 		"Access units not decoded by choice (keyframes-only decoding), as opposed to dropped.", []string{"camera"}, nil)
 	// The camera's state is its session's: read at each scrape.
@@ -63,6 +65,7 @@ func (c sessionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- awakeDesc
 	ch <- wakeupsDesc
 	ch <- rejectedDesc
+	ch <- deferredDesc
 	ch <- skippedDesc
 	ch <- lagDesc
 	ch <- stepDesc
@@ -92,6 +95,7 @@ func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(awakeDesc, prometheus.GaugeValue, b2f(cam.gate.DecodingAll()), cam.id)
 		ch <- prometheus.MustNewConstMetric(wakeupsDesc, prometheus.CounterValue, float64(cam.gate.Wakeups()), cam.id)
 		ch <- prometheus.MustNewConstMetric(rejectedDesc, prometheus.CounterValue, float64(cam.gate.Rejects()), cam.id)
+		ch <- prometheus.MustNewConstMetric(deferredDesc, prometheus.CounterValue, float64(cam.gate.Deferred()), cam.id)
 		ch <- prometheus.MustNewConstMetric(skippedDesc, prometheus.CounterValue, float64(cam.gate.Skipped()), cam.id)
 		ch <- prometheus.MustNewConstMetric(stepDesc, prometheus.GaugeValue, float64(cam.load.Step()), cam.id)
 		ch <- prometheus.MustNewConstMetric(memoryDesc, prometheus.GaugeValue, float64(st.MemoryBytes+int64(cam.queue.Bytes())), cam.id)

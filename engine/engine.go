@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-video/vigil/api"
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/decode"
+	"github.com/vigil-video/vigil/gate"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/ingest"
 	"github.com/vigil-video/vigil/internal/pause"
@@ -86,8 +87,11 @@ type Engine struct {
 	events Publisher
 
 	pool     *workPool
-	decoders *decode.Pool    // lent to keyframes decoded alone and to awake chains
-	pressure *sched.Pressure // the idle cameras shed before a busy one steps down
+	decoders *decode.Pool // lent to keyframes decoded alone and to awake chains
+	// verifiers bounds the cameras in mode auto verifying a wake of their
+	// activity signal at once (gate.Verifiers).
+	verifiers *gate.Verifiers
+	pressure  *sched.Pressure // the idle cameras shed before a busy one steps down
 	// streamMemory is stream_memory_mb: the decoder memory every camera's
 	// stream reserves before it is decoded.
 	streamMemory *ingest.Budget
@@ -157,6 +161,7 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 	// A decoder is lent per worker at a time, plus the chains of the
 	// cameras awake now: keep as many free as there are workers.
 	e.decoders = decode.NewPool(cfg.Workers)
+	e.verifiers = gate.NewVerifiers(gate.VerifiersFor(cfg.Workers, len(cfg.Cameras)))
 	e.pressure = sched.NewPressure(sched.LadderConfig{}, e.loadMeter())
 	e.streamMemory = ingest.NewBudget(int64(cfg.StreamMemoryMB) << 20)
 	e.metrics.Reg.MustRegister(
@@ -176,6 +181,14 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 			Name: "vigil_stream_memory_limit_bytes",
 			Help: "stream_memory_mb in bytes: a stream that would take the reserved memory over it is refused.",
 		}, func() float64 { return float64(e.streamMemory.Max()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "vigil_wake_verifications",
+			Help: "Cameras in mode auto verifying now, on their decoded pictures, a wake their activity signal caused.",
+		}, func() float64 { return float64(e.verifiers.InUse()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "vigil_wake_verifications_max",
+			Help: "The most wake verifications at once (4 per worker, an eighth of the cameras, at least 16); a camera's wake waits while they run (vigil_camera_wakeups_deferred_total).",
+		}, func() float64 { return float64(e.verifiers.Max()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "vigil_decoders_lent",
 			Help: "Decoders in use now (the others wait in the shared pool).",

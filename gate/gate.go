@@ -79,6 +79,20 @@ type Gate struct {
 	calm      atomic.Int32 // analyzed pictures since then showing nothing
 	rejected  atomic.Bool  // the pictures showed nothing: sleep and learn
 	rejects   atomic.Uint64
+	// verifiers, when set, bounds the verifications running at once
+	// (ShareVerifiers); slot says this camera holds one of them,
+	// deferring that its signal wants a wake no verifier was free for
+	// (deferred counts those waits).
+	verifiers *Verifiers
+	slot      atomic.Bool
+	deferring bool
+	deferred  atomic.Uint64
+	// owed says that a deferred wake is still to be judged: the next
+	// keyframe is decoded alone as a cue, and keyJudge (its PTS+1, 0
+	// none) has the analyzer's answer on it reject the wake when the
+	// picture shows nothing.
+	owed     bool
+	keyJudge atomic.Int64
 
 	// keyInterval is, while idle, the longest time between two keyframes
 	// decoded (activity.keyframe_interval; 0: every one); lastKey is the
@@ -202,8 +216,38 @@ func (g *Gate) Watch(on bool) { g.watching.Store(on) }
 // while Route runs.
 func (g *Gate) Hold(on bool) { g.held.Store(on) }
 
+// ShareVerifiers bounds, with the other cameras sharing v, how many
+// verify a wake the signal alone caused at once. Call it before the first
+// Route.
+func (g *Gate) ShareVerifiers(v *Verifiers) { g.verifiers = v }
+
+// Deferred counts the wakes the signal wanted while no verifier was free
+// (ShareVerifiers).
+func (g *Gate) Deferred() uint64 { return g.deferred.Load() }
+
+// endVerify ends the verification of a wake, if one runs, and gives its
+// verifier back. Safe to call from the worker while Route runs.
+func (g *Gate) endVerify() {
+	g.verifying.Store(false)
+	g.freeSlot()
+}
+
+// freeSlot gives back the verifier this camera holds, if it holds one.
+func (g *Gate) freeSlot() {
+	if g.slot.Swap(false) {
+		g.verifiers.release()
+	}
+}
+
+// Close gives back what the camera holds of what it shares with others
+// (its verifier). Safe to call at any time; the gate still routes after.
+func (g *Gate) Close() { g.endVerify() }
+
 // Reset starts a new stream.
 func (g *Gate) Reset() {
+	g.endVerify()
+	g.deferring, g.owed = false, false
+	g.keyJudge.Store(0)
 	g.clear()
 	g.haveKey, g.gop, g.anyKey, g.settle = false, 0, 0, 0
 	g.keyXn = 0
@@ -283,6 +327,23 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 		g.broken = !au.Key
 	}
 	wantAwake := active || g.analysisActive.Load() || g.held.Load()
+	if !active {
+		g.deferring = false
+	}
+	if wantAwake && !g.awake.Load() && g.verifiers != nil && active && !g.analysisActive.Load() && !g.held.Load() {
+		// A wake the signal alone wants is verified on the pictures; it
+		// waits while as many run as the verifiers allow.
+		if !g.verifiers.acquire() {
+			if !g.deferring {
+				g.deferring, g.owed = true, true
+				g.deferred.Add(1)
+			}
+			wantAwake = false
+		} else {
+			g.slot.Store(true)
+			g.deferring, g.owed = false, false
+		}
+	}
 	// The GOP so far is kept whether the camera is awake or idle, so that a
 	// wake, even after a short sleep, goes on from the last unit the
 	// decoder's chain holds, or replays from the keyframe.
@@ -318,7 +379,7 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 			return
 		}
 		g.awake.Store(false) // idle from this unit on; the buffer stays
-		g.verifying.Store(false)
+		g.endVerify()
 		g.settle = settleKeys
 	}
 	if !wantAwake {
@@ -328,9 +389,16 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 			// first, thinned by the camera's rung or the engine's idle
 			// floor: Overload.IdleEvery); it stays at the head of the
 			// buffer for a wake-up's replay.
+			if g.owed {
+				// A deferred wake is judged on this keyframe's picture (a
+				// cue: decoded whatever the rung), from before it is
+				// queued, since the worker may analyze it at once.
+				g.keyJudge.Store(int64(au.PTS) + 1)
+			}
 			if !g.idleKey(au, push, g.load.IdleEvery()) && buffered {
 				g.bufSkipped++
 			}
+			g.owed = false
 			g.chained = 0
 		} else {
 			g.skipped.Add(1)
@@ -349,6 +417,8 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 		g.wakePTS.Store(int64(au.PTS))
 		g.calm.Store(0)
 		g.verifying.Store(true)
+	} else {
+		g.freeSlot() // the analyzer's wake: nothing to verify
 	}
 	switch {
 	case au.Key:
@@ -394,7 +464,7 @@ const (
 // complexity moved KeyChange from the last decoded; every one while the
 // analyzer watches; and settleKeys after a wake.
 func (g *Gate) idleKeyDue(au unit.AccessUnit) keyDue {
-	if !g.haveKey || g.watching.Load() || g.act != nil && g.act.Suspect() ||
+	if !g.haveKey || g.watching.Load() || g.owed || g.act != nil && g.act.Suspect() ||
 		math.Abs(keyComplexity(au)-g.lastKeyX) >= g.keyChange() {
 		return keyCue
 	}
@@ -458,16 +528,21 @@ func (g *Gate) alone(au unit.AccessUnit, push func(unit.AccessUnit, bool), every
 // the worker while Route runs.
 func (g *Gate) Analyzed(pts time.Duration, active bool) {
 	g.analysisActive.Store(active)
+	if k := g.keyJudge.Load(); k != 0 && int64(pts) >= k-1 && g.keyJudge.CompareAndSwap(k, 0) && !active {
+		// A wake deferred for want of a verifier, judged on the keyframe
+		// decoded since: it showed nothing.
+		g.rejected.Store(true)
+	}
 	if !g.verifying.Load() {
 		return
 	}
 	if active {
-		g.verifying.Store(false) // confirmed
+		g.endVerify() // confirmed
 		return
 	}
 	if int64(pts) >= g.wakePTS.Load() && g.calm.Add(1) >= verifyPictures {
-		g.verifying.Store(false)
 		g.rejected.Store(true)
+		g.endVerify()
 	}
 }
 

@@ -451,3 +451,94 @@ func containsInt(s []int, v int) bool {
 	}
 	return false
 }
+
+// TestVerifiersBoundWakes: with room for one verification, a second
+// camera whose signal wakes while the first verifies waits (its wake
+// deferred, nothing decoded but what an idle camera decodes), wakes from
+// its keyframe as soon as the first is rejected, or, while the room stays
+// taken, has its next keyframe decoded as a cue, whose quiet picture
+// rejects the wake; the room comes back on Close and Reset.
+func TestVerifiersBoundWakes(t *testing.T) {
+	const gop = 10
+	feed := func(g *Gate, i int, analyze func(pts time.Duration)) []int {
+		var got []int
+		au := unit.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i), QP: -1}
+		g.Route(au, func(u unit.AccessUnit, alone bool) {
+			if alone {
+				got = append(got, -int(u.PTS)-1)
+			} else {
+				got = append(got, int(u.PTS))
+			}
+			if analyze != nil {
+				analyze(u.PTS)
+			}
+		})
+		return got
+	}
+	newGate := func(v *Verifiers, from int) (*Gate, *scriptedActivity) {
+		act := &scriptedActivity{active: func(i int) bool { return i >= from && i <= 25 }}
+		g := New(config.ModeAuto, act, nil, 100, 1<<20)
+		g.SkipIdleKeyframes(1000) // idle: the first keyframe alone, then none but cues
+		g.ShareVerifiers(v)
+		return g, act
+	}
+	t.Run("waits_for_a_free_verifier", func(t *testing.T) {
+		v := NewVerifiers(1)
+		a, _ := newGate(v, 12)
+		b, bAct := newGate(v, 12)
+		var gotB []int
+		for i := range 30 {
+			feed(a, i, func(pts time.Duration) { a.Analyzed(pts, false) }) // a's wake: nothing there
+			gotB = append(gotB, feed(b, i, func(pts time.Duration) { b.Analyzed(pts, pts >= 12) })...)
+			if i == 12 && (b.Deferred() != 1 || v.InUse() != 1 || len(gotB) != 1) {
+				t.Fatalf("unit 12: b deferred %d, verifiers in use %d, b pushed %v; want 1, 1, [-1]", b.Deferred(), v.InUse(), gotB)
+			}
+		}
+		checkChain(t, gotB, gop)
+		if gotB[1] != 10 || gotB[2] != 11 || gotB[3] != 12 || gotB[4] != 13 || b.Wakeups() != 1 || bAct.rejects != 0 {
+			t.Fatalf("b pushed %v, %d wake-ups, %d rejects: want a wake at 13 replaying from keyframe 10, confirmed", gotB, b.Wakeups(), bAct.rejects)
+		}
+		if v.InUse() != 0 {
+			t.Fatalf("%d verifiers still in use after both verifications ended", v.InUse())
+		}
+	})
+	t.Run("judged_on_the_next_keyframe", func(t *testing.T) {
+		v := NewVerifiers(1)
+		a, _ := newGate(v, 12)
+		b, bAct := newGate(v, 13)
+		var gotB []int
+		for i := range 25 {
+			feed(a, i, nil) // a's pictures are never analyzed: its verification runs on
+			gotB = append(gotB, feed(b, i, func(pts time.Duration) { b.Analyzed(pts, false) })...)
+		}
+		if !equalInts(gotB, []int{-1, -21}) || b.Wakeups() != 0 || b.Deferred() != 1 || bAct.rejects != 1 {
+			t.Fatalf("b pushed %v, %d wake-ups, %d deferred, %d rejects; want [-1 -21] (keyframe 20 a cue, its picture quiet), 0, 1, 1",
+				gotB, b.Wakeups(), b.Deferred(), bAct.rejects)
+		}
+		if v.InUse() != 1 {
+			t.Fatalf("verifiers in use %d, want a's 1", v.InUse())
+		}
+		a.Close()
+		a.Close()
+		for i := 25; i < 30; i++ {
+			feed(a, i, nil) // a sleeps: nothing more to give back
+		}
+		if v.InUse() != 0 {
+			t.Fatalf("verifiers in use %d after Close, want 0", v.InUse())
+		}
+	})
+	t.Run("reset_gives_it_back", func(t *testing.T) {
+		v := NewVerifiers(1)
+		a, _ := newGate(v, 12)
+		for i := range 14 {
+			feed(a, i, nil)
+		}
+		if v.InUse() != 1 {
+			t.Fatalf("verifiers in use %d while a verifies, want 1", v.InUse())
+		}
+		a.Reset()
+		if v.InUse() != 0 {
+			t.Fatalf("verifiers in use %d after Reset, want 0", v.InUse())
+		}
+	})
+}
