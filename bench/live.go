@@ -148,9 +148,11 @@ type LiveResult struct {
 	IdleFloorEnd float64 `json:"idle_floor_end"`
 	// Wakeups and WakeupsRejected are mode auto's wake-ups over the window
 	// per clip (vigil_camera_wakeups_total, and those the pixels rejected:
-	// vigil_camera_wakeups_rejected_total).
+	// vigil_camera_wakeups_rejected_total); WakeupsDeferred the wakes that
+	// waited for room to verify (vigil_camera_wakeups_deferred_total).
 	Wakeups         map[string]float64 `json:"wakeups,omitempty"`
 	WakeupsRejected map[string]float64 `json:"wakeups_rejected,omitempty"`
+	WakeupsDeferred map[string]float64 `json:"wakeups_deferred,omitempty"`
 	// MachineLoad is the share of the machine's CPU time busy over the
 	// window (all processes, /proc/stat); Inferences the object network's
 	// inferences over it; BudgetMid and BudgetEnd its budget
@@ -578,6 +580,7 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	res.IdleFloorEnd = s1.sum("vigil_overload_idle_floor")
 	res.Wakeups = perClipDelta(s0, s1, "vigil_camera_wakeups_total", src.clips)
 	res.WakeupsRejected = perClipDelta(s0, s1, "vigil_camera_wakeups_rejected_total", src.clips)
+	res.WakeupsDeferred = perClipDelta(s0, s1, "vigil_camera_wakeups_deferred_total", src.clips)
 	res.EngineReceivedTotal = s1.sum("vigil_camera_frames_received_total")
 	eng.mu.Lock()
 	res.Incidents = eng.incidents
@@ -740,7 +743,7 @@ func PrintLive(w io.Writer, rs ...*LiveResult) {
 				sched.Step(r.IdleFloorMid), sched.Step(r.IdleFloorEnd))
 		}
 		for _, clip := range slices.Sorted(maps.Keys(r.Wakeups)) {
-			fmt.Fprintf(w, "%8s ^ %s: %.0f wake-ups, %.0f rejected by the pixels\n", "", clip, r.Wakeups[clip], r.WakeupsRejected[clip])
+			fmt.Fprintf(w, "%8s ^ %s: %.0f wake-ups, %.0f rejected by the pixels, %.0f deferred\n", "", clip, r.Wakeups[clip], r.WakeupsRejected[clip], r.WakeupsDeferred[clip])
 		}
 		if len(r.ScrapeFailed) > 0 || r.ScrapeRetries > 0 {
 			fmt.Fprintf(w, "%8s ^ /metrics retried %d times; samples not read: %v (their figures are missing)\n", "", r.ScrapeRetries, r.ScrapeFailed)
