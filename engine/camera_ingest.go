@@ -92,6 +92,9 @@ func (c *camera) StateChanged(s ingest.State, reason string, err error) {
 			since = time.Unix(0, c.lastFrame.Load())
 		}
 		c.health.Down(since, reason)
+		// A wake being verified ends with the stream: its verifier goes
+		// back to the other cameras for the outage.
+		c.gate.Close()
 		// No keyframes to thin: the overload controller no longer counts
 		// this camera idle (the worker's ladder; Stopped is safe here).
 		c.wk.ladder.Stopped()

@@ -114,7 +114,7 @@ func (e *Engine) Apply(cfg config.Config) (ReloadResult, error) {
 	}
 	e.log.Info("configuration applied", "added", len(res.Added), "removed", len(res.Removed),
 		"restarted", len(res.Restarted), "unchanged", len(res.Unchanged))
-	e.verifiers.SetMax(gate.VerifiersFor(cfg.Workers, len(cfg.Cameras)))
+	e.verifiers.SetMax(gate.VerifiersFor(e.cfg.Workers, len(cfg.Cameras))) // workers change on restart only
 	e.camerasChanged(cfg.Cameras)
 	return res, nil
 }

@@ -197,6 +197,12 @@ func (g *Gate) keyChange() float64 {
 	return min(max(KeyChange, keyChangeSpread*d[n/2]), KeyChangeMax)
 }
 
+// judgeGap is the longest time since the last keyframe decoded over which
+// a deferred wake is judged on the next keyframe: the analyzer takes gaps
+// of up to 12 s as a sparse stream's pace (analyze's maxSparseGap) and
+// learns its background again after longer ones.
+const judgeGap = 10 * time.Second
+
 // settleKeys is the number of keyframes an idle camera decodes after a
 // wake ends, so that analysis sees the view settle.
 const settleKeys = 2
@@ -289,6 +295,11 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 	}
 	if g.load.KeyframesOnly() || g.mode == config.ModeKeyframes {
 		g.wasKeyframesOnly.Store(true)
+		// No wake is verified on keyframes alone: one running gives its
+		// verifier back, one waiting is dropped with its judgement.
+		g.endVerify()
+		g.deferring, g.owed = false, false
+		g.keyJudge.Store(0)
 		// In mode auto an idle camera keeps to the keyframes it decodes
 		// idle (idleKeyDue), thinned as on any rung below full: the
 		// keyframes rung would otherwise have it decode every keyframe,
@@ -344,6 +355,13 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 			g.deferring, g.owed = false, false
 		}
 	}
+	if wantAwake && !g.awake.Load() {
+		// Waking: the pictures decoded now judge it, not a keyframe
+		// decoded before (nor its answer, if the worker gave it since
+		// this unit came).
+		g.keyJudge.Store(0)
+		g.rejected.Store(false)
+	}
 	// The GOP so far is kept whether the camera is awake or idle, so that a
 	// wake, even after a short sleep, goes on from the last unit the
 	// decoder's chain holds, or replays from the keyframe.
@@ -389,10 +407,13 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 			// first, thinned by the camera's rung or the engine's idle
 			// floor: Overload.IdleEvery); it stays at the head of the
 			// buffer for a wake-up's replay.
-			if g.owed {
+			g.keyJudge.Store(0) // a judgement not made by now is not made
+			if g.owed && (!g.haveKey || au.PTS-g.lastKey <= judgeGap) {
 				// A deferred wake is judged on this keyframe's picture (a
 				// cue: decoded whatever the rung), from before it is
-				// queued, since the worker may analyze it at once.
+				// queued, since the worker may analyze it at once. Not
+				// after a long gap: the analyzer then learns its
+				// background again on it and can see nothing.
 				g.keyJudge.Store(int64(au.PTS) + 1)
 			}
 			if !g.idleKey(au, push, g.load.IdleEvery()) && buffered {
@@ -528,7 +549,7 @@ func (g *Gate) alone(au unit.AccessUnit, push func(unit.AccessUnit, bool), every
 // the worker while Route runs.
 func (g *Gate) Analyzed(pts time.Duration, active bool) {
 	g.analysisActive.Store(active)
-	if k := g.keyJudge.Load(); k != 0 && int64(pts) >= k-1 && g.keyJudge.CompareAndSwap(k, 0) && !active {
+	if k := g.keyJudge.Load(); k != 0 && int64(pts) == k-1 && g.keyJudge.CompareAndSwap(k, 0) && !active && !g.awake.Load() {
 		// A wake deferred for want of a verifier, judged on the keyframe
 		// decoded since: it showed nothing.
 		g.rejected.Store(true)

@@ -527,6 +527,96 @@ func TestVerifiersBoundWakes(t *testing.T) {
 			t.Fatalf("verifiers in use %d after Close, want 0", v.InUse())
 		}
 	})
+	t.Run("a_keyframe_not_analyzed_judges_nothing_later", func(t *testing.T) {
+		// b's cue keyframe 20 is never analyzed (its decode failed); b
+		// wakes for real at 33, from keyframe 30, whose quiet picture
+		// must not answer for keyframe 20.
+		v := NewVerifiers(1)
+		a, _ := newGate(v, 12)
+		act := &scriptedActivity{active: func(i int) bool { return i == 13 || i == 14 || i >= 33 }}
+		b := New(config.ModeAuto, act, nil, 100, 1<<20)
+		b.SkipIdleKeyframes(1000)
+		b.ShareVerifiers(v)
+		for i := range 40 {
+			feed(a, i, nil)
+			feed(b, i, func(pts time.Duration) {
+				if pts != 20 {
+					b.Analyzed(pts, pts >= 33)
+				}
+			})
+		}
+		if act.rejects != 0 || b.Wakeups() != 1 {
+			t.Fatalf("b: %d rejects, %d wake-ups; want its wake at 33 confirmed, never rejected", act.rejects, b.Wakeups())
+		}
+	})
+	t.Run("a_late_judgement_leaves_a_wake_alone", func(t *testing.T) {
+		// The verifier comes back just after b's cue keyframe 20 was
+		// queued; b wakes at 21 and the worker, a unit behind, analyzes
+		// keyframe 20 (quiet) after the wake: b's wake, whose pictures
+		// from 21 on show the person, stands.
+		v := NewVerifiers(1)
+		a, _ := newGate(v, 12)
+		act := &scriptedActivity{active: func(i int) bool { return i >= 13 }}
+		b := New(config.ModeAuto, act, nil, 100, 1<<20)
+		b.SkipIdleKeyframes(1000)
+		b.ShareVerifiers(v)
+		var queue []time.Duration
+		for i := range 30 {
+			feed(a, i, nil)
+			feed(b, i, func(pts time.Duration) { queue = append(queue, pts) })
+			if i == 20 {
+				a.Close()
+			}
+			for len(queue) > 1 {
+				p := queue[0]
+				queue = queue[1:]
+				b.Analyzed(p, p >= 21)
+			}
+		}
+		if act.rejects != 0 || b.Wakeups() != 1 || !b.DecodingAll() {
+			t.Fatalf("b: %d rejects, %d wake-ups, awake %v; want its wake at 21 standing", act.rejects, b.Wakeups(), b.DecodingAll())
+		}
+	})
+	t.Run("no_judgement_after_a_long_gap", func(t *testing.T) {
+		// Keyframes 15 s apart: the analyzer learns its background again
+		// on the next one and cannot see the event on it.
+		v := NewVerifiers(1)
+		hold := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 1 }}, nil, 100, 1<<20)
+		hold.ShareVerifiers(v)
+		hold.Route(unit.AccessUnit{Data: make([]byte, 100), PTS: 0, Key: true, QP: -1}, func(unit.AccessUnit, bool) {})
+		hold.Route(unit.AccessUnit{Data: make([]byte, 100), PTS: 1, QP: -1}, func(unit.AccessUnit, bool) {})
+		act := &scriptedActivity{active: func(i int) bool { return i >= 2 }}
+		b := New(config.ModeAuto, act, nil, 100, 1<<20)
+		b.ShareVerifiers(v)
+		step := 15 * time.Second / 4
+		for i := range 10 {
+			au := unit.AccessUnit{Data: make([]byte, 100), PTS: time.Duration(i) * step, Key: i%4 == 0, QP: -1}
+			b.Route(au, func(u unit.AccessUnit, _ bool) { b.Analyzed(u.PTS, false) })
+		}
+		if b.Deferred() != 1 || act.rejects != 0 {
+			t.Fatalf("b: %d deferred, %d rejects; want 1 and none (the keyframe after 15 s cannot judge)", b.Deferred(), act.rejects)
+		}
+	})
+	t.Run("keyframes_rung_gives_it_back", func(t *testing.T) {
+		// Awake and verifying when the ladder steps down to keyframes:
+		// no wake is verified on keyframes alone, the verifier goes back.
+		v := NewVerifiers(1)
+		var load sched.Overload
+		a := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 12 }}, &load, 100, 1<<20)
+		a.ShareVerifiers(v)
+		for i := range 16 {
+			if i == 14 {
+				load.Set(sched.StepKeyframes)
+			}
+			feed(a, i, nil)
+			if i == 13 && v.InUse() != 1 {
+				t.Fatalf("verifiers in use %d while a verifies, want 1", v.InUse())
+			}
+		}
+		if v.InUse() != 0 {
+			t.Fatalf("verifiers in use %d on the keyframes rung, want 0", v.InUse())
+		}
+	})
 	t.Run("reset_gives_it_back", func(t *testing.T) {
 		v := NewVerifiers(1)
 		a, _ := newGate(v, 12)
