@@ -161,7 +161,7 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 	// A decoder is lent per worker at a time, plus the chains of the
 	// cameras awake now: keep as many free as there are workers.
 	e.decoders = decode.NewPool(cfg.Workers)
-	e.verifiers = gate.NewVerifiers(gate.VerifiersFor(cfg.Workers, len(cfg.Cameras)))
+	e.verifiers = gate.NewVerifiers(gate.VerifiersFor(cfg.Workers))
 	e.pressure = sched.NewPressure(sched.LadderConfig{}, e.loadMeter())
 	e.streamMemory = ingest.NewBudget(int64(cfg.StreamMemoryMB) << 20)
 	e.metrics.Reg.MustRegister(
@@ -187,7 +187,7 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 		}, func() float64 { return float64(e.verifiers.InUse()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "vigil_wake_verifications_max",
-			Help: "The most wake verifications at once (4 per worker, an eighth of the cameras, at least 16); a camera's wake waits while they run (vigil_camera_wakeups_deferred_total).",
+			Help: "The most wake verifications at once (4 per worker, at least 16); a camera's wake waits while they run (vigil_camera_wakeups_deferred_total).",
 		}, func() float64 { return float64(e.verifiers.Max()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "vigil_decoders_lent",

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/gate"
 )
 
 // ReloadResult says what Apply changed, by camera id.
@@ -114,7 +113,6 @@ func (e *Engine) Apply(cfg config.Config) (ReloadResult, error) {
 	}
 	e.log.Info("configuration applied", "added", len(res.Added), "removed", len(res.Removed),
 		"restarted", len(res.Restarted), "unchanged", len(res.Unchanged))
-	e.verifiers.SetMax(gate.VerifiersFor(e.cfg.Workers, len(cfg.Cameras))) // workers change on restart only
 	e.camerasChanged(cfg.Cameras)
 	return res, nil
 }

@@ -4,7 +4,7 @@
 # plays in step, so their activity signals wake together; the engine runs
 # on them and its metrics are read every second for T seconds.
 #
-#   N=300 T=45 VIGIL=./vigil scripts/wake-storm.sh [CLIP]
+#   N=300 T=45 VIGIL=./vigil [START_SPREAD=30s] scripts/wake-storm.sh [CLIP]
 set -euo pipefail
 N=${N:-300}
 T=${T:-45}
@@ -18,7 +18,9 @@ trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$di
 "$VIGIL" sim --addr "$SIM_ADDR" --cameras "$N" --clips "$CLIP" >"$dir/sim.out" 2>"$dir/sim.err" &
 until grep -q '^ready' "$dir/sim.out"; do sleep 0.2; done
 {
-	printf 'listen: "%s"\noutbox: {path: "%s/outbox.db"}\nevidence: {dir: "%s/evidence"}\nobjects: {enabled: false}\ncameras:\n' "$LISTEN" "$dir" "$dir"
+	printf 'listen: "%s"\noutbox: {path: "%s/outbox.db"}\nevidence: {dir: "%s/evidence"}\nobjects: {enabled: false}\n' "$LISTEN" "$dir" "$dir"
+	if [ -n "${START_SPREAD:-}" ]; then printf 'start_spread: %s\n' "$START_SPREAD"; fi
+	echo 'cameras:'
 	i=0
 	grep '^rtsp' "$dir/sim.out" | while read -r url _; do
 		i=$((i + 1))
