@@ -475,12 +475,16 @@ func TestVerifiersBoundWakes(t *testing.T) {
 		})
 		return got
 	}
-	newGate := func(v *Verifiers, from int) (*Gate, *scriptedActivity) {
-		act := &scriptedActivity{active: func(i int) bool { return i >= from && i <= 25 }}
+	// newGateWith is a camera sharing v whose signal is active as scripted.
+	newGateWith := func(v *Verifiers, active func(i int) bool) (*Gate, *scriptedActivity) {
+		act := &scriptedActivity{active: active}
 		g := New(config.ModeAuto, act, nil, 100, 1<<20)
 		g.SkipIdleKeyframes(1000) // idle: the first keyframe alone, then none but cues
 		g.ShareVerifiers(v)
 		return g, act
+	}
+	newGate := func(v *Verifiers, from int) (*Gate, *scriptedActivity) {
+		return newGateWith(v, func(i int) bool { return i >= from && i <= 25 })
 	}
 	t.Run("waits_for_a_free_verifier", func(t *testing.T) {
 		v := NewVerifiers(1)
@@ -533,10 +537,7 @@ func TestVerifiersBoundWakes(t *testing.T) {
 		// must not answer for keyframe 20.
 		v := NewVerifiers(1)
 		a, _ := newGate(v, 12)
-		act := &scriptedActivity{active: func(i int) bool { return i == 13 || i == 14 || i >= 33 }}
-		b := New(config.ModeAuto, act, nil, 100, 1<<20)
-		b.SkipIdleKeyframes(1000)
-		b.ShareVerifiers(v)
+		b, act := newGateWith(v, func(i int) bool { return i == 13 || i == 14 || i >= 33 })
 		for i := range 40 {
 			feed(a, i, nil)
 			feed(b, i, func(pts time.Duration) {
@@ -556,10 +557,7 @@ func TestVerifiersBoundWakes(t *testing.T) {
 		// from 21 on show the person, stands.
 		v := NewVerifiers(1)
 		a, _ := newGate(v, 12)
-		act := &scriptedActivity{active: func(i int) bool { return i >= 13 }}
-		b := New(config.ModeAuto, act, nil, 100, 1<<20)
-		b.SkipIdleKeyframes(1000)
-		b.ShareVerifiers(v)
+		b, act := newGateWith(v, func(i int) bool { return i >= 13 })
 		var queue []time.Duration
 		for i := range 30 {
 			feed(a, i, nil)
