@@ -296,10 +296,15 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 	if g.load.KeyframesOnly() || g.mode == config.ModeKeyframes {
 		g.wasKeyframesOnly.Store(true)
 		// No wake is verified on keyframes alone: one running gives its
-		// verifier back, one waiting is dropped with its judgement.
-		g.endVerify()
+		// verifier back, one waiting is dropped with its judgement (read
+		// first: this runs for every unit on these rungs).
+		if g.verifying.Load() || g.slot.Load() {
+			g.endVerify()
+		}
+		if g.owed || g.keyJudge.Load() != 0 {
+			g.keyJudge.Store(0)
+		}
 		g.deferring, g.owed = false, false
-		g.keyJudge.Store(0)
 		// In mode auto an idle camera keeps to the keyframes it decodes
 		// idle (idleKeyDue), thinned as on any rung below full: the
 		// keyframes rung would otherwise have it decode every keyframe,
