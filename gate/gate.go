@@ -103,6 +103,7 @@ type Gate struct {
 	keyInterval time.Duration
 	lastKey     time.Duration
 	lastKeyX    float64
+	lastKeyQP   int // its slice QP; -1: unknown
 	haveKey     bool
 	// keyXs are the complexities of the last keyXN keyframes, decoded
 	// or not (their spread is the encoder's: keyChange).
@@ -491,7 +492,7 @@ const (
 // analyzer watches; and settleKeys after a wake.
 func (g *Gate) idleKeyDue(au unit.AccessUnit) keyDue {
 	if !g.haveKey || g.watching.Load() || g.owed || g.act != nil && g.act.Suspect() ||
-		math.Abs(keyComplexity(au)-g.lastKeyX) >= g.keyChange() {
+		g.keyMove(au) >= g.keyChange() {
 		return keyCue
 	}
 	if g.keyInterval <= 0 {
@@ -524,7 +525,25 @@ func (g *Gate) idleKey(au unit.AccessUnit, push func(unit.AccessUnit, bool), eve
 
 // decodedKey notes the keyframe au as the last one decoded.
 func (g *Gate) decodedKey(au unit.AccessUnit) {
-	g.lastKey, g.lastKeyX, g.haveKey = au.PTS, keyComplexity(au), true
+	g.lastKey, g.lastKeyX, g.lastKeyQP, g.haveKey = au.PTS, keyComplexity(au), au.QP, true
+}
+
+// qpStep is one step of QP in complexity: 2^(1/6) more or fewer bits.
+const qpStep = math.Ln2 / 6
+
+// keyMove is how far the keyframe au's complexity moved from the last
+// decoded keyframe's, less one step of QP when the two QPs differ: an
+// encoder's rate control picks a whole QP, so a still view's keyframes
+// flip between two neighbouring QPs with the same bits (x264 with VBV: 22
+// and 23, 3 keyframes in 11, each a move of 0.116 over KeyChange that a
+// median deviation of 0 let through). A cover, a blur or a turn moves
+// the bits by far more, or the QP by several steps.
+func (g *Gate) keyMove(au unit.AccessUnit) float64 {
+	d := math.Abs(keyComplexity(au) - g.lastKeyX)
+	if au.QP >= 0 && g.lastKeyQP >= 0 && au.QP != g.lastKeyQP {
+		d = max(0, d-qpStep)
+	}
+	return d
 }
 
 // keyComplexity is the complexity of a keyframe (Activity's measure).

@@ -38,6 +38,12 @@ func runGate(g *Gate, n, gop int, between func(i int)) []int {
 
 // runGateSized is runGate with unit i of size(i) bytes (nil: 100).
 func runGateSized(g *Gate, n, gop int, between func(i int), size func(i int) int) []int {
+	return runGateQP(g, n, gop, between, size, nil)
+}
+
+// runGateQP is runGateSized with each unit's slice QP from qp (nil: -1,
+// unknown).
+func runGateQP(g *Gate, n, gop int, between func(i int), size, qp func(i int) int) []int {
 	var pushed []int
 	for i := range n {
 		if between != nil {
@@ -47,7 +53,11 @@ func runGateSized(g *Gate, n, gop int, between func(i int), size func(i int) int
 		if size != nil {
 			sz = size(i)
 		}
-		au := unit.AccessUnit{Data: make([]byte, sz), Key: i%gop == 0, PTS: time.Duration(i), QP: -1}
+		q := -1
+		if qp != nil {
+			q = qp(i)
+		}
+		au := unit.AccessUnit{Data: make([]byte, sz), Key: i%gop == 0, PTS: time.Duration(i), QP: q}
 		g.Route(au, func(u unit.AccessUnit, alone bool) {
 			if alone {
 				if !u.Key {
@@ -255,6 +265,38 @@ func TestGateModes(t *testing.T) {
 		}
 		got := runGateSized(g, 120, gop, nil, size)
 		want := []int{-1, -11, -21, -101, -111} // with KeyChange alone: every keyframe
+		if !equalInts(got, want) {
+			t.Fatalf("pushed %v\nwant   %v", got, want)
+		}
+	})
+	t.Run("auto_idle_keyframes_of_an_encoder_between_two_qps", func(t *testing.T) {
+		// x264 with VBV on a still view: keyframes of the same size, at QP
+		// 22 and now and then 23 (sub-static.h264: 3 of 11). A flip of one
+		// QP is not a change of view: only the interval's keyframes are
+		// decoded (with the whole QP step counted, every flip and flip
+		// back was). A cover at the same QP (60% of the bits) is decoded,
+		// and so is the next keyframe, back to the old size; a cover
+		// that the encoder codes 6 QPs lower at the same size (constant
+		// bitrate) is too.
+		g := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, nil, 100, 1<<20)
+		g.SkipIdleKeyframes(1000)
+		size := func(i int) int {
+			if i == 150 {
+				return 60
+			}
+			return 100
+		}
+		qp := func(i int) int {
+			switch k := i / gop; {
+			case k == 18:
+				return 16
+			case k%4 == 1 || k%7 == 3:
+				return 23
+			}
+			return 22
+		}
+		got := runGateQP(g, 200, gop, nil, size, qp)
+		want := []int{-1, -151, -161, -181, -191}
 		if !equalInts(got, want) {
 			t.Fatalf("pushed %v\nwant   %v", got, want)
 		}
