@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-video/vigil/gate"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/cpuload"
 	"github.com/vigil-video/vigil/internal/sleep"
@@ -153,6 +154,10 @@ type LiveResult struct {
 	Wakeups         map[string]float64 `json:"wakeups,omitempty"`
 	WakeupsRejected map[string]float64 `json:"wakeups_rejected,omitempty"`
 	WakeupsDeferred map[string]float64 `json:"wakeups_deferred,omitempty"`
+	// KeyframesAlone counts the keyframes decoded on their own over the
+	// window, by reason (vigil_keyframes_decoded_alone_total: why idle
+	// cameras decode what they do).
+	KeyframesAlone map[string]float64 `json:"keyframes_alone,omitempty"`
 	// MachineLoad is the share of the machine's CPU time busy over the
 	// window (all processes, /proc/stat); Inferences the object network's
 	// inferences over it; BudgetMid and BudgetEnd its budget
@@ -581,6 +586,14 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	res.Wakeups = perClipDelta(s0, s1, "vigil_camera_wakeups_total", src.clips)
 	res.WakeupsRejected = perClipDelta(s0, s1, "vigil_camera_wakeups_rejected_total", src.clips)
 	res.WakeupsDeferred = perClipDelta(s0, s1, "vigil_camera_wakeups_deferred_total", src.clips)
+	for _, r := range gate.KeyReasons {
+		if v := d("vigil_keyframes_decoded_alone_total", "reason", r.String()); v > 0 {
+			if res.KeyframesAlone == nil {
+				res.KeyframesAlone = map[string]float64{}
+			}
+			res.KeyframesAlone[r.String()] = v
+		}
+	}
 	res.EngineReceivedTotal = s1.sum("vigil_camera_frames_received_total")
 	eng.mu.Lock()
 	res.Incidents = eng.incidents

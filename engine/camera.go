@@ -113,6 +113,7 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	c.gate = gate.New(cfg.DecodeMode, gate.NewActivity(cfg.DecodeMode, cfg.Activity), &c.load, gate.ReplayUnits, gate.ReplayBytes(cfg.QueueBytes))
 	c.gate.SkipIdleKeyframes(cfg.Activity.KeyframeInterval)
 	c.gate.ShareVerifiers(e.verifiers)
+	c.gate.CountKeys(e.keyCounts)
 	c.wk.evidence = map[string][]incident.Evidence{}
 	c.snapReq = make(chan chan snapResult, 8)
 	c.wk.ladder = sched.NewLadder(sched.LadderConfig{Pressure: e.pressure})

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/gate"
 	"github.com/vigil-video/vigil/ingest"
 )
 
@@ -32,6 +33,8 @@ var (
 		"Wake-ups of mode auto the decoded pictures did not confirm: the camera slept again at once and its activity thresholds rose.", []string{"camera"}, nil)
 	deferredDesc = prometheus.NewDesc("vigil_camera_wakeups_deferred_total",
 		"Wakes of mode auto the activity signal wanted while as many cameras verified theirs as allowed (vigil_wake_verifications_max): the camera waited, its GOP kept, and decoded its next keyframe.", []string{"camera"}, nil)
+	keysAloneDesc = prometheus.NewDesc("vigil_keyframes_decoded_alone_total",
+		"Keyframes the cameras decoded on their own, by reason: an idle camera in mode auto (first, watch: tamper learned, suspected or open; judge: a deferred wake; suspect: the activity signal's unconfirmed evidence; moved: its complexity; settle: after a wake; interval), or keyframes_only (mode keyframes, or the overload ladder's keyframes rungs).", []string{"reason"}, nil)
 	skippedDesc = prometheus.NewDesc("vigil_camera_frames_skipped_total",
 		"Access units not decoded by choice (keyframes-only decoding), as opposed to dropped.", []string{"camera"}, nil)
 	// The camera's state is its session's: read at each scrape.
@@ -66,6 +69,7 @@ func (c sessionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- wakeupsDesc
 	ch <- rejectedDesc
 	ch <- deferredDesc
+	ch <- keysAloneDesc
 	ch <- skippedDesc
 	ch <- lagDesc
 	ch <- stepDesc
@@ -75,6 +79,9 @@ func (c sessionCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, r := range gate.KeyReasons {
+		ch <- prometheus.MustNewConstMetric(keysAloneDesc, prometheus.CounterValue, float64(c.e.keyCounts.Count(r)), r.String())
+	}
 	for _, cam := range c.e.snapshot() {
 		st := cam.sess.Stats()
 		state := cam.sess.Status().State

@@ -91,6 +91,8 @@ type Engine struct {
 	// verifiers bounds the cameras in mode auto verifying a wake of their
 	// activity signal at once (gate.Verifiers).
 	verifiers *gate.Verifiers
+	// keyCounts counts the keyframes its cameras decoded alone, by reason.
+	keyCounts *gate.KeyCounts
 	pressure  *sched.Pressure // the idle cameras shed before a busy one steps down
 	// streamMemory is stream_memory_mb: the decoder memory every camera's
 	// stream reserves before it is decoded.
@@ -162,6 +164,7 @@ func New(cfg config.Config, opts Options) (*Engine, error) {
 	// cameras awake now: keep as many free as there are workers.
 	e.decoders = decode.NewPool(cfg.Workers)
 	e.verifiers = gate.NewVerifiers(gate.VerifiersFor(cfg.Workers))
+	e.keyCounts = &gate.KeyCounts{}
 	e.pressure = sched.NewPressure(sched.LadderConfig{}, e.loadMeter())
 	e.streamMemory = ingest.NewBudget(int64(cfg.StreamMemoryMB) << 20)
 	e.metrics.Reg.MustRegister(

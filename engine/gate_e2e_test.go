@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/gate"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
@@ -103,6 +104,12 @@ func TestIdleCamerasShareDecoders(t *testing.T) {
 		_, open := e.decoders.Stats()
 		peak = max(peak, open)
 		time.Sleep(50 * time.Millisecond)
+	}
+	// Every keyframe decoded alone is counted with its reason: the 8
+	// idle cameras in mode auto each decoded a first; the 4 in mode
+	// keyframes decode them all (at least the 3 analyzed each).
+	if first, only := e.keyCounts.Count(gate.KeyFirst), e.keyCounts.Count(gate.KeyOnly); first < 8 || only < 12 {
+		t.Errorf("keyframes decoded alone: %d counted first (want 8 or more), %d keyframes_only (want 12 or more)", first, only)
 	}
 	workers := e.pool.Workers()
 	t.Logf("%d idle cameras, %d workers: at most %d decoders open", n, workers, peak)

@@ -111,6 +111,8 @@ type Gate struct {
 	keyXn    int
 	watching atomic.Bool
 	settle   int
+	// keyCounts counts the keyframes decoded alone (CountKeys); nil: none.
+	keyCounts *KeyCounts
 	// anyKey is the PTS of the last keyframe seen, gop the time between
 	// the last two (0: unknown).
 	anyKey time.Duration
@@ -320,7 +322,7 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 			if g.load.Sparse() {
 				every = 2
 			}
-			g.alone(au, push, every, false)
+			g.alone(au, push, every, false, KeyOnly)
 			return
 		}
 		g.idleKey(au, push, g.load.IdleEvery())
@@ -489,38 +491,44 @@ const (
 // first one of a stream; then enough that the time between two decoded
 // stays within keyInterval (unless the GOP is longer); one whose
 // complexity moved KeyChange from the last decoded; every one while the
-// analyzer watches; and settleKeys after a wake.
-func (g *Gate) idleKeyDue(au unit.AccessUnit) keyDue {
-	if !g.haveKey || g.watching.Load() || g.owed || g.act != nil && g.act.Suspect() ||
-		g.keyMove(au) >= g.keyChange() {
-		return keyCue
-	}
-	if g.keyInterval <= 0 {
-		return keyOnInterval
-	}
-	if g.settle > 0 {
+// analyzer watches; and settleKeys after a wake. It says why (KeyReason).
+func (g *Gate) idleKeyDue(au unit.AccessUnit) (keyDue, KeyReason) {
+	switch {
+	case !g.haveKey:
+		return keyCue, KeyFirst
+	case g.watching.Load():
+		return keyCue, KeyWatch
+	case g.owed:
+		return keyCue, KeyJudge
+	case g.act != nil && g.act.Suspect():
+		return keyCue, KeySuspect
+	case g.keyMove(au) >= g.keyChange():
+		return keyCue, KeyMoved
+	case g.keyInterval <= 0:
+		return keyOnInterval, KeyInterval
+	case g.settle > 0:
 		g.settle--
-		return keyOnInterval
+		return keyOnInterval, KeySettle
 	}
 	// Due when skipping it would leave more than the interval (and a
 	// tenth, for timestamp jitter) until the next keyframe decoded.
 	d := au.PTS - g.lastKey
 	if d < 0 || g.gop <= 0 || d+g.gop > g.keyInterval+g.keyInterval/10 { // < 0: timestamps jumped
-		return keyOnInterval
+		return keyOnInterval, KeyInterval
 	}
-	return keyNotDue
+	return keyNotDue, KeyInterval
 }
 
 // idleKey decodes an idle camera's keyframe au alone when due, 1 in
 // every of those due on interval (the ladder's rung, Overload.IdleEvery),
 // every one that is a cue; it reports whether it was decoded.
 func (g *Gate) idleKey(au unit.AccessUnit, push func(unit.AccessUnit, bool), every int) bool {
-	due := g.idleKeyDue(au)
+	due, why := g.idleKeyDue(au)
 	if due == keyNotDue {
 		g.skipped.Add(1)
 		return false
 	}
-	return g.alone(au, push, every, due == keyCue)
+	return g.alone(au, push, every, due == keyCue, why)
 }
 
 // decodedKey notes the keyframe au as the last one decoded.
@@ -551,7 +559,7 @@ func keyComplexity(au unit.AccessUnit) float64 { return complexity(len(au.Data),
 
 // alone pushes a keyframe decoded alone or, thinning, skips it: 1 in
 // every is decoded, and a cue whatever the count.
-func (g *Gate) alone(au unit.AccessUnit, push func(unit.AccessUnit, bool), every int, cue bool) bool {
+func (g *Gate) alone(au unit.AccessUnit, push func(unit.AccessUnit, bool), every int, cue bool, why KeyReason) bool {
 	g.thinSkip = min(g.thinSkip, every-1)
 	if g.thinSkip > 0 && !cue {
 		g.thinSkip--
@@ -559,6 +567,9 @@ func (g *Gate) alone(au unit.AccessUnit, push func(unit.AccessUnit, bool), every
 		return false
 	}
 	g.thinSkip = every - 1
+	if g.keyCounts != nil {
+		g.keyCounts.n[why].Add(1)
+	}
 	g.decodedKey(au)
 	push(au, true)
 	return true

@@ -295,10 +295,15 @@ func TestGateModes(t *testing.T) {
 			}
 			return 22
 		}
+		k := &KeyCounts{}
+		g.CountKeys(k)
 		got := runGateQP(g, 200, gop, nil, size, qp)
 		want := []int{-1, -151, -161, -181, -191}
 		if !equalInts(got, want) {
 			t.Fatalf("pushed %v\nwant   %v", got, want)
+		}
+		if k.Count(KeyFirst) != 1 || k.Count(KeyMoved) != 4 || k.Count(KeyInterval) != 0 {
+			t.Errorf("counted first %d, moved %d, interval %d; want 1, 4, 0", k.Count(KeyFirst), k.Count(KeyMoved), k.Count(KeyInterval))
 		}
 	})
 	t.Run("auto_idle_keyframes_while_watching", func(t *testing.T) {
@@ -306,10 +311,15 @@ func TestGateModes(t *testing.T) {
 		// every keyframe of the idle camera is decoded.
 		g := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, nil, 100, 1<<20)
 		g.SkipIdleKeyframes(40)
+		k := &KeyCounts{}
+		g.CountKeys(k)
 		got := runGate(g, 60, gop, func(i int) { g.Watch(i >= 15 && i < 35) })
 		want := []int{-1, -21, -31}
 		if !equalInts(got, want) {
 			t.Fatalf("pushed %v\nwant   %v", got, want)
+		}
+		if k.Count(KeyFirst) != 1 || k.Count(KeyWatch) != 2 {
+			t.Errorf("counted first %d, watch %d; want 1, 2", k.Count(KeyFirst), k.Count(KeyWatch))
 		}
 	})
 	t.Run("auto_held_while_a_tamper_cause_is_pending", func(t *testing.T) {
