@@ -34,7 +34,7 @@ var (
 	deferredDesc = prometheus.NewDesc("vigil_camera_wakeups_deferred_total",
 		"Wakes of mode auto the activity signal wanted while as many cameras verified theirs as allowed (vigil_wake_verifications_max): the camera waited, its GOP kept, and decoded its next keyframe.", []string{"camera"}, nil)
 	keysAloneDesc = prometheus.NewDesc("vigil_keyframes_decoded_alone_total",
-		"Keyframes the cameras decoded on their own, by reason: an idle camera in mode auto (first, watch: tamper learned, suspected or open; judge: a deferred wake; suspect: the activity signal's unconfirmed evidence; moved: its complexity; settle: after a wake; interval), or keyframes_only (mode keyframes, or the overload ladder's keyframes rungs).", []string{"reason"}, nil)
+		"Keyframes the cameras queued to be decoded on their own (a full queue may still drop one), by reason: an idle camera in mode auto, also on the overload ladder's rungs (first, watch: tamper learned, suspected or open; judge: a deferred wake; suspect: the activity signal's unconfirmed evidence; moved: its complexity; settle: after a wake; interval), or keyframes_only (mode keyframes; mode all, or a busy camera in mode auto, on the ladder's keyframes rungs).", []string{"reason"}, nil)
 	skippedDesc = prometheus.NewDesc("vigil_camera_frames_skipped_total",
 		"Access units not decoded by choice (keyframes-only decoding), as opposed to dropped.", []string{"camera"}, nil)
 	// The camera's state is its session's: read at each scrape.

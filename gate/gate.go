@@ -160,7 +160,8 @@ func New(mode string, act Signal, load *sched.Overload, maxUnits, maxBytes int) 
 // that cannot show analysis anything new: it decodes a keyframe when
 // interval has passed since the last one decoded, when the keyframe's
 // complexity (its size scaled by its QP) moved KeyChange or more from that
-// one's (the view may have changed), while the analyzer watches (Watch),
+// one's (the view may have changed; keyMove, keyChange), while the
+// analyzer watches (Watch),
 // and the settleKeys keyframes after a wake ends. 0 decodes every one.
 // Call it before the first Route.
 func (g *Gate) SkipIdleKeyframes(interval time.Duration) { g.keyInterval = interval }
@@ -172,7 +173,8 @@ func (g *Gate) SkipIdleKeyframes(interval time.Duration) { g.keyInterval = inter
 // control, grain) raises it to keyChangeSpread times their spread, at
 // most KeyChangeMax: a covered, defocused or turned camera moves its
 // keyframes' bits by far more (a cover halves them or less), and the
-// interval decodes a keyframe in any case.
+// interval decodes a keyframe in any case. A move toward a QP one step
+// away is allowed up to one step more (keyMove), never past KeyChangeMax.
 const (
 	KeyChange       = 0.1
 	KeyChangeMax    = 0.25
@@ -490,9 +492,11 @@ const (
 // idleKeyDue says whether an idle camera decodes the keyframe au: the
 // first one of a stream; then enough that the time between two decoded
 // stays within keyInterval (unless the GOP is longer); one whose
-// complexity moved KeyChange from the last decoded; every one while the
-// analyzer watches; and settleKeys after a wake. It says why (KeyReason).
+// complexity moved keyChange from the last decoded (keyMove); every one
+// while the analyzer watches; and settleKeys after a wake. It says why
+// (KeyReason).
 func (g *Gate) idleKeyDue(au unit.AccessUnit) (keyDue, KeyReason) {
+	change := g.keyChange()
 	switch {
 	case !g.haveKey:
 		return keyCue, KeyFirst
@@ -502,7 +506,7 @@ func (g *Gate) idleKeyDue(au unit.AccessUnit) (keyDue, KeyReason) {
 		return keyCue, KeyJudge
 	case g.act != nil && g.act.Suspect():
 		return keyCue, KeySuspect
-	case g.keyMove(au) >= g.keyChange():
+	case g.keyMove(au, change) >= change:
 		return keyCue, KeyMoved
 	case g.keyInterval <= 0:
 		return keyOnInterval, KeyInterval
@@ -540,16 +544,21 @@ func (g *Gate) decodedKey(au unit.AccessUnit) {
 const qpStep = math.Ln2 / 6
 
 // keyMove is how far the keyframe au's complexity moved from the last
-// decoded keyframe's, less one step of QP when the two QPs differ: an
-// encoder's rate control picks a whole QP, so a still view's keyframes
-// flip between two neighbouring QPs with the same bits (x264 with VBV: 22
-// and 23, 3 keyframes in 11, each a move of 0.116 over KeyChange that a
-// median deviation of 0 let through). A cover, a blur or a turn moves
-// the bits by far more, or the QP by several steps.
-func (g *Gate) keyMove(au unit.AccessUnit) float64 {
-	d := math.Abs(keyComplexity(au) - g.lastKeyX)
-	if au.QP >= 0 && g.lastKeyQP >= 0 && au.QP != g.lastKeyQP {
-		d = max(0, d-qpStep)
+// decoded keyframe's, less up to one step of QP when the QP moved the
+// same way: an encoder's rate control picks a whole QP, so a still view's
+// keyframes flip between two neighbouring QPs with the same bits (x264
+// with VBV: 22 and 23, 3 keyframes in 11, each a move of 0.116 over
+// KeyChange that a median deviation of 0 let through). A cover, a blur or
+// a turn moves the bits by far more, or the QP by several steps; bits
+// that fall while the QP rises (or the reverse) are no flip, and are not
+// allowed for. change is the move that decodes a keyframe (keyChange):
+// what its spread already allows for the flips is not allowed twice, so
+// a move of KeyChangeMax still decodes one.
+func (g *Gate) keyMove(au unit.AccessUnit, change float64) float64 {
+	dx := keyComplexity(au) - g.lastKeyX
+	d := math.Abs(dx)
+	if au.QP >= 0 && g.lastKeyQP >= 0 && au.QP != g.lastKeyQP && (dx > 0) == (au.QP > g.lastKeyQP) {
+		d = max(0, d-min(qpStep, KeyChangeMax-change))
 	}
 	return d
 }

@@ -306,6 +306,41 @@ func TestGateModes(t *testing.T) {
 			t.Errorf("counted first %d, moved %d, interval %d; want 1, 4, 0", k.Count(KeyFirst), k.Count(KeyMoved), k.Count(KeyInterval))
 		}
 	})
+	t.Run("auto_idle_keyframes_whose_bits_fall_as_the_qp_rises", func(t *testing.T) {
+		// From keyframe 10 the bits fall by a quarter while the QP rises
+		// by one (22 to 23): no flip of rate control, whose bits stay;
+		// a move of 0.185 is a change of view, decoded (and allowed for
+		// as a flip it would be 0.070, skipped).
+		g := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, nil, 100, 1<<20)
+		g.SkipIdleKeyframes(1000)
+		size := func(i int) int { return map[bool]int{true: 74, false: 100}[i >= 100] }
+		qp := func(i int) int { return map[bool]int{true: 23, false: 22}[i >= 100] }
+		got := runGateQP(g, 150, gop, nil, size, qp)
+		if want := []int{-1, -101}; !equalInts(got, want) {
+			t.Fatalf("pushed %v\nwant   %v", got, want)
+		}
+	})
+	t.Run("auto_idle_keyframes_the_qp_flips_never_past_KeyChangeMax", func(t *testing.T) {
+		// Keyframes of one size alternating between QP 22 and 23 raise
+		// the move that decodes one to KeyChangeMax by their spread; a
+		// change coded 3 QPs lower at the same size (a move of 0.347)
+		// is still decoded: the flips are not allowed for twice.
+		g := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, nil, 100, 1<<20)
+		g.SkipIdleKeyframes(1000)
+		qp := func(i int) int {
+			switch k := i / gop; {
+			case k >= 12:
+				return 19
+			case k%2 == 1:
+				return 23
+			}
+			return 22
+		}
+		got := runGateQP(g, 140, gop, nil, nil, qp)
+		if len(got) == 0 || got[len(got)-1] != -121 {
+			t.Fatalf("pushed %v: the keyframe 3 QPs lower (120) was not decoded", got)
+		}
+	})
 	t.Run("auto_idle_keyframes_while_watching", func(t *testing.T) {
 		// While the analyzer watches (a tamper cause suspected or open),
 		// every keyframe of the idle camera is decoded.

@@ -2,11 +2,12 @@ package gate
 
 import "sync/atomic"
 
-// KeyReason says why an idle camera in mode auto decoded a keyframe on
-// its own (Gate.CountKeys).
+// KeyReason says why a camera queued a keyframe to be decoded on its own
+// (Gate.CountKeys): the reasons of an idle camera in mode auto, and
+// KeyOnly.
 type KeyReason int
 
-// The reasons, in the order idleKeyDue weighs them.
+// The reasons.
 const (
 	// KeyFirst: the first keyframe of a stream.
 	KeyFirst KeyReason = iota
@@ -23,8 +24,10 @@ const (
 	KeySettle
 	// KeyInterval: skipping it would leave more than the interval.
 	KeyInterval
-	// KeyOnly: a camera on keyframes only that is not idle in mode auto
-	// (mode keyframes, or the ladder's keyframes rungs).
+	// KeyOnly: a camera kept to keyframes that is not idle in mode auto
+	// (mode keyframes; mode all, or a busy camera in mode auto, on the
+	// ladder's keyframes rungs). An idle camera on those rungs counts
+	// under its own reasons.
 	KeyOnly
 	keyReasons
 )
@@ -55,12 +58,13 @@ func (r KeyReason) String() string {
 	return "unknown"
 }
 
-// KeyCounts counts the keyframes that cameras decoded on their own, by
-// reason: shared by an engine's gates, it says what its idle cameras
-// cost and why. Safe for concurrent use.
+// KeyCounts counts the keyframes that cameras queued to be decoded on
+// their own, by reason (a queue that drops one under overload still
+// counted it): shared by an engine's gates, it says what its idle
+// cameras cost and why. Safe for concurrent use.
 type KeyCounts struct{ n [keyReasons]atomic.Uint64 }
 
-// Count returns the keyframes decoded for reason r.
+// Count returns the keyframes queued for reason r.
 func (k *KeyCounts) Count(r KeyReason) uint64 {
 	if k == nil || r < 0 || r >= keyReasons {
 		return 0
@@ -68,6 +72,6 @@ func (k *KeyCounts) Count(r KeyReason) uint64 {
 	return k.n[r].Load()
 }
 
-// CountKeys has the gate count the keyframes it has decoded on their own
-// in k. Call it before the first Route.
+// CountKeys has the gate count in k the keyframes it queues to be decoded
+// on their own. Call it before the first Route.
 func (g *Gate) CountKeys(k *KeyCounts) { g.keyCounts = k }
