@@ -496,7 +496,6 @@ const (
 // while the analyzer watches; and settleKeys after a wake. It says why
 // (KeyReason).
 func (g *Gate) idleKeyDue(au unit.AccessUnit) (keyDue, KeyReason) {
-	change := g.keyChange()
 	switch {
 	case !g.haveKey:
 		return keyCue, KeyFirst
@@ -506,7 +505,7 @@ func (g *Gate) idleKeyDue(au unit.AccessUnit) (keyDue, KeyReason) {
 		return keyCue, KeyJudge
 	case g.act != nil && g.act.Suspect():
 		return keyCue, KeySuspect
-	case g.keyMove(au, change) >= change:
+	case g.keyMoved(au):
 		return keyCue, KeyMoved
 	case g.keyInterval <= 0:
 		return keyOnInterval, KeyInterval
@@ -542,6 +541,13 @@ func (g *Gate) decodedKey(au unit.AccessUnit) {
 
 // qpStep is one step of QP in complexity: 2^(1/6) more or fewer bits.
 const qpStep = math.Ln2 / 6
+
+// keyMoved reports whether the keyframe au's complexity moved enough
+// from the last decoded keyframe's to be decoded (keyMove, keyChange).
+func (g *Gate) keyMoved(au unit.AccessUnit) bool {
+	c := g.keyChange()
+	return g.keyMove(au, c) >= c
+}
 
 // keyMove is how far the keyframe au's complexity moved from the last
 // decoded keyframe's, less up to one step of QP when the QP moved the
