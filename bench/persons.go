@@ -535,9 +535,10 @@ func matchPersons(f PersonFrame, dets []analyze.Detection) (tp, fp, fn int) {
 
 // matchObjects matches detections of one kind (ClassPerson or
 // ClassVehicle, by analyze.ObjectLabel; best first) with the frame's
-// objects of that kind at IoU >= personIoU; one on an ignored box, or
-// smaller than personMinHeight (a vehicle: vehicleMinSide), counts for
-// nothing.
+// objects of that kind at IoU >= personIoU; one on an ignored box (IoU >=
+// personIoU, or mostly inside it: a far cyclist's rider without the
+// bicycle), or smaller than personMinHeight (a vehicle: vehicleMinSide),
+// counts for nothing.
 func matchObjects(f PersonFrame, class string, dets []analyze.Detection) (tp, fp, fn int) {
 	truth := f.Persons
 	if class == ClassVehicle {
@@ -566,7 +567,7 @@ func matchObjects(f PersonFrame, class string, dets []analyze.Detection) (tp, fp
 		}
 		ignored := false
 		for _, g := range f.Ignore {
-			if rectIoU(d.Box, image.Rect(g[0], g[1], g[2], g[3])) >= personIoU {
+			if r := image.Rect(g[0], g[1], g[2], g[3]); rectIoU(d.Box, r) >= personIoU || inside(d.Box, r) >= ignoreInside {
 				ignored = true
 			}
 		}
@@ -580,6 +581,19 @@ func matchObjects(f PersonFrame, class string, dets []analyze.Detection) (tp, fp
 		}
 	}
 	return tp, fp, fn
+}
+
+// ignoreInside is the share of a detection inside an ignored box that
+// makes it count for nothing.
+const ignoreInside = 0.8
+
+// inside is the share of a's area inside b.
+func inside(a, b image.Rectangle) float64 {
+	if a.Empty() {
+		return 0
+	}
+	in := a.Intersect(b)
+	return float64(in.Dx()*in.Dy()) / float64(a.Dx()*a.Dy())
 }
 
 func rectIoU(a, b image.Rectangle) float64 {

@@ -21,6 +21,48 @@ func normalize(dst []float32, bgr []byte) {
 	}
 }
 
+// normalizeRGB writes a YOLO network's input, NCHW, from a BGR picture
+// (packed bytes, as many pixels as dst's planes): RGB planes, 0..1.
+func normalizeRGB(dst []float32, bgr []byte) {
+	plane := len(dst) / 3
+	for i := range plane {
+		dst[i] = float32(bgr[3*i+2]) * (1 / 255.0)
+		dst[plane+i] = float32(bgr[3*i+1]) * (1 / 255.0)
+		dst[2*plane+i] = float32(bgr[3*i]) * (1 / 255.0)
+	}
+}
+
+// decodeYOLO appends the candidates of a YOLO output, 1x(4+80)xN: each
+// column's box centre and size in input pixels, then the classes' scores;
+// each class scoring at least minScore is a candidate, its box scaled by
+// sx, sy to the picture.
+func decodeYOLO(cand []Object, out Tensor, minScore, sx, sy float32, w, h int) []Object {
+	if len(out.Shape) != 3 || out.Shape[1] != 4+len(Labels) {
+		return cand
+	}
+	n := out.Shape[2]
+	d := out.Data
+	for p := range n {
+		var best float32
+		for c := range len(Labels) {
+			best = max(best, d[(4+c)*n+p])
+		}
+		if best < minScore {
+			continue
+		}
+		cx, cy, bw, bh := d[p], d[n+p], d[2*n+p], d[3*n+p]
+		box := image.Rect(
+			clamp(int((cx-bw/2)*sx+0.5), 0, w), clamp(int((cy-bh/2)*sy+0.5), 0, h),
+			clamp(int((cx+bw/2)*sx+0.5), 0, w), clamp(int((cy+bh/2)*sy+0.5), 0, h))
+		for c := range len(Labels) {
+			if s := d[(4+c)*n+p]; s >= minScore {
+				cand = append(cand, Object{Label: Labels[c], Class: c, Score: s, Box: box})
+			}
+		}
+	}
+	return cand
+}
+
 // bins is the number of distance bins per box side (GFL's reg_max + 1).
 const bins = 11
 

@@ -58,3 +58,27 @@ func TestNMS(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeYOLO places one car in column 7 of a YOLO output and works its
+// box out by hand.
+func TestDecodeYOLO(t *testing.T) {
+	const n = 10
+	rows := 4 + len(Labels)
+	out := Tensor{Shape: []int{1, rows, n}, Data: make([]float32, rows*n)}
+	set := func(row, col int, v float32) { out.Data[row*n+col] = v }
+	set(0, 7, 100) // centre (100, 60), 40x20
+	set(1, 7, 60)
+	set(2, 7, 40)
+	set(3, 7, 20)
+	set(4+2, 7, 0.8)  // car
+	set(4+7, 7, 0.2)  // truck, below the threshold
+	set(4+0, 3, 0.34) // a person in column 3, below the threshold
+	got := decodeYOLO(nil, out, 0.35, 2, 1, 1000, 1000)
+	want := Object{Label: "car", Class: 2, Score: 0.8, Box: image.Rect(160, 50, 240, 70)}
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("decoded %+v, want [%+v]", got, want)
+	}
+	if got := decodeYOLO(nil, Tensor{Shape: []int{1, 14, n}, Data: make([]float32, 14*n)}, 0.35, 1, 1, 10, 10); len(got) != 0 {
+		t.Fatalf("an output of 14 rows decoded as %+v", got)
+	}
+}

@@ -23,7 +23,8 @@ import (
 // objects.model defaults to (config.DefaultModelPath).
 const SetupCommand = "bash scripts/models.sh .cache/models"
 
-// InputSize is the side of the square picture the network reads.
+// InputSize is the side of the square picture NanoDet reads. A YOLO model
+// reads the size its input declares.
 const InputSize = 416
 
 // Object is one detection: a COCO label ("person", "car", ...), its class
@@ -57,8 +58,8 @@ type Options struct {
 type Detector struct {
 	net     *ortNet
 	o       Options
-	resized gocv.Mat // the picture scaled to fit InputSize
-	canvas  gocv.Mat // InputSize x InputSize: resized at the top left, mean grey around
+	resized gocv.Mat // the picture scaled to fit the network's input
+	canvas  gocv.Mat // the network's input: resized at the top left, pad around
 	cand    []Object
 }
 
@@ -66,12 +67,25 @@ type Detector struct {
 // network.
 var meanBGR = gocv.NewScalar(103.53, 116.28, 123.675, 0)
 
+// yoloPad is the grey Ultralytics' letterbox pads with.
+var yoloPad = gocv.NewScalar(114, 114, 114, 0)
+
+// pad is the colour a family's letterbox pads with.
+func (f family) pad() gocv.Scalar {
+	if f == yolo {
+		return yoloPad
+	}
+	return meanBGR
+}
+
 // outputs are the model's heads: class scores (after a sigmoid) and box
 // distributions, for strides 8, 16 and 32.
 var outputs = []string{"Identity", "Identity_1", "Identity_2", "Identity_3", "Identity_4", "Identity_5"}
 
-// Open loads a converted model (the .onnx made at setup) into ONNX
-// Runtime. When the model or the runtime's library is absent the error
+// Open loads a model into ONNX Runtime: the NanoDet made at setup, or a
+// YOLO model exported to ONNX in the Ultralytics form (one output of
+// 4+80 rows: YOLOv8, YOLO11 and others; the user's, under its own
+// licence), told apart by their inputs and outputs. When the model or the runtime's library is absent the error
 // wraps fs.ErrNotExist and names the path and the setup command.
 func Open(path string, o Options) (*Detector, error) {
 	if o.Threads <= 0 {
@@ -106,12 +120,17 @@ func Open(path string, o Options) (*Detector, error) {
 	}
 	return &Detector{
 		net: net, o: o, resized: gocv.NewMat(),
-		canvas: gocv.NewMatWithSizeFromScalar(meanBGR, InputSize, InputSize, gocv.MatTypeCV8UC3),
+		canvas: gocv.NewMatWithSizeFromScalar(net.family.pad(), net.h, net.w, gocv.MatTypeCV8UC3),
 	}, nil
 }
 
+// Family names the kind of model the Detector runs and its input size.
+func (d *Detector) Family() string {
+	return fmt.Sprintf("%s %dx%d", d.net.family, d.net.w, d.net.h)
+}
+
 // Detect runs the network on a BGR picture (any size: scaled inside to fit
-// 416x416, keeping its aspect ratio, the rest padded) and returns the
+// the network's input, 416x416 for NanoDet, keeping its aspect ratio, the rest padded) and returns the
 // objects scoring at least MinScore after non-maximum suppression, best
 // first, their boxes in the picture's pixels. To look at a region only,
 // pass bgr.Region(r) and add r.Min to the boxes.
@@ -121,12 +140,13 @@ func (d *Detector) Detect(bgr gocv.Mat) ([]Object, error) {
 	}
 	// Letterboxed rather than stretched: on 16:9 crops of vtest.avi it
 	// scores people a little higher and finds one more (4:3 is a tie).
-	scale := float32(InputSize) / float32(max(bgr.Cols(), bgr.Rows()))
-	w := min(max(int(float32(bgr.Cols())*scale+0.5), 1), InputSize)
-	h := min(max(int(float32(bgr.Rows())*scale+0.5), 1), InputSize)
+	nw, nh := d.net.w, d.net.h
+	scale := min(float32(nw)/float32(bgr.Cols()), float32(nh)/float32(bgr.Rows()))
+	w := min(max(int(float32(bgr.Cols())*scale+0.5), 1), nw)
+	h := min(max(int(float32(bgr.Rows())*scale+0.5), 1), nh)
 	gocv.Resize(bgr, &d.resized, image.Pt(w, h), 0, 0, gocv.InterpolationLinear)
-	if w < InputSize || h < InputSize {
-		d.canvas.SetTo(meanBGR)
+	if w < nw || h < nh {
+		d.canvas.SetTo(d.net.family.pad())
 	}
 	roi := d.canvas.Region(image.Rect(0, 0, w, h))
 	d.resized.CopyTo(&roi)
@@ -135,14 +155,22 @@ func (d *Detector) Detect(bgr gocv.Mat) ([]Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}
-	normalize(d.net.in.GetData(), pixels)
+	if d.net.family == yolo {
+		normalizeRGB(d.net.in.GetData(), pixels)
+	} else {
+		normalize(d.net.in.GetData(), pixels)
+	}
 	outs, err := d.net.run()
 	if err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}
 	sx := float32(bgr.Cols()) / float32(w)
 	sy := float32(bgr.Rows()) / float32(h)
-	d.cand = decode(d.cand[:0], outs, d.o.MinScore, sx, sy, bgr.Cols(), bgr.Rows())
+	if d.net.family == yolo {
+		d.cand = decodeYOLO(d.cand[:0], outs[0], d.o.MinScore, sx, sy, bgr.Cols(), bgr.Rows())
+	} else {
+		d.cand = decode(d.cand[:0], outs, d.o.MinScore, sx, sy, bgr.Cols(), bgr.Rows())
+	}
 	return nms(d.cand, d.o.IoU), nil
 }
 

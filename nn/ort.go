@@ -31,35 +31,103 @@ func ortInit(lib string) error {
 	return ortEnv.err
 }
 
-// ortNet runs NanoDet with ONNX Runtime on fixed input and output
-// tensors.
+// ortNet runs a detection model with ONNX Runtime on fixed input and
+// output tensors, shaped as the model declares them.
 type ortNet struct {
-	sess *ort.AdvancedSession
-	in   *ort.Tensor[float32]
-	outs []*ort.Tensor[float32]
+	sess   *ort.AdvancedSession
+	family family
+	w, h   int // the input picture's size
+	in     *ort.Tensor[float32]
+	outs   []*ort.Tensor[float32]
+}
+
+// family is a kind of detection model: how its input is made and its
+// outputs read.
+type family int
+
+const (
+	// nanoDet is the model scripts/models.sh converts: input "input_1",
+	// 1x3x416x416 BGR normalized with NanoDet's mean and deviation; six
+	// heads (class scores after a sigmoid and box distributions, strides
+	// 8, 16 and 32).
+	nanoDet family = iota
+	// yolo is a YOLO export in the Ultralytics form (YOLOv8, YOLO11,
+	// YOLOv9's and others' ONNX exports): one input 1x3xHxW, RGB/255; one
+	// output 1x(4+80)xN: each column a box centre and size in input pixels
+	// and the 80 COCO classes' scores.
+	yolo
+)
+
+func (f family) String() string {
+	if f == yolo {
+		return "YOLO (Ultralytics-style export)"
+	}
+	return "NanoDet"
+}
+
+// modelShape reads which family a model is of, its input's name and size
+// and its outputs' names and shapes, from the model's declarations.
+func modelShape(model []byte) (f family, input string, w, h int, outNames []string, outShapes [][]int64, err error) {
+	ins, outs, err := ort.GetInputOutputInfoWithONNXData(model)
+	if err != nil {
+		return 0, "", 0, 0, nil, nil, err
+	}
+	if len(ins) != 1 || len(ins[0].Dimensions) != 4 {
+		return 0, "", 0, 0, nil, nil, fmt.Errorf("want one input of 4 dimensions (1x3xHxW), the model has %d inputs %v", len(ins), ins)
+	}
+	d := ins[0].Dimensions
+	if d[0] > 1 || d[1] != 3 || d[2] < 32 || d[3] < 32 || d[2] > 2048 || d[3] > 2048 {
+		return 0, "", 0, 0, nil, nil, fmt.Errorf("input %q is %v, want 1x3xHxW with H and W fixed, 32 to 2048", ins[0].Name, d)
+	}
+	input, h, w = ins[0].Name, int(d[2]), int(d[3])
+	var names []string
+	for _, o := range outs {
+		names = append(names, o.Name)
+	}
+	if slices.Equal(names, outputs) && w == InputSize && h == InputSize {
+		for _, width := range []int64{int64(len(Labels)), 4 * bins} {
+			for _, stride := range []int64{8, 16, 32} {
+				g := InputSize / stride
+				outShapes = append(outShapes, []int64{1, g * g, width})
+			}
+		}
+		return nanoDet, input, w, h, outputs, outShapes, nil
+	}
+	if len(outs) == 1 {
+		o := outs[0].Dimensions
+		if len(o) == 3 && o[0] <= 1 && o[1] == 4+int64(len(Labels)) && o[2] > 0 {
+			return yolo, input, w, h, names, [][]int64{{1, o[1], o[2]}}, nil
+		}
+	}
+	var got []string
+	for _, o := range outs {
+		got = append(got, fmt.Sprintf("%s %v", o.Name, o.Dimensions))
+	}
+	return 0, "", 0, 0, nil, nil, fmt.Errorf("outputs %s: not a model vigil reads (NanoDet as scripts/models.sh makes it, "+
+		"or a YOLO export in the Ultralytics form: one output 1x84xN over the 80 COCO classes)", strings.Join(got, ", "))
 }
 
 func newORTNet(model []byte, lib string, threads int) (*ortNet, error) {
 	if err := ortInit(lib); err != nil {
 		return nil, err
 	}
-	n := &ortNet{}
-	var err error
-	if n.in, err = ort.NewEmptyTensor[float32](ort.NewShape(1, 3, InputSize, InputSize)); err != nil {
+	f, input, w, h, names, shapes, err := modelShape(model)
+	if err != nil {
+		return nil, err
+	}
+	n := &ortNet{family: f, w: w, h: h}
+	if n.in, err = ort.NewEmptyTensor[float32](ort.NewShape(1, 3, int64(h), int64(w))); err != nil {
 		return nil, err
 	}
 	var outs []ort.Value
-	for _, width := range []int64{int64(len(Labels)), 4 * bins} {
-		for _, stride := range []int64{8, 16, 32} {
-			g := InputSize / stride
-			t, err := ort.NewEmptyTensor[float32](ort.NewShape(1, g*g, width))
-			if err != nil {
-				n.close()
-				return nil, err
-			}
-			n.outs = append(n.outs, t)
-			outs = append(outs, t)
+	for _, s := range shapes {
+		t, err := ort.NewEmptyTensor[float32](ort.NewShape(s...))
+		if err != nil {
+			n.close()
+			return nil, err
 		}
+		n.outs = append(n.outs, t)
+		outs = append(outs, t)
 	}
 	opts, err := ort.NewSessionOptions()
 	if err != nil {
@@ -75,7 +143,7 @@ func newORTNet(model []byte, lib string, threads int) (*ortNet, error) {
 		n.close()
 		return nil, err
 	}
-	n.sess, err = ort.NewAdvancedSessionWithONNXData(model, []string{"input_1"}, outputs, []ort.Value{n.in}, outs, opts)
+	n.sess, err = ort.NewAdvancedSessionWithONNXData(model, []string{input}, names, []ort.Value{n.in}, outs, opts)
 	if err != nil {
 		n.close()
 		return nil, err
@@ -83,7 +151,7 @@ func newORTNet(model []byte, lib string, threads int) (*ortNet, error) {
 	return n, nil
 }
 
-// forward runs the network on an NCHW blob of 1x3x416x416.
+// forward runs the network on an NCHW blob of its input's size.
 func (n *ortNet) forward(blob []float32) ([]Tensor, error) {
 	copy(n.in.GetData(), blob)
 	return n.run()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -184,14 +185,10 @@ func cpuTime() time.Duration {
 }
 
 // BenchmarkDetect is one Detect (resize, inference, decoding, NMS) of a
-// 768x576 vtest.avi frame, ONNX Runtime on one thread.
+// 768x576 vtest.avi frame, ONNX Runtime on one thread: NanoDet, and
+// YOLOv8n when scripts/models.sh --yolov8n fetched it.
 func BenchmarkDetect(b *testing.B) {
 	model, lib := ortPaths(b)
-	d, err := nn.Open(model, nn.Options{Library: lib})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Close()
 	vc, err := gocv.VideoCaptureFile("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 	if err != nil {
 		b.Fatal(err)
@@ -202,10 +199,22 @@ func BenchmarkDetect(b *testing.B) {
 	for range 400 {
 		vc.Read(&img)
 	}
-	timed(b, func() error {
-		_, err := d.Detect(img)
-		return err
-	})
+	for _, m := range []string{model, filepath.Join(filepath.Dir(model), "yolov8n.onnx")} {
+		b.Run(strings.TrimSuffix(filepath.Base(m), ".onnx"), func(b *testing.B) {
+			if _, err := os.Stat(m); err != nil {
+				b.Skip(err)
+			}
+			d, err := nn.Open(m, nn.Options{Library: lib})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer d.Close()
+			timed(b, func() error {
+				_, err := d.Detect(img)
+				return err
+			})
+		})
+	}
 }
 
 // BenchmarkDetectTiled is the tiling `vigil bench persons --tiles 2`

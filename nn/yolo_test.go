@@ -1,0 +1,109 @@
+package nn_test
+
+import (
+	"image"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vigil-video/vigil/internal/modeltool/onnx"
+	"github.com/vigil-video/vigil/nn"
+)
+
+// yoloShaped writes an ONNX model in the Ultralytics YOLO form to dir:
+// input "images" 1x3x64x64, output "output0" 1x(4+classes)x64 (one column
+// per 8x8 cell). Every column's box is centred at (32, 32), 16 pixels
+// square (in input pixels); its "person" score is the mean of the cell's
+// first input plane, which is red when the model is fed RGB.
+func yoloShaped(t *testing.T, dir string, classes int) string {
+	t.Helper()
+	rows := int64(4 + classes)
+	w := make([]float32, rows*3*8*8)
+	for k := range 64 { // row 4 ("person") reads plane 0 of its cell
+		w[4*3*64+k] = 1.0 / 64
+	}
+	b := make([]float32, rows)
+	b[0], b[1], b[2], b[3] = 32, 32, 16, 16
+	m := onnx.Model{IRVersion: 7, Opset: 11, Producer: "vigil test", Graph: onnx.Graph{
+		Name: "yolo-shaped",
+		Nodes: []onnx.Node{
+			{Name: "conv", Op: "Conv", Inputs: []string{"images", "w", "b"}, Outputs: []string{"grid"},
+				Attrs: []onnx.Attr{onnx.AttrInts("kernel_shape", 8, 8), onnx.AttrInts("strides", 8, 8)}},
+			{Name: "flat", Op: "Reshape", Inputs: []string{"grid", "shape"}, Outputs: []string{"output0"}},
+		},
+		Initializers: []onnx.Tensor{
+			{Name: "w", Dims: []int64{rows, 3, 8, 8}, Floats: w, Type: onnx.Float},
+			{Name: "b", Dims: []int64{rows}, Floats: b, Type: onnx.Float},
+			{Name: "shape", Dims: []int64{3}, Ints: []int64{1, rows, 64}, Type: onnx.Int64},
+		},
+		Inputs:  []onnx.ValueInfo{{Name: "images", Dims: []int64{1, 3, 64, 64}}},
+		Outputs: []onnx.ValueInfo{{Name: "output0", Dims: []int64{1, rows, 64}}},
+	}}
+	p := filepath.Join(dir, "yolo.onnx")
+	if err := os.WriteFile(p, m.Marshal(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestYOLOShapedModel: a model of the YOLO form is told apart from
+// NanoDet by its input and output, read at its own input size, fed RGB
+// and letterboxed, and its boxes scaled back to the picture.
+func TestYOLOShapedModel(t *testing.T) {
+	_, lib := ortPaths(t)
+	d, err := nn.Open(yoloShaped(t, t.TempDir(), len(nn.Labels)), nn.Options{Library: lib, MinScore: 0.46})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if got := d.Family(); !strings.Contains(got, "YOLO") || !strings.Contains(got, "64x64") {
+		t.Errorf("family %q, want YOLO 64x64", got)
+	}
+	// A 256x128 picture letterboxed into 64x64: scale 1/4, the bottom
+	// half of the input padded. A red square on cell (1, 1) of the
+	// input's 8x8 cells: pixels 32-63 of the picture.
+	pic := gocv.NewMatWithSize(128, 256, gocv.MatTypeCV8UC3)
+	defer pic.Close()
+	red := pic.Region(image.Rect(32, 32, 64, 64))
+	red.SetTo(gocv.NewScalar(0, 0, 255, 0)) // BGR
+	red.Close()
+	objs, err := d.Detect(pic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The box (24, 24)-(40, 40) of the input is (96, 96)-(160, 160) of
+	// the picture, clamped to its 128 rows.
+	want := nn.Object{Label: "person", Class: 0, Score: 1, Box: image.Rect(96, 96, 160, 128)}
+	if len(objs) != 1 || objs[0].Label != want.Label || objs[0].Box != want.Box || objs[0].Score < 0.99 {
+		t.Fatalf("detected %+v, want [%+v]", objs, want)
+	}
+	// Blue is not red: the planes are RGB. And the letterbox pads with
+	// Ultralytics' grey (114: 0.447 in the red plane), not NanoDet's mean
+	// (123.7 in red: 0.485, over the threshold of 0.46).
+	pic.SetTo(gocv.NewScalar(0, 0, 0, 0))
+	blue := pic.Region(image.Rect(32, 32, 64, 64))
+	blue.SetTo(gocv.NewScalar(255, 0, 0, 0))
+	blue.Close()
+	if objs, err = d.Detect(pic); err != nil || len(objs) != 0 {
+		t.Fatalf("blue square: detected %+v (%v), want nothing", objs, err)
+	}
+}
+
+// TestOpenUnknownModel: a model of neither form is refused with an error
+// that names it and its outputs, before any picture.
+func TestOpenUnknownModel(t *testing.T) {
+	_, lib := ortPaths(t)
+	p := yoloShaped(t, t.TempDir(), 10) // 14 rows: not the 80 COCO classes
+	_, err := nn.Open(p, nn.Options{Library: lib})
+	if err == nil {
+		t.Fatal("a model with a 1x14x64 output opened")
+	}
+	for _, want := range []string{p, "output0 [1 14 64]", "not a model vigil reads"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
