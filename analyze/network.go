@@ -6,8 +6,9 @@ import (
 	"github.com/vigil-video/vigil/nn"
 )
 
-// Network is the object network (package nn: NanoDet on OpenCV DNN) as an
-// ObjectDetector. It is not safe for concurrent use. Close frees it.
+// Network is the object network (package nn: NanoDet or a YOLO model on
+// ONNX Runtime) as an ObjectDetector. It is not safe for concurrent use.
+// Close frees it.
 type Network struct {
 	d *nn.Detector
 }
@@ -36,6 +37,10 @@ func (n *Network) Detect(bgr gocv.Mat) ([]Detection, error) {
 	}
 	return out, nil
 }
+
+// Family names the kind of model and its input size ("NanoDet 416x416",
+// "YOLO (Ultralytics-style export) 640x640").
+func (n *Network) Family() string { return n.d.Family() }
 
 // Close frees the network.
 func (n *Network) Close() error { return n.d.Close() }

@@ -46,7 +46,8 @@ func (e *Engine) openObjects() {
 		Help: "The object network's budget now, inferences per second, all cameras together: it follows the machine's load under objects.max_per_second.",
 	}, infer.Rate))
 	e.metrics.ObjectModel.Set(1)
-	e.log.Info("object network loaded", "model", o.Model, "max_per_second", o.MaxPerSecond, "threads", o.Threads, "labels", o.Labels)
+	e.log.Info("object network loaded", "model", o.Model, "kind", net.Family(), "min_score", o.MinScore,
+		"vehicle_min_score", o.VehicleMinScore, "max_per_second", o.MaxPerSecond, "threads", o.Threads, "labels", o.Labels)
 }
 
 // loadMeter returns the load the inference budget follows: the busier of
