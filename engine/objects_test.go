@@ -105,7 +105,7 @@ func TestEnginePeopleFromTheNetwork(t *testing.T) {
 	}
 	yolo := filepath.Join(filepath.Dir(model), "yolov8n.onnx")
 	for _, tc := range []struct {
-		name, model, kind   string
+		name, model, kind    string
 		minScore, vehicleMin float64
 	}{
 		{"nanodet", model, "NanoDet 416x416", config.DefaultObjects().MinScore, config.DefaultObjects().VehicleMinScore},
