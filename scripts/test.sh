@@ -30,7 +30,11 @@ bash scripts/gatematrix.sh "$VIGIL_GATEMATRIX"
 # scripts/models.sh says why it is not fetched by default), and its tests
 # then fail, rather than skip, without it.
 export VIGIL_MODELS="${VIGIL_MODELS:-$PWD/.cache/models}" VIGIL_REQUIRE_MODELS=1
-bash scripts/models.sh ${VIGIL_YOLO:+--yolov8n} "$VIGIL_MODELS"
+yolo=()
+if [ "${VIGIL_YOLO:-}" = 1 ]; then
+	yolo=(--yolov8n)
+fi
+bash scripts/models.sh "${yolo[@]}" "$VIGIL_MODELS"
 # The published schemas under Ajv strict mode (npm's ajv and ajv-formats,
 # pinned in schema/ajv-check, installed once into .cache/ajv-check), and
 # the engine's recorded events against them.

@@ -13,9 +13,10 @@ import (
 
 // Element types of TensorProto.DataType.
 const (
-	Float = 1
-	Int32 = 6
-	Int64 = 7
+	Float   = 1
+	Float16 = 10
+	Int32   = 6
+	Int64   = 7
 )
 
 // Model is a ModelProto with one graph and the default operator set.
@@ -24,6 +25,9 @@ type Model struct {
 	Opset     int64 // version of the default ("ai.onnx") domain, e.g. 11
 	Producer  string
 	Graph     Graph
+	// Metadata are the model's metadata_props (key, value), in order;
+	// none are written when it is empty.
+	Metadata [][2]string
 }
 
 // Graph is a GraphProto.
@@ -109,6 +113,12 @@ func (m *Model) Marshal() []byte {
 	op = protowire.AppendTag(op, 2, protowire.VarintType)
 	op = protowire.AppendVarint(op, uint64(m.Opset))
 	b = appendMessage(b, 8, op)
+	for _, kv := range m.Metadata {
+		var e []byte
+		e = appendString(e, 1, kv[0])
+		e = appendString(e, 2, kv[1])
+		b = appendMessage(b, 14, e)
+	}
 	return b
 }
 
