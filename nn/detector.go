@@ -27,6 +27,10 @@ const SetupCommand = "bash scripts/models.sh .cache/models"
 // reads the size its input declares.
 const InputSize = 416
 
+// MaxModelBytes bounds the model file Open reads (whole, into memory):
+// the largest YOLOv8 export (x) is about 260 MiB.
+const MaxModelBytes = 1 << 30
+
 // Object is one detection: a COCO label ("person", "car", ...), its class
 // index in Labels, its score 0..1, and its box in pixels of the picture
 // given to Detect.
@@ -96,6 +100,9 @@ func Open(path string, o Options) (*Detector, error) {
 	}
 	if o.IoU <= 0 {
 		o.IoU = 0.6
+	}
+	if st, err := os.Stat(path); err == nil && st.Size() > MaxModelBytes {
+		return nil, fmt.Errorf("object model %s is %d MiB, over the %d MiB vigil loads (it is read whole into memory)", path, st.Size()>>20, MaxModelBytes>>20)
 	}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -170,6 +170,24 @@ func TestOpenRefusesModels(t *testing.T) {
 	}
 }
 
+// TestOpenRefusesAHugeFile: a model file over MaxModelBytes is refused
+// before it is read (a sparse file: no disk is used).
+func TestOpenRefusesAHugeFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "huge.onnx")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(nn.MaxModelBytes + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = nn.Open(p, nn.Options{})
+	if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "over the 1024 MiB") {
+		t.Fatalf("error %v, want one naming %s and the limit", err, p)
+	}
+}
+
 // writeModel writes graph g as dir/name (opset 11) and returns its path.
 func writeModel(t *testing.T, dir, name string, g onnx.Graph) string {
 	t.Helper()
