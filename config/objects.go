@@ -17,8 +17,12 @@ type ObjectsConfig struct {
 	// where person.enabled, motion otherwise).
 	// It defaults to true.
 	Enabled bool `yaml:"enabled"`
-	// Model is the converted network (.onnx), made by
-	// `bash scripts/models.sh [DIR]` (scripts/setup.sh runs it).
+	// Model is the network (.onnx): NanoDet, made by
+	// `bash scripts/models.sh [DIR]` (scripts/setup.sh runs it), or a
+	// YOLO model exported in the Ultralytics form over COCO's 80 classes,
+	// such as the YOLOv8n `scripts/models.sh --yolov8n` fetches (README,
+	// "A stronger model: YOLO"; set min_score 0.3 and vehicle_min_score
+	// 0.15 with it).
 	// It defaults to $VIGIL_MODELS/nanodet.onnx when VIGIL_MODELS is set
 	// (where scripts/setup.sh then puts it), else
 	// ".cache/models/nanodet.onnx" (relative to the working directory).
