@@ -132,17 +132,11 @@ func TestMatchPersons(t *testing.T) {
 	}
 }
 
-// TestPersonsCorpus runs `bench persons` with the real network on the
-// corpus (bench/persons/corpus.yaml, 14 sources) and holds each source to
-// the figures measured at the defaults (objects.min_score for people, as
-// a camera reports them: the tracker's first result; objects.
-// vehicle_min_score for vehicles; BENCHMARKS.md "Objects on many
-// cameras"): no fewer hits, no more false alarms than measured, with a
-// margin only on vtest.avi's 173 people. It also checks that the corpus
-// chooses the defaults (ChooseThreshold on all sources), and that the
-// still, lighting and night scenes raise nothing.
-func TestPersonsCorpus(t *testing.T) {
-	model := modelT(t)
+// scoreCorpus runs `bench persons` with model on the corpus at the
+// thresholds 0.15 to 0.6, logs the report, and skips (fails under
+// VIGIL_REQUIRE_MODELS=1) when a clip is missing.
+func scoreCorpus(t *testing.T, model string) *PersonsResult {
+	t.Helper()
 	ths := []float64{0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6}
 	r, err := Persons(context.Background(), PersonsOptions{Truth: "persons/corpus.yaml", Model: model, NetThresholds: ths})
 	if err != nil {
@@ -157,6 +151,20 @@ func TestPersonsCorpus(t *testing.T) {
 		}
 		t.Skipf("skipped %v: run scripts/camclips.sh", r.Skipped)
 	}
+	return r
+}
+
+// TestPersonsCorpus runs `bench persons` with the real network on the
+// corpus (bench/persons/corpus.yaml, 14 sources) and holds each source to
+// the figures measured at the defaults (objects.min_score for people, as
+// a camera reports them: the tracker's first result; objects.
+// vehicle_min_score for vehicles; BENCHMARKS.md "Objects on many
+// cameras"): no fewer hits, no more false alarms than measured, with a
+// margin only on vtest.avi's 173 people. It also checks that the corpus
+// chooses the defaults (ChooseThreshold on all sources), and that the
+// still, lighting and night scenes raise nothing.
+func TestPersonsCorpus(t *testing.T) {
+	r := scoreCorpus(t, modelT(t))
 	d := config.DefaultObjects()
 	if r.Chosen[ClassPerson] != d.MinScore || r.Chosen[ClassVehicle] != d.VehicleMinScore {
 		t.Errorf("the corpus chooses %v; want min_score's default %g and vehicle_min_score's %g", r.Chosen, d.MinScore, d.VehicleMinScore)
@@ -225,20 +233,7 @@ func TestPersonsCorpusYOLO(t *testing.T) {
 		t.Skip("no YOLO model: run bash scripts/models.sh --yolov8n .cache/models")
 	}
 	const minScore, vehicleMinScore = 0.3, 0.15
-	r, err := Persons(context.Background(), PersonsOptions{Truth: "persons/corpus.yaml", Model: model,
-		NetThresholds: []float64{0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	PrintPersons(&b, r)
-	t.Log("\n" + b.String())
-	if len(r.Skipped) > 0 {
-		if os.Getenv("VIGIL_REQUIRE_MODELS") == "1" {
-			t.Fatalf("skipped %v (scripts/camclips.sh makes the still clip)", r.Skipped)
-		}
-		t.Skipf("skipped %v: run scripts/camclips.sh", r.Skipped)
-	}
+	r := scoreCorpus(t, model)
 	if r.Chosen[ClassPerson] != minScore || r.Chosen[ClassVehicle] != vehicleMinScore {
 		t.Errorf("the corpus chooses %v for YOLOv8n; want person %g, vehicle %g (the README's settings)", r.Chosen, minScore, vehicleMinScore)
 	}
