@@ -182,6 +182,8 @@ type PersonsResult struct {
 	MillisPerFrame map[string]float64 `json:"ms_per_frame"`
 	// Tiles is PersonsOptions.Tiles.
 	Tiles int `json:"tiles"`
+	// Network is the network's kind and input size ("" without it).
+	Network string `json:"network,omitempty"`
 	// ClipNames are the clips scored, in the file's order.
 	ClipNames []string `json:"clip_names"`
 	Skipped   []string `json:"skipped_clips,omitempty"`
@@ -253,6 +255,7 @@ func Persons(ctx context.Context, o PersonsOptions) (*PersonsResult, error) {
 			fmt.Fprintf(progressOr(o.Progress), "network absent, HOG only: %v\n", err)
 		} else {
 			defer net.Close()
+			res.Network = net.Family()
 		}
 	}
 	hogs := map[float64]*analyze.HOGObjects{}
@@ -662,6 +665,9 @@ func PrintPersons(w io.Writer, r *PersonsResult) {
 		tw.Flush()
 	}
 	for k, v := range r.MillisPerFrame {
+		if k == "network" && r.Network != "" {
+			k += " (" + r.Network + ")"
+		}
 		fmt.Fprintf(w, "%s: %.0f ms per whole frame (tiles %d)\n", k, v, r.Tiles)
 	}
 	for _, s := range r.Skipped {

@@ -165,6 +165,9 @@ func scoreCorpus(t *testing.T, model string) *PersonsResult {
 // still, lighting and night scenes raise nothing.
 func TestPersonsCorpus(t *testing.T) {
 	r := scoreCorpus(t, modelT(t))
+	if r.Network != "NanoDet 416x416" {
+		t.Errorf("the report names the network %q, want NanoDet 416x416", r.Network)
+	}
 	d := config.DefaultObjects()
 	if r.Chosen[ClassPerson] != d.MinScore || r.Chosen[ClassVehicle] != d.VehicleMinScore {
 		t.Errorf("the corpus chooses %v; want min_score's default %g and vehicle_min_score's %g", r.Chosen, d.MinScore, d.VehicleMinScore)
@@ -234,6 +237,9 @@ func TestPersonsCorpusYOLO(t *testing.T) {
 	}
 	const minScore, vehicleMinScore = 0.3, 0.15
 	r := scoreCorpus(t, model)
+	if r.Network != "YOLO (Ultralytics-style export) 640x640" {
+		t.Errorf("the report names the network %q, want YOLO 640x640", r.Network)
+	}
 	if r.Chosen[ClassPerson] != minScore || r.Chosen[ClassVehicle] != vehicleMinScore {
 		t.Errorf("the corpus chooses %v for YOLOv8n; want person %g, vehicle %g (the README's settings)", r.Chosen, minScore, vehicleMinScore)
 	}
