@@ -16,14 +16,14 @@ import (
 )
 
 // yoloShaped writes an ONNX model in the Ultralytics YOLO form to dir:
-// input "images" 1x3x64x64, output "output0" 1x(4+classes)x64 (one column
-// per 8x8 cell), its classes named names in the metadata as an
+// input "images" 1x3x64xwidth, output "output0" 1x(4+classes)xN (one
+// column per 8x8 cell: N = width), its classes named names in the metadata as an
 // Ultralytics export names them ("" for none). Every column's box is centred at (32, 32), 16 pixels
 // square (in input pixels); its "person" score is the mean of the cell's
 // first input plane, which is red when the model is fed RGB.
-func yoloShaped(t *testing.T, dir string, classes int, names string) string {
+func yoloShaped(t *testing.T, dir string, classes int, names string, width int64) string {
 	t.Helper()
-	rows := int64(4 + classes)
+	rows, n := int64(4+classes), width
 	w := make([]float32, rows*3*8*8)
 	for k := range 64 { // row 4 ("person") reads plane 0 of its cell
 		w[4*3*64+k] = 1.0 / 64
@@ -40,10 +40,10 @@ func yoloShaped(t *testing.T, dir string, classes int, names string) string {
 		Initializers: []onnx.Tensor{
 			{Name: "w", Dims: []int64{rows, 3, 8, 8}, Floats: w, Type: onnx.Float},
 			{Name: "b", Dims: []int64{rows}, Floats: b, Type: onnx.Float},
-			{Name: "shape", Dims: []int64{3}, Ints: []int64{1, rows, 64}, Type: onnx.Int64},
+			{Name: "shape", Dims: []int64{3}, Ints: []int64{1, rows, n}, Type: onnx.Int64},
 		},
-		Inputs:  []onnx.ValueInfo{{Name: "images", Dims: []int64{1, 3, 64, 64}}},
-		Outputs: []onnx.ValueInfo{{Name: "output0", Dims: []int64{1, rows, 64}}},
+		Inputs:  []onnx.ValueInfo{{Name: "images", Dims: []int64{1, 3, 64, width}}},
+		Outputs: []onnx.ValueInfo{{Name: "output0", Dims: []int64{1, rows, n}}},
 	}}
 	if names != "" {
 		m.Metadata = [][2]string{{"names", names}}
@@ -60,7 +60,7 @@ func yoloShaped(t *testing.T, dir string, classes int, names string) string {
 // and letterboxed, and its boxes scaled back to the picture.
 func TestYOLOShapedModel(t *testing.T) {
 	_, lib := ortPaths(t)
-	d, err := nn.Open(yoloShaped(t, t.TempDir(), len(nn.Labels), cocoNames(nn.Labels[:])), nn.Options{Library: lib, MinScore: 0.46})
+	d, err := nn.Open(yoloShaped(t, t.TempDir(), len(nn.Labels), cocoNames(nn.Labels[:]), 64), nn.Options{Library: lib, MinScore: 0.46})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +96,25 @@ func TestYOLOShapedModel(t *testing.T) {
 	if objs, err = d.Detect(pic); err != nil || len(objs) != 0 {
 		t.Fatalf("blue square: detected %+v (%v), want nothing", objs, err)
 	}
+	// An input wider than high, 128x64: the same 256x128 picture fills
+	// it at scale 1/2, no padding; the box (24, 24)-(40, 40) is (48,
+	// 48)-(80, 80) of the picture.
+	wide, err := nn.Open(yoloShaped(t, t.TempDir(), len(nn.Labels), "", 128), nn.Options{Library: lib, MinScore: 0.46})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wide.Close()
+	if got := wide.Family(); !strings.Contains(got, "128x64") {
+		t.Errorf("family %q, want 128x64", got)
+	}
+	pic.SetTo(gocv.NewScalar(0, 0, 0, 0))
+	red = pic.Region(image.Rect(32, 32, 64, 64))
+	red.SetTo(gocv.NewScalar(0, 0, 255, 0))
+	red.Close()
+	objs, err = wide.Detect(pic)
+	if err != nil || len(objs) != 1 || objs[0].Box != image.Rect(48, 48, 80, 80) || objs[0].Score < 0.99 {
+		t.Fatalf("128x64 input: detected %+v (%v), want one person at (48,48)-(80,80)", objs, err)
+	}
 }
 
 // cocoNames writes labels as an Ultralytics export's "names" metadata.
@@ -126,8 +145,8 @@ func TestOpenRefusesModels(t *testing.T) {
 		model func() string
 		want  []string
 	}{
-		{"14 rows", func() string { return yoloShaped(t, t.TempDir(), 10, "") }, []string{"output0 [1 14 64]", "not a model vigil reads"}},
-		{"other classes", func() string { return yoloShaped(t, t.TempDir(), len(nn.Labels), cocoNames(other)) }, []string{"not COCO's 80", "2: 'truck'"}},
+		{"14 rows", func() string { return yoloShaped(t, t.TempDir(), 10, "", 64) }, []string{"output0 [1 14 64]", "not a model vigil reads"}},
+		{"other classes", func() string { return yoloShaped(t, t.TempDir(), len(nn.Labels), cocoNames(other), 64) }, []string{"not COCO's 80", "2: 'truck'"}},
 		{"half precision", func() string {
 			return writeModel(t, dir, "half.onnx", onnx.Graph{
 				Name:    "half",
