@@ -89,8 +89,10 @@ var outputs = []string{"Identity", "Identity_1", "Identity_2", "Identity_3", "Id
 // Open loads a model into ONNX Runtime: the NanoDet made at setup, or a
 // YOLO model exported to ONNX in the Ultralytics form (one output of
 // 4+80 rows: YOLOv8, YOLO11 and others; the user's, under its own
-// licence), told apart by their inputs and outputs. When the model or the runtime's library is absent the error
-// wraps fs.ErrNotExist and names the path and the setup command.
+// licence), told apart by their inputs and outputs. When the model or
+// the runtime's library is absent the error wraps fs.ErrNotExist and
+// names the path and the setup command; a model it cannot read right is
+// refused with an error naming it.
 func Open(path string, o Options) (*Detector, error) {
 	if o.Threads <= 0 {
 		o.Threads = 1
@@ -137,9 +139,10 @@ func (d *Detector) Family() string {
 }
 
 // Detect runs the network on a BGR picture (any size: scaled inside to fit
-// the network's input, 416x416 for NanoDet, keeping its aspect ratio, the rest padded) and returns the
-// objects scoring at least MinScore after non-maximum suppression, best
-// first, their boxes in the picture's pixels. To look at a region only,
+// the network's input, 416x416 for NanoDet, keeping its aspect ratio, the
+// rest padded) and returns the objects scoring at least MinScore after
+// non-maximum suppression, best first, their boxes in the picture's
+// pixels. To look at a region only,
 // pass bgr.Region(r) and add r.Min to the boxes.
 func (d *Detector) Detect(bgr gocv.Mat) ([]Object, error) {
 	if bgr.Empty() || bgr.Type() != gocv.MatTypeCV8UC3 {
