@@ -40,17 +40,23 @@ func ortPaths(t testing.TB) (model, lib string) {
 	return model, abs
 }
 
-func vtestBlob(t testing.TB) gocv.Mat {
+// vtestFrame is vtest.avi's 400th frame (768x576); the caller closes it.
+func vtestFrame(t testing.TB) gocv.Mat {
 	vc, err := gocv.VideoCaptureFile("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer vc.Close()
 	img := gocv.NewMat()
-	defer img.Close()
 	for range 400 {
 		vc.Read(&img)
 	}
+	return img
+}
+
+func vtestBlob(t testing.TB) gocv.Mat {
+	img := vtestFrame(t)
+	defer img.Close()
 	small := gocv.NewMat()
 	defer small.Close()
 	gocv.Resize(img, &small, image.Pt(nn.InputSize, nn.InputSize), 0, 0, gocv.InterpolationLinear)
@@ -189,16 +195,8 @@ func cpuTime() time.Duration {
 // YOLOv8n when scripts/models.sh --yolov8n fetched it.
 func BenchmarkDetect(b *testing.B) {
 	model, lib := ortPaths(b)
-	vc, err := gocv.VideoCaptureFile("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer vc.Close()
-	img := gocv.NewMat()
+	img := vtestFrame(b)
 	defer img.Close()
-	for range 400 {
-		vc.Read(&img)
-	}
 	for _, m := range []string{model, filepath.Join(filepath.Dir(model), "yolov8n.onnx")} {
 		b.Run(strings.TrimSuffix(filepath.Base(m), ".onnx"), func(b *testing.B) {
 			if _, err := os.Stat(m); err != nil {
