@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,7 +12,9 @@ import (
 // BenchmarkAnalyze measures one frame's analysis on synthetic noisy frames
 // with a moving rectangle, at 25 fps frame times: motion only ("motion"),
 // the default set (motion and tamper), and the full set without HOG
-// (motion, tamper, a mask, a restricted zone and a loitering zone).
+// (motion, tamper, a mask, a restricted zone and a loitering zone); and
+// the first two at 5 fps frame times, the engine's default analysis rate
+// ("motion-5fps", "default-5fps": tamper measures every other frame).
 func BenchmarkAnalyze(b *testing.B) {
 	zone := Polygon{{0.2, 0.2}, {0.8, 0.2}, {0.8, 0.9}, {0.2, 0.9}}
 	sets := map[string]func(*Config){
@@ -23,21 +26,26 @@ func BenchmarkAnalyze(b *testing.B) {
 		},
 		"person": func(c *Config) { c.Person.Enabled = true },
 	}
+	sets["motion-5fps"], sets["default-5fps"] = sets["motion"], sets["default"]
 	for _, algo := range algorithms {
 		for _, size := range [][2]int{{320, 180}, {640, 360}} {
-			for _, set := range []string{"motion", "default", "full", "person"} {
+			for _, set := range []string{"motion", "default", "full", "person", "motion-5fps", "default-5fps"} {
 				if algo == config.AlgorithmMOG2 && set != "default" {
 					continue
 				}
 				b.Run(fmt.Sprintf("%s_%s_%dx%d", set, algo, size[0], size[1]), func(b *testing.B) {
-					benchAnalyze(b, algo, size, sets[set])
+					step := 40 * time.Millisecond
+					if strings.HasSuffix(set, "-5fps") {
+						step = 200 * time.Millisecond
+					}
+					benchAnalyze(b, algo, size, step, sets[set])
 				})
 			}
 		}
 	}
 }
 
-func benchAnalyze(b *testing.B, algo string, size [2]int, set func(*Config)) {
+func benchAnalyze(b *testing.B, algo string, size [2]int, step time.Duration, set func(*Config)) {
 	{
 		{
 			{
@@ -49,7 +57,6 @@ func benchAnalyze(b *testing.B, algo string, size [2]int, set func(*Config)) {
 					b.Fatal(err)
 				}
 				defer c.Close()
-				const step = 40 * time.Millisecond
 				frames := make([]*Frame, 50)
 				sf := movingRect(size[0], 0, time.Hour)
 				rng := newNoise(1)

@@ -33,6 +33,14 @@ const (
 	// Sensor noise of sigma 30 leaves about 6 on the thumbnail; real
 	// scenes have 20 to 60.
 	minTexture = 12
+	// tamperEvery: the picture is measured when this much frame time has
+	// passed since the last measure, or when the moved check's sample is
+	// due (every bgEvery): at 5 frames a second, every other frame; at
+	// 25, five a second. A frame between keeps the previous reading.
+	// Every cause lasts seconds (min_duration, frozen_time): measuring
+	// every frame was a third of the analysis' cost for nothing a camera
+	// could show.
+	tamperEvery = bgEvery * 3 / 4
 )
 
 // tamperReading is one frame's tamper measures and the causes they show,
@@ -150,6 +158,12 @@ func (t *tamper) frozen(now time.Time) (bool, time.Time) {
 // window it learns and reports nothing. quiet reports that no tamper
 // incident is open or pending, so the baseline may follow the scene.
 func (t *tamper) process(f *Frame, w *work, now time.Time, dt time.Duration, quiet bool, r *tamperReading) {
+	if t.hasPrev && now.After(t.prevTime) {
+		if now.Sub(t.prevTime) < tamperEvery && !t.bg.due(now) {
+			return // r, the previous frame's reading, stands
+		}
+		dt = now.Sub(t.prevTime)
+	}
 	*r = tamperReading{correlation: 1}
 	gocv.Resize(f.mat, &w.thumb, image.Pt(thumbW, thumbH), 0, 0, gocv.InterpolationArea)
 	gocv.Resize(f.mat, &w.small, image.Pt(sharpW, sharpH), 0, 0, gocv.InterpolationArea)
@@ -201,7 +215,12 @@ func (t *tamper) process(f *Frame, w *work, now time.Time, dt time.Duration, qui
 	if t.learnFrom.IsZero() {
 		t.learnFrom = now
 	}
-	sampled := t.bg.sample(w, f.mat, now)
+	// A comparison at every sample while the view may have moved (a
+	// featureless view is not judged moved: its correlation means
+	// nothing).
+	suspect := !quiet || t.baseContrast >= minTexture &&
+		(t.bg.corr < min(t.cfg.MovedCorrelation+ratioKeep, 0.99) || t.bg.shift != image.Point{})
+	sampled := t.bg.sample(w, f.mat, now, suspect)
 	if !t.learned {
 		t.learn(r, 1/float64(t.n+1))
 		t.n++
@@ -225,7 +244,7 @@ func (t *tamper) process(f *Frame, w *work, now time.Time, dt time.Duration, qui
 		if quiet && !r.identical {
 			t.learn(r, runningWeight(dt, baselineTimeConstant))
 			if sampled {
-				t.bg.learn(w, runningWeight(bgEvery, baselineTimeConstant), true)
+				t.bg.learn(w, runningWeight(t.bg.elapsed, baselineTimeConstant), true)
 			}
 		}
 		return
@@ -252,7 +271,7 @@ func (t *tamper) process(f *Frame, w *work, now time.Time, dt time.Duration, qui
 	if quiet && !r.stay[0] && !r.stay[1] && !r.stay[2] && !r.identical {
 		t.learn(r, runningWeight(dt, baselineTimeConstant))
 		if sampled {
-			t.bg.learn(w, runningWeight(bgEvery, baselineTimeConstant), true)
+			t.bg.learn(w, runningWeight(t.bg.elapsed, baselineTimeConstant), true)
 		}
 	}
 }

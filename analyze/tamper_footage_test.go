@@ -144,7 +144,7 @@ func BenchmarkMovedBackground(b *testing.B) {
 	now := t0
 	for range bgSamples {
 		tx.draw(f, view{noise: 2})
-		bg.sample(w, f.mat, now)
+		bg.sample(w, f.mat, now, true)
 		now = now.Add(bgEvery)
 	}
 	bg.learn(w, 1, false)
@@ -152,7 +152,7 @@ func BenchmarkMovedBackground(b *testing.B) {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	for b.Loop() {
 		now = now.Add(bgEvery)
-		if !bg.sample(w, f.mat, now) {
+		if !bg.sample(w, f.mat, now, true) {
 			b.Fatal("no sample")
 		}
 		bg.compare(w)

@@ -44,6 +44,16 @@ const (
 	// bgDelay is how long after a change of view the background shows
 	// it: the median takes it once more than half the ring holds it.
 	bgDelay = (bgSamples/2 + 1) * bgEvery
+	// bgCompareEvery: while nothing is suspected, the background's edges
+	// are compared with the reference's at every bgCompareEvery-th
+	// sample (1.2 s of frame time), or at once when the background has
+	// changed by bgChange gray levels a pixel on average since the last
+	// comparison. A view that moves changes its background by tens of
+	// gray levels the moment the median takes it; a still view's changes
+	// by its noise, well under one. The comparison is two thirds of the
+	// check's cost (BenchmarkMovedBackground).
+	bgCompareEvery = 3
+	bgChange       = 2.0
 )
 
 // background is the moved check's state, inside tamper.
@@ -58,6 +68,14 @@ type background struct {
 	ref  gocv.Mat
 	col  [bgSamples]byte
 	corr float64 // the latest comparison
+	// last is the background at the latest comparison, lastAt its frame
+	// time; skipped counts the samples taken since it.
+	last    []byte
+	lastAt  time.Time
+	skipped int
+	// elapsed is the frame time between the latest two comparisons: how
+	// far the reference follows the background at the latter.
+	elapsed time.Duration
 	// shift is the background's offset from the reference (thumbnail
 	// pixels) where their edges match best, within regX x regY, when
 	// that match is clearly better than without a shift; else zero.
@@ -73,10 +91,11 @@ func (b *background) close() {
 }
 
 // sample adds the frame gray (8U) to the ring when bgEvery has passed
-// since the last sample, and then computes the background and its edges
-// into w.edges; it reports whether it did.
-func (b *background) sample(w *work, gray gocv.Mat, now time.Time) bool {
-	if b.n > 0 && now.Sub(b.sampleAt) < bgEvery && now.After(b.sampleAt) {
+// since the last sample and computes the background; when a comparison
+// is due (force: something is suspected; see bgCompareEvery) it also
+// computes its edges into w.edges, and reports whether it did.
+func (b *background) sample(w *work, gray gocv.Mat, now time.Time, force bool) bool {
+	if !b.due(now) {
 		return false
 	}
 	prev := b.sampleAt
@@ -101,29 +120,77 @@ func (b *background) sample(w *work, gray gocv.Mat, now time.Time) bool {
 		b.next = (b.next + 1) % bgSamples
 		b.n = min(b.n+1, bgSamples)
 	}
-	return b.edges(w)
-}
-
-// edges computes the background (the median of the ring) into w.median
-// and its edges into w.edges; false when the ring is empty.
-func (b *background) edges(w *work) bool {
-	if b.n == 0 {
+	out, ok := b.median(w)
+	if !ok {
 		return false
 	}
-	out, err := w.median.DataPtrUint8()
-	if err != nil {
+	if b.last == nil {
+		b.last = make([]byte, len(out))
+	} else if !force && b.skipped+1 < bgCompareEvery && meanAbsDiff(out, b.last) < bgChange {
+		b.skipped++
 		return false
+	}
+	copy(b.last, out)
+	b.skipped = 0
+	b.elapsed = bgEvery
+	if !b.lastAt.IsZero() && now.After(b.lastAt) {
+		b.elapsed = now.Sub(b.lastAt)
+	}
+	b.lastAt = now
+	b.edgesOf(w)
+	return true
+}
+
+// due reports whether a frame at now is sampled.
+func (b *background) due(now time.Time) bool {
+	return b.n == 0 || now.Sub(b.sampleAt) >= bgEvery || !now.After(b.sampleAt)
+}
+
+// meanAbsDiff is the mean absolute difference of a and b (same length).
+func meanAbsDiff(a, b []byte) float64 {
+	b = b[:len(a)]
+	var sum int
+	for i, x := range a {
+		d := int(x) - int(b[i])
+		sum += max(d, -d)
+	}
+	return float64(sum) / float64(max(len(a), 1))
+}
+
+// median computes the background (the median of the ring) into w.median
+// and returns its pixels; false when the ring is empty.
+func (b *background) median(w *work) ([]byte, bool) {
+	if b.n == 0 {
+		return nil, false
+	}
+	out, err := w.median.DataPtrUint8()
+	if err != nil || len(out) != bgW*bgH {
+		return nil, false
 	}
 	if b.n == bgSamples {
 		median7(out, &b.ring)
 	} else {
 		medianFew(out, &b.ring, b.n, &b.col)
 	}
+	return out, true
+}
+
+// edges computes the background into w.median and its edges into
+// w.edges; false when the ring is empty.
+func (b *background) edges(w *work) bool {
+	if _, ok := b.median(w); !ok {
+		return false
+	}
+	b.edgesOf(w)
+	return true
+}
+
+// edgesOf computes the edges of the background in w.median into w.edges.
+func (b *background) edgesOf(w *work) {
 	gocv.Sobel(w.median, &w.gx, gocv.MatTypeCV32F, 1, 0, 3, 1, 0, gocv.BorderReplicate)
 	gocv.Sobel(w.median, &w.gy, gocv.MatTypeCV32F, 0, 1, 3, 1, 0, gocv.BorderReplicate)
 	gocv.Magnitude(w.gx, w.gy, &w.mag)
 	gocv.GaussianBlur(w.mag, &w.edges, image.Pt(5, 5), 1.2, 1.2, gocv.BorderReplicate)
-	return true
 }
 
 // medianFew sets out[i] to the median of the first n (< bgSamples) ring
@@ -274,14 +341,18 @@ func (b *background) learn(w *work, weight float64, sampled bool) {
 // it is (gocv.MinMaxLoc allocates on every call); NaN values are skipped.
 func maxLoc(m gocv.Mat) (float32, image.Point) {
 	v, err := m.DataPtrFloat32()
-	best, at := float32(math.Inf(-1)), image.Point{}
-	if err != nil || m.Cols() == 0 {
-		return best, at
+	best, at := float32(math.Inf(-1)), -1
+	cols := m.Cols() // a cgo call: not in the loop
+	if err != nil || cols == 0 {
+		return best, image.Point{}
 	}
 	for i, x := range v {
 		if x > best {
-			best, at = x, image.Pt(i%m.Cols(), i/m.Cols())
+			best, at = x, i
 		}
 	}
-	return best, at
+	if at < 0 {
+		return best, image.Point{}
+	}
+	return best, image.Pt(at%cols, at/cols)
 }

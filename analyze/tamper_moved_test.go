@@ -3,7 +3,9 @@ package analyze
 import (
 	"image"
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/vigil-video/vigil/config"
 )
@@ -96,12 +98,12 @@ func TestCompareForgetsShift(t *testing.T) {
 	defer putWork(w)
 	now := t0
 	for range bgSamples {
-		tm.bg.sample(w, f.mat, now)
+		tm.bg.sample(w, f.mat, now, true)
 		now = now.Add(bgEvery)
 	}
 	tm.bg.learn(w, 1, false)
 	tm.bg.shift = image.Pt(6, 0)
-	if !tm.bg.sample(w, f.mat, now) {
+	if !tm.bg.sample(w, f.mat, now, true) {
 		t.Fatal("no sample")
 	}
 	tm.bg.compare(w)
@@ -112,5 +114,50 @@ func TestCompareForgetsShift(t *testing.T) {
 	tm.acceptView(w)
 	if tm.bg.shift != (image.Point{}) {
 		t.Errorf("shift %v kept by an accepted view", tm.bg.shift)
+	}
+}
+
+// TestMovedComparesOnChange: on a still view the background is compared
+// with the reference at every third sample only, and at once when it
+// changes: a view shifted by 10% is compared at the sample where the
+// median takes it, though the periodic comparison is not due then.
+func TestMovedComparesOnChange(t *testing.T) {
+	c, f := newCameraT(t, config.DefaultAnalysis())
+	tx := newTexture(t, 1)
+	const step = 200 * time.Millisecond // 5 analyzed frames a second
+	at := time.Duration(0)
+	// play runs frames of v until until(); it returns the frame times of
+	// the comparisons.
+	play := func(v view, until func(n int, compared []time.Duration) bool) []time.Duration {
+		var compared []time.Duration
+		for n := 0; !until(n, compared); n++ {
+			last := c.tam.bg.lastAt
+			tx.draw(f, v)
+			c.Analyze(f, t0.Add(at))
+			if c.tam.bg.lastAt != last {
+				compared = append(compared, at)
+			}
+			at += step
+		}
+		return compared
+	}
+	still := view{noise: 2}
+	play(still, func(n int, _ []time.Duration) bool { return at >= 10*time.Second }) // learning
+	if !c.tam.learned {
+		t.Fatal("not learned in 10 s")
+	}
+	compared := play(still, func(int, []time.Duration) bool { return at >= 22*time.Second })
+	// 12 s of samples every 400 ms: 30, of which every third is compared.
+	if n := len(compared); n < 8 || n > 12 {
+		t.Errorf("%d comparisons in 12 s of a still view, want 10 (every third sample): %v", n, compared)
+	}
+	// Up to a comparison, then the view shifts by 32 pixels (10%).
+	last := play(still, func(_ int, cmp []time.Duration) bool { return len(cmp) > 0 })[0]
+	compared = play(view{x: 32, noise: 2}, func(int, []time.Duration) bool { return at >= last+3*time.Second })
+	// Samples of the new view at last+0.4, +0.8, +1.2 (the periodic
+	// comparison), +1.6: the median takes the new view at the fourth.
+	flip := last + bgDelay
+	if !slices.Contains(compared, flip) {
+		t.Errorf("the view shifted after %v: comparisons at %v, want one at %v (the median takes the new view)", last, compared, flip)
 	}
 }

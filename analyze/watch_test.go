@@ -60,12 +60,14 @@ func TestWatching(t *testing.T) {
 	}
 	// Frozen: watched while suspected (its start keeps frozen_time), not
 	// once open: the idle keyframes are enough to see it end.
+	// Tamper measures a picture every 400 ms (tamperEvery): the second
+	// identical one measured is at 34.4 s.
 	frozen := view{} // no noise: every picture bit-identical
-	run(c, f, tx, 34*time.Second, 34*time.Second+400*time.Millisecond, func(time.Duration) view { return frozen })
+	run(c, f, tx, 34*time.Second, 34*time.Second+600*time.Millisecond, func(time.Duration) view { return frozen })
 	if !c.Watching() || c.Pending() {
 		t.Fatalf("a suspected frozen picture: watching %v (want true), pending %v (want false: judged from its first identical picture)", c.Watching(), c.Pending())
 	}
-	tam = only(run(c, f, tx, 34*time.Second+400*time.Millisecond, 40*time.Second, func(time.Duration) view { return frozen }), KindTamper)
+	tam = only(run(c, f, tx, 34*time.Second+600*time.Millisecond, 40*time.Second, func(time.Duration) view { return frozen }), KindTamper)
 	if len(tam) == 0 || tam[0].Cause != CauseFrozen || tam[0].Phase != PhaseStart {
 		t.Fatalf("want a frozen start, got %+v", tam)
 	}
