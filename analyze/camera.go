@@ -164,24 +164,27 @@ func (c *Camera) Analyze(f *Frame, frameTime time.Time) []Transition {
 		for i := range c.tamper {
 			quiet = quiet && !c.tamper[i].active()
 		}
-		c.tam.process(f, wk, t, dt, quiet, &c.tr)
-		tgap := max(c.gapTolerance(), time.Second)
-		if c.sparse {
-			tgap = max(tgap, maxSparseGap)
-		}
-		for i := range c.tamper {
-			var from time.Time // frozen alone knows when its condition began
-			if tamperCauses[i] == CauseFrozen {
-				from = c.tr.since
+		// The causes advance on measured frames only: a frame between
+		// would stretch the last reading's condition to its own time.
+		if c.tam.process(f, wk, t, dt, quiet, &c.tr) {
+			tgap := max(c.gapTolerance(), time.Second)
+			if c.sparse {
+				tgap = max(tgap, maxSparseGap)
 			}
-			tamperOut = c.advance(tamperOut, &c.tamper[i], t, from, c.tr.enter[i], c.tr.stay[i], c.tamperScore(i), nil, tgap)
+			for i := range c.tamper {
+				var from time.Time // frozen alone knows when its condition began
+				if tamperCauses[i] == CauseFrozen {
+					from = c.tr.since
+				}
+				tamperOut = c.advance(tamperOut, &c.tamper[i], t, from, c.tr.enter[i], c.tr.stay[i], c.tamperScore(i), nil, tgap)
+			}
+			if m := &c.tamper[1]; m.open && t.Sub(m.startedAt) >= c.cfg.Tamper.AcceptMovedAfter {
+				c.tam.acceptView(wk)
+			}
 		}
 		// Covered or defocused, and until that incident ends (the view
 		// coming back is as global a change as it going).
 		global = c.tr.stay[0] || c.tr.stay[2] || c.tamper[0].active() || c.tamper[2].active()
-		if m := &c.tamper[1]; m.open && t.Sub(m.startedAt) >= c.cfg.Tamper.AcceptMovedAfter {
-			c.tam.acceptView(wk)
-		}
 	}
 	c.det.process(f, wk, dt, learning, global, &c.d)
 	c.last = t

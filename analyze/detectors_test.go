@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"math/rand/v2"
@@ -513,46 +514,56 @@ func TestFrozenNeedsAnUnbrokenRun(t *testing.T) {
 // With the stream's keyframes known, a run of identical pictures that each
 // keyframe breaks is a live view (the encoder quantized its noise away
 // until the keyframe coded it afresh), however long the GOP; a picture
-// that stays the same across keyframes is frozen.
+// that stays the same across keyframes is frozen. Tamper measures every
+// other frame at 5 a second: with a GOP of an even number of frames and
+// the keyframes on the frames between (phase 200 ms), each keyframe must
+// still be measured.
 func TestFrozenAcrossKeyframes(t *testing.T) {
-	const gop, live, frozen = 3 * time.Second, 20 * time.Second, 45 * time.Second
+	const live, frozen = 20 * time.Second, 45 * time.Second
 	cfg := config.DefaultAnalysis()
 	// glitch: x264 on a frozen source codes the picture before each
 	// keyframe a little differently, so no run of identical pictures
 	// spans a keyframe; the keyframes' pictures are identical.
-	for _, glitch := range []bool{false, true} {
-		t.Run(map[bool]string{false: "runs", true: "glitch"}[glitch], func(t *testing.T) {
-			c, f := newCameraT(t, cfg)
-			tx := newTexture(t, 1)
-			var held []byte
-			var got []Transition
-			for at := time.Duration(0); at < 60*time.Second; at += 200 * time.Millisecond {
-				key := at%gop == 0
-				switch {
-				case at < live:
-					tx.draw(f, view{noise: 2})
-				case at < frozen && key:
-					tx.draw(f, view{noise: 2}) // the keyframe codes new noise
-				case at >= frozen && held == nil:
-					tx.draw(f, view{noise: 2}) // the frozen picture
-					held = slices.Clone(f.Pix)
-				case glitch && at >= frozen && (at+200*time.Millisecond)%gop == 0:
-					f.Pix[0]++
-				case glitch && key:
-					copy(f.Pix, held)
-				}
-				// Otherwise the picture is left as it was: bit-identical.
-				c.SetKeyframe(key)
-				got = append(got, c.Analyze(f, t0.Add(at))...)
+	for _, gop := range []time.Duration{3 * time.Second, 4 * time.Second} {
+		for _, phase := range []time.Duration{0, 200 * time.Millisecond} {
+			for _, glitch := range []bool{false, true} {
+				name := fmt.Sprintf("gop=%v/phase=%v/%s", gop, phase, map[bool]string{false: "runs", true: "glitch"}[glitch])
+				t.Run(name, func(t *testing.T) { frozenAcrossKeyframes(t, cfg, gop, phase, live, frozen, glitch) })
 			}
-			tam := only(got, KindTamper)
-			if len(tam) == 0 || tam[0].Cause != CauseFrozen || tam[0].Phase != PhaseStart {
-				t.Fatalf("want frozen once the keyframes repeat the picture, got %+v", tam)
-			}
-			if at := tam[0].FrameTime.Sub(t0); at < frozen || at > frozen+2*gop+cfg.Tamper.FrozenTime {
-				t.Errorf("frozen raised at %v, want within two GOPs and frozen_time of %v", at, frozen)
-			}
-		})
+		}
+	}
+}
+
+func frozenAcrossKeyframes(t *testing.T, cfg Config, gop, phase, live, frozen time.Duration, glitch bool) {
+	c, f := newCameraT(t, cfg)
+	tx := newTexture(t, 1)
+	var held []byte
+	var got []Transition
+	for at := time.Duration(0); at < 60*time.Second; at += 200 * time.Millisecond {
+		key := at%gop == phase
+		switch {
+		case at < live:
+			tx.draw(f, view{noise: 2})
+		case at < frozen && key:
+			tx.draw(f, view{noise: 2}) // the keyframe codes new noise
+		case at >= frozen && held == nil:
+			tx.draw(f, view{noise: 2}) // the frozen picture
+			held = slices.Clone(f.Pix)
+		case glitch && at >= frozen && (at+200*time.Millisecond)%gop == phase:
+			f.Pix[0]++
+		case glitch && key:
+			copy(f.Pix, held)
+		}
+		// Otherwise the picture is left as it was: bit-identical.
+		c.SetKeyframe(key)
+		got = append(got, c.Analyze(f, t0.Add(at))...)
+	}
+	tam := only(got, KindTamper)
+	if len(tam) == 0 || tam[0].Cause != CauseFrozen || tam[0].Phase != PhaseStart {
+		t.Fatalf("want frozen once the keyframes repeat the picture, got %+v", tam)
+	}
+	if at := tam[0].FrameTime.Sub(t0); at < frozen || at > frozen+2*gop+cfg.Tamper.FrozenTime {
+		t.Errorf("frozen raised at %v, want within two GOPs and frozen_time of %v", at, frozen)
 	}
 }
 

@@ -34,13 +34,15 @@ const (
 	// scenes have 20 to 60.
 	minTexture = 12
 	// tamperEvery: the picture is measured when this much frame time has
-	// passed since the last measure, or when the moved check's sample is
-	// due (every bgEvery): at 5 frames a second, every other frame; at
-	// 25, five a second. A frame between keeps the previous reading.
-	// Every cause lasts seconds (min_duration, frozen_time): measuring
-	// every frame was a third of the analysis' cost for nothing a camera
-	// could show.
-	tamperEvery = bgEvery * 3 / 4
+	// passed since the last measure (every other frame at 5 frames a
+	// second, every ninth at 25), and at every keyframe (the frozen
+	// check's keyframe pictures); the moved check samples at the same
+	// cadence. A frame between keeps the previous reading. Every cause
+	// lasts seconds (min_duration, frozen_time): measuring every frame
+	// was a third of the analysis' cost for nothing a camera could show.
+	// An eighth under bgEvery, so that frames 400 ms apart with jitter
+	// are each measured.
+	tamperEvery = bgEvery * 7 / 8
 )
 
 // tamperReading is one frame's tamper measures and the causes they show,
@@ -125,6 +127,9 @@ func (t *tamper) restart() {
 	t.identicalSince = time.Time{}
 	t.keys, t.crossed, t.keyAt, t.keyEvery = 0, false, time.Time{}, 0
 	t.keySame, t.keyDiff, t.afterKey, t.prevChanged = false, 0, 0, false
+	// The outage is not frame time the reference follows the background
+	// by (background.elapsed).
+	t.bg.lastAt = time.Time{}
 }
 
 // keyUnknownAfter is how long a stream that has shown fewer than three
@@ -154,13 +159,16 @@ func (t *tamper) frozen(now time.Time) (bool, time.Time) {
 	return now.Sub(t.keyAt) > 2*t.keyEvery, t.identicalSince
 }
 
-// process measures f at frame time now and fills r. During the learning
-// window it learns and reports nothing. quiet reports that no tamper
-// incident is open or pending, so the baseline may follow the scene.
-func (t *tamper) process(f *Frame, w *work, now time.Time, dt time.Duration, quiet bool, r *tamperReading) {
+// process measures f at frame time now and fills r, and reports whether
+// it did: a frame less than tamperEvery after the last measured one is
+// not measured (r, the last reading, stands), unless it is a keyframe.
+// During the learning window it learns and reports nothing. quiet
+// reports that no tamper incident is open or pending, so the baseline
+// may follow the scene.
+func (t *tamper) process(f *Frame, w *work, now time.Time, dt time.Duration, quiet bool, r *tamperReading) bool {
 	if t.hasPrev && now.After(t.prevTime) {
-		if now.Sub(t.prevTime) < tamperEvery && !t.bg.due(now) {
-			return // r, the previous frame's reading, stands
+		if now.Sub(t.prevTime) < tamperEvery && !t.keyNext {
+			return false
 		}
 		dt = now.Sub(t.prevTime)
 	}
@@ -228,7 +236,7 @@ func (t *tamper) process(f *Frame, w *work, now time.Time, dt time.Duration, qui
 			t.learned = true
 			t.bg.learn(w, 1, sampled)
 		}
-		return
+		return true
 	}
 	if sampled {
 		t.bg.compare(w)
@@ -247,7 +255,7 @@ func (t *tamper) process(f *Frame, w *work, now time.Time, dt time.Duration, qui
 				t.bg.learn(w, runningWeight(t.bg.elapsed, baselineTimeConstant), true)
 			}
 		}
-		return
+		return true
 	}
 	covered := min(c.CoveredContrast, t.baseContrast/3)
 	r.enter[0] = r.contrast < covered
@@ -274,6 +282,7 @@ func (t *tamper) process(f *Frame, w *work, now time.Time, dt time.Duration, qui
 			t.bg.learn(w, runningWeight(t.bg.elapsed, baselineTimeConstant), true)
 		}
 	}
+	return true
 }
 
 // learn moves the baseline towards the frame's measures by weight w.

@@ -45,8 +45,10 @@ const (
 	// it: the median takes it once more than half the ring holds it.
 	bgDelay = (bgSamples/2 + 1) * bgEvery
 	// bgCompareEvery: while nothing is suspected, the background's edges
-	// are compared with the reference's at every bgCompareEvery-th
-	// sample (1.2 s of frame time), or at once when the background has
+	// are compared with the reference's once bgCompareEvery samples'
+	// frame time (1.2 s; half a sample's less, for jitter) has passed
+	// since the last comparison: every third sample at full rate, every
+	// sample of keyframes alone; or at once when the background has
 	// changed by bgChange gray levels a pixel on average since the last
 	// comparison. A view that moves changes its background by tens of
 	// gray levels the moment the median takes it; a still view's changes
@@ -54,6 +56,9 @@ const (
 	// check's cost (BenchmarkMovedBackground).
 	bgCompareEvery = 3
 	bgChange       = 2.0
+	// maxElapsed bounds background.elapsed: keyframes alone come up to
+	// 10 s apart.
+	maxElapsed = 30 * time.Second
 )
 
 // background is the moved check's state, inside tamper.
@@ -69,12 +74,12 @@ type background struct {
 	col  [bgSamples]byte
 	corr float64 // the latest comparison
 	// last is the background at the latest comparison, lastAt its frame
-	// time; skipped counts the samples taken since it.
-	last    []byte
-	lastAt  time.Time
-	skipped int
-	// elapsed is the frame time between the latest two comparisons: how
-	// far the reference follows the background at the latter.
+	// time (zero after a new stream: tamper.restart).
+	last   []byte
+	lastAt time.Time
+	// elapsed is the frame time between the latest two comparisons (at
+	// most maxElapsed): how far the reference follows the background at
+	// the latter.
 	elapsed time.Duration
 	// shift is the background's offset from the reference (thumbnail
 	// pixels) where their edges match best, within regX x regY, when
@@ -124,26 +129,27 @@ func (b *background) sample(w *work, gray gocv.Mat, now time.Time, force bool) b
 	if !ok {
 		return false
 	}
+	since := now.Sub(b.lastAt)
 	if b.last == nil {
 		b.last = make([]byte, len(out))
-	} else if !force && b.skipped+1 < bgCompareEvery && meanAbsDiff(out, b.last) < bgChange {
-		b.skipped++
+	} else if !force && !b.lastAt.IsZero() && since >= 0 && since < bgCompareEvery*bgEvery-bgEvery/2 && meanAbsDiff(out, b.last) < bgChange {
 		return false
 	}
 	copy(b.last, out)
-	b.skipped = 0
 	b.elapsed = bgEvery
-	if !b.lastAt.IsZero() && now.After(b.lastAt) {
-		b.elapsed = now.Sub(b.lastAt)
+	if !b.lastAt.IsZero() && since > 0 {
+		b.elapsed = min(since, maxElapsed)
 	}
 	b.lastAt = now
 	b.edgesOf(w)
 	return true
 }
 
-// due reports whether a frame at now is sampled.
+// due reports whether a frame at now is sampled: tamperEvery after the
+// last sample, a tolerance under bgEvery for frames 400 ms apart with
+// jitter.
 func (b *background) due(now time.Time) bool {
-	return b.n == 0 || now.Sub(b.sampleAt) >= bgEvery || !now.After(b.sampleAt)
+	return b.n == 0 || now.Sub(b.sampleAt) >= tamperEvery || !now.After(b.sampleAt)
 }
 
 // meanAbsDiff is the mean absolute difference of a and b (same length).

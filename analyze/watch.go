@@ -26,7 +26,8 @@ func (c *Camera) Watching() bool {
 }
 
 // Pending reports whether a tamper cause (covered, moved, defocus) is
-// suspected and not yet started, and the last analyzed picture showed it,
+// suspected and not yet started, and the last measured picture showed it
+// (tamper measures every other analyzed picture at 5 a second),
 // while no cause is open: an idle camera then decodes every picture until
 // it starts or goes, so that its min_duration is judged on the pictures of
 // the next seconds rather than on keyframes a GOP apart (a cover on a 5 s
@@ -46,7 +47,7 @@ func (c *Camera) Pending() bool {
 	}
 	for i := range c.tamper {
 		l := &c.tamper[i]
-		if l.cand && l.cause != CauseFrozen && l.candLast.Equal(c.last) {
+		if l.cand && l.cause != CauseFrozen && l.candLast.Equal(c.tam.prevTime) {
 			return true
 		}
 	}

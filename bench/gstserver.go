@@ -218,8 +218,9 @@ func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 // (decoding only, over RTSP from the same server as the engine): the CPU
 // per camera over the window after warmup, and the frames a second each
 // decoded (to tell whether it kept up), from its -progress reports
-// bracketing the window and their arrival times.
-func ffmpegThrough(ctx context.Context, urls []string, udp bool, warmup, window time.Duration, logs io.Writer) (coresPerCamera, fps float64, err error) {
+// bracketing the window and their arrival times; and when the window
+// started.
+func ffmpegThrough(ctx context.Context, urls []string, udp bool, warmup, window time.Duration, logs io.Writer) (coresPerCamera, fps float64, start time.Time, err error) {
 	transport := "tcp"
 	if udp {
 		transport = "udp"
@@ -249,7 +250,7 @@ func ffmpegThrough(ctx context.Context, urls []string, udp bool, warmup, window 
 			"-rtsp_transport", transport, "-i", u, "-an", "-fps_mode", "passthrough", "-f", "null", "-progress", "pipe:1", "-"}
 		c, out, err := startChild(ctx, "ffmpeg", args, nil, logs, true)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, time.Time{}, err
 		}
 		procs = append(procs, c)
 		pids = append(pids, c.pid())
@@ -285,23 +286,24 @@ func ffmpegThrough(ctx context.Context, urls []string, udp bool, warmup, window 
 		return slices.Clone(last)
 	}
 	if !sleep.For(ctx, warmup) {
-		return 0, 0, ctx.Err()
+		return 0, 0, time.Time{}, ctx.Err()
 	}
 	if err := exited("during its warm-up"); err != nil {
-		return 0, 0, err
+		return 0, 0, time.Time{}, err
 	}
 	r0 := snapshot()
 	m := startMeter(pids)
+	start = time.Now()
 	if !sleep.For(ctx, window) {
-		return 0, 0, ctx.Err()
+		return 0, 0, time.Time{}, ctx.Err()
 	}
 	st := m.end(len(urls))
 	// -progress reports every 0.5 s: wait for one after the window.
 	if !sleep.For(ctx, 600*time.Millisecond) {
-		return 0, 0, ctx.Err()
+		return 0, 0, time.Time{}, ctx.Err()
 	}
 	if err := exited("during its window"); err != nil {
-		return 0, 0, err
+		return 0, 0, time.Time{}, err
 	}
 	r1 := snapshot()
 	n := 0
@@ -314,7 +316,7 @@ func ffmpegThrough(ctx context.Context, urls []string, udp bool, warmup, window 
 	if n > 0 {
 		fps /= float64(n)
 	}
-	return st.CoresPerCamera, fps, nil
+	return st.CoresPerCamera, fps, start, nil
 }
 
 // ffmpegThroughWarmup is waited after the ffmpeg processes start reading

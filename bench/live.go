@@ -67,6 +67,13 @@ type LiveOptions struct {
 	// FFmpegReference runs one `ffmpeg -threads 1 -f null` per camera
 	// through the same server, after the engine, instead of on the files.
 	Server string
+	// FFmpegBeside (with ServerGst and FFmpegReference) runs the ffmpeg
+	// processes through the server at the same time as the engine, their
+	// windows together, instead of after it: both see the same load from
+	// the machine's other users, which on a shared machine moves either
+	// alone by ±10% from run to run. The machine carries both: pick a
+	// camera count that leaves it headroom.
+	FFmpegBeside bool
 }
 
 // ParseObjects checks an Objects value ("", "off" or a budget in
@@ -194,6 +201,11 @@ type LiveResult struct {
 	CPURatioToFFmpeg               float64 `json:"cpu_ratio_to_ffmpeg,omitempty"`
 	CPURatioToFFmpegWithoutNetwork float64 `json:"cpu_ratio_to_ffmpeg_without_network,omitempty"`
 	FFmpegFileCoresPerCamera       float64 `json:"ffmpeg_file_cores_per_camera,omitempty"`
+	// FFmpegWindowOffsetSeconds is when ffmpeg's window through the
+	// server started, from the engine's: near 0 with FFmpegBeside (the
+	// same seconds of the machine), the engine's window and ffmpeg's
+	// warm-up later without.
+	FFmpegWindowOffsetSeconds float64 `json:"ffmpeg_window_offset_seconds,omitempty"`
 	// FFmpegError says why a reference is missing (the run's other
 	// figures stand).
 	FFmpegError          string  `json:"ffmpeg_error,omitempty"`
@@ -525,6 +537,25 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+	beside := o.FFmpegBeside && o.FFmpegReference && o.Server == ServerGst
+	type ffmpegResult struct {
+		cores, fps float64
+		start      time.Time
+		err        error
+	}
+	var besideDone chan ffmpegResult
+	if beside {
+		// ffmpeg's warm-up ends when the engine's does: the engine's
+		// window starts o.Warmup from here, at least ffmpegThroughWarmup.
+		o.Warmup = max(o.Warmup, ffmpegThroughWarmup)
+		besideDone = make(chan ffmpegResult, 1)
+		warmup := o.Warmup
+		go func() {
+			cores, fps, start, err := ffmpegThrough(ctx, src.urls, o.UDP, warmup, o.Duration, logs)
+			besideDone <- ffmpegResult{cores, fps, start, err}
+		}()
+	}
+
 	if o.Warmup > 0 {
 		o.Progress.step(fmt.Sprintf("live %d cameras: warming up", o.Cameras), 0)
 		if !sleep.For(ctx, o.Warmup) {
@@ -604,13 +635,22 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	eng.mu.Unlock()
 
 	eng.close()
-	if o.FFmpegReference && o.Server == ServerGst {
+	if beside {
+		r := <-besideDone
+		if r.err != nil {
+			res.FFmpegError = r.err.Error()
+		} else {
+			res.FFmpegCoresPerCamera, res.FFmpegFPS, res.FFmpegSource = r.cores, r.fps, "rtsp"
+			res.FFmpegWindowOffsetSeconds = r.start.Sub(start).Seconds()
+		}
+	} else if o.FFmpegReference && o.Server == ServerGst {
 		o.Progress.step(fmt.Sprintf("live %d cameras: ffmpeg -threads 1 -f null through the server", o.Cameras), 0)
 		// A reference that fails keeps the engine's figures, with why.
-		if ref, fps, err := ffmpegThrough(ctx, src.urls, o.UDP, ffmpegThroughWarmup, o.Duration, logs); err != nil {
+		if ref, fps, at, err := ffmpegThrough(ctx, src.urls, o.UDP, ffmpegThroughWarmup, o.Duration, logs); err != nil {
 			res.FFmpegError = err.Error()
 		} else {
 			res.FFmpegCoresPerCamera, res.FFmpegFPS, res.FFmpegSource = ref, fps, "rtsp"
+			res.FFmpegWindowOffsetSeconds = at.Sub(start).Seconds()
 		}
 	}
 	res.SimulatorSent = src.stop()
@@ -738,6 +778,9 @@ func PrintLive(w io.Writer, rs ...*LiveResult) {
 			fmt.Fprintf(w, "%8s ^ ffmpeg -threads 1 -f null (%s): %.4f cores per camera", "", r.FFmpegSource, r.FFmpegCoresPerCamera)
 			if r.FFmpegFPS > 0 {
 				fmt.Fprintf(w, " at %.1f frames/s each", r.FFmpegFPS)
+			}
+			if r.FFmpegSource == "rtsp" {
+				fmt.Fprintf(w, ", its window %.0f s after the engine's", r.FFmpegWindowOffsetSeconds)
 			}
 			fmt.Fprintf(w, "; engine over it %.2f, without the object network %.2f\n", r.CPURatioToFFmpeg, r.CPURatioToFFmpegWithoutNetwork)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -161,16 +162,27 @@ func TestFFmpegReferenceOnFiles(t *testing.T) {
 
 // TestLiveThroughGStreamer runs `vigil bench live --server gst`: the
 // cameras served by GStreamer's RTSP server from looped copies of the
-// clips, and ffmpeg's reference read through the same server.
+// clips, and ffmpeg's reference read through the same server, after the
+// engine or beside it (--ffmpeg-beside: the same seconds).
 //
 // The two cameras' clips have the same name, sub-motion, in two codecs:
 // each is served from its own file.
 func TestLiveThroughGStreamer(t *testing.T) {
+	for _, beside := range []bool{false, true} {
+		t.Run(fmt.Sprintf("beside=%v", beside), func(t *testing.T) { liveThroughGStreamer(t, beside) })
+	}
+}
+
+func liveThroughGStreamer(t *testing.T, beside bool) {
 	bin := vigilExecutable(t)
 	var out, errOut bytes.Buffer
 	clips := testkit.CamClip(t, "sub-motion.h264") + "=50%," + testkit.CamClip(t, "sub-motion.h265")
-	err := Main(context.Background(), []string{"live", "--vigil", bin, "--server", "gst", "--cameras", "2", "--clips", clips,
-		"--decode-mode", "all", "--objects", "off", "--duration", "5s", "--warmup", "1s", "--ffmpeg", "--json"}, &out, &errOut)
+	args := []string{"live", "--vigil", bin, "--server", "gst", "--cameras", "2", "--clips", clips,
+		"--decode-mode", "all", "--objects", "off", "--duration", "5s", "--warmup", "1s", "--ffmpeg", "--json"}
+	if beside {
+		args = append(args, "--ffmpeg-beside")
+	}
+	err := Main(context.Background(), args, &out, &errOut)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errOut.String())
 	}
@@ -195,6 +207,11 @@ func TestLiveThroughGStreamer(t *testing.T) {
 	}
 	if r.FFmpegFileCoresPerCamera <= 0 || r.CPURatioToFFmpeg <= 0 || r.CPURatioToFFmpegFile <= 0 {
 		t.Errorf("ratios missing: file %g, ratio %g, to the file %g", r.FFmpegFileCoresPerCamera, r.CPURatioToFFmpeg, r.CPURatioToFFmpegFile)
+	}
+	// Beside: the two windows are the same seconds; after: ffmpeg's
+	// starts after the engine's window and its own warm-up.
+	if off := r.FFmpegWindowOffsetSeconds; beside && math.Abs(off) > 1 || !beside && off < r.DurationSeconds+ffmpegThroughWarmup.Seconds() {
+		t.Errorf("ffmpeg's window %.1f s after the engine's (beside %v)", off, beside)
 	}
 }
 

@@ -214,6 +214,7 @@ func mainLive(ctx context.Context, args []string, out, errOut io.Writer) error {
 	maxCams := fs.Int("max", 1000, "with --ramp: the largest camera count tried")
 	drop := fs.Float64("drop-threshold", 0.005, "largest share of frames dropped that still counts as sustained")
 	ffref := fs.Bool("ffmpeg", false, "also run ffmpeg -threads 1 -f null on the clips (with --server gst: one per camera through the server), for the CPU ratio")
+	beside := fs.Bool("ffmpeg-beside", false, "with --ffmpeg --server gst: run the ffmpeg processes at the same time as the engine, not after it (both then see the machine's same load; it carries both)")
 	server := fs.String("server", ServerSim, "what serves the cameras: sim (vigil's simulator) or gst (GStreamer's RTSP server, scripts/gst-rtsp-server.py, clips looped)")
 	person := fs.Bool("person", false, "turn person detection on in every camera and report the time from motion to person incident")
 	objects := fs.String("objects", "", "the engine's object network: off, or a fixed budget in inferences per second (default: on, following the machine)")
@@ -231,7 +232,7 @@ func mainLive(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return err
 	}
 	o := LiveOptions{Person: *person, Objects: *objects, Cameras: c.cameras, Clips: c.clips, Duration: c.duration, Warmup: c.warmup, DecodeMode: *mode,
-		UDP: *udp, DropThreshold: *drop, Progress: newProgress(errOut), Logs: c.logs(errOut), FFmpegReference: *ffref, Server: *server}
+		UDP: *udp, DropThreshold: *drop, Progress: newProgress(errOut), Logs: c.logs(errOut), FFmpegReference: *ffref, FFmpegBeside: *beside, Server: *server}
 	if *ramp {
 		rr, err := Ramp(ctx, bin, o, *maxCams)
 		if err != nil && rr == nil {
