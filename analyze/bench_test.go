@@ -46,40 +46,34 @@ func BenchmarkAnalyze(b *testing.B) {
 }
 
 func benchAnalyze(b *testing.B, algo string, size [2]int, step time.Duration, set func(*Config)) {
-	{
-		{
-			{
-				cfg := config.DefaultAnalysis()
-				set(&cfg)
-				cfg.Motion.Algorithm = algo
-				c, err := NewCamera(cfg)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer c.Close()
-				frames := make([]*Frame, 50)
-				sf := movingRect(size[0], 0, time.Hour)
-				rng := newNoise(1)
-				for i := range frames {
-					f, err := NewFrame(size[0], size[1])
-					if err != nil {
-						b.Fatal(err)
-					}
-					defer f.Close()
-					sf(time.Duration(i)*step).draw(f, rng)
-					frames[i] = f
-				}
-				at := time.Duration(0)
-				for ; at < cfg.Motion.LearnTime+time.Second; at += step {
-					c.Analyze(frames[int(at/step)%len(frames)], t0.Add(at))
-				}
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					c.Analyze(frames[i%len(frames)], t0.Add(at))
-					at += step
-				}
-			}
+	cfg := config.DefaultAnalysis()
+	set(&cfg)
+	cfg.Motion.Algorithm = algo
+	c, err := NewCamera(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	frames := make([]*Frame, 50)
+	sf := movingRect(size[0], 0, time.Hour)
+	rng := newNoise(1)
+	for i := range frames {
+		f, err := NewFrame(size[0], size[1])
+		if err != nil {
+			b.Fatal(err)
 		}
+		defer f.Close()
+		sf(time.Duration(i)*step).draw(f, rng)
+		frames[i] = f
+	}
+	at := time.Duration(0)
+	for ; at < cfg.Motion.LearnTime+time.Second; at += step {
+		c.Analyze(frames[int(at/step)%len(frames)], t0.Add(at))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.Analyze(frames[i%len(frames)], t0.Add(at))
+		at += step
 	}
 }

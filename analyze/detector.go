@@ -143,7 +143,7 @@ func (d *detector) process(f *Frame, w *work, dt time.Duration, learning, global
 		out.zone = make([]float64, len(d.zones))
 	}
 	out.zone = out.zone[:len(d.zones)]
-	gocv.GaussianBlur(f.mat, &w.blurred, image.Pt(blurSize, blurSize), 0, 0, gocv.BorderDefault)
+	blur5(f, &w.blurred)
 	if !d.primed {
 		d.seed(w)
 		return
@@ -153,26 +153,27 @@ func (d *detector) process(f *Frame, w *work, dt time.Duration, learning, global
 		out.lighting = true
 		return
 	}
+	var changed int
 	if d.mog2 {
 		d.sub.Apply(w.blurred, &w.mask)
-	} else {
-		d.avg.ConvertToWithParams(&w.avgF, gocv.MatTypeCV32F, 1.0/avgScale, 0)
-		if !learning {
-			w.avgF.ConvertTo(&w.avg8, gocv.MatTypeCV8U)
-			gocv.AbsDiff(w.blurred, w.avg8, &w.diff)
-			gocv.Threshold(w.diff, &w.mask, d.threshold, 255, gocv.ThresholdBinary)
+		if learning {
+			return
 		}
-		gocv.AccumulatedWeighted(w.blurred, &w.avgF, runningWeight(dt, bgTimeConstant))
-		w.avgF.ConvertToWithParams(&d.avg, gocv.MatTypeCV16U, avgScale, 0)
+		if !d.keep.Empty() {
+			gocv.BitwiseAnd(w.mask, d.keep, &w.mask)
+		}
+		changed = gocv.CountNonZero(w.mask)
+	} else {
+		changed = d.diff(w, learning, runningWeight(dt, bgTimeConstant))
+		if learning {
+			return
+		}
 	}
-	if learning {
-		return
+	if changed == 0 {
+		return // still: no regions, no zone moving
 	}
 	area := float64(d.width * d.height)
-	if !d.keep.Empty() {
-		gocv.BitwiseAnd(w.mask, d.keep, &w.mask)
-	}
-	out.changed = float64(gocv.CountNonZero(w.mask)) / (area * d.keepShare)
+	out.changed = float64(changed) / (area * d.keepShare)
 	if out.changed > d.lighting || (out.changed > globalChanged && d.spread(w) > globalSpread) {
 		d.seed(w)
 		out.lighting = true
@@ -183,6 +184,43 @@ func (d *detector) process(f *Frame, w *work, dt time.Duration, learning, global
 		gocv.BitwiseAnd(w.mask, d.zoneMasks[i], &w.scratch)
 		out.zone[i] = float64(gocv.CountNonZero(w.scratch)) / area
 	}
+}
+
+// diff compares the blurred frame with the running average, making
+// w.mask the pixels over the threshold outside the masks (unless
+// learning), and updates the average by weight. It returns how many
+// pixels changed.
+func (d *detector) diff(w *work, learning bool, weight float64) int {
+	mask := &w.mask
+	if learning {
+		mask = nil
+	}
+	n, err := diffStep(w.blurred, &d.avg, mask, d.keep, d.threshold, weight)
+	if err == nil {
+		return n
+	}
+	// Not reached (the Mats are the frame's size and continuous):
+	// OpenCV's calls, which diffStep does in one pass.
+	return d.diffCV(w, learning, weight)
+}
+
+// diffCV is diff in OpenCV calls.
+func (d *detector) diffCV(w *work, learning bool, weight float64) int {
+	d.avg.ConvertToWithParams(&w.avgF, gocv.MatTypeCV32F, 1.0/avgScale, 0)
+	if !learning {
+		w.avgF.ConvertTo(&w.avg8, gocv.MatTypeCV8U)
+		gocv.AbsDiff(w.blurred, w.avg8, &w.diff)
+		gocv.Threshold(w.diff, &w.mask, d.threshold, 255, gocv.ThresholdBinary)
+	}
+	gocv.AccumulatedWeighted(w.blurred, &w.avgF, weight)
+	w.avgF.ConvertToWithParams(&d.avg, gocv.MatTypeCV16U, avgScale, 0)
+	if learning {
+		return 0
+	}
+	if !d.keep.Empty() {
+		gocv.BitwiseAnd(w.mask, d.keep, &w.mask)
+	}
+	return gocv.CountNonZero(w.mask)
 }
 
 // spread is the share of the analyzed cells of the grid where some

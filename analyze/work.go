@@ -16,9 +16,9 @@ import (
 type work struct {
 	// motion (detector)
 	blurred   gocv.Mat // 8UC1 blurred input
-	avgF      gocv.Mat // 32FC1 running average, updated (diff)
-	avg8      gocv.Mat // 8UC1 running average (diff)
-	diff      gocv.Mat // 8UC1 |blurred-avg8| (diff)
+	avgF      gocv.Mat // 32FC1 running average (diff in OpenCV calls: detector.diffCV)
+	avg8      gocv.Mat // 8UC1 running average (diffCV)
+	diff      gocv.Mat // 8UC1 |blurred-avg8| (diffCV)
 	mask      gocv.Mat // 8UC1 foreground mask
 	hierarchy gocv.Mat // FindContours scratch
 	cells     gocv.Mat // spread grid scratch

@@ -1,0 +1,127 @@
+#include <stdlib.h>
+#include <string.h>
+#include "motion.h"
+
+// The loops are built for the machine's widest vector unit at load time
+// (AVX2 where there is one); a plain x86-64 build runs elsewhere.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VG_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define VG_CLONES
+#endif
+
+// reflect101 is OpenCV's BORDER_REFLECT_101 index of p in [0, len).
+static int reflect101(int p, int len) {
+	if (len == 1)
+		return 0;
+	while (p < 0 || p >= len) {
+		if (p < 0)
+			p = -p;
+		else
+			p = 2 * (len - 1) - p;
+	}
+	return p;
+}
+
+// hrow writes the horizontal 1 4 6 4 1 sums of one row (at most
+// 16 x 255: 16 bits) to out; ext is a w+4 scratch row.
+VG_CLONES static void hrow(const uint8_t *src, int w, uint8_t *ext, uint16_t *out) {
+	ext[0] = src[reflect101(-2, w)];
+	ext[1] = src[reflect101(-1, w)];
+	memcpy(ext + 2, src, (size_t)w);
+	ext[w + 2] = src[reflect101(w, w)];
+	ext[w + 3] = src[reflect101(w + 1, w)];
+	for (int x = 0; x < w; x++)
+		out[x] = (uint16_t)(ext[x] + ext[x + 4] + 4 * (ext[x + 1] + ext[x + 3]) + 6 * ext[x + 2]);
+}
+
+// vcol writes the vertical 1 4 6 4 1 sums of five rows of horizontal
+// sums, rounded and divided by 256, to dst.
+VG_CLONES static void vcol(const uint16_t *r0, const uint16_t *r1, const uint16_t *r2, const uint16_t *r3,
+	const uint16_t *r4, int w, uint8_t *dst) {
+	for (int x = 0; x < w; x++) {
+		uint32_t s = (uint32_t)r0[x] + r4[x] + 4u * ((uint32_t)r1[x] + r3[x]) + 6u * r2[x];
+		dst[x] = (uint8_t)((s + 128) >> 8);
+	}
+}
+
+int vg_blur5(const uint8_t *src, int sstride, uint8_t *dst, int dstride, int w, int h) {
+	// Five rows of horizontal sums, a ring indexed by source row mod 5,
+	// and the bordered scratch row.
+	uint16_t *rows = malloc(sizeof(uint16_t) * 5 * (size_t)w + (size_t)w + 4);
+	if (!rows)
+		return -1;
+	uint8_t *ext = (uint8_t *)(rows + 5 * (size_t)w);
+	int have[5] = {-1, -1, -1, -1, -1}; // the source row each slot holds
+	for (int y = 0; y < h; y++) {
+		const uint16_t *r[5];
+		for (int k = 0; k < 5; k++) {
+			int sy = reflect101(y + k - 2, h);
+			int slot = sy % 5;
+			if (have[slot] != sy) {
+				hrow(src + (size_t)sy * sstride, w, ext, rows + (size_t)slot * w);
+				have[slot] = sy;
+			}
+			r[k] = rows + (size_t)slot * w;
+		}
+		vcol(r[0], r[1], r[2], r[3], r[4], w, dst + (size_t)y * dstride);
+	}
+	free(rows);
+	return 0;
+}
+
+// compare writes one block's mask and returns how many pixels it set;
+// keep is NULL or the pixels analyzed. Narrow types keep the loop in
+// 8- and 16-bit vector lanes.
+static inline int compare(const uint8_t *restrict blurred, const uint16_t *restrict avg, uint8_t *restrict mask,
+	const uint8_t *restrict keep, int n, uint8_t thresh) {
+	uint16_t count = 0; // n <= block: no overflow
+	for (int i = 0; i < n; i++) {
+		uint16_t v = avg[i];
+		// The average's gray level, rounded half to even as OpenCV's
+		// conversions do (v <= 255 * 256: no overflow).
+		uint8_t a8 = (uint8_t)((uint16_t)(v + 127 + ((v >> 8) & 1)) >> 8);
+		uint8_t b = blurred[i];
+		uint8_t d = b > a8 ? b - a8 : a8 - b;
+		uint8_t m = d > thresh ? 255 : 0;
+		if (keep)
+			m &= keep[i] ? 255 : 0;
+		mask[i] = m;
+		count += m & 1;
+	}
+	return count;
+}
+
+// update moves one block of the average toward blurred by wq (weight,
+// 15 fractional bits), rounded to the nearest 256th of a gray level:
+// |blurred*256 - avg| * wq < 2^31.
+static inline void update(const uint8_t *restrict blurred, uint16_t *restrict avg, int n, int32_t wq) {
+	for (int i = 0; i < n; i++) {
+		int32_t v = avg[i];
+		int32_t t = ((int32_t)blurred[i] << 8) - v;
+		avg[i] = (uint16_t)(v + ((t * wq + (1 << 14)) >> 15));
+	}
+}
+
+VG_CLONES int vg_diff_step(const uint8_t *blurred, uint16_t *avg, uint8_t *mask, const uint8_t *keep, int n, int thresh,
+	double weight) {
+	enum { block = 4096 }; // in the first-level cache: compared, then updated
+	if (weight < 0)
+		weight = 0;
+	if (weight > 1)
+		weight = 1;
+	const int32_t wq = (int32_t)(weight * 32768 + 0.5);
+	// thresh >= 255: no difference is over it.
+	const uint8_t th = thresh < 0 ? 0 : thresh > 255 ? 255 : (uint8_t)thresh;
+	int count = 0;
+	for (int i = 0; i < n; i += block) {
+		int k = n - i < block ? n - i : block;
+		if (mask && keep) {
+			count += compare(blurred + i, avg + i, mask + i, keep + i, k, th);
+		} else if (mask) {
+			count += compare(blurred + i, avg + i, mask + i, NULL, k, th);
+		}
+		update(blurred + i, avg + i, k, wq);
+	}
+	return count;
+}

@@ -1,0 +1,200 @@
+package analyze
+
+import (
+	"fmt"
+	"image"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vigil-video/vigil/config"
+)
+
+// TestBlurMatchesOpenCV: blur5 is cv::GaussianBlur (5x5, sigma 0,
+// BORDER_DEFAULT) to the bit, on noise and on smooth pictures, at the
+// analysis sizes and at the smallest and oddest ones (the border is
+// reflected more than once below five pixels).
+func TestBlurMatchesOpenCV(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 1))
+	want, got := gocv.NewMat(), gocv.NewMat()
+	defer want.Close()
+	defer got.Close()
+	for _, size := range [][2]int{{320, 180}, {640, 360}, {16, 9}, {17, 5}, {1, 1}, {1, 7}, {7, 1}, {2, 2}, {3, 4}, {5, 3}, {333, 187}} {
+		for _, kind := range []string{"noise", "gradient"} {
+			f, err := NewFrame(size[0], size[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for y := range f.Height {
+				for x := range f.Width {
+					v := byte(rng.IntN(256))
+					if kind == "gradient" {
+						v = byte((x*7 + y*3 + rng.IntN(9)) % 256)
+					}
+					f.Pix[y*f.Stride+x] = v
+				}
+			}
+			gocv.GaussianBlur(f.mat, &want, image.Pt(blurSize, blurSize), 0, 0, gocv.BorderDefault)
+			blur5(f, &got)
+			w, _ := want.DataPtrUint8()
+			g, _ := got.DataPtrUint8()
+			if len(w) != len(g) {
+				t.Fatalf("%dx%d %s: %d pixels, OpenCV %d", size[0], size[1], kind, len(g), len(w))
+			}
+			for i := range w {
+				if w[i] != g[i] {
+					t.Fatalf("%dx%d %s: pixel (%d,%d) is %d, OpenCV's %d", size[0], size[1], kind, i%size[0], i/size[0], g[i], w[i])
+				}
+			}
+			f.Close()
+		}
+	}
+}
+
+// TestDiffStepMatchesOpenCV runs two diff backgrounds side by side over
+// 200 frames of a noisy scene with a moving rectangle and a lighting
+// drift, at 5 and 25 frames a second, with and without a mask: one
+// updated by diffStep, the other by the OpenCV calls it replaces. Their
+// averages stay within 2/256 of a gray level and their masks differ on at
+// most one pixel in 10,000 (a difference that rounds to the threshold on
+// one side only).
+func TestDiffStepMatchesOpenCV(t *testing.T) {
+	const width, height = 320, 180
+	for _, tc := range []struct {
+		fps    int
+		masked bool
+	}{{5, false}, {25, false}, {5, true}} {
+		t.Run(fmt.Sprintf("%dfps-masked-%v", tc.fps, tc.masked), func(t *testing.T) {
+			cfg := config.DefaultAnalysis().Motion
+			var masks []Polygon
+			if tc.masked {
+				masks = []Polygon{{{0, 0}, {0.4, 0}, {0.4, 0.5}, {0, 0.5}}}
+			}
+			ours, cv := newDetector(cfg, masks, nil), newDetector(cfg, masks, nil)
+			defer ours.close()
+			defer cv.close()
+			w1, w2 := newWork(), newWork()
+			defer w1.close()
+			defer w2.close()
+			f, err := NewFrame(width, height)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			for _, d := range []*detector{&ours, &cv} {
+				d.width, d.height = width, height
+				d.rasterize(w1)
+			}
+			step := time.Second / time.Duration(tc.fps)
+			scene := movingRect(width, 0, 40*step)
+			rng := newNoise(3)
+			var masked, differ, maxDiff, sum int
+			// Either average stops moving once a step rounds to nothing:
+			// within 0.5/weight of a 256th of a gray level of the picture
+			// (0.1 of a level at 25 frames a second), each at its own
+			// place in that band.
+			tolerance := int(0.5/runningWeight(step, bgTimeConstant)) + 2
+			for i := range 200 {
+				at := time.Duration(i) * step
+				scene(at).draw(f, rng)
+				// A lighting drift: the picture brightens by up to 12 levels.
+				gocv.AddWeighted(f.mat, 1, f.mat, 0, float64(i%100)*0.12, &f.mat)
+				blur5(f, &w1.blurred)
+				w1.blurred.CopyTo(&w2.blurred)
+				if i == 0 {
+					ours.seed(w1)
+					cv.seed(w2)
+					continue
+				}
+				learning := i < 10
+				weight := runningWeight(step, bgTimeConstant)
+				n1 := ours.diff(w1, learning, weight)
+				n2 := cv.diffCV(w2, learning, weight)
+				a1, _ := ours.avg.DataPtrUint16()
+				a2, _ := cv.avg.DataPtrUint16()
+				for j := range a1 {
+					signed := int(a1[j]) - int(a2[j])
+					sum += signed
+					d := abs(signed)
+					if d > tolerance {
+						t.Fatalf("frame %d: average at (%d,%d) is %d/256, OpenCV's %d/256", i, j%width, j/width, a1[j], a2[j])
+					}
+					maxDiff = max(maxDiff, d)
+				}
+				if learning {
+					continue
+				}
+				m1, _ := w1.mask.DataPtrUint8()
+				m2, _ := w2.mask.DataPtrUint8()
+				for j := range m1 {
+					if m1[j] != m2[j] {
+						differ++
+					}
+				}
+				if n1 != gocv.CountNonZero(w1.mask) {
+					t.Fatalf("frame %d: diffStep counted %d changed pixels, its mask holds %d", i, n1, gocv.CountNonZero(w1.mask))
+				}
+				if d := n1 - n2; d < -10 || d > 10 {
+					t.Fatalf("frame %d: %d changed pixels, OpenCV %d", i, n1, n2)
+				}
+				masked += n2
+			}
+			if masked == 0 {
+				t.Fatal("no pixel changed: the scene does not test the comparison")
+			}
+			// Both round to the nearest 256th: no drift of one from the
+			// other (rounding down drifts by 0.5/256 and more).
+			if bias := float64(sum) / float64(199*width*height); bias < -0.1 || bias > 0.1 {
+				t.Errorf("the average is %+.2f/256 of a gray level off OpenCV's on the mean, want within 0.1/256", bias)
+			}
+			if share := float64(differ) / float64(190*width*height); share > 1e-4 {
+				t.Errorf("masks differ on %.4f%% of pixels (%d), want at most 0.01%%", share*100, differ)
+			}
+			t.Logf("%d changed pixels over the frames, %d differ; averages %d/256 apart at most (tolerance %d), %+.3f/256 on the mean",
+				masked, differ, maxDiff, tolerance, float64(sum)/float64(199*width*height))
+		})
+	}
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// BenchmarkMotionStep is the diff detector's per-pixel work on one
+// 320x180 frame (blur, comparison, background update): in the two C
+// passes ("passes") and in the OpenCV calls they replace ("opencv").
+func BenchmarkMotionStep(b *testing.B) {
+	const width, height = 320, 180
+	cfg := config.DefaultAnalysis().Motion
+	f, err := NewFrame(width, height)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	movingRect(width, 0, time.Second)(0).draw(f, newNoise(5))
+	weight := runningWeight(200*time.Millisecond, bgTimeConstant)
+	for _, name := range []string{"passes", "opencv"} {
+		b.Run(name, func(b *testing.B) {
+			d, w := newDetector(cfg, nil, nil), newWork()
+			defer d.close()
+			defer w.close()
+			d.width, d.height = width, height
+			blur5(f, &w.blurred)
+			d.seed(w)
+			for b.Loop() {
+				if name == "passes" {
+					blur5(f, &w.blurred)
+					d.diff(w, false, weight)
+				} else {
+					gocv.GaussianBlur(f.mat, &w.blurred, image.Pt(blurSize, blurSize), 0, 0, gocv.BorderDefault)
+					d.diffCV(w, false, weight)
+				}
+			}
+		})
+	}
+}
