@@ -82,7 +82,9 @@ func BenchmarkFFmpegCLI(b *testing.B) {
 }
 
 // BenchmarkScaleGray compares swscale algorithms scaling one decoded
-// 720p picture to 320x180; one op is one picture.
+// 720p picture to 320x180, and the decoder's box filter for whole
+// factors ("box", the default; "area" is swscale's SWS_AREA); one op is
+// one picture.
 func BenchmarkScaleGray(b *testing.B) {
 	spec := benchClips[0].spec
 	aus := readAUs(b, sharedClip(b, spec), spec.codec)
@@ -93,6 +95,7 @@ func BenchmarkScaleGray(b *testing.B) {
 		{"fast_bilinear", scaleFastBilinear},
 		{"bilinear", scaleBilinear},
 		{"area", scaleArea},
+		{"box", scaleArea},
 	} {
 		b.Run(alg.name, func(b *testing.B) {
 			d, err := New(spec.codec)
@@ -104,6 +107,7 @@ func BenchmarkScaleGray(b *testing.B) {
 				b.Fatal(err)
 			}
 			d.setScaleFlags(alg.flags)
+			d.setBox(alg.name == "box")
 			img := newImage(AnalysisSize(1280, 720, 320))
 			for b.Loop() {
 				if err := d.ScaleGray(img); err != nil {

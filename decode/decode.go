@@ -10,6 +10,7 @@ package decode
 
 /*
 #cgo pkg-config: libavcodec libavutil libswscale
+#cgo CFLAGS: -O3
 #include <stdlib.h>
 #include "vgdec.h"
 */

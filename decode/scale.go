@@ -85,6 +85,16 @@ func (d *Decoder) setScaleFlags(flags int) int {
 	return int(C.vg_set_sws_flags(d.c, C.int(flags)))
 }
 
+// setBox turns the box filter for whole-factor shrinks on (the default)
+// or off (swscale's SWS_AREA does them), for tests and benchmarks.
+func (d *Decoder) setBox(on bool) {
+	v := 0
+	if on {
+		v = 1
+	}
+	C.vg_set_box(d.c, C.int(v))
+}
+
 // AnalysisSize returns the analysis picture size for a source of srcW x
 // srcH scaled to width: the aspect ratio is kept and both sides are even.
 // A source narrower than width (or width <= 0) keeps its size, evened.

@@ -34,6 +34,7 @@ struct vg_dec {
 	int dst_w, dst_h;
 	int y_only; // scale the Y plane alone, as gray of the same depth
 	int sws_src_fmt;
+	int box; // whole-factor shrinks of 8-bit luma by box_shrink, not swscale
 
 	// vg_set_limits: pictures of a richer chroma or a deeper sample are
 	// refused by get_format, before libavcodec allocates them.
@@ -108,8 +109,11 @@ vg_dec *vg_open(int hevc, int *err) {
 	}
 	// SWS_AREA averages every source pixel (no aliasing of noise or fine
 	// texture); measured at 720p -> 320x180 it costs ~120 us against ~70 us
-	// for SWS_FAST_BILINEAR, about 2% of the decode time of a frame.
+	// for SWS_FAST_BILINEAR, about 2% of the decode time of a frame. A
+	// shrink by a whole factor (720p, 1080p, 360p to 320 wide) takes
+	// box_shrink instead: the same means, 53 against 98 us at 720p.
 	d->sws_flags = SWS_AREA;
+	d->box = 1;
 	d->ctx = avcodec_alloc_context3(codec);
 	d->pkt = av_packet_alloc();
 	d->frame = av_frame_alloc();
@@ -271,6 +275,84 @@ static int gray_source(int fmt, int *y_only) {
 	return gray;
 }
 
+// The loops of box_shrink are built for the machine's widest vector unit
+// at load time (AVX2 where there is one).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VG_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define VG_CLONES
+#endif
+
+VG_CLONES static void box_rows(const uint8_t *restrict row, uint16_t *restrict acc, int w) {
+	for (int x = 0; x < w; x++)
+		acc[x] += row[x];
+}
+
+VG_CLONES static void box_pairs(const uint16_t *restrict in, uint16_t *restrict out, int w) {
+	for (int x = 0; x < w; x++)
+		out[x] = in[2 * x] + in[2 * x + 1];
+}
+
+static void box_groups(const uint16_t *in, uint16_t *out, int w, int k) {
+	for (int x = 0; x < w; x++) {
+		uint16_t s = 0;
+		for (int i = 0; i < k; i++)
+			s += in[x * k + i];
+		out[x] = s;
+	}
+}
+
+VG_CLONES static void box_mean(const uint16_t *restrict sum, uint8_t *restrict dst, int w, uint32_t half, uint64_t m) {
+	for (int x = 0; x < w; x++)
+		dst[x] = (uint8_t)(((uint64_t)(sum[x] + half) * m) >> 32);
+}
+
+// box_shrink shrinks the sw x sh 8-bit plane src to dw x dh when both
+// sides shrink by a whole factor (up to 16): each output pixel the
+// rounded mean of its kx x ky source pixels, which is what SWS_AREA
+// computes there, within one level (TestBoxMatchesSwscale), in about half
+// its time at 720p (vertical sums, then halvings, in vector lanes). It
+// returns -1, doing nothing, for any other shrink or when out of memory.
+static int box_shrink(const uint8_t *src, int sls, int sw, int sh, uint8_t *dst, int dls, int dw, int dh) {
+	if (dw <= 0 || dh <= 0 || sw % dw || sh % dh)
+		return -1;
+	int kx = sw / dw, ky = sh / dh;
+	if (kx > 16 || ky > 16 || kx * ky < 2)
+		return -1;
+	uint16_t *acc = av_malloc(sizeof(uint16_t) * 2 * (size_t)sw);
+	if (!acc)
+		return -1;
+	uint16_t *tmp = acc + sw;
+	const uint32_t n = (uint32_t)(kx * ky);
+	// (x * m) >> 32 is x / n for every sum x < 2^16: m exceeds 2^32/n by
+	// less than 1, so the error stays under x/2^32 < 1/n.
+	const uint64_t m = 0xFFFFFFFFu / n + 1;
+	for (int dy = 0; dy < dh; dy++) {
+		memset(acc, 0, sizeof(uint16_t) * (size_t)sw);
+		for (int j = 0; j < ky; j++)
+			box_rows(src + (size_t)(dy * ky + j) * sls, acc, sw);
+		uint16_t *in = acc, *out = tmp;
+		int w = sw, k = kx;
+		while (k % 2 == 0) {
+			w /= 2;
+			k /= 2;
+			box_pairs(in, out, w);
+			uint16_t *t = in;
+			in = out;
+			out = t;
+		}
+		if (k > 1) {
+			box_groups(in, out, dw, k);
+			in = out;
+		}
+		box_mean(in, dst + (size_t)dy * dls, dw, n / 2, m);
+	}
+	av_free(acc);
+	return 0;
+}
+
+void vg_set_box(vg_dec *d, int on) { d->box = on; }
+
 int vg_scale_gray(vg_dec *d, uint8_t *dst, int dst_w, int dst_h, int dst_stride) {
 	AVFrame *f = d->last;
 	if (!f->buf[0] || f->width <= 0 || f->height <= 0)
@@ -289,6 +371,9 @@ int vg_scale_gray(vg_dec *d, uint8_t *dst, int dst_w, int dst_h, int dst_stride)
 		d->dst_w = dst_w;
 		d->dst_h = dst_h;
 	}
+	if (d->box && d->y_only && d->sws_src_fmt == AV_PIX_FMT_GRAY8 && d->sws_flags == SWS_AREA &&
+	    box_shrink(f->data[0], f->linesize[0], f->width, f->height, dst, dst_stride, dst_w, dst_h) == 0)
+		return 0;
 	const uint8_t *src[4] = {f->data[0], f->data[1], f->data[2], f->data[3]};
 	int src_ls[4] = {f->linesize[0], f->linesize[1], f->linesize[2], f->linesize[3]};
 	if (d->y_only) {
