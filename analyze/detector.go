@@ -85,11 +85,11 @@ type detector struct {
 	primed        bool // the background model holds a frame
 
 	// avg is the running average (diff) in 16-bit fixed point, 8
-	// fractional bits (avgScale): half the memory of the 32-bit float
-	// it is updated in (work.avgF), the largest thing an idle camera
-	// keeps, with 1/256 of a grey level of precision (at the default
-	// weight, 0.095 at 5 frames a second, an update rounds to nothing
-	// only within 0.02 levels of the average).
+	// fractional bits (avgScale), updated in place (diffStep): half the
+	// memory of a 32-bit float average, the largest thing an idle
+	// camera keeps, with 1/256 of a grey level of precision (at the
+	// default weight, 0.095 at 5 frames a second, an update rounds to
+	// nothing only within 0.02 levels of the average).
 	avg          gocv.Mat
 	dilateKernel gocv.Mat // dilation kernel: joins a moving object's pieces
 	erodeKernel  gocv.Mat // erosion kernel: drops isolated noise pixels

@@ -16,10 +16,11 @@ import (
 
 // The diff detector's per-pixel steps (the blur, then the comparison with
 // the background and its update) are two C loops instead of eight OpenCV
-// calls: 91 to 39 µs a 320x180 frame (BENCHMARKS.md, "The motion
-// detector in two passes"). They do what those calls did, to the bit for
-// the blur and within one 256th of a gray level for the average
-// (TestBlurMatchesOpenCV, TestDiffStepMatchesOpenCV).
+// calls: 53 to 27 µs a 320x180 frame (BENCHMARKS.md, "The motion
+// detector in two passes"). They do what those calls did: the blur to the
+// bit, the mask to the bit for one step from the same average, and the
+// average within 1/256 of a gray level a step (within the band where a
+// step rounds to nothing over many: TestDiffStepMatchesOpenCV).
 
 var errMatSize = errors.New("analyze: matrices of different sizes")
 
@@ -35,15 +36,27 @@ func ensure(m *gocv.Mat, rows, cols int, t gocv.MatType) {
 // blur5 writes f blurred by a 5x5 Gaussian (sigma 0, reflected border:
 // cv::GaussianBlur's result) to dst.
 func blur5(f *Frame, dst *gocv.Mat) {
+	if blur5C(f, dst) != nil {
+		// Not reached (ensure's Mats are continuous), or no memory for
+		// the row buffers: OpenCV's own.
+		gocv.GaussianBlur(f.mat, dst, image.Pt(blurSize, blurSize), 0, 0, gocv.BorderDefault)
+	}
+}
+
+var errNoBlur = errors.New("analyze: blur: not continuous, or out of memory")
+
+// blur5C is blur5 in its C loop alone.
+func blur5C(f *Frame, dst *gocv.Mat) error {
 	ensure(dst, f.Height, f.Width, gocv.MatTypeCV8UC1)
 	out, err := dst.DataPtrUint8()
-	if err == nil && C.vg_blur5((*C.uint8_t)(&f.Pix[0]), C.int(f.Stride), (*C.uint8_t)(&out[0]), C.int(dst.Step()),
-		C.int(f.Width), C.int(f.Height)) == 0 {
-		return
+	if err != nil || len(out) != f.Width*f.Height {
+		return errNoBlur
 	}
-	// Not continuous (not reached: ensure's Mats are), or no memory
-	// for the row buffers: OpenCV's own.
-	gocv.GaussianBlur(f.mat, dst, image.Pt(blurSize, blurSize), 0, 0, gocv.BorderDefault)
+	if C.vg_blur5((*C.uint8_t)(&f.Pix[0]), C.int(f.Stride), (*C.uint8_t)(&out[0]), C.int(dst.Step()),
+		C.int(f.Width), C.int(f.Height)) != 0 {
+		return errNoBlur
+	}
+	return nil
 }
 
 // diffStep compares blurred with the background avg (16-bit, avgScale

@@ -95,6 +95,9 @@ func (d *Decoder) setBox(on bool) {
 	C.vg_set_box(d.c, C.int(v))
 }
 
+// boxed returns how many pictures the box filter scaled (tests).
+func (d *Decoder) boxed() int { return int(C.vg_boxed(d.c)) }
+
 // AnalysisSize returns the analysis picture size for a source of srcW x
 // srcH scaled to width: the aspect ratio is kept and both sides are even.
 // A source narrower than width (or width <= 0) keeps its size, evened.

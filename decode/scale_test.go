@@ -288,6 +288,9 @@ func TestBoxMatchesSwscale(t *testing.T) {
 			if !tc.boxed && differ > 0 {
 				t.Errorf("%d pixels differ from swscale's where the box filter does not apply", differ)
 			}
+			if used := d.boxed(); used != pictures && tc.boxed || used != 0 && !tc.boxed {
+				t.Errorf("the box filter scaled %d of %d pictures, want all of them: %v", used, pictures, tc.boxed)
+			}
 			if bias < -0.1 || bias > 0.1 {
 				t.Errorf("the box filter is %+.3f levels off swscale's on the mean, want within 0.1", bias)
 			}

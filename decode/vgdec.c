@@ -34,7 +34,8 @@ struct vg_dec {
 	int dst_w, dst_h;
 	int y_only; // scale the Y plane alone, as gray of the same depth
 	int sws_src_fmt;
-	int box; // whole-factor shrinks of 8-bit luma by box_shrink, not swscale
+	int box;   // whole-factor shrinks of 8-bit luma by box_shrink, not swscale
+	int boxed; // pictures box_shrink scaled (tests)
 
 	// vg_set_limits: pictures of a richer chroma or a deeper sample are
 	// refused by get_format, before libavcodec allocates them.
@@ -353,6 +354,8 @@ static int box_shrink(const uint8_t *src, int sls, int sw, int sh, uint8_t *dst,
 
 void vg_set_box(vg_dec *d, int on) { d->box = on; }
 
+int vg_boxed(vg_dec *d) { return d->boxed; }
+
 int vg_scale_gray(vg_dec *d, uint8_t *dst, int dst_w, int dst_h, int dst_stride) {
 	AVFrame *f = d->last;
 	if (!f->buf[0] || f->width <= 0 || f->height <= 0)
@@ -372,8 +375,10 @@ int vg_scale_gray(vg_dec *d, uint8_t *dst, int dst_w, int dst_h, int dst_stride)
 		d->dst_h = dst_h;
 	}
 	if (d->box && d->y_only && d->sws_src_fmt == AV_PIX_FMT_GRAY8 && d->sws_flags == SWS_AREA &&
-	    box_shrink(f->data[0], f->linesize[0], f->width, f->height, dst, dst_stride, dst_w, dst_h) == 0)
+	    box_shrink(f->data[0], f->linesize[0], f->width, f->height, dst, dst_stride, dst_w, dst_h) == 0) {
+		d->boxed++;
 		return 0;
+	}
 	const uint8_t *src[4] = {f->data[0], f->data[1], f->data[2], f->data[3]};
 	int src_ls[4] = {f->linesize[0], f->linesize[1], f->linesize[2], f->linesize[3]};
 	if (d->y_only) {

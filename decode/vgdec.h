@@ -35,6 +35,7 @@ int vg_set_sws_flags(vg_dec *d, int flags);
 // vg_set_box: whole-factor shrinks of 8-bit luma averaged by vg_dec's own
 // box filter (1, the default) or by swscale (0).
 void vg_set_box(vg_dec *d, int on);
+int vg_boxed(vg_dec *d); // pictures the box filter scaled
 void vg_set_limits(vg_dec *d, int64_t max_pixels, int max_chroma, int max_depth);
 void vg_trim(void); // returns freed heap memory to the system (glibc)
 int vg_err_is_nomem(int err);
