@@ -3,8 +3,9 @@
 #include "motion.h"
 
 // The loops are built for the machine's widest vector unit at load time
-// (AVX2 where there is one); a plain x86-64 build runs elsewhere.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// (AVX2 where there is one; glibc picks the build, by ifunc); plain
+// loops elsewhere (other compilers, C libraries and processors).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__)
 #define VG_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define VG_CLONES

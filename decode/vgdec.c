@@ -277,8 +277,9 @@ static int gray_source(int fmt, int *y_only) {
 }
 
 // The loops of box_shrink are built for the machine's widest vector unit
-// at load time (AVX2 where there is one).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// at load time (AVX2 where there is one; glibc picks the build, by
+// ifunc); plain loops elsewhere.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__)
 #define VG_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define VG_CLONES
