@@ -143,7 +143,7 @@ func (d *detector) process(f *Frame, w *work, dt time.Duration, learning, global
 		out.zone = make([]float64, len(d.zones))
 	}
 	out.zone = out.zone[:len(d.zones)]
-	blur5(f, &w.blurred)
+	blur5(f, w)
 	if !d.primed {
 		d.seed(w)
 		return

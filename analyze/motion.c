@@ -1,4 +1,3 @@
-#include <stdlib.h>
 #include <string.h>
 #include "motion.h"
 
@@ -46,12 +45,9 @@ VG_CLONES static void vcol(const uint16_t *r0, const uint16_t *r1, const uint16_
 	}
 }
 
-int vg_blur5(const uint8_t *src, int sstride, uint8_t *dst, int dstride, int w, int h) {
+void vg_blur5(const uint8_t *src, int sstride, uint8_t *dst, int dstride, int w, int h, uint16_t *rows) {
 	// Five rows of horizontal sums, a ring indexed by source row mod 5,
 	// and the bordered scratch row.
-	uint16_t *rows = malloc(sizeof(uint16_t) * 5 * (size_t)w + (size_t)w + 4);
-	if (!rows)
-		return -1;
 	uint8_t *ext = (uint8_t *)(rows + 5 * (size_t)w);
 	int have[5] = {-1, -1, -1, -1, -1}; // the source row each slot holds
 	for (int y = 0; y < h; y++) {
@@ -67,8 +63,6 @@ int vg_blur5(const uint8_t *src, int sstride, uint8_t *dst, int dstride, int w, 
 		}
 		vcol(r[0], r[1], r[2], r[3], r[4], w, dst + (size_t)y * dstride);
 	}
-	free(rows);
-	return 0;
 }
 
 // compare writes one block's mask and returns how many pixels it set;

@@ -34,28 +34,29 @@ func ensure(m *gocv.Mat, rows, cols int, t gocv.MatType) {
 }
 
 // blur5 writes f blurred by a 5x5 Gaussian (sigma 0, reflected border:
-// cv::GaussianBlur's result) to dst.
-func blur5(f *Frame, dst *gocv.Mat) {
-	if blur5C(f, dst) != nil {
-		// Not reached (ensure's Mats are continuous), or no memory for
-		// the row buffers: OpenCV's own.
-		gocv.GaussianBlur(f.mat, dst, image.Pt(blurSize, blurSize), 0, 0, gocv.BorderDefault)
+// cv::GaussianBlur's result) to w.blurred.
+func blur5(f *Frame, w *work) {
+	if blur5C(f, &w.blurred, &w.blurRows) != nil {
+		// Not reached (ensure's Mats are continuous): OpenCV's own.
+		gocv.GaussianBlur(f.mat, &w.blurred, image.Pt(blurSize, blurSize), 0, 0, gocv.BorderDefault)
 	}
 }
 
-var errNoBlur = errors.New("analyze: blur: not continuous, or out of memory")
+var errNoBlur = errors.New("analyze: blur: the destination is not continuous")
 
-// blur5C is blur5 in its C loop alone.
-func blur5C(f *Frame, dst *gocv.Mat) error {
+// blur5C is blur5 in its C loop alone, into dst, with rows as its
+// scratch (grown as needed, kept for the next frame).
+func blur5C(f *Frame, dst *gocv.Mat, rows *[]uint16) error {
 	ensure(dst, f.Height, f.Width, gocv.MatTypeCV8UC1)
 	out, err := dst.DataPtrUint8()
 	if err != nil || len(out) != f.Width*f.Height {
 		return errNoBlur
 	}
-	if C.vg_blur5((*C.uint8_t)(&f.Pix[0]), C.int(f.Stride), (*C.uint8_t)(&out[0]), C.int(dst.Step()),
-		C.int(f.Width), C.int(f.Height)) != 0 {
-		return errNoBlur
+	if n := int(C.vg_blur5_rows(C.int(f.Width))); len(*rows) < n {
+		*rows = make([]uint16, n)
 	}
+	C.vg_blur5((*C.uint8_t)(&f.Pix[0]), C.int(f.Stride), (*C.uint8_t)(&out[0]), C.int(dst.Step()),
+		C.int(f.Width), C.int(f.Height), (*C.uint16_t)(&(*rows)[0]))
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 type work struct {
 	// motion (detector)
 	blurred   gocv.Mat // 8UC1 blurred input
+	blurRows  []uint16 // blur5's row sums
 	avgF      gocv.Mat // 32FC1 running average (diff in OpenCV calls: detector.diffCV)
 	avg8      gocv.Mat // 8UC1 running average (diffCV)
 	diff      gocv.Mat // 8UC1 |blurred-avg8| (diffCV)

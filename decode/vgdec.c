@@ -36,6 +36,8 @@ struct vg_dec {
 	int sws_src_fmt;
 	int box;   // whole-factor shrinks of 8-bit luma by box_shrink, not swscale
 	int boxed; // pictures box_shrink scaled (tests)
+	uint16_t *box_rows; // box_shrink's sums, 2 rows of box_cap, kept between pictures
+	int box_cap;
 
 	// vg_set_limits: pictures of a richer chroma or a deeper sample are
 	// refused by get_format, before libavcodec allocates them.
@@ -59,6 +61,7 @@ void vg_close(vg_dec *d) {
 	av_buffer_pool_uninit(&d->pool);
 	sws_freeContext(d->sws);
 	sws_freeContext(d->sws_bgr);
+	av_free(d->box_rows);
 	av_free(d);
 }
 
@@ -315,16 +318,21 @@ VG_CLONES static void box_mean(const uint16_t *restrict sum, uint8_t *restrict d
 // computes there, within one level (TestBoxMatchesSwscale), in about half
 // its time at 720p (vertical sums, then halvings, in vector lanes). It
 // returns -1, doing nothing, for any other shrink or when out of memory.
-static int box_shrink(const uint8_t *src, int sls, int sw, int sh, uint8_t *dst, int dls, int dw, int dh) {
+static int box_shrink(vg_dec *d, const uint8_t *src, int sls, int sw, int sh, uint8_t *dst, int dls, int dw, int dh) {
 	if (dw <= 0 || dh <= 0 || sw % dw || sh % dh)
 		return -1;
 	int kx = sw / dw, ky = sh / dh;
 	if (kx > 16 || ky > 16 || kx * ky < 2)
 		return -1;
-	uint16_t *acc = av_malloc(sizeof(uint16_t) * 2 * (size_t)sw);
-	if (!acc)
-		return -1;
-	uint16_t *tmp = acc + sw;
+	if (d->box_cap < sw) {
+		uint16_t *rows = av_malloc(sizeof(uint16_t) * 2 * (size_t)sw);
+		if (!rows)
+			return -1;
+		av_free(d->box_rows);
+		d->box_rows = rows;
+		d->box_cap = sw;
+	}
+	uint16_t *acc = d->box_rows, *tmp = acc + sw;
 	const uint32_t n = (uint32_t)(kx * ky);
 	// (x * m) >> 32 is x / n for every sum x < 2^16: m exceeds 2^32/n by
 	// less than 1, so the error stays under x/2^32 < 1/n.
@@ -349,7 +357,6 @@ static int box_shrink(const uint8_t *src, int sls, int sw, int sh, uint8_t *dst,
 		}
 		box_mean(in, dst + (size_t)dy * dls, dw, n / 2, m);
 	}
-	av_free(acc);
 	return 0;
 }
 
@@ -376,7 +383,7 @@ int vg_scale_gray(vg_dec *d, uint8_t *dst, int dst_w, int dst_h, int dst_stride)
 		d->dst_h = dst_h;
 	}
 	if (d->box && d->y_only && d->sws_src_fmt == AV_PIX_FMT_GRAY8 && d->sws_flags == SWS_AREA &&
-	    box_shrink(f->data[0], f->linesize[0], f->width, f->height, dst, dst_stride, dst_w, dst_h) == 0) {
+	    box_shrink(d, f->data[0], f->linesize[0], f->width, f->height, dst, dst_stride, dst_w, dst_h) == 0) {
 		d->boxed++;
 		return 0;
 	}
