@@ -226,7 +226,7 @@ func (d *detector) diffCV(w *work, learning bool, weight float64) int {
 // spread is the share of the analyzed cells of the grid where some
 // pixels changed.
 func (d *detector) spread(w *work) float64 {
-	gocv.Resize(w.mask, &w.cells, image.Pt(cellsW, cellsH), 0, 0, gocv.InterpolationArea)
+	area(w.mask, &w.cells, image.Pt(cellsW, cellsH), &w.areaRows)
 	// A cell counts when over 1% of its pixels changed.
 	gocv.Threshold(w.cells, &w.cells, 2.55, 255, gocv.ThresholdBinary)
 	return float64(gocv.CountNonZero(w.cells)) / float64(d.keepCells)

@@ -120,3 +120,142 @@ VG_CLONES int vg_diff_step(const uint8_t *blurred, uint16_t *avg, uint8_t *mask,
 	}
 	return count;
 }
+
+static int gcd(int a, int b) {
+	while (b) {
+		int t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+// area_taps gives output position o, of dn over a source of sn, its
+// first source position and the integer weights of the source positions
+// it covers (overlaps in units of 1/dn, divided by g); it returns their
+// number.
+static int area_taps(int o, int sn, int dn, int g, int *first, uint32_t *w) {
+	long lo = (long)o * sn, hi = (long)(o + 1) * sn; // in units of 1/dn
+	int i0 = (int)(lo / dn), n = 0;
+	*first = i0;
+	for (int i = i0; (long)i * dn < hi && i < sn; i++) {
+		long a = (long)i * dn > lo ? (long)i * dn : lo;
+		long b = (long)(i + 1) * dn < hi ? (long)(i + 1) * dn : hi;
+		w[n++] = (uint32_t)((b - a) / g);
+	}
+	return n;
+}
+
+// vacc adds weight v times the source row to acc (the first row sets it).
+VG_CLONES static void vacc(const uint8_t *row, uint32_t *acc, int n, uint32_t v, int first) {
+	if (first) {
+		for (int i = 0; i < n; i++)
+			acc[i] = v * row[i];
+	} else {
+		for (int i = 0; i < n; i++)
+			acc[i] += v * row[i];
+	}
+}
+
+// hout writes one output row from the column sums acc: output x sums its
+// taps' weighted column sums (zero weights pad the outputs with fewer)
+// and divides by the total, rounded: (s * mul + add) >> 32, exact for
+// sums up to 255 times a total under 4096 (vg_area takes the double
+// path beyond). Whole factors sum f columns unweighted; the fixed tap
+// counts of the common factors let the compiler unroll and vectorize.
+#define HOUT_WHOLE(F)                                                                                \
+	for (int x = 0; x < dw; x++) {                                                                   \
+		uint32_t s = 0;                                                                              \
+		for (int k = 0; k < (F); k++)                                                                \
+			s += acc[x * (F) + k];                                                                   \
+		out[x] = (uint8_t)(((uint64_t)s * mul + add) >> 32);                                         \
+	}
+#define HOUT(N)                                                                                      \
+	for (int x = 0; x < dw; x++) {                                                                   \
+		const uint32_t *a = acc + first[x], *w = weights + (size_t)x * maxTaps;                      \
+		uint32_t s = 0;                                                                              \
+		for (int k = 0; k < (N); k++)                                                                \
+			s += w[k] * a[k];                                                                        \
+		out[x] = (uint8_t)(((uint64_t)s * mul + add) >> 32);                                         \
+	}
+
+VG_CLONES static void hout(const uint32_t *acc, uint8_t *out, int dw, int whole, int taps, const int *first,
+	const uint32_t *weights, int maxTaps, uint64_t mul, uint64_t add) {
+	switch (whole) {
+	case 2:
+		HOUT_WHOLE(2);
+		return;
+	case 4:
+		HOUT_WHOLE(4);
+		return;
+	case 5:
+		HOUT_WHOLE(5);
+		return;
+	}
+	switch (taps) {
+	case 2:
+		HOUT(2);
+		break;
+	case 3:
+		HOUT(3);
+		break;
+	case 4:
+		HOUT(4);
+		break;
+	default:
+		HOUT(taps);
+	}
+}
+
+// hout_double is hout in double precision (a total of 4096 or more).
+static void hout_double(const uint32_t *acc, uint8_t *out, int dw, int taps, const int *first, const uint32_t *weights,
+	int maxTaps, double inv) {
+	for (int x = 0; x < dw; x++) {
+		const uint32_t *a = acc + first[x], *w = weights + (size_t)x * maxTaps;
+		uint32_t s = 0;
+		for (int k = 0; k < taps; k++)
+			s += w[k] * a[k];
+		out[x] = (uint8_t)((double)s * inv + 0.5);
+	}
+}
+
+void vg_area(const uint8_t *src, int sstride, int sw, int sh, uint8_t *dst, int dstride, int dw, int dh, uint32_t *scratch) {
+	int gx = gcd(sw, dw), gy = gcd(sh, dh);
+	int maxTaps = sw / dw + 2;
+	uint32_t *acc = scratch;                    // sw column sums
+	int *first = (int *)(scratch + sw);         // dw first source columns
+	int *count = first + dw;                    // dw tap counts
+	uint32_t *weights = (uint32_t *)(count + dw); // dw x maxTaps
+	for (int x = 0; x < dw; x++) {
+		uint32_t *w = weights + (size_t)x * maxTaps;
+		count[x] = area_taps(x, sw, dw, gx, &first[x], w);
+		for (int k = count[x]; k < maxTaps; k++)
+			w[k] = 0;
+	}
+	// Every output pixel's weights sum to (sw/gx) * (sh/gy): the
+	// division by it is a multiplication by its inverse in 32-bit fixed
+	// point, or in double precision.
+	uint32_t total = (uint32_t)(sw / gx) * (uint32_t)(sh / gy);
+	int exact = total < 4096;
+	uint64_t mul = ((uint64_t)1 << 32) / total + 1, add = (uint64_t)(total / 2) * mul;
+	double inv = 1.0 / (double)total;
+	// Outputs with fewer taps than the most are padded with zero weights
+	// (their reads past the last column stay inside the scratch: its
+	// tables follow the column sums).
+	int taps = 0;
+	for (int x = 0; x < dw; x++)
+		taps = count[x] > taps ? count[x] : taps;
+	int whole = sw % dw == 0 ? sw / dw : 0;
+	uint32_t vw[VG_AREA_MAX + 2];
+	for (int y = 0; y < dh; y++) {
+		int fy;
+		int ny = area_taps(y, sh, dh, gy, &fy, vw);
+		for (int k = 0; k < ny; k++)
+			vacc(src + (size_t)(fy + k) * sstride, acc, sw, vw[k], k == 0);
+		uint8_t *out = dst + (size_t)y * dstride;
+		if (exact)
+			hout(acc, out, dw, whole, taps, first, weights, maxTaps, mul, add);
+		else
+			hout_double(acc, out, dw, taps, first, weights, maxTaps, inv);
+	}
+}

@@ -103,3 +103,51 @@ func diffStep(blurred gocv.Mat, avg *gocv.Mat, mask *gocv.Mat, keep gocv.Mat, th
 	n := C.vg_diff_step((*C.uint8_t)(&b[0]), (*C.uint16_t)(&a[0]), m, k, C.int(rows*cols), C.int(t), C.double(weight))
 	return int(n), nil
 }
+
+// area shrinks src (8-bit, one channel) to size into dst as gocv.Resize
+// with InterpolationArea does, in one C pass (vg_area: within one gray
+// level of OpenCV's, where a tie is rounded up and OpenCV rounds it to
+// even); scratch is kept for the next call. A halving goes to OpenCV,
+// whose vectorized path for it is 4 times faster (2.7 µs, 320x180 to
+// 160x90); so do sizes the C pass does not take (a growth, a factor over
+// 32, weights too fine). The other shrinks of a 320x180 picture take 2.7
+// to 3.7 times less (BenchmarkArea): to 128x72 21 against 77 µs, to
+// 64x36 7.5 against 21, to 16x9 5.3 against 14.5.
+func area(src gocv.Mat, dst *gocv.Mat, size image.Point, scratch *[]uint32) {
+	if src.Cols() == 2*size.X && src.Rows() == 2*size.Y || areaC(src, dst, size, scratch) != nil {
+		gocv.Resize(src, dst, size, 0, 0, gocv.InterpolationArea)
+	}
+}
+
+var errNoArea = errors.New("analyze: area: a size or matrix the C pass does not take")
+
+// areaC is area in its C pass alone.
+func areaC(src gocv.Mat, dst *gocv.Mat, size image.Point, scratch *[]uint32) error {
+	sw, sh, dw, dh := src.Cols(), src.Rows(), size.X, size.Y
+	if src.Type() != gocv.MatTypeCV8UC1 || !src.IsContinuous() || dw < 1 || dh < 1 || dw > sw || dh > sh ||
+		sw/dw > C.VG_AREA_MAX || sh/dh > C.VG_AREA_MAX || (sw/gcd(sw, dw))*(sh/gcd(sh, dh)) > 1<<24 {
+		return errNoArea
+	}
+	in, err := src.DataPtrUint8()
+	if err != nil || len(in) < sw*sh {
+		return errNoArea
+	}
+	ensure(dst, dh, dw, gocv.MatTypeCV8UC1)
+	out, err := dst.DataPtrUint8()
+	if err != nil || len(out) != dw*dh {
+		return errNoArea
+	}
+	if n := int(C.vg_area_scratch(C.int(sw), C.int(dw))); len(*scratch) < n {
+		*scratch = make([]uint32, n)
+	}
+	C.vg_area((*C.uint8_t)(&in[0]), C.int(sw), C.int(sw), C.int(sh), (*C.uint8_t)(&out[0]), C.int(dw),
+		C.int(dw), C.int(dh), (*C.uint32_t)(&(*scratch)[0]))
+	return nil
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}

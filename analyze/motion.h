@@ -17,4 +17,16 @@ void vg_blur5(const uint8_t *src, int sstride, uint8_t *dst, int dstride, int w,
 // BitwiseAnd, AccumulatedWeighted and ConvertTo did, in integers: the
 // average is theirs within a 256th of a gray level.
 int vg_diff_step(const uint8_t *blurred, uint16_t *avg, uint8_t *mask, const uint8_t *keep, int n, int thresh, double weight);
+// vg_area shrinks the sw x sh 8-bit picture src to dw x dh (dw <= sw,
+// dh <= sh) as OpenCV's cv::resize with INTER_AREA does: each output
+// pixel is the mean of the source area it covers, partial pixels weighed
+// by their share. The weights are integers (the overlaps in units of
+// 1/dw and 1/dh of a source pixel, divided by gcd(sw, dw) and
+// gcd(sh, dh)) and the result is rounded once: OpenCV's within one gray
+// level, where its float weights tip a tie. The product of the two weight
+// sums (sw/gcd(sw, dw) times sh/gcd(sh, dh)) must be at most 1<<24.
+// scratch holds vg_area_scratch(sw, dw) 32-bit values.
+#define VG_AREA_MAX 32
+static inline int vg_area_scratch(int sw, int dw) { return sw + 2 * dw + dw * (sw / dw + 2); }
+void vg_area(const uint8_t *src, int sstride, int sw, int sh, uint8_t *dst, int dstride, int dw, int dh, uint32_t *scratch);
 #endif

@@ -173,8 +173,8 @@ func (t *tamper) process(f *Frame, w *work, now time.Time, dt time.Duration, qui
 		dt = now.Sub(t.prevTime)
 	}
 	*r = tamperReading{correlation: 1}
-	gocv.Resize(f.mat, &w.thumb, image.Pt(thumbW, thumbH), 0, 0, gocv.InterpolationArea)
-	gocv.Resize(f.mat, &w.small, image.Pt(sharpW, sharpH), 0, 0, gocv.InterpolationArea)
+	area(f.mat, &w.thumb, image.Pt(thumbW, thumbH), &w.areaRows)
+	area(f.mat, &w.small, image.Pt(sharpW, sharpH), &w.areaRows)
 	r.contrast = stdDev(w, w.thumb)
 	smallStd := stdDev(w, w.small)
 	gocv.Laplacian(w.small, &w.lap, gocv.MatTypeCV16S, 3, 1, 0, gocv.BorderDefault)

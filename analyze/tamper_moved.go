@@ -107,7 +107,7 @@ func (b *background) sample(w *work, gray gocv.Mat, now time.Time, force bool) b
 	}
 	prev := b.sampleAt
 	b.sampleAt = now
-	gocv.Resize(gray, &w.bgSmall, image.Pt(bgW, bgH), 0, 0, gocv.InterpolationArea)
+	area(gray, &w.bgSmall, image.Pt(bgW, bgH), &w.areaRows)
 	px, err := w.bgSmall.DataPtrUint8()
 	if err != nil || len(px) != bgW*bgH {
 		return false

@@ -27,6 +27,7 @@ type work struct {
 
 	// tamper
 	thumb      gocv.Mat // 8U
+	areaRows   []uint32 // area's column sums and weights
 	small, lap gocv.Mat
 	mean, std  gocv.Mat
 
