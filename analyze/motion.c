@@ -259,3 +259,33 @@ void vg_area(const uint8_t *src, int sstride, int sw, int sh, uint8_t *dst, int 
 			hout_double(acc, out, dw, taps, first, weights, maxTaps, inv);
 	}
 }
+
+#define VG_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define VG_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define VG_SORT(a, b)                                                                                \
+	do {                                                                                             \
+		uint8_t lo = VG_MIN(a, b), hi = VG_MAX(a, b);                                                \
+		a = lo;                                                                                      \
+		b = hi;                                                                                      \
+	} while (0)
+
+VG_CLONES void vg_median7(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3, const uint8_t *r4,
+	const uint8_t *r5, const uint8_t *r6, uint8_t *out, int n) {
+	for (int i = 0; i < n; i++) {
+		uint8_t p0 = r0[i], p1 = r1[i], p2 = r2[i], p3 = r3[i], p4 = r4[i], p5 = r5[i], p6 = r6[i];
+		VG_SORT(p0, p5);
+		VG_SORT(p0, p3);
+		VG_SORT(p1, p6);
+		VG_SORT(p2, p4);
+		p1 = VG_MAX(p0, p1);
+		VG_SORT(p3, p5);
+		VG_SORT(p2, p6);
+		p3 = VG_MAX(p2, p3);
+		p3 = VG_MIN(p3, p6);
+		p4 = VG_MIN(p4, p5);
+		VG_SORT(p1, p4);
+		p3 = VG_MAX(p1, p3);
+		p3 = VG_MIN(p3, p4);
+		out[i] = p3;
+	}
+}

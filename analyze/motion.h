@@ -29,4 +29,9 @@ int vg_diff_step(const uint8_t *blurred, uint16_t *avg, uint8_t *mask, const uin
 #define VG_AREA_MAX 32
 static inline int vg_area_scratch(int sw, int dw) { return sw + 2 * dw + dw * (sw / dw + 2); }
 void vg_area(const uint8_t *src, int sstride, int sw, int sh, uint8_t *dst, int dstride, int dw, int dh, uint32_t *scratch);
+// vg_median7 sets out[i] to the median of r[0][i] .. r[6][i], i < n, by
+// a compare-exchange network (13 exchanges, after N. Devillard's
+// opt_med7): branch-free, vectorized.
+void vg_median7(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3, const uint8_t *r4,
+	const uint8_t *r5, const uint8_t *r6, uint8_t *out, int n);
 #endif

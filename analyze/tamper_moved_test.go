@@ -161,3 +161,29 @@ func TestMovedComparesOnChange(t *testing.T) {
 		t.Errorf("the view shifted after %v: comparisons at %v, want one at %v (the median takes the new view)", last, compared, flip)
 	}
 }
+
+// BenchmarkMedian is the background's median over a full ring of noise
+// (median7, in C) beside the insertion sort used while the ring fills
+// (medianFew, in Go), at the background's size.
+func BenchmarkMedian(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 9))
+	var ring [bgSamples][]byte
+	for k := range ring {
+		ring[k] = make([]byte, bgW*bgH)
+		for i := range ring[k] {
+			ring[k][i] = byte(rng.IntN(256))
+		}
+	}
+	out := make([]byte, bgW*bgH)
+	var col [bgSamples]byte
+	b.Run("median7", func(b *testing.B) {
+		for b.Loop() {
+			median7(out, &ring)
+		}
+	})
+	b.Run("insertion", func(b *testing.B) {
+		for b.Loop() {
+			medianFew(out, &ring, bgSamples, &col)
+		}
+	})
+}
