@@ -160,8 +160,7 @@ VG_CLONES static void vacc(const uint8_t *row, uint32_t *acc, int n, uint32_t v,
 // hout writes one output row from the column sums acc: output x sums its
 // taps' weighted column sums (zero weights pad the outputs with fewer)
 // and divides by the total, rounded: (s * mul + add) >> 32, exact for
-// sums up to 255 times a total under 4096 (vg_area takes the double
-// path beyond). Whole factors sum f columns unweighted; the fixed tap
+// sums up to 255 times a total under 4096 (vg_area divides beyond). Whole factors sum f columns unweighted; the fixed tap
 // counts of the common factors let the compiler unroll and vectorize.
 #define HOUT_WHOLE(F)                                                                                \
 	for (int x = 0; x < dw; x++) {                                                                   \
@@ -207,19 +206,23 @@ VG_CLONES static void hout(const uint32_t *acc, uint8_t *out, int dw, int whole,
 	}
 }
 
-// hout_double is hout in double precision (a total of 4096 or more).
-static void hout_double(const uint32_t *acc, uint8_t *out, int dw, int taps, const int *first, const uint32_t *weights,
-	int maxTaps, double inv) {
+// hout_div is hout with an integer division (a total of 4096 or more,
+// where the fixed-point inverse is not exact): s + total/2 stays under
+// 2^32 (s <= 255 * 2^24).
+static void hout_div(const uint32_t *acc, uint8_t *out, int dw, int taps, const int *first, const uint32_t *weights,
+	int maxTaps, uint32_t total) {
 	for (int x = 0; x < dw; x++) {
 		const uint32_t *a = acc + first[x], *w = weights + (size_t)x * maxTaps;
 		uint32_t s = 0;
 		for (int k = 0; k < taps; k++)
 			s += w[k] * a[k];
-		out[x] = (uint8_t)((double)s * inv + 0.5);
+		out[x] = (uint8_t)((s + total / 2) / total);
 	}
 }
 
 void vg_area(const uint8_t *src, int sstride, int sw, int sh, uint8_t *dst, int dstride, int dw, int dh, uint32_t *scratch) {
+	if (dw < 1 || dh < 1 || dw > sw || dh > sh || sw / dw > VG_AREA_MAX || sh / dh > VG_AREA_MAX)
+		return; // outside the contract: the caller checks it
 	int gx = gcd(sw, dw), gy = gcd(sh, dh);
 	int maxTaps = sw / dw + 2;
 	uint32_t *acc = scratch;                    // sw column sums
@@ -234,11 +237,10 @@ void vg_area(const uint8_t *src, int sstride, int sw, int sh, uint8_t *dst, int 
 	}
 	// Every output pixel's weights sum to (sw/gx) * (sh/gy): the
 	// division by it is a multiplication by its inverse in 32-bit fixed
-	// point, or in double precision.
+	// point, or a division.
 	uint32_t total = (uint32_t)(sw / gx) * (uint32_t)(sh / gy);
 	int exact = total < 4096;
 	uint64_t mul = ((uint64_t)1 << 32) / total + 1, add = (uint64_t)(total / 2) * mul;
-	double inv = 1.0 / (double)total;
 	// Outputs with fewer taps than the most are padded with zero weights
 	// (their reads past the last column stay inside the scratch: its
 	// tables follow the column sums).
@@ -256,7 +258,7 @@ void vg_area(const uint8_t *src, int sstride, int sw, int sh, uint8_t *dst, int 
 		if (exact)
 			hout(acc, out, dw, whole, taps, first, weights, maxTaps, mul, add);
 		else
-			hout_double(acc, out, dw, taps, first, weights, maxTaps, inv);
+			hout_div(acc, out, dw, taps, first, weights, maxTaps, total);
 	}
 }
 

@@ -124,7 +124,8 @@ var errNoArea = errors.New("analyze: area: a size or matrix the C pass does not 
 // areaC is area in its C pass alone.
 func areaC(src gocv.Mat, dst *gocv.Mat, size image.Point, scratch *[]uint32) error {
 	sw, sh, dw, dh := src.Cols(), src.Rows(), size.X, size.Y
-	if src.Type() != gocv.MatTypeCV8UC1 || !src.IsContinuous() || dw < 1 || dh < 1 || dw > sw || dh > sh ||
+	// dst must not be src: ensure would free the pixels being read.
+	if src.Ptr() == dst.Ptr() || src.Type() != gocv.MatTypeCV8UC1 || !src.IsContinuous() || dw < 1 || dh < 1 || dw > sw || dh > sh ||
 		sw/dw > C.VG_AREA_MAX || sh/dh > C.VG_AREA_MAX || (sw/gcd(sw, dw))*(sh/gcd(sh, dh)) > 1<<24 {
 		return errNoArea
 	}

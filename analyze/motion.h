@@ -22,10 +22,11 @@ int vg_diff_step(const uint8_t *blurred, uint16_t *avg, uint8_t *mask, const uin
 // pixel is the mean of the source area it covers, partial pixels weighed
 // by their share. The weights are integers (the overlaps in units of
 // 1/dw and 1/dh of a source pixel, divided by gcd(sw, dw) and
-// gcd(sh, dh)) and the result is rounded once: OpenCV's within one gray
-// level, where its float weights tip a tie. The product of the two weight
-// sums (sw/gcd(sw, dw) times sh/gcd(sh, dh)) must be at most 1<<24.
-// scratch holds vg_area_scratch(sw, dw) 32-bit values.
+// gcd(sh, dh)) and the exact mean is rounded once, a half up (OpenCV
+// rounds it to even: within one gray level). The product of the two
+// weight sums (sw/gcd(sw, dw) times sh/gcd(sh, dh)) must be at most
+// 1<<24, and each factor (sw/dw, sh/dh) at most VG_AREA_MAX; src and dst
+// must not overlap. scratch holds vg_area_scratch(sw, dw) 32-bit values.
 #define VG_AREA_MAX 32
 static inline int vg_area_scratch(int sw, int dw) { return sw + 2 * dw + dw * (sw / dw + 2); }
 void vg_area(const uint8_t *src, int sstride, int sw, int sh, uint8_t *dst, int dstride, int dw, int dh, uint32_t *scratch);

@@ -56,9 +56,9 @@ func TestBlurMatchesOpenCV(t *testing.T) {
 	}
 }
 
-// TestAreaMatchesOpenCV: area is cv::resize with INTER_AREA within one
-// gray level, and equal on all but ties (a float sum that lands on half
-// a level): on noise, gradients and 0/255 masks, from the analysis sizes
+// TestAreaMatchesOpenCV: area is the exact area mean, a half rounded up
+// (areaExact), and cv::resize with INTER_AREA within one gray level,
+// equal on all but ties (OpenCV rounds them to even): on noise, gradients and 0/255 masks, from the analysis sizes
 // to tamper's thumbnails and the motion grid (whole factors, 2.5, 20),
 // from larger pictures, and at odd sizes where no factor is whole. Sizes
 // it does not take (a growth, a factor over 32) go to OpenCV.
@@ -71,7 +71,7 @@ func TestAreaMatchesOpenCV(t *testing.T) {
 	cases := [][4]int{
 		{320, 180, 64, 36}, {320, 180, 160, 90}, {320, 180, 128, 72}, {320, 180, 16, 9},
 		{640, 360, 128, 72}, {1280, 720, 320, 180}, {1920, 1080, 128, 72}, {333, 187, 128, 72},
-		{321, 179, 100, 50}, {7, 5, 3, 2}, {1, 1, 1, 1}, {5, 9, 5, 9}, {17, 3, 1, 1}, {64, 32, 64, 1},
+		{321, 179, 100, 50}, {52, 199, 6, 100}, {130, 97, 64, 96}, {7, 5, 3, 2}, {1, 1, 1, 1}, {5, 9, 5, 9}, {17, 3, 1, 1}, {64, 32, 64, 1},
 	}
 	var differ, total int
 	for _, c := range cases {
@@ -100,7 +100,11 @@ func TestAreaMatchesOpenCV(t *testing.T) {
 			if len(w) != len(g) || len(g) != c[2]*c[3] {
 				t.Fatalf("%dx%d to %v %s: %d pixels, OpenCV %d", c[0], c[1], size, kind, len(g), len(w))
 			}
+			exact := areaExact(px, c[0], c[1], c[2], c[3])
 			for i := range w {
+				if g[i] != exact[i] {
+					t.Fatalf("%dx%d to %v %s: pixel (%d,%d) is %d, the exact mean rounded %d", c[0], c[1], size, kind, i%c[2], i/c[2], g[i], exact[i])
+				}
 				d := int(g[i]) - int(w[i])
 				if d < -1 || d > 1 {
 					t.Fatalf("%dx%d to %v %s: pixel (%d,%d) is %d, OpenCV's %d", c[0], c[1], size, kind, i%c[2], i/c[2], g[i], w[i])
@@ -131,6 +135,42 @@ func TestAreaMatchesOpenCV(t *testing.T) {
 			t.Errorf("64x36 to %v: %dx%d", size, got.Cols(), got.Rows())
 		}
 	}
+	// In place (gocv.Resize takes it): not the C pass, which would read
+	// the pixels its destination's reallocation freed.
+	big := gocv.NewMatWithSize(360, 640, gocv.MatTypeCV8UC1)
+	defer big.Close()
+	if err := areaC(big, &big, image.Pt(128, 72), &scratch); err == nil {
+		t.Error("640x360 to 128x72 in place: the C pass took it")
+	}
+	area(big, &big, image.Pt(128, 72), &scratch)
+	if big.Cols() != 128 || big.Rows() != 72 {
+		t.Errorf("in place: %dx%d", big.Cols(), big.Rows())
+	}
+}
+
+// areaExact is the area mean of src (sw x sh) at each pixel of dw x dh,
+// in exact integers, a half rounded up: a source pixel's weight is its
+// overlap with the output pixel in units of 1/dw by 1/dh of a pixel, and
+// an output pixel's weights sum to sw*sh.
+func areaExact(src []byte, sw, sh, dw, dh int) []byte {
+	overlap := func(o, i, sn, dn int) int64 { // [o*sn, (o+1)*sn) and [i*dn, (i+1)*dn)
+		lo, hi := max(o*sn, i*dn), min((o+1)*sn, (i+1)*dn)
+		return int64(max(hi-lo, 0))
+	}
+	out := make([]byte, dw*dh)
+	total := int64(sw) * int64(sh)
+	for y := range dh {
+		for x := range dw {
+			var s int64
+			for j := y * sh / dh; j < sh && j*dh < (y+1)*sh; j++ {
+				for i := x * sw / dw; i < sw && i*dw < (x+1)*sw; i++ {
+					s += int64(src[j*sw+i]) * overlap(x, i, sw, dw) * overlap(y, j, sh, dh)
+				}
+			}
+			out[y*dw+x] = byte((2*s + total) / (2 * total))
+		}
+	}
+	return out
 }
 
 // TestDiffStepMatchesOpenCV runs two diff backgrounds side by side over
