@@ -36,6 +36,7 @@ type Camera struct {
 	wantObj    bool      // the frame should be sent for inference (SubmitObjects)
 	objRecheck bool      // that request re-checks objects on a still scene
 	objAsked   time.Time // frame time of the last request submitted
+	objLooked  bool      // a request was submitted since the camera started or was Reset
 	objFirst   bool      // that request is the first of a motion that found no object yet
 	moveFrom   time.Time // frame time the current motion began (zero: still)
 	objRegion  Box       // the part of the frame to send
@@ -422,7 +423,7 @@ func (c *Camera) Reset() {
 	c.trk.reset()
 	c.otrk.reset()
 	c.lifecycles(func(l *lifecycle) { l.cand = false })
-	c.objects, c.wantObj = c.objects[:0], false
+	c.objects, c.wantObj, c.objLooked = c.objects[:0], false, false
 	c.moveFrom = time.Time{}
 }
 

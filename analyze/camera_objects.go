@@ -11,10 +11,11 @@ import (
 )
 
 // Objects that persist: the camera follows the objects the network finds
-// (objectTracker, objtrack.go), and while it holds objects of a kind it
-// reports (or its person or vehicle incident is open) it re-checks them
-// with the network every objectRecheck of frame time even when nothing
-// moves, at a lower priority than requests driven by motion. An object
+// (objectTracker, objtrack.go); it looks at its whole picture once when it
+// starts and after a reconnect (objects.first_look), and while it holds
+// objects of a kind it reports (or its person or vehicle incident is
+// open) it re-checks them with the network every objectRecheck of frame
+// time even when nothing moves, at a lower priority than requests driven by motion. An object
 // ends when objectMisses results in a row that looked at it found nothing
 // there, or, when no result comes (the budget is taken by motion
 // elsewhere, or the camera sheds), objectTTL after the last result that
@@ -86,7 +87,7 @@ func (c *Camera) SubmitObjects(s *Snapshot, now time.Time) {
 	r.frameTime = c.last
 	r.recheck = c.objRecheck
 	r.first = c.objFirst
-	c.objAsked = c.last
+	c.objAsked, c.objLooked = c.last, true
 	c.slot.submit(r, now)
 }
 
@@ -121,7 +122,12 @@ func (c *Camera) updateObjects(t time.Time, moving bool) {
 	} else if c.moveFrom.IsZero() {
 		c.moveFrom = t
 	}
-	recheck := !move && (c.holdsReported() || c.seen.open || c.vehicle.open) && t.Sub(c.objAsked) >= objectRecheck
+	// A first look: a camera that has not asked since it started (or was
+	// Reset after a reconnect) asks once for the whole picture, at a
+	// re-check's priority, so that people or vehicles already standing in
+	// view are found without waiting for them to move.
+	look := !c.objLooked && c.slot.in.cfg.FirstLook && (c.cfg.Person.Enabled || c.cfg.Vehicle.Enabled)
+	recheck := !move && (look || c.holdsReported() || c.seen.open || c.vehicle.open) && t.Sub(c.objAsked) >= objectRecheck
 	if !move && !recheck || !c.slot.wants(time.Now(), recheck) {
 		return
 	}

@@ -48,6 +48,9 @@ type InferenceConfig struct {
 	// lower); 0 is MinScore. The weak ones start at
 	// TrackLowScore(min(MinScore, VehicleMinScore)).
 	VehicleMinScore float64
+	// FirstLook: each camera asks once for its whole picture when it
+	// starts and after a Reset, motion or not (config.ObjectsConfig).
+	FirstLook bool
 	// Labels are the labels kept (config.LabelPerson, config.LabelVehicle); empty keeps
 	// both.
 	Labels []string

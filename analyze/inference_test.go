@@ -293,3 +293,69 @@ func TestRecheckAfterMotion(t *testing.T) {
 		s.in.mu.Unlock()
 	}
 }
+
+// TestCameraFirstLook: with InferenceConfig.FirstLook a camera asks once
+// for its whole picture on a still scene, at a re-check's priority, not
+// again while it follows nothing, and once more after a Reset (a
+// reconnect); a refused request is asked again on the next frame.
+func TestCameraFirstLook(t *testing.T) {
+	in := NewInference(nil, InferenceConfig{MaxPerSecond: 50, FirstLook: true}, nil)
+	defer in.Close() // never started: the requests stay pending, none is run
+	cfg := config.DefaultAnalysis()
+	cfg.Person.Enabled = true
+	c, f := newCameraT(t, cfg)
+	slot := in.Slot("cam")
+	c.SetObjects(slot)
+	color, err := NewSnapshot(f.Width, f.Height)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer color.Close()
+	rng := newNoise(2)
+	still := movingRect(f.Width, time.Hour, time.Hour)
+	var asked []time.Duration
+	run := func(from, to time.Duration) {
+		for at := from; at < to; at += 100 * time.Millisecond {
+			still(at).draw(f, rng)
+			c.Analyze(f, t0.Add(at))
+			region, ok := c.ObjectRegion()
+			if !ok {
+				continue
+			}
+			if region != (Box{0, 0, 1, 1}) || !c.objRecheck {
+				t.Fatalf("at %v: asked for %v (re-check %v), want the whole picture at a re-check's priority", at, region, c.objRecheck)
+			}
+			asked = append(asked, at)
+			c.SubmitObjects(color, time.Now())
+			// Served: the slot is free for the next request.
+			if s, r := in.next(); s != slot {
+				t.Fatalf("at %v: the request is not pending", at)
+			} else {
+				s.in.mu.Lock()
+				s.recycle(r)
+				s.in.mu.Unlock()
+			}
+		}
+	}
+	run(0, 5*time.Second)
+	if len(asked) != 1 || asked[0] != 0 {
+		t.Fatalf("asked at %v on a still scene, want once, on the first frame", asked)
+	}
+	c.Reset()
+	run(5*time.Second, 10*time.Second)
+	if len(asked) != 2 || asked[1] != 5*time.Second {
+		t.Fatalf("asked at %v, want once more on the first frame after the Reset (5s)", asked)
+	}
+
+	off := NewInference(nil, InferenceConfig{MaxPerSecond: 50}, nil)
+	defer off.Close()
+	c2, f2 := newCameraT(t, cfg)
+	c2.SetObjects(off.Slot("cam2"))
+	for at := time.Duration(0); at < 3*time.Second; at += 100 * time.Millisecond {
+		still(at).draw(f2, rng)
+		c2.Analyze(f2, t0.Add(at))
+		if _, ok := c2.ObjectRegion(); ok {
+			t.Fatalf("without FirstLook: asked at %v on a still scene", at)
+		}
+	}
+}

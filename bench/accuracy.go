@@ -48,6 +48,18 @@ type Scenario struct {
 	// Forbid lists incident kinds that must not be raised (beyond the
 	// expected ones).
 	Forbid []string `yaml:"forbid"`
+	// Present labels when an object is in view, for persistence: the
+	// share of that time during which an incident of its kind is open.
+	Present []Presence `yaml:"present"`
+}
+
+// Presence is a labelled object's time in view, clip offsets [from, to]
+// (During), and the least persistence it must have (Min, 0: reported
+// only).
+type Presence struct {
+	Kind   string          `yaml:"kind"`
+	During []time.Duration `yaml:"during"`
+	Min    float64         `yaml:"min"`
 }
 
 // Expectation is one incident of the ground truth. Times are offsets in
@@ -122,6 +134,18 @@ func (s *Scenario) validate() error {
 			return fmt.Errorf("expect[%d].end: want [from, to]", i)
 		}
 	}
+	for i, p := range s.Present {
+		switch {
+		case !slices.Contains(incidentKinds, p.Kind):
+			return fmt.Errorf("present[%d].kind: %q is not an incident kind (%s)", i, p.Kind, strings.Join(incidentKinds, ", "))
+		case len(p.During) != 2 || p.During[1] <= p.During[0] || p.During[0] < 0:
+			return fmt.Errorf("present[%d].during: want [from, to], from < to", i)
+		case p.During[1] > s.Length:
+			return fmt.Errorf("present[%d].during: ends after length (%v)", i, s.Length)
+		case p.Min < 0 || p.Min > 1:
+			return fmt.Errorf("present[%d].min: want a share, 0 to 1", i)
+		}
+	}
 	for i, k := range s.Forbid {
 		// A misspelt kind would forbid nothing, and the scenario pass
 		// whatever the engine raised.
@@ -175,8 +199,13 @@ type ScenarioResult struct {
 	Hours float64 `json:"hours"`
 	// Delays are the start delays of matched incidents, by kind.
 	Delays map[string][]time.Duration `json:"delays_ns"`
-	tp, fp map[string]int
-	fn     map[string]int
+	// Present and Covered are, by kind, the labelled time in view and the
+	// part of it during which an incident of the kind was open (from its
+	// start event to its end, or the scenario's end).
+	Present map[string]time.Duration `json:"present_ns,omitempty"`
+	Covered map[string]time.Duration `json:"covered_ns,omitempty"`
+	tp, fp  map[string]int
+	fn      map[string]int
 }
 
 // KindScore is one incident kind's score over all scenarios.
@@ -192,6 +221,10 @@ type KindScore struct {
 	DelayMax    float64 `json:"start_delay_max_s"`
 	// FalsePerHour is false alarms per camera-hour watched.
 	FalsePerHour float64 `json:"false_alarms_per_camera_hour"`
+	// Persistence is the share of the labelled time in view (Present)
+	// during which an incident of the kind was open; -1 without labels.
+	Persistence float64 `json:"persistence"`
+	PresentSecs float64 `json:"present_s"`
 }
 
 // AccuracyResult is the scored replay of a scenario set.
@@ -403,6 +436,7 @@ func score(s Scenario, base, stopped time.Time, evs []incident.Event) ScenarioRe
 		r.tp[e.Kind]++
 		r.Delays[e.Kind] = append(r.Delays[e.Kind], o.Start-e.Start[0])
 	}
+	persistence(&r, s)
 	for _, o := range r.Observed {
 		if o.Matched {
 			continue
@@ -415,6 +449,49 @@ func score(s Scenario, base, stopped time.Time, evs []incident.Event) ScenarioRe
 	}
 	r.Pass = len(r.Failures) == 0
 	return r
+}
+
+// persistence sums, for each labelled presence, its time in view and the
+// part of it an incident of its kind covered, and fails the scenario
+// where a presence's share is under its Min.
+func persistence(r *ScenarioResult, s Scenario) {
+	for _, p := range s.Present {
+		from, to := p.During[0], p.During[1]
+		// The incidents' open spans, clipped to the presence, merged.
+		var spans [][2]time.Duration
+		for _, o := range r.Observed {
+			if o.Kind != p.Kind {
+				continue
+			}
+			end := o.End
+			if end < 0 {
+				end = s.Length
+			}
+			a, b := max(o.Start, from), min(end, to)
+			if b > a {
+				spans = append(spans, [2]time.Duration{a, b})
+			}
+		}
+		slices.SortFunc(spans, func(x, y [2]time.Duration) int { return int(x[0] - y[0]) })
+		var covered, reach time.Duration
+		reach = from
+		for _, sp := range spans {
+			a := max(sp[0], reach)
+			if sp[1] > a {
+				covered += sp[1] - a
+				reach = sp[1]
+			}
+		}
+		if r.Present == nil {
+			r.Present, r.Covered = map[string]time.Duration{}, map[string]time.Duration{}
+		}
+		r.Present[p.Kind] += to - from
+		r.Covered[p.Kind] += covered
+		if share := float64(covered) / float64(to-from); share < p.Min {
+			r.Failures = append(r.Failures, fmt.Sprintf("%s in view [%v, %v]: an incident open %.0f%% of the time, want %.0f%%",
+				p.Kind, from, to, 100*share, 100*p.Min))
+		}
+	}
 }
 
 func suffix(zone, cause string) string {
@@ -435,6 +512,7 @@ func suffix(zone, cause string) string {
 func kindScores(rs []ScenarioResult) []KindScore {
 	kinds := map[string]*KindScore{}
 	delays := map[string][]time.Duration{}
+	present, covered := map[string]time.Duration{}, map[string]time.Duration{}
 	var hours float64
 	get := func(k string) *KindScore {
 		if kinds[k] == nil {
@@ -457,6 +535,11 @@ func kindScores(rs []ScenarioResult) []KindScore {
 		for k, d := range r.Delays {
 			delays[k] = append(delays[k], d...)
 		}
+		for k, d := range r.Present {
+			present[k] += d
+			covered[k] += r.Covered[k]
+			get(k)
+		}
 	}
 	var out []KindScore
 	for k, s := range kinds {
@@ -474,6 +557,10 @@ func kindScores(rs []ScenarioResult) []KindScore {
 		}
 		if hours > 0 {
 			s.FalsePerHour = float64(s.False) / hours
+		}
+		s.Persistence = -1
+		if p := present[k]; p > 0 {
+			s.Persistence, s.PresentSecs = float64(covered[k])/float64(p), p.Seconds()
 		}
 		out = append(out, *s)
 	}
@@ -509,10 +596,14 @@ func PrintAccuracy(w io.Writer, r *AccuracyResult) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "kind\texpected\tfound\tfalse\tprecision\trecall\tstart delay median\tmax\tfalse/camera-hour\n")
+	fmt.Fprintf(tw, "kind\texpected\tfound\tfalse\tprecision\trecall\tstart delay median\tmax\tfalse/camera-hour\tpersistence (labelled time)\n")
 	for _, k := range r.Kinds {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.2f\t%.2f\t%.2fs\t%.2fs\t%.1f\n", k.Kind, k.Expected, k.Found, k.False,
-			k.Precision, k.Recall, k.DelayMedian, k.DelayMax, k.FalsePerHour)
+		pers := "-"
+		if k.Persistence >= 0 {
+			pers = fmt.Sprintf("%.2f (%.1fs)", k.Persistence, k.PresentSecs)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.2f\t%.2f\t%.2fs\t%.2fs\t%.1f\t%s\n", k.Kind, k.Expected, k.Found, k.False,
+			k.Precision, k.Recall, k.DelayMedian, k.DelayMax, k.FalsePerHour, pers)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\n%d of %d scenarios passed (decode mode %s)\n", len(r.Scenarios)-r.Failed, len(r.Scenarios), r.DecodeMode)

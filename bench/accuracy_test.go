@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-video/vigil/incident"
 )
 
 // TestAccuracyScenarios is the scored replay of the shipped scenarios
@@ -121,6 +123,10 @@ func TestLoadScenariosErrors(t *testing.T) {
 		{"clip: a.h264\nfps: 15\nlength: 5s\nforbidden: [motion]\n", "forbidden"},
 		{"clip: a.h264\nfps: 15\nlength: 5s\nforbid: [motion, persons]\n", `forbid[1]: "persons" is not an incident kind`},
 		{"clip: a.h264\nfps: 15\nlength: 5s\nexpect: [{kind: tampering, start: [2s, 3s]}]\n", `expect[0].kind: "tampering"`},
+		{"clip: a.h264\nfps: 15\nlength: 5s\npresent: [{kind: people, during: [0s, 2s]}]\n", `present[0].kind: "people"`},
+		{"clip: a.h264\nfps: 15\nlength: 5s\npresent: [{kind: person, during: [3s, 2s]}]\n", "present[0].during"},
+		{"clip: a.h264\nfps: 15\nlength: 5s\npresent: [{kind: person, during: [0s, 6s]}]\n", "present[0].during: ends after length"},
+		{"clip: a.h264\nfps: 15\nlength: 5s\npresent: [{kind: person, during: [0s, 2s], min: 90}]\n", "present[0].min"},
 	} {
 		dir := t.TempDir()
 		if err := os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(tc.doc), 0o644); err != nil {
@@ -179,4 +185,51 @@ func crossingDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// TestScorePersistence: the share of a labelled presence during which an
+// incident of its kind is open, overlapping incidents counted once, one
+// still open at the end counted to the scenario's end, other kinds and
+// other cameras not counted; under its min the scenario fails.
+func TestScorePersistence(t *testing.T) {
+	base := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) time.Time { return base.Add(d) }
+	var evs []incident.Event
+	add := func(camera, kind, id string, from, to time.Duration) {
+		evs = append(evs, incident.Event{Type: incident.TypeStart,
+			Data: incident.Incident{IncidentID: id, Camera: camera, Kind: kind, StartedAt: at(from), FrameTime: at(from)}})
+		if to >= 0 {
+			end := at(to)
+			evs = append(evs, incident.Event{Type: incident.TypeEnd,
+				Data: incident.Incident{IncidentID: id, Camera: camera, Kind: kind, StartedAt: at(from), EndedAt: &end, FrameTime: end}})
+		}
+	}
+	add("room", "person", "a", 2*time.Second, 5*time.Second)
+	add("room", "person", "b", 4*time.Second, 6*time.Second) // overlaps a: 2-6 s once
+	add("room", "person", "c", 18*time.Second, -1)           // open at the end: 18-20 s
+	add("room", "motion", "d", 0, 20*time.Second)            // another kind
+	add("hall", "person", "e", 0, 20*time.Second)            // another camera
+	s := Scenario{Name: "room", Length: 20 * time.Second, Present: []Presence{
+		{Kind: "person", During: []time.Duration{0, 10 * time.Second}, Min: 0.5},
+		{Kind: "person", During: []time.Duration{15 * time.Second, 20 * time.Second}},
+	}}
+	r := score(s, base, at(21*time.Second), evs)
+	if got, want := r.Present["person"], 15*time.Second; got != want {
+		t.Errorf("present %v, want %v", got, want)
+	}
+	if got, want := r.Covered["person"], 6*time.Second; got != want {
+		t.Errorf("covered %v, want %v (2-6 s and 18-20 s)", got, want)
+	}
+	if len(r.Failures) != 1 || !strings.Contains(r.Failures[0], "open 40% of the time, want 50%") {
+		t.Errorf("failures %q, want the first presence's 40%% against 50%%", r.Failures)
+	}
+	k := kindScores([]ScenarioResult{r})
+	for _, ks := range k {
+		if ks.Kind == "person" && (ks.Persistence != 0.4 || ks.PresentSecs != 15) {
+			t.Errorf("person: persistence %.3f over %gs, want 0.4 over 15s", ks.Persistence, ks.PresentSecs)
+		}
+		if ks.Kind == "motion" && ks.Persistence != -1 {
+			t.Errorf("motion: persistence %.3f without labels, want -1", ks.Persistence)
+		}
+	}
 }

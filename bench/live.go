@@ -53,7 +53,8 @@ type LiveOptions struct {
 	// clips of the mix, for the CPU ratio.
 	FFmpegReference bool
 	// Person turns person detection on in every camera (person.enabled),
-	// for PersonDelay.
+	// for PersonDelay, with the network asked on motion only
+	// (objects.first_look: false).
 	Person bool
 	// Objects sets the engine's object network: "" keeps its default
 	// (on, its budget following the machine), "off" turns it off
@@ -361,12 +362,23 @@ func engineConfig(addr, dir string, urls []string, mode string, udp, person bool
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen: %q\noutbox: {path: %q}\nevidence: {dir: %q}\n", addr,
 		filepath.Join(dir, "outbox.db"), filepath.Join(dir, "evidence"))
+	// With person on, PersonDelay is the time from motion to person: the
+	// cameras ask on motion only, as the clips' still views hold people
+	// standing from the start, whom a first look (objects.first_look)
+	// would report before anything moved.
+	look := ""
+	if person {
+		look = ", first_look: false"
+	}
 	switch objects {
 	case "":
+		if person {
+			b.WriteString("objects: {first_look: false}\n")
+		}
 	case "off":
 		b.WriteString("objects: {enabled: false}\n")
 	default:
-		fmt.Fprintf(&b, "objects: {max_per_second: %s}\n", objects)
+		fmt.Fprintf(&b, "objects: {max_per_second: %s%s}\n", objects, look)
 	}
 	b.WriteString("cameras:\n")
 	for i, u := range urls {

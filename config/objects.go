@@ -67,6 +67,14 @@ type ObjectsConfig struct {
 	// truck, motorcycle, bicycle).
 	// It defaults to both.
 	Labels []string `yaml:"labels"`
+	// FirstLook makes every camera with person or vehicle incidents look
+	// at its whole picture with the network once when it starts and after
+	// each reconnect, even when nothing moves: people or vehicles already
+	// standing in view are reported without waiting for them to move.
+	// Otherwise a camera asks on motion only (and re-checks what it
+	// follows). A first look waits behind requests driven by motion.
+	// It defaults to true.
+	FirstLook bool `yaml:"first_look"`
 }
 
 // DefaultModelPath is objects.model's default (where scripts/models.sh
@@ -80,7 +88,7 @@ func DefaultObjects() ObjectsConfig {
 		model = filepath.Join(d, filepath.Base(DefaultModelPath))
 	}
 	return ObjectsConfig{Enabled: true, Model: model, MaxPerSecond: 0, Threads: 1, MinScore: 0.4, VehicleMinScore: 0.25,
-		Labels: []string{LabelPerson, LabelVehicle}}
+		Labels: []string{LabelPerson, LabelVehicle}, FirstLook: true}
 }
 
 // derive replaces the zeros (and a missing labels list) that stand for the

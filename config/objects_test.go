@@ -32,6 +32,13 @@ func TestObjectsDefaultsAndKeys(t *testing.T) {
 	if err != nil || cfg.Objects.Enabled {
 		t.Fatalf("enabled: false: %+v %v", cfg.Objects, err)
 	}
+	if !DefaultObjects().FirstLook {
+		t.Error("first_look defaults to false, want true")
+	}
+	cfg, err = Parse([]byte("objects:\n  first_look: false\n" + base))
+	if err != nil || cfg.Objects.FirstLook || !cfg.Objects.Enabled {
+		t.Fatalf("first_look: false: %+v %v", cfg.Objects, err)
+	}
 	for doc, want := range map[string]string{
 		"objects:\n  max_per_second: 0.01\n":     "objects.max_per_second",
 		"objects:\n  max_per_second: -1\n":       "objects.max_per_second",

@@ -39,7 +39,7 @@ func (e *Engine) openObjects() {
 	}
 	e.net = net
 	e.infer = analyze.NewInference(net, analyze.InferenceConfig{MaxPerSecond: o.MaxPerSecond, Load: e.loadMeter(),
-		MinScore: o.MinScore, VehicleMinScore: o.VehicleMinScore, Labels: o.Labels}, e.metrics)
+		MinScore: o.MinScore, VehicleMinScore: o.VehicleMinScore, Labels: o.Labels, FirstLook: o.FirstLook}, e.metrics)
 	infer := e.infer
 	e.metrics.Reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "vigil_objects_budget_per_second",
