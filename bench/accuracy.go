@@ -174,6 +174,9 @@ type AccuracyOptions struct {
 	// is there, people come from the network; otherwise from HOG (the
 	// scenarios' person settings). "" is the default path.
 	Model string
+	// NoFirstLook sets objects.first_look false: cameras ask the network
+	// on motion only.
+	NoFirstLook bool
 }
 
 // Observed is an incident raised during a scenario, in clip offsets.
@@ -272,7 +275,7 @@ func Accuracy(ctx context.Context, scenarios []Scenario, o AccuracyOptions) (*Ac
 	}
 	people := "hog"
 	if _, err := os.Stat(model); err == nil {
-		doc["objects"] = map[string]any{"enabled": true, "model": model}
+		doc["objects"] = map[string]any{"enabled": true, "model": model, "first_look": !o.NoFirstLook}
 		people = "network"
 	} else {
 		doc["objects"] = map[string]any{"enabled": false}

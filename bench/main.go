@@ -402,6 +402,7 @@ func mainAccuracy(ctx context.Context, args []string, out, errOut io.Writer) err
 	mode := fs.String("decode-mode", "", "cameras' decode_mode: all, keyframes or auto (default: the engine's)")
 	model := fs.String("model", defaultModel(), "the object network's model: people from it when present, else from HOG")
 	keyGap := fs.Duration("keyframe-interval", -1, "the cameras' activity.keyframe_interval (default: each scenario's, else the engine's)")
+	firstLook := fs.Bool("first-look", true, "objects.first_look: each camera looks at its whole picture once at start, motion or not")
 	asJSON := fs.Bool("json", false, "print JSON instead of tables")
 	if err := cliflag.Parse(fs, args, out, errOut); err != nil {
 		return err
@@ -413,7 +414,7 @@ func mainAccuracy(ctx context.Context, args []string, out, errOut io.Writer) err
 	if err != nil {
 		return err
 	}
-	ao := AccuracyOptions{DecodeMode: *mode, Model: *model}
+	ao := AccuracyOptions{DecodeMode: *mode, Model: *model, NoFirstLook: !*firstLook}
 	if *keyGap >= 0 {
 		ao.KeyframeInterval = keyGap
 	}
