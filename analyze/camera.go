@@ -36,7 +36,8 @@ type Camera struct {
 	wantObj    bool      // the frame should be sent for inference (SubmitObjects)
 	objRecheck bool      // that request re-checks objects on a still scene
 	objAsked   time.Time // frame time of the last request submitted
-	objLooked  bool      // a request was submitted since the camera started or was Reset
+	objLooked  bool      // a result of the whole picture came since the camera started or was Reset
+	lookAfter  time.Time // frame time of the Reset: results of frames up to it are not the first look
 	objFirst   bool      // that request is the first of a motion that found no object yet
 	moveFrom   time.Time // frame time the current motion began (zero: still)
 	objRegion  Box       // the part of the frame to send
@@ -423,7 +424,7 @@ func (c *Camera) Reset() {
 	c.trk.reset()
 	c.otrk.reset()
 	c.lifecycles(func(l *lifecycle) { l.cand = false })
-	c.objects, c.wantObj, c.objLooked = c.objects[:0], false, false
+	c.objects, c.wantObj, c.objLooked, c.lookAfter = c.objects[:0], false, false, c.last
 	c.moveFrom = time.Time{}
 }
 

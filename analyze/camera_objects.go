@@ -87,7 +87,7 @@ func (c *Camera) SubmitObjects(s *Snapshot, now time.Time) {
 	r.frameTime = c.last
 	r.recheck = c.objRecheck
 	r.first = c.objFirst
-	c.objAsked, c.objLooked = c.last, true
+	c.objAsked = c.last
 	c.slot.submit(r, now)
 }
 
@@ -112,6 +112,12 @@ func (c *Camera) ObjectPictureSize(srcW, srcH int) (int, int) {
 func (c *Camera) updateObjects(t time.Time, moving bool) {
 	if r, ok := c.slot.take(); ok {
 		c.otrk.update(r.at, r.in, r.objects, r.weak)
+		// The first look is done when a result of the whole picture
+		// comes, from a frame since the start or Reset: a request shed
+		// as stale, or lost with its result, is asked again.
+		if r.in == (Box{0, 0, 1, 1}) && r.at.After(c.lookAfter) {
+			c.objLooked = true
+		}
 	}
 	c.otrk.expire(t)
 	c.objects = c.otrk.objects(c.objects[:0], t)
@@ -122,10 +128,11 @@ func (c *Camera) updateObjects(t time.Time, moving bool) {
 	} else if c.moveFrom.IsZero() {
 		c.moveFrom = t
 	}
-	// A first look: a camera that has not asked since it started (or was
-	// Reset after a reconnect) asks once for the whole picture, at a
-	// re-check's priority, so that people or vehicles already standing in
-	// view are found without waiting for them to move.
+	// A first look: a camera that has not had a result of its whole
+	// picture since it started (or was Reset after a reconnect) asks for
+	// one, at a re-check's priority and at most every objectRecheck, so
+	// that people or vehicles already standing in view are found without
+	// waiting for them to move.
 	look := !c.objLooked && c.slot.in.cfg.FirstLook && (c.cfg.Person.Enabled || c.cfg.Vehicle.Enabled)
 	recheck := !move && (look || c.holdsReported() || c.seen.open || c.vehicle.open) && t.Sub(c.objAsked) >= objectRecheck
 	if !move && !recheck || !c.slot.wants(time.Now(), recheck) {

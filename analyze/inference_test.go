@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"sync"
+	"slices"
 	"testing"
 	"time"
 
@@ -294,10 +295,11 @@ func TestRecheckAfterMotion(t *testing.T) {
 	}
 }
 
-// TestCameraFirstLook: with InferenceConfig.FirstLook a camera asks once
-// for its whole picture on a still scene, at a re-check's priority, not
+// TestCameraFirstLook: with InferenceConfig.FirstLook a camera asks for
+// its whole picture on a still scene, at a re-check's priority, until a
+// result of it comes (a request lost is asked again a second later), not
 // again while it follows nothing, and once more after a Reset (a
-// reconnect); a refused request is asked again on the next frame.
+// reconnect), where a result of a frame before the Reset does not count.
 func TestCameraFirstLook(t *testing.T) {
 	in := NewInference(nil, InferenceConfig{MaxPerSecond: 50, FirstLook: true}, nil)
 	defer in.Close() // never started: the requests stay pending, none is run
@@ -314,6 +316,8 @@ func TestCameraFirstLook(t *testing.T) {
 	rng := newNoise(2)
 	still := movingRect(f.Width, time.Hour, time.Hour)
 	var asked []time.Duration
+	answer := false
+	answerAt := func(frame time.Time) time.Time { return frame }
 	run := func(from, to time.Duration) {
 		for at := from; at < to; at += 100 * time.Millisecond {
 			still(at).draw(f, rng)
@@ -327,24 +331,37 @@ func TestCameraFirstLook(t *testing.T) {
 			}
 			asked = append(asked, at)
 			c.SubmitObjects(color, time.Now())
-			// Served: the slot is free for the next request.
-			if s, r := in.next(); s != slot {
+			// Served (lost, when answer is false): the slot is free for
+			// the next request.
+			s, r := in.next()
+			if s != slot {
 				t.Fatalf("at %v: the request is not pending", at)
-			} else {
-				s.in.mu.Lock()
-				s.recycle(r)
-				s.in.mu.Unlock()
 			}
+			s.in.mu.Lock()
+			if answer {
+				s.result, s.resultAt, s.resultIn, s.fresh = nil, answerAt(r.frameTime), r.region, true
+			}
+			s.recycle(r)
+			s.in.mu.Unlock()
 		}
 	}
-	run(0, 5*time.Second)
-	if len(asked) != 1 || asked[0] != 0 {
-		t.Fatalf("asked at %v on a still scene, want once, on the first frame", asked)
+	// Lost twice, then answered.
+	run(0, 2500*time.Millisecond)
+	answer = true
+	run(2500*time.Millisecond, 6*time.Second)
+	if want := []time.Duration{0, time.Second, 2 * time.Second, 3 * time.Second}; !slices.Equal(asked, want) {
+		t.Fatalf("asked at %v on a still scene, want %v (two requests lost, the third answered)", asked, want)
 	}
+	// After a Reset, an answer about a frame from before it is not the
+	// look; the next one is.
+	asked = asked[:0]
 	c.Reset()
-	run(5*time.Second, 10*time.Second)
-	if len(asked) != 2 || asked[1] != 5*time.Second {
-		t.Fatalf("asked at %v, want once more on the first frame after the Reset (5s)", asked)
+	answerAt = func(time.Time) time.Time { return t0.Add(5 * time.Second) }
+	run(6*time.Second, 7500*time.Millisecond)
+	answerAt = func(frame time.Time) time.Time { return frame }
+	run(7500*time.Millisecond, 10*time.Second)
+	if want := []time.Duration{6 * time.Second, 7 * time.Second, 8 * time.Second}; !slices.Equal(asked, want) {
+		t.Fatalf("asked at %v after the Reset, want %v", asked, want)
 	}
 
 	off := NewInference(nil, InferenceConfig{MaxPerSecond: 50}, nil)
