@@ -2,8 +2,8 @@ package analyze
 
 import (
 	"fmt"
-	"sync"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
