@@ -37,6 +37,8 @@ type Camera struct {
 	objRecheck bool      // that request re-checks objects on a still scene
 	objAsked   time.Time // frame time of the last request submitted
 	objLooked  bool      // a result of the whole picture came since the camera started or was Reset
+	objLook    bool      // the request wanted is a first look
+	looks      int       // first looks submitted since the start or Reset (their backoff)
 	lookAfter  time.Time // frame time of the Reset: results of frames up to it are not the first look
 	objFirst   bool      // that request is the first of a motion that found no object yet
 	moveFrom   time.Time // frame time the current motion began (zero: still)
@@ -424,7 +426,7 @@ func (c *Camera) Reset() {
 	c.trk.reset()
 	c.otrk.reset()
 	c.lifecycles(func(l *lifecycle) { l.cand = false })
-	c.objects, c.wantObj, c.objLooked, c.lookAfter = c.objects[:0], false, false, c.last
+	c.objects, c.wantObj, c.objLooked, c.lookAfter, c.looks = c.objects[:0], false, false, c.last, 0
 	c.moveFrom = time.Time{}
 }
 

@@ -24,6 +24,8 @@ const (
 	objectRecheck = time.Second
 	objectMisses  = 2
 	objectTTL     = 5 * time.Second
+	// lookBackoff bounds the wait between first looks not answered.
+	lookBackoff = 30 * time.Second
 )
 
 // firstWithin: a request while the camera follows no object, within this
@@ -41,8 +43,10 @@ const wholeShare = 0.6
 
 // SetObjects makes the camera take its people from an object detector
 // through slot (Inference.Slot) instead of HOG, and ask for inference on
-// frames with motion, and about once a second on still frames while it
-// holds objects. The camera releases the slot when closed.
+// frames with motion, about once a second on still frames while it holds
+// objects, and once for its whole picture when it starts and after a
+// Reset (InferenceConfig.FirstLook). The camera releases the slot when
+// closed.
 func (c *Camera) SetObjects(s *ObjectSlot) {
 	c.slot = s
 	if c.person != nil {
@@ -88,6 +92,9 @@ func (c *Camera) SubmitObjects(s *Snapshot, now time.Time) {
 	r.recheck = c.objRecheck
 	r.first = c.objFirst
 	c.objAsked = c.last
+	if c.objLook {
+		c.looks = min(c.looks+1, 8)
+	}
 	c.slot.submit(r, now)
 }
 
@@ -108,10 +115,12 @@ func (c *Camera) ObjectPictureSize(srcW, srcH int) (int, int) {
 // updateObjects takes a new inference result into the tracker, ends
 // objects the network no longer finds, and decides whether this frame is
 // sent for inference: on motion, the part that moves; on a still scene
-// holding objects, the whole frame every objectRecheck.
+// holding objects, the whole frame every objectRecheck; before the first
+// look's result, the whole frame.
 func (c *Camera) updateObjects(t time.Time, moving bool) {
 	if r, ok := c.slot.take(); ok {
 		c.otrk.update(r.at, r.in, r.objects, r.weak)
+		c.otrk.taken(r.at, t)
 		// The first look is done when a result of the whole picture
 		// comes, from a frame since the start or Reset: a request shed
 		// as stale, or lost with its result, is asked again.
@@ -130,15 +139,19 @@ func (c *Camera) updateObjects(t time.Time, moving bool) {
 	}
 	// A first look: a camera that has not had a result of its whole
 	// picture since it started (or was Reset after a reconnect) asks for
-	// one, at a re-check's priority and at most every objectRecheck, so
-	// that people or vehicles already standing in view are found without
-	// waiting for them to move.
-	look := !c.objLooked && c.slot.in.cfg.FirstLook && (c.cfg.Person.Enabled || c.cfg.Vehicle.Enabled)
-	recheck := !move && (look || c.holdsReported() || c.seen.open || c.vehicle.open) && t.Sub(c.objAsked) >= objectRecheck
+	// one, at a re-check's priority, so that people or vehicles already
+	// standing in view are found without waiting for them to move. A look
+	// not answered (shed as stale on a busy machine) is asked again after
+	// objectRecheck, then twice as long each time, up to lookBackoff.
+	held := (c.holdsReported() || c.seen.open || c.vehicle.open) && t.Sub(c.objAsked) >= objectRecheck
+	look := !c.objLooked && c.slot.in.cfg.FirstLook && (c.cfg.Person.Enabled || c.cfg.Vehicle.Enabled) &&
+		t.Sub(c.objAsked) >= min(objectRecheck<<max(c.looks-1, 0), lookBackoff)
+	recheck := !move && (held || look)
 	if !move && !recheck || !c.slot.wants(time.Now(), recheck) {
 		return
 	}
 	c.objRegion, c.objRecheck, c.wantObj = Box{0, 0, 1, 1}, recheck, true
+	c.objLook = !move && !held
 	c.objFirst = move && len(c.objects) == 0 && t.Sub(c.moveFrom) < firstWithin
 	if move {
 		c.objRegion = c.region()

@@ -202,16 +202,24 @@ func (s *ObjectSlot) SetShed(shed bool) {
 }
 
 // wants reports whether the camera should build a request now: no
-// pending request, or, unless the camera sheds (SetShed), one older than
-// replaceAfter (a re-check replaces nothing: it waits for no request at
-// all). A replacement the shedding camera does not make is counted.
+// pending request; a pending re-check (or first look) when this one is
+// driven by motion, at once, shedding or not; or, unless the camera sheds
+// (SetShed), a pending request older than replaceAfter (a re-check
+// replaces nothing: it waits for no request at all). A replacement the
+// shedding camera does not make is counted.
 func (s *ObjectSlot) wants(now time.Time, recheck bool) bool {
 	in := s.in
 	in.mu.Lock()
 	shed, p := s.shed, s.pending
+	var pendingRecheck bool
+	if p != nil {
+		pendingRecheck = p.recheck
+	}
 	in.mu.Unlock()
 	switch {
 	case p == nil:
+		return true
+	case pendingRecheck && !recheck:
 		return true
 	case recheck || now.Sub(p.queued) < replaceAfter:
 		return false

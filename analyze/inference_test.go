@@ -279,6 +279,13 @@ func TestRecheckAfterMotion(t *testing.T) {
 	if !still.wants(now.Add(time.Second), false) {
 		t.Error("motion may not replace a pending re-check")
 	}
+	// At once, and from a shedding camera too: a person walking in is
+	// not kept waiting behind a re-check or a first look.
+	still.SetShed(true)
+	if !still.wants(now, false) {
+		t.Error("motion may not replace a pending re-check at once, the camera shedding")
+	}
+	still.SetShed(false)
 	request(busy, now.Add(2*time.Millisecond))
 	for _, want := range []*ObjectSlot{busy, still, still2} {
 		s, r := in.next()
@@ -297,9 +304,10 @@ func TestRecheckAfterMotion(t *testing.T) {
 
 // TestCameraFirstLook: with InferenceConfig.FirstLook a camera asks for
 // its whole picture on a still scene, at a re-check's priority, until a
-// result of it comes (a request lost is asked again a second later), not
-// again while it follows nothing, and once more after a Reset (a
-// reconnect), where a result of a frame before the Reset does not count.
+// result of it comes (a request lost is asked again 1 s later, then 2,
+// 4...), not again while it follows nothing, and once more after a Reset
+// (a reconnect), where a result of a frame before the Reset does not
+// count.
 func TestCameraFirstLook(t *testing.T) {
 	in := NewInference(nil, InferenceConfig{MaxPerSecond: 50, FirstLook: true}, nil)
 	defer in.Close() // never started: the requests stay pending, none is run
@@ -349,8 +357,8 @@ func TestCameraFirstLook(t *testing.T) {
 	run(0, 2500*time.Millisecond)
 	answer = true
 	run(2500*time.Millisecond, 6*time.Second)
-	if want := []time.Duration{0, time.Second, 2 * time.Second, 3 * time.Second}; !slices.Equal(asked, want) {
-		t.Fatalf("asked at %v on a still scene, want %v (two requests lost, the third answered)", asked, want)
+	if want := []time.Duration{0, time.Second, 3 * time.Second}; !slices.Equal(asked, want) {
+		t.Fatalf("asked at %v on a still scene, want %v (two requests lost, 1 s then 2 s apart, the third answered)", asked, want)
 	}
 	// After a Reset, an answer about a frame from before it is not the
 	// look; the next one is.
@@ -360,7 +368,7 @@ func TestCameraFirstLook(t *testing.T) {
 	run(6*time.Second, 7500*time.Millisecond)
 	answerAt = func(frame time.Time) time.Time { return frame }
 	run(7500*time.Millisecond, 10*time.Second)
-	if want := []time.Duration{6 * time.Second, 7 * time.Second, 8 * time.Second}; !slices.Equal(asked, want) {
+	if want := []time.Duration{6 * time.Second, 7 * time.Second, 9 * time.Second}; !slices.Equal(asked, want) {
 		t.Fatalf("asked at %v after the Reset, want %v", asked, want)
 	}
 

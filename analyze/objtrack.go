@@ -315,6 +315,21 @@ func (t *objectTracker) evictLost() bool {
 	return true
 }
 
+// taken dates the tracks the result of frame time at looked at (update)
+// at now instead, the frame time the camera took it: objectTTL counts
+// from the result's arrival, so that a camera analyzing pictures more
+// than objectTTL apart (keyframes alone) keeps what its result found.
+func (t *objectTracker) taken(at, now time.Time) {
+	if !now.After(at) {
+		return
+	}
+	for i := range t.tracks {
+		if t.tracks[i].looked.Equal(at) {
+			t.tracks[i].looked = now
+		}
+	}
+}
+
 // expire ends the tracks no result looked at for objectTTL and forgets
 // the lost ones not found again for trackLostKeep, at frame time now.
 func (t *objectTracker) expire(now time.Time) {

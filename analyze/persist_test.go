@@ -275,6 +275,26 @@ func TestMissOnlyWhereLooked(t *testing.T) {
 	}
 }
 
+// TestResultKeptFromItsArrival: objectTTL counts from the frame that took
+// a result, not from the frame it was about: a camera analyzing keyframes
+// alone, 6 s apart, keeps what the result of the previous one found
+// (taken), and ends it objectTTL after that without a new result.
+func TestResultKeptFromItsArrival(t *testing.T) {
+	held := Object{Label: config.LabelPerson, Score: 0.8, Box: Box{0.6, 0.4, 0.1, 0.3}}
+	tr := newObjectTracker(nil)
+	tr.update(t0, Box{0, 0, 1, 1}, []Object{held}, nil)
+	took := t0.Add(6 * time.Second) // the next keyframe
+	tr.taken(t0, took)
+	tr.expire(took)
+	if len(tr.objects(nil, took)) != 1 {
+		t.Fatalf("a result taken at the next keyframe, 6 s after its frame, ended its object at once")
+	}
+	tr.expire(took.Add(objectTTL + time.Millisecond))
+	if n := len(tr.objects(nil, took.Add(objectTTL+time.Millisecond))); n != 0 {
+		t.Errorf("%d objects objectTTL after the result was taken, with no result since: want 0", n)
+	}
+}
+
 // TestVehicleIncident runs real footage through the analyzer with the
 // real network: a road seen from above, empty, then a car enters at
 // frame 58 (testdata/footage/highway.mkv, 30 fps). A vehicle incident

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -382,6 +383,7 @@ func score(s Scenario, base, stopped time.Time, evs []incident.Event) ScenarioRe
 		tp: map[string]int{}, fp: map[string]int{}, fn: map[string]int{}}
 	if base.IsZero() {
 		r.Failures = append(r.Failures, "the camera never played")
+		persistence(&r, s, 0) // its labelled time counts, uncovered
 		return r
 	}
 	r.Hours = min(stopped.Sub(base), s.Length).Hours()
@@ -439,7 +441,7 @@ func score(s Scenario, base, stopped time.Time, evs []incident.Event) ScenarioRe
 		r.tp[e.Kind]++
 		r.Delays[e.Kind] = append(r.Delays[e.Kind], o.Start-e.Start[0])
 	}
-	persistence(&r, s)
+	persistence(&r, s, min(stopped.Sub(base), s.Length))
 	for _, o := range r.Observed {
 		if o.Matched {
 			continue
@@ -455,12 +457,16 @@ func score(s Scenario, base, stopped time.Time, evs []incident.Event) ScenarioRe
 }
 
 // persistence sums, for each labelled presence, its time in view and the
-// part of it an incident of its kind covered, and fails the scenario
-// where a presence's share is under its Min.
-func persistence(r *ScenarioResult, s Scenario) {
+// part of it an incident of its kind covered (watched: how much of the
+// scenario was watched), and fails the scenario where a presence's share
+// is under its Min. Presences that overlap count each (time weighted by
+// object).
+func persistence(r *ScenarioResult, s Scenario, watched time.Duration) {
 	for _, p := range s.Present {
 		from, to := p.During[0], p.During[1]
-		// The incidents' open spans, clipped to the presence, merged.
+		// The incidents' open spans, clipped to the presence and to what
+		// was watched (an incident open at the end counts to the
+		// scenario's end or the engine's stop), merged.
 		var spans [][2]time.Duration
 		for _, o := range r.Observed {
 			if o.Kind != p.Kind {
@@ -468,14 +474,14 @@ func persistence(r *ScenarioResult, s Scenario) {
 			}
 			end := o.End
 			if end < 0 {
-				end = s.Length
+				end = watched
 			}
 			a, b := max(o.Start, from), min(end, to)
 			if b > a {
 				spans = append(spans, [2]time.Duration{a, b})
 			}
 		}
-		slices.SortFunc(spans, func(x, y [2]time.Duration) int { return int(x[0] - y[0]) })
+		slices.SortFunc(spans, func(x, y [2]time.Duration) int { return cmp.Compare(x[0], y[0]) })
 		var covered, reach time.Duration
 		reach = from
 		for _, sp := range spans {

@@ -9,7 +9,9 @@ import (
 
 // ObjectsConfig is the object detector: people and vehicles found by a
 // neural network (NanoDet, converted at setup by scripts/models.sh), on
-// the CPU, only on frames with motion, under one budget for all cameras.
+// the CPU, on frames with motion, on still frames while a camera holds
+// objects, and once per camera at start (first_look), under one budget
+// for all cameras.
 // A change needs a restart.
 type ObjectsConfig struct {
 	// Enabled runs the network when its model file is there; without the

@@ -33,8 +33,9 @@ type Config struct {
 	// before they reach a decoder). Zero: libavcodec's own cap.
 	Limits decode.Limits
 	// Objects, when set, is the camera's place in the shared object
-	// detector (analyze.Inference): frames with motion are sent to it, in
-	// color, and people come from its results. The pipeline releases it.
+	// detector (analyze.Inference): the frames the camera asks for (on
+	// motion, re-checks, its first look) are sent to it, in color, and
+	// people come from its results. The pipeline releases it.
 	Objects *analyze.ObjectSlot
 	// Overload, when set, is the camera's overload step, which the
 	// analysis rate and object inference follow (sched.Overload). Nil:
