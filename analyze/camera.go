@@ -27,24 +27,25 @@ type Camera struct {
 	people []Box           // people of the current frame
 	// objects: with an object detector (SetObjects), people and vehicles
 	// are the objects its results start and the tracker follows.
-	slot       *ObjectSlot
-	otrk       objectTracker
-	objects    []Object  // the objects followed, largest first
-	personObj  []Object  // scratch: the people among objects
-	vehicles   []Box     // vehicles of the current frame (objects only)
-	vehicleObj []Object  // scratch: the vehicles among objects
-	wantObj    bool      // the frame should be sent for inference (SubmitObjects)
-	objRecheck bool      // that request re-checks objects on a still scene
-	objAsked   time.Time // frame time of the last request submitted
-	objLooked  bool      // a result of the whole picture came since the camera started or was Reset
-	objLook    bool      // the request wanted is a first look
-	looks      int       // first looks submitted since the start or Reset (their backoff)
-	lookAfter  time.Time // frame time of the Reset: results of frames up to it are not the first look
-	objFirst   bool      // that request is the first of a motion that found no object yet
-	moveFrom   time.Time // frame time the current motion began (zero: still)
-	objRegion  Box       // the part of the frame to send
-	trk        tracker
-	closed     bool
+	slot        *ObjectSlot
+	otrk        objectTracker
+	objects     []Object  // the objects followed, largest first
+	personObj   []Object  // scratch: the people among objects
+	vehicles    []Box     // vehicles of the current frame (objects only)
+	vehicleObj  []Object  // scratch: the vehicles among objects
+	wantObj     bool      // the frame should be sent for inference (SubmitObjects)
+	objRecheck  bool      // that request re-checks objects on a still scene
+	objAsked    time.Time // frame time of the last request submitted
+	objAnswered time.Time // frame time a result was last taken
+	objLooked   bool      // a result of the whole picture came since the camera started or was Reset
+	objLook     bool      // the request wanted is a first look
+	looks       int       // first looks submitted since the start or Reset (their backoff)
+	lookAfter   time.Time // frame time of the Reset: results of frames up to it are not the first look
+	objFirst    bool      // that request is the first of a motion that found no object yet
+	moveFrom    time.Time // frame time the current motion began (zero: still)
+	objRegion   Box       // the part of the frame to send
+	trk         tracker
+	closed      bool
 
 	last       time.Time     // last frame time seen; zero before the first frame
 	dtAvg      time.Duration // smoothed frame interval

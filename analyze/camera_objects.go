@@ -15,15 +15,19 @@ import (
 // starts and after a reconnect (objects.first_look), and while it holds
 // objects of a kind it reports (or its person or vehicle incident is
 // open) it re-checks them with the network every objectRecheck of frame
-// time even when nothing moves, at a lower priority than requests driven by motion. An object
-// ends when objectMisses results in a row that looked at it found nothing
-// there, or, when no result comes (the budget is taken by motion
-// elsewhere, or the camera sheds), objectTTL after the last result that
-// looked at it.
+// time even when nothing moves, at a lower priority than requests driven
+// by motion. An object ends when objectMisses results in a row that
+// looked at it found nothing there, or, when no result comes, objectTTL
+// after the last result that looked at it: objectHold while the camera's
+// latest request is not answered (the budget is taken by other cameras,
+// many holding people: their re-checks, a second apart each, are more
+// than it serves).
 const (
 	objectRecheck = time.Second
 	objectMisses  = 2
 	objectTTL     = 5 * time.Second
+	// objectHold replaces objectTTL while a request is not answered.
+	objectHold = 2 * time.Minute
 	// lookBackoff bounds the wait between first looks not answered.
 	lookBackoff = 30 * time.Second
 )
@@ -90,6 +94,7 @@ func (c *Camera) SubmitObjects(s *Snapshot, now time.Time) {
 	r.region = Box{float64(rect.Min.X) / W, float64(rect.Min.Y) / H, float64(rect.Dx()) / W, float64(rect.Dy()) / H}
 	r.frameTime = c.last
 	r.recheck = c.objRecheck
+	r.look = c.objLook
 	r.first = c.objFirst
 	c.objAsked = c.last
 	if c.objLook {
@@ -121,6 +126,7 @@ func (c *Camera) updateObjects(t time.Time, moving bool) {
 	if r, ok := c.slot.take(); ok {
 		c.otrk.update(r.at, r.in, r.objects, r.weak)
 		c.otrk.taken(r.at, t)
+		c.objAnswered = t
 		// The first look is done when a result of the whole picture
 		// comes, from a frame since the start or Reset: a request shed
 		// as stale, or lost with its result, is asked again.
@@ -128,7 +134,19 @@ func (c *Camera) updateObjects(t time.Time, moving bool) {
 			c.objLooked = true
 		}
 	}
-	c.otrk.expire(t)
+	// A request asked since the last result and not answered (waiting,
+	// or shed as stale: the budget is taken by other cameras) is no
+	// evidence that the objects left: they are held up to objectHold
+	// after that result, as long as the camera keeps asking.
+	ttl := objectTTL
+	if c.objAsked.After(c.objAnswered) {
+		ttl = objectHold
+	}
+	if c.otrk.expire(t, ttl) > 0 && ttl == objectHold && c.slot.in.cfg.FirstLook {
+		// Ended unseen: look again (at the first look's backoff), so that
+		// people still standing there are found once the budget allows.
+		c.objLooked = false
+	}
 	c.objects = c.otrk.objects(c.objects[:0], t)
 	c.wantObj = false
 	move := moving && c.d.n > 0

@@ -142,17 +142,22 @@ type objRequest struct {
 	since     time.Time // when the camera began waiting (kept by a replacement): its place in the queue
 	recheck   bool      // a re-check of objects present on a still scene: served after requests driven by motion
 	first     bool      // motion just began and the camera follows no object: served first
+	look      bool      // a first look (also recheck): served before the re-checks of objects held
 }
 
-// rank orders requests: first results, then motion, then re-checks.
+// rank orders requests: first results, then motion, then first looks (a
+// camera that has not seen its still picture yet), then re-checks of the
+// objects held.
 func (r *objRequest) rank() int {
 	switch {
 	case r.first:
 		return 0
 	case !r.recheck:
 		return 1
+	case r.look:
+		return 2
 	}
-	return 2
+	return 3
 }
 
 // Rate returns the budget now, inferences a second. Safe for concurrent

@@ -259,8 +259,8 @@ func TestCameraAsksOnlyOnMotion(t *testing.T) {
 }
 
 // TestRecheckAfterMotion: a re-check of a still scene waits behind a
-// request driven by motion, even one queued later, and replaces no pending
-// request; among re-checks the oldest goes first.
+// request driven by motion and a first look, even ones queued later, and
+// replaces no pending request; among re-checks the oldest goes first.
 func TestRecheckAfterMotion(t *testing.T) {
 	in := NewInference(nil, InferenceConfig{MaxPerSecond: 1}, nil)
 	defer in.Close()
@@ -287,7 +287,13 @@ func TestRecheckAfterMotion(t *testing.T) {
 	}
 	still.SetShed(false)
 	request(busy, now.Add(2*time.Millisecond))
-	for _, want := range []*ObjectSlot{busy, still, still2} {
+	// A first look, queued last, goes before the re-checks of objects
+	// held (its camera has not seen its picture yet), after motion.
+	looker := in.Slot("looker")
+	r := looker.buffer()
+	r.region, r.frameTime, r.recheck, r.look = Box{0, 0, 1, 1}, now, true, true
+	looker.submit(r, now.Add(3*time.Millisecond))
+	for _, want := range []*ObjectSlot{busy, looker, still, still2} {
 		s, r := in.next()
 		if s != want {
 			name := "nothing"

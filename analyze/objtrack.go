@@ -330,17 +330,20 @@ func (t *objectTracker) taken(at, now time.Time) {
 	}
 }
 
-// expire ends the tracks no result looked at for objectTTL and forgets
-// the lost ones not found again for trackLostKeep, at frame time now.
-func (t *objectTracker) expire(now time.Time) {
+// expire ends the tracks no result looked at for ttl and forgets the
+// lost ones not found again for trackLostKeep, at frame time now. It
+// returns how many it ended.
+func (t *objectTracker) expire(now time.Time, ttl time.Duration) (ended int) {
 	t.tracks = slices.DeleteFunc(t.tracks, func(tr objTrack) bool {
 		return tr.lost && now.Sub(tr.lastSeen) > trackLostKeep
 	})
 	for i := range t.tracks {
-		if tr := &t.tracks[i]; !tr.lost && now.Sub(tr.looked) > objectTTL {
+		if tr := &t.tracks[i]; !tr.lost && now.Sub(tr.looked) > ttl {
 			tr.lost = true
+			ended++
 		}
 	}
+	return ended
 }
 
 // objects appends the objects followed (the tracks not lost) to out,

@@ -285,11 +285,11 @@ func TestResultKeptFromItsArrival(t *testing.T) {
 	tr.update(t0, Box{0, 0, 1, 1}, []Object{held}, nil)
 	took := t0.Add(6 * time.Second) // the next keyframe
 	tr.taken(t0, took)
-	tr.expire(took)
+	tr.expire(took, objectTTL)
 	if len(tr.objects(nil, took)) != 1 {
 		t.Fatalf("a result taken at the next keyframe, 6 s after its frame, ended its object at once")
 	}
-	tr.expire(took.Add(objectTTL + time.Millisecond))
+	tr.expire(took.Add(objectTTL+time.Millisecond), objectTTL)
 	if n := len(tr.objects(nil, took.Add(objectTTL+time.Millisecond))); n != 0 {
 		t.Errorf("%d objects objectTTL after the result was taken, with no result since: want 0", n)
 	}
@@ -471,12 +471,12 @@ func TestTrackerRules(t *testing.T) {
 	// the same id.
 	tr.update(at(4500*time.Millisecond), whole, nil, nil)
 	tr.update(at(5*time.Second), whole, nil, nil)
-	tr.expire(at(5 * time.Second))
+	tr.expire(at(5*time.Second), objectTTL)
 	if n := len(tr.objects(nil, at(5*time.Second))); n != 0 {
 		t.Fatalf("%d objects after two empty results, want none", n)
 	}
 	tr.update(at(6*time.Second), whole, []Object{p}, nil)
-	tr.expire(at(6 * time.Second))
+	tr.expire(at(6*time.Second), objectTTL)
 	if objs := tr.objects(nil, at(6*time.Second)); len(objs) != 1 || objs[0].ID != id {
 		t.Errorf("found again 2 s after it was last seen: %+v, want id %s", objs, id)
 	}
@@ -484,7 +484,7 @@ func TestTrackerRules(t *testing.T) {
 	tr.update(at(6500*time.Millisecond), whole, nil, nil)
 	tr.update(at(7*time.Second), whole, nil, nil)
 	later := at(6*time.Second + trackLostKeep + time.Second)
-	tr.expire(later)
+	tr.expire(later, objectTTL)
 	tr.update(later, whole, []Object{p}, nil)
 	if objs := tr.objects(nil, later); len(objs) != 1 || objs[0].ID == id {
 		t.Errorf("found again %v after it was last seen: %+v, want a new id", trackLostKeep+time.Second, objs)
@@ -492,11 +492,11 @@ func TestTrackerRules(t *testing.T) {
 
 	// No result looks at it: dropped objectTTL after the last look.
 	tr.update(later.Add(time.Second), Box{0, 0, 0.2, 0.2}, nil, nil) // elsewhere
-	tr.expire(later.Add(objectTTL))
+	tr.expire(later.Add(objectTTL), objectTTL)
 	if n := len(tr.objects(nil, later.Add(objectTTL))); n != 1 {
 		t.Errorf("%d objects %v after the last look, want it kept", n, objectTTL)
 	}
-	tr.expire(later.Add(objectTTL + 100*time.Millisecond))
+	tr.expire(later.Add(objectTTL+100*time.Millisecond), objectTTL)
 	if n := len(tr.objects(nil, later.Add(objectTTL+100*time.Millisecond))); n != 0 {
 		t.Errorf("%d objects more than %v after the last look, want none", n, objectTTL)
 	}
