@@ -317,16 +317,7 @@ func TestRecheckAfterMotion(t *testing.T) {
 func TestCameraFirstLook(t *testing.T) {
 	in := NewInference(nil, InferenceConfig{MaxPerSecond: 50, FirstLook: true}, nil)
 	defer in.Close() // never started: the requests stay pending, none is run
-	cfg := config.DefaultAnalysis()
-	cfg.Person.Enabled = true
-	c, f := newCameraT(t, cfg)
-	slot := in.Slot("cam")
-	c.SetObjects(slot)
-	color, err := NewSnapshot(f.Width, f.Height)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer color.Close()
+	c, f, slot, color := newObjectCameraT(t, in)
 	rng := newNoise(2)
 	still := movingRect(f.Width, time.Hour, time.Hour)
 	var asked []time.Duration
@@ -380,8 +371,7 @@ func TestCameraFirstLook(t *testing.T) {
 
 	off := NewInference(nil, InferenceConfig{MaxPerSecond: 50}, nil)
 	defer off.Close()
-	c2, f2 := newCameraT(t, cfg)
-	c2.SetObjects(off.Slot("cam2"))
+	c2, f2, _, _ := newObjectCameraT(t, off)
 	for at := time.Duration(0); at < 3*time.Second; at += 100 * time.Millisecond {
 		still(at).draw(f2, rng)
 		c2.Analyze(f2, t0.Add(at))

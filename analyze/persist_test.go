@@ -142,16 +142,7 @@ func TestObjectsEndWhenGone(t *testing.T) {
 	in := NewInference(hog, InferenceConfig{MaxPerSecond: 1000}, nil)
 	in.Start()
 	defer in.Close()
-	cfg := config.DefaultAnalysis()
-	cfg.Person.Enabled = true
-	c, f := newCameraT(t, cfg)
-	slot := in.Slot("cam")
-	c.SetObjects(slot)
-	color, err := NewSnapshot(f.Width, f.Height)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer color.Close()
+	c, f, slot, color := newObjectCameraT(t, in)
 	const walk, stand, gone, end = 5 * time.Second, 8 * time.Second, 38 * time.Second, 48 * time.Second
 	rng := newNoise(1)
 	var trs []Transition
@@ -500,4 +491,22 @@ func TestTrackerRules(t *testing.T) {
 	if n := len(tr.objects(nil, later.Add(objectTTL+100*time.Millisecond))); n != 0 {
 		t.Errorf("%d objects more than %v after the last look, want none", n, objectTTL)
 	}
+}
+
+// newObjectCameraT is a camera with person detection taking its objects
+// from in through the slot "cam", its frame, the slot and a color
+// picture of the frame's size for SubmitObjects (closed with the test).
+func newObjectCameraT(t *testing.T, in *Inference) (*Camera, *Frame, *ObjectSlot, *Snapshot) {
+	t.Helper()
+	cfg := config.DefaultAnalysis()
+	cfg.Person.Enabled = true
+	c, f := newCameraT(t, cfg)
+	slot := in.Slot("cam")
+	c.SetObjects(slot)
+	color, err := NewSnapshot(f.Width, f.Height)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(color.Close)
+	return c, f, slot, color
 }
