@@ -42,6 +42,7 @@ type Camera struct {
 	looks       int       // first looks submitted since the start or Reset (their backoff)
 	lookAfter   time.Time // frame time of the Reset: results of frames up to it are not the first look
 	objFirst    bool      // that request is the first of a motion that found no object yet
+	objFollow   bool      // that request is on motion while the camera follows an object it reports
 	moveFrom    time.Time // frame time the current motion began (zero: still)
 	objRegion   Box       // the part of the frame to send
 	trk         tracker

@@ -96,6 +96,7 @@ func (c *Camera) SubmitObjects(s *Snapshot, now time.Time) {
 	r.recheck = c.objRecheck
 	r.look = c.objLook
 	r.first = c.objFirst
+	r.follow = c.objFollow
 	c.objAsked = c.last
 	if c.objLook {
 		c.looks = min(c.looks+1, 8)
@@ -171,6 +172,7 @@ func (c *Camera) updateObjects(t time.Time, moving bool) {
 	c.objRegion, c.objRecheck, c.wantObj = Box{0, 0, 1, 1}, recheck, true
 	c.objLook = !move && !held
 	c.objFirst = move && len(c.objects) == 0 && t.Sub(c.moveFrom) < firstWithin
+	c.objFollow = move && c.holdsReported()
 	if move {
 		c.objRegion = c.region()
 	}

@@ -68,7 +68,9 @@ func (c InferenceConfig) minScore(l string) float64 {
 // are called from the inference goroutine and from camera workers; they
 // must be cheap and safe for concurrent use.
 type InferenceObserver interface {
-	Inferred(camera string, start time.Time, d time.Duration)
+	// Inferred: an inference of camera's request of kind (RequestKinds)
+	// started at start, after the camera had waited wait for it, and took d.
+	Inferred(camera, kind string, start time.Time, wait, d time.Duration)
 	Shed(camera, reason string)
 	Queued(n int)
 }
@@ -78,9 +80,11 @@ type InferenceObserver interface {
 // at most one pending request per camera (the newest picture wins but
 // keeps the camera's place), in this order: cameras whose motion has just
 // begun and that follow no object yet (their first result), then the
-// other requests driven by motion, then re-checks of still scenes; the
-// camera waiting longest first within each. Cameras never wait for it: they submit and pick up results at a
-// later frame. Start starts its goroutine; Close stops it.
+// other requests driven by motion (cameras that follow nothing before
+// those that follow what they report), then first looks and re-checks of
+// still scenes; the camera waiting longest first within each. Cameras
+// never wait for it: they submit and pick up results at a later frame.
+// Start starts its goroutine; Close stops it.
 type Inference struct {
 	det    ObjectDetector
 	cfg    InferenceConfig
@@ -142,22 +146,35 @@ type objRequest struct {
 	since     time.Time // when the camera began waiting (kept by a replacement): its place in the queue
 	recheck   bool      // a re-check of objects present on a still scene: served after requests driven by motion
 	first     bool      // motion just began and the camera follows no object: served first
+	follow    bool      // motion while the camera follows an object it reports: after motion on cameras that follow none
 	look      bool      // a first look (also recheck): served before the re-checks of objects held
 }
 
-// rank orders requests: first results, then motion, then first looks (a
-// camera that has not seen its still picture yet), then re-checks of the
-// objects held.
+// RequestKinds name the ranks of requests (objRequest.rank), in order:
+// the first result of a camera's motion, the others driven by motion on
+// a camera that follows no object, motion on one that follows an object
+// it reports, a first look at a still picture, a re-check of the objects
+// held on a still scene.
+var RequestKinds = [...]string{"first", "motion", "follow", "look", "recheck"}
+
+// rank orders requests: first results, then motion on cameras that follow
+// nothing (someone may have come into view, not reported yet), then motion
+// on cameras that follow what they report (their incident is open: the
+// objects are held while the request waits, objectHold), then first looks
+// (a camera that has not seen its still picture yet), then re-checks of
+// the objects held.
 func (r *objRequest) rank() int {
 	switch {
 	case r.first:
 		return 0
-	case !r.recheck:
+	case !r.recheck && !r.follow:
 		return 1
-	case r.look:
+	case !r.recheck:
 		return 2
+	case r.look:
+		return 3
 	}
-	return 3
+	return 4
 }
 
 // Rate returns the budget now, inferences a second. Safe for concurrent
@@ -455,7 +472,7 @@ func (in *Inference) infer(s *ObjectSlot, r *objRequest, start time.Time) {
 		if err != nil {
 			in.obs.Shed(s.camera, ShedError)
 		} else {
-			in.obs.Inferred(s.camera, start, d)
+			in.obs.Inferred(s.camera, RequestKinds[r.rank()], start, start.Sub(r.since), d)
 		}
 	}
 }

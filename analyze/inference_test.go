@@ -10,6 +10,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/metrics"
 )
 
 // countingObserver records what Inference reports.
@@ -20,17 +21,25 @@ type countingObserver struct {
 	sheds    map[string]int
 	shedBy   map[string]int // by camera/reason
 	maxQueue int
+	served   []served
 }
 
 func newCountingObserver() *countingObserver {
 	return &countingObserver{byCamera: map[string]int{}, sheds: map[string]int{}, shedBy: map[string]int{}}
 }
 
-func (o *countingObserver) Inferred(camera string, start time.Time, _ time.Duration) {
+func (o *countingObserver) Inferred(camera, kind string, start time.Time, wait, _ time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.starts = append(o.starts, start)
 	o.byCamera[camera]++
+	o.served = append(o.served, served{camera, kind, wait})
+}
+
+// served is one inference as the observer saw it.
+type served struct {
+	camera, kind string
+	wait         time.Duration
 }
 
 func (o *countingObserver) Shed(camera, reason string) {
@@ -68,13 +77,98 @@ func (o *countingObserver) snapshot() (starts []time.Time, byCamera, sheds map[s
 
 // request submits a black 64x128 picture (one HOG window: a real search,
 // about a millisecond) for the slot.
-func request(s *ObjectSlot, now time.Time) {
+func request(s *ObjectSlot, now time.Time) { requestAs(s, now, nil) }
+
+// requestAs is request with set applied to the request before it is
+// submitted.
+func requestAs(s *ObjectSlot, now time.Time, set func(*objRequest)) {
 	r := s.buffer()
 	m := gocv.NewMatWithSize(128, 64, gocv.MatTypeCV8UC3)
 	m.CopyTo(&r.bgr)
 	m.Close()
 	r.region, r.frameTime = Box{0, 0, 1, 1}, now
+	if set != nil {
+		set(r)
+	}
 	s.submit(r, now)
+}
+
+// TestInferenceReportsWaits: each inference is reported with its request's
+// kind and how long the camera waited for it, counted from the request it
+// replaced (its place in the queue), so that a camera kept waiting by the
+// budget shows in vigil_objects_wait_seconds.
+func TestInferenceReportsWaits(t *testing.T) {
+	if len(RequestKinds) != len(metrics.RequestKinds) || !slices.Equal(RequestKinds[:], metrics.RequestKinds) {
+		t.Fatalf("metrics.RequestKinds %v, want analyze.RequestKinds %v", metrics.RequestKinds, RequestKinds)
+	}
+	hog := NewHOGObjects(0, 128)
+	defer hog.Close()
+	obs := newCountingObserver()
+	in := NewInference(hog, InferenceConfig{MaxPerSecond: 100}, obs)
+	defer in.Close()
+	first, still := in.Slot("first"), in.Slot("still")
+	now := time.Now()
+	request(first, now.Add(-1500*time.Millisecond))
+	// It replaces the request above, keeping its place.
+	requestAs(first, now, func(r *objRequest) { r.first = true })
+	requestAs(still, now, func(r *objRequest) { r.recheck = true })
+	in.Start()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		obs.mu.Lock()
+		got := slices.Clone(obs.served)
+		obs.mu.Unlock()
+		if len(got) == 2 {
+			if got[0].camera != "first" || got[0].kind != "first" || got[0].wait < 1500*time.Millisecond || got[0].wait > 4*time.Second {
+				t.Errorf("first served %+v, want camera and kind first, waiting 1.5s or more (since the request it replaced)", got[0])
+			}
+			if got[1].camera != "still" || got[1].kind != "recheck" || got[1].wait < 0 || got[1].wait >= 1500*time.Millisecond {
+				t.Errorf("then %+v, want camera still, kind recheck, under 1.5s", got[1])
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("served %+v in 5s, want 2", got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestFollowAfterMotion: on motion, a camera that follows what it reports
+// (its incident open, its objects held while it waits) is served after a
+// camera that follows nothing, however long it has waited; both before a
+// re-check.
+func TestFollowAfterMotion(t *testing.T) {
+	hog := NewHOGObjects(0, 128)
+	defer hog.Close()
+	obs := newCountingObserver()
+	in := NewInference(hog, InferenceConfig{MaxPerSecond: 100}, obs)
+	defer in.Close()
+	now := time.Now()
+	requestAs(in.Slot("still"), now.Add(-900*time.Millisecond), func(r *objRequest) { r.recheck = true })
+	requestAs(in.Slot("follows"), now.Add(-600*time.Millisecond), func(r *objRequest) { r.follow = true })
+	request(in.Slot("new"), now)
+	in.Start()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		obs.mu.Lock()
+		got := slices.Clone(obs.served)
+		obs.mu.Unlock()
+		if len(got) == 3 {
+			var order []string
+			for _, g := range got {
+				order = append(order, g.camera+"/"+g.kind)
+			}
+			if want := []string{"new/motion", "follows/follow", "still/recheck"}; !slices.Equal(order, want) {
+				t.Errorf("served %v, want %v", order, want)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("served %+v in 5s, want 3", got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // TestInferenceBudget: cameras that all have motion all the time never

@@ -139,7 +139,7 @@ func frigateServer(t *testing.T) (base string, t0 time.Time, live *EventHub, jpg
 	m := metrics.New(func() metrics.PoolStats { return idlePool{} }, idlePool{})
 	m.ObjectModel.Set(1)
 	for range 10 {
-		m.Inferred("door", time.Now(), 40*time.Millisecond)
+		m.Inferred("door", "motion", time.Now(), 0, 40*time.Millisecond)
 	}
 	live = NewEventHub(16, log)
 	s := New(Config{Listen: "127.0.0.1:0", WebConfigFile: web, Registry: m.Reg, Incidents: hist, Live: live, Evidence: store,

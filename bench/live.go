@@ -21,6 +21,7 @@ import (
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/cpuload"
 	"github.com/vigil-video/vigil/internal/sleep"
+	"github.com/vigil-video/vigil/metrics"
 	"github.com/vigil-video/vigil/sched"
 	"github.com/vigil-video/vigil/sim"
 )
@@ -145,6 +146,13 @@ type LiveResult struct {
 	// person incident open at some time in the window (open at its start,
 	// or started in it): with a clip of people looped, the cameras served.
 	PersonCameras int `json:"person_cameras"`
+	// Waits is, per kind of inference request (analyze.RequestKinds:
+	// first, motion, look, recheck), the inferences run over the window
+	// and how many of them started within 1 s of the camera's request
+	// (vigil_objects_wait_seconds); StaleSheds the requests dropped for
+	// having waited over 2 s (vigil_objects_shed_total{reason="stale"}).
+	Waits      map[string]WaitStats `json:"waits,omitempty"`
+	StaleSheds float64              `json:"stale_sheds"`
 	// StepsMid and StepsEnd count the cameras of each clip at each rung
 	// of the overload ladder (vigil_camera_overload_step) at the middle
 	// and the end of the window: clip → step name → cameras.
@@ -215,6 +223,13 @@ type LiveResult struct {
 	// camera up.
 	Sustained bool   `json:"sustained"`
 	Verdict   string `json:"verdict"`
+}
+
+// WaitStats counts inferences of one kind of request: those run and
+// those started within 1 s of the request.
+type WaitStats struct {
+	Served   float64 `json:"served"`
+	Within1s float64 `json:"within_1s"`
 }
 
 // LatencyStats are percentiles in milliseconds.
@@ -612,6 +627,17 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	}
 	res.MachineLoad, _ = machine.Load()
 	res.Inferences = d("vigil_objects_inferences_total")
+	res.StaleSheds = d("vigil_objects_shed_total", "reason", "stale")
+	for _, k := range metrics.RequestKinds {
+		n1, w1 := s1.histogramAt("vigil_objects_wait_seconds", 1, "request", k)
+		n0, w0 := s0.histogramAt("vigil_objects_wait_seconds", 1, "request", k)
+		if n1-n0 > 0 {
+			if res.Waits == nil {
+				res.Waits = map[string]WaitStats{}
+			}
+			res.Waits[k] = WaitStats{Served: n1 - n0, Within1s: w1 - w0}
+		}
+	}
 	res.BudgetMid = sMid.maxOf("vigil_objects_budget_per_second")
 	res.BudgetEnd = s1.maxOf("vigil_objects_budget_per_second")
 	if res.DurationSeconds > 0 {
@@ -781,6 +807,15 @@ func PrintLive(w io.Writer, rs ...*LiveResult) {
 		if r.PersonDelay.N > 0 || r.PersonMissed > 0 || r.PersonCameras > 0 || r.Inferences > 0 {
 			fmt.Fprintf(w, "%8s ^ motion to person incident: %d, median %.0f ms, max %.0f ms; motion incidents with no person incident: %d; cameras with a person incident: %d; %.0f inferences, budget %.1f/s mid, %.1f/s end; machine %.0f%% busy\n",
 				"", r.PersonDelay.N, r.PersonDelay.P50, r.PersonDelay.Max, r.PersonMissed, r.PersonCameras, r.Inferences, r.BudgetMid, r.BudgetEnd, 100*r.MachineLoad)
+		}
+		if len(r.Waits) > 0 || r.StaleSheds > 0 {
+			fmt.Fprintf(w, "%8s ^ inferences started within 1 s of the request:", "")
+			for _, k := range metrics.RequestKinds {
+				if ws, ok := r.Waits[k]; ok {
+					fmt.Fprintf(w, " %s %.0f of %.0f;", k, ws.Within1s, ws.Served)
+				}
+			}
+			fmt.Fprintf(w, " shed after waiting 2 s: %.0f\n", r.StaleSheds)
 		}
 		if r.NetworkCores > 0 || r.Objects != "" {
 			fmt.Fprintf(w, "%8s ^ object network (%s): %.3f cores; engine without it %.3f cores, %.4f per camera\n", "",

@@ -115,6 +115,34 @@ next:
 	return total
 }
 
+// histogramAt returns, over a histogram family's samples whose labels
+// match (as sum), the observations and those at most le (le must be one
+// of its buckets' bounds).
+func (s *scrape) histogramAt(name string, le float64, match ...string) (count, under float64) {
+	if s == nil || s.families[name] == nil {
+		return 0, 0
+	}
+next:
+	for _, m := range s.families[name].Metric {
+		for i := 0; i+1 < len(match); i += 2 {
+			if label(m, match[i]) != match[i+1] {
+				continue next
+			}
+		}
+		h := m.GetHistogram()
+		if h == nil {
+			continue
+		}
+		count += float64(h.GetSampleCount())
+		for _, b := range h.GetBucket() {
+			if b.GetUpperBound() == le {
+				under += float64(b.GetCumulativeCount())
+			}
+		}
+	}
+	return count, under
+}
+
 // perCamera returns a family's value per camera label.
 func (s *scrape) perCamera(name string) map[string]float64 {
 	out := map[string]float64{}

@@ -126,6 +126,31 @@ func TestScrapeHistogramSum(t *testing.T) {
 	}
 }
 
+// TestScrapeWaits: the engine's wait histogram reads, per request kind,
+// as the inferences served and those within 1 s of their request (1 s
+// itself counts).
+func TestScrapeWaits(t *testing.T) {
+	m := metrics.New(func() metrics.PoolStats { return quietPool{} }, quietPool{})
+	for _, w := range []time.Duration{0, 300 * time.Millisecond, time.Second, 1200 * time.Millisecond} {
+		m.Inferred("a", "first", time.Now(), w, 40*time.Millisecond)
+	}
+	m.Inferred("a", "recheck", time.Now(), 1900*time.Millisecond, 40*time.Millisecond)
+	srv := httptest.NewServer(promhttp.HandlerFor(m.Reg, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	s, err := scrapeMetrics(srv.Client(), strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		kind      string
+		n, within float64
+	}{{"first", 4, 3}, {"recheck", 1, 0}, {"motion", 0, 0}} {
+		if n, within := s.histogramAt("vigil_objects_wait_seconds", 1, "request", c.kind); n != c.n || within != c.within {
+			t.Errorf("%s: %v served, %v within 1 s; want %v, %v", c.kind, n, within, c.n, c.within)
+		}
+	}
+}
+
 // TestEngineConfigObjects: the engine child's configuration, as the
 // engine parses it, has the object network --objects asked for.
 func TestEngineConfigObjects(t *testing.T) {

@@ -53,13 +53,19 @@ type Set struct {
 	ObjectInferences prometheus.Counter
 	ObjectSheds      *prometheus.CounterVec
 	ObjectSeconds    prometheus.Histogram
+	ObjectWait       *prometheus.HistogramVec
 }
+
+// RequestKinds are analyze.RequestKinds (the object requests' ranks),
+// whose wait series exist from the start.
+var RequestKinds = []string{"first", "motion", "follow", "look", "recheck"}
 
 // Inferred, Shed and Queued feed the object detector's metrics
 // (analyze.InferenceObserver).
-func (m *Set) Inferred(_ string, _ time.Time, d time.Duration) {
+func (m *Set) Inferred(_, kind string, _ time.Time, wait, d time.Duration) {
 	m.ObjectInferences.Inc()
 	m.ObjectSeconds.Observe(d.Seconds())
+	m.ObjectWait.WithLabelValues(kind).Observe(wait.Seconds())
 }
 
 // Shed counts a shed inference request by reason.
@@ -177,6 +183,14 @@ func New(pool func() PoolStats, cams prometheus.Collector) *Set {
 		Help:    "Time of one inference of the object network.",
 		Buckets: prometheus.ExponentialBuckets(0.005, 2, 10),
 	})
+	m.ObjectWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "vigil_objects_wait_seconds",
+		Help:    "Time a camera's inference request waited for the budget before its inference started, by request: first (the first result of a camera's motion, served first), motion (the others driven by motion on a camera that follows no object), follow (motion on a camera that follows an object it reports), look (a first look at a still picture), recheck (objects held on a still scene). Requests that waited over 2s were shed instead (vigil_objects_shed_total{reason=\"stale\"}).",
+		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 1.5, 2},
+	}, []string{"request"})
+	for _, k := range RequestKinds {
+		m.ObjectWait.WithLabelValues(k)
+	}
 	bi := buildinfo.Read()
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "vigil_build_info",
@@ -189,7 +203,7 @@ func New(pool func() PoolStats, cams prometheus.Collector) *Set {
 		m.DecodeErrors, m.BytesReceived, m.Reconnects, m.Incidents,
 		m.LastFrame, m.DecodeSeconds, m.AnalysisSeconds,
 		m.EvidenceErrors, m.AnalysisStalled, m.AnalysisStalls, m.HealthUpdatesHeld, m.ProcessStalls, buildInfo, cams,
-		m.ObjectsEnabled, m.ObjectModel, m.ObjectQueue, m.ObjectInferences, m.ObjectSheds, m.ObjectSeconds,
+		m.ObjectsEnabled, m.ObjectModel, m.ObjectQueue, m.ObjectInferences, m.ObjectSheds, m.ObjectSeconds, m.ObjectWait,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
