@@ -143,7 +143,7 @@ type objRequest struct {
 	region    Box // the part of the frame the picture shows, normalized
 	frameTime time.Time
 	queued    time.Time // when this picture was submitted
-	since     time.Time // when the camera began waiting (kept by a replacement): its place in the queue
+	since     time.Time // when the camera began waiting (kept by a replacement of the same or a lower rank): its place in the queue
 	recheck   bool      // a re-check of objects present on a still scene: served after requests driven by motion
 	first     bool      // motion just began and the camera follows no object: served first
 	follow    bool      // motion while the camera follows an object it reports: after motion on cameras that follow none
@@ -277,7 +277,13 @@ func (s *ObjectSlot) submit(r *objRequest, now time.Time) {
 	replaced := s.pending != nil
 	r.since = now
 	if replaced {
-		r.since = s.pending.since
+		// The camera keeps its place, unless the request moves up a
+		// rank: it then waits among its new peers from now (a camera
+		// whose held objects just expired is not, by the time it waited
+		// to refresh them, ahead of cameras whose motion has just begun).
+		if r.rank() >= s.pending.rank() {
+			r.since = s.pending.since
+		}
 		s.recycle(s.pending)
 	} else {
 		in.pending++

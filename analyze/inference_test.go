@@ -95,8 +95,9 @@ func requestAs(s *ObjectSlot, now time.Time, set func(*objRequest)) {
 
 // TestInferenceReportsWaits: each inference is reported with its request's
 // kind and how long the camera waited for it, counted from the request it
-// replaced (its place in the queue), so that a camera kept waiting by the
-// budget shows in vigil_objects_wait_seconds.
+// replaced (its place in the queue) unless the new one moved up a rank,
+// so that a camera kept waiting by the budget shows in
+// vigil_objects_wait_seconds.
 func TestInferenceReportsWaits(t *testing.T) {
 	if len(RequestKinds) != len(metrics.RequestKinds) || !slices.Equal(RequestKinds[:], metrics.RequestKinds) {
 		t.Fatalf("metrics.RequestKinds %v, want analyze.RequestKinds %v", metrics.RequestKinds, RequestKinds)
@@ -106,11 +107,16 @@ func TestInferenceReportsWaits(t *testing.T) {
 	obs := newCountingObserver()
 	in := NewInference(hog, InferenceConfig{MaxPerSecond: 100}, obs)
 	defer in.Close()
-	first, still := in.Slot("first"), in.Slot("still")
+	first, kept, still := in.Slot("first"), in.Slot("kept"), in.Slot("still")
 	now := time.Now()
-	request(first, now.Add(-1500*time.Millisecond))
-	// It replaces the request above, keeping its place.
+	before := now.Add(-1500 * time.Millisecond)
+	// Each replaces a request of motion queued 1.5 s before: the first
+	// result moves up a rank and waits from now, the motion keeps its
+	// place.
+	requestAs(first, before, func(r *objRequest) { r.follow = true })
 	requestAs(first, now, func(r *objRequest) { r.first = true })
+	request(kept, before)
+	request(kept, now)
 	requestAs(still, now, func(r *objRequest) { r.recheck = true })
 	in.Start()
 	deadline := time.Now().Add(5 * time.Second)
@@ -118,17 +124,20 @@ func TestInferenceReportsWaits(t *testing.T) {
 		obs.mu.Lock()
 		got := slices.Clone(obs.served)
 		obs.mu.Unlock()
-		if len(got) == 2 {
-			if got[0].camera != "first" || got[0].kind != "first" || got[0].wait < 1500*time.Millisecond || got[0].wait > 4*time.Second {
-				t.Errorf("first served %+v, want camera and kind first, waiting 1.5s or more (since the request it replaced)", got[0])
+		if len(got) == 3 {
+			if g := got[0]; g.camera != "first" || g.kind != "first" || g.wait < 0 || g.wait >= 1500*time.Millisecond {
+				t.Errorf("first served %+v, want camera and kind first, under 1.5s (from its own request)", g)
 			}
-			if got[1].camera != "still" || got[1].kind != "recheck" || got[1].wait < 0 || got[1].wait >= 1500*time.Millisecond {
-				t.Errorf("then %+v, want camera still, kind recheck, under 1.5s", got[1])
+			if g := got[1]; g.camera != "kept" || g.kind != "motion" || g.wait < 1500*time.Millisecond || g.wait > 4*time.Second {
+				t.Errorf("then %+v, want camera kept, kind motion, 1.5s or more (since the request it replaced)", g)
+			}
+			if g := got[2]; g.camera != "still" || g.kind != "recheck" || g.wait < 0 || g.wait >= 1500*time.Millisecond {
+				t.Errorf("then %+v, want camera still, kind recheck, under 1.5s", g)
 			}
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("served %+v in 5s, want 2", got)
+			t.Fatalf("served %+v in 5s, want 3", got)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
