@@ -119,7 +119,7 @@ func baselineFFmpeg(ctx context.Context, bin string, o BaselineOptions, logs io.
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sim, err := startSource(ctx, bin, o.Server, o.Cameras, o.Clips, false, o.Warmup+o.Duration, logs)
+	sim, err := startSource(ctx, bin, o.Server, o.Cameras, o.Clips, false, false, o.Warmup+o.Duration, logs)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +174,7 @@ func baselineFFmpeg(ctx context.Context, bin string, o BaselineOptions, logs io.
 func baselineOpenCV(ctx context.Context, bin string, o BaselineOptions, logs io.Writer) (*BaselineResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sim, err := startSource(ctx, bin, o.Server, o.Cameras, o.Clips, false, o.Warmup+o.Duration, logs)
+	sim, err := startSource(ctx, bin, o.Server, o.Cameras, o.Clips, false, false, o.Warmup+o.Duration, logs)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/decode"
 	"github.com/vigil-video/vigil/pipeline"
+	"github.com/vigil-video/vigil/sim"
 )
 
 func TestOfflineOnShippedClip(t *testing.T) {
@@ -52,6 +54,43 @@ func TestAssignClips(t *testing.T) {
 	for _, bad := range []string{"motion=150%", "nosuchclip.h264", "motion=x%"} {
 		if _, err := assignClips(bad, 10, 25); err == nil {
 			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// TestStaggerStarts: with --stagger the cameras of each clip start at its
+// keyframes in turn, each clip counted apart; every start is a keyframe.
+func TestStaggerStarts(t *testing.T) {
+	cs, err := assignClips("motion=40%,static", 10, 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	starts := staggerStarts(cs)
+	byClip := map[string][]int{}
+	for i, c := range cs {
+		if !c.IsKeyframe(starts[i]) {
+			t.Errorf("camera %d starts at %d, not a keyframe of %s", i, starts[i], c.Name)
+		}
+		byClip[c.Name] = append(byClip[c.Name], starts[i])
+	}
+	for name, ss := range byClip {
+		var keys []int
+		c := cs[slices.IndexFunc(cs, func(c *sim.Clip) bool { return c.Name == name })]
+		for j := range c.AUs {
+			if c.IsKeyframe(j) {
+				keys = append(keys, j)
+			}
+		}
+		if len(keys) < 2 {
+			t.Fatalf("%s has %d keyframes: the test needs more", name, len(keys))
+		}
+		for j, s := range ss {
+			if want := keys[j%len(keys)]; s != want {
+				t.Errorf("%s camera %d of the clip starts at %d, want keyframe %d (%d of %v)", name, j, s, want, j%len(keys), keys)
+			}
+		}
+		if len(keys) > 1 && len(ss) > 1 && ss[0] == ss[1] {
+			t.Errorf("%s: two cameras start at the same keyframe %d", name, ss[0])
 		}
 	}
 }

@@ -347,10 +347,13 @@ func (s *cameraSource) stop() float64 {
 // ServerSim ("" too) or ServerGst; run is how long the cameras are read
 // after they are up (warm-ups and windows), for the GStreamer server's
 // looped copies.
-func startSource(ctx context.Context, bin, server string, n int, clips string, udp bool, run time.Duration, logs io.Writer) (*cameraSource, error) {
+func startSource(ctx context.Context, bin, server string, n int, clips string, udp, stagger bool, run time.Duration, logs io.Writer) (*cameraSource, error) {
+	if stagger && server == ServerGst {
+		return nil, fmt.Errorf("stagger: only the simulator starts cameras at other keyframes (GStreamer's server starts each client at the clip's start)")
+	}
 	switch server {
 	case "", ServerSim:
-		s, err := startSimChild(ctx, bin, n, clips, udp, logs)
+		s, err := startSimChild(ctx, bin, n, clips, udp, stagger, logs)
 		if err != nil {
 			return nil, err
 		}

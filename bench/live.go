@@ -43,6 +43,10 @@ type LiveOptions struct {
 	DecodeMode string
 	// UDP makes the cameras use the UDP transport.
 	UDP bool
+	// Stagger starts the simulator's cameras of each clip at its
+	// keyframes in turn (vigil sim --stagger): their people walk in at
+	// different times, not all at once.
+	Stagger bool
 	// DropThreshold is the largest share of frames dropped that still
 	// counts as sustained in real time.
 	DropThreshold float64
@@ -259,7 +263,7 @@ type simChild struct {
 	summary chan string
 }
 
-func startSimChild(ctx context.Context, bin string, n int, clips string, udp bool, logs io.Writer) (*simChild, error) {
+func startSimChild(ctx context.Context, bin string, n int, clips string, udp, stagger bool, logs io.Writer) (*simChild, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -267,6 +271,9 @@ func startSimChild(ctx context.Context, bin string, n int, clips string, udp boo
 	args := []string{"sim", "--addr", addr, "--cameras", strconv.Itoa(n), "--clips", clips}
 	if udp {
 		args = append(args, "--udp")
+	}
+	if stagger {
+		args = append(args, "--stagger")
 	}
 	c, out, err := startChild(ctx, bin, args, nil, logs, true)
 	if err != nil {
@@ -528,7 +535,7 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	o.Progress.step(fmt.Sprintf("live %d cameras: starting the server (%s)", o.Cameras, o.Server), 0)
 	// The GStreamer server's clips last the warm-up, the window and,
 	// after the engine, ffmpeg's warm-up and window.
-	src, err := startSource(ctx, bin, o.Server, o.Cameras, o.Clips, o.UDP, o.Warmup+o.Duration+ffmpegThroughWarmup+o.Duration, logs)
+	src, err := startSource(ctx, bin, o.Server, o.Cameras, o.Clips, o.UDP, o.Stagger, o.Warmup+o.Duration+ffmpegThroughWarmup+o.Duration, logs)
 	if err != nil {
 		return nil, err
 	}

@@ -217,6 +217,7 @@ func mainLive(ctx context.Context, args []string, out, errOut io.Writer) error {
 	beside := fs.Bool("ffmpeg-beside", false, "with --ffmpeg --server gst: run the ffmpeg processes at the same time as the engine, not after it (both then see the machine's same load; it carries both)")
 	server := fs.String("server", ServerSim, "what serves the cameras: sim (vigil's simulator) or gst (GStreamer's RTSP server, scripts/gst-rtsp-server.py, clips looped)")
 	person := fs.Bool("person", false, "turn person detection on in every camera and report the time from motion to person incident")
+	stagger := fs.Bool("stagger", false, "the simulator starts the cameras of each clip at its keyframes in turn, not all at its first: people walk into view at different times, as in a city (not with --server gst)")
 	objects := fs.String("objects", "", "the engine's object network: off, or a fixed budget in inferences per second (default: on, following the machine)")
 	if err := cliflag.Parse(fs, args, out, errOut); err != nil {
 		return err
@@ -232,7 +233,7 @@ func mainLive(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return err
 	}
 	o := LiveOptions{Person: *person, Objects: *objects, Cameras: c.cameras, Clips: c.clips, Duration: c.duration, Warmup: c.warmup, DecodeMode: *mode,
-		UDP: *udp, DropThreshold: *drop, Progress: newProgress(errOut), Logs: c.logs(errOut), FFmpegReference: *ffref, FFmpegBeside: *beside, Server: *server}
+		UDP: *udp, Stagger: *stagger, DropThreshold: *drop, Progress: newProgress(errOut), Logs: c.logs(errOut), FFmpegReference: *ffref, FFmpegBeside: *beside, Server: *server}
 	if *ramp {
 		rr, err := Ramp(ctx, bin, o, *maxCams)
 		if err != nil && rr == nil {

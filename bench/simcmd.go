@@ -22,7 +22,10 @@ type SimOptions struct {
 	FPS        float64
 	UDP        bool
 	User, Pass string
-	Out, Logs  io.Writer
+	// Stagger starts the cameras of each clip at its keyframes in turn
+	// (staggerStarts), not all at its first.
+	Stagger   bool
+	Out, Logs io.Writer
 }
 
 // RunSim serves the cameras until ctx is done. It prints one RTSP URL per
@@ -39,8 +42,15 @@ func RunSim(ctx context.Context, o SimOptions) error {
 		return err
 	}
 	cams := make([]sim.Camera, len(assign))
+	var starts []int
+	if o.Stagger {
+		starts = staggerStarts(assign)
+	}
 	for i, c := range assign {
 		cams[i] = sim.Camera{Path: fmt.Sprintf("cam%03d", i+1), Clip: c}
+		if starts != nil {
+			cams[i].Start = starts[i]
+		}
 	}
 	srv, err := sim.Start(sim.Config{Address: o.Addr, UDP: o.UDP, User: o.User, Pass: o.Pass, Cameras: cams, Logger: log})
 	if err != nil {
@@ -58,6 +68,32 @@ func RunSim(ctx context.Context, o SimOptions) error {
 	}
 	fmt.Fprintf(o.Out, "summary {\"cameras\":%d,\"sent_access_units\":%d}\n", len(cams), sent)
 	return nil
+}
+
+// staggerStarts gives the cameras on each clip its keyframes in turn: the
+// j-th camera of a clip starts at its (j mod keyframes)-th keyframe, so
+// that cameras playing one clip of people walking see them at different
+// times, as a city's cameras do, not all at once.
+func staggerStarts(clips []*sim.Clip) []int {
+	keys := map[*sim.Clip][]int{}
+	seen := map[*sim.Clip]int{}
+	starts := make([]int, len(clips))
+	for i, c := range clips {
+		k, ok := keys[c]
+		if !ok {
+			for j := range c.AUs {
+				if c.IsKeyframe(j) {
+					k = append(k, j)
+				}
+			}
+			keys[c] = k
+		}
+		if len(k) > 0 {
+			starts[i] = k[seen[c]%len(k)]
+		}
+		seen[c]++
+	}
+	return starts
 }
 
 // assignClips gives each of n cameras a clip by the spec's shares.

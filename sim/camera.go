@@ -49,6 +49,7 @@ type camera struct {
 	corruptThresh  atomic.Uint64 // corrupt an AU when rng.Uint32() < corruptThresh
 	sentAUs        atomic.Uint64
 	runStart       atomic.Int64 // unix nanoseconds of the current run's clip start
+	start          uint64       // the access unit a run starts from (Camera.Start)
 
 	// owned by the pacer goroutine
 	pkt         rtp.Packet
@@ -76,6 +77,7 @@ func newCamera(s *gortsplib.Server, cfg Camera) (*camera, error) {
 		forma = &format.MJPEG{}
 		c.clip = nil
 	} else {
+		c.start = uint64(cfg.Start) // a keyframe (Start checks)
 		if cfg.Realism.ParamsOutOfBand {
 			stripped, err := c.clip.withoutParams()
 			if err != nil {
@@ -227,8 +229,9 @@ func (c *camera) run(done <-chan struct{}) {
 		}
 		if restart || !running {
 			running = true
-			t0, k = time.Now(), 0
-			nextSR = t0
+			now := time.Now()
+			t0, k = now.Add(-time.Duration(float64(c.start)*frameDur)), c.start
+			nextSR = now
 			c.runStart.Store(t0.UnixNano())
 		}
 

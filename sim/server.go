@@ -23,6 +23,10 @@ type Camera struct {
 	Unsupported bool
 	// Realism switches camera-like behaviour on (see CameraLike).
 	Realism Realism
+	// Start is the access unit each run starts from, a keyframe of Clip
+	// (0: the first): cameras on one clip started at different keyframes
+	// show its events at different times, as a city's cameras do.
+	Start int
 }
 
 // Config configures Start.
@@ -181,6 +185,8 @@ func validate(cfg Config) error {
 			return fmt.Errorf("camera %q: nil clip: %w", c.Path, ErrBadConfig)
 		case c.Clip != nil && len(c.Clip.AUs) == 0:
 			return fmt.Errorf("camera %q: clip %q has no access units: %w", c.Path, c.Clip.Name, ErrBadConfig)
+		case c.Start != 0 && (c.Clip == nil || c.Start < 0 || c.Start >= len(c.Clip.AUs) || !c.Clip.IsKeyframe(c.Start)):
+			return fmt.Errorf("camera %q: start %d is not a keyframe of its clip: %w", c.Path, c.Start, ErrBadConfig)
 		}
 		seen[c.Path] = true
 	}
@@ -305,8 +311,9 @@ func (s *Server) SetBlank(path string, blank bool) bool {
 }
 
 // RunStart returns when the camera's current run started playing the
-// clip from its first frame: the NTP time of the sender reports maps clip
-// offset d to RunStart+d (during the first loop). It is zero before
+// clip from its first frame (Camera.Start before the run's first frame):
+// the NTP time of the sender reports maps clip offset d to RunStart+d
+// (during the first loop, d from Camera.Start's offset). It is zero before
 // anyone played the camera, or for an unknown path.
 func (s *Server) RunStart(path string) time.Time {
 	cam := s.cams[path]

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +93,36 @@ func TestLoopContinuity(t *testing.T) {
 		if au.key != (i%25 == 0) {
 			t.Errorf("AU %d: keyframe=%v", i, au.key)
 		}
+	}
+}
+
+// TestStartAtKeyframe: a camera started at a later keyframe sends the
+// clip from it, then loops to its first access unit; RunStart is when the
+// first access unit would have played.
+func TestStartAtKeyframe(t *testing.T) {
+	// Two GOPs of 25 that differ: the motion clip's first, the static
+	// clip's first.
+	aus := append(slices.Clone(mustClip(t, "motion").AUs[:25]), mustClip(t, "static").AUs[:25]...)
+	clip, err := ParseClip("two", H264, annexB(aus), 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const start = 25
+	if !clip.IsKeyframe(start) || equalAU(clip.AUs[0], clip.AUs[start]) {
+		t.Fatalf("AU %d of the test clip is not a keyframe other than AU 0", start)
+	}
+	s := startServer(t, Config{Cameras: []Camera{{Path: "late", Clip: clip, Start: start}}})
+	before := time.Now()
+	r := play(t, s.URL("late"), gortsplib.TransportTCP)
+	await.Until(t, 15*time.Second, "a loop and more", func() bool { return r.auCount() >= 60 })
+	got, _, _, _ := r.snapshot()
+	for i, au := range got {
+		if want := (start + i) % len(clip.AUs); !equalAU(au.nalus, clip.AUs[want]) {
+			t.Fatalf("AU %d differs from clip AU %d", i, want)
+		}
+	}
+	if rs, want := s.RunStart("late"), before.Add(-start*time.Second/50); rs.Before(want.Add(-50*time.Millisecond)) || rs.After(want.Add(time.Second)) {
+		t.Errorf("RunStart %v after PLAY, want about %v", rs.Sub(before), want.Sub(before))
 	}
 }
 
@@ -301,6 +332,8 @@ func TestStartValidation(t *testing.T) {
 		{"nil clip", []Camera{{Path: "ok", Clip: clip}, {Path: "b"}}, `"b"`},
 		{"leading slash", []Camera{{Path: "/c", Clip: clip}}, `"/c"`},
 		{"empty path", []Camera{{Clip: clip}}, "camera 0"},
+		{"start not a keyframe", []Camera{{Path: "d", Clip: clip, Start: 1}}, `"d"`},
+		{"start past the clip", []Camera{{Path: "e", Clip: clip, Start: len(clip.AUs)}}, `"e"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

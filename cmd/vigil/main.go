@@ -80,6 +80,7 @@ func run(args []string) int {
 		fs.BoolVar(&o.UDP, "udp", false, "also serve UDP transport")
 		fs.StringVar(&o.User, "user", "", "require this RTSP user")
 		fs.StringVar(&o.Pass, "pass", "", "require this RTSP password")
+		fs.BoolVar(&o.Stagger, "stagger", false, "start the cameras of each clip at its keyframes in turn, not all at its first (people walking show at different times)")
 		if err := cliflag.Parse(fs, rest, stdout, stderr); err != nil {
 			return exitCode(err)
 		}
