@@ -146,6 +146,9 @@ type LiveResult struct {
 	// end.
 	PersonDelay  LatencyStats `json:"person_delay_ms"`
 	PersonMissed int          `json:"person_missed"`
+	// PersonAlreadyOpen counts the motion incidents that started while
+	// their camera had a person incident open (not timed, not missed).
+	PersonAlreadyOpen int `json:"person_already_open"`
 	// PersonCameras (with LiveOptions.Person) counts the cameras with a
 	// person incident open at some time in the window (open at its start,
 	// or started in it): with a clip of people looped, the cameras served.
@@ -343,9 +346,10 @@ type engineChild struct {
 	measuring bool
 	// motionAt is each camera's latest motion start awaiting a person
 	// incident (PersonDelay).
-	motionAt     map[string]time.Time
-	personMS     []float64
-	personMissed int
+	motionAt      map[string]time.Time
+	personMS      []float64
+	personMissed  int
+	personAlready int // motion incidents started with a person incident open
 	// personOpen counts each camera's person incidents open (all the run);
 	// personSeen holds the cameras with one open in the window.
 	personOpen map[string]int
@@ -486,6 +490,13 @@ func (e *engineChild) personDelay(camera, kind string, startedAt, frameTime time
 	case "motion":
 		if _, waiting := e.motionAt[camera]; waiting {
 			e.personMissed++
+			delete(e.motionAt, camera)
+		}
+		if e.personOpen[camera] > 0 {
+			// Someone is reported there already (people standing in
+			// view, or the last walk's): nothing to time.
+			e.personAlready++
+			return
 		}
 		e.motionAt[camera] = startedAt
 	case "person":
@@ -676,6 +687,7 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	res.Latency = latencyStats(eng.latencyMS)
 	res.PersonDelay = latencyStats(eng.personMS)
 	res.PersonMissed = eng.personMissed + len(eng.motionAt)
+	res.PersonAlreadyOpen = eng.personAlready
 	res.PersonCameras = len(eng.personSeen)
 	eng.mu.Unlock()
 
@@ -812,8 +824,8 @@ func PrintLive(w io.Writer, rs ...*LiveResult) {
 			r.Cameras, r.DecodeMode, r.Engine.Cores, r.Engine.CoresPerCamera, float64(r.Engine.RSSMaxBytes)/(1<<20),
 			r.FramesAnalyzed, 100*r.DropRatio, r.LagEndSeconds, r.Incidents, r.Latency.P50, r.Latency.P99, ratio, r.Verdict)
 		if r.PersonDelay.N > 0 || r.PersonMissed > 0 || r.PersonCameras > 0 || r.Inferences > 0 {
-			fmt.Fprintf(w, "%8s ^ motion to person incident: %d, median %.0f ms, max %.0f ms; motion incidents with no person incident: %d; cameras with a person incident: %d; %.0f inferences, budget %.1f/s mid, %.1f/s end; machine %.0f%% busy\n",
-				"", r.PersonDelay.N, r.PersonDelay.P50, r.PersonDelay.Max, r.PersonMissed, r.PersonCameras, r.Inferences, r.BudgetMid, r.BudgetEnd, 100*r.MachineLoad)
+			fmt.Fprintf(w, "%8s ^ motion to person incident: %d, median %.0f ms, max %.0f ms; motion incidents with no person incident: %d; with one open already: %d; cameras with a person incident: %d; %.0f inferences, budget %.1f/s mid, %.1f/s end; machine %.0f%% busy\n",
+				"", r.PersonDelay.N, r.PersonDelay.P50, r.PersonDelay.Max, r.PersonMissed, r.PersonAlreadyOpen, r.PersonCameras, r.Inferences, r.BudgetMid, r.BudgetEnd, 100*r.MachineLoad)
 		}
 		if len(r.Waits) > 0 || r.StaleSheds > 0 {
 			fmt.Fprintf(w, "%8s ^ inferences started within 1 s of the request:", "")

@@ -12,7 +12,8 @@ import (
 // each motion incident's delay to the camera's next person incident, a
 // motion incident followed by none counted as missed, a person incident
 // without a motion incident before it ignored, events outside the
-// measuring window ignored.
+// measuring window ignored, a motion incident that starts while a person
+// incident is open counted apart (not timed, not missed).
 func TestPersonDelay(t *testing.T) {
 	at := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	ev := func(cam, kind string, started, frame time.Duration) string {
@@ -27,13 +28,21 @@ func TestPersonDelay(t *testing.T) {
 		ev("b", "person", 6*time.Second, 7500*time.Millisecond) + // 2.5 s
 		ev("c", "person", 0, time.Second) + // no motion before: ignored
 		ev("d", "motion", 0, time.Second) + // no person by the end: missed
+		ev("e", "person", 0, time.Second) +
+		ev("e", "motion", time.Second, 2*time.Second) + // a person open already
+		strings.Replace(ev("e", "person", 0, 3*time.Second), "incident.start", "incident.end", 1) +
+		ev("e", "motion", 5*time.Second, 6*time.Second) +
+		ev("e", "person", 6*time.Second, 7*time.Second) + // 2 s after the motion started
 		"not json\n"
 	e := newEngineEvents()
 	e.startMeasuring()
 	e.readEvents(strings.NewReader(in))
 	got := latencyStats(e.personMS)
-	if got.N != 2 || got.P50 != 2500 || got.Max != 2500 || e.personMS[0] != 1200 {
-		t.Errorf("delays %v (%+v), want [1200 2500]", e.personMS, got)
+	if got.N != 3 || got.Max != 2500 || !slices.Equal(e.personMS, []float64{1200, 2500, 2000}) {
+		t.Errorf("delays %v (%+v), want [1200 2500 2000]", e.personMS, got)
+	}
+	if e.personAlready != 1 {
+		t.Errorf("%d motion incidents with a person open, want 1 (e's first)", e.personAlready)
 	}
 	if missed := e.personMissed + len(e.motionAt); missed != 2 {
 		t.Errorf("missed %d, want 2 (b's first motion, d's)", missed)
@@ -43,8 +52,8 @@ func TestPersonDelay(t *testing.T) {
 	if len(off.personMS) != 0 || off.personMissed != 0 {
 		t.Errorf("counted outside the window: %v, %d", off.personMS, off.personMissed)
 	}
-	if e.personSeen["c"] != true || len(e.personSeen) != 3 {
-		t.Errorf("cameras with a person incident %v, want a, b, c", e.personSeen)
+	if e.personSeen["c"] != true || len(e.personSeen) != 4 {
+		t.Errorf("cameras with a person incident %v, want a, b, c, e", e.personSeen)
 	}
 }
 
