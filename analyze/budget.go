@@ -15,6 +15,10 @@ import (
 //   - under budgetLoadLow, when the budget held a request back since the
 //     last tick, grows it by half (up to the ceiling, max_per_second), so
 //     that inference takes the spare CPU;
+//   - under budgetLoadGrow, when it held a request back, grows it by
+//     budgetStep: a budget halved by a start-up's burst (300 cameras
+//     connecting) climbs back while the machine has room, where it once
+//     stayed at the floor with a quarter of the machine idle;
 //   - in between, holds it;
 //   - whatever the load, never under what serves the first results
 //     waiting (requests of cameras whose motion has just begun and that
@@ -30,6 +34,8 @@ const (
 	budgetTick     = 500 * time.Millisecond
 	budgetLoadHigh = 0.8
 	budgetLoadLow  = 0.65
+	budgetLoadGrow = 0.75
+	budgetStep     = 1.0 // inferences a second added per tick between budgetLoadLow and budgetLoadGrow: 2% of 2 cores at 45 ms each
 	budgetFloor    = 2.0 // inferences a second, the least the budget falls to: the old fixed budget
 	budgetStart    = 4.0
 	budgetMax      = 1000.0 // the ceiling without max_per_second
@@ -97,6 +103,8 @@ func (b *budget) update(now time.Time, firsts func() int) float64 {
 		b.rate = math.Max(floor, b.rate*budgetShrink)
 	case l < budgetLoadLow && b.limited:
 		b.rate = math.Min(b.ceiling, b.rate*budgetGrow)
+	case l < budgetLoadGrow && b.limited:
+		b.rate = math.Min(b.ceiling, b.rate+budgetStep)
 	}
 	b.rate = math.Max(b.rate, floor)
 	b.limited = false

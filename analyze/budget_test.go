@@ -49,9 +49,9 @@ func TestBudgetFollowsLoad(t *testing.T) {
 	if r := b.update(now.Add(budgetTick/2), none); r != 30 {
 		t.Errorf("moved within a tick: %g", r)
 	}
-	load = 0.7 // between the bounds: hold
+	load = 0.78 // between the bounds: hold
 	if r := tick(true); r != 30 {
-		t.Errorf("at load 0.7: %g, want held at 30", r)
+		t.Errorf("at load 0.78: %g, want held at 30", r)
 	}
 	load = 0.95
 	for i := 0; prev > budgetFloor; i++ {
@@ -66,6 +66,22 @@ func TestBudgetFollowsLoad(t *testing.T) {
 	}
 	if d := b.interval(); d != 500*time.Millisecond {
 		t.Errorf("interval at the floor %v, want 500ms", d)
+	}
+	// Halved to the floor (a start-up's burst), then with room under
+	// budgetLoadGrow: it climbs back a step a tick while requests wait,
+	// not at all while none does, and holds at 0.78.
+	load = 0.7
+	if r := tick(false); r != budgetFloor {
+		t.Errorf("at load 0.7 with no request held back: %g, want %g", r, budgetFloor)
+	}
+	for i := 1; i <= 3; i++ {
+		if r, want := tick(true), budgetFloor+float64(i)*budgetStep; r != want {
+			t.Errorf("tick %d at load 0.7 with requests held: %g, want %g", i, r, want)
+		}
+	}
+	load = 0.78
+	if r, want := tick(true), budgetFloor+3*budgetStep; r != want {
+		t.Errorf("at load 0.78: %g, want held at %g", r, want)
 	}
 }
 
