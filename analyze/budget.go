@@ -22,7 +22,7 @@ import (
 //   - in between, holds it;
 //   - whatever the load, never under what serves the first results
 //     waiting (requests of cameras whose motion has just begun and that
-//     follow nothing) before they go stale: one per staleAfter each, up to
+//     follow nothing) within firstWait: one per firstWait each, up to
 //     budgetSurge. A person walking into a busy camera's view is worth
 //     more than the idle cameras' keyframes, which their ladders shed
 //     first when this takes their CPU (sched.Ladder.Busy).
@@ -42,6 +42,9 @@ const (
 	budgetGrow     = 1.5
 	budgetShrink   = 0.5
 	budgetSurge    = 8.0 // inferences a second, the most first results waiting may raise the floor to: about 0.4 of a core
+	// firstWait is how soon the floor serves each first result waiting
+	// (issue 25: a busy camera's first inference within 1 s of motion).
+	firstWait = time.Second
 )
 
 // budget is the inference rate. Its methods are for the inference
@@ -97,7 +100,7 @@ func (b *budget) update(now time.Time, firsts func() int) float64 {
 	n := firsts()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	floor := math.Min(math.Max(budgetFloor, math.Min(budgetSurge, float64(n)/staleAfter.Seconds())), b.ceiling)
+	floor := math.Min(math.Max(budgetFloor, math.Min(budgetSurge, float64(n)/firstWait.Seconds())), b.ceiling)
 	switch {
 	case l > budgetLoadHigh:
 		b.rate = math.Max(floor, b.rate*budgetShrink)

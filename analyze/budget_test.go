@@ -86,8 +86,8 @@ func TestBudgetFollowsLoad(t *testing.T) {
 }
 
 // TestBudgetServesFirstResults: on a machine past its bounds, first
-// results waiting raise the budget at the next tick to serve each before
-// it goes stale, up to budgetSurge and never past the ceiling; once
+// results waiting raise the budget at the next tick to serve each within
+// firstWait (1 s), up to budgetSurge and never past the ceiling; once
 // served, the load brings it back down to the floor.
 func TestBudgetServesFirstResults(t *testing.T) {
 	b := newBudget(30, func() float64 { return 0.95 })
@@ -107,7 +107,7 @@ func TestBudgetServesFirstResults(t *testing.T) {
 	for _, c := range []struct {
 		waiting int
 		want    float64
-	}{{2, budgetFloor}, {10, 5}, {12, 6}, {40, budgetSurge}} {
+	}{{1, budgetFloor}, {2, budgetFloor}, {5, 5}, {6, 6}, {40, budgetSurge}} {
 		waiting = c.waiting
 		if r := tick(); r != c.want {
 			t.Errorf("%d first results waiting at load 0.95: %g, want %g", c.waiting, r, c.want)
