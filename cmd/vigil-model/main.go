@@ -38,6 +38,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("convert", flag.ContinueOnError)
 	in := fs.String("in", ".cache/models/nanodet.json", "TensorFlow.js graph model (model.json, weight shards beside it)")
 	out := fs.String("out", config.DefaultModelPath, "ONNX model to write")
+	batch := fs.Int("batch", 1, "pictures per call the model takes (1-64): for measuring batched inference (nn's BenchmarkBatch); the engine sends one")
 	if err := cliflag.Parse(fs, args[1:], stdout, stderr); err != nil {
 		if cliflag.Help(err) {
 			return 0
@@ -49,7 +50,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return 2
 	}
-	if err := tfjs.ConvertFile(*in, *out); err != nil {
+	if *batch < 1 || *batch > 64 {
+		fmt.Fprintf(stderr, "vigil-model convert: --batch %d is not 1 to 64\n", *batch)
+		return 2
+	}
+	if err := tfjs.ConvertFileWith(*in, *out, tfjs.Options{Batch: *batch}); err != nil {
 		fmt.Fprintln(stderr, "vigil-model:", strings.TrimSpace(err.Error()))
 		return 1
 	}
@@ -58,7 +63,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: vigil-model <command> [flags]
-  convert [--in model.json] [--out model.onnx]
+  convert [--in model.json] [--out model.onnx] [--batch N]
            convert a TensorFlow.js graph model to ONNX (scripts/models.sh runs it)
 `)
 }

@@ -59,6 +59,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"model", "convert"}, 2, `unknown command "model"`},
 		{[]string{"convert", "extra"}, 2, `unexpected argument "extra"`},
 		{[]string{"convert", "--bogus"}, 2, "flag provided but not defined: -bogus"},
+		{[]string{"convert", "--batch", "0"}, 2, "--batch 0 is not 1 to 64"},
 		{[]string{"convert", "--in", missing, "--out", filepath.Join(t.TempDir(), "m.onnx")}, 1, missing},
 	} {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {

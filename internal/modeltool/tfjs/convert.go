@@ -19,7 +19,22 @@ const Opset = 11
 // beside it) and writes the ONNX model to onnxPath, atomically (a temporary
 // file renamed into place).
 func ConvertFile(jsonPath, onnxPath string) error {
-	m, err := Convert(jsonPath)
+	return ConvertFileWith(jsonPath, onnxPath, Options{})
+}
+
+// Options change a conversion.
+type Options struct {
+	// Batch, when over 1, is the first dimension of the graph's inputs
+	// instead of their own 1 (a Reshape to a shape whose first dimension
+	// is 1, of a value whose first is Batch, keeps Batch): the model then
+	// takes Batch pictures per call. Graphs whose inputs are not of batch
+	// 1 are refused.
+	Batch int
+}
+
+// ConvertFileWith is ConvertFile with o.
+func ConvertFileWith(jsonPath, onnxPath string, o Options) error {
+	m, err := ConvertWith(jsonPath, o)
 	if err != nil {
 		return err
 	}
@@ -41,17 +56,24 @@ func ConvertFile(jsonPath, onnxPath string) error {
 // Constant subgraphs are folded; Conv2D followed by the Add of a bias
 // becomes one Conv with bias; NHWC ops become NCHW ONNX ops between
 // Transposes, and Transposes that undo each other are removed.
-func Convert(jsonPath string) (*onnx.Model, error) {
+func Convert(jsonPath string) (*onnx.Model, error) { return ConvertWith(jsonPath, Options{}) }
+
+// ConvertWith is Convert with o.
+func ConvertWith(jsonPath string, o Options) (*onnx.Model, error) {
 	gm, weights, err := load(jsonPath)
 	if err != nil {
 		return nil, err
 	}
-	return build(jsonPath, gm, weights)
+	return build(jsonPath, gm, weights, o)
 }
 
 // build converts a parsed model (named jsonPath in errors).
-func build(jsonPath string, gm *graphModel, weights map[string]*tensor) (*onnx.Model, error) {
+func build(jsonPath string, gm *graphModel, weights map[string]*tensor, o Options) (*onnx.Model, error) {
+	if o.Batch < 0 {
+		return nil, fmt.Errorf("batch %d is negative", o.Batch)
+	}
 	c := &converter{
+		batch:  int64(max(o.Batch, 1)),
 		nodes:  map[string]*node{},
 		consts: map[string]*tensor{},
 		shapes: map[string][]int64{},
@@ -119,6 +141,7 @@ func build(jsonPath string, gm *graphModel, weights map[string]*tensor) (*onnx.M
 }
 
 type converter struct {
+	batch  int64 // the inputs' first dimension (Options.Batch)
 	nodes  map[string]*node
 	consts map[string]*tensor // by value name
 	shapes map[string][]int64 // by value name, of every emitted value
@@ -336,6 +359,12 @@ func (c *converter) convert(n *node) error {
 				return fmt.Errorf("dimension %d is not static (the converter needs static shapes)", d.Size)
 			}
 			dims = append(dims, int64(d.Size))
+		}
+		if c.batch > 1 {
+			if len(dims) == 0 || dims[0] != 1 {
+				return fmt.Errorf("batch %d: the input's shape %v does not start with a batch of 1", c.batch, dims)
+			}
+			dims[0] = c.batch
 		}
 		c.g.Inputs = append(c.g.Inputs, onnx.ValueInfo{Name: n.Name, Dims: dims})
 		c.shapes[n.Name] = dims
@@ -817,6 +846,9 @@ func convReshape(c *converter, n *node, in []string) error {
 	}
 	shape := slices.Clone(t.i)
 	total := numel(c.shapes[x])
+	if xs := c.shapes[x]; c.batch > 1 && len(xs) > 0 && xs[0] == c.batch && len(shape) > 0 && shape[0] == 1 {
+		shape[0] = c.batch // the graph's batch of 1, written into its shapes
+	}
 	known, unknown := int64(1), -1
 	for i, d := range shape {
 		if d < 0 {

@@ -18,5 +18,5 @@ func ConvertBytes(modelJSON, shard []byte) (*onnx.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return build("model.json", gm, weights)
+	return build("model.json", gm, weights, Options{})
 }

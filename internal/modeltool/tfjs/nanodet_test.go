@@ -58,6 +58,31 @@ func TestConvertNanoDet(t *testing.T) {
 	}
 }
 
+// TestConvertNanoDetBatch: converted for 4 pictures a call, the real
+// graph takes and gives 4 (its Reshapes' batch of 1 follows the input's).
+// That the outputs are the pictures' own is checked in package nn
+// (BenchmarkBatch). An input not of batch 1 is refused.
+func TestConvertNanoDetBatch(t *testing.T) {
+	m, err := tfjs.ConvertWith(nanodetJSON(t), tfjs.Options{Batch: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := m.Graph.Inputs; len(in) != 1 || fmt.Sprint(in[0].Dims) != "[4 3 416 416]" {
+		t.Errorf("inputs %+v, want input_1 [4 3 416 416]", in)
+	}
+	var outs []string
+	for _, o := range m.Graph.Outputs {
+		outs = append(outs, fmt.Sprint(o.Name, o.Dims))
+	}
+	wantOuts := "[Identity[4 2704 80] Identity_1[4 676 80] Identity_2[4 169 80] Identity_3[4 2704 44] Identity_4[4 676 44] Identity_5[4 169 44]]"
+	if fmt.Sprint(outs) != wantOuts {
+		t.Errorf("outputs %v\nwant %s", outs, wantOuts)
+	}
+	if _, err := tfjs.ConvertWith(nanodetJSON(t), tfjs.Options{Batch: -1}); err == nil {
+		t.Error("batch -1 converted")
+	}
+}
+
 // BenchmarkConvertNanoDet is the whole conversion of the real model:
 // reading the JSON and the float16 shard, converting, encoding the ONNX.
 func BenchmarkConvertNanoDet(b *testing.B) {
