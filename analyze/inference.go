@@ -143,7 +143,7 @@ type objRequest struct {
 	region    Box // the part of the frame the picture shows, normalized
 	frameTime time.Time
 	queued    time.Time // when this picture was submitted
-	since     time.Time // when the camera began waiting (kept by a replacement of the same or a lower rank): its place in the queue
+	since     time.Time // when the camera began waiting (kept by a replacement, unless it becomes a first result): its place in the queue
 	recheck   bool      // a re-check of objects present on a still scene: served after requests driven by motion
 	first     bool      // motion just began and the camera follows no object: served first
 	follow    bool      // motion while the camera follows an object it reports: after motion on cameras that follow none
@@ -162,7 +162,7 @@ var RequestKinds = [...]string{"first", "motion", "follow", "look", "recheck"}
 // on cameras that follow what they report (their incident is open: the
 // objects are held while the request waits, objectHold), then first looks
 // (a camera that has not seen its still picture yet), then re-checks of
-// the objects held.
+// the objects held. It is also the request's kind (RequestKinds).
 func (r *objRequest) rank() int {
 	switch {
 	case r.first:
@@ -175,6 +175,21 @@ func (r *objRequest) rank() int {
 		return 3
 	}
 	return 4
+}
+
+// followAge: a follow request that has waited this long ranks with the
+// other requests driven by motion, so that a camera always following
+// something (vehicles parked in view) is not starved while other cameras
+// keep moving, and a person walking into its view is found.
+const followAge = 5 * time.Second
+
+// rankAt is rank at now, a follow request aged by followAge.
+func (r *objRequest) rankAt(now time.Time) int {
+	k := r.rank()
+	if k == 2 && now.Sub(r.since) >= followAge {
+		return 1
+	}
+	return k
 }
 
 // Rate returns the budget now, inferences a second. Safe for concurrent
@@ -259,6 +274,7 @@ func (s *ObjectSlot) buffer() *objRequest {
 	if n := len(s.free); n > 0 {
 		r := s.free[n-1]
 		s.free = s.free[:n-1]
+		*r = objRequest{bgr: r.bgr} // the picture kept, nothing else of its last use
 		return r
 	}
 	return &objRequest{bgr: gocv.NewMat()}
@@ -277,11 +293,12 @@ func (s *ObjectSlot) submit(r *objRequest, now time.Time) {
 	replaced := s.pending != nil
 	r.since = now
 	if replaced {
-		// The camera keeps its place, unless the request moves up a
-		// rank: it then waits among its new peers from now (a camera
-		// whose held objects just expired is not, by the time it waited
-		// to refresh them, ahead of cameras whose motion has just begun).
-		if r.rank() >= s.pending.rank() {
+		// The camera keeps its place, unless the request becomes a
+		// first result: it then waits among the first results from now
+		// (a camera whose held objects just ended is not, by the time it
+		// waited to refresh them, ahead of cameras whose motion has just
+		// begun).
+		if !r.first || s.pending.first {
 			r.since = s.pending.since
 		}
 		s.recycle(s.pending)
@@ -422,8 +439,8 @@ func (in *Inference) firsts() int {
 	return n
 }
 
-// next takes the oldest pending request of the best rank (objRequest.rank),
-// shedding the stale ones.
+// next takes the oldest pending request of the best rank
+// (objRequest.rankAt), shedding the stale ones.
 func (in *Inference) next() (*ObjectSlot, *objRequest) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -443,8 +460,11 @@ func (in *Inference) next() (*ObjectSlot, *objRequest) {
 			}
 			continue
 		}
-		if best == nil || p.rank() < best.pending.rank() ||
-			p.rank() == best.pending.rank() && p.since.Before(best.pending.since) {
+		if best == nil {
+			best = s
+			continue
+		}
+		if pr, br := p.rankAt(now), best.pending.rankAt(now); pr < br || pr == br && p.since.Before(best.pending.since) {
 			best = s
 		}
 	}
@@ -468,6 +488,7 @@ func (in *Inference) infer(s *ObjectSlot, r *objRequest, start time.Time) {
 	if err == nil {
 		objs, weak = in.objects(dets, r)
 	}
+	kind, wait := RequestKinds[r.rank()], start.Sub(r.since) // r is reused once recycled
 	in.mu.Lock()
 	if err == nil {
 		s.result, s.weak, s.resultAt, s.resultIn, s.fresh = objs, weak, r.frameTime, r.region, true
@@ -478,7 +499,7 @@ func (in *Inference) infer(s *ObjectSlot, r *objRequest, start time.Time) {
 		if err != nil {
 			in.obs.Shed(s.camera, ShedError)
 		} else {
-			in.obs.Inferred(s.camera, RequestKinds[r.rank()], start, start.Sub(r.since), d)
+			in.obs.Inferred(s.camera, kind, start, wait, d)
 		}
 	}
 }

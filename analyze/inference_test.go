@@ -107,16 +107,22 @@ func TestInferenceReportsWaits(t *testing.T) {
 	obs := newCountingObserver()
 	in := NewInference(hog, InferenceConfig{MaxPerSecond: 100}, obs)
 	defer in.Close()
-	first, kept, still := in.Slot("first"), in.Slot("kept"), in.Slot("still")
+	first, up, kept, down, still := in.Slot("first"), in.Slot("up"), in.Slot("kept"), in.Slot("down"), in.Slot("still")
 	now := time.Now()
 	before := now.Add(-1500 * time.Millisecond)
-	// Each replaces a request of motion queued 1.5 s before: the first
-	// result moves up a rank and waits from now, the motion keeps its
-	// place.
+	// Each replaces a request queued 1.5 s before: the first result
+	// (after a follow) waits from now, among first results; the motion
+	// after a follow (up a rank, queued a little earlier: served before
+	// kept), the motion after a motion and the follow after a motion
+	// (down a rank) keep their places.
 	requestAs(first, before, func(r *objRequest) { r.follow = true })
 	requestAs(first, now, func(r *objRequest) { r.first = true })
+	requestAs(up, before.Add(-100*time.Millisecond), func(r *objRequest) { r.follow = true })
+	request(up, now)
 	request(kept, before)
 	request(kept, now)
+	request(down, before)
+	requestAs(down, now, func(r *objRequest) { r.follow = true })
 	requestAs(still, now, func(r *objRequest) { r.recheck = true })
 	in.Start()
 	deadline := time.Now().Add(5 * time.Second)
@@ -124,20 +130,27 @@ func TestInferenceReportsWaits(t *testing.T) {
 		obs.mu.Lock()
 		got := slices.Clone(obs.served)
 		obs.mu.Unlock()
-		if len(got) == 3 {
+		if len(got) == 5 {
+			if g := got[1]; g.camera != "up" || g.kind != "motion" || g.wait < 1600*time.Millisecond || g.wait > 4*time.Second {
+				t.Errorf("then %+v, want camera up, kind motion, 1.6s or more (since the follow it replaced)", g)
+			}
+			got = slices.Delete(got, 1, 2)
 			if g := got[0]; g.camera != "first" || g.kind != "first" || g.wait < 0 || g.wait >= 1500*time.Millisecond {
 				t.Errorf("first served %+v, want camera and kind first, under 1.5s (from its own request)", g)
 			}
 			if g := got[1]; g.camera != "kept" || g.kind != "motion" || g.wait < 1500*time.Millisecond || g.wait > 4*time.Second {
 				t.Errorf("then %+v, want camera kept, kind motion, 1.5s or more (since the request it replaced)", g)
 			}
-			if g := got[2]; g.camera != "still" || g.kind != "recheck" || g.wait < 0 || g.wait >= 1500*time.Millisecond {
+			if g := got[2]; g.camera != "down" || g.kind != "follow" || g.wait < 1500*time.Millisecond || g.wait > 4*time.Second {
+				t.Errorf("then %+v, want camera down, kind follow, 1.5s or more (since the request it replaced)", g)
+			}
+			if g := got[3]; g.camera != "still" || g.kind != "recheck" || g.wait < 0 || g.wait >= 1500*time.Millisecond {
 				t.Errorf("then %+v, want camera still, kind recheck, under 1.5s", g)
 			}
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("served %+v in 5s, want 3", got)
+			t.Fatalf("served %+v in 5s, want 5", got)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -145,8 +158,9 @@ func TestInferenceReportsWaits(t *testing.T) {
 
 // TestFollowAfterMotion: on motion, a camera that follows what it reports
 // (its incident open, its objects held while it waits) is served after a
-// camera that follows nothing, however long it has waited; both before a
-// re-check.
+// camera that follows nothing, unless it has waited followAge (it then
+// ranks with motion, the oldest first: a camera always following parked
+// cars is not starved); all before a re-check.
 func TestFollowAfterMotion(t *testing.T) {
 	hog := NewHOGObjects(0, 128)
 	defer hog.Close()
@@ -154,8 +168,12 @@ func TestFollowAfterMotion(t *testing.T) {
 	in := NewInference(hog, InferenceConfig{MaxPerSecond: 100}, obs)
 	defer in.Close()
 	now := time.Now()
+	follow := func(r *objRequest) { r.follow = true }
 	requestAs(in.Slot("still"), now.Add(-900*time.Millisecond), func(r *objRequest) { r.recheck = true })
-	requestAs(in.Slot("follows"), now.Add(-600*time.Millisecond), func(r *objRequest) { r.follow = true })
+	requestAs(in.Slot("follows"), now.Add(-600*time.Millisecond), follow)
+	aged := in.Slot("aged")
+	requestAs(aged, now.Add(-followAge-time.Second), follow)
+	requestAs(aged, now, follow) // keeps its place, not stale
 	request(in.Slot("new"), now)
 	in.Start()
 	deadline := time.Now().Add(5 * time.Second)
@@ -163,18 +181,18 @@ func TestFollowAfterMotion(t *testing.T) {
 		obs.mu.Lock()
 		got := slices.Clone(obs.served)
 		obs.mu.Unlock()
-		if len(got) == 3 {
+		if len(got) == 4 {
 			var order []string
 			for _, g := range got {
 				order = append(order, g.camera+"/"+g.kind)
 			}
-			if want := []string{"new/motion", "follows/follow", "still/recheck"}; !slices.Equal(order, want) {
+			if want := []string{"aged/follow", "new/motion", "follows/follow", "still/recheck"}; !slices.Equal(order, want) {
 				t.Errorf("served %v, want %v", order, want)
 			}
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("served %+v in 5s, want 3", got)
+			t.Fatalf("served %+v in 5s, want 4", got)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -261,6 +261,35 @@ func BenchmarkDetectTiled(b *testing.B) {
 	})
 }
 
+// batchMatchesOne fails b unless each of the n pictures in data gives, run
+// alone on model m, the outputs the batched run gave it (out).
+func batchMatchesOne(b *testing.B, m []byte, lib string, data []float32, n int, out []nn.Tensor) {
+	b.Helper()
+	net, err := nn.LoadORT(m, lib, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer net.Close()
+	size := len(data) / n
+	for i := range n {
+		alone, err := net.Run(map[string]nn.Tensor{"input_1": {Shape: []int{1, 3, nn.InputSize, nn.InputSize}, Data: data[i*size : (i+1)*size]}}, nn.Outputs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for k, a := range alone {
+			per := len(a.Data)
+			if got := out[k].Data; len(got) != n*per {
+				b.Fatalf("output %d: %d values for %d pictures, want %d each", k, len(got), n, per)
+			}
+			for j, v := range a.Data {
+				if d := out[k].Data[i*per+j] - v; d > 1e-3 || d < -1e-3 {
+					b.Fatalf("picture %d, output %d, value %d: %g in the batch, %g alone", i, k, j, out[k].Data[i*per+j], v)
+				}
+			}
+		}
+	}
+}
+
 // BenchmarkBatch is the network on 1 and on 4 pictures in one ONNX
 // Runtime call (the same vtest.avi frame repeated), one thread: is
 // batching the pictures of several cameras worth it? Compare cpu-ms per
@@ -292,15 +321,22 @@ func BenchmarkBatch(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer net.Close()
+			// n different pictures: vtest's frame, darker each time.
 			data := make([]float32, 0, n*len(one))
-			for range n {
-				data = append(data, one...)
+			for i := range n {
+				for _, v := range one {
+					data = append(data, v*(1-0.2*float32(i)))
+				}
 			}
 			in := map[string]nn.Tensor{"input_1": {Shape: []int{n, 3, nn.InputSize, nn.InputSize}, Data: data}}
-			if _, err := net.Run(in, nn.Outputs); err != nil && n > 1 {
+			out, err := net.Run(in, nn.Outputs)
+			if err != nil && n > 1 {
 				// scripts/models.sh converts NanoDet with its input fixed at
 				// one picture: batching needs a model converted otherwise.
 				b.Skipf("the model takes no batch of %d: %v", n, err)
+			}
+			if n > 1 {
+				batchMatchesOne(b, m, lib, data, n, out)
 			}
 			cpu0 := cpuTime()
 			timed(b, func() error {

@@ -212,7 +212,7 @@ func (c *camera) run(done <-chan struct{}) {
 
 	var (
 		t0      time.Time
-		k       uint64 // AU index since the run started
+		k       uint64 // AU index in the run's clip loop (from Camera.Start)
 		running bool
 		nextSR  time.Time
 	)

@@ -313,7 +313,10 @@ func (s *Server) SetBlank(path string, blank bool) bool {
 // RunStart returns when the camera's current run started playing the
 // clip from its first frame (Camera.Start before the run's first frame):
 // the NTP time of the sender reports maps clip offset d to RunStart+d
-// (during the first loop, d from Camera.Start's offset). It is zero before
+// (during the first loop, d from Camera.Start's offset). With Start over
+// 0 it is before the run's PLAY: what plays at RunStart+d for d under
+// Start's offset is never sent in the first loop (bench accuracy, which
+// times events from RunStart, starts its cameras at 0). It is zero before
 // anyone played the camera, or for an unknown path.
 func (s *Server) RunStart(path string) time.Time {
 	cam := s.cams[path]

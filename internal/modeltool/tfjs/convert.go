@@ -28,7 +28,11 @@ type Options struct {
 	// instead of their own 1 (a Reshape to a shape whose first dimension
 	// is 1, of a value whose first is Batch, keeps Batch): the model then
 	// takes Batch pictures per call. Graphs whose inputs are not of batch
-	// 1 are refused.
+	// 1 are refused. The batch is recognized by its size, not traced
+	// through the graph: a Reshape that folds it into another dimension,
+	// or a value whose first dimension is Batch by chance, comes out
+	// wrong. It is for measuring (nn's BenchmarkBatch on NanoDet, whose
+	// outputs it checks picture by picture), not for the engine.
 	Batch int
 }
 

@@ -60,8 +60,8 @@ func TestConvertNanoDet(t *testing.T) {
 
 // TestConvertNanoDetBatch: converted for 4 pictures a call, the real
 // graph takes and gives 4 (its Reshapes' batch of 1 follows the input's).
-// That the outputs are the pictures' own is checked in package nn
-// (BenchmarkBatch). An input not of batch 1 is refused.
+// That each picture's outputs are its own is checked in package nn
+// (BenchmarkBatch, on VIGIL_BATCH_MODEL). A negative batch is refused.
 func TestConvertNanoDetBatch(t *testing.T) {
 	m, err := tfjs.ConvertWith(nanodetJSON(t), tfjs.Options{Batch: 4})
 	if err != nil {
