@@ -93,6 +93,25 @@ func requestAs(s *ObjectSlot, now time.Time, set func(*objRequest)) {
 	s.submit(r, now)
 }
 
+// awaitServed waits up to 5 s for obs to have seen n inferences and
+// returns them.
+func awaitServed(t *testing.T, obs *countingObserver, n int) []served {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		obs.mu.Lock()
+		got := slices.Clone(obs.served)
+		obs.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("served %+v in 5s, want %d", got, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // TestInferenceReportsWaits: each inference is reported with its request's
 // kind and how long the camera waited for it, counted from the request it
 // replaced (its place in the queue) unless the new one moved up a rank,
@@ -125,34 +144,22 @@ func TestInferenceReportsWaits(t *testing.T) {
 	requestAs(down, now, func(r *objRequest) { r.follow = true })
 	requestAs(still, now, func(r *objRequest) { r.recheck = true })
 	in.Start()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		obs.mu.Lock()
-		got := slices.Clone(obs.served)
-		obs.mu.Unlock()
-		if len(got) == 5 {
-			if g := got[1]; g.camera != "up" || g.kind != "motion" || g.wait < 1600*time.Millisecond || g.wait > 4*time.Second {
-				t.Errorf("then %+v, want camera up, kind motion, 1.6s or more (since the follow it replaced)", g)
-			}
-			got = slices.Delete(got, 1, 2)
-			if g := got[0]; g.camera != "first" || g.kind != "first" || g.wait < 0 || g.wait >= 1500*time.Millisecond {
-				t.Errorf("first served %+v, want camera and kind first, under 1.5s (from its own request)", g)
-			}
-			if g := got[1]; g.camera != "kept" || g.kind != "motion" || g.wait < 1500*time.Millisecond || g.wait > 4*time.Second {
-				t.Errorf("then %+v, want camera kept, kind motion, 1.5s or more (since the request it replaced)", g)
-			}
-			if g := got[2]; g.camera != "down" || g.kind != "follow" || g.wait < 1500*time.Millisecond || g.wait > 4*time.Second {
-				t.Errorf("then %+v, want camera down, kind follow, 1.5s or more (since the request it replaced)", g)
-			}
-			if g := got[3]; g.camera != "still" || g.kind != "recheck" || g.wait < 0 || g.wait >= 1500*time.Millisecond {
-				t.Errorf("then %+v, want camera still, kind recheck, under 1.5s", g)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("served %+v in 5s, want 5", got)
-		}
-		time.Sleep(10 * time.Millisecond)
+	got := awaitServed(t, obs, 5)
+	if g := got[1]; g.camera != "up" || g.kind != "motion" || g.wait < 1600*time.Millisecond || g.wait > 4*time.Second {
+		t.Errorf("then %+v, want camera up, kind motion, 1.6s or more (since the follow it replaced)", g)
+	}
+	got = slices.Delete(got, 1, 2)
+	if g := got[0]; g.camera != "first" || g.kind != "first" || g.wait < 0 || g.wait >= 1500*time.Millisecond {
+		t.Errorf("first served %+v, want camera and kind first, under 1.5s (from its own request)", g)
+	}
+	if g := got[1]; g.camera != "kept" || g.kind != "motion" || g.wait < 1500*time.Millisecond || g.wait > 4*time.Second {
+		t.Errorf("then %+v, want camera kept, kind motion, 1.5s or more (since the request it replaced)", g)
+	}
+	if g := got[2]; g.camera != "down" || g.kind != "follow" || g.wait < 1500*time.Millisecond || g.wait > 4*time.Second {
+		t.Errorf("then %+v, want camera down, kind follow, 1.5s or more (since the request it replaced)", g)
+	}
+	if g := got[3]; g.camera != "still" || g.kind != "recheck" || g.wait < 0 || g.wait >= 1500*time.Millisecond {
+		t.Errorf("then %+v, want camera still, kind recheck, under 1.5s", g)
 	}
 }
 
@@ -176,25 +183,12 @@ func TestFollowAfterMotion(t *testing.T) {
 	requestAs(aged, now, follow) // keeps its place, not stale
 	request(in.Slot("new"), now)
 	in.Start()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		obs.mu.Lock()
-		got := slices.Clone(obs.served)
-		obs.mu.Unlock()
-		if len(got) == 4 {
-			var order []string
-			for _, g := range got {
-				order = append(order, g.camera+"/"+g.kind)
-			}
-			if want := []string{"aged/follow", "new/motion", "follows/follow", "still/recheck"}; !slices.Equal(order, want) {
-				t.Errorf("served %v, want %v", order, want)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("served %+v in 5s, want 4", got)
-		}
-		time.Sleep(10 * time.Millisecond)
+	var order []string
+	for _, g := range awaitServed(t, obs, 4) {
+		order = append(order, g.camera+"/"+g.kind)
+	}
+	if want := []string{"aged/follow", "new/motion", "follows/follow", "still/recheck"}; !slices.Equal(order, want) {
+		t.Errorf("served %v, want %v", order, want)
 	}
 }
 

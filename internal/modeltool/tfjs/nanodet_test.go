@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vigil-video/vigil/internal/modeltool/onnx"
 	"github.com/vigil-video/vigil/internal/modeltool/tfjs"
 	"github.com/vigil-video/vigil/nn"
 )
@@ -48,14 +49,20 @@ func TestConvertNanoDet(t *testing.T) {
 	if in := m.Graph.Inputs; len(in) != 1 || in[0].Name != "input_1" || fmt.Sprint(in[0].Dims) != "[1 3 416 416]" {
 		t.Errorf("inputs %+v, want input_1 [1 3 416 416]", in)
 	}
-	var outs []string
-	for _, o := range m.Graph.Outputs {
-		outs = append(outs, fmt.Sprint(o.Name, o.Dims))
-	}
+	outs := outputDims(m)
 	wantOuts := "[Identity[1 2704 80] Identity_1[1 676 80] Identity_2[1 169 80] Identity_3[1 2704 44] Identity_4[1 676 44] Identity_5[1 169 44]]"
 	if fmt.Sprint(outs) != wantOuts {
 		t.Errorf("outputs %v\nwant %s", outs, wantOuts)
 	}
+}
+
+// outputDims names m's outputs with their shapes.
+func outputDims(m *onnx.Model) []string {
+	var outs []string
+	for _, o := range m.Graph.Outputs {
+		outs = append(outs, fmt.Sprint(o.Name, o.Dims))
+	}
+	return outs
 }
 
 // TestConvertNanoDetBatch: converted for 4 pictures a call, the real
@@ -70,10 +77,7 @@ func TestConvertNanoDetBatch(t *testing.T) {
 	if in := m.Graph.Inputs; len(in) != 1 || fmt.Sprint(in[0].Dims) != "[4 3 416 416]" {
 		t.Errorf("inputs %+v, want input_1 [4 3 416 416]", in)
 	}
-	var outs []string
-	for _, o := range m.Graph.Outputs {
-		outs = append(outs, fmt.Sprint(o.Name, o.Dims))
-	}
+	outs := outputDims(m)
 	wantOuts := "[Identity[4 2704 80] Identity_1[4 676 80] Identity_2[4 169 80] Identity_3[4 2704 44] Identity_4[4 676 44] Identity_5[4 169 44]]"
 	if fmt.Sprint(outs) != wantOuts {
 		t.Errorf("outputs %v\nwant %s", outs, wantOuts)
