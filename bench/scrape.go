@@ -90,16 +90,21 @@ func label(m *dto.Metric, name string) string {
 // sum adds a family's samples whose labels match every pair of match
 // (a value starting with "!" matches anything but the rest).
 func (s *scrape) sum(name string, match ...string) float64 {
-	if s == nil {
-		return 0
-	}
-	f := s.families[name]
-	if f == nil {
-		return 0
-	}
 	total := 0.0
+	for _, m := range s.matching(name, match) {
+		total += value(m)
+	}
+	return total
+}
+
+// matching returns a family's samples whose labels match (as sum).
+func (s *scrape) matching(name string, match []string) []*dto.Metric {
+	if s == nil || s.families[name] == nil {
+		return nil
+	}
+	var out []*dto.Metric
 next:
-	for _, m := range f.Metric {
+	for _, m := range s.families[name].Metric {
 		for i := 0; i+1 < len(match); i += 2 {
 			v, want := label(m, match[i]), match[i+1]
 			if len(want) > 0 && want[0] == '!' {
@@ -110,25 +115,16 @@ next:
 				continue next
 			}
 		}
-		total += value(m)
+		out = append(out, m)
 	}
-	return total
+	return out
 }
 
 // histogramAt returns, over a histogram family's samples whose labels
 // match (as sum), the observations and those at most le (le must be one
 // of its buckets' bounds).
 func (s *scrape) histogramAt(name string, le float64, match ...string) (count, under float64) {
-	if s == nil || s.families[name] == nil {
-		return 0, 0
-	}
-next:
-	for _, m := range s.families[name].Metric {
-		for i := 0; i+1 < len(match); i += 2 {
-			if label(m, match[i]) != match[i+1] {
-				continue next
-			}
-		}
+	for _, m := range s.matching(name, match) {
 		h := m.GetHistogram()
 		if h == nil {
 			continue
