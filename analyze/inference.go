@@ -135,6 +135,12 @@ type ObjectSlot struct {
 	resultIn Box       // the part of the frame the result looked at
 	fresh    bool      // result not yet taken
 	shed     bool      // the camera's ladder asks to shed: one picture at a time, never replaced
+	// The wait of the camera's last request shed as stale: a request
+	// submitted within staleAfter of that shed keeps it (the camera is
+	// still waiting for its turn), unless it becomes a first result.
+	staleAt    time.Time
+	staleSince time.Time
+	staleFirst bool
 }
 
 // objRequest is a picture waiting for or under inference.
@@ -143,7 +149,7 @@ type objRequest struct {
 	region    Box // the part of the frame the picture shows, normalized
 	frameTime time.Time
 	queued    time.Time // when this picture was submitted
-	since     time.Time // when the camera began waiting (kept by a replacement, unless it becomes a first result): its place in the queue
+	since     time.Time // when the camera began waiting (kept by a replacement or a request just after a stale one, unless it becomes a first result): its place in the queue
 	recheck   bool      // a re-check of objects present on a still scene: served after requests driven by motion
 	first     bool      // motion just began and the camera follows no object: served first
 	follow    bool      // motion while the camera follows an object it reports: after motion on cameras that follow none
@@ -180,7 +186,13 @@ func (r *objRequest) rank() int {
 // followAge: a follow request that has waited this long ranks with the
 // other requests driven by motion, so that a camera always following
 // something (vehicles parked in view) is not starved while other cameras
-// keep moving, and a person walking into its view is found.
+// keep moving, and a person walking into its view is found. The wait
+// counts across a request shed as stale when the camera asks again at
+// once (ObjectSlot.staleSince): a camera whose ladder sheds never
+// replaces its request, so each goes stale, and without it would never
+// age. First looks and re-checks do not age: they refresh what the
+// camera holds, and in a city of still cameras holding people they would
+// otherwise come before someone new in a moving view.
 const followAge = 5 * time.Second
 
 // rankAt is rank at now, a follow request aged by followAge.
@@ -304,7 +316,13 @@ func (s *ObjectSlot) submit(r *objRequest, now time.Time) {
 		s.recycle(s.pending)
 	} else {
 		in.pending++
+		// Asked again at once after a request went stale: still
+		// waiting for its turn (the same rule as a replacement).
+		if !s.staleAt.IsZero() && now.Sub(s.staleAt) <= staleAfter && (!r.first || s.staleFirst) {
+			r.since = s.staleSince
+		}
 	}
+	s.staleAt = time.Time{}
 	s.pending = r
 	in.queued()
 	in.mu.Unlock()
@@ -452,6 +470,7 @@ func (in *Inference) next() (*ObjectSlot, *objRequest) {
 			continue
 		}
 		if now.Sub(p.queued) > staleAfter {
+			s.staleAt, s.staleSince, s.staleFirst = now, p.since, p.first
 			s.pending = nil
 			in.pending--
 			s.recycle(p)

@@ -167,7 +167,10 @@ func TestInferenceReportsWaits(t *testing.T) {
 // (its incident open, its objects held while it waits) is served after a
 // camera that follows nothing, unless it has waited followAge (it then
 // ranks with motion, the oldest first: a camera always following parked
-// cars is not starved); all before a re-check.
+// cars is not starved), counted across a request shed as stale and asked
+// again at once (a camera whose ladder sheds never replaces its request:
+// each goes stale); one asked again later waits from then; all before a
+// re-check.
 func TestFollowAfterMotion(t *testing.T) {
 	hog := NewHOGObjects(0, 128)
 	defer hog.Close()
@@ -176,7 +179,21 @@ func TestFollowAfterMotion(t *testing.T) {
 	defer in.Close()
 	now := time.Now()
 	follow := func(r *objRequest) { r.follow = true }
-	requestAs(in.Slot("still"), now.Add(-900*time.Millisecond), func(r *objRequest) { r.recheck = true })
+	recheck := func(r *objRequest) { r.recheck = true }
+	// Shed as stale (nothing is served yet: next only sheds), then asked
+	// again: at once, or after more than staleAfter.
+	waits, late := in.Slot("waits"), in.Slot("late")
+	requestAs(waits, now.Add(-followAge-2*time.Second), follow)
+	requestAs(late, now.Add(-followAge-3*time.Second), follow)
+	if s, _ := in.next(); s != nil {
+		t.Fatalf("%s served, want every request shed as stale", s.camera)
+	}
+	late.in.mu.Lock()
+	late.staleAt = late.staleAt.Add(-staleAfter - time.Millisecond)
+	late.in.mu.Unlock()
+	requestAs(waits, now, follow)
+	requestAs(late, now, follow)
+	requestAs(in.Slot("still"), now.Add(-900*time.Millisecond), recheck)
 	requestAs(in.Slot("follows"), now.Add(-600*time.Millisecond), follow)
 	aged := in.Slot("aged")
 	requestAs(aged, now.Add(-followAge-time.Second), follow)
@@ -184,11 +201,15 @@ func TestFollowAfterMotion(t *testing.T) {
 	request(in.Slot("new"), now)
 	in.Start()
 	var order []string
-	for _, g := range awaitServed(t, obs, 4) {
+	got := awaitServed(t, obs, 6)
+	for _, g := range got {
 		order = append(order, g.camera+"/"+g.kind)
 	}
-	if want := []string{"aged/follow", "new/motion", "follows/follow", "still/recheck"}; !slices.Equal(order, want) {
+	if want := []string{"waits/follow", "aged/follow", "new/motion", "follows/follow", "late/follow", "still/recheck"}; !slices.Equal(order, want) {
 		t.Errorf("served %v, want %v", order, want)
+	}
+	if g := got[0]; g.wait < followAge+2*time.Second {
+		t.Errorf("%s waited %v, want at least %v (across its stale request)", g.camera, g.wait, followAge+2*time.Second)
 	}
 }
 

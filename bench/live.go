@@ -61,6 +61,11 @@ type LiveOptions struct {
 	// for PersonDelay, with the network asked on motion only
 	// (objects.first_look: false).
 	Person bool
+	// FirstLook (with Person) keeps objects.first_look on, the engine's
+	// default: every camera looks at its picture when it starts, and
+	// re-checks the people standing in its still view about once a
+	// second, as they compete for the budget in a city.
+	FirstLook bool
 	// Objects sets the engine's object network: "" keeps its default
 	// (on, its budget following the machine), "off" turns it off
 	// (objects.enabled: false), a number fixes its budget
@@ -356,7 +361,16 @@ type engineChild struct {
 	personSeen map[string]bool
 }
 
-func startEngineChild(ctx context.Context, bin string, urls []string, mode string, udp, person bool, objects string, logs io.Writer) (*engineChild, error) {
+// engineOptions are what engineConfig writes beside the cameras' URLs.
+type engineOptions struct {
+	mode      string // decode_mode, "" for the engine's
+	udp       bool
+	person    bool   // person.enabled on every camera, with first_look off unless firstLook
+	firstLook bool   // with person: objects.first_look stays on (the engine's default)
+	objects   string // as LiveOptions.Objects
+}
+
+func startEngineChild(ctx context.Context, bin string, urls []string, eo engineOptions, logs io.Writer) (*engineChild, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -365,7 +379,7 @@ func startEngineChild(ctx context.Context, bin string, urls []string, mode strin
 	if err != nil {
 		return nil, err
 	}
-	text := engineConfig(addr, dir, urls, mode, udp, person, objects)
+	text := engineConfig(addr, dir, urls, eo)
 	cfg := filepath.Join(dir, "cameras.yaml")
 	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 		os.RemoveAll(dir)
@@ -384,21 +398,23 @@ func startEngineChild(ctx context.Context, bin string, urls []string, mode strin
 
 // engineConfig is the engine child's configuration: its listen address,
 // its state under dir, one camera per URL.
-func engineConfig(addr, dir string, urls []string, mode string, udp, person bool, objects string) string {
+func engineConfig(addr, dir string, urls []string, eo engineOptions) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen: %q\noutbox: {path: %q}\nevidence: {dir: %q}\n", addr,
 		filepath.Join(dir, "outbox.db"), filepath.Join(dir, "evidence"))
 	// With person on, PersonDelay is the time from motion to person: the
 	// cameras ask on motion only, as the clips' still views hold people
 	// standing from the start, whom a first look (objects.first_look)
-	// would report before anything moved.
+	// would report before anything moved; firstLook keeps the looks (and
+	// the re-checks of the people they find), as the engine's default.
+	mode, udp, person, objects := eo.mode, eo.udp, eo.person, eo.objects
 	look := ""
-	if person {
+	if person && !eo.firstLook {
 		look = ", first_look: false"
 	}
 	switch objects {
 	case "":
-		if person {
+		if look != "" {
 			b.WriteString("objects: {first_look: false}\n")
 		}
 	case "off":
@@ -552,7 +568,7 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	}
 	res.Server = src.server
 	defer src.stop()
-	eng, err := startEngineChild(ctx, bin, src.urls, o.DecodeMode, o.UDP, o.Person, o.Objects, logs)
+	eng, err := startEngineChild(ctx, bin, src.urls, engineOptions{o.DecodeMode, o.UDP, o.Person, o.FirstLook, o.Objects}, logs)
 	if err != nil {
 		return nil, err
 	}

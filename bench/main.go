@@ -217,6 +217,7 @@ func mainLive(ctx context.Context, args []string, out, errOut io.Writer) error {
 	beside := fs.Bool("ffmpeg-beside", false, "with --ffmpeg --server gst: run the ffmpeg processes at the same time as the engine, not after it (both then see the machine's same load; it carries both)")
 	server := fs.String("server", ServerSim, "what serves the cameras: sim (vigil's simulator) or gst (GStreamer's RTSP server, scripts/gst-rtsp-server.py, clips looped)")
 	person := fs.Bool("person", false, "turn person detection on in every camera and report the time from motion to person incident")
+	firstLook := fs.Bool("first-look", false, "with --person: keep objects.first_look on (the engine's default): cameras look at their still view when they start and re-check the people standing in it, competing for the budget")
 	stagger := fs.Bool("stagger", false, "the simulator starts the cameras of each clip at its keyframes in turn, not all at its first: people walk into view at different times, as in a city (not with --server gst)")
 	objects := fs.String("objects", "", "the engine's object network: off, or a fixed budget in inferences per second (default: on, following the machine)")
 	if err := cliflag.Parse(fs, args, out, errOut); err != nil {
@@ -225,6 +226,9 @@ func mainLive(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if err := ParseObjects(*objects); err != nil {
 		return fmt.Errorf("--objects: %w", err)
 	}
+	if *firstLook && !*person {
+		return errors.New("--first-look: needs --person (without it no camera looks for people)")
+	}
 	if err := c.resolve(); err != nil {
 		return err
 	}
@@ -232,7 +236,7 @@ func mainLive(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o := LiveOptions{Person: *person, Objects: *objects, Cameras: c.cameras, Clips: c.clips, Duration: c.duration, Warmup: c.warmup, DecodeMode: *mode,
+	o := LiveOptions{Person: *person, FirstLook: *firstLook, Objects: *objects, Cameras: c.cameras, Clips: c.clips, Duration: c.duration, Warmup: c.warmup, DecodeMode: *mode,
 		UDP: *udp, Stagger: *stagger, DropThreshold: *drop, Progress: newProgress(errOut), Logs: c.logs(errOut), FFmpegReference: *ffref, FFmpegBeside: *beside, Server: *server}
 	if *ramp {
 		rr, err := Ramp(ctx, bin, o, *maxCams)

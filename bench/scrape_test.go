@@ -160,12 +160,22 @@ func TestEngineConfigObjects(t *testing.T) {
 		enabled bool
 		budget  float64
 	}{{"", true, 0}, {"off", false, 0}, {"2.5", true, 2.5}} {
-		cfg, err := config.Parse([]byte(engineConfig("127.0.0.1:9", t.TempDir(), urls, "auto", false, false, tc.objects)))
+		cfg, err := config.Parse([]byte(engineConfig("127.0.0.1:9", t.TempDir(), urls, engineOptions{mode: "auto", objects: tc.objects})))
 		if err != nil {
 			t.Fatalf("--objects %q: %v", tc.objects, err)
 		}
 		if cfg.Objects.Enabled != tc.enabled || cfg.Objects.MaxPerSecond != tc.budget {
 			t.Errorf("--objects %q: enabled %v, max_per_second %v; want %v, %v", tc.objects, cfg.Objects.Enabled, cfg.Objects.MaxPerSecond, tc.enabled, tc.budget)
+		}
+	}
+	// With --person the cameras ask on motion only, unless --first-look.
+	for _, look := range []bool{false, true} {
+		cfg, err := config.Parse([]byte(engineConfig("127.0.0.1:9", t.TempDir(), urls, engineOptions{person: true, firstLook: look})))
+		if err != nil {
+			t.Fatalf("--person, first look %v: %v", look, err)
+		}
+		if cfg.Objects.FirstLook != look || !cfg.Cameras[0].Person.Enabled {
+			t.Errorf("--person, first look %v: objects.first_look %v, person.enabled %v", look, cfg.Objects.FirstLook, cfg.Cameras[0].Person.Enabled)
 		}
 	}
 	for _, bad := range []string{"0", "on", "5000", "-1"} {

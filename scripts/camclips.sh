@@ -21,6 +21,12 @@
 #   sub-quiet.h264           640x360: still and live, low noise at CRF 35
 #                            (22 kbps, an IDR every 4 s): runs of identical
 #                            pictures longer than frozen_time, 30 s
+#   sub-enter.h264           640x360 25 fps ~500 kbps: the square empty
+#                            (a median of vtest's pictures) 6 s, people wiped in
+#                            over 1 s, walking to 16 s, wiped out over 1 s,
+#                            empty again to 22 s: each loop, people appear
+#                            in a view that holds no one (bench live
+#                            --stagger times the first inference on it)
 # Every encoding is deterministic (one thread in x264, x265 and the filters:
 # x264's and x265's threads make each encoding a little different, and a
 # still view that did not wake the gate on one woke it on another), so the
@@ -123,7 +129,27 @@ frozen() {
 	mv "$f.tmp" "$f"
 }
 
+# sub-enter.h264: people walk into an empty view and leave it. The empty
+# view is the per-pixel median of 25 of vtest's pictures 1.6 s apart
+# (everyone walks on).
+enter() {
+	local f="$out/sub-enter.h264" bg="$out/.empty.png"
+	[ -s "$f" ] && return
+	ffmpeg -nostdin -loglevel error -y -threads 1 -filter_threads 1 -i "$src" \
+		-vf "select=not(mod(n\\,16)),tmedian=radius=12,trim=start_frame=25:end_frame=26" -frames:v 1 "$bg"
+	local norm="scale=640:360,format=yuv420p,setsar=1,settb=1/10"
+	# 2 s more at the start, dropped by cut as in make.
+	ffmpeg -nostdin -loglevel error -y -filter_complex_threads 1 -threads 1 \
+		-loop 1 -framerate 10 -t 9 -i "$bg" -i "$src" -loop 1 -framerate 10 -t 6 -i "$bg" -filter_complex \
+		"[0:v]$norm[a];[1:v]trim=start_frame=1:end_frame=111,setpts=PTS-STARTPTS,$norm[b];[2:v]$norm[c];[a][b]xfade=transition=wipeleft:duration=1:offset=8[ab];[ab][c]xfade=transition=wiperight:duration=1:offset=18,fps=25,noise=alls=6:allf=t,format=yuv420p" \
+		-c:v libx264 -threads 1 -preset veryfast -profile:v main -bf 0 -g 50 -keyint_min 50 -sc_threshold 0 \
+		-b:v 500k -maxrate 625k -bufsize 1000k -x264-params aud=1:threads=1:sliced-threads=0 -f h264 "$f.tmp"
+	rm -f "$bg"
+	cut "$f" h264 50
+}
+
 tamper
+enter
 frozen sub-frozen "noise=alls=6:allf=t,format=yuv420p,split[a][b];[a][b]freezeframes=first=250:last=749:replace=250" "-crf 23" 50
 frozen sub-quiet "noise=alls=3:allf=t,format=yuv420p" "-crf 35" 100
 make sub-motion 25 640 360 1 500
