@@ -23,7 +23,9 @@ import (
 //   - whatever the load, never under what serves the first results
 //     waiting (requests of cameras whose motion has just begun and that
 //     follow nothing) within firstWait: one per firstWait each, up to
-//     budgetSurge. A person walking into a busy camera's view is worth
+//     budgetSurge, and each starts one surge interval after the
+//     previous inference, not one budget interval (firstInterval). A
+//     person walking into a busy camera's view is worth
 //     more than the idle cameras' keyframes, which their ladders shed
 //     first when this takes their CPU (sched.Ladder.Busy).
 //
@@ -83,6 +85,17 @@ func (b *budget) Rate() float64 {
 // interval is the least time between two inference starts.
 func (b *budget) interval() time.Duration {
 	return time.Duration(float64(time.Second) / b.Rate())
+}
+
+// firstInterval is the least time between two inference starts when the
+// later one serves a first result: the surge's rate (under the ceiling),
+// whatever the budget. The floor's rise for first results waiting comes
+// only at a tick, and spreads them over firstWait, so a first result
+// arriving with others, or just after an inference started at the floor's
+// rate, waited past firstWait; started at this rate, up to budgetSurge
+// arriving at once are served within a second.
+func (b *budget) firstInterval() time.Duration {
+	return time.Duration(float64(time.Second) / math.Min(budgetSurge, b.ceiling))
 }
 
 // held notes that a request waited for the budget.

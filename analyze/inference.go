@@ -24,6 +24,14 @@ const (
 // picture is too old to be worth a result.
 const staleAfter = 2 * time.Second
 
+// shedKeepsWait is how soon a camera whose ladder sheds (SetShed) must ask
+// again after its request went stale to keep its wait: it builds a
+// request only from the pictures its step keeps, down to every other
+// keyframe (8 s with 4 s GOPs), so the window of a camera at full rate,
+// staleAfter, would restart its wait at every shed and its follow
+// requests would never age (followAge).
+const shedKeepsWait = 20 * time.Second
+
 // replaceAfter is how old a pending request must be before a camera
 // replaces it with a newer picture (the newest wins, but a picture is not
 // scaled at every analyzed frame for a request that may wait).
@@ -136,8 +144,9 @@ type ObjectSlot struct {
 	fresh    bool      // result not yet taken
 	shed     bool      // the camera's ladder asks to shed: one picture at a time, never replaced
 	// The wait of the camera's last request shed as stale: a request
-	// submitted within staleAfter of that shed keeps it (the camera is
-	// still waiting for its turn), unless it becomes a first result.
+	// submitted within staleAfter of that shed (shedKeepsWait while the
+	// camera sheds) keeps it (the camera is still waiting for its turn),
+	// unless it becomes a first result.
 	staleAt    time.Time
 	staleSince time.Time
 	staleFirst bool
@@ -188,9 +197,9 @@ func (r *objRequest) rank() int {
 // something (vehicles parked in view) is not starved while other cameras
 // keep moving, and a person walking into its view is found. The wait
 // counts across a request shed as stale when the camera asks again at
-// once (ObjectSlot.staleSince): a camera whose ladder sheds never
-// replaces its request, so each goes stale, and without it would never
-// age. First looks and re-checks do not age: they refresh what the
+// once (ObjectSlot.staleSince; shedKeepsWait): a camera whose ladder sheds
+// never replaces its request, so each goes stale, and without it would
+// never age. First looks and re-checks do not age: they refresh what the
 // camera holds, and in a city of still cameras holding people they would
 // otherwise come before someone new in a moving view.
 const followAge = 5 * time.Second
@@ -316,9 +325,14 @@ func (s *ObjectSlot) submit(r *objRequest, now time.Time) {
 		s.recycle(s.pending)
 	} else {
 		in.pending++
-		// Asked again at once after a request went stale: still
-		// waiting for its turn (the same rule as a replacement).
-		if !s.staleAt.IsZero() && now.Sub(s.staleAt) <= staleAfter && (!r.first || s.staleFirst) {
+		// Asked again at once after a request went stale (a shedding
+		// camera: at its next picture kept, up to a GOP or two later):
+		// still waiting for its turn (the same rule as a replacement).
+		window := staleAfter
+		if s.shed {
+			window = shedKeepsWait
+		}
+		if !s.staleAt.IsZero() && now.Sub(s.staleAt) <= window && (!r.first || s.staleFirst) {
 			r.since = s.staleSince
 		}
 	}
@@ -412,7 +426,8 @@ func (in *Inference) shedCount(camera, reason string) {
 }
 
 // run is the inference goroutine: one request at a time, no sooner than
-// one budget interval after the previous one started.
+// one budget interval after the previous one started, or, for a first
+// result, one surge interval (budget.firstInterval).
 func (in *Inference) run() {
 	defer close(in.stopped)
 	var last time.Time
@@ -424,13 +439,23 @@ func (in *Inference) run() {
 		}
 		for {
 			in.budget.update(time.Now(), in.firsts)
-			if wait := in.budget.interval() - time.Since(last); !last.IsZero() && wait > 0 {
+			interval := in.budget.interval()
+			if in.firsts() > 0 {
+				// next serves a first result: at the surge's rate.
+				interval = min(interval, in.budget.firstInterval())
+			}
+			if wait := interval - time.Since(last); !last.IsZero() && wait > 0 {
 				in.budget.held()
 				t := time.NewTimer(wait)
 				select {
 				case <-in.done:
 					t.Stop()
 					return
+				case <-in.wake:
+					// A new request (maybe a first result): the
+					// interval again.
+					t.Stop()
+					continue
 				case <-t.C:
 				}
 			}

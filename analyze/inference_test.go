@@ -169,8 +169,9 @@ func TestInferenceReportsWaits(t *testing.T) {
 // ranks with motion, the oldest first: a camera always following parked
 // cars is not starved), counted across a request shed as stale and asked
 // again at once (a camera whose ladder sheds never replaces its request:
-// each goes stale); one asked again later waits from then; all before a
-// re-check.
+// each goes stale; it asks again at the pictures its step keeps, so it
+// keeps its wait longer); one asked again later waits from then; all
+// before a re-check.
 func TestFollowAfterMotion(t *testing.T) {
 	hog := NewHOGObjects(0, 128)
 	defer hog.Close()
@@ -182,17 +183,24 @@ func TestFollowAfterMotion(t *testing.T) {
 	recheck := func(r *objRequest) { r.recheck = true }
 	// Shed as stale (nothing is served yet: next only sheds), then asked
 	// again: at once, or after more than staleAfter.
-	waits, late := in.Slot("waits"), in.Slot("late")
+	waits, late, shedding := in.Slot("waits"), in.Slot("late"), in.Slot("shedding")
+	shedding.SetShed(true)
 	requestAs(waits, now.Add(-followAge-2*time.Second), follow)
 	requestAs(late, now.Add(-followAge-3*time.Second), follow)
+	requestAs(shedding, now.Add(-followAge-3*time.Second), follow)
 	if s, _ := in.next(); s != nil {
 		t.Fatalf("%s served, want every request shed as stale", s.camera)
 	}
 	late.in.mu.Lock()
-	late.staleAt = late.staleAt.Add(-staleAfter - time.Millisecond)
+	late.staleAt = now.Add(-staleAfter - time.Second) // the test's clock: asked again 3s after
+	// A camera whose ladder sheds asks at the pictures its step keeps:
+	// 3s later still keeps its wait.
+	shedding.staleAt = now.Add(-staleAfter - time.Second)
+
 	late.in.mu.Unlock()
 	requestAs(waits, now, follow)
 	requestAs(late, now, follow)
+	requestAs(shedding, now, follow)
 	requestAs(in.Slot("still"), now.Add(-900*time.Millisecond), recheck)
 	requestAs(in.Slot("follows"), now.Add(-600*time.Millisecond), follow)
 	aged := in.Slot("aged")
@@ -201,14 +209,14 @@ func TestFollowAfterMotion(t *testing.T) {
 	request(in.Slot("new"), now)
 	in.Start()
 	var order []string
-	got := awaitServed(t, obs, 6)
+	got := awaitServed(t, obs, 7)
 	for _, g := range got {
 		order = append(order, g.camera+"/"+g.kind)
 	}
-	if want := []string{"waits/follow", "aged/follow", "new/motion", "follows/follow", "late/follow", "still/recheck"}; !slices.Equal(order, want) {
+	if want := []string{"shedding/follow", "waits/follow", "aged/follow", "new/motion", "follows/follow", "late/follow", "still/recheck"}; !slices.Equal(order, want) {
 		t.Errorf("served %v, want %v", order, want)
 	}
-	if g := got[0]; g.wait < followAge+2*time.Second {
+	if g := got[1]; g.wait < followAge+2*time.Second {
 		t.Errorf("%s waited %v, want at least %v (across its stale request)", g.camera, g.wait, followAge+2*time.Second)
 	}
 }
@@ -514,5 +522,44 @@ func TestCameraFirstLook(t *testing.T) {
 		if _, ok := c2.ObjectRegion(); ok {
 			t.Fatalf("without FirstLook: asked at %v on a still scene", at)
 		}
+	}
+}
+
+// TestFirstResultsAtSurgeRate: on a loaded machine the budget is at its
+// floor (2 a second); an inference has just started when three cameras'
+// motion begins at once. Their first results start one surge interval
+// apart (1/8 s), all within firstWait, not one budget interval apart
+// (0.5, 1.0, 1.5 s), the first of them without waiting out the interval
+// the goroutine was sleeping when they came (0.5 s), and a request driven
+// by motion on a camera that follows nothing still waits for the
+// budget's interval.
+func TestFirstResultsAtSurgeRate(t *testing.T) {
+	hog := NewHOGObjects(0, 128)
+	defer hog.Close()
+	obs := newCountingObserver()
+	in := NewInference(hog, InferenceConfig{Load: func() float64 { return 0.95 }}, obs)
+	defer in.Close()
+	in.Start()
+	request(in.Slot("busy"), time.Now())
+	awaitServed(t, obs, 1)
+	if r := in.Rate(); r != budgetFloor {
+		t.Fatalf("budget %g at load 0.95, want the floor %g", r, budgetFloor)
+	}
+	now := time.Now()
+	for _, c := range []string{"a", "b", "c"} {
+		requestAs(in.Slot(c), now, func(r *objRequest) { r.first = true })
+	}
+	request(in.Slot("later"), now)
+	got := awaitServed(t, obs, 5)
+	if g := got[1]; g.wait > 350*time.Millisecond {
+		t.Errorf("%s: the first of them after %v, want within 350ms (one surge interval, %v, after the last start)", g.camera, g.wait, in.budget.firstInterval())
+	}
+	for _, g := range got[1:4] {
+		if g.kind != "first" || g.wait > 700*time.Millisecond {
+			t.Errorf("%s: %s after %v, want first within 700ms (at %v apart)", g.camera, g.kind, g.wait, in.budget.firstInterval())
+		}
+	}
+	if g := got[4]; g.camera != "later" || g.wait < 400*time.Millisecond {
+		t.Errorf("then %s after %v, want later after a budget interval (%v)", g.camera, g.wait, time.Second/budgetFloor)
 	}
 }

@@ -198,10 +198,12 @@ type LiveResult struct {
 	// (vigil_objects_inference_duration_seconds, one thread per
 	// inference) per second: its CPU, or more on a saturated machine.
 	// EngineCoresWithoutNetwork is Engine.Cores less it; Objects the
-	// option the run had ("" the default).
+	// option the run had ("" the default), FirstLook whether the cameras
+	// looked at their still views (LiveOptions.FirstLook).
 	NetworkCores              float64 `json:"network_cores"`
 	EngineCoresWithoutNetwork float64 `json:"engine_cores_without_network"`
 	Objects                   string  `json:"objects,omitempty"`
+	FirstLook                 bool    `json:"first_look,omitempty"`
 	// FFmpegCoresPerCamera is the CPU of `ffmpeg -threads 1 -i CLIP -f null -`
 	// on the cameras' clips, per camera in real time (at the clip's frame rate), weighted by
 	// the mix; CPURatioToFFmpeg is the engine's cores per camera over it.
@@ -568,7 +570,7 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	}
 	res.Server = src.server
 	defer src.stop()
-	eng, err := startEngineChild(ctx, bin, src.urls, engineOptions{o.DecodeMode, o.UDP, o.Person, o.FirstLook, o.Objects}, logs)
+	eng, err := startEngineChild(ctx, bin, src.urls, engineOptions{mode: o.DecodeMode, udp: o.UDP, person: o.Person, firstLook: o.FirstLook, objects: o.Objects}, logs)
 	if err != nil {
 		return nil, err
 	}
@@ -678,7 +680,7 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 		res.NetworkCores = d("vigil_objects_inference_duration_seconds") / res.DurationSeconds
 	}
 	res.EngineCoresWithoutNetwork = max(res.Engine.Cores-res.NetworkCores, 0)
-	res.Objects = o.Objects
+	res.Objects, res.FirstLook = o.Objects, o.FirstLook
 	res.LagMidSeconds = sMid.maxOf("vigil_camera_lag_seconds")
 	res.LagEndSeconds = s1.maxOf("vigil_camera_lag_seconds")
 	res.CamerasUp = int(s1.sum("vigil_camera_up"))

@@ -226,8 +226,8 @@ func mainLive(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if err := ParseObjects(*objects); err != nil {
 		return fmt.Errorf("--objects: %w", err)
 	}
-	if *firstLook && !*person {
-		return errors.New("--first-look: needs --person (without it no camera looks for people)")
+	if *firstLook && (!*person || *objects == "off") {
+		return errors.New("--first-look: needs --person and the object network (without them no camera looks for people)")
 	}
 	if err := c.resolve(); err != nil {
 		return err

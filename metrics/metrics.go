@@ -185,7 +185,7 @@ func New(pool func() PoolStats, cams prometheus.Collector) *Set {
 	})
 	m.ObjectWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "vigil_objects_wait_seconds",
-		Help:    "Time a camera's inference request waited for the budget before its inference started, by request: first (the first result of a camera's motion, served first), motion (the others driven by motion on a camera that follows no object), follow (motion on a camera that follows an object it reports; after 5s it ranks with motion), look (a first look at a still picture), recheck (objects held on a still scene). A newer picture that replaces a waiting request keeps the camera's wait (unless it becomes a first result); a request not replaced for 2s is shed (vigil_objects_shed_total{reason=\"stale\"}).",
+		Help:    "Time a camera's inference request waited for the budget before its inference started, by request: first (the first result of a camera's motion, served first), motion (the others driven by motion on a camera that follows no object), follow (motion on a camera that follows an object it reports; after 5s it ranks with motion), look (a first look at a still picture), recheck (objects held on a still scene). A newer picture that replaces a waiting request keeps the camera's wait (unless it becomes a first result), and so does a request asked again at once after one was shed for waiting 2s unreplaced (vigil_objects_shed_total{reason=\"stale\"}): a wait can be longer than 2s.",
 		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 5, 10, 30},
 	}, []string{"request"})
 	for _, k := range RequestKinds {

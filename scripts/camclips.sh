@@ -136,7 +136,7 @@ enter() {
 	local f="$out/sub-enter.h264" bg="$out/.empty.png"
 	[ -s "$f" ] && return
 	ffmpeg -nostdin -loglevel error -y -threads 1 -filter_threads 1 -i "$src" \
-		-vf "select=not(mod(n\\,16)),tmedian=radius=12,trim=start_frame=25:end_frame=26" -frames:v 1 "$bg"
+		-vf "select=not(mod(n\\,16)),tmedian=radius=12,trim=start_frame=25:end_frame=26" -frames:v 1 -update 1 "$bg"
 	local norm="scale=640:360,format=yuv420p,setsar=1,settb=1/10"
 	# 2 s more at the start, dropped by cut as in make.
 	ffmpeg -nostdin -loglevel error -y -filter_complex_threads 1 -threads 1 \
