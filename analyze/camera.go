@@ -37,6 +37,7 @@ type Camera struct {
 	objRecheck  bool      // that request re-checks objects on a still scene
 	objAsked    time.Time // frame time of the last request submitted
 	objAnswered time.Time // frame time a result was last taken
+	objFailed   time.Time // frame time a request could not be built (ObjectFailed): none before objectFailWait after it
 	objLooked   bool      // a result of the whole picture came since the camera started or was Reset
 	objLook     bool      // the request wanted is a first look
 	looks       int       // first looks submitted since the start or Reset (their backoff)

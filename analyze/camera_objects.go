@@ -32,6 +32,11 @@ const (
 	lookBackoff = 30 * time.Second
 )
 
+// objectFailWait: after a request the caller could not build (its picture
+// not decoded in color: ObjectFailed), the camera asks for none for this
+// much frame time, where it asked again on every frame.
+const objectFailWait = time.Second
+
 // firstWithin: a request while the camera follows no object, within this
 // much frame time of the start of its motion, is its motion's first
 // (served before the others, objRequest.first).
@@ -104,6 +109,15 @@ func (c *Camera) SubmitObjects(s *Snapshot, now time.Time) {
 	c.slot.submit(r, now)
 }
 
+// ObjectFailed tells the camera that the request ObjectRegion named could
+// not be built (its picture could not be decoded in color; the caller
+// counts it): the camera asks for none for objectFailWait of frame time,
+// instead of on every frame while the failure lasts.
+func (c *Camera) ObjectFailed() {
+	c.wantObj = false
+	c.objFailed = c.last
+}
+
 // ObjectPictureSize is the size to decode the picture at for
 // SubmitObjects, given the stream's picture size: the region asked for
 // comes out at most objectMaxSide on its long side, never upscaled.
@@ -166,7 +180,10 @@ func (c *Camera) updateObjects(t time.Time, moving bool) {
 	look := !c.objLooked && c.slot.in.cfg.FirstLook && (c.cfg.Person.Enabled || c.cfg.Vehicle.Enabled) &&
 		t.Sub(c.objAsked) >= min(objectRecheck<<max(c.looks-1, 0), lookBackoff)
 	recheck := !move && (held || look)
-	if !move && !recheck || !c.slot.wants(time.Now(), recheck) {
+	// (A frame time before the failure, after a jump back, waits no more.)
+	sinceFail := t.Sub(c.objFailed)
+	failed := !c.objFailed.IsZero() && sinceFail >= 0 && sinceFail < objectFailWait
+	if !move && !recheck || failed || !c.slot.wants(time.Now(), recheck) {
 		return
 	}
 	c.objRegion, c.objRecheck, c.wantObj = Box{0, 0, 1, 1}, recheck, true

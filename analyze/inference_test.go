@@ -402,6 +402,49 @@ func TestCameraAsksOnlyOnMotion(t *testing.T) {
 	}
 }
 
+// TestCameraWaitsAfterFailedRequest: a request the caller could not build
+// (its picture not decoded in color) is not asked again on every frame:
+// the camera asks for none for objectFailWait of frame time, then asks
+// again while the motion goes on.
+func TestCameraWaitsAfterFailedRequest(t *testing.T) {
+	in := NewInference(nil, InferenceConfig{MaxPerSecond: 50}, nil)
+	defer in.Close()
+	cfg := config.DefaultAnalysis()
+	cfg.Person.Enabled = true
+	c, f := newCameraT(t, cfg)
+	c.SetObjects(in.Slot("cam"))
+	const fps = 10
+	step := time.Second / fps
+	scene := movingRect(f.Width, 2*time.Second, 10*time.Second)
+	rng := newNoise(1)
+	var failedAt, again time.Duration = -1, -1
+	for at := time.Duration(0); at < 10*time.Second && again < 0; at += step {
+		scene(at).draw(f, rng)
+		c.Analyze(f, t0.Add(at))
+		if _, ok := c.ObjectRegion(); !ok {
+			continue
+		}
+		if failedAt < 0 {
+			failedAt = at
+			c.ObjectFailed()
+			if _, ok := c.ObjectRegion(); ok {
+				t.Fatal("the request is still wanted after it failed")
+			}
+			continue
+		}
+		again = at
+	}
+	if failedAt < 0 {
+		t.Fatal("never asked for inference on motion")
+	}
+	if again < 0 {
+		t.Fatalf("never asked again after the failure at %v, the motion going on", failedAt)
+	}
+	if d := again - failedAt; d < objectFailWait || d > objectFailWait+2*step {
+		t.Errorf("asked again %v after the failure, want %v (to the next frame)", d, objectFailWait)
+	}
+}
+
 // TestRecheckAfterMotion: a re-check of a still scene waits behind a
 // request driven by motion and a first look, even ones queued later, and
 // replaces no pending request; among re-checks the oldest goes first.

@@ -335,7 +335,8 @@ func (p *Pipeline) process(dec *decode.Decoder, au []byte, pts time.Duration, re
 
 // submitObjects decodes the picture in color at the size the analyzer
 // asks and hands it over for inference; a failure skips it, counted as a
-// shed request (reason error).
+// shed request (reason error), and the camera asks for none for a second
+// (analyze.Camera.ObjectFailed).
 func (p *Pipeline) submitObjects(dec *decode.Decoder, sw, sh int) {
 	w, h := p.an.ObjectPictureSize(sw, sh)
 	if p.color == nil || p.color.Width != w || p.color.Height != h {
@@ -344,11 +345,13 @@ func (p *Pipeline) submitObjects(dec *decode.Decoder, sw, sh int) {
 		if p.color, err = analyze.NewSnapshot(w, h); err != nil {
 			p.color = nil
 			p.cfg.Objects.Failed()
+			p.an.ObjectFailed()
 			return
 		}
 	}
 	if err := dec.ScaleBGR(decode.Image{Pix: p.color.Pix, Width: w, Height: h, Stride: p.color.Stride}); err != nil {
 		p.cfg.Objects.Failed()
+		p.an.ObjectFailed()
 		return
 	}
 	p.an.SubmitObjects(p.color, time.Now())
