@@ -183,7 +183,16 @@ func (c *Camera) updateObjects(t time.Time, moving bool) {
 	// (A frame time before the failure, after a jump back, waits no more.)
 	sinceFail := t.Sub(c.objFailed)
 	failed := !c.objFailed.IsZero() && sinceFail >= 0 && sinceFail < objectFailWait
-	if !move && !recheck || failed || !c.slot.wants(time.Now(), recheck) {
+	if !move && !recheck || failed {
+		return
+	}
+	want, crowded := c.slot.wants(time.Now(), recheck, recheck && !held)
+	if crowded {
+		// A re-check not built, as it would go stale: asked, as far as
+		// its cadence and the hold of objects go.
+		c.objAsked = t
+	}
+	if !want {
 		return
 	}
 	c.objRegion, c.objRecheck, c.wantObj = Box{0, 0, 1, 1}, recheck, true

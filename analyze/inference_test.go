@@ -75,6 +75,12 @@ func (o *countingObserver) snapshot() (starts []time.Time, byCamera, sheds map[s
 	return append([]time.Time(nil), o.starts...), byCamera, sheds, o.maxQueue
 }
 
+// wantsRequest is ObjectSlot.wants for a request that is not a first look.
+func wantsRequest(s *ObjectSlot, now time.Time, recheck bool) bool {
+	want, _ := s.wants(now, recheck, false)
+	return want
+}
+
 // request submits a black 64x128 picture (one HOG window: a real search,
 // about a millisecond) for the slot.
 func request(s *ObjectSlot, now time.Time) { requestAs(s, now, nil) }
@@ -245,11 +251,11 @@ func TestInferenceBudget(t *testing.T) {
 	for time.Since(start) < run {
 		now := time.Now()
 		for _, s := range slots {
-			if s.wants(now, false) {
+			if wantsRequest(s, now, false) {
 				request(s, now)
 			}
 		}
-		if shed.wants(now, false) {
+		if wantsRequest(shed, now, false) {
 			shed.in.mu.Lock()
 			waiting := shed.pending != nil // only this loop sets it
 			shed.in.mu.Unlock()
@@ -402,6 +408,111 @@ func TestCameraAsksOnlyOnMotion(t *testing.T) {
 	}
 }
 
+// TestLooksGetTheirShare: while first looks wait, one inference in
+// lookEvery (first results apart) serves the one waiting longest, even
+// with requests driven by motion waiting; a first result still comes
+// before all, and is not counted.
+func TestLooksGetTheirShare(t *testing.T) {
+	hog := NewHOGObjects(0, 128)
+	defer hog.Close()
+	obs := newCountingObserver()
+	in := NewInference(hog, InferenceConfig{MaxPerSecond: 100}, obs)
+	defer in.Close()
+	now := time.Now()
+	look := func(r *objRequest) { r.recheck, r.look = true, true }
+	for i, c := range []string{"a", "b", "c", "d", "e"} {
+		request(in.Slot(c), now.Add(time.Duration(i)*time.Millisecond))
+	}
+	requestAs(in.Slot("look1"), now.Add(-time.Second), look)
+	requestAs(in.Slot("look2"), now.Add(-500*time.Millisecond), look)
+	requestAs(in.Slot("first"), now.Add(10*time.Millisecond), func(r *objRequest) { r.first = true })
+	in.Start()
+	var order []string
+	for _, g := range awaitServed(t, obs, 8) {
+		order = append(order, g.camera)
+	}
+	if want := []string{"first", "a", "b", "look1", "c", "d", "look2", "e"}; !slices.Equal(order, want) {
+		t.Errorf("served %v, want %v", order, want)
+	}
+}
+
+// TestCrowdedRequestsNotBuilt: a re-check that would go stale before its
+// turn is not built (counted as crowded): it waits behind every request,
+// so the budget must serve them all within staleAfter. Requests driven by
+// motion and first looks are always built.
+func TestCrowdedRequestsNotBuilt(t *testing.T) {
+	obs := newCountingObserver()
+	in := NewInference(nil, InferenceConfig{MaxPerSecond: 1}, obs) // 2 served in staleAfter
+	defer in.Close()
+	now := time.Now()
+	a, b, still := in.Slot("a"), in.Slot("b"), in.Slot("still")
+	request(a, now)
+	if want, crowded := still.wants(now, true, false); !want || crowded {
+		t.Errorf("re-check behind 1 request, 2 served in time: want %v, crowded %v", want, crowded)
+	}
+	request(b, now)
+	if want, crowded := still.wants(now, true, false); want || !crowded {
+		t.Errorf("re-check behind 2 requests: want %v, crowded %v", want, crowded)
+	}
+	if n := obs.shedsOf("still", ShedCrowded); n != 1 {
+		t.Errorf("%d re-checks counted crowded, want 1", n)
+	}
+	if want, crowded := still.wants(now, false, false); !want || crowded {
+		t.Errorf("motion behind 2 requests: want %v, crowded %v", want, crowded)
+	}
+	if want, crowded := still.wants(now, true, true); !want || crowded {
+		t.Errorf("first look behind 2 requests: want %v, crowded %v", want, crowded)
+	}
+}
+
+// TestCrowdedRecheckAtItsCadence: a camera holding a person on a still
+// scene, whose re-check is not built as the queue is crowded, asks again
+// a second later (its cadence), not on every frame.
+func TestCrowdedRecheckAtItsCadence(t *testing.T) {
+	obs := newCountingObserver()
+	// 0.5 a second: 1 served in staleAfter. Never started: requests stay
+	// pending until the test takes them.
+	in := NewInference(nil, InferenceConfig{MaxPerSecond: 0.5, FirstLook: true}, obs)
+	defer in.Close()
+	c, f, slot, color := newObjectCameraT(t, in)
+	rng := newNoise(3)
+	still := movingRect(f.Width, time.Hour, time.Hour)
+	person := []Object{{Label: config.LabelPerson, Score: 0.9, Box: Box{0.4, 0.3, 0.1, 0.4}}}
+	looked := false
+	for at := time.Duration(0); at < 5*time.Second; at += 100 * time.Millisecond {
+		still(at).draw(f, rng)
+		c.Analyze(f, t0.Add(at))
+		if _, ok := c.ObjectRegion(); !ok {
+			continue
+		}
+		if looked {
+			t.Fatalf("at %v: a re-check built behind a crowded queue", at)
+		}
+		// The first look, answered: a person standing there.
+		looked = true
+		c.SubmitObjects(color, time.Now())
+		s, r := in.next()
+		if s != slot {
+			t.Fatal("the first look is not pending")
+		}
+		s.in.mu.Lock()
+		s.result, s.resultAt, s.resultIn, s.fresh = person, r.frameTime, r.region, true
+		s.recycle(r)
+		s.in.mu.Unlock()
+		request(in.Slot("busy"), time.Now()) // the queue is full from now
+	}
+	if !looked {
+		t.Fatal("no first look")
+	}
+	if !c.holdsReported() {
+		t.Fatal("the person was not held")
+	}
+	// At 1, 2, 3 and 4 s after the look at 0.
+	if n := obs.shedsOf("cam", ShedCrowded); n < 3 || n > 5 {
+		t.Errorf("%d re-checks counted crowded in 5 s, want about 4 (one a second)", n)
+	}
+}
+
 // TestCameraWaitsAfterFailedRequest: a request the caller could not build
 // (its picture not decoded in color) is not asked again on every frame:
 // the camera asks for none for objectFailWait of frame time, then asks
@@ -460,16 +571,16 @@ func TestRecheckAfterMotion(t *testing.T) {
 	}
 	recheck(still, now)
 	recheck(still2, now.Add(time.Millisecond))
-	if still.wants(now.Add(time.Second), true) {
+	if wantsRequest(still, now.Add(time.Second), true) {
 		t.Error("a re-check would replace the pending request")
 	}
-	if !still.wants(now.Add(time.Second), false) {
+	if !wantsRequest(still, now.Add(time.Second), false) {
 		t.Error("motion may not replace a pending re-check")
 	}
 	// At once, and from a shedding camera too: a person walking in is
 	// not kept waiting behind a re-check or a first look.
 	still.SetShed(true)
-	if !still.wants(now, false) {
+	if !wantsRequest(still, now, false) {
 		t.Error("motion may not replace a pending re-check at once, the camera shedding")
 	}
 	still.SetShed(false)

@@ -162,9 +162,12 @@ type LiveResult struct {
 	// first, motion, follow, look, recheck), the inferences run over the window
 	// and how many of them started within 1 s of the camera's request
 	// (vigil_objects_wait_seconds); StaleSheds the requests dropped for
-	// having waited over 2 s (vigil_objects_shed_total{reason="stale"}).
-	Waits      map[string]WaitStats `json:"waits,omitempty"`
-	StaleSheds float64              `json:"stale_sheds"`
+	// having waited over 2 s (vigil_objects_shed_total{reason="stale"});
+	// CrowdedSheds the re-checks not built, as they would have gone stale
+	// ({reason="crowded"}).
+	Waits        map[string]WaitStats `json:"waits,omitempty"`
+	StaleSheds   float64              `json:"stale_sheds"`
+	CrowdedSheds float64              `json:"crowded_sheds"`
 	// StepsMid and StepsEnd count the cameras of each clip at each rung
 	// of the overload ladder (vigil_camera_overload_step) at the middle
 	// and the end of the window: clip → step name → cameras.
@@ -664,6 +667,7 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	res.MachineLoad, _ = machine.Load()
 	res.Inferences = d("vigil_objects_inferences_total")
 	res.StaleSheds = d("vigil_objects_shed_total", "reason", "stale")
+	res.CrowdedSheds = d("vigil_objects_shed_total", "reason", "crowded")
 	for _, k := range metrics.RequestKinds {
 		n1, w1 := s1.histogramAt("vigil_objects_wait_seconds", 1, "request", k)
 		n0, w0 := s0.histogramAt("vigil_objects_wait_seconds", 1, "request", k)
@@ -845,14 +849,14 @@ func PrintLive(w io.Writer, rs ...*LiveResult) {
 			fmt.Fprintf(w, "%8s ^ motion to person incident: %d, median %.0f ms, max %.0f ms; motion incidents with no person incident: %d; with one open already: %d; cameras with a person incident: %d; %.0f inferences, budget %.1f/s mid, %.1f/s end; machine %.0f%% busy\n",
 				"", r.PersonDelay.N, r.PersonDelay.P50, r.PersonDelay.Max, r.PersonMissed, r.PersonAlreadyOpen, r.PersonCameras, r.Inferences, r.BudgetMid, r.BudgetEnd, 100*r.MachineLoad)
 		}
-		if len(r.Waits) > 0 || r.StaleSheds > 0 {
+		if len(r.Waits) > 0 || r.StaleSheds > 0 || r.CrowdedSheds > 0 {
 			fmt.Fprintf(w, "%8s ^ inferences started within 1 s of the request:", "")
 			for _, k := range metrics.RequestKinds {
 				if ws, ok := r.Waits[k]; ok {
 					fmt.Fprintf(w, " %s %.0f of %.0f;", k, ws.Within1s, ws.Served)
 				}
 			}
-			fmt.Fprintf(w, " shed after waiting 2 s: %.0f\n", r.StaleSheds)
+			fmt.Fprintf(w, " shed after waiting 2 s: %.0f; re-checks not built, crowded: %.0f\n", r.StaleSheds, r.CrowdedSheds)
 		}
 		if r.NetworkCores > 0 || r.Objects != "" {
 			fmt.Fprintf(w, "%8s ^ object network (%s): %.3f cores; engine without it %.3f cores, %.4f per camera\n", "",

@@ -173,9 +173,9 @@ func New(pool func() PoolStats, cams prometheus.Collector) *Set {
 	})
 	m.ObjectSheds = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "vigil_objects_shed_total",
-		Help: "Inference requests not run, by reason: replaced (a newer one of the camera), stale (waited over 2s for the budget), overload (the camera's overload ladder), error (the network failed, or the color picture could not be made).",
+		Help: "Inference requests not run, by reason: replaced (a newer one of the camera), stale (waited over 2s for the budget), overload (the camera's overload ladder), error (the network failed, or the color picture could not be made), crowded (a re-check not built: more requests waited ahead of it than the budget serves in 2s; the camera asks again at its cadence).",
 	}, []string{"reason"})
-	for _, r := range []string{"replaced", "stale", "overload", "error"} {
+	for _, r := range []string{"replaced", "stale", "overload", "error", "crowded"} {
 		m.ObjectSheds.WithLabelValues(r)
 	}
 	m.ObjectSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
