@@ -33,6 +33,18 @@ const staleAfter = 2 * time.Second
 // requests would never age (followAge).
 const shedKeepsWait = 20 * time.Second
 
+// firstSpacing: a camera's first results are at least this far apart
+// (twice the surge's interval). In the first firstWithin of its motion a
+// camera whose person is not in view yet (the motion at the edge of the
+// picture, the person half in) looks again up to 4 times a second, the
+// person found a fraction of a second after coming in, and never takes
+// more than half the surge. Measured with people wiped into an empty view
+// (BENCHMARKS.md, "First results at the surge's rate"): spaced by
+// firstWait (one a second), the slowest person incident came 6.6-6.8 s
+// after its motion; at 250 ms 1.0, 1.0 and 4.4 s; without a spacing 1.0
+// and 1.4 s.
+const firstSpacing = 250 * time.Millisecond
+
 // replaceAfter is how old a pending request must be before a camera
 // replaces it with a newer picture (the newest wins, but a picture is not
 // scaled at every analyzed frame for a request that may wait).
@@ -147,13 +159,17 @@ type ObjectSlot struct {
 	resultIn Box       // the part of the frame the result looked at
 	fresh    bool      // result not yet taken
 	shed     bool      // the camera's ladder asks to shed: one picture at a time, never replaced
-	// The wait of the camera's last request shed as stale: a request
-	// submitted within staleAfter of that shed (shedKeepsWait while the
-	// camera sheds) keeps it (the camera is still waiting for its turn),
-	// unless it becomes a first result.
+	// The wait of the camera's last request shed as stale: a request of
+	// the same kind submitted within staleAfter of that shed
+	// (shedKeepsWait while the camera sheds) keeps it (the camera is
+	// still waiting for its turn); another kind (a first result, or new
+	// motion after a still while) waits from its own request.
 	staleAt    time.Time
 	staleSince time.Time
-	staleFirst bool
+	staleRank  int
+	// servedAt is when the camera's last inference started: a request
+	// within firstSpacing of it is not a first result (submit).
+	servedAt time.Time
 }
 
 // objRequest is a picture waiting for or under inference.
@@ -343,6 +359,13 @@ func (s *ObjectSlot) submit(r *objRequest, now time.Time) {
 		r.bgr.Close()
 		return
 	}
+	// A camera's first results are firstSpacing apart: one asked sooner
+	// after its last inference is motion, at the budget's pace (a camera
+	// whose motion found no one yet would otherwise take the surge's rate
+	// for itself).
+	if r.first && !s.servedAt.IsZero() && now.Sub(s.servedAt) < firstSpacing {
+		r.first = false
+	}
 	replaced := s.pending != nil
 	r.since = now
 	if replaced {
@@ -358,13 +381,13 @@ func (s *ObjectSlot) submit(r *objRequest, now time.Time) {
 	} else {
 		in.pending++
 		// Asked again at once after a request went stale (a shedding
-		// camera: at its next picture kept, up to a GOP or two later):
-		// still waiting for its turn (the same rule as a replacement).
+		// camera: at its next picture kept, up to a GOP or two later),
+		// for the same kind: still waiting for its turn.
 		window := staleAfter
 		if s.shed {
 			window = shedKeepsWait
 		}
-		if !s.staleAt.IsZero() && now.Sub(s.staleAt) <= window && (!r.first || s.staleFirst) {
+		if !s.staleAt.IsZero() && now.Sub(s.staleAt) <= window && r.rank() == s.staleRank {
 			r.since = s.staleSince
 		}
 	}
@@ -505,9 +528,10 @@ func (in *Inference) run() {
 func (in *Inference) firsts() int {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	now := time.Now()
 	n := 0
 	for _, s := range in.slots {
-		if s.pending != nil && s.pending.first {
+		if p := s.pending; p != nil && p.first && now.Sub(p.queued) <= staleAfter {
 			n++
 		}
 	}
@@ -527,7 +551,7 @@ func (in *Inference) next() (*ObjectSlot, *objRequest) {
 			continue
 		}
 		if now.Sub(p.queued) > staleAfter {
-			s.staleAt, s.staleSince, s.staleFirst = now, p.since, p.first
+			s.staleAt, s.staleSince, s.staleRank = now, p.since, p.rank()
 			s.pending = nil
 			in.pending--
 			s.recycle(p)
@@ -559,7 +583,7 @@ func (in *Inference) next() (*ObjectSlot, *objRequest) {
 		in.unlook++
 	}
 	r := best.pending
-	best.pending = nil
+	best.pending, best.servedAt = nil, now
 	in.pending--
 	in.queued()
 	return best, r

@@ -176,8 +176,8 @@ func TestInferenceReportsWaits(t *testing.T) {
 // cars is not starved), counted across a request shed as stale and asked
 // again at once (a camera whose ladder sheds never replaces its request:
 // each goes stale; it asks again at the pictures its step keeps, so it
-// keeps its wait longer); one asked again later waits from then; all
-// before a re-check.
+// keeps its wait longer); one asked again later, or for another kind,
+// waits from then; all before a re-check.
 func TestFollowAfterMotion(t *testing.T) {
 	hog := NewHOGObjects(0, 128)
 	defer hog.Close()
@@ -189,8 +189,9 @@ func TestFollowAfterMotion(t *testing.T) {
 	recheck := func(r *objRequest) { r.recheck = true }
 	// Shed as stale (nothing is served yet: next only sheds), then asked
 	// again: at once, or after more than staleAfter.
-	waits, late, shedding := in.Slot("waits"), in.Slot("late"), in.Slot("shedding")
+	waits, late, shedding, changed := in.Slot("waits"), in.Slot("late"), in.Slot("shedding"), in.Slot("changed")
 	shedding.SetShed(true)
+	requestAs(changed, now.Add(-followAge-2*time.Second), recheck) // then asks as follow: its own wait
 	requestAs(waits, now.Add(-followAge-2*time.Second), follow)
 	requestAs(late, now.Add(-followAge-3*time.Second), follow)
 	requestAs(shedding, now.Add(-followAge-3*time.Second), follow)
@@ -207,6 +208,7 @@ func TestFollowAfterMotion(t *testing.T) {
 	requestAs(waits, now, follow)
 	requestAs(late, now, follow)
 	requestAs(shedding, now, follow)
+	requestAs(changed, now.Add(time.Millisecond), follow)
 	requestAs(in.Slot("still"), now.Add(-900*time.Millisecond), recheck)
 	requestAs(in.Slot("follows"), now.Add(-600*time.Millisecond), follow)
 	aged := in.Slot("aged")
@@ -215,11 +217,11 @@ func TestFollowAfterMotion(t *testing.T) {
 	request(in.Slot("new"), now)
 	in.Start()
 	var order []string
-	got := awaitServed(t, obs, 7)
+	got := awaitServed(t, obs, 8)
 	for _, g := range got {
 		order = append(order, g.camera+"/"+g.kind)
 	}
-	if want := []string{"shedding/follow", "waits/follow", "aged/follow", "new/motion", "follows/follow", "late/follow", "still/recheck"}; !slices.Equal(order, want) {
+	if want := []string{"shedding/follow", "waits/follow", "aged/follow", "new/motion", "follows/follow", "late/follow", "changed/follow", "still/recheck"}; !slices.Equal(order, want) {
 		t.Errorf("served %v, want %v", order, want)
 	}
 	if g := got[1]; g.wait < followAge+2*time.Second {
@@ -405,6 +407,31 @@ func TestCameraAsksOnlyOnMotion(t *testing.T) {
 	}
 	if _, by, _, _ := obs.snapshot(); by["cam"] == 0 {
 		t.Error("no submitted request was run")
+	}
+}
+
+// TestFirstOncePerMotion: a camera whose first result was just served
+// (its motion found no one yet) and asks again within firstSpacing asks
+// as motion, not as a first result: it does not take the surge's rate
+// for itself, and waits for the budget's interval (at the floor, 0.5 s).
+func TestFirstOncePerMotion(t *testing.T) {
+	hog := NewHOGObjects(0, 128)
+	defer hog.Close()
+	obs := newCountingObserver()
+	in := NewInference(hog, InferenceConfig{Load: func() float64 { return 0.95 }}, obs)
+	defer in.Close()
+	in.Start()
+	first := func(r *objRequest) { r.first = true }
+	a := in.Slot("a")
+	requestAs(a, time.Now(), first)
+	awaitServed(t, obs, 1)
+	requestAs(a, time.Now(), first)
+	got := awaitServed(t, obs, 2)
+	if g := got[0]; g.kind != "first" {
+		t.Errorf("served %s first, want its first result", g.kind)
+	}
+	if g := got[1]; g.kind != "motion" || g.wait < 300*time.Millisecond {
+		t.Errorf("then %s after %v, want motion after the budget's interval (%v)", g.kind, g.wait, time.Second/budgetFloor)
 	}
 }
 

@@ -173,7 +173,7 @@ func New(pool func() PoolStats, cams prometheus.Collector) *Set {
 	})
 	m.ObjectSheds = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "vigil_objects_shed_total",
-		Help: "Inference requests not run, by reason: replaced (a newer one of the camera), stale (waited over 2s for the budget), overload (the camera's overload ladder), error (the network failed, or the color picture could not be made), crowded (a re-check not built: more requests waited ahead of it than the budget serves in 2s; the camera asks again at its cadence).",
+		Help: "Inference requests not run, by reason: replaced (a newer one of the camera), stale (waited over 2s for the budget), overload (the camera's overload ladder), error (the network failed, or the color picture could not be made), crowded (a re-check not built: as many requests waited ahead of it as the budget serves in 2s, or more; the camera asks again at its cadence).",
 	}, []string{"reason"})
 	for _, r := range []string{"replaced", "stale", "overload", "error", "crowded"} {
 		m.ObjectSheds.WithLabelValues(r)
@@ -185,7 +185,7 @@ func New(pool func() PoolStats, cams prometheus.Collector) *Set {
 	})
 	m.ObjectWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "vigil_objects_wait_seconds",
-		Help:    "Time a camera's inference request waited for the budget before its inference started, by request: first (the first result of a camera's motion, served first), motion (the others driven by motion on a camera that follows no object), follow (motion on a camera that follows an object it reports; after 5s it ranks with motion), look (a first look at a still picture), recheck (objects held on a still scene). A newer picture that replaces a waiting request keeps the camera's wait (unless it becomes a first result), and so does a request asked again at once after one was shed for waiting 2s unreplaced (vigil_objects_shed_total{reason=\"stale\"}): a wait can be longer than 2s.",
+		Help:    "Time a camera's inference request waited for the budget before its inference started, by request: first (the first result of a camera's motion, served first), motion (the others driven by motion on a camera that follows no object), follow (motion on a camera that follows an object it reports; after 5s it ranks with motion), look (a first look at a still picture), recheck (objects held on a still scene). A newer picture that replaces a waiting request keeps the camera's wait (unless it becomes a first result), and so does a request of the same kind asked again within 2s (20s while the camera's ladder sheds) of one shed for waiting 2s unreplaced (vigil_objects_shed_total{reason=\"stale\"}): a wait can be longer than 2s.",
 		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 5, 10, 30},
 	}, []string{"request"})
 	for _, k := range RequestKinds {
