@@ -410,17 +410,25 @@ func TestCameraAsksOnlyOnMotion(t *testing.T) {
 	}
 }
 
+// loadedInference returns a started Inference on HOG (about a millisecond
+// an inference) whose budget follows a machine 95% busy: at its floor,
+// 2 a second. Both are closed with the test.
+func loadedInference(t *testing.T) (*Inference, *countingObserver) {
+	t.Helper()
+	hog := NewHOGObjects(0, 128)
+	obs := newCountingObserver()
+	in := NewInference(hog, InferenceConfig{Load: func() float64 { return 0.95 }}, obs)
+	t.Cleanup(func() { in.Close(); hog.Close() })
+	in.Start()
+	return in, obs
+}
+
 // TestFirstOncePerMotion: a camera whose first result was just served
 // (its motion found no one yet) and asks again within firstSpacing asks
 // as motion, not as a first result: it does not take the surge's rate
 // for itself, and waits for the budget's interval (at the floor, 0.5 s).
 func TestFirstOncePerMotion(t *testing.T) {
-	hog := NewHOGObjects(0, 128)
-	defer hog.Close()
-	obs := newCountingObserver()
-	in := NewInference(hog, InferenceConfig{Load: func() float64 { return 0.95 }}, obs)
-	defer in.Close()
-	in.Start()
+	in, obs := loadedInference(t)
 	first := func(r *objRequest) { r.first = true }
 	a := in.Slot("a")
 	requestAs(a, time.Now(), first)
@@ -715,12 +723,7 @@ func TestCameraFirstLook(t *testing.T) {
 // by motion on a camera that follows nothing still waits for the
 // budget's interval.
 func TestFirstResultsAtSurgeRate(t *testing.T) {
-	hog := NewHOGObjects(0, 128)
-	defer hog.Close()
-	obs := newCountingObserver()
-	in := NewInference(hog, InferenceConfig{Load: func() float64 { return 0.95 }}, obs)
-	defer in.Close()
-	in.Start()
+	in, obs := loadedInference(t)
 	request(in.Slot("busy"), time.Now())
 	awaitServed(t, obs, 1)
 	if r := in.Rate(); r != budgetFloor {
