@@ -44,6 +44,9 @@ type Camera struct {
 	lookAfter   time.Time // frame time of the Reset: results of frames up to it are not the first look
 	objFirst    bool      // that request is the first of a motion that found no object yet
 	objFollow   bool      // that request is on motion while the camera follows an object it reports
+	objLeave    bool      // that request re-checks objects that may have left (objRequest.leave)
+	objMoved    time.Time // frame time of the last motion while the camera held objects it reports
+	objSeenAt   time.Time // frame time of the picture the last result taken looked at
 	moveFrom    time.Time // frame time the current motion began (zero: still)
 	objRegion   Box       // the part of the frame to send
 	trk         tracker
@@ -430,7 +433,7 @@ func (c *Camera) Reset() {
 	c.otrk.reset()
 	c.lifecycles(func(l *lifecycle) { l.cand = false })
 	c.objects, c.wantObj, c.objLooked, c.lookAfter, c.looks = c.objects[:0], false, false, c.last, 0
-	c.moveFrom = time.Time{}
+	c.moveFrom, c.objMoved = time.Time{}, time.Time{}
 }
 
 // Flush ends open incidents at now (shutdown) and returns their PhaseEnd

@@ -16,7 +16,10 @@ import (
 // objects of a kind it reports (or its person or vehicle incident is
 // open) it re-checks them with the network every objectRecheck of frame
 // time even when nothing moves, at a lower priority than requests driven
-// by motion. An object ends when objectMisses results in a row that
+// by motion; right after motion around them, or after a result missed
+// one, that re-check is a leave check, served with the follow requests,
+// so that an incident ends soon after its people walk out of view. An
+// object ends when objectMisses results in a row that
 // looked at it found nothing there, or, when no result comes, objectTTL
 // after the last result that looked at it: objectHold while the camera's
 // latest request is not answered (the budget is taken by other cameras,
@@ -102,6 +105,7 @@ func (c *Camera) SubmitObjects(s *Snapshot, now time.Time) {
 	r.look = c.objLook
 	r.first = c.objFirst
 	r.follow = c.objFollow
+	r.leave = c.objLeave
 	c.objAsked = c.last
 	if c.objLook {
 		c.looks = min(c.looks+1, 8)
@@ -141,7 +145,7 @@ func (c *Camera) updateObjects(t time.Time, moving bool) {
 	if r, ok := c.slot.take(); ok {
 		c.otrk.update(r.at, r.in, r.objects, r.weak)
 		c.otrk.taken(r.at, t)
-		c.objAnswered = t
+		c.objAnswered, c.objSeenAt = t, r.at
 		// The first look is done when a result of the whole picture
 		// comes, from a frame since the start or Reset: a request shed
 		// as stale, or lost with its result, is asked again.
@@ -170,6 +174,9 @@ func (c *Camera) updateObjects(t time.Time, moving bool) {
 	} else if c.moveFrom.IsZero() {
 		c.moveFrom = t
 	}
+	if move && c.holdsReported() {
+		c.objMoved = t
+	}
 	// A first look: a camera that has not had a result of its whole
 	// picture since it started (or was Reset after a reconnect) asks for
 	// one, at a re-check's priority, so that people or vehicles already
@@ -180,13 +187,17 @@ func (c *Camera) updateObjects(t time.Time, moving bool) {
 	look := !c.objLooked && c.slot.in.cfg.FirstLook && (c.cfg.Person.Enabled || c.cfg.Vehicle.Enabled) &&
 		t.Sub(c.objAsked) >= min(objectRecheck<<max(c.looks-1, 0), lookBackoff)
 	recheck := !move && (held || look)
+	// A leave check: the objects held may have left, as no result has
+	// looked at the still scene since motion around them, or a result
+	// missed one of them.
+	leave := recheck && held && (!c.objMoved.IsZero() && !c.objSeenAt.After(c.objMoved) || c.otrk.missed(c.reported))
 	// (A frame time before the failure, after a jump back, waits no more.)
 	sinceFail := t.Sub(c.objFailed)
 	failed := !c.objFailed.IsZero() && sinceFail >= 0 && sinceFail < objectFailWait
 	if !move && !recheck || failed {
 		return
 	}
-	want, crowded := c.slot.wants(time.Now(), recheck, recheck && !held)
+	want, crowded := c.slot.wants(time.Now(), recheck, recheck && !held || leave)
 	if crowded {
 		// A re-check not built, as it would go stale: asked, as far as
 		// its cadence and the hold of objects go.
@@ -197,6 +208,7 @@ func (c *Camera) updateObjects(t time.Time, moving bool) {
 	}
 	c.objRegion, c.objRecheck, c.wantObj = Box{0, 0, 1, 1}, recheck, true
 	c.objLook = !move && !held
+	c.objLeave = leave
 	c.objFirst = move && len(c.objects) == 0 && t.Sub(c.moveFrom) < firstWithin
 	c.objFollow = move && c.holdsReported()
 	if move {

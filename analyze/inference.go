@@ -182,34 +182,46 @@ type objRequest struct {
 	recheck   bool      // a re-check of objects present on a still scene: served after requests driven by motion
 	first     bool      // motion just began and the camera follows no object: served first
 	follow    bool      // motion while the camera follows an object it reports: after motion on cameras that follow none
+	leave     bool      // a re-check (also recheck) of objects held, after motion around them or a result that missed one: before follow requests
 	look      bool      // a first look (also recheck): served before the re-checks of objects held
 }
 
 // RequestKinds name the ranks of requests (objRequest.rank), in order:
 // the first result of a camera's motion, the others driven by motion on
-// a camera that follows no object, motion on one that follows an object
-// it reports, a first look at a still picture, a re-check of the objects
+// a camera that follows no object, a re-check of the objects held on a
+// still scene that may have left them (after motion around them, or a
+// result that missed one), motion on a camera that follows an object it
+// reports, a first look at a still picture, a re-check of the objects
 // held on a still scene.
-var RequestKinds = [...]string{"first", "motion", "follow", "look", "recheck"}
+var RequestKinds = [...]string{"first", "motion", "leave", "follow", "look", "recheck"}
 
 // rank orders requests: first results, then motion on cameras that follow
-// nothing (someone may have come into view, not reported yet), then motion
-// on cameras that follow what they report (their incident is open: the
-// objects are held while the request waits, objectHold), then first looks
-// (a camera that has not seen its still picture yet), then re-checks of
-// the objects held. It is also the request's kind (RequestKinds).
+// nothing (someone may have come into view, not reported yet), then the
+// re-checks of what may have left (a person walked out of view: until two
+// results find nothing there, the incident stays open; as plain re-checks,
+// served last, on a budget at its floor most walks of a city's busy
+// cameras began with the last walk's incident still open, so the person
+// walking in raised no new incident), then motion on cameras that follow
+// what they report (their incident is open: the objects are held while
+// the request waits, objectHold; a leave check is one request a motion,
+// or a miss, where these come on every picture that moves), then first
+// looks (a camera that has not seen its still picture yet), then
+// re-checks of the objects held. It is also the request's kind
+// (RequestKinds).
 func (r *objRequest) rank() int {
 	switch {
 	case r.first:
 		return 0
 	case !r.recheck && !r.follow:
 		return 1
-	case !r.recheck:
+	case r.leave:
 		return 2
-	case r.look:
+	case !r.recheck:
 		return 3
+	case r.look:
+		return 4
 	}
-	return 4
+	return 5
 }
 
 // followAge: a follow request that has waited this long ranks with the
@@ -219,9 +231,11 @@ func (r *objRequest) rank() int {
 // counts across a request shed as stale when the camera asks again at
 // once (ObjectSlot.staleSince; shedKeepsWait): a camera whose ladder sheds
 // never replaces its request, so each goes stale, and without it would
-// never age. First looks and re-checks do not age: they refresh what the
-// camera holds, and in a city of still cameras holding people they would
-// otherwise come before someone new in a moving view.
+// never age. Leave checks, first looks and re-checks do not age: they
+// refresh what the camera holds, and in a city of still cameras holding
+// people they would otherwise come before someone new in a moving view
+// (leave checks aged too were tried: as many incidents ended in time,
+// and the slowest new person incidents came no sooner: BENCHMARKS.md).
 const followAge = 5 * time.Second
 
 // lookEvery: while first looks wait, at least one inference in this many
@@ -236,7 +250,7 @@ const lookEvery = 3
 // rankAt is rank at now, a follow request aged by followAge.
 func (r *objRequest) rankAt(now time.Time) int {
 	k := r.rank()
-	if k == 2 && now.Sub(r.since) >= followAge {
+	if k == 3 && now.Sub(r.since) >= followAge {
 		return 1
 	}
 	return k
@@ -289,22 +303,22 @@ func (s *ObjectSlot) SetShed(shed bool) {
 }
 
 // wants reports whether the camera should build a request now: no
-// pending request (a re-check, not a first look, only when the queue is
-// not crowded: crowded then tells the camera to ask again at its
-// cadence); a
-// pending re-check (or first look) when this one is driven by motion, at
-// once, shedding or not; or, unless the camera sheds (SetShed), a pending
-// request older than replaceAfter (a re-check replaces nothing: it waits
-// for no request at all). A replacement the shedding camera does not
-// make, and a re-check not built, are counted.
-func (s *ObjectSlot) wants(now time.Time, recheck, look bool) (want, crowded bool) {
+// pending request (a re-check only when the queue is not crowded, unless
+// always, a first look or a leave check: crowded then tells the camera to
+// ask again at its cadence); a pending re-check (or first look) when this
+// one is driven by motion, at once, shedding or not; or, unless the
+// camera sheds (SetShed), a pending request older than replaceAfter (a
+// re-check replaces nothing: it waits for no request at all). A
+// replacement the shedding camera does not make, and a re-check not
+// built, are counted.
+func (s *ObjectSlot) wants(now time.Time, recheck, always bool) (want, crowded bool) {
 	in := s.in
 	in.mu.Lock()
 	shed, p := s.shed, s.pending
 	var pendingRecheck bool
 	if p != nil {
 		pendingRecheck = p.recheck
-	} else if recheck && !look {
+	} else if recheck && !always {
 		crowded = in.crowded()
 	}
 	in.mu.Unlock()
@@ -331,7 +345,8 @@ func (s *ObjectSlot) wants(now time.Time, recheck, look bool) (want, crowded boo
 // and scale a picture for nothing (with 300 cameras on a budget at its
 // floor, about 1,500 requests a run were built and shed as stale). A
 // first look is always built: one in lookEvery inferences serves them,
-// the longest waiting first, and a look not built would back off.
+// the longest waiting first, and a look not built would back off. So is
+// a leave check: it ranks before follow requests that have not aged.
 func (in *Inference) crowded() bool {
 	return float64(in.pending) >= in.budget.Rate()*staleAfter.Seconds()
 }

@@ -592,7 +592,8 @@ func TestCameraWaitsAfterFailedRequest(t *testing.T) {
 }
 
 // TestRecheckAfterMotion: a re-check of a still scene waits behind a
-// request driven by motion and a first look, even ones queued later, and
+// request driven by motion, a leave check, motion on a camera following
+// someone and a first look, even ones queued later (in that order), and
 // replaces no pending request; among re-checks the oldest goes first.
 func TestRecheckAfterMotion(t *testing.T) {
 	in := NewInference(nil, InferenceConfig{MaxPerSecond: 1}, nil)
@@ -626,7 +627,18 @@ func TestRecheckAfterMotion(t *testing.T) {
 	r := looker.buffer()
 	r.region, r.frameTime, r.recheck, r.look = Box{0, 0, 1, 1}, now, true, true
 	looker.submit(r, now.Add(3*time.Millisecond))
-	for _, want := range []*ObjectSlot{busy, looker, still, still2} {
+	// Motion on a camera that follows a person, then a leave check,
+	// queued after it, go before it: the leave check first.
+	follower := in.Slot("follower")
+	r = follower.buffer()
+	r.region, r.frameTime, r.follow = Box{0, 0, 1, 1}, now, true
+	follower.submit(r, now.Add(3*time.Millisecond))
+	leaver := in.Slot("leaver")
+	r = leaver.buffer()
+	r.region, r.frameTime, r.recheck, r.leave = Box{0, 0, 1, 1}, now, true, true
+	leaver.submit(r, now.Add(4*time.Millisecond))
+	// The third inference serves the look (lookEvery).
+	for _, want := range []*ObjectSlot{busy, leaver, looker, follower, still, still2} {
 		s, r := in.next()
 		if s != want {
 			name := "nothing"
@@ -745,5 +757,112 @@ func TestFirstResultsAtSurgeRate(t *testing.T) {
 	}
 	if g := got[4]; g.camera != "later" || g.wait < 400*time.Millisecond {
 		t.Errorf("then %s after %v, want later after a budget interval (%v)", g.camera, g.wait, time.Second/budgetFloor)
+	}
+}
+
+// TestLeaveAfterMotion: a camera holding a person re-checks its still
+// scene right after motion as a leave check (ranked before follow
+// requests, built however crowded the queue), and again after a result that missed
+// the person, until two results in a row end it; a person found by the
+// leave check, standing with no motion since, is re-checked at the
+// re-check's rank, which a crowded queue does not build.
+func TestLeaveAfterMotion(t *testing.T) {
+	person := []Object{{Label: config.LabelPerson, Score: 0.9, Box: Box{0.4, 0.3, 0.1, 0.4}}}
+	for _, tc := range []struct {
+		name   string
+		after  []Object // what results after the motion find
+		kinds  []string // the requests built after the motion, in order
+		people bool     // the person is held at the end
+	}{
+		{"left", nil, []string{"leave", "leave"}, false},
+		{"stays", person, []string{"leave"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// 0.5 a second: 1 served in staleAfter. Never started: the
+			// test takes the requests.
+			in := NewInference(nil, InferenceConfig{MaxPerSecond: 0.5}, nil)
+			defer in.Close()
+			c, f, slot, color := newObjectCameraT(t, in)
+			rng := newNoise(4)
+			scene := movingRect(f.Width, 2*time.Second, 5*time.Second)
+			var during, after []string
+			var moved time.Duration
+			for at := time.Duration(0); at < 12*time.Second; at += 100 * time.Millisecond {
+				scene(at).draw(f, rng)
+				c.Analyze(f, t0.Add(at))
+				if c.d.n > 0 {
+					moved = at
+				}
+				if at == 5*time.Second {
+					// The queue is crowded from the motion's end.
+					request(in.Slot("busy"), time.Now())
+					request(in.Slot("busy2"), time.Now())
+				}
+				if _, ok := c.ObjectRegion(); !ok {
+					continue
+				}
+				c.SubmitObjects(color, time.Now())
+				in.mu.Lock()
+				r := slot.pending
+				if r == nil {
+					in.mu.Unlock()
+					t.Fatalf("at %v: the request wanted was not queued", at)
+				}
+				slot.pending = nil
+				in.pending--
+				found := person
+				if at < 5*time.Second {
+					during = append(during, RequestKinds[r.rank()])
+				} else {
+					after = append(after, RequestKinds[r.rank()])
+					found = tc.after
+				}
+				slot.result, slot.resultAt, slot.resultIn, slot.fresh = found, r.frameTime, r.region, true
+				slot.recycle(r)
+				in.mu.Unlock()
+			}
+			if len(during) == 0 || during[0] != "first" || !slices.Contains(during, "follow") {
+				t.Fatalf("requests during the motion %v, want a first result, then follow requests", during)
+			}
+			if moved >= 5*time.Second+time.Second {
+				t.Fatalf("motion seen until %v, after the scene's", moved)
+			}
+			if !slices.Equal(after, tc.kinds) {
+				t.Errorf("requests after the motion %v, want %v", after, tc.kinds)
+			}
+			if got := c.holdsReported(); got != tc.people {
+				t.Errorf("person held at the end: %v, want %v", got, tc.people)
+			}
+		})
+	}
+}
+
+// TestLeaveDoesNotAge: a leave check that has waited past followAge
+// still goes after motion on a camera that follows no one, where a
+// follow request that has waited as long goes before both.
+func TestLeaveDoesNotAge(t *testing.T) {
+	in := NewInference(nil, InferenceConfig{MaxPerSecond: 1}, nil) // never started
+	defer in.Close()
+	now := time.Now()
+	leaver, mover, follower := in.Slot("leaver"), in.Slot("mover"), in.Slot("follower")
+	requestAs(leaver, now, func(r *objRequest) { r.recheck, r.leave = true, true })
+	requestAs(mover, now, nil)
+	requestAs(follower, now, func(r *objRequest) { r.follow = true })
+	in.mu.Lock()
+	leaver.pending.since = now.Add(-2 * followAge)
+	follower.pending.since = now.Add(-followAge - time.Second)
+	in.mu.Unlock()
+	for _, want := range []*ObjectSlot{follower, mover, leaver} {
+		s, r := in.next()
+		if s != want {
+			name := "nothing"
+			if s != nil {
+				name = s.camera
+			}
+			t.Fatalf("served %s, want %s", name, want.camera)
+		}
+		in.mu.Lock()
+		s.recycle(r)
+		in.mu.Unlock()
 	}
 }

@@ -346,6 +346,18 @@ func (t *objectTracker) expire(now time.Time, ttl time.Duration) (ended int) {
 	return ended
 }
 
+// missed reports whether a result missed an object followed that
+// reported accepts (a miss short of objectMisses: the object may have
+// left).
+func (t *objectTracker) missed(reported func(Object) bool) bool {
+	for i := range t.tracks {
+		if tr := &t.tracks[i]; !tr.lost && tr.misses > 0 && reported(tr.obj) {
+			return true
+		}
+	}
+	return false
+}
+
 // objects appends the objects followed (the tracks not lost) to out,
 // each where its motion puts it at frame time now, largest first, at most
 // MaxBoxes, and returns it.

@@ -56,9 +56,9 @@ type Set struct {
 	ObjectWait       *prometheus.HistogramVec
 }
 
-// RequestKinds are analyze.RequestKinds (the object requests' ranks),
+// RequestKinds are analyze.RequestKinds (the object requests' kinds),
 // whose wait series exist from the start.
-var RequestKinds = []string{"first", "motion", "follow", "look", "recheck"}
+var RequestKinds = []string{"first", "motion", "leave", "follow", "look", "recheck"}
 
 // Inferred, Shed and Queued feed the object detector's metrics
 // (analyze.InferenceObserver).
