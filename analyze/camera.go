@@ -433,7 +433,7 @@ func (c *Camera) Reset() {
 	c.otrk.reset()
 	c.lifecycles(func(l *lifecycle) { l.cand = false })
 	c.objects, c.wantObj, c.objLooked, c.lookAfter, c.looks = c.objects[:0], false, false, c.last, 0
-	c.moveFrom, c.objMoved = time.Time{}, time.Time{}
+	c.moveFrom, c.objMoved, c.objSeenAt = time.Time{}, time.Time{}, time.Time{}
 }
 
 // Flush ends open incidents at now (shutdown) and returns their PhaseEnd

@@ -16,9 +16,10 @@ import (
 // objects of a kind it reports (or its person or vehicle incident is
 // open) it re-checks them with the network every objectRecheck of frame
 // time even when nothing moves, at a lower priority than requests driven
-// by motion; right after motion around them, or after a result missed
-// one, that re-check is a leave check, served with the follow requests,
-// so that an incident ends soon after its people walk out of view. An
+// by motion; right after motion while it holds them, or after a result
+// missed one, that re-check is a leave check, served before motion on
+// cameras that follow what they report (unless that has waited 5 s), so
+// that an incident ends soon after its people walk out of view. An
 // object ends when objectMisses results in a row that
 // looked at it found nothing there, or, when no result comes, objectTTL
 // after the last result that looked at it: objectHold while the camera's
@@ -145,7 +146,10 @@ func (c *Camera) updateObjects(t time.Time, moving bool) {
 	if r, ok := c.slot.take(); ok {
 		c.otrk.update(r.at, r.in, r.objects, r.weak)
 		c.otrk.taken(r.at, t)
-		c.objAnswered, c.objSeenAt = t, r.at
+		c.objAnswered = t
+		if !r.at.After(t) {
+			c.objSeenAt = r.at
+		}
 		// The first look is done when a result of the whole picture
 		// comes, from a frame since the start or Reset: a request shed
 		// as stale, or lost with its result, is asked again.
@@ -188,16 +192,17 @@ func (c *Camera) updateObjects(t time.Time, moving bool) {
 		t.Sub(c.objAsked) >= min(objectRecheck<<max(c.looks-1, 0), lookBackoff)
 	recheck := !move && (held || look)
 	// A leave check: the objects held may have left, as no result has
-	// looked at the still scene since motion around them, or a result
-	// missed one of them.
-	leave := recheck && held && (!c.objMoved.IsZero() && !c.objSeenAt.After(c.objMoved) || c.otrk.missed(c.reported))
+	// looked at the still scene since motion while the camera held them,
+	// or a result missed one of them.
+	leave := recheck && held && c.holdsReported() &&
+		(!c.objMoved.IsZero() && !c.objSeenAt.After(c.objMoved) || c.otrk.missed(c.reported))
 	// (A frame time before the failure, after a jump back, waits no more.)
 	sinceFail := t.Sub(c.objFailed)
 	failed := !c.objFailed.IsZero() && sinceFail >= 0 && sinceFail < objectFailWait
 	if !move && !recheck || failed {
 		return
 	}
-	want, crowded := c.slot.wants(time.Now(), recheck, recheck && !held || leave)
+	want, crowded := c.slot.wants(time.Now(), recheck, recheck && !held, leave)
 	if crowded {
 		// A re-check not built, as it would go stale: asked, as far as
 		// its cadence and the hold of objects go.

@@ -203,8 +203,8 @@ var RequestKinds = [...]string{"first", "motion", "leave", "follow", "look", "re
 // cameras began with the last walk's incident still open, so the person
 // walking in raised no new incident), then motion on cameras that follow
 // what they report (their incident is open: the objects are held while
-// the request waits, objectHold; a leave check is one request a motion,
-// or a miss, where these come on every picture that moves), then first
+// the request waits, objectHold; leave checks come after a motion, or a
+// miss, where these come on every picture that moves), then first
 // looks (a camera that has not seen its still picture yet), then
 // re-checks of the objects held. It is also the request's kind
 // (RequestKinds).
@@ -303,22 +303,25 @@ func (s *ObjectSlot) SetShed(shed bool) {
 }
 
 // wants reports whether the camera should build a request now: no
-// pending request (a re-check only when the queue is not crowded, unless
-// always, a first look or a leave check: crowded then tells the camera to
-// ask again at its cadence); a pending re-check (or first look) when this
-// one is driven by motion, at once, shedding or not; or, unless the
-// camera sheds (SetShed), a pending request older than replaceAfter (a
-// re-check replaces nothing: it waits for no request at all). A
-// replacement the shedding camera does not make, and a re-check not
-// built, are counted.
-func (s *ObjectSlot) wants(now time.Time, recheck, always bool) (want, crowded bool) {
+// pending request (a re-check only when the queue is not crowded: a
+// first look always, a leave check when the requests ahead of it are
+// not too many; crowded then tells the camera to ask again at its
+// cadence); a pending re-check (or first look) when this one is driven
+// by motion, at once, shedding or not; or, unless the camera sheds
+// (SetShed), a pending request older than replaceAfter (a re-check
+// replaces nothing: it waits for no request at all). A replacement the
+// shedding camera does not make, and a re-check not built, are counted.
+func (s *ObjectSlot) wants(now time.Time, recheck, look, leave bool) (want, crowded bool) {
 	in := s.in
 	in.mu.Lock()
 	shed, p := s.shed, s.pending
 	var pendingRecheck bool
-	if p != nil {
+	switch {
+	case p != nil:
 		pendingRecheck = p.recheck
-	} else if recheck && !always {
+	case leave:
+		crowded = in.crowdedAhead(now, 2)
+	case recheck && !look:
 		crowded = in.crowded()
 	}
 	in.mu.Unlock()
@@ -345,10 +348,29 @@ func (s *ObjectSlot) wants(now time.Time, recheck, always bool) (want, crowded b
 // and scale a picture for nothing (with 300 cameras on a budget at its
 // floor, about 1,500 requests a run were built and shed as stale). A
 // first look is always built: one in lookEvery inferences serves them,
-// the longest waiting first, and a look not built would back off. So is
-// a leave check: it ranks before follow requests that have not aged.
+// the longest waiting first, and a look not built would back off.
 func (in *Inference) crowded() bool {
 	return float64(in.pending) >= in.budget.Rate()*staleAfter.Seconds()
+}
+
+// crowdedAhead is crowded for a request of rank: it counts the requests
+// waiting that would go before it (rankAt at most rank; in.mu held). A
+// leave check goes before follow requests that have not aged, first
+// looks and re-checks: counting them would keep it from being built on
+// a busy machine where it would be served; on a budget at its floor,
+// where first results, motion and aged follow requests take every
+// inference, it would be built every 2 s and shed as stale.
+func (in *Inference) crowdedAhead(now time.Time, rank int) bool {
+	limit := in.budget.Rate() * staleAfter.Seconds()
+	n := 0
+	for _, s := range in.slots {
+		if p := s.pending; p != nil && now.Sub(p.queued) <= staleAfter && p.rankAt(now) <= rank {
+			if n++; float64(n) >= limit {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // buffer returns a picture to fill for a request (from the slot's spares).

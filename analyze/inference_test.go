@@ -77,7 +77,7 @@ func (o *countingObserver) snapshot() (starts []time.Time, byCamera, sheds map[s
 
 // wantsRequest is ObjectSlot.wants for a request that is not a first look.
 func wantsRequest(s *ObjectSlot, now time.Time, recheck bool) bool {
-	want, _ := s.wants(now, recheck, false)
+	want, _ := s.wants(now, recheck, false, false)
 	return want
 }
 
@@ -482,21 +482,34 @@ func TestCrowdedRequestsNotBuilt(t *testing.T) {
 	now := time.Now()
 	a, b, still := in.Slot("a"), in.Slot("b"), in.Slot("still")
 	request(a, now)
-	if want, crowded := still.wants(now, true, false); !want || crowded {
+	if want, crowded := still.wants(now, true, false, false); !want || crowded {
 		t.Errorf("re-check behind 1 request, 2 served in time: want %v, crowded %v", want, crowded)
 	}
 	request(b, now)
-	if want, crowded := still.wants(now, true, false); want || !crowded {
+	if want, crowded := still.wants(now, true, false, false); want || !crowded {
 		t.Errorf("re-check behind 2 requests: want %v, crowded %v", want, crowded)
 	}
 	if n := obs.shedsOf("still", ShedCrowded); n != 1 {
 		t.Errorf("%d re-checks counted crowded, want 1", n)
 	}
-	if want, crowded := still.wants(now, false, false); !want || crowded {
+	if want, crowded := still.wants(now, false, false, false); !want || crowded {
 		t.Errorf("motion behind 2 requests: want %v, crowded %v", want, crowded)
 	}
-	if want, crowded := still.wants(now, true, true); !want || crowded {
+	if want, crowded := still.wants(now, true, true, false); !want || crowded {
 		t.Errorf("first look behind 2 requests: want %v, crowded %v", want, crowded)
+	}
+	// A leave check counts only the requests that go before it: motion
+	// does, first looks and re-checks do not.
+	if want, crowded := still.wants(now, true, false, true); want || !crowded {
+		t.Errorf("leave check behind 2 requests driven by motion: want %v, crowded %v", want, crowded)
+	}
+	lin := NewInference(nil, InferenceConfig{MaxPerSecond: 1}, nil)
+	defer lin.Close()
+	requestAs(lin.Slot("looker"), now, func(r *objRequest) { r.recheck, r.look = true, true })
+	requestAs(lin.Slot("rechecker"), now, func(r *objRequest) { r.recheck = true })
+	requestAs(lin.Slot("follower"), now, func(r *objRequest) { r.follow = true })
+	if want, crowded := lin.Slot("leaver").wants(now, true, false, true); !want || crowded {
+		t.Errorf("leave check behind a first look, a re-check and a follow request: want %v, crowded %v", want, crowded)
 	}
 }
 
@@ -762,7 +775,7 @@ func TestFirstResultsAtSurgeRate(t *testing.T) {
 
 // TestLeaveAfterMotion: a camera holding a person re-checks its still
 // scene right after motion as a leave check (ranked before follow
-// requests, built however crowded the queue), and again after a result that missed
+// requests, built however many re-checks wait), and again after a result that missed
 // the person, until two results in a row end it; a person found by the
 // leave check, standing with no motion since, is re-checked at the
 // re-check's rank, which a crowded queue does not build.
@@ -794,9 +807,11 @@ func TestLeaveAfterMotion(t *testing.T) {
 					moved = at
 				}
 				if at == 5*time.Second {
-					// The queue is crowded from the motion's end.
-					request(in.Slot("busy"), time.Now())
-					request(in.Slot("busy2"), time.Now())
+					// The queue is crowded from the motion's end, by
+					// requests that go after a leave check.
+					recheck := func(r *objRequest) { r.recheck = true }
+					requestAs(in.Slot("busy"), time.Now(), recheck)
+					requestAs(in.Slot("busy2"), time.Now(), recheck)
 				}
 				if _, ok := c.ObjectRegion(); !ok {
 					continue

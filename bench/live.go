@@ -159,7 +159,7 @@ type LiveResult struct {
 	// or started in it): with a clip of people looped, the cameras served.
 	PersonCameras int `json:"person_cameras"`
 	// Waits is, per kind of inference request (analyze.RequestKinds:
-	// first, motion, follow, look, recheck), the inferences run over the window
+	// first, motion, leave, follow, look, recheck), the inferences run over the window
 	// and how many of them started within 1 s of the camera's request
 	// (vigil_objects_wait_seconds); StaleSheds the requests dropped for
 	// having waited over 2 s (vigil_objects_shed_total{reason="stale"});
