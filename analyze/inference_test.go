@@ -651,18 +651,25 @@ func TestRecheckAfterMotion(t *testing.T) {
 	r.region, r.frameTime, r.recheck, r.leave = Box{0, 0, 1, 1}, now, true, true
 	leaver.submit(r, now.Add(4*time.Millisecond))
 	// The third inference serves the look (lookEvery).
-	for _, want := range []*ObjectSlot{busy, leaver, looker, follower, still, still2} {
+	expectServed(t, in, busy, leaver, looker, follower, still, still2)
+}
+
+// expectServed takes in's pending requests one by one (Inference.next, as
+// if each were served) and checks they come from want, in order.
+func expectServed(t *testing.T, in *Inference, want ...*ObjectSlot) {
+	t.Helper()
+	for _, w := range want {
 		s, r := in.next()
-		if s != want {
+		if s != w {
 			name := "nothing"
 			if s != nil {
 				name = s.camera
 			}
-			t.Fatalf("served %s, want %s", name, want.camera)
+			t.Fatalf("served %s, want %s", name, w.camera)
 		}
-		s.in.mu.Lock()
+		in.mu.Lock()
 		s.recycle(r)
-		s.in.mu.Unlock()
+		in.mu.Unlock()
 	}
 }
 
@@ -867,17 +874,5 @@ func TestLeaveDoesNotAge(t *testing.T) {
 	leaver.pending.since = now.Add(-2 * followAge)
 	follower.pending.since = now.Add(-followAge - time.Second)
 	in.mu.Unlock()
-	for _, want := range []*ObjectSlot{follower, mover, leaver} {
-		s, r := in.next()
-		if s != want {
-			name := "nothing"
-			if s != nil {
-				name = s.camera
-			}
-			t.Fatalf("served %s, want %s", name, want.camera)
-		}
-		in.mu.Lock()
-		s.recycle(r)
-		in.mu.Unlock()
-	}
+	expectServed(t, in, follower, mover, leaver)
 }
