@@ -127,11 +127,7 @@ func TestInferenceReportsWaits(t *testing.T) {
 	if len(RequestKinds) != len(metrics.RequestKinds) || !slices.Equal(RequestKinds[:], metrics.RequestKinds) {
 		t.Fatalf("metrics.RequestKinds %v, want analyze.RequestKinds %v", metrics.RequestKinds, RequestKinds)
 	}
-	hog := NewHOGObjects(0, 128)
-	defer hog.Close()
-	obs := newCountingObserver()
-	in := NewInference(hog, InferenceConfig{MaxPerSecond: 100}, obs)
-	defer in.Close()
+	in, obs := hogInference(t, InferenceConfig{MaxPerSecond: 100})
 	first, up, kept, down, still := in.Slot("first"), in.Slot("up"), in.Slot("kept"), in.Slot("down"), in.Slot("still")
 	now := time.Now()
 	before := now.Add(-1500 * time.Millisecond)
@@ -179,11 +175,7 @@ func TestInferenceReportsWaits(t *testing.T) {
 // keeps its wait longer); one asked again later, or for another kind,
 // waits from then; all before a re-check.
 func TestFollowAfterMotion(t *testing.T) {
-	hog := NewHOGObjects(0, 128)
-	defer hog.Close()
-	obs := newCountingObserver()
-	in := NewInference(hog, InferenceConfig{MaxPerSecond: 100}, obs)
-	defer in.Close()
+	in, obs := hogInference(t, InferenceConfig{MaxPerSecond: 100})
 	now := time.Now()
 	follow := func(r *objRequest) { r.follow = true }
 	recheck := func(r *objRequest) { r.recheck = true }
@@ -236,12 +228,8 @@ func TestFollowAfterMotion(t *testing.T) {
 // sheds keeps its place but never replaces its waiting picture (counted).
 func TestInferenceBudget(t *testing.T) {
 	const cameras, rate = 6, 10.0 // a turn every 600 ms: pending requests get replaced
-	hog := NewHOGObjects(0, 128)
-	defer hog.Close()
-	obs := newCountingObserver()
-	in := NewInference(hog, InferenceConfig{MaxPerSecond: rate}, obs)
+	in, obs := hogInference(t, InferenceConfig{MaxPerSecond: rate})
 	in.Start()
-	defer in.Close()
 	var slots []*ObjectSlot
 	for i := range cameras {
 		slots = append(slots, in.Slot(fmt.Sprintf("cam%d", i)))
@@ -311,14 +299,10 @@ func TestInferenceShedsStaleRequests(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for the stale limit")
 	}
-	hog := NewHOGObjects(0, 128)
-	defer hog.Close()
-	obs := newCountingObserver()
 	// One inference every 5 s: the second camera's request goes stale
 	// behind the first one's turn.
-	in := NewInference(hog, InferenceConfig{MaxPerSecond: 0.2}, obs)
+	in, obs := hogInference(t, InferenceConfig{MaxPerSecond: 0.2})
 	in.Start()
-	defer in.Close()
 	a, b := in.Slot("a"), in.Slot("b")
 	request(a, time.Now())
 	deadline := time.Now().Add(5 * time.Second)
@@ -410,15 +394,24 @@ func TestCameraAsksOnlyOnMotion(t *testing.T) {
 	}
 }
 
+// hogInference returns an Inference on HOG (about a millisecond an
+// inference), not started, with cfg and an observer; both are closed with
+// the test.
+func hogInference(t *testing.T, cfg InferenceConfig) (*Inference, *countingObserver) {
+	t.Helper()
+	hog := NewHOGObjects(0, 128)
+	obs := newCountingObserver()
+	in := NewInference(hog, cfg, obs)
+	t.Cleanup(func() { in.Close(); hog.Close() })
+	return in, obs
+}
+
 // loadedInference returns a started Inference on HOG (about a millisecond
 // an inference) whose budget follows a machine 95% busy: at its floor,
 // 2 a second. Both are closed with the test.
 func loadedInference(t *testing.T) (*Inference, *countingObserver) {
 	t.Helper()
-	hog := NewHOGObjects(0, 128)
-	obs := newCountingObserver()
-	in := NewInference(hog, InferenceConfig{Load: func() float64 { return 0.95 }}, obs)
-	t.Cleanup(func() { in.Close(); hog.Close() })
+	in, obs := hogInference(t, InferenceConfig{Load: func() float64 { return 0.95 }})
 	in.Start()
 	return in, obs
 }
@@ -448,11 +441,7 @@ func TestFirstOncePerMotion(t *testing.T) {
 // with requests driven by motion waiting; a first result still comes
 // before all, and is not counted.
 func TestLooksGetTheirShare(t *testing.T) {
-	hog := NewHOGObjects(0, 128)
-	defer hog.Close()
-	obs := newCountingObserver()
-	in := NewInference(hog, InferenceConfig{MaxPerSecond: 100}, obs)
-	defer in.Close()
+	in, obs := hogInference(t, InferenceConfig{MaxPerSecond: 100})
 	now := time.Now()
 	look := func(r *objRequest) { r.recheck, r.look = true, true }
 	for i, c := range []string{"a", "b", "c", "d", "e"} {
