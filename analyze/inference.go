@@ -188,9 +188,9 @@ type objRequest struct {
 
 // RequestKinds name the ranks of requests (objRequest.rank), in order:
 // the first result of a camera's motion, the others driven by motion on
-// a camera that follows no object, a re-check of the objects held on a
-// still scene that may have left them (after motion around them, or a
-// result that missed one), motion on a camera that follows an object it
+// a camera that follows no object, a re-check of objects held that may
+// have left a still scene (after motion around them, or a result that
+// missed one), motion on a camera that follows an object it
 // reports, a first look at a still picture, a re-check of the objects
 // held on a still scene.
 var RequestKinds = [...]string{"first", "motion", "leave", "follow", "look", "recheck"}
@@ -215,7 +215,7 @@ func (r *objRequest) rank() int {
 	case !r.recheck && !r.follow:
 		return 1
 	case r.leave:
-		return 2
+		return leaveRank
 	case !r.recheck:
 		return 3
 	case r.look:
@@ -223,6 +223,9 @@ func (r *objRequest) rank() int {
 	}
 	return 5
 }
+
+// leaveRank is the rank of a leave check (objRequest.rank).
+const leaveRank = 2
 
 // followAge: a follow request that has waited this long ranks with the
 // other requests driven by motion, so that a camera always following
@@ -320,7 +323,7 @@ func (s *ObjectSlot) wants(now time.Time, recheck, look, leave bool) (want, crow
 	case p != nil:
 		pendingRecheck = p.recheck
 	case leave:
-		crowded = in.crowdedAhead(now, 2)
+		crowded = in.crowdedAhead(now, leaveRank)
 	case recheck && !look:
 		crowded = in.crowded()
 	}
