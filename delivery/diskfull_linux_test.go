@@ -45,14 +45,16 @@ func TestFileSinkFullDiskWritesWholeRecords(t *testing.T) {
 	evs := incidenttest.Events(100) // about 60 KiB of JSON lines: more than the disk has left
 	publishAll(t, d, evs)
 	await.Until(t, 20*time.Second, "the full disk to fail writes", func() bool { return testutil.ToFloat64(d.m.retried.WithLabelValues("file")) >= 5 })
-	during := incidenttest.FileIDs(t, file) // fails on a torn or concatenated line
+	// Each retry writes part of a record and cuts it off again, so a single
+	// look can fall between the two: wait for the file to end with a whole
+	// record. Not cut, it never does.
+	await.Until(t, 5*time.Second, "the file to end with a whole record", func() bool {
+		b, err := os.ReadFile(file)
+		return err == nil && strings.HasSuffix(string(b), "\n")
+	})
+	during := incidenttest.FileIDsSoFar(t, file) // fails on a torn or concatenated line
 	if len(during) == 0 || len(during) >= len(evs) {
 		t.Fatalf("%d events written before the disk filled up; the test needs some, not all", len(during))
-	}
-	if st, err := os.Stat(file); err != nil {
-		t.Fatal(err)
-	} else if b, _ := os.ReadFile(file); int64(len(b)) != st.Size() || !strings.HasSuffix(string(b), "\n") {
-		t.Fatalf("the file does not end with a whole record")
 	}
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
@@ -172,9 +174,13 @@ func TestFileSinkFullDiskAtRotation(t *testing.T) {
 	if strings.Join(old, ",") != strings.Join(incidenttest.IDs(evs[:len(old)]), ",") {
 		t.Fatal("the rotated file does not hold the first events in order")
 	}
-	if st, err := os.Stat(file); err != nil || st.Size() != 0 {
-		t.Fatalf("the new file holds %v bytes while its first record does not fit, want 0 (%v)", st.Size(), err)
-	}
+	// Each retry writes part of the record and cuts it off again, so a
+	// single look can fall between the two: wait for the file to be empty.
+	// Cut back to the old file's size, it never is.
+	await.Until(t, 5*time.Second, "the new file to hold nothing while its first record does not fit", func() bool {
+		st, err := os.Stat(file)
+		return err == nil && st.Size() == 0
+	})
 	if err := os.Remove(backups[0]); err != nil {
 		t.Fatal(err)
 	}
