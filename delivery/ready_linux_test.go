@@ -64,8 +64,7 @@ func TestReadyFollowsOutboxWrites(t *testing.T) {
 	testkit.Fill(t, filler)
 	full := incidenttest.Events(200) // about 120 KiB: more than bbolt's free pages
 	publishAll(t, d, full)
-	await.Until(t, 20*time.Second, "Ready to fail on the full disk", func() bool { return d.Ready() != nil })
-	err = d.Ready()
+	await.Until(t, 20*time.Second, "Ready to fail on the full disk", func() bool { err = d.Ready(); return err != nil })
 	if msg := err.Error(); !strings.HasPrefix(msg, "outbox: "+box+": ") || !strings.Contains(msg, "no space left") {
 		t.Errorf("Ready on a full disk: %q, want it to name %s and the cause", msg, box)
 	}

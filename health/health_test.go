@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/incident"
+	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/pause"
 )
 
@@ -137,7 +138,14 @@ func TestOffline(t *testing.T) {
 	h.Up(time.Now()) // hands the end on from its own goroutine
 	h.Down(time.Now(), "stalled")
 	h.End(time.Now())
-	time.Sleep(100 * time.Millisecond) // past the grace: nothing may start after End
+	// Up's goroutine sends the end, on a slow machine later than a while:
+	// wait for it, then past the grace: nothing may start after End.
+	await.Until(t, 5*time.Second, "the end Up handed on", func() bool {
+		out.mu.Lock()
+		defer out.mu.Unlock()
+		return len(out.events) >= 2
+	})
+	time.Sleep(100 * time.Millisecond)
 	out.mu.Lock()
 	defer out.mu.Unlock()
 	if len(out.events) != 2 || out.events[1].Type != incident.TypeEnd || out.events[1].Data.IncidentID != out.events[0].Data.IncidentID {

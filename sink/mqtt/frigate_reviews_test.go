@@ -275,11 +275,21 @@ func TestFrigateAvailableLastWill(t *testing.T) {
 		m, _ := all.last("frigate/available")
 		return string(m.payload) == "online"
 	})
+	onlines := func() (n int) {
+		for _, p := range all.on("frigate/available") {
+			if p == "online" {
+				n++
+			}
+		}
+		return n
+	}
+	before := onlines()
 	other := mk("c", url)
-	await.Until(t, 20*time.Second, "the third engine connected", func() bool {
-		return other.frigateAvail.client.IsConnectionOpen() && !other.frigateAvail.announce.Load()
+	// Its online comes after its cameras' states: wait for it, not a
+	// while.
+	await.Until(t, 20*time.Second, "the third engine online", func() bool {
+		return other.frigateAvail.client.IsConnectionOpen() && onlines() > before
 	})
-	time.Sleep(500 * time.Millisecond) // its online published
 	n := len(all.on("frigate/available"))
 	other.Close()
 	await.Until(t, 20*time.Second, "online back after the other's offline", func() bool {

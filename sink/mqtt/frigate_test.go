@@ -393,6 +393,13 @@ func TestFrigateAndHomeAssistantOnMosquitto(t *testing.T) {
 			return len(got) > 1 && got[len(got)-1] == ""
 		})
 		after := subscribeAll(t, url, "after-reload", "homeassistant/#")
+		// The retained messages come after the subscription: wait for
+		// them, then a while for any more than should be.
+		await.Until(t, 20*time.Second, "10 retained configurations", func() bool {
+			after.mu.Lock()
+			defer after.mu.Unlock()
+			return len(after.msgs) >= 10
+		})
 		time.Sleep(300 * time.Millisecond)
 		after.mu.Lock()
 		defer after.mu.Unlock()
