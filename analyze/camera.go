@@ -460,11 +460,18 @@ func (c *Camera) Close() {
 }
 
 // Active reports whether the last analyzed frame was part of something
-// moving: a motion, person, vehicle or zone candidate or open incident.
-// The engine keeps full decoding on while it is true. Tamper incidents do not count:
+// moving: a motion or zone candidate or open incident, or a person or
+// vehicle candidate. The engine keeps full decoding on while it is true.
+// An open person or vehicle incident does not count: once nothing moves,
+// the people or vehicles standing in view are re-checked on the keyframes
+// an idle camera decodes (a result taken on a keyframe dates the objects
+// it found from that keyframe on: objectTracker.taken), and a camera kept
+// awake by someone standing still decoded every picture for as long as
+// they stood there (6 times an idle camera's cost). Whoever moves wakes
+// the camera as anything else does. Tamper incidents do not count either:
 // their measures need no more than keyframes.
 func (c *Camera) Active() bool {
-	if c.motion.active() || c.seen.active() || c.vehicle.active() {
+	if c.motion.active() || c.seen.cand || c.vehicle.cand {
 		return true
 	}
 	for i := range c.zones {

@@ -207,6 +207,51 @@ func enginePeopleFromTheNetwork(t *testing.T, o config.ObjectsConfig, kind strin
 	}
 }
 
+// TestEngineStillPeopleSleep: a camera in mode auto whose still view
+// holds three people standing (real footage through the simulator, the
+// real network, the default first look) reports them, keeps its person
+// incident open while they stand, and decodes keyframes alone meanwhile:
+// people who do not move are re-checked on the keyframes an idle camera
+// decodes, where the camera once decoded every picture for as long as
+// they stood.
+func TestEngineStillPeopleSleep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("about 20 s of real footage")
+	}
+	model := modelPath(t)
+	if model == "" {
+		t.Skip("no object model: run bash scripts/models.sh .cache/models")
+	}
+	c, err := sim.LoadClip(camClip(t, "sub-static.h264"), 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startSim(t, sim.Camera{Path: "still", Clip: c})
+	cam := cameraConfig("still", srv.URL("still"))
+	cam.DecodeMode = config.ModeAuto
+	cam.Person.Enabled = true
+	cam.Person.MinHeight = 0.12
+	o := config.DefaultObjects()
+	o.Model = model
+	e, events, _ := startEngineObjects(t, o, cam)
+	await.Until(t, 40*time.Second, "a person incident for the people standing", func() bool {
+		_, ok := events.firstEvent("still", "person", incident.TypeStart)
+		return ok
+	})
+	time.Sleep(2 * time.Second) // the wake that confirmed them ends
+	decoded := func() float64 { return testutil.ToFloat64(e.metrics.FramesDecoded.WithLabelValues("still")) }
+	d0, r0 := decoded(), e.received("still")
+	time.Sleep(10 * time.Second)
+	d, r := decoded()-d0, e.received("still")-r0
+	// An IDR every 2 s: 2% of the pictures are keyframes.
+	if r < 100 || d > r/10 {
+		t.Errorf("the camera decoded %g of %g pictures while the people stood still, want keyframes alone (at most a tenth)", d, r)
+	}
+	if ev, ok := events.firstEvent("still", "person", incident.TypeEnd); ok {
+		t.Errorf("the person incident ended at %v while the people stand still", ev.Data.EndedAt)
+	}
+}
+
 // TestEngineServesManyBusyCameras runs 8 cameras that all show people
 // walking at the same moment (real footage through the simulator and the
 // real engine, the network under the default budget, which follows the
