@@ -15,7 +15,9 @@ import (
 // starts and after a reconnect (objects.first_look), and while it holds
 // objects of a kind it reports (or its person or vehicle incident is
 // open) it re-checks them with the network every objectRecheck of frame
-// time even when nothing moves, at a lower priority than requests driven
+// time even when nothing moves (on the frames analyzed: an idle camera's
+// keyframes in mode auto, as standing still does not keep it awake:
+// Active), at a lower priority than requests driven
 // by motion; right after motion while it holds them, or after a result
 // missed one, that re-check is a leave check, served before motion on
 // cameras that follow what they report (unless that has waited 5 s), so
