@@ -207,13 +207,13 @@ func enginePeopleFromTheNetwork(t *testing.T, o config.ObjectsConfig, kind strin
 	}
 }
 
-// TestEngineStillPeopleSleep: a camera in mode auto whose still view
-// holds three people standing (real footage through the simulator, the
-// real network, the default first look) reports them, keeps its person
-// incident open while they stand, and decodes keyframes alone meanwhile:
-// people who do not move are re-checked on the keyframes an idle camera
-// decodes, where the camera once decoded every picture for as long as
-// they stood.
+// TestEngineStillPeopleSleep: cameras in mode auto whose still view
+// holds three people standing (real footage, the real network, the
+// default first look; H.264 through the simulator, H.265 through
+// GStreamer's RTSP server) report them, keep their person incident open
+// while they stand, and decode keyframes alone meanwhile: people who do
+// not move are re-checked on the keyframes an idle camera decodes, where
+// the camera once decoded every picture for as long as they stood.
 func TestEngineStillPeopleSleep(t *testing.T) {
 	if testing.Short() {
 		t.Skip("about 20 s of real footage")
@@ -227,28 +227,40 @@ func TestEngineStillPeopleSleep(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := startSim(t, sim.Camera{Path: "still", Clip: c})
-	cam := cameraConfig("still", srv.URL("still"))
-	cam.DecodeMode = config.ModeAuto
-	cam.Person.Enabled = true
-	cam.Person.MinHeight = 0.12
+	gst := gstServer(t, "still="+camClip(t, "sub-static.h265.mkv"))
+	var cams []config.Camera
+	for id, url := range map[string]string{"sim-h264": srv.URL("still"), "gst-h265": gst + "/still"} {
+		cam := cameraConfig(id, url)
+		cam.DecodeMode = config.ModeAuto
+		cam.Person.Enabled = true
+		cam.Person.MinHeight = 0.12
+		cams = append(cams, cam)
+	}
 	o := config.DefaultObjects()
 	o.Model = model
-	e, events, _ := startEngineObjects(t, o, cam)
-	await.Until(t, 40*time.Second, "a person incident for the people standing", func() bool {
-		_, ok := events.firstEvent("still", "person", incident.TypeStart)
-		return ok
-	})
-	time.Sleep(2 * time.Second) // the wake that confirmed them ends
-	decoded := func() float64 { return testutil.ToFloat64(e.metrics.FramesDecoded.WithLabelValues("still")) }
-	d0, r0 := decoded(), e.received("still")
-	time.Sleep(10 * time.Second)
-	d, r := decoded()-d0, e.received("still")-r0
-	// An IDR every 2 s: 2% of the pictures are keyframes.
-	if r < 100 || d > r/10 {
-		t.Errorf("the camera decoded %g of %g pictures while the people stood still, want keyframes alone (at most a tenth)", d, r)
+	e, events, _ := startEngineObjects(t, o, cams...)
+	for _, cam := range cams {
+		await.Until(t, 40*time.Second, cam.ID+": a person incident for the people standing", func() bool {
+			_, ok := events.firstEvent(cam.ID, "person", incident.TypeStart)
+			return ok
+		})
 	}
-	if ev, ok := events.firstEvent("still", "person", incident.TypeEnd); ok {
-		t.Errorf("the person incident ended at %v while the people stand still", ev.Data.EndedAt)
+	time.Sleep(2 * time.Second) // the wakes that confirmed them end
+	decoded := func(id string) float64 { return testutil.ToFloat64(e.metrics.FramesDecoded.WithLabelValues(id)) }
+	d0, r0 := map[string]float64{}, map[string]float64{}
+	for _, cam := range cams {
+		d0[cam.ID], r0[cam.ID] = decoded(cam.ID), e.received(cam.ID)
+	}
+	time.Sleep(10 * time.Second)
+	for _, cam := range cams {
+		d, r := decoded(cam.ID)-d0[cam.ID], e.received(cam.ID)-r0[cam.ID]
+		// An IDR every 2 s: 2% of the pictures are keyframes.
+		if r < 100 || d > r/10 {
+			t.Errorf("%s decoded %g of %g pictures while the people stood still, want keyframes alone (at most a tenth)", cam.ID, d, r)
+		}
+		if ev, ok := events.firstEvent(cam.ID, "person", incident.TypeEnd); ok {
+			t.Errorf("%s: the person incident ended at %v while the people stand still", cam.ID, ev.Data.EndedAt)
+		}
 	}
 }
 
