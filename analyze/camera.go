@@ -467,7 +467,7 @@ func (c *Camera) Close() {
 // an idle camera decodes (a result taken on a keyframe dates the objects
 // it found from that keyframe on: objectTracker.taken), and a camera kept
 // awake by someone standing still decoded every picture for as long as
-// they stood there (6 times an idle camera's cost). Whoever moves wakes
+// they stood there (5 to 6 times an idle camera's cost). Whoever moves wakes
 // the camera as anything else does. Tamper incidents do not count either:
 // their measures need no more than keyframes.
 func (c *Camera) Active() bool {
