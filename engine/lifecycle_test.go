@@ -19,13 +19,11 @@ import (
 // listens on nothing; Start serves; Close stops it all, twice is fine, and
 // Wait then reports a clean stop.
 func TestNewStartsNothing(t *testing.T) {
-	if modelPath(t) == "" {
-		t.Skip("no object model (scripts/models.sh)")
-	}
+	model := modelPath(t)
 	srv := startSim(t, sim.Camera{Path: "moving", Clip: clip(t, "motion")})
 	cfg := testConfig(cameraConfig("cam", srv.URL("moving")))
 	cfg.Listen = closedPort(t)
-	cfg.Objects.Model = modelPath(t)
+	cfg.Objects.Model = model
 	const ours = "github.com/vigil-video/vigil/"
 	before := testkit.Goroutines(ours)
 	e, err := New(cfg, Options{Logger: testLogger(t), Events: &collector{}})

@@ -27,9 +27,8 @@ func startEngineObjects(t *testing.T, o config.ObjectsConfig, cams ...config.Cam
 }
 
 // modelPath is the object network made at setup (scripts/models.sh, in
-// $VIGIL_MODELS or the repository's .cache/models), or "" when it is
-// absent; with VIGIL_REQUIRE_MODELS=1 (scripts/test.sh) its absence fails
-// the test.
+// $VIGIL_MODELS or the repository's .cache/models); when it is absent the
+// test is skipped, or fails with VIGIL_REQUIRE_MODELS=1 (scripts/test.sh).
 func modelPath(t *testing.T) string {
 	t.Helper()
 	p, err := filepath.Abs(filepath.Join("..", config.DefaultModelPath))
@@ -43,7 +42,7 @@ func modelPath(t *testing.T) string {
 		if os.Getenv("VIGIL_REQUIRE_MODELS") == "1" {
 			t.Fatalf("VIGIL_REQUIRE_MODELS=1 but no object model: %v", err)
 		}
-		return ""
+		t.Skip("no object model: run bash scripts/models.sh .cache/models")
 	}
 	return p
 }
@@ -100,9 +99,6 @@ func TestEnginePeopleFromTheNetwork(t *testing.T) {
 		t.Skip("about 20 s of real footage")
 	}
 	model := modelPath(t)
-	if model == "" {
-		t.Skip("no object model: run bash scripts/models.sh .cache/models")
-	}
 	yolo := filepath.Join(filepath.Dir(model), "yolov8n.onnx")
 	for _, tc := range []struct {
 		name, model, kind    string
@@ -219,9 +215,6 @@ func TestEngineStillPeopleSleep(t *testing.T) {
 		t.Skip("about 20 s of real footage")
 	}
 	model := modelPath(t)
-	if model == "" {
-		t.Skip("no object model: run bash scripts/models.sh .cache/models")
-	}
 	c, err := sim.LoadClip(camClip(t, "sub-static.h264"), 25)
 	if err != nil {
 		t.Fatal(err)
@@ -274,9 +267,6 @@ func TestEngineServesManyBusyCameras(t *testing.T) {
 		t.Skip("about 30 s of real footage on 8 cameras")
 	}
 	model := modelPath(t)
-	if model == "" {
-		t.Skip("no object model: run bash scripts/models.sh .cache/models")
-	}
 	c, err := sim.LoadClip(camClip(t, "sub-motion.h264"), 25)
 	if err != nil {
 		t.Fatal(err)
