@@ -191,13 +191,13 @@ func cpuTime() time.Duration {
 }
 
 // BenchmarkDetect is one Detect (resize, inference, decoding, NMS) of a
-// 768x576 vtest.avi frame, ONNX Runtime on one thread: NanoDet, and
-// YOLOv8n when scripts/models.sh --yolov8n fetched it.
+// 768x576 vtest.avi frame, ONNX Runtime on one thread: NanoDet, NanoDet
+// in 8 bits, and YOLOv8n when scripts/models.sh --yolov8n fetched it.
 func BenchmarkDetect(b *testing.B) {
 	model, lib := ortPaths(b)
 	img := vtestFrame(b)
 	defer img.Close()
-	for _, m := range []string{model, filepath.Join(filepath.Dir(model), "yolov8n.onnx")} {
+	for _, m := range []string{model, filepath.Join(filepath.Dir(model), "nanodet-int8.onnx"), filepath.Join(filepath.Dir(model), "yolov8n.onnx")} {
 		b.Run(strings.TrimSuffix(filepath.Base(m), ".onnx"), func(b *testing.B) {
 			if _, err := os.Stat(m); err != nil {
 				b.Skip(err)

@@ -2,6 +2,7 @@
 // setup tool, not part of the vigil binary (scripts/models.sh runs it).
 //
 //	vigil-model convert [--in model.json] [--out model.onnx]   TF.js graph model to ONNX
+//	vigil-model convert --int8 [--calibrate videos] ...          the same, its convolutions in 8 bits
 package main
 
 import (
@@ -9,11 +10,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
+
+	"gocv.io/x/gocv"
 
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/internal/cliflag"
 	"github.com/vigil-video/vigil/internal/modeltool/tfjs"
+	"github.com/vigil-video/vigil/nn"
 )
 
 func main() {
@@ -39,6 +44,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	in := fs.String("in", ".cache/models/nanodet.json", "TensorFlow.js graph model (model.json, weight shards beside it)")
 	out := fs.String("out", config.DefaultModelPath, "ONNX model to write")
 	batch := fs.Int("batch", 1, "pictures per call the model takes (1-64): for measuring batched inference (nn's BenchmarkBatch); the engine sends one")
+	int8 := fs.Bool("int8", false, "write the convolutions in 8 bits (ONNX QDQ form), their activations scaled by ranges measured on --calibrate's pictures with ONNX Runtime")
+	calib := fs.String("calibrate", "testdata/footage/*.mkv", "with --int8: comma-separated video files or globs whose pictures calibrate the 8-bit scales")
+	every := fs.Int("calibrate-every", 20, "with --int8: take every N-th picture of each calibration video")
+	lib := fs.String("lib", "", "with --int8: ONNX Runtime's shared library (default: "+nn.ORTLibrary+" beside --out)")
 	if err := cliflag.Parse(fs, args[1:], stdout, stderr); err != nil {
 		if cliflag.Help(err) {
 			return 0
@@ -54,16 +63,108 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vigil-model convert: --batch %d is not 1 to 64\n", *batch)
 		return 2
 	}
-	if err := tfjs.ConvertFileWith(*in, *out, tfjs.Options{Batch: *batch}); err != nil {
+	if *every < 1 {
+		fmt.Fprintf(stderr, "vigil-model convert: --calibrate-every %d is not positive\n", *every)
+		return 2
+	}
+	var err error
+	if *int8 {
+		if *lib == "" {
+			*lib = filepath.Join(filepath.Dir(*out), nn.ORTLibrary)
+		}
+		err = convertInt8(*in, *out, *lib, *calib, *every, tfjs.Options{Batch: *batch}, stderr)
+	} else {
+		err = tfjs.ConvertFileWith(*in, *out, tfjs.Options{Batch: *batch})
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, "vigil-model:", strings.TrimSpace(err.Error()))
 		return 1
 	}
 	return 0
 }
 
+// convertInt8 converts the TF.js model at in, measures its convolutions'
+// inputs and outputs on the calibration videos' pictures with ONNX
+// Runtime (lib), and writes the 8-bit model to out.
+func convertInt8(in, out, lib, calib string, every int, o tfjs.Options, stderr io.Writer) error {
+	if o.Batch > 1 {
+		return fmt.Errorf("--int8 calibrates one picture a call: --batch must be 1")
+	}
+	var files []string
+	for _, g := range strings.Split(calib, ",") {
+		g = strings.TrimSpace(g)
+		if g == "" {
+			continue
+		}
+		match, err := filepath.Glob(g)
+		if err != nil {
+			return fmt.Errorf("--calibrate %q: %w", g, err)
+		}
+		if len(match) == 0 {
+			return fmt.Errorf("--calibrate %q names no file", g)
+		}
+		files = append(files, match...)
+	}
+	m, err := tfjs.ConvertWith(in, o)
+	if err != nil {
+		return err
+	}
+	var pics []gocv.Mat
+	defer func() {
+		for _, p := range pics {
+			p.Close()
+		}
+	}()
+	for _, f := range files {
+		vc, err := gocv.VideoCaptureFile(f)
+		if err != nil {
+			return fmt.Errorf("calibration video %s: %w", f, err)
+		}
+		img := gocv.NewMat()
+		n := 0
+		for i := 0; vc.Read(&img) && !img.Empty(); i++ {
+			if i%every == every/2 {
+				pics = append(pics, img.Clone())
+				n++
+			}
+		}
+		img.Close()
+		vc.Close()
+		if n == 0 {
+			return fmt.Errorf("calibration video %s: no picture read", f)
+		}
+	}
+	cal, names := tfjs.CalibrationModel(m)
+	r, err := nn.Ranges(cal.Marshal(), lib, names, pics)
+	if err != nil {
+		return err
+	}
+	ranges := make(map[string]tfjs.Range, len(r))
+	for k, v := range r {
+		ranges[k] = tfjs.Range{Min: v[0], Max: v[1]}
+	}
+	q, err := tfjs.Quantize(m, ranges)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "vigil-model: calibrated on %d pictures of %d videos\n", len(pics), len(files))
+	tmp := out + ".tmp"
+	if err := os.WriteFile(tmp, q.Marshal(), 0o644); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: vigil-model <command> [flags]
   convert [--in model.json] [--out model.onnx] [--batch N]
            convert a TensorFlow.js graph model to ONNX (scripts/models.sh runs it)
+  convert --int8 [--calibrate videos] [--calibrate-every N] [--lib libonnxruntime.so.1] [--in ...] [--out ...]
+           the same with its convolutions in 8 bits, calibrated on the videos' pictures
 `)
 }

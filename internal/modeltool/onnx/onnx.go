@@ -14,6 +14,8 @@ import (
 // Element types of TensorProto.DataType.
 const (
 	Float   = 1
+	Uint8   = 2
+	Int8    = 3
 	Float16 = 10
 	Int32   = 6
 	Int64   = 7
@@ -48,21 +50,24 @@ type Node struct {
 	Attrs   []Attr
 }
 
-// Tensor is a TensorProto holding float32, int32 or int64 values.
+// Tensor is a TensorProto holding float32, int8, uint8, int32 or int64
+// values.
 type Tensor struct {
 	Name   string
 	Dims   []int64
 	Floats []float32 // when Type is Float
-	Ints   []int64   // when Type is Int32 or Int64
+	Ints   []int64   // when Type is Int8, Uint8, Int32 or Int64
 	Type   int32
 }
 
 // ValueInfo is a ValueInfoProto of a float tensor of static shape (a
-// negative dimension is left symbolic as "N").
+// negative dimension is left symbolic as "N"), or of a shape left to the
+// runtime when Unshaped.
 type ValueInfo struct {
-	Name string
-	Dims []int64
-	Type int32
+	Name     string
+	Dims     []int64
+	Type     int32
+	Unshaped bool
 }
 
 // Attr is an AttributeProto: exactly one of its values is used, chosen by
@@ -206,6 +211,11 @@ func (t *Tensor) marshal() []byte {
 		for i, f := range t.Floats {
 			binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(f))
 		}
+	case Int8, Uint8:
+		raw = make([]byte, len(t.Ints))
+		for i, v := range t.Ints {
+			raw[i] = byte(v)
+		}
 	case Int32:
 		raw = make([]byte, 4*len(t.Ints))
 		for i, v := range t.Ints {
@@ -241,7 +251,9 @@ func (v *ValueInfo) marshal() []byte {
 	var tensor []byte
 	tensor = protowire.AppendTag(tensor, 1, protowire.VarintType)
 	tensor = protowire.AppendVarint(tensor, uint64(typ))
-	tensor = appendMessage(tensor, 2, shape)
+	if !v.Unshaped {
+		tensor = appendMessage(tensor, 2, shape)
+	}
 	var b []byte
 	b = appendString(b, 1, v.Name)
 	b = appendMessage(b, 2, appendMessage(nil, 1, tensor))

@@ -1,0 +1,92 @@
+package tfjs_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/vigil-video/vigil/internal/modeltool/onnx"
+	"github.com/vigil-video/vigil/internal/modeltool/tfjs"
+)
+
+// chain is x → Conv a → LeakyRelu → Conv b → y: a is followed by a Conv,
+// b is the head.
+func chain() *onnx.Model {
+	w := func(name string) onnx.Tensor {
+		return onnx.Tensor{Name: name, Type: onnx.Float, Dims: []int64{2, 2, 1, 1}, Floats: []float32{1, -0.5, 0.25, 2}}
+	}
+	return &onnx.Model{IRVersion: 7, Opset: tfjs.Opset, Graph: onnx.Graph{
+		Nodes: []onnx.Node{
+			{Name: "a", Op: "Conv", Inputs: []string{"x", "wa", "ba"}, Outputs: []string{"a"}},
+			{Name: "r", Op: "LeakyRelu", Inputs: []string{"a"}, Outputs: []string{"r"}},
+			{Name: "s", Op: "Split", Inputs: []string{"r"}, Outputs: []string{"s0", "s1"}, Attrs: []onnx.Attr{onnx.AttrInts("split", 1, 1)}},
+			{Name: "c", Op: "Concat", Inputs: []string{"s0", "s1"}, Outputs: []string{"c"}, Attrs: []onnx.Attr{onnx.AttrInt("axis", 1)}},
+			{Name: "b", Op: "Conv", Inputs: []string{"c", "wb"}, Outputs: []string{"b"}},
+			{Name: "y", Op: "Identity", Inputs: []string{"b"}, Outputs: []string{"y"}},
+		},
+		Initializers: []onnx.Tensor{w("wa"), w("wb"), {Name: "ba", Type: onnx.Float, Dims: []int64{2}, Floats: []float32{0.5, -1}}},
+		Inputs:       []onnx.ValueInfo{{Name: "x", Dims: []int64{1, 2, 4, 4}}},
+		Outputs:      []onnx.ValueInfo{{Name: "y", Dims: []int64{1, 2, 4, 4}}},
+	}}
+}
+
+// TestQuantize: the Conv a Conv follows becomes int8 weights and an int32
+// bias behind DequantizeLinear, between a quantized input and output; the
+// head stays float; Split takes its sizes as an input (opset 13); the
+// calibration model measures both Convs' inputs and outputs.
+func TestQuantize(t *testing.T) {
+	m := chain()
+	cal, names := tfjs.CalibrationModel(m)
+	if want := []string{"x", "a", "c", "b"}; strings.Join(names, ",") != strings.Join(want, ",") {
+		t.Errorf("calibration measures %v, want %v", names, want)
+	}
+	if len(cal.Graph.Outputs) != 5 || len(m.Graph.Outputs) != 1 {
+		t.Errorf("calibration model has %d outputs (the model %d), want 5 (1)", len(cal.Graph.Outputs), len(m.Graph.Outputs))
+	}
+	ranges := map[string]tfjs.Range{"x": {-1, 3}, "a": {-2, 6}, "c": {-0.4, 6}, "b": {-5, 5}}
+	q, err := tfjs.Quantize(m, ranges)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Opset != tfjs.QuantOpset {
+		t.Errorf("opset %d, want %d", q.Opset, tfjs.QuantOpset)
+	}
+	ops := map[string]*onnx.Node{}
+	var order []string
+	for i, n := range q.Graph.Nodes {
+		ops[n.Name] = &q.Graph.Nodes[i]
+		order = append(order, n.Op)
+	}
+	a, b := ops["a"], ops["b"]
+	if a == nil || b == nil {
+		t.Fatalf("Convs missing: %v", order)
+	}
+	if a.Inputs[0] != "x/dq" || a.Inputs[1] != "wa/dq" || a.Inputs[2] != "ba/dq" {
+		t.Errorf("conv a reads %v, want the dequantized input, weights and bias", a.Inputs)
+	}
+	if r := ops["r"]; r == nil || r.Inputs[0] != "a/dq" {
+		t.Errorf("LeakyRelu does not read a's dequantized output: %v", order)
+	}
+	if b.Inputs[0] != "c" || b.Inputs[1] != "wb" {
+		t.Errorf("the head reads %v, want it in float (c, wb)", b.Inputs)
+	}
+	if s := ops["s"]; s == nil || len(s.Attrs) != 0 || len(s.Inputs) != 2 {
+		t.Errorf("Split keeps its attribute or lacks its sizes input: %+v", s)
+	}
+	types := map[string]int32{}
+	for _, init := range q.Graph.Initializers {
+		types[init.Name] = init.Type
+		if init.Name == "wa/int8" {
+			// per channel: each output channel's largest weight is ±127
+			if init.Ints[0] != 127 || init.Ints[1] != -64 || init.Ints[2] != 16 || init.Ints[3] != 127 {
+				t.Errorf("wa in 8 bits is %v, want [127 -64 16 127]", init.Ints)
+			}
+		}
+	}
+	if types["wa/int8"] != onnx.Int8 || types["ba/int32"] != onnx.Int32 || types["x/q_zero"] != onnx.Uint8 {
+		t.Errorf("initializer types %v", types)
+	}
+	delete(ranges, "a")
+	if _, err := tfjs.Quantize(m, ranges); err == nil || !strings.Contains(err.Error(), `"a"`) {
+		t.Errorf("a missing range: error %v, want one naming a", err)
+	}
+}
