@@ -155,16 +155,63 @@ func scoreCorpus(t *testing.T, model string) *PersonsResult {
 }
 
 // TestPersonsCorpus runs `bench persons` with the real network on the
-// corpus (bench/persons/corpus.yaml, 14 sources) and holds each source to
-// the figures measured at the defaults (objects.min_score for people, as
-// a camera reports them: the tracker's first result; objects.
-// vehicle_min_score for vehicles; BENCHMARKS.md "Objects on many
-// cameras"): no fewer hits, no more false alarms than measured, with a
-// margin only on vtest.avi's 173 people. It also checks that the corpus
-// chooses the defaults (ChooseThreshold on all sources), and that the
-// still, lighting and night scenes raise nothing.
+// corpus (bench/persons/corpus.yaml, 14 sources), the default model
+// (NanoDet in float) and NanoDet in 8 bits, and holds each source to the
+// figures measured at the defaults (objects.min_score for people, as a
+// camera reports them: the tracker's first result; objects.
+// vehicle_min_score for vehicles; BENCHMARKS.md "Objects on many cameras"
+// and "NanoDet in 8 bits"): no fewer hits, no more false alarms than
+// measured, with a margin only on vtest.avi's 173 people. It also checks
+// that the corpus chooses the defaults (ChooseThreshold on all sources),
+// and that the still, lighting and night scenes raise nothing.
 func TestPersonsCorpus(t *testing.T) {
-	r := scoreCorpus(t, modelT(t))
+	def := modelT(t)
+	// floors: source: people hits at least, false people at most, vehicle
+	// hits at least, false vehicles at most (float measured 2026-12-02;
+	// people 2026-12-03, at 0.4 through the tracker; 8 bits 2026-12-06).
+	for _, c := range []struct {
+		model  string
+		floors map[string][4]int
+	}{
+		{filepath.Join(filepath.Dir(def), "nanodet-int8.onnx"), map[string][4]int{
+			"vtest":           {162, 6, 64, 0},
+			"office":          {4, 0, 0, 0},
+			"office-pause":    {9, 0, 0, 0},
+			"classroom":       {12, 0, 0, 0},
+			"room":            {0, 0, 0, 0},
+			"room-one":        {3, 0, 0, 0},
+			"store-aisle":     {9, 1, 0, 0},
+			"worker-zone":     {5, 0, 0, 0},
+			"carpark":         {0, 0, 15, 1},
+			"carpark-cyclist": {0, 0, 6, 1},
+			"highway":         {0, 0, 4, 0},
+			"night":           {0, 0, 0, 0},
+			"still":           {9, 0, 6, 0},
+			"lights":          {0, 0, 0, 0},
+		}},
+		{def, map[string][4]int{
+			"vtest":           {163, 6, 64, 0},
+			"office":          {5, 0, 0, 0},
+			"office-pause":    {9, 0, 0, 0},
+			"classroom":       {12, 0, 0, 0},
+			"room":            {1, 0, 0, 0},
+			"room-one":        {3, 0, 0, 0},
+			"store-aisle":     {9, 1, 0, 0},
+			"worker-zone":     {5, 0, 0, 0},
+			"carpark":         {0, 0, 15, 1},
+			"carpark-cyclist": {0, 0, 6, 0},
+			"highway":         {0, 0, 5, 0},
+			"night":           {0, 0, 0, 0},
+			"still":           {9, 0, 6, 0},
+			"lights":          {0, 0, 0, 0},
+		}},
+	} {
+		t.Run(filepath.Base(c.model), func(t *testing.T) { corpusFloors(t, c.model, c.floors) })
+	}
+}
+
+func corpusFloors(t *testing.T, model string, floors map[string][4]int) {
+	r := scoreCorpus(t, model)
 	if r.Network != "NanoDet 416x416" {
 		t.Errorf("the report names the network %q, want NanoDet 416x416", r.Network)
 	}
@@ -182,25 +229,6 @@ func TestPersonsCorpus(t *testing.T) {
 		return nil
 	}
 	people, vehicles := at("tracker", ClassPerson, d.MinScore), at("network", ClassVehicle, d.VehicleMinScore)
-	// floors: source: people hits at least, false people at most, vehicle
-	// hits at least, false vehicles at most (measured 2026-12-02; people
-	// 2026-12-03, at 0.4 through the tracker).
-	floors := map[string][4]int{
-		"vtest":           {163, 6, 64, 0},
-		"office":          {5, 0, 0, 0},
-		"office-pause":    {9, 0, 0, 0},
-		"classroom":       {12, 0, 0, 0},
-		"room":            {1, 0, 0, 0},
-		"room-one":        {3, 0, 0, 0},
-		"store-aisle":     {9, 1, 0, 0},
-		"worker-zone":     {5, 0, 0, 0},
-		"carpark":         {0, 0, 15, 1},
-		"carpark-cyclist": {0, 0, 6, 0},
-		"highway":         {0, 0, 5, 0},
-		"night":           {0, 0, 0, 0},
-		"still":           {9, 0, 6, 0},
-		"lights":          {0, 0, 0, 0},
-	}
 	for name, f := range floors {
 		p, v := people.Clips[name], vehicles.Clips[name]
 		if p == nil || v == nil {

@@ -38,6 +38,23 @@ func CalibrationModel(m *onnx.Model) (*onnx.Model, []string) {
 	return &c, names
 }
 
+// weightMax is the largest 8-bit weight: 7 bits of magnitude, not 127.
+// x86 CPUs without VNNI multiply uint8 by int8 in pairs summed into 16
+// bits (vpmaddubsw), which 255 × 127 × 2 overflows; 255 × 63 × 2 does not
+// (ONNX Runtime's "reduce_range"). The model is then right on any CPU.
+const weightMax = 63
+
+// coarse rounds v ≥ 0 up to 6 significant bits, so that ranges measured
+// on CPUs whose float arithmetic differs in its last bits give the same
+// scales, hence the same model.
+func coarse(v float32) float32 {
+	if v <= 0 {
+		return 0
+	}
+	step := math.Ldexp(1, math.Ilogb(float64(v))-5)
+	return float32(math.Ceil(float64(v)/step) * step)
+}
+
 // Range is the least and greatest value a tensor took on calibration.
 type Range struct{ Min, Max float32 }
 
@@ -73,7 +90,7 @@ func Quantize(m *onnx.Model, ranges map[string]Range) (*onnx.Model, error) {
 		if !ok {
 			return 0, 0, fmt.Errorf("no calibration range for %q", v)
 		}
-		lo, hi := min(r.Min, 0), max(r.Max, 0)
+		lo, hi := -coarse(-min(r.Min, 0)), coarse(max(r.Max, 0))
 		if hi-lo < 1e-6 {
 			hi = lo + 1e-6
 		}
@@ -153,10 +170,10 @@ func Quantize(m *onnx.Model, ranges map[string]Range) (*onnx.Model, error) {
 				for _, f := range w.Floats[o*per : (o+1)*per] {
 					m = max(m, float32(math.Abs(float64(f))))
 				}
-				s := max(m/127, 1e-12)
+				s := max(m/weightMax, 1e-12)
 				ws.Floats[o] = s
 				for k, f := range w.Floats[o*per : (o+1)*per] {
-					wq.Ints[o*per+int64(k)] = int64(min(max(math.Round(float64(f/s)), -127), 127))
+					wq.Ints[o*per+int64(k)] = int64(min(max(math.Round(float64(f/s)), -weightMax), weightMax))
 				}
 			}
 			newInits = append(newInits, wq, ws, wz)
@@ -218,9 +235,9 @@ func Quantize(m *onnx.Model, ranges map[string]Range) (*onnx.Model, error) {
 
 // heads are the Convs no other Conv follows: the detection heads, whose
 // outputs are the scores and the boxes. They stay in float, for 7% of the
-// time saved: on the corpus of BENCHMARKS.md ("NanoDet in 8 bits"),
-// people found at min_score 0.4 were 215 of 234 with them in 8 bits, 217
-// without, 219 in float.
+// time saved: on the corpus of BENCHMARKS.md ("NanoDet in 8 bits", weights
+// of ±127), people found at min_score 0.4 were 215 of 234 with them in 8
+// bits, 217 without, 219 in float.
 func heads(nodes []onnx.Node) map[string]bool {
 	feedsConv := map[string]bool{} // values some Conv reads, directly or later
 	for i := len(nodes) - 1; i >= 0; i-- {
