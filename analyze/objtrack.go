@@ -19,7 +19,12 @@ import (
 //
 //  1. confident detections (at or above objects.min_score) with every
 //     track, by the overlap (IoU) of the detection and the track's box
-//     predicted to the result's frame time, at least trackIoU;
+//     predicted to the result's frame time, at least trackIoU: first the
+//     tracks followed, then those lost, which only get the detections
+//     the followed left (the matching cascade of Deep SORT, Wojke et
+//     al., 2017, in two steps): a lost track's box, where the Kalman
+//     filter left it, must not take a detection from the track that is
+//     following the person it shows;
 //  2. weak detections (trackLowScore up to min_score) with the tracks
 //     still unmatched and not lost, at least trackLowIoU: a person who
 //     stands still, or is half hidden, often scores lower; such a
@@ -56,6 +61,9 @@ const (
 	trackLowIoU   = 0.5
 	trackLowScore = 0.1
 	trackLostKeep = 3 * time.Second
+	// trackStaleMisses: a lost track that this many results looked at
+	// and did not find yields to the others in pass 1.
+	trackStaleMisses = 10
 	// personSure and trackApartIoU: see above.
 	personSure    = 0.5
 	trackApartIoU = 0.1
@@ -208,7 +216,12 @@ func (t *objectTracker) update(at time.Time, in Box, high, low []Object) {
 	for i := range t.tracks {
 		pred[i] = t.tracks[i].predicted(at)
 	}
-	// Pass 1: confident detections, every track, by overlap.
+	// Pass 1: confident detections by overlap, the tracks followed
+	// first, then the lost ones with what is left.
+	t.associate(at, high, 0, usedT, func(i int, o Object) (float64, bool) {
+		v := iou(pred[i], o.Box)
+		return -v, t.tracks[i].misses <= trackStaleMisses && v >= trackIoU
+	})
 	t.associate(at, high, 0, usedT, func(i int, o Object) (float64, bool) {
 		v := iou(pred[i], o.Box)
 		return -v, v >= trackIoU
