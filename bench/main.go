@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/nn"
 	"github.com/vigil-video/vigil/internal/cliflag"
 )
 
@@ -468,6 +469,7 @@ func mainPersons(ctx context.Context, args []string, out, errOut io.Writer) erro
 		return out, nil
 	}
 	o := PersonsOptions{Truth: *truth, Model: *model, Every: *every, Tiles: *tiles}
+	fs.Visit(func(f *flag.Flag) { o.RequireModel = o.RequireModel || f.Name == "model" && f.Value.String() != "" })
 	var err error
 	if o.HOGThresholds, err = parse("hog", *hog); err != nil {
 		return err
@@ -481,6 +483,9 @@ func mainPersons(ctx context.Context, args []string, out, errOut io.Writer) erro
 	r, err := Persons(ctx, o)
 	if err != nil {
 		return err
+	}
+	if r.Network == "" && o.Model != "" {
+		fmt.Fprintf(errOut, "bench persons: no object network at %s (make it with %s): HOG only\n", o.Model, nn.SetupCommand)
 	}
 	if *asJSON {
 		return writeJSON(out, r)

@@ -212,6 +212,9 @@ type PersonMatch struct {
 type PersonsOptions struct {
 	Truth string // ground truth file
 	Model string // the network's model; "" or absent: HOG only
+	// RequireModel makes an absent model (or runtime library) an error
+	// rather than HOG only: the model was named on the command line.
+	RequireModel bool
 	// HOGThresholds and NetThresholds are swept.
 	HOGThresholds, NetThresholds []float64
 	// Every > 1 takes every Every-th labelled frame of each clip (HOG is
@@ -249,7 +252,7 @@ func Persons(ctx context.Context, o PersonsOptions) (*PersonsResult, error) {
 	var net *analyze.Network
 	if o.Model != "" {
 		if net, err = analyze.OpenNetwork(o.Model, 1, 0.05); err != nil {
-			if !errors.Is(err, os.ErrNotExist) {
+			if !errors.Is(err, os.ErrNotExist) || o.RequireModel {
 				return nil, err
 			}
 			fmt.Fprintf(progressOr(o.Progress), "network absent, HOG only: %v\n", err)

@@ -394,3 +394,22 @@ func realScenarios(t *testing.T, keep func(Scenario) bool) []Scenario {
 	}
 	return out
 }
+
+// TestPersonsModelNamedButMissing: a model named on the command line that
+// is not there (or has no runtime library beside it) is an error naming
+// it, not a silent fall-back to HOG; the default model's absence still
+// scores HOG alone.
+func TestPersonsModelNamedButMissing(t *testing.T) {
+	truth := filepath.Join(t.TempDir(), "truth.yaml")
+	if err := os.WriteFile(truth, []byte("clips:\n  - name: office\n    path: "+filepath.Join("..", "testdata", "footage", "office.mkv")+"\n    frames:\n      - {frame: 10, persons: []}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "model.onnx")
+	if _, err := Persons(context.Background(), PersonsOptions{Truth: truth, Model: missing, RequireModel: true, HOGThresholds: []float64{0}}); err == nil || !strings.Contains(err.Error(), filepath.Dir(missing)) {
+		t.Errorf("a named model that is missing: error %v, want one naming %s", err, missing)
+	}
+	r, err := Persons(context.Background(), PersonsOptions{Truth: truth, Model: missing, HOGThresholds: []float64{0}})
+	if err != nil || r.Network != "" {
+		t.Errorf("the default model missing: %v, network %q; want HOG alone", err, r.Network)
+	}
+}
