@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/vigil-video/vigil/config"
-	"github.com/vigil-video/vigil/nn"
 	"github.com/vigil-video/vigil/internal/cliflag"
+	"github.com/vigil-video/vigil/nn"
 )
 
 // Main runs `vigil bench MODE [flags]`.
