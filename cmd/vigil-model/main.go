@@ -148,16 +148,7 @@ func convertInt8(in, out, lib, calib string, every int, o tfjs.Options, stderr i
 		return err
 	}
 	fmt.Fprintf(stderr, "vigil-model: calibrated on %d pictures of %d videos\n", len(pics), len(files))
-	tmp := out + ".tmp"
-	if err := os.WriteFile(tmp, q.Marshal(), 0o644); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, out); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	return tfjs.WriteFile(q, out)
 }
 
 func usage(w io.Writer) {

@@ -42,12 +42,18 @@ func ConvertFileWith(jsonPath, onnxPath string, o Options) error {
 	if err != nil {
 		return err
 	}
-	tmp := onnxPath + ".tmp"
+	return WriteFile(m, onnxPath)
+}
+
+// WriteFile writes m to path whole or not at all (a temporary file
+// renamed into place).
+func WriteFile(m *onnx.Model, path string) error {
+	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, m.Marshal(), 0o644); err != nil {
 		os.Remove(tmp)
 		return err
 	}
-	if err := os.Rename(tmp, onnxPath); err != nil {
+	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
 		return err
 	}
