@@ -20,11 +20,12 @@ import (
 //  1. confident detections (at or above objects.min_score) with every
 //     track, by the overlap (IoU) of the detection and the track's box
 //     predicted to the result's frame time, at least trackIoU: first the
-//     tracks followed, then those lost, which only get the detections
-//     the followed left (the matching cascade of Deep SORT, Wojke et
-//     al., 2017, in two steps): a lost track's box, where the Kalman
-//     filter left it, must not take a detection from the track that is
-//     following the person it shows;
+//     tracks followed and those lost lately (last seen at most trackStale
+//     ago: a person hidden for a moment by another), then those lost
+//     longer, which only get the detections the others left (the
+//     matching cascade of Deep SORT, Wojke et al., 2017, in two steps):
+//     a long-lost track's box, where the Kalman filter left it, must not
+//     take a detection from the track following the person it shows;
 //  2. weak detections (trackLowScore up to min_score) with the tracks
 //     still unmatched and not lost, at least trackLowIoU: a person who
 //     stands still, or is half hidden, often scores lower; such a
@@ -61,9 +62,9 @@ const (
 	trackLowIoU   = 0.5
 	trackLowScore = 0.1
 	trackLostKeep = 3 * time.Second
-	// trackStaleMisses: a lost track that this many results looked at
-	// and did not find yields to the others in pass 1.
-	trackStaleMisses = 10
+	// trackStale: a lost track last seen longer ago yields to the others
+	// in pass 1.
+	trackStale = time.Second
 	// personSure and trackApartIoU: see above.
 	personSure    = 0.5
 	trackApartIoU = 0.1
@@ -220,7 +221,7 @@ func (t *objectTracker) update(at time.Time, in Box, high, low []Object) {
 	// first, then the lost ones with what is left.
 	t.associate(at, high, 0, usedT, func(i int, o Object) (float64, bool) {
 		v := iou(pred[i], o.Box)
-		return -v, t.tracks[i].misses <= trackStaleMisses && v >= trackIoU
+		return -v, !t.tracks[i].stale(at) && v >= trackIoU
 	})
 	t.associate(at, high, 0, usedT, func(i int, o Object) (float64, bool) {
 		v := iou(pred[i], o.Box)
@@ -297,6 +298,10 @@ func (t *objectTracker) associate(at time.Time, dets []Object, base int, usedT [
 		t.tracks[p.i].observe(dets[p.j], at)
 	}
 }
+
+// stale reports whether the track is lost and was last seen more than
+// trackStale before at.
+func (tr *objTrack) stale(at time.Time) bool { return tr.lost && at.Sub(tr.lastSeen) > trackStale }
 
 func newObjTrack(o Object, at time.Time, zones int) objTrack {
 	id, err := uuid.NewV7()

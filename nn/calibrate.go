@@ -28,8 +28,8 @@ func Ranges(model []byte, lib string, names []string, pictures []gocv.Mat) (map[
 		return nil, fmt.Errorf("calibration: want one input 1x3xHxW, the model has %v", ins)
 	}
 	input, h, w := ins[0].Name, int(ins[0].Dimensions[2]), int(ins[0].Dimensions[3])
-	if w < 32 || h < 32 || w > 2048 || h > 2048 {
-		return nil, fmt.Errorf("calibration: input %q is %v, want H and W of 32 to 2048", input, ins[0].Dimensions)
+	if w != InputSize || h != InputSize {
+		return nil, fmt.Errorf("calibration: input %q is %v, want NanoDet's 1x3x%dx%d", input, ins[0].Dimensions, InputSize, InputSize)
 	}
 	net, err := LoadORT(model, lib, 1)
 	if err != nil {

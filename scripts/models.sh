@@ -80,7 +80,7 @@ if [ ! -f "$dir/nanodet.onnx" ] || [ "$dir/nanodet.json" -nt "$dir/nanodet.onnx"
 	export PATH="$PATH:/usr/local/go/bin"
 	go run ./cmd/vigil-model convert --in "$dir/nanodet.json" --out "$dir/nanodet.onnx"
 fi
-# The same network with its convolutions in 8 bits, about 2.4 times
+# The same network with its convolutions in 8 bits, about 2.3 times
 # cheaper an inference (BENCHMARKS.md, "NanoDet in 8 bits"); its scales are
 # measured on pictures of the shipped footage. objects.model names it.
 if [ ! -f "$dir/nanodet-int8.onnx" ] || [ "$dir/nanodet.json" -nt "$dir/nanodet-int8.onnx" ]; then

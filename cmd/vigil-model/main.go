@@ -72,6 +72,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if *lib == "" {
 			*lib = filepath.Join(filepath.Dir(*out), nn.ORTLibrary)
 		}
+		if abs, err := filepath.Abs(*lib); err == nil { // dlopen searches the system paths for a bare name
+			*lib = abs
+		}
 		err = convertInt8(*in, *out, *lib, *calib, *every, tfjs.Options{Batch: *batch}, stderr)
 	} else {
 		err = tfjs.ConvertFileWith(*in, *out, tfjs.Options{Batch: *batch})
@@ -118,6 +121,7 @@ func convertInt8(in, out, lib, calib string, every int, o tfjs.Options, stderr i
 	for _, f := range files {
 		vc, err := gocv.VideoCaptureFile(f)
 		if err != nil {
+			vc.Close()
 			return fmt.Errorf("calibration video %s: %w", f, err)
 		}
 		img := gocv.NewMat()
