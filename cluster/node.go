@@ -124,6 +124,10 @@ type Node struct {
 	assigned     map[string]string
 	assignedFor  string
 	assignedCams []string
+	// The members (ids and weights) of the last rebalance and since when
+	// they are the same; the loop's only.
+	viewFor   string
+	viewSince time.Time
 }
 
 // Heartbeat is a node's entry in the nodes bucket, rewritten every

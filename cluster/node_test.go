@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -357,4 +358,63 @@ func TestCloseIsNotALoss(t *testing.T) {
 	defer n.Close()
 	srv.Shutdown()
 	await.Until(t, 10*time.Second, "the loss of the server to be logged", func() bool { return strings.Contains(lost.String(), "lost nats") })
+}
+
+// TestFlickeringMemberMovesNothing: a heartbeat seen for less than settle
+// (a node that started and died, or one whose entry expired for a moment
+// while its round ran late) hands no camera over: every camera keeps
+// running where it ran, while the nodes' views hold the extra member.
+func TestFlickeringMemberMovesNothing(t *testing.T) {
+	url, _, _ := natsURL(t)
+	ttl := 2 * time.Second
+	var cams []string
+	for i := range 30 {
+		cams = append(cams, fmt.Sprintf("cam-%02d", i))
+	}
+	var nodes []*testNode
+	for i := range 3 {
+		cfg := testConfig(url, fmt.Sprintf("n%d", i), ttl)
+		cfg.Settle = ttl
+		nodes = append(nodes, newTestNode(t, cfg))
+	}
+	startNodes(t, cams, nodes...)
+	settled(t, 2*ttl, nodes...)
+	before := fmt.Sprint(owners(nodes))
+
+	saw := func() int { // how many nodes' views hold the ghost
+		c := 0
+		for _, n := range nodes {
+			n.mu.Lock()
+			_, ok := n.members["ghost"]
+			n.mu.Unlock()
+			if ok {
+				c++
+			}
+		}
+		return c
+	}
+	hb, _ := json.Marshal(Heartbeat{NodeID: "ghost", Weight: 1, Addr: "ghost", Accepting: true, StartedAt: time.Now()})
+	if _, err := nodes[0].nodes.Put(t.Context(), "ghost", hb); err != nil {
+		t.Fatal(err)
+	}
+	seen, short := 0, 0
+	for end := time.Now().Add(ttl / 2); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		seen = max(seen, saw())
+		short = max(short, len(cams)-len(owners(nodes)))
+	}
+	if err := nodes[0].nodes.Delete(t.Context(), "ghost"); err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(ttl); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		short = max(short, len(cams)-len(owners(nodes)))
+	}
+	if seen == 0 {
+		t.Fatal("no node saw the ghost's heartbeat: the test tests nothing")
+	}
+	if short > 0 {
+		t.Errorf("a member seen for %s (settle %s) stopped up to %d cameras", ttl/2, ttl, short)
+	}
+	if after := fmt.Sprint(owners(nodes)); after != before {
+		t.Errorf("owners changed:\nbefore %s\nafter  %s", before, after)
+	}
 }

@@ -258,8 +258,9 @@ func (n *Node) readMembers() error {
 }
 
 // rebalance releases the cameras whose owner is now another accepting
-// node (at most HandoverLimit per round) or that left the list, then, once
-// settled, takes the leases of
+// node (at most HandoverLimit per round, once the members have stayed the
+// same for settle) or that left the list, then, once settled, takes the
+// leases of
 // the cameras it owns and does not hold, except those another live node's
 // heartbeat still lists: a lease can be missing while its holder lives
 // (NATS restarted after lease_ttl and the holder has not re-asserted it
@@ -285,7 +286,7 @@ func (n *Node) rebalance(settled bool) {
 	held := maps.Clone(n.held)
 	n.mu.Unlock()
 
-	owner := n.assignment(cams, ms)
+	owner, since := n.assignment(cams, ms)
 	var want []string
 	for _, c := range cams {
 		if owner[c] == n.cfg.NodeID && !claimed[c] {
@@ -294,10 +295,18 @@ func (n *Node) rebalance(settled bool) {
 			}
 		}
 	}
-	// Release: to an accepting owner, a few per round (HandoverLimit), or
-	// because the camera left the list.
-	release, handover := Releases(n.cfg.NodeID, slices.Collect(maps.Keys(held)), owner, accepting,
-		HandoverLimit(len(cams), ms, n.cfg.NodeID))
+	// Release: to an accepting owner, a few per round (HandoverLimit), once
+	// the members have been the same for settle; or because the camera left
+	// the list. A view that changed moments ago may be one heartbeat short
+	// (a node whose round ran late after NATS came back, its entry expired
+	// for a moment) or one too many (a node that started and died): handing
+	// cameras over on it stops them, and the next view starts them again
+	// where they were.
+	limit := 0
+	if time.Since(since) >= n.cfg.Settle {
+		limit = HandoverLimit(len(cams), ms, n.cfg.NodeID)
+	}
+	release, handover := Releases(n.cfg.NodeID, slices.Collect(maps.Keys(held)), owner, accepting, limit)
 	if len(release) > 0 {
 		n.forget(release)
 		n.apply() // the cameras stop before their leases go
@@ -313,7 +322,13 @@ func (n *Node) rebalance(settled bool) {
 			cancel()
 		}
 		n.m.handovers.Add(float64(handover))
-		n.log.Info("cameras released", "cameras", len(release), "handovers", handover)
+		to := make(map[string][]string, len(ms))
+		for _, id := range release {
+			if o, ok := owner[id]; ok {
+				to[o] = append(to[o], id)
+			}
+		}
+		n.log.Info("cameras released", "cameras", len(release), "handovers", handover, "to", to, "members", len(ms))
 		n.heartbeat(settled) // the new owners wait for it to drop them
 	}
 	if !settled || len(want) == 0 {
@@ -375,16 +390,19 @@ func (n *Node) acquire(id string) (uint64, error) {
 
 // assignment returns Assign(cams, ms), computed again only when the
 // members or the list changed (10,000 cameras on 40 nodes cost 400,000
-// SHA-256 sums).
-func (n *Node) assignment(cams []string, ms []Member) map[string]string {
+// SHA-256 sums), and since when the members (ids and weights) are the same.
+func (n *Node) assignment(cams []string, ms []Member) (map[string]string, time.Time) {
 	slices.SortFunc(ms, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
 	var sig strings.Builder
 	for _, m := range ms {
 		fmt.Fprintf(&sig, "%s=%g;", m.ID, m.Weight)
 	}
+	if sig.String() != n.viewFor {
+		n.viewFor, n.viewSince = sig.String(), time.Now()
+	}
 	if n.assigned != nil && sig.String() == n.assignedFor && len(cams) > 0 && len(n.assignedCams) == len(cams) && &n.assignedCams[0] == &cams[0] {
-		return n.assigned
+		return n.assigned, n.viewSince
 	}
 	n.assigned, n.assignedFor, n.assignedCams = Assign(cams, ms), sig.String(), cams
-	return n.assigned
+	return n.assigned, n.viewSince
 }

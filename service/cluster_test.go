@@ -148,6 +148,12 @@ cameras:
 				n.cmd.Process.Kill() //nolint:errcheck // the test failed midway
 				n.cmd.Wait()         //nolint:errcheck
 			}
+			if d := os.Getenv("VIGIL_CLUSTER_LOGS"); d != "" {
+				// Every node's whole log, for a failure the tails do not explain.
+				if err := os.WriteFile(filepath.Join(d, n.id+".log"), []byte(n.logs.String()), 0o600); err != nil {
+					t.Logf("VIGIL_CLUSTER_LOGS: %v", err)
+				}
+			}
 			if t.Failed() {
 				t.Logf("%s logs (tail):\n%s", n.id, tail(n.logs.String(), 4000))
 			}
