@@ -168,7 +168,10 @@ func TestPersonsCorpus(t *testing.T) {
 	def := modelT(t)
 	// floors: source: people hits at least, false people at most, vehicle
 	// hits at least, false vehicles at most (float measured 2026-12-02;
-	// people 2026-12-03, at 0.4 through the tracker; 8 bits 2026-12-06).
+	// people 2026-12-03, at 0.4 through the tracker; 8 bits 2026-12-06,
+	// the least of the extremes' calibration and --calibrate-keep
+	// 0.99999's: worker-zone 5 → 4 people, office 4 → 6, room 0 → 1,
+	// highway 4 → 6 vehicles, car park 1 → 0 false).
 	for _, c := range []struct {
 		model  string
 		floors map[string][4]int
@@ -181,7 +184,7 @@ func TestPersonsCorpus(t *testing.T) {
 			"room":            {0, 0, 0, 0},
 			"room-one":        {3, 0, 0, 0},
 			"store-aisle":     {9, 1, 0, 0},
-			"worker-zone":     {5, 0, 0, 0},
+			"worker-zone":     {4, 0, 0, 0},
 			"carpark":         {0, 0, 15, 1},
 			"carpark-cyclist": {0, 0, 6, 1},
 			"highway":         {0, 0, 4, 0},

@@ -21,3 +21,13 @@ var Outputs = outputs
 
 // Normalize is the network's input from BGR pixels.
 var Normalize = normalize
+
+// Cut is the share of a histogram side's extreme that keeps a share of
+// its values (Ranges' percentile).
+func Cut(bins []int64, keep float64) float32 {
+	var b [histBins]int64
+	copy(b[:], bins)
+	return cut(&b, keep)
+}
+
+const HistBins = histBins

@@ -47,6 +47,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	int8 := fs.Bool("int8", false, "write the convolutions in 8 bits (ONNX QDQ form), their activations scaled by ranges measured on --calibrate's pictures with ONNX Runtime")
 	calib := fs.String("calibrate", "testdata/footage/*.mkv", "with --int8: comma-separated video files or globs whose pictures calibrate the 8-bit scales")
 	every := fs.Int("calibrate-every", 20, "with --int8: take every N-th picture of each calibration video")
+	keep := fs.Float64("calibrate-keep", 0.99999, "with --int8: the share of each activation's values on either side of zero its 8-bit range covers (1: from the least to the greatest)")
 	lib := fs.String("lib", "", "with --int8: ONNX Runtime's shared library (default: "+nn.ORTLibrary+" beside --out)")
 	if err := cliflag.Parse(fs, args[1:], stdout, stderr); err != nil {
 		if cliflag.Help(err) {
@@ -67,6 +68,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vigil-model convert: --calibrate-every %d is not positive\n", *every)
 		return 2
 	}
+	if !(*keep > 0 && *keep <= 1) {
+		fmt.Fprintf(stderr, "vigil-model convert: --calibrate-keep %g is not in (0, 1]\n", *keep)
+		return 2
+	}
 	var err error
 	if *int8 {
 		if *lib == "" {
@@ -75,7 +80,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if abs, err := filepath.Abs(*lib); err == nil { // dlopen searches the system paths for a bare name
 			*lib = abs
 		}
-		err = convertInt8(*in, *out, *lib, *calib, *every, tfjs.Options{Batch: *batch}, stderr)
+		err = convertInt8(*in, *out, *lib, *calib, *every, *keep, tfjs.Options{Batch: *batch}, stderr)
 	} else {
 		err = tfjs.ConvertFileWith(*in, *out, tfjs.Options{Batch: *batch})
 	}
@@ -89,7 +94,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // convertInt8 converts the TF.js model at in, measures its convolutions'
 // inputs and outputs on the calibration videos' pictures with ONNX
 // Runtime (lib), and writes the 8-bit model to out.
-func convertInt8(in, out, lib, calib string, every int, o tfjs.Options, stderr io.Writer) error {
+func convertInt8(in, out, lib, calib string, every int, keep float64, o tfjs.Options, stderr io.Writer) error {
 	if o.Batch > 1 {
 		return fmt.Errorf("--int8 calibrates one picture a call: --batch must be 1")
 	}
@@ -139,7 +144,7 @@ func convertInt8(in, out, lib, calib string, every int, o tfjs.Options, stderr i
 		}
 	}
 	cal, names := tfjs.CalibrationModel(m)
-	r, err := nn.Ranges(cal.Marshal(), lib, names, pics)
+	r, err := nn.Ranges(cal.Marshal(), lib, names, pics, keep)
 	if err != nil {
 		return err
 	}
@@ -159,7 +164,7 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: vigil-model <command> [flags]
   convert [--in model.json] [--out model.onnx] [--batch N]
            convert a TensorFlow.js graph model to ONNX (scripts/models.sh runs it)
-  convert --int8 [--calibrate videos] [--calibrate-every N] [--lib libonnxruntime.so.1] [--in ...] [--out ...]
+  convert --int8 [--calibrate videos] [--calibrate-every N] [--calibrate-keep 0.99999] [--lib libonnxruntime.so.1] [--in ...] [--out ...]
            the same with its convolutions in 8 bits, calibrated on the videos' pictures
 `)
 }
