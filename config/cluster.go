@@ -43,7 +43,9 @@ type Cluster struct {
 	RenewInterval time.Duration `yaml:"renew_interval"`
 	// Settle is how long a node waits after (re)connecting to NATS before
 	// taking leases it does not hold, so that holders re-assert theirs
-	// first when NATS comes back: 0 to 10m.
+	// first when NATS comes back, and how long the members it sees must
+	// stay the same before it hands cameras over to another node: 0 to
+	// 10m.
 	// It defaults to lease_ttl/2.
 	Settle time.Duration `yaml:"settle"`
 	// UnreachableGrace is how long a node that cannot renew its leases

@@ -91,6 +91,11 @@ func Ranges(model []byte, lib string, names []string, pictures []gocv.Mat, keep 
 	}); err != nil || keep == 1 {
 		return ranges, err
 	}
+	for name, r := range ranges {
+		if math.IsInf(float64(r[0]), 0) || math.IsInf(float64(r[1]), 0) || math.IsNaN(float64(r[0])) || math.IsNaN(float64(r[1])) {
+			return nil, fmt.Errorf("calibration: %q took the values [%g, %g], not finite", name, r[0], r[1])
+		}
+	}
 	// Second pass: each side of zero in histBins bins up to its extreme.
 	type hist struct{ neg, pos [histBins]int64 }
 	hs := map[string]*hist{}

