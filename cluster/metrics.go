@@ -4,7 +4,7 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // nodeMetrics are the node's Prometheus metrics (Collectors).
 type nodeMetrics struct {
-	owned, nodes, connected, degraded, held         prometheus.Gauge
+	owned, nodes, connected, degraded, held, waiting prometheus.Gauge
 	renewFailures, handovers, acquisitions, orphans prometheus.Counter
 	lost, errors, heldSettled                       *prometheus.CounterVec
 }
@@ -27,6 +27,8 @@ func newMetrics() *nodeMetrics {
 			Help: "Camera leases this node took."}),
 		orphans: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_cluster_orphan_incidents_ended_total",
 			Help: "Incidents left open by a previous owner that this node ended."}),
+		waiting: prometheus.NewGauge(prometheus.GaugeOpts{Name: "vigil_cluster_handovers_waiting",
+			Help: "Cameras this node runs whose owner is now another node that accepts cameras, not handed over yet: a few go each round once the members seen have stayed the same for settle."}),
 		held: prometheus.NewGauge(prometheus.GaugeOpts{Name: "vigil_cluster_incidents_held",
 			Help: "Incidents whose events this node holds back: their start could not be recorded for the camera's next owner (NATS did not answer)."}),
 		heldSettled: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_cluster_held_incidents_total",
@@ -54,5 +56,5 @@ func newMetrics() *nodeMetrics {
 // Collectors returns the node's metrics, to register beside the engine's.
 func (n *Node) Collectors() []prometheus.Collector {
 	m := n.m
-	return []prometheus.Collector{m.owned, m.nodes, m.connected, m.degraded, m.renewFailures, m.handovers, m.acquisitions, m.orphans, m.lost, m.errors, m.held, m.heldSettled}
+	return []prometheus.Collector{m.owned, m.nodes, m.connected, m.degraded, m.renewFailures, m.handovers, m.acquisitions, m.orphans, m.lost, m.errors, m.held, m.heldSettled, m.waiting}
 }

@@ -128,6 +128,7 @@ type Node struct {
 	// they are the same; the loop's only.
 	viewFor   string
 	viewSince time.Time
+	waitSaid  time.Time // the viewSince whose held-back handovers were logged
 }
 
 // Heartbeat is a node's entry in the nodes bucket, rewritten every

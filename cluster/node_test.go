@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/incident/incidenttest"
@@ -397,10 +399,17 @@ func TestFlickeringMemberMovesNothing(t *testing.T) {
 	if _, err := nodes[0].nodes.Put(t.Context(), "ghost", hb); err != nil {
 		t.Fatal(err)
 	}
-	seen, short := 0, 0
+	waiting := func() (w float64) { // vigil_cluster_handovers_waiting, summed
+		for _, n := range nodes {
+			w += testutil.ToFloat64(n.m.waiting)
+		}
+		return w
+	}
+	seen, short, waited := 0, 0, 0.0
 	for end := time.Now().Add(ttl / 2); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
 		seen = max(seen, saw())
 		short = max(short, len(cams)-len(owners(nodes)))
+		waited = max(waited, waiting())
 	}
 	if err := nodes[0].nodes.Delete(t.Context(), "ghost"); err != nil {
 		t.Fatal(err)
@@ -417,4 +426,10 @@ func TestFlickeringMemberMovesNothing(t *testing.T) {
 	if after := fmt.Sprint(owners(nodes)); after != before {
 		t.Errorf("owners changed:\nbefore %s\nafter  %s", before, after)
 	}
+	// The handovers held back are in the metrics while the ghost is seen,
+	// and gone with it.
+	if waited == 0 {
+		t.Error("vigil_cluster_handovers_waiting stayed 0 while the nodes saw an accepting member that owns cameras")
+	}
+	await.Until(t, 5*time.Second, "vigil_cluster_handovers_waiting back to 0", func() bool { return waiting() == 0 })
 }

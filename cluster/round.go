@@ -307,6 +307,18 @@ func (n *Node) rebalance(settled bool) {
 		limit = HandoverLimit(len(cams), ms, n.cfg.NodeID)
 	}
 	release, handover := Releases(n.cfg.NodeID, slices.Collect(maps.Keys(held)), owner, accepting, limit)
+	due := 0 // held cameras another accepting node owns
+	for id := range held {
+		if o, ok := owner[id]; ok && o != n.cfg.NodeID && accepting[o] {
+			due++
+		}
+	}
+	n.m.waiting.Set(float64(due - handover))
+	if limit == 0 && due > 0 && !n.waitSaid.Equal(since) {
+		n.waitSaid = since
+		n.log.Info("handovers wait for the members seen to stay the same for settle", "cameras", due,
+			"members", len(ms), "settle", n.cfg.Settle)
+	}
 	if len(release) > 0 {
 		n.forget(release)
 		n.apply() // the cameras stop before their leases go
