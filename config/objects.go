@@ -19,17 +19,20 @@ type ObjectsConfig struct {
 	// where person.enabled, motion otherwise).
 	// It defaults to true.
 	Enabled bool `yaml:"enabled"`
-	// Model is the network (.onnx): NanoDet in float (nanodet.onnx) or
-	// with its convolutions in 8 bits (nanodet-int8.onnx, 2.3 times less
-	// CPU an inference), both made by `bash scripts/models.sh [DIR]`
-	// (scripts/setup.sh runs it), or a
+	// Model is the network (.onnx): NanoDet with its convolutions in 8
+	// bits (nanodet-int8.onnx, 2.3 times less CPU an inference than in
+	// float, as accurate on the corpus) or in float (nanodet.onnx), both
+	// made by `bash scripts/models.sh [DIR]` (scripts/setup.sh runs it),
+	// or a
 	// YOLO model exported in the Ultralytics form over COCO's 80 classes,
 	// such as the YOLOv8n `scripts/models.sh --yolov8n` fetches (README,
 	// "A stronger model: YOLO"; set min_score 0.3 and vehicle_min_score
 	// 0.15 with it).
-	// It defaults to $VIGIL_MODELS/nanodet.onnx when VIGIL_MODELS is set
-	// (where scripts/setup.sh then puts it), else
-	// ".cache/models/nanodet.onnx" (relative to the working directory).
+	// It defaults to $VIGIL_MODELS/nanodet-int8.onnx when VIGIL_MODELS is
+	// set (where scripts/setup.sh then puts it), else
+	// ".cache/models/nanodet-int8.onnx" (relative to the working
+	// directory); when that default is absent and nanodet.onnx is beside
+	// it, the engine runs the float model and says so.
 	Model string `yaml:"model"`
 	// MaxPerSecond is the ceiling of the inference budget: inferences per
 	// second, all cameras together: 0, or 0.1 to 1000. Under it the budget
@@ -82,8 +85,15 @@ type ObjectsConfig struct {
 }
 
 // DefaultModelPath is objects.model's default (where scripts/models.sh
-// writes the model, from the repository's root).
-const DefaultModelPath = ".cache/models/nanodet.onnx"
+// writes the model, from the repository's root): NanoDet with its
+// convolutions in 8 bits.
+const DefaultModelPath = ".cache/models/nanodet-int8.onnx"
+
+// FloatModelPath is NanoDet in float, which scripts/models.sh writes
+// beside the default; the engine runs it when objects.model is the
+// default and only this one is there (a cache made before the 8-bit
+// model was the default).
+const FloatModelPath = ".cache/models/nanodet.onnx"
 
 // DefaultObjects returns the object detector's defaults.
 func DefaultObjects() ObjectsConfig {

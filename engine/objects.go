@@ -3,11 +3,13 @@ package engine
 import (
 	"errors"
 	"io/fs"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigil-video/vigil/analyze"
+	"github.com/vigil-video/vigil/config"
 	"github.com/vigil-video/vigil/internal/cpuload"
 )
 
@@ -28,7 +30,19 @@ func (e *Engine) openObjects() {
 	}
 	e.metrics.ObjectsEnabled.Set(1)
 	// The tracker continues objects on detections under min_score.
-	net, err := analyze.OpenNetwork(o.Model, o.Threads, analyze.TrackLowScore(min(o.MinScore, o.VehicleMinScore)))
+	open := func(model string) (*analyze.Network, error) {
+		return analyze.OpenNetwork(model, o.Threads, analyze.TrackLowScore(min(o.MinScore, o.VehicleMinScore)))
+	}
+	net, err := open(o.Model)
+	if def := config.DefaultObjects().Model; errors.Is(err, fs.ErrNotExist) && o.Model == def {
+		// A cache made when the float model was the default: run it.
+		float := filepath.Join(filepath.Dir(def), filepath.Base(config.FloatModelPath))
+		if fnet, ferr := open(float); ferr == nil {
+			e.log.Warn("the 8-bit object model is absent; running the float one beside it (bash scripts/models.sh makes the 8-bit one, 2.3 times cheaper an inference)",
+				"model", o.Model, "running", float)
+			net, err, o.Model = fnet, nil, float
+		}
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		e.log.Warn("object model absent; running without the network", "fallback", objectsFallback, "model", o.Model, "error", err)
 		return

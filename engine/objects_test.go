@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-video/vigil/incident"
 	"github.com/vigil-video/vigil/internal/await"
 	"github.com/vigil-video/vigil/internal/testkit"
+	"github.com/vigil-video/vigil/nn"
 	"github.com/vigil-video/vigil/sim"
 )
 
@@ -314,4 +315,38 @@ func TestEngineServesManyBusyCameras(t *testing.T) {
 		t.Errorf("vigil_objects_budget_per_second: %d series, %v", n, err)
 	}
 	t.Logf("budget now %.1f/s", e.infer.Rate())
+}
+
+// TestEngineRunsTheFloatModelWhenThe8BitIsAbsent: objects.model left to
+// its default, whose file (nanodet-int8.onnx) is absent, with the float
+// model beside it (a cache made before the 8-bit one was the default):
+// the engine runs the float model and says so once.
+func TestEngineRunsTheFloatModelWhenThe8BitIsAbsent(t *testing.T) {
+	def := modelPath(t)
+	float := filepath.Join(filepath.Dir(def), filepath.Base(config.FloatModelPath))
+	dir := t.TempDir()
+	for _, f := range []string{float, filepath.Join(filepath.Dir(def), nn.ORTLibrary)} {
+		if err := os.Symlink(f, filepath.Join(dir, filepath.Base(f))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("VIGIL_MODELS", dir)
+	o := config.DefaultObjects()
+	if want := filepath.Join(dir, "nanodet-int8.onnx"); o.Model != want {
+		t.Fatalf("objects.model's default is %s, want %s", o.Model, want)
+	}
+	srv := startSim(t, sim.Camera{Path: "moving", Clip: clip(t, "motion")})
+	e, _, logs := startEngineObjects(t, o, cameraConfig("cam", srv.URL("moving")))
+	if !e.ObjectsLoaded() {
+		t.Fatalf("the network is not loaded:\n%s", logs.String())
+	}
+	var lines []string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "the 8-bit object model is absent") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 1 || !strings.Contains(lines[0], filepath.Join(dir, "nanodet.onnx")) || !strings.Contains(lines[0], "scripts/models.sh") {
+		t.Errorf("want one line naming the float model run and how to make the 8-bit one, got %q", lines)
+	}
 }

@@ -86,8 +86,8 @@ fi
 # cheaper an inference (BENCHMARKS.md, "NanoDet in 8 bits"); its scales are
 # measured on pictures of the shipped footage, each activation's range
 # covering all but its rarest 0.001% (--calibrate-keep; nanodet-int8.keep
-# records it, and a model made otherwise is made again). objects.model
-# names it.
+# records it, and a model made otherwise is made again). It is
+# objects.model's default.
 keep=0.99999
 if [ ! -f "$dir/nanodet-int8.onnx" ] || [ "$dir/nanodet.json" -nt "$dir/nanodet-int8.onnx" ] ||
 	[ "$(cat "$dir/nanodet-int8.keep" 2>/dev/null)" != "$keep" ]; then

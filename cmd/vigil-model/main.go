@@ -42,7 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("convert", flag.ContinueOnError)
 	in := fs.String("in", ".cache/models/nanodet.json", "TensorFlow.js graph model (model.json, weight shards beside it)")
-	out := fs.String("out", config.DefaultModelPath, "ONNX model to write")
+	out := fs.String("out", "", "ONNX model to write (default "+config.FloatModelPath+", with --int8 "+config.DefaultModelPath+")")
 	batch := fs.Int("batch", 1, "pictures per call the model takes (1-64): for measuring batched inference (nn's BenchmarkBatch); the engine sends one")
 	int8 := fs.Bool("int8", false, "write the convolutions in 8 bits (ONNX QDQ form), their activations scaled by ranges measured on --calibrate's pictures with ONNX Runtime")
 	calib := fs.String("calibrate", "testdata/footage/*.mkv", "with --int8: comma-separated video files or globs whose pictures calibrate the 8-bit scales")
@@ -67,6 +67,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *every < 1 {
 		fmt.Fprintf(stderr, "vigil-model convert: --calibrate-every %d is not positive\n", *every)
 		return 2
+	}
+	if *out == "" {
+		*out = config.FloatModelPath
+		if *int8 {
+			*out = config.DefaultModelPath
+		}
 	}
 	if !(*keep > 0 && *keep <= 1) {
 		fmt.Fprintf(stderr, "vigil-model convert: --calibrate-keep %g is not in (0, 1]\n", *keep)
