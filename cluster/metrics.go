@@ -5,8 +5,8 @@ import "github.com/prometheus/client_golang/prometheus"
 // nodeMetrics are the node's Prometheus metrics (Collectors).
 type nodeMetrics struct {
 	owned, nodes, connected, degraded, held, waiting prometheus.Gauge
-	renewFailures, handovers, acquisitions, orphans prometheus.Counter
-	lost, errors, heldSettled                       *prometheus.CounterVec
+	renewFailures, handovers, acquisitions, orphans  prometheus.Counter
+	lost, errors, heldSettled                        *prometheus.CounterVec
 }
 
 func newMetrics() *nodeMetrics {
