@@ -124,9 +124,8 @@ type Node struct {
 	assigned     map[string]string
 	assignedFor  string
 	assignedCams []string
-	// The members (ids and weights) of the last rebalance and since when
-	// they are the same; the loop's only.
-	viewFor   string
+	// Since when the members (ids and weights, assignedFor) are the same;
+	// the loop's only.
 	viewSince time.Time
 	waitSaid  time.Time // the viewSince whose held-back handovers were logged
 }

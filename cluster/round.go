@@ -409,8 +409,8 @@ func (n *Node) assignment(cams []string, ms []Member) (map[string]string, time.T
 	for _, m := range ms {
 		fmt.Fprintf(&sig, "%s=%g;", m.ID, m.Weight)
 	}
-	if sig.String() != n.viewFor {
-		n.viewFor, n.viewSince = sig.String(), time.Now()
+	if sig.String() != n.assignedFor {
+		n.viewSince = time.Now()
 	}
 	if n.assigned != nil && sig.String() == n.assignedFor && len(cams) > 0 && len(n.assignedCams) == len(cams) && &n.assignedCams[0] == &cams[0] {
 		return n.assigned, n.viewSince
