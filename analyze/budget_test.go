@@ -183,3 +183,46 @@ func TestInferenceServesFirstResultsFirst(t *testing.T) {
 		s.Release()
 	}
 }
+
+// TestFirstResultsBurst: first results waiting at once start back to
+// back up to firstBurst, then at the surge's rate (one every 1/8 s), and
+// the bucket fills again at that rate; under max_per_second there is no
+// burst past the ceiling's pace.
+func TestFirstResultsBurst(t *testing.T) {
+	b := newBudget(0, func() float64 { return 0.95 })
+	now := time.Unix(1000, 0)
+	start := func() time.Duration {
+		w := b.firstWaitAt(now)
+		now = now.Add(w)
+		b.startedFirst(now)
+		return w
+	}
+	for i := range int(firstBurst) {
+		if w := start(); w != 0 {
+			t.Fatalf("first result %d of a burst waited %v, want 0 (burst %g)", i+1, w, firstBurst)
+		}
+	}
+	surge := time.Duration(float64(time.Second) / budgetSurge)
+	for i := range 3 {
+		if w := start(); w < surge-time.Millisecond || w > surge+time.Millisecond {
+			t.Errorf("first result %d after the burst waited %v, want the surge's interval %v", int(firstBurst)+i+1, w, surge)
+		}
+	}
+	now = now.Add(time.Second)
+	for i := range int(budgetSurge) {
+		if w := start(); w != 0 {
+			t.Fatalf("a second later, first result %d waited %v, want %g back to back", i+1, w, budgetSurge)
+		}
+	}
+	if w := start(); w == 0 {
+		t.Errorf("a second later, first result %g did not wait: the bucket refills at the surge's rate", budgetSurge+1)
+	}
+
+	capped := newBudget(3, func() float64 { return 0.95 })
+	now = time.Unix(1000, 0)
+	first := capped.firstWaitAt(now)
+	capped.startedFirst(now)
+	if w := capped.firstWaitAt(now); first != 0 || w < 300*time.Millisecond {
+		t.Errorf("max_per_second 3: first results waited %v then %v, want 0 then a third of a second", first, w)
+	}
+}

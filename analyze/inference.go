@@ -522,7 +522,7 @@ func (in *Inference) shedCount(camera, reason string) {
 
 // run is the inference goroutine: one request at a time, no sooner than
 // one budget interval after the previous one started, or, for a first
-// result, one surge interval (budget.firstInterval).
+// result, as soon as the surge allows (budget.firstWaitAt).
 func (in *Inference) run() {
 	defer close(in.stopped)
 	var last time.Time
@@ -533,13 +533,17 @@ func (in *Inference) run() {
 		case <-in.wake:
 		}
 		for {
-			in.budget.update(time.Now(), in.firsts)
-			interval := in.budget.interval()
-			if in.firsts() > 0 {
-				// next serves a first result: at the surge's rate.
-				interval = min(interval, in.budget.firstInterval())
+			now := time.Now()
+			in.budget.update(now, in.firsts)
+			wait := in.budget.interval() - now.Sub(last)
+			if last.IsZero() {
+				wait = 0
 			}
-			if wait := interval - time.Since(last); !last.IsZero() && wait > 0 {
+			if in.firsts() > 0 {
+				// next serves a first result: at the surge's pace.
+				wait = min(wait, in.budget.firstWaitAt(now))
+			}
+			if wait > 0 {
 				in.budget.held()
 				t := time.NewTimer(wait)
 				select {
@@ -559,6 +563,9 @@ func (in *Inference) run() {
 				break
 			}
 			last = time.Now()
+			if r.first {
+				in.budget.startedFirst(last)
+			}
 			in.infer(s, r, last)
 		}
 	}

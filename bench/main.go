@@ -487,6 +487,9 @@ func mainPersons(ctx context.Context, args []string, out, errOut io.Writer) erro
 	if r.Network == "" && o.Model != "" {
 		fmt.Fprintf(errOut, "bench persons: no object network at %s (make it with %s): HOG only\n", o.Model, nn.SetupCommand)
 	}
+	if len(r.Skipped) > 0 {
+		fmt.Fprintf(errOut, "bench persons: %d sources not scored, their files absent (%s): the figures leave them out\n", len(r.Skipped), strings.Join(r.Skipped, "; "))
+	}
 	if *asJSON {
 		return writeJSON(out, r)
 	}

@@ -613,8 +613,16 @@ func rectIoU(a, b image.Rectangle) float64 {
 
 // PrintPersons writes the evaluation as tables: every detector, kind and
 // threshold over all clips, then per clip, then the thresholds chosen by
-// leave-one-clip-out.
+// leave-one-clip-out; the sources not scored (their files absent) first.
 func PrintPersons(w io.Writer, r *PersonsResult) {
+	if len(r.Skipped) > 0 {
+		// First, not last: every figure below leaves these sources out.
+		fmt.Fprintf(w, "NOT SCORED: %d of %d sources, their files absent (the figures below leave them out):\n", len(r.Skipped), len(r.Skipped)+len(r.ClipNames))
+		for _, s := range r.Skipped {
+			fmt.Fprintf(w, "  %s\n", s)
+		}
+		fmt.Fprintln(w)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "all clips:\ndetector\tkind\tthreshold\tprecision\trecall\thits/objects\tfalse\tfalse/frame\tframes")
 	for _, s := range r.Scores {
@@ -672,8 +680,5 @@ func PrintPersons(w io.Writer, r *PersonsResult) {
 			k += " (" + r.Network + ")"
 		}
 		fmt.Fprintf(w, "%s: %.0f ms per whole frame (tiles %d)\n", k, v, r.Tiles)
-	}
-	for _, s := range r.Skipped {
-		fmt.Fprintf(w, "skipped %s\n", s)
 	}
 }

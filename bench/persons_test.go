@@ -132,6 +132,17 @@ func TestMatchPersons(t *testing.T) {
 	}
 }
 
+// TestPrintPersonsNamesSkippedFirst: a source whose file is absent is
+// named before the figures that leave it out, not after them.
+func TestPrintPersonsNamesSkippedFirst(t *testing.T) {
+	var b strings.Builder
+	PrintPersons(&b, &PersonsResult{ClipNames: []string{"vtest"}, Skipped: []string{"still: stat x: no such file"}})
+	out := b.String()
+	if !strings.HasPrefix(out, "NOT SCORED: 1 of 2 sources") || !strings.Contains(out, "still: stat x") {
+		t.Errorf("report does not begin with the source not scored:\n%s", out)
+	}
+}
+
 // scoreCorpus runs `bench persons` with model on the corpus at the
 // thresholds 0.15 to 0.6, logs the report, and skips (fails under
 // VIGIL_REQUIRE_MODELS=1) when a clip is missing.
@@ -156,7 +167,7 @@ func scoreCorpus(t *testing.T, model string) *PersonsResult {
 
 // TestPersonsCorpus runs `bench persons` with the real network on the
 // corpus (bench/persons/corpus.yaml, 14 sources), the default model
-// (NanoDet in float) and NanoDet in 8 bits, and holds each source to the
+// (NanoDet in 8 bits) and NanoDet in float, and holds each source to the
 // figures measured at the defaults (objects.min_score for people, as a
 // camera reports them: the tracker's first result; objects.
 // vehicle_min_score for vehicles; BENCHMARKS.md "Objects on many cameras"
