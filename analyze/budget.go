@@ -21,8 +21,8 @@ import (
 //     stayed at the floor with a quarter of the machine idle;
 //   - in between, holds it;
 //   - whatever the load, never under what serves the first results
-//     waiting (requests of cameras whose motion has just begun and that
-//     follow nothing) within firstWait: one per firstWait each, up to
+//     waiting (requests of cameras whose motion has just begun away
+//     from what they report) within firstWait: one per firstWait each, up to
 //     budgetSurge; and they do not wait for the budget's interval but
 //     for the surge's own: up to firstBurst of them start back to back,
 //     then budgetSurge a second (firstWaitAt). A

@@ -43,9 +43,10 @@ const (
 // much frame time, where it asked again on every frame.
 const objectFailWait = time.Second
 
-// firstWithin: a request while the camera follows no object, within this
-// much frame time of the start of its motion, is its motion's first
-// (served before the others, objRequest.first).
+// firstWithin: a request on motion that touches no object the camera
+// reports (movesReported), within this much frame time of the start of
+// its motion, is its motion's first (served before the others,
+// objRequest.first).
 const firstWithin = 2 * time.Second
 
 // objectMaxSide caps the long side of a picture sent for inference: the
@@ -216,12 +217,42 @@ func (c *Camera) updateObjects(t time.Time, moving bool) {
 	c.objRegion, c.objRecheck, c.wantObj = Box{0, 0, 1, 1}, recheck, true
 	c.objLook = !move && !held
 	c.objLeave = leave
-	c.objFirst = move && len(c.objects) == 0 && t.Sub(c.moveFrom) < firstWithin
+	c.objFirst = move && t.Sub(c.moveFrom) < firstWithin && !c.movesReported()
 	c.objFollow = move && c.holdsReported()
 	if move {
 		c.objRegion = c.region()
 	}
 }
+
+// movesReported reports whether a moving region of the frame just
+// analyzed touches an object held of a kind the camera reports (its box
+// grown by followPad of its size on each side, for the tracker's lag):
+// that motion is most likely the object itself, and the request follows
+// it. Motion elsewhere may be someone new, and the request within
+// firstWithin of its start is a first result: a car parked in a person
+// camera's view, or a person standing at one end of it, once made every
+// walker entering at the other end wait at motion's or follow's rank.
+func (c *Camera) movesReported() bool {
+	W, H := float64(c.det.width), float64(c.det.height)
+	for _, o := range c.objects {
+		if !c.reported(o) {
+			continue
+		}
+		b := o.Box
+		px, py := followPad*b[2]*W, followPad*b[3]*H
+		box := image.Rect(int(b[0]*W-px), int(b[1]*H-py), int(math.Ceil((b[0]+b[2])*W+px)), int(math.Ceil((b[1]+b[3])*H+py)))
+		for _, r := range c.d.regions[:c.d.n] {
+			if r.rect.Overlaps(box) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// followPad grows a held object's box, on each side, by this share of its
+// size when motion is matched to it (movesReported).
+const followPad = 0.25
 
 // holdsReported reports whether the camera holds an object of a kind it
 // raises incidents for (person with person.enabled, vehicle with

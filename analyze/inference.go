@@ -180,7 +180,7 @@ type objRequest struct {
 	queued    time.Time // when this picture was submitted
 	since     time.Time // when the camera began waiting (kept by a replacement or a request just after a stale one, unless it becomes a first result): its place in the queue
 	recheck   bool      // a re-check of objects present on a still scene: served after requests driven by motion
-	first     bool      // motion just began and the camera follows no object: served first
+	first     bool      // motion just began away from the objects the camera reports (Camera.movesReported): served first
 	follow    bool      // motion while the camera follows an object it reports: after motion on cameras that follow none
 	leave     bool      // a re-check (also recheck) of objects held, after motion around them or a result that missed one: before follow requests
 	look      bool      // a first look (also recheck): served before the re-checks of objects held

@@ -848,6 +848,73 @@ func TestLeaveAfterMotion(t *testing.T) {
 	}
 }
 
+// TestFirstPastWhatIsHeld: a person camera holding a car parked in its
+// view (a kind it does not report), or a person standing at the far end
+// (one it does), asks for first results on motion that begins away from
+// them, for firstWithin of the motion's frame time, where it asked as
+// motion or follow after the first; motion on the person it follows is
+// a follow request.
+func TestFirstPastWhatIsHeld(t *testing.T) {
+	parked := Object{Label: config.LabelVehicle, Score: 0.9, Box: Box{0.75, 0.75, 0.2, 0.2}}
+	standing := Object{Label: config.LabelPerson, Score: 0.9, Box: Box{0.88, 0.3, 0.08, 0.4}}
+	for _, tc := range []struct {
+		name  string
+		held  Object
+		onIt  bool   // the held object's box is the moving rectangle's
+		after string // the kind of the requests after the first
+	}{
+		{"parked car", parked, false, "first"},
+		{"person standing apart", standing, false, "first"},
+		{"the walker followed", Object{}, true, "follow"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := NewInference(nil, InferenceConfig{MaxPerSecond: 0.5}, nil) // never started: the test takes the requests
+			defer in.Close()
+			c, f, slot, color := newObjectCameraT(t, in)
+			rng := newNoise(5)
+			scene := movingRect(f.Width, 2*time.Second, 6*time.Second)
+			var kinds []string
+			for at := time.Duration(0); at < 6*time.Second; at += 100 * time.Millisecond {
+				sc := scene(at)
+				sc.draw(f, rng)
+				c.Analyze(f, t0.Add(at))
+				if _, ok := c.ObjectRegion(); !ok {
+					continue
+				}
+				c.SubmitObjects(color, time.Now())
+				in.mu.Lock()
+				r := slot.pending
+				if r == nil {
+					in.mu.Unlock()
+					t.Fatalf("at %v: the request wanted was not queued", at)
+				}
+				slot.pending = nil
+				in.pending--
+				if !c.moveFrom.IsZero() && r.frameTime.Sub(c.moveFrom) < firstWithin {
+					kinds = append(kinds, RequestKinds[r.rank()])
+				}
+				held := tc.held
+				if tc.onIt {
+					// The walker, where the scene draws it.
+					rect := sc.rect
+					held = Object{Label: config.LabelPerson, Score: 0.9, Box: Box{float64(rect.Min.X) / float64(f.Width), float64(rect.Min.Y) / float64(f.Height), float64(rect.Dx()) / float64(f.Width), float64(rect.Dy()) / float64(f.Height)}}
+				}
+				slot.result, slot.resultAt, slot.resultIn, slot.fresh = []Object{held}, r.frameTime, Box{0, 0, 1, 1}, true
+				slot.recycle(r)
+				in.mu.Unlock()
+			}
+			if len(kinds) < 3 || kinds[0] != "first" {
+				t.Fatalf("requests in the motion's first %v: %v, want a first result and more", firstWithin, kinds)
+			}
+			for i, k := range kinds[1:] {
+				if k != tc.after {
+					t.Errorf("request %d in the motion's first %v: %s, want %s (all: %v)", i+2, firstWithin, k, tc.after, kinds)
+				}
+			}
+		})
+	}
+}
+
 // TestLeaveDoesNotAge: a leave check that has waited past followAge
 // still goes after motion on a camera that follows no one, where a
 // follow request that has waited as long goes before both.
