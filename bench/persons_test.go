@@ -384,6 +384,44 @@ func TestPersonTruthNamesClips(t *testing.T) {
 	}
 }
 
+// TestAccuracyRealParkedVehicles is `vigil bench accuracy` on the real
+// scenario of vehicles parked in a still view (bench/scenarios/real/
+// parked.yaml: vtest.avi's van and car), in modes all and auto: the
+// camera's first look finds them, its vehicle incident stays open while
+// nothing moves (issue 25's persistence, for vehicles), and nothing else
+// is raised. It needs the model and the camera clips, as the test above.
+func TestAccuracyRealParkedVehicles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time: 2 x 22 s")
+	}
+	model := modelT(t)
+	keep := realScenarios(t, func(s Scenario) bool { return s.Camera["vehicle"] != nil })
+	if len(keep) < 1 {
+		t.Fatal("no real scenario with vehicle incidents, want parked")
+	}
+	for _, mode := range []string{"all", "auto"} {
+		r, err := Accuracy(context.Background(), keep, AccuracyOptions{Model: model, DecodeMode: mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		PrintAccuracy(&b, r)
+		t.Logf("mode %s:\n%s", mode, b.String())
+		if r.Failed != 0 {
+			t.Errorf("mode %s: %d scenarios failed", mode, r.Failed)
+		}
+		found := false
+		for _, k := range r.Kinds {
+			if k.Kind == "vehicle" {
+				found = k.Persistence >= 0.85
+			}
+		}
+		if !found {
+			t.Errorf("mode %s: no vehicle incident open 85%% of the time the vehicles were in view", mode)
+		}
+	}
+}
+
 // realScenarios loads bench/scenarios/real's scenarios that keep accepts,
 // their clips taken from $VIGIL_CAMCLIPS when set; the test is skipped
 // when one of their clips is missing (scripts/camclips.sh makes them).
