@@ -809,28 +809,14 @@ func TestLeaveAfterMotion(t *testing.T) {
 					requestAs(in.Slot("busy"), time.Now(), recheck)
 					requestAs(in.Slot("busy2"), time.Now(), recheck)
 				}
-				if _, ok := c.ObjectRegion(); !ok {
-					continue
-				}
-				c.SubmitObjects(color, time.Now())
-				in.mu.Lock()
-				r := slot.pending
-				if r == nil {
-					in.mu.Unlock()
-					t.Fatalf("at %v: the request wanted was not queued", at)
-				}
-				slot.pending = nil
-				in.pending--
-				found := person
-				if at < 5*time.Second {
-					during = append(during, RequestKinds[r.rank()])
-				} else {
+				answerRequest(t, c, in, slot, color, at, func(r *objRequest) ([]Object, Box) {
+					if at < 5*time.Second {
+						during = append(during, RequestKinds[r.rank()])
+						return person, r.region
+					}
 					after = append(after, RequestKinds[r.rank()])
-					found = tc.after
-				}
-				slot.result, slot.resultAt, slot.resultIn, slot.fresh = found, r.frameTime, r.region, true
-				slot.recycle(r)
-				in.mu.Unlock()
+					return tc.after, r.region
+				})
 			}
 			if len(during) == 0 || during[0] != "first" || !slices.Contains(during, "follow") {
 				t.Fatalf("requests during the motion %v, want a first result, then follow requests", during)
@@ -846,6 +832,30 @@ func TestLeaveAfterMotion(t *testing.T) {
 			}
 		})
 	}
+}
+
+// answerRequest sends the picture the camera just analyzed when it wants
+// it sent (ObjectRegion), takes the request it queued from its slot as the
+// inference goroutine would, and gives it the result answer returns (the
+// objects, and the part of the frame they were looked for in), for the
+// camera's next frame to take. The test plays the network.
+func answerRequest(t *testing.T, c *Camera, in *Inference, slot *ObjectSlot, color *Snapshot, at time.Duration, answer func(r *objRequest) ([]Object, Box)) {
+	t.Helper()
+	if _, ok := c.ObjectRegion(); !ok {
+		return
+	}
+	c.SubmitObjects(color, time.Now())
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	r := slot.pending
+	if r == nil {
+		t.Fatalf("at %v: the request wanted was not queued", at)
+	}
+	slot.pending = nil
+	in.pending--
+	objs, region := answer(r)
+	slot.result, slot.resultAt, slot.resultIn, slot.fresh = objs, r.frameTime, region, true
+	slot.recycle(r)
 }
 
 // TestFirstPastWhatIsHeld: a person camera holding a car parked in its
@@ -878,30 +888,18 @@ func TestFirstPastWhatIsHeld(t *testing.T) {
 				sc := scene(at)
 				sc.draw(f, rng)
 				c.Analyze(f, t0.Add(at))
-				if _, ok := c.ObjectRegion(); !ok {
-					continue
-				}
-				c.SubmitObjects(color, time.Now())
-				in.mu.Lock()
-				r := slot.pending
-				if r == nil {
-					in.mu.Unlock()
-					t.Fatalf("at %v: the request wanted was not queued", at)
-				}
-				slot.pending = nil
-				in.pending--
-				if !c.moveFrom.IsZero() && r.frameTime.Sub(c.moveFrom) < firstWithin {
-					kinds = append(kinds, RequestKinds[r.rank()])
-				}
-				held := tc.held
-				if tc.onIt {
-					// The walker, where the scene draws it.
-					rect := sc.rect
-					held = Object{Label: config.LabelPerson, Score: 0.9, Box: Box{float64(rect.Min.X) / float64(f.Width), float64(rect.Min.Y) / float64(f.Height), float64(rect.Dx()) / float64(f.Width), float64(rect.Dy()) / float64(f.Height)}}
-				}
-				slot.result, slot.resultAt, slot.resultIn, slot.fresh = []Object{held}, r.frameTime, Box{0, 0, 1, 1}, true
-				slot.recycle(r)
-				in.mu.Unlock()
+				answerRequest(t, c, in, slot, color, at, func(r *objRequest) ([]Object, Box) {
+					if !c.moveFrom.IsZero() && r.frameTime.Sub(c.moveFrom) < firstWithin {
+						kinds = append(kinds, RequestKinds[r.rank()])
+					}
+					held := tc.held
+					if tc.onIt {
+						// The walker, where the scene draws it.
+						rect := sc.rect
+						held = Object{Label: config.LabelPerson, Score: 0.9, Box: Box{float64(rect.Min.X) / float64(f.Width), float64(rect.Min.Y) / float64(f.Height), float64(rect.Dx()) / float64(f.Width), float64(rect.Dy()) / float64(f.Height)}}
+					}
+					return []Object{held}, Box{0, 0, 1, 1}
+				})
 			}
 			if len(kinds) < 3 || kinds[0] != "first" {
 				t.Fatalf("requests in the motion's first %v: %v, want a first result and more", firstWithin, kinds)
