@@ -170,6 +170,21 @@ type ObjectSlot struct {
 	// servedAt is when the camera's last inference started: a request
 	// within firstSpacing of it is not a first result (submit).
 	servedAt time.Time
+	// found is called when a first look's result finds objects (OnFound).
+	found func()
+}
+
+// OnFound sets f, called from the inference goroutine when the result of
+// the camera's first look finds objects: an idle camera in mode auto then
+// decodes its pictures from its last keyframe (gate.Gate.Take) and its
+// analysis takes the result at once, not on its next keyframe decoded
+// (2 s later or more), so that people or vehicles standing in view when
+// it starts are reported as soon as in mode all. Only first looks: a
+// re-check of what the camera already holds must not wake it.
+func (s *ObjectSlot) OnFound(f func()) {
+	s.in.mu.Lock()
+	s.found = f
+	s.in.mu.Unlock()
 }
 
 // objRequest is a picture waiting for or under inference.
@@ -647,11 +662,18 @@ func (in *Inference) infer(s *ObjectSlot, r *objRequest, start time.Time) {
 	}
 	kind, wait := RequestKinds[r.rank()], start.Sub(r.since) // r is reused once recycled
 	in.mu.Lock()
+	var found func()
 	if err == nil {
 		s.result, s.weak, s.resultAt, s.resultIn, s.fresh = objs, weak, r.frameTime, r.region, true
+		if r.look && len(objs) > 0 {
+			found = s.found
+		}
 	}
 	s.recycle(r)
 	in.mu.Unlock()
+	if found != nil {
+		found()
+	}
 	if in.obs != nil {
 		if err != nil {
 			in.obs.Shed(s.camera, ShedError)

@@ -3,6 +3,7 @@ package analyze
 import (
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -560,4 +561,53 @@ func newObjectCameraT(t *testing.T, in *Inference) (*Camera, *Frame, *ObjectSlot
 	}
 	t.Cleanup(color.Close)
 	return c, f, slot, color
+}
+
+// TestFoundOnLooksOnly: the real network on a real car (highway.mkv's
+// frame 213) calls the slot's OnFound for a first look's result that
+// finds it (an idle camera then takes it at once: gate.Gate.Take), not
+// for a first look at a black picture (nothing found) nor for a request
+// driven by motion (the camera is awake: its next picture takes it).
+func TestFoundOnLooksOnly(t *testing.T) {
+	net := networkT(t, 0.2)
+	var car gocv.Mat
+	err := ReadFrames(filepath.Join("..", "testdata", "footage", "highway.mkv"), []int{213}, func(_ int, s *Snapshot) error {
+		car = s.mat.Clone()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer car.Close()
+	black := gocv.NewMatWithSize(car.Rows(), car.Cols(), gocv.MatTypeCV8UC3)
+	defer black.Close()
+	for _, tc := range []struct {
+		name string
+		pic  gocv.Mat
+		look bool
+		want int
+	}{
+		{"a look finding a car", car, true, 1},
+		{"a look finding nothing", black, true, 0},
+		{"motion finding a car", car, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			obs := newCountingObserver()
+			in := NewInference(net, InferenceConfig{MaxPerSecond: 10, MinScore: 0.2}, obs)
+			defer in.Close()
+			s := in.Slot("cam")
+			var found atomic.Int32
+			s.OnFound(func() { found.Add(1) })
+			in.Start()
+			r := s.buffer()
+			tc.pic.CopyTo(&r.bgr)
+			now := time.Now()
+			r.region, r.frameTime, r.look = Box{0, 0, 1, 1}, now, tc.look
+			s.submit(r, now)
+			awaitServed(t, obs, 1) // told after OnFound's call, on the same goroutine
+			if n := int(found.Load()); n != tc.want {
+				t.Errorf("OnFound called %d times, want %d", n, tc.want)
+			}
+		})
+	}
 }

@@ -388,8 +388,10 @@ func TestPersonTruthNamesClips(t *testing.T) {
 // scenario of vehicles parked in a still view (bench/scenarios/real/
 // parked.yaml: vtest.avi's van and car), in modes all and auto: the
 // camera's first look finds them, its vehicle incident stays open while
-// nothing moves (issue 25's persistence, for vehicles), and nothing else
-// is raised. It needs the model and the camera clips, as the test above.
+// nothing moves (issue 25's persistence, for vehicles: 0.9), in mode auto
+// as in mode all (the look's result has the idle camera replay its GOP
+// from the keyframe: gate.Gate.Take), and nothing else is raised. It needs
+// the model and the camera clips, as the test above.
 func TestAccuracyRealParkedVehicles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time: 2 x 22 s")
@@ -413,11 +415,11 @@ func TestAccuracyRealParkedVehicles(t *testing.T) {
 		found := false
 		for _, k := range r.Kinds {
 			if k.Kind == "vehicle" {
-				found = k.Persistence >= 0.85
+				found = k.Persistence >= 0.9
 			}
 		}
 		if !found {
-			t.Errorf("mode %s: no vehicle incident open 85%% of the time the vehicles were in view", mode)
+			t.Errorf("mode %s: no vehicle incident open 90%% of the time the vehicles were in view", mode)
 		}
 	}
 }

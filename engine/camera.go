@@ -114,6 +114,9 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	c.gate.SkipIdleKeyframes(cfg.Activity.KeyframeInterval)
 	c.gate.ShareVerifiers(e.verifiers)
 	c.gate.CountKeys(e.keyCounts)
+	if slot != nil {
+		slot.OnFound(c.gate.Take)
+	}
 	c.wk.evidence = map[string][]incident.Evidence{}
 	c.snapReq = make(chan chan snapResult, 8)
 	c.wk.ladder = sched.NewLadder(sched.LadderConfig{Pressure: e.pressure})

@@ -46,6 +46,13 @@ const ReplayUnits = 1500
 // of a 4 Mbps main 5 MB).
 func ReplayBytes(queueBytes int) int { return min(max(queueBytes/2, 256<<10), queueBytes) }
 
+// takeWithin is how far into its GOP an idle camera still replays it to
+// take a waiting result (Take): 1 s, 25 units at 25 fps, as much as a
+// wake the pictures verify decodes. Eight real scenarios started at once
+// on 2 cores have their first looks' results within it (at 0.5 s, only
+// the first).
+const takeWithin = time.Second
+
 // verifyPictures is the number of analyzed pictures, from the one the
 // signal woke at, that must all show nothing for the wake to be rejected
 // (0.4 s at the default 5 fps analysis).
@@ -71,6 +78,14 @@ type Gate struct {
 	// tamper cause (analyze.Camera.Pending): the gate stays awake, but a
 	// wake it causes is not the signal's to verify, and it confirms none.
 	held atomic.Bool
+	// take is set by Take (another goroutine): a result waits that the
+	// analysis of an idle camera should take at once. Route turns it into
+	// taking, a wake that lasts until a picture from takeFrom on (the
+	// replay's first) is analyzed (Analyzed): the analyzer's own Active
+	// keeps the camera awake from there if the result holds a candidate.
+	take     atomic.Bool
+	taking   atomic.Bool
+	takeFrom atomic.Int64
 
 	// Pixel verification of a wake the signal caused: the worker's
 	// analysis answers through Analyzed.
@@ -227,6 +242,16 @@ func (g *Gate) Watch(on bool) { g.watching.Store(on) }
 // while Route runs.
 func (g *Gate) Hold(on bool) { g.held.Store(on) }
 
+// Take asks an idle camera in mode auto to decode its pictures from its
+// last keyframe, so that its analysis takes a result that waits (the
+// first look's objects: analyze.ObjectSlot.OnFound) on the next units,
+// not on the next keyframe decoded alone: within takeWithin of that
+// keyframe only, later the result waits for the next one. Like Hold, it is the
+// analyzer's wake, not the signal's: not verified; but its replay takes
+// a verifier's room (ShareVerifiers), and without room the take is
+// dropped. Safe to call from any goroutine.
+func (g *Gate) Take() { g.take.Store(true) }
+
 // ShareVerifiers bounds, with the other cameras sharing v, how many
 // verify a wake the signal alone caused at once. Call it before the first
 // Route.
@@ -298,6 +323,10 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 		g.keyXs[g.keyXn%keyXN] = keyComplexity(au)
 		g.keyXn++
 	}
+	if g.mode != config.ModeAuto || g.load.KeyframesOnly() {
+		// Every picture is analyzed, or keyframes only: nothing to take.
+		g.take.Store(false)
+	}
 	if g.load.KeyframesOnly() || g.mode == config.ModeKeyframes {
 		g.wasKeyframesOnly.Store(true)
 		// No wake is verified on keyframes alone: one running gives its
@@ -347,11 +376,37 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 		g.clear()
 		g.broken = !au.Key
 	}
-	wantAwake := active || g.analysisActive.Load() || g.held.Load()
+	if g.take.Swap(false) && !g.awake.Load() {
+		// From the keyframe the buffer starts with (or this one): its
+		// picture, and the result taken on it, come first. A take replays
+		// the GOP so far, so only within takeWithin of its keyframe: a
+		// result that came later (a restart's first looks waiting for the
+		// budget) is taken on the next keyframe decoded, as a replay of
+		// up to a GOP per camera, 300 cameras at once, would starve the
+		// budget of inference with the load (BENCHMARKS.md, "Vehicles
+		// parked"). It shares the verifications' room too
+		// (ShareVerifiers); one finding no room is dropped.
+		from := time.Duration(-1)
+		switch {
+		case au.Key:
+			from = au.PTS
+		case !g.broken && len(g.buf) > 0 && g.buf[0].Key && au.PTS-g.buf[0].PTS <= takeWithin:
+			from = g.buf[0].PTS
+		}
+		if from >= 0 && (g.verifiers == nil || g.slot.Load() || g.verifiers.acquire()) {
+			if g.verifiers != nil {
+				g.slot.Store(true)
+			}
+			g.takeFrom.Store(int64(from))
+			g.taking.Store(true)
+		}
+	}
+	taking := g.taking.Load()
+	wantAwake := active || g.analysisActive.Load() || g.held.Load() || taking
 	if !active {
 		g.deferring = false
 	}
-	if wantAwake && !g.awake.Load() && g.verifiers != nil && active && !g.analysisActive.Load() && !g.held.Load() {
+	if wantAwake && !g.awake.Load() && g.verifiers != nil && active && !g.analysisActive.Load() && !g.held.Load() && !taking {
 		// A wake the signal alone wants is verified on the pictures; it
 		// waits while as many run as the verifiers allow.
 		if !g.verifiers.acquire() {
@@ -378,6 +433,9 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 	if au.Key {
 		g.clear()
 		g.broken = false
+		if g.taking.Load() && int64(au.PTS) != g.takeFrom.Load() && g.taking.Swap(false) {
+			g.freeSlot() // a take not answered within its GOP is over
+		}
 	}
 	buffered := false
 	if !g.broken {
@@ -444,11 +502,15 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 	// A wake the signal alone caused is verified on the pictures.
 	g.awake.Store(true)
 	g.wakeups.Add(1)
-	if active && !g.analysisActive.Load() {
+	switch {
+	case active && !g.analysisActive.Load() && !taking:
 		g.wakePTS.Store(int64(au.PTS))
 		g.calm.Store(0)
 		g.verifying.Store(true)
-	} else {
+	case taking:
+		// The take's room is given back once its replay's first picture
+		// is analyzed (Analyzed).
+	default:
 		g.freeSlot() // the analyzer's wake: nothing to verify
 	}
 	switch {
@@ -599,6 +661,12 @@ func (g *Gate) alone(au unit.AccessUnit, push func(unit.AccessUnit, bool), every
 // the worker while Route runs.
 func (g *Gate) Analyzed(pts time.Duration, active bool) {
 	g.analysisActive.Store(active)
+	if g.taking.Load() && int64(pts) >= g.takeFrom.Load() && g.taking.Swap(false) {
+		// Taken: the analyzer's active says the rest.
+		if !g.verifying.Load() {
+			g.freeSlot()
+		}
+	}
 	if k := g.keyJudge.Load(); k != 0 && int64(pts) == k-1 && g.keyJudge.CompareAndSwap(k, 0) && !active && !g.awake.Load() {
 		// A wake deferred for want of a verifier, judged on the keyframe
 		// decoded since: it showed nothing.

@@ -379,6 +379,100 @@ func TestGateModes(t *testing.T) {
 			t.Fatalf("pushed %v (want %v), %d rejects, %d wake-ups", got, want, act.rejects, g.wakeups.Load())
 		}
 	})
+	t.Run("auto_take_replays_from_the_keyframe", func(t *testing.T) {
+		// A first look's result waits (Take) while the idle camera is
+		// between keyframes: the next unit replays the GOP from its
+		// keyframe, so that the analysis takes the result now. If the
+		// analyzer then follows something (active on the replayed
+		// pictures), the camera stays awake while it does; if not, it
+		// sleeps at once. A take at a keyframe starts from it; in mode
+		// all a take changes nothing.
+		for _, tc := range []struct {
+			name   string
+			mode   string
+			takeAt int
+			active func(pts int) bool
+			want   []int
+		}{
+			{"nothing found", config.ModeAuto, 13, func(int) bool { return false }, []int{-1, -11, 10, 11, 12, 13, -21, -31}},
+			{"a candidate", config.ModeAuto, 13, func(p int) bool { return p >= 10 && p <= 16 }, []int{-1, -11, 10, 11, 12, 13, 14, 15, 16, 17, -21, -31}},
+			{"at a keyframe", config.ModeAuto, 20, func(int) bool { return false }, []int{-1, -11, 20, -31}},
+			{"mode all", config.ModeAll, 13, func(int) bool { return false }, nil},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				act := &scriptedActivity{active: func(int) bool { return false }}
+				g := New(tc.mode, act, nil, 100, 1<<20)
+				got := routeTaking(g, 40, gop, tc.takeAt, 1, func(p int, _ bool) bool { return tc.active(p) })
+				if tc.mode == config.ModeAll {
+					if len(got) != 40 {
+						t.Fatalf("mode all pushed %d units, want each of 40 once", len(got))
+					}
+					return
+				}
+				if !equalInts(got, tc.want) || act.rejects != 0 || g.Rejects() != 0 || g.wakeups.Load() != 1 {
+					t.Fatalf("pushed %v (want %v), %d rejects, %d wake-ups", got, tc.want, act.rejects, g.wakeups.Load())
+				}
+			})
+		}
+	})
+	t.Run("auto_take_shares_the_verifiers_room", func(t *testing.T) {
+		// A take's replay holds a verifier's room until its first picture
+		// is analyzed, then gives it back; with no room free the take is
+		// dropped and the camera stays idle.
+		for _, tc := range []struct {
+			name string
+			room int // of 1: 0 when another camera holds it
+			want []int
+		}{
+			{"room", 1, []int{-1, -11, 10, 11, 12, 13, -21, -31}},
+			{"no room", 0, []int{-1, -11, -21, -31}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				v := NewVerifiers(1)
+				if tc.room == 0 && !v.acquire() {
+					t.Fatal("could not take the room")
+				}
+				g := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, nil, 100, 1<<20)
+				g.ShareVerifiers(v)
+				inUse := 0
+				got := routeTaking(g, 40, gop, 13, 1, func(p int, alone bool) bool {
+					if p == 10 && !alone {
+						inUse = v.InUse() // the replay's first picture, before its analysis
+					}
+					return false
+				})
+				if !equalInts(got, tc.want) {
+					t.Fatalf("pushed %v, want %v", got, tc.want)
+				}
+				if tc.room == 1 && (inUse != 1 || v.InUse() != 0) {
+					t.Errorf("room in use %d during the replay and %d after, want 1 and 0", inUse, v.InUse())
+				}
+			})
+		}
+	})
+	t.Run("auto_take_only_early_in_the_GOP", func(t *testing.T) {
+		// 25 fps, a keyframe every 2 s: a take 0.2 s after the keyframe
+		// replays the 5 units since; one 1.2 s after it (a result that
+		// waited for the budget) replays nothing, and the result waits
+		// for the next keyframe decoded.
+		const fps, gop2s = 25, 50
+		for _, tc := range []struct {
+			name   string
+			takeAt int
+			want   []int
+		}{
+			{"early", 55, []int{-1, -51, 50, 51, 52, 53, 54, 55, -101}},
+			{"late", 80, []int{-1, -51, -101}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				g := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, nil, 100, 1<<20)
+				got := routeTaking(g, 110, gop2s, tc.takeAt, time.Second/fps, func(int, bool) bool { return false })
+				if !equalInts(got, tc.want) {
+					t.Fatalf("pushed %v, want %v", got, tc.want)
+				}
+			})
+		}
+	})
 	t.Run("auto_idle_keyframe_when_suspect", func(t *testing.T) {
 		// The signal suspects something at keyframe 20 (evidence without a
 		// wake): that keyframe is decoded before its interval.
@@ -716,4 +810,28 @@ func TestVerifiersBoundWakes(t *testing.T) {
 			t.Fatalf("verifiers in use %d after Reset, want 0", v.InUse())
 		}
 	})
+}
+
+// routeTaking routes n units of an IPPP stream, a keyframe every gop
+// units, step apart in PTS, calling Take before unit takeAt, and returns
+// the units pushed by index (-i-1 for one decoded alone); analyzed says
+// whether the analyzer is active after each unit pushed.
+func routeTaking(g *Gate, n, gop, takeAt int, step time.Duration, analyzed func(i int, alone bool) bool) []int {
+	var got []int
+	for i := range n {
+		if i == takeAt {
+			g.Take()
+		}
+		au := unit.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i) * step}
+		g.Route(au, func(u unit.AccessUnit, alone bool) {
+			p := int(u.PTS / step)
+			if alone {
+				got = append(got, -p-1)
+			} else {
+				got = append(got, p)
+			}
+			g.Analyzed(u.PTS, analyzed(p, alone))
+		})
+	}
+	return got
 }
