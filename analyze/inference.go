@@ -170,8 +170,10 @@ type ObjectSlot struct {
 	// servedAt is when the camera's last inference started: a request
 	// within firstSpacing of it is not a first result (submit).
 	servedAt time.Time
-	// found is called when a first look's result finds objects (OnFound).
-	found func()
+	// found is called when a first look's result finds objects of a
+	// label reports says the camera reports (OnFound).
+	found   func()
+	reports func(label string) bool
 }
 
 // OnFound sets f, called from the inference goroutine when the result of
@@ -179,11 +181,13 @@ type ObjectSlot struct {
 // decodes its pictures from its last keyframe (gate.Gate.Take) and its
 // analysis takes the result at once, not on its next keyframe decoded
 // (2 s later or more), so that people or vehicles standing in view when
-// it starts are reported as soon as in mode all. Only first looks: a
-// re-check of what the camera already holds must not wake it.
-func (s *ObjectSlot) OnFound(f func()) {
+// it starts are reported as soon as in mode all. Only first looks (a
+// re-check of what the camera already holds must not wake it), and only
+// for objects of a label reports says the camera raises incidents for (a
+// person camera does not wake for the car parked in its view).
+func (s *ObjectSlot) OnFound(reports func(label string) bool, f func()) {
 	s.in.mu.Lock()
-	s.found = f
+	s.found, s.reports = f, reports
 	s.in.mu.Unlock()
 }
 
@@ -665,7 +669,7 @@ func (in *Inference) infer(s *ObjectSlot, r *objRequest, start time.Time) {
 	var found func()
 	if err == nil {
 		s.result, s.weak, s.resultAt, s.resultIn, s.fresh = objs, weak, r.frameTime, r.region, true
-		if r.look && len(objs) > 0 {
+		if r.look && s.found != nil && slices.ContainsFunc(objs, func(o Object) bool { return s.reports(o.Label) }) {
 			found = s.found
 		}
 	}

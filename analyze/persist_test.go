@@ -565,7 +565,8 @@ func newObjectCameraT(t *testing.T, in *Inference) (*Camera, *Frame, *ObjectSlot
 
 // TestFoundOnLooksOnly: the real network on a real car (highway.mkv's
 // frame 213) calls the slot's OnFound for a first look's result that
-// finds it (an idle camera then takes it at once: gate.Gate.Take), not
+// finds it on a camera reporting vehicles (an idle camera then takes it
+// at once: gate.Gate.Take), not on a camera reporting people only, not
 // for a first look at a black picture (nothing found) nor for a request
 // driven by motion (the camera is awake: its next picture takes it).
 func TestFoundOnLooksOnly(t *testing.T) {
@@ -582,14 +583,16 @@ func TestFoundOnLooksOnly(t *testing.T) {
 	black := gocv.NewMatWithSize(car.Rows(), car.Cols(), gocv.MatTypeCV8UC3)
 	defer black.Close()
 	for _, tc := range []struct {
-		name string
-		pic  gocv.Mat
-		look bool
-		want int
+		name     string
+		pic      gocv.Mat
+		look     bool
+		vehicles bool // the camera reports vehicles (and people), else people only
+		want     int
 	}{
-		{"a look finding a car", car, true, 1},
-		{"a look finding nothing", black, true, 0},
-		{"motion finding a car", car, false, 0},
+		{"a look finding a car", car, true, true, 1},
+		{"a look finding a car, people only", car, true, false, 0},
+		{"a look finding nothing", black, true, true, 0},
+		{"motion finding a car", car, false, true, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			obs := newCountingObserver()
@@ -597,7 +600,9 @@ func TestFoundOnLooksOnly(t *testing.T) {
 			defer in.Close()
 			s := in.Slot("cam")
 			var found atomic.Int32
-			s.OnFound(func() { found.Add(1) })
+			s.OnFound(func(label string) bool {
+				return label == config.LabelPerson || label == config.LabelVehicle && tc.vehicles
+			}, func() { found.Add(1) })
 			in.Start()
 			r := s.buffer()
 			tc.pic.CopyTo(&r.bgr)

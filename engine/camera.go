@@ -115,7 +115,9 @@ func newCamera(e *Engine, cfg config.Camera) (*camera, error) {
 	c.gate.ShareVerifiers(e.verifiers)
 	c.gate.CountKeys(e.keyCounts)
 	if slot != nil {
-		slot.OnFound(c.gate.Take)
+		slot.OnFound(func(label string) bool {
+			return label == config.LabelPerson && cfg.Person.Enabled || label == config.LabelVehicle && cfg.Vehicle.Enabled
+		}, c.gate.Take)
 	}
 	c.wk.evidence = map[string][]incident.Evidence{}
 	c.snapReq = make(chan chan snapResult, 8)

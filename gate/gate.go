@@ -277,10 +277,17 @@ func (g *Gate) freeSlot() {
 
 // Close gives back what the camera holds of what it shares with others
 // (its verifier). Safe to call at any time; the gate still routes after.
-func (g *Gate) Close() { g.endVerify() }
+func (g *Gate) Close() {
+	g.take.Store(false)
+	g.taking.Store(false)
+	g.endVerify()
+}
 
-// Reset starts a new stream.
+// Reset starts a new stream: a take waiting or under way was the old
+// stream's.
 func (g *Gate) Reset() {
+	g.take.Store(false)
+	g.taking.Store(false)
 	g.endVerify()
 	g.deferring, g.owed = false, false
 	g.keyJudge.Store(0)
@@ -376,28 +383,51 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 		g.clear()
 		g.broken = !au.Key
 	}
-	if g.take.Swap(false) && !g.awake.Load() {
-		// From the keyframe the buffer starts with (or this one): its
-		// picture, and the result taken on it, come first. A take replays
-		// the GOP so far, so only within takeWithin of its keyframe: a
-		// result that came later (a restart's first looks waiting for the
-		// budget) is taken on the next keyframe decoded, as a replay of
-		// up to a GOP per camera, 300 cameras at once, would starve the
-		// budget of inference with the load (BENCHMARKS.md, "Vehicles
-		// parked"). It shares the verifications' room too
-		// (ShareVerifiers); one finding no room is dropped.
-		from := time.Duration(-1)
-		switch {
-		case au.Key:
-			from = au.PTS
-		case !g.broken && len(g.buf) > 0 && g.buf[0].Key && au.PTS-g.buf[0].PTS <= takeWithin:
-			from = g.buf[0].PTS
+	if g.taking.Load() {
+		// A take whose replay no analyzed picture answered (decode errors,
+		// drops) ends after takeWithin more, or when the clock steps back
+		// past it: it does not hold its room and full decoding for the
+		// rest of a long GOP.
+		if d := au.PTS - time.Duration(g.takeFrom.Load()); (d < 0 || d > 2*takeWithin) && g.taking.Swap(false) && !g.verifying.Load() {
+			g.freeSlot()
 		}
-		if from >= 0 && (g.verifiers == nil || g.slot.Load() || g.verifiers.acquire()) {
-			if g.verifiers != nil {
-				g.slot.Store(true)
+	}
+	if g.take.Swap(false) {
+		switch {
+		case !g.awake.Load():
+			// From the keyframe the buffer starts with (or this one): its
+			// picture, and the result taken on it, come first. A take
+			// replays the GOP so far, so only within takeWithin of its
+			// keyframe: a result that came later (a restart's first looks
+			// waiting for the budget) is taken on the next keyframe
+			// decoded, as a replay of up to a GOP per camera, 300 cameras
+			// at once, would starve the budget of inference with the load
+			// (BENCHMARKS.md, "Vehicles parked"). It shares the
+			// verifications' room too (ShareVerifiers); one finding no
+			// room is dropped.
+			from := time.Duration(-1)
+			switch {
+			case au.Key:
+				from = au.PTS
+			case !g.broken && len(g.buf) > 0 && g.buf[0].Key:
+				if d := au.PTS - g.buf[0].PTS; d >= 0 && d <= takeWithin {
+					from = g.buf[0].PTS
+				}
 			}
-			g.takeFrom.Store(int64(from))
+			room := g.verifiers == nil || g.slot.Load() // a room already held is the take's
+			if from >= 0 && !room && g.verifiers.acquire() {
+				g.slot.Store(true)
+				room = true
+			}
+			if from >= 0 && room {
+				g.takeFrom.Store(int64(from))
+				g.taking.Store(true)
+			}
+		case !active && !g.analysisActive.Load() && !g.held.Load() && !g.taking.Load():
+			// Awake, but going to sleep at this unit (a wake its pictures
+			// rejected as the result came): this unit, next in the
+			// decoder's chain, takes it; nothing to replay.
+			g.takeFrom.Store(int64(au.PTS))
 			g.taking.Store(true)
 		}
 	}

@@ -473,6 +473,71 @@ func TestGateModes(t *testing.T) {
 			})
 		}
 	})
+	t.Run("auto_take_unanswered_ends", func(t *testing.T) {
+		// 25 fps, a keyframe every 4 s: a take 0.2 s in whose pictures are
+		// never analyzed (each fails to decode) ends 2 s after its
+		// keyframe and gives its room back, rather than keep the camera
+		// decoding to the next keyframe.
+		const fps = 25
+		v := NewVerifiers(1)
+		g := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, nil, 1000, 1<<24)
+		g.ShareVerifiers(v)
+		got := routeTaking(g, 100, 100, 5, time.Second/fps, nil)
+		if last := got[len(got)-1]; last != 50 || v.InUse() != 0 {
+			t.Fatalf("pushed %v (want the replay 0..5, then each unit to 50, the first more than 2 s after the keyframe), room in use %d, want 0", got, v.InUse())
+		}
+	})
+	t.Run("auto_take_clock_back", func(t *testing.T) {
+		// The camera's clock steps back 1 s after unit 10 (PTS 0.4 s):
+		// a take at unit 20 finds its unit before the buffer's keyframe
+		// and replays nothing (the whole GOP would have been replayed).
+		const fps = 25
+		pts := func(i int) time.Duration {
+			d := time.Duration(i) * time.Second / fps
+			if i%100 > 10 {
+				d -= time.Second
+			}
+			return d
+		}
+		g := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, nil, 1000, 1<<24)
+		got := routeTakingAt(g, 100, 100, 20, pts, time.Second/fps, func(int, bool) bool { return false })
+		if !equalInts(got, []int{-1}) {
+			t.Fatalf("pushed %v, want the first keyframe alone and nothing more", got)
+		}
+	})
+	t.Run("auto_take_reset", func(t *testing.T) {
+		// A take waiting when the stream starts over was the old stream's:
+		// the new one starts idle, its first keyframe decoded alone.
+		g := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, nil, 100, 1<<20)
+		routeTaking(g, 15, gop, -1, 1, func(int, bool) bool { return false })
+		g.Take()
+		g.Reset()
+		if got := routeTaking(g, 15, gop, -1, 1, func(int, bool) bool { return false }); !equalInts(got, []int{-1, -11}) {
+			t.Fatalf("after the reset pushed %v, want -1 -11 (keyframes alone)", got)
+		}
+	})
+	t.Run("auto_take_as_a_wake_ends", func(t *testing.T) {
+		// The signal wakes the camera at unit 12, its pictures show
+		// nothing, and the wake is rejected: the camera sleeps at unit 14.
+		// A result waiting as it does (Take at 14) is taken on unit 14,
+		// next in the decoder's chain, not at the next keyframe decoded.
+		for _, tc := range []struct {
+			name   string
+			takeAt int
+			want   []int
+		}{
+			{"no take", -1, []int{-1, -11, 10, 11, 12, 13, -21}},
+			{"take as it sleeps", 14, []int{-1, -11, 10, 11, 12, 13, 14, -21}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				g := New(config.ModeAuto, &scriptedActivity{active: func(i int) bool { return i >= 12 && i <= 13 }}, nil, 100, 1<<20)
+				got := routeTaking(g, 25, gop, tc.takeAt, 1, func(int, bool) bool { return false })
+				if !equalInts(got, tc.want) {
+					t.Fatalf("pushed %v, want %v", got, tc.want)
+				}
+			})
+		}
+	})
 	t.Run("auto_idle_keyframe_when_suspect", func(t *testing.T) {
 		// The signal suspects something at keyframe 20 (evidence without a
 		// wake): that keyframe is decoded before its interval.
@@ -815,14 +880,21 @@ func TestVerifiersBoundWakes(t *testing.T) {
 // routeTaking routes n units of an IPPP stream, a keyframe every gop
 // units, step apart in PTS, calling Take before unit takeAt, and returns
 // the units pushed by index (-i-1 for one decoded alone); analyzed says
-// whether the analyzer is active after each unit pushed.
+// whether the analyzer is active after each unit pushed (nil: no unit
+// pushed is ever analyzed, as when each fails to decode).
 func routeTaking(g *Gate, n, gop, takeAt int, step time.Duration, analyzed func(i int, alone bool) bool) []int {
+	return routeTakingAt(g, n, gop, takeAt, func(i int) time.Duration { return time.Duration(i) * step }, step, analyzed)
+}
+
+// routeTakingAt is routeTaking with unit i at PTS pts(i), indexed back by
+// PTS/step.
+func routeTakingAt(g *Gate, n, gop, takeAt int, pts func(int) time.Duration, step time.Duration, analyzed func(i int, alone bool) bool) []int {
 	var got []int
 	for i := range n {
 		if i == takeAt {
 			g.Take()
 		}
-		au := unit.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: time.Duration(i) * step}
+		au := unit.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: pts(i)}
 		g.Route(au, func(u unit.AccessUnit, alone bool) {
 			p := int(u.PTS / step)
 			if alone {
@@ -830,7 +902,9 @@ func routeTaking(g *Gate, n, gop, takeAt int, step time.Duration, analyzed func(
 			} else {
 				got = append(got, p)
 			}
-			g.Analyzed(u.PTS, analyzed(p, alone))
+			if analyzed != nil {
+				g.Analyzed(u.PTS, analyzed(p, alone))
+			}
 		})
 	}
 	return got
