@@ -50,7 +50,8 @@ const objectFailWait = time.Second
 const firstWithin = 2 * time.Second
 
 // objectMaxSide caps the long side of a picture sent for inference: the
-// network resizes to its 416-pixel input anyway.
+// network resizes to its 416-pixel input anyway. A network reading a
+// larger picture raises it to its side (Inference.maxSide).
 const objectMaxSide = 512
 
 // wholeShare: a moving area whose padded square covers more than this
@@ -96,7 +97,7 @@ func (c *Camera) SubmitObjects(s *Snapshot, now time.Time) {
 	}
 	r := c.slot.buffer()
 	roi := s.mat.Region(rect)
-	scale := math.Min(1, objectMaxSide/float64(max(rect.Dx(), rect.Dy())))
+	scale := math.Min(1, c.slot.in.maxSide/float64(max(rect.Dx(), rect.Dy())))
 	if scale < 1 {
 		gocv.Resize(roi, &r.bgr, image.Pt(int(float64(rect.Dx())*scale), int(float64(rect.Dy())*scale)), 0, 0, gocv.InterpolationArea)
 	} else {
@@ -128,13 +129,18 @@ func (c *Camera) ObjectFailed() {
 
 // ObjectPictureSize is the size to decode the picture at for
 // SubmitObjects, given the stream's picture size: the region asked for
-// comes out at most objectMaxSide on its long side, never upscaled.
+// comes out at most objectMaxSide (or the network's side, if larger) on
+// its long side, never upscaled.
 func (c *Camera) ObjectPictureSize(srcW, srcH int) (int, int) {
 	b := c.objRegion
 	long := math.Max(b[2]*float64(srcW), b[3]*float64(srcH))
+	side := float64(objectMaxSide)
+	if c.slot != nil {
+		side = c.slot.in.maxSide
+	}
 	s := 1.0
-	if long > objectMaxSide {
-		s = objectMaxSide / long
+	if long > side {
+		s = side / long
 	}
 	w, h := int(float64(srcW)*s)&^1, int(float64(srcH)*s)&^1
 	return max(w, 2), max(h, 2)

@@ -113,6 +113,9 @@ type Inference struct {
 	cfg    InferenceConfig
 	obs    InferenceObserver
 	budget *budget
+	// maxSide caps the long side of the pictures sent: objectMaxSide, or
+	// the network's input side if larger.
+	maxSide float64
 
 	mu      sync.Mutex
 	slots   []*ObjectSlot
@@ -128,7 +131,12 @@ type Inference struct {
 // NewInference returns the inference around det (which it does not
 // close); nothing runs until Start. obs may be nil.
 func NewInference(det ObjectDetector, cfg InferenceConfig, obs InferenceObserver) *Inference {
-	return &Inference{det: det, cfg: cfg, obs: obs, budget: newBudget(cfg.MaxPerSecond, cfg.Load), wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
+	side := objectMaxSide
+	if n, ok := det.(interface{ InputSide() int }); ok {
+		side = max(side, n.InputSide())
+	}
+	return &Inference{det: det, cfg: cfg, obs: obs, budget: newBudget(cfg.MaxPerSecond, cfg.Load), maxSide: float64(side),
+		wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
 }
 
 // Start starts the inference goroutine; requests submitted before wait

@@ -42,5 +42,12 @@ func (n *Network) Detect(bgr gocv.Mat) ([]Detection, error) {
 // "YOLO (Ultralytics-style export) 640x640").
 func (n *Network) Family() string { return n.d.Family() }
 
+// InputSide is the long side of the picture the network reads (NanoDet
+// 416 as setup makes it, 640 for vigil-model convert --input 640).
+func (n *Network) InputSide() int {
+	w, h := n.d.InputSize()
+	return max(w, h)
+}
+
 // Close frees the network.
 func (n *Network) Close() error { return n.d.Close() }

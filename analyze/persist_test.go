@@ -10,6 +10,8 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/internal/modeltool/tfjs"
+	"github.com/vigil-video/vigil/nn"
 )
 
 // networkT opens the object network made at setup ($VIGIL_MODELS or the
@@ -614,5 +616,51 @@ func TestFoundOnLooksOnly(t *testing.T) {
 				t.Errorf("OnFound called %d times, want %d", n, tc.want)
 			}
 		})
+	}
+}
+
+// TestPictureSizeFollowsTheNetwork: a camera sends the network pictures of
+// at most 512 pixels on their long side (NanoDet as setup makes it reads
+// 416), and of the network's own side when it reads a larger one (NanoDet
+// converted for 640: vigil-model convert --input 640), not 512 pixels
+// scaled up again.
+func TestPictureSizeFollowsTheNetwork(t *testing.T) {
+	net416 := networkT(t, 0.4)
+	dir := filepath.Join("..", filepath.Dir(config.DefaultModelPath))
+	if d := os.Getenv("VIGIL_MODELS"); d != "" {
+		dir = d
+	}
+	m, err := tfjs.ConvertWith(filepath.Join(dir, "nanodet.json"), tfjs.Options{Input: 640})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	p := filepath.Join(tmp, "nanodet-640.onnx")
+	if err := tfjs.WriteFile(m, p); err != nil {
+		t.Fatal(err)
+	}
+	lib, err := filepath.Abs(filepath.Join(dir, nn.ORTLibrary))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(lib, filepath.Join(tmp, nn.ORTLibrary)); err != nil {
+		t.Fatal(err)
+	}
+	net640, err := OpenNetwork(p, 1, 0.4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net640.Close()
+	for _, tc := range []struct {
+		net  *Network
+		w, h int
+	}{{net416, 512, 288}, {net640, 640, 360}} {
+		in := NewInference(tc.net, InferenceConfig{MaxPerSecond: 1}, nil)
+		c, _, _, _ := newObjectCameraT(t, in)
+		c.objRegion = Box{0, 0, 1, 1}
+		if w, h := c.ObjectPictureSize(1280, 720); w != tc.w || h != tc.h {
+			t.Errorf("%s: a 1280x720 picture sent as %dx%d, want %dx%d", tc.net.Family(), w, h, tc.w, tc.h)
+		}
+		in.Close()
 	}
 }

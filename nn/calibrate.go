@@ -36,8 +36,8 @@ func Ranges(model []byte, lib string, names []string, pictures []gocv.Mat, keep 
 		return nil, fmt.Errorf("calibration: want one input 1x3xHxW, the model has %v", ins)
 	}
 	input, h, w := ins[0].Name, int(ins[0].Dimensions[2]), int(ins[0].Dimensions[3])
-	if w != InputSize || h != InputSize {
-		return nil, fmt.Errorf("calibration: input %q is %v, want NanoDet's 1x3x%dx%d", input, ins[0].Dimensions, InputSize, InputSize)
+	if w != h || w%32 != 0 {
+		return nil, fmt.Errorf("calibration: input %q is %v, want NanoDet's 1x3xSxS, S a multiple of 32 (%d as the graph has it)", input, ins[0].Dimensions, InputSize)
 	}
 	net, err := LoadORT(model, lib, 1)
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 // vtest.avi it scores people higher than the RGB/255 input
 // @vladmandic/human feeds the same model.
 func normalize(dst []float32, bgr []byte) {
-	const plane = InputSize * InputSize
+	plane := len(dst) / 3
 	for i := range plane {
 		dst[i] = (float32(bgr[3*i]) - 103.53) * (1 / 57.375)
 		dst[plane+i] = (float32(bgr[3*i+1]) - 116.28) * (1 / 57.12)
@@ -74,7 +74,7 @@ func decode(cand []Object, outs []Tensor, minScore, sx, sy float32, w, h int) []
 	var prob [bins]float32
 	for level, stride := range strides {
 		cls, reg := outs[level], outs[level+3]
-		grid := InputSize / stride
+		grid := int(math.Round(math.Sqrt(float64(len(cls.Data) / len(Labels))))) // the input's side / stride
 		for p := range grid * grid {
 			scores := cls.Data[p*len(Labels) : (p+1)*len(Labels)]
 			best := slices.Max(scores)

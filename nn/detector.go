@@ -138,6 +138,9 @@ func (d *Detector) Family() string {
 	return fmt.Sprintf("%s %dx%d", d.net.family, d.net.w, d.net.h)
 }
 
+// InputSize is the width and height of the picture the network reads.
+func (d *Detector) InputSize() (w, h int) { return d.net.w, d.net.h }
+
 // Detect runs the network on a BGR picture (any size: scaled inside to fit
 // the network's input, 416x416 for NanoDet, keeping its aspect ratio, the
 // rest padded) and returns the objects scoring at least MinScore after

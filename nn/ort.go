@@ -91,10 +91,10 @@ func modelShape(model []byte) (f family, input string, w, h int, outNames []stri
 	for _, o := range outs {
 		names = append(names, o.Name)
 	}
-	if slices.Equal(names, outputs) && w == InputSize && h == InputSize {
+	if slices.Equal(names, outputs) && w == h && w%32 == 0 {
 		for _, width := range []int64{int64(len(Labels)), 4 * bins} {
 			for _, stride := range []int64{8, 16, 32} {
-				g := InputSize / stride
+				g := int64(w) / stride
 				outShapes = append(outShapes, []int64{1, g * g, width})
 			}
 		}

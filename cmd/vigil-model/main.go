@@ -44,6 +44,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	in := fs.String("in", ".cache/models/nanodet.json", "TensorFlow.js graph model (model.json, weight shards beside it)")
 	out := fs.String("out", "", "ONNX model to write (default "+config.FloatModelPath+", with --int8 "+config.DefaultModelPath+")")
 	batch := fs.Int("batch", 1, "pictures per call the model takes (1-64): for measuring batched inference (nn's BenchmarkBatch); the engine sends one")
+	input := fs.Int("input", 0, "the side of the square picture the model reads (a multiple of 32; 0: the graph's, 416 for NanoDet): for measuring a larger input")
 	int8 := fs.Bool("int8", false, "write the convolutions in 8 bits (ONNX QDQ form), their activations scaled by ranges measured on --calibrate's pictures with ONNX Runtime")
 	calib := fs.String("calibrate", "testdata/footage/*.mkv", "with --int8: comma-separated video files or globs whose pictures calibrate the 8-bit scales")
 	every := fs.Int("calibrate-every", 20, "with --int8: take every N-th picture of each calibration video")
@@ -86,9 +87,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if abs, err := filepath.Abs(*lib); err == nil { // dlopen searches the system paths for a bare name
 			*lib = abs
 		}
-		err = convertInt8(*in, *out, *lib, *calib, *every, *keep, tfjs.Options{Batch: *batch}, stderr)
+		err = convertInt8(*in, *out, *lib, *calib, *every, *keep, tfjs.Options{Batch: *batch, Input: *input}, stderr)
 	} else {
-		err = tfjs.ConvertFileWith(*in, *out, tfjs.Options{Batch: *batch})
+		err = tfjs.ConvertFileWith(*in, *out, tfjs.Options{Batch: *batch, Input: *input})
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "vigil-model:", strings.TrimSpace(err.Error()))

@@ -34,6 +34,14 @@ type Options struct {
 	// wrong. It is for measuring (nn's BenchmarkBatch on NanoDet, whose
 	// outputs it checks picture by picture), not for the engine.
 	Batch int
+	// Input, when set, is the side of the square picture the model reads
+	// instead of its graph's (NanoDet's 416): the graph's input must be a
+	// square picture of 3 planes (NCHW or NHWC), and Input a multiple of its largest stride
+	// (32). The sizes the graph holds as constants follow: a resize's
+	// output scaled by Input over the graph's side, a reshape's dimension
+	// of positions by its square. Like Batch, recognized by size, not
+	// traced: for measuring.
+	Input int
 }
 
 // ConvertFileWith is ConvertFile with o.
@@ -82,8 +90,12 @@ func build(jsonPath string, gm *graphModel, weights map[string]*tensor, o Option
 	if o.Batch < 0 {
 		return nil, fmt.Errorf("batch %d is negative", o.Batch)
 	}
+	if o.Input < 0 || o.Input%32 != 0 {
+		return nil, fmt.Errorf("input %d is not a positive multiple of 32", o.Input)
+	}
 	c := &converter{
 		batch:  int64(max(o.Batch, 1)),
+		side:   int64(o.Input),
 		nodes:  map[string]*node{},
 		consts: map[string]*tensor{},
 		shapes: map[string][]int64{},
@@ -161,6 +173,9 @@ type converter struct {
 	inits  map[string]bool    // constants already written as initializers
 	g      onnx.Graph
 	seq    int
+	// side is Options.Input (0: the graph's), from the graph's own side
+	// (set at its input).
+	side, from int64
 }
 
 // nodeName is the node an input refers to ("x:1" → "x", "^x" → "x").
@@ -375,6 +390,18 @@ func (c *converter) convert(n *node) error {
 				return fmt.Errorf("batch %d: the input's shape %v does not start with a batch of 1", c.batch, dims)
 			}
 			dims[0] = c.batch
+		}
+		if c.side > 0 {
+			switch {
+			case len(dims) == 4 && dims[1] == 3 && dims[2] == dims[3]: // NCHW
+				c.from = dims[2]
+				dims[2], dims[3] = c.side, c.side
+			case len(dims) == 4 && dims[3] == 3 && dims[1] == dims[2]: // NHWC
+				c.from = dims[1]
+				dims[1], dims[2] = c.side, c.side
+			default:
+				return fmt.Errorf("input %d: the input's shape %v is not a square picture of 3 planes", c.side, dims)
+			}
 		}
 		c.g.Inputs = append(c.g.Inputs, onnx.ValueInfo{Name: n.Name, Dims: dims})
 		c.shapes[n.Name] = dims
@@ -795,6 +822,14 @@ func convResizeBilinear(c *converter, n *node, in []string) error {
 	x = c.transpose(x, toNCHW, "")
 	xs := c.shapes[x]
 	sizes := []int64{xs[0], xs[1], size.i[0], size.i[1]}
+	if c.from > 0 {
+		for i := 2; i < 4; i++ {
+			if sizes[i]*c.side%c.from != 0 {
+				return fmt.Errorf("input %d: size %v does not scale from %d", c.side, size.i, c.from)
+			}
+			sizes[i] = sizes[i] * c.side / c.from
+		}
+	}
 	roi := c.constant(n.Name+"/roi", &tensor{shape: []int64{0}})
 	scales := c.constant(n.Name+"/scales", &tensor{shape: []int64{0}})
 	sz := c.constant(n.Name+"/sizes", &tensor{shape: []int64{4}, i: sizes, isInt: true})
@@ -869,6 +904,16 @@ func convReshape(c *converter, n *node, in []string) error {
 	}
 	if unknown >= 0 && known > 0 {
 		shape[unknown] = total / known
+	}
+	if c.from > 0 && unknown < 0 && numel(shape) != total {
+		// A dimension of positions (height times width) at the graph's
+		// side: the one whose square scaling makes the total.
+		for i, d := range shape {
+			if d*c.side*c.side%(c.from*c.from) == 0 && numel(shape)/d*(d*c.side*c.side/(c.from*c.from)) == total {
+				shape[i] = d * c.side * c.side / (c.from * c.from)
+				break
+			}
+		}
 	}
 	if numel(shape) != total {
 		return fmt.Errorf("cannot reshape %v to %v", c.shapes[x], t.i)

@@ -99,3 +99,26 @@ func BenchmarkConvertNanoDet(b *testing.B) {
 		m.Marshal()
 	}
 }
+
+// TestConvertNanoDetInput: converted for a 640x640 picture, the real graph
+// takes it, and its four resizes and six head reshapes follow (the heads'
+// positions are (640/stride)²: 6400, 1600, 400). A side that is not a
+// multiple of the largest stride is refused. (The network's outputs at
+// 640 are checked on real frames in package nn: TestPeopleInVtestAt640.)
+func TestConvertNanoDetInput(t *testing.T) {
+	m, err := tfjs.ConvertWith(nanodetJSON(t), tfjs.Options{Input: 640})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := m.Graph.Inputs; len(in) != 1 || fmt.Sprint(in[0].Dims) != "[1 3 640 640]" {
+		t.Errorf("inputs %+v, want input_1 [1 3 640 640]", in)
+	}
+	outs := outputDims(m)
+	wantOuts := "[Identity[1 6400 80] Identity_1[1 1600 80] Identity_2[1 400 80] Identity_3[1 6400 44] Identity_4[1 1600 44] Identity_5[1 400 44]]"
+	if fmt.Sprint(outs) != wantOuts {
+		t.Errorf("outputs %v\nwant %s", outs, wantOuts)
+	}
+	if _, err := tfjs.ConvertWith(nanodetJSON(t), tfjs.Options{Input: 500}); err == nil {
+		t.Error("input 500 converted")
+	}
+}
