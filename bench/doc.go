@@ -44,7 +44,9 @@
 // the same percentiles of (a camera's first person incident start's
 // frame_time - the started_at of the motion incident before it), one per
 // motion incident started in the window; person_missed counts those
-// followed by no person incident; person_cameras counts the cameras with a
+// followed by no person incident, of which person_waiting_at_end were
+// still waiting when the window ended (person_waited_max_ms the longest
+// wait: a walk begun in the window's last second is one); person_cameras counts the cameras with a
 // person incident open at some time in the window. machine_load is the
 // share of the machine's CPU busy over the window (/proc/stat, every
 // process); inferences the object network's inferences over it;

@@ -151,6 +151,12 @@ type LiveResult struct {
 	// end.
 	PersonDelay  LatencyStats `json:"person_delay_ms"`
 	PersonMissed int          `json:"person_missed"`
+	// PersonWaiting counts, of PersonMissed, the motion incidents still
+	// waiting for a person incident when the window ended, and
+	// PersonWaitedMaxMS is the longest of those waits: a walk that began
+	// in the window's last second is counted missed but is one of these.
+	PersonWaiting     int     `json:"person_waiting_at_end"`
+	PersonWaitedMaxMS float64 `json:"person_waited_max_ms"`
 	// PersonAlreadyOpen counts the motion incidents that started while
 	// their camera had a person incident open (not timed, not missed).
 	PersonAlreadyOpen int `json:"person_already_open"`
@@ -709,6 +715,10 @@ func Live(ctx context.Context, bin string, o LiveOptions) (*LiveResult, error) {
 	res.Latency = latencyStats(eng.latencyMS)
 	res.PersonDelay = latencyStats(eng.personMS)
 	res.PersonMissed = eng.personMissed + len(eng.motionAt)
+	res.PersonWaiting = len(eng.motionAt)
+	for _, at := range eng.motionAt {
+		res.PersonWaitedMaxMS = max(res.PersonWaitedMaxMS, float64(time.Since(at).Microseconds())/1000)
+	}
 	res.PersonAlreadyOpen = eng.personAlready
 	res.PersonCameras = len(eng.personSeen)
 	eng.mu.Unlock()
@@ -846,8 +856,8 @@ func PrintLive(w io.Writer, rs ...*LiveResult) {
 			r.Cameras, r.DecodeMode, r.Engine.Cores, r.Engine.CoresPerCamera, float64(r.Engine.RSSMaxBytes)/(1<<20),
 			r.FramesAnalyzed, 100*r.DropRatio, r.LagEndSeconds, r.Incidents, r.Latency.P50, r.Latency.P99, ratio, r.Verdict)
 		if r.PersonDelay.N > 0 || r.PersonMissed > 0 || r.PersonCameras > 0 || r.Inferences > 0 {
-			fmt.Fprintf(w, "%8s ^ motion to person incident: %d, median %.0f ms, max %.0f ms; motion incidents with no person incident: %d; with one open already: %d; cameras with a person incident: %d; %.0f inferences, budget %.1f/s mid, %.1f/s end; machine %.0f%% busy\n",
-				"", r.PersonDelay.N, r.PersonDelay.P50, r.PersonDelay.Max, r.PersonMissed, r.PersonAlreadyOpen, r.PersonCameras, r.Inferences, r.BudgetMid, r.BudgetEnd, 100*r.MachineLoad)
+			fmt.Fprintf(w, "%8s ^ motion to person incident: %d, median %.0f ms, max %.0f ms; motion incidents with no person incident: %d (%d still waiting at the end, up to %.0f ms); with one open already: %d; cameras with a person incident: %d; %.0f inferences, budget %.1f/s mid, %.1f/s end; machine %.0f%% busy\n",
+				"", r.PersonDelay.N, r.PersonDelay.P50, r.PersonDelay.Max, r.PersonMissed, r.PersonWaiting, r.PersonWaitedMaxMS, r.PersonAlreadyOpen, r.PersonCameras, r.Inferences, r.BudgetMid, r.BudgetEnd, 100*r.MachineLoad)
 		}
 		if len(r.Waits) > 0 || r.StaleSheds > 0 || r.CrowdedSheds > 0 {
 			fmt.Fprintf(w, "%8s ^ inferences started within 1 s of the request:", "")
