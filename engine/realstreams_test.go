@@ -3,6 +3,7 @@ package engine
 import (
 	"bufio"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -66,11 +67,14 @@ func gstServer(t *testing.T, mounts ...string) string {
 
 // TestRealStreams is the matrix of issue 12: {the project's simulator in
 // camera-like mode, GStreamer's RTSP server} x {H.264, H.265} x {TCP, UDP} x {640x360 substream at 500 kbps,
-// 1080p main stream at 4 Mbps}, on clips made from real footage (vtest.avi):
+// 1080p main stream at 4 Mbps}, and go2rtc (the restreamer Frigate ships:
+// its own RTSP and RTP code, fed by ffmpeg, over TCP only) x {H.264, H.265}
+// on the substreams, on clips made from real footage (vtest.avi):
 // a still view with sensor noise for 6 s, people walking from 6 to 16 s.
 // Every moving camera (decode_mode all) is analyzed within 10% of
 // analysis_fps and raises motion inside its window; every static camera
-// (decode_mode auto) raises nothing; no camera is reported stalled.
+// (decode_mode auto) raises nothing; no camera is reported stalled. A
+// camera asking go2rtc for UDP is refused, and its status says to use TCP.
 func TestRealStreams(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real streams take about a minute")
@@ -110,16 +114,28 @@ func TestRealStreams(t *testing.T) {
 			}
 			t.Cleanup(srv.Close)
 			gst := gstServer(t, mounts...)
+			servers := []string{"sim", "gst"}
+			var g2r string
+			if prof.name == "sub" {
+				g2r = testkit.Go2RTC(t, mounts...)
+				servers = append(servers, "go2rtc")
+			}
 
 			var cams []config.Camera
-			for _, server := range []string{"sim", "gst"} {
+			for _, server := range servers {
 				for _, codec := range prof.codecs {
 					for _, tr := range []string{"tcp", "udp"} {
+						if server == "go2rtc" && tr == "udp" {
+							continue
+						}
 						for _, scene := range []string{"motion", "static"} {
 							path := codec + "-" + scene
 							url := gst + "/" + path
-							if server == "sim" {
+							switch server {
+							case "sim":
 								url = srv.URL(path + "-" + tr)
+							case "go2rtc":
+								url = g2r + "/" + path
 							}
 							c := cameraConfig(strings.Join([]string{server, codec, tr, scene}, "-"), url)
 							c.Transport = tr
@@ -132,7 +148,14 @@ func TestRealStreams(t *testing.T) {
 					}
 				}
 			}
-			e, events, _ := startEngine(t, cams...)
+			engineCams := cams
+			var refused config.Camera
+			if g2r != "" {
+				refused = cameraConfig("go2rtc-udp", g2r+"/"+prof.codecs[0]+"-static")
+				refused.Transport = "udp"
+				engineCams = append(slices.Clone(cams), refused)
+			}
+			e, events, _ := startEngine(t, engineCams...)
 			cam := func(id string) *camera {
 				e.mu.Lock()
 				defer e.mu.Unlock()
@@ -142,7 +165,8 @@ func TestRealStreams(t *testing.T) {
 				await.Until(t, 20*time.Second, c.ID+" video", func() bool { return cam(c.ID).flowSince.Load() != 0 })
 			}
 			// When each camera's clip started: GStreamer starts a pipeline
-			// per client at its PLAY (the first frame is the clip's); the
+			// per client at its PLAY (the first frame is the clip's), go2rtc
+			// its ffmpeg at a path's first reader (one each here); the
 			// simulator plays one run to all readers of a path.
 			clipStart := func(id string) time.Time {
 				if strings.HasPrefix(id, "sim-") {
@@ -161,6 +185,14 @@ func TestRealStreams(t *testing.T) {
 			for _, c := range cams {
 				await.Until(t, 10*time.Second, c.ID+" clip at 1.5 s", func() bool { return time.Since(clipStart(c.ID)) > 1500*time.Millisecond })
 				start[c.ID] = sample{time.Now(), cam(c.ID).n.analyzed.Load()}
+			}
+			if refused.ID != "" {
+				// Refused at its first SETUP, long before the clips reach
+				// 1.5 s; it retries with backoff and stays down.
+				st := e.statusOf(t, refused.ID)
+				if st.State == "streaming" || !strings.Contains(st.LastError, "set transport: tcp") {
+					t.Errorf("%s (UDP to go2rtc): state %q, last error %q; want refused, naming transport: tcp", refused.ID, st.State, st.LastError)
+				}
 			}
 			last := cams[len(cams)-1].ID
 			await.Until(t, 30*time.Second, "clip at 15 s", func() bool { return time.Since(clipStart(last)) > 15*time.Second })

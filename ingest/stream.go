@@ -108,6 +108,12 @@ func (s *Session) stream() (streamed bool, err error) {
 	}
 	step = "setup"
 	if _, err := c.Setup(desc.BaseURL, medi, 0, 0); err != nil {
+		var status liberrors.ErrClientBadStatusCode
+		if s.cfg.Transport == "udp" && errors.As(err, &status) && status.Code == base.StatusUnsupportedTransport {
+			// go2rtc's server, among others, serves RTP over TCP
+			// only: say what to change.
+			return false, fmt.Errorf("setup: the server refuses RTP over UDP (set transport: tcp): %w", err)
+		}
 		return false, fmt.Errorf("setup: %w", err)
 	}
 

