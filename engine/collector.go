@@ -15,6 +15,8 @@ var (
 		"RTP timestamp jumps of more than 10 s either way (a camera restarting its clock).", []string{"camera"}, nil)
 	clockAheadDesc = prometheus.NewDesc("vigil_camera_rtp_clock_ahead_total",
 		"Access units whose RTP timestamp step ran more than 1 s ahead of their arrival (a camera clock running fast); their frame time follows arrival.", []string{"camera"}, nil)
+	sourceChangesDesc = prometheus.NewDesc("vigil_camera_rtp_source_changes_total",
+		"Switches of the stream to a new RTP source (SSRC) within an RTSP connection over TCP, followed as one stream (a restreamer whose camera reconnected, a camera changing source at each GOP).", []string{"camera"}, nil)
 	rtpErrorsDesc = prometheus.NewDesc("vigil_camera_rtp_decode_errors_total",
 		"RTP/RTCP packets that could not be decoded or depacketized (broken fragments, malformed payloads).", []string{"camera"}, nil)
 	packetsLostDesc = prometheus.NewDesc("vigil_camera_rtp_packets_lost_total",
@@ -60,6 +62,7 @@ func (c sessionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- packetsLostDesc
 	ch <- rtpErrorsDesc
 	ch <- discontinuitiesDesc
+	ch <- sourceChangesDesc
 	ch <- clockAheadDesc
 	ch <- jitterDesc
 	ch <- bitrateDesc
@@ -92,6 +95,7 @@ func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(packetsLostDesc, prometheus.CounterValue, float64(st.PacketsLost), cam.id)
 		ch <- prometheus.MustNewConstMetric(rtpErrorsDesc, prometheus.CounterValue, float64(st.DecodeErrors), cam.id)
 		ch <- prometheus.MustNewConstMetric(discontinuitiesDesc, prometheus.CounterValue, float64(st.Discontinuities), cam.id)
+		ch <- prometheus.MustNewConstMetric(sourceChangesDesc, prometheus.CounterValue, float64(st.SourceChanges), cam.id)
 		ch <- prometheus.MustNewConstMetric(clockAheadDesc, prometheus.CounterValue, float64(st.ClockAhead), cam.id)
 		ch <- prometheus.MustNewConstMetric(jitterDesc, prometheus.GaugeValue, st.Jitter.Seconds(), cam.id)
 		ch <- prometheus.MustNewConstMetric(bitrateDesc, prometheus.GaugeValue, st.Bitrate/8, cam.id)

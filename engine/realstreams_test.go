@@ -117,7 +117,7 @@ func TestRealStreams(t *testing.T) {
 			servers := []string{"sim", "gst"}
 			var g2r string
 			if prof.name == "sub" {
-				g2r = testkit.Go2RTC(t, mounts...)
+				g2r = testkit.Go2RTC(t, mounts...).URL
 				servers = append(servers, "go2rtc")
 			}
 
@@ -239,5 +239,51 @@ func TestRealStreams(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRestreamerSourceChanges: go2rtc's ffmpeg for a camera's path dies,
+// as when the camera behind a restreamer drops, and go2rtc starts it again
+// for the reader still connected: the same RTSP session now carries a new
+// RTP source (SSRC, sequence numbers, timestamps). Before pinConn,
+// gortsplib dropped every packet of it and the camera was blind until the
+// stall timeout reconnected it; now analysis goes on in the same session,
+// the change is counted, and no packet is counted lost for it.
+func TestRestreamerSourceChanges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a real restreamer, about 20 s")
+	}
+	g := testkit.Go2RTC(t, "walk="+camClip(t, "sub-motion.h264.mkv"))
+	c := cameraConfig("restreamed", g.URL+"/walk")
+	c.DecodeMode = config.ModeAll
+	e, _, logs := startEngine(t, c)
+	await.Until(t, 20*time.Second, "video", func() bool { return e.camera(c.ID).flowSince.Load() != 0 })
+	time.Sleep(2 * time.Second)
+	before := e.statusOf(t, c.ID)
+	for range 2 {
+		n0 := e.camera(c.ID).n.analyzed.Load()
+		if n := g.KillSources(t); n != 1 {
+			t.Fatalf("killed %d of go2rtc's ffmpegs, want 1", n)
+		}
+		// Past the stall timeout (5 s): a camera blind since the kill would
+		// have reconnected by now.
+		time.Sleep(c.StallTimeout + 2*time.Second)
+		if n := e.camera(c.ID).n.analyzed.Load() - n0; n < 20 {
+			t.Errorf("%d pictures analyzed in the %v after the source changed", n, c.StallTimeout+2*time.Second)
+		}
+	}
+	after := e.statusOf(t, c.ID)
+	if after.State != "streaming" || !after.Since.Equal(before.Since) {
+		t.Errorf("state %q since %v, before the changes since %v: the session did not carry on (%s)", after.State, after.Since, before.Since, after.LastError)
+	}
+	st := e.camera(c.ID).sess.Stats()
+	if st.SourceChanges != 2 {
+		t.Errorf("%d source changes counted, want 2", st.SourceChanges)
+	}
+	if st.PacketsLost > 50 {
+		t.Errorf("%d packets counted lost: the new sources' sequence numbers were not followed on", st.PacketsLost)
+	}
+	if !strings.Contains(logs.String(), "rtp source changed") {
+		t.Errorf("the change was not logged:\n%s", logs.String())
 	}
 }

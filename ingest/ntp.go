@@ -43,6 +43,14 @@ func (k *srClock) senderReport(sr *rtcp.SenderReport) {
 	k.mu.Unlock()
 }
 
+// forget drops the sender report: the stream's source changed (pinConn),
+// and the old source's clock does not map the new one's timestamps.
+func (k *srClock) forget() {
+	k.mu.Lock()
+	k.ok = false
+	k.mu.Unlock()
+}
+
 // captureTime returns the capture time of RTP timestamp ts of a packet from
 // ssrc; ok is false before the first sender report of that source.
 func (k *srClock) captureTime(ssrc, ts uint32) (t time.Time, ok bool) {

@@ -145,6 +145,7 @@ type Session struct {
 	discontinuities atomic.Uint64 // RTP timestamp jumps
 	clamped         atomic.Uint64 // RTP timestamp steps ahead of arrival, clamped
 	decodeErrors    atomic.Uint64 // RTP/RTCP packets gortsplib could not decode
+	sourceChanges   atomic.Uint64 // switches to a new RTP source (SSRC) within a connection (pinConn)
 	memoryBytes     atomic.Int64  // decoder memory reserved for the stream (Limits, Budget)
 }
 

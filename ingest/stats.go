@@ -33,6 +33,11 @@ type Stats struct {
 	// DecodeErrors counts RTP and RTCP packets that could not be decoded,
 	// and packets the depacketizer refused as broken.
 	DecodeErrors uint64
+	// SourceChanges counts the times the server switched the stream to a
+	// new RTP source (SSRC) within a connection over TCP, followed as one
+	// stream (pinConn): a restreamer whose camera reconnected, a camera
+	// that changes source at each GOP.
+	SourceChanges uint64
 	// MemoryBytes is the decoder memory reserved for the current stream
 	// (its estimate, see Shape.Bytes); 0 before one is admitted.
 	MemoryBytes int64
@@ -49,6 +54,7 @@ func (s *Session) Stats() Stats {
 		ClockOffset:      time.Duration(s.clockOffsetNano.Load()),
 		Discontinuities:  s.discontinuities.Load(),
 		DecodeErrors:     s.decodeErrors.Load(),
+		SourceChanges:    s.sourceChanges.Load(),
 		MemoryBytes:      s.memoryBytes.Load(),
 		ClockAhead:       s.clamped.Load(),
 	}

@@ -48,8 +48,21 @@ func (s *Session) stream() (streamed bool, err error) {
 			err = &setupTimeoutError{step: step, timeout: s.cfg.ConnectTimeout, err: err}
 		}
 	}()
+	// Over TCP, a change of RTP source within the connection is followed
+	// (pinConn); changesSeen is the count the RTP reader has acted on.
+	dial := guard.dial
+	changesSeen := s.sourceChanges.Load()
+	if tr == gortsplib.TransportTCP && s.u.Scheme == "rtsp" {
+		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := guard.dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return newPinConn(conn, &s.sourceChanges), nil
+		}
+	}
 	c := &gortsplib.Client{
-		DialContext:  guard.dial,
+		DialContext:  dial,
 		Scheme:       s.u.Scheme,
 		Host:         s.u.Host,
 		ReadTimeout:  s.cfg.ReadTimeout,
@@ -140,7 +153,7 @@ func (s *Session) stream() (streamed bool, err error) {
 	tl := &timeline{clockRate: int64(forma.ClockRate())}
 	var skew skewGuard
 	var discSeen, clampSeen uint64
-	var fastLogged bool
+	var fastLogged, sourceLogged bool
 	s.clockOffsetNano.Store(0)
 	refused := make(chan error, 1)
 	refusedSent := false // on the RTP reader
@@ -168,6 +181,16 @@ func (s *Session) stream() (streamed bool, err error) {
 			return // more packets needed, a broken packet, no keyframe yet, or refused
 		}
 		now := time.Now()
+		if n := s.sourceChanges.Load(); n != changesSeen {
+			// A new source: the old one's sender report does not map
+			// its timestamps (the timeline sees the jump itself).
+			if !sourceLogged {
+				sourceLogged = true // logged once per stream, all counted
+				s.log.Warn("rtp source changed within the connection, followed as one stream", "ssrc_changes", n-changesSeen)
+			}
+			changesSeen = n
+			clock.forget()
+		}
 		// Every packet of an access unit carries its timestamp: the last
 		// one's is as good as the first's, however the picture was cut.
 		pts := tl.pts(pkt.Timestamp, now)

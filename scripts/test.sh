@@ -68,4 +68,5 @@ fuzz FuzzDecode ./decode/ 150000x
 fuzz FuzzParseConfig ./config/ 40000x
 fuzz FuzzDepacketizeDecode ./ingest/ 40000x
 fuzz FuzzSliceQP ./ingest/ 200000x
+fuzz FuzzPinConn ./ingest/ 100000x
 fuzz FuzzConvert ./internal/modeltool/tfjs/ 50000x

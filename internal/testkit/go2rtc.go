@@ -37,7 +37,7 @@ var go2rtcBinary = sync.OnceValues(func() (string, error) {
 // (its "ffmpeg:" source with video=copy); readers of one path share it.
 // go2rtc serves RTP over TCP only (it answers a UDP SETUP with 461). The
 // server and its ffmpegs stop with the test.
-func Go2RTC(t testing.TB, mounts ...string) string {
+func Go2RTC(t testing.TB, mounts ...string) *Go2RTCServer {
 	t.Helper()
 	bin, err := go2rtcBinary()
 	if err != nil {
@@ -74,7 +74,7 @@ func Go2RTC(t testing.TB, mounts ...string) string {
 	for {
 		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 			c.Close()
-			return "rtsp://" + addr
+			return &Go2RTCServer{URL: "rtsp://" + addr, pid: cmd.Process.Pid}
 		}
 		select {
 		case <-p.Exited():
@@ -85,4 +85,44 @@ func Go2RTC(t testing.TB, mounts ...string) string {
 			t.Fatalf("go2rtc not listening on %s after 20 s:\n%s", addr, log.String())
 		}
 	}
+}
+
+// Go2RTCServer is a running go2rtc (Go2RTC).
+type Go2RTCServer struct {
+	URL string // rtsp://127.0.0.1:port
+	pid int
+}
+
+// KillSources kills the ffmpegs that go2rtc runs for its paths, as when
+// the cameras behind a restreamer drop: go2rtc starts them again for the
+// readers still connected, which keep their RTSP sessions and receive the
+// new sources' packets (new SSRCs, sequence numbers and timestamps). It
+// returns how many it killed.
+func (g *Go2RTCServer) KillSources(t testing.TB) int {
+	t.Helper()
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // gone
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so after the last ')'.
+		i := strings.LastIndexByte(string(b), ')')
+		var state string
+		var ppid, pid int
+		if i < 0 || !strings.Contains(string(b[:i]), "(ffmpeg") {
+			continue
+		}
+		if _, err := fmt.Sscan(string(b[i+1:]), &state, &ppid); err != nil || ppid != g.pid {
+			continue
+		}
+		if _, err := fmt.Sscan(filepath.Base(filepath.Dir(f)), &pid); err == nil && syscall.Kill(pid, syscall.SIGKILL) == nil {
+			n++
+		}
+	}
+	return n
 }
