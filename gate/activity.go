@@ -80,6 +80,11 @@ type Activity struct {
 	evidence float64
 	// keyEvidence is the evidence when the last keyframe came.
 	keyEvidence float64
+	// lowRun counts the judged pictures in a row, up to now, coded at
+	// least collapseFactor times smaller than their idle level; keyLow
+	// says that lowRun reached collapseRun when the last keyframe came.
+	lowRun int
+	keyLow bool
 
 	active     bool
 	lastActive time.Duration
@@ -104,6 +109,15 @@ const (
 	maxRaise = 2.25
 	// lowQP: an idle QP at or under this is the bottom of the encoder's range.
 	lowQP = 10
+	// collapseFactor, collapseRun: collapseRun judged pictures in a row
+	// before a keyframe, each collapseFactor times smaller than its idle
+	// level (a frozen source: x264 codes each picture of it in 24 bytes,
+	// against 600-2,000 live), make the keyframe suspect, so that an idle
+	// camera decodes it and the frozen check compares it with the last one
+	// decoded a GOP earlier, not a keyframe_interval later. Collapsed
+	// pictures are learned as idle: after a few GOPs the level has come
+	// down to them, and a picture frozen for hours costs no more keyframes.
+	collapseFactor, collapseRun = 8.0, 5
 )
 
 // ring keeps the last window values.
@@ -196,8 +210,9 @@ func (a *Activity) Active() bool { return a.active }
 
 // Suspect reports whether, when the last keyframe came, the evidence held
 // at least one picture's worth (zCap - zFree: a picture 3 deviations up,
-// or two 2 up) without waking the camera.
-func (a *Activity) Suspect() bool { return a.keyEvidence >= (zCap-zFree)*a.raise }
+// or two 2 up) without waking the camera, or the pictures before it had
+// collapsed (lowRun).
+func (a *Activity) Suspect() bool { return a.keyLow || a.keyEvidence >= (zCap-zFree)*a.raise }
 
 // complexity of a picture of size bytes coded at slice QP qp (-1 unknown).
 func complexity(size, qp int) float64 {
@@ -219,7 +234,8 @@ func (a *Activity) Observe(au unit.AccessUnit) bool {
 		// The evidence starts again at each keyframe; what it held is the
 		// suspicion the gate reads (Suspect).
 		a.keyEvidence = a.evidence
-		a.sinceKey, a.evidence = 0, 0
+		a.keyLow = a.lowRun >= collapseRun
+		a.sinceKey, a.evidence, a.lowRun = 0, 0, 0
 		a.expire(au.PTS)
 		return a.active
 	}
@@ -264,6 +280,11 @@ func (a *Activity) Observe(au unit.AccessUnit) bool {
 	// same few bytes every picture.
 	dev = math.Max(dev, 0.05)
 	z := (x - ref) / dev
+	if x <= ref-math.Log(collapseFactor) {
+		a.lowRun++
+	} else {
+		a.lowRun = 0
+	}
 	var qpMed float64
 	if au.QP >= 0 && l.qp.n >= a.cfg.LearnFrames {
 		qpMed = l.qp.median(&a.scratch)

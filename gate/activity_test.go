@@ -216,6 +216,46 @@ func TestActivityWakesOnFade(t *testing.T) {
 	}
 }
 
+// TestActivitySuspectsCollapsedPictures: a source that freezes under a
+// running encoder has its predicted pictures collapse (x264: 24 bytes
+// each, against 600-2,000 live): the keyframe after such a run is
+// suspect, so that an idle camera decodes it and the frozen check sees
+// two identical keyframes a GOP apart. The collapsed pictures are learned
+// as the idle level: a source frozen for long stops making keyframes
+// suspect after a few GOPs (here 5). A live view's ordinary spread (sizes
+// 600 to 2,000 bytes) never makes one suspect, nor does a single tiny
+// picture.
+func TestActivitySuspectsCollapsedPictures(t *testing.T) {
+	a := gate.NewActivity(config.ModeAuto, config.DefaultActivity())
+	frame := 40 * time.Millisecond
+	buf := make([]byte, 4096)
+	var suspect []time.Duration
+	for i := range 1500 { // 60 s, a keyframe every 2 s, frozen from 20 s
+		pts := time.Duration(i) * frame
+		size := 600 + (i*7919)%1400
+		if i%50 == 37 {
+			size = 20 // one tiny picture in a live GOP
+		}
+		if pts >= 20*time.Second {
+			size = 24
+		}
+		key := i%50 == 0
+		if key {
+			size = 4000
+		}
+		a.Observe(unit.AccessUnit{Data: buf[:size], Key: key, QP: 26, PTS: pts})
+		if key && a.Suspect() {
+			suspect = append(suspect, pts)
+		}
+	}
+	if len(suspect) == 0 || suspect[0] != 22*time.Second {
+		t.Fatalf("suspect keyframes at %v, want from 22 s (the first after the freeze at 20 s)", suspect)
+	}
+	if last := suspect[len(suspect)-1]; len(suspect) > 5 || last > 30*time.Second {
+		t.Errorf("suspect keyframes at %v: the frozen pictures should become the idle level within a few GOPs", suspect)
+	}
+}
+
 // TestActivityNotDeafAfterRejections: false wakes raise a camera's
 // thresholds, but a run of them does not make it deaf. Rejected wakes
 // (bursts of pictures 3 times their level, four of them, which the pixels

@@ -29,9 +29,10 @@ type Signal interface {
 	// Reset forgets the stream (a new one starts).
 	Reset()
 	// Suspect reports whether the last pictures were above their idle
-	// level, though not enough to wake the camera: an idle camera then
-	// decodes the next keyframe, whose analysis may see what the
-	// bitstream cannot tell from noise.
+	// level, though not enough to wake the camera, or far below it (a
+	// picture that may have frozen): an idle camera then decodes the next
+	// keyframe, whose analysis may see what the bitstream cannot tell
+	// from noise.
 	Suspect() bool
 }
 

@@ -52,9 +52,9 @@ go test -p 1 -short -count=1 -race -timeout 20m ./...
 go run ./cmd/vigil bench accuracy --scenarios bench/scenarios
 # Real footage (vtest.avi as camera substreams, from .cache/camclips,
 # encoded deterministically), in both modes: mode auto is the default. In
-# mode auto defocus starts 0.8 s and a frozen source 2 s later than in
-# mode all (BENCHMARKS.md, "Scored replay on real footage"), inside their
-# windows by 2 s.
+# mode auto defocus starts 0.8 s later than in mode all, and a frozen
+# source at the same time (BENCHMARKS.md, "Scored replay on real
+# footage"), inside their windows by 2 s.
 go run ./cmd/vigil bench accuracy --scenarios bench/scenarios/real --decode-mode all
 go run ./cmd/vigil bench accuracy --scenarios bench/scenarios/real --decode-mode auto
 # Short fuzz runs, counted in executions (about 10 s each here): a
