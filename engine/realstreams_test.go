@@ -248,7 +248,8 @@ func TestRealStreams(t *testing.T) {
 // RTP source (SSRC, sequence numbers, timestamps). Before pinConn,
 // gortsplib dropped every packet of it and the camera was blind until the
 // stall timeout reconnected it; now analysis goes on in the same session,
-// the change is counted, and no packet is counted lost for it.
+// the change is counted, and one packet, not the sequence gap, is counted
+// lost for it.
 func TestRestreamerSourceChanges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a real restreamer, about 20 s")

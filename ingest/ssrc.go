@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"net"
 	"strconv"
+	"sync"
 	"sync/atomic"
 )
 
@@ -17,16 +18,24 @@ import (
 // that changes at every GOP. FFmpeg and VLC follow the new source.
 //
 // pinConn does the same over RTSP on TCP: it sits between the socket and
-// gortsplib, reads the interleaved frames, and writes each media's first
-// SSRC into its later RTP packets and sender reports, and shifts a new
-// source's sequence numbers to follow the old one's, so that gortsplib
-// sees one source. changes counts the switches to a new SSRC; the session
-// then forgets the old source's sender report (its clock maps another
-// source's timestamps), and the timeline takes the new timestamps as a
-// discontinuity. Anything it cannot parse (a framing it does not know)
-// turns it into a plain pass-through for the rest of the connection.
-// Over UDP, gortsplib owns the sockets (it needs a *net.UDPConn), and
-// over RTSPS it encrypts above the socket: neither is pinned.
+// gortsplib and reads the framing as gortsplib does (RTSP messages with
+// their bodies, '$'-interleaved frames, stray bytes skipped). Each format
+// (an RTP channel and payload type) keeps the first SSRC it showed: an RTP
+// packet from a source the format has not seen is a switch, counted in
+// changes, and from then on that source's packets carry the first SSRC,
+// their sequence numbers shifted to follow the last one passed on after a
+// gap of one (gortsplib counts one packet lost, and its depacketizer drops
+// a picture cut by the switch rather than joining two). Sender reports of
+// the current source carry the first SSRC too; those of a source left
+// behind, and its late RTP packets, carry another (its complement), which
+// gortsplib drops and no clock maps: the old source's timestamps are not
+// the new one's. The session forgets the old source's sender report at
+// the first RTP packet of the new one (switched), in stream order, and
+// the timeline takes the new timestamps as a discontinuity. Anything it
+// cannot parse turns it into a plain pass-through for the rest of the
+// connection. Over UDP, gortsplib owns the sockets (it needs a
+// *net.UDPConn), and over RTSPS it encrypts above the socket: neither is
+// pinned.
 type pinConn struct {
 	net.Conn
 	changes *atomic.Uint64
@@ -38,21 +47,33 @@ type pinConn struct {
 	bodyLeft    int   // bytes of an RTSP message's body still to pass
 	payloadLeft int   // bytes of an RTP packet's payload still to pass
 	passAll     bool  // the framing was not understood: pass everything on
-	pins        [128]pin
+
+	mu   sync.Mutex // pins: written by Read, read by switched
+	pins []pin
 }
 
-// pin is one media's source (interleaved channels 2k and 2k+1).
+// pin is one format's source.
 type pin struct {
-	have       bool
-	ssrc, last uint32 // the first SSRC, and the last one seen
-	// The new source's sequence numbers are shifted by seqOff to follow
-	// the last one passed on (seq), so that gortsplib counts no loss for
-	// the switch (it counted the 16-bit gap, 40,000 packets a switch).
-	// reseq: the source changed (by an RTP packet or a sender report),
-	// and the next RTP packet sets seqOff.
-	seqOff, seq    uint16
-	haveSeq, reseq bool
+	ch, pt byte
+	ssrc   uint32    // the first SSRC: what gortsplib sees
+	cur    uint32    // the current source's SSRC
+	off    uint16    // added to the current source's sequence numbers
+	seq    uint16    // the last sequence number passed on
+	gone   [4]uint32 // sources left behind, the last ones
+	nGone  int
+	// gen counts the switches, and from is the first sequence number
+	// passed on from the current source.
+	gen  uint64
+	from uint16
 }
+
+// lateWindow is how many packets of the new source a packet of the old
+// one may come after and still be taken as late rather than its return.
+const lateWindow = 64
+
+// maxPins bounds the formats followed on one connection (a camera has one
+// or two); packets of more pass unchanged.
+const maxPins = 16
 
 const (
 	// pinBufSize is the buffer a connection starts with: RTP payloads
@@ -144,8 +165,12 @@ func (p *pinConn) parse() {
 			if len(rest) < 4+size {
 				return
 			}
-			p.rtcp(rest[1], rest[4:4+size])
+			p.rtcp(rest[4 : 4+size])
 			p.ready += 4 + size
+		case len(rest) < 2:
+			return
+		case !messageStart(rest):
+			p.ready++ // a stray byte: gortsplib skips it too
 		default:
 			end := bytes.Index(rest, []byte("\r\n\r\n"))
 			if end < 0 {
@@ -164,6 +189,16 @@ func (p *pinConn) parse() {
 			p.bodyLeft = body
 		}
 	}
+}
+
+// messageStart reports whether b starts an RTSP message as gortsplib
+// reads them (pkg/conn: a response, or a request it knows).
+func messageStart(b []byte) bool {
+	switch string(b[:2]) {
+	case "RT", "AN", "DE", "GE", "OP", "PA", "PL", "RE", "SE", "TE":
+		return true
+	}
+	return false
 }
 
 // isRTCP reports whether an interleaved payload is RTCP (version 2 and
@@ -188,20 +223,31 @@ func contentLength(head []byte) (int, bool) {
 	return 0, true
 }
 
-// rtcp rewrites the sender reports of a compound RTCP packet b on
-// channel ch.
-func (p *pinConn) rtcp(ch byte, b []byte) {
+// rtcp rewrites the sender reports of a compound RTCP packet b.
+func (p *pinConn) rtcp(b []byte) {
 	if !isRTCP(b) {
 		return // neither RTP nor RTCP version 2: gortsplib judges it
 	}
-	pn := &p.pins[ch/2]
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for len(b) >= 8 {
 		size := 4 * (1 + int(binary.BigEndian.Uint16(b[2:4])))
 		if size > len(b) {
 			return
 		}
 		if b[1] == 200 {
-			p.source(pn, b[4:8])
+			ssrc := binary.BigEndian.Uint32(b[4:8])
+			for i := range p.pins {
+				pn := &p.pins[i]
+				if ssrc == pn.cur {
+					binary.BigEndian.PutUint32(b[4:8], pn.ssrc)
+					break
+				}
+				if pn.left(ssrc) {
+					binary.BigEndian.PutUint32(b[4:8], ^pn.ssrc)
+					break
+				}
+			}
 		}
 		b = b[size:]
 	}
@@ -212,27 +258,62 @@ func (p *pinConn) rtp(ch byte, h []byte) {
 	if h[0]>>6 != 2 {
 		return // not RTP version 2: gortsplib judges it
 	}
-	pn := &p.pins[ch/2]
-	p.source(pn, h[8:12])
+	pt := h[1] & 0x7f
+	ssrc := binary.BigEndian.Uint32(h[8:12])
 	seq := binary.BigEndian.Uint16(h[2:4])
-	if pn.reseq && pn.haveSeq {
-		pn.seqOff = pn.seq + 1 - seq
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var pn *pin
+	for i := range p.pins {
+		if p.pins[i].ch == ch && p.pins[i].pt == pt {
+			pn = &p.pins[i]
+			break
+		}
 	}
-	pn.reseq = false
-	pn.seq, pn.haveSeq = seq+pn.seqOff, true
-	binary.BigEndian.PutUint16(h[2:4], pn.seq)
-}
-
-// source pins or rewrites the SSRC at b.
-func (p *pinConn) source(pn *pin, b []byte) {
-	ssrc := binary.BigEndian.Uint32(b)
 	switch {
-	case !pn.have:
-		pn.have, pn.ssrc, pn.last = true, ssrc, ssrc
+	case pn == nil:
+		if len(p.pins) < maxPins {
+			p.pins = append(p.pins, pin{ch: ch, pt: pt, ssrc: ssrc, cur: ssrc, seq: seq})
+		}
 		return
-	case ssrc != pn.last:
-		pn.last, pn.reseq = ssrc, true
+	case ssrc == pn.cur:
+	case pn.left(ssrc) && pn.seq-pn.from < lateWindow:
+		// A late packet of a source just left behind: gortsplib drops
+		// it. Later, that source coming back is a switch.
+		binary.BigEndian.PutUint32(h[8:12], ^pn.ssrc)
+		return
+	default:
+		pn.gone[pn.nGone%len(pn.gone)] = pn.cur
+		pn.nGone++
+		pn.cur, pn.off = ssrc, pn.seq+2-seq
+		pn.gen++
+		pn.from = seq + pn.off
 		p.changes.Add(1)
 	}
-	binary.BigEndian.PutUint32(b, pn.ssrc)
+	pn.seq = seq + pn.off
+	binary.BigEndian.PutUint16(h[2:4], pn.seq)
+	binary.BigEndian.PutUint32(h[8:12], pn.ssrc)
+}
+
+// left reports whether ssrc is a source the format left behind.
+func (pn *pin) left(ssrc uint32) bool {
+	for _, g := range pn.gone[:min(pn.nGone, len(pn.gone))] {
+		if g == ssrc && g != pn.cur {
+			return true
+		}
+	}
+	return false
+}
+
+// switched reports the switches of the format whose first SSRC is ssrc,
+// and the first sequence number passed on from its current source.
+func (p *pinConn) switched(ssrc uint32) (gen uint64, from uint16) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := range p.pins {
+		if p.pins[i].ssrc == ssrc {
+			return p.pins[i].gen, p.pins[i].from
+		}
+	}
+	return 0, 0
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -15,8 +16,12 @@ import (
 // rtpFrame is an interleaved RTP packet on channel ch with a payload of n
 // bytes.
 func rtpFrame(ch byte, ssrc uint32, seq uint16, n int) []byte {
+	return rtpFramePT(ch, 96, ssrc, seq, n)
+}
+
+func rtpFramePT(ch, pt byte, ssrc uint32, seq uint16, n int) []byte {
 	pkt := make([]byte, 12+n)
-	pkt[0], pkt[1] = 0x80, 96
+	pkt[0], pkt[1] = 0x80, pt
 	binary.BigEndian.PutUint16(pkt[2:], seq)
 	binary.BigEndian.PutUint32(pkt[4:], uint32(seq)*3600)
 	binary.BigEndian.PutUint32(pkt[8:], ssrc)
@@ -77,38 +82,62 @@ func pinThrough(t *testing.T, rng *rand.Rand, in []byte) ([]byte, uint64) {
 
 // TestPinConnFollowsNewSources: a server switches its stream to new
 // sources twice within one connection (SSRC, sequence numbers and
-// timestamps new), between RTSP answers with and without bodies. What
-// gortsplib reads is one source: the first SSRC in every RTP packet and
-// sender report, sequence numbers following on across both switches
-// (and the second source's wrap), everything else byte for byte.
+// timestamps new), between RTSP answers with and without bodies and stray
+// line ends. What gortsplib reads is one source: the first SSRC in every
+// RTP packet and sender report of the current source, sequence numbers
+// following on with a gap of one at each switch (and across the third
+// source's wrap); a late packet and a sender report of a source left
+// behind carry another SSRC (gortsplib drops them, no clock maps them); a
+// second format on the channel (payload type 97, its own SSRC) passes
+// untouched; everything else byte for byte.
 func TestPinConnFollowsNewSources(t *testing.T) {
 	sdp := "v=0\r\nm=video 0 RTP/AVP 96\r\na=control:trackID=0\r\n\r\n$\x00\x00\x10 not a frame\r\n\r\n"
 	var in, want bytes.Buffer
 	both := func(b []byte) { in.Write(b); want.Write(b) }
 	both([]byte("RTSP/1.0 200 OK\r\nCSeq: 2\r\ncontent-length: " + strconv.Itoa(len(sdp)) + "\r\n\r\n" + sdp))
-	both([]byte("RTSP/1.0 200 OK\r\nCSeq: 4\r\nSession: 12345678\r\n\r\n"))
+	both([]byte("RTSP/1.0 200 OK\r\nCSeq: 4\r\nSession: 12345678\r\n\r\n\r\n"))
 	const first = 0x11111111
 	seq := uint16(100)
-	source := func(ssrc uint32, from uint16, n int) {
+	rewritten := func(f []byte, ssrc uint32, seq uint16) []byte {
+		f = slices.Clone(f)
+		binary.BigEndian.PutUint16(f[6:], seq)
+		binary.BigEndian.PutUint32(f[12:], ssrc)
+		return f
+	}
+	source := func(ssrc uint32, from uint16, n int, afterFirst func()) {
 		for i := range n {
 			size := 1000 + 300*i // some larger than the reads
-			in.Write(rtpFrame(0, ssrc, from+uint16(i), size))
-			f := rtpFrame(0, first, from+uint16(i), size)
-			binary.BigEndian.PutUint16(f[6:], seq)
-			want.Write(f)
+			f := rtpFrame(0, ssrc, from+uint16(i), size)
+			in.Write(f)
+			want.Write(rewritten(f, first, seq))
 			seq++
 			if i == 2 {
 				in.Write(srFrame(1, ssrc))
 				f := srFrame(1, ssrc)
 				binary.BigEndian.PutUint32(f[8:], first) // the SR's sender, not the SDES chunk
 				want.Write(f)
+				both(rtpFramePT(0, 97, 0x77777777, uint16(i), 40)) // another format: untouched
+			}
+			if i == 0 && afterFirst != nil {
+				afterFirst()
 			}
 		}
+		seq++ // the gap of one at the next switch
 	}
-	source(first, 100, 5)
+	source(first, 100, 5, nil)
 	both([]byte("RTSP/1.0 200 OK\r\nCSeq: 5\r\n\r\n")) // a keepalive's answer
-	source(0x22222222, 5000, 5)
-	source(0x33333333, 65534, 5)
+	source(0x22222222, 5000, 5, nil)
+	// A late packet and a sender report of the source left behind, after
+	// the third source's first packet.
+	source(0x33333333, 65534, 5, func() {
+		late := rtpFrame(0, 0x22222222, 5005, 100)
+		in.Write(late)
+		want.Write(rewritten(late, ^uint32(first), 5005))
+		in.Write(srFrame(1, 0x22222222))
+		f := srFrame(1, 0x22222222)
+		binary.BigEndian.PutUint32(f[8:], ^uint32(first))
+		want.Write(f)
+	})
 	for i := range 20 {
 		out, changes := pinThrough(t, rand.New(rand.NewPCG(uint64(i), 7)), in.Bytes())
 		if !bytes.Equal(out, want.Bytes()) {
@@ -124,12 +153,12 @@ func TestPinConnFollowsNewSources(t *testing.T) {
 	}
 }
 
-// TestPinConnPassesWhatItCannotParse: bytes that are neither RTSP nor
-// interleaved frames (an unterminated header block past its bound) are
-// handed on unchanged, and so is a frame cut by the connection's end.
+// TestPinConnPassesWhatItCannotParse: an RTSP header block that does not
+// end within its bound, and what follows it, are handed on unchanged, and
+// so is a frame cut by the connection's end.
 func TestPinConnPassesWhatItCannotParse(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	junk := bytes.Repeat([]byte("x"), maxHeaderBytes+10)
+	junk := append([]byte("RTSP/1.0 200 OK\r\nX: "), bytes.Repeat([]byte("x"), maxHeaderBytes+10)...)
 	junk = append(junk, rtpFrame(0, 1, 1, 50)...)
 	junk = append(junk, rtpFrame(0, 2, 9, 50)...) // after the junk: not rewritten
 	if out, changes := pinThrough(t, rng, junk); !bytes.Equal(out, junk) || changes != 0 {

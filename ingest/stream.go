@@ -49,16 +49,19 @@ func (s *Session) stream() (streamed bool, err error) {
 		}
 	}()
 	// Over TCP, a change of RTP source within the connection is followed
-	// (pinConn); changesSeen is the count the RTP reader has acted on.
+	// (pinConn); switchSeen is the switch the RTP reader has acted on.
 	dial := guard.dial
-	changesSeen := s.sourceChanges.Load()
+	var pinned atomic.Pointer[pinConn]
+	var switchSeen uint64
 	if tr == gortsplib.TransportTCP && s.u.Scheme == "rtsp" {
 		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 			conn, err := guard.dial(ctx, network, addr)
 			if err != nil {
 				return nil, err
 			}
-			return newPinConn(conn, &s.sourceChanges), nil
+			pc := newPinConn(conn, &s.sourceChanges)
+			pinned.Store(pc)
+			return pc, nil
 		}
 	}
 	c := &gortsplib.Client{
@@ -162,6 +165,19 @@ func (s *Session) stream() (streamed bool, err error) {
 	var batch atomic.Pointer[readBatch]
 	defer func() { batch.Load().unwatch() }()
 	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
+		if pc := pinned.Load(); pc != nil {
+			if gen, from := pc.switched(pkt.SSRC); gen != switchSeen && int16(pkt.SequenceNumber-from) >= 0 {
+				// The first packet of a new source: the old one's sender
+				// report does not map its timestamps (the timeline sees
+				// the jump itself).
+				switchSeen = gen
+				clock.forget()
+				if !sourceLogged {
+					sourceLogged = true // logged once per stream, all counted
+					s.log.Warn("rtp source changed within the connection, followed as one stream")
+				}
+			}
+		}
 		arrived := time.Now()
 		st.packet(pkt, arrived)
 		batch.Load().packet(arrived)
@@ -181,16 +197,6 @@ func (s *Session) stream() (streamed bool, err error) {
 			return // more packets needed, a broken packet, no keyframe yet, or refused
 		}
 		now := time.Now()
-		if n := s.sourceChanges.Load(); n != changesSeen {
-			// A new source: the old one's sender report does not map
-			// its timestamps (the timeline sees the jump itself).
-			if !sourceLogged {
-				sourceLogged = true // logged once per stream, all counted
-				s.log.Warn("rtp source changed within the connection, followed as one stream", "ssrc_changes", n-changesSeen)
-			}
-			changesSeen = n
-			clock.forget()
-		}
 		// Every packet of an access unit carries its timestamp: the last
 		// one's is as good as the first's, however the picture was cut.
 		pts := tl.pts(pkt.Timestamp, now)
