@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"net"
 	"strconv"
-	"sync"
 	"sync/atomic"
 )
 
@@ -48,8 +47,12 @@ type pinConn struct {
 	payloadLeft int   // bytes of an RTP packet's payload still to pass
 	passAll     bool  // the framing was not understood: pass everything on
 
-	mu   sync.Mutex // pins: written by Read, read by switched
-	pins []pin
+	// pins[:npins] are the formats followed. Read (gortsplib's reader)
+	// alone writes them; a pin's ssrc is set before npins counts it, and
+	// its gen and from are atomics, which switched reads from the RTP
+	// callback without a lock.
+	pins  [maxPins]pin
+	npins atomic.Int32
 }
 
 // pin is one format's source.
@@ -62,9 +65,9 @@ type pin struct {
 	gone   [4]uint32 // sources left behind, the last ones
 	nGone  int
 	// gen counts the switches, and from is the first sequence number
-	// passed on from the current source.
-	gen  uint64
-	from uint16
+	// passed on from the current source (stored before gen).
+	gen  atomic.Uint64
+	from atomic.Uint32
 }
 
 // lateWindow is how many packets of the new source a packet of the old
@@ -228,8 +231,6 @@ func (p *pinConn) rtcp(b []byte) {
 	if !isRTCP(b) {
 		return // neither RTP nor RTCP version 2: gortsplib judges it
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	for len(b) >= 8 {
 		size := 4 * (1 + int(binary.BigEndian.Uint16(b[2:4])))
 		if size > len(b) {
@@ -237,7 +238,7 @@ func (p *pinConn) rtcp(b []byte) {
 		}
 		if b[1] == 200 {
 			ssrc := binary.BigEndian.Uint32(b[4:8])
-			for i := range p.pins {
+			for i := range int(p.npins.Load()) {
 				pn := &p.pins[i]
 				if ssrc == pn.cur {
 					binary.BigEndian.PutUint32(b[4:8], pn.ssrc)
@@ -261,10 +262,9 @@ func (p *pinConn) rtp(ch byte, h []byte) {
 	pt := h[1] & 0x7f
 	ssrc := binary.BigEndian.Uint32(h[8:12])
 	seq := binary.BigEndian.Uint16(h[2:4])
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	var pn *pin
-	for i := range p.pins {
+	n := int(p.npins.Load())
+	for i := range n {
 		if p.pins[i].ch == ch && p.pins[i].pt == pt {
 			pn = &p.pins[i]
 			break
@@ -272,12 +272,14 @@ func (p *pinConn) rtp(ch byte, h []byte) {
 	}
 	switch {
 	case pn == nil:
-		if len(p.pins) < maxPins {
-			p.pins = append(p.pins, pin{ch: ch, pt: pt, ssrc: ssrc, cur: ssrc, seq: seq})
+		if n < maxPins {
+			pn := &p.pins[n]
+			pn.ch, pn.pt, pn.ssrc, pn.cur, pn.seq = ch, pt, ssrc, ssrc, seq
+			p.npins.Store(int32(n + 1))
 		}
 		return
 	case ssrc == pn.cur:
-	case pn.left(ssrc) && pn.seq-pn.from < lateWindow:
+	case pn.left(ssrc) && pn.seq-uint16(pn.from.Load()) < lateWindow:
 		// A late packet of a source just left behind: gortsplib drops
 		// it. Later, that source coming back is a switch.
 		binary.BigEndian.PutUint32(h[8:12], ^pn.ssrc)
@@ -286,8 +288,8 @@ func (p *pinConn) rtp(ch byte, h []byte) {
 		pn.gone[pn.nGone%len(pn.gone)] = pn.cur
 		pn.nGone++
 		pn.cur, pn.off = ssrc, pn.seq+2-seq
-		pn.gen++
-		pn.from = seq + pn.off
+		pn.from.Store(uint32(seq + pn.off))
+		pn.gen.Add(1)
 		p.changes.Add(1)
 	}
 	pn.seq = seq + pn.off
@@ -308,11 +310,10 @@ func (pn *pin) left(ssrc uint32) bool {
 // switched reports the switches of the format whose first SSRC is ssrc,
 // and the first sequence number passed on from its current source.
 func (p *pinConn) switched(ssrc uint32) (gen uint64, from uint16) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for i := range p.pins {
-		if p.pins[i].ssrc == ssrc {
-			return p.pins[i].gen, p.pins[i].from
+	for i := range int(p.npins.Load()) {
+		if pn := &p.pins[i]; pn.ssrc == ssrc {
+			gen = pn.gen.Load()
+			return gen, uint16(pn.from.Load())
 		}
 	}
 	return 0, 0

@@ -54,9 +54,10 @@ func interleaved(ch byte, payload []byte) []byte {
 func pinThrough(t *testing.T, rng *rand.Rand, in []byte) ([]byte, uint64) {
 	t.Helper()
 	a, b := net.Pipe()
+	wrng := rand.New(rand.NewPCG(rng.Uint64(), 11)) // the writer's own
 	go func() {
 		for rest := in; len(rest) > 0; {
-			n := min(len(rest), 1+rng.IntN(3000))
+			n := min(len(rest), 1+wrng.IntN(3000))
 			if _, err := a.Write(rest[:n]); err != nil {
 				return
 			}

@@ -53,6 +53,7 @@ func (s *Session) stream() (streamed bool, err error) {
 	dial := guard.dial
 	var pinned atomic.Pointer[pinConn]
 	var switchSeen uint64
+	changesSeen := s.sourceChanges.Load()
 	if tr == gortsplib.TransportTCP && s.u.Scheme == "rtsp" {
 		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 			conn, err := guard.dial(ctx, network, addr)
@@ -165,17 +166,21 @@ func (s *Session) stream() (streamed bool, err error) {
 	var batch atomic.Pointer[readBatch]
 	defer func() { batch.Load().unwatch() }()
 	c.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
-		if pc := pinned.Load(); pc != nil {
-			if gen, from := pc.switched(pkt.SSRC); gen != switchSeen && int16(pkt.SequenceNumber-from) >= 0 {
-				// The first packet of a new source: the old one's sender
-				// report does not map its timestamps (the timeline sees
-				// the jump itself).
+		if n := s.sourceChanges.Load(); n != changesSeen && pinned.Load() != nil {
+			// A switch of some format's source: at this format's first
+			// packet from its new source, the old one's sender report no
+			// longer maps the timestamps (the timeline sees the jump).
+			gen, from := pinned.Load().switched(pkt.SSRC)
+			if gen != switchSeen && int16(pkt.SequenceNumber-from) >= 0 {
 				switchSeen = gen
 				clock.forget()
 				if !sourceLogged {
 					sourceLogged = true // logged once per stream, all counted
 					s.log.Warn("rtp source changed within the connection, followed as one stream")
 				}
+			}
+			if gen == switchSeen {
+				changesSeen = n
 			}
 		}
 		arrived := time.Now()
