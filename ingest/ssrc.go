@@ -9,8 +9,8 @@ import (
 )
 
 // A server may change a stream's RTP source (its SSRC) in the middle of a
-// session: go2rtc when the camera or ffmpeg behind it reconnects, MediaMTX
-// likewise, some cameras at every GOP (gortsplib issue 687, Uniview).
+// session: go2rtc when the camera or ffmpeg behind it reconnects (seen
+// here), some cameras at every GOP (gortsplib issue 687, Uniview).
 // gortsplib's client keeps the first SSRC it sees and drops every packet
 // of another as undecodable, so the camera fell silent until the stall
 // timeout reconnected it: 5 s blind at each change, for ever on a camera
