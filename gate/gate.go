@@ -54,6 +54,13 @@ func ReplayBytes(queueBytes int) int { return min(max(queueBytes/2, 256<<10), qu
 // the first).
 const takeWithin = time.Second
 
+// leadSlack is how far before its keyframe a unit that follows it in
+// decode order may be shown: the leading pictures of an open GOP (H.265
+// RASL after a CRA, x264 --open-gop) and B-frames are reordered by a few
+// pictures, well under a second even at 5 fps. A clock that steps back
+// further starts a new timeline.
+const leadSlack = time.Second
+
 // verifyPictures is the number of analyzed pictures, from the one the
 // signal woke at, that must all show nothing for the wake to be rejected
 // (0.4 s at the default 5 fps analysis).
@@ -387,9 +394,10 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 	if g.taking.Load() {
 		// A take whose replay no analyzed picture answered (decode errors,
 		// drops) ends after takeWithin more, or when the clock steps back
-		// past it: it does not hold its room and full decoding for the
-		// rest of a long GOP.
-		if d := au.PTS - time.Duration(g.takeFrom.Load()); (d < 0 || d > 2*takeWithin) && g.taking.Swap(false) && !g.verifying.Load() {
+		// past it (more than leadSlack: the pictures that lead an open
+		// GOP's keyframe are shown before it): it does not hold its room
+		// and full decoding for the rest of a long GOP.
+		if d := au.PTS - time.Duration(g.takeFrom.Load()); (d < -leadSlack || d > 2*takeWithin) && g.taking.Swap(false) && !g.verifying.Load() {
 			g.freeSlot()
 		}
 	}
@@ -411,7 +419,7 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 			case au.Key:
 				from = au.PTS
 			case !g.broken && len(g.buf) > 0 && g.buf[0].Key:
-				if d := au.PTS - g.buf[0].PTS; d >= 0 && d <= takeWithin {
+				if d := au.PTS - g.buf[0].PTS; d >= -leadSlack && d <= takeWithin {
 					from = g.buf[0].PTS
 				}
 			}

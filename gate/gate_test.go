@@ -488,14 +488,14 @@ func TestGateModes(t *testing.T) {
 		}
 	})
 	t.Run("auto_take_clock_back", func(t *testing.T) {
-		// The camera's clock steps back 1 s after unit 10 (PTS 0.4 s):
+		// The camera's clock steps back 3 s after unit 10 (PTS 0.4 s):
 		// a take at unit 20 finds its unit before the buffer's keyframe
 		// and replays nothing (the whole GOP would have been replayed).
 		const fps = 25
 		pts := func(i int) time.Duration {
 			d := time.Duration(i) * time.Second / fps
 			if i%100 > 10 {
-				d -= time.Second
+				d -= 3 * time.Second
 			}
 			return d
 		}
@@ -503,6 +503,57 @@ func TestGateModes(t *testing.T) {
 		got := routeTakingAt(g, 100, 100, 20, pts, time.Second/fps, func(int, bool) bool { return false })
 		if !equalInts(got, []int{-1}) {
 			t.Fatalf("pushed %v, want the first keyframe alone and nothing more", got)
+		}
+	})
+	t.Run("auto_take_open_GOP", func(t *testing.T) {
+		// An open GOP (x265's CRA keyframes, 3 B-frames, 10 fps): the two
+		// units after each keyframe in decode order are shown before it.
+		// A result waits (Take) as keyframe 50 comes; its analysis answers
+		// 3 units after each unit is pushed, as a worker does. The take
+		// decodes from the keyframe until the keyframe's picture is
+		// analyzed; it must not end at the first leading unit, whose PTS
+		// is before the keyframe's (the first look's result was then
+		// taken a keyframe_interval later).
+		const fps, gop = 10, 50
+		step := time.Second / fps
+		pts := func(i int) time.Duration {
+			if k := i % gop; k == 1 || k == 2 {
+				return time.Duration(i-3) * step
+			}
+			return time.Duration(i) * step
+		}
+		for _, tc := range []struct {
+			takeAt int
+			want   []int
+		}{
+			{50, []int{-1, 50, 51, 52}},      // the result waits as the keyframe comes
+			{51, []int{-1, -51, 50, 51, 52}}, // as the first leading unit comes: replayed from the keyframe
+		} {
+			g := New(config.ModeAuto, &scriptedActivity{active: func(int) bool { return false }}, nil, 1000, 1<<24)
+			var got []int
+			var queue []time.Duration // pushed, not analyzed yet
+			index := map[time.Duration]int{}
+			for i := range 70 {
+				index[pts(i)] = i
+				if i == tc.takeAt {
+					g.Take()
+				}
+				g.Route(unit.AccessUnit{Data: make([]byte, 100), Key: i%gop == 0, PTS: pts(i)}, func(u unit.AccessUnit, alone bool) {
+					j := index[u.PTS]
+					if alone {
+						j = -j - 1
+					}
+					got = append(got, j)
+					queue = append(queue, u.PTS)
+				})
+				if len(queue) >= 3 {
+					g.Analyzed(queue[0], false)
+					queue = queue[1:]
+				}
+			}
+			if !equalInts(got, tc.want) {
+				t.Errorf("take at %d: pushed %v, want %v: the keyframe and its leading units, until its picture is analyzed", tc.takeAt, got, tc.want)
+			}
 		}
 	})
 	t.Run("auto_take_reset", func(t *testing.T) {
