@@ -77,6 +77,7 @@ func mainGate(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs.StringVar(&o.Matrix, "matrix", "", "directory of the encoding matrix (scripts/gatematrix.sh DIR) (required)")
 	fs.StringVar(&o.Only, "only", "", "only the clips whose name contains this")
 	fs.DurationVar(&o.Activity.KeyframeInterval, "keyframe-interval", o.Activity.KeyframeInterval, "the cameras' activity.keyframe_interval: while idle, the longest time between two keyframes decoded, unless one changed (0: every one)")
+	fs.Float64Var(&o.Activity.SizeFactor, "size-factor", o.Activity.SizeFactor, "the cameras' activity.size_factor: one predicted picture this many deviations above its idle level wakes the camera")
 	fs.IntVar(&o.QueueBytes, "queue-bytes", config.DefaultCamera().QueueBytes, "the cameras' queue_bytes: half of it bounds the GOP a wake-up replays")
 	fs.BoolVar(&o.DeblockIdle, "deblock-idle", false, "run the in-loop filters on the keyframes an idle camera decodes alone (the engine skips them)")
 	if err := cliflag.Parse(fs, args, out, errOut); err != nil {
