@@ -298,47 +298,63 @@ func TestRestreamerSourceChanges(t *testing.T) {
 	}
 }
 
-// TestRestreamerOpenGOPJoin: a camera joins an H.265 stream with B-frames
-// and open GOPs (x265's CRA keyframes, each followed in decode order by
-// pictures shown before it) through go2rtc mid-GOP, as a client joining a
-// restreamer another reader already started does. In mode auto its first
-// look at the CRA's picture finds the people standing in view, and the
-// result is taken on the next units: the first of them is a leading
-// picture, whose timestamp is before the keyframe's, and that ended the
-// take, so the person incident waited for the next keyframe decoded,
-// 5 s later (7.2 s after start against 2.4 s, 4 runs each by hand).
+// TestRestreamerOpenGOPJoin: a camera joins, through go2rtc, a stream with
+// B-frames and open GOPs mid-GOP, as a client joining a restreamer that
+// another reader already started does, in mode auto, with the people of
+// vtest.avi in view:
+//   - H.265 from x265, a CRA every 5 s, each followed in decode order by
+//     pictures shown before it: the camera's first look at the CRA's
+//     picture finds the people, and its result is taken on the next units.
+//     The first of them is a leading picture whose timestamp is before the
+//     keyframe's, and that ended the take: the person incident waited for
+//     the next keyframe decoded, 5 s later (6 s after the first picture
+//     analyzed).
+//   - H.264 from x264 --open-gop: an IDR at the start only, each later GOP
+//     from an intra picture with a recovery point SEI. Only IDRs were
+//     keyframes, so a camera that missed the first never decoded a picture.
 func TestRestreamerOpenGOPJoin(t *testing.T) {
 	if testing.Short() {
-		t.Skip("a real restreamer, about 15 s")
+		t.Skip("a real restreamer, about 25 s")
 	}
 	model := modelPath(t)
-	dir := t.TempDir()
-	// vtest.avi at its 10 fps, a CRA every 5 s, 3 B-frames; deterministic
-	// (one x265 thread).
-	ffmpegRun(t, dir, "-i", "/usr/share/doc/opencv-doc/examples/data/vtest.avi", "-t", "20", "-an", "-c:v", "libx265", "-preset", "ultrafast", "-b:v", "600k",
-		"-x265-params", "keyint=50:min-keyint=50:scenecut=0:bframes=3:open-gop=1:pools=none:frame-threads=1:log-level=error", "open-gop.h265.mkv")
-	g := testkit.Go2RTC(t, "cam="+filepath.Join(dir, "open-gop.h265.mkv"))
-	// Another reader starts go2rtc's source; the camera joins 3.5 s
-	// later, 1.5 s before the keyframe at 5 s.
-	first := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", g.URL+"/cam", "-f", "null", "-")
-	testkit.StartProcess(t, first)
-	time.Sleep(3500 * time.Millisecond)
-	c := cameraConfig("joined", g.URL+"/cam")
-	c.DecodeMode = config.ModeAuto
-	c.Person.Enabled = true
-	o := config.DefaultObjects()
-	o.Model = model
-	e, events, logs := startEngineObjects(t, o, c)
-	if !e.ObjectsLoaded() {
-		t.Fatalf("the network did not load:\n%s", logs.String())
-	}
-	await.Until(t, 20*time.Second, "a picture analyzed", func() bool { return e.camera(c.ID).n.analyzed.Load() > 0 })
-	seen := time.Now()
-	await.Until(t, 10*time.Second, "a person incident", func() bool {
-		_, ok := events.firstEvent(c.ID, "person", incident.TypeStart)
-		return ok
-	})
-	if d := time.Since(seen); d > 3*time.Second {
-		t.Errorf("the person incident started %v after the first picture analyzed, want within 3 s: the first look's result waited for a later keyframe", d.Round(100*time.Millisecond))
+	for _, tc := range []struct {
+		name, file string
+		enc        []string
+	}{
+		{"h265_cra", "open-gop.h265.mkv", []string{"-c:v", "libx265", "-preset", "ultrafast", "-b:v", "600k",
+			"-x265-params", "keyint=50:min-keyint=50:scenecut=0:bframes=3:open-gop=1:pools=none:frame-threads=1:log-level=error"}},
+		{"h264_recovery_point", "open-gop.h264.mkv", []string{"-c:v", "libx264", "-threads", "1", "-preset", "veryfast", "-b:v", "600k",
+			"-bf", "3", "-g", "50", "-keyint_min", "50", "-sc_threshold", "0", "-x264-params", "open-gop=1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			// vtest.avi at its 10 fps, a keyframe every 5 s; deterministic
+			// (one encoder thread).
+			ffmpegRun(t, dir, append(append([]string{"-i", "/usr/share/doc/opencv-doc/examples/data/vtest.avi", "-t", "20", "-an"}, tc.enc...), tc.file)...)
+			g := testkit.Go2RTC(t, "cam="+filepath.Join(dir, tc.file))
+			// Another reader starts go2rtc's source; the camera joins 3.5 s
+			// later, 1.5 s before the keyframe at 5 s.
+			first := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", g.URL+"/cam", "-f", "null", "-")
+			testkit.StartProcess(t, first)
+			time.Sleep(3500 * time.Millisecond)
+			c := cameraConfig("joined", g.URL+"/cam")
+			c.DecodeMode = config.ModeAuto
+			c.Person.Enabled = true
+			o := config.DefaultObjects()
+			o.Model = model
+			e, events, logs := startEngineObjects(t, o, c)
+			if !e.ObjectsLoaded() {
+				t.Fatalf("the network did not load:\n%s", logs.String())
+			}
+			await.Until(t, 15*time.Second, "a picture analyzed", func() bool { return e.camera(c.ID).n.analyzed.Load() > 0 })
+			seen := time.Now()
+			await.Until(t, 10*time.Second, "a person incident", func() bool {
+				_, ok := events.firstEvent(c.ID, "person", incident.TypeStart)
+				return ok
+			})
+			if d := time.Since(seen); d > 3*time.Second {
+				t.Errorf("the person incident started %v after the first picture analyzed, want within 3 s: the first look's result waited for a later keyframe", d.Round(100*time.Millisecond))
+			}
+		})
 	}
 }

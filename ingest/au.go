@@ -53,11 +53,176 @@ func NonReference(codec Codec, au [][]byte) bool {
 	return false
 }
 
-func (p *params) isRandomAccess(au [][]byte) bool {
-	if p.codec == H265 {
-		return h265.IsRandomAccess(au)
+func (p *params) isRandomAccess(au [][]byte) bool { return RandomAccess(p.codec, au) }
+
+// RandomAccess reports whether decoding can start at the access unit: an
+// H.265 IRAP picture (IDR, CRA, BLA); an H.264 IDR, or an H.264 picture of
+// intra slices whose SEI carries a recovery point (H.264 D.2.8). Encoders
+// with open GOPs (x264 --open-gop, broadcast encoders, some cameras) code
+// an IDR once, at the start, and each later GOP from such a picture: a
+// client that joins after the first never sees an IDR. libavcodec starts
+// on it and marks the pictures it cannot rebuild (those shown before it,
+// which refer to the GOP before) corrupt.
+func RandomAccess(codec Codec, au [][]byte) bool {
+	for _, n := range au {
+		if len(n) == 0 {
+			continue
+		}
+		if codec == H265 {
+			if t := n[0] >> 1 & 0x3f; t >= byte(h265.NALUType_BLA_W_LP) && t <= byte(h265.NALUType_CRA_NUT) {
+				return true
+			}
+		} else if n[0]&0x1f == byte(h264.NALUTypeIDR) {
+			return true
+		}
 	}
-	return h264.IsRandomAccess(au)
+	return codec == H264 && h264RecoveryPoint(au)
+}
+
+// h264RecoveryPoint reports whether a non-IDR H.264 access unit starts a
+// GOP: a recovery point SEI message and intra slices only.
+func h264RecoveryPoint(au [][]byte) bool {
+	sei := false
+	for _, n := range au {
+		if len(n) > 1 && n[0]&0x1f == byte(h264.NALUTypeSEI) && hasRecoveryPoint(n[1:]) {
+			sei = true
+			break
+		}
+	}
+	if !sei {
+		return false
+	}
+	intra := false
+	for _, n := range au {
+		if len(n) < 2 || n[0]&0x1f != byte(h264.NALUTypeNonIDR) {
+			continue
+		}
+		// first_mb_in_slice, slice_type (7.3.3): I is 2 or 7, SI 4 or 9.
+		r := rbspReader{b: n[1:]}
+		if _, ok := r.ue(); !ok {
+			return false
+		}
+		t, ok := r.ue()
+		if !ok || t%5 != 2 && t%5 != 4 {
+			return false
+		}
+		intra = true
+	}
+	return intra
+}
+
+// hasRecoveryPoint walks the SEI messages of an H.264 SEI NAL unit's
+// payload (7.3.2.3) for a recovery point (payload type 6).
+func hasRecoveryPoint(b []byte) bool {
+	r := rbspReader{b: b}
+	for r.more() {
+		typ, ok := r.seiValue()
+		if !ok {
+			return false
+		}
+		size, ok := r.seiValue()
+		if !ok {
+			return false
+		}
+		if typ == 6 {
+			return true
+		}
+		for range size {
+			if _, ok := r.byte(); !ok {
+				return false
+			}
+		}
+	}
+	return false
+}
+
+// rbspReader reads a NAL unit's payload without its emulation prevention
+// bytes, without copying it.
+type rbspReader struct {
+	b     []byte
+	i     int
+	zeros int
+	cur   byte // the byte bits are read from
+	nbits int  // bits of cur left
+}
+
+func (r *rbspReader) byte() (byte, bool) {
+	for r.i < len(r.b) {
+		c := r.b[r.i]
+		r.i++
+		if r.zeros >= 2 && c == 3 {
+			r.zeros = 0
+			continue
+		}
+		if c == 0 {
+			r.zeros++
+		} else {
+			r.zeros = 0
+		}
+		return c, true
+	}
+	return 0, false
+}
+
+// more reports whether anything but the RBSP trailing bits is left.
+func (r *rbspReader) more() bool {
+	return r.i < len(r.b) && !(r.i == len(r.b)-1 && r.b[r.i] == 0x80)
+}
+
+// seiValue reads an SEI payload type or size: 0xFF bytes add 255.
+func (r *rbspReader) seiValue() (int, bool) {
+	v := 0
+	for {
+		c, ok := r.byte()
+		if !ok {
+			return 0, false
+		}
+		v += int(c)
+		if c != 0xff {
+			return v, true
+		}
+		if v > 1<<20 {
+			return 0, false
+		}
+	}
+}
+
+func (r *rbspReader) bit() (uint32, bool) {
+	if r.nbits == 0 {
+		c, ok := r.byte()
+		if !ok {
+			return 0, false
+		}
+		r.cur, r.nbits = c, 8
+	}
+	r.nbits--
+	return uint32(r.cur>>r.nbits) & 1, true
+}
+
+// ue reads an unsigned Exp-Golomb code (9.1).
+func (r *rbspReader) ue() (uint32, bool) {
+	zeros := 0
+	for {
+		b, ok := r.bit()
+		if !ok {
+			return 0, false
+		}
+		if b == 1 {
+			break
+		}
+		if zeros++; zeros > 31 {
+			return 0, false
+		}
+	}
+	v := uint32(0)
+	for range zeros {
+		b, ok := r.bit()
+		if !ok {
+			return 0, false
+		}
+		v = v<<1 | b
+	}
+	return v + (1<<zeros - 1), true
 }
 
 // observe records in-band parameter sets and reports which the AU carries.

@@ -69,4 +69,5 @@ fuzz FuzzParseConfig ./config/ 40000x
 fuzz FuzzDepacketizeDecode ./ingest/ 40000x
 fuzz FuzzSliceQP ./ingest/ 200000x
 fuzz FuzzPinConn ./ingest/ 100000x
+fuzz FuzzRandomAccess ./ingest/ 200000x
 fuzz FuzzConvert ./internal/modeltool/tfjs/ 50000x

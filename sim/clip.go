@@ -14,6 +14,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
 
 	"github.com/vigil-video/vigil/decode"
+	"github.com/vigil-video/vigil/ingest"
 )
 
 // Timeline of the embedded motion clips ("motion", "motion-h265"), relative
@@ -65,13 +66,15 @@ func (c *Clip) Duration() time.Duration {
 	return time.Duration(float64(len(c.AUs)) * float64(time.Second) / c.FPS)
 }
 
-// IsKeyframe reports whether access unit i is a random access point (IDR, or
+// IsKeyframe reports whether access unit i is a random access point
+// (ingest.RandomAccess: an IDR, an H.264 recovery point of intra slices, a
 // CRA for H.265).
 func (c *Clip) IsKeyframe(i int) bool {
+	codec := ingest.H264
 	if c.Codec == H265 {
-		return h265.IsRandomAccess(c.AUs[i])
+		codec = ingest.H265
 	}
-	return h264.IsRandomAccess(c.AUs[i])
+	return ingest.RandomAccess(codec, c.AUs[i])
 }
 
 // LoadClip reads a clip from path: an Annex-B elementary stream (.h264,
