@@ -85,6 +85,11 @@ func (c *camera) StateChanged(s ingest.State, reason string, err error) {
 		c.lastError = err.Error()
 		c.mu.Unlock()
 	}
+	if s == ingest.StateStreaming && reason != "" {
+		// Streaming, but nothing to decode yet (no keyframe): the camera
+		// is still down, for that reason.
+		c.health.Down(time.Now(), reason)
+	}
 	if s == ingest.StateBackingOff || s == ingest.StateFailed {
 		// Video stopped with the last frame (or, if none came, now).
 		since := time.Now()

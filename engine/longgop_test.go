@@ -4,6 +4,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -165,5 +166,42 @@ func TestNoFalseStallLongGOP(t *testing.T) {
 	}
 	if n := events.count(id, health.KindAnalysisStalled); n > 2 {
 		t.Errorf("%s: %d analysis_stalled events, want a start (and an update at most)", id, n)
+	}
+}
+
+// TestNoKeyframeSaysSo: a camera whose video never carries a keyframe
+// (x264's periodic intra refresh, joined after its one IDR: GStreamer's
+// RTSP server plays the clip cut there, in a loop) cannot decode a
+// picture. Its status and camera_offline incident say why, no_keyframe,
+// not "unreachable" (the cause before, though the stream flowed); at the
+// connect timeout it reconnects with that reason, counted, and its last
+// error says what to change.
+func TestNoKeyframeSaysSo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a real RTSP server, about 10 s")
+	}
+	dir := t.TempDir()
+	ffmpegRun(t, dir, "-i", "/usr/share/doc/opencv-doc/examples/data/vtest.avi", "-filter_complex", stillView, "-t", "12",
+		"-c:v", "libx264", "-threads", "1", "-preset", "veryfast", "-bf", "0", "-g", "50", "-x264-params", "intra-refresh=1", "full.h264.mkv")
+	ffmpegRun(t, dir, "-i", "full.h264.mkv", "-ss", "3", "-c", "copy", "-copyinkf", "-avoid_negative_ts", "make_zero", "refresh.h264.mkv")
+	url := gstServer(t, "refresh="+filepath.Join(dir, "refresh.h264.mkv"))
+	c := cameraConfig("refresh", url+"/refresh")
+	c.StallTimeout, c.ConnectTimeout, c.OfflineGrace = time.Second, 5*time.Second, 3*time.Second
+	e, events, _ := startEngine(t, c)
+	await.Until(t, 15*time.Second, "camera_offline", func() bool {
+		_, ok := events.firstEvent(c.ID, "camera_offline", incident.TypeStart)
+		return ok
+	})
+	if ev, _ := events.firstEvent(c.ID, "camera_offline", incident.TypeStart); ev.Data.Cause != ingest.ReasonNoKeyframe {
+		t.Errorf("camera_offline cause %q, want %q", ev.Data.Cause, ingest.ReasonNoKeyframe)
+	}
+	await.Until(t, 15*time.Second, "a reconnect for no_keyframe", func() bool {
+		return testutil.ToFloat64(e.metrics.Reconnects.WithLabelValues(c.ID, ingest.ReasonNoKeyframe)) >= 1
+	})
+	if st := e.statusOf(t, c.ID); !strings.Contains(st.LastError, "no keyframe") || !strings.Contains(st.LastError, "intra refresh") {
+		t.Errorf("last error %q does not say that no keyframe came, nor what to change", st.LastError)
+	}
+	if n := e.camera(c.ID).n.analyzed.Load(); n != 0 {
+		t.Errorf("%d pictures analyzed from a stream without a keyframe", n)
 	}
 }

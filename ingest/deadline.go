@@ -90,5 +90,21 @@ func (e *setupTimeoutError) Error() string {
 
 func (e *setupTimeoutError) Unwrap() []error { return []error{errSetupTimeout, e.err} }
 
+// errNoKeyframe marks a stream whose video packets came, none of them a
+// keyframe, within Config.ConnectTimeout.
+var errNoKeyframe = errors.New("no keyframe")
+
+// noKeyframeError says that video came without a keyframe to start from.
+type noKeyframeError struct {
+	timeout time.Duration
+	err     error
+}
+
+func (e *noKeyframeError) Error() string {
+	return fmt.Sprintf("video packets arrive, but no keyframe (an IDR, an H.264 intra picture with a recovery point, an H.265 IRAP picture) came within the connect timeout of %s: nothing can be decoded; the encoder may code no keyframes (intra refresh) or too few (set a shorter I-frame interval) (%v)", e.timeout, e.err)
+}
+
+func (e *noKeyframeError) Unwrap() []error { return []error{errNoKeyframe, e.err} }
+
 // Timeout makes a setup timeout a net.Error timeout too.
 func (e *setupTimeoutError) Timeout() bool { return true }

@@ -47,7 +47,11 @@ const (
 	ReasonBadStream   = "bad_stream"  // RTSP error status, bad SDP
 	ReasonUnsupported = "unsupported" // no H.264 or H.265 video (failed, retried on a longer backoff)
 	ReasonOverLimit   = "over_limit"  // picture size, chroma, bit depth, references or memory over the limits (failed, retried on a longer backoff)
+	// ReasonNoKeyframe: video packets arrive, but none of them is a
+	// keyframe decoding can start from (while streaming: StallTimeout
+	// into the stream; backing off: ConnectTimeout).
+	ReasonNoKeyframe = "no_keyframe"
 )
 
 // Reasons lists every reason (for metric labels created at zero).
-var Reasons = []string{ReasonUnreachable, ReasonTLS, ReasonAuth, ReasonTimeout, ReasonStalled, ReasonClosed, ReasonBadStream, ReasonUnsupported, ReasonOverLimit}
+var Reasons = []string{ReasonUnreachable, ReasonTLS, ReasonAuth, ReasonTimeout, ReasonStalled, ReasonClosed, ReasonBadStream, ReasonUnsupported, ReasonOverLimit, ReasonNoKeyframe}

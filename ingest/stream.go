@@ -43,8 +43,15 @@ func (s *Session) stream() (streamed bool, err error) {
 	// the socket, as is Close.
 	guard := &connGuard{}
 	step := "connect, tls and describe"
+	// videoSeen: a video packet came in this stream; noKeySaid: the status
+	// said that none was a keyframe yet.
+	var videoSeen, noKeySaid atomic.Bool
 	defer func() {
-		if err != nil && guard.hasExpired() {
+		switch {
+		case err == nil || !guard.hasExpired():
+		case step == "first frame" && videoSeen.Load():
+			err = &noKeyframeError{timeout: s.cfg.ConnectTimeout, err: err}
+		default:
 			err = &setupTimeoutError{step: step, timeout: s.cfg.ConnectTimeout, err: err}
 		}
 	}()
@@ -188,6 +195,9 @@ func (s *Session) stream() (streamed bool, err error) {
 		batch.Load().packet(arrived)
 		if !firstAU.Load() {
 			lastPacket.Store(arrived.UnixNano())
+			if !videoSeen.Load() {
+				videoSeen.Store(true)
+			}
 		}
 		errs := dp.Errors
 		au, ok := dp.Packet(pkt)
@@ -243,6 +253,9 @@ func (s *Session) stream() (streamed bool, err error) {
 		if !firstAU.Load() {
 			firstAU.Store(true)
 			setupTimer.Stop()
+			if noKeySaid.Load() {
+				s.setState(StateStreaming, "", nil) // a keyframe at last
+			}
 			if s.cfg.Transport != "udp" {
 				if b := newReadBatch(s.cfg.ReadBatch, guard.lowatSetter()); b != nil {
 					batch.Store(b)
@@ -265,6 +278,7 @@ func (s *Session) stream() (streamed bool, err error) {
 	}
 	s.setState(StateStreaming, "", nil)
 	step = "first frame"
+	played := time.Now()
 
 	wait := make(chan error, 1)
 	go func() { wait <- c.Wait() }()
@@ -283,6 +297,14 @@ func (s *Session) stream() (streamed bool, err error) {
 			last := &lastAU
 			if !firstAU.Load() {
 				last = &lastPacket
+				if !noKeySaid.Load() && videoSeen.Load() && s.cfg.Pause.Since(time.Now(), played) > s.cfg.StallTimeout {
+					// Video flows and nothing can be decoded yet: the
+					// camera's status and its camera_offline incident say
+					// so, not "unreachable", while the connect timeout
+					// runs (a long GOP joined mid-GOP ends it well).
+					noKeySaid.Store(true)
+					s.setState(StateStreaming, ReasonNoKeyframe, fmt.Errorf("video packets arrive, but no keyframe yet (%s into the stream): nothing to decode before one", time.Since(played).Round(time.Second)))
+				}
 			}
 			// A process stall is not the stream's: the timeout counts
 			// from its end at the earliest.
@@ -352,6 +374,8 @@ func classify(err error) string {
 		return ReasonOverLimit
 	case errors.Is(err, errStalled):
 		return ReasonStalled
+	case errors.Is(err, errNoKeyframe):
+		return ReasonNoKeyframe
 	case errors.Is(err, errSetupTimeout), errors.As(err, new(liberrors.ErrClientRequestTimedOut)):
 		return ReasonTimeout
 	case errors.As(err, &status):

@@ -32,7 +32,7 @@ func EveryKind() []incident.Event {
 	for _, c := range []string{"covered", "defocus", "moved", "frozen"} {
 		incs = append(incs, inc{"tamper", c, "", [3]float64{0.88, 0.9, 1}, nil})
 	}
-	for _, c := range []string{"unreachable", "tls", "auth", "stalled", "timeout", "closed", "bad_stream", "unsupported", "over_limit"} {
+	for _, c := range []string{"unreachable", "tls", "auth", "stalled", "timeout", "closed", "bad_stream", "unsupported", "over_limit", "no_keyframe"} {
 		incs = append(incs, inc{"camera_offline", c, "", [3]float64{1, 1, 1}, nil})
 	}
 	for _, c := range []string{"decode_errors", "no_pictures", "timestamps", "not_processed", "below_rate"} {
