@@ -127,12 +127,15 @@ func TestIdleCamerasShareDecoders(t *testing.T) {
 // for reordering), and verified nothing. The 10 s GOP's wake-up replays
 // 160 units in one burst, which the camera's queue (queue_frames 100) must
 // take: it lost that incident when the replay was bounded by queue_frames.
+// x264's open GOPs (office-og: an IDR at the start only, the clip starting
+// at a recovery point): the camera in mode auto found no keyframe after
+// its first and lost the incident.
 func TestAutoModeMatchesAllOnMatrix(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays 18 s of each clip in real time")
 	}
 	dir := testkit.GateMatrix(t)
-	for _, name := range []string{"highway-bf.h264", "office-x265u.h265", "vtest-gop10.h264"} {
+	for _, name := range []string{"highway-bf.h264", "office-x265u.h265", "vtest-gop10.h264", "office-og.h264"} {
 		t.Run(name, func(t *testing.T) {
 			c, err := sim.LoadClip(filepath.Join(dir, name), 25)
 			if err != nil {

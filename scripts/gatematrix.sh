@@ -18,6 +18,9 @@
 #   dyn      vbv, dynamic GOP: keyframes on scene change (scenecut 40),
 #            at most every 10 s
 #   bf       vbv with 3 B-frames (decode order differs from display order)
+#   og       bf with open GOPs (x264 open-gop: one IDR, at the start, then
+#            intra pictures with a recovery point SEI; the clip starts at
+#            one of those)
 #   x265u    x265 ultrafast VBV, no B-frames;  x265f: x265 fast, its default
 #            4 B-frames
 #   *-n0     no noise;  *-night: dark, heavy temporal grain (noise 24)
@@ -98,6 +101,7 @@ clip() {
 	gop05) g=12 args=("${x264[@]}" -g 12 -keyint_min 12 -sc_threshold 0 "${vbv[@]}" -x264-params "$x264p") ;;
 	gop10) g=250 args=("${x264[@]}" -g 250 -keyint_min 250 -sc_threshold 0 "${vbv[@]}" -x264-params "$x264p") ;;
 	dyn) g=250 args=("${x264[@]}" -g 250 -keyint_min 25 -sc_threshold 40 "${vbv[@]}" -x264-params "$x264p") ;;
+	og) args=("${x264[@]}" -bf 3 -g $g -keyint_min $g -sc_threshold 0 "${vbv[@]}" -x264-params "$x264p:open-gop=1") ;;
 	bf) args=("${x264[@]}" -bf 3 -g $g -keyint_min $g -sc_threshold 0 "${vbv[@]}" -x264-params "$x264p") ;;
 	main) fps=15 w=1920 h=1080 g=30 args=(-c:v libx264 -threads 1 -preset veryfast -profile:v main -bf 0 -g 30 -keyint_min 30 -sc_threshold 0 -b:v 4000k -maxrate 5000k -bufsize 8000k -x264-params "$x264p:slices=4") ;;
 	x265u | x265f)
@@ -114,8 +118,15 @@ clip() {
 		[ "$codec" = h265 ] && fmt=hevc
 		ffmpeg -nostdin -loglevel error -y -filter_complex_threads 1 -i "$src" -filter_complex "$(graph $fps $w $h "$noise")" \
 			-force_key_frames "$((lead / 10))" "${args[@]}" -f $fmt "$f.tmp"
-		# Drop the lead: the units before the keyframe forced at 2 s.
-		ffmpeg -nostdin -loglevel error -y -i "$f.tmp" -c copy -bsf:v "noise=drop=lt(n\\,$((lead * fps / 10)))" -f $fmt "$f.cut"
+		# Drop the lead: the units before the keyframe forced at 2 s (in
+		# decode order: an open GOP's keyframe comes before the B-frames
+		# shown just before it).
+		local cut=$((lead * fps / 10))
+		if [ "$enc" = og ]; then
+			cut=$(ffprobe -v error -f $fmt -i "$f.tmp" -show_packets -show_entries packet=flags -of csv=p=0 |
+				awk -v from=$((cut - 8)) 'NR > from && /K/ { print NR - 1; exit }')
+		fi
+		ffmpeg -nostdin -loglevel error -y -i "$f.tmp" -c copy -bsf:v "noise=drop=lt(n\\,$cut)" -f $fmt "$f.cut"
 		rm -f "$f.tmp"
 		mv "$f.cut" "$f"
 	fi
@@ -124,7 +135,7 @@ clip() {
 
 rm -f "$out/MANIFEST.tmp"
 for s in vtest highway office; do
-	for e in cbr vbv crf gop05 gop10 dyn bf x265u x265f; do
+	for e in cbr vbv crf gop05 gop10 dyn bf og x265u x265f; do
 		clip $s $e n6
 	done
 	for e in cbr vbv; do
