@@ -352,8 +352,10 @@ func TestRestreamerOpenGOPJoin(t *testing.T) {
 				_, ok := events.firstEvent(c.ID, "person", incident.TypeStart)
 				return ok
 			})
-			if d := time.Since(seen); d > 3*time.Second {
-				t.Errorf("the person incident started %v after the first picture analyzed, want within 3 s: the first look's result waited for a later keyframe", d.Round(100*time.Millisecond))
+			d := time.Since(seen)
+			t.Logf("person incident %v after the first picture analyzed", d.Round(10*time.Millisecond))
+			if d > 4*time.Second {
+				t.Errorf("the person incident started %v after the first picture analyzed, want within 4 s: the first look's result waited for a later keyframe", d.Round(100*time.Millisecond))
 			}
 		})
 	}

@@ -56,9 +56,10 @@ const takeWithin = time.Second
 
 // leadSlack is how far before its keyframe a unit that follows it in
 // decode order may be shown: the leading pictures of an open GOP (H.265
-// RASL after a CRA, x264 --open-gop) and B-frames are reordered by a few
-// pictures, well under a second even at 5 fps. A clock that steps back
-// further starts a new timeline.
+// RASL after a CRA, x264 --open-gop) are reordered by a few pictures,
+// well under a second even at 5 fps, and come before any unit shown after
+// the keyframe (Gate.leading). A clock that steps back further, or after
+// such a unit, starts a new timeline.
 const leadSlack = time.Second
 
 // verifyPictures is the number of analyzed pictures, from the one the
@@ -136,6 +137,9 @@ type Gate struct {
 	settle   int
 	// keyCounts counts the keyframes decoded alone (CountKeys); nil: none.
 	keyCounts *KeyCounts
+	// shownAfter: a unit since the last keyframe is shown after it, so the
+	// keyframe's leading pictures (shown before it) are past.
+	shownAfter bool
 	// anyKey is the PTS of the last keyframe seen, gop the time between
 	// the last two (0: unknown).
 	anyKey time.Duration
@@ -250,6 +254,11 @@ func (g *Gate) Watch(on bool) { g.watching.Store(on) }
 // while Route runs.
 func (g *Gate) Hold(on bool) { g.held.Store(on) }
 
+// leading reports whether a unit shown d before the last keyframe (d < 0)
+// is one of its leading pictures: within leadSlack of it, and no unit
+// since the keyframe was shown after it.
+func (g *Gate) leading(d time.Duration) bool { return d >= -leadSlack && !g.shownAfter }
+
 // Take asks an idle camera in mode auto to decode its pictures from its
 // last keyframe, so that its analysis takes a result that waits (the
 // first look's objects: analyze.ObjectSlot.OnFound) on the next units,
@@ -337,6 +346,9 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 		g.gop, g.anyKey = au.PTS-g.anyKey, au.PTS
 		g.keyXs[g.keyXn%keyXN] = keyComplexity(au)
 		g.keyXn++
+		g.shownAfter = false
+	} else if au.PTS > g.anyKey {
+		g.shownAfter = true
 	}
 	if g.mode != config.ModeAuto || g.load.KeyframesOnly() {
 		// Every picture is analyzed, or keyframes only: nothing to take.
@@ -397,7 +409,7 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 		// past it (more than leadSlack: the pictures that lead an open
 		// GOP's keyframe are shown before it): it does not hold its room
 		// and full decoding for the rest of a long GOP.
-		if d := au.PTS - time.Duration(g.takeFrom.Load()); (d < -leadSlack || d > 2*takeWithin) && g.taking.Swap(false) && !g.verifying.Load() {
+		if d := au.PTS - time.Duration(g.takeFrom.Load()); (d < 0 && !g.leading(d) || d > 2*takeWithin) && g.taking.Swap(false) && !g.verifying.Load() {
 			g.freeSlot()
 		}
 	}
@@ -419,7 +431,7 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 			case au.Key:
 				from = au.PTS
 			case !g.broken && len(g.buf) > 0 && g.buf[0].Key:
-				if d := au.PTS - g.buf[0].PTS; d >= -leadSlack && d <= takeWithin {
+				if d := au.PTS - g.buf[0].PTS; (d >= 0 || g.leading(d)) && d <= takeWithin {
 					from = g.buf[0].PTS
 				}
 			}

@@ -488,14 +488,14 @@ func TestGateModes(t *testing.T) {
 		}
 	})
 	t.Run("auto_take_clock_back", func(t *testing.T) {
-		// The camera's clock steps back 3 s after unit 10 (PTS 0.4 s):
+		// The camera's clock steps back 1 s after unit 10 (PTS 0.4 s):
 		// a take at unit 20 finds its unit before the buffer's keyframe
 		// and replays nothing (the whole GOP would have been replayed).
 		const fps = 25
 		pts := func(i int) time.Duration {
 			d := time.Duration(i) * time.Second / fps
 			if i%100 > 10 {
-				d -= 3 * time.Second
+				d -= time.Second
 			}
 			return d
 		}

@@ -112,7 +112,8 @@ func h264RecoveryPoint(au [][]byte) bool {
 }
 
 // hasRecoveryPoint walks the SEI messages of an H.264 SEI NAL unit's
-// payload (7.3.2.3) for a recovery point (payload type 6).
+// payload (7.3.2.3) for a recovery point (payload type 6) at the picture
+// itself (recovery_frame_cnt 0).
 func hasRecoveryPoint(b []byte) bool {
 	r := rbspReader{b: b}
 	for r.more() {
@@ -125,7 +126,10 @@ func hasRecoveryPoint(b []byte) bool {
 			return false
 		}
 		if typ == 6 {
-			return true
+			// recovery_frame_cnt (D.2.8): 0, the picture itself is whole;
+			// more, as with intra refresh, it is not.
+			cnt, ok := r.ue()
+			return ok && cnt == 0
 		}
 		for range size {
 			if _, ok := r.byte(); !ok {

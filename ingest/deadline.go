@@ -101,7 +101,7 @@ type noKeyframeError struct {
 }
 
 func (e *noKeyframeError) Error() string {
-	return fmt.Sprintf("video packets arrive, but no keyframe (an IDR, an H.264 intra picture with a recovery point, an H.265 IRAP picture) came within the connect timeout of %s: nothing can be decoded; the encoder may code no keyframes (intra refresh) or too few (set a shorter I-frame interval) (%v)", e.timeout, e.err)
+	return fmt.Sprintf("video packets arrive, but no keyframe (an IDR, an H.264 intra picture with a recovery point, an H.265 IRAP picture) came whole within the connect timeout of %s: nothing can be decoded; the encoder may code no keyframes (intra refresh) or too few (set a shorter I-frame interval), or each keyframe loses packets on the way (over UDP: transport: tcp) (%v)", e.timeout, e.err)
 }
 
 func (e *noKeyframeError) Unwrap() []error { return []error{errNoKeyframe, e.err} }

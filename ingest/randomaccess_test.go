@@ -23,6 +23,7 @@ func TestRandomAccessOpenGOP(t *testing.T) {
 	}{
 		{"cabac_bframes", []string{"-threads", "1", "-bf", "3", "-keyint_min", "25", "-sc_threshold", "0", "-x264-params", "open-gop=1"}},
 		{"cavlc_bframe", []string{"-threads", "1", "-bf", "1", "-coder", "0", "-keyint_min", "25", "-sc_threshold", "0", "-x264-params", "open-gop=1"}},
+		{"four_slices", []string{"-threads", "1", "-bf", "3", "-keyint_min", "25", "-sc_threshold", "0", "-x264-params", "open-gop=1:slices=4"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			aus := encode(t, append(tc.args, "-t", "4")...) // 100 pictures, a GOP every 25
@@ -123,4 +124,32 @@ func annexB(au [][]byte) []byte {
 		b = append(append(b, 0, 0, 0, 1), n...)
 	}
 	return b
+}
+
+// TestRandomAccessIntraRefresh: x264's periodic intra refresh codes one IDR
+// and then P-frames only, a recovery point SEI on some of them (the
+// picture whole again some frames later): none of those is a keyframe,
+// which a picture decoded alone must be.
+func TestRandomAccessIntraRefresh(t *testing.T) {
+	aus := encode(t, "-threads", "1", "-x264-params", "intra-refresh=1", "-t", "4")
+	var keys []int
+	for i, au := range aus {
+		if ingest.RandomAccess(ingest.H264, au) {
+			keys = append(keys, i)
+		}
+	}
+	if len(keys) != 1 || keys[0] != 0 {
+		t.Fatalf("random access points at %v, want the IDR at 0 only", keys)
+	}
+	sei := 0
+	for _, au := range aus[1:] {
+		for _, n := range au {
+			if n[0]&0x1f == byte(h264.NALUTypeSEI) {
+				sei++
+			}
+		}
+	}
+	if sei == 0 {
+		t.Fatal("no SEI after the IDR: the clip is not what the test expects")
+	}
 }

@@ -25,6 +25,8 @@ func TestRecoveryPointSEI(t *testing.T) {
 		{"truncated size", []byte{5, 0xff}, false},
 		{"truncated payload", []byte{5, 40, 1, 2}, false},
 		{"empty", nil, false},
+		{"recovery 4 pictures later", []byte{6, 1, 0x34, 0x80}, false}, // ue 00101: 4
+		{"recovery count truncated", []byte{6, 1, 0x00}, false},
 	} {
 		if got := hasRecoveryPoint(tc.sei); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)

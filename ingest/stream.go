@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,9 +44,15 @@ func (s *Session) stream() (streamed bool, err error) {
 	// the socket, as is Close.
 	guard := &connGuard{}
 	step := "connect, tls and describe"
-	// videoSeen: a video packet came in this stream; noKeySaid: the status
-	// said that none was a keyframe yet.
-	var videoSeen, noKeySaid atomic.Bool
+	// videoSeen: a video packet came in this stream.
+	var videoSeen atomic.Bool
+	// noKey.said: the status says that no packet was a keyframe yet. Its
+	// mutex makes saying so and the first access unit (which unsays it)
+	// happen in one order, whatever the goroutines.
+	var noKey struct {
+		sync.Mutex
+		said bool
+	}
 	defer func() {
 		switch {
 		case err == nil || !guard.hasExpired():
@@ -251,11 +258,13 @@ func (s *Session) stream() (streamed bool, err error) {
 		}
 		lastAU.Store(now.UnixNano())
 		if !firstAU.Load() {
+			noKey.Lock()
 			firstAU.Store(true)
-			setupTimer.Stop()
-			if noKeySaid.Load() {
+			if noKey.said {
 				s.setState(StateStreaming, "", nil) // a keyframe at last
 			}
+			noKey.Unlock()
+			setupTimer.Stop()
 			if s.cfg.Transport != "udp" {
 				if b := newReadBatch(s.cfg.ReadBatch, guard.lowatSetter()); b != nil {
 					batch.Store(b)
@@ -279,6 +288,10 @@ func (s *Session) stream() (streamed bool, err error) {
 	s.setState(StateStreaming, "", nil)
 	step = "first frame"
 	played := time.Now()
+	// A stream joined mid-GOP waits up to a GOP for its first keyframe: the
+	// status says no_keyframe after stall_timeout, or after 3/2 of the
+	// keyframe interval this camera had before, when longer.
+	noKeyAfter := max(s.cfg.StallTimeout, time.Duration(s.keyIntervalNano.Load())*3/2)
 
 	wait := make(chan error, 1)
 	go func() { wait <- c.Wait() }()
@@ -297,13 +310,17 @@ func (s *Session) stream() (streamed bool, err error) {
 			last := &lastAU
 			if !firstAU.Load() {
 				last = &lastPacket
-				if !noKeySaid.Load() && videoSeen.Load() && s.cfg.Pause.Since(time.Now(), played) > s.cfg.StallTimeout {
+				if videoSeen.Load() && s.cfg.Pause.Since(time.Now(), played) > noKeyAfter {
 					// Video flows and nothing can be decoded yet: the
 					// camera's status and its camera_offline incident say
 					// so, not "unreachable", while the connect timeout
 					// runs (a long GOP joined mid-GOP ends it well).
-					noKeySaid.Store(true)
-					s.setState(StateStreaming, ReasonNoKeyframe, fmt.Errorf("video packets arrive, but no keyframe yet (%s into the stream): nothing to decode before one", time.Since(played).Round(time.Second)))
+					noKey.Lock()
+					if !noKey.said && !firstAU.Load() {
+						noKey.said = true
+						s.setState(StateStreaming, ReasonNoKeyframe, nil)
+					}
+					noKey.Unlock()
 				}
 			}
 			// A process stall is not the stream's: the timeout counts
