@@ -104,4 +104,6 @@ func (c *camera) StateChanged(s ingest.State, reason string, err error) {
 		// this camera idle (the worker's ladder; Stopped is safe here).
 		c.wk.ladder.Stopped()
 	}
+	// After Down: a session's end opens camera_offline with its reason.
+	c.health.Playing(s == ingest.StateStreaming)
 }

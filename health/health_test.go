@@ -269,3 +269,39 @@ func TestOfflineGraceOverProcessStall(t *testing.T) {
 	}
 	h.End(time.Now())
 }
+
+// TestOfflineWaitsForThePlayingSession: a camera whose session plays but
+// has no video yet (waiting for its first keyframe) raises no
+// camera_offline at the grace: the session bounds that wait itself. Its
+// end opens the incident at once, with its reason, once the grace has
+// passed; a keyframe in time (Up) raises nothing.
+func TestOfflineWaitsForThePlayingSession(t *testing.T) {
+	out := &record{}
+	h := New(Config{Camera: "cam", OfflineGrace: 50 * time.Millisecond, Out: out})
+	h.Down(time.Now(), "")
+	h.Playing(true)
+	time.Sleep(200 * time.Millisecond)
+	if n := out.count(); n != 0 {
+		t.Fatalf("%d events while the session plays, want none", n)
+	}
+	h.Down(time.Now(), "no_keyframe")
+	h.Playing(false)
+	await.Until(t, 5*time.Second, "camera_offline at the session's end", func() bool { return out.count() == 1 })
+	if ev := out.last(); ev.Data.Kind != KindCameraOffline || ev.Data.Cause != "no_keyframe" {
+		t.Fatalf("start %+v, want camera_offline, cause no_keyframe", ev.Data)
+	}
+	h.End(time.Now())
+
+	out2 := &record{}
+	h2 := New(Config{Camera: "cam2", OfflineGrace: 50 * time.Millisecond, Out: out2})
+	h2.Down(time.Now(), "")
+	h2.Playing(true)
+	time.Sleep(100 * time.Millisecond)
+	h2.Up(time.Now()) // the first keyframe, past the grace
+	h2.Playing(true)
+	time.Sleep(100 * time.Millisecond)
+	if n := out2.count(); n != 0 {
+		t.Fatalf("%d events for a camera whose keyframe came while its session played", n)
+	}
+	h2.End(time.Now())
+}

@@ -10,6 +10,7 @@ import (
 // by Camera.mu; the grace timer fires on its own goroutine.
 type offline struct {
 	down     bool      // no video since since
+	playing  bool      // the RTSP session plays (Playing): it bounds the wait itself
 	since    time.Time // when video stopped (or the camera started)
 	cause    string    // latest reason
 	gen      uint64    // bumped at every down transition; stale timers check it
@@ -58,11 +59,39 @@ func (h *Camera) Down(since time.Time, reason string) {
 	o.timer = time.AfterFunc(max(wait, 0), func() { h.offlineDue(gen) })
 }
 
+// Playing says whether the camera's RTSP session plays (PLAY answered,
+// the session not ended). A session that plays without video yet is
+// waiting for its first keyframe, a GOP at most (12 s and more on
+// long-GOP cameras joined mid-GOP), and bounds that wait itself: it ends
+// at stall_timeout without packets, at connect_timeout without a
+// keyframe. camera_offline waits for that end rather than open at the
+// grace and close at the keyframe; the end opens it at once if the
+// grace has passed since video stopped.
+func (h *Camera) Playing(on bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	o := &h.off
+	was := o.playing
+	o.playing = on
+	if !was || on || o.closed || !o.down || o.incident != nil {
+		return
+	}
+	o.gen++
+	gen := o.gen
+	if o.timer != nil {
+		o.timer.Stop()
+	}
+	wait := h.cfg.OfflineGrace - h.cfg.Pause.Since(time.Now(), o.since)
+	o.timer = time.AfterFunc(max(wait, 0), func() { h.offlineDue(gen) })
+}
+
 // offlineDue starts the incident if the camera is still down.
 func (h *Camera) offlineDue(gen uint64) {
 	h.mu.Lock()
 	o := &h.off
-	if o.closed || !o.down || o.gen != gen || o.incident != nil {
+	if o.closed || !o.down || o.gen != gen || o.incident != nil || o.playing {
+		// While the session plays, its own deadlines bound the wait for
+		// video (Playing): its end starts the grace's remainder.
 		h.mu.Unlock()
 		return
 	}
