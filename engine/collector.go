@@ -87,8 +87,10 @@ func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, cam := range c.e.snapshot() {
 		st := cam.sess.Stats()
-		state := cam.sess.Status().State
-		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, b2f(state == ingest.StateStreaming), cam.id)
+		status := cam.sess.Status()
+		state := status.State
+		// Up: streaming video it can decode, not packets without a keyframe.
+		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, b2f(state == ingest.StateStreaming && status.Reason != ingest.ReasonNoKeyframe), cam.id)
 		for _, s := range ingest.States {
 			ch <- prometheus.MustNewConstMetric(stateDesc, prometheus.GaugeValue, b2f(s == state), cam.id, s.String())
 		}

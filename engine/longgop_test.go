@@ -173,7 +173,8 @@ func TestNoFalseStallLongGOP(t *testing.T) {
 // (x264's periodic intra refresh, joined after its one IDR: GStreamer's
 // RTSP server plays the clip cut there, in a loop) cannot decode a
 // picture. Its status and camera_offline incident say why, no_keyframe,
-// not "unreachable" (the cause before, though the stream flowed); at the
+// not "unreachable" (the cause before, though the stream flowed), and
+// vigil_camera_up is 0 while it streams so; at the
 // connect timeout it reconnects with that reason, counted, and its last
 // error says what to change.
 func TestNoKeyframeSaysSo(t *testing.T) {
@@ -191,6 +192,11 @@ func TestNoKeyframeSaysSo(t *testing.T) {
 	await.Until(t, 15*time.Second, "camera_offline", func() bool {
 		_, ok := events.firstEvent(c.ID, "camera_offline", incident.TypeStart)
 		return ok
+	})
+	// Streaming packets without a keyframe is not up.
+	await.Until(t, 15*time.Second, "vigil_camera_up 0 while streaming", func() bool {
+		body := httpGet(t, "http://"+e.Addr()+"/metrics")
+		return strings.Contains(body, `vigil_camera_state{camera="refresh",state="streaming"} 1`) && strings.Contains(body, `vigil_camera_up{camera="refresh"} 0`)
 	})
 	if ev, _ := events.firstEvent(c.ID, "camera_offline", incident.TypeStart); ev.Data.Cause != ingest.ReasonNoKeyframe {
 		t.Errorf("camera_offline cause %q, want %q", ev.Data.Cause, ingest.ReasonNoKeyframe)
