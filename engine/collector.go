@@ -41,7 +41,7 @@ var (
 		"Access units not decoded by choice (keyframes-only decoding), as opposed to dropped.", []string{"camera"}, nil)
 	// The camera's state is its session's: read at each scrape.
 	upDesc = prometheus.NewDesc("vigil_camera_up",
-		"1 while the camera is streaming, else 0.", []string{"camera"}, nil)
+		"1 while the camera streams video it can decode (not packets without a keyframe), else 0.", []string{"camera"}, nil)
 	stateDesc = prometheus.NewDesc("vigil_camera_state",
 		"1 for the camera's current supervisor state, 0 for the others.", []string{"camera", "state"}, nil)
 	stepDesc = prometheus.NewDesc("vigil_camera_overload_step",
