@@ -2,6 +2,7 @@ package bench
 
 import (
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/vigil-video/vigil/config"
@@ -12,16 +13,26 @@ import (
 // which mode auto meets every target of issue 22 (BENCHMARKS.md, "The
 // activity gate on an encoding matrix"): x264 VBV and CRF, GOPs of 0.5 s
 // to 10 s and a dynamic GOP, B-frames in x264 and x265, x264's open GOPs
-// (no IDR but the first; each clip starts at a recovery point), a clean view,
-// 1080p, over three real sources. The clips are deterministic (one thread per encoder), so these
-// figures are the same on any machine with Debian 12's FFmpeg. The rest of
-// the matrix (mostly CBR and night grain) misses a target and
-// is reported by `vigil bench gate`, not asserted.
+// (no IDR but the first; each clip starts at a recovery point), x264 CBR
+// with HRD, a clean view, 1080p, over three real sources. The clips are
+// deterministic (one thread per encoder), so these figures are the same on
+// any machine with Debian 12's FFmpeg. The rest of the matrix (mostly night
+// grain) misses a target and is reported by `vigil bench gate`, not
+// asserted.
 var gateHeld = []string{
-	"vtest-vbv", "vtest-crf", "vtest-gop05", "vtest-gop10", "vtest-dyn", "vtest-bf", "vtest-og", "vtest-x265u", "vtest-main",
+	"vtest-vbv", "vtest-crf", "vtest-gop05", "vtest-gop10", "vtest-dyn", "vtest-bf", "vtest-og", "vtest-x265u", "vtest-main", "vtest-cbr", "vtest-cbr-n0",
 	"highway-vbv", "highway-crf", "highway-gop05", "highway-gop10", "highway-bf", "highway-og", "highway-x265u", "highway-x265f", "highway-cbr-n0", "highway-vbv-n0",
-	"office-vbv", "office-crf", "office-gop05", "office-gop10", "office-bf", "office-og", "office-x265u", "office-x265f", "office-vbv-n0",
+	"office-vbv", "office-crf", "office-gop05", "office-gop10", "office-bf", "office-og", "office-x265u", "office-x265f", "office-vbv-n0", "office-cbr-n0",
 }
+
+// gateWakeLate are clips on which mode auto meets every target but the
+// wake latency: x264 at constant bitrate, where the encoder pays for each
+// large picture of the entering with a small one, so that the sizes add up
+// slowly (1.2-1.3 s; the incident starts at the same picture as in mode
+// all, as the wake-up replays the GOP, but is raised that much later).
+// Their still views must stay asleep (each woke at its third GOP's end,
+// where the encoder raises its QP to save bits for the keyframe).
+var gateWakeLate = []string{"highway-cbr", "office-cbr"}
 
 // TestGateOnMatrix: on each held clip, through the engine's gate, activity
 // signal, pixel verification and pipeline, a still view decodes at most 3%
@@ -38,7 +49,7 @@ func TestGateOnMatrix(t *testing.T) {
 	for _, e := range entries {
 		byName[e.Name] = e
 	}
-	for _, name := range gateHeld {
+	for _, name := range append(slices.Clone(gateHeld), gateWakeLate...) {
 		t.Run(name, func(t *testing.T) {
 			e, ok := byName[name]
 			if !ok {
@@ -52,6 +63,9 @@ func TestGateOnMatrix(t *testing.T) {
 				100*r.StillShare, r.StillDecoded, r.StillPictures, r.StillWakes, r.WakeLatency, r.AllIncident, r.AutoIncident, r.CostRatio)
 			if r.AllIncident < 0 {
 				t.Fatalf("mode all raised no motion incident after %.1fs: the clip is not what the test expects", e.Enter)
+			}
+			if slices.Contains(gateWakeLate, name) {
+				r.WakeLatency = 0 // not held yet: reported by bench gate
 			}
 			if ok, why := r.Pass(); !ok {
 				t.Errorf("misses the targets: %s", why)

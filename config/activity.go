@@ -13,9 +13,10 @@ type Activity struct {
 	// deviations wakes the camera: above 0.
 	// It defaults to 8.
 	SizeFactor float64 `yaml:"size_factor"`
-	// QPRise: a slice QP this far above the idle level counts as a picture
-	// 3 deviations up (constant-bitrate cameras keep sizes flat and raise
-	// QP instead): above 0.
+	// QPRise: a slice QP this far above the idle level at the picture's
+	// position in the GOP counts as a picture 3 deviations up
+	// (constant-bitrate cameras keep sizes flat and raise QP instead):
+	// above 0.
 	// It defaults to 3.
 	QPRise float64 `yaml:"qp_rise"`
 	// WakeFrames pictures 3 deviations above the idle level (or fewer,

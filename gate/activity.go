@@ -30,10 +30,14 @@ import (
 // The evidence adds up over pictures (a CUSUM): each picture adds its
 // deviations above the level, counted up to 3, less 1 (people moving in
 // front of a noisy view make a run of pictures 1-2 deviations up, rarely
-// 3: a drift of 1.5 forgot them); WakeFrames pictures 3 deviations up (or
-// more, smaller ones: 8 at 2 deviations) wake the camera, and
-// so does one picture SizeFactor deviations up, or with a slice QP
-// QPRise above the idle QP. The evidence starts again at each keyframe
+// 3: a drift of 1.5 forgot them; a picture below its level takes back at
+// most 1.5, as constant-bitrate encoders follow each large picture with a
+// small one); WakeFrames pictures 3 deviations up (or more, smaller ones: 8
+// at 2 deviations) wake the camera, and so does one picture SizeFactor
+// deviations up, or with a slice QP QPRise above the idle QP at its
+// position (a constant-bitrate encoder raises its QP at every GOP's end to
+// save bits for the keyframe; the picture's complexity must not have
+// fallen more than 2 deviations). The evidence starts again at each keyframe
 // (carried over, it woke a clean CRF view of a road 24 times in 116 s).
 // Evidence of one picture's worth that had not woken the camera when a
 // keyframe comes makes it Suspect: an idle camera then decodes that
@@ -99,8 +103,13 @@ const (
 	// positions after the keyframe that have levels of their own, and the
 	// GOPs each keeps.
 	positions, posGOPs = 256, 8
-	// zCap and zFree: a picture adds min(z, zCap) - zFree to the evidence.
-	zCap, zFree = 3.0, 1.0
+	// zCap, zFree and zFloor: a picture adds max(min(z, zCap), -zFloor) -
+	// zFree to the evidence. A picture below its level takes back at most
+	// 1.5: a constant-bitrate encoder pays for each large picture of a
+	// person walking with a small one next (sizes 4,330, 449, 2,442,
+	// 3,066, 1,085, 5,390, 284 bytes where the still view costs 2,300),
+	// and without a floor each small one wiped out the evidence.
+	zCap, zFree, zFloor = 3.0, 1.0, 0.5
 	// zCalm: a picture up to this many deviations above its level is
 	// learned as idle.
 	zCalm = 2.0
@@ -155,16 +164,31 @@ func (r *ring) mad(m float64, scratch *[window]float64) float64 {
 	return 1.4826 * s[len(s)/2]
 }
 
-// posRing keeps a position's complexity over the last posGOPs GOPs.
+// posRing keeps a position's complexity and slice QP over the last posGOPs
+// GOPs.
 type posRing struct {
 	v    [posGOPs]float64
+	qp   [posGOPs]int8 // -1: unknown
 	n, i uint8
 }
 
-func (r *posRing) add(x float64) {
+func (r *posRing) add(x float64, qp int) {
 	r.v[r.i] = x
+	r.qp[r.i] = int8(min(max(qp, -1), 127))
 	r.i = (r.i + 1) % posGOPs
 	r.n = min(r.n+1, posGOPs)
+}
+
+// qpMedian is the median of the position's QPs, -1 if one is unknown.
+func (r *posRing) qpMedian() float64 {
+	var s [posGOPs]int8
+	q := s[:r.n]
+	copy(q, r.qp[:r.n])
+	slices.Sort(q)
+	if q[0] < 0 {
+		return -1
+	}
+	return float64(q[len(q)/2])
 }
 
 // level is the idle level of one kind of picture.
@@ -188,7 +212,7 @@ func (l *level) learn(x, ref float64, qp, at int) {
 		if at >= len(l.pos) {
 			l.pos = append(l.pos, make([]posRing, at+1-len(l.pos))...)
 		}
-		l.pos[at].add(x)
+		l.pos[at].add(x, qp)
 	}
 }
 
@@ -265,10 +289,11 @@ func (a *Activity) Observe(au unit.AccessUnit) bool {
 		l.learn(x, med, au.QP, at)
 		return a.active
 	}
-	ref := med
+	ref, qpRef := med, -1.0
 	if at < len(l.pos) && l.pos[at].n >= 3 {
 		p := &l.pos[at]
 		ref = median(a.scratch[:p.n], p.v[:p.n])
+		qpRef = p.qpMedian()
 	}
 	var dev float64
 	if l.res.n >= a.cfg.LearnFrames {
@@ -296,9 +321,17 @@ func (a *Activity) Observe(au unit.AccessUnit) bool {
 			z = math.Min(z, zCalm)
 		}
 	}
-	zc := math.Min(z, zCap)
-	if au.QP >= 0 && l.qp.n >= a.cfg.LearnFrames && float64(au.QP) >= qpMed+a.cfg.QPRise*a.raise {
-		zc = zCap
+	zc := math.Max(math.Min(z, zCap), -zFloor)
+	if au.QP >= 0 && l.qp.n >= a.cfg.LearnFrames && z > -zCalm {
+		// The idle QP at this position when it is known: a constant
+		// bitrate encoder raises its QP at each GOP's end, to save bits
+		// for the keyframe.
+		if qpRef < 0 {
+			qpRef = qpMed
+		}
+		if float64(au.QP) >= qpRef+a.cfg.QPRise*a.raise {
+			zc = zCap
+		}
 	}
 	a.evidence = math.Max(0, a.evidence+zc-zFree)
 	if a.evidence >= (zCap-zFree)*float64(a.cfg.WakeFrames)*a.raise || z >= a.cfg.SizeFactor*a.raise {

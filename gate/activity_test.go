@@ -302,6 +302,57 @@ func TestActivityNotDeafAfterRejections(t *testing.T) {
 	}
 }
 
+// TestActivityConstantBitrate: x264 at constant bitrate with HRD (the
+// matrix's vtest-cbr, 500 kbit/s, an IDR every 2 s). On the still view the
+// encoder saves bits for each keyframe by coding the last 9 pictures of
+// every GOP at QP 28-30 and 85-290 bytes (sizes and QPs scripted from the
+// real stream; 2,300 bytes ±25% at QP 25 elsewhere): a minute of it never
+// wakes the signal (it woke at the third GOP's end, the QP rise judged
+// against the whole GOP's QP rather than its position's). When people walk
+// in, the encoder pays for each large picture with a small one (real:
+// 4,330, 449, 2,442, 3,066, 1,085, 5,390, 284 bytes): scripted here as two
+// pictures 1.8 times the level, then one 4 times under it at a QP 2 higher,
+// the signal wakes within 0.5 s (without a floor on what a small picture
+// takes back, each one wiped out the evidence, and it woke only at the GOP's
+// end).
+func TestActivityConstantBitrate(t *testing.T) {
+	gopEnd := []int{85, 86, 94, 111, 138, 159, 214, 175, 291}
+	gopEndQP := []int{30, 29, 29, 29, 29, 29, 29, 28, 28}
+	const gop = 50
+	frame := 40 * time.Millisecond
+	entered := 60*time.Second + 4*frame // the first picture judged after the keyframe at 60 s
+	a := gate.NewActivity(config.ModeAuto, config.DefaultActivity())
+	buf := make([]byte, 1<<16)
+	var woke time.Duration = -1
+	for i := range 63 * 25 {
+		pts := time.Duration(i) * frame
+		k := i % gop
+		size, qp := 2300+(i*7919)%1150-575, 25 // ±25%
+		switch {
+		case k == 0:
+			size, qp = 36809, 23
+		case pts >= entered && (pts-entered)/frame%3 == 2:
+			size, qp = size/4, qp+2
+		case pts >= entered:
+			size = size * 18 / 10
+		case k >= gop-len(gopEnd):
+			size, qp = gopEnd[k-(gop-len(gopEnd))], gopEndQP[k-(gop-len(gopEnd))]
+		}
+		if a.Observe(unit.AccessUnit{Data: buf[:size], Key: k == 0, QP: qp, PTS: pts}) && woke < 0 {
+			woke = pts
+		}
+	}
+	switch {
+	case woke < 0:
+		t.Fatal("never woke: the people entering at 60 s were not seen")
+	case woke < entered:
+		t.Fatalf("woke at %s on the still view", woke)
+	case woke > entered+500*time.Millisecond:
+		t.Fatalf("woke at %s, %s after the people entered; want within 0.5 s", woke, woke-entered)
+	}
+	t.Logf("woke %s after the people entered", woke-entered)
+}
+
 func BenchmarkActivity(b *testing.B) {
 	a := gate.NewActivity(config.ModeAuto, config.DefaultActivity())
 	buf := make([]byte, 1200)

@@ -123,8 +123,10 @@ clip() {
 		# shown just before it).
 		local cut=$((lead * fps / 10))
 		if [ "$enc" = og ]; then
+			# awk reads to the end: leaving early would kill ffprobe
+			# with SIGPIPE on a long clip, and pipefail the script.
 			cut=$(ffprobe -v error -f $fmt -i "$f.tmp" -show_packets -show_entries packet=flags -of csv=p=0 |
-				awk -v from=$((cut - 8)) 'NR > from && /K/ { print NR - 1; exit }')
+				awk -v from=$((cut - 8)) 'NR > from && /K/ && !found { print NR - 1; found = 1 }')
 		fi
 		ffmpeg -nostdin -loglevel error -y -i "$f.tmp" -c copy -bsf:v "noise=drop=lt(n\\,$cut)" -f $fmt "$f.cut"
 		rm -f "$f.tmp"
