@@ -43,11 +43,11 @@ func ffmpegRun(t *testing.T, dir string, args ...string) {
 //     stream mid-GOP);
 //   - x265-gop10: x265, a keyframe every 10 s.
 //
-// No encoding has B-frames: libavcodec keeps a keyframe of a stream with
-// B-frames, decoded alone, for reordering, and a pooled decoder keeps that
-// delay for the next camera it is lent to: in mode auto such cameras (and
-// those after them) get no picture from their keyframes, a true
-// no_pictures stall, of decode, that this test must not hide.
+// No encoding has B-frames: this test is about the GOP's length. Keyframes
+// of streams with B-frames, decoded alone, are drained
+// (pipeline.ProcessKeyframe) and are covered by the encoding matrix's bf,
+// og and x265f clips (bench.TestGateOnMatrix,
+// TestAutoModeMatchesAllOnMatrix) and TestRestreamerOpenGOPJoin.
 //   - x264-damaged: a 5 s GOP whose keyframes from 12 s on are damaged
 //     (bytes changed by ffmpeg's noise filter): analysis really stalls.
 func longGOPClips(t *testing.T, dir string) map[string]string {

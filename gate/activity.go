@@ -36,8 +36,9 @@ import (
 // at 2 deviations) wake the camera, and so does one picture SizeFactor
 // deviations up, or with a slice QP QPRise above the idle QP at its
 // position (a constant-bitrate encoder raises its QP at every GOP's end to
-// save bits for the keyframe; the picture's complexity must not have
-// fallen more than 2 deviations). The evidence starts again at each keyframe
+// save bits for the keyframe; until a position's QP is known, from 3 GOPs,
+// a QP rise on a picture whose complexity fell more than 2 deviations is
+// not judged). The evidence starts again at each keyframe
 // (carried over, it woke a clean CRF view of a road 24 times in 116 s).
 // Evidence of one picture's worth that had not woken the camera when a
 // keyframe comes makes it Suspect: an idle camera then decodes that
@@ -322,10 +323,11 @@ func (a *Activity) Observe(au unit.AccessUnit) bool {
 		}
 	}
 	zc := math.Max(math.Min(z, zCap), -zFloor)
-	if au.QP >= 0 && l.qp.n >= a.cfg.LearnFrames && z > -zCalm {
+	if au.QP >= 0 && l.qp.n >= a.cfg.LearnFrames && (qpRef >= 0 || z > -zCalm) {
 		// The idle QP at this position when it is known: a constant
 		// bitrate encoder raises its QP at each GOP's end, to save bits
-		// for the keyframe.
+		// for the keyframe. Before that, a QP rise on a picture whose
+		// complexity fell is such a GOP's end.
 		if qpRef < 0 {
 			qpRef = qpMed
 		}
