@@ -34,6 +34,10 @@ var gateHeld = []string{
 // where the encoder raises its QP to save bits for the keyframe).
 var gateWakeLate = []string{"highway-cbr", "office-cbr"}
 
+// gateWakeLateMax bounds their wake latency (seconds): 1.30 s and 1.18 s
+// now, 1.54 s and 1.34 s before.
+const gateWakeLateMax = 1.5
+
 // TestGateOnMatrix: on each held clip, through the engine's gate, activity
 // signal, pixel verification and pipeline, a still view decodes at most 3%
 // of its pictures beyond the keyframes, the entering person or vehicle
@@ -64,8 +68,8 @@ func TestGateOnMatrix(t *testing.T) {
 			if r.AllIncident < 0 {
 				t.Fatalf("mode all raised no motion incident after %.1fs: the clip is not what the test expects", e.Enter)
 			}
-			if slices.Contains(gateWakeLate, name) {
-				r.WakeLatency = 0 // not held yet: reported by bench gate
+			if slices.Contains(gateWakeLate, name) && r.WakeLatency >= 0 && r.WakeLatency <= gateWakeLateMax {
+				r.WakeLatency = 0 // late, but no later than it was
 			}
 			if ok, why := r.Pass(); !ok {
 				t.Errorf("misses the targets: %s", why)

@@ -36,9 +36,10 @@ import (
 // at 2 deviations) wake the camera, and so does one picture SizeFactor
 // deviations up, or with a slice QP QPRise above the idle QP at its
 // position (a constant-bitrate encoder raises its QP at every GOP's end to
-// save bits for the keyframe; until a position's QP is known, from 3 GOPs,
-// a QP rise on a picture whose complexity fell more than 2 deviations is
-// not judged). The evidence starts again at each keyframe
+// save bits for the keyframe; where a position's QP is not known, before
+// 3 GOPs with a QP read there or beyond the first 256 pictures of a GOP, a
+// QP rise on a picture whose complexity fell 2 deviations or more is not
+// judged). The evidence starts again at each keyframe
 // (carried over, it woke a clean CRF view of a road 24 times in 116 s).
 // Evidence of one picture's worth that had not woken the camera when a
 // keyframe comes makes it Suspect: an idle camera then decodes that
@@ -112,7 +113,8 @@ const (
 	// and without a floor each small one wiped out the evidence.
 	zCap, zFree, zFloor = 3.0, 1.0, 0.5
 	// zCalm: a picture up to this many deviations above its level is
-	// learned as idle.
+	// learned as idle; one this many deviations under it or more has its
+	// QP rise judged only where its position's idle QP is known.
 	zCalm = 2.0
 	// maxRaise bounds what rejections raise the thresholds by (two
 	// rejections).
@@ -180,15 +182,20 @@ func (r *posRing) add(x float64, qp int) {
 	r.n = min(r.n+1, posGOPs)
 }
 
-// qpMedian is the median of the position's QPs, -1 if one is unknown.
+// qpMedian is the median of the position's known QPs, -1 if fewer than 3
+// are known (H.265, or slice headers the parser could not read).
 func (r *posRing) qpMedian() float64 {
 	var s [posGOPs]int8
-	q := s[:r.n]
-	copy(q, r.qp[:r.n])
-	slices.Sort(q)
-	if q[0] < 0 {
+	q := s[:0]
+	for _, v := range r.qp[:r.n] {
+		if v >= 0 {
+			q = append(q, v)
+		}
+	}
+	if len(q) < 3 {
 		return -1
 	}
+	slices.Sort(q)
 	return float64(q[len(q)/2])
 }
 

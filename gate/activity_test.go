@@ -307,7 +307,7 @@ func TestActivityNotDeafAfterRejections(t *testing.T) {
 // encoder saves bits for each keyframe by coding the last 9 pictures of
 // every GOP at QP 28-30 and 85-290 bytes (sizes and QPs scripted from the
 // real stream; 2,300 bytes ±25% at QP 25 elsewhere): a minute of it never
-// wakes the signal (it woke at the third GOP's end, the QP rise judged
+// wakes the signal (the old gate woke at a GOP's end, the QP rise judged
 // against the whole GOP's QP rather than its position's). When people walk
 // in, the encoder pays for each large picture with a small one (real:
 // 4,330, 449, 2,442, 3,066, 1,085, 5,390, 284 bytes): scripted here as two
@@ -351,6 +351,39 @@ func TestActivityConstantBitrate(t *testing.T) {
 		t.Fatalf("woke at %s, %s after the people entered; want within 0.5 s", woke, woke-entered)
 	}
 	t.Logf("woke %s after the people entered", woke-entered)
+}
+
+// TestActivityQPRiseWhereTheQPIsKnown: where a position's idle QP is known
+// (3 GOPs), a QP rise there counts whatever the picture's size. A
+// constant-bitrate encoder that has spent its buffer on a large picture
+// starves the next ones (the matrix's vtest-cbr-n0 on its long still view:
+// 34 bytes at QP 23 where the position idles at QP 12): 4 pictures mid-GOP
+// coded 30 times smaller at a QP 5 above their positions' wake the signal
+// by the fourth. Judged by their size too (they fell far under their
+// level), they were not counted, and the signal stayed asleep.
+func TestActivityQPRiseWhereTheQPIsKnown(t *testing.T) {
+	const gop = 50
+	frame := 40 * time.Millisecond
+	a := gate.NewActivity(config.ModeAuto, config.DefaultActivity())
+	buf := make([]byte, 1<<16)
+	starved := 20*time.Second + 20*frame // mid-GOP
+	var woke time.Duration = -1
+	for i := range 22 * 25 {
+		pts := time.Duration(i) * frame
+		size, qp := 2300+(i*7919)%1150-575, 25 // ±25%
+		switch {
+		case i%gop == 0:
+			size, qp = 36809, 23
+		case pts >= starved && pts < starved+4*frame:
+			size, qp = 75, 30
+		}
+		if a.Observe(unit.AccessUnit{Data: buf[:size], Key: i%gop == 0, QP: qp, PTS: pts}) && woke < 0 {
+			woke = pts
+		}
+	}
+	if woke < starved || woke >= starved+4*frame {
+		t.Fatalf("woke at %s, want with the 4 starved pictures at %s-%s", woke, starved, starved+3*frame)
+	}
 }
 
 func BenchmarkActivity(b *testing.B) {

@@ -127,6 +127,7 @@ clip() {
 			# with SIGPIPE on a long clip, and pipefail the script.
 			cut=$(ffprobe -v error -f $fmt -i "$f.tmp" -show_packets -show_entries packet=flags -of csv=p=0 |
 				awk -v from=$((cut - 8)) 'NR > from && /K/ && !found { print NR - 1; found = 1 }')
+			[ -n "$cut" ] || { echo "gatematrix: $name: no keyframe after ${lead}00 ms in $f.tmp" >&2; exit 1; }
 		fi
 		ffmpeg -nostdin -loglevel error -y -i "$f.tmp" -c copy -bsf:v "noise=drop=lt(n\\,$cut)" -f $fmt "$f.cut"
 		rm -f "$f.tmp"
