@@ -171,7 +171,7 @@ func Gate(ctx context.Context, o GateOptions, progress func(GateClip)) ([]GateCl
 }
 
 // GateUnits reads a clip as the access units a camera session hands the
-// gate: Annex-B data, keyframe flag, slice QP (H.264), and the
+// gate: Annex-B data, keyframe flag, slice QP (H.264 and H.265), and the
 // presentation time of display order (B-frames come before the picture
 // they are shown after), found by decoding the clip once.
 func GateUnits(path string, fps float64) ([]unit.AccessUnit, sim.Codec, error) {
@@ -179,19 +179,17 @@ func GateUnits(path string, fps float64) ([]unit.AccessUnit, sim.Codec, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	var qp ingest.SliceQP
+	codec := ingest.H264
+	if clip.Codec == sim.H265 {
+		codec = ingest.H265
+	}
+	qp := ingest.NewQPReader(codec)
 	aus := make([]unit.AccessUnit, len(clip.AUs))
 	for i, nalus := range clip.AUs {
 		q, fade := -1, false
-		if clip.Codec == sim.H264 {
-			if v, err := qp.QP(nalus); err == nil {
-				q = v
-				fade = qp.Fade()
-			}
-		}
-		codec := ingest.H264
-		if clip.Codec == sim.H265 {
-			codec = ingest.H265
+		if v, err := qp.QP(nalus); err == nil {
+			q = v
+			fade = qp.Fade()
 		}
 		aus[i] = unit.AccessUnit{Data: annexB(nalus), Key: clip.IsKeyframe(i), QP: q, NonRef: ingest.NonReference(codec, nalus), Fade: fade}
 	}

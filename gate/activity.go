@@ -13,7 +13,8 @@ import (
 // camera's scene is active.
 //
 // Each predicted picture is reduced to its complexity, log(size) +
-// QP·ln2/6 (H.264 slice QP; sizes alone for H.265): the bits a picture
+// QP·ln2/6 (the first slice's QP, H.264 or H.265; sizes alone when it is
+// unknown, -1): the bits a picture
 // costs halve when the encoder raises its QP by 6, so the complexity moves
 // little when a constant-bitrate encoder trades QP for size, and moves
 // when the scene costs more. It is compared with the idle level of its
@@ -38,8 +39,9 @@ import (
 // position (a constant-bitrate encoder raises its QP at every GOP's end to
 // save bits for the keyframe; where a position's QP is not known, before
 // 3 GOPs with a QP read there or beyond the first 256 pictures of a GOP, a
-// QP rise on a picture whose complexity fell 2 deviations or more is not
-// judged). The evidence starts again at each keyframe
+// QP rise is judged against the calm pictures' median QP, only if they
+// hold steady (qpSpread) and the picture's complexity did not fall 2
+// deviations or more). The evidence starts again at each keyframe
 // (carried over, it woke a clean CRF view of a road 24 times in 116 s).
 // Evidence of one picture's worth that had not woken the camera when a
 // keyframe comes makes it Suspect: an idle camera then decodes that
@@ -55,7 +57,9 @@ import (
 //
 // Reject is the pixel verification's answer: the decoded pictures showed
 // nothing. The camera sleeps at once, the pictures that woke it join the
-// idle level (a lasting change such as rain becomes the new idle), and
+// idle level and their positions' levels (a lasting change such as rain
+// becomes the new idle; a position an encoder codes larger every GOP once
+// its rate control has settled stops waking the camera), and
 // this camera's thresholds rise by half, up to 2.25 times (two
 // rejections): each encoder teaches the signal its own noise, and no run
 // of false wakes makes it deaf (at 3.4 times, a 10 s GOP stream lost the
@@ -119,6 +123,13 @@ const (
 	// maxRaise bounds what rejections raise the thresholds by (two
 	// rejections).
 	maxRaise = 2.25
+	// qpSpread: where a position's QP is not known, a QP rise is judged
+	// against the calm pictures' median QP only if their QPs spread this
+	// little (median absolute deviation, scaled: at most one QP step
+	// either way for half of them). x264 at constant bitrate holds its QP
+	// within one step but at the GOP's end; x265's strict CBR on a clean
+	// view swings it from 19 to 32 within a GOP, the same way every GOP.
+	qpSpread = 1.5
 	// lowQP: an idle QP at or under this is the bottom of the encoder's range.
 	lowQP = 10
 	// collapseFactor, collapseRun: collapseRun judged pictures in a row
@@ -205,8 +216,9 @@ type level struct {
 	res ring      // their distance from the level they were judged against
 	qp  ring      // calm slice QPs
 	pos []posRing // by position after the keyframe, grown to the GOP's length (at most positions)
-	// the last active pictures (complexity, its level, QP), learned on Reject
-	last  [4][3]float64
+	// the last active pictures (complexity, its level, QP, position),
+	// learned on Reject
+	last  [4][4]float64
 	nLast int
 }
 
@@ -319,8 +331,10 @@ func (a *Activity) Observe(au unit.AccessUnit) bool {
 		a.lowRun = 0
 	}
 	var qpMed float64
+	qpSteady := false
 	if au.QP >= 0 && l.qp.n >= a.cfg.LearnFrames {
 		qpMed = l.qp.median(&a.scratch)
+		qpSteady = l.qp.mad(qpMed, &a.scratch) <= qpSpread
 		if qpMed <= lowQP && float64(au.QP) <= qpMed+1 {
 			// An encoder at the bottom of its QP range has bits to spare
 			// on a clean view and spends them as its buffer allows: its
@@ -330,11 +344,12 @@ func (a *Activity) Observe(au unit.AccessUnit) bool {
 		}
 	}
 	zc := math.Max(math.Min(z, zCap), -zFloor)
-	if au.QP >= 0 && l.qp.n >= a.cfg.LearnFrames && (qpRef >= 0 || z > -zCalm) {
+	if au.QP >= 0 && l.qp.n >= a.cfg.LearnFrames && (qpRef >= 0 || z > -zCalm && qpSteady) {
 		// The idle QP at this position when it is known: a constant
 		// bitrate encoder raises its QP at each GOP's end, to save bits
 		// for the keyframe. Before that, a QP rise on a picture whose
-		// complexity fell is such a GOP's end.
+		// complexity fell is such a GOP's end, and one among QPs that
+		// swing (qpSteady) is the encoder's way.
 		if qpRef < 0 {
 			qpRef = qpMed
 		}
@@ -345,7 +360,7 @@ func (a *Activity) Observe(au unit.AccessUnit) bool {
 	a.evidence = math.Max(0, a.evidence+zc-zFree)
 	if a.evidence >= (zCap-zFree)*float64(a.cfg.WakeFrames)*a.raise || z >= a.cfg.SizeFactor*a.raise {
 		a.active, a.lastActive, a.evidence = true, au.PTS, 0
-		l.last[l.nLast%len(l.last)] = [3]float64{x, ref, float64(au.QP)}
+		l.last[l.nLast%len(l.last)] = [4]float64{x, ref, float64(au.QP), float64(at)}
 		l.nLast++
 	} else if z <= zCalm {
 		l.learn(x, ref, au.QP, at)
@@ -373,14 +388,15 @@ func (a *Activity) observeKey(x float64) bool {
 
 // Reject says that the decoded pictures showed nothing since the signal
 // woke the camera at pts: it sleeps at once, the last active pictures join
-// the idle levels, and the thresholds rise by half (at most maxRaise).
+// the idle levels, at their positions too, and the thresholds rise by half
+// (at most maxRaise).
 func (a *Activity) Reject(pts time.Duration) {
 	a.active, a.evidence = false, 0
 	a.raise = math.Min(a.raise*1.5, maxRaise)
 	for k := range a.kind {
 		l := &a.kind[k]
 		for _, p := range l.last[:min(l.nLast, len(l.last))] {
-			l.learn(p[0], p[1], int(p[2]), positions)
+			l.learn(p[0], p[1], int(p[2]), int(p[3]))
 		}
 		l.nLast = 0
 	}

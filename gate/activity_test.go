@@ -23,7 +23,6 @@ import (
 func activityOn(t *testing.T, clip *sim.Clip, useQP bool, still func(time.Duration) bool) (wakes, sleeps, rejected []time.Duration) {
 	t.Helper()
 	a := gate.NewActivity(config.ModeAuto, config.DefaultActivity())
-	var qp ingest.SliceQP
 	frame := time.Second / 25
 	was := false
 	buf := make([]byte, 1<<20)
@@ -31,6 +30,7 @@ func activityOn(t *testing.T, clip *sim.Clip, useQP bool, still func(time.Durati
 	if clip.Codec == sim.H265 {
 		codec = ingest.H265
 	}
+	qp := ingest.NewQPReader(codec)
 	for loop := range 2 {
 		for i, au := range clip.AUs {
 			size := 0
@@ -38,10 +38,11 @@ func activityOn(t *testing.T, clip *sim.Clip, useQP bool, still func(time.Durati
 				size += 4 + len(n)
 			}
 			key := h264.IsRandomAccess(au)
-			q := -1
 			if clip.Codec == sim.H265 {
 				key = h265.IsRandomAccess(au)
-			} else if v, err := qp.QP(au); err == nil && useQP {
+			}
+			q := -1
+			if v, err := qp.QP(au); err == nil && useQP {
 				q = v
 			}
 			pts := time.Duration(loop*len(clip.AUs)+i) * frame
@@ -87,7 +88,7 @@ func checkWakes(t *testing.T, name string, wakes, sleeps []time.Duration) {
 func TestActivityWakesOnShippedClips(t *testing.T) {
 	// Before the object appears, a wake is a false one: the pixels reject it.
 	before := func(pts time.Duration) bool { return pts%(10*time.Second) < sim.MotionStart }
-	for _, tc := range []struct{ name, clip string }{{"h264_vbr", "motion"}, {"h265_sizes_only", "motion-h265"}} {
+	for _, tc := range []struct{ name, clip string }{{"h264_vbr", "motion"}, {"h265", "motion-h265"}} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := sim.EmbeddedClip(tc.clip)
 			if err != nil {
@@ -383,6 +384,86 @@ func TestActivityQPRiseWhereTheQPIsKnown(t *testing.T) {
 	}
 	if woke < starved || woke >= starved+4*frame {
 		t.Fatalf("woke at %s, want with the 4 starved pictures at %s-%s", woke, starved, starved+3*frame)
+	}
+}
+
+// TestActivityLearnsARejectedPictureAtItsPosition: an encoder whose rate
+// control settles after its first GOPs (x265 at constant bitrate codes the
+// picture after each keyframe 3 to 9 times larger from its fourth GOP on,
+// the same every GOP) makes one picture at one position far above what the
+// position learned. Its wake is rejected by the pixels; the picture joins
+// its position's level, so that after a few rejections the position's
+// median has moved and the signal sleeps through the rest (learned only
+// into the whole GOP's level, the position kept its old median and the
+// picture woke the camera every GOP for ever). A person entering later
+// still wakes it.
+func TestActivityLearnsARejectedPictureAtItsPosition(t *testing.T) {
+	const gop = 50
+	frame := 40 * time.Millisecond
+	a := gate.NewActivity(config.ModeAuto, config.DefaultActivity())
+	buf := make([]byte, 1<<16)
+	entered := 100*time.Second + 20*frame
+	var wakes []time.Duration
+	woke := time.Duration(-1)
+	was := false
+	for i := range 102 * 25 {
+		pts := time.Duration(i) * frame
+		k := i % gop
+		size, qp := 2300+(i*7919)%230-115, 30 // ±5%
+		switch {
+		case k == 0:
+			size, qp = 36809, 28
+		case k == 4 && i > 3*gop: // the first picture judged after the keyframe
+			size = 6 * 2300
+		case pts >= entered:
+			size = size * 3
+		}
+		on := a.Observe(unit.AccessUnit{Data: buf[:size], Key: k == 0, QP: qp, PTS: pts})
+		if on && !was {
+			if pts < entered {
+				wakes = append(wakes, pts)
+				a.Reject(pts) // the pixels show nothing
+				on = false
+			} else if woke < 0 {
+				woke = pts
+			}
+		}
+		was = on
+	}
+	t.Logf("%d rejected wakes on the still view: %v", len(wakes), wakes)
+	if len(wakes) > 6 {
+		t.Errorf("%d wakes of the still view rejected by the pixels (%v), want the position to learn its picture within 6", len(wakes), wakes)
+	}
+	if woke < entered || woke > entered+500*time.Millisecond {
+		t.Errorf("the person entering at %s woke the signal at %s, want within 0.5 s", entered, woke)
+	}
+}
+
+// TestActivityQPRiseNeedsASteadyQP: where a position's QP is not known
+// yet, a QP rise is judged against the calm pictures' median QP only when
+// those QPs hold steady. x265 at constant bitrate on a clean view swings
+// its sizes from 35 to 7,000 bytes and its QP from 19 to 32 within each
+// GOP, 8 pictures in a row at 31-32 (the
+// same way every GOP: the position's QP learns it from the third GOP on);
+// judged against the median, the run woke the camera in its second GOP.
+func TestActivityQPRiseNeedsASteadyQP(t *testing.T) {
+	const gop = 50
+	frame := 40 * time.Millisecond
+	a := gate.NewActivity(config.ModeAuto, config.DefaultActivity())
+	buf := make([]byte, 1<<16)
+	for i := range 20 * 25 {
+		pts := time.Duration(i) * frame
+		k := i % gop
+		size, qp := []int{4500, 40, 3200, 900, 2500, 6800, 35}[k%7], 19+(k*5)%7 // 35-6,800 bytes at QP 19-25 by position
+		switch {
+		case k == 0:
+			size, qp = 36809, 24
+		case k >= 33 && k < 41: // then 8 pictures at QP 31-32, each GOP
+			size, qp = 2515, 31+k%2
+		}
+		if a.Observe(unit.AccessUnit{Data: buf[:size], Key: k == 0, QP: qp, PTS: pts}) {
+			t.Fatalf("woke at %s (QP %d at position %d) on a still view whose QP swings the same way every GOP", pts, qp, k)
+		}
 	}
 }
 

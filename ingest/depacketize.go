@@ -20,7 +20,7 @@ import (
 type Depacketizer struct {
 	dec    depacketizer
 	prm    *params
-	qp     *SliceQP // H.264 only
+	qp     QPReader
 	gotKey bool
 	admit  *admission // nil: every stream shape is accepted
 	// Refused is set once a parameter set over the limits was seen; the
@@ -35,8 +35,7 @@ type Depacketizer struct {
 // newDepacketizer wraps a format's depacketizer and parameter sets.
 func newDepacketizer(dec depacketizer, prm *params) *Depacketizer {
 	d := &Depacketizer{dec: dec, prm: prm}
-	if prm.codec == H264 {
-		d.qp = &SliceQP{}
+	if d.qp = NewQPReader(prm.codec); d.qp != nil {
 		d.qp.Param(prm.sps) //nolint:errcheck // a bad SDP parameter set only costs the QP signal
 		d.qp.Param(prm.pps) //nolint:errcheck
 	}

@@ -192,26 +192,7 @@ func catchShort(f func() error) (err error) {
 
 // unescape copies the start of a NAL unit's payload without emulation
 // prevention bytes into p.buf.
-func (p *SliceQP) unescape(nalu []byte) []byte {
-	n, zeros := 0, 0
-	for _, c := range nalu {
-		if n == len(p.buf) {
-			break
-		}
-		if zeros >= 2 && c == 3 {
-			zeros = 0
-			continue
-		}
-		if c == 0 {
-			zeros++
-		} else {
-			zeros = 0
-		}
-		p.buf[n] = c
-		n++
-	}
-	return p.buf[:n]
-}
+func (p *SliceQP) unescape(nalu []byte) []byte { return unescape(p.buf[:], nalu) }
 
 // QP returns the QP of the access unit's first slice, recording parameter
 // sets it carries on the way.

@@ -23,6 +23,8 @@
 #            one of those)
 #   x265u    x265 ultrafast VBV, no B-frames;  x265f: x265 fast, its default
 #            4 B-frames
+#   x265c    x265 veryfast at constant bitrate (bitrate, maxrate and buffer
+#            500k, HRD signalled), no B-frames: an IP camera's H.265 CBR
 #   *-n0     no noise;  *-night: dark, heavy temporal grain (noise 24)
 #   main     1920x1080 15 fps 4 Mbps VBV, 4 slices (vtest only)
 # Every clip (NAME.h264 or NAME.h265) is 24 s: still for 16.5 s, then the
@@ -104,11 +106,12 @@ clip() {
 	og) args=("${x264[@]}" -bf 3 -g $g -keyint_min $g -sc_threshold 0 "${vbv[@]}" -x264-params "$x264p:open-gop=1") ;;
 	bf) args=("${x264[@]}" -bf 3 -g $g -keyint_min $g -sc_threshold 0 "${vbv[@]}" -x264-params "$x264p") ;;
 	main) fps=15 w=1920 h=1080 g=30 args=(-c:v libx264 -threads 1 -preset veryfast -profile:v main -bf 0 -g 30 -keyint_min 30 -sc_threshold 0 -b:v 4000k -maxrate 5000k -bufsize 8000k -x264-params "$x264p:slices=4") ;;
-	x265u | x265f)
+	x265u | x265f | x265c)
 		codec=h265
-		local preset=ultrafast bf=":bframes=0"
+		local preset=ultrafast bf=":bframes=0" rc=("${vbv[@]}")
 		[ "$enc" = x265f ] && preset=fast bf=""
-		args=(-c:v libx265 -threads 1 -preset $preset "${vbv[@]}" -forced-idr 1 -x265-params "log-level=error:pools=none:frame-threads=1:keyint=$g:min-keyint=$g:scenecut=0:repeat-headers=1$bf")
+		[ "$enc" = x265c ] && preset=veryfast bf=":bframes=0:hrd=1" rc=(-b:v 500k -maxrate 500k -bufsize 500k)
+		args=(-c:v libx265 -threads 1 -preset $preset "${rc[@]}" -forced-idr 1 -x265-params "log-level=error:pools=none:frame-threads=1:keyint=$g:min-keyint=$g:scenecut=0:repeat-headers=1$bf")
 		;;
 	*) echo "gatematrix: unknown encoding $enc" >&2; exit 1 ;;
 	esac
@@ -138,13 +141,14 @@ clip() {
 
 rm -f "$out/MANIFEST.tmp"
 for s in vtest highway office; do
-	for e in cbr vbv crf gop05 gop10 dyn bf og x265u x265f; do
+	for e in cbr vbv crf gop05 gop10 dyn bf og x265u x265f x265c; do
 		clip $s $e n6
 	done
 	for e in cbr vbv; do
 		clip $s $e n0
 		clip $s $e night
 	done
+	clip $s x265c night
 done
 clip vtest main n6
 mv "$out/MANIFEST.tmp" "$out/MANIFEST"

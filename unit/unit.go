@@ -24,15 +24,15 @@ type AccessUnit struct {
 	// its last 8 timestamp steps ran more than a second ahead of their
 	// arrival, and PTS follows arrival.
 	ClockAhead bool
-	// QP is the first slice's quantizer read from its header (H.264), or
-	// -1 when unknown (H.265, or a header the parser does not follow).
+	// QP is the first slice's quantizer read from its header (H.264 or
+	// H.265), or -1 when unknown (a header the parser does not follow).
 	QP int
 	// NonRef is true for a picture no other picture refers to (H.264
 	// nal_ref_idc 0, H.265 sub-layer non-reference types): B-frames, most
 	// often, a fraction of a P-frame's size.
 	NonRef bool
 	// Fade is true when the slice header's explicit luma weight shows the
-	// whole picture's brightness changing (ingest.SliceQP.Fade): a lens covered,
+	// whole picture's brightness changing (ingest.QPReader.Fade): a lens covered,
 	// lights off, an IR switch, which an encoder with weighted prediction
 	// codes in a few bytes.
 	Fade bool
