@@ -331,10 +331,8 @@ func (a *Activity) Observe(au unit.AccessUnit) bool {
 		a.lowRun = 0
 	}
 	var qpMed float64
-	qpSteady := false
 	if au.QP >= 0 && l.qp.n >= a.cfg.LearnFrames {
 		qpMed = l.qp.median(&a.scratch)
-		qpSteady = l.qp.mad(qpMed, &a.scratch) <= qpSpread
 		if qpMed <= lowQP && float64(au.QP) <= qpMed+1 {
 			// An encoder at the bottom of its QP range has bits to spare
 			// on a clean view and spends them as its buffer allows: its
@@ -344,12 +342,12 @@ func (a *Activity) Observe(au unit.AccessUnit) bool {
 		}
 	}
 	zc := math.Max(math.Min(z, zCap), -zFloor)
-	if au.QP >= 0 && l.qp.n >= a.cfg.LearnFrames && (qpRef >= 0 || z > -zCalm && qpSteady) {
+	if au.QP >= 0 && l.qp.n >= a.cfg.LearnFrames && (qpRef >= 0 || z > -zCalm && l.qp.mad(qpMed, &a.scratch) <= qpSpread) {
 		// The idle QP at this position when it is known: a constant
 		// bitrate encoder raises its QP at each GOP's end, to save bits
 		// for the keyframe. Before that, a QP rise on a picture whose
 		// complexity fell is such a GOP's end, and one among QPs that
-		// swing (qpSteady) is the encoder's way.
+		// swing (qpSpread) is the encoder's way.
 		if qpRef < 0 {
 			qpRef = qpMed
 		}
