@@ -1,8 +1,6 @@
 package ingest_test
 
 import (
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
@@ -13,24 +11,12 @@ import (
 	"github.com/vigil-video/vigil/sim"
 )
 
-// encode265 makes a small H.265 clip with ffmpeg's libx265 and the given
-// x265 parameters, and returns its access units.
-func encode265(t *testing.T, params string) [][][]byte {
+// encode265 makes a small H.265 clip with ffmpeg's libx265 (one thread)
+// and the given x265 parameters, and returns its access units.
+func encode265(t *testing.T, params string, args ...string) [][][]byte {
 	t.Helper()
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg is not installed")
-	}
-	out := filepath.Join(t.TempDir(), "clip.h265")
-	cmd := []string{"-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-t", "3",
-		"-c:v", "libx265", "-preset", "fast", "-x265-params", "log-level=error:pools=none:frame-threads=1:" + params, "-f", "hevc", out}
-	if b, err := exec.Command("ffmpeg", cmd...).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, b)
-	}
-	clip, err := sim.LoadClip(out, 25)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return clip.AUs
+	return encodeClip(t, 3, "hevc", append(args, "-c:v", "libx265", "-preset", "fast",
+		"-x265-params", "log-level=error:pools=none:frame-threads=1:"+params)...)
 }
 
 // TestSliceQP265MatchesTheEncoder: with a constant quantizer every H.265
@@ -90,23 +76,10 @@ func TestSliceQP265FollowsRateControl(t *testing.T) {
 // is a fade (Fade) during it, none before or after, and the QP still reads right
 // after the weight tables (with their chroma weights).
 func TestSliceQP265WeightShowsAFade(t *testing.T) {
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg is not installed")
-	}
-	out := filepath.Join(t.TempDir(), "fade.h265")
-	cmd := []string{"-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-t", "3",
-		"-vf", "fade=t=out:st=1.6:d=0.6", "-c:v", "libx265", "-preset", "fast",
-		"-x265-params", "log-level=error:pools=none:frame-threads=1:qp=30:ipratio=1:pbratio=1:aq-mode=0:bframes=0:weightp=1:keyint=75", "-f", "hevc", out}
-	if b, err := exec.Command("ffmpeg", cmd...).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, b)
-	}
-	clip, err := sim.LoadClip(out, 25)
-	if err != nil {
-		t.Fatal(err)
-	}
+	aus := encode265(t, "qp=30:ipratio=1:pbratio=1:aq-mode=0:bframes=0:weightp=1:keyint=75", "-vf", "fade=t=out:st=1.6:d=0.6")
 	p := ingest.NewQPReader(ingest.H265)
 	fades := 0
-	for i, au := range clip.AUs {
+	for i, au := range aus {
 		qp, err := p.QP(au)
 		if err != nil || qp != 30 {
 			t.Fatalf("access unit %d: qp %d (%v), want 30", i, qp, err)

@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
@@ -15,13 +16,20 @@ import (
 // options, and returns its access units.
 func encode(t *testing.T, args ...string) [][][]byte {
 	t.Helper()
+	return encodeClip(t, 2, "h264", append([]string{"-c:v", "libx264", "-g", "25", "-bf", "0"}, args...)...)
+}
+
+// encodeClip encodes seconds of ffmpeg's testsrc2 at 320x180 25 fps with
+// the encoder args into a raw stream of format (h264, hevc), and returns
+// its access units.
+func encodeClip(t *testing.T, seconds int, format string, args ...string) [][][]byte {
+	t.Helper()
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Skip("ffmpeg is not installed")
 	}
-	out := filepath.Join(t.TempDir(), "clip.h264")
-	cmd := append([]string{"-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-t", "2",
-		"-c:v", "libx264", "-g", "25", "-bf", "0"}, args...)
-	cmd = append(cmd, "-f", "h264", out)
+	out := filepath.Join(t.TempDir(), "clip."+format)
+	cmd := append([]string{"-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-t", strconv.Itoa(seconds)}, args...)
+	cmd = append(cmd, "-f", format, out)
 	if b, err := exec.Command("ffmpeg", cmd...).CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg: %v\n%s", err, b)
 	}
