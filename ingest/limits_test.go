@@ -98,8 +98,8 @@ func buildSPS(profile byte, wMbs1, hMbs1 int) []byte {
 	bw.ue(2) // pic_order_cnt_type
 	bw.ue(1) // max_num_ref_frames
 	bw.bit(0)
-	bw.ue(uint32(wMbs1))
-	bw.ue(uint32(hMbs1))
+	bw.ue(uint64(wMbs1))
+	bw.ue(uint64(hMbs1))
 	bw.bit(1) // frame_mbs_only_flag
 	bw.bit(1) // direct_8x8_inference_flag
 	bw.bit(0) // frame_cropping_flag
@@ -123,7 +123,9 @@ func (w *bitWriter) bit(b int) {
 	w.n++
 }
 
-func (w *bitWriter) ue(v uint32) {
+// ue writes v as ue(v); 1<<32-1 takes 32 leading zeros, which a 32-bit
+// reader wraps.
+func (w *bitWriter) ue(v uint64) {
 	v++
 	n := 0
 	for x := v; x > 1; x >>= 1 {
@@ -132,7 +134,12 @@ func (w *bitWriter) ue(v uint32) {
 	for range n {
 		w.bit(0)
 	}
-	for i := n; i >= 0; i-- {
+	w.bits(v, n+1)
+}
+
+// bits writes the n low bits of v.
+func (w *bitWriter) bits(v uint64, n int) {
+	for i := n - 1; i >= 0; i-- {
 		w.bit(int(v>>i) & 1)
 	}
 }

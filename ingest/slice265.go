@@ -55,8 +55,9 @@ type h265PPS struct {
 // slice_qp_delta (7.4.7.1), the picture's base QP before the coding
 // units' own deltas, as x264's slice QP is. It keeps the parameter sets
 // seen in band (or given with Param). A stream it does not follow (long
-// term pictures listed in the SPS, reference list modification, a first
-// slice that is not its picture's first) has no QP: the activity signal
+// term pictures listed in the SPS, reference list modification, screen
+// content coding, a first slice that is not its picture's first, an SPS
+// that does not parse) has no QP: the activity signal
 // uses sizes alone, as it did for every H.265 stream before. Not safe for
 // concurrent use.
 type SliceQP265 struct {
@@ -84,10 +85,22 @@ func (p *SliceQP265) Param(nalu []byte) error {
 	case h265.NALUType_SPS_NUT:
 		var s h265.SPS
 		if err := s.Unmarshal(nalu); err != nil {
+			// Its id may be one a PPS names: forget every SPS rather than
+			// read slices against a stale one, until one that parses.
+			p.sps = [len(p.sps)]*h265.SPS{}
 			return err
 		}
 		if int(s.ID) >= len(p.sps) {
 			return errors.New("sps id out of range")
+		}
+		p.sps[s.ID] = nil
+		switch ptl := &s.ProfileTierLevel; {
+		case s.Log2MaxPicOrderCntLsbMinus4 > 12 || s.BitDepthLumaMinus8 > 8:
+			return errors.New("sps values out of range")
+		case ptl.GeneralProfileIdc >= 9 || ptl.GeneralProfileCompatibilityFlag[9]:
+			// Screen content coding adds slice header syntax (SPS and PPS
+			// extensions) the reader does not follow.
+			return nil
 		}
 		p.sps[s.ID] = &s
 	case h265.NALUType_PPS_NUT:
@@ -351,13 +364,13 @@ func (p *SliceQP265) sliceQP(t h265.NALUType, b []byte) (qp int, err error) {
 // (7.3.7): predicted from the SPS's sets, or explicit.
 func skipSliceRPS(r *bitReader, sps *h265.SPS, sets uint32) error {
 	if sets > 0 && r.flag() { // inter_ref_pic_set_prediction_flag
-		idx := r.ue() + 1 // delta_idx_minus1 + 1
-		if idx > sets {
+		d := r.ue() // delta_idx_minus1
+		if d >= sets {
 			return errors.New("bad delta_idx")
 		}
 		r.flag() // delta_rps_sign
 		r.ue()   // abs_delta_rps_minus1
-		ref := sps.ShortTermRefPicSets[sets-idx]
+		ref := sps.ShortTermRefPicSets[sets-1-d]
 		for range ref.NumNegativePics + ref.NumPositivePics + 1 {
 			if !r.flag() { // used_by_curr_pic_flag
 				r.flag() // use_delta_flag

@@ -199,3 +199,36 @@ func BenchmarkSliceQP265(b *testing.B) {
 		}
 	}
 }
+
+// TestSliceQP265ForgetsAnSPSThatFails: an SPS the parser refuses (here cut
+// short) makes the reader forget the SPS it had, rather than read the next
+// slices against parameters the camera no longer uses; the next SPS that
+// parses brings the QP back.
+func TestSliceQP265ForgetsAnSPSThatFails(t *testing.T) {
+	aus := encode265(t, "qp=30:ipratio=1:pbratio=1:aq-mode=0:bframes=0:keyint=75")
+	p := ingest.NewQPReader(ingest.H265)
+	var sps []byte
+	for _, n := range aus[0] {
+		if n[0]>>1&0x3f == 33 {
+			sps = n
+		}
+	}
+	if sps == nil {
+		t.Fatal("no SPS in the first access unit")
+	}
+	if qp, err := p.QP(aus[0]); err != nil || qp != 30 {
+		t.Fatalf("keyframe: qp %d (%v), want 30", qp, err)
+	}
+	if err := p.Param(sps[:6]); err == nil {
+		t.Fatal("an SPS cut to 6 bytes parsed")
+	}
+	if qp, err := p.QP(aus[1]); err == nil {
+		t.Fatalf("after an SPS that failed: qp %d, want no QP", qp)
+	}
+	if err := p.Param(sps); err != nil {
+		t.Fatal(err)
+	}
+	if qp, err := p.QP(aus[2]); err != nil || qp != 30 {
+		t.Fatalf("after the SPS again: qp %d (%v), want 30", qp, err)
+	}
+}
