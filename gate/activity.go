@@ -35,7 +35,8 @@ import (
 // most 1.5, as constant-bitrate encoders follow each large picture with a
 // small one); WakeFrames pictures 3 deviations up (or more, smaller ones: 8
 // at 2 deviations) wake the camera, and so does one picture SizeFactor
-// deviations up, or with a slice QP QPRise above the idle QP at its
+// deviations up (and as many of its position's own spread, where that is
+// larger: posSpread), or with a slice QP QPRise above the idle QP at its
 // position (a constant-bitrate encoder raises its QP at every GOP's end to
 // save bits for the keyframe; where a position's QP is not known, before
 // 3 GOPs with a QP read there or beyond the first 256 pictures of a GOP, a
@@ -210,6 +211,26 @@ func (r *posRing) qpMedian() float64 {
 	return float64(q[len(q)/2])
 }
 
+// posSpread is the spread of position at's own values around ref (their
+// median absolute deviation, scaled; 0 before 3 GOPs): where it is larger
+// than the level's deviation, a single picture there is judged by it. An
+// encoder whose pictures alternate between a few bytes and a few
+// thousand, in an order that drifts from GOP to GOP (x265 at constant
+// bitrate), gives a position no level: one picture many deviations above
+// the level is then no surprise there.
+func (l *level) posSpread(at int, ref float64, scratch *[window]float64) float64 {
+	if at >= len(l.pos) || l.pos[at].n < 3 {
+		return 0
+	}
+	p := &l.pos[at]
+	s := scratch[:p.n]
+	for i, v := range p.v[:p.n] {
+		s[i] = math.Abs(v - ref)
+	}
+	slices.Sort(s)
+	return 1.4826 * s[len(s)/2]
+}
+
 // level is the idle level of one kind of picture.
 type level struct {
 	x   ring      // calm complexities
@@ -356,7 +377,7 @@ func (a *Activity) Observe(au unit.AccessUnit) bool {
 		}
 	}
 	a.evidence = math.Max(0, a.evidence+zc-zFree)
-	if a.evidence >= (zCap-zFree)*float64(a.cfg.WakeFrames)*a.raise || z >= a.cfg.SizeFactor*a.raise {
+	if a.evidence >= (zCap-zFree)*float64(a.cfg.WakeFrames)*a.raise || z >= a.cfg.SizeFactor*a.raise && (x-ref)/math.Max(dev, l.posSpread(at, ref, &a.scratch)) >= a.cfg.SizeFactor*a.raise {
 		a.active, a.lastActive, a.evidence = true, au.PTS, 0
 		l.last[l.nLast%len(l.last)] = [4]float64{x, ref, float64(au.QP), float64(at)}
 		l.nLast++
