@@ -181,25 +181,6 @@ func TestDepacketizerReadsTheQP(t *testing.T) {
 	}
 }
 
-// BenchmarkSliceQP265: the QP of the predicted pictures of the shipped
-// H.265 clip, read from their slice segment headers.
-func BenchmarkSliceQP265(b *testing.B) {
-	clip, err := sim.LoadClip("../sim/clips/motion.h265", 25)
-	if err != nil {
-		b.Fatal(err)
-	}
-	p := ingest.NewQPReader(ingest.H265)
-	p.QP(clip.AUs[0]) //nolint:errcheck
-	aus := clip.AUs[1:50]
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range b.N {
-		if _, err := p.QP(aus[i%len(aus)]); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 // TestSliceQP265ForgetsAnSPSThatFails: an SPS the parser refuses (here cut
 // short) makes the reader forget the SPS it had, rather than read the next
 // slices against parameters the camera no longer uses; the next SPS that

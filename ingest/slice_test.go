@@ -121,20 +121,26 @@ func FuzzSliceQP(f *testing.F) {
 	})
 }
 
+// BenchmarkSliceQP: the QP of the predicted pictures of the shipped clips,
+// H.264 and H.265, read from their slice headers.
 func BenchmarkSliceQP(b *testing.B) {
-	clip, err := sim.LoadClip("../sim/clips/motion.h264", 25)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var p ingest.SliceQP
-	p.QP(clip.AUs[0]) //nolint:errcheck
-	aus := clip.AUs[1:50]
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range b.N {
-		if _, err := p.QP(aus[i%len(aus)]); err != nil {
-			b.Fatal(err)
-		}
+	for _, codec := range []ingest.Codec{ingest.H264, ingest.H265} {
+		b.Run(string(codec), func(b *testing.B) {
+			clip, err := sim.LoadClip("../sim/clips/motion."+string(codec), 25)
+			if err != nil {
+				b.Fatal(err)
+			}
+			p := ingest.NewQPReader(codec)
+			p.QP(clip.AUs[0]) //nolint:errcheck
+			aus := clip.AUs[1:50]
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if _, err := p.QP(aus[i%len(aus)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
