@@ -57,9 +57,12 @@ func isFade(scale float64, offset int) bool {
 // Fade reports whether the last slice QP read carried a luma weight that
 // changes the whole picture's brightness (P slices only: keyframes carry
 // no weight), which unit.AccessUnit.Fade passes to the activity signal.
-func (p *SliceQP) Fade() bool {
-	scale, offset, ok := p.Weight()
-	return ok && isFade(scale, offset)
+func (p *SliceQP) Fade() bool { return p.w.fade() }
+
+// fade reports whether the weight was carried and changes the whole
+// picture's brightness (isFade).
+func (w lumaWeight) fade() bool {
+	return w.ok && isFade(float64(w.weight)/float64(int32(1)<<w.denom), int(w.offset))
 }
 
 // Weight reports the explicit luma weight of the last slice QP read, for

@@ -38,7 +38,6 @@ func NewQPReader(codec Codec) QPReader {
 // needs (H.265 7.3.2.3.1).
 type h265PPS struct {
 	spsID                    uint32
-	dependentSlices          bool
 	outputFlagPresent        bool
 	extraSliceHeaderBits     int
 	cabacInitPresent         bool
@@ -69,12 +68,7 @@ type SliceQP265 struct {
 
 // Fade reports whether the last slice QP read carried a luma weight that
 // changes the whole picture's brightness (P slices, the first reference).
-func (p *SliceQP265) Fade() bool {
-	if !p.w.ok {
-		return false
-	}
-	return isFade(float64(p.w.weight)/float64(int32(1)<<p.w.denom), int(p.w.offset))
-}
+func (p *SliceQP265) Fade() bool { return p.w.fade() }
 
 // Param records an SPS or PPS NAL unit; other units are ignored.
 func (p *SliceQP265) Param(nalu []byte) error {
@@ -119,7 +113,7 @@ func (p *SliceQP265) parsePPS(b []byte) error {
 		p.pps[id] = h265PPS{}
 		var pp h265PPS
 		pp.spsID = r.ue()
-		pp.dependentSlices = r.flag()
+		r.flag() // dependent_slice_segments_enabled_flag: a dependent segment is never a picture's first
 		pp.outputFlagPresent = r.flag()
 		pp.extraSliceHeaderBits = int(r.bits(3))
 		r.flag() // sign_data_hiding_enabled_flag
