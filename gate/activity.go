@@ -64,7 +64,11 @@ import (
 // this camera's thresholds rise by half, up to 2.25 times (two
 // rejections): each encoder teaches the signal its own noise, and no run
 // of false wakes makes it deaf (at 3.4 times, a 10 s GOP stream lost the
-// pedestrians of vtest after three false wakes in two minutes).
+// pedestrians of vtest after three false wakes in two minutes). Each step
+// is given back after raiseHold of stream without a rejection: what woke
+// the camera (night grain, rain) passes, and a camera that had two false
+// wakes in a month of nights would otherwise keep, by day and for ever,
+// thresholds that wait for the next keyframe to see a person walk in.
 //
 // A predicted picture coded at the bottom of the encoder's QP range (the
 // idle QP at most 10, this one at most one above it: a clean view that
@@ -88,7 +92,12 @@ type Activity struct {
 	gop      ring // the last keyframe intervals, in pictures
 	scratch  [window]float64
 	raise    float64
-	evidence float64
+	// calm is the stream time since the last rejection or step given back
+	// (raiseHold); last is the latest PTS seen (B-frames come back in
+	// time), if seen.
+	calm, last time.Duration
+	seen       bool
+	evidence   float64
 	// keyEvidence is the evidence when the last keyframe came.
 	keyEvidence float64
 	// lowRun counts the judged pictures in a row, up to now, coded at
@@ -124,6 +133,10 @@ const (
 	// maxRaise bounds what rejections raise the thresholds by (two
 	// rejections).
 	maxRaise = 2.25
+	// raiseHold is the stream time without a rejection after which one
+	// step of the raise is given back; a gap in the stream's timestamps
+	// counts for at most maxGap.
+	raiseHold, maxGap = 10 * time.Minute, time.Second
 	// qpSpread: where a position's QP is not known, a QP rise is judged
 	// against the calm pictures' median QP only if their QPs spread this
 	// little (median absolute deviation, scaled: at most one QP step
@@ -268,7 +281,7 @@ func NewActivity(mode string, cfg config.Activity) Signal {
 }
 
 // Reset forgets the stream; what Reject taught is kept.
-func (a *Activity) Reset() { *a = Activity{cfg: a.cfg, raise: a.raise} }
+func (a *Activity) Reset() { *a = Activity{cfg: a.cfg, raise: a.raise, calm: a.calm} }
 
 // Active reports the current state.
 func (a *Activity) Active() bool { return a.active }
@@ -291,6 +304,7 @@ func complexity(size, qp int) float64 {
 // Observe takes one access unit (its size, keyframe and reference flags,
 // slice QP and presentation time) and reports whether the scene is active.
 func (a *Activity) Observe(au unit.AccessUnit) bool {
+	a.lower(au.PTS)
 	x := complexity(len(au.Data), au.QP)
 	if au.Key {
 		if a.observeKey(x) {
@@ -408,16 +422,31 @@ func (a *Activity) observeKey(x float64) bool {
 // Reject says that the decoded pictures showed nothing since the signal
 // woke the camera at pts: it sleeps at once, the last active pictures join
 // the idle levels, at their positions too, and the thresholds rise by half
-// (at most maxRaise).
+// (at most maxRaise; given back a step per raiseHold without a rejection).
 func (a *Activity) Reject(pts time.Duration) {
 	a.active, a.evidence = false, 0
 	a.raise = math.Min(a.raise*1.5, maxRaise)
+	a.calm = 0
 	for k := range a.kind {
 		l := &a.kind[k]
 		for _, p := range l.last[:min(l.nLast, len(l.last))] {
 			l.learn(p[0], p[1], int(p[2]), int(p[3]))
 		}
 		l.nLast = 0
+	}
+}
+
+// lower gives back one step of the raise per raiseHold of stream since the
+// last rejection.
+func (a *Activity) lower(pts time.Duration) {
+	if !a.seen {
+		a.last, a.seen = pts, true
+	}
+	a.calm += min(max(pts-a.last, 0), maxGap)
+	a.last = max(a.last, pts)
+	if a.calm >= raiseHold {
+		a.calm = 0
+		a.raise = math.Max(a.raise/1.5, 1)
 	}
 }
 

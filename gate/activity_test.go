@@ -303,6 +303,60 @@ func TestActivityNotDeafAfterRejections(t *testing.T) {
 	}
 }
 
+// TestActivityGivesBackItsRaise: two rejected wakes raise a camera's
+// thresholds 2.25 times, and a scene that costs 1.1 times the still view's
+// bits, sensor noise ±12% (a person walking far off in a 500 kbps
+// substream) then wakes it after 0.8 s. Ten minutes of stream without a rejection give one
+// step back, twenty both: the same entering wakes within 0.5 s again. The
+// control, the same entering 2 minutes after the rejections, shows that
+// the raise is what delayed it.
+func TestActivityGivesBackItsRaise(t *testing.T) {
+	const frame = 40 * time.Millisecond
+	noise := []int{0, 90, -60, 40, -110, 70, -20, 120, -80, 10} // sensor noise, ±12%
+	buf := make([]byte, 1<<16)
+	// wakeAfter returns how long after entering (at enter) the signal woke,
+	// and how many false wakes it rejected before.
+	wakeAfter := func(enter time.Duration) (time.Duration, int) {
+		a := gate.NewActivity(config.ModeAuto, config.DefaultActivity())
+		rejects := 0
+		for i := 0; ; i++ {
+			pts := time.Duration(i) * frame
+			size := 1000 + noise[i%len(noise)]
+			switch {
+			case i%50 == 0: // a keyframe every 2 s
+				size = 20000
+			case pts >= enter:
+				size = size * 11 / 10 // people enter
+			case rejects < 2 && i%250 >= 120 && i%250 < 126:
+				size *= 3 // a burst of noise every 10 s, until 2 were rejected
+			}
+			on := a.Observe(unit.AccessUnit{Data: buf[:size], Key: i%50 == 0, QP: 30, PTS: pts})
+			switch {
+			case on && pts < enter:
+				a.Reject(pts)
+				rejects++
+			case on:
+				return pts - enter, rejects
+			case pts > enter+5*time.Second:
+				return -1, rejects
+			}
+		}
+	}
+	late, rejects := wakeAfter(2*time.Minute + 100*time.Millisecond)
+	if rejects < 2 {
+		t.Fatalf("%d false wakes, want 2 (the test's bursts no longer wake it)", rejects)
+	}
+	if late >= 0 && late <= 500*time.Millisecond {
+		t.Fatalf("2 minutes after %d rejected wakes, a scene 1.1 times costlier woke the signal %s after entering: the test no longer shows a raise", rejects, late)
+	}
+	t.Logf("2 minutes after %d rejected wakes: woke %s after entering", rejects, late)
+	after, rejects := wakeAfter(21*time.Minute + 100*time.Millisecond)
+	if after < 0 || after > 500*time.Millisecond {
+		t.Fatalf("21 minutes after %d rejected wakes, a scene 1.1 times costlier woke the signal %s after entering, want within 0.5s (-1: not in 5s)", rejects, after)
+	}
+	t.Logf("21 minutes after %d rejected wakes: woke %s after entering", rejects, after)
+}
+
 // TestActivityConstantBitrate: x264 at constant bitrate with HRD (the
 // matrix's vtest-cbr, 500 kbit/s, an IDR every 2 s). On the still view the
 // encoder saves bits for each keyframe by coding the last 9 pictures of
