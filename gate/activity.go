@@ -94,7 +94,7 @@ type Activity struct {
 	raise    float64
 	// calm is the stream time since the last rejection or step given back
 	// (raiseHold); last is the latest PTS seen (B-frames come back in
-	// time), if seen.
+	// time, by less than maxGap), if seen.
 	calm, last time.Duration
 	seen       bool
 	evidence   float64
@@ -442,8 +442,13 @@ func (a *Activity) lower(pts time.Duration) {
 	if !a.seen {
 		a.last, a.seen = pts, true
 	}
-	a.calm += min(max(pts-a.last, 0), maxGap)
-	a.last = max(a.last, pts)
+	switch d := pts - a.last; {
+	case d > 0:
+		a.calm += min(d, maxGap)
+		a.last = pts
+	case d < -maxGap: // the stream's clock stepped back
+		a.last = pts
+	}
 	if a.calm >= raiseHold {
 		a.calm = 0
 		a.raise = math.Max(a.raise/1.5, 1)

@@ -316,33 +316,39 @@ func TestActivityGivesBackItsRaise(t *testing.T) {
 	buf := make([]byte, 1<<16)
 	// wakeAfter returns how long after entering (at enter) the signal woke,
 	// and how many false wakes it rejected before.
-	wakeAfter := func(enter time.Duration) (time.Duration, int) {
+	// With stepBack, the stream's clock starts 5 hours on and steps back
+	// to 0 a minute in (a camera rebooted behind a restreamer).
+	wakeAfter := func(enter time.Duration, stepBack bool) (time.Duration, int) {
 		a := gate.NewActivity(config.ModeAuto, config.DefaultActivity())
 		rejects := 0
 		for i := 0; ; i++ {
-			pts := time.Duration(i) * frame
+			now := time.Duration(i) * frame // the wall clock; pts is the stream's
+			pts := now
+			if stepBack && now < time.Minute {
+				pts += 5 * time.Hour
+			}
 			size := 1000 + noise[i%len(noise)]
 			switch {
 			case i%50 == 0: // a keyframe every 2 s
 				size = 20000
-			case pts >= enter:
+			case now >= enter:
 				size = size * 11 / 10 // people enter
 			case rejects < 2 && i%250 >= 120 && i%250 < 126:
 				size *= 3 // a burst of noise every 10 s, until 2 were rejected
 			}
 			on := a.Observe(unit.AccessUnit{Data: buf[:size], Key: i%50 == 0, QP: 30, PTS: pts})
 			switch {
-			case on && pts < enter:
+			case on && now < enter:
 				a.Reject(pts)
 				rejects++
 			case on:
-				return pts - enter, rejects
-			case pts > enter+5*time.Second:
+				return now - enter, rejects
+			case now > enter+5*time.Second:
 				return -1, rejects
 			}
 		}
 	}
-	late, rejects := wakeAfter(2*time.Minute + 100*time.Millisecond)
+	late, rejects := wakeAfter(2*time.Minute+100*time.Millisecond, false)
 	if rejects < 2 {
 		t.Fatalf("%d false wakes, want 2 (the test's bursts no longer wake it)", rejects)
 	}
@@ -350,11 +356,13 @@ func TestActivityGivesBackItsRaise(t *testing.T) {
 		t.Fatalf("2 minutes after %d rejected wakes, a scene 1.1 times costlier woke the signal %s after entering: the test no longer shows a raise", rejects, late)
 	}
 	t.Logf("2 minutes after %d rejected wakes: woke %s after entering", rejects, late)
-	after, rejects := wakeAfter(21*time.Minute + 100*time.Millisecond)
-	if after < 0 || after > 500*time.Millisecond {
-		t.Fatalf("21 minutes after %d rejected wakes, a scene 1.1 times costlier woke the signal %s after entering, want within 0.5s (-1: not in 5s)", rejects, after)
+	for _, stepBack := range []bool{false, true} {
+		after, rejects := wakeAfter(21*time.Minute+100*time.Millisecond, stepBack)
+		if after < 0 || after > 500*time.Millisecond {
+			t.Fatalf("21 minutes after %d rejected wakes (clock stepped back: %v), a scene 1.1 times costlier woke the signal %s after entering, want within 0.5s (-1: not in 5s)", rejects, stepBack, after)
+		}
+		t.Logf("21 minutes after %d rejected wakes (clock stepped back: %v): woke %s after entering", rejects, stepBack, after)
 	}
-	t.Logf("21 minutes after %d rejected wakes: woke %s after entering", rejects, after)
 }
 
 // TestActivityConstantBitrate: x264 at constant bitrate with HRD (the
