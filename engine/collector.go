@@ -33,6 +33,8 @@ var (
 		"Times mode auto woke full decoding.", []string{"camera"}, nil)
 	rejectedDesc = prometheus.NewDesc("vigil_camera_wakeups_rejected_total",
 		"Wake-ups of mode auto the decoded pictures did not confirm: the camera slept again at once and its activity thresholds rose.", []string{"camera"}, nil)
+	raiseDesc = prometheus.NewDesc("vigil_camera_activity_raise",
+		"Factor the activity signal's thresholds stand at in mode auto: 1 as configured, 1.5 and 2.25 after one and two rejected wake-ups, a step given back per 10 minutes without one; 0 in the other modes.", []string{"camera"}, nil)
 	deferredDesc = prometheus.NewDesc("vigil_camera_wakeups_deferred_total",
 		"Wakes of mode auto the activity signal wanted while as many cameras verified theirs as allowed (vigil_wake_verifications_max): the camera waited, its GOP kept, and decoded its next keyframe.", []string{"camera"}, nil)
 	keysAloneDesc = prometheus.NewDesc("vigil_keyframes_decoded_alone_total",
@@ -71,6 +73,7 @@ func (c sessionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- awakeDesc
 	ch <- wakeupsDesc
 	ch <- rejectedDesc
+	ch <- raiseDesc
 	ch <- deferredDesc
 	ch <- keysAloneDesc
 	ch <- skippedDesc
@@ -108,6 +111,7 @@ func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(awakeDesc, prometheus.GaugeValue, b2f(cam.gate.DecodingAll()), cam.id)
 		ch <- prometheus.MustNewConstMetric(wakeupsDesc, prometheus.CounterValue, float64(cam.gate.Wakeups()), cam.id)
 		ch <- prometheus.MustNewConstMetric(rejectedDesc, prometheus.CounterValue, float64(cam.gate.Rejects()), cam.id)
+		ch <- prometheus.MustNewConstMetric(raiseDesc, prometheus.GaugeValue, cam.gate.Raise(), cam.id)
 		ch <- prometheus.MustNewConstMetric(deferredDesc, prometheus.CounterValue, float64(cam.gate.Deferred()), cam.id)
 		ch <- prometheus.MustNewConstMetric(skippedDesc, prometheus.CounterValue, float64(cam.gate.Skipped()), cam.id)
 		ch <- prometheus.MustNewConstMetric(stepDesc, prometheus.GaugeValue, float64(cam.load.Step()), cam.id)

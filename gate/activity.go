@@ -286,6 +286,9 @@ func (a *Activity) Reset() { *a = Activity{cfg: a.cfg, raise: a.raise, calm: a.c
 // Active reports the current state.
 func (a *Activity) Active() bool { return a.active }
 
+// Raise is the factor rejections raised the thresholds by (1 to maxRaise).
+func (a *Activity) Raise() float64 { return a.raise }
+
 // Suspect reports whether, when the last keyframe came, the evidence held
 // at least one picture's worth (zCap - zFree: a picture 3 deviations up,
 // or two 2 up) without waking the camera, or the pictures before it had

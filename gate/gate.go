@@ -34,6 +34,9 @@ type Signal interface {
 	// keyframe, whose analysis may see what the bitstream cannot tell
 	// from noise.
 	Suspect() bool
+	// Raise is the factor rejected wakes raised the signal's thresholds
+	// by: 1 as configured.
+	Raise() float64
 }
 
 // ReplayUnits is the most access units a wake-up replays: a GOP of 60 s at
@@ -103,6 +106,10 @@ type Gate struct {
 	calm      atomic.Int32 // analyzed pictures since then showing nothing
 	rejected  atomic.Bool  // the pictures showed nothing: sleep and learn
 	rejects   atomic.Uint64
+	// raise is the signal's Raise (its float64 bits), read by the metrics;
+	// raised is the last one stored, on the reader goroutine.
+	raise  atomic.Uint64
+	raised float64
 	// verifiers, when set, bounds the verifications running at once
 	// (ShareVerifiers); slot says this camera holds one of them,
 	// deferring that its signal wants a wake no verifier was free for
@@ -341,6 +348,10 @@ func (g *Gate) Route(au unit.AccessUnit, push func(au unit.AccessUnit, alone boo
 			g.rejects.Add(1)
 		}
 		active = g.act.Observe(au)
+		if r := g.act.Raise(); r != g.raised {
+			g.raised = r
+			g.raise.Store(math.Float64bits(r))
+		}
 	}
 	if g.mode == config.ModeAuto && au.Key {
 		g.gop, g.anyKey = au.PTS-g.anyKey, au.PTS
@@ -738,6 +749,19 @@ func (g *Gate) Analyzed(pts time.Duration, active bool) {
 
 // Rejects counts the wakes the pixel verification rejected.
 func (g *Gate) Rejects() uint64 { return g.rejects.Load() }
+
+// Raise is the factor rejected wakes raised the activity signal's
+// thresholds by (1 as configured, until the signal has seen a unit; 0
+// without a signal: a mode other than auto).
+func (g *Gate) Raise() float64 {
+	if g.act == nil {
+		return 0
+	}
+	if r := math.Float64frombits(g.raise.Load()); r > 0 {
+		return r
+	}
+	return 1
+}
 
 // Wakeups counts the times mode auto woke full decoding.
 func (g *Gate) Wakeups() uint64 { return g.wakeups.Load() }

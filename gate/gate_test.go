@@ -24,6 +24,7 @@ func (s *scriptedActivity) Observe(unit.AccessUnit) bool {
 	return a
 }
 func (s *scriptedActivity) Reject(time.Duration) { s.rejects++ }
+func (s *scriptedActivity) Raise() float64       { return 1 + float64(s.rejects)/2 }
 func (s *scriptedActivity) Reset()               {}
 func (s *scriptedActivity) Suspect() bool {
 	return s.suspect != nil && s.suspect(s.i-1)
@@ -154,6 +155,11 @@ func TestGateModes(t *testing.T) {
 		want := []int{0, 10, 10, 11, 12, 13, 14, 15, 20}
 		if !equalInts(got, want) || act.rejects != 1 || g.Rejects() != 1 || g.wakeups.Load() != 1 {
 			t.Fatalf("pushed %v (want %v), %d rejects, %d wake-ups", got, want, act.rejects, g.wakeups.Load())
+		}
+		// The metrics read the signal's raise (the scripted one: 1.5 after
+		// a rejection); a camera without a signal has none.
+		if g.Raise() != 1.5 || New(config.ModeAll, nil, nil, 100, 1<<20).Raise() != 0 || New(config.ModeAuto, act, nil, 100, 1<<20).Raise() != 1 {
+			t.Fatalf("raise %v after a rejection, want 1.5; 0 without a signal, 1 before a unit", g.Raise())
 		}
 	})
 	t.Run("auto_pixels_confirm_a_wake", func(t *testing.T) {
