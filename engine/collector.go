@@ -34,7 +34,7 @@ var (
 	rejectedDesc = prometheus.NewDesc("vigil_camera_wakeups_rejected_total",
 		"Wake-ups of mode auto the decoded pictures did not confirm: the camera slept again at once and its activity thresholds rose.", []string{"camera"}, nil)
 	raiseDesc = prometheus.NewDesc("vigil_camera_activity_raise",
-		"Factor the activity signal's thresholds stand at in mode auto: 1 as configured, 1.5 and 2.25 after one and two rejected wake-ups, a step given back per 10 minutes without one; 0 in the other modes.", []string{"camera"}, nil)
+		"Factor the activity signal's thresholds stand at in mode auto: 1 as configured, 1.5 and 2.25 after one and two rejected wake-ups, a step given back per 10 minutes of stream without one; 0 in the other modes.", []string{"camera"}, nil)
 	deferredDesc = prometheus.NewDesc("vigil_camera_wakeups_deferred_total",
 		"Wakes of mode auto the activity signal wanted while as many cameras verified theirs as allowed (vigil_wake_verifications_max): the camera waited, its GOP kept, and decoded its next keyframe.", []string{"camera"}, nil)
 	keysAloneDesc = prometheus.NewDesc("vigil_keyframes_decoded_alone_total",

@@ -135,8 +135,9 @@ const (
 	maxRaise = 2.25
 	// raiseHold is the stream time without a rejection after which one
 	// step of the raise is given back; a gap in the stream's timestamps
-	// counts for at most maxGap.
-	raiseHold, maxGap = 10 * time.Minute, time.Second
+	// counts for at most maxGap (the most ingest lets a stream's clock
+	// jump: a camera at 0.1 fps still gives a step back in 10 minutes).
+	raiseHold, maxGap = 10 * time.Minute, 10 * time.Second
 	// qpSpread: where a position's QP is not known, a QP rise is judged
 	// against the calm pictures' median QP only if their QPs spread this
 	// little (median absolute deviation, scaled: at most one QP step
