@@ -305,17 +305,18 @@ func TestActivityNotDeafAfterRejections(t *testing.T) {
 
 // TestActivityGivesBackItsRaise: two rejected wakes raise a camera's
 // thresholds 2.25 times, and a scene that costs 1.1 times the still view's
-// bits, sensor noise ±12% (a person walking far off in a 500 kbps
-// substream) then wakes it after 0.8 s. Ten minutes of stream without a rejection give one
-// step back, twenty both: the same entering wakes within 0.5 s again. The
-// control, the same entering 2 minutes after the rejections, shows that
-// the raise is what delayed it.
+// bits under ±12% sensor noise (a person walking far off in a 500 kbps
+// substream) then wakes it after 0.8 s: the control, 2 minutes after the
+// rejections, shows that the raise is what delays it. Ten minutes of
+// stream without a rejection give one step back, twenty both: 21 minutes
+// after, the same entering wakes it within 0.5 s, also when the stream's
+// clock stepped back in between.
 func TestActivityGivesBackItsRaise(t *testing.T) {
 	const frame = 40 * time.Millisecond
 	noise := []int{0, 90, -60, 40, -110, 70, -20, 120, -80, 10} // sensor noise, ±12%
 	buf := make([]byte, 1<<16)
-	// wakeAfter returns how long after entering (at enter) the signal woke,
-	// and how many false wakes it rejected before.
+	// wakeAfter returns how long after entering (at enter) the signal woke
+	// (-1: not within 5 s), and how many false wakes it rejected before.
 	// With stepBack, the stream's clock starts 5 hours on and steps back
 	// to 0 a minute in (a camera rebooted behind a restreamer).
 	wakeAfter := func(enter time.Duration, stepBack bool) (time.Duration, int) {
