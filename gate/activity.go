@@ -29,13 +29,16 @@ import (
 // statistics, which a few large pictures (a single noisy one) do not move.
 //
 // The evidence adds up over pictures (a CUSUM): each picture adds its
-// deviations above the level, counted up to 3, less 1 (people moving in
-// front of a noisy view make a run of pictures 1-2 deviations up, rarely
-// 3: a drift of 1.5 forgot them; a picture below its level takes back at
-// most 1.5, as constant-bitrate encoders follow each large picture with a
-// small one); WakeFrames pictures 3 deviations up (or more, smaller ones: 8
-// at 2 deviations) wake the camera, and so does one picture SizeFactor
-// deviations up (and as many of its position's own spread, where that is
+// deviations above the level, counted up to 3, less an allowance of 1
+// (people moving in front of a noisy view make a run of pictures 1-2
+// deviations up, rarely 3: a drift of 1.5 forgot them), or of half a
+// deviation more than the still view's pictures add on average where that
+// is more (heavy grain: level.free). A picture below its level takes back
+// at most 1.5, as constant-bitrate encoders follow each large picture with
+// a small one. WakeFrames pictures 3 deviations up (or more, smaller ones:
+// 8 at 2 deviations) wake the camera, and so does one picture SizeFactor
+// deviations up, times the allowance (and as many of its position's own
+// spread, where that is
 // larger: posSpread), or with a slice QP QPRise above the idle QP at its
 // position (a constant-bitrate encoder raises its QP at every GOP's end to
 // save bits for the keyframe; where a position's QP is not known, before
@@ -126,6 +129,10 @@ const (
 	// 3,066, 1,085, 5,390, 284 bytes where the still view costs 2,300),
 	// and without a floor each small one wiped out the evidence.
 	zCap, zFree, zFloor = 3.0, 1.0, 0.5
+	// zSpan and zMargin: the allowance (level.free) follows the mean
+	// deviation of the pictures over about 10 s at 25 fps, and keeps the
+	// evidence of a still view zMargin a picture under it.
+	zSpan, zMargin, zLearn = 256, 0.5, 50
 	// zCalm: a picture up to this many deviations above its level is
 	// learned as idle; one this many deviations under it or more has its
 	// QP rise judged only where its position's idle QP is known.
@@ -255,6 +262,31 @@ type level struct {
 	// learned on Reject
 	last  [4][4]float64
 	nLast int
+	// zMean is the mean of what the pictures judged while the camera
+	// slept added to the evidence before the allowance (a moving average
+	// over about zSpan pictures, once nZ reached it); see free.
+	zMean float64
+	nZ    int
+}
+
+// free is the allowance each picture's deviations pay before they add to
+// the evidence: zFree, or more where the pictures of the still view add
+// more than zFree - zMargin on average. A view whose pictures are mostly
+// at their level adds about 0.2 a picture; x264 under heavy night grain
+// codes 30-45% of them twice as large as the rest, each 5-9 deviations
+// up, and adds 1.2-1.3 a picture: with zFree the evidence drifts up and
+// wakes the camera every GOP, whatever the raise.
+func (l *level) free() float64 {
+	if l.nZ < zLearn {
+		return zFree
+	}
+	return math.Max(zFree, l.zMean+zMargin)
+}
+
+// idle adds zc, a picture judged while the camera slept, to zMean.
+func (l *level) idle(zc float64) {
+	l.nZ = min(l.nZ+1, zSpan)
+	l.zMean += (zc - l.zMean) / float64(l.nZ)
 }
 
 func (l *level) learn(x, ref float64, qp, at int) {
@@ -394,8 +426,13 @@ func (a *Activity) Observe(au unit.AccessUnit) bool {
 			zc = zCap
 		}
 	}
-	a.evidence = math.Max(0, a.evidence+zc-zFree)
-	if a.evidence >= (zCap-zFree)*float64(a.cfg.WakeFrames)*a.raise || z >= a.cfg.SizeFactor*a.raise && (x-ref)/math.Max(dev, l.posSpread(at, ref, &a.scratch)) >= a.cfg.SizeFactor*a.raise {
+	free := l.free()
+	a.evidence = math.Max(0, a.evidence+zc-free)
+	if !a.active {
+		l.idle(zc)
+	}
+	single := a.cfg.SizeFactor * a.raise * free / zFree
+	if a.evidence >= (zCap-zFree)*float64(a.cfg.WakeFrames)*a.raise || z >= single && (x-ref)/math.Max(dev, l.posSpread(at, ref, &a.scratch)) >= single {
 		a.active, a.lastActive, a.evidence = true, au.PTS, 0
 		l.last[l.nLast%len(l.last)] = [4]float64{x, ref, float64(au.QP), float64(at)}
 		l.nLast++
