@@ -33,12 +33,12 @@ import (
 // (people moving in front of a noisy view make a run of pictures 1-2
 // deviations up, rarely 3: a drift of 1.5 forgot them), or of half a
 // deviation more than the still view's pictures add on average where that
-// is more (heavy grain: level.free). A picture below its level takes back
+// is more, up to 2 (heavy grain: level.free). A picture below its level takes back
 // at most 1.5, as constant-bitrate encoders follow each large picture with
 // a small one. WakeFrames pictures 3 deviations up (or more, smaller ones:
-// 8 at 2 deviations) wake the camera, and so does one picture SizeFactor
-// deviations up, times the allowance (and as many of its position's own
-// spread, where that is
+// 8 at 2 deviations; with a larger allowance a, 2·WakeFrames/(3-a) at 3)
+// wake the camera, and so does one picture SizeFactor deviations up, times
+// the allowance (and as many of its position's own spread, where that is
 // larger: posSpread), or with a slice QP QPRise above the idle QP at its
 // position (a constant-bitrate encoder raises its QP at every GOP's end to
 // save bits for the keyframe; where a position's QP is not known, before
@@ -77,8 +77,8 @@ import (
 // idle QP at most 10, this one at most one above it: a clean view that
 // leaves a constant-bitrate encoder bits to spare) counts for at most 2
 // deviations, whatever its size, and is learned as idle: a single jump
-// of size no longer wakes the camera, a run of 8 such pictures still does;
-// a rise of its QP does at once.
+// of size no longer wakes the camera, a run of 8 such pictures still does
+// (at an allowance of 1); a rise of its QP does at once.
 //
 // What it cannot see: change that costs the encoder no bits, such as a
 // slow drift of light, or motion too small to move the picture's
@@ -129,9 +129,11 @@ const (
 	// 3,066, 1,085, 5,390, 284 bytes where the still view costs 2,300),
 	// and without a floor each small one wiped out the evidence.
 	zCap, zFree, zFloor = 3.0, 1.0, 0.5
-	// zSpan and zMargin: the allowance (level.free) follows the mean
-	// deviation of the pictures over about 10 s at 25 fps, and keeps the
-	// evidence of a still view zMargin a picture under it.
+	// zSpan, zMargin and zLearn: the allowance (level.free) follows the
+	// mean of what the last zSpan pictures of its kind judged while the
+	// camera slept added (about 10 s at 25 fps without B-frames), once
+	// zLearn were, and keeps a still view's evidence drifting zMargin a
+	// picture down.
 	zSpan, zMargin, zLearn = 256, 0.5, 50
 	// zCalm: a picture up to this many deviations above its level is
 	// learned as idle; one this many deviations under it or more has its
@@ -270,17 +272,23 @@ type level struct {
 }
 
 // free is the allowance each picture's deviations pay before they add to
-// the evidence: zFree, or more where the pictures of the still view add
-// more than zFree - zMargin on average. A view whose pictures are mostly
-// at their level adds about 0.2 a picture; x264 under heavy night grain
-// codes 30-45% of them twice as large as the rest, each 5-9 deviations
-// up, and adds 1.2-1.3 a picture: with zFree the evidence drifts up and
-// wakes the camera every GOP, whatever the raise.
+// the evidence: zFree, or more where the pictures judged while the camera
+// slept (sizes only: a QP rise is not noise to learn) add more than
+// zFree - zMargin on average, once zLearn were. A view whose pictures are
+// mostly at their level adds about 0.2 a picture; x264 under heavy night
+// grain codes 30-45% of them twice as large as the rest, each 5-9
+// deviations up, and adds 1.2-1.3 a picture: with zFree the evidence
+// drifts up and wakes the camera every GOP, whatever the raise. It is
+// zCap - zFree at most, so that a picture 3 deviations up still adds to
+// the evidence: a person who stays in view of a camera that did not wake
+// (a 0.5 s GOP at raised thresholds) would otherwise lift the allowance
+// past what any picture adds, and the signal, Suspect included, would go
+// deaf.
 func (l *level) free() float64 {
 	if l.nZ < zLearn {
 		return zFree
 	}
-	return math.Max(zFree, l.zMean+zMargin)
+	return min(max(zFree, l.zMean+zMargin), zCap-zFree)
 }
 
 // idle adds zc, a picture judged while the camera slept, to zMean.
@@ -324,7 +332,7 @@ func (a *Activity) Raise() float64 { return a.raise }
 
 // Suspect reports whether, when the last keyframe came, the evidence held
 // at least one picture's worth (zCap - zFree: a picture 3 deviations up,
-// or two 2 up) without waking the camera, or the pictures before it had
+// or two 2 up, at an allowance of 1) without waking the camera, or the pictures before it had
 // collapsed (lowRun).
 func (a *Activity) Suspect() bool { return a.keyLow || a.keyEvidence >= (zCap-zFree)*a.raise }
 
@@ -413,6 +421,7 @@ func (a *Activity) Observe(au unit.AccessUnit) bool {
 		}
 	}
 	zc := math.Max(math.Min(z, zCap), -zFloor)
+	zs := zc // what the picture's size adds, without a QP rise
 	if au.QP >= 0 && l.qp.n >= a.cfg.LearnFrames && (qpRef >= 0 || z > -zCalm && l.qp.mad(qpMed, &a.scratch) <= qpSpread) {
 		// The idle QP at this position when it is known: a constant
 		// bitrate encoder raises its QP at each GOP's end, to save bits
@@ -429,7 +438,7 @@ func (a *Activity) Observe(au unit.AccessUnit) bool {
 	free := l.free()
 	a.evidence = math.Max(0, a.evidence+zc-free)
 	if !a.active {
-		l.idle(zc)
+		l.idle(zs)
 	}
 	single := a.cfg.SizeFactor * a.raise * free / zFree
 	if a.evidence >= (zCap-zFree)*float64(a.cfg.WakeFrames)*a.raise || z >= single && (x-ref)/math.Max(dev, l.posSpread(at, ref, &a.scratch)) >= single {

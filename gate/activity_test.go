@@ -594,3 +594,46 @@ func TestActivityHeavyGrain(t *testing.T) {
 	}
 	t.Logf("rejected %v; the person woke it %s after entering", rejected, woke-entered)
 }
+
+// TestActivityStaysSuspicious: with a 0.5 s GOP at raised thresholds
+// (two rejections), a person who stands in view (every picture 1.3 times
+// the still view's) adds less evidence within one GOP than wakes the
+// camera; the keyframes must still be Suspect, so that an idle camera
+// decodes them. The allowance learns from the
+// pictures judged while the camera sleeps, the person's too: without its
+// cap it rose past what any picture adds, and no keyframe was suspect.
+func TestActivityStaysSuspicious(t *testing.T) {
+	const gop = 12
+	frame := 40 * time.Millisecond
+	entered := 30 * time.Second
+	noise := []int{0, 90, -60, 40, -110, 70, -20, 120, -80, 10} // ±12%
+	a := gate.NewActivity(config.ModeAuto, config.DefaultActivity())
+	a.Reject(0)
+	a.Reject(0)
+	buf := make([]byte, 1<<16)
+	keys, suspect := 0, 0
+	for i := range 90 * 25 {
+		pts := time.Duration(i) * frame
+		key := i%gop == 0
+		size := 1000 + noise[i%len(noise)]
+		switch {
+		case key:
+			size = 20000
+		case pts >= entered:
+			size = size * 13 / 10
+		}
+		if a.Observe(unit.AccessUnit{Data: buf[:size], Key: key, QP: 30, PTS: pts}) {
+			t.Fatalf("woke at %s: the test wants a person whose evidence does not wake a raised 0.5 s GOP", pts)
+		}
+		if key && pts >= entered+30*time.Second {
+			keys++
+			if a.Suspect() {
+				suspect++
+			}
+		}
+	}
+	if suspect < keys*9/10 {
+		t.Fatalf("%d of %d keyframes suspect with a person in view for 30 s and more; want nearly all", suspect, keys)
+	}
+	t.Logf("%d of %d keyframes suspect", suspect, keys)
+}
