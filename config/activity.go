@@ -20,7 +20,8 @@ type Activity struct {
 	// It defaults to 3.
 	QPRise float64 `yaml:"qp_rise"`
 	// WakeFrames pictures 3 deviations above the idle level (or fewer,
-	// larger ones: the evidence adds up) wake the camera: 1 or more.
+	// larger ones: the evidence adds up; more on a grainy view, whose
+	// allowance per picture rose) wake the camera: 1 or more.
 	// It defaults to 4.
 	WakeFrames int `yaml:"wake_frames"`
 	// QuietPeriod without active pictures puts the camera back to idle:
