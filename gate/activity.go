@@ -33,18 +33,19 @@ import (
 // (people moving in front of a noisy view make a run of pictures 1-2
 // deviations up, rarely 3: a drift of 1.5 forgot them), or of half a
 // deviation more than the still view's pictures add on average where that
-// is more, up to 2 (heavy grain: level.free). A picture below its level takes back
-// at most 1.5, as constant-bitrate encoders follow each large picture with
-// a small one. WakeFrames pictures 3 deviations up (or more, smaller ones:
-// 8 at 2 deviations; with a larger allowance a, 2·WakeFrames/(3-a) at 3)
-// wake the camera, and so does one picture SizeFactor deviations up, times
-// the allowance (and as many of its position's own spread, where that is
-// larger: posSpread), or with a slice QP QPRise above the idle QP at its
-// position (a constant-bitrate encoder raises its QP at every GOP's end to
-// save bits for the keyframe; where a position's QP is not known, before
-// 3 GOPs with a QP read there or beyond the first 256 pictures of a GOP, a
-// QP rise is judged against the calm pictures' median QP, only if they
-// hold steady (qpSpread) and the picture's complexity did not fall 2
+// is more, up to 2 (heavy grain: level.free). A picture below its level
+// takes back at most 1.5, as constant-bitrate encoders follow each large
+// picture with a small one. WakeFrames pictures 3 deviations up (or more,
+// smaller ones: 8 at 2 deviations; with a larger allowance a,
+// 2·WakeFrames/(3-a) at 3) wake the camera, and so does one picture
+// SizeFactor deviations up, times the allowance (and as many of its
+// position's own spread, where that is larger: posSpread), or with a slice
+// QP QPRise above the idle QP at its position (a constant-bitrate encoder
+// raises its QP at every GOP's end to save bits for the keyframe; where a
+// position's QP is not known, before 3 GOPs with a QP read there or beyond
+// the first 256 pictures of a GOP, a QP rise is judged against the calm
+// pictures' median QP, only if they hold steady (qpSpread) and the
+// picture's complexity did not fall 2
 // deviations or more). The evidence starts again at each keyframe
 // (carried over, it woke a clean CRF view of a road 24 times in 116 s).
 // Evidence of one picture's worth that had not woken the camera when a
@@ -264,9 +265,10 @@ type level struct {
 	// learned on Reject
 	last  [4][4]float64
 	nLast int
-	// zMean is the mean of what the pictures judged while the camera
-	// slept added to the evidence before the allowance (a moving average
-	// over about zSpan pictures, once nZ reached it); see free.
+	// zMean is the mean of what the sizes of the pictures judged while
+	// the camera slept added to the evidence before the allowance (their
+	// deviations capped, a QP rise left out): the mean of the first nZ,
+	// then a moving average over about zSpan; see free.
 	zMean float64
 	nZ    int
 }
@@ -332,8 +334,8 @@ func (a *Activity) Raise() float64 { return a.raise }
 
 // Suspect reports whether, when the last keyframe came, the evidence held
 // at least one picture's worth (zCap - zFree: a picture 3 deviations up,
-// or two 2 up, at an allowance of 1) without waking the camera, or the pictures before it had
-// collapsed (lowRun).
+// or two 2 up, at an allowance of 1) without waking the camera, or the
+// pictures before it had collapsed (lowRun).
 func (a *Activity) Suspect() bool { return a.keyLow || a.keyEvidence >= (zCap-zFree)*a.raise }
 
 // complexity of a picture of size bytes coded at slice QP qp (-1 unknown).

@@ -4,6 +4,8 @@
 #
 #   scripts/gatematrix.sh OUTDIR
 #   GATE_STILL=1165 scripts/gatematrix.sh OUTDIR   # a still view of 116.5 s
+#   GATE_PAL=1 scripts/gatematrix.sh OUTDIR        # + 12 standard-definition clips
+#   (a change of GATE_STILL or GATE_PAL makes OUTDIR's clips again)
 #
 # Sources (a still picture held, with sensor noise, then the footage plays):
 #   vtest    vtest.avi (Debian opencv-doc): pedestrians, 768x576 10 fps
@@ -27,6 +29,8 @@
 #            500k, HRD signalled), no B-frames: an IP camera's H.265 CBR
 #   *-n0     no noise;  *-night: dark, heavy temporal grain (noise 24)
 #   main     1920x1080 15 fps 4 Mbps VBV, 4 slices (vtest only)
+#   pal      720x576 25 fps 1 Mbps VBV, High profile (GATE_PAL=1 only)
+#   pali     pal interlaced: 50 fields a second, MBAFF, top field first
 # Every clip (NAME.h264 or NAME.h265) is 24 s: still for 16.5 s, then the
 # footage plays (the entering), then holds its last picture. MANIFEST lists
 # NAME CODEC FPS ENTER_SECONDS, the input of `vigil bench gate --matrix`.
