@@ -323,8 +323,17 @@ func NewActivity(mode string, cfg config.Activity) Signal {
 	return &Activity{cfg: cfg, raise: 1}
 }
 
-// Reset forgets the stream; what Reject taught is kept.
-func (a *Activity) Reset() { *a = Activity{cfg: a.cfg, raise: a.raise, calm: a.calm} }
+// Reset forgets the stream's levels; what Reject taught is kept, and so is
+// the allowance each kind of picture had learned (level.free): a camera
+// that reconnects is the same sensor and encoder, and a grainy view
+// relearning it woke the camera again after its reconnect.
+func (a *Activity) Reset() {
+	b := Activity{cfg: a.cfg, raise: a.raise, calm: a.calm}
+	for k := range a.kind {
+		b.kind[k].zMean, b.kind[k].nZ = a.kind[k].zMean, a.kind[k].nZ
+	}
+	*a = b
+}
 
 // Active reports the current state.
 func (a *Activity) Active() bool { return a.active }

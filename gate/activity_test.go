@@ -595,6 +595,58 @@ func TestActivityHeavyGrain(t *testing.T) {
 	t.Logf("rejected %v; the person woke it %s after entering", rejected, woke-entered)
 }
 
+// TestActivityKeepsAllowanceOnReset: a camera that reconnects (Reset) is
+// the same sensor and encoder; its grain must not wake it again while its
+// levels are learned anew. Eight still views of heavy grain (as in
+// TestActivityHeavyGrain, seeds 1-8), reconnected at 40 s: forgetting the
+// allowance woke two of them after the reconnect. A person walking in at
+// 60 s still wakes each within 2 s.
+func TestActivityKeepsAllowanceOnReset(t *testing.T) {
+	const gop = 50
+	frame := 40 * time.Millisecond
+	reset, entered := 40*time.Second, 60*time.Second
+	buf := make([]byte, 1<<16)
+	for seed := uint64(1); seed <= 8; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		a := gate.NewActivity(config.ModeAuto, config.DefaultActivity())
+		var after []time.Duration
+		woke := time.Duration(-1)
+		for i := range 65 * 25 {
+			pts := time.Duration(i) * frame
+			if pts == reset {
+				a.Reset()
+			}
+			key := i%gop == 0
+			size := 3200 + rng.IntN(320) - 160
+			if rng.Float64() < 0.4 {
+				size = 6500 + rng.IntN(1300) - 650
+			}
+			switch {
+			case key:
+				size = 60000 + rng.IntN(2000)
+			case pts >= entered:
+				size = size * 3 / 2
+			}
+			on := a.Observe(unit.AccessUnit{Data: buf[:size], Key: key, QP: 40, PTS: pts})
+			switch {
+			case on && pts < entered:
+				a.Reject(pts)
+				if pts >= reset {
+					after = append(after, pts)
+				}
+			case on && woke < 0:
+				woke = pts
+			}
+		}
+		if len(after) > 0 {
+			t.Errorf("seed %d: the still view woke the signal at %v after the reconnect at %s; want never", seed, after, reset)
+		}
+		if woke < 0 || woke-entered > 2*time.Second {
+			t.Errorf("seed %d: a person walking in at %s woke the signal at %s (-1: never); want within 2 s", seed, entered, woke)
+		}
+	}
+}
+
 // TestActivityStaysSuspicious: with a 0.5 s GOP at raised thresholds
 // (two rejections), a person who stands in view (every picture 1.3 times
 // the still view's) adds less evidence within one GOP than wakes the
