@@ -168,21 +168,36 @@ const (
 	collapseFactor, collapseRun = 8.0, 5
 )
 
-// ring keeps the last window values.
+// ring keeps the last window values, and the same values sorted: a
+// picture's judgement reads three medians and a deviation of 64 values,
+// which sorting each time made 2.5 µs a picture (300 idle cameras: 2% of
+// a core).
 type ring struct {
-	v    [window]float64
+	v    [window]float64 // in the order they came
+	s    [window]float64 // sorted
 	n, i int
 }
 
+// add keeps x, forgetting the oldest value when the ring is full. The
+// values are finite (complexities, their distances, QPs, counts).
 func (r *ring) add(x float64) {
+	n := r.n
+	if n == window {
+		j, _ := slices.BinarySearch(r.s[:n], r.v[r.i])
+		copy(r.s[j:n-1], r.s[j+1:n])
+		n--
+	}
+	k, _ := slices.BinarySearch(r.s[:n], x)
+	copy(r.s[k+1:n+1], r.s[k:n])
+	r.s[k] = x
 	r.v[r.i] = x
 	r.i = (r.i + 1) % window
 	r.n = min(r.n+1, window)
 }
 
-// median of the ring's values, using scratch.
-func (r *ring) median(scratch *[window]float64) float64 {
-	return median(scratch[:r.n], r.v[:r.n])
+// median of the ring's values (the upper one of an even count).
+func (r *ring) median() float64 {
+	return r.s[r.n/2]
 }
 
 // median of v, sorted in s (as long as v).
@@ -193,14 +208,23 @@ func median(s, v []float64) float64 {
 }
 
 // mad is the median absolute deviation of the ring's values from m,
-// scaled to a standard deviation.
-func (r *ring) mad(m float64, scratch *[window]float64) float64 {
-	s := scratch[:r.n]
-	for i, v := range r.v[:r.n] {
-		s[i] = math.Abs(v - m)
+// scaled to a standard deviation: the (n/2)th smallest distance from m,
+// taken from the sorted values outward from m.
+func (r *ring) mad(m float64) float64 {
+	s := r.s[:r.n]
+	hi, _ := slices.BinarySearch(s, m)
+	lo := hi - 1
+	var d float64
+	for range r.n/2 + 1 {
+		if lo >= 0 && (hi >= len(s) || m-s[lo] <= s[hi]-m) {
+			d = m - s[lo]
+			lo--
+		} else {
+			d = s[hi] - m
+			hi++
+		}
 	}
-	slices.Sort(s)
-	return 1.4826 * s[len(s)/2]
+	return 1.4826 * d
 }
 
 // posRing keeps a position's complexity and slice QP over the last posGOPs
@@ -393,7 +417,7 @@ func (a *Activity) Observe(au unit.AccessUnit) bool {
 	}
 	med := 0.0
 	if l.x.n > 0 {
-		med = l.x.median(&a.scratch)
+		med = l.x.median()
 	}
 	if l.x.n < a.cfg.LearnFrames {
 		l.learn(x, med, au.QP, at)
@@ -407,9 +431,9 @@ func (a *Activity) Observe(au unit.AccessUnit) bool {
 	}
 	var dev float64
 	if l.res.n >= a.cfg.LearnFrames {
-		dev = l.res.mad(0, &a.scratch)
+		dev = l.res.mad(0)
 	} else {
-		dev = l.x.mad(med, &a.scratch)
+		dev = l.x.mad(med)
 	}
 	// At least 5% of the picture's size: a clean still view costs the
 	// same few bytes every picture.
@@ -422,7 +446,7 @@ func (a *Activity) Observe(au unit.AccessUnit) bool {
 	}
 	var qpMed float64
 	if au.QP >= 0 && l.qp.n >= a.cfg.LearnFrames {
-		qpMed = l.qp.median(&a.scratch)
+		qpMed = l.qp.median()
 		if qpMed <= lowQP && float64(au.QP) <= qpMed+1 {
 			// An encoder at the bottom of its QP range has bits to spare
 			// on a clean view and spends them as its buffer allows: its
@@ -433,7 +457,7 @@ func (a *Activity) Observe(au unit.AccessUnit) bool {
 	}
 	zc := math.Max(math.Min(z, zCap), -zFloor)
 	zs := zc // what the picture's size adds, without a QP rise
-	if au.QP >= 0 && l.qp.n >= a.cfg.LearnFrames && (qpRef >= 0 || z > -zCalm && l.qp.mad(qpMed, &a.scratch) <= qpSpread) {
+	if au.QP >= 0 && l.qp.n >= a.cfg.LearnFrames && (qpRef >= 0 || z > -zCalm && l.qp.mad(qpMed) <= qpSpread) {
 		// The idle QP at this position when it is known: a constant
 		// bitrate encoder raises its QP at each GOP's end, to save bits
 		// for the keyframe. Before that, a QP rise on a picture whose
@@ -468,10 +492,10 @@ func (a *Activity) Observe(au unit.AccessUnit) bool {
 func (a *Activity) observeKey(x float64) bool {
 	hot := false
 	if a.gop.n >= 2 && a.sinceKey > 0 {
-		hot = float64(a.sinceKey+1) < a.gop.median(&a.scratch)/2
+		hot = float64(a.sinceKey+1) < a.gop.median()/2
 	}
 	if a.keys.n >= 2 {
-		hot = hot || math.Abs(x-a.keys.median(&a.scratch)) > math.Ln2*a.raise
+		hot = hot || math.Abs(x-a.keys.median()) > math.Ln2*a.raise
 	}
 	if a.sinceKey > 0 {
 		a.gop.add(float64(a.sinceKey + 1))
