@@ -185,13 +185,20 @@ func GateUnits(path string, fps float64) ([]unit.AccessUnit, sim.Codec, error) {
 	}
 	qp := ingest.NewQPReader(codec)
 	aus := make([]unit.AccessUnit, len(clip.AUs))
+	var sps []byte // the last SPS seen, as the depacketizer keeps it
 	for i, nalus := range clip.AUs {
 		q, fade := -1, false
 		if v, err := qp.QP(nalus); err == nil {
 			q = v
 			fade = qp.Fade()
 		}
-		aus[i] = unit.AccessUnit{Data: annexB(nalus), Key: clip.IsKeyframe(i), QP: q, NonRef: ingest.NonReference(codec, nalus), Fade: fade}
+		for _, n := range nalus {
+			if len(n) > 0 && (codec == ingest.H265 && n[0]>>1&0x3f == 33 || codec == ingest.H264 && n[0]&0x1f == 7) {
+				sps = n
+			}
+		}
+		aus[i] = unit.AccessUnit{Data: annexB(nalus), Key: clip.IsKeyframe(i), QP: q, NonRef: ingest.NonReference(codec, nalus),
+			Droppable: ingest.Droppable(codec, sps, nalus), Fade: fade}
 	}
 	dc := decode.H264
 	if clip.Codec == sim.H265 {
@@ -384,6 +391,9 @@ func gateRun(aus []unit.AccessUnit, codec decode.Codec, mode string, o GateOptio
 	var perr error
 	push := func(au unit.AccessUnit, alone bool) {
 		var pr pipeline.Result
+		if au.Droppable && !alone && p.Skip(au.PTS) {
+			return // as the engine's worker: no picture refers to it, the analysis would not take it
+		}
 		if alone {
 			pr = p.ProcessKeyframe(au.Data, au.PTS, au.Received)
 		} else {

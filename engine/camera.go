@@ -36,6 +36,8 @@ type auMeta struct {
 	received time.Time
 	queued   time.Time // when the unit entered the camera's queue
 	alone    bool      // a keyframe decoded alone (gate.Gate.Route)
+	// droppable: no picture refers to it (unit.AccessUnit.Droppable)
+	droppable bool
 }
 
 // camera is one configured camera. Its state has three sides, each

@@ -71,7 +71,7 @@ func (c *camera) push(au unit.AccessUnit, alone bool) {
 	}
 	c.queue.Push(workUnit{Data: au.Data, Key: au.Key, Meta: auMeta{
 		gen: c.gen.Load(), codec: codec, pts: au.PTS, capture: au.CaptureTime, received: au.Received,
-		queued: now, alone: alone,
+		queued: now, alone: alone, droppable: au.Droppable,
 	}})
 }
 

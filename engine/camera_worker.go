@@ -45,6 +45,11 @@ func (c *camera) process(u workUnit) {
 			return
 		}
 	}
+	if meta.droppable && !meta.alone && c.wk.pipe.Skip(meta.pts) {
+		// No picture refers to it and the analysis would not take it.
+		c.n.unneeded.Add(1)
+		return
+	}
 	var r pipeline.Result
 	if meta.alone {
 		r = c.wk.pipe.ProcessKeyframe(u.Data, meta.pts, meta.received)

@@ -11,9 +11,11 @@ import (
 	"github.com/vigil-video/vigil/sched"
 )
 
-// counts are a camera's running totals that the health check reads.
+// counts are a camera's running totals that the health check reads;
+// unneeded counts the pictures no picture refers to that the worker left
+// undecoded (pipeline.Pipeline.Skip).
 type counts struct {
-	received, processed, decoded, analyzed, decodeErrors atomic.Uint64
+	received, processed, decoded, analyzed, decodeErrors, unneeded atomic.Uint64
 }
 
 // probe is what the health check reads of the camera now.

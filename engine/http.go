@@ -61,7 +61,7 @@ func (c *camera) status() api.CameraStatus {
 		DecodeMode:         c.cfg.DecodeMode,
 		DecodingAll:        c.gate.DecodingAll(),
 		Wakeups:            c.gate.Wakeups(),
-		Skipped:            c.gate.Skipped(),
+		Skipped:            c.gate.Skipped() + c.n.unneeded.Load(),
 		LagSeconds:         time.Duration(c.lagNano.Load()).Seconds(),
 		OverloadStep:       c.load.Step().String(),
 		ID:                 c.id,

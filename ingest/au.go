@@ -53,6 +53,33 @@ func NonReference(codec Codec, au [][]byte) bool {
 	return false
 }
 
+// Droppable reports whether no picture can refer to the access unit's
+// picture, whatever follows, so that it may be left undecoded: H.264
+// nal_ref_idc 0 (B-frames, the non-reference P-frames of a camera's
+// temporal layers); H.265 a sub-layer non-reference picture (the even
+// types below 16) of the highest sub-layer sps allows (sps is the stream's
+// SPS NAL unit; nil or short: unknown, and nothing is droppable): a lower
+// sub-layer's non-reference picture may still be referred to by the
+// pictures of the sub-layers above it.
+func Droppable(codec Codec, sps []byte, au [][]byte) bool {
+	if !NonReference(codec, au) {
+		return false
+	}
+	if codec != H265 {
+		return true
+	}
+	if len(sps) < 3 {
+		return false
+	}
+	maxSub := int(sps[2]>>1) & 7 // sps_max_sub_layers_minus1, after the VPS id
+	for _, n := range au {
+		if len(n) >= 2 && n[0]>>1&0x3f <= 14 {
+			return int(n[1]&7)-1 == maxSub // nuh_temporal_id_plus1
+		}
+	}
+	return false
+}
+
 func (p *params) isRandomAccess(au [][]byte) bool { return RandomAccess(p.codec, au) }
 
 // RandomAccess reports whether decoding can start at the access unit: an

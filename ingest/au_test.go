@@ -29,3 +29,34 @@ func TestNonReference(t *testing.T) {
 		}
 	}
 }
+
+// TestDroppable: an H.264 non-reference picture is droppable; an H.265
+// sub-layer non-reference picture only on the highest sub-layer its SPS
+// allows (pictures of higher sub-layers may refer to it), and not without
+// an SPS.
+func TestDroppable(t *testing.T) {
+	sps1 := []byte{0x42, 0x01, 0x01}    // one sub-layer (sps_max_sub_layers_minus1 0)
+	sps3 := []byte{0x42, 0x01, 0x05}    // three (minus1 2)
+	trailN0 := []byte{0x00, 0x01, 0xd0} // TRAIL_N, TemporalId 0
+	trailN2 := []byte{0x00, 0x03, 0xd0} // TRAIL_N, TemporalId 2
+	trailR0 := []byte{0x02, 0x01, 0xd0} // TRAIL_R, TemporalId 0
+	for _, tc := range []struct {
+		name  string
+		codec ingest.Codec
+		sps   []byte
+		au    [][]byte
+		want  bool
+	}{
+		{"h264_b_nonref", ingest.H264, nil, [][]byte{{0x09, 0x10}, {0x01, 0x9e}}, true},
+		{"h264_p_ref", ingest.H264, nil, [][]byte{{0x41, 0x9a}}, false},
+		{"h265_trail_n_one_layer", ingest.H265, sps1, [][]byte{trailN0}, true},
+		{"h265_trail_n_no_sps", ingest.H265, nil, [][]byte{trailN0}, false},
+		{"h265_trail_n_lower_layer", ingest.H265, sps3, [][]byte{trailN0}, false},
+		{"h265_trail_n_top_layer", ingest.H265, sps3, [][]byte{{0x4e, 0x01, 0x05}, trailN2}, true},
+		{"h265_trail_r", ingest.H265, sps1, [][]byte{trailR0}, false},
+	} {
+		if got := ingest.Droppable(tc.codec, tc.sps, tc.au); got != tc.want {
+			t.Errorf("%s: Droppable = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -91,7 +91,7 @@ func (d *Depacketizer) Packet(pkt *rtp.Packet) (au unit.AccessUnit, ok bool) {
 		return unit.AccessUnit{}, false
 	}
 	d.gotKey = true
-	au = unit.AccessUnit{Data: d.prm.annexB(nalus, key), Key: key, QP: -1, NonRef: NonReference(d.prm.codec, nalus)}
+	au = unit.AccessUnit{Data: d.prm.annexB(nalus, key), Key: key, QP: -1, NonRef: NonReference(d.prm.codec, nalus), Droppable: Droppable(d.prm.codec, d.prm.sps, nalus)}
 	if d.qp != nil {
 		if qp, err := d.qp.QP(nalus); err == nil {
 			au.QP = qp

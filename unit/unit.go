@@ -31,6 +31,11 @@ type AccessUnit struct {
 	// nal_ref_idc 0, H.265 sub-layer non-reference types): B-frames, most
 	// often, a fraction of a P-frame's size.
 	NonRef bool
+	// Droppable is true for a picture no picture can refer to, whatever
+	// follows (ingest.Droppable): NonRef, and for H.265 of the stream's
+	// highest sub-layer. The worker leaves it undecoded when the analysis
+	// would not take it.
+	Droppable bool
 	// Fade is true when the slice header's explicit luma weight shows the
 	// whole picture's brightness changing (ingest.QPReader.Fade): a lens covered,
 	// lights off, an IR switch, which an encoder with weighted prediction

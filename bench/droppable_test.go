@@ -1,0 +1,103 @@
+package bench
+
+import (
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vigil-video/vigil/analyze"
+	"github.com/vigil-video/vigil/config"
+	"github.com/vigil-video/vigil/decode"
+	"github.com/vigil-video/vigil/internal/testkit"
+	"github.com/vigil-video/vigil/pipeline"
+	"github.com/vigil-video/vigil/sim"
+)
+
+// TestSkipDroppable: leaving undecoded the pictures no picture refers to
+// that the analysis would not take (pipeline.Pipeline.Skip) changes
+// nothing the analysis sees. On the matrix's clips with B-frames (x264 and
+// x265, deterministic encodings of real footage with people entering),
+// every picture is played in decode order through one pipeline that
+// decodes all and one that skips: the same pictures are analyzed (by
+// presentation time) and the same motion incidents start and end at the
+// same times, while the second decodes fewer pictures. Clips without
+// non-reference pictures skip none.
+func TestSkipDroppable(t *testing.T) {
+	dir := testkit.GateMatrix(t)
+	for _, tc := range []struct {
+		name     string
+		droppers bool // the clip has non-reference pictures
+	}{
+		{"highway-bf.h264", true},
+		{"office-bf.h264", true},
+		{"vtest-x265f.h265", true},
+		{"vtest-vbv.h264", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			aus, codec, err := GateUnits(filepath.Join(dir, tc.name), 25)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dc := decode.H264
+			if codec == sim.H265 {
+				dc = decode.H265
+			}
+			type run struct {
+				analyzed []time.Duration
+				starts   []string
+				decoded  int
+				skipped  int
+			}
+			play := func(skip bool) run {
+				var r run
+				p, err := pipeline.New(pipeline.Config{AnalysisWidth: 320, AnalysisFPS: 5, Analysis: config.DefaultAnalysis()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer p.Close()
+				if err := p.Reset(dc); err != nil {
+					t.Fatal(err)
+				}
+				start := time.Unix(1e9, 0)
+				for _, au := range aus {
+					if skip && au.Droppable && p.Skip(au.PTS) {
+						r.skipped++
+						continue
+					}
+					pr := p.Process(au.Data, au.PTS, start.Add(au.PTS))
+					if pr.Err != nil {
+						t.Fatalf("unit at %s: %v", au.PTS, pr.Err)
+					}
+					if pr.Decoded {
+						r.decoded++
+					}
+					if !pr.Analyzed {
+						continue
+					}
+					r.analyzed = append(r.analyzed, pr.Now.Sub(start))
+					for _, tr := range pr.Transitions {
+						if tr.Kind == analyze.KindMotion {
+							r.starts = append(r.starts, tr.Phase.String()+"@"+tr.StartedAt.Sub(start).String())
+						}
+					}
+				}
+				return r
+			}
+			all, some := play(false), play(true)
+			t.Logf("%d units: decoded %d → %d (%d skipped), %d analyzed, motion %v", len(aus), all.decoded, some.decoded, some.skipped, len(all.analyzed), all.starts)
+			if !slices.Equal(all.analyzed, some.analyzed) {
+				t.Errorf("pictures analyzed differ: %d decoding all, %d skipping", len(all.analyzed), len(some.analyzed))
+			}
+			if len(all.starts) == 0 || !slices.Equal(all.starts, some.starts) {
+				t.Errorf("motion incidents: %v decoding all, %v skipping; want the same, at least one", all.starts, some.starts)
+			}
+			if tc.droppers && some.skipped < len(aus)/5 {
+				t.Errorf("skipped %d of %d units; want a fifth or more on a clip with B-frames", some.skipped, len(aus))
+			}
+			if !tc.droppers && some.skipped != 0 {
+				t.Errorf("skipped %d units of a clip without non-reference pictures", some.skipped)
+			}
+		})
+	}
+}
