@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -25,6 +26,16 @@ import (
 // non-reference pictures skip none.
 func TestSkipDroppable(t *testing.T) {
 	dir := testkit.GateMatrix(t)
+	// x265 with a temporal sub-layer: its non-reference B-frames in the
+	// upper sub-layer (TSA_N), droppable; its RASL_N pictures in the base
+	// one, which the upper sub-layer may refer to, are not.
+	layered := filepath.Join(t.TempDir(), "highway-layers.h265")
+	if b, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-r", "25", "-i", filepath.Join(dir, "highway-bf.h264"),
+		"-c:v", "libx265", "-preset", "fast", "-b:v", "500k",
+		"-x265-params", "log-level=error:pools=none:frame-threads=1:keyint=50:min-keyint=50:scenecut=0:repeat-headers=1:temporal-layers=1",
+		"-f", "hevc", layered).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v: %s", err, b)
+	}
 	for _, tc := range []struct {
 		name     string
 		droppers bool // the clip has non-reference pictures
@@ -32,10 +43,15 @@ func TestSkipDroppable(t *testing.T) {
 		{"highway-bf.h264", true},
 		{"office-bf.h264", true},
 		{"vtest-x265f.h265", true},
+		{layered, true},
 		{"vtest-vbv.h264", false},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			aus, codec, err := GateUnits(filepath.Join(dir, tc.name), 25)
+		t.Run(filepath.Base(tc.name), func(t *testing.T) {
+			path := tc.name
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(dir, path)
+			}
+			aus, codec, err := GateUnits(path, 25)
 			if err != nil {
 				t.Fatal(err)
 			}
