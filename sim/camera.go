@@ -258,8 +258,15 @@ func (c *camera) run(done <-chan struct{}) {
 			c.tsExtra += uint32(int64(math.Round(time.Duration(step).Seconds()*90000 - tsPerFrame)))
 		}
 		ts := c.tsOffset + c.tsExtra + uint32(uint64(math.Round(float64(c.frames)*tsPerFrame)))
+		sent := ts // the sender report's: the sending slot's, on the capture clock
+		if shown := clip.Shown; shown != nil {
+			// The picture's capture time: B-frames are sent after the
+			// picture they are shown before.
+			i := int(k % n)
+			ts += uint32(int32(math.Round(float64(shown[i]-i) * tsPerFrame)))
+		}
 		if c.frozenTS.Load() {
-			ts = c.pkt.Timestamp // a broken encoder or server: time stands still
+			ts, sent = c.pkt.Timestamp, c.pkt.Timestamp // a broken encoder or server: time stands still
 		}
 		if !c.stalled.Load() {
 			if !c.writeAU(int(k%n), ts, due.Add(c.clockOffset)) {
@@ -267,7 +274,7 @@ func (c *camera) run(done <-chan struct{}) {
 			}
 			c.sentAUs.Add(1)
 			if !due.Before(nextSR) {
-				c.writeSenderReport(ts, due.Add(c.clockOffset))
+				c.writeSenderReport(sent, due.Add(c.clockOffset))
 				nextSR = due.Add(senderReportPeriod)
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,6 +58,14 @@ type Clip struct {
 	// AUs holds the NAL units (without start codes) of each access unit, in
 	// decode order.
 	AUs [][][]byte
+	// Shown is each access unit's place in display order, less the
+	// encoder's reorder delay (the most any picture is shown after its
+	// place in decode order), when the clip has B-frames; nil when display
+	// order is decode order. A camera stamps each picture with its capture
+	// time: the RTP timestamps of a stream with B-frames are not in the
+	// order the pictures are sent, and each is sent that delay after its
+	// capture at least.
+	Shown []int
 
 	rtp rtpClip // pre-packetized payloads, see packetize.go
 }
@@ -136,7 +145,79 @@ func ParseClip(name string, codec Codec, annexB []byte, fps float64) (*Clip, err
 	if err := c.packetize(); err != nil {
 		return nil, fmt.Errorf("packetize clip %q: %w", name, err)
 	}
+	if err := c.displayOrder(); err != nil {
+		return nil, fmt.Errorf("display order of clip %q: %w", name, err)
+	}
 	return c, nil
+}
+
+// displayOrder sets Shown by decoding the clip once, when it has pictures
+// no other refers to (B-frames have: a stream without them is shown in the
+// order it is decoded, or decodes them all as references, which x264 and
+// x265 do not).
+func (c *Clip) displayOrder() error {
+	codec := ingest.H264
+	if c.Codec == H265 {
+		codec = ingest.H265
+	}
+	if !slices.ContainsFunc(c.AUs, func(au [][]byte) bool { return ingest.NonReference(codec, au) }) {
+		return nil
+	}
+	dc := decode.H264
+	if c.Codec == H265 {
+		dc = decode.H265
+	}
+	d, err := decode.New(dc)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	shown := make([]int, len(c.AUs))
+	for i := range shown {
+		shown[i] = i // what the decoder still holds at the end, or could not decode
+	}
+	n, reordered := 0, false
+	record := func() {
+		if j := int(d.PicturePTS()); j >= 0 && j < len(shown) {
+			shown[j] = n
+			reordered = reordered || j != n
+		}
+		n++
+	}
+	var buf []byte
+	for i, au := range c.AUs {
+		buf = buf[:0]
+		for _, nalu := range au {
+			buf = append(buf, 0, 0, 0, 1)
+			buf = append(buf, nalu...)
+		}
+		ok, err := d.Decode(buf, int64(i))
+		if err != nil {
+			continue // a broken unit keeps its place
+		}
+		if ok {
+			record()
+		}
+	}
+	for {
+		ok, err := d.Drain()
+		if err != nil || !ok {
+			break
+		}
+		record()
+	}
+	if !reordered {
+		return nil
+	}
+	delay := 0
+	for i, j := range shown {
+		delay = max(delay, j-i)
+	}
+	for i := range shown {
+		shown[i] -= delay
+	}
+	c.Shown = shown
+	return nil
 }
 
 func invalid(format string, args ...any) error {
