@@ -540,6 +540,24 @@ func BenchmarkActivity(b *testing.B) {
 	}
 }
 
+// grainSize is the size of a picture of a still view under heavy night
+// grain (x264, 720×576 at 1 Mbps, QP 40): 40% of the pictures twice as
+// large as the rest, in no order; a keyframe; and with a person in view,
+// every picture half as large again.
+func grainSize(rng *rand.Rand, key, person bool) int {
+	size := 3200 + rng.IntN(320) - 160 // ±5%
+	if rng.Float64() < 0.4 {
+		size = 6500 + rng.IntN(1300) - 650 // ±10%
+	}
+	switch {
+	case key:
+		size = 60000 + rng.IntN(2000)
+	case person:
+		size = size * 3 / 2
+	}
+	return size
+}
+
 // TestActivityHeavyGrain: x264 under heavy night grain (a 720×576 view at
 // 1 Mbps, QP 39-40) codes about 40% of the still view's pictures twice as
 // large as the rest, in no order, each 5-9 deviations above the level.
@@ -561,17 +579,7 @@ func TestActivityHeavyGrain(t *testing.T) {
 	for i := range 95 * 25 {
 		pts := time.Duration(i) * frame
 		key := i%gop == 0
-		size := 3200 + rng.IntN(320) - 160 // ±5%
-		if rng.Float64() < 0.4 {
-			size = 6500 + rng.IntN(1300) - 650 // ±10%
-		}
-		switch {
-		case key:
-			size = 60000 + rng.IntN(2000)
-		case pts >= entered:
-			size = size * 3 / 2
-		}
-		on := a.Observe(unit.AccessUnit{Data: buf[:size], Key: key, QP: 40, PTS: pts})
+		on := a.Observe(unit.AccessUnit{Data: buf[:grainSize(rng, key, pts >= entered)], Key: key, QP: 40, PTS: pts})
 		switch {
 		case on && pts < entered:
 			a.Reject(pts)
@@ -617,17 +625,7 @@ func TestActivityKeepsAllowanceOnReset(t *testing.T) {
 				a.Reset()
 			}
 			key := i%gop == 0
-			size := 3200 + rng.IntN(320) - 160
-			if rng.Float64() < 0.4 {
-				size = 6500 + rng.IntN(1300) - 650
-			}
-			switch {
-			case key:
-				size = 60000 + rng.IntN(2000)
-			case pts >= entered:
-				size = size * 3 / 2
-			}
-			on := a.Observe(unit.AccessUnit{Data: buf[:size], Key: key, QP: 40, PTS: pts})
+			on := a.Observe(unit.AccessUnit{Data: buf[:grainSize(rng, key, pts >= entered)], Key: key, QP: 40, PTS: pts})
 			switch {
 			case on && pts < entered:
 				a.Reject(pts)
