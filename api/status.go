@@ -27,11 +27,14 @@ type CameraStatus struct {
 	FPSAnalyzed float64 `json:"fps_analyzed"`
 	// DecodeMode is the configured mode; DecodingAll says whether every
 	// frame is decoded now (false: keyframes only).
-	DecodeMode  string  `json:"decode_mode"`
-	DecodingAll bool    `json:"decoding_all_frames"`
-	Wakeups     uint64  `json:"wakeups"`
-	Skipped     uint64  `json:"frames_skipped"`
-	LagSeconds  float64 `json:"lag_seconds"`
+	DecodeMode  string `json:"decode_mode"`
+	DecodingAll bool   `json:"decoding_all_frames"`
+	Wakeups     uint64 `json:"wakeups"`
+	Skipped     uint64 `json:"frames_skipped"`
+	// NonRefSkipped counts the pictures no other refers to left undecoded,
+	// the analysis rate not taking them.
+	NonRefSkipped uint64  `json:"frames_nonref_skipped"`
+	LagSeconds    float64 `json:"lag_seconds"`
 	// OverloadStep is "full", "reduced" (lower analysis rate), "keyframes"
 	// or "sparse" (every other keyframe).
 	OverloadStep string `json:"overload_step"`

@@ -40,7 +40,9 @@ var (
 	keysAloneDesc = prometheus.NewDesc("vigil_keyframes_decoded_alone_total",
 		"Keyframes the cameras queued to be decoded on their own (a full queue may still drop one), by reason: an idle camera in mode auto, also on the overload ladder's rungs (first, watch: tamper learned, suspected or open; judge: a deferred wake; suspect: the activity signal's unconfirmed evidence; moved: its complexity; settle: after a wake; interval), or keyframes_only (mode keyframes; mode all, or a busy camera in mode auto, on the ladder's keyframes rungs).", []string{"reason"}, nil)
 	skippedDesc = prometheus.NewDesc("vigil_camera_frames_skipped_total",
-		"Access units not decoded by choice, as opposed to dropped: keyframes-only decoding, an idle camera's pictures in mode auto, and pictures no other refers to that the analysis rate does not take (B-frames, temporal layers).", []string{"camera"}, nil)
+		"Access units not queued for decoding by choice, as opposed to dropped: keyframes-only decoding, an idle camera's pictures in mode auto.", []string{"camera"}, nil)
+	nonrefDesc = prometheus.NewDesc("vigil_camera_frames_nonref_skipped_total",
+		"Pictures no other picture refers to (B-frames, temporal layers) that the worker left undecoded because the analysis rate would not take them.", []string{"camera"}, nil)
 	// The camera's state is its session's: read at each scrape.
 	upDesc = prometheus.NewDesc("vigil_camera_up",
 		"1 while the camera streams video it can decode (not packets without a keyframe), else 0.", []string{"camera"}, nil)
@@ -77,6 +79,7 @@ func (c sessionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- deferredDesc
 	ch <- keysAloneDesc
 	ch <- skippedDesc
+	ch <- nonrefDesc
 	ch <- lagDesc
 	ch <- stepDesc
 	ch <- memoryDesc
@@ -113,7 +116,8 @@ func (c sessionCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(rejectedDesc, prometheus.CounterValue, float64(cam.gate.Rejects()), cam.id)
 		ch <- prometheus.MustNewConstMetric(raiseDesc, prometheus.GaugeValue, cam.gate.Raise(), cam.id)
 		ch <- prometheus.MustNewConstMetric(deferredDesc, prometheus.CounterValue, float64(cam.gate.Deferred()), cam.id)
-		ch <- prometheus.MustNewConstMetric(skippedDesc, prometheus.CounterValue, float64(cam.gate.Skipped()+cam.n.unneeded.Load()), cam.id)
+		ch <- prometheus.MustNewConstMetric(skippedDesc, prometheus.CounterValue, float64(cam.gate.Skipped()), cam.id)
+		ch <- prometheus.MustNewConstMetric(nonrefDesc, prometheus.CounterValue, float64(cam.n.unneeded.Load()), cam.id)
 		ch <- prometheus.MustNewConstMetric(stepDesc, prometheus.GaugeValue, float64(cam.load.Step()), cam.id)
 		ch <- prometheus.MustNewConstMetric(memoryDesc, prometheus.GaugeValue, float64(st.MemoryBytes+int64(cam.queue.Bytes())), cam.id)
 		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, time.Duration(cam.lagNano.Load()).Seconds(), cam.id)

@@ -32,7 +32,9 @@ func (c *camera) probe() health.Probe {
 		FullRate:    step == sched.StepFull,
 		Sparse:      step == sched.StepSparse,
 		Counts: health.Counts{Received: c.n.received.Load(), Processed: c.n.processed.Load(),
-			Decoded: c.n.decoded.Load(), Analyzed: c.n.analyzed.Load(), DecodeErrors: c.n.decodeErrors.Load()},
+			// A picture no other refers to, left undecoded as the analysis
+			// would not take it, counts as one decoded and not analyzed.
+			Decoded: c.n.decoded.Load() + c.n.unneeded.Load(), Analyzed: c.n.analyzed.Load(), DecodeErrors: c.n.decodeErrors.Load()},
 		LastAnalyzed:     unixTime(c.lastAnalyzed.Load()),
 		LastQueued:       unixTime(c.lastQueued.Load()),
 		LastKeyQueued:    unixTime(c.lastKeyQueue.Load()),

@@ -56,25 +56,45 @@ func NonReference(codec Codec, au [][]byte) bool {
 // Droppable reports whether no picture can refer to the access unit's
 // picture, whatever follows, so that it may be left undecoded: H.264
 // nal_ref_idc 0 (B-frames, the non-reference P-frames of a camera's
-// temporal layers); H.265 a sub-layer non-reference picture (the even
-// types below 16) of the highest sub-layer sps allows (sps is the stream's
-// SPS NAL unit; nil or short: unknown, and nothing is droppable): a lower
-// sub-layer's non-reference picture may still be referred to by the
-// pictures of the sub-layers above it.
+// temporal layers) in a stream of frame pictures only (its SPS's
+// frame_mbs_only_flag: one field of a non-reference pair decoded without
+// the other would come out half concealed); H.265 a sub-layer
+// non-reference picture (the even types below 16) of the highest
+// sub-layer its SPS allows: a lower sub-layer's non-reference picture may
+// still be referred to by the pictures of the sub-layers above it. sps is
+// the stream's SPS NAL unit; without it (nil, or one that does not parse)
+// nothing is droppable.
 func Droppable(codec Codec, sps []byte, au [][]byte) bool {
-	if !NonReference(codec, au) {
+	ok, top := dropRule(codec, sps)
+	return droppable(codec, ok, top, au)
+}
+
+// dropRule reads from the SPS whether pictures no other refers to may be
+// left undecoded, and the highest sub-layer (H.265).
+func dropRule(codec Codec, sps []byte) (ok bool, top int) {
+	if codec == H265 {
+		if len(sps) < 3 {
+			return false, 0
+		}
+		return true, int(sps[2]>>1) & 7 // sps_max_sub_layers_minus1, after the VPS id
+	}
+	var s h264.SPS
+	if len(sps) == 0 || s.Unmarshal(sps) != nil {
+		return false, 0
+	}
+	return s.FrameMbsOnlyFlag, 0
+}
+
+func droppable(codec Codec, ok bool, top int, au [][]byte) bool {
+	if !ok || !NonReference(codec, au) {
 		return false
 	}
 	if codec != H265 {
 		return true
 	}
-	if len(sps) < 3 {
-		return false
-	}
-	maxSub := int(sps[2]>>1) & 7 // sps_max_sub_layers_minus1, after the VPS id
 	for _, n := range au {
 		if len(n) >= 2 && n[0]>>1&0x3f <= 14 {
-			return int(n[1]&7)-1 == maxSub // nuh_temporal_id_plus1
+			return int(n[1]&7)-1 == top // nuh_temporal_id_plus1
 		}
 	}
 	return false

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -30,6 +31,10 @@ type Depacketizer struct {
 	// fragment's remainder, a malformed payload), as opposed to packets
 	// that only wait for the rest of their access unit.
 	Errors uint64
+	// ruleSPS is the SPS dropOK and dropTop were read from (dropRule).
+	ruleSPS []byte
+	dropOK  bool
+	dropTop int
 }
 
 // newDepacketizer wraps a format's depacketizer and parameter sets.
@@ -91,7 +96,12 @@ func (d *Depacketizer) Packet(pkt *rtp.Packet) (au unit.AccessUnit, ok bool) {
 		return unit.AccessUnit{}, false
 	}
 	d.gotKey = true
-	au = unit.AccessUnit{Data: d.prm.annexB(nalus, key), Key: key, QP: -1, NonRef: NonReference(d.prm.codec, nalus), Droppable: Droppable(d.prm.codec, d.prm.sps, nalus)}
+	au = unit.AccessUnit{Data: d.prm.annexB(nalus, key), Key: key, QP: -1, NonRef: NonReference(d.prm.codec, nalus)}
+	if !bytes.Equal(d.ruleSPS, d.prm.sps) {
+		d.ruleSPS = append(d.ruleSPS[:0], d.prm.sps...)
+		d.dropOK, d.dropTop = dropRule(d.prm.codec, d.prm.sps)
+	}
+	au.Droppable = droppable(d.prm.codec, d.dropOK, d.dropTop, nalus)
 	if d.qp != nil {
 		if qp, err := d.qp.QP(nalus); err == nil {
 			au.QP = qp

@@ -98,7 +98,10 @@ type Pipeline struct {
 	keyPTS       time.Duration // the last keyframe's pts (a replay decodes it again)
 	keyOnce      bool          // keyPTS is set
 	lastAnalyzed time.Duration
-	base         time.Time
+	// keepUntil: no picture is skipped (Skip) before this PTS, set
+	// skipHold after a picture earlier than the last analyzed one.
+	keepUntil time.Duration
+	base      time.Time
 	lastNow      time.Time // the analysis clock of the last analyzed picture
 }
 
@@ -137,7 +140,7 @@ func (p *Pipeline) follow() {
 // so a reconnect never raises motion by itself.
 func (p *Pipeline) Reset(codec decode.Codec) error {
 	p.analyzedOnce, p.keyPassed, p.keyOnce = false, false, false
-	p.base = time.Time{}
+	p.base, p.keepUntil = time.Time{}, 0
 	// lastNow is kept: the analyzer's clock runs on across streams.
 	p.an.Reset()
 	p.Release()
@@ -228,8 +231,16 @@ func (p *Pipeline) Process(au []byte, pts time.Duration, received time.Time) Res
 // is decoded (the analysis takes it as a discontinuity).
 func (p *Pipeline) Skip(pts time.Duration) bool {
 	p.follow()
-	return p.dec != nil && p.interval > 0 && pts >= p.lastAnalyzed && p.early(pts)
+	return p.dec != nil && p.interval > 0 && pts >= p.lastAnalyzed && pts >= p.keepUntil && p.early(pts)
 }
+
+// skipHold: after a picture came earlier than the last analyzed one,
+// Skip decides nothing for this much stream time. A stream stamped in the
+// order its pictures are sent, not shown (a broken encoder or server with
+// B-frames), does that at every reordered picture, and there a skipped
+// picture may be one the analysis would have taken (it anchors its clock
+// again on such a picture); a camera that restarts its clock does it once.
+const skipHold = 10 * time.Second
 
 // early reports whether a picture at pts comes too soon after the last one
 // analyzed to be analyzed (within 7/8 of the interval: a stream whose
@@ -333,6 +344,9 @@ func (p *Pipeline) process(dec *decode.Decoder, au []byte, pts time.Duration, re
 	p.analyzedOnce, p.lastAnalyzed = true, pts
 	if p.base.IsZero() || back {
 		p.base = received.Add(-pts)
+	}
+	if back {
+		p.keepUntil = pts + skipHold
 	}
 	r.Now = p.base.Add(pts)
 	if !r.Now.After(p.lastNow) && !p.lastNow.IsZero() {
