@@ -151,10 +151,16 @@ func ParseClip(name string, codec Codec, annexB []byte, fps float64) (*Clip, err
 	return c, nil
 }
 
-// displayOrder sets Shown by decoding the clip once, when it has pictures
-// no other refers to (B-frames have: a stream without them is shown in the
+// displayOrder sets Shown by decoding the clip, when it has pictures no
+// other refers to (B-frames have: a stream without them is shown in the
 // order it is decoded, or decodes them all as references, which x264 and
-// x265 do not).
+// x265 do not). The places are those of the pictures in the order the
+// decoder gives them. The start of the clip is decoded again after it, so
+// that the pictures the decoder holds back at the end come out one by one
+// (drained, it releases them at once). The leading pictures of the clip's
+// first keyframe (an open GOP's, shown before it but referring to the GOP
+// before, which the clip does not have) never come out: they take the
+// places just before their keyframe's.
 func (c *Clip) displayOrder() error {
 	codec := ingest.H264
 	if c.Codec == H265 {
@@ -172,42 +178,57 @@ func (c *Clip) displayOrder() error {
 		return err
 	}
 	defer d.Close()
-	shown := make([]int, len(c.AUs))
-	for i := range shown {
-		shown[i] = i // what the decoder still holds at the end, or could not decode
-	}
-	n, reordered := 0, false
-	record := func() {
-		if j := int(d.PicturePTS()); j >= 0 && j < len(shown) {
-			shown[j] = n
-			reordered = reordered || j != n
-		}
-		n++
-	}
+	n := len(c.AUs)
+	shown := make([]int, n)
+	got := make([]bool, n)
+	next := 0 // the next place
+	reordered := false
 	var buf []byte
-	for i, au := range c.AUs {
+	for k := range n + min(n, 64) {
 		buf = buf[:0]
-		for _, nalu := range au {
+		for _, nalu := range c.AUs[k%n] {
 			buf = append(buf, 0, 0, 0, 1)
 			buf = append(buf, nalu...)
 		}
-		ok, err := d.Decode(buf, int64(i))
-		if err != nil {
-			continue // a broken unit keeps its place
-		}
-		if ok {
-			record()
-		}
-	}
-	for {
-		ok, err := d.Drain()
+		ok, err := d.Decode(buf, int64(k))
 		if err != nil || !ok {
-			break
+			continue
 		}
-		record()
+		if j := int(d.PicturePTS()); j >= 0 && j < n && !got[j] {
+			shown[j], got[j] = next, true
+			reordered = reordered || j != next
+			next++
+		}
 	}
 	if !reordered {
 		return nil
+	}
+	// A unit whose picture never came out: a leading picture takes a place
+	// just before its keyframe's; any other, the place of the unit before
+	// it. That is a broken unit, or one of several pictures the decoder
+	// gave at once, of which it reports the last (x265 with open GOPs, at
+	// the clip's end, when the clip's first keyframe comes after it): a
+	// few pictures a loop share a timestamp with their neighbour.
+	for i := 0; i < n; i++ {
+		if got[i] {
+			continue
+		}
+		run := i
+		for run < n && !got[run] {
+			run++
+		}
+		base := 0
+		if i > 0 {
+			base = shown[i-1]
+		}
+		for m := i; m < run; m++ {
+			if i > 0 && c.IsKeyframe(i-1) {
+				shown[m] = base - (run - m)
+			} else {
+				shown[m] = base
+			}
+		}
+		i = run
 	}
 	delay := 0
 	for i, j := range shown {
