@@ -102,7 +102,7 @@ type Pipeline struct {
 	// skipHold after a picture earlier than the last analyzed one.
 	keepUntil time.Duration
 	base      time.Time
-	lastNow      time.Time // the analysis clock of the last analyzed picture
+	lastNow   time.Time // the analysis clock of the last analyzed picture
 }
 
 // New returns a pipeline; Reset must be called with the stream's codec
